@@ -1,0 +1,74 @@
+# Shared build settings and helpers for Ward's targets.
+
+set(WARD_WARNINGS
+  -Wall -Wextra -Wpedantic -Werror
+  -Wshadow -Wnon-virtual-dtor -Woverloaded-virtual -Wcast-align
+  -Wformat=2 -Wimplicit-fallthrough -Wmissing-declarations -Wundef)
+
+if(WARD_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
+# ward_library(NAME SOURCES ... [DEPS ...]) — a static library with Ward's warnings.
+function(ward_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;PRIVATE_DEPS" ${ARGN})
+  add_library(${name} STATIC ${ARG_SOURCES})
+  target_compile_options(${name} PRIVATE ${WARD_WARNINGS})
+  target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR})
+  target_link_libraries(${name} PUBLIC ${ARG_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
+endfunction()
+
+# ward_executable(NAME SOURCES ... [DEPS ...])
+function(ward_executable name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_compile_options(${name} PRIVATE ${WARD_WARNINGS})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS})
+endfunction()
+
+# ward_test(NAME SOURCES ... [DEPS ...] [LABELS ...]) — a GoogleTest binary registered with ctest.
+include(GoogleTest)
+function(ward_test name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_compile_options(${name} PRIVATE ${WARD_WARNINGS})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
+  if(NOT ARG_LABELS)
+    set(ARG_LABELS unit)
+  endif()
+  gtest_discover_tests(${name}
+    WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
+    PROPERTIES LABELS "${ARG_LABELS}" ENVIRONMENT "WARD_SOURCE_DIR=${PROJECT_SOURCE_DIR}"
+    DISCOVERY_TIMEOUT 60)
+endfunction()
+
+# ward_fuzz_target(NAME SOURCES ... DEPS ... CORPUS dir)
+# With WARD_FUZZ (clang) the target is a libFuzzer binary. Otherwise it links a small driver that
+# replays the seed corpus, and ctest runs that replay so every seed keeps parsing without a crash.
+function(ward_fuzz_target name)
+  cmake_parse_arguments(ARG "" "CORPUS" "SOURCES;DEPS" ${ARGN})
+  if(WARD_FUZZ)
+    add_executable(${name} ${ARG_SOURCES})
+    target_compile_options(${name} PRIVATE ${WARD_WARNINGS} -fsanitize=fuzzer)
+    target_link_options(${name} PRIVATE -fsanitize=fuzzer)
+  else()
+    add_executable(${name} ${ARG_SOURCES} ${PROJECT_SOURCE_DIR}/tests/fuzz/replay_main.cpp)
+    target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR})
+    target_compile_options(${name} PRIVATE ${WARD_WARNINGS})
+    add_test(NAME ${name}.replay COMMAND ${name} ${ARG_CORPUS})
+    set_tests_properties(${name}.replay PROPERTIES LABELS "fuzz")
+  endif()
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS})
+endfunction()
+
+# ward_benchmark(NAME SOURCES ... DEPS ...) — built, not run by ctest (figures are not tests).
+function(ward_benchmark name)
+  if(NOT WARD_BENCHMARKS)
+    return()
+  endif()
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_compile_options(${name} PRIVATE ${WARD_WARNINGS})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} benchmark::benchmark)
+endfunction()
