@@ -10,6 +10,18 @@ if(WARD_SANITIZE)
   add_link_options(-fsanitize=address,undefined)
 endif()
 
+# ward_add_subdirectories() — adds every child folder that has a CMakeLists.txt, so that a new
+# part of a component joins the build without editing a shared file.
+function(ward_add_subdirectories)
+  file(GLOB children LIST_DIRECTORIES true RELATIVE ${CMAKE_CURRENT_SOURCE_DIR} ${CMAKE_CURRENT_SOURCE_DIR}/*)
+  list(SORT children)
+  foreach(child ${children})
+    if(IS_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/${child} AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/${child}/CMakeLists.txt)
+      add_subdirectory(${child})
+    endif()
+  endforeach()
+endfunction()
+
 # ward_library(NAME SOURCES ... [DEPS ...]) — a static library with Ward's warnings.
 function(ward_library name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;PRIVATE_DEPS" ${ARGN})
