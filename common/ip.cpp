@@ -1,11 +1,11 @@
-#include "directory/model/ip.h"
+#include "common/ip.h"
 
 #include <arpa/inet.h>
 
 #include <charconv>
 #include <cstring>
 
-namespace ward::model {
+namespace ward {
 
 IpAddress IpAddress::v4(std::uint32_t host_order) {
   IpAddress address;
@@ -100,4 +100,4 @@ std::string PortRange::to_string() const {
   return std::to_string(first) + "-" + std::to_string(last);
 }
 
-}  // namespace ward::model
+}  // namespace ward

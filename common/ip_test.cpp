@@ -1,8 +1,8 @@
-#include "directory/model/ip.h"
+#include "common/ip.h"
 
 #include <gtest/gtest.h>
 
-namespace ward::model {
+namespace ward {
 namespace {
 
 TEST(IpPrefix, ParsesIpv4AndIpv6) {
@@ -42,4 +42,4 @@ TEST(IpPrefix, ContainsChecksFamilyAndBits) {
 }
 
 }  // namespace
-}  // namespace ward::model
+}  // namespace ward
