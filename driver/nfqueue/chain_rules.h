@@ -1,0 +1,41 @@
+// The kernel half of the nfqueue backend: the filter table rendered as iptables rules in the raw
+// table, so that permit and block are decided in the kernel at the first hook, before connection
+// tracking, and only traffic that needs crypto (negotiate filters, inbound ESP/AH and NAT-T) is
+// queued to Ward. Rules keep the table's precedence order: iptables' first match is the table's
+// first match. Packets that match no filter pass in clear, as on Windows.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/expected.h"
+#include "common/ip.h"
+#include "driver/api/filter_table.h"
+
+namespace ward::driver {
+
+struct ChainOptions {
+  std::string outbound_chain = "WARD-OUT";  // jumped to from raw OUTPUT
+  std::string inbound_chain = "WARD-IN";    // jumped to from raw PREROUTING
+  std::uint16_t first_queue = 0;
+  std::uint16_t queue_count = 1;            // more than one spreads flows over queues (threads)
+  std::vector<std::string> exempt_interfaces{"lo"};
+};
+
+// IKE's own ports, exempt from filtering as Windows exempts IKE.
+inline constexpr std::uint16_t kIkePort = 500;
+inline constexpr std::uint16_t kNatTraversalPort = 4500;
+
+// Input for `iptables-restore --noflush` (IPv4) or `ip6tables-restore --noflush` (IPv6): declares
+// (and so flushes) both chains and fills them, in one transaction.
+std::string render_chain_rules(IpFamily family, const FilterTable& table, const ChainOptions& options);
+
+// Loads the rules for both families atomically per family and hooks the chains into raw
+// OUTPUT/PREROUTING once. Needs CAP_NET_ADMIN in the target network namespace.
+Expected<void, std::string> install_chain_rules(const FilterTable& table, const ChainOptions& options);
+
+// Unhooks and deletes both chains (shutdown). Missing chains are not an error.
+Expected<void, std::string> remove_chain_rules(const ChainOptions& options);
+
+}  // namespace ward::driver

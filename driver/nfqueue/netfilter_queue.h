@@ -1,0 +1,71 @@
+// One NFQUEUE queue: packets the kernel hands to Ward and the verdicts Ward gives back.
+// Built on libnetfilter_queue's netlink message helpers over a libmnl socket. A queue is owned by
+// one thread; packets are handed over by reference into the receive buffer and must be given a
+// verdict before the next receive.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/expected.h"
+
+struct mnl_socket;
+
+namespace ward::driver {
+
+enum class Verdict : std::uint8_t { Accept, Drop };
+
+struct QueuedPacket {
+  std::uint32_t id = 0;
+  std::uint16_t ether_protocol = 0;  // 0x0800 IPv4, 0x86DD IPv6
+  std::uint8_t hook = 0;             // NF_INET_* hook the packet was queued from
+  std::span<const std::byte> payload;  // the IP datagram; valid until the next receive()
+};
+
+struct QueueOptions {
+  std::uint16_t queue_number = 0;
+  std::uint32_t max_queued = 4096;  // the kernel drops beyond this (we never fail open)
+  std::uint32_t copy_range = 0xFFFF;
+};
+
+class NetfilterQueue {
+ public:
+  using Handler = std::function<void(const QueuedPacket&)>;
+
+  // Binds the queue in the calling thread's network namespace.
+  static Expected<std::unique_ptr<NetfilterQueue>, std::string> open(const QueueOptions& options);
+  ~NetfilterQueue();
+  NetfilterQueue(const NetfilterQueue&) = delete;
+  NetfilterQueue& operator=(const NetfilterQueue&) = delete;
+
+  int fd() const noexcept;
+  std::uint16_t queue_number() const noexcept { return options_.queue_number; }
+
+  // Waits up to `timeout` for packets and calls `handler` for each one received.
+  // Returns how many packets were handled (0 on timeout).
+  Expected<std::size_t, std::string> receive(const Handler& handler, std::chrono::milliseconds timeout);
+
+  // Gives a verdict; with `replacement`, the kernel continues with those bytes instead.
+  Expected<void, std::string> verdict(std::uint32_t packet_id, Verdict verdict, std::span<const std::byte> replacement = {});
+
+ private:
+  struct MnlSocketDeleter {
+    void operator()(mnl_socket* socket) const noexcept;
+  };
+  NetfilterQueue(std::unique_ptr<mnl_socket, MnlSocketDeleter> socket, QueueOptions options);
+  Expected<void, std::string> send_config(std::uint8_t command_or_zero, bool set_params);
+
+  std::unique_ptr<mnl_socket, MnlSocketDeleter> socket_;
+  QueueOptions options_;
+  unsigned port_id_ = 0;
+  std::vector<char> receive_buffer_;
+  std::vector<char> send_buffer_;
+};
+
+}  // namespace ward::driver

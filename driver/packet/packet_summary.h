@@ -1,0 +1,49 @@
+// What the driver needs to know about an IP packet before deciding its fate: addresses, the
+// upper-layer protocol (after IPv6 extension headers), ports when visible, and the ESP SPI.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+
+#include "common/byte_reader.h"
+#include "common/expected.h"
+#include "common/ip.h"
+#include "common/parse_error.h"
+
+namespace ward::driver {
+
+namespace ip_proto {
+inline constexpr std::uint8_t kHopByHop = 0;
+inline constexpr std::uint8_t kIcmp = 1;
+inline constexpr std::uint8_t kTcp = 6;
+inline constexpr std::uint8_t kUdp = 17;
+inline constexpr std::uint8_t kRouting = 43;
+inline constexpr std::uint8_t kFragment = 44;
+inline constexpr std::uint8_t kEsp = 50;
+inline constexpr std::uint8_t kAh = 51;
+inline constexpr std::uint8_t kIcmpV6 = 58;
+inline constexpr std::uint8_t kNoNextHeader = 59;
+inline constexpr std::uint8_t kDestinationOptions = 60;
+}  // namespace ip_proto
+
+// IPv6 extension headers followed before giving up on a packet (RFC 8200 allows a chain; a long
+// one is an attack on the parser, not a real packet).
+inline constexpr int kMaxIpv6ExtensionHeaders = 8;
+
+struct PacketSummary {
+  IpAddress source;
+  IpAddress destination;
+  std::uint8_t protocol = 0;             // the upper-layer protocol
+  std::optional<std::uint16_t> source_port;       // TCP/UDP, first fragment or unfragmented only
+  std::optional<std::uint16_t> destination_port;
+  std::optional<std::uint32_t> esp_spi;  // protocol 50
+  std::size_t upper_layer_offset = 0;    // where the upper-layer header starts
+  std::size_t length = 0;                // the IP datagram's length from its header
+  bool later_fragment = false;           // a fragment other than the first: no upper-layer header
+};
+
+Expected<PacketSummary, ParseError> summarize_ip_packet(std::span<const std::byte> packet) noexcept;
+
+}  // namespace ward::driver
