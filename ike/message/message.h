@@ -28,7 +28,9 @@ namespace ward::ike {
 
 struct Datagram {
   IsakmpHeader header;
-  std::span<const std::byte> body;   // everything after the header: payloads, or ciphertext if E
+  // Everything after the header: payloads, or ciphertext if E. A view into the datagram passed to
+  // split_datagram, which must outlive it.
+  std::span<const std::byte> body;
 };
 
 struct ParsedMessage {
