@@ -5,7 +5,8 @@
 // Encrypted messages (E flag) keep the codec free of crypto:
 //
 //   auto datagram = split_datagram(bytes);               // header checked, body = ciphertext
-//   // the IKE state machine decrypts datagram->body (AES-CBC / 3DES-CBC, phase 1 IV, RFC 2409 B)
+//   // the IKE state machine decrypts datagram->body (AES-CBC / 3DES-CBC, phase 1 IV, RFC 2409 B);
+//   // the last cipher block of datagram->body is what it keeps as the next IV
 //   auto message = parse_decrypted_message(datagram->header, plaintext, MessageKind::QuickModeMessage1);
 //
 // and for sending:
