@@ -1,11 +1,6 @@
 // The nfqueue backend's kernel plumbing on real packets: two hosts in network namespaces joined by
 // a veth pair; host A gets a filter table; block, permit and queue-to-Ward are checked with real
 // TCP connections and pings.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -34,54 +29,11 @@ DriverFilter filter(const char* source, const char* destination, std::uint8_t pr
           dport ? PortRange::single(dport) : PortRange::any(), action, 0};
 }
 
-// Listens on B for TCP on the given ports until stopped.
-class Listener {
- public:
-  Listener(const Netns& ns, std::initializer_list<std::uint16_t> ports) {
-    for (auto port : ports) {
-      ns.run_inside([&] {
-        const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        const int on = 1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_port = htons(port);
-        inet_pton(AF_INET, kAddressB, &address.sin_addr);
-        if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 || listen(fd, 16) != 0) {
-          throw std::runtime_error("listen failed");
-        }
-        fds_.push_back(fd);
-      });
-    }
-  }
-  ~Listener() {
-    for (int fd : fds_) close(fd);
-  }
-
- private:
-  std::vector<int> fds_;
-};
-
-// Connects from inside `ns` with a short timeout; true when the handshake completed.
-bool tcp_connects(const Netns& ns, std::uint16_t port) {
-  bool connected = false;
-  ns.run_inside([&] {
-    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    timeval timeout{1, 0};
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(port);
-    inet_pton(AF_INET, kAddressB, &address.sin_addr);
-    connected = connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
-    close(fd);
-  });
-  return connected;
-}
+bool tcp_connects(const Netns& ns, std::uint16_t port) { return ward::testing::tcp_connects(ns, kAddressB, port); }
 
 // Pings B once from A: 0 when it answered, 1 when it did not; any other status is a broken test.
 int ping_status(const Netns& from) {
-  const int status = from.exec(std::string("ping -c1 -W1 ") + kAddressB + " >/dev/null");
+  const int status = ward::testing::ping_once(from, kAddressB);
   EXPECT_TRUE(status == 0 || status == 1) << "ping exited " << status;
   return status;
 }
@@ -149,7 +101,7 @@ TEST_F(NfqueueNetnsTest, BlockPermitAndNegotiateAreDecidedWhereTheyShouldBe) {
     if (!installed) install_error = installed.error();
   });
   ASSERT_TRUE(install_error.empty()) << install_error;
-  Listener listener(*b_, {kQueuedPort, kBlockedPort, kPermittedPort});
+  ward::testing::TcpListeners listener(*b_, kAddressB, {kQueuedPort, kBlockedPort, kPermittedPort});
   serve_queue(Verdict::Accept);
 
   EXPECT_EQ(ping_status(*a_), 1) << "ICMP should be blocked";
@@ -173,7 +125,7 @@ TEST_F(NfqueueNetnsTest, QueuedPacketsThatWardDropsNeverArrive) {
   FilterTable table;
   table.filters = {filter("10.20.1.1/32", "10.20.1.2/32", 6, kQueuedPort, FilterAction::Negotiate)};
   a_->run_inside([&] { ASSERT_TRUE(install_chain_rules(table, ChainOptions{}).has_value()); });
-  Listener listener(*b_, {kQueuedPort});
+  ward::testing::TcpListeners listener(*b_, kAddressB, {kQueuedPort});
   serve_queue(Verdict::Drop);
   EXPECT_FALSE(tcp_connects(*a_, kQueuedPort));
   EXPECT_GE(queued_to_port_, 1);
@@ -183,7 +135,7 @@ TEST_F(NfqueueNetnsTest, WithoutWardListeningQueuedTrafficFailsClosed) {
   FilterTable table;
   table.filters = {filter("10.20.1.1/32", "10.20.1.2/32", 6, kQueuedPort, FilterAction::Negotiate)};
   a_->run_inside([&] { ASSERT_TRUE(install_chain_rules(table, ChainOptions{}).has_value()); });
-  Listener listener(*b_, {kQueuedPort});
+  ward::testing::TcpListeners listener(*b_, kAddressB, {kQueuedPort});
   EXPECT_FALSE(tcp_connects(*a_, kQueuedPort));
 }
 

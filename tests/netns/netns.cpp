@@ -1,6 +1,9 @@
 #include "tests/netns/netns.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sched.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -77,6 +80,51 @@ void Netns::run_inside(const std::function<void()>& body) const {
   worker.join();
   if (failure) std::rethrow_exception(failure);
 }
+
+namespace {
+sockaddr_in socket_address(const std::string& address, std::uint16_t port) {
+  sockaddr_in out{};
+  out.sin_family = AF_INET;
+  out.sin_port = htons(port);
+  if (inet_pton(AF_INET, address.c_str(), &out.sin_addr) != 1) throw std::runtime_error("not an IPv4 address: " + address);
+  return out;
+}
+}  // namespace
+
+TcpListeners::TcpListeners(const Netns& ns, const std::string& address, std::initializer_list<std::uint16_t> ports) {
+  for (const auto port : ports) {
+    ns.run_inside([&] {
+      const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      const int on = 1;
+      setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+      const auto where = socket_address(address, port);
+      if (bind(fd, reinterpret_cast<const sockaddr*>(&where), sizeof where) != 0 || listen(fd, 16) != 0) {
+        close(fd);
+        throw std::runtime_error("cannot listen on " + address + ":" + std::to_string(port));
+      }
+      fds_.push_back(fd);
+    });
+  }
+}
+
+TcpListeners::~TcpListeners() {
+  for (const int fd : fds_) close(fd);
+}
+
+bool tcp_connects(const Netns& ns, const std::string& address, std::uint16_t port) {
+  bool connected = false;
+  ns.run_inside([&] {
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    timeval timeout{1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+    const auto where = socket_address(address, port);
+    connected = connect(fd, reinterpret_cast<const sockaddr*>(&where), sizeof where) == 0;
+    close(fd);
+  });
+  return connected;
+}
+
+int ping_once(const Netns& from, const std::string& address) { return from.exec("ping -c1 -W1 " + address + " >/dev/null 2>&1"); }
 
 void connect_veth(const Netns& a, const std::string& a_address, const Netns& b, const std::string& b_address) {
   static std::atomic<int> veth_counter{0};

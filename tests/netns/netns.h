@@ -2,7 +2,9 @@
 // itself. Names carry the test process's pid so parallel tests never collide.
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -33,6 +35,25 @@ class Netns {
  private:
   std::string name_;
 };
+
+// TCP listeners inside a namespace, closed when this object goes (the handshake completes in the
+// kernel's backlog; nothing accepts).
+class TcpListeners {
+ public:
+  TcpListeners(const Netns& ns, const std::string& address, std::initializer_list<std::uint16_t> ports);
+  ~TcpListeners();
+  TcpListeners(const TcpListeners&) = delete;
+  TcpListeners& operator=(const TcpListeners&) = delete;
+
+ private:
+  std::vector<int> fds_;
+};
+
+// Connects from inside `ns` with a one-second timeout; true when the handshake completed.
+bool tcp_connects(const Netns& ns, const std::string& address, std::uint16_t port);
+
+// Pings once (one second to answer): 0 answered, 1 no answer; anything else means a broken test.
+int ping_once(const Netns& from, const std::string& address);
 
 // A veth pair between two namespaces with the given addresses ("10.20.1.1/24"), links up.
 void connect_veth(const Netns& a, const std::string& a_address, const Netns& b, const std::string& b_address);

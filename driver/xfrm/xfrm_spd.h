@@ -1,0 +1,45 @@
+// The xfrm backend's security policy database: the filter table as kernel XFRM policies.
+//
+// Every filter becomes an outbound and an inbound policy (one per port value/mask pair): block ->
+// XFRM_POLICY_BLOCK, permit -> allow without templates, negotiate -> allow with an ESP template
+// (reqid = the filter's id), so the kernel raises an acquire when it has no SA and drops clear
+// inbound traffic that should have been protected. Priorities come from the table's precedence
+// order (weights, then the tie rule): rank r gets priority band + r, and the kernel prefers the
+// lowest priority value, so its choice equals Ward's.
+//
+// Ward's policies live in one priority band of their own; anything outside it belongs to someone
+// else and is never touched. The kernel SPD has no transactions: a new table goes into the other
+// half of the band, each policy replacing its same-selector twin of the old table in one step
+// (XFRM_MSG_UPDPOLICY), and what is left of the old half is deleted afterwards. During the swap a
+// packet meets either an old or a new policy for its selector, never none; old policies whose
+// selectors the new table lacks stay until the end.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/expected.h"
+#include "driver/api/filter_table.h"
+#include "driver/xfrm/xfrm_socket.h"
+
+namespace ward::driver::xfrm {
+
+struct SpdOptions {
+  std::uint32_t priority_band = 0x40000;  // Ward's policies use [band, band + 2 * kHalfBand)
+};
+
+inline constexpr std::uint32_t kHalfBand = 0x10000;  // up to 65536 kernel policies per table
+
+struct SpdSummary {
+  std::size_t policies_added = 0;
+  std::size_t policies_removed = 0;
+};
+
+// Installs the table and removes the previous one. `generation` alternates the half of the band.
+Expected<SpdSummary, std::string> install_policies(XfrmSocket& socket, const FilterTable& table, std::uint64_t generation,
+                                                   const SpdOptions& options = {});
+
+// Removes every policy in Ward's band (shutdown, or cleaning up after a crash).
+Expected<std::size_t, std::string> remove_policies(XfrmSocket& socket, const SpdOptions& options = {});
+
+}  // namespace ward::driver::xfrm
