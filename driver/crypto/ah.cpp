@@ -16,7 +16,6 @@ namespace {
 
 constexpr std::size_t kIpv4ProtocolOffset = 9;
 constexpr std::size_t kIpv6NextHeaderOffset = 6;
-constexpr std::size_t kMaxIcvFieldLength = 24;  // 16-byte ICV padded for IPv6 alignment, with room
 constexpr std::uint64_t kMax32BitSequence = 0xffffffffULL;
 constexpr std::size_t kAhLengthUnit = 4;
 constexpr std::size_t kAhLengthBias = 2;  // RFC 4302 2.2: payload length is in 32-bit words minus 2
@@ -79,18 +78,19 @@ std::size_t AhSa::icv_field_length(IpVersion version) const noexcept {
 }
 
 bool AhSa::compute_icv(std::span<const std::byte> ip_header, IpVersion version, std::span<const std::byte> ah_fixed,
-                       std::size_t icv_field_length, std::span<const std::byte> payload, std::uint32_t sequence_high,
-                       std::span<std::byte> icv_out) noexcept {
+                       std::span<const std::byte> icv_padding, std::span<const std::byte> payload,
+                       std::uint32_t sequence_high, std::span<std::byte> icv_out) noexcept {
   const auto header = zero_mutable_fields(ip_header, version);
-  static constexpr std::array<std::byte, kMaxIcvFieldLength> kZeros{};
+  static constexpr std::array<std::byte, kMaxIcvLength> kZeros{};
   const std::array<std::byte, 4> high{std::byte{static_cast<std::uint8_t>(sequence_high >> 24)},
                                       std::byte{static_cast<std::uint8_t>(sequence_high >> 16)},
                                       std::byte{static_cast<std::uint8_t>(sequence_high >> 8)},
                                       std::byte{static_cast<std::uint8_t>(sequence_high)}};
-  const std::array<std::span<const std::byte>, 5> parts{
+  const std::array<std::span<const std::byte>, 6> parts{
       std::span<const std::byte>(header).first(ip_header.size()),
       ah_fixed,
-      std::span<const std::byte>(kZeros).first(icv_field_length),
+      std::span<const std::byte>(kZeros).first(integrity_.icv_length()),  // the ICV itself counts as zero
+      icv_padding,
       payload,
       esn_ ? std::span<const std::byte>(high) : std::span<const std::byte>(),
   };
@@ -139,7 +139,9 @@ Expected<void, DropReason> AhSa::encapsulate(std::span<const std::byte> packet, 
     return finished;
   }
   const std::span<std::byte> all = writer.written();
-  if (!compute_icv(all.first(header_length), version, all.subspan(ah_at, kAhFixedLength), icv_field, payload,
+  const std::size_t icv_length = integrity_.icv_length();
+  if (!compute_icv(all.first(header_length), version, all.subspan(ah_at, kAhFixedLength),
+                   all.subspan(ah_at + kAhFixedLength + icv_length, icv_field - icv_length), payload,
                    static_cast<std::uint32_t>(sequence >> 32),
                    all.subspan(ah_at + kAhFixedLength, integrity_.icv_length()))) {
     lease.discard();
@@ -184,8 +186,8 @@ Expected<Decapsulated, DropReason> AhSa::decapsulate(std::span<const std::byte> 
   if (!sequence) return unexpected(sequence.error());
   std::array<std::byte, kMaxIcvLength> computed{};
   const std::span<std::byte> computed_icv = std::span<std::byte>(computed).first(integrity_.icv_length());
-  if (!compute_icv(header, info->version, *ah_fixed, icv_field, payload, static_cast<std::uint32_t>(*sequence >> 32),
-                   computed_icv)) {
+  if (!compute_icv(header, info->version, *ah_fixed, icv->subspan(computed_icv.size()), payload,
+                   static_cast<std::uint32_t>(*sequence >> 32), computed_icv)) {
     return unexpected(DropReason::CryptoFailure);
   }
   if (CRYPTO_memcmp(computed_icv.data(), icv->data(), computed_icv.size()) != 0) {

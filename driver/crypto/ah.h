@@ -3,7 +3,8 @@
 //
 // The ICV covers the IP header with its mutable fields zeroed (IPv4: TOS, flags/fragment offset,
 // TTL, checksum; IPv6: traffic class, flow label, hop limit), the AH header with a zero ICV, the
-// payload, and with ESN the implicit high half of the sequence number (RFC 4302 3.3.3.1).
+// payload, and with ESN the implicit high half of the sequence number (RFC 4302 3.3.3.1). ICV
+// padding (IPv6 with a 16-byte ICV) is sent as zeros and authenticated as received.
 //
 // Limits: the header that AH authenticates must be plain: IPv4 options and IPv6 extension headers
 // in front of AH (whose mutability is per option) give DropReason::UnsupportedPacket. In tunnel
@@ -42,9 +43,10 @@ class AhSa {
  private:
   AhSa(const SaParams& params, IntegrityTransform integrity, ReplayWindow replay);
   std::size_t icv_field_length(IpVersion version) const noexcept;
+  // icv_padding: the bytes of the ICV field after the ICV; authenticated as sent (RFC 4302 3.3.3.2.1).
   bool compute_icv(std::span<const std::byte> ip_header, IpVersion version, std::span<const std::byte> ah_fixed,
-                   std::size_t icv_field_length, std::span<const std::byte> payload, std::uint32_t sequence_high,
-                   std::span<std::byte> icv_out) noexcept;
+                   std::span<const std::byte> icv_padding, std::span<const std::byte> payload,
+                   std::uint32_t sequence_high, std::span<std::byte> icv_out) noexcept;
 
   std::uint32_t spi_;
   Direction direction_;

@@ -274,7 +274,7 @@ TEST(EspTrailer, BadPaddingAndDummyPacketsAreDroppedAfterTheIcv) {
   SaPair pair = make_pair(shape);
   Bytes wire;
   // 3 payload bytes + 2 trailer bytes: 3 bytes of padding 01 02 03 to reach 4-byte alignment.
-  ASSERT_TRUE(pair.outbound.encapsulate(testing::plain_packet(false, 3 - 8 + 8), wire));
+  ASSERT_TRUE(pair.outbound.encapsulate(testing::plain_packet(false, 3), wire));
   const std::size_t trailer_at = wire.size() - kHmacSha256IcvLength - kEspTrailerLength;
   ASSERT_EQ(byte_at(wire, trailer_at), 3);
   ASSERT_EQ(byte_at(wire, trailer_at - 1), 3);
