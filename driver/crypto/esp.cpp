@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <array>
 
-#include <openssl/rand.h>
-
 #include "common/byte_reader.h"
 #include "driver/crypto/constants.h"
 #include "driver/crypto/ip_packet.h"
@@ -119,8 +117,7 @@ Expected<void, DropReason> EspSa::seal(ByteWriter& writer, std::uint8_t next_hea
     std::copy(fixed->iv.begin(), fixed->iv.end(), iv.begin());
   } else if (cipher_.is_aead()) {
     store_u64_be(iv, sequence);  // RFC 4106 3.1: a counter is a fine unique IV
-  } else if (!iv.empty() &&
-             RAND_bytes(reinterpret_cast<unsigned char*>(iv.data()), static_cast<int>(iv.size())) != 1) {
+  } else if (!iv.empty() && !cipher_.cbc_iv(sequence, iv)) {
     return unexpected(DropReason::CryptoFailure);  // RFC 3602 2.1: CBC IVs must be unpredictable
   }
 

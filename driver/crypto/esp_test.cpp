@@ -452,6 +452,35 @@ TEST(EspSaParams, RefusedWithClearErrors) {
   EXPECT_FALSE(EspSa::create(tunnel_without_endpoints));
 }
 
+TEST(EspIv, CbcIvsAreFreshPerPacketGcmIvsCount) {
+  for (const auto& algorithms : {Algorithms{Cipher::AesCbc128, Integrity::HmacSha1_96},
+                                 Algorithms{Cipher::AesGcm128, Integrity::None}}) {
+    SaShape shape;
+    shape.cipher = algorithms.cipher;
+    shape.integrity = algorithms.integrity;
+    SaPair pair = make_pair(shape);
+    SaPair other = make_pair(shape);  // same keys, another SA: its CBC IV key differs
+    const Bytes plain = testing::plain_packet(false, 32);
+    Bytes first;
+    Bytes second;
+    Bytes elsewhere;
+    ASSERT_TRUE(pair.outbound.encapsulate(plain, first));
+    ASSERT_TRUE(pair.outbound.encapsulate(plain, second));
+    ASSERT_TRUE(other.outbound.encapsulate(plain, elsewhere));
+    const std::size_t iv_at = kIpv4MinHeaderLength + kEspHeaderLength;
+    const std::size_t iv_length = algorithms.cipher == Cipher::AesGcm128 ? kGcmExplicitIvLength : kAesBlockLength;
+    const Bytes iv1(first.begin() + iv_at, first.begin() + static_cast<std::ptrdiff_t>(iv_at + iv_length));
+    const Bytes iv2(second.begin() + iv_at, second.begin() + static_cast<std::ptrdiff_t>(iv_at + iv_length));
+    const Bytes iv3(elsewhere.begin() + iv_at, elsewhere.begin() + static_cast<std::ptrdiff_t>(iv_at + iv_length));
+    EXPECT_NE(iv1, iv2);
+    if (algorithms.cipher == Cipher::AesGcm128) {
+      EXPECT_EQ(testing::from_hex("0000000000000002"), iv2);  // RFC 4106 3.1: the counter
+    } else {
+      EXPECT_NE(iv1, iv3);  // unpredictable: not a function of the sequence number alone
+    }
+  }
+}
+
 TEST(DropReasonNames, AreUniqueAndComplete) {
   std::set<std::string_view> names;
   for (std::size_t i = 0; i < kDropReasonCount; ++i) names.insert(name_of(static_cast<DropReason>(i)));

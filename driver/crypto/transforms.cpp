@@ -7,6 +7,7 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/params.h>
+#include <openssl/rand.h>
 
 #include "driver/crypto/constants.h"
 
@@ -78,6 +79,16 @@ Expected<CipherTransform, std::string> CipherTransform::create(Cipher cipher, st
   } else if (EVP_CIPHER_CTX_set_padding(transform.ctx_.get(), 0) != 1) {
     return unexpected(std::string("cannot turn off padding for ") + spec.evp_name);  // ESP pads itself
   }
+  if (spec.salt_length == 0 && operation == CipherOperation::Encrypt) {
+    std::array<unsigned char, kAes128KeyLength> iv_key{};
+    EvpCipherPtr ecb(EVP_CIPHER_fetch(nullptr, "AES-128-ECB", nullptr));
+    transform.iv_ctx_.reset(EVP_CIPHER_CTX_new());
+    const bool ok_iv = ecb && transform.iv_ctx_ && RAND_bytes(iv_key.data(), static_cast<int>(iv_key.size())) == 1 &&
+                       EVP_EncryptInit_ex2(transform.iv_ctx_.get(), ecb.get(), iv_key.data(), nullptr, nullptr) == 1 &&
+                       EVP_CIPHER_CTX_set_padding(transform.iv_ctx_.get(), 0) == 1;
+    OPENSSL_cleanse(iv_key.data(), iv_key.size());
+    if (!ok_iv) return unexpected(std::string("cannot set up the CBC IV generator"));
+  }
   return transform;
 }
 
@@ -132,6 +143,19 @@ bool CipherTransform::open(std::span<const std::byte> iv, std::span<const std::b
   }
   // The tag comparison inside OpenSSL's GCM final is constant time (CRYPTO_memcmp).
   return EVP_DecryptFinal_ex(ctx, u8(out) + out.size(), &length) == 1;
+}
+
+bool CipherTransform::cbc_iv(std::uint64_t sequence, std::span<std::byte> iv) noexcept {
+  if (!iv_ctx_ || iv.size() > kAesBlockLength) return false;
+  std::array<unsigned char, kAesBlockLength> block{};
+  for (std::size_t i = 0; i < 8; ++i) block[i] = static_cast<unsigned char>(sequence >> (56 - 8 * i));
+  int length = 0;
+  if (EVP_EncryptUpdate(iv_ctx_.get(), block.data(), &length, block.data(), static_cast<int>(block.size())) != 1 ||
+      length != static_cast<int>(block.size())) {
+    return false;
+  }
+  std::copy_n(reinterpret_cast<const std::byte*>(block.data()), iv.size(), iv.begin());
+  return true;
 }
 
 bool CipherTransform::crypt(std::span<const std::byte> iv, std::span<const std::byte> in,

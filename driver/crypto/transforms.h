@@ -56,6 +56,10 @@ class CipherTransform {
   // AEAD: decrypts `in` into `out` (same size) and verifies `tag`; false if it does not verify.
   bool open(std::span<const std::byte> iv, std::span<const std::byte> aad, std::span<const std::byte> in,
             std::span<std::byte> out, std::span<const std::byte> tag) noexcept;
+  // CBC encryption: the IV for the packet with this sequence number. RFC 3602 2.1 wants CBC IVs
+  // unpredictable; as NIST SP 800-38A Appendix C suggests, the IV is the sequence number
+  // encrypted (AES-ECB) under a random key made for this SA alone, so no per-packet RNG call.
+  bool cbc_iv(std::uint64_t sequence, std::span<std::byte> iv) noexcept;
   // CBC / NULL: `in` and `out` are the same size, a multiple of block_length(); may be the same memory.
   bool crypt(std::span<const std::byte> iv, std::span<const std::byte> in, std::span<std::byte> out) noexcept;
 
@@ -76,6 +80,7 @@ class CipherTransform {
   std::array<std::byte, kGcmSaltLength> salt_{};  // GCM key material; wiped by the destructor
   EvpCipherPtr evp_cipher_;
   EvpCipherCtxPtr ctx_;
+  EvpCipherCtxPtr iv_ctx_;  // CBC encryption only: AES-128-ECB under a random key
 };
 
 // The integrity transform: HMAC (RFC 2104) via EVP_MAC, truncated to the ICV length.
