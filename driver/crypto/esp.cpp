@@ -332,7 +332,7 @@ Expected<Decapsulated, DropReason> EspSa::decapsulate(std::span<const std::byte>
       auto only = reader.u8("NAT keepalive");
       return unexpected(*only == kNatKeepaliveByte ? DropReason::NatKeepalive : DropReason::Truncated);
     }
-    ByteReader peek(whole.subspan(reader.offset()), "ESP-in-UDP marker", reader.offset());
+    ByteReader peek(whole.subspan(reader.offset()), "UDP-encap ESP", reader.offset());
     auto marker = peek.u32_be("SPI / non-ESP marker");
     if (!marker) return unexpected(DropReason::Truncated);
     if (*marker == 0) return unexpected(DropReason::NonEspMarker);  // RFC 3948 2.2: IKE, not ESP

@@ -326,6 +326,30 @@ TEST(EspTunnel, InnerAndOuterFamiliesMayDifferAndAddressesAreChecked) {
   EXPECT_EQ(spoofed.error(), DropReason::TunnelAddressMismatch);
 }
 
+TEST(EspTransport, Ipv6HopByHopHeaderStaysInFrontOfEsp) {
+  SaShape shape;
+  shape.ipv6 = true;
+  SaPair pair = make_pair(shape);
+  // Hop-by-Hop header: next header UDP, length 0 (8 bytes), one PadN option filling it.
+  Bytes body = testing::from_hex("11 00 01 04 00000000");
+  const Bytes udp = testing::pattern_bytes(30);
+  body.insert(body.end(), udp.begin(), udp.end());
+  const Bytes plain = testing::make_ipv6_packet(testing::transport_source(true), testing::transport_destination(true),
+                                                kProtoIpv6HopByHop, body);
+  Bytes wire;
+  Bytes back;
+  ASSERT_TRUE(pair.outbound.encapsulate(plain, wire));
+  EXPECT_EQ(byte_at(wire, 6), kProtoIpv6HopByHop);   // the fixed header still points at Hop-by-Hop
+  EXPECT_EQ(byte_at(wire, 40), kProtoEsp);           // which now points at ESP
+  auto info = parse_ip_packet(wire);
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->header_length, 48U);
+  auto opened = pair.inbound.decapsulate(wire, back);
+  ASSERT_TRUE(opened) << name_of(opened.error());
+  EXPECT_EQ(opened->next_header, 17);
+  EXPECT_EQ(back, plain);
+}
+
 TEST(EspUdp, NonEspMarkerKeepaliveAndWrongPortsAreSortedOut) {
   SaShape shape;
   shape.udp = true;

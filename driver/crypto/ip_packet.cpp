@@ -92,7 +92,7 @@ Expected<IpPacketInfo, DropReason> parse_ipv6(std::span<const std::byte> packet,
   // Hop-by-Hop (first only) and Routing headers stay in front of ESP/AH in transport mode.
   std::uint8_t protocol = *next_header;
   std::size_t protocol_field_offset = kIpv6NextHeaderOffset;
-  ByteReader extensions(packet.first(total_length).subspan(kIpv6HeaderLength), "IPv6 extension header",
+  ByteReader extensions(packet.first(total_length).subspan(kIpv6HeaderLength), "IPv6 ext header",
                         kIpv6HeaderLength);
   bool first = true;
   while ((protocol == kProtoIpv6HopByHop && first) || protocol == kProtoIpv6Routing) {
