@@ -4,12 +4,18 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <utility>
 #include <vector>
 
 namespace ward {
 
 class ByteWriter {
  public:
+  ByteWriter() = default;
+  // Writes into `storage`, whose contents are discarded but whose capacity is kept, so a packet
+  // path that hands the same vector back each time writes without allocating.
+  explicit ByteWriter(std::vector<std::byte>&& storage) : out_(std::move(storage)) { out_.clear(); }
+
   void u8(std::uint8_t value) { out_.push_back(std::byte{value}); }
   void u16_be(std::uint16_t value) { put<std::uint16_t, true>(value); }
   void u16_le(std::uint16_t value) { put<std::uint16_t, false>(value); }
@@ -29,6 +35,15 @@ class ByteWriter {
   void patch_u32_le(std::size_t at, std::uint32_t value) { patch<std::uint32_t, false>(at, value); }
   void patch_u32_be(std::size_t at, std::uint32_t value) { patch<std::uint32_t, true>(at, value); }
   void patch_u16_be(std::size_t at, std::uint16_t value) { patch<std::uint16_t, true>(at, value); }
+  void patch_u8(std::size_t at, std::uint8_t value) { out_.at(at) = std::byte{value}; }
+
+  // What has been written so far, writable in place (for transforms such as encryption and for
+  // checksums over the written bytes). Valid until the next write.
+  std::span<std::byte> written() noexcept { return out_; }
+  // Drops what was written after the first `size` bytes (no-op if fewer were written).
+  void truncate(std::size_t size) {
+    if (size < out_.size()) out_.resize(size);
+  }
 
   std::size_t size() const noexcept { return out_.size(); }
   const std::vector<std::byte>& data() const noexcept { return out_; }

@@ -1,0 +1,520 @@
+// ESP round trips for every algorithm x mode x IP version x ESN x UDP encapsulation, tampering,
+// replay, truncation, malformed input and SA parameter checks.
+#include "driver/crypto/esp.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "driver/crypto/ip_packet.h"
+#include "driver/crypto/test_sas.h"
+
+namespace ward::driver::crypto {
+namespace {
+
+using testing::SaShape;
+using Bytes = std::vector<std::byte>;
+
+struct Algorithms {
+  Cipher cipher;
+  Integrity integrity;
+};
+
+const Algorithms kAlgorithms[] = {
+    {Cipher::AesGcm128, Integrity::None},
+    {Cipher::AesGcm256, Integrity::None},
+    {Cipher::AesCbc128, Integrity::HmacSha1_96},
+    {Cipher::AesCbc128, Integrity::HmacSha256_128},
+    {Cipher::AesCbc256, Integrity::HmacSha1_96},
+    {Cipher::AesCbc256, Integrity::HmacSha256_128},
+    {Cipher::Null, Integrity::HmacSha1_96},
+    {Cipher::Null, Integrity::HmacSha256_128},
+    {Cipher::TripleDesCbc, Integrity::HmacSha1_96},  // legacy, allow_legacy set
+    {Cipher::AesCbc128, Integrity::HmacMd5_96},      // legacy, allow_legacy set
+};
+
+std::string shape_name(const SaShape& shape) {
+  std::string name = std::string(name_of(shape.cipher)) + "_" + std::string(name_of(shape.integrity)) + "_" +
+                     std::string(name_of(shape.mode)) + (shape.ipv6 ? "_v6" : "_v4") + (shape.esn ? "_esn" : "") +
+                     (shape.udp ? "_udp" : "");
+  for (char& c : name) {
+    if (c == '-') c = '_';
+  }
+  return name;
+}
+
+struct SaPair {
+  EspSa outbound;
+  EspSa inbound;
+};
+
+SaPair make_pair(const SaShape& shape) {
+  const SaParams out_params = testing::outbound_params(shape);
+  auto outbound = EspSa::create(out_params);
+  auto inbound = EspSa::create(fuzzing::inbound_of(out_params));
+  if (!outbound || !inbound) {
+    ADD_FAILURE() << (outbound ? inbound.error() : outbound.error());
+    std::abort();
+  }
+  return SaPair{std::move(*outbound), std::move(*inbound)};
+}
+
+std::uint8_t byte_at(const Bytes& bytes, std::size_t at) { return std::to_integer<std::uint8_t>(bytes.at(at)); }
+
+// Where the ESP header starts in a packet made by `shape`.
+std::size_t esp_offset(const SaShape& shape) {
+  return (shape.ipv6 ? kIpv6HeaderLength : kIpv4MinHeaderLength) + (shape.udp ? kUdpHeaderLength : 0);
+}
+
+std::vector<SaShape> all_shapes() {
+  std::vector<SaShape> shapes;
+  for (const auto& algorithms : kAlgorithms) {
+    for (const Mode mode : {Mode::Transport, Mode::Tunnel}) {
+      for (const bool ipv6 : {false, true}) {
+        for (const bool esn : {false, true}) {
+          for (const bool udp : {false, true}) {
+            shapes.push_back(SaShape{SecurityProtocol::Esp, algorithms.cipher, algorithms.integrity, mode, ipv6, esn, udp});
+          }
+        }
+      }
+    }
+  }
+  return shapes;
+}
+
+class EspRoundTrip : public ::testing::TestWithParam<SaShape> {};
+
+TEST_P(EspRoundTrip, EncapsulateThenDecapsulateGivesThePacketBack) {
+  const SaShape shape = GetParam();
+  SaPair pair = make_pair(shape);
+  Bytes wire;
+  Bytes back;
+  std::uint64_t expected_sequence = 0;
+  for (const std::size_t size : {0, 1, 15, 16, 17, 100, 1400}) {
+    const Bytes plain = testing::plain_packet(shape.ipv6, size, static_cast<std::uint8_t>(size));
+    ASSERT_TRUE(pair.outbound.encapsulate(plain, wire)) << size;
+    ++expected_sequence;
+
+    // The wire packet is a well-formed IP packet carrying ESP (or UDP), of the predicted size.
+    auto outer = parse_ip_packet(wire);
+    ASSERT_TRUE(outer) << name_of(outer.error());
+    EXPECT_EQ(outer->protocol, shape.udp ? kProtoUdp : kProtoEsp);
+    EXPECT_EQ(outer->total_length, wire.size());
+    const std::size_t inner_length = shape.mode == Mode::Tunnel ? plain.size() : size;
+    EXPECT_EQ(wire.size(), (shape.mode == Mode::Tunnel ? 0 : plain.size() - size) + inner_length +
+                               pair.outbound.overhead(inner_length));
+    if (shape.mode == Mode::Tunnel) {
+      EXPECT_TRUE(outer->source == testing::outbound_params(shape).tunnel->local);
+      EXPECT_TRUE(outer->destination == testing::outbound_params(shape).tunnel->remote);
+    }
+    if (shape.udp) {
+      const std::size_t udp_at = outer->header_length;
+      EXPECT_EQ(byte_at(wire, udp_at) << 8 | byte_at(wire, udp_at + 1), kNatTraversalPort);
+      EXPECT_EQ(byte_at(wire, udp_at + 4) << 8 | byte_at(wire, udp_at + 5), wire.size() - udp_at);
+      if (shape.ipv6) {  // the IPv6 UDP checksum verifies to zero over the pseudo-header
+        EXPECT_NE(byte_at(wire, udp_at + 6) << 8 | byte_at(wire, udp_at + 7), 0);
+      }
+    }
+    // The sequence number on the wire counts 1, 2, 3, ...
+    const std::size_t esp_at = esp_offset(shape);
+    const std::uint32_t wire_sequence = static_cast<std::uint32_t>(byte_at(wire, esp_at + 4)) << 24 |
+                                        byte_at(wire, esp_at + 5) << 16 | byte_at(wire, esp_at + 6) << 8 |
+                                        byte_at(wire, esp_at + 7);
+    EXPECT_EQ(wire_sequence, expected_sequence);
+
+    auto opened = pair.inbound.decapsulate(wire, back);
+    ASSERT_TRUE(opened) << size << ": " << name_of(opened.error());
+    EXPECT_EQ(opened->sequence, expected_sequence);
+    EXPECT_EQ(opened->next_header, shape.mode == Mode::Tunnel ? (shape.ipv6 ? kProtoIpv6InIp : kProtoIpv4InIp)
+                                                              : std::uint8_t{17});
+    EXPECT_EQ(back, plain) << size;
+  }
+  EXPECT_EQ(pair.outbound.last_sent_sequence(), expected_sequence);
+  EXPECT_EQ(pair.inbound.replay_window().highest(), expected_sequence);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllShapes, EspRoundTrip, ::testing::ValuesIn(all_shapes()),
+                         [](const auto& test_info) { return shape_name(test_info.param); });
+
+std::vector<SaShape> tamper_shapes() {
+  std::vector<SaShape> shapes;
+  for (const auto& algorithms : kAlgorithms) {
+    shapes.push_back(SaShape{SecurityProtocol::Esp, algorithms.cipher, algorithms.integrity, Mode::Transport, false,
+                             false, false});
+    shapes.push_back(SaShape{SecurityProtocol::Esp, algorithms.cipher, algorithms.integrity, Mode::Tunnel, true, true,
+                             true});
+  }
+  return shapes;
+}
+
+class EspTamper : public ::testing::TestWithParam<SaShape> {};
+
+TEST_P(EspTamper, EveryFlippedBitOfTheEspPacketIsDroppedAndCounted) {
+  const SaShape shape = GetParam();
+  SaPair pair = make_pair(shape);
+  Bytes wire;
+  ASSERT_TRUE(pair.outbound.encapsulate(testing::plain_packet(shape.ipv6, 45), wire));
+  const std::size_t esp_at = esp_offset(shape);
+  DropCounters counters;
+  Bytes out;
+  std::size_t flips = 0;
+  for (std::size_t byte = esp_at; byte < wire.size(); ++byte) {
+    for (unsigned bit = 0; bit < 8; ++bit) {
+      Bytes forged = wire;
+      forged[byte] ^= std::byte{static_cast<std::uint8_t>(1U << bit)};
+      auto result = pair.inbound.decapsulate(forged, out);
+      ASSERT_FALSE(result) << "byte " << byte << " bit " << bit;
+      EXPECT_TRUE(out.empty());
+      counters.count(result.error());
+      ++flips;
+    }
+  }
+  EXPECT_EQ(counters.total(), flips);
+  EXPECT_EQ(counters[DropReason::BadSpi], 32U);   // any flip in the SPI
+  EXPECT_EQ(counters[DropReason::Replay], 1U);    // sequence number 1 -> 0
+  EXPECT_EQ(counters[DropReason::IcvMismatch], flips - 33);  // everything else
+  // No forged packet moved the window: the genuine one is still accepted, once.
+  EXPECT_TRUE(pair.inbound.decapsulate(wire, out));
+  EXPECT_EQ(pair.inbound.decapsulate(wire, out).error(), DropReason::Replay);
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, EspTamper, ::testing::ValuesIn(tamper_shapes()),
+                         [](const auto& test_info) { return shape_name(test_info.param); });
+
+TEST(EspReplay, DuplicatesAndOldPacketsAreDroppedReorderingIsNot) {
+  SaShape shape;
+  shape.cipher = Cipher::AesGcm128;
+  SaParams out_params = testing::outbound_params(shape);
+  out_params.replay_window = 64;
+  auto outbound = EspSa::create(out_params);
+  auto inbound = EspSa::create(fuzzing::inbound_of(out_params));
+  ASSERT_TRUE(outbound && inbound);
+  std::vector<Bytes> sent(100);
+  for (auto& wire : sent) ASSERT_TRUE(outbound->encapsulate(testing::plain_packet(false, 10), wire));
+  Bytes out;
+  DropCounters counters;
+  auto deliver = [&](std::size_t sequence) {
+    auto result = inbound->decapsulate(sent[sequence - 1], out);
+    if (!result) counters.count(result.error());
+    return result.has_value();
+  };
+  EXPECT_TRUE(deliver(2));
+  EXPECT_TRUE(deliver(1));   // reordered, inside the window
+  EXPECT_FALSE(deliver(2));  // duplicate
+  EXPECT_TRUE(deliver(100));
+  EXPECT_TRUE(deliver(37));   // 100 - 37 < 64
+  EXPECT_FALSE(deliver(36));  // 100 - 36 = 64: left of the window
+  EXPECT_FALSE(deliver(37));
+  EXPECT_EQ(counters[DropReason::Replay], 3U);
+  EXPECT_EQ(counters.total(), 3U);
+}
+
+TEST(EspTruncation, EveryPrefixIsDroppedAsTruncated) {
+  for (const bool ipv6 : {false, true}) {
+    SaShape shape;
+    shape.cipher = Cipher::AesCbc256;
+    shape.integrity = Integrity::HmacSha256_128;
+    shape.ipv6 = ipv6;
+    SaPair pair = make_pair(shape);
+    Bytes wire;
+    ASSERT_TRUE(pair.outbound.encapsulate(testing::plain_packet(ipv6, 64), wire));
+    Bytes out;
+    for (std::size_t length = 0; length < wire.size(); ++length) {
+      auto result = pair.inbound.decapsulate(std::span(wire).first(length), out);
+      ASSERT_FALSE(result) << length;
+      EXPECT_EQ(result.error(), DropReason::Truncated) << length;
+    }
+  }
+}
+
+TEST(EspTruncation, ShortenedPacketsWithConsistentLengthsAreDropped) {
+  for (const auto& algorithms : kAlgorithms) {
+    SaShape shape;
+    shape.cipher = algorithms.cipher;
+    shape.integrity = algorithms.integrity;
+    SaPair pair = make_pair(shape);
+    Bytes wire;
+    ASSERT_TRUE(pair.outbound.encapsulate(testing::plain_packet(false, 64), wire));
+    Bytes out;
+    for (std::size_t cut = 1; cut < wire.size() - kIpv4MinHeaderLength; ++cut) {
+      ByteWriter writer;
+      writer.bytes(std::span(wire).first(wire.size() - cut));
+      ASSERT_TRUE(finish_ip_header(writer, IpVersion::V4, kIpv4MinHeaderLength));
+      auto result = pair.inbound.decapsulate(writer.written(), out);
+      ASSERT_FALSE(result) << cut;
+      const DropReason reason = result.error();
+      EXPECT_TRUE(reason == DropReason::Truncated || reason == DropReason::IcvMismatch ||
+                  reason == DropReason::BadLength)
+          << cut << " " << name_of(reason);
+    }
+  }
+}
+
+// A NULL-encrypted packet whose trailer we rewrite and re-authenticate with the test key.
+Bytes reauthenticated(const Bytes& wire, std::size_t esp_at, std::size_t icv_length, const SaParams& params) {
+  Bytes copy = wire;
+  auto mac = IntegrityTransform::create(params.integrity, params.integrity_key.reveal());
+  const std::span<std::byte> esp = std::span(copy).subspan(esp_at);
+  const std::array<std::span<const std::byte>, 1> parts{esp.first(esp.size() - icv_length)};
+  EXPECT_TRUE(mac->compute(parts, esp.last(icv_length)));
+  return copy;
+}
+
+TEST(EspTrailer, BadPaddingAndDummyPacketsAreDroppedAfterTheIcv) {
+  SaShape shape;
+  shape.cipher = Cipher::Null;
+  shape.integrity = Integrity::HmacSha256_128;
+  const SaParams params = testing::outbound_params(shape);
+  SaPair pair = make_pair(shape);
+  Bytes wire;
+  // 3 payload bytes + 2 trailer bytes: 3 bytes of padding 01 02 03 to reach 4-byte alignment.
+  ASSERT_TRUE(pair.outbound.encapsulate(testing::plain_packet(false, 3), wire));
+  const std::size_t trailer_at = wire.size() - kHmacSha256IcvLength - kEspTrailerLength;
+  ASSERT_EQ(byte_at(wire, trailer_at), 3);
+  ASSERT_EQ(byte_at(wire, trailer_at - 1), 3);
+  Bytes out;
+  DropCounters counters;
+
+  Bytes bad_padding = wire;
+  bad_padding[trailer_at - 2] = std::byte{0x07};  // padding must be 1, 2, 3
+  auto result = pair.inbound.decapsulate(reauthenticated(bad_padding, 20, kHmacSha256IcvLength, params), out);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error(), DropReason::BadPadding);
+  counters.count(result.error());
+
+  Bytes long_pad = wire;
+  long_pad[trailer_at] = std::byte{200};  // more padding than there are bytes
+  // Sequence number 2 for this one: the window already accepted 1 (the ICV verified).
+  long_pad[20 + 7] = std::byte{2};
+  result = pair.inbound.decapsulate(reauthenticated(long_pad, 20, kHmacSha256IcvLength, params), out);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error(), DropReason::BadPadding);
+
+  Bytes dummy = wire;
+  dummy[trailer_at + 1] = std::byte{kProtoNoNextHeader};
+  dummy[20 + 7] = std::byte{3};
+  result = pair.inbound.decapsulate(reauthenticated(dummy, 20, kHmacSha256IcvLength, params), out);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error(), DropReason::DummyPacket);
+  EXPECT_TRUE(out.empty());
+}
+
+TEST(EspTunnel, InnerAndOuterFamiliesMayDifferAndAddressesAreChecked) {
+  SaShape shape;
+  shape.mode = Mode::Tunnel;
+  shape.ipv6 = true;  // IPv6 outer header ...
+  SaPair pair = make_pair(shape);
+  const Bytes inner = testing::plain_packet(false, 50);  // ... around an IPv4 packet
+  Bytes wire;
+  Bytes out;
+  ASSERT_TRUE(pair.outbound.encapsulate(inner, wire));
+  auto opened = pair.inbound.decapsulate(wire, out);
+  ASSERT_TRUE(opened) << name_of(opened.error());
+  EXPECT_EQ(opened->next_header, kProtoIpv4InIp);
+  EXPECT_EQ(out, inner);
+
+  ASSERT_TRUE(pair.outbound.encapsulate(inner, wire));
+  wire[8 + 15] ^= std::byte{1};  // outer source address
+  auto spoofed = pair.inbound.decapsulate(wire, out);
+  ASSERT_FALSE(spoofed);
+  EXPECT_EQ(spoofed.error(), DropReason::TunnelAddressMismatch);
+}
+
+TEST(EspUdp, NonEspMarkerKeepaliveAndWrongPortsAreSortedOut) {
+  SaShape shape;
+  shape.udp = true;
+  SaPair pair = make_pair(shape);
+  Bytes out;
+  constexpr std::uint8_t kUdp = 17;
+  auto udp_packet = [&](std::uint16_t source_port, std::uint16_t destination_port, const Bytes& body) {
+    ByteWriter udp;
+    udp.u16_be(source_port);
+    udp.u16_be(destination_port);
+    udp.u16_be(static_cast<std::uint16_t>(kUdpHeaderLength + body.size()));
+    udp.u16_be(0);
+    udp.bytes(body);
+    return testing::make_ipv4_packet(testing::transport_source(false), testing::transport_destination(false), kUdp,
+                                     udp.written());
+  };
+  const Bytes ike = testing::from_hex("00000000 0102030405060708 0000000000000000 21202208");
+  auto result = pair.inbound.decapsulate(udp_packet(4500, 4500, ike), out);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error(), DropReason::NonEspMarker);
+
+  result = pair.inbound.decapsulate(udp_packet(4500, 4500, testing::from_hex("ff")), out);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error(), DropReason::NatKeepalive);
+
+  result = pair.inbound.decapsulate(udp_packet(4500, 500, testing::from_hex("12345678 00000001")), out);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error(), DropReason::BadUdpEncap);
+
+  // Plain ESP to an SA that expects UDP encapsulation is not for it, and vice versa.
+  SaShape plain_shape;
+  SaPair plain_pair = make_pair(plain_shape);
+  Bytes esp_wire;
+  ASSERT_TRUE(plain_pair.outbound.encapsulate(testing::plain_packet(false, 20), esp_wire));
+  result = pair.inbound.decapsulate(esp_wire, out);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error(), DropReason::NotIpsec);
+  Bytes udp_wire;
+  ASSERT_TRUE(pair.outbound.encapsulate(testing::plain_packet(false, 20), udp_wire));
+  result = plain_pair.inbound.decapsulate(udp_wire, out);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error(), DropReason::NotIpsec);
+}
+
+TEST(EspInput, MalformedAndMisdirectedPacketsHaveTheirReasons) {
+  SaShape shape;
+  SaPair pair = make_pair(shape);
+  Bytes out;
+  Bytes wire;
+  // Fragments are not ESP-processed (reassembly comes first).
+  Bytes fragment = testing::plain_packet(false, 40);
+  fragment[6] = std::byte{0x20};  // more fragments
+  ByteWriter refreshed;
+  refreshed.bytes(fragment);
+  ASSERT_TRUE(finish_ip_header(refreshed, IpVersion::V4, kIpv4MinHeaderLength));
+  auto sealed = pair.outbound.encapsulate(refreshed.written(), wire);
+  ASSERT_FALSE(sealed);
+  EXPECT_EQ(sealed.error(), DropReason::UnsupportedPacket);
+  // Not IP at all, a bad checksum, not ESP, the wrong direction.
+  EXPECT_EQ(pair.inbound.decapsulate(testing::from_hex("00112233"), out).error(), DropReason::BadIpHeader);
+  Bytes bad_checksum = testing::plain_packet(false, 10);
+  bad_checksum[10] ^= std::byte{1};
+  EXPECT_EQ(pair.inbound.decapsulate(bad_checksum, out).error(), DropReason::BadIpHeader);
+  EXPECT_EQ(pair.inbound.decapsulate(testing::plain_packet(false, 10), out).error(), DropReason::NotIpsec);
+  EXPECT_EQ(pair.inbound.encapsulate(testing::plain_packet(false, 10), out).error(), DropReason::WrongDirection);
+  EXPECT_EQ(pair.outbound.decapsulate(testing::plain_packet(false, 10), out).error(), DropReason::WrongDirection);
+  // Another SA's packet.
+  ASSERT_TRUE(pair.outbound.encapsulate(testing::plain_packet(false, 10), wire));
+  auto other = EspSa::create(fuzzing::inbound_of(testing::outbound_params(shape, 0x9999)));
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->decapsulate(wire, out).error(), DropReason::BadSpi);
+  // Outbound packets that would not fit the IPv4 length field.
+  Bytes huge = testing::plain_packet(false, kIpv4MaxTotalLength - kIpv4MinHeaderLength);
+  EXPECT_EQ(pair.outbound.encapsulate(huge, out).error(), DropReason::PacketTooLarge);
+  EXPECT_TRUE(out.empty());
+}
+
+TEST(EspSaParams, RefusedWithClearErrors) {
+  SaShape shape;
+  shape.cipher = Cipher::TripleDesCbc;
+  shape.integrity = Integrity::HmacSha1_96;
+  SaParams legacy = testing::outbound_params(shape);
+  legacy.allow_legacy = false;
+  auto refused = EspSa::create(legacy);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().find("3DES-CBC is a legacy algorithm"), std::string::npos) << refused.error();
+  EXPECT_NE(refused.error().find("allow_legacy"), std::string::npos);
+  EXPECT_NE(refused.error().find("ESP SA 0x12345678 (outbound)"), std::string::npos) << refused.error();
+  legacy.allow_legacy = true;
+  EXPECT_TRUE(EspSa::create(legacy));
+
+  shape.cipher = Cipher::AesCbc128;
+  shape.integrity = Integrity::HmacMd5_96;
+  SaParams md5 = testing::outbound_params(shape);
+  md5.allow_legacy = false;
+  refused = EspSa::create(md5);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().find("HMAC-MD5-96 is a legacy algorithm"), std::string::npos) << refused.error();
+
+  SaParams gcm_with_hmac = testing::outbound_params(SaShape{});
+  gcm_with_hmac.integrity = Integrity::HmacSha1_96;
+  gcm_with_hmac.integrity_key = SecureBytes(testing::pattern_bytes(kHmacSha1KeyLength));
+  EXPECT_FALSE(EspSa::create(gcm_with_hmac));
+
+  SaParams cbc_alone = testing::outbound_params(SaShape{SecurityProtocol::Esp, Cipher::AesCbc128});
+  refused = EspSa::create(cbc_alone);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().find("without an integrity algorithm"), std::string::npos) << refused.error();
+
+  SaParams short_key = testing::outbound_params(SaShape{});
+  short_key.encryption_key = SecureBytes(testing::pattern_bytes(16));  // salt missing
+  refused = EspSa::create(short_key);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().find("needs 20 bytes"), std::string::npos) << refused.error();
+  EXPECT_NE(refused.error().find("got 16"), std::string::npos);
+
+  SaParams reserved_spi = testing::outbound_params(SaShape{}, 255);
+  EXPECT_FALSE(EspSa::create(reserved_spi));
+  SaParams big_window = testing::outbound_params(SaShape{});
+  big_window.replay_window = 2048;
+  EXPECT_FALSE(EspSa::create(big_window));
+  SaParams tunnel_without_endpoints = testing::outbound_params(SaShape{});
+  tunnel_without_endpoints.mode = Mode::Tunnel;
+  EXPECT_FALSE(EspSa::create(tunnel_without_endpoints));
+}
+
+TEST(EspIv, CbcIvsAreFreshPerPacketGcmIvsCount) {
+  for (const auto& algorithms : {Algorithms{Cipher::AesCbc128, Integrity::HmacSha1_96},
+                                 Algorithms{Cipher::AesGcm128, Integrity::None}}) {
+    SaShape shape;
+    shape.cipher = algorithms.cipher;
+    shape.integrity = algorithms.integrity;
+    SaPair pair = make_pair(shape);
+    SaPair other = make_pair(shape);  // same keys, another SA: its CBC IV key differs
+    const Bytes plain = testing::plain_packet(false, 32);
+    Bytes first;
+    Bytes second;
+    Bytes elsewhere;
+    ASSERT_TRUE(pair.outbound.encapsulate(plain, first));
+    ASSERT_TRUE(pair.outbound.encapsulate(plain, second));
+    ASSERT_TRUE(other.outbound.encapsulate(plain, elsewhere));
+    const std::size_t iv_at = kIpv4MinHeaderLength + kEspHeaderLength;
+    const std::size_t iv_length = algorithms.cipher == Cipher::AesGcm128 ? kGcmExplicitIvLength : kAesBlockLength;
+    const Bytes iv1(first.begin() + iv_at, first.begin() + static_cast<std::ptrdiff_t>(iv_at + iv_length));
+    const Bytes iv2(second.begin() + iv_at, second.begin() + static_cast<std::ptrdiff_t>(iv_at + iv_length));
+    const Bytes iv3(elsewhere.begin() + iv_at, elsewhere.begin() + static_cast<std::ptrdiff_t>(iv_at + iv_length));
+    EXPECT_NE(iv1, iv2);
+    if (algorithms.cipher == Cipher::AesGcm128) {
+      EXPECT_EQ(testing::from_hex("0000000000000002"), iv2);  // RFC 4106 3.1: the counter
+    } else {
+      EXPECT_NE(iv1, iv3);  // unpredictable: not a function of the sequence number alone
+    }
+  }
+}
+
+TEST(DropReasonNames, AreUniqueAndComplete) {
+  std::set<std::string_view> names;
+  for (std::size_t i = 0; i < kDropReasonCount; ++i) names.insert(name_of(static_cast<DropReason>(i)));
+  EXPECT_EQ(names.size(), kDropReasonCount);
+  EXPECT_EQ(name_of(DropReason::IcvMismatch), "icv-mismatch");
+}
+
+TEST(FuzzCorpus, EverySeedIsAValidPacketForItsSa) {
+  const char* source_dir = std::getenv("WARD_SOURCE_DIR");
+  ASSERT_NE(source_dir, nullptr);
+  const auto sas = fuzzing::fuzz_sas();
+  std::size_t checked = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::path(source_dir) /
+                                                               "driver/crypto/fuzz_corpus")) {
+    std::ifstream in(entry.path(), std::ios::binary);
+    const std::vector<char> raw{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    ASSERT_FALSE(raw.empty()) << entry.path();
+    const auto selector = static_cast<std::size_t>(static_cast<unsigned char>(raw[0]));
+    const auto packet = std::as_bytes(std::span<const char>(raw).subspan(1));
+    Bytes out;
+    if (selector == sas.size()) {
+      EXPECT_TRUE(parse_ip_packet(packet)) << entry.path();
+    } else if (sas.at(selector).outbound.protocol == SecurityProtocol::Esp) {
+      auto sa = EspSa::create(fuzzing::inbound_of(sas[selector].outbound));
+      ASSERT_TRUE(sa);
+      auto result = sa->decapsulate(packet, out);
+      EXPECT_TRUE(result) << entry.path() << ": " << name_of(result.error());
+    } else {
+      continue;  // AH seeds are checked in ah_test.cpp
+    }
+    ++checked;
+  }
+  EXPECT_GE(checked, 20U);
+}
+
+}  // namespace
+}  // namespace ward::driver::crypto

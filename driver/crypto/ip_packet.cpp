@@ -1,0 +1,199 @@
+#include "driver/crypto/ip_packet.h"
+
+#include "common/byte_reader.h"
+#include "driver/crypto/constants.h"
+
+namespace ward::driver::crypto {
+
+namespace {
+
+constexpr std::uint8_t kIpv4Version = 4;
+constexpr std::uint8_t kIpv6Version = 6;
+constexpr std::uint16_t kIpv4MoreFragments = 0x2000;
+constexpr std::uint16_t kIpv4FragmentOffsetMask = 0x1fff;
+constexpr std::size_t kIpv4ProtocolOffset = 9;
+constexpr std::size_t kIpv4TotalLengthOffset = 2;
+constexpr std::size_t kIpv4ChecksumOffset = 10;
+constexpr std::size_t kIpv6PayloadLengthOffset = 4;
+constexpr std::size_t kIpv6NextHeaderOffset = 6;
+constexpr std::size_t kIpv6ExtensionUnit = 8;
+
+// Maps a reader failure to the reason the driver counts.
+template <class T>
+bool failed(const Expected<T, ParseError>& value) noexcept {
+  return !value.has_value();
+}
+
+Expected<IpPacketInfo, DropReason> parse_ipv4(std::span<const std::byte> packet, Fragments fragments) noexcept {
+  if (packet.size() < kIpv4MinHeaderLength) return unexpected(DropReason::Truncated);
+  ByteReader reader(packet, "IPv4 header");
+  IpPacketInfo info;
+  info.version = IpVersion::V4;
+  auto version_ihl = reader.u8("version/IHL");
+  auto tos = reader.u8("TOS");
+  auto total_length = reader.u16_be("total length");
+  auto identification = reader.u16_be("identification");
+  auto flags_fragment = reader.u16_be("flags/fragment offset");
+  auto ttl = reader.u8("TTL");
+  auto protocol = reader.u8("protocol");
+  auto checksum = reader.u16_be("header checksum");
+  auto source = reader.bytes(kIpv4AddressLength, "source address");
+  auto destination = reader.bytes(kIpv4AddressLength, "destination address");
+  if (failed(source) || failed(destination)) return unexpected(DropReason::Truncated);
+  (void)identification;
+  (void)ttl;
+  (void)checksum;
+  const std::size_t header_length = static_cast<std::size_t>(*version_ihl & 0x0f) * 4;
+  if ((*version_ihl >> 4) != kIpv4Version || header_length < kIpv4MinHeaderLength ||
+      *total_length < header_length) {
+    return unexpected(DropReason::BadIpHeader);
+  }
+  if (*total_length > packet.size() || header_length > packet.size()) return unexpected(DropReason::Truncated);
+  if (internet_checksum(packet.first(header_length)) != 0) return unexpected(DropReason::BadIpHeader);
+  if (fragments == Fragments::Reject &&
+      ((*flags_fragment & kIpv4MoreFragments) != 0 || (*flags_fragment & kIpv4FragmentOffsetMask) != 0)) {
+    return unexpected(DropReason::UnsupportedPacket);
+  }
+  info.header_length = header_length;
+  info.protocol_field_offset = kIpv4ProtocolOffset;
+  info.protocol = *protocol;
+  info.total_length = *total_length;
+  info.traffic_class = *tos;
+  info.has_options = header_length > kIpv4MinHeaderLength;
+  info.source = *IpAddress::from_bytes(*source);
+  info.destination = *IpAddress::from_bytes(*destination);
+  return info;
+}
+
+Expected<IpPacketInfo, DropReason> parse_ipv6(std::span<const std::byte> packet, Fragments fragments) noexcept {
+  if (packet.size() < kIpv6HeaderLength) return unexpected(DropReason::Truncated);
+  ByteReader reader(packet, "IPv6 header");
+  IpPacketInfo info;
+  info.version = IpVersion::V6;
+  auto first_word = reader.u32_be("version/traffic class/flow label");
+  auto payload_length = reader.u16_be("payload length");
+  auto next_header = reader.u8("next header");
+  auto hop_limit = reader.u8("hop limit");
+  auto source = reader.bytes(kIpv6AddressLength, "source address");
+  auto destination = reader.bytes(kIpv6AddressLength, "destination address");
+  if (failed(source) || failed(destination)) return unexpected(DropReason::Truncated);
+  (void)hop_limit;
+  if ((*first_word >> 28) != kIpv6Version) return unexpected(DropReason::BadIpHeader);
+  if (*payload_length == 0 && *next_header == kProtoIpv6HopByHop) {
+    return unexpected(DropReason::UnsupportedPacket);  // a jumbogram (RFC 2675)
+  }
+  const std::size_t total_length = kIpv6HeaderLength + *payload_length;
+  if (total_length > packet.size()) return unexpected(DropReason::Truncated);
+  info.total_length = total_length;
+  info.traffic_class = static_cast<std::uint8_t>(*first_word >> 20);
+  info.source = *IpAddress::from_bytes(*source);
+  info.destination = *IpAddress::from_bytes(*destination);
+
+  // Hop-by-Hop (first only) and Routing headers stay in front of ESP/AH in transport mode.
+  std::uint8_t protocol = *next_header;
+  std::size_t protocol_field_offset = kIpv6NextHeaderOffset;
+  ByteReader extensions(packet.first(total_length).subspan(kIpv6HeaderLength), "IPv6 extension header",
+                        kIpv6HeaderLength);
+  bool first = true;
+  while ((protocol == kProtoIpv6HopByHop && first) || protocol == kProtoIpv6Routing) {
+    const std::size_t at = extensions.offset();
+    auto header = extensions.sub_reader(2, "next header/length");
+    if (failed(header)) return unexpected(DropReason::Truncated);
+    auto following = header->u8("next header");
+    auto length_units = header->u8("header extension length");
+    const std::size_t length = (static_cast<std::size_t>(*length_units) + 1) * kIpv6ExtensionUnit;
+    if (failed(extensions.skip(length - 2, "extension header body"))) return unexpected(DropReason::Truncated);
+    protocol_field_offset = at;
+    protocol = *following;
+    info.has_options = true;
+    first = false;
+  }
+  if (protocol == kProtoIpv6HopByHop) return unexpected(DropReason::BadIpHeader);  // only allowed first
+  if (protocol == kProtoIpv6Fragment && fragments == Fragments::Reject) {
+    return unexpected(DropReason::UnsupportedPacket);
+  }
+  info.header_length = extensions.offset();
+  info.protocol = protocol;
+  info.protocol_field_offset = protocol_field_offset;
+  return info;
+}
+
+}  // namespace
+
+Expected<IpPacketInfo, DropReason> parse_ip_packet(std::span<const std::byte> packet, Fragments fragments) noexcept {
+  ByteReader reader(packet, "IP header");
+  auto version_byte = reader.u8("version");
+  if (!version_byte) return unexpected(DropReason::Truncated);
+  switch (*version_byte >> 4) {
+    case kIpv4Version:
+      return parse_ipv4(packet, fragments);
+    case kIpv6Version:
+      return parse_ipv6(packet, fragments);
+    default:
+      return unexpected(DropReason::BadIpHeader);
+  }
+}
+
+std::uint32_t ones_complement_sum(std::span<const std::byte> bytes, std::uint32_t initial) noexcept {
+  std::uint64_t sum = initial;
+  std::size_t i = 0;
+  for (; i + 1 < bytes.size(); i += 2) {
+    sum += (std::to_integer<std::uint32_t>(bytes[i]) << 8) | std::to_integer<std::uint32_t>(bytes[i + 1]);
+  }
+  if (i < bytes.size()) sum += std::to_integer<std::uint32_t>(bytes[i]) << 8;
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<std::uint32_t>(sum);
+}
+
+std::uint16_t internet_checksum(std::span<const std::byte> bytes, std::uint32_t initial) noexcept {
+  return static_cast<std::uint16_t>(~ones_complement_sum(bytes, initial) & 0xffff);
+}
+
+Expected<void, DropReason> finish_ip_header(ByteWriter& writer, IpVersion version, std::size_t ipv4_header_length) {
+  if (version == IpVersion::V4) {
+    if (writer.size() > kIpv4MaxTotalLength) return unexpected(DropReason::PacketTooLarge);
+    writer.patch_u16_be(kIpv4TotalLengthOffset, static_cast<std::uint16_t>(writer.size()));
+    writer.patch_u16_be(kIpv4ChecksumOffset, 0);
+    writer.patch_u16_be(kIpv4ChecksumOffset, internet_checksum(writer.written().first(ipv4_header_length)));
+  } else {
+    const std::size_t payload = writer.size() - kIpv6HeaderLength;
+    if (payload > kIpv6MaxPayloadLength) return unexpected(DropReason::PacketTooLarge);
+    writer.patch_u16_be(kIpv6PayloadLengthOffset, static_cast<std::uint16_t>(payload));
+  }
+  return {};
+}
+
+void write_outer_header(ByteWriter& writer, const TunnelEndpoints& endpoints, std::uint8_t traffic_class,
+                        std::uint8_t protocol, std::uint16_t ipv4_identification) {
+  constexpr std::uint8_t kIpv4VersionIhl = 0x45;
+  if (endpoints.local.version == IpVersion::V4) {
+    writer.u8(kIpv4VersionIhl);
+    writer.u8(traffic_class);
+    writer.u16_be(0);  // total length, set by finish_ip_header
+    writer.u16_be(ipv4_identification);
+    writer.u16_be(0);  // flags / fragment offset
+    writer.u8(kDefaultOuterTtl);
+    writer.u8(protocol);
+    writer.u16_be(0);  // checksum, set by finish_ip_header
+  } else {
+    writer.u32_be((std::uint32_t{kIpv6Version} << 28) | (std::uint32_t{traffic_class} << 20));
+    writer.u16_be(0);  // payload length, set by finish_ip_header
+    writer.u8(protocol);
+    writer.u8(kDefaultOuterTtl);
+  }
+  writer.bytes(endpoints.local.view());
+  writer.bytes(endpoints.remote.view());
+}
+
+std::uint16_t udp_checksum_ipv6(const IpAddress& source, const IpAddress& destination,
+                                std::span<const std::byte> udp) noexcept {
+  std::uint32_t sum = ones_complement_sum(source.view());
+  sum = ones_complement_sum(destination.view(), sum);
+  const auto length = static_cast<std::uint32_t>(udp.size());
+  sum += (length >> 16) + (length & 0xffff) + kProtoUdp;
+  sum = ones_complement_sum(udp, sum);
+  const auto checksum = static_cast<std::uint16_t>(~sum & 0xffff);
+  return checksum == 0 ? 0xffff : checksum;  // RFC 8200 8.1: zero is sent as all ones
+}
+
+}  // namespace ward::driver::crypto

@@ -1,0 +1,56 @@
+// IPv4 / IPv6 header parsing and building for the ESP/AH transforms. Parsing goes through
+// ByteReader only; failures are DropReasons.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "common/byte_writer.h"
+#include "common/expected.h"
+#include "driver/crypto/drop_reason.h"
+#include "driver/crypto/sa_params.h"
+
+namespace ward::driver::crypto {
+
+enum class Fragments : std::uint8_t { Reject, Allow };
+
+// What the transforms need to know about one IP packet. Offsets are from the packet's start.
+struct IpPacketInfo {
+  IpVersion version = IpVersion::V4;
+  // Bytes that stay in front of an ESP/AH header in transport mode: the IPv4 header with its
+  // options, or the IPv6 header plus any Hop-by-Hop and Routing headers.
+  std::size_t header_length = 0;
+  std::size_t protocol_field_offset = 0;  // the byte holding `protocol` (IPv4 protocol / last next header)
+  std::uint8_t protocol = 0;              // what follows header_length
+  std::size_t total_length = 0;           // from the header; bytes beyond it (link padding) are ignored
+  std::uint8_t traffic_class = 0;         // IPv4 TOS / IPv6 traffic class
+  bool has_options = false;               // IPv4 options or IPv6 extension headers present
+  IpAddress source;
+  IpAddress destination;
+};
+
+// Parses and checks an IP header: version, lengths, the IPv4 header checksum; rejects fragments
+// unless allowed (ESP/AH need reassembled packets; a tunnel may carry fragments inside).
+Expected<IpPacketInfo, DropReason> parse_ip_packet(std::span<const std::byte> packet,
+                                                   Fragments fragments = Fragments::Reject) noexcept;
+
+// RFC 1071 one's complement sum, folded, not inverted; `initial` continues an earlier sum.
+std::uint32_t ones_complement_sum(std::span<const std::byte> bytes, std::uint32_t initial = 0) noexcept;
+std::uint16_t internet_checksum(std::span<const std::byte> bytes, std::uint32_t initial = 0) noexcept;
+
+// Sets the total length (IPv4) or payload length (IPv6) of the packet in `writer` (starting at
+// offset 0) to match what has been written, and recomputes the IPv4 header checksum.
+// PacketTooLarge if the length field cannot hold it.
+Expected<void, DropReason> finish_ip_header(ByteWriter& writer, IpVersion version, std::size_t ipv4_header_length);
+
+// Writes an outer header for tunnel mode: outbound from endpoints.local to endpoints.remote.
+// Lengths and checksum are left for finish_ip_header.
+void write_outer_header(ByteWriter& writer, const TunnelEndpoints& endpoints, std::uint8_t traffic_class,
+                        std::uint8_t protocol, std::uint16_t ipv4_identification);
+
+// UDP checksum over an IPv6 pseudo-header (RFC 8200 8.1) for the UDP datagram in `udp`.
+std::uint16_t udp_checksum_ipv6(const IpAddress& source, const IpAddress& destination,
+                                std::span<const std::byte> udp) noexcept;
+
+}  // namespace ward::driver::crypto

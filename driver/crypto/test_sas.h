@@ -1,0 +1,76 @@
+// SA pairs for the transform tests: fixed test keys, outbound and matching inbound parameters.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "driver/crypto/fuzz_sas.h"
+#include "driver/crypto/sa_params.h"
+#include "driver/crypto/test_packets.h"
+
+namespace ward::driver::crypto::testing {
+
+struct SaShape {
+  SecurityProtocol protocol = SecurityProtocol::Esp;
+  Cipher cipher = Cipher::AesGcm128;
+  Integrity integrity = Integrity::None;
+  Mode mode = Mode::Transport;
+  bool ipv6 = false;
+  bool esn = false;
+  bool udp = false;
+};
+
+inline std::size_t cipher_key_length(Cipher cipher) {
+  switch (cipher) {
+    case Cipher::AesGcm128: return kAes128KeyLength + kGcmSaltLength;
+    case Cipher::AesGcm256: return kAes256KeyLength + kGcmSaltLength;
+    case Cipher::AesCbc128: return kAes128KeyLength;
+    case Cipher::AesCbc256: return kAes256KeyLength;
+    case Cipher::TripleDesCbc: return kTripleDesKeyLength;
+    case Cipher::Null: return 0;
+  }
+  return 0;
+}
+
+inline std::size_t integrity_key_length(Integrity integrity) {
+  switch (integrity) {
+    case Integrity::HmacSha1_96: return kHmacSha1KeyLength;
+    case Integrity::HmacSha256_128: return kHmacSha256KeyLength;
+    case Integrity::HmacMd5_96: return kHmacMd5KeyLength;
+    case Integrity::None: return 0;
+  }
+  return 0;
+}
+
+inline IpAddress transport_source(bool ipv6) { return ipv6 ? v6_address(1) : IpAddress::v4(192, 0, 2, 1); }
+inline IpAddress transport_destination(bool ipv6) { return ipv6 ? v6_address(2) : IpAddress::v4(192, 0, 2, 2); }
+
+// Outbound parameters of the given shape; fuzzing::inbound_of() gives the receiver's.
+inline SaParams outbound_params(const SaShape& shape, std::uint32_t spi = 0x12345678) {
+  SaParams params;
+  params.protocol = shape.protocol;
+  params.spi = spi;
+  params.direction = Direction::Outbound;
+  params.mode = shape.mode;
+  params.cipher = shape.cipher;
+  params.integrity = shape.integrity;
+  params.encryption_key = SecureBytes(pattern_bytes(cipher_key_length(shape.cipher), 0x11));
+  params.integrity_key = SecureBytes(pattern_bytes(integrity_key_length(shape.integrity), 0x22));
+  params.extended_sequence_numbers = shape.esn;
+  params.allow_legacy = shape.cipher == Cipher::TripleDesCbc || shape.integrity == Integrity::HmacMd5_96;
+  if (shape.mode == Mode::Tunnel) {
+    params.tunnel = shape.ipv6 ? TunnelEndpoints{v6_address(0xa1), v6_address(0xa2)}
+                               : TunnelEndpoints{IpAddress::v4(10, 0, 0, 1), IpAddress::v4(10, 0, 0, 2)};
+  }
+  if (shape.udp) params.udp_encapsulation = UdpEncapsulation{kNatTraversalPort, kNatTraversalPort};
+  return params;
+}
+
+inline std::vector<std::byte> plain_packet(bool ipv6, std::size_t payload_size, std::uint8_t seed = 0) {
+  const auto payload = pattern_bytes(payload_size, seed);
+  constexpr std::uint8_t kUdp = 17;
+  return ipv6 ? make_ipv6_packet(transport_source(true), transport_destination(true), kUdp, payload)
+              : make_ipv4_packet(transport_source(false), transport_destination(false), kUdp, payload);
+}
+
+}  // namespace ward::driver::crypto::testing

@@ -1,0 +1,111 @@
+// The cryptographic transforms of one SA, over OpenSSL 3 EVP. Each holds its OpenSSL context,
+// keyed once when the SA is made and reused for every packet: no per-packet allocation.
+//
+// Thread safety: a transform is used by one thread at a time (EVP contexts are not shareable).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include <openssl/evp.h>
+
+#include "common/expected.h"
+#include "driver/crypto/sa_params.h"
+
+namespace ward::driver::crypto {
+
+struct EvpCipherCtxDeleter {
+  void operator()(EVP_CIPHER_CTX* ctx) const noexcept { EVP_CIPHER_CTX_free(ctx); }
+};
+struct EvpCipherDeleter {
+  void operator()(EVP_CIPHER* cipher) const noexcept { EVP_CIPHER_free(cipher); }
+};
+struct EvpMacDeleter {
+  void operator()(EVP_MAC* mac) const noexcept { EVP_MAC_free(mac); }
+};
+struct EvpMacCtxDeleter {
+  void operator()(EVP_MAC_CTX* ctx) const noexcept { EVP_MAC_CTX_free(ctx); }
+};
+using EvpCipherCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, EvpCipherCtxDeleter>;
+using EvpCipherPtr = std::unique_ptr<EVP_CIPHER, EvpCipherDeleter>;
+using EvpMacPtr = std::unique_ptr<EVP_MAC, EvpMacDeleter>;
+using EvpMacCtxPtr = std::unique_ptr<EVP_MAC_CTX, EvpMacCtxDeleter>;
+
+enum class CipherOperation : std::uint8_t { Encrypt, Decrypt };
+
+// The encryption transform: AES-GCM (RFC 4106), AES-CBC (RFC 3602), 3DES-CBC or NULL (RFC 2410).
+class CipherTransform {
+ public:
+  // key_material: the cipher key, followed for GCM by the 4-byte salt. Checks its length.
+  static Expected<CipherTransform, std::string> create(Cipher cipher, std::span<const std::byte> key_material,
+                                                      CipherOperation operation);
+
+  Cipher cipher() const noexcept { return cipher_; }
+  bool is_aead() const noexcept { return cipher_ == Cipher::AesGcm128 || cipher_ == Cipher::AesGcm256; }
+  std::size_t iv_length() const noexcept { return iv_length_; }
+  std::size_t block_length() const noexcept { return block_length_; }  // 1 for stream-like modes
+  std::size_t icv_length() const noexcept;                              // AEAD tag; 0 otherwise
+
+  // AEAD (GCM): nonce = salt || iv. Encrypts `data` in place and writes the tag.
+  bool seal(std::span<const std::byte> iv, std::span<const std::byte> aad, std::span<std::byte> data,
+            std::span<std::byte> tag) noexcept;
+  // AEAD: decrypts `in` into `out` (same size) and verifies `tag`; false if it does not verify.
+  bool open(std::span<const std::byte> iv, std::span<const std::byte> aad, std::span<const std::byte> in,
+            std::span<std::byte> out, std::span<const std::byte> tag) noexcept;
+  // CBC encryption: the IV for the packet with this sequence number. RFC 3602 2.1 wants CBC IVs
+  // unpredictable; as NIST SP 800-38A Appendix C suggests, the IV is the sequence number
+  // encrypted (AES-ECB) under a random key made for this SA alone, so no per-packet RNG call.
+  bool cbc_iv(std::uint64_t sequence, std::span<std::byte> iv) noexcept;
+  // CBC / NULL: `in` and `out` are the same size, a multiple of block_length(); may be the same memory.
+  bool crypt(std::span<const std::byte> iv, std::span<const std::byte> in, std::span<std::byte> out) noexcept;
+
+ private:
+  CipherTransform(Cipher cipher, CipherOperation operation) : cipher_(cipher), operation_(operation) {}
+
+ public:
+  CipherTransform(CipherTransform&&) noexcept = default;
+  CipherTransform& operator=(CipherTransform&&) noexcept = default;
+  ~CipherTransform();
+
+ private:
+
+  Cipher cipher_;
+  CipherOperation operation_;
+  std::size_t iv_length_ = 0;
+  std::size_t block_length_ = 1;
+  std::array<std::byte, kGcmSaltLength> salt_{};  // GCM key material; wiped by the destructor
+  EvpCipherPtr evp_cipher_;
+  EvpCipherCtxPtr ctx_;
+  EvpCipherCtxPtr iv_ctx_;  // CBC encryption only: AES-128-ECB under a random key
+};
+
+// The integrity transform: HMAC (RFC 2104) via EVP_MAC, truncated to the ICV length.
+class IntegrityTransform {
+ public:
+  // Any non-empty key is accepted here (test vectors use odd sizes); SA setup checks RFC sizes.
+  static Expected<IntegrityTransform, std::string> create(Integrity integrity, std::span<const std::byte> key);
+
+  Integrity integrity() const noexcept { return integrity_; }
+  std::size_t icv_length() const noexcept { return icv_length_; }
+  std::size_t digest_length() const noexcept { return digest_length_; }
+
+  // The MAC over the concatenation of `parts`, truncated to out.size() (at most digest_length()).
+  bool compute(std::span<const std::span<const std::byte>> parts, std::span<std::byte> out) noexcept;
+  // Recomputes the MAC over `parts` and compares it with `icv` in constant time (CRYPTO_memcmp).
+  bool verify(std::span<const std::span<const std::byte>> parts, std::span<const std::byte> icv) noexcept;
+
+ private:
+  explicit IntegrityTransform(Integrity integrity) : integrity_(integrity) {}
+
+  Integrity integrity_;
+  std::size_t icv_length_ = 0;
+  std::size_t digest_length_ = 0;
+  EvpMacPtr mac_;
+  EvpMacCtxPtr ctx_;
+};
+
+}  // namespace ward::driver::crypto
