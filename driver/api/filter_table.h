@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "common/ip.h"
@@ -12,7 +13,9 @@ namespace ward::driver {
 enum class FilterAction : std::uint8_t { Permit, Block, Negotiate };
 
 struct DriverFilter {
-  std::uint32_t id = 0;  // the agent's handle for counters and acquires
+  // The agent's handle for counters, acquires and SAs. A mirrored filter and its generated reply
+  // direction share one id: the SA negotiated for the filter protects both directions.
+  std::uint32_t id = 0;
   IpPrefix source;
   IpPrefix destination;
   std::uint8_t protocol = 0;  // 0: any
@@ -20,6 +23,7 @@ struct DriverFilter {
   PortRange destination_ports;
   FilterAction action = FilterAction::Block;
   std::uint32_t weight = 0;
+  std::optional<IpAddress> tunnel_endpoint;  // negotiate in tunnel mode to this gateway
 
   friend bool operator==(const DriverFilter&, const DriverFilter&) = default;
 };

@@ -33,8 +33,8 @@ std::string ports_match(const char* option, const PortRange& ports) {
   return text;
 }
 
-std::string filter_rule(const std::string& chain, const DriverFilter& filter, const ChainOptions& options) {
-  std::string rule = "-A " + chain;
+std::string selector(const DriverFilter& filter) {
+  std::string rule;
   if (!filter.source.is_any()) rule += " -s " + filter.source.to_string();
   if (!filter.destination.is_any()) rule += " -d " + filter.destination.to_string();
   if (filter.protocol != 0) rule += " -p " + std::to_string(filter.protocol);
@@ -42,6 +42,19 @@ std::string filter_rule(const std::string& chain, const DriverFilter& filter, co
     rule += ports_match("--sport", filter.source_ports);
     rule += ports_match("--dport", filter.destination_ports);
   }
+  return rule;
+}
+
+std::string filter_rule(const std::string& chain, const DriverFilter& filter, const ChainOptions& options, IpFamily family) {
+  std::string rule;
+  // ESP makes packets longer: TCP connections through negotiate filters get an MSS that leaves room
+  // for it, so full-size segments never need fragmenting after protection.
+  if (filter.action == FilterAction::Negotiate && (filter.protocol == 0 || filter.protocol == kTcp)) {
+    const auto mss = family == IpFamily::V4 ? options.tcp_mss_ipv4 : options.tcp_mss_ipv6;
+    rule += "-A " + chain + selector(filter) + (filter.protocol == 0 ? " -p 6" : "") +
+            " --tcp-flags SYN,RST SYN -j TCPMSS --set-mss " + std::to_string(mss) + "\n";
+  }
+  rule += "-A " + chain + selector(filter);
   switch (filter.action) {
     case FilterAction::Permit: rule += " -j RETURN"; break;
     case FilterAction::Block: rule += " -j DROP"; break;
@@ -104,6 +117,10 @@ std::string render_chain_rules(IpFamily family, const FilterTable& table, const 
   text += "-A " + options.outbound_chain + " -p 17 --sport " + ike + " -j RETURN\n";
   text += "-A " + options.outbound_chain + " -p 17 --dport " + ike + " -j RETURN\n";
   text += "-A " + options.outbound_chain + " -p 17 --sport " + std::to_string(kNatTraversalPort) + " -j RETURN\n";
+  // ESP and AH leaving this host are already protected (Ward's own, re-injected by verdict, never
+  // come back here).
+  text += "-A " + options.outbound_chain + " -p " + std::to_string(kEsp) + " -j RETURN\n";
+  text += "-A " + options.outbound_chain + " -p " + std::to_string(kAh) + " -j RETURN\n";
   text += "-A " + options.inbound_chain + " -p 17 --dport " + ike + " -j RETURN\n";
   text += "-A " + options.inbound_chain + " -p " + std::to_string(kEsp) + " -j " + queue_target(options) + "\n";
   text += "-A " + options.inbound_chain + " -p " + std::to_string(kAh) + " -j " + queue_target(options) + "\n";
@@ -113,8 +130,8 @@ std::string render_chain_rules(IpFamily family, const FilterTable& table, const 
     if (filter.source.family() != family) continue;
     // Both chains get every filter: outbound packets match the filters whose source is this host,
     // inbound ones the mirrored filters whose destination is this host.
-    text += filter_rule(options.outbound_chain, filter, options);
-    text += filter_rule(options.inbound_chain, filter, options);
+    text += filter_rule(options.outbound_chain, filter, options, family);
+    text += filter_rule(options.inbound_chain, filter, options, family);
   }
   text += "COMMIT\n";
   return text;

@@ -21,6 +21,10 @@ struct ChainOptions {
   std::uint16_t first_queue = 0;
   std::uint16_t queue_count = 1;            // more than one spreads flows over queues (threads)
   std::vector<std::string> exempt_interfaces{"lo"};
+  // TCP MSS for connections through negotiate filters: a 1500-byte link minus IP and TCP headers
+  // minus room for the largest ESP overhead (tunnel mode, UDP encapsulation, CBC padding, ICV).
+  std::uint16_t tcp_mss_ipv4 = 1360;
+  std::uint16_t tcp_mss_ipv6 = 1340;
 };
 
 // IKE's own ports, exempt from filtering as Windows exempts IKE.

@@ -10,7 +10,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 DriverFilter filter(const char* source, const char* destination, std::uint8_t protocol, PortRange dport, FilterAction action) {
-  return {1, *IpPrefix::parse(source), *IpPrefix::parse(destination), protocol, PortRange::any(), dport, action, 0};
+  return {1, *IpPrefix::parse(source), *IpPrefix::parse(destination), protocol, PortRange::any(), dport, action, 0, {}};
 }
 
 TEST(ChainRules, RendersFiltersInPrecedenceOrderPerFamily) {

@@ -26,7 +26,7 @@ constexpr std::uint16_t kPermittedPort = 7003;
 
 DriverFilter filter(const char* source, const char* destination, std::uint8_t protocol, std::uint16_t dport, FilterAction action) {
   return {1, *IpPrefix::parse(source), *IpPrefix::parse(destination), protocol, PortRange::any(),
-          dport ? PortRange::single(dport) : PortRange::any(), action, 0};
+          dport ? PortRange::single(dport) : PortRange::any(), action, 0, {}};
 }
 
 bool tcp_connects(const Netns& ns, std::uint16_t port) { return ward::testing::tcp_connects(ns, kAddressB, port); }

@@ -48,6 +48,14 @@ inline std::vector<std::byte> make_packet(const IpAddress& source, const IpAddre
   }
   put_address(out, source);
   put_address(out, destination);
+  if (source.family() == IpFamily::V4) {
+    std::uint32_t sum = 0;
+    for (std::size_t i = 0; i < 20; i += 2) {
+      sum += (std::to_integer<std::uint32_t>(out.data()[i]) << 8) | std::to_integer<std::uint32_t>(out.data()[i + 1]);
+    }
+    while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
+    out.patch_u16_be(10, static_cast<std::uint16_t>(~sum));
+  }
   out.bytes(upper.data());
   return std::move(out).take();
 }

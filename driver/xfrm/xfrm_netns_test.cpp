@@ -20,7 +20,7 @@ constexpr const char* kAddressA = "10.20.3.1";
 constexpr const char* kAddressB = "10.20.3.2";
 
 DriverFilter filter(std::uint32_t id, std::uint8_t protocol, PortRange dport, FilterAction action) {
-  return {id, *IpPrefix::parse("10.20.3.1/32"), *IpPrefix::parse("10.20.3.2/32"), protocol, PortRange::any(), dport, action, 0};
+  return {id, *IpPrefix::parse("10.20.3.1/32"), *IpPrefix::parse("10.20.3.2/32"), protocol, PortRange::any(), dport, action, 0, {}};
 }
 
 std::size_t count_lines(const std::string& text, const std::string& needle) {

@@ -55,7 +55,10 @@ Netns::Netns(const std::string& role)
   exec("ip link set lo up");
 }
 
-Netns::~Netns() { run_command("ip netns del " + name_ + " 2>/dev/null"); }
+Netns::~Netns() {
+  run_command("for pid in $(ip netns pids " + name_ + " 2>/dev/null); do kill $pid 2>/dev/null; done");
+  run_command("ip netns del " + name_ + " 2>/dev/null");
+}
 
 int Netns::exec(const std::string& command) const {
   return run_command("ip netns exec " + name_ + " sh -c '" + command + "'");
@@ -126,7 +129,8 @@ bool tcp_connects(const Netns& ns, const std::string& address, std::uint16_t por
 
 int ping_once(const Netns& from, const std::string& address) { return from.exec("ping -c1 -W1 " + address + " >/dev/null 2>&1"); }
 
-void connect_veth(const Netns& a, const std::string& a_address, const Netns& b, const std::string& b_address) {
+std::pair<std::string, std::string> connect_veth(const Netns& a, const std::string& a_address, const Netns& b,
+                                                 const std::string& b_address) {
   static std::atomic<int> veth_counter{0};
   const std::string suffix = std::to_string(getpid() % 100000) + "x" + std::to_string(veth_counter++);
   const std::string a_link = "wa" + suffix;
@@ -136,6 +140,7 @@ void connect_veth(const Netns& a, const std::string& a_address, const Netns& b, 
   }
   a.exec("ip addr add " + a_address + " dev " + a_link + " && ip link set " + a_link + " up");
   b.exec("ip addr add " + b_address + " dev " + b_link + " && ip link set " + b_link + " up");
+  return {a_link, b_link};
 }
 
 }  // namespace ward::testing

@@ -6,6 +6,7 @@
 #include <functional>
 #include <initializer_list>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace ward::testing {
@@ -21,7 +22,7 @@ bool can_use_network_namespaces(std::string* why_not);
 class Netns {
  public:
   explicit Netns(const std::string& role);  // name: ward-<pid>-<role>-<counter>
-  ~Netns();
+  ~Netns();  // ends the processes still running inside (all started by the test), then deletes it
   Netns(const Netns&) = delete;
   Netns& operator=(const Netns&) = delete;
 
@@ -56,6 +57,8 @@ bool tcp_connects(const Netns& ns, const std::string& address, std::uint16_t por
 int ping_once(const Netns& from, const std::string& address);
 
 // A veth pair between two namespaces with the given addresses ("10.20.1.1/24"), links up.
-void connect_veth(const Netns& a, const std::string& a_address, const Netns& b, const std::string& b_address);
+// Returns the two link names (a's end, b's end).
+std::pair<std::string, std::string> connect_veth(const Netns& a, const std::string& a_address, const Netns& b,
+                                                 const std::string& b_address);
 
 }  // namespace ward::testing

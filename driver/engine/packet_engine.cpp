@@ -1,0 +1,395 @@
+#include "driver/engine/packet_engine.h"
+
+#include <deque>
+#include <variant>
+
+#include "common/byte_reader.h"
+#include "driver/crypto/ah.h"
+#include "driver/crypto/esp.h"
+#include "driver/packet/packet_summary.h"
+
+namespace ward::driver {
+
+namespace {
+
+constexpr std::uint16_t kNatTraversalPort = 4500;
+constexpr std::size_t kUdpHeaderLength = 8;
+
+bool filter_matches(const DriverFilter& filter, const PacketSummary& packet) {
+  if (!filter.source.contains(packet.source) || !filter.destination.contains(packet.destination)) return false;
+  if (filter.protocol != 0 && filter.protocol != packet.protocol) return false;
+  if (!packet.source_port || !packet.destination_port) return filter.source_ports.is_any() && filter.destination_ports.is_any();
+  return filter.source_ports.contains(*packet.source_port) && filter.destination_ports.contains(*packet.destination_port);
+}
+
+}  // namespace
+
+struct PacketEngine::Table {
+  explicit Table(FilterTable t)
+      : table(std::move(t)),
+        packets(new std::atomic<std::uint64_t>[table.filters.size()]()),
+        bytes(new std::atomic<std::uint64_t>[table.filters.size()]()) {}
+
+  // The first filter in precedence order that matches: the reference semantics of the model's
+  // first_match(), which the classifier must reproduce.
+  const DriverFilter* match(const PacketSummary& packet, std::size_t* index_out) const {
+    for (std::size_t i = 0; i < table.filters.size(); ++i) {
+      if (filter_matches(table.filters[i], packet)) {
+        if (index_out) *index_out = i;
+        return &table.filters[i];
+      }
+    }
+    return nullptr;
+  }
+  void count(std::size_t index, std::size_t length) const {
+    packets[index].fetch_add(1, std::memory_order_relaxed);
+    bytes[index].fetch_add(length, std::memory_order_relaxed);
+  }
+
+  FilterTable table;
+  std::unique_ptr<std::atomic<std::uint64_t>[]> packets;
+  std::unique_ptr<std::atomic<std::uint64_t>[]> bytes;
+};
+
+struct PacketEngine::SaEntry {
+  SaEntry(std::variant<crypto::EspSa, crypto::AhSa> s, const SaInstall& install, std::chrono::steady_clock::time_point now)
+      : sa(std::move(s)),
+        spi(install.params.spi),
+        direction(install.params.direction),
+        protocol(install.params.protocol),
+        filter_id(install.filter_id),
+        peer(install.peer),
+        lifetime(install.lifetime),
+        added(now) {}
+
+  std::mutex mutex;  // guards `sa`: sequence numbers, replay window, cipher contexts
+  std::variant<crypto::EspSa, crypto::AhSa> sa;
+  std::uint32_t spi;
+  crypto::Direction direction;
+  crypto::SecurityProtocol protocol;
+  std::uint32_t filter_id;
+  IpAddress peer;
+  SaLifetime lifetime;
+  std::chrono::steady_clock::time_point added;
+  std::atomic<std::uint64_t> packets{0}, bytes{0}, drops{0};
+  std::atomic<bool> soft_notified{false}, hard_expired{false};
+};
+
+struct PacketEngine::Flow {
+  struct Held {
+    std::uint64_t token;
+    std::vector<std::byte> packet;
+  };
+  std::deque<Held> packets;
+  std::chrono::steady_clock::time_point since;
+};
+
+PacketEngine::PacketEngine(DataplaneListener& listener, EngineOptions options, Clock clock)
+    : listener_(listener), options_(options), clock_(std::move(clock)) {
+  table_.store(std::make_shared<const Table>(FilterTable{}));
+}
+
+PacketEngine::~PacketEngine() = default;
+
+std::shared_ptr<const PacketEngine::Table> PacketEngine::table() const { return table_.load(std::memory_order_acquire); }
+
+void PacketEngine::install_table(FilterTable table) {
+  table_.store(std::make_shared<const Table>(std::move(table)), std::memory_order_release);
+}
+
+void PacketEngine::count_drop(crypto::DropReason reason) {
+  drops_by_reason_[static_cast<std::size_t>(reason)].fetch_add(1, std::memory_order_relaxed);
+}
+
+std::shared_ptr<PacketEngine::SaEntry> PacketEngine::outbound_sa(const FlowKey& key) const {
+  std::shared_lock lock(sas_mutex_);
+  const auto it = outbound_sas_.find(key);
+  if (it == outbound_sas_.end() || it->second->hard_expired) return nullptr;
+  return it->second;
+}
+
+namespace {
+
+Expected<std::variant<crypto::EspSa, crypto::AhSa>, std::string> make_transform(const crypto::SaParams& params) {
+  using Transform = std::variant<crypto::EspSa, crypto::AhSa>;
+  if (params.protocol == crypto::SecurityProtocol::Esp) {
+    auto esp = crypto::EspSa::create(params);
+    if (!esp) return unexpected(esp.error());
+    return Transform(std::in_place_index<0>, std::move(*esp));
+  }
+  auto ah = crypto::AhSa::create(params);
+  if (!ah) return unexpected(ah.error());
+  return Transform(std::in_place_index<1>, std::move(*ah));
+}
+
+}  // namespace
+
+Expected<std::vector<ReleasedPacket>, std::string> PacketEngine::add_sa(SaInstall install) {
+  auto transform = make_transform(install.params);
+  if (!transform) return unexpected(transform.error());
+  auto entry = std::make_shared<SaEntry>(std::move(*transform), install, clock_());
+  const FlowKey key{install.filter_id, install.peer};
+  {
+    std::unique_lock lock(sas_mutex_);
+    if (install.params.direction == crypto::Direction::Inbound) {
+      inbound_sas_[install.params.spi] = entry;
+      return std::vector<ReleasedPacket>{};
+    }
+    outbound_by_spi_[install.params.spi] = entry;
+    outbound_sas_[key] = entry;
+  }
+  std::deque<Flow::Held> waiting;
+  {
+    std::lock_guard lock(held_mutex_);
+    if (const auto it = held_.find(key); it != held_.end()) {
+      waiting = std::move(it->second.packets);
+      held_total_ -= waiting.size();
+      held_.erase(it);
+    }
+  }
+  std::vector<ReleasedPacket> released;
+  for (auto& held : waiting) {
+    auto outcome = protect(*entry, held.packet);
+    released.push_back({held.token, outcome.disposition, std::move(outcome.bytes)});
+  }
+  return released;
+}
+
+Expected<void, std::string> PacketEngine::delete_sa(std::uint32_t spi, crypto::Direction direction) {
+  std::unique_lock lock(sas_mutex_);
+  if (direction == crypto::Direction::Inbound) {
+    if (inbound_sas_.erase(spi) == 0) return unexpected("no inbound SA with SPI " + std::to_string(spi));
+    return {};
+  }
+  const auto it = outbound_by_spi_.find(spi);
+  if (it == outbound_by_spi_.end()) return unexpected("no outbound SA with SPI " + std::to_string(spi));
+  const FlowKey key{it->second->filter_id, it->second->peer};
+  if (const auto flow = outbound_sas_.find(key); flow != outbound_sas_.end() && flow->second == it->second) outbound_sas_.erase(flow);
+  outbound_by_spi_.erase(it);
+  return {};
+}
+
+PacketOutcome PacketEngine::protect(SaEntry& entry, std::span<const std::byte> packet) {
+  PacketOutcome outcome;
+  Expected<void, crypto::DropReason> result = unexpected(crypto::DropReason::CryptoFailure);
+  {
+    std::lock_guard lock(entry.mutex);
+    result = std::visit([&](auto& sa) { return sa.encapsulate(packet, outcome.bytes); }, entry.sa);
+  }
+  if (!result) {
+    count_drop(result.error());
+    entry.drops.fetch_add(1, std::memory_order_relaxed);
+    outcome.disposition = Disposition::Drop;
+    outcome.bytes.clear();
+    return outcome;
+  }
+  entry.packets.fetch_add(1, std::memory_order_relaxed);
+  entry.bytes.fetch_add(packet.size(), std::memory_order_relaxed);
+  outcome.disposition = Disposition::AcceptModified;
+  return outcome;
+}
+
+PacketOutcome PacketEngine::hold(const FlowKey& key, const Acquire& acquire, std::span<const std::byte> packet, std::uint64_t token) {
+  bool first = false;
+  {
+    std::lock_guard lock(held_mutex_);
+    auto& flow = held_[key];
+    if (flow.packets.empty()) {
+      first = true;
+      flow.since = clock_();
+    }
+    if (flow.packets.size() >= options_.max_held_per_flow || held_total_ >= options_.max_held_total) {
+      hold_dropped_.fetch_add(1, std::memory_order_relaxed);
+      return {Disposition::Drop, {}};
+    }
+    flow.packets.push_back({token, std::vector<std::byte>(packet.begin(), packet.end())});
+    ++held_total_;
+  }
+  held_count_.fetch_add(1, std::memory_order_relaxed);
+  if (first) {
+    acquires_.fetch_add(1, std::memory_order_relaxed);
+    listener_.on_acquire(acquire);
+  }
+  return {Disposition::Held, {}};
+}
+
+PacketOutcome PacketEngine::outbound(std::span<const std::byte> packet, std::uint64_t hold_token) {
+  const auto summary = summarize_ip_packet(packet);
+  if (!summary) {
+    malformed_.fetch_add(1, std::memory_order_relaxed);
+    return {Disposition::Drop, {}};
+  }
+  const auto snapshot = table();
+  std::size_t index = 0;
+  const DriverFilter* filter = snapshot->match(*summary, &index);
+  if (!filter) return {Disposition::Accept, {}};
+  snapshot->count(index, packet.size());
+  switch (filter->action) {
+    case FilterAction::Permit: return {Disposition::Accept, {}};
+    case FilterAction::Block:
+      blocked_.fetch_add(1, std::memory_order_relaxed);
+      return {Disposition::Drop, {}};
+    case FilterAction::Negotiate: break;
+  }
+  const IpAddress peer = filter->tunnel_endpoint.value_or(summary->destination);
+  const FlowKey key{filter->id, peer};
+  if (auto entry = outbound_sa(key)) return protect(*entry, packet);
+  const Acquire acquire{filter->id, peer, summary->source, summary->destination, summary->protocol,
+                        summary->source_port.value_or(0), summary->destination_port.value_or(0)};
+  return hold(key, acquire, packet, hold_token);
+}
+
+PacketOutcome PacketEngine::open_ipsec(std::uint32_t spi, std::span<const std::byte> packet) {
+  std::shared_ptr<SaEntry> entry;
+  {
+    std::shared_lock lock(sas_mutex_);
+    if (const auto it = inbound_sas_.find(spi); it != inbound_sas_.end() && !it->second->hard_expired) entry = it->second;
+  }
+  if (!entry) {
+    unknown_spi_.fetch_add(1, std::memory_order_relaxed);
+    count_drop(crypto::DropReason::BadSpi);
+    return {Disposition::Drop, {}};
+  }
+  PacketOutcome outcome;
+  Expected<crypto::Decapsulated, crypto::DropReason> result = unexpected(crypto::DropReason::CryptoFailure);
+  {
+    std::lock_guard lock(entry->mutex);
+    result = std::visit([&](auto& sa) { return sa.decapsulate(packet, outcome.bytes); }, entry->sa);
+  }
+  if (!result) {
+    count_drop(result.error());
+    entry->drops.fetch_add(1, std::memory_order_relaxed);
+    return {Disposition::Drop, {}};
+  }
+  // What came out must be traffic this SA was negotiated for.
+  const auto inner = summarize_ip_packet(outcome.bytes);
+  const auto snapshot = table();
+  std::size_t index = 0;
+  const DriverFilter* filter = inner ? snapshot->match(*inner, &index) : nullptr;
+  if (!filter || filter->action != FilterAction::Negotiate || filter->id != entry->filter_id) {
+    policy_mismatch_.fetch_add(1, std::memory_order_relaxed);
+    entry->drops.fetch_add(1, std::memory_order_relaxed);
+    return {Disposition::Drop, {}};
+  }
+  snapshot->count(index, outcome.bytes.size());
+  entry->packets.fetch_add(1, std::memory_order_relaxed);
+  entry->bytes.fetch_add(outcome.bytes.size(), std::memory_order_relaxed);
+  outcome.disposition = Disposition::AcceptModified;
+  return outcome;
+}
+
+PacketOutcome PacketEngine::inbound(std::span<const std::byte> packet) {
+  const auto summary = summarize_ip_packet(packet);
+  if (!summary) {
+    malformed_.fetch_add(1, std::memory_order_relaxed);
+    return {Disposition::Drop, {}};
+  }
+  if (summary->esp_spi) return open_ipsec(*summary->esp_spi, packet);
+  if (summary->protocol == crypto::kProtoAh && !summary->later_fragment) {
+    ByteReader reader(packet.subspan(summary->upper_layer_offset), "AH header", summary->upper_layer_offset);
+    if (auto skipped = reader.skip(4, "next header/length/reserved"); !skipped) {
+      count_drop(crypto::DropReason::Truncated);
+      return {Disposition::Drop, {}};
+    }
+    const auto spi = reader.u32_be("AH SPI");
+    if (!spi) {
+      count_drop(crypto::DropReason::Truncated);
+      return {Disposition::Drop, {}};
+    }
+    return open_ipsec(*spi, packet);
+  }
+  if (summary->protocol == crypto::kProtoUdp && summary->destination_port == kNatTraversalPort && !summary->later_fragment) {
+    // RFC 3948: a zero marker means IKE, a single 0xFF a keepalive; anything else starts with an SPI.
+    ByteReader reader(packet.subspan(summary->upper_layer_offset), "UDP-encapsulated ESP", summary->upper_layer_offset);
+    if (!reader.skip(kUdpHeaderLength, "UDP header")) return {Disposition::Drop, {}};
+    if (reader.remaining() == 1) return {Disposition::Drop, {}};
+    const auto marker = reader.u32_be("SPI or non-ESP marker");
+    if (!marker || *marker == 0) return {Disposition::Accept, {}};
+    return open_ipsec(*marker, packet);
+  }
+  const auto snapshot = table();
+  std::size_t index = 0;
+  const DriverFilter* filter = snapshot->match(*summary, &index);
+  if (!filter) return {Disposition::Accept, {}};
+  snapshot->count(index, packet.size());
+  switch (filter->action) {
+    case FilterAction::Permit: return {Disposition::Accept, {}};
+    case FilterAction::Block: blocked_.fetch_add(1, std::memory_order_relaxed); break;
+    case FilterAction::Negotiate: unsecured_dropped_.fetch_add(1, std::memory_order_relaxed); break;
+  }
+  return {Disposition::Drop, {}};
+}
+
+std::vector<ReleasedPacket> PacketEngine::tick() {
+  const auto now = clock_();
+  std::vector<SaExpiry> expiries;
+  {
+    std::unique_lock lock(sas_mutex_);
+    auto check = [&](auto& sas) {
+      for (auto it = sas.begin(); it != sas.end();) {
+        SaEntry& entry = *it->second;
+        const auto age = now - entry.added;
+        const auto bytes = entry.bytes.load();
+        const auto& life = entry.lifetime;
+        const bool hard = (life.hard_time.count() > 0 && age >= life.hard_time) || (life.hard_bytes > 0 && bytes >= life.hard_bytes);
+        const bool soft = (life.soft_time.count() > 0 && age >= life.soft_time) || (life.soft_bytes > 0 && bytes >= life.soft_bytes);
+        if (hard && !entry.hard_expired.exchange(true)) {
+          expiries.push_back({entry.spi, entry.direction, ExpiryKind::Hard, entry.filter_id, entry.peer});
+        } else if (soft && !entry.soft_notified.exchange(true)) {
+          expiries.push_back({entry.spi, entry.direction, ExpiryKind::Soft, entry.filter_id, entry.peer});
+        }
+        ++it;
+      }
+    };
+    check(inbound_sas_);
+    check(outbound_by_spi_);
+    // Hard-expired SAs are gone for good: drop them from every index.
+    std::erase_if(inbound_sas_, [](const auto& item) { return item.second->hard_expired.load(); });
+    std::erase_if(outbound_by_spi_, [](const auto& item) { return item.second->hard_expired.load(); });
+    std::erase_if(outbound_sas_, [](const auto& item) { return item.second->hard_expired.load(); });
+  }
+  for (const auto& expiry : expiries) listener_.on_expiry(expiry);
+
+  std::vector<ReleasedPacket> dropped;
+  std::lock_guard lock(held_mutex_);
+  for (auto it = held_.begin(); it != held_.end();) {
+    if (now - it->second.since < options_.hold_timeout) {
+      ++it;
+      continue;
+    }
+    for (auto& held : it->second.packets) dropped.push_back({held.token, Disposition::Drop, {}});
+    hold_dropped_.fetch_add(it->second.packets.size(), std::memory_order_relaxed);
+    held_total_ -= it->second.packets.size();
+    it = held_.erase(it);
+  }
+  return dropped;
+}
+
+DataplaneCounters PacketEngine::counters() const {
+  DataplaneCounters out;
+  const auto snapshot = table();
+  for (std::size_t i = 0; i < snapshot->table.filters.size(); ++i) {
+    out.filters.push_back({snapshot->table.filters[i].id, snapshot->packets[i].load(), snapshot->bytes[i].load()});
+  }
+  {
+    std::shared_lock lock(sas_mutex_);
+    for (const auto* sas : {&inbound_sas_, &outbound_by_spi_}) {
+      for (const auto& [spi, entry] : *sas) {
+        out.sas.push_back({spi, entry->direction, entry->protocol, entry->filter_id, entry->peer, entry->packets.load(),
+                           entry->bytes.load(), entry->drops.load()});
+      }
+    }
+  }
+  for (std::size_t i = 0; i < out.drops_by_reason.size(); ++i) out.drops_by_reason[i] = drops_by_reason_[i].load();
+  out.malformed = malformed_;
+  out.blocked = blocked_;
+  out.unsecured_dropped = unsecured_dropped_;
+  out.unknown_spi = unknown_spi_;
+  out.policy_mismatch = policy_mismatch_;
+  out.held = held_count_;
+  out.hold_dropped = hold_dropped_;
+  out.acquires = acquires_;
+  return out;
+}
+
+}  // namespace ward::driver

@@ -1,0 +1,129 @@
+#include "driver/nfqueue/nfqueue_dataplane.h"
+
+#include <fcntl.h>
+#include <linux/netfilter.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace ward::driver {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr auto kReceiveTimeout = 100ms;
+constexpr auto kTickInterval = 1s;
+
+std::uint64_t hold_token(std::size_t queue, std::uint32_t packet_id) { return (std::uint64_t{queue} << 32) | packet_id; }
+
+bool is_outbound_hook(std::uint8_t hook) { return hook == NF_INET_LOCAL_OUT || hook == NF_INET_POST_ROUTING; }
+
+}  // namespace
+
+NfqueueDataplane::NfqueueDataplane(DataplaneListener& listener, NfqueueOptions options, int namespace_fd)
+    : options_(std::move(options)), engine_(listener, options_.engine), namespace_fd_(namespace_fd) {}
+
+Expected<std::unique_ptr<NfqueueDataplane>, std::string> NfqueueDataplane::start(DataplaneListener& listener, NfqueueOptions options) {
+  const int namespace_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (namespace_fd < 0) return unexpected(std::string("cannot open this thread's network namespace: ") + std::strerror(errno));
+  std::unique_ptr<NfqueueDataplane> dataplane(new NfqueueDataplane(listener, std::move(options), namespace_fd));
+  const auto& chains = dataplane->options_.chains;
+  for (std::uint16_t i = 0; i < chains.queue_count; ++i) {
+    auto queue = NetfilterQueue::open(QueueOptions{static_cast<std::uint16_t>(chains.first_queue + i)});
+    if (!queue) return unexpected("NFQUEUE " + std::to_string(chains.first_queue + i) + ": " + queue.error());
+    auto slot = std::make_unique<Queue>();
+    slot->queue = std::move(*queue);
+    dataplane->queues_.push_back(std::move(slot));
+  }
+  // Threads created here inherit this thread's network namespace.
+  for (std::size_t i = 0; i < dataplane->queues_.size(); ++i) dataplane->threads_.emplace_back([d = dataplane.get(), i] { d->serve(i); });
+  return dataplane;
+}
+
+NfqueueDataplane::~NfqueueDataplane() {
+  stopping_ = true;
+  for (auto& thread : threads_) thread.join();
+  (void)in_own_namespace([this] { return remove_chain_rules(options_.chains); });
+  close(namespace_fd_);
+}
+
+Capabilities NfqueueDataplane::capabilities() const {
+  return Capabilities{.userspace_crypto = true, .kernel_sas = false, .atomic_table_swap = true, .holds_packets = true};
+}
+
+Expected<void, std::string> NfqueueDataplane::in_own_namespace(const std::function<Expected<void, std::string>()>& work) {
+  Expected<void, std::string> result = unexpected(std::string("not run"));
+  std::thread worker([&] {
+    if (setns(namespace_fd_, CLONE_NEWNET) != 0) {
+      result = unexpected(std::string("cannot enter the dataplane's network namespace: ") + std::strerror(errno));
+      return;
+    }
+    result = work();
+  });
+  worker.join();
+  return result;
+}
+
+Expected<void, std::string> NfqueueDataplane::install_filter_table(FilterTable table) {
+  // The engine first: packets the new kernel rules queue are then classified by the new table.
+  engine_.install_table(table);
+  return in_own_namespace([&] { return install_chain_rules(table, options_.chains); });
+}
+
+void NfqueueDataplane::give_verdict(std::size_t index, std::uint32_t packet_id, const PacketOutcome& outcome) {
+  auto& slot = *queues_[index];
+  Expected<void, std::string> sent;
+  {
+    std::lock_guard lock(slot.verdict_mutex);
+    switch (outcome.disposition) {
+      case Disposition::Accept: sent = slot.queue->verdict(packet_id, Verdict::Accept); break;
+      case Disposition::AcceptModified: sent = slot.queue->verdict(packet_id, Verdict::Accept, outcome.bytes); break;
+      case Disposition::Drop: sent = slot.queue->verdict(packet_id, Verdict::Drop); break;
+      case Disposition::Held: return;
+    }
+  }
+  if (!sent) verdict_errors_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void NfqueueDataplane::deliver(const std::vector<ReleasedPacket>& released) {
+  for (const auto& packet : released) {
+    const auto index = static_cast<std::size_t>(packet.token >> 32);
+    if (index >= queues_.size()) continue;
+    give_verdict(index, static_cast<std::uint32_t>(packet.token), PacketOutcome{packet.disposition, packet.bytes});
+  }
+}
+
+void NfqueueDataplane::serve(std::size_t index) {
+  auto& slot = *queues_[index];
+  auto last_tick = std::chrono::steady_clock::now();
+  const NetfilterQueue::Handler handler = [&](const QueuedPacket& packet) {
+    const auto outcome = is_outbound_hook(packet.hook) ? engine_.outbound(packet.payload, hold_token(index, packet.id))
+                                                       : engine_.inbound(packet.payload);
+    give_verdict(index, packet.id, outcome);
+  };
+  while (!stopping_) {
+    (void)slot.queue->receive(handler, kReceiveTimeout);
+    if (index == 0 && std::chrono::steady_clock::now() - last_tick >= kTickInterval) {
+      last_tick = std::chrono::steady_clock::now();
+      deliver(engine_.tick());
+    }
+  }
+}
+
+Expected<void, std::string> NfqueueDataplane::add_sa(SaInstall sa) {
+  auto released = engine_.add_sa(std::move(sa));
+  if (!released) return unexpected(released.error());
+  deliver(*released);
+  return {};
+}
+
+Expected<void, std::string> NfqueueDataplane::delete_sa(std::uint32_t spi, crypto::Direction direction) {
+  return engine_.delete_sa(spi, direction);
+}
+
+DataplaneCounters NfqueueDataplane::counters() const { return engine_.counters(); }
+
+}  // namespace ward::driver

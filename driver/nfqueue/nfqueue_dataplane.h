@@ -1,0 +1,61 @@
+// The nfqueue backend: Ward's default dataplane on kernels without ESP. The kernel decides permit
+// and block at the first hook (chain_rules.h); negotiate traffic and inbound ESP/AH come to Ward
+// through NFQUEUE, one thread per queue, and go back protected or decrypted as the packet's verdict.
+// A packet that waits for its SA simply has no verdict yet: the kernel keeps it queued.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "driver/api/dataplane.h"
+#include "driver/engine/packet_engine.h"
+#include "driver/nfqueue/chain_rules.h"
+#include "driver/nfqueue/netfilter_queue.h"
+
+namespace ward::driver {
+
+struct NfqueueOptions {
+  ChainOptions chains;
+  EngineOptions engine;
+};
+
+class NfqueueDataplane final : public Dataplane {
+ public:
+  // Binds the queues and remembers the calling thread's network namespace, where the kernel rules
+  // are installed whatever thread later calls install_filter_table().
+  static Expected<std::unique_ptr<NfqueueDataplane>, std::string> start(DataplaneListener& listener, NfqueueOptions options);
+  ~NfqueueDataplane() override;  // stops the queue threads and removes the kernel rules
+
+  Capabilities capabilities() const override;
+  Expected<void, std::string> install_filter_table(FilterTable table) override;
+  Expected<void, std::string> add_sa(SaInstall sa) override;
+  Expected<void, std::string> delete_sa(std::uint32_t spi, crypto::Direction direction) override;
+  DataplaneCounters counters() const override;
+
+ private:
+  struct Queue {
+    std::unique_ptr<NetfilterQueue> queue;
+    std::mutex verdict_mutex;  // verdicts come from the queue's thread and from add_sa's caller
+  };
+
+  NfqueueDataplane(DataplaneListener& listener, NfqueueOptions options, int namespace_fd);
+  void serve(std::size_t index);
+  void deliver(const std::vector<ReleasedPacket>& released);
+  void give_verdict(std::size_t queue, std::uint32_t packet_id, const PacketOutcome& outcome);
+  Expected<void, std::string> in_own_namespace(const std::function<Expected<void, std::string>()>& work);
+
+  NfqueueOptions options_;
+  PacketEngine engine_;
+  int namespace_fd_;
+  std::vector<std::unique_ptr<Queue>> queues_;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<std::uint64_t> verdict_errors_{0};
+};
+
+}  // namespace ward::driver

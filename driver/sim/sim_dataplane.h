@@ -1,0 +1,42 @@
+// The sim backend: Ward's userspace dataplane with no kernel underneath. Packets are handed in
+// and out as bytes; used by unit tests (IKE's too), dry runs and benchmarks.
+#pragma once
+
+#include <deque>
+#include <mutex>
+#include <span>
+#include <vector>
+
+#include "driver/api/dataplane.h"
+#include "driver/engine/packet_engine.h"
+
+namespace ward::driver {
+
+class SimDataplane final : public Dataplane {
+ public:
+  explicit SimDataplane(DataplaneListener& listener, EngineOptions options = {},
+                        PacketEngine::Clock clock = std::chrono::steady_clock::now);
+
+  Capabilities capabilities() const override;
+  Expected<void, std::string> install_filter_table(FilterTable table) override;
+  Expected<void, std::string> add_sa(SaInstall sa) override;
+  Expected<void, std::string> delete_sa(std::uint32_t spi, crypto::Direction direction) override;
+  DataplaneCounters counters() const override;
+
+  // A packet this host sends / receives. Held packets come out later through take_released().
+  PacketOutcome send(std::span<const std::byte> packet);
+  PacketOutcome receive(std::span<const std::byte> packet);
+  // Held packets that an SA released (protected, ready for the wire), oldest first.
+  std::vector<std::vector<std::byte>> take_released();
+  void tick();
+
+ private:
+  void keep(std::vector<ReleasedPacket> released);
+
+  PacketEngine engine_;
+  std::mutex released_mutex_;
+  std::deque<std::vector<std::byte>> released_;
+  std::uint64_t next_token_ = 1;
+};
+
+}  // namespace ward::driver
