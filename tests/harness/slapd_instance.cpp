@@ -58,7 +58,7 @@ std::string SlapdInstance::ldap_uri() const { return ldap_uri("127.0.0.1"); }
 std::string SlapdInstance::ldap_uri(const std::string& host) const {
   return "ldap://" + host + ":" + std::to_string(port_);
 }
-std::string SlapdInstance::ldaps_uri() const { return "ldaps://localhost:" + std::to_string(ldaps_port_); }
+std::string SlapdInstance::ldaps_uri() const { return "ldaps://127.0.0.1:" + std::to_string(ldaps_port_); }
 std::string SlapdInstance::ldapi_uri() const {
   return "ldapi://" + percent_encode_path((dir_.path() / "ldapi").string());
 }

@@ -59,7 +59,10 @@ class SlapdInstance {
   std::uint16_t ldaps_port() const { return ldaps_port_; }
   std::string ldap_uri() const;                  // ldap://127.0.0.1:<port>
   std::string ldap_uri(const std::string& host) const;  // ldap://<host>:<port>, e.g. "localhost"
-  std::string ldaps_uri() const;                 // ldaps://localhost:<ldaps port> (cert names localhost)
+  // ldaps://127.0.0.1:<ldaps port>. The server certificate names DNS:localhost and
+  // IP:127.0.0.1; use 127.0.0.1 for TLS, because libldap checks a "localhost" URI against
+  // the machine's own hostname instead.
+  std::string ldaps_uri() const;
   std::string ldapi_uri() const;
   const std::filesystem::path& dir() const { return dir_.path(); }
   const std::filesystem::path& log_file() const { return log_; }
