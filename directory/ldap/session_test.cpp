@@ -3,6 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <fstream>
 #include <set>
 
@@ -128,6 +133,35 @@ TEST_F(SessionTest, FailsOverFromDeadUriToLiveOne) {
   EXPECT_EQ((*session)->failed_attempts()[0].uri, dead);
   EXPECT_EQ((*session)->failed_attempts()[0].result_code, result_code::kServerDown);
   EXPECT_EQ((*session)->round_trips(), 1u);  // only the bind that got an answer
+}
+
+// A server that accepts the TCP connection but never answers: the bind gives up after the
+// operation timeout and the next URI is tried.
+TEST_F(SessionTest, SilentServerTimesOutAndFailsOver) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(::listen(fd, 4), 0);
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const std::string silent = "ldap://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+
+  SessionOptions options = admin_options();
+  options.uris = {silent, slapd_->ldap_uri()};
+  options.operation_timeout = std::chrono::milliseconds(500);
+  const auto started = std::chrono::steady_clock::now();
+  auto session = Session::connect(options);
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+  ::close(fd);
+  ASSERT_TRUE(session) << session.error().to_string();
+  EXPECT_EQ((*session)->uri_index(), 1u);
+  ASSERT_EQ((*session)->failed_attempts().size(), 1u);
+  EXPECT_EQ((*session)->failed_attempts()[0].result_code, result_code::kTimeout)
+      << (*session)->failed_attempts()[0].to_string();
+  EXPECT_LT(elapsed, std::chrono::seconds(5));
 }
 
 TEST_F(SessionTest, AllUrisDeadReportsEach) {
