@@ -1,0 +1,49 @@
+// Reads what GPO scoping needs for one computer from the directory, through an LDAP Session,
+// and computes which IPsec policy applies to it.
+//
+// Round trips (each counted by the session):
+//   1. the computer, its OU ancestors and the domain object in ONE subtree search from the
+//      domain: (|(&(objectClass=computer)(cn=<cn>))(ou=<each OU name>)(dc=<domain label>)),
+//      matched to the exact DNs on the client (same-named objects elsewhere are ignored);
+//   2. the site's gPLink, when a site DN is given (sites live in the configuration NC);
+//   3. per container holding linked GPOs (normally one, CN=Policies,CN=System,<domain>):
+//      the linked GPOs' flags and displayName together with every CN=IPSEC assignment object
+//      below that container, in one subtree search.
+// find_computer_by_account adds one round trip for the sAMAccountName lookup.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/expected.h"
+#include "directory/gpo/gpo_error.h"
+#include "directory/gpo/scope.h"
+#include "directory/ldap/session.h"
+
+namespace ward::gpo {
+
+struct ComputerScope {
+  std::string computer_dn;
+  ScopeInput input;        // what was read
+  ScopeResult scope;       // ordered applied GPOs and skipped links
+  std::optional<IpsecAssignment> winner;
+  std::uint64_t round_trips = 0;  // LDAP exchanges this read used
+};
+
+// The DN of the computer whose sAMAccountName is `account` ("PC1$"; a missing trailing '$'
+// is added) under `domain_dn`. Exactly one match is required.
+Expected<std::string, GpoError> find_computer_by_account(ldap::Session& session, std::string_view domain_dn,
+                                                         std::string_view account);
+
+// Reads the scope of `computer_dn` (and of `site_dn`, if given) and picks the IPsec winner.
+Expected<ComputerScope, GpoError> read_computer_scope(ldap::Session& session, std::string_view computer_dn,
+                                                      const std::optional<std::string>& site_dn);
+
+// RFC 4515 escaping of a value for use inside a search filter.
+std::string escape_filter_value(std::string_view value);
+// The value of an RDN ("OU=A\,B" -> "A,B"), with RFC 4514 escapes undone.
+std::string rdn_value(std::string_view rdn);
+
+}  // namespace ward::gpo

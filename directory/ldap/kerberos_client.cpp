@@ -1,0 +1,109 @@
+#include "directory/ldap/kerberos_client.h"
+
+#include <gssapi/gssapi_krb5.h>
+#include <krb5.h>
+
+#include <functional>
+#include <type_traits>
+
+namespace ward::ldap {
+namespace {
+
+struct ContextDeleter {
+  void operator()(krb5_context c) const { krb5_free_context(c); }
+};
+using ContextPtr = std::unique_ptr<std::remove_pointer_t<krb5_context>, ContextDeleter>;
+
+std::string krb5_message(krb5_context ctx, krb5_error_code code) {
+  const char* text = krb5_get_error_message(ctx, code);
+  std::string out = text != nullptr ? text : "unknown krb5 error";
+  krb5_free_error_message(ctx, text);
+  return out + " (krb5 code " + std::to_string(code) + ")";
+}
+
+}  // namespace
+
+struct KerberosClientCredentials::Handles {
+  ContextPtr context;
+  krb5_ccache ccache = nullptr;
+  ~Handles() {
+    if (ccache != nullptr) krb5_cc_destroy(context.get(), ccache);
+  }
+};
+
+KerberosClientCredentials::KerberosClientCredentials(std::unique_ptr<Handles> handles, std::string name)
+    : handles_(std::move(handles)), ccache_name_(std::move(name)) {}
+
+KerberosClientCredentials::~KerberosClientCredentials() = default;
+
+Expected<std::unique_ptr<KerberosClientCredentials>, KerberosError> KerberosClientCredentials::acquire(
+    const std::string& keytab, const std::string& client_principal) {
+  krb5_context raw_ctx = nullptr;
+  if (krb5_error_code code = krb5_init_context(&raw_ctx); code != 0) {
+    return unexpected(KerberosError{"init krb5 context", "krb5_init_context failed (krb5 code " +
+                                                             std::to_string(code) + ")"});
+  }
+  auto handles = std::make_unique<Handles>();
+  handles->context.reset(raw_ctx);
+  krb5_context ctx = raw_ctx;
+
+  auto fail = [&](const std::string& step, krb5_error_code code) {
+    return unexpected(KerberosError{step, krb5_message(ctx, code)});
+  };
+
+  krb5_principal client = nullptr;
+  if (auto code = krb5_parse_name(ctx, client_principal.c_str(), &client); code != 0) {
+    return fail("parse principal '" + client_principal + "'", code);
+  }
+  std::unique_ptr<krb5_principal_data, std::function<void(krb5_principal)>> client_guard(
+      client, [ctx](krb5_principal p) { krb5_free_principal(ctx, p); });
+
+  krb5_keytab kt = nullptr;
+  if (auto code = krb5_kt_resolve(ctx, keytab.c_str(), &kt); code != 0) {
+    return fail("resolve keytab '" + keytab + "'", code);
+  }
+  std::unique_ptr<std::remove_pointer_t<krb5_keytab>, std::function<void(krb5_keytab)>> kt_guard(
+      kt, [ctx](krb5_keytab k) { krb5_kt_close(ctx, k); });
+
+  krb5_creds creds{};
+  if (auto code = krb5_get_init_creds_keytab(ctx, &creds, client, kt, 0, nullptr, nullptr); code != 0) {
+    return fail("get initial credentials for '" + client_principal + "' from keytab '" + keytab + "'", code);
+  }
+  std::unique_ptr<krb5_creds, std::function<void(krb5_creds*)>> creds_guard(
+      &creds, [ctx](krb5_creds* c) { krb5_free_cred_contents(ctx, c); });
+
+  if (auto code = krb5_cc_new_unique(ctx, "MEMORY", nullptr, &handles->ccache); code != 0) {
+    return fail("create memory ccache", code);
+  }
+  if (auto code = krb5_cc_initialize(ctx, handles->ccache, client); code != 0) {
+    return fail("initialize memory ccache", code);
+  }
+  if (auto code = krb5_cc_store_cred(ctx, handles->ccache, &creds); code != 0) {
+    return fail("store credentials in memory ccache", code);
+  }
+  char* full_name = nullptr;
+  if (auto code = krb5_cc_get_full_name(ctx, handles->ccache, &full_name); code != 0) {
+    return fail("name memory ccache", code);
+  }
+  std::string name = full_name;
+  krb5_free_string(ctx, full_name);
+  return std::unique_ptr<KerberosClientCredentials>(new KerberosClientCredentials(std::move(handles), std::move(name)));
+}
+
+ScopedGssCcache::ScopedGssCcache(const std::string& ccache_name) {
+  OM_uint32 minor = 0;
+  const char* previous = nullptr;
+  ok_ = gss_krb5_ccache_name(&minor, ccache_name.c_str(), &previous) == GSS_S_COMPLETE;
+  if (ok_ && previous != nullptr) {
+    had_previous_ = true;
+    previous_ = previous;
+  }
+}
+
+ScopedGssCcache::~ScopedGssCcache() {
+  if (!ok_) return;
+  OM_uint32 minor = 0;
+  gss_krb5_ccache_name(&minor, had_previous_ ? previous_.c_str() : nullptr, nullptr);
+}
+
+}  // namespace ward::ldap

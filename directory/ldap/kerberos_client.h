@@ -1,0 +1,54 @@
+// KerberosClientCredentials: a TGT for a host principal, obtained from its keytab into a
+// private in-memory credential cache, made the GSS-API default for the calling thread while
+// an object of ScopedGssCcache lives. The system's default ccache is never touched.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "common/expected.h"
+
+namespace ward::ldap {
+
+struct KerberosError {
+  std::string step;     // "parse principal", "resolve keytab", "get initial credentials", ...
+  std::string message;  // the krb5 library's message (never key material)
+};
+
+class KerberosClientCredentials {
+ public:
+  // Gets initial credentials for `client_principal` (e.g. "host/h.example.com@EXAMPLE.COM")
+  // from `keytab` ("FILE:/path" or a path) into a new MEMORY: ccache.
+  static Expected<std::unique_ptr<KerberosClientCredentials>, KerberosError> acquire(
+      const std::string& keytab, const std::string& client_principal);
+  ~KerberosClientCredentials();
+  KerberosClientCredentials(const KerberosClientCredentials&) = delete;
+  KerberosClientCredentials& operator=(const KerberosClientCredentials&) = delete;
+
+  // "MEMORY:<unique>"
+  const std::string& ccache_name() const { return ccache_name_; }
+
+ private:
+  struct Handles;
+  explicit KerberosClientCredentials(std::unique_ptr<Handles> handles, std::string name);
+  std::unique_ptr<Handles> handles_;
+  std::string ccache_name_;
+};
+
+// Points this thread's GSS-API default ccache at `ccache_name` (gss_krb5_ccache_name) and
+// restores the previous setting on destruction.
+class ScopedGssCcache {
+ public:
+  explicit ScopedGssCcache(const std::string& ccache_name);
+  ~ScopedGssCcache();
+  ScopedGssCcache(const ScopedGssCcache&) = delete;
+  ScopedGssCcache& operator=(const ScopedGssCcache&) = delete;
+  bool ok() const { return ok_; }
+
+ private:
+  bool ok_ = false;
+  bool had_previous_ = false;
+  std::string previous_;
+};
+
+}  // namespace ward::ldap

@@ -1,0 +1,449 @@
+#include "directory/ldap/session.h"
+
+#include <ldap.h>
+#include <sasl/sasl.h>
+
+#include <utility>
+
+#include "directory/ldap/kerberos_client.h"
+
+namespace ward::ldap {
+
+struct LdapDeleter {
+  void operator()(LDAP* ld) const { ldap_unbind_ext_s(ld, nullptr, nullptr); }
+};
+using LdapPtr = std::unique_ptr<LDAP, LdapDeleter>;
+
+struct Session::Handle {
+  LdapPtr ld;
+};
+
+namespace {
+
+constexpr const char* kGssapiMechanism = "GSSAPI";
+
+struct MessageDeleter {
+  void operator()(LDAPMessage* m) const { ldap_msgfree(m); }
+};
+using MessagePtr = std::unique_ptr<LDAPMessage, MessageDeleter>;
+
+struct ControlDeleter {
+  void operator()(LDAPControl* c) const { ldap_control_free(c); }
+};
+using ControlPtr = std::unique_ptr<LDAPControl, ControlDeleter>;
+
+struct ControlsDeleter {
+  void operator()(LDAPControl** c) const { ldap_controls_free(c); }
+};
+using ControlsPtr = std::unique_ptr<LDAPControl*, ControlsDeleter>;
+
+struct BerElementDeleter {
+  void operator()(BerElement* b) const { ber_free(b, 0); }
+};
+
+struct LdapStringDeleter {
+  void operator()(char* s) const { ldap_memfree(s); }
+};
+using LdapString = std::unique_ptr<char, LdapStringDeleter>;
+
+struct BervalsDeleter {
+  void operator()(berval** v) const { ldap_value_free_len(v); }
+};
+
+timeval to_timeval(std::chrono::milliseconds ms) {
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
+  return tv;
+}
+
+int to_ldap_scope(Scope scope) {
+  switch (scope) {
+    case Scope::kBase: return LDAP_SCOPE_BASE;
+    case Scope::kOneLevel: return LDAP_SCOPE_ONELEVEL;
+    case Scope::kSubtree: return LDAP_SCOPE_SUBTREE;
+  }
+  return LDAP_SCOPE_BASE;
+}
+
+// Builds an LdapError from libldap's state after a failed call returned `rc`: the result
+// text, plus the server's (or the TLS layer's) diagnostic message when there is one.
+LdapError make_error(LDAP* ld, int rc, std::string uri, std::string operation, std::string dn) {
+  std::string message = ldap_err2string(rc);
+  if (ld != nullptr) {
+    char* diag = nullptr;
+    if (ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag) == LDAP_OPT_SUCCESS && diag != nullptr) {
+      LdapString owned(diag);
+      if (*diag != '\0') message += ": " + std::string(diag);
+    }
+  }
+  return LdapError{std::move(uri), std::move(operation), std::move(dn), rc, std::move(message)};
+}
+
+// A server result (any code >= 0) means one request/response exchange happened.
+void count_if_answered(int rc, std::uint64_t& round_trips) {
+  if (rc >= 0) ++round_trips;
+}
+
+bool uri_is_ldaps(const std::string& uri) { return uri.rfind("ldaps://", 0) == 0; }
+
+int sasl_no_interaction(LDAP*, unsigned, void*, void* prompts) {
+  // GSSAPI needs no prompts; answer any with the default (empty) value.
+  for (auto* p = static_cast<sasl_interact_t*>(prompts); p != nullptr && p->id != SASL_CB_LIST_END; ++p) {
+    p->result = p->defresult != nullptr ? p->defresult : "";
+    p->len = static_cast<unsigned>(p->defresult != nullptr ? std::char_traits<char>::length(p->defresult) : 0);
+  }
+  return LDAP_SUCCESS;
+}
+
+class Connector {
+ public:
+  Connector(const SessionOptions& options, std::uint64_t& round_trips) : options_(options), round_trips_(round_trips) {}
+
+  Expected<LdapPtr, LdapError> open(const std::string& uri) {
+    LDAP* raw = nullptr;
+    if (int rc = ldap_initialize(&raw, uri.c_str()); rc != LDAP_SUCCESS) {
+      return unexpected(LdapError{uri, "connect", "", rc, std::string("invalid URI: ") + ldap_err2string(rc)});
+    }
+    LdapPtr ld(raw);
+    if (auto set = set_options(ld.get(), uri); !set) return unexpected(set.error());
+    if (options_.tls == TlsMode::kStartTls && !uri_is_ldaps(uri)) {
+      int rc = ldap_start_tls_s(ld.get(), nullptr, nullptr);
+      count_if_answered(rc, round_trips_);
+      if (rc != LDAP_SUCCESS) return unexpected(with_tls_hint(make_error(ld.get(), rc, uri, "StartTLS", "")));
+    }
+    auto bound = bind(ld.get(), uri);
+    if (!bound) {
+      if (uri_is_ldaps(uri)) return unexpected(with_tls_hint(bound.error()));
+      return unexpected(bound.error());
+    }
+    return ld;
+  }
+
+ private:
+  // libldap (GnuTLS) reports a failed handshake as "Connect error" or, for ldaps://, as
+  // "Can't contact LDAP server", with no reason; name the likely causes and the CA file.
+  LdapError with_tls_hint(LdapError error) const {
+    if (error.result_code == LDAP_CONNECT_ERROR) {
+      error.message = "TLS handshake failed: the server certificate is not trusted by CA file '" +
+                      options_.ca_file + "' or does not name the host in the URI (libldap: " + error.message + ")";
+    } else if (error.result_code == LDAP_SERVER_DOWN) {
+      error.message = "cannot connect, or the TLS handshake failed (server certificate not trusted by CA file '" +
+                      options_.ca_file + "' or not naming the host in the URI) (libldap: " + error.message + ")";
+    }
+    return error;
+  }
+
+  Expected<void, LdapError> set_options(LDAP* ld, const std::string& uri) {
+    auto option_error = [&](const char* what) {
+      return unexpected(LdapError{uri, "connect", "", result_code::kLocalError,
+                                  std::string("cannot set libldap option ") + what});
+    };
+    int version = LDAP_VERSION3;
+    if (ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &version) != LDAP_OPT_SUCCESS) return option_error("version");
+    if (ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF) != LDAP_OPT_SUCCESS) return option_error("referrals");
+    timeval network = to_timeval(options_.network_timeout);
+    if (ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &network) != LDAP_OPT_SUCCESS) {
+      return option_error("network timeout");
+    }
+    timeval operation = to_timeval(options_.operation_timeout);
+    if (ldap_set_option(ld, LDAP_OPT_TIMEOUT, &operation) != LDAP_OPT_SUCCESS) return option_error("timeout");
+    if (std::holds_alternative<GssapiBind>(options_.bind) &&
+        ldap_set_option(ld, LDAP_OPT_X_SASL_NOCANON, LDAP_OPT_ON) != LDAP_OPT_SUCCESS) {
+      return option_error("SASL no-canonicalisation");
+    }
+    const bool tls = options_.tls == TlsMode::kStartTls || uri_is_ldaps(uri);
+    if (!tls) return {};
+    if (options_.ca_file.empty()) {
+      return unexpected(LdapError{uri, "TLS setup", "", result_code::kParamError,
+                                  "TLS requested but no CA file given to verify the server certificate"});
+    }
+    if (ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, options_.ca_file.c_str()) != LDAP_OPT_SUCCESS) {
+      return option_error("TLS CA file");
+    }
+    int require = LDAP_OPT_X_TLS_HARD;
+    if (ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &require) != LDAP_OPT_SUCCESS) {
+      return option_error("TLS require certificate");
+    }
+    int min_protocol = LDAP_OPT_X_TLS_PROTOCOL_TLS1_2;
+    if (ldap_set_option(ld, LDAP_OPT_X_TLS_PROTOCOL_MIN, &min_protocol) != LDAP_OPT_SUCCESS) {
+      return option_error("TLS minimum protocol");
+    }
+    // A TLS context of this session's own, built from the options above (not the global one).
+    int is_server = 0;
+    if (int rc = ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &is_server); rc != LDAP_OPT_SUCCESS) {
+      return unexpected(LdapError{uri, "TLS setup", "", rc,
+                                  "cannot create a TLS context with CA file '" + options_.ca_file + "'"});
+    }
+    return {};
+  }
+
+  Expected<void, LdapError> bind(LDAP* ld, const std::string& uri) {
+    return std::visit([&](const auto& credentials) { return bind_with(ld, uri, credentials); }, options_.bind);
+  }
+
+  Expected<void, LdapError> bind_with(LDAP* ld, const std::string& uri, const AnonymousBind&) {
+    berval empty{0, nullptr};
+    int rc = ldap_sasl_bind_s(ld, "", LDAP_SASL_SIMPLE, &empty, nullptr, nullptr, nullptr);
+    count_if_answered(rc, round_trips_);
+    if (rc != LDAP_SUCCESS) return unexpected(make_error(ld, rc, uri, "anonymous bind", ""));
+    return {};
+  }
+
+  Expected<void, LdapError> bind_with(LDAP* ld, const std::string& uri, const SimpleBind& credentials) {
+    if (credentials.password.empty()) {
+      // RFC 4513 5.1.2: a DN with an empty password is an unauthenticated bind that "succeeds".
+      return unexpected(LdapError{uri, "simple bind", credentials.dn, result_code::kParamError,
+                                  "empty password refused (it would be an unauthenticated bind)"});
+    }
+    std::string_view password = credentials.password.reveal();
+    berval cred{static_cast<ber_len_t>(password.size()), const_cast<char*>(password.data())};
+    int rc = ldap_sasl_bind_s(ld, credentials.dn.c_str(), LDAP_SASL_SIMPLE, &cred, nullptr, nullptr, nullptr);
+    count_if_answered(rc, round_trips_);
+    if (rc != LDAP_SUCCESS) return unexpected(make_error(ld, rc, uri, "simple bind", credentials.dn));
+    return {};
+  }
+
+  Expected<void, LdapError> bind_with(LDAP* ld, const std::string& uri, const GssapiBind& credentials) {
+    const std::string operation = "SASL/GSSAPI bind";
+    auto tgt = KerberosClientCredentials::acquire(credentials.keytab, credentials.client_principal);
+    if (!tgt) {
+      return unexpected(LdapError{uri, operation, credentials.client_principal, result_code::kLocalError,
+                                  "kerberos: " + tgt.error().step + ": " + tgt.error().message});
+    }
+    ScopedGssCcache use_ccache((*tgt)->ccache_name());
+    if (!use_ccache.ok()) {
+      return unexpected(LdapError{uri, operation, credentials.client_principal, result_code::kLocalError,
+                                  "cannot point GSS-API at the private credential cache"});
+    }
+    // ldap_sasl_interactive_bind_s, spelled out so that each exchange is counted.
+    timeval timeout = to_timeval(options_.operation_timeout);
+    LDAPMessage* result = nullptr;
+    const char* rmech = nullptr;
+    int msgid = 0;
+    int rc = LDAP_SUCCESS;
+    for (;;) {
+      rc = ldap_sasl_interactive_bind(ld, nullptr, kGssapiMechanism, nullptr, nullptr, LDAP_SASL_QUIET,
+                                      sasl_no_interaction, nullptr, result, &rmech, &msgid);
+      ldap_msgfree(result);
+      result = nullptr;
+      if (rc != LDAP_SASL_BIND_IN_PROGRESS) break;
+      int got = ldap_result(ld, msgid, LDAP_MSG_ALL, &timeout, &result);
+      if (got <= 0 || result == nullptr) {
+        if (got == 0) rc = LDAP_TIMEOUT;
+        else ldap_get_option(ld, LDAP_OPT_RESULT_CODE, &rc);
+        return unexpected(make_error(ld, rc, uri, operation, credentials.client_principal));
+      }
+      ++round_trips_;
+    }
+    if (rc != LDAP_SUCCESS) return unexpected(make_error(ld, rc, uri, operation, credentials.client_principal));
+    return {};
+  }
+
+  const SessionOptions& options_;
+  std::uint64_t& round_trips_;
+};
+
+std::vector<Entry> collect_entries(LDAP* ld, LDAPMessage* chain) {
+  std::vector<Entry> entries;
+  for (LDAPMessage* e = ldap_first_entry(ld, chain); e != nullptr; e = ldap_next_entry(ld, e)) {
+    Entry entry;
+    if (char* dn = ldap_get_dn(ld, e); dn != nullptr) {
+      LdapString owned(dn);
+      entry.dn = dn;
+    }
+    BerElement* raw_ber = nullptr;
+    for (char* name = ldap_first_attribute(ld, e, &raw_ber); name != nullptr;
+         name = ldap_next_attribute(ld, e, raw_ber)) {
+      LdapString owned_name(name);
+      std::unique_ptr<berval*, BervalsDeleter> values(ldap_get_values_len(ld, e, name));
+      auto& out = entry.attributes[name];
+      if (values) {
+        for (berval** v = values.get(); *v != nullptr; ++v) out.emplace_back((*v)->bv_val, (*v)->bv_len);
+      }
+    }
+    std::unique_ptr<BerElement, BerElementDeleter> ber(raw_ber);
+    entries.push_back(std::move(entry));
+  }
+  return entries;
+}
+
+// LDAPMod arrays pointing into `values`; they live as long as this object.
+class ModList {
+ public:
+  explicit ModList(std::size_t count) { items_.reserve(count); }
+
+  void add(int op, const std::string& attribute, const std::vector<std::string>& values) {
+    auto& item = items_.emplace_back();
+    item.attribute = attribute;
+    for (const auto& v : values) item.bervals.push_back(berval{static_cast<ber_len_t>(v.size()), const_cast<char*>(v.data())});
+    item.op = op;
+  }
+  LDAPMod** finish() {
+    for (auto& item : items_) {
+      for (auto& bv : item.bervals) item.pointers.push_back(&bv);
+      item.pointers.push_back(nullptr);
+      item.mod.mod_op = item.op | LDAP_MOD_BVALUES;
+      item.mod.mod_type = item.attribute.data();
+      item.mod.mod_bvalues = item.bervals.empty() ? nullptr : item.pointers.data();
+      mods_.push_back(&item.mod);
+    }
+    mods_.push_back(nullptr);
+    return mods_.data();
+  }
+
+ private:
+  struct Item {
+    int op = 0;
+    std::string attribute;
+    std::vector<berval> bervals;
+    std::vector<berval*> pointers;
+    LDAPMod mod{};
+  };
+  std::vector<Item> items_;  // reserved up front, so pointers into items stay valid
+  std::vector<LDAPMod*> mods_;
+};
+
+}  // namespace
+
+Session::Session(std::unique_ptr<Handle> handle, std::string uri, std::size_t index, std::vector<LdapError> failed,
+                 std::uint64_t round_trips, std::chrono::milliseconds operation_timeout)
+    : handle_(std::move(handle)),
+      uri_(std::move(uri)),
+      uri_index_(index),
+      failed_(std::move(failed)),
+      round_trips_(round_trips),
+      operation_timeout_(operation_timeout) {}
+
+Session::~Session() = default;
+
+Expected<std::unique_ptr<Session>, LdapError> Session::connect(const SessionOptions& options) {
+  if (options.uris.empty()) {
+    return unexpected(LdapError{"", "connect", "", result_code::kParamError, "no directory URI configured"});
+  }
+  std::uint64_t round_trips = 0;
+  std::vector<LdapError> failed;
+  Connector connector(options, round_trips);
+  for (std::size_t i = 0; i < options.uris.size(); ++i) {
+    auto ld = connector.open(options.uris[i]);
+    if (ld) {
+      auto handle = std::make_unique<Handle>();
+      handle->ld = std::move(*ld);
+      return std::unique_ptr<Session>(new Session(std::move(handle), options.uris[i], i, std::move(failed),
+                                                  round_trips, options.operation_timeout));
+    }
+    failed.push_back(ld.error());
+    if (ld.error().result_code == result_code::kInvalidCredentials) break;
+  }
+  LdapError last = failed.back();
+  if (failed.size() > 1) {
+    last.message += " (also failed:";
+    for (std::size_t i = 0; i + 1 < failed.size(); ++i) last.message += " [" + failed[i].to_string() + "]";
+    last.message += ")";
+  }
+  return unexpected(std::move(last));
+}
+
+Expected<std::vector<Entry>, LdapError> Session::search(const SearchRequest& request) {
+  LDAP* ld = handle_->ld.get();
+  std::vector<char*> attrs;
+  std::vector<std::string> attr_copies = request.attributes;
+  for (auto& a : attr_copies) attrs.push_back(a.data());
+  attrs.push_back(nullptr);
+  char** attr_list = request.attributes.empty() ? nullptr : attrs.data();
+  timeval timeout = to_timeval(operation_timeout_);
+
+  std::vector<Entry> entries;
+  berval cookie{0, nullptr};
+  std::string cookie_bytes;
+  for (;;) {
+    ControlPtr page_control;
+    LDAPControl* server_controls[2] = {nullptr, nullptr};
+    if (request.page_size > 0) {
+      LDAPControl* raw = nullptr;
+      int rc = ldap_create_page_control(ld, static_cast<ber_int_t>(request.page_size), &cookie, 1, &raw);
+      if (rc != LDAP_SUCCESS) return unexpected(make_error(ld, rc, uri_, "search (paged control)", request.base));
+      page_control.reset(raw);
+      server_controls[0] = raw;
+    }
+    LDAPMessage* raw_result = nullptr;
+    int rc = ldap_search_ext_s(ld, request.base.c_str(), to_ldap_scope(request.scope), request.filter.c_str(),
+                               attr_list, 0, request.page_size > 0 ? server_controls : nullptr, nullptr, &timeout,
+                               0, &raw_result);
+    MessagePtr result(raw_result);
+    count_if_answered(rc, round_trips_);
+    if (rc != LDAP_SUCCESS) {
+      auto error = make_error(ld, rc, uri_, "search", request.base);
+      error.message += " (filter " + request.filter + ")";
+      return unexpected(std::move(error));
+    }
+    auto page = collect_entries(ld, result.get());
+    entries.insert(entries.end(), std::make_move_iterator(page.begin()), std::make_move_iterator(page.end()));
+    if (request.page_size == 0) break;
+
+    int code = LDAP_SUCCESS;
+    LDAPControl** raw_controls = nullptr;
+    rc = ldap_parse_result(ld, result.get(), &code, nullptr, nullptr, nullptr, &raw_controls, 0);
+    ControlsPtr controls(raw_controls);
+    if (rc != LDAP_SUCCESS) return unexpected(make_error(ld, rc, uri_, "search (parse paged result)", request.base));
+    LDAPControl* response = ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, controls.get(), nullptr);
+    if (response == nullptr) break;  // server ignored paging (allowed when not critical): all sent
+    ber_int_t estimate = 0;
+    berval next{0, nullptr};
+    rc = ldap_parse_pageresponse_control(ld, response, &estimate, &next);
+    if (rc != LDAP_SUCCESS) return unexpected(make_error(ld, rc, uri_, "search (paged response)", request.base));
+    cookie_bytes.assign(next.bv_val != nullptr ? next.bv_val : "", next.bv_len);
+    ber_memfree(next.bv_val);
+    if (cookie_bytes.empty()) break;
+    cookie = berval{static_cast<ber_len_t>(cookie_bytes.size()), cookie_bytes.data()};
+  }
+  return entries;
+}
+
+Expected<void, LdapError> Session::add(std::string_view dn, const std::vector<Attribute>& attributes) {
+  ModList mods(attributes.size());
+  for (const auto& a : attributes) mods.add(LDAP_MOD_ADD, a.name, a.values);
+  std::string target(dn);
+  int rc = ldap_add_ext_s(handle_->ld.get(), target.c_str(), mods.finish(), nullptr, nullptr);
+  count_if_answered(rc, round_trips_);
+  if (rc != LDAP_SUCCESS) return unexpected(make_error(handle_->ld.get(), rc, uri_, "add", target));
+  return {};
+}
+
+Expected<void, LdapError> Session::modify(std::string_view dn, const std::vector<Modification>& modifications) {
+  ModList mods(modifications.size());
+  for (const auto& m : modifications) {
+    int op = m.op == Modification::Op::kAdd ? LDAP_MOD_ADD
+             : m.op == Modification::Op::kReplace ? LDAP_MOD_REPLACE
+                                                  : LDAP_MOD_DELETE;
+    mods.add(op, m.attribute, m.values);
+  }
+  std::string target(dn);
+  int rc = ldap_modify_ext_s(handle_->ld.get(), target.c_str(), mods.finish(), nullptr, nullptr);
+  count_if_answered(rc, round_trips_);
+  if (rc != LDAP_SUCCESS) return unexpected(make_error(handle_->ld.get(), rc, uri_, "modify", target));
+  return {};
+}
+
+Expected<void, LdapError> Session::remove(std::string_view dn) {
+  std::string target(dn);
+  int rc = ldap_delete_ext_s(handle_->ld.get(), target.c_str(), nullptr, nullptr);
+  count_if_answered(rc, round_trips_);
+  if (rc != LDAP_SUCCESS) return unexpected(make_error(handle_->ld.get(), rc, uri_, "delete", target));
+  return {};
+}
+
+Expected<std::string, LdapError> Session::whoami() {
+  berval* authzid = nullptr;
+  int rc = ldap_whoami_s(handle_->ld.get(), &authzid, nullptr, nullptr);
+  count_if_answered(rc, round_trips_);
+  if (rc != LDAP_SUCCESS) return unexpected(make_error(handle_->ld.get(), rc, uri_, "whoami", ""));
+  std::string out;
+  if (authzid != nullptr) {
+    out.assign(authzid->bv_val != nullptr ? authzid->bv_val : "", authzid->bv_len);
+    ber_bvfree(authzid);
+  }
+  return out;
+}
+
+}  // namespace ward::ldap

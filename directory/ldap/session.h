@@ -1,0 +1,113 @@
+// Session: one authenticated LDAP connection (libldap), chosen from a list of directory URIs.
+//
+// connect() tries the URIs in order: for each it sets up TLS (StartTLS or ldaps://, CA
+// verification required), binds (anonymous, simple, or SASL/GSSAPI from a host keytab) and
+// stops at the first server that accepts; servers that cannot be reached or refuse the bind
+// are skipped and remembered in failed_attempts(). A wrong password (invalidCredentials) ends
+// the walk instead: every replica would refuse it too, and retrying can lock the account.
+// Every request/response exchange with a server counts as one round trip (round_trips()),
+// so callers can report "LDAP round trips per fetch". Nothing here throws or logs; the bind
+// password is a Secret and never appears in an error.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "common/expected.h"
+#include "directory/ldap/entry.h"
+#include "directory/ldap/ldap_error.h"
+#include "directory/model/secret.h"
+
+namespace ward::ldap {
+
+struct AnonymousBind {};
+struct SimpleBind {
+  std::string dn;
+  model::Secret password;
+};
+// SASL/GSSAPI with a ticket obtained from `keytab` for `client_principal` into a private
+// memory ccache (KRB5_CONFIG decides the realm's KDCs). The service principal is
+// ldap/<host of the URI> (no DNS canonicalisation).
+struct GssapiBind {
+  std::string keytab;            // "FILE:/etc/krb5.keytab" or a path
+  std::string client_principal;  // e.g. "host/h.example.com@EXAMPLE.COM"
+};
+using BindCredentials = std::variant<AnonymousBind, SimpleBind, GssapiBind>;
+
+enum class TlsMode {
+  kNone,      // plain LDAP unless the URI is ldaps://
+  kStartTls,  // ldap:// URIs are upgraded with StartTLS before the bind (refused if it fails)
+};
+
+struct SessionOptions {
+  std::vector<std::string> uris;  // tried in order, e.g. {"ldap://dc1:389", "ldaps://dc2:636"}
+  BindCredentials bind = AnonymousBind{};
+  TlsMode tls = TlsMode::kNone;
+  // PEM CA bundle the server certificate must chain to (StartTLS and ldaps://). Required then.
+  std::string ca_file;
+  std::chrono::milliseconds network_timeout{5000};     // TCP connect per URI
+  std::chrono::milliseconds operation_timeout{15000};  // each request's wait for its response
+};
+
+enum class Scope { kBase, kOneLevel, kSubtree };
+
+struct SearchRequest {
+  std::string base;
+  Scope scope = Scope::kSubtree;
+  std::string filter = "(objectClass=*)";
+  std::vector<std::string> attributes;  // empty: all user attributes
+  // > 0: RFC 2696 paged results with this page size; each page is one round trip.
+  std::uint32_t page_size = 0;
+};
+
+struct Attribute {
+  std::string name;
+  std::vector<std::string> values;
+};
+
+struct Modification {
+  enum class Op { kAdd, kReplace, kDelete };
+  Op op = Op::kReplace;
+  std::string attribute;
+  std::vector<std::string> values;  // kDelete with no values removes the attribute
+};
+
+class Session {
+ public:
+  static Expected<std::unique_ptr<Session>, LdapError> connect(const SessionOptions& options);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  const std::string& uri() const { return uri_; }              // the URI that worked
+  std::size_t uri_index() const { return uri_index_; }         // its position in options.uris
+  const std::vector<LdapError>& failed_attempts() const { return failed_; }  // skipped URIs
+  std::uint64_t round_trips() const { return round_trips_; }   // includes the connect's
+
+  Expected<std::vector<Entry>, LdapError> search(const SearchRequest& request);
+  Expected<void, LdapError> add(std::string_view dn, const std::vector<Attribute>& attributes);
+  Expected<void, LdapError> modify(std::string_view dn, const std::vector<Modification>& modifications);
+  Expected<void, LdapError> remove(std::string_view dn);
+  // RFC 4532 "Who am I?": the authorization identity, e.g. "dn:cn=h,ou=Computers,dc=x".
+  Expected<std::string, LdapError> whoami();
+
+  struct Handle;  // libldap's LDAP*, owned with ldap_unbind_ext_s as deleter
+
+ private:
+  Session(std::unique_ptr<Handle> handle, std::string uri, std::size_t index, std::vector<LdapError> failed,
+          std::uint64_t round_trips, std::chrono::milliseconds operation_timeout);
+
+  std::unique_ptr<Handle> handle_;
+  std::string uri_;
+  std::size_t uri_index_ = 0;
+  std::vector<LdapError> failed_;
+  std::uint64_t round_trips_ = 0;
+  std::chrono::milliseconds operation_timeout_;
+};
+
+}  // namespace ward::ldap

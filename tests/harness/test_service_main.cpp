@@ -1,0 +1,136 @@
+// ward_test_service: runs one SlapdInstance or KdcInstance for shell-driven tests.
+//
+//   ward_test_service slapd --env-file F [--tls] [--suffix DN] [--no-suffix-entry]
+//                           [--schema LDIF]... [--ldif LDIF]...
+//   ward_test_service kdc --env-file F [--realm R] [--principal NAME=KEYTAB]...
+//
+// Once the service answers, writes shell assignments (mode 0600) to F, then waits for
+// SIGTERM/SIGINT/SIGHUP and stops the service and removes its temp dir. tests/harness/
+// services.sh wraps this for bash. Errors go to stderr with exit status 1.
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "tests/harness/kdc_instance.h"
+#include "tests/harness/slapd_instance.h"
+
+namespace {
+
+using ward::test::HarnessError;
+
+std::string shell_quote(const std::string& value) {
+  std::string out = "'";
+  for (char c : value) {
+    if (c == '\'') out += "'\\''";
+    else out += c;
+  }
+  return out + "'";
+}
+
+int fail(const std::string& message) {
+  std::fprintf(stderr, "ward_test_service: %s\n", message.c_str());
+  return 1;
+}
+
+bool write_env(const std::string& path, const std::vector<std::pair<std::string, std::string>>& vars) {
+  const std::string tmp = path + ".tmp";
+  std::string text;
+  for (const auto& [k, v] : vars) text += "export " + k + "=" + shell_quote(v) + "\n";
+  if (!ward::test::write_file(tmp, text)) return false;
+  ::chmod(tmp.c_str(), 0600);
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);  // atomic: readers never see a partial file
+  return !ec;
+}
+
+void wait_for_stop_signal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  int sig = 0;
+  sigwait(&set, &sig);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Block the stop signals first so that they are only ever taken by sigwait.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  sigprocmask(SIG_BLOCK, &set, nullptr);
+
+  if (argc < 2) return fail("usage: ward_test_service slapd|kdc --env-file FILE [options]");
+  const std::string kind = argv[1];
+  std::string env_file;
+  ward::test::SlapdOptions slapd_options;
+  ward::test::KdcOptions kdc_options;
+  std::vector<std::pair<std::string, std::string>> principals;
+  for (int i = 2; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : std::string(); };
+    if (arg == "--env-file") env_file = next();
+    else if (arg == "--tls") slapd_options.tls = true;
+    else if (arg == "--suffix") slapd_options.suffix = next();
+    else if (arg == "--root-dn") slapd_options.root_dn = next();
+    else if (arg == "--no-suffix-entry") slapd_options.create_suffix_entry = false;
+    else if (arg == "--schema") slapd_options.extra_schemas.emplace_back(next());
+    else if (arg == "--ldif") slapd_options.initial_ldif.emplace_back(next());
+    else if (arg == "--realm") kdc_options.realm = next();
+    else if (arg == "--principal") {
+      std::string spec = next();
+      auto eq = spec.find('=');
+      if (eq == std::string::npos) return fail("--principal wants NAME=KEYTAB, got '" + spec + "'");
+      principals.emplace_back(spec.substr(0, eq), spec.substr(eq + 1));
+    } else {
+      return fail("unknown option '" + arg + "'");
+    }
+  }
+  if (env_file.empty()) return fail("--env-file is required");
+
+  if (kind == "slapd") {
+    auto slapd = ward::test::SlapdInstance::start(slapd_options);
+    if (!slapd) return fail(slapd.error().to_string());
+    const auto& s = **slapd;
+    std::vector<std::pair<std::string, std::string>> vars = {
+        {"WARD_SLAPD_URI", s.ldap_uri()},           {"WARD_SLAPD_LDAPI_URI", s.ldapi_uri()},
+        {"WARD_SLAPD_SUFFIX", s.options().suffix},  {"WARD_SLAPD_ROOT_DN", s.options().root_dn},
+        {"WARD_SLAPD_ROOT_PASSWORD", s.options().root_password},  // throwaway test credential
+        {"WARD_SLAPD_DIR", s.dir().string()},       {"WARD_SLAPD_PID", std::to_string(s.pid())}};
+    if (slapd_options.tls) {
+      vars.emplace_back("WARD_SLAPD_LDAPS_URI", s.ldaps_uri());
+      vars.emplace_back("WARD_SLAPD_CA", s.ca_certificate().string());
+    }
+    if (!write_env(env_file, vars)) return fail("cannot write " + env_file);
+    wait_for_stop_signal();
+    return 0;
+  }
+  if (kind == "kdc") {
+    auto kdc = ward::test::KdcInstance::start(kdc_options);
+    if (!kdc) return fail(kdc.error().to_string());
+    for (const auto& [name, keytab] : principals) {
+      if (auto added = (*kdc)->add_principal(name); !added) return fail(added.error().to_string());
+      if (auto kt = (*kdc)->extract_keytab(name, keytab); !kt) return fail(kt.error().to_string());
+    }
+    const auto& k = **kdc;
+    if (!write_env(env_file, {{"KRB5_CONFIG", k.krb5_config().string()},
+                              {"WARD_KDC_REALM", k.realm()},
+                              {"WARD_KDC_PORT", std::to_string(k.port())},
+                              {"WARD_KDC_DIR", k.dir().string()},
+                              {"WARD_KDC_PID", std::to_string(k.pid())}})) {
+      return fail("cannot write " + env_file);
+    }
+    wait_for_stop_signal();
+    return 0;
+  }
+  return fail("unknown service '" + kind + "' (slapd or kdc)");
+}
