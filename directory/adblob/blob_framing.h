@@ -75,3 +75,6 @@ void write_array(ByteWriter& writer, const std::array<std::uint8_t, N>& values) 
     if (!adblob_result_) return ::ward::unexpected(std::move(adblob_result_).error()); \
     (target) = std::move(adblob_result_).value();                          \
   } while (0)
+
+// The same for any Expected whose error type the enclosing function returns (not only ParseError).
+#define ADBLOB_TRY(target, expr) ADBLOB_READ(target, expr)
