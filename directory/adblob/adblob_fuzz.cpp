@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <span>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "directory/adblob/nfa_blob.h"
 #include "directory/adblob/policy_blob.h"
 #include "directory/adblob/version_blob.h"
+#include "directory/adblob/ward_extension.h"
 #include "tests/fuzz/fuzz_target.h"
 
 namespace {
@@ -21,6 +23,9 @@ template <class Decode, class Encode>
 void check(std::span<const std::byte> input, Decode decode, Encode encode, const char* kind) {
   const auto decoded = decode(input);
   if (!decoded) return;
+  if constexpr (requires { decoded->trailer; }) {
+    (void)ward::adblob::decode_ward_trailer(decoded->trailer, input.size() - decoded->trailer.size());
+  }
   const auto again = encode(*decoded);
   if (!std::equal(again.begin(), again.end(), input.begin(), input.end())) {
     std::fprintf(stderr, "adblob_fuzz: %s blob of %zu bytes does not re-encode to itself\n", kind, input.size());
