@@ -77,12 +77,12 @@ Expected<NfaAuthMethod, MappingError> auth_method(const model::AuthMethod& metho
       break;
   }
   auto wide = to_windows_text(text);
+  std::fill(text.begin(), text.end(), '\0');  // a preshared key: leave no copy behind
   if (!wide) return unexpected(MappingError{dn, std::string(attr::kData), {}, "an authentication method's text is not valid UTF-8"});
   for (const char16_t unit : *wide) {
     out.data.push_back(static_cast<std::byte>(unit & 0xFF));
     out.data.push_back(static_cast<std::byte>(unit >> 8));
   }
-  std::fill(text.begin(), text.end(), '\0');  // a preshared key: leave no copy behind
   std::fill(wide->begin(), wide->end(), u'\0');
   return out;
 }
