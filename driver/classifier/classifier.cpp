@@ -20,6 +20,8 @@ constexpr std::uint32_t kNoPort = 65536;
 
 // A leaf holds at most this many rules unless no split separates them.
 constexpr std::size_t kLeafRules = 6;
+// Below this many rules a node also drops rules hidden by one stronger rule (a quadratic check).
+constexpr std::size_t kRedundancyCheckRules = 64;
 // Safety nets against pathological rule sets: past these, nodes become leaves (still exact, slower).
 constexpr std::size_t kMaxDepth = 64;
 constexpr std::size_t kLeafEntryBudgetPerRule = 32;
@@ -99,6 +101,17 @@ Expected<bool, RuleError> validate_rule(const ClassifierRule& rule) {
 
 namespace classifier_detail {
 
+// Where a rule stands in precedence: weight (inverted, so smaller wins), tie-break, then the order
+// it arrived in. Comparable across trees, so the trees of a family can be built separately.
+struct Rank {
+  std::uint64_t key = ~std::uint64_t{0};
+  std::uint64_t sequence = ~std::uint64_t{0};
+};
+
+inline bool stronger(const Rank& a, const Rank& b) noexcept {
+  return a.key < b.key || (a.key == b.key && a.sequence < b.sequence);
+}
+
 // A decision tree over D dimensions of Word. Nodes sit in one array; an inner node's children are
 // adjacent (left at `index`, right at `index + 1`), so a step is one compare and one add.
 template <class Word, std::size_t D>
@@ -116,14 +129,17 @@ struct Tree {
     Key lo{};
     Key span{};
     std::uint32_t id = 0;
+    Rank rank;
   };
 
   std::vector<Node> nodes;
   std::vector<Entry> entries;
+  Rank best;  // of the strongest rule in the tree
   std::size_t rules = 0;
   std::size_t max_depth = 0;
 
-  const Entry* find(const Key& key) const noexcept {
+  // The strongest entry containing `key` that is stronger than `bound` (when given).
+  const Entry* find(const Key& key, const Entry* bound) const noexcept {
     const Node* node = nodes.data();
     while (node->dim != kLeaf) {
       node = nodes.data() + node->index + static_cast<std::uint32_t>(key[node->dim] >= node->split);
@@ -131,6 +147,7 @@ struct Tree {
     const Entry* entry = entries.data() + node->index;
     const Entry* const end = entry + node->count;
     for (; entry != end; ++entry) {
+      if (bound && !stronger(entry->rank, bound->rank)) return nullptr;  // leaves are in precedence order
       bool inside = true;
       for (std::size_t d = 0; d < D; ++d) inside &= static_cast<Word>(key[d] - entry->lo[d]) <= entry->span[d];
       if (inside) return entry;
@@ -154,11 +171,16 @@ using classifier_detail::Tree;
 using classifier_detail::V4Tree;
 using classifier_detail::V6Tree;
 
+using classifier_detail::Forest;
+using classifier_detail::kPartitions;
+using classifier_detail::Rank;
+
 template <class Word, std::size_t D>
 struct Box {
   std::array<Word, D> lo{};
   std::array<Word, D> hi{};
   std::uint32_t id = 0;
+  Rank rank;
 };
 
 template <class Word, std::size_t D>
@@ -175,6 +197,7 @@ class TreeBuilder {
 
   void run() {
     out_.rules = boxes_.size();
+    if (!boxes_.empty()) out_.best = boxes_.front().rank;
     out_.nodes.emplace_back();
     BoxType region;
     region.hi.fill(std::numeric_limits<Word>::max());
@@ -191,7 +214,7 @@ class TreeBuilder {
 
  private:
   struct Split {
-    std::size_t larger = 0;  // rules in the larger child
+    std::size_t cost = 0;    // rules in the larger child plus rules copied into both
     std::size_t total = 0;   // rules in both children (replication shows here)
     std::size_t dim = D;
     Word value = 0;
@@ -204,6 +227,24 @@ class TreeBuilder {
     return true;
   }
 
+  // Drops every rule whose part inside `region` lies inside the part of one stronger rule.
+  void drop_redundant(std::vector<std::uint32_t>& rules, const BoxType& region) const {
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < rules.size(); ++i) {
+      const BoxType& weak = boxes_[rules[i]];
+      bool hidden = false;
+      for (std::size_t j = 0; j < kept && !hidden; ++j) {
+        const BoxType& strong = boxes_[rules[j]];
+        hidden = true;
+        for (std::size_t d = 0; d < D && hidden; ++d) {
+          hidden = strong.lo[d] <= std::max(weak.lo[d], region.lo[d]) && strong.hi[d] >= std::min(weak.hi[d], region.hi[d]);
+        }
+      }
+      if (!hidden) rules[kept++] = rules[i];
+    }
+    rules.resize(kept);
+  }
+
   void build(std::size_t slot, std::vector<std::uint32_t> rules, const BoxType& region, std::size_t depth) {
     // Everything after the first rule that covers the whole region can never win inside it.
     for (std::size_t i = 0; i < rules.size(); ++i) {
@@ -212,6 +253,7 @@ class TreeBuilder {
         break;
       }
     }
+    if (rules.size() <= kRedundancyCheckRules) drop_redundant(rules, region);
     out_.max_depth = std::max(out_.max_depth, depth);
     if (rules.size() <= kLeafRules || depth >= kMaxDepth || out_.entries.size() >= budget_) {
       make_leaf(slot, rules);
@@ -224,8 +266,8 @@ class TreeBuilder {
     }
     std::vector<std::uint32_t> left;
     std::vector<std::uint32_t> right;
-    left.reserve(split.larger);
-    right.reserve(split.larger);
+    left.reserve(rules.size());
+    right.reserve(rules.size());
     for (const auto r : rules) {
       if (boxes_[r].lo[split.dim] < split.value) left.push_back(r);
       if (boxes_[r].hi[split.dim] >= split.value) right.push_back(r);
@@ -249,7 +291,7 @@ class TreeBuilder {
   // one that copies fewest rules. A split is taken only if it makes some child smaller.
   Split choose_split(const std::vector<std::uint32_t>& rules, const BoxType& region) {
     const std::size_t n = rules.size();
-    Split best{n, 2 * n, D, 0};
+    Split best{std::numeric_limits<std::size_t>::max(), 2 * n, D, 0};
     for (std::size_t d = 0; d < D; ++d) {
       if (region.lo[d] == region.hi[d]) continue;
       los_.clear();
@@ -276,7 +318,10 @@ class TreeBuilder {
         const std::size_t right = n - j;
         const std::size_t larger = std::max(left, right);
         const std::size_t total = left + right;
-        if (larger < best.larger || (larger == best.larger && total < best.total)) best = {larger, total, d, value};
+        if (larger >= n && total >= 2 * n) continue;  // no child gets smaller
+        // Balance, with every copied rule counted against the split.
+        const std::size_t cost = larger + (total - n);
+        if (cost < best.cost || (cost == best.cost && total < best.total)) best = {cost, total, d, value};
       }
     }
     return best;
@@ -292,6 +337,7 @@ class TreeBuilder {
       entry.lo = boxes_[r].lo;
       for (std::size_t d = 0; d < D; ++d) entry.span[d] = static_cast<Word>(boxes_[r].hi[d] - boxes_[r].lo[d]);
       entry.id = boxes_[r].id;
+      entry.rank = boxes_[r].rank;
       out_.entries.push_back(entry);
     }
   }
@@ -349,62 +395,115 @@ Box<std::uint64_t, 7> v6_box(const ClassifierRule& rule) {
   return box;
 }
 
-// `rules` are valid and in input order; the result's boxes are in precedence order.
+// A rule and the order it arrived in (the last tie-break).
+struct Ranked {
+  const ClassifierRule* rule;
+  std::uint64_t sequence;
+};
+
+Rank rank_of(const Ranked& r) noexcept {
+  return {(std::uint64_t{~r.rule->weight} << 32) | r.rule->tie_break, r.sequence};
+}
+
 template <class TreeType, class MakeBox>
-std::shared_ptr<const TreeType> build_tree(std::vector<const ClassifierRule*> rules, MakeBox make_box) {
-  std::stable_sort(rules.begin(), rules.end(),
-                   [](const ClassifierRule* a, const ClassifierRule* b) { return rule_precedes(*a, *b); });
-  std::vector<decltype(make_box(*rules.front()))> boxes;
+std::shared_ptr<const TreeType> build_tree(std::vector<Ranked> rules, MakeBox make_box) {
+  std::sort(rules.begin(), rules.end(), [](const Ranked& a, const Ranked& b) { return stronger(rank_of(a), rank_of(b)); });
+  std::vector<decltype(make_box(*rules.front().rule))> boxes;
   boxes.reserve(rules.size());
-  for (const auto* rule : rules) boxes.push_back(make_box(*rule));
+  for (const auto& r : rules) {
+    boxes.push_back(make_box(*r.rule));
+    boxes.back().rank = rank_of(r);
+  }
   auto tree = std::make_shared<TreeType>();
   TreeBuilder(std::move(boxes), *tree).run();
   return tree;
 }
 
-std::shared_ptr<const V4Tree> build_v4(std::vector<const ClassifierRule*> rules) {
-  if (rules.empty()) {
-    auto tree = std::make_shared<V4Tree>();
-    tree->nodes.emplace_back();
-    return tree;
-  }
-  return build_tree<V4Tree>(std::move(rules), v4_box);
+template <class TreeType, class MakeBox>
+std::shared_ptr<const TreeType> build_or_empty(std::vector<Ranked> rules, MakeBox make_box) {
+  if (!rules.empty()) return build_tree<TreeType>(std::move(rules), make_box);
+  auto tree = std::make_shared<TreeType>();
+  tree->nodes.emplace_back();
+  return tree;
 }
 
-std::shared_ptr<const V6Tree> build_v6(std::vector<const ClassifierRule*> rules) {
-  if (rules.empty()) {
-    auto tree = std::make_shared<V6Tree>();
-    tree->nodes.emplace_back();
-    return tree;
+// Which tree a rule goes to: family, then whether source and destination are wide.
+std::size_t slot_of(const ClassifierRule& rule) noexcept {
+  const unsigned half = rule.source.address.bit_width() / 2;
+  const std::size_t partition = (rule.source.length < half ? 2U : 0U) | (rule.destination.length < half ? 1U : 0U);
+  return (rule.source.address.family == AddressFamily::V4 ? 0 : kPartitions) + partition;
+}
+
+// Builds the trees whose slot is marked in `rebuild` from `rules` (all rules, valid).
+void build_slots(const std::vector<Ranked>& rules, const std::array<bool, 2 * kPartitions>& rebuild, Forest& forest) {
+  std::array<std::vector<Ranked>, 2 * kPartitions> by_slot;
+  for (const auto& r : rules) {
+    const auto slot = slot_of(*r.rule);
+    if (rebuild[slot]) by_slot[slot].push_back(r);
   }
-  return build_tree<V6Tree>(std::move(rules), v6_box);
+  for (std::size_t p = 0; p < kPartitions; ++p) {
+    if (rebuild[p]) forest.v4[p] = build_or_empty<V4Tree>(std::move(by_slot[p]), v4_box);
+    if (rebuild[kPartitions + p]) forest.v6[p] = build_or_empty<V6Tree>(std::move(by_slot[kPartitions + p]), v6_box);
+  }
+}
+
+template <class TreeType>
+std::size_t order_trees(const std::array<std::shared_ptr<const TreeType>, kPartitions>& trees,
+                        std::array<const TreeType*, kPartitions>& order) {
+  std::size_t count = 0;
+  for (const auto& t : trees) {
+    if (t->rules > 0) order[count++] = t.get();
+  }
+  std::sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(count),
+            [](const TreeType* a, const TreeType* b) { return stronger(a->best, b->best); });
+  return count;
+}
+
+template <class TreeType>
+const typename TreeType::Entry* find_in(const std::array<const TreeType*, kPartitions>& order, std::size_t count,
+                                        const typename TreeType::Key& key) noexcept {
+  const typename TreeType::Entry* best = nullptr;
+  for (std::size_t i = 0; i < count; ++i) {
+    if (best && !stronger(order[i]->best, best->rank)) break;
+    if (const auto* entry = order[i]->find(key, best)) best = entry;
+  }
+  return best;
 }
 
 std::uint32_t port_key(bool ports, std::uint16_t port) noexcept { return ports ? port : kNoPort; }
 
 }  // namespace
 
-Classifier::Classifier(Token /*unused*/, std::shared_ptr<const V4Tree> v4, std::shared_ptr<const V6Tree> v6)
-    : v4_(std::move(v4)), v6_(std::move(v6)) {
-  stats_.rules = v4_->rules + v6_->rules;
-  stats_.nodes = v4_->nodes.size() + v6_->nodes.size();
-  stats_.leaf_entries = v4_->entries.size() + v6_->entries.size();
-  stats_.max_depth = std::max(v4_->max_depth, v6_->max_depth);
-  stats_.memory_bytes = v4_->memory_bytes() + v6_->memory_bytes();
+Classifier::Classifier(Token /*unused*/, Forest forest) : forest_(std::move(forest)) {
+  v4_count_ = order_trees(forest_.v4, v4_order_);
+  v6_count_ = order_trees(forest_.v6, v6_order_);
+  const auto add = [this](const auto& tree) {
+    stats_.rules += tree->rules;
+    stats_.nodes += tree->nodes.size();
+    stats_.leaf_entries += tree->entries.size();
+    stats_.max_depth = std::max(stats_.max_depth, tree->max_depth);
+    stats_.memory_bytes += tree->memory_bytes();
+  };
+  for (const auto& t : forest_.v4) add(t);
+  for (const auto& t : forest_.v6) add(t);
 }
 
 Expected<ClassifierPtr, RuleError> Classifier::build(std::span<const ClassifierRule> rules) {
-  std::vector<const ClassifierRule*> v4;
-  std::vector<const ClassifierRule*> v6;
+  std::vector<Ranked> ranked;
+  ranked.reserve(rules.size());
   for (std::size_t i = 0; i < rules.size(); ++i) {
     if (auto valid = validate_rule(rules[i]); !valid) {
       RuleError error = std::move(valid).error();
       error.field = "rules[" + std::to_string(i) + "]." + error.field;
       return unexpected(std::move(error));
     }
-    (rules[i].source.address.family == AddressFamily::V4 ? v4 : v6).push_back(&rules[i]);
+    ranked.push_back({&rules[i], i});
   }
-  return std::make_unique<const Classifier>(Token{}, build_v4(std::move(v4)), build_v6(std::move(v6)));
+  Forest forest;
+  std::array<bool, 2 * kPartitions> all;
+  all.fill(true);
+  build_slots(ranked, all, forest);
+  return std::make_unique<const Classifier>(Token{}, std::move(forest));
 }
 
 std::optional<std::uint32_t> Classifier::lookup(const PacketKey& packet) const noexcept {
@@ -413,12 +512,12 @@ std::optional<std::uint32_t> Classifier::lookup(const PacketKey& packet) const n
   if (packet.source.family == AddressFamily::V4) {
     const V4Tree::Key key{static_cast<std::uint32_t>(packet.source.high), static_cast<std::uint32_t>(packet.destination.high),
                           packet.protocol, port_key(ports, packet.source_port), port_key(ports, packet.destination_port)};
-    if (const auto* entry = v4_->find(key)) return entry->id;
+    if (const auto* entry = find_in<V4Tree>(v4_order_, v4_count_, key)) return entry->id;
     return std::nullopt;
   }
   const V6Tree::Key key{packet.source.high, packet.source.low, packet.destination.high, packet.destination.low,
                         packet.protocol,    port_key(ports, packet.source_port), port_key(ports, packet.destination_port)};
-  if (const auto* entry = v6_->find(key)) return entry->id;
+  if (const auto* entry = find_in<V6Tree>(v6_order_, v6_count_, key)) return entry->id;
   return std::nullopt;
 }
 
@@ -426,35 +525,32 @@ Expected<ClassifierBuilder::RuleHandle, RuleError> ClassifierBuilder::insert(con
   if (auto valid = validate_rule(rule); !valid) return unexpected(std::move(valid).error());
   const RuleHandle handle = next_handle_++;
   rules_.emplace(handle, rule);
-  (rule.source.address.family == AddressFamily::V4 ? v4_dirty_ : v6_dirty_) = true;
+  dirty_[slot_of(rule)] = true;
   return handle;
 }
 
 bool ClassifierBuilder::remove(RuleHandle handle) {
   const auto it = rules_.find(handle);
   if (it == rules_.end()) return false;
-  (it->second.source.address.family == AddressFamily::V4 ? v4_dirty_ : v6_dirty_) = true;
+  dirty_[slot_of(it->second)] = true;
   rules_.erase(it);
   return true;
 }
 
 void ClassifierBuilder::clear() {
   rules_.clear();
-  v4_dirty_ = v6_dirty_ = true;
+  dirty_.fill(true);
 }
 
 ClassifierPtr ClassifierBuilder::build() {
-  if (v4_dirty_ || v6_dirty_) {
-    std::vector<const ClassifierRule*> v4;
-    std::vector<const ClassifierRule*> v6;
-    for (const auto& [handle, rule] : rules_) {
-      (rule.source.address.family == AddressFamily::V4 ? v4 : v6).push_back(&rule);
-    }
-    if (v4_dirty_ || !v4_) v4_ = build_v4(std::move(v4));
-    if (v6_dirty_ || !v6_) v6_ = build_v6(std::move(v6));
-    v4_dirty_ = v6_dirty_ = false;
+  if (std::find(dirty_.begin(), dirty_.end(), true) != dirty_.end()) {
+    std::vector<Ranked> ranked;
+    ranked.reserve(rules_.size());
+    for (const auto& [handle, rule] : rules_) ranked.push_back({&rule, handle});
+    build_slots(ranked, dirty_, forest_);
+    dirty_.fill(false);
   }
-  return std::make_unique<const Classifier>(Classifier::Token{}, v4_, v6_);
+  return std::make_unique<const Classifier>(Classifier::Token{}, forest_);
 }
 
 }  // namespace ward::driver

@@ -142,6 +142,14 @@ struct ClassifierStats {
 namespace classifier_detail {
 struct V4Tree;
 struct V6Tree;
+// Rules are split into four trees per family by whether each address is wide (shorter than half
+// the address): a wide source and a specific one never share a tree, so neither is copied across
+// the other's splits (the idea of EffiCuts and CutSplit).
+inline constexpr std::size_t kPartitions = 4;
+struct Forest {
+  std::array<std::shared_ptr<const V4Tree>, kPartitions> v4;
+  std::array<std::shared_ptr<const V6Tree>, kPartitions> v6;
+};
 }  // namespace classifier_detail
 
 class Classifier;
@@ -165,14 +173,17 @@ class Classifier {
 
  public:
   // Only build() and ClassifierBuilder can make the Token.
-  Classifier(Token token, std::shared_ptr<const classifier_detail::V4Tree> v4,
-             std::shared_ptr<const classifier_detail::V6Tree> v6);
+  Classifier(Token token, classifier_detail::Forest forest);
 
  private:
-
-  // Immutable once built; a builder shares an unchanged family's tree between versions.
-  std::shared_ptr<const classifier_detail::V4Tree> v4_;
-  std::shared_ptr<const classifier_detail::V6Tree> v6_;
+  // Immutable once built; a builder shares unchanged trees between versions.
+  classifier_detail::Forest forest_;
+  // The non-empty trees, strongest first rule first: lookup stops at a tree whose strongest rule
+  // cannot beat the match it has.
+  std::array<const classifier_detail::V4Tree*, classifier_detail::kPartitions> v4_order_{};
+  std::array<const classifier_detail::V6Tree*, classifier_detail::kPartitions> v6_order_{};
+  std::size_t v4_count_ = 0;
+  std::size_t v6_count_ = 0;
   ClassifierStats stats_;
 };
 
@@ -188,16 +199,16 @@ class ClassifierBuilder {
   void clear();
   std::size_t size() const noexcept { return rules_.size(); }
 
-  // A new Classifier for the current rules; only families changed since the last build are rebuilt.
+  // A new Classifier for the current rules; only trees whose rules changed since the last build are
+  // rebuilt, the others are shared with the previous Classifier.
   ClassifierPtr build();
 
  private:
   std::map<RuleHandle, ClassifierRule> rules_;  // handle order is insertion order: the last tie-break
   RuleHandle next_handle_ = 1;
-  bool v4_dirty_ = true;
-  bool v6_dirty_ = true;
-  std::shared_ptr<const classifier_detail::V4Tree> v4_;
-  std::shared_ptr<const classifier_detail::V6Tree> v6_;
+  // Which of the eight trees (family x partition) changed since the last build.
+  std::array<bool, 2 * classifier_detail::kPartitions> dirty_{true, true, true, true, true, true, true, true};
+  classifier_detail::Forest forest_;
 };
 
 }  // namespace ward::driver
