@@ -18,6 +18,8 @@ constexpr std::uint32_t kProtocolMax = 255;
 // port range, stored as [0, kNoPort], contains it.
 constexpr std::uint32_t kNoPort = 65536;
 
+// Packets classified together by the batch lookup.
+constexpr std::size_t kBatch = 8;
 // A leaf holds at most this many rules unless no split separates them.
 constexpr std::size_t kLeafRules = 6;
 // Below this many rules a node also drops rules hidden by one stronger rule (a quadratic check).
@@ -113,17 +115,20 @@ inline bool stronger(const Rank& a, const Rank& b) noexcept {
 }
 
 // A decision tree over D dimensions of Word. Nodes sit in one array; an inner node's children are
-// adjacent (left at `index`, right at `index + 1`), so a step is one compare and one add.
+// adjacent (left at `index`, right at `index + 1`), so a step is one compare and one add. A leaf
+// is a node that steps to itself (split 0 on dimension 0 always goes right, to index + 1 = itself),
+// so a walk is a fixed number of branch-free steps (the tree's depth), and the walks of several
+// trees and packets interleave, overlapping their memory latencies.
 template <class Word, std::size_t D>
 struct Tree {
   using Key = std::array<Word, D>;
-  static constexpr std::uint8_t kLeaf = 0xFF;
 
   struct Node {
-    Word split = 0;            // inner: right child when key[dim] >= split
-    std::uint32_t index = 0;   // inner: left child; leaf: first entry
+    Word split = 0;            // right child when key[dim] >= split
+    std::uint32_t index = 0;   // left child (a leaf: its own index - 1)
+    std::uint32_t first = 0;   // leaf: first entry
     std::uint32_t count = 0;   // leaf: number of entries
-    std::uint8_t dim = kLeaf;
+    std::uint8_t dim = 0;
   };
   struct Entry {  // a rule as lo and hi - lo per dimension, so "inside" is one unsigned compare
     Key lo{};
@@ -138,14 +143,14 @@ struct Tree {
   std::size_t rules = 0;
   std::size_t max_depth = 0;
 
-  // The strongest entry containing `key` that is stronger than `bound` (when given).
-  const Entry* find(const Key& key, const Entry* bound) const noexcept {
-    const Node* node = nodes.data();
-    while (node->dim != kLeaf) {
-      node = nodes.data() + node->index + static_cast<std::uint32_t>(key[node->dim] >= node->split);
-    }
-    const Entry* entry = entries.data() + node->index;
-    const Entry* const end = entry + node->count;
+  const Node* step(const Node* node, const Key& key) const noexcept {
+    return nodes.data() + static_cast<std::uint32_t>(node->index + static_cast<std::uint32_t>(key[node->dim] >= node->split));
+  }
+
+  // The strongest entry of `leaf` containing `key` that is stronger than `bound` (when given).
+  const Entry* scan(const Node* leaf, const Key& key, const Entry* bound) const noexcept {
+    const Entry* entry = entries.data() + leaf->first;
+    const Entry* const end = entry + leaf->count;
     for (; entry != end; ++entry) {
       if (bound && !stronger(entry->rank, bound->rank)) return nullptr;  // leaves are in precedence order
       bool inside = true;
@@ -329,8 +334,10 @@ class TreeBuilder {
 
   void make_leaf(std::size_t slot, const std::vector<std::uint32_t>& rules) {
     auto& node = out_.nodes[slot];
-    node.dim = TreeType::kLeaf;
-    node.index = static_cast<std::uint32_t>(out_.entries.size());
+    node.split = 0;
+    node.dim = 0;
+    node.index = static_cast<std::uint32_t>(slot) - 1U;  // wraps for the root: steps to itself
+    node.first = static_cast<std::uint32_t>(out_.entries.size());
     node.count = static_cast<std::uint32_t>(rules.size());
     for (const auto r : rules) {
       typename TreeType::Entry entry;
@@ -459,24 +466,55 @@ std::size_t order_trees(const std::array<std::shared_ptr<const TreeType>, kParti
   return count;
 }
 
+// Classifies up to kBatch keys of one family against its trees: all walks advance together, one
+// step at a time, then the leaves are scanned strongest tree first.
 template <class TreeType>
-const typename TreeType::Entry* find_in(const std::array<const TreeType*, kPartitions>& order, std::size_t count,
-                                        const typename TreeType::Key& key) noexcept {
-  const typename TreeType::Entry* best = nullptr;
+void classify(const std::array<const TreeType*, kPartitions>& order, std::size_t trees, std::size_t depth,
+              const typename TreeType::Key* keys, std::size_t count, const typename TreeType::Entry** out) noexcept {
+  using Node = typename TreeType::Node;
+  const Node* at[kBatch][kPartitions];
   for (std::size_t i = 0; i < count; ++i) {
-    if (best && !stronger(order[i]->best, best->rank)) break;
-    if (const auto* entry = order[i]->find(key, best)) best = entry;
+    for (std::size_t t = 0; t < trees; ++t) at[i][t] = order[t]->nodes.data();
   }
-  return best;
+  for (std::size_t s = 0; s < depth; ++s) {
+    for (std::size_t i = 0; i < count; ++i) {
+      for (std::size_t t = 0; t < trees; ++t) at[i][t] = order[t]->step(at[i][t], keys[i]);
+    }
+  }
+  for (std::size_t i = 0; i < count; ++i) {
+    const typename TreeType::Entry* best = nullptr;
+    for (std::size_t t = 0; t < trees; ++t) {
+      if (best && !stronger(order[t]->best, best->rank)) break;
+      if (const auto* entry = order[t]->scan(at[i][t], keys[i], best)) best = entry;
+    }
+    out[i] = best;
+  }
 }
 
+V4Tree::Key v4_key(const PacketKey& packet) noexcept;
+V6Tree::Key v6_key(const PacketKey& packet) noexcept;
+
 std::uint32_t port_key(bool ports, std::uint16_t port) noexcept { return ports ? port : kNoPort; }
+
+V4Tree::Key v4_key(const PacketKey& packet) noexcept {
+  const bool ports = has_ports(packet.protocol);
+  return {static_cast<std::uint32_t>(packet.source.high), static_cast<std::uint32_t>(packet.destination.high), packet.protocol,
+          port_key(ports, packet.source_port), port_key(ports, packet.destination_port)};
+}
+
+V6Tree::Key v6_key(const PacketKey& packet) noexcept {
+  const bool ports = has_ports(packet.protocol);
+  return {packet.source.high, packet.source.low, packet.destination.high, packet.destination.low,
+          packet.protocol,    port_key(ports, packet.source_port), port_key(ports, packet.destination_port)};
+}
 
 }  // namespace
 
 Classifier::Classifier(Token /*unused*/, Forest forest) : forest_(std::move(forest)) {
   v4_count_ = order_trees(forest_.v4, v4_order_);
   v6_count_ = order_trees(forest_.v6, v6_order_);
+  for (std::size_t t = 0; t < v4_count_; ++t) v4_depth_ = std::max(v4_depth_, v4_order_[t]->max_depth);
+  for (std::size_t t = 0; t < v6_count_; ++t) v6_depth_ = std::max(v6_depth_, v6_order_[t]->max_depth);
   const auto add = [this](const auto& tree) {
     stats_.rules += tree->rules;
     stats_.nodes += tree->nodes.size();
@@ -508,17 +546,51 @@ Expected<ClassifierPtr, RuleError> Classifier::build(std::span<const ClassifierR
 
 std::optional<std::uint32_t> Classifier::lookup(const PacketKey& packet) const noexcept {
   if (packet.source.family != packet.destination.family) return std::nullopt;
-  const bool ports = has_ports(packet.protocol);
   if (packet.source.family == AddressFamily::V4) {
-    const V4Tree::Key key{static_cast<std::uint32_t>(packet.source.high), static_cast<std::uint32_t>(packet.destination.high),
-                          packet.protocol, port_key(ports, packet.source_port), port_key(ports, packet.destination_port)};
-    if (const auto* entry = find_in<V4Tree>(v4_order_, v4_count_, key)) return entry->id;
-    return std::nullopt;
+    const V4Tree::Key key = v4_key(packet);
+    const V4Tree::Entry* entry = nullptr;
+    classify<V4Tree>(v4_order_, v4_count_, v4_depth_, &key, 1, &entry);
+    return entry ? std::optional<std::uint32_t>(entry->id) : std::nullopt;
   }
-  const V6Tree::Key key{packet.source.high, packet.source.low, packet.destination.high, packet.destination.low,
-                        packet.protocol,    port_key(ports, packet.source_port), port_key(ports, packet.destination_port)};
-  if (const auto* entry = find_in<V6Tree>(v6_order_, v6_count_, key)) return entry->id;
-  return std::nullopt;
+  const V6Tree::Key key = v6_key(packet);
+  const V6Tree::Entry* entry = nullptr;
+  classify<V6Tree>(v6_order_, v6_count_, v6_depth_, &key, 1, &entry);
+  return entry ? std::optional<std::uint32_t>(entry->id) : std::nullopt;
+}
+
+void Classifier::lookup(std::span<const PacketKey> packets, std::span<std::optional<std::uint32_t>> out) const noexcept {
+  const std::size_t n = std::min(packets.size(), out.size());
+  for (std::size_t start = 0; start < n; start += kBatch) {
+    const std::size_t end = std::min(n, start + kBatch);
+    V4Tree::Key v4_keys[kBatch];
+    V6Tree::Key v6_keys[kBatch];
+    std::size_t v4_at[kBatch];
+    std::size_t v6_at[kBatch];
+    std::size_t v4_n = 0;
+    std::size_t v6_n = 0;
+    for (std::size_t i = start; i < end; ++i) {
+      const PacketKey& p = packets[i];
+      out[i] = std::nullopt;
+      if (p.source.family != p.destination.family) continue;
+      if (p.source.family == AddressFamily::V4) {
+        v4_at[v4_n] = i;
+        v4_keys[v4_n++] = v4_key(p);
+      } else {
+        v6_at[v6_n] = i;
+        v6_keys[v6_n++] = v6_key(p);
+      }
+    }
+    const V4Tree::Entry* v4_found[kBatch];
+    const V6Tree::Entry* v6_found[kBatch];
+    if (v4_n > 0) classify<V4Tree>(v4_order_, v4_count_, v4_depth_, v4_keys, v4_n, v4_found);
+    if (v6_n > 0) classify<V6Tree>(v6_order_, v6_count_, v6_depth_, v6_keys, v6_n, v6_found);
+    for (std::size_t i = 0; i < v4_n; ++i) {
+      if (v4_found[i]) out[v4_at[i]] = v4_found[i]->id;
+    }
+    for (std::size_t i = 0; i < v6_n; ++i) {
+      if (v6_found[i]) out[v6_at[i]] = v6_found[i]->id;
+    }
+  }
 }
 
 Expected<ClassifierBuilder::RuleHandle, RuleError> ClassifierBuilder::insert(const ClassifierRule& rule) {

@@ -162,6 +162,9 @@ class Classifier {
 
   // The id of the winning rule, or nothing when no rule matches. Thread-safe, allocation-free.
   std::optional<std::uint32_t> lookup(const PacketKey& packet) const noexcept;
+  // The same for a burst of packets (as a queue hands them over): out[i] for packets[i], for the
+  // first min(sizes) packets. Faster per packet, since the walks of up to 8 packets overlap.
+  void lookup(std::span<const PacketKey> packets, std::span<std::optional<std::uint32_t>> out) const noexcept;
 
   const ClassifierStats& stats() const noexcept { return stats_; }
 
@@ -184,6 +187,8 @@ class Classifier {
   std::array<const classifier_detail::V6Tree*, classifier_detail::kPartitions> v6_order_{};
   std::size_t v4_count_ = 0;
   std::size_t v6_count_ = 0;
+  std::size_t v4_depth_ = 0;  // steps of the deepest tree
+  std::size_t v6_depth_ = 0;
   ClassifierStats stats_;
 };
 

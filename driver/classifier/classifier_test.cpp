@@ -306,6 +306,22 @@ TEST(ClassifierBuilder, UnchangedFamilyIsReused) {
   EXPECT_EQ(builder.build()->stats().rules, 0U);
 }
 
+TEST(Classifier, BurstLookupEqualsOneByOne) {
+  RuleGenerator gen(12);
+  const auto rules = gen.rules(1500, 40);
+  const auto c = make(rules);
+  auto packets = gen.packets(rules, 1003, 40);  // not a multiple of the internal batch
+  packets[5].destination = ip("2001:db8::1");  // mixed families: matches nothing
+  std::vector<std::optional<std::uint32_t>> out(packets.size(), 12345U);
+  c->lookup(packets, out);
+  for (std::size_t i = 0; i < packets.size(); ++i) ASSERT_EQ(out[i], c->lookup(packets[i])) << "packet " << i;
+  EXPECT_FALSE(out[5]);
+  // A shorter output span: only that many are written.
+  std::vector<std::optional<std::uint32_t>> short_out(3);
+  c->lookup(packets, short_out);
+  for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(short_out[i], out[i]);
+}
+
 TEST(Classifier, ConcurrentReadersSeeTheSameAnswers) {
   RuleGenerator gen(11);
   const auto rules = gen.rules(1000, 30);
