@@ -21,7 +21,7 @@ constexpr std::uint32_t kNoPort = 65536;
 // Packets classified together by the batch lookup.
 constexpr std::size_t kBatch = 8;
 // A leaf holds at most this many rules unless no split separates them.
-constexpr std::size_t kLeafRules = 6;
+constexpr std::size_t kLeafRules = 10;
 // Below this many rules a node also drops rules hidden by one stronger rule (a quadratic check).
 constexpr std::size_t kRedundancyCheckRules = 64;
 // Safety nets against pathological rule sets: past these, nodes become leaves (still exact, slower).
@@ -154,6 +154,7 @@ struct Tree {
     for (; entry != end; ++entry) {
       if (bound && !stronger(entry->rank, bound->rank)) return nullptr;  // leaves are in precedence order
       bool inside = true;
+#pragma GCC unroll 8
       for (std::size_t d = 0; d < D; ++d) inside &= static_cast<Word>(key[d] - entry->lo[d]) <= entry->span[d];
       if (inside) return entry;
     }
@@ -466,28 +467,30 @@ std::size_t order_trees(const std::array<std::shared_ptr<const TreeType>, kParti
   return count;
 }
 
-// Classifies up to kBatch keys of one family against its trees: all walks advance together, one
-// step at a time, then the leaves are scanned strongest tree first.
+// Classifies up to kBatch keys of one family against its trees, strongest tree first. A tree is
+// walked only for the keys whose match so far it could still beat; the walks of those keys
+// advance together, one step at a time, so their memory latencies overlap.
 template <class TreeType>
-void classify(const std::array<const TreeType*, kPartitions>& order, std::size_t trees, std::size_t depth,
-              const typename TreeType::Key* keys, std::size_t count, const typename TreeType::Entry** out) noexcept {
+void classify(const std::array<const TreeType*, kPartitions>& order, std::size_t trees, const typename TreeType::Key* keys,
+              std::size_t count, const typename TreeType::Entry** best) noexcept {
   using Node = typename TreeType::Node;
-  const Node* at[kBatch][kPartitions];
-  for (std::size_t i = 0; i < count; ++i) {
-    for (std::size_t t = 0; t < trees; ++t) at[i][t] = order[t]->nodes.data();
-  }
-  for (std::size_t s = 0; s < depth; ++s) {
+  for (std::size_t i = 0; i < count; ++i) best[i] = nullptr;
+  for (std::size_t t = 0; t < trees; ++t) {
+    const TreeType& tree = *order[t];
+    std::size_t which[kBatch];
+    std::size_t n = 0;
     for (std::size_t i = 0; i < count; ++i) {
-      for (std::size_t t = 0; t < trees; ++t) at[i][t] = order[t]->step(at[i][t], keys[i]);
+      if (!best[i] || stronger(tree.best, best[i]->rank)) which[n++] = i;
     }
-  }
-  for (std::size_t i = 0; i < count; ++i) {
-    const typename TreeType::Entry* best = nullptr;
-    for (std::size_t t = 0; t < trees; ++t) {
-      if (best && !stronger(order[t]->best, best->rank)) break;
-      if (const auto* entry = order[t]->scan(at[i][t], keys[i], best)) best = entry;
+    if (n == 0) return;  // the trees after this one are weaker still
+    const Node* at[kBatch];
+    for (std::size_t j = 0; j < n; ++j) at[j] = tree.nodes.data();
+    for (std::size_t s = 0; s < tree.max_depth; ++s) {
+      for (std::size_t j = 0; j < n; ++j) at[j] = tree.step(at[j], keys[which[j]]);
     }
-    out[i] = best;
+    for (std::size_t j = 0; j < n; ++j) {
+      if (const auto* entry = tree.scan(at[j], keys[which[j]], best[which[j]])) best[which[j]] = entry;
+    }
   }
 }
 
@@ -513,8 +516,6 @@ V6Tree::Key v6_key(const PacketKey& packet) noexcept {
 Classifier::Classifier(Token /*unused*/, Forest forest) : forest_(std::move(forest)) {
   v4_count_ = order_trees(forest_.v4, v4_order_);
   v6_count_ = order_trees(forest_.v6, v6_order_);
-  for (std::size_t t = 0; t < v4_count_; ++t) v4_depth_ = std::max(v4_depth_, v4_order_[t]->max_depth);
-  for (std::size_t t = 0; t < v6_count_; ++t) v6_depth_ = std::max(v6_depth_, v6_order_[t]->max_depth);
   const auto add = [this](const auto& tree) {
     stats_.rules += tree->rules;
     stats_.nodes += tree->nodes.size();
@@ -549,12 +550,12 @@ std::optional<std::uint32_t> Classifier::lookup(const PacketKey& packet) const n
   if (packet.source.family == AddressFamily::V4) {
     const V4Tree::Key key = v4_key(packet);
     const V4Tree::Entry* entry = nullptr;
-    classify<V4Tree>(v4_order_, v4_count_, v4_depth_, &key, 1, &entry);
+    classify<V4Tree>(v4_order_, v4_count_, &key, 1, &entry);
     return entry ? std::optional<std::uint32_t>(entry->id) : std::nullopt;
   }
   const V6Tree::Key key = v6_key(packet);
   const V6Tree::Entry* entry = nullptr;
-  classify<V6Tree>(v6_order_, v6_count_, v6_depth_, &key, 1, &entry);
+  classify<V6Tree>(v6_order_, v6_count_, &key, 1, &entry);
   return entry ? std::optional<std::uint32_t>(entry->id) : std::nullopt;
 }
 
@@ -582,8 +583,8 @@ void Classifier::lookup(std::span<const PacketKey> packets, std::span<std::optio
     }
     const V4Tree::Entry* v4_found[kBatch];
     const V6Tree::Entry* v6_found[kBatch];
-    if (v4_n > 0) classify<V4Tree>(v4_order_, v4_count_, v4_depth_, v4_keys, v4_n, v4_found);
-    if (v6_n > 0) classify<V6Tree>(v6_order_, v6_count_, v6_depth_, v6_keys, v6_n, v6_found);
+    if (v4_n > 0) classify<V4Tree>(v4_order_, v4_count_, v4_keys, v4_n, v4_found);
+    if (v6_n > 0) classify<V6Tree>(v6_order_, v6_count_, v6_keys, v6_n, v6_found);
     for (std::size_t i = 0; i < v4_n; ++i) {
       if (v4_found[i]) out[v4_at[i]] = v4_found[i]->id;
     }

@@ -187,8 +187,6 @@ class Classifier {
   std::array<const classifier_detail::V6Tree*, classifier_detail::kPartitions> v6_order_{};
   std::size_t v4_count_ = 0;
   std::size_t v6_count_ = 0;
-  std::size_t v4_depth_ = 0;  // steps of the deepest tree
-  std::size_t v6_depth_ = 0;
   ClassifierStats stats_;
 };
 
