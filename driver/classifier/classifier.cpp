@@ -18,6 +18,8 @@ constexpr std::uint32_t kProtocolMax = 255;
 // port range, stored as [0, kNoPort], contains it.
 constexpr std::uint32_t kNoPort = 65536;
 
+// Children of an inner node at most (one dimension cut at up to 7 values).
+constexpr std::size_t kFanout = 8;
 // Packets classified together by the batch lookup.
 constexpr std::size_t kBatch = 8;
 // A leaf holds at most this many rules unless no split separates them.
@@ -114,21 +116,22 @@ inline bool stronger(const Rank& a, const Rank& b) noexcept {
   return a.key < b.key || (a.key == b.key && a.sequence < b.sequence);
 }
 
-// A decision tree over D dimensions of Word. Nodes sit in one array; an inner node's children are
-// adjacent (left at `index`, right at `index + 1`), so a step is one compare and one add. A leaf
-// is a node that steps to itself (split 0 on dimension 0 always goes right, to index + 1 = itself),
-// so a walk is a fixed number of branch-free steps (the tree's depth), and the walks of several
-// trees and packets interleave, overlapping their memory latencies.
+// A decision tree over D dimensions of Word. Nodes sit in one array; an inner node cuts one
+// dimension at up to kFanout - 1 values into adjacent children, so a step is a few independent
+// compares and one load. A leaf is a node that steps to itself, so a walk is a fixed number of
+// branch-free steps (the tree's depth), and the walks of several packets interleave, overlapping
+// their memory latencies.
 template <class Word, std::size_t D>
 struct Tree {
   using Key = std::array<Word, D>;
 
   struct Node {
-    Word split = 0;            // right child when key[dim] >= split
-    std::uint32_t index = 0;   // left child (a leaf: its own index - 1)
+    std::array<Word, kFanout - 1> splits{};  // ascending; unused ones are Word's maximum
+    std::uint32_t index = 0;   // first child (a leaf: itself)
     std::uint32_t first = 0;   // leaf: first entry
     std::uint32_t count = 0;   // leaf: number of entries
     std::uint8_t dim = 0;
+    std::uint8_t used = 0;     // splits in use; 0 for a leaf
   };
   struct Entry {  // a rule as lo and hi - lo per dimension, so "inside" is one unsigned compare
     Key lo{};
@@ -144,7 +147,11 @@ struct Tree {
   std::size_t max_depth = 0;
 
   const Node* step(const Node* node, const Key& key) const noexcept {
-    return nodes.data() + static_cast<std::uint32_t>(node->index + static_cast<std::uint32_t>(key[node->dim] >= node->split));
+    const Word value = key[node->dim];
+    std::uint32_t child = 0;
+#pragma GCC unroll 8
+    for (std::size_t i = 0; i < kFanout - 1; ++i) child += static_cast<std::uint32_t>(value >= node->splits[i]);
+    return nodes.data() + node->index + std::min<std::uint32_t>(child, node->used);
   }
 
   // The strongest entry of `leaf` containing `key` that is stronger than `bound` (when given).
@@ -265,41 +272,67 @@ class TreeBuilder {
       make_leaf(slot, rules);
       return;
     }
-    const Split split = choose_split(rules, region);
-    if (split.dim == D) {
+    const Split first = choose_split(rules, region, D);
+    if (first.dim == D) {
       make_leaf(slot, rules);
       return;
     }
-    std::vector<std::uint32_t> left;
-    std::vector<std::uint32_t> right;
-    left.reserve(rules.size());
-    right.reserve(rules.size());
-    for (const auto r : rules) {
-      if (boxes_[r].lo[split.dim] < split.value) left.push_back(r);
-      if (boxes_[r].hi[split.dim] >= split.value) right.push_back(r);
+    // Cut the same dimension further, largest piece first, while that makes pieces smaller.
+    const std::size_t d = first.dim;
+    struct Piece {
+      BoxType region;
+      std::vector<std::uint32_t> rules;
+    };
+    std::vector<Piece> pieces;
+    const auto cut = [&](Piece piece, Word value) {
+      Piece left{piece.region, {}};
+      Piece right{piece.region, {}};
+      left.region.hi[d] = static_cast<Word>(value - 1);
+      right.region.lo[d] = value;
+      for (const auto r : piece.rules) {
+        if (boxes_[r].lo[d] < value) left.rules.push_back(r);
+        if (boxes_[r].hi[d] >= value) right.rules.push_back(r);
+      }
+      return std::pair{std::move(left), std::move(right)};
+    };
+    {
+      auto [left, right] = cut(Piece{region, std::move(rules)}, first.value);
+      pieces.push_back(std::move(left));
+      pieces.push_back(std::move(right));
     }
-    rules = {};
+    while (pieces.size() < kFanout) {
+      std::size_t largest = 0;
+      for (std::size_t i = 1; i < pieces.size(); ++i) {
+        if (pieces[i].rules.size() > pieces[largest].rules.size()) largest = i;
+      }
+      if (pieces[largest].rules.size() <= kLeafRules) break;
+      const Split more = choose_split(pieces[largest].rules, pieces[largest].region, d);
+      if (more.dim == D) break;
+      auto [left, right] = cut(std::move(pieces[largest]), more.value);
+      pieces[largest] = std::move(right);
+      pieces.insert(pieces.begin() + static_cast<std::ptrdiff_t>(largest), std::move(left));
+    }
     const auto child = static_cast<std::uint32_t>(out_.nodes.size());
-    out_.nodes.resize(out_.nodes.size() + 2);
+    out_.nodes.resize(out_.nodes.size() + pieces.size());
     auto& node = out_.nodes[slot];
-    node.split = split.value;
+    node.splits.fill(std::numeric_limits<Word>::max());
+    for (std::size_t i = 1; i < pieces.size(); ++i) node.splits[i - 1] = pieces[i].region.lo[d];
+    node.used = static_cast<std::uint8_t>(pieces.size() - 1);
     node.index = child;
-    node.dim = static_cast<std::uint8_t>(split.dim);
-    BoxType left_region = region;
-    left_region.hi[split.dim] = static_cast<Word>(split.value - 1);
-    BoxType right_region = region;
-    right_region.lo[split.dim] = split.value;
-    build(child, std::move(left), left_region, depth + 1);
-    build(child + 1, std::move(right), right_region, depth + 1);
+    node.dim = static_cast<std::uint8_t>(d);
+    for (std::size_t i = 0; i < pieces.size(); ++i) {
+      build(child + i, std::move(pieces[i].rules), pieces[i].region, depth + 1);
+    }
   }
 
   // The split value, over all dimensions, that makes the larger child smallest; among equals, the
   // one that copies fewest rules. A split is taken only if it makes some child smaller.
-  Split choose_split(const std::vector<std::uint32_t>& rules, const BoxType& region) {
+  // `only`: the one dimension to consider, or D for all.
+  Split choose_split(const std::vector<std::uint32_t>& rules, const BoxType& region, std::size_t only) {
     const std::size_t n = rules.size();
     Split best{std::numeric_limits<std::size_t>::max(), 2 * n, D, 0};
     for (std::size_t d = 0; d < D; ++d) {
-      if (region.lo[d] == region.hi[d]) continue;
+      if (region.lo[d] == region.hi[d] || (only != D && d != only)) continue;
       los_.clear();
       his_.clear();
       candidates_.clear();
@@ -335,9 +368,9 @@ class TreeBuilder {
 
   void make_leaf(std::size_t slot, const std::vector<std::uint32_t>& rules) {
     auto& node = out_.nodes[slot];
-    node.split = 0;
     node.dim = 0;
-    node.index = static_cast<std::uint32_t>(slot) - 1U;  // wraps for the root: steps to itself
+    node.used = 0;
+    node.index = static_cast<std::uint32_t>(slot);  // steps to itself
     node.first = static_cast<std::uint32_t>(out_.entries.size());
     node.count = static_cast<std::uint32_t>(rules.size());
     for (const auto r : rules) {
