@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "directory/model/compile.h"
@@ -117,7 +118,11 @@ INSTANTIATE_TEST_SUITE_P(Seeds, ClassifierVsModel,
                                            Case{102, 2000, 5000, 100, Weights::FromModel},
                                            Case{103, 3000, 5000, 40, Weights::FromModel},
                                            Case{104, 3000, 5000, 40, Weights::RandomWithTies},
-                                           Case{105, 200, 5000, 20, Weights::RandomWithTies}));
+                                           Case{105, 200, 5000, 20, Weights::RandomWithTies}),
+                         [](const ::testing::TestParamInfo<Case>& param_info) {
+                           return "seed" + std::to_string(param_info.param.seed) + "_rules" + std::to_string(param_info.param.rules) +
+                                  (param_info.param.weights == Weights::FromModel ? "_model_weights" : "_random_weights");
+                         });
 
 }  // namespace
 }  // namespace ward::driver

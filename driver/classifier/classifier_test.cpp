@@ -235,7 +235,11 @@ TEST_P(ClassifierRandom, SameWinnerAsLinearScan) {
 
 INSTANTIATE_TEST_SUITE_P(Seeds, ClassifierRandom,
                          ::testing::Values(RandomCase{1, 10, 50}, RandomCase{2, 100, 0}, RandomCase{3, 1000, 30},
-                                           RandomCase{4, 3000, 100}, RandomCase{5, 3000, 0}));
+                                           RandomCase{4, 3000, 100}, RandomCase{5, 3000, 0}),
+                         [](const ::testing::TestParamInfo<RandomCase>& param_info) {
+                           return "seed" + std::to_string(param_info.param.seed) + "_rules" + std::to_string(param_info.param.rules) +
+                                  "_v6pct" + std::to_string(param_info.param.v6_percent);
+                         });
 
 TEST(Classifier, DegenerateSetsStayExactAndSmall) {
   // Many identical rules; a chain of nested port ranges; thousands of full wildcards.
