@@ -28,7 +28,7 @@
 // Why not the others: tuple space search costs one hash probe per distinct prefix-length pair, and
 // a packet that matches nothing probes them all (hundreds in ClassBench-like sets); HiCuts and
 // HyperCuts cut into equal-size pieces, which on sparse address space replicates wildcard rules
-// heavily; RFC's tables explode in memory for firewall-like sets; a linear scan is 40-60x slower
+// heavily; RFC's tables explode in memory for firewall-like sets; a linear scan is 30-80x slower
 // at 10,000 rules (driver/bench/).
 //
 // Updates: a built Classifier is immutable, so the driver can publish it through an atomically
