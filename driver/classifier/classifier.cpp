@@ -1,0 +1,662 @@
+#include "driver/classifier/classifier.h"
+
+#include <algorithm>
+#include <limits>
+#include <numeric>
+#include <utility>
+#include <vector>
+
+namespace ward::driver {
+
+namespace {
+
+constexpr unsigned kV4Bits = 32;
+constexpr unsigned kV6Bits = 128;
+constexpr unsigned kHalfBits = 64;
+constexpr std::uint32_t kProtocolMax = 255;
+// The port value a packet without ports (neither TCP nor UDP) is looked up with: only an "any"
+// port range, stored as [0, kNoPort], contains it.
+constexpr std::uint32_t kNoPort = 65536;
+
+// Children of an inner node at most (one dimension cut at up to 7 values).
+constexpr std::size_t kFanout = 8;
+// Packets classified together by the batch lookup.
+constexpr std::size_t kBatch = 8;
+// A leaf holds at most this many rules unless no split separates them.
+constexpr std::size_t kLeafRules = 10;
+// Below this many rules a node also drops rules hidden by one stronger rule (a quadratic check).
+constexpr std::size_t kRedundancyCheckRules = 64;
+// Safety nets against pathological rule sets: past these, nodes become leaves (still exact, slower).
+constexpr std::size_t kMaxDepth = 64;
+constexpr std::size_t kLeafEntryBudgetPerRule = 32;
+constexpr std::size_t kLeafEntryBudgetMinimum = 1U << 16;
+
+std::uint64_t load_be(const std::uint8_t* bytes, std::size_t count) noexcept {
+  std::uint64_t value = 0;
+  for (std::size_t i = 0; i < count; ++i) value = (value << 8) | bytes[i];
+  return value;
+}
+
+std::uint64_t high_mask(unsigned bits, unsigned width) noexcept {  // the top `bits` of a `width`-bit word
+  if (bits == 0) return 0;
+  const std::uint64_t all = width == kHalfBits ? ~std::uint64_t{0} : (std::uint64_t{1} << width) - 1;
+  return (all << (width - bits)) & all;
+}
+
+bool has_ports(std::uint8_t protocol) noexcept { return protocol == kProtocolTcp || protocol == kProtocolUdp; }
+
+}  // namespace
+
+Address Address::v4(const std::array<std::uint8_t, 4>& bytes) noexcept {
+  return v4(static_cast<std::uint32_t>(load_be(bytes.data(), 4)));
+}
+
+Address Address::v6(const std::array<std::uint8_t, 16>& bytes) noexcept {
+  return v6(load_be(bytes.data(), 8), load_be(bytes.data() + 8, 8));
+}
+
+bool Prefix::contains(const Address& candidate) const noexcept {
+  if (candidate.family != address.family) return false;
+  if (address.family == AddressFamily::V4) {
+    const auto mask = high_mask(std::min<unsigned>(length, kV4Bits), kV4Bits);
+    return (address.high & mask) == (candidate.high & mask);
+  }
+  const unsigned high_bits = std::min<unsigned>(length, kHalfBits);
+  const unsigned low_bits = length > kHalfBits ? std::min<unsigned>(length - kHalfBits, kHalfBits) : 0;
+  const auto mh = high_mask(high_bits, kHalfBits);
+  const auto ml = high_mask(low_bits, kHalfBits);
+  return (address.high & mh) == (candidate.high & mh) && (address.low & ml) == (candidate.low & ml);
+}
+
+bool rule_matches(const ClassifierRule& rule, const PacketKey& packet) noexcept {
+  if (!rule.source.contains(packet.source) || !rule.destination.contains(packet.destination)) return false;
+  if (rule.protocol != kAnyProtocol && rule.protocol != packet.protocol) return false;
+  if (!has_ports(packet.protocol)) return rule.source_ports.is_any() && rule.destination_ports.is_any();
+  return packet.source_port >= rule.source_ports.first && packet.source_port <= rule.source_ports.last &&
+         packet.destination_port >= rule.destination_ports.first && packet.destination_port <= rule.destination_ports.last;
+}
+
+bool rule_precedes(const ClassifierRule& a, const ClassifierRule& b) noexcept {
+  if (a.weight != b.weight) return a.weight > b.weight;
+  return a.tie_break < b.tie_break;
+}
+
+Expected<bool, RuleError> validate_rule(const ClassifierRule& rule) {
+  const auto family_name = [](AddressFamily f) { return f == AddressFamily::V4 ? "IPv4" : "IPv6"; };
+  if (rule.source.address.family != rule.destination.address.family) {
+    return unexpected(RuleError{"destination", std::string("source is ") + family_name(rule.source.address.family) +
+                                                   " but destination is " + family_name(rule.destination.address.family)});
+  }
+  for (const auto& [field, prefix] : {std::pair{"source", &rule.source}, std::pair{"destination", &rule.destination}}) {
+    if (prefix->length > prefix->address.bit_width()) {
+      return unexpected(RuleError{field, "prefix length " + std::to_string(prefix->length) + " exceeds " +
+                                             std::to_string(prefix->address.bit_width())});
+    }
+  }
+  for (const auto& [field, ports] :
+       {std::pair{"source_ports", &rule.source_ports}, std::pair{"destination_ports", &rule.destination_ports}}) {
+    if (ports->first > ports->last) {
+      return unexpected(RuleError{field, "first port " + std::to_string(ports->first) + " is after last port " +
+                                             std::to_string(ports->last)});
+    }
+  }
+  return true;
+}
+
+namespace classifier_detail {
+
+// Where a rule stands in precedence: weight (inverted, so smaller wins), tie-break, then the order
+// it arrived in. Comparable across trees, so the trees of a family can be built separately.
+struct Rank {
+  std::uint64_t key = ~std::uint64_t{0};
+  std::uint64_t sequence = ~std::uint64_t{0};
+};
+
+inline bool stronger(const Rank& a, const Rank& b) noexcept {
+  return a.key < b.key || (a.key == b.key && a.sequence < b.sequence);
+}
+
+// A decision tree over D dimensions of Word. Nodes sit in one array; an inner node cuts one
+// dimension at up to kFanout - 1 values into adjacent children, so a step is a few independent
+// compares and one load. A leaf is a node that steps to itself, so a walk is a fixed number of
+// branch-free steps (the tree's depth), and the walks of several packets interleave, overlapping
+// their memory latencies.
+template <class Word, std::size_t D>
+struct Tree {
+  using Key = std::array<Word, D>;
+
+  struct Node {
+    std::array<Word, kFanout - 1> splits{};  // ascending; unused ones are Word's maximum
+    std::uint32_t index = 0;   // first child (a leaf: itself)
+    std::uint32_t first = 0;   // leaf: first entry
+    std::uint32_t count = 0;   // leaf: number of entries
+    std::uint8_t dim = 0;
+    std::uint8_t used = 0;     // splits in use; 0 for a leaf
+  };
+  struct Entry {  // a rule as lo and hi - lo per dimension, so "inside" is one unsigned compare
+    Key lo{};
+    Key span{};
+    std::uint32_t id = 0;
+    Rank rank;
+  };
+
+  std::vector<Node> nodes;
+  std::vector<Entry> entries;
+  Rank best;  // of the strongest rule in the tree
+  std::size_t rules = 0;
+  std::size_t max_depth = 0;
+
+  const Node* step(const Node* node, const Key& key) const noexcept {
+    const Word value = key[node->dim];
+    std::uint32_t child = 0;
+#pragma GCC unroll 8
+    for (std::size_t i = 0; i < kFanout - 1; ++i) child += static_cast<std::uint32_t>(value >= node->splits[i]);
+    return nodes.data() + node->index + std::min<std::uint32_t>(child, node->used);
+  }
+
+  // The strongest entry of `leaf` containing `key` that is stronger than `bound` (when given).
+  const Entry* scan(const Node* leaf, const Key& key, const Entry* bound) const noexcept {
+    const Entry* entry = entries.data() + leaf->first;
+    const Entry* const end = entry + leaf->count;
+    for (; entry != end; ++entry) {
+      if (bound && !stronger(entry->rank, bound->rank)) return nullptr;  // leaves are in precedence order
+      bool inside = true;
+#pragma GCC unroll 8
+      for (std::size_t d = 0; d < D; ++d) inside &= static_cast<Word>(key[d] - entry->lo[d]) <= entry->span[d];
+      if (inside) return entry;
+    }
+    return nullptr;
+  }
+
+  std::size_t memory_bytes() const noexcept {
+    return nodes.capacity() * sizeof(Node) + entries.capacity() * sizeof(Entry);
+  }
+};
+
+struct V4Tree : Tree<std::uint32_t, 5> {};
+struct V6Tree : Tree<std::uint64_t, 7> {};
+
+}  // namespace classifier_detail
+
+namespace {
+
+using classifier_detail::Tree;
+using classifier_detail::V4Tree;
+using classifier_detail::V6Tree;
+
+using classifier_detail::Forest;
+using classifier_detail::kPartitions;
+using classifier_detail::Rank;
+
+template <class Word, std::size_t D>
+struct Box {
+  std::array<Word, D> lo{};
+  std::array<Word, D> hi{};
+  std::uint32_t id = 0;
+  Rank rank;
+};
+
+template <class Word, std::size_t D>
+class TreeBuilder {
+ public:
+  using TreeType = Tree<Word, D>;
+  using BoxType = Box<Word, D>;
+
+  // `boxes` in precedence order: the first box containing a point is the winner.
+  TreeBuilder(std::vector<BoxType> boxes, TreeType& out)
+      : boxes_(std::move(boxes)),
+        out_(out),
+        budget_(std::max(kLeafEntryBudgetMinimum, kLeafEntryBudgetPerRule * boxes_.size())) {}
+
+  void run() {
+    out_.rules = boxes_.size();
+    if (!boxes_.empty()) out_.best = boxes_.front().rank;
+    out_.nodes.emplace_back();
+    BoxType region;
+    region.hi.fill(std::numeric_limits<Word>::max());
+    // The last three dimensions are protocol, source port and destination port, in every tree.
+    region.hi[D - 3] = kProtocolMax;
+    region.hi[D - 2] = kNoPort;
+    region.hi[D - 1] = kNoPort;
+    std::vector<std::uint32_t> all(boxes_.size());
+    std::iota(all.begin(), all.end(), 0U);
+    build(0, std::move(all), region, 0);
+    out_.nodes.shrink_to_fit();
+    out_.entries.shrink_to_fit();
+  }
+
+ private:
+  struct Split {
+    std::size_t cost = 0;    // rules in the larger child plus rules copied into both
+    std::size_t total = 0;   // rules in both children (replication shows here)
+    std::size_t dim = D;
+    Word value = 0;
+  };
+
+  bool covers(const BoxType& box, const BoxType& region) const noexcept {
+    for (std::size_t d = 0; d < D; ++d) {
+      if (box.lo[d] > region.lo[d] || box.hi[d] < region.hi[d]) return false;
+    }
+    return true;
+  }
+
+  // Drops every rule whose part inside `region` lies inside the part of one stronger rule.
+  void drop_redundant(std::vector<std::uint32_t>& rules, const BoxType& region) const {
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < rules.size(); ++i) {
+      const BoxType& weak = boxes_[rules[i]];
+      bool hidden = false;
+      for (std::size_t j = 0; j < kept && !hidden; ++j) {
+        const BoxType& strong = boxes_[rules[j]];
+        hidden = true;
+        for (std::size_t d = 0; d < D && hidden; ++d) {
+          hidden = strong.lo[d] <= std::max(weak.lo[d], region.lo[d]) && strong.hi[d] >= std::min(weak.hi[d], region.hi[d]);
+        }
+      }
+      if (!hidden) rules[kept++] = rules[i];
+    }
+    rules.resize(kept);
+  }
+
+  void build(std::size_t slot, std::vector<std::uint32_t> rules, const BoxType& region, std::size_t depth) {
+    // Everything after the first rule that covers the whole region can never win inside it.
+    for (std::size_t i = 0; i < rules.size(); ++i) {
+      if (covers(boxes_[rules[i]], region)) {
+        rules.resize(i + 1);
+        break;
+      }
+    }
+    if (rules.size() <= kRedundancyCheckRules) drop_redundant(rules, region);
+    out_.max_depth = std::max(out_.max_depth, depth);
+    if (rules.size() <= kLeafRules || depth >= kMaxDepth || out_.entries.size() >= budget_) {
+      make_leaf(slot, rules);
+      return;
+    }
+    const Split first = choose_split(rules, region, D);
+    if (first.dim == D) {
+      make_leaf(slot, rules);
+      return;
+    }
+    // Cut the same dimension further, largest piece first, while that makes pieces smaller.
+    const std::size_t d = first.dim;
+    struct Piece {
+      BoxType region;
+      std::vector<std::uint32_t> rules;
+    };
+    std::vector<Piece> pieces;
+    const auto cut = [&](Piece piece, Word value) {
+      Piece left{piece.region, {}};
+      Piece right{piece.region, {}};
+      left.region.hi[d] = static_cast<Word>(value - 1);
+      right.region.lo[d] = value;
+      for (const auto r : piece.rules) {
+        if (boxes_[r].lo[d] < value) left.rules.push_back(r);
+        if (boxes_[r].hi[d] >= value) right.rules.push_back(r);
+      }
+      return std::pair{std::move(left), std::move(right)};
+    };
+    {
+      auto [left, right] = cut(Piece{region, std::move(rules)}, first.value);
+      pieces.push_back(std::move(left));
+      pieces.push_back(std::move(right));
+    }
+    while (pieces.size() < kFanout) {
+      std::size_t largest = 0;
+      for (std::size_t i = 1; i < pieces.size(); ++i) {
+        if (pieces[i].rules.size() > pieces[largest].rules.size()) largest = i;
+      }
+      if (pieces[largest].rules.size() <= kLeafRules) break;
+      const Split more = choose_split(pieces[largest].rules, pieces[largest].region, d);
+      if (more.dim == D) break;
+      auto [left, right] = cut(std::move(pieces[largest]), more.value);
+      pieces[largest] = std::move(right);
+      pieces.insert(pieces.begin() + static_cast<std::ptrdiff_t>(largest), std::move(left));
+    }
+    const auto child = static_cast<std::uint32_t>(out_.nodes.size());
+    out_.nodes.resize(out_.nodes.size() + pieces.size());
+    auto& node = out_.nodes[slot];
+    node.splits.fill(std::numeric_limits<Word>::max());
+    for (std::size_t i = 1; i < pieces.size(); ++i) node.splits[i - 1] = pieces[i].region.lo[d];
+    node.used = static_cast<std::uint8_t>(pieces.size() - 1);
+    node.index = child;
+    node.dim = static_cast<std::uint8_t>(d);
+    for (std::size_t i = 0; i < pieces.size(); ++i) {
+      build(child + i, std::move(pieces[i].rules), pieces[i].region, depth + 1);
+    }
+  }
+
+  // The split value, over all dimensions, that makes the larger child smallest; among equals, the
+  // one that copies fewest rules. A split is taken only if it makes some child smaller.
+  // `only`: the one dimension to consider, or D for all.
+  Split choose_split(const std::vector<std::uint32_t>& rules, const BoxType& region, std::size_t only) {
+    const std::size_t n = rules.size();
+    Split best{std::numeric_limits<std::size_t>::max(), 2 * n, D, 0};
+    for (std::size_t d = 0; d < D; ++d) {
+      if (region.lo[d] == region.hi[d] || (only != D && d != only)) continue;
+      los_.clear();
+      his_.clear();
+      candidates_.clear();
+      for (const auto r : rules) {
+        const Word lo = std::max(boxes_[r].lo[d], region.lo[d]);
+        const Word hi = std::min(boxes_[r].hi[d], region.hi[d]);
+        los_.push_back(lo);
+        his_.push_back(hi);
+        if (lo > region.lo[d]) candidates_.push_back(lo);
+        if (hi < region.hi[d]) candidates_.push_back(static_cast<Word>(hi + 1));
+      }
+      std::sort(los_.begin(), los_.end());
+      std::sort(his_.begin(), his_.end());
+      std::sort(candidates_.begin(), candidates_.end());
+      candidates_.erase(std::unique(candidates_.begin(), candidates_.end()), candidates_.end());
+      std::size_t i = 0;
+      std::size_t j = 0;
+      for (const Word value : candidates_) {
+        while (i < n && los_[i] < value) ++i;
+        while (j < n && his_[j] < value) ++j;
+        const std::size_t left = i;
+        const std::size_t right = n - j;
+        const std::size_t larger = std::max(left, right);
+        const std::size_t total = left + right;
+        if (larger >= n && total >= 2 * n) continue;  // no child gets smaller
+        // Balance, with every copied rule counted against the split.
+        const std::size_t cost = larger + (total - n);
+        if (cost < best.cost || (cost == best.cost && total < best.total)) best = {cost, total, d, value};
+      }
+    }
+    return best;
+  }
+
+  void make_leaf(std::size_t slot, const std::vector<std::uint32_t>& rules) {
+    auto& node = out_.nodes[slot];
+    node.dim = 0;
+    node.used = 0;
+    node.index = static_cast<std::uint32_t>(slot);  // steps to itself
+    node.first = static_cast<std::uint32_t>(out_.entries.size());
+    node.count = static_cast<std::uint32_t>(rules.size());
+    for (const auto r : rules) {
+      typename TreeType::Entry entry;
+      entry.lo = boxes_[r].lo;
+      for (std::size_t d = 0; d < D; ++d) entry.span[d] = static_cast<Word>(boxes_[r].hi[d] - boxes_[r].lo[d]);
+      entry.id = boxes_[r].id;
+      entry.rank = boxes_[r].rank;
+      out_.entries.push_back(entry);
+    }
+  }
+
+  std::vector<BoxType> boxes_;
+  TreeType& out_;
+  std::size_t budget_;
+  std::vector<Word> los_;
+  std::vector<Word> his_;
+  std::vector<Word> candidates_;
+};
+
+template <class Word, std::size_t D>
+void set_common_dims(Box<Word, D>& box, const ClassifierRule& rule, std::size_t first) {
+  box.lo[first] = rule.protocol == kAnyProtocol ? 0 : rule.protocol;
+  box.hi[first] = rule.protocol == kAnyProtocol ? kProtocolMax : rule.protocol;
+  const auto ports = [&](std::size_t d, const PortRange& range) {
+    box.lo[d] = range.first;
+    box.hi[d] = range.is_any() ? kNoPort : range.last;
+  };
+  ports(first + 1, rule.source_ports);
+  ports(first + 2, rule.destination_ports);
+}
+
+Box<std::uint32_t, 5> v4_box(const ClassifierRule& rule) {
+  Box<std::uint32_t, 5> box;
+  const auto prefix = [&](std::size_t d, const Prefix& p) {
+    const auto mask = static_cast<std::uint32_t>(high_mask(p.length, kV4Bits));
+    box.lo[d] = static_cast<std::uint32_t>(p.address.high) & mask;
+    box.hi[d] = box.lo[d] | ~mask;
+  };
+  prefix(0, rule.source);
+  prefix(1, rule.destination);
+  set_common_dims(box, rule, 2);
+  box.id = rule.id;
+  return box;
+}
+
+Box<std::uint64_t, 7> v6_box(const ClassifierRule& rule) {
+  Box<std::uint64_t, 7> box;
+  const auto prefix = [&](std::size_t d, const Prefix& p) {
+    const unsigned high_bits = std::min<unsigned>(p.length, kHalfBits);
+    const unsigned low_bits = p.length > kHalfBits ? p.length - kHalfBits : 0;
+    const auto mh = high_mask(high_bits, kHalfBits);
+    const auto ml = high_mask(low_bits, kHalfBits);
+    box.lo[d] = p.address.high & mh;
+    box.hi[d] = box.lo[d] | ~mh;
+    box.lo[d + 1] = p.address.low & ml;
+    box.hi[d + 1] = box.lo[d + 1] | ~ml;
+  };
+  prefix(0, rule.source);
+  prefix(2, rule.destination);
+  set_common_dims(box, rule, 4);
+  box.id = rule.id;
+  return box;
+}
+
+// A rule and the order it arrived in (the last tie-break).
+struct Ranked {
+  const ClassifierRule* rule;
+  std::uint64_t sequence;
+};
+
+Rank rank_of(const Ranked& r) noexcept {
+  return {(std::uint64_t{~r.rule->weight} << 32) | r.rule->tie_break, r.sequence};
+}
+
+template <class TreeType, class MakeBox>
+std::shared_ptr<const TreeType> build_tree(std::vector<Ranked> rules, MakeBox make_box) {
+  std::sort(rules.begin(), rules.end(), [](const Ranked& a, const Ranked& b) { return stronger(rank_of(a), rank_of(b)); });
+  std::vector<decltype(make_box(*rules.front().rule))> boxes;
+  boxes.reserve(rules.size());
+  for (const auto& r : rules) {
+    boxes.push_back(make_box(*r.rule));
+    boxes.back().rank = rank_of(r);
+  }
+  auto tree = std::make_shared<TreeType>();
+  TreeBuilder(std::move(boxes), *tree).run();
+  return tree;
+}
+
+template <class TreeType, class MakeBox>
+std::shared_ptr<const TreeType> build_or_empty(std::vector<Ranked> rules, MakeBox make_box) {
+  if (!rules.empty()) return build_tree<TreeType>(std::move(rules), make_box);
+  auto tree = std::make_shared<TreeType>();
+  tree->nodes.emplace_back();
+  return tree;
+}
+
+// Which tree a rule goes to: family, then whether source and destination are wide.
+std::size_t slot_of(const ClassifierRule& rule) noexcept {
+  const unsigned half = rule.source.address.bit_width() / 2;
+  const std::size_t partition = (rule.source.length < half ? 2U : 0U) | (rule.destination.length < half ? 1U : 0U);
+  return (rule.source.address.family == AddressFamily::V4 ? 0 : kPartitions) + partition;
+}
+
+// Builds the trees whose slot is marked in `rebuild` from `rules` (all rules, valid).
+void build_slots(const std::vector<Ranked>& rules, const std::array<bool, 2 * kPartitions>& rebuild, Forest& forest) {
+  std::array<std::vector<Ranked>, 2 * kPartitions> by_slot;
+  for (const auto& r : rules) {
+    const auto slot = slot_of(*r.rule);
+    if (rebuild[slot]) by_slot[slot].push_back(r);
+  }
+  for (std::size_t p = 0; p < kPartitions; ++p) {
+    if (rebuild[p]) forest.v4[p] = build_or_empty<V4Tree>(std::move(by_slot[p]), v4_box);
+    if (rebuild[kPartitions + p]) forest.v6[p] = build_or_empty<V6Tree>(std::move(by_slot[kPartitions + p]), v6_box);
+  }
+}
+
+template <class TreeType>
+std::size_t order_trees(const std::array<std::shared_ptr<const TreeType>, kPartitions>& trees,
+                        std::array<const TreeType*, kPartitions>& order) {
+  std::size_t count = 0;
+  for (const auto& t : trees) {
+    if (t->rules > 0) order[count++] = t.get();
+  }
+  std::sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(count),
+            [](const TreeType* a, const TreeType* b) { return stronger(a->best, b->best); });
+  return count;
+}
+
+// Classifies up to kBatch keys of one family against its trees, strongest tree first. A tree is
+// walked only for the keys whose match so far it could still beat; the walks of those keys
+// advance together, one step at a time, so their memory latencies overlap.
+template <class TreeType>
+void classify(const std::array<const TreeType*, kPartitions>& order, std::size_t trees, const typename TreeType::Key* keys,
+              std::size_t count, const typename TreeType::Entry** best) noexcept {
+  using Node = typename TreeType::Node;
+  for (std::size_t i = 0; i < count; ++i) best[i] = nullptr;
+  for (std::size_t t = 0; t < trees; ++t) {
+    const TreeType& tree = *order[t];
+    std::size_t which[kBatch];
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+      if (!best[i] || stronger(tree.best, best[i]->rank)) which[n++] = i;
+    }
+    if (n == 0) return;  // the trees after this one are weaker still
+    const Node* at[kBatch];
+    for (std::size_t j = 0; j < n; ++j) at[j] = tree.nodes.data();
+    for (std::size_t s = 0; s < tree.max_depth; ++s) {
+      for (std::size_t j = 0; j < n; ++j) at[j] = tree.step(at[j], keys[which[j]]);
+    }
+    for (std::size_t j = 0; j < n; ++j) {
+      if (const auto* entry = tree.scan(at[j], keys[which[j]], best[which[j]])) best[which[j]] = entry;
+    }
+  }
+}
+
+V4Tree::Key v4_key(const PacketKey& packet) noexcept;
+V6Tree::Key v6_key(const PacketKey& packet) noexcept;
+
+std::uint32_t port_key(bool ports, std::uint16_t port) noexcept { return ports ? port : kNoPort; }
+
+V4Tree::Key v4_key(const PacketKey& packet) noexcept {
+  const bool ports = has_ports(packet.protocol);
+  return {static_cast<std::uint32_t>(packet.source.high), static_cast<std::uint32_t>(packet.destination.high), packet.protocol,
+          port_key(ports, packet.source_port), port_key(ports, packet.destination_port)};
+}
+
+V6Tree::Key v6_key(const PacketKey& packet) noexcept {
+  const bool ports = has_ports(packet.protocol);
+  return {packet.source.high, packet.source.low, packet.destination.high, packet.destination.low,
+          packet.protocol,    port_key(ports, packet.source_port), port_key(ports, packet.destination_port)};
+}
+
+}  // namespace
+
+Classifier::Classifier(Token /*unused*/, Forest forest) : forest_(std::move(forest)) {
+  v4_count_ = order_trees(forest_.v4, v4_order_);
+  v6_count_ = order_trees(forest_.v6, v6_order_);
+  const auto add = [this](const auto& tree) {
+    stats_.rules += tree->rules;
+    stats_.nodes += tree->nodes.size();
+    stats_.leaf_entries += tree->entries.size();
+    stats_.max_depth = std::max(stats_.max_depth, tree->max_depth);
+    stats_.memory_bytes += tree->memory_bytes();
+  };
+  for (const auto& t : forest_.v4) add(t);
+  for (const auto& t : forest_.v6) add(t);
+}
+
+Expected<ClassifierPtr, RuleError> Classifier::build(std::span<const ClassifierRule> rules) {
+  std::vector<Ranked> ranked;
+  ranked.reserve(rules.size());
+  for (std::size_t i = 0; i < rules.size(); ++i) {
+    if (auto valid = validate_rule(rules[i]); !valid) {
+      RuleError error = std::move(valid).error();
+      error.field = "rules[" + std::to_string(i) + "]." + error.field;
+      return unexpected(std::move(error));
+    }
+    ranked.push_back({&rules[i], i});
+  }
+  Forest forest;
+  std::array<bool, 2 * kPartitions> all;
+  all.fill(true);
+  build_slots(ranked, all, forest);
+  return std::make_unique<const Classifier>(Token{}, std::move(forest));
+}
+
+std::optional<std::uint32_t> Classifier::lookup(const PacketKey& packet) const noexcept {
+  if (packet.source.family != packet.destination.family) return std::nullopt;
+  if (packet.source.family == AddressFamily::V4) {
+    const V4Tree::Key key = v4_key(packet);
+    const V4Tree::Entry* entry = nullptr;
+    classify<V4Tree>(v4_order_, v4_count_, &key, 1, &entry);
+    return entry ? std::optional<std::uint32_t>(entry->id) : std::nullopt;
+  }
+  const V6Tree::Key key = v6_key(packet);
+  const V6Tree::Entry* entry = nullptr;
+  classify<V6Tree>(v6_order_, v6_count_, &key, 1, &entry);
+  return entry ? std::optional<std::uint32_t>(entry->id) : std::nullopt;
+}
+
+void Classifier::lookup(std::span<const PacketKey> packets, std::span<std::optional<std::uint32_t>> out) const noexcept {
+  const std::size_t n = std::min(packets.size(), out.size());
+  for (std::size_t start = 0; start < n; start += kBatch) {
+    const std::size_t end = std::min(n, start + kBatch);
+    V4Tree::Key v4_keys[kBatch];
+    V6Tree::Key v6_keys[kBatch];
+    std::size_t v4_at[kBatch];
+    std::size_t v6_at[kBatch];
+    std::size_t v4_n = 0;
+    std::size_t v6_n = 0;
+    for (std::size_t i = start; i < end; ++i) {
+      const PacketKey& p = packets[i];
+      out[i] = std::nullopt;
+      if (p.source.family != p.destination.family) continue;
+      if (p.source.family == AddressFamily::V4) {
+        v4_at[v4_n] = i;
+        v4_keys[v4_n++] = v4_key(p);
+      } else {
+        v6_at[v6_n] = i;
+        v6_keys[v6_n++] = v6_key(p);
+      }
+    }
+    const V4Tree::Entry* v4_found[kBatch];
+    const V6Tree::Entry* v6_found[kBatch];
+    if (v4_n > 0) classify<V4Tree>(v4_order_, v4_count_, v4_keys, v4_n, v4_found);
+    if (v6_n > 0) classify<V6Tree>(v6_order_, v6_count_, v6_keys, v6_n, v6_found);
+    for (std::size_t i = 0; i < v4_n; ++i) {
+      if (v4_found[i]) out[v4_at[i]] = v4_found[i]->id;
+    }
+    for (std::size_t i = 0; i < v6_n; ++i) {
+      if (v6_found[i]) out[v6_at[i]] = v6_found[i]->id;
+    }
+  }
+}
+
+Expected<ClassifierBuilder::RuleHandle, RuleError> ClassifierBuilder::insert(const ClassifierRule& rule) {
+  if (auto valid = validate_rule(rule); !valid) return unexpected(std::move(valid).error());
+  const RuleHandle handle = next_handle_++;
+  rules_.emplace(handle, rule);
+  dirty_[slot_of(rule)] = true;
+  return handle;
+}
+
+bool ClassifierBuilder::remove(RuleHandle handle) {
+  const auto it = rules_.find(handle);
+  if (it == rules_.end()) return false;
+  dirty_[slot_of(it->second)] = true;
+  rules_.erase(it);
+  return true;
+}
+
+void ClassifierBuilder::clear() {
+  rules_.clear();
+  dirty_.fill(true);
+}
+
+ClassifierPtr ClassifierBuilder::build() {
+  if (std::find(dirty_.begin(), dirty_.end(), true) != dirty_.end()) {
+    std::vector<Ranked> ranked;
+    ranked.reserve(rules_.size());
+    for (const auto& [handle, rule] : rules_) ranked.push_back({&rule, handle});
+    build_slots(ranked, dirty_, forest_);
+    dirty_.fill(false);
+  }
+  return std::make_unique<const Classifier>(Classifier::Token{}, forest_);
+}
+
+}  // namespace ward::driver
