@@ -62,7 +62,10 @@ MainWindow::MainWindow(std::unique_ptr<PolicyStore> store, QWidget* parent)
   refresh();
 }
 
-MainWindow::~MainWindow() { pending_.waitForFinished(); }  // the worker may still use store_
+MainWindow::~MainWindow() {
+  pending_.waitForFinished();  // the worker may still use store_
+  if (busy_) QApplication::restoreOverrideCursor();
+}
 
 void MainWindow::build_actions() {
   new_ = new QAction("&New Policy...", this);

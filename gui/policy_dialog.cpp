@@ -8,6 +8,7 @@
 #include <QDialogButtonBox>
 #include <QFormLayout>
 #include <QHBoxLayout>
+#include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
 #include <QMessageBox>
@@ -133,7 +134,7 @@ PolicyDialog::PolicyDialog(model::Policy policy, QWidget* parent)
   setTabOrder(name_, description_);
   setTabOrder(description_, polling_);
   setTabOrder(polling_, legacy_);
-  resize(940, 680);
+  resize(1000, 680);
 }
 
 QWidget* PolicyDialog::build_general_tab() {
@@ -191,7 +192,12 @@ QWidget* PolicyDialog::build_rules_tab() {
   undo_row->addWidget(redo_button);
   undo_row->addStretch();
   layout->addLayout(undo_row);
-  rules_->view()->setColumnWidth(RulesModel::kActive, 60);
+  // Names take the spare width (elided when long) so that every column stays visible.
+  auto* header = rules_->view()->horizontalHeader();
+  header->setStretchLastSection(false);
+  for (const int column : {RulesModel::kName, RulesModel::kFilterList, RulesModel::kFilterAction}) {
+    header->setSectionResizeMode(column, QHeaderView::Stretch);
+  }
   return page;
 }
 
