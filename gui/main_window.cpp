@@ -1,0 +1,302 @@
+#include "gui/main_window.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QFile>
+#include <QFileDialog>
+#include <QHeaderView>
+#include <QKeySequence>
+#include <QLabel>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QProgressBar>
+#include <QStatusBar>
+#include <QTableView>
+#include <QToolBar>
+
+#include "directory/model/policy_json.h"
+#include "gui/display_text.h"
+#include "gui/policy_dialog.h"
+#include "gui/policy_ids.h"
+#include "gui/policy_list_model.h"
+#include "gui/private_file.h"
+
+namespace ward::gui {
+
+namespace {
+constexpr int kBusyBarWidth = 120;
+}
+
+MainWindow::MainWindow(std::unique_ptr<PolicyStore> store, QWidget* parent)
+    : QMainWindow(parent), store_(std::move(store)), model_(new PolicyListModel(this)), view_(new QTableView(this)),
+      status_(new QLabel(this)), busy_label_(new QLabel(this)), busy_bar_(new QProgressBar(this)) {
+  setWindowTitle("Ward IPsec Policy Editor — " + store_->location());
+  view_->setObjectName("policies");
+  view_->setModel(model_);
+  view_->setSelectionBehavior(QAbstractItemView::SelectRows);
+  view_->setSelectionMode(QAbstractItemView::SingleSelection);
+  view_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+  view_->setTabKeyNavigation(false);
+  view_->setAlternatingRowColors(true);
+  view_->verticalHeader()->hide();
+  view_->horizontalHeader()->setStretchLastSection(true);
+  view_->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
+  view_->setColumnWidth(PolicyListModel::kName, 280);
+  view_->setColumnWidth(PolicyListModel::kDescription, 420);
+  view_->setColumnWidth(PolicyListModel::kRules, 60);
+  setCentralWidget(view_);
+
+  busy_bar_->setRange(0, 0);  // an indeterminate "working" bar
+  busy_bar_->setMaximumWidth(kBusyBarWidth);
+  busy_bar_->hide();
+  busy_label_->hide();
+  statusBar()->addWidget(status_, 1);
+  statusBar()->addPermanentWidget(busy_label_);
+  statusBar()->addPermanentWidget(busy_bar_);
+
+  build_actions();
+  connect(view_, &QTableView::doubleClicked, this, [this] { edit_selected(); });
+  connect(view_, &QTableView::activated, this, [this] { edit_selected(); });
+  connect(view_->selectionModel(), &QItemSelectionModel::selectionChanged, this, [this] { update_actions(); });
+  resize(1000, 560);
+  refresh();
+}
+
+MainWindow::~MainWindow() {
+  pending_.waitForFinished();  // the worker may still use store_
+  if (busy_) QApplication::restoreOverrideCursor();
+}
+
+void MainWindow::build_actions() {
+  new_ = new QAction("&New Policy...", this);
+  edit_ = new QAction("&Edit...", this);
+  duplicate_ = new QAction("D&uplicate", this);
+  delete_ = new QAction("&Delete", this);
+  import_ = new QAction("&Import JSON...", this);
+  export_ = new QAction("E&xport JSON...", this);
+  refresh_ = new QAction("&Refresh", this);
+  new_->setShortcut(QKeySequence::New);
+  edit_->setShortcut(Qt::Key_F2);
+  duplicate_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_D));
+  delete_->setShortcut(QKeySequence::Delete);
+  delete_->setShortcutContext(Qt::WidgetWithChildrenShortcut);
+  view_->addAction(delete_);
+  import_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_I));
+  export_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+  refresh_->setShortcut(QKeySequence::Refresh);
+  auto* quit = new QAction("&Quit", this);
+  quit->setShortcut(QKeySequence::Quit);
+
+  connect(new_, &QAction::triggered, this, &MainWindow::new_policy);
+  connect(edit_, &QAction::triggered, this, &MainWindow::edit_selected);
+  connect(duplicate_, &QAction::triggered, this, &MainWindow::duplicate_selected);
+  connect(delete_, &QAction::triggered, this, &MainWindow::delete_selected);
+  connect(refresh_, &QAction::triggered, this, &MainWindow::refresh);
+  connect(quit, &QAction::triggered, this, &QWidget::close);
+  connect(import_, &QAction::triggered, this, [this] {
+    const auto path = QFileDialog::getOpenFileName(this, "Import policy", {}, "Ward policy JSON (*.json)");
+    if (!path.isEmpty()) import_file(path);
+  });
+  connect(export_, &QAction::triggered, this, [this] {
+    const auto summary = selected();
+    if (!summary) return;
+    const auto path = QFileDialog::getSaveFileName(this, "Export policy", summary->name + ".json", "Ward policy JSON (*.json)");
+    if (!path.isEmpty()) export_selected(path);
+  });
+
+  auto* file_menu = menuBar()->addMenu("&File");
+  file_menu->addAction(import_);
+  file_menu->addAction(export_);
+  file_menu->addSeparator();
+  file_menu->addAction(quit);
+  auto* policy_menu = menuBar()->addMenu("&Policy");
+  for (auto* action : {new_, edit_, duplicate_, delete_}) policy_menu->addAction(action);
+  policy_menu->addSeparator();
+  policy_menu->addAction(refresh_);
+  auto* toolbar = addToolBar("Policies");
+  toolbar->setObjectName("policy_toolbar");
+  toolbar->setToolButtonStyle(Qt::ToolButtonTextOnly);
+  for (auto* action : {new_, edit_, duplicate_, delete_, import_, export_, refresh_}) toolbar->addAction(action);
+  update_actions();
+}
+
+std::optional<PolicySummary> MainWindow::selected() const {
+  const auto rows = view_->selectionModel()->selectedRows();
+  if (rows.isEmpty()) return std::nullopt;
+  return model_->items().at(static_cast<std::size_t>(rows.front().row()));
+}
+
+void MainWindow::update_actions() {
+  const auto summary = selected();
+  const bool readable = summary && summary->load_problem.isEmpty();
+  new_->setEnabled(!busy_);
+  import_->setEnabled(!busy_);
+  refresh_->setEnabled(!busy_);
+  edit_->setEnabled(!busy_ && readable);
+  duplicate_->setEnabled(!busy_ && readable);
+  export_->setEnabled(!busy_ && readable);
+  delete_->setEnabled(!busy_ && readable);
+}
+
+void MainWindow::set_busy(bool busy, const QString& doing) {
+  busy_ = busy;
+  busy_label_->setText(doing);
+  busy_label_->setVisible(busy);
+  busy_bar_->setVisible(busy);
+  if (busy) QApplication::setOverrideCursor(Qt::BusyCursor);
+  else QApplication::restoreOverrideCursor();
+  update_actions();
+}
+
+void MainWindow::show_error(const QString& what, const QString& detail) {
+  last_error_ = what + ": " + detail;
+  statusBar()->showMessage(what, 10000);
+  auto* box = new QMessageBox(QMessageBox::Critical, "Ward policy editor", what, QMessageBox::Ok, this);
+  box->setObjectName("error");
+  box->setInformativeText(detail);
+  box->setAttribute(Qt::WA_DeleteOnClose);
+  box->open();  // window-modal and non-blocking: the window keeps painting
+}
+
+void MainWindow::show_store_error(const StoreError& error) { show_error(error.what, error.where + ": " + error.detail); }
+
+void MainWindow::refresh() {
+  const auto keep = selected();
+  start<Expected<std::vector<PolicySummary>, StoreError>>(
+      "Loading policies...", [store = store_.get()] { return store->list(); },
+      [this, keep](Expected<std::vector<PolicySummary>, StoreError> result) {
+        if (!result) {
+          status_->setText(store_->location() + ": cannot list policies");
+          return show_store_error(result.error());
+        }
+        std::sort(result->begin(), result->end(), [](const auto& a, const auto& b) {
+          return QString::localeAwareCompare(a.name, b.name) < 0;
+        });
+        model_->set_items(std::move(result).value());
+        status_->setText(QString("%1 — %2 polic%3").arg(store_->location()).arg(model_->rowCount()).arg(model_->rowCount() == 1 ? "y" : "ies"));
+        for (int row = 0; keep && row < model_->rowCount(); ++row) {
+          if (model_->items()[static_cast<std::size_t>(row)].id == keep->id) view_->selectRow(row);
+        }
+        update_actions();
+      });
+}
+
+void MainWindow::with_selected_policy(const QString& doing, std::function<void(model::Policy)> then) {
+  const auto summary = selected();
+  if (!summary || busy_) return;
+  start<Expected<model::Policy, StoreError>>(
+      doing, [store = store_.get(), id = summary->id] { return store->load(id); },
+      [this, then = std::move(then)](Expected<model::Policy, StoreError> result) {
+        if (!result) return show_store_error(result.error());
+        then(std::move(result).value());
+      });
+}
+
+void MainWindow::save(model::Policy policy, const QString& done_text) {
+  const auto name = qs(policy.name);
+  start<std::optional<StoreError>>(
+      "Saving \"" + name + "\"...", [store = store_.get(), policy = std::move(policy)] { return store->save(policy); },
+      [this, done_text](std::optional<StoreError> failure) {
+        if (failure) return show_store_error(*failure);
+        statusBar()->showMessage(done_text, 5000);
+        refresh();
+      });
+}
+
+void MainWindow::edit_policy(model::Policy policy, bool is_new) {
+  PolicyDialog dialog(std::move(policy), this);
+  if (dialog.exec() != QDialog::Accepted) return;
+  if (!is_new && !dialog.has_unsaved_changes()) return;
+  save(dialog.policy(), "Saved \"" + qs(dialog.policy().name) + "\"");
+}
+
+void MainWindow::new_policy() {
+  if (!busy_) edit_policy(gui::new_policy(), true);
+}
+
+void MainWindow::edit_selected() {
+  with_selected_policy("Loading policy...", [this](model::Policy policy) { edit_policy(std::move(policy), false); });
+}
+
+void MainWindow::duplicate_selected() {
+  with_selected_policy("Loading policy...", [this](model::Policy policy) {
+    auto copy = with_fresh_ids(std::move(policy));
+    copy.name = "Copy of " + copy.name;
+    save(std::move(copy), "Duplicated");
+  });
+}
+
+void MainWindow::delete_selected() {
+  const auto summary = selected();
+  if (!summary || busy_) return;
+  QMessageBox box(QMessageBox::Warning, "Delete policy", "Delete the policy \"" + summary->name + "\"?",
+                  QMessageBox::Yes | QMessageBox::Cancel, this);
+  box.setObjectName("confirm_delete");
+  box.setInformativeText("This cannot be undone.");
+  box.setDefaultButton(QMessageBox::Cancel);
+  if (box.exec() != QMessageBox::Yes) return;
+  start<std::optional<StoreError>>(
+      "Deleting \"" + summary->name + "\"...", [store = store_.get(), id = summary->id] { return store->remove(id); },
+      [this, name = summary->name](std::optional<StoreError> failure) {
+        if (failure) return show_store_error(*failure);
+        statusBar()->showMessage("Deleted \"" + name + "\"", 5000);
+        refresh();
+      });
+}
+
+void MainWindow::import_file(const QString& path) {
+  if (busy_) return;
+  using Result = Expected<model::Policy, QString>;
+  start<Result>(
+      "Reading " + path + "...",
+      [path]() -> Result {
+        QFile file(path);
+        if (!file.open(QIODevice::ReadOnly)) return unexpected(file.errorString());
+        auto policy = model::policy_from_json(file.readAll().toStdString());
+        if (!policy) {
+          QString text;
+          for (const auto& problem : policy.error()) text += qs(problem.to_string()) + "\n";
+          return unexpected(text.trimmed());
+        }
+        return std::move(policy).value();
+      },
+      [this, path](Result result) {
+        if (!result) return show_error("Cannot import " + path, result.error());
+        auto policy = std::move(result).value();
+        const bool exists = std::any_of(model_->items().begin(), model_->items().end(),
+                                        [&](const PolicySummary& s) { return s.id == policy.id; });
+        if (exists) {
+          QMessageBox box(QMessageBox::Question, "Import policy",
+                          "A policy with the id " + qs(policy.id.to_string()) + " exists already.",
+                          QMessageBox::Yes | QMessageBox::No | QMessageBox::Cancel, this);
+          box.setObjectName("import_exists");
+          box.setInformativeText("Yes replaces it; No imports a copy with new ids.");
+          const auto answer = box.exec();
+          if (answer == QMessageBox::Cancel) return;
+          if (answer == QMessageBox::No) policy = with_fresh_ids(std::move(policy));
+        }
+        // A policy with errors opens in the editor: it can only be stored once they are fixed.
+        if (model::has_errors(model::validate(policy))) return edit_policy(std::move(policy), true);
+        save(std::move(policy), "Imported " + path);
+      });
+}
+
+void MainWindow::export_selected(const QString& path) {
+  const auto summary = selected();
+  if (!summary || busy_) return;
+  start<std::optional<StoreError>>(
+      "Exporting \"" + summary->name + "\"...",
+      [store = store_.get(), id = summary->id, path]() -> std::optional<StoreError> {
+        auto policy = store->load(id);
+        if (!policy) return policy.error();
+        // The file may hold preshared keys: written 0600 like the store's own files.
+        if (auto failure = write_private_file(path, model::policy_to_json(*policy))) return StoreError{"cannot export policy", path, *failure};
+        return std::nullopt;
+      },
+      [this, path](std::optional<StoreError> failure) {
+        if (failure) return show_store_error(*failure);
+        statusBar()->showMessage("Exported to " + path, 5000);
+      });
+}
+
+}  // namespace ward::gui

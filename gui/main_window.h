@@ -1,0 +1,87 @@
+// The editor's main window: the store's policies (name, description, rules, assignment) with New,
+// Edit, Duplicate, Delete, Import JSON and Export JSON. Every store call runs on a worker thread;
+// while one runs the window shows a busy indicator and refuses other store actions, and a failure
+// opens an error dialog that says what failed, where and why.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+
+#include <QFuture>
+#include <QMainWindow>
+
+#include "gui/background.h"
+#include "gui/policy_store.h"
+
+class QAction;
+class QLabel;
+class QProgressBar;
+class QTableView;
+
+namespace ward::gui {
+
+class PolicyListModel;
+
+class MainWindow : public QMainWindow {
+  Q_OBJECT
+
+ public:
+  explicit MainWindow(std::unique_ptr<PolicyStore> store, QWidget* parent = nullptr);
+  ~MainWindow() override;
+
+  bool busy() const { return busy_; }
+  PolicyListModel* policies() const { return model_; }
+  QTableView* view() const { return view_; }
+  QString last_error() const { return last_error_; }
+
+  void refresh();
+  void new_policy();
+  void edit_selected();
+  void duplicate_selected();
+  void delete_selected();
+  void import_file(const QString& path);  // reads, checks, and saves into the store
+  void export_selected(const QString& path);
+
+ signals:
+  void idle();  // a store call has finished (successfully or not)
+
+ private:
+  template <class R>
+  void start(const QString& doing, std::function<R()> work, std::function<void(R)> done) {
+    set_busy(true, doing);
+    pending_ = run_in_background<R>(this, std::move(work), [this, done = std::move(done)](R result) {
+      set_busy(false, {});
+      done(std::move(result));
+      if (!busy_) emit idle();
+    });
+  }
+  void set_busy(bool busy, const QString& doing);
+  void show_error(const QString& what, const QString& detail);
+  void show_store_error(const StoreError& error);
+  void edit_policy(model::Policy policy, bool is_new);
+  void save(model::Policy policy, const QString& done_text);
+  std::optional<PolicySummary> selected() const;
+  void with_selected_policy(const QString& doing, std::function<void(model::Policy)> then);
+  void update_actions();
+  void build_actions();
+
+  std::unique_ptr<PolicyStore> store_;
+  PolicyListModel* model_;
+  QTableView* view_;
+  QLabel* status_;
+  QLabel* busy_label_;
+  QProgressBar* busy_bar_;
+  QAction* new_;
+  QAction* edit_;
+  QAction* duplicate_;
+  QAction* delete_;
+  QAction* import_;
+  QAction* export_;
+  QAction* refresh_;
+  bool busy_ = false;
+  QString last_error_;
+  QFuture<void> pending_;
+};
+
+}  // namespace ward::gui
