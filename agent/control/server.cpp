@@ -310,15 +310,20 @@ void ControlServer::serve(Connection& connection) {
   std::string buffer;
   char chunk[kReadChunk];
   bool open = true;
+  // A request must arrive whole within io_timeout of its first byte: a client trickling bytes
+  // cannot hold a connection slot for longer than that.
+  std::optional<std::chrono::steady_clock::time_point> request_started;
   while (open && !stopping_) {
     const ssize_t received = ::recv(fd, chunk, sizeof chunk, 0);
     if (received < 0 && errno == EINTR) continue;
-    if (received < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    const bool too_slow = request_started && std::chrono::steady_clock::now() - *request_started > options_.io_timeout;
+    if ((received < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) || too_slow) {
       ++counters_.timeouts;
       send_all(fd, encode_error(ErrorCode::BadRequest, "timed out waiting for a request"));
       break;
     }
     if (received <= 0) break;  // closed by the peer, or shut down by stop()
+    if (buffer.empty()) request_started = std::chrono::steady_clock::now();
     buffer.append(chunk, static_cast<std::size_t>(received));
     std::size_t newline;
     while (open && (newline = buffer.find('\n')) != std::string::npos) {
@@ -326,6 +331,8 @@ void ControlServer::serve(Connection& connection) {
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
       if (!line.empty()) open = send_all(fd, handle_line(line));
       buffer.erase(0, newline + 1);
+      if (buffer.empty()) request_started.reset();
+      else request_started = std::chrono::steady_clock::now();
     }
     if (open && buffer.size() > kMaxRequestBytes) {
       ++counters_.oversized_requests;

@@ -166,6 +166,28 @@ TEST_F(ControlServerTest, IdleConnectionTimesOut) {
   EXPECT_EQ(server->counters().timeouts, 1u);
 }
 
+TEST_F(ControlServerTest, TricklingClientTimesOut) {
+  auto o = options();
+  o.io_timeout = milliseconds(300);
+  auto server = start(std::move(o));
+  // One byte every 100 ms never finishes a request; the server gives up after 300 ms.
+  FileDescriptor raw(::socket(AF_UNIX, SOCK_STREAM, 0));
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::memcpy(address.sun_path, socket_path().c_str(), socket_path().native().size());
+  ASSERT_EQ(::connect(raw.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address), 0);
+  std::string answer;
+  for (int i = 0; i < 20 && answer.empty(); ++i) {
+    if (::send(raw.get(), "{", 1, MSG_NOSIGNAL) != 1) break;
+    std::this_thread::sleep_for(milliseconds(100));
+    char buffer[256];
+    const ssize_t n = ::recv(raw.get(), buffer, sizeof buffer, MSG_DONTWAIT);
+    if (n > 0) answer.assign(buffer, static_cast<std::size_t>(n));
+  }
+  EXPECT_NE(answer.find("timed out waiting for a request"), std::string::npos) << answer;
+  EXPECT_EQ(server->counters().timeouts, 1u);
+}
+
 TEST_F(ControlServerTest, RefusedPeerGetsPermissionDenied) {
   auto o = options();
   o.authorize = [](const PeerCredentials& peer) -> Expected<void, std::string> {
