@@ -1,0 +1,298 @@
+#include "agent/config/config.h"
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+#include <utility>
+
+namespace ward::agent::config {
+
+namespace {
+
+constexpr std::array<std::pair<DriverBackend, std::string_view>, 3> kBackendNames{{
+    {DriverBackend::Nfqueue, "nfqueue"},
+    {DriverBackend::Xfrm, "xfrm"},
+    {DriverBackend::Sim, "sim"},
+}};
+constexpr std::array<std::pair<LogLevel, std::string_view>, 4> kLogLevelNames{{
+    {LogLevel::Error, "error"},
+    {LogLevel::Warning, "warning"},
+    {LogLevel::Info, "info"},
+    {LogLevel::Debug, "debug"},
+}};
+static_assert(kBackendNames.size() == static_cast<std::size_t>(DriverBackend::Sim) + 1);
+static_assert(kLogLevelNames.size() == static_cast<std::size_t>(LogLevel::Debug) + 1);
+
+// A config file larger than this is not a config file.
+constexpr std::size_t kMaxConfigBytes = 1024 * 1024;
+constexpr std::size_t kMaxUris = 32;
+
+template <class E, std::size_t N>
+std::optional<E> lookup(const std::array<std::pair<E, std::string_view>, N>& names, std::string_view text) {
+  for (const auto& [value, name] : names) {
+    if (name == text) return value;
+  }
+  return std::nullopt;
+}
+
+template <class E, std::size_t N>
+std::string accepted(const std::array<std::pair<E, std::string_view>, N>& names) {
+  std::string out;
+  for (const auto& entry : names) out += (out.empty() ? "" : ", ") + std::string(entry.second);
+  return out;
+}
+
+std::string_view trim(std::string_view s) {
+  const auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r'; };
+  while (!s.empty() && blank(s.front())) s.remove_prefix(1);
+  while (!s.empty() && blank(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+using Setter = std::function<std::optional<std::string>(Config&, std::string_view)>;  // error or nothing
+
+struct KeySpec {
+  std::string_view section;
+  std::string_view key;
+  bool repeatable;
+  Setter set;
+};
+
+
+std::optional<std::string> non_empty(std::string_view value) {
+  if (value.empty()) return "empty value";
+  return std::nullopt;
+}
+
+std::optional<std::string> absolute_path(std::string_view value) {
+  if (value.empty()) return "empty path";
+  if (value.front() != '/') return "path '" + std::string(value) + "' is not absolute";
+  return std::nullopt;
+}
+
+std::optional<std::string> parse_bool(std::string_view value, bool& out) {
+  if (value == "yes" || value == "true" || value == "on") {
+    out = true;
+  } else if (value == "no" || value == "false" || value == "off") {
+    out = false;
+  } else {
+    return "'" + std::string(value) + "' is not a boolean (yes/no, true/false, on/off)";
+  }
+  return std::nullopt;
+}
+
+// "30d", "12h", "90m", "3600s": a positive whole number and a unit.
+std::optional<std::string> parse_duration(std::string_view value, std::chrono::seconds& out) {
+  if (value.size() < 2) return "'" + std::string(value) + "' is not a duration (e.g. 30d, 12h, 90m, 3600s)";
+  std::uint64_t number = 0;
+  const auto digits = value.substr(0, value.size() - 1);
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), number);
+  if (ec != std::errc{} || end != digits.data() + digits.size() || number == 0) {
+    return "'" + std::string(value) + "' is not a duration (e.g. 30d, 12h, 90m, 3600s)";
+  }
+  std::uint64_t unit = 0;
+  switch (value.back()) {
+    case 's': unit = 1; break;
+    case 'm': unit = 60; break;
+    case 'h': unit = 3600; break;
+    case 'd': unit = 86400; break;
+    default: return "'" + std::string(value) + "' has unit '" + value.back() + "'; expected s, m, h or d";
+  }
+  constexpr std::uint64_t kMaxSeconds = 100ull * 365 * 86400;  // a century is enough retention
+  if (number > kMaxSeconds / unit) return "duration '" + std::string(value) + "' is longer than 100 years";
+  out = std::chrono::seconds(static_cast<std::int64_t>(number * unit));
+  return std::nullopt;
+}
+
+// ldap://, ldaps:// or ldapi:// followed by something.
+std::optional<std::string> check_uri(std::string_view value) {
+  for (std::string_view scheme : {"ldap://", "ldaps://", "ldapi://"}) {
+    if (value.substr(0, scheme.size()) == scheme && value.size() > scheme.size()) return std::nullopt;
+  }
+  return "'" + std::string(value) + "' is not an LDAP URI (ldap://, ldaps:// or ldapi://)";
+}
+
+const std::vector<KeySpec>& key_table() {
+  static const std::vector<KeySpec> table = {
+      {"directory", "uri", true,
+       [](Config& c, std::string_view v) -> std::optional<std::string> {
+         if (auto e = check_uri(v)) return e;
+         if (c.directory.uris.size() >= kMaxUris) return "more than " + std::to_string(kMaxUris) + " directory URIs";
+         c.directory.uris.emplace_back(v);
+         return std::nullopt;
+       }},
+      {"directory", "realm", false,
+       [](Config& c, std::string_view v) { c.directory.realm = v; return non_empty(v); }},
+      {"directory", "keytab", false,
+       [](Config& c, std::string_view v) { c.directory.keytab = std::string(v); return absolute_path(v); }},
+      {"directory", "computer_name", false,
+       [](Config& c, std::string_view v) { c.directory.computer_name = v; return non_empty(v); }},
+      {"directory", "computer_dn", false,
+       [](Config& c, std::string_view v) -> std::optional<std::string> {
+         if (v.find('=') == std::string_view::npos) return "'" + std::string(v) + "' is not a DN";
+         c.directory.computer_dn = v;
+         return std::nullopt;
+       }},
+      {"directory", "site", false,
+       [](Config& c, std::string_view v) { c.directory.site = v; return non_empty(v); }},
+      {"driver", "backend", false,
+       [](Config& c, std::string_view v) -> std::optional<std::string> {
+         const auto b = lookup(kBackendNames, v);
+         if (!b) return "unknown driver backend '" + std::string(v) + "'; expected one of " + accepted(kBackendNames);
+         c.driver = *b;
+         return std::nullopt;
+       }},
+      {"control", "socket", false,
+       [](Config& c, std::string_view v) { c.control_socket = std::string(v); return absolute_path(v); }},
+      {"monitor", "enabled", false,
+       [](Config& c, std::string_view v) { return parse_bool(v, c.monitor.enabled); }},
+      {"monitor", "listen", false,
+       [](Config& c, std::string_view v) -> std::optional<std::string> {
+         const auto colon = v.rfind(':');
+         if (colon == std::string_view::npos || colon == 0 || colon + 1 == v.size()) {
+           return "'" + std::string(v) + "' is not host:port";
+         }
+         unsigned port = 0;
+         const auto p = v.substr(colon + 1);
+         const auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
+         if (ec != std::errc{} || end != p.data() + p.size() || port == 0 || port > 65535) {
+           return "port '" + std::string(p) + "' is not 1..65535";
+         }
+         c.monitor.listen = v;
+         return std::nullopt;
+       }},
+      {"monitor", "tls_cert", false,
+       [](Config& c, std::string_view v) { c.monitor.tls_cert = std::string(v); return absolute_path(v); }},
+      {"monitor", "tls_key", false,
+       [](Config& c, std::string_view v) { c.monitor.tls_key = std::string(v); return absolute_path(v); }},
+      {"monitor", "tls_ca", false,
+       [](Config& c, std::string_view v) { c.monitor.tls_ca = std::string(v); return absolute_path(v); }},
+      {"cache", "path", false,
+       [](Config& c, std::string_view v) { c.cache_path = std::string(v); return absolute_path(v); }},
+      {"cache", "event_retention", false,
+       [](Config& c, std::string_view v) { return parse_duration(v, c.event_retention); }},
+      {"log", "level", false,
+       [](Config& c, std::string_view v) -> std::optional<std::string> {
+         const auto l = lookup(kLogLevelNames, v);
+         if (!l) return "unknown log level '" + std::string(v) + "'; expected one of " + accepted(kLogLevelNames);
+         c.log_level = *l;
+         return std::nullopt;
+       }},
+      {"policy", "local_file", false,
+       [](Config& c, std::string_view v) { c.local_policy = std::string(v); return absolute_path(v); }},
+  };
+  return table;
+}
+
+bool known_section(std::string_view section) {
+  const auto& table = key_table();
+  return std::any_of(table.begin(), table.end(), [&](const KeySpec& k) { return k.section == section; });
+}
+
+}  // namespace
+
+std::string_view name_of(DriverBackend backend) noexcept {
+  for (const auto& [value, name] : kBackendNames) {
+    if (value == backend) return name;
+  }
+  return "?";
+}
+
+std::string_view name_of(LogLevel level) noexcept {
+  for (const auto& [value, name] : kLogLevelNames) {
+    if (value == level) return name;
+  }
+  return "?";
+}
+
+std::string ConfigError::to_string() const {
+  return line == 0 ? file + ": " + message : file + ":" + std::to_string(line) + ": " + message;
+}
+
+Expected<Config, ConfigError> parse_config(std::string_view text, std::string_view name) noexcept {
+  const std::string file(name);
+  const auto fail = [&](std::size_t line, std::string message) {
+    return unexpected(ConfigError{file, line, std::move(message)});
+  };
+  try {
+    if (text.size() > kMaxConfigBytes) {
+      return fail(0, "file is " + std::to_string(text.size()) + " bytes; the limit is " + std::to_string(kMaxConfigBytes));
+    }
+    Config config;
+    std::string section;
+    std::map<std::string, std::size_t> seen;  // "section.key" -> line of its (first) occurrence
+    std::size_t line_number = 0;
+    std::size_t start = 0;
+    while (start <= text.size()) {
+      const auto newline = text.find('\n', start);
+      const auto raw = text.substr(start, newline == std::string_view::npos ? std::string_view::npos : newline - start);
+      start = newline == std::string_view::npos ? text.size() + 1 : newline + 1;
+      ++line_number;
+      const auto line = trim(raw);
+      if (line.empty() || line.front() == '#' || line.front() == ';') continue;
+      if (line.find('\0') != std::string_view::npos) return fail(line_number, "NUL byte in line");
+      if (line.front() == '[') {
+        if (line.back() != ']') return fail(line_number, "section header without closing ']'");
+        section = std::string(trim(line.substr(1, line.size() - 2)));
+        if (!known_section(section)) return fail(line_number, "unknown section [" + section + "]");
+        continue;
+      }
+      const auto equals = line.find('=');
+      if (equals == std::string_view::npos) return fail(line_number, "expected 'key = value' or '[section]'");
+      const std::string key(trim(line.substr(0, equals)));
+      const auto value = trim(line.substr(equals + 1));
+      if (key.empty()) return fail(line_number, "missing key before '='");
+      if (section.empty()) return fail(line_number, "key '" + key + "' before any [section]");
+      const auto& table = key_table();
+      const auto spec = std::find_if(table.begin(), table.end(),
+                                     [&](const KeySpec& k) { return k.section == section && k.key == key; });
+      if (spec == table.end()) return fail(line_number, "unknown key '" + key + "' in [" + section + "]");
+      const std::string qualified = section + "." + key;
+      if (!spec->repeatable && seen.count(qualified)) {
+        return fail(line_number, "key '" + key + "' in [" + section + "] repeats line " + std::to_string(seen[qualified]));
+      }
+      seen.emplace(qualified, line_number);
+      if (auto error = spec->set(config, value)) return fail(line_number, key + ": " + *error);
+    }
+
+    // Settings that only make sense together.
+    if (config.uses_directory()) {
+      if (config.directory.computer_name.empty() && config.directory.computer_dn.empty()) {
+        return fail(seen["directory.uri"], "[directory] has uri but neither computer_name nor computer_dn");
+      }
+      if (config.directory.realm.empty()) return fail(seen["directory.uri"], "[directory] has uri but no realm");
+    } else if (config.local_policy.empty()) {
+      return fail(0, "no policy source: set [directory] uri (a domain member) or [policy] local_file (a standalone host)");
+    }
+    if (config.monitor.enabled) {
+      const std::size_t at = seen["monitor.enabled"];
+      if (config.monitor.listen.empty()) return fail(at, "[monitor] is enabled but has no listen address");
+      if (config.monitor.tls_cert.empty() || config.monitor.tls_key.empty() || config.monitor.tls_ca.empty()) {
+        return fail(at, "[monitor] is enabled but tls_cert, tls_key and tls_ca are not all set (the monitor only speaks mutual TLS)");
+      }
+    }
+    return config;
+  } catch (const std::exception& e) {  // allocation failure: report, never crash
+    return fail(0, std::string("cannot parse: ") + e.what());
+  }
+}
+
+Expected<Config, ConfigError> load_config(const std::filesystem::path& path) noexcept {
+  try {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return unexpected(ConfigError{path.string(), 0, "cannot open: " + std::string(std::strerror(errno))});
+    std::ostringstream text;
+    text << in.rdbuf();
+    return parse_config(text.str(), path.string());
+  } catch (const std::exception& e) {
+    return unexpected(ConfigError{path.string(), 0, std::string("cannot read: ") + e.what()});
+  }
+}
+
+}  // namespace ward::agent::config

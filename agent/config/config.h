@@ -1,0 +1,76 @@
+// The agent's configuration: /etc/ward/ward.conf, parsed once into typed values.
+//
+// Format (documented with every key in ward.conf.example): `[section]` headers and `key = value`
+// lines; `#` or `;` starts a comment line; blank lines are ignored; a value runs to the end of the
+// line with surrounding blanks trimmed (no quoting, no inline comments). `uri` may repeat: the URIs
+// are tried in the order written. Unknown sections and keys, repeated single-valued keys and bad
+// values are errors naming the file and line: "ward.conf:12: unknown key 'url' in [directory]".
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/expected.h"
+
+namespace ward::agent::config {
+
+inline constexpr std::string_view kDefaultConfigPath = "/etc/ward/ward.conf";
+inline constexpr std::string_view kDefaultControlSocket = "/run/ward/control.sock";
+inline constexpr std::string_view kDefaultCachePath = "/var/lib/ward/ward.db";
+inline constexpr std::string_view kDefaultKeytab = "/etc/krb5.keytab";
+inline constexpr std::chrono::hours kDefaultEventRetention{24 * 30};
+
+enum class DriverBackend : std::uint8_t { Nfqueue, Xfrm, Sim };
+enum class LogLevel : std::uint8_t { Error, Warning, Info, Debug };
+
+std::string_view name_of(DriverBackend backend) noexcept;
+std::string_view name_of(LogLevel level) noexcept;
+
+struct DirectorySettings {
+  std::vector<std::string> uris;  // failover order: the first that answers is used
+  std::string realm;              // Kerberos realm, e.g. EXAMPLE.COM
+  std::filesystem::path keytab{std::string(kDefaultKeytab)};
+  std::string computer_name;      // sAMAccountName, e.g. WS01$ (or empty when computer_dn is set)
+  std::string computer_dn;        // the computer object's DN (or empty when computer_name is set)
+  std::string site;               // AD site name; empty: ask the directory
+};
+
+struct MonitorSettings {
+  bool enabled = false;  // off unless asked for
+  std::string listen;    // host:port or [v6]:port
+  std::filesystem::path tls_cert;
+  std::filesystem::path tls_key;
+  std::filesystem::path tls_ca;  // clients must present a certificate signed by this CA
+};
+
+struct Config {
+  DirectorySettings directory;
+  DriverBackend driver = DriverBackend::Nfqueue;
+  std::filesystem::path control_socket{std::string(kDefaultControlSocket)};
+  MonitorSettings monitor;
+  std::filesystem::path cache_path{std::string(kDefaultCachePath)};
+  std::chrono::seconds event_retention = kDefaultEventRetention;
+  LogLevel log_level = LogLevel::Info;
+  std::filesystem::path local_policy;  // JSON policy for hosts outside a domain; empty: none
+
+  bool uses_directory() const noexcept { return !directory.uris.empty(); }
+};
+
+struct ConfigError {
+  std::string file;  // as given to the parser
+  std::size_t line = 0;  // 1-based; 0 when the error concerns the whole file
+  std::string message;
+
+  std::string to_string() const;  // "ward.conf:12: unknown key 'url' in [directory]"
+};
+
+// `name` is what error messages call the text (normally the file's path).
+Expected<Config, ConfigError> parse_config(std::string_view text, std::string_view name) noexcept;
+Expected<Config, ConfigError> load_config(const std::filesystem::path& path) noexcept;
+
+}  // namespace ward::agent::config

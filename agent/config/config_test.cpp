@@ -1,0 +1,126 @@
+#include "agent/config/config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace ward::agent::config {
+namespace {
+
+std::string source_dir() {
+  const char* dir = std::getenv("WARD_SOURCE_DIR");
+  return dir ? dir : ".";
+}
+
+std::string error_of(std::string_view text) {
+  auto parsed = parse_config(text, "ward.conf");
+  EXPECT_FALSE(parsed.has_value());
+  return parsed ? std::string() : parsed.error().to_string();
+}
+
+TEST(ConfigTest, ExampleFileParsesWithEveryValue) {
+  auto parsed = load_config(source_dir() + "/agent/config/ward.conf.example");
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().to_string();
+  const Config& c = *parsed;
+  ASSERT_EQ(c.directory.uris.size(), 2u);
+  EXPECT_EQ(c.directory.uris[0], "ldap://dc1.example.com");  // failover order kept
+  EXPECT_EQ(c.directory.uris[1], "ldap://dc2.example.com");
+  EXPECT_EQ(c.directory.realm, "EXAMPLE.COM");
+  EXPECT_EQ(c.directory.computer_name, "WS01$");
+  EXPECT_EQ(c.directory.keytab, "/etc/krb5.keytab");
+  EXPECT_EQ(c.driver, DriverBackend::Nfqueue);
+  EXPECT_EQ(c.control_socket, "/run/ward/control.sock");
+  EXPECT_FALSE(c.monitor.enabled);
+  EXPECT_EQ(c.cache_path, "/var/lib/ward/ward.db");
+  EXPECT_EQ(c.event_retention, std::chrono::hours(24 * 30));
+  EXPECT_EQ(c.log_level, LogLevel::Info);
+  EXPECT_TRUE(c.uses_directory());
+}
+
+TEST(ConfigTest, DefaultsForAStandaloneHost) {
+  auto parsed = parse_config("[policy]\nlocal_file = /etc/ward/local.json\n", "ward.conf");
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().to_string();
+  EXPECT_FALSE(parsed->uses_directory());
+  EXPECT_EQ(parsed->control_socket, kDefaultControlSocket);
+  EXPECT_EQ(parsed->cache_path, kDefaultCachePath);
+  EXPECT_EQ(parsed->driver, DriverBackend::Nfqueue);
+  EXPECT_FALSE(parsed->monitor.enabled);
+  EXPECT_EQ(parsed->local_policy, "/etc/ward/local.json");
+}
+
+TEST(ConfigTest, AllValuesAndComments) {
+  const char* text =
+      "; comment\n"
+      "  # indented comment\n"
+      "[directory]\n"
+      "uri=ldaps://a.example\r\n"
+      "realm =  EXAMPLE.COM  \n"
+      "computer_dn = CN=WS01,OU=Legal,DC=example,DC=com\n"
+      "site = Branch\n"
+      "[driver]\nbackend = sim\n"
+      "[monitor]\nenabled = yes\nlisten = [::1]:4750\ntls_cert = /c\ntls_key = /k\ntls_ca = /a\n"
+      "[cache]\nevent_retention = 12h\n"
+      "[log]\nlevel = debug\n";
+  auto parsed = parse_config(text, "ward.conf");
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().to_string();
+  EXPECT_EQ(parsed->directory.uris, std::vector<std::string>{"ldaps://a.example"});
+  EXPECT_EQ(parsed->directory.realm, "EXAMPLE.COM");
+  EXPECT_EQ(parsed->directory.site, "Branch");
+  EXPECT_EQ(parsed->driver, DriverBackend::Sim);
+  EXPECT_TRUE(parsed->monitor.enabled);
+  EXPECT_EQ(parsed->monitor.listen, "[::1]:4750");
+  EXPECT_EQ(parsed->event_retention, std::chrono::hours(12));
+  EXPECT_EQ(parsed->log_level, LogLevel::Debug);
+}
+
+TEST(ConfigTest, ErrorsNameFileAndLine) {
+  EXPECT_EQ(error_of("[directory]\nuri = ldap://a\n\n\nurl = ldap://b\n"),
+            "ward.conf:5: unknown key 'url' in [directory]");
+  EXPECT_EQ(error_of("[directroy]\n"), "ward.conf:1: unknown section [directroy]");
+  EXPECT_EQ(error_of("uri = ldap://a\n"), "ward.conf:1: key 'uri' before any [section]");
+  EXPECT_EQ(error_of("[driver]\nbackend = pf\n"),
+            "ward.conf:2: backend: unknown driver backend 'pf'; expected one of nfqueue, xfrm, sim");
+  EXPECT_EQ(error_of("[log]\nlevel = loud\n"),
+            "ward.conf:2: level: unknown log level 'loud'; expected one of error, warning, info, debug");
+  EXPECT_EQ(error_of("[log]\nlevel = info\nlevel = debug\n"), "ward.conf:3: key 'level' in [log] repeats line 2");
+  EXPECT_EQ(error_of("[control]\nsocket = run/ward.sock\n"), "ward.conf:2: socket: path 'run/ward.sock' is not absolute");
+  EXPECT_EQ(error_of("[directory]\nuri = http://a\n"),
+            "ward.conf:2: uri: 'http://a' is not an LDAP URI (ldap://, ldaps:// or ldapi://)");
+  EXPECT_EQ(error_of("[cache]\nevent_retention = 30\n"),
+            "ward.conf:2: event_retention: '30' has unit '0'; expected s, m, h or d");
+  EXPECT_EQ(error_of("[cache]\nevent_retention = 0d\n"),
+            "ward.conf:2: event_retention: '0d' is not a duration (e.g. 30d, 12h, 90m, 3600s)");
+  EXPECT_EQ(error_of("[monitor]\nenabled = maybe\n"),
+            "ward.conf:2: enabled: 'maybe' is not a boolean (yes/no, true/false, on/off)");
+  EXPECT_EQ(error_of("[monitor]\nlisten = localhost\n"), "ward.conf:2: listen: 'localhost' is not host:port");
+  EXPECT_EQ(error_of("[monitor]\nlisten = a:99999\n"), "ward.conf:2: listen: port '99999' is not 1..65535");
+  EXPECT_EQ(error_of("[log\n"), "ward.conf:1: section header without closing ']'");
+  EXPECT_EQ(error_of("[log]\nlevel\n"), "ward.conf:2: expected 'key = value' or '[section]'");
+}
+
+TEST(ConfigTest, CrossFieldErrors) {
+  EXPECT_EQ(error_of(""), "ward.conf: no policy source: set [directory] uri (a domain member) or [policy] local_file (a standalone host)");
+  EXPECT_EQ(error_of("[directory]\nrealm = R\nuri = ldap://a\n"),
+            "ward.conf:3: [directory] has uri but neither computer_name nor computer_dn");
+  EXPECT_EQ(error_of("[directory]\nuri = ldap://a\ncomputer_name = X$\n"), "ward.conf:2: [directory] has uri but no realm");
+  EXPECT_EQ(error_of("[policy]\nlocal_file = /p.json\n[monitor]\nenabled = on\nlisten = 127.0.0.1:4750\n"),
+            "ward.conf:4: [monitor] is enabled but tls_cert, tls_key and tls_ca are not all set (the monitor only speaks mutual TLS)");
+}
+
+TEST(ConfigTest, MissingFileIsAClearError) {
+  auto parsed = load_config("/nonexistent/ward.conf");
+  ASSERT_FALSE(parsed.has_value());
+  EXPECT_EQ(parsed.error().to_string(), "/nonexistent/ward.conf: cannot open: No such file or directory");
+}
+
+TEST(ConfigTest, GarbageNeverCrashes) {
+  std::string junk;
+  for (int i = 0; i < 4096; ++i) junk.push_back(static_cast<char>((i * 131 + 7) % 256));
+  EXPECT_FALSE(parse_config(junk, "junk").has_value());
+  EXPECT_FALSE(parse_config(std::string(2 * 1024 * 1024, 'x'), "big").has_value());
+}
+
+}  // namespace
+}  // namespace ward::agent::config

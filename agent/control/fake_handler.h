@@ -1,0 +1,93 @@
+// For tests: a ControlHandler over the Legal example policy (with a preshared key added, to check
+// redaction end to end), compiled for host 10.20.1.5, with canned SAs and events. A fake because
+// the daemon it stands for is assembled from the directory, driver and IKE parts elsewhere.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "agent/control/handler.h"
+#include "agent/explain/explain.h"
+#include "directory/model/policy_json.h"
+#include "directory/model/test_support.h"
+
+namespace ward::agent::control::testing {
+
+inline constexpr const char* kFakePresharedKey = "fake-psk-never-shown-7f3a";
+
+class FakeHandler : public ControlHandler {
+ public:
+  FakeHandler() : policy_(model::testing::load_example_policy("legal-policy.json")) {
+    policy_.rules[1].auth_methods.push_back(model::AuthMethod::preshared(kFakePresharedKey));
+    model::HostContext host;
+    host.addresses = {*IpAddress::parse("10.20.1.5")};
+    table_ = model::compile(policy_, host);
+  }
+
+  HandlerResult show_policy() override {
+    ++calls;
+    nlohmann::json result;
+    result["policy"] = nlohmann::json::parse(model::policy_to_json(policy_, model::SecretHandling::Redact));
+    result["source"] = {{"policy_dn", "CN=ipsecPolicy{FFB80A58-8E3E-49D6-B37D-3E545E1CD1DE},CN=IP Security,CN=System,DC=example,DC=com"},
+                        {"gpo_dn", "CN={6AC1786C-016F-11D2-945F-00C04FB984F9},CN=Policies,CN=System,DC=example,DC=com"},
+                        {"gpo_name", "Legal IPsec"},
+                        {"som_dn", "OU=Legal,DC=example,DC=com"},
+                        {"change_stamp", "20261125143000.0Z"},
+                        {"fetched_at", 1800000000}};
+    result["state"] = "directory";
+    return result;
+  }
+  HandlerResult show_filters(FilterView view) override {
+    ++calls;
+    if (view == FilterView::Generic) return nlohmann::json{{"view", "generic"}, {"filters", explain::generic_filters_json(policy_)}};
+    return nlohmann::json{{"view", "specific"}, {"filters", explain::specific_filters_json(policy_, table_)}};
+  }
+  HandlerResult explain(const model::PacketTuple& packet) override {
+    ++calls;
+    return nlohmann::json(explain::to_json(explain::explain(policy_, table_, packet)));
+  }
+  HandlerResult show_sa() override {
+    ++calls;
+    nlohmann::json sa = {{"peer", "10.20.1.7"}, {"direction", "out"}, {"spi", "0xc0ffee01"}, {"protocol", "esp"},
+                         {"mode", "transport"}, {"cipher", "null"}, {"integrity", "sha256"},
+                         {"rule", "Legal intra-department communications"}, {"bytes", 123456}, {"packets", 321},
+                         {"age_seconds", 120}, {"expires_in_seconds", 3480}};
+    nlohmann::json in = sa;
+    in["direction"] = "in";
+    in["spi"] = "0xc0ffee02";
+    return nlohmann::json{{"sas", {sa, in}}};
+  }
+  HandlerResult show_events(std::optional<std::int64_t> since) override {
+    ++calls;
+    last_since = since;
+    nlohmann::json events = nlohmann::json::array();
+    events.push_back({{"time", 1800000000}, {"kind", "policy-applied"}, {"peer", ""}, {"auth_method", ""},
+                      {"reason", "policy \"Communication for the Legal Department\" from ldap://dc1.example.com"}});
+    events.push_back({{"time", 1800000600}, {"kind", "ike-failure"}, {"peer", "10.30.4.9"}, {"auth_method", "kerberos"},
+                      {"reason", "no proposal chosen"}});
+    return nlohmann::json{{"events", events}};
+  }
+  HandlerResult refresh() override {
+    ++calls;
+    if (fail_refresh) return unexpected(std::string("directory unreachable: ldap://dc1.example.com: timeout"));
+    if (slow_refresh) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    return nlohmann::json{{"message", "policy refreshed: unchanged (20261125143000.0Z)"}};
+  }
+  HandlerResult flush() override {
+    ++calls;
+    return nlohmann::json{{"message", "flushed 2 SAs"}};
+  }
+
+  std::atomic<int> calls{0};
+  std::optional<std::int64_t> last_since;
+  bool fail_refresh = false;
+  bool slow_refresh = false;
+
+ private:
+  model::Policy policy_;
+  model::CompiledTable table_;
+};
+
+}  // namespace ward::agent::control::testing
