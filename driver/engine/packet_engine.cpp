@@ -4,6 +4,7 @@
 #include <variant>
 
 #include "common/byte_reader.h"
+#include "driver/classifier/classifier.h"
 #include "driver/crypto/ah.h"
 #include "driver/crypto/esp.h"
 #include "driver/packet/packet_summary.h"
@@ -22,17 +23,59 @@ bool filter_matches(const DriverFilter& filter, const PacketSummary& packet) {
   return filter.source_ports.contains(*packet.source_port) && filter.destination_ports.contains(*packet.destination_port);
 }
 
+Address classifier_address(const IpAddress& address) {
+  const auto& b = address.bytes();
+  if (address.family() == IpFamily::V4) return Address::v4(address.v4_host_order());
+  std::uint64_t high = 0, low = 0;
+  for (std::size_t i = 0; i < 8; ++i) {
+    high = (high << 8) | b[i];
+    low = (low << 8) | b[i + 8];
+  }
+  return Address::v6(high, low);
+}
+
+Prefix classifier_prefix(const IpPrefix& prefix) {
+  return {classifier_address(prefix.address()), static_cast<std::uint8_t>(prefix.length())};
+}
+
+// The table's precedence order becomes the classifier's order: rank r gets weight (max - r), so the
+// classifier's winner is exactly the first filter in the table that matches.
+ClassifierPtr build_classifier(const FilterTable& table) {
+  std::vector<ClassifierRule> rules;
+  rules.reserve(table.filters.size());
+  for (std::size_t i = 0; i < table.filters.size(); ++i) {
+    const auto& f = table.filters[i];
+    if (f.source.family() != f.destination.family()) continue;  // can never match a packet
+    rules.push_back({classifier_prefix(f.source), classifier_prefix(f.destination), f.protocol,
+                     driver::PortRange{f.source_ports.first, f.source_ports.last},
+                     driver::PortRange{f.destination_ports.first, f.destination_ports.last},
+                     static_cast<std::uint32_t>(UINT32_MAX - i), static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(i)});
+  }
+  auto built = Classifier::build(rules);
+  return built ? std::move(*built) : nullptr;
+}
+
 }  // namespace
 
 struct PacketEngine::Table {
   explicit Table(FilterTable t)
       : table(std::move(t)),
+        classifier(build_classifier(table)),
         packets(new std::atomic<std::uint64_t>[table.filters.size()]()),
         bytes(new std::atomic<std::uint64_t>[table.filters.size()]()) {}
 
-  // The first filter in precedence order that matches: the reference semantics of the model's
-  // first_match(), which the classifier must reproduce.
+  // The first filter in precedence order that matches (the model's first_match() semantics), found
+  // by the classifier. Later fragments carry no ports, which the classifier's key cannot say, and
+  // a table the classifier refused falls back to the scan too.
   const DriverFilter* match(const PacketSummary& packet, std::size_t* index_out) const {
+    if (classifier && !packet.later_fragment) {
+      const PacketKey key{classifier_address(packet.source), classifier_address(packet.destination), packet.protocol,
+                          packet.source_port.value_or(0), packet.destination_port.value_or(0)};
+      const auto hit = classifier->lookup(key);
+      if (!hit) return nullptr;
+      if (index_out) *index_out = *hit;
+      return &table.filters[*hit];
+    }
     for (std::size_t i = 0; i < table.filters.size(); ++i) {
       if (filter_matches(table.filters[i], packet)) {
         if (index_out) *index_out = i;
@@ -47,6 +90,7 @@ struct PacketEngine::Table {
   }
 
   FilterTable table;
+  ClassifierPtr classifier;
   std::unique_ptr<std::atomic<std::uint64_t>[]> packets;
   std::unique_ptr<std::atomic<std::uint64_t>[]> bytes;
 };

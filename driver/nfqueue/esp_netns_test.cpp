@@ -17,6 +17,7 @@
 #include "driver/crypto/esp.h"
 #include "driver/crypto/test_sas.h"
 #include "driver/nfqueue/nfqueue_dataplane.h"
+#include "driver/nfqueue/static_sas.h"
 #include "tests/netns/netns.h"
 
 namespace ward::driver {
@@ -33,11 +34,6 @@ constexpr std::uint16_t kBlockedPort = 7009;
 constexpr std::uint16_t kOpenPort = 7010;
 
 IpAddress ip(const char* text) { return *IpAddress::parse(text); }
-
-crypto::IpAddress crypto_address(const char* text) {
-  const auto a = ip(text);
-  return crypto::IpAddress::v4(a.bytes()[0], a.bytes()[1], a.bytes()[2], a.bytes()[3]);
-}
 
 struct NullListener : DataplaneListener {
   void on_acquire(const Acquire&) override {}
@@ -61,14 +57,7 @@ crypto::SaParams params(std::uint32_t spi, crypto::Direction direction, bool tun
   crypto::testing::SaShape shape;
   shape.cipher = crypto::Cipher::AesGcm256;
   shape.mode = tunnel ? crypto::Mode::Tunnel : crypto::Mode::Transport;
-  auto p = crypto::testing::outbound_params(shape, spi);
-  if (direction == crypto::Direction::Outbound) {
-    if (tunnel) p.tunnel = crypto::TunnelEndpoints{crypto_address(local), crypto_address(remote)};
-    return p;
-  }
-  // An inbound SA is the receiver's view of the sender's outbound one.
-  if (tunnel) p.tunnel = crypto::TunnelEndpoints{crypto_address(remote), crypto_address(local)};
-  return crypto::fuzzing::inbound_of(p);
+  return testing::static_sa(spi, direction, shape, ip(local), ip(remote));
 }
 
 std::string hex(std::span<const std::byte> bytes) {
@@ -210,7 +199,7 @@ TEST_P(EspNetnsTest, ReplayedAndTamperedPacketsAreDroppedAndCounted) {
   // A second copy of A's outbound SA makes packets B has already seen (sequence numbers 1, 2, ...).
   auto forger = crypto::EspSa::create(params(kSpiAtoB, crypto::Direction::Outbound, tunnel(), kAddressA, kAddressB));
   ASSERT_TRUE(forger.has_value()) << forger.error();
-  const auto inner = ward::driver::crypto::testing::make_ipv4_packet(crypto_address(kAddressA), crypto_address(kAddressB), 17,
+  const auto inner = ward::driver::crypto::testing::make_ipv4_packet(testing::crypto_address(ip(kAddressA)), testing::crypto_address(ip(kAddressB)), 17,
                                                                       crypto::testing::pattern_bytes(32));
   std::vector<std::byte> replayed;
   ASSERT_TRUE(forger->encapsulate(inner, replayed).has_value());
