@@ -1,0 +1,58 @@
+// How main mode authenticates, one implementation per method (strongSwan's authenticator_t for
+// IKEv1). Main mode never switches on the method: it asks the provider for SKEYID, for any
+// payloads messages 3/4 need (MS-IKEE Kerberos carries its GSS token there), for the payloads
+// that follow the ID in messages 5/6 (HASH_I/HASH_R for a pre-shared key, CERT+SIG for X.509,
+// the Kerberos HASH), and to check the peer's.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/expected.h"
+#include "driver/crypto/secure_bytes.h"
+#include "ike/crypto/prf.h"
+#include "ike/message/message.h"
+
+namespace ward::ike::auth {
+
+using crypto::Bytes;
+using driver::crypto::SecureBytes;
+
+enum class Role : std::uint8_t { Initiator, Responder };
+
+// What RFC 2409 5 feeds into HASH_I / HASH_R (and into what a signature signs).
+struct MainModeTranscript {
+  IkeHashAlgorithm hash = IkeHashAlgorithm::Sha2_256;
+  const SecureBytes* skeyid = nullptr;
+  Bytes g_xi, g_xr;     // KE data as sent
+  Bytes cky_i, cky_r;   // cookies
+  Bytes sai_b;          // the initiator's SA payload body (message 1)
+};
+
+class AuthProvider {
+ public:
+  virtual ~AuthProvider() = default;
+  virtual IkeAuthenticationMethod method() const noexcept = 0;
+  virtual std::string_view name() const noexcept = 0;
+
+  // SKEYID for this method (RFC 2409 5): prf(pre-shared-key, Ni_b | Nr_b) for PSK,
+  // prf(Ni_b | Nr_b, g^xy) for signatures.
+  virtual SecureBytes skeyid(IkeHashAlgorithm hash, Bytes ni_b, Bytes nr_b, const SecureBytes& g_xy) const = 0;
+
+  // Extra payloads for main mode message 3 (initiator) / 4 (responder), and their check.
+  virtual std::vector<Payload> build_key_exchange_payloads(Role /*self*/) const { return {}; }
+  virtual Expected<void, std::string> consume_key_exchange_payloads(Role /*peer*/, const ParsedMessage& /*message*/) const {
+    return {};
+  }
+
+  // The payloads after IDii (message 5, self = Initiator) or IDir (message 6, self = Responder).
+  // `own_id_b` is the ID payload body this side sends.
+  virtual Expected<std::vector<Payload>, std::string> build_authentication(Role self, const MainModeTranscript& transcript,
+                                                                           Bytes own_id_b) const = 0;
+  // Checks the peer's message 5 / 6. The error says why, in words an administrator can act on.
+  virtual Expected<void, std::string> check_authentication(Role peer, const MainModeTranscript& transcript,
+                                                           Bytes peer_id_b, const ParsedMessage& message) const = 0;
+};
+
+}  // namespace ward::ike::auth

@@ -1,0 +1,30 @@
+// Pre-shared key authentication (RFC 2409 5.4): SKEYID = prf(key, Ni_b | Nr_b), message 5
+// carries HASH_I, message 6 HASH_R, compared in constant time.
+#pragma once
+
+#include <string_view>
+
+#include "ike/auth/auth_provider.h"
+
+namespace ward::ike::auth {
+
+// The key as Ward keeps it: wiped on destruction, never printed.
+SecureBytes preshared_key_from_text(std::string_view text);
+
+class PresharedKeyProvider final : public AuthProvider {
+ public:
+  explicit PresharedKeyProvider(SecureBytes key) : key_(std::move(key)) {}
+
+  IkeAuthenticationMethod method() const noexcept override { return IkeAuthenticationMethod::PreSharedKey; }
+  std::string_view name() const noexcept override { return "pre-shared key"; }
+  SecureBytes skeyid(IkeHashAlgorithm hash, Bytes ni_b, Bytes nr_b, const SecureBytes& g_xy) const override;
+  Expected<std::vector<Payload>, std::string> build_authentication(Role self, const MainModeTranscript& transcript,
+                                                                   Bytes own_id_b) const override;
+  Expected<void, std::string> check_authentication(Role peer, const MainModeTranscript& transcript, Bytes peer_id_b,
+                                                   const ParsedMessage& message) const override;
+
+ private:
+  SecureBytes key_;
+};
+
+}  // namespace ward::ike::auth

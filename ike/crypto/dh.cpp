@@ -1,0 +1,184 @@
+#include "ike/crypto/dh.h"
+
+#include <openssl/bn.h>
+#include <openssl/dh.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/param_build.h>
+
+#include <algorithm>
+
+namespace ward::ike::crypto {
+namespace {
+
+struct PkeyCtxDeleter {
+  void operator()(EVP_PKEY_CTX* ctx) const noexcept { EVP_PKEY_CTX_free(ctx); }
+};
+using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxDeleter>;
+struct BnDeleter {
+  void operator()(BIGNUM* bn) const noexcept { BN_clear_free(bn); }
+};
+using BnPtr = std::unique_ptr<BIGNUM, BnDeleter>;
+struct ParamBldDeleter {
+  void operator()(OSSL_PARAM_BLD* bld) const noexcept { OSSL_PARAM_BLD_free(bld); }
+};
+struct ParamDeleter {
+  void operator()(OSSL_PARAM* params) const noexcept { OSSL_PARAM_free(params); }
+};
+
+constexpr std::size_t kModp2048Size = 256;
+constexpr std::size_t kEcp256CoordinateSize = 32;
+constexpr std::size_t kEcp384CoordinateSize = 48;
+constexpr std::byte kSec1Uncompressed{0x04};
+
+std::string openssl_error(std::string_view what) {
+  const unsigned long code = ERR_get_error();
+  std::string text(what);
+  if (code != 0) {
+    char buffer[256];
+    ERR_error_string_n(code, buffer, sizeof buffer);
+    text += " (" + std::string(buffer) + ")";
+  }
+  ERR_clear_error();
+  return text;
+}
+
+bool is_ecp(IkeGroupDescription group) {
+  return group == IkeGroupDescription::Ecp256 || group == IkeGroupDescription::Ecp384;
+}
+
+const char* group_name(IkeGroupDescription group) {
+  switch (group) {
+    case IkeGroupDescription::Modp2048: return "modp_2048";
+    case IkeGroupDescription::Ecp256: return "P-256";
+    case IkeGroupDescription::Ecp384: return "P-384";
+    default: return nullptr;
+  }
+}
+
+std::string describe(IkeGroupDescription group) {
+  return "DH group " + std::to_string(static_cast<unsigned>(group));
+}
+
+Expected<std::vector<std::byte>, std::string> encoded_public(EVP_PKEY* key, IkeGroupDescription group) {
+  unsigned char* raw = nullptr;
+  const std::size_t size = EVP_PKEY_get1_encoded_public_key(key, &raw);
+  if (size == 0 || raw == nullptr) return unexpected(openssl_error(describe(group) + ": no public value"));
+  std::vector<std::byte> bytes(reinterpret_cast<std::byte*>(raw), reinterpret_cast<std::byte*>(raw) + size);
+  OPENSSL_free(raw);
+  const std::size_t want = public_value_size(group);
+  if (is_ecp(group)) {
+    // SEC1 uncompressed point 04 || x || y -> RFC 5903's x || y.
+    if (bytes.size() != want + 1 || bytes[0] != kSec1Uncompressed) {
+      return unexpected(describe(group) + ": unexpected public point encoding of " + std::to_string(bytes.size()) + " bytes");
+    }
+    bytes.erase(bytes.begin());
+  } else if (bytes.size() < want) {
+    bytes.insert(bytes.begin(), want - bytes.size(), std::byte{0});
+  } else if (bytes.size() > want) {
+    return unexpected(describe(group) + ": public value of " + std::to_string(bytes.size()) + " bytes");
+  }
+  return bytes;
+}
+
+}  // namespace
+
+bool is_supported_group(IkeGroupDescription group) noexcept { return group_name(group) != nullptr; }
+
+std::size_t public_value_size(IkeGroupDescription group) noexcept {
+  switch (group) {
+    case IkeGroupDescription::Modp2048: return kModp2048Size;
+    case IkeGroupDescription::Ecp256: return 2 * kEcp256CoordinateSize;
+    case IkeGroupDescription::Ecp384: return 2 * kEcp384CoordinateSize;
+    default: return 0;
+  }
+}
+
+Expected<DiffieHellman, std::string> DiffieHellman::generate(IkeGroupDescription group) {
+  const char* name = group_name(group);
+  if (name == nullptr) return unexpected(describe(group) + " is not supported (14, 19 and 20 are)");
+  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, is_ecp(group) ? "EC" : "DH", nullptr));
+  if (!ctx || EVP_PKEY_keygen_init(ctx.get()) <= 0) return unexpected(openssl_error(describe(group) + ": keygen init"));
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, const_cast<char*>(name), 0),
+      OSSL_PARAM_construct_end()};
+  if (EVP_PKEY_CTX_set_params(ctx.get(), params) <= 0) return unexpected(openssl_error(describe(group) + ": set group"));
+  EVP_PKEY* raw = nullptr;
+  if (EVP_PKEY_generate(ctx.get(), &raw) <= 0) return unexpected(openssl_error(describe(group) + ": keygen"));
+  PkeyPtr key(raw);
+  auto pub = encoded_public(key.get(), group);
+  if (!pub) return unexpected(std::move(pub).error());
+  return DiffieHellman(group, std::move(key), std::move(*pub));
+}
+
+Expected<DiffieHellman, std::string> DiffieHellman::from_private_for_test(IkeGroupDescription group,
+                                                                          std::span<const std::byte> private_scalar,
+                                                                          std::span<const std::byte> public_xy) {
+  if (!is_ecp(group)) return unexpected(describe(group) + ": fixed keys are for ECP groups only");
+  if (public_xy.size() != public_value_size(group)) return unexpected(describe(group) + ": public x||y has the wrong size");
+  BnPtr priv(BN_bin2bn(reinterpret_cast<const unsigned char*>(private_scalar.data()),
+                       static_cast<int>(private_scalar.size()), nullptr));
+  std::vector<unsigned char> point;
+  point.push_back(static_cast<unsigned char>(kSec1Uncompressed));
+  for (const auto b : public_xy) point.push_back(static_cast<unsigned char>(b));
+  std::unique_ptr<OSSL_PARAM_BLD, ParamBldDeleter> bld(OSSL_PARAM_BLD_new());
+  if (!priv || !bld ||
+      OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, group_name(group), 0) <= 0 ||
+      OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_PRIV_KEY, priv.get()) <= 0 ||
+      OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()) <= 0) {
+    return unexpected(openssl_error(describe(group) + ": building key parameters"));
+  }
+  std::unique_ptr<OSSL_PARAM, ParamDeleter> params(OSSL_PARAM_BLD_to_param(bld.get()));
+  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
+  EVP_PKEY* raw = nullptr;
+  if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) <= 0 ||
+      EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_KEYPAIR, params.get()) <= 0) {
+    return unexpected(openssl_error(describe(group) + ": importing the fixed key"));
+  }
+  PkeyPtr key(raw);
+  auto pub = encoded_public(key.get(), group);
+  if (!pub) return unexpected(std::move(pub).error());
+  return DiffieHellman(group, std::move(key), std::move(*pub));
+}
+
+Expected<SecureBytes, std::string> DiffieHellman::shared_secret(std::span<const std::byte> peer_public) const {
+  const std::size_t want = public_value_size(group_);
+  if (peer_public.size() != want) {
+    return unexpected(describe(group_) + ": the peer's KE data is " + std::to_string(peer_public.size()) +
+                      " bytes, " + std::to_string(want) + " expected");
+  }
+  std::vector<unsigned char> encoded;
+  if (is_ecp(group_)) encoded.push_back(static_cast<unsigned char>(kSec1Uncompressed));
+  for (const auto b : peer_public) encoded.push_back(static_cast<unsigned char>(b));
+
+  PkeyPtr peer(EVP_PKEY_new());
+  if (!peer || EVP_PKEY_copy_parameters(peer.get(), key_.get()) <= 0 ||
+      EVP_PKEY_set1_encoded_public_key(peer.get(), encoded.data(), encoded.size()) <= 0) {
+    return unexpected(openssl_error(describe(group_) + ": the peer's KE data is not a valid public value"));
+  }
+  PkeyCtxPtr check(EVP_PKEY_CTX_new_from_pkey(nullptr, peer.get(), nullptr));
+  if (!check || EVP_PKEY_public_check(check.get()) <= 0) {
+    return unexpected(openssl_error(describe(group_) + ": the peer's KE data fails the public key check"));
+  }
+  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key_.get(), nullptr));
+  if (!ctx || EVP_PKEY_derive_init(ctx.get()) <= 0) return unexpected(openssl_error(describe(group_) + ": derive init"));
+  if (!is_ecp(group_) && EVP_PKEY_CTX_set_dh_pad(ctx.get(), 1) <= 0) {
+    return unexpected(openssl_error(describe(group_) + ": DH padding"));
+  }
+  if (EVP_PKEY_derive_set_peer(ctx.get(), peer.get()) <= 0) {
+    return unexpected(openssl_error(describe(group_) + ": the peer's public value is refused"));
+  }
+  std::size_t size = 0;
+  if (EVP_PKEY_derive(ctx.get(), nullptr, &size) <= 0) return unexpected(openssl_error(describe(group_) + ": derive size"));
+  std::vector<std::byte> secret(size);
+  if (EVP_PKEY_derive(ctx.get(), reinterpret_cast<unsigned char*>(secret.data()), &size) <= 0) {
+    OPENSSL_cleanse(secret.data(), secret.size());
+    return unexpected(openssl_error(describe(group_) + ": derive"));
+  }
+  secret.resize(size);
+  SecureBytes out(secret);
+  OPENSSL_cleanse(secret.data(), secret.size());
+  return out;
+}
+
+}  // namespace ward::ike::crypto

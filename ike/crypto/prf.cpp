@@ -1,0 +1,112 @@
+#include "ike/crypto/prf.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include <cstdlib>
+#include <memory>
+
+namespace ward::ike::crypto {
+namespace {
+
+const EVP_MD* digest(IkeHashAlgorithm algorithm) {
+  switch (algorithm) {
+    case IkeHashAlgorithm::Sha: return EVP_sha1();
+    case IkeHashAlgorithm::Sha2_256: return EVP_sha256();
+    case IkeHashAlgorithm::Sha2_384: return EVP_sha384();
+    default: return nullptr;
+  }
+}
+
+struct MdCtxDeleter {
+  void operator()(EVP_MD_CTX* ctx) const noexcept { EVP_MD_CTX_free(ctx); }
+};
+
+std::vector<std::byte> join(std::initializer_list<Bytes> parts) {
+  std::vector<std::byte> all;
+  for (const auto part : parts) all.insert(all.end(), part.begin(), part.end());
+  return all;
+}
+
+}  // namespace
+
+bool is_supported_hash(IkeHashAlgorithm hash) noexcept { return digest(hash) != nullptr; }
+
+std::size_t hash_size(IkeHashAlgorithm hash) noexcept {
+  const EVP_MD* md = digest(hash);
+  return md == nullptr ? 0 : static_cast<std::size_t>(EVP_MD_get_size(md));
+}
+
+std::string_view hash_name(IkeHashAlgorithm hash) noexcept {
+  switch (hash) {
+    case IkeHashAlgorithm::Sha: return "SHA-1";
+    case IkeHashAlgorithm::Sha2_256: return "SHA2-256";
+    case IkeHashAlgorithm::Sha2_384: return "SHA2-384";
+    default: return "unsupported hash";
+  }
+}
+
+std::vector<std::byte> hash(IkeHashAlgorithm algorithm, std::initializer_list<Bytes> parts) {
+  const EVP_MD* md = digest(algorithm);
+  if (md == nullptr) std::abort();  // callers negotiate only supported hashes
+  std::unique_ptr<EVP_MD_CTX, MdCtxDeleter> ctx(EVP_MD_CTX_new());
+  std::vector<std::byte> out(static_cast<std::size_t>(EVP_MD_get_size(md)));
+  unsigned int size = 0;
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), md, nullptr) != 1) std::abort();
+  for (const auto part : parts) {
+    if (EVP_DigestUpdate(ctx.get(), part.data(), part.size()) != 1) std::abort();
+  }
+  if (EVP_DigestFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &size) != 1) std::abort();
+  return out;
+}
+
+SecureBytes prf(IkeHashAlgorithm algorithm, Bytes key, std::initializer_list<Bytes> parts) {
+  const EVP_MD* md = digest(algorithm);
+  if (md == nullptr) std::abort();
+  std::vector<std::byte> input = join(parts);
+  std::vector<std::byte> out(static_cast<std::size_t>(EVP_MD_get_size(md)));
+  unsigned int size = 0;
+  static const unsigned char kEmpty = 0;
+  const unsigned char* key_data = key.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(key.data());
+  if (HMAC(md, key_data, static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(input.data()),
+           input.size(), reinterpret_cast<unsigned char*>(out.data()), &size) == nullptr) {
+    std::abort();
+  }
+  SecureBytes result(std::span<const std::byte>(out).first(size));
+  OPENSSL_cleanse(input.data(), input.size());
+  OPENSSL_cleanse(out.data(), out.size());
+  return result;
+}
+
+SecureBytes expand_encryption_key(IkeHashAlgorithm algorithm, const SecureBytes& skeyid_e, std::size_t size) {
+  if (skeyid_e.size() >= size) return SecureBytes(skeyid_e.reveal().first(size));
+  std::vector<std::byte> material;
+  const std::byte zero{0};
+  SecureBytes block = prf(algorithm, skeyid_e.reveal(), {Bytes(&zero, 1)});
+  while (true) {
+    material.insert(material.end(), block.reveal().begin(), block.reveal().end());
+    if (material.size() >= size) break;
+    block = prf(algorithm, skeyid_e.reveal(), {block.reveal()});
+  }
+  SecureBytes out(std::span<const std::byte>(material).first(size));
+  OPENSSL_cleanse(material.data(), material.size());
+  return out;
+}
+
+Expected<std::vector<std::byte>, std::string> random_bytes(std::size_t count) {
+  std::vector<std::byte> out(count);
+  if (count > 0 && RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(count)) != 1) {
+    return unexpected(std::string("RAND_bytes failed for ") + std::to_string(count) + " bytes");
+  }
+  return out;
+}
+
+bool equal_constant_time(Bytes a, Bytes b) noexcept {
+  if (a.size() != b.size()) return false;
+  if (a.empty()) return true;
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace ward::ike::crypto

@@ -1,0 +1,57 @@
+// IKE's UDP transport: one socket bound to <address>:500 (RFC 2408 says ISAKMP uses UDP 500),
+// datagrams in and out. A socket lives in the network namespace of the thread that opened it:
+// open it inside the namespace (tests: Netns::run_inside), use it from anywhere.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/expected.h"
+#include "common/ip.h"
+
+namespace ward::ike::net {
+
+inline constexpr std::uint16_t kIsakmpPort = 500;
+
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) noexcept : fd_(fd) {}
+  UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept;
+  ~UniqueFd();
+  int get() const noexcept { return fd_; }
+  int release() noexcept {
+    const int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+struct Datagram {
+  std::vector<std::byte> bytes;
+  IpAddress from;
+  std::uint16_t port = 0;
+};
+
+class UdpSocket {
+ public:
+  static Expected<UdpSocket, std::string> bind(const IpAddress& local, std::uint16_t port = kIsakmpPort);
+
+  Expected<void, std::string> send_to(const IpAddress& peer, std::uint16_t port, std::span<const std::byte> bytes) const;
+  // Waits up to `timeout` for one datagram; nullopt when none came.
+  Expected<std::optional<Datagram>, std::string> receive(std::chrono::milliseconds timeout) const;
+
+ private:
+  explicit UdpSocket(UniqueFd fd) : fd_(std::move(fd)) {}
+  UniqueFd fd_;
+};
+
+}  // namespace ward::ike::net

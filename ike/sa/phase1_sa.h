@@ -1,0 +1,156 @@
+// IKEv1 main mode (RFC 2409 5, identity protection), initiator and responder:
+//
+//   Initiator                         Responder
+//   HDR, SA                  -->                      MainMode1Sent
+//                            <--  HDR, SA             MainMode2Sent
+//   HDR, KE, Ni              -->                      MainMode3Sent
+//                            <--  HDR, KE, Nr         MainMode4Sent
+//   HDR*, IDii, HASH_I       -->                      MainMode5Sent
+//                            <--  HDR*, IDir, HASH_R  MainMode6Sent (responder: established)
+//                                                     MainMode6Received (initiator: established)
+//
+// States name the last message sent or received. One transition() moves between them, refuses
+// moves the table does not list, and logs old -> new with the reason. build_*/consume_* come in
+// pairs, one per message. The method (PSK today) is an AuthProvider; main mode never asks which.
+// The responder keeps no state until a message 1 parses (Phase1Sa::respond).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/ip.h"
+#include "ike/auth/auth_provider.h"
+#include "ike/crypto/dh.h"
+#include "ike/crypto/keys.h"
+#include "ike/sa/exchange.h"
+
+namespace ward::ike::sa {
+
+// One phase 1 offer: a transform of the initiator's single ISAKMP proposal.
+struct Phase1Proposal {
+  IkeEncryptionAlgorithm cipher = IkeEncryptionAlgorithm::AesCbc;
+  unsigned key_bits = 256;   // AES key length; ignored for 3DES
+  IkeHashAlgorithm hash = IkeHashAlgorithm::Sha2_256;
+  IkeGroupDescription group = IkeGroupDescription::Ecp256;
+  std::chrono::seconds lifetime{kDefaultSaLifetime};
+
+  bool same_algorithms(const Phase1Proposal& other) const noexcept {
+    return cipher == other.cipher && (cipher != IkeEncryptionAlgorithm::AesCbc || key_bits == other.key_bits) &&
+           hash == other.hash && group == other.group;
+  }
+};
+
+struct Phase1Config {
+  std::vector<Phase1Proposal> proposals;   // preference order
+  IpAddress local;                          // our ID (ID_IPV4_ADDR / ID_IPV6_ADDR)
+  IpAddress peer;                           // the peer's ID must name this address
+  bool allow_legacy = false;                // permits 3DES-CBC
+  std::size_t nonce_size = 32;
+  RetransmitPolicy retransmit;
+  LogSink log;
+};
+
+class Phase1Sa {
+ public:
+  enum class State : std::uint8_t {
+    Idle,
+    MainMode1Sent,
+    MainMode2Sent,
+    MainMode3Sent,
+    MainMode4Sent,
+    MainMode5Sent,
+    MainMode6Sent,      // responder, established
+    MainMode6Received,  // initiator, established
+    Failed,
+  };
+
+  // An initiator; build_main_mode_1() gives the first message.
+  static std::unique_ptr<Phase1Sa> initiate(Phase1Config config, const auth::AuthProvider& auth, Clock clock);
+  // A responder for a message 1; nothing is kept unless it parses and a proposal is acceptable.
+  // `reply` receives message 2.
+  static Expected<std::unique_ptr<Phase1Sa>, std::string> respond(Phase1Config config, const auth::AuthProvider& auth,
+                                                                  Clock clock, std::span<const std::byte> message_1,
+                                                                  std::vector<std::byte>& reply);
+
+  Expected<std::vector<std::byte>, std::string> build_main_mode_1();
+
+  // A datagram for this SA (same cookies, Message ID 0). Returns what to send back (possibly
+  // nothing). Malformed input is dropped and counted; a failure moves to Failed with a reason.
+  std::vector<std::byte> handle(std::span<const std::byte> datagram);
+  // Call when due() has come: returns a retransmission, or nothing; after the last try, Failed.
+  std::vector<std::byte> on_timer();
+  std::optional<TimePoint> due() const noexcept { return retransmit_.due(); }
+
+  State state() const noexcept { return state_; }
+  bool established() const noexcept { return state_ == State::MainMode6Sent || state_ == State::MainMode6Received; }
+  auth::Role role() const noexcept { return role_; }
+  const std::string& failure() const noexcept { return failure_; }
+  std::uint64_t dropped() const noexcept { return dropped_; }
+  std::uint64_t duplicates() const noexcept { return duplicates_; }
+  const Phase1Proposal& chosen() const noexcept { return chosen_; }
+  const Cookie& initiator_cookie() const noexcept { return cky_i_; }
+  const Cookie& responder_cookie() const noexcept { return cky_r_; }
+
+  // For quick mode, valid once established().
+  const crypto::Phase1Keys& keys() const noexcept { return keys_; }
+  const crypto::Phase1Cipher& cipher() const noexcept { return cipher_state_.cipher; }
+  const std::vector<std::byte>& last_iv() const noexcept { return cipher_state_.iv; }
+  const Phase1Config& config() const noexcept { return config_; }
+  void log(const std::string& line) const;
+
+ private:
+  Phase1Sa(auth::Role role, Phase1Config config, const auth::AuthProvider& auth, Clock clock);
+
+  bool transition(State to, std::string_view reason);
+  void fail(std::string reason);
+  std::string prefix() const;
+  IsakmpHeader header() const;
+  std::vector<std::byte> send(Expected<std::vector<std::byte>, std::string> message, State next, std::string_view reason,
+                              bool expect_answer);
+
+  SecurityAssociation make_offer() const;
+  Expected<Phase1Proposal, std::string> read_transform(const Transform& transform) const;
+  Identification own_id() const;
+  Expected<void, std::string> derive_keys();
+  auth::MainModeTranscript transcript() const;
+
+  Expected<std::vector<std::byte>, std::string> build_main_mode_2();
+  Expected<std::vector<std::byte>, std::string> build_main_mode_3();
+  Expected<std::vector<std::byte>, std::string> build_main_mode_4();
+  Expected<std::vector<std::byte>, std::string> build_main_mode_5();
+  Expected<std::vector<std::byte>, std::string> build_main_mode_6();
+  Expected<void, std::string> consume_main_mode_1(const ParsedMessage& message, std::span<const std::byte> body);
+  Expected<void, std::string> consume_main_mode_2(const ParsedMessage& message);
+  Expected<void, std::string> consume_main_mode_3(const ParsedMessage& message);
+  Expected<void, std::string> consume_main_mode_4(const ParsedMessage& message);
+  Expected<void, std::string> consume_main_mode_5(const Opened& opened);
+  Expected<void, std::string> consume_main_mode_6(const Opened& opened);
+
+  auth::Role role_;
+  Phase1Config config_;
+  const auth::AuthProvider& auth_;
+  Clock clock_;
+  State state_ = State::Idle;
+  std::string failure_;
+  std::uint64_t dropped_ = 0;
+  std::uint64_t duplicates_ = 0;
+
+  Cookie cky_i_{};
+  Cookie cky_r_{};
+  std::vector<std::byte> sai_b_;
+  Transform chosen_transform_;
+  Phase1Proposal chosen_;
+  std::optional<crypto::DiffieHellman> dh_;
+  std::vector<std::byte> g_xi_, g_xr_, ni_, nr_;
+  crypto::Phase1Keys keys_;
+  CipherState cipher_state_;
+  Retransmitter retransmit_;
+  std::vector<std::byte> last_received_;
+};
+
+std::string_view name(Phase1Sa::State state) noexcept;
+
+}  // namespace ward::ike::sa

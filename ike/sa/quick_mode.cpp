@@ -1,0 +1,614 @@
+#include "ike/sa/quick_mode.h"
+
+#include <algorithm>
+
+#include "common/byte_writer.h"
+
+namespace ward::ike::sa {
+namespace {
+
+using driver::crypto::Cipher;
+using driver::crypto::Integrity;
+
+constexpr unsigned kSoftLifetimeNumerator = 9;   // soft expiry at 90 % of the hard lifetime
+constexpr unsigned kSoftLifetimeDenominator = 10;
+constexpr std::uint64_t kBytesPerKilobyte = 1024;
+constexpr std::uint32_t kFirstUsableSpi = 256;   // RFC 4303 2.1: 1..255 are reserved
+
+std::uint32_t be32(std::span<const std::byte> b) {
+  return static_cast<std::uint32_t>(b[0]) << 24 | static_cast<std::uint32_t>(b[1]) << 16 |
+         static_cast<std::uint32_t>(b[2]) << 8 | static_cast<std::uint32_t>(b[3]);
+}
+std::vector<std::byte> be32_bytes(std::uint32_t v) {
+  return {std::byte(v >> 24), std::byte(v >> 16), std::byte(v >> 8), std::byte(v)};
+}
+
+Expected<std::uint32_t, std::string> random_u32(std::uint32_t at_least) {
+  while (true) {
+    auto raw = crypto::random_bytes(4);
+    if (!raw) return unexpected(std::move(raw).error());
+    const auto value = be32(*raw);
+    if (value >= at_least) return value;
+  }
+}
+
+std::size_t encryption_key_size(Cipher cipher) {
+  switch (cipher) {
+    case Cipher::Null: return 0;
+    case Cipher::AesCbc128: return 16;
+    case Cipher::AesCbc256: return 32;
+    case Cipher::AesGcm128: return 16 + 4;   // key || salt (RFC 4106 8.1)
+    case Cipher::AesGcm256: return 32 + 4;
+    case Cipher::TripleDesCbc: return 24;
+  }
+  return 0;
+}
+
+std::size_t integrity_key_size(Integrity integrity) {
+  switch (integrity) {
+    case Integrity::None: return 0;
+    case Integrity::HmacSha1_96: return 20;
+    case Integrity::HmacSha256_128: return 32;
+    case Integrity::HmacMd5_96: return 16;
+  }
+  return 0;
+}
+
+bool same(const EspProposal& a, const EspProposal& b) { return a.cipher == b.cipher && a.integrity == b.integrity; }
+
+std::string describe(const EspProposal& p) {
+  return "ESP " + std::string(driver::crypto::name_of(p.cipher)) + "/" + std::string(driver::crypto::name_of(p.integrity));
+}
+
+struct TransformChoice {
+  EspProposal proposal;
+  std::optional<IkeGroupDescription> group;
+  std::optional<std::chrono::seconds> lifetime;
+  std::optional<std::uint64_t> kilobytes;
+};
+
+}  // namespace
+
+std::string_view name(QuickModeExchange::State state) noexcept {
+  switch (state) {
+    case QuickModeExchange::State::Idle: return "Idle";
+    case QuickModeExchange::State::QuickMode1Sent: return "QuickMode1Sent";
+    case QuickModeExchange::State::QuickMode2Sent: return "QuickMode2Sent";
+    case QuickModeExchange::State::QuickMode3Sent: return "QuickMode3Sent";
+    case QuickModeExchange::State::QuickMode3Received: return "QuickMode3Received";
+    case QuickModeExchange::State::Failed: return "Failed";
+  }
+  return "?";
+}
+
+Identification identification_of(const TrafficSelector& selector) {
+  Identification id;
+  const bool v4 = selector.prefix.family() == IpFamily::V4;
+  const std::size_t size = v4 ? 4 : 16;
+  const auto& address = selector.prefix.address().bytes();
+  id.protocol = selector.protocol;
+  id.port = selector.port;
+  for (std::size_t i = 0; i < size; ++i) id.data.push_back(static_cast<std::byte>(address[i]));
+  if (selector.prefix.is_host()) {
+    id.type = v4 ? IdType::Ipv4Addr : IdType::Ipv6Addr;
+    return id;
+  }
+  id.type = v4 ? IdType::Ipv4AddrSubnet : IdType::Ipv6AddrSubnet;
+  unsigned bits = selector.prefix.length();
+  for (std::size_t i = 0; i < size; ++i) {
+    const unsigned take = std::min(bits, 8U);
+    id.data.push_back(static_cast<std::byte>(take == 0 ? 0 : (0xff << (8 - take)) & 0xff));
+    bits -= take;
+  }
+  return id;
+}
+
+QuickModeExchange::QuickModeExchange(auth::Role role, const Phase1Sa& phase1, QuickModeConfig config,
+                                     driver::Dataplane& dataplane, Clock clock)
+    : role_(role), phase1_(phase1), config_(std::move(config)), dataplane_(dataplane), clock_(std::move(clock)),
+      retransmit_(config_.retransmit) {}
+
+std::unique_ptr<QuickModeExchange> QuickModeExchange::initiate(const Phase1Sa& phase1, QuickModeConfig config,
+                                                               driver::Dataplane& dataplane, Clock clock) {
+  return std::unique_ptr<QuickModeExchange>(
+      new QuickModeExchange(auth::Role::Initiator, phase1, std::move(config), dataplane, std::move(clock)));
+}
+
+void QuickModeExchange::log(const std::string& line) const {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string mid;
+  for (int shift = 28; shift >= 0; shift -= 4) mid.push_back(kDigits[(message_id_ >> shift) & 0xf]);
+  phase1_.log("quick mode " + mid + (role_ == auth::Role::Initiator ? " (initiator): " : " (responder): ") + line);
+}
+
+bool QuickModeExchange::transition(State to, std::string_view reason) {
+  const State from = state_;
+  bool allowed = false;
+  switch (to) {
+    case State::QuickMode1Sent: allowed = from == State::Idle && role_ == auth::Role::Initiator; break;
+    case State::QuickMode2Sent: allowed = from == State::Idle && role_ == auth::Role::Responder; break;
+    case State::QuickMode3Sent: allowed = from == State::QuickMode1Sent; break;
+    case State::QuickMode3Received: allowed = from == State::QuickMode2Sent; break;
+    case State::Failed: allowed = from != State::Failed && from != State::QuickMode3Sent && from != State::QuickMode3Received; break;
+    case State::Idle: allowed = false; break;
+  }
+  if (!allowed) {
+    log("refused transition " + std::string(name(from)) + " -> " + std::string(name(to)) + " (" + std::string(reason) + ")");
+    return false;
+  }
+  state_ = to;
+  log(std::string(name(from)) + " -> " + std::string(name(to)) + " (" + std::string(reason) + ")");
+  return true;
+}
+
+void QuickModeExchange::fail(std::string reason) {
+  if (state_ == State::Failed) return;
+  failure_ = reason;
+  if (transition(State::Failed, reason)) retransmit_.answered();
+}
+
+IsakmpHeader QuickModeExchange::header() const {
+  IsakmpHeader h;
+  h.initiator_cookie = phase1_.initiator_cookie();
+  h.responder_cookie = phase1_.responder_cookie();
+  h.exchange_type = ExchangeType::QuickMode;
+  h.message_id = message_id_;
+  h.set(HeaderFlag::Encryption, true);
+  return h;
+}
+
+std::vector<std::byte> QuickModeExchange::send(Expected<std::vector<std::byte>, std::string> message, State next,
+                                               std::string_view reason, bool expect_answer) {
+  if (!message) {
+    fail(std::move(message).error());
+    return {};
+  }
+  if (!transition(next, reason)) {
+    fail("internal error: illegal transition");
+    return {};
+  }
+  retransmit_.sent(*message, clock_(), expect_answer);
+  return std::move(*message);
+}
+
+// ---- proposals -------------------------------------------------------------------------------------
+
+Transform QuickModeExchange::make_transform(const EspProposal& p, std::uint8_t number) const {
+  Transform t;
+  t.number = number;
+  auto attr = [&](IpsecAttribute type, std::uint16_t value) {
+    t.attributes.push_back(DataAttribute::basic(static_cast<std::uint16_t>(type), value));
+  };
+  attr(IpsecAttribute::SaLifeType, static_cast<std::uint16_t>(LifeType::Seconds));
+  t.attributes.push_back(DataAttribute::integer_value(static_cast<std::uint16_t>(IpsecAttribute::SaLifeDuration),
+                                                      static_cast<std::uint64_t>(config_.lifetime.count())));
+  if (config_.lifetime_kilobytes != 0) {
+    attr(IpsecAttribute::SaLifeType, static_cast<std::uint16_t>(LifeType::Kilobytes));
+    t.attributes.push_back(DataAttribute::integer_value(static_cast<std::uint16_t>(IpsecAttribute::SaLifeDuration),
+                                                        config_.lifetime_kilobytes));
+  }
+  if (config_.pfs_group) attr(IpsecAttribute::GroupDescription, static_cast<std::uint16_t>(*config_.pfs_group));
+  attr(IpsecAttribute::EncapsulationMode, static_cast<std::uint16_t>(EncapsulationMode::Transport));
+  switch (p.integrity) {
+    case Integrity::HmacSha1_96:
+      attr(IpsecAttribute::AuthenticationAlgorithm, static_cast<std::uint16_t>(IpsecAuthenticationAlgorithm::HmacSha));
+      break;
+    case Integrity::HmacSha256_128:
+      attr(IpsecAttribute::AuthenticationAlgorithm, static_cast<std::uint16_t>(IpsecAuthenticationAlgorithm::HmacSha2_256));
+      break;
+    default: break;
+  }
+  switch (p.cipher) {
+    case Cipher::AesGcm128:
+    case Cipher::AesGcm256:
+      t.id = static_cast<std::uint8_t>(EspTransformId::AesGcm16);
+      attr(IpsecAttribute::KeyLength, p.cipher == Cipher::AesGcm128 ? 128 : 256);
+      break;
+    case Cipher::AesCbc128:
+    case Cipher::AesCbc256:
+      t.id = static_cast<std::uint8_t>(EspTransformId::Aes);
+      attr(IpsecAttribute::KeyLength, p.cipher == Cipher::AesCbc128 ? 128 : 256);
+      break;
+    case Cipher::Null: t.id = static_cast<std::uint8_t>(EspTransformId::Null); break;
+    case Cipher::TripleDesCbc: t.id = static_cast<std::uint8_t>(EspTransformId::TripleDes); break;
+  }
+  return t;
+}
+
+namespace {
+
+Expected<TransformChoice, std::string> parse_esp_transform(const Transform& t) {
+  const std::string where = "ESP transform " + std::to_string(t.number);
+  TransformChoice out;
+  unsigned key_bits = 0;
+  std::optional<std::uint64_t> life_type;
+  std::optional<std::uint16_t> auth;
+  for (const auto& a : t.attributes) {
+    const auto value = a.integer();
+    if (!value) return unexpected(where + ": attribute " + std::to_string(a.type) + " is not a number");
+    switch (static_cast<IpsecAttribute>(a.type)) {
+      case IpsecAttribute::SaLifeType: life_type = *value; break;
+      case IpsecAttribute::SaLifeDuration:
+        if (life_type == static_cast<std::uint64_t>(LifeType::Seconds)) out.lifetime = std::chrono::seconds(*value);
+        else if (life_type == static_cast<std::uint64_t>(LifeType::Kilobytes)) out.kilobytes = *value;
+        else return unexpected(where + ": SA Life Duration without a Life Type");
+        break;
+      case IpsecAttribute::GroupDescription: out.group = static_cast<IkeGroupDescription>(*value); break;
+      case IpsecAttribute::EncapsulationMode:
+        if (*value != static_cast<std::uint64_t>(EncapsulationMode::Transport)) {
+          return unexpected(where + ": encapsulation mode " + std::to_string(*value) + " (only transport is supported)");
+        }
+        break;
+      case IpsecAttribute::AuthenticationAlgorithm: auth = static_cast<std::uint16_t>(*value); break;
+      case IpsecAttribute::KeyLength: key_bits = static_cast<unsigned>(*value); break;
+      default: return unexpected(where + ": attribute " + std::to_string(a.type) + " is not supported");
+    }
+  }
+  if (auth == static_cast<std::uint16_t>(IpsecAuthenticationAlgorithm::HmacSha)) out.proposal.integrity = Integrity::HmacSha1_96;
+  else if (auth == static_cast<std::uint16_t>(IpsecAuthenticationAlgorithm::HmacSha2_256)) out.proposal.integrity = Integrity::HmacSha256_128;
+  else if (auth) return unexpected(where + ": authentication algorithm " + std::to_string(*auth) + " is not supported");
+  switch (static_cast<EspTransformId>(t.id)) {
+    case EspTransformId::AesGcm16:
+      if (auth) return unexpected(where + ": AES-GCM with a separate authentication algorithm");
+      if (key_bits != 128 && key_bits != 256) return unexpected(where + ": AES-GCM key length " + std::to_string(key_bits));
+      out.proposal.cipher = key_bits == 128 ? Cipher::AesGcm128 : Cipher::AesGcm256;
+      break;
+    case EspTransformId::Aes:
+      if (key_bits != 128 && key_bits != 256) return unexpected(where + ": AES-CBC key length " + std::to_string(key_bits));
+      out.proposal.cipher = key_bits == 128 ? Cipher::AesCbc128 : Cipher::AesCbc256;
+      if (!auth) return unexpected(where + ": AES-CBC without an authentication algorithm");
+      break;
+    case EspTransformId::Null:
+      out.proposal.cipher = Cipher::Null;
+      if (!auth) return unexpected(where + ": ESP_NULL without an authentication algorithm");
+      break;
+    default: return unexpected(where + ": transform ID " + std::to_string(t.id) + " is not supported");
+  }
+  return out;
+}
+
+}  // namespace
+
+Expected<EspProposal, std::string> QuickModeExchange::read_transform(const Transform& transform) const {
+  auto choice = parse_esp_transform(transform);
+  if (!choice) return unexpected(std::move(choice).error());
+  if (choice->group != config_.pfs_group) {
+    return unexpected("ESP transform " + std::to_string(transform.number) + ": PFS group " +
+                      (choice->group ? std::to_string(static_cast<unsigned>(*choice->group)) : std::string("none")) +
+                      " does not match our policy (" +
+                      (config_.pfs_group ? std::to_string(static_cast<unsigned>(*config_.pfs_group)) : std::string("none")) + ")");
+  }
+  if (std::none_of(config_.proposals.begin(), config_.proposals.end(),
+                   [&](const EspProposal& p) { return same(p, choice->proposal); })) {
+    return unexpected("ESP transform " + std::to_string(transform.number) + ": " + describe(choice->proposal) + " is not in our policy");
+  }
+  return choice->proposal;
+}
+
+Expected<void, std::string> QuickModeExchange::check_ids(const ParsedMessage& message) const {
+  const auto ids = message.all<Identification>();
+  if (ids.size() != 2) return unexpected(std::string("INVALID-ID-INFORMATION: quick mode without IDci/IDcr is not supported"));
+  if (!(*ids[0] == id_ci_) || !(*ids[1] == id_cr_)) {
+    return unexpected(std::string("INVALID-ID-INFORMATION: the peer's traffic selectors do not mirror our filter"));
+  }
+  return {};
+}
+
+Expected<std::vector<std::byte>, std::string> QuickModeExchange::seal_with_hash(std::vector<Payload> rest, bool second) {
+  auto body = encode_payload_chain(rest);
+  if (!body) return unexpected("encoding quick mode: " + body.error().message);
+  const auto& keys = phase1_.keys();
+  const auto digest = second ? crypto::quick_mode_hash_2(keys.hash, keys.skeyid_a, message_id_, ni_, body->bytes)
+                             : crypto::quick_mode_hash_1(keys.hash, keys.skeyid_a, message_id_, body->bytes);
+  std::vector<Payload> payloads{Hash{{digest.reveal().begin(), digest.reveal().end()}}};
+  for (auto& p : rest) payloads.push_back(std::move(p));
+  return seal(header(), payloads, cipher_state_);
+}
+
+// ---- messages ------------------------------------------------------------------------------------
+
+Expected<std::vector<std::byte>, std::string> QuickModeExchange::build_quick_mode_1() {
+  if (!phase1_.established()) return unexpected(std::string("quick mode needs an established main mode SA"));
+  if (config_.proposals.empty()) return unexpected(std::string("no ESP proposals configured"));
+  auto mid = random_u32(1);
+  auto spi = random_u32(kFirstUsableSpi);
+  auto nonce = crypto::random_bytes(phase1_.config().nonce_size);
+  if (!mid || !spi || !nonce) return unexpected(std::string("RAND_bytes failed"));
+  message_id_ = *mid;
+  own_spi_ = *spi;
+  ni_ = std::move(*nonce);
+  cipher_state_ = CipherState{phase1_.cipher(), &phase1_.keys().encryption_key,
+                              crypto::quick_mode_iv(phase1_.keys().hash, phase1_.last_iv(), message_id_,
+                                                    phase1_.cipher().block_size())};
+  Proposal proposal;
+  proposal.number = 1;
+  proposal.protocol = ProtocolId::IpsecEsp;
+  proposal.spi = be32_bytes(own_spi_);
+  std::uint8_t number = 1;
+  for (const auto& p : config_.proposals) proposal.transforms.push_back(make_transform(p, number++));
+  SecurityAssociation sa;
+  sa.proposals.push_back(std::move(proposal));
+  std::vector<Payload> rest{std::move(sa), Nonce{ni_}};
+  if (config_.pfs_group) {
+    auto dh = crypto::DiffieHellman::generate(*config_.pfs_group);
+    if (!dh) return unexpected(std::move(dh).error());
+    dh_.emplace(std::move(*dh));
+    rest.push_back(KeyExchange{dh_->public_value()});
+  }
+  id_ci_ = identification_of(config_.local);
+  id_cr_ = identification_of(config_.remote);
+  rest.push_back(id_ci_);
+  rest.push_back(id_cr_);
+  auto sent = send(seal_with_hash(std::move(rest), false), State::QuickMode1Sent, "sent quick mode 1 (HASH(1) SA Ni)", true);
+  if (state_ == State::Failed) return unexpected(failure_);
+  return sent;
+}
+
+namespace {
+
+// Checks the HASH payload that opens a quick mode message against `expected_of(after_hash)`.
+template <class Expect>
+Expected<void, std::string> check_leading_hash(const Opened& opened, const char* which, Expect expected_of) {
+  const auto raw = raw_payloads(opened.plaintext, opened.message.padding);
+  const auto* received = std::get_if<Hash>(&opened.message.payloads.front());
+  if (raw.empty() || received == nullptr) return unexpected(std::string(which) + " is not the first payload");
+  const std::size_t first = raw[0].size();
+  const std::size_t end = opened.plaintext.size() - opened.message.padding;
+  const auto after = std::span<const std::byte>(opened.plaintext).subspan(first, end - first);
+  const auto digest = expected_of(after);
+  if (!crypto::equal_constant_time(digest.reveal(), received->data)) {
+    return unexpected(std::string(which) + " mismatch: the message was not built with this phase 1 SA's keys");
+  }
+  return {};
+}
+
+}  // namespace
+
+Expected<std::unique_ptr<QuickModeExchange>, std::string> QuickModeExchange::respond(
+    const Phase1Sa& phase1, QuickModeConfig config, driver::Dataplane& dataplane, Clock clock,
+    std::span<const std::byte> message_1, std::vector<std::byte>& reply) {
+  if (!phase1.established()) return unexpected(std::string("quick mode 1 dropped: main mode is not established"));
+  auto split = split_datagram(message_1);
+  if (!split) return unexpected("quick mode 1 dropped: " + split.error().to_string());
+  const auto& h = split->header;
+  if (h.initiator_cookie != phase1.initiator_cookie() || h.responder_cookie != phase1.responder_cookie() ||
+      h.exchange_type != ExchangeType::QuickMode || h.message_id == 0) {
+    return unexpected(std::string("quick mode 1 dropped: not a quick mode message of this phase 1 SA"));
+  }
+  std::unique_ptr<QuickModeExchange> qm(
+      new QuickModeExchange(auth::Role::Responder, phase1, std::move(config), dataplane, std::move(clock)));
+  qm->message_id_ = h.message_id;
+  qm->cipher_state_ = CipherState{phase1.cipher(), &phase1.keys().encryption_key,
+                                  crypto::quick_mode_iv(phase1.keys().hash, phase1.last_iv(), h.message_id,
+                                                        phase1.cipher().block_size())};
+  auto opened = open(*split, MessageKind::QuickModeMessage1, qm->cipher_state_);
+  if (!opened) return unexpected("quick mode 1 dropped: " + opened.error());
+  if (auto consumed = qm->consume_quick_mode_1(*opened); !consumed) {
+    qm->log("quick mode 1 refused: " + consumed.error());
+    return unexpected(std::move(consumed).error());
+  }
+  qm->last_received_.assign(message_1.begin(), message_1.end());
+  reply = qm->send(qm->build_quick_mode_2(), State::QuickMode2Sent, "received quick mode 1, sent 2 (HASH(2) SA Nr)", true);
+  if (qm->state_ == State::Failed) return unexpected(qm->failure_);
+  return qm;
+}
+
+Expected<void, std::string> QuickModeExchange::consume_quick_mode_1(const Opened& opened) {
+  const auto& keys = phase1_.keys();
+  if (auto checked = check_leading_hash(opened, "HASH(1)", [&](std::span<const std::byte> after) {
+        return crypto::quick_mode_hash_1(keys.hash, keys.skeyid_a, message_id_, after);
+      });
+      !checked) {
+    return checked;
+  }
+  ni_ = opened.message.find<Nonce>()->data;
+  id_ci_ = identification_of(config_.remote);   // the initiator's side is our remote side
+  id_cr_ = identification_of(config_.local);
+  if (auto ids = check_ids(opened.message); !ids) return ids;
+  const auto* ke = opened.message.find<KeyExchange>();
+  if (config_.pfs_group.has_value() != (ke != nullptr)) {
+    return unexpected(std::string("quick mode 1 ") + (ke ? "carries KE but our policy has no PFS" : "has no KE but our policy requires PFS"));
+  }
+  if (ke) peer_ke_ = ke->data;
+  std::string refused;
+  for (const auto& proposal : opened.message.find<SecurityAssociation>()->proposals) {
+    if (proposal.protocol != ProtocolId::IpsecEsp || proposal.spi.size() != kIpsecSpiSize) {
+      refused += "; proposal " + std::to_string(proposal.number) + " is not ESP with a 4-byte SPI";
+      continue;
+    }
+    for (const auto& transform : proposal.transforms) {
+      auto p = read_transform(transform);
+      if (!p) {
+        refused += "; " + p.error();
+        continue;
+      }
+      chosen_ = *p;
+      chosen_transform_ = transform;
+      peer_spi_ = be32(proposal.spi);
+      log("chose " + describe(chosen_));
+      return {};
+    }
+  }
+  return unexpected("NO-PROPOSAL-CHOSEN: none of the peer's ESP transforms is acceptable" + refused);
+}
+
+Expected<std::vector<std::byte>, std::string> QuickModeExchange::build_quick_mode_2() {
+  auto spi = random_u32(kFirstUsableSpi);
+  auto nonce = crypto::random_bytes(phase1_.config().nonce_size);
+  if (!spi || !nonce) return unexpected(std::string("RAND_bytes failed"));
+  own_spi_ = *spi;
+  nr_ = std::move(*nonce);
+  Proposal proposal;
+  proposal.number = 1;
+  proposal.protocol = ProtocolId::IpsecEsp;
+  proposal.spi = be32_bytes(own_spi_);
+  proposal.transforms.push_back(chosen_transform_);
+  SecurityAssociation sa;
+  sa.proposals.push_back(std::move(proposal));
+  std::vector<Payload> rest{std::move(sa), Nonce{nr_}};
+  if (config_.pfs_group) {
+    auto dh = crypto::DiffieHellman::generate(*config_.pfs_group);
+    if (!dh) return unexpected(std::move(dh).error());
+    dh_.emplace(std::move(*dh));
+    rest.push_back(KeyExchange{dh_->public_value()});
+  }
+  rest.push_back(id_ci_);
+  rest.push_back(id_cr_);
+  return seal_with_hash(std::move(rest), true);
+}
+
+Expected<void, std::string> QuickModeExchange::consume_quick_mode_2(const Opened& opened) {
+  const auto& keys = phase1_.keys();
+  if (auto checked = check_leading_hash(opened, "HASH(2)", [&](std::span<const std::byte> after) {
+        return crypto::quick_mode_hash_2(keys.hash, keys.skeyid_a, message_id_, ni_, after);
+      });
+      !checked) {
+    return checked;
+  }
+  const auto* sa = opened.message.find<SecurityAssociation>();
+  if (sa->proposals.size() != 1 || sa->proposals[0].transforms.size() != 1 ||
+      sa->proposals[0].protocol != ProtocolId::IpsecEsp || sa->proposals[0].spi.size() != kIpsecSpiSize) {
+    return unexpected(std::string("BAD-PROPOSAL-SYNTAX: quick mode 2 must carry one ESP proposal with one transform"));
+  }
+  auto p = read_transform(sa->proposals[0].transforms[0]);
+  if (!p) return unexpected("quick mode 2: " + p.error());
+  chosen_ = *p;
+  peer_spi_ = be32(sa->proposals[0].spi);
+  if (peer_spi_ < kFirstUsableSpi) return unexpected("quick mode 2: SPI " + std::to_string(peer_spi_) + " is reserved");
+  nr_ = opened.message.find<Nonce>()->data;
+  if (auto ids = check_ids(opened.message); !ids) return ids;
+  const auto* ke = opened.message.find<KeyExchange>();
+  if (config_.pfs_group.has_value() != (ke != nullptr)) return unexpected(std::string("quick mode 2: KE presence does not match PFS"));
+  if (ke) peer_ke_ = ke->data;
+  log("peer chose " + describe(chosen_));
+  return {};
+}
+
+Expected<std::vector<std::byte>, std::string> QuickModeExchange::build_quick_mode_3() {
+  const auto& keys = phase1_.keys();
+  const auto digest = crypto::quick_mode_hash_3(keys.hash, keys.skeyid_a, message_id_, ni_, nr_);
+  const std::vector<Payload> payloads{Hash{{digest.reveal().begin(), digest.reveal().end()}}};
+  return seal(header(), payloads, cipher_state_);
+}
+
+Expected<void, std::string> QuickModeExchange::consume_quick_mode_3(const Opened& opened) {
+  const auto& keys = phase1_.keys();
+  const auto digest = crypto::quick_mode_hash_3(keys.hash, keys.skeyid_a, message_id_, ni_, nr_);
+  const auto* received = opened.message.find<Hash>();
+  if (received == nullptr || !crypto::equal_constant_time(digest.reveal(), received->data)) {
+    return unexpected(std::string("HASH(3) mismatch"));
+  }
+  return {};
+}
+
+Expected<void, std::string> QuickModeExchange::install() {
+  const auto& keys = phase1_.keys();
+  driver::crypto::SecureBytes g_qm;
+  if (config_.pfs_group) {
+    auto secret = dh_->shared_secret(peer_ke_);
+    if (!secret) return unexpected("PFS: " + secret.error());
+    g_qm = std::move(*secret);
+    dh_.reset();
+  }
+  const std::size_t enc = encryption_key_size(chosen_.cipher);
+  const std::size_t integ = integrity_key_size(chosen_.integrity);
+  const driver::SaLifetime lifetime{
+      std::chrono::seconds(config_.lifetime.count() * kSoftLifetimeNumerator / kSoftLifetimeDenominator), config_.lifetime,
+      config_.lifetime_kilobytes * kBytesPerKilobyte * kSoftLifetimeNumerator / kSoftLifetimeDenominator,
+      config_.lifetime_kilobytes * kBytesPerKilobyte};
+  for (const auto direction : {driver::crypto::Direction::Inbound, driver::crypto::Direction::Outbound}) {
+    const std::uint32_t spi = direction == driver::crypto::Direction::Inbound ? own_spi_ : peer_spi_;
+    const auto material = crypto::keymat(keys.hash, keys.skeyid_d, g_qm.reveal(), ProtocolId::IpsecEsp, spi, ni_, nr_,
+                                         enc + integ);
+    driver::crypto::SaParams params;
+    params.protocol = driver::crypto::SecurityProtocol::Esp;
+    params.spi = spi;
+    params.direction = direction;
+    params.mode = driver::crypto::Mode::Transport;
+    params.cipher = chosen_.cipher;
+    params.integrity = chosen_.integrity;
+    params.encryption_key = driver::crypto::SecureBytes(material.reveal().first(enc));
+    params.integrity_key = driver::crypto::SecureBytes(material.reveal().subspan(enc, integ));
+    auto added = dataplane_.add_sa(driver::SaInstall{std::move(params), config_.filter_id, config_.peer, lifetime});
+    if (!added) return unexpected("installing the " + std::string(driver::crypto::name_of(direction)) + " SA: " + added.error());
+  }
+  log("installed " + describe(chosen_) + " SAs for filter " + std::to_string(config_.filter_id) + ": inbound SPI " +
+      std::to_string(own_spi_) + ", outbound SPI " + std::to_string(peer_spi_));
+  return {};
+}
+
+// ---- dispatch ------------------------------------------------------------------------------------
+
+std::vector<std::byte> QuickModeExchange::handle(std::span<const std::byte> datagram) {
+  auto drop = [&](const std::string& why) {
+    ++dropped_;
+    log("dropped a datagram: " + why);
+    return std::vector<std::byte>{};
+  };
+  if (state_ == State::Failed) return drop("the exchange has failed");
+  auto split = split_datagram(datagram);
+  if (!split) return drop(split.error().to_string());
+  const auto& h = split->header;
+  if (h.initiator_cookie != phase1_.initiator_cookie() || h.responder_cookie != phase1_.responder_cookie() ||
+      h.exchange_type != ExchangeType::QuickMode || h.message_id != message_id_) {
+    return drop("not a message of this quick mode exchange");
+  }
+  if (std::equal(datagram.begin(), datagram.end(), last_received_.begin(), last_received_.end())) {
+    ++duplicates_;
+    log("duplicate of the last message, answered with the stored one");
+    return retransmit_.last();
+  }
+  switch (state_) {
+    case State::QuickMode1Sent: {
+      auto opened = open(*split, MessageKind::QuickModeMessage2, cipher_state_);
+      if (!opened) return drop(opened.error());
+      last_received_.assign(datagram.begin(), datagram.end());
+      retransmit_.answered();
+      if (auto c = consume_quick_mode_2(*opened); !c) {
+        fail(c.error());
+        return {};
+      }
+      auto message_3 = build_quick_mode_3();
+      if (message_3) {
+        if (auto installed = install(); !installed) {
+          fail(installed.error());
+          return {};
+        }
+      }
+      return send(std::move(message_3), State::QuickMode3Sent, "received quick mode 2, sent 3 (HASH(3)), SAs installed", false);
+    }
+    case State::QuickMode2Sent: {
+      auto opened = open(*split, MessageKind::QuickModeMessage3, cipher_state_);
+      if (!opened) return drop(opened.error());
+      last_received_.assign(datagram.begin(), datagram.end());
+      retransmit_.answered();
+      if (auto c = consume_quick_mode_3(*opened); !c) {
+        fail(c.error());
+        return {};
+      }
+      if (auto installed = install(); !installed) {
+        fail(installed.error());
+        return {};
+      }
+      transition(State::QuickMode3Received, "received quick mode 3, SAs installed");
+      return {};
+    }
+    default: break;
+  }
+  return drop("unexpected in state " + std::string(name(state_)));
+}
+
+std::vector<std::byte> QuickModeExchange::on_timer() {
+  switch (retransmit_.tick(clock_())) {
+    case Retransmitter::Tick::Nothing: return {};
+    case Retransmitter::Tick::Resend:
+      log("no answer yet, resending the " + std::string(name(state_)) + " message (send " + std::to_string(retransmit_.sends()) + ")");
+      return retransmit_.last();
+    case Retransmitter::Tick::GiveUp:
+      fail("no answer after " + std::to_string(retransmit_.sends()) + " sends in state " + std::string(name(state_)));
+      return {};
+  }
+  return {};
+}
+
+}  // namespace ward::ike::sa

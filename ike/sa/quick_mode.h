@@ -1,0 +1,140 @@
+// IKEv1 quick mode (RFC 2409 5.5) under an established main mode SA, initiator and responder:
+//
+//   Initiator                                    Responder
+//   HDR*, HASH(1), SA, Ni [, KE] [, IDci, IDcr] -->                        QuickMode1Sent
+//                  <-- HDR*, HASH(2), SA, Nr [, KE] [, IDci, IDcr]         QuickMode2Sent
+//   HDR*, HASH(3)                               -->                        QuickMode3Sent (initiator done)
+//                                                                          QuickMode3Received (responder done)
+//
+// At the end each side derives KEYMAT per SPI (RFC 2409 5.5) and installs two ESP SAs into the
+// Dataplane: inbound under the SPI it chose, outbound under the peer's. The initiator installs
+// when it sends HASH(3), the responder when HASH(3) checks. The responder retransmits message 2
+// until HASH(3) arrives; the initiator answers a duplicate message 2 with its stored HASH(3).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/ip.h"
+#include "driver/api/dataplane.h"
+#include "ike/sa/phase1_sa.h"
+
+namespace ward::ike::sa {
+
+// One ESP security method of a filter action (Windows' "security methods"): GCM with a 16-byte
+// ICV, AES-CBC with HMAC-SHA-1/SHA-256, or NULL with HMAC.
+struct EspProposal {
+  driver::crypto::Cipher cipher = driver::crypto::Cipher::AesGcm128;
+  driver::crypto::Integrity integrity = driver::crypto::Integrity::None;
+};
+
+// A quick mode ID (RFC 2407 4.6.2): a host is ID_IPV4_ADDR / ID_IPV6_ADDR, a subnet
+// ID_IPV4_ADDR_SUBNET / ID_IPV6_ADDR_SUBNET; protocol and port 0 mean any.
+struct TrafficSelector {
+  IpPrefix prefix;
+  std::uint8_t protocol = 0;
+  std::uint16_t port = 0;
+};
+
+struct QuickModeConfig {
+  std::vector<EspProposal> proposals;                 // preference order
+  std::optional<IkeGroupDescription> pfs_group;       // a new DH in quick mode
+  std::chrono::seconds lifetime{3600};
+  std::uint64_t lifetime_kilobytes = 0;               // 0: no volume limit proposed
+  TrafficSelector local;                              // our side of the filter (IDci as initiator)
+  TrafficSelector remote;
+  std::uint32_t filter_id = 0;
+  IpAddress peer;                                     // the SaInstall peer
+  RetransmitPolicy retransmit;
+};
+
+class QuickModeExchange {
+ public:
+  enum class State : std::uint8_t {
+    Idle,
+    QuickMode1Sent,
+    QuickMode2Sent,
+    QuickMode3Sent,      // initiator: SAs installed
+    QuickMode3Received,  // responder: SAs installed
+    Failed,
+  };
+
+  static std::unique_ptr<QuickModeExchange> initiate(const Phase1Sa& phase1, QuickModeConfig config,
+                                                     driver::Dataplane& dataplane, Clock clock);
+  // A responder for a quick mode message 1 on `phase1`; nothing is kept unless it decrypts, its
+  // HASH(1) checks and a proposal is acceptable. `reply` receives message 2.
+  static Expected<std::unique_ptr<QuickModeExchange>, std::string> respond(const Phase1Sa& phase1, QuickModeConfig config,
+                                                                           driver::Dataplane& dataplane, Clock clock,
+                                                                           std::span<const std::byte> message_1,
+                                                                           std::vector<std::byte>& reply);
+
+  Expected<std::vector<std::byte>, std::string> build_quick_mode_1();
+  std::vector<std::byte> handle(std::span<const std::byte> datagram);
+  std::vector<std::byte> on_timer();
+  std::optional<TimePoint> due() const noexcept { return retransmit_.due(); }
+
+  State state() const noexcept { return state_; }
+  bool done() const noexcept { return state_ == State::QuickMode3Sent || state_ == State::QuickMode3Received; }
+  const std::string& failure() const noexcept { return failure_; }
+  std::uint32_t message_id() const noexcept { return message_id_; }
+  std::uint32_t inbound_spi() const noexcept { return own_spi_; }
+  std::uint32_t outbound_spi() const noexcept { return peer_spi_; }
+  const EspProposal& chosen() const noexcept { return chosen_; }
+  std::uint64_t dropped() const noexcept { return dropped_; }
+  std::uint64_t duplicates() const noexcept { return duplicates_; }
+
+ private:
+  QuickModeExchange(auth::Role role, const Phase1Sa& phase1, QuickModeConfig config, driver::Dataplane& dataplane,
+                    Clock clock);
+
+  bool transition(State to, std::string_view reason);
+  void fail(std::string reason);
+  void log(const std::string& line) const;
+  IsakmpHeader header() const;
+  std::vector<std::byte> send(Expected<std::vector<std::byte>, std::string> message, State next, std::string_view reason,
+                              bool expect_answer);
+
+  Transform make_transform(const EspProposal& proposal, std::uint8_t number) const;
+  Expected<EspProposal, std::string> read_transform(const Transform& transform) const;
+  Expected<void, std::string> check_ids(const ParsedMessage& message) const;
+  Expected<void, std::string> install();
+  Expected<std::vector<std::byte>, std::string> seal_with_hash(std::vector<Payload> rest, bool second);
+
+  Expected<void, std::string> consume_quick_mode_1(const Opened& opened);
+  Expected<std::vector<std::byte>, std::string> build_quick_mode_2();
+  Expected<void, std::string> consume_quick_mode_2(const Opened& opened);
+  Expected<std::vector<std::byte>, std::string> build_quick_mode_3();
+  Expected<void, std::string> consume_quick_mode_3(const Opened& opened);
+
+  auth::Role role_;
+  const Phase1Sa& phase1_;
+  QuickModeConfig config_;
+  driver::Dataplane& dataplane_;
+  Clock clock_;
+  State state_ = State::Idle;
+  std::string failure_;
+  std::uint64_t dropped_ = 0;
+  std::uint64_t duplicates_ = 0;
+
+  std::uint32_t message_id_ = 0;
+  std::uint32_t own_spi_ = 0;
+  std::uint32_t peer_spi_ = 0;
+  EspProposal chosen_;
+  Transform chosen_transform_;
+  std::vector<std::byte> ni_, nr_;
+  std::optional<crypto::DiffieHellman> dh_;
+  std::vector<std::byte> peer_ke_;
+  Identification id_ci_, id_cr_;
+  CipherState cipher_state_;
+  Retransmitter retransmit_;
+  std::vector<std::byte> last_received_;
+};
+
+std::string_view name(QuickModeExchange::State state) noexcept;
+
+// The quick mode ID for a traffic selector.
+Identification identification_of(const TrafficSelector& selector);
+
+}  // namespace ward::ike::sa

@@ -1,0 +1,403 @@
+// Main mode and quick mode end to end in one process (strongSwan's test_child_rekey style): a
+// Ward initiator and a Ward responder, each message handed across in memory, each step commented
+// with the exchange diagram and the state asserted after it. The quick mode SAs go into two
+// SimDataplanes and a packet protected by one is accepted by the other. Time is a variable.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "driver/packet/test_packets.h"
+#include "driver/sim/sim_dataplane.h"
+#include "ike/auth/preshared_key.h"
+#include "ike/sa/phase1_sa.h"
+#include "ike/sa/quick_mode.h"
+
+namespace ward::ike::sa {
+namespace {
+
+using namespace std::chrono_literals;
+using driver::crypto::Cipher;
+using driver::crypto::Integrity;
+using State = Phase1Sa::State;
+using QmState = QuickModeExchange::State;
+
+IpAddress ip(const char* text) { return *IpAddress::parse(text); }
+const IpAddress kHostA = ip("10.20.1.10");
+const IpAddress kHostB = ip("10.20.2.30");
+constexpr std::uint32_t kFilterId = 7;
+
+struct NullListener : driver::DataplaneListener {
+  void on_acquire(const driver::Acquire&) override {}
+  void on_expiry(const driver::SaExpiry&) override {}
+};
+
+driver::FilterTable negotiate_table() {
+  const auto a = IpPrefix::host(kHostA);
+  const auto b = IpPrefix::host(kHostB);
+  using driver::DriverFilter;
+  using driver::FilterAction;
+  return {{DriverFilter{kFilterId, a, b, 0, PortRange::any(), PortRange::any(), FilterAction::Negotiate, 32768, {}},
+           DriverFilter{kFilterId, b, a, 0, PortRange::any(), PortRange::any(), FilterAction::Negotiate, 32768, {}}}};
+}
+
+template <class T, class E>
+T take(Expected<T, E>&& result) {
+  EXPECT_TRUE(result.has_value());
+  return std::move(*result);
+}
+
+bool contains(const std::vector<std::string>& lines, std::string_view text) {
+  for (const auto& line : lines) {
+    if (line.find(text) != std::string::npos) return true;
+  }
+  return false;
+}
+
+class IkeExchangeTest : public ::testing::Test {
+ protected:
+  IkeExchangeTest()
+      : psk_a(auth::preshared_key_from_text("correct horse battery staple")),
+        psk_b(auth::preshared_key_from_text("correct horse battery staple")),
+        sim_a(listener, {}, [this] { return now; }),
+        sim_b(listener, {}, [this] { return now; }) {
+    EXPECT_TRUE(sim_a.install_filter_table(negotiate_table()).has_value());
+    EXPECT_TRUE(sim_b.install_filter_table(negotiate_table()).has_value());
+  }
+
+  Clock clock() { return [this] { return now; }; }
+
+  Phase1Config phase1_config(const IpAddress& local, const IpAddress& peer, std::vector<std::string>& log) {
+    Phase1Config c;
+    c.proposals = proposals;
+    c.local = local;
+    c.peer = peer;
+    c.retransmit = RetransmitPolicy{1000ms, 2, 3};
+    c.log = [&log](const std::string& line) { log.push_back(line); };
+    return c;
+  }
+
+  QuickModeConfig quick_config(const IpAddress& local, const IpAddress& peer) {
+    QuickModeConfig c;
+    c.proposals = esp;
+    c.pfs_group = pfs;
+    c.lifetime = 3600s;
+    c.lifetime_kilobytes = 100000;
+    c.local = TrafficSelector{IpPrefix::host(local)};
+    c.remote = TrafficSelector{IpPrefix::host(peer)};
+    c.filter_id = kFilterId;
+    c.peer = peer;
+    c.retransmit = RetransmitPolicy{1000ms, 2, 3};
+    return c;
+  }
+
+  // Main mode, six messages, asserting the state after each.
+  void run_main_mode() {
+    initiator = Phase1Sa::initiate(phase1_config(kHostA, kHostB, log_a), psk_a, clock());
+    //   HDR, SA  -->
+    auto m1 = initiator->build_main_mode_1();
+    ASSERT_TRUE(m1.has_value()) << m1.error();
+    EXPECT_EQ(initiator->state(), State::MainMode1Sent);
+    //            <--  HDR, SA
+    std::vector<std::byte> m2;
+    auto responded = Phase1Sa::respond(phase1_config(kHostB, kHostA, log_b), psk_b, clock(), *m1, m2);
+    ASSERT_TRUE(responded.has_value()) << responded.error();
+    responder = std::move(*responded);
+    EXPECT_EQ(responder->state(), State::MainMode2Sent);
+    //   HDR, KE, Ni  -->
+    const auto m3 = initiator->handle(m2);
+    ASSERT_FALSE(m3.empty()) << initiator->failure();
+    EXPECT_EQ(initiator->state(), State::MainMode3Sent);
+    //            <--  HDR, KE, Nr
+    const auto m4 = responder->handle(m3);
+    ASSERT_FALSE(m4.empty()) << responder->failure();
+    EXPECT_EQ(responder->state(), State::MainMode4Sent);
+    //   HDR*, IDii, HASH_I  -->
+    const auto m5 = initiator->handle(m4);
+    ASSERT_FALSE(m5.empty()) << initiator->failure();
+    EXPECT_EQ(initiator->state(), State::MainMode5Sent);
+    //            <--  HDR*, IDir, HASH_R
+    const auto m6 = responder->handle(m5);
+    ASSERT_FALSE(m6.empty()) << responder->failure();
+    EXPECT_EQ(responder->state(), State::MainMode6Sent);
+    EXPECT_TRUE(responder->established());
+    EXPECT_TRUE(initiator->handle(m6).empty());
+    EXPECT_EQ(initiator->state(), State::MainMode6Received) << initiator->failure();
+    EXPECT_TRUE(initiator->established());
+    EXPECT_EQ(initiator->last_iv(), responder->last_iv()) << "both ends chain the same CBC IV";
+  }
+
+  // Quick mode, three messages; both sides install their SAs.
+  void run_quick_mode() {
+    qm_initiator = QuickModeExchange::initiate(*initiator, quick_config(kHostA, kHostB), sim_a, clock());
+    //   HDR*, HASH(1), SA, Ni [, KE], IDci, IDcr  -->
+    auto q1 = qm_initiator->build_quick_mode_1();
+    ASSERT_TRUE(q1.has_value()) << q1.error();
+    EXPECT_EQ(qm_initiator->state(), QmState::QuickMode1Sent);
+    //            <--  HDR*, HASH(2), SA, Nr [, KE], IDci, IDcr
+    std::vector<std::byte> q2;
+    auto responded = QuickModeExchange::respond(*responder, quick_config(kHostB, kHostA), sim_b, clock(), *q1, q2);
+    ASSERT_TRUE(responded.has_value()) << responded.error();
+    qm_responder = std::move(*responded);
+    EXPECT_EQ(qm_responder->state(), QmState::QuickMode2Sent);
+    //   HDR*, HASH(3)  -->          (initiator installs)
+    const auto q3 = qm_initiator->handle(q2);
+    ASSERT_FALSE(q3.empty()) << qm_initiator->failure();
+    EXPECT_EQ(qm_initiator->state(), QmState::QuickMode3Sent);
+    EXPECT_EQ(sim_a.counters().sas.size(), 2u);
+    //                               (responder installs)
+    EXPECT_TRUE(qm_responder->handle(q3).empty());
+    EXPECT_EQ(qm_responder->state(), QmState::QuickMode3Received) << qm_responder->failure();
+    EXPECT_EQ(sim_b.counters().sas.size(), 2u);
+    EXPECT_EQ(qm_initiator->inbound_spi(), qm_responder->outbound_spi());
+    EXPECT_EQ(qm_initiator->outbound_spi(), qm_responder->inbound_spi());
+  }
+
+  // A TCP packet A -> B protected by A's outbound SA and accepted by B's inbound SA, and back.
+  void expect_traffic_flows() {
+    const auto request = driver::testing::make_packet(kHostA, kHostB, 6, 40000, 445, 300);
+    const auto sealed = sim_a.send(request);
+    ASSERT_EQ(sealed.disposition, driver::Disposition::AcceptModified);
+    const auto opened = sim_b.receive(sealed.bytes);
+    ASSERT_EQ(opened.disposition, driver::Disposition::AcceptModified) << "B's inbound SA must open A's packet";
+    EXPECT_EQ(opened.bytes, request);
+    const auto reply = driver::testing::make_packet(kHostB, kHostA, 6, 445, 40000, 1200);
+    const auto sealed_reply = sim_b.send(reply);
+    ASSERT_EQ(sealed_reply.disposition, driver::Disposition::AcceptModified);
+    const auto opened_reply = sim_a.receive(sealed_reply.bytes);
+    ASSERT_EQ(opened_reply.disposition, driver::Disposition::AcceptModified);
+    EXPECT_EQ(opened_reply.bytes, reply);
+  }
+
+  std::chrono::steady_clock::time_point now{};
+  std::vector<Phase1Proposal> proposals{{IkeEncryptionAlgorithm::AesCbc, 256, IkeHashAlgorithm::Sha2_256,
+                                         IkeGroupDescription::Ecp256, 28800s}};
+  std::vector<EspProposal> esp{{Cipher::AesGcm256, Integrity::None}};
+  std::optional<IkeGroupDescription> pfs;
+  std::vector<std::string> log_a, log_b;
+  auth::PresharedKeyProvider psk_a, psk_b;
+  NullListener listener;
+  driver::SimDataplane sim_a, sim_b;
+  std::unique_ptr<Phase1Sa> initiator, responder;
+  std::unique_ptr<QuickModeExchange> qm_initiator, qm_responder;
+};
+
+TEST_F(IkeExchangeTest, MainModeCompletesForEachGroupAndPhase1Cipher) {
+  const Phase1Proposal cases[] = {
+      {IkeEncryptionAlgorithm::AesCbc, 256, IkeHashAlgorithm::Sha2_256, IkeGroupDescription::Modp2048, 28800s},
+      {IkeEncryptionAlgorithm::AesCbc, 256, IkeHashAlgorithm::Sha2_256, IkeGroupDescription::Ecp256, 28800s},
+      {IkeEncryptionAlgorithm::AesCbc, 256, IkeHashAlgorithm::Sha2_384, IkeGroupDescription::Ecp384, 28800s},
+      {IkeEncryptionAlgorithm::AesCbc, 128, IkeHashAlgorithm::Sha, IkeGroupDescription::Modp2048, 28800s},
+      {IkeEncryptionAlgorithm::AesCbc, 256, IkeHashAlgorithm::Sha, IkeGroupDescription::Ecp256, 28800s},  // SKEYID_e expanded
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(std::to_string(c.key_bits) + "/" + std::string(crypto::hash_name(c.hash)) + "/group " +
+                 std::to_string(static_cast<unsigned>(c.group)));
+    proposals = {c};
+    run_main_mode();
+    if (HasFatalFailure()) return;
+    EXPECT_EQ(initiator->chosen().group, c.group);
+    EXPECT_TRUE(crypto::equal_constant_time(initiator->keys().skeyid_d.reveal(), responder->keys().skeyid_d.reveal()));
+  }
+}
+
+TEST_F(IkeExchangeTest, ResponderPicksTheFirstOfTheInitiatorsProposalsItAccepts) {
+  proposals = {{IkeEncryptionAlgorithm::AesCbc, 256, IkeHashAlgorithm::Sha2_384, IkeGroupDescription::Ecp384, 3600s},
+               {IkeEncryptionAlgorithm::AesCbc, 128, IkeHashAlgorithm::Sha, IkeGroupDescription::Modp2048, 3600s}};
+  initiator = Phase1Sa::initiate(phase1_config(kHostA, kHostB, log_a), psk_a, clock());
+  auto m1 = initiator->build_main_mode_1();
+  ASSERT_TRUE(m1.has_value());
+  auto responder_config = phase1_config(kHostB, kHostA, log_b);
+  responder_config.proposals = {proposals[1]};   // the responder accepts only the second
+  std::vector<std::byte> m2;
+  auto r = Phase1Sa::respond(responder_config, psk_b, clock(), *m1, m2);
+  ASSERT_TRUE(r.has_value()) << r.error();
+  EXPECT_EQ((*r)->chosen().group, IkeGroupDescription::Modp2048);
+  initiator->handle(m2);
+  EXPECT_EQ(initiator->chosen().hash, IkeHashAlgorithm::Sha);
+
+  responder_config.proposals = {{IkeEncryptionAlgorithm::AesCbc, 256, IkeHashAlgorithm::Sha2_256, IkeGroupDescription::Ecp256, 3600s}};
+  std::vector<std::byte> none;
+  auto refused = Phase1Sa::respond(responder_config, psk_b, clock(), *m1, none);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_NE(refused.error().find("NO-PROPOSAL-CHOSEN"), std::string::npos) << refused.error();
+  EXPECT_TRUE(none.empty());
+}
+
+TEST_F(IkeExchangeTest, QuickModeGcmWithoutPfsInstallsMatchingSasAndTrafficFlows) {
+  run_main_mode();
+  ASSERT_FALSE(HasFatalFailure());
+  run_quick_mode();
+  ASSERT_FALSE(HasFatalFailure());
+  expect_traffic_flows();
+}
+
+TEST_F(IkeExchangeTest, QuickModeCbcWithPfsInstallsMatchingSasAndTrafficFlows) {
+  proposals = {{IkeEncryptionAlgorithm::AesCbc, 128, IkeHashAlgorithm::Sha, IkeGroupDescription::Modp2048, 28800s}};
+  esp = {{Cipher::AesCbc256, Integrity::HmacSha256_128}, {Cipher::AesCbc128, Integrity::HmacSha1_96}};
+  pfs = IkeGroupDescription::Ecp384;
+  run_main_mode();
+  ASSERT_FALSE(HasFatalFailure());
+  run_quick_mode();
+  ASSERT_FALSE(HasFatalFailure());
+  EXPECT_EQ(qm_initiator->chosen().cipher, Cipher::AesCbc256);
+  expect_traffic_flows();
+}
+
+TEST_F(IkeExchangeTest, QuickModeGcm128WithPfsAndNullEspAlsoWork) {
+  for (const auto& method : {EspProposal{Cipher::AesGcm128, Integrity::None}, EspProposal{Cipher::Null, Integrity::HmacSha256_128}}) {
+    SCOPED_TRACE(std::string(driver::crypto::name_of(method.cipher)));
+    esp = {method};
+    pfs = IkeGroupDescription::Modp2048;
+    run_main_mode();
+    ASSERT_FALSE(HasFatalFailure());
+    run_quick_mode();
+    ASSERT_FALSE(HasFatalFailure());
+    expect_traffic_flows();
+    // Clear both dataplanes for the next method.
+    using driver::crypto::Direction;
+    ASSERT_TRUE(sim_a.delete_sa(qm_initiator->inbound_spi(), Direction::Inbound).has_value());
+    ASSERT_TRUE(sim_a.delete_sa(qm_initiator->outbound_spi(), Direction::Outbound).has_value());
+    ASSERT_TRUE(sim_b.delete_sa(qm_responder->inbound_spi(), Direction::Inbound).has_value());
+    ASSERT_TRUE(sim_b.delete_sa(qm_responder->outbound_spi(), Direction::Outbound).has_value());
+  }
+}
+
+TEST_F(IkeExchangeTest, WrongPresharedKeyFailsBothSidesAndInstallsNothing) {
+  auth::PresharedKeyProvider wrong(auth::preshared_key_from_text("not the same key"));
+  initiator = Phase1Sa::initiate(phase1_config(kHostA, kHostB, log_a), psk_a, clock());
+  auto m1 = initiator->build_main_mode_1();
+  std::vector<std::byte> m2;
+  auto r = Phase1Sa::respond(phase1_config(kHostB, kHostA, log_b), wrong, clock(), *m1, m2);
+  ASSERT_TRUE(r.has_value());
+  responder = std::move(*r);
+  const auto m3 = initiator->handle(m2);
+  const auto m4 = responder->handle(m3);
+  //   HDR*, IDii, HASH_I  -->   encrypted under a key derived from the other PSK
+  const auto m5 = initiator->handle(m4);
+  ASSERT_FALSE(m5.empty());
+  EXPECT_TRUE(responder->handle(m5).empty());
+  EXPECT_EQ(responder->state(), State::Failed);
+  EXPECT_NE(responder->failure().find("preshared key"), std::string::npos) << responder->failure();
+  EXPECT_TRUE(contains(log_b, "preshared key"));
+  // The initiator hears nothing: it resends message 5 with back-off, then gives up.
+  now += 1s;
+  EXPECT_EQ(initiator->on_timer(), m5);
+  now += 2s;
+  EXPECT_EQ(initiator->on_timer(), m5);
+  now += 4s;
+  EXPECT_TRUE(initiator->on_timer().empty());
+  EXPECT_EQ(initiator->state(), State::Failed);
+  EXPECT_NE(initiator->failure().find("no answer after 3 sends"), std::string::npos) << initiator->failure();
+  EXPECT_TRUE(sim_a.counters().sas.empty());
+  EXPECT_TRUE(sim_b.counters().sas.empty());
+}
+
+TEST_F(IkeExchangeTest, PresharedKeyProviderNamesAHashMismatch) {
+  // With the same SKEYID_e but another PSK's SKEYID (what a HASH check alone sees).
+  run_main_mode();
+  ASSERT_FALSE(HasFatalFailure());
+  auth::PresharedKeyProvider wrong(auth::preshared_key_from_text("not the same key"));
+  const auto other_skeyid = wrong.skeyid(IkeHashAlgorithm::Sha2_256, std::vector<std::byte>(32), std::vector<std::byte>(32), {});
+  const std::vector<std::byte> g(64), cky(8), sa(40), id(8);
+  auth::MainModeTranscript mine{IkeHashAlgorithm::Sha2_256, &initiator->keys().skeyid, g, g, cky, cky, sa};
+  auth::MainModeTranscript theirs{IkeHashAlgorithm::Sha2_256, &other_skeyid, g, g, cky, cky, sa};
+  auto built = wrong.build_authentication(auth::Role::Responder, theirs, id);
+  ASSERT_TRUE(built.has_value());
+  ParsedMessage message;
+  message.payloads = *built;
+  auto checked = psk_a.check_authentication(auth::Role::Responder, mine, id, message);
+  ASSERT_FALSE(checked.has_value());
+  EXPECT_EQ(checked.error(), "HASH_R mismatch: the peer's preshared key differs");
+  auto own = psk_a.build_authentication(auth::Role::Responder, mine, id);
+  message.payloads = *own;
+  EXPECT_TRUE(psk_a.check_authentication(auth::Role::Responder, mine, id, message).has_value());
+}
+
+TEST_F(IkeExchangeTest, LostMessageIsResentAfterTheBackOff) {
+  initiator = Phase1Sa::initiate(phase1_config(kHostA, kHostB, log_a), psk_a, clock());
+  auto m1 = initiator->build_main_mode_1();
+  // HDR, SA  --> lost.
+  EXPECT_TRUE(initiator->on_timer().empty()) << "not due yet";
+  now += 999ms;
+  EXPECT_TRUE(initiator->on_timer().empty());
+  now += 1ms;
+  const auto again = initiator->on_timer();
+  EXPECT_EQ(again, *m1) << "resent after 1 s";
+  ASSERT_TRUE(initiator->due().has_value());
+  EXPECT_EQ(*initiator->due(), now + 2s) << "the next wait doubles";
+  std::vector<std::byte> m2;
+  auto r = Phase1Sa::respond(phase1_config(kHostB, kHostA, log_b), psk_b, clock(), again, m2);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(initiator->handle(m2).empty());
+  EXPECT_EQ(initiator->state(), State::MainMode3Sent);
+}
+
+TEST_F(IkeExchangeTest, DuplicatesAreAnsweredFromTheStoredResponse) {
+  initiator = Phase1Sa::initiate(phase1_config(kHostA, kHostB, log_a), psk_a, clock());
+  auto m1 = initiator->build_main_mode_1();
+  std::vector<std::byte> m2;
+  responder = take(Phase1Sa::respond(phase1_config(kHostB, kHostA, log_b), psk_b, clock(), *m1, m2));
+  const auto m3 = initiator->handle(m2);
+  const auto m4 = responder->handle(m3);
+  //   HDR, KE, Ni  -->  again (the initiator did not hear message 4)
+  const auto m4_again = responder->handle(m3);
+  EXPECT_EQ(m4_again, m4) << "same bytes: no new nonce, no new DH";
+  EXPECT_EQ(responder->duplicates(), 1u);
+  EXPECT_EQ(responder->state(), State::MainMode4Sent);
+  const auto m1_again = responder->handle(*m1);
+  EXPECT_TRUE(m1_again.empty()) << "an older message is dropped";
+  EXPECT_EQ(responder->dropped(), 1u);
+
+  // Finish; then a duplicate quick mode 1 gets the stored message 2.
+  const auto m5 = initiator->handle(m4);
+  initiator->handle(responder->handle(m5));
+  ASSERT_TRUE(initiator->established());
+  qm_initiator = QuickModeExchange::initiate(*initiator, quick_config(kHostA, kHostB), sim_a, clock());
+  auto q1 = qm_initiator->build_quick_mode_1();
+  std::vector<std::byte> q2;
+  qm_responder = take(QuickModeExchange::respond(*responder, quick_config(kHostB, kHostA), sim_b, clock(), *q1, q2));
+  EXPECT_EQ(qm_responder->handle(*q1), q2);
+  EXPECT_EQ(qm_responder->duplicates(), 1u);
+  const auto q3 = qm_initiator->handle(q2);
+  EXPECT_EQ(qm_initiator->handle(q2), q3) << "a resent message 2 means HASH(3) was lost";
+  EXPECT_TRUE(qm_responder->handle(q3).empty());
+  EXPECT_EQ(qm_responder->state(), QmState::QuickMode3Received);
+  EXPECT_EQ(sim_b.counters().sas.size(), 2u);
+}
+
+TEST_F(IkeExchangeTest, MalformedFirstMessagesLeaveNoResponderState) {
+  std::vector<std::byte> reply;
+  const std::vector<std::byte> junk(40, std::byte{0x11});
+  EXPECT_FALSE(Phase1Sa::respond(phase1_config(kHostB, kHostA, log_b), psk_b, clock(), junk, reply).has_value());
+  EXPECT_TRUE(reply.empty());
+  initiator = Phase1Sa::initiate(phase1_config(kHostA, kHostB, log_a), psk_a, clock());
+  auto m1 = initiator->build_main_mode_1();
+  auto truncated = *m1;
+  truncated.resize(truncated.size() - 3);
+  EXPECT_FALSE(Phase1Sa::respond(phase1_config(kHostB, kHostA, log_b), psk_b, clock(), truncated, reply).has_value());
+  // A garbled message to an existing SA is dropped and counted, the state stays.
+  std::vector<std::byte> m2;
+  responder = take(Phase1Sa::respond(phase1_config(kHostB, kHostA, log_b), psk_b, clock(), *m1, m2));
+  auto m3 = initiator->handle(m2);
+  m3[m3.size() - 1] = std::byte{0xff};
+  m3.push_back(std::byte{0});
+  EXPECT_TRUE(responder->handle(m3).empty());
+  EXPECT_EQ(responder->dropped(), 1u);
+  EXPECT_EQ(responder->state(), State::MainMode2Sent);
+}
+
+TEST(IkeQuickModeIds, SubnetsBecomeAddrSubnetIdsWithProtocolAndPort) {
+  const auto id = identification_of(TrafficSelector{*IpPrefix::parse("10.20.0.0/16"), 6, 445});
+  EXPECT_EQ(id.type, IdType::Ipv4AddrSubnet);
+  EXPECT_EQ(id.protocol, 6);
+  EXPECT_EQ(id.port, 445);
+  const std::vector<std::byte> want{std::byte{10}, std::byte{20}, std::byte{0}, std::byte{0},
+                                    std::byte{255}, std::byte{255}, std::byte{0}, std::byte{0}};
+  EXPECT_EQ(id.data, want);
+  EXPECT_EQ(identification_of(TrafficSelector{IpPrefix::host(kHostA)}).type, IdType::Ipv4Addr);
+}
+
+}  // namespace
+}  // namespace ward::ike::sa
