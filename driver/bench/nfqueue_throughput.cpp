@@ -62,7 +62,7 @@ std::unique_ptr<NfqueueDataplane> start_dataplane(const ward::testing::Netns& ns
   });
   if (auto installed = dataplane->install_filter_table(negotiate_between(self, peer)); !installed) throw std::runtime_error(installed.error());
   for (const auto& [spi, direction] : {std::pair{spi_out, crypto::Direction::Outbound}, std::pair{spi_in, crypto::Direction::Inbound}}) {
-    auto added = dataplane->add_sa(SaInstall{testing::static_sa(spi, direction, shape, self, peer), 1, peer, {}});
+    auto added = dataplane->add_sa(SaInstall{ward::driver::testing::static_sa(spi, direction, shape, self, peer), 1, peer, {}});
     if (!added) throw std::runtime_error(added.error());
   }
   return dataplane;
