@@ -120,10 +120,12 @@ std::string render_chain_rules(IpFamily family, const FilterTable& table, const 
   // ESP and AH leaving this host are already protected (Ward's own, re-injected by verdict, never
   // come back here).
   text += "-A " + options.outbound_chain + " -p " + std::to_string(kEsp) + " -j RETURN\n";
-  text += "-A " + options.outbound_chain + " -p " + std::to_string(kAh) + " -j RETURN\n";
+  // In IPv6, AH is an extension header: ip6tables finds it with the ah match, not -p.
+  const std::string ah = family == IpFamily::V4 ? " -p " + std::to_string(kAh) : std::string(" -m ah");
+  text += "-A " + options.outbound_chain + ah + " -j RETURN\n";
   text += "-A " + options.inbound_chain + " -p 17 --dport " + ike + " -j RETURN\n";
   text += "-A " + options.inbound_chain + " -p " + std::to_string(kEsp) + " -j " + queue_target(options) + "\n";
-  text += "-A " + options.inbound_chain + " -p " + std::to_string(kAh) + " -j " + queue_target(options) + "\n";
+  text += "-A " + options.inbound_chain + ah + " -j " + queue_target(options) + "\n";
   text += "-A " + options.inbound_chain + " -p 17 --dport " + std::to_string(kNatTraversalPort) + " -j " + queue_target(options) + "\n";
 
   for (const auto& filter : table.filters) {

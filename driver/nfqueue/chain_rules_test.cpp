@@ -38,6 +38,8 @@ TEST(ChainRules, RendersFiltersInPrecedenceOrderPerFamily) {
   const auto v6 = render_chain_rules(IpFamily::V6, table, options);
   EXPECT_THAT(v6, HasSubstr("-A WARD-IN -s 2001:db8::1/128 -j NFQUEUE --queue-num 0\n"));
   EXPECT_THAT(v6, Not(HasSubstr("10.20.")));
+  EXPECT_THAT(v6, HasSubstr("-A WARD-IN -m ah -j NFQUEUE --queue-num 0\n"));
+  EXPECT_THAT(v4, HasSubstr("-A WARD-IN -p 51 -j NFQUEUE --queue-num 0\n"));
 }
 
 TEST(ChainRules, SpreadsOverSeveralQueues) {
