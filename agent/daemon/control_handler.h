@@ -1,6 +1,7 @@
 // wardd's ControlHandler: answers the control socket from the enforced snapshot (policy, tables),
 // the cache (events) and the dataplane (SA counters, flush). Refresh is delegated to the caller's
-// function (the PolicyUpdater in wardd), so this class only reads and renders.
+// function (the PolicyUpdater in wardd), so this class only reads and renders; a refresh whose
+// policy was rejected or whose source was unavailable answers with an error saying what is kept.
 #pragma once
 
 #include <functional>

@@ -19,7 +19,9 @@ class HandlerTest : public DaemonFixture {
     source_.next = fetched;
     ASSERT_TRUE(updater_->refresh("test").applied);
     handler_ = std::make_unique<DaemonHandler>(*state_, *cache_, *dataplane_, [this]() -> Expected<std::string, std::string> {
-      return updater_->refresh("control-socket").message;
+      auto outcome = updater_->refresh("control-socket");
+      if (outcome.failed) return unexpected(std::move(outcome.message));
+      return std::move(outcome.message);
     });
   }
 
@@ -82,8 +84,8 @@ TEST_F(HandlerTest, ShowEventsFromTheCacheAndSince) {
   clock_.advance(std::chrono::seconds(100));
   source_.next = broken_policy();
   const auto refreshed = handler_->refresh();
-  ASSERT_TRUE(refreshed);
-  EXPECT_NE(refreshed->at("message").get<std::string>().find("keeping policy"), std::string::npos);
+  ASSERT_FALSE(refreshed);
+  EXPECT_NE(refreshed.error().find("keeping policy"), std::string::npos) << refreshed.error();
   const auto all = handler_->show_events(std::nullopt);
   ASSERT_TRUE(all);
   ASSERT_EQ(all->at("events").size(), 2u);

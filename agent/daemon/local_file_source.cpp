@@ -26,7 +26,7 @@ Expected<FetchedPolicy, FetchError> LocalFileSource::fetch() {
   text << in.rdbuf();
   auto policy = model::policy_from_json(text.str());
   if (!policy) {
-    return unexpected(FetchError{FetchError::Kind::Invalid, path_.string() + ": not a ward-policy/1 policy",
+    return unexpected(FetchError{FetchError::Kind::Invalid, "not a ward-policy/1 policy",
                                  std::move(policy).error()});
   }
   FetchedPolicy out{std::move(policy).value(), {}};

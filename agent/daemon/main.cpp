@@ -107,7 +107,9 @@ int run(const std::filesystem::path& config_path) {
   updater.refresh("start-up");
 
   DaemonHandler handler(state, cache, **dataplane, [&]() -> ward::Expected<std::string, std::string> {
-    return updater.refresh("control-socket").message;
+    auto outcome = updater.refresh("control-socket");
+    if (outcome.failed) return ward::unexpected(std::move(outcome.message));
+    return std::move(outcome.message);
   });
   control::ControlServerOptions options;
   options.socket_path = config->control_socket;

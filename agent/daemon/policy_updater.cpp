@@ -15,7 +15,7 @@ std::string problems_text(const std::vector<model::Problem>& problems) {
     if (errors++ == 0) first = problem.to_string();
   }
   if (errors == 0) return "";
-  return std::to_string(errors) + (errors == 1 ? " error: " : " errors, the first: ") + first;
+  return errors == 1 ? first : std::to_string(errors) + " errors, the first: " + first;
 }
 
 }  // namespace
@@ -72,7 +72,7 @@ UpdateOutcome PolicyUpdater::fail(cache::EventKind kind, const std::string& why)
   const std::string reason = why + "; " + what_now;
   record(kind, reason);
   log_.warning(cache::name_of(kind), {{"why", why}, {"result", what_now}});
-  return {false, reason};
+  return {false, true, reason};
 }
 
 UpdateOutcome PolicyUpdater::refresh(std::string_view trigger) {
@@ -99,7 +99,7 @@ UpdateOutcome PolicyUpdater::refresh(std::string_view trigger) {
 
   const auto current = state_.current();
   if (current->origin == PolicyOrigin::Source && current->policy == fetched->policy && current->source == fetched->source) {
-    return {false, "policy " + in_quotes(current->policy.name) + " unchanged"};
+    return {false, false, "policy " + in_quotes(current->policy.name) + " unchanged"};
   }
   auto stored = cache_.with([&](cache::Cache& c) { return c.store_if_valid(fetched->policy, fetched->source); });
   if (!stored) log_.error("cache-store-failed", {{"why", stored.error().message}});
@@ -118,7 +118,7 @@ UpdateOutcome PolicyUpdater::refresh(std::string_view trigger) {
   const std::string message = "policy " + in_quotes(name) + " from " + from + " applied";
   record(cache::EventKind::PolicyApplied, message);
   log_.info("policy-applied", {{"policy", name}, {"source", from}});
-  return {true, message};
+  return {true, false, message};
 }
 
 UpdateOutcome PolicyUpdater::readdress(std::vector<IpAddress> addresses) {
@@ -127,8 +127,8 @@ UpdateOutcome PolicyUpdater::readdress(std::vector<IpAddress> addresses) {
   addresses_ = std::move(addresses);
   Snapshot snapshot = *state_.current();
   snapshot.addresses = addresses_;
-  if (!install(std::move(snapshot))) return {false, "the dataplane refused the recompiled table"};
-  return {true, "recompiled for " + addresses_text(addresses_)};
+  if (!install(std::move(snapshot))) return {false, true, "the dataplane refused the recompiled table"};
+  return {true, false, "recompiled for " + addresses_text(addresses_)};
 }
 
 }  // namespace ward::agent::daemon

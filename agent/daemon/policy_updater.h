@@ -30,6 +30,7 @@ namespace ward::agent::daemon {
 
 struct UpdateOutcome {
   bool applied = false;  // a new table was installed
+  bool failed = false;   // the source was unavailable or its policy rejected (`message` says what is kept)
   std::string message;   // for the control socket's refresh answer and the log
 };
 

@@ -29,7 +29,10 @@ TEST_F(PolicyUpdaterTest, AppliesAGoodPolicyAndCachesIt) {
   ASSERT_TRUE(cached && *cached);
   EXPECT_EQ((*cached)->policy, legal_policy().policy);
   // The same policy again: nothing to do.
-  EXPECT_FALSE(updater_->refresh("test").applied);
+  const auto again = updater_->refresh("test");
+  EXPECT_FALSE(again.applied);
+  EXPECT_FALSE(again.failed);
+  EXPECT_NE(again.message.find("unchanged"), std::string::npos);
 }
 
 TEST_F(PolicyUpdaterTest, BrokenPolicyKeepsTheEnforcedOneAndSaysSo) {
@@ -39,6 +42,7 @@ TEST_F(PolicyUpdaterTest, BrokenPolicyKeepsTheEnforcedOneAndSaysSo) {
   source_.next = broken_policy();
   const auto outcome = updater_->refresh("test");
   EXPECT_FALSE(outcome.applied);
+  EXPECT_TRUE(outcome.failed);
   EXPECT_NE(outcome.message.find("keeping policy \"Communication for the Legal Department\""), std::string::npos)
       << outcome.message;
   EXPECT_EQ(state_->current(), before);
