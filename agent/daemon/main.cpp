@@ -76,6 +76,9 @@ int run(const std::filesystem::path& config_path) {
   // Before any thread starts, so that every thread inherits the mask and only sigtimedwait sees them.
   const sigset_t signals = handled_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // A write to a pipe or socket whose reader went away (a wardctl that quit, an iptables-restore
+  // that failed) must be an error return, never the end of wardd.
+  ::signal(SIGPIPE, SIG_IGN);
 
   SystemClock clock;
   auto opened = cache::Cache::open(config->cache_path, clock);
