@@ -1,0 +1,113 @@
+#include "agent/daemon/control_handler.h"
+
+#include <cstdio>
+
+#include "agent/explain/explain.h"
+#include "directory/model/policy_json.h"
+
+namespace ward::agent::daemon {
+namespace {
+
+std::int64_t unix_seconds(TimePoint at) {
+  return std::chrono::duration_cast<std::chrono::seconds>(at.time_since_epoch()).count();
+}
+
+std::string spi_text(std::uint32_t spi) {
+  char text[16];
+  std::snprintf(text, sizeof text, "0x%08x", spi);
+  return text;
+}
+
+}  // namespace
+
+control::HandlerResult DaemonHandler::show_policy() {
+  const auto snapshot = state_.current();
+  nlohmann::json result;
+  result["policy"] = snapshot->origin == PolicyOrigin::None
+                         ? nlohmann::json::object()
+                         : nlohmann::json::parse(model::policy_to_json(snapshot->policy, model::SecretHandling::Redact));
+  nlohmann::json source = {{"policy_dn", snapshot->source.policy_dn},   {"gpo_dn", snapshot->source.gpo_dn},
+                           {"gpo_name", snapshot->source.gpo_name},     {"som_dn", snapshot->source.som_dn},
+                           {"change_stamp", snapshot->source.change_stamp},
+                           {"origin", snapshot->source_description}};
+  if (snapshot->origin != PolicyOrigin::None) source["fetched_at"] = unix_seconds(snapshot->fetched_at);
+  result["source"] = source;
+  result["state"] = std::string(name_of(snapshot->origin));
+  return result;
+}
+
+control::HandlerResult DaemonHandler::show_filters(control::FilterView view) {
+  const auto snapshot = state_.current();
+  if (view == control::FilterView::Generic) {
+    return nlohmann::json{{"view", "generic"}, {"filters", explain::generic_filters_json(snapshot->policy)}};
+  }
+  auto rows = explain::specific_filters_json(snapshot->policy, snapshot->compiled);
+  // The driver's id for each row: the handle that acquires, counters and SAs carry.
+  for (std::size_t i = 0; i < rows.size() && i < snapshot->translation.table.filters.size(); ++i) {
+    rows[i]["id"] = snapshot->translation.table.filters[i].id;
+  }
+  return nlohmann::json{{"view", "specific"}, {"filters", rows}};
+}
+
+control::HandlerResult DaemonHandler::explain(const model::PacketTuple& packet) {
+  const auto snapshot = state_.current();
+  return nlohmann::json(explain::to_json(explain::explain(snapshot->policy, snapshot->compiled, packet)));
+}
+
+control::HandlerResult DaemonHandler::show_sa() {
+  const auto snapshot = state_.current();
+  const auto counters = dataplane_.counters();
+  nlohmann::json sas = nlohmann::json::array();
+  for (const auto& sa : counters.sas) {
+    const auto origin = snapshot->translation.origins.find(sa.filter_id);
+    sas.push_back({{"peer", sa.peer.to_string()},
+                   {"direction", sa.direction == driver::crypto::Direction::Inbound ? "in" : "out"},
+                   {"spi", spi_text(sa.spi)},
+                   {"protocol", std::string(driver::crypto::name_of(sa.protocol))},
+                   {"filter_id", sa.filter_id},
+                   {"rule", origin != snapshot->translation.origins.end() ? origin->second.rule_name : ""},
+                   {"bytes", sa.bytes},
+                   {"packets", sa.packets},
+                   {"drops", sa.drops}});
+  }
+  return nlohmann::json{{"sas", sas}};
+}
+
+control::HandlerResult DaemonHandler::show_events(std::optional<std::int64_t> since_unix) {
+  const TimePoint since{std::chrono::seconds(since_unix.value_or(0))};
+  auto events = cache_.with([&](cache::Cache& c) { return c.events_since(since, kMaxEventsShown); });
+  if (!events) return unexpected("cannot read the event log: " + events.error().message);
+  nlohmann::json rows = nlohmann::json::array();
+  for (const auto& event : *events) {
+    rows.push_back({{"time", unix_seconds(event.at)},
+                    {"kind", std::string(cache::name_of(event.kind))},
+                    {"peer", event.peer},
+                    {"auth_method", event.auth_method},
+                    {"reason", event.reason}});
+  }
+  return nlohmann::json{{"events", rows}};
+}
+
+control::HandlerResult DaemonHandler::refresh() {
+  auto outcome = refresh_();
+  if (!outcome) return unexpected(outcome.error());
+  return nlohmann::json{{"message", *outcome}};
+}
+
+control::HandlerResult DaemonHandler::flush() {
+  const auto counters = dataplane_.counters();
+  std::size_t deleted = 0;
+  std::string failures;
+  for (const auto& sa : counters.sas) {
+    auto removed = dataplane_.delete_sa(sa.spi, sa.direction);
+    if (removed) {
+      ++deleted;
+    } else {
+      failures += (failures.empty() ? "" : "; ") + spi_text(sa.spi) + ": " + removed.error();
+    }
+  }
+  if (!failures.empty()) return unexpected("flushed " + std::to_string(deleted) + " SAs; could not delete " + failures);
+  return nlohmann::json{{"message", "flushed " + std::to_string(deleted) + " SAs"}};
+}
+
+}  // namespace ward::agent::daemon

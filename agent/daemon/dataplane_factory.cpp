@@ -1,0 +1,22 @@
+#include "agent/daemon/dataplane_factory.h"
+
+#include "driver/nfqueue/nfqueue_dataplane.h"
+#include "driver/sim/sim_dataplane.h"
+
+namespace ward::agent::daemon {
+
+Expected<driver::DataplanePtr, std::string> make_dataplane(config::DriverBackend backend,
+                                                          driver::DataplaneListener& listener) {
+  switch (backend) {
+    case config::DriverBackend::Sim: return driver::DataplanePtr(std::make_unique<driver::SimDataplane>(listener));
+    case config::DriverBackend::Nfqueue: {
+      auto started = driver::NfqueueDataplane::start(listener, driver::NfqueueOptions{});
+      if (!started) return unexpected("nfqueue: " + started.error());
+      return driver::DataplanePtr(std::move(*started));
+    }
+    case config::DriverBackend::Xfrm: break;
+  }
+  return unexpected(std::string("xfrm: not available yet (driver/xfrm has no Dataplane implementation); use nfqueue"));
+}
+
+}  // namespace ward::agent::daemon

@@ -1,0 +1,99 @@
+// The refresh rules of policy_updater.h: a broken policy never replaces a good one, the cache is
+// the fallback at start-up, and with nothing at all the host runs with an empty table.
+#include "agent/daemon/policy_updater.h"
+
+#include "agent/daemon/test_fixture.h"
+
+namespace ward::agent::daemon::testing {
+namespace {
+
+using PolicyUpdaterTest = DaemonFixture;
+
+bool has_event(const std::vector<cache::Event>& events, cache::EventKind kind, const std::string& text) {
+  for (const auto& e : events) {
+    if (e.kind == kind && e.reason.find(text) != std::string::npos) return true;
+  }
+  return false;
+}
+
+TEST_F(PolicyUpdaterTest, AppliesAGoodPolicyAndCachesIt) {
+  source_.next = legal_policy();
+  const auto outcome = updater_->refresh("test");
+  EXPECT_TRUE(outcome.applied) << outcome.message;
+  const auto snapshot = state_->current();
+  EXPECT_EQ(snapshot->origin, PolicyOrigin::Source);
+  EXPECT_FALSE(snapshot->translation.table.filters.empty());
+  EXPECT_EQ(snapshot->fetched_at, clock_.now());
+  EXPECT_TRUE(has_event(events(), cache::EventKind::PolicyApplied, "Communication for the Legal Department"));
+  auto cached = cache_->with([](cache::Cache& c) { return c.load_policy(); });
+  ASSERT_TRUE(cached && *cached);
+  EXPECT_EQ((*cached)->policy, legal_policy().policy);
+  // The same policy again: nothing to do.
+  const auto again = updater_->refresh("test");
+  EXPECT_FALSE(again.applied);
+  EXPECT_FALSE(again.failed);
+  EXPECT_NE(again.message.find("unchanged"), std::string::npos);
+}
+
+TEST_F(PolicyUpdaterTest, BrokenPolicyKeepsTheEnforcedOneAndSaysSo) {
+  source_.next = legal_policy();
+  ASSERT_TRUE(updater_->refresh("test").applied);
+  const auto before = state_->current();
+  source_.next = broken_policy();
+  const auto outcome = updater_->refresh("test");
+  EXPECT_FALSE(outcome.applied);
+  EXPECT_TRUE(outcome.failed);
+  EXPECT_NE(outcome.message.find("keeping policy \"Communication for the Legal Department\""), std::string::npos)
+      << outcome.message;
+  EXPECT_EQ(state_->current(), before);
+  EXPECT_TRUE(has_event(events(), cache::EventKind::PolicyRejected, "\"Broken\""));
+  auto cached = cache_->with([](cache::Cache& c) { return c.load_policy(); });
+  ASSERT_TRUE(cached && *cached);
+  EXPECT_EQ((*cached)->policy.name, "Communication for the Legal Department");
+  EXPECT_NE(log_text_.str().find("event=policy-rejected"), std::string::npos) << log_text_.str();
+}
+
+TEST_F(PolicyUpdaterTest, StartsFromTheCacheWhenTheSourceIsBrokenOrUnavailable) {
+  source_.next = legal_policy();
+  ASSERT_TRUE(updater_->refresh("test").applied);
+  make_updater();  // restart
+  source_.next = broken_policy();
+  updater_->refresh("start-up");
+  EXPECT_EQ(state_->current()->origin, PolicyOrigin::Cache);
+  EXPECT_EQ(state_->current()->policy.name, "Communication for the Legal Department");
+  EXPECT_FALSE(state_->current()->translation.table.filters.empty());
+  EXPECT_TRUE(has_event(events(), cache::EventKind::CacheUsed, "cached policy"));
+  make_updater();
+  source_.next = unexpected(FetchError{FetchError::Kind::Unavailable, "no such file", {}});
+  updater_->refresh("start-up");
+  EXPECT_EQ(state_->current()->origin, PolicyOrigin::Cache);
+  EXPECT_TRUE(has_event(events(), cache::EventKind::DirectoryUnreachable, "no such file"));
+}
+
+TEST_F(PolicyUpdaterTest, NoCacheAndABrokenPolicyMeansNoPolicyLoudly) {
+  source_.next = broken_policy();
+  const auto outcome = updater_->refresh("start-up");
+  EXPECT_FALSE(outcome.applied);
+  EXPECT_EQ(state_->current()->origin, PolicyOrigin::None);
+  EXPECT_TRUE(state_->current()->translation.table.filters.empty());
+  EXPECT_NE(log_text_.str().find("level=error event=no-policy"), std::string::npos) << log_text_.str();
+  EXPECT_TRUE(has_event(events(), cache::EventKind::PolicyRejected, "no IPsec policy is enforced"));
+  // Fixed: applied.
+  source_.next = legal_policy();
+  EXPECT_TRUE(updater_->refresh("test").applied);
+  EXPECT_EQ(state_->current()->origin, PolicyOrigin::Source);
+}
+
+TEST_F(PolicyUpdaterTest, ReaddressRecompilesWithStableIds) {
+  source_.next = legal_policy();
+  ASSERT_TRUE(updater_->refresh("test").applied);
+  const auto before = state_->current();
+  updater_->readdress({*IpAddress::parse("10.20.1.5"), *IpAddress::parse("10.20.1.6")});
+  const auto after = state_->current();
+  EXPECT_GT(after->translation.table.filters.size(), before->translation.table.filters.size());
+  EXPECT_EQ(after->translation.origins.size(), before->translation.origins.size());
+  for (const auto& [id, origin] : before->translation.origins) EXPECT_EQ(after->translation.origins.at(id), origin);
+}
+
+}  // namespace
+}  // namespace ward::agent::daemon::testing

@@ -1,0 +1,21 @@
+// When the next policy refresh is due: the policy's polling interval (Windows' default of 180
+// minutes when there is no policy) plus a random jitter of up to a tenth of it, at most
+// kMaxRefreshJitter, so that hosts started together do not poll the directory together.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <random>
+
+#include "agent/cache/clock.h"
+
+namespace ward::agent::daemon {
+
+inline constexpr std::chrono::minutes kDefaultPollingInterval{180};
+inline constexpr std::chrono::minutes kMaxRefreshJitter{10};
+inline constexpr std::chrono::minutes kMinPollingInterval{1};
+
+// `polling_minutes` 0 means the default. `random` is the jitter source (injected for tests).
+TimePoint next_refresh(TimePoint now, std::uint32_t polling_minutes, std::mt19937_64& random);
+
+}  // namespace ward::agent::daemon
