@@ -44,8 +44,8 @@ Expected<std::vector<AdObject>, StoreError> search_objects(ldap::Session& sessio
   return out;
 }
 
-// Children first, the ipsecPolicy last: the order in which a policy's objects can be added
-// without anything referencing an object that does not exist yet.
+}  // namespace
+
 std::vector<AdObject> creation_order(std::vector<AdObject> objects) {
   const auto rank = [](AdClass c) {
     switch (c) {
@@ -61,6 +61,8 @@ std::vector<AdObject> creation_order(std::vector<AdObject> objects) {
                    [&](const AdObject& a, const AdObject& b) { return rank(a.object_class) < rank(b.object_class); });
   return objects;
 }
+
+namespace {
 
 Expected<std::vector<AdObject>, StoreError> to_objects(const model::Policy& policy, std::string_view domain_dn) {
   auto objects = adblob::policy_to_ad(policy, domain_dn);

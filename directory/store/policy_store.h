@@ -76,6 +76,11 @@ Expected<std::vector<PolicyAssignment>, StoreError> find_assignments(ldap::Sessi
 // "CN=Policies,CN=System,<domain>"
 std::string policies_container(std::string_view domain_dn);
 
+// Children first, the ipsecPolicy last: the order in which a policy's objects can be added
+// without anything referencing an object that does not exist yet (filters, negotiation
+// policies, ISAKMP, NFAs, policy).
+std::vector<adblob::AdObject> creation_order(std::vector<adblob::AdObject> objects);
+
 // Maps an LdapError to a StoreError naming `dn`.
 StoreError from_ldap(const ldap::LdapError& error, std::string_view dn, std::string_view attribute = {});
 
