@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "directory/cli/cli.h"
+#include "directory/gpo/dn.h"
 #include "directory/model/validation.h"
 #include "directory/store/policy_store.h"
 
@@ -119,10 +120,9 @@ int edit_policy(Context& context, std::string_view policy_name,
   const auto problems = model::validate(policy);
   for (const auto& problem : problems) std::cerr << "ward-dir: " << problem.to_string() << "\n";
   if (model::has_errors(problems)) return fail("policy '" + policy.name + "' not changed: it would be invalid");
-  const std::string domain = context.domain_dn.empty() ? std::string() : context.domain_dn;
-  // The domain is the DN's tail after CN=<policy>,CN=IP Security,CN=System.
-  const auto system = dn->find(",CN=System,");
-  const std::string policy_domain = system == std::string::npos ? domain : dn->substr(system + 11);
+  // The policy's objects live in the domain its DN ends in (its trailing DC= RDNs).
+  std::string policy_domain = gpo::domain_dn(*dn);
+  if (policy_domain.empty()) policy_domain = context.domain_dn;
   if (auto written = store::update_policy(*session, policy_domain, policy); !written) return fail(written.error());
   return kExitOk;
 }

@@ -45,8 +45,7 @@ std::string apply(const Args& args, model::FilterAction& action) {
                                       std::pair{"soft", &action.fallback_to_unsecured},
                                       std::pair{"pfs", &action.quick_mode_pfs}}) {
     if (const auto text = args.value(option)) {
-      // A bare flag means yes.
-      const auto value = text->empty() ? std::optional<bool>(true) : parse_yes_no(*text);
+      const auto value = parse_yes_no(*text);
       if (!value) return "filter action '" + action.name + "': --" + option + " wants yes or no";
       *field = *value;
     }
@@ -58,7 +57,7 @@ std::string apply(const Args& args, model::FilterAction& action) {
 }  // namespace
 
 int run_filteraction(Context& context, const std::vector<std::string>& words) {
-  const Args args(words, {"action", "esp", "rule", "description"});
+  const Args args(words, kOptions);
   if (const auto bad = args.unknown(kOptions); !bad.empty()) return usage(bad);
   const auto& pos = args.positional();
   if (pos.size() != 3) return usage("filteraction add|set|delete <policy> <name> ...");

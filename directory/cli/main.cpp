@@ -24,18 +24,22 @@ commands:
          | import <file.json> [--update] | export <policy> <file.json> [--with-secrets]
   rule add <policy> --name N --filterlist L --filteraction A [--auth kerberos|psk-file:F|cert:CA]...
   rule set <policy> <rule> [--active yes|no] [--filteraction A]      rule delete <policy> <rule>
-  filterlist add <policy> <name> [--description T]                  filterlist delete <policy> <name>
+  filterlist add <policy> <name> --rule R --src ADDR --dst ADDR [filter options]   (R then uses the new list)
+  filterlist delete <policy> <name>
   filter add <policy> <filterlist> --src ADDR --dst ADDR [--protocol N] [--srcport P] [--dstport P] [--no-mirror]
   filter delete <policy> <filterlist> <index>
-  filteraction add <policy> <name> --action permit|block|negotiate [--esp CIPHER:INTEGRITY]... [--inpass] [--soft]
-  filteraction set <policy> <name> [--action ...] [--inpass yes|no] [--soft yes|no]
+  filteraction add <policy> <name> --rule R --action permit|block|negotiate [--esp CIPHER[:INTEGRITY]]...
+                   [--inpass yes|no] [--soft yes|no] [--pfs yes|no]
+  filteraction set <policy> <name> [--action ...] [--esp ...]... [--inpass yes|no] [--soft yes|no] [--pfs yes|no]
   filteraction delete <policy> <name>
   gpo create <name> | link <gpo> <container-dn> [--enforced] [--disabled] | unlink <gpo> <container-dn>
       | assign <gpo> <policy> | unassign <gpo> | block-inheritance <container-dn> yes|no
   scope <computer-dn | sAMAccountName> [--site DN]
 
 A <policy> is its DN, {GUID} or name; a <gpo> its DN, {GUID} or display name.
-Passwords and preshared keys are never taken from the command line.
+Filter lists and actions are stored only while a rule uses them (AD's layout), so `add` attaches
+the new one to an existing rule. Every edit is validated before anything is written.
+Passwords and preshared keys are never taken from the command line (files or stdin).
 )";
 
 ward::Expected<std::string, std::string> read_password(const std::string& source) {

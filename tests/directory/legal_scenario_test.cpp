@@ -312,9 +312,9 @@ TEST_F(LegalScenario, AuthoredWithWardDirAndReadBackByHost) {
   EXPECT_EQ(*reimported, example_policy("legal-policy.json"));
 }
 
-// A rule edit that would make the policy invalid is refused with object and field, and the
-// directory keeps the old policy.
-TEST_F(LegalScenario, InvalidEditLeavesDirectoryUntouched) {
+// Edits go through the model: one that would make the policy invalid is refused with object and
+// field and the directory keeps the old policy; valid ones are written with update_policy.
+TEST_F(LegalScenario, EditsAreValidatedAndWrittenThroughTheModel) {
   auto before = store::read_policy(*admin_, kDomainPolicy);
   ASSERT_TRUE(before) << before.error().to_string();
   // AES-CBC without integrity is not a valid ESP transform.
@@ -339,6 +339,41 @@ TEST_F(LegalScenario, InvalidEditLeavesDirectoryUntouched) {
   auto restored = store::read_policy(*admin_, kDomainPolicy);
   ASSERT_TRUE(restored);
   EXPECT_EQ(restored->policy, before->policy);
+
+  // A new filter list for a rule, a second filter in it, a new action; then the JSON original
+  // again with import --update, which deletes the objects no longer used.
+  const std::string name = "Domain IPsec: secure traffic to Legal";
+  auto list = ward_dir({"filterlist", "add", name, "Web", "--rule", "Permit all other traffic", "--src", "me", "--dst",
+                        "any", "--protocol", "tcp", "--dstport", "443"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  auto filter = ward_dir({"filter", "add", name, "Web", "--src", "me", "--dst", "10.9.0.0/16", "--protocol", "tcp",
+                          "--dstport", "80"});
+  ASSERT_EQ(filter.exit_code, 0) << filter.err;
+  auto action = ward_dir({"filteraction", "add", name, "Block web", "--rule", "Permit all other traffic", "--action",
+                          "block"});
+  ASSERT_EQ(action.exit_code, 0) << action.err;
+  auto edited = store::read_policy(*admin_, kDomainPolicy);
+  ASSERT_TRUE(edited) << edited.error().to_string();
+  const auto* web = edited->policy.find_filter_list(*edited->policy.rules[1].filter_list);
+  ASSERT_NE(web, nullptr);
+  EXPECT_EQ(web->name, "Web");
+  ASSERT_EQ(web->filters.size(), 2u);
+  EXPECT_EQ(web->filters[1].destination_ports, PortRange::single(80));
+  EXPECT_EQ(edited->policy.find_filter_action(edited->policy.rules[1].filter_action)->kind, model::ActionKind::Block);
+  auto busy = ward_dir({"filterlist", "delete", name, "Web"});
+  EXPECT_EQ(busy.exit_code, 1);
+  EXPECT_NE(busy.err.find("Permit all other traffic"), std::string::npos) << busy.err;
+
+  auto reset = ward_dir({"policy", "import", "--update", (source_dir() / "schemas/examples/domain-policy.json").string()});
+  ASSERT_EQ(reset.exit_code, 0) << reset.err;
+  auto again = store::read_policy(*admin_, kDomainPolicy);
+  ASSERT_TRUE(again) << again.error().to_string();
+  EXPECT_EQ(again->policy, before->policy);
+  EXPECT_EQ(again->objects.size(), before->objects.size());
+
+  // Usage errors: no password on the command line.
+  auto password = run({WARD_DIR_BINARY, "--password", "x", "policy", "list"}, temp_->path());
+  EXPECT_EQ(password.exit_code, 2);
 }
 
 // An add that fails midway (an object already sits at one NFA's DN) leaves nothing behind.
