@@ -28,8 +28,7 @@ class GpoReaderTest : public ::testing::Test {
     test::SlapdOptions options;
     options.suffix = "dc=ward,dc=test";
     options.create_suffix_entry = false;
-    // TEST-ONLY schema; schemas/openldap/ward-ad-ipsec.ldif replaces it at merge.
-    options.extra_schemas = {source_dir() / "tests/harness/testdata/ward-ad-gpo-test.ldif"};
+    options.extra_schemas = {source_dir() / "schemas/openldap/ward-ad-ipsec.ldif"};
     options.initial_ldif = {source_dir() / "directory/gpo/testdata/gpo-directory.ldif"};
     auto slapd = test::SlapdInstance::start(options);
     ASSERT_TRUE(slapd) << slapd.error().to_string();
@@ -126,7 +125,7 @@ TEST_F(GpoReaderTest, MissingComputerIsAnError) {
 
 TEST_F(GpoReaderTest, MalformedGpLinkInDirectoryNamesDnAndAttribute) {
   const std::string ou = "OU=Broken," + kDomain;
-  ASSERT_TRUE(session_->add(ou, {{"objectClass", {"organizationalUnit", "wardTestGpLinkTarget"}},
+  ASSERT_TRUE(session_->add(ou, {{"objectClass", {"organizationalUnit", "wardGroupPolicyLinks"}},
                                  {"ou", {"Broken"}},
                                  {"gPLink", {"[LDAP://cn={X},cn=policies;notanumber]"}}}));
   ASSERT_TRUE(session_->add("CN=BROKEN-PC1," + ou, {{"objectClass", {"computer"}}, {"cn", {"BROKEN-PC1"}}}));
