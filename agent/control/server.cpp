@@ -280,28 +280,33 @@ void ControlServer::accept_loop() {
   }
 }
 
-std::string ControlServer::handle_line(std::string_view line) {
-  ++counters_.requests;
+std::string answer_request_line(ControlHandler& handler, std::mutex& handler_mutex, ControlCounters& counters,
+                                const std::function<void(std::string_view)>& warn, std::string_view line) {
+  ++counters.requests;
   auto request = parse_request(line);
   if (!request) {
-    ++counters_.bad_requests;
+    ++counters.bad_requests;
     return encode_error(ErrorCode::BadRequest, request.error());
   }
   try {
     HandlerResult result = [&] {
-      std::lock_guard lock(handler_mutex_);
-      return dispatch(handler_, *request);
+      std::lock_guard lock(handler_mutex);
+      return dispatch(handler, *request);
     }();
     if (!result) {
-      ++counters_.handler_failures;
+      ++counters.handler_failures;
       return encode_error(ErrorCode::Failed, result.error());
     }
     return encode_ok(*result);
   } catch (const std::exception& e) {  // a handler bug must not take the daemon down
-    ++counters_.handler_failures;
-    options_.warn(std::string("control handler for ") + std::string(name_of(command_of(*request))) + " threw: " + e.what());
+    ++counters.handler_failures;
+    warn(std::string("control handler for ") + std::string(name_of(command_of(*request))) + " threw: " + e.what());
     return encode_error(ErrorCode::Internal, "internal error in " + std::string(name_of(command_of(*request))));
   }
+}
+
+std::string ControlServer::handle_line(std::string_view line) {
+  return answer_request_line(handler_, handler_mutex_, counters_, options_.warn, line);
 }
 
 void ControlServer::serve(Connection& connection) {

@@ -68,6 +68,12 @@ struct ControlCounters {
   std::atomic<std::uint64_t> handler_failures{0};
 };
 
+// One request line (newline excluded) -> one response line (newline included): parse, call the
+// handler under `handler_mutex`, count, and turn a throwing handler into an "internal" error.
+// Shared by the Unix control socket and the TLS monitor endpoint (agent/monitor).
+std::string answer_request_line(ControlHandler& handler, std::mutex& handler_mutex, ControlCounters& counters,
+                                const std::function<void(std::string_view)>& warn, std::string_view line);
+
 class FileDescriptor {
  public:
   FileDescriptor() = default;

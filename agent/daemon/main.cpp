@@ -26,6 +26,7 @@
 #include "agent/daemon/dataplane_factory.h"
 #include "agent/daemon/host_addresses.h"
 #include "agent/daemon/log.h"
+#include "agent/daemon/monitor_endpoint.h"
 #include "agent/daemon/policy_updater.h"
 #include "agent/daemon/schedule.h"
 #include "agent/daemon/shared_cache.h"
@@ -122,6 +123,11 @@ int run(const std::filesystem::path& config_path) {
     log.error("control-socket-failed", {{"path", config->control_socket.string()}, {"why", server.error()}});
     return kExitStartFailed;
   }
+  auto monitor_server = start_monitor(config->monitor, handler, log);
+  if (!monitor_server) {
+    log.error("monitor-failed", {{"why", monitor_server.error()}});
+    return kExitStartFailed;
+  }
   log.info("ready", {{"socket", config->control_socket.string()}});
 
   std::mt19937_64 random(std::random_device{}());
@@ -145,6 +151,7 @@ int run(const std::filesystem::path& config_path) {
       addresses_at = clock.now() + kAddressPollInterval;
     }
   }
+  monitor_server->reset();
   server->reset();      // no more control requests
   dataplane->reset();   // removes the kernel rules
   log.info("stopped");

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/control/client.h"
+#include "agent/monitor/monitor_client.h"
 #include "agent/explain/explain.h"
 
 namespace ward::agent::wardctl {
@@ -28,6 +29,9 @@ struct Options {
   std::vector<std::string> words;  // the command and its operands
   std::optional<control::FilterView> view;
   std::optional<std::string> since;
+  // --monitor: the agent's remote read-only TLS endpoint instead of the local socket.
+  std::optional<std::string> monitor;
+  monitor::TlsFiles tls;
 };
 
 struct UsageError {
@@ -212,6 +216,13 @@ Expected<Options, UsageError> parse_options(const std::vector<std::string>& args
         return unexpected(UsageError{"--timeout needs 1..3600 seconds"});
       }
       options.timeout = std::chrono::seconds(seconds);
+    } else if (arg == "--monitor" || arg == "--cert" || arg == "--key" || arg == "--ca") {
+      auto v = value();
+      if (!v || v->empty()) return unexpected(UsageError{arg + " needs a value"});
+      if (arg == "--monitor") options.monitor = *v;
+      else if (arg == "--cert") options.tls.certificate = *v;
+      else if (arg == "--key") options.tls.private_key = *v;
+      else options.tls.ca = *v;
     } else if (arg == "--specific") {
       options.view = control::FilterView::Specific;
     } else if (arg == "--generic") {
@@ -226,6 +237,11 @@ Expected<Options, UsageError> parse_options(const std::vector<std::string>& args
       options.words.push_back(arg);
     }
   }
+  const bool any_tls = !options.tls.certificate.empty() || !options.tls.private_key.empty() || !options.tls.ca.empty();
+  if (options.monitor && (options.tls.certificate.empty() || options.tls.private_key.empty() || options.tls.ca.empty())) {
+    return unexpected(UsageError{"--monitor needs --cert, --key and --ca (the helpdesk certificate and the agent's CA)"});
+  }
+  if (!options.monitor && any_tls) return unexpected(UsageError{"--cert, --key and --ca go with --monitor"});
   return options;
 }
 
@@ -325,7 +341,7 @@ std::string render(control::Command command, const json& result) {
 }  // namespace
 
 std::string usage_text() {
-  return "usage: wardctl [--socket PATH] [--json] [--timeout SECONDS] COMMAND\n"
+  return "usage: wardctl [--socket PATH | --monitor HOST:PORT --cert F --key F --ca F] [--json] [--timeout SECONDS] COMMAND\n"
          "\n"
          "Commands:\n"
          "  show policy                          the applied policy and where it came from (keys redacted)\n"
@@ -339,6 +355,9 @@ std::string usage_text() {
          "\n"
          "Options:\n"
          "  --socket PATH    control socket (default " + std::string(kDefaultSocket) + ")\n"
+         "  --monitor HOST:PORT  the agent's read-only TLS monitor endpoint ([monitor] in ward.conf);\n"
+         "                   --cert/--key: your client certificate, --ca: the CA of the agent's certificate.\n"
+         "                   refresh and flush are refused there\n"
          "  --json           print the agent's JSON result as it is\n"
          "  --timeout SECS   how long to wait for the agent (default 30)\n"
          "  --help           this text\n"
@@ -369,10 +388,9 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
       err << "wardctl: " << request.error().message << "\n\n" << usage_text();
       return kExitUsage;
     }
-    auto client = control::ControlClient::connect(options->socket, options->timeout);
-    if (!client) {
-      err << "wardctl: " << client.error().message << "\n";
-      switch (client.error().kind) {
+    auto no_agent = [&](const ClientError& error) {
+      err << "wardctl: " << error.message << "\n";
+      switch (error.kind) {
         case ClientError::Kind::NoSocket:
         case ClientError::Kind::Connect: return kExitNoAgent;
         case ClientError::Kind::PermissionDenied: return kExitPermissionDenied;
@@ -380,8 +398,17 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
         case ClientError::Kind::Protocol: return kExitProtocol;
       }
       return kExitProtocol;
+    };
+    Expected<control::Response, ClientError> response = unexpected(ClientError{});
+    if (options->monitor) {
+      auto client = monitor::MonitorClient::connect(*options->monitor, options->tls, options->timeout);
+      if (!client) return no_agent(client.error());
+      response = client->call(*request);
+    } else {
+      auto client = control::ControlClient::connect(options->socket, options->timeout);
+      if (!client) return no_agent(client.error());
+      response = client->call(*request);
     }
-    auto response = client->call(*request);
     if (!response) {
       err << "wardctl: " << response.error().message << "\n";
       return kExitProtocol;

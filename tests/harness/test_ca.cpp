@@ -17,17 +17,19 @@ Expected<TestCa, HarnessError> make_test_ca(const std::filesystem::path& dir, co
   return ca;
 }
 
-Expected<TestCertificate, HarnessError> issue_server_certificate(const TestCa& ca, const std::filesystem::path& dir,
-                                                                 const std::string& name,
-                                                                 const std::string& common_name,
-                                                                 const std::vector<std::string>& subject_alt_names) {
+namespace {
+
+Expected<TestCertificate, HarnessError> issue_certificate(const TestCa& ca, const std::filesystem::path& dir,
+                                                          const std::string& name, const std::string& common_name,
+                                                          const std::vector<std::string>& subject_alt_names,
+                                                          const std::string& extended_key_usage) {
   TestCertificate cert{dir / (name + ".crt"), dir / (name + ".key")};
   const auto csr = dir / (name + ".csr");
   const auto ext = dir / (name + ".ext");
   std::string sans;
   for (const auto& san : subject_alt_names) sans += (sans.empty() ? "" : ",") + san;
   std::string ext_text = "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
-                         "extendedKeyUsage=serverAuth\n";
+                         "extendedKeyUsage=" + extended_key_usage + "\n";
   if (!sans.empty()) ext_text += "subjectAltName=" + sans + "\n";
   if (auto w = write_file(ext, ext_text); !w) return unexpected(w.error());
   const auto log = dir / "openssl.log";
@@ -41,6 +43,21 @@ Expected<TestCertificate, HarnessError> issue_server_certificate(const TestCa& c
                           {}, log);
   if (!sign) return unexpected(sign.error());
   return cert;
+}
+
+}  // namespace
+
+Expected<TestCertificate, HarnessError> issue_server_certificate(const TestCa& ca, const std::filesystem::path& dir,
+                                                                 const std::string& name,
+                                                                 const std::string& common_name,
+                                                                 const std::vector<std::string>& subject_alt_names) {
+  return issue_certificate(ca, dir, name, common_name, subject_alt_names, "serverAuth");
+}
+
+Expected<TestCertificate, HarnessError> issue_client_certificate(const TestCa& ca, const std::filesystem::path& dir,
+                                                                 const std::string& name,
+                                                                 const std::string& common_name) {
+  return issue_certificate(ca, dir, name, common_name, {}, "clientAuth");
 }
 
 }  // namespace ward::test

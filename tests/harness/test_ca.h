@@ -30,4 +30,9 @@ Expected<TestCertificate, HarnessError> issue_server_certificate(const TestCa& c
                                                                  const std::string& common_name,
                                                                  const std::vector<std::string>& subject_alt_names);
 
+// Issues `<dir>/<name>.crt` for CN=`common_name` with extendedKeyUsage clientAuth, signed by `ca`.
+Expected<TestCertificate, HarnessError> issue_client_certificate(const TestCa& ca, const std::filesystem::path& dir,
+                                                                 const std::string& name,
+                                                                 const std::string& common_name);
+
 }  // namespace ward::test

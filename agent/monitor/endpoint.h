@@ -1,0 +1,22 @@
+// "host:port" and "[v6-address]:port" as written in ward.conf's [monitor] listen and wardctl --monitor.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/expected.h"
+
+namespace ward::agent::monitor {
+
+struct Endpoint {
+  std::string host;  // a name, an IPv4 address or an IPv6 address (without brackets)
+  std::uint16_t port = 0;
+
+  std::string to_string() const;  // brackets an IPv6 address again
+};
+
+// Port 0 is allowed (the kernel picks one; tests use it). The error quotes the text and says why.
+Expected<Endpoint, std::string> parse_endpoint(std::string_view text);
+
+}  // namespace ward::agent::monitor
