@@ -159,7 +159,11 @@ TEST_F(BootstrapDirectory, TwiceThenAdminWritesAndComputerOnlyReads) {
   EXPECT_TRUE(contains(first.out, "loaded Ward's schema")) << first.out;
   EXPECT_TRUE(contains(first.out, "created: " + kDomain)) << first.out;
   EXPECT_TRUE(contains(first.out, "admin password set")) << first.out;
+  EXPECT_TRUE(contains(first.out, "equality indexes added: objectClass cn member sAMAccountName dNSHostName "
+                                  "ipsecOwnersReference"))
+      << first.out;
   EXPECT_TRUE(contains(second.out, "Ward's schema is already loaded")) << second.out;
+  EXPECT_TRUE(contains(second.out, "the indexes are in place")) << second.out;
   EXPECT_FALSE(contains(second.out, "created:")) << second.out;
   EXPECT_TRUE(contains(second.out, "the admin has a password (kept")) << second.out;
   EXPECT_TRUE(contains(second.out, "examples: 0 entries added")) << second.out;
@@ -242,7 +246,7 @@ TEST_F(BootstrapDirectory, TwiceThenAdminWritesAndComputerOnlyReads) {
   // 9. A failing step is named with its DN.
   const auto wrong = bootstrap("DC=elsewhere,DC=test");
   EXPECT_EQ(wrong.exit_code, 1) << wrong.describe();
-  EXPECT_TRUE(contains(wrong.err, "step 2/8 (find the database) failed on \"cn=config\"")) << wrong.err;
+  EXPECT_TRUE(contains(wrong.err, "step 2/9 (find the database) failed on \"cn=config\"")) << wrong.err;
   EXPECT_TRUE(contains(wrong.err, "DC=elsewhere,DC=test")) << wrong.err;
 }
 
@@ -254,7 +258,7 @@ TEST(BootstrapDirectoryErrors, NamesTheStepAndRefusesPasswordsOnTheCommandLine) 
   const std::string uri = "ldapi://" + std::string("%2Fnonexistent%2Fward-test.sock");
   const auto refused = run(bootstrap_argv(uri, kDomain, dir->path() / "admin.pw"), dir->path());
   EXPECT_EQ(refused.exit_code, 1) << refused.describe();
-  EXPECT_TRUE(contains(refused.err, "step 1/8 (connect) failed on \"" + uri + "\"")) << refused.err;
+  EXPECT_TRUE(contains(refused.err, "step 1/9 (connect) failed on \"" + uri + "\"")) << refused.err;
   const auto usage =
       run({"/bin/bash", (source_dir() / "installer/bootstrap-directory").string(), "--password", "x"}, dir->path());
   EXPECT_EQ(usage.exit_code, 2) << usage.describe();
