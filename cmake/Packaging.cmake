@@ -111,7 +111,7 @@ set(CPACK_DEBIAN_AGENT_PACKAGE_RECOMMENDS "libsasl2-modules-gssapi-mit, systemd"
 set(CPACK_DEBIAN_AGENT_PACKAGE_CONTROL_EXTRA
     "${ward_installer}/debian/ward-agent/conffiles;${ward_installer}/debian/ward-agent/postinst;${ward_installer}/debian/ward-agent/prerm;${ward_installer}/debian/ward-agent/postrm")
 set(CPACK_COMPONENT_AGENT_DESCRIPTION
-    "Ward IPsec policy agent\nFetches the IPsec policy that applies to this host from an LDAP directory in Active\nDirectory's layout (Group Policy scoping), compiles it and protects the host's traffic\nwith its userspace ESP driver and IKEv1. wardctl shows the agent's state to helpdesk staff.")
+    "Ward IPsec policy agent\nFetches the IPsec policy that applies to this host from an LDAP directory in\nActive Directory's layout (Group Policy scoping), compiles it and protects the\nhost's traffic with its userspace ESP driver and IKEv1. wardctl shows the\nagent's state to helpdesk staff.")
 
 set(CPACK_DEBIAN_DIRTOOLS_PACKAGE_NAME ward-directory-tools)
 set(CPACK_DEBIAN_DIRTOOLS_PACKAGE_SECTION admin)
@@ -120,7 +120,7 @@ set(CPACK_DEBIAN_DIRTOOLS_PACKAGE_DEPENDS "ldap-utils")
 set(CPACK_DEBIAN_DIRTOOLS_PACKAGE_RECOMMENDS "libsasl2-modules-gssapi-mit")
 set(CPACK_DEBIAN_DIRTOOLS_PACKAGE_SUGGESTS "slapd")
 set(CPACK_COMPONENT_DIRTOOLS_DESCRIPTION
-    "Ward directory tools: policy administration and slapd bootstrap\nward-dir administers Ward's IPsec policies and their Group Policy assignment in the\ndirectory; ward-policy-ldif turns JSON policies into LDIF; ward-bootstrap-directory\nloads Ward's schema into a local slapd and creates the containers, an admin and ACLs.")
+    "Ward directory tools: policy administration and slapd bootstrap\nward-dir administers Ward's IPsec policies and their Group Policy assignment\nin the directory; ward-policy-ldif turns JSON policies into LDIF;\nward-bootstrap-directory loads Ward's schema into a local slapd and creates\nthe containers, an admin account and the access rules.")
 
 set(CPACK_DEBIAN_EDITOR_PACKAGE_NAME ward-editor)
 set(CPACK_DEBIAN_EDITOR_PACKAGE_SECTION net)
