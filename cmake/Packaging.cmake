@@ -78,6 +78,30 @@ install(FILES ${PROJECT_SOURCE_DIR}/schemas/examples/legal.ldif
 ward_install_program(ward-editor bin editor)
 install(FILES ${ward_installer}/desktop/ward-editor.desktop DESTINATION share/applications COMPONENT editor)
 
+# --- Debian changelogs (/usr/share/doc/<package>/changelog.Debian.gz, gzip -9n) -------------------
+# One entry per version; the date is the configure time (or SOURCE_DATE_EPOCH when set).
+string(TIMESTAMP ward_changelog_date "%a, %d %b %Y %H:%M:%S +0000" UTC)
+set(ward_changelog_text "ward (${PROJECT_VERSION}-1) unstable; urgency=medium
+
+  * Built from the Ward source tree by CPack (cmake/Packaging.cmake).
+
+ -- ${WARD_PACKAGE_MAINTAINER}  ${ward_changelog_date}
+")
+file(WRITE ${CMAKE_BINARY_DIR}/packaging/changelog.Debian "${ward_changelog_text}")
+execute_process(COMMAND gzip -9nc ${CMAKE_BINARY_DIR}/packaging/changelog.Debian
+                OUTPUT_FILE ${CMAKE_BINARY_DIR}/packaging/changelog.Debian.gz
+                RESULT_VARIABLE ward_gzip_result)
+if(NOT ward_gzip_result EQUAL 0)
+  message(FATAL_ERROR "gzip of ${CMAKE_BINARY_DIR}/packaging/changelog.Debian failed: ${ward_gzip_result}")
+endif()
+foreach(pair agent:ward-agent dirtools:ward-directory-tools editor:ward-editor)
+  string(REPLACE ":" ";" pair "${pair}")
+  list(GET pair 0 component)
+  list(GET pair 1 package)
+  install(FILES ${CMAKE_BINARY_DIR}/packaging/changelog.Debian.gz DESTINATION share/doc/${package}
+          COMPONENT ${component})
+endforeach()
+
 # --- CPack ----------------------------------------------------------------------------------------
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME ward)

@@ -82,7 +82,7 @@ printf 'root:x:0:\n' >"$root/etc/group"
 printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
 dpkg_root() {
   dpkg --root="$root" --admindir="$admin" --log="$work/dpkg.log" --force-script-chrootless \
-    --force-depends --path-include='*' "$@"
+    --force-depends --force-confdef --force-confold --path-include='*' "$@"
 }
 if ! dpkg_root -i "${deb[ward-agent]}" "${deb[ward-directory-tools]}" "${deb[ward-editor]}" >"$work/install.log" 2>&1; then
   echo "FAIL: dpkg -i into $root"
@@ -112,13 +112,14 @@ expect_files() {
 }
 check "ward-agent's files" expect_files ward-agent \
   /etc/ward/ward.conf /lib/systemd/system/wardd.service /usr/bin/wardctl /usr/sbin/wardd \
-  /usr/lib/tmpfiles.d/ward.conf /usr/share/doc/ward/README.md
+  /usr/lib/tmpfiles.d/ward.conf /usr/share/doc/ward/README.md /usr/share/doc/ward-agent/changelog.Debian.gz
 check "ward-directory-tools' files" expect_files ward-directory-tools \
   /usr/bin/ward-dir /usr/bin/ward-policy-ldif /usr/sbin/ward-bootstrap-directory \
   /usr/share/ward/schema/ward-ad-ipsec.ldif /usr/share/ward/examples/legal.ldif \
-  /usr/share/ward/examples/legal-policy.json /usr/share/ward/examples/domain-policy.json
+  /usr/share/ward/examples/legal-policy.json /usr/share/ward/examples/domain-policy.json \
+  /usr/share/doc/ward-directory-tools/changelog.Debian.gz
 check "ward-editor's files" expect_files ward-editor \
-  /usr/bin/ward-editor /usr/share/applications/ward-editor.desktop
+  /usr/bin/ward-editor /usr/share/applications/ward-editor.desktop /usr/share/doc/ward-editor/changelog.Debian.gz
 
 mode_is() {  # mode_is OCTAL PATH...
   local want=$1 path have
@@ -139,7 +140,8 @@ owned_by_root() {
 check "the unit, config, tmpfiles.d, data and .desktop are 0644" mode_is 644 \
   /lib/systemd/system/wardd.service /etc/ward/ward.conf /usr/lib/tmpfiles.d/ward.conf \
   /usr/share/ward/schema/ward-ad-ipsec.ldif /usr/share/ward/examples/legal.ldif \
-  /usr/share/applications/ward-editor.desktop /usr/share/doc/ward/README.md
+  /usr/share/applications/ward-editor.desktop /usr/share/doc/ward/README.md \
+  /usr/share/doc/ward-agent/changelog.Debian.gz
 check "programs are 0755" mode_is 755 /usr/sbin/wardd /usr/bin/wardctl /usr/bin/ward-dir \
   /usr/bin/ward-policy-ldif /usr/sbin/ward-bootstrap-directory /usr/bin/ward-editor
 check "no world-writable file or directory" \
@@ -193,6 +195,13 @@ check "ward-editor --help (offscreen)" starts "$root/usr/bin/ward-editor" --help
 check "ward-bootstrap-directory --help" starts "$root/usr/sbin/ward-bootstrap-directory" --help
 check "ward-policy-ldif turns the installed Legal example into LDIF" bash -c \
   '"$0/usr/bin/ward-policy-ldif" DC=example,DC=test "$0/usr/share/ward/examples/legal-policy.json" | grep -q "^dn: CN=ipsecPolicy{"' "$root"
+
+# A reinstall (postinst configure with the old version: the upgrade path) keeps a local edit of
+# the conffile and makes no second group.
+echo "# local edit by the package test" >>"$root/etc/ward/ward.conf"
+dpkg_root -i "${deb[ward-agent]}" >"$work/reinstall.log" 2>&1 || { cat "$work/reinstall.log"; failures=$((failures + 1)); }
+check "reinstall: the local edit of ward.conf is kept" grep -q "^# local edit by the package test" "$root/etc/ward/ward.conf"
+check "reinstall: one group ward" bash -c '[[ $(grep -c "^ward:" "$0/etc/group") == 1 ]]' "$root"
 
 # Remove keeps the conffile, purge takes it and the cache directory.
 dpkg_root -r ward-agent >"$work/remove.log" 2>&1 || { cat "$work/remove.log"; failures=$((failures + 1)); }
