@@ -78,7 +78,9 @@ RunResult run(const std::vector<std::string>& argv, const std::filesystem::path&
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 std::vector<std::string> bootstrap_argv(const std::string& uri, const std::string& domain,
-                                        const std::filesystem::path& admin_password_file) {
+                                        const std::filesystem::path& admin_password_file,
+                                        const std::filesystem::path& examples = source_dir() /
+                                                                                "schemas/examples/legal.ldif") {
   return {"/bin/bash",
           (source_dir() / "installer/bootstrap-directory").string(),
           "--uri",
@@ -88,7 +90,7 @@ std::vector<std::string> bootstrap_argv(const std::string& uri, const std::strin
           "--schema",
           (source_dir() / "schemas/openldap/ward-ad-ipsec.ldif").string(),
           "--examples",
-          (source_dir() / "schemas/examples/legal.ldif").string(),
+          examples.string(),
           "--admin-password-file",
           admin_password_file.string(),
           "--with-examples"};
@@ -115,6 +117,9 @@ class BootstrapDirectory : public ::testing::Test {
 
   RunResult bootstrap(const std::string& domain = kDomain) {
     return run(bootstrap_argv(slapd_->ldapi_uri(), domain, dir_ / "admin.pw"), dir_);
+  }
+  RunResult bootstrap_with_examples(const std::filesystem::path& examples) {
+    return run(bootstrap_argv(slapd_->ldapi_uri(), kDomain, dir_ / "admin.pw", examples), dir_);
   }
 
   // ward-dir over ldap:// with a simple bind as `bind_dn`.
@@ -248,6 +253,14 @@ TEST_F(BootstrapDirectory, TwiceThenAdminWritesAndComputerOnlyReads) {
   EXPECT_EQ(wrong.exit_code, 1) << wrong.describe();
   EXPECT_TRUE(contains(wrong.err, "step 2/9 (find the database) failed on \"cn=config\"")) << wrong.err;
   EXPECT_TRUE(contains(wrong.err, "DC=elsewhere,DC=test")) << wrong.err;
+  // An example entry the server refuses (after one that exists) is named by its DN.
+  ASSERT_TRUE(test::write_file(dir_ / "broken.ldif", "dn: OU=Legal,DC=example,DC=test\nobjectClass: organizationalUnit\n"
+                                                     "ou: Legal\n\ndn: OU=Broken,DC=example,DC=test\n"
+                                                     "objectClass: organizationalUnit\nou: Broken\nnoSuchAttribute: x\n"));
+  const auto broken = bootstrap_with_examples(dir_ / "broken.ldif");
+  EXPECT_EQ(broken.exit_code, 1) << broken.describe();
+  EXPECT_TRUE(contains(broken.err, "step 9/9 (load the examples) failed on \"OU=Broken,DC=ward,DC=test\"")) << broken.err;
+  EXPECT_TRUE(contains(broken.err, "(1 entries refused)")) << broken.err;
 }
 
 // Without a slapd: the connect step names the URI; usage errors exit 2.
