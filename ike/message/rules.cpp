@@ -22,8 +22,8 @@ constexpr MessageRules main_mode_ke(MessageKind kind, std::string_view descripti
   r.payloads = {rule(PT::KeyExchange, 1, 1), rule(PT::Nonce, 1, 1),
                 rule(PT::NatDiscovery, 0, kMaxNatDiscoveryPayloads),
                 rule(PT::CertificateRequest, 0, kMaxCertificateRequestPayloads),
-                rule(PT::VendorId, 0, kMaxVendorIdPayloads)};
-  r.payload_count = 5;
+                rule(PT::VendorId, 0, kMaxVendorIdPayloads), rule(PT::Gss, 0, kMaxGssPayloads)};
+  r.payload_count = 6;
   return r;
 }
 

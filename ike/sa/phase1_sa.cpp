@@ -56,7 +56,12 @@ std::string_view name(Phase1Sa::State state) noexcept {
 }
 
 Phase1Sa::Phase1Sa(auth::Role role, Phase1Config config, const auth::AuthProvider& auth, Clock clock)
-    : role_(role), config_(std::move(config)), auth_(auth), clock_(std::move(clock)), retransmit_(config_.retransmit) {}
+    : role_(role),
+      config_(std::move(config)),
+      exchange_auth_(auth.for_exchange(role, config_.peer)),
+      auth_(exchange_auth_ ? *exchange_auth_ : auth),
+      clock_(std::move(clock)),
+      retransmit_(config_.retransmit) {}
 
 std::unique_ptr<Phase1Sa> Phase1Sa::initiate(Phase1Config config, const auth::AuthProvider& auth, Clock clock) {
   return std::unique_ptr<Phase1Sa>(new Phase1Sa(auth::Role::Initiator, std::move(config), auth, std::move(clock)));
@@ -330,7 +335,9 @@ Expected<std::vector<std::byte>, std::string> Phase1Sa::build_main_mode_3() {
   if (!nonce) return unexpected(std::move(nonce).error());
   ni_ = std::move(*nonce);
   std::vector<Payload> payloads{KeyExchange{g_xi_}, Nonce{ni_}};
-  for (auto& extra : auth_.build_key_exchange_payloads(auth::Role::Initiator)) payloads.push_back(std::move(extra));
+  auto extras = auth_.build_key_exchange_payloads(auth::Role::Initiator);
+  if (!extras) return unexpected(std::move(extras).error());
+  for (auto& extra : *extras) payloads.push_back(std::move(extra));
   auto message = encode_message(header(), payloads);
   if (!message) return unexpected("encoding main mode 3: " + message.error().message);
   return std::move(*message);
@@ -357,7 +364,9 @@ Expected<std::vector<std::byte>, std::string> Phase1Sa::build_main_mode_4() {
   if (!nonce) return unexpected(std::move(nonce).error());
   nr_ = std::move(*nonce);
   std::vector<Payload> payloads{KeyExchange{g_xr_}, Nonce{nr_}};
-  for (auto& extra : auth_.build_key_exchange_payloads(auth::Role::Responder)) payloads.push_back(std::move(extra));
+  auto extras = auth_.build_key_exchange_payloads(auth::Role::Responder);
+  if (!extras) return unexpected(std::move(extras).error());
+  for (auto& extra : *extras) payloads.push_back(std::move(extra));
   auto message = encode_message(header(), payloads);
   if (!message) return unexpected("encoding main mode 4: " + message.error().message);
   if (auto keys = derive_keys(); !keys) return unexpected(std::move(keys).error());
