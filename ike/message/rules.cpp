@@ -80,8 +80,8 @@ constexpr MessageRules informational_unprotected() {
 constexpr std::array<MessageRules, kMessageKindCount> kRules = {
     main_mode_sa(MessageKind::MainModeMessage1, "main mode message 1 (I->R: SA)", Direction::InitiatorToResponder),
     main_mode_sa(MessageKind::MainModeMessage2, "main mode message 2 (R->I: SA)", Direction::ResponderToInitiator),
-    main_mode_ke(MessageKind::MainModeMessage3, "main mode message 3 (I->R: KE Ni)", Direction::InitiatorToResponder),
-    main_mode_ke(MessageKind::MainModeMessage4, "main mode message 4 (R->I: KE Nr)", Direction::ResponderToInitiator),
+    main_mode_ke(MessageKind::MainModeMessage3, "main mode message 3 (I->R: KE Ni [GSS])", Direction::InitiatorToResponder),
+    main_mode_ke(MessageKind::MainModeMessage4, "main mode message 4 (R->I: KE Nr [GSS])", Direction::ResponderToInitiator),
     main_mode_auth(MessageKind::MainModeMessage5, "main mode message 5 (I->R: IDii HASH_I|SIG_I)",
                    Direction::InitiatorToResponder),
     main_mode_auth(MessageKind::MainModeMessage6, "main mode message 6 (R->I: IDir HASH_R|SIG_R)",
