@@ -6,6 +6,7 @@
 #include <krb5/krb5.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <optional>
 #include <type_traits>
 
@@ -139,6 +140,47 @@ class MemoryCcache {
   std::string name_;
 };
 
+// Whether `keytab` holds a key (any version, any enctype) for `principal`, asked of libkrb5
+// before GSS-API sees the keytab: the error then names the file and the principal, and the
+// library's acquire-credentials failure path (which leaks in MIT krb5 1.20) is never taken.
+struct Krb5ContextDeleter {
+  void operator()(krb5_context context) const { krb5_free_context(context); }
+};
+using Krb5ContextPtr = std::unique_ptr<std::remove_pointer_t<krb5_context>, Krb5ContextDeleter>;
+
+Expected<void, std::string> keytab_has_key(const std::filesystem::path& keytab, const std::string& principal) {
+  krb5_context raw_context = nullptr;
+  if (const krb5_error_code code = krb5_init_context(&raw_context); code != 0) {
+    return unexpected("cannot start libkrb5 (error " + std::to_string(code) + "): is the Kerberos configuration readable?");
+  }
+  const Krb5ContextPtr context(raw_context);
+  auto message = [&](krb5_error_code code) {
+    const char* text = krb5_get_error_message(context.get(), code);
+    std::string out = text != nullptr ? text : "error " + std::to_string(code);
+    krb5_free_error_message(context.get(), text);
+    return out;
+  };
+  krb5_principal raw_principal = nullptr;
+  if (const auto code = krb5_parse_name(context.get(), principal.c_str(), &raw_principal); code != 0) {
+    return unexpected("'" + principal + "' is not a Kerberos principal name: " + message(code));
+  }
+  const auto free_principal = [&](krb5_principal p) { krb5_free_principal(context.get(), p); };
+  const std::unique_ptr<krb5_principal_data, decltype(free_principal)> parsed(raw_principal, free_principal);
+  krb5_keytab raw_keytab = nullptr;
+  const std::string name = "FILE:" + keytab.string();
+  if (const auto code = krb5_kt_resolve(context.get(), name.c_str(), &raw_keytab); code != 0) {
+    return unexpected("keytab " + keytab.string() + " cannot be opened: " + message(code));
+  }
+  const auto close_keytab = [&](krb5_keytab k) { krb5_kt_close(context.get(), k); };
+  const std::unique_ptr<std::remove_pointer_t<krb5_keytab>, decltype(close_keytab)> opened(raw_keytab, close_keytab);
+  krb5_keytab_entry entry{};
+  if (const auto code = krb5_kt_get_entry(context.get(), opened.get(), parsed.get(), 0, 0, &entry); code != 0) {
+    return unexpected("keytab " + keytab.string() + " has no key for " + principal + ": " + message(code));
+  }
+  krb5_free_keytab_entry_contents(context.get(), &entry);
+  return {};
+}
+
 std::vector<Payload> token_payloads(std::span<const std::byte> token) {
   std::vector<Payload> out;
   for (std::size_t at = 0; at < token.size(); at += kMaxGssTokenSize) {
@@ -265,6 +307,7 @@ class KerberosExchange final : public AuthProvider {
   // Our credentials: the initiator's come from the keytab's key for own_principal (a TGT, then
   // the service ticket, in a private MEMORY ccache); the acceptor's are the keytab itself.
   Expected<void, std::string> acquire(gss_cred_usage_t usage) const {
+    if (auto key = keytab_has_key(config_.keytab, config_.own_principal); !key) return key;
     auto own = import_principal(config_.own_principal);
     if (!own) return unexpected(own.error());
     const std::string keytab = "FILE:" + config_.keytab.string();

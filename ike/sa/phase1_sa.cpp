@@ -428,16 +428,24 @@ Expected<void, std::string> Phase1Sa::consume_main_mode_5(const Opened& opened) 
   const auto* id = opened.message.find<Identification>();
   if (auto checked = check_peer_id(*id, config_.peer); !checked) return checked;
   const auto raw = raw_payloads(opened.plaintext, opened.message.padding);
-  return auth_.check_authentication(auth::Role::Initiator, transcript(),
-                                    payload_body(raw_of<Identification>(opened.message, raw)), opened.message);
+  auto checked = auth_.check_authentication(auth::Role::Initiator, transcript(),
+                                            payload_body(raw_of<Identification>(opened.message, raw)), opened.message);
+  if (checked) {
+    if (const auto who = auth_.peer_identity(); !who.empty()) log("the peer authenticated as " + who);
+  }
+  return checked;
 }
 
 Expected<void, std::string> Phase1Sa::consume_main_mode_6(const Opened& opened) {
   const auto* id = opened.message.find<Identification>();
   if (auto checked = check_peer_id(*id, config_.peer); !checked) return checked;
   const auto raw = raw_payloads(opened.plaintext, opened.message.padding);
-  return auth_.check_authentication(auth::Role::Responder, transcript(),
-                                    payload_body(raw_of<Identification>(opened.message, raw)), opened.message);
+  auto checked = auth_.check_authentication(auth::Role::Responder, transcript(),
+                                            payload_body(raw_of<Identification>(opened.message, raw)), opened.message);
+  if (checked) {
+    if (const auto who = auth_.peer_identity(); !who.empty()) log("the peer authenticated as " + who);
+  }
+  return checked;
 }
 
 // ---- dispatch ------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@
 //                                  <--      HDR*, IDir, HASH(wrap HASH_R)
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -233,6 +234,8 @@ TEST_F(KerberosExchangeTest, MainModeAndQuickModeEstablishWithHostPrincipals) {
   EXPECT_TRUE(initiator->handle(m6).empty());
   EXPECT_EQ(initiator->state(), State::MainMode6Received) << initiator->failure();
   EXPECT_TRUE(crypto::equal_constant_time(initiator->keys().skeyid_d.reveal(), responder->keys().skeyid_d.reveal()));
+  EXPECT_TRUE(std::count(log_a.begin(), log_a.end(), "IKE main mode " + hex_cookie(initiator->initiator_cookie()) +
+                                                         " (initiator): the peer authenticated as " + kPrincipalB) == 1);
 
   run_quick_mode();
   ASSERT_FALSE(HasFatalFailure());
@@ -322,10 +325,23 @@ TEST_F(KerberosExchangeTest, KeytabWithoutTheOwnPrincipalIsNamed) {
   ASSERT_FALSE(HasFatalFailure());
   EXPECT_TRUE(responder->handle(initiator->handle(m2)).empty());
   EXPECT_EQ(responder->state(), State::Failed);
-  EXPECT_NE(responder->failure().find("keytab " + keytab("a").string() + " has no usable key for " + kPrincipalB),
+  EXPECT_NE(responder->failure().find("keytab " + keytab("a").string() + " has no key for " + kPrincipalB),
             std::string::npos)
       << responder->failure();
   record(*responder);
+  expect_no_sa();
+}
+
+TEST_F(KerberosExchangeTest, MissingKeytabFileIsNamed) {
+  auto a_config = host_a();
+  a_config.keytab = kdc_->dir() / "no-such.keytab";
+  const auth::KerberosProvider a(a_config), b(host_b());
+  start_main_mode(a, b);
+  ASSERT_FALSE(HasFatalFailure());
+  EXPECT_TRUE(initiator->handle(m2).empty());
+  EXPECT_EQ(initiator->state(), State::Failed);
+  EXPECT_NE(initiator->failure().find("keytab " + a_config.keytab.string()), std::string::npos) << initiator->failure();
+  record(*initiator);
   expect_no_sa();
 }
 
