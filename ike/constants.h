@@ -151,6 +151,10 @@ enum class IkeAttribute : std::uint16_t {
   KeyLength = 14,            // Key Length (B)
   FieldSize = 15,            // Field Size (B)
   GroupOrder = 16,           // Group Order (V)
+  // GSS identity name (V), draft-ietf-ipsec-isakmp-gss-auth-07 3.3.2 (racoon sends it); Windows
+  // 2000 was seen sending 32001. Ward takes the peer's principal from the resolver, not from here.
+  GssId = 16384,
+  GssIdWindows2000 = 32001,
 };
 
 // Encryption Algorithm values (RFC 2409 appendix A, IANA).

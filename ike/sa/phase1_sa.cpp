@@ -192,6 +192,12 @@ Expected<Phase1Proposal, std::string> Phase1Sa::read_transform(const Transform& 
   std::optional<IkeAuthenticationMethod> method;
   std::optional<std::uint64_t> life_type;
   for (const auto& a : transform.attributes) {
+    // A GSS ID names the sender's principal (a string); main mode proves the principal through
+    // Kerberos and checks it against the directory, so the claim is accepted and not used.
+    if (a.type == static_cast<std::uint16_t>(IkeAttribute::GssId) ||
+        a.type == static_cast<std::uint16_t>(IkeAttribute::GssIdWindows2000)) {
+      continue;
+    }
     const auto value = a.integer();
     if (!value) return unexpected("transform " + std::to_string(transform.number) + ": attribute " + std::to_string(a.type) + " is not a number");
     switch (static_cast<IkeAttribute>(a.type)) {
@@ -513,7 +519,7 @@ std::vector<std::byte> Phase1Sa::handle(std::span<const std::byte> datagram) {
     case State::MainMode4Sent: {
       auto opened = open(*split, MessageKind::MainModeMessage5, cipher_state_);
       if (!opened) {
-        fail(opened.error() + " - the peer's preshared key probably differs");
+        fail(opened.error() + " - the peer derived other keys (with a preshared key: the keys differ)");
         return {};
       }
       accept();
@@ -527,7 +533,7 @@ std::vector<std::byte> Phase1Sa::handle(std::span<const std::byte> datagram) {
     case State::MainMode5Sent: {
       auto opened = open(*split, MessageKind::MainModeMessage6, cipher_state_);
       if (!opened) {
-        fail(opened.error() + " - the peer's preshared key probably differs");
+        fail(opened.error() + " - the peer derived other keys (with a preshared key: the keys differ)");
         return {};
       }
       accept();

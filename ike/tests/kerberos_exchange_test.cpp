@@ -245,6 +245,30 @@ TEST_F(KerberosExchangeTest, MainModeAndQuickModeEstablishWithHostPrincipals) {
   EXPECT_FALSE(std::filesystem::exists(kdc_->dir() / "default-ccache"));
 }
 
+TEST_F(KerberosExchangeTest, ResponderAcceptsAGssIdAttributeInTheOffer) {
+  // racoon (draft-ietf-ipsec-isakmp-gss-auth-07 3.3.2) names its principal in a GSS ID transform
+  // attribute; Windows 2000 used type 32001. Both are accepted and echoed, the principal still
+  // comes from the resolver.
+  const auth::KerberosProvider a(host_a()), b(host_b());
+  initiator = Phase1Sa::initiate(phase1_config(kHostA, kHostB, log_a), a, clock());
+  auto m1 = initiator->build_main_mode_1();
+  ASSERT_TRUE(m1.has_value());
+  auto parsed = parse_message(*m1, MessageKind::MainModeMessage1);
+  ASSERT_TRUE(parsed.has_value());
+  auto& offer = std::get<SecurityAssociation>(parsed->payloads.at(0));
+  const std::string id = "host/a.ward.test";
+  for (const auto type : {IkeAttribute::GssId, IkeAttribute::GssIdWindows2000}) {
+    offer.proposals.at(0).transforms.at(0).attributes.push_back(DataAttribute::variable(
+        static_cast<std::uint16_t>(type), std::vector<std::byte>(reinterpret_cast<const std::byte*>(id.data()),
+                                                                 reinterpret_cast<const std::byte*>(id.data()) + id.size())));
+  }
+  auto with_gss_id = encode_message(parsed->header, parsed->payloads);
+  ASSERT_TRUE(with_gss_id.has_value());
+  auto responded = Phase1Sa::respond(phase1_config(kHostB, kHostA, log_b), b, clock(), *with_gss_id, m2);
+  ASSERT_TRUE(responded.has_value()) << responded.error();
+  EXPECT_EQ((*responded)->state(), State::MainMode2Sent);
+}
+
 TEST_F(KerberosExchangeTest, SeveralExchangesShareOneProvider) {
   const auth::KerberosProvider a(host_a()), b(host_b());
   for (int round = 0; round < 2; ++round) {
