@@ -58,8 +58,20 @@ enum class PayloadType : std::uint8_t {
   VendorId = 13,             // Vendor ID (VID)
   NatDiscovery = 20,         // NAT-D, RFC 3947 3.2
   NatOriginalAddress = 21,   // NAT-OA, RFC 3947 5.2
+  Gss = 129,                 // GSS-API token, private use (draft-ietf-ipsec-isakmp-gss-auth-07
+                             // 3.3; MS-AIPS 2.2.3.1 "GSS-API Payload (Payload Type 0x81)")
 };
-inline constexpr std::size_t kPayloadTypeCount = 22;  // one past the largest type Ward knows
+inline constexpr std::size_t kPayloadTypeCount = 22;  // one past the largest RFC type Ward knows
+
+// Dense slots for per-type tables (counts in the message rules): the RFC types 0..21 keep their
+// number, the private-use GSS type takes the slot after them.
+inline constexpr std::size_t kPayloadSlotCount = kPayloadTypeCount + 1;
+constexpr std::size_t payload_slot(PayloadType type) noexcept {
+  return type == PayloadType::Gss ? kPayloadTypeCount : static_cast<std::size_t>(type);
+}
+constexpr PayloadType payload_at_slot(std::size_t slot) noexcept {
+  return slot == kPayloadTypeCount ? PayloadType::Gss : static_cast<PayloadType>(slot);
+}
 
 // Domain of Interpretation (RFC 2408 3.4, RFC 2407 4.2).
 enum class Doi : std::uint32_t {
@@ -139,6 +151,10 @@ enum class IkeAttribute : std::uint16_t {
   KeyLength = 14,            // Key Length (B)
   FieldSize = 15,            // Field Size (B)
   GroupOrder = 16,           // Group Order (V)
+  // GSS identity name (V), draft-ietf-ipsec-isakmp-gss-auth-07 3.3.2 (racoon sends it); Windows
+  // 2000 was seen sending 32001. Ward takes the peer's principal from the resolver, not from here.
+  GssId = 16384,
+  GssIdWindows2000 = 32001,
 };
 
 // Encryption Algorithm values (RFC 2409 appendix A, IANA).
@@ -334,7 +350,8 @@ std::string_view name(IdType value) noexcept;
 std::string_view name(NotifyMessageType value) noexcept;
 std::string_view name(CertificateEncoding value) noexcept;
 
-// True for the payload types Ward knows how to decode (RFC 2408 3.1 plus RFC 3947's 20 and 21).
+// True for the payload types Ward knows how to decode (RFC 2408 3.1, RFC 3947's 20 and 21, and
+// the GSS-API token payload 129 that Kerberos main mode carries).
 bool is_known_payload_type(std::uint8_t value) noexcept;
 
 }  // namespace ward::ike

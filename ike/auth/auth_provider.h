@@ -5,11 +5,13 @@
 // the Kerberos HASH), and to check the peer's.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/expected.h"
+#include "common/ip.h"
 #include "driver/crypto/secure_bytes.h"
 #include "ike/crypto/prf.h"
 #include "ike/message/message.h"
@@ -40,11 +42,23 @@ class AuthProvider {
   // prf(Ni_b | Nr_b, g^xy) for signatures.
   virtual SecureBytes skeyid(IkeHashAlgorithm hash, Bytes ni_b, Bytes nr_b, const SecureBytes& g_xy) const = 0;
 
-  // Extra payloads for main mode message 3 (initiator) / 4 (responder), and their check.
-  virtual std::vector<Payload> build_key_exchange_payloads(Role /*self*/) const { return {}; }
+  // Methods that keep state for one exchange (Kerberos: the GSS-API security context) return a
+  // fresh provider here, owned by that one Phase1Sa, which then asks it instead of this one;
+  // `peer` is the address the SA is with. Stateless methods (PSK) return null: they serve all SAs.
+  virtual std::unique_ptr<AuthProvider> for_exchange(Role /*self*/, const IpAddress& /*peer*/) const { return nullptr; }
+
+  // Extra payloads for main mode message 3 (initiator) / 4 (responder), and their check. An
+  // error fails the SA with that reason (e.g. no Kerberos ticket for the peer).
+  virtual Expected<std::vector<Payload>, std::string> build_key_exchange_payloads(Role /*self*/) const {
+    return std::vector<Payload>{};
+  }
   virtual Expected<void, std::string> consume_key_exchange_payloads(Role /*peer*/, const ParsedMessage& /*message*/) const {
     return {};
   }
+
+  // Who the peer proved to be, for logs and `show sa` (a Kerberos principal, a certificate
+  // subject); empty for methods that prove only knowledge of a shared key.
+  virtual std::string peer_identity() const { return {}; }
 
   // The payloads after IDii (message 5, self = Initiator) or IDir (message 6, self = Responder).
   // `own_id_b` is the ID payload body this side sends.

@@ -122,20 +122,20 @@ Expected<void, MessageError> check_rules(const ParsedMessage& message, MessageKi
                     (message.payloads.empty() ? std::string("nothing")
                                               : type_text(payload_type(message.payloads.front()))));
   }
-  std::array<std::size_t, kPayloadTypeCount> counts{};
-  for (const auto& payload : message.payloads) ++counts[static_cast<std::size_t>(payload_type(payload))];
+  std::array<std::size_t, kPayloadSlotCount> counts{};
+  for (const auto& payload : message.payloads) ++counts[payload_slot(payload_type(payload))];
   for (std::size_t t = 0; t < counts.size(); ++t) {
     if (counts[t] == 0) continue;
     bool listed = false;
-    for (const auto& rule : rules.rules()) listed = listed || static_cast<std::size_t>(rule.type) == t;
+    for (const auto& rule : rules.rules()) listed = listed || payload_slot(rule.type) == t;
     if (!listed) {
       return fail(NotifyMessageType::InvalidPayloadType, "payloads", kIsakmpHeaderSize,
-                  what + ": " + type_text(static_cast<PayloadType>(t)) + " not allowed (" +
+                  what + ": " + type_text(payload_at_slot(t)) + " not allowed (" +
                       std::to_string(counts[t]) + " present)");
     }
   }
   for (const auto& rule : rules.rules()) {
-    const std::size_t n = counts[static_cast<std::size_t>(rule.type)];
+    const std::size_t n = counts[payload_slot(rule.type)];
     if (n < rule.min || n > rule.max) {
       return fail(NotifyMessageType::PayloadMalformed, "payloads", kIsakmpHeaderSize,
                   what + ": " + std::to_string(n) + " " + type_text(rule.type) + " payloads, " +
@@ -143,8 +143,7 @@ Expected<void, MessageError> check_rules(const ParsedMessage& message, MessageKi
     }
   }
   if (rules.either.a != PayloadType::None) {
-    const std::size_t n = counts[static_cast<std::size_t>(rules.either.a)] +
-                          counts[static_cast<std::size_t>(rules.either.b)];
+    const std::size_t n = counts[payload_slot(rules.either.a)] + counts[payload_slot(rules.either.b)];
     if (n < rules.either.min || n > rules.either.max) {
       return fail(NotifyMessageType::PayloadMalformed, "payloads", kIsakmpHeaderSize,
                   what + ": " + std::to_string(n) + " " + type_text(rules.either.a) + " + " +

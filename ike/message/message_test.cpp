@@ -473,6 +473,33 @@ TEST(Encoder, OversizedPayloadIsAnError) {
   EXPECT_EQ(out.error().payload, PayloadType::Certificate);
 }
 
+TEST(Rules, GssTokensTravelInMainMode3And4Only) {
+  IsakmpHeader h;
+  for (const auto& sample : samples::all()) {
+    if (sample.file_name == "main_mode_3.bin") h = sample.header;
+  }
+  const std::vector<Payload> kerberos{KeyExchange{samples::filled(64, 1)}, Nonce{samples::filled(32, 2)},
+                                      GssToken{samples::filled(1500, 3)}};
+  const auto m3 = *encode_message(h, kerberos);
+  auto parsed = parse_message(m3, MessageKind::MainModeMessage3);
+  ASSERT_TRUE(parsed) << parsed.error().to_string();
+  ASSERT_NE(parsed->find<GssToken>(), nullptr);
+  EXPECT_EQ(parsed->find<GssToken>()->data.size(), 1500u);
+  EXPECT_TRUE(parse_message(m3, MessageKind::MainModeMessage4));
+
+  std::vector<Payload> five_tokens = kerberos;
+  for (int i = 0; i < 4; ++i) five_tokens.push_back(GssToken{samples::filled(10, 4)});
+  auto too_many = parse_message(*encode_message(h, five_tokens), MessageKind::MainModeMessage3);
+  ASSERT_FALSE(too_many);
+  EXPECT_NE(too_many.error().to_string().find("5 GSS (129) payloads, 0..4 expected"), std::string::npos)
+      << too_many.error().to_string();
+
+  const std::vector<Payload> in_sa_message{samples::phase1_sa(), GssToken{samples::filled(10, 5)}};
+  auto refused = parse_message(*encode_message(h, in_sa_message), MessageKind::MainModeMessage1);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().to_string().find("GSS (129) not allowed"), std::string::npos) << refused.error().to_string();
+}
+
 TEST(Samples, EveryKindParsesAndRoundTrips) {
   std::array<bool, kMessageKindCount> covered{};
   for (const auto& sample : samples::all()) {

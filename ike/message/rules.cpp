@@ -22,8 +22,8 @@ constexpr MessageRules main_mode_ke(MessageKind kind, std::string_view descripti
   r.payloads = {rule(PT::KeyExchange, 1, 1), rule(PT::Nonce, 1, 1),
                 rule(PT::NatDiscovery, 0, kMaxNatDiscoveryPayloads),
                 rule(PT::CertificateRequest, 0, kMaxCertificateRequestPayloads),
-                rule(PT::VendorId, 0, kMaxVendorIdPayloads)};
-  r.payload_count = 5;
+                rule(PT::VendorId, 0, kMaxVendorIdPayloads), rule(PT::Gss, 0, kMaxGssPayloads)};
+  r.payload_count = 6;
   return r;
 }
 
@@ -80,8 +80,8 @@ constexpr MessageRules informational_unprotected() {
 constexpr std::array<MessageRules, kMessageKindCount> kRules = {
     main_mode_sa(MessageKind::MainModeMessage1, "main mode message 1 (I->R: SA)", Direction::InitiatorToResponder),
     main_mode_sa(MessageKind::MainModeMessage2, "main mode message 2 (R->I: SA)", Direction::ResponderToInitiator),
-    main_mode_ke(MessageKind::MainModeMessage3, "main mode message 3 (I->R: KE Ni)", Direction::InitiatorToResponder),
-    main_mode_ke(MessageKind::MainModeMessage4, "main mode message 4 (R->I: KE Nr)", Direction::ResponderToInitiator),
+    main_mode_ke(MessageKind::MainModeMessage3, "main mode message 3 (I->R: KE Ni [GSS])", Direction::InitiatorToResponder),
+    main_mode_ke(MessageKind::MainModeMessage4, "main mode message 4 (R->I: KE Nr [GSS])", Direction::ResponderToInitiator),
     main_mode_auth(MessageKind::MainModeMessage5, "main mode message 5 (I->R: IDii HASH_I|SIG_I)",
                    Direction::InitiatorToResponder),
     main_mode_auth(MessageKind::MainModeMessage6, "main mode message 6 (R->I: IDir HASH_R|SIG_R)",

@@ -4,8 +4,8 @@
 // Main mode (RFC 2409 5, RFC 3947 for NAT-D):      Quick mode (RFC 2409 5.5, RFC 3947 5.2):
 //   1 I->R  SA VID*                                   1 I->R  HASH(1) SA Ni [KE] [IDci IDcr] [NAT-OA*]
 //   2 R->I  SA VID*                                   2 R->I  HASH(2) SA Nr [KE] [IDci IDcr] [NAT-OA*] [N*]
-//   3 I->R  KE Ni [NAT-D*] [CR*] VID*                 3 I->R  HASH(3)
-//   4 R->I  KE Nr [NAT-D*] [CR*] VID*
+//   3 I->R  KE Ni [NAT-D*] [CR*] [GSS*] VID*          3 I->R  HASH(3)
+//   4 R->I  KE Nr [NAT-D*] [CR*] [GSS*] VID*
 //   5 I->R* IDii [CERT*] [CR*] HASH_I|SIG_I [N*] VID*   Informational (RFC 2409 5.7):
 //   6 R->I* IDir [CERT*] [CR*] HASH_R|SIG_R [N*] VID*    protected:   HASH(1) N*|D*
 //                                                        unprotected: N (phase 1 not done)
@@ -46,6 +46,9 @@ inline constexpr std::uint8_t kMaxCertificatePayloads = 8;    // a chain
 inline constexpr std::uint8_t kMaxCertificateRequestPayloads = 8;
 inline constexpr std::uint8_t kMaxNotificationPayloads = 8;
 inline constexpr std::uint8_t kMaxDeletePayloads = 8;
+// GSS-API tokens in main mode 3/4 (draft-ietf-ipsec-isakmp-gss-auth-07): Kerberos needs one each
+// way; a token too big for one payload may be split over several.
+inline constexpr std::uint8_t kMaxGssPayloads = 4;
 
 struct PayloadRule {
   PayloadType type = PayloadType::None;

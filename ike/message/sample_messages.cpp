@@ -136,6 +136,13 @@ std::vector<SampleMessage> all() {
                   CertificateRequest{CertificateEncoding::X509Signature, filled(40, 0x30)}, natd_remote,
                   natd_local}});
 
+  // Kerberos main mode (draft-ietf-ipsec-isakmp-gss-auth-07): a GSS token (payload 129) after the
+  // nonce, an AP-REQ-sized one in message 3 and an AP-REP-sized one in message 4.
+  out.push_back({"main_mode_3_kerberos.bin", MK::MainModeMessage3, header(et, 0, true),
+                 {KeyExchange{filled(64, 0x34)}, Nonce{filled(32, 0x45)}, GssToken{filled(600, 0x6e)}}});
+  out.push_back({"main_mode_4_kerberos.bin", MK::MainModeMessage4, header(et, 0, true),
+                 {KeyExchange{filled(64, 0x56)}, Nonce{filled(32, 0x67)}, GssToken{filled(120, 0x6f)}}});
+
   Notification initial_contact;
   initial_contact.doi = Doi::Ipsec;
   initial_contact.protocol = ProtocolId::Isakmp;
@@ -145,6 +152,9 @@ std::vector<SampleMessage> all() {
   mm5.set(HeaderFlag::Encryption, true);
   out.push_back({"main_mode_5.bin", MK::MainModeMessage5, mm5,
                  {id_ipv4({192, 0, 2, 1}, 17, 500), Hash{filled(32, 0x77)}, initial_contact}});
+  // Kerberos message 5: the HASH payload carries GSS_Wrap(HASH_I), longer than any PRF output.
+  out.push_back({"main_mode_5_kerberos.bin", MK::MainModeMessage5, mm5,
+                 {id_ipv4({192, 0, 2, 1}, 17, 500), Hash{filled(92, 0x05)}}});
   out.push_back({"main_mode_6.bin", MK::MainModeMessage6, mm5,
                  {Identification{IdType::DerAsn1Dn, 0, 0, filled(60, 0x31)},
                   Certificate{CertificateEncoding::X509Signature, filled(300, 0x30)},

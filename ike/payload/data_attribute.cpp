@@ -86,6 +86,8 @@ bool attribute_is_basic_only(AttributeClasses classes, std::uint16_t type) noexc
       case IkeAttribute::GroupCurveB:
       case IkeAttribute::LifeDuration:
       case IkeAttribute::GroupOrder:
+      case IkeAttribute::GssId:
+      case IkeAttribute::GssIdWindows2000:
         return false;
     }
     return false;

@@ -36,6 +36,7 @@ std::string_view name(PayloadType value) noexcept {
     case PayloadType::VendorId: return "VID";
     case PayloadType::NatDiscovery: return "NAT-D";
     case PayloadType::NatOriginalAddress: return "NAT-OA";
+    case PayloadType::Gss: return "GSS";
   }
   return "unknown payload type";
 }
@@ -131,7 +132,8 @@ bool is_known_payload_type(std::uint8_t value) noexcept {
   return (value >= static_cast<std::uint8_t>(PayloadType::SecurityAssociation) &&
           value <= static_cast<std::uint8_t>(PayloadType::VendorId)) ||
          value == static_cast<std::uint8_t>(PayloadType::NatDiscovery) ||
-         value == static_cast<std::uint8_t>(PayloadType::NatOriginalAddress);
+         value == static_cast<std::uint8_t>(PayloadType::NatOriginalAddress) ||
+         value == static_cast<std::uint8_t>(PayloadType::Gss);
 }
 
 }  // namespace ward::ike

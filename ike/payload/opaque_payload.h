@@ -1,6 +1,6 @@
 // Payloads whose body is one opaque byte string with RFC-given size bounds: Key Exchange
-// (RFC 2408 3.7), Hash (3.11), Signature (3.12), Nonce (3.13, sizes RFC 2409 5), Vendor ID (3.16)
-// and NAT-D (RFC 3947 3.2). One template, one codec per payload type.
+// (RFC 2408 3.7), Hash (3.11), Signature (3.12), Nonce (3.13, sizes RFC 2409 5), Vendor ID (3.16),
+// NAT-D (RFC 3947 3.2) and the GSS-API token (draft-ietf-ipsec-isakmp-gss-auth-07 3.3). One template, one codec per payload type.
 #pragma once
 
 #include <cstddef>
@@ -36,8 +36,11 @@ struct OpaquePayload {
 
 // Key Exchange Data: a DH public value; MODP 8192 (1024 bytes) is the largest Ward could meet.
 using KeyExchange = OpaquePayload<PayloadType::KeyExchange, 1, 1024>;
-// Hash Data: a PRF output (MD5 16 .. SHA2-512 64 bytes).
-using Hash = OpaquePayload<PayloadType::Hash, 1, 64>;
+// Hash Data: a PRF output (MD5 16 .. SHA2-512 64 bytes), or under GSS-API authentication the
+// GSS-wrapped HASH_I / HASH_R (a Kerberos wrap token: the hash plus ~60-100 bytes of header,
+// confounder and checksum), so the bound is the wrap token's, not the PRF's.
+inline constexpr std::size_t kMaxHashPayloadData = 512;
+using Hash = OpaquePayload<PayloadType::Hash, 1, kMaxHashPayloadData>;
 // Signature Data: RSA up to 8192-bit keys, or DER-encoded ECDSA.
 using Signature = OpaquePayload<PayloadType::Signature, 1, 1024>;
 // Nonce Data: RFC 2409 5 requires 8..256 bytes.
@@ -46,5 +49,9 @@ using Nonce = OpaquePayload<PayloadType::Nonce, kMinNonceSize, kMaxNonceSize>;
 using VendorId = OpaquePayload<PayloadType::VendorId, 1, 256>;
 // NAT-D: HASH(CKY-I | CKY-R | IP | Port) with the negotiated hash (RFC 3947 3.2).
 using NatDiscovery = OpaquePayload<PayloadType::NatDiscovery, 1, 64>;
+// GSS-API token (payload type 129): one context-establishment token, e.g. a Kerberos AP-REQ
+// (which carries the service ticket, often 1-2 KB with a PAC) or AP-REP.
+inline constexpr std::size_t kMaxGssTokenSize = kMaxPayloadLength - kGenericPayloadHeaderSize;
+using GssToken = OpaquePayload<PayloadType::Gss, 1, kMaxGssTokenSize>;
 
 }  // namespace ward::ike

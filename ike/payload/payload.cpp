@@ -38,6 +38,7 @@ Expected<Payload, ParseError> parse_payload_body(PayloadType type, ByteReader& b
     case PayloadType::VendorId: return decode_as<VendorId>(body);
     case PayloadType::NatDiscovery: return decode_as<NatDiscovery>(body);
     case PayloadType::NatOriginalAddress: return decode_as<NatOriginalAddress>(body);
+    case PayloadType::Gss: return decode_as<GssToken>(body);
     case PayloadType::None:
     case PayloadType::Proposal:
     case PayloadType::Transform:

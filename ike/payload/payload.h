@@ -14,7 +14,7 @@ namespace ward::ike {
 
 using Payload = std::variant<SecurityAssociation, KeyExchange, Identification, Certificate,
                              CertificateRequest, Hash, Signature, Nonce, Notification, Delete,
-                             VendorId, NatDiscovery, NatOriginalAddress>;
+                             VendorId, NatDiscovery, NatOriginalAddress, GssToken>;
 
 PayloadType payload_type(const Payload& payload) noexcept;
 

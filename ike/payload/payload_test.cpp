@@ -406,6 +406,7 @@ TEST(OpaquePayloads, SizeBoundsAreEnforced) {
   big.resize(0x105, std::byte{0x42});
   EXPECT_NE(parse_error<Nonce>(big).find("data is 257 bytes, 8..256 expected"), std::string::npos);
   EXPECT_NE(parse_error<Hash>(hex("00 00 0004")).find("data is 0 bytes"), std::string::npos);
+  EXPECT_NE(parse_error<GssToken>(hex("00 00 0004")).find("data is 0 bytes"), std::string::npos);
   EXPECT_FALSE(parse_bytes<KeyExchange>(hex("00 00 0004")));
   EXPECT_FALSE(parse_bytes<Signature>(hex("00 00 0004")));
   EXPECT_FALSE(parse_bytes<VendorId>(hex("00 00 0004")));
@@ -415,6 +416,9 @@ TEST(OpaquePayloads, SizeBoundsAreEnforced) {
 TEST(OpaquePayloads, RoundTrip) {
   expect_round_trip(KeyExchange{std::vector<std::byte>(256, std::byte{7})});
   expect_round_trip(Hash{std::vector<std::byte>(32, std::byte{8})});
+  expect_round_trip(Hash{std::vector<std::byte>(92, std::byte{8})});   // a GSS-wrapped HASH_I
+  expect_round_trip(GssToken{std::vector<std::byte>(1800, std::byte{11})});
+  expect_round_trip(GssToken{std::vector<std::byte>(kMaxGssTokenSize, std::byte{12})});
   expect_round_trip(Signature{std::vector<std::byte>(512, std::byte{9})});
   expect_round_trip(Nonce{std::vector<std::byte>(kMinNonceSize, std::byte{10})});
   expect_round_trip(Nonce{std::vector<std::byte>(kMaxNonceSize, std::byte{10})});
@@ -638,6 +642,11 @@ TEST(Names, UseRfcSpelling) {
   EXPECT_EQ(name(static_cast<PayloadType>(99)), "unknown payload type");
   EXPECT_TRUE(is_known_payload_type(20));
   EXPECT_FALSE(is_known_payload_type(14));
+  EXPECT_TRUE(is_known_payload_type(129));   // GSS-API token (draft-ietf-ipsec-isakmp-gss-auth)
+  EXPECT_FALSE(is_known_payload_type(130));
+  EXPECT_EQ(name(PayloadType::Gss), "GSS");
+  EXPECT_EQ(payload_at_slot(payload_slot(PayloadType::Gss)), PayloadType::Gss);
+  EXPECT_EQ(payload_at_slot(payload_slot(PayloadType::NatOriginalAddress)), PayloadType::NatOriginalAddress);
   EXPECT_FALSE(is_known_payload_type(0));
 }
 

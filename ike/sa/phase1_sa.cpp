@@ -56,7 +56,12 @@ std::string_view name(Phase1Sa::State state) noexcept {
 }
 
 Phase1Sa::Phase1Sa(auth::Role role, Phase1Config config, const auth::AuthProvider& auth, Clock clock)
-    : role_(role), config_(std::move(config)), auth_(auth), clock_(std::move(clock)), retransmit_(config_.retransmit) {}
+    : role_(role),
+      config_(std::move(config)),
+      exchange_auth_(auth.for_exchange(role, config_.peer)),
+      auth_(exchange_auth_ ? *exchange_auth_ : auth),
+      clock_(std::move(clock)),
+      retransmit_(config_.retransmit) {}
 
 std::unique_ptr<Phase1Sa> Phase1Sa::initiate(Phase1Config config, const auth::AuthProvider& auth, Clock clock) {
   return std::unique_ptr<Phase1Sa>(new Phase1Sa(auth::Role::Initiator, std::move(config), auth, std::move(clock)));
@@ -187,6 +192,12 @@ Expected<Phase1Proposal, std::string> Phase1Sa::read_transform(const Transform& 
   std::optional<IkeAuthenticationMethod> method;
   std::optional<std::uint64_t> life_type;
   for (const auto& a : transform.attributes) {
+    // A GSS ID names the sender's principal (a string); main mode proves the principal through
+    // Kerberos and checks it against the directory, so the claim is accepted and not used.
+    if (a.type == static_cast<std::uint16_t>(IkeAttribute::GssId) ||
+        a.type == static_cast<std::uint16_t>(IkeAttribute::GssIdWindows2000)) {
+      continue;
+    }
     const auto value = a.integer();
     if (!value) return unexpected("transform " + std::to_string(transform.number) + ": attribute " + std::to_string(a.type) + " is not a number");
     switch (static_cast<IkeAttribute>(a.type)) {
@@ -330,7 +341,9 @@ Expected<std::vector<std::byte>, std::string> Phase1Sa::build_main_mode_3() {
   if (!nonce) return unexpected(std::move(nonce).error());
   ni_ = std::move(*nonce);
   std::vector<Payload> payloads{KeyExchange{g_xi_}, Nonce{ni_}};
-  for (auto& extra : auth_.build_key_exchange_payloads(auth::Role::Initiator)) payloads.push_back(std::move(extra));
+  auto extras = auth_.build_key_exchange_payloads(auth::Role::Initiator);
+  if (!extras) return unexpected(std::move(extras).error());
+  for (auto& extra : *extras) payloads.push_back(std::move(extra));
   auto message = encode_message(header(), payloads);
   if (!message) return unexpected("encoding main mode 3: " + message.error().message);
   return std::move(*message);
@@ -357,7 +370,9 @@ Expected<std::vector<std::byte>, std::string> Phase1Sa::build_main_mode_4() {
   if (!nonce) return unexpected(std::move(nonce).error());
   nr_ = std::move(*nonce);
   std::vector<Payload> payloads{KeyExchange{g_xr_}, Nonce{nr_}};
-  for (auto& extra : auth_.build_key_exchange_payloads(auth::Role::Responder)) payloads.push_back(std::move(extra));
+  auto extras = auth_.build_key_exchange_payloads(auth::Role::Responder);
+  if (!extras) return unexpected(std::move(extras).error());
+  for (auto& extra : *extras) payloads.push_back(std::move(extra));
   auto message = encode_message(header(), payloads);
   if (!message) return unexpected("encoding main mode 4: " + message.error().message);
   if (auto keys = derive_keys(); !keys) return unexpected(std::move(keys).error());
@@ -419,16 +434,24 @@ Expected<void, std::string> Phase1Sa::consume_main_mode_5(const Opened& opened) 
   const auto* id = opened.message.find<Identification>();
   if (auto checked = check_peer_id(*id, config_.peer); !checked) return checked;
   const auto raw = raw_payloads(opened.plaintext, opened.message.padding);
-  return auth_.check_authentication(auth::Role::Initiator, transcript(),
-                                    payload_body(raw_of<Identification>(opened.message, raw)), opened.message);
+  auto checked = auth_.check_authentication(auth::Role::Initiator, transcript(),
+                                            payload_body(raw_of<Identification>(opened.message, raw)), opened.message);
+  if (checked) {
+    if (const auto who = auth_.peer_identity(); !who.empty()) log("the peer authenticated as " + who);
+  }
+  return checked;
 }
 
 Expected<void, std::string> Phase1Sa::consume_main_mode_6(const Opened& opened) {
   const auto* id = opened.message.find<Identification>();
   if (auto checked = check_peer_id(*id, config_.peer); !checked) return checked;
   const auto raw = raw_payloads(opened.plaintext, opened.message.padding);
-  return auth_.check_authentication(auth::Role::Responder, transcript(),
-                                    payload_body(raw_of<Identification>(opened.message, raw)), opened.message);
+  auto checked = auth_.check_authentication(auth::Role::Responder, transcript(),
+                                            payload_body(raw_of<Identification>(opened.message, raw)), opened.message);
+  if (checked) {
+    if (const auto who = auth_.peer_identity(); !who.empty()) log("the peer authenticated as " + who);
+  }
+  return checked;
 }
 
 // ---- dispatch ------------------------------------------------------------------------------------
@@ -496,7 +519,7 @@ std::vector<std::byte> Phase1Sa::handle(std::span<const std::byte> datagram) {
     case State::MainMode4Sent: {
       auto opened = open(*split, MessageKind::MainModeMessage5, cipher_state_);
       if (!opened) {
-        fail(opened.error() + " - the peer's preshared key probably differs");
+        fail(opened.error() + " - the peer derived other keys (with a preshared key: the keys differ)");
         return {};
       }
       accept();
@@ -510,7 +533,7 @@ std::vector<std::byte> Phase1Sa::handle(std::span<const std::byte> datagram) {
     case State::MainMode5Sent: {
       auto opened = open(*split, MessageKind::MainModeMessage6, cipher_state_);
       if (!opened) {
-        fail(opened.error() + " - the peer's preshared key probably differs");
+        fail(opened.error() + " - the peer derived other keys (with a preshared key: the keys differ)");
         return {};
       }
       accept();

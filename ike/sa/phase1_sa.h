@@ -11,7 +11,10 @@
 //
 // States name the last message sent or received. One transition() moves between them, refuses
 // moves the table does not list, and logs old -> new with the reason. build_*/consume_* come in
-// pairs, one per message. The method (PSK today) is an AuthProvider; main mode never asks which.
+// pairs, one per message. The method (PSK, Kerberos) is an AuthProvider; main mode never asks
+// which. A method with per-exchange state (Kerberos' GSS context) gets its own provider object per
+// SA through AuthProvider::for_exchange; messages 3/4 carry whatever extra payloads it builds (the
+// GSS tokens) and 5/6 whatever it puts after the ID (HASH, or a GSS-wrapped HASH).
 // The responder keeps no state until a message 1 parses (Phase1Sa::respond).
 #pragma once
 
@@ -88,6 +91,8 @@ class Phase1Sa {
   bool established() const noexcept { return state_ == State::MainMode6Sent || state_ == State::MainMode6Received; }
   auth::Role role() const noexcept { return role_; }
   const std::string& failure() const noexcept { return failure_; }
+  // Who the peer authenticated as (a Kerberos principal; empty for a pre-shared key).
+  std::string peer_identity() const { return auth_.peer_identity(); }
   std::uint64_t dropped() const noexcept { return dropped_; }
   std::uint64_t duplicates() const noexcept { return duplicates_; }
   const Phase1Proposal& chosen() const noexcept { return chosen_; }
@@ -131,7 +136,8 @@ class Phase1Sa {
 
   auth::Role role_;
   Phase1Config config_;
-  const auth::AuthProvider& auth_;
+  std::unique_ptr<auth::AuthProvider> exchange_auth_;   // per-exchange state, if the method has any
+  const auth::AuthProvider& auth_;                       // exchange_auth_ or the shared provider
   Clock clock_;
   State state_ = State::Idle;
   std::string failure_;

@@ -1,6 +1,8 @@
 // Ward <-> Ward over real UDP port 500: two network namespaces joined by a veth pair, main mode
 // and quick mode carried by the kernel, the resulting SAs installed into two SimDataplanes and a
-// packet protected by one and accepted by the other. Skips without root / `ip`.
+// packet protected by one and accepted by the other; once with a pre-shared key and once with
+// Kerberos against a krb5kdc on loopback (the GSS calls run in the test's own namespace, only the
+// IKE sockets live in the two). Skips without root / `ip`.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -8,10 +10,12 @@
 
 #include "driver/packet/test_packets.h"
 #include "driver/sim/sim_dataplane.h"
+#include "ike/auth/kerberos_provider.h"
 #include "ike/auth/preshared_key.h"
 #include "ike/net/udp_socket.h"
 #include "ike/sa/phase1_sa.h"
 #include "ike/sa/quick_mode.h"
+#include "tests/harness/kdc_instance.h"
 #include "tests/netns/netns.h"
 
 namespace ward::ike {
@@ -55,9 +59,10 @@ std::vector<std::byte> carry(const net::UdpSocket& from, const net::UdpSocket& t
   return std::move((*got)->bytes);
 }
 
-TEST(IkeOverUdp, WardToWardAcrossAVethPair) {
-  std::string why;
-  if (!ward::testing::can_use_network_namespaces(&why)) GTEST_SKIP() << why;
+// Main mode and quick mode between the two namespaces with the given authentication, then a
+// packet through the SAs. `a_sees` / `b_sees`: the peer identity each side must report.
+void run_over_veth(const auth::AuthProvider& auth_a, const auth::AuthProvider& auth_b, const std::string& a_sees = {},
+                   const std::string& b_sees = {}) {
   ward::testing::Netns host_a("ike-a"), host_b("ike-b");
   ward::testing::connect_veth(host_a, "10.77.0.1/24", host_b, "10.77.0.2/24");
   auto socket_a = open_inside(host_a, kA);
@@ -66,8 +71,6 @@ TEST(IkeOverUdp, WardToWardAcrossAVethPair) {
 
   std::chrono::steady_clock::time_point now{};
   const sa::Clock clock = [&] { return now; };
-  auth::PresharedKeyProvider psk_a(auth::preshared_key_from_text("veth secret"));
-  auth::PresharedKeyProvider psk_b(auth::preshared_key_from_text("veth secret"));
   auto config = [](const IpAddress& local, const IpAddress& peer) {
     sa::Phase1Config c;
     c.proposals = {{IkeEncryptionAlgorithm::AesCbc, 256, IkeHashAlgorithm::Sha2_256, IkeGroupDescription::Ecp256, 28800s}};
@@ -77,11 +80,11 @@ TEST(IkeOverUdp, WardToWardAcrossAVethPair) {
   };
 
   // Main mode, every message through the kernel.
-  auto initiator = sa::Phase1Sa::initiate(config(kA, kB), psk_a, clock);
+  auto initiator = sa::Phase1Sa::initiate(config(kA, kB), auth_a, clock);
   auto m1 = initiator->build_main_mode_1();
   ASSERT_TRUE(m1.has_value());
   std::vector<std::byte> m2;
-  auto responded = sa::Phase1Sa::respond(config(kB, kA), psk_b, clock, carry(*socket_a, *socket_b, kB, kA, *m1), m2);
+  auto responded = sa::Phase1Sa::respond(config(kB, kA), auth_b, clock, carry(*socket_a, *socket_b, kB, kA, *m1), m2);
   ASSERT_TRUE(responded.has_value()) << responded.error();
   auto responder = std::move(*responded);
   const auto m3 = initiator->handle(carry(*socket_b, *socket_a, kA, kB, m2));
@@ -91,6 +94,8 @@ TEST(IkeOverUdp, WardToWardAcrossAVethPair) {
   initiator->handle(carry(*socket_b, *socket_a, kA, kB, m6));
   ASSERT_TRUE(initiator->established()) << initiator->failure();
   ASSERT_TRUE(responder->established()) << responder->failure();
+  EXPECT_EQ(initiator->peer_identity(), a_sees);
+  EXPECT_EQ(responder->peer_identity(), b_sees);
 
   // Quick mode.
   NullListener listener;
@@ -130,6 +135,36 @@ TEST(IkeOverUdp, WardToWardAcrossAVethPair) {
   const auto opened = sim_b.receive(sealed.bytes);
   ASSERT_EQ(opened.disposition, driver::Disposition::AcceptModified);
   EXPECT_EQ(opened.bytes, packet);
+}
+
+TEST(IkeOverUdp, WardToWardAcrossAVethPair) {
+  std::string why;
+  if (!ward::testing::can_use_network_namespaces(&why)) GTEST_SKIP() << why;
+  const auth::PresharedKeyProvider psk_a(auth::preshared_key_from_text("veth secret"));
+  const auth::PresharedKeyProvider psk_b(auth::preshared_key_from_text("veth secret"));
+  run_over_veth(psk_a, psk_b);
+}
+
+TEST(IkeOverUdp, WardToWardWithKerberosAcrossAVethPair) {
+  std::string why;
+  if (!ward::testing::can_use_network_namespaces(&why)) GTEST_SKIP() << why;
+  auto kdc = test::KdcInstance::start({});
+  ASSERT_TRUE(kdc.has_value()) << kdc.error().to_string();
+  test::ScopedEnv krb5_config("KRB5_CONFIG", (*kdc)->krb5_config().string());
+  const auto dir = (*kdc)->dir();
+  for (const char* host : {"host/a.veth.test", "host/b.veth.test"}) ASSERT_TRUE((*kdc)->add_principal(host).has_value());
+  ASSERT_TRUE((*kdc)->extract_keytab("host/a.veth.test", dir / "a.keytab").has_value());
+  ASSERT_TRUE((*kdc)->extract_keytab("host/b.veth.test", dir / "b.keytab").has_value());
+  const std::string a = "host/a.veth.test@" + (*kdc)->realm();
+  const std::string b = "host/b.veth.test@" + (*kdc)->realm();
+  auto names = [&](const IpAddress& peer) -> Expected<std::string, std::string> {
+    if (peer == kA) return a;
+    if (peer == kB) return b;
+    return unexpected("unknown peer " + peer.to_string());
+  };
+  const auth::KerberosProvider kerberos_a({dir / "a.keytab", a, names, "file2:" + (dir / "rcache-a").string()});
+  const auth::KerberosProvider kerberos_b({dir / "b.keytab", b, names, "file2:" + (dir / "rcache-b").string()});
+  run_over_veth(kerberos_a, kerberos_b, b, a);
 }
 
 }  // namespace

@@ -1,0 +1,76 @@
+// Kerberos authentication for IKEv1 main mode through GSS-API, as Windows does it
+// (draft-ietf-ipsec-isakmp-gss-auth-07, which MS-IKEE / MS-AIPS cite as [GSS]; authentication
+// method 65001, GSS token payload type 129). Both ends are hosts with host principals:
+//
+//   Initiator (host/a@R, keytab)                         Responder (host/b@R, keytab)
+//   HDR, SA                         -->
+//                                   <--   HDR, SA
+//   HDR, KE, Ni, GSS(AP-REQ)        -->   gss_accept_sec_context: the ticket for host/b@R,
+//                                         decrypted with host/b's keytab key; the client must be
+//                                         the principal the resolver names for the peer address
+//                                   <--   HDR, KE, Nr, GSS(AP-REP)   (mutual authentication)
+//   HDR*, IDii, HASH(wrap(HASH_I))  -->
+//                                   <--   HDR*, IDir, HASH(wrap(HASH_R))
+//
+//   SKEYID = prf(Ni_b | Nr_b, g^xy)                          (as for signatures, RFC 2409 5)
+//   HASH_I = prf(SKEYID, g^xi | g^xr | CKY-I | CKY-R | SAi_b | IDii_b | GSS tokens I sent)
+//   HASH_R = prf(SKEYID, g^xr | g^xi | CKY-R | CKY-I | SAi_b | IDir_b | GSS tokens R sent)
+//   the HASH payload carries GSS_Wrap(HASH_x) under the established context; the receiver
+//   unwraps it and compares with its own HASH_x in constant time.
+//
+// The initiator gets its tickets from the keytab's key for its own principal (the host's
+// "computer account") into a private MEMORY ccache that dies with the exchange; the process's
+// default ccache is never read or written. The Kerberos mechanism finishes in one round trip,
+// so messages 3/4 carry one token each; a mechanism that wants more is refused with a reason.
+// One KerberosProvider serves every SA of a host: for_exchange() gives each Phase1Sa its own
+// object that holds the GSS context. Tokens, tickets and keys are never logged.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/ip.h"
+#include "ike/auth/auth_provider.h"
+
+namespace ward::ike::auth {
+
+// The principal a peer address must authenticate as (e.g. "host/b.ward.test@WARD.TEST"); the
+// agent looks names up in the directory. An error says why there is none.
+using PeerPrincipalResolver = std::function<Expected<std::string, std::string>(const IpAddress& peer)>;
+
+struct KerberosConfig {
+  std::filesystem::path keytab;          // this host's keytab (FILE: path)
+  std::string own_principal;             // e.g. "host/a.ward.test@WARD.TEST"; must have a key in `keytab`
+  PeerPrincipalResolver peer_principal;  // address -> the principal the peer must prove
+  // Acceptor replay cache ("file2:/path", "none:"); empty = the library default (/var/tmp).
+  std::string replay_cache;
+};
+
+class KerberosProvider final : public AuthProvider {
+ public:
+  explicit KerberosProvider(KerberosConfig config) : config_(std::move(config)) {}
+
+  IkeAuthenticationMethod method() const noexcept override { return IkeAuthenticationMethod::Kerberos; }
+  std::string_view name() const noexcept override { return "Kerberos (GSS-API)"; }
+  const KerberosConfig& config() const noexcept { return config_; }
+
+  std::unique_ptr<AuthProvider> for_exchange(Role self, const IpAddress& peer) const override;
+
+  // Used only through for_exchange(); called on the shared provider they explain the mistake.
+  SecureBytes skeyid(IkeHashAlgorithm hash, Bytes ni_b, Bytes nr_b, const SecureBytes& g_xy) const override;
+  Expected<std::vector<Payload>, std::string> build_key_exchange_payloads(Role self) const override;
+  Expected<std::vector<Payload>, std::string> build_authentication(Role self, const MainModeTranscript& transcript,
+                                                                   Bytes own_id_b) const override;
+  Expected<void, std::string> check_authentication(Role peer, const MainModeTranscript& transcript, Bytes peer_id_b,
+                                                   const ParsedMessage& message) const override;
+
+ private:
+  KerberosConfig config_;
+};
+
+// SKEYID for GSS-API authentication: prf(Ni_b | Nr_b, g^xy) (draft-ietf-ipsec-isakmp-gss-auth 3.1).
+SecureBytes skeyid_gss(IkeHashAlgorithm hash, Bytes ni_b, Bytes nr_b, const SecureBytes& g_xy);
+
+}  // namespace ward::ike::auth
