@@ -303,10 +303,6 @@ Expected<Config, ConfigError> parse_config(std::string_view text, std::string_vi
       }
       if (config.directory.realm.empty()) return fail(seen["directory.uri"], "[directory] has uri but no realm");
       const auto& d = config.directory;
-      const bool ldaps = std::any_of(d.uris.begin(), d.uris.end(), [](const std::string& u) { return u.rfind("ldaps://", 0) == 0; });
-      if (ldaps && d.tls_ca.empty()) {
-        return fail(seen["directory.uri"], "[directory] has an ldaps:// uri but no tls_ca to verify the server with");
-      }
       if (d.bind == BindMode::Simple) {
         const std::size_t at = seen["directory.bind"];
         if (d.bind_dn.empty() || d.password_file.empty()) {

@@ -23,6 +23,7 @@ inline constexpr std::string_view kDefaultConfigPath = "/etc/ward/ward.conf";
 inline constexpr std::string_view kDefaultControlSocket = "/run/ward/control.sock";
 inline constexpr std::string_view kDefaultCachePath = "/var/lib/ward/ward.db";
 inline constexpr std::string_view kDefaultKeytab = "/etc/krb5.keytab";
+inline constexpr std::string_view kSystemCaBundle = "/etc/ssl/certs/ca-certificates.crt";
 inline constexpr std::chrono::hours kDefaultEventRetention{24 * 30};
 
 enum class DriverBackend : std::uint8_t { Nfqueue, Xfrm, Sim };
@@ -47,7 +48,8 @@ struct DirectorySettings {
   std::string principal;          // GSSAPI client principal; empty: host/<this host's name>@<realm>
   std::string bind_dn;            // simple bind only
   std::filesystem::path password_file;  // simple bind only: root-only file holding the password
-  std::filesystem::path tls_ca;   // CA bundle: ldap:// is upgraded with StartTLS; needed for ldaps://
+  // CA bundle: when set, ldap:// is upgraded with StartTLS; ldaps:// without it uses kSystemCaBundle.
+  std::filesystem::path tls_ca;
 };
 
 struct MonitorSettings {

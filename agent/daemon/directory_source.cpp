@@ -144,8 +144,8 @@ bool is_transport_failure(std::string_view text) {
 Expected<DirectorySourceSettings, std::string> directory_source_settings(const config::DirectorySettings& directory) {
   DirectorySourceSettings out;
   out.session.uris = directory.uris;
-  out.session.ca_file = directory.tls_ca.string();
   out.session.tls = directory.tls_ca.empty() ? ldap::TlsMode::kNone : ldap::TlsMode::kStartTls;
+  out.session.ca_file = directory.tls_ca.empty() ? std::string(config::kSystemCaBundle) : directory.tls_ca.string();
   switch (directory.bind) {
     case config::BindMode::Gssapi: {
       const std::string principal = directory.principal.empty()
