@@ -8,6 +8,7 @@
 //  (c) slapd stopped: wardd keeps its policy and says so (an event), a restarted wardd runs on
 //      the cached policy; slapd back: wardd follows again, and a later edit is applied.
 //  (d) failover: the first URI is a closed port, the second works.
+//  (e) labs: simple bind with a root-only password file over ldapi://.
 // Printed figures: LDAP round trips of a full fetch, wardd's VmRSS, change-to-applied latency.
 #include <fcntl.h>
 #include <signal.h>
@@ -120,15 +121,19 @@ class Wardd {
     std::string computer_key;  // "computer_name = LEGAL-PC1$" or "computer_dn = ..."
   };
 
+  // `bind_lines` replaces the GSSAPI settings (keytab, principal) when not empty.
   Wardd(const std::filesystem::path& dir, const Host& host, const std::vector<std::string>& uris,
-        const std::filesystem::path& keytab, const std::filesystem::path& krb5_config)
+        const std::filesystem::path& keytab, const std::filesystem::path& krb5_config,
+        const std::string& bind_lines = "")
       : dir_(dir), krb5_config_(krb5_config) {
     std::filesystem::create_directories(dir_);
     socket_ = dir_ / "run" / "control.sock";
     std::string conf = "[directory]\n";
     for (const auto& uri : uris) conf += "uri = " + uri + "\n";
-    conf += "realm = " + kRealm + "\nkeytab = " + keytab.string() + "\nprincipal = host/" + host.name +
-            ".example.test@" + kRealm + "\n" + host.computer_key + "\n";
+    conf += "realm = " + kRealm + "\n" + host.computer_key + "\n";
+    conf += bind_lines.empty() ? "keytab = " + keytab.string() + "\nprincipal = host/" + host.name + ".example.test@" +
+                                     kRealm + "\n"
+                               : bind_lines;
     conf += "[driver]\nbackend = sim\n[control]\nsocket = " + socket_.string() + "\n[cache]\npath = " +
             (dir_ / "state" / "ward.db").string() + "\n[log]\nlevel = debug\n";
     config_ = dir_ / "ward.conf";
@@ -416,6 +421,27 @@ TEST_F(WarddDirectory, FailsOverToTheSecondUri) {
   const auto latency = change_and_time(*legal, "changed for test d");
   ASSERT_TRUE(latency) << legal->log();
   std::cout << "failover (first URI closed): change-to-applied latency " << latency->count() << " ms\n";
+}
+
+// (e) Labs without Kerberos: a simple bind with the password from a root-only file, over ldapi://
+// (local, so the password never crosses a network in clear); the watcher works the same way.
+TEST_F(WarddDirectory, SimpleBindFromARootOnlyPasswordFile) {
+  const auto dir = temp_->path() / "e-legal";
+  std::filesystem::create_directories(dir);
+  const auto password = dir / "directory.password";
+  ASSERT_TRUE(test::write_file(password, slapd_->options().root_password + "\n"));
+  ::chmod(password.c_str(), 0600);
+  Wardd legal(dir, kLegalPc1, {slapd_->ldapi_uri()}, {}, kdc_->krb5_config(),
+              "bind = simple\nbind_dn = " + slapd_->options().root_dn + "\npassword_file = " + password.string() + "\n");
+  legal.start();
+  ASSERT_TRUE(eventually([&] { return legal.state() == "applied"; })) << legal.log();
+  EXPECT_EQ(legal.policy()["policy"]["name"], kLegalPolicyName);
+  EXPECT_EQ(legal.log().find(slapd_->options().root_password), std::string::npos);
+  ASSERT_TRUE(watching(legal)) << legal.log();
+  std::this_thread::sleep_for(1s);
+  const auto latency = change_and_time(legal, "changed for test e");
+  ASSERT_TRUE(latency) << legal.log();
+  std::cout << "simple bind over ldapi: change-to-applied latency " << latency->count() << " ms\n";
 }
 
 }  // namespace
