@@ -9,6 +9,8 @@
 //      the cached policy; slapd back: wardd follows again, and a later edit is applied.
 //  (d) failover: the first URI is a closed port, the second works.
 //  (e) labs: simple bind with a root-only password file over ldapi://.
+//  (f) a policy object whose ipsecData does not decode: rejected naming DN and attribute, the
+//      policy kept; repaired: applied again.
 // Printed figures: LDAP round trips of a full fetch, wardd's VmRSS, change-to-applied latency.
 #include <fcntl.h>
 #include <signal.h>
@@ -26,6 +28,7 @@
 #include <sstream>
 #include <thread>
 
+#include "directory/ldap/session.h"
 #include "tests/harness/kdc_instance.h"
 #include "tests/harness/slapd_instance.h"
 
@@ -169,7 +172,10 @@ class Wardd {
     const auto e = wardctl({"show", "events"});
     if (!e.is_object() || !e.contains("events")) return false;
     for (const auto& event : e["events"]) {
-      if (event.value("kind", "") == kind && event.value("reason", "").find(reason_part) != std::string::npos) return true;
+      // DNs come back as the server spells them: compare without case.
+      if (event.value("kind", "") == kind && lower(event.value("reason", "")).find(lower(reason_part)) != std::string::npos) {
+        return true;
+      }
     }
     return false;
   }
@@ -421,6 +427,37 @@ TEST_F(WarddDirectory, FailsOverToTheSecondUri) {
   const auto latency = change_and_time(*legal, "changed for test d");
   ASSERT_TRUE(latency) << legal->log();
   std::cout << "failover (first URI closed): change-to-applied latency " << latency->count() << " ms\n";
+}
+
+// (f) Broken directory content never replaces the enforced policy, and the event says where.
+TEST_F(WarddDirectory, UndecodablePolicyObjectIsRejectedNamingDnAndAttribute) {
+  auto legal = wardd("f-legal", kLegalPc1);
+  legal->start();
+  ASSERT_TRUE(eventually([&] { return legal->state() == "applied"; })) << legal->log();
+  ASSERT_TRUE(watching(*legal)) << legal->log();
+  std::this_thread::sleep_for(1s);
+
+  ldap::SessionOptions admin_options;
+  admin_options.uris = {slapd_->ldap_uri()};
+  admin_options.bind = ldap::SimpleBind{slapd_->options().root_dn, model::Secret(slapd_->options().root_password)};
+  auto admin = ldap::Session::connect(admin_options);
+  ASSERT_TRUE(admin) << admin.error().to_string();
+  const std::string isakmp = "CN=ipsecISAKMPPolicy{B2ACDF98-0E63-44BB-9BEF-369CED626C68},CN=IP Security,CN=System," + kDomain;
+  auto original = (*admin)->search({isakmp, ldap::Scope::kBase, "(objectClass=*)", {"ipsecData"}, 0});
+  ASSERT_TRUE(original && original->size() == 1) << (original ? "" : original.error().to_string());
+  const auto data = (*original)[0].first("ipsecData");
+  ASSERT_TRUE(data);
+  ASSERT_TRUE((*admin)->modify(isakmp, {{ldap::Modification::Op::kReplace, "ipsecData", {std::string("\x01\x02\x03", 3)}}}));
+
+  EXPECT_TRUE(eventually([&] { return legal->has_event("policy-rejected", isakmp); })) << legal->log();
+  EXPECT_TRUE(legal->has_event("policy-rejected", "ipsecData"));
+  EXPECT_TRUE(legal->has_event("policy-rejected", "keeping policy \"" + kLegalPolicyName + "\""));
+  EXPECT_EQ(legal->state(), "applied");
+  EXPECT_EQ(legal->policy()["policy"]["name"], kLegalPolicyName);
+
+  ASSERT_TRUE((*admin)->modify(isakmp, {{ldap::Modification::Op::kReplace, "ipsecData", {*data}}}));
+  const auto latency = change_and_time(*legal, "changed for test f");
+  ASSERT_TRUE(latency) << legal->log();
 }
 
 // (e) Labs without Kerberos: a simple bind with the password from a root-only file, over ldapi://
