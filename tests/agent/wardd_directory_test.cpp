@@ -143,6 +143,16 @@ class Wardd {
     EXPECT_TRUE(test::write_file(config_, conf));
   }
 
+  // Under the asan preset wardd reports sanitizer findings on stderr, which is its log.
+  ~Wardd() {
+    process_.stop();
+    const std::string all = log();
+    EXPECT_EQ(all.find("Sanitizer"), std::string::npos) << all;
+    EXPECT_EQ(all.find("runtime error:"), std::string::npos) << all;
+  }
+  Wardd(const Wardd&) = delete;
+  Wardd& operator=(const Wardd&) = delete;
+
   void start() {
     auto child = test::ChildProcess::spawn({WARDD_PATH, "--config", config_.string()},
                                            {{"KRB5_CONFIG", krb5_config_.string()}, {"KRB5CCNAME", "MEMORY:wardd-test"}},
