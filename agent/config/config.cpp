@@ -26,6 +26,11 @@ constexpr std::array<std::pair<LogLevel, std::string_view>, 4> kLogLevelNames{{
     {LogLevel::Info, "info"},
     {LogLevel::Debug, "debug"},
 }};
+constexpr std::array<std::pair<BindMode, std::string_view>, 2> kBindModeNames{{
+    {BindMode::Gssapi, "gssapi"},
+    {BindMode::Simple, "simple"},
+}};
+static_assert(kBindModeNames.size() == static_cast<std::size_t>(BindMode::Simple) + 1);
 static_assert(kBackendNames.size() == static_cast<std::size_t>(DriverBackend::Sim) + 1);
 static_assert(kLogLevelNames.size() == static_cast<std::size_t>(LogLevel::Debug) + 1);
 
@@ -141,6 +146,29 @@ const std::vector<KeySpec>& key_table() {
        }},
       {"directory", "site", false,
        [](Config& c, std::string_view v) { c.directory.site = v; return non_empty(v); }},
+      {"directory", "bind", false,
+       [](Config& c, std::string_view v) -> std::optional<std::string> {
+         const auto m = lookup(kBindModeNames, v);
+         if (!m) return "unknown bind mode '" + std::string(v) + "'; expected one of " + accepted(kBindModeNames);
+         c.directory.bind = *m;
+         return std::nullopt;
+       }},
+      {"directory", "principal", false,
+       [](Config& c, std::string_view v) -> std::optional<std::string> {
+         if (v.find('@') == std::string_view::npos) return "'" + std::string(v) + "' is not a principal (name@REALM)";
+         c.directory.principal = v;
+         return std::nullopt;
+       }},
+      {"directory", "bind_dn", false,
+       [](Config& c, std::string_view v) -> std::optional<std::string> {
+         if (v.find('=') == std::string_view::npos) return "'" + std::string(v) + "' is not a DN";
+         c.directory.bind_dn = v;
+         return std::nullopt;
+       }},
+      {"directory", "password_file", false,
+       [](Config& c, std::string_view v) { c.directory.password_file = std::string(v); return absolute_path(v); }},
+      {"directory", "tls_ca", false,
+       [](Config& c, std::string_view v) { c.directory.tls_ca = std::string(v); return absolute_path(v); }},
       {"driver", "backend", false,
        [](Config& c, std::string_view v) -> std::optional<std::string> {
          const auto b = lookup(kBackendNames, v);
@@ -200,6 +228,13 @@ bool known_section(std::string_view section) {
 std::string_view name_of(DriverBackend backend) noexcept {
   for (const auto& [value, name] : kBackendNames) {
     if (value == backend) return name;
+  }
+  return "?";
+}
+
+std::string_view name_of(BindMode mode) noexcept {
+  for (const auto& [value, name] : kBindModeNames) {
+    if (value == mode) return name;
   }
   return "?";
 }
@@ -267,6 +302,21 @@ Expected<Config, ConfigError> parse_config(std::string_view text, std::string_vi
         return fail(seen["directory.uri"], "[directory] has uri but neither computer_name nor computer_dn");
       }
       if (config.directory.realm.empty()) return fail(seen["directory.uri"], "[directory] has uri but no realm");
+      const auto& d = config.directory;
+      if (d.bind == BindMode::Simple) {
+        const std::size_t at = seen["directory.bind"];
+        if (d.bind_dn.empty() || d.password_file.empty()) {
+          return fail(at, "[directory] bind = simple needs bind_dn and password_file");
+        }
+        const bool clear = std::any_of(d.uris.begin(), d.uris.end(), [](const std::string& u) { return u.rfind("ldap://", 0) == 0; });
+        if (clear && d.tls_ca.empty()) {
+          return fail(at, "[directory] bind = simple over ldap:// would send the password in clear: set tls_ca "
+                          "(StartTLS) or use ldaps:// or ldapi:// URIs");
+        }
+      } else if (!d.bind_dn.empty() || !d.password_file.empty()) {
+        return fail(seen.count("directory.bind_dn") ? seen["directory.bind_dn"] : seen["directory.password_file"],
+                    "[directory] bind_dn and password_file go with bind = simple");
+      }
     } else if (config.local_policy.empty()) {
       return fail(0, "no policy source: set [directory] uri (a domain member) or [policy] local_file (a standalone host)");
     }

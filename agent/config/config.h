@@ -23,6 +23,7 @@ inline constexpr std::string_view kDefaultConfigPath = "/etc/ward/ward.conf";
 inline constexpr std::string_view kDefaultControlSocket = "/run/ward/control.sock";
 inline constexpr std::string_view kDefaultCachePath = "/var/lib/ward/ward.db";
 inline constexpr std::string_view kDefaultKeytab = "/etc/krb5.keytab";
+inline constexpr std::string_view kSystemCaBundle = "/etc/ssl/certs/ca-certificates.crt";
 inline constexpr std::chrono::hours kDefaultEventRetention{24 * 30};
 
 enum class DriverBackend : std::uint8_t { Nfqueue, Xfrm, Sim };
@@ -31,13 +32,24 @@ enum class LogLevel : std::uint8_t { Error, Warning, Info, Debug };
 std::string_view name_of(DriverBackend backend) noexcept;
 std::string_view name_of(LogLevel level) noexcept;
 
+// How wardd authenticates to the directory: SASL/GSSAPI with the host keytab (as a Windows
+// member does), or, for labs without Kerberos, a simple bind with a password read from a file.
+enum class BindMode : std::uint8_t { Gssapi, Simple };
+std::string_view name_of(BindMode mode) noexcept;
+
 struct DirectorySettings {
   std::vector<std::string> uris;  // failover order: the first that answers is used
   std::string realm;              // Kerberos realm, e.g. EXAMPLE.COM
   std::filesystem::path keytab{std::string(kDefaultKeytab)};
   std::string computer_name;      // sAMAccountName, e.g. WS01$ (or empty when computer_dn is set)
   std::string computer_dn;        // the computer object's DN (or empty when computer_name is set)
-  std::string site;               // AD site name; empty: ask the directory
+  std::string site;               // AD site name; empty: the computer's msDS-SiteName
+  BindMode bind = BindMode::Gssapi;
+  std::string principal;          // GSSAPI client principal; empty: host/<this host's name>@<realm>
+  std::string bind_dn;            // simple bind only
+  std::filesystem::path password_file;  // simple bind only: root-only file holding the password
+  // CA bundle: when set, ldap:// is upgraded with StartTLS; ldaps:// without it uses kSystemCaBundle.
+  std::filesystem::path tls_ca;
 };
 
 struct MonitorSettings {

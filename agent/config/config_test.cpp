@@ -109,6 +109,32 @@ TEST(ConfigTest, CrossFieldErrors) {
             "ward.conf:4: [monitor] is enabled but tls_cert, tls_key and tls_ca are not all set (the monitor only speaks mutual TLS)");
 }
 
+TEST(ConfigTest, DirectoryBindModes) {
+  const std::string base = "[directory]\nuri = ldap://dc1\nrealm = EXAMPLE.COM\ncomputer_name = WS01$\n";
+  auto gssapi = parse_config(base + "principal = host/ws01.example.com@EXAMPLE.COM\ntls_ca = /etc/ward/ca.crt\n", "ward.conf");
+  ASSERT_TRUE(gssapi) << gssapi.error().to_string();
+  EXPECT_EQ(gssapi->directory.bind, BindMode::Gssapi);
+  EXPECT_EQ(gssapi->directory.principal, "host/ws01.example.com@EXAMPLE.COM");
+  EXPECT_EQ(gssapi->directory.tls_ca, "/etc/ward/ca.crt");
+
+  const std::string simple = "bind = simple\nbind_dn = CN=agent,DC=example,DC=com\npassword_file = /etc/ward/pw\n";
+  auto with_tls = parse_config(base + simple + "tls_ca = /etc/ward/ca.crt\n", "ward.conf");
+  ASSERT_TRUE(with_tls) << with_tls.error().to_string();
+  EXPECT_EQ(with_tls->directory.bind, BindMode::Simple);
+  EXPECT_EQ(with_tls->directory.bind_dn, "CN=agent,DC=example,DC=com");
+  EXPECT_EQ(with_tls->directory.password_file, "/etc/ward/pw");
+  // ldapi:// is local: no TLS needed.
+  EXPECT_TRUE(parse_config("[directory]\nuri = ldapi://%2Frun%2Fslapd\nrealm = EXAMPLE.COM\ncomputer_name = WS01$\n" + simple,
+                           "ward.conf"));
+
+  EXPECT_EQ(error_of(base + simple), "ward.conf:5: [directory] bind = simple over ldap:// would send the password in "
+                                     "clear: set tls_ca (StartTLS) or use ldaps:// or ldapi:// URIs");
+  EXPECT_EQ(error_of(base + "bind = simple\ntls_ca = /ca\n"), "ward.conf:5: [directory] bind = simple needs bind_dn and password_file");
+  EXPECT_EQ(error_of(base + "password_file = /pw\n"), "ward.conf:5: [directory] bind_dn and password_file go with bind = simple");
+  EXPECT_EQ(error_of(base + "bind = kerberos\n"), "ward.conf:5: bind: unknown bind mode 'kerberos'; expected one of gssapi, simple");
+  EXPECT_EQ(error_of(base + "principal = host/ws01\n"), "ward.conf:5: principal: 'host/ws01' is not a principal (name@REALM)");
+}
+
 TEST(ConfigTest, MissingFileIsAClearError) {
   auto parsed = load_config("/nonexistent/ward.conf");
   ASSERT_FALSE(parsed.has_value());

@@ -109,6 +109,8 @@ int run(const std::filesystem::path& config_path) {
   Applier applier(**dataplane);
   PolicyUpdater updater(source.get(), cache, applier, state, log, clock, *addresses);
   updater.refresh("start-up");
+  // Directory hosts: refresh as soon as the directory reports a change (polling stays as a fallback).
+  auto watcher = make_change_watcher(*config, log, [&](std::string_view why) { updater.refresh(why); });
 
   DaemonHandler handler(state, cache, **dataplane, [&]() -> ward::Expected<std::string, std::string> {
     auto outcome = updater.refresh("control-socket");
@@ -151,6 +153,7 @@ int run(const std::filesystem::path& config_path) {
       addresses_at = clock.now() + kAddressPollInterval;
     }
   }
+  watcher.reset();      // no more change-triggered refreshes
   monitor_server->reset();
   server->reset();      // no more control requests
   dataplane->reset();   // removes the kernel rules

@@ -1,5 +1,5 @@
-// Where wardd gets its policy from. The local file source is here; the directory source (LDAP,
-// directory/store/) plugs in behind the same interface.
+// Where wardd gets its policy from: the local file source (local_file_source.h) or the directory
+// (directory_source.h).
 #pragma once
 
 #include <string>
@@ -21,6 +21,7 @@ struct FetchError {
   enum class Kind : std::uint8_t {
     Unavailable,  // could not be read / reached: the directory is down, the file is missing
     Invalid,      // read, but it is not a policy: `problems` says why
+    NotAssigned,  // the directory answered: no IPsec policy is assigned to this host (enforce none)
   };
   Kind kind = Kind::Unavailable;
   std::string message;

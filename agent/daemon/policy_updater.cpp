@@ -83,6 +83,7 @@ UpdateOutcome PolicyUpdater::refresh(std::string_view trigger) {
   auto fetched = source_->fetch();
   if (!fetched) {
     const auto& error = fetched.error();
+    if (error.kind == FetchError::Kind::NotAssigned) return none_assigned(from, error.message);
     if (error.kind == FetchError::Kind::Unavailable) {
       return fail(cache::EventKind::DirectoryUnreachable, from + " unavailable: " + error.message);
     }
@@ -118,6 +119,28 @@ UpdateOutcome PolicyUpdater::refresh(std::string_view trigger) {
   const std::string message = "policy " + in_quotes(name) + " from " + from + " applied";
   record(cache::EventKind::PolicyApplied, message);
   log_.info("policy-applied", {{"policy", name}, {"source", from}});
+  return {true, false, message};
+}
+
+UpdateOutcome PolicyUpdater::none_assigned(const std::string& from, const std::string& why) {
+  const std::string description = from + ": no IPsec policy assigned";
+  const auto current = state_.current();
+  if (current->origin == PolicyOrigin::None && current->source_description == description) {
+    return {false, false, "no IPsec policy assigned (unchanged)"};
+  }
+  // As Windows does when the assignment goes: the cached domain policy goes too, so that a
+  // restart without the directory does not bring back a policy that is no longer assigned.
+  if (auto cleared = cache_.with([](cache::Cache& c) { return c.clear_policy(); }); !cleared) {
+    log_.error("cache-clear-failed", {{"why", cleared.error().message}});
+  }
+  Snapshot none;
+  none.source_description = description;
+  none.fetched_at = clock_.now();
+  none.addresses = addresses_;
+  if (!install(std::move(none))) return {false, true, why + "; the dataplane refused the empty table"};
+  const std::string message = why + "; no IPsec policy is enforced: all traffic passes in clear";
+  record(cache::EventKind::PolicyApplied, message);
+  log_.warning("no-policy-assigned", {{"source", from}, {"why", why}});
   return {true, false, message};
 }
 

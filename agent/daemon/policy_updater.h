@@ -5,6 +5,8 @@
 //    is kept. The same when the source is unavailable (directory-unreachable).
 //  - At start-up (nothing enforced yet) such a failure falls back to the cached policy (a
 //    cache-used event), as Windows keeps its last policy.
+//  - A source that answers "no IPsec policy is assigned to this host" (FetchError::NotAssigned)
+//    makes wardd enforce none, as Windows does, and clears the cached policy.
 //  - With no cached policy either, wardd enforces no IPsec policy: an empty filter table, which
 //    blocks nothing and negotiates nothing, logged at error level ("no-policy"). We chose this
 //    over "block everything": a host that cannot be reached cannot be repaired remotely, and
@@ -48,6 +50,7 @@ class PolicyUpdater {
 
  private:
   UpdateOutcome fail(cache::EventKind kind, const std::string& why);
+  UpdateOutcome none_assigned(const std::string& from, const std::string& why);
   std::string keep_or_fall_back();
   bool install(Snapshot snapshot);
   void record(cache::EventKind kind, const std::string& reason);

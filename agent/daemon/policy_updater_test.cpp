@@ -84,6 +84,30 @@ TEST_F(PolicyUpdaterTest, NoCacheAndABrokenPolicyMeansNoPolicyLoudly) {
   EXPECT_EQ(state_->current()->origin, PolicyOrigin::Source);
 }
 
+// The directory says no policy is assigned any more: none is enforced and the cache forgets it.
+TEST_F(PolicyUpdaterTest, NoPolicyAssignedEnforcesNoneAndClearsTheCache) {
+  source_.next = legal_policy();
+  ASSERT_TRUE(updater_->refresh("test").applied);
+  source_.next = unexpected(FetchError{FetchError::Kind::NotAssigned, "no IPsec policy assigned to CN=ws01", {}});
+  const auto outcome = updater_->refresh("test");
+  EXPECT_TRUE(outcome.applied) << outcome.message;
+  EXPECT_FALSE(outcome.failed);
+  const auto snapshot = state_->current();
+  EXPECT_EQ(snapshot->origin, PolicyOrigin::None);
+  EXPECT_TRUE(snapshot->translation.table.filters.empty());
+  EXPECT_NE(snapshot->source_description.find("no IPsec policy assigned"), std::string::npos);
+  EXPECT_TRUE(has_event(events(), cache::EventKind::PolicyApplied, "no IPsec policy assigned to CN=ws01"));
+  auto cached = cache_->with([](cache::Cache& c) { return c.load_policy(); });
+  ASSERT_TRUE(cached);
+  EXPECT_FALSE(*cached);
+  EXPECT_NE(updater_->refresh("test").message.find("unchanged"), std::string::npos);
+  // A restart with the directory down then has nothing to fall back to: still none.
+  make_updater();
+  source_.next = unexpected(FetchError{FetchError::Kind::Unavailable, "down", {}});
+  updater_->refresh("start-up");
+  EXPECT_EQ(state_->current()->origin, PolicyOrigin::None);
+}
+
 TEST_F(PolicyUpdaterTest, ReaddressRecompilesWithStableIds) {
   source_.next = legal_policy();
   ASSERT_TRUE(updater_->refresh("test").applied);

@@ -1,18 +1,33 @@
 #include "agent/daemon/source_factory.h"
 
+#include "agent/daemon/directory_source.h"
 #include "agent/daemon/local_file_source.h"
 
 namespace ward::agent::daemon {
 
 std::unique_ptr<PolicySource> make_policy_source(const config::Config& config, Logger& log) {
   if (config.uses_directory()) {
-    log.error("no-directory-source",
-              {{"message", "the directory policy source is not built into this wardd yet; using the cached policy"}});
-    return nullptr;
+    auto settings = directory_source_settings(config.directory);
+    if (!settings) {
+      log.error("no-directory-source", {{"why", settings.error()}, {"result", "using the cached policy"}});
+      return nullptr;
+    }
+    return std::make_unique<DirectorySource>(std::move(*settings), log);
   }
   if (!config.local_policy.empty()) return std::make_unique<LocalFileSource>(config.local_policy);
   log.warning("no-policy-source", {{"message", "neither [directory] uri nor [policy] local_file is set"}});
   return nullptr;
+}
+
+std::unique_ptr<ChangeWatcher> make_change_watcher(const config::Config& config, Logger& log,
+                                                   ChangeWatcher::Trigger trigger) {
+  if (!config.uses_directory()) return nullptr;
+  auto settings = directory_source_settings(config.directory);
+  if (!settings) return nullptr;  // make_policy_source said why
+  ChangeWatchSettings watch;
+  watch.session = std::move(settings->session);
+  watch.request = policy_watch_request(settings->domain_dn, settings->computer_dn, settings->computer_account);
+  return std::make_unique<ChangeWatcher>(std::move(watch), log, std::move(trigger));
 }
 
 }  // namespace ward::agent::daemon

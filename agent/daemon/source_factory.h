@@ -1,16 +1,22 @@
-// The PolicySource ward.conf asks for. A host with [directory] uri set reads its policy from the
-// directory — that source (directory/store/) is not wired in yet, so such a host runs on its cached
-// policy and says so. Otherwise [policy] local_file; with neither, there is no source (null).
+// The PolicySource ward.conf asks for: a host with [directory] uri set reads its policy from the
+// directory (directory_source.h) and watches it for changes (change_watcher.h); otherwise
+// [policy] local_file; with neither, there is no source (null).
 #pragma once
 
 #include <memory>
 
 #include "agent/config/config.h"
+#include "agent/daemon/change_watcher.h"
 #include "agent/daemon/log.h"
 #include "agent/daemon/policy_source.h"
 
 namespace ward::agent::daemon {
 
+// Null when there is no usable source (logged: e.g. a password file that others can read).
 std::unique_ptr<PolicySource> make_policy_source(const config::Config& config, Logger& log);
+
+// The directory change watcher (started), or null for a host without [directory] uri.
+std::unique_ptr<ChangeWatcher> make_change_watcher(const config::Config& config, Logger& log,
+                                                   ChangeWatcher::Trigger trigger);
 
 }  // namespace ward::agent::daemon

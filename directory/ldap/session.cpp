@@ -6,17 +6,9 @@
 #include <utility>
 
 #include "directory/ldap/kerberos_client.h"
+#include "directory/ldap/session_handle.h"
 
 namespace ward::ldap {
-
-struct LdapDeleter {
-  void operator()(LDAP* ld) const { ldap_unbind_ext_s(ld, nullptr, nullptr); }
-};
-using LdapPtr = std::unique_ptr<LDAP, LdapDeleter>;
-
-struct Session::Handle {
-  LdapPtr ld;
-};
 
 namespace {
 
@@ -50,6 +42,10 @@ struct BervalsDeleter {
   void operator()(berval** v) const { ldap_value_free_len(v); }
 };
 
+}  // namespace
+
+namespace internal {
+
 timeval to_timeval(std::chrono::milliseconds ms) {
   timeval tv{};
   tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
@@ -79,6 +75,14 @@ LdapError make_error(LDAP* ld, int rc, std::string uri, std::string operation, s
   }
   return LdapError{std::move(uri), std::move(operation), std::move(dn), rc, std::move(message)};
 }
+
+}  // namespace internal
+
+using internal::make_error;
+using internal::to_ldap_scope;
+using internal::to_timeval;
+
+namespace {
 
 // A server result (any code >= 0) means one request/response exchange happened.
 void count_if_answered(int rc, std::uint64_t& round_trips) {

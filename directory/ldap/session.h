@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -65,6 +66,22 @@ struct SearchRequest {
   std::uint32_t page_size = 0;
 };
 
+// RFC 4533 content synchronization (syncrepl) in refreshAndPersist mode, used as a change
+// notification: the server first sends the current content (reported as one kRefreshDone), then
+// keeps the search open and sends every later add, modify, rename or delete of an entry in
+// scope (each reported as kChange with the entry's DN; deletes in ID sets as an empty DN).
+inline constexpr const char* kSyncRequestControlOid = "1.3.6.1.4.1.4203.1.9.1.1";
+
+struct SyncWatchRequest {
+  std::string base;
+  Scope scope = Scope::kSubtree;
+  std::string filter = "(objectClass=*)";
+  // How often `keep_going` is asked while nothing arrives.
+  std::chrono::milliseconds poll_interval{100};
+};
+
+enum class SyncEvent { kRefreshDone, kChange };
+
 struct Attribute {
   std::string name;
   std::vector<std::string> values;
@@ -95,6 +112,16 @@ class Session {
   Expected<void, LdapError> remove(std::string_view dn);
   // RFC 4532 "Who am I?": the authorization identity, e.g. "dn:cn=h,ou=Computers,dc=x".
   Expected<std::string, LdapError> whoami();
+
+  // Whether the root DSE lists `oid` in supportedControl (one round trip).
+  Expected<bool, LdapError> supports_control(std::string_view oid);
+  // Runs a refreshAndPersist sync search (sync_watch.cpp). `on_event` is called for each event on
+  // the calling thread; `keep_going` at least every poll_interval. Returns normally once
+  // keep_going() says false (the search is abandoned); otherwise an error when the connection
+  // breaks or the server ends or refuses the search (e.g. no syncprov: unavailableCriticalExtension).
+  Expected<void, LdapError> sync_persist(const SyncWatchRequest& request,
+                                         const std::function<void(SyncEvent, std::string_view dn)>& on_event,
+                                         const std::function<bool()>& keep_going);
 
   struct Handle;  // libldap's LDAP*, owned with ldap_unbind_ext_s as deleter
 

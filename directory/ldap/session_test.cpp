@@ -284,6 +284,89 @@ TEST_F(SessionTest, AddModifyReplaceDeleteRoundTrip) {
   EXPECT_EQ(gone.error().dn, dn);
 }
 
+// Without the syncprov overlay the server neither lists the sync control nor runs the search.
+TEST_F(SessionTest, SyncPersistIsRefusedWithoutSyncprov) {
+  auto session = Session::connect(admin_options());
+  ASSERT_TRUE(session) << session.error().to_string();
+  auto offered = (*session)->supports_control(kSyncRequestControlOid);
+  ASSERT_TRUE(offered) << offered.error().to_string();
+  EXPECT_FALSE(*offered);
+  int events = 0;
+  auto watched = (*session)->sync_persist({"ou=People,dc=ward,dc=test"}, [&](SyncEvent, std::string_view) { ++events; },
+                                          [] { return true; });
+  ASSERT_FALSE(watched);
+  EXPECT_EQ(watched.error().dn, "ou=People,dc=ward,dc=test");
+  EXPECT_NE(watched.error().result_code, result_code::kSuccess) << watched.error().to_string();
+  EXPECT_EQ(events, 0);
+}
+
+// With syncprov: the refresh phase ends once, then each change in scope arrives as one event;
+// keep_going() false abandons the search and returns normally.
+TEST(SessionSync, RefreshAndPersistReportsChangesInScope) {
+  SlapdOptions options;
+  options.syncprov = true;
+  auto slapd = SlapdInstance::start(options);
+  ASSERT_TRUE(slapd) << slapd.error().to_string();
+  ASSERT_TRUE((*slapd)->add_ldif_text("dn: ou=Watched,dc=ward,dc=test\nobjectClass: organizationalUnit\nou: Watched\n\n"
+                                      "dn: ou=Other,dc=ward,dc=test\nobjectClass: organizationalUnit\nou: Other\n\n"));
+  SessionOptions session_options;
+  session_options.uris = {(*slapd)->ldap_uri()};
+  session_options.bind = SimpleBind{(*slapd)->options().root_dn, model::Secret((*slapd)->options().root_password)};
+  auto watcher = Session::connect(session_options);
+  ASSERT_TRUE(watcher) << watcher.error().to_string();
+  auto writer = Session::connect(session_options);
+  ASSERT_TRUE(writer) << writer.error().to_string();
+  auto offered = (*watcher)->supports_control(kSyncRequestControlOid);
+  ASSERT_TRUE(offered) << offered.error().to_string();
+  EXPECT_TRUE(*offered);
+
+  int refresh_done = 0;
+  std::vector<std::string> changed;
+  int step = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  SyncWatchRequest request{"ou=Watched,dc=ward,dc=test", Scope::kSubtree, "(objectClass=*)", std::chrono::milliseconds(20)};
+  auto watched = (*watcher)->sync_persist(
+      request,
+      [&](SyncEvent event, std::string_view dn) {
+        if (event == SyncEvent::kRefreshDone) ++refresh_done;
+        else changed.emplace_back(dn);
+      },
+      [&] {
+        if (std::chrono::steady_clock::now() > deadline) return false;
+        if (refresh_done == 1 && step == 0) {
+          ++step;  // out of scope: no event; then one in scope
+          EXPECT_TRUE((*writer)->modify("ou=Other,dc=ward,dc=test", {{Modification::Op::kReplace, "description", {"x"}}}));
+          EXPECT_TRUE((*writer)->modify("ou=Watched,dc=ward,dc=test", {{Modification::Op::kReplace, "description", {"y"}}}));
+        } else if (step == 1 && changed.size() == 1) {
+          ++step;
+          EXPECT_TRUE((*writer)->add("cn=new,ou=Watched,dc=ward,dc=test",
+                                     {{"objectClass", {"organizationalRole"}}, {"cn", {"new"}}}));
+        } else if (step == 2 && changed.size() == 2) {
+          return false;
+        }
+        return true;
+      });
+  ASSERT_TRUE(watched) << watched.error().to_string();
+  EXPECT_EQ(refresh_done, 1);
+  ASSERT_EQ(changed.size(), 2u);
+  EXPECT_EQ(changed[0], "ou=Watched,dc=ward,dc=test");
+  EXPECT_EQ(changed[1], "cn=new,ou=Watched,dc=ward,dc=test");
+
+  // The server going away ends the watch with an error.
+  auto again = Session::connect(session_options);
+  ASSERT_TRUE(again) << again.error().to_string();
+  bool stopped = false;
+  auto lost = (*again)->sync_persist(request, [&](SyncEvent event, std::string_view) {
+    if (event == SyncEvent::kRefreshDone && !stopped) {
+      stopped = true;
+      (*slapd)->stop();
+    }
+  }, [&] { return std::chrono::steady_clock::now() < deadline; });
+  ASSERT_FALSE(lost);
+  EXPECT_TRUE(stopped);
+  EXPECT_LT(lost.error().result_code, 0) << lost.error().to_string();
+}
+
 // SASL/GSSAPI: a host principal's keytab gets a ticket for ldap/localhost from a real KDC;
 // slapd maps the authenticated identity to the computer's entry with olcAuthzRegexp.
 TEST(SessionGssapi, BindsWithHostKeytabAndWhoamiShowsHost) {

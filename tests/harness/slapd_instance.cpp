@@ -110,7 +110,9 @@ Expected<void, HarnessError> SlapdInstance::prepare() {
   }
   config += "\n";
   config += "dn: cn=module{0},cn=config\nobjectClass: olcModuleList\ncn: module{0}\n";
-  config += std::string("olcModulePath: ") + kModulePath + "\nolcModuleLoad: {0}back_mdb\n\n";
+  config += std::string("olcModulePath: ") + kModulePath + "\nolcModuleLoad: {0}back_mdb\n";
+  if (options_.syncprov) config += "olcModuleLoad: {1}syncprov\n";
+  config += "\n";
   config += "dn: cn=schema,cn=config\nobjectClass: olcSchemaConfig\ncn: schema\n\n";
   std::vector<std::filesystem::path> schemas = {std::filesystem::path(kSchemaDir) / "core.ldif",
                                                 std::filesystem::path(kSchemaDir) / "cosine.ldif",
@@ -135,6 +137,10 @@ Expected<void, HarnessError> SlapdInstance::prepare() {
   config += "olcRootPW: " + options_.root_password + "\n";
   config += "olcDbMaxSize: 268435456\n";
   config += "olcAccess: {0}to * by * read\n\n";
+  if (options_.syncprov) {
+    config += "dn: olcOverlay={0}syncprov,olcDatabase={1}mdb,cn=config\nobjectClass: olcOverlayConfig\n"
+              "objectClass: olcSyncProvConfig\nolcOverlay: {0}syncprov\n\n";
+  }
 
   const auto config_ldif = d / "config.ldif";
   if (auto w = write_file(config_ldif, config); !w) return unexpected(w.error());
@@ -164,13 +170,22 @@ Expected<void, HarnessError> SlapdInstance::launch() {
   auto port = free_loopback_port();
   if (!port) return unexpected(port.error());
   port_ = *port;
-  std::string urls = ldap_uri() + "/ " + ldapi_uri() + "/";
   if (options_.tls) {
     auto tls_port = free_loopback_port();
     if (!tls_port) return unexpected(tls_port.error());
     ldaps_port_ = *tls_port;
-    urls += " ldaps://127.0.0.1:" + std::to_string(ldaps_port_) + "/";
   }
+  return spawn_on_current_ports();
+}
+
+Expected<void, HarnessError> SlapdInstance::restart() {
+  process_.stop();
+  return spawn_on_current_ports();
+}
+
+Expected<void, HarnessError> SlapdInstance::spawn_on_current_ports() {
+  std::string urls = ldap_uri() + "/ " + ldapi_uri() + "/";
+  if (options_.tls) urls += " ldaps://127.0.0.1:" + std::to_string(ldaps_port_) + "/";
   Environment env;
   if (options_.sasl) {
     env["KRB5_KTNAME"] = "FILE:" + options_.sasl->keytab.string();

@@ -45,6 +45,9 @@ struct SlapdOptions {
   std::vector<std::filesystem::path> initial_ldif;
   bool tls = false;
   std::optional<SlapdSaslSettings> sasl;
+  // Loads the syncprov overlay (RFC 4533 provider) on the database, so that clients can run
+  // refreshAndPersist sync searches (change notification).
+  bool syncprov = false;
   std::chrono::milliseconds start_timeout = std::chrono::seconds(20);
 };
 
@@ -76,11 +79,14 @@ class SlapdInstance {
   Expected<void, HarnessError> add_ldif_text(const std::string& ldif);
 
   void stop() { process_.stop(); }
+  // Starts slapd again after stop(), on the same ports and with the same data.
+  Expected<void, HarnessError> restart();
 
  private:
   SlapdInstance(SlapdOptions options, TempDir dir);
   Expected<void, HarnessError> prepare();
   Expected<void, HarnessError> launch();
+  Expected<void, HarnessError> spawn_on_current_ports();
   Expected<void, HarnessError> wait_until_answering();
 
   SlapdOptions options_;

@@ -1,0 +1,273 @@
+#include "agent/daemon/directory_source.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "directory/adblob/ad_object.h"
+#include "directory/gpo/dn.h"
+#include "directory/gpo/reader.h"
+#include "directory/store/policy_store.h"
+
+namespace ward::agent::daemon {
+namespace {
+
+constexpr std::size_t kMaxPasswordBytes = 1024;
+constexpr std::uint32_t kStampPageSize = 500;
+// CN=IPSEC,CN=Windows,CN=Microsoft,CN=Machine,<GPO>: a GPO's IPsec assignment object.
+constexpr const char* kAssignmentPrefix = "CN=IPSEC,CN=Windows,CN=Microsoft,CN=Machine,";
+// LDAP result codes that mean "this server cannot serve now", not "the content is wrong".
+constexpr std::array<int, 6> kTransportResults = {3 /*timeLimitExceeded*/, 11 /*adminLimitExceeded*/, 51 /*busy*/,
+                                                  52 /*unavailable*/, 53 /*unwillingToPerform*/, 80 /*other*/};
+
+std::string local_host_name() {
+  std::array<char, 256> name{};
+  if (::gethostname(name.data(), name.size() - 1) != 0) return "localhost";
+  return name.data();
+}
+
+Expected<model::Secret, std::string> read_password_file(const std::filesystem::path& file) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0) return unexpected(file.string() + ": " + std::strerror(errno));
+  if (st.st_uid != ::geteuid()) {
+    return unexpected(file.string() + ": owned by uid " + std::to_string(st.st_uid) + ", not by wardd's uid " +
+                      std::to_string(::geteuid()));
+  }
+  if ((st.st_mode & 077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return unexpected(file.string() + ": mode " + mode + " lets group or others read it (chmod 600)");
+  }
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return unexpected(file.string() + ": cannot open");
+  std::string text(kMaxPasswordBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.size() > kMaxPasswordBytes) return unexpected(file.string() + ": longer than " + std::to_string(kMaxPasswordBytes) + " bytes");
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  model::Secret secret(std::move(text));
+  if (secret.empty()) return unexpected(file.string() + ": empty password");
+  return secret;
+}
+
+FetchError unavailable(std::string message) { return FetchError{FetchError::Kind::Unavailable, std::move(message), {}}; }
+
+// A GpoError or StoreError: LDAP failures have no attribute and carry the LDAP error text. Content
+// errors become one Problem naming the DN (object) and attribute (field).
+template <typename Error>
+FetchError classify(const Error& error, std::string_view step) {
+  if (error.attribute.empty() && is_transport_failure(error.message)) {
+    return unavailable(std::string(step) + ": " + error.to_string());
+  }
+  model::Problem problem;
+  problem.severity = model::Severity::Error;
+  problem.object = "'" + error.dn + "'";
+  problem.field = error.attribute;
+  problem.message = error.message;
+  return FetchError{FetchError::Kind::Invalid, std::string(step), {std::move(problem)}};
+}
+
+std::string first_rdn_filter(std::string_view dn) {
+  const auto rdns = gpo::split_dn(dn);
+  if (!rdns || rdns->empty()) return {};
+  const std::string& rdn = rdns->front();
+  const auto eq = rdn.find('=');
+  if (eq == std::string::npos) return {};
+  return "(" + rdn.substr(0, eq) + "=" + gpo::escape_filter_value(gpo::rdn_value(rdn)) + ")";
+}
+
+// The largest modifyTimestamp among `dns` (GeneralizedTime "YYYYMMDDhhmmssZ" sorts as text), in
+// one subtree search from the domain by their first RDNs, matched to the exact DNs here.
+Expected<std::string, ldap::LdapError> newest_stamp(ldap::Session& session, const std::string& domain_dn,
+                                                    const std::set<std::string>& dns) {
+  std::set<std::string> rdn_filters;
+  std::set<std::string> wanted;
+  for (const auto& dn : dns) {
+    if (auto f = first_rdn_filter(dn); !f.empty()) rdn_filters.insert(f);
+    wanted.insert(gpo::normalize_dn(dn));
+  }
+  std::string filter = "(|";
+  for (const auto& f : rdn_filters) filter += f;
+  filter += ")";
+  ldap::SearchRequest request{domain_dn, ldap::Scope::kSubtree, filter, {"modifyTimestamp"}, kStampPageSize};
+  auto entries = session.search(request);
+  if (!entries) return unexpected(entries.error());
+  std::string newest;
+  for (const auto& entry : *entries) {
+    if (!wanted.contains(gpo::normalize_dn(entry.dn))) continue;
+    if (auto stamp = entry.first("modifyTimestamp"); stamp && *stamp > newest) newest = *stamp;
+  }
+  return newest;
+}
+
+}  // namespace
+
+std::string domain_dn_of_realm(std::string_view realm) {
+  std::string out;
+  std::size_t start = 0;
+  while (start <= realm.size()) {
+    const auto dot = realm.find('.', start);
+    const auto label = realm.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    if (!label.empty()) {
+      std::string lower(label);
+      for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      out += (out.empty() ? "DC=" : ",DC=") + lower;
+    }
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  return out;
+}
+
+bool is_transport_failure(std::string_view text) {
+  constexpr std::string_view kMarker = "(result ";
+  const auto at = text.find(kMarker);
+  if (at == std::string_view::npos) return false;
+  const auto number = text.substr(at + kMarker.size());
+  int code = 0;
+  const auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), code);
+  if (ec != std::errc{}) return false;
+  if (code < 0) return true;  // libldap's client side: server down, timeout, connect error
+  for (int transport : kTransportResults) {
+    if (code == transport) return true;
+  }
+  return false;
+}
+
+Expected<DirectorySourceSettings, std::string> directory_source_settings(const config::DirectorySettings& directory) {
+  DirectorySourceSettings out;
+  out.session.uris = directory.uris;
+  out.session.tls = directory.tls_ca.empty() ? ldap::TlsMode::kNone : ldap::TlsMode::kStartTls;
+  out.session.ca_file = directory.tls_ca.empty() ? std::string(config::kSystemCaBundle) : directory.tls_ca.string();
+  switch (directory.bind) {
+    case config::BindMode::Gssapi: {
+      const std::string principal = directory.principal.empty()
+                                        ? "host/" + local_host_name() + "@" + directory.realm
+                                        : directory.principal;
+      out.session.bind = ldap::GssapiBind{directory.keytab.string(), principal};
+      break;
+    }
+    case config::BindMode::Simple: {
+      auto password = read_password_file(directory.password_file);
+      if (!password) return unexpected("[directory] password_file " + password.error());
+      out.session.bind = ldap::SimpleBind{directory.bind_dn, std::move(*password)};
+      break;
+    }
+  }
+  out.domain_dn = domain_dn_of_realm(directory.realm);
+  if (out.domain_dn.empty()) return unexpected("[directory] realm '" + directory.realm + "' names no domain");
+  out.computer_dn = directory.computer_dn;
+  out.computer_account = directory.computer_name;
+  if (!directory.site.empty()) out.site_dn = "CN=" + directory.site + ",CN=Sites,CN=Configuration," + out.domain_dn;
+  return out;
+}
+
+DirectorySource::DirectorySource(DirectorySourceSettings settings, Logger& log)
+    : settings_(std::move(settings)), log_(log) {
+  description_ = "directory";
+  for (std::size_t i = 0; i < settings_.session.uris.size(); ++i) {
+    description_ += (i == 0 ? " " : ", ") + settings_.session.uris[i];
+  }
+}
+
+Expected<FetchedPolicy, FetchError> DirectorySource::fetch() {
+  auto session = ldap::Session::connect(settings_.session);
+  if (!session) return unexpected(unavailable("cannot bind to any directory server: " + session.error().to_string()));
+  for (const auto& skipped : (*session)->failed_attempts()) {
+    log_.warning("directory-failover", {{"skipped", skipped.uri}, {"why", skipped.to_string()}, {"using", (*session)->uri()}});
+  }
+  const std::uint64_t bind_round_trips = (*session)->round_trips();
+  auto result = fetch_on(**session);
+  last_round_trips_ = (*session)->round_trips();
+  log_.info("directory-fetch", {{"uri", (*session)->uri()},
+                                {"round_trips", std::to_string((*session)->round_trips())},
+                                {"bind_round_trips", std::to_string(bind_round_trips)},
+                                {"result", result ? "policy" : std::string(result.error().kind == FetchError::Kind::NotAssigned
+                                                                               ? "not-assigned"
+                                                                               : "failed")}});
+  return result;
+}
+
+Expected<DirectorySource::Computer, FetchError> DirectorySource::find_computer(ldap::Session& session) {
+  ldap::SearchRequest request;
+  request.attributes = {"msDS-SiteName"};
+  std::string what;
+  if (!settings_.computer_dn.empty()) {
+    request.base = settings_.computer_dn;
+    request.scope = ldap::Scope::kBase;
+    what = settings_.computer_dn;
+  } else {
+    std::string account = settings_.computer_account;
+    if (!account.empty() && account.back() != '$') account += '$';
+    request.base = settings_.domain_dn;
+    request.scope = ldap::Scope::kSubtree;
+    request.filter = "(&(objectClass=computer)(sAMAccountName=" + gpo::escape_filter_value(account) + "))";
+    what = "sAMAccountName " + account + " under " + settings_.domain_dn;
+  }
+  auto entries = session.search(request);
+  if (!entries) {
+    const std::string text = entries.error().to_string();
+    if (is_transport_failure(text)) return unexpected(unavailable("finding computer " + what + ": " + text));
+    return unexpected(classify(gpo::GpoError{request.base, "", text}, "finding computer " + what));
+  }
+  if (entries->size() != 1) {
+    return unexpected(classify(gpo::GpoError{request.base, settings_.computer_dn.empty() ? "sAMAccountName" : "",
+                                             std::to_string(entries->size()) + " computer objects found (exactly one expected)"},
+                               "finding computer " + what));
+  }
+  return Computer{(*entries)[0].dn, (*entries)[0].first("msDS-SiteName")};
+}
+
+Expected<FetchedPolicy, FetchError> DirectorySource::fetch_on(ldap::Session& session) {
+  auto found = find_computer(session);
+  if (!found) return unexpected(found.error());
+  const std::string computer = found->dn;
+  std::optional<std::string> site_dn = settings_.site_dn;
+  if (!site_dn && found->site) site_dn = "CN=" + *found->site + ",CN=Sites,CN=Configuration," + settings_.domain_dn;
+  auto scope = gpo::read_computer_scope(session, computer, site_dn);
+  if (!scope) return unexpected(classify(scope.error(), "scoping the GPOs of " + computer));
+  if (!scope->winner) {
+    return unexpected(FetchError{FetchError::Kind::NotAssigned,
+                                 "no IPsec policy assigned to " + computer + " (" +
+                                     std::to_string(scope->scope.applied.size()) + " GPOs applied, none assigns one)",
+                                 {}});
+  }
+  const auto& winner = *scope->winner;
+  auto stored = store::read_policy(session, winner.policy_dn);
+  if (!stored) {
+    return unexpected(classify(stored.error(), "reading policy " + winner.policy_dn + " assigned by GPO '" +
+                                                   winner.gpo_display_name + "'"));
+  }
+
+  std::set<std::string> read;
+  for (const auto& object : stored->objects) read.insert(object.dn);
+  read.insert(winner.gpo_dn);
+  read.insert(kAssignmentPrefix + winner.gpo_dn);
+  for (const auto& som : scope->input.domain_and_ous) read.insert(som.dn);
+  if (scope->input.site) read.insert(scope->input.site->dn);
+  auto stamp = newest_stamp(session, settings_.domain_dn, read);
+  if (!stamp) {
+    if (is_transport_failure(stamp.error().to_string())) {
+      return unexpected(unavailable("reading change stamps: " + stamp.error().to_string()));
+    }
+    log_.warning("no-change-stamp", {{"why", stamp.error().to_string()}});
+  }
+
+  FetchedPolicy out;
+  out.policy = std::move(stored->policy);
+  out.source.policy_dn = winner.policy_dn;
+  out.source.gpo_dn = winner.gpo_dn;
+  out.source.gpo_name = winner.gpo_display_name;
+  out.source.som_dn = winner.som_dn;
+  out.source.change_stamp = stamp ? *stamp : std::string();
+  return out;
+}
+
+}  // namespace ward::agent::daemon

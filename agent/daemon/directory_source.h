@@ -1,0 +1,72 @@
+// The policy of a domain member: read from the LDAP directory as Windows' policy agent reads it.
+//
+// One fetch, on a fresh connection (Session::connect walks the URIs in order: failover):
+//   bind      SASL/GSSAPI with the host keytab (or a simple bind, labs), StartTLS when tls_ca is set
+//   computer  the computer object (computer_dn, or found by its sAMAccountName) and its site
+//             (msDS-SiteName, unless [directory] site is set) (1 round trip)
+//   scope     directory/gpo read_computer_scope: SOMs, the site, the GPO containers (2-3)
+//   policy    directory/store read_policy of the winning GPO's assignment (2)
+//   stamp     the largest modifyTimestamp of every object read (policy graph, GPO, its IPSEC
+//             assignment, the SOMs) in one search (1)
+// The round trips of each fetch are counted by the session and logged (event directory-fetch).
+//
+// Results: the policy with its source (policy DN, GPO DN and name, SOM DN, change stamp); no
+// assignment in scope -> FetchError::NotAssigned; a server that cannot be reached or fails
+// mid-read -> Unavailable (the cache is used); directory content that cannot be scoped or decoded
+// -> Invalid, naming the DN and attribute.
+#pragma once
+
+#include <atomic>
+#include <optional>
+#include <string>
+
+#include "agent/config/config.h"
+#include "agent/daemon/log.h"
+#include "agent/daemon/policy_source.h"
+#include "directory/ldap/session.h"
+
+namespace ward::agent::daemon {
+
+struct DirectorySourceSettings {
+  ldap::SessionOptions session;
+  std::string domain_dn;        // DC=example,DC=com (from the realm)
+  std::string computer_dn;      // set, or found by computer_account at each fetch
+  std::string computer_account; // sAMAccountName
+  std::optional<std::string> site_dn;  // [directory] site; otherwise the computer's msDS-SiteName
+};
+
+// "EXAMPLE.COM" -> "DC=example,DC=com"
+std::string domain_dn_of_realm(std::string_view realm);
+
+// Builds the settings from ward.conf; reads the simple-bind password file (which must belong to
+// the user running wardd and be unreadable by group and others). Errors name the file.
+Expected<DirectorySourceSettings, std::string> directory_source_settings(const config::DirectorySettings& directory);
+
+// Whether an LDAP error text ("... failed (result N): ...") says the server could not be used
+// (down, timed out, busy, unavailable) rather than that the content is wrong.
+bool is_transport_failure(std::string_view error_text);
+
+class DirectorySource final : public PolicySource {
+ public:
+  DirectorySource(DirectorySourceSettings settings, Logger& log);
+  Expected<FetchedPolicy, FetchError> fetch() override;
+  std::string describe() const override { return description_; }
+
+  // LDAP round trips of the last fetch (connect and bind included), 0 before the first.
+  std::uint64_t last_round_trips() const { return last_round_trips_.load(); }
+
+ private:
+  struct Computer {
+    std::string dn;
+    std::optional<std::string> site;  // msDS-SiteName
+  };
+  Expected<Computer, FetchError> find_computer(ldap::Session& session);
+  Expected<FetchedPolicy, FetchError> fetch_on(ldap::Session& session);
+
+  DirectorySourceSettings settings_;
+  Logger& log_;
+  std::string description_;
+  std::atomic<std::uint64_t> last_round_trips_{0};
+};
+
+}  // namespace ward::agent::daemon

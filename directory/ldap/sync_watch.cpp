@@ -1,0 +1,180 @@
+// Session::supports_control and Session::sync_persist: RFC 4533 refreshAndPersist as a change
+// notification. Only what a watcher needs is decoded: the phase end of the refresh (a Sync Info
+// message with refreshDelete/refreshPresent, or the Sync Done control) and the entries sent after
+// it. Cookies are not kept: a watcher that reconnects refetches what it watches instead.
+#include <ldap.h>
+
+#include "directory/ldap/session_handle.h"
+
+namespace ward::ldap {
+
+using internal::make_error;
+
+namespace {
+
+struct MessageDeleter {
+  void operator()(LDAPMessage* m) const { ldap_msgfree(m); }
+};
+using MessagePtr = std::unique_ptr<LDAPMessage, MessageDeleter>;
+
+struct ControlDeleter {
+  void operator()(LDAPControl* c) const { ldap_control_free(c); }
+};
+using ControlPtr = std::unique_ptr<LDAPControl, ControlDeleter>;
+
+struct ControlsDeleter {
+  void operator()(LDAPControl** c) const { ldap_controls_free(c); }
+};
+using ControlsPtr = std::unique_ptr<LDAPControl*, ControlsDeleter>;
+
+struct BerDeleter {
+  void operator()(BerElement* b) const { ber_free(b, 1); }
+};
+using BerPtr = std::unique_ptr<BerElement, BerDeleter>;
+
+struct BervalDeleter {
+  void operator()(berval* v) const { ber_bvfree(v); }
+};
+using BervalPtr = std::unique_ptr<berval, BervalDeleter>;
+
+struct LdapStringDeleter {
+  void operator()(char* s) const { ldap_memfree(s); }
+};
+using LdapString = std::unique_ptr<char, LdapStringDeleter>;
+
+// syncRequestValue ::= SEQUENCE { mode ENUMERATED, cookie OCTET STRING OPTIONAL,
+//                                 reloadHint BOOLEAN DEFAULT FALSE }, with mode refreshAndPersist.
+Expected<ControlPtr, int> sync_request_control(LDAP* ld) {
+  BerPtr ber(ber_alloc_t(LBER_USE_DER));
+  if (!ber) return unexpected(LDAP_NO_MEMORY);
+  if (ber_printf(ber.get(), "{e}", static_cast<ber_int_t>(LDAP_SYNC_REFRESH_AND_PERSIST)) < 0) {
+    return unexpected(LDAP_ENCODING_ERROR);
+  }
+  berval value{0, nullptr};
+  if (ber_flatten2(ber.get(), &value, 0) < 0) return unexpected(LDAP_ENCODING_ERROR);
+  LDAPControl* raw = nullptr;
+  // Critical: a server without syncprov must refuse the search, not run it as a plain one.
+  const int rc = ldap_control_create(LDAP_CONTROL_SYNC, 1, &value, 1, &raw);
+  if (rc != LDAP_SUCCESS) return unexpected(rc);
+  (void)ld;
+  return ControlPtr(raw);
+}
+
+// True when a syncInfoValue ends the refresh phase: refreshDelete or refreshPresent with
+// refreshDone TRUE (its default). newcookie and syncIdSet do not.
+bool ends_refresh(const berval& value) {
+  berval copy = value;
+  BerPtr ber(ber_init(&copy));
+  if (!ber) return false;
+  ber_len_t length = 0;
+  const ber_tag_t tag = ber_peek_tag(ber.get(), &length);
+  if (tag != LDAP_TAG_SYNC_REFRESH_DELETE && tag != LDAP_TAG_SYNC_REFRESH_PRESENT) return false;
+  if (ber_scanf(ber.get(), "{") == LBER_ERROR) return false;
+  ber_int_t done = 1;
+  for (ber_tag_t next = ber_peek_tag(ber.get(), &length); next != LBER_ERROR && next != LBER_DEFAULT;
+       next = ber_peek_tag(ber.get(), &length)) {
+    if (next == LDAP_TAG_SYNC_COOKIE) {
+      if (ber_scanf(ber.get(), "x") == LBER_ERROR) return false;
+    } else if (next == LDAP_TAG_REFRESHDONE) {
+      if (ber_scanf(ber.get(), "b", &done) == LBER_ERROR) return false;
+    } else {
+      break;
+    }
+  }
+  return done != 0;
+}
+
+}  // namespace
+
+Expected<bool, LdapError> Session::supports_control(std::string_view oid) {
+  SearchRequest request{"", Scope::kBase, "(objectClass=*)", {"supportedControl"}, 0};
+  auto root = search(request);
+  if (!root) return unexpected(root.error());
+  for (const auto& entry : *root) {
+    if (const auto* values = entry.values("supportedControl")) {
+      for (const auto& value : *values) {
+        if (value == oid) return true;
+      }
+    }
+  }
+  return false;
+}
+
+Expected<void, LdapError> Session::sync_persist(const SyncWatchRequest& request,
+                                                const std::function<void(SyncEvent, std::string_view)>& on_event,
+                                                const std::function<bool()>& keep_going) {
+  LDAP* ld = handle_->ld.get();
+  const std::string operation = "sync search (refreshAndPersist)";
+  auto control = sync_request_control(ld);
+  if (!control) return unexpected(make_error(ld, control.error(), uri_, operation, request.base));
+  LDAPControl* server_controls[2] = {control->get(), nullptr};
+  char no_attributes[] = "1.1";  // DNs only: the watcher needs to know that, not what, changed
+  char* attrs[2] = {no_attributes, nullptr};
+  int msgid = 0;
+  int rc = ldap_search_ext(ld, request.base.c_str(), internal::to_ldap_scope(request.scope), request.filter.c_str(),
+                           attrs, 0, server_controls, nullptr, nullptr, 0, &msgid);
+  if (rc != LDAP_SUCCESS) return unexpected(make_error(ld, rc, uri_, operation, request.base));
+  ++round_trips_;
+
+  bool refreshing = true;
+  for (;;) {
+    if (!keep_going()) {
+      ldap_abandon_ext(ld, msgid, nullptr, nullptr);
+      return {};
+    }
+    timeval poll = internal::to_timeval(request.poll_interval);
+    LDAPMessage* raw = nullptr;
+    const int got = ldap_result(ld, msgid, LDAP_MSG_ONE, &poll, &raw);
+    MessagePtr message(raw);
+    if (got == 0) continue;  // nothing yet
+    if (got < 0) {
+      int code = LDAP_SERVER_DOWN;
+      ldap_get_option(ld, LDAP_OPT_RESULT_CODE, &code);
+      return unexpected(make_error(ld, code, uri_, operation, request.base));
+    }
+    switch (got) {
+      case LDAP_RES_SEARCH_ENTRY: {
+        if (refreshing) break;  // the initial content: nothing changed
+        std::string dn;
+        if (char* text = ldap_get_dn(ld, message.get()); text != nullptr) {
+          LdapString owned(text);
+          dn = text;
+        }
+        on_event(SyncEvent::kChange, dn);
+        break;
+      }
+      case LDAP_RES_INTERMEDIATE: {
+        char* raw_oid = nullptr;
+        berval* raw_value = nullptr;
+        rc = ldap_parse_intermediate(ld, message.get(), &raw_oid, &raw_value, nullptr, 0);
+        LdapString oid(raw_oid);
+        BervalPtr value(raw_value);
+        if (rc != LDAP_SUCCESS || oid == nullptr || std::string_view(oid.get()) != LDAP_SYNC_INFO || !value) break;
+        const ber_tag_t tag = value->bv_len > 0 ? static_cast<unsigned char>(value->bv_val[0]) : 0;
+        if (refreshing && ends_refresh(*value)) {
+          refreshing = false;
+          on_event(SyncEvent::kRefreshDone, "");
+        } else if (!refreshing && tag == LDAP_TAG_SYNC_ID_SET) {
+          on_event(SyncEvent::kChange, "");  // entries deleted (or gone out of scope), by entryUUID
+        }
+        break;
+      }
+      case LDAP_RES_SEARCH_RESULT: {
+        int code = LDAP_OTHER;
+        LDAPControl** raw_controls = nullptr;
+        rc = ldap_parse_result(ld, message.get(), &code, nullptr, nullptr, nullptr, &raw_controls, 0);
+        ControlsPtr controls(raw_controls);
+        if (rc != LDAP_SUCCESS) code = rc;
+        // A persist search only ends with an error (or a refreshOnly fallback: report as refused).
+        if (code == LDAP_SUCCESS) code = LDAP_UNAVAILABLE;
+        auto error = make_error(ld, code, uri_, operation, request.base);
+        error.message += " (the server ended the sync search)";
+        return unexpected(std::move(error));
+      }
+      default:
+        break;  // search references and anything else are of no interest here
+    }
+  }
+}
+
+}  // namespace ward::ldap
