@@ -47,6 +47,9 @@ constexpr int kExitOk = 0;
 constexpr int kExitStartFailed = 1;
 constexpr int kExitUsage = 2;
 constexpr std::chrono::seconds kAddressPollInterval{5};
+// IKE retransmission: 0.5 s, 1 s, 2 s, then give up 4 s after the last send (7.5 s in all), so
+// a peer that never answers is reported well before an application's own timeout.
+constexpr ward::ike::sa::RetransmitPolicy kIkeRetransmit{std::chrono::milliseconds(500), 2, 4};
 
 constexpr const char* kUsage =
     "usage: wardd [--config PATH]\n"
@@ -87,6 +90,7 @@ class IkeRuntime {
       if (is_loopback(address)) continue;
       ward::ike::service::IkeServiceOptions options;
       options.local = address;
+      options.retransmit = kIkeRetransmit;
       options.log = [this](const std::string& line) { log_.debug("ike", {{"detail", line}}); };
       auto started = ward::ike::service::IkeService::start(std::move(options), dataplane, bridge_, recorder_);
       if (!started) {

@@ -152,6 +152,7 @@ class IkeService::Engine {
   void on_informational(const Endpoint& from, std::span<const std::byte> bytes, const IsakmpHeader& h);
   void start_quick_mode(MainMode& mm, QuickModePolicy policy);
   void after_quick_mode_step(Exchange& ex);
+  void abandon(Exchange& ex);
   void delete_pair(std::size_t index, const std::string& reason, bool notify);
   void send_informational(MainMode& mm, std::vector<Payload> payloads, const std::string& what);
 
@@ -427,7 +428,17 @@ sa::QuickModeConfig IkeService::Engine::quick_mode_config(const QuickModePolicy&
   c.filter_id = policy.filter_id;
   c.peer = peer;
   c.retransmit = options_.retransmit;
+  c.install_inbound_at_message_2 = true;   // the initiator's first packet finds our inbound SA
   return c;
+}
+
+void IkeService::Engine::abandon(Exchange& ex) {
+  // A responder that sent message 2 installed its inbound SA; without HASH(3) it must go.
+  if (ex.role != auth::Role::Responder || ex.qm->done() || ex.qm->state() == sa::QuickModeExchange::State::Idle) return;
+  if (ex.qm->inbound_spi() == 0) return;
+  if (auto d = dataplane_.delete_sa(ex.qm->inbound_spi(), driver::crypto::Direction::Inbound); !d) {
+    log("IKE: removing the inbound SA " + hex32(ex.qm->inbound_spi()) + " of an unfinished quick mode: " + d.error());
+  }
 }
 
 std::size_t IkeService::Engine::in_flight(const MainMode& mm) const {
@@ -547,6 +558,7 @@ void IkeService::Engine::after_quick_mode_step(Exchange& ex) {
   if (ex.dead || ex.reported) return;
   const auto& mm = *ex.main_mode;
   if (ex.qm->state() == sa::QuickModeExchange::State::Failed) {
+    abandon(ex);
     ex.dead = true;
     ex.reported = true;
     ++counters_.quick_modes_failed;
@@ -803,7 +815,11 @@ void IkeService::Engine::timers() {
 
 void IkeService::Engine::sweep() {
   // Quick modes refer to their main mode's Phase1Sa: they go first.
-  std::erase_if(exchanges_, [](const auto& ex) { return ex->dead || ex->main_mode->dead; });
+  std::erase_if(exchanges_, [this](const auto& ex) {
+    const bool gone = ex->dead || ex->main_mode->dead;
+    if (gone && !ex->reported) abandon(*ex);
+    return gone;
+  });
   std::erase_if(main_modes_, [](const auto& mm) { return mm->dead; });
 }
 
