@@ -43,12 +43,14 @@ class FixedPolicy final : public service::PolicyLookup {
   explicit FixedPolicy(std::string_view psk)
       : psk_(std::make_shared<auth::PresharedKeyProvider>(auth::preshared_key_from_text(psk))) {}
 
+  std::chrono::seconds phase1_lifetime{28800};
+
   Expected<service::Phase1Policy, std::string> phase1_for(const IpAddress&, const IpAddress& peer,
                                                          std::optional<std::uint32_t>) const override {
     if (!IpPrefix::parse("127.0.0.0/8")->contains(peer)) return unexpected("no rule covers " + peer.to_string());
     service::Phase1Policy p;
     p.auth = {psk_};
-    p.proposals = {{IkeEncryptionAlgorithm::AesCbc, 256, IkeHashAlgorithm::Sha2_256, IkeGroupDescription::Ecp256, 28800s}};
+    p.proposals = {{IkeEncryptionAlgorithm::AesCbc, 256, IkeHashAlgorithm::Sha2_256, IkeGroupDescription::Ecp256, phase1_lifetime}};
     return p;
   }
   Expected<service::QuickModePolicy, std::string> quick_mode_for_acquire(const driver::Acquire& a) const override {
@@ -364,6 +366,57 @@ TEST(IkeService, DeleteNotificationRemovesThePeersSas) {
   EXPECT_TRUE(after.quick_modes.empty());
   EXPECT_TRUE(after.main_modes.empty()) << "the ISAKMP DELETE removed B's main mode";
   EXPECT_TRUE(b.sim.counters().sas.empty());
+}
+
+TEST(IkeService, SoftExpiryRekeysOnTheSameMainMode) {
+  Host a(kA, "rekey secret"), b(kB, "rekey secret");
+  a.start(a.options());
+  b.start(b.options());
+  ASSERT_TRUE(a.ike && b.ike);
+  a.ike->initiate(acquire_to(kA, kB));
+  const auto first = a.events.wait_for(IkeEvent::Kind::QuickModeEstablished);
+  ASSERT_TRUE(first.has_value());
+  // The dataplane reports the outbound SA's soft lifetime: a new pair is negotiated, the old one
+  // stays until its hard lifetime.
+  a.ike->on_expiry(driver::SaExpiry{first->outbound_spi, Direction::Outbound, driver::ExpiryKind::Soft, kFilterId, kB});
+  const auto s = a.wait_snapshot([](const auto& snap) { return snap.quick_modes.size() == 2; });
+  ASSERT_EQ(s.quick_modes.size(), 2U);
+  EXPECT_EQ(s.counters.main_modes_established, 1U);
+  EXPECT_EQ(b.wait_snapshot([](const auto& snap) { return snap.quick_modes.size() == 2; }).quick_modes.size(), 2U);
+  EXPECT_EQ(a.sim.counters().sas.size(), 4U);
+  // A second soft expiry of the same SA does not start another one.
+  a.ike->on_expiry(driver::SaExpiry{first->outbound_spi, Direction::Outbound, driver::ExpiryKind::Soft, kFilterId, kB});
+  a.ike->sync();
+  EXPECT_EQ(a.ike->snapshot().counters.quick_modes_established, 2U);
+  // The hard expiry forgets the old pair.
+  a.ike->on_expiry(driver::SaExpiry{first->outbound_spi, Direction::Outbound, driver::ExpiryKind::Hard, kFilterId, kB});
+  a.ike->sync();
+  EXPECT_EQ(a.ike->snapshot().quick_modes.size(), 1U);
+}
+
+TEST(IkeService, ExpiredMainModeIsRemovedAndTheNextAcquireRenegotiates) {
+  Host a(kA, "lifetime secret"), b(kB, "lifetime secret");
+  a.policy.phase1_lifetime = 1s;
+  b.policy.phase1_lifetime = 1s;
+  a.start(a.options());
+  b.start(b.options());
+  ASSERT_TRUE(a.ike && b.ike);
+  a.ike->initiate(acquire_to(kA, kB));
+  ASSERT_TRUE(a.events.wait_for(IkeEvent::Kind::QuickModeEstablished).has_value());
+  const auto gone = a.wait_snapshot([](const auto& s) { return s.main_modes.empty(); }, 3000ms);
+  EXPECT_TRUE(gone.main_modes.empty());
+  // Whichever side's lifetime ends first removes its SA and sends an ISAKMP DELETE for it.
+  EXPECT_EQ(gone.counters.main_modes_expired + gone.counters.deletes_received, 1U);
+  EXPECT_EQ(gone.quick_modes.size(), 1U) << "the quick mode SAs keep their own lifetime";
+  EXPECT_TRUE(b.wait_snapshot([](const auto& s) { return s.main_modes.empty(); }, 3000ms).main_modes.empty());
+  // The SA pair is gone from the dataplane (as after its hard expiry): the next acquire needs a
+  // new main mode.
+  const auto old = gone.quick_modes[0];
+  a.ike->on_expiry(driver::SaExpiry{old.outbound_spi, Direction::Outbound, driver::ExpiryKind::Hard, kFilterId, kB});
+  a.ike->initiate(acquire_to(kA, kB));
+  const auto s = a.wait_snapshot([](const auto& snap) { return snap.counters.main_modes_established == 2 && snap.quick_modes.size() == 1; });
+  EXPECT_EQ(s.counters.main_modes_established, 2U);
+  EXPECT_EQ(s.quick_modes.size(), 1U);
 }
 
 TEST(IkeServicePieces, QuickModeIdsRoundTripThroughSelectors) {
