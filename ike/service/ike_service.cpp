@@ -120,6 +120,7 @@ class IkeService::Engine {
     std::uint32_t outbound_spi = 0;
     sa::EspProposal chosen;
     std::string auth_method;
+    TimePoint established{};
     TimePoint expires{};
     bool rekeying = false;
   };
@@ -577,7 +578,8 @@ void IkeService::Engine::after_quick_mode_step(Exchange& ex) {
   record.outbound_spi = ex.qm->outbound_spi();
   record.chosen = ex.qm->chosen();
   record.auth_method = auth_name(mm);
-  record.expires = now() + ex.policy.lifetime;
+  record.established = now();
+  record.expires = record.established + ex.policy.lifetime;
   sas_.push_back(record);
   // The initiator keeps the exchange to answer a resent message 2 with its stored HASH(3).
   if (ex.role == auth::Role::Initiator) ex.linger_until = now() + options_.linger;
@@ -667,9 +669,16 @@ void IkeService::Engine::on_informational(const Endpoint& from, std::span<const 
 
 void IkeService::Engine::initiate(const driver::Acquire& acquire) {
   ++counters_.acquires;
-  const auto covered = std::any_of(sas_.begin(), sas_.end(), [&](const QuickModeSa& s) {
-    return s.peer.address == acquire.peer && s.policy.filter_id == acquire.filter_id;
-  });
+  bool covered = false;
+  const auto t = now();
+  for (std::size_t i = sas_.size(); i-- > 0;) {
+    if (sas_[i].peer.address != acquire.peer || sas_[i].policy.filter_id != acquire.filter_id) continue;
+    if (t - sas_[i].established < options_.acquire_grace) {
+      covered = true;
+      continue;
+    }
+    delete_pair(i, "the dataplane asked for a new SA: this pair was removed outside IKE", true);
+  }
   if (covered || negotiating(acquire.peer, acquire.filter_id)) {
     ++counters_.acquires_coalesced;
     return;

@@ -106,6 +106,10 @@ struct IkeServiceOptions {
   std::size_t max_quick_modes_per_main_mode = 16;   // in flight at once
   std::chrono::milliseconds half_open_timeout{30000};   // a responder main mode must finish in this
   std::chrono::milliseconds linger{30000};   // finished quick modes answer duplicates this long
+  // An acquire means the dataplane has no SA for the flow. Within this time of a quick mode for
+  // it finishing, that is the acquire racing the install (ignored); later, the pair was removed
+  // outside IKE (e.g. `wardctl flush`): IKE drops it, tells the peer, and negotiates again.
+  std::chrono::milliseconds acquire_grace{2000};
   sa::RetransmitPolicy retransmit;
   sa::LogSink log;                 // one line per event; never keys
   sa::Clock clock;                 // default: steady_clock::now

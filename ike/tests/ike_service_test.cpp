@@ -368,6 +368,32 @@ TEST(IkeService, DeleteNotificationRemovesThePeersSas) {
   EXPECT_TRUE(b.sim.counters().sas.empty());
 }
 
+TEST(IkeService, AnAcquireAfterTheSasWereRemovedOutsideIkeRenegotiates) {
+  Host a(kA, "flush secret"), b(kB, "flush secret");
+  auto o = a.options();
+  o.acquire_grace = 200ms;
+  a.start(o);
+  b.start(b.options());
+  ASSERT_TRUE(a.ike && b.ike);
+  a.ike->initiate(acquire_to(kA, kB));
+  const auto first = a.events.wait_for(IkeEvent::Kind::QuickModeEstablished);
+  ASSERT_TRUE(first.has_value());
+  // As `wardctl flush` does: the dataplane's SAs go, IKE is not told.
+  ASSERT_TRUE(a.sim.delete_sa(first->inbound_spi, Direction::Inbound).has_value());
+  ASSERT_TRUE(a.sim.delete_sa(first->outbound_spi, Direction::Outbound).has_value());
+  std::this_thread::sleep_for(300ms);
+  a.ike->initiate(acquire_to(kA, kB));
+  const auto s = a.wait_snapshot([](const auto& snap) { return snap.counters.quick_modes_established == 2; });
+  EXPECT_EQ(s.counters.quick_modes_established, 2U);
+  ASSERT_EQ(s.quick_modes.size(), 1U);
+  EXPECT_NE(s.quick_modes[0].outbound_spi, first->outbound_spi);
+  EXPECT_EQ(a.sim.counters().sas.size(), 2U);
+  // B was told to drop the old pair and holds only the new one.
+  const auto sb = b.wait_snapshot([](const auto& snap) { return snap.counters.deletes_received == 1 && snap.quick_modes.size() == 1; });
+  EXPECT_EQ(sb.counters.deletes_received, 1U);
+  EXPECT_EQ(b.sim.counters().sas.size(), 2U);
+}
+
 TEST(IkeService, SoftExpiryRekeysOnTheSameMainMode) {
   Host a(kA, "rekey secret"), b(kB, "rekey secret");
   a.start(a.options());
