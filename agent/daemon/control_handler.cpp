@@ -70,7 +70,76 @@ control::HandlerResult DaemonHandler::show_sa() {
                    {"packets", sa.packets},
                    {"drops", sa.drops}});
   }
-  return nlohmann::json{{"sas", sas}};
+  nlohmann::json result{{"sas", sas}};
+  if (!ike_snapshots_) return result;
+  // IKE's view: main modes, and quick mode SAs joined with the dataplane's counters.
+  auto traffic = [&](std::uint32_t spi, driver::crypto::Direction direction) -> const driver::SaCounters* {
+    for (const auto& sa : counters.sas) {
+      if (sa.spi == spi && sa.direction == direction) return &sa;
+    }
+    return nullptr;
+  };
+  nlohmann::json main_modes = nlohmann::json::array();
+  nlohmann::json quick_modes = nlohmann::json::array();
+  nlohmann::json ike_counters = nlohmann::json::array();
+  for (const auto& ike : ike_snapshots_()) {
+    for (const auto& mm : ike.main_modes) {
+      main_modes.push_back({{"peer", mm.peer.to_string()},
+                            {"role", mm.role == ike::auth::Role::Initiator ? "initiator" : "responder"},
+                            {"state", mm.state},
+                            {"cookies", mm.cookies},
+                            {"auth_method", mm.auth_method},
+                            {"cipher", mm.cipher},
+                            {"hash", mm.hash},
+                            {"dh_group", mm.group},
+                            {"lifetime_left", mm.lifetime_left.count()},
+                            {"quick_modes", mm.quick_modes}});
+    }
+    for (const auto& qm : ike.quick_modes) {
+      const auto origin = snapshot->translation.origins.find(qm.filter_id);
+      nlohmann::json row{{"peer", qm.peer.to_string()},
+                         {"role", qm.role == ike::auth::Role::Initiator ? "initiator" : "responder"},
+                         {"filter_id", qm.filter_id},
+                         {"rule", origin != snapshot->translation.origins.end() ? origin->second.rule_name : ""},
+                         {"spi_in", spi_text(qm.inbound_spi)},
+                         {"spi_out", spi_text(qm.outbound_spi)},
+                         {"cipher", std::string(driver::crypto::name_of(qm.cipher))},
+                         {"integrity", std::string(driver::crypto::name_of(qm.integrity))},
+                         {"pfs_group", qm.pfs_group ? static_cast<unsigned>(*qm.pfs_group) : 0U},
+                         {"auth_method", qm.auth_method},
+                         {"lifetime_left", qm.lifetime_left.count()}};
+      if (const auto* in = traffic(qm.inbound_spi, driver::crypto::Direction::Inbound)) {
+        row["bytes_in"] = in->bytes;
+        row["packets_in"] = in->packets;
+      }
+      if (const auto* out = traffic(qm.outbound_spi, driver::crypto::Direction::Outbound)) {
+        row["bytes_out"] = out->bytes;
+        row["packets_out"] = out->packets;
+      }
+      quick_modes.push_back(std::move(row));
+    }
+    const auto& c = ike.counters;
+    ike_counters.push_back({{"datagrams_received", c.datagrams_received},
+                            {"datagrams_sent", c.datagrams_sent},
+                            {"malformed", c.malformed},
+                            {"unknown_sa", c.unknown_sa},
+                            {"half_open_limit_drops", c.half_open_limit_drops + c.half_open_peer_limit_drops},
+                            {"half_open_timeouts", c.half_open_timeouts},
+                            {"undecryptable_main_mode_5", c.undecryptable_main_mode_5},
+                            {"no_policy", c.no_policy},
+                            {"acquires", c.acquires},
+                            {"acquires_coalesced", c.acquires_coalesced},
+                            {"main_modes_established", c.main_modes_established},
+                            {"main_modes_failed", c.main_modes_failed},
+                            {"quick_modes_established", c.quick_modes_established},
+                            {"quick_modes_failed", c.quick_modes_failed},
+                            {"deletes_sent", c.deletes_sent},
+                            {"deletes_received", c.deletes_received}});
+  }
+  result["main_modes"] = std::move(main_modes);
+  result["quick_modes"] = std::move(quick_modes);
+  result["ike"] = std::move(ike_counters);
+  return result;
 }
 
 control::HandlerResult DaemonHandler::show_events(std::optional<std::int64_t> since_unix) {

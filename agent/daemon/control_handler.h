@@ -11,6 +11,7 @@
 #include "agent/daemon/agent_state.h"
 #include "agent/daemon/shared_cache.h"
 #include "driver/api/dataplane.h"
+#include "ike/service/ike_service.h"
 
 namespace ward::agent::daemon {
 
@@ -20,8 +21,14 @@ class DaemonHandler final : public control::ControlHandler {
  public:
   using Refresh = std::function<Expected<std::string, std::string>()>;
 
+  // The IKE services' snapshots (one per local address), for `show sa`.
+  using IkeSnapshots = std::function<std::vector<ike::service::IkeSnapshot>()>;
+
   DaemonHandler(const AgentState& state, SharedCache& cache, driver::Dataplane& dataplane, Refresh refresh)
       : state_(state), cache_(cache), dataplane_(dataplane), refresh_(std::move(refresh)) {}
+
+  // Without it (no IKE running) `show sa` lists the dataplane's SAs only.
+  void set_ike_snapshots(IkeSnapshots snapshots) { ike_snapshots_ = std::move(snapshots); }
 
   control::HandlerResult show_policy() override;
   control::HandlerResult show_filters(control::FilterView view) override;
@@ -36,6 +43,7 @@ class DaemonHandler final : public control::ControlHandler {
   SharedCache& cache_;
   driver::Dataplane& dataplane_;
   Refresh refresh_;
+  IkeSnapshots ike_snapshots_;
 };
 
 }  // namespace ward::agent::daemon

@@ -5,6 +5,10 @@
 //
 //   wardd [--config /etc/ward/ward.conf]
 //
+// IKE: with the nfqueue or sim backend wardd runs an IkeService (UDP 500) on each non-loopback
+// host address found at start-up; acquires go to it, its results to the event log, and every
+// policy apply replaces the bridge's snapshot and deletes the SAs of filters that went away.
+//
 // Signals: SIGHUP refreshes the policy now; SIGTERM and SIGINT stop wardd cleanly (the dataplane's
 // kernel rules are removed) with exit status 0. Exit 1: could not start; exit 2: bad usage or
 // configuration.
@@ -13,6 +17,7 @@
 #include <chrono>
 #include <cstring>
 #include <iostream>
+#include <mutex>
 #include <random>
 #include <string>
 #include <vector>
@@ -31,6 +36,8 @@
 #include "agent/daemon/schedule.h"
 #include "agent/daemon/shared_cache.h"
 #include "agent/daemon/source_factory.h"
+#include "agent/ikebridge/ike_bridge.h"
+#include "ike/service/ike_service.h"
 
 namespace {
 
@@ -41,6 +48,9 @@ constexpr int kExitOk = 0;
 constexpr int kExitStartFailed = 1;
 constexpr int kExitUsage = 2;
 constexpr std::chrono::seconds kAddressPollInterval{5};
+// IKE retransmission: 0.5 s, 1 s, 2 s, then give up 4 s after the last send (7.5 s in all), so
+// a peer that never answers is reported well before an application's own timeout.
+constexpr ward::ike::sa::RetransmitPolicy kIkeRetransmit{std::chrono::milliseconds(500), 2, 4};
 
 constexpr const char* kUsage =
     "usage: wardd [--config PATH]\n"
@@ -63,6 +73,89 @@ int wait_for_signal(const sigset_t& set, std::chrono::milliseconds timeout) {
   const int signal = sigtimedwait(&set, nullptr, &wait);
   return signal > 0 ? signal : 0;
 }
+
+bool is_loopback(const ward::IpAddress& address) {
+  constexpr std::uint8_t kLoopbackV4FirstOctet = 127;
+  if (address.family() == ward::IpFamily::V4) return address.bytes()[0] == kLoopbackV4FirstOctet;
+  return address == *ward::IpAddress::parse("::1");
+}
+
+// IKE in wardd: the bridge over the enforced policy and one service per local address.
+class IkeRuntime {
+ public:
+  IkeRuntime(Logger& log, AcquireRecorder& recorder) : log_(log), recorder_(recorder), bridge_(ikebridge::AuthFactory{}) {}
+  ~IkeRuntime() { stop(); }
+
+  void start(const std::vector<ward::IpAddress>& addresses, ward::driver::Dataplane& dataplane) {
+    for (const auto& address : addresses) {
+      if (is_loopback(address)) continue;
+      ward::ike::service::IkeServiceOptions options;
+      options.local = address;
+      options.retransmit = kIkeRetransmit;
+      options.log = [this](const std::string& line) { log_.debug("ike", {{"detail", line}}); };
+      auto started = ward::ike::service::IkeService::start(std::move(options), dataplane, bridge_, recorder_);
+      if (!started) {
+        log_.warning("ike-start-failed", {{"address", address.to_string()}, {"why", started.error()}});
+        continue;
+      }
+      log_.info("ike-started", {{"address", address.to_string()}, {"port", std::to_string(ward::ike::net::kIsakmpPort)}});
+      services_.push_back(std::move(*started));
+    }
+    if (services_.empty()) return;
+    recorder_.attach_ike(IkeHooks{[this](const ward::driver::Acquire& a) { route(a).initiate(a); },
+                                  [this](const ward::driver::SaExpiry& e) {
+                                    for (auto& s : services_) s->on_expiry(e);
+                                  }});
+  }
+
+  // After every policy refresh: a new snapshot replaces the bridge's, and SAs of filters that
+  // went away are deleted (with DELETE notifications).
+  void sync(const AgentState& state) {
+    if (services_.empty()) return;
+    const std::lock_guard lock(mutex_);
+    auto current = state.current();
+    if (current == applied_) return;
+    applied_ = current;
+    auto snapshot = std::make_shared<ikebridge::BridgeSnapshot>();
+    snapshot->policy = current->policy;
+    snapshot->compiled = current->compiled;
+    snapshot->translation = current->translation;
+    bridge_.replace(std::move(snapshot));
+    const auto live = bridge_.negotiate_filter_ids();
+    for (auto& s : services_) s->retain_filters(live);
+  }
+
+  std::vector<ward::ike::service::IkeSnapshot> snapshots() const {
+    std::vector<ward::ike::service::IkeSnapshot> out;
+    for (const auto& s : services_) out.push_back(s->snapshot());
+    return out;
+  }
+  bool running() const noexcept { return !services_.empty(); }
+
+  // Detaches from the dataplane's acquires, then deletes every SA (peers are told).
+  void stop() {
+    recorder_.attach_ike({});
+    services_.clear();
+  }
+
+ private:
+  ward::ike::service::IkeService& route(const ward::driver::Acquire& acquire) {
+    for (auto& s : services_) {
+      if (s->options().local == acquire.source) return *s;
+    }
+    for (auto& s : services_) {
+      if (s->options().local.family() == acquire.source.family()) return *s;
+    }
+    return *services_.front();
+  }
+
+  Logger& log_;
+  AcquireRecorder& recorder_;
+  ikebridge::PolicyBridge bridge_;
+  std::vector<std::unique_ptr<ward::ike::service::IkeService>> services_;
+  std::mutex mutex_;
+  std::shared_ptr<const Snapshot> applied_;
+};
 
 int run(const std::filesystem::path& config_path) {
   Logger log(std::cerr);
@@ -112,11 +205,19 @@ int run(const std::filesystem::path& config_path) {
   // Directory hosts: refresh as soon as the directory reports a change (polling stays as a fallback).
   auto watcher = make_change_watcher(*config, log, [&](std::string_view why) { updater.refresh(why); });
 
+  IkeRuntime ike(log, acquires);
+  if (config->driver == config::DriverBackend::Nfqueue || config->driver == config::DriverBackend::Sim) {
+    ike.start(*addresses, **dataplane);
+    ike.sync(state);
+  }
+
   DaemonHandler handler(state, cache, **dataplane, [&]() -> ward::Expected<std::string, std::string> {
     auto outcome = updater.refresh("control-socket");
+    ike.sync(state);
     if (outcome.failed) return ward::unexpected(std::move(outcome.message));
     return std::move(outcome.message);
   });
+  if (ike.running()) handler.set_ike_snapshots([&] { return ike.snapshots(); });
   control::ControlServerOptions options;
   options.socket_path = config->control_socket;
   options.warn = [&](std::string_view message) { log.warning("control-socket", {{"message", std::string(message)}}); };
@@ -145,17 +246,22 @@ int run(const std::filesystem::path& config_path) {
     }
     if (signal == SIGHUP || clock.now() >= refresh_at) {
       updater.refresh(signal == SIGHUP ? "SIGHUP" : "timer");
+      ike.sync(state);
       refresh_at = next_refresh(clock.now(), state.current()->policy.polling_interval_minutes, random);
     }
     if (clock.now() >= addresses_at) {
       auto current = host_addresses();
-      if (current && *current != state.current()->addresses) updater.readdress(std::move(*current));
+      if (current && *current != state.current()->addresses) {
+        updater.readdress(std::move(*current));
+        ike.sync(state);
+      }
       addresses_at = clock.now() + kAddressPollInterval;
     }
   }
   watcher.reset();      // no more change-triggered refreshes
   monitor_server->reset();
   server->reset();      // no more control requests
+  ike.stop();           // deletes our SAs and tells the peers
   dataplane->reset();   // removes the kernel rules
   log.info("stopped");
   return kExitOk;

@@ -48,6 +48,8 @@ class UdpSocket {
   Expected<void, std::string> send_to(const IpAddress& peer, std::uint16_t port, std::span<const std::byte> bytes) const;
   // Waits up to `timeout` for one datagram; nullopt when none came.
   Expected<std::optional<Datagram>, std::string> receive(std::chrono::milliseconds timeout) const;
+  // For an owner's poll() over several descriptors (the socket stays owned here).
+  int native_handle() const noexcept { return fd_.get(); }
 
  private:
   explicit UdpSocket(UniqueFd fd) : fd_(std::move(fd)) {}

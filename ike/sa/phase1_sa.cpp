@@ -519,6 +519,13 @@ std::vector<std::byte> Phase1Sa::handle(std::span<const std::byte> datagram) {
     case State::MainMode4Sent: {
       auto opened = open(*split, MessageKind::MainModeMessage5, cipher_state_);
       if (!opened) {
+        ++undecryptable_;
+        // Anyone who saw messages 1-4 can send this; with drop_undecryptable_main_mode_5 it is
+        // dropped and counted, so a spoofed message 5 cannot end the exchange (the owner times
+        // the half-open SA out).
+        if (config_.drop_undecryptable_main_mode_5) {
+          return drop("main mode 5 does not decrypt (" + opened.error() + ") - the peer derived other keys (with a preshared key: the keys differ)");
+        }
         fail(opened.error() + " - the peer derived other keys (with a preshared key: the keys differ)");
         return {};
       }

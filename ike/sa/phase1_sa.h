@@ -52,6 +52,9 @@ struct Phase1Config {
   IpAddress peer;                           // the peer's ID must name this address
   bool allow_legacy = false;                // permits 3DES-CBC
   std::size_t nonce_size = 32;
+  // Responder: a main mode 5 that does not decrypt is dropped and counted (undecryptable())
+  // instead of failing the SA; the owner times the half-open SA out (spoofing defence).
+  bool drop_undecryptable_main_mode_5 = false;
   RetransmitPolicy retransmit;
   LogSink log;
 };
@@ -95,6 +98,8 @@ class Phase1Sa {
   std::string peer_identity() const { return auth_.peer_identity(); }
   std::uint64_t dropped() const noexcept { return dropped_; }
   std::uint64_t duplicates() const noexcept { return duplicates_; }
+  // Responder: main mode 5 messages that did not decrypt (dropped, counted in dropped() too).
+  std::uint64_t undecryptable() const noexcept { return undecryptable_; }
   const Phase1Proposal& chosen() const noexcept { return chosen_; }
   const Cookie& initiator_cookie() const noexcept { return cky_i_; }
   const Cookie& responder_cookie() const noexcept { return cky_r_; }
@@ -143,6 +148,7 @@ class Phase1Sa {
   std::string failure_;
   std::uint64_t dropped_ = 0;
   std::uint64_t duplicates_ = 0;
+  std::uint64_t undecryptable_ = 0;
 
   Cookie cky_i_{};
   Cookie cky_r_{};

@@ -390,6 +390,13 @@ Expected<std::unique_ptr<QuickModeExchange>, std::string> QuickModeExchange::res
   qm->last_received_.assign(message_1.begin(), message_1.end());
   reply = qm->send(qm->build_quick_mode_2(), State::QuickMode2Sent, "received quick mode 1, sent 2 (HASH(2) SA Nr)", true);
   if (qm->state_ == State::Failed) return unexpected(qm->failure_);
+  if (qm->config_.install_inbound_at_message_2) {
+    if (auto in = qm->install_direction(driver::crypto::Direction::Inbound); !in) {
+      qm->fail(in.error());
+      return unexpected(qm->failure_);
+    }
+    qm->log("installed the inbound SA (SPI " + std::to_string(qm->own_spi_) + ") with message 2");
+  }
   return qm;
 }
 
@@ -501,13 +508,12 @@ Expected<void, std::string> QuickModeExchange::consume_quick_mode_3(const Opened
   return {};
 }
 
-Expected<void, std::string> QuickModeExchange::install() {
+Expected<void, std::string> QuickModeExchange::install_direction(driver::crypto::Direction direction) {
   const auto& keys = phase1_.keys();
-  driver::crypto::SecureBytes g_qm;
-  if (config_.pfs_group) {
+  if (config_.pfs_group && dh_) {
     auto secret = dh_->shared_secret(peer_ke_);
     if (!secret) return unexpected("PFS: " + secret.error());
-    g_qm = std::move(*secret);
+    g_qm_ = std::move(*secret);
     dh_.reset();
   }
   const std::size_t enc = encryption_key_size(chosen_.cipher);
@@ -516,22 +522,30 @@ Expected<void, std::string> QuickModeExchange::install() {
       std::chrono::seconds(config_.lifetime.count() * kSoftLifetimeNumerator / kSoftLifetimeDenominator), config_.lifetime,
       config_.lifetime_kilobytes * kBytesPerKilobyte * kSoftLifetimeNumerator / kSoftLifetimeDenominator,
       config_.lifetime_kilobytes * kBytesPerKilobyte};
-  for (const auto direction : {driver::crypto::Direction::Inbound, driver::crypto::Direction::Outbound}) {
-    const std::uint32_t spi = direction == driver::crypto::Direction::Inbound ? own_spi_ : peer_spi_;
-    const auto material = crypto::keymat(keys.hash, keys.skeyid_d, g_qm.reveal(), ProtocolId::IpsecEsp, spi, ni_, nr_,
-                                         enc + integ);
-    driver::crypto::SaParams params;
-    params.protocol = driver::crypto::SecurityProtocol::Esp;
-    params.spi = spi;
-    params.direction = direction;
-    params.mode = driver::crypto::Mode::Transport;
-    params.cipher = chosen_.cipher;
-    params.integrity = chosen_.integrity;
-    params.encryption_key = driver::crypto::SecureBytes(material.reveal().first(enc));
-    params.integrity_key = driver::crypto::SecureBytes(material.reveal().subspan(enc, integ));
-    auto added = dataplane_.add_sa(driver::SaInstall{std::move(params), config_.filter_id, config_.peer, lifetime});
-    if (!added) return unexpected("installing the " + std::string(driver::crypto::name_of(direction)) + " SA: " + added.error());
+  const std::uint32_t spi = direction == driver::crypto::Direction::Inbound ? own_spi_ : peer_spi_;
+  const auto material = crypto::keymat(keys.hash, keys.skeyid_d, g_qm_.reveal(), ProtocolId::IpsecEsp, spi, ni_, nr_,
+                                       enc + integ);
+  driver::crypto::SaParams params;
+  params.protocol = driver::crypto::SecurityProtocol::Esp;
+  params.spi = spi;
+  params.direction = direction;
+  params.mode = driver::crypto::Mode::Transport;
+  params.cipher = chosen_.cipher;
+  params.integrity = chosen_.integrity;
+  params.encryption_key = driver::crypto::SecureBytes(material.reveal().first(enc));
+  params.integrity_key = driver::crypto::SecureBytes(material.reveal().subspan(enc, integ));
+  auto added = dataplane_.add_sa(driver::SaInstall{std::move(params), config_.filter_id, config_.peer, lifetime});
+  if (!added) return unexpected("installing the " + std::string(driver::crypto::name_of(direction)) + " SA: " + added.error());
+  if (direction == driver::crypto::Direction::Inbound) inbound_installed_ = true;
+  return {};
+}
+
+Expected<void, std::string> QuickModeExchange::install() {
+  if (!inbound_installed_) {
+    if (auto in = install_direction(driver::crypto::Direction::Inbound); !in) return in;
   }
+  if (auto out = install_direction(driver::crypto::Direction::Outbound); !out) return out;
+  g_qm_ = driver::crypto::SecureBytes();
   log("installed " + describe(chosen_) + " SAs for filter " + std::to_string(config_.filter_id) + ": inbound SPI " +
       std::to_string(own_spi_) + ", outbound SPI " + std::to_string(peer_spi_));
   return {};

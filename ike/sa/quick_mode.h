@@ -48,6 +48,10 @@ struct QuickModeConfig {
   std::uint32_t filter_id = 0;
   IpAddress peer;                                     // the SaInstall peer
   RetransmitPolicy retransmit;
+  // Responder: install the inbound SA when message 2 goes out (its keys are known then), the
+  // outbound one when HASH(3) checks, so the initiator's first protected packet, sent as soon
+  // as it has sent HASH(3), finds its SA. If HASH(3) never comes the owner deletes inbound_spi().
+  bool install_inbound_at_message_2 = false;
 };
 
 class QuickModeExchange {
@@ -99,7 +103,8 @@ class QuickModeExchange {
   Transform make_transform(const EspProposal& proposal, std::uint8_t number) const;
   Expected<EspProposal, std::string> read_transform(const Transform& transform) const;
   Expected<void, std::string> check_ids(const ParsedMessage& message) const;
-  Expected<void, std::string> install();
+  Expected<void, std::string> install();   // the directions not installed yet
+  Expected<void, std::string> install_direction(driver::crypto::Direction direction);
   Expected<std::vector<std::byte>, std::string> seal_with_hash(std::vector<Payload> rest, bool second);
 
   Expected<void, std::string> consume_quick_mode_1(const Opened& opened);
@@ -126,6 +131,8 @@ class QuickModeExchange {
   std::vector<std::byte> ni_, nr_;
   std::optional<crypto::DiffieHellman> dh_;
   std::vector<std::byte> peer_ke_;
+  driver::crypto::SecureBytes g_qm_;   // the PFS secret, kept from the first install to the second
+  bool inbound_installed_ = false;
   Identification id_ci_, id_cr_;
   CipherState cipher_state_;
   Retransmitter retransmit_;

@@ -1,0 +1,310 @@
+#include "agent/ikebridge/ike_bridge.h"
+
+#include <algorithm>
+
+#include "ike/auth/preshared_key.h"
+
+namespace ward::agent::ikebridge {
+namespace {
+
+using driver::crypto::Cipher;
+using driver::crypto::Integrity;
+using ike::sa::EspProposal;
+using ike::sa::Phase1Proposal;
+using ike::sa::TrafficSelector;
+
+constexpr std::uint32_t kSecondsPerMinute = 60;
+
+std::string method_text(std::size_t index) { return "method " + std::to_string(index + 1); }
+
+Expected<Phase1Proposal, std::string> phase1_of(const model::KeyExchangeMethod& m, bool allow_legacy,
+                                                std::chrono::seconds lifetime) {
+  Phase1Proposal p;
+  p.lifetime = lifetime;
+  switch (m.cipher) {
+    case model::Cipher::Aes128Cbc: p.cipher = IkeEncryptionAlgorithm::AesCbc; p.key_bits = 128; break;
+    case model::Cipher::Aes192Cbc: p.cipher = IkeEncryptionAlgorithm::AesCbc; p.key_bits = 192; break;
+    case model::Cipher::Aes256Cbc: p.cipher = IkeEncryptionAlgorithm::AesCbc; p.key_bits = 256; break;
+    case model::Cipher::TripleDes:
+      if (!allow_legacy) return unexpected(std::string("3DES needs the policy's legacy algorithms option"));
+      p.cipher = IkeEncryptionAlgorithm::TripleDesCbc;
+      break;
+    default: return unexpected(std::string("the cipher is not usable for main mode"));
+  }
+  switch (m.integrity) {
+    case model::Integrity::Sha1: p.hash = IkeHashAlgorithm::Sha; break;
+    case model::Integrity::Sha256: p.hash = IkeHashAlgorithm::Sha2_256; break;
+    case model::Integrity::Sha384: p.hash = IkeHashAlgorithm::Sha2_384; break;
+    case model::Integrity::Md5:
+      if (!allow_legacy) return unexpected(std::string("MD5 needs the policy's legacy algorithms option"));
+      p.hash = IkeHashAlgorithm::Md5;
+      break;
+    case model::Integrity::None: return unexpected(std::string("main mode needs an integrity algorithm"));
+  }
+  switch (m.dh_group) {
+    case model::DhGroup::Modp2048: p.group = IkeGroupDescription::Modp2048; break;
+    case model::DhGroup::Ecp256: p.group = IkeGroupDescription::Ecp256; break;
+    case model::DhGroup::Ecp384: p.group = IkeGroupDescription::Ecp384; break;
+    case model::DhGroup::Modp1024:
+      if (!allow_legacy) return unexpected(std::string("DH group 2 needs the policy's legacy algorithms option"));
+      p.group = IkeGroupDescription::Modp1024;
+      break;
+    case model::DhGroup::Modp768: return unexpected(std::string("DH group 1 is never accepted"));
+  }
+  return p;
+}
+
+Expected<EspProposal, std::string> esp_of(const model::EspTransform& esp) {
+  EspProposal p;
+  const bool gcm = esp.cipher == model::Cipher::Aes128Gcm || esp.cipher == model::Cipher::Aes256Gcm;
+  switch (esp.cipher) {
+    case model::Cipher::Aes128Gcm: p.cipher = Cipher::AesGcm128; break;
+    case model::Cipher::Aes256Gcm: p.cipher = Cipher::AesGcm256; break;
+    case model::Cipher::Aes128Cbc: p.cipher = Cipher::AesCbc128; break;
+    case model::Cipher::Aes256Cbc: p.cipher = Cipher::AesCbc256; break;
+    case model::Cipher::None: p.cipher = Cipher::Null; break;
+    default: return unexpected(std::string("the ESP cipher is not supported by quick mode (AES-GCM, AES-CBC or NULL)"));
+  }
+  switch (esp.integrity) {
+    case model::Integrity::None:
+      if (!gcm) return unexpected(std::string("ESP without GCM needs an integrity algorithm"));
+      p.integrity = Integrity::None;
+      break;
+    case model::Integrity::Sha1: p.integrity = Integrity::HmacSha1_96; break;
+    case model::Integrity::Sha256: p.integrity = Integrity::HmacSha256_128; break;
+    default: return unexpected(std::string("the ESP integrity algorithm is not supported by quick mode (SHA-1 or SHA-256)"));
+  }
+  if (gcm && p.integrity != Integrity::None) return unexpected(std::string("AES-GCM with a separate integrity algorithm"));
+  return p;
+}
+
+std::optional<IkeGroupDescription> group_of(model::DhGroup group) {
+  switch (group) {
+    case model::DhGroup::Modp1024: return IkeGroupDescription::Modp1024;
+    case model::DhGroup::Modp2048: return IkeGroupDescription::Modp2048;
+    case model::DhGroup::Ecp256: return IkeGroupDescription::Ecp256;
+    case model::DhGroup::Ecp384: return IkeGroupDescription::Ecp384;
+    case model::DhGroup::Modp768: return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+// `outer` covers every address of `inner`.
+bool covers(const IpPrefix& outer, const IpPrefix& inner) {
+  return outer.family() == inner.family() && outer.length() <= inner.length() && outer.contains(inner.address());
+}
+
+bool covers(const PortRange& range, std::uint16_t port) { return range.is_any() || (port != 0 && range.contains(port)); }
+
+std::uint16_t single_port(const PortRange& range) { return range.is_single() ? range.first : 0; }
+
+}  // namespace
+
+Expected<std::vector<Phase1Proposal>, std::string> phase1_proposals(const model::KeyExchangeSettings& settings,
+                                                                   bool allow_legacy) {
+  std::vector<Phase1Proposal> out;
+  std::string refused;
+  const std::chrono::seconds lifetime(static_cast<std::int64_t>(settings.lifetime_minutes) * kSecondsPerMinute);
+  for (std::size_t i = 0; i < settings.methods.size(); ++i) {
+    auto p = phase1_of(settings.methods[i], allow_legacy, lifetime);
+    if (p) out.push_back(*p);
+    else refused += "; key exchange " + method_text(i) + ": " + p.error();
+  }
+  if (out.empty()) return unexpected("no usable key exchange method in the policy's key exchange settings" + refused);
+  return out;
+}
+
+Expected<QuickModeProposals, std::string> quick_mode_proposals(const model::FilterAction& action,
+                                                               const model::KeyExchangeSettings& settings, bool allow_legacy) {
+  (void)allow_legacy;   // quick mode offers no legacy ESP algorithm
+  if (action.kind != model::ActionKind::Negotiate) {
+    return unexpected("filter action \"" + action.name + "\" does not negotiate");
+  }
+  QuickModeProposals out;
+  std::string refused;
+  bool first = true;
+  for (std::size_t i = 0; i < action.security_methods.size(); ++i) {
+    const auto& m = action.security_methods[i];
+    if (!m.esp) {
+      refused += "; security " + method_text(i) + ": AH is not supported by this build";
+      continue;
+    }
+    if (m.ah) {
+      refused += "; security " + method_text(i) + ": AH+ESP is not supported by this build";
+      continue;
+    }
+    auto p = esp_of(*m.esp);
+    if (!p) {
+      refused += "; security " + method_text(i) + ": " + p.error();
+      continue;
+    }
+    out.proposals.push_back(*p);
+    if (first) {
+      out.lifetime = std::chrono::seconds(m.lifetime_seconds);
+      out.lifetime_kilobytes = m.lifetime_kilobytes;
+      first = false;
+    }
+  }
+  if (out.proposals.empty()) {
+    return unexpected("filter action \"" + action.name + "\" has no usable ESP security method" + refused);
+  }
+  if (action.quick_mode_pfs || settings.master_key_pfs) {
+    if (settings.methods.empty()) return unexpected(std::string("quick mode PFS needs a key exchange method for its group"));
+    out.pfs_group = group_of(settings.methods.front().dh_group);
+    if (!out.pfs_group) return unexpected(std::string("quick mode PFS: the key exchange group is never accepted"));
+  }
+  return out;
+}
+
+Expected<AuthProviderPtr, std::string> AuthFactory::make(const model::AuthMethod& method, const IpAddress& peer) const {
+  switch (method.kind) {
+    case model::AuthKind::PresharedKey:
+      if (method.preshared_key.empty()) return unexpected(std::string("the preshared key is empty"));
+      return AuthProviderPtr(
+          std::make_shared<ike::auth::PresharedKeyProvider>(ike::auth::preshared_key_from_text(method.preshared_key.reveal())));
+    case model::AuthKind::Kerberos:
+      if (!kerberos_maker_ || !kerberos_) return unexpected(std::string("Kerberos authentication is not supported by this build"));
+      return kerberos_maker_(*kerberos_, peer);
+    case model::AuthKind::Certificate:
+      return unexpected("certificate authentication (CA \"" + method.ca_name + "\") is not supported by this build");
+  }
+  return unexpected(std::string("unknown authentication method"));
+}
+
+// ---- PolicyBridge ------------------------------------------------------------------------------
+
+void PolicyBridge::replace(std::shared_ptr<const BridgeSnapshot> snapshot) {
+  const std::lock_guard lock(mutex_);
+  snapshot_ = std::move(snapshot);
+}
+
+std::shared_ptr<const BridgeSnapshot> PolicyBridge::current() const {
+  const std::lock_guard lock(mutex_);
+  return snapshot_;
+}
+
+std::vector<std::uint32_t> PolicyBridge::negotiate_filter_ids() const {
+  std::vector<std::uint32_t> ids;
+  const auto s = current();
+  if (!s) return ids;
+  for (const auto& [id, origin] : s->translation.origins) {
+    if (origin.action == model::ActionKind::Negotiate) ids.push_back(id);
+  }
+  return ids;
+}
+
+Expected<ike::service::Phase1Policy, std::string> PolicyBridge::phase1_for(const IpAddress& local, const IpAddress& peer,
+                                                                          std::optional<std::uint32_t> filter_id) const {
+  const auto s = current();
+  if (!s) return unexpected(std::string("no policy is applied"));
+  // The rules whose negotiate filters cover local -> peer, in precedence order (or the acquire's).
+  std::vector<std::size_t> rules;
+  if (filter_id) {
+    const auto origin = s->translation.origins.find(*filter_id);
+    if (origin == s->translation.origins.end()) return unexpected("filter " + std::to_string(*filter_id) + " is not in the policy");
+    rules.push_back(origin->second.rule_index);
+  } else {
+    for (const auto& f : s->compiled.filters) {
+      if (f.action != model::ActionKind::Negotiate || !f.source.contains(local) || !f.destination.contains(peer)) continue;
+      if (std::find(rules.begin(), rules.end(), f.rule_index) == rules.end()) rules.push_back(f.rule_index);
+    }
+    if (rules.empty()) return unexpected("no negotiate rule covers " + local.to_string() + " <-> " + peer.to_string());
+  }
+  ike::service::Phase1Policy out;
+  out.allow_legacy = s->policy.allow_legacy_algorithms;
+  auto proposals = phase1_proposals(s->policy.key_exchange, out.allow_legacy);
+  if (!proposals) return unexpected(std::move(proposals).error());
+  out.proposals = std::move(*proposals);
+  std::string refused;
+  std::vector<model::AuthKind> seen;
+  for (const auto index : rules) {
+    const auto& rule = s->policy.rules.at(index);
+    if (rule.tunnel_endpoint) {
+      refused += "; rule \"" + rule.name + "\": tunnel mode is not supported by this build";
+      continue;
+    }
+    for (const auto& method : rule.auth_methods) {
+      if (std::find(seen.begin(), seen.end(), method.kind) != seen.end()) continue;   // the first rule's wins
+      auto provider = factory_.make(method, peer);
+      if (!provider) {
+        refused += "; rule \"" + rule.name + "\": " + provider.error();
+        continue;
+      }
+      seen.push_back(method.kind);
+      out.auth.push_back(std::move(*provider));
+    }
+  }
+  if (out.auth.empty()) return unexpected("no usable authentication method for " + peer.to_string() + refused);
+  return out;
+}
+
+Expected<ike::service::QuickModePolicy, std::string> PolicyBridge::quick_mode_for_filter(const BridgeSnapshot& s,
+                                                                                        std::size_t index) const {
+  const auto& f = s.compiled.filters.at(index);
+  const auto& rule = s.policy.rules.at(f.rule_index);
+  if (rule.tunnel_endpoint) return unexpected("rule \"" + rule.name + "\": tunnel mode is not supported by this build");
+  const auto* action = s.policy.find_filter_action(rule.filter_action);
+  if (action == nullptr) return unexpected("rule \"" + rule.name + "\": its filter action is missing");
+  auto proposals = quick_mode_proposals(*action, s.policy.key_exchange, s.policy.allow_legacy_algorithms);
+  if (!proposals) return unexpected(std::move(proposals).error());
+  ike::service::QuickModePolicy q;
+  q.proposals = std::move(proposals->proposals);
+  q.pfs_group = proposals->pfs_group;
+  q.lifetime = proposals->lifetime;
+  q.lifetime_kilobytes = proposals->lifetime_kilobytes;
+  q.local = TrafficSelector{f.source, f.protocol, single_port(f.source_ports)};
+  q.remote = TrafficSelector{f.destination, f.protocol, single_port(f.destination_ports)};
+  q.filter_id = s.translation.table.filters.at(index).id;
+  return q;
+}
+
+Expected<ike::service::QuickModePolicy, std::string> PolicyBridge::quick_mode_for_acquire(const driver::Acquire& acquire) const {
+  const auto s = current();
+  if (!s) return unexpected(std::string("no policy is applied"));
+  std::optional<std::size_t> found;
+  for (std::size_t i = 0; i < s->translation.table.filters.size(); ++i) {
+    const auto& f = s->compiled.filters[i];
+    if (s->translation.table.filters[i].id != acquire.filter_id) continue;
+    if (!found) found = i;
+    if (f.source.contains(acquire.source) && f.destination.contains(acquire.destination)) {
+      found = i;
+      break;
+    }
+  }
+  if (!found) return unexpected("filter " + std::to_string(acquire.filter_id) + " is not in the policy");
+  auto q = quick_mode_for_filter(*s, *found);
+  if (!q) return q;
+  // Transport mode protects this host pair: the IDs name the two hosts (as Windows negotiates a
+  // specific filter for a generic one), with the filter's protocol and single ports.
+  q->local.prefix = IpPrefix::host(acquire.source);
+  q->remote.prefix = IpPrefix::host(acquire.destination);
+  return q;
+}
+
+Expected<ike::service::QuickModePolicy, std::string> PolicyBridge::quick_mode_for_peer(const IpAddress& local,
+                                                                                      const IpAddress& peer,
+                                                                                      const TrafficSelector& peer_side,
+                                                                                      const TrafficSelector& our_side) const {
+  const auto s = current();
+  if (!s) return unexpected(std::string("no policy is applied"));
+  if (!our_side.prefix.contains(local) && !our_side.prefix.is_any()) {
+    return unexpected("our side " + our_side.prefix.to_string() + " does not include " + local.to_string());
+  }
+  (void)peer;
+  // The first filter in precedence order that covers our side -> the peer's side.
+  for (std::size_t i = 0; i < s->compiled.filters.size(); ++i) {
+    const auto& f = s->compiled.filters[i];
+    if (!covers(f.source, our_side.prefix) || !covers(f.destination, peer_side.prefix)) continue;
+    if (f.protocol != model::ip_protocol::kAny && f.protocol != our_side.protocol) continue;
+    if (!covers(f.source_ports, our_side.port) || !covers(f.destination_ports, peer_side.port)) continue;
+    if (f.action != model::ActionKind::Negotiate) {
+      return unexpected(our_side.prefix.to_string() + " -> " + peer_side.prefix.to_string() + " falls under a " +
+                        (f.action == model::ActionKind::Permit ? "permit" : "block") + " filter of rule \"" +
+                        s->policy.rules.at(f.rule_index).name + "\"");
+    }
+    return quick_mode_for_filter(*s, i);
+  }
+  return unexpected("no filter covers " + our_side.prefix.to_string() + " -> " + peer_side.prefix.to_string());
+}
+
+}  // namespace ward::agent::ikebridge

@@ -1,0 +1,110 @@
+// The directory model as IKE's policy: what ike::service::PolicyLookup asks, answered from the
+// policy the agent applied last.
+//
+//   KeyExchangeSettings            -> phase 1 proposals (cipher/hash/group, lifetime)
+//   FilterAction.security_methods  -> quick mode ESP proposals, lifetime, PFS group
+//   Rule.auth_methods              -> AuthProviders (AuthFactory), in the rule's order
+//   compiled filter                -> traffic selectors (initiator) / the filter a peer's
+//                                     quick mode IDs fall under (responder: first in precedence)
+//
+// PolicyBridge holds one immutable BridgeSnapshot and replaces it atomically on every policy
+// apply; lookups (IKE's event thread) see the old or the new one, never half of each.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/translate/translate.h"
+#include "directory/model/compile.h"
+#include "directory/model/policy.h"
+#include "ike/service/ike_service.h"
+
+namespace ward::agent::ikebridge {
+
+using ike::IkeAuthenticationMethod;
+using ike::IkeEncryptionAlgorithm;
+using ike::IkeGroupDescription;
+using ike::IkeHashAlgorithm;
+
+// ---- model -> IKE values -----------------------------------------------------------------------
+
+Expected<std::vector<ike::sa::Phase1Proposal>, std::string> phase1_proposals(const model::KeyExchangeSettings& settings,
+                                                                            bool allow_legacy);
+
+struct QuickModeProposals {
+  std::vector<ike::sa::EspProposal> proposals;   // the action's ESP methods, in order
+  std::chrono::seconds lifetime{3600};           // the first (preferred) method's
+  std::uint64_t lifetime_kilobytes = 0;
+  std::optional<IkeGroupDescription> pfs_group;
+};
+// `pfs_group` is set when the action asks for quick mode PFS or the key exchange settings for
+// master key PFS; it is the first key exchange method's group.
+Expected<QuickModeProposals, std::string> quick_mode_proposals(const model::FilterAction& action,
+                                                               const model::KeyExchangeSettings& settings, bool allow_legacy);
+
+// ---- authentication ----------------------------------------------------------------------------
+
+struct KerberosSettings {
+  std::string keytab_path;
+  std::string own_principal;
+  // The peer's service principal for an address ("host/server.example.com@EXAMPLE.COM").
+  std::function<std::optional<std::string>(const IpAddress&)> peer_principal;
+};
+
+using AuthProviderPtr = std::shared_ptr<const ike::auth::AuthProvider>;
+
+// Makes an AuthProvider for one of a rule's auth methods. Preshared keys are built in; Kerberos
+// and certificates need a maker set by the build that has them, otherwise make() says "not
+// supported by this build".
+class AuthFactory {
+ public:
+  using KerberosMaker = std::function<Expected<AuthProviderPtr, std::string>(const KerberosSettings&, const IpAddress& peer)>;
+
+  void enable_kerberos(KerberosSettings settings, KerberosMaker maker) {
+    kerberos_ = std::move(settings);
+    kerberos_maker_ = std::move(maker);
+  }
+  Expected<AuthProviderPtr, std::string> make(const model::AuthMethod& method, const IpAddress& peer) const;
+
+ private:
+  std::optional<KerberosSettings> kerberos_;
+  KerberosMaker kerberos_maker_;
+};
+
+// ---- the lookup --------------------------------------------------------------------------------
+
+struct BridgeSnapshot {
+  model::Policy policy;
+  model::CompiledTable compiled;
+  translate::Translation translation;   // table in the compiled table's order, with ids
+};
+
+class PolicyBridge final : public ike::service::PolicyLookup {
+ public:
+  explicit PolicyBridge(AuthFactory factory) : factory_(std::move(factory)) {}
+
+  void replace(std::shared_ptr<const BridgeSnapshot> snapshot);
+  std::shared_ptr<const BridgeSnapshot> current() const;
+  // The ids of every negotiate filter in the current snapshot (for IkeService::retain_filters).
+  std::vector<std::uint32_t> negotiate_filter_ids() const;
+
+  Expected<ike::service::Phase1Policy, std::string> phase1_for(const IpAddress& local, const IpAddress& peer,
+                                                              std::optional<std::uint32_t> filter_id) const override;
+  Expected<ike::service::QuickModePolicy, std::string> quick_mode_for_acquire(const driver::Acquire& acquire) const override;
+  Expected<ike::service::QuickModePolicy, std::string> quick_mode_for_peer(
+      const IpAddress& local, const IpAddress& peer, const ike::sa::TrafficSelector& peer_side,
+      const ike::sa::TrafficSelector& our_side) const override;
+
+ private:
+  Expected<ike::service::QuickModePolicy, std::string> quick_mode_for_filter(const BridgeSnapshot& s, std::size_t index) const;
+
+  AuthFactory factory_;
+  mutable std::mutex mutex_;
+  std::shared_ptr<const BridgeSnapshot> snapshot_;
+};
+
+}  // namespace ward::agent::ikebridge

@@ -1,0 +1,242 @@
+// ikebridge: a hand-built policy (a PSK rule negotiating host A <-> subnet B, a block rule for
+// one host in it, a Kerberos-only rule) compiled for host A, looked up as IKE would.
+#include "agent/ikebridge/ike_bridge.h"
+
+#include <gtest/gtest.h>
+
+#include "ike/auth/preshared_key.h"
+
+namespace ward::agent::ikebridge {
+namespace {
+
+using namespace std::chrono_literals;
+using driver::crypto::Cipher;
+using driver::crypto::Integrity;
+
+IpAddress ip(const char* text) { return *IpAddress::parse(text); }
+IpPrefix prefix(const char* text) { return *IpPrefix::parse(text); }
+const IpAddress kHostA = ip("10.1.0.5");
+
+model::Policy example_policy() {
+  model::Policy p;
+  p.id = model::Guid::random();
+  p.name = "bridge test";
+  p.key_exchange.methods = {{model::Cipher::Aes256Cbc, model::Integrity::Sha256, model::DhGroup::Ecp256},
+                            {model::Cipher::TripleDes, model::Integrity::Sha1, model::DhGroup::Modp2048},
+                            {model::Cipher::Aes128Cbc, model::Integrity::Sha1, model::DhGroup::Modp2048}};
+  p.key_exchange.lifetime_minutes = 60;
+
+  model::FilterList servers{model::Guid::random(), "servers", {}, {}};
+  servers.filters.push_back(model::Filter{model::Guid::random(), "A to B", model::AddressSpec::my_address(),
+                                          model::AddressSpec::subnet(prefix("10.2.0.0/16")), model::ip_protocol::kAny,
+                                          PortRange::any(), PortRange::any(), true});
+  model::FilterList blocked{model::Guid::random(), "blocked", {}, {}};
+  blocked.filters.push_back(model::Filter{model::Guid::random(), "A to B.9", model::AddressSpec::my_address(),
+                                          model::AddressSpec::host(ip("10.2.0.9")), model::ip_protocol::kAny,
+                                          PortRange::any(), PortRange::any(), true});
+  model::FilterList kerberos_only{model::Guid::random(), "kerberos", {}, {}};
+  kerberos_only.filters.push_back(model::Filter{model::Guid::random(), "A to C", model::AddressSpec::my_address(),
+                                                model::AddressSpec::subnet(prefix("10.3.0.0/16")), model::ip_protocol::kAny,
+                                                PortRange::any(), PortRange::any(), true});
+  p.filter_lists = {servers, blocked, kerberos_only};
+
+  model::FilterAction secure;
+  secure.id = model::Guid::random();
+  secure.name = "require ESP";
+  secure.kind = model::ActionKind::Negotiate;
+  secure.security_methods = {model::SecurityMethod{std::nullopt, model::EspTransform{model::Cipher::Aes256Gcm, model::Integrity::None}, 50000, 1800},
+                             model::SecurityMethod{model::AhTransform{}, std::nullopt, 100000, 3600},
+                             model::SecurityMethod{std::nullopt, model::EspTransform{model::Cipher::Aes128Cbc, model::Integrity::Sha1}, 100000, 3600}};
+  secure.quick_mode_pfs = true;
+  model::FilterAction block;
+  block.id = model::Guid::random();
+  block.name = "block";
+  block.kind = model::ActionKind::Block;
+  p.filter_actions = {secure, block};
+
+  model::Rule psk_rule;
+  psk_rule.id = model::Guid::random();
+  psk_rule.name = "servers with PSK";
+  psk_rule.filter_list = servers.id;
+  psk_rule.filter_action = secure.id;
+  psk_rule.auth_methods = {model::AuthMethod::kerberos(), model::AuthMethod::preshared("bridge secret")};
+  model::Rule block_rule;
+  block_rule.id = model::Guid::random();
+  block_rule.name = "block B.9";
+  block_rule.filter_list = blocked.id;
+  block_rule.filter_action = block.id;
+  model::Rule kerberos_rule;
+  kerberos_rule.id = model::Guid::random();
+  kerberos_rule.name = "C with Kerberos";
+  kerberos_rule.filter_list = kerberos_only.id;
+  kerberos_rule.filter_action = secure.id;
+  kerberos_rule.auth_methods = {model::AuthMethod::kerberos()};
+  p.rules = {psk_rule, block_rule, kerberos_rule};
+  return p;
+}
+
+class IkeBridgeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto s = std::make_shared<BridgeSnapshot>();
+    s->policy = example_policy();
+    model::HostContext host;
+    host.addresses = {kHostA};
+    s->compiled = model::compile(s->policy, host);
+    s->translation = translate::translate(s->policy, s->compiled, ids);
+    snapshot = s;
+    bridge.replace(s);
+  }
+  std::uint32_t id_of_rule(std::size_t rule) const {
+    for (const auto& [id, origin] : snapshot->translation.origins) {
+      if (origin.rule_index == rule) return id;
+    }
+    return 0;
+  }
+
+  translate::FilterIds ids;
+  std::shared_ptr<const BridgeSnapshot> snapshot;
+  PolicyBridge bridge{AuthFactory{}};
+};
+
+TEST(IkeBridgeMapping, KeyExchangeMethodsBecomePhase1ProposalsAndLegacyNeedsTheOption) {
+  const auto p = example_policy();
+  auto proposals = phase1_proposals(p.key_exchange, false);
+  ASSERT_TRUE(proposals.has_value()) << proposals.error();
+  ASSERT_EQ(proposals->size(), 2U) << "3DES is left out without the legacy option";
+  EXPECT_EQ((*proposals)[0].cipher, IkeEncryptionAlgorithm::AesCbc);
+  EXPECT_EQ((*proposals)[0].key_bits, 256U);
+  EXPECT_EQ((*proposals)[0].hash, IkeHashAlgorithm::Sha2_256);
+  EXPECT_EQ((*proposals)[0].group, IkeGroupDescription::Ecp256);
+  EXPECT_EQ((*proposals)[0].lifetime, 3600s);
+  EXPECT_EQ((*proposals)[1].key_bits, 128U);
+  EXPECT_EQ((*proposals)[1].hash, IkeHashAlgorithm::Sha);
+  EXPECT_EQ((*proposals)[1].group, IkeGroupDescription::Modp2048);
+  auto legacy = phase1_proposals(p.key_exchange, true);
+  ASSERT_TRUE(legacy.has_value());
+  EXPECT_EQ(legacy->size(), 3U);
+  EXPECT_EQ((*legacy)[1].cipher, IkeEncryptionAlgorithm::TripleDesCbc);
+
+  model::KeyExchangeSettings broken;
+  broken.methods = {{model::Cipher::Aes256Cbc, model::Integrity::Sha256, model::DhGroup::Modp768}};
+  auto none = phase1_proposals(broken, true);
+  ASSERT_FALSE(none.has_value());
+  EXPECT_NE(none.error().find("DH group 1"), std::string::npos) << none.error();
+}
+
+TEST(IkeBridgeMapping, SecurityMethodsBecomeEspProposalsWithTheFirstLifetimeAndPfs) {
+  const auto p = example_policy();
+  auto q = quick_mode_proposals(p.filter_actions[0], p.key_exchange, false);
+  ASSERT_TRUE(q.has_value()) << q.error();
+  ASSERT_EQ(q->proposals.size(), 2U) << "the AH method is skipped";
+  EXPECT_EQ(q->proposals[0].cipher, Cipher::AesGcm256);
+  EXPECT_EQ(q->proposals[0].integrity, Integrity::None);
+  EXPECT_EQ(q->proposals[1].cipher, Cipher::AesCbc128);
+  EXPECT_EQ(q->proposals[1].integrity, Integrity::HmacSha1_96);
+  EXPECT_EQ(q->lifetime, 1800s);
+  EXPECT_EQ(q->lifetime_kilobytes, 50000U);
+  EXPECT_EQ(q->pfs_group, IkeGroupDescription::Ecp256);
+
+  model::FilterAction ah_only = p.filter_actions[0];
+  ah_only.security_methods = {model::SecurityMethod{model::AhTransform{}, std::nullopt, 1, 1}};
+  auto refused = quick_mode_proposals(ah_only, p.key_exchange, false);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_NE(refused.error().find("AH is not supported"), std::string::npos) << refused.error();
+  EXPECT_FALSE(quick_mode_proposals(p.filter_actions[1], p.key_exchange, false).has_value()) << "block does not negotiate";
+}
+
+TEST(IkeBridgeMapping, AuthFactoryBuildsPskAndSaysWhatThisBuildLacks) {
+  AuthFactory factory;
+  auto psk = factory.make(model::AuthMethod::preshared("k"), kHostA);
+  ASSERT_TRUE(psk.has_value()) << psk.error();
+  EXPECT_EQ((*psk)->method(), IkeAuthenticationMethod::PreSharedKey);
+  auto kerberos = factory.make(model::AuthMethod::kerberos(), kHostA);
+  ASSERT_FALSE(kerberos.has_value());
+  EXPECT_EQ(kerberos.error(), "Kerberos authentication is not supported by this build");
+  auto cert = factory.make(model::AuthMethod::certificate("CN=Root"), kHostA);
+  ASSERT_FALSE(cert.has_value());
+  EXPECT_NE(cert.error().find("not supported by this build"), std::string::npos);
+  EXPECT_FALSE(factory.make(model::AuthMethod::preshared(""), kHostA).has_value());
+
+  // A build with Kerberos plugs its maker in; the factory hands it the settings and the peer.
+  std::string asked;
+  factory.enable_kerberos(KerberosSettings{"/etc/krb5.keytab", "host/a@EXAMPLE.COM", {}},
+                          [&](const KerberosSettings& s, const IpAddress& peer) -> Expected<AuthProviderPtr, std::string> {
+                            asked = s.own_principal + " -> " + peer.to_string();
+                            return AuthProviderPtr(std::make_shared<ike::auth::PresharedKeyProvider>(
+                                ike::auth::preshared_key_from_text("stand-in")));
+                          });
+  EXPECT_TRUE(factory.make(model::AuthMethod::kerberos(), kHostA).has_value());
+  EXPECT_EQ(asked, "host/a@EXAMPLE.COM -> 10.1.0.5");
+}
+
+TEST_F(IkeBridgeTest, InitiatorGetsTheRulesProvidersAndHostSelectors) {
+  const auto filter = id_of_rule(0);
+  ASSERT_NE(filter, 0U);
+  auto p1 = bridge.phase1_for(kHostA, ip("10.2.3.4"), filter);
+  ASSERT_TRUE(p1.has_value()) << p1.error();
+  ASSERT_EQ(p1->auth.size(), 1U) << "Kerberos is skipped in this build, the PSK remains";
+  EXPECT_EQ(p1->auth[0]->method(), IkeAuthenticationMethod::PreSharedKey);
+  EXPECT_EQ(p1->proposals.size(), 2U);
+
+  driver::Acquire acquire;
+  acquire.filter_id = filter;
+  acquire.peer = ip("10.2.3.4");
+  acquire.source = kHostA;
+  acquire.destination = ip("10.2.3.4");
+  auto qm = bridge.quick_mode_for_acquire(acquire);
+  ASSERT_TRUE(qm.has_value()) << qm.error();
+  EXPECT_EQ(qm->filter_id, filter);
+  EXPECT_EQ(qm->local.prefix, IpPrefix::host(kHostA));
+  EXPECT_EQ(qm->remote.prefix, IpPrefix::host(ip("10.2.3.4")));
+  EXPECT_EQ(qm->proposals.size(), 2U);
+  EXPECT_EQ(qm->pfs_group, IkeGroupDescription::Ecp256);
+
+  auto kerberos_only = bridge.phase1_for(kHostA, ip("10.3.0.1"), id_of_rule(2));
+  ASSERT_FALSE(kerberos_only.has_value());
+  EXPECT_NE(kerberos_only.error().find("Kerberos authentication is not supported by this build"), std::string::npos)
+      << kerberos_only.error();
+}
+
+TEST_F(IkeBridgeTest, ResponderFindsTheMostSpecificFilterForThePeersIds) {
+  const auto peer = ip("10.2.3.4");
+  auto p1 = bridge.phase1_for(kHostA, peer, std::nullopt);
+  ASSERT_TRUE(p1.has_value()) << p1.error();
+  EXPECT_EQ(p1->auth.size(), 1U);
+
+  auto qm = bridge.quick_mode_for_peer(kHostA, peer, ike::sa::TrafficSelector{IpPrefix::host(peer)},
+                                       ike::sa::TrafficSelector{IpPrefix::host(kHostA)});
+  ASSERT_TRUE(qm.has_value()) << qm.error();
+  EXPECT_EQ(qm->filter_id, id_of_rule(0));
+
+  // 10.2.0.9 falls under the more specific block rule.
+  const auto blocked = ip("10.2.0.9");
+  auto refused = bridge.quick_mode_for_peer(kHostA, blocked, ike::sa::TrafficSelector{IpPrefix::host(blocked)},
+                                            ike::sa::TrafficSelector{IpPrefix::host(kHostA)});
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_NE(refused.error().find("block filter of rule \"block B.9\""), std::string::npos) << refused.error();
+
+  // Outside every filter.
+  const auto stranger = ip("192.0.2.1");
+  EXPECT_FALSE(bridge.phase1_for(kHostA, stranger, std::nullopt).has_value());
+  auto none = bridge.quick_mode_for_peer(kHostA, stranger, ike::sa::TrafficSelector{IpPrefix::host(stranger)},
+                                         ike::sa::TrafficSelector{IpPrefix::host(kHostA)});
+  ASSERT_FALSE(none.has_value());
+  EXPECT_NE(none.error().find("no filter covers"), std::string::npos) << none.error();
+}
+
+TEST_F(IkeBridgeTest, ReplaceSwapsTheSnapshotAndListsNegotiateFilters) {
+  auto live = bridge.negotiate_filter_ids();
+  std::sort(live.begin(), live.end());
+  std::vector<std::uint32_t> want{id_of_rule(0), id_of_rule(2)};
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(live, want);
+  bridge.replace(nullptr);
+  EXPECT_TRUE(bridge.negotiate_filter_ids().empty());
+  auto p1 = bridge.phase1_for(kHostA, ip("10.2.3.4"), std::nullopt);
+  ASSERT_FALSE(p1.has_value());
+  EXPECT_EQ(p1.error(), "no policy is applied");
+}
+
+}  // namespace
+}  // namespace ward::agent::ikebridge

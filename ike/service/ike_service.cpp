@@ -1,0 +1,1000 @@
+#include "ike/service/ike_service.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <cstring>
+#include <future>
+#include <set>
+
+#include "ike/crypto/prf.h"
+#include "ike/service/informational.h"
+
+namespace ward::ike::service {
+
+using sa::TimePoint;
+using std::chrono::duration_cast;
+using std::chrono::seconds;
+
+namespace {
+
+constexpr std::chrono::milliseconds kMaxPollWait{1000};
+constexpr std::size_t kMaxDatagramsPerWake = 64;
+
+struct Endpoint {
+  IpAddress address;
+  std::uint16_t port = 0;
+  friend bool operator==(const Endpoint&, const Endpoint&) = default;
+};
+
+std::string cipher_name(const sa::Phase1Proposal& p) {
+  switch (p.cipher) {
+    case IkeEncryptionAlgorithm::AesCbc: return "AES-CBC-" + std::to_string(p.key_bits);
+    case IkeEncryptionAlgorithm::TripleDesCbc: return "3DES-CBC";
+    default: return "cipher " + std::to_string(static_cast<unsigned>(p.cipher));
+  }
+}
+
+// Log lines about unauthenticated input: the 1st, 2nd, 4th, 8th... occurrence only.
+bool worth_logging(std::uint64_t count) noexcept { return std::has_single_bit(count); }
+
+std::string hex32(std::uint32_t v) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (int shift = 28; shift >= 0; shift -= 4) out.push_back(kDigits[(v >> shift) & 0xf]);
+  return out;
+}
+
+}  // namespace
+
+std::string_view name(IkeEvent::Kind kind) noexcept {
+  switch (kind) {
+    case IkeEvent::Kind::MainModeEstablished: return "main mode established";
+    case IkeEvent::Kind::MainModeFailed: return "main mode failed";
+    case IkeEvent::Kind::QuickModeEstablished: return "quick mode established";
+    case IkeEvent::Kind::QuickModeFailed: return "quick mode failed";
+    case IkeEvent::Kind::SasDeleted: return "SAs deleted";
+  }
+  return "?";
+}
+
+// Everything the event thread owns. Only that thread calls its members, except snapshot().
+class IkeService::Engine {
+ public:
+  Engine(const IkeServiceOptions& options, net::UdpSocket socket, driver::Dataplane& dataplane,
+         const PolicyLookup& policy, IkeListener& listener)
+      : options_(options), socket_(std::move(socket)), dataplane_(dataplane), policy_(policy), listener_(listener) {}
+
+  int socket_fd() const noexcept { return socket_.native_handle(); }
+  TimePoint now() const { return options_.clock(); }
+
+  void receive_all();
+  void initiate(const driver::Acquire& acquire);
+  // Starts a quick mode for `acquire` (and a main mode if none is usable); `known` skips the
+  // policy lookup (a rekey reuses the SA's policy).
+  void negotiate(const driver::Acquire& acquire, std::optional<QuickModePolicy> known);
+  void expiry(const driver::SaExpiry& expiry);
+  void retain(const std::vector<std::uint32_t>& live);
+  void shutdown();
+  void timers();
+  void sweep();
+  std::optional<TimePoint> next_due() const;
+  void publish();
+  IkeSnapshot snapshot() const;
+
+ private:
+  struct PendingQuickMode {
+    QuickModePolicy policy;
+  };
+  struct MainMode {
+    std::uint64_t id = 0;
+    std::shared_ptr<const auth::AuthProvider> auth;   // declared before sa: outlives it
+    std::unique_ptr<sa::Phase1Sa> sa;
+    Endpoint peer;
+    TimePoint created{};
+    std::optional<TimePoint> expires;
+    std::vector<std::byte> first_message, first_reply;   // responder: answers a resent message 1
+    std::vector<PendingQuickMode> pending;
+    std::uint64_t undecryptable = 0;
+    bool reported = false;
+    bool dead = false;
+  };
+  struct Exchange {
+    MainMode* main_mode = nullptr;
+    std::unique_ptr<sa::QuickModeExchange> qm;
+    auth::Role role = auth::Role::Initiator;
+    QuickModePolicy policy;
+    std::optional<TimePoint> linger_until;
+    bool reported = false;
+    bool dead = false;
+  };
+  struct QuickModeSa {
+    Endpoint peer;
+    auth::Role role = auth::Role::Initiator;
+    QuickModePolicy policy;
+    std::uint32_t inbound_spi = 0;
+    std::uint32_t outbound_spi = 0;
+    sa::EspProposal chosen;
+    std::string auth_method;
+    TimePoint established{};
+    TimePoint expires{};
+    bool rekeying = false;
+  };
+  struct Published {
+    std::vector<MainModeSaInfo> main_modes;
+    std::vector<std::optional<TimePoint>> main_mode_expiry;
+    std::vector<QuickModeSaInfo> quick_modes;
+    std::vector<TimePoint> quick_mode_expiry;
+    IkeCounters counters;
+  };
+
+  void log(const std::string& line) const {
+    if (options_.log) options_.log(line);
+  }
+  void send(const Endpoint& to, std::span<const std::byte> bytes);
+  // The snapshot is published first, so a listener that looks sees what the event says.
+  void emit(const IkeEvent& event) {
+    publish();
+    listener_.on_ike_event(event);
+  }
+  std::string auth_name(const MainMode& mm) const { return mm.auth ? std::string(mm.auth->name()) : std::string(); }
+
+  void on_datagram(const net::Datagram& datagram);
+  void on_main_mode(const Endpoint& from, std::span<const std::byte> bytes, const IsakmpHeader& h);
+  void respond_main_mode(const Endpoint& from, std::span<const std::byte> bytes);
+  void drive_main_mode(MainMode& mm, std::span<const std::byte> bytes);
+  void after_main_mode_step(MainMode& mm, std::string extra_reason = {});
+  void fail_main_mode(MainMode& mm, const std::string& reason);
+  void on_quick_mode(const Endpoint& from, std::span<const std::byte> bytes, const IsakmpHeader& h);
+  void on_informational(const Endpoint& from, std::span<const std::byte> bytes, const IsakmpHeader& h);
+  void start_quick_mode(MainMode& mm, QuickModePolicy policy);
+  void after_quick_mode_step(Exchange& ex);
+  void abandon(Exchange& ex);
+  void delete_pair(std::size_t index, const std::string& reason, bool notify);
+  void send_informational(MainMode& mm, std::vector<Payload> payloads, const std::string& what);
+
+  sa::Phase1Config phase1_config(const Phase1Policy& policy, const IpAddress& peer) const;
+  sa::QuickModeConfig quick_mode_config(const QuickModePolicy& policy, const IpAddress& peer) const;
+  MainMode* main_mode_by_cookies(const IsakmpHeader& h, const IpAddress& from);
+  MainMode* usable_main_mode(const IpAddress& peer);
+  std::size_t in_flight(const MainMode& mm) const;
+  bool negotiating(const IpAddress& peer, std::uint32_t filter_id) const;
+
+  const IkeServiceOptions& options_;
+  net::UdpSocket socket_;
+  driver::Dataplane& dataplane_;
+  const PolicyLookup& policy_;
+  IkeListener& listener_;
+  std::uint64_t next_id_ = 1;
+  std::vector<std::unique_ptr<MainMode>> main_modes_;
+  std::vector<std::unique_ptr<Exchange>> exchanges_;
+  std::vector<QuickModeSa> sas_;
+  IkeCounters counters_;
+
+  mutable std::mutex published_mutex_;
+  Published published_;
+};
+
+// ---- sending and receiving ---------------------------------------------------------------------
+
+void IkeService::Engine::send(const Endpoint& to, std::span<const std::byte> bytes) {
+  if (bytes.empty()) return;
+  if (auto sent = socket_.send_to(to.address, to.port, bytes); !sent) {
+    ++counters_.send_errors;
+    if (worth_logging(counters_.send_errors)) log("IKE: " + sent.error());
+    return;
+  }
+  ++counters_.datagrams_sent;
+}
+
+void IkeService::Engine::receive_all() {
+  for (std::size_t i = 0; i < kMaxDatagramsPerWake; ++i) {
+    auto got = socket_.receive(std::chrono::milliseconds(0));
+    if (!got) {
+      log("IKE: " + got.error());
+      return;
+    }
+    if (!got->has_value()) return;
+    on_datagram(**got);
+  }
+}
+
+void IkeService::Engine::on_datagram(const net::Datagram& datagram) {
+  ++counters_.datagrams_received;
+  const Endpoint from{datagram.from, datagram.port};
+  auto split = split_datagram(datagram.bytes);
+  if (!split) {
+    ++counters_.malformed;
+    if (worth_logging(counters_.malformed)) {
+      log("IKE: dropped a datagram from " + from.address.to_string() + ": " + split.error().to_string());
+    }
+    return;
+  }
+  switch (split->header.exchange_type) {
+    case ExchangeType::IdentityProtection: on_main_mode(from, datagram.bytes, split->header); return;
+    case ExchangeType::QuickMode: on_quick_mode(from, datagram.bytes, split->header); return;
+    case ExchangeType::Informational: on_informational(from, datagram.bytes, split->header); return;
+    default:
+      ++counters_.malformed;
+      if (worth_logging(counters_.malformed)) {
+        log("IKE: dropped a datagram from " + from.address.to_string() + ": exchange type " +
+            std::string(ike::name(split->header.exchange_type)) + " is not supported");
+      }
+      return;
+  }
+}
+
+// ---- main mode ---------------------------------------------------------------------------------
+
+sa::Phase1Config IkeService::Engine::phase1_config(const Phase1Policy& policy, const IpAddress& peer) const {
+  sa::Phase1Config c;
+  c.proposals = policy.proposals;
+  c.local = options_.local;
+  c.peer = peer;
+  c.allow_legacy = policy.allow_legacy;
+  c.drop_undecryptable_main_mode_5 = true;
+  c.retransmit = options_.retransmit;
+  c.log = options_.log;
+  return c;
+}
+
+IkeService::Engine::MainMode* IkeService::Engine::main_mode_by_cookies(const IsakmpHeader& h, const IpAddress& from) {
+  for (auto& mm : main_modes_) {
+    if (mm->dead || mm->peer.address != from) continue;
+    if (mm->sa->initiator_cookie() == h.initiator_cookie && mm->sa->responder_cookie() == h.responder_cookie) {
+      return mm.get();
+    }
+  }
+  return nullptr;
+}
+
+void IkeService::Engine::on_main_mode(const Endpoint& from, std::span<const std::byte> bytes, const IsakmpHeader& h) {
+  const Cookie zero{};
+  for (auto& mm : main_modes_) {
+    if (mm->dead || mm->peer.address != from.address || mm->sa->initiator_cookie() != h.initiator_cookie) continue;
+    if (h.responder_cookie == zero) {
+      // A resent message 1 to a responder: the stored message 2 answers it.
+      if (mm->sa->role() == auth::Role::Responder && std::ranges::equal(bytes, mm->first_message)) {
+        send(from, mm->first_reply);
+        return;
+      }
+      continue;
+    }
+    const bool learning = mm->sa->role() == auth::Role::Initiator && mm->sa->state() == sa::Phase1Sa::State::MainMode1Sent;
+    if (learning || mm->sa->responder_cookie() == h.responder_cookie) {
+      drive_main_mode(*mm, bytes);
+      return;
+    }
+  }
+  if (h.responder_cookie != zero) {
+    ++counters_.unknown_sa;
+    if (worth_logging(counters_.unknown_sa)) {
+      log("IKE: dropped main mode from " + from.address.to_string() + ": no SA " + sa::hex_cookie(h.initiator_cookie) +
+          ":" + sa::hex_cookie(h.responder_cookie));
+    }
+    return;
+  }
+  respond_main_mode(from, bytes);
+}
+
+void IkeService::Engine::respond_main_mode(const Endpoint& from, std::span<const std::byte> bytes) {
+  std::size_t half_open = 0, from_peer = 0;
+  for (const auto& mm : main_modes_) {
+    if (mm->dead || mm->sa->role() != auth::Role::Responder || mm->sa->established()) continue;
+    ++half_open;
+    if (mm->peer.address == from.address) ++from_peer;
+  }
+  if (half_open >= options_.max_half_open) {
+    ++counters_.half_open_limit_drops;
+    if (worth_logging(counters_.half_open_limit_drops)) {
+      log("IKE: dropped main mode 1 from " + from.address.to_string() + ": " + std::to_string(half_open) +
+          " half-open main modes (limit " + std::to_string(options_.max_half_open) + ")");
+    }
+    return;
+  }
+  if (from_peer >= options_.max_half_open_per_peer) {
+    ++counters_.half_open_peer_limit_drops;
+    if (worth_logging(counters_.half_open_peer_limit_drops)) {
+      log("IKE: dropped main mode 1 from " + from.address.to_string() + ": " + std::to_string(from_peer) +
+          " half-open main modes from this peer (limit " + std::to_string(options_.max_half_open_per_peer) + ")");
+    }
+    return;
+  }
+  auto offered = parse_message(bytes, MessageKind::MainModeMessage1);
+  if (!offered) {
+    ++counters_.malformed;
+    if (worth_logging(counters_.malformed)) log("IKE: dropped main mode 1 from " + from.address.to_string() + ": " + offered.error().to_string());
+    return;
+  }
+  IkeEvent failed{IkeEvent::Kind::MainModeFailed, from.address, auth::Role::Responder, {}, 0, 0, 0, {}};
+  auto policy = policy_.phase1_for(options_.local, from.address, std::nullopt);
+  if (!policy) {
+    ++counters_.no_policy;
+    failed.reason = "no main mode policy for " + from.address.to_string() + ": " + policy.error();
+    log("IKE: " + failed.reason);
+    emit(failed);
+    return;
+  }
+  // The first of our methods that the peer offers.
+  std::set<std::uint64_t> methods;
+  for (const auto& proposal : offered->find<SecurityAssociation>()->proposals) {
+    for (const auto& transform : proposal.transforms) {
+      for (const auto& attribute : transform.attributes) {
+        if (attribute.type != static_cast<std::uint16_t>(IkeAttribute::AuthenticationMethod)) continue;
+        if (const auto value = attribute.integer()) methods.insert(*value);
+      }
+    }
+  }
+  std::shared_ptr<const auth::AuthProvider> provider;
+  std::string ours;
+  for (const auto& candidate : policy->auth) {
+    if (!candidate) continue;
+    ours += (ours.empty() ? "" : ", ") + std::string(candidate->name());
+    if (!provider && methods.contains(static_cast<std::uint64_t>(candidate->method()))) provider = candidate;
+  }
+  if (!provider) {
+    ++counters_.main_modes_failed;
+    std::string theirs;
+    for (const auto m : methods) theirs += (theirs.empty() ? "" : ", ") + std::to_string(m);
+    failed.reason = "NO-PROPOSAL-CHOSEN: the peer offers authentication method(s) " + (theirs.empty() ? "none" : theirs) +
+                    ", our policy allows " + (ours.empty() ? "none" : ours);
+    log("IKE main mode from " + from.address.to_string() + ": " + failed.reason);
+    emit(failed);
+    return;
+  }
+  std::vector<std::byte> reply;
+  auto responded = sa::Phase1Sa::respond(phase1_config(*policy, from.address), *provider, options_.clock, bytes, reply);
+  if (!responded) {
+    ++counters_.main_modes_failed;
+    failed.auth_method = std::string(provider->name());
+    failed.reason = responded.error();
+    emit(failed);
+    return;
+  }
+  auto mm = std::make_unique<MainMode>();
+  mm->id = next_id_++;
+  mm->auth = std::move(provider);
+  mm->sa = std::move(*responded);
+  mm->peer = from;
+  mm->created = now();
+  mm->first_message.assign(bytes.begin(), bytes.end());
+  mm->first_reply = reply;
+  send(from, reply);
+  main_modes_.push_back(std::move(mm));
+}
+
+void IkeService::Engine::drive_main_mode(MainMode& mm, std::span<const std::byte> bytes) {
+  const auto before = mm.sa->undecryptable();
+  const auto reply = mm.sa->handle(bytes);
+  if (mm.sa->undecryptable() != before) {
+    counters_.undecryptable_main_mode_5 += mm.sa->undecryptable() - before;
+    mm.undecryptable += mm.sa->undecryptable() - before;
+  }
+  send(mm.peer, reply);
+  after_main_mode_step(mm);
+}
+
+void IkeService::Engine::fail_main_mode(MainMode& mm, const std::string& reason) {
+  mm.dead = true;
+  ++counters_.main_modes_failed;
+  emit(IkeEvent{IkeEvent::Kind::MainModeFailed, mm.peer.address, mm.sa->role(), auth_name(mm), 0, 0, 0, reason});
+  for (const auto& pending : mm.pending) {
+    ++counters_.quick_modes_failed;
+    emit(IkeEvent{IkeEvent::Kind::QuickModeFailed, mm.peer.address, mm.sa->role(), auth_name(mm), pending.policy.filter_id, 0,
+                  0, "main mode failed: " + reason});
+  }
+  mm.pending.clear();
+}
+
+void IkeService::Engine::after_main_mode_step(MainMode& mm, std::string extra_reason) {
+  if (mm.dead) return;
+  if (mm.sa->state() == sa::Phase1Sa::State::Failed) {
+    fail_main_mode(mm, mm.sa->failure() + extra_reason);
+    return;
+  }
+  if (!mm.sa->established() || mm.reported) return;
+  mm.reported = true;
+  mm.expires = now() + mm.sa->chosen().lifetime;
+  ++counters_.main_modes_established;
+  emit(IkeEvent{IkeEvent::Kind::MainModeEstablished, mm.peer.address, mm.sa->role(), auth_name(mm), 0, 0, 0, {}});
+  auto pending = std::move(mm.pending);
+  mm.pending.clear();
+  for (auto& p : pending) start_quick_mode(mm, std::move(p.policy));
+}
+
+IkeService::Engine::MainMode* IkeService::Engine::usable_main_mode(const IpAddress& peer) {
+  MainMode* in_progress = nullptr;
+  for (auto& mm : main_modes_) {
+    if (mm->dead || mm->peer.address != peer) continue;
+    if (mm->sa->established()) return mm.get();
+    if (mm->sa->state() != sa::Phase1Sa::State::Failed && in_progress == nullptr) in_progress = mm.get();
+  }
+  return in_progress;
+}
+
+// ---- quick mode --------------------------------------------------------------------------------
+
+sa::QuickModeConfig IkeService::Engine::quick_mode_config(const QuickModePolicy& policy, const IpAddress& peer) const {
+  sa::QuickModeConfig c;
+  c.proposals = policy.proposals;
+  c.pfs_group = policy.pfs_group;
+  c.lifetime = policy.lifetime;
+  c.lifetime_kilobytes = policy.lifetime_kilobytes;
+  c.local = policy.local;
+  c.remote = policy.remote;
+  c.filter_id = policy.filter_id;
+  c.peer = peer;
+  c.retransmit = options_.retransmit;
+  c.install_inbound_at_message_2 = true;   // the initiator's first packet finds our inbound SA
+  return c;
+}
+
+void IkeService::Engine::abandon(Exchange& ex) {
+  // A responder that sent message 2 installed its inbound SA; without HASH(3) it must go.
+  if (ex.role != auth::Role::Responder || ex.qm->done() || ex.qm->state() == sa::QuickModeExchange::State::Idle) return;
+  if (ex.qm->inbound_spi() == 0) return;
+  if (auto d = dataplane_.delete_sa(ex.qm->inbound_spi(), driver::crypto::Direction::Inbound); !d) {
+    log("IKE: removing the inbound SA " + hex32(ex.qm->inbound_spi()) + " of an unfinished quick mode: " + d.error());
+  }
+}
+
+std::size_t IkeService::Engine::in_flight(const MainMode& mm) const {
+  return static_cast<std::size_t>(std::count_if(exchanges_.begin(), exchanges_.end(), [&](const auto& ex) {
+           return ex->main_mode == &mm && !ex->dead && !ex->qm->done();
+         })) +
+         mm.pending.size();
+}
+
+bool IkeService::Engine::negotiating(const IpAddress& peer, std::uint32_t filter_id) const {
+  for (const auto& ex : exchanges_) {
+    if (!ex->dead && !ex->qm->done() && ex->main_mode->peer.address == peer && ex->policy.filter_id == filter_id) return true;
+  }
+  for (const auto& mm : main_modes_) {
+    if (mm->dead || mm->peer.address != peer) continue;
+    for (const auto& p : mm->pending) {
+      if (p.policy.filter_id == filter_id) return true;
+    }
+  }
+  return false;
+}
+
+void IkeService::Engine::start_quick_mode(MainMode& mm, QuickModePolicy policy) {
+  if (in_flight(mm) >= options_.max_quick_modes_per_main_mode) {
+    ++counters_.quick_mode_limit_drops;
+    ++counters_.quick_modes_failed;
+    emit(IkeEvent{IkeEvent::Kind::QuickModeFailed, mm.peer.address, auth::Role::Initiator, auth_name(mm), policy.filter_id, 0, 0,
+                  std::to_string(in_flight(mm)) + " quick modes in flight on this main mode (limit " +
+                      std::to_string(options_.max_quick_modes_per_main_mode) + ")"});
+    return;
+  }
+  if (!mm.sa->established()) {
+    mm.pending.push_back(PendingQuickMode{std::move(policy)});
+    return;
+  }
+  auto ex = std::make_unique<Exchange>();
+  ex->main_mode = &mm;
+  ex->role = auth::Role::Initiator;
+  ex->policy = policy;
+  ex->qm = sa::QuickModeExchange::initiate(*mm.sa, quick_mode_config(policy, mm.peer.address), dataplane_, options_.clock);
+  auto message_1 = ex->qm->build_quick_mode_1();
+  if (!message_1) {
+    ++counters_.quick_modes_failed;
+    emit(IkeEvent{IkeEvent::Kind::QuickModeFailed, mm.peer.address, auth::Role::Initiator, auth_name(mm), policy.filter_id, 0, 0,
+                  message_1.error()});
+    return;
+  }
+  send(mm.peer, *message_1);
+  exchanges_.push_back(std::move(ex));
+}
+
+void IkeService::Engine::on_quick_mode(const Endpoint& from, std::span<const std::byte> bytes, const IsakmpHeader& h) {
+  for (auto& ex : exchanges_) {
+    if (ex->dead || ex->qm->message_id() != h.message_id) continue;
+    const auto& p1 = *ex->main_mode->sa;
+    if (p1.initiator_cookie() != h.initiator_cookie || p1.responder_cookie() != h.responder_cookie) continue;
+    if (ex->main_mode->peer.address != from.address) continue;
+    send(ex->main_mode->peer, ex->qm->handle(bytes));
+    after_quick_mode_step(*ex);
+    return;
+  }
+  MainMode* mm = main_mode_by_cookies(h, from.address);
+  if (mm == nullptr || !mm->sa->established() || h.message_id == 0) {
+    ++counters_.unknown_sa;
+    if (worth_logging(counters_.unknown_sa)) {
+      log("IKE: dropped quick mode " + hex32(h.message_id) + " from " + from.address.to_string() +
+          ": no established main mode " + sa::hex_cookie(h.initiator_cookie) + ":" + sa::hex_cookie(h.responder_cookie));
+    }
+    return;
+  }
+  if (in_flight(*mm) >= options_.max_quick_modes_per_main_mode) {
+    ++counters_.quick_mode_limit_drops;
+    if (worth_logging(counters_.quick_mode_limit_drops)) {
+      log("IKE: dropped quick mode 1 from " + from.address.to_string() + ": the per-main-mode limit is reached");
+    }
+    return;
+  }
+  auto ids = peek_quick_mode_ids(*mm->sa, bytes);
+  if (!ids) {
+    ++counters_.unknown_sa;
+    if (worth_logging(counters_.unknown_sa)) log("IKE: dropped quick mode 1 from " + from.address.to_string() + ": " + ids.error());
+    return;
+  }
+  IkeEvent failed{IkeEvent::Kind::QuickModeFailed, from.address, auth::Role::Responder, auth_name(*mm), 0, 0, 0, {}};
+  auto policy = policy_.quick_mode_for_peer(options_.local, from.address, ids->initiator_side, ids->responder_side);
+  if (!policy) {
+    ++counters_.no_policy;
+    ++counters_.quick_modes_failed;
+    failed.reason = "no filter accepts the peer's quick mode (" + ids->initiator_side.prefix.to_string() + " -> " +
+                    ids->responder_side.prefix.to_string() + "): " + policy.error();
+    log("IKE: " + failed.reason);
+    emit(failed);
+    return;
+  }
+  policy->local = ids->responder_side;
+  policy->remote = ids->initiator_side;
+  failed.filter_id = policy->filter_id;
+  std::vector<std::byte> reply;
+  auto responded = sa::QuickModeExchange::respond(*mm->sa, quick_mode_config(*policy, from.address), dataplane_,
+                                                  options_.clock, bytes, reply);
+  if (!responded) {
+    ++counters_.quick_modes_failed;
+    failed.reason = responded.error();
+    emit(failed);
+    return;
+  }
+  auto ex = std::make_unique<Exchange>();
+  ex->main_mode = mm;
+  ex->role = auth::Role::Responder;
+  ex->policy = std::move(*policy);
+  ex->qm = std::move(*responded);
+  send(mm->peer, reply);
+  exchanges_.push_back(std::move(ex));
+}
+
+void IkeService::Engine::after_quick_mode_step(Exchange& ex) {
+  if (ex.dead || ex.reported) return;
+  const auto& mm = *ex.main_mode;
+  if (ex.qm->state() == sa::QuickModeExchange::State::Failed) {
+    abandon(ex);
+    ex.dead = true;
+    ex.reported = true;
+    ++counters_.quick_modes_failed;
+    emit(IkeEvent{IkeEvent::Kind::QuickModeFailed, mm.peer.address, ex.role, auth_name(mm), ex.policy.filter_id, 0, 0,
+                  ex.qm->failure()});
+    return;
+  }
+  if (!ex.qm->done()) return;
+  ex.reported = true;
+  ++counters_.quick_modes_established;
+  QuickModeSa record;
+  record.peer = mm.peer;
+  record.role = ex.role;
+  record.policy = ex.policy;
+  record.inbound_spi = ex.qm->inbound_spi();
+  record.outbound_spi = ex.qm->outbound_spi();
+  record.chosen = ex.qm->chosen();
+  record.auth_method = auth_name(mm);
+  record.established = now();
+  record.expires = record.established + ex.policy.lifetime;
+  sas_.push_back(record);
+  // The initiator keeps the exchange to answer a resent message 2 with its stored HASH(3).
+  if (ex.role == auth::Role::Initiator) ex.linger_until = now() + options_.linger;
+  else ex.dead = true;
+  emit(IkeEvent{IkeEvent::Kind::QuickModeEstablished, mm.peer.address, ex.role, auth_name(mm), ex.policy.filter_id,
+                record.inbound_spi, record.outbound_spi, {}});
+}
+
+// ---- informational and deletion ----------------------------------------------------------------
+
+void IkeService::Engine::send_informational(MainMode& mm, std::vector<Payload> payloads, const std::string& what) {
+  auto message = build_informational(*mm.sa, std::move(payloads));
+  if (!message) {
+    log("IKE main mode " + sa::hex_cookie(mm.sa->initiator_cookie()) + ": could not build " + what + ": " + message.error());
+    return;
+  }
+  send(mm.peer, *message);
+  ++counters_.deletes_sent;
+}
+
+void IkeService::Engine::delete_pair(std::size_t index, const std::string& reason, bool notify) {
+  const QuickModeSa record = sas_[index];
+  sas_.erase(sas_.begin() + static_cast<std::ptrdiff_t>(index));
+  std::string errors;
+  if (auto d = dataplane_.delete_sa(record.inbound_spi, driver::crypto::Direction::Inbound); !d) errors += "; " + d.error();
+  if (auto d = dataplane_.delete_sa(record.outbound_spi, driver::crypto::Direction::Outbound); !d) errors += "; " + d.error();
+  ++counters_.sas_deleted;
+  log("IKE: deleted SAs inbound " + hex32(record.inbound_spi) + " / outbound " + hex32(record.outbound_spi) + " to " +
+      record.peer.address.to_string() + " (filter " + std::to_string(record.policy.filter_id) + "): " + reason + errors);
+  if (notify) {
+    if (MainMode* mm = usable_main_mode(record.peer.address); mm != nullptr && mm->sa->established()) {
+      const std::uint32_t spi = record.inbound_spi;
+      send_informational(*mm, {esp_delete(std::span(&spi, 1))}, "DELETE");
+    }
+  }
+  emit(IkeEvent{IkeEvent::Kind::SasDeleted, record.peer.address, record.role, record.auth_method, record.policy.filter_id,
+                record.inbound_spi, record.outbound_spi, reason});
+}
+
+void IkeService::Engine::on_informational(const Endpoint& from, std::span<const std::byte> bytes, const IsakmpHeader& h) {
+  MainMode* mm = main_mode_by_cookies(h, from.address);
+  if (mm == nullptr || !mm->sa->established() || !h.has(HeaderFlag::Encryption)) {
+    // Unprotected notifications (before phase 1 completes) are not acted on.
+    ++counters_.informational_bad;
+    if (worth_logging(counters_.informational_bad)) {
+      log("IKE: ignored an informational from " + from.address.to_string() + ": no established main mode or not encrypted");
+    }
+    return;
+  }
+  auto message = open_informational(*mm->sa, bytes);
+  if (!message) {
+    ++counters_.informational_bad;
+    if (worth_logging(counters_.informational_bad)) log("IKE: dropped an informational from " + from.address.to_string() + ": " + message.error());
+    return;
+  }
+  for (const auto* notification : message->all<Notification>()) {
+    log("IKE: " + from.address.to_string() + " notifies " + std::to_string(notification->message_type));
+  }
+  for (const auto* d : message->all<Delete>()) {
+    ++counters_.deletes_received;
+    if (d->protocol == ProtocolId::Isakmp && d->spi_size == kIsakmpSpiSize) {
+      for (const auto& spi : d->spis) {
+        std::vector<std::byte> ours(mm->sa->initiator_cookie().begin(), mm->sa->initiator_cookie().end());
+        ours.insert(ours.end(), mm->sa->responder_cookie().begin(), mm->sa->responder_cookie().end());
+        if (spi == ours) {
+          log("IKE main mode " + sa::hex_cookie(mm->sa->initiator_cookie()) + ": the peer deleted it");
+          mm->dead = true;
+        }
+      }
+      continue;
+    }
+    if (d->protocol != ProtocolId::IpsecEsp || d->spi_size != kIpsecSpiSize) continue;
+    for (const auto& raw : d->spis) {
+      const std::uint32_t spi = static_cast<std::uint32_t>(raw[0]) << 24 | static_cast<std::uint32_t>(raw[1]) << 16 |
+                                static_cast<std::uint32_t>(raw[2]) << 8 | static_cast<std::uint32_t>(raw[3]);
+      for (std::size_t i = 0; i < sas_.size(); ++i) {
+        if (sas_[i].peer.address == from.address && (sas_[i].outbound_spi == spi || sas_[i].inbound_spi == spi)) {
+          delete_pair(i, "the peer sent DELETE for SPI " + hex32(spi), false);
+          break;
+        }
+      }
+    }
+  }
+}
+
+// ---- requests from other threads ---------------------------------------------------------------
+
+void IkeService::Engine::initiate(const driver::Acquire& acquire) {
+  ++counters_.acquires;
+  bool covered = false;
+  const auto t = now();
+  for (std::size_t i = sas_.size(); i-- > 0;) {
+    if (sas_[i].peer.address != acquire.peer || sas_[i].policy.filter_id != acquire.filter_id) continue;
+    if (t - sas_[i].established < options_.acquire_grace) {
+      covered = true;
+      continue;
+    }
+    delete_pair(i, "the dataplane asked for a new SA: this pair was removed outside IKE", true);
+  }
+  if (covered || negotiating(acquire.peer, acquire.filter_id)) {
+    ++counters_.acquires_coalesced;
+    return;
+  }
+  negotiate(acquire, std::nullopt);
+}
+
+void IkeService::Engine::negotiate(const driver::Acquire& acquire, std::optional<QuickModePolicy> known) {
+  IkeEvent failed{IkeEvent::Kind::QuickModeFailed, acquire.peer, auth::Role::Initiator, {}, acquire.filter_id, 0, 0, {}};
+  auto qm_policy = known ? Expected<QuickModePolicy, std::string>(std::move(*known)) : policy_.quick_mode_for_acquire(acquire);
+  if (!qm_policy) {
+    ++counters_.no_policy;
+    failed.reason = "no quick mode policy for filter " + std::to_string(acquire.filter_id) + ": " + qm_policy.error();
+    emit(failed);
+    return;
+  }
+  if (MainMode* mm = usable_main_mode(acquire.peer)) {
+    start_quick_mode(*mm, std::move(*qm_policy));
+    return;
+  }
+  auto p1_policy = policy_.phase1_for(options_.local, acquire.peer, acquire.filter_id);
+  if (!p1_policy || p1_policy->auth.empty() || !p1_policy->auth.front()) {
+    ++counters_.no_policy;
+    failed.kind = IkeEvent::Kind::MainModeFailed;
+    failed.reason = "no main mode policy for " + acquire.peer.to_string() + ": " +
+                    (p1_policy ? std::string("no authentication method") : p1_policy.error());
+    emit(failed);
+    return;
+  }
+  auto mm = std::make_unique<MainMode>();
+  mm->id = next_id_++;
+  mm->auth = p1_policy->auth.front();
+  mm->sa = sa::Phase1Sa::initiate(phase1_config(*p1_policy, acquire.peer), *mm->auth, options_.clock);
+  mm->peer = Endpoint{acquire.peer, options_.port};
+  mm->created = now();
+  mm->pending.push_back(PendingQuickMode{std::move(*qm_policy)});
+  auto message_1 = mm->sa->build_main_mode_1();
+  if (!message_1) {
+    fail_main_mode(*mm, message_1.error());
+    return;
+  }
+  send(mm->peer, *message_1);
+  main_modes_.push_back(std::move(mm));
+}
+
+void IkeService::Engine::expiry(const driver::SaExpiry& expiry) {
+  for (std::size_t i = 0; i < sas_.size(); ++i) {
+    auto& record = sas_[i];
+    const bool match = expiry.direction == driver::crypto::Direction::Outbound ? record.outbound_spi == expiry.spi
+                                                                               : record.inbound_spi == expiry.spi;
+    if (!match) continue;
+    if (expiry.kind == driver::ExpiryKind::Hard) {
+      log("IKE: SA " + hex32(expiry.spi) + " to " + record.peer.address.to_string() + " reached its hard lifetime");
+      sas_.erase(sas_.begin() + static_cast<std::ptrdiff_t>(i));
+      return;
+    }
+    if (record.rekeying || negotiating(record.peer.address, record.policy.filter_id)) return;
+    record.rekeying = true;
+    log("IKE: SA " + hex32(expiry.spi) + " to " + record.peer.address.to_string() + " reached its soft lifetime: rekeying");
+    driver::Acquire acquire;
+    acquire.filter_id = record.policy.filter_id;
+    acquire.peer = record.peer.address;
+    acquire.source = record.policy.local.prefix.address();
+    acquire.destination = record.policy.remote.prefix.address();
+    negotiate(acquire, record.policy);
+    return;
+  }
+}
+
+void IkeService::Engine::retain(const std::vector<std::uint32_t>& live) {
+  const std::set<std::uint32_t> keep(live.begin(), live.end());
+  for (std::size_t i = sas_.size(); i-- > 0;) {
+    if (!keep.contains(sas_[i].policy.filter_id)) {
+      delete_pair(i, "filter " + std::to_string(sas_[i].policy.filter_id) + " is no longer in the policy", true);
+    }
+  }
+  for (auto& mm : main_modes_) {
+    std::erase_if(mm->pending, [&](const PendingQuickMode& p) { return !keep.contains(p.policy.filter_id); });
+  }
+  for (auto& ex : exchanges_) {
+    if (!ex->qm->done() && !keep.contains(ex->policy.filter_id)) ex->dead = true;
+  }
+}
+
+void IkeService::Engine::shutdown() {
+  for (std::size_t i = sas_.size(); i-- > 0;) delete_pair(i, "IKE is shutting down", true);
+  for (auto& mm : main_modes_) {
+    if (mm->dead || !mm->sa->established()) continue;
+    send_informational(*mm, {isakmp_delete(mm->sa->initiator_cookie(), mm->sa->responder_cookie())}, "ISAKMP DELETE");
+    mm->dead = true;
+  }
+  sweep();
+}
+
+// ---- timers ------------------------------------------------------------------------------------
+
+void IkeService::Engine::timers() {
+  const auto t = now();
+  for (auto& mm_ptr : main_modes_) {
+    auto& mm = *mm_ptr;
+    if (mm.dead) continue;
+    if (const auto due = mm.sa->due(); due && *due <= t) {
+      const auto before = mm.sa->state();
+      send(mm.peer, mm.sa->on_timer());
+      std::string extra;
+      if (before == sa::Phase1Sa::State::MainMode5Sent) {
+        extra = " - the peer could not authenticate main mode 5: the preshared keys (or credentials) probably differ";
+      }
+      after_main_mode_step(mm, extra);
+      if (mm.dead) continue;
+    }
+    if (!mm.sa->established() && mm.sa->role() == auth::Role::Responder && t - mm.created >= options_.half_open_timeout) {
+      ++counters_.half_open_timeouts;
+      std::string reason = "main mode not completed within " +
+                           std::to_string(duration_cast<std::chrono::milliseconds>(options_.half_open_timeout).count()) +
+                           " ms (state " + std::string(sa::name(mm.sa->state())) + ")";
+      if (mm.undecryptable > 0) {
+        reason += "; " + std::to_string(mm.undecryptable) +
+                  " main mode 5 message(s) did not decrypt - the peer's preshared key probably differs";
+      }
+      fail_main_mode(mm, reason);
+      continue;
+    }
+    if (mm.expires && *mm.expires <= t) {
+      ++counters_.main_modes_expired;
+      log("IKE main mode " + sa::hex_cookie(mm.sa->initiator_cookie()) + " with " + mm.peer.address.to_string() +
+          ": lifetime over, removed");
+      send_informational(mm, {isakmp_delete(mm.sa->initiator_cookie(), mm.sa->responder_cookie())}, "ISAKMP DELETE");
+      mm.dead = true;
+    }
+  }
+  for (auto& ex : exchanges_) {
+    if (ex->dead) continue;
+    if (const auto due = ex->qm->due(); due && *due <= t) {
+      send(ex->main_mode->peer, ex->qm->on_timer());
+      after_quick_mode_step(*ex);
+    }
+    if (ex->linger_until && *ex->linger_until <= t) ex->dead = true;
+  }
+  std::erase_if(sas_, [&](const QuickModeSa& s) { return s.expires <= t; });
+  sweep();
+}
+
+void IkeService::Engine::sweep() {
+  // Quick modes refer to their main mode's Phase1Sa: they go first.
+  std::erase_if(exchanges_, [this](const auto& ex) {
+    const bool gone = ex->dead || ex->main_mode->dead;
+    if (gone && !ex->reported) abandon(*ex);
+    return gone;
+  });
+  std::erase_if(main_modes_, [](const auto& mm) { return mm->dead; });
+}
+
+std::optional<TimePoint> IkeService::Engine::next_due() const {
+  std::optional<TimePoint> next;
+  auto consider = [&](std::optional<TimePoint> t) {
+    if (t && (!next || *t < *next)) next = t;
+  };
+  for (const auto& mm : main_modes_) {
+    consider(mm->sa->due());
+    consider(mm->expires);
+    if (!mm->sa->established() && mm->sa->role() == auth::Role::Responder) consider(mm->created + options_.half_open_timeout);
+  }
+  for (const auto& ex : exchanges_) {
+    consider(ex->qm->due());
+    consider(ex->linger_until);
+  }
+  for (const auto& s : sas_) consider(s.expires);
+  return next;
+}
+
+// ---- snapshot ----------------------------------------------------------------------------------
+
+void IkeService::Engine::publish() {
+  Published p;
+  for (const auto& mm : main_modes_) {
+    if (mm->dead) continue;
+    MainModeSaInfo info;
+    info.peer = mm->peer.address;
+    info.peer_port = mm->peer.port;
+    info.role = mm->sa->role();
+    info.state = std::string(sa::name(mm->sa->state()));
+    info.cookies = sa::hex_cookie(mm->sa->initiator_cookie()) + ":" + sa::hex_cookie(mm->sa->responder_cookie());
+    info.auth_method = auth_name(*mm);
+    if (mm->sa->established()) {
+      const auto& chosen = mm->sa->chosen();
+      info.cipher = cipher_name(chosen);
+      info.hash = std::string(crypto::hash_name(chosen.hash));
+      info.group = static_cast<unsigned>(chosen.group);
+    }
+    info.quick_modes = static_cast<std::size_t>(
+        std::count_if(sas_.begin(), sas_.end(), [&](const QuickModeSa& s) { return s.peer == mm->peer; }));
+    p.main_modes.push_back(std::move(info));
+    p.main_mode_expiry.push_back(mm->expires);
+  }
+  for (const auto& s : sas_) {
+    QuickModeSaInfo info;
+    info.peer = s.peer.address;
+    info.role = s.role;
+    info.filter_id = s.policy.filter_id;
+    info.inbound_spi = s.inbound_spi;
+    info.outbound_spi = s.outbound_spi;
+    info.cipher = s.chosen.cipher;
+    info.integrity = s.chosen.integrity;
+    info.pfs_group = s.policy.pfs_group;
+    info.auth_method = s.auth_method;
+    p.quick_modes.push_back(std::move(info));
+    p.quick_mode_expiry.push_back(s.expires);
+  }
+  p.counters = counters_;
+  const std::lock_guard lock(published_mutex_);
+  published_ = std::move(p);
+}
+
+IkeSnapshot IkeService::Engine::snapshot() const {
+  const auto t = now();
+  auto left = [&](TimePoint expires) { return expires > t ? duration_cast<seconds>(expires - t) : seconds(0); };
+  const std::lock_guard lock(published_mutex_);
+  IkeSnapshot s{published_.main_modes, published_.quick_modes, published_.counters};
+  for (std::size_t i = 0; i < s.main_modes.size(); ++i) {
+    if (published_.main_mode_expiry[i]) s.main_modes[i].lifetime_left = left(*published_.main_mode_expiry[i]);
+  }
+  for (std::size_t i = 0; i < s.quick_modes.size(); ++i) s.quick_modes[i].lifetime_left = left(published_.quick_mode_expiry[i]);
+  return s;
+}
+
+// ---- the service -------------------------------------------------------------------------------
+
+Expected<std::unique_ptr<IkeService>, std::string> IkeService::start(IkeServiceOptions options, driver::Dataplane& dataplane,
+                                                                     const PolicyLookup& policy, IkeListener& listener) {
+  if (!options.clock) options.clock = [] { return std::chrono::steady_clock::now(); };
+  auto socket = net::UdpSocket::bind(options.local, options.port);
+  if (!socket) return unexpected("IKE: " + socket.error());
+  std::unique_ptr<IkeService> service(new IkeService(std::move(options), std::move(*socket), dataplane, policy, listener));
+  if (service->wake_fd_ < 0) return unexpected(std::string("IKE: eventfd: ") + std::strerror(errno));
+  service->thread_ = std::thread([s = service.get()] { s->run(); });
+  return service;
+}
+
+IkeService::IkeService(IkeServiceOptions options, net::UdpSocket socket, driver::Dataplane& dataplane,
+                       const PolicyLookup& policy, IkeListener& listener)
+    : options_(std::move(options)),
+      engine_(std::make_unique<Engine>(options_, std::move(socket), dataplane, policy, listener)),
+      wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+
+IkeService::~IkeService() {
+  if (thread_.joinable()) {
+    post([this] {
+      engine_->shutdown();
+      stopping_ = true;
+    });
+    thread_.join();
+  }
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+void IkeService::post(std::function<void()> command) {
+  {
+    const std::lock_guard lock(commands_mutex_);
+    commands_.push_back(std::move(command));
+  }
+  const std::uint64_t one = 1;
+  // A full counter (never in practice) still leaves the descriptor readable: nothing is lost.
+  [[maybe_unused]] const auto written = ::write(wake_fd_, &one, sizeof one);
+}
+
+void IkeService::initiate(const driver::Acquire& acquire) {
+  post([this, acquire] { engine_->initiate(acquire); });
+}
+
+void IkeService::on_expiry(const driver::SaExpiry& expiry) {
+  post([this, expiry] { engine_->expiry(expiry); });
+}
+
+void IkeService::retain_filters(std::vector<std::uint32_t> live) {
+  post([this, live = std::move(live)] { engine_->retain(live); });
+}
+
+IkeSnapshot IkeService::snapshot() const { return engine_->snapshot(); }
+
+void IkeService::sync() {
+  std::promise<void> done;
+  auto future = done.get_future();
+  post([this, &done] {
+    engine_->publish();
+    done.set_value();
+  });
+  future.wait();
+}
+
+void IkeService::run() {
+  while (!stopping_) {
+    auto wait = kMaxPollWait;
+    if (const auto due = engine_->next_due()) {
+      const auto until = duration_cast<std::chrono::milliseconds>(*due - engine_->now()) + std::chrono::milliseconds(1);
+      wait = std::clamp(until, std::chrono::milliseconds(0), kMaxPollWait);
+    }
+    std::array<pollfd, 2> fds{pollfd{engine_->socket_fd(), POLLIN, 0}, pollfd{wake_fd_, POLLIN, 0}};
+    const int ready = ::poll(fds.data(), fds.size(), static_cast<int>(wait.count()));
+    if (ready < 0 && errno != EINTR) {
+      if (options_.log) options_.log(std::string("IKE: poll: ") + std::strerror(errno));
+    }
+    if (fds[0].revents & POLLIN) engine_->receive_all();
+    if (fds[1].revents & POLLIN) {
+      std::uint64_t count = 0;
+      [[maybe_unused]] const auto got = ::read(wake_fd_, &count, sizeof count);
+      std::vector<std::function<void()>> commands;
+      {
+        const std::lock_guard lock(commands_mutex_);
+        commands.swap(commands_);
+      }
+      for (auto& command : commands) command();
+    }
+    engine_->timers();
+    engine_->publish();
+  }
+}
+
+}  // namespace ward::ike::service

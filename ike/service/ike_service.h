@@ -1,0 +1,218 @@
+// The running IKEv1 service: one UDP socket, one event thread, the exchange classes of ike/sa
+// driven by datagrams, acquires and timers.
+//
+//   datagram --> route --+-- main mode (cookie pair; a message 1 with a zero responder cookie
+//                        |   makes a responder, within the half-open limits)
+//                        +-- quick mode (cookie pair + Message ID; a new one on an established
+//                        |   main mode makes a responder, within the per-main-mode limit)
+//                        +-- informational (HASH(1)-protected; DELETE removes the named SAs)
+//   initiate(acquire) ---> reuse the established main mode to the peer or start one; the quick
+//                          modes wait for it; one negotiation per (peer, filter)
+//   timers ------------> retransmission with back-off, half-open timeouts, phase 1 lifetimes
+//
+// What to accept is the caller's: a PolicyLookup answers with auth providers, proposals and the
+// filter id, so the service never sees the policy model. Results go to an IkeListener (on the
+// event thread); snapshot() is for `show sa` from any thread. Ownership: the service owns the
+// socket, the thread and every SA; the Dataplane and the PolicyLookup must outlive it.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/expected.h"
+#include "common/ip.h"
+#include "driver/api/dataplane.h"
+#include "ike/auth/auth_provider.h"
+#include "ike/net/udp_socket.h"
+#include "ike/sa/phase1_sa.h"
+#include "ike/sa/quick_mode.h"
+
+namespace ward::ike::service {
+
+// What the policy says about main mode with one peer. The providers are in preference order;
+// an initiator offers the first, a responder uses the first whose method the peer offered.
+struct Phase1Policy {
+  std::vector<std::shared_ptr<const auth::AuthProvider>> auth;
+  std::vector<sa::Phase1Proposal> proposals;
+  bool allow_legacy = false;
+};
+
+// What the policy says about one quick mode (one filter).
+struct QuickModePolicy {
+  std::vector<sa::EspProposal> proposals;   // preference order
+  std::optional<IkeGroupDescription> pfs_group;
+  std::chrono::seconds lifetime{3600};
+  std::uint64_t lifetime_kilobytes = 0;
+  sa::TrafficSelector local;    // our side of the filter
+  sa::TrafficSelector remote;   // the peer's side
+  std::uint32_t filter_id = 0;
+};
+
+// Supplied by the caller (agent/ikebridge). Called on the event thread; errors are reasons an
+// administrator can read ("no rule covers 10.0.0.2").
+class PolicyLookup {
+ public:
+  virtual ~PolicyLookup() = default;
+  // Main mode with `peer`; `filter_id` is set when an acquire for that filter starts it.
+  virtual Expected<Phase1Policy, std::string> phase1_for(const IpAddress& local, const IpAddress& peer,
+                                                         std::optional<std::uint32_t> filter_id) const = 0;
+  // Initiator: the quick mode for an acquire.
+  virtual Expected<QuickModePolicy, std::string> quick_mode_for_acquire(const driver::Acquire& acquire) const = 0;
+  // Responder: the peer's quick mode IDs (IDci is its side, IDcr ours). The answer's local and
+  // remote are replaced by exactly these IDs (quick mode mirrors them).
+  virtual Expected<QuickModePolicy, std::string> quick_mode_for_peer(const IpAddress& local, const IpAddress& peer,
+                                                                     const sa::TrafficSelector& peer_side,
+                                                                     const sa::TrafficSelector& our_side) const = 0;
+};
+
+struct IkeEvent {
+  enum class Kind : std::uint8_t {
+    MainModeEstablished,
+    MainModeFailed,
+    QuickModeEstablished,
+    QuickModeFailed,
+    SasDeleted,   // by the peer's DELETE, by a filter going away, or at shutdown
+  };
+  Kind kind = Kind::MainModeFailed;
+  IpAddress peer;
+  auth::Role role = auth::Role::Initiator;
+  std::string auth_method;    // the provider's name, empty when none was chosen
+  std::uint32_t filter_id = 0;
+  std::uint32_t inbound_spi = 0;
+  std::uint32_t outbound_spi = 0;
+  std::string reason;         // failures and deletions: why
+};
+std::string_view name(IkeEvent::Kind kind) noexcept;
+
+class IkeListener {
+ public:
+  virtual ~IkeListener() = default;
+  virtual void on_ike_event(const IkeEvent& event) = 0;
+};
+
+struct IkeServiceOptions {
+  IpAddress local;
+  std::uint16_t port = net::kIsakmpPort;   // bound locally and used for peers (tests: another)
+  std::size_t max_half_open = 64;          // responder main modes not yet established, in all
+  std::size_t max_half_open_per_peer = 8;
+  std::size_t max_quick_modes_per_main_mode = 16;   // in flight at once
+  std::chrono::milliseconds half_open_timeout{30000};   // a responder main mode must finish in this
+  std::chrono::milliseconds linger{30000};   // finished quick modes answer duplicates this long
+  // An acquire means the dataplane has no SA for the flow. Within this time of a quick mode for
+  // it finishing, that is the acquire racing the install (ignored); later, the pair was removed
+  // outside IKE (e.g. `wardctl flush`): IKE drops it, tells the peer, and negotiates again.
+  std::chrono::milliseconds acquire_grace{2000};
+  sa::RetransmitPolicy retransmit;
+  sa::LogSink log;                 // one line per event; never keys
+  sa::Clock clock;                 // default: steady_clock::now
+};
+
+struct MainModeSaInfo {
+  IpAddress peer;
+  std::uint16_t peer_port = 0;
+  auth::Role role = auth::Role::Initiator;
+  std::string state;          // the Phase1Sa state name
+  std::string cookies;        // CKY-I:CKY-R in hex
+  std::string auth_method;
+  std::string cipher;         // "AES-CBC-256"
+  std::string hash;           // "SHA2-256"
+  unsigned group = 0;         // Group Description number
+  std::chrono::seconds lifetime_left{0};   // 0 until established
+  std::size_t quick_modes = 0;
+};
+
+struct QuickModeSaInfo {
+  IpAddress peer;
+  auth::Role role = auth::Role::Initiator;
+  std::uint32_t filter_id = 0;
+  std::uint32_t inbound_spi = 0;
+  std::uint32_t outbound_spi = 0;
+  driver::crypto::Cipher cipher = driver::crypto::Cipher::AesGcm128;
+  driver::crypto::Integrity integrity = driver::crypto::Integrity::None;
+  std::optional<IkeGroupDescription> pfs_group;
+  std::string auth_method;
+  std::chrono::seconds lifetime_left{0};
+};
+
+// Every failure path bumps one of these.
+struct IkeCounters {
+  std::uint64_t datagrams_received = 0;
+  std::uint64_t datagrams_sent = 0;
+  std::uint64_t send_errors = 0;
+  std::uint64_t malformed = 0;               // no ISAKMP header
+  std::uint64_t unknown_sa = 0;              // cookies / Message ID we have no exchange for
+  std::uint64_t half_open_limit_drops = 0;   // total limit
+  std::uint64_t half_open_peer_limit_drops = 0;
+  std::uint64_t half_open_timeouts = 0;
+  std::uint64_t undecryptable_main_mode_5 = 0;
+  std::uint64_t quick_mode_limit_drops = 0;
+  std::uint64_t no_policy = 0;               // the PolicyLookup refused
+  std::uint64_t acquires = 0;
+  std::uint64_t acquires_coalesced = 0;      // a negotiation for the flow was already running
+  std::uint64_t main_modes_established = 0;
+  std::uint64_t main_modes_failed = 0;
+  std::uint64_t main_modes_expired = 0;
+  std::uint64_t quick_modes_established = 0;
+  std::uint64_t quick_modes_failed = 0;
+  std::uint64_t informational_bad = 0;       // did not decrypt or HASH(1) mismatch
+  std::uint64_t deletes_received = 0;
+  std::uint64_t deletes_sent = 0;
+  std::uint64_t sas_deleted = 0;             // SA pairs removed from the dataplane
+};
+
+struct IkeSnapshot {
+  std::vector<MainModeSaInfo> main_modes;
+  std::vector<QuickModeSaInfo> quick_modes;
+  IkeCounters counters;
+};
+
+class IkeService {
+ public:
+  // Binds the socket and starts the event thread.
+  static Expected<std::unique_ptr<IkeService>, std::string> start(IkeServiceOptions options, driver::Dataplane& dataplane,
+                                                                  const PolicyLookup& policy, IkeListener& listener);
+  // Sends DELETEs for our SAs, removes them from the dataplane, stops the thread.
+  ~IkeService();
+  IkeService(const IkeService&) = delete;
+  IkeService& operator=(const IkeService&) = delete;
+
+  // Thread-safe; returns at once. Several acquires for one (peer, filter) give one negotiation.
+  void initiate(const driver::Acquire& acquire);
+  // Thread-safe: the dataplane's soft expiry of an outbound SA negotiates its successor; a hard
+  // expiry forgets the pair.
+  void on_expiry(const driver::SaExpiry& expiry);
+  // Thread-safe: deletes (with DELETE notifications) the SAs of filters not in `live`.
+  void retain_filters(std::vector<std::uint32_t> live);
+  // Thread-safe: the state as of the last event the thread handled, lifetimes as of now.
+  IkeSnapshot snapshot() const;
+  // Thread-safe: blocks until the event thread has run everything posted before this call.
+  void sync();
+
+  const IkeServiceOptions& options() const noexcept { return options_; }
+
+  class Engine;
+
+ private:
+  IkeService(IkeServiceOptions options, net::UdpSocket socket, driver::Dataplane& dataplane, const PolicyLookup& policy,
+             IkeListener& listener);
+  void post(std::function<void()> command);
+  void run();
+
+  IkeServiceOptions options_;
+  std::unique_ptr<Engine> engine_;
+  int wake_fd_ = -1;
+  std::mutex commands_mutex_;
+  std::vector<std::function<void()>> commands_;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+}  // namespace ward::ike::service

@@ -1,0 +1,464 @@
+// Two IkeServices on loopback (127.0.0.1 and 127.0.0.2, one UDP port), each with its own
+// SimDataplane: an acquire on one side negotiates main mode and quick mode over real sockets
+// and installs matching SAs on both; a wrong preshared key fails with a reason on both sides and
+// installs nothing; the half-open limits hold; DELETE notifications remove the peer's SAs.
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <mutex>
+
+#include "driver/packet/test_packets.h"
+#include "driver/sim/sim_dataplane.h"
+#include "ike/auth/preshared_key.h"
+#include "ike/service/ike_service.h"
+#include "ike/service/informational.h"
+
+namespace ward::ike {
+namespace {
+
+using namespace std::chrono_literals;
+using driver::crypto::Cipher;
+using driver::crypto::Direction;
+using driver::crypto::Integrity;
+using service::IkeEvent;
+
+IpAddress ip(const char* text) { return *IpAddress::parse(text); }
+const IpAddress kA = ip("127.0.0.1");
+const IpAddress kB = ip("127.0.0.2");
+constexpr std::uint32_t kFilterId = 3;
+
+std::uint16_t test_port() { return static_cast<std::uint16_t>(20000 + ::getpid() % 20000); }
+
+struct NullDataplaneListener : driver::DataplaneListener {
+  void on_acquire(const driver::Acquire&) override {}
+  void on_expiry(const driver::SaExpiry&) override {}
+};
+
+// A fixed policy: one PSK, AES-256/SHA-256/ECP-256 main mode, AES-GCM-128 + PFS host-to-host
+// quick mode for filter 3 between the two addresses.
+class FixedPolicy final : public service::PolicyLookup {
+ public:
+  explicit FixedPolicy(std::string_view psk)
+      : psk_(std::make_shared<auth::PresharedKeyProvider>(auth::preshared_key_from_text(psk))) {}
+
+  std::chrono::seconds phase1_lifetime{28800};
+
+  Expected<service::Phase1Policy, std::string> phase1_for(const IpAddress&, const IpAddress& peer,
+                                                         std::optional<std::uint32_t>) const override {
+    if (!IpPrefix::parse("127.0.0.0/8")->contains(peer)) return unexpected("no rule covers " + peer.to_string());
+    service::Phase1Policy p;
+    p.auth = {psk_};
+    p.proposals = {{IkeEncryptionAlgorithm::AesCbc, 256, IkeHashAlgorithm::Sha2_256, IkeGroupDescription::Ecp256, phase1_lifetime}};
+    return p;
+  }
+  Expected<service::QuickModePolicy, std::string> quick_mode_for_acquire(const driver::Acquire& a) const override {
+    if (a.filter_id != kFilterId) return unexpected("no filter " + std::to_string(a.filter_id));
+    return quick(a.source, a.peer);
+  }
+  Expected<service::QuickModePolicy, std::string> quick_mode_for_peer(const IpAddress& local, const IpAddress& peer,
+                                                                      const sa::TrafficSelector& peer_side,
+                                                                      const sa::TrafficSelector& our_side) const override {
+    if (!peer_side.prefix.contains(peer) || !our_side.prefix.contains(local)) {
+      return unexpected("no filter covers " + peer_side.prefix.to_string() + " -> " + our_side.prefix.to_string());
+    }
+    return quick(local, peer);
+  }
+
+ private:
+  static service::QuickModePolicy quick(const IpAddress& local, const IpAddress& peer) {
+    service::QuickModePolicy q;
+    q.proposals = {{Cipher::AesGcm128, Integrity::None}};
+    q.pfs_group = IkeGroupDescription::Ecp256;
+    q.lifetime = 3600s;
+    q.local = sa::TrafficSelector{IpPrefix::host(local)};
+    q.remote = sa::TrafficSelector{IpPrefix::host(peer)};
+    q.filter_id = kFilterId;
+    return q;
+  }
+  std::shared_ptr<const auth::AuthProvider> psk_;
+};
+
+class EventLog final : public service::IkeListener {
+ public:
+  void on_ike_event(const IkeEvent& event) override {
+    const std::lock_guard lock(mutex_);
+    events_.push_back(event);
+    changed_.notify_all();
+  }
+  // Waits up to `timeout` for an event of `kind`; returns it.
+  std::optional<IkeEvent> wait_for(IkeEvent::Kind kind, std::chrono::milliseconds timeout = 5000ms) {
+    std::unique_lock lock(mutex_);
+    std::optional<IkeEvent> found;
+    changed_.wait_for(lock, timeout, [&] {
+      for (const auto& e : events_) {
+        if (e.kind == kind) {
+          found = e;
+          return true;
+        }
+      }
+      return false;
+    });
+    return found;
+  }
+  std::size_t count(IkeEvent::Kind kind) {
+    const std::lock_guard lock(mutex_);
+    return static_cast<std::size_t>(std::count_if(events_.begin(), events_.end(), [&](const auto& e) { return e.kind == kind; }));
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<IkeEvent> events_;
+};
+
+struct Host {
+  Host(const IpAddress& address, std::string_view psk) : local(address), policy(psk), sim(dataplane_listener) {
+    const auto pa = IpPrefix::host(kA);
+    const auto pb = IpPrefix::host(kB);
+    const driver::FilterTable table{{
+        driver::DriverFilter{kFilterId, pa, pb, 0, PortRange::any(), PortRange::any(), driver::FilterAction::Negotiate, 1, {}},
+        driver::DriverFilter{kFilterId, pb, pa, 0, PortRange::any(), PortRange::any(), driver::FilterAction::Negotiate, 1, {}}}};
+    EXPECT_TRUE(sim.install_filter_table(table).has_value());
+  }
+
+  service::IkeServiceOptions options() const {
+    service::IkeServiceOptions o;
+    o.local = local;
+    o.port = test_port();
+    o.retransmit = sa::RetransmitPolicy{std::chrono::milliseconds(100), 2, 3};
+    o.half_open_timeout = 1000ms;
+    return o;
+  }
+  void start(service::IkeServiceOptions o) {
+    auto started = service::IkeService::start(std::move(o), sim, policy, events);
+    ASSERT_TRUE(started.has_value()) << started.error();
+    ike = std::move(*started);
+  }
+  // Waits until the service's snapshot satisfies `ready`.
+  template <class Ready>
+  service::IkeSnapshot wait_snapshot(Ready ready, std::chrono::milliseconds timeout = 5000ms) {
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    auto s = ike->snapshot();
+    while (!ready(s) && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(10ms);
+      s = ike->snapshot();
+    }
+    return s;
+  }
+
+  IpAddress local;
+  FixedPolicy policy;
+  NullDataplaneListener dataplane_listener;
+  driver::SimDataplane sim;
+  EventLog events;
+  std::unique_ptr<service::IkeService> ike;   // last: stops before the rest goes
+};
+
+driver::Acquire acquire_to(const IpAddress& from, const IpAddress& to) {
+  driver::Acquire a;
+  a.filter_id = kFilterId;
+  a.peer = to;
+  a.source = from;
+  a.destination = to;
+  a.protocol = 17;
+  a.source_port = 5000;
+  a.destination_port = 53;
+  return a;
+}
+
+const driver::SaCounters* find_sa(const driver::DataplaneCounters& c, std::uint32_t spi, Direction direction) {
+  for (const auto& sa : c.sas) {
+    if (sa.spi == spi && sa.direction == direction) return &sa;
+  }
+  return nullptr;
+}
+
+TEST(IkeService, AcquireNegotiatesAndInstallsMatchingSasOnBothSides) {
+  Host a(kA, "loopback secret"), b(kB, "loopback secret");
+  a.start(a.options());
+  b.start(b.options());
+  ASSERT_TRUE(a.ike && b.ike);
+
+  const auto started = std::chrono::steady_clock::now();
+  for (int i = 0; i < 3; ++i) a.ike->initiate(acquire_to(kA, kB));   // one negotiation for the flow
+  const auto qa = a.events.wait_for(IkeEvent::Kind::QuickModeEstablished);
+  const auto qb = b.events.wait_for(IkeEvent::Kind::QuickModeEstablished);
+  ASSERT_TRUE(qa.has_value() && qb.has_value());
+  const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  std::printf("acquire -> SAs on both sides: %lld ms\n", static_cast<long long>(elapsed.count()));
+
+  EXPECT_EQ(qa->role, auth::Role::Initiator);
+  EXPECT_EQ(qb->role, auth::Role::Responder);
+  EXPECT_EQ(qa->auth_method, "pre-shared key");
+  EXPECT_EQ(qa->filter_id, kFilterId);
+  EXPECT_EQ(qa->inbound_spi, qb->outbound_spi);
+  EXPECT_EQ(qa->outbound_spi, qb->inbound_spi);
+  EXPECT_EQ(a.events.count(IkeEvent::Kind::QuickModeEstablished), 1U);
+
+  const auto ca = a.sim.counters();
+  const auto cb = b.sim.counters();
+  EXPECT_EQ(ca.sas.size(), 2U);
+  EXPECT_EQ(cb.sas.size(), 2U);
+  EXPECT_NE(find_sa(ca, qa->inbound_spi, Direction::Inbound), nullptr);
+  EXPECT_NE(find_sa(ca, qa->outbound_spi, Direction::Outbound), nullptr);
+  EXPECT_NE(find_sa(cb, qb->inbound_spi, Direction::Inbound), nullptr);
+
+  // The keys match: what A protects, B opens, and back.
+  const auto packet = driver::testing::make_packet(kA, kB, 17, 5000, 53, 64);
+  const auto sealed = a.sim.send(packet);
+  ASSERT_EQ(sealed.disposition, driver::Disposition::AcceptModified);
+  const auto opened = b.sim.receive(sealed.bytes);
+  ASSERT_EQ(opened.disposition, driver::Disposition::AcceptModified);
+  EXPECT_EQ(opened.bytes, packet);
+  const auto reply = driver::testing::make_packet(kB, kA, 17, 53, 5000, 64);
+  const auto sealed_reply = b.sim.send(reply);
+  ASSERT_EQ(sealed_reply.disposition, driver::Disposition::AcceptModified);
+  EXPECT_EQ(a.sim.receive(sealed_reply.bytes).bytes, reply);
+
+  // Another acquire for the covered flow negotiates nothing.
+  a.ike->initiate(acquire_to(kA, kB));
+  a.ike->sync();
+  const auto sa_snapshot = a.ike->snapshot();
+  EXPECT_EQ(sa_snapshot.counters.acquires, 4U);
+  EXPECT_EQ(sa_snapshot.counters.acquires_coalesced, 3U);
+  ASSERT_EQ(sa_snapshot.main_modes.size(), 1U);
+  const auto& mm = sa_snapshot.main_modes[0];
+  EXPECT_EQ(mm.peer, kB);
+  EXPECT_EQ(mm.role, auth::Role::Initiator);
+  EXPECT_EQ(mm.state, "MainMode6Received");
+  EXPECT_EQ(mm.auth_method, "pre-shared key");
+  EXPECT_EQ(mm.cipher, "AES-CBC-256");
+  EXPECT_EQ(mm.hash, "SHA2-256");
+  EXPECT_EQ(mm.group, 19U);
+  EXPECT_GT(mm.lifetime_left, 28700s);
+  EXPECT_EQ(mm.quick_modes, 1U);
+  ASSERT_EQ(sa_snapshot.quick_modes.size(), 1U);
+  const auto& qm = sa_snapshot.quick_modes[0];
+  EXPECT_EQ(qm.filter_id, kFilterId);
+  EXPECT_EQ(qm.cipher, Cipher::AesGcm128);
+  EXPECT_EQ(qm.pfs_group, IkeGroupDescription::Ecp256);
+  EXPECT_GT(qm.lifetime_left, 3500s);
+  const auto sb = b.ike->snapshot();
+  ASSERT_EQ(sb.main_modes.size(), 1U);
+  EXPECT_EQ(sb.main_modes[0].state, "MainMode6Sent");
+  EXPECT_EQ(sb.main_modes[0].role, auth::Role::Responder);
+
+  // Retaining the live filter deletes nothing.
+  b.ike->retain_filters({kFilterId});
+  b.ike->sync();
+  EXPECT_EQ(b.ike->snapshot().counters.sas_deleted, 0U);
+}
+
+TEST(IkeService, WrongPresharedKeyFailsWithAReasonAndInstallsNothing) {
+  Host a(kA, "one secret"), b(kB, "another secret");
+  a.start(a.options());
+  b.start(b.options());
+  ASSERT_TRUE(a.ike && b.ike);
+  a.ike->initiate(acquire_to(kA, kB));
+  const auto fa = a.events.wait_for(IkeEvent::Kind::MainModeFailed);
+  const auto fb = b.events.wait_for(IkeEvent::Kind::MainModeFailed);
+  ASSERT_TRUE(fa.has_value() && fb.has_value());
+  EXPECT_EQ(fa->peer, kB);
+  EXPECT_EQ(fa->auth_method, "pre-shared key");
+  EXPECT_NE(fa->reason.find("MainMode5Sent"), std::string::npos) << fa->reason;
+  EXPECT_NE(fa->reason.find("preshared keys"), std::string::npos) << fa->reason;
+  EXPECT_EQ(fb->peer, kA);
+  EXPECT_NE(fb->reason.find("did not decrypt"), std::string::npos) << fb->reason;
+  // The quick mode that waited for it fails with the same reason.
+  const auto qa = a.events.wait_for(IkeEvent::Kind::QuickModeFailed);
+  ASSERT_TRUE(qa.has_value());
+  EXPECT_NE(qa->reason.find("main mode failed"), std::string::npos) << qa->reason;
+
+  EXPECT_TRUE(a.sim.counters().sas.empty());
+  EXPECT_TRUE(b.sim.counters().sas.empty());
+  const auto sb = b.wait_snapshot([](const auto& s) { return s.main_modes.empty(); });
+  EXPECT_GE(sb.counters.undecryptable_main_mode_5, 1U);
+  EXPECT_EQ(sb.counters.half_open_timeouts, 1U);
+  EXPECT_TRUE(sb.main_modes.empty());
+  EXPECT_TRUE(a.wait_snapshot([](const auto& s) { return s.main_modes.empty(); }).main_modes.empty());
+}
+
+TEST(IkeService, HalfOpenLimitsDropAndCountExtraMainModes) {
+  Host b(kB, "limits");
+  auto o = b.options();
+  o.max_half_open = 3;
+  o.max_half_open_per_peer = 2;
+  o.half_open_timeout = 10000ms;
+  b.start(o);
+  ASSERT_TRUE(b.ike);
+  // Message 1s as a real initiator builds them, from two source addresses.
+  auth::PresharedKeyProvider psk(auth::preshared_key_from_text("limits"));
+  std::vector<std::unique_ptr<sa::Phase1Sa>> initiators;
+  auto message_1 = [&](const IpAddress& from) {
+    sa::Phase1Config c;
+    c.proposals = {{IkeEncryptionAlgorithm::AesCbc, 256, IkeHashAlgorithm::Sha2_256, IkeGroupDescription::Ecp256, 28800s}};
+    c.local = from;
+    c.peer = kB;
+    initiators.push_back(sa::Phase1Sa::initiate(c, psk, [] { return std::chrono::steady_clock::now(); }));
+    return *initiators.back()->build_main_mode_1();
+  };
+  auto from_a = net::UdpSocket::bind(kA, 0);
+  auto from_c = net::UdpSocket::bind(ip("127.0.0.3"), 0);
+  ASSERT_TRUE(from_a.has_value() && from_c.has_value());
+  std::vector<std::vector<std::byte>> sent;
+  for (int i = 0; i < 4; ++i) {
+    sent.push_back(message_1(kA));
+    ASSERT_TRUE(from_a->send_to(kB, test_port(), sent.back()).has_value());
+  }
+  auto s = b.wait_snapshot([](const auto& snap) { return snap.counters.datagrams_received >= 4; });
+  EXPECT_EQ(s.main_modes.size(), 2U);
+  EXPECT_EQ(s.counters.half_open_peer_limit_drops, 2U);
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(from_c->send_to(kB, test_port(), message_1(ip("127.0.0.3"))).has_value());
+  s = b.wait_snapshot([](const auto& snap) { return snap.counters.datagrams_received >= 6; });
+  EXPECT_EQ(s.main_modes.size(), 3U);
+  EXPECT_EQ(s.counters.half_open_limit_drops, 1U);
+  EXPECT_EQ(s.counters.half_open_peer_limit_drops, 2U);
+  // A resent message 1 is answered with the stored message 2 and makes no new SA.
+  ASSERT_TRUE(from_a->send_to(kB, test_port(), sent.front()).has_value());
+  s = b.wait_snapshot([](const auto& snap) { return snap.counters.datagrams_received >= 7; });
+  EXPECT_EQ(s.main_modes.size(), 3U);
+  EXPECT_EQ(s.counters.half_open_peer_limit_drops, 2U);
+  // Answers reached the sender: two message 2s and the repeat of the first, none for the drops.
+  std::vector<std::vector<std::byte>> answers;
+  while (true) {
+    auto got = from_a->receive(200ms);
+    if (!got || !*got) break;
+    answers.push_back(std::move((*got)->bytes));
+  }
+  ASSERT_EQ(answers.size(), 3U);
+  EXPECT_EQ(answers[2], answers[0]);
+}
+
+TEST(IkeService, DeleteNotificationRemovesThePeersSas) {
+  Host a(kA, "delete secret"), b(kB, "delete secret");
+  a.start(a.options());
+  b.start(b.options());
+  ASSERT_TRUE(a.ike && b.ike);
+  a.ike->initiate(acquire_to(kA, kB));
+  ASSERT_TRUE(b.events.wait_for(IkeEvent::Kind::QuickModeEstablished).has_value());
+  ASSERT_TRUE(a.events.wait_for(IkeEvent::Kind::QuickModeEstablished).has_value());
+  ASSERT_EQ(b.sim.counters().sas.size(), 2U);
+
+  // The agent's policy lost filter 3: A deletes its pair and tells B, which deletes its own.
+  a.ike->retain_filters({kFilterId + 1});
+  const auto da = a.events.wait_for(IkeEvent::Kind::SasDeleted);
+  const auto db = b.events.wait_for(IkeEvent::Kind::SasDeleted);
+  ASSERT_TRUE(da.has_value() && db.has_value());
+  EXPECT_NE(da->reason.find("no longer in the policy"), std::string::npos) << da->reason;
+  EXPECT_NE(db->reason.find("DELETE"), std::string::npos) << db->reason;
+  EXPECT_TRUE(a.sim.counters().sas.empty());
+  EXPECT_TRUE(b.sim.counters().sas.empty());
+  const auto sb = b.wait_snapshot([](const auto& s) { return s.counters.deletes_received >= 1; });
+  EXPECT_EQ(sb.counters.deletes_received, 1U);
+  EXPECT_TRUE(sb.quick_modes.empty());
+
+  // The main mode stays: the next acquire needs only a quick mode.
+  a.ike->initiate(acquire_to(kA, kB));
+  ASSERT_TRUE(b.wait_snapshot([](const auto& s) { return s.quick_modes.size() == 1; }).quick_modes.size() == 1);
+  EXPECT_EQ(a.events.count(IkeEvent::Kind::MainModeEstablished), 1U);
+
+  // Shutting A down deletes its SAs and tells B.
+  a.ike.reset();
+  EXPECT_TRUE(a.sim.counters().sas.empty());
+  const auto after = b.wait_snapshot([](const auto& s) { return s.quick_modes.empty() && s.main_modes.empty(); });
+  EXPECT_TRUE(after.quick_modes.empty());
+  EXPECT_TRUE(after.main_modes.empty()) << "the ISAKMP DELETE removed B's main mode";
+  EXPECT_TRUE(b.sim.counters().sas.empty());
+}
+
+TEST(IkeService, AnAcquireAfterTheSasWereRemovedOutsideIkeRenegotiates) {
+  Host a(kA, "flush secret"), b(kB, "flush secret");
+  auto o = a.options();
+  o.acquire_grace = 200ms;
+  a.start(o);
+  b.start(b.options());
+  ASSERT_TRUE(a.ike && b.ike);
+  a.ike->initiate(acquire_to(kA, kB));
+  const auto first = a.events.wait_for(IkeEvent::Kind::QuickModeEstablished);
+  ASSERT_TRUE(first.has_value());
+  // As `wardctl flush` does: the dataplane's SAs go, IKE is not told.
+  ASSERT_TRUE(a.sim.delete_sa(first->inbound_spi, Direction::Inbound).has_value());
+  ASSERT_TRUE(a.sim.delete_sa(first->outbound_spi, Direction::Outbound).has_value());
+  std::this_thread::sleep_for(300ms);
+  a.ike->initiate(acquire_to(kA, kB));
+  const auto s = a.wait_snapshot([](const auto& snap) { return snap.counters.quick_modes_established == 2; });
+  EXPECT_EQ(s.counters.quick_modes_established, 2U);
+  ASSERT_EQ(s.quick_modes.size(), 1U);
+  EXPECT_NE(s.quick_modes[0].outbound_spi, first->outbound_spi);
+  EXPECT_EQ(a.sim.counters().sas.size(), 2U);
+  // B was told to drop the old pair and holds only the new one.
+  const auto sb = b.wait_snapshot([](const auto& snap) { return snap.counters.deletes_received == 1 && snap.quick_modes.size() == 1; });
+  EXPECT_EQ(sb.counters.deletes_received, 1U);
+  EXPECT_EQ(b.sim.counters().sas.size(), 2U);
+}
+
+TEST(IkeService, SoftExpiryRekeysOnTheSameMainMode) {
+  Host a(kA, "rekey secret"), b(kB, "rekey secret");
+  a.start(a.options());
+  b.start(b.options());
+  ASSERT_TRUE(a.ike && b.ike);
+  a.ike->initiate(acquire_to(kA, kB));
+  const auto first = a.events.wait_for(IkeEvent::Kind::QuickModeEstablished);
+  ASSERT_TRUE(first.has_value());
+  // The dataplane reports the outbound SA's soft lifetime: a new pair is negotiated, the old one
+  // stays until its hard lifetime.
+  a.ike->on_expiry(driver::SaExpiry{first->outbound_spi, Direction::Outbound, driver::ExpiryKind::Soft, kFilterId, kB});
+  const auto s = a.wait_snapshot([](const auto& snap) { return snap.quick_modes.size() == 2; });
+  ASSERT_EQ(s.quick_modes.size(), 2U);
+  EXPECT_EQ(s.counters.main_modes_established, 1U);
+  EXPECT_EQ(b.wait_snapshot([](const auto& snap) { return snap.quick_modes.size() == 2; }).quick_modes.size(), 2U);
+  EXPECT_EQ(a.sim.counters().sas.size(), 4U);
+  // A second soft expiry of the same SA does not start another one.
+  a.ike->on_expiry(driver::SaExpiry{first->outbound_spi, Direction::Outbound, driver::ExpiryKind::Soft, kFilterId, kB});
+  a.ike->sync();
+  EXPECT_EQ(a.ike->snapshot().counters.quick_modes_established, 2U);
+  // The hard expiry forgets the old pair.
+  a.ike->on_expiry(driver::SaExpiry{first->outbound_spi, Direction::Outbound, driver::ExpiryKind::Hard, kFilterId, kB});
+  a.ike->sync();
+  EXPECT_EQ(a.ike->snapshot().quick_modes.size(), 1U);
+}
+
+TEST(IkeService, ExpiredMainModeIsRemovedAndTheNextAcquireRenegotiates) {
+  Host a(kA, "lifetime secret"), b(kB, "lifetime secret");
+  a.policy.phase1_lifetime = 1s;
+  b.policy.phase1_lifetime = 1s;
+  a.start(a.options());
+  b.start(b.options());
+  ASSERT_TRUE(a.ike && b.ike);
+  a.ike->initiate(acquire_to(kA, kB));
+  ASSERT_TRUE(a.events.wait_for(IkeEvent::Kind::QuickModeEstablished).has_value());
+  const auto gone = a.wait_snapshot([](const auto& s) { return s.main_modes.empty(); }, 3000ms);
+  EXPECT_TRUE(gone.main_modes.empty());
+  // Whichever side's lifetime ends first removes its SA and sends an ISAKMP DELETE for it.
+  EXPECT_EQ(gone.counters.main_modes_expired + gone.counters.deletes_received, 1U);
+  EXPECT_EQ(gone.quick_modes.size(), 1U) << "the quick mode SAs keep their own lifetime";
+  EXPECT_TRUE(b.wait_snapshot([](const auto& s) { return s.main_modes.empty(); }, 3000ms).main_modes.empty());
+  // The SA pair is gone from the dataplane (as after its hard expiry): the next acquire needs a
+  // new main mode.
+  const auto old = gone.quick_modes[0];
+  a.ike->on_expiry(driver::SaExpiry{old.outbound_spi, Direction::Outbound, driver::ExpiryKind::Hard, kFilterId, kB});
+  a.ike->initiate(acquire_to(kA, kB));
+  const auto s = a.wait_snapshot([](const auto& snap) { return snap.counters.main_modes_established == 2 && snap.quick_modes.size() == 1; });
+  EXPECT_EQ(s.counters.main_modes_established, 2U);
+  EXPECT_EQ(s.quick_modes.size(), 1U);
+}
+
+TEST(IkeServicePieces, QuickModeIdsRoundTripThroughSelectors) {
+  for (const char* text : {"10.1.2.3", "10.1.0.0/16", "2001:db8::/32", "2001:db8::1"}) {
+    const sa::TrafficSelector selector{*IpPrefix::parse(text), 6, 443};
+    auto back = service::selector_of(sa::identification_of(selector));
+    ASSERT_TRUE(back.has_value()) << text << ": " << back.error();
+    EXPECT_EQ(back->prefix, selector.prefix) << text;
+    EXPECT_EQ(back->protocol, 6);
+    EXPECT_EQ(back->port, 443);
+  }
+  Identification bad;
+  bad.type = IdType::Ipv4AddrSubnet;
+  bad.data = {std::byte{10}, std::byte{0}, std::byte{0}, std::byte{0}, std::byte{0xff}, std::byte{0x0f}, std::byte{0}, std::byte{0}};
+  EXPECT_FALSE(service::selector_of(bad).has_value());
+}
+
+}  // namespace
+}  // namespace ward::ike
