@@ -191,6 +191,9 @@ class Classifier {
   std::array<const classifier_detail::V6Tree*, classifier_detail::kPartitions> v6_order_{};
   std::size_t v4_count_ = 0;
   std::size_t v6_count_ = 0;
+  // The deepest of the non-empty trees: the steps a burst walks.
+  std::size_t v4_depth_ = 0;
+  std::size_t v6_depth_ = 0;
   ClassifierStats stats_;
 };
 
