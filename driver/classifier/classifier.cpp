@@ -28,7 +28,7 @@ constexpr std::size_t kFanout = 8;
 // Packets classified together by the batch lookup.
 constexpr std::size_t kBatch = 8;
 // A leaf holds at most this many rules unless no split separates them.
-constexpr std::size_t kLeafRules = 10;
+constexpr std::size_t kLeafRules = 24;
 // Below this many rules a node also drops rules hidden by one stronger rule (a quadratic check).
 constexpr std::size_t kRedundancyCheckRules = 64;
 // Safety nets against pathological rule sets: past these, nodes become leaves (still exact, slower).
