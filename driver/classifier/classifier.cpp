@@ -27,8 +27,11 @@ constexpr std::uint32_t kNoPort = 65536;
 constexpr std::size_t kFanout = 8;
 // Packets classified together by the batch lookup.
 constexpr std::size_t kBatch = 8;
-// A leaf holds at most this many rules unless no split separates them.
-constexpr std::size_t kLeafRules = 24;
+// A leaf holds at most this many rules unless no split separates them. IPv4 leaves are compared
+// four rules per SSE2 instruction, so larger leaves (a shallower tree) pay; IPv6's 64-bit words
+// are compared rule by rule.
+template <class Word>
+constexpr std::size_t kLeafRules = sizeof(Word) == 4 ? 24 : 10;
 // Below this many rules a node also drops rules hidden by one stronger rule (a quadratic check).
 constexpr std::size_t kRedundancyCheckRules = 64;
 // Safety nets against pathological rule sets: past these, nodes become leaves (still exact, slower).
@@ -126,18 +129,18 @@ inline bool stronger(const Rank& a, const Rank& b) noexcept {
 // lanes per instruction, elsewhere a branch-free loop the compiler may vectorise.
 inline constexpr std::size_t kLanes = 4;
 
-// Bit i set when lane i contains `key`: key - lo <= span in every dimension (unsigned).
+// Nonzero when a lane contains `key` (key - lo <= span in every dimension, unsigned), and then its
+// lowest set bit is the first such lane. The portable form stops at the first lane that matches.
 template <class Word, std::size_t D>
 inline unsigned group_mask(const std::array<std::array<Word, kLanes>, D>& lo, const std::array<std::array<Word, kLanes>, D>& span,
                            const std::array<Word, D>& key) noexcept {
-  unsigned mask = 0;
   for (std::size_t lane = 0; lane < kLanes; ++lane) {
     bool inside = true;
 #pragma GCC unroll 8
     for (std::size_t d = 0; d < D; ++d) inside &= static_cast<Word>(key[d] - lo[d][lane]) <= span[d][lane];
-    mask |= static_cast<unsigned>(inside) << lane;
+    if (inside) return 1U << lane;
   }
-  return mask;
+  return 0;
 }
 
 #if defined(__SSE2__)
@@ -229,6 +232,7 @@ struct Tree {
   // The strongest entry of `leaf` containing `key`, if any. Leaves are in precedence order, so
   // the first lane that matches is the leaf's strongest match.
   const Entry* scan(const Node* leaf, const Key& key) const noexcept {
+    __builtin_prefetch(entries.data() + kLanes * leaf->first);  // the match's rank is read next
     const Group* group = groups.data() + leaf->first;
     const std::size_t count = (leaf->count + kLanes - 1) / kLanes;
     for (std::size_t g = 0; g < count; ++g) {
@@ -344,7 +348,7 @@ class TreeBuilder {
     }
     if (rules.size() <= kRedundancyCheckRules) drop_redundant(rules, region);
     out_.max_depth = std::max(out_.max_depth, depth);
-    if (rules.size() <= kLeafRules || depth >= kMaxDepth || out_.leaf_entries >= budget_) {
+    if (rules.size() <= kLeafRules<Word> || depth >= kMaxDepth || out_.leaf_entries >= budget_) {
       make_leaf(slot, rules);
       return;
     }
@@ -381,7 +385,7 @@ class TreeBuilder {
       for (std::size_t i = 1; i < pieces.size(); ++i) {
         if (pieces[i].rules.size() > pieces[largest].rules.size()) largest = i;
       }
-      if (pieces[largest].rules.size() <= kLeafRules) break;
+      if (pieces[largest].rules.size() <= kLeafRules<Word>) break;
       const Split more = choose_split(pieces[largest].rules, pieces[largest].region, d);
       if (more.dim == D) break;
       auto [left, right] = cut(std::move(pieces[largest]), more.value);
@@ -595,13 +599,13 @@ std::size_t order_trees(const std::array<std::shared_ptr<const TreeType>, kParti
   return count;
 }
 
-// Classifies up to kBatch keys of one family against its trees. All walks (every tree, every key)
+// Classifies up to kBatch keys of one family against its trees (IPv4). All walks (every tree, every key)
 // advance together, one step at a time, so their memory latencies overlap; then each leaf yields
 // its first match (the leaf's strongest), and the strongest of those per key wins. Nothing waits on
 // a match's rank until every leaf has been scanned.
 template <class TreeType>
-void classify(const std::array<const TreeType*, kPartitions>& order, std::size_t trees, std::size_t depth,
-              const typename TreeType::Key* keys, std::size_t count, const typename TreeType::Entry** best) noexcept {
+void classify_together(const std::array<const TreeType*, kPartitions>& order, std::size_t trees, std::size_t depth,
+                       const typename TreeType::Key* keys, std::size_t count, const typename TreeType::Entry** best) noexcept {
   using Node = typename TreeType::Node;
   using Entry = typename TreeType::Entry;
   const Node* at[kPartitions][kBatch];
@@ -628,6 +632,34 @@ void classify(const std::array<const TreeType*, kPartitions>& order, std::size_t
       if (entry && (!winner || stronger(entry->rank, winner->rank))) winner = entry;
     }
     best[j] = winner;
+  }
+}
+
+// The same for IPv6, whose 64-bit steps cost more: tree by tree, strongest first rule first, and a
+// tree is walked only for the keys whose match so far it could still beat (the walks of those
+// keys advance together).
+template <class TreeType>
+void classify_in_turn(const std::array<const TreeType*, kPartitions>& order, std::size_t trees,
+                      const typename TreeType::Key* keys, std::size_t count, const typename TreeType::Entry** best) noexcept {
+  using Node = typename TreeType::Node;
+  for (std::size_t i = 0; i < count; ++i) best[i] = nullptr;
+  for (std::size_t t = 0; t < trees; ++t) {
+    const TreeType& tree = *order[t];
+    std::size_t which[kBatch];
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+      if (!best[i] || stronger(tree.best, best[i]->rank)) which[n++] = i;
+    }
+    if (n == 0) return;  // the trees after this one are weaker still
+    const Node* at[kBatch];
+    for (std::size_t j = 0; j < n; ++j) at[j] = tree.nodes.data();
+    for (std::size_t s = 0; s < tree.max_depth; ++s) {
+      for (std::size_t j = 0; j < n; ++j) at[j] = tree.step(at[j], keys[which[j]]);
+    }
+    for (std::size_t j = 0; j < n; ++j) {
+      const auto* entry = tree.scan(at[j], keys[which[j]]);
+      if (entry && (!best[which[j]] || stronger(entry->rank, best[which[j]]->rank))) best[which[j]] = entry;
+    }
   }
 }
 
@@ -689,12 +721,12 @@ std::optional<std::uint32_t> Classifier::lookup(const PacketKey& packet) const n
   if (packet.source.family == AddressFamily::V4) {
     const V4Tree::Key key = v4_key(packet);
     const V4Tree::Entry* entry = nullptr;
-    classify<V4Tree>(v4_order_, v4_count_, v4_depth_, &key, 1, &entry);
+    classify_together<V4Tree>(v4_order_, v4_count_, v4_depth_, &key, 1, &entry);
     return entry ? std::optional<std::uint32_t>(entry->id) : std::nullopt;
   }
   const V6Tree::Key key = v6_key(packet);
   const V6Tree::Entry* entry = nullptr;
-  classify<V6Tree>(v6_order_, v6_count_, v6_depth_, &key, 1, &entry);
+  classify_in_turn<V6Tree>(v6_order_, v6_count_, &key, 1, &entry);
   return entry ? std::optional<std::uint32_t>(entry->id) : std::nullopt;
 }
 
@@ -722,8 +754,8 @@ void Classifier::lookup(std::span<const PacketKey> packets, std::span<std::optio
     }
     const V4Tree::Entry* v4_found[kBatch];
     const V6Tree::Entry* v6_found[kBatch];
-    if (v4_n > 0) classify<V4Tree>(v4_order_, v4_count_, v4_depth_, v4_keys, v4_n, v4_found);
-    if (v6_n > 0) classify<V6Tree>(v6_order_, v6_count_, v6_depth_, v6_keys, v6_n, v6_found);
+    if (v4_n > 0) classify_together<V4Tree>(v4_order_, v4_count_, v4_depth_, v4_keys, v4_n, v4_found);
+    if (v6_n > 0) classify_in_turn<V6Tree>(v6_order_, v6_count_, v6_keys, v6_n, v6_found);
     for (std::size_t i = 0; i < v4_n; ++i) {
       if (v4_found[i]) out[v4_at[i]] = v4_found[i]->id;
     }
