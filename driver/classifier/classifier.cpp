@@ -124,17 +124,19 @@ inline bool stronger(const Rank& a, const Rank& b) noexcept {
   return a.key < b.key || (a.key == b.key && a.sequence < b.sequence);
 }
 
-// Rules of a leaf sit in groups of kLanes, dimension by dimension (structure of arrays), so one
-// packet is compared with a whole group at once: with SSE2 (part of every x86-64) four 32-bit
-// lanes per instruction, elsewhere a branch-free loop the compiler may vectorise.
-inline constexpr std::size_t kLanes = 4;
+// Rules of a leaf sit in groups of kLanes<Word>, dimension by dimension (structure of arrays), so
+// an IPv4 packet is compared with four rules at once: SSE2 (part of every x86-64, so no runtime
+// dispatch) compares four 32-bit lanes per instruction; elsewhere a portable loop. An IPv6 group is
+// one rule (64-bit words: SSE2 has no 64-bit compare, and one rule's box stays in few cache lines).
+template <class Word>
+inline constexpr std::size_t kLanes = sizeof(Word) == 4 ? 4 : 1;
 
 // Nonzero when a lane contains `key` (key - lo <= span in every dimension, unsigned), and then its
 // lowest set bit is the first such lane. The portable form stops at the first lane that matches.
 template <class Word, std::size_t D>
-inline unsigned group_mask(const std::array<std::array<Word, kLanes>, D>& lo, const std::array<std::array<Word, kLanes>, D>& span,
+inline unsigned group_mask(const std::array<std::array<Word, kLanes<Word>>, D>& lo, const std::array<std::array<Word, kLanes<Word>>, D>& span,
                            const std::array<Word, D>& key) noexcept {
-  for (std::size_t lane = 0; lane < kLanes; ++lane) {
+  for (std::size_t lane = 0; lane < kLanes<Word>; ++lane) {
     bool inside = true;
 #pragma GCC unroll 8
     for (std::size_t d = 0; d < D; ++d) inside &= static_cast<Word>(key[d] - lo[d][lane]) <= span[d][lane];
@@ -145,8 +147,8 @@ inline unsigned group_mask(const std::array<std::array<Word, kLanes>, D>& lo, co
 
 #if defined(__SSE2__)
 template <std::size_t D>
-inline unsigned group_mask(const std::array<std::array<std::uint32_t, kLanes>, D>& lo,
-                           const std::array<std::array<std::uint32_t, kLanes>, D>& span,
+inline unsigned group_mask(const std::array<std::array<std::uint32_t, kLanes<std::uint32_t>>, D>& lo,
+                           const std::array<std::array<std::uint32_t, kLanes<std::uint32_t>>, D>& span,
                            const std::array<std::uint32_t, D>& key) noexcept {
   // SSE2 compares signed: flipping the top bit of both sides turns it into an unsigned compare.
   const __m128i bias = _mm_set1_epi32(static_cast<int>(0x80000000U));
@@ -158,7 +160,7 @@ inline unsigned group_mask(const std::array<std::array<std::uint32_t, kLanes>, D
     const __m128i limit = _mm_load_si128(reinterpret_cast<const __m128i*>(span[d].data()));
     outside = _mm_or_si128(outside, _mm_cmpgt_epi32(_mm_xor_si128(diff, bias), _mm_xor_si128(limit, bias)));
   }
-  return static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(outside))) ^ ((1U << kLanes) - 1);
+  return static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(outside))) ^ ((1U << kLanes<std::uint32_t>) - 1);
 }
 #endif
 
@@ -204,13 +206,13 @@ struct Tree {
     std::uint8_t dim = 0;
     std::uint8_t used = 0;     // splits in use; 0 for a leaf
   };
-  // kLanes rules of a leaf as lo and hi - lo per dimension, so "inside" is one unsigned compare.
+  // kLanes<Word> rules of a leaf as lo and hi - lo per dimension, so "inside" is one unsigned compare.
   // A leaf's last group is padded with lanes that contain no key (see make_leaf).
   struct alignas(16) Group {
-    std::array<std::array<Word, kLanes>, D> lo{};
-    std::array<std::array<Word, kLanes>, D> span{};
+    std::array<std::array<Word, kLanes<Word>>, D> lo{};
+    std::array<std::array<Word, kLanes<Word>>, D> span{};
   };
-  // What a match needs, kept apart from the compared boxes: entries[kLanes * group + lane].
+  // What a match needs, kept apart from the compared boxes: entries[kLanes<Word> * group + lane].
   struct Entry {
     std::uint32_t id = 0;
     Rank rank;
@@ -232,12 +234,12 @@ struct Tree {
   // The strongest entry of `leaf` containing `key`, if any. Leaves are in precedence order, so
   // the first lane that matches is the leaf's strongest match.
   const Entry* scan(const Node* leaf, const Key& key) const noexcept {
-    __builtin_prefetch(entries.data() + kLanes * leaf->first);  // the match's rank is read next
+    __builtin_prefetch(entries.data() + kLanes<Word> * leaf->first);  // the match's rank is read next
     const Group* group = groups.data() + leaf->first;
-    const std::size_t count = (leaf->count + kLanes - 1) / kLanes;
+    const std::size_t count = (leaf->count + kLanes<Word> - 1) / kLanes<Word>;
     for (std::size_t g = 0; g < count; ++g) {
       if (const unsigned mask = group_mask(group[g].lo, group[g].span, key); mask != 0) {
-        return entries.data() + kLanes * (leaf->first + g) + static_cast<std::size_t>(std::countr_zero(mask));
+        return entries.data() + kLanes<Word> * (leaf->first + g) + static_cast<std::size_t>(std::countr_zero(mask));
       }
     }
     return nullptr;
@@ -454,12 +456,12 @@ class TreeBuilder {
     node.first = static_cast<std::uint32_t>(out_.groups.size());
     node.count = static_cast<std::uint32_t>(rules.size());
     out_.leaf_entries += rules.size();
-    const std::size_t groups = (rules.size() + kLanes - 1) / kLanes;
+    const std::size_t groups = (rules.size() + kLanes<Word> - 1) / kLanes<Word>;
     for (std::size_t g = 0; g < groups; ++g) {
       typename TreeType::Group group;
-      for (std::size_t lane = 0; lane < kLanes; ++lane) {
+      for (std::size_t lane = 0; lane < kLanes<Word>; ++lane) {
         typename TreeType::Entry entry;
-        if (const std::size_t at = g * kLanes + lane; at < rules.size()) {
+        if (const std::size_t at = g * kLanes<Word> + lane; at < rules.size()) {
           const BoxType& box = boxes_[rules[at]];
           for (std::size_t d = 0; d < D; ++d) {
             group.lo[d][lane] = box.lo[d];
