@@ -211,11 +211,11 @@ struct Tree {
   struct alignas(16) Group {
     std::array<std::array<Word, kLanes<Word>>, D> lo{};
     std::array<std::array<Word, kLanes<Word>>, D> span{};
+    std::array<Rank, kLanes<Word>> rank{};  // beside the boxes: read right after a match
   };
-  // What a match needs, kept apart from the compared boxes: entries[kLanes<Word> * group + lane].
+  // What lookup returns, read only for the winner: entries[kLanes<Word> * group + lane].
   struct Entry {
     std::uint32_t id = 0;
-    Rank rank;
   };
 
   std::vector<Node> nodes;
@@ -233,13 +233,15 @@ struct Tree {
 
   // The strongest entry of `leaf` containing `key`, if any. Leaves are in precedence order, so
   // the first lane that matches is the leaf's strongest match.
-  const Entry* scan(const Node* leaf, const Key& key) const noexcept {
-    __builtin_prefetch(entries.data() + kLanes<Word> * leaf->first);  // the match's rank is read next
+  // Its rank goes to `rank`.
+  const Entry* scan(const Node* leaf, const Key& key, Rank& rank) const noexcept {
     const Group* group = groups.data() + leaf->first;
     const std::size_t count = (leaf->count + kLanes<Word> - 1) / kLanes<Word>;
     for (std::size_t g = 0; g < count; ++g) {
       if (const unsigned mask = group_mask(group[g].lo, group[g].span, key); mask != 0) {
-        return entries.data() + kLanes<Word> * (leaf->first + g) + static_cast<std::size_t>(std::countr_zero(mask));
+        const auto lane = static_cast<std::size_t>(std::countr_zero(mask));
+        rank = group[g].rank[lane];
+        return entries.data() + kLanes<Word> * (leaf->first + g) + lane;
       }
     }
     return nullptr;
@@ -468,7 +470,7 @@ class TreeBuilder {
             group.span[d][lane] = static_cast<Word>(box.hi[d] - box.lo[d]);
           }
           entry.id = box.id;
-          entry.rank = box.rank;
+          group.rank[lane] = box.rank;
         } else {
           // Padding: the protocol dimension (D - 3) holds 0..255, so [max, max] contains no key.
           for (std::size_t d = 0; d < D; ++d) {
@@ -603,8 +605,7 @@ std::size_t order_trees(const std::array<std::shared_ptr<const TreeType>, kParti
 
 // Classifies up to kBatch keys of one family against its trees (IPv4). All walks (every tree, every key)
 // advance together, one step at a time, so their memory latencies overlap; then each leaf yields
-// its first match (the leaf's strongest), and the strongest of those per key wins. Nothing waits on
-// a match's rank until every leaf has been scanned.
+// its first match (the leaf's strongest), strongest tree first, and the strongest match per key wins.
 template <class TreeType>
 void classify_together(const std::array<const TreeType*, kPartitions>& order, std::size_t trees, std::size_t depth,
                        const typename TreeType::Key* keys, std::size_t count, const typename TreeType::Entry** best) noexcept {
@@ -628,10 +629,15 @@ void classify_together(const std::array<const TreeType*, kPartitions>& order, st
   // rule cannot beat it is not scanned, nor any after it.
   for (std::size_t j = 0; j < count; ++j) {
     const Entry* winner = nullptr;
+    Rank winner_rank;
     for (std::size_t t = 0; t < trees; ++t) {
-      if (winner && !stronger(order[t]->best, winner->rank)) break;
-      const Entry* entry = order[t]->scan(at[t][j], keys[j]);
-      if (entry && (!winner || stronger(entry->rank, winner->rank))) winner = entry;
+      if (winner && !stronger(order[t]->best, winner_rank)) break;
+      Rank rank;
+      const Entry* entry = order[t]->scan(at[t][j], keys[j], rank);
+      if (entry && (!winner || stronger(rank, winner_rank))) {
+        winner = entry;
+        winner_rank = rank;
+      }
     }
     best[j] = winner;
   }
@@ -644,13 +650,14 @@ template <class TreeType>
 void classify_in_turn(const std::array<const TreeType*, kPartitions>& order, std::size_t trees,
                       const typename TreeType::Key* keys, std::size_t count, const typename TreeType::Entry** best) noexcept {
   using Node = typename TreeType::Node;
+  Rank best_rank[kBatch];
   for (std::size_t i = 0; i < count; ++i) best[i] = nullptr;
   for (std::size_t t = 0; t < trees; ++t) {
     const TreeType& tree = *order[t];
     std::size_t which[kBatch];
     std::size_t n = 0;
     for (std::size_t i = 0; i < count; ++i) {
-      if (!best[i] || stronger(tree.best, best[i]->rank)) which[n++] = i;
+      if (!best[i] || stronger(tree.best, best_rank[i])) which[n++] = i;
     }
     if (n == 0) return;  // the trees after this one are weaker still
     const Node* at[kBatch];
@@ -659,8 +666,13 @@ void classify_in_turn(const std::array<const TreeType*, kPartitions>& order, std
       for (std::size_t j = 0; j < n; ++j) at[j] = tree.step(at[j], keys[which[j]]);
     }
     for (std::size_t j = 0; j < n; ++j) {
-      const auto* entry = tree.scan(at[j], keys[which[j]]);
-      if (entry && (!best[which[j]] || stronger(entry->rank, best[which[j]]->rank))) best[which[j]] = entry;
+      const std::size_t i = which[j];
+      Rank rank;
+      const auto* entry = tree.scan(at[j], keys[i], rank);
+      if (entry && (!best[i] || stronger(rank, best_rank[i]))) {
+        best[i] = entry;
+        best_rank[i] = rank;
+      }
     }
   }
 }
