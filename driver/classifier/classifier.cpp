@@ -134,8 +134,8 @@ inline constexpr std::size_t kLanes = sizeof(Word) == 4 ? 4 : 1;
 // Nonzero when a lane contains `key` (key - lo <= span in every dimension, unsigned), and then its
 // lowest set bit is the first such lane. The portable form stops at the first lane that matches.
 template <class Word, std::size_t D>
-inline unsigned group_mask(const std::array<std::array<Word, kLanes<Word>>, D>& lo, const std::array<std::array<Word, kLanes<Word>>, D>& span,
-                           const std::array<Word, D>& key) noexcept {
+inline unsigned group_mask(const std::array<std::array<Word, kLanes<Word>>, D>& lo,
+                           const std::array<std::array<Word, kLanes<Word>>, D>& span, const std::array<Word, D>& key) noexcept {
   for (std::size_t lane = 0; lane < kLanes<Word>; ++lane) {
     bool inside = true;
 #pragma GCC unroll 8

@@ -37,8 +37,8 @@
 // Why not the others: tuple space search costs one hash probe per distinct prefix-length pair, and
 // a packet that matches nothing probes them all (hundreds in ClassBench-like sets); HiCuts and
 // HyperCuts cut into equal-size pieces, which on sparse address space replicates wildcard rules
-// heavily; RFC's tables explode in memory for firewall-like sets; a linear scan is about 60-100x
-// slower at 10,000 rules (driver/bench/RESULTS.md).
+// heavily; RFC's tables explode in memory for firewall-like sets; a linear scan is about 70-150x
+// slower at 10,000 IPv4 rules (driver/bench/RESULTS.md).
 //
 // Updates: a built Classifier is immutable, so the driver can publish it through an atomically
 // swapped pointer and readers never see half a table. ClassifierBuilder keeps the rule set
