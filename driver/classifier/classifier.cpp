@@ -1,10 +1,15 @@
 #include "driver/classifier/classifier.h"
 
 #include <algorithm>
+#include <bit>
 #include <limits>
 #include <numeric>
 #include <utility>
 #include <vector>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace ward::driver {
 
@@ -22,8 +27,11 @@ constexpr std::uint32_t kNoPort = 65536;
 constexpr std::size_t kFanout = 8;
 // Packets classified together by the batch lookup.
 constexpr std::size_t kBatch = 8;
-// A leaf holds at most this many rules unless no split separates them.
-constexpr std::size_t kLeafRules = 10;
+// A leaf holds at most this many rules unless no split separates them. IPv4 leaves are compared
+// four rules per SSE2 instruction, so larger leaves (a shallower tree) pay; IPv6's 64-bit words
+// are compared rule by rule.
+template <class Word>
+constexpr std::size_t kLeafRules = sizeof(Word) == 4 ? 24 : 10;
 // Below this many rules a node also drops rules hidden by one stronger rule (a quadratic check).
 constexpr std::size_t kRedundancyCheckRules = 64;
 // Safety nets against pathological rule sets: past these, nodes become leaves (still exact, slower).
@@ -116,6 +124,69 @@ inline bool stronger(const Rank& a, const Rank& b) noexcept {
   return a.key < b.key || (a.key == b.key && a.sequence < b.sequence);
 }
 
+// Rules of a leaf sit in groups of kLanes<Word>, dimension by dimension (structure of arrays), so
+// an IPv4 packet is compared with four rules at once: SSE2 (part of every x86-64, so no runtime
+// dispatch) compares four 32-bit lanes per instruction; elsewhere a portable loop. An IPv6 group is
+// one rule (64-bit words: SSE2 has no 64-bit compare, and one rule's box stays in few cache lines).
+template <class Word>
+inline constexpr std::size_t kLanes = sizeof(Word) == 4 ? 4 : 1;
+
+// Nonzero when a lane contains `key` (key - lo <= span in every dimension, unsigned), and then its
+// lowest set bit is the first such lane. The portable form stops at the first lane that matches.
+template <class Word, std::size_t D>
+inline unsigned group_mask(const std::array<std::array<Word, kLanes<Word>>, D>& lo,
+                           const std::array<std::array<Word, kLanes<Word>>, D>& span, const std::array<Word, D>& key) noexcept {
+  for (std::size_t lane = 0; lane < kLanes<Word>; ++lane) {
+    bool inside = true;
+#pragma GCC unroll 8
+    for (std::size_t d = 0; d < D; ++d) inside &= static_cast<Word>(key[d] - lo[d][lane]) <= span[d][lane];
+    if (inside) return 1U << lane;
+  }
+  return 0;
+}
+
+#if defined(__SSE2__)
+template <std::size_t D>
+inline unsigned group_mask(const std::array<std::array<std::uint32_t, kLanes<std::uint32_t>>, D>& lo,
+                           const std::array<std::array<std::uint32_t, kLanes<std::uint32_t>>, D>& span,
+                           const std::array<std::uint32_t, D>& key) noexcept {
+  // SSE2 compares signed: flipping the top bit of both sides turns it into an unsigned compare.
+  const __m128i bias = _mm_set1_epi32(static_cast<int>(0x80000000U));
+  __m128i outside = _mm_setzero_si128();
+#pragma GCC unroll 8
+  for (std::size_t d = 0; d < D; ++d) {
+    const __m128i diff = _mm_sub_epi32(_mm_set1_epi32(static_cast<int>(key[d])),
+                                       _mm_load_si128(reinterpret_cast<const __m128i*>(lo[d].data())));
+    const __m128i limit = _mm_load_si128(reinterpret_cast<const __m128i*>(span[d].data()));
+    outside = _mm_or_si128(outside, _mm_cmpgt_epi32(_mm_xor_si128(diff, bias), _mm_xor_si128(limit, bias)));
+  }
+  return static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(outside))) ^ ((1U << kLanes<std::uint32_t>) - 1);
+}
+#endif
+
+// How many of the ascending `splits` are <= value: the child a node steps to.
+template <class Word>
+inline std::uint32_t splits_below(const std::array<Word, kFanout>& splits, Word value) noexcept {
+  std::uint32_t child = 0;
+#pragma GCC unroll 8
+  for (std::size_t i = 0; i < kFanout; ++i) child += static_cast<std::uint32_t>(value >= splits[i]);
+  return child;
+}
+
+#if defined(__SSE2__)
+inline std::uint32_t splits_below(const std::array<std::uint32_t, kFanout>& splits, std::uint32_t value) noexcept {
+  static_assert(kFanout == 8, "two SSE2 compares of four splits each");
+  const __m128i bias = _mm_set1_epi32(static_cast<int>(0x80000000U));
+  const __m128i v = _mm_set1_epi32(static_cast<int>(value ^ 0x80000000U));
+  const __m128i low = _mm_xor_si128(_mm_load_si128(reinterpret_cast<const __m128i*>(splits.data())), bias);
+  const __m128i high = _mm_xor_si128(_mm_load_si128(reinterpret_cast<const __m128i*>(splits.data() + 4)), bias);
+  // Splits above `value` form a suffix: the child is the index of the first of them.
+  const auto above = static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpgt_epi32(low, v)))) |
+                     (static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpgt_epi32(high, v)))) << 4);
+  return static_cast<std::uint32_t>(std::countr_zero(above | (1U << kFanout)));
+}
+#endif
+
 // A decision tree over D dimensions of Word. Nodes sit in one array; an inner node cuts one
 // dimension at up to kFanout - 1 values into adjacent children, so a step is a few independent
 // compares and one load. A leaf is a node that steps to itself, so a walk is a fixed number of
@@ -126,50 +197,61 @@ struct Tree {
   using Key = std::array<Word, D>;
 
   struct Node {
-    std::array<Word, kFanout - 1> splits{};  // ascending; unused ones are Word's maximum
+    // Ascending; unused ones (and the last, always) are Word's maximum, so a whole node's splits
+    // are compared at once (two SSE2 compares for 32-bit words).
+    alignas(16) std::array<Word, kFanout> splits{};
     std::uint32_t index = 0;   // first child (a leaf: itself)
-    std::uint32_t first = 0;   // leaf: first entry
-    std::uint32_t count = 0;   // leaf: number of entries
+    std::uint32_t first = 0;   // leaf: first group
+    std::uint32_t count = 0;   // leaf: number of rules
     std::uint8_t dim = 0;
     std::uint8_t used = 0;     // splits in use; 0 for a leaf
   };
-  struct Entry {  // a rule as lo and hi - lo per dimension, so "inside" is one unsigned compare
-    Key lo{};
-    Key span{};
+  // kLanes<Word> rules of a leaf as lo and hi - lo per dimension, so "inside" is one unsigned compare.
+  // A leaf's last group is padded with lanes that contain no key (see make_leaf).
+  struct alignas(16) Group {
+    std::array<std::array<Word, kLanes<Word>>, D> lo{};
+    std::array<std::array<Word, kLanes<Word>>, D> span{};
+    std::array<Rank, kLanes<Word>> rank{};  // beside the boxes: read right after a match
+  };
+  // What lookup returns, read only for the winner: entries[kLanes<Word> * group + lane].
+  struct Entry {
     std::uint32_t id = 0;
-    Rank rank;
   };
 
   std::vector<Node> nodes;
+  std::vector<Group> groups;
   std::vector<Entry> entries;
   Rank best;  // of the strongest rule in the tree
   std::size_t rules = 0;
+  std::size_t leaf_entries = 0;
   std::size_t max_depth = 0;
 
   const Node* step(const Node* node, const Key& key) const noexcept {
-    const Word value = key[node->dim];
-    std::uint32_t child = 0;
-#pragma GCC unroll 8
-    for (std::size_t i = 0; i < kFanout - 1; ++i) child += static_cast<std::uint32_t>(value >= node->splits[i]);
+    const std::uint32_t child = splits_below(node->splits, key[node->dim]);
     return nodes.data() + node->index + std::min<std::uint32_t>(child, node->used);
   }
 
-  // The strongest entry of `leaf` containing `key` that is stronger than `bound` (when given).
-  const Entry* scan(const Node* leaf, const Key& key, const Entry* bound) const noexcept {
-    const Entry* entry = entries.data() + leaf->first;
-    const Entry* const end = entry + leaf->count;
-    for (; entry != end; ++entry) {
-      if (bound && !stronger(entry->rank, bound->rank)) return nullptr;  // leaves are in precedence order
-      bool inside = true;
-#pragma GCC unroll 8
-      for (std::size_t d = 0; d < D; ++d) inside &= static_cast<Word>(key[d] - entry->lo[d]) <= entry->span[d];
-      if (inside) return entry;
+  // The strongest entry of `leaf` containing `key`, if any. Leaves are in precedence order, so
+  // the first lane that matches is the leaf's strongest match.
+  // Its rank goes to `rank`.
+  const Entry* scan(const Node* leaf, const Key& key, Rank& rank) const noexcept {
+    const Group* group = groups.data() + leaf->first;
+    const std::size_t count = (leaf->count + kLanes<Word> - 1) / kLanes<Word>;
+    for (std::size_t g = 0; g < count; ++g) {
+      if (const unsigned mask = group_mask(group[g].lo, group[g].span, key); mask != 0) {
+        const auto lane = static_cast<std::size_t>(std::countr_zero(mask));
+        rank = group[g].rank[lane];
+        return entries.data() + kLanes<Word> * (leaf->first + g) + lane;
+      }
     }
     return nullptr;
   }
 
+  // Starts loading the first group of `leaf` (the scan that follows reads it).
+  void prefetch(const Node* leaf) const noexcept { __builtin_prefetch(groups.data() + leaf->first); }
+
   std::size_t memory_bytes() const noexcept {
-    return nodes.capacity() * sizeof(Node) + entries.capacity() * sizeof(Entry);
+    return nodes.capacity() * sizeof(Node) + groups.capacity() * sizeof(Group) + entries.capacity() * sizeof(Entry);
   }
 };
 
@@ -186,6 +268,7 @@ using classifier_detail::V6Tree;
 
 using classifier_detail::Forest;
 using classifier_detail::kPartitions;
+using classifier_detail::kLanes;
 using classifier_detail::Rank;
 
 template <class Word, std::size_t D>
@@ -222,6 +305,7 @@ class TreeBuilder {
     std::iota(all.begin(), all.end(), 0U);
     build(0, std::move(all), region, 0);
     out_.nodes.shrink_to_fit();
+    out_.groups.shrink_to_fit();
     out_.entries.shrink_to_fit();
   }
 
@@ -268,7 +352,7 @@ class TreeBuilder {
     }
     if (rules.size() <= kRedundancyCheckRules) drop_redundant(rules, region);
     out_.max_depth = std::max(out_.max_depth, depth);
-    if (rules.size() <= kLeafRules || depth >= kMaxDepth || out_.entries.size() >= budget_) {
+    if (rules.size() <= kLeafRules<Word> || depth >= kMaxDepth || out_.leaf_entries >= budget_) {
       make_leaf(slot, rules);
       return;
     }
@@ -305,7 +389,7 @@ class TreeBuilder {
       for (std::size_t i = 1; i < pieces.size(); ++i) {
         if (pieces[i].rules.size() > pieces[largest].rules.size()) largest = i;
       }
-      if (pieces[largest].rules.size() <= kLeafRules) break;
+      if (pieces[largest].rules.size() <= kLeafRules<Word>) break;
       const Split more = choose_split(pieces[largest].rules, pieces[largest].region, d);
       if (more.dim == D) break;
       auto [left, right] = cut(std::move(pieces[largest]), more.value);
@@ -371,15 +455,34 @@ class TreeBuilder {
     node.dim = 0;
     node.used = 0;
     node.index = static_cast<std::uint32_t>(slot);  // steps to itself
-    node.first = static_cast<std::uint32_t>(out_.entries.size());
+    node.first = static_cast<std::uint32_t>(out_.groups.size());
     node.count = static_cast<std::uint32_t>(rules.size());
-    for (const auto r : rules) {
-      typename TreeType::Entry entry;
-      entry.lo = boxes_[r].lo;
-      for (std::size_t d = 0; d < D; ++d) entry.span[d] = static_cast<Word>(boxes_[r].hi[d] - boxes_[r].lo[d]);
-      entry.id = boxes_[r].id;
-      entry.rank = boxes_[r].rank;
-      out_.entries.push_back(entry);
+    out_.leaf_entries += rules.size();
+    const std::size_t groups = (rules.size() + kLanes<Word> - 1) / kLanes<Word>;
+    for (std::size_t g = 0; g < groups; ++g) {
+      typename TreeType::Group group;
+      for (std::size_t lane = 0; lane < kLanes<Word>; ++lane) {
+        typename TreeType::Entry entry;
+        if (const std::size_t at = g * kLanes<Word> + lane; at < rules.size()) {
+          const BoxType& box = boxes_[rules[at]];
+          for (std::size_t d = 0; d < D; ++d) {
+            group.lo[d][lane] = box.lo[d];
+            group.span[d][lane] = static_cast<Word>(box.hi[d] - box.lo[d]);
+          }
+          entry.id = box.id;
+          group.rank[lane] = box.rank;
+        } else {
+          // Padding: the protocol dimension (D - 3) holds 0..255, so [max, max] contains no key.
+          for (std::size_t d = 0; d < D; ++d) {
+            group.lo[d][lane] = 0;
+            group.span[d][lane] = std::numeric_limits<Word>::max();
+          }
+          group.lo[D - 3][lane] = std::numeric_limits<Word>::max();
+          group.span[D - 3][lane] = 0;
+        }
+        out_.entries.push_back(entry);
+      }
+      out_.groups.push_back(group);
     }
   }
 
@@ -500,20 +603,61 @@ std::size_t order_trees(const std::array<std::shared_ptr<const TreeType>, kParti
   return count;
 }
 
-// Classifies up to kBatch keys of one family against its trees, strongest tree first. A tree is
-// walked only for the keys whose match so far it could still beat; the walks of those keys
-// advance together, one step at a time, so their memory latencies overlap.
+// Classifies up to kBatch keys of one family against its trees (IPv4). All walks (every tree, every key)
+// advance together, one step at a time, so their memory latencies overlap; then each leaf yields
+// its first match (the leaf's strongest), strongest tree first, and the strongest match per key wins.
 template <class TreeType>
-void classify(const std::array<const TreeType*, kPartitions>& order, std::size_t trees, const typename TreeType::Key* keys,
-              std::size_t count, const typename TreeType::Entry** best) noexcept {
+void classify_together(const std::array<const TreeType*, kPartitions>& order, std::size_t trees, std::size_t depth,
+                       const typename TreeType::Key* keys, std::size_t count, const typename TreeType::Entry** best) noexcept {
   using Node = typename TreeType::Node;
+  using Entry = typename TreeType::Entry;
+  const Node* at[kPartitions][kBatch];
+  for (std::size_t t = 0; t < trees; ++t) {
+    for (std::size_t j = 0; j < count; ++j) at[t][j] = order[t]->nodes.data();
+  }
+  for (std::size_t s = 0; s < depth; ++s) {
+    for (std::size_t t = 0; t < trees; ++t) {
+      const TreeType& tree = *order[t];
+      if (s >= tree.max_depth) continue;
+      for (std::size_t j = 0; j < count; ++j) at[t][j] = tree.step(at[t][j], keys[j]);
+    }
+  }
+  for (std::size_t t = 0; t < trees; ++t) {
+    for (std::size_t j = 0; j < count; ++j) order[t]->prefetch(at[t][j]);
+  }
+  // Trees in order, strongest first rule first: once a key has a match, a tree whose strongest
+  // rule cannot beat it is not scanned, nor any after it.
+  for (std::size_t j = 0; j < count; ++j) {
+    const Entry* winner = nullptr;
+    Rank winner_rank;
+    for (std::size_t t = 0; t < trees; ++t) {
+      if (winner && !stronger(order[t]->best, winner_rank)) break;
+      Rank rank;
+      const Entry* entry = order[t]->scan(at[t][j], keys[j], rank);
+      if (entry && (!winner || stronger(rank, winner_rank))) {
+        winner = entry;
+        winner_rank = rank;
+      }
+    }
+    best[j] = winner;
+  }
+}
+
+// The same for IPv6, whose 64-bit steps cost more: tree by tree, strongest first rule first, and a
+// tree is walked only for the keys whose match so far it could still beat (the walks of those
+// keys advance together).
+template <class TreeType>
+void classify_in_turn(const std::array<const TreeType*, kPartitions>& order, std::size_t trees,
+                      const typename TreeType::Key* keys, std::size_t count, const typename TreeType::Entry** best) noexcept {
+  using Node = typename TreeType::Node;
+  Rank best_rank[kBatch];
   for (std::size_t i = 0; i < count; ++i) best[i] = nullptr;
   for (std::size_t t = 0; t < trees; ++t) {
     const TreeType& tree = *order[t];
     std::size_t which[kBatch];
     std::size_t n = 0;
     for (std::size_t i = 0; i < count; ++i) {
-      if (!best[i] || stronger(tree.best, best[i]->rank)) which[n++] = i;
+      if (!best[i] || stronger(tree.best, best_rank[i])) which[n++] = i;
     }
     if (n == 0) return;  // the trees after this one are weaker still
     const Node* at[kBatch];
@@ -522,7 +666,13 @@ void classify(const std::array<const TreeType*, kPartitions>& order, std::size_t
       for (std::size_t j = 0; j < n; ++j) at[j] = tree.step(at[j], keys[which[j]]);
     }
     for (std::size_t j = 0; j < n; ++j) {
-      if (const auto* entry = tree.scan(at[j], keys[which[j]], best[which[j]])) best[which[j]] = entry;
+      const std::size_t i = which[j];
+      Rank rank;
+      const auto* entry = tree.scan(at[j], keys[i], rank);
+      if (entry && (!best[i] || stronger(rank, best_rank[i]))) {
+        best[i] = entry;
+        best_rank[i] = rank;
+      }
     }
   }
 }
@@ -549,10 +699,12 @@ V6Tree::Key v6_key(const PacketKey& packet) noexcept {
 Classifier::Classifier(Token /*unused*/, Forest forest) : forest_(std::move(forest)) {
   v4_count_ = order_trees(forest_.v4, v4_order_);
   v6_count_ = order_trees(forest_.v6, v6_order_);
+  for (std::size_t t = 0; t < v4_count_; ++t) v4_depth_ = std::max(v4_depth_, v4_order_[t]->max_depth);
+  for (std::size_t t = 0; t < v6_count_; ++t) v6_depth_ = std::max(v6_depth_, v6_order_[t]->max_depth);
   const auto add = [this](const auto& tree) {
     stats_.rules += tree->rules;
     stats_.nodes += tree->nodes.size();
-    stats_.leaf_entries += tree->entries.size();
+    stats_.leaf_entries += tree->leaf_entries;
     stats_.max_depth = std::max(stats_.max_depth, tree->max_depth);
     stats_.memory_bytes += tree->memory_bytes();
   };
@@ -583,12 +735,12 @@ std::optional<std::uint32_t> Classifier::lookup(const PacketKey& packet) const n
   if (packet.source.family == AddressFamily::V4) {
     const V4Tree::Key key = v4_key(packet);
     const V4Tree::Entry* entry = nullptr;
-    classify<V4Tree>(v4_order_, v4_count_, &key, 1, &entry);
+    classify_together<V4Tree>(v4_order_, v4_count_, v4_depth_, &key, 1, &entry);
     return entry ? std::optional<std::uint32_t>(entry->id) : std::nullopt;
   }
   const V6Tree::Key key = v6_key(packet);
   const V6Tree::Entry* entry = nullptr;
-  classify<V6Tree>(v6_order_, v6_count_, &key, 1, &entry);
+  classify_in_turn<V6Tree>(v6_order_, v6_count_, &key, 1, &entry);
   return entry ? std::optional<std::uint32_t>(entry->id) : std::nullopt;
 }
 
@@ -616,8 +768,8 @@ void Classifier::lookup(std::span<const PacketKey> packets, std::span<std::optio
     }
     const V4Tree::Entry* v4_found[kBatch];
     const V6Tree::Entry* v6_found[kBatch];
-    if (v4_n > 0) classify<V4Tree>(v4_order_, v4_count_, v4_keys, v4_n, v4_found);
-    if (v6_n > 0) classify<V6Tree>(v6_order_, v6_count_, v6_keys, v6_n, v6_found);
+    if (v4_n > 0) classify_together<V4Tree>(v4_order_, v4_count_, v4_depth_, v4_keys, v4_n, v4_found);
+    if (v6_n > 0) classify_in_turn<V6Tree>(v6_order_, v6_count_, v6_keys, v6_n, v6_found);
     for (std::size_t i = 0; i < v4_n; ++i) {
       if (v4_found[i]) out[v4_at[i]] = v4_found[i]->id;
     }

@@ -18,24 +18,33 @@
 //    the address) or specific, so wildcard sources never get copied across the cuts that separate
 //    specific sources (the replication that sinks single-tree cutting on firewall-like sets).
 //  - An inner node cuts one dimension at up to 7 values taken from rule boundaries, chosen to make
-//    the largest piece smallest with copied rules counted against the cut; depth is 4-6 at 10,000
-//    rules. A leaf holds at most 10 rules in precedence order. Rules hidden inside a node's region
+//    the largest piece smallest with copied rules counted against the cut; a step compares the
+//    packet with all 7 at once (two SSE2 compares for IPv4). A leaf holds at most 24 IPv4 rules (10
+//    IPv6) in precedence order; IPv4 depth is 3-5 at 10,000 rules. Rules hidden inside a node's region
 //    by one stronger rule are dropped while building.
-//  - Lookup walks the trees strongest-first-rule first and skips a tree whose strongest rule cannot
-//    beat the match found so far. A walk is a fixed number of branch-free steps over an array of
-//    nodes; the burst lookup walks up to 8 packets in step to overlap memory latency. Lookup is
-//    const, allocates nothing and writes nothing shared: any number of threads may share one.
+//  - Leaf rules are stored as boxes (lo, hi - lo per dimension, so "inside" is one unsigned
+//    compare), structure-of-arrays in groups of four for IPv4: one SSE2 instruction per dimension
+//    tests four rules (SSE2 is part of every x86-64, so there is no runtime dispatch; other targets
+//    use a portable loop). The first matching lane is the leaf's strongest match. A rule's id and
+//    rank sit apart from the boxes and are read only for a match.
+//  - Lookup: an IPv4 burst of up to 8 packets walks all trees at once, every (tree, packet) walk one
+//    step at a time, so up to 32 memory latencies overlap; then leaves are scanned strongest tree
+//    first, and a packet stops at a tree whose strongest rule cannot beat its match. IPv6 (64-bit
+//    steps cost more) walks tree by tree and skips a tree for the packets it cannot improve. A walk
+//    is a fixed number of branch-free steps over an array of nodes (a leaf steps to itself). Lookup
+//    is const, allocates nothing and writes nothing shared: any number of threads may share one.
+//    Figures: driver/bench/RESULTS.md.
 // Why not the others: tuple space search costs one hash probe per distinct prefix-length pair, and
 // a packet that matches nothing probes them all (hundreds in ClassBench-like sets); HiCuts and
 // HyperCuts cut into equal-size pieces, which on sparse address space replicates wildcard rules
-// heavily; RFC's tables explode in memory for firewall-like sets; a linear scan is 30-80x slower
-// at 10,000 rules (driver/bench/).
+// heavily; RFC's tables explode in memory for firewall-like sets; a linear scan is about 70-150x
+// slower at 10,000 IPv4 rules (driver/bench/RESULTS.md).
 //
 // Updates: a built Classifier is immutable, so the driver can publish it through an atomically
 // swapped pointer and readers never see half a table. ClassifierBuilder keeps the rule set
 // (insert/remove are O(log n) and touch no tree); build() then rebuilds, off to the side, only the
 // trees (family x partition) whose rules changed and shares the others with the previous
-// Classifier. A full build of 10,000 rules takes tens of milliseconds (driver/bench/, "build/").
+// Classifier. A full build of 10,000 rules takes 20-35 ms of CPU (driver/bench/, "build/").
 #pragma once
 
 #include <array>
@@ -191,6 +200,9 @@ class Classifier {
   std::array<const classifier_detail::V6Tree*, classifier_detail::kPartitions> v6_order_{};
   std::size_t v4_count_ = 0;
   std::size_t v6_count_ = 0;
+  // The deepest of the non-empty trees: the steps a burst walks.
+  std::size_t v4_depth_ = 0;
+  std::size_t v6_depth_ = 0;
   ClassifierStats stats_;
 };
 
