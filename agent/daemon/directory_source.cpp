@@ -1,5 +1,7 @@
 #include "agent/daemon/directory_source.h"
 
+#include "agent/daemon/kerberos_auth.h"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -26,12 +28,6 @@ constexpr const char* kAssignmentPrefix = "CN=IPSEC,CN=Windows,CN=Microsoft,CN=M
 // LDAP result codes that mean "this server cannot serve now", not "the content is wrong".
 constexpr std::array<int, 6> kTransportResults = {3 /*timeLimitExceeded*/, 11 /*adminLimitExceeded*/, 51 /*busy*/,
                                                   52 /*unavailable*/, 53 /*unwillingToPerform*/, 80 /*other*/};
-
-std::string local_host_name() {
-  std::array<char, 256> name{};
-  if (::gethostname(name.data(), name.size() - 1) != 0) return "localhost";
-  return name.data();
-}
 
 Expected<model::Secret, std::string> read_password_file(const std::filesystem::path& file) {
   struct stat st {};
@@ -148,10 +144,7 @@ Expected<DirectorySourceSettings, std::string> directory_source_settings(const c
   out.session.ca_file = directory.tls_ca.empty() ? std::string(config::kSystemCaBundle) : directory.tls_ca.string();
   switch (directory.bind) {
     case config::BindMode::Gssapi: {
-      const std::string principal = directory.principal.empty()
-                                        ? "host/" + local_host_name() + "@" + directory.realm
-                                        : directory.principal;
-      out.session.bind = ldap::GssapiBind{directory.keytab.string(), principal};
+      out.session.bind = ldap::GssapiBind{directory.keytab.string(), host_principal(directory)};
       break;
     }
     case config::BindMode::Simple: {

@@ -30,6 +30,7 @@
 #include "agent/daemon/control_handler.h"
 #include "agent/daemon/dataplane_factory.h"
 #include "agent/daemon/host_addresses.h"
+#include "agent/daemon/kerberos_auth.h"
 #include "agent/daemon/log.h"
 #include "agent/daemon/monitor_endpoint.h"
 #include "agent/daemon/policy_updater.h"
@@ -83,7 +84,8 @@ bool is_loopback(const ward::IpAddress& address) {
 // IKE in wardd: the bridge over the enforced policy and one service per local address.
 class IkeRuntime {
  public:
-  IkeRuntime(Logger& log, AcquireRecorder& recorder) : log_(log), recorder_(recorder), bridge_(ikebridge::AuthFactory{}) {}
+  IkeRuntime(Logger& log, AcquireRecorder& recorder, ikebridge::AuthFactory auth)
+      : log_(log), recorder_(recorder), bridge_(std::move(auth)) {}
   ~IkeRuntime() { stop(); }
 
   void start(const std::vector<ward::IpAddress>& addresses, ward::driver::Dataplane& dataplane) {
@@ -202,14 +204,19 @@ int run(const std::filesystem::path& config_path) {
   Applier applier(**dataplane);
   PolicyUpdater updater(source.get(), cache, applier, state, log, clock, *addresses);
   updater.refresh("start-up");
-  // Directory hosts: refresh as soon as the directory reports a change (polling stays as a fallback).
-  auto watcher = make_change_watcher(*config, log, [&](std::string_view why) { updater.refresh(why); });
-
-  IkeRuntime ike(log, acquires);
+  ikebridge::AuthFactory auth;
+  enable_kerberos(auth, *config);
+  IkeRuntime ike(log, acquires, std::move(auth));
   if (config->driver == config::DriverBackend::Nfqueue || config->driver == config::DriverBackend::Sim) {
     ike.start(*addresses, **dataplane);
     ike.sync(state);
   }
+  // Directory hosts: refresh as soon as the directory reports a change (polling stays as a
+  // fallback); IKE then negotiates with the new policy and drops SAs of filters that went away.
+  auto watcher = make_change_watcher(*config, log, [&](std::string_view why) {
+    updater.refresh(why);
+    ike.sync(state);
+  });
 
   DaemonHandler handler(state, cache, **dataplane, [&]() -> ward::Expected<std::string, std::string> {
     auto outcome = updater.refresh("control-socket");

@@ -1,0 +1,90 @@
+#include "agent/daemon/kerberos_auth.h"
+
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cstring>
+#include <memory>
+#include <mutex>
+
+#include "ike/auth/kerberos_provider.h"
+
+namespace ward::agent::daemon {
+
+namespace {
+
+std::string local_host_name() {
+  std::array<char, 256> name{};
+  if (::gethostname(name.data(), name.size() - 1) != 0) return "localhost";
+  return name.data();
+}
+
+}  // namespace
+
+std::string host_principal(const config::DirectorySettings& directory) {
+  return directory.principal.empty() ? "host/" + local_host_name() + "@" + directory.realm : directory.principal;
+}
+
+Expected<std::string, std::string> peer_host_principal(const IpAddress& peer, const std::string& realm) {
+  sockaddr_storage address{};
+  socklen_t length = 0;
+  const auto bytes = peer.bytes();
+  if (peer.family() == IpFamily::V4) {
+    auto& v4 = reinterpret_cast<sockaddr_in&>(address);
+    v4.sin_family = AF_INET;
+    std::memcpy(&v4.sin_addr, bytes.data(), 4);
+    length = sizeof v4;
+  } else {
+    auto& v6 = reinterpret_cast<sockaddr_in6&>(address);
+    v6.sin6_family = AF_INET6;
+    std::memcpy(&v6.sin6_addr, bytes.data(), 16);
+    length = sizeof v6;
+  }
+  std::array<char, NI_MAXHOST> host{};
+  const int rc = ::getnameinfo(reinterpret_cast<const sockaddr*>(&address), length, host.data(), host.size(), nullptr,
+                               0, NI_NAMEREQD);
+  if (rc != 0) {
+    return unexpected("no host name for " + peer.to_string() + " (" + ::gai_strerror(rc) +
+                      "): Kerberos needs the peer's DNS name to ask for host/<name>@" + realm);
+  }
+  std::string name(host.data());
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+  return "host/" + name + "@" + realm;
+}
+
+void enable_kerberos(ikebridge::AuthFactory& factory, const config::Config& config) {
+  const auto& directory = config.directory;
+  if (directory.realm.empty()) return;
+  ikebridge::KerberosSettings settings;
+  settings.keytab_path = directory.keytab.string();
+  settings.own_principal = host_principal(directory);
+  const std::string realm = directory.realm;
+  settings.peer_principal = [realm](const IpAddress& peer) -> std::optional<std::string> {
+    auto principal = peer_host_principal(peer, realm);
+    if (!principal) return std::nullopt;
+    return *principal;
+  };
+  // One provider serves every exchange (each main mode takes its own GSS context from it).
+  auto shared = std::make_shared<std::pair<std::once_flag, ikebridge::AuthProviderPtr>>();
+  factory.enable_kerberos(std::move(settings),
+                          [shared, realm](const ikebridge::KerberosSettings& s,
+                                          const IpAddress&) -> Expected<ikebridge::AuthProviderPtr, std::string> {
+                            std::call_once(shared->first, [&] {
+                              ike::auth::KerberosConfig kerberos;
+                              kerberos.keytab = s.keytab_path;
+                              kerberos.own_principal = s.own_principal;
+                              kerberos.peer_principal = [realm](const IpAddress& peer) {
+                                return peer_host_principal(peer, realm);
+                              };
+                              shared->second = std::make_shared<const ike::auth::KerberosProvider>(std::move(kerberos));
+                            });
+                            return shared->second;
+                          });
+}
+
+}  // namespace ward::agent::daemon
