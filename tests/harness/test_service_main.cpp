@@ -1,7 +1,10 @@
 // ward_test_service: runs one SlapdInstance or KdcInstance for shell-driven tests.
 //
-//   ward_test_service slapd --env-file F [--tls] [--suffix DN] [--no-suffix-entry]
+//   ward_test_service slapd --env-file F [--tls] [--suffix DN] [--root-dn DN] [--no-suffix-entry]
 //                           [--schema LDIF]... [--ldif LDIF]...
+//                           [--sasl-host H --sasl-realm R --sasl-keytab KT [--authz-regexp MATCH REPLACE]...]
+//     (SASL/GSSAPI: slapd's service key ldap/H@R is read from KT; KRB5_CONFIG must name the
+//      realm's krb5.conf, as `ward_test_service kdc` exports it)
 //   ward_test_service kdc --env-file F [--realm R] [--principal NAME=KEYTAB]...
 //
 // Once the service answers, writes shell assignments (mode 0600) to F, then waits for
@@ -11,6 +14,7 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -75,6 +79,7 @@ int main(int argc, char** argv) {
   ward::test::SlapdOptions slapd_options;
   ward::test::KdcOptions kdc_options;
   std::vector<std::pair<std::string, std::string>> principals;
+  ward::test::SlapdSaslSettings sasl;
   for (int i = 2; i < argc; ++i) {
     const std::string arg = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : std::string(); };
@@ -86,6 +91,16 @@ int main(int argc, char** argv) {
     else if (arg == "--schema") slapd_options.extra_schemas.emplace_back(next());
     else if (arg == "--ldif") slapd_options.initial_ldif.emplace_back(next());
     else if (arg == "--realm") kdc_options.realm = next();
+    else if (arg == "--sasl-host") sasl.sasl_host = next();
+    else if (arg == "--sasl-realm") sasl.realm = next();
+    else if (arg == "--sasl-keytab") sasl.keytab = next();
+    else if (arg == "--authz-regexp") {
+      // Two words: both sides of an authz-regexp contain '='.
+      std::string match = next();
+      std::string replacement = next();
+      if (match.empty() || replacement.empty()) return fail("--authz-regexp wants MATCH REPLACE");
+      sasl.authz_regexps.emplace_back(std::move(match), std::move(replacement));
+    }
     else if (arg == "--principal") {
       std::string spec = next();
       auto eq = spec.find('=');
@@ -96,6 +111,15 @@ int main(int argc, char** argv) {
     }
   }
   if (env_file.empty()) return fail("--env-file is required");
+  if (!sasl.sasl_host.empty() || !sasl.realm.empty() || !sasl.keytab.empty()) {
+    if (sasl.sasl_host.empty() || sasl.realm.empty() || sasl.keytab.empty()) {
+      return fail("SASL wants all of --sasl-host, --sasl-realm and --sasl-keytab");
+    }
+    const char* krb5_config = std::getenv("KRB5_CONFIG");
+    if (krb5_config == nullptr || *krb5_config == '\0') return fail("SASL wants KRB5_CONFIG set to the realm's krb5.conf");
+    sasl.krb5_config = krb5_config;
+    slapd_options.sasl = sasl;
+  }
 
   if (kind == "slapd") {
     auto slapd = ward::test::SlapdInstance::start(slapd_options);
