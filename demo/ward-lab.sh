@@ -167,6 +167,7 @@ start_host() {  # start_host NAME NS SAMACCOUNT
 uri = ldap://localhost:$ldap_port
 realm = $realm
 keytab = $dir/host.keytab
+principal = host/$name.example.test@$realm
 computer_name = $account
 [driver]
 backend = nfqueue
