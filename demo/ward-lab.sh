@@ -119,7 +119,7 @@ ward_service_start kdc --realm "$realm" \
   --principal host/legal-pc1.example.test="$work/legal-pc1/host.keytab" \
   --principal host/sales-pc1.example.test="$work/sales-pc1/host.keytab"
 arm_cleanup
-ward_service_start slapd --suffix dc=example,dc=test --root-dn cn=admin,dc=example,dc=test --no-suffix-entry \
+ward_service_start slapd --suffix dc=example,dc=test --root-dn cn=admin,dc=example,dc=test --no-suffix-entry --syncprov \
   --schema "$root/schemas/openldap/ward-ad-ipsec.ldif" --ldif "$root/schemas/examples/legal.ldif" \
   --sasl-host localhost --sasl-realm "$realm" --sasl-keytab "$work/ldap.keytab" \
   --authz-regexp '^uid=host/([^,]+)(,cn=example\.test)?,cn=gssapi,cn=auth$' \

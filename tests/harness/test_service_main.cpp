@@ -1,6 +1,6 @@
 // ward_test_service: runs one SlapdInstance or KdcInstance for shell-driven tests.
 //
-//   ward_test_service slapd --env-file F [--tls] [--suffix DN] [--root-dn DN] [--no-suffix-entry]
+//   ward_test_service slapd --env-file F [--tls] [--suffix DN] [--root-dn DN] [--no-suffix-entry] [--syncprov]
 //                           [--schema LDIF]... [--ldif LDIF]...
 //                           [--sasl-host H --sasl-realm R --sasl-keytab KT [--authz-regexp MATCH REPLACE]...]
 //     (SASL/GSSAPI: slapd's service key ldap/H@R is read from KT; KRB5_CONFIG must name the
@@ -88,6 +88,7 @@ int main(int argc, char** argv) {
     else if (arg == "--suffix") slapd_options.suffix = next();
     else if (arg == "--root-dn") slapd_options.root_dn = next();
     else if (arg == "--no-suffix-entry") slapd_options.create_suffix_entry = false;
+    else if (arg == "--syncprov") slapd_options.syncprov = true;
     else if (arg == "--schema") slapd_options.extra_schemas.emplace_back(next());
     else if (arg == "--ldif") slapd_options.initial_ldif.emplace_back(next());
     else if (arg == "--realm") kdc_options.realm = next();
