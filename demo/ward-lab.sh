@@ -88,6 +88,7 @@ cleanup() {
   ward_services_stop
   ip netns del "$ns_legal" 2>/dev/null || true
   ip netns del "$ns_sales" 2>/dev/null || true
+  rm -rf "/etc/netns/$ns_legal" "/etc/netns/$ns_sales"
   if [[ -n ${WARD_LAB_KEEP:-} ]]; then echo "ward-lab: kept $work" >&2; else rm -rf "$work"; fi
   exit "$status"
 }
@@ -140,6 +141,13 @@ ward_dir() { "$ward_dir_bin" --uri "$WARD_SLAPD_URI" --bind-dn cn=admin,dc=examp
 say "Hosts legal-pc1 ($legal_addr, OU=Legal) and sales-pc1 ($sales_addr, OU=Sales)"
 ip netns add "$ns_legal"
 ip netns add "$ns_sales"
+# Each host's /etc/hosts (ip netns exec mounts /etc/netns/<ns>/hosts over it): IKE's Kerberos
+# asks for host/<the peer's DNS name>, as Windows does, and the lab has no DNS server.
+for ns in "$ns_legal" "$ns_sales"; do
+  mkdir -p "/etc/netns/$ns"
+  printf '127.0.0.1 localhost\n%s legal-pc1.example.test legal-pc1\n%s sales-pc1.example.test sales-pc1\n' \
+    "$legal_addr" "$sales_addr" >"/etc/netns/$ns/hosts"
+done
 ip link add "$tag-l" type veth peer name "$tag-s"
 ip link set "$tag-l" netns "$ns_legal"
 ip link set "$tag-s" netns "$ns_sales"
