@@ -122,9 +122,14 @@ class IkeRuntime {
     snapshot->policy = current->policy;
     snapshot->compiled = current->compiled;
     snapshot->translation = current->translation;
+    // SAs survive a refresh only if their filter is still negotiated on the same terms.
+    const bool first = bridged_ == nullptr;
+    const auto live = first ? std::vector<std::uint32_t>{} : ikebridge::filters_negotiated_on_same_terms(*bridged_, *snapshot);
+    bridged_ = snapshot;
     bridge_.replace(std::move(snapshot));
-    const auto live = bridge_.negotiate_filter_ids();
-    for (auto& s : services_) s->retain_filters(live);
+    if (!first) {
+      for (auto& s : services_) s->retain_filters(live);
+    }
   }
 
   std::vector<ward::ike::service::IkeSnapshot> snapshots() const {
@@ -157,6 +162,7 @@ class IkeRuntime {
   std::vector<std::unique_ptr<ward::ike::service::IkeService>> services_;
   std::mutex mutex_;
   std::shared_ptr<const Snapshot> applied_;
+  std::shared_ptr<const ikebridge::BridgeSnapshot> bridged_;
 };
 
 int run(const std::filesystem::path& config_path) {

@@ -183,6 +183,37 @@ std::shared_ptr<const BridgeSnapshot> PolicyBridge::current() const {
   return snapshot_;
 }
 
+namespace {
+
+bool same_terms(const model::Policy& a, const model::Rule& rule_a, const model::Policy& b, const model::Rule& rule_b) {
+  if (a.key_exchange != b.key_exchange || rule_a.auth_methods != rule_b.auth_methods ||
+      rule_a.tunnel_endpoint != rule_b.tunnel_endpoint) {
+    return false;
+  }
+  const auto* action_a = a.find_filter_action(rule_a.filter_action);
+  const auto* action_b = b.find_filter_action(rule_b.filter_action);
+  if (action_a == nullptr || action_b == nullptr) return false;
+  return action_a->kind == action_b->kind && action_a->security_methods == action_b->security_methods &&
+         action_a->quick_mode_pfs == action_b->quick_mode_pfs;
+}
+
+}  // namespace
+
+std::vector<std::uint32_t> filters_negotiated_on_same_terms(const BridgeSnapshot& previous, const BridgeSnapshot& current) {
+  std::vector<std::uint32_t> ids;
+  for (const auto& [id, origin] : current.translation.origins) {
+    if (origin.action != model::ActionKind::Negotiate) continue;
+    const auto before = previous.translation.origins.find(id);
+    if (before == previous.translation.origins.end() || before->second.action != model::ActionKind::Negotiate) continue;
+    if (origin.rule_index >= current.policy.rules.size() || before->second.rule_index >= previous.policy.rules.size()) continue;
+    if (same_terms(previous.policy, previous.policy.rules[before->second.rule_index], current.policy,
+                   current.policy.rules[origin.rule_index])) {
+      ids.push_back(id);
+    }
+  }
+  return ids;
+}
+
 std::vector<std::uint32_t> PolicyBridge::negotiate_filter_ids() const {
   std::vector<std::uint32_t> ids;
   const auto s = current();

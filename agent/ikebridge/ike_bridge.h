@@ -83,6 +83,12 @@ struct BridgeSnapshot {
   translate::Translation translation;   // table in the compiled table's order, with ids
 };
 
+// The negotiate filters of `current` whose SAs may stay after `previous` is replaced: the filter
+// existed before and is still negotiated on the same terms (its rule's filter action methods and
+// PFS, authentication methods and tunnel, and the key exchange settings). SAs of the others were
+// agreed on terms the policy no longer holds and must be renegotiated.
+std::vector<std::uint32_t> filters_negotiated_on_same_terms(const BridgeSnapshot& previous, const BridgeSnapshot& current);
+
 class PolicyBridge final : public ike::service::PolicyLookup {
  public:
   explicit PolicyBridge(AuthFactory factory) : factory_(std::move(factory)) {}

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <functional>
+
 #include "ike/auth/preshared_key.h"
 
 namespace ward::agent::ikebridge {
@@ -236,6 +239,47 @@ TEST_F(IkeBridgeTest, ReplaceSwapsTheSnapshotAndListsNegotiateFilters) {
   auto p1 = bridge.phase1_for(kHostA, ip("10.2.3.4"), std::nullopt);
   ASSERT_FALSE(p1.has_value());
   EXPECT_EQ(p1.error(), "no policy is applied");
+}
+
+}  // namespace
+}  // namespace ward::agent::ikebridge
+
+namespace ward::agent::ikebridge {
+namespace {
+
+TEST_F(IkeBridgeTest, SasSurviveARefreshOnlyWhereTheNegotiationTermsStayTheSame) {
+  const auto psk_filter = id_of_rule(0);
+  const auto kerberos_filter = id_of_rule(2);
+  ASSERT_NE(psk_filter, 0U);
+  ASSERT_NE(kerberos_filter, 0U);
+  auto refreshed = [&](const std::function<void(model::Policy&)>& edit) {
+    BridgeSnapshot next;
+    next.policy = snapshot->policy;
+    edit(next.policy);
+    model::HostContext host;
+    host.addresses = {kHostA};
+    next.compiled = model::compile(next.policy, host);
+    next.translation = translate::translate(next.policy, next.compiled, ids);
+    auto kept = filters_negotiated_on_same_terms(*snapshot, next);
+    std::sort(kept.begin(), kept.end());
+    return kept;
+  };
+  auto both = std::vector<std::uint32_t>{psk_filter, kerberos_filter};
+  std::sort(both.begin(), both.end());
+
+  EXPECT_EQ(refreshed([](model::Policy&) {}), both);
+  EXPECT_EQ(refreshed([](model::Policy& p) { p.description = "only words changed"; }), both);
+  // The shared filter action's methods change: both rules' SAs must go.
+  EXPECT_TRUE(refreshed([](model::Policy& p) {
+                for (auto& a : p.filter_actions) {
+                  if (a.kind == model::ActionKind::Negotiate) std::reverse(a.security_methods.begin(), a.security_methods.end());
+                }
+              }).empty());
+  // One rule's authentication changes: only its SAs go.
+  EXPECT_EQ(refreshed([](model::Policy& p) { p.rules[2].auth_methods = {model::AuthMethod::preshared("new")}; }),
+            std::vector<std::uint32_t>{psk_filter});
+  // The key exchange settings change: every SA goes.
+  EXPECT_TRUE(refreshed([](model::Policy& p) { p.key_exchange.lifetime_minutes += 1; }).empty());
 }
 
 }  // namespace
