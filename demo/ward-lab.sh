@@ -253,9 +253,14 @@ for host in legal-pc1 sales-pc1; do
   note "$host:"
   ctl "$host" show sa | sed 's/^/     /'
 done
-sa_count() { ctl "$1" --json show sa | jq '[.sas[]?] | length'; }
-expect "legal-pc1 has SAs" test "$(sa_count legal-pc1)" -gt 0
-expect "sales-pc1 has SAs" test "$(sa_count sales-pc1)" -gt 0
+sa_count() { ctl "$1" --json show sa | jq '[.quick_modes[]?] | length'; }
+qm_ciphers() { ctl "$1" --json show sa | jq -r '[.quick_modes[]?.cipher] | unique | join(",")'; }
+mm_auth() { ctl "$1" --json show sa | jq -r '[.main_modes[]?.auth_method] | unique | join(",")'; }
+expect "legal-pc1 has quick mode SAs" test "$(sa_count legal-pc1)" -gt 0
+expect "sales-pc1 has quick mode SAs" test "$(sa_count sales-pc1)" -gt 0
+expect "the hosts authenticated each other with Kerberos" test "$(mm_auth legal-pc1)" = "Kerberos (GSS-API)"
+expect "legal-pc1 <-> sales-pc1 is encrypted with the first method, AES-GCM-256" \
+  test "$(qm_ciphers legal-pc1),$(qm_ciphers sales-pc1)" = "AES-GCM-256,AES-GCM-256"
 
 # ---- a policy change through the directory -------------------------------------------------------
 say "Policy change with ward-dir: traffic to and from Legal uses AES-CBC + HMAC-SHA-256 only"
@@ -277,6 +282,8 @@ expect "ping still answers under the new protection" wait_for 20 send_traffic
 wait "$capture_pid" 2>/dev/null || true
 expect "the new traffic is ESP" test "$(count_packets "$work/wire-2.pcap" esp)" -gt 0
 expect "and no ICMP in clear" test "$(count_packets "$work/wire-2.pcap" icmp)" -eq 0
+expect "the SAs agreed under the old terms are gone; the new ones are AES-CBC-256" \
+  test "$(qm_ciphers legal-pc1),$(qm_ciphers sales-pc1)" = "AES-CBC-256,AES-CBC-256"
 ctl legal-pc1 show sa | sed 's/^/     /'
 
 # ---- the directory goes away -----------------------------------------------------------------------
@@ -300,7 +307,7 @@ for host in legal-pc1 sales-pc1; do
   pid_var=${host//-/_}_wardd_pid  # `ip netns exec` and `env` exec, so this is wardd itself
   agent_pid=${!pid_var}
   rss=$(awk '/VmRSS/ {print $2, $3}' "/proc/$agent_pid/status" 2>/dev/null || echo "?")
-  trips=$(grep -o 'round_trips=[0-9]*' "$work/$host/wardd.log" | tail -1 | cut -d= -f2 || true)
+  trips=$(grep -o ' round_trips=[0-9]*' "$work/$host/wardd.log" | tail -1 | cut -d= -f2 || true)
   note "$host: wardd RSS $rss; LDAP round trips for a full fetch: ${trips:-?}"
 done
 

@@ -150,13 +150,51 @@ std::string render_filters(const json& result) {
   return table(rows);
 }
 
+// "3540s" for a number of seconds, "" when absent.
+std::string seconds(const json& object, const char* key) {
+  const std::string value = text(object, key);
+  return value.empty() ? value : value + "s";
+}
+
+// "1234/56": a count in each direction, "-" for a direction the dataplane has no counters for.
+std::string both_ways(const json& object, const char* in_key, const char* out_key) {
+  const std::string in = text(object, in_key);
+  const std::string out = text(object, out_key);
+  return (in.empty() ? "-" : in) + "/" + (out.empty() ? "-" : out);
+}
+
+// Main mode and quick mode SAs as IKE negotiated them (with the dataplane's counters); without
+// IKE (hand-installed SAs) the dataplane's own list.
 std::string render_sas(const json& result) {
-  std::vector<std::vector<std::string>> rows{
-      {"PEER", "DIR", "SPI", "PROTO", "MODE", "CIPHER", "INTEGRITY", "BYTES", "PACKETS", "AGE", "EXPIRES IN", "RULE"}};
+  std::string out;
+  const auto& main_modes = array_field(result, "main_modes");
+  const auto& quick_modes = array_field(result, "quick_modes");
+  if (!main_modes.empty()) {
+    std::vector<std::vector<std::string>> rows{
+        {"MAIN MODE PEER", "ROLE", "STATE", "AUTH", "CIPHER", "HASH", "DH GROUP", "LIFETIME LEFT", "QUICK MODES"}};
+    for (const auto& mm : main_modes) {
+      rows.push_back({text(mm, "peer"), text(mm, "role"), text(mm, "state"), text(mm, "auth_method"), text(mm, "cipher"),
+                      text(mm, "hash"), text(mm, "dh_group"), seconds(mm, "lifetime_left"), text(mm, "quick_modes")});
+    }
+    out += table(rows);
+  }
+  if (!quick_modes.empty()) {
+    std::vector<std::vector<std::string>> rows{{"QUICK MODE PEER", "SPI IN", "SPI OUT", "CIPHER", "INTEGRITY", "PFS",
+                                                "BYTES IN/OUT", "PACKETS IN/OUT", "LIFETIME LEFT", "RULE"}};
+    for (const auto& qm : quick_modes) {
+      const std::string pfs = text(qm, "pfs_group");
+      rows.push_back({text(qm, "peer"), text(qm, "spi_in"), text(qm, "spi_out"), text(qm, "cipher"), text(qm, "integrity"),
+                      pfs.empty() || pfs == "0" ? "no" : "group " + pfs, both_ways(qm, "bytes_in", "bytes_out"),
+                      both_ways(qm, "packets_in", "packets_out"), seconds(qm, "lifetime_left"), text(qm, "rule")});
+    }
+    if (!out.empty()) out += "\n";
+    out += table(rows);
+  }
+  if (!out.empty()) return out;
+  std::vector<std::vector<std::string>> rows{{"PEER", "DIR", "SPI", "PROTO", "BYTES", "PACKETS", "DROPS", "RULE"}};
   for (const auto& sa : array_field(result, "sas")) {
-    rows.push_back({text(sa, "peer"), text(sa, "direction"), text(sa, "spi"), text(sa, "protocol"), text(sa, "mode"),
-                    text(sa, "cipher"), text(sa, "integrity"), text(sa, "bytes"), text(sa, "packets"),
-                    text(sa, "age_seconds") + "s", text(sa, "expires_in_seconds") + "s", text(sa, "rule")});
+    rows.push_back({text(sa, "peer"), text(sa, "direction"), text(sa, "spi"), text(sa, "protocol"), text(sa, "bytes"),
+                    text(sa, "packets"), text(sa, "drops"), text(sa, "rule")});
   }
   if (rows.size() == 1) return "no security associations\n";
   return table(rows);
