@@ -92,6 +92,7 @@ void MainWindow::build_actions() {
   auto* quit = new QAction("&Quit", this);
   quit->setShortcut(QKeySequence::Quit);
   connect_ = new QAction("&Connect to Directory...", this);
+  connect_->setObjectName("connect_directory");
   connect_->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
   assign_ = new QAction("Assign to &GPO...", this);
   assign_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_G));
@@ -436,6 +437,8 @@ void MainWindow::unlink_gpo() {
       [](GroupPolicyAdmin& admin, const GpoChoice& dialog) { return admin.unlink(dialog.container_dn, dialog.gpo_dn); },
       "Unlinked the GPO");
 }
+
+SecurityMonitor* MainWindow::monitor() const { return monitor_.data(); }
 
 void MainWindow::open_monitor() {
   if (!monitor_) {

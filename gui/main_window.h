@@ -41,7 +41,7 @@ class MainWindow : public QMainWindow {
   QTableView* view() const { return view_; }
   QString last_error() const { return last_error_; }
   PolicyStore* store() const { return store_.get(); }
-  SecurityMonitor* monitor() const { return monitor_; }
+  SecurityMonitor* monitor() const;  // the open monitor window, or nullptr
 
   void refresh();
   void new_policy();
