@@ -46,7 +46,7 @@ MainWindow::MainWindow(std::unique_ptr<PolicyStore> store, QWidget* parent)
   view_->horizontalHeader()->setStretchLastSection(true);
   view_->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
   view_->setColumnWidth(PolicyListModel::kName, 280);
-  view_->setColumnWidth(PolicyListModel::kDescription, 420);
+  view_->setColumnWidth(PolicyListModel::kDescription, 380);
   view_->setColumnWidth(PolicyListModel::kRules, 60);
   view_->setToolTip("Enter or F2 edits the selected policy, Delete removes it");
   setCentralWidget(view_);
@@ -63,7 +63,7 @@ MainWindow::MainWindow(std::unique_ptr<PolicyStore> store, QWidget* parent)
   connect(view_, &QTableView::doubleClicked, this, [this] { edit_selected(); });
   connect(view_, &QTableView::activated, this, [this] { edit_selected(); });
   connect(view_->selectionModel(), &QItemSelectionModel::selectionChanged, this, [this] { update_actions(); });
-  resize(1000, 560);
+  resize(1200, 600);
   refresh();
 }
 
@@ -144,6 +144,7 @@ void MainWindow::build_actions() {
   toolbar->setObjectName("policy_toolbar");
   toolbar->setToolButtonStyle(Qt::ToolButtonTextOnly);
   for (auto* action : {new_, edit_, duplicate_, delete_, import_, export_, refresh_}) toolbar->addAction(action);
+  addToolBarBreak();
   auto* gpo_toolbar = addToolBar("Group Policy");
   gpo_toolbar->setObjectName("gpo_toolbar");
   gpo_toolbar->setToolButtonStyle(Qt::ToolButtonTextOnly);

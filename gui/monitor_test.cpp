@@ -31,7 +31,7 @@ constexpr int kWaitMs = 10000;
 
 int column_of(const QAbstractItemModel* model, const QString& name) {
   for (int column = 0; column < model->columnCount(); ++column) {
-    if (model->headerData(column, Qt::Horizontal).toString() == name) return column;
+    if (model->headerData(column, Qt::Horizontal, Qt::UserRole).toString() == name) return column;
   }
   return -1;
 }

@@ -98,10 +98,32 @@ QStringList columns_of(const nlohmann::json& rows, const QStringList& preferred)
   return out + extra;
 }
 
+// Column titles for the keys the agent sends; other keys show as sent.
+QString title_of(const QString& key) {
+  static const std::map<QString, QString> kTitles{
+      {"peer", "Peer"},         {"direction", "Direction"},     {"spi", "SPI"},
+      {"protocol", "Protocol"}, {"mode", "Mode"},               {"cipher", "Cipher"},
+      {"integrity", "Integrity"}, {"rule", "Rule"},             {"filter_id", "Filter"},
+      {"filter", "Filter"},     {"bytes", "Bytes"},             {"packets", "Packets"},
+      {"drops", "Drops"},       {"age_seconds", "Age (s)"},     {"expires_in_seconds", "Expires in (s)"},
+      {"auth_method", "Authentication"}, {"dh_group", "DH group"}, {"sas", "SAs"},
+      {"id", "Id"},             {"weight", "Weight"},           {"action", "Action"},
+      {"specific", "Specific filter"}, {"mirror", "Mirrored"}};
+  const auto found = kTitles.find(key);
+  return found == kTitles.end() ? key : found->second;
+}
+
+// Rebuilds the rows; the column keys stay in the header's Qt::UserRole (tests and code look
+// columns up by key), the titles are for people. Column widths fit the first contents only, so
+// the user's own widths survive refreshes.
 void fill_table(QStandardItemModel* model, const nlohmann::json& rows, const QStringList& preferred) {
   const auto columns = columns_of(rows, preferred);
-  model->clear();
-  model->setHorizontalHeaderLabels(columns);
+  model->removeRows(0, model->rowCount());
+  model->setColumnCount(static_cast<int>(columns.size()));
+  for (int column = 0; column < columns.size(); ++column) {
+    model->setHeaderData(column, Qt::Horizontal, title_of(columns[column]), Qt::DisplayRole);
+    model->setHeaderData(column, Qt::Horizontal, columns[column], Qt::UserRole);
+  }
   if (!rows.is_array()) return;
   for (const auto& row : rows) {
     QList<QStandardItem*> items;
@@ -332,7 +354,7 @@ QWidget* SecurityMonitor::build_explain_tab() {
   add("S&ource address:", explain_source_);
   add("&Destination address:", explain_destination_);
   add("P&rotocol:", explain_protocol_);
-  add("Source po&rt:", explain_source_port_);
+  add("So&urce port:", explain_source_port_);
   add("Destination por&t:", explain_destination_port_);
   layout->addLayout(form);
   explain_button_ = new QPushButton("&Explain", page);
@@ -426,6 +448,10 @@ void SecurityMonitor::apply(const Snapshot& snapshot) {
   fill_sas(snapshot.sas, snapshot.main_mode);
   fill_statistics(snapshot.sas);
   fill_policy(snapshot.policy, snapshot.filters);
+  if (!sized_) {
+    for (auto* view : {main_mode_view_, quick_mode_view_, statistics_view_, filters_view_}) view->resizeColumnsToContents();
+    sized_ = true;
+  }
   status_->setText(QString("%1 — %2 quick mode SA%3 — updated %4")
                        .arg(socket_path_)
                        .arg(snapshot.sas.size())
@@ -444,7 +470,6 @@ void SecurityMonitor::fill_sas(const nlohmann::json& sas, const nlohmann::json& 
                              "SAs only. The peers with quick mode SAs are on the Quick Mode tab.");
     main_mode_note_->show();
     fill_table(main_mode_model_, nlohmann::json::array(), kMainModeColumns);
-    main_mode_model_->setHorizontalHeaderLabels(kMainModeColumns);
   }
 }
 

@@ -121,6 +121,7 @@ class SecurityMonitor : public QMainWindow {
   QPushButton* explain_button_;
   QPlainTextEdit* explain_output_;
   bool polling_ = false;
+  bool sized_ = false;  // columns fitted to the first rows
   bool explaining_ = false;
   int completed_polls_ = 0;
   QString last_error_;
