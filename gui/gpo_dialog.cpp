@@ -21,7 +21,7 @@ QString gpo_text(const GpoSummary& gpo) {
   return text;
 }
 
-// The role a link entry's DN plays, kept apart from its display text (which may say "(link disabled)").
+// A linked container's DN without the " (link disabled)" note the store adds for display.
 QString strip_link_note(QString where) {
   const auto note = where.indexOf(" (link disabled)");
   if (note >= 0) where.truncate(note);
