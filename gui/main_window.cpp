@@ -15,7 +15,10 @@
 #include <QToolBar>
 
 #include "directory/model/policy_json.h"
+#include "gui/connect_dialog.h"
 #include "gui/display_text.h"
+#include "gui/ldap_policy_store.h"
+#include "gui/security_monitor.h"
 #include "gui/policy_dialog.h"
 #include "gui/policy_ids.h"
 #include "gui/policy_list_model.h"
@@ -31,6 +34,7 @@ MainWindow::MainWindow(std::unique_ptr<PolicyStore> store, QWidget* parent)
     : QMainWindow(parent), store_(std::move(store)), model_(new PolicyListModel(this)), view_(new QTableView(this)),
       status_(new QLabel(this)), busy_label_(new QLabel(this)), busy_bar_(new QProgressBar(this)) {
   setWindowTitle("Ward IPsec Policy Editor — " + store_->location());
+  setObjectName("main_window");
   view_->setObjectName("policies");
   view_->setModel(model_);
   view_->setSelectionBehavior(QAbstractItemView::SelectRows);
@@ -42,8 +46,9 @@ MainWindow::MainWindow(std::unique_ptr<PolicyStore> store, QWidget* parent)
   view_->horizontalHeader()->setStretchLastSection(true);
   view_->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
   view_->setColumnWidth(PolicyListModel::kName, 280);
-  view_->setColumnWidth(PolicyListModel::kDescription, 420);
+  view_->setColumnWidth(PolicyListModel::kDescription, 380);
   view_->setColumnWidth(PolicyListModel::kRules, 60);
+  view_->setToolTip("Enter or F2 edits the selected policy, Delete removes it");
   setCentralWidget(view_);
 
   busy_bar_->setRange(0, 0);  // an indeterminate "working" bar
@@ -58,7 +63,7 @@ MainWindow::MainWindow(std::unique_ptr<PolicyStore> store, QWidget* parent)
   connect(view_, &QTableView::doubleClicked, this, [this] { edit_selected(); });
   connect(view_, &QTableView::activated, this, [this] { edit_selected(); });
   connect(view_->selectionModel(), &QItemSelectionModel::selectionChanged, this, [this] { update_actions(); });
-  resize(1000, 560);
+  resize(1200, 600);
   refresh();
 }
 
@@ -86,6 +91,22 @@ void MainWindow::build_actions() {
   refresh_->setShortcut(QKeySequence::Refresh);
   auto* quit = new QAction("&Quit", this);
   quit->setShortcut(QKeySequence::Quit);
+  connect_ = new QAction("&Connect to Directory...", this);
+  connect_->setObjectName("connect_directory");
+  connect_->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
+  assign_ = new QAction("Assign to &GPO...", this);
+  assign_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_G));
+  link_ = new QAction("&Link GPO...", this);
+  link_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_L));
+  unlink_ = new QAction("U&nlink GPO...", this);
+  unlink_->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_L));
+  monitor_action_ = new QAction("Security &Monitor...", this);
+  monitor_action_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_M));
+  connect(connect_, &QAction::triggered, this, &MainWindow::connect_directory);
+  connect(assign_, &QAction::triggered, this, &MainWindow::assign_selected);
+  connect(link_, &QAction::triggered, this, &MainWindow::link_gpo);
+  connect(unlink_, &QAction::triggered, this, &MainWindow::unlink_gpo);
+  connect(monitor_action_, &QAction::triggered, this, &MainWindow::open_monitor);
 
   connect(new_, &QAction::triggered, this, &MainWindow::new_policy);
   connect(edit_, &QAction::triggered, this, &MainWindow::edit_selected);
@@ -105,6 +126,8 @@ void MainWindow::build_actions() {
   });
 
   auto* file_menu = menuBar()->addMenu("&File");
+  file_menu->addAction(connect_);
+  file_menu->addSeparator();
   file_menu->addAction(import_);
   file_menu->addAction(export_);
   file_menu->addSeparator();
@@ -113,10 +136,19 @@ void MainWindow::build_actions() {
   for (auto* action : {new_, edit_, duplicate_, delete_}) policy_menu->addAction(action);
   policy_menu->addSeparator();
   policy_menu->addAction(refresh_);
+  auto* gpo_menu = menuBar()->addMenu("&Group Policy");
+  for (auto* action : {assign_, link_, unlink_}) gpo_menu->addAction(action);
+  auto* tools_menu = menuBar()->addMenu("&Tools");
+  tools_menu->addAction(monitor_action_);
   auto* toolbar = addToolBar("Policies");
   toolbar->setObjectName("policy_toolbar");
   toolbar->setToolButtonStyle(Qt::ToolButtonTextOnly);
   for (auto* action : {new_, edit_, duplicate_, delete_, import_, export_, refresh_}) toolbar->addAction(action);
+  addToolBarBreak();
+  auto* gpo_toolbar = addToolBar("Group Policy");
+  gpo_toolbar->setObjectName("gpo_toolbar");
+  gpo_toolbar->setToolButtonStyle(Qt::ToolButtonTextOnly);
+  for (auto* action : {connect_, assign_, link_, unlink_, monitor_action_}) gpo_toolbar->addAction(action);
   update_actions();
 }
 
@@ -136,6 +168,11 @@ void MainWindow::update_actions() {
   duplicate_->setEnabled(!busy_ && readable);
   export_->setEnabled(!busy_ && readable);
   delete_->setEnabled(!busy_ && readable);
+  const bool gpo = store_ && store_->group_policy() != nullptr;
+  connect_->setEnabled(!busy_);
+  assign_->setEnabled(!busy_ && gpo && readable);
+  link_->setEnabled(!busy_ && gpo);
+  unlink_->setEnabled(!busy_ && gpo);
 }
 
 void MainWindow::set_busy(bool busy, const QString& doing) {
@@ -297,6 +334,121 @@ void MainWindow::export_selected(const QString& path) {
         if (failure) return show_store_error(*failure);
         statusBar()->showMessage("Exported to " + path, 5000);
       });
+}
+
+void MainWindow::set_store(std::unique_ptr<PolicyStore> store) {
+  pending_.waitForFinished();  // the worker may still use the old store
+  store_ = std::move(store);
+  setWindowTitle("Ward IPsec Policy Editor — " + store_->location());
+  model_->set_items({});
+  update_actions();
+  refresh();
+}
+
+void MainWindow::connect_directory() {
+  if (busy_) return;
+  ConnectDialog dialog(this);
+  if (dialog.exec() != QDialog::Accepted) return;
+  connect_with(dialog.take_options(), dialog.domain_dn());
+}
+
+void MainWindow::connect_with(ldap::SessionOptions options, const QString& domain_dn) {
+  if (busy_) return;
+  using Result = Expected<std::unique_ptr<LdapPolicyStore>, StoreError>;
+  const QString first = options.uris.empty() ? QString() : qs(options.uris.front());
+  // The options (and the password in them) live until the worker's bind is over, no longer.
+  auto shared = std::make_shared<ldap::SessionOptions>(std::move(options));
+  start<Result>(
+      "Connecting to " + first + "...",
+      [shared, domain = domain_dn.toStdString()]() mutable {
+        auto result = LdapPolicyStore::connect(*shared, domain);
+        *shared = ldap::SessionOptions{};
+        return result;
+      },
+      [this](Result result) {
+        if (!result) return show_store_error(result.error());
+        set_store(std::move(result).value());
+      });
+}
+
+void MainWindow::with_gpo_choice(GpoDialog::Mode mode, const QString& subject,
+                                 std::function<std::optional<StoreError>(GroupPolicyAdmin&, const GpoChoice&)> act,
+                                 const QString& done_text) {
+  auto* admin = store_ ? store_->group_policy() : nullptr;
+  if (!admin || busy_) return;
+  struct Choices {
+    std::vector<GpoSummary> gpos;
+    QStringList containers;
+  };
+  using Listed = Expected<Choices, StoreError>;
+  start<Listed>(
+      "Reading the GPOs...",
+      [admin, mode]() -> Listed {
+        auto gpos = admin->list_gpos();
+        if (!gpos) return unexpected(gpos.error());
+        Choices choices{std::move(gpos).value(), {}};
+        if (mode == GpoDialog::Mode::Link) {
+          auto containers = admin->list_containers();
+          if (!containers) return unexpected(containers.error());
+          choices.containers = std::move(containers).value();
+        }
+        return choices;
+      },
+      [this, admin, mode, subject, act = std::move(act), done_text](Listed listed) {
+        if (!listed) return show_store_error(listed.error());
+        GpoDialog dialog(mode, std::move(listed->gpos), std::move(listed->containers), subject, this);
+        if (dialog.exec() != QDialog::Accepted) return;
+        start<std::optional<StoreError>>(
+            dialog.windowTitle() + "...", [admin, choice = dialog.choice(), act] { return act(*admin, choice); },
+            [this, done_text](std::optional<StoreError> failure) {
+              if (failure) return show_store_error(*failure);
+              statusBar()->showMessage(done_text, 5000);
+              refresh();
+            });
+      });
+}
+
+void MainWindow::assign_selected() {
+  const auto summary = selected();
+  if (!summary) return;
+  with_gpo_choice(
+      GpoDialog::Mode::Assign, summary->name,
+      [id = summary->id](GroupPolicyAdmin& admin, const GpoChoice& dialog) -> std::optional<StoreError> {
+        QString gpo = dialog.gpo_dn;
+        if (gpo.isEmpty()) {
+          auto created = admin.create_gpo(dialog.new_gpo_name);
+          if (!created) return created.error();
+          gpo = *created;
+        }
+        return admin.assign(gpo, id);
+      },
+      "Assigned \"" + summary->name + "\"");
+}
+
+void MainWindow::link_gpo() {
+  with_gpo_choice(
+      GpoDialog::Mode::Link, {},
+      [](GroupPolicyAdmin& admin, const GpoChoice& dialog) { return admin.link(dialog.container_dn, dialog.gpo_dn); },
+      "Linked the GPO");
+}
+
+void MainWindow::unlink_gpo() {
+  with_gpo_choice(
+      GpoDialog::Mode::Unlink, {},
+      [](GroupPolicyAdmin& admin, const GpoChoice& dialog) { return admin.unlink(dialog.container_dn, dialog.gpo_dn); },
+      "Unlinked the GPO");
+}
+
+SecurityMonitor* MainWindow::monitor() const { return monitor_.data(); }
+
+void MainWindow::open_monitor() {
+  if (!monitor_) {
+    monitor_ = new SecurityMonitor(this);
+    monitor_->setAttribute(Qt::WA_DeleteOnClose);
+  }
+  monitor_->show();
+  monitor_->raise();
+  monitor_->activateWindow();
 }
 
 }  // namespace ward::gui

@@ -1,5 +1,7 @@
 // The editor's main window: the store's policies (name, description, rules, assignment) with New,
-// Edit, Duplicate, Delete, Import JSON and Export JSON. Every store call runs on a worker thread;
+// Edit, Duplicate, Delete, Import JSON and Export JSON; Connect to Directory swaps the JSON folder
+// for the directory, where Assign to GPO, Link GPO and Unlink GPO administer Group Policy; Security
+// Monitor opens the agent monitor window. Every store call runs on a worker thread;
 // while one runs the window shows a busy indicator and refuses other store actions, and a failure
 // opens an error dialog that says what failed, where and why.
 #pragma once
@@ -10,9 +12,12 @@
 
 #include <QFuture>
 #include <QMainWindow>
+#include <QPointer>
 
 #include "gui/background.h"
+#include "gui/gpo_dialog.h"
 #include "gui/policy_store.h"
+#include "directory/ldap/session.h"
 
 class QAction;
 class QLabel;
@@ -22,6 +27,7 @@ class QTableView;
 namespace ward::gui {
 
 class PolicyListModel;
+class SecurityMonitor;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -34,6 +40,8 @@ class MainWindow : public QMainWindow {
   PolicyListModel* policies() const { return model_; }
   QTableView* view() const { return view_; }
   QString last_error() const { return last_error_; }
+  PolicyStore* store() const { return store_.get(); }
+  SecurityMonitor* monitor() const;  // the open monitor window, or nullptr
 
   void refresh();
   void new_policy();
@@ -42,6 +50,13 @@ class MainWindow : public QMainWindow {
   void delete_selected();
   void import_file(const QString& path);  // reads, checks, and saves into the store
   void export_selected(const QString& path);
+  void set_store(std::unique_ptr<PolicyStore> store);  // waits for a running store call first
+  void connect_directory();  // asks with ConnectDialog, then connect_with()
+  void connect_with(ldap::SessionOptions options, const QString& domain_dn);  // in the background
+  void assign_selected();    // Group Policy actions (directory store only), each with a GpoDialog
+  void link_gpo();
+  void unlink_gpo();
+  void open_monitor();
 
  signals:
   void idle();  // a store call has finished (successfully or not)
@@ -65,6 +80,10 @@ class MainWindow : public QMainWindow {
   void with_selected_policy(const QString& doing, std::function<void(model::Policy)> then);
   void update_actions();
   void build_actions();
+  // Lists the GPOs (and, for Link, the containers), asks with a GpoDialog, then runs `act`.
+  void with_gpo_choice(GpoDialog::Mode mode, const QString& subject,
+                       std::function<std::optional<StoreError>(GroupPolicyAdmin&, const GpoChoice&)> act,
+                       const QString& done_text);
 
   std::unique_ptr<PolicyStore> store_;
   PolicyListModel* model_;
@@ -79,6 +98,12 @@ class MainWindow : public QMainWindow {
   QAction* import_;
   QAction* export_;
   QAction* refresh_;
+  QAction* connect_;
+  QAction* assign_;
+  QAction* link_;
+  QAction* unlink_;
+  QAction* monitor_action_;
+  QPointer<SecurityMonitor> monitor_;
   bool busy_ = false;
   QString last_error_;
   QFuture<void> pending_;

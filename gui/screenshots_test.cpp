@@ -19,6 +19,13 @@
 #include "gui/test_support.h"
 #include "gui/usage.h"
 
+#include <QCheckBox>
+#include <QLineEdit>
+#include <QPlainTextEdit>
+
+#include "gui/connect_dialog.h"
+#include "gui/gpo_dialog.h"
+
 using namespace ward;
 using namespace ward::gui;
 using namespace ward::gui::testing;
@@ -66,6 +73,24 @@ class ScreenshotsTest : public QObject {
     shoot(&dialog, "rule_dialog_filter_list");
     dialog.tabs()->setCurrentIndex(RuleDialog::kAuthenticationTab);
     shoot(&dialog, "rule_dialog_authentication");
+  }
+
+  void directory_dialogs() {
+    ConnectDialog connect;
+    connect.uris_edit()->setPlainText("ldap://dc1.example.test\nldap://dc2.example.test");
+    connect.domain_edit()->setText("DC=example,DC=test");
+    connect.bind_dn_edit()->setText("CN=IPsec Admin,CN=Users,DC=example,DC=test");
+    connect.start_tls_check()->setChecked(true);
+    shoot(&connect, "connect_dialog");
+    std::vector<GpoSummary> gpos{
+        {"CN={6D2A0F4E-3B1C-4C8D-9E7F-1A2B3C4D5E02},CN=Policies,CN=System,DC=example,DC=test", "Domain IPsec",
+         "Domain isolation", {"DC=example,DC=test"}},
+        {"CN={6D2A0F4E-3B1C-4C8D-9E7F-1A2B3C4D5E01},CN=Policies,CN=System,DC=example,DC=test", "Legal IPsec", {},
+         {"OU=Legal,DC=example,DC=test"}}};
+    GpoDialog assign(GpoDialog::Mode::Assign, gpos, {}, "Communication for the Legal Department");
+    shoot(&assign, "gpo_assign_dialog");
+    GpoDialog link(GpoDialog::Mode::Link, gpos, {"DC=example,DC=test", "OU=Legal,DC=example,DC=test", "OU=Sales,DC=example,DC=test"}, {});
+    shoot(&link, "gpo_link_dialog");
   }
 
   void filter_editors() {

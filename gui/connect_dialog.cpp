@@ -1,0 +1,148 @@
+#include "gui/connect_dialog.h"
+
+#include <algorithm>
+
+#include <QCheckBox>
+#include <QDialogButtonBox>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QRadioButton>
+#include <QRegularExpression>
+#include <QVBoxLayout>
+
+namespace ward::gui {
+
+namespace {
+constexpr int kUriLines = 3;
+}
+
+ConnectDialog::ConnectDialog(QWidget* parent)
+    : QDialog(parent), uris_(new QPlainTextEdit(this)), domain_(new QLineEdit(this)),
+      simple_(new QRadioButton("&Simple bind (DN and password)", this)),
+      kerberos_(new QRadioButton("&Kerberos (SASL/GSSAPI) from a keytab", this)), bind_dn_(new QLineEdit(this)),
+      password_(new QLineEdit(this)), keytab_(new QLineEdit(this)), principal_(new QLineEdit(this)),
+      start_tls_(new QCheckBox("Use Start&TLS (verify the server against the CA bundle)", this)),
+      ca_file_(new QLineEdit(this)), buttons_(new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this)) {
+  setWindowTitle("Connect to Directory");
+  uris_->setObjectName("uris");
+  uris_->setTabChangesFocus(true);
+  uris_->setPlaceholderText("ldap://dc1.example.com\nldap://dc2.example.com");
+  uris_->setFixedHeight(uris_->fontMetrics().lineSpacing() * (kUriLines + 1));
+  domain_->setObjectName("domain");
+  domain_->setPlaceholderText("DC=example,DC=com");
+  bind_dn_->setObjectName("bind_dn");
+  password_->setObjectName("password");
+  password_->setEchoMode(QLineEdit::Password);
+  keytab_->setObjectName("keytab");
+  keytab_->setPlaceholderText("FILE:/etc/krb5.keytab");
+  principal_->setObjectName("principal");
+  principal_->setPlaceholderText("admin@EXAMPLE.COM");
+  start_tls_->setObjectName("start_tls");
+  ca_file_->setObjectName("ca_file");
+  ca_file_->setPlaceholderText("/etc/ssl/certs/example-ca.pem");
+  simple_->setChecked(true);
+
+  auto* server = new QFormLayout;
+  auto* uris_label = new QLabel("Ser&vers (one URI a line, tried in order):", this);
+  uris_label->setBuddy(uris_);
+  server->addRow(uris_label);
+  server->addRow(uris_);
+  auto* domain_label = new QLabel("&Domain DN:", this);
+  domain_label->setBuddy(domain_);
+  server->addRow(domain_label, domain_);
+
+  auto* auth = new QGroupBox("Authentication", this);
+  auto* auth_form = new QFormLayout(auth);
+  auth_form->addRow(simple_);
+  auto* dn_label = new QLabel("&Bind DN:", this);
+  dn_label->setBuddy(bind_dn_);
+  auth_form->addRow(dn_label, bind_dn_);
+  auto* password_label = new QLabel("&Password:", this);
+  password_label->setBuddy(password_);
+  auth_form->addRow(password_label, password_);
+  auth_form->addRow(kerberos_);
+  auto* keytab_label = new QLabel("Ke&ytab:", this);
+  keytab_label->setBuddy(keytab_);
+  auth_form->addRow(keytab_label, keytab_);
+  auto* principal_label = new QLabel("P&rincipal:", this);
+  principal_label->setBuddy(principal_);
+  auth_form->addRow(principal_label, principal_);
+
+  auto* tls = new QGroupBox("Transport security", this);
+  auto* tls_form = new QFormLayout(tls);
+  tls_form->addRow(start_tls_);
+  auto* ca_label = new QLabel("&CA bundle (StartTLS, ldaps://):", this);
+  ca_label->setBuddy(ca_file_);
+  tls_form->addRow(ca_label, ca_file_);
+
+  auto* layout = new QVBoxLayout(this);
+  layout->addLayout(server);
+  layout->addWidget(auth);
+  layout->addWidget(tls);
+  layout->addWidget(buttons_);
+  buttons_->button(QDialogButtonBox::Ok)->setText("C&onnect");
+
+  connect(buttons_, &QDialogButtonBox::accepted, this, &QDialog::accept);
+  connect(buttons_, &QDialogButtonBox::rejected, this, &QDialog::reject);
+  for (auto* edit : {domain_, bind_dn_, password_, keytab_, principal_, ca_file_}) {
+    connect(edit, &QLineEdit::textChanged, this, &ConnectDialog::update_state);
+  }
+  connect(uris_, &QPlainTextEdit::textChanged, this, &ConnectDialog::update_state);
+  connect(simple_, &QRadioButton::toggled, this, &ConnectDialog::update_state);
+  connect(start_tls_, &QCheckBox::toggled, this, &ConnectDialog::update_state);
+  setTabOrder(uris_, domain_);
+  setTabOrder(domain_, simple_);
+  setTabOrder(simple_, bind_dn_);
+  setTabOrder(bind_dn_, password_);
+  setTabOrder(password_, kerberos_);
+  setTabOrder(kerberos_, keytab_);
+  setTabOrder(keytab_, principal_);
+  setTabOrder(principal_, start_tls_);
+  setTabOrder(start_tls_, ca_file_);
+  update_state();
+  resize(520, sizeHint().height());
+}
+
+QStringList ConnectDialog::uris() const {
+  return uris_->toPlainText().split(QRegularExpression("[\\s,]+"), Qt::SkipEmptyParts);
+}
+
+QString ConnectDialog::domain_dn() const { return domain_->text().trimmed(); }
+
+void ConnectDialog::update_state() {
+  const bool simple = simple_->isChecked();
+  bind_dn_->setEnabled(simple);
+  password_->setEnabled(simple);
+  keytab_->setEnabled(!simple);
+  principal_->setEnabled(!simple);
+  const auto list = uris();
+  bool complete = !list.isEmpty() && !domain_dn().isEmpty();
+  if (simple) complete = complete && !bind_dn_->text().trimmed().isEmpty() && !password_->text().isEmpty();
+  else complete = complete && !keytab_->text().trimmed().isEmpty() && !principal_->text().trimmed().isEmpty();
+  const bool tls = start_tls_->isChecked() ||
+                   std::any_of(list.begin(), list.end(), [](const QString& uri) { return uri.startsWith("ldaps://", Qt::CaseInsensitive); });
+  if (tls) complete = complete && !ca_file_->text().trimmed().isEmpty();
+  buttons_->button(QDialogButtonBox::Ok)->setEnabled(complete);
+}
+
+ldap::SessionOptions ConnectDialog::take_options() {
+  ldap::SessionOptions options;
+  for (const auto& uri : uris()) options.uris.push_back(uri.toStdString());
+  if (simple_->isChecked()) {
+    options.bind = ldap::SimpleBind{bind_dn_->text().trimmed().toStdString(), model::Secret(password_->text().toStdString())};
+  } else {
+    options.bind = ldap::GssapiBind{keytab_->text().trimmed().toStdString(), principal_->text().trimmed().toStdString()};
+  }
+  // The password now lives only in the options; the field (and its undo history) forgets it.
+  password_->clear();
+  password_->setText({});
+  if (start_tls_->isChecked()) options.tls = ldap::TlsMode::kStartTls;
+  options.ca_file = ca_file_->text().trimmed().toStdString();  // StartTLS and ldaps:// URIs
+  return options;
+}
+
+}  // namespace ward::gui
