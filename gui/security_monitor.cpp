@@ -423,7 +423,7 @@ void SecurityMonitor::poll() {
           return snapshot;
         }
         snapshot.sas = sas->value("sas", nlohmann::json::array());
-        if (sas->contains("main_mode")) snapshot.main_mode = (*sas)["main_mode"];
+        if (sas->contains("main_modes")) snapshot.main_mode = (*sas)["main_modes"];  // wardd with IKE running
         snapshot.policy = std::move(policy).value();
         snapshot.filters = filters->value("filters", nlohmann::json::array());
         return snapshot;
