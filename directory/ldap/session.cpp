@@ -14,21 +14,6 @@ namespace {
 
 constexpr const char* kGssapiMechanism = "GSSAPI";
 
-struct MessageDeleter {
-  void operator()(LDAPMessage* m) const { ldap_msgfree(m); }
-};
-using MessagePtr = std::unique_ptr<LDAPMessage, MessageDeleter>;
-
-struct ControlDeleter {
-  void operator()(LDAPControl* c) const { ldap_control_free(c); }
-};
-using ControlPtr = std::unique_ptr<LDAPControl, ControlDeleter>;
-
-struct ControlsDeleter {
-  void operator()(LDAPControl** c) const { ldap_controls_free(c); }
-};
-using ControlsPtr = std::unique_ptr<LDAPControl*, ControlsDeleter>;
-
 struct BerElementDeleter {
   void operator()(BerElement* b) const { ber_free(b, 0); }
 };
@@ -79,6 +64,9 @@ LdapError make_error(LDAP* ld, int rc, std::string uri, std::string operation, s
 }  // namespace internal
 
 using internal::make_error;
+using internal::ControlPtr;
+using internal::ControlsPtr;
+using internal::MessagePtr;
 using internal::to_ldap_scope;
 using internal::to_timeval;
 

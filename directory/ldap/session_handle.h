@@ -22,6 +22,21 @@ struct Session::Handle {
 };
 
 namespace internal {
+struct MessageDeleter {
+  void operator()(LDAPMessage* m) const { ldap_msgfree(m); }
+};
+using MessagePtr = std::unique_ptr<LDAPMessage, MessageDeleter>;
+
+struct ControlDeleter {
+  void operator()(LDAPControl* c) const { ldap_control_free(c); }
+};
+using ControlPtr = std::unique_ptr<LDAPControl, ControlDeleter>;
+
+struct ControlsDeleter {
+  void operator()(LDAPControl** c) const { ldap_controls_free(c); }
+};
+using ControlsPtr = std::unique_ptr<LDAPControl*, ControlsDeleter>;
+
 timeval to_timeval(std::chrono::milliseconds ms);
 int to_ldap_scope(Scope scope);
 // An LdapError from libldap's state after a failed call returned `rc` (result text plus the

@@ -9,23 +9,11 @@
 namespace ward::ldap {
 
 using internal::make_error;
+using internal::ControlPtr;
+using internal::ControlsPtr;
+using internal::MessagePtr;
 
 namespace {
-
-struct MessageDeleter {
-  void operator()(LDAPMessage* m) const { ldap_msgfree(m); }
-};
-using MessagePtr = std::unique_ptr<LDAPMessage, MessageDeleter>;
-
-struct ControlDeleter {
-  void operator()(LDAPControl* c) const { ldap_control_free(c); }
-};
-using ControlPtr = std::unique_ptr<LDAPControl, ControlDeleter>;
-
-struct ControlsDeleter {
-  void operator()(LDAPControl** c) const { ldap_controls_free(c); }
-};
-using ControlsPtr = std::unique_ptr<LDAPControl*, ControlsDeleter>;
 
 struct BerDeleter {
   void operator()(BerElement* b) const { ber_free(b, 1); }

@@ -30,6 +30,7 @@
 
 #include "directory/ldap/session.h"
 #include "tests/harness/kdc_instance.h"
+#include "tests/harness/legal_scenario.h"
 #include "tests/harness/slapd_instance.h"
 
 namespace ward {
@@ -58,53 +59,14 @@ std::filesystem::path source_dir() {
   return dir != nullptr ? std::filesystem::path(dir) : std::filesystem::current_path();
 }
 
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 std::string lower(std::string text) {
   for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return text;
 }
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using RunResult = test::CapturedRun;
 
-// Runs a binary (no shell), stdin from /dev/null, stdout and stderr captured.
-RunResult run(const std::vector<std::string>& argv, const std::filesystem::path& dir) {
-  static int counter = 0;
-  const std::string tag = std::to_string(::getpid()) + "-" + std::to_string(++counter);
-  const auto out_file = dir / ("stdout-" + tag), err_file = dir / ("stderr-" + tag);
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const int in = ::open("/dev/null", O_RDONLY);
-    const int out = ::open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    const int err = ::open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (in < 0 || out < 0 || err < 0) ::_exit(127);
-    ::dup2(in, 0);
-    ::dup2(out, 1);
-    ::dup2(err, 2);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
-  RunResult result;
-  int status = 0;
-  if (pid > 0 && ::waitpid(pid, &status, 0) == pid && WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-  result.out = read_file(out_file);
-  result.err = read_file(err_file);
-  std::filesystem::remove(out_file);
-  std::filesystem::remove(err_file);
-  return result;
-}
+RunResult run(const std::vector<std::string>& argv, const std::filesystem::path& dir) { return test::run_captured(argv, dir); }
 
 // "VmRSS:	   12345 kB" of /proc/<pid>/status, in kB (0 when unreadable).
 long vm_rss_kb(pid_t pid) {
@@ -163,7 +125,7 @@ class Wardd {
   void stop() { process_.stop(); }
   pid_t pid() const { return process_.pid(); }
   std::filesystem::path log_path() const { return dir_ / "wardd.log"; }
-  std::string log() const { return read_file(log_path()); }
+  std::string log() const { return test::read_text(log_path()); }
 
   // `wardctl --json <words>` parsed, or null when wardctl failed.
   nlohmann::json wardctl(const std::vector<std::string>& words) const {
@@ -244,21 +206,8 @@ class WarddDirectory : public ::testing::Test {
       ASSERT_TRUE(kdc_->extract_keytab(principal, kdc_->dir() / (std::string(host) + ".keytab")));
     }
 
-    test::SlapdOptions options;
-    options.suffix = "dc=example,dc=test";
-    options.root_dn = "cn=admin,dc=example,dc=test";
-    options.create_suffix_entry = false;
-    options.extra_schemas = {source_dir() / "schemas/openldap/ward-ad-ipsec.ldif"};
-    options.initial_ldif = {source_dir() / "schemas/examples/legal.ldif"};
+    auto options = test::legal_scenario_slapd_options(source_dir(), service_keytab, kdc_->krb5_config());
     options.syncprov = true;
-    test::SlapdSaslSettings sasl;
-    sasl.sasl_host = "localhost";
-    sasl.realm = kRealm;
-    sasl.keytab = service_keytab;
-    sasl.krb5_config = kdc_->krb5_config();
-    sasl.authz_regexps = {{"^uid=host/([^,]+)(,cn=example\\.test)?,cn=gssapi,cn=auth$",
-                           "ldap:///dc=example,dc=test??sub?(dNSHostName=$1)"}};
-    options.sasl = sasl;
     auto slapd = test::SlapdInstance::start(options);
     ASSERT_TRUE(slapd) << slapd.error().to_string();
     slapd_ = slapd->release();

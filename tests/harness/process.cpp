@@ -219,4 +219,42 @@ void ChildProcess::stop(std::chrono::milliseconds grace) {
   pid_ = -1;
 }
 
+std::string read_text(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+CapturedRun run_captured(const std::vector<std::string>& argv, const std::filesystem::path& dir,
+                         const std::filesystem::path& input) {
+  const auto out_file = dir / "run.stdout";
+  const auto err_file = dir / "run.stderr";
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int in = ::open(input.c_str(), O_RDONLY);
+    const int out = ::open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    const int err = ::open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (in < 0 || out < 0 || err < 0) ::_exit(127);
+    ::dup2(in, 0);
+    ::dup2(out, 1);
+    ::dup2(err, 2);
+    ::setenv("LDAPNOINIT", "1", 1);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  CapturedRun result;
+  int status = 0;
+  if (pid > 0 && ::waitpid(pid, &status, 0) == pid && WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+  result.out = read_text(out_file);
+  result.err = read_text(err_file);
+  std::error_code ignored;
+  std::filesystem::remove(out_file, ignored);
+  std::filesystem::remove(err_file, ignored);
+  return result;
+}
+
 }  // namespace ward::test

@@ -54,6 +54,22 @@ Expected<void, HarnessError> run_command(const std::vector<std::string>& argv, c
                                          const std::filesystem::path& log,
                                          std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
+// What a program run to completion printed, and how it ended.
+struct CapturedRun {
+  int exit_code = -1;  // -1: it did not exit normally
+  std::string out;
+  std::string err;
+  std::string describe() const { return "exit " + std::to_string(exit_code) + "\nstdout:\n" + out + "\nstderr:\n" + err; }
+};
+
+// Runs argv (absolute path, no shell) with stdin from `input`, stdout and stderr captured through
+// files in `dir`. LDAPNOINIT=1 keeps the host's ldap.conf out of the OpenLDAP tools.
+CapturedRun run_captured(const std::vector<std::string>& argv, const std::filesystem::path& dir,
+                         const std::filesystem::path& input = "/dev/null");
+
+// A whole file as text ("" when it cannot be read).
+std::string read_text(const std::filesystem::path& file);
+
 // A long-running child started by us; stop() sends SIGTERM, waits, then SIGKILL. Only this pid.
 class ChildProcess {
  public:

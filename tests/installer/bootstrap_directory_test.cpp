@@ -32,47 +32,11 @@ std::filesystem::path source_dir() {
   return dir != nullptr ? std::filesystem::path(dir) : std::filesystem::current_path();
 }
 
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using RunResult = test::CapturedRun;
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-  std::string describe() const { return "exit " + std::to_string(exit_code) + "\nstdout:\n" + out + "\nstderr:\n" + err; }
-};
-
-// Runs argv (absolute path, no shell) with stdin from `input` (or /dev/null), capturing stdout and
-// stderr; LDAPNOINIT keeps the host's ldap.conf out of the OpenLDAP tools.
 RunResult run(const std::vector<std::string>& argv, const std::filesystem::path& dir,
               const std::filesystem::path& input = "/dev/null") {
-  const auto out_file = dir / "run.stdout", err_file = dir / "run.stderr";
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const int in = ::open(input.c_str(), O_RDONLY);
-    const int out = ::open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    const int err = ::open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (in < 0 || out < 0 || err < 0) ::_exit(127);
-    ::dup2(in, 0);
-    ::dup2(out, 1);
-    ::dup2(err, 2);
-    ::setenv("LDAPNOINIT", "1", 1);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
-  RunResult result;
-  int status = 0;
-  if (pid > 0 && ::waitpid(pid, &status, 0) == pid && WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-  result.out = read_file(out_file);
-  result.err = read_file(err_file);
-  return result;
+  return test::run_captured(argv, dir, input);
 }
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
