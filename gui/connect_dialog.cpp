@@ -23,7 +23,9 @@ constexpr int kUriLines = 3;
 ConnectDialog::ConnectDialog(QWidget* parent)
     : QDialog(parent), uris_(new QPlainTextEdit(this)), domain_(new QLineEdit(this)),
       simple_(new QRadioButton("&Simple bind (DN and password)", this)),
-      kerberos_(new QRadioButton("&Kerberos (SASL/GSSAPI) from a keytab", this)), bind_dn_(new QLineEdit(this)),
+      kerberos_(new QRadioButton("&Kerberos (SASL/GSSAPI) from a keytab", this)),
+      ticket_(new QRadioButton("Kerberos with &my ticket (after kinit; the credential cache in KRB5CCNAME)", this)),
+      bind_dn_(new QLineEdit(this)),
       password_(new QLineEdit(this)), keytab_(new QLineEdit(this)), principal_(new QLineEdit(this)),
       start_tls_(new QCheckBox("Use Start&TLS (verify the server against the CA bundle)", this)),
       ca_file_(new QLineEdit(this)), buttons_(new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this)) {
@@ -44,6 +46,9 @@ ConnectDialog::ConnectDialog(QWidget* parent)
   start_tls_->setObjectName("start_tls");
   ca_file_->setObjectName("ca_file");
   ca_file_->setPlaceholderText("/etc/ssl/certs/example-ca.pem");
+  simple_->setObjectName("simple");
+  kerberos_->setObjectName("kerberos_keytab");
+  ticket_->setObjectName("kerberos_ticket");
   simple_->setChecked(true);
 
   auto* server = new QFormLayout;
@@ -68,7 +73,8 @@ ConnectDialog::ConnectDialog(QWidget* parent)
   auto* keytab_label = new QLabel("Ke&ytab:", this);
   keytab_label->setBuddy(keytab_);
   auth_form->addRow(keytab_label, keytab_);
-  auto* principal_label = new QLabel("P&rincipal:", this);
+  auth_form->addRow(ticket_);
+  auto* principal_label = new QLabel("P&rincipal (optional with my ticket):", this);
   principal_label->setBuddy(principal_);
   auth_form->addRow(principal_label, principal_);
 
@@ -92,7 +98,9 @@ ConnectDialog::ConnectDialog(QWidget* parent)
     connect(edit, &QLineEdit::textChanged, this, &ConnectDialog::update_state);
   }
   connect(uris_, &QPlainTextEdit::textChanged, this, &ConnectDialog::update_state);
-  connect(simple_, &QRadioButton::toggled, this, &ConnectDialog::update_state);
+  for (auto* choice : {simple_, kerberos_, ticket_}) {
+    connect(choice, &QRadioButton::toggled, this, &ConnectDialog::update_state);
+  }
   connect(start_tls_, &QCheckBox::toggled, this, &ConnectDialog::update_state);
   setTabOrder(uris_, domain_);
   setTabOrder(domain_, simple_);
@@ -100,7 +108,8 @@ ConnectDialog::ConnectDialog(QWidget* parent)
   setTabOrder(bind_dn_, password_);
   setTabOrder(password_, kerberos_);
   setTabOrder(kerberos_, keytab_);
-  setTabOrder(keytab_, principal_);
+  setTabOrder(keytab_, ticket_);
+  setTabOrder(ticket_, principal_);
   setTabOrder(principal_, start_tls_);
   setTabOrder(start_tls_, ca_file_);
   update_state();
@@ -115,14 +124,16 @@ QString ConnectDialog::domain_dn() const { return domain_->text().trimmed(); }
 
 void ConnectDialog::update_state() {
   const bool simple = simple_->isChecked();
+  const bool keytab = kerberos_->isChecked();
   bind_dn_->setEnabled(simple);
   password_->setEnabled(simple);
-  keytab_->setEnabled(!simple);
+  keytab_->setEnabled(keytab);
   principal_->setEnabled(!simple);
   const auto list = uris();
   bool complete = !list.isEmpty() && !domain_dn().isEmpty();
   if (simple) complete = complete && !bind_dn_->text().trimmed().isEmpty() && !password_->text().isEmpty();
-  else complete = complete && !keytab_->text().trimmed().isEmpty() && !principal_->text().trimmed().isEmpty();
+  else if (keytab) complete = complete && !keytab_->text().trimmed().isEmpty() && !principal_->text().trimmed().isEmpty();
+  // With my ticket nothing more is needed: the bind says "run kinit" when the cache is empty.
   const bool tls = start_tls_->isChecked() ||
                    std::any_of(list.begin(), list.end(), [](const QString& uri) { return uri.startsWith("ldaps://", Qt::CaseInsensitive); });
   if (tls) complete = complete && !ca_file_->text().trimmed().isEmpty();
@@ -134,8 +145,11 @@ ldap::SessionOptions ConnectDialog::take_options() {
   for (const auto& uri : uris()) options.uris.push_back(uri.toStdString());
   if (simple_->isChecked()) {
     options.bind = ldap::SimpleBind{bind_dn_->text().trimmed().toStdString(), model::Secret(password_->text().toStdString())};
-  } else {
+  } else if (kerberos_->isChecked()) {
     options.bind = ldap::GssapiBind{keytab_->text().trimmed().toStdString(), principal_->text().trimmed().toStdString()};
+  } else {
+    // An empty keytab: the default credential cache (the user's own ticket).
+    options.bind = ldap::GssapiBind{"", principal_->text().trimmed().toStdString()};
   }
   // The password now lives only in the options; the field (and its undo history) forgets it.
   password_->clear();

@@ -1,5 +1,6 @@
 // ConnectDialog: where and how to reach the directory — server URIs (tried in order), the
-// domain DN, simple bind (DN and password) or Kerberos SASL/GSSAPI from a keytab, and StartTLS
+// domain DN, simple bind (DN and password), Kerberos SASL/GSSAPI from a keytab and principal, or
+// Kerberos with the user's own ticket (after kinit; principal optional), and StartTLS
 // with the CA bundle the server certificate must chain to.
 //
 // The password stays in its (masked) field until take_options() moves it into the returned
@@ -32,6 +33,7 @@ class ConnectDialog : public QDialog {
   QLineEdit* domain_edit() const { return domain_; }
   QRadioButton* simple_button() const { return simple_; }
   QRadioButton* kerberos_button() const { return kerberos_; }
+  QRadioButton* ticket_button() const { return ticket_; }
   QLineEdit* bind_dn_edit() const { return bind_dn_; }
   QLineEdit* password_edit() const { return password_; }
   QLineEdit* keytab_edit() const { return keytab_; }
@@ -47,6 +49,7 @@ class ConnectDialog : public QDialog {
   QLineEdit* domain_;
   QRadioButton* simple_;
   QRadioButton* kerberos_;
+  QRadioButton* ticket_;
   QLineEdit* bind_dn_;
   QLineEdit* password_;
   QLineEdit* keytab_;

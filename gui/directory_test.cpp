@@ -147,7 +147,32 @@ class DirectoryTest : public QObject {
     QTest::keyClicks(dialog.keytab_edit(), "FILE:/tmp/admin.keytab");
     QTest::keyClicks(dialog.principal_edit(), "admin@EXAMPLE.TEST");
     QVERIFY(ok->isEnabled());
-    QVERIFY(std::holds_alternative<ldap::GssapiBind>(dialog.take_options().bind));
+    const auto keytab_options = dialog.take_options();
+    const auto* keytab = std::get_if<ldap::GssapiBind>(&keytab_options.bind);
+    QVERIFY(keytab);
+    QCOMPARE(keytab->keytab, std::string("FILE:/tmp/admin.keytab"));
+    QCOMPARE(keytab->client_principal, std::string("admin@EXAMPLE.TEST"));
+
+    // Kerberos with my ticket: no keytab (the default ccache), the principal is optional.
+    dialog.ticket_button()->setChecked(true);
+    QVERIFY(!dialog.keytab_edit()->isEnabled());
+    QVERIFY(dialog.principal_edit()->isEnabled());
+    QVERIFY(!dialog.password_edit()->isEnabled());
+    QVERIFY(ok->isEnabled());
+    auto ticket_options = dialog.take_options();
+    const auto* ticket = std::get_if<ldap::GssapiBind>(&ticket_options.bind);
+    QVERIFY(ticket);
+    QVERIFY(ticket->keytab.empty());
+    QCOMPARE(ticket->client_principal, std::string("admin@EXAMPLE.TEST"));
+    dialog.principal_edit()->clear();
+    QVERIFY(ok->isEnabled());
+    ticket_options = dialog.take_options();
+    ticket = std::get_if<ldap::GssapiBind>(&ticket_options.bind);
+    QVERIFY(ticket);
+    QVERIFY(ticket->keytab.empty());
+    QVERIFY(ticket->client_principal.empty());
+    dialog.kerberos_button()->setChecked(true);
+    QVERIFY(!ok->isEnabled());  // the keytab choice needs its principal again
   }
 
   void a_wrong_password_shows_an_error_without_the_password() {

@@ -1,8 +1,9 @@
 // The security monitor against a control socket server speaking the agent's protocol:
 // agent/control's ControlServer (the daemon's own server code) over agent/control's FakeHandler
 // (the Legal policy compiled for 10.20.1.5, canned SAs). Checks the SA tables, filtering and
-// sorting, per-filter counters, the policy's source, explain, a failed poll, and the TLS endpoint
-// shown as unavailable; saves a screenshot.
+// sorting, per-filter counters, the policy's source, explain, a failed poll; then the same agent
+// through a real agent/monitor MonitorServer (TLS with client certificates from a test CA) chosen
+// as the TLS monitor endpoint; saves a screenshot.
 #include <QComboBox>
 #include <QLabel>
 #include <QLineEdit>
@@ -18,8 +19,10 @@
 
 #include "agent/control/fake_handler.h"
 #include "agent/control/server.h"
+#include "agent/monitor/monitor_server.h"
 #include "gui/security_monitor.h"
 #include "gui/test_support.h"
+#include "tests/harness/test_ca.h"
 
 using namespace ward;
 using namespace ward::gui;
@@ -62,11 +65,9 @@ class MonitorTest : public QObject {
     SecurityMonitor monitor;
     monitor.show();
     QSignalSpy polled(&monitor, &SecurityMonitor::polled);
-    // The TLS endpoint is listed but cannot be chosen yet.
-    auto* endpoints = qobject_cast<QStandardItemModel*>(monitor.endpoint_combo()->model());
-    QVERIFY(endpoints);
-    QVERIFY(!endpoints->item(1)->isEnabled());
-    QVERIFY(endpoints->item(1)->text().contains("not available"));
+    // The local socket is the default; the TLS files are only shown for the remote endpoint.
+    QCOMPARE(monitor.endpoint_combo()->currentIndex(), static_cast<int>(SecurityMonitor::kLocalSocket));
+    QVERIFY(!monitor.certificate_edit()->isVisible());
 
     monitor.socket_edit()->clear();
     QTest::keyClicks(monitor.socket_edit(), QString::fromStdString(server_->socket_path().string()));
@@ -142,6 +143,70 @@ class MonitorTest : public QObject {
     QVERIFY2(monitor.last_error().contains("no agent socket"), qPrintable(monitor.last_error()));
     monitor.disconnect_agent();
     QVERIFY(monitor.socket_edit()->isEnabled());
+  }
+
+  // The remote endpoint: agent/monitor's MonitorServer over the same FakeHandler, TLS both ways.
+  void fills_the_tables_through_the_tls_monitor_endpoint() {
+    const std::filesystem::path d = dir_.path().toStdString();
+    auto ca = test::make_test_ca(d, "helpdesk");
+    auto other_ca = test::make_test_ca(d, "other");
+    QVERIFY(ca && other_ca);
+    auto server_cert = test::issue_server_certificate(*ca, d, "agent", "agent.example.test", {"IP:127.0.0.1"});
+    auto client_cert = test::issue_client_certificate(*ca, d, "helpdesk-1", "helpdesk-1");
+    QVERIFY(server_cert && client_cert);
+    agent::monitor::MonitorOptions options;
+    options.listen = "127.0.0.1:0";
+    options.tls = {server_cert->certificate, server_cert->private_key, ca->certificate};
+    options.log = [](std::string_view) {};
+    auto server = agent::monitor::MonitorServer::start(options, handler_);
+    QVERIFY2(server, server ? "" : server.error().c_str());
+    const auto endpoint = QString("127.0.0.1:%1").arg((*server)->port());
+
+    SecurityMonitor monitor;
+    monitor.show();
+    QSignalSpy polled(&monitor, &SecurityMonitor::polled);
+    monitor.endpoint_combo()->setCurrentIndex(SecurityMonitor::kTlsMonitor);
+    QVERIFY(monitor.certificate_edit()->isVisible());
+    QVERIFY(monitor.socket_edit()->text().isEmpty());
+    QTest::keyClicks(monitor.socket_edit(), endpoint);
+    // Without the TLS files nothing is attempted.
+    QTest::mouseClick(monitor.connect_button(), Qt::LeftButton);
+    QVERIFY(!monitor.connected());
+    QTest::keyClicks(monitor.certificate_edit(), QString::fromStdString(client_cert->certificate.string()));
+    QTest::keyClicks(monitor.private_key_edit(), QString::fromStdString(client_cert->private_key.string()));
+    QTest::keyClicks(monitor.ca_edit(), QString::fromStdString(ca->certificate.string()));
+    QTest::mouseClick(monitor.connect_button(), Qt::LeftButton);
+    QVERIFY(monitor.connected());
+    QVERIFY(!monitor.certificate_edit()->isEnabled());
+    QTRY_VERIFY_WITH_TIMEOUT(polled.count() >= 1, kWaitMs);
+    QVERIFY2(monitor.last_error().isEmpty(), qPrintable(monitor.last_error()));
+    const auto* quick = monitor.quick_mode_view()->model();
+    QCOMPARE(quick->rowCount(), 2);
+    QCOMPARE(monitor.statistics_view()->model()->rowCount(), 1);
+    QVERIFY(monitor.policy_name_label()->text().startsWith("Communication for the Legal Department"));
+    QVERIFY(monitor.policy_filters_view()->model()->rowCount() > 0);
+    QVERIFY((*server)->counters().requests.load() >= 3);
+
+    // Explain goes through the endpoint too.
+    QSignalSpy explained(&monitor, &SecurityMonitor::explained);
+    QTest::keyClicks(monitor.explain_source_edit(), "10.20.1.5");
+    QTest::keyClicks(monitor.explain_destination_edit(), "10.20.1.7");
+    monitor.explain_protocol_combo()->setCurrentText("tcp");
+    QTest::keyClicks(monitor.explain_destination_port_edit(), "445");
+    monitor.explain_now();
+    QTRY_VERIFY_WITH_TIMEOUT(explained.count() == 1, kWaitMs);
+    QVERIFY2(monitor.explain_output()->toPlainText().contains("Legal intra-department"),
+             qPrintable(monitor.explain_output()->toPlainText()));
+    monitor.disconnect_agent();
+    QVERIFY(monitor.certificate_edit()->isEnabled());
+
+    // A CA that did not sign the agent's certificate: the poll fails and says where.
+    SecurityMonitor distrustful;
+    QSignalSpy distrust_polled(&distrustful, &SecurityMonitor::polled);
+    distrustful.connect_to_remote(endpoint, {client_cert->certificate, client_cert->private_key, other_ca->certificate});
+    QTRY_VERIFY_WITH_TIMEOUT(distrust_polled.count() >= 1, kWaitMs);
+    QVERIFY2(distrustful.last_error().contains(endpoint + ": cannot reach the TLS monitor endpoint"),
+             qPrintable(distrustful.last_error()));
   }
 
  private:

@@ -2,10 +2,12 @@
 
 #include <map>
 #include <optional>
+#include <variant>
 
 #include <QApplication>
 #include <QComboBox>
 #include <QDateTime>
+#include <QFileDialog>
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QHeaderView>
@@ -25,6 +27,7 @@
 
 #include "agent/control/client.h"
 #include "agent/explain/explain.h"
+#include "agent/monitor/monitor_client.h"
 #include "gui/background.h"
 
 namespace ward::gui {
@@ -37,8 +40,38 @@ constexpr int kBusyBarWidth = 100;
 constexpr int kMaxPort = 65535;
 constexpr int kStatusMessageMs = 10000;
 
+// One open connection to an agent: its local control socket or its TLS monitor endpoint.
+class AgentLink {
+ public:
+  explicit AgentLink(control::ControlClient client) : client_(std::move(client)) {}
+  explicit AgentLink(agent::monitor::MonitorClient client) : client_(std::move(client)) {}
+  Expected<control::Response, control::ClientError> call(const control::Request& request) {
+    return std::visit([&](auto& client) { return client.call(request); }, client_);
+  }
+
+ private:
+  std::variant<control::ControlClient, agent::monitor::MonitorClient> client_;
+};
+
+QString connect_error(const QString& path, const control::ClientError& error);
+
+// Opens a connection to `target` (on a worker thread); the error names the socket or endpoint.
+Expected<AgentLink, QString> open_agent(const SecurityMonitor::Target& target) {
+  if (target.tls) {
+    auto client = agent::monitor::MonitorClient::connect(target.address.toStdString(), *target.tls, kAgentTimeout);
+    if (!client) {
+      return unexpected(target.address + ": cannot reach the TLS monitor endpoint: " +
+                        QString::fromStdString(client.error().message));
+    }
+    return AgentLink(std::move(client).value());
+  }
+  auto client = control::ControlClient::connect(target.address.toStdString(), kAgentTimeout);
+  if (!client) return unexpected(connect_error(target.address, client.error()));
+  return AgentLink(std::move(client).value());
+}
+
 // One agent call over an open client; the error names the command.
-Expected<nlohmann::json, QString> call(control::ControlClient& client, const control::Request& request) {
+Expected<nlohmann::json, QString> call(AgentLink& client, const control::Request& request) {
   const auto command = QString::fromUtf8(control::name_of(control::command_of(request)));
   auto response = client.call(request);
   if (!response) return unexpected(command + ": " + QString::fromStdString(response.error().message));
@@ -202,12 +235,11 @@ SecurityMonitor::SecurityMonitor(QWidget* parent)
   endpoint_label->setBuddy(endpoint_);
   bar->addWidget(endpoint_label);
   bar->addWidget(endpoint_);
-  auto* socket_label = new QLabel("&Socket:", this);
-  socket_label->setBuddy(socket_edit_);
-  bar->addWidget(socket_label);
+  bar->addWidget(socket_label_);
   bar->addWidget(socket_edit_, 1);
   bar->addWidget(connect_button_);
   layout->addLayout(bar);
+  layout->addWidget(tls_row_);
 
   sa_filter_ = new QLineEdit(this);
   sa_filter_->setObjectName("sa_filter");
@@ -245,7 +277,10 @@ SecurityMonitor::SecurityMonitor(QWidget* parent)
   timer_->setInterval(kPollInterval);
   connect(timer_, &QTimer::timeout, this, &SecurityMonitor::poll);
   setTabOrder(endpoint_, socket_edit_);
-  setTabOrder(socket_edit_, connect_button_);
+  setTabOrder(socket_edit_, certificate_edit_);
+  setTabOrder(certificate_edit_, private_key_edit_);
+  setTabOrder(private_key_edit_, ca_edit_);
+  setTabOrder(ca_edit_, connect_button_);
   setTabOrder(connect_button_, sa_filter_);
   setTabOrder(sa_filter_, tabs_);
   resize(1100, 600);
@@ -261,20 +296,73 @@ void SecurityMonitor::build_connection_bar() {
   endpoint_ = new QComboBox(this);
   endpoint_->setObjectName("endpoint");
   endpoint_->addItem("Local control socket");
-  endpoint_->addItem("TLS monitor endpoint (not available yet)");
-  if (auto* model = qobject_cast<QStandardItemModel*>(endpoint_->model())) {
-    model->item(1)->setEnabled(false);
-    model->item(1)->setToolTip("The agent does not serve a TLS monitor endpoint yet; monitor remote hosts over ssh and wardctl.");
-  }
+  endpoint_->addItem("TLS monitor endpoint (remote agent)");
+  endpoint_->setItemData(kTlsMonitor,
+                         "The agent's read-only monitor endpoint (ward.conf [monitor]): host:port, this side's client "
+                         "certificate and key, and the CA the agent's certificate must chain to",
+                         Qt::ToolTipRole);
   socket_edit_ = new QLineEdit("/run/ward/control.sock", this);
   socket_edit_->setObjectName("socket");
+  socket_label_ = new QLabel("&Socket:", this);
+  socket_label_->setBuddy(socket_edit_);
   connect_button_ = new QPushButton("&Connect", this);
   connect_button_->setObjectName("connect");
   connect(connect_button_, &QPushButton::clicked, this, [this] {
     if (connected()) disconnect_agent();
-    else connect_to(socket_edit_->text().trimmed());
+    else connect_to_target(typed_target());
   });
   connect(socket_edit_, &QLineEdit::returnPressed, connect_button_, &QPushButton::click);
+
+  // The TLS files of the monitor endpoint, each with a file chooser.
+  tls_row_ = new QWidget(this);
+  auto* tls = new QHBoxLayout(tls_row_);
+  tls->setContentsMargins(0, 0, 0, 0);
+  auto add_file = [&](const QString& label_text, const QString& name, const QString& placeholder, const QString& title) {
+    auto* edit = new QLineEdit(tls_row_);
+    edit->setObjectName(name);
+    edit->setPlaceholderText(placeholder);
+    auto* label = new QLabel(label_text, tls_row_);
+    label->setBuddy(edit);
+    auto* browse = new QPushButton("...", tls_row_);
+    browse->setObjectName(name + "_browse");
+    browse->setToolTip(title);
+    browse->setAccessibleName(title);
+    connect(browse, &QPushButton::clicked, this, [this, edit, title] { choose_file(edit, title); });
+    connect(edit, &QLineEdit::returnPressed, connect_button_, &QPushButton::click);
+    tls->addWidget(label);
+    tls->addWidget(edit, 1);
+    tls->addWidget(browse);
+    return edit;
+  };
+  certificate_edit_ = add_file("Clie&nt certificate:", "certificate", "helpdesk.pem", "Choose the client certificate (PEM)");
+  private_key_edit_ = add_file("Client &key:", "private_key", "helpdesk.key", "Choose the client private key (PEM)");
+  ca_edit_ = add_file("CA &bundle:", "ca", "ward-monitor-ca.pem", "Choose the CA bundle the agent's certificate must chain to (PEM)");
+  connect(endpoint_, &QComboBox::currentIndexChanged, this, &SecurityMonitor::update_endpoint_fields);
+  update_endpoint_fields();
+}
+
+void SecurityMonitor::update_endpoint_fields() {
+  const bool remote = endpoint_->currentIndex() == kTlsMonitor;
+  tls_row_->setVisible(remote);
+  socket_label_->setText(remote ? "&Socket (host:port):" : "&Socket:");
+  socket_edit_->setPlaceholderText(remote ? "agent.example.com:4443" : "/run/ward/control.sock");
+  if (remote && socket_edit_->text() == "/run/ward/control.sock") socket_edit_->clear();
+  if (!remote && socket_edit_->text().isEmpty()) socket_edit_->setText("/run/ward/control.sock");
+}
+
+void SecurityMonitor::choose_file(QLineEdit* edit, const QString& title) {
+  const auto file = QFileDialog::getOpenFileName(this, title, edit->text().trimmed(), "PEM files (*.pem *.crt *.key);;All files (*)");
+  if (!file.isEmpty()) edit->setText(file);
+}
+
+SecurityMonitor::Target SecurityMonitor::typed_target() const {
+  Target target{socket_edit_->text().trimmed(), std::nullopt};
+  if (endpoint_->currentIndex() == kTlsMonitor) {
+    target.tls = agent::monitor::TlsFiles{certificate_edit_->text().trimmed().toStdString(),
+                                          private_key_edit_->text().trimmed().toStdString(),
+                                          ca_edit_->text().trimmed().toStdString()};
+  }
+  return target;
 }
 
 QWidget* SecurityMonitor::build_sa_tab(QTableView* view, QLabel* note) {
@@ -373,20 +461,40 @@ QWidget* SecurityMonitor::build_explain_tab() {
   return page;
 }
 
-void SecurityMonitor::connect_to(const QString& socket_path) {
-  socket_path_ = socket_path;
-  socket_edit_->setText(socket_path);
-  socket_edit_->setEnabled(false);
+void SecurityMonitor::connect_to(const QString& socket_path) { connect_to_target(Target{socket_path, std::nullopt}); }
+
+void SecurityMonitor::connect_to_remote(const QString& endpoint, const agent::monitor::TlsFiles& tls) {
+  connect_to_target(Target{endpoint, tls});
+}
+
+void SecurityMonitor::connect_to_target(const Target& target) {
+  if (target.address.isEmpty()) {
+    status_->setText(target.tls ? "Type the monitor endpoint as host:port" : "Type the agent's control socket path");
+    return;
+  }
+  if (target.tls && (target.tls->certificate.empty() || target.tls->private_key.empty() || target.tls->ca.empty())) {
+    status_->setText("The TLS monitor endpoint needs a client certificate, its private key and the CA bundle");
+    return;
+  }
+  target_ = target;
+  endpoint_->setCurrentIndex(target.tls ? kTlsMonitor : kLocalSocket);
+  socket_edit_->setText(target.address);
+  if (target.tls) {
+    certificate_edit_->setText(QString::fromStdString(target.tls->certificate.string()));
+    private_key_edit_->setText(QString::fromStdString(target.tls->private_key.string()));
+    ca_edit_->setText(QString::fromStdString(target.tls->ca.string()));
+  }
+  for (QWidget* field : std::initializer_list<QWidget*>{endpoint_, socket_edit_, tls_row_}) field->setEnabled(false);
   connect_button_->setText("Dis&connect");
-  status_->setText("Connecting to " + socket_path + "...");
+  status_->setText("Connecting to " + target.address + "...");
   timer_->start();
   poll();
 }
 
 void SecurityMonitor::disconnect_agent() {
   timer_->stop();
-  socket_path_.clear();
-  socket_edit_->setEnabled(true);
+  target_.reset();
+  for (QWidget* field : std::initializer_list<QWidget*>{endpoint_, socket_edit_, tls_row_}) field->setEnabled(true);
   connect_button_->setText("&Connect");
   status_->setText("Not connected");
 }
@@ -394,17 +502,18 @@ void SecurityMonitor::disconnect_agent() {
 void SecurityMonitor::set_busy(bool busy) { busy_bar_->setVisible(busy || explaining_ || polling_); }
 
 void SecurityMonitor::poll() {
-  if (polling_ || socket_path_.isEmpty()) return;
+  if (polling_ || !target_) return;
   polling_ = true;
   set_busy(true);
-  const auto path = socket_path_;
+  const auto target = *target_;
   poll_future_ = run_in_background<Snapshot>(
       this,
-      [path]() {
+      [target]() {
         Snapshot snapshot;
-        auto client = control::ControlClient::connect(path.toStdString(), kAgentTimeout);
+        const auto& path = target.address;
+        auto client = open_agent(target);
         if (!client) {
-          snapshot.error = connect_error(path, client.error());
+          snapshot.error = client.error();
           return snapshot;
         }
         auto sas = call(*client, control::ShowSaRequest{});
@@ -453,7 +562,7 @@ void SecurityMonitor::apply(const Snapshot& snapshot) {
     sized_ = true;
   }
   status_->setText(QString("%1 — %2 quick mode SA%3 — updated %4")
-                       .arg(socket_path_)
+                       .arg(target_ ? target_->address : QString())
                        .arg(snapshot.sas.size())
                        .arg(snapshot.sas.size() == 1 ? "" : "s")
                        .arg(QTime::currentTime().toString("HH:mm:ss")));
@@ -528,8 +637,8 @@ void SecurityMonitor::fill_policy(const nlohmann::json& result, const nlohmann::
 }
 
 void SecurityMonitor::explain_now() {
-  if (explaining_ || socket_path_.isEmpty()) {
-    if (socket_path_.isEmpty()) explain_output_->setPlainText("Not connected to an agent.");
+  if (explaining_ || !target_) {
+    if (!target_) explain_output_->setPlainText("Not connected to an agent.");
     return;
   }
   model::PacketTuple packet;
@@ -553,12 +662,12 @@ void SecurityMonitor::explain_now() {
   explaining_ = true;
   set_busy(true);
   explain_button_->setEnabled(false);
-  const auto path = socket_path_;
+  const auto target = *target_;
   explain_future_ = run_in_background<QString>(
       this,
-      [path, packet]() -> QString {
-        auto client = control::ControlClient::connect(path.toStdString(), kAgentTimeout);
-        if (!client) return "Cannot explain: " + connect_error(path, client.error());
+      [target, packet]() -> QString {
+        auto client = open_agent(target);
+        if (!client) return "Cannot explain: " + client.error();
         auto result = call(*client, control::ExplainRequest{packet});
         if (!result) return "Cannot explain: " + result.error();
         try {

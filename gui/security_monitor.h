@@ -3,17 +3,24 @@
 // per filter (bytes, packets, drops summed over its SAs), the active policy with where it came
 // from (GPO, OU, policy DN) and its filters, and an explain panel for a typed 5-tuple.
 //
+// The agent is reached either through its local control socket or, for a remote agent, through
+// its TLS monitor endpoint (agent/monitor: host:port, this side's client certificate and key, the
+// CA the agent's certificate must chain to; the same JSON, refresh and flush refused there).
+//
 // Every agent call runs on Qt's thread pool: a poll every kPollInterval reads show-sa,
 // show-policy and show-filters over one connection; explain runs when asked. A failed poll shows
-// its reason in the status bar and the tables keep their last contents. The TLS monitor endpoint
-// (remote agents) is listed but not available: the agent does not serve it yet.
+// its reason in the status bar and the tables keep their last contents.
 #pragma once
 
 #include <chrono>
 
+#include <optional>
+
 #include <QFuture>
 #include <QMainWindow>
 #include <nlohmann/json.hpp>
+
+#include "agent/monitor/tls.h"
 
 class QComboBox;
 class QLabel;
@@ -37,16 +44,25 @@ class SecurityMonitor : public QMainWindow {
 
  public:
   enum Tab { kMainModeTab, kQuickModeTab, kStatisticsTab, kPolicyTab, kExplainTab };
+  enum Endpoint { kLocalSocket, kTlsMonitor };  // endpoint_combo() rows
+
+  // Where the agent is: a local socket path, or a remote monitor endpoint with its TLS files.
+  struct Target {
+    QString address;  // socket path, or "host:port"
+    std::optional<agent::monitor::TlsFiles> tls;  // set: the TLS monitor endpoint
+  };
 
   explicit SecurityMonitor(QWidget* parent = nullptr);
   ~SecurityMonitor() override;
 
   void connect_to(const QString& socket_path);  // starts polling (first poll at once)
+  void connect_to_remote(const QString& endpoint, const agent::monitor::TlsFiles& tls);
+  void connect_to_target(const Target& target);
   void disconnect_agent();
   void poll();          // one refresh now (ignored while one runs)
   void explain_now();   // explains the typed 5-tuple
 
-  bool connected() const { return !socket_path_.isEmpty(); }
+  bool connected() const { return target_.has_value(); }
   int completed_polls() const { return completed_polls_; }
   QString last_error() const { return last_error_; }
 
@@ -54,6 +70,9 @@ class SecurityMonitor : public QMainWindow {
   QComboBox* endpoint_combo() const { return endpoint_; }
   QLineEdit* socket_edit() const { return socket_edit_; }
   QPushButton* connect_button() const { return connect_button_; }
+  QLineEdit* certificate_edit() const { return certificate_edit_; }
+  QLineEdit* private_key_edit() const { return private_key_edit_; }
+  QLineEdit* ca_edit() const { return ca_edit_; }
   QTableView* main_mode_view() const { return main_mode_view_; }
   QTableView* quick_mode_view() const { return quick_mode_view_; }
   QLineEdit* sa_filter_edit() const { return sa_filter_; }
@@ -86,11 +105,19 @@ class SecurityMonitor : public QMainWindow {
   void fill_statistics(const nlohmann::json& sas);
   void fill_policy(const nlohmann::json& policy, const nlohmann::json& filters);
   void set_busy(bool busy);
+  void update_endpoint_fields();
+  void choose_file(QLineEdit* edit, const QString& title);
+  Target typed_target() const;
 
-  QString socket_path_;
+  std::optional<Target> target_;
   QTimer* timer_;
   QComboBox* endpoint_;
   QLineEdit* socket_edit_;
+  QLabel* socket_label_;
+  QWidget* tls_row_;
+  QLineEdit* certificate_edit_;
+  QLineEdit* private_key_edit_;
+  QLineEdit* ca_edit_;
   QPushButton* connect_button_;
   QLabel* status_;
   QProgressBar* busy_bar_;

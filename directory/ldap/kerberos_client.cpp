@@ -90,6 +90,62 @@ Expected<std::unique_ptr<KerberosClientCredentials>, KerberosError> KerberosClie
   return std::unique_ptr<KerberosClientCredentials>(new KerberosClientCredentials(std::move(handles), std::move(name)));
 }
 
+Expected<std::string, KerberosError> default_ccache_principal(const std::string& expected_principal) {
+  krb5_context raw_ctx = nullptr;
+  if (krb5_error_code code = krb5_init_context(&raw_ctx); code != 0) {
+    return unexpected(KerberosError{"init krb5 context", "krb5_init_context failed (krb5 code " +
+                                                             std::to_string(code) + ")"});
+  }
+  ContextPtr context(raw_ctx);
+  krb5_context ctx = raw_ctx;
+  const char* default_name = krb5_cc_default_name(ctx);
+  const std::string cache = default_name != nullptr ? default_name : "(unnamed)";
+  auto no_ticket = [&](krb5_error_code code) {
+    return unexpected(KerberosError{"default ccache", "no Kerberos ticket in the default credential cache '" + cache +
+                                                          "': run kinit (" + krb5_message(ctx, code) + ")"});
+  };
+
+  krb5_ccache raw_cc = nullptr;
+  if (auto code = krb5_cc_default(ctx, &raw_cc); code != 0) return no_ticket(code);
+  std::unique_ptr<std::remove_pointer_t<krb5_ccache>, std::function<void(krb5_ccache)>> cc(
+      raw_cc, [ctx](krb5_ccache c) { krb5_cc_close(ctx, c); });
+  krb5_principal raw_principal = nullptr;
+  if (auto code = krb5_cc_get_principal(ctx, cc.get(), &raw_principal); code != 0) return no_ticket(code);
+  std::unique_ptr<krb5_principal_data, std::function<void(krb5_principal)>> principal(
+      raw_principal, [ctx](krb5_principal p) { krb5_free_principal(ctx, p); });
+  char* raw_text = nullptr;
+  if (auto code = krb5_unparse_name(ctx, principal.get(), &raw_text); code != 0) {
+    return unexpected(KerberosError{"unparse principal", krb5_message(ctx, code)});
+  }
+  std::string name = raw_text;
+  krb5_free_unparsed_name(ctx, raw_text);
+
+  // An initialized cache may still hold no ticket (after kdestroy of the creds, or a bare
+  // krb5_cc_initialize): require at least one credential.
+  krb5_cc_cursor cursor = nullptr;
+  if (auto code = krb5_cc_start_seq_get(ctx, cc.get(), &cursor); code != 0) return no_ticket(code);
+  krb5_creds creds{};
+  krb5_error_code next = krb5_cc_next_cred(ctx, cc.get(), &cursor, &creds);
+  if (next == 0) krb5_free_cred_contents(ctx, &creds);
+  krb5_cc_end_seq_get(ctx, cc.get(), &cursor);
+  if (next != 0) return no_ticket(next);
+
+  if (!expected_principal.empty()) {
+    krb5_principal wanted = nullptr;
+    if (auto code = krb5_parse_name(ctx, expected_principal.c_str(), &wanted); code != 0) {
+      return unexpected(KerberosError{"parse principal '" + expected_principal + "'", krb5_message(ctx, code)});
+    }
+    const bool same = krb5_principal_compare(ctx, wanted, principal.get()) != 0;
+    krb5_free_principal(ctx, wanted);
+    if (!same) {
+      return unexpected(KerberosError{"default ccache", "the default credential cache '" + cache +
+                                                            "' holds tickets for '" + name + "', not '" +
+                                                            expected_principal + "': run kinit " + expected_principal});
+    }
+  }
+  return name;
+}
+
 ScopedGssCcache::ScopedGssCcache(const std::string& ccache_name) {
   OM_uint32 minor = 0;
   const char* previous = nullptr;

@@ -35,6 +35,11 @@ class KerberosClientCredentials {
   std::string ccache_name_;
 };
 
+// The client principal of the caller's default credential cache (KRB5CCNAME, or the user's
+// ccache after `kinit`), checked to hold tickets. If `expected_principal` is not empty the
+// cache must belong to it. Errors name the cache; step "default ccache" means no ticket.
+Expected<std::string, KerberosError> default_ccache_principal(const std::string& expected_principal);
+
 // Points this thread's GSS-API default ccache at `ccache_name` (gss_krb5_ccache_name) and
 // restores the previous setting on destruction.
 class ScopedGssCcache {

@@ -198,6 +198,15 @@ class Connector {
 
   Expected<void, LdapError> bind_with(LDAP* ld, const std::string& uri, const GssapiBind& credentials) {
     const std::string operation = "SASL/GSSAPI bind";
+    if (credentials.keytab.empty()) {
+      // The caller's own tickets: GSS-API reads the default ccache itself.
+      auto principal = default_ccache_principal(credentials.client_principal);
+      if (!principal) {
+        return unexpected(LdapError{uri, operation, credentials.client_principal, result_code::kLocalError,
+                                    "kerberos: " + principal.error().step + ": " + principal.error().message});
+      }
+      return sasl_gssapi_exchange(ld, uri, operation, *principal);
+    }
     auto tgt = KerberosClientCredentials::acquire(credentials.keytab, credentials.client_principal);
     if (!tgt) {
       return unexpected(LdapError{uri, operation, credentials.client_principal, result_code::kLocalError,
@@ -208,6 +217,11 @@ class Connector {
       return unexpected(LdapError{uri, operation, credentials.client_principal, result_code::kLocalError,
                                   "cannot point GSS-API at the private credential cache"});
     }
+    return sasl_gssapi_exchange(ld, uri, operation, credentials.client_principal);
+  }
+
+  Expected<void, LdapError> sasl_gssapi_exchange(LDAP* ld, const std::string& uri, const std::string& operation,
+                                                 const std::string& principal) {
     // ldap_sasl_interactive_bind_s, spelled out so that each exchange is counted.
     timeval timeout = to_timeval(options_.operation_timeout);
     LDAPMessage* result = nullptr;
@@ -224,11 +238,11 @@ class Connector {
       if (got <= 0 || result == nullptr) {
         if (got == 0) rc = LDAP_TIMEOUT;
         else ldap_get_option(ld, LDAP_OPT_RESULT_CODE, &rc);
-        return unexpected(make_error(ld, rc, uri, operation, credentials.client_principal));
+        return unexpected(make_error(ld, rc, uri, operation, principal));
       }
       ++round_trips_;
     }
-    if (rc != LDAP_SUCCESS) return unexpected(make_error(ld, rc, uri, operation, credentials.client_principal));
+    if (rc != LDAP_SUCCESS) return unexpected(make_error(ld, rc, uri, operation, principal));
     return {};
   }
 

@@ -34,9 +34,13 @@ struct SimpleBind {
 // SASL/GSSAPI with a ticket obtained from `keytab` for `client_principal` into a private
 // memory ccache (KRB5_CONFIG decides the realm's KDCs). The service principal is
 // ldap/<host of the URI> (no DNS canonicalisation).
+// An empty `keytab` uses the caller's own tickets instead: the default credential cache
+// (KRB5CCNAME, or the user's ccache after `kinit`); `client_principal` is then optional and,
+// if given, must be the cache's principal. No ticket there fails before any LDAP traffic
+// ("no Kerberos ticket in the default credential cache: run kinit").
 struct GssapiBind {
-  std::string keytab;            // "FILE:/etc/krb5.keytab" or a path
-  std::string client_principal;  // e.g. "host/h.example.com@EXAMPLE.COM"
+  std::string keytab;            // "FILE:/etc/krb5.keytab" or a path; empty: default ccache
+  std::string client_principal;  // e.g. "host/h.example.com@EXAMPLE.COM"; optional without keytab
 };
 using BindCredentials = std::variant<AnonymousBind, SimpleBind, GssapiBind>;
 

@@ -12,6 +12,7 @@
 #include <set>
 
 #include "tests/harness/kdc_instance.h"
+#include "tests/harness/process.h"
 #include "tests/harness/slapd_instance.h"
 #include "tests/harness/test_ca.h"
 
@@ -408,6 +409,69 @@ TEST(SessionGssapi, BindsWithHostKeytabAndWhoamiShowsHost) {
   ASSERT_FALSE(wrong);
   EXPECT_EQ(wrong.error().operation, "SASL/GSSAPI bind");
   EXPECT_NE(wrong.error().message.find("kerberos"), std::string::npos) << wrong.error().to_string();
+}
+
+// An empty keytab binds with the caller's own tickets (after kinit): here a FILE ccache in a
+// temp dir, filled by `kinit -k -t`, is made the default with KRB5CCNAME.
+TEST(SessionGssapi, BindsWithTicketsFromDefaultCcache) {
+  auto kdc = test::KdcInstance::start({});
+  ASSERT_TRUE(kdc) << kdc.error().to_string();
+  test::ScopedEnv krb5_config("KRB5_CONFIG", (*kdc)->krb5_config().string());
+  const auto service_keytab = (*kdc)->dir() / "ldap.keytab";
+  const auto host_keytab = (*kdc)->dir() / "host.keytab";
+  ASSERT_TRUE((*kdc)->add_principal("ldap/localhost"));
+  ASSERT_TRUE((*kdc)->add_principal("host/client.ward.test"));
+  ASSERT_TRUE((*kdc)->extract_keytab("ldap/localhost", service_keytab));
+  ASSERT_TRUE((*kdc)->extract_keytab("host/client.ward.test", host_keytab));
+
+  SlapdOptions options;
+  test::SlapdSaslSettings sasl;
+  sasl.sasl_host = "localhost";
+  sasl.realm = (*kdc)->realm();
+  sasl.keytab = service_keytab;
+  sasl.krb5_config = (*kdc)->krb5_config();
+  sasl.authz_regexps = {{"^uid=host/([^,]+)(,cn=ward\\.test)?,cn=gssapi,cn=auth$", "cn=host/$1,ou=Computers,dc=ward,dc=test"}};
+  options.sasl = sasl;
+  auto slapd = SlapdInstance::start(options);
+  ASSERT_TRUE(slapd) << slapd.error().to_string();
+
+  auto temp = TempDir::create("ward-ccache");
+  ASSERT_TRUE(temp) << temp.error().to_string();
+  const auto ccache = "FILE:" + (temp->path() / "ccache").string();
+  const std::string principal = "host/client.ward.test@" + (*kdc)->realm();
+  test::ScopedEnv ccache_env("KRB5CCNAME", ccache);
+
+  SessionOptions session_options;
+  session_options.uris = {(*slapd)->ldap_uri("localhost")};
+  session_options.bind = GssapiBind{"", ""};
+
+  // Before kinit: refused with the reason, before any LDAP exchange.
+  auto no_ticket = Session::connect(session_options);
+  ASSERT_FALSE(no_ticket);
+  EXPECT_EQ(no_ticket.error().operation, "SASL/GSSAPI bind");
+  EXPECT_NE(no_ticket.error().message.find("no Kerberos ticket in the default credential cache"), std::string::npos)
+      << no_ticket.error().to_string();
+  EXPECT_NE(no_ticket.error().message.find("run kinit"), std::string::npos) << no_ticket.error().to_string();
+
+  auto kinit = test::run_command({"/usr/bin/kinit", "-k", "-t", host_keytab.string(), "-c", ccache, principal},
+                                 {{"KRB5_CONFIG", (*kdc)->krb5_config().string()}}, temp->path() / "kinit.log");
+  ASSERT_TRUE(kinit) << kinit.error().to_string() << "\n" << test::file_tail(temp->path() / "kinit.log");
+
+  auto session = Session::connect(session_options);
+  ASSERT_TRUE(session) << session.error().to_string() << "\nslapd log:\n" << test::file_tail((*slapd)->log_file());
+  auto me = (*session)->whoami();
+  ASSERT_TRUE(me) << me.error().to_string();
+  EXPECT_EQ(*me, "dn:cn=host/client.ward.test,ou=computers,dc=ward,dc=test");
+
+  // The principal may be named; it must then be the cache's.
+  session_options.bind = GssapiBind{"", principal};
+  auto named = Session::connect(session_options);
+  ASSERT_TRUE(named) << named.error().to_string();
+  session_options.bind = GssapiBind{"", "host/other.ward.test@" + (*kdc)->realm()};
+  auto other = Session::connect(session_options);
+  ASSERT_FALSE(other);
+  EXPECT_NE(other.error().message.find("holds tickets for 'host/client.ward.test@"), std::string::npos)
+      << other.error().to_string();
 }
 
 }  // namespace
