@@ -156,11 +156,12 @@ TEST_P(EspNetnsTest, PingAndTcpPassProtectedAndTheWireCarriesOnlyEsp) {
     EXPECT_TRUE(ward::testing::tcp_connects(*a_, kAddressB, kOpenPort));
     EXPECT_FALSE(ward::testing::tcp_connects(*a_, kAddressB, kBlockedPort)) << "the block filter outranks negotiate";
   }
-  // A TCP stream both ways (iperf3 sends from A, then with -R from B).
+  // A TCP stream both ways (iperf3 sends from A, then with -R from B). A fixed 2 MB each way, not a
+  // duration: tshark decrypts the whole capture below, and a fast run would hand it ~100 MB.
   ASSERT_EQ(b_->exec("iperf3 -s -D -p 5201 --pidfile " + capture + ".iperf"), 0);
   std::this_thread::sleep_for(300ms);
-  const auto forward = a_->exec_output(std::string("iperf3 -c ") + kAddressB + " -p 5201 -t 1 -J");
-  const auto reverse = a_->exec_output(std::string("iperf3 -c ") + kAddressB + " -p 5201 -t 1 -R -J");
+  const auto forward = a_->exec_output(std::string("iperf3 -c ") + kAddressB + " -p 5201 -n 2M -J");
+  const auto reverse = a_->exec_output(std::string("iperf3 -c ") + kAddressB + " -p 5201 -n 2M -R -J");
   EXPECT_NE(forward.find("\"bits_per_second\""), std::string::npos) << forward.substr(0, 400);
   EXPECT_NE(reverse.find("\"bits_per_second\""), std::string::npos) << reverse.substr(0, 400);
   b_->exec("kill $(cat " + capture + ".iperf)");
