@@ -20,6 +20,7 @@
 #include "gui/ldap_policy_store.h"
 #include "gui/security_monitor.h"
 #include "gui/policy_dialog.h"
+#include "directory/model/fresh_ids.h"
 #include "gui/policy_ids.h"
 #include "gui/policy_list_model.h"
 #include "gui/private_file.h"
@@ -257,7 +258,7 @@ void MainWindow::edit_selected() {
 
 void MainWindow::duplicate_selected() {
   with_selected_policy("Loading policy...", [this](model::Policy policy) {
-    auto copy = with_fresh_ids(std::move(policy));
+    auto copy = model::with_fresh_ids(std::move(policy));
     copy.name = "Copy of " + copy.name;
     save(std::move(copy), "Duplicated");
   });
@@ -310,7 +311,7 @@ void MainWindow::import_file(const QString& path) {
           box.setInformativeText("Yes replaces it; No imports a copy with new ids.");
           const auto answer = box.exec();
           if (answer == QMessageBox::Cancel) return;
-          if (answer == QMessageBox::No) policy = with_fresh_ids(std::move(policy));
+          if (answer == QMessageBox::No) policy = model::with_fresh_ids(std::move(policy));
         }
         // A policy with errors opens in the editor: it can only be stored once they are fixed.
         if (model::has_errors(model::validate(policy))) return edit_policy(std::move(policy), true);

@@ -8,7 +8,7 @@
 
 #include "directory/model/policy_json.h"
 #include "gui/json_folder_store.h"
-#include "gui/policy_ids.h"
+#include "directory/model/fresh_ids.h"
 #include "gui/private_file.h"
 #include "gui/test_support.h"
 
@@ -123,7 +123,7 @@ class StoreTest : public QObject {
 
   void fresh_ids_keep_references_consistent() {
     const auto policy = testing::load_example("legal-policy.json");
-    const auto copy = with_fresh_ids(policy);
+    const auto copy = model::with_fresh_ids(policy);
     QVERIFY(copy.id != policy.id);
     QVERIFY(copy.filter_lists[0].id != policy.filter_lists[0].id);
     QVERIFY(copy.rules[0].filter_list == copy.filter_lists[0].id);

@@ -197,16 +197,10 @@ class WarddDirectory : public ::testing::Test {
     auto kdc = test::KdcInstance::start({kRealm});
     ASSERT_TRUE(kdc) << kdc.error().to_string();
     kdc_ = kdc->release();
-    const auto service_keytab = kdc_->dir() / "ldap.keytab";
-    ASSERT_TRUE(kdc_->add_principal("ldap/localhost"));
-    ASSERT_TRUE(kdc_->extract_keytab("ldap/localhost", service_keytab));
-    for (const auto* host : {"legal-pc1", "sales-pc1", "lab-pc1"}) {
-      const std::string principal = std::string("host/") + host + ".example.test";
-      ASSERT_TRUE(kdc_->add_principal(principal));
-      ASSERT_TRUE(kdc_->extract_keytab(principal, kdc_->dir() / (std::string(host) + ".keytab")));
-    }
+    const auto service_keytab = test::add_legal_principals(*kdc_, {"legal-pc1", "sales-pc1", "lab-pc1"});
+    ASSERT_TRUE(service_keytab) << service_keytab.error().to_string();
 
-    auto options = test::legal_scenario_slapd_options(source_dir(), service_keytab, kdc_->krb5_config());
+    auto options = test::legal_scenario_slapd_options(source_dir(), *service_keytab, kdc_->krb5_config());
     options.syncprov = true;
     auto slapd = test::SlapdInstance::start(options);
     ASSERT_TRUE(slapd) << slapd.error().to_string();
@@ -235,7 +229,7 @@ class WarddDirectory : public ::testing::Test {
   static std::unique_ptr<Wardd> wardd(const std::string& name, const Wardd::Host& host,
                                       std::vector<std::string> uris = {}) {
     if (uris.empty()) uris = {slapd_->ldap_uri("localhost")};
-    return std::make_unique<Wardd>(temp_->path() / name, host, uris, kdc_->dir() / (host.name + ".keytab"),
+    return std::make_unique<Wardd>(temp_->path() / name, host, uris, test::legal_host_keytab(*kdc_, host.name),
                                    kdc_->krb5_config());
   }
 

@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "directory/gpo/reader.h"
+#include "directory/model/fresh_ids.h"
 #include "directory/model/policy_json.h"
 #include "directory/store/gpo_admin.h"
 #include "directory/store/ldif.h"
@@ -63,16 +64,10 @@ class LegalScenario : public ::testing::Test {
     ASSERT_TRUE(kdc) << kdc.error().to_string();
     kdc_ = kdc->release();
     krb5_env_ = new test::ScopedEnv("KRB5_CONFIG", kdc_->krb5_config().string());
-    const auto service_keytab = kdc_->dir() / "ldap.keytab";
-    ASSERT_TRUE(kdc_->add_principal("ldap/localhost"));
-    ASSERT_TRUE(kdc_->extract_keytab("ldap/localhost", service_keytab));
-    for (const auto* host : {"legal-pc1", "sales-pc1"}) {
-      const std::string principal = std::string("host/") + host + ".example.test";
-      ASSERT_TRUE(kdc_->add_principal(principal));
-      ASSERT_TRUE(kdc_->extract_keytab(principal, kdc_->dir() / (std::string(host) + ".keytab")));
-    }
+    const auto service_keytab = test::add_legal_principals(*kdc_, {"legal-pc1", "sales-pc1"});
+    ASSERT_TRUE(service_keytab) << service_keytab.error().to_string();
 
-    auto options = test::legal_scenario_slapd_options(source_dir(), service_keytab, kdc_->krb5_config());
+    auto options = test::legal_scenario_slapd_options(source_dir(), *service_keytab, kdc_->krb5_config());
     auto slapd = test::SlapdInstance::start(options);
     ASSERT_TRUE(slapd) << slapd.error().to_string();
     slapd_ = slapd->release();
@@ -110,7 +105,7 @@ class LegalScenario : public ::testing::Test {
     return session ? std::move(*session) : nullptr;
   }
   static std::unique_ptr<ldap::Session> host_session(const std::string& host) {
-    return connect(ldap::GssapiBind{(kdc_->dir() / (host + ".keytab")).string(),
+    return connect(ldap::GssapiBind{test::legal_host_keytab(*kdc_, host).string(),
                                     "host/" + host + ".example.test@" + kRealm});
   }
 
@@ -331,20 +326,7 @@ TEST_F(LegalScenario, EditsAreValidatedAndWrittenThroughTheModel) {
 // An add that fails midway (an object already sits at one NFA's DN) leaves nothing behind.
 TEST_F(LegalScenario, FailedWriteMidwayLeavesNoHalfPolicy) {
   model::Policy policy = example_policy("domain-policy.json");
-  std::map<model::Guid, model::Guid> fresh;
-  const auto renew = [&](model::Guid& id) { id = fresh.try_emplace(id, model::Guid::random()).first->second; };
-  renew(policy.id);
-  renew(policy.key_exchange.id);
-  for (auto& list : policy.filter_lists) {
-    renew(list.id);
-    for (auto& filter : list.filters) renew(filter.id);
-  }
-  for (auto& action : policy.filter_actions) renew(action.id);
-  for (auto& rule : policy.rules) {
-    renew(rule.id);
-    if (rule.filter_list) renew(*rule.filter_list);
-    renew(rule.filter_action);
-  }
+  const auto fresh = model::renew_ids(policy);
   policy.name = "Half written";
   const std::string blocker = adblob::ipsec_dn(adblob::AdClass::Nfa, policy.rules.back().id, kDomain);
   ASSERT_TRUE(admin_->add(blocker, {{"objectClass", {"container"}}, {"cn", {"ipsecNFA" + policy.rules.back().id.to_string()}}}));

@@ -5,13 +5,21 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
+#include "tests/harness/kdc_instance.h"
 #include "tests/harness/slapd_instance.h"
 
 namespace ward::test {
 
 inline constexpr const char* kLegalRealm = "EXAMPLE.TEST";
 inline constexpr const char* kLegalDomainDn = "DC=example,DC=test";
+
+// Adds the scenario's principals to `kdc`: ldap/localhost, whose keytab is returned
+// (<kdc dir>/ldap.keytab), and host/<name>.example.test for each of `hosts`, whose keytab is
+// legal_host_keytab(kdc, name).
+Expected<std::filesystem::path, HarnessError> add_legal_principals(KdcInstance& kdc, const std::vector<std::string>& hosts);
+std::filesystem::path legal_host_keytab(const KdcInstance& kdc, const std::string& host);
 
 // `service_keytab` holds ldap/localhost@EXAMPLE.TEST; `krb5_config` is the test realm's.
 SlapdOptions legal_scenario_slapd_options(const std::filesystem::path& source_dir,
