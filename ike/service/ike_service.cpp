@@ -13,6 +13,7 @@
 
 #include "ike/crypto/prf.h"
 #include "ike/service/informational.h"
+#include "ike/service/refusal.h"
 
 namespace ward::ike::service {
 
@@ -67,7 +68,12 @@ class IkeService::Engine {
  public:
   Engine(const IkeServiceOptions& options, net::UdpSocket socket, driver::Dataplane& dataplane,
          const PolicyLookup& policy, IkeListener& listener)
-      : options_(options), socket_(std::move(socket)), dataplane_(dataplane), policy_(policy), listener_(listener) {}
+      : options_(options),
+        socket_(std::move(socket)),
+        dataplane_(dataplane),
+        policy_(policy),
+        listener_(listener),
+        refusal_limiter_(options.refusals_per_second, options.refusal_burst) {}
 
   int socket_fd() const noexcept { return socket_.native_handle(); }
   TimePoint now() const { return options_.clock(); }
@@ -156,6 +162,12 @@ class IkeService::Engine {
   void abandon(Exchange& ex);
   void delete_pair(std::size_t index, const std::string& reason, bool notify);
   void send_informational(MainMode& mm, std::vector<Payload> payloads, const std::string& what);
+  // Refusals (refusal.h): telling the peer why, and acting on the peer's.
+  bool may_refuse(const IpAddress& peer, NotifyMessageType type);
+  void refuse_main_mode(const Endpoint& to, const Cookie& initiator_cookie, NotifyMessageType type);
+  void refuse_quick_mode(MainMode& mm, std::uint32_t message_id, NotifyMessageType type);
+  void on_unprotected_informational(const Endpoint& from, std::span<const std::byte> bytes, const IsakmpHeader& h);
+  void on_quick_mode_refusal(MainMode& mm, const Notification& notification);
 
   sa::Phase1Config phase1_config(const Phase1Policy& policy, const IpAddress& peer) const;
   sa::QuickModeConfig quick_mode_config(const QuickModePolicy& policy, const IpAddress& peer) const;
@@ -174,6 +186,7 @@ class IkeService::Engine {
   std::vector<std::unique_ptr<Exchange>> exchanges_;
   std::vector<QuickModeSa> sas_;
   IkeCounters counters_;
+  RefusalLimiter refusal_limiter_;
 
   mutable std::mutex published_mutex_;
   Published published_;
@@ -343,6 +356,7 @@ void IkeService::Engine::respond_main_mode(const Endpoint& from, std::span<const
     failed.reason = "NO-PROPOSAL-CHOSEN: the peer offers authentication method(s) " + (theirs.empty() ? "none" : theirs) +
                     ", our policy allows " + (ours.empty() ? "none" : ours);
     log("IKE main mode from " + from.address.to_string() + ": " + failed.reason);
+    refuse_main_mode(from, offered->header.initiator_cookie, NotifyMessageType::NoProposalChosen);
     emit(failed);
     return;
   }
@@ -352,6 +366,7 @@ void IkeService::Engine::respond_main_mode(const Endpoint& from, std::span<const
     ++counters_.main_modes_failed;
     failed.auth_method = std::string(provider->name());
     failed.reason = responded.error();
+    if (const auto type = refusal_type(failed.reason)) refuse_main_mode(from, offered->header.initiator_cookie, *type);
     emit(failed);
     return;
   }
@@ -369,12 +384,25 @@ void IkeService::Engine::respond_main_mode(const Endpoint& from, std::span<const
 
 void IkeService::Engine::drive_main_mode(MainMode& mm, std::span<const std::byte> bytes) {
   const auto before = mm.sa->undecryptable();
+  const auto state_before = mm.sa->state();
   const auto reply = mm.sa->handle(bytes);
   if (mm.sa->undecryptable() != before) {
     counters_.undecryptable_main_mode_5 += mm.sa->undecryptable() - before;
     mm.undecryptable += mm.sa->undecryptable() - before;
   }
   send(mm.peer, reply);
+  if (mm.sa->state() == sa::Phase1Sa::State::Failed && state_before != sa::Phase1Sa::State::Failed) {
+    // Tell the peer why; a responder that could not verify main mode 5 (it decrypted, so the
+    // keys agree) says AUTHENTICATION-FAILED when ike/auth gave no more specific type.
+    auto type = refusal_type(mm.sa->failure());
+    if (!type && state_before == sa::Phase1Sa::State::MainMode4Sent) type = NotifyMessageType::AuthenticationFailed;
+    if (type && may_refuse(mm.peer.address, *type)) {
+      if (auto message = build_main_mode_refusal(mm.sa->initiator_cookie(), mm.sa->responder_cookie(), *type)) {
+        send(mm.peer, *message);
+        ++counters_.refusals_sent;
+      }
+    }
+  }
   after_main_mode_step(mm);
 }
 
@@ -531,6 +559,7 @@ void IkeService::Engine::on_quick_mode(const Endpoint& from, std::span<const std
     failed.reason = "no filter accepts the peer's quick mode (" + ids->initiator_side.prefix.to_string() + " -> " +
                     ids->responder_side.prefix.to_string() + "): " + policy.error();
     log("IKE: " + failed.reason);
+    refuse_quick_mode(*mm, h.message_id, NotifyMessageType::InvalidIdInformation);
     emit(failed);
     return;
   }
@@ -543,6 +572,7 @@ void IkeService::Engine::on_quick_mode(const Endpoint& from, std::span<const std
   if (!responded) {
     ++counters_.quick_modes_failed;
     failed.reason = responded.error();
+    if (const auto type = refusal_type(failed.reason)) refuse_quick_mode(*mm, h.message_id, *type);
     emit(failed);
     return;
   }
@@ -600,6 +630,93 @@ void IkeService::Engine::send_informational(MainMode& mm, std::vector<Payload> p
   ++counters_.deletes_sent;
 }
 
+bool IkeService::Engine::may_refuse(const IpAddress& peer, NotifyMessageType type) {
+  if (refusal_limiter_.allow(now())) return true;
+  ++counters_.refusals_rate_limited;
+  if (worth_logging(counters_.refusals_rate_limited)) {
+    log("IKE: not telling " + peer.to_string() + " " + std::string(ike::name(type)) + ": over the refusal rate limit");
+  }
+  return false;
+}
+
+void IkeService::Engine::refuse_main_mode(const Endpoint& to, const Cookie& initiator_cookie, NotifyMessageType type) {
+  if (!may_refuse(to.address, type)) return;
+  auto message = build_main_mode_refusal(initiator_cookie, Cookie{}, type);
+  if (!message) {
+    log("IKE: could not build a refusal for " + to.address.to_string() + ": " + message.error());
+    return;
+  }
+  send(to, *message);
+  ++counters_.refusals_sent;
+}
+
+void IkeService::Engine::refuse_quick_mode(MainMode& mm, std::uint32_t message_id, NotifyMessageType type) {
+  if (!may_refuse(mm.peer.address, type)) return;
+  auto message = build_informational(
+      *mm.sa, {quick_mode_refusal(mm.sa->initiator_cookie(), mm.sa->responder_cookie(), type, message_id)});
+  if (!message) {
+    log("IKE main mode " + sa::hex_cookie(mm.sa->initiator_cookie()) + ": could not build a refusal: " + message.error());
+    return;
+  }
+  send(mm.peer, *message);
+  ++counters_.refusals_sent;
+}
+
+void IkeService::Engine::on_unprotected_informational(const Endpoint& from, std::span<const std::byte> bytes,
+                                                      const IsakmpHeader& h) {
+  // Acted on only as a refusal of a main mode of ours that is not established yet (refusal.h).
+  auto message = parse_message(bytes, MessageKind::InformationalUnprotected);
+  const Notification* n = message ? message->find<Notification>() : nullptr;
+  MainMode* target = nullptr;
+  if (n != nullptr && n->is_error()) {
+    for (auto& mm : main_modes_) {
+      if (mm->dead || mm->sa->established() || mm->sa->state() == sa::Phase1Sa::State::Failed) continue;
+      if (mm->peer.address != from.address || mm->sa->initiator_cookie() != h.initiator_cookie) continue;
+      const bool awaiting_2 = mm->sa->role() == auth::Role::Initiator && mm->sa->state() == sa::Phase1Sa::State::MainMode1Sent;
+      if (mm->sa->responder_cookie() == h.responder_cookie || (awaiting_2 && h.responder_cookie == Cookie{})) {
+        target = mm.get();
+        break;
+      }
+    }
+  }
+  if (target == nullptr) {
+    ++counters_.informational_bad;
+    if (n != nullptr && n->is_error()) ++counters_.refusals_ignored;
+    if (worth_logging(counters_.informational_bad)) {
+      log("IKE: ignored an unprotected informational from " + from.address.to_string() +
+          (message ? std::string(": no main mode of ours in negotiation matches it") : ": " + message.error().to_string()));
+    }
+    return;
+  }
+  ++counters_.refusals_received;
+  const auto text = refusal_text(from.address, *n);
+  log("IKE main mode " + sa::hex_cookie(target->sa->initiator_cookie()) + ": " + text);
+  fail_main_mode(*target, text + " (in state " + std::string(sa::name(target->sa->state())) + ")");
+}
+
+void IkeService::Engine::on_quick_mode_refusal(MainMode& mm, const Notification& notification) {
+  const auto refused = refused_message_id(notification);
+  const auto text = refusal_text(mm.peer.address, notification);
+  bool matched = false;
+  for (auto& ex : exchanges_) {
+    if (ex->dead || ex->reported || ex->main_mode != &mm || ex->role != auth::Role::Initiator) continue;
+    if (ex->qm->state() != sa::QuickModeExchange::State::QuickMode1Sent) continue;
+    if (refused && ex->qm->message_id() != *refused) continue;
+    matched = true;
+    ex->dead = true;
+    ex->reported = true;
+    ++counters_.quick_modes_failed;
+    log("IKE quick mode " + hex32(ex->qm->message_id()) + " (filter " + std::to_string(ex->policy.filter_id) + "): " + text);
+    emit(IkeEvent{IkeEvent::Kind::QuickModeFailed, mm.peer.address, ex->role, auth_name(mm), ex->policy.filter_id, 0, 0, text});
+  }
+  if (matched) {
+    ++counters_.refusals_received;
+  } else {
+    ++counters_.refusals_ignored;
+    if (worth_logging(counters_.refusals_ignored)) log("IKE: " + text + " - no quick mode of ours awaits an answer");
+  }
+}
+
 void IkeService::Engine::delete_pair(std::size_t index, const std::string& reason, bool notify) {
   const QuickModeSa record = sas_[index];
   sas_.erase(sas_.begin() + static_cast<std::ptrdiff_t>(index));
@@ -620,8 +737,12 @@ void IkeService::Engine::delete_pair(std::size_t index, const std::string& reaso
 }
 
 void IkeService::Engine::on_informational(const Endpoint& from, std::span<const std::byte> bytes, const IsakmpHeader& h) {
+  if (!h.has(HeaderFlag::Encryption)) {
+    on_unprotected_informational(from, bytes, h);
+    return;
+  }
   MainMode* mm = main_mode_by_cookies(h, from.address);
-  if (mm == nullptr || !mm->sa->established() || !h.has(HeaderFlag::Encryption)) {
+  if (mm == nullptr || !mm->sa->established()) {
     // Unprotected notifications (before phase 1 completes) are not acted on.
     ++counters_.informational_bad;
     if (worth_logging(counters_.informational_bad)) {
@@ -636,6 +757,10 @@ void IkeService::Engine::on_informational(const Endpoint& from, std::span<const 
     return;
   }
   for (const auto* notification : message->all<Notification>()) {
+    if (notification->is_error()) {
+      on_quick_mode_refusal(*mm, *notification);
+      continue;
+    }
     log("IKE: " + from.address.to_string() + " notifies " + std::to_string(notification->message_type));
   }
   for (const auto* d : message->all<Delete>()) {

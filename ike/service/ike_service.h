@@ -110,6 +110,10 @@ struct IkeServiceOptions {
   // it finishing, that is the acquire racing the install (ignored); later, the pair was removed
   // outside IKE (e.g. `wardctl flush`): IKE drops it, tells the peer, and negotiates again.
   std::chrono::milliseconds acquire_grace{2000};
+  // Refusals told to peers (RFC 2408 3.14.1 notifications, refusal.h): on average this many per
+  // second, at most `refusal_burst` at once; the rest are counted and not sent.
+  double refusals_per_second = 10;
+  double refusal_burst = 10;
   sa::RetransmitPolicy retransmit;
   sa::LogSink log;                 // one line per event; never keys
   sa::Clock clock;                 // default: steady_clock::now
@@ -166,6 +170,10 @@ struct IkeCounters {
   std::uint64_t deletes_received = 0;
   std::uint64_t deletes_sent = 0;
   std::uint64_t sas_deleted = 0;             // SA pairs removed from the dataplane
+  std::uint64_t refusals_sent = 0;           // error notifications telling a peer why we refused it
+  std::uint64_t refusals_rate_limited = 0;   // refusals not sent: over the rate limit
+  std::uint64_t refusals_received = 0;       // the peer's error notifications that failed an exchange of ours
+  std::uint64_t refusals_ignored = 0;        // error notifications matching no exchange of ours
 };
 
 struct IkeSnapshot {

@@ -14,6 +14,7 @@
 #include "ike/auth/preshared_key.h"
 #include "ike/service/ike_service.h"
 #include "ike/service/informational.h"
+#include "ike/service/refusal.h"
 
 namespace ward::ike {
 namespace {
@@ -44,13 +45,16 @@ class FixedPolicy final : public service::PolicyLookup {
       : psk_(std::make_shared<auth::PresharedKeyProvider>(auth::preshared_key_from_text(psk))) {}
 
   std::chrono::seconds phase1_lifetime{28800};
+  IkeGroupDescription phase1_group = IkeGroupDescription::Ecp256;
+  std::vector<sa::EspProposal> esp{{Cipher::AesGcm128, Integrity::None}};
+  bool refuse_quick_modes = false;   // as responder: no filter covers the peer's IDs
 
   Expected<service::Phase1Policy, std::string> phase1_for(const IpAddress&, const IpAddress& peer,
                                                          std::optional<std::uint32_t>) const override {
     if (!IpPrefix::parse("127.0.0.0/8")->contains(peer)) return unexpected("no rule covers " + peer.to_string());
     service::Phase1Policy p;
     p.auth = {psk_};
-    p.proposals = {{IkeEncryptionAlgorithm::AesCbc, 256, IkeHashAlgorithm::Sha2_256, IkeGroupDescription::Ecp256, phase1_lifetime}};
+    p.proposals = {{IkeEncryptionAlgorithm::AesCbc, 256, IkeHashAlgorithm::Sha2_256, phase1_group, phase1_lifetime}};
     return p;
   }
   Expected<service::QuickModePolicy, std::string> quick_mode_for_acquire(const driver::Acquire& a) const override {
@@ -60,16 +64,16 @@ class FixedPolicy final : public service::PolicyLookup {
   Expected<service::QuickModePolicy, std::string> quick_mode_for_peer(const IpAddress& local, const IpAddress& peer,
                                                                       const sa::TrafficSelector& peer_side,
                                                                       const sa::TrafficSelector& our_side) const override {
-    if (!peer_side.prefix.contains(peer) || !our_side.prefix.contains(local)) {
+    if (refuse_quick_modes || !peer_side.prefix.contains(peer) || !our_side.prefix.contains(local)) {
       return unexpected("no filter covers " + peer_side.prefix.to_string() + " -> " + our_side.prefix.to_string());
     }
     return quick(local, peer);
   }
 
  private:
-  static service::QuickModePolicy quick(const IpAddress& local, const IpAddress& peer) {
+  service::QuickModePolicy quick(const IpAddress& local, const IpAddress& peer) const {
     service::QuickModePolicy q;
-    q.proposals = {{Cipher::AesGcm128, Integrity::None}};
+    q.proposals = esp;
     q.pfs_group = IkeGroupDescription::Ecp256;
     q.lifetime = 3600s;
     q.local = sa::TrafficSelector{IpPrefix::host(local)};
@@ -443,6 +447,116 @@ TEST(IkeService, ExpiredMainModeIsRemovedAndTheNextAcquireRenegotiates) {
   const auto s = a.wait_snapshot([](const auto& snap) { return snap.counters.main_modes_established == 2 && snap.quick_modes.size() == 1; });
   EXPECT_EQ(s.counters.main_modes_established, 2U);
   EXPECT_EQ(s.quick_modes.size(), 1U);
+}
+
+// ---- refusals told to the peer (RFC 2408 3.14.1) ----------------------------------------------
+
+// Retransmission slow enough that only the peer's notification can explain a fast failure.
+service::IkeServiceOptions slow_retransmit(const Host& h) {
+  auto o = h.options();
+  o.retransmit = sa::RetransmitPolicy{std::chrono::milliseconds(3000), 2, 3};
+  return o;
+}
+
+TEST(IkeServiceRefusals, MismatchedMainModeProposalsFailFastWithThePeersReason) {
+  Host a(kA, "refusals"), b(kB, "refusals");
+  b.policy.phase1_group = IkeGroupDescription::Modp2048;   // A offers ECP-256 only
+  a.start(slow_retransmit(a));
+  b.start(slow_retransmit(b));
+  ASSERT_TRUE(a.ike && b.ike);
+  const auto started = std::chrono::steady_clock::now();
+  a.ike->initiate(acquire_to(kA, kB));
+  const auto fa = a.events.wait_for(IkeEvent::Kind::MainModeFailed, 2000ms);
+  ASSERT_TRUE(fa.has_value()) << "no failure before the first retransmission (3 s)";
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 2000ms);
+  EXPECT_NE(fa->reason.find("peer 127.0.0.2 refused: NO-PROPOSAL-CHOSEN"), std::string::npos) << fa->reason;
+  const auto qa = a.events.wait_for(IkeEvent::Kind::QuickModeFailed, 1000ms);
+  ASSERT_TRUE(qa.has_value());
+  EXPECT_NE(qa->reason.find("NO-PROPOSAL-CHOSEN"), std::string::npos) << qa->reason;
+  const auto sa = a.wait_snapshot([](const auto& s) { return s.main_modes.empty(); });
+  EXPECT_TRUE(sa.main_modes.empty());
+  EXPECT_EQ(sa.counters.refusals_received, 1U);
+  EXPECT_EQ(sa.counters.datagrams_sent, 1U) << "message 1 was not resent";
+  b.ike->sync();
+  const auto sb = b.ike->snapshot();
+  EXPECT_EQ(sb.counters.refusals_sent, 1U);
+  EXPECT_TRUE(sb.main_modes.empty());
+}
+
+TEST(IkeServiceRefusals, MismatchedQuickModeProposalsFailFastAndKeepTheMainMode) {
+  Host a(kA, "refusals"), b(kB, "refusals");
+  b.policy.esp = {{Cipher::AesCbc256, Integrity::HmacSha256_128}};   // A offers AES-GCM only
+  a.start(slow_retransmit(a));
+  b.start(slow_retransmit(b));
+  ASSERT_TRUE(a.ike && b.ike);
+  a.ike->initiate(acquire_to(kA, kB));
+  ASSERT_TRUE(a.events.wait_for(IkeEvent::Kind::MainModeEstablished).has_value());
+  const auto started = std::chrono::steady_clock::now();
+  const auto qa = a.events.wait_for(IkeEvent::Kind::QuickModeFailed, 2000ms);
+  ASSERT_TRUE(qa.has_value()) << "no failure before the first retransmission (3 s)";
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 2000ms);
+  EXPECT_EQ(qa->reason, "peer 127.0.0.2 refused: NO-PROPOSAL-CHOSEN");
+  EXPECT_EQ(qa->filter_id, kFilterId);
+  a.ike->sync();
+  const auto sa = a.ike->snapshot();
+  EXPECT_EQ(sa.counters.refusals_received, 1U);
+  EXPECT_EQ(sa.counters.quick_modes_failed, 1U);
+  ASSERT_EQ(sa.main_modes.size(), 1U) << "a refused quick mode leaves phase 1 up";
+  EXPECT_EQ(sa.main_modes[0].state, "MainMode6Received");
+  EXPECT_TRUE(a.sim.counters().sas.empty());
+  EXPECT_TRUE(b.sim.counters().sas.empty());
+}
+
+TEST(IkeServiceRefusals, QuickModeIdsNoFilterCoversFailWithInvalidIdInformation) {
+  Host a(kA, "refusals"), b(kB, "refusals");
+  b.policy.refuse_quick_modes = true;
+  a.start(slow_retransmit(a));
+  b.start(slow_retransmit(b));
+  ASSERT_TRUE(a.ike && b.ike);
+  a.ike->initiate(acquire_to(kA, kB));
+  const auto qa = a.events.wait_for(IkeEvent::Kind::QuickModeFailed, 2500ms);
+  ASSERT_TRUE(qa.has_value());
+  EXPECT_EQ(qa->reason, "peer 127.0.0.2 refused: INVALID-ID-INFORMATION");
+}
+
+TEST(IkeServicePieces, RefusalTypesComeFromTheReasonsName) {
+  EXPECT_EQ(service::refusal_type("NO-PROPOSAL-CHOSEN: none of the peer's ESP transforms is acceptable"),
+            NotifyMessageType::NoProposalChosen);
+  EXPECT_EQ(service::refusal_type("INVALID-ID-INFORMATION: x"), NotifyMessageType::InvalidIdInformation);
+  EXPECT_EQ(service::refusal_type("main mode 1 dropped: truncated"), std::nullopt);
+  EXPECT_EQ(service::refusal_type("R-U-THERE: status types are not refusals"), std::nullopt);
+  EXPECT_EQ(service::refusal_type("no colon"), std::nullopt);
+
+  Notification n = service::quick_mode_refusal(Cookie{}, Cookie{}, NotifyMessageType::NoProposalChosen, 0x01020304);
+  EXPECT_EQ(service::refused_message_id(n), 0x01020304U);
+  EXPECT_EQ(service::refusal_text(kB, n), "peer 127.0.0.2 refused: NO-PROPOSAL-CHOSEN");
+  n.message_type = 9000;   // a private error type
+  EXPECT_EQ(service::refusal_text(kB, n), "peer 127.0.0.2 refused: notify type 9000");
+
+  // The unprotected form parses under the informational rules and carries the cookie pair.
+  Cookie cky_i{};
+  cky_i[0] = std::byte{0xab};
+  auto bytes = service::build_main_mode_refusal(cky_i, Cookie{}, NotifyMessageType::NoProposalChosen);
+  ASSERT_TRUE(bytes.has_value()) << bytes.error();
+  auto parsed = parse_message(*bytes, MessageKind::InformationalUnprotected);
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().to_string();
+  EXPECT_EQ(parsed->header.initiator_cookie, cky_i);
+  ASSERT_NE(parsed->find<Notification>(), nullptr);
+  EXPECT_TRUE(parsed->find<Notification>()->is(NotifyMessageType::NoProposalChosen));
+  EXPECT_EQ(parsed->find<Notification>()->spi.size(), 16U);
+}
+
+TEST(IkeServicePieces, RefusalLimiterIsATokenBucket) {
+  service::RefusalLimiter limiter(2.0, 3.0);
+  const auto t0 = std::chrono::steady_clock::time_point{} + 100s;
+  EXPECT_TRUE(limiter.allow(t0));
+  EXPECT_TRUE(limiter.allow(t0));
+  EXPECT_TRUE(limiter.allow(t0));
+  EXPECT_FALSE(limiter.allow(t0)) << "burst of 3";
+  EXPECT_FALSE(limiter.allow(t0 + 400ms));
+  EXPECT_TRUE(limiter.allow(t0 + 500ms)) << "2 per second";
+  EXPECT_FALSE(limiter.allow(t0 + 500ms));
+  EXPECT_TRUE(limiter.allow(t0 + 60s));
 }
 
 TEST(IkeServicePieces, QuickModeIdsRoundTripThroughSelectors) {
