@@ -12,6 +12,7 @@
 #include <set>
 
 #include "ike/crypto/prf.h"
+#include "ike/payload/vendor_ids.h"
 #include "ike/service/informational.h"
 #include "ike/service/refusal.h"
 
@@ -108,6 +109,7 @@ class IkeService::Engine {
     std::uint64_t undecryptable = 0;
     bool reported = false;
     bool dead = false;
+    std::optional<DeadPeerDetector> dpd;   // the peer announced DPD (RFC 3706)
   };
   struct Exchange {
     MainMode* main_mode = nullptr;
@@ -168,6 +170,12 @@ class IkeService::Engine {
   void refuse_quick_mode(MainMode& mm, std::uint32_t message_id, NotifyMessageType type);
   void on_unprotected_informational(const Endpoint& from, std::span<const std::byte> bytes, const IsakmpHeader& h);
   void on_quick_mode_refusal(MainMode& mm, const Notification& notification);
+  // Dead peer detection (dead_peer_detection.h).
+  void start_dpd(MainMode& mm);
+  void dpd_timers(TimePoint t);
+  void on_dpd_notification(MainMode& mm, const Notification& notification);
+  void send_dpd(MainMode& mm, NotifyMessageType type, std::uint32_t sequence);
+  void peer_dead(MainMode& mm);
 
   sa::Phase1Config phase1_config(const Phase1Policy& policy, const IpAddress& peer) const;
   sa::QuickModeConfig quick_mode_config(const QuickModePolicy& policy, const IpAddress& peer) const;
@@ -250,6 +258,7 @@ sa::Phase1Config IkeService::Engine::phase1_config(const Phase1Policy& policy, c
   c.peer = peer;
   c.allow_legacy = policy.allow_legacy;
   c.drop_undecryptable_main_mode_5 = true;
+  if (options_.dpd.enabled) c.vendor_ids.emplace_back(vendor_id::kDpd.begin(), vendor_id::kDpd.end());
   c.retransmit = options_.retransmit;
   c.log = options_.log;
   return c;
@@ -427,6 +436,7 @@ void IkeService::Engine::after_main_mode_step(MainMode& mm, std::string extra_re
   if (!mm.sa->established() || mm.reported) return;
   mm.reported = true;
   mm.expires = now() + mm.sa->chosen().lifetime;
+  start_dpd(mm);
   ++counters_.main_modes_established;
   emit(IkeEvent{IkeEvent::Kind::MainModeEstablished, mm.peer.address, mm.sa->role(), auth_name(mm), 0, 0, 0, {}});
   auto pending = std::move(mm.pending);
@@ -717,6 +727,112 @@ void IkeService::Engine::on_quick_mode_refusal(MainMode& mm, const Notification&
   }
 }
 
+// ---- dead peer detection -----------------------------------------------------------------------
+
+void IkeService::Engine::start_dpd(MainMode& mm) {
+  if (!options_.dpd.enabled) return;
+  const auto& vids = mm.sa->peer_vendor_ids();
+  if (std::none_of(vids.begin(), vids.end(), [](const auto& v) { return vendor_id::matches(v, vendor_id::kDpd); })) return;
+  std::uint32_t first = 0;
+  if (auto raw = crypto::random_bytes(sizeof first)) {
+    for (const auto b : *raw) first = first << 8 | static_cast<std::uint32_t>(b);
+  }
+  // RFC 3706 7: the top bit clear leaves room before the sequence number wraps.
+  constexpr std::uint32_t kSequenceStartMask = 0x7fffffffu;
+  mm.dpd.emplace(options_.dpd, first & kSequenceStartMask, now());
+}
+
+void IkeService::Engine::send_dpd(MainMode& mm, NotifyMessageType type, std::uint32_t sequence) {
+  Notification n;
+  n.protocol = ProtocolId::Isakmp;
+  n.message_type = static_cast<std::uint16_t>(type);
+  n.spi.assign(mm.sa->initiator_cookie().begin(), mm.sa->initiator_cookie().end());
+  n.spi.insert(n.spi.end(), mm.sa->responder_cookie().begin(), mm.sa->responder_cookie().end());
+  for (int shift = 24; shift >= 0; shift -= 8) n.data.push_back(std::byte(sequence >> shift));
+  auto message = build_informational(*mm.sa, {std::move(n)});
+  if (!message) {
+    log("IKE main mode " + sa::hex_cookie(mm.sa->initiator_cookie()) + ": could not build " + std::string(ike::name(type)) +
+        ": " + message.error());
+    return;
+  }
+  send(mm.peer, *message);
+}
+
+void IkeService::Engine::on_dpd_notification(MainMode& mm, const Notification& notification) {
+  std::vector<std::byte> ours(mm.sa->initiator_cookie().begin(), mm.sa->initiator_cookie().end());
+  ours.insert(ours.end(), mm.sa->responder_cookie().begin(), mm.sa->responder_cookie().end());
+  if (notification.data.size() != kDpdSequenceSize || notification.spi != ours) {
+    ++counters_.informational_bad;
+    if (worth_logging(counters_.informational_bad)) {
+      log("IKE main mode " + sa::hex_cookie(mm.sa->initiator_cookie()) + ": ignored " +
+          std::string(ike::name(static_cast<NotifyMessageType>(notification.message_type))) + " with a " +
+          std::to_string(notification.spi.size()) + "-byte SPI and " + std::to_string(notification.data.size()) +
+          "-byte data (want the cookie pair and a 4-byte sequence number)");
+    }
+    return;
+  }
+  std::uint32_t sequence = 0;
+  for (const auto b : notification.data) sequence = sequence << 8 | static_cast<std::uint32_t>(b);
+  if (notification.is(NotifyMessageType::RUThere)) {
+    // Answered whether or not we announced DPD ourselves: it costs one informational.
+    send_dpd(mm, NotifyMessageType::RUThereAck, sequence);
+    ++counters_.dpd_acks_sent;
+    return;
+  }
+  if (mm.dpd && mm.dpd->acknowledged(sequence, now())) {
+    ++counters_.dpd_acks_received;
+    return;
+  }
+  ++counters_.dpd_acks_unexpected;
+  if (worth_logging(counters_.dpd_acks_unexpected)) {
+    log("IKE main mode " + sa::hex_cookie(mm.sa->initiator_cookie()) + ": R-U-THERE-ACK " + std::to_string(sequence) +
+        " answers no R-U-THERE of ours");
+  }
+}
+
+void IkeService::Engine::dpd_timers(TimePoint t) {
+  std::optional<driver::DataplaneCounters> counters;   // fetched once, only when a detector is due
+  for (auto& mm_ptr : main_modes_) {
+    auto& mm = *mm_ptr;
+    if (mm.dead || !mm.dpd || !mm.sa->established()) continue;
+    if (const auto due = mm.dpd->due(); !due || *due > t) continue;
+    if (!counters) counters = dataplane_.counters();
+    std::uint64_t in = 0, out = 0;
+    bool reachable = false;
+    for (const auto& s : counters->sas) {
+      if (s.peer != mm.peer.address) continue;
+      reachable = true;
+      (s.direction == driver::crypto::Direction::Inbound ? in : out) += s.packets;
+    }
+    mm.dpd->traffic(in, out, reachable, t);
+    switch (mm.dpd->on_timer(t)) {
+      case DeadPeerDetector::Action::None: break;
+      case DeadPeerDetector::Action::Probe:
+        ++counters_.dpd_probes_sent;
+        log("IKE main mode " + sa::hex_cookie(mm.sa->initiator_cookie()) + ": R-U-THERE " + std::to_string(mm.dpd->sequence()) +
+            " to " + mm.peer.address.to_string() + " (" + std::to_string(mm.dpd->unanswered()) + " of " +
+            std::to_string(options_.dpd.max_probes) + ")");
+        send_dpd(mm, NotifyMessageType::RUThere, mm.dpd->sequence());
+        break;
+      case DeadPeerDetector::Action::Dead: peer_dead(mm); break;
+    }
+  }
+}
+
+void IkeService::Engine::peer_dead(MainMode& mm) {
+  ++counters_.peers_dead;
+  const std::string reason = "peer-dead: " + mm.peer.address.to_string() + " answered none of " +
+                             std::to_string(options_.dpd.max_probes) + " R-U-THERE";
+  log("IKE main mode " + sa::hex_cookie(mm.sa->initiator_cookie()) + ":" + sa::hex_cookie(mm.sa->responder_cookie()) + ": " +
+      reason + "; removing its phase 1 and quick mode SAs");
+  mm.dead = true;
+  for (std::size_t i = sas_.size(); i-- > 0;) {
+    if (sas_[i].peer == mm.peer) delete_pair(i, reason, false);
+  }
+  // The phase 1 SA itself: SasDeleted with no SPIs.
+  emit(IkeEvent{IkeEvent::Kind::SasDeleted, mm.peer.address, mm.sa->role(), auth_name(mm), 0, 0, 0, reason});
+}
+
 void IkeService::Engine::delete_pair(std::size_t index, const std::string& reason, bool notify) {
   const QuickModeSa record = sas_[index];
   sas_.erase(sas_.begin() + static_cast<std::ptrdiff_t>(index));
@@ -743,7 +859,7 @@ void IkeService::Engine::on_informational(const Endpoint& from, std::span<const 
   }
   MainMode* mm = main_mode_by_cookies(h, from.address);
   if (mm == nullptr || !mm->sa->established()) {
-    // Unprotected notifications (before phase 1 completes) are not acted on.
+    // Protected informationals need an established main mode (unprotected ones: above).
     ++counters_.informational_bad;
     if (worth_logging(counters_.informational_bad)) {
       log("IKE: ignored an informational from " + from.address.to_string() + ": no established main mode or not encrypted");
@@ -757,12 +873,17 @@ void IkeService::Engine::on_informational(const Endpoint& from, std::span<const 
     return;
   }
   for (const auto* notification : message->all<Notification>()) {
+    if (notification->is(NotifyMessageType::RUThere) || notification->is(NotifyMessageType::RUThereAck)) {
+      on_dpd_notification(*mm, *notification);
+      continue;
+    }
     if (notification->is_error()) {
       on_quick_mode_refusal(*mm, *notification);
       continue;
     }
     log("IKE: " + from.address.to_string() + " notifies " + std::to_string(notification->message_type));
   }
+  if (mm->dpd) mm->dpd->heard(now());   // HASH(1) checked: the peer is alive (after an ACK is matched)
   for (const auto* d : message->all<Delete>()) {
     ++counters_.deletes_received;
     if (d->protocol == ProtocolId::Isakmp && d->spi_size == kIsakmpSpiSize) {
@@ -944,6 +1065,7 @@ void IkeService::Engine::timers() {
     if (ex->linger_until && *ex->linger_until <= t) ex->dead = true;
   }
   std::erase_if(sas_, [&](const QuickModeSa& s) { return s.expires <= t; });
+  dpd_timers(t);
   sweep();
 }
 
@@ -965,6 +1087,7 @@ std::optional<TimePoint> IkeService::Engine::next_due() const {
   for (const auto& mm : main_modes_) {
     consider(mm->sa->due());
     consider(mm->expires);
+    if (mm->dpd && !mm->dead) consider(mm->dpd->due());
     if (!mm->sa->established() && mm->sa->role() == auth::Role::Responder) consider(mm->created + options_.half_open_timeout);
   }
   for (const auto& ex : exchanges_) {
@@ -988,6 +1111,7 @@ void IkeService::Engine::publish() {
     info.state = std::string(sa::name(mm->sa->state()));
     info.cookies = sa::hex_cookie(mm->sa->initiator_cookie()) + ":" + sa::hex_cookie(mm->sa->responder_cookie());
     info.auth_method = auth_name(*mm);
+    info.dpd = mm->dpd.has_value();
     if (mm->sa->established()) {
       const auto& chosen = mm->sa->chosen();
       info.cipher = cipher_name(chosen);

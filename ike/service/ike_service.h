@@ -34,6 +34,7 @@
 #include "ike/net/udp_socket.h"
 #include "ike/sa/phase1_sa.h"
 #include "ike/sa/quick_mode.h"
+#include "ike/service/dead_peer_detection.h"
 
 namespace ward::ike::service {
 
@@ -114,6 +115,7 @@ struct IkeServiceOptions {
   // second, at most `refusal_burst` at once; the rest are counted and not sent.
   double refusals_per_second = 10;
   double refusal_burst = 10;
+  DpdPolicy dpd;                   // dead peer detection (RFC 3706) with peers that announce it
   sa::RetransmitPolicy retransmit;
   sa::LogSink log;                 // one line per event; never keys
   sa::Clock clock;                 // default: steady_clock::now
@@ -131,6 +133,7 @@ struct MainModeSaInfo {
   unsigned group = 0;         // Group Description number
   std::chrono::seconds lifetime_left{0};   // 0 until established
   std::size_t quick_modes = 0;
+  bool dpd = false;           // both sides announced DPD: the peer is probed when it goes quiet
 };
 
 struct QuickModeSaInfo {
@@ -174,6 +177,11 @@ struct IkeCounters {
   std::uint64_t refusals_rate_limited = 0;   // refusals not sent: over the rate limit
   std::uint64_t refusals_received = 0;       // the peer's error notifications that failed an exchange of ours
   std::uint64_t refusals_ignored = 0;        // error notifications matching no exchange of ours
+  std::uint64_t dpd_probes_sent = 0;         // R-U-THERE
+  std::uint64_t dpd_acks_received = 0;       // R-U-THERE-ACK answering one of ours
+  std::uint64_t dpd_acks_unexpected = 0;     // R-U-THERE-ACK answering nothing we sent
+  std::uint64_t dpd_acks_sent = 0;           // answers to the peer's R-U-THERE
+  std::uint64_t peers_dead = 0;              // main modes removed because the peer stopped answering
 };
 
 struct IkeSnapshot {

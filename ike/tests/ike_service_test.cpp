@@ -37,6 +37,39 @@ struct NullDataplaneListener : driver::DataplaneListener {
   void on_expiry(const driver::SaExpiry&) override {}
 };
 
+constexpr std::uint32_t kStallFilterId = 99;
+
+// Holds the thread that calls wait() until release(): a service whose event thread is stuck
+// stands for a peer that stopped answering (its socket stays bound, nothing is answered).
+class Stall {
+ public:
+  void hold() {
+    const std::lock_guard lock(mutex_);
+    held_ = true;
+  }
+  void release() {
+    const std::lock_guard lock(mutex_);
+    held_ = false;
+    changed_.notify_all();
+  }
+  void wait() {
+    std::unique_lock lock(mutex_);
+    entered_ = true;
+    changed_.notify_all();
+    changed_.wait(lock, [&] { return !held_; });
+  }
+  bool wait_entered(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, timeout, [&] { return entered_; });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool held_ = false;
+  bool entered_ = false;
+};
+
 // A fixed policy: one PSK, AES-256/SHA-256/ECP-256 main mode, AES-GCM-128 + PFS host-to-host
 // quick mode for filter 3 between the two addresses.
 class FixedPolicy final : public service::PolicyLookup {
@@ -48,6 +81,7 @@ class FixedPolicy final : public service::PolicyLookup {
   IkeGroupDescription phase1_group = IkeGroupDescription::Ecp256;
   std::vector<sa::EspProposal> esp{{Cipher::AesGcm128, Integrity::None}};
   bool refuse_quick_modes = false;   // as responder: no filter covers the peer's IDs
+  mutable Stall stall;                // an acquire for kStallFilterId waits on it
 
   Expected<service::Phase1Policy, std::string> phase1_for(const IpAddress&, const IpAddress& peer,
                                                          std::optional<std::uint32_t>) const override {
@@ -58,6 +92,7 @@ class FixedPolicy final : public service::PolicyLookup {
     return p;
   }
   Expected<service::QuickModePolicy, std::string> quick_mode_for_acquire(const driver::Acquire& a) const override {
+    if (a.filter_id == kStallFilterId) stall.wait();
     if (a.filter_id != kFilterId) return unexpected("no filter " + std::to_string(a.filter_id));
     return quick(a.source, a.peer);
   }
@@ -517,6 +552,104 @@ TEST(IkeServiceRefusals, QuickModeIdsNoFilterCoversFailWithInvalidIdInformation)
   const auto qa = a.events.wait_for(IkeEvent::Kind::QuickModeFailed, 2500ms);
   ASSERT_TRUE(qa.has_value());
   EXPECT_EQ(qa->reason, "peer 127.0.0.2 refused: INVALID-ID-INFORMATION");
+}
+
+// ---- dead peer detection (RFC 3706) ------------------------------------------------------------
+
+service::IkeServiceOptions dpd_options(const Host& h) {
+  auto o = h.options();
+  o.dpd = service::DpdPolicy{true, 300ms, 100ms, 3};
+  return o;
+}
+
+// Starts both, negotiates A -> B; true when the SAs are up on both sides.
+bool establish(Host& a, Host& b, service::IkeServiceOptions oa, service::IkeServiceOptions ob) {
+  a.start(std::move(oa));
+  b.start(std::move(ob));
+  if (!a.ike || !b.ike) return false;
+  a.ike->initiate(acquire_to(kA, kB));
+  return a.events.wait_for(IkeEvent::Kind::QuickModeEstablished).has_value() &&
+         b.events.wait_for(IkeEvent::Kind::QuickModeEstablished).has_value();
+}
+
+// A's outbound traffic to B (protected, never delivered): what makes B's silence worth a probe.
+void send_outbound(Host& a) {
+  const auto packet = driver::testing::make_packet(kA, kB, 17, 5000, 53, 64);
+  EXPECT_EQ(a.sim.send(packet).disposition, driver::Disposition::AcceptModified);
+}
+
+TEST(IkeServiceDpd, VendorIdsAreExchangedAndAQuietPeerIsNotProbed) {
+  Host a(kA, "dpd"), b(kB, "dpd");
+  ASSERT_TRUE(establish(a, b, dpd_options(a), dpd_options(b)));
+  a.ike->sync();
+  b.ike->sync();
+  ASSERT_EQ(a.ike->snapshot().main_modes.size(), 1U);
+  EXPECT_TRUE(a.ike->snapshot().main_modes[0].dpd);
+  EXPECT_TRUE(b.ike->snapshot().main_modes[0].dpd);
+  std::this_thread::sleep_for(700ms);   // more than two idle periods, no traffic either way
+  EXPECT_EQ(a.ike->snapshot().counters.dpd_probes_sent, 0U);
+  EXPECT_EQ(b.ike->snapshot().counters.dpd_probes_sent, 0U);
+
+  // A peer that does not announce DPD is never probed.
+  Host c(kA, "dpd"), d(kB, "dpd");
+  auto od = d.options();
+  od.port = static_cast<std::uint16_t>(od.port + 1);
+  auto oc = dpd_options(c);
+  oc.port = od.port;
+  od.dpd.enabled = false;
+  ASSERT_TRUE(establish(c, d, oc, od));
+  c.ike->sync();
+  EXPECT_FALSE(c.ike->snapshot().main_modes.at(0).dpd);
+}
+
+TEST(IkeServiceDpd, SilenceAfterOurTrafficIsProbedAndTheAnswerKeepsTheSas) {
+  Host a(kA, "dpd"), b(kB, "dpd");
+  ASSERT_TRUE(establish(a, b, dpd_options(a), dpd_options(b)));
+  send_outbound(a);
+  const auto s = a.wait_snapshot([](const auto& snap) { return snap.counters.dpd_acks_received >= 1; });
+  EXPECT_GE(s.counters.dpd_probes_sent, 1U);
+  EXPECT_GE(s.counters.dpd_acks_received, 1U);
+  EXPECT_EQ(s.counters.dpd_acks_unexpected, 0U);
+  EXPECT_EQ(s.counters.peers_dead, 0U);
+  EXPECT_EQ(s.main_modes.size(), 1U);
+  EXPECT_EQ(s.quick_modes.size(), 1U);
+  EXPECT_EQ(a.sim.counters().sas.size(), 2U);
+  b.ike->sync();
+  EXPECT_GE(b.ike->snapshot().counters.dpd_acks_sent, 1U);
+}
+
+TEST(IkeServiceDpd, APeerThatStopsAnsweringIsDeclaredDeadAndItsSasRemoved) {
+  Host a(kA, "dpd"), b(kB, "dpd");
+  ASSERT_TRUE(establish(a, b, dpd_options(a), dpd_options(b)));
+  struct Release {
+    Stall& stall;
+    ~Release() { stall.release(); }
+  } release{b.policy.stall};
+  b.policy.stall.hold();
+  auto stuck = acquire_to(kB, kA);
+  stuck.filter_id = kStallFilterId;
+  b.ike->initiate(stuck);
+  ASSERT_TRUE(b.policy.stall.wait_entered(2000ms)) << "B's event thread did not stop";
+
+  const auto started = std::chrono::steady_clock::now();
+  send_outbound(a);
+  const auto gone = a.events.wait_for(IkeEvent::Kind::SasDeleted, 5000ms);
+  ASSERT_TRUE(gone.has_value());
+  const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  std::printf("peer declared dead after %lld ms (idle 300 ms after phase 1; probes at 300, 400, 600 ms; dead at 1000 ms)\n",
+              static_cast<long long>(elapsed.count()));
+  EXPECT_NE(gone->reason.find("peer-dead"), std::string::npos) << gone->reason;
+  EXPECT_EQ(gone->peer, kB);
+  const auto s = a.wait_snapshot([](const auto& snap) { return snap.main_modes.empty(); });
+  EXPECT_TRUE(s.main_modes.empty());
+  EXPECT_TRUE(s.quick_modes.empty());
+  EXPECT_EQ(s.counters.peers_dead, 1U);
+  EXPECT_EQ(s.counters.dpd_probes_sent, 3U);
+  EXPECT_EQ(s.counters.dpd_acks_received, 0U);
+  EXPECT_EQ(s.counters.sas_deleted, 1U);
+  EXPECT_TRUE(a.sim.counters().sas.empty()) << "the dataplane lost the pair";
+  // Two SasDeleted events: the quick mode pair and the phase 1 SA.
+  EXPECT_EQ(a.events.count(IkeEvent::Kind::SasDeleted), 2U);
 }
 
 TEST(IkeServicePieces, RefusalTypesComeFromTheReasonsName) {
