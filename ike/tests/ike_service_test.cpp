@@ -648,7 +648,12 @@ TEST(IkeServiceDpd, APeerThatStopsAnsweringIsDeclaredDeadAndItsSasRemoved) {
   EXPECT_EQ(s.counters.dpd_acks_received, 0U);
   EXPECT_EQ(s.counters.sas_deleted, 1U);
   EXPECT_TRUE(a.sim.counters().sas.empty()) << "the dataplane lost the pair";
-  // Two SasDeleted events: the quick mode pair and the phase 1 SA.
+  // Two SasDeleted events: the quick mode pair and the phase 1 SA (the snapshot is published
+  // before the first, so the second may still be on its way).
+  const auto until = std::chrono::steady_clock::now() + 2000ms;
+  while (a.events.count(IkeEvent::Kind::SasDeleted) < 2 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(10ms);
+  }
   EXPECT_EQ(a.events.count(IkeEvent::Kind::SasDeleted), 2U);
 }
 
