@@ -110,6 +110,8 @@ class IkeService::Engine {
     bool reported = false;
     bool dead = false;
     std::optional<DeadPeerDetector> dpd;   // the peer announced DPD (RFC 3706)
+    std::uint32_t quick_mode_limit = 0;    // Phase1Policy::quick_mode_limit
+    std::uint32_t quick_modes_established = 0;
   };
   struct Exchange {
     MainMode* main_mode = nullptr;
@@ -181,6 +183,8 @@ class IkeService::Engine {
   sa::QuickModeConfig quick_mode_config(const QuickModePolicy& policy, const IpAddress& peer) const;
   MainMode* main_mode_by_cookies(const IsakmpHeader& h, const IpAddress& from);
   MainMode* usable_main_mode(const IpAddress& peer);
+  // usable_main_mode() unless that one reached its quick mode limit (then nullptr: negotiate anew).
+  MainMode* main_mode_for_new_quick_mode(const IpAddress& peer);
   std::size_t in_flight(const MainMode& mm) const;
   bool negotiating(const IpAddress& peer, std::uint32_t filter_id) const;
 
@@ -387,6 +391,7 @@ void IkeService::Engine::respond_main_mode(const Endpoint& from, std::span<const
   mm->created = now();
   mm->first_message.assign(bytes.begin(), bytes.end());
   mm->first_reply = reply;
+  mm->quick_mode_limit = policy->quick_mode_limit;
   send(from, reply);
   main_modes_.push_back(std::move(mm));
 }
@@ -452,6 +457,16 @@ IkeService::Engine::MainMode* IkeService::Engine::usable_main_mode(const IpAddre
     if (mm->sa->state() != sa::Phase1Sa::State::Failed && in_progress == nullptr) in_progress = mm.get();
   }
   return in_progress;
+}
+
+IkeService::Engine::MainMode* IkeService::Engine::main_mode_for_new_quick_mode(const IpAddress& peer) {
+  MainMode* mm = usable_main_mode(peer);
+  if (mm == nullptr || mm->quick_mode_limit == 0) return mm;
+  if (mm->quick_modes_established + in_flight(*mm) < mm->quick_mode_limit) return mm;
+  log("IKE main mode " + sa::hex_cookie(mm->sa->initiator_cookie()) + " with " + peer.to_string() + ": " +
+      std::to_string(mm->quick_modes_established) + " quick modes established, " + std::to_string(in_flight(*mm)) +
+      " in flight (limit " + std::to_string(mm->quick_mode_limit) + "): negotiating a new main mode");
+  return nullptr;
 }
 
 // ---- quick mode --------------------------------------------------------------------------------
@@ -610,6 +625,7 @@ void IkeService::Engine::after_quick_mode_step(Exchange& ex) {
   if (!ex.qm->done()) return;
   ex.reported = true;
   ++counters_.quick_modes_established;
+  ++ex.main_mode->quick_modes_established;
   QuickModeSa record;
   record.peer = mm.peer;
   record.role = ex.role;
@@ -941,7 +957,7 @@ void IkeService::Engine::negotiate(const driver::Acquire& acquire, std::optional
     emit(failed);
     return;
   }
-  if (MainMode* mm = usable_main_mode(acquire.peer)) {
+  if (MainMode* mm = main_mode_for_new_quick_mode(acquire.peer)) {
     start_quick_mode(*mm, std::move(*qm_policy));
     return;
   }
@@ -957,6 +973,7 @@ void IkeService::Engine::negotiate(const driver::Acquire& acquire, std::optional
   auto mm = std::make_unique<MainMode>();
   mm->id = next_id_++;
   mm->auth = p1_policy->auth.front();
+  mm->quick_mode_limit = p1_policy->quick_mode_limit;
   mm->sa = sa::Phase1Sa::initiate(phase1_config(*p1_policy, acquire.peer), *mm->auth, options_.clock);
   mm->peer = Endpoint{acquire.peer, options_.port};
   mm->created = now();

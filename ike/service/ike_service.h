@@ -44,6 +44,9 @@ struct Phase1Policy {
   std::vector<std::shared_ptr<const auth::AuthProvider>> auth;
   std::vector<sa::Phase1Proposal> proposals;
   bool allow_legacy = false;
+  // The policy's quick mode limit (Windows' QMLimit; master key PFS is 1): after this many quick
+  // modes established on a main mode, new ones negotiate a new main mode. 0: unlimited.
+  std::uint32_t quick_mode_limit = 0;
 };
 
 // What the policy says about one quick mode (one filter).

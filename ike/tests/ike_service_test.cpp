@@ -82,6 +82,7 @@ class FixedPolicy final : public service::PolicyLookup {
   std::vector<sa::EspProposal> esp{{Cipher::AesGcm128, Integrity::None}};
   bool refuse_quick_modes = false;   // as responder: no filter covers the peer's IDs
   mutable Stall stall;                // an acquire for kStallFilterId waits on it
+  std::uint32_t quick_mode_limit = 0;
 
   Expected<service::Phase1Policy, std::string> phase1_for(const IpAddress&, const IpAddress& peer,
                                                          std::optional<std::uint32_t>) const override {
@@ -89,6 +90,7 @@ class FixedPolicy final : public service::PolicyLookup {
     service::Phase1Policy p;
     p.auth = {psk_};
     p.proposals = {{IkeEncryptionAlgorithm::AesCbc, 256, IkeHashAlgorithm::Sha2_256, phase1_group, phase1_lifetime}};
+    p.quick_mode_limit = quick_mode_limit;
     return p;
   }
   Expected<service::QuickModePolicy, std::string> quick_mode_for_acquire(const driver::Acquire& a) const override {
@@ -457,6 +459,23 @@ TEST(IkeService, SoftExpiryRekeysOnTheSameMainMode) {
   a.ike->on_expiry(driver::SaExpiry{first->outbound_spi, Direction::Outbound, driver::ExpiryKind::Hard, kFilterId, kB});
   a.ike->sync();
   EXPECT_EQ(a.ike->snapshot().quick_modes.size(), 1U);
+}
+
+TEST(IkeService, QuickModeLimitMakesTheNextQuickModeNegotiateANewMainMode) {
+  Host a(kA, "limit secret"), b(kB, "limit secret");
+  a.policy.quick_mode_limit = 1;   // Windows' master key PFS
+  a.start(a.options());
+  b.start(b.options());
+  ASSERT_TRUE(a.ike && b.ike);
+  a.ike->initiate(acquire_to(kA, kB));
+  const auto first = a.events.wait_for(IkeEvent::Kind::QuickModeEstablished);
+  ASSERT_TRUE(first.has_value());
+  a.ike->on_expiry(driver::SaExpiry{first->outbound_spi, Direction::Outbound, driver::ExpiryKind::Soft, kFilterId, kB});
+  const auto s = a.wait_snapshot([](const auto& snap) { return snap.quick_modes.size() == 2; });
+  ASSERT_EQ(s.quick_modes.size(), 2U);
+  EXPECT_EQ(s.counters.main_modes_established, 2U) << "the rekey needed a new main mode";
+  EXPECT_EQ(s.main_modes.size(), 2U) << "the old one stays until its lifetime ends";
+  EXPECT_EQ(b.wait_snapshot([](const auto& snap) { return snap.quick_modes.size() == 2; }).quick_modes.size(), 2U);
 }
 
 TEST(IkeService, ExpiredMainModeIsRemovedAndTheNextAcquireRenegotiates) {
