@@ -573,6 +573,77 @@ TEST(IkeServiceRefusals, QuickModeIdsNoFilterCoversFailWithInvalidIdInformation)
   EXPECT_EQ(qa->reason, "peer 127.0.0.2 refused: INVALID-ID-INFORMATION");
 }
 
+TEST(IkeServiceRefusals, UnprotectedRefusalsCountOnlyWithOurCookieFromThePeer) {
+  // B is a bare socket: it reads A's main mode 1 and answers with crafted refusals.
+  Host a(kA, "refusals");
+  a.start(slow_retransmit(a));
+  ASSERT_TRUE(a.ike);
+  auto fake_b = net::UdpSocket::bind(kB, test_port());
+  auto elsewhere = net::UdpSocket::bind(ip("127.0.0.3"), test_port());
+  ASSERT_TRUE(fake_b.has_value() && elsewhere.has_value());
+  a.ike->initiate(acquire_to(kA, kB));
+  auto got = fake_b->receive(2000ms);
+  ASSERT_TRUE(got.has_value() && got->has_value());
+  const auto message_1 = split_datagram((*got)->bytes);
+  ASSERT_TRUE(message_1.has_value());
+  const Cookie cookie = message_1->header.initiator_cookie;
+  Cookie wrong = cookie;
+  wrong[0] ^= std::byte{1};
+  auto refusal = [](const Cookie& c, NotifyMessageType type) {
+    return *service::build_main_mode_refusal(c, Cookie{}, type);
+  };
+  // Another cookie, another sender, a status type: none fails the main mode.
+  ASSERT_TRUE(fake_b->send_to(kA, test_port(), refusal(wrong, NotifyMessageType::NoProposalChosen)).has_value());
+  ASSERT_TRUE(elsewhere->send_to(kA, test_port(), refusal(cookie, NotifyMessageType::NoProposalChosen)).has_value());
+  ASSERT_TRUE(fake_b->send_to(kA, test_port(), refusal(cookie, NotifyMessageType::InitialContact)).has_value());
+  auto s = a.wait_snapshot([](const auto& snap) { return snap.counters.datagrams_received >= 3; });
+  EXPECT_EQ(s.counters.refusals_ignored, 2U);
+  EXPECT_EQ(s.counters.refusals_received, 0U);
+  ASSERT_EQ(s.main_modes.size(), 1U);
+  EXPECT_EQ(s.main_modes[0].state, "MainMode1Sent");
+  EXPECT_EQ(a.events.count(IkeEvent::Kind::MainModeFailed), 0U);
+  // Our cookie, from the peer: the main mode fails at once with the peer's reason.
+  ASSERT_TRUE(fake_b->send_to(kA, test_port(), refusal(cookie, NotifyMessageType::InvalidMajorVersion)).has_value());
+  const auto failed = a.events.wait_for(IkeEvent::Kind::MainModeFailed, 2000ms);
+  ASSERT_TRUE(failed.has_value());
+  EXPECT_EQ(failed->reason, "peer 127.0.0.2 refused: INVALID-MAJOR-VERSION (in state MainMode1Sent)");
+}
+
+TEST(IkeServiceRefusals, RefusalsAreRateLimited) {
+  Host b(kB, "refusals");
+  auto o = b.options();
+  o.refusals_per_second = 0.001;
+  o.refusal_burst = 2;
+  b.start(o);
+  ASSERT_TRUE(b.ike);
+  auto from_a = net::UdpSocket::bind(kA, 0);
+  ASSERT_TRUE(from_a.has_value());
+  auth::PresharedKeyProvider psk(auth::preshared_key_from_text("refusals"));
+  std::vector<std::unique_ptr<sa::Phase1Sa>> initiators;
+  for (int i = 0; i < 4; ++i) {
+    sa::Phase1Config c;   // MODP-2048: B's policy wants ECP-256
+    c.proposals = {{IkeEncryptionAlgorithm::AesCbc, 256, IkeHashAlgorithm::Sha2_256, IkeGroupDescription::Modp2048, 28800s}};
+    c.local = kA;
+    c.peer = kB;
+    initiators.push_back(sa::Phase1Sa::initiate(c, psk, [] { return std::chrono::steady_clock::now(); }));
+    ASSERT_TRUE(from_a->send_to(kB, test_port(), *initiators.back()->build_main_mode_1()).has_value());
+  }
+  const auto s = b.wait_snapshot([](const auto& snap) { return snap.counters.datagrams_received >= 4; });
+  EXPECT_EQ(s.counters.refusals_sent, 2U);
+  EXPECT_EQ(s.counters.refusals_rate_limited, 2U);
+  EXPECT_TRUE(s.main_modes.empty());
+  std::size_t answers = 0;
+  while (true) {
+    auto got = from_a->receive(200ms);
+    if (!got || !*got) break;
+    auto parsed = parse_message((*got)->bytes, MessageKind::InformationalUnprotected);
+    ASSERT_TRUE(parsed.has_value());
+    EXPECT_TRUE(parsed->find<Notification>()->is(NotifyMessageType::NoProposalChosen));
+    ++answers;
+  }
+  EXPECT_EQ(answers, 2U);
+}
+
 // ---- dead peer detection (RFC 3706) ------------------------------------------------------------
 
 service::IkeServiceOptions dpd_options(const Host& h) {
