@@ -609,6 +609,44 @@ TEST(IkeServiceRefusals, UnprotectedRefusalsCountOnlyWithOurCookieFromThePeer) {
   EXPECT_EQ(failed->reason, "peer 127.0.0.2 refused: INVALID-MAJOR-VERSION (in state MainMode1Sent)");
 }
 
+TEST(IkeServiceRefusals, AMainMode5ThatFailsIsRefusedWithBothCookies) {
+  // A hand-driven initiator whose ID names another address than the one it sends from.
+  Host b(kB, "refusals");
+  b.start(b.options());
+  ASSERT_TRUE(b.ike);
+  auto socket = net::UdpSocket::bind(kA, 0);
+  ASSERT_TRUE(socket.has_value());
+  auth::PresharedKeyProvider psk(auth::preshared_key_from_text("refusals"));
+  sa::Phase1Config c;
+  c.proposals = {{IkeEncryptionAlgorithm::AesCbc, 256, IkeHashAlgorithm::Sha2_256, IkeGroupDescription::Ecp256, 28800s}};
+  c.local = ip("127.0.0.9");
+  c.peer = kB;
+  auto initiator = sa::Phase1Sa::initiate(c, psk, [] { return std::chrono::steady_clock::now(); });
+  std::vector<std::byte> out = *initiator->build_main_mode_1();
+  std::optional<net::Datagram> refusal;
+  for (int step = 0; step < 3 && !out.empty(); ++step) {   // sends 1, 3, 5
+    ASSERT_TRUE(socket->send_to(kB, test_port(), out).has_value());
+    auto got = socket->receive(2000ms);
+    ASSERT_TRUE(got.has_value() && got->has_value()) << "no answer at step " << step;
+    const auto split = split_datagram((*got)->bytes);
+    ASSERT_TRUE(split.has_value());
+    if (split->header.exchange_type == ExchangeType::Informational) {
+      refusal = std::move(**got);
+      break;
+    }
+    out = initiator->handle((*got)->bytes);
+  }
+  ASSERT_TRUE(refusal.has_value()) << "main mode 5 was not refused";
+  const auto parsed = parse_message(refusal->bytes, MessageKind::InformationalUnprotected);
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_EQ(parsed->header.initiator_cookie, initiator->initiator_cookie());
+  EXPECT_EQ(parsed->header.responder_cookie, initiator->responder_cookie());
+  EXPECT_TRUE(parsed->find<Notification>()->is(NotifyMessageType::InvalidIdInformation));
+  const auto fb = b.events.wait_for(IkeEvent::Kind::MainModeFailed);
+  ASSERT_TRUE(fb.has_value());
+  EXPECT_NE(fb->reason.find("INVALID-ID-INFORMATION"), std::string::npos) << fb->reason;
+}
+
 TEST(IkeServiceRefusals, RefusalsAreRateLimited) {
   Host b(kB, "refusals");
   auto o = b.options();
