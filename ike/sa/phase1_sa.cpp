@@ -260,7 +260,8 @@ Expected<std::vector<std::byte>, std::string> Phase1Sa::build_main_mode_1() {
   auto cookie = crypto::random_bytes(kCookieSize);
   if (!cookie) return unexpected(std::move(cookie).error());
   std::copy(cookie->begin(), cookie->end(), cky_i_.begin());
-  const std::vector<Payload> payloads{make_offer()};
+  std::vector<Payload> payloads{make_offer()};
+  for (const auto& vid : config_.vendor_ids) payloads.emplace_back(VendorId{vid});
   auto body = encode_payload_chain(payloads);
   if (!body) return unexpected("encoding main mode 1: " + body.error().message);
   const auto raw = raw_payloads(body->bytes);
@@ -275,6 +276,7 @@ Expected<std::vector<std::byte>, std::string> Phase1Sa::build_main_mode_1() {
 
 Expected<void, std::string> Phase1Sa::consume_main_mode_1(const ParsedMessage& message, std::span<const std::byte> body) {
   const auto* offer = message.find<SecurityAssociation>();
+  for (const auto* vid : message.all<VendorId>()) peer_vendor_ids_.push_back(vid->data);
   const auto sa_raw = raw_of<SecurityAssociation>(message, raw_payloads(body));
   const auto sa_body = payload_body(sa_raw);
   sai_b_.assign(sa_body.begin(), sa_body.end());
@@ -310,7 +312,8 @@ Expected<std::vector<std::byte>, std::string> Phase1Sa::build_main_mode_2() {
   proposal.protocol = ProtocolId::Isakmp;
   proposal.transforms.push_back(chosen_transform_);
   sa.proposals.push_back(std::move(proposal));
-  const std::vector<Payload> payloads{std::move(sa)};
+  std::vector<Payload> payloads{std::move(sa)};
+  for (const auto& vid : config_.vendor_ids) payloads.emplace_back(VendorId{vid});
   auto message = encode_message(header(), payloads);
   if (!message) return unexpected("encoding main mode 2: " + message.error().message);
   return std::move(*message);
@@ -318,6 +321,7 @@ Expected<std::vector<std::byte>, std::string> Phase1Sa::build_main_mode_2() {
 
 Expected<void, std::string> Phase1Sa::consume_main_mode_2(const ParsedMessage& message) {
   const auto* sa = message.find<SecurityAssociation>();
+  for (const auto* vid : message.all<VendorId>()) peer_vendor_ids_.push_back(vid->data);
   if (sa->proposals.size() != 1 || sa->proposals[0].transforms.size() != 1) {
     return unexpected(std::string("BAD-PROPOSAL-SYNTAX: main mode 2 must carry one proposal with one transform"));
   }

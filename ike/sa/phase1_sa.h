@@ -55,6 +55,8 @@ struct Phase1Config {
   // Responder: a main mode 5 that does not decrypt is dropped and counted (undecryptable())
   // instead of failing the SA; the owner times the half-open SA out (spoofing defence).
   bool drop_undecryptable_main_mode_5 = false;
+  // Vendor ID payloads sent in main mode 1 (initiator) / 2 (responder), e.g. DPD (RFC 3706).
+  std::vector<std::vector<std::byte>> vendor_ids;
   RetransmitPolicy retransmit;
   LogSink log;
 };
@@ -103,6 +105,8 @@ class Phase1Sa {
   const Phase1Proposal& chosen() const noexcept { return chosen_; }
   const Cookie& initiator_cookie() const noexcept { return cky_i_; }
   const Cookie& responder_cookie() const noexcept { return cky_r_; }
+  // The peer's Vendor ID payloads from main mode 1 / 2.
+  const std::vector<std::vector<std::byte>>& peer_vendor_ids() const noexcept { return peer_vendor_ids_; }
 
   // For quick mode, valid once established().
   const crypto::Phase1Keys& keys() const noexcept { return keys_; }
@@ -161,6 +165,7 @@ class Phase1Sa {
   CipherState cipher_state_;
   Retransmitter retransmit_;
   std::vector<std::byte> last_received_;
+  std::vector<std::vector<std::byte>> peer_vendor_ids_;
 };
 
 std::string_view name(Phase1Sa::State state) noexcept;

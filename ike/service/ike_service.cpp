@@ -12,7 +12,9 @@
 #include <set>
 
 #include "ike/crypto/prf.h"
+#include "ike/payload/vendor_ids.h"
 #include "ike/service/informational.h"
+#include "ike/service/refusal.h"
 
 namespace ward::ike::service {
 
@@ -67,7 +69,12 @@ class IkeService::Engine {
  public:
   Engine(const IkeServiceOptions& options, net::UdpSocket socket, driver::Dataplane& dataplane,
          const PolicyLookup& policy, IkeListener& listener)
-      : options_(options), socket_(std::move(socket)), dataplane_(dataplane), policy_(policy), listener_(listener) {}
+      : options_(options),
+        socket_(std::move(socket)),
+        dataplane_(dataplane),
+        policy_(policy),
+        listener_(listener),
+        refusal_limiter_(options.refusals_per_second, options.refusal_burst) {}
 
   int socket_fd() const noexcept { return socket_.native_handle(); }
   TimePoint now() const { return options_.clock(); }
@@ -102,6 +109,9 @@ class IkeService::Engine {
     std::uint64_t undecryptable = 0;
     bool reported = false;
     bool dead = false;
+    std::optional<DeadPeerDetector> dpd;   // the peer announced DPD (RFC 3706)
+    std::uint32_t quick_mode_limit = 0;    // Phase1Policy::quick_mode_limit
+    std::uint32_t quick_modes_established = 0;
   };
   struct Exchange {
     MainMode* main_mode = nullptr;
@@ -156,11 +166,25 @@ class IkeService::Engine {
   void abandon(Exchange& ex);
   void delete_pair(std::size_t index, const std::string& reason, bool notify);
   void send_informational(MainMode& mm, std::vector<Payload> payloads, const std::string& what);
+  // Refusals (refusal.h): telling the peer why, and acting on the peer's.
+  bool may_refuse(const IpAddress& peer, NotifyMessageType type);
+  void refuse_main_mode(const Endpoint& to, const Cookie& initiator_cookie, NotifyMessageType type);
+  void refuse_quick_mode(MainMode& mm, std::uint32_t message_id, NotifyMessageType type);
+  void on_unprotected_informational(const Endpoint& from, std::span<const std::byte> bytes, const IsakmpHeader& h);
+  void on_quick_mode_refusal(MainMode& mm, const Notification& notification);
+  // Dead peer detection (dead_peer_detection.h).
+  void start_dpd(MainMode& mm);
+  void dpd_timers(TimePoint t);
+  void on_dpd_notification(MainMode& mm, const Notification& notification);
+  void send_dpd(MainMode& mm, NotifyMessageType type, std::uint32_t sequence);
+  void peer_dead(MainMode& mm);
 
   sa::Phase1Config phase1_config(const Phase1Policy& policy, const IpAddress& peer) const;
   sa::QuickModeConfig quick_mode_config(const QuickModePolicy& policy, const IpAddress& peer) const;
   MainMode* main_mode_by_cookies(const IsakmpHeader& h, const IpAddress& from);
   MainMode* usable_main_mode(const IpAddress& peer);
+  // usable_main_mode() unless that one reached its quick mode limit (then nullptr: negotiate anew).
+  MainMode* main_mode_for_new_quick_mode(const IpAddress& peer);
   std::size_t in_flight(const MainMode& mm) const;
   bool negotiating(const IpAddress& peer, std::uint32_t filter_id) const;
 
@@ -174,6 +198,7 @@ class IkeService::Engine {
   std::vector<std::unique_ptr<Exchange>> exchanges_;
   std::vector<QuickModeSa> sas_;
   IkeCounters counters_;
+  RefusalLimiter refusal_limiter_;
 
   mutable std::mutex published_mutex_;
   Published published_;
@@ -237,6 +262,7 @@ sa::Phase1Config IkeService::Engine::phase1_config(const Phase1Policy& policy, c
   c.peer = peer;
   c.allow_legacy = policy.allow_legacy;
   c.drop_undecryptable_main_mode_5 = true;
+  if (options_.dpd.enabled) c.vendor_ids.emplace_back(vendor_id::kDpd.begin(), vendor_id::kDpd.end());
   c.retransmit = options_.retransmit;
   c.log = options_.log;
   return c;
@@ -343,6 +369,7 @@ void IkeService::Engine::respond_main_mode(const Endpoint& from, std::span<const
     failed.reason = "NO-PROPOSAL-CHOSEN: the peer offers authentication method(s) " + (theirs.empty() ? "none" : theirs) +
                     ", our policy allows " + (ours.empty() ? "none" : ours);
     log("IKE main mode from " + from.address.to_string() + ": " + failed.reason);
+    refuse_main_mode(from, offered->header.initiator_cookie, NotifyMessageType::NoProposalChosen);
     emit(failed);
     return;
   }
@@ -352,6 +379,7 @@ void IkeService::Engine::respond_main_mode(const Endpoint& from, std::span<const
     ++counters_.main_modes_failed;
     failed.auth_method = std::string(provider->name());
     failed.reason = responded.error();
+    if (const auto type = refusal_type(failed.reason)) refuse_main_mode(from, offered->header.initiator_cookie, *type);
     emit(failed);
     return;
   }
@@ -363,18 +391,32 @@ void IkeService::Engine::respond_main_mode(const Endpoint& from, std::span<const
   mm->created = now();
   mm->first_message.assign(bytes.begin(), bytes.end());
   mm->first_reply = reply;
+  mm->quick_mode_limit = policy->quick_mode_limit;
   send(from, reply);
   main_modes_.push_back(std::move(mm));
 }
 
 void IkeService::Engine::drive_main_mode(MainMode& mm, std::span<const std::byte> bytes) {
   const auto before = mm.sa->undecryptable();
+  const auto state_before = mm.sa->state();
   const auto reply = mm.sa->handle(bytes);
   if (mm.sa->undecryptable() != before) {
     counters_.undecryptable_main_mode_5 += mm.sa->undecryptable() - before;
     mm.undecryptable += mm.sa->undecryptable() - before;
   }
   send(mm.peer, reply);
+  if (mm.sa->state() == sa::Phase1Sa::State::Failed && state_before != sa::Phase1Sa::State::Failed) {
+    // Tell the peer why; a responder that could not verify main mode 5 (it decrypted, so the
+    // keys agree) says AUTHENTICATION-FAILED when ike/auth gave no more specific type.
+    auto type = refusal_type(mm.sa->failure());
+    if (!type && state_before == sa::Phase1Sa::State::MainMode4Sent) type = NotifyMessageType::AuthenticationFailed;
+    if (type && may_refuse(mm.peer.address, *type)) {
+      if (auto message = build_main_mode_refusal(mm.sa->initiator_cookie(), mm.sa->responder_cookie(), *type)) {
+        send(mm.peer, *message);
+        ++counters_.refusals_sent;
+      }
+    }
+  }
   after_main_mode_step(mm);
 }
 
@@ -399,6 +441,7 @@ void IkeService::Engine::after_main_mode_step(MainMode& mm, std::string extra_re
   if (!mm.sa->established() || mm.reported) return;
   mm.reported = true;
   mm.expires = now() + mm.sa->chosen().lifetime;
+  start_dpd(mm);
   ++counters_.main_modes_established;
   emit(IkeEvent{IkeEvent::Kind::MainModeEstablished, mm.peer.address, mm.sa->role(), auth_name(mm), 0, 0, 0, {}});
   auto pending = std::move(mm.pending);
@@ -414,6 +457,16 @@ IkeService::Engine::MainMode* IkeService::Engine::usable_main_mode(const IpAddre
     if (mm->sa->state() != sa::Phase1Sa::State::Failed && in_progress == nullptr) in_progress = mm.get();
   }
   return in_progress;
+}
+
+IkeService::Engine::MainMode* IkeService::Engine::main_mode_for_new_quick_mode(const IpAddress& peer) {
+  MainMode* mm = usable_main_mode(peer);
+  if (mm == nullptr || mm->quick_mode_limit == 0) return mm;
+  if (mm->quick_modes_established + in_flight(*mm) < mm->quick_mode_limit) return mm;
+  log("IKE main mode " + sa::hex_cookie(mm->sa->initiator_cookie()) + " with " + peer.to_string() + ": " +
+      std::to_string(mm->quick_modes_established) + " quick modes established, " + std::to_string(in_flight(*mm)) +
+      " in flight (limit " + std::to_string(mm->quick_mode_limit) + "): negotiating a new main mode");
+  return nullptr;
 }
 
 // ---- quick mode --------------------------------------------------------------------------------
@@ -531,6 +584,7 @@ void IkeService::Engine::on_quick_mode(const Endpoint& from, std::span<const std
     failed.reason = "no filter accepts the peer's quick mode (" + ids->initiator_side.prefix.to_string() + " -> " +
                     ids->responder_side.prefix.to_string() + "): " + policy.error();
     log("IKE: " + failed.reason);
+    refuse_quick_mode(*mm, h.message_id, NotifyMessageType::InvalidIdInformation);
     emit(failed);
     return;
   }
@@ -543,6 +597,7 @@ void IkeService::Engine::on_quick_mode(const Endpoint& from, std::span<const std
   if (!responded) {
     ++counters_.quick_modes_failed;
     failed.reason = responded.error();
+    if (const auto type = refusal_type(failed.reason)) refuse_quick_mode(*mm, h.message_id, *type);
     emit(failed);
     return;
   }
@@ -570,6 +625,7 @@ void IkeService::Engine::after_quick_mode_step(Exchange& ex) {
   if (!ex.qm->done()) return;
   ex.reported = true;
   ++counters_.quick_modes_established;
+  ++ex.main_mode->quick_modes_established;
   QuickModeSa record;
   record.peer = mm.peer;
   record.role = ex.role;
@@ -600,6 +656,199 @@ void IkeService::Engine::send_informational(MainMode& mm, std::vector<Payload> p
   ++counters_.deletes_sent;
 }
 
+bool IkeService::Engine::may_refuse(const IpAddress& peer, NotifyMessageType type) {
+  if (refusal_limiter_.allow(now())) return true;
+  ++counters_.refusals_rate_limited;
+  if (worth_logging(counters_.refusals_rate_limited)) {
+    log("IKE: not telling " + peer.to_string() + " " + std::string(ike::name(type)) + ": over the refusal rate limit");
+  }
+  return false;
+}
+
+void IkeService::Engine::refuse_main_mode(const Endpoint& to, const Cookie& initiator_cookie, NotifyMessageType type) {
+  if (!may_refuse(to.address, type)) return;
+  auto message = build_main_mode_refusal(initiator_cookie, Cookie{}, type);
+  if (!message) {
+    log("IKE: could not build a refusal for " + to.address.to_string() + ": " + message.error());
+    return;
+  }
+  send(to, *message);
+  ++counters_.refusals_sent;
+}
+
+void IkeService::Engine::refuse_quick_mode(MainMode& mm, std::uint32_t message_id, NotifyMessageType type) {
+  if (!may_refuse(mm.peer.address, type)) return;
+  auto message = build_informational(
+      *mm.sa, {quick_mode_refusal(mm.sa->initiator_cookie(), mm.sa->responder_cookie(), type, message_id)});
+  if (!message) {
+    log("IKE main mode " + sa::hex_cookie(mm.sa->initiator_cookie()) + ": could not build a refusal: " + message.error());
+    return;
+  }
+  send(mm.peer, *message);
+  ++counters_.refusals_sent;
+}
+
+void IkeService::Engine::on_unprotected_informational(const Endpoint& from, std::span<const std::byte> bytes,
+                                                      const IsakmpHeader& h) {
+  // Acted on only as a refusal of a main mode of ours that is not established yet (refusal.h).
+  auto message = parse_message(bytes, MessageKind::InformationalUnprotected);
+  const Notification* n = message ? message->find<Notification>() : nullptr;
+  MainMode* target = nullptr;
+  if (n != nullptr && n->is_error()) {
+    for (auto& mm : main_modes_) {
+      if (mm->dead || mm->sa->established() || mm->sa->state() == sa::Phase1Sa::State::Failed) continue;
+      if (mm->peer.address != from.address || mm->sa->initiator_cookie() != h.initiator_cookie) continue;
+      const bool awaiting_2 = mm->sa->role() == auth::Role::Initiator && mm->sa->state() == sa::Phase1Sa::State::MainMode1Sent;
+      if (mm->sa->responder_cookie() == h.responder_cookie || (awaiting_2 && h.responder_cookie == Cookie{})) {
+        target = mm.get();
+        break;
+      }
+    }
+  }
+  if (target == nullptr) {
+    ++counters_.informational_bad;
+    if (n != nullptr && n->is_error()) ++counters_.refusals_ignored;
+    if (worth_logging(counters_.informational_bad)) {
+      log("IKE: ignored an unprotected informational from " + from.address.to_string() +
+          (message ? std::string(": no main mode of ours in negotiation matches it") : ": " + message.error().to_string()));
+    }
+    return;
+  }
+  ++counters_.refusals_received;
+  const auto text = refusal_text(from.address, *n);
+  log("IKE main mode " + sa::hex_cookie(target->sa->initiator_cookie()) + ": " + text);
+  fail_main_mode(*target, text + " (in state " + std::string(sa::name(target->sa->state())) + ")");
+}
+
+void IkeService::Engine::on_quick_mode_refusal(MainMode& mm, const Notification& notification) {
+  const auto refused = refused_message_id(notification);
+  const auto text = refusal_text(mm.peer.address, notification);
+  bool matched = false;
+  for (auto& ex : exchanges_) {
+    if (ex->dead || ex->reported || ex->main_mode != &mm || ex->role != auth::Role::Initiator) continue;
+    if (ex->qm->state() != sa::QuickModeExchange::State::QuickMode1Sent) continue;
+    if (refused && ex->qm->message_id() != *refused) continue;
+    matched = true;
+    ex->dead = true;
+    ex->reported = true;
+    ++counters_.quick_modes_failed;
+    log("IKE quick mode " + hex32(ex->qm->message_id()) + " (filter " + std::to_string(ex->policy.filter_id) + "): " + text);
+    emit(IkeEvent{IkeEvent::Kind::QuickModeFailed, mm.peer.address, ex->role, auth_name(mm), ex->policy.filter_id, 0, 0, text});
+  }
+  if (matched) {
+    ++counters_.refusals_received;
+  } else {
+    ++counters_.refusals_ignored;
+    if (worth_logging(counters_.refusals_ignored)) log("IKE: " + text + " - no quick mode of ours awaits an answer");
+  }
+}
+
+// ---- dead peer detection -----------------------------------------------------------------------
+
+void IkeService::Engine::start_dpd(MainMode& mm) {
+  if (!options_.dpd.enabled) return;
+  const auto& vids = mm.sa->peer_vendor_ids();
+  if (std::none_of(vids.begin(), vids.end(), [](const auto& v) { return vendor_id::matches(v, vendor_id::kDpd); })) return;
+  std::uint32_t first = 0;
+  if (auto raw = crypto::random_bytes(sizeof first)) {
+    for (const auto b : *raw) first = first << 8 | static_cast<std::uint32_t>(b);
+  }
+  // RFC 3706 7: the top bit clear leaves room before the sequence number wraps.
+  constexpr std::uint32_t kSequenceStartMask = 0x7fffffffu;
+  mm.dpd.emplace(options_.dpd, first & kSequenceStartMask, now());
+}
+
+void IkeService::Engine::send_dpd(MainMode& mm, NotifyMessageType type, std::uint32_t sequence) {
+  Notification n;
+  n.protocol = ProtocolId::Isakmp;
+  n.message_type = static_cast<std::uint16_t>(type);
+  n.spi.assign(mm.sa->initiator_cookie().begin(), mm.sa->initiator_cookie().end());
+  n.spi.insert(n.spi.end(), mm.sa->responder_cookie().begin(), mm.sa->responder_cookie().end());
+  for (int shift = 24; shift >= 0; shift -= 8) n.data.push_back(std::byte(sequence >> shift));
+  auto message = build_informational(*mm.sa, {std::move(n)});
+  if (!message) {
+    log("IKE main mode " + sa::hex_cookie(mm.sa->initiator_cookie()) + ": could not build " + std::string(ike::name(type)) +
+        ": " + message.error());
+    return;
+  }
+  send(mm.peer, *message);
+}
+
+void IkeService::Engine::on_dpd_notification(MainMode& mm, const Notification& notification) {
+  std::vector<std::byte> ours(mm.sa->initiator_cookie().begin(), mm.sa->initiator_cookie().end());
+  ours.insert(ours.end(), mm.sa->responder_cookie().begin(), mm.sa->responder_cookie().end());
+  if (notification.data.size() != kDpdSequenceSize || notification.spi != ours) {
+    ++counters_.informational_bad;
+    if (worth_logging(counters_.informational_bad)) {
+      log("IKE main mode " + sa::hex_cookie(mm.sa->initiator_cookie()) + ": ignored " +
+          std::string(ike::name(static_cast<NotifyMessageType>(notification.message_type))) + " with a " +
+          std::to_string(notification.spi.size()) + "-byte SPI and " + std::to_string(notification.data.size()) +
+          "-byte data (want the cookie pair and a 4-byte sequence number)");
+    }
+    return;
+  }
+  std::uint32_t sequence = 0;
+  for (const auto b : notification.data) sequence = sequence << 8 | static_cast<std::uint32_t>(b);
+  if (notification.is(NotifyMessageType::RUThere)) {
+    // Answered whether or not we announced DPD ourselves: it costs one informational.
+    send_dpd(mm, NotifyMessageType::RUThereAck, sequence);
+    ++counters_.dpd_acks_sent;
+    return;
+  }
+  if (mm.dpd && mm.dpd->acknowledged(sequence, now())) {
+    ++counters_.dpd_acks_received;
+    return;
+  }
+  ++counters_.dpd_acks_unexpected;
+  if (worth_logging(counters_.dpd_acks_unexpected)) {
+    log("IKE main mode " + sa::hex_cookie(mm.sa->initiator_cookie()) + ": R-U-THERE-ACK " + std::to_string(sequence) +
+        " answers no R-U-THERE of ours");
+  }
+}
+
+void IkeService::Engine::dpd_timers(TimePoint t) {
+  std::optional<driver::DataplaneCounters> counters;   // fetched once, only when a detector is due
+  for (auto& mm_ptr : main_modes_) {
+    auto& mm = *mm_ptr;
+    if (mm.dead || !mm.dpd || !mm.sa->established()) continue;
+    if (const auto due = mm.dpd->due(); !due || *due > t) continue;
+    if (!counters) counters = dataplane_.counters();
+    std::uint64_t in = 0, out = 0;
+    bool reachable = false;
+    for (const auto& s : counters->sas) {
+      if (s.peer != mm.peer.address) continue;
+      reachable = true;
+      (s.direction == driver::crypto::Direction::Inbound ? in : out) += s.packets;
+    }
+    mm.dpd->traffic(in, out, reachable, t);
+    switch (mm.dpd->on_timer(t)) {
+      case DeadPeerDetector::Action::None: break;
+      case DeadPeerDetector::Action::Probe:
+        ++counters_.dpd_probes_sent;
+        log("IKE main mode " + sa::hex_cookie(mm.sa->initiator_cookie()) + ": R-U-THERE " + std::to_string(mm.dpd->sequence()) +
+            " to " + mm.peer.address.to_string() + " (" + std::to_string(mm.dpd->unanswered()) + " of " +
+            std::to_string(options_.dpd.max_probes) + ")");
+        send_dpd(mm, NotifyMessageType::RUThere, mm.dpd->sequence());
+        break;
+      case DeadPeerDetector::Action::Dead: peer_dead(mm); break;
+    }
+  }
+}
+
+void IkeService::Engine::peer_dead(MainMode& mm) {
+  ++counters_.peers_dead;
+  const std::string reason = "peer-dead: " + mm.peer.address.to_string() + " answered none of " +
+                             std::to_string(options_.dpd.max_probes) + " R-U-THERE";
+  log("IKE main mode " + sa::hex_cookie(mm.sa->initiator_cookie()) + ":" + sa::hex_cookie(mm.sa->responder_cookie()) + ": " +
+      reason + "; removing its phase 1 and quick mode SAs");
+  mm.dead = true;
+  for (std::size_t i = sas_.size(); i-- > 0;) {
+    if (sas_[i].peer == mm.peer) delete_pair(i, reason, false);
+  }
+  // The phase 1 SA itself: SasDeleted with no SPIs.
+  emit(IkeEvent{IkeEvent::Kind::SasDeleted, mm.peer.address, mm.sa->role(), auth_name(mm), 0, 0, 0, reason});
+}
+
 void IkeService::Engine::delete_pair(std::size_t index, const std::string& reason, bool notify) {
   const QuickModeSa record = sas_[index];
   sas_.erase(sas_.begin() + static_cast<std::ptrdiff_t>(index));
@@ -620,9 +869,13 @@ void IkeService::Engine::delete_pair(std::size_t index, const std::string& reaso
 }
 
 void IkeService::Engine::on_informational(const Endpoint& from, std::span<const std::byte> bytes, const IsakmpHeader& h) {
+  if (!h.has(HeaderFlag::Encryption)) {
+    on_unprotected_informational(from, bytes, h);
+    return;
+  }
   MainMode* mm = main_mode_by_cookies(h, from.address);
-  if (mm == nullptr || !mm->sa->established() || !h.has(HeaderFlag::Encryption)) {
-    // Unprotected notifications (before phase 1 completes) are not acted on.
+  if (mm == nullptr || !mm->sa->established()) {
+    // Protected informationals need an established main mode (unprotected ones: above).
     ++counters_.informational_bad;
     if (worth_logging(counters_.informational_bad)) {
       log("IKE: ignored an informational from " + from.address.to_string() + ": no established main mode or not encrypted");
@@ -636,8 +889,17 @@ void IkeService::Engine::on_informational(const Endpoint& from, std::span<const 
     return;
   }
   for (const auto* notification : message->all<Notification>()) {
+    if (notification->is(NotifyMessageType::RUThere) || notification->is(NotifyMessageType::RUThereAck)) {
+      on_dpd_notification(*mm, *notification);
+      continue;
+    }
+    if (notification->is_error()) {
+      on_quick_mode_refusal(*mm, *notification);
+      continue;
+    }
     log("IKE: " + from.address.to_string() + " notifies " + std::to_string(notification->message_type));
   }
+  if (mm->dpd) mm->dpd->heard(now());   // HASH(1) checked: the peer is alive (after an ACK is matched)
   for (const auto* d : message->all<Delete>()) {
     ++counters_.deletes_received;
     if (d->protocol == ProtocolId::Isakmp && d->spi_size == kIsakmpSpiSize) {
@@ -695,7 +957,7 @@ void IkeService::Engine::negotiate(const driver::Acquire& acquire, std::optional
     emit(failed);
     return;
   }
-  if (MainMode* mm = usable_main_mode(acquire.peer)) {
+  if (MainMode* mm = main_mode_for_new_quick_mode(acquire.peer)) {
     start_quick_mode(*mm, std::move(*qm_policy));
     return;
   }
@@ -711,6 +973,7 @@ void IkeService::Engine::negotiate(const driver::Acquire& acquire, std::optional
   auto mm = std::make_unique<MainMode>();
   mm->id = next_id_++;
   mm->auth = p1_policy->auth.front();
+  mm->quick_mode_limit = p1_policy->quick_mode_limit;
   mm->sa = sa::Phase1Sa::initiate(phase1_config(*p1_policy, acquire.peer), *mm->auth, options_.clock);
   mm->peer = Endpoint{acquire.peer, options_.port};
   mm->created = now();
@@ -819,6 +1082,7 @@ void IkeService::Engine::timers() {
     if (ex->linger_until && *ex->linger_until <= t) ex->dead = true;
   }
   std::erase_if(sas_, [&](const QuickModeSa& s) { return s.expires <= t; });
+  dpd_timers(t);
   sweep();
 }
 
@@ -840,6 +1104,7 @@ std::optional<TimePoint> IkeService::Engine::next_due() const {
   for (const auto& mm : main_modes_) {
     consider(mm->sa->due());
     consider(mm->expires);
+    if (mm->dpd && !mm->dead) consider(mm->dpd->due());
     if (!mm->sa->established() && mm->sa->role() == auth::Role::Responder) consider(mm->created + options_.half_open_timeout);
   }
   for (const auto& ex : exchanges_) {
@@ -863,6 +1128,7 @@ void IkeService::Engine::publish() {
     info.state = std::string(sa::name(mm->sa->state()));
     info.cookies = sa::hex_cookie(mm->sa->initiator_cookie()) + ":" + sa::hex_cookie(mm->sa->responder_cookie());
     info.auth_method = auth_name(*mm);
+    info.dpd = mm->dpd.has_value();
     if (mm->sa->established()) {
       const auto& chosen = mm->sa->chosen();
       info.cipher = cipher_name(chosen);

@@ -34,6 +34,7 @@
 #include "ike/net/udp_socket.h"
 #include "ike/sa/phase1_sa.h"
 #include "ike/sa/quick_mode.h"
+#include "ike/service/dead_peer_detection.h"
 
 namespace ward::ike::service {
 
@@ -43,6 +44,9 @@ struct Phase1Policy {
   std::vector<std::shared_ptr<const auth::AuthProvider>> auth;
   std::vector<sa::Phase1Proposal> proposals;
   bool allow_legacy = false;
+  // The policy's quick mode limit (Windows' QMLimit; master key PFS is 1): after this many quick
+  // modes established on a main mode, new ones negotiate a new main mode. 0: unlimited.
+  std::uint32_t quick_mode_limit = 0;
 };
 
 // What the policy says about one quick mode (one filter).
@@ -110,6 +114,11 @@ struct IkeServiceOptions {
   // it finishing, that is the acquire racing the install (ignored); later, the pair was removed
   // outside IKE (e.g. `wardctl flush`): IKE drops it, tells the peer, and negotiates again.
   std::chrono::milliseconds acquire_grace{2000};
+  // Refusals told to peers (RFC 2408 3.14.1 notifications, refusal.h): on average this many per
+  // second, at most `refusal_burst` at once; the rest are counted and not sent.
+  double refusals_per_second = 10;
+  double refusal_burst = 10;
+  DpdPolicy dpd;                   // dead peer detection (RFC 3706) with peers that announce it
   sa::RetransmitPolicy retransmit;
   sa::LogSink log;                 // one line per event; never keys
   sa::Clock clock;                 // default: steady_clock::now
@@ -127,6 +136,7 @@ struct MainModeSaInfo {
   unsigned group = 0;         // Group Description number
   std::chrono::seconds lifetime_left{0};   // 0 until established
   std::size_t quick_modes = 0;
+  bool dpd = false;           // both sides announced DPD: the peer is probed when it goes quiet
 };
 
 struct QuickModeSaInfo {
@@ -166,6 +176,15 @@ struct IkeCounters {
   std::uint64_t deletes_received = 0;
   std::uint64_t deletes_sent = 0;
   std::uint64_t sas_deleted = 0;             // SA pairs removed from the dataplane
+  std::uint64_t refusals_sent = 0;           // error notifications telling a peer why we refused it
+  std::uint64_t refusals_rate_limited = 0;   // refusals not sent: over the rate limit
+  std::uint64_t refusals_received = 0;       // the peer's error notifications that failed an exchange of ours
+  std::uint64_t refusals_ignored = 0;        // error notifications matching no exchange of ours
+  std::uint64_t dpd_probes_sent = 0;         // R-U-THERE
+  std::uint64_t dpd_acks_received = 0;       // R-U-THERE-ACK answering one of ours
+  std::uint64_t dpd_acks_unexpected = 0;     // R-U-THERE-ACK answering nothing we sent
+  std::uint64_t dpd_acks_sent = 0;           // answers to the peer's R-U-THERE
+  std::uint64_t peers_dead = 0;              // main modes removed because the peer stopped answering
 };
 
 struct IkeSnapshot {

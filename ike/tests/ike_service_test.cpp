@@ -14,6 +14,7 @@
 #include "ike/auth/preshared_key.h"
 #include "ike/service/ike_service.h"
 #include "ike/service/informational.h"
+#include "ike/service/refusal.h"
 
 namespace ward::ike {
 namespace {
@@ -36,6 +37,39 @@ struct NullDataplaneListener : driver::DataplaneListener {
   void on_expiry(const driver::SaExpiry&) override {}
 };
 
+constexpr std::uint32_t kStallFilterId = 99;
+
+// Holds the thread that calls wait() until release(): a service whose event thread is stuck
+// stands for a peer that stopped answering (its socket stays bound, nothing is answered).
+class Stall {
+ public:
+  void hold() {
+    const std::lock_guard lock(mutex_);
+    held_ = true;
+  }
+  void release() {
+    const std::lock_guard lock(mutex_);
+    held_ = false;
+    changed_.notify_all();
+  }
+  void wait() {
+    std::unique_lock lock(mutex_);
+    entered_ = true;
+    changed_.notify_all();
+    changed_.wait(lock, [&] { return !held_; });
+  }
+  bool wait_entered(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, timeout, [&] { return entered_; });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool held_ = false;
+  bool entered_ = false;
+};
+
 // A fixed policy: one PSK, AES-256/SHA-256/ECP-256 main mode, AES-GCM-128 + PFS host-to-host
 // quick mode for filter 3 between the two addresses.
 class FixedPolicy final : public service::PolicyLookup {
@@ -44,32 +78,39 @@ class FixedPolicy final : public service::PolicyLookup {
       : psk_(std::make_shared<auth::PresharedKeyProvider>(auth::preshared_key_from_text(psk))) {}
 
   std::chrono::seconds phase1_lifetime{28800};
+  IkeGroupDescription phase1_group = IkeGroupDescription::Ecp256;
+  std::vector<sa::EspProposal> esp{{Cipher::AesGcm128, Integrity::None}};
+  bool refuse_quick_modes = false;   // as responder: no filter covers the peer's IDs
+  mutable Stall stall;                // an acquire for kStallFilterId waits on it
+  std::uint32_t quick_mode_limit = 0;
 
   Expected<service::Phase1Policy, std::string> phase1_for(const IpAddress&, const IpAddress& peer,
                                                          std::optional<std::uint32_t>) const override {
     if (!IpPrefix::parse("127.0.0.0/8")->contains(peer)) return unexpected("no rule covers " + peer.to_string());
     service::Phase1Policy p;
     p.auth = {psk_};
-    p.proposals = {{IkeEncryptionAlgorithm::AesCbc, 256, IkeHashAlgorithm::Sha2_256, IkeGroupDescription::Ecp256, phase1_lifetime}};
+    p.proposals = {{IkeEncryptionAlgorithm::AesCbc, 256, IkeHashAlgorithm::Sha2_256, phase1_group, phase1_lifetime}};
+    p.quick_mode_limit = quick_mode_limit;
     return p;
   }
   Expected<service::QuickModePolicy, std::string> quick_mode_for_acquire(const driver::Acquire& a) const override {
+    if (a.filter_id == kStallFilterId) stall.wait();
     if (a.filter_id != kFilterId) return unexpected("no filter " + std::to_string(a.filter_id));
     return quick(a.source, a.peer);
   }
   Expected<service::QuickModePolicy, std::string> quick_mode_for_peer(const IpAddress& local, const IpAddress& peer,
                                                                       const sa::TrafficSelector& peer_side,
                                                                       const sa::TrafficSelector& our_side) const override {
-    if (!peer_side.prefix.contains(peer) || !our_side.prefix.contains(local)) {
+    if (refuse_quick_modes || !peer_side.prefix.contains(peer) || !our_side.prefix.contains(local)) {
       return unexpected("no filter covers " + peer_side.prefix.to_string() + " -> " + our_side.prefix.to_string());
     }
     return quick(local, peer);
   }
 
  private:
-  static service::QuickModePolicy quick(const IpAddress& local, const IpAddress& peer) {
+  service::QuickModePolicy quick(const IpAddress& local, const IpAddress& peer) const {
     service::QuickModePolicy q;
-    q.proposals = {{Cipher::AesGcm128, Integrity::None}};
+    q.proposals = esp;
     q.pfs_group = IkeGroupDescription::Ecp256;
     q.lifetime = 3600s;
     q.local = sa::TrafficSelector{IpPrefix::host(local)};
@@ -420,6 +461,23 @@ TEST(IkeService, SoftExpiryRekeysOnTheSameMainMode) {
   EXPECT_EQ(a.ike->snapshot().quick_modes.size(), 1U);
 }
 
+TEST(IkeService, QuickModeLimitMakesTheNextQuickModeNegotiateANewMainMode) {
+  Host a(kA, "limit secret"), b(kB, "limit secret");
+  a.policy.quick_mode_limit = 1;   // Windows' master key PFS
+  a.start(a.options());
+  b.start(b.options());
+  ASSERT_TRUE(a.ike && b.ike);
+  a.ike->initiate(acquire_to(kA, kB));
+  const auto first = a.events.wait_for(IkeEvent::Kind::QuickModeEstablished);
+  ASSERT_TRUE(first.has_value());
+  a.ike->on_expiry(driver::SaExpiry{first->outbound_spi, Direction::Outbound, driver::ExpiryKind::Soft, kFilterId, kB});
+  const auto s = a.wait_snapshot([](const auto& snap) { return snap.quick_modes.size() == 2; });
+  ASSERT_EQ(s.quick_modes.size(), 2U);
+  EXPECT_EQ(s.counters.main_modes_established, 2U) << "the rekey needed a new main mode";
+  EXPECT_EQ(s.main_modes.size(), 2U) << "the old one stays until its lifetime ends";
+  EXPECT_EQ(b.wait_snapshot([](const auto& snap) { return snap.quick_modes.size() == 2; }).quick_modes.size(), 2U);
+}
+
 TEST(IkeService, ExpiredMainModeIsRemovedAndTheNextAcquireRenegotiates) {
   Host a(kA, "lifetime secret"), b(kB, "lifetime secret");
   a.policy.phase1_lifetime = 1s;
@@ -443,6 +501,328 @@ TEST(IkeService, ExpiredMainModeIsRemovedAndTheNextAcquireRenegotiates) {
   const auto s = a.wait_snapshot([](const auto& snap) { return snap.counters.main_modes_established == 2 && snap.quick_modes.size() == 1; });
   EXPECT_EQ(s.counters.main_modes_established, 2U);
   EXPECT_EQ(s.quick_modes.size(), 1U);
+}
+
+// ---- refusals told to the peer (RFC 2408 3.14.1) ----------------------------------------------
+
+// Retransmission slow enough that only the peer's notification can explain a fast failure.
+service::IkeServiceOptions slow_retransmit(const Host& h) {
+  auto o = h.options();
+  o.retransmit = sa::RetransmitPolicy{std::chrono::milliseconds(3000), 2, 3};
+  return o;
+}
+
+TEST(IkeServiceRefusals, MismatchedMainModeProposalsFailFastWithThePeersReason) {
+  Host a(kA, "refusals"), b(kB, "refusals");
+  b.policy.phase1_group = IkeGroupDescription::Modp2048;   // A offers ECP-256 only
+  a.start(slow_retransmit(a));
+  b.start(slow_retransmit(b));
+  ASSERT_TRUE(a.ike && b.ike);
+  const auto started = std::chrono::steady_clock::now();
+  a.ike->initiate(acquire_to(kA, kB));
+  const auto fa = a.events.wait_for(IkeEvent::Kind::MainModeFailed, 2000ms);
+  ASSERT_TRUE(fa.has_value()) << "no failure before the first retransmission (3 s)";
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 2000ms);
+  EXPECT_NE(fa->reason.find("peer 127.0.0.2 refused: NO-PROPOSAL-CHOSEN"), std::string::npos) << fa->reason;
+  const auto qa = a.events.wait_for(IkeEvent::Kind::QuickModeFailed, 1000ms);
+  ASSERT_TRUE(qa.has_value());
+  EXPECT_NE(qa->reason.find("NO-PROPOSAL-CHOSEN"), std::string::npos) << qa->reason;
+  const auto sa = a.wait_snapshot([](const auto& s) { return s.main_modes.empty(); });
+  EXPECT_TRUE(sa.main_modes.empty());
+  EXPECT_EQ(sa.counters.refusals_received, 1U);
+  EXPECT_EQ(sa.counters.datagrams_sent, 1U) << "message 1 was not resent";
+  b.ike->sync();
+  const auto sb = b.ike->snapshot();
+  EXPECT_EQ(sb.counters.refusals_sent, 1U);
+  EXPECT_TRUE(sb.main_modes.empty());
+}
+
+TEST(IkeServiceRefusals, MismatchedQuickModeProposalsFailFastAndKeepTheMainMode) {
+  Host a(kA, "refusals"), b(kB, "refusals");
+  b.policy.esp = {{Cipher::AesCbc256, Integrity::HmacSha256_128}};   // A offers AES-GCM only
+  a.start(slow_retransmit(a));
+  b.start(slow_retransmit(b));
+  ASSERT_TRUE(a.ike && b.ike);
+  a.ike->initiate(acquire_to(kA, kB));
+  ASSERT_TRUE(a.events.wait_for(IkeEvent::Kind::MainModeEstablished).has_value());
+  const auto started = std::chrono::steady_clock::now();
+  const auto qa = a.events.wait_for(IkeEvent::Kind::QuickModeFailed, 2000ms);
+  ASSERT_TRUE(qa.has_value()) << "no failure before the first retransmission (3 s)";
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 2000ms);
+  EXPECT_EQ(qa->reason, "peer 127.0.0.2 refused: NO-PROPOSAL-CHOSEN");
+  EXPECT_EQ(qa->filter_id, kFilterId);
+  a.ike->sync();
+  const auto sa = a.ike->snapshot();
+  EXPECT_EQ(sa.counters.refusals_received, 1U);
+  EXPECT_EQ(sa.counters.quick_modes_failed, 1U);
+  ASSERT_EQ(sa.main_modes.size(), 1U) << "a refused quick mode leaves phase 1 up";
+  EXPECT_EQ(sa.main_modes[0].state, "MainMode6Received");
+  EXPECT_TRUE(a.sim.counters().sas.empty());
+  EXPECT_TRUE(b.sim.counters().sas.empty());
+}
+
+TEST(IkeServiceRefusals, QuickModeIdsNoFilterCoversFailWithInvalidIdInformation) {
+  Host a(kA, "refusals"), b(kB, "refusals");
+  b.policy.refuse_quick_modes = true;
+  a.start(slow_retransmit(a));
+  b.start(slow_retransmit(b));
+  ASSERT_TRUE(a.ike && b.ike);
+  a.ike->initiate(acquire_to(kA, kB));
+  const auto qa = a.events.wait_for(IkeEvent::Kind::QuickModeFailed, 2500ms);
+  ASSERT_TRUE(qa.has_value());
+  EXPECT_EQ(qa->reason, "peer 127.0.0.2 refused: INVALID-ID-INFORMATION");
+}
+
+TEST(IkeServiceRefusals, UnprotectedRefusalsCountOnlyWithOurCookieFromThePeer) {
+  // B is a bare socket: it reads A's main mode 1 and answers with crafted refusals.
+  Host a(kA, "refusals");
+  a.start(slow_retransmit(a));
+  ASSERT_TRUE(a.ike);
+  auto fake_b = net::UdpSocket::bind(kB, test_port());
+  auto elsewhere = net::UdpSocket::bind(ip("127.0.0.3"), test_port());
+  ASSERT_TRUE(fake_b.has_value() && elsewhere.has_value());
+  a.ike->initiate(acquire_to(kA, kB));
+  auto got = fake_b->receive(2000ms);
+  ASSERT_TRUE(got.has_value() && got->has_value());
+  const auto message_1 = split_datagram((*got)->bytes);
+  ASSERT_TRUE(message_1.has_value());
+  const Cookie cookie = message_1->header.initiator_cookie;
+  Cookie wrong = cookie;
+  wrong[0] ^= std::byte{1};
+  auto refusal = [](const Cookie& c, NotifyMessageType type) {
+    return *service::build_main_mode_refusal(c, Cookie{}, type);
+  };
+  // Another cookie, another sender, a status type: none fails the main mode.
+  ASSERT_TRUE(fake_b->send_to(kA, test_port(), refusal(wrong, NotifyMessageType::NoProposalChosen)).has_value());
+  ASSERT_TRUE(elsewhere->send_to(kA, test_port(), refusal(cookie, NotifyMessageType::NoProposalChosen)).has_value());
+  ASSERT_TRUE(fake_b->send_to(kA, test_port(), refusal(cookie, NotifyMessageType::InitialContact)).has_value());
+  auto s = a.wait_snapshot([](const auto& snap) { return snap.counters.datagrams_received >= 3; });
+  EXPECT_EQ(s.counters.refusals_ignored, 2U);
+  EXPECT_EQ(s.counters.refusals_received, 0U);
+  ASSERT_EQ(s.main_modes.size(), 1U);
+  EXPECT_EQ(s.main_modes[0].state, "MainMode1Sent");
+  EXPECT_EQ(a.events.count(IkeEvent::Kind::MainModeFailed), 0U);
+  // Our cookie, from the peer: the main mode fails at once with the peer's reason.
+  ASSERT_TRUE(fake_b->send_to(kA, test_port(), refusal(cookie, NotifyMessageType::InvalidMajorVersion)).has_value());
+  const auto failed = a.events.wait_for(IkeEvent::Kind::MainModeFailed, 2000ms);
+  ASSERT_TRUE(failed.has_value());
+  EXPECT_EQ(failed->reason, "peer 127.0.0.2 refused: INVALID-MAJOR-VERSION (in state MainMode1Sent)");
+}
+
+TEST(IkeServiceRefusals, AMainMode5ThatFailsIsRefusedWithBothCookies) {
+  // A hand-driven initiator whose ID names another address than the one it sends from.
+  Host b(kB, "refusals");
+  b.start(b.options());
+  ASSERT_TRUE(b.ike);
+  auto socket = net::UdpSocket::bind(kA, 0);
+  ASSERT_TRUE(socket.has_value());
+  auth::PresharedKeyProvider psk(auth::preshared_key_from_text("refusals"));
+  sa::Phase1Config c;
+  c.proposals = {{IkeEncryptionAlgorithm::AesCbc, 256, IkeHashAlgorithm::Sha2_256, IkeGroupDescription::Ecp256, 28800s}};
+  c.local = ip("127.0.0.9");
+  c.peer = kB;
+  auto initiator = sa::Phase1Sa::initiate(c, psk, [] { return std::chrono::steady_clock::now(); });
+  std::vector<std::byte> out = *initiator->build_main_mode_1();
+  std::optional<net::Datagram> refusal;
+  for (int step = 0; step < 3 && !out.empty(); ++step) {   // sends 1, 3, 5
+    ASSERT_TRUE(socket->send_to(kB, test_port(), out).has_value());
+    auto got = socket->receive(2000ms);
+    ASSERT_TRUE(got.has_value() && got->has_value()) << "no answer at step " << step;
+    const auto split = split_datagram((*got)->bytes);
+    ASSERT_TRUE(split.has_value());
+    if (split->header.exchange_type == ExchangeType::Informational) {
+      refusal = std::move(**got);
+      break;
+    }
+    out = initiator->handle((*got)->bytes);
+  }
+  ASSERT_TRUE(refusal.has_value()) << "main mode 5 was not refused";
+  const auto parsed = parse_message(refusal->bytes, MessageKind::InformationalUnprotected);
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_EQ(parsed->header.initiator_cookie, initiator->initiator_cookie());
+  EXPECT_EQ(parsed->header.responder_cookie, initiator->responder_cookie());
+  EXPECT_TRUE(parsed->find<Notification>()->is(NotifyMessageType::InvalidIdInformation));
+  const auto fb = b.events.wait_for(IkeEvent::Kind::MainModeFailed);
+  ASSERT_TRUE(fb.has_value());
+  EXPECT_NE(fb->reason.find("INVALID-ID-INFORMATION"), std::string::npos) << fb->reason;
+}
+
+TEST(IkeServiceRefusals, RefusalsAreRateLimited) {
+  Host b(kB, "refusals");
+  auto o = b.options();
+  o.refusals_per_second = 0.001;
+  o.refusal_burst = 2;
+  b.start(o);
+  ASSERT_TRUE(b.ike);
+  auto from_a = net::UdpSocket::bind(kA, 0);
+  ASSERT_TRUE(from_a.has_value());
+  auth::PresharedKeyProvider psk(auth::preshared_key_from_text("refusals"));
+  std::vector<std::unique_ptr<sa::Phase1Sa>> initiators;
+  for (int i = 0; i < 4; ++i) {
+    sa::Phase1Config c;   // MODP-2048: B's policy wants ECP-256
+    c.proposals = {{IkeEncryptionAlgorithm::AesCbc, 256, IkeHashAlgorithm::Sha2_256, IkeGroupDescription::Modp2048, 28800s}};
+    c.local = kA;
+    c.peer = kB;
+    initiators.push_back(sa::Phase1Sa::initiate(c, psk, [] { return std::chrono::steady_clock::now(); }));
+    ASSERT_TRUE(from_a->send_to(kB, test_port(), *initiators.back()->build_main_mode_1()).has_value());
+  }
+  const auto s = b.wait_snapshot([](const auto& snap) { return snap.counters.datagrams_received >= 4; });
+  EXPECT_EQ(s.counters.refusals_sent, 2U);
+  EXPECT_EQ(s.counters.refusals_rate_limited, 2U);
+  EXPECT_TRUE(s.main_modes.empty());
+  std::size_t answers = 0;
+  while (true) {
+    auto got = from_a->receive(200ms);
+    if (!got || !*got) break;
+    auto parsed = parse_message((*got)->bytes, MessageKind::InformationalUnprotected);
+    ASSERT_TRUE(parsed.has_value());
+    EXPECT_TRUE(parsed->find<Notification>()->is(NotifyMessageType::NoProposalChosen));
+    ++answers;
+  }
+  EXPECT_EQ(answers, 2U);
+}
+
+// ---- dead peer detection (RFC 3706) ------------------------------------------------------------
+
+service::IkeServiceOptions dpd_options(const Host& h) {
+  auto o = h.options();
+  o.dpd = service::DpdPolicy{true, 300ms, 100ms, 3};
+  return o;
+}
+
+// Starts both, negotiates A -> B; true when the SAs are up on both sides.
+bool establish(Host& a, Host& b, service::IkeServiceOptions oa, service::IkeServiceOptions ob) {
+  a.start(std::move(oa));
+  b.start(std::move(ob));
+  if (!a.ike || !b.ike) return false;
+  a.ike->initiate(acquire_to(kA, kB));
+  return a.events.wait_for(IkeEvent::Kind::QuickModeEstablished).has_value() &&
+         b.events.wait_for(IkeEvent::Kind::QuickModeEstablished).has_value();
+}
+
+// A's outbound traffic to B (protected, never delivered): what makes B's silence worth a probe.
+void send_outbound(Host& a) {
+  const auto packet = driver::testing::make_packet(kA, kB, 17, 5000, 53, 64);
+  EXPECT_EQ(a.sim.send(packet).disposition, driver::Disposition::AcceptModified);
+}
+
+TEST(IkeServiceDpd, VendorIdsAreExchangedAndAQuietPeerIsNotProbed) {
+  Host a(kA, "dpd"), b(kB, "dpd");
+  ASSERT_TRUE(establish(a, b, dpd_options(a), dpd_options(b)));
+  a.ike->sync();
+  b.ike->sync();
+  ASSERT_EQ(a.ike->snapshot().main_modes.size(), 1U);
+  EXPECT_TRUE(a.ike->snapshot().main_modes[0].dpd);
+  EXPECT_TRUE(b.ike->snapshot().main_modes[0].dpd);
+  std::this_thread::sleep_for(700ms);   // more than two idle periods, no traffic either way
+  EXPECT_EQ(a.ike->snapshot().counters.dpd_probes_sent, 0U);
+  EXPECT_EQ(b.ike->snapshot().counters.dpd_probes_sent, 0U);
+
+  // A peer that does not announce DPD is never probed.
+  Host c(kA, "dpd"), d(kB, "dpd");
+  auto od = d.options();
+  od.port = static_cast<std::uint16_t>(od.port + 1);
+  auto oc = dpd_options(c);
+  oc.port = od.port;
+  od.dpd.enabled = false;
+  ASSERT_TRUE(establish(c, d, oc, od));
+  c.ike->sync();
+  EXPECT_FALSE(c.ike->snapshot().main_modes.at(0).dpd);
+}
+
+TEST(IkeServiceDpd, SilenceAfterOurTrafficIsProbedAndTheAnswerKeepsTheSas) {
+  Host a(kA, "dpd"), b(kB, "dpd");
+  ASSERT_TRUE(establish(a, b, dpd_options(a), dpd_options(b)));
+  send_outbound(a);
+  const auto s = a.wait_snapshot([](const auto& snap) { return snap.counters.dpd_acks_received >= 1; });
+  EXPECT_GE(s.counters.dpd_probes_sent, 1U);
+  EXPECT_GE(s.counters.dpd_acks_received, 1U);
+  EXPECT_EQ(s.counters.dpd_acks_unexpected, 0U);
+  EXPECT_EQ(s.counters.peers_dead, 0U);
+  EXPECT_EQ(s.main_modes.size(), 1U);
+  EXPECT_EQ(s.quick_modes.size(), 1U);
+  EXPECT_EQ(a.sim.counters().sas.size(), 2U);
+  b.ike->sync();
+  EXPECT_GE(b.ike->snapshot().counters.dpd_acks_sent, 1U);
+}
+
+TEST(IkeServiceDpd, APeerThatStopsAnsweringIsDeclaredDeadAndItsSasRemoved) {
+  Host a(kA, "dpd"), b(kB, "dpd");
+  ASSERT_TRUE(establish(a, b, dpd_options(a), dpd_options(b)));
+  struct Release {
+    Stall& stall;
+    ~Release() { stall.release(); }
+  } release{b.policy.stall};
+  b.policy.stall.hold();
+  auto stuck = acquire_to(kB, kA);
+  stuck.filter_id = kStallFilterId;
+  b.ike->initiate(stuck);
+  ASSERT_TRUE(b.policy.stall.wait_entered(2000ms)) << "B's event thread did not stop";
+
+  const auto started = std::chrono::steady_clock::now();
+  send_outbound(a);
+  const auto gone = a.events.wait_for(IkeEvent::Kind::SasDeleted, 5000ms);
+  ASSERT_TRUE(gone.has_value());
+  const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  std::printf("peer declared dead after %lld ms (idle 300 ms after phase 1; probes at 300, 400, 600 ms; dead at 1000 ms)\n",
+              static_cast<long long>(elapsed.count()));
+  EXPECT_NE(gone->reason.find("peer-dead"), std::string::npos) << gone->reason;
+  EXPECT_EQ(gone->peer, kB);
+  const auto s = a.wait_snapshot([](const auto& snap) { return snap.main_modes.empty(); });
+  EXPECT_TRUE(s.main_modes.empty());
+  EXPECT_TRUE(s.quick_modes.empty());
+  EXPECT_EQ(s.counters.peers_dead, 1U);
+  EXPECT_EQ(s.counters.dpd_probes_sent, 3U);
+  EXPECT_EQ(s.counters.dpd_acks_received, 0U);
+  EXPECT_EQ(s.counters.sas_deleted, 1U);
+  EXPECT_TRUE(a.sim.counters().sas.empty()) << "the dataplane lost the pair";
+  // Two SasDeleted events: the quick mode pair and the phase 1 SA (the snapshot is published
+  // before the first, so the second may still be on its way).
+  const auto until = std::chrono::steady_clock::now() + 2000ms;
+  while (a.events.count(IkeEvent::Kind::SasDeleted) < 2 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(a.events.count(IkeEvent::Kind::SasDeleted), 2U);
+}
+
+TEST(IkeServicePieces, RefusalTypesComeFromTheReasonsName) {
+  EXPECT_EQ(service::refusal_type("NO-PROPOSAL-CHOSEN: none of the peer's ESP transforms is acceptable"),
+            NotifyMessageType::NoProposalChosen);
+  EXPECT_EQ(service::refusal_type("INVALID-ID-INFORMATION: x"), NotifyMessageType::InvalidIdInformation);
+  EXPECT_EQ(service::refusal_type("main mode 1 dropped: truncated"), std::nullopt);
+  EXPECT_EQ(service::refusal_type("R-U-THERE: status types are not refusals"), std::nullopt);
+  EXPECT_EQ(service::refusal_type("no colon"), std::nullopt);
+
+  Notification n = service::quick_mode_refusal(Cookie{}, Cookie{}, NotifyMessageType::NoProposalChosen, 0x01020304);
+  EXPECT_EQ(service::refused_message_id(n), 0x01020304U);
+  EXPECT_EQ(service::refusal_text(kB, n), "peer 127.0.0.2 refused: NO-PROPOSAL-CHOSEN");
+  n.message_type = 9000;   // a private error type
+  EXPECT_EQ(service::refusal_text(kB, n), "peer 127.0.0.2 refused: notify type 9000");
+
+  // The unprotected form parses under the informational rules and carries the cookie pair.
+  Cookie cky_i{};
+  cky_i[0] = std::byte{0xab};
+  auto bytes = service::build_main_mode_refusal(cky_i, Cookie{}, NotifyMessageType::NoProposalChosen);
+  ASSERT_TRUE(bytes.has_value()) << bytes.error();
+  auto parsed = parse_message(*bytes, MessageKind::InformationalUnprotected);
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().to_string();
+  EXPECT_EQ(parsed->header.initiator_cookie, cky_i);
+  ASSERT_NE(parsed->find<Notification>(), nullptr);
+  EXPECT_TRUE(parsed->find<Notification>()->is(NotifyMessageType::NoProposalChosen));
+  EXPECT_EQ(parsed->find<Notification>()->spi.size(), 16U);
+}
+
+TEST(IkeServicePieces, RefusalLimiterIsATokenBucket) {
+  service::RefusalLimiter limiter(2.0, 3.0);
+  const auto t0 = std::chrono::steady_clock::time_point{} + 100s;
+  EXPECT_TRUE(limiter.allow(t0));
+  EXPECT_TRUE(limiter.allow(t0));
+  EXPECT_TRUE(limiter.allow(t0));
+  EXPECT_FALSE(limiter.allow(t0)) << "burst of 3";
+  EXPECT_FALSE(limiter.allow(t0 + 400ms));
+  EXPECT_TRUE(limiter.allow(t0 + 500ms)) << "2 per second";
+  EXPECT_FALSE(limiter.allow(t0 + 500ms));
+  EXPECT_TRUE(limiter.allow(t0 + 60s));
 }
 
 TEST(IkeServicePieces, QuickModeIdsRoundTripThroughSelectors) {

@@ -1,0 +1,341 @@
+// IKEv1 handshake rate: main mode + quick mode (PSK, one ESP SA pair with PFS in the main mode's
+// group), Ward <-> Ward through two IkeService instances over real UDP sockets on loopback, each
+// with a SimDataplane. Printed beside the crypto bound measured in the same run: the
+// Diffie-Hellman (key generation + shared secret, both sides, main mode and PFS) and PRF work
+// (SKEYID, SKEYID_d/a/e, IVs, HASH_I/HASH_R, HASH(1)/(2)/(3), KEYMAT for both SAs, both sides) of
+// one handshake, done back to back on one thread.
+//
+// How a handshake is counted: the responder service (127.0.0.2) runs for the whole row; each
+// initiator service (127.0.0.1, or 127.0.0.10.. for the concurrent rows) is started, given an
+// acquire, and destroyed (which sends ESP and ISAKMP DELETEs, so the responder's state stays
+// flat) once the responder reports the quick mode established. A fresh initiator per handshake
+// forces a full main mode each time (a running service reuses its main mode to a peer); the cost
+// of starting and stopping a service with no handshake is measured and printed as well.
+//
+//   handshake_bench [--handshakes N] [--concurrency K] [--groups ecp256,modp2048]
+//
+// Not run by ctest for figures (ward_benchmark); the smoke test runs a few handshakes.
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "driver/sim/sim_dataplane.h"
+#include "ike/auth/preshared_key.h"
+#include "ike/crypto/dh.h"
+#include "ike/crypto/keys.h"
+#include "ike/service/ike_service.h"
+
+namespace ward::ike::bench {
+namespace {
+
+using namespace std::chrono_literals;
+using Seconds = std::chrono::duration<double>;
+using Steady = std::chrono::steady_clock;
+
+constexpr std::uint32_t kFilterId = 7;
+constexpr std::size_t kNonceSize = 32;              // Phase1Config's and QuickModeConfig's default
+constexpr std::size_t kAes256KeySize = 32;
+constexpr std::size_t kAesBlockSize = 16;
+constexpr std::size_t kGcm128KeymatSize = 20;       // AES-128 key + 4-byte salt (RFC 4106)
+constexpr std::size_t kMessageBodySize = 200;       // stands in for the payloads the hashes cover
+constexpr std::chrono::seconds kHandshakeTimeout{10};
+constexpr std::uint16_t kPortBase = 30000;
+constexpr std::uint16_t kPortSpan = 20000;
+constexpr unsigned kFirstConcurrentHost = 10;       // 127.0.0.10, 127.0.0.11, ...
+
+IpAddress loopback(unsigned host) { return IpAddress::v4(0x7f000000u | host); }
+
+struct Group {
+  const char* label;
+  IkeGroupDescription group;
+};
+
+class BenchPolicy final : public service::PolicyLookup {
+ public:
+  explicit BenchPolicy(IkeGroupDescription group)
+      : group_(group), psk_(std::make_shared<auth::PresharedKeyProvider>(auth::preshared_key_from_text("bench secret"))) {}
+
+  Expected<service::Phase1Policy, std::string> phase1_for(const IpAddress&, const IpAddress&,
+                                                         std::optional<std::uint32_t>) const override {
+    service::Phase1Policy p;
+    p.auth = {psk_};
+    p.proposals = {{IkeEncryptionAlgorithm::AesCbc, 256, IkeHashAlgorithm::Sha2_256, group_, std::chrono::seconds(28800)}};
+    return p;
+  }
+  Expected<service::QuickModePolicy, std::string> quick_mode_for_acquire(const driver::Acquire& a) const override {
+    return quick(a.source, a.peer);
+  }
+  Expected<service::QuickModePolicy, std::string> quick_mode_for_peer(const IpAddress& local, const IpAddress& peer,
+                                                                      const sa::TrafficSelector&,
+                                                                      const sa::TrafficSelector&) const override {
+    return quick(local, peer);
+  }
+
+ private:
+  service::QuickModePolicy quick(const IpAddress& local, const IpAddress& peer) const {
+    service::QuickModePolicy q;
+    q.proposals = {{driver::crypto::Cipher::AesGcm128, driver::crypto::Integrity::None}};
+    q.pfs_group = group_;
+    q.local = sa::TrafficSelector{IpPrefix::host(local)};
+    q.remote = sa::TrafficSelector{IpPrefix::host(peer)};
+    q.filter_id = kFilterId;
+    return q;
+  }
+  IkeGroupDescription group_;
+  std::shared_ptr<const auth::AuthProvider> psk_;
+};
+
+// Counts established quick modes and failures; waiters block on a condition variable.
+class Counter final : public service::IkeListener {
+ public:
+  void on_ike_event(const service::IkeEvent& event) override {
+    const std::lock_guard lock(mutex_);
+    if (event.kind == service::IkeEvent::Kind::QuickModeEstablished) ++established_;
+    if (event.kind == service::IkeEvent::Kind::MainModeFailed || event.kind == service::IkeEvent::Kind::QuickModeFailed) {
+      ++failed_;
+      last_failure_ = event.reason;
+    }
+    changed_.notify_all();
+  }
+  // True when `target` quick modes are established before the timeout and nothing failed.
+  bool wait_for(std::uint64_t target) {
+    std::unique_lock lock(mutex_);
+    changed_.wait_for(lock, kHandshakeTimeout, [&] { return established_ >= target || failed_ > 0; });
+    return established_ >= target && failed_ == 0;
+  }
+  std::uint64_t established() {
+    const std::lock_guard lock(mutex_);
+    return established_;
+  }
+  std::string last_failure() {
+    const std::lock_guard lock(mutex_);
+    return last_failure_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::uint64_t established_ = 0;
+  std::uint64_t failed_ = 0;
+  std::string last_failure_;
+};
+
+struct NullDataplaneListener final : driver::DataplaneListener {
+  void on_acquire(const driver::Acquire&) override {}
+  void on_expiry(const driver::SaExpiry&) override {}
+};
+
+struct Side {
+  explicit Side(IkeGroupDescription group) : policy(group), sim(dataplane_listener) {}
+  BenchPolicy policy;
+  NullDataplaneListener dataplane_listener;
+  driver::SimDataplane sim;
+  Counter events;
+};
+
+service::IkeServiceOptions options_for(const IpAddress& local, std::uint16_t port) {
+  service::IkeServiceOptions o;
+  o.local = local;
+  o.port = port;
+  return o;
+}
+
+driver::Acquire acquire_to(const IpAddress& from, const IpAddress& to) {
+  driver::Acquire a;
+  a.filter_id = kFilterId;
+  a.peer = to;
+  a.source = from;
+  a.destination = to;
+  return a;
+}
+
+// ---- the crypto bound --------------------------------------------------------------------------
+
+std::vector<std::byte> filler(std::size_t size, std::uint8_t value) { return std::vector<std::byte>(size, std::byte{value}); }
+
+// One handshake's DH and PRF work for both sides, as main mode and quick mode do it.
+bool crypto_of_one_handshake(IkeGroupDescription group) {
+  constexpr auto kHash = IkeHashAlgorithm::Sha2_256;
+  const auto ni = filler(kNonceSize, 1), nr = filler(kNonceSize, 2), body = filler(kMessageBodySize, 3);
+  const auto cky_i = filler(sizeof(Cookie), 4), cky_r = filler(sizeof(Cookie), 5);
+  const auto psk = filler(kNonceSize, 6);
+  const std::uint32_t message_id = 0x01020304, spi_in = 0x11111111, spi_out = 0x22222222;
+  // Main mode and the quick mode's PFS exchange: a key pair per side, a shared secret per side.
+  std::vector<std::byte> g_xy, g_qm_xy;
+  std::vector<std::byte> g_xi, g_xr;
+  for (int exchange = 0; exchange < 2; ++exchange) {
+    auto i = crypto::DiffieHellman::generate(group);
+    auto r = crypto::DiffieHellman::generate(group);
+    if (!i || !r) return false;
+    auto si = i->shared_secret(r->public_value());
+    auto sr = r->shared_secret(i->public_value());
+    if (!si || !sr) return false;
+    auto& out = exchange == 0 ? g_xy : g_qm_xy;
+    out.assign(si->reveal().begin(), si->reveal().end());
+    if (exchange == 0) {
+      g_xi = i->public_value();
+      g_xr = r->public_value();
+    }
+  }
+  std::size_t sink = 0;
+  for (int side = 0; side < 2; ++side) {
+    auto skeyid = crypto::skeyid_preshared_key(kHash, psk, ni, nr);
+    auto keys = crypto::derive_phase1_keys(kHash, std::move(skeyid), g_xy, cky_i, cky_r, kAes256KeySize);
+    sink += crypto::phase1_iv(kHash, g_xi, g_xr, kAesBlockSize).size();
+    sink += crypto::hash_i(kHash, keys.skeyid, g_xi, g_xr, cky_i, cky_r, body, body).size();
+    sink += crypto::hash_r(kHash, keys.skeyid, g_xi, g_xr, cky_i, cky_r, body, body).size();
+    sink += crypto::quick_mode_iv(kHash, body, message_id, kAesBlockSize).size();
+    sink += crypto::quick_mode_hash_1(kHash, keys.skeyid_a, message_id, body).size();
+    sink += crypto::quick_mode_hash_2(kHash, keys.skeyid_a, message_id, ni, body).size();
+    sink += crypto::quick_mode_hash_3(kHash, keys.skeyid_a, message_id, ni, nr).size();
+    sink += crypto::keymat(kHash, keys.skeyid_d, g_qm_xy, ProtocolId::IpsecEsp, spi_in, ni, nr, kGcm128KeymatSize).size();
+    sink += crypto::keymat(kHash, keys.skeyid_d, g_qm_xy, ProtocolId::IpsecEsp, spi_out, ni, nr, kGcm128KeymatSize).size();
+  }
+  return sink > 0;
+}
+
+// Handshakes' worth of crypto per second, on the calling thread, for at least `budget`.
+double crypto_bound(IkeGroupDescription group, Seconds budget) {
+  std::uint64_t done = 0;
+  const auto start = Steady::now();
+  Seconds elapsed{0};
+  while (elapsed < budget) {
+    if (!crypto_of_one_handshake(group)) return 0;
+    ++done;
+    elapsed = Steady::now() - start;
+  }
+  return static_cast<double>(done) / elapsed.count();
+}
+
+// ---- the handshakes ----------------------------------------------------------------------------
+
+struct Row {
+  double handshakes_per_second = 0;
+  double mean_latency_ms = 0;
+  bool ok = false;
+};
+
+// `handshakes` rounds of `concurrency` initiators each, against one responder.
+Row run_handshakes(IkeGroupDescription group, std::uint16_t port, unsigned handshakes, unsigned concurrency) {
+  Row row;
+  const IpAddress responder_address = loopback(2);
+  Side responder(group);
+  auto started = service::IkeService::start(options_for(responder_address, port), responder.sim, responder.policy,
+                                            responder.events);
+  if (!started) {
+    std::fprintf(stderr, "responder: %s\n", started.error().c_str());
+    return row;
+  }
+  auto responder_service = std::move(*started);
+  std::vector<std::unique_ptr<Side>> initiators;
+  for (unsigned k = 0; k < concurrency; ++k) initiators.push_back(std::make_unique<Side>(group));
+
+  Seconds latency_sum{0};
+  std::uint64_t target = 0;
+  const auto start = Steady::now();
+  for (unsigned round = 0; round < handshakes; ++round) {
+    std::vector<std::unique_ptr<service::IkeService>> running;
+    const auto round_start = Steady::now();
+    for (unsigned k = 0; k < concurrency; ++k) {
+      const IpAddress address = concurrency == 1 ? loopback(1) : loopback(kFirstConcurrentHost + k);
+      auto s = service::IkeService::start(options_for(address, port), initiators[k]->sim, initiators[k]->policy,
+                                          initiators[k]->events);
+      if (!s) {
+        std::fprintf(stderr, "initiator %s: %s\n", address.to_string().c_str(), s.error().c_str());
+        return row;
+      }
+      (*s)->initiate(acquire_to(address, responder_address));
+      running.push_back(std::move(*s));
+    }
+    target += concurrency;
+    if (!responder.events.wait_for(target)) {
+      std::fprintf(stderr, "round %u: %llu of %llu quick modes established (%s)\n", round,
+                   static_cast<unsigned long long>(responder.events.established()), static_cast<unsigned long long>(target),
+                   responder.events.last_failure().c_str());
+      return row;
+    }
+    latency_sum += Steady::now() - round_start;
+    running.clear();   // DELETEs to the responder; the next round starts fresh main modes
+  }
+  const Seconds elapsed = Steady::now() - start;
+  row.handshakes_per_second = static_cast<double>(handshakes) * concurrency / elapsed.count();
+  row.mean_latency_ms = latency_sum.count() * 1000.0 / handshakes;
+  row.ok = true;
+  return row;
+}
+
+// Starting and stopping one initiator service with nothing to do, per second.
+double service_restarts_per_second(IkeGroupDescription group, std::uint16_t port, unsigned count) {
+  Side side(group);
+  const auto start = Steady::now();
+  for (unsigned i = 0; i < count; ++i) {
+    auto s = service::IkeService::start(options_for(loopback(1), port), side.sim, side.policy, side.events);
+    if (!s) return 0;
+  }
+  return count / Seconds(Steady::now() - start).count();
+}
+
+bool parse_unsigned(const char* text, unsigned& out) {
+  const auto* end = text + std::strlen(text);
+  const auto [ptr, ec] = std::from_chars(text, end, out);
+  return ec == std::errc() && ptr == end && out > 0;
+}
+
+}  // namespace
+}  // namespace ward::ike::bench
+
+int main(int argc, char** argv) {
+  using namespace ward::ike::bench;
+  using ward::ike::IkeGroupDescription;
+  unsigned handshakes = 200, concurrency_max = 4;
+  std::vector<Group> groups{{"ECP-256", IkeGroupDescription::Ecp256}, {"MODP-2048", IkeGroupDescription::Modp2048}};
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const bool has_value = i + 1 < argc;
+    if (arg == "--handshakes" && has_value && parse_unsigned(argv[i + 1], handshakes)) {
+      ++i;
+    } else if (arg == "--concurrency" && has_value && parse_unsigned(argv[i + 1], concurrency_max)) {
+      ++i;
+    } else if (arg == "--groups" && has_value) {
+      const std::string list = argv[++i];
+      groups.clear();
+      if (list.find("ecp256") != std::string::npos) groups.push_back({"ECP-256", IkeGroupDescription::Ecp256});
+      if (list.find("modp2048") != std::string::npos) groups.push_back({"MODP-2048", IkeGroupDescription::Modp2048});
+      if (groups.empty()) {
+        std::fprintf(stderr, "--groups: ecp256 and/or modp2048\n");
+        return 2;
+      }
+    } else {
+      std::fprintf(stderr, "usage: %s [--handshakes N] [--concurrency K] [--groups ecp256,modp2048]\n", argv[0]);
+      return 2;
+    }
+  }
+  const auto port = static_cast<std::uint16_t>(kPortBase + ::getpid() % kPortSpan);
+  const double restarts = service_restarts_per_second(IkeGroupDescription::Ecp256, port, handshakes);
+  std::printf("IKEv1 PSK main mode + quick mode (AES-256-CBC/SHA-256 phase 1, AES-GCM-128 + PFS phase 2), %u handshakes per row\n",
+              handshakes);
+  std::printf("initiator service start+stop alone: %.0f /s (%.3f ms each, included in the handshake rows)\n", restarts,
+              restarts > 0 ? 1000.0 / restarts : 0.0);
+  std::printf("%-10s %-11s %14s %12s %20s %8s\n", "group", "initiators", "handshakes/s", "latency ms", "crypto bound (1 cpu)",
+              "ratio");
+  bool all_ok = true;
+  for (const auto& g : groups) {
+    const double bound = crypto_bound(g.group, Seconds(0.5));
+    for (unsigned k = 1; k <= concurrency_max; k *= 2) {
+      const Row row = run_handshakes(g.group, port, handshakes / k > 0 ? handshakes / k : 1, k);
+      all_ok = all_ok && row.ok;
+      std::printf("%-10s %-11u %14.1f %12.2f %18.1f/s %7.1f%%\n", g.label, k, row.handshakes_per_second, row.mean_latency_ms,
+                  bound, bound > 0 ? 100.0 * row.handshakes_per_second / bound : 0.0);
+      std::fflush(stdout);
+    }
+  }
+  return all_ok ? 0 : 1;
+}
