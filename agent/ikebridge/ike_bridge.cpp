@@ -243,6 +243,8 @@ Expected<ike::service::Phase1Policy, std::string> PolicyBridge::phase1_for(const
   }
   ike::service::Phase1Policy out;
   out.allow_legacy = s->policy.allow_legacy_algorithms;
+  // Windows: master key PFS means one quick mode per main mode.
+  out.quick_mode_limit = s->policy.key_exchange.master_key_pfs ? 1 : s->policy.key_exchange.quick_mode_limit;
   auto proposals = phase1_proposals(s->policy.key_exchange, out.allow_legacy);
   if (!proposals) return unexpected(std::move(proposals).error());
   out.proposals = std::move(*proposals);

@@ -173,6 +173,22 @@ TEST(IkeBridgeMapping, AuthFactoryBuildsPskAndSaysWhatThisBuildLacks) {
   EXPECT_EQ(asked, "host/a@EXAMPLE.COM -> 10.1.0.5");
 }
 
+TEST_F(IkeBridgeTest, QuickModeLimitComesFromThePolicyAndMasterKeyPfsMakesItOne) {
+  const auto limit_with = [&](std::uint32_t limit, bool master_key_pfs) {
+    auto s = std::make_shared<BridgeSnapshot>(*snapshot);
+    s->policy.key_exchange.quick_mode_limit = limit;
+    s->policy.key_exchange.master_key_pfs = master_key_pfs;
+    bridge.replace(s);
+    auto p1 = bridge.phase1_for(kHostA, ip("10.2.3.4"), id_of_rule(0));
+    EXPECT_TRUE(p1.has_value()) << p1.error();
+    return p1 ? p1->quick_mode_limit : 12345U;
+  };
+  EXPECT_EQ(limit_with(0, false), 0U);
+  EXPECT_EQ(limit_with(5, false), 5U);
+  EXPECT_EQ(limit_with(5, true), 1U);
+  EXPECT_EQ(limit_with(0, true), 1U);
+}
+
 TEST_F(IkeBridgeTest, InitiatorGetsTheRulesProvidersAndHostSelectors) {
   const auto filter = id_of_rule(0);
   ASSERT_NE(filter, 0U);
