@@ -54,6 +54,9 @@ struct QuickModePolicy {
   sa::TrafficSelector local;    // our side of the filter
   sa::TrafficSelector remote;   // the peer's side
   std::uint32_t filter_id = 0;
+  // Tunnel mode: the ESP tunnel runs between our address and this gateway (the main mode peer);
+  // local/remote above are then the inner subnets or hosts. Unset: transport mode.
+  std::optional<IpAddress> tunnel_endpoint;
 };
 
 // Supplied by the caller (agent/ikebridge). Called on the event thread; errors are reasons an
@@ -111,6 +114,14 @@ struct IkeServiceOptions {
   // outside IKE (e.g. `wardctl flush`): IKE drops it, tells the peer, and negotiates again.
   std::chrono::milliseconds acquire_grace{2000};
   sa::RetransmitPolicy retransmit;
+  // NAT traversal (RFC 3947/3948): a second socket on nat_t_port takes marker-prefixed IKE; main
+  // modes offer NAT-T, float there when a NAT is detected, and their quick modes negotiate
+  // UDP-encapsulated ESP. Keepalives (one 0xFF byte) go out every nat_keepalive_interval while
+  // a floated main mode with this host behind the NAT is up.
+  bool nat_traversal = false;
+  std::uint16_t nat_t_port = sa::kNatTraversalPort;   // tests: another
+  bool pretend_nat = false;                          // float even without a NAT (as charon does)
+  std::chrono::milliseconds nat_keepalive_interval{sa::kNatKeepaliveInterval};
   sa::LogSink log;                 // one line per event; never keys
   sa::Clock clock;                 // default: steady_clock::now
 };
@@ -118,6 +129,7 @@ struct IkeServiceOptions {
 struct MainModeSaInfo {
   IpAddress peer;
   std::uint16_t peer_port = 0;
+  bool nat_t = false;         // floated to the NAT-T port (a NAT was detected)
   auth::Role role = auth::Role::Initiator;
   std::string state;          // the Phase1Sa state name
   std::string cookies;        // CKY-I:CKY-R in hex
@@ -166,6 +178,9 @@ struct IkeCounters {
   std::uint64_t deletes_received = 0;
   std::uint64_t deletes_sent = 0;
   std::uint64_t sas_deleted = 0;             // SA pairs removed from the dataplane
+  std::uint64_t nat_t_datagrams_received = 0;   // marker-prefixed IKE on the NAT-T port
+  std::uint64_t nat_keepalives_received = 0;
+  std::uint64_t nat_keepalives_sent = 0;
 };
 
 struct IkeSnapshot {
