@@ -236,7 +236,10 @@ Expected<ike::service::Phase1Policy, std::string> PolicyBridge::phase1_for(const
     rules.push_back(origin->second.rule_index);
   } else {
     for (const auto& f : s->compiled.filters) {
-      if (f.action != model::ActionKind::Negotiate || !f.source.contains(local) || !f.destination.contains(peer)) continue;
+      if (f.action != model::ActionKind::Negotiate) continue;
+      // Tunnel mode: main mode runs with the rule's tunnel endpoint, whatever the inner subnets.
+      const bool tunnel_to_peer = f.tunnel_endpoint && *f.tunnel_endpoint == peer;
+      if (!tunnel_to_peer && (!f.source.contains(local) || !f.destination.contains(peer))) continue;
       if (std::find(rules.begin(), rules.end(), f.rule_index) == rules.end()) rules.push_back(f.rule_index);
     }
     if (rules.empty()) return unexpected("no negotiate rule covers " + local.to_string() + " <-> " + peer.to_string());
@@ -252,10 +255,6 @@ Expected<ike::service::Phase1Policy, std::string> PolicyBridge::phase1_for(const
   std::vector<model::AuthKind> seen;
   for (const auto index : rules) {
     const auto& rule = s->policy.rules.at(index);
-    if (rule.tunnel_endpoint) {
-      refused += "; rule \"" + rule.name + "\": tunnel mode is not supported by this build";
-      continue;
-    }
     for (const auto& method : rule.auth_methods) {
       if (std::find(seen.begin(), seen.end(), method.kind) != seen.end()) continue;   // the first rule's wins
       auto provider = factory_.make(method, peer);
@@ -275,7 +274,6 @@ Expected<ike::service::QuickModePolicy, std::string> PolicyBridge::quick_mode_fo
                                                                                         std::size_t index) const {
   const auto& f = s.compiled.filters.at(index);
   const auto& rule = s.policy.rules.at(f.rule_index);
-  if (rule.tunnel_endpoint) return unexpected("rule \"" + rule.name + "\": tunnel mode is not supported by this build");
   const auto* action = s.policy.find_filter_action(rule.filter_action);
   if (action == nullptr) return unexpected("rule \"" + rule.name + "\": its filter action is missing");
   auto proposals = quick_mode_proposals(*action, s.policy.key_exchange, s.policy.allow_legacy_algorithms);
@@ -288,6 +286,7 @@ Expected<ike::service::QuickModePolicy, std::string> PolicyBridge::quick_mode_fo
   q.local = TrafficSelector{f.source, f.protocol, single_port(f.source_ports)};
   q.remote = TrafficSelector{f.destination, f.protocol, single_port(f.destination_ports)};
   q.filter_id = s.translation.table.filters.at(index).id;
+  q.tunnel_endpoint = rule.tunnel_endpoint;   // tunnel mode: the IDs stay the filter's subnets
   return q;
 }
 
@@ -309,6 +308,8 @@ Expected<ike::service::QuickModePolicy, std::string> PolicyBridge::quick_mode_fo
   if (!q) return q;
   // Transport mode protects this host pair: the IDs name the two hosts (as Windows negotiates a
   // specific filter for a generic one), with the filter's protocol and single ports.
+  // Tunnel mode negotiates the filter's own subnets.
+  if (q->tunnel_endpoint) return q;
   q->local.prefix = IpPrefix::host(acquire.source);
   q->remote.prefix = IpPrefix::host(acquire.destination);
   return q;
@@ -320,22 +321,26 @@ Expected<ike::service::QuickModePolicy, std::string> PolicyBridge::quick_mode_fo
                                                                                       const TrafficSelector& our_side) const {
   const auto s = current();
   if (!s) return unexpected(std::string("no policy is applied"));
-  if (!our_side.prefix.contains(local) && !our_side.prefix.is_any()) {
-    return unexpected("our side " + our_side.prefix.to_string() + " does not include " + local.to_string());
-  }
-  (void)peer;
+  // Transport mode: our side must include this host. Tunnel mode: the peer must be the rule's
+  // tunnel endpoint, and the sides are the inner subnets.
+  const bool our_side_local = our_side.prefix.contains(local) || our_side.prefix.is_any();
   // The first filter in precedence order that covers our side -> the peer's side.
   for (std::size_t i = 0; i < s->compiled.filters.size(); ++i) {
     const auto& f = s->compiled.filters[i];
     if (!covers(f.source, our_side.prefix) || !covers(f.destination, peer_side.prefix)) continue;
     if (f.protocol != model::ip_protocol::kAny && f.protocol != our_side.protocol) continue;
     if (!covers(f.source_ports, our_side.port) || !covers(f.destination_ports, peer_side.port)) continue;
+    if (f.tunnel_endpoint ? *f.tunnel_endpoint != peer : !our_side_local) continue;
     if (f.action != model::ActionKind::Negotiate) {
       return unexpected(our_side.prefix.to_string() + " -> " + peer_side.prefix.to_string() + " falls under a " +
                         (f.action == model::ActionKind::Permit ? "permit" : "block") + " filter of rule \"" +
                         s->policy.rules.at(f.rule_index).name + "\"");
     }
     return quick_mode_for_filter(*s, i);
+  }
+  if (!our_side_local) {
+    return unexpected("our side " + our_side.prefix.to_string() + " does not include " + local.to_string() +
+                      " and no tunnel rule to " + peer.to_string() + " covers it");
   }
   return unexpected("no filter covers " + our_side.prefix.to_string() + " -> " + peer_side.prefix.to_string());
 }

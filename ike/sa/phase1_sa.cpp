@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/byte_writer.h"
+#include "ike/payload/vendor_ids.h"
 
 namespace ward::ike::sa {
 namespace {
@@ -253,6 +254,50 @@ Expected<void, std::string> Phase1Sa::derive_keys() {
   return {};
 }
 
+// ---- NAT traversal (RFC 3947) ---------------------------------------------------------------------
+
+void Phase1Sa::add_nat_t_vendor_id(std::vector<Payload>& payloads) const {
+  // The responder answers with the vendor ID only when the initiator offered it.
+  if (!config_.nat_traversal || (role_ == auth::Role::Responder && !peer_nat_t_)) return;
+  payloads.push_back(VendorId{std::vector<std::byte>(vendor_id::kNatTRfc3947.begin(), vendor_id::kNatTRfc3947.end())});
+}
+
+void Phase1Sa::read_nat_t_vendor_id(const ParsedMessage& message) {
+  for (const auto* vid : message.all<VendorId>()) {
+    if (vendor_id::matches(vid->data, vendor_id::kNatTRfc3947)) peer_nat_t_ = true;
+  }
+  nat_t_ = config_.nat_traversal && peer_nat_t_;
+  if (config_.nat_traversal) {
+    log(nat_t_ ? "NAT-T (RFC 3947) negotiated" : "the peer does not support NAT-T (RFC 3947); no NAT detection");
+  }
+}
+
+void Phase1Sa::add_nat_discovery(std::vector<Payload>& payloads) const {
+  if (!nat_t_) return;
+  // First the peer's address as we send to it, then ours (RFC 3947 3.2).
+  payloads.push_back(NatDiscovery{nat_discovery_hash(chosen_.hash, cky_i_, cky_r_, Endpoint{config_.peer, config_.peer_port})});
+  auto own = nat_discovery_hash(chosen_.hash, cky_i_, cky_r_, Endpoint{config_.local, config_.local_port});
+  if (config_.pretend_nat) {
+    for (auto& b : own) b = ~b;   // cannot be the hash of any address the peer sees
+  }
+  payloads.push_back(NatDiscovery{std::move(own)});
+}
+
+Expected<void, std::string> Phase1Sa::consume_nat_discovery(const ParsedMessage& message) {
+  if (!nat_t_) return {};
+  std::vector<std::vector<std::byte>> hashes;
+  for (const auto* d : message.all<NatDiscovery>()) hashes.push_back(d->data);
+  auto detection = detect_nat(chosen_.hash, cky_i_, cky_r_, Endpoint{config_.local, config_.local_port},
+                              Endpoint{config_.peer, config_.peer_port}, hashes);
+  if (!detection) return unexpected("main mode " + std::string(role_ == auth::Role::Initiator ? "4" : "3") + ": " +
+                                    detection.error());
+  nat_ = *detection;
+  if (config_.pretend_nat) nat_.local_behind_nat = true;
+  log("NAT detection: " + describe(nat_) +
+      (float_to_nat_t_port() ? "; IKE floats to UDP " + std::to_string(kNatTraversalPort) + " from main mode 5 on" : ""));
+  return {};
+}
+
 // ---- messages ------------------------------------------------------------------------------------
 
 Expected<std::vector<std::byte>, std::string> Phase1Sa::build_main_mode_1() {
@@ -262,6 +307,7 @@ Expected<std::vector<std::byte>, std::string> Phase1Sa::build_main_mode_1() {
   std::copy(cookie->begin(), cookie->end(), cky_i_.begin());
   std::vector<Payload> payloads{make_offer()};
   for (const auto& vid : config_.vendor_ids) payloads.emplace_back(VendorId{vid});
+  add_nat_t_vendor_id(payloads);
   auto body = encode_payload_chain(payloads);
   if (!body) return unexpected("encoding main mode 1: " + body.error().message);
   const auto raw = raw_payloads(body->bytes);
@@ -280,6 +326,7 @@ Expected<void, std::string> Phase1Sa::consume_main_mode_1(const ParsedMessage& m
   const auto sa_raw = raw_of<SecurityAssociation>(message, raw_payloads(body));
   const auto sa_body = payload_body(sa_raw);
   sai_b_.assign(sa_body.begin(), sa_body.end());
+  read_nat_t_vendor_id(message);
   std::string refused;
   for (const auto& proposal : offer->proposals) {
     if (proposal.protocol != ProtocolId::Isakmp) continue;
@@ -314,6 +361,7 @@ Expected<std::vector<std::byte>, std::string> Phase1Sa::build_main_mode_2() {
   sa.proposals.push_back(std::move(proposal));
   std::vector<Payload> payloads{std::move(sa)};
   for (const auto& vid : config_.vendor_ids) payloads.emplace_back(VendorId{vid});
+  add_nat_t_vendor_id(payloads);
   auto message = encode_message(header(), payloads);
   if (!message) return unexpected("encoding main mode 2: " + message.error().message);
   return std::move(*message);
@@ -332,6 +380,7 @@ Expected<void, std::string> Phase1Sa::consume_main_mode_2(const ParsedMessage& m
   if (ours == config_.proposals.end()) return unexpected("main mode 2 chose " + describe(*p) + ", which we did not offer");
   if (p->lifetime > ours->lifetime) return unexpected(std::string("main mode 2 chose a longer lifetime than we offered"));
   chosen_ = *p;
+  read_nat_t_vendor_id(message);
   log("peer chose " + describe(chosen_) + ", lifetime " + std::to_string(chosen_.lifetime.count()) + " s");
   return {};
 }
@@ -348,6 +397,7 @@ Expected<std::vector<std::byte>, std::string> Phase1Sa::build_main_mode_3() {
   auto extras = auth_.build_key_exchange_payloads(auth::Role::Initiator);
   if (!extras) return unexpected(std::move(extras).error());
   for (auto& extra : *extras) payloads.push_back(std::move(extra));
+  add_nat_discovery(payloads);
   auto message = encode_message(header(), payloads);
   if (!message) return unexpected("encoding main mode 3: " + message.error().message);
   return std::move(*message);
@@ -362,6 +412,7 @@ Expected<void, std::string> Phase1Sa::consume_main_mode_3(const ParsedMessage& m
   }
   g_xi_ = ke;
   ni_ = message.find<Nonce>()->data;
+  if (auto nat = consume_nat_discovery(message); !nat) return nat;
   return auth_.consume_key_exchange_payloads(auth::Role::Initiator, message);
 }
 
@@ -377,6 +428,7 @@ Expected<std::vector<std::byte>, std::string> Phase1Sa::build_main_mode_4() {
   auto extras = auth_.build_key_exchange_payloads(auth::Role::Responder);
   if (!extras) return unexpected(std::move(extras).error());
   for (auto& extra : *extras) payloads.push_back(std::move(extra));
+  add_nat_discovery(payloads);
   auto message = encode_message(header(), payloads);
   if (!message) return unexpected("encoding main mode 4: " + message.error().message);
   if (auto keys = derive_keys(); !keys) return unexpected(std::move(keys).error());
@@ -390,6 +442,7 @@ Expected<void, std::string> Phase1Sa::consume_main_mode_4(const ParsedMessage& m
   }
   g_xr_ = ke;
   nr_ = message.find<Nonce>()->data;
+  if (auto nat = consume_nat_discovery(message); !nat) return nat;
   if (auto extra = auth_.consume_key_exchange_payloads(auth::Role::Responder, message); !extra) {
     return extra;
   }

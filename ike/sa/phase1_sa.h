@@ -29,6 +29,7 @@
 #include "ike/crypto/dh.h"
 #include "ike/crypto/keys.h"
 #include "ike/sa/exchange.h"
+#include "ike/sa/nat_traversal.h"
 
 namespace ward::ike::sa {
 
@@ -59,6 +60,15 @@ struct Phase1Config {
   std::vector<std::vector<std::byte>> vendor_ids;
   RetransmitPolicy retransmit;
   LogSink log;
+  // NAT traversal (RFC 3947): the NAT-T vendor ID in messages 1/2 and, when both sides sent it,
+  // NAT-D in 3/4. The ports are the UDP ports of the conversation so far (500 unless a NAT moved
+  // the peer's); the owner floats to 4500 when float_to_nat_t_port() says so.
+  bool nat_traversal = false;
+  std::uint16_t local_port = kIkePort;
+  std::uint16_t peer_port = kIkePort;
+  // Test aid and charon's trick: send a NAT-D for our own address that cannot match, so the
+  // peer (and we, by symmetry) float to 4500 without a NAT.
+  bool pretend_nat = false;
 };
 
 class Phase1Sa {
@@ -113,6 +123,13 @@ class Phase1Sa {
   const crypto::Phase1Cipher& cipher() const noexcept { return cipher_state_.cipher; }
   const std::vector<std::byte>& last_iv() const noexcept { return cipher_state_.iv; }
   const Phase1Config& config() const noexcept { return config_; }
+  // NAT-T: both sides sent the RFC 3947 vendor ID (known after message 2).
+  bool nat_traversal_negotiated() const noexcept { return nat_t_; }
+  // What the peer's NAT-D said (after message 3 for the responder, 4 for the initiator).
+  const NatDetection& nat() const noexcept { return nat_; }
+  // From main mode 5 on, IKE goes to and from UDP 4500 with the non-ESP marker, and ESP is
+  // UDP-encapsulated (RFC 3947 4).
+  bool float_to_nat_t_port() const noexcept { return nat_t_ && nat_.any(); }
   void log(const std::string& line) const;
 
  private:
@@ -129,6 +146,10 @@ class Phase1Sa {
   Expected<Phase1Proposal, std::string> read_transform(const Transform& transform) const;
   Identification own_id() const;
   Expected<void, std::string> derive_keys();
+  void add_nat_t_vendor_id(std::vector<Payload>& payloads) const;
+  void read_nat_t_vendor_id(const ParsedMessage& message);
+  void add_nat_discovery(std::vector<Payload>& payloads) const;
+  Expected<void, std::string> consume_nat_discovery(const ParsedMessage& message);
   auth::MainModeTranscript transcript() const;
 
   Expected<std::vector<std::byte>, std::string> build_main_mode_2();
@@ -166,6 +187,9 @@ class Phase1Sa {
   Retransmitter retransmit_;
   std::vector<std::byte> last_received_;
   std::vector<std::vector<std::byte>> peer_vendor_ids_;
+  bool peer_nat_t_ = false;
+  bool nat_t_ = false;
+  NatDetection nat_;
 };
 
 std::string_view name(Phase1Sa::State state) noexcept;

@@ -65,6 +65,7 @@ struct TransformChoice {
   std::optional<IkeGroupDescription> group;
   std::optional<std::chrono::seconds> lifetime;
   std::optional<std::uint64_t> kilobytes;
+  EncapsulationMode mode = EncapsulationMode::Transport;   // RFC 2407 leaves the default open; Ward reads transport
 };
 
 }  // namespace
@@ -188,7 +189,8 @@ Transform QuickModeExchange::make_transform(const EspProposal& p, std::uint8_t n
                                                         config_.lifetime_kilobytes));
   }
   if (config_.pfs_group) attr(IpsecAttribute::GroupDescription, static_cast<std::uint16_t>(*config_.pfs_group));
-  attr(IpsecAttribute::EncapsulationMode, static_cast<std::uint16_t>(EncapsulationMode::Transport));
+  attr(IpsecAttribute::EncapsulationMode, static_cast<std::uint16_t>(encapsulation_mode(
+                                              config_.tunnel.has_value(), config_.udp_encapsulation.has_value())));
   switch (p.integrity) {
     case Integrity::HmacSha1_96:
       attr(IpsecAttribute::AuthenticationAlgorithm, static_cast<std::uint16_t>(IpsecAuthenticationAlgorithm::HmacSha));
@@ -235,8 +237,10 @@ Expected<TransformChoice, std::string> parse_esp_transform(const Transform& t) {
         break;
       case IpsecAttribute::GroupDescription: out.group = static_cast<IkeGroupDescription>(*value); break;
       case IpsecAttribute::EncapsulationMode:
-        if (*value != static_cast<std::uint64_t>(EncapsulationMode::Transport)) {
-          return unexpected(where + ": encapsulation mode " + std::to_string(*value) + " (only transport is supported)");
+        if (*value > 0xFFFF) return unexpected(where + ": encapsulation mode " + std::to_string(*value) + " is unknown");
+        out.mode = static_cast<EncapsulationMode>(*value);
+        if (!is_tunnel(out.mode) && !is_udp_encapsulated(out.mode) && out.mode != EncapsulationMode::Transport) {
+          return unexpected(where + ": encapsulation mode " + std::to_string(*value) + " is unknown");
         }
         break;
       case IpsecAttribute::AuthenticationAlgorithm: auth = static_cast<std::uint16_t>(*value); break;
@@ -278,6 +282,15 @@ Expected<EspProposal, std::string> QuickModeExchange::read_transform(const Trans
                       " does not match our policy (" +
                       (config_.pfs_group ? std::to_string(static_cast<unsigned>(*config_.pfs_group)) : std::string("none")) + ")");
   }
+  if (is_tunnel(choice->mode) != config_.tunnel.has_value() ||
+      is_udp_encapsulated(choice->mode) != config_.udp_encapsulation.has_value()) {
+    return unexpected("ESP transform " + std::to_string(transform.number) + ": encapsulation mode " +
+                      std::to_string(static_cast<unsigned>(choice->mode)) + ", our policy needs " +
+                      std::to_string(static_cast<unsigned>(encapsulation_mode(config_.tunnel.has_value(),
+                                                                              config_.udp_encapsulation.has_value()))) +
+                      (config_.tunnel ? " (tunnel" : " (transport") +
+                      (config_.udp_encapsulation ? ", UDP-encapsulated behind a NAT)" : ")"));
+  }
   if (std::none_of(config_.proposals.begin(), config_.proposals.end(),
                    [&](const EspProposal& p) { return same(p, choice->proposal); })) {
     return unexpected("ESP transform " + std::to_string(transform.number) + ": " + describe(choice->proposal) + " is not in our policy");
@@ -303,6 +316,34 @@ Expected<std::vector<std::byte>, std::string> QuickModeExchange::seal_with_hash(
   std::vector<Payload> payloads{Hash{{digest.reveal().begin(), digest.reveal().end()}}};
   for (auto& p : rest) payloads.push_back(std::move(p));
   return seal(header(), payloads, cipher_state_);
+}
+
+driver::crypto::TunnelEndpoints tunnel_endpoints(const IpAddress& local, const IpAddress& remote) {
+  auto convert = [](const IpAddress& a) {
+    const std::size_t size = a.family() == IpFamily::V4 ? 4 : 16;
+    return *driver::crypto::IpAddress::from_bytes(
+        std::span<const std::byte>(reinterpret_cast<const std::byte*>(a.bytes().data()), size));
+  };
+  return driver::crypto::TunnelEndpoints{convert(local), convert(remote)};
+}
+
+// NAT-OAi then NAT-OAr (RFC 3947 5.2): the original addresses of the initiator and the
+// responder, sent in transport mode over a NAT so the peer can fix up TCP/UDP checksums.
+void QuickModeExchange::add_nat_original_addresses(std::vector<Payload>& rest) const {
+  if (config_.tunnel || !config_.udp_encapsulation) return;
+  auto oa = [](const IpAddress& address) {
+    NatOriginalAddress p;
+    p.type = address.family() == IpFamily::V4 ? IdType::Ipv4Addr : IdType::Ipv6Addr;
+    const auto& raw = address.bytes();
+    const std::size_t size = address.family() == IpFamily::V4 ? 4 : 16;
+    for (std::size_t i = 0; i < size; ++i) p.address.push_back(std::byte(raw[i]));
+    return p;
+  };
+  const auto& own = phase1_.config().local;
+  const auto& peer = phase1_.config().peer;
+  const bool initiator = role_ == auth::Role::Initiator;
+  rest.push_back(oa(initiator ? own : peer));
+  rest.push_back(oa(initiator ? peer : own));
 }
 
 // ---- messages ------------------------------------------------------------------------------------
@@ -339,6 +380,7 @@ Expected<std::vector<std::byte>, std::string> QuickModeExchange::build_quick_mod
   id_cr_ = identification_of(config_.remote);
   rest.push_back(id_ci_);
   rest.push_back(id_cr_);
+  add_nat_original_addresses(rest);
   auto sent = send(seal_with_hash(std::move(rest), false), State::QuickMode1Sent, "sent quick mode 1 (HASH(1) SA Ni)", true);
   if (state_ == State::Failed) return unexpected(failure_);
   return sent;
@@ -461,6 +503,7 @@ Expected<std::vector<std::byte>, std::string> QuickModeExchange::build_quick_mod
   }
   rest.push_back(id_ci_);
   rest.push_back(id_cr_);
+  add_nat_original_addresses(rest);
   return seal_with_hash(std::move(rest), true);
 }
 
@@ -529,7 +572,9 @@ Expected<void, std::string> QuickModeExchange::install_direction(driver::crypto:
   params.protocol = driver::crypto::SecurityProtocol::Esp;
   params.spi = spi;
   params.direction = direction;
-  params.mode = driver::crypto::Mode::Transport;
+  params.mode = config_.tunnel ? driver::crypto::Mode::Tunnel : driver::crypto::Mode::Transport;
+  params.tunnel = config_.tunnel;
+  params.udp_encapsulation = config_.udp_encapsulation;
   params.cipher = chosen_.cipher;
   params.integrity = chosen_.integrity;
   params.encryption_key = driver::crypto::SecureBytes(material.reveal().first(enc));

@@ -52,6 +52,13 @@ struct QuickModeConfig {
   // outbound one when HASH(3) checks, so the initiator's first protected packet, sent as soon
   // as it has sent HASH(3), finds its SA. If HASH(3) never comes the owner deletes inbound_spi().
   bool install_inbound_at_message_2 = false;
+  // Tunnel mode (RFC 2407 4.5): the ESP tunnel's outer addresses as this host sees them (the
+  // selectors above are then the inner subnets/hosts); nullopt is transport mode.
+  std::optional<driver::crypto::TunnelEndpoints> tunnel;
+  // RFC 3948 UDP encapsulation, set when main mode floated to UDP 4500: the encapsulation mode
+  // becomes UDP-Encapsulated-Tunnel/Transport (RFC 3947 5.1; the drafts' 61443/61444 are
+  // accepted) and the SAs are installed with these ports. Transport mode adds NAT-OA payloads.
+  std::optional<driver::crypto::UdpEncapsulation> udp_encapsulation;
 };
 
 class QuickModeExchange {
@@ -103,6 +110,7 @@ class QuickModeExchange {
   Transform make_transform(const EspProposal& proposal, std::uint8_t number) const;
   Expected<EspProposal, std::string> read_transform(const Transform& transform) const;
   Expected<void, std::string> check_ids(const ParsedMessage& message) const;
+  void add_nat_original_addresses(std::vector<Payload>& rest) const;
   Expected<void, std::string> install();   // the directions not installed yet
   Expected<void, std::string> install_direction(driver::crypto::Direction direction);
   Expected<std::vector<std::byte>, std::string> seal_with_hash(std::vector<Payload> rest, bool second);
@@ -140,6 +148,9 @@ class QuickModeExchange {
 };
 
 std::string_view name(QuickModeExchange::State state) noexcept;
+
+// Tunnel endpoints for SaParams from Ward's common addresses (both of one family).
+driver::crypto::TunnelEndpoints tunnel_endpoints(const IpAddress& local, const IpAddress& remote);
 
 // The quick mode ID for a traffic selector.
 Identification identification_of(const TrafficSelector& selector);

@@ -30,6 +30,7 @@ constexpr std::size_t kMaxDatagramsPerWake = 64;
 struct Endpoint {
   IpAddress address;
   std::uint16_t port = 0;
+  bool nat_t = false;   // on the NAT-T socket, each message behind the non-ESP marker
   friend bool operator==(const Endpoint&, const Endpoint&) = default;
 };
 
@@ -77,6 +78,9 @@ class IkeService::Engine {
         refusal_limiter_(options.refusals_per_second, options.refusal_burst) {}
 
   int socket_fd() const noexcept { return socket_.native_handle(); }
+  int nat_socket_fd() const noexcept { return nat_socket_ ? nat_socket_->native_handle() : -1; }
+  void set_nat_socket(net::UdpSocket socket) { nat_socket_.emplace(std::move(socket)); }
+  void receive_nat_t();
   TimePoint now() const { return options_.clock(); }
 
   void receive_all();
@@ -107,6 +111,7 @@ class IkeService::Engine {
     std::vector<std::byte> first_message, first_reply;   // responder: answers a resent message 1
     std::vector<PendingQuickMode> pending;
     std::uint64_t undecryptable = 0;
+    std::optional<TimePoint> next_keepalive;   // floated, this host behind the NAT
     bool reported = false;
     bool dead = false;
     std::optional<DeadPeerDetector> dpd;   // the peer announced DPD (RFC 3706)
@@ -153,7 +158,7 @@ class IkeService::Engine {
   }
   std::string auth_name(const MainMode& mm) const { return mm.auth ? std::string(mm.auth->name()) : std::string(); }
 
-  void on_datagram(const net::Datagram& datagram);
+  void on_datagram(const net::Datagram& datagram, bool nat_t = false);
   void on_main_mode(const Endpoint& from, std::span<const std::byte> bytes, const IsakmpHeader& h);
   void respond_main_mode(const Endpoint& from, std::span<const std::byte> bytes);
   void drive_main_mode(MainMode& mm, std::span<const std::byte> bytes);
@@ -180,7 +185,8 @@ class IkeService::Engine {
   void peer_dead(MainMode& mm);
 
   sa::Phase1Config phase1_config(const Phase1Policy& policy, const IpAddress& peer) const;
-  sa::QuickModeConfig quick_mode_config(const QuickModePolicy& policy, const IpAddress& peer) const;
+  sa::QuickModeConfig quick_mode_config(const QuickModePolicy& policy, const MainMode& mm) const;
+  void float_if_due(MainMode& mm);
   MainMode* main_mode_by_cookies(const IsakmpHeader& h, const IpAddress& from);
   MainMode* usable_main_mode(const IpAddress& peer);
   // usable_main_mode() unless that one reached its quick mode limit (then nullptr: negotiate anew).
@@ -190,6 +196,7 @@ class IkeService::Engine {
 
   const IkeServiceOptions& options_;
   net::UdpSocket socket_;
+  std::optional<net::UdpSocket> nat_socket_;
   driver::Dataplane& dataplane_;
   const PolicyLookup& policy_;
   IkeListener& listener_;
@@ -208,7 +215,11 @@ class IkeService::Engine {
 
 void IkeService::Engine::send(const Endpoint& to, std::span<const std::byte> bytes) {
   if (bytes.empty()) return;
-  if (auto sent = socket_.send_to(to.address, to.port, bytes); !sent) {
+  if (to.nat_t && !nat_socket_) return;
+  const bool keepalive = to.nat_t && bytes.size() == 1 && bytes[0] == sa::kNatKeepaliveByte;
+  const auto framed = to.nat_t && !keepalive ? sa::add_non_esp_marker(bytes) : std::vector<std::byte>();
+  const auto& out = to.nat_t ? *nat_socket_ : socket_;
+  if (auto sent = out.send_to(to.address, to.port, framed.empty() ? bytes : std::span<const std::byte>(framed)); !sent) {
     ++counters_.send_errors;
     if (worth_logging(counters_.send_errors)) log("IKE: " + sent.error());
     return;
@@ -228,9 +239,39 @@ void IkeService::Engine::receive_all() {
   }
 }
 
-void IkeService::Engine::on_datagram(const net::Datagram& datagram) {
+void IkeService::Engine::receive_nat_t() {
+  if (!nat_socket_) return;
+  for (std::size_t i = 0; i < kMaxDatagramsPerWake; ++i) {
+    auto got = nat_socket_->receive(std::chrono::milliseconds(0));
+    if (!got) {
+      log("IKE: NAT-T socket: " + got.error());
+      return;
+    }
+    if (!got->has_value()) return;
+    auto& datagram = **got;
+    auto kind = sa::classify_nat_t_datagram(datagram.bytes);
+    if (!kind || *kind == sa::NatTDatagram::Esp) {
+      // ESP-in-UDP belongs to the dataplane (it takes it before this socket sees it).
+      ++counters_.malformed;
+      if (worth_logging(counters_.malformed)) {
+        log("IKE: dropped a datagram on UDP " + std::to_string(options_.nat_t_port) + " from " + datagram.from.to_string() +
+            ": " + (kind ? std::string("ESP, not IKE") : kind.error()));
+      }
+      continue;
+    }
+    if (*kind == sa::NatTDatagram::Keepalive) {
+      ++counters_.nat_keepalives_received;
+      continue;
+    }
+    ++counters_.nat_t_datagrams_received;
+    const auto inner = sa::strip_non_esp_marker(datagram.bytes);
+    on_datagram(net::Datagram{{inner.begin(), inner.end()}, datagram.from, datagram.port}, true);
+  }
+}
+
+void IkeService::Engine::on_datagram(const net::Datagram& datagram, bool nat_t) {
   ++counters_.datagrams_received;
-  const Endpoint from{datagram.from, datagram.port};
+  const Endpoint from{datagram.from, datagram.port, nat_t};
   auto split = split_datagram(datagram.bytes);
   if (!split) {
     ++counters_.malformed;
@@ -265,6 +306,10 @@ sa::Phase1Config IkeService::Engine::phase1_config(const Phase1Policy& policy, c
   if (options_.dpd.enabled) c.vendor_ids.emplace_back(vendor_id::kDpd.begin(), vendor_id::kDpd.end());
   c.retransmit = options_.retransmit;
   c.log = options_.log;
+  c.nat_traversal = options_.nat_traversal;
+  c.local_port = options_.port;
+  c.peer_port = options_.port;
+  c.pretend_nat = options_.pretend_nat;
   return c;
 }
 
@@ -292,6 +337,11 @@ void IkeService::Engine::on_main_mode(const Endpoint& from, std::span<const std:
     }
     const bool learning = mm->sa->role() == auth::Role::Initiator && mm->sa->state() == sa::Phase1Sa::State::MainMode1Sent;
     if (learning || mm->sa->responder_cookie() == h.responder_cookie) {
+      if (from.nat_t && !mm->peer.nat_t) {
+        log("IKE main mode with " + from.address.to_string() + ": the peer moved to UDP " + std::to_string(from.port) +
+            " (NAT-T)");
+      }
+      if (from.nat_t) mm->peer = from;   // RFC 3947 4: answer where the peer now sends from
       drive_main_mode(*mm, bytes);
       return;
     }
@@ -404,6 +454,7 @@ void IkeService::Engine::drive_main_mode(MainMode& mm, std::span<const std::byte
     counters_.undecryptable_main_mode_5 += mm.sa->undecryptable() - before;
     mm.undecryptable += mm.sa->undecryptable() - before;
   }
+  float_if_due(mm);
   send(mm.peer, reply);
   if (mm.sa->state() == sa::Phase1Sa::State::Failed && state_before != sa::Phase1Sa::State::Failed) {
     // Tell the peer why; a responder that could not verify main mode 5 (it decrypted, so the
@@ -418,6 +469,17 @@ void IkeService::Engine::drive_main_mode(MainMode& mm, std::span<const std::byte
     }
   }
   after_main_mode_step(mm);
+}
+
+// RFC 3947 4: the initiator moves to the NAT-T port with main mode 5, the responder answers
+// main mode 5 where it came from (the caller already moved mm.peer to the datagram's source).
+void IkeService::Engine::float_if_due(MainMode& mm) {
+  if (mm.peer.nat_t || !nat_socket_ || !mm.sa->float_to_nat_t_port()) return;
+  const auto state = mm.sa->state();
+  if (state != sa::Phase1Sa::State::MainMode5Sent) return;
+  mm.peer = Endpoint{mm.peer.address, options_.nat_t_port, true};
+  log("IKE main mode with " + mm.peer.address.to_string() + ": " + sa::describe(mm.sa->nat()) + ", moved to UDP " +
+      std::to_string(options_.nat_t_port));
 }
 
 void IkeService::Engine::fail_main_mode(MainMode& mm, const std::string& reason) {
@@ -471,7 +533,8 @@ IkeService::Engine::MainMode* IkeService::Engine::main_mode_for_new_quick_mode(c
 
 // ---- quick mode --------------------------------------------------------------------------------
 
-sa::QuickModeConfig IkeService::Engine::quick_mode_config(const QuickModePolicy& policy, const IpAddress& peer) const {
+sa::QuickModeConfig IkeService::Engine::quick_mode_config(const QuickModePolicy& policy, const MainMode& mm) const {
+  const IpAddress& peer = mm.peer.address;
   sa::QuickModeConfig c;
   c.proposals = policy.proposals;
   c.pfs_group = policy.pfs_group;
@@ -483,6 +546,8 @@ sa::QuickModeConfig IkeService::Engine::quick_mode_config(const QuickModePolicy&
   c.peer = peer;
   c.retransmit = options_.retransmit;
   c.install_inbound_at_message_2 = true;   // the initiator's first packet finds our inbound SA
+  if (policy.tunnel_endpoint) c.tunnel = sa::tunnel_endpoints(options_.local, *policy.tunnel_endpoint);
+  if (mm.peer.nat_t) c.udp_encapsulation = driver::crypto::UdpEncapsulation{options_.nat_t_port, mm.peer.port};
   return c;
 }
 
@@ -532,7 +597,7 @@ void IkeService::Engine::start_quick_mode(MainMode& mm, QuickModePolicy policy) 
   ex->main_mode = &mm;
   ex->role = auth::Role::Initiator;
   ex->policy = policy;
-  ex->qm = sa::QuickModeExchange::initiate(*mm.sa, quick_mode_config(policy, mm.peer.address), dataplane_, options_.clock);
+  ex->qm = sa::QuickModeExchange::initiate(*mm.sa, quick_mode_config(policy, mm), dataplane_, options_.clock);
   auto message_1 = ex->qm->build_quick_mode_1();
   if (!message_1) {
     ++counters_.quick_modes_failed;
@@ -592,7 +657,7 @@ void IkeService::Engine::on_quick_mode(const Endpoint& from, std::span<const std
   policy->remote = ids->initiator_side;
   failed.filter_id = policy->filter_id;
   std::vector<std::byte> reply;
-  auto responded = sa::QuickModeExchange::respond(*mm->sa, quick_mode_config(*policy, from.address), dataplane_,
+  auto responded = sa::QuickModeExchange::respond(*mm->sa, quick_mode_config(*policy, *mm), dataplane_,
                                                   options_.clock, bytes, reply);
   if (!responded) {
     ++counters_.quick_modes_failed;
@@ -1053,6 +1118,15 @@ void IkeService::Engine::timers() {
       after_main_mode_step(mm, extra);
       if (mm.dead) continue;
     }
+    if (mm.sa->established() && mm.peer.nat_t && mm.sa->nat().local_behind_nat) {
+      if (!mm.next_keepalive) mm.next_keepalive = t + options_.nat_keepalive_interval;
+      if (*mm.next_keepalive <= t) {
+        const std::array<std::byte, 1> keepalive{sa::kNatKeepaliveByte};
+        send(mm.peer, keepalive);
+        ++counters_.nat_keepalives_sent;
+        mm.next_keepalive = t + options_.nat_keepalive_interval;
+      }
+    }
     if (!mm.sa->established() && mm.sa->role() == auth::Role::Responder && t - mm.created >= options_.half_open_timeout) {
       ++counters_.half_open_timeouts;
       std::string reason = "main mode not completed within " +
@@ -1105,6 +1179,7 @@ std::optional<TimePoint> IkeService::Engine::next_due() const {
     consider(mm->sa->due());
     consider(mm->expires);
     if (mm->dpd && !mm->dead) consider(mm->dpd->due());
+    consider(mm->next_keepalive);
     if (!mm->sa->established() && mm->sa->role() == auth::Role::Responder) consider(mm->created + options_.half_open_timeout);
   }
   for (const auto& ex : exchanges_) {
@@ -1124,6 +1199,7 @@ void IkeService::Engine::publish() {
     MainModeSaInfo info;
     info.peer = mm->peer.address;
     info.peer_port = mm->peer.port;
+    info.nat_t = mm->peer.nat_t;
     info.role = mm->sa->role();
     info.state = std::string(sa::name(mm->sa->state()));
     info.cookies = sa::hex_cookie(mm->sa->initiator_cookie()) + ":" + sa::hex_cookie(mm->sa->responder_cookie());
@@ -1178,7 +1254,14 @@ Expected<std::unique_ptr<IkeService>, std::string> IkeService::start(IkeServiceO
   if (!options.clock) options.clock = [] { return std::chrono::steady_clock::now(); };
   auto socket = net::UdpSocket::bind(options.local, options.port);
   if (!socket) return unexpected("IKE: " + socket.error());
+  std::optional<net::UdpSocket> nat_socket;
+  if (options.nat_traversal) {
+    auto bound = net::UdpSocket::bind(options.local, options.nat_t_port);
+    if (!bound) return unexpected("IKE: NAT-T: " + bound.error());
+    nat_socket.emplace(std::move(*bound));
+  }
   std::unique_ptr<IkeService> service(new IkeService(std::move(options), std::move(*socket), dataplane, policy, listener));
+  if (nat_socket) service->engine_->set_nat_socket(std::move(*nat_socket));
   if (service->wake_fd_ < 0) return unexpected(std::string("IKE: eventfd: ") + std::strerror(errno));
   service->thread_ = std::thread([s = service.get()] { s->run(); });
   return service;
@@ -1242,12 +1325,15 @@ void IkeService::run() {
       const auto until = duration_cast<std::chrono::milliseconds>(*due - engine_->now()) + std::chrono::milliseconds(1);
       wait = std::clamp(until, std::chrono::milliseconds(0), kMaxPollWait);
     }
-    std::array<pollfd, 2> fds{pollfd{engine_->socket_fd(), POLLIN, 0}, pollfd{wake_fd_, POLLIN, 0}};
+    // A negative fd (no NAT-T socket) is ignored by poll().
+    std::array<pollfd, 3> fds{pollfd{engine_->socket_fd(), POLLIN, 0}, pollfd{wake_fd_, POLLIN, 0},
+                              pollfd{engine_->nat_socket_fd(), POLLIN, 0}};
     const int ready = ::poll(fds.data(), fds.size(), static_cast<int>(wait.count()));
     if (ready < 0 && errno != EINTR) {
       if (options_.log) options_.log(std::string("IKE: poll: ") + std::strerror(errno));
     }
     if (fds[0].revents & POLLIN) engine_->receive_all();
+    if (fds[2].revents & POLLIN) engine_->receive_nat_t();
     if (fds[1].revents & POLLIN) {
       std::uint64_t count = 0;
       [[maybe_unused]] const auto got = ::read(wake_fd_, &count, sizeof count);

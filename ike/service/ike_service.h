@@ -58,6 +58,9 @@ struct QuickModePolicy {
   sa::TrafficSelector local;    // our side of the filter
   sa::TrafficSelector remote;   // the peer's side
   std::uint32_t filter_id = 0;
+  // Tunnel mode: the ESP tunnel runs between our address and this gateway (the main mode peer);
+  // local/remote above are then the inner subnets or hosts. Unset: transport mode.
+  std::optional<IpAddress> tunnel_endpoint;
 };
 
 // Supplied by the caller (agent/ikebridge). Called on the event thread; errors are reasons an
@@ -120,6 +123,14 @@ struct IkeServiceOptions {
   double refusal_burst = 10;
   DpdPolicy dpd;                   // dead peer detection (RFC 3706) with peers that announce it
   sa::RetransmitPolicy retransmit;
+  // NAT traversal (RFC 3947/3948): a second socket on nat_t_port takes marker-prefixed IKE; main
+  // modes offer NAT-T, float there when a NAT is detected, and their quick modes negotiate
+  // UDP-encapsulated ESP. Keepalives (one 0xFF byte) go out every nat_keepalive_interval while
+  // a floated main mode with this host behind the NAT is up.
+  bool nat_traversal = false;
+  std::uint16_t nat_t_port = sa::kNatTraversalPort;   // tests: another
+  bool pretend_nat = false;                          // float even without a NAT (as charon does)
+  std::chrono::milliseconds nat_keepalive_interval{sa::kNatKeepaliveInterval};
   sa::LogSink log;                 // one line per event; never keys
   sa::Clock clock;                 // default: steady_clock::now
 };
@@ -127,6 +138,7 @@ struct IkeServiceOptions {
 struct MainModeSaInfo {
   IpAddress peer;
   std::uint16_t peer_port = 0;
+  bool nat_t = false;         // floated to the NAT-T port (a NAT was detected)
   auth::Role role = auth::Role::Initiator;
   std::string state;          // the Phase1Sa state name
   std::string cookies;        // CKY-I:CKY-R in hex
@@ -185,6 +197,9 @@ struct IkeCounters {
   std::uint64_t dpd_acks_unexpected = 0;     // R-U-THERE-ACK answering nothing we sent
   std::uint64_t dpd_acks_sent = 0;           // answers to the peer's R-U-THERE
   std::uint64_t peers_dead = 0;              // main modes removed because the peer stopped answering
+  std::uint64_t nat_t_datagrams_received = 0;   // marker-prefixed IKE on the NAT-T port
+  std::uint64_t nat_keepalives_received = 0;
+  std::uint64_t nat_keepalives_sent = 0;
 };
 
 struct IkeSnapshot {
