@@ -432,6 +432,67 @@ TEST_F(CertificateExchangeTest, CredentialsThatDoNotFitAreRefusedWhenLoaded) {
   EXPECT_EQ((*loaded)->crl_count(), 1u);
 }
 
+// The ID types a certificate can bind, signed and checked directly through the providers (main
+// mode itself always identifies by address): ID_FQDN and ID_USER_FQDN against subjectAltName
+// DNS / e-mail entries, ID_DER_ASN1_DN against the subject.
+TEST_F(CertificateExchangeTest, EveryIdTypeACertificateCanNameIsBound) {
+  const auto a = provider("a");
+  const auto b = provider("b");
+  ASSERT_TRUE(a && b);
+  const std::vector<std::byte> skeyid_bytes(32, std::byte{0x5a}), g_xi(64, std::byte{1}), g_xr(64, std::byte{2}),
+      cky_i(8, std::byte{3}), cky_r(8, std::byte{4}), sai_b(40, std::byte{5});
+  const auth::SecureBytes skeyid(skeyid_bytes);
+  const auth::MainModeTranscript transcript{IkeHashAlgorithm::Sha2_256, &skeyid, g_xi, g_xr, cky_i, cky_r, sai_b};
+  const auto id_body = [](IdType type, std::span<const std::byte> data) {
+    std::vector<std::byte> body{static_cast<std::byte>(type), std::byte{0}, std::byte{0}, std::byte{0}};
+    body.insert(body.end(), data.begin(), data.end());
+    return body;
+  };
+  const auto text = [](std::string_view t) {
+    return std::vector<std::byte>(reinterpret_cast<const std::byte*>(t.data()), reinterpret_cast<const std::byte*>(t.data()) + t.size());
+  };
+  // ID_DER_ASN1_DN: DER of "O=Ward, CN=a.ward.test" (SEQUENCE of two RDNs), as strongSwan sends it.
+  const std::vector<std::byte> dn = [&] {
+    std::vector<std::byte> o{std::byte{0x31}, std::byte{0x0d}, std::byte{0x30}, std::byte{0x0b}, std::byte{0x06}, std::byte{0x03},
+                             std::byte{0x55}, std::byte{0x04}, std::byte{0x0a}, std::byte{0x0c}, std::byte{0x04}};
+    for (auto c : text("Ward")) o.push_back(c);
+    std::vector<std::byte> cn{std::byte{0x31}, std::byte{0x14}, std::byte{0x30}, std::byte{0x12}, std::byte{0x06}, std::byte{0x03},
+                              std::byte{0x55}, std::byte{0x04}, std::byte{0x03}, std::byte{0x0c}, std::byte{0x0b}};
+    for (auto c : text("a.ward.test")) cn.push_back(c);
+    std::vector<std::byte> out{std::byte{0x30}, static_cast<std::byte>(o.size() + cn.size())};
+    out.insert(out.end(), o.begin(), o.end());
+    out.insert(out.end(), cn.begin(), cn.end());
+    return out;
+  }();
+  struct Case {
+    std::vector<std::byte> id_b;
+    bool accepted;
+  };
+  const std::vector<Case> cases{
+      {id_body(IdType::Fqdn, text("a.ward.test")), true},
+      {id_body(IdType::Fqdn, text("b.ward.test")), false},
+      {id_body(IdType::DerAsn1Dn, dn), true},
+      {id_body(IdType::UserFqdn, text("admin@a.ward.test")), false},   // the certificate has no e-mail SAN
+      {id_body(IdType::Ipv4Addr, std::vector<std::byte>{std::byte{10}, std::byte{20}, std::byte{1}, std::byte{10}}), true},
+      {id_body(IdType::KeyId, text("a")), false},
+  };
+  for (const auto& c : cases) {
+    auto payloads = a->build_authentication(auth::Role::Initiator, transcript, c.id_b);
+    ASSERT_TRUE(payloads.has_value()) << payloads.error();
+    EXPECT_EQ(payloads->size(), 2u) << "CERT, SIG";
+    ParsedMessage message;
+    message.payloads = std::move(*payloads);
+    const auto checker = b->for_exchange(auth::Role::Responder, kHostA);
+    auto checked = checker->check_authentication(auth::Role::Initiator, transcript, c.id_b, message);
+    EXPECT_EQ(checked.has_value(), c.accepted) << static_cast<int>(c.id_b[0]) << ": "
+                                               << (checked ? std::string("accepted") : checked.error());
+    if (!c.accepted && checked.has_value() == false) {
+      EXPECT_NE(checked.error().find("INVALID-ID-INFORMATION"), std::string::npos) << checked.error();
+    }
+    EXPECT_EQ(checker->peer_identity(), c.accepted ? "CN=a.ward.test,O=Ward" : "");
+  }
+}
+
 TEST(DistinguishedNameMatch, EitherOrderAnyCaseShortOrLongTypes) {
   // The rule's CA name as administrators write it, against a CA subject OpenSSL made.
   auto dir = test::TempDir::create("ward-dn");
