@@ -545,19 +545,21 @@ Expected<void, std::string> CertificateProvider::check_authentication(Role peer,
   X509StackPtr untrusted(sk_X509_new_null());
   StoreCtxPtr ctx(X509_STORE_CTX_new());
   if (!store || !untrusted || !ctx) return unexpected(std::string("out of memory checking a certificate"));
+  bool built = true;
   for (std::size_t i = 0; i < creds.trusted.size(); ++i) {
     if (std::find(cas_.begin(), cas_.end(), i) != cas_.end()) {
-      X509_STORE_add_cert(store.get(), creds.trusted[i].get());
+      built = built && X509_STORE_add_cert(store.get(), creds.trusted[i].get()) == 1;
     } else {
-      sk_X509_push(untrusted.get(), creds.trusted[i].get());
+      built = built && sk_X509_push(untrusted.get(), creds.trusted[i].get()) > 0;
     }
   }
-  for (std::size_t i = 1; i < sent.size(); ++i) sk_X509_push(untrusted.get(), sent[i].get());
+  for (std::size_t i = 1; i < sent.size(); ++i) built = built && sk_X509_push(untrusted.get(), sent[i].get()) > 0;
   unsigned long flags = X509_V_FLAG_PARTIAL_CHAIN;   // the named CA is the anchor even if it is not a root
   for (const auto& crl : creds.crls) {
-    X509_STORE_add_crl(store.get(), crl.get());
+    built = built && X509_STORE_add_crl(store.get(), crl.get()) == 1;
     if (X509_NAME_cmp(X509_CRL_get_issuer(crl.get()), X509_get_issuer_name(leaf)) == 0) flags |= X509_V_FLAG_CRL_CHECK;
   }
+  if (!built) return unexpected("cannot build the trust store to check " + who + ": " + openssl_error());
   ERR_clear_error();
   if (X509_STORE_CTX_init(ctx.get(), store.get(), leaf, untrusted.get()) != 1) {
     return unexpected("cannot check the certificate of " + who + ": " + openssl_error());
