@@ -1,9 +1,13 @@
 #include "agent/config/config.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -201,6 +205,12 @@ const std::vector<KeySpec>& key_table() {
        [](Config& c, std::string_view v) { c.monitor.tls_key = std::string(v); return absolute_path(v); }},
       {"monitor", "tls_ca", false,
        [](Config& c, std::string_view v) { c.monitor.tls_ca = std::string(v); return absolute_path(v); }},
+      {"certificates", "certificate", false,
+       [](Config& c, std::string_view v) { c.certificates.certificate = std::string(v); return absolute_path(v); }},
+      {"certificates", "private_key", false,
+       [](Config& c, std::string_view v) { c.certificates.private_key = std::string(v); return absolute_path(v); }},
+      {"certificates", "trust", false,
+       [](Config& c, std::string_view v) { c.certificates.trust = std::string(v); return absolute_path(v); }},
       {"cache", "path", false,
        [](Config& c, std::string_view v) { c.cache_path = std::string(v); return absolute_path(v); }},
       {"cache", "event_retention", false,
@@ -327,10 +337,37 @@ Expected<Config, ConfigError> parse_config(std::string_view text, std::string_vi
         return fail(at, "[monitor] is enabled but tls_cert, tls_key and tls_ca are not all set (the monitor only speaks mutual TLS)");
       }
     }
+    {
+      const auto& c = config.certificates;
+      const bool any = !c.certificate.empty() || !c.private_key.empty() || !c.trust.empty();
+      if (any && (c.certificate.empty() || c.private_key.empty() || c.trust.empty())) {
+        const std::size_t at = seen.count("certificates.certificate")   ? seen["certificates.certificate"]
+                               : seen.count("certificates.private_key") ? seen["certificates.private_key"]
+                                                                        : seen["certificates.trust"];
+        return fail(at, "[certificates] needs certificate, private_key and trust (the trusted CAs) together");
+      }
+    }
     return config;
   } catch (const std::exception& e) {  // allocation failure: report, never crash
     return fail(0, std::string("cannot parse: ") + e.what());
   }
+}
+
+Expected<void, std::string> check_private_key_file(const std::filesystem::path& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) return unexpected("cannot read " + path.string() + ": " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) return unexpected(path.string() + " is not a regular file");
+  if (st.st_uid != ::geteuid()) {
+    return unexpected(path.string() + " is owned by uid " + std::to_string(st.st_uid) + ", not by uid " +
+                      std::to_string(::geteuid()) + " that reads it: chown it");
+  }
+  if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+    std::array<char, 8> mode{};
+    std::snprintf(mode.data(), mode.size(), "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return unexpected(path.string() + " is open to group or others (mode " + mode.data() +
+                      "); a private key must be root-only: chmod 600 " + path.string());
+  }
+  return {};
 }
 
 Expected<Config, ConfigError> load_config(const std::filesystem::path& path) noexcept {
@@ -339,7 +376,13 @@ Expected<Config, ConfigError> load_config(const std::filesystem::path& path) noe
     if (!in) return unexpected(ConfigError{path.string(), 0, "cannot open: " + std::string(std::strerror(errno))});
     std::ostringstream text;
     text << in.rdbuf();
-    return parse_config(text.str(), path.string());
+    auto config = parse_config(text.str(), path.string());
+    if (config && config->certificates.enabled()) {
+      if (auto key = check_private_key_file(config->certificates.private_key); !key) {
+        return unexpected(ConfigError{path.string(), 0, "[certificates] private_key: " + key.error()});
+      }
+    }
+    return config;
   } catch (const std::exception& e) {
     return unexpected(ConfigError{path.string(), 0, std::string("cannot read: ") + e.what()});
   }

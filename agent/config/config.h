@@ -60,11 +60,21 @@ struct MonitorSettings {
   std::filesystem::path tls_ca;  // clients must present a certificate signed by this CA
 };
 
+// IKE certificate authentication (rules whose authentication method is a certificate from a CA).
+struct CertificateSettings {
+  std::filesystem::path certificate;  // PEM: this host's certificate, then any intermediate CAs
+  std::filesystem::path private_key;  // PEM RSA key; must be root-only (no group/other permission bits)
+  std::filesystem::path trust;        // a PEM file or a directory of PEM files: trusted CAs and their CRLs
+
+  bool enabled() const noexcept { return !certificate.empty(); }
+};
+
 struct Config {
   DirectorySettings directory;
   DriverBackend driver = DriverBackend::Nfqueue;
   std::filesystem::path control_socket{std::string(kDefaultControlSocket)};
   MonitorSettings monitor;
+  CertificateSettings certificates;
   std::filesystem::path cache_path{std::string(kDefaultCachePath)};
   std::chrono::seconds event_retention = kDefaultEventRetention;
   LogLevel log_level = LogLevel::Info;
@@ -83,6 +93,12 @@ struct ConfigError {
 
 // `name` is what error messages call the text (normally the file's path).
 Expected<Config, ConfigError> parse_config(std::string_view text, std::string_view name) noexcept;
+// parse_config on the file, then the checks that need the file system: the [certificates]
+// private key must be a regular file owned by this user (root for wardd) with no group or other
+// permission bits.
 Expected<Config, ConfigError> load_config(const std::filesystem::path& path) noexcept;
+
+// The private key file check load_config makes; the error says what to fix ("chmod 600 ...").
+Expected<void, std::string> check_private_key_file(const std::filesystem::path& path);
 
 }  // namespace ward::agent::config

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -139,6 +142,72 @@ TEST(ConfigTest, MissingFileIsAClearError) {
   auto parsed = load_config("/nonexistent/ward.conf");
   ASSERT_FALSE(parsed.has_value());
   EXPECT_EQ(parsed.error().to_string(), "/nonexistent/ward.conf: cannot open: No such file or directory");
+}
+
+TEST(ConfigTest, CertificatesSectionNeedsAllThreeFiles) {
+  const std::string base = "[policy]\nlocal_file = /etc/ward/local.json\n[certificates]\n";
+  auto parsed = parse_config(base + "certificate = /etc/ward/host.crt\nprivate_key = /etc/ward/host.key\n"
+                                    "trust = /etc/ward/trusted-cas\n",
+                             "ward.conf");
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().to_string();
+  EXPECT_TRUE(parsed->certificates.enabled());
+  EXPECT_EQ(parsed->certificates.certificate, "/etc/ward/host.crt");
+  EXPECT_EQ(parsed->certificates.private_key, "/etc/ward/host.key");
+  EXPECT_EQ(parsed->certificates.trust, "/etc/ward/trusted-cas");
+  EXPECT_FALSE(parse_config("[policy]\nlocal_file = /x.json\n", "ward.conf")->certificates.enabled());
+  EXPECT_EQ(error_of(base + "certificate = /etc/ward/host.crt\nprivate_key = /etc/ward/host.key\n"),
+            "ward.conf:4: [certificates] needs certificate, private_key and trust (the trusted CAs) together");
+  EXPECT_EQ(error_of(base + "private_key = host.key\n"), "ward.conf:4: private_key: path 'host.key' is not absolute");
+}
+
+// A scratch directory for files load_config reads; removed with its files.
+class ScratchDir {
+ public:
+  ScratchDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "ward-config-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) != nullptr) path_ = pattern;
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+  }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+TEST(ConfigTest, CertificatePrivateKeyMustBeRootOnly) {
+  ScratchDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  const auto key = dir.path() / "host.key";
+  const auto conf = dir.path() / "ward.conf";
+  std::ofstream(key) << "not a real key: only its permissions matter here\n";
+  std::ofstream(conf) << "[policy]\nlocal_file = /etc/ward/local.json\n[certificates]\ncertificate = /etc/ward/host.crt\n"
+                      << "private_key = " << key.string() << "\ntrust = /etc/ward/cas\n";
+  using std::filesystem::perms;
+  std::filesystem::permissions(key, perms::owner_read | perms::owner_write, std::filesystem::perm_options::replace);
+  auto ok = load_config(conf);
+  ASSERT_TRUE(ok.has_value()) << ok.error().to_string();
+  EXPECT_EQ(ok->certificates.private_key, key);
+
+  std::filesystem::permissions(key, perms::owner_read | perms::owner_write | perms::group_read,
+                               std::filesystem::perm_options::replace);
+  auto group = load_config(conf);
+  ASSERT_FALSE(group.has_value());
+  EXPECT_EQ(group.error().to_string(), conf.string() + ": [certificates] private_key: " + key.string() +
+                                           " is open to group or others (mode 0640); a private key must be root-only: "
+                                           "chmod 600 " + key.string());
+
+  std::filesystem::permissions(key, perms::owner_read | perms::others_read, std::filesystem::perm_options::replace);
+  auto world = load_config(conf);
+  ASSERT_FALSE(world.has_value());
+  EXPECT_NE(world.error().message.find("(mode 0404)"), std::string::npos) << world.error().to_string();
+
+  std::filesystem::remove(key);
+  auto missing = load_config(conf);
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_NE(missing.error().message.find("cannot read " + key.string()), std::string::npos) << missing.error().to_string();
 }
 
 TEST(ConfigTest, GarbageNeverCrashes) {

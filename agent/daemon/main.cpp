@@ -38,6 +38,7 @@
 #include "agent/daemon/shared_cache.h"
 #include "agent/daemon/source_factory.h"
 #include "agent/ikebridge/ike_bridge.h"
+#include "ike/auth/certificate_provider.h"
 #include "ike/service/ike_service.h"
 
 namespace {
@@ -174,6 +175,21 @@ int run(const std::filesystem::path& config_path) {
   }
   log.set_threshold(config->log_level);
   log.info("starting", {{"config", config_path.string()}, {"driver", std::string(config::name_of(config->driver))}});
+  // IKE certificate authentication: loaded once, before anything starts; a configured but unusable
+  // certificate, key or trust store stops the start-up with the file and the reason.
+  ikebridge::CertificateCredentialsPtr certificates;
+  if (config->certificates.enabled()) {
+    const auto& files = config->certificates;
+    auto loaded = ward::ike::auth::CertificateCredentials::load({files.certificate, files.private_key, files.trust});
+    if (!loaded) {
+      log.error("certificates-load-failed", {{"why", loaded.error()}});
+      return kExitStartFailed;
+    }
+    certificates = std::move(*loaded);
+    log.info("certificates-loaded", {{"subject", certificates->subject()},
+                                     {"trusted_cas", std::to_string(certificates->trusted_ca_count())},
+                                     {"crls", std::to_string(certificates->crl_count())}});
+  }
 
   // Before any thread starts, so that every thread inherits the mask and only sigtimedwait sees them.
   const sigset_t signals = handled_signals();
@@ -212,6 +228,7 @@ int run(const std::filesystem::path& config_path) {
   updater.refresh("start-up");
   ikebridge::AuthFactory auth;
   enable_kerberos(auth, *config);
+  if (certificates) auth.enable_certificates(certificates);
   IkeRuntime ike(log, acquires, std::move(auth));
   if (config->driver == config::DriverBackend::Nfqueue || config->driver == config::DriverBackend::Sim) {
     ike.start(*addresses, **dataplane);

@@ -3,7 +3,8 @@
 // preshared key. The first ping triggers an acquire, IKE main mode + quick mode run between the
 // two wardd, the held echo request goes out protected, and `wardctl show sa --json` lists the
 // SAs on both sides with matching SPIs. A wrong preshared key on one side: no SA, the failure is
-// in the event log. Skips without root / `ip`.
+// in the event log. The same with RSA certificates ([certificates] in ward.conf), and a
+// certificate from an untrusted CA. Skips without root / `ip`.
 #include <signal.h>
 
 #include <chrono>
@@ -16,6 +17,7 @@
 #include "directory/model/policy_json.h"
 #include "directory/model/test_support.h"
 #include "tests/harness/process.h"
+#include "tests/harness/test_ca.h"
 #include "tests/netns/netns.h"
 
 namespace ward::agent::daemon {
@@ -110,9 +112,30 @@ class WarddIkeNetnsTest : public ::testing::Test {
     return done();
   }
 
+  // Adds [certificates] to `host`'s ward.conf: a certificate from `issuer` for `address`, and
+  // `trusted` as the trust store.
+  void use_certificate(Host& host, const test::TestCa& issuer, const test::TestCa& trusted, const std::string& address) {
+    const std::string name = &host == &a_ ? "a" : "b";
+    auto cert = test::issue_rsa_certificate(issuer, host.dir, name, "/O=Ward/CN=" + name + ".ward.test",
+                                            test::RsaCertificateOptions{{"IP:" + address}, "", "", 10, {}});
+    ASSERT_TRUE(cert) << cert.error().to_string();
+    ASSERT_TRUE(test::write_file(host.config, test::read_text(host.config) + "[certificates]\ncertificate = " +
+                                                  cert->certificate.string() + "\nprivate_key = " +
+                                                  cert->private_key.string() + "\ntrust = " + trusted.certificate.string() +
+                                                  "\n"));
+  }
+
   std::unique_ptr<test::TempDir> dir_;
   Host a_, b_;
 };
+
+// The same rule authenticated by certificates from the CA it names ([certificates] in ward.conf).
+model::Policy certificate_policy(const std::string& ca_name) {
+  auto policy = esp_policy("unused");
+  policy.name = "Legal ESP with certificates";
+  policy.rules[0].auth_methods = {model::AuthMethod::certificate(ca_name)};
+  return policy;
+}
 
 TEST_F(WarddIkeNetnsTest, FirstPingNegotiatesEspAndBothSidesShowTheSas) {
   start(a_, esp_policy("netns ike secret"));
@@ -169,6 +192,43 @@ TEST_F(WarddIkeNetnsTest, FirstPingNegotiatesEspAndBothSidesShowTheSas) {
   EXPECT_EQ(a_.wardd.exit_description(), "exited with status 0") << test::file_tail(a_.log);
   EXPECT_TRUE(eventually([&] { return show_sa(b_).value("quick_modes", nlohmann::json::array()).empty(); }))
       << show_sa(b_).dump(1);
+}
+
+TEST_F(WarddIkeNetnsTest, CertificatesFromTheRulesCaNegotiateEsp) {
+  auto root = test::make_rsa_ca(dir_->path(), "root", "/O=Ward/CN=Wardd Test Root");
+  ASSERT_TRUE(root) << root.error().to_string();
+  use_certificate(a_, *root, *root, kAddressA);
+  use_certificate(b_, *root, *root, kAddressB);
+  ASSERT_FALSE(HasFatalFailure());
+  start(a_, certificate_policy("CN=Wardd Test Root, O=Ward"));
+  start(b_, certificate_policy("CN=Wardd Test Root, O=Ward"));
+  int answered = ward::testing::ping_once(*a_.ns, kAddressB);
+  for (int attempt = 1; attempt < 10 && answered != 0; ++attempt) answered = ward::testing::ping_once(*a_.ns, kAddressB);
+  ASSERT_EQ(answered, 0) << test::file_tail(a_.log) << test::file_tail(b_.log);
+  nlohmann::json sa_a;
+  ASSERT_TRUE(eventually([&] {
+    sa_a = show_sa(a_);
+    return sa_a.value("quick_modes", nlohmann::json::array()).size() == 1;
+  })) << sa_a.dump(1);
+  EXPECT_EQ(sa_a["quick_modes"][0]["auth_method"], "RSA signature (X.509)") << sa_a.dump(1);
+  EXPECT_NE(test::read_text(a_.log).find("certificates-loaded"), std::string::npos) << test::file_tail(a_.log);
+}
+
+TEST_F(WarddIkeNetnsTest, ACertificateFromAnUntrustedCaGivesNoSaAndTheReason) {
+  auto root = test::make_rsa_ca(dir_->path(), "root", "/O=Ward/CN=Wardd Test Root");
+  auto rogue = test::make_rsa_ca(dir_->path(), "rogue", "/O=Rogue/CN=Rogue Root");
+  ASSERT_TRUE(root && rogue);
+  use_certificate(a_, *rogue, *root, kAddressA);
+  use_certificate(b_, *root, *root, kAddressB);
+  ASSERT_FALSE(HasFatalFailure());
+  start(a_, certificate_policy("CN=Wardd Test Root, O=Ward"));
+  start(b_, certificate_policy("CN=Wardd Test Root, O=Ward"));
+  EXPECT_NE(ward::testing::ping_once(*a_.ns, kAddressB), 0);
+  EXPECT_TRUE(eventually([&] {
+    return wardctl(b_, "show events").second.find("is not signed by the trusted CA") != std::string::npos;
+  })) << wardctl(b_, "show events").second << test::file_tail(b_.log);
+  EXPECT_TRUE(show_sa(a_).value("sas", nlohmann::json::array()).empty());
+  EXPECT_TRUE(show_sa(b_).value("sas", nlohmann::json::array()).empty());
 }
 
 TEST_F(WarddIkeNetnsTest, WrongPresharedKeyGivesNoSaAndAnEvent) {

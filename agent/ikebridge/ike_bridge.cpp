@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "ike/auth/certificate_provider.h"
 #include "ike/auth/preshared_key.h"
 
 namespace ward::agent::ikebridge {
@@ -165,8 +166,15 @@ Expected<AuthProviderPtr, std::string> AuthFactory::make(const model::AuthMethod
     case model::AuthKind::Kerberos:
       if (!kerberos_maker_ || !kerberos_) return unexpected(std::string("Kerberos authentication is not supported by this build"));
       return kerberos_maker_(*kerberos_, peer);
-    case model::AuthKind::Certificate:
-      return unexpected("certificate authentication (CA \"" + method.ca_name + "\") is not supported by this build");
+    case model::AuthKind::Certificate: {
+      if (!certificates_) {
+        return unexpected("certificate authentication (CA \"" + method.ca_name +
+                          "\") needs this host's certificate: none is configured ([certificates] in ward.conf)");
+      }
+      auto provider = ike::auth::CertificateProvider::create(certificates_, method.ca_name);
+      if (!provider) return unexpected("certificate authentication: " + provider.error());
+      return AuthProviderPtr(std::move(*provider));
+    }
   }
   return unexpected(std::string("unknown authentication method"));
 }

@@ -23,6 +23,10 @@
 #include "directory/model/policy.h"
 #include "ike/service/ike_service.h"
 
+namespace ward::ike::auth {
+class CertificateCredentials;
+}
+
 namespace ward::agent::ikebridge {
 
 using ike::IkeAuthenticationMethod;
@@ -56,10 +60,12 @@ struct KerberosSettings {
 };
 
 using AuthProviderPtr = std::shared_ptr<const ike::auth::AuthProvider>;
+using CertificateCredentialsPtr = std::shared_ptr<const ike::auth::CertificateCredentials>;
 
 // Makes an AuthProvider for one of a rule's auth methods. Preshared keys are built in; Kerberos
-// and certificates need a maker set by the build that has them, otherwise make() says "not
-// supported by this build".
+// needs a maker set by the build that has it, otherwise make() says "not supported by this
+// build"; certificates need the host's credentials (enable_certificates), otherwise make() says
+// that none are configured.
 class AuthFactory {
  public:
   using KerberosMaker = std::function<Expected<AuthProviderPtr, std::string>(const KerberosSettings&, const IpAddress& peer)>;
@@ -68,11 +74,15 @@ class AuthFactory {
     kerberos_ = std::move(settings);
     kerberos_maker_ = std::move(maker);
   }
+  // This host's certificate, key and trust store ([certificates] in ward.conf); each rule's
+  // certificate method then names which trusted CA its peers' certificates must chain to.
+  void enable_certificates(CertificateCredentialsPtr credentials) { certificates_ = std::move(credentials); }
   Expected<AuthProviderPtr, std::string> make(const model::AuthMethod& method, const IpAddress& peer) const;
 
  private:
   std::optional<KerberosSettings> kerberos_;
   KerberosMaker kerberos_maker_;
+  CertificateCredentialsPtr certificates_;
 };
 
 // ---- the lookup --------------------------------------------------------------------------------

@@ -7,7 +7,10 @@
 #include <algorithm>
 #include <functional>
 
+#include "ike/auth/certificate_provider.h"
 #include "ike/auth/preshared_key.h"
+#include "tests/harness/process.h"
+#include "tests/harness/test_ca.h"
 
 namespace ward::agent::ikebridge {
 namespace {
@@ -158,7 +161,7 @@ TEST(IkeBridgeMapping, AuthFactoryBuildsPskAndSaysWhatThisBuildLacks) {
   EXPECT_EQ(kerberos.error(), "Kerberos authentication is not supported by this build");
   auto cert = factory.make(model::AuthMethod::certificate("CN=Root"), kHostA);
   ASSERT_FALSE(cert.has_value());
-  EXPECT_NE(cert.error().find("not supported by this build"), std::string::npos);
+  EXPECT_NE(cert.error().find("needs this host's certificate: none is configured"), std::string::npos) << cert.error();
   EXPECT_FALSE(factory.make(model::AuthMethod::preshared(""), kHostA).has_value());
 
   // A build with Kerberos plugs its maker in; the factory hands it the settings and the peer.
@@ -187,6 +190,33 @@ TEST_F(IkeBridgeTest, QuickModeLimitComesFromThePolicyAndMasterKeyPfsMakesItOne)
   EXPECT_EQ(limit_with(5, false), 5U);
   EXPECT_EQ(limit_with(5, true), 1U);
   EXPECT_EQ(limit_with(0, true), 1U);
+}
+
+TEST(IkeBridgeMapping, AuthFactoryBuildsCertificateProvidersForTheRulesCa) {
+  // A real host certificate and trust store (openssl CLI through the test CA harness).
+  auto dir = test::TempDir::create("ward-bridge-cert");
+  ASSERT_TRUE(dir.has_value()) << dir.error().to_string();
+  auto ca = test::make_rsa_ca(dir->path(), "root", "/O=Ward/CN=Ward Root");
+  ASSERT_TRUE(ca.has_value()) << ca.error().to_string();
+  auto host = test::issue_rsa_certificate(*ca, dir->path(), "host", "/O=Ward/CN=a.ward.test",
+                                          test::RsaCertificateOptions{{"IP:10.1.0.5"}, "", "", 10, {}});
+  ASSERT_TRUE(host.has_value()) << host.error().to_string();
+  auto credentials = ike::auth::CertificateCredentials::load({host->certificate, host->private_key, ca->certificate});
+  ASSERT_TRUE(credentials.has_value()) << credentials.error();
+
+  AuthFactory factory;
+  factory.enable_certificates(*credentials);
+  auto cert = factory.make(model::AuthMethod::certificate("CN=Ward Root, O=Ward"), kHostA);
+  ASSERT_TRUE(cert.has_value()) << cert.error();
+  EXPECT_EQ((*cert)->method(), IkeAuthenticationMethod::RsaSignatures);
+  const auto* provider = dynamic_cast<const ike::auth::CertificateProvider*>(cert->get());
+  ASSERT_NE(provider, nullptr);
+  EXPECT_EQ(provider->ca_name(), "CN=Ward Root, O=Ward");
+  // A rule naming a CA this host does not trust cannot negotiate, and says why.
+  auto unknown = factory.make(model::AuthMethod::certificate("CN=Contoso Root"), kHostA);
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_NE(unknown.error().find("no trusted CA has the subject \"CN=Contoso Root\""), std::string::npos) << unknown.error();
+  EXPECT_NE(unknown.error().find("CN=Ward Root,O=Ward"), std::string::npos) << unknown.error();
 }
 
 TEST_F(IkeBridgeTest, InitiatorGetsTheRulesProvidersAndHostSelectors) {

@@ -1,0 +1,110 @@
+// RSA signature authentication with X.509 certificates for IKEv1 main mode (RFC 2409 5.1), with
+// OpenSSL:
+//
+//   Initiator                                  Responder
+//   HDR, SA                        -->
+//                                  <--         HDR, SA
+//   HDR, KE, Ni, CR(rule's CA)     -->
+//                                  <--         HDR, KE, Nr, CR(rule's CA)
+//   HDR*, IDii, CERT+, SIG_I       -->
+//                                  <--         HDR*, IDir, CERT+, SIG_R
+//
+//   SKEYID = prf(Ni_b | Nr_b, g^xy)
+//   SIG_I  = RSA PKCS#1 v1.5 signature over HASH_I itself, no DigestInfo (as IKEv1 implementations
+//            do it; strongSwan's RSA_EMSA_PKCS1_NULL); SIG_R likewise over HASH_R.
+//   CERT   = X.509 - Signature (encoding 4): our certificate first, then intermediate CAs.
+//
+// The peer's certificate must chain (X509_verify_cert) to a trusted CA whose subject is the rule's
+// CA name (as Windows names the root CA in the authentication method), not to any trusted CA; it
+// must be within its validity; it is checked against a CRL when the trust store holds one from its
+// issuer; and the peer's ID (ID_IPV4_ADDR / ID_IPV6_ADDR, ID_FQDN, ID_USER_FQDN, ID_DER_ASN1_DN)
+// must name it: a subjectAltName IP address, DNS name or e-mail address, or its subject.
+//
+// The host's credentials (certificate, chain, private key, trusted CAs and CRLs) are loaded once
+// into CertificateCredentials and shared by every rule's provider. The private key stays in that
+// object: it is used to sign and never printed.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/ip.h"
+#include "ike/auth/auth_provider.h"
+
+namespace ward::ike::auth {
+
+struct CertificateFiles {
+  std::filesystem::path certificate;  // PEM: this host's certificate, then any intermediate CAs
+  std::filesystem::path private_key;  // PEM: its RSA private key
+  std::filesystem::path trust;        // a PEM file, or a directory of PEM files: trusted CAs and CRLs
+};
+
+// This host's certificate and key, and the trust store; immutable once loaded.
+class CertificateCredentials {
+ public:
+  // The error names the file and what is wrong with it (no certificate, key does not match, ...).
+  static Expected<std::shared_ptr<const CertificateCredentials>, std::string> load(const CertificateFiles& files);
+
+  ~CertificateCredentials();
+  CertificateCredentials(const CertificateCredentials&) = delete;
+  CertificateCredentials& operator=(const CertificateCredentials&) = delete;
+
+  std::string subject() const;            // our certificate's subject, e.g. "CN=a.ward.test,O=Ward"
+  std::size_t trusted_ca_count() const;   // CA certificates in the trust store
+  std::size_t crl_count() const;
+
+  struct Impl;
+  const Impl& impl() const noexcept { return *impl_; }
+
+ private:
+  explicit CertificateCredentials(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// The time certificates and CRLs are checked at; empty: the system clock.
+using WallClock = std::function<std::chrono::system_clock::time_point()>;
+
+class CertificateProvider final : public AuthProvider {
+ public:
+  // `ca_name` is the rule's trusted root CA, as a DN ("CN=Ward Root, O=Ward", either order); the
+  // error says when no CA in the trust store has that subject.
+  static Expected<std::unique_ptr<CertificateProvider>, std::string> create(
+      std::shared_ptr<const CertificateCredentials> credentials, std::string ca_name, WallClock clock = {});
+
+  IkeAuthenticationMethod method() const noexcept override { return IkeAuthenticationMethod::RsaSignatures; }
+  std::string_view name() const noexcept override { return "RSA signature (X.509)"; }
+  const std::string& ca_name() const noexcept { return ca_name_; }
+
+  // Each exchange gets its own object: it knows the peer's address and remembers its subject.
+  std::unique_ptr<AuthProvider> for_exchange(Role self, const IpAddress& peer) const override;
+
+  SecureBytes skeyid(IkeHashAlgorithm hash, Bytes ni_b, Bytes nr_b, const SecureBytes& g_xy) const override;
+  // CR naming the rule's CA (its DER subject) in messages 3 / 4; the peer's CRs are accepted as hints.
+  Expected<std::vector<Payload>, std::string> build_key_exchange_payloads(Role self) const override;
+  std::string peer_identity() const override { return peer_subject_; }
+  Expected<std::vector<Payload>, std::string> build_authentication(Role self, const MainModeTranscript& transcript,
+                                                                   Bytes own_id_b) const override;
+  Expected<void, std::string> check_authentication(Role peer, const MainModeTranscript& transcript, Bytes peer_id_b,
+                                                   const ParsedMessage& message) const override;
+
+  CertificateProvider(const CertificateProvider&) = default;
+
+ private:
+  CertificateProvider(std::shared_ptr<const CertificateCredentials> credentials, std::string ca_name,
+                      std::vector<std::size_t> cas, WallClock clock)
+      : credentials_(std::move(credentials)), ca_name_(std::move(ca_name)), cas_(std::move(cas)), clock_(std::move(clock)) {}
+
+  std::shared_ptr<const CertificateCredentials> credentials_;
+  std::string ca_name_;
+  std::vector<std::size_t> cas_;   // indexes of the trusted CAs with that subject (a renewed CA: several)
+  WallClock clock_;
+  std::optional<IpAddress> peer_;  // set in the per-exchange copy
+  // The exchange's result; the per-exchange object is used by one Phase1Sa, in message order.
+  mutable std::string peer_subject_;
+};
+
+}  // namespace ward::ike::auth
