@@ -152,6 +152,18 @@ struct ClassifierStats {
   std::size_t memory_bytes = 0;  // nodes + leaf entries
 };
 
+// The instructions lookups compare with, chosen at run time (the build targets plain x86-64):
+// Portable is plain C++; Sse2 is the x86-64 baseline; Avx2; Avx512 (AVX-512F and VL). Each level
+// includes the ones before it, and all give the same answers.
+enum class SimdLevel : std::uint8_t { Portable, Sse2, Avx2, Avx512 };
+// The best level this CPU (and OS) supports: what lookups use unless told otherwise.
+SimdLevel best_simd_level() noexcept;
+// The level every Classifier's lookups use from now on, process-wide (tests and benchmarks force
+// each level). False, and nothing changes, when the CPU lacks it.
+bool set_simd_level(SimdLevel level) noexcept;
+SimdLevel simd_level() noexcept;
+const char* to_string(SimdLevel level) noexcept;
+
 namespace classifier_detail {
 struct V4Tree;
 struct V6Tree;
