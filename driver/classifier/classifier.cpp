@@ -38,7 +38,7 @@ constexpr std::size_t kBatch = 8;
 // four rules per SSE2 instruction, so larger leaves (a shallower tree) pay; IPv6's 64-bit words
 // are compared rule by rule.
 template <class Word>
-constexpr std::size_t kLeafRules = sizeof(Word) == 4 ? 24 : 10;
+constexpr std::size_t kLeafRules = sizeof(Word) == 4 ? 24 : 12;
 // Cache lines of a leaf's first group loaded ahead of the scan in a burst.
 constexpr std::size_t kPrefetchLines = 2;
 // Below this many rules a node also drops rules hidden by one stronger rule (a quadratic check).
@@ -135,9 +135,28 @@ inline bool stronger(const Rank& a, const Rank& b) noexcept {
   return a.key < b.key || (a.key == b.key && a.sequence < b.sequence);
 }
 
+// A rule found in a leaf: its rank's key (from the group, beside the boxes) and its entry, whose
+// sequence (the last tie-break) is read only when two keys are equal.
+template <class Entry>
+struct Match {
+  const Entry* entry = nullptr;
+  std::uint64_t key = ~std::uint64_t{0};
+};
+
+template <class Entry>
+inline bool stronger(const Match<Entry>& a, const Match<Entry>& b) noexcept {
+  return a.key < b.key || (a.key == b.key && a.entry->sequence < b.entry->sequence);
+}
+
+template <class Entry>
+inline bool stronger(const Rank& a, const Match<Entry>& b) noexcept {
+  return a.key < b.key || (a.key == b.key && a.sequence < b.entry->sequence);
+}
+
 // Rules of a leaf sit in groups of kLanes<Word> (8 IPv4 rules, 4 IPv6 rules: 256 bits of each
 // dimension), dimension by dimension: one dimension's lo and span of a whole group fill one 64-byte
-// cache line, so a group is one line per dimension plus the lanes' ranks (read after a match).
+// cache line, so a group is one line per dimension plus one of the lanes' rank keys (read after a
+// match; the rest of a rank, the rule's sequence, sits in its Entry).
 template <class Word>
 inline constexpr std::size_t kLanes = sizeof(Word) == 4 ? 8 : 4;
 inline constexpr std::size_t kCacheLine = 64;
@@ -149,7 +168,7 @@ struct alignas(kCacheLine) Group {
     std::array<Word, kLanes<Word>> span{};
   };
   std::array<Dim, D> dim{};
-  std::array<Rank, kLanes<Word>> rank{};  // beside the boxes: read right after a match
+  std::array<std::uint64_t, kLanes<Word>> rank_key{};  // Rank::key, beside the boxes
 };
 static_assert(sizeof(Group<std::uint32_t, 5>::Dim) == kCacheLine && sizeof(Group<std::uint64_t, 7>::Dim) == kCacheLine);
 
@@ -348,6 +367,7 @@ struct Tree {
   using Group = classifier_detail::Group<Word, D>;
   // What lookup returns, read only for the winner: entries[kLanes<Word> * group + lane].
   struct Entry {
+    std::uint64_t sequence = ~std::uint64_t{0};  // Rank::sequence, read only to break a tie of keys
     std::uint32_t id = 0;
   };
 
@@ -366,20 +386,18 @@ struct Tree {
   }
 
   // The strongest entry of `leaf` containing `key`, if any. Leaves are in precedence order, so
-  // the first lane that matches is the leaf's strongest match.
-  // Its rank goes to `rank`.
+  // the first lane that matches is the leaf's strongest match (entry null when none).
   template <Level L>
-  const Entry* scan(const Node* leaf, const Key& key, Rank& rank) const noexcept {
+  Match<Entry> scan(const Node* leaf, const Key& key) const noexcept {
     const Group* group = groups.data() + leaf->first;
     const std::size_t count = (leaf->count + kLanes<Word> - 1) / kLanes<Word>;
     for (std::size_t g = 0; g < count; ++g) {
       if (const unsigned mask = GroupMask<L, Word, D>::of(group[g], key); mask != 0) {
         const auto lane = static_cast<std::size_t>(std::countr_zero(mask));
-        rank = group[g].rank[lane];
-        return entries.data() + kLanes<Word> * (leaf->first + g) + lane;
+        return {entries.data() + kLanes<Word> * (leaf->first + g) + lane, group[g].rank_key[lane]};
       }
     }
-    return nullptr;
+    return {};
   }
 
   // Starts loading the first group of `leaf` (the scan that follows reads it).
@@ -610,7 +628,8 @@ class TreeBuilder {
             group.dim[d].span[lane] = static_cast<Word>(box.hi[d] - box.lo[d]);
           }
           entry.id = box.id;
-          group.rank[lane] = box.rank;
+          entry.sequence = box.rank.sequence;
+          group.rank_key[lane] = box.rank.key;
         } else {
           // Padding: the protocol dimension (D - 3) holds 0..255, so [max, max] contains no key.
           for (std::size_t d = 0; d < D; ++d) {
@@ -768,18 +787,13 @@ void classify_together(const std::array<const TreeType*, kPartitions>& order, st
   // Trees in order, strongest first rule first: once a key has a match, a tree whose strongest
   // rule cannot beat it is not scanned, nor any after it.
   for (std::size_t j = 0; j < count; ++j) {
-    const Entry* winner = nullptr;
-    Rank winner_rank;
+    classifier_detail::Match<Entry> winner;
     for (std::size_t t = 0; t < trees; ++t) {
-      if (winner && !stronger(order[t]->best, winner_rank)) break;
-      Rank rank;
-      const Entry* entry = order[t]->template scan<L>(at[t][j], keys[j], rank);
-      if (entry && (!winner || stronger(rank, winner_rank))) {
-        winner = entry;
-        winner_rank = rank;
-      }
+      if (winner.entry && !stronger(order[t]->best, winner)) break;
+      const auto found = order[t]->template scan<L>(at[t][j], keys[j]);
+      if (found.entry && (!winner.entry || stronger(found, winner))) winner = found;
     }
-    best[j] = winner;
+    best[j] = winner.entry;
   }
 }
 
@@ -790,16 +804,15 @@ template <Level L, class TreeType>
 void classify_in_turn(const std::array<const TreeType*, kPartitions>& order, std::size_t trees,
                       const typename TreeType::Key* keys, std::size_t count, const typename TreeType::Entry** best) noexcept {
   using Node = typename TreeType::Node;
-  Rank best_rank[kBatch];
-  for (std::size_t i = 0; i < count; ++i) best[i] = nullptr;
+  classifier_detail::Match<typename TreeType::Entry> winner[kBatch];
   for (std::size_t t = 0; t < trees; ++t) {
     const TreeType& tree = *order[t];
     std::size_t which[kBatch];
     std::size_t n = 0;
     for (std::size_t i = 0; i < count; ++i) {
-      if (!best[i] || stronger(tree.best, best_rank[i])) which[n++] = i;
+      if (!winner[i].entry || stronger(tree.best, winner[i])) which[n++] = i;
     }
-    if (n == 0) return;  // the trees after this one are weaker still
+    if (n == 0) break;  // the trees after this one are weaker still
     const Node* at[kBatch];
     for (std::size_t j = 0; j < n; ++j) at[j] = tree.nodes.data();
     for (std::size_t s = 0; s < tree.max_depth; ++s) {
@@ -807,14 +820,11 @@ void classify_in_turn(const std::array<const TreeType*, kPartitions>& order, std
     }
     for (std::size_t j = 0; j < n; ++j) {
       const std::size_t i = which[j];
-      Rank rank;
-      const auto* entry = tree.template scan<L>(at[j], keys[i], rank);
-      if (entry && (!best[i] || stronger(rank, best_rank[i]))) {
-        best[i] = entry;
-        best_rank[i] = rank;
-      }
+      const auto found = tree.template scan<L>(at[j], keys[i]);
+      if (found.entry && (!winner[i].entry || stronger(found, winner[i]))) winner[i] = found;
     }
   }
+  for (std::size_t i = 0; i < count; ++i) best[i] = winner[i].entry;
 }
 
 // One entry point per SIMD level and family. The AVX ones are compiled for their target and
