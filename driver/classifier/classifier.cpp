@@ -34,9 +34,9 @@ constexpr std::uint32_t kNoPort = 65536;
 constexpr std::size_t kFanout = 8;
 // Packets classified together by the batch lookup.
 constexpr std::size_t kBatch = 8;
-// A leaf holds at most this many rules unless no split separates them. IPv4 leaves are compared
-// four rules per SSE2 instruction, so larger leaves (a shallower tree) pay; IPv6's 64-bit words
-// are compared rule by rule.
+// A leaf holds at most this many rules unless no split separates them: three groups (see kLanes).
+// Leaves are compared a group per instruction, so larger leaves (a shallower tree) pay; with groups
+// of 8, 32 and 48 IPv4 rules measured no better than 24 (driver/bench/RESULTS.md).
 template <class Word>
 constexpr std::size_t kLeafRules = sizeof(Word) == 4 ? 24 : 12;
 // Cache lines of a leaf's first group loaded ahead of the scan in a burst.
