@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -229,12 +230,13 @@ int main(int argc, char** argv) {
   std::vector<char*> args(argv, argv + argc);
   SimdLevel level = best_simd_level();
   for (auto it = args.begin() + 1; it != args.end();) {
+    constexpr std::string_view kSimdFlag = "--simd=";
     const std::string arg = *it;
-    if (arg.rfind("--simd=", 0) != 0) {
+    if (arg.rfind(kSimdFlag, 0) != 0) {
       ++it;
       continue;
     }
-    const std::string name = arg.substr(7);
+    const std::string name = arg.substr(kSimdFlag.size());
     bool known = false;
     for (const auto l : {SimdLevel::Portable, SimdLevel::Sse2, SimdLevel::Avx2, SimdLevel::Avx512}) {
       if (name == to_string(l)) {

@@ -23,7 +23,6 @@ namespace ward::driver {
 namespace {
 
 constexpr unsigned kV4Bits = 32;
-constexpr unsigned kV6Bits = 128;
 constexpr unsigned kHalfBits = 64;
 constexpr std::uint32_t kProtocolMax = 255;
 // The port value a packet without ports (neither TCP nor UDP) is looked up with: only an "any"
