@@ -4,6 +4,7 @@
 //   batch/<set>/<rules>/<family>    the classifier's burst lookup, 32 packets per iteration
 //   linear/<set>/<rules>/<family>   a tight linear scan of the same rules in precedence order
 //   build/<set>/<rules>/<family>    Classifier::build from scratch
+// --simd=portable|sse2|avx2|avx512 forces the lookup's SIMD level (default: the best this CPU has).
 // Counters: items_per_second = lookups/s on one core; bytes = the classifier's memory; depth,
 // nodes, leaf_entries = tree shape; matched = share of trace packets that some rule matches.
 #include <benchmark/benchmark.h>
@@ -13,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -224,8 +226,35 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark(("linear/" + c.name()).c_str(), linear, c);
     benchmark::RegisterBenchmark(("build/" + c.name()).c_str(), build, c)->Unit(benchmark::kMillisecond);
   }
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  // --simd=portable|sse2|avx2|avx512 forces the lookup's SIMD level (default: the CPU's best).
+  std::vector<char*> args(argv, argv + argc);
+  SimdLevel level = best_simd_level();
+  for (auto it = args.begin() + 1; it != args.end();) {
+    constexpr std::string_view kSimdFlag = "--simd=";
+    const std::string arg = *it;
+    if (arg.rfind(kSimdFlag, 0) != 0) {
+      ++it;
+      continue;
+    }
+    const std::string name = arg.substr(kSimdFlag.size());
+    bool known = false;
+    for (const auto l : {SimdLevel::Portable, SimdLevel::Sse2, SimdLevel::Avx2, SimdLevel::Avx512}) {
+      if (name == to_string(l)) {
+        level = l;
+        known = true;
+      }
+    }
+    if (!known || !set_simd_level(level)) {
+      std::fprintf(stderr, "classifier_bench: --simd=%s: unknown or not supported by this CPU (best: %s)\n", name.c_str(),
+                   to_string(best_simd_level()));
+      return 1;
+    }
+    it = args.erase(it);
+  }
+  argc = static_cast<int>(args.size());
+  benchmark::AddCustomContext("classifier_simd", to_string(simd_level()));
+  benchmark::Initialize(&argc, args.data());
+  if (benchmark::ReportUnrecognizedArguments(argc, args.data())) return 1;
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

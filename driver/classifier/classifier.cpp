@@ -1,14 +1,21 @@
 #include "driver/classifier/classifier.h"
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <limits>
 #include <numeric>
 #include <utility>
 #include <vector>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
+#if defined(__x86_64__)
+#define WARD_CLASSIFIER_X86 1
+#include <immintrin.h>
+// Code for CPUs beyond the x86-64 baseline, selected at run time (see simd_level()).
+#define WARD_TARGET_AVX2 __attribute__((target("avx2")))
+#define WARD_TARGET_AVX512 __attribute__((target("avx2,avx512f,avx512vl")))
+#else
+#define WARD_CLASSIFIER_X86 0
 #endif
 
 namespace ward::driver {
@@ -16,7 +23,6 @@ namespace ward::driver {
 namespace {
 
 constexpr unsigned kV4Bits = 32;
-constexpr unsigned kV6Bits = 128;
 constexpr unsigned kHalfBits = 64;
 constexpr std::uint32_t kProtocolMax = 255;
 // The port value a packet without ports (neither TCP nor UDP) is looked up with: only an "any"
@@ -27,11 +33,13 @@ constexpr std::uint32_t kNoPort = 65536;
 constexpr std::size_t kFanout = 8;
 // Packets classified together by the batch lookup.
 constexpr std::size_t kBatch = 8;
-// A leaf holds at most this many rules unless no split separates them. IPv4 leaves are compared
-// four rules per SSE2 instruction, so larger leaves (a shallower tree) pay; IPv6's 64-bit words
-// are compared rule by rule.
+// A leaf holds at most this many rules unless no split separates them: three groups (see kLanes).
+// Leaves are compared a group per instruction, so larger leaves (a shallower tree) pay; with groups
+// of 8, 32 and 48 IPv4 rules measured no better than 24 (driver/bench/RESULTS.md).
 template <class Word>
-constexpr std::size_t kLeafRules = sizeof(Word) == 4 ? 24 : 10;
+constexpr std::size_t kLeafRules = sizeof(Word) == 4 ? 24 : 12;
+// Cache lines of a leaf's first group loaded ahead of the scan in a burst.
+constexpr std::size_t kPrefetchLines = 2;
 // Below this many rules a node also drops rules hidden by one stronger rule (a quadratic check).
 constexpr std::size_t kRedundancyCheckRules = 64;
 // Safety nets against pathological rule sets: past these, nodes become leaves (still exact, slower).
@@ -113,6 +121,8 @@ Expected<bool, RuleError> validate_rule(const ClassifierRule& rule) {
 
 namespace classifier_detail {
 
+using Level = SimdLevel;
+
 // Where a rule stands in precedence: weight (inverted, so smaller wins), tie-break, then the order
 // it arrived in. Comparable across trees, so the trees of a family can be built separately.
 struct Rank {
@@ -124,68 +134,213 @@ inline bool stronger(const Rank& a, const Rank& b) noexcept {
   return a.key < b.key || (a.key == b.key && a.sequence < b.sequence);
 }
 
-// Rules of a leaf sit in groups of kLanes<Word>, dimension by dimension (structure of arrays), so
-// an IPv4 packet is compared with four rules at once: SSE2 (part of every x86-64, so no runtime
-// dispatch) compares four 32-bit lanes per instruction; elsewhere a portable loop. An IPv6 group is
-// one rule (64-bit words: SSE2 has no 64-bit compare, and one rule's box stays in few cache lines).
+// A rule found in a leaf: its rank's key (from the group, beside the boxes) and its entry, whose
+// sequence (the last tie-break) is read only when two keys are equal.
+template <class Entry>
+struct Match {
+  const Entry* entry = nullptr;
+  std::uint64_t key = ~std::uint64_t{0};
+};
+
+template <class Entry>
+inline bool stronger(const Match<Entry>& a, const Match<Entry>& b) noexcept {
+  return a.key < b.key || (a.key == b.key && a.entry->sequence < b.entry->sequence);
+}
+
+template <class Entry>
+inline bool stronger(const Rank& a, const Match<Entry>& b) noexcept {
+  return a.key < b.key || (a.key == b.key && a.sequence < b.entry->sequence);
+}
+
+// Rules of a leaf sit in groups of kLanes<Word> (8 IPv4 rules, 4 IPv6 rules: 256 bits of each
+// dimension), dimension by dimension: one dimension's lo and span of a whole group fill one 64-byte
+// cache line, so a group is one line per dimension plus one of the lanes' rank keys (read after a
+// match; the rest of a rank, the rule's sequence, sits in its Entry).
 template <class Word>
-inline constexpr std::size_t kLanes = sizeof(Word) == 4 ? 4 : 1;
+inline constexpr std::size_t kLanes = sizeof(Word) == 4 ? 8 : 4;
+inline constexpr std::size_t kCacheLine = 64;
+
+template <class Word, std::size_t D>
+struct alignas(kCacheLine) Group {
+  struct alignas(kCacheLine) Dim {
+    std::array<Word, kLanes<Word>> lo{};
+    std::array<Word, kLanes<Word>> span{};
+  };
+  std::array<Dim, D> dim{};
+  std::array<std::uint64_t, kLanes<Word>> rank_key{};  // Rank::key, beside the boxes
+};
+static_assert(sizeof(Group<std::uint32_t, 5>::Dim) == kCacheLine && sizeof(Group<std::uint64_t, 7>::Dim) == kCacheLine);
+
+constexpr unsigned all_lanes(std::size_t lanes) noexcept { return (1U << lanes) - 1; }
 
 // Nonzero when a lane contains `key` (key - lo <= span in every dimension, unsigned), and then its
-// lowest set bit is the first such lane. The portable form stops at the first lane that matches.
-template <class Word, std::size_t D>
-inline unsigned group_mask(const std::array<std::array<Word, kLanes<Word>>, D>& lo,
-                           const std::array<std::array<Word, kLanes<Word>>, D>& span, const std::array<Word, D>& key) noexcept {
-  for (std::size_t lane = 0; lane < kLanes<Word>; ++lane) {
-    bool inside = true;
+// lowest set bit is the first such lane. One function per SIMD level and word size: Portable is
+// plain C++ (and stops at the first matching lane); Sse2 compares four 32-bit lanes per
+// instruction (IPv6 has no 64-bit compare there and takes the portable loop); Avx2 a whole group
+// per instruction; Avx512 the same with unsigned compares into a mask register (no sign flips).
+template <Level L, class Word, std::size_t D>
+struct GroupMask {
+  static unsigned of(const Group<Word, D>& group, const std::array<Word, D>& key) noexcept {
+    for (std::size_t lane = 0; lane < kLanes<Word>; ++lane) {
+      bool inside = true;
 #pragma GCC unroll 8
-    for (std::size_t d = 0; d < D; ++d) inside &= static_cast<Word>(key[d] - lo[d][lane]) <= span[d][lane];
-    if (inside) return 1U << lane;
+      for (std::size_t d = 0; d < D; ++d) inside &= static_cast<Word>(key[d] - group.dim[d].lo[lane]) <= group.dim[d].span[lane];
+      if (inside) return 1U << lane;
+    }
+    return 0;
   }
-  return 0;
-}
+};
 
-#if defined(__SSE2__)
+// How many of the ascending `splits` are <= value: the child a node steps to (the same per level).
+template <Level L, class Word>
+struct SplitsBelow {
+  static std::uint32_t of(const std::array<Word, kFanout>& splits, Word value) noexcept {
+    std::uint32_t child = 0;
+#pragma GCC unroll 8
+    for (std::size_t i = 0; i < kFanout; ++i) child += static_cast<std::uint32_t>(value >= splits[i]);
+    return child;
+  }
+};
+
+#if WARD_CLASSIFIER_X86
+static_assert(kFanout == 8, "a node's splits are one 256-bit (IPv4) or 512-bit (IPv6) vector");
+constexpr std::uint32_t kSign32 = 0x80000000U;
+constexpr std::uint64_t kSign64 = 0x8000000000000000ULL;
+
+// SSE2 compares signed: flipping the top bit of both sides turns it into an unsigned compare.
 template <std::size_t D>
-inline unsigned group_mask(const std::array<std::array<std::uint32_t, kLanes<std::uint32_t>>, D>& lo,
-                           const std::array<std::array<std::uint32_t, kLanes<std::uint32_t>>, D>& span,
-                           const std::array<std::uint32_t, D>& key) noexcept {
-  // SSE2 compares signed: flipping the top bit of both sides turns it into an unsigned compare.
-  const __m128i bias = _mm_set1_epi32(static_cast<int>(0x80000000U));
-  __m128i outside = _mm_setzero_si128();
+struct GroupMask<Level::Sse2, std::uint32_t, D> {
+  static unsigned of(const Group<std::uint32_t, D>& group, const std::array<std::uint32_t, D>& key) noexcept {
+    const __m128i bias = _mm_set1_epi32(static_cast<int>(kSign32));
+    __m128i out_low = _mm_setzero_si128();
+    __m128i out_high = _mm_setzero_si128();
 #pragma GCC unroll 8
-  for (std::size_t d = 0; d < D; ++d) {
-    const __m128i diff = _mm_sub_epi32(_mm_set1_epi32(static_cast<int>(key[d])),
-                                       _mm_load_si128(reinterpret_cast<const __m128i*>(lo[d].data())));
-    const __m128i limit = _mm_load_si128(reinterpret_cast<const __m128i*>(span[d].data()));
-    outside = _mm_or_si128(outside, _mm_cmpgt_epi32(_mm_xor_si128(diff, bias), _mm_xor_si128(limit, bias)));
+    for (std::size_t d = 0; d < D; ++d) {
+      const auto* lo = reinterpret_cast<const __m128i*>(group.dim[d].lo.data());
+      const auto* span = reinterpret_cast<const __m128i*>(group.dim[d].span.data());
+      const __m128i k = _mm_set1_epi32(static_cast<int>(key[d]));
+      out_low = _mm_or_si128(out_low, _mm_cmpgt_epi32(_mm_xor_si128(_mm_sub_epi32(k, _mm_load_si128(lo)), bias),
+                                                      _mm_xor_si128(_mm_load_si128(span), bias)));
+      out_high = _mm_or_si128(out_high, _mm_cmpgt_epi32(_mm_xor_si128(_mm_sub_epi32(k, _mm_load_si128(lo + 1)), bias),
+                                                        _mm_xor_si128(_mm_load_si128(span + 1), bias)));
+    }
+    const auto outside = static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(out_low))) |
+                         (static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(out_high))) << 4);
+    return outside ^ all_lanes(kLanes<std::uint32_t>);
   }
-  return static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(outside))) ^ ((1U << kLanes<std::uint32_t>) - 1);
-}
-#endif
+};
 
-// How many of the ascending `splits` are <= value: the child a node steps to.
-template <class Word>
-inline std::uint32_t splits_below(const std::array<Word, kFanout>& splits, Word value) noexcept {
-  std::uint32_t child = 0;
+template <>
+struct SplitsBelow<Level::Sse2, std::uint32_t> {
+  static std::uint32_t of(const std::array<std::uint32_t, kFanout>& splits, std::uint32_t value) noexcept {
+    const __m128i bias = _mm_set1_epi32(static_cast<int>(kSign32));
+    const __m128i v = _mm_set1_epi32(static_cast<int>(value ^ kSign32));
+    const __m128i low = _mm_xor_si128(_mm_load_si128(reinterpret_cast<const __m128i*>(splits.data())), bias);
+    const __m128i high = _mm_xor_si128(_mm_load_si128(reinterpret_cast<const __m128i*>(splits.data() + 4)), bias);
+    // Splits above `value` form a suffix: the child is the index of the first of them.
+    const auto above = static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpgt_epi32(low, v)))) |
+                       (static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpgt_epi32(high, v)))) << 4);
+    return static_cast<std::uint32_t>(std::countr_zero(above | (1U << kFanout)));
+  }
+};
+
+// AVX2 and AVX-512 code is compiled for those targets function by function (target attributes):
+// the build stays plain x86-64 and the lookup picks a level at run time (simd_level()).
+template <std::size_t D>
+struct GroupMask<Level::Avx2, std::uint32_t, D> {
+  WARD_TARGET_AVX2 static unsigned of(const Group<std::uint32_t, D>& group, const std::array<std::uint32_t, D>& key) noexcept {
+    const __m256i bias = _mm256_set1_epi32(static_cast<int>(kSign32));
+    __m256i outside = _mm256_setzero_si256();
 #pragma GCC unroll 8
-  for (std::size_t i = 0; i < kFanout; ++i) child += static_cast<std::uint32_t>(value >= splits[i]);
-  return child;
-}
+    for (std::size_t d = 0; d < D; ++d) {
+      const __m256i diff = _mm256_sub_epi32(_mm256_set1_epi32(static_cast<int>(key[d])),
+                                            _mm256_load_si256(reinterpret_cast<const __m256i*>(group.dim[d].lo.data())));
+      const __m256i limit = _mm256_load_si256(reinterpret_cast<const __m256i*>(group.dim[d].span.data()));
+      outside = _mm256_or_si256(outside, _mm256_cmpgt_epi32(_mm256_xor_si256(diff, bias), _mm256_xor_si256(limit, bias)));
+    }
+    return static_cast<unsigned>(_mm256_movemask_ps(_mm256_castsi256_ps(outside))) ^ all_lanes(kLanes<std::uint32_t>);
+  }
+};
 
-#if defined(__SSE2__)
-inline std::uint32_t splits_below(const std::array<std::uint32_t, kFanout>& splits, std::uint32_t value) noexcept {
-  static_assert(kFanout == 8, "two SSE2 compares of four splits each");
-  const __m128i bias = _mm_set1_epi32(static_cast<int>(0x80000000U));
-  const __m128i v = _mm_set1_epi32(static_cast<int>(value ^ 0x80000000U));
-  const __m128i low = _mm_xor_si128(_mm_load_si128(reinterpret_cast<const __m128i*>(splits.data())), bias);
-  const __m128i high = _mm_xor_si128(_mm_load_si128(reinterpret_cast<const __m128i*>(splits.data() + 4)), bias);
-  // Splits above `value` form a suffix: the child is the index of the first of them.
-  const auto above = static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpgt_epi32(low, v)))) |
-                     (static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpgt_epi32(high, v)))) << 4);
-  return static_cast<std::uint32_t>(std::countr_zero(above | (1U << kFanout)));
-}
-#endif
+template <std::size_t D>
+struct GroupMask<Level::Avx2, std::uint64_t, D> {
+  WARD_TARGET_AVX2 static unsigned of(const Group<std::uint64_t, D>& group, const std::array<std::uint64_t, D>& key) noexcept {
+    const __m256i bias = _mm256_set1_epi64x(static_cast<long long>(kSign64));
+    __m256i outside = _mm256_setzero_si256();
+#pragma GCC unroll 8
+    for (std::size_t d = 0; d < D; ++d) {
+      const __m256i diff = _mm256_sub_epi64(_mm256_set1_epi64x(static_cast<long long>(key[d])),
+                                            _mm256_load_si256(reinterpret_cast<const __m256i*>(group.dim[d].lo.data())));
+      const __m256i limit = _mm256_load_si256(reinterpret_cast<const __m256i*>(group.dim[d].span.data()));
+      outside = _mm256_or_si256(outside, _mm256_cmpgt_epi64(_mm256_xor_si256(diff, bias), _mm256_xor_si256(limit, bias)));
+    }
+    return static_cast<unsigned>(_mm256_movemask_pd(_mm256_castsi256_pd(outside))) ^ all_lanes(kLanes<std::uint64_t>);
+  }
+};
+
+template <>
+struct SplitsBelow<Level::Avx2, std::uint32_t> {
+  WARD_TARGET_AVX2 static std::uint32_t of(const std::array<std::uint32_t, kFanout>& splits, std::uint32_t value) noexcept {
+    const __m256i bias = _mm256_set1_epi32(static_cast<int>(kSign32));
+    const __m256i v = _mm256_set1_epi32(static_cast<int>(value ^ kSign32));
+    const __m256i s = _mm256_xor_si256(_mm256_load_si256(reinterpret_cast<const __m256i*>(splits.data())), bias);
+    const auto above = static_cast<unsigned>(_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(s, v))));
+    return static_cast<std::uint32_t>(std::countr_zero(above | (1U << kFanout)));
+  }
+};
+
+template <>
+struct SplitsBelow<Level::Avx2, std::uint64_t> {
+  WARD_TARGET_AVX2 static std::uint32_t of(const std::array<std::uint64_t, kFanout>& splits, std::uint64_t value) noexcept {
+    const __m256i bias = _mm256_set1_epi64x(static_cast<long long>(kSign64));
+    const __m256i v = _mm256_set1_epi64x(static_cast<long long>(value ^ kSign64));
+    const auto* at = reinterpret_cast<const __m256i*>(splits.data());
+    const __m256i low = _mm256_xor_si256(_mm256_loadu_si256(at), bias);
+    const __m256i high = _mm256_xor_si256(_mm256_loadu_si256(at + 1), bias);
+    const auto above = static_cast<unsigned>(_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi64(low, v)))) |
+                       (static_cast<unsigned>(_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi64(high, v)))) << 4);
+    return static_cast<std::uint32_t>(std::countr_zero(above | (1U << kFanout)));
+  }
+};
+
+template <class Word, std::size_t D>
+struct GroupMask<Level::Avx512, Word, D> {
+  WARD_TARGET_AVX512 static unsigned of(const Group<Word, D>& group, const std::array<Word, D>& key) noexcept {
+    __mmask8 inside = static_cast<__mmask8>(all_lanes(kLanes<Word>));
+#pragma GCC unroll 8
+    for (std::size_t d = 0; d < D; ++d) {
+      const __m256i lo = _mm256_load_si256(reinterpret_cast<const __m256i*>(group.dim[d].lo.data()));
+      const __m256i span = _mm256_load_si256(reinterpret_cast<const __m256i*>(group.dim[d].span.data()));
+      if constexpr (sizeof(Word) == 4) {
+        const __m256i diff = _mm256_sub_epi32(_mm256_set1_epi32(static_cast<int>(key[d])), lo);
+        inside = _mm256_mask_cmple_epu32_mask(inside, diff, span);
+      } else {
+        const __m256i diff = _mm256_sub_epi64(_mm256_set1_epi64x(static_cast<long long>(key[d])), lo);
+        inside = _mm256_mask_cmple_epu64_mask(inside, diff, span);
+      }
+    }
+    return inside;
+  }
+};
+
+template <>
+struct SplitsBelow<Level::Avx512, std::uint32_t> {
+  WARD_TARGET_AVX512 static std::uint32_t of(const std::array<std::uint32_t, kFanout>& splits, std::uint32_t value) noexcept {
+    const __m256i s = _mm256_load_si256(reinterpret_cast<const __m256i*>(splits.data()));
+    const unsigned above = _mm256_cmpgt_epu32_mask(s, _mm256_set1_epi32(static_cast<int>(value)));
+    return static_cast<std::uint32_t>(std::countr_zero(above | (1U << kFanout)));
+  }
+};
+
+template <>
+struct SplitsBelow<Level::Avx512, std::uint64_t> {
+  WARD_TARGET_AVX512 static std::uint32_t of(const std::array<std::uint64_t, kFanout>& splits, std::uint64_t value) noexcept {
+    const __m512i s = _mm512_loadu_si512(splits.data());
+    const unsigned above = _mm512_cmpgt_epu64_mask(s, _mm512_set1_epi64(static_cast<long long>(value)));
+    return static_cast<std::uint32_t>(std::countr_zero(above | (1U << kFanout)));
+  }
+};
+#endif  // WARD_CLASSIFIER_X86
 
 // A decision tree over D dimensions of Word. Nodes sit in one array; an inner node cuts one
 // dimension at up to kFanout - 1 values into adjacent children, so a step is a few independent
@@ -198,8 +353,8 @@ struct Tree {
 
   struct Node {
     // Ascending; unused ones (and the last, always) are Word's maximum, so a whole node's splits
-    // are compared at once (two SSE2 compares for 32-bit words).
-    alignas(16) std::array<Word, kFanout> splits{};
+    // are compared at once.
+    alignas(32) std::array<Word, kFanout> splits{};
     std::uint32_t index = 0;   // first child (a leaf: itself)
     std::uint32_t first = 0;   // leaf: first group
     std::uint32_t count = 0;   // leaf: number of rules
@@ -208,13 +363,10 @@ struct Tree {
   };
   // kLanes<Word> rules of a leaf as lo and hi - lo per dimension, so "inside" is one unsigned compare.
   // A leaf's last group is padded with lanes that contain no key (see make_leaf).
-  struct alignas(16) Group {
-    std::array<std::array<Word, kLanes<Word>>, D> lo{};
-    std::array<std::array<Word, kLanes<Word>>, D> span{};
-    std::array<Rank, kLanes<Word>> rank{};  // beside the boxes: read right after a match
-  };
+  using Group = classifier_detail::Group<Word, D>;
   // What lookup returns, read only for the winner: entries[kLanes<Word> * group + lane].
   struct Entry {
+    std::uint64_t sequence = ~std::uint64_t{0};  // Rank::sequence, read only to break a tie of keys
     std::uint32_t id = 0;
   };
 
@@ -226,29 +378,33 @@ struct Tree {
   std::size_t leaf_entries = 0;
   std::size_t max_depth = 0;
 
+  template <Level L>
   const Node* step(const Node* node, const Key& key) const noexcept {
-    const std::uint32_t child = splits_below(node->splits, key[node->dim]);
+    const std::uint32_t child = SplitsBelow<L, Word>::of(node->splits, key[node->dim]);
     return nodes.data() + node->index + std::min<std::uint32_t>(child, node->used);
   }
 
   // The strongest entry of `leaf` containing `key`, if any. Leaves are in precedence order, so
-  // the first lane that matches is the leaf's strongest match.
-  // Its rank goes to `rank`.
-  const Entry* scan(const Node* leaf, const Key& key, Rank& rank) const noexcept {
+  // the first lane that matches is the leaf's strongest match (entry null when none).
+  template <Level L>
+  Match<Entry> scan(const Node* leaf, const Key& key) const noexcept {
     const Group* group = groups.data() + leaf->first;
     const std::size_t count = (leaf->count + kLanes<Word> - 1) / kLanes<Word>;
     for (std::size_t g = 0; g < count; ++g) {
-      if (const unsigned mask = group_mask(group[g].lo, group[g].span, key); mask != 0) {
+      if (const unsigned mask = GroupMask<L, Word, D>::of(group[g], key); mask != 0) {
         const auto lane = static_cast<std::size_t>(std::countr_zero(mask));
-        rank = group[g].rank[lane];
-        return entries.data() + kLanes<Word> * (leaf->first + g) + lane;
+        return {entries.data() + kLanes<Word> * (leaf->first + g) + lane, group[g].rank_key[lane]};
       }
     }
-    return nullptr;
+    return {};
   }
 
   // Starts loading the first group of `leaf` (the scan that follows reads it).
-  void prefetch(const Node* leaf) const noexcept { __builtin_prefetch(groups.data() + leaf->first); }
+  void prefetch(const Node* leaf) const noexcept {
+    const auto* group = reinterpret_cast<const char*>(groups.data() + leaf->first);
+#pragma GCC unroll 8
+    for (std::size_t d = 0; d < kPrefetchLines; ++d) __builtin_prefetch(group + d * kCacheLine);
+  }
 
   std::size_t memory_bytes() const noexcept {
     return nodes.capacity() * sizeof(Node) + groups.capacity() * sizeof(Group) + entries.capacity() * sizeof(Entry);
@@ -269,6 +425,7 @@ using classifier_detail::V6Tree;
 using classifier_detail::Forest;
 using classifier_detail::kPartitions;
 using classifier_detail::kLanes;
+using classifier_detail::Level;
 using classifier_detail::Rank;
 
 template <class Word, std::size_t D>
@@ -466,19 +623,20 @@ class TreeBuilder {
         if (const std::size_t at = g * kLanes<Word> + lane; at < rules.size()) {
           const BoxType& box = boxes_[rules[at]];
           for (std::size_t d = 0; d < D; ++d) {
-            group.lo[d][lane] = box.lo[d];
-            group.span[d][lane] = static_cast<Word>(box.hi[d] - box.lo[d]);
+            group.dim[d].lo[lane] = box.lo[d];
+            group.dim[d].span[lane] = static_cast<Word>(box.hi[d] - box.lo[d]);
           }
           entry.id = box.id;
-          group.rank[lane] = box.rank;
+          entry.sequence = box.rank.sequence;
+          group.rank_key[lane] = box.rank.key;
         } else {
           // Padding: the protocol dimension (D - 3) holds 0..255, so [max, max] contains no key.
           for (std::size_t d = 0; d < D; ++d) {
-            group.lo[d][lane] = 0;
-            group.span[d][lane] = std::numeric_limits<Word>::max();
+            group.dim[d].lo[lane] = 0;
+            group.dim[d].span[lane] = std::numeric_limits<Word>::max();
           }
-          group.lo[D - 3][lane] = std::numeric_limits<Word>::max();
-          group.span[D - 3][lane] = 0;
+          group.dim[D - 3].lo[lane] = std::numeric_limits<Word>::max();
+          group.dim[D - 3].span[lane] = 0;
         }
         out_.entries.push_back(entry);
       }
@@ -606,7 +764,7 @@ std::size_t order_trees(const std::array<std::shared_ptr<const TreeType>, kParti
 // Classifies up to kBatch keys of one family against its trees (IPv4). All walks (every tree, every key)
 // advance together, one step at a time, so their memory latencies overlap; then each leaf yields
 // its first match (the leaf's strongest), strongest tree first, and the strongest match per key wins.
-template <class TreeType>
+template <Level L, class TreeType>
 void classify_together(const std::array<const TreeType*, kPartitions>& order, std::size_t trees, std::size_t depth,
                        const typename TreeType::Key* keys, std::size_t count, const typename TreeType::Entry** best) noexcept {
   using Node = typename TreeType::Node;
@@ -619,7 +777,7 @@ void classify_together(const std::array<const TreeType*, kPartitions>& order, st
     for (std::size_t t = 0; t < trees; ++t) {
       const TreeType& tree = *order[t];
       if (s >= tree.max_depth) continue;
-      for (std::size_t j = 0; j < count; ++j) at[t][j] = tree.step(at[t][j], keys[j]);
+      for (std::size_t j = 0; j < count; ++j) at[t][j] = tree.template step<L>(at[t][j], keys[j]);
     }
   }
   for (std::size_t t = 0; t < trees; ++t) {
@@ -628,54 +786,97 @@ void classify_together(const std::array<const TreeType*, kPartitions>& order, st
   // Trees in order, strongest first rule first: once a key has a match, a tree whose strongest
   // rule cannot beat it is not scanned, nor any after it.
   for (std::size_t j = 0; j < count; ++j) {
-    const Entry* winner = nullptr;
-    Rank winner_rank;
+    classifier_detail::Match<Entry> winner;
     for (std::size_t t = 0; t < trees; ++t) {
-      if (winner && !stronger(order[t]->best, winner_rank)) break;
-      Rank rank;
-      const Entry* entry = order[t]->scan(at[t][j], keys[j], rank);
-      if (entry && (!winner || stronger(rank, winner_rank))) {
-        winner = entry;
-        winner_rank = rank;
-      }
+      if (winner.entry && !stronger(order[t]->best, winner)) break;
+      const auto found = order[t]->template scan<L>(at[t][j], keys[j]);
+      if (found.entry && (!winner.entry || stronger(found, winner))) winner = found;
     }
-    best[j] = winner;
+    best[j] = winner.entry;
   }
 }
 
 // The same for IPv6, whose 64-bit steps cost more: tree by tree, strongest first rule first, and a
 // tree is walked only for the keys whose match so far it could still beat (the walks of those
 // keys advance together).
-template <class TreeType>
+template <Level L, class TreeType>
 void classify_in_turn(const std::array<const TreeType*, kPartitions>& order, std::size_t trees,
                       const typename TreeType::Key* keys, std::size_t count, const typename TreeType::Entry** best) noexcept {
   using Node = typename TreeType::Node;
-  Rank best_rank[kBatch];
-  for (std::size_t i = 0; i < count; ++i) best[i] = nullptr;
+  classifier_detail::Match<typename TreeType::Entry> winner[kBatch];
   for (std::size_t t = 0; t < trees; ++t) {
     const TreeType& tree = *order[t];
     std::size_t which[kBatch];
     std::size_t n = 0;
     for (std::size_t i = 0; i < count; ++i) {
-      if (!best[i] || stronger(tree.best, best_rank[i])) which[n++] = i;
+      if (!winner[i].entry || stronger(tree.best, winner[i])) which[n++] = i;
     }
-    if (n == 0) return;  // the trees after this one are weaker still
+    if (n == 0) break;  // the trees after this one are weaker still
     const Node* at[kBatch];
     for (std::size_t j = 0; j < n; ++j) at[j] = tree.nodes.data();
     for (std::size_t s = 0; s < tree.max_depth; ++s) {
-      for (std::size_t j = 0; j < n; ++j) at[j] = tree.step(at[j], keys[which[j]]);
+      for (std::size_t j = 0; j < n; ++j) at[j] = tree.template step<L>(at[j], keys[which[j]]);
     }
     for (std::size_t j = 0; j < n; ++j) {
       const std::size_t i = which[j];
-      Rank rank;
-      const auto* entry = tree.scan(at[j], keys[i], rank);
-      if (entry && (!best[i] || stronger(rank, best_rank[i]))) {
-        best[i] = entry;
-        best_rank[i] = rank;
-      }
+      const auto found = tree.template scan<L>(at[j], keys[i]);
+      if (found.entry && (!winner[i].entry || stronger(found, winner[i]))) winner[i] = found;
     }
   }
+  for (std::size_t i = 0; i < count; ++i) best[i] = winner[i].entry;
 }
+
+// One entry point per SIMD level and family. The AVX ones are compiled for their target and
+// flatten everything they call into themselves, so the whole walk and scan run with those
+// instructions; the build's other code stays plain x86-64.
+using V4Order = std::array<const V4Tree*, kPartitions>;
+using V6Order = std::array<const V6Tree*, kPartitions>;
+using V4Kernel = void (*)(const V4Order&, std::size_t, std::size_t, const V4Tree::Key*, std::size_t, const V4Tree::Entry**) noexcept;
+using V6Kernel = void (*)(const V6Order&, std::size_t, const V6Tree::Key*, std::size_t, const V6Tree::Entry**) noexcept;
+
+#define WARD_CLASSIFIER_KERNELS(level, attributes)                                                                      \
+  attributes void v4_##level(const V4Order& order, std::size_t trees, std::size_t depth, const V4Tree::Key* keys,        \
+                             std::size_t count, const V4Tree::Entry** best) noexcept {                                  \
+    classify_together<Level::level, V4Tree>(order, trees, depth, keys, count, best);                                    \
+  }                                                                                                                      \
+  attributes void v6_##level(const V6Order& order, std::size_t trees, const V6Tree::Key* keys, std::size_t count,         \
+                             const V6Tree::Entry** best) noexcept {                                                     \
+    classify_in_turn<Level::level, V6Tree>(order, trees, keys, count, best);                                            \
+  }
+
+WARD_CLASSIFIER_KERNELS(Portable, __attribute__((flatten)))
+#if WARD_CLASSIFIER_X86
+WARD_CLASSIFIER_KERNELS(Sse2, __attribute__((flatten)))
+WARD_CLASSIFIER_KERNELS(Avx2, WARD_TARGET_AVX2 __attribute__((flatten)))
+WARD_CLASSIFIER_KERNELS(Avx512, WARD_TARGET_AVX512 __attribute__((flatten)))
+#endif
+#undef WARD_CLASSIFIER_KERNELS
+
+struct Kernels {
+  V4Kernel v4;
+  V6Kernel v6;
+};
+
+constexpr std::size_t kLevels = 4;
+constexpr std::array<Kernels, kLevels> kKernels{{
+    {v4_Portable, v6_Portable},
+#if WARD_CLASSIFIER_X86
+    {v4_Sse2, v6_Sse2},
+    {v4_Avx2, v6_Avx2},
+    {v4_Avx512, v6_Avx512},
+#else
+    {v4_Portable, v6_Portable},
+    {v4_Portable, v6_Portable},
+    {v4_Portable, v6_Portable},
+#endif
+}};
+
+std::atomic<SimdLevel>& current_level() noexcept {
+  static std::atomic<SimdLevel> level{best_simd_level()};
+  return level;
+}
+
+const Kernels& kernels() noexcept { return kKernels[static_cast<std::size_t>(current_level().load(std::memory_order_relaxed))]; }
 
 V4Tree::Key v4_key(const PacketKey& packet) noexcept;
 V6Tree::Key v6_key(const PacketKey& packet) noexcept;
@@ -695,6 +896,35 @@ V6Tree::Key v6_key(const PacketKey& packet) noexcept {
 }
 
 }  // namespace
+
+SimdLevel best_simd_level() noexcept {
+#if WARD_CLASSIFIER_X86
+  __builtin_cpu_init();  // may run before libgcc's own initialisation (static initialisers)
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")) return SimdLevel::Avx512;
+  if (__builtin_cpu_supports("avx2")) return SimdLevel::Avx2;
+  return SimdLevel::Sse2;
+#else
+  return SimdLevel::Portable;
+#endif
+}
+
+bool set_simd_level(SimdLevel level) noexcept {
+  if (static_cast<unsigned>(level) > static_cast<unsigned>(best_simd_level())) return false;
+  current_level().store(level, std::memory_order_relaxed);
+  return true;
+}
+
+SimdLevel simd_level() noexcept { return current_level().load(std::memory_order_relaxed); }
+
+const char* to_string(SimdLevel level) noexcept {
+  switch (level) {
+    case SimdLevel::Portable: return "portable";
+    case SimdLevel::Sse2: return "sse2";
+    case SimdLevel::Avx2: return "avx2";
+    case SimdLevel::Avx512: return "avx512";
+  }
+  return "unknown";
+}
 
 Classifier::Classifier(Token /*unused*/, Forest forest) : forest_(std::move(forest)) {
   v4_count_ = order_trees(forest_.v4, v4_order_);
@@ -735,17 +965,18 @@ std::optional<std::uint32_t> Classifier::lookup(const PacketKey& packet) const n
   if (packet.source.family == AddressFamily::V4) {
     const V4Tree::Key key = v4_key(packet);
     const V4Tree::Entry* entry = nullptr;
-    classify_together<V4Tree>(v4_order_, v4_count_, v4_depth_, &key, 1, &entry);
+    kernels().v4(v4_order_, v4_count_, v4_depth_, &key, 1, &entry);
     return entry ? std::optional<std::uint32_t>(entry->id) : std::nullopt;
   }
   const V6Tree::Key key = v6_key(packet);
   const V6Tree::Entry* entry = nullptr;
-  classify_in_turn<V6Tree>(v6_order_, v6_count_, &key, 1, &entry);
+  kernels().v6(v6_order_, v6_count_, &key, 1, &entry);
   return entry ? std::optional<std::uint32_t>(entry->id) : std::nullopt;
 }
 
 void Classifier::lookup(std::span<const PacketKey> packets, std::span<std::optional<std::uint32_t>> out) const noexcept {
   const std::size_t n = std::min(packets.size(), out.size());
+  const Kernels& use = kernels();
   for (std::size_t start = 0; start < n; start += kBatch) {
     const std::size_t end = std::min(n, start + kBatch);
     V4Tree::Key v4_keys[kBatch];
@@ -768,8 +999,8 @@ void Classifier::lookup(std::span<const PacketKey> packets, std::span<std::optio
     }
     const V4Tree::Entry* v4_found[kBatch];
     const V6Tree::Entry* v6_found[kBatch];
-    if (v4_n > 0) classify_together<V4Tree>(v4_order_, v4_count_, v4_depth_, v4_keys, v4_n, v4_found);
-    if (v6_n > 0) classify_in_turn<V6Tree>(v6_order_, v6_count_, v6_keys, v6_n, v6_found);
+    if (v4_n > 0) use.v4(v4_order_, v4_count_, v4_depth_, v4_keys, v4_n, v4_found);
+    if (v6_n > 0) use.v6(v6_order_, v6_count_, v6_keys, v6_n, v6_found);
     for (std::size_t i = 0; i < v4_n; ++i) {
       if (v4_found[i]) out[v4_at[i]] = v4_found[i]->id;
     }

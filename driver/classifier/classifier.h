@@ -19,14 +19,17 @@
 //    specific sources (the replication that sinks single-tree cutting on firewall-like sets).
 //  - An inner node cuts one dimension at up to 7 values taken from rule boundaries, chosen to make
 //    the largest piece smallest with copied rules counted against the cut; a step compares the
-//    packet with all 7 at once (two SSE2 compares for IPv4). A leaf holds at most 24 IPv4 rules (10
-//    IPv6) in precedence order; IPv4 depth is 3-5 at 10,000 rules. Rules hidden inside a node's region
-//    by one stronger rule are dropped while building.
+//    packet with all 7 at once (one vector compare). A leaf holds at most 24 IPv4 rules (12 IPv6) in
+//    precedence order; IPv4 depth is 3-5 at 10,000 rules. Rules hidden inside a node's region by
+//    one stronger rule are dropped while building.
 //  - Leaf rules are stored as boxes (lo, hi - lo per dimension, so "inside" is one unsigned
-//    compare), structure-of-arrays in groups of four for IPv4: one SSE2 instruction per dimension
-//    tests four rules (SSE2 is part of every x86-64, so there is no runtime dispatch; other targets
-//    use a portable loop). The first matching lane is the leaf's strongest match. A rule's id and
-//    rank sit apart from the boxes and are read only for a match.
+//    compare), structure-of-arrays in groups of 8 IPv4 or 4 IPv6 rules, one 64-byte cache line per
+//    dimension: one AVX2 or AVX-512 instruction tests a whole group in one dimension (SSE2 takes two
+//    for IPv4; IPv6 without AVX2 takes a portable loop). The instruction set is chosen at run time
+//    (SimdLevel: the build stays plain x86-64; AVX code is compiled per function with target
+//    attributes); every level gives the same answers and the tests force each one. The first
+//    matching lane is the leaf's strongest match. A rule's rank key sits beside its group; its id
+//    and arrival sequence apart, read only for a match (the sequence only to break a tie).
 //  - Lookup: an IPv4 burst of up to 8 packets walks all trees at once, every (tree, packet) walk one
 //    step at a time, so up to 32 memory latencies overlap; then leaves are scanned strongest tree
 //    first, and a packet stops at a tree whose strongest rule cannot beat its match. IPv6 (64-bit
@@ -151,6 +154,18 @@ struct ClassifierStats {
   std::size_t max_depth = 0;
   std::size_t memory_bytes = 0;  // nodes + leaf entries
 };
+
+// The instructions lookups compare with, chosen at run time (the build targets plain x86-64):
+// Portable is plain C++; Sse2 is the x86-64 baseline; Avx2; Avx512 (AVX-512F and VL). Each level
+// includes the ones before it, and all give the same answers.
+enum class SimdLevel : std::uint8_t { Portable, Sse2, Avx2, Avx512 };
+// The best level this CPU (and OS) supports: what lookups use unless told otherwise.
+SimdLevel best_simd_level() noexcept;
+// The level every Classifier's lookups use from now on, process-wide (tests and benchmarks force
+// each level). False, and nothing changes, when the CPU lacks it.
+bool set_simd_level(SimdLevel level) noexcept;
+SimdLevel simd_level() noexcept;
+const char* to_string(SimdLevel level) noexcept;
 
 namespace classifier_detail {
 struct V4Tree;

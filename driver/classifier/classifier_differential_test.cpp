@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "directory/model/compile.h"
@@ -50,10 +52,22 @@ struct Case {
   Weights weights;
 };
 
-class ClassifierVsModel : public ::testing::TestWithParam<Case> {};
+// Every case runs at every SIMD level the lookup can use (each forced in turn; levels this CPU
+// lacks are skipped with a message).
+class ClassifierVsModel : public ::testing::TestWithParam<std::tuple<Case, SimdLevel>> {
+ protected:
+  void SetUp() override {
+    const SimdLevel level = std::get<1>(GetParam());
+    if (!set_simd_level(level)) {
+      GTEST_SKIP() << "this CPU lacks " << to_string(level) << " (best: " << to_string(best_simd_level()) << ")";
+    }
+  }
+  void TearDown() override { set_simd_level(best_simd_level()); }
+};
 
 TEST_P(ClassifierVsModel, SameWinnerAsFirstMatch) {
-  const Case c = GetParam();
+  const Case c = std::get<0>(GetParam());
+  ASSERT_EQ(simd_level(), std::get<1>(GetParam()));
   testing::RuleGenerator gen(c.seed);
   const model::ActionKind actions[] = {model::ActionKind::Permit, model::ActionKind::Block, model::ActionKind::Negotiate};
 
@@ -99,6 +113,8 @@ TEST_P(ClassifierVsModel, SameWinnerAsFirstMatch) {
   const Classifier& classifier = **built;
 
   std::size_t matched = 0;
+  std::vector<PacketKey> packets;
+  std::vector<std::optional<std::uint32_t>> expected_ids;
   for (std::size_t i = 0; i < c.packets; ++i) {
     const PacketKey p = gen.chance(70) ? gen.packet_in(rules[gen.next() % rules.size()]) : gen.random_packet(c.v6_percent);
     const model::PacketTuple tuple{to_model(p.source), to_model(p.destination), p.protocol, p.source_port, p.destination_port};
@@ -109,19 +125,30 @@ TEST_P(ClassifierVsModel, SameWinnerAsFirstMatch) {
       ++matched;
       ASSERT_EQ(*got, *expected) << "packet " << i << " to " << tuple.destination.to_string();
     }
+    packets.push_back(p);
+    expected_ids.emplace_back(expected ? std::optional<std::uint32_t>(static_cast<std::uint32_t>(*expected)) : std::nullopt);
   }
   EXPECT_GT(matched, c.packets / 2);
+
+  // The burst lookup (IPv4 and IPv6 mixed in one burst) picks the same.
+  std::vector<std::optional<std::uint32_t>> burst(packets.size());
+  classifier.lookup(packets, burst);
+  for (std::size_t i = 0; i < packets.size(); ++i) ASSERT_EQ(burst[i], expected_ids[i]) << "burst packet " << i;
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, ClassifierVsModel,
-                         ::testing::Values(Case{101, 2000, 5000, 0, Weights::FromModel},
-                                           Case{102, 2000, 5000, 100, Weights::FromModel},
-                                           Case{103, 3000, 5000, 40, Weights::FromModel},
-                                           Case{104, 3000, 5000, 40, Weights::RandomWithTies},
-                                           Case{105, 200, 5000, 20, Weights::RandomWithTies}),
-                         [](const ::testing::TestParamInfo<Case>& param_info) {
-                           return "seed" + std::to_string(param_info.param.seed) + "_rules" + std::to_string(param_info.param.rules) +
-                                  (param_info.param.weights == Weights::FromModel ? "_model_weights" : "_random_weights");
+                         ::testing::Combine(::testing::Values(Case{101, 2000, 5000, 0, Weights::FromModel},
+                                                              Case{102, 2000, 5000, 100, Weights::FromModel},
+                                                              Case{103, 3000, 5000, 40, Weights::FromModel},
+                                                              Case{104, 3000, 5000, 40, Weights::RandomWithTies},
+                                                              Case{105, 200, 5000, 20, Weights::RandomWithTies}),
+                                            ::testing::Values(SimdLevel::Portable, SimdLevel::Sse2, SimdLevel::Avx2,
+                                                              SimdLevel::Avx512)),
+                         [](const ::testing::TestParamInfo<std::tuple<Case, SimdLevel>>& param_info) {
+                           const Case& c = std::get<0>(param_info.param);
+                           return "seed" + std::to_string(c.seed) + "_rules" + std::to_string(c.rules) +
+                                  (c.weights == Weights::FromModel ? "_model_weights_" : "_random_weights_") +
+                                  to_string(std::get<1>(param_info.param));
                          });
 
 }  // namespace

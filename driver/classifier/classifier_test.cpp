@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -344,6 +346,69 @@ TEST(Classifier, ConcurrentReadersSeeTheSameAnswers) {
   }
   for (auto& r : readers) r.join();
   for (const int m : mismatches) EXPECT_EQ(m, 0);
+}
+
+}  // namespace
+}  // namespace ward::driver
+
+namespace ward::driver {
+namespace {
+
+constexpr SimdLevel kAllLevels[] = {SimdLevel::Portable, SimdLevel::Sse2, SimdLevel::Avx2, SimdLevel::Avx512};
+
+TEST(ClassifierSimd, PortableIsAlwaysAvailableAndTheBestIsTheDefault) {
+  EXPECT_EQ(simd_level(), best_simd_level());
+  EXPECT_TRUE(set_simd_level(SimdLevel::Portable));
+  EXPECT_EQ(simd_level(), SimdLevel::Portable);
+  for (const SimdLevel level : kAllLevels) {
+    // A level above the CPU's best is refused and changes nothing.
+    EXPECT_EQ(set_simd_level(level), level <= best_simd_level()) << to_string(level);
+  }
+  EXPECT_TRUE(set_simd_level(best_simd_level()));
+  EXPECT_EQ(simd_level(), best_simd_level());
+}
+
+// Every level (forced in turn) against the linear scan, one by one and in bursts, on a table
+// updated incrementally: leaves of every size and padding, both families, mixed bursts.
+TEST(ClassifierSimd, EveryLevelAgreesWithTheLinearScanAfterUpdates) {
+  RuleGenerator gen(31);
+  ClassifierBuilder builder;
+  std::vector<std::pair<ClassifierBuilder::RuleHandle, ClassifierRule>> live;
+  for (const auto& r : gen.rules(2500, 35)) live.emplace_back(builder.insert(r).value(), r);
+  const auto first = builder.build();
+  for (int i = 0; i < 200; ++i) {
+    const auto victim = gen.next() % live.size();
+    ASSERT_TRUE(builder.remove(live[victim].first));
+    live.erase(live.begin() + static_cast<std::ptrdiff_t>(victim));
+  }
+  for (std::uint32_t i = 0; i < 200; ++i) {
+    auto r = gen.rule(gen.family(35));
+    r.id = 20000 + i;
+    live.emplace_back(builder.insert(r).value(), r);
+  }
+  const auto updated = builder.build();
+  std::vector<ClassifierRule> remaining;
+  for (const auto& [handle, r] : live) remaining.push_back(r);
+  const auto packets = gen.packets(remaining, 3001, 35);
+
+  std::size_t tested = 0;
+  for (const SimdLevel level : kAllLevels) {
+    if (!set_simd_level(level)) {
+      std::printf("skipping %s: this CPU's best is %s\n", to_string(level), to_string(best_simd_level()));
+      continue;
+    }
+    SCOPED_TRACE(to_string(level));
+    ++tested;
+    expect_same_as_linear(*updated, remaining, packets);
+    std::vector<std::optional<std::uint32_t>> out(packets.size());
+    updated->lookup(packets, out);
+    for (std::size_t i = 0; i < packets.size(); ++i) {
+      const auto expected = linear_lookup(remaining, packets[i]);
+      ASSERT_EQ(out[i], expected ? std::optional<std::uint32_t>(remaining[*expected].id) : std::nullopt) << "burst packet " << i;
+    }
+  }
+  set_simd_level(best_simd_level());
+  EXPECT_GE(tested, 1U);
 }
 
 }  // namespace
