@@ -235,8 +235,9 @@ Expected<Decapsulated, DropReason> EspSa::open(std::span<const std::byte> esp, B
 
   const std::span<const std::byte> plaintext = writer.written().subspan(plaintext_at);
   ByteReader trailer(plaintext.last(kEspTrailerLength), "ESP trailer", plaintext.size() - kEspTrailerLength);
-  const std::uint8_t pad_length = *trailer.u8("pad length");
-  const std::uint8_t next_header = *trailer.u8("next header");
+  const std::uint16_t trailer_word = *trailer.u16_be("pad length/next header");
+  const auto pad_length = static_cast<std::uint8_t>(trailer_word >> 8);
+  const auto next_header = static_cast<std::uint8_t>(trailer_word);
   if (pad_length + kEspTrailerLength > plaintext.size()) return unexpected(DropReason::BadPadding);
   const std::size_t payload_length = plaintext.size() - kEspTrailerLength - pad_length;
   // RFC 4303 2.4: the padding is 1, 2, 3, ...; compared as one span (one reader call, not one per byte).

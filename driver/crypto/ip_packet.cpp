@@ -121,10 +121,9 @@ Expected<IpPacketInfo, DropReason> parse_ipv6(std::span<const std::byte> packet,
 }  // namespace
 
 Expected<IpPacketInfo, DropReason> parse_ip_packet(std::span<const std::byte> packet, Fragments fragments) noexcept {
-  ByteReader reader(packet, "IP header");
-  auto version_byte = reader.u8("version");
-  if (!version_byte) return unexpected(DropReason::Truncated);
-  switch (*version_byte >> 4) {
+  // Only the version nibble picks the parser (which reads the header with its own reader).
+  if (packet.empty()) return unexpected(DropReason::Truncated);
+  switch (std::to_integer<std::uint8_t>(packet.front()) >> 4) {
     case kIpv4Version:
       return parse_ipv4(packet, fragments);
     case kIpv6Version:
