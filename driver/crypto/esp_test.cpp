@@ -565,7 +565,9 @@ TEST(EspIv, CbcChainCarriesAcrossPacketsFixedIvsAndReordering) {
       ASSERT_EQ(EVP_DecryptUpdate(ecb_ctx.get(), reinterpret_cast<unsigned char*>(block.data()), &length,
                                   reinterpret_cast<const unsigned char*>(block.data()), static_cast<int>(block.size())),
                 1);
-      for (std::size_t b = 0; b < 8; ++b) block[iv_length - 1 - b] ^= std::byte{static_cast<std::uint8_t>(sequence >> (8 * b))};
+      for (std::size_t b = 0; b < 8; ++b) {
+        block[iv_length - 1 - b] ^= std::byte{static_cast<std::uint8_t>(sequence >> (8 * b))};
+      }
       masks.insert(block);
     }
     EXPECT_EQ(masks.size(), 1U);

@@ -64,7 +64,8 @@ bool key_states(Keyed<Hash>& keyed, std::span<const std::byte> key) noexcept {
   bool ok = true;
   if (key.size() > kHmacBlockLength) {  // RFC 2104 2: a long key is hashed first
     typename Hash::Ctx ctx;
-    ok = Hash::init(&ctx) == 1 && Hash::update(&ctx, key.data(), key.size()) == 1 && Hash::final(block.data(), &ctx) == 1;
+    ok = Hash::init(&ctx) == 1 && Hash::update(&ctx, key.data(), key.size()) == 1 &&
+         Hash::final(block.data(), &ctx) == 1;
     OPENSSL_cleanse(&ctx, sizeof ctx);
   } else {
     std::transform(key.begin(), key.end(), block.begin(), [](std::byte b) { return static_cast<unsigned char>(b); });

@@ -80,10 +80,12 @@ Expected<CipherTransform, std::string> CipherTransform::create(Cipher cipher, st
   if (spec.salt_length == 0) {
     // CBC: start the chain from a zero IV (crypt() and cbc_seal() never rely on it), and draw the
     // nonce mask of cbc_seal.
+    const unsigned char* zero_iv = u8(std::span<const std::byte>(transform.chain_));
     const int ok_iv = operation == CipherOperation::Encrypt
-                          ? EVP_EncryptInit_ex2(transform.ctx_.get(), nullptr, nullptr, u8(std::span<const std::byte>(transform.chain_)), nullptr)
-                          : EVP_DecryptInit_ex2(transform.ctx_.get(), nullptr, nullptr, u8(std::span<const std::byte>(transform.chain_)), nullptr);
-    if (ok_iv != 1 || RAND_bytes(u8(std::span<std::byte>(transform.iv_mask_)), static_cast<int>(transform.iv_mask_.size())) != 1) {
+                          ? EVP_EncryptInit_ex2(transform.ctx_.get(), nullptr, nullptr, zero_iv, nullptr)
+                          : EVP_DecryptInit_ex2(transform.ctx_.get(), nullptr, nullptr, zero_iv, nullptr);
+    const std::span<std::byte> mask(transform.iv_mask_);
+    if (ok_iv != 1 || RAND_bytes(u8(mask), static_cast<int>(mask.size())) != 1) {
       return unexpected(std::string("cannot set up the CBC IV generator for ") + spec.evp_name);
     }
   }
