@@ -1,10 +1,12 @@
 // nfqueue_throughput: TCP throughput between two network namespaces over a veth pair, first in
 // clear on the plain veth (the baseline, same run), then through Ward's nfqueue dataplane with
-// static ESP SAs for several algorithms. Prints Mbit/s and the ratio to the baseline.
+// static ESP SAs for several algorithms, each with one TCP stream and with four (iperf3 -P 4).
+// Prints Mbit/s and the ratio to the baseline with the same number of streams.
 // Needs root (it creates namespaces); sends traffic only between its own namespaces.
-//   nfqueue_throughput [seconds per run, default 3]
+//   nfqueue_throughput [seconds per run, default 3] [NFQUEUE queues (threads) per side, default 2]
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -38,8 +40,9 @@ FilterTable negotiate_between(const IpAddress& self, const IpAddress& peer) {
            DriverFilter{1, other, me, 0, PortRange::any(), PortRange::any(), FilterAction::Negotiate, 32768, {}}}};
 }
 
-double iperf_mbits(const ward::testing::Netns& client, int seconds) {
-  const auto output = client.exec_output("iperf3 -c " + kB.to_string() + " -p 5299 -t " + std::to_string(seconds) + " -J");
+double iperf_mbits(const ward::testing::Netns& client, int seconds, int streams) {
+  const auto output = client.exec_output("iperf3 -c " + kB.to_string() + " -p 5299 -t " + std::to_string(seconds) +
+                                         " -P " + std::to_string(streams) + " -J");
   try {
     const auto json = nlohmann::json::parse(output);
     return json.at("end").at("sum_received").at("bits_per_second").get<double>() / 1e6;
@@ -51,11 +54,11 @@ double iperf_mbits(const ward::testing::Netns& client, int seconds) {
 
 std::unique_ptr<NfqueueDataplane> start_dataplane(const ward::testing::Netns& ns, QuietListener& listener, const IpAddress& self,
                                                   const IpAddress& peer, std::uint32_t spi_out, std::uint32_t spi_in,
-                                                  const crypto::testing::SaShape& shape) {
+                                                  const crypto::testing::SaShape& shape, std::uint16_t queues) {
   std::unique_ptr<NfqueueDataplane> dataplane;
   ns.run_inside([&] {
     NfqueueOptions options;
-    options.chains.queue_count = 2;
+    options.chains.queue_count = queues;
     auto started = NfqueueDataplane::start(listener, options);
     if (!started) throw std::runtime_error(started.error());
     dataplane = std::move(*started);
@@ -72,6 +75,7 @@ std::unique_ptr<NfqueueDataplane> start_dataplane(const ward::testing::Netns& ns
 
 int main(int argc, char** argv) {
   const int seconds = argc > 1 ? std::max(1, std::atoi(argv[1])) : 3;
+  const auto queues = static_cast<std::uint16_t>(argc > 2 ? std::clamp(std::atoi(argv[2]), 1, 16) : 2);
   std::string why;
   if (!ward::testing::can_use_network_namespaces(&why)) {
     std::cerr << "nfqueue_throughput: " << why << "\n";
@@ -86,8 +90,13 @@ int main(int argc, char** argv) {
   }
   std::this_thread::sleep_for(300ms);
 
-  const double plain = iperf_mbits(a, seconds);
-  std::printf("%-34s %10.0f Mbit/s  (baseline)\n", "plain veth, no IPsec", plain);
+  constexpr int kStreamCounts[] = {1, 4};
+  double plain[2] = {};
+  for (int i = 0; i < 2; ++i) {
+    plain[i] = iperf_mbits(a, seconds, kStreamCounts[i]);
+    std::printf("%-36s %d stream%s %10.0f Mbit/s  (baseline)\n", "plain veth, no IPsec", kStreamCounts[i],
+                kStreamCounts[i] == 1 ? " " : "s", plain[i]);
+  }
 
   struct Case {
     const char* name;
@@ -101,10 +110,14 @@ int main(int argc, char** argv) {
     shape.cipher = c.cipher;
     shape.integrity = c.integrity;
     QuietListener listener;
-    auto dataplane_a = start_dataplane(a, listener, kA, kB, 0x1001, 0x2001, shape);
-    auto dataplane_b = start_dataplane(b, listener, kB, kA, 0x2001, 0x1001, shape);
-    const double protected_rate = iperf_mbits(a, seconds);
-    std::printf("%-34s %10.0f Mbit/s  (%.1f%% of plain)\n", c.name, protected_rate, plain > 0 ? 100.0 * protected_rate / plain : 0.0);
+    auto dataplane_a = start_dataplane(a, listener, kA, kB, 0x1001, 0x2001, shape, queues);
+    auto dataplane_b = start_dataplane(b, listener, kB, kA, 0x2001, 0x1001, shape, queues);
+    for (int i = 0; i < 2; ++i) {
+      const double protected_rate = iperf_mbits(a, seconds, kStreamCounts[i]);
+      std::printf("%-36s %d stream%s %10.0f Mbit/s  (%.1f%% of plain)\n", c.name, kStreamCounts[i],
+                  kStreamCounts[i] == 1 ? " " : "s", protected_rate, plain[i] > 0 ? 100.0 * protected_rate / plain[i] : 0.0);
+    }
   }
+  std::printf("NFQUEUE queues (threads) per side: %u\n", static_cast<unsigned>(queues));
   return 0;
 }

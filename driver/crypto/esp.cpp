@@ -18,6 +18,14 @@ constexpr std::size_t kUdpLengthOffset = 4;
 constexpr std::size_t kUdpChecksumOffset = 6;
 constexpr std::size_t kGcmAadMaxLength = 12;  // SPI + 64-bit ESN sequence number (RFC 4106 5)
 constexpr std::uint64_t kMax32BitSequence = 0xffffffffULL;
+constexpr std::size_t kMaxPadLength = 255;
+
+// The default padding of RFC 4303 2.4: bytes 1, 2, 3, ..., 255.
+constexpr std::array<std::byte, kMaxPadLength> kPaddingPattern = [] {
+  std::array<std::byte, kMaxPadLength> pattern{};
+  for (std::size_t i = 0; i < pattern.size(); ++i) pattern[i] = std::byte{static_cast<std::uint8_t>(i + 1)};
+  return pattern;
+}();
 
 void store_u32_be(std::span<std::byte> to, std::uint32_t value) noexcept {
   for (std::size_t i = 0; i < 4; ++i) to[i] = std::byte{static_cast<std::uint8_t>(value >> (24 - 8 * i))};
@@ -112,24 +120,26 @@ Expected<void, DropReason> EspSa::seal(ByteWriter& writer, std::uint8_t next_hea
 
   std::array<std::byte, kMaxIvLength> iv_storage{};
   const std::span<std::byte> iv = std::span<std::byte>(iv_storage).first(cipher_.iv_length());
+  // CBC without a fixed IV: cbc_seal() makes the IV (RFC 3602 2.1: unpredictable) in the same
+  // pass as the encryption, so the IV field is written as zeros first.
+  const bool cbc_sealed = fixed == nullptr && !cipher_.is_aead() && !iv.empty();
   if (fixed != nullptr) {
     if (fixed->iv.size() != iv.size()) return unexpected(DropReason::CryptoFailure);
     std::copy(fixed->iv.begin(), fixed->iv.end(), iv.begin());
   } else if (cipher_.is_aead()) {
     store_u64_be(iv, sequence);  // RFC 4106 3.1: a counter is a fine unique IV
-  } else if (!iv.empty() && !cipher_.cbc_iv(sequence, iv)) {
-    return unexpected(DropReason::CryptoFailure);  // RFC 3602 2.1: CBC IVs must be unpredictable
   }
 
   const std::size_t esp_at = writer.size();
   writer.u32_be(spi_);
   writer.u32_be(low);
+  const std::size_t iv_at = writer.size();
   writer.bytes(iv);
   const std::size_t ciphertext_at = writer.size();
   writer.bytes(payload);
   const std::size_t align = payload_alignment();
   const std::size_t pad_length = (align - (payload.size() + kEspTrailerLength) % align) % align;
-  for (std::size_t i = 1; i <= pad_length; ++i) writer.u8(static_cast<std::uint8_t>(i));  // RFC 4303 2.4
+  writer.bytes(std::span<const std::byte>(kPaddingPattern).first(pad_length));  // RFC 4303 2.4
   writer.u8(static_cast<std::uint8_t>(pad_length));
   writer.u8(next_header);
   const std::size_t ciphertext_length = writer.size() - ciphertext_at;
@@ -157,7 +167,9 @@ Expected<void, DropReason> EspSa::seal(ByteWriter& writer, std::uint8_t next_hea
       return unexpected(DropReason::CryptoFailure);
     }
   } else {
-    if (!cipher_.crypt(iv, text, text)) return unexpected(DropReason::CryptoFailure);
+    const bool encrypted = cbc_sealed ? cipher_.cbc_seal(sequence, all.subspan(iv_at, icv_at - iv_at))
+                                      : cipher_.crypt(iv, text, text);
+    if (!encrypted) return unexpected(DropReason::CryptoFailure);
     // RFC 4303 2.2.1 / 3.3.2.1: with ESN the high half is authenticated but not sent.
     const std::array<std::span<const std::byte>, 2> parts{
         all.subspan(esp_at, icv_at - esp_at),
@@ -223,13 +235,16 @@ Expected<Decapsulated, DropReason> EspSa::open(std::span<const std::byte> esp, B
 
   const std::span<const std::byte> plaintext = writer.written().subspan(plaintext_at);
   ByteReader trailer(plaintext.last(kEspTrailerLength), "ESP trailer", plaintext.size() - kEspTrailerLength);
-  const std::uint8_t pad_length = *trailer.u8("pad length");
-  const std::uint8_t next_header = *trailer.u8("next header");
+  const std::uint16_t trailer_word = *trailer.u16_be("pad length/next header");
+  const auto pad_length = static_cast<std::uint8_t>(trailer_word >> 8);
+  const auto next_header = static_cast<std::uint8_t>(trailer_word);
   if (pad_length + kEspTrailerLength > plaintext.size()) return unexpected(DropReason::BadPadding);
   const std::size_t payload_length = plaintext.size() - kEspTrailerLength - pad_length;
-  ByteReader padding(plaintext.subspan(payload_length, pad_length), "ESP padding", payload_length);
-  for (std::size_t i = 1; i <= pad_length; ++i) {
-    if (*padding.u8("padding") != static_cast<std::uint8_t>(i)) return unexpected(DropReason::BadPadding);
+  // RFC 4303 2.4: the padding is 1, 2, 3, ...; compared as one span (one reader call, not one per byte).
+  ByteReader padding_reader(plaintext.subspan(payload_length, pad_length), "ESP padding", payload_length);
+  const auto padding = padding_reader.bytes(pad_length, "padding");
+  if (!padding || !std::equal(padding->begin(), padding->end(), kPaddingPattern.begin())) {
+    return unexpected(DropReason::BadPadding);
   }
   writer.truncate(plaintext_at + payload_length);
   if (next_header == kProtoNoNextHeader) return unexpected(DropReason::DummyPacket);

@@ -4,9 +4,7 @@
 #include <array>
 #include <climits>
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include "driver/crypto/constants.h"
@@ -79,20 +77,25 @@ Expected<CipherTransform, std::string> CipherTransform::create(Cipher cipher, st
   } else if (EVP_CIPHER_CTX_set_padding(transform.ctx_.get(), 0) != 1) {
     return unexpected(std::string("cannot turn off padding for ") + spec.evp_name);  // ESP pads itself
   }
-  if (spec.salt_length == 0 && operation == CipherOperation::Encrypt) {
-    std::array<unsigned char, kAes128KeyLength> iv_key{};
-    EvpCipherPtr ecb(EVP_CIPHER_fetch(nullptr, "AES-128-ECB", nullptr));
-    transform.iv_ctx_.reset(EVP_CIPHER_CTX_new());
-    const bool ok_iv = ecb && transform.iv_ctx_ && RAND_bytes(iv_key.data(), static_cast<int>(iv_key.size())) == 1 &&
-                       EVP_EncryptInit_ex2(transform.iv_ctx_.get(), ecb.get(), iv_key.data(), nullptr, nullptr) == 1 &&
-                       EVP_CIPHER_CTX_set_padding(transform.iv_ctx_.get(), 0) == 1;
-    OPENSSL_cleanse(iv_key.data(), iv_key.size());
-    if (!ok_iv) return unexpected(std::string("cannot set up the CBC IV generator"));
+  if (spec.salt_length == 0) {
+    // CBC: start the chain from a zero IV (crypt() and cbc_seal() never rely on it), and draw the
+    // nonce mask of cbc_seal.
+    const unsigned char* zero_iv = u8(std::span<const std::byte>(transform.chain_));
+    const int ok_iv = operation == CipherOperation::Encrypt
+                          ? EVP_EncryptInit_ex2(transform.ctx_.get(), nullptr, nullptr, zero_iv, nullptr)
+                          : EVP_DecryptInit_ex2(transform.ctx_.get(), nullptr, nullptr, zero_iv, nullptr);
+    const std::span<std::byte> mask(transform.iv_mask_);
+    if (ok_iv != 1 || RAND_bytes(u8(mask), static_cast<int>(mask.size())) != 1) {
+      return unexpected(std::string("cannot set up the CBC IV generator for ") + spec.evp_name);
+    }
   }
   return transform;
 }
 
-CipherTransform::~CipherTransform() { OPENSSL_cleanse(salt_.data(), salt_.size()); }
+CipherTransform::~CipherTransform() {
+  OPENSSL_cleanse(salt_.data(), salt_.size());
+  OPENSSL_cleanse(iv_mask_.data(), iv_mask_.size());
+}
 
 std::size_t CipherTransform::icv_length() const noexcept { return is_aead() ? kGcmIcvLength : 0; }
 
@@ -145,16 +148,27 @@ bool CipherTransform::open(std::span<const std::byte> iv, std::span<const std::b
   return EVP_DecryptFinal_ex(ctx, u8(out) + out.size(), &length) == 1;
 }
 
-bool CipherTransform::cbc_iv(std::uint64_t sequence, std::span<std::byte> iv) noexcept {
-  if (!iv_ctx_ || iv.size() > kAesBlockLength) return false;
-  std::array<unsigned char, kAesBlockLength> block{};
-  for (std::size_t i = 0; i < 8; ++i) block[i] = static_cast<unsigned char>(sequence >> (56 - 8 * i));
-  int length = 0;
-  if (EVP_EncryptUpdate(iv_ctx_.get(), block.data(), &length, block.data(), static_cast<int>(block.size())) != 1 ||
-      length != static_cast<int>(block.size())) {
+bool CipherTransform::cbc_seal(std::uint64_t sequence, std::span<std::byte> iv_and_text) noexcept {
+  const std::size_t block = block_length_;
+  if (is_aead() || cipher_ == Cipher::Null || operation_ != CipherOperation::Encrypt || iv_length_ != block ||
+      iv_and_text.size() < 2 * block || iv_and_text.size() % block != 0 || !fits_int(iv_and_text.size())) {
     return false;
   }
-  std::copy_n(reinterpret_cast<const std::byte*>(block.data()), iv.size(), iv.begin());
+  // First block: (sequence number, big-endian, right-aligned) XOR mask XOR chain value.
+  std::array<std::byte, kMaxBlockLength> nonce{};
+  for (std::size_t i = 0; i < 8; ++i) nonce[block - 1 - i] = std::byte{static_cast<std::uint8_t>(sequence >> (8 * i))};
+  for (std::size_t i = 0; i < block; ++i) iv_and_text[i] = nonce[i] ^ iv_mask_[i] ^ chain_[i];
+  int length = 0;
+  const bool ok = EVP_EncryptUpdate(ctx_.get(), u8(iv_and_text), &length, u8(std::span<const std::byte>(iv_and_text)),
+                                    static_cast<int>(iv_and_text.size())) == 1 &&
+                  static_cast<std::size_t>(length) == iv_and_text.size();
+  if (!ok) {
+    // The chain value is unknown after a failure: start again from a known one.
+    chain_.fill(std::byte{0});
+    EVP_EncryptInit_ex2(ctx_.get(), nullptr, nullptr, u8(std::span<const std::byte>(chain_)), nullptr);
+    return false;
+  }
+  std::copy_n(iv_and_text.end() - static_cast<std::ptrdiff_t>(block), block, chain_.begin());
   return true;
 }
 
@@ -170,66 +184,57 @@ bool CipherTransform::crypt(std::span<const std::byte> iv, std::span<const std::
   }
   EVP_CIPHER_CTX* ctx = ctx_.get();
   int length = 0;
-  int final_length = 0;
   if (operation_ == CipherOperation::Encrypt) {
-    return EVP_EncryptInit_ex2(ctx, nullptr, nullptr, u8(iv), nullptr) == 1 &&
-           (in.empty() || EVP_EncryptUpdate(ctx, u8(out), &length, u8(in), static_cast<int>(in.size())) == 1) &&
-           EVP_EncryptFinal_ex(ctx, u8(out) + length, &final_length) == 1 &&
-           static_cast<std::size_t>(length + final_length) == in.size();
+    const bool ok = EVP_EncryptInit_ex2(ctx, nullptr, nullptr, u8(iv), nullptr) == 1 &&
+                    (in.empty() || EVP_EncryptUpdate(ctx, u8(out), &length, u8(in), static_cast<int>(in.size())) == 1) &&
+                    static_cast<std::size_t>(length) == in.size();
+    const std::span<const std::byte> last = in.empty() ? iv : std::span<const std::byte>(out).last(block_length_);
+    std::copy(last.begin(), last.end(), chain_.begin());
+    if (!ok) {
+      chain_.fill(std::byte{0});
+      EVP_EncryptInit_ex2(ctx, nullptr, nullptr, u8(std::span<const std::byte>(chain_)), nullptr);
+    }
+    return ok;
   }
-  return EVP_DecryptInit_ex2(ctx, nullptr, nullptr, u8(iv), nullptr) == 1 &&
-         (in.empty() || EVP_DecryptUpdate(ctx, u8(out), &length, u8(in), static_cast<int>(in.size())) == 1) &&
-         EVP_DecryptFinal_ex(ctx, u8(out) + length, &final_length) == 1 &&
-         static_cast<std::size_t>(length + final_length) == in.size();
+  // Decryption: P1 = D(C1) XOR IV, so chaining through the IV block (output discarded) sets it up.
+  std::array<std::byte, kMaxBlockLength> discarded{};
+  int discarded_length = 0;
+  const bool ok = EVP_DecryptUpdate(ctx, u8(std::span<std::byte>(discarded)), &discarded_length, u8(iv),
+                                    static_cast<int>(iv.size())) == 1 &&
+                  static_cast<std::size_t>(discarded_length) == iv.size() &&
+                  (in.empty() || EVP_DecryptUpdate(ctx, u8(out), &length, u8(in), static_cast<int>(in.size())) == 1) &&
+                  static_cast<std::size_t>(length) == in.size();
+  OPENSSL_cleanse(discarded.data(), discarded.size());
+  return ok;
 }
 
 Expected<IntegrityTransform, std::string> IntegrityTransform::create(Integrity integrity,
                                                                     std::span<const std::byte> key) {
-  const char* digest = nullptr;
   IntegrityTransform transform(integrity);
   switch (integrity) {
     case Integrity::None:
       return unexpected(std::string("no integrity algorithm to create"));
     case Integrity::HmacSha1_96:
-      digest = "SHA1";
       transform.icv_length_ = kHmacSha1IcvLength;
       break;
     case Integrity::HmacSha256_128:
-      digest = "SHA2-256";
       transform.icv_length_ = kHmacSha256IcvLength;
       break;
     case Integrity::HmacMd5_96:
-      digest = "MD5";
       transform.icv_length_ = kHmacMd5IcvLength;
       break;
   }
-  if (key.empty()) return unexpected(std::string(name_of(integrity)) + " needs a key, got 0 bytes");
-  transform.mac_.reset(EVP_MAC_fetch(nullptr, OSSL_MAC_NAME_HMAC, nullptr));
-  if (!transform.mac_) return unexpected(std::string("OpenSSL has no HMAC"));
-  transform.ctx_.reset(EVP_MAC_CTX_new(transform.mac_.get()));
-  if (!transform.ctx_) return unexpected(std::string("EVP_MAC_CTX_new failed"));
-  const OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>(digest), 0),
-      OSSL_PARAM_construct_end(),
-  };
-  if (EVP_MAC_init(transform.ctx_.get(), u8(key), key.size(), params) != 1) {
-    return unexpected(std::string("cannot key HMAC with ") + digest);
-  }
-  transform.digest_length_ = EVP_MAC_CTX_get_mac_size(transform.ctx_.get());
+  auto state = make_hmac_key_state(integrity, key);
+  if (!state) return unexpected(state.error());
+  transform.state_ = std::move(*state);
+  transform.digest_length_ = hmac_digest_length(*transform.state_);
   return transform;
 }
 
 bool IntegrityTransform::compute(std::span<const std::span<const std::byte>> parts, std::span<std::byte> out) noexcept {
-  if (out.size() > digest_length_ || out.empty()) return false;
-  EVP_MAC_CTX* ctx = ctx_.get();
-  // A null key re-initialises the MAC with the key it already holds.
-  if (EVP_MAC_init(ctx, nullptr, 0, nullptr) != 1) return false;
-  for (const auto part : parts) {
-    if (!part.empty() && EVP_MAC_update(ctx, u8(part), part.size()) != 1) return false;
-  }
+  if (out.size() > digest_length_ || out.empty() || !state_) return false;
   std::array<unsigned char, EVP_MAX_MD_SIZE> full{};
-  std::size_t full_length = 0;
-  if (EVP_MAC_final(ctx, full.data(), &full_length, full.size()) != 1 || full_length < out.size()) return false;
+  if (!hmac_compute(*state_, parts, full)) return false;
   std::copy_n(reinterpret_cast<const std::byte*>(full.data()), out.size(), out.begin());
   OPENSSL_cleanse(full.data(), full.size());
   return true;
@@ -239,7 +244,9 @@ bool IntegrityTransform::verify(std::span<const std::span<const std::byte>> part
                                 std::span<const std::byte> icv) noexcept {
   std::array<std::byte, EVP_MAX_MD_SIZE> computed{};
   if (icv.size() != icv_length_ || !compute(parts, std::span<std::byte>(computed).first(icv.size()))) return false;
-  return CRYPTO_memcmp(computed.data(), icv.data(), icv.size()) == 0;
+  const bool equal = CRYPTO_memcmp(computed.data(), icv.data(), icv.size()) == 0;
+  OPENSSL_cleanse(computed.data(), computed.size());
+  return equal;
 }
 
 }  // namespace ward::driver::crypto

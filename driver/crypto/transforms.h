@@ -1,5 +1,6 @@
 // The cryptographic transforms of one SA, over OpenSSL 3 EVP. Each holds its OpenSSL context,
-// keyed once when the SA is made and reused for every packet: no per-packet allocation.
+// keyed once when the SA is made and reused for every packet: no per-packet allocation and no
+// per-packet re-initialisation of a CBC context.
 //
 // Thread safety: a transform is used by one thread at a time (EVP contexts are not shareable).
 #pragma once
@@ -14,6 +15,8 @@
 #include <openssl/evp.h>
 
 #include "common/expected.h"
+#include "driver/crypto/constants.h"
+#include "driver/crypto/hmac_state.h"
 #include "driver/crypto/sa_params.h"
 
 namespace ward::driver::crypto {
@@ -24,16 +27,8 @@ struct EvpCipherCtxDeleter {
 struct EvpCipherDeleter {
   void operator()(EVP_CIPHER* cipher) const noexcept { EVP_CIPHER_free(cipher); }
 };
-struct EvpMacDeleter {
-  void operator()(EVP_MAC* mac) const noexcept { EVP_MAC_free(mac); }
-};
-struct EvpMacCtxDeleter {
-  void operator()(EVP_MAC_CTX* ctx) const noexcept { EVP_MAC_CTX_free(ctx); }
-};
 using EvpCipherCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, EvpCipherCtxDeleter>;
 using EvpCipherPtr = std::unique_ptr<EVP_CIPHER, EvpCipherDeleter>;
-using EvpMacPtr = std::unique_ptr<EVP_MAC, EvpMacDeleter>;
-using EvpMacCtxPtr = std::unique_ptr<EVP_MAC_CTX, EvpMacCtxDeleter>;
 
 enum class CipherOperation : std::uint8_t { Encrypt, Decrypt };
 
@@ -56,11 +51,19 @@ class CipherTransform {
   // AEAD: decrypts `in` into `out` (same size) and verifies `tag`; false if it does not verify.
   bool open(std::span<const std::byte> iv, std::span<const std::byte> aad, std::span<const std::byte> in,
             std::span<std::byte> out, std::span<const std::byte> tag) noexcept;
-  // CBC encryption: the IV for the packet with this sequence number. RFC 3602 2.1 wants CBC IVs
-  // unpredictable; as NIST SP 800-38A Appendix C suggests, the IV is the sequence number
-  // encrypted (AES-ECB) under a random key made for this SA alone, so no per-packet RNG call.
-  bool cbc_iv(std::uint64_t sequence, std::span<std::byte> iv) noexcept;
-  // CBC / NULL: `in` and `out` are the same size, a multiple of block_length(); may be the same memory.
+  // CBC encryption of one packet without re-initialising the EVP context: `iv_and_text` is the
+  // IV field followed by the padded plaintext (a multiple of block_length()), encrypted in place
+  // in one pass; the IV field is overwritten with the packet's IV. RFC 3602 2.1 wants CBC IVs
+  // unpredictable; as NIST SP 800-38A Appendix C suggests, the IV is a nonce encrypted under the
+  // SA's own key: nonce = sequence number XOR a random per-SA mask (so two SAs that share a key
+  // still get different IVs). The context's CBC chain still holds the previous packet's last
+  // ciphertext block; feeding (nonce XOR that block) as the first block makes the first output
+  // block E_K(nonce) = the IV, and the rest is plain CBC under that IV.
+  bool cbc_seal(std::uint64_t sequence, std::span<std::byte> iv_and_text) noexcept;
+  // CBC / NULL with a given IV: `in` and `out` are the same size, a multiple of block_length(); may
+  // be the same memory. Encryption re-initialises the context with the IV (test vectors);
+  // decryption does not: it runs the IV through the chain first and discards that block, which
+  // leaves the IV as the chain value for `in` (CBC decryption only needs the previous block).
   bool crypt(std::span<const std::byte> iv, std::span<const std::byte> in, std::span<std::byte> out) noexcept;
 
  private:
@@ -80,10 +83,14 @@ class CipherTransform {
   std::array<std::byte, kGcmSaltLength> salt_{};  // GCM key material; wiped by the destructor
   EvpCipherPtr evp_cipher_;
   EvpCipherCtxPtr ctx_;
-  EvpCipherCtxPtr iv_ctx_;  // CBC encryption only: AES-128-ECB under a random key
+  // CBC encryption: the last ciphertext block the context chained from (its CBC state), and the
+  // random nonce mask of cbc_seal (wiped by the destructor).
+  std::array<std::byte, kMaxBlockLength> chain_{};
+  std::array<std::byte, kMaxBlockLength> iv_mask_{};
 };
 
-// The integrity transform: HMAC (RFC 2104) via EVP_MAC, truncated to the ICV length.
+// The integrity transform: HMAC (RFC 2104) over keyed states prepared once (hmac_state.h),
+// truncated to the ICV length.
 class IntegrityTransform {
  public:
   // Any non-empty key is accepted here (test vectors use odd sizes); SA setup checks RFC sizes.
@@ -104,8 +111,7 @@ class IntegrityTransform {
   Integrity integrity_;
   std::size_t icv_length_ = 0;
   std::size_t digest_length_ = 0;
-  EvpMacPtr mac_;
-  EvpMacCtxPtr ctx_;
+  HmacKeyStatePtr state_;
 };
 
 }  // namespace ward::driver::crypto

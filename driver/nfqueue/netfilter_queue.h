@@ -1,7 +1,15 @@
 // One NFQUEUE queue: packets the kernel hands to Ward and the verdicts Ward gives back.
 // Built on libnetfilter_queue's netlink message helpers over a libmnl socket. A queue is owned by
-// one thread; packets are handed over by reference into the receive buffer and must be given a
+// one thread; packets are handed over by reference into the receive buffers and must be given a
 // verdict before the next receive.
+//
+// Per-packet system calls are the cost here (a full-size ESP packet is encrypted in about a
+// microsecond), so both directions are batched: receive() takes up to QueueOptions::receive_batch
+// queued packets with one recvmmsg (polling only when nothing is waiting), and verdict() only
+// appends the verdict message to a send buffer; flush() sends every pending verdict with one
+// sendto (the kernel walks the netlink messages of one buffer in order). The owner must flush
+// after each receive() and after verdicts given outside it; verdict() flushes by itself when the
+// buffer is full.
 #pragma once
 
 #include <chrono>
@@ -12,6 +20,9 @@
 #include <span>
 #include <string>
 #include <vector>
+
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include "common/expected.h"
 
@@ -32,6 +43,7 @@ struct QueueOptions {
   std::uint16_t queue_number = 0;
   std::uint32_t max_queued = 4096;  // the kernel drops beyond this (we never fail open)
   std::uint32_t copy_range = 0xFFFF;
+  std::size_t receive_batch = 32;  // packets taken per receive() (one recvmmsg)
 };
 
 class NetfilterQueue {
@@ -47,12 +59,16 @@ class NetfilterQueue {
   int fd() const noexcept;
   std::uint16_t queue_number() const noexcept { return options_.queue_number; }
 
-  // Waits up to `timeout` for packets and calls `handler` for each one received.
-  // Returns how many packets were handled (0 on timeout).
+  // Takes the packets already waiting (up to receive_batch), or waits up to `timeout` for some,
+  // and calls `handler` for each one. Returns how many packets were handled (0 on timeout).
   Expected<std::size_t, std::string> receive(const Handler& handler, std::chrono::milliseconds timeout);
 
-  // Gives a verdict; with `replacement`, the kernel continues with those bytes instead.
+  // Queues a verdict for sending (see flush()); with `replacement`, the kernel continues with those
+  // bytes instead. Flushes first when the send buffer cannot take it.
   Expected<void, std::string> verdict(std::uint32_t packet_id, Verdict verdict, std::span<const std::byte> replacement = {});
+  // Sends the pending verdicts (one system call); nothing to do when none are pending.
+  Expected<void, std::string> flush();
+  std::size_t pending_verdicts() const noexcept { return pending_verdicts_; }
 
  private:
   struct MnlSocketDeleter {
@@ -64,8 +80,12 @@ class NetfilterQueue {
   std::unique_ptr<mnl_socket, MnlSocketDeleter> socket_;
   QueueOptions options_;
   unsigned port_id_ = 0;
-  std::vector<char> receive_buffer_;
+  std::vector<char> receive_buffer_;    // receive_batch slots of kReceiveSlotSize bytes
+  std::vector<iovec> receive_vectors_;  // one per slot
+  std::vector<mmsghdr> receive_messages_;
   std::vector<char> send_buffer_;
+  std::size_t send_used_ = 0;  // bytes of pending verdict messages at the start of send_buffer_
+  std::size_t pending_verdicts_ = 0;
 };
 
 }  // namespace ward::driver

@@ -88,12 +88,21 @@ void NfqueueDataplane::give_verdict(std::size_t index, std::uint32_t packet_id, 
   if (!sent) verdict_errors_.fetch_add(1, std::memory_order_relaxed);
 }
 
+void NfqueueDataplane::flush_verdicts(std::size_t index) {
+  auto& slot = *queues_[index];
+  std::lock_guard lock(slot.verdict_mutex);
+  if (slot.queue->pending_verdicts() == 0) return;
+  const std::size_t pending = slot.queue->pending_verdicts();
+  if (!slot.queue->flush()) verdict_errors_.fetch_add(pending, std::memory_order_relaxed);
+}
+
 void NfqueueDataplane::deliver(const std::vector<ReleasedPacket>& released) {
   for (const auto& packet : released) {
     const auto index = static_cast<std::size_t>(packet.token >> 32);
     if (index >= queues_.size()) continue;
     give_verdict(index, static_cast<std::uint32_t>(packet.token), PacketOutcome{packet.disposition, packet.bytes});
   }
+  for (std::size_t index = 0; index < queues_.size(); ++index) flush_verdicts(index);
 }
 
 void NfqueueDataplane::serve(std::size_t index) {
@@ -106,6 +115,7 @@ void NfqueueDataplane::serve(std::size_t index) {
   };
   while (!stopping_) {
     (void)slot.queue->receive(handler, kReceiveTimeout);
+    flush_verdicts(index);  // the batch's verdicts, one system call
     if (index == 0 && std::chrono::steady_clock::now() - last_tick >= kTickInterval) {
       last_tick = std::chrono::steady_clock::now();
       deliver(engine_.tick());

@@ -40,13 +40,15 @@ class NfqueueDataplane final : public Dataplane {
  private:
   struct Queue {
     std::unique_ptr<NetfilterQueue> queue;
-    std::mutex verdict_mutex;  // verdicts come from the queue's thread and from add_sa's caller
+    std::mutex verdict_mutex;  // verdicts (and flushes) come from the queue's thread and from add_sa's caller
   };
 
   NfqueueDataplane(DataplaneListener& listener, NfqueueOptions options, int namespace_fd);
   void serve(std::size_t index);
   void deliver(const std::vector<ReleasedPacket>& released);
+  // Queues the verdict on its queue; flush_verdicts() sends what a queue has pending.
   void give_verdict(std::size_t queue, std::uint32_t packet_id, const PacketOutcome& outcome);
+  void flush_verdicts(std::size_t queue);
   Expected<void, std::string> in_own_namespace(const std::function<Expected<void, std::string>()>& work);
 
   NfqueueOptions options_;

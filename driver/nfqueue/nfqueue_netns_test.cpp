@@ -70,6 +70,7 @@ class NfqueueNetnsTest : public ::testing::Test {
               },
               50ms);
           if (!handled) queue_error_ = handled.error();
+          if (auto flushed = (*queue)->flush(); !flushed) queue_error_ = flushed.error();
         }
       });
     });
