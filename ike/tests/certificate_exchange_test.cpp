@@ -25,6 +25,7 @@
 #include "ike/auth/certificate_provider.h"
 #include "ike/sa/phase1_sa.h"
 #include "ike/sa/quick_mode.h"
+#include "ike/tests/exchange_support.h"
 #include "tests/harness/process.h"
 #include "tests/harness/test_ca.h"
 
@@ -37,26 +38,13 @@ using driver::crypto::Integrity;
 using State = Phase1Sa::State;
 using QmState = QuickModeExchange::State;
 
-IpAddress ip(const char* text) { return *IpAddress::parse(text); }
-const IpAddress kHostA = ip("10.20.1.10");
-const IpAddress kHostB = ip("10.20.2.30");
-constexpr std::uint32_t kFilterId = 7;
+using testing::kFilterId;
+using testing::kHostA;
+using testing::kHostB;
+using testing::negotiate_table;
+using testing::NullDataplaneListener;
 const std::string kRootName = "CN=Ward Test Root, O=Ward";   // as the rule's authentication method names it
 const std::string kOtherRootName = "CN=Other Root, O=Other";
-
-struct NullListener : driver::DataplaneListener {
-  void on_acquire(const driver::Acquire&) override {}
-  void on_expiry(const driver::SaExpiry&) override {}
-};
-
-driver::FilterTable negotiate_table() {
-  const auto a = IpPrefix::host(kHostA);
-  const auto b = IpPrefix::host(kHostB);
-  using driver::DriverFilter;
-  using driver::FilterAction;
-  return {{DriverFilter{kFilterId, a, b, 0, PortRange::any(), PortRange::any(), FilterAction::Negotiate, 32768, {}},
-           DriverFilter{kFilterId, b, a, 0, PortRange::any(), PortRange::any(), FilterAction::Negotiate, 32768, {}}}};
-}
 
 std::size_t count_payloads(std::span<const std::byte> datagram, MessageKind kind, PayloadType type) {
   auto parsed = parse_message(datagram, kind);
@@ -208,26 +196,11 @@ class CertificateExchangeTest : public ::testing::Test {
   Clock clock() { return [this] { return now; }; }
 
   Phase1Config phase1_config(const IpAddress& local, const IpAddress& peer, std::vector<std::string>& log) {
-    Phase1Config c;
-    c.proposals = {{IkeEncryptionAlgorithm::AesCbc, 256, IkeHashAlgorithm::Sha2_256, IkeGroupDescription::Modp2048, 28800s}};
-    c.local = local;
-    c.peer = peer;
-    c.retransmit = RetransmitPolicy{1000ms, 2, 3};
-    c.log = [&log](const std::string& line) { log.push_back(line); };
-    return c;
+    return testing::phase1_config(local, peer, {{IkeEncryptionAlgorithm::AesCbc, 256, IkeHashAlgorithm::Sha2_256, IkeGroupDescription::Modp2048, 28800s}}, log);
   }
 
   QuickModeConfig quick_config(const IpAddress& local, const IpAddress& peer) {
-    QuickModeConfig c;
-    c.proposals = {{Cipher::AesGcm256, Integrity::None}};
-    c.lifetime = 3600s;
-    c.lifetime_kilobytes = 100000;
-    c.local = TrafficSelector{IpPrefix::host(local)};
-    c.remote = TrafficSelector{IpPrefix::host(peer)};
-    c.filter_id = kFilterId;
-    c.peer = peer;
-    c.retransmit = RetransmitPolicy{1000ms, 2, 3};
-    return c;
+    return testing::quick_config(local, peer, {{Cipher::AesGcm256, Integrity::None}});
   }
 
   // Messages 1 to 4; returns message 5 (empty when A failed).
@@ -311,7 +284,7 @@ class CertificateExchangeTest : public ::testing::Test {
 
   std::chrono::steady_clock::time_point now{};
   std::vector<std::string> log_a, log_b;
-  NullListener listener;
+  NullDataplaneListener listener;
   driver::SimDataplane sim_a, sim_b;
   std::unique_ptr<Phase1Sa> initiator, responder;
   std::unique_ptr<QuickModeExchange> qm_initiator, qm_responder;

@@ -13,6 +13,7 @@
 #include "ike/auth/preshared_key.h"
 #include "ike/sa/phase1_sa.h"
 #include "ike/sa/quick_mode.h"
+#include "ike/tests/exchange_support.h"
 
 namespace ward::ike::sa {
 namespace {
@@ -23,24 +24,11 @@ using driver::crypto::Integrity;
 using State = Phase1Sa::State;
 using QmState = QuickModeExchange::State;
 
-IpAddress ip(const char* text) { return *IpAddress::parse(text); }
-const IpAddress kHostA = ip("10.20.1.10");
-const IpAddress kHostB = ip("10.20.2.30");
-constexpr std::uint32_t kFilterId = 7;
-
-struct NullListener : driver::DataplaneListener {
-  void on_acquire(const driver::Acquire&) override {}
-  void on_expiry(const driver::SaExpiry&) override {}
-};
-
-driver::FilterTable negotiate_table() {
-  const auto a = IpPrefix::host(kHostA);
-  const auto b = IpPrefix::host(kHostB);
-  using driver::DriverFilter;
-  using driver::FilterAction;
-  return {{DriverFilter{kFilterId, a, b, 0, PortRange::any(), PortRange::any(), FilterAction::Negotiate, 32768, {}},
-           DriverFilter{kFilterId, b, a, 0, PortRange::any(), PortRange::any(), FilterAction::Negotiate, 32768, {}}}};
-}
+using testing::kFilterId;
+using testing::kHostA;
+using testing::kHostB;
+using testing::negotiate_table;
+using testing::NullDataplaneListener;
 
 template <class T, class E>
 T take(Expected<T, E>&& result) {
@@ -69,27 +57,11 @@ class IkeExchangeTest : public ::testing::Test {
   Clock clock() { return [this] { return now; }; }
 
   Phase1Config phase1_config(const IpAddress& local, const IpAddress& peer, std::vector<std::string>& log) {
-    Phase1Config c;
-    c.proposals = proposals;
-    c.local = local;
-    c.peer = peer;
-    c.retransmit = RetransmitPolicy{1000ms, 2, 3};
-    c.log = [&log](const std::string& line) { log.push_back(line); };
-    return c;
+    return testing::phase1_config(local, peer, proposals, log);
   }
 
   QuickModeConfig quick_config(const IpAddress& local, const IpAddress& peer) {
-    QuickModeConfig c;
-    c.proposals = esp;
-    c.pfs_group = pfs;
-    c.lifetime = 3600s;
-    c.lifetime_kilobytes = 100000;
-    c.local = TrafficSelector{IpPrefix::host(local)};
-    c.remote = TrafficSelector{IpPrefix::host(peer)};
-    c.filter_id = kFilterId;
-    c.peer = peer;
-    c.retransmit = RetransmitPolicy{1000ms, 2, 3};
-    return c;
+    return testing::quick_config(local, peer, esp, pfs);
   }
 
   // Main mode, six messages, asserting the state after each.
@@ -177,7 +149,7 @@ class IkeExchangeTest : public ::testing::Test {
   std::optional<IkeGroupDescription> pfs;
   std::vector<std::string> log_a, log_b;
   auth::PresharedKeyProvider psk_a, psk_b;
-  NullListener listener;
+  NullDataplaneListener listener;
   driver::SimDataplane sim_a, sim_b;
   std::unique_ptr<Phase1Sa> initiator, responder;
   std::unique_ptr<QuickModeExchange> qm_initiator, qm_responder;

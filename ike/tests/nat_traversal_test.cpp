@@ -17,6 +17,7 @@
 #include "ike/sa/nat_traversal.h"
 #include "ike/sa/phase1_sa.h"
 #include "ike/sa/quick_mode.h"
+#include "ike/tests/exchange_support.h"
 
 namespace ward::ike::sa {
 namespace {
@@ -238,10 +239,7 @@ TEST_F(NatTMainModeTest, WithoutThePeersVendorIdThereIsNoNatDetection) {
 
 // ---- quick mode: tunnel mode, UDP-encapsulated after the float ----------------------------------
 
-struct NullListener : driver::DataplaneListener {
-  void on_acquire(const driver::Acquire&) override {}
-  void on_expiry(const driver::SaExpiry&) override {}
-};
+using testing::NullDataplaneListener;
 
 constexpr std::uint32_t kTunnelFilter = 11;
 const IpPrefix kNetA = *IpPrefix::parse("192.168.1.0/24");
@@ -291,7 +289,7 @@ class NatTQuickModeTest : public NatTMainModeTest {
     return qm_b->done() ? "" : "responder: " + qm_b->failure();
   }
 
-  NullListener listener;
+  NullDataplaneListener listener;
   driver::SimDataplane sim_a, sim_b;
   std::unique_ptr<QuickModeExchange> qm_a, qm_b;
   std::vector<std::byte> q1_;
