@@ -32,6 +32,7 @@
 #include "ike/crypto/dh.h"
 #include "ike/crypto/keys.h"
 #include "ike/service/ike_service.h"
+#include "ike/tests/exchange_support.h"
 
 namespace ward::ike::bench {
 namespace {
@@ -128,10 +129,7 @@ class Counter final : public service::IkeListener {
   std::string last_failure_;
 };
 
-struct NullDataplaneListener final : driver::DataplaneListener {
-  void on_acquire(const driver::Acquire&) override {}
-  void on_expiry(const driver::SaExpiry&) override {}
-};
+using testing::NullDataplaneListener;
 
 struct Side {
   explicit Side(IkeGroupDescription group) : policy(group), sim(dataplane_listener) {}

@@ -15,6 +15,7 @@
 #include "ike/service/ike_service.h"
 #include "ike/service/informational.h"
 #include "ike/service/refusal.h"
+#include "ike/tests/service_pair.h"
 
 namespace ward::ike {
 namespace {
@@ -32,10 +33,7 @@ constexpr std::uint32_t kFilterId = 3;
 
 std::uint16_t test_port() { return static_cast<std::uint16_t>(20000 + ::getpid() % 20000); }
 
-struct NullDataplaneListener : driver::DataplaneListener {
-  void on_acquire(const driver::Acquire&) override {}
-  void on_expiry(const driver::SaExpiry&) override {}
-};
+using testing::NullDataplaneListener;
 
 constexpr std::uint32_t kStallFilterId = 99;
 
@@ -121,47 +119,12 @@ class FixedPolicy final : public service::PolicyLookup {
   std::shared_ptr<const auth::AuthProvider> psk_;
 };
 
-class EventLog final : public service::IkeListener {
- public:
-  void on_ike_event(const IkeEvent& event) override {
-    const std::lock_guard lock(mutex_);
-    events_.push_back(event);
-    changed_.notify_all();
-  }
-  // Waits up to `timeout` for an event of `kind`; returns it.
-  std::optional<IkeEvent> wait_for(IkeEvent::Kind kind, std::chrono::milliseconds timeout = 5000ms) {
-    std::unique_lock lock(mutex_);
-    std::optional<IkeEvent> found;
-    changed_.wait_for(lock, timeout, [&] {
-      for (const auto& e : events_) {
-        if (e.kind == kind) {
-          found = e;
-          return true;
-        }
-      }
-      return false;
-    });
-    return found;
-  }
-  std::size_t count(IkeEvent::Kind kind) {
-    const std::lock_guard lock(mutex_);
-    return static_cast<std::size_t>(std::count_if(events_.begin(), events_.end(), [&](const auto& e) { return e.kind == kind; }));
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::vector<IkeEvent> events_;
-};
+using testing::EventLog;
 
 struct Host {
   Host(const IpAddress& address, std::string_view psk) : local(address), policy(psk), sim(dataplane_listener) {
-    const auto pa = IpPrefix::host(kA);
-    const auto pb = IpPrefix::host(kB);
-    const driver::FilterTable table{{
-        driver::DriverFilter{kFilterId, pa, pb, 0, PortRange::any(), PortRange::any(), driver::FilterAction::Negotiate, 1, {}},
-        driver::DriverFilter{kFilterId, pb, pa, 0, PortRange::any(), PortRange::any(), driver::FilterAction::Negotiate, 1, {}}}};
-    EXPECT_TRUE(sim.install_filter_table(table).has_value());
+    EXPECT_TRUE(sim.install_filter_table(testing::negotiate_both_ways(kFilterId, IpPrefix::host(kA), IpPrefix::host(kB), 1))
+                    .has_value());
   }
 
   service::IkeServiceOptions options() const {
@@ -180,13 +143,7 @@ struct Host {
   // Waits until the service's snapshot satisfies `ready`.
   template <class Ready>
   service::IkeSnapshot wait_snapshot(Ready ready, std::chrono::milliseconds timeout = 5000ms) {
-    const auto until = std::chrono::steady_clock::now() + timeout;
-    auto s = ike->snapshot();
-    while (!ready(s) && std::chrono::steady_clock::now() < until) {
-      std::this_thread::sleep_for(10ms);
-      s = ike->snapshot();
-    }
-    return s;
+    return testing::wait_snapshot(*ike, ready, timeout);
   }
 
   IpAddress local;

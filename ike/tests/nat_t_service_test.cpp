@@ -15,6 +15,7 @@
 #include "driver/sim/sim_dataplane.h"
 #include "ike/auth/preshared_key.h"
 #include "ike/service/ike_service.h"
+#include "ike/tests/service_pair.h"
 
 namespace ward::ike {
 namespace {
@@ -35,10 +36,7 @@ constexpr std::uint32_t kFilterId = 5;
 std::uint16_t ike_port() { return static_cast<std::uint16_t>(40000 + (::getpid() % 10000) * 2); }
 std::uint16_t nat_t_port() { return static_cast<std::uint16_t>(ike_port() + 1); }
 
-struct NullDataplaneListener : driver::DataplaneListener {
-  void on_acquire(const driver::Acquire&) override {}
-  void on_expiry(const driver::SaExpiry&) override {}
-};
+using testing::NullDataplaneListener;
 
 // One PSK; tunnel mode between the two loopback gateways for kNetA <-> kNetB.
 class TunnelPolicy final : public service::PolicyLookup {
@@ -82,43 +80,12 @@ class TunnelPolicy final : public service::PolicyLookup {
   IpPrefix local_net_, remote_net_;
 };
 
-class EventLog final : public service::IkeListener {
- public:
-  void on_ike_event(const IkeEvent& event) override {
-    const std::lock_guard lock(mutex_);
-    events_.push_back(event);
-    changed_.notify_all();
-  }
-  std::optional<IkeEvent> wait_for(IkeEvent::Kind kind, std::chrono::milliseconds timeout = 5000ms) {
-    std::unique_lock lock(mutex_);
-    std::optional<IkeEvent> found;
-    changed_.wait_for(lock, timeout, [&] {
-      for (const auto& e : events_) {
-        if (e.kind == kind) {
-          found = e;
-          return true;
-        }
-      }
-      return false;
-    });
-    return found;
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::vector<IkeEvent> events_;
-};
+using testing::EventLog;
 
 struct Gateway {
   Gateway(const IpAddress& address, const IpPrefix& local_net, const IpPrefix& remote_net, const IpAddress& peer)
       : local(address), policy(local_net, remote_net), sim(dataplane_listener) {
-    const driver::FilterTable table{{
-        driver::DriverFilter{kFilterId, local_net, remote_net, 0, PortRange::any(), PortRange::any(),
-                             driver::FilterAction::Negotiate, 1, peer},
-        driver::DriverFilter{kFilterId, remote_net, local_net, 0, PortRange::any(), PortRange::any(),
-                             driver::FilterAction::Negotiate, 1, peer}}};
-    EXPECT_TRUE(sim.install_filter_table(table).has_value());
+    EXPECT_TRUE(sim.install_filter_table(testing::negotiate_both_ways(kFilterId, local_net, remote_net, 1, peer)).has_value());
   }
 
   service::IkeServiceOptions options() {
@@ -141,13 +108,7 @@ struct Gateway {
   }
   template <class Ready>
   service::IkeSnapshot wait_snapshot(Ready ready, std::chrono::milliseconds timeout = 3000ms) {
-    const auto until = std::chrono::steady_clock::now() + timeout;
-    auto s = ike->snapshot();
-    while (!ready(s) && std::chrono::steady_clock::now() < until) {
-      std::this_thread::sleep_for(10ms);
-      s = ike->snapshot();
-    }
-    return s;
+    return testing::wait_snapshot(*ike, ready, timeout);
   }
   bool logged(std::string_view text) {
     const std::lock_guard lock(log_mutex);

@@ -16,6 +16,7 @@
 #include "driver/sim/sim_dataplane.h"
 #include "ike/auth/preshared_key.h"
 #include "ike/service/ike_service.h"
+#include "ike/tests/service_pair.h"
 #include "tests/harness/process.h"
 #include "tests/netns/netns.h"
 
@@ -33,10 +34,7 @@ const IpAddress kWard = ip("10.78.0.1");
 const IpAddress kCharonAddress = ip("10.78.0.2");
 constexpr std::uint32_t kFilterId = 9;
 
-struct NullDataplaneListener : driver::DataplaneListener {
-  void on_acquire(const driver::Acquire&) override {}
-  void on_expiry(const driver::SaExpiry&) override {}
-};
+using testing::NullDataplaneListener;
 
 class Policy final : public service::PolicyLookup {
  public:
@@ -72,35 +70,7 @@ class Policy final : public service::PolicyLookup {
   std::shared_ptr<const auth::AuthProvider> psk_;
 };
 
-class EventLog final : public service::IkeListener {
- public:
-  void on_ike_event(const IkeEvent& event) override {
-    const std::lock_guard lock(mutex_);
-    events_.push_back(event);
-    changed_.notify_all();
-  }
-  std::optional<IkeEvent> wait_for(std::initializer_list<IkeEvent::Kind> kinds, std::chrono::milliseconds timeout) {
-    std::unique_lock lock(mutex_);
-    std::optional<IkeEvent> found;
-    changed_.wait_for(lock, timeout, [&] {
-      for (const auto& e : events_) {
-        for (auto k : kinds) {
-          if (e.kind == k) {
-            found = e;
-            return true;
-          }
-        }
-      }
-      return false;
-    });
-    return found;
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::vector<IkeEvent> events_;
-};
+using testing::EventLog;
 
 std::string strongswan_conf(const std::filesystem::path& dir) {
   return "charon-systemd {\n  journal {\n    default = -1\n  }\n}\n"
