@@ -85,6 +85,8 @@ control::HandlerResult DaemonHandler::show_sa() {
   for (const auto& ike : ike_snapshots_()) {
     for (const auto& mm : ike.main_modes) {
       main_modes.push_back({{"peer", mm.peer.to_string()},
+                            {"peer_port", mm.peer_port},
+                            {"nat_t", mm.nat_t},
                             {"role", mm.role == ike::auth::Role::Initiator ? "initiator" : "responder"},
                             {"state", mm.state},
                             {"cookies", mm.cookies},

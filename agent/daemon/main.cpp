@@ -95,6 +95,9 @@ class IkeRuntime {
       ward::ike::service::IkeServiceOptions options;
       options.local = address;
       options.retransmit = kIkeRetransmit;
+      // RFC 3947/3948: detect NATs, float to UDP 4500 and UDP-encapsulate ESP when one is found
+      // (peers such as strongSwan's kernel-libipsec insist on it even without a NAT).
+      options.nat_traversal = true;
       options.log = [this](const std::string& line) { log_.debug("ike", {{"detail", line}}); };
       auto started = ward::ike::service::IkeService::start(std::move(options), dataplane, bridge_, recorder_);
       if (!started) {

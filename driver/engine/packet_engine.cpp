@@ -55,6 +55,20 @@ ClassifierPtr build_classifier(const FilterTable& table) {
   return built ? std::move(*built) : nullptr;
 }
 
+// Windows tunnel rules come in pairs of unmirrored filters (ours -> theirs through their endpoint,
+// theirs -> ours through ours), and quick mode negotiates the SA pair for the outbound one. What an
+// inbound tunnel SA delivers may therefore match the inbound rule's filter, provided it is exactly
+// the reply direction of the SA's own filter.
+bool reverse_of_filter_matches(const FilterTable& table, std::uint32_t filter_id, const PacketSummary& inner) {
+  PacketSummary reversed = inner;
+  std::swap(reversed.source, reversed.destination);
+  std::swap(reversed.source_port, reversed.destination_port);
+  for (const auto& f : table.filters) {
+    if (f.id == filter_id && f.action == FilterAction::Negotiate && f.tunnel_endpoint && filter_matches(f, reversed)) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 struct PacketEngine::Table {
@@ -310,7 +324,10 @@ PacketOutcome PacketEngine::open_ipsec(std::uint32_t spi, std::span<const std::b
   const auto snapshot = table();
   std::size_t index = 0;
   const DriverFilter* filter = inner ? snapshot->match(*inner, &index) : nullptr;
-  if (!filter || filter->action != FilterAction::Negotiate || filter->id != entry->filter_id) {
+  const bool covered = filter && filter->action == FilterAction::Negotiate &&
+                       (filter->id == entry->filter_id ||
+                        (filter->tunnel_endpoint && reverse_of_filter_matches(snapshot->table, entry->filter_id, *inner)));
+  if (!covered) {
     policy_mismatch_.fetch_add(1, std::memory_order_relaxed);
     entry->drops.fetch_add(1, std::memory_order_relaxed);
     return {Disposition::Drop, {}};
