@@ -2,6 +2,7 @@
 
 #include "driver/nfqueue/nfqueue_dataplane.h"
 #include "driver/sim/sim_dataplane.h"
+#include "driver/xfrm/xfrm_dataplane.h"
 
 namespace ward::agent::daemon {
 
@@ -14,9 +15,13 @@ Expected<driver::DataplanePtr, std::string> make_dataplane(config::DriverBackend
       if (!started) return unexpected("nfqueue: " + started.error());
       return driver::DataplanePtr(std::move(*started));
     }
-    case config::DriverBackend::Xfrm: break;
+    case config::DriverBackend::Xfrm: {
+      auto started = driver::XfrmDataplane::start(listener);
+      if (!started) return unexpected(started.error());  // already says "xfrm: ..."
+      return driver::DataplanePtr(std::move(*started));
+    }
   }
-  return unexpected(std::string("xfrm: not available yet (driver/xfrm has no Dataplane implementation); use nfqueue"));
+  return unexpected(std::string("unknown driver backend ") + std::to_string(static_cast<int>(backend)));
 }
 
 }  // namespace ward::agent::daemon

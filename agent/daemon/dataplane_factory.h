@@ -1,8 +1,8 @@
 // The dataplane named in ward.conf's [driver] backend, made once at start-up. The only place in
 // the agent that names a backend.
 //
-// xfrm: driver/xfrm has the kernel SPD/SAD functions but no Dataplane implementation yet, so
-// wardd refuses it at start-up with that message instead of failing later.
+// xfrm: kernel policies from the table; kernel SAs only where the kernel has ESP (otherwise add_sa
+// fails naming the missing kernel support; nfqueue is the backend for such kernels).
 #pragma once
 
 #include <string>

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <cerrno>
+#include <array>
 #include <cstring>
 #include <vector>
 
@@ -15,6 +16,7 @@ namespace ward::driver::xfrm {
 namespace {
 
 constexpr std::uint8_t kEspProtocol = 50;
+constexpr std::uint16_t kUdpEncapEspInUdp = 2;  // UDP_ENCAP_ESPINUDP, RFC 3948
 
 void put_address(xfrm_address_t& out, const IpAddress& address) {
   std::memcpy(&out, address.bytes().data(), address.family() == IpFamily::V4 ? 4 : 16);
@@ -35,6 +37,17 @@ class AlgorithmAttribute {
  private:
   std::vector<unsigned char> bytes_;
 };
+
+IpAddress address_from(const xfrm_address_t& raw, std::uint16_t family) {
+  std::array<std::uint8_t, 16> bytes{};
+  std::memcpy(bytes.data(), &raw, bytes.size());
+  if (family == AF_INET) {
+    return IpAddress::v4((std::uint32_t{bytes[0]} << 24) | (std::uint32_t{bytes[1]} << 16) | (std::uint32_t{bytes[2]} << 8) | bytes[3]);
+  }
+  return IpAddress::v6(bytes);
+}
+
+std::uint64_t limit_or_infinite(std::uint64_t limit) { return limit == 0 ? XFRM_INF : limit; }
 
 void put_name(char (&field)[64], const std::string& name) { std::strncpy(field, name.c_str(), sizeof field - 1); }
 
@@ -59,8 +72,18 @@ Expected<void, int> add_sa(XfrmSocket& socket, const KernelSa& sa) {
   info->mode = sa.tunnel ? XFRM_MODE_TUNNEL : XFRM_MODE_TRANSPORT;
   info->reqid = sa.reqid;
   info->replay_window = sa.replay_window;
-  info->lft.soft_byte_limit = info->lft.hard_byte_limit = XFRM_INF;
+  info->lft.soft_byte_limit = limit_or_infinite(sa.soft_bytes);
+  info->lft.hard_byte_limit = limit_or_infinite(sa.hard_bytes);
   info->lft.soft_packet_limit = info->lft.hard_packet_limit = XFRM_INF;
+  info->lft.soft_add_expires_seconds = sa.soft_seconds;
+  info->lft.hard_add_expires_seconds = sa.hard_seconds;
+  if (sa.encap_source_port != 0 || sa.encap_destination_port != 0) {
+    xfrm_encap_tmpl encap{};
+    encap.encap_type = kUdpEncapEspInUdp;
+    encap.encap_sport = htons(sa.encap_source_port);
+    encap.encap_dport = htons(sa.encap_destination_port);
+    mnl_attr_put(message, XFRMA_ENCAP, sizeof encap, &encap);
+  }
 
   const auto& keys = sa.keys;
   if (!keys.aead.empty()) {
@@ -97,6 +120,28 @@ Expected<void, int> delete_sa(XfrmSocket& socket, const IpAddress& destination, 
   id->family = destination.family() == IpFamily::V4 ? AF_INET : AF_INET6;
   id->proto = kEspProtocol;
   return socket.request(message);
+}
+
+std::optional<KernelExpire> parse_expire(const nlmsghdr* message) {
+  if (message->nlmsg_type != XFRM_MSG_EXPIRE) return std::nullopt;
+  if (mnl_nlmsg_get_payload_len(message) < sizeof(xfrm_user_expire)) return std::nullopt;
+  xfrm_user_expire expire{};
+  std::memcpy(&expire, mnl_nlmsg_get_payload(message), sizeof expire);
+  return KernelExpire{address_from(expire.state.id.daddr, expire.state.family), ntohl(expire.state.id.spi), expire.hard != 0};
+}
+
+Expected<std::vector<KernelSaStats>, int> dump_sa_stats(XfrmSocket& socket) {
+  std::vector<KernelSaStats> found;
+  nlmsghdr* message = socket.new_message(XFRM_MSG_GETSA);
+  auto dumped = socket.dump(message, [&](const nlmsghdr* reply) {
+    if (reply->nlmsg_type != XFRM_MSG_NEWSA || mnl_nlmsg_get_payload_len(reply) < sizeof(xfrm_usersa_info)) return;
+    xfrm_usersa_info info{};
+    std::memcpy(&info, mnl_nlmsg_get_payload(reply), sizeof info);
+    found.push_back({address_from(info.id.daddr, info.family), ntohl(info.id.spi), info.curlft.packets, info.curlft.bytes,
+                     std::uint64_t{info.stats.replay} + info.stats.integrity_failed});
+  });
+  if (!dumped) return unexpected(dumped.error());
+  return found;
 }
 
 bool kernel_lacks_esp(int error) noexcept { return error == ENOENT || error == EPROTONOSUPPORT || error == ENOSYS; }

@@ -4,12 +4,15 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/expected.h"
 #include "common/ip.h"
 #include "driver/xfrm/xfrm_socket.h"
+
+struct nlmsghdr;
 
 namespace ward::driver::xfrm {
 
@@ -32,8 +35,30 @@ struct KernelSa {
   std::uint32_t reqid = 0;
   bool tunnel = false;
   std::uint8_t replay_window = 64;
+  // Lifetimes; 0 means no limit. The kernel reports reaching them as XFRM_MSG_EXPIRE.
+  std::uint64_t soft_bytes = 0, hard_bytes = 0, soft_seconds = 0, hard_seconds = 0;
+  // RFC 3948 UDP encapsulation: the ports this SA's packets go from and to (0: none).
+  std::uint16_t encap_source_port = 0, encap_destination_port = 0;
   KernelSaKeys keys;
 };
+
+// One XFRM_MSG_EXPIRE: an SA reached its soft or hard lifetime.
+struct KernelExpire {
+  IpAddress destination;
+  std::uint32_t spi = 0;
+  bool hard = false;
+};
+std::optional<KernelExpire> parse_expire(const nlmsghdr* message);
+
+// What the kernel counts per SA.
+struct KernelSaStats {
+  IpAddress destination;
+  std::uint32_t spi = 0;
+  std::uint64_t packets = 0;
+  std::uint64_t bytes = 0;
+  std::uint64_t drops = 0;  // replay + integrity failures
+};
+Expected<std::vector<KernelSaStats>, int> dump_sa_stats(XfrmSocket& socket);
 
 Expected<void, int> add_sa(XfrmSocket& socket, const KernelSa& sa);
 Expected<void, int> delete_sa(XfrmSocket& socket, const IpAddress& destination, std::uint32_t spi);

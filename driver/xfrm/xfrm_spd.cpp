@@ -58,6 +58,10 @@ Expected<void, std::string> add_policy(XfrmSocket& socket, const DriverFilter& f
     tmpl.family = selector.family;
     tmpl.reqid = filter.id;
     tmpl.mode = XFRM_MODE_TRANSPORT;
+    if (filter.tunnel_endpoint) {
+      tmpl.mode = XFRM_MODE_TUNNEL;
+      put_address(direction == XFRM_POLICY_OUT ? tmpl.id.daddr : tmpl.saddr, *filter.tunnel_endpoint);
+    }
     tmpl.aalgos = tmpl.ealgos = tmpl.calgos = ~0U;
     mnl_attr_put(message, XFRMA_TMPL, sizeof tmpl, &tmpl);
   }
@@ -110,6 +114,7 @@ Expected<SpdSummary, std::string> install_policies(XfrmSocket& socket, const Fil
   const std::uint32_t new_half = options.priority_band + (generation % 2 == 0 ? 0 : kHalfBand);
   const std::uint32_t old_half = options.priority_band + (generation % 2 == 0 ? kHalfBand : 0);
   SpdSummary summary;
+  summary.first_priority = new_half;
   // Leftovers in the half we are about to fill (an earlier crash) would collide with the new ones.
   if (auto stale = delete_band(socket, new_half, new_half + kHalfBand); !stale) return unexpected(stale.error());
 
@@ -122,10 +127,12 @@ Expected<SpdSummary, std::string> install_policies(XfrmSocket& socket, const Fil
         if (rank >= kHalfBand) return unexpected(std::string("the table needs more than 65536 XFRM policies"));
         const auto selector = selector_for(filter, sport, dport);
         if (!seen.insert(std::string(reinterpret_cast<const char*>(&selector), sizeof selector)).second) continue;
-        for (const std::uint8_t direction : {std::uint8_t{XFRM_POLICY_OUT}, std::uint8_t{XFRM_POLICY_IN}}) {
+        for (const std::uint8_t direction : {std::uint8_t{XFRM_POLICY_OUT}, std::uint8_t{XFRM_POLICY_IN}, std::uint8_t{XFRM_POLICY_FWD}}) {
+          if (direction == XFRM_POLICY_FWD && !filter.tunnel_endpoint) continue;
           if (auto added = add_policy(socket, filter, selector, direction, new_half + rank); !added) return unexpected(added.error());
           ++summary.policies_added;
         }
+        summary.filter_ids.push_back(filter.id);
         ++rank;
       }
     }

@@ -1,9 +1,12 @@
 // The xfrm backend's security policy database: the filter table as kernel XFRM policies.
 //
-// Every filter becomes an outbound and an inbound policy (one per port value/mask pair): block ->
-// XFRM_POLICY_BLOCK, permit -> allow without templates, negotiate -> allow with an ESP template
-// (reqid = the filter's id), so the kernel raises an acquire when it has no SA and drops clear
-// inbound traffic that should have been protected. Priorities come from the table's precedence
+// Every filter becomes an outbound and an inbound policy (one per port value/mask pair), and a
+// forward policy too when it names a tunnel endpoint: block -> XFRM_POLICY_BLOCK, permit -> allow
+// without templates, negotiate -> allow with an ESP template (reqid = the filter's id), so the
+// kernel raises an acquire when it has no SA and drops clear inbound traffic that should have been
+// protected. The template is transport mode, or tunnel mode to the filter's tunnel endpoint (out:
+// the endpoint is the template's destination; in/fwd: it is the source, the kernel checks that the
+// SA comes from it; the local end is left for the kernel to pick by routing). Priorities come from the table's precedence
 // order (weights, then the tie rule): rank r gets priority band + r, and the kernel prefers the
 // lowest priority value, so its choice equals Ward's.
 //
@@ -17,6 +20,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common/expected.h"
 #include "driver/api/filter_table.h"
@@ -33,6 +37,8 @@ inline constexpr std::uint32_t kHalfBand = 0x10000;  // up to 65536 kernel polic
 struct SpdSummary {
   std::size_t policies_added = 0;
   std::size_t policies_removed = 0;
+  std::uint32_t first_priority = 0;    // the priority of rank 0 in the half this table went into
+  std::vector<std::uint32_t> filter_ids;  // by rank (priority - first_priority): whose policy it is
 };
 
 // Installs the table and removes the previous one. `generation` alternates the half of the band.
