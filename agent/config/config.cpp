@@ -41,6 +41,7 @@ static_assert(kLogLevelNames.size() == static_cast<std::size_t>(LogLevel::Debug)
 // A config file larger than this is not a config file.
 constexpr std::size_t kMaxConfigBytes = 1024 * 1024;
 constexpr std::size_t kMaxUris = 32;
+constexpr unsigned kMaxDriverQueues = 64;  // one thread each; more than the cores buys nothing
 
 template <class E, std::size_t N>
 std::optional<E> lookup(const std::array<std::pair<E, std::string_view>, N>& names, std::string_view text) {
@@ -178,6 +179,16 @@ const std::vector<KeySpec>& key_table() {
          const auto b = lookup(kBackendNames, v);
          if (!b) return "unknown driver backend '" + std::string(v) + "'; expected one of " + accepted(kBackendNames);
          c.driver = *b;
+         return std::nullopt;
+       }},
+      {"driver", "queues", false,
+       [](Config& c, std::string_view v) -> std::optional<std::string> {
+         unsigned queues = 0;
+         const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), queues);
+         if (ec != std::errc{} || end != v.data() + v.size() || queues == 0 || queues > kMaxDriverQueues) {
+           return "'" + std::string(v) + "' is not a queue count (1.." + std::to_string(kMaxDriverQueues) + ")";
+         }
+         c.driver_queues = static_cast<std::uint16_t>(queues);
          return std::nullopt;
        }},
       {"control", "socket", false,

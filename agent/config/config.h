@@ -72,6 +72,9 @@ struct CertificateSettings {
 struct Config {
   DirectorySettings directory;
   DriverBackend driver = DriverBackend::Nfqueue;
+  // nfqueue: how many queues (one thread each) share the queued flows; the kernel spreads flows
+  // over them by a hash of addresses and ports (ESP from one peer always lands on one queue).
+  std::uint16_t driver_queues = 1;
   std::filesystem::path control_socket{std::string(kDefaultControlSocket)};
   MonitorSettings monitor;
   CertificateSettings certificates;

@@ -34,6 +34,7 @@ TEST(ConfigTest, ExampleFileParsesWithEveryValue) {
   EXPECT_EQ(c.directory.computer_name, "WS01$");
   EXPECT_EQ(c.directory.keytab, "/etc/krb5.keytab");
   EXPECT_EQ(c.driver, DriverBackend::Nfqueue);
+  EXPECT_EQ(c.driver_queues, 1u);
   EXPECT_EQ(c.control_socket, "/run/ward/control.sock");
   EXPECT_FALSE(c.monitor.enabled);
   EXPECT_EQ(c.cache_path, "/var/lib/ward/ward.db");
@@ -62,7 +63,7 @@ TEST(ConfigTest, AllValuesAndComments) {
       "realm =  EXAMPLE.COM  \n"
       "computer_dn = CN=WS01,OU=Legal,DC=example,DC=com\n"
       "site = Branch\n"
-      "[driver]\nbackend = sim\n"
+      "[driver]\nbackend = sim\nqueues = 3\n"
       "[monitor]\nenabled = yes\nlisten = [::1]:4750\ntls_cert = /c\ntls_key = /k\ntls_ca = /a\n"
       "[cache]\nevent_retention = 12h\n"
       "[log]\nlevel = debug\n";
@@ -72,6 +73,7 @@ TEST(ConfigTest, AllValuesAndComments) {
   EXPECT_EQ(parsed->directory.realm, "EXAMPLE.COM");
   EXPECT_EQ(parsed->directory.site, "Branch");
   EXPECT_EQ(parsed->driver, DriverBackend::Sim);
+  EXPECT_EQ(parsed->driver_queues, 3u);
   EXPECT_TRUE(parsed->monitor.enabled);
   EXPECT_EQ(parsed->monitor.listen, "[::1]:4750");
   EXPECT_EQ(parsed->event_retention, std::chrono::hours(12));
@@ -83,6 +85,8 @@ TEST(ConfigTest, ErrorsNameFileAndLine) {
             "ward.conf:5: unknown key 'url' in [directory]");
   EXPECT_EQ(error_of("[directroy]\n"), "ward.conf:1: unknown section [directroy]");
   EXPECT_EQ(error_of("uri = ldap://a\n"), "ward.conf:1: key 'uri' before any [section]");
+  EXPECT_EQ(error_of("[driver]\nqueues = 0\n"), "ward.conf:2: queues: '0' is not a queue count (1..64)");
+  EXPECT_EQ(error_of("[driver]\nqueues = 4x\n"), "ward.conf:2: queues: '4x' is not a queue count (1..64)");
   EXPECT_EQ(error_of("[driver]\nbackend = pf\n"),
             "ward.conf:2: backend: unknown driver backend 'pf'; expected one of nfqueue, xfrm, sim");
   EXPECT_EQ(error_of("[log]\nlevel = loud\n"),

@@ -6,12 +6,14 @@
 
 namespace ward::agent::daemon {
 
-Expected<driver::DataplanePtr, std::string> make_dataplane(config::DriverBackend backend,
+Expected<driver::DataplanePtr, std::string> make_dataplane(const config::Config& config,
                                                           driver::DataplaneListener& listener) {
-  switch (backend) {
+  switch (config.driver) {
     case config::DriverBackend::Sim: return driver::DataplanePtr(std::make_unique<driver::SimDataplane>(listener));
     case config::DriverBackend::Nfqueue: {
-      auto started = driver::NfqueueDataplane::start(listener, driver::NfqueueOptions{});
+      driver::NfqueueOptions options;
+      options.chains.queue_count = config.driver_queues;
+      auto started = driver::NfqueueDataplane::start(listener, std::move(options));
       if (!started) return unexpected("nfqueue: " + started.error());
       return driver::DataplanePtr(std::move(*started));
     }
@@ -21,7 +23,7 @@ Expected<driver::DataplanePtr, std::string> make_dataplane(config::DriverBackend
       return driver::DataplanePtr(std::move(*started));
     }
   }
-  return unexpected(std::string("unknown driver backend ") + std::to_string(static_cast<int>(backend)));
+  return unexpected(std::string("unknown driver backend ") + std::to_string(static_cast<int>(config.driver)));
 }
 
 }  // namespace ward::agent::daemon

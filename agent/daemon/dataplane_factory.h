@@ -13,7 +13,8 @@
 
 namespace ward::agent::daemon {
 
-Expected<driver::DataplanePtr, std::string> make_dataplane(config::DriverBackend backend,
+// The backend and its options ([driver] queues for nfqueue) come from `config`.
+Expected<driver::DataplanePtr, std::string> make_dataplane(const config::Config& config,
                                                           driver::DataplaneListener& listener);
 
 }  // namespace ward::agent::daemon

@@ -214,7 +214,7 @@ int run(const std::filesystem::path& config_path) {
 
   const auto source = make_policy_source(*config, log);
   AcquireRecorder acquires(cache, log, clock);
-  auto dataplane = make_dataplane(config->driver, acquires);
+  auto dataplane = make_dataplane(*config, acquires);
   if (!dataplane) {
     log.error("dataplane-start-failed", {{"why", dataplane.error()}});
     return kExitStartFailed;

@@ -72,7 +72,9 @@ class WarddIkeNetnsTest : public ::testing::Test {
       host->policy_file = host->dir / "policy.json";
       host->config = host->dir / "ward.conf";
       host->log = host->dir / "wardd.log";
-      ASSERT_TRUE(test::write_file(host->config, "[driver]\nbackend = nfqueue\n[control]\nsocket = " + host->socket.string() +
+      // Host B spreads its flows over two queues (two threads), host A keeps the default one.
+      const std::string queues = host == &b_ ? "\nqueues = 2" : "";
+      ASSERT_TRUE(test::write_file(host->config, "[driver]\nbackend = nfqueue" + queues + "\n[control]\nsocket = " + host->socket.string() +
                                                      "\n[cache]\npath = " + (host->dir / "state" / "ward.db").string() +
                                                      "\n[policy]\nlocal_file = " + host->policy_file.string() +
                                                      "\n[log]\nlevel = debug\n"));

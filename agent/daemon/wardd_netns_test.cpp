@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "directory/model/policy_json.h"
+#include "agent/daemon/test_policies.h"
 #include "directory/model/test_support.h"
 #include "tests/harness/process.h"
 #include "tests/netns/netns.h"
@@ -28,23 +29,6 @@ constexpr std::uint16_t kOpen = 7010;
 constexpr std::uint16_t kSecondBlocked = 7011;
 constexpr auto kWaitLimit = 15s;
 
-// The Legal example cut down to one rule: block TCP from this host to `port` (mirrored).
-model::Policy block_policy(std::uint16_t port, const std::string& name) {
-  auto policy = model::testing::load_example_policy("legal-policy.json");
-  policy.name = name;
-  auto rule = policy.rules[1];
-  auto list = *policy.find_filter_list(*rule.filter_list);
-  auto action = *policy.find_filter_action(rule.filter_action);
-  list.filters.resize(1);
-  list.filters[0].protocol = model::ip_protocol::kTcp;
-  list.filters[0].destination_ports = PortRange::single(port);
-  action.kind = model::ActionKind::Block;
-  action.security_methods.clear();
-  policy.filter_lists = {list};
-  policy.filter_actions = {action};
-  policy.rules = {rule};
-  return policy;
-}
 
 class WarddNetnsTest : public ::testing::Test {
  protected:
@@ -108,7 +92,7 @@ class WarddNetnsTest : public ::testing::Test {
 };
 
 TEST_F(WarddNetnsTest, EnforcesKeepsBrokenRefreshesFixedAndCleansUp) {
-  write_policy(block_policy(kFirstBlocked, "Block 7009"));
+  write_policy(testing::tcp_block_policy(kFirstBlocked, "Block 7009"));
   start_wardd();
   ASSERT_TRUE(eventually([&] { return wardctl("show policy").first == 0; })) << test::file_tail(log_path());
 
@@ -129,7 +113,7 @@ TEST_F(WarddNetnsTest, EnforcesKeepsBrokenRefreshesFixedAndCleansUp) {
   EXPECT_TRUE(connects(kSecondBlocked));
 
   // A broken policy: kept the old one, said so.
-  auto broken = block_policy(kSecondBlocked, "Broken");
+  auto broken = testing::tcp_block_policy(kSecondBlocked, "Broken");
   broken.rules[0].filter_action = model::testing::guid("{99999999-9999-9999-9999-999999999999}");
   write_policy(broken);
   ASSERT_EQ(::kill(wardd_.pid(), SIGHUP), 0);
@@ -141,7 +125,7 @@ TEST_F(WarddNetnsTest, EnforcesKeepsBrokenRefreshesFixedAndCleansUp) {
   EXPECT_TRUE(connects(kSecondBlocked));
 
   // Fixed: applied.
-  write_policy(block_policy(kSecondBlocked, "Block 7011"));
+  write_policy(testing::tcp_block_policy(kSecondBlocked, "Block 7011"));
   ASSERT_EQ(::kill(wardd_.pid(), SIGHUP), 0);
   EXPECT_TRUE(eventually([&] { return wardctl("show policy").second.find("Block 7011") != std::string::npos; }))
       << test::file_tail(log_path());

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "directory/model/policy_json.h"
+#include "agent/daemon/test_policies.h"
 #include "directory/model/test_support.h"
 #include "tests/harness/process.h"
 #include "tests/netns/netns.h"
@@ -26,23 +27,6 @@ constexpr std::uint16_t kBlocked = 7019;
 constexpr std::uint16_t kOpen = 7020;
 constexpr auto kWaitLimit = 15s;
 
-// The Legal example cut down to one rule: block TCP from this host to `port` (mirrored).
-model::Policy block_policy(std::uint16_t port) {
-  auto policy = model::testing::load_example_policy("legal-policy.json");
-  policy.name = "Block " + std::to_string(port);
-  auto rule = policy.rules[1];
-  auto list = *policy.find_filter_list(*rule.filter_list);
-  auto action = *policy.find_filter_action(rule.filter_action);
-  list.filters.resize(1);
-  list.filters[0].protocol = model::ip_protocol::kTcp;
-  list.filters[0].destination_ports = PortRange::single(port);
-  action.kind = model::ActionKind::Block;
-  action.security_methods.clear();
-  policy.filter_lists = {list};
-  policy.filter_actions = {action};
-  policy.rules = {rule};
-  return policy;
-}
 
 template <typename Done>
 bool eventually(Done done) {
@@ -66,7 +50,7 @@ TEST(WarddXfrmNetnsTest, TheXfrmBackendEnforcesThePolicyInTheKernelAndCleansUp) 
   const auto policy_file = dir->path() / "policy.json";
   const auto config = dir->path() / "ward.conf";
   const auto log = dir->path() / "wardd.log";
-  ASSERT_TRUE(test::write_file(policy_file, model::policy_to_json(block_policy(kBlocked))));
+  ASSERT_TRUE(test::write_file(policy_file, model::policy_to_json(testing::tcp_block_policy(kBlocked, "Block " + std::to_string(kBlocked)))));
   ASSERT_TRUE(test::write_file(config, "[driver]\nbackend = xfrm\n[control]\nsocket = " + socket.string() +
                                            "\n[cache]\npath = " + (dir->path() / "state" / "ward.db").string() +
                                            "\n[policy]\nlocal_file = " + policy_file.string() + "\n[log]\nlevel = debug\n"));
