@@ -133,8 +133,12 @@ TEST_F(WarddStrongSwanCertificateTest, CertificatesFromTheRulesCaEstablishATunne
   start_capture();
 
   const auto started = std::chrono::steady_clock::now();
-  ASSERT_EQ(ping_until_answered(), 0) << wardctl("show events").second << wardd_log() << charon_log();
+  const int pings = ping_until_answered();
   const auto first_answer = ms_since(started);
+  ASSERT_NE(pings, 0) << wardctl("show events").second << wardd_log() << charon_log();
+  // wardd installs its outbound SA, which releases the held echo request, after quick mode
+  // message 3 and a pause in which charon installs its inbound SA: the first echo is not lost.
+  EXPECT_EQ(pings, 1) << "the echo request held while IKE negotiated was lost; answered after " << first_answer << " ms";
   nlohmann::json sa;
   ASSERT_TRUE(eventually([&] {
     sa = show_sa();

@@ -207,13 +207,13 @@ class WarddStrongSwanRig : public ::testing::Test {
     return test::read_text(dir() / "capture.txt");
   }
 
-  // Pings charon from Ward until an echo is answered (the first waits for IKE): 0 when one was.
+  // Pings charon from Ward until an echo is answered (the first waits in wardd's dataplane for the
+  // SA that IKE negotiates): the number of echo requests sent, 0 when none was answered.
   int ping_until_answered() const {
-    int answered = 1;
-    for (int attempt = 0; attempt < kPingAttempts && answered != 0; ++attempt) {
-      answered = ward::testing::ping_once(*ward_ns_, kCharonAddress);
+    for (int attempt = 1; attempt <= kPingAttempts; ++attempt) {
+      if (ward::testing::ping_once(*ward_ns_, kCharonAddress) == 0) return attempt;
     }
-    return answered;
+    return 0;
   }
 
   test::CapturedRun swanctl(std::vector<std::string> args) const {
