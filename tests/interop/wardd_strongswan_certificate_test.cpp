@@ -91,6 +91,8 @@ class WarddStrongSwanCertificateTest : public WarddStrongSwanRig {
     std::filesystem::copy_file(root_->certificate, swanctl_dir() / "x509ca" / "root.crt");
     start_charon(certificate_swanctl_conf());
     if (HasFatalFailure()) return;
+    // Which plugins do the RSA and X.509 work (openssl is optional: gmp, x509, pkcs1, pkcs8 do).
+    std::printf("%s", lines_with(test::read_text(dir() / "charon.log"), {"loaded plugins", "plugin '"}).c_str());
     // swanctl says what it loaded; a certificate or key charon cannot read fails the test here.
     EXPECT_NE(loaded_.out.find("loaded certificate from '" + (swanctl_dir() / "x509" / "charon.crt").string()), std::string::npos)
         << loaded_.describe();
