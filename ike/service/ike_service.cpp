@@ -52,6 +52,57 @@ std::string hex32(std::uint32_t v) {
   return out;
 }
 
+// The dataplane an initiator's quick mode installs through. While `holding`, outbound SAs wait
+// here: installing the outbound SA releases the packets held for the flow, and they must not reach
+// the peer before it has processed quick mode message 3, with which it installs its inbound SA (a
+// peer that gets ESP first drops it: the first ping through a new tunnel to charon was lost).
+// release() installs what waited; the engine calls it IkeServiceOptions::outbound_after_message_3
+// after message 3 has been sent.
+class OutboundAfterMessage3 final : public driver::Dataplane {
+ public:
+  explicit OutboundAfterMessage3(driver::Dataplane& inner) : inner_(inner) {}
+
+  void hold() noexcept { holding_ = true; }
+  bool waiting() const noexcept { return !waiting_.empty(); }
+  Expected<void, std::string> release() {
+    holding_ = false;
+    auto waiting = std::move(waiting_);
+    waiting_.clear();
+    for (auto& sa : waiting) {
+      if (auto added = inner_.add_sa(std::move(sa)); !added) return unexpected("installing the outbound SA: " + added.error());
+    }
+    return {};
+  }
+
+  driver::Capabilities capabilities() const override { return inner_.capabilities(); }
+  Expected<void, std::string> install_filter_table(driver::FilterTable table) override {
+    return inner_.install_filter_table(std::move(table));
+  }
+  Expected<void, std::string> add_sa(driver::SaInstall sa) override {
+    if (holding_ && sa.params.direction == driver::crypto::Direction::Outbound) {
+      waiting_.push_back(std::move(sa));
+      return {};
+    }
+    return inner_.add_sa(std::move(sa));
+  }
+  Expected<void, std::string> delete_sa(std::uint32_t spi, driver::crypto::Direction direction) override {
+    if (direction == driver::crypto::Direction::Outbound) {
+      const auto waiting = std::find_if(waiting_.begin(), waiting_.end(), [&](const auto& sa) { return sa.params.spi == spi; });
+      if (waiting != waiting_.end()) {
+        waiting_.erase(waiting);
+        return {};
+      }
+    }
+    return inner_.delete_sa(spi, direction);
+  }
+  driver::DataplaneCounters counters() const override { return inner_.counters(); }
+
+ private:
+  driver::Dataplane& inner_;
+  bool holding_ = false;
+  std::vector<driver::SaInstall> waiting_;
+};
+
 }  // namespace
 
 std::string_view name(IkeEvent::Kind kind) noexcept {
@@ -120,10 +171,13 @@ class IkeService::Engine {
   };
   struct Exchange {
     MainMode* main_mode = nullptr;
+    // Initiators only: what `qm` installs through (declared first: it outlives `qm`).
+    std::unique_ptr<OutboundAfterMessage3> installer;
     std::unique_ptr<sa::QuickModeExchange> qm;
     auth::Role role = auth::Role::Initiator;
     QuickModePolicy policy;
     std::optional<TimePoint> linger_until;
+    std::optional<TimePoint> release_outbound_at;   // initiator: message 3 sent, outbound SA waiting
     bool reported = false;
     bool dead = false;
   };
@@ -170,6 +224,8 @@ class IkeService::Engine {
   void after_quick_mode_step(Exchange& ex);
   void abandon(Exchange& ex);
   void delete_pair(std::size_t index, const std::string& reason, bool notify);
+  // Installs the outbound SA an initiator's quick mode left waiting after message 3.
+  void release_outbound(Exchange& ex);
   void send_informational(MainMode& mm, std::vector<Payload> payloads, const std::string& what);
   // Refusals (refusal.h): telling the peer why, and acting on the peer's.
   bool may_refuse(const IpAddress& peer, NotifyMessageType type);
@@ -569,7 +625,8 @@ std::size_t IkeService::Engine::in_flight(const MainMode& mm) const {
 
 bool IkeService::Engine::negotiating(const IpAddress& peer, std::uint32_t filter_id) const {
   for (const auto& ex : exchanges_) {
-    if (!ex->dead && !ex->qm->done() && ex->main_mode->peer.address == peer && ex->policy.filter_id == filter_id) return true;
+    const bool unfinished = !ex->qm->done() || ex->release_outbound_at;
+    if (!ex->dead && unfinished && ex->main_mode->peer.address == peer && ex->policy.filter_id == filter_id) return true;
   }
   for (const auto& mm : main_modes_) {
     if (mm->dead || mm->peer.address != peer) continue;
@@ -597,7 +654,8 @@ void IkeService::Engine::start_quick_mode(MainMode& mm, QuickModePolicy policy) 
   ex->main_mode = &mm;
   ex->role = auth::Role::Initiator;
   ex->policy = policy;
-  ex->qm = sa::QuickModeExchange::initiate(*mm.sa, quick_mode_config(policy, mm), dataplane_, options_.clock);
+  ex->installer = std::make_unique<OutboundAfterMessage3>(dataplane_);
+  ex->qm = sa::QuickModeExchange::initiate(*mm.sa, quick_mode_config(policy, mm), *ex->installer, options_.clock);
   auto message_1 = ex->qm->build_quick_mode_1();
   if (!message_1) {
     ++counters_.quick_modes_failed;
@@ -615,7 +673,16 @@ void IkeService::Engine::on_quick_mode(const Endpoint& from, std::span<const std
     const auto& p1 = *ex->main_mode->sa;
     if (p1.initiator_cookie() != h.initiator_cookie || p1.responder_cookie() != h.responder_cookie) continue;
     if (ex->main_mode->peer.address != from.address) continue;
+    if (ex->installer) ex->installer->hold();
     send(ex->main_mode->peer, ex->qm->handle(bytes));
+    if (ex->release_outbound_at) return;   // a resent message 2, answered with message 3 again
+    if (ex->installer && ex->installer->waiting()) {
+      // Message 3 is on its way: the outbound SA, and the packets held for it, follow it shortly;
+      // the quick mode is established (event, SA list) once both SAs are installed.
+      ex->release_outbound_at = now() + options_.outbound_after_message_3;
+      if (options_.outbound_after_message_3.count() <= 0) release_outbound(*ex);
+      return;
+    }
     after_quick_mode_step(*ex);
     return;
   }
@@ -933,6 +1000,26 @@ void IkeService::Engine::delete_pair(std::size_t index, const std::string& reaso
                 record.inbound_spi, record.outbound_spi, reason});
 }
 
+void IkeService::Engine::release_outbound(Exchange& ex) {
+  ex.release_outbound_at.reset();
+  if (auto released = ex.installer->release(); !released) {
+    // The peer has the pair since message 3: take our inbound SA down and tell it.
+    MainMode& mm = *ex.main_mode;
+    const std::uint32_t spi = ex.qm->inbound_spi();
+    if (auto d = dataplane_.delete_sa(spi, driver::crypto::Direction::Inbound); !d) {
+      log("IKE: removing the inbound SA " + hex32(spi) + " of a quick mode whose outbound SA failed: " + d.error());
+    }
+    if (!mm.dead && mm.sa->established()) send_informational(mm, {esp_delete(std::span(&spi, 1))}, "DELETE");
+    ex.dead = true;
+    ex.reported = true;
+    ++counters_.quick_modes_failed;
+    emit(IkeEvent{IkeEvent::Kind::QuickModeFailed, mm.peer.address, ex.role, auth_name(mm), ex.policy.filter_id, 0, 0,
+                  released.error()});
+    return;
+  }
+  after_quick_mode_step(ex);
+}
+
 void IkeService::Engine::on_informational(const Endpoint& from, std::span<const std::byte> bytes, const IsakmpHeader& h) {
   if (!h.has(HeaderFlag::Encryption)) {
     on_unprotected_informational(from, bytes, h);
@@ -1092,6 +1179,10 @@ void IkeService::Engine::retain(const std::vector<std::uint32_t>& live) {
 }
 
 void IkeService::Engine::shutdown() {
+  // Quick modes past message 3 are established for the peer: finish them, so their SAs go below.
+  for (auto& ex : exchanges_) {
+    if (ex->release_outbound_at) release_outbound(*ex);
+  }
   for (std::size_t i = sas_.size(); i-- > 0;) delete_pair(i, "IKE is shutting down", true);
   for (auto& mm : main_modes_) {
     if (mm->dead || !mm->sa->established()) continue;
@@ -1148,6 +1239,7 @@ void IkeService::Engine::timers() {
     }
   }
   for (auto& ex : exchanges_) {
+    if (ex->release_outbound_at && *ex->release_outbound_at <= t) release_outbound(*ex);
     if (ex->dead) continue;
     if (const auto due = ex->qm->due(); due && *due <= t) {
       send(ex->main_mode->peer, ex->qm->on_timer());
@@ -1164,6 +1256,7 @@ void IkeService::Engine::sweep() {
   // Quick modes refer to their main mode's Phase1Sa: they go first.
   std::erase_if(exchanges_, [this](const auto& ex) {
     const bool gone = ex->dead || ex->main_mode->dead;
+    if (gone && ex->release_outbound_at) release_outbound(*ex);
     if (gone && !ex->reported) abandon(*ex);
     return gone;
   });
@@ -1185,6 +1278,7 @@ std::optional<TimePoint> IkeService::Engine::next_due() const {
   for (const auto& ex : exchanges_) {
     consider(ex->qm->due());
     consider(ex->linger_until);
+    consider(ex->release_outbound_at);
   }
   for (const auto& s : sas_) consider(s.expires);
   return next;

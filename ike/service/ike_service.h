@@ -105,6 +105,8 @@ class IkeListener {
   virtual void on_ike_event(const IkeEvent& event) = 0;
 };
 
+inline constexpr std::chrono::milliseconds kOutboundAfterMessage3{50};
+
 struct IkeServiceOptions {
   IpAddress local;
   std::uint16_t port = net::kIsakmpPort;   // bound locally and used for peers (tests: another)
@@ -117,6 +119,10 @@ struct IkeServiceOptions {
   // it finishing, that is the acquire racing the install (ignored); later, the pair was removed
   // outside IKE (e.g. `wardctl flush`): IKE drops it, tells the peer, and negotiates again.
   std::chrono::milliseconds acquire_grace{2000};
+  // An initiator installs its outbound SA, which releases the packets held for the flow, this long
+  // after sending quick mode message 3: the responder installs its inbound SA only once it has
+  // processed message 3, and ESP that comes first is dropped (charon does). 0: at once.
+  std::chrono::milliseconds outbound_after_message_3{kOutboundAfterMessage3};
   // Refusals told to peers (RFC 2408 3.14.1 notifications, refusal.h): on average this many per
   // second, at most `refusal_burst` at once; the rest are counted and not sent.
   double refusals_per_second = 10;
