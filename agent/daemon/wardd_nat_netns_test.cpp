@@ -252,6 +252,7 @@ TEST_F(WarddNatNetnsTest, TransportModeThroughMasqueradeFloatsTo4500AndCarriesPi
   EXPECT_GE(after["quick_modes"][0].value("packets_in", 0), 6) << after.dump(1);
 
   // The server's wire: only UDP to or from ports 500 and 4500 (IKE, then ESP-in-UDP), nothing clear.
+  std::this_thread::sleep_for(500ms);  // let tshark read the last packets before it is stopped
   stop_capture();
   const auto protocols = tshark("-Y ip -T fields -e ip.proto | sort | uniq -c");
   EXPECT_NE(protocols.find(" 17\n"), std::string::npos) << protocols;
@@ -261,7 +262,9 @@ TEST_F(WarddNatNetnsTest, TransportModeThroughMasqueradeFloatsTo4500AndCarriesPi
   EXPECT_EQ(tshark("-Y 'icmp || tcp' | wc -l"), "0\n");
   const int esp_in_udp = std::stoi(tshark("-Y 'udp.port == 4500 && esp' | wc -l"));
   const int ike_on_4500 = std::stoi(tshark("-Y 'udp.port == 4500 && isakmp' | wc -l"));
-  EXPECT_GE(esp_in_udp, 12) << tshark("-Y 'udp.port == 4500'");
+  // At least the five echo requests and replies sent once the SA was up (the first, held ping and
+  // the TCP handshake come on top).
+  EXPECT_GE(esp_in_udp, 10) << tshark("-Y 'udp.port == 4500'");
   EXPECT_GE(ike_on_4500, 2) << "main mode 5/6 and quick mode float to 4500";
   std::printf("server's wire: %d ESP-in-UDP and %d IKE packets on UDP 4500; by IP protocol:\n%s", esp_in_udp,
               ike_on_4500, protocols.c_str());
