@@ -9,6 +9,7 @@ namespace ward::driver::crypto {
 
 // IANA protocol numbers (next header / protocol field values).
 inline constexpr std::uint8_t kProtoIpv4InIp = 4;      // IP-in-IP, tunnel mode inner IPv4
+inline constexpr std::uint8_t kProtoTcp = 6;
 inline constexpr std::uint8_t kProtoUdp = 17;
 inline constexpr std::uint8_t kProtoIpv6InIp = 41;     // tunnel mode inner IPv6
 inline constexpr std::uint8_t kProtoIpv6Routing = 43;
@@ -38,6 +39,11 @@ inline constexpr std::uint32_t kMinValidSpi = 256;   // RFC 4303 2.1: 1..255 are
 inline constexpr std::size_t kAhFixedLength = 12;  // next header, payload len, reserved, SPI, seq
 inline constexpr std::size_t kAhIpv4Alignment = 4;
 inline constexpr std::size_t kAhIpv6Alignment = 8;
+
+// TCP and UDP headers (RFC 793 3.1, RFC 768): what the RFC 3948 3.1.2 checksum refresh needs.
+inline constexpr std::size_t kTcpMinHeaderLength = 20;
+inline constexpr std::size_t kTcpChecksumOffset = 16;
+inline constexpr std::size_t kUdpChecksumOffset = 6;
 
 // UDP encapsulation (RFC 3948).
 inline constexpr std::size_t kUdpHeaderLength = 8;

@@ -15,7 +15,6 @@ namespace {
 constexpr std::size_t kIpv4ProtocolOffset = 9;
 constexpr std::size_t kIpv6NextHeaderOffset = 6;
 constexpr std::size_t kUdpLengthOffset = 4;
-constexpr std::size_t kUdpChecksumOffset = 6;
 constexpr std::size_t kGcmAadMaxLength = 12;  // SPI + 64-bit ESN sequence number (RFC 4106 5)
 constexpr std::uint64_t kMax32BitSequence = 0xffffffffULL;
 constexpr std::size_t kMaxPadLength = 255;
@@ -371,6 +370,8 @@ Expected<Decapsulated, DropReason> EspSa::decapsulate(std::span<const std::byte>
       lease.discard();
       return unexpected(finished.error());
     }
+    // RFC 3948 3.1.2: behind a NAT the inner TCP/UDP checksum covers the peer's own addresses.
+    if (udp_) (void)refresh_transport_checksum(writer, *info, opened->next_header);
     return opened;
   }
 

@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <optional>
+#include <utility>
 #include <set>
 #include <string>
 #include <vector>
@@ -578,6 +580,203 @@ TEST(EspIv, CbcChainCarriesAcrossPacketsFixedIvsAndReordering) {
     }
   }
 }
+
+// RFC 3948 3.1.2: transport mode through a NAT. The sender (behind the NAT) computes its inner
+// TCP/UDP checksum over its private address; the NAT rewrites only the outer source address.
+namespace nat {
+
+constexpr std::uint8_t kTcp = kProtoTcp;
+constexpr std::uint8_t kUdp = kProtoUdp;
+
+IpAddress private_source(bool ipv6) { return ipv6 ? testing::v6_address(0x77) : IpAddress::v4(192, 168, 77, 2); }
+IpAddress public_source(bool ipv6) { return ipv6 ? testing::v6_address(0x01) : IpAddress::v4(10, 77, 0, 1); }
+IpAddress server(bool ipv6) { return ipv6 ? testing::v6_address(0x02) : IpAddress::v4(10, 77, 0, 2); }
+
+// A TCP segment (20-byte header, ACK|PSH) or UDP datagram carrying `data`, with its checksum
+// computed over `source` -> `destination`; `checksum` overrides it when given.
+Bytes segment(std::uint8_t protocol, const IpAddress& source, const IpAddress& destination, std::size_t data,
+              std::optional<std::uint16_t> checksum = std::nullopt) {
+  ByteWriter writer;
+  writer.u16_be(40000);
+  writer.u16_be(5001);
+  if (protocol == kTcp) {
+    writer.u32_be(0x01020304);  // sequence
+    writer.u32_be(0x05060708);  // acknowledgment
+    writer.u16_be(0x5018);      // data offset 5, ACK|PSH
+    writer.u16_be(64240);       // window
+    writer.u16_be(0);           // checksum, below
+    writer.u16_be(0);           // urgent pointer
+  } else {
+    writer.u16_be(static_cast<std::uint16_t>(kUdpHeaderLength + data));
+    writer.u16_be(0);
+  }
+  writer.bytes(testing::pattern_bytes(data, 0x5a));
+  const std::size_t field = protocol == kTcp ? kTcpChecksumOffset : kUdpChecksumOffset;
+  writer.patch_u16_be(field, checksum ? *checksum : transport_checksum(source, destination, protocol, writer.written()));
+  return std::move(writer).take();
+}
+
+Bytes ip_packet(const IpAddress& source, const IpAddress& destination, std::uint8_t protocol, const Bytes& payload) {
+  return source.version == IpVersion::V6 ? testing::make_ipv6_packet(source, destination, protocol, payload)
+                                         : testing::make_ipv4_packet(source, destination, protocol, payload);
+}
+
+// What a source NAT does to the outer header: a new source address (and, for IPv4, a new header
+// checksum). The UDP/4500 checksum is zero over IPv4 (RFC 3948 2.1), so it needs no update.
+void translate_source(Bytes& wire, const IpAddress& to) {
+  const bool ipv6 = to.version == IpVersion::V6;
+  const std::size_t at = ipv6 ? 8 : 12;
+  const auto address = to.view();
+  std::copy(address.begin(), address.end(), wire.begin() + static_cast<std::ptrdiff_t>(at));
+  if (!ipv6) {
+    ByteWriter header;
+    header.bytes(std::span<const std::byte>(wire).first(kIpv4MinHeaderLength));
+    header.patch_u16_be(10, 0);
+    header.patch_u16_be(10, internet_checksum(header.written()));
+    std::copy(header.written().begin(), header.written().end(), wire.begin());
+  } else {  // the IPv6 UDP checksum covers the addresses: a NAT66 would update it
+    const std::size_t udp_at = kIpv6HeaderLength;
+    Bytes udp(wire.begin() + udp_at, wire.end());
+    udp[6] = udp[7] = std::byte{0};
+    const std::uint16_t checksum = udp_checksum_ipv6(to, server(true), udp);
+    wire[udp_at + 6] = std::byte{static_cast<std::uint8_t>(checksum >> 8)};
+    wire[udp_at + 7] = std::byte{static_cast<std::uint8_t>(checksum)};
+  }
+}
+
+std::uint16_t field_at(const Bytes& packet, std::size_t at) {
+  return static_cast<std::uint16_t>(byte_at(packet, at) << 8 | byte_at(packet, at + 1));
+}
+
+// True if the packet's TCP/UDP checksum verifies for the packet's own IP addresses.
+bool checksum_valid(const Bytes& packet) {
+  auto info = parse_ip_packet(packet);
+  if (!info) return false;
+  const Bytes segment(packet.begin() + static_cast<std::ptrdiff_t>(info->header_length), packet.end());
+  // One's complement sum over pseudo-header and segment (checksum included) must be all ones.
+  std::uint32_t sum = ones_complement_sum(info->source.view());
+  sum = ones_complement_sum(info->destination.view(), sum);
+  sum += static_cast<std::uint32_t>(segment.size()) + info->protocol;
+  sum = ones_complement_sum(segment, sum);
+  return sum == 0xffff;
+}
+
+struct NatCase {
+  bool ipv6;
+  std::uint8_t protocol;
+};
+
+class EspNatTransport : public ::testing::TestWithParam<NatCase> {};
+
+TEST_P(EspNatTransport, InnerChecksumIsValidForTheTranslatedAddressesAfterDecapsulation) {
+  const auto [ipv6, protocol] = GetParam();
+  SaShape shape;
+  shape.ipv6 = ipv6;
+  shape.udp = true;
+  shape.cipher = Cipher::AesCbc128;
+  shape.integrity = Integrity::HmacSha256_128;
+  SaPair pair = make_pair(shape);
+  const std::size_t field = protocol == kTcp ? kTcpChecksumOffset : kUdpChecksumOffset;
+  for (const std::size_t data : {0, 1, 33, 1200}) {
+    const Bytes sent_segment = segment(protocol, private_source(ipv6), server(ipv6), data);
+    const Bytes sent = ip_packet(private_source(ipv6), server(ipv6), protocol, sent_segment);
+    ASSERT_TRUE(checksum_valid(sent));
+    Bytes wire;
+    ASSERT_TRUE(pair.outbound.encapsulate(sent, wire));
+    translate_source(wire, public_source(ipv6));
+
+    Bytes delivered;
+    auto opened = pair.inbound.decapsulate(wire, delivered);
+    ASSERT_TRUE(opened) << data << ": " << name_of(opened.error());
+    EXPECT_EQ(opened->next_header, protocol);
+    auto info = parse_ip_packet(delivered);
+    ASSERT_TRUE(info);
+    EXPECT_TRUE(info->source == public_source(ipv6));
+    EXPECT_TRUE(info->destination == server(ipv6));
+    EXPECT_TRUE(checksum_valid(delivered)) << data;
+    // Only the checksum changed; it is what the translated addresses need, and the sender's
+    // checksum would not have verified (so the test exercises the refresh).
+    const Bytes got(delivered.begin() + static_cast<std::ptrdiff_t>(info->header_length), delivered.end());
+    ASSERT_EQ(got.size(), sent_segment.size());
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      if (i != field && i != field + 1) {
+        EXPECT_EQ(got[i], sent_segment[i]) << "byte " << i;
+      }
+    }
+    EXPECT_EQ(field_at(got, field), field_at(segment(protocol, public_source(ipv6), server(ipv6), data), field));
+    EXPECT_NE(field_at(got, field), field_at(sent_segment, field));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(TcpUdpV4V6, EspNatTransport,
+                         ::testing::Values(NatCase{false, kTcp}, NatCase{false, kUdp}, NatCase{true, kTcp},
+                                           NatCase{true, kUdp}),
+                         [](const auto& test_info) {
+                           return std::string(test_info.param.protocol == kTcp ? "tcp" : "udp") +
+                                  (test_info.param.ipv6 ? "_v6" : "_v4");
+                         });
+
+TEST(EspNatTransportEdges, ZeroUdpChecksumOverIpv4StaysZero) {
+  SaShape shape;
+  shape.udp = true;
+  SaPair pair = make_pair(shape);
+  const Bytes sent = ip_packet(private_source(false), server(false), kUdp,
+                               segment(kUdp, private_source(false), server(false), 40, 0));
+  Bytes wire;
+  Bytes delivered;
+  ASSERT_TRUE(pair.outbound.encapsulate(sent, wire));
+  translate_source(wire, public_source(false));
+  ASSERT_TRUE(pair.inbound.decapsulate(wire, delivered));
+  EXPECT_EQ(field_at(delivered, kIpv4MinHeaderLength + kUdpChecksumOffset), 0);
+}
+
+TEST(EspNatTransportEdges, TunnelModeAndPlainEspDeliverTheInnerBytesUntouched) {
+  // A TCP segment whose checksum is wrong for every address pair here: only a transport-mode
+  // UDP-encapsulated SA may rewrite it.
+  const Bytes inner = ip_packet(private_source(false), server(false), kTcp,
+                                segment(kTcp, private_source(false), server(false), 50, 0x1234));
+  for (const auto& [mode, udp] : {std::pair{Mode::Tunnel, true}, std::pair{Mode::Tunnel, false},
+                                  std::pair{Mode::Transport, false}}) {
+    SaShape shape;
+    shape.mode = mode;
+    shape.udp = udp;
+    SaPair pair = make_pair(shape);
+    Bytes wire;
+    Bytes delivered;
+    ASSERT_TRUE(pair.outbound.encapsulate(inner, wire));
+    ASSERT_TRUE(pair.inbound.decapsulate(wire, delivered));
+    EXPECT_EQ(delivered, inner) << name_of(mode) << (udp ? " udp" : "");
+  }
+  // The same SA shape with UDP encapsulation in transport mode does fix it.
+  SaShape shape;
+  shape.udp = true;
+  SaPair pair = make_pair(shape);
+  Bytes wire;
+  Bytes delivered;
+  ASSERT_TRUE(pair.outbound.encapsulate(inner, wire));
+  ASSERT_TRUE(pair.inbound.decapsulate(wire, delivered));
+  EXPECT_FALSE(checksum_valid(inner));
+  EXPECT_TRUE(checksum_valid(delivered));
+}
+
+TEST(EspNatTransportEdges, ShortOrInconsistentSegmentsAreLeftAlone) {
+  SaShape shape;
+  shape.udp = true;
+  SaPair pair = make_pair(shape);
+  Bytes short_tcp = testing::pattern_bytes(19);                  // shorter than a TCP header
+  Bytes long_udp = segment(kUdp, private_source(false), server(false), 10);
+  long_udp[4] = std::byte{0x01};                                 // UDP length 256 > datagram
+  for (const auto& [protocol, body] : {std::pair{kTcp, short_tcp}, std::pair{kUdp, long_udp}}) {
+    const Bytes sent = ip_packet(private_source(false), server(false), protocol, body);
+    Bytes wire;
+    Bytes delivered;
+    ASSERT_TRUE(pair.outbound.encapsulate(sent, wire));
+    ASSERT_TRUE(pair.inbound.decapsulate(wire, delivered));
+    EXPECT_EQ(delivered, sent);
+  }
+}
+
+}  // namespace nat
 
 TEST(DropReasonNames, AreUniqueAndComplete) {
   std::set<std::string_view> names;

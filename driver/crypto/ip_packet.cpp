@@ -195,4 +195,47 @@ std::uint16_t udp_checksum_ipv6(const IpAddress& source, const IpAddress& destin
   return checksum == 0 ? 0xffff : checksum;  // RFC 8200 8.1: zero is sent as all ones
 }
 
+std::uint16_t transport_checksum(const IpAddress& source, const IpAddress& destination, std::uint8_t protocol,
+                                 std::span<const std::byte> segment) noexcept {
+  const std::size_t field = protocol == kProtoTcp ? kTcpChecksumOffset : kUdpChecksumOffset;
+  if (segment.size() < field + 2) return 0;
+  // Pseudo-header: addresses, the segment length (32 bits for IPv6, 16 for IPv4: the same sum),
+  // the protocol; then the segment with its checksum field skipped (both offsets are even, so the
+  // two parts stay 16-bit aligned).
+  std::uint32_t sum = ones_complement_sum(source.view());
+  sum = ones_complement_sum(destination.view(), sum);
+  const auto length = static_cast<std::uint32_t>(segment.size());
+  sum += (length >> 16) + (length & 0xffff) + protocol;
+  sum = ones_complement_sum(segment.first(field), sum);
+  sum = ones_complement_sum(segment.subspan(field + 2), sum);
+  const auto checksum = static_cast<std::uint16_t>(~sum & 0xffff);
+  return protocol == kProtoUdp && checksum == 0 ? 0xffff : checksum;  // RFC 768: zero means none
+}
+
+ChecksumRefresh refresh_transport_checksum(ByteWriter& writer, const IpPacketInfo& info,
+                                           std::uint8_t protocol) noexcept {
+  if (protocol != kProtoTcp && protocol != kProtoUdp) return ChecksumRefresh::NotApplicable;
+  if (info.version == IpVersion::V6 && info.has_options) return ChecksumRefresh::NotApplicable;
+  const std::span<std::byte> packet = writer.written();
+  if (packet.size() < info.header_length) return ChecksumRefresh::NotApplicable;
+  std::span<const std::byte> segment = std::span<const std::byte>(packet).subspan(info.header_length);
+  const std::size_t field = protocol == kProtoTcp ? kTcpChecksumOffset : kUdpChecksumOffset;
+  if (protocol == kProtoTcp) {
+    if (segment.size() < kTcpMinHeaderLength) return ChecksumRefresh::NotApplicable;
+  } else {
+    ByteReader reader(segment, "UDP header", info.header_length);
+    auto ports = reader.u32_be("ports");
+    auto length = reader.u16_be("length");
+    auto checksum = reader.u16_be("checksum");
+    if (failed(ports) || failed(length) || failed(checksum)) return ChecksumRefresh::NotApplicable;
+    // The receiving stack trims to the UDP length and drops what claims more than it has.
+    if (*length < kUdpHeaderLength || *length > segment.size()) return ChecksumRefresh::NotApplicable;
+    if (*checksum == 0 && info.version == IpVersion::V4) return ChecksumRefresh::ZeroUdpIpv4;
+    segment = segment.first(*length);
+  }
+  writer.patch_u16_be(info.header_length + field,
+                      transport_checksum(info.source, info.destination, protocol, segment));
+  return ChecksumRefresh::Recomputed;
+}
+
 }  // namespace ward::driver::crypto

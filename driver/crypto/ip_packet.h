@@ -53,4 +53,27 @@ void write_outer_header(ByteWriter& writer, const TunnelEndpoints& endpoints, st
 std::uint16_t udp_checksum_ipv6(const IpAddress& source, const IpAddress& destination,
                                 std::span<const std::byte> udp) noexcept;
 
+// The TCP or UDP checksum of `segment` (header and data, as `protocol` between `source` and
+// `destination`) over the IPv4 (RFC 793 3.1, RFC 768) or IPv6 (RFC 8200 8.1) pseudo-header,
+// computed as if the segment's own checksum field were zero. A UDP result of zero is returned as
+// all ones (zero means "no checksum"). Needs a segment at least as long as its header.
+std::uint16_t transport_checksum(const IpAddress& source, const IpAddress& destination, std::uint8_t protocol,
+                                 std::span<const std::byte> segment) noexcept;
+
+// What refresh_transport_checksum() did.
+enum class ChecksumRefresh : std::uint8_t {
+  Recomputed,     // the TCP/UDP checksum now matches the packet's addresses
+  ZeroUdpIpv4,    // an IPv4 UDP datagram without checksum (0): left at 0 (RFC 768)
+  NotApplicable,  // not TCP/UDP, too short for its header, an inconsistent UDP length, or an IPv6
+                  // packet with extension headers (a Routing header would change the pseudo-header)
+};
+
+// RFC 3948 3.1.2, transport mode decapsulation NAT procedure: after ESP removed from a
+// UDP-encapsulated transport-mode packet, the inner TCP or UDP checksum still covers the sender's
+// (pre-NAT) addresses. Recomputes it in place for the addresses of the delivered IP header
+// `info` (the packet occupies `writer` from offset 0, the segment starts at info.header_length and
+// is `protocol`). ESP's ICV already authenticated the segment, so a full recompute is allowed.
+// No allocation.
+ChecksumRefresh refresh_transport_checksum(ByteWriter& writer, const IpPacketInfo& info, std::uint8_t protocol) noexcept;
+
 }  // namespace ward::driver::crypto

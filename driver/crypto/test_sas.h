@@ -66,11 +66,21 @@ inline SaParams outbound_params(const SaShape& shape, std::uint32_t spi = 0x1234
   return params;
 }
 
+// A UDP packet of `payload_size` bytes after the IP header; from 8 bytes on, a real UDP datagram
+// (pattern ports and data, right length, valid checksum), as a receiving stack would accept.
 inline std::vector<std::byte> plain_packet(bool ipv6, std::size_t payload_size, std::uint8_t seed = 0) {
-  const auto payload = pattern_bytes(payload_size, seed);
-  constexpr std::uint8_t kUdp = 17;
-  return ipv6 ? make_ipv6_packet(transport_source(true), transport_destination(true), kUdp, payload)
-              : make_ipv4_packet(transport_source(false), transport_destination(false), kUdp, payload);
+  auto payload = pattern_bytes(payload_size, seed);
+  const IpAddress source = transport_source(ipv6);
+  const IpAddress destination = transport_destination(ipv6);
+  if (payload_size >= kUdpHeaderLength) {
+    ByteWriter udp;
+    udp.bytes(payload);
+    udp.patch_u16_be(4, static_cast<std::uint16_t>(payload_size));
+    udp.patch_u16_be(kUdpChecksumOffset, transport_checksum(source, destination, kProtoUdp, udp.written()));
+    payload = std::move(udp).take();
+  }
+  return ipv6 ? make_ipv6_packet(source, destination, kProtoUdp, payload)
+              : make_ipv4_packet(source, destination, kProtoUdp, payload);
 }
 
 }  // namespace ward::driver::crypto::testing

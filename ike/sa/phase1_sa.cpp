@@ -475,21 +475,33 @@ Expected<std::vector<std::byte>, std::string> Phase1Sa::build_main_mode_6() {
 
 namespace {
 
-Expected<void, std::string> check_peer_id(const Identification& id, const IpAddress& peer) {
+// The peer's address ID must be the address we see it at, unless NAT-D showed the peer behind a
+// NAT: then it is the peer's own (private) address, which a NAT changed on the way (RFC 3947 4,
+// as Windows and charon accept it); the authentication that follows still covers the ID.
+enum class PeerIdMatch : std::uint8_t { SeenAddress, OwnAddressBehindNat };
+
+Expected<PeerIdMatch, std::string> check_peer_id(const Identification& id, const IpAddress& peer,
+                                                 bool peer_behind_nat) {
   const auto want = address_bytes(peer);
   const bool is_address = id.type == IdType::Ipv4Addr || id.type == IdType::Ipv6Addr;
-  if (!is_address || !std::equal(id.data.begin(), id.data.end(), want.begin(), want.end())) {
-    return unexpected("INVALID-ID-INFORMATION: the peer identifies as " + std::string(name(id.type)) +
-                      " that is not its address " + peer.to_string());
+  if (is_address && std::equal(id.data.begin(), id.data.end(), want.begin(), want.end())) {
+    return PeerIdMatch::SeenAddress;
   }
-  return {};
+  if (is_address && peer_behind_nat) return PeerIdMatch::OwnAddressBehindNat;
+  return unexpected("INVALID-ID-INFORMATION: the peer identifies as " + std::string(name(id.type)) +
+                    " that is not its address " + peer.to_string());
 }
 
 }  // namespace
 
 Expected<void, std::string> Phase1Sa::consume_main_mode_5(const Opened& opened) {
   const auto* id = opened.message.find<Identification>();
-  if (auto checked = check_peer_id(*id, config_.peer); !checked) return checked;
+  const auto id_match = check_peer_id(*id, config_.peer, nat_.peer_behind_nat);
+  if (!id_match) return unexpected(id_match.error());
+  if (*id_match == PeerIdMatch::OwnAddressBehindNat) {
+    log("the peer is behind a NAT: its address ID is its own address, not " + config_.peer.to_string() +
+        " where it is seen; accepted (RFC 3947)");
+  }
   const auto raw = raw_payloads(opened.plaintext, opened.message.padding);
   auto checked = auth_.check_authentication(auth::Role::Initiator, transcript(),
                                             payload_body(raw_of<Identification>(opened.message, raw)), opened.message);
@@ -501,7 +513,12 @@ Expected<void, std::string> Phase1Sa::consume_main_mode_5(const Opened& opened) 
 
 Expected<void, std::string> Phase1Sa::consume_main_mode_6(const Opened& opened) {
   const auto* id = opened.message.find<Identification>();
-  if (auto checked = check_peer_id(*id, config_.peer); !checked) return checked;
+  const auto id_match = check_peer_id(*id, config_.peer, nat_.peer_behind_nat);
+  if (!id_match) return unexpected(id_match.error());
+  if (*id_match == PeerIdMatch::OwnAddressBehindNat) {
+    log("the peer is behind a NAT: its address ID is its own address, not " + config_.peer.to_string() +
+        " where it is seen; accepted (RFC 3947)");
+  }
   const auto raw = raw_payloads(opened.plaintext, opened.message.padding);
   auto checked = auth_.check_authentication(auth::Role::Responder, transcript(),
                                             payload_body(raw_of<Identification>(opened.message, raw)), opened.message);
