@@ -230,6 +230,8 @@ class IkeService::Engine {
   // Refusals (refusal.h): telling the peer why, and acting on the peer's.
   bool may_refuse(const IpAddress& peer, NotifyMessageType type);
   void refuse_main_mode(const Endpoint& to, const Cookie& initiator_cookie, NotifyMessageType type);
+  // A main mode that failed after the keys were confirmed: N(type) + ISAKMP DELETE under them.
+  void refuse_main_mode_under_keys(MainMode& mm, NotifyMessageType type);
   void refuse_quick_mode(MainMode& mm, std::uint32_t message_id, NotifyMessageType type);
   void on_unprotected_informational(const Endpoint& from, std::span<const std::byte> bytes, const IsakmpHeader& h);
   void on_quick_mode_refusal(MainMode& mm, const Notification& notification);
@@ -512,9 +514,14 @@ void IkeService::Engine::drive_main_mode(MainMode& mm, std::span<const std::byte
   }
   float_if_due(mm);
   send(mm.peer, reply);
-  if (mm.sa->state() == sa::Phase1Sa::State::Failed && state_before != sa::Phase1Sa::State::Failed) {
-    // Tell the peer why; a responder that could not verify main mode 5 (it decrypted, so the
-    // keys agree) says AUTHENTICATION-FAILED when ike/auth gave no more specific type.
+  if (mm.sa->state() == sa::Phase1Sa::State::Failed && state_before != sa::Phase1Sa::State::Failed && mm.sa->keys_confirmed()) {
+    // Main mode 5 / 6 decrypted, so the keys agree, but did not verify: the peer may count the
+    // SA established (a responder does once it sent 6). Tell it why under the keys and delete
+    // the ISAKMP SA; AUTHENTICATION-FAILED when ike/auth gave no more specific type.
+    refuse_main_mode_under_keys(mm, refusal_type(mm.sa->failure()).value_or(NotifyMessageType::AuthenticationFailed));
+  } else if (mm.sa->state() == sa::Phase1Sa::State::Failed && state_before != sa::Phase1Sa::State::Failed) {
+    // Tell the peer why (unprotected: no keys in common); a responder whose main mode 5 did not
+    // decrypt says AUTHENTICATION-FAILED.
     auto type = refusal_type(mm.sa->failure());
     if (!type && state_before == sa::Phase1Sa::State::MainMode4Sent) type = NotifyMessageType::AuthenticationFailed;
     if (type && may_refuse(mm.peer.address, *type)) {
@@ -808,6 +815,21 @@ void IkeService::Engine::refuse_main_mode(const Endpoint& to, const Cookie& init
   ++counters_.refusals_sent;
 }
 
+void IkeService::Engine::refuse_main_mode_under_keys(MainMode& mm, NotifyMessageType type) {
+  if (!may_refuse(mm.peer.address, type)) return;
+  const auto& cky_i = mm.sa->initiator_cookie();
+  const auto& cky_r = mm.sa->responder_cookie();
+  auto message = build_informational(*mm.sa, {main_mode_refusal(cky_i, cky_r, type), isakmp_delete(cky_i, cky_r)});
+  if (!message) {
+    log("IKE main mode " + sa::hex_cookie(cky_i) + ": could not build a refusal: " + message.error());
+    return;
+  }
+  send(mm.peer, *message);
+  ++counters_.refusals_sent;
+  log("IKE main mode " + sa::hex_cookie(cky_i) + ": told " + mm.peer.address.to_string() + " " +
+      std::string(ike::name(type)) + " and deleted the ISAKMP SA (informational under the phase 1 keys)");
+}
+
 void IkeService::Engine::refuse_quick_mode(MainMode& mm, std::uint32_t message_id, NotifyMessageType type) {
   if (!may_refuse(mm.peer.address, type)) return;
   auto message = build_informational(
@@ -1026,11 +1048,11 @@ void IkeService::Engine::on_informational(const Endpoint& from, std::span<const 
     return;
   }
   MainMode* mm = main_mode_by_cookies(h, from.address);
-  if (mm == nullptr || !mm->sa->established()) {
-    // Protected informationals need an established main mode (unprotected ones: above).
+  if (mm == nullptr || !mm->sa->keys_shared()) {
+    // Protected informationals need a main mode with keys (unprotected ones: above).
     ++counters_.informational_bad;
     if (worth_logging(counters_.informational_bad)) {
-      log("IKE: ignored an informational from " + from.address.to_string() + ": no established main mode or not encrypted");
+      log("IKE: ignored an informational from " + from.address.to_string() + ": no main mode with keys matches it");
     }
     return;
   }
@@ -1040,9 +1062,24 @@ void IkeService::Engine::on_informational(const Endpoint& from, std::span<const 
     if (worth_logging(counters_.informational_bad)) log("IKE: dropped an informational from " + from.address.to_string() + ": " + message.error());
     return;
   }
+  std::vector<std::byte> ours(mm->sa->initiator_cookie().begin(), mm->sa->initiator_cookie().end());
+  ours.insert(ours.end(), mm->sa->responder_cookie().begin(), mm->sa->responder_cookie().end());
+  const auto deletes = message->all<Delete>();
+  const bool deletes_main_mode = std::any_of(deletes.begin(), deletes.end(), [&](const Delete* d) {
+    return d->protocol == ProtocolId::Isakmp && d->spi_size == kIsakmpSpiSize && std::ranges::find(d->spis, ours) != d->spis.end();
+  });
+  // An error for the main mode itself (refusal.h): the peer refused our main mode 5 / 6 (we are
+  // not established yet) or refuses the SA and deletes it.
+  std::string refused;
   for (const auto* notification : message->all<Notification>()) {
     if (notification->is(NotifyMessageType::RUThere) || notification->is(NotifyMessageType::RUThereAck)) {
       on_dpd_notification(*mm, *notification);
+      continue;
+    }
+    if (notification->is_error() && (!mm->sa->established() || deletes_main_mode) && notification->spi == ours) {
+      ++counters_.refusals_received;
+      refused = refusal_text(from.address, *notification);
+      log("IKE main mode " + sa::hex_cookie(mm->sa->initiator_cookie()) + ": " + refused);
       continue;
     }
     if (notification->is_error()) {
@@ -1051,16 +1088,25 @@ void IkeService::Engine::on_informational(const Endpoint& from, std::span<const 
     }
     log("IKE: " + from.address.to_string() + " notifies " + std::to_string(notification->message_type));
   }
+  if (!mm->sa->established()) {
+    if (!refused.empty() || deletes_main_mode) {
+      const std::string reason = refused.empty() ? "peer " + from.address.to_string() + " deleted the ISAKMP SA" : refused;
+      fail_main_mode(*mm, reason + " (in state " + std::string(sa::name(mm->sa->state())) + ")");
+    }
+    return;
+  }
   if (mm->dpd) mm->dpd->heard(now());   // HASH(1) checked: the peer is alive (after an ACK is matched)
-  for (const auto* d : message->all<Delete>()) {
+  for (const auto* d : deletes) {
     ++counters_.deletes_received;
     if (d->protocol == ProtocolId::Isakmp && d->spi_size == kIsakmpSpiSize) {
-      for (const auto& spi : d->spis) {
-        std::vector<std::byte> ours(mm->sa->initiator_cookie().begin(), mm->sa->initiator_cookie().end());
-        ours.insert(ours.end(), mm->sa->responder_cookie().begin(), mm->sa->responder_cookie().end());
-        if (spi == ours) {
-          log("IKE main mode " + sa::hex_cookie(mm->sa->initiator_cookie()) + ": the peer deleted it");
-          mm->dead = true;
+      if (std::ranges::find(d->spis, ours) != d->spis.end() && !mm->dead) {
+        log("IKE main mode " + sa::hex_cookie(mm->sa->initiator_cookie()) + ": the peer deleted it");
+        mm->dead = true;
+        // A refusal of the SA (the peer could not verify our main mode 6): say why, as a
+        // deleted phase 1 SA (SasDeleted with no SPIs).
+        if (!refused.empty()) {
+          emit(IkeEvent{IkeEvent::Kind::SasDeleted, mm->peer.address, mm->sa->role(), auth_name(*mm), 0, 0, 0,
+                        refused + "; the peer deleted the ISAKMP SA"});
         }
       }
       continue;
