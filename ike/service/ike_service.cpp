@@ -168,6 +168,7 @@ class IkeService::Engine {
     std::optional<DeadPeerDetector> dpd;   // the peer announced DPD (RFC 3706)
     std::uint32_t quick_mode_limit = 0;    // Phase1Policy::quick_mode_limit
     std::uint32_t quick_modes_established = 0;
+    std::string refused_by_peer;   // the peer's refusal of this (established) main mode, until its DELETE
   };
   struct Exchange {
     MainMode* main_mode = nullptr;
@@ -817,17 +818,20 @@ void IkeService::Engine::refuse_main_mode(const Endpoint& to, const Cookie& init
 
 void IkeService::Engine::refuse_main_mode_under_keys(MainMode& mm, NotifyMessageType type) {
   if (!may_refuse(mm.peer.address, type)) return;
+  // Two informationals: charon stops reading one at an error notification (a DELETE after it
+  // in the same message goes unread), so the reason and the DELETE go separately, in that order.
   const auto& cky_i = mm.sa->initiator_cookie();
   const auto& cky_r = mm.sa->responder_cookie();
-  auto message = build_informational(*mm.sa, {main_mode_refusal(cky_i, cky_r, type), isakmp_delete(cky_i, cky_r)});
-  if (!message) {
-    log("IKE main mode " + sa::hex_cookie(cky_i) + ": could not build a refusal: " + message.error());
+  auto refusal = build_informational(*mm.sa, {main_mode_refusal(cky_i, cky_r, type)});
+  if (!refusal) {
+    log("IKE main mode " + sa::hex_cookie(cky_i) + ": could not build a refusal: " + refusal.error());
     return;
   }
-  send(mm.peer, *message);
+  send(mm.peer, *refusal);
   ++counters_.refusals_sent;
+  send_informational(mm, {isakmp_delete(cky_i, cky_r)}, "ISAKMP DELETE");
   log("IKE main mode " + sa::hex_cookie(cky_i) + ": told " + mm.peer.address.to_string() + " " +
-      std::string(ike::name(type)) + " and deleted the ISAKMP SA (informational under the phase 1 keys)");
+      std::string(ike::name(type)) + " and deleted the ISAKMP SA (informationals under the phase 1 keys)");
 }
 
 void IkeService::Engine::refuse_quick_mode(MainMode& mm, std::uint32_t message_id, NotifyMessageType type) {
@@ -1068,18 +1072,18 @@ void IkeService::Engine::on_informational(const Endpoint& from, std::span<const 
   const bool deletes_main_mode = std::any_of(deletes.begin(), deletes.end(), [&](const Delete* d) {
     return d->protocol == ProtocolId::Isakmp && d->spi_size == kIsakmpSpiSize && std::ranges::find(d->spis, ours) != d->spis.end();
   });
-  // An error for the main mode itself (refusal.h): the peer refused our main mode 5 / 6 (we are
-  // not established yet) or refuses the SA and deletes it.
-  std::string refused;
   for (const auto* notification : message->all<Notification>()) {
     if (notification->is(NotifyMessageType::RUThere) || notification->is(NotifyMessageType::RUThereAck)) {
       on_dpd_notification(*mm, *notification);
       continue;
     }
-    if (notification->is_error() && (!mm->sa->established() || deletes_main_mode) && notification->spi == ours) {
+    // An error for the main mode itself (refusal.h: SPI = the cookie pair, no data; a quick mode
+    // refusal carries the refused Message ID): the peer refused our main mode 5 (we are not
+    // established yet) or refuses the SA it counted established (its DELETE follows).
+    if (notification->is_error() && notification->spi == ours && notification->data.empty()) {
       ++counters_.refusals_received;
-      refused = refusal_text(from.address, *notification);
-      log("IKE main mode " + sa::hex_cookie(mm->sa->initiator_cookie()) + ": " + refused);
+      mm->refused_by_peer = refusal_text(from.address, *notification);
+      log("IKE main mode " + sa::hex_cookie(mm->sa->initiator_cookie()) + ": " + mm->refused_by_peer);
       continue;
     }
     if (notification->is_error()) {
@@ -1089,8 +1093,9 @@ void IkeService::Engine::on_informational(const Endpoint& from, std::span<const 
     log("IKE: " + from.address.to_string() + " notifies " + std::to_string(notification->message_type));
   }
   if (!mm->sa->established()) {
-    if (!refused.empty() || deletes_main_mode) {
-      const std::string reason = refused.empty() ? "peer " + from.address.to_string() + " deleted the ISAKMP SA" : refused;
+    if (!mm->refused_by_peer.empty() || deletes_main_mode) {
+      const std::string reason =
+          mm->refused_by_peer.empty() ? "peer " + from.address.to_string() + " deleted the ISAKMP SA" : mm->refused_by_peer;
       fail_main_mode(*mm, reason + " (in state " + std::string(sa::name(mm->sa->state())) + ")");
     }
     return;
@@ -1102,11 +1107,11 @@ void IkeService::Engine::on_informational(const Endpoint& from, std::span<const 
       if (std::ranges::find(d->spis, ours) != d->spis.end() && !mm->dead) {
         log("IKE main mode " + sa::hex_cookie(mm->sa->initiator_cookie()) + ": the peer deleted it");
         mm->dead = true;
-        // A refusal of the SA (the peer could not verify our main mode 6): say why, as a
+        // After a refusal of the SA (the peer could not verify our main mode 6): say why, as a
         // deleted phase 1 SA (SasDeleted with no SPIs).
-        if (!refused.empty()) {
+        if (!mm->refused_by_peer.empty()) {
           emit(IkeEvent{IkeEvent::Kind::SasDeleted, mm->peer.address, mm->sa->role(), auth_name(*mm), 0, 0, 0,
-                        refused + "; the peer deleted the ISAKMP SA"});
+                        mm->refused_by_peer + "; the peer deleted the ISAKMP SA"});
         }
       }
       continue;

@@ -2,9 +2,11 @@
 //
 //   responder refuses main mode 1 --> unprotected informational: N(type, SPI = CKY-I | CKY-R),
 //                                     the responder cookie zero (no responder state is kept)
-//   main mode fails after a message  --> informational under phase 1: HASH(1), N(type, SPI =
-//   under the keys opened (main mode     CKY-I | CKY-R), D(ISAKMP SA, CKY-I | CKY-R); a peer
-//   6 as initiator, 5 as responder)      that counts its SA established (charon) drops it
+//   main mode fails after a message  --> two informationals under phase 1: HASH(1), N(type,
+//   under the keys opened (main mode     SPI = CKY-I | CKY-R); then HASH(1), D(ISAKMP SA,
+//   6 as initiator, 5 as responder)      CKY-I | CKY-R): a peer that counts its SA established
+//                                        (charon) drops it. Separate, as charon reads nothing
+//                                        after an error notification in a message
 //   responder refuses quick mode 1 --> informational under phase 1 (HASH(1), N(type)); the
 //                                      notification data is the refused exchange's Message ID
 //                                      (4 bytes; Ward's convention, other peers ignore it)

@@ -584,14 +584,21 @@ std::vector<std::byte> cookie_pair_of(const sa::Phase1Sa& p) {
   return spi;
 }
 
-// A refusal of main mode `p` under its keys: N(type, SPI = the cookie pair) and a DELETE of it.
-void expect_main_mode_refusal(const ParsedMessage& message, const sa::Phase1Sa& p, NotifyMessageType type) {
+// A refusal of main mode `p` under its keys: N(type, SPI = the cookie pair), then (the next
+// datagram on `socket`) a DELETE of it.
+void expect_main_mode_refusal(const ParsedMessage& message, const sa::Phase1Sa& p, NotifyMessageType type,
+                              net::UdpSocket& socket) {
   const auto* n = message.find<Notification>();
   ASSERT_NE(n, nullptr);
   EXPECT_TRUE(n->is(type)) << n->message_type;
   EXPECT_EQ(n->protocol, ProtocolId::Isakmp);
   EXPECT_EQ(n->spi, cookie_pair_of(p));
-  const auto* d = message.find<Delete>();
+  EXPECT_TRUE(n->data.empty());
+  const auto got = socket.receive(2000ms);
+  ASSERT_TRUE(got.has_value() && got->has_value()) << "no ISAKMP DELETE after the refusal";
+  const auto second = service::open_informational(p, (*got)->bytes);
+  ASSERT_TRUE(second.has_value()) << second.error();
+  const auto* d = second->find<Delete>();
   ASSERT_NE(d, nullptr);
   EXPECT_EQ(d->protocol, ProtocolId::Isakmp);
   ASSERT_EQ(d->spis.size(), 1U);
@@ -632,7 +639,7 @@ TEST(IkeServiceRefusals, AMainMode6ThatFailsIsRefusedAndDeletedUnderThePhase1Key
   ASSERT_TRUE(r.established());
   const auto opened = service::open_informational(r, refusal->bytes);
   ASSERT_TRUE(opened.has_value()) << opened.error();
-  expect_main_mode_refusal(*opened, r, NotifyMessageType::InvalidIdInformation);
+  expect_main_mode_refusal(*opened, r, NotifyMessageType::InvalidIdInformation, *fake_b);
   const auto fa = a.events.wait_for(IkeEvent::Kind::MainModeFailed);
   ASSERT_TRUE(fa.has_value());
   EXPECT_NE(fa->reason.find("INVALID-ID-INFORMATION"), std::string::npos) << fa->reason;
@@ -665,8 +672,7 @@ TEST(IkeServiceRefusals, AProtectedRefusalOfMainMode5FailsTheInitiatorWithThePee
   ASSERT_EQ(r.state(), sa::Phase1Sa::State::Failed) << r.failure();
   ASSERT_TRUE(r.keys_shared());
   auto informational = service::build_informational(
-      r, {service::main_mode_refusal(r.initiator_cookie(), r.responder_cookie(), NotifyMessageType::InvalidIdInformation),
-          service::isakmp_delete(r.initiator_cookie(), r.responder_cookie())});
+      r, {service::main_mode_refusal(r.initiator_cookie(), r.responder_cookie(), NotifyMessageType::InvalidIdInformation)});
   ASSERT_TRUE(informational.has_value()) << informational.error();
   ASSERT_TRUE(fake_b->send_to(kA, test_port(), *informational).has_value());
   const auto fa = a.events.wait_for(IkeEvent::Kind::MainModeFailed, 2000ms);
@@ -694,12 +700,15 @@ TEST(IkeServiceRefusals, AnEstablishedResponderDropsTheMainModeThePeerRefusesAnd
   }
   ASSERT_TRUE(initiator->established()) << initiator->failure();
   ASSERT_TRUE(b.events.wait_for(IkeEvent::Kind::MainModeEstablished).has_value());
-  auto informational = service::build_informational(
+  // As Ward sends it: the reason, then the DELETE.
+  auto refusal = service::build_informational(
       *initiator, {service::main_mode_refusal(initiator->initiator_cookie(), initiator->responder_cookie(),
-                                              NotifyMessageType::InvalidSignature),
-                   service::isakmp_delete(initiator->initiator_cookie(), initiator->responder_cookie())});
-  ASSERT_TRUE(informational.has_value()) << informational.error();
-  ASSERT_TRUE(socket->send_to(kB, test_port(), *informational).has_value());
+                                              NotifyMessageType::InvalidSignature)});
+  auto deletion =
+      service::build_informational(*initiator, {service::isakmp_delete(initiator->initiator_cookie(), initiator->responder_cookie())});
+  ASSERT_TRUE(refusal.has_value() && deletion.has_value());
+  ASSERT_TRUE(socket->send_to(kB, test_port(), *refusal).has_value());
+  ASSERT_TRUE(socket->send_to(kB, test_port(), *deletion).has_value());
   const auto deleted = b.events.wait_for(IkeEvent::Kind::SasDeleted, 2000ms);
   ASSERT_TRUE(deleted.has_value());
   EXPECT_EQ(deleted->reason, "peer 127.0.0.1 refused: INVALID-SIGNATURE; the peer deleted the ISAKMP SA");
@@ -743,7 +752,7 @@ TEST(IkeServiceRefusals, AMainMode5ThatDecryptsButFailsIsRefusedAndDeletedUnderT
   ASSERT_TRUE(parsed.has_value()) << parsed.error();
   EXPECT_EQ(parsed->header.initiator_cookie, initiator->initiator_cookie());
   EXPECT_EQ(parsed->header.responder_cookie, initiator->responder_cookie());
-  expect_main_mode_refusal(*parsed, *initiator, NotifyMessageType::InvalidIdInformation);
+  expect_main_mode_refusal(*parsed, *initiator, NotifyMessageType::InvalidIdInformation, *socket);
   const auto fb = b.events.wait_for(IkeEvent::Kind::MainModeFailed);
   ASSERT_TRUE(fb.has_value());
   EXPECT_NE(fb->reason.find("INVALID-ID-INFORMATION"), std::string::npos) << fb->reason;
