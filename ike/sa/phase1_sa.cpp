@@ -604,6 +604,7 @@ std::vector<std::byte> Phase1Sa::handle(std::span<const std::byte> datagram) {
         return {};
       }
       accept();
+      keys_confirmed_ = true;
       if (auto c = consume_main_mode_5(*opened); !c) {
         fail(c.error());
         return {};
@@ -618,6 +619,7 @@ std::vector<std::byte> Phase1Sa::handle(std::span<const std::byte> datagram) {
         return {};
       }
       accept();
+      keys_confirmed_ = true;
       if (auto c = consume_main_mode_6(*opened); !c) {
         fail(c.error());
         return {};

@@ -118,6 +118,17 @@ class Phase1Sa {
   // The peer's Vendor ID payloads from main mode 1 / 2.
   const std::vector<std::vector<std::byte>>& peer_vendor_ids() const noexcept { return peer_vendor_ids_; }
 
+  // The peer can read, and we can open, an informational under the phase 1 keys (RFC 2409 5.7):
+  // established, or a message under the keys from the peer opened here (main mode 5 as
+  // responder, 6 as initiator; both sides then hold the same keys and last CBC block, even if
+  // the exchange failed after it), or we are the initiator waiting for main mode 6 (the
+  // responder's refusal of our main mode 5 comes under the keys; HASH(1) proves it).
+  bool keys_shared() const noexcept {
+    return established() || keys_confirmed_ || (role_ == auth::Role::Initiator && state_ == State::MainMode5Sent);
+  }
+  // A message under the phase 1 keys from the peer opened (main mode 5 / 6).
+  bool keys_confirmed() const noexcept { return keys_confirmed_; }
+
   // For quick mode, valid once established().
   const crypto::Phase1Keys& keys() const noexcept { return keys_; }
   const crypto::Phase1Cipher& cipher() const noexcept { return cipher_state_.cipher; }
@@ -189,6 +200,7 @@ class Phase1Sa {
   std::vector<std::vector<std::byte>> peer_vendor_ids_;
   bool peer_nat_t_ = false;
   bool nat_t_ = false;
+  bool keys_confirmed_ = false;
   NatDetection nat_;
 };
 

@@ -168,6 +168,7 @@ class IkeService::Engine {
     std::optional<DeadPeerDetector> dpd;   // the peer announced DPD (RFC 3706)
     std::uint32_t quick_mode_limit = 0;    // Phase1Policy::quick_mode_limit
     std::uint32_t quick_modes_established = 0;
+    std::string refused_by_peer;   // the peer's refusal of this (established) main mode, until its DELETE
   };
   struct Exchange {
     MainMode* main_mode = nullptr;
@@ -230,6 +231,8 @@ class IkeService::Engine {
   // Refusals (refusal.h): telling the peer why, and acting on the peer's.
   bool may_refuse(const IpAddress& peer, NotifyMessageType type);
   void refuse_main_mode(const Endpoint& to, const Cookie& initiator_cookie, NotifyMessageType type);
+  // A main mode that failed after the keys were confirmed: N(type) + ISAKMP DELETE under them.
+  void refuse_main_mode_under_keys(MainMode& mm, NotifyMessageType type);
   void refuse_quick_mode(MainMode& mm, std::uint32_t message_id, NotifyMessageType type);
   void on_unprotected_informational(const Endpoint& from, std::span<const std::byte> bytes, const IsakmpHeader& h);
   void on_quick_mode_refusal(MainMode& mm, const Notification& notification);
@@ -512,9 +515,14 @@ void IkeService::Engine::drive_main_mode(MainMode& mm, std::span<const std::byte
   }
   float_if_due(mm);
   send(mm.peer, reply);
-  if (mm.sa->state() == sa::Phase1Sa::State::Failed && state_before != sa::Phase1Sa::State::Failed) {
-    // Tell the peer why; a responder that could not verify main mode 5 (it decrypted, so the
-    // keys agree) says AUTHENTICATION-FAILED when ike/auth gave no more specific type.
+  if (mm.sa->state() == sa::Phase1Sa::State::Failed && state_before != sa::Phase1Sa::State::Failed && mm.sa->keys_confirmed()) {
+    // Main mode 5 / 6 decrypted, so the keys agree, but did not verify: the peer may count the
+    // SA established (a responder does once it sent 6). Tell it why under the keys and delete
+    // the ISAKMP SA; AUTHENTICATION-FAILED when ike/auth gave no more specific type.
+    refuse_main_mode_under_keys(mm, refusal_type(mm.sa->failure()).value_or(NotifyMessageType::AuthenticationFailed));
+  } else if (mm.sa->state() == sa::Phase1Sa::State::Failed && state_before != sa::Phase1Sa::State::Failed) {
+    // Tell the peer why (unprotected: no keys in common); a responder whose main mode 5 did not
+    // decrypt says AUTHENTICATION-FAILED.
     auto type = refusal_type(mm.sa->failure());
     if (!type && state_before == sa::Phase1Sa::State::MainMode4Sent) type = NotifyMessageType::AuthenticationFailed;
     if (type && may_refuse(mm.peer.address, *type)) {
@@ -808,6 +816,24 @@ void IkeService::Engine::refuse_main_mode(const Endpoint& to, const Cookie& init
   ++counters_.refusals_sent;
 }
 
+void IkeService::Engine::refuse_main_mode_under_keys(MainMode& mm, NotifyMessageType type) {
+  if (!may_refuse(mm.peer.address, type)) return;
+  // Two informationals: charon stops reading one at an error notification (a DELETE after it
+  // in the same message goes unread), so the reason and the DELETE go separately, in that order.
+  const auto& cky_i = mm.sa->initiator_cookie();
+  const auto& cky_r = mm.sa->responder_cookie();
+  auto refusal = build_informational(*mm.sa, {main_mode_refusal(cky_i, cky_r, type)});
+  if (!refusal) {
+    log("IKE main mode " + sa::hex_cookie(cky_i) + ": could not build a refusal: " + refusal.error());
+    return;
+  }
+  send(mm.peer, *refusal);
+  ++counters_.refusals_sent;
+  send_informational(mm, {isakmp_delete(cky_i, cky_r)}, "ISAKMP DELETE");
+  log("IKE main mode " + sa::hex_cookie(cky_i) + ": told " + mm.peer.address.to_string() + " " +
+      std::string(ike::name(type)) + " and deleted the ISAKMP SA (informationals under the phase 1 keys)");
+}
+
 void IkeService::Engine::refuse_quick_mode(MainMode& mm, std::uint32_t message_id, NotifyMessageType type) {
   if (!may_refuse(mm.peer.address, type)) return;
   auto message = build_informational(
@@ -1026,11 +1052,11 @@ void IkeService::Engine::on_informational(const Endpoint& from, std::span<const 
     return;
   }
   MainMode* mm = main_mode_by_cookies(h, from.address);
-  if (mm == nullptr || !mm->sa->established()) {
-    // Protected informationals need an established main mode (unprotected ones: above).
+  if (mm == nullptr || !mm->sa->keys_shared()) {
+    // Protected informationals need a main mode with keys (unprotected ones: above).
     ++counters_.informational_bad;
     if (worth_logging(counters_.informational_bad)) {
-      log("IKE: ignored an informational from " + from.address.to_string() + ": no established main mode or not encrypted");
+      log("IKE: ignored an informational from " + from.address.to_string() + ": no main mode with keys matches it");
     }
     return;
   }
@@ -1040,9 +1066,24 @@ void IkeService::Engine::on_informational(const Endpoint& from, std::span<const 
     if (worth_logging(counters_.informational_bad)) log("IKE: dropped an informational from " + from.address.to_string() + ": " + message.error());
     return;
   }
+  std::vector<std::byte> ours(mm->sa->initiator_cookie().begin(), mm->sa->initiator_cookie().end());
+  ours.insert(ours.end(), mm->sa->responder_cookie().begin(), mm->sa->responder_cookie().end());
+  const auto deletes = message->all<Delete>();
+  const bool deletes_main_mode = std::any_of(deletes.begin(), deletes.end(), [&](const Delete* d) {
+    return d->protocol == ProtocolId::Isakmp && d->spi_size == kIsakmpSpiSize && std::ranges::find(d->spis, ours) != d->spis.end();
+  });
   for (const auto* notification : message->all<Notification>()) {
     if (notification->is(NotifyMessageType::RUThere) || notification->is(NotifyMessageType::RUThereAck)) {
       on_dpd_notification(*mm, *notification);
+      continue;
+    }
+    // An error for the main mode itself (refusal.h: SPI = the cookie pair, no data; a quick mode
+    // refusal carries the refused Message ID): the peer refused our main mode 5 (we are not
+    // established yet) or refuses the SA it counted established (its DELETE follows).
+    if (notification->is_error() && notification->spi == ours && notification->data.empty()) {
+      ++counters_.refusals_received;
+      mm->refused_by_peer = refusal_text(from.address, *notification);
+      log("IKE main mode " + sa::hex_cookie(mm->sa->initiator_cookie()) + ": " + mm->refused_by_peer);
       continue;
     }
     if (notification->is_error()) {
@@ -1051,16 +1092,26 @@ void IkeService::Engine::on_informational(const Endpoint& from, std::span<const 
     }
     log("IKE: " + from.address.to_string() + " notifies " + std::to_string(notification->message_type));
   }
+  if (!mm->sa->established()) {
+    if (!mm->refused_by_peer.empty() || deletes_main_mode) {
+      const std::string reason =
+          mm->refused_by_peer.empty() ? "peer " + from.address.to_string() + " deleted the ISAKMP SA" : mm->refused_by_peer;
+      fail_main_mode(*mm, reason + " (in state " + std::string(sa::name(mm->sa->state())) + ")");
+    }
+    return;
+  }
   if (mm->dpd) mm->dpd->heard(now());   // HASH(1) checked: the peer is alive (after an ACK is matched)
-  for (const auto* d : message->all<Delete>()) {
+  for (const auto* d : deletes) {
     ++counters_.deletes_received;
     if (d->protocol == ProtocolId::Isakmp && d->spi_size == kIsakmpSpiSize) {
-      for (const auto& spi : d->spis) {
-        std::vector<std::byte> ours(mm->sa->initiator_cookie().begin(), mm->sa->initiator_cookie().end());
-        ours.insert(ours.end(), mm->sa->responder_cookie().begin(), mm->sa->responder_cookie().end());
-        if (spi == ours) {
-          log("IKE main mode " + sa::hex_cookie(mm->sa->initiator_cookie()) + ": the peer deleted it");
-          mm->dead = true;
+      if (std::ranges::find(d->spis, ours) != d->spis.end() && !mm->dead) {
+        log("IKE main mode " + sa::hex_cookie(mm->sa->initiator_cookie()) + ": the peer deleted it");
+        mm->dead = true;
+        // After a refusal of the SA (the peer could not verify our main mode 6): say why, as a
+        // deleted phase 1 SA (SasDeleted with no SPIs).
+        if (!mm->refused_by_peer.empty()) {
+          emit(IkeEvent{IkeEvent::Kind::SasDeleted, mm->peer.address, mm->sa->role(), auth_name(*mm), 0, 0, 0,
+                        mm->refused_by_peer + "; the peer deleted the ISAKMP SA"});
         }
       }
       continue;

@@ -40,7 +40,7 @@ Expected<IpAddress, std::string> address_of(std::span<const std::byte> raw) {
 }  // namespace
 
 Expected<std::vector<std::byte>, std::string> build_informational(const sa::Phase1Sa& phase1, std::vector<Payload> payloads) {
-  if (!phase1.established()) return unexpected(std::string("informational: main mode is not established"));
+  if (!phase1.keys_shared()) return unexpected(std::string("informational: main mode has no keys in common with the peer yet"));
   std::uint32_t message_id = 0;
   while (message_id == 0) {
     auto raw = crypto::random_bytes(sizeof message_id);
@@ -64,7 +64,7 @@ Expected<std::vector<std::byte>, std::string> build_informational(const sa::Phas
 }
 
 Expected<ParsedMessage, std::string> open_informational(const sa::Phase1Sa& phase1, std::span<const std::byte> datagram) {
-  if (!phase1.established()) return unexpected(std::string("informational: main mode is not established"));
+  if (!phase1.keys_shared()) return unexpected(std::string("informational: main mode has no keys in common with the peer yet"));
   auto split = split_datagram(datagram);
   if (!split) return unexpected(split.error().to_string());
   auto state = cipher_for(phase1, split->header.message_id);

@@ -15,8 +15,9 @@
 
 namespace ward::ike::service {
 
-// An encrypted informational message carrying `payloads` (Delete / Notification) under an
-// established phase 1 SA, with a fresh random Message ID.
+// An encrypted informational message carrying `payloads` (Delete / Notification) under a
+// phase 1 SA whose keys the peer shares (Phase1Sa::keys_shared(): established, or failed after
+// a message under the keys opened), with a fresh random Message ID.
 Expected<std::vector<std::byte>, std::string> build_informational(const sa::Phase1Sa& phase1, std::vector<Payload> payloads);
 
 // Decrypts an informational message of `phase1` and checks its HASH(1). The error says which.

@@ -31,6 +31,14 @@ std::optional<NotifyMessageType> refusal_type(std::string_view reason) noexcept 
   return std::nullopt;
 }
 
+Notification main_mode_refusal(const Cookie& initiator_cookie, const Cookie& responder_cookie, NotifyMessageType type) {
+  Notification n;
+  n.protocol = ProtocolId::Isakmp;
+  n.message_type = static_cast<std::uint16_t>(type);
+  n.spi = cookie_pair(initiator_cookie, responder_cookie);
+  return n;
+}
+
 Expected<std::vector<std::byte>, std::string> build_main_mode_refusal(const Cookie& initiator_cookie,
                                                                       const Cookie& responder_cookie, NotifyMessageType type) {
   std::uint32_t message_id = 0;
@@ -44,11 +52,7 @@ Expected<std::vector<std::byte>, std::string> build_main_mode_refusal(const Cook
   h.responder_cookie = responder_cookie;
   h.exchange_type = ExchangeType::Informational;
   h.message_id = message_id;
-  Notification n;
-  n.protocol = ProtocolId::Isakmp;
-  n.message_type = static_cast<std::uint16_t>(type);
-  n.spi = cookie_pair(initiator_cookie, responder_cookie);
-  const std::vector<Payload> payloads{std::move(n)};
+  const std::vector<Payload> payloads{main_mode_refusal(initiator_cookie, responder_cookie, type)};
   auto message = encode_message(h, payloads);
   if (!message) return unexpected("encoding a refusal: " + message.error().message);
   return std::move(*message);

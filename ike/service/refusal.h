@@ -2,6 +2,11 @@
 //
 //   responder refuses main mode 1 --> unprotected informational: N(type, SPI = CKY-I | CKY-R),
 //                                     the responder cookie zero (no responder state is kept)
+//   main mode fails after a message  --> two informationals under phase 1: HASH(1), N(type,
+//   under the keys opened (main mode     SPI = CKY-I | CKY-R); then HASH(1), D(ISAKMP SA,
+//   6 as initiator, 5 as responder)      CKY-I | CKY-R): a peer that counts its SA established
+//                                        (charon) drops it. Separate, as charon reads nothing
+//                                        after an error notification in a message
 //   responder refuses quick mode 1 --> informational under phase 1 (HASH(1), N(type)); the
 //                                      notification data is the refused exchange's Message ID
 //                                      (4 bytes; Ward's convention, other peers ignore it)
@@ -31,6 +36,9 @@ namespace ward::ike::service {
 // NoProposalChosen); nullopt when the reason does not start with an RFC 2408 error name (then
 // nothing is sent: malformed or unauthenticated input gets silence).
 std::optional<NotifyMessageType> refusal_type(std::string_view reason) noexcept;
+
+// The notification refusing the main mode with these cookies (SPI = CKY-I | CKY-R, no data).
+Notification main_mode_refusal(const Cookie& initiator_cookie, const Cookie& responder_cookie, NotifyMessageType type);
 
 // An unprotected informational refusing the main mode with these cookies (the responder cookie
 // zero when refusing a message 1: no responder state is kept for it).

@@ -566,7 +566,159 @@ TEST(IkeServiceRefusals, UnprotectedRefusalsCountOnlyWithOurCookieFromThePeer) {
   EXPECT_EQ(failed->reason, "peer 127.0.0.2 refused: INVALID-MAJOR-VERSION (in state MainMode1Sent)");
 }
 
-TEST(IkeServiceRefusals, AMainMode5ThatFailsIsRefusedWithBothCookies) {
+sa::Phase1Config hand_driven_config(const IpAddress& local, const IpAddress& peer) {
+  sa::Phase1Config c;
+  c.proposals = {{IkeEncryptionAlgorithm::AesCbc, 256, IkeHashAlgorithm::Sha2_256, IkeGroupDescription::Ecp256, 28800s}};
+  c.local = local;
+  c.peer = peer;
+  return c;
+}
+
+sa::Clock steady_clock_now() {
+  return [] { return std::chrono::steady_clock::now(); };
+}
+
+std::vector<std::byte> cookie_pair_of(const sa::Phase1Sa& p) {
+  std::vector<std::byte> spi(p.initiator_cookie().begin(), p.initiator_cookie().end());
+  spi.insert(spi.end(), p.responder_cookie().begin(), p.responder_cookie().end());
+  return spi;
+}
+
+// A refusal of main mode `p` under its keys: N(type, SPI = the cookie pair), then (the next
+// datagram on `socket`) a DELETE of it.
+void expect_main_mode_refusal(const ParsedMessage& message, const sa::Phase1Sa& p, NotifyMessageType type,
+                              net::UdpSocket& socket) {
+  const auto* n = message.find<Notification>();
+  ASSERT_NE(n, nullptr);
+  EXPECT_TRUE(n->is(type)) << n->message_type;
+  EXPECT_EQ(n->protocol, ProtocolId::Isakmp);
+  EXPECT_EQ(n->spi, cookie_pair_of(p));
+  EXPECT_TRUE(n->data.empty());
+  const auto got = socket.receive(2000ms);
+  ASSERT_TRUE(got.has_value() && got->has_value()) << "no ISAKMP DELETE after the refusal";
+  const auto second = service::open_informational(p, (*got)->bytes);
+  ASSERT_TRUE(second.has_value()) << second.error();
+  const auto* d = second->find<Delete>();
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->protocol, ProtocolId::Isakmp);
+  ASSERT_EQ(d->spis.size(), 1U);
+  EXPECT_EQ(d->spis[0], cookie_pair_of(p));
+}
+
+TEST(IkeServiceRefusals, AMainMode6ThatFailsIsRefusedAndDeletedUnderThePhase1Keys) {
+  // A hand-driven responder whose ID names another address: A decrypts main mode 6, the ID does
+  // not verify. The responder counts its SA established (as charon does), so A tells it under
+  // the phase 1 keys and deletes the ISAKMP SA.
+  Host a(kA, "refusals");
+  a.start(slow_retransmit(a));
+  ASSERT_TRUE(a.ike);
+  auto fake_b = net::UdpSocket::bind(kB, test_port());
+  ASSERT_TRUE(fake_b.has_value());
+  a.ike->initiate(acquire_to(kA, kB));
+  auto got = fake_b->receive(2000ms);
+  ASSERT_TRUE(got.has_value() && got->has_value());
+  auth::PresharedKeyProvider psk(auth::preshared_key_from_text("refusals"));
+  std::vector<std::byte> reply;
+  auto responder = sa::Phase1Sa::respond(hand_driven_config(ip("127.0.0.9"), kA), psk, steady_clock_now(), (*got)->bytes, reply);
+  ASSERT_TRUE(responder.has_value()) << responder.error();
+  sa::Phase1Sa& r = **responder;
+  std::optional<net::Datagram> refusal;
+  for (int step = 0; step < 3 && !reply.empty(); ++step) {   // sends 2, 4, 6
+    ASSERT_TRUE(fake_b->send_to(kA, test_port(), reply).has_value());
+    got = fake_b->receive(2000ms);
+    ASSERT_TRUE(got.has_value() && got->has_value()) << "no answer at step " << step;
+    const auto split = split_datagram((*got)->bytes);
+    ASSERT_TRUE(split.has_value());
+    if (split->header.exchange_type == ExchangeType::Informational) {
+      refusal = std::move(**got);
+      break;
+    }
+    reply = r.handle((*got)->bytes);
+  }
+  ASSERT_TRUE(refusal.has_value()) << "main mode 6 was not refused";
+  ASSERT_TRUE(r.established());
+  const auto opened = service::open_informational(r, refusal->bytes);
+  ASSERT_TRUE(opened.has_value()) << opened.error();
+  expect_main_mode_refusal(*opened, r, NotifyMessageType::InvalidIdInformation, *fake_b);
+  const auto fa = a.events.wait_for(IkeEvent::Kind::MainModeFailed);
+  ASSERT_TRUE(fa.has_value());
+  EXPECT_NE(fa->reason.find("INVALID-ID-INFORMATION"), std::string::npos) << fa->reason;
+  const auto s = a.wait_snapshot([](const auto& snap) { return snap.counters.refusals_sent >= 1; });
+  EXPECT_EQ(s.counters.refusals_sent, 1U);
+  EXPECT_TRUE(s.main_modes.empty());
+}
+
+TEST(IkeServiceRefusals, AProtectedRefusalOfMainMode5FailsTheInitiatorWithThePeersReason) {
+  // A hand-driven responder that expects another peer ID refuses A's main mode 5 under the keys.
+  Host a(kA, "refusals");
+  a.start(slow_retransmit(a));
+  ASSERT_TRUE(a.ike);
+  auto fake_b = net::UdpSocket::bind(kB, test_port());
+  ASSERT_TRUE(fake_b.has_value());
+  a.ike->initiate(acquire_to(kA, kB));
+  auto got = fake_b->receive(2000ms);
+  ASSERT_TRUE(got.has_value() && got->has_value());
+  auth::PresharedKeyProvider psk(auth::preshared_key_from_text("refusals"));
+  std::vector<std::byte> reply;
+  auto responder = sa::Phase1Sa::respond(hand_driven_config(kB, ip("127.0.0.9")), psk, steady_clock_now(), (*got)->bytes, reply);
+  ASSERT_TRUE(responder.has_value()) << responder.error();
+  sa::Phase1Sa& r = **responder;
+  for (int step = 0; step < 2; ++step) {   // sends 2, 4; receives 3, 5
+    ASSERT_TRUE(fake_b->send_to(kA, test_port(), reply).has_value());
+    got = fake_b->receive(2000ms);
+    ASSERT_TRUE(got.has_value() && got->has_value()) << "no answer at step " << step;
+    reply = r.handle((*got)->bytes);
+  }
+  ASSERT_EQ(r.state(), sa::Phase1Sa::State::Failed) << r.failure();
+  ASSERT_TRUE(r.keys_shared());
+  auto informational = service::build_informational(
+      r, {service::main_mode_refusal(r.initiator_cookie(), r.responder_cookie(), NotifyMessageType::InvalidIdInformation)});
+  ASSERT_TRUE(informational.has_value()) << informational.error();
+  ASSERT_TRUE(fake_b->send_to(kA, test_port(), *informational).has_value());
+  const auto fa = a.events.wait_for(IkeEvent::Kind::MainModeFailed, 2000ms);
+  ASSERT_TRUE(fa.has_value());
+  EXPECT_EQ(fa->reason, "peer 127.0.0.2 refused: INVALID-ID-INFORMATION (in state MainMode5Sent)");
+  EXPECT_EQ(a.ike->snapshot().counters.refusals_received, 1U);
+}
+
+TEST(IkeServiceRefusals, AnEstablishedResponderDropsTheMainModeThePeerRefusesAndDeletes) {
+  // A hand-driven initiator completes main mode with B, then refuses it as Ward does after a
+  // main mode 6 that does not verify: B forgets the main mode and says why.
+  Host b(kB, "refusals");
+  b.start(slow_retransmit(b));
+  ASSERT_TRUE(b.ike);
+  auto socket = net::UdpSocket::bind(kA, 0);
+  ASSERT_TRUE(socket.has_value());
+  auth::PresharedKeyProvider psk(auth::preshared_key_from_text("refusals"));
+  auto initiator = sa::Phase1Sa::initiate(hand_driven_config(kA, kB), psk, steady_clock_now());
+  std::vector<std::byte> out = *initiator->build_main_mode_1();
+  for (int step = 0; step < 3 && !out.empty(); ++step) {   // sends 1, 3, 5
+    ASSERT_TRUE(socket->send_to(kB, test_port(), out).has_value());
+    auto got = socket->receive(2000ms);
+    ASSERT_TRUE(got.has_value() && got->has_value()) << "no answer at step " << step;
+    out = initiator->handle((*got)->bytes);
+  }
+  ASSERT_TRUE(initiator->established()) << initiator->failure();
+  ASSERT_TRUE(b.events.wait_for(IkeEvent::Kind::MainModeEstablished).has_value());
+  // As Ward sends it: the reason, then the DELETE.
+  auto refusal = service::build_informational(
+      *initiator, {service::main_mode_refusal(initiator->initiator_cookie(), initiator->responder_cookie(),
+                                              NotifyMessageType::InvalidSignature)});
+  auto deletion =
+      service::build_informational(*initiator, {service::isakmp_delete(initiator->initiator_cookie(), initiator->responder_cookie())});
+  ASSERT_TRUE(refusal.has_value() && deletion.has_value());
+  ASSERT_TRUE(socket->send_to(kB, test_port(), *refusal).has_value());
+  ASSERT_TRUE(socket->send_to(kB, test_port(), *deletion).has_value());
+  const auto deleted = b.events.wait_for(IkeEvent::Kind::SasDeleted, 2000ms);
+  ASSERT_TRUE(deleted.has_value());
+  EXPECT_EQ(deleted->reason, "peer 127.0.0.1 refused: INVALID-SIGNATURE; the peer deleted the ISAKMP SA");
+  const auto s = b.wait_snapshot([](const auto& snap) { return snap.main_modes.empty(); });
+  EXPECT_TRUE(s.main_modes.empty());
+  EXPECT_EQ(s.counters.refusals_received, 1U);
+  EXPECT_EQ(s.counters.deletes_received, 1U);
+}
+
+TEST(IkeServiceRefusals, AMainMode5ThatDecryptsButFailsIsRefusedAndDeletedUnderThePhase1Keys) {
   // A hand-driven initiator whose ID names another address than the one it sends from.
   Host b(kB, "refusals");
   b.start(b.options());
@@ -594,11 +746,13 @@ TEST(IkeServiceRefusals, AMainMode5ThatFailsIsRefusedWithBothCookies) {
     out = initiator->handle((*got)->bytes);
   }
   ASSERT_TRUE(refusal.has_value()) << "main mode 5 was not refused";
-  const auto parsed = parse_message(refusal->bytes, MessageKind::InformationalUnprotected);
-  ASSERT_TRUE(parsed.has_value());
+  // Main mode 5 decrypted, so the refusal comes under the phase 1 keys: N + ISAKMP DELETE.
+  ASSERT_EQ(initiator->state(), sa::Phase1Sa::State::MainMode5Sent);
+  const auto parsed = service::open_informational(*initiator, refusal->bytes);
+  ASSERT_TRUE(parsed.has_value()) << parsed.error();
   EXPECT_EQ(parsed->header.initiator_cookie, initiator->initiator_cookie());
   EXPECT_EQ(parsed->header.responder_cookie, initiator->responder_cookie());
-  EXPECT_TRUE(parsed->find<Notification>()->is(NotifyMessageType::InvalidIdInformation));
+  expect_main_mode_refusal(*parsed, *initiator, NotifyMessageType::InvalidIdInformation, *socket);
   const auto fb = b.events.wait_for(IkeEvent::Kind::MainModeFailed);
   ASSERT_TRUE(fb.has_value());
   EXPECT_NE(fb->reason.find("INVALID-ID-INFORMATION"), std::string::npos) << fb->reason;

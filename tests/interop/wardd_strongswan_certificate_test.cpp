@@ -24,6 +24,8 @@ namespace {
 constexpr const char* kRootSubject = "/O=Ward/CN=Ward Interop Root";
 constexpr const char* kRootCaName = "CN=Ward Interop Root, O=Ward";
 constexpr const char* kRogueSubject = "/O=Rogue/CN=Rogue Interop Root";
+// charon drops its IKE_SA when it processes wardd's DELETE, a round trip after message 6.
+constexpr auto kIkeSaGone = std::chrono::seconds(5);
 
 // openssl's YYYYMMDDHHMMSSZ for now + `offset` (UTC).
 std::string openssl_time(std::chrono::seconds offset) {
@@ -102,9 +104,9 @@ class WarddStrongSwanCertificateTest : public WarddStrongSwanRig {
 
   // The failure is Ward's to see (message 6 carries charon's certificate): the reason in wardd's
   // events, no SA in wardd, no CHILD_SA in charon, no echo in clear. charon, the IKEv1 responder,
-  // counts its IKE_SA ESTABLISHED once it has sent message 6, and wardd tells it nothing (no
-  // notify or ISAKMP delete after a failed message 6), so that half of an IKE_SA stays listed
-  // until it expires; no quick mode can use it, as Ward has none.
+  // counts its IKE_SA ESTABLISHED once it has sent message 6; wardd, which decrypted message 6,
+  // sends an informational under the phase 1 keys (N(AUTHENTICATION-FAILED) + DELETE of the
+  // ISAKMP SA), and charon deletes its IKE_SA: `swanctl --list-sas` lists none within seconds.
   void expect_refused_with(const std::string& reason) {
     start_capture();
     EXPECT_NE(ward::testing::ping_once(*ward_ns_, kCharonAddress), 0);
@@ -117,9 +119,19 @@ class WarddStrongSwanCertificateTest : public WarddStrongSwanRig {
     EXPECT_TRUE(sa.value("main_modes", nlohmann::json::array()).empty()) << sa.dump(1);
     EXPECT_TRUE(sa.value("quick_modes", nlohmann::json::array()).empty()) << sa.dump(1);
     EXPECT_TRUE(sa.value("sas", nlohmann::json::array()).empty()) << sa.dump(1);
-    const auto list = swanctl({"--list-sas"});
+    test::CapturedRun list;
+    const bool gone = eventually(
+        [&] {
+          list = swanctl({"--list-sas"});
+          return list.exit_code == 0 && list.out.find(kWardAddress) == std::string::npos;
+        },
+        kIkeSaGone);
     std::printf("swanctl --list-sas:\n%s\n", list.out.c_str());
+    EXPECT_TRUE(gone) << "charon still lists an IKE_SA with wardd:\n" << list.describe() << charon_log();
+    EXPECT_EQ(list.out.find("ESTABLISHED"), std::string::npos) << list.out;
     EXPECT_EQ(list.out.find("INSTALLED"), std::string::npos) << list.out;
+    std::printf("charon on wardd's informational:\n%s",
+                lines_with(test::read_text(dir() / "charon.log"), {"INFORMATIONAL", "error notify", "DELETE", "deleting"}).c_str());
     const auto capture = stop_capture();
     EXPECT_EQ(capture.find("ICMP"), std::string::npos) << "echo requests in clear:\n" << capture;
   }
