@@ -361,7 +361,8 @@ PacketOutcome PacketEngine::inbound(std::span<const std::byte> packet) {
   }
   if (summary->protocol == crypto::kProtoUdp && summary->destination_port == kNatTraversalPort && !summary->later_fragment) {
     // RFC 3948: a zero marker means IKE, a single 0xFF a keepalive; anything else starts with an SPI.
-    ByteReader reader(packet.subspan(summary->upper_layer_offset), "UDP-encapsulated ESP", summary->upper_layer_offset);
+    // The name fits std::string's inline buffer: no heap allocation per NAT-T packet.
+    ByteReader reader(packet.subspan(summary->upper_layer_offset), "UDP-encap ESP", summary->upper_layer_offset);
     if (!reader.skip(kUdpHeaderLength, "UDP header")) return {Disposition::Drop, {}};
     if (reader.remaining() == 1) return {Disposition::Drop, {}};
     const auto marker = reader.u32_be("SPI or non-ESP marker");
