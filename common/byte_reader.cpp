@@ -16,72 +16,57 @@ std::string ParseError::to_string() const {
 }
 
 ByteReader::ByteReader(std::span<const std::byte> bytes, std::string structure, std::size_t base_offset)
-    : bytes_(bytes), structure_(std::move(structure)), base_offset_(base_offset) {}
+    : bytes_(bytes), owned_(std::move(structure)), structure_(owned_), base_offset_(base_offset) {}
+
+ByteReader::ByteReader(std::span<const std::byte> bytes, const ByteReader& parent, std::size_t base_offset)
+    : ByteReader(parent) {
+  bytes_ = bytes;
+  base_offset_ = base_offset;
+  position_ = 0;
+}
+
+// The copies and moves re-point structure_ when it refers to the reader's own string (whose
+// characters may live inside the string object itself).
+ByteReader::ByteReader(const ByteReader& other) : base_offset_(0) { *this = other; }
+
+ByteReader::ByteReader(ByteReader&& other) noexcept : base_offset_(0) { *this = std::move(other); }
+
+ByteReader& ByteReader::operator=(const ByteReader& other) {
+  if (this == &other) return *this;
+  const bool owns = other.owns_name();
+  bytes_ = other.bytes_;
+  owned_ = other.owned_;
+  structure_ = owns ? std::string_view(owned_) : other.structure_;
+  base_offset_ = other.base_offset_;
+  position_ = other.position_;
+  return *this;
+}
+
+ByteReader& ByteReader::operator=(ByteReader&& other) noexcept {
+  if (this == &other) return *this;
+  const bool owns = other.owns_name();
+  bytes_ = other.bytes_;
+  owned_ = std::move(other.owned_);
+  structure_ = owns ? std::string_view(owned_) : other.structure_;
+  base_offset_ = other.base_offset_;
+  position_ = other.position_;
+  other.structure_ = {};
+  return *this;
+}
 
 ParseError ByteReader::error(std::string_view field, std::string message) const {
-  return ParseError{structure_, std::string(field), offset(), std::move(message)};
+  return ParseError{std::string(structure_), std::string(field), offset(), std::move(message)};
 }
 
-Expected<std::span<const std::byte>, ParseError> ByteReader::take(std::size_t count, std::string_view field) {
-  if (count > remaining()) {
-    return unexpected(error(field, "needs " + std::to_string(count) + " bytes, only " +
-                                       std::to_string(remaining()) + " left"));
-  }
-  auto out = bytes_.subspan(position_, count);
-  position_ += count;
-  return out;
-}
-
-namespace {
-
-template <class T, bool BigEndian>
-T load(std::span<const std::byte> raw) {
-  T value = 0;
-  for (std::size_t i = 0; i < sizeof(T); ++i) {
-    const std::size_t index = BigEndian ? i : sizeof(T) - 1 - i;
-    value = static_cast<T>((value << 8) | static_cast<T>(std::to_integer<std::uint8_t>(raw[index])));
-  }
-  return value;
-}
-
-}  // namespace
-
-Expected<std::uint8_t, ParseError> ByteReader::u8(std::string_view field) {
-  auto raw = take(1, field);
-  if (!raw) return unexpected(std::move(raw).error());
-  return std::to_integer<std::uint8_t>((*raw)[0]);
-}
-
-#define WARD_READER_INT(name, type, big)                                    \
-  Expected<type, ParseError> ByteReader::name(std::string_view field) {     \
-    auto raw = take(sizeof(type), field);                                   \
-    if (!raw) return unexpected(std::move(raw).error());                    \
-    return load<type, big>(*raw);                                           \
-  }
-
-WARD_READER_INT(u16_be, std::uint16_t, true)
-WARD_READER_INT(u16_le, std::uint16_t, false)
-WARD_READER_INT(u32_be, std::uint32_t, true)
-WARD_READER_INT(u32_le, std::uint32_t, false)
-WARD_READER_INT(u64_be, std::uint64_t, true)
-WARD_READER_INT(u64_le, std::uint64_t, false)
-#undef WARD_READER_INT
-
-Expected<std::span<const std::byte>, ParseError> ByteReader::bytes(std::size_t count, std::string_view field) {
-  return take(count, field);
-}
-
-Expected<void, ParseError> ByteReader::skip(std::size_t count, std::string_view field) {
-  auto raw = take(count, field);
-  if (!raw) return unexpected(std::move(raw).error());
-  return {};
+ParseError ByteReader::short_read(std::size_t count, std::string_view field) const {
+  return error(field, "needs " + std::to_string(count) + " bytes, only " + std::to_string(remaining()) + " left");
 }
 
 Expected<ByteReader, ParseError> ByteReader::sub_reader(std::size_t count, std::string_view field) {
   const std::size_t start = offset();
   auto raw = take(count, field);
   if (!raw) return unexpected(std::move(raw).error());
-  return ByteReader(*raw, structure_, start);
+  return ByteReader(*raw, *this, start);
 }
 
 std::span<const std::byte> ByteReader::rest() noexcept {
