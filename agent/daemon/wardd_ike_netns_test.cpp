@@ -18,6 +18,7 @@
 #include "directory/model/test_support.h"
 #include "tests/harness/process.h"
 #include "tests/harness/test_ca.h"
+#include "agent/daemon/wardd_host.h"
 #include "tests/netns/netns.h"
 
 namespace ward::agent::daemon {
@@ -28,8 +29,6 @@ using ward::testing::Netns;
 
 constexpr const char* kAddressA = "10.20.1.1";
 constexpr const char* kAddressB = "10.20.1.2";
-constexpr const char* kIpTool = "/usr/sbin/ip";
-constexpr auto kWaitLimit = 15s;
 
 // The Legal example cut down to its intra-department rule, negotiating ESP AES-256-GCM with PFS
 // and authenticated by `psk`.
@@ -48,11 +47,11 @@ model::Policy esp_policy(const std::string& psk) {
   return policy;
 }
 
-struct Host {
-  std::unique_ptr<Netns> ns;
-  std::filesystem::path dir, socket, policy_file, config, log;
-  test::ChildProcess wardd;
-};
+using Host = testing::WarddHost;
+using testing::eventually;
+using testing::kIpTool;
+using testing::show_sa;
+using testing::wardctl;
 
 class WarddIkeNetnsTest : public ::testing::Test {
  protected:
@@ -81,38 +80,7 @@ class WarddIkeNetnsTest : public ::testing::Test {
     }
   }
 
-  void start(Host& host, const model::Policy& policy) {
-    ASSERT_TRUE(test::write_file(host.policy_file, model::policy_to_json(policy)));
-    auto child = test::ChildProcess::spawn({kIpTool, "netns", "exec", host.ns->name(), WARDD_PATH, "--config", host.config.string()},
-                                           {}, host.log);
-    ASSERT_TRUE(child) << child.error().to_string();
-    host.wardd = std::move(*child);
-    ASSERT_TRUE(eventually([&] { return wardctl(host, "show policy").first == 0; })) << test::file_tail(host.log);
-  }
-
-  std::pair<int, std::string> wardctl(const Host& host, const std::string& command) const {
-    const auto out = host.dir / "wardctl.out";
-    const int status = ward::testing::run_command(std::string(WARDCTL_PATH) + " --socket " + host.socket.string() + " " +
-                                                  command + " > " + out.string() + " 2>&1");
-    return {status, model::testing::read_text(out.string())};
-  }
-
-  nlohmann::json show_sa(const Host& host) const {
-    const auto [status, text] = wardctl(host, "show sa --json");
-    if (status != 0) return nlohmann::json::object();
-    auto parsed = nlohmann::json::parse(text, nullptr, false);
-    return parsed.is_discarded() ? nlohmann::json::object() : parsed;
-  }
-
-  template <typename Done>
-  bool eventually(Done done) const {
-    const auto deadline = std::chrono::steady_clock::now() + kWaitLimit;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (done()) return true;
-      std::this_thread::sleep_for(100ms);
-    }
-    return done();
-  }
+  void start(Host& host, const model::Policy& policy) { testing::start_wardd(host, policy); }
 
   // Adds [certificates] to `host`'s ward.conf: a certificate from `issuer` for `address`, and
   // `trusted` as the trust store.

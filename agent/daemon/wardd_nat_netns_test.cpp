@@ -23,6 +23,7 @@
 #include "directory/model/policy_json.h"
 #include "directory/model/test_support.h"
 #include "tests/harness/process.h"
+#include "agent/daemon/wardd_host.h"
 #include "tests/netns/netns.h"
 
 namespace ward::agent::daemon {
@@ -37,9 +38,7 @@ constexpr const char* kRouterPublic = "10.77.0.1";
 constexpr const char* kServer = "10.77.0.2";
 constexpr const char* kPrivateSubnet = "192.168.77.0/24";
 constexpr std::uint16_t kTcpPort = 5001;
-constexpr const char* kIpTool = "/usr/sbin/ip";
 constexpr const char* kPsk = "nat traversal secret";
-constexpr auto kWaitLimit = 15s;
 
 // The Legal example's intra-department rule with one filter, me <-> `peer` (mirrored, any
 // protocol), negotiating ESP AES-256-GCM in transport mode with a preshared key.
@@ -62,11 +61,11 @@ model::Policy transport_policy(const std::string& name, const model::AddressSpec
   return policy;
 }
 
-struct Host {
-  std::unique_ptr<Netns> ns;
-  std::filesystem::path dir, socket, policy_file, config, log;
-  test::ChildProcess wardd;
-};
+using Host = testing::WarddHost;
+using testing::eventually;
+using testing::kIpTool;
+using testing::show_sa;
+using testing::wardctl;
 
 long long milliseconds_since(std::chrono::steady_clock::time_point start) {
   return static_cast<long long>(
@@ -121,14 +120,7 @@ class WarddNatNetnsTest : public ::testing::Test {
     }
   }
 
-  void start(Host& host, const model::Policy& policy) {
-    ASSERT_TRUE(test::write_file(host.policy_file, model::policy_to_json(policy)));
-    auto child = test::ChildProcess::spawn(
-        {kIpTool, "netns", "exec", host.ns->name(), WARDD_PATH, "--config", host.config.string()}, {}, host.log);
-    ASSERT_TRUE(child) << child.error().to_string();
-    host.wardd = std::move(*child);
-    ASSERT_TRUE(eventually([&] { return wardctl(host, "show policy").first == 0; })) << test::file_tail(host.log);
-  }
+  void start(Host& host, const model::Policy& policy) { testing::start_wardd(host, policy); }
 
   // tshark on the server's end of the public link, writing to a file; returns once it writes.
   void start_capture() {
@@ -149,30 +141,6 @@ class WarddNatNetnsTest : public ::testing::Test {
 
   std::string tshark(const std::string& arguments) const {
     return ward::testing::command_output("tshark -r " + capture_ + " " + arguments + " 2>/dev/null");
-  }
-
-  std::pair<int, std::string> wardctl(const Host& host, const std::string& command) const {
-    const auto out = host.dir / "wardctl.out";
-    const int status = ward::testing::run_command(std::string(WARDCTL_PATH) + " --socket " + host.socket.string() +
-                                                  " " + command + " > " + out.string() + " 2>&1");
-    return {status, model::testing::read_text(out.string())};
-  }
-
-  nlohmann::json show_sa(const Host& host) const {
-    const auto [status, text] = wardctl(host, "show sa --json");
-    if (status != 0) return nlohmann::json::object();
-    auto parsed = nlohmann::json::parse(text, nullptr, false);
-    return parsed.is_discarded() ? nlohmann::json::object() : parsed;
-  }
-
-  template <typename Done>
-  bool eventually(Done done) const {
-    const auto deadline = std::chrono::steady_clock::now() + kWaitLimit;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (done()) return true;
-      std::this_thread::sleep_for(100ms);
-    }
-    return done();
   }
 
   std::string logs() const { return test::file_tail(client_.log) + test::file_tail(server_.log); }

@@ -1,0 +1,70 @@
+// For the tests that run wardd as a real process in a network namespace (wardd_ike_netns_test,
+// wardd_nat_netns_test): a host's files and process, starting wardd with a local policy, wardctl
+// against its socket, and polling. The including target defines WARDD_PATH and WARDCTL_PATH.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "directory/model/policy_json.h"
+#include "directory/model/test_support.h"
+#include "tests/harness/process.h"
+#include "tests/netns/netns.h"
+
+namespace ward::agent::daemon::testing {
+
+inline constexpr std::chrono::seconds kWarddWaitLimit{15};
+inline constexpr const char* kIpTool = "/usr/sbin/ip";
+
+struct WarddHost {
+  std::unique_ptr<ward::testing::Netns> ns;
+  std::filesystem::path dir, socket, policy_file, config, log;
+  test::ChildProcess wardd;
+};
+
+// Polls `done` every 100 ms until it holds or kWarddWaitLimit passes.
+template <typename Done>
+bool eventually(Done done) {
+  const auto deadline = std::chrono::steady_clock::now() + kWarddWaitLimit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return done();
+}
+
+// wardctl `command` against the host's socket: exit status and output.
+inline std::pair<int, std::string> wardctl(const WarddHost& host, const std::string& command) {
+  const auto out = host.dir / "wardctl.out";
+  const int status = ward::testing::run_command(std::string(WARDCTL_PATH) + " --socket " + host.socket.string() + " " +
+                                                command + " > " + out.string() + " 2>&1");
+  return {status, model::testing::read_text(out.string())};
+}
+
+// `show sa --json`, or an empty object when wardctl fails or prints no JSON.
+inline nlohmann::json show_sa(const WarddHost& host) {
+  const auto [status, text] = wardctl(host, "show sa --json");
+  if (status != 0) return nlohmann::json::object();
+  auto parsed = nlohmann::json::parse(text, nullptr, false);
+  return parsed.is_discarded() ? nlohmann::json::object() : parsed;
+}
+
+// Writes `policy` as the host's local policy file, starts wardd in the host's namespace and waits
+// until it answers `show policy`.
+inline void start_wardd(WarddHost& host, const model::Policy& policy) {
+  ASSERT_TRUE(test::write_file(host.policy_file, model::policy_to_json(policy)));
+  auto child = test::ChildProcess::spawn({kIpTool, "netns", "exec", host.ns->name(), WARDD_PATH, "--config", host.config.string()},
+                                         {}, host.log);
+  ASSERT_TRUE(child) << child.error().to_string();
+  host.wardd = std::move(*child);
+  ASSERT_TRUE(eventually([&] { return wardctl(host, "show policy").first == 0; })) << test::file_tail(host.log);
+}
+
+}  // namespace ward::agent::daemon::testing
