@@ -33,6 +33,7 @@
 #include "ike/crypto/keys.h"
 #include "ike/service/ike_service.h"
 #include "ike/tests/exchange_support.h"
+#include "ike/tests/service_pair.h"
 
 namespace ward::ike::bench {
 namespace {
@@ -57,41 +58,6 @@ IpAddress loopback(unsigned host) { return IpAddress::v4(0x7f000000u | host); }
 struct Group {
   const char* label;
   IkeGroupDescription group;
-};
-
-class BenchPolicy final : public service::PolicyLookup {
- public:
-  explicit BenchPolicy(IkeGroupDescription group)
-      : group_(group), psk_(std::make_shared<auth::PresharedKeyProvider>(auth::preshared_key_from_text("bench secret"))) {}
-
-  Expected<service::Phase1Policy, std::string> phase1_for(const IpAddress&, const IpAddress&,
-                                                         std::optional<std::uint32_t>) const override {
-    service::Phase1Policy p;
-    p.auth = {psk_};
-    p.proposals = {{IkeEncryptionAlgorithm::AesCbc, 256, IkeHashAlgorithm::Sha2_256, group_, std::chrono::seconds(28800)}};
-    return p;
-  }
-  Expected<service::QuickModePolicy, std::string> quick_mode_for_acquire(const driver::Acquire& a) const override {
-    return quick(a.source, a.peer);
-  }
-  Expected<service::QuickModePolicy, std::string> quick_mode_for_peer(const IpAddress& local, const IpAddress& peer,
-                                                                      const sa::TrafficSelector&,
-                                                                      const sa::TrafficSelector&) const override {
-    return quick(local, peer);
-  }
-
- private:
-  service::QuickModePolicy quick(const IpAddress& local, const IpAddress& peer) const {
-    service::QuickModePolicy q;
-    q.proposals = {{driver::crypto::Cipher::AesGcm128, driver::crypto::Integrity::None}};
-    q.pfs_group = group_;
-    q.local = sa::TrafficSelector{IpPrefix::host(local)};
-    q.remote = sa::TrafficSelector{IpPrefix::host(peer)};
-    q.filter_id = kFilterId;
-    return q;
-  }
-  IkeGroupDescription group_;
-  std::shared_ptr<const auth::AuthProvider> psk_;
 };
 
 // Counts established quick modes and failures; waiters block on a condition variable.
@@ -132,8 +98,8 @@ class Counter final : public service::IkeListener {
 using testing::NullDataplaneListener;
 
 struct Side {
-  explicit Side(IkeGroupDescription group) : policy(group), sim(dataplane_listener) {}
-  BenchPolicy policy;
+  explicit Side(IkeGroupDescription group) : policy("bench secret", kFilterId, group, group), sim(dataplane_listener) {}
+  testing::HostToHostPskPolicy policy;
   NullDataplaneListener dataplane_listener;
   driver::SimDataplane sim;
   Counter events;

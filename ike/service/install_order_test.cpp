@@ -35,39 +35,6 @@ constexpr auto kWait = 5000ms;
 
 std::uint16_t test_port() { return static_cast<std::uint16_t>(21000 + ::getpid() % 20000); }
 
-// One PSK, AES-256/SHA-256/ECP-256 main mode, AES-GCM-128 host-to-host quick mode for filter 3.
-class Policy final : public service::PolicyLookup {
- public:
-  Expected<service::Phase1Policy, std::string> phase1_for(const IpAddress&, const IpAddress&,
-                                                         std::optional<std::uint32_t>) const override {
-    service::Phase1Policy p;
-    p.auth = {psk_};
-    p.proposals = {{IkeEncryptionAlgorithm::AesCbc, 256, IkeHashAlgorithm::Sha2_256, IkeGroupDescription::Ecp256, 28800s}};
-    return p;
-  }
-  Expected<service::QuickModePolicy, std::string> quick_mode_for_acquire(const driver::Acquire& a) const override {
-    return quick(a.source, a.peer);
-  }
-  Expected<service::QuickModePolicy, std::string> quick_mode_for_peer(const IpAddress& local, const IpAddress& peer,
-                                                                      const sa::TrafficSelector&,
-                                                                      const sa::TrafficSelector&) const override {
-    return quick(local, peer);
-  }
-
- private:
-  static service::QuickModePolicy quick(const IpAddress& local, const IpAddress& peer) {
-    service::QuickModePolicy q;
-    q.proposals = {{driver::crypto::Cipher::AesGcm128, driver::crypto::Integrity::None}};
-    q.lifetime = 3600s;
-    q.local = sa::TrafficSelector{IpPrefix::host(local)};
-    q.remote = sa::TrafficSelector{IpPrefix::host(peer)};
-    q.filter_id = kFilterId;
-    return q;
-  }
-  std::shared_ptr<const auth::AuthProvider> psk_ =
-      std::make_shared<auth::PresharedKeyProvider>(auth::preshared_key_from_text("install order"));
-};
-
 // Forwards to the simulator and remembers when the first outbound SA went in.
 class TimedDataplane final : public driver::Dataplane {
  public:
@@ -135,7 +102,8 @@ struct Host {
   }
 
   IpAddress local;
-  Policy policy;
+  // One PSK, AES-256/SHA-256/ECP-256 main mode, AES-GCM-128 host-to-host quick mode (1 h, no PFS).
+  testing::HostToHostPskPolicy policy{"install order", kFilterId, IkeGroupDescription::Ecp256, std::nullopt, 3600s};
   testing::NullDataplaneListener listener;
   driver::SimDataplane sim;
   TimedDataplane timed;

@@ -11,14 +11,66 @@
 #include <initializer_list>
 #include <mutex>
 #include <optional>
+#include <memory>
+#include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 #include "driver/api/dataplane.h"
+#include "ike/auth/preshared_key.h"
 #include "ike/service/ike_service.h"
 #include "ike/tests/exchange_support.h"
 
 namespace ward::ike::testing {
+
+// One preshared key; an AES-256-CBC/SHA-256 main mode in `group` (8 hours); an AES-GCM-128
+// host-to-host quick mode for `filter_id`, with PFS in `pfs` if set and lasting
+// `quick_mode_lifetime` if set (else the service's default). Covers every peer and filter asked.
+class HostToHostPskPolicy final : public service::PolicyLookup {
+ public:
+  HostToHostPskPolicy(std::string_view psk, std::uint32_t filter_id, IkeGroupDescription group,
+                      std::optional<IkeGroupDescription> pfs, std::optional<std::chrono::seconds> quick_mode_lifetime = {})
+      : psk_(std::make_shared<auth::PresharedKeyProvider>(auth::preshared_key_from_text(psk))),
+        filter_id_(filter_id),
+        group_(group),
+        pfs_(pfs),
+        quick_mode_lifetime_(quick_mode_lifetime) {}
+
+  Expected<service::Phase1Policy, std::string> phase1_for(const IpAddress&, const IpAddress&,
+                                                         std::optional<std::uint32_t>) const override {
+    service::Phase1Policy p;
+    p.auth = {psk_};
+    p.proposals = {{IkeEncryptionAlgorithm::AesCbc, 256, IkeHashAlgorithm::Sha2_256, group_, std::chrono::seconds(28800)}};
+    return p;
+  }
+  Expected<service::QuickModePolicy, std::string> quick_mode_for_acquire(const driver::Acquire& a) const override {
+    return quick(a.source, a.peer);
+  }
+  Expected<service::QuickModePolicy, std::string> quick_mode_for_peer(const IpAddress& local, const IpAddress& peer,
+                                                                      const sa::TrafficSelector&,
+                                                                      const sa::TrafficSelector&) const override {
+    return quick(local, peer);
+  }
+
+ private:
+  service::QuickModePolicy quick(const IpAddress& local, const IpAddress& peer) const {
+    service::QuickModePolicy q;
+    q.proposals = {{driver::crypto::Cipher::AesGcm128, driver::crypto::Integrity::None}};
+    q.pfs_group = pfs_;
+    if (quick_mode_lifetime_) q.lifetime = *quick_mode_lifetime_;
+    q.local = sa::TrafficSelector{IpPrefix::host(local)};
+    q.remote = sa::TrafficSelector{IpPrefix::host(peer)};
+    q.filter_id = filter_id_;
+    return q;
+  }
+
+  std::shared_ptr<const auth::AuthProvider> psk_;
+  std::uint32_t filter_id_;
+  IkeGroupDescription group_;
+  std::optional<IkeGroupDescription> pfs_;
+  std::optional<std::chrono::seconds> quick_mode_lifetime_;
+};
 
 // Records every event a service reports; the test thread waits for the one it expects.
 class EventLog final : public service::IkeListener {
