@@ -5,6 +5,7 @@
 #include <bit>
 #include <limits>
 #include <numeric>
+#include <random>
 #include <utility>
 #include <vector>
 
@@ -32,10 +33,9 @@ constexpr std::uint32_t kNoPort = 65536;
 // Children of an inner node at most (one dimension cut at up to 7 values).
 constexpr std::size_t kFanout = 8;
 // Packets classified together by the batch lookup.
-constexpr std::size_t kBatch = 8;
-// A leaf holds at most this many rules unless no split separates them: three groups (see kLanes).
-// Leaves are compared a group per instruction, so larger leaves (a shallower tree) pay; with groups
-// of 8, 32 and 48 IPv4 rules measured no better than 24 (driver/bench/RESULTS.md).
+constexpr std::size_t kBatch = 32;
+// A leaf holds at most this many rules unless no split separates them or the tree's depth limit
+// is reached. With 16-lane IPv4 groups, 16 and 32 measured no better than 24 (driver/bench/RESULTS.md).
 template <class Word>
 constexpr std::size_t kLeafRules = sizeof(Word) == 4 ? 24 : 12;
 // Cache lines of a leaf's first group loaded ahead of the scan in a burst.
@@ -157,7 +157,7 @@ inline bool stronger(const Rank& a, const Match<Entry>& b) noexcept {
 // cache line, so a group is one line per dimension plus one of the lanes' rank keys (read after a
 // match; the rest of a rank, the rule's sequence, sits in its Entry).
 template <class Word>
-inline constexpr std::size_t kLanes = sizeof(Word) == 4 ? 8 : 4;
+inline constexpr std::size_t kLanes = sizeof(Word) == 4 ? 16 : 4;
 inline constexpr std::size_t kCacheLine = 64;
 
 template <class Word, std::size_t D>
@@ -169,7 +169,7 @@ struct alignas(kCacheLine) Group {
   std::array<Dim, D> dim{};
   std::array<std::uint64_t, kLanes<Word>> rank_key{};  // Rank::key, beside the boxes
 };
-static_assert(sizeof(Group<std::uint32_t, 5>::Dim) == kCacheLine && sizeof(Group<std::uint64_t, 7>::Dim) == kCacheLine);
+static_assert(sizeof(Group<std::uint32_t, 5>::Dim) == 2 * kCacheLine && sizeof(Group<std::uint64_t, 7>::Dim) == kCacheLine);
 
 constexpr unsigned all_lanes(std::size_t lanes) noexcept { return (1U << lanes) - 1; }
 
@@ -211,21 +211,26 @@ constexpr std::uint64_t kSign64 = 0x8000000000000000ULL;
 template <std::size_t D>
 struct GroupMask<Level::Sse2, std::uint32_t, D> {
   static unsigned of(const Group<std::uint32_t, D>& group, const std::array<std::uint32_t, D>& key) noexcept {
+    constexpr std::size_t kQuarters = kLanes<std::uint32_t> / 4;
     const __m128i bias = _mm_set1_epi32(static_cast<int>(kSign32));
-    __m128i out_low = _mm_setzero_si128();
-    __m128i out_high = _mm_setzero_si128();
+    __m128i out[kQuarters];
+    for (auto& o : out) o = _mm_setzero_si128();
 #pragma GCC unroll 8
     for (std::size_t d = 0; d < D; ++d) {
       const auto* lo = reinterpret_cast<const __m128i*>(group.dim[d].lo.data());
       const auto* span = reinterpret_cast<const __m128i*>(group.dim[d].span.data());
       const __m128i k = _mm_set1_epi32(static_cast<int>(key[d]));
-      out_low = _mm_or_si128(out_low, _mm_cmpgt_epi32(_mm_xor_si128(_mm_sub_epi32(k, _mm_load_si128(lo)), bias),
-                                                      _mm_xor_si128(_mm_load_si128(span), bias)));
-      out_high = _mm_or_si128(out_high, _mm_cmpgt_epi32(_mm_xor_si128(_mm_sub_epi32(k, _mm_load_si128(lo + 1)), bias),
-                                                        _mm_xor_si128(_mm_load_si128(span + 1), bias)));
+#pragma GCC unroll 4
+      for (std::size_t q = 0; q < kQuarters; ++q) {
+        out[q] = _mm_or_si128(out[q], _mm_cmpgt_epi32(_mm_xor_si128(_mm_sub_epi32(k, _mm_load_si128(lo + q)), bias),
+                                                      _mm_xor_si128(_mm_load_si128(span + q), bias)));
+      }
     }
-    const auto outside = static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(out_low))) |
-                         (static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(out_high))) << 4);
+    unsigned outside = 0;
+#pragma GCC unroll 4
+    for (std::size_t q = 0; q < kQuarters; ++q) {
+      outside |= static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(out[q]))) << (4 * q);
+    }
     return outside ^ all_lanes(kLanes<std::uint32_t>);
   }
 };
@@ -249,16 +254,28 @@ struct SplitsBelow<Level::Sse2, std::uint32_t> {
 template <std::size_t D>
 struct GroupMask<Level::Avx2, std::uint32_t, D> {
   WARD_TARGET_AVX2 static unsigned of(const Group<std::uint32_t, D>& group, const std::array<std::uint32_t, D>& key) noexcept {
+    constexpr std::size_t kHalves = kLanes<std::uint32_t> / 8;
     const __m256i bias = _mm256_set1_epi32(static_cast<int>(kSign32));
-    __m256i outside = _mm256_setzero_si256();
+    __m256i out[kHalves];
+    for (auto& o : out) o = _mm256_setzero_si256();
 #pragma GCC unroll 8
     for (std::size_t d = 0; d < D; ++d) {
-      const __m256i diff = _mm256_sub_epi32(_mm256_set1_epi32(static_cast<int>(key[d])),
-                                            _mm256_load_si256(reinterpret_cast<const __m256i*>(group.dim[d].lo.data())));
-      const __m256i limit = _mm256_load_si256(reinterpret_cast<const __m256i*>(group.dim[d].span.data()));
-      outside = _mm256_or_si256(outside, _mm256_cmpgt_epi32(_mm256_xor_si256(diff, bias), _mm256_xor_si256(limit, bias)));
+      const auto* lo = reinterpret_cast<const __m256i*>(group.dim[d].lo.data());
+      const auto* span = reinterpret_cast<const __m256i*>(group.dim[d].span.data());
+      const __m256i k = _mm256_set1_epi32(static_cast<int>(key[d]));
+#pragma GCC unroll 2
+      for (std::size_t h = 0; h < kHalves; ++h) {
+        const __m256i diff = _mm256_sub_epi32(k, _mm256_load_si256(lo + h));
+        out[h] = _mm256_or_si256(out[h], _mm256_cmpgt_epi32(_mm256_xor_si256(diff, bias),
+                                                            _mm256_xor_si256(_mm256_load_si256(span + h), bias)));
+      }
     }
-    return static_cast<unsigned>(_mm256_movemask_ps(_mm256_castsi256_ps(outside))) ^ all_lanes(kLanes<std::uint32_t>);
+    unsigned outside = 0;
+#pragma GCC unroll 2
+    for (std::size_t h = 0; h < kHalves; ++h) {
+      outside |= static_cast<unsigned>(_mm256_movemask_ps(_mm256_castsi256_ps(out[h]))) << (8 * h);
+    }
+    return outside ^ all_lanes(kLanes<std::uint32_t>);
   }
 };
 
@@ -303,21 +320,33 @@ struct SplitsBelow<Level::Avx2, std::uint64_t> {
   }
 };
 
-template <class Word, std::size_t D>
-struct GroupMask<Level::Avx512, Word, D> {
-  WARD_TARGET_AVX512 static unsigned of(const Group<Word, D>& group, const std::array<Word, D>& key) noexcept {
-    __mmask8 inside = static_cast<__mmask8>(all_lanes(kLanes<Word>));
+template <std::size_t D>
+struct GroupMask<Level::Avx512, std::uint32_t, D> {
+  WARD_TARGET_AVX512 static unsigned of(const Group<std::uint32_t, D>& group, const std::array<std::uint32_t, D>& key) noexcept {
+    static_assert(kLanes<std::uint32_t> == 16, "an IPv4 group's dimension is one 512-bit vector");
+    __mmask16 inside = static_cast<__mmask16>(all_lanes(kLanes<std::uint32_t>));
+#pragma GCC unroll 8
+    for (std::size_t d = 0; d < D; ++d) {
+      const __m512i lo = _mm512_load_si512(group.dim[d].lo.data());
+      const __m512i span = _mm512_load_si512(group.dim[d].span.data());
+      const __m512i diff = _mm512_sub_epi32(_mm512_set1_epi32(static_cast<int>(key[d])), lo);
+      inside = _mm512_mask_cmple_epu32_mask(inside, diff, span);
+      if (d + 1 < D && inside == 0) return 0;
+    }
+    return inside;
+  }
+};
+
+template <std::size_t D>
+struct GroupMask<Level::Avx512, std::uint64_t, D> {
+  WARD_TARGET_AVX512 static unsigned of(const Group<std::uint64_t, D>& group, const std::array<std::uint64_t, D>& key) noexcept {
+    __mmask8 inside = static_cast<__mmask8>(all_lanes(kLanes<std::uint64_t>));
 #pragma GCC unroll 8
     for (std::size_t d = 0; d < D; ++d) {
       const __m256i lo = _mm256_load_si256(reinterpret_cast<const __m256i*>(group.dim[d].lo.data()));
       const __m256i span = _mm256_load_si256(reinterpret_cast<const __m256i*>(group.dim[d].span.data()));
-      if constexpr (sizeof(Word) == 4) {
-        const __m256i diff = _mm256_sub_epi32(_mm256_set1_epi32(static_cast<int>(key[d])), lo);
-        inside = _mm256_mask_cmple_epu32_mask(inside, diff, span);
-      } else {
-        const __m256i diff = _mm256_sub_epi64(_mm256_set1_epi64x(static_cast<long long>(key[d])), lo);
-        inside = _mm256_mask_cmple_epu64_mask(inside, diff, span);
-      }
+      const __m256i diff = _mm256_sub_epi64(_mm256_set1_epi64x(static_cast<long long>(key[d])), lo);
+      inside = _mm256_mask_cmple_epu64_mask(inside, diff, span);
     }
     return inside;
   }
@@ -399,6 +428,15 @@ struct Tree {
     return {};
   }
 
+  // How many groups scan() compares for `key`: up to the first that matches, all when none does.
+  std::size_t groups_compared(const Node* leaf, const Key& key) const noexcept {
+    const std::size_t count = (leaf->count + kLanes<Word> - 1) / kLanes<Word>;
+    for (std::size_t g = 0; g < count; ++g) {
+      if (GroupMask<Level::Portable, Word, D>::of(groups[leaf->first + g], key) != 0) return g + 1;
+    }
+    return count;
+  }
+
   // Starts loading the first group of `leaf` (the scan that follows reads it).
   void prefetch(const Node* leaf) const noexcept {
     const auto* group = reinterpret_cast<const char*>(groups.data() + leaf->first);
@@ -442,10 +480,12 @@ class TreeBuilder {
   using TreeType = Tree<Word, D>;
   using BoxType = Box<Word, D>;
 
-  // `boxes` in precedence order: the first box containing a point is the winner.
-  TreeBuilder(std::vector<BoxType> boxes, TreeType& out)
-      : boxes_(std::move(boxes)),
+  // `boxes` in precedence order: the first box containing a point is the winner. Nodes at
+  // `depth_limit` become leaves.
+  TreeBuilder(const std::vector<BoxType>& boxes, std::size_t depth_limit, TreeType& out)
+      : boxes_(boxes),
         out_(out),
+        depth_limit_(depth_limit),
         budget_(std::max(kLeafEntryBudgetMinimum, kLeafEntryBudgetPerRule * boxes_.size())) {}
 
   void run() {
@@ -509,7 +549,7 @@ class TreeBuilder {
     }
     if (rules.size() <= kRedundancyCheckRules) drop_redundant(rules, region);
     out_.max_depth = std::max(out_.max_depth, depth);
-    if (rules.size() <= kLeafRules<Word> || depth >= kMaxDepth || out_.leaf_entries >= budget_) {
+    if (rules.size() <= kLeafRules<Word> || depth >= depth_limit_ || out_.leaf_entries >= budget_) {
       make_leaf(slot, rules);
       return;
     }
@@ -644,8 +684,9 @@ class TreeBuilder {
     }
   }
 
-  std::vector<BoxType> boxes_;
+  const std::vector<BoxType>& boxes_;
   TreeType& out_;
+  std::size_t depth_limit_;
   std::size_t budget_;
   std::vector<Word> los_;
   std::vector<Word> his_;
@@ -707,6 +748,65 @@ Rank rank_of(const Ranked& r) noexcept {
   return {(std::uint64_t{~r.rule->weight} << 32) | r.rule->tie_break, r.sequence};
 }
 
+// How deep a tree goes. Every lookup walks a tree's whole depth (a fixed number of branch-free
+// steps), so one deep corner of the rule space costs every packet; a depth limit turns the nodes
+// there into leaves with more rules, which only the packets that land there scan. The limit is
+// chosen per tree from the estimated cost of a lookup on sample packets drawn from its own rules
+// (a rule at random, a point at random inside it: ClassBench's traffic model).
+constexpr std::size_t kCostSamples = 1024;
+constexpr std::uint64_t kCostSeed = 0x5741524443ULL;
+// What one leaf group compared costs, in walk steps: a step is one vector compare and a load, a
+// group one compare per dimension and a branch that often mispredicts (driver/bench/RESULTS.md).
+constexpr double kGroupCostInSteps = 1.5;
+
+template <class Word, std::size_t D>
+std::vector<std::array<Word, D>> sample_keys(const std::vector<Box<Word, D>>& boxes) {
+  std::mt19937_64 random(kCostSeed);
+  std::vector<std::array<Word, D>> keys(kCostSamples);
+  for (auto& key : keys) {
+    const auto& box = boxes[random() % boxes.size()];
+    for (std::size_t d = 0; d < D; ++d) {
+      const auto span = static_cast<std::uint64_t>(box.hi[d] - box.lo[d]);
+      const std::uint64_t offset = span == ~std::uint64_t{0} ? random() : random() % (span + 1);
+      key[d] = static_cast<Word>(box.lo[d] + offset);
+    }
+  }
+  return keys;
+}
+
+// Walk steps per lookup, with leaf groups compared counted as kGroupCostInSteps each.
+template <class Word, std::size_t D>
+double estimated_cost(const Tree<Word, D>& tree, const std::vector<std::array<Word, D>>& keys) {
+  std::size_t groups = 0;
+  for (const auto& key : keys) {
+    const auto* node = tree.nodes.data();
+    for (std::size_t s = 0; s < tree.max_depth; ++s) node = tree.template step<Level::Portable>(node, key);
+    groups += tree.groups_compared(node, key);
+  }
+  return static_cast<double>(tree.max_depth) +
+         kGroupCostInSteps * static_cast<double>(groups) / static_cast<double>(keys.size());
+}
+
+// The tree for `boxes` (in precedence order) at the depth limit with the lowest estimated cost:
+// the full depth first, then one level shallower at a time while that lowers the estimate.
+template <class TreeType, class BoxType>
+std::shared_ptr<const TreeType> build_cheapest(const std::vector<BoxType>& boxes) {
+  auto tree = std::make_shared<TreeType>();
+  TreeBuilder(boxes, kMaxDepth, *tree).run();
+  if (tree->max_depth <= 1) return tree;
+  const auto keys = sample_keys(boxes);
+  double cost = estimated_cost(*tree, keys);
+  for (std::size_t limit = tree->max_depth - 1; limit >= 1; --limit) {
+    auto shallower = std::make_shared<TreeType>();
+    TreeBuilder(boxes, limit, *shallower).run();
+    const double shallower_cost = estimated_cost(*shallower, keys);
+    if (shallower_cost >= cost) break;
+    tree = std::move(shallower);
+    cost = shallower_cost;
+  }
+  return tree;
+}
+
 template <class TreeType, class MakeBox>
 std::shared_ptr<const TreeType> build_tree(std::vector<Ranked> rules, MakeBox make_box) {
   std::sort(rules.begin(), rules.end(), [](const Ranked& a, const Ranked& b) { return stronger(rank_of(a), rank_of(b)); });
@@ -716,9 +816,7 @@ std::shared_ptr<const TreeType> build_tree(std::vector<Ranked> rules, MakeBox ma
     boxes.push_back(make_box(*r.rule));
     boxes.back().rank = rank_of(r);
   }
-  auto tree = std::make_shared<TreeType>();
-  TreeBuilder(std::move(boxes), *tree).run();
-  return tree;
+  return build_cheapest<TreeType>(boxes);
 }
 
 template <class TreeType, class MakeBox>
@@ -732,7 +830,9 @@ std::shared_ptr<const TreeType> build_or_empty(std::vector<Ranked> rules, MakeBo
 // Which tree a rule goes to: family, then whether source and destination are wide.
 std::size_t slot_of(const ClassifierRule& rule) noexcept {
   const unsigned half = rule.source.address.bit_width() / 2;
-  const std::size_t partition = (rule.source.length < half ? 2U : 0U) | (rule.destination.length < half ? 1U : 0U);
+  const bool wide_source = rule.source.length < half;
+  const bool wide_destination = rule.destination.length < half;
+  const std::size_t partition = !wide_destination ? 0 : (wide_source ? 2 : 1);
   return (rule.source.address.family == AddressFamily::V4 ? 0 : kPartitions) + partition;
 }
 
@@ -761,50 +861,14 @@ std::size_t order_trees(const std::array<std::shared_ptr<const TreeType>, kParti
   return count;
 }
 
-// Classifies up to kBatch keys of one family against its trees (IPv4). All walks (every tree, every key)
-// advance together, one step at a time, so their memory latencies overlap; then each leaf yields
-// its first match (the leaf's strongest), strongest tree first, and the strongest match per key wins.
+// Walks and scans trees [first, trees) in turn for the keys whose match so far (`winner`) the tree
+// could still beat; the walks of those keys advance together.
 template <Level L, class TreeType>
-void classify_together(const std::array<const TreeType*, kPartitions>& order, std::size_t trees, std::size_t depth,
-                       const typename TreeType::Key* keys, std::size_t count, const typename TreeType::Entry** best) noexcept {
+void classify_in_turn(const std::array<const TreeType*, kPartitions>& order, std::size_t first, std::size_t trees,
+                      const typename TreeType::Key* keys, std::size_t count,
+                      classifier_detail::Match<typename TreeType::Entry>* winner) noexcept {
   using Node = typename TreeType::Node;
-  using Entry = typename TreeType::Entry;
-  const Node* at[kPartitions][kBatch];
-  for (std::size_t t = 0; t < trees; ++t) {
-    for (std::size_t j = 0; j < count; ++j) at[t][j] = order[t]->nodes.data();
-  }
-  for (std::size_t s = 0; s < depth; ++s) {
-    for (std::size_t t = 0; t < trees; ++t) {
-      const TreeType& tree = *order[t];
-      if (s >= tree.max_depth) continue;
-      for (std::size_t j = 0; j < count; ++j) at[t][j] = tree.template step<L>(at[t][j], keys[j]);
-    }
-  }
-  for (std::size_t t = 0; t < trees; ++t) {
-    for (std::size_t j = 0; j < count; ++j) order[t]->prefetch(at[t][j]);
-  }
-  // Trees in order, strongest first rule first: once a key has a match, a tree whose strongest
-  // rule cannot beat it is not scanned, nor any after it.
-  for (std::size_t j = 0; j < count; ++j) {
-    classifier_detail::Match<Entry> winner;
-    for (std::size_t t = 0; t < trees; ++t) {
-      if (winner.entry && !stronger(order[t]->best, winner)) break;
-      const auto found = order[t]->template scan<L>(at[t][j], keys[j]);
-      if (found.entry && (!winner.entry || stronger(found, winner))) winner = found;
-    }
-    best[j] = winner.entry;
-  }
-}
-
-// The same for IPv6, whose 64-bit steps cost more: tree by tree, strongest first rule first, and a
-// tree is walked only for the keys whose match so far it could still beat (the walks of those
-// keys advance together).
-template <Level L, class TreeType>
-void classify_in_turn(const std::array<const TreeType*, kPartitions>& order, std::size_t trees,
-                      const typename TreeType::Key* keys, std::size_t count, const typename TreeType::Entry** best) noexcept {
-  using Node = typename TreeType::Node;
-  classifier_detail::Match<typename TreeType::Entry> winner[kBatch];
-  for (std::size_t t = 0; t < trees; ++t) {
+  for (std::size_t t = first; t < trees; ++t) {
     const TreeType& tree = *order[t];
     std::size_t which[kBatch];
     std::size_t n = 0;
@@ -823,7 +887,32 @@ void classify_in_turn(const std::array<const TreeType*, kPartitions>& order, std
       if (found.entry && (!winner[i].entry || stronger(found, winner[i]))) winner[i] = found;
     }
   }
-  for (std::size_t i = 0; i < count; ++i) best[i] = winner[i].entry;
+}
+
+// Classifies up to kBatch keys of one family: tree by tree, strongest first rule first. Every key
+// walks and scans the first tree; each later tree only for the keys whose match so far it could
+// still beat (once a key has a match, the weaker trees rarely can). The walks of a tree's keys
+// advance together, one step at a time, so their memory latencies overlap; a leaf yields its first
+// match (the leaf's strongest).
+template <Level L, class TreeType>
+void classify(const std::array<const TreeType*, kPartitions>& order, std::size_t trees,
+              const typename TreeType::Key* keys, std::size_t count, const typename TreeType::Entry** best) noexcept {
+  using Node = typename TreeType::Node;
+  classifier_detail::Match<typename TreeType::Entry> winner[kBatch];
+  if (trees > 0) {
+    const TreeType& first = *order[0];
+    const Node* at[kBatch];
+    for (std::size_t j = 0; j < count; ++j) at[j] = first.nodes.data();
+    for (std::size_t s = 0; s < first.max_depth; ++s) {
+      for (std::size_t j = 0; j < count; ++j) at[j] = first.template step<L>(at[j], keys[j]);
+    }
+    // Loading the leaves ahead pays here, where every key scans; for the later trees it measured
+    // slower (driver/bench/RESULTS.md).
+    for (std::size_t j = 0; j < count; ++j) first.prefetch(at[j]);
+    for (std::size_t j = 0; j < count; ++j) winner[j] = first.template scan<L>(at[j], keys[j]);
+  }
+  classify_in_turn<L>(order, 1, trees, keys, count, winner);
+  for (std::size_t j = 0; j < count; ++j) best[j] = winner[j].entry;
 }
 
 // One entry point per SIMD level and family. The AVX ones are compiled for their target and
@@ -831,17 +920,18 @@ void classify_in_turn(const std::array<const TreeType*, kPartitions>& order, std
 // instructions; the build's other code stays plain x86-64.
 using V4Order = std::array<const V4Tree*, kPartitions>;
 using V6Order = std::array<const V6Tree*, kPartitions>;
-using V4Kernel = void (*)(const V4Order&, std::size_t, std::size_t, const V4Tree::Key*, std::size_t, const V4Tree::Entry**) noexcept;
+using V4Kernel = void (*)(const V4Order&, std::size_t, const V4Tree::Key*, std::size_t, const V4Tree::Entry**) noexcept;
 using V6Kernel = void (*)(const V6Order&, std::size_t, const V6Tree::Key*, std::size_t, const V6Tree::Entry**) noexcept;
 
+
 #define WARD_CLASSIFIER_KERNELS(level, attributes)                                                                      \
-  attributes void v4_##level(const V4Order& order, std::size_t trees, std::size_t depth, const V4Tree::Key* keys,        \
-                             std::size_t count, const V4Tree::Entry** best) noexcept {                                  \
-    classify_together<Level::level, V4Tree>(order, trees, depth, keys, count, best);                                    \
+  attributes void v4_##level(const V4Order& order, std::size_t trees, const V4Tree::Key* keys, std::size_t count,         \
+                             const V4Tree::Entry** best) noexcept {                                                     \
+    classify<Level::level, V4Tree>(order, trees, keys, count, best);                                                    \
   }                                                                                                                      \
   attributes void v6_##level(const V6Order& order, std::size_t trees, const V6Tree::Key* keys, std::size_t count,         \
                              const V6Tree::Entry** best) noexcept {                                                     \
-    classify_in_turn<Level::level, V6Tree>(order, trees, keys, count, best);                                            \
+    classify<Level::level, V6Tree>(order, trees, keys, count, best);                                                    \
   }
 
 WARD_CLASSIFIER_KERNELS(Portable, __attribute__((flatten)))
@@ -929,8 +1019,6 @@ const char* to_string(SimdLevel level) noexcept {
 Classifier::Classifier(Token /*unused*/, Forest forest) : forest_(std::move(forest)) {
   v4_count_ = order_trees(forest_.v4, v4_order_);
   v6_count_ = order_trees(forest_.v6, v6_order_);
-  for (std::size_t t = 0; t < v4_count_; ++t) v4_depth_ = std::max(v4_depth_, v4_order_[t]->max_depth);
-  for (std::size_t t = 0; t < v6_count_; ++t) v6_depth_ = std::max(v6_depth_, v6_order_[t]->max_depth);
   const auto add = [this](const auto& tree) {
     stats_.rules += tree->rules;
     stats_.nodes += tree->nodes.size();
@@ -965,7 +1053,7 @@ std::optional<std::uint32_t> Classifier::lookup(const PacketKey& packet) const n
   if (packet.source.family == AddressFamily::V4) {
     const V4Tree::Key key = v4_key(packet);
     const V4Tree::Entry* entry = nullptr;
-    kernels().v4(v4_order_, v4_count_, v4_depth_, &key, 1, &entry);
+    kernels().v4(v4_order_, v4_count_, &key, 1, &entry);
     return entry ? std::optional<std::uint32_t>(entry->id) : std::nullopt;
   }
   const V6Tree::Key key = v6_key(packet);
@@ -999,7 +1087,7 @@ void Classifier::lookup(std::span<const PacketKey> packets, std::span<std::optio
     }
     const V4Tree::Entry* v4_found[kBatch];
     const V6Tree::Entry* v6_found[kBatch];
-    if (v4_n > 0) use.v4(v4_order_, v4_count_, v4_depth_, v4_keys, v4_n, v4_found);
+    if (v4_n > 0) use.v4(v4_order_, v4_count_, v4_keys, v4_n, v4_found);
     if (v6_n > 0) use.v6(v6_order_, v6_count_, v6_keys, v6_n, v6_found);
     for (std::size_t i = 0; i < v4_n; ++i) {
       if (v4_found[i]) out[v4_at[i]] = v4_found[i]->id;

@@ -14,28 +14,31 @@
 //    an IPv6 address is two 64-bit halves, and an aligned prefix is a box in (high, low); a port
 //    range is a range in 0..65536, where 65536 is "this packet has no ports" and only an "any" port
 //    range reaches it, which encodes the TCP/UDP rule above exactly.
-//  - Rules go to one of four trees per family by whether each address is wide (shorter than half
-//    the address) or specific, so wildcard sources never get copied across the cuts that separate
-//    specific sources (the replication that sinks single-tree cutting on firewall-like sets).
+//  - Rules go to one of three trees per family by which addresses are wide (shorter than half the
+//    address): specific destination; specific source and wide destination; both wide. So wildcard
+//    addresses never get copied across the cuts that separate specific ones in the same dimension
+//    (the replication that sinks single-tree cutting on firewall-like sets).
 //  - An inner node cuts one dimension at up to 7 values taken from rule boundaries, chosen to make
 //    the largest piece smallest with copied rules counted against the cut; a step compares the
 //    packet with all 7 at once (one vector compare). A leaf holds at most 24 IPv4 rules (12 IPv6) in
-//    precedence order; IPv4 depth is 3-5 at 10,000 rules. Rules hidden inside a node's region by
-//    one stronger rule are dropped while building.
+//    precedence order, except at the tree's depth limit. Every lookup walks its tree's whole depth,
+//    so the limit is chosen per tree: the shallowest depth whose estimated cost (steps, plus leaf
+//    groups compared, on sample packets drawn from the tree's own rules) is lowest; IPv4 depth is
+//    2-4 at 10,000 rules. Rules hidden inside a node's region by one stronger rule are dropped.
 //  - Leaf rules are stored as boxes (lo, hi - lo per dimension, so "inside" is one unsigned
-//    compare), structure-of-arrays in groups of 8 IPv4 or 4 IPv6 rules, one 64-byte cache line per
-//    dimension: one AVX2 or AVX-512 instruction tests a whole group in one dimension (SSE2 takes two
-//    for IPv4; IPv6 without AVX2 takes a portable loop). The instruction set is chosen at run time
-//    (SimdLevel: the build stays plain x86-64; AVX code is compiled per function with target
-//    attributes); every level gives the same answers and the tests force each one. The first
-//    matching lane is the leaf's strongest match. A rule's rank key sits beside its group; its id
-//    and arrival sequence apart, read only for a match (the sequence only to break a tie).
-//  - Lookup: an IPv4 burst of up to 8 packets walks all trees at once, every (tree, packet) walk one
-//    step at a time, so up to 32 memory latencies overlap; then leaves are scanned strongest tree
-//    first, and a packet stops at a tree whose strongest rule cannot beat its match. IPv6 (64-bit
-//    steps cost more) walks tree by tree and skips a tree for the packets it cannot improve. A walk
-//    is a fixed number of branch-free steps over an array of nodes (a leaf steps to itself). Lookup
-//    is const, allocates nothing and writes nothing shared: any number of threads may share one.
+//    compare), structure-of-arrays in groups of 16 IPv4 or 4 IPv6 rules per dimension: one AVX-512
+//    instruction tests a whole IPv4 group in one dimension (AVX2 takes two, SSE2 four; IPv6 one AVX2
+//    or AVX-512 instruction, a portable loop without AVX2), and a group stops at the first dimension
+//    that leaves no lane. The instruction set is chosen at run time (SimdLevel: the build stays
+//    plain x86-64; AVX code is compiled per function with target attributes); every level gives the
+//    same answers and the tests force each one. The first matching lane is the leaf's strongest
+//    match. A rule's rank key sits beside its group; its id and arrival sequence apart, read only for
+//    a match (the sequence only to break a tie).
+//  - Lookup: a burst of up to 32 packets goes tree by tree, strongest first rule first. All packets
+//    walk the first tree together, one step at a time, so their memory latencies overlap; a later
+//    tree is walked, the same way, only by the packets whose match it could still beat. A walk is a
+//    fixed number of branch-free steps over an array of nodes (a leaf steps to itself). Lookup is
+//    const, allocates nothing and writes nothing shared: any number of threads may share one.
 //    Figures: driver/bench/RESULTS.md.
 // Why not the others: tuple space search costs one hash probe per distinct prefix-length pair, and
 // a packet that matches nothing probes them all (hundreds in ClassBench-like sets); HiCuts and
@@ -47,7 +50,9 @@
 // swapped pointer and readers never see half a table. ClassifierBuilder keeps the rule set
 // (insert/remove are O(log n) and touch no tree); build() then rebuilds, off to the side, only the
 // trees (family x partition) whose rules changed and shares the others with the previous
-// Classifier. A full build of 10,000 rules takes 20-35 ms of CPU (driver/bench/, "build/").
+// Classifier. A full build of 10,000 rules takes 55-80 ms of CPU for IPv4, about 150 ms for IPv6
+// (driver/bench/, "build/"): a tree is built at full depth, then again one level shallower while
+// the estimated lookup cost improves.
 #pragma once
 
 #include <array>
@@ -170,10 +175,13 @@ const char* to_string(SimdLevel level) noexcept;
 namespace classifier_detail {
 struct V4Tree;
 struct V6Tree;
-// Rules are split into four trees per family by whether each address is wide (shorter than half
-// the address): a wide source and a specific one never share a tree, so neither is copied across
-// the other's splits (the idea of EffiCuts and CutSplit).
-inline constexpr std::size_t kPartitions = 4;
+// Rules are split into three trees per family by which addresses are wide (shorter than half the
+// address): a specific destination (whatever the source), a specific source with a wide
+// destination, both wide. A wide address is never copied across the cuts that separate specific
+// ones in the same dimension (the idea of EffiCuts and CutSplit); the first tree cuts destinations
+// first, so its wide sources are rarely copied (measured in driver/bench/RESULTS.md: two trees
+// there instead of four cost little replication and save a walk and a scan per packet).
+inline constexpr std::size_t kPartitions = 3;
 struct Forest {
   std::array<std::shared_ptr<const V4Tree>, kPartitions> v4;
   std::array<std::shared_ptr<const V6Tree>, kPartitions> v6;
@@ -191,7 +199,7 @@ class Classifier {
   // The id of the winning rule, or nothing when no rule matches. Thread-safe, allocation-free.
   std::optional<std::uint32_t> lookup(const PacketKey& packet) const noexcept;
   // The same for a burst of packets (as a queue hands them over): out[i] for packets[i], for the
-  // first min(sizes) packets. Faster per packet, since the walks of up to 8 packets overlap.
+  // first min(sizes) packets. Faster per packet, since the walks of up to 32 packets overlap.
   void lookup(std::span<const PacketKey> packets, std::span<std::optional<std::uint32_t>> out) const noexcept;
 
   const ClassifierStats& stats() const noexcept { return stats_; }
@@ -215,9 +223,6 @@ class Classifier {
   std::array<const classifier_detail::V6Tree*, classifier_detail::kPartitions> v6_order_{};
   std::size_t v4_count_ = 0;
   std::size_t v6_count_ = 0;
-  // The deepest of the non-empty trees: the steps a burst walks.
-  std::size_t v4_depth_ = 0;
-  std::size_t v6_depth_ = 0;
   ClassifierStats stats_;
 };
 
@@ -240,8 +245,13 @@ class ClassifierBuilder {
  private:
   std::map<RuleHandle, ClassifierRule> rules_;  // handle order is insertion order: the last tie-break
   RuleHandle next_handle_ = 1;
-  // Which of the eight trees (family x partition) changed since the last build.
-  std::array<bool, 2 * classifier_detail::kPartitions> dirty_{true, true, true, true, true, true, true, true};
+  // Which trees (family x partition) changed since the last build.
+  std::array<bool, 2 * classifier_detail::kPartitions> dirty_ = all_dirty();
+  static constexpr std::array<bool, 2 * classifier_detail::kPartitions> all_dirty() {
+    std::array<bool, 2 * classifier_detail::kPartitions> dirty{};
+    dirty.fill(true);
+    return dirty;
+  }
   classifier_detail::Forest forest_;
 };
 
