@@ -241,10 +241,18 @@ PacketOutcome PacketEngine::protect(SaEntry& entry, std::span<const std::byte> p
     outcome.bytes.clear();
     return outcome;
   }
-  entry.packets.fetch_add(1, std::memory_order_relaxed);
-  entry.bytes.fetch_add(packet.size(), std::memory_order_relaxed);
+  count_traffic(entry, packet.size());
   outcome.disposition = Disposition::AcceptModified;
   return outcome;
+}
+
+void PacketEngine::count_traffic(SaEntry& entry, std::size_t bytes) {
+  entry.packets.fetch_add(1, std::memory_order_relaxed);
+  const auto total = entry.bytes.fetch_add(bytes, std::memory_order_relaxed) + bytes;
+  const auto& life = entry.lifetime;
+  const bool soft_due = life.soft_bytes > 0 && total >= life.soft_bytes && !entry.soft_notified.load(std::memory_order_relaxed);
+  const bool hard_due = life.hard_bytes > 0 && total >= life.hard_bytes && !entry.hard_expired.load(std::memory_order_relaxed);
+  if (soft_due || hard_due) expiry_due_.store(true, std::memory_order_relaxed);
 }
 
 PacketOutcome PacketEngine::hold(const FlowKey& key, const Acquire& acquire, std::span<const std::byte> packet, std::uint64_t token) {
@@ -333,8 +341,7 @@ PacketOutcome PacketEngine::open_ipsec(std::uint32_t spi, std::span<const std::b
     return {Disposition::Drop, {}};
   }
   snapshot->count(index, outcome.bytes.size());
-  entry->packets.fetch_add(1, std::memory_order_relaxed);
-  entry->bytes.fetch_add(outcome.bytes.size(), std::memory_order_relaxed);
+  count_traffic(*entry, outcome.bytes.size());
   outcome.disposition = Disposition::AcceptModified;
   return outcome;
 }
@@ -384,6 +391,7 @@ PacketOutcome PacketEngine::inbound(std::span<const std::byte> packet) {
 
 std::vector<ReleasedPacket> PacketEngine::tick() {
   const auto now = clock_();
+  expiry_due_.store(false, std::memory_order_relaxed);
   std::vector<SaExpiry> expiries;
   {
     std::unique_lock lock(sas_mutex_);
@@ -395,10 +403,13 @@ std::vector<ReleasedPacket> PacketEngine::tick() {
         const auto& life = entry.lifetime;
         const bool hard = (life.hard_time.count() > 0 && age >= life.hard_time) || (life.hard_bytes > 0 && bytes >= life.hard_bytes);
         const bool soft = (life.soft_time.count() > 0 && age >= life.soft_time) || (life.soft_bytes > 0 && bytes >= life.soft_bytes);
+        // Soft before hard, also when both came between two ticks: the soft expiry is what starts
+        // the rekey, so the next SA is on its way even if this one is gone.
+        if ((soft || hard) && !entry.soft_notified.exchange(true)) {
+          expiries.push_back({entry.spi, entry.direction, ExpiryKind::Soft, entry.filter_id, entry.peer});
+        }
         if (hard && !entry.hard_expired.exchange(true)) {
           expiries.push_back({entry.spi, entry.direction, ExpiryKind::Hard, entry.filter_id, entry.peer});
-        } else if (soft && !entry.soft_notified.exchange(true)) {
-          expiries.push_back({entry.spi, entry.direction, ExpiryKind::Soft, entry.filter_id, entry.peer});
         }
         ++it;
       }

@@ -64,8 +64,13 @@ class PacketEngine {
   PacketOutcome outbound(std::span<const std::byte> packet, std::uint64_t hold_token);
   PacketOutcome inbound(std::span<const std::byte> packet);
 
-  // Lifetimes and hold timeouts: call about once a second. Returns held packets now dropped.
+  // Lifetimes and hold timeouts: call about once a second, and as soon as expiry_due() says so.
+  // Returns held packets now dropped.
   std::vector<ReleasedPacket> tick();
+  // True once an SA's traffic has crossed its soft or hard byte lifetime since the last tick: at a
+  // gigabit, a whole byte lifetime can go by between two ticks a second apart, and the soft expiry
+  // (which starts the rekey) would come too late to matter.
+  bool expiry_due() const noexcept { return expiry_due_.load(std::memory_order_relaxed); }
 
   DataplaneCounters counters() const;
 
@@ -78,6 +83,7 @@ class PacketEngine {
   std::shared_ptr<const Table> table() const;
   void count_drop(crypto::DropReason reason);
   PacketOutcome protect(SaEntry& entry, std::span<const std::byte> packet);
+  void count_traffic(SaEntry& entry, std::size_t bytes);
   PacketOutcome hold(const FlowKey& key, const Acquire& acquire, std::span<const std::byte> packet, std::uint64_t token);
   PacketOutcome open_ipsec(std::uint32_t spi, std::span<const std::byte> packet);
   std::shared_ptr<SaEntry> outbound_sa(const FlowKey& key) const;
@@ -100,6 +106,7 @@ class PacketEngine {
   std::array<std::atomic<std::uint64_t>, crypto::kDropReasonCount> drops_by_reason_{};
   std::atomic<std::uint64_t> malformed_{0}, blocked_{0}, unsecured_dropped_{0}, unknown_spi_{0}, policy_mismatch_{0}, held_count_{0},
       hold_dropped_{0}, acquires_{0};
+  std::atomic<bool> expiry_due_{false};
 };
 
 }  // namespace ward::driver

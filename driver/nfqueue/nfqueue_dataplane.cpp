@@ -116,7 +116,7 @@ void NfqueueDataplane::serve(std::size_t index) {
   while (!stopping_) {
     (void)slot.queue->receive(handler, kReceiveTimeout);
     flush_verdicts(index);  // the batch's verdicts, one system call
-    if (index == 0 && std::chrono::steady_clock::now() - last_tick >= kTickInterval) {
+    if (index == 0 && (engine_.expiry_due() || std::chrono::steady_clock::now() - last_tick >= kTickInterval)) {
       last_tick = std::chrono::steady_clock::now();
       deliver(engine_.tick());
     }

@@ -29,6 +29,7 @@ class SimDataplane final : public Dataplane {
   // Held packets that an SA released (protected, ready for the wire), oldest first.
   std::vector<std::vector<std::byte>> take_released();
   void tick();
+  bool expiry_due() const noexcept { return engine_.expiry_due(); }
 
  private:
   void keep(std::vector<ReleasedPacket> released);

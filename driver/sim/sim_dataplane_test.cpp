@@ -185,6 +185,34 @@ TEST_F(SimDataplaneTest, LifetimesRaiseSoftThenHardExpiryAndAHardExpiredSaIsGone
   EXPECT_EQ(listener_a.acquires.size(), 1u);
 }
 
+// At a gigabit a 100 MB lifetime lasts under a second: soft and hard can both be crossed between two
+// ticks. The engine then asks for a tick at once, and reports soft (which starts the rekey) before hard.
+TEST_F(SimDataplaneTest, AByteLifetimeCrossedBetweenTicksAsksForATickAndReportsSoftBeforeHard) {
+  ASSERT_TRUE(a.install_filter_table(table(1, FilterAction::Negotiate)).has_value());
+  install_pair(1, SaLifetime{0s, 0s, 1000, 2000});
+  EXPECT_FALSE(a.expiry_due());
+  std::size_t sent = 0;
+  while (sent < 1000) {
+    const auto packet = tcp(kHostA, kHostB);
+    ASSERT_EQ(a.send(packet).disposition, Disposition::AcceptModified);
+    sent += packet.size();
+  }
+  EXPECT_TRUE(a.expiry_due()) << "past the soft byte lifetime";
+  while (sent < 2000) {
+    const auto packet = tcp(kHostA, kHostB);
+    ASSERT_EQ(a.send(packet).disposition, Disposition::AcceptModified) << "usable until the tick removes it";
+    sent += packet.size();
+  }
+  a.tick();
+  EXPECT_FALSE(a.expiry_due());
+  ASSERT_EQ(listener_a.expiries.size(), 2u);  // the outbound SA's: nothing came in
+  EXPECT_EQ(listener_a.expiries[0].kind, ExpiryKind::Soft);
+  EXPECT_EQ(listener_a.expiries[1].kind, ExpiryKind::Hard);
+  EXPECT_EQ(listener_a.expiries[0].spi, 0x1001u);
+  EXPECT_EQ(listener_a.expiries[1].spi, 0x1001u);
+  EXPECT_EQ(a.send(tcp(kHostA, kHostB)).disposition, Disposition::Held) << "hard expiry: a new SA is needed";
+}
+
 TEST_F(SimDataplaneTest, BadSaParametersAreRefusedWithAReason) {
   auto bad = sa(0x10, crypto::Direction::Outbound, 1, kHostB);  // SPIs 1..255 are reserved
   const auto added = a.add_sa(std::move(bad));
