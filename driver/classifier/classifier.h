@@ -28,10 +28,10 @@
 //  - Leaf rules are stored as boxes (lo, hi - lo per dimension, so "inside" is one unsigned
 //    compare), structure-of-arrays in groups of 16 IPv4 or 4 IPv6 rules per dimension: one AVX-512
 //    instruction tests a whole IPv4 group in one dimension (AVX2 takes two, SSE2 four; IPv6 one AVX2
-//    or AVX-512 instruction, a portable loop without AVX2), and a group stops at the first dimension
-//    that leaves no lane. The instruction set is chosen at run time (SimdLevel: the build stays
-//    plain x86-64; AVX code is compiled per function with target attributes); every level gives the
-//    same answers and the tests force each one. The first matching lane is the leaf's strongest
+//    or AVX-512 instruction, a portable loop without AVX2); at AVX-512 an IPv4 group stops at the
+//    first dimension that leaves no lane. The instruction set is chosen at run time (SimdLevel:
+//    the build stays plain x86-64; AVX code is compiled per function with target attributes);
+//    every level gives the same answers and the tests force each one. The first matching lane is the leaf's strongest
 //    match. A rule's rank key sits beside its group; its id and arrival sequence apart, read only for
 //    a match (the sequence only to break a tie).
 //  - Lookup: a burst of up to 32 packets goes tree by tree, strongest first rule first. All packets
