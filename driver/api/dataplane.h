@@ -87,7 +87,9 @@ struct DataplaneCounters {
   std::array<std::uint64_t, crypto::kDropReasonCount> drops_by_reason{};
   std::uint64_t malformed = 0;          // packets that do not parse as IP
   std::uint64_t blocked = 0;            // matched a block filter
-  std::uint64_t unsecured_dropped = 0;  // clear traffic that matched a negotiate filter
+  // Clear traffic that matched a negotiate filter: inbound, or outbound to a multicast, broadcast or
+  // unspecified address (no IKE peer can answer for one).
+  std::uint64_t unsecured_dropped = 0;
   std::uint64_t unknown_spi = 0;        // ESP/AH for an SA we do not have
   std::uint64_t policy_mismatch = 0;    // decrypted traffic that its SA's filter does not cover
   std::uint64_t held = 0;               // outbound packets held for an SA

@@ -1,5 +1,6 @@
 #include "driver/engine/packet_engine.h"
 
+#include <array>
 #include <deque>
 #include <variant>
 
@@ -12,6 +13,18 @@
 namespace ward::driver {
 
 namespace {
+
+// No IKE peer answers for a group, broadcast or unspecified address, so traffic to one that a
+// negotiate filter covers is dropped (fail closed) instead of held for a main mode that cannot
+// succeed: with an "any" IPv6 filter, every MLD report to ff02::16 started one.
+bool can_negotiate_with(const IpAddress& peer) noexcept {
+  if (peer.family() == IpFamily::V4) {
+    const std::uint32_t address = peer.v4_host_order();
+    return (address >> 28) != 0xE && address != 0xFFFFFFFFU && address != 0;  // 224.0.0.0/4, broadcast
+  }
+  const auto& bytes = peer.bytes();
+  return bytes[0] != 0xFF && bytes != std::array<std::uint8_t, 16>{};  // ff00::/8, ::
+}
 
 constexpr std::uint16_t kNatTraversalPort = 4500;
 constexpr std::size_t kUdpHeaderLength = 8;
@@ -298,6 +311,10 @@ PacketOutcome PacketEngine::outbound(std::span<const std::byte> packet, std::uin
     case FilterAction::Negotiate: break;
   }
   const IpAddress peer = filter->tunnel_endpoint.value_or(summary->destination);
+  if (!can_negotiate_with(peer)) {
+    unsecured_dropped_.fetch_add(1, std::memory_order_relaxed);
+    return {Disposition::Drop, {}};
+  }
   const FlowKey key{filter->id, peer};
   if (auto entry = outbound_sa(key)) return protect(*entry, packet);
   const Acquire acquire{filter->id, peer, summary->source, summary->destination, summary->protocol,

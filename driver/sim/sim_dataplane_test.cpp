@@ -213,6 +213,23 @@ TEST_F(SimDataplaneTest, AByteLifetimeCrossedBetweenTicksAsksForATickAndReportsS
   EXPECT_EQ(a.send(tcp(kHostA, kHostB)).disposition, Disposition::Held) << "hard expiry: a new SA is needed";
 }
 
+TEST_F(SimDataplaneTest, TrafficToGroupOrBroadcastAddressesIsDroppedWithoutANegotiation) {
+  const auto any_v4 = IpPrefix::any(IpFamily::V4);
+  const auto any_v6 = IpPrefix::any(IpFamily::V6);
+  ASSERT_TRUE(a.install_filter_table(
+                   {{DriverFilter{7, any_v4, any_v4, 0, PortRange::any(), PortRange::any(), FilterAction::Negotiate, 32768, {}},
+                     DriverFilter{7, any_v6, any_v6, 0, PortRange::any(), PortRange::any(), FilterAction::Negotiate, 32768, {}}}})
+                  .has_value());
+  for (const char* group : {"224.0.0.5", "239.1.2.3", "255.255.255.255", "ff02::16", "ff05::1:3"}) {
+    const IpAddress source = ip(group).family() == IpFamily::V4 ? kHostA : ip("fe80::1");
+    EXPECT_EQ(a.send(testing::make_packet(source, ip(group), 17, 5000, 5000, 20)).disposition, Disposition::Drop) << group;
+  }
+  EXPECT_TRUE(listener_a.acquires.empty()) << "no IKE peer answers for a group address";
+  EXPECT_EQ(a.counters().unsecured_dropped, 5u);
+  EXPECT_EQ(a.send(tcp(kHostA, kHostB)).disposition, Disposition::Held) << "unicast still negotiates";
+  EXPECT_EQ(listener_a.acquires.size(), 1u);
+}
+
 TEST_F(SimDataplaneTest, BadSaParametersAreRefusedWithAReason) {
   auto bad = sa(0x10, crypto::Direction::Outbound, 1, kHostB);  // SPIs 1..255 are reserved
   const auto added = a.add_sa(std::move(bad));
