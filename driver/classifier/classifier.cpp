@@ -474,6 +474,18 @@ struct Box {
   Rank rank;
 };
 
+// A node's cut: its dimension and the lower bounds of its pieces after the first (none: a leaf).
+template <class Word>
+struct NodeCut {
+  std::size_t dim = 0;
+  std::vector<Word> bounds;
+};
+// Cuts chosen so far, by node path (child indices from the root). The builds of one tree at
+// different depth limits make the same choices above the limit, so only the first build pays for
+// choosing them (choose_split's sorting is most of a build).
+template <class Word>
+using NodeCuts = std::map<std::string, NodeCut<Word>>;
+
 template <class Word, std::size_t D>
 class TreeBuilder {
  public:
@@ -482,8 +494,9 @@ class TreeBuilder {
 
   // `boxes` in precedence order: the first box containing a point is the winner. Nodes at
   // `depth_limit` become leaves.
-  TreeBuilder(const std::vector<BoxType>& boxes, std::size_t depth_limit, TreeType& out)
+  TreeBuilder(const std::vector<BoxType>& boxes, std::size_t depth_limit, NodeCuts<Word>& cuts, TreeType& out)
       : boxes_(boxes),
+        cuts_(cuts),
         out_(out),
         depth_limit_(depth_limit),
         budget_(std::max(kLeafEntryBudgetMinimum, kLeafEntryBudgetPerRule * boxes_.size())) {}
@@ -500,7 +513,7 @@ class TreeBuilder {
     region.hi[D - 1] = kNoPort;
     std::vector<std::uint32_t> all(boxes_.size());
     std::iota(all.begin(), all.end(), 0U);
-    build(0, std::move(all), region, 0);
+    build(0, std::move(all), region, 0, std::string());
     out_.nodes.shrink_to_fit();
     out_.groups.shrink_to_fit();
     out_.entries.shrink_to_fit();
@@ -539,7 +552,9 @@ class TreeBuilder {
     rules.resize(kept);
   }
 
-  void build(std::size_t slot, std::vector<std::uint32_t> rules, const BoxType& region, std::size_t depth) {
+  // `path`: the child indices from the root, the node's key in the memo of cuts.
+  void build(std::size_t slot, std::vector<std::uint32_t> rules, const BoxType& region, std::size_t depth,
+             const std::string& path) {
     // Everything after the first rule that covers the whole region can never win inside it.
     for (std::size_t i = 0; i < rules.size(); ++i) {
       if (covers(boxes_[rules[i]], region)) {
@@ -553,31 +568,60 @@ class TreeBuilder {
       make_leaf(slot, rules);
       return;
     }
-    const Split first = choose_split(rules, region, D);
-    if (first.dim == D) {
+    const auto [memo, fresh] = cuts_.try_emplace(path);
+    if (fresh) memo->second = choose_cut(rules, region);
+    const NodeCut<Word>& chosen = memo->second;
+    if (chosen.bounds.empty()) {
       make_leaf(slot, rules);
       return;
     }
-    // Cut the same dimension further, largest piece first, while that makes pieces smaller.
+    const std::size_t d = chosen.dim;
+    std::vector<Piece> pieces{Piece{region, std::move(rules)}};
+    for (const Word bound : chosen.bounds) {
+      auto [left, right] = cut(std::move(pieces.back()), d, bound);
+      pieces.back() = std::move(left);
+      pieces.push_back(std::move(right));
+    }
+    const auto child = static_cast<std::uint32_t>(out_.nodes.size());
+    out_.nodes.resize(out_.nodes.size() + pieces.size());
+    auto& node = out_.nodes[slot];
+    node.splits.fill(std::numeric_limits<Word>::max());
+    for (std::size_t i = 1; i < pieces.size(); ++i) node.splits[i - 1] = pieces[i].region.lo[d];
+    node.used = static_cast<std::uint8_t>(pieces.size() - 1);
+    node.index = child;
+    node.dim = static_cast<std::uint8_t>(d);
+    for (std::size_t i = 0; i < pieces.size(); ++i) {
+      build(child + i, std::move(pieces[i].rules), pieces[i].region, depth + 1, path + static_cast<char>('0' + i));
+    }
+  }
+
+  struct Piece {
+    BoxType region;
+    std::vector<std::uint32_t> rules;
+  };
+
+  // `piece` below and from `value` on in dimension d, each with the rules that reach into it.
+  std::pair<Piece, Piece> cut(Piece piece, std::size_t d, Word value) const {
+    Piece left{piece.region, {}};
+    Piece right{piece.region, {}};
+    left.region.hi[d] = static_cast<Word>(value - 1);
+    right.region.lo[d] = value;
+    for (const auto r : piece.rules) {
+      if (boxes_[r].lo[d] < value) left.rules.push_back(r);
+      if (boxes_[r].hi[d] >= value) right.rules.push_back(r);
+    }
+    return {std::move(left), std::move(right)};
+  }
+
+  // The best split, then the same dimension cut further, largest piece first, while that makes
+  // pieces smaller (up to kFanout pieces). No bounds when no split makes a piece smaller.
+  NodeCut<Word> choose_cut(const std::vector<std::uint32_t>& rules, const BoxType& region) {
+    const Split first = choose_split(rules, region, D);
+    if (first.dim == D) return {};
     const std::size_t d = first.dim;
-    struct Piece {
-      BoxType region;
-      std::vector<std::uint32_t> rules;
-    };
     std::vector<Piece> pieces;
-    const auto cut = [&](Piece piece, Word value) {
-      Piece left{piece.region, {}};
-      Piece right{piece.region, {}};
-      left.region.hi[d] = static_cast<Word>(value - 1);
-      right.region.lo[d] = value;
-      for (const auto r : piece.rules) {
-        if (boxes_[r].lo[d] < value) left.rules.push_back(r);
-        if (boxes_[r].hi[d] >= value) right.rules.push_back(r);
-      }
-      return std::pair{std::move(left), std::move(right)};
-    };
     {
-      auto [left, right] = cut(Piece{region, std::move(rules)}, first.value);
+      auto [left, right] = cut(Piece{region, rules}, d, first.value);
       pieces.push_back(std::move(left));
       pieces.push_back(std::move(right));
     }
@@ -589,21 +633,13 @@ class TreeBuilder {
       if (pieces[largest].rules.size() <= kLeafRules<Word>) break;
       const Split more = choose_split(pieces[largest].rules, pieces[largest].region, d);
       if (more.dim == D) break;
-      auto [left, right] = cut(std::move(pieces[largest]), more.value);
+      auto [left, right] = cut(std::move(pieces[largest]), d, more.value);
       pieces[largest] = std::move(right);
       pieces.insert(pieces.begin() + static_cast<std::ptrdiff_t>(largest), std::move(left));
     }
-    const auto child = static_cast<std::uint32_t>(out_.nodes.size());
-    out_.nodes.resize(out_.nodes.size() + pieces.size());
-    auto& node = out_.nodes[slot];
-    node.splits.fill(std::numeric_limits<Word>::max());
-    for (std::size_t i = 1; i < pieces.size(); ++i) node.splits[i - 1] = pieces[i].region.lo[d];
-    node.used = static_cast<std::uint8_t>(pieces.size() - 1);
-    node.index = child;
-    node.dim = static_cast<std::uint8_t>(d);
-    for (std::size_t i = 0; i < pieces.size(); ++i) {
-      build(child + i, std::move(pieces[i].rules), pieces[i].region, depth + 1);
-    }
+    NodeCut<Word> chosen{d, {}};
+    for (std::size_t i = 1; i < pieces.size(); ++i) chosen.bounds.push_back(pieces[i].region.lo[d]);
+    return chosen;
   }
 
   // The split value, over all dimensions, that makes the larger child smallest; among equals, the
@@ -685,6 +721,7 @@ class TreeBuilder {
   }
 
   const std::vector<BoxType>& boxes_;
+  NodeCuts<Word>& cuts_;
   TreeType& out_;
   std::size_t depth_limit_;
   std::size_t budget_;
@@ -791,14 +828,15 @@ double estimated_cost(const Tree<Word, D>& tree, const std::vector<std::array<Wo
 // the full depth first, then one level shallower at a time while that lowers the estimate.
 template <class TreeType, class BoxType>
 std::shared_ptr<const TreeType> build_cheapest(const std::vector<BoxType>& boxes) {
+  NodeCuts<typename TreeType::Key::value_type> cuts;
   auto tree = std::make_shared<TreeType>();
-  TreeBuilder(boxes, kMaxDepth, *tree).run();
+  TreeBuilder(boxes, kMaxDepth, cuts, *tree).run();
   if (tree->max_depth <= 1) return tree;
   const auto keys = sample_keys(boxes);
   double cost = estimated_cost(*tree, keys);
   for (std::size_t limit = tree->max_depth - 1; limit >= 1; --limit) {
     auto shallower = std::make_shared<TreeType>();
-    TreeBuilder(boxes, limit, *shallower).run();
+    TreeBuilder(boxes, limit, cuts, *shallower).run();
     const double shallower_cost = estimated_cost(*shallower, keys);
     if (shallower_cost >= cost) break;
     tree = std::move(shallower);
