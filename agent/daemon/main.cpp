@@ -82,6 +82,12 @@ bool is_loopback(const ward::IpAddress& address) {
   return address == *ward::IpAddress::parse("::1");
 }
 
+// fe80::/10. A socket bound to one needs the interface's scope id, which the host's address list
+// does not carry; IKE peers reach the host by its other addresses.
+bool is_link_local(const ward::IpAddress& address) {
+  return address.family() == ward::IpFamily::V6 && address.bytes()[0] == 0xfe && (address.bytes()[1] & 0xc0) == 0x80;
+}
+
 // IKE in wardd: the bridge over the enforced policy and one service per local address.
 class IkeRuntime {
  public:
@@ -92,6 +98,10 @@ class IkeRuntime {
   void start(const std::vector<ward::IpAddress>& addresses, ward::driver::Dataplane& dataplane) {
     for (const auto& address : addresses) {
       if (is_loopback(address)) continue;
+      if (is_link_local(address)) {
+        log_.info("ike-not-started", {{"address", address.to_string()}, {"why", "IPv6 link-local address (no scope)"}});
+        continue;
+      }
       ward::ike::service::IkeServiceOptions options;
       options.local = address;
       options.retransmit = kIkeRetransmit;
