@@ -937,6 +937,8 @@ void classify(const std::array<const TreeType*, kPartitions>& order, std::size_t
               const typename TreeType::Key* keys, std::size_t count, const typename TreeType::Entry** best) noexcept {
   using Node = typename TreeType::Node;
   classifier_detail::Match<typename TreeType::Entry> winner[kBatch];
+  // Every key walks the first tree, so it is walked here without classify_in_turn's selection of
+  // keys (which measured 1-5 % slower for it).
   if (trees > 0) {
     const TreeType& first = *order[0];
     const Node* at[kBatch];
