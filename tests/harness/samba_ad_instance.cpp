@@ -146,7 +146,9 @@ std::filesystem::path SambaAdInstance::sysvol_dir() const { return dir_.path() /
 
 std::vector<std::string> SambaAdInstance::in_dc_network(const std::vector<std::string>& argv) const {
   // nsenter and unshare exec (they fork only for PID namespaces), and sh execs the program, so
-  // the pid a caller spawns is the program's own.
+  // the pid a caller spawns is the program's own. The private mount namespace shows the DC's
+  // hosts file as /etc/hosts and its run/ folder as /run/samba (so each DC has its own pid
+  // file and sockets, winbindd's included, whatever another DC on the machine uses).
   std::vector<std::string> out{kNsenter,
                                "--net=/run/netns/" + netns_,
                                "--",
@@ -157,10 +159,18 @@ std::vector<std::string> SambaAdInstance::in_dc_network(const std::vector<std::s
                                "--",
                                kShell,
                                "-c",
-                               "mount --bind \"$0\" /etc/hosts && exec \"$@\"",
+                               // /run/samba: Samba's compiled-in place for winbindd's socket,
+                               // which libwbclient (smbd's way to winbindd) finds only there.
+                               "mount --bind \"$0\" /etc/hosts && mkdir -p /run/samba && "
+                               "mount --bind \"$1\" /run/samba && shift && exec \"$@\"",
                                hosts_.string(),
+                               (dir_.path() / "run").string(),
                                kEnv,
                                "KRB5_CONFIG=" + krb5_conf_.string(),
+                               // No replay cache file in /var/tmp: MIT's is shared by every
+                               // process of the machine (other tests' DCs and slapds), and smbd
+                               // failed SMB session setups (NT_STATUS_INTERNAL_ERROR) with it.
+                               "KRB5RCACHETYPE=none",
                                "LDAPNOINIT=1"};
   out.insert(out.end(), argv.begin(), argv.end());
   return out;
@@ -221,6 +231,11 @@ Expected<void, HarnessError> SambaAdInstance::make_namespace() {
 Expected<void, HarnessError> SambaAdInstance::provision() {
   const auto& d = dir_.path();
   std::filesystem::create_directories(d / "etc");
+  std::filesystem::create_directories(d / "run");
+  // smbd serves sysvol as the user's mapped uid (3000000 and up): it must be able to pass
+  // through the temp dir (mkdtemp makes it 0700). Samba keeps private/ at 0700 itself.
+  std::filesystem::permissions(d, std::filesystem::perms::owner_all | std::filesystem::perms::group_exec |
+                                      std::filesystem::perms::others_exec);
   // An empty smb.conf at --configfile: provision writes its own there instead of reading the
   // machine's /etc/samba/smb.conf.
   if (auto w = write_file(smb_conf_, ""); !w) return unexpected(w.error());
@@ -257,7 +272,15 @@ Expected<void, HarnessError> SambaAdInstance::provision() {
                                       "--option=interfaces=" + join(options_.interfaces, " "),
                                       "--option=bind interfaces only=yes",
                                       std::string("--option=server services=") + kServerServices,
-                                      "--option=log file=" + (d / "log.%m").string()};
+                                      "--option=log file=" + (d / "log.%m").string(),
+                                      // Not the machine's /run/samba and /var/lib/samba: another
+                                      // DC there (another test's, a system one) holds the pid file
+                                      // and sockets. (run/ is also /run/samba for the DC's
+                                      // processes: in_dc_network.)
+                                      "--option=pid directory=" + (d / "run").string(),
+                                      "--option=ncalrpc dir=" + (d / "run" / "ncalrpc").string(),
+                                      "--option=winbindd socket directory=" + (d / "run" / "winbindd").string(),
+                                      "--option=ntp signd socket directory=" + (d / "ntp_signd").string()};
   auto made = run_command(in_dc_network(argv), {}, d / "provision.log", kProvisionTimeout);
   if (!made) return unexpected(HarnessError{"samba-tool domain provision (realm " + realm + ")", made.error().detail});
   timings_.provision = since(start);

@@ -1,7 +1,8 @@
 // SambaAdInstance: a real Active Directory domain controller (Debian's Samba AD DC) for tests.
 //
 // `samba-tool domain provision` makes a fresh domain in a temp dir (its own smb.conf, sam.ldb,
-// sysvol, TLS keys; nothing under /etc/samba or /var/lib/samba is read or written), and `samba`
+// sysvol, TLS keys, pid file and sockets; nothing under /etc/samba, /run/samba or /var/lib/samba
+// is read or written), and `samba`
 // runs it in the foreground (pid ours, stopped by pid) inside a network namespace of its own,
 // bound to that namespace's loopback only. AD's ports are fixed (LDAP 389, 636, 3268, Kerberos
 // 88, SMB 445), so a namespace per DC is what lets several DCs (parallel tests, other engineers)
@@ -82,8 +83,9 @@ class SambaAdInstance {
   pid_t pid() const { return process_.pid(); }
   const SambaAdTimings& timings() const { return timings_; }
 
-  // argv run inside the DC's network namespace with its hosts file over /etc/hosts (a private
-  // mount namespace), KRB5_CONFIG set to krb5_config() and LDAPNOINIT=1.
+  // argv run inside the DC's network namespace, in a private mount namespace with its hosts file
+  // over /etc/hosts and its run/ folder over /run/samba, with KRB5_CONFIG set to krb5_config(),
+  // KRB5RCACHETYPE=none and LDAPNOINIT=1.
   std::vector<std::string> in_dc_network(const std::vector<std::string>& argv) const;
   // Runs argv (absolute path) that way and captures its output.
   CapturedRun run(const std::vector<std::string>& argv) const;
