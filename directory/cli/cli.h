@@ -66,6 +66,7 @@ int run_filter(Context& context, const std::vector<std::string>& words);
 int run_filteraction(Context& context, const std::vector<std::string>& words);
 int run_gpo(Context& context, const std::vector<std::string>& words);
 int run_scope(Context& context, const std::vector<std::string>& words);
+int run_directory(Context& context, const std::vector<std::string>& words);
 
 // Helpers shared by the subcommands.
 int fail(const std::string& message);
@@ -73,8 +74,10 @@ int fail(const store::StoreError& error);
 int usage(const std::string& message);
 // A policy named by DN, {GUID} or ipsecName -> its DN.
 Expected<std::string, std::string> resolve_policy(Context& context, std::string_view name);
-// Reads the policy, lets `edit` change it, validates, and writes it back only when valid.
-// `edit` returns an error text (printed, nothing written) or empty.
+// Reads the policy, lets `edit` change it, validates, and writes it back unless the edit adds a
+// validation error (errors the stored policy had already are printed, not blocking: a Windows
+// policy with DES offers can still be edited). `edit` returns an error text (printed, nothing
+// written) or empty.
 int edit_policy(Context& context, std::string_view policy_name,
                 const std::function<std::string(model::Policy&)>& edit);
 // Says so on stderr when an update wrote Ward's own form instead of merging (object_merge.h).

@@ -40,6 +40,9 @@ commands:
   gpo create <name> | link <gpo> <container-dn> [--enforced] [--disabled] | unlink <gpo> <container-dn>
       | assign <gpo> <policy> | unassign <gpo> | block-inheritance <container-dn> yes|no
   scope <computer-dn | sAMAccountName> [--site DN]
+  directory info                       OpenLDAP or Active Directory (from the root DSE), the domain
+  directory grant-read [--to authenticated-users|domain-computers]
+                                       AD: computers may read CN=IP Security (inheritable ACE)
 
 A <policy> is its DN, {GUID} or name; a <gpo> its DN, {GUID} or display name.
 Filter lists and actions are stored only while a rule uses them (AD's layout), so `add` attaches
@@ -133,7 +136,8 @@ int main(int argc, char** argv) {
 
   const std::map<std::string, int (*)(Context&, const std::vector<std::string>&)> commands{
       {"policy", run_policy}, {"rule", run_rule},   {"filterlist", run_filterlist}, {"filter", run_filter},
-      {"filteraction", run_filteraction}, {"gpo", run_gpo}, {"scope", run_scope}};
+      {"filteraction", run_filteraction}, {"gpo", run_gpo}, {"scope", run_scope},
+      {"directory", run_directory}};
   const auto found = commands.find(command);
   if (found == commands.end()) return usage("unknown command '" + command + "'");
   return found->second(context, rest);

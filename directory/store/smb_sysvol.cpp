@@ -163,9 +163,12 @@ Expected<std::unique_ptr<Sysvol>, StoreError> smb_sysvol(std::string dc_host, Sm
   }
   ContextPtr context(smbc_new_context());
   if (!context) return unexpected(StoreError{"smb://" + dc_host, {}, "cannot create an SMB client context: " + errno_text(errno)});
-  smbc_setDebug(context.get(), 0);
+  // WARD_SMB_DEBUG=<level>: libsmbclient's own log on stderr, for troubleshooting SYSVOL access.
+  const char* debug = std::getenv("WARD_SMB_DEBUG");
+  smbc_setDebug(context.get(), debug != nullptr ? std::atoi(debug) : 0);
   smbc_setOptionUseKerberos(context.get(), 1);
   smbc_setOptionFallbackAfterKerberos(context.get(), 0);  // never NTLM with a guessed user
+  smbc_setOptionUseCCache(context.get(), 0);  // the Kerberos ccache, not a winbindd's (whose would it be?)
   smbc_setFunctionAuthDataWithContext(context.get(), no_password);
   if (smbc_init_context(context.get()) == nullptr) {
     return unexpected(StoreError{"smb://" + dc_host, {}, "cannot start the SMB client: " + errno_text(errno)});
