@@ -167,6 +167,7 @@ Expected<std::vector<PolicyAssignment>, StoreError> find_assignments(ldap::Sessi
                               "(ipsecOwnersReference=" + gpo::escape_filter_value(dn) + ")))",
                               {"objectClass", "displayName", std::string(attr::kOwnersReference)}, kPageSize};
   auto entries = session.search(request);
+  if (!entries && entries.error().result_code == ldap::result_code::kNoSuchObject) return std::vector<PolicyAssignment>{};
   if (!entries) return unexpected(from_ldap(entries.error(), base));
   std::map<std::string, std::string> names;
   for (const auto& entry : *entries) {
@@ -219,6 +220,8 @@ Expected<std::vector<PolicySummary>, StoreError> list_policies(ldap::Session& se
                                   "(|(objectClass=groupPolicyContainer)(&(objectClass=ipsecPolicy)(cn=IPSEC)))",
                                   {"objectClass", "displayName", std::string(attr::kOwnersReference)}, kPageSize};
   auto gpo_entries = session.search(gpo_request);
+  // No CN=Policies container: a directory without GPOs, so nothing assigns the policies.
+  if (!gpo_entries && gpo_entries.error().result_code == ldap::result_code::kNoSuchObject) gpo_entries = std::vector<ldap::Entry>{};
   if (!gpo_entries) return unexpected(from_ldap(gpo_entries.error(), gpos));
   std::map<std::string, std::string> names;
   for (const auto& entry : *gpo_entries) {
