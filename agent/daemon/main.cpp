@@ -238,7 +238,9 @@ int run(const std::filesystem::path& config_path) {
   AgentState state;
   Applier applier(**dataplane);
   PolicyUpdater updater(source.get(), cache, applier, state, log, clock, *addresses);
+  RefreshSchedule schedule(std::random_device{}());
   updater.refresh("start-up");
+  schedule.refreshed(clock.now(), state.current()->policy.polling_interval_minutes);
   ikebridge::AuthFactory auth;
   enable_kerberos(auth, *config);
   if (certificates) auth.enable_certificates(certificates);
@@ -247,16 +249,20 @@ int run(const std::filesystem::path& config_path) {
     ike.start(*addresses, **dataplane);
     ike.sync(state);
   }
-  // Directory hosts: refresh as soon as the directory reports a change (polling stays as a
-  // fallback); IKE then negotiates with the new policy and drops SAs of filters that went away.
-  auto watcher = make_change_watcher(*config, log, [&](std::string_view why) {
-    updater.refresh(why);
+  // Every refresh, whatever starts it: IKE then negotiates with the new policy and drops SAs of
+  // filters that went away, and the next poll is one polling interval later.
+  const auto refresh = [&](std::string_view trigger) {
+    auto outcome = updater.refresh(trigger);
     ike.sync(state);
-  });
+    schedule.refreshed(clock.now(), state.current()->policy.polling_interval_minutes);
+    return outcome;
+  };
+  // Directory hosts: refresh as soon as the directory reports a change (polling stays as a
+  // fallback).
+  auto watcher = make_change_watcher(*config, log, [&](std::string_view why) { refresh(why); });
 
   DaemonHandler handler(state, cache, **dataplane, [&]() -> ward::Expected<std::string, std::string> {
-    auto outcome = updater.refresh("control-socket");
-    ike.sync(state);
+    auto outcome = refresh("control-socket");
     if (outcome.failed) return ward::unexpected(std::move(outcome.message));
     return std::move(outcome.message);
   });
@@ -276,22 +282,17 @@ int run(const std::filesystem::path& config_path) {
   }
   log.info("ready", {{"socket", config->control_socket.string()}});
 
-  std::mt19937_64 random(std::random_device{}());
-  auto refresh_at = next_refresh(clock.now(), state.current()->policy.polling_interval_minutes, random);
   auto addresses_at = clock.now() + kAddressPollInterval;
   for (;;) {
     const auto now = clock.now();
-    const auto wake = std::min(refresh_at, addresses_at);
+    // Read afresh every turn: a refresh on another thread may have moved it.
+    const auto wake = std::min(schedule.due(), addresses_at);
     const int signal = wait_for_signal(signals, std::chrono::duration_cast<std::chrono::milliseconds>(wake - now));
     if (signal == SIGTERM || signal == SIGINT) {
       log.info("stopping", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
       break;
     }
-    if (signal == SIGHUP || clock.now() >= refresh_at) {
-      updater.refresh(signal == SIGHUP ? "SIGHUP" : "timer");
-      ike.sync(state);
-      refresh_at = next_refresh(clock.now(), state.current()->policy.polling_interval_minutes, random);
-    }
+    if (signal == SIGHUP || clock.now() >= schedule.due()) refresh(signal == SIGHUP ? "SIGHUP" : "timer");
     if (clock.now() >= addresses_at) {
       auto current = host_addresses();
       if (current && *current != state.current()->addresses) {

@@ -13,4 +13,14 @@ TimePoint next_refresh(TimePoint now, std::uint32_t polling_minutes, std::mt1993
   return now + interval + std::chrono::seconds(jitter(random));
 }
 
+void RefreshSchedule::refreshed(TimePoint now, std::uint32_t polling_minutes) {
+  std::lock_guard lock(mutex_);
+  due_ = next_refresh(now, polling_minutes, random_);
+}
+
+TimePoint RefreshSchedule::due() const {
+  std::lock_guard lock(mutex_);
+  return due_;
+}
+
 }  // namespace ward::agent::daemon
