@@ -1,5 +1,7 @@
 #include "agent/config/config.h"
 
+#include "directory/ldap/uri.h"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -319,11 +321,13 @@ Expected<Config, ConfigError> parse_config(std::string_view text, std::string_vi
 
     // Settings that only make sense together.
     if (config.uses_directory()) {
-      if (config.directory.computer_name.empty() && config.directory.computer_dn.empty()) {
-        return fail(seen["directory.uri"], "[directory] has uri but neither computer_name nor computer_dn");
-      }
       if (config.directory.realm.empty()) return fail(seen["directory.uri"], "[directory] has uri but no realm");
       const auto& d = config.directory;
+      if (d.bind == BindMode::Gssapi) {
+        for (const auto& uri : d.uris) {
+          if (auto problem = ldap::gssapi_uri_problem(uri)) return fail(seen["directory.uri"], "uri: " + *problem);
+        }
+      }
       if (d.bind == BindMode::Simple) {
         const std::size_t at = seen["directory.bind"];
         if (d.bind_dn.empty() || d.password_file.empty()) {

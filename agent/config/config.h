@@ -41,11 +41,14 @@ struct DirectorySettings {
   std::vector<std::string> uris;  // failover order: the first that answers is used
   std::string realm;              // Kerberos realm, e.g. EXAMPLE.COM
   std::filesystem::path keytab{std::string(kDefaultKeytab)};
-  std::string computer_name;      // sAMAccountName, e.g. WS01$ (or empty when computer_dn is set)
-  std::string computer_dn;        // the computer object's DN (or empty when computer_name is set)
+  // sAMAccountName, e.g. WS01$; empty: derived from the host name (computer_account_name).
+  std::string computer_name;
+  std::string computer_dn;        // the computer object's DN; empty: found by computer_name
   std::string site;               // AD site name; empty: the computer's msDS-SiteName
   BindMode bind = BindMode::Gssapi;
-  std::string principal;          // GSSAPI client principal; empty: host/<this host's name>@<realm>
+  // GSSAPI client principal; empty: <computer_name>@<realm> (a computer account's Kerberos name,
+  // as `adcli join` / `realm join` put it in /etc/krb5.keytab).
+  std::string principal;
   std::string bind_dn;            // simple bind only
   std::filesystem::path password_file;  // simple bind only: root-only file holding the password
   // CA bundle: when set, ldap:// is upgraded with StartTLS; ldaps:// without it uses kSystemCaBundle.

@@ -157,7 +157,7 @@ Expected<DirectorySourceSettings, std::string> directory_source_settings(const c
   out.domain_dn = domain_dn_of_realm(directory.realm);
   if (out.domain_dn.empty()) return unexpected("[directory] realm '" + directory.realm + "' names no domain");
   out.computer_dn = directory.computer_dn;
-  out.computer_account = directory.computer_name;
+  out.computer_account = out.computer_dn.empty() ? computer_account_name(directory) : directory.computer_name;
   if (!directory.site.empty()) out.site_dn = "CN=" + directory.site + ",CN=Sites,CN=Configuration," + out.domain_dn;
   return out;
 }

@@ -7,6 +7,7 @@
 
 #include "directory/ldap/kerberos_client.h"
 #include "directory/ldap/session_handle.h"
+#include "directory/ldap/uri.h"
 
 namespace ward::ldap {
 
@@ -198,6 +199,9 @@ class Connector {
 
   Expected<void, LdapError> bind_with(LDAP* ld, const std::string& uri, const GssapiBind& credentials) {
     const std::string operation = "SASL/GSSAPI bind";
+    if (auto problem = gssapi_uri_problem(uri)) {
+      return unexpected(LdapError{uri, operation, credentials.client_principal, result_code::kParamError, *problem});
+    }
     if (credentials.keytab.empty()) {
       // The caller's own tickets: GSS-API reads the default ccache itself.
       auto principal = default_ccache_principal(credentials.client_principal);

@@ -6,6 +6,7 @@
 #include <krb5/krb5.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <optional>
 #include <type_traits>
@@ -307,8 +308,11 @@ class KerberosExchange final : public AuthProvider {
   // Our credentials: the initiator's come from the keytab's key for own_principal (a TGT, then
   // the service ticket, in a private MEMORY ccache); the acceptor's are the keytab itself.
   Expected<void, std::string> acquire(gss_cred_usage_t usage) const {
-    if (auto key = keytab_has_key(config_.keytab, config_.own_principal); !key) return key;
-    auto own = import_principal(config_.own_principal);
+    const std::string& principal = usage == GSS_C_ACCEPT && !config_.acceptor_principal.empty()
+                                       ? config_.acceptor_principal
+                                       : config_.own_principal;
+    if (auto key = keytab_has_key(config_.keytab, principal); !key) return key;
+    auto own = import_principal(principal);
     if (!own) return unexpected(own.error());
     const std::string keytab = "FILE:" + config_.keytab.string();
     std::vector<gss_key_value_element_desc> elements;
@@ -330,7 +334,7 @@ class KerberosExchange final : public AuthProvider {
     const OM_uint32 major =
         gss_acquire_cred_from(&minor, own->get(), GSS_C_INDEFINITE, &mechs, usage, &store, &raw, nullptr, nullptr);
     if (GSS_ERROR(major)) {
-      return unexpected("keytab " + config_.keytab.string() + " has no usable key for " + config_.own_principal + ": " +
+      return unexpected("keytab " + config_.keytab.string() + " has no usable key for " + principal + ": " +
                         gss_error(major, minor));
     }
     credentials_.reset(raw);
@@ -426,9 +430,10 @@ class KerberosExchange final : public AuthProvider {
     }
     auto who = display(client_name.get());
     if (!who) return unexpected(who.error());
-    if (*who != expected_principal_) {
+    const std::string account = computer_account_principal(expected_principal_);
+    if (*who != expected_principal_ && (account.empty() || *who != account)) {
       return unexpected("the peer " + peer_.to_string() + " authenticated as " + *who + ", the policy expects " +
-                        expected_principal_);
+                        expected_principal_ + (account.empty() ? "" : " or " + account));
     }
     const auto reply = out.bytes();
     reply_token_.emplace(reply.begin(), reply.end());
@@ -456,6 +461,20 @@ std::string shared_misuse() {
 }
 
 }  // namespace
+
+std::string computer_account_principal(std::string_view service_principal) {
+  constexpr std::string_view kHost = "host/";
+  constexpr std::size_t kNetbiosNameLength = 15;
+  if (service_principal.substr(0, kHost.size()) != kHost) return {};
+  const auto at = service_principal.rfind('@');
+  if (at == std::string_view::npos || at <= kHost.size()) return {};
+  const auto host = service_principal.substr(kHost.size(), at - kHost.size());
+  std::string name(host.substr(0, host.find('.')));
+  if (name.empty() || name.find('/') != std::string::npos) return {};
+  if (name.size() > kNetbiosNameLength) name.resize(kNetbiosNameLength);
+  for (auto& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return name + "$" + std::string(service_principal.substr(at));
+}
 
 SecureBytes skeyid_gss(IkeHashAlgorithm hash, Bytes ni_b, Bytes nr_b, const SecureBytes& g_xy) {
   std::vector<std::byte> key(ni_b.begin(), ni_b.end());

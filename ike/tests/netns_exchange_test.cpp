@@ -164,8 +164,8 @@ TEST(IkeOverUdp, WardToWardWithKerberosAcrossAVethPair) {
     if (peer == kB) return b;
     return unexpected("unknown peer " + peer.to_string());
   };
-  const auth::KerberosProvider kerberos_a({dir / "a.keytab", a, names, "file2:" + (dir / "rcache-a").string()});
-  const auth::KerberosProvider kerberos_b({dir / "b.keytab", b, names, "file2:" + (dir / "rcache-b").string()});
+  const auth::KerberosProvider kerberos_a({dir / "a.keytab", a, "", names, "file2:" + (dir / "rcache-a").string()});
+  const auth::KerberosProvider kerberos_b({dir / "b.keytab", b, "", names, "file2:" + (dir / "rcache-b").string()});
   run_over_veth(kerberos_a, kerberos_b, b, a);
 }
 
