@@ -103,6 +103,22 @@ Expected<std::string, ldap::LdapError> newest_stamp(ldap::Session& session, cons
   return newest;
 }
 
+// AD hides what a computer may not read (the default ACL of CN=IP Security lets Authenticated
+// Users list its children, not read them): a policy that "does not exist" or whose parts are
+// "missing" may only be unreadable. Ask the directory which, and say so with the fix.
+void explain_unreadable(ldap::Session& session, store::StoreError& error) {
+  if (error.dn.empty() || is_transport_failure(error.message)) return;
+  auto access = session.probe(error.dn);
+  if (!access || *access != ldap::Session::EntryAccess::kUnreadable) return;
+  error.attribute.clear();
+  error.message = "this computer may not read '" + error.dn +
+                  "' (it exists, but its attributes are hidden from this account; Active Directory's default ACL "
+                  "on CN=IP Security lets computers list the policies, not read them): grant Authenticated Users "
+                  "(or the computers' group) read on CN=IP Security,CN=System,<domain> with inheritance (ward-dir's "
+                  "read grant, or samba-tool dsacl set --sddl='(A;CI;RPLCLORC;;;AU)') [directory said: " +
+                  error.message + "]";
+}
+
 }  // namespace
 
 std::string domain_dn_of_realm(std::string_view realm) {
@@ -235,8 +251,10 @@ Expected<FetchedPolicy, FetchError> DirectorySource::fetch_on(ldap::Session& ses
   const auto& winner = *scope->winner;
   auto stored = store::read_policy(session, winner.policy_dn);
   if (!stored) {
-    return unexpected(classify(stored.error(), "reading policy " + winner.policy_dn + " assigned by GPO '" +
-                                                   winner.gpo_display_name + "'"));
+    auto error = stored.error();
+    explain_unreadable(session, error);
+    return unexpected(classify(error, "reading policy " + winner.policy_dn + " assigned by GPO '" +
+                                          winner.gpo_display_name + "'"));
   }
 
   std::set<std::string> read;
