@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "agent/cache/cache.h"
+#include "agent/daemon/policy_source.h"
 #include "agent/translate/translate.h"
 #include "directory/model/compile.h"
 #include "directory/model/policy.h"
@@ -31,6 +32,7 @@ struct Snapshot {
   std::string source_description;  // e.g. "file /etc/ward/local-policy.json"
   TimePoint fetched_at{};
   std::vector<IpAddress> addresses;  // the host addresses it was compiled for
+  ScopeReport scope;                 // how the directory decided (empty for a file or the cache)
   model::CompiledTable compiled;
   translate::Translation translation;
 };

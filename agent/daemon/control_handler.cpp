@@ -33,6 +33,19 @@ control::HandlerResult DaemonHandler::show_policy() {
   if (snapshot->origin != PolicyOrigin::None) source["fetched_at"] = unix_seconds(snapshot->fetched_at);
   result["source"] = source;
   result["state"] = std::string(name_of(snapshot->origin));
+  const ScopeReport& report = snapshot->scope;
+  if (!report.directory.empty()) {
+    nlohmann::json gpos = nlohmann::json::array();
+    for (const auto& gpo : report.gpos) {
+      gpos.push_back({{"name", gpo.name}, {"dn", gpo.dn}, {"som_dn", gpo.som_dn}, {"applied", gpo.applied}, {"note", gpo.note}});
+    }
+    result["scope"] = {{"directory", report.directory},
+                       {"computer_dn", report.computer_dn},
+                       {"account", report.account},
+                       {"site", {{"dn", report.site_dn}, {"from", report.site_from}}},
+                       {"gpos", gpos},
+                       {"round_trips", report.round_trips}};
+  }
   return result;
 }
 

@@ -83,7 +83,7 @@ UpdateOutcome PolicyUpdater::refresh(std::string_view trigger) {
   auto fetched = source_->fetch();
   if (!fetched) {
     const auto& error = fetched.error();
-    if (error.kind == FetchError::Kind::NotAssigned) return none_assigned(from, error.message);
+    if (error.kind == FetchError::Kind::NotAssigned) return none_assigned(from, error.message, error.report);
     if (error.kind == FetchError::Kind::Unavailable) {
       return fail(cache::EventKind::DirectoryUnreachable, from + " unavailable: " + error.message);
     }
@@ -100,6 +100,11 @@ UpdateOutcome PolicyUpdater::refresh(std::string_view trigger) {
 
   const auto current = state_.current();
   if (current->origin == PolicyOrigin::Source && current->policy == fetched->policy && current->source == fetched->source) {
+    if (!(current->scope == fetched->report)) {  // same policy, new explanation (e.g. another GPO filtered out)
+      Snapshot same = *current;
+      same.scope = std::move(fetched->report);
+      state_.publish(std::make_shared<const Snapshot>(std::move(same)));
+    }
     return {false, false, "policy " + in_quotes(current->policy.name) + " unchanged"};
   }
   auto stored = cache_.with([&](cache::Cache& c) { return c.store_if_valid(fetched->policy, fetched->source); });
@@ -112,6 +117,7 @@ UpdateOutcome PolicyUpdater::refresh(std::string_view trigger) {
   snapshot.source_description = from;
   snapshot.fetched_at = clock_.now();
   snapshot.addresses = addresses_;
+  snapshot.scope = std::move(fetched->report);
   const std::string name = snapshot.policy.name;
   if (!install(std::move(snapshot))) {
     return fail(cache::EventKind::PolicyRejected, "policy " + in_quotes(name) + " from " + from + ": the dataplane refused its table");
@@ -122,10 +128,10 @@ UpdateOutcome PolicyUpdater::refresh(std::string_view trigger) {
   return {true, false, message};
 }
 
-UpdateOutcome PolicyUpdater::none_assigned(const std::string& from, const std::string& why) {
+UpdateOutcome PolicyUpdater::none_assigned(const std::string& from, const std::string& why, const ScopeReport& report) {
   const std::string description = from + ": no IPsec policy assigned";
   const auto current = state_.current();
-  if (current->origin == PolicyOrigin::None && current->source_description == description) {
+  if (current->origin == PolicyOrigin::None && current->source_description == description && current->scope == report) {
     return {false, false, "no IPsec policy assigned (unchanged)"};
   }
   // As Windows does when the assignment goes: the cached domain policy goes too, so that a
@@ -137,6 +143,7 @@ UpdateOutcome PolicyUpdater::none_assigned(const std::string& from, const std::s
   none.source_description = description;
   none.fetched_at = clock_.now();
   none.addresses = addresses_;
+  none.scope = report;
   if (!install(std::move(none))) return {false, true, why + "; the dataplane refused the empty table"};
   const std::string message = why + "; no IPsec policy is enforced: all traffic passes in clear";
   record(cache::EventKind::PolicyApplied, message);

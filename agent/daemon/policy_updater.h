@@ -50,7 +50,7 @@ class PolicyUpdater {
 
  private:
   UpdateOutcome fail(cache::EventKind kind, const std::string& why);
-  UpdateOutcome none_assigned(const std::string& from, const std::string& why);
+  UpdateOutcome none_assigned(const std::string& from, const std::string& why, const ScopeReport& report);
   std::string keep_or_fall_back();
   bool install(Snapshot snapshot);
   void record(cache::EventKind kind, const std::string& reason);

@@ -64,7 +64,7 @@ TEST_F(PolicyUpdaterTest, StartsFromTheCacheWhenTheSourceIsBrokenOrUnavailable) 
   EXPECT_FALSE(state_->current()->translation.table.filters.empty());
   EXPECT_TRUE(has_event(events(), cache::EventKind::CacheUsed, "cached policy"));
   make_updater();
-  source_.next = unexpected(FetchError{FetchError::Kind::Unavailable, "no such file", {}});
+  source_.next = unexpected(FetchError{FetchError::Kind::Unavailable, "no such file", {}, {}});
   updater_->refresh("start-up");
   EXPECT_EQ(state_->current()->origin, PolicyOrigin::Cache);
   EXPECT_TRUE(has_event(events(), cache::EventKind::DirectoryUnreachable, "no such file"));
@@ -88,7 +88,7 @@ TEST_F(PolicyUpdaterTest, NoCacheAndABrokenPolicyMeansNoPolicyLoudly) {
 TEST_F(PolicyUpdaterTest, NoPolicyAssignedEnforcesNoneAndClearsTheCache) {
   source_.next = legal_policy();
   ASSERT_TRUE(updater_->refresh("test").applied);
-  source_.next = unexpected(FetchError{FetchError::Kind::NotAssigned, "no IPsec policy assigned to CN=ws01", {}});
+  source_.next = unexpected(FetchError{FetchError::Kind::NotAssigned, "no IPsec policy assigned to CN=ws01", {}, {}});
   const auto outcome = updater_->refresh("test");
   EXPECT_TRUE(outcome.applied) << outcome.message;
   EXPECT_FALSE(outcome.failed);
@@ -103,7 +103,7 @@ TEST_F(PolicyUpdaterTest, NoPolicyAssignedEnforcesNoneAndClearsTheCache) {
   EXPECT_NE(updater_->refresh("test").message.find("unchanged"), std::string::npos);
   // A restart with the directory down then has nothing to fall back to: still none.
   make_updater();
-  source_.next = unexpected(FetchError{FetchError::Kind::Unavailable, "down", {}});
+  source_.next = unexpected(FetchError{FetchError::Kind::Unavailable, "down", {}, {}});
   updater_->refresh("start-up");
   EXPECT_EQ(state_->current()->origin, PolicyOrigin::None);
 }

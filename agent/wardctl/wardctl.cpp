@@ -92,6 +92,26 @@ const json& array_field(const json& object, const char* key) {
   return it != object.end() && it->is_array() ? *it : kEmpty;
 }
 
+// How the directory decided: its kind, the site and where it came from, and every GPO in scope
+// ("GPO Legal IPsec: not applied: security filtering denies Apply Group Policy to WARD\PC1$ ...").
+std::string render_scope(const json& scope) {
+  const json& site = scope.contains("site") ? scope.at("site") : json::object();
+  std::string site_text = text(site, "dn").empty() ? "(none)" : text(site, "dn") + " (" + text(site, "from") + ")";
+  std::string out = table({
+      {"Directory:", text(scope, "directory")},
+      {"Computer:", text(scope, "computer_dn") + (text(scope, "account").empty() ? "" : " (" + text(scope, "account") + ")")},
+      {"Site:", site_text},
+  });
+  for (const auto& gpo : array_field(scope, "gpos")) {
+    const std::string name = text(gpo, "name").empty() ? text(gpo, "dn") : text(gpo, "name");
+    const bool applied = gpo.contains("applied") && gpo.at("applied").is_boolean() && gpo.at("applied").get<bool>();
+    std::string line = "GPO " + name + ": " + (applied ? "applied" : "not applied");
+    if (!text(gpo, "note").empty()) line += ": " + text(gpo, "note");
+    out += line + " (linked at " + text(gpo, "som_dn") + ")\n";
+  }
+  return out;
+}
+
 std::string render_policy(const json& result) {
   const json& policy = result.at("policy");
   const json& source = result.contains("source") ? result.at("source") : json::object();
@@ -110,6 +130,7 @@ std::string render_policy(const json& result) {
     }
     return id;
   };
+  if (result.contains("scope") && result.at("scope").is_object()) out += render_scope(result.at("scope"));
   std::vector<std::vector<std::string>> rows{{"RULE", "FILTER LIST", "FILTER ACTION", "ACTION", "AUTHENTICATION", "ACTIVE"}};
   for (const auto& rule : array_field(policy, "rules")) {
     std::string auth;
