@@ -5,11 +5,14 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <regex>
 #include <chrono>
 #include <thread>
 
 #include "agent/daemon/change_watcher.h"
+#include "agent/daemon/directory_source.h"
 #include "agent/daemon/log.h"
+#include "directory/gpo/dn.h"
 #include "directory/ldap/root_dse.h"
 #include "directory/ldap/session.h"
 #include "tests/harness/samba_ad_environment.h"
@@ -152,9 +155,9 @@ TEST(AdDirectory, CannotReadIsToldApartFromDoesNotExist) {
   auto session = ldap::Session::connect(member_options(m));
   ASSERT_TRUE(session) << session.error().to_string();
   const std::string container = "CN=IP Security,CN=System," + dc->domain_dn();
-  // Samba's default "Secure Server" policy.
-  const std::string secure_server = "CN=ipsecPolicy{72385236-70FA-11D1-864C-14A300000000}," + container;
-  auto unreadable = (*session)->probe(secure_server);
+  // Samba's default "Client (Respond Only)" policy.
+  const std::string client_respond_only = "CN=ipsecPolicy{72385236-70FA-11D1-864C-14A300000000}," + container;
+  auto unreadable = (*session)->probe(client_respond_only);
   ASSERT_TRUE(unreadable) << unreadable.error().to_string();
   EXPECT_EQ(*unreadable, ldap::Session::EntryAccess::kUnreadable);
   auto missing = (*session)->probe("CN=ipsecPolicy{00000000-0000-0000-0000-000000000000}," + container);
@@ -167,6 +170,144 @@ TEST(AdDirectory, CannotReadIsToldApartFromDoesNotExist) {
   auto filtered = (*session)->search({container, ldap::Scope::kOneLevel, "(objectClass=ipsecPolicy)", {"cn"}, 0});
   ASSERT_TRUE(filtered) << filtered.error().to_string();
   EXPECT_TRUE(filtered->empty());
+}
+
+const std::string kWindowsPolicy = "CN=ipsecPolicy{7238523C-70FA-11D1-864C-14A300000000}";    // Secure Server
+const std::string kRequestPolicy = "CN=ipsecPolicy{72385230-70FA-11D1-864C-14A300000000}";    // Server (Request Security)
+
+std::vector<std::string> admin_args(std::vector<std::string> args) {
+  auto* dc = test::SambaAdEnvironment::dc();
+  args.push_back("-H");
+  args.push_back(dc->ldap_uri());
+  args.push_back("-U");
+  args.push_back("Administrator%" + dc->admin_password());
+  return args;
+}
+
+// A GPO made by samba-tool (both halves: the container and SYSVOL), assigning `policy_rdn` the
+// way Windows does (CN=IPSEC,CN=Windows,CN=Microsoft,CN=Machine,<GPO> with ipsecOwnersReference),
+// linked at `som_dn`. Returns the GPO's DN.
+std::string make_ipsec_gpo(ldap::Session& admin, const std::string& name, const std::string& policy_rdn,
+                           const std::string& som_dn) {
+  auto* dc = test::SambaAdEnvironment::dc();
+  auto made = dc->samba_tool(admin_args({"gpo", "create", name}));
+  EXPECT_TRUE(made) << made.error().to_string();
+  std::smatch guid;
+  const std::string text = made ? *made : "";
+  EXPECT_TRUE(std::regex_search(text, guid, std::regex("\\{[0-9A-Fa-f-]{36}\\}"))) << text;
+  const std::string gpo = "CN=" + guid.str() + ",CN=Policies,CN=System," + dc->domain_dn();
+  std::string parent = "CN=Machine," + gpo;
+  for (const char* cn : {"Microsoft", "Windows"}) {
+    parent = std::string("CN=") + cn + "," + parent;
+    auto added = admin.add(parent, {{"objectClass", {"container"}}});
+    EXPECT_TRUE(added) << added.error().to_string();
+  }
+  auto assigned = admin.add("CN=IPSEC," + parent,
+                            {{"objectClass", {"ipsecPolicy"}},
+                             {"ipsecOwnersReference", {policy_rdn + ",CN=IP Security,CN=System," + dc->domain_dn()}}});
+  EXPECT_TRUE(assigned) << assigned.error().to_string();
+  auto linked = admin.modify(som_dn, {{ldap::Modification::Op::kReplace, "gPLink", {"[LDAP://" + gpo + ";0]"}}});
+  EXPECT_TRUE(linked) << linked.error().to_string();
+  return gpo;
+}
+
+std::string object_sid(const std::string& account) {
+  auto shown = test::SambaAdEnvironment::dc()->samba_tool({"group", "show", account, "--attributes=objectSid"});
+  EXPECT_TRUE(shown) << shown.error().to_string();
+  std::smatch sid;
+  const std::string text = shown ? *shown : "";
+  EXPECT_TRUE(std::regex_search(text, sid, std::regex("S-1-5-21-[0-9-]+"))) << text;
+  return sid.str();
+}
+
+// wardd's directory source as a computer of OU=Legal sees it on AD: first the default ACL hides
+// the IPsec policies (the error names the fix), then the OU's GPO assigns Windows' Secure Server
+// policy; security filtering that denies Apply Group Policy to a group of the computer leaves
+// that GPO out (and says so), and the GPO linked to the site that the subnet objects give the
+// host's address applies instead, with no site configured.
+TEST(AdDirectory, DirectorySourceScopesGpoSecurityFilteringAndSites) {
+  auto* dc = test::SambaAdEnvironment::dc();
+  ASSERT_NE(dc, nullptr);
+  auto admin = admin_session();
+  ASSERT_NE(admin, nullptr);
+  const std::string legal = "OU=Legal," + dc->domain_dn();
+  ASSERT_TRUE(dc->create_ou(legal));
+  auto computer = dc->create_computer("legal-ad-pc", "Legal-Ad-Pc-Pa55", legal);
+  ASSERT_TRUE(computer) << computer.error().to_string();
+  const auto keytab = dc->dir() / "legal-ad-pc.keytab";
+  ASSERT_TRUE(dc->export_keytab("legal-ad-pc$", keytab));
+  make_ipsec_gpo(*admin, "Legal AD IPsec", kWindowsPolicy, legal);
+
+  std::ostringstream log_text;
+  Logger log(log_text);
+  DirectorySourceSettings settings;
+  settings.session.uris = {dc->ldap_uri()};
+  // samba-tool names the account in lower case (adcli: upper); the keytab holds that spelling.
+  settings.session.bind = ldap::GssapiBind{keytab.string(), "legal-ad-pc$@" + dc->realm()};
+  settings.domain_dn = dc->domain_dn();
+  settings.computer_account = "LEGAL-AD-PC$";
+  settings.host_addresses = [] { return std::vector<IpAddress>{*IpAddress::parse("10.77.0.5")}; };
+  DirectorySource source(settings, log);
+
+  // AD's default ACL: Authenticated Users list CN=IP Security's children but cannot read them.
+  auto hidden = source.fetch();
+  ASSERT_FALSE(hidden);
+  ASSERT_EQ(hidden.error().kind, FetchError::Kind::Invalid) << hidden.error().message;
+  ASSERT_FALSE(hidden.error().problems.empty());
+  EXPECT_NE(hidden.error().problems[0].message.find("this computer may not read"), std::string::npos)
+      << hidden.error().problems[0].message;
+  EXPECT_NE(hidden.error().problems[0].message.find("read on CN=IP Security"), std::string::npos);
+
+  ASSERT_TRUE(dc->samba_tool(admin_args({"dsacl", "set", "--objectdn=CN=IP Security,CN=System," + dc->domain_dn(),
+                                         "--sddl=(A;CI;RPLCLORC;;;AU)"})));
+  auto fetched = source.fetch();
+  ASSERT_TRUE(fetched) << fetched.error().message << "\n" << log_text.str();
+  EXPECT_EQ(fetched->policy.name, "Secure Server (Require Security)");
+  EXPECT_EQ(fetched->source.gpo_name, "Legal AD IPsec");
+  EXPECT_EQ(fetched->report.directory, "Active Directory");
+  EXPECT_EQ(fetched->report.account, "WARD\\legal-ad-pc$");
+  EXPECT_EQ(fetched->report.site_dn, "") << "no subnet holds 10.77.0.5 yet";
+  RecordProperty("ad_fetch_round_trips", static_cast<int>(fetched->report.round_trips));
+  std::cout << "AD policy fetch: " << fetched->report.round_trips << " LDAP round trips (connection kept: "
+            << source.last_round_trips() << ")\n";
+
+  // A site for the host's subnet, with its own GPO: the OU's GPO still wins (site links come first).
+  ASSERT_TRUE(dc->samba_tool({"sites", "create", "Branch"}));
+  ASSERT_TRUE(dc->samba_tool({"sites", "subnet", "create", "10.77.0.0/16", "Branch"}));
+  const std::string site = "CN=Branch,CN=Sites,CN=Configuration," + dc->domain_dn();
+  make_ipsec_gpo(*admin, "Branch IPsec", kRequestPolicy, site);
+  fetched = source.fetch();
+  ASSERT_TRUE(fetched) << fetched.error().message;
+  EXPECT_EQ(fetched->policy.name, "Secure Server (Require Security)");
+  EXPECT_EQ(gpo::normalize_dn(fetched->report.site_dn), gpo::normalize_dn(site));
+  EXPECT_EQ(fetched->report.site_from, "subnet 10.77.0.0/16");
+
+  // Security filtering: Apply Group Policy denied to a group the computer is in.
+  ASSERT_TRUE(dc->samba_tool({"group", "add", "IPsec Exempt"}));
+  ASSERT_TRUE(dc->samba_tool({"group", "addmembers", "IPsec Exempt", "legal-ad-pc$"}));
+  const std::string exempt = object_sid("IPsec Exempt");
+  std::string legal_gpo;
+  for (const auto& gpo : fetched->report.gpos) {
+    if (gpo.name == "Legal AD IPsec") legal_gpo = gpo.dn;
+  }
+  ASSERT_FALSE(legal_gpo.empty());
+  ASSERT_TRUE(dc->samba_tool(admin_args({"dsacl", "set", "--objectdn=" + legal_gpo,
+                                         "--sddl=(OD;;CR;edacfd8f-ffb3-11d1-b41d-00a0c968f939;;" + exempt + ")"})));
+  fetched = source.fetch();
+  ASSERT_TRUE(fetched) << fetched.error().message;
+  EXPECT_EQ(fetched->policy.name, "Server (Request Security)") << "the site's GPO applies instead";
+  EXPECT_EQ(fetched->source.gpo_name, "Branch IPsec");
+  std::string note;
+  for (const auto& gpo : fetched->report.gpos) {
+    if (gpo.name == "Legal AD IPsec") {
+      EXPECT_FALSE(gpo.applied);
+      note = gpo.note;
+    }
+  }
+  EXPECT_NE(note.find("security filtering denies Apply Group Policy to WARD\\legal-ad-pc$ via group "
+                      "WARD\\IPsec Exempt (" + exempt + ")"),
+            std::string::npos)
+      << note;
 }
 
 }  // namespace
