@@ -307,10 +307,15 @@ class KerberosExchange final : public AuthProvider {
 
   // Our credentials: the initiator's come from the keytab's key for own_principal (a TGT, then
   // the service ticket, in a private MEMORY ccache); the acceptor's are the keytab itself.
+  // With an acceptor_principal the acceptor takes any key of the keytab (GSS_C_NO_NAME) and
+  // accept() then checks that the ticket was for that principal: AD issues tickets for
+  // host/<fqdn> under the computer account's key, and a keytab may hold that key under the
+  // account's name only (or the host/ name with fewer enctypes, as Samba's exportkeytab does).
+  bool accept_any_key() const { return !config_.acceptor_principal.empty(); }
+
   Expected<void, std::string> acquire(gss_cred_usage_t usage) const {
-    const std::string& principal = usage == GSS_C_ACCEPT && !config_.acceptor_principal.empty()
-                                       ? config_.acceptor_principal
-                                       : config_.own_principal;
+    const bool any_key = usage == GSS_C_ACCEPT && accept_any_key();
+    const std::string& principal = config_.own_principal;
     if (auto key = keytab_has_key(config_.keytab, principal); !key) return key;
     auto own = import_principal(principal);
     if (!own) return unexpected(own.error());
@@ -332,7 +337,8 @@ class KerberosExchange final : public AuthProvider {
     OM_uint32 minor = 0;
     gss_cred_id_t raw = GSS_C_NO_CREDENTIAL;
     const OM_uint32 major =
-        gss_acquire_cred_from(&minor, own->get(), GSS_C_INDEFINITE, &mechs, usage, &store, &raw, nullptr, nullptr);
+        gss_acquire_cred_from(&minor, any_key ? GSS_C_NO_NAME : own->get(), GSS_C_INDEFINITE, &mechs, usage, &store,
+                              &raw, nullptr, nullptr);
     if (GSS_ERROR(major)) {
       return unexpected("keytab " + config_.keytab.string() + " has no usable key for " + principal + ": " +
                         gss_error(major, minor));
@@ -430,6 +436,20 @@ class KerberosExchange final : public AuthProvider {
     }
     auto who = display(client_name.get());
     if (!who) return unexpected(who.error());
+    if (accept_any_key()) {
+      gss_name_t raw_target = GSS_C_NO_NAME;
+      OM_uint32 inquire_minor = 0;
+      const OM_uint32 inquired = gss_inquire_context(&inquire_minor, context_.get(), nullptr, &raw_target, nullptr,
+                                                     nullptr, nullptr, nullptr, nullptr);
+      NamePtr target_name(raw_target);
+      if (GSS_ERROR(inquired)) return unexpected("cannot tell whom the ticket is for: " + gss_error(inquired, inquire_minor));
+      auto target = display(target_name.get());
+      if (!target) return unexpected(target.error());
+      if (*target != config_.acceptor_principal && *target != config_.own_principal) {
+        return unexpected("the peer " + peer_.to_string() + " sent a ticket for " + *target + ", not for " +
+                          config_.acceptor_principal);
+      }
+    }
     const std::string account = computer_account_principal(expected_principal_);
     if (*who != expected_principal_ && (account.empty() || *who != account)) {
       return unexpected("the peer " + peer_.to_string() + " authenticated as " + *who + ", the policy expects " +

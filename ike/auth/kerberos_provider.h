@@ -46,8 +46,10 @@ struct KerberosConfig {
   // The client principal the initiator gets tickets as, e.g. "A$@WARD.TEST" (an AD computer
   // account) or "host/a.ward.test@WARD.TEST"; must have a key in `keytab`.
   std::string own_principal;
-  // The service principal tickets for this host are issued to (host/a.ward.test@WARD.TEST); must
-  // have a key in `keytab`. Empty: own_principal.
+  // The service principal tickets for this host are issued to (host/a.ward.test@WARD.TEST). Set:
+  // the acceptor decrypts with whichever key of `keytab` fits (AD issues tickets for a computer's
+  // host/ names under its account key) and then requires the ticket to be for this principal (or
+  // own_principal). Empty: own_principal's key only.
   std::string acceptor_principal;
   // address -> the service principal the peer must prove (host/<name>@REALM). As a client the
   // peer may authenticate as that principal or as its computer account, <NAME>$@REALM

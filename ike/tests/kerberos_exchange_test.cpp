@@ -83,6 +83,9 @@ class KerberosExchangeTest : public ::testing::Test {
       ASSERT_TRUE(kdc_->extract_keytab(upper + "$", keytab(host)).has_value());
       ASSERT_TRUE(kdc_->extract_keytab("host/" + std::string(host) + ".ward.test", keytab(host)).has_value());
     }
+    // D's keytab plus another principal's key: a ticket for that one decrypts, and must be refused.
+    ASSERT_TRUE(kdc_->extract_keytab("D$", keytab("d-and-stale")).has_value());
+    ASSERT_TRUE(kdc_->extract_keytab("host/stale.ward.test", keytab("d-and-stale")).has_value());
     ASSERT_TRUE(kdc_->extract_keytab("host/a.ward.test", keytab("a")).has_value());
     ASSERT_TRUE(kdc_->extract_keytab("host/b.ward.test", keytab("b")).has_value());
     ASSERT_TRUE(kdc_->extract_keytab("host/stale.ward.test", keytab("stale")).has_value());
@@ -275,6 +278,25 @@ TEST_F(KerberosExchangeTest, ResponderRefusesAnotherComputerAccount) {
   EXPECT_TRUE(responder->handle(m3).empty());
   EXPECT_NE(responder->failure().find("authenticated as C$@WARD.TEST, the policy expects host/a.ward.test@WARD.TEST "
                                       "or A$@WARD.TEST"),
+            std::string::npos)
+      << responder->failure();
+}
+
+// The acceptor takes whichever key fits, but only a ticket for its own host/ name (or account).
+TEST_F(KerberosExchangeTest, ResponderRefusesATicketForAnotherPrincipalOfItsKeytab) {
+  auth::KerberosConfig c{keytab("c"), "C$@" + kRealm, "host/c.ward.test@" + kRealm,
+                         resolver({{kHostB.to_string(), "host/stale.ward.test@" + kRealm}}),
+                         "file2:" + (kdc_->dir() / "rcache-c").string()};
+  auth::KerberosConfig d{keytab("d-and-stale"), "D$@" + kRealm, "host/d.ward.test@" + kRealm,
+                         resolver({{kHostA.to_string(), "host/c.ward.test@" + kRealm}}),
+                         "file2:" + (kdc_->dir() / "rcache-d").string()};
+  const auth::KerberosProvider a(c), b(d);
+  start_main_mode(a, b);
+  ASSERT_FALSE(HasFatalFailure());
+  const auto m3 = initiator->handle(m2);
+  ASSERT_FALSE(m3.empty()) << initiator->failure();
+  EXPECT_TRUE(responder->handle(m3).empty());
+  EXPECT_NE(responder->failure().find("sent a ticket for host/stale.ward.test@WARD.TEST, not for host/d.ward.test@WARD.TEST"),
             std::string::npos)
       << responder->failure();
 }
