@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdio>
 #include <regex>
 #include <chrono>
 #include <thread>
@@ -184,18 +185,30 @@ std::vector<std::string> admin_args(std::vector<std::string> args) {
   return args;
 }
 
-// A GPO made by samba-tool (both halves: the container and SYSVOL), assigning `policy_rdn` the
-// way Windows does (CN=IPSEC,CN=Windows,CN=Microsoft,CN=Machine,<GPO> with ipsecOwnersReference),
-// linked at `som_dn`. Returns the GPO's DN.
+// A GPO container written over LDAP as GPMC writes its directory half (the SYSVOL half, which
+// samba-tool would add over SMB, is of no interest to wardd), assigning `policy_rdn` the way
+// Windows does (CN=IPSEC,CN=Windows,CN=Microsoft,CN=Machine,<GPO> with ipsecOwnersReference),
+// linked at `som_dn`. Its security descriptor is the class default (Authenticated Users: Read and
+// Apply Group Policy). Returns the GPO's DN.
 std::string make_ipsec_gpo(ldap::Session& admin, const std::string& name, const std::string& policy_rdn,
                            const std::string& som_dn) {
   auto* dc = test::SambaAdEnvironment::dc();
-  auto made = dc->samba_tool(admin_args({"gpo", "create", name}));
+  static int counter = 0;
+  char guid[40];
+  std::snprintf(guid, sizeof guid, "{6D2A0F4E-3B1C-4C8D-9E7F-%012X}", 0xAD0000 + ++counter);
+  const std::string gpo = std::string("CN=") + guid + ",CN=Policies,CN=System," + dc->domain_dn();
+  auto made = admin.add(gpo, {{"objectClass", {"groupPolicyContainer"}},
+                              {"displayName", {name}},
+                              {"flags", {"0"}},
+                              {"versionNumber", {"0"}},
+                              {"gPCFunctionalityVersion", {"2"}},
+                              {"gPCFileSysPath", {"\\\\" + dc->dns_domain() + "\\SysVol\\" + dc->dns_domain() +
+                                                  "\\Policies\\" + guid}}});
   EXPECT_TRUE(made) << made.error().to_string();
-  std::smatch guid;
-  const std::string text = made ? *made : "";
-  EXPECT_TRUE(std::regex_search(text, guid, std::regex("\\{[0-9A-Fa-f-]{36}\\}"))) << text;
-  const std::string gpo = "CN=" + guid.str() + ",CN=Policies,CN=System," + dc->domain_dn();
+  for (const char* half : {"CN=Machine,", "CN=User,"}) {
+    auto added = admin.add(half + gpo, {{"objectClass", {"container"}}});
+    EXPECT_TRUE(added) << added.error().to_string();
+  }
   std::string parent = "CN=Machine," + gpo;
   for (const char* cn : {"Microsoft", "Windows"}) {
     parent = std::string("CN=") + cn + "," + parent;
