@@ -10,6 +10,7 @@
 # "Domain IPsec" (the domain) created, linked and assigned. The site HQ and its subnets
 # (10.20.1.0/24, 10.20.2.0/24) are made with samba-tool, as an AD administrator would with the
 # Sites tool, with a GPO "HQ Site" linked to the site, which the hosts find from their addresses.
+# Read access for computers on CN=IP Security: `ward-dir directory grant-read`.
 #
 # The hosts reach the DC as the OpenLDAP lab's hosts reach slapd: socat relays the DC's LDAP (389)
 # and Kerberos (88, TCP) ports from its namespace to Unix sockets, and from them to each host
@@ -90,7 +91,7 @@ lab_directory_start() {
   lab_hosts_krb5_config=$work/hosts-krb5.conf
 
   say "The Legal scenario, written with ward-dir (Kerberos, as the domain administrator)"
-  ward_dir policy import "$root/schemas/examples/legal-policy.json"
+  ward_dir policy import "$root/schemas/examples/legal-policy.json" >/dev/null
   ward_dir policy import "$root/schemas/examples/domain-policy.json" >/dev/null
   ward_dir gpo create "Legal IPsec" >/dev/null
   ward_dir gpo link "Legal IPsec" "OU=Legal,$domain_dn" >/dev/null
@@ -100,7 +101,7 @@ lab_directory_start() {
   ward_dir gpo assign "Domain IPsec" "Domain IPsec: secure traffic to Legal" >/dev/null
   # AD's default ACL lets computers list the IPsec policies, not read them (Windows 2000 domains
   # granted Authenticated Users read): grant it, inheritable, on CN=IP Security.
-  samba_tool dsacl set --objectdn="CN=IP Security,CN=System,$domain_dn" --sddl='(A;CI;RPLCLORC;;;AU)' >/dev/null
+  ward_dir directory grant-read >/dev/null
   samba_tool sites create HQ >/dev/null
   samba_tool sites subnet create 10.20.1.0/24 HQ >/dev/null
   samba_tool sites subnet create 10.20.2.0/24 HQ >/dev/null
