@@ -222,6 +222,27 @@ TEST(PolicyFromAd, RequestSecurityFallsBackToClear) {
   }
 }
 
+// The three Windows default policies as Windows ships them: weak offers (DES, group 1) are
+// skipped with warnings and the unnamed default response rules are valid, so Ward applies them.
+TEST(PolicyFromAd, TheWindowsDefaultPoliciesValidateWithWarningsOnly) {
+  const auto objects = load_windows_defaults();
+  for (const char* rdn : {"ipsecPolicy{72385230-70FA-11D1-864C-14A300000000}", "ipsecPolicy{72385236-70FA-11D1-864C-14A300000000}",
+                          "ipsecPolicy{7238523C-70FA-11D1-864C-14A300000000}"}) {
+    const auto policy = policy_from_ad(objects, windows_dn(rdn));
+    ASSERT_TRUE(policy.has_value()) << policy.error().to_string();
+    SCOPED_TRACE(policy->name);
+    const auto problems = model::validate(*policy);
+    std::string all;
+    for (const auto& p : problems) all += p.to_string() + "\n";
+    EXPECT_FALSE(model::has_errors(problems)) << all;
+    // Key exchange methods 3 and 4 (DES/group 1) are the warnings every one of them has.
+    EXPECT_NE(all.find("key exchange method 3 (DES/SHA-1/group 1) skipped: DES is broken"), std::string::npos) << all;
+    EXPECT_NE(all.find("key exchange method 4 (DES/MD5/group 1) skipped: DES is broken"), std::string::npos) << all;
+    EXPECT_EQ(all.find("3DES is legacy"), std::string::npos) << "the blobs imply allow_legacy_algorithms\n" << all;
+    EXPECT_NE(all.find("filter action \"<default response>\""), std::string::npos) << all;
+  }
+}
+
 class BrokenDirectory : public ::testing::Test {
  protected:
   void SetUp() override {
