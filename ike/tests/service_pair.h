@@ -56,7 +56,7 @@ class HostToHostPskPolicy final : public service::PolicyLookup {
  private:
   service::QuickModePolicy quick(const IpAddress& local, const IpAddress& peer) const {
     service::QuickModePolicy q;
-    q.proposals = {{driver::crypto::Cipher::AesGcm128, driver::crypto::Integrity::None}};
+    q.proposals = {sa::EspProposal{driver::crypto::Cipher::AesGcm128, driver::crypto::Integrity::None}};
     q.pfs_group = pfs_;
     if (quick_mode_lifetime_) q.lifetime = *quick_mode_lifetime_;
     q.local = sa::TrafficSelector{IpPrefix::host(local)};
