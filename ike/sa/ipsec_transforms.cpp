@@ -1,5 +1,7 @@
 #include "ike/sa/ipsec_transforms.h"
 
+#include "common/byte_reader.h"
+#include "common/byte_writer.h"
 #include "ike/sa/nat_traversal.h"
 
 namespace ward::ike::sa {
@@ -92,6 +94,17 @@ Expected<ReadAttributes, std::string> read_attributes(const Transform& t, const 
 }
 
 }  // namespace
+
+std::uint32_t spi_value(std::span<const std::byte> four_bytes) {
+  ByteReader reader(four_bytes.first(kIpsecSpiSize), "SPI");
+  return reader.u32_be("SPI").value_or(0);
+}
+
+std::vector<std::byte> spi_bytes(std::uint32_t spi) {
+  ByteWriter writer;
+  writer.u32_be(spi);
+  return std::move(writer).take();
+}
 
 Expected<EspTransformChoice, std::string> parse_esp_transform(const Transform& t) {
   const std::string where = "ESP transform " + std::to_string(t.number);

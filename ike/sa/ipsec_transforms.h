@@ -6,7 +6,9 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "common/expected.h"
 #include "ike/constants.h"
@@ -14,6 +16,12 @@
 #include "ike/sa/quick_mode.h"
 
 namespace ward::ike::sa {
+
+inline constexpr std::uint32_t kFirstUsableSpi = 256;   // RFC 4303 2.1: 1..255 are reserved
+
+// An AH/ESP SPI from its 4 bytes (network order) and back; the caller has checked the size.
+std::uint32_t spi_value(std::span<const std::byte> four_bytes);
+std::vector<std::byte> spi_bytes(std::uint32_t spi);
 
 // The SA attributes every IPsec transform of one offer carries alike.
 struct TransformAttributes {

@@ -14,21 +14,11 @@ using driver::crypto::Integrity;
 constexpr unsigned kSoftLifetimeNumerator = 9;   // soft expiry at 90 % of the hard lifetime
 constexpr unsigned kSoftLifetimeDenominator = 10;
 constexpr std::uint64_t kBytesPerKilobyte = 1024;
-constexpr std::uint32_t kFirstUsableSpi = 256;   // RFC 4303 2.1: 1..255 are reserved
-
-std::uint32_t be32(std::span<const std::byte> b) {
-  return static_cast<std::uint32_t>(b[0]) << 24 | static_cast<std::uint32_t>(b[1]) << 16 |
-         static_cast<std::uint32_t>(b[2]) << 8 | static_cast<std::uint32_t>(b[3]);
-}
-std::vector<std::byte> be32_bytes(std::uint32_t v) {
-  return {std::byte(v >> 24), std::byte(v >> 16), std::byte(v >> 8), std::byte(v)};
-}
-
 Expected<std::uint32_t, std::string> random_u32(std::uint32_t at_least) {
   while (true) {
-    auto raw = crypto::random_bytes(4);
+    auto raw = crypto::random_bytes(kIpsecSpiSize);
     if (!raw) return unexpected(std::move(raw).error());
-    const auto value = be32(*raw);
+    const auto value = spi_value(*raw);
     if (value >= at_least) return value;
   }
 }
@@ -161,41 +151,6 @@ std::vector<std::byte> QuickModeExchange::send(Expected<std::vector<std::byte>, 
 
 // ---- proposals -------------------------------------------------------------------------------------
 
-struct QuickModeExchange::SuiteChoice {
-  ProtectionSuite suite;
-  std::vector<Proposal> proposals;   // the peer's proposal payloads, each narrowed to the chosen transform
-  std::uint32_t esp_spi = 0;         // the peer's SPIs
-  std::uint32_t ah_spi = 0;
-};
-
-std::string QuickModeExchange::unusable_here(const ProtectionSuite& suite) const {
-  if (!suite.ah && !suite.esp) return "a suite needs AH, ESP or both";
-  if (suite.ah && config_.udp_encapsulation) return "AH cannot cross the NAT main mode detected";
-  if (suite.bundle() && config_.tunnel) return "AH+ESP bundles are transport mode only";
-  if (suite.legacy() && !config_.allow_legacy) return "3DES and HMAC-MD5 are legacy and our policy does not allow legacy algorithms";
-  return {};
-}
-
-std::vector<Proposal> QuickModeExchange::make_proposals() const {
-  TransformAttributes attributes;
-  attributes.group = config_.pfs_group;
-  attributes.lifetime = config_.lifetime;
-  if (config_.lifetime_kilobytes != 0) attributes.kilobytes = config_.lifetime_kilobytes;
-  attributes.mode = encapsulation_mode(config_.tunnel.has_value(), config_.udp_encapsulation.has_value());
-  std::vector<Proposal> out;
-  std::uint8_t number = 1;
-  for (const auto& suite : config_.proposals) {
-    if (!unusable_here(suite).empty()) continue;
-    // RFC 2408 4.2: one proposal number per suite; AH+ESP is two proposal payloads with it.
-    if (suite.ah) out.push_back(Proposal{number, ProtocolId::IpsecAh, be32_bytes(own_ah_spi_), {encode_ah_transform(*suite.ah, attributes)}});
-    if (suite.esp) {
-      out.push_back(Proposal{number, ProtocolId::IpsecEsp, be32_bytes(own_esp_spi_), {encode_esp_transform(*suite.esp, attributes)}});
-    }
-    ++number;
-  }
-  return out;
-}
-
 Expected<void, std::string> QuickModeExchange::own_spis() {
   // One SPI per protocol, different from each other (the dataplane finds inbound SAs by SPI).
   auto esp = random_u32(kFirstUsableSpi);
@@ -207,95 +162,6 @@ Expected<void, std::string> QuickModeExchange::own_spis() {
     own_ah_spi_ = *ah;
   } while (own_ah_spi_ == own_esp_spi_);
   return {};
-}
-
-namespace {
-
-// PFS and encapsulation as our policy needs them; the same for every transform of a suite.
-Expected<void, std::string> check_attributes(const std::string& where, const TransformAttributes& a, const QuickModeConfig& config) {
-  if (a.group != config.pfs_group) {
-    return unexpected(where + ": PFS group " + (a.group ? std::to_string(static_cast<unsigned>(*a.group)) : std::string("none")) +
-                      " does not match our policy (" +
-                      (config.pfs_group ? std::to_string(static_cast<unsigned>(*config.pfs_group)) : std::string("none")) + ")");
-  }
-  if (is_tunnel(a.mode) != config.tunnel.has_value() || is_udp_encapsulated(a.mode) != config.udp_encapsulation.has_value()) {
-    return unexpected(where + ": encapsulation mode " + std::to_string(static_cast<unsigned>(a.mode)) + ", our policy needs " +
-                      std::to_string(static_cast<unsigned>(encapsulation_mode(config.tunnel.has_value(),
-                                                                              config.udp_encapsulation.has_value()))) +
-                      (config.tunnel ? " (tunnel" : " (transport") +
-                      (config.udp_encapsulation ? ", UDP-encapsulated behind a NAT)" : ")"));
-  }
-  return {};
-}
-
-}  // namespace
-
-Expected<QuickModeExchange::SuiteChoice, std::string> QuickModeExchange::read_suite(std::span<const Proposal* const> proposals) const {
-  const std::string where = "proposal " + std::to_string(proposals.empty() ? 0 : proposals.front()->number);
-  const Proposal* ah = nullptr;
-  const Proposal* esp = nullptr;
-  for (const auto* p : proposals) {
-    if (p->spi.size() != kIpsecSpiSize) return unexpected(where + ": SPI of " + std::to_string(p->spi.size()) + " bytes, 4 expected");
-    if (be32(p->spi) < kFirstUsableSpi) return unexpected(where + ": SPI " + std::to_string(be32(p->spi)) + " is reserved");
-    if (p->protocol == ProtocolId::IpsecAh && ah == nullptr) ah = p;
-    else if (p->protocol == ProtocolId::IpsecEsp && esp == nullptr) esp = p;
-    else return unexpected(where + ": " + std::string(name(p->protocol)) + " (alone, twice or with another) is not a suite Ward accepts: ESP, AH or AH+ESP");
-  }
-  std::string refused;
-  // Each protocol's acceptable transforms, in the peer's order (none present: one empty option).
-  std::vector<std::pair<std::optional<AhTransformChoice>, const Transform*>> ah_options{{std::nullopt, nullptr}};
-  if (ah) {
-    ah_options.clear();
-    for (const auto& t : ah->transforms) {
-      auto choice = parse_ah_transform(t);
-      if (!choice) refused += "; " + choice.error();
-      else ah_options.emplace_back(std::move(*choice), &t);
-    }
-  }
-  std::vector<std::pair<std::optional<EspTransformChoice>, const Transform*>> esp_options{{std::nullopt, nullptr}};
-  if (esp) {
-    esp_options.clear();
-    for (const auto& t : esp->transforms) {
-      auto choice = parse_esp_transform(t);
-      if (!choice) refused += "; " + choice.error();
-      else esp_options.emplace_back(std::move(*choice), &t);
-    }
-  }
-  for (const auto& [ah_choice, ah_transform] : ah_options) {
-    for (const auto& [esp_choice, esp_transform] : esp_options) {
-      ProtectionSuite suite;
-      if (ah_choice) suite.ah = ah_choice->proposal;
-      if (esp_choice) suite.esp = esp_choice->proposal;
-      Expected<void, std::string> checked{};
-      if (ah_choice) checked = check_attributes("AH transform " + std::to_string(ah_transform->number), ah_choice->attributes, config_);
-      if (checked && esp_choice) {
-        checked = check_attributes("ESP transform " + std::to_string(esp_transform->number), esp_choice->attributes, config_);
-      }
-      if (!checked) {
-        refused += "; " + where + ": " + checked.error();
-        continue;
-      }
-      if (const auto why = unusable_here(suite); !why.empty()) {
-        refused += "; " + where + ": " + describe(suite) + ": " + why;
-        continue;
-      }
-      if (std::find(config_.proposals.begin(), config_.proposals.end(), suite) == config_.proposals.end()) {
-        refused += "; " + where + ": " + describe(suite) + " is not in our policy";
-        continue;
-      }
-      SuiteChoice out;
-      out.suite = suite;
-      for (const auto* p : proposals) {
-        Proposal narrowed = *p;
-        narrowed.transforms = {p == ah ? *ah_transform : *esp_transform};
-        out.proposals.push_back(std::move(narrowed));
-      }
-      if (ah) out.ah_spi = be32(ah->spi);
-      if (esp) out.esp_spi = be32(esp->spi);
-      return out;
-    }
-  }
-  return unexpected(refused.empty() ? where + ": no transform" : refused.substr(2));
 }
 
 Expected<void, std::string> QuickModeExchange::check_ids(const ParsedMessage& message) const {
@@ -486,7 +352,7 @@ Expected<std::vector<std::byte>, std::string> QuickModeExchange::build_quick_mod
   nr_ = std::move(*nonce);
   SecurityAssociation sa;
   sa.proposals = chosen_proposals_;
-  for (auto& proposal : sa.proposals) proposal.spi = be32_bytes(proposal.protocol == ProtocolId::IpsecAh ? own_ah_spi_ : own_esp_spi_);
+  for (auto& proposal : sa.proposals) proposal.spi = spi_bytes(proposal.protocol == ProtocolId::IpsecAh ? own_ah_spi_ : own_esp_spi_);
   std::vector<Payload> rest{std::move(sa), Nonce{nr_}};
   if (config_.pfs_group) {
     auto dh = crypto::DiffieHellman::generate(*config_.pfs_group);

@@ -147,9 +147,14 @@ class QuickModeExchange {
   // Why we would not offer or accept `suite` here (AH over a NAT, a bundle in tunnel mode, a
   // legacy algorithm without allow_legacy); empty when it is fine.
   std::string unusable_here(const ProtectionSuite& suite) const;
-  struct SuiteChoice;
+  struct SuiteChoice {
+    ProtectionSuite suite;
+    std::vector<Proposal> proposals;   // the peer's proposal payloads, each narrowed to the chosen transform
+    std::uint32_t esp_spi = 0;         // the peer's SPIs
+    std::uint32_t ah_spi = 0;
+  };
   // The peer's protection suite with proposal number `number` (its one or two proposal payloads):
-  // the first combination of its transforms that is one of our suites.
+  // the first combination of its transforms that is one of our suites (quick_mode_suites.cpp).
   Expected<SuiteChoice, std::string> read_suite(std::span<const Proposal* const> proposals) const;
   Expected<void, std::string> check_ids(const ParsedMessage& message) const;
   void add_nat_original_addresses(std::vector<Payload>& rest) const;
