@@ -36,7 +36,12 @@ constexpr std::array<std::pair<BindMode, std::string_view>, 2> kBindModeNames{{
     {BindMode::Gssapi, "gssapi"},
     {BindMode::Simple, "simple"},
 }};
+constexpr std::array<std::pair<LegacyAlgorithms, std::string_view>, 2> kLegacyNames{{
+    {LegacyAlgorithms::Policy, "policy"},
+    {LegacyAlgorithms::Never, "never"},
+}};
 static_assert(kBindModeNames.size() == static_cast<std::size_t>(BindMode::Simple) + 1);
+static_assert(kLegacyNames.size() == static_cast<std::size_t>(LegacyAlgorithms::Never) + 1);
 static_assert(kBackendNames.size() == static_cast<std::size_t>(DriverBackend::Sim) + 1);
 static_assert(kLogLevelNames.size() == static_cast<std::size_t>(LogLevel::Debug) + 1);
 
@@ -235,6 +240,13 @@ const std::vector<KeySpec>& key_table() {
          c.log_level = *l;
          return std::nullopt;
        }},
+      {"ike", "legacy_algorithms", false,
+       [](Config& c, std::string_view v) -> std::optional<std::string> {
+         const auto l = lookup(kLegacyNames, v);
+         if (!l) return "'" + std::string(v) + "' is not a setting; expected one of " + accepted(kLegacyNames);
+         c.legacy_algorithms = *l;
+         return std::nullopt;
+       }},
       {"policy", "local_file", false,
        [](Config& c, std::string_view v) { c.local_policy = std::string(v); return absolute_path(v); }},
   };
@@ -251,6 +263,13 @@ bool known_section(std::string_view section) {
 std::string_view name_of(DriverBackend backend) noexcept {
   for (const auto& [value, name] : kBackendNames) {
     if (value == backend) return name;
+  }
+  return "?";
+}
+
+std::string_view name_of(LegacyAlgorithms setting) noexcept {
+  for (const auto& [value, name] : kLegacyNames) {
+    if (value == setting) return name;
   }
   return "?";
 }

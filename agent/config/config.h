@@ -32,6 +32,12 @@ enum class LogLevel : std::uint8_t { Error, Warning, Info, Debug };
 std::string_view name_of(DriverBackend backend) noexcept;
 std::string_view name_of(LogLevel level) noexcept;
 
+// Legacy algorithms (3DES, HMAC-MD5, DH group 2; directory/model/offer_strength.h) on this host:
+// `policy` (the default) uses them where the applied policy allows them; `never` skips them
+// whatever the policy says. DES and DH group 1 are never used either way.
+enum class LegacyAlgorithms : std::uint8_t { Policy, Never };
+std::string_view name_of(LegacyAlgorithms setting) noexcept;
+
 // How wardd authenticates to the directory: SASL/GSSAPI with the host keytab (as a Windows
 // member does), or, for labs without Kerberos, a simple bind with a password read from a file.
 enum class BindMode : std::uint8_t { Gssapi, Simple };
@@ -85,6 +91,7 @@ struct Config {
   std::chrono::seconds event_retention = kDefaultEventRetention;
   LogLevel log_level = LogLevel::Info;
   std::filesystem::path local_policy;  // JSON policy for hosts outside a domain; empty: none
+  LegacyAlgorithms legacy_algorithms = LegacyAlgorithms::Policy;   // [ike] legacy_algorithms
 
   bool uses_directory() const noexcept { return !directory.uris.empty(); }
 };

@@ -40,6 +40,7 @@ TEST(ConfigTest, ExampleFileParsesWithEveryValue) {
   EXPECT_EQ(c.cache_path, "/var/lib/ward/ward.db");
   EXPECT_EQ(c.event_retention, std::chrono::hours(24 * 30));
   EXPECT_EQ(c.log_level, LogLevel::Info);
+  EXPECT_EQ(c.legacy_algorithms, LegacyAlgorithms::Policy);
   EXPECT_TRUE(c.uses_directory());
 }
 
@@ -52,6 +53,16 @@ TEST(ConfigTest, DefaultsForAStandaloneHost) {
   EXPECT_EQ(parsed->driver, DriverBackend::Nfqueue);
   EXPECT_FALSE(parsed->monitor.enabled);
   EXPECT_EQ(parsed->local_policy, "/etc/ward/local.json");
+  EXPECT_EQ(parsed->legacy_algorithms, LegacyAlgorithms::Policy);
+}
+
+TEST(ConfigTest, LegacyAlgorithmsPolicyOrNever) {
+  auto never = parse_config("[policy]\nlocal_file = /etc/ward/local.json\n[ike]\nlegacy_algorithms = never\n", "ward.conf");
+  ASSERT_TRUE(never.has_value()) << never.error().to_string();
+  EXPECT_EQ(never->legacy_algorithms, LegacyAlgorithms::Never);
+  EXPECT_EQ(name_of(never->legacy_algorithms), "never");
+  EXPECT_EQ(error_of("[ike]\nlegacy_algorithms = always\n"),
+            "ward.conf:2: legacy_algorithms: 'always' is not a setting; expected one of policy, never");
 }
 
 TEST(ConfigTest, AllValuesAndComments) {

@@ -136,6 +136,7 @@ class IkeRuntime {
     snapshot->policy = current->policy;
     snapshot->compiled = current->compiled;
     snapshot->translation = current->translation;
+    snapshot->offers = current->offers;
     // SAs survive a refresh only if their filter is still negotiated on the same terms.
     const bool first = bridged_ == nullptr;
     const auto live = first ? std::vector<std::uint32_t>{} : ikebridge::filters_negotiated_on_same_terms(*bridged_, *snapshot);
@@ -187,7 +188,8 @@ int run(const std::filesystem::path& config_path) {
     return kExitUsage;
   }
   log.set_threshold(config->log_level);
-  log.info("starting", {{"config", config_path.string()}, {"driver", std::string(config::name_of(config->driver))}});
+  log.info("starting", {{"config", config_path.string()}, {"driver", std::string(config::name_of(config->driver))},
+                        {"legacy_algorithms", std::string(config::name_of(config->legacy_algorithms))}});
   // IKE certificate authentication: loaded once, before anything starts; a configured but unusable
   // certificate, key or trust store stops the start-up with the file and the reason.
   ikebridge::CertificateCredentialsPtr certificates;
@@ -236,7 +238,7 @@ int run(const std::filesystem::path& config_path) {
     addresses = std::vector<ward::IpAddress>{};
   }
   AgentState state;
-  Applier applier(**dataplane);
+  Applier applier(**dataplane, config->legacy_algorithms != config::LegacyAlgorithms::Never);
   PolicyUpdater updater(source.get(), cache, applier, state, log, clock, *addresses);
   RefreshSchedule schedule(std::random_device{}());
   updater.refresh("start-up");

@@ -32,6 +32,16 @@ bool PolicyUpdater::install(Snapshot snapshot) {
     return false;
   }
   for (const auto& note : snapshot.compiled.notes) log_.warning("compile-note", {{"note", note.to_string()}});
+  // What this host leaves out of the policy's offers, once per policy applied (not on a
+  // recompile for new addresses, nor per negotiation).
+  if (state_.current()->policy != snapshot.policy || state_.current()->origin != snapshot.origin) {
+    for (const auto& skipped : snapshot.offers.skipped) {
+      log_.warning("offer-skipped", {{"policy", snapshot.policy.name}, {"object", skipped.object}, {"offer", skipped.text}});
+    }
+    for (const auto& closed : snapshot.offers.fail_closed) {
+      log_.warning("rule-fails-closed", {{"policy", snapshot.policy.name}, {"rule", closed.rule_name}, {"why", closed.reason}});
+    }
+  }
   log_.info("table-installed", {{"origin", std::string(name_of(snapshot.origin))},
                                 {"policy", snapshot.policy.name},
                                 {"filters", std::to_string(snapshot.translation.table.filters.size())},

@@ -121,7 +121,7 @@ class KerberosExchangeTest : public ::testing::Test {
   }
 
   QuickModeConfig quick_config(const IpAddress& local, const IpAddress& peer) {
-    return testing::quick_config(local, peer, {{Cipher::AesGcm256, Integrity::None}});
+    return testing::quick_config(local, peer, {sa::EspProposal{Cipher::AesGcm256, Integrity::None}});
   }
 
   // Messages 1 and 2; the responder exists afterwards.

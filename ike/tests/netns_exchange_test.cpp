@@ -112,7 +112,7 @@ void run_over_veth(const auth::AuthProvider& auth_a, const auth::AuthProvider& a
   ASSERT_TRUE(sim_b.install_filter_table(table).has_value());
   auto quick = [](const IpAddress& local, const IpAddress& peer) {
     sa::QuickModeConfig c;
-    c.proposals = {{Cipher::AesGcm128, Integrity::None}};
+    c.proposals = {sa::EspProposal{Cipher::AesGcm128, Integrity::None}};
     c.pfs_group = IkeGroupDescription::Ecp256;
     c.local = sa::TrafficSelector{IpPrefix::host(local)};
     c.remote = sa::TrafficSelector{IpPrefix::host(peer)};
