@@ -76,7 +76,11 @@ std::string describe(const DataplaneCounters& c) {
                     " unknown_spi=" + std::to_string(c.unknown_spi) + " mismatch=" + std::to_string(c.policy_mismatch) +
                     " held=" + std::to_string(c.held) + " hold_dropped=" + std::to_string(c.hold_dropped);
   for (std::size_t i = 0; i < c.drops_by_reason.size(); ++i) {
-    if (c.drops_by_reason[i] != 0) out += " " + std::string(crypto::kDropReasonNames[i].second) + "=" + std::to_string(c.drops_by_reason[i]);
+    if (c.drops_by_reason[i] == 0) continue;
+    out += ' ';  // appended piece by piece: GCC 12 at -O3 warns falsely (-Wrestrict) on " " + std::string(...)
+    out += crypto::kDropReasonNames[i].second;
+    out += '=';
+    out += std::to_string(c.drops_by_reason[i]);
   }
   for (const auto& sa : c.sas) out += " sa" + std::to_string(sa.spi) + ":" + std::to_string(sa.packets) + "/" + std::to_string(sa.drops);
   return out;
