@@ -24,6 +24,16 @@ if(WARD_SANITIZE)
   add_link_options(-fsanitize=address,undefined)
 endif()
 
+# The fuzz preset instruments all of Ward's code for libFuzzer's coverage (-fsanitize=fuzzer-no-link),
+# not only each target's own file: the libraries under test are where the edges are. Only the fuzz
+# targets link libFuzzer's main (-fsanitize=fuzzer, ward_fuzz_target). The `ward-fuzz-targets`
+# target builds them and what they link, nothing else; <build>/fuzz-targets.tsv lists each
+# binary with its seed corpus for scripts/fuzz.
+if(WARD_FUZZ)
+  add_compile_options(-fsanitize=fuzzer-no-link)
+  add_custom_target(ward-fuzz-targets)
+  file(WRITE ${CMAKE_BINARY_DIR}/fuzz-targets.tsv "")
+endif()
 
 # ward_add_subdirectories() — adds every child folder that has a CMakeLists.txt, so that a new
 # part of a component joins the build without editing a shared file.
@@ -79,6 +89,8 @@ function(ward_fuzz_target name)
     add_executable(${name} ${ARG_SOURCES})
     target_compile_options(${name} PRIVATE ${WARD_WARNINGS} -fsanitize=fuzzer)
     target_link_options(${name} PRIVATE -fsanitize=fuzzer)
+    add_dependencies(ward-fuzz-targets ${name})
+    file(APPEND ${CMAKE_BINARY_DIR}/fuzz-targets.tsv "${name}\t${CMAKE_CURRENT_BINARY_DIR}/${name}\t${ARG_CORPUS}\n")
   else()
     add_executable(${name} ${ARG_SOURCES} ${PROJECT_SOURCE_DIR}/tests/fuzz/replay_main.cpp)
     target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR})
