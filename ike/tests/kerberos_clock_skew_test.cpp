@@ -35,15 +35,22 @@ auth::PeerPrincipalResolver resolver(std::string address, std::string principal)
   };
 }
 
-// One skewed KDC per krb5.conf variant: `timesync` is the hosts' kdc_timesync (MIT's default 1:
-// the library learns the KDC's time from its replies; 0: it does not, as with a KDC that
-// enforces preauthentication times).
-class KerberosClockSkewTest : public ::testing::TestWithParam<bool> {
+// One skewed KDC per case: `offset` is the KDC's clock against the hosts' (faketime), `timesync`
+// the hosts' kdc_timesync (MIT's default 1: the library learns the KDC's time from its replies;
+// 0: it does not).
+struct Skew {
+  const char* offset;
+  bool timesync;
+};
+
+class KerberosClockSkewTest : public ::testing::TestWithParam<Skew> {
  protected:
+  static bool timesync() { return GetParam().timesync; }
+  static std::string clock_offset() { return GetParam().offset; }
   void SetUp() override {
     test::KdcOptions options;
-    options.clock_offset = "+1h";
-    options.extra_libdefaults = GetParam() ? "" : " kdc_timesync = 0\n";
+    options.clock_offset = clock_offset();
+    options.extra_libdefaults = timesync() ? "" : " kdc_timesync = 0\n";
     auto kdc = test::KdcInstance::start(options);
     ASSERT_TRUE(kdc.has_value()) << kdc.error().to_string();
     kdc_ = std::move(*kdc);
@@ -92,16 +99,19 @@ TEST_P(KerberosClockSkewTest, MainModeFailureNamesTheClockSkewAndTheTimes) {
   RecordProperty("failure", failure);
   EXPECT_EQ(failure.rfind("Kerberos: clock skew: this host's clock reads ", 0), 0u) << failure;
   EXPECT_NE(failure.find("Kerberos allows 300 s"), std::string::npos) << failure;
-  if (GetParam()) {
+  if (timesync()) {
     // The library learnt the KDC's time from its reply, so the initiator's tickets were issued; B,
-    // whose clock is an hour behind the KDC's, refuses the ticket, and its AS exchange gives the
-    // KDC's time: an hour ahead (give or take the test's own run time).
-    EXPECT_NE(failure.find("Ticket not yet valid"), std::string::npos) << failure;
+    // whose clock is an hour off the KDC's, refuses the ticket or the authenticator, and its AS
+    // exchange gives the KDC's time: an hour off (give or take the test's own run time).
+    const std::string direction = clock_offset()[0] == '+' ? " s ahead of ours" : " s behind ours";
     EXPECT_NE(failure.find(", the KDC's "), std::string::npos) << failure;
-    EXPECT_TRUE(failure.find("(3600 s ahead of ours") != std::string::npos ||
-                failure.find("(3599 s ahead of ours") != std::string::npos ||
-                failure.find("(3601 s ahead of ours") != std::string::npos)
+    EXPECT_TRUE(failure.find("(3600" + direction) != std::string::npos ||
+                failure.find("(3599" + direction) != std::string::npos ||
+                failure.find("(3601" + direction) != std::string::npos)
         << failure;
+    if (clock_offset()[0] == '+') {
+      EXPECT_NE(failure.find("Ticket not yet valid"), std::string::npos) << failure;
+    }
   } else {
     // Without kdc_timesync the initiator refuses the KDC's reply itself; MIT does not hand over
     // the refused reply, so only our time can be given, with the reason.
@@ -110,8 +120,12 @@ TEST_P(KerberosClockSkewTest, MainModeFailureNamesTheClockSkewAndTheTimes) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Timesync, KerberosClockSkewTest, ::testing::Bool(),
-                         [](const ::testing::TestParamInfo<bool>& param) { return param.param ? "On" : "Off"; });
+INSTANTIATE_TEST_SUITE_P(Kdc, KerberosClockSkewTest,
+                         ::testing::Values(Skew{"+1h", true}, Skew{"+1h", false}, Skew{"-1h", true}),
+                         [](const ::testing::TestParamInfo<Skew>& param) {
+                           return std::string(param.param.offset[0] == '+' ? "AnHourAhead" : "AnHourBehind") +
+                                  (param.param.timesync ? "Timesync" : "NoTimesync");
+                         });
 
 }  // namespace
 }  // namespace ward::ike::sa
