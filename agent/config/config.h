@@ -106,12 +106,10 @@ struct ConfigError {
 
 // `name` is what error messages call the text (normally the file's path).
 Expected<Config, ConfigError> parse_config(std::string_view text, std::string_view name) noexcept;
-// parse_config on the file, then the checks that need the file system: the [certificates]
-// private key must be a regular file owned by this user (root for wardd) with no group or other
-// permission bits.
+// parse_config on the file, then the checks that need the file system: every secret file it names
+// that wardd will read (the keytab when Kerberos is used and the file exists, the password_file of
+// a simple bind, the [certificates] private_key, the [monitor] tls_key) must pass
+// check_secret_file (secret_file.h: owned by this user or root, no group or other permission).
 Expected<Config, ConfigError> load_config(const std::filesystem::path& path) noexcept;
-
-// The private key file check load_config makes; the error says what to fix ("chmod 600 ...").
-Expected<void, std::string> check_private_key_file(const std::filesystem::path& path);
 
 }  // namespace ward::agent::config

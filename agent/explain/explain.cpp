@@ -86,7 +86,8 @@ ordered_json matched_json(const MatchedFilter& m) {
 
 std::string matched_text(const ordered_json& j, const std::string& indent) {
   std::string out;
-  out += "#" + std::to_string(j.at("position").get<std::size_t>()) + " weight " +
+  out += '#';  // not "#" + std::to_string(...): GCC 12 at -O3 warns falsely (-Wrestrict) on it
+  out += std::to_string(j.at("position").get<std::size_t>()) + " weight " +
          std::to_string(j.at("weight").get<std::uint32_t>()) + ", rule \"" + j.at("rule").get<std::string>() + "\"\n";
   out += indent + "filter list:   \"" + j.at("filter_list").get<std::string>() + "\" filter " +
          std::to_string(j.at("filter_index").get<std::size_t>());
@@ -131,7 +132,13 @@ Explanation explain(const model::Policy& policy, const model::CompiledTable& tab
 
 std::string packet_text(const model::PacketTuple& p) {
   std::string text = p.source.to_string() + " -> " + p.destination.to_string() + " " + model::protocol_text(p.protocol);
-  if (has_ports(p.protocol)) text += " " + std::to_string(p.source_port) + " -> " + std::to_string(p.destination_port);
+  if (has_ports(p.protocol)) {
+    // Appended piece by piece: GCC 12 at -O3 warns falsely (-Wrestrict) on " " + std::to_string(...).
+    text += ' ';
+    text += std::to_string(p.source_port);
+    text += " -> ";
+    text += std::to_string(p.destination_port);
+  }
   return text;
 }
 

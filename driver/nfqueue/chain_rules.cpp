@@ -29,7 +29,10 @@ std::string queue_target(const ChainOptions& options) {
 std::string ports_match(const char* option, const PortRange& ports) {
   if (ports.is_any()) return {};
   std::string text = std::string(" ") + option + " " + std::to_string(ports.first);
-  if (!ports.is_single()) text += ":" + std::to_string(ports.last);
+  if (!ports.is_single()) {
+    text += ':';  // not ":" + std::to_string(...): GCC 12 at -O3 warns falsely (-Wrestrict) on it
+    text += std::to_string(ports.last);
+  }
   return text;
 }
 
