@@ -132,17 +132,26 @@ class Checker {
     for (const auto& action : policy_.filter_actions) note(action.id, "filter action " + quoted(action.name));
     for (const auto& rule : policy_.rules) note(rule.id, "rule " + quoted(rule.name));
 
-    check_unique_names(policy_.filter_lists, "filter list");
-    check_unique_names(policy_.filter_actions, "filter action");
-    check_unique_names(policy_.rules, "rule");
+    // Windows names neither the default response rule nor its own filter action (their AD objects
+    // carry no ipsecName): those two may stay unnamed.
+    std::set<Guid> unnamed_allowed;
+    for (const auto& rule : policy_.rules) {
+      if (rule.default_response) unnamed_allowed.insert({rule.id, rule.filter_action});
+    }
+    for (const auto& rule : policy_.rules) {
+      if (!rule.default_response) unnamed_allowed.erase(rule.filter_action);
+    }
+    check_unique_names(policy_.filter_lists, "filter list", unnamed_allowed);
+    check_unique_names(policy_.filter_actions, "filter action", unnamed_allowed);
+    check_unique_names(policy_.rules, "rule", unnamed_allowed);
   }
 
   template <class T>
-  void check_unique_names(const std::vector<T>& items, const std::string& kind) {
+  void check_unique_names(const std::vector<T>& items, const std::string& kind, const std::set<Guid>& unnamed_allowed) {
     std::set<std::string> names;
     for (const auto& item : items) {
       if (item.name.empty()) {
-        error(kind + " " + item.id.to_string(), "name", "must not be empty");
+        if (!unnamed_allowed.contains(item.id)) error(kind + " " + item.id.to_string(), "name", "must not be empty");
       } else if (!names.insert(item.name).second) {
         error(kind + " " + quoted(item.name), "name", "another " + kind + " in this policy has the same name");
       }

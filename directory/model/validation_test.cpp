@@ -99,6 +99,28 @@ TEST_F(ValidationTest, DefaultResponseRuleHasNoFilterListAndMustNegotiate) {
   EXPECT_THAT(validate(policy), Contains(problem("rule \"<Dynamic>\"", "filter_list")));
 }
 
+// As Windows writes them: no ipsecName on the default response rule nor on its own filter action.
+TEST_F(ValidationTest, TheDefaultResponseRuleAndItsOwnActionMayBeUnnamed) {
+  FilterAction own = policy.filter_actions[0];
+  own.id = Guid::random();
+  own.name.clear();
+  policy.filter_actions.push_back(own);
+  Rule response;
+  response.id = Guid::random();
+  response.default_response = true;
+  response.filter_action = own.id;
+  response.auth_methods = {AuthMethod::kerberos()};
+  policy.rules.push_back(response);
+  EXPECT_TRUE(validate(policy).empty());
+
+  // Another rule's action, or another rule, still needs a name.
+  legal_rule().filter_action = own.id;
+  EXPECT_THAT(validate(policy), Contains(problem("filter action " + own.id.to_string(), "name")));
+  legal_rule().filter_action = policy.filter_actions[0].id;
+  legal_rule().name.clear();
+  EXPECT_THAT(validate(policy), Contains(problem("rule " + legal_rule().id.to_string(), "name")));
+}
+
 TEST_F(ValidationTest, NegotiatingRulesNeedAuthenticationAndSecretsAreChecked) {
   legal_rule().auth_methods.clear();
   policy.rules[1].auth_methods = {AuthMethod::preshared("")};
