@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "directory/adblob/ad_object.h"
+
 namespace ward::adblob::testing {
 
 struct LdifEntry {
@@ -85,6 +87,38 @@ inline std::vector<LdifEntry> read_ldif(const std::string& path) {
 inline std::vector<std::byte> bytes_of(const std::string& text) {
   std::vector<std::byte> out;
   for (const char c : text) out.push_back(static_cast<std::byte>(c));
+  return out;
+}
+
+// The IPsec objects of an LDIF file as the directory reader builds them (entries of other classes
+// are left out).
+inline std::vector<AdObject> read_ad_objects(const std::string& path) {
+  std::vector<AdObject> out;
+  for (const auto& e : read_ldif(path)) {
+    AdObject o;
+    o.dn = e.dn;
+    bool ipsec = false;
+    for (const auto& c : e.all("objectClass")) {
+      if (const auto known = class_from_name(c)) {
+        o.object_class = *known;
+        ipsec = true;
+      }
+    }
+    if (!ipsec) continue;
+    o.ipsec_name = e.one("ipsecName");
+    o.description = e.one("description");
+    o.ipsec_id = e.one("ipsecID");
+    o.ipsec_data_type = static_cast<std::uint32_t>(std::stoul(e.one("ipsecDataType")));
+    o.ipsec_data = bytes_of(e.one("ipsecData"));
+    if (!e.one("ipsecISAKMPReference").empty()) o.isakmp_reference = e.one("ipsecISAKMPReference");
+    o.nfa_references = e.all("ipsecNFAReference");
+    o.filter_references = e.all("ipsecFilterReference");
+    if (!e.one("ipsecNegotiationPolicyReference").empty()) o.negotiation_policy_reference = e.one("ipsecNegotiationPolicyReference");
+    o.owners_references = e.all("ipsecOwnersReference");
+    o.negotiation_policy_type = e.one("iPSECNegotiationPolicyType");
+    o.negotiation_policy_action = e.one("iPSECNegotiationPolicyAction");
+    out.push_back(std::move(o));
+  }
   return out;
 }
 

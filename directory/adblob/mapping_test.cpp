@@ -19,28 +19,7 @@ using model::testing::guid;
 constexpr std::string_view kDomain = "DC=ward,DC=example";
 
 std::vector<AdObject> load_windows_defaults() {
-  std::vector<AdObject> out;
-  for (const auto& e : testing::read_ldif(model::testing::source_dir() + "/tests/data/ad/windows-default-ipsec.ldif")) {
-    AdObject o;
-    o.dn = e.dn;
-    for (const auto& c : e.all("objectClass")) {
-      if (const auto known = class_from_name(c)) o.object_class = *known;
-    }
-    o.ipsec_name = e.one("ipsecName");
-    o.description = e.one("description");
-    o.ipsec_id = e.one("ipsecID");
-    o.ipsec_data_type = static_cast<std::uint32_t>(std::stoul(e.one("ipsecDataType")));
-    o.ipsec_data = testing::bytes_of(e.one("ipsecData"));
-    if (!e.one("ipsecISAKMPReference").empty()) o.isakmp_reference = e.one("ipsecISAKMPReference");
-    o.nfa_references = e.all("ipsecNFAReference");
-    o.filter_references = e.all("ipsecFilterReference");
-    if (!e.one("ipsecNegotiationPolicyReference").empty()) o.negotiation_policy_reference = e.one("ipsecNegotiationPolicyReference");
-    o.owners_references = e.all("ipsecOwnersReference");
-    o.negotiation_policy_type = e.one("iPSECNegotiationPolicyType");
-    o.negotiation_policy_action = e.one("iPSECNegotiationPolicyAction");
-    out.push_back(std::move(o));
-  }
-  return out;
+  return testing::read_ad_objects(model::testing::source_dir() + "/tests/data/ad/windows-default-ipsec.ldif");
 }
 
 std::string windows_dn(const char* rdn) { return std::string("CN=") + rdn + ",CN=IP Security,CN=System,DC=samba,DC=example,DC=com"; }
