@@ -47,15 +47,23 @@ function(ward_executable name)
   target_link_libraries(${name} PRIVATE ${ARG_DEPS})
 endfunction()
 
-# ward_test(NAME SOURCES ... [DEPS ...] [LABELS ...]) — a GoogleTest binary registered with ctest.
+# ward_test(NAME SOURCES ... [DEPS ...] [LABELS ...] [ONE_PROCESS]) — a GoogleTest binary
+# registered with ctest. Each test runs in a process of its own, except with ONE_PROCESS: then
+# ctest runs the whole binary once (one ctest test), so that an expensive service the binary
+# shares (a Samba AD DC) starts once.
 include(GoogleTest)
 function(ward_test name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "ONE_PROCESS" "" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_compile_options(${name} PRIVATE ${WARD_WARNINGS})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
   if(NOT ARG_LABELS)
     set(ARG_LABELS unit)
+  endif()
+  if(ARG_ONE_PROCESS)
+    add_test(NAME ${name} COMMAND ${name} WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+    set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}" ENVIRONMENT "WARD_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+    return()
   endif()
   gtest_discover_tests(${name}
     WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}

@@ -19,7 +19,7 @@ using model::testing::guid;
 constexpr std::string_view kDomain = "DC=ward,DC=example";
 
 std::vector<AdObject> load_windows_defaults() {
-  return testing::read_ad_objects(model::testing::source_dir() + "/tests/data/ad/windows-default-ipsec.ldif");
+  return testing::ad_objects_of(model::testing::source_dir() + "/tests/data/ad/windows-default-ipsec.ldif");
 }
 
 std::string windows_dn(const char* rdn) { return std::string("CN=") + rdn + ",CN=IP Security,CN=System,DC=samba,DC=example,DC=com"; }

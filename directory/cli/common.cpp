@@ -12,6 +12,7 @@
 #include "directory/cli/cli.h"
 #include "directory/gpo/dn.h"
 #include "directory/model/validation.h"
+#include "directory/store/directory_dialect.h"
 #include "directory/store/policy_store.h"
 
 namespace ward::dircli {
@@ -76,6 +77,44 @@ ldap::Session* Context::connect() {
   return session.get();
 }
 
+store::Sysvol* Context::sysvol(bool& failed) {
+  failed = false;
+  if (sysvol_access) return sysvol_access.get();
+  auto* ldap_session = connect();
+  if (ldap_session == nullptr) {
+    failed = true;
+    return nullptr;
+  }
+  auto dialect = store::DirectoryDialect::detect(*ldap_session);
+  if (!dialect) {
+    failed = true;
+    fail(dialect.error());
+    return nullptr;
+  }
+  if (!dialect->gpos_have_sysvol()) return nullptr;
+  if (!sysvol_path.empty()) {
+    sysvol_access = store::local_sysvol(sysvol_path);
+    return sysvol_access.get();
+  }
+  store::SmbCredentials credentials;
+  if (const auto* gssapi = std::get_if<ldap::GssapiBind>(&session_options.bind)) {
+    credentials = {gssapi->keytab, gssapi->client_principal};
+  } else {
+    failed = true;
+    fail("Active Directory keeps half of a GPO on SYSVOL, which ward-dir reaches over SMB with Kerberos: bind with "
+         "--gssapi (your kinit tickets) or --keytab, or give --sysvol-path DIR (the SysVol share, mounted or local)");
+    return nullptr;
+  }
+  auto smb = store::smb_sysvol(dialect->sysvol_host(), credentials);
+  if (!smb) {
+    failed = true;
+    fail(smb.error());
+    return nullptr;
+  }
+  sysvol_access = std::move(*smb);
+  return sysvol_access.get();
+}
+
 int fail(const std::string& message) {
   std::cerr << "ward-dir: " << message << "\n";
   return kExitFailed;
@@ -107,6 +146,13 @@ Expected<std::string, std::string> resolve_policy(Context& context, std::string_
   return matches.front();
 }
 
+void note_rewritten(const store::UpdateResult& result, const model::Policy& policy) {
+  if (result.rewritten_whole) {
+    std::cerr << "ward-dir: note: policy '" << policy.name
+              << "' was written in Ward's own form (the edit could not be merged into the objects as read)\n";
+  }
+}
+
 int edit_policy(Context& context, std::string_view policy_name,
                 const std::function<std::string(model::Policy&)>& edit) {
   auto dn = resolve_policy(context, policy_name);
@@ -117,13 +163,23 @@ int edit_policy(Context& context, std::string_view policy_name,
   if (!stored) return fail(stored.error());
   model::Policy policy = stored->policy;
   if (const auto problem = edit(policy); !problem.empty()) return fail(problem);
+  // An edit may not make the policy worse. Errors the stored policy had already (a Windows
+  // policy offering DES, say: applied without those offers) do not block an unrelated edit.
+  const auto had = model::validate(stored->policy);
   const auto problems = model::validate(policy);
-  for (const auto& problem : problems) std::cerr << "ward-dir: " << problem.to_string() << "\n";
-  if (model::has_errors(problems)) return fail("policy '" + policy.name + "' not changed: it would be invalid");
+  bool new_errors = false;
+  for (const auto& problem : problems) {
+    const bool old = std::find(had.begin(), had.end(), problem) != had.end();
+    std::cerr << "ward-dir: " << problem.to_string() << (old ? " (as stored already)" : "") << "\n";
+    if (problem.severity == model::Severity::Error && !old) new_errors = true;
+  }
+  if (new_errors) return fail("policy '" + policy.name + "' not changed: it would be invalid");
   // The policy's objects live in the domain its DN ends in (its trailing DC= RDNs).
   std::string policy_domain = gpo::domain_dn(*dn);
   if (policy_domain.empty()) policy_domain = context.domain_dn;
-  if (auto written = store::update_policy(*session, policy_domain, policy); !written) return fail(written.error());
+  auto written = store::update_policy(*session, policy_domain, policy);
+  if (!written) return fail(written.error());
+  note_rewritten(*written, policy);
   return kExitOk;
 }
 

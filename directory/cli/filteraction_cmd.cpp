@@ -1,12 +1,33 @@
 // ward-dir filteraction add | set | delete. The directory form keeps only filter actions a rule
 // uses, so `add` points an existing rule (--rule) at the new action.
+#include <optional>
+
 #include "directory/cli/cli.h"
 #include "directory/model/names.h"
 
 namespace ward::dircli {
 namespace {
 
-const std::vector<std::string> kOptions{"action", "esp", "inpass", "soft", "pfs", "rule", "description"};
+const std::vector<std::string> kOptions{"action", "esp", "inpass", "soft", "pfs", "rule", "description", "lifetime"};
+
+// --lifetime SECONDS[:KILOBYTES]: the quick mode SA lifetimes of every security method.
+std::string apply_lifetime(const std::string& text, model::FilterAction& action) {
+  const auto colon = text.find(':');
+  const auto number = [](const std::string& digits) -> std::optional<std::uint32_t> {
+    if (digits.empty() || digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+    return static_cast<std::uint32_t>(std::stoul(digits));
+  };
+  const auto seconds = number(text.substr(0, colon));
+  const auto kilobytes = colon == std::string::npos ? std::optional<std::uint32_t>() : number(text.substr(colon + 1));
+  if (!seconds || (colon != std::string::npos && !kilobytes)) {
+    return "filter action '" + action.name + "': --lifetime wants SECONDS or SECONDS:KILOBYTES, got '" + text + "'";
+  }
+  for (auto& method : action.security_methods) {
+    method.lifetime_seconds = *seconds;
+    if (kilobytes) method.lifetime_kilobytes = *kilobytes;
+  }
+  return {};
+}
 
 // --esp CIPHER[:INTEGRITY], e.g. aes256-gcm or aes256-cbc:sha256; repeatable, in preference order.
 Expected<model::SecurityMethod, std::string> parse_esp(const std::string& text) {
@@ -51,6 +72,7 @@ std::string apply(const Args& args, model::FilterAction& action) {
     }
   }
   if (const auto text = args.value("description")) action.description = *text;
+  if (const auto text = args.value("lifetime")) return apply_lifetime(*text, action);
   return {};
 }
 

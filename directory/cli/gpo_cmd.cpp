@@ -17,9 +17,12 @@ int run_gpo(Context& context, const std::vector<std::string>& words) {
   if (session == nullptr) return kExitFailed;
   const auto gpo = [&](const std::string& name) { return store::resolve_gpo(*session, context.domain_dn, name); };
 
+  bool no_sysvol = false;
   if (verb == "create") {
     if (pos.size() != 2) return usage("gpo create <display name>");
-    auto dn = store::create_gpo(*session, context.domain_dn, pos[1]);
+    auto* sysvol = context.sysvol(no_sysvol);
+    if (no_sysvol) return kExitFailed;
+    auto dn = store::create_gpo(*session, context.domain_dn, pos[1], sysvol);
     if (!dn) return fail(dn.error());
     std::cout << *dn << "\n";
     return kExitOk;
@@ -39,14 +42,18 @@ int run_gpo(Context& context, const std::vector<std::string>& words) {
     if (!dn) return fail(dn.error());
     auto policy = resolve_policy(context, pos[2]);
     if (!policy) return fail(policy.error());
-    auto done = store::assign_policy(*session, *dn, *policy);
+    auto* sysvol = context.sysvol(no_sysvol);
+    if (no_sysvol) return kExitFailed;
+    auto done = store::assign_policy(*session, *dn, *policy, sysvol);
     return done ? kExitOk : fail(done.error());
   }
   if (verb == "unassign") {
     if (pos.size() != 2) return usage("gpo unassign <gpo>");
     auto dn = gpo(pos[1]);
     if (!dn) return fail(dn.error());
-    auto done = store::unassign_policy(*session, *dn);
+    auto* sysvol = context.sysvol(no_sysvol);
+    if (no_sysvol) return kExitFailed;
+    auto done = store::unassign_policy(*session, *dn, sysvol);
     return done ? kExitOk : fail(done.error());
   }
   if (verb == "block-inheritance") {

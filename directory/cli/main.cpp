@@ -15,12 +15,16 @@ connection options (before the command):
   --uri URI              directory URI, repeatable (tried in order)
   --bind-dn DN --password-file FILE|-   simple bind; '-' reads the password from stdin
   --keytab FILE --principal NAME        SASL/GSSAPI bind from a keytab
+  --gssapi [--principal NAME]           SASL/GSSAPI bind with your own tickets (kinit)
   --starttls --ca FILE   StartTLS (ldap://) with this CA bundle; --ca alone for ldaps://
   --domain DN            the domain, e.g. DC=example,DC=test
   --json                 machine-readable output for list, show and scope
+  --sysvol-path DIR      Active Directory: the SysVol share as a local folder (on the DC, or
+                         mounted); without it GPO files go over SMB to the DC (Kerberos)
 
 commands:
   policy list | show <policy> | create <name> [--description T] | delete <policy> [--force]
+         | set <policy> [--name N] [--description T] [--polling-minutes M]
          | import <file.json> [--update] | export <policy> <file.json> [--with-secrets]
   rule add <policy> --name N --filterlist L --filteraction A [--auth kerberos|psk-file:F|cert:CA]...
   rule set <policy> <rule> [--active yes|no] [--filteraction A]      rule delete <policy> <rule>
@@ -31,10 +35,14 @@ commands:
   filteraction add <policy> <name> --rule R --action permit|block|negotiate [--esp CIPHER[:INTEGRITY]]...
                    [--inpass yes|no] [--soft yes|no] [--pfs yes|no]
   filteraction set <policy> <name> [--action ...] [--esp ...]... [--inpass yes|no] [--soft yes|no] [--pfs yes|no]
+                   [--lifetime SECONDS[:KILOBYTES]]
   filteraction delete <policy> <name>
   gpo create <name> | link <gpo> <container-dn> [--enforced] [--disabled] | unlink <gpo> <container-dn>
       | assign <gpo> <policy> | unassign <gpo> | block-inheritance <container-dn> yes|no
   scope <computer-dn | sAMAccountName> [--site DN]
+  directory info                       OpenLDAP or Active Directory (from the root DSE), the domain
+  directory grant-read [--to authenticated-users|domain-computers]
+                                       AD: computers may read CN=IP Security (inheritable ACE)
 
 A <policy> is its DN, {GUID} or name; a <gpo> its DN, {GUID} or display name.
 Filter lists and actions are stored only while a rule uses them (AD's layout), so `add` attaches
@@ -59,9 +67,11 @@ ward::Expected<std::string, std::string> read_password(const std::string& source
 int main(int argc, char** argv) {
   using namespace ward::dircli;
   std::vector<std::string> words(argv + 1, argv + argc);
-  const std::vector<std::string> with_value{"uri", "bind-dn", "password-file", "keytab", "principal", "ca", "domain"};
+  const std::vector<std::string> with_value{"uri", "bind-dn", "password-file", "keytab", "principal", "ca", "domain",
+                                           "sysvol-path"};
   Context context;
   std::optional<std::string> bind_dn, password_file, keytab, principal;
+  bool gssapi = false;
   std::size_t i = 0;
   for (; i < words.size() && words[i].rfind("--", 0) == 0; ++i) {
     std::string name = words[i].substr(2);
@@ -90,6 +100,10 @@ int main(int argc, char** argv) {
       principal = value;
     } else if (name == "ca") {
       context.session_options.ca_file = *value;
+    } else if (name == "gssapi") {
+      gssapi = true;
+    } else if (name == "sysvol-path") {
+      context.sysvol_path = *value;
     } else if (name == "domain") {
       context.domain_dn = *value;
     } else if (name == "starttls") {
@@ -100,7 +114,9 @@ int main(int argc, char** argv) {
       return usage("unknown option --" + name);
     }
   }
-  if (bind_dn && keytab) return usage("--bind-dn and --keytab exclude each other");
+  if ((bind_dn ? 1 : 0) + (keytab ? 1 : 0) + (gssapi ? 1 : 0) > 1) {
+    return usage("--bind-dn, --keytab and --gssapi exclude each other");
+  }
   if (bind_dn) {
     if (!password_file) return usage("--bind-dn needs --password-file FILE (or - for stdin)");
     auto password = read_password(*password_file);
@@ -109,6 +125,8 @@ int main(int argc, char** argv) {
   } else if (keytab) {
     if (!principal) return usage("--keytab needs --principal");
     context.session_options.bind = ward::ldap::GssapiBind{*keytab, *principal};
+  } else if (gssapi) {
+    context.session_options.bind = ward::ldap::GssapiBind{"", principal.value_or("")};
   }
   if (i >= words.size()) return usage("no command given");
   const std::string command = words[i];
@@ -118,7 +136,8 @@ int main(int argc, char** argv) {
 
   const std::map<std::string, int (*)(Context&, const std::vector<std::string>&)> commands{
       {"policy", run_policy}, {"rule", run_rule},   {"filterlist", run_filterlist}, {"filter", run_filter},
-      {"filteraction", run_filteraction}, {"gpo", run_gpo}, {"scope", run_scope}};
+      {"filteraction", run_filteraction}, {"gpo", run_gpo}, {"scope", run_scope},
+      {"directory", run_directory}};
   const auto found = commands.find(command);
   if (found == commands.end()) return usage("unknown command '" + command + "'");
   return found->second(context, rest);

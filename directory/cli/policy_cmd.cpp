@@ -50,10 +50,12 @@ Expected<model::Policy, int> read_json_policy(const std::string& path) {
 }  // namespace
 
 int run_policy(Context& context, const std::vector<std::string>& words) {
-  const Args args(words, {"description"});
-  if (const auto bad = args.unknown({"description", "force", "update", "with-secrets"}); !bad.empty()) return usage(bad);
+  const Args args(words, {"description", "name", "polling-minutes"});
+  if (const auto bad = args.unknown({"description", "name", "polling-minutes", "force", "update", "with-secrets"}); !bad.empty()) {
+    return usage(bad);
+  }
   const auto& pos = args.positional();
-  if (pos.empty()) return usage("policy needs a subcommand: list, show, create, delete, import, export");
+  if (pos.empty()) return usage("policy needs a subcommand: list, show, create, set, delete, import, export");
   const std::string& verb = pos[0];
   auto* session = context.connect();
   if (session == nullptr) return kExitFailed;
@@ -108,7 +110,9 @@ int run_policy(Context& context, const std::vector<std::string>& words) {
     auto policy = read_json_policy(pos[1]);
     if (!policy) return policy.error();
     if (args.flag("update")) {
-      if (auto updated = store::update_policy(*session, context.domain_dn, *policy); !updated) return fail(updated.error());
+      auto updated = store::update_policy(*session, context.domain_dn, *policy);
+      if (!updated) return fail(updated.error());
+      note_rewritten(*updated, *policy);
       std::cout << store::policy_dn(*policy, context.domain_dn) << "\n";
       return kExitOk;
     }
@@ -116,6 +120,20 @@ int run_policy(Context& context, const std::vector<std::string>& words) {
     if (!dn) return fail(dn.error());
     std::cout << *dn << "\n";
     return kExitOk;
+  }
+  if (verb == "set") {
+    if (pos.size() != 2) return usage("policy set <policy> [--name N] [--description T] [--polling-minutes M]");
+    return edit_policy(context, pos[1], [&](model::Policy& policy) -> std::string {
+      if (const auto name = args.value("name")) policy.name = *name;
+      if (const auto description = args.value("description")) policy.description = *description;
+      if (const auto minutes = args.value("polling-minutes")) {
+        if (minutes->empty() || minutes->size() > 6 || minutes->find_first_not_of("0123456789") != std::string::npos) {
+          return "policy '" + policy.name + "': --polling-minutes wants a number of minutes, got '" + *minutes + "'";
+        }
+        policy.polling_interval_minutes = static_cast<std::uint32_t>(std::stoul(*minutes));
+      }
+      return {};
+    });
   }
   if (verb == "delete") {
     if (pos.size() != 2 || context.domain_dn.empty()) return usage("policy delete <policy> [--force] (with --domain)");

@@ -37,7 +37,7 @@ KerberosClientCredentials::KerberosClientCredentials(std::unique_ptr<Handles> ha
 KerberosClientCredentials::~KerberosClientCredentials() = default;
 
 Expected<std::unique_ptr<KerberosClientCredentials>, KerberosError> KerberosClientCredentials::acquire(
-    const std::string& keytab, const std::string& client_principal) {
+    const std::string& keytab, const std::string& client_principal, const std::string& ccache_name) {
   krb5_context raw_ctx = nullptr;
   if (krb5_error_code code = krb5_init_context(&raw_ctx); code != 0) {
     return unexpected(KerberosError{"init krb5 context", "krb5_init_context failed (krb5 code " +
@@ -72,8 +72,12 @@ Expected<std::unique_ptr<KerberosClientCredentials>, KerberosError> KerberosClie
   std::unique_ptr<krb5_creds, std::function<void(krb5_creds*)>> creds_guard(
       &creds, [ctx](krb5_creds* c) { krb5_free_cred_contents(ctx, c); });
 
-  if (auto code = krb5_cc_new_unique(ctx, "MEMORY", nullptr, &handles->ccache); code != 0) {
-    return fail("create memory ccache", code);
+  if (ccache_name.empty()) {
+    if (auto code = krb5_cc_new_unique(ctx, "MEMORY", nullptr, &handles->ccache); code != 0) {
+      return fail("create memory ccache", code);
+    }
+  } else if (auto code = krb5_cc_resolve(ctx, ccache_name.c_str(), &handles->ccache); code != 0) {
+    return fail("resolve ccache '" + ccache_name + "'", code);
   }
   if (auto code = krb5_cc_initialize(ctx, handles->ccache, client); code != 0) {
     return fail("initialize memory ccache", code);

@@ -18,9 +18,11 @@ struct KerberosError {
 class KerberosClientCredentials {
  public:
   // Gets initial credentials for `client_principal` (e.g. "host/h.example.com@EXAMPLE.COM")
-  // from `keytab` ("FILE:/path" or a path) into a new MEMORY: ccache.
+  // from `keytab` ("FILE:/path" or a path) into a new MEMORY: ccache, or into `ccache_name`
+  // (e.g. "FILE:/private/dir/ccache", for libraries with a Kerberos of their own, such as
+  // Samba's); the ccache is destroyed with the object.
   static Expected<std::unique_ptr<KerberosClientCredentials>, KerberosError> acquire(
-      const std::string& keytab, const std::string& client_principal);
+      const std::string& keytab, const std::string& client_principal, const std::string& ccache_name = {});
   ~KerberosClientCredentials();
   KerberosClientCredentials(const KerberosClientCredentials&) = delete;
   KerberosClientCredentials& operator=(const KerberosClientCredentials&) = delete;

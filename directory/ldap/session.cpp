@@ -350,8 +350,29 @@ Expected<std::unique_ptr<Session>, LdapError> Session::connect(const SessionOpti
   return unexpected(std::move(last));
 }
 
-Expected<std::vector<Entry>, LdapError> Session::search(const SearchRequest& request) {
+namespace {
+
+// LDAPControl structs pointing into `controls` (which must outlive them).
+std::vector<LDAPControl> to_ldap_controls(const std::vector<RequestControl>& controls) {
+  std::vector<LDAPControl> out;
+  for (const auto& c : controls) {
+    LDAPControl control{};
+    control.ldctl_oid = const_cast<char*>(c.oid.c_str());
+    control.ldctl_value = berval{static_cast<ber_len_t>(c.value.size()), const_cast<char*>(c.value.data())};
+    control.ldctl_iscritical = c.critical ? 1 : 0;
+    out.push_back(control);
+  }
+  return out;
+}
+
+}  // namespace
+
+Expected<std::vector<Entry>, LdapError> Session::search(const SearchRequest& request) { return search(request, {}); }
+
+Expected<std::vector<Entry>, LdapError> Session::search(const SearchRequest& request,
+                                                        const std::vector<RequestControl>& extra_controls) {
   LDAP* ld = handle_->ld.get();
+  std::vector<LDAPControl> extra = to_ldap_controls(extra_controls);
   std::vector<char*> attrs;
   std::vector<std::string> attr_copies = request.attributes;
   for (auto& a : attr_copies) attrs.push_back(a.data());
@@ -364,18 +385,20 @@ Expected<std::vector<Entry>, LdapError> Session::search(const SearchRequest& req
   std::string cookie_bytes;
   for (;;) {
     ControlPtr page_control;
-    LDAPControl* server_controls[2] = {nullptr, nullptr};
+    std::vector<LDAPControl*> server_controls;
     if (request.page_size > 0) {
       LDAPControl* raw = nullptr;
       int rc = ldap_create_page_control(ld, static_cast<ber_int_t>(request.page_size), &cookie, 1, &raw);
       if (rc != LDAP_SUCCESS) return unexpected(make_error(ld, rc, uri_, "search (paged control)", request.base));
       page_control.reset(raw);
-      server_controls[0] = raw;
+      server_controls.push_back(raw);
     }
+    for (auto& control : extra) server_controls.push_back(&control);
+    server_controls.push_back(nullptr);
     LDAPMessage* raw_result = nullptr;
     int rc = ldap_search_ext_s(ld, request.base.c_str(), to_ldap_scope(request.scope), request.filter.c_str(),
-                               attr_list, 0, request.page_size > 0 ? server_controls : nullptr, nullptr, &timeout,
-                               0, &raw_result);
+                               attr_list, 0, server_controls.size() > 1 ? server_controls.data() : nullptr, nullptr,
+                               &timeout, 0, &raw_result);
     MessagePtr result(raw_result);
     count_if_answered(rc, round_trips_);
     if (rc != LDAP_SUCCESS) {
@@ -417,6 +440,15 @@ Expected<void, LdapError> Session::add(std::string_view dn, const std::vector<At
 }
 
 Expected<void, LdapError> Session::modify(std::string_view dn, const std::vector<Modification>& modifications) {
+  return modify(dn, modifications, {});
+}
+
+Expected<void, LdapError> Session::modify(std::string_view dn, const std::vector<Modification>& modifications,
+                                          const std::vector<RequestControl>& controls) {
+  std::vector<LDAPControl> ldap_controls = to_ldap_controls(controls);
+  std::vector<LDAPControl*> control_list;
+  for (auto& control : ldap_controls) control_list.push_back(&control);
+  control_list.push_back(nullptr);
   ModList mods(modifications.size());
   for (const auto& m : modifications) {
     int op = m.op == Modification::Op::kAdd ? LDAP_MOD_ADD
@@ -425,7 +457,8 @@ Expected<void, LdapError> Session::modify(std::string_view dn, const std::vector
     mods.add(op, m.attribute, m.values);
   }
   std::string target(dn);
-  int rc = ldap_modify_ext_s(handle_->ld.get(), target.c_str(), mods.finish(), nullptr, nullptr);
+  int rc = ldap_modify_ext_s(handle_->ld.get(), target.c_str(), mods.finish(),
+                             controls.empty() ? nullptr : control_list.data(), nullptr);
   count_if_answered(rc, round_trips_);
   if (rc != LDAP_SUCCESS) return unexpected(make_error(handle_->ld.get(), rc, uri_, "modify", target));
   return {};

@@ -86,6 +86,13 @@ struct SyncWatchRequest {
 
 enum class SyncEvent { kRefreshDone, kChange };
 
+// A request control sent with a search or a modify, e.g. Active Directory's SD flags control.
+struct RequestControl {
+  std::string oid;
+  std::string value;  // BER-encoded control value (may be empty)
+  bool critical = true;
+};
+
 struct Attribute {
   std::string name;
   std::vector<std::string> values;
@@ -111,8 +118,12 @@ class Session {
   std::uint64_t round_trips() const { return round_trips_; }   // includes the connect's
 
   Expected<std::vector<Entry>, LdapError> search(const SearchRequest& request);
+  // The same with request controls (sent with every page).
+  Expected<std::vector<Entry>, LdapError> search(const SearchRequest& request, const std::vector<RequestControl>& controls);
   Expected<void, LdapError> add(std::string_view dn, const std::vector<Attribute>& attributes);
   Expected<void, LdapError> modify(std::string_view dn, const std::vector<Modification>& modifications);
+  Expected<void, LdapError> modify(std::string_view dn, const std::vector<Modification>& modifications,
+                                   const std::vector<RequestControl>& controls);
   Expected<void, LdapError> remove(std::string_view dn);
   // RFC 4532 "Who am I?": the authorization identity, e.g. "dn:cn=h,ou=Computers,dc=x".
   Expected<std::string, LdapError> whoami();

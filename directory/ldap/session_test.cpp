@@ -1,7 +1,10 @@
 // Session against real slapd (and krb5kdc for GSSAPI), started by the test harness.
+#include "directory/ldap/root_dse.h"
 #include "directory/ldap/session.h"
 
 #include <gtest/gtest.h>
+
+#include <algorithm>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -283,6 +286,21 @@ TEST_F(SessionTest, AddModifyReplaceDeleteRoundTrip) {
   ASSERT_FALSE(gone);
   EXPECT_EQ(gone.error().result_code, result_code::kNoSuchObject);
   EXPECT_EQ(gone.error().dn, dn);
+}
+
+// slapd's root DSE has no supportedCapabilities: the kind is OpenLDAP (AD is told apart by
+// LDAP_CAP_ACTIVE_DIRECTORY_OID there; tests/harness/samba_ad_test.cpp checks that side).
+TEST_F(SessionTest, RootDseTellsOpenLdap) {
+  auto session = Session::connect(admin_options());
+  ASSERT_TRUE(session) << session.error().to_string();
+  auto root = read_root_dse(**session);
+  ASSERT_TRUE(root) << root.error().to_string();
+  EXPECT_EQ(root->kind, DirectoryKind::kOpenLdap);
+  EXPECT_EQ(directory_kind_name(root->kind), "OpenLDAP");
+  EXPECT_NE(std::find(root->naming_contexts.begin(), root->naming_contexts.end(), "dc=ward,dc=test"),
+            root->naming_contexts.end());
+  EXPECT_TRUE(root->default_naming_context.empty());
+  EXPECT_TRUE(root->supports_control("1.2.840.113556.1.4.319"));  // paged results
 }
 
 // Without the syncprov overlay the server neither lists the sync control nor runs the search.

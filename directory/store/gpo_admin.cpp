@@ -10,18 +10,19 @@
 #include "directory/gpo/gplink.h"
 #include "directory/gpo/reader.h"
 #include "directory/model/guid.h"
+#include "directory/store/directory_dialect.h"
 #include "directory/store/policy_store.h"
 
 namespace ward::store {
 
 namespace {
 
-constexpr std::string_view kAuxClass = "wardGroupPolicyLinks";
 constexpr std::string_view kMachineExtensions = "gPCMachineExtensionNames";
 constexpr std::string_view kVersionNumber = "versionNumber";
 // versionNumber: the user settings' version in the high 16 bits, the computer's in the low.
 constexpr std::uint32_t kComputerVersionMask = 0xFFFF;
 constexpr std::string_view kGpcFunctionalityVersion = "2";
+constexpr std::string_view kFileSysPath = "gPCFileSysPath";
 
 std::string upper(std::string_view text) {
   std::string out(text);
@@ -72,14 +73,13 @@ bool has_class(const ldap::Entry& entry, std::string_view wanted) {
                      [&](const std::string& c) { return upper(c) == upper(wanted); });
 }
 
-// Writes gPLink/gPOptions on a SOM, adding the auxiliary class when the entry lacks both it
-// and a class that carries the attributes natively (site).
+// Writes gPLink/gPOptions on a SOM, with what the directory needs for the SOM to carry them.
 Expected<void, StoreError> write_som(ldap::Session& session, const ldap::Entry& som, std::string_view attribute,
                                      const std::string& value) {
+  auto dialect = DirectoryDialect::detect(session);
+  if (!dialect) return unexpected(dialect.error());
   std::vector<ldap::Modification> changes;
-  if (!has_class(som, kAuxClass) && !has_class(som, "site")) {
-    changes.push_back({ldap::Modification::Op::kAdd, "objectClass", {std::string(kAuxClass)}});
-  }
+  if (!value.empty() || som.values(attribute)) changes = dialect->som_class_changes(som);
   if (value.empty()) {
     if (som.values(attribute)) changes.push_back({ldap::Modification::Op::kDelete, std::string(attribute), {}});
   } else {
@@ -88,6 +88,65 @@ Expected<void, StoreError> write_som(ldap::Session& session, const ldap::Entry& 
   if (changes.empty()) return {};
   if (auto changed = session.modify(som.dn, changes); !changed) {
     return unexpected(from_ldap(changed.error(), som.dn, attribute));
+  }
+  return {};
+}
+
+Expected<std::uint32_t, StoreError> version_of(const ldap::Entry& gpo_entry) {
+  std::uint32_t version = 0;
+  if (const auto text = gpo_entry.first(kVersionNumber)) {
+    const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), version);
+    if (ec != std::errc() || end != text->data() + text->size()) {
+      return unexpected(StoreError{gpo_entry.dn, std::string(kVersionNumber), "not a decimal: '" + *text + "'"});
+    }
+  }
+  return version;
+}
+
+// The GPO's folder on SYSVOL, from its gPCFileSysPath.
+Expected<UncPath, StoreError> gpt_folder(const ldap::Entry& gpo_entry) {
+  const auto path = gpo_entry.first(kFileSysPath);
+  if (!path) return unexpected(StoreError{gpo_entry.dn, std::string(kFileSysPath), "missing: the GPO has no SYSVOL folder"});
+  auto unc = UncPath::parse(*path);
+  if (!unc) return unexpected(StoreError{gpo_entry.dn, std::string(kFileSysPath), unc.error()});
+  return std::move(*unc);
+}
+
+StoreError no_sysvol(std::string_view dn) {
+  return StoreError{std::string(dn), std::string(kFileSysPath),
+                    "Active Directory keeps half of a GPO on SYSVOL (GPT.INI) and Ward was given no way to "
+                    "reach it (ward-dir: SMB to the DC with Kerberos, or --sysvol-path DIR)"};
+}
+
+// Raises the computer half of versionNumber by one, with `also` in the same modify; on AD
+// GPT.INI's Version first (the Group Policy engine compares the two), put back if the GPO's
+// modify fails.
+Expected<void, StoreError> bump_computer_version(ldap::Session& session, const ldap::Entry& gpo_entry, Sysvol* sysvol,
+                                                 std::vector<ldap::Modification> also) {
+  auto dialect = DirectoryDialect::detect(session);
+  if (!dialect) return unexpected(dialect.error());
+  auto version = version_of(gpo_entry);
+  if (!version) return unexpected(version.error());
+  const std::uint32_t computer = ((*version & kComputerVersionMask) + 1) & kComputerVersionMask;
+  const std::uint32_t bumped = (*version & ~kComputerVersionMask) | computer;
+  std::optional<UncPath> folder;
+  if (dialect->gpos_have_sysvol()) {
+    if (sysvol == nullptr) return unexpected(no_sysvol(gpo_entry.dn));
+    auto unc = gpt_folder(gpo_entry);
+    if (!unc) return unexpected(unc.error());
+    folder = std::move(*unc);
+    if (auto set = set_gpt_version(*sysvol, *folder, bumped); !set) return unexpected(set.error());
+  }
+  also.push_back({ldap::Modification::Op::kReplace, std::string(kVersionNumber), {std::to_string(bumped)}});
+  if (auto changed = session.modify(gpo_entry.dn, also); !changed) {
+    StoreError error = from_ldap(changed.error(), gpo_entry.dn, also.front().attribute);
+    if (folder) {
+      if (auto restored = set_gpt_version(*sysvol, *folder, *version); !restored) {
+        error.message += "; putting GPT.INI's Version back to " + std::to_string(*version) +
+                         " also failed: " + restored.error().to_string();
+      }
+    }
+    return unexpected(error);
   }
   return {};
 }
@@ -144,9 +203,12 @@ std::string add_extension_pair(std::string_view names, std::string_view cse, std
 }
 
 Expected<std::string, StoreError> create_gpo(ldap::Session& session, std::string_view domain_dn,
-                                             std::string_view display_name) {
+                                             std::string_view display_name, Sysvol* sysvol) {
   const std::string container = policies_container(domain_dn);
   if (display_name.empty()) return unexpected(StoreError{container, "displayName", "a GPO needs a display name"});
+  auto dialect = DirectoryDialect::detect(session);
+  if (!dialect) return unexpected(dialect.error());
+  if (dialect->gpos_have_sysvol() && sysvol == nullptr) return unexpected(no_sysvol(container));
   ldap::SearchRequest request{container, ldap::Scope::kOneLevel,
                               "(&(objectClass=groupPolicyContainer)(displayName=" +
                                   gpo::escape_filter_value(display_name) + "))",
@@ -160,16 +222,32 @@ Expected<std::string, StoreError> create_gpo(ldap::Session& session, std::string
   const std::string guid = model::Guid::random().to_string();
   const std::string dn = "CN=" + guid + "," + container;
   const std::string dns = dns_name_of(domain_dn);
+  const std::string file_sys_path = "\\\\" + dns + "\\SysVol\\" + dns + "\\Policies\\" + guid;
   auto added = session.add(dn, {{"objectClass", {"groupPolicyContainer"}},
                                 {"cn", {guid}},
                                 {"displayName", {std::string(display_name)}},
                                 {"flags", {"0"}},
                                 {std::string(kVersionNumber), {"0"}},
                                 {"gPCFunctionalityVersion", {std::string(kGpcFunctionalityVersion)}},
-                                {"gPCFileSysPath", {"\\\\" + dns + "\\SysVol\\" + dns + "\\Policies\\" + guid}}});
+                                {std::string(kFileSysPath), {file_sys_path}}});
   if (!added) return unexpected(from_ldap(added.error(), dn));
+  // What is made so far, undone if a later step fails: no half GPO stays behind.
+  std::vector<std::string> made{dn};
+  const auto undo = [&](StoreError error) -> Expected<std::string, StoreError> {
+    for (auto it = made.rbegin(); it != made.rend(); ++it) (void)session.remove(*it);
+    return unexpected(std::move(error));
+  };
   for (const auto* child : {"CN=Machine,", "CN=User,"}) {
-    if (auto made = add_container(session, child + dn); !made) return unexpected(made.error());
+    if (auto child_made = add_container(session, child + dn); !child_made) return undo(child_made.error());
+    made.push_back(child + dn);
+  }
+  if (dialect->gpos_have_sysvol()) {
+    auto folder = UncPath::parse(file_sys_path);
+    if (!folder) return undo(StoreError{dn, std::string(kFileSysPath), folder.error()});
+    if (auto files = create_gpt(*sysvol, *folder); !files) {
+      remove_gpt(*sysvol, *folder);
+      return undo(files.error());
+    }
   }
   return dn;
 }
@@ -237,66 +315,69 @@ Expected<void, StoreError> set_block_inheritance(ldap::Session& session, std::st
                    std::to_string(block ? gpo::kGpOptionsBlockInheritance : 0U));
 }
 
-Expected<void, StoreError> assign_policy(ldap::Session& session, std::string_view gpo_dn, std::string_view policy_dn) {
-  auto policy = read_one(session, policy_dn, {"objectClass", std::string(adblob::attr::kName)});
+Expected<void, StoreError> assign_policy(ldap::Session& session, std::string_view gpo_dn, std::string_view policy_dn,
+                                         Sysvol* sysvol) {
+  auto policy = read_one(session, policy_dn,
+                         {"objectClass", std::string(adblob::attr::kName), std::string(adblob::attr::kDescription)});
   if (!policy) return unexpected(policy.error());
   if (!has_class(*policy, "ipsecPolicy")) {
     return unexpected(StoreError{std::string(policy_dn), "objectClass", "not an ipsecPolicy"});
   }
-  auto gpo_entry = read_one(session, gpo_dn, {"objectClass", std::string(kMachineExtensions), std::string(kVersionNumber)});
+  auto gpo_entry = read_one(session, gpo_dn, {"objectClass", std::string(kMachineExtensions), std::string(kVersionNumber),
+                                              std::string(kFileSysPath)});
   if (!gpo_entry) return unexpected(gpo_entry.error());
   if (!has_class(*gpo_entry, "groupPolicyContainer")) {
     return unexpected(StoreError{std::string(gpo_dn), "objectClass", "not a groupPolicyContainer"});
   }
-  std::uint32_t version = 0;
-  if (const auto text = gpo_entry->first(kVersionNumber)) {
-    const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), version);
-    if (ec != std::errc() || end != text->data() + text->size()) {
-      return unexpected(StoreError{std::string(gpo_dn), std::string(kVersionNumber), "not a decimal: '" + *text + "'"});
-    }
-  }
+  if (auto version = version_of(*gpo_entry); !version) return unexpected(version.error());
 
   std::string parent(gpo_dn);
   for (const auto* rdn : {"CN=Machine,", "CN=Microsoft,", "CN=Windows,"}) {
     parent = rdn + parent;
     if (auto made = add_container(session, parent); !made) return unexpected(made.error());
   }
+  // [MS-GPIPSEC] 3.1.5.8: add the IPSEC object (class ipsecPolicy) when missing, then replace its
+  // ipsecOwnersReference, ipsecName and description; optional ones that are not set not sent.
   const std::string dn = assignment_dn(gpo_dn);
-  std::vector<ldap::Attribute> attributes{{"objectClass", {"ipsecPolicy"}},
-                                          {"cn", {"IPSEC"}},
-                                          {std::string(adblob::attr::kOwnersReference), {std::string(policy_dn)}}};
-  if (const auto name = policy->first(adblob::attr::kName)) {
-    attributes.push_back({std::string(adblob::attr::kName), {*name}});
+  auto added = session.add(dn, {{"objectClass", {"ipsecPolicy"}}, {"cn", {"IPSEC"}}});
+  if (!added && added.error().result_code != ldap::result_code::kAlreadyExists) {
+    return unexpected(from_ldap(added.error(), dn));
   }
-  auto added = session.add(dn, attributes);
-  if (!added && added.error().result_code == ldap::result_code::kAlreadyExists) {
-    std::vector<ldap::Modification> changes{
-        {ldap::Modification::Op::kReplace, std::string(adblob::attr::kOwnersReference), {std::string(policy_dn)}}};
-    if (const auto name = policy->first(adblob::attr::kName)) {
-      changes.push_back({ldap::Modification::Op::kReplace, std::string(adblob::attr::kName), {*name}});
+  std::vector<ldap::Modification> changes{
+      {ldap::Modification::Op::kReplace, std::string(adblob::attr::kOwnersReference), {std::string(policy_dn)}}};
+  for (const auto attribute : {adblob::attr::kName, adblob::attr::kDescription}) {
+    const auto value = policy->first(attribute);
+    if (value && !value->empty()) {
+      changes.push_back({ldap::Modification::Op::kReplace, std::string(attribute), {*value}});
+    } else if (!added) {  // an earlier assignment's value would describe another policy
+      changes.push_back({ldap::Modification::Op::kDelete, std::string(attribute), {}});
     }
-    added = session.modify(dn, changes);
   }
-  if (!added) return unexpected(from_ldap(added.error(), dn, adblob::attr::kOwnersReference));
+  auto changed = session.modify(dn, changes);
+  if (!changed && !added) {
+    // Deleting a value the object does not have is refused by some servers: retry without deletes.
+    std::erase_if(changes, [](const ldap::Modification& m) { return m.op == ldap::Modification::Op::kDelete; });
+    changed = session.modify(dn, changes);
+  }
+  if (!changed) return unexpected(from_ldap(changed.error(), dn, adblob::attr::kOwnersReference));
 
-  const std::uint32_t computer = ((version & kComputerVersionMask) + 1) & kComputerVersionMask;
-  const std::uint32_t bumped = (version & ~kComputerVersionMask) | computer;
   const std::string extensions = add_extension_pair(gpo_entry->first(kMachineExtensions).value_or(""), kIpsecCseGuid,
                                                     kIpsecToolGuid);
-  auto changed = session.modify(gpo_dn, {{ldap::Modification::Op::kReplace, std::string(kMachineExtensions), {extensions}},
-                                         {ldap::Modification::Op::kReplace, std::string(kVersionNumber),
-                                          {std::to_string(bumped)}}});
-  if (!changed) return unexpected(from_ldap(changed.error(), gpo_dn, kMachineExtensions));
-  return {};
+  return bump_computer_version(session, *gpo_entry, sysvol,
+                               {{ldap::Modification::Op::kReplace, std::string(kMachineExtensions), {extensions}}});
 }
 
-Expected<void, StoreError> unassign_policy(ldap::Session& session, std::string_view gpo_dn) {
+Expected<void, StoreError> unassign_policy(ldap::Session& session, std::string_view gpo_dn, Sysvol* sysvol) {
   const std::string dn = assignment_dn(gpo_dn);
   auto removed = session.remove(dn);
-  if (!removed && removed.error().result_code != ldap::result_code::kNoSuchObject) {
+  if (!removed) {
+    if (removed.error().result_code == ldap::result_code::kNoSuchObject) return {};
     return unexpected(from_ldap(removed.error(), dn));
   }
-  return {};
+  // The computers apply the GPO anew only when its version changes.
+  auto gpo_entry = read_one(session, gpo_dn, {"objectClass", std::string(kVersionNumber), std::string(kFileSysPath)});
+  if (!gpo_entry) return unexpected(gpo_entry.error());
+  return bump_computer_version(session, *gpo_entry, sysvol, {});
 }
 
 }  // namespace ward::store

@@ -8,6 +8,7 @@
 #include "directory/adblob/policy_to_ad.h"
 #include "directory/gpo/dn.h"
 #include "directory/gpo/reader.h"
+#include "directory/adblob/object_merge.h"
 #include "directory/store/ad_entry.h"
 
 namespace ward::store {
@@ -70,19 +71,6 @@ Expected<std::vector<AdObject>, StoreError> to_objects(const model::Policy& poli
     return unexpected(StoreError{objects.error().dn, objects.error().attribute, objects.error().to_string()});
   }
   return std::move(*objects);
-}
-
-// Deletes `dns` newest first; returns the first failure but tries them all.
-Expected<void, StoreError> remove_all(ldap::Session& session, const std::vector<std::string>& dns) {
-  std::optional<StoreError> first_error;
-  for (auto it = dns.rbegin(); it != dns.rend(); ++it) {
-    auto removed = session.remove(*it);
-    if (!removed && removed.error().result_code != ldap::result_code::kNoSuchObject && !first_error) {
-      first_error = from_ldap(removed.error(), *it);
-    }
-  }
-  if (first_error) return unexpected(*first_error);
-  return {};
 }
 
 }  // namespace
@@ -151,57 +139,23 @@ Expected<StoredPolicy, StoreError> read_policy(ldap::Session& session, std::stri
 }
 
 Expected<std::string, StoreError> write_policy(ldap::Session& session, std::string_view domain_dn,
-                                               const model::Policy& policy) {
+                                               const model::Policy& policy, const WriteOptions& options) {
   auto objects = to_objects(policy, domain_dn);
   if (!objects) return unexpected(objects.error());
-  std::vector<std::string> added;
-  for (const auto& object : creation_order(std::move(*objects))) {
-    auto result = session.add(object.dn, to_attributes(object));
-    if (!result) {
-      StoreError error = from_ldap(result.error(), object.dn);
-      if (auto undone = remove_all(session, added); !undone) {
-        error.message += "; removing the objects added before also failed: " + undone.error().to_string();
-      }
-      return unexpected(error);
-    }
-    added.push_back(object.dn);
-  }
+  if (auto written = execute(session, plan_new_policy(*objects), options); !written) return unexpected(written.error());
   return policy_dn(policy, domain_dn);
 }
 
-Expected<void, StoreError> update_policy(ldap::Session& session, std::string_view domain_dn,
-                                         const model::Policy& policy) {
+Expected<UpdateResult, StoreError> update_policy(ldap::Session& session, std::string_view domain_dn,
+                                                 const model::Policy& policy, const WriteOptions& options) {
   const std::string dn = policy_dn(policy, domain_dn);
   auto stored = read_policy(session, dn);
   if (!stored) return unexpected(stored.error());
-  auto objects = to_objects(policy, domain_dn);
-  if (!objects) return unexpected(objects.error());
-
-  std::map<std::string, const AdObject*> old_by_dn;
-  for (const auto& object : stored->objects) old_by_dn.emplace(normalized_dn(object.dn), &object);
-  std::set<std::string> kept;
-  for (const auto& object : creation_order(std::move(*objects))) {
-    kept.insert(normalized_dn(object.dn));
-    const auto old = old_by_dn.find(normalized_dn(object.dn));
-    if (old == old_by_dn.end()) {
-      if (auto added = session.add(object.dn, to_attributes(object)); !added) {
-        return unexpected(from_ldap(added.error(), object.dn));
-      }
-      continue;
-    }
-    const auto changes = modifications(*old->second, object);
-    if (changes.empty()) continue;
-    if (auto changed = session.modify(old->second->dn, changes); !changed) {
-      return unexpected(from_ldap(changed.error(), old->second->dn, changes.front().attribute));
-    }
-  }
-  // Removed objects are no longer referenced by the (already updated) policy object.
-  std::vector<std::string> removed;
-  for (const auto& object : stored->objects) {
-    if (!kept.contains(normalized_dn(object.dn))) removed.push_back(object.dn);
-  }
-  std::reverse(removed.begin(), removed.end());
-  return remove_all(session, removed);
+  auto merged = adblob::merge_policy(stored->objects, stored->policy, policy, domain_dn);
+  if (!merged) return unexpected(StoreError{merged.error().dn, merged.error().attribute, merged.error().to_string()});
+  const auto plan = plan_update(stored->objects, merged->objects);
+  if (auto written = execute(session, plan, options); !written) return unexpected(written.error());
+  return UpdateResult{plan.steps.size(), merged->whole};
 }
 
 Expected<std::vector<PolicyAssignment>, StoreError> find_assignments(ldap::Session& session,
@@ -213,6 +167,7 @@ Expected<std::vector<PolicyAssignment>, StoreError> find_assignments(ldap::Sessi
                               "(ipsecOwnersReference=" + gpo::escape_filter_value(dn) + ")))",
                               {"objectClass", "displayName", std::string(attr::kOwnersReference)}, kPageSize};
   auto entries = session.search(request);
+  if (!entries && entries.error().result_code == ldap::result_code::kNoSuchObject) return std::vector<PolicyAssignment>{};
   if (!entries) return unexpected(from_ldap(entries.error(), base));
   std::map<std::string, std::string> names;
   for (const auto& entry : *entries) {
@@ -242,14 +197,14 @@ Expected<void, StoreError> delete_policy(ldap::Session& session, std::string_vie
                                      std::string(dn) + "' (" + std::to_string(assignments->size()) +
                                      " assignment(s)); unassign it or force the deletion"});
   }
-  // Deletion order: assignments, then the policy object (so nothing references the children
-  // while they go), then NFAs, ISAKMP, negotiation policies, filters.
-  std::vector<std::string> order;
-  for (const auto& assignment : *assignments) order.push_back(assignment.assignment_dn);
-  const auto children_first = creation_order(stored->objects);
-  for (auto it = children_first.rbegin(); it != children_first.rend(); ++it) order.push_back(it->dn);
-  std::reverse(order.begin(), order.end());  // remove_all walks the list from its end
-  return remove_all(session, order);
+  // The assignments first, then the policy's objects (plan_delete: the policy object, NFAs,
+  // ISAKMP, actions, filters; shared ones only lose this policy's owners).
+  WritePlan plan;
+  for (const auto& assignment : *assignments) {
+    plan.steps.push_back({WriteStep::Kind::kDelete, assignment.assignment_dn, {}, {}, {}});
+  }
+  for (auto& step : plan_delete(stored->objects).steps) plan.steps.push_back(std::move(step));
+  return execute(session, plan);
 }
 
 Expected<std::vector<PolicySummary>, StoreError> list_policies(ldap::Session& session, std::string_view domain_dn) {
@@ -265,6 +220,8 @@ Expected<std::vector<PolicySummary>, StoreError> list_policies(ldap::Session& se
                                   "(|(objectClass=groupPolicyContainer)(&(objectClass=ipsecPolicy)(cn=IPSEC)))",
                                   {"objectClass", "displayName", std::string(attr::kOwnersReference)}, kPageSize};
   auto gpo_entries = session.search(gpo_request);
+  // No CN=Policies container: a directory without GPOs, so nothing assigns the policies.
+  if (!gpo_entries && gpo_entries.error().result_code == ldap::result_code::kNoSuchObject) gpo_entries = std::vector<ldap::Entry>{};
   if (!gpo_entries) return unexpected(from_ldap(gpo_entries.error(), gpos));
   std::map<std::string, std::string> names;
   for (const auto& entry : *gpo_entries) {

@@ -6,9 +6,10 @@
 // DN), (2) the filters and negotiation policies the NFAs reference (plus any ISAKMP/NFA that
 // lacked the owner back-reference) by an OR of their CNs.
 //
-// Writes never leave a half policy referenced from anywhere: write_policy adds the children
-// first (filters, negotiation policies, ISAKMP, NFAs) and the ipsecPolicy that references them
-// last; when an add fails, everything added so far is deleted again (newest first).
+// Writes follow [MS-GPIPSEC]'s order (objects first, references by modify; policy_writer.h), which
+// Active Directory's reference checks need, and never leave a half policy: a write that fails
+// midway is undone. Updates change only what the edit changed (adblob/object_merge.h): a policy
+// Windows wrote keeps every byte the edit did not touch.
 #pragma once
 
 #include <optional>
@@ -20,6 +21,7 @@
 #include "directory/adblob/ad_object.h"
 #include "directory/ldap/session.h"
 #include "directory/model/policy.h"
+#include "directory/store/policy_writer.h"
 #include "directory/store/store_error.h"
 
 namespace ward::store {
@@ -35,15 +37,21 @@ Expected<StoredPolicy, StoreError> read_policy(ldap::Session& session, std::stri
 // The DN `policy` has (or will have) under `domain_dn`.
 std::string policy_dn(const model::Policy& policy, std::string_view domain_dn);
 
-// Adds a new policy; fails if any of its objects exists already (and then adds nothing).
-// Returns the policy's DN.
+// Adds a new policy; fails if any of its objects exists already (and then leaves nothing).
+// Returns the policy's DN. `options` only for tests (injected failures).
 Expected<std::string, StoreError> write_policy(ldap::Session& session, std::string_view domain_dn,
-                                               const model::Policy& policy);
+                                               const model::Policy& policy, const WriteOptions& options = {});
 
-// Brings the stored policy with the same id to `policy`: adds new objects, replaces changed
-// attributes (children before the policy object) and deletes objects no longer referenced.
-Expected<void, StoreError> update_policy(ldap::Session& session, std::string_view domain_dn,
-                                         const model::Policy& policy);
+struct UpdateResult {
+  std::size_t writes = 0;  // LDAP adds, modifies and deletes done
+  bool rewritten_whole = false;  // the merge did not read back right: Ward's own form was written
+};
+
+// Brings the stored policy with the same id to `policy`: the edit merged into the objects read
+// (only what changed is written), new objects added, objects no longer referenced deleted (or,
+// when another policy's rule owns them too, left with that policy's owners only).
+Expected<UpdateResult, StoreError> update_policy(ldap::Session& session, std::string_view domain_dn,
+                                                 const model::Policy& policy, const WriteOptions& options = {});
 
 // A GPO assignment of a policy: CN=IPSEC,CN=Windows,CN=Microsoft,CN=Machine,<GPO>.
 struct PolicyAssignment {
@@ -76,9 +84,9 @@ Expected<std::vector<PolicyAssignment>, StoreError> find_assignments(ldap::Sessi
 // "CN=Policies,CN=System,<domain>"
 std::string policies_container(std::string_view domain_dn);
 
-// Children first, the ipsecPolicy last: the order in which a policy's objects can be added
-// without anything referencing an object that does not exist yet (filters, negotiation
-// policies, ISAKMP, NFAs, policy).
+// Children first, the ipsecPolicy last (filters, negotiation policies, ISAKMP, NFAs, policy): the
+// order of generated LDIF (store/ldif.h), which slapadd loads without reference checks. Writes
+// over LDAP use policy_writer.h's order instead.
 std::vector<adblob::AdObject> creation_order(std::vector<adblob::AdObject> objects);
 
 // Maps an LdapError to a StoreError naming `dn`.

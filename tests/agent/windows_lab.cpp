@@ -99,7 +99,7 @@ Expected<void, std::string> must(int status, const std::string& what) {
 std::string_view name_of(Role role) noexcept { return info(role).name; }
 
 Expected<std::vector<std::pair<Role, model::Policy>>, std::string> windows_default_policies(const std::filesystem::path& source_dir) {
-  const auto objects = adblob::testing::read_ad_objects((source_dir / "tests/data/ad/windows-default-ipsec.ldif").string());
+  const auto objects = adblob::testing::ad_objects_of((source_dir / "tests/data/ad/windows-default-ipsec.ldif").string());
   std::vector<std::pair<Role, model::Policy>> out;
   for (const auto& r : kRoles) {
     if (r.policy_rdn.empty()) continue;

@@ -357,5 +357,55 @@ TEST_F(LegalScenario, FailedWriteMidwayLeavesNoHalfPolicy) {
   EXPECT_TRUE(gone->empty());
 }
 
+// The objects with every DN in normalized form: slapd returns a DN value it was given as "CN=x"
+// as "cn=x" (its schema's name for the attribute), the same DN.
+std::vector<adblob::AdObject> with_normalized_dns(std::vector<adblob::AdObject> objects) {
+  for (auto& o : objects) {
+    o.dn = adblob::normalized_dn(o.dn);
+    if (o.isakmp_reference) o.isakmp_reference = adblob::normalized_dn(*o.isakmp_reference);
+    if (o.negotiation_policy_reference) o.negotiation_policy_reference = adblob::normalized_dn(*o.negotiation_policy_reference);
+    for (auto* list : {&o.nfa_references, &o.filter_references, &o.owners_references}) {
+      for (auto& dn : *list) dn = adblob::normalized_dn(dn);
+    }
+  }
+  return objects;
+}
+
+// The same on slapd for an update of an assigned policy: a failure injected before any add or
+// modification leaves every object exactly as read (policy_writer undoes the earlier steps).
+TEST_F(LegalScenario, InjectedFailuresDuringAnUpdateAreUndone) {
+  auto before = store::read_policy(*admin_, kDomainPolicy);
+  ASSERT_TRUE(before) << before.error().to_string();
+  model::Policy edited = before->policy;
+  edited.description = "updated";
+  edited.rules.front().active = !edited.rules.front().active;
+  model::Rule extra = edited.rules.front();
+  extra.id = model::Guid::random();
+  extra.name = "Extra";
+  edited.rules.push_back(extra);
+  std::size_t fail_at = 0;
+  for (;; ++fail_at) {
+    std::size_t index = 0;
+    store::WriteOptions options;
+    options.fail_before = [&](std::size_t, const store::WriteStep& step) {
+      return step.kind != store::WriteStep::Kind::kDelete && index++ == fail_at;
+    };
+    auto updated = store::update_policy(*admin_, kDomain, edited, options);
+    if (updated) break;
+    EXPECT_NE(updated.error().message.find("injected"), std::string::npos) << updated.error().to_string();
+    auto after = store::read_policy(*admin_, kDomainPolicy);
+    ASSERT_TRUE(after) << after.error().to_string();
+    EXPECT_EQ(with_normalized_dns(after->objects), with_normalized_dns(before->objects)) << "failing at step " << fail_at;
+  }
+  EXPECT_GE(fail_at, 3u);
+  auto done = store::read_policy(*admin_, kDomainPolicy);
+  ASSERT_TRUE(done) << done.error().to_string();
+  EXPECT_EQ(done->policy, edited);
+  ASSERT_TRUE(store::update_policy(*admin_, kDomain, before->policy));
+  auto restored = store::read_policy(*admin_, kDomainPolicy);
+  ASSERT_TRUE(restored);
+  EXPECT_EQ(with_normalized_dns(restored->objects), with_normalized_dns(before->objects));
+}
+
 }  // namespace
 }  // namespace ward

@@ -5,6 +5,7 @@
 #   WARD_TEST_SERVICE=/path/to/ward_test_service   # the built binary
 #   ward_service_start slapd --tls --ldif data.ldif # exports WARD_SLAPD_URI, WARD_SLAPD_CA, ...
 #   ward_service_start kdc --principal host/h.ward.test=/tmp/x/h.keytab   # exports KRB5_CONFIG, ...
+#   ward_service_start samba --computer h1=/tmp/x/h1.keytab   # exports WARD_AD_URI, WARD_AD_NETNS, ...
 #   ...
 #   ward_services_stop                              # also run by the EXIT trap it installs
 #
@@ -39,8 +40,9 @@ ward_service_start() {
       rm -rf "$env_dir"
       return 1
     fi
-    if ((++tries > 300)); then
-      echo "ward_service_start: $kind not ready after 30 s" >&2
+    # A Samba AD DC provisions its domain first: allow it minutes on a loaded machine.
+    if ((++tries > 1800)); then
+      echo "ward_service_start: $kind not ready after 180 s" >&2
       kill -TERM "$pid"
       wait "$pid"
       rm -rf "$env_dir"

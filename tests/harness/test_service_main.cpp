@@ -1,4 +1,4 @@
-// ward_test_service: runs one SlapdInstance or KdcInstance for shell-driven tests.
+// ward_test_service: runs one SlapdInstance, KdcInstance or SambaAdInstance for shell-driven tests.
 //
 //   ward_test_service slapd --env-file F [--tls] [--suffix DN] [--root-dn DN] [--no-suffix-entry] [--syncprov]
 //                           [--schema LDIF]... [--ldif LDIF]...
@@ -6,6 +6,11 @@
 //     (SASL/GSSAPI: slapd's service key ldap/H@R is read from KT; KRB5_CONFIG must name the
 //      realm's krb5.conf, as `ward_test_service kdc` exports it)
 //   ward_test_service kdc --env-file F [--realm R] [--principal NAME=KEYTAB]...
+//   ward_test_service samba --env-file F [--realm R] [--netns NAME --host-ip IP --interface IF...]
+//                           [--ou DN]... [--computer NAME=KEYTAB[@OU-DN]]...
+//     (a Samba AD DC in its own network namespace, or in NAME; run clients with
+//      `nsenter --net=/run/netns/$WARD_AD_NETNS` and $WARD_AD_HOSTS over /etc/hosts; computer
+//      accounts NAME$ get a random password and their keys in KEYTAB)
 //
 // Once the service answers, writes shell assignments (mode 0600) to F, then waits for
 // SIGTERM/SIGINT/SIGHUP and stops the service and removes its temp dir. tests/harness/
@@ -17,10 +22,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "tests/harness/kdc_instance.h"
+#include "tests/harness/samba_ad_instance.h"
 #include "tests/harness/slapd_instance.h"
 
 namespace {
@@ -73,12 +80,16 @@ int main(int argc, char** argv) {
   sigaddset(&set, SIGHUP);
   sigprocmask(SIG_BLOCK, &set, nullptr);
 
-  if (argc < 2) return fail("usage: ward_test_service slapd|kdc --env-file FILE [options]");
+  if (argc < 2) return fail("usage: ward_test_service slapd|kdc|samba --env-file FILE [options]");
   const std::string kind = argv[1];
   std::string env_file;
   ward::test::SlapdOptions slapd_options;
   ward::test::KdcOptions kdc_options;
   std::vector<std::pair<std::string, std::string>> principals;
+  ward::test::SambaAdOptions samba_options;
+  bool samba_interfaces_given = false;
+  std::vector<std::string> ous;
+  std::vector<std::string> computers;
   ward::test::SlapdSaslSettings sasl;
   for (int i = 2; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -91,7 +102,16 @@ int main(int argc, char** argv) {
     else if (arg == "--syncprov") slapd_options.syncprov = true;
     else if (arg == "--schema") slapd_options.extra_schemas.emplace_back(next());
     else if (arg == "--ldif") slapd_options.initial_ldif.emplace_back(next());
-    else if (arg == "--realm") kdc_options.realm = next();
+    else if (arg == "--realm") kdc_options.realm = samba_options.realm = next();
+    else if (arg == "--netns") samba_options.netns = next();
+    else if (arg == "--host-ip") samba_options.host_ip = next();
+    else if (arg == "--interface") {
+      if (!samba_interfaces_given) samba_options.interfaces.clear();
+      samba_interfaces_given = true;
+      samba_options.interfaces.push_back(next());
+    }
+    else if (arg == "--ou") ous.push_back(next());
+    else if (arg == "--computer") computers.push_back(next());
     else if (arg == "--sasl-host") sasl.sasl_host = next();
     else if (arg == "--sasl-realm") sasl.realm = next();
     else if (arg == "--sasl-keytab") sasl.keytab = next();
@@ -157,5 +177,47 @@ int main(int argc, char** argv) {
     wait_for_stop_signal();
     return 0;
   }
-  return fail("unknown service '" + kind + "' (slapd or kdc)");
+  if (kind == "samba") {
+    auto dc = ward::test::SambaAdInstance::start(samba_options);
+    if (!dc) return fail(dc.error().to_string());
+    auto& d = **dc;
+    for (const auto& ou : ous) {
+      if (auto made = d.create_ou(ou); !made) return fail(made.error().to_string());
+    }
+    std::random_device random;
+    for (const auto& spec : computers) {
+      const auto eq = spec.find('=');
+      if (eq == std::string::npos) return fail("--computer wants NAME=KEYTAB[@OU-DN], got '" + spec + "'");
+      const auto at = spec.find('@', eq);
+      const std::string name = spec.substr(0, eq);
+      const std::string keytab = spec.substr(eq + 1, at == std::string::npos ? std::string::npos : at - eq - 1);
+      const std::string ou = at == std::string::npos ? std::string() : spec.substr(at + 1);
+      const std::string password = "Ward-" + std::to_string(random()) + "-" + std::to_string(random()) + "-Aa1";
+      if (auto made = d.create_computer(name, password, ou); !made) return fail(made.error().to_string());
+      if (auto kt = d.export_keytab(name + "$", keytab); !kt) return fail(kt.error().to_string());
+    }
+    auto admin_keytab = d.admin_keytab();
+    if (!admin_keytab) return fail(admin_keytab.error().to_string());
+    if (!write_env(env_file, {{"KRB5_CONFIG", d.krb5_config().string()},
+                              {"WARD_AD_NETNS", d.netns()},
+                              {"WARD_AD_HOSTS", d.hosts_file().string()},
+                              {"WARD_AD_URI", d.ldap_uri()},
+                              {"WARD_AD_LDAPS_URI", d.ldaps_uri()},
+                              {"WARD_AD_CA", d.ca_certificate().string()},
+                              {"WARD_AD_REALM", d.realm()},
+                              {"WARD_AD_DOMAIN_DN", d.domain_dn()},
+                              {"WARD_AD_FQDN", d.dc_fqdn()},
+                              {"WARD_AD_ADMIN_PRINCIPAL", d.admin_principal()},
+                              {"WARD_AD_ADMIN_KEYTAB", admin_keytab->string()},
+                              {"WARD_AD_ADMIN_DN", d.admin_dn()},
+                              {"WARD_AD_ADMIN_PASSWORD", d.admin_password()},  // throwaway test credential
+                              {"WARD_AD_SMB_CONF", d.smb_conf().string()},
+                              {"WARD_AD_DIR", d.dir().string()},
+                              {"WARD_AD_PID", std::to_string(d.pid())}})) {
+      return fail("cannot write " + env_file);
+    }
+    wait_for_stop_signal();
+    return 0;
+  }
+  return fail("unknown service '" + kind + "' (slapd, kdc or samba)");
 }
