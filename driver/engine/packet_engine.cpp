@@ -419,7 +419,7 @@ PacketOutcome PacketEngine::open_ipsec(std::uint32_t spi, std::span<const std::b
     covered = !entry->dynamic && filter->action == FilterAction::Negotiate &&
               (filter->id == entry->filter_id ||
                (filter->tunnel_endpoint && reverse_of_filter_matches(snapshot->table, entry->filter_id, *inner)));
-  } else if (const auto dynamic = entry->dynamic; dynamic && filter_matches(dynamic->inbound, *inner)) {
+  } else if (const auto dynamic = entry->dynamic; dynamic && inner && filter_matches(dynamic->inbound, *inner)) {
     // Where no filter of the table covers it, a default response SA's traffic is its dynamic filter's.
     covered = true;
     dynamic->packets.fetch_add(1, std::memory_order_relaxed);

@@ -4,6 +4,7 @@
 // response SAs (a host without filters answers a peer that asks for security).
 #include <gtest/gtest.h>
 
+#include "driver/crypto/esp.h"
 #include "driver/crypto/test_sas.h"
 #include "driver/packet/packet_summary.h"
 #include "driver/packet/test_packets.h"
@@ -204,6 +205,27 @@ TEST_F(WindowsBehaviourTest, ADefaultResponseSaProtectsItsDynamicFilterUntilItsL
   EXPECT_TRUE(client.counters().dynamic_filters.empty());
   EXPECT_EQ(client.send(ack).disposition, Disposition::Accept) << "back to clear, as before the negotiation";
   EXPECT_EQ(client.receive(tcp(kServer, kClient, 445, 40000)).disposition, Disposition::Accept);
+}
+
+// What a default response SA decrypts must parse and fall under its dynamic filter: a TCP packet too
+// short for its ports is dropped as a policy mismatch (and never read past its end).
+TEST_F(WindowsBehaviourTest, ADynamicSaDropsWhatDoesNotParseAfterDecryption) {
+  ASSERT_TRUE(client.add_sa(dynamic_sa(0x5001, crypto::Direction::Inbound)));
+  auto sender = crypto::EspSa::create(crypto::testing::outbound_params(crypto::testing::SaShape{}, 0x5001));
+  ASSERT_TRUE(sender.has_value()) << sender.error();
+  auto stub = testing::make_packet(kServer, kClient, 99, 0, 0, 2);
+  stub[9] = std::byte{kTcp};  // TCP, but only 2 bytes where the ports should be
+  stub[10] = stub[11] = std::byte{0};
+  std::uint32_t sum = 0;
+  for (std::size_t i = 0; i < 20; i += 2) sum += std::to_integer<std::uint32_t>(stub[i]) << 8 | std::to_integer<std::uint32_t>(stub[i + 1]);
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  stub[10] = std::byte(~sum >> 8 & 0xff);
+  stub[11] = std::byte(~sum & 0xff);
+  std::vector<std::byte> esp;
+  const auto sealed = sender->encapsulate(stub, esp);
+  ASSERT_TRUE(sealed.has_value()) << crypto::name_of(sealed.error());
+  EXPECT_EQ(client.receive(esp).disposition, Disposition::Drop);
+  EXPECT_EQ(client.counters().policy_mismatch, 1u);
 }
 
 // The static rule wins: where a filter of the table matches, the dynamic filter is not consulted.

@@ -65,7 +65,7 @@ class WindowsPolicy final : public service::PolicyLookup {
  private:
   static service::QuickModePolicy quick(const IpAddress& local, const IpAddress& peer, std::uint32_t filter) {
     service::QuickModePolicy q;
-    q.proposals = {{driver::crypto::Cipher::AesGcm128, driver::crypto::Integrity::None}};
+    q.proposals = {sa::EspProposal{driver::crypto::Cipher::AesGcm128, driver::crypto::Integrity::None}};
     q.lifetime = 3600s;
     q.local = sa::TrafficSelector{IpPrefix::host(local)};
     q.remote = sa::TrafficSelector{IpPrefix::host(peer)};
