@@ -12,6 +12,11 @@
 //   Respond Only/no policy among themselves: clear, no IKE at all
 //   ICMP: ping in every pairing, in clear (the "All ICMP Traffic" permit rule)
 //
+// ICMP is checked before any SA exists. Afterwards a Respond Only client's dynamic filter (protocol
+// any: the server negotiates for its "All IP Traffic" filter) protects the client's ICMP to the
+// server, whose permit rule refuses it inside ESP, and drops the server's clear ICMP: ping between
+// the two fails while their default response SAs last (driver/engine/README.md).
+//
 // Each ordered pairing starts on a host pair of its own (X1 -> Y1, and Y2 -> X2), so the first
 // packet of each is the one that meets the policies; then the same pair talks the other way.
 // Outcomes are checked on the SA lists (wardctl show sa) and on the wire (tshark on the bridge), and
