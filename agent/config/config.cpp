@@ -199,6 +199,20 @@ const std::vector<KeySpec>& key_table() {
          c.driver_queues = static_cast<std::uint16_t>(queues);
          return std::nullopt;
        }},
+      {"ike", "fallback_delay", false,
+       [](Config& c, std::string_view v) -> std::optional<std::string> {
+         std::chrono::seconds d{0};
+         if (auto bad = parse_duration(v, d)) return bad;
+         c.ike.fallback_delay = d;
+         return std::nullopt;
+       }},
+      {"ike", "soft_association_lifetime", false,
+       [](Config& c, std::string_view v) -> std::optional<std::string> {
+         std::chrono::seconds d{0};
+         if (auto bad = parse_duration(v, d)) return bad;
+         c.ike.soft_association_lifetime = d;
+         return std::nullopt;
+       }},
       {"control", "socket", false,
        [](Config& c, std::string_view v) { c.control_socket = std::string(v); return absolute_path(v); }},
       {"monitor", "enabled", false,

@@ -78,8 +78,16 @@ struct CertificateSettings {
   bool enabled() const noexcept { return !certificate.empty(); }
 };
 
+// Windows' fallback to clear ("Allow fallback to unsecured communication"). Unset: IKE's defaults,
+// Windows' own (ike/service/ike_service.h: 3 s, 5 min).
+struct IkeSettings {
+  std::optional<std::chrono::seconds> fallback_delay;             // no answer to main mode this long: clear
+  std::optional<std::chrono::seconds> soft_association_lifetime;  // the clear lasts this long without traffic
+};
+
 struct Config {
   DirectorySettings directory;
+  IkeSettings ike;
   DriverBackend driver = DriverBackend::Nfqueue;
   // nfqueue: how many queues (one thread each) share the queued flows; the kernel spreads flows
   // over them by a hash of addresses and ports (ESP from one peer always lands on one queue).

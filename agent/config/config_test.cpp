@@ -54,6 +54,8 @@ TEST(ConfigTest, DefaultsForAStandaloneHost) {
   EXPECT_EQ(parsed->driver, DriverBackend::Nfqueue);
   EXPECT_FALSE(parsed->monitor.enabled);
   EXPECT_EQ(parsed->local_policy, "/etc/ward/local.json");
+  EXPECT_FALSE(parsed->ike.fallback_delay.has_value()) << "IKE's defaults (Windows')";
+  EXPECT_FALSE(parsed->ike.soft_association_lifetime.has_value());
   EXPECT_EQ(parsed->legacy_algorithms, LegacyAlgorithms::Policy);
 }
 
@@ -78,6 +80,7 @@ TEST(ConfigTest, AllValuesAndComments) {
       "[driver]\nbackend = sim\nqueues = 3\n"
       "[monitor]\nenabled = yes\nlisten = [::1]:4750\ntls_cert = /c\ntls_key = /k\ntls_ca = /a\n"
       "[cache]\nevent_retention = 12h\n"
+      "[ike]\nfallback_delay = 5s\nsoft_association_lifetime = 10m\n"
       "[log]\nlevel = debug\n";
   auto parsed = parse_config(text, "ward.conf");
   ASSERT_TRUE(parsed.has_value()) << parsed.error().to_string();
@@ -89,6 +92,8 @@ TEST(ConfigTest, AllValuesAndComments) {
   EXPECT_TRUE(parsed->monitor.enabled);
   EXPECT_EQ(parsed->monitor.listen, "[::1]:4750");
   EXPECT_EQ(parsed->event_retention, std::chrono::hours(12));
+  EXPECT_EQ(parsed->ike.fallback_delay, std::chrono::seconds(5));
+  EXPECT_EQ(parsed->ike.soft_association_lifetime, std::chrono::minutes(10));
   EXPECT_EQ(parsed->log_level, LogLevel::Debug);
 }
 
@@ -115,6 +120,7 @@ TEST(ConfigTest, ErrorsNameFileAndLine) {
             "ward.conf:2: enabled: 'maybe' is not a boolean (yes/no, true/false, on/off)");
   EXPECT_EQ(error_of("[monitor]\nlisten = localhost\n"), "ward.conf:2: listen: 'localhost' is not host:port");
   EXPECT_EQ(error_of("[monitor]\nlisten = a:99999\n"), "ward.conf:2: listen: port '99999' is not 1..65535");
+  EXPECT_EQ(error_of("[ike]\nfallback_delay = 3\n"), "ward.conf:2: fallback_delay: '3' is not a duration (e.g. 30d, 12h, 90m, 3600s)");
   EXPECT_EQ(error_of("[log\n"), "ward.conf:1: section header without closing ']'");
   EXPECT_EQ(error_of("[log]\nlevel\n"), "ward.conf:2: expected 'key = value' or '[section]'");
 }

@@ -91,17 +91,24 @@ void AcquireRecorder::on_ike_event(const ike::service::IkeEvent& event) {
     }
     case Kind::MainModeFailed:
     case Kind::QuickModeFailed: {
+      const std::string words(ike::service::helpdesk_words(event.failure));
       log_.warning("ike-failure", {{"peer", peer},
                                    {"what", what},
                                    {"role", std::string(role_name(event.role))},
                                    {"auth", event.auth_method},
                                    {"filter_id", std::to_string(event.filter_id)},
+                                   {"failure", std::string(ike::service::name(event.failure))},
                                    {"reason", event.reason}});
       if (due(last_failure_recorded_, event.peer, what + event.reason)) {
-        record(cache::EventKind::IkeFailure, event.peer, event.auth_method, what + ": " + event.reason);
+        record(cache::EventKind::IkeFailure, event.peer, event.auth_method, what + ": " + words + " (" + event.reason + ")");
       }
       return;
     }
+    case Kind::SoftAssociation:
+      log_.warning("ike-soft-association", {{"peer", peer}, {"filter_id", std::to_string(event.filter_id)}, {"reason", event.reason}});
+      record(cache::EventKind::IkeFailure, event.peer, event.auth_method,
+             what + ": " + std::string(ike::service::helpdesk_words(ike::service::NegotiationState::Soft)) + "; " + event.reason);
+      return;
     case Kind::SasDeleted:
       log_.info("ike-sas-deleted", {{"peer", peer},
                                     {"filter_id", std::to_string(event.filter_id)},

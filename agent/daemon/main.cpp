@@ -91,8 +91,8 @@ bool is_link_local(const ward::IpAddress& address) {
 // IKE in wardd: the bridge over the enforced policy and one service per local address.
 class IkeRuntime {
  public:
-  IkeRuntime(Logger& log, AcquireRecorder& recorder, ikebridge::AuthFactory auth)
-      : log_(log), recorder_(recorder), bridge_(std::move(auth)) {}
+  IkeRuntime(Logger& log, AcquireRecorder& recorder, ikebridge::AuthFactory auth, config::IkeSettings settings)
+      : log_(log), recorder_(recorder), bridge_(std::move(auth)), settings_(settings) {}
   ~IkeRuntime() { stop(); }
 
   void start(const std::vector<ward::IpAddress>& addresses, ward::driver::Dataplane& dataplane) {
@@ -109,6 +109,8 @@ class IkeRuntime {
       // (peers such as strongSwan's kernel-libipsec insist on it even without a NAT).
       options.nat_traversal = true;
       options.log = [this](const std::string& line) { log_.debug("ike", {{"detail", line}}); };
+      if (settings_.fallback_delay) options.fallback_delay = *settings_.fallback_delay;
+      if (settings_.soft_association_lifetime) options.soft_association_lifetime = *settings_.soft_association_lifetime;
       auto started = ward::ike::service::IkeService::start(std::move(options), dataplane, bridge_, recorder_);
       if (!started) {
         log_.warning("ike-start-failed", {{"address", address.to_string()}, {"why", started.error()}});
@@ -174,6 +176,7 @@ class IkeRuntime {
   Logger& log_;
   AcquireRecorder& recorder_;
   ikebridge::PolicyBridge bridge_;
+  config::IkeSettings settings_;
   std::vector<std::unique_ptr<ward::ike::service::IkeService>> services_;
   std::mutex mutex_;
   std::shared_ptr<const Snapshot> applied_;
@@ -246,7 +249,7 @@ int run(const std::filesystem::path& config_path) {
   ikebridge::AuthFactory auth;
   enable_kerberos(auth, *config);
   if (certificates) auth.enable_certificates(certificates);
-  IkeRuntime ike(log, acquires, std::move(auth));
+  IkeRuntime ike(log, acquires, std::move(auth), config->ike);
   if (config->driver == config::DriverBackend::Nfqueue || config->driver == config::DriverBackend::Sim) {
     ike.start(*addresses, **dataplane);
     ike.sync(state);
