@@ -73,6 +73,8 @@ class FakeHandler : public ControlHandler {
     ++calls;
     if (fail_refresh) return unexpected(std::string("directory unreachable: ldap://dc1.example.com: timeout"));
     if (slow_refresh) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    refresh_entered = true;
+    while (hold_refresh) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     return nlohmann::json{{"message", "policy refreshed: unchanged (20261125143000.0Z)"}};
   }
   HandlerResult flush() override {
@@ -84,6 +86,8 @@ class FakeHandler : public ControlHandler {
   std::optional<std::int64_t> last_since;
   bool fail_refresh = false;
   bool slow_refresh = false;
+  std::atomic<bool> hold_refresh{false};  // refresh() waits while set, as on a directory that hangs
+  std::atomic<bool> refresh_entered{false};
 
  private:
   model::Policy policy_;
