@@ -1,7 +1,8 @@
-// wardd — the Ward policy agent. Reads ward.conf, gets the policy from its source (falling back
-// to the cached last good policy), compiles it for this host's addresses, installs it into the
-// dataplane, and serves the control socket. See policy_updater.h for what happens when a policy
-// is broken or missing.
+// wardd — the Ward policy agent. Reads ward.conf, enforces the cached last good policy (or the
+// boot policy) before any network call, serves the control socket at once, then gets the policy
+// from its source on a thread of its own (refresh_loop.h), compiles it for this host's addresses
+// and installs it into the dataplane. See policy_updater.h for what happens when a policy is
+// broken or missing, cache_recovery.h for a broken cache file.
 //
 //   wardd [--config /etc/ward/ward.conf]
 //
@@ -13,6 +14,7 @@
 // kernel rules are removed) with exit status 0. Exit 1: could not start; exit 2: bad usage or
 // configuration.
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstring>
@@ -27,6 +29,8 @@
 #include "agent/control/server.h"
 #include "agent/daemon/acquire_listener.h"
 #include "agent/daemon/applier.h"
+#include "agent/daemon/boot_policy.h"
+#include "agent/daemon/cache_recovery.h"
 #include "agent/daemon/control_handler.h"
 #include "agent/daemon/dataplane_factory.h"
 #include "agent/daemon/host_addresses.h"
@@ -34,6 +38,7 @@
 #include "agent/daemon/log.h"
 #include "agent/daemon/monitor_endpoint.h"
 #include "agent/daemon/policy_updater.h"
+#include "agent/daemon/refresh_loop.h"
 #include "agent/daemon/schedule.h"
 #include "agent/daemon/shared_cache.h"
 #include "agent/daemon/source_factory.h"
@@ -53,6 +58,9 @@ constexpr std::chrono::seconds kAddressPollInterval{5};
 // IKE retransmission: 0.5 s, 1 s, 2 s, then give up 4 s after the last send (7.5 s in all), so
 // a peer that never answers is reported well before an application's own timeout.
 constexpr ward::ike::sa::RetransmitPolicy kIkeRetransmit{std::chrono::milliseconds(500), 2, 4};
+// At SIGTERM a refresh still waiting on the directory gets this long; then wardd exits without it
+// (the dataplane's rules are removed first either way).
+constexpr std::chrono::seconds kRefreshStopGrace{2};
 
 constexpr const char* kUsage =
     "usage: wardd [--config PATH]\n"
@@ -212,12 +220,9 @@ int run(const std::filesystem::path& config_path) {
   ::signal(SIGPIPE, SIG_IGN);
 
   SystemClock clock;
-  auto opened = cache::Cache::open(config->cache_path, clock);
-  if (!opened) {
-    log.error("cache-open-failed", {{"path", config->cache_path.string()}, {"why", opened.error().message}});
-    return kExitStartFailed;
-  }
-  SharedCache cache(std::move(*opened));
+  // Never fails: a broken cache is moved aside (or replaced by one in memory), never a reason to
+  // stop; under Restart=on-failure that would loop and never enforce anything.
+  SharedCache cache(open_cache_or_recover(config->cache_path, clock, log));
   if (auto pruned = cache.with([&](cache::Cache& c) { return c.prune_events(config->event_retention); }); !pruned) {
     log.warning("event-prune-failed", {{"why", pruned.error().message}});
   }
@@ -237,8 +242,9 @@ int run(const std::filesystem::path& config_path) {
   }
   AgentState state;
   Applier applier(**dataplane);
-  PolicyUpdater updater(source.get(), cache, applier, state, log, clock, *addresses);
-  updater.refresh("start-up");
+  PolicyUpdater updater(source.get(), cache, applier, state, log, clock, *addresses, boot_policy(*config));
+  // Before any network call: the cached policy, else the boot policy.
+  updater.start();
   ikebridge::AuthFactory auth;
   enable_kerberos(auth, *config);
   if (certificates) auth.enable_certificates(certificates);
@@ -247,16 +253,34 @@ int run(const std::filesystem::path& config_path) {
     ike.start(*addresses, **dataplane);
     ike.sync(state);
   }
-  // Directory hosts: refresh as soon as the directory reports a change (polling stays as a
-  // fallback); IKE then negotiates with the new policy and drops SAs of filters that went away.
-  auto watcher = make_change_watcher(*config, log, [&](std::string_view why) {
-    updater.refresh(why);
-    ike.sync(state);
-  });
+
+  // Refreshes run on their own thread, the first at once: whatever the directory does, the main
+  // loop, the control socket and the watcher never wait on it. After a failure the next try
+  // comes sooner than the next poll (schedule.h retry_delay).
+  std::mt19937_64 random(std::random_device{}());
+  unsigned failures = 0;
+  RefreshLoop refreshes(
+      [&](std::string_view trigger) {
+        auto outcome = updater.refresh(trigger);
+        // IKE negotiates with the new policy and drops SAs of filters that went away. Nothing new
+        // otherwise (and never once stopping: IKE may be stopping on the main thread).
+        if (outcome.applied) ike.sync(state);
+        return outcome;
+      },
+      [&](const UpdateOutcome& outcome) -> std::chrono::milliseconds {
+        const auto now = clock.now();
+        const auto poll = next_refresh(now, state.current()->policy.polling_interval_minutes, random) - now;
+        if (!outcome.failed) {
+          failures = 0;
+          return std::chrono::duration_cast<std::chrono::milliseconds>(poll);
+        }
+        return std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::min<std::chrono::system_clock::duration>(retry_delay(++failures), poll));
+      },
+      "start-up");
 
   DaemonHandler handler(state, cache, **dataplane, [&]() -> ward::Expected<std::string, std::string> {
-    auto outcome = updater.refresh("control-socket");
-    ike.sync(state);
+    auto outcome = refreshes.request_and_wait("control-socket");
     if (outcome.failed) return ward::unexpected(std::move(outcome.message));
     return std::move(outcome.message);
   });
@@ -267,31 +291,31 @@ int run(const std::filesystem::path& config_path) {
   auto server = control::ControlServer::start(std::move(options), handler);
   if (!server) {
     log.error("control-socket-failed", {{"path", config->control_socket.string()}, {"why", server.error()}});
+    updater.stop();
+    if (!refreshes.stop(kRefreshStopGrace)) _exit(kExitStartFailed);
     return kExitStartFailed;
   }
   auto monitor_server = start_monitor(config->monitor, handler, log);
   if (!monitor_server) {
     log.error("monitor-failed", {{"why", monitor_server.error()}});
+    updater.stop();
+    if (!refreshes.stop(kRefreshStopGrace)) _exit(kExitStartFailed);
     return kExitStartFailed;
   }
   log.info("ready", {{"socket", config->control_socket.string()}});
+  // Directory hosts: refresh as soon as the directory reports a change (polling stays as a
+  // fallback).
+  auto watcher = make_change_watcher(*config, log, [&](std::string_view why) { refreshes.request(why); });
 
-  std::mt19937_64 random(std::random_device{}());
-  auto refresh_at = next_refresh(clock.now(), state.current()->policy.polling_interval_minutes, random);
   auto addresses_at = clock.now() + kAddressPollInterval;
   for (;;) {
     const auto now = clock.now();
-    const auto wake = std::min(refresh_at, addresses_at);
-    const int signal = wait_for_signal(signals, std::chrono::duration_cast<std::chrono::milliseconds>(wake - now));
+    const int signal = wait_for_signal(signals, std::chrono::duration_cast<std::chrono::milliseconds>(addresses_at - now));
     if (signal == SIGTERM || signal == SIGINT) {
       log.info("stopping", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
       break;
     }
-    if (signal == SIGHUP || clock.now() >= refresh_at) {
-      updater.refresh(signal == SIGHUP ? "SIGHUP" : "timer");
-      ike.sync(state);
-      refresh_at = next_refresh(clock.now(), state.current()->policy.polling_interval_minutes, random);
-    }
+    if (signal == SIGHUP) refreshes.request("SIGHUP");
     if (clock.now() >= addresses_at) {
       auto current = host_addresses();
       if (current && *current != state.current()->addresses) {
@@ -301,11 +325,20 @@ int run(const std::filesystem::path& config_path) {
       addresses_at = clock.now() + kAddressPollInterval;
     }
   }
-  watcher.reset();      // no more change-triggered refreshes
   monitor_server->reset();
   server->reset();      // no more control requests
+  updater.stop();       // a refresh that returns from now on installs nothing
+  const bool refresh_ended = refreshes.stop(kRefreshStopGrace);
   ike.stop();           // deletes our SAs and tells the peers
   dataplane->reset();   // removes the kernel rules
+  if (!refresh_ended) {
+    // Still waiting on the directory: its thread uses the source and the updater, which must not
+    // be destroyed under it. Everything that touches the host is already undone.
+    log.warning("refresh-abandoned", {{"why", "a refresh was still waiting on the source"}});
+    log.info("stopped");
+    _exit(kExitOk);
+  }
+  watcher.reset();      // may wait for its LDAP timeouts; nothing of the host's is left to undo
   log.info("stopped");
   return kExitOk;
 }

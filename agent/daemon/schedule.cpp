@@ -14,3 +14,13 @@ TimePoint next_refresh(TimePoint now, std::uint32_t polling_minutes, std::mt1993
 }
 
 }  // namespace ward::agent::daemon
+
+namespace ward::agent::daemon {
+
+std::chrono::seconds retry_delay(unsigned consecutive_failures) {
+  std::chrono::seconds delay = kFirstRetry;
+  for (unsigned i = 1; i < consecutive_failures && delay < kMaxRetry; ++i) delay *= 2;
+  return std::min<std::chrono::seconds>(delay, kMaxRetry);
+}
+
+}  // namespace ward::agent::daemon

@@ -19,3 +19,17 @@ inline constexpr std::chrono::minutes kMinPollingInterval{1};
 TimePoint next_refresh(TimePoint now, std::uint32_t polling_minutes, std::mt19937_64& random);
 
 }  // namespace ward::agent::daemon
+
+namespace ward::agent::daemon {
+
+// After a refresh that failed (source unavailable, policy rejected) the next try comes sooner
+// than the next poll: kFirstRetry, doubling up to kMaxRetry (and never later than the poll), so
+// that a host left on its cached or boot policy gets the real one soon after the directory is back
+// even where no change notification tells it.
+inline constexpr std::chrono::seconds kFirstRetry{30};
+inline constexpr std::chrono::minutes kMaxRetry{10};
+
+// `consecutive_failures` >= 1.
+std::chrono::seconds retry_delay(unsigned consecutive_failures);
+
+}  // namespace ward::agent::daemon

@@ -25,3 +25,17 @@ TEST(ScheduleTest, IntervalPlusBoundedJitter) {
 
 }  // namespace
 }  // namespace ward::agent::daemon
+
+namespace ward::agent::daemon {
+namespace {
+
+TEST(ScheduleTest, RetryAfterFailureDoublesToTheCap) {
+  EXPECT_EQ(retry_delay(1), kFirstRetry);
+  EXPECT_EQ(retry_delay(2), 2 * kFirstRetry);
+  EXPECT_EQ(retry_delay(3), 4 * kFirstRetry);
+  EXPECT_EQ(retry_delay(100), kMaxRetry);
+  EXPECT_EQ(retry_delay(~0u), kMaxRetry);
+}
+
+}  // namespace
+}  // namespace ward::agent::daemon
