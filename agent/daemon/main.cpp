@@ -14,6 +14,7 @@
 // kernel rules are removed) with exit status 0. Exit 1: could not start; exit 2: bad usage or
 // configuration.
 #include <signal.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -189,6 +190,7 @@ class IkeRuntime {
 
 int run(const std::filesystem::path& config_path) {
   Logger log(std::cerr);
+  log.use_journal_if_connected();  // under systemd: structured journal entries (log.h)
   auto config = config::load_config(config_path);
   if (!config) {
     log.error("bad-config", {{"why", config.error().to_string()}});
@@ -243,8 +245,13 @@ int run(const std::filesystem::path& config_path) {
   AgentState state;
   Applier applier(**dataplane);
   PolicyUpdater updater(source.get(), cache, applier, state, log, clock, *addresses, boot_policy(*config));
-  // Before any network call: the cached policy, else the boot policy.
-  updater.start();
+  // Before any network call: the cached policy, else the boot policy. A dataplane that takes no
+  // table at all (not even the empty one) can enforce nothing: that is a failed start, visible
+  // as such to systemd, never a wardd that runs and protects nothing.
+  if (auto started = updater.start(); !started.applied) {
+    log.error("dataplane-unusable", {{"why", "the dataplane refused every filter table"}, {"result", "not starting"}});
+    return kExitStartFailed;
+  }
   ikebridge::AuthFactory auth;
   enable_kerberos(auth, *config);
   if (certificates) auth.enable_certificates(certificates);
@@ -265,6 +272,10 @@ int run(const std::filesystem::path& config_path) {
         // IKE negotiates with the new policy and drops SAs of filters that went away. Nothing new
         // otherwise (and never once stopping: IKE may be stopping on the main thread).
         if (outcome.applied) ike.sync(state);
+        const auto now = state.current();
+        const std::string status = "STATUS=" + std::string(name_of(now->origin)) +
+                                   (now->policy.name.empty() ? std::string() : ": " + now->policy.name);
+        sd_notify(0, status.c_str());  // `systemctl status wardd` shows what is enforced
         return outcome;
       },
       [&](const UpdateOutcome& outcome) -> std::chrono::milliseconds {
@@ -303,6 +314,9 @@ int run(const std::filesystem::path& config_path) {
     return kExitStartFailed;
   }
   log.info("ready", {{"socket", config->control_socket.string()}});
+  // Type=notify: `systemctl start` returns once a policy (cached, boot or none) is enforced and
+  // the control socket answers; not when the directory answers, which may take long.
+  sd_notify(0, "READY=1");
   // Directory hosts: refresh as soon as the directory reports a change (polling stays as a
   // fallback).
   auto watcher = make_change_watcher(*config, log, [&](std::string_view why) { refreshes.request(why); });
@@ -313,6 +327,7 @@ int run(const std::filesystem::path& config_path) {
     const int signal = wait_for_signal(signals, std::chrono::duration_cast<std::chrono::milliseconds>(addresses_at - now));
     if (signal == SIGTERM || signal == SIGINT) {
       log.info("stopping", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
+      sd_notify(0, "STOPPING=1");
       break;
     }
     if (signal == SIGHUP) refreshes.request("SIGHUP");
