@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # ward-lab: the Legal scenario on two hosts, end to end, with real components.
 #
-#   demo/ward-lab.sh [--check] [--build DIR] [--keep-going]
+#   demo/ward-lab.sh [--check] [--build DIR] [--directory openldap|ad]
+#
+# --directory ad runs the same lab on Active Directory: a Samba AD DC instead of slapd + krb5kdc,
+# the hosts joined as computer accounts (LEGAL-PC1$, SALES-PC1$), the Legal scenario written with
+# ward-dir, change notification by AD's control, GPO security filtering and the site found from
+# the subnet objects (demo/lab-directory-ad.sh says how).
 #
 # A private Kerberos realm (MIT krb5kdc) and directory (slapd, Ward's AD-layout schema, the Legal
 # example: OUs Legal and Sales, GPOs "Legal IPsec" and "Domain IPsec") run on loopback in a
@@ -24,10 +29,16 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build="$root/build/default"
 check=false
+directory=openldap
 while (($#)); do
   case $1 in
     --check) check=true ;;
     --build) build=$2; shift ;;
+    --directory)
+      directory=$2
+      shift
+      [[ $directory == openldap || $directory == ad ]] || { echo "ward-lab: --directory openldap or ad" >&2; exit 2; }
+      ;;
     -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "ward-lab: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
@@ -58,7 +69,9 @@ expect() {  # expect "what" command...: in --check mode a failure ends the lab
 for tool in "$wardd" "$wardctl" "$ward_dir_bin" "$service"; do
   [[ -x $tool ]] || { echo "ward-lab: $tool is not built (scripts/build default)" >&2; exit 2; }
 done
-for tool in ip socat tshark jq ping iperf3; do
+tools=(ip socat tshark jq ping iperf3 unshare)
+[[ $directory == ad ]] && tools+=(nsenter samba samba-tool)
+for tool in "${tools[@]}"; do
   command -v "$tool" >/dev/null || { echo "ward-lab: needs $tool (scripts/install-deps)" >&2; exit 2; }
 done
 if ((EUID != 0)); then
@@ -113,29 +126,36 @@ wait_for() {  # wait_for SECONDS command...
 }
 
 # ---- the domain: KDC and directory -------------------------------------------------------------
-say "Directory and Kerberos realm $realm (private, on loopback)"
 for host in legal-pc1 sales-pc1; do mkdir -m 0700 "$work/$host"; done
-ward_service_start kdc --realm "$realm" \
-  --principal ldap/localhost="$work/ldap.keytab" \
-  --principal host/legal-pc1.example.test="$work/legal-pc1/host.keytab" \
-  --principal host/sales-pc1.example.test="$work/sales-pc1/host.keytab"
-arm_cleanup
-ward_service_start slapd --suffix dc=example,dc=test --root-dn cn=admin,dc=example,dc=test --no-suffix-entry --syncprov \
-  --schema "$root/schemas/openldap/ward-ad-ipsec.ldif" --ldif "$root/schemas/examples/legal.ldif" \
-  --sasl-host localhost --sasl-realm "$realm" --sasl-keytab "$work/ldap.keytab" \
-  --authz-regexp '^uid=host/([^,]+)(,cn=example\.test)?,cn=gssapi,cn=auth$' \
-  'ldap:///dc=example,dc=test??sub?(dNSHostName=$1)'
-arm_cleanup
-slapd_service_pid=${WARD_SERVICE_PIDS[1]}
-ldap_port=${WARD_SLAPD_URI##*:}
-ldapi_socket=$WARD_SLAPD_DIR/ldapi
-note "krb5kdc on 127.0.0.1:$WARD_KDC_PORT, slapd on $WARD_SLAPD_URI (Legal scenario loaded)"
+lab_hosts_krb5_config=""
+if [[ $directory == ad ]]; then
+  # shellcheck source=demo/lab-directory-ad.sh
+  source "$root/demo/lab-directory-ad.sh"
+  lab_directory_start
+else
+  say "Directory and Kerberos realm $realm (private, on loopback)"
+  ward_service_start kdc --realm "$realm" \
+    --principal ldap/localhost="$work/ldap.keytab" \
+    --principal host/legal-pc1.example.test="$work/legal-pc1/host.keytab" \
+    --principal host/sales-pc1.example.test="$work/sales-pc1/host.keytab"
+  arm_cleanup
+  ward_service_start slapd --suffix dc=example,dc=test --root-dn cn=admin,dc=example,dc=test --no-suffix-entry --syncprov \
+    --schema "$root/schemas/openldap/ward-ad-ipsec.ldif" --ldif "$root/schemas/examples/legal.ldif" \
+    --sasl-host localhost --sasl-realm "$realm" --sasl-keytab "$work/ldap.keytab" \
+    --authz-regexp '^uid=host/([^,]+)(,cn=example\.test)?,cn=gssapi,cn=auth$' \
+    'ldap:///dc=example,dc=test??sub?(dNSHostName=$1)'
+  arm_cleanup
+  directory_service_pid=${WARD_SERVICE_PIDS[1]}
+  ldap_port=${WARD_SLAPD_URI##*:}
+  ldapi_socket=$WARD_SLAPD_DIR/ldapi
+  note "krb5kdc on 127.0.0.1:$WARD_KDC_PORT, slapd on $WARD_SLAPD_URI (Legal scenario loaded)"
 
-admin_password="$work/admin.password"
-printf '%s\n' "$WARD_SLAPD_ROOT_PASSWORD" >"$admin_password"
-chmod 0600 "$admin_password"
-ward_dir() { "$ward_dir_bin" --uri "$WARD_SLAPD_URI" --bind-dn cn=admin,dc=example,dc=test \
-  --password-file "$admin_password" --domain "$domain_dn" "$@"; }
+  admin_password="$work/admin.password"
+  printf '%s\n' "$WARD_SLAPD_ROOT_PASSWORD" >"$admin_password"
+  chmod 0600 "$admin_password"
+  ward_dir() { "$ward_dir_bin" --uri "$WARD_SLAPD_URI" --bind-dn cn=admin,dc=example,dc=test \
+    --password-file "$admin_password" --domain "$domain_dn" "$@"; }
+fi
 
 # ---- two hosts ---------------------------------------------------------------------------------
 say "Hosts legal-pc1 ($legal_addr, OU=Legal) and sales-pc1 ($sales_addr, OU=Sales)"
@@ -145,7 +165,7 @@ ip netns add "$ns_sales"
 # asks for host/<the peer's DNS name>, as Windows does, and the lab has no DNS server.
 for ns in "$ns_legal" "$ns_sales"; do
   mkdir -p "/etc/netns/$ns"
-  printf '127.0.0.1 localhost\n%s legal-pc1.example.test legal-pc1\n%s sales-pc1.example.test sales-pc1\n' \
+  printf '127.0.0.1 localhost\n127.0.0.1 dc1.example.test dc1\n%s legal-pc1.example.test legal-pc1\n%s sales-pc1.example.test sales-pc1\n' \
     "$legal_addr" "$sales_addr" >"/etc/netns/$ns/hosts"
 done
 ip link add "$tag-l" type veth peer name "$tag-s"
@@ -160,23 +180,29 @@ for pair in "$ns_legal:$tag-l:10.20.2.0/24" "$ns_sales:$tag-s:10.20.1.0/24"; do
   ip -n "$ns" route add "$subnet" dev "$dev"
 done
 
-# The KDC listens on the root namespace's loopback; relay it through a Unix socket.
-start_bg "$work/kdc-relay.log" socat "UNIX-LISTEN:$work/kdc.sock,fork,mode=0600" "TCP:127.0.0.1:$WARD_KDC_PORT"
-wait_for 10 test -S "$work/kdc.sock"
+if [[ $directory == openldap ]]; then
+  # The KDC listens on the root namespace's loopback; relay it through a Unix socket.
+  start_bg "$work/kdc-relay.log" socat "UNIX-LISTEN:$work/kdc.sock,fork,mode=0600" "TCP:127.0.0.1:$WARD_KDC_PORT"
+  wait_for 10 test -S "$work/kdc.sock"
+  lab_host_relays() {  # lab_host_relays HOST NS
+    local dir="$work/$1" ns=$2
+    start_bg "$dir/ldap-relay.log" ip netns exec "$ns" \
+      socat "TCP-LISTEN:$ldap_port,bind=127.0.0.1,fork,reuseaddr" "UNIX-CONNECT:$ldapi_socket"
+    start_bg "$dir/kdc-relay.log" ip netns exec "$ns" \
+      socat "TCP-LISTEN:$WARD_KDC_PORT,bind=127.0.0.1,fork,reuseaddr" "UNIX-CONNECT:$work/kdc.sock"
+  }
+  lab_host_conf() {  # lab_host_conf HOST DIR: the lab KDC knows the hosts as host/<fqdn> only
+    printf '[directory]\nuri = ldap://localhost:%s\nrealm = %s\nkeytab = %s/host.keytab\n' "$ldap_port" "$realm" "$2"
+    printf 'principal = host/%s.example.test@%s\ncomputer_name = %s$\n' "$1" "$realm" "${1^^}"
+  }
+fi
 
-start_host() {  # start_host NAME NS SAMACCOUNT
-  local name=$1 ns=$2 account=$3 dir="$work/$1"
-  start_bg "$dir/ldap-relay.log" ip netns exec "$ns" \
-    socat "TCP-LISTEN:$ldap_port,bind=127.0.0.1,fork,reuseaddr" "UNIX-CONNECT:$ldapi_socket"
-  start_bg "$dir/kdc-relay.log" ip netns exec "$ns" \
-    socat "TCP-LISTEN:$WARD_KDC_PORT,bind=127.0.0.1,fork,reuseaddr" "UNIX-CONNECT:$work/kdc.sock"
-  cat >"$dir/ward.conf" <<EOF
-[directory]
-uri = ldap://localhost:$ldap_port
-realm = $realm
-keytab = $dir/host.keytab
-principal = host/$name.example.test@$realm
-computer_name = $account
+start_host() {  # start_host NAME NS: wardd as a host named NAME.example.test
+  local name=$1 ns=$2 dir="$work/$1"
+  lab_host_relays "$name" "$ns"
+  {
+    lab_host_conf "$name" "$dir"
+    cat <<EOF
 [driver]
 backend = nfqueue
 [control]
@@ -186,12 +212,20 @@ path = $dir/lib/ward.db
 [log]
 level = info
 EOF
-  start_bg "$dir/wardd.log" ip netns exec "$ns" env KRB5_CONFIG="$KRB5_CONFIG" KRB5CCNAME="MEMORY:wardd" \
-    "$wardd" --config "$dir/ward.conf"
+  } >"$dir/ward.conf"
+  # On AD, its own host name (a UTS namespace): wardd derives its computer account (NAME$) and IKE
+  # service principal (host/<fqdn>) from it, as on a joined host. (The OpenLDAP lab names its
+  # principals in ward.conf and keeps the machine's name: with a dotted host name, MIT Kerberos
+  # would qualify the URI's "localhost" with that domain.)
+  local host_name=""
+  [[ $directory == ad ]] && host_name="$name.example.test"
+  start_bg "$dir/wardd.log" ip netns exec "$ns" unshare --uts \
+    env KRB5_CONFIG="${lab_hosts_krb5_config:-$KRB5_CONFIG}" KRB5CCNAME="MEMORY:wardd" \
+    sh -c '[ -z "$0" ] || hostname "$0"; exec "$@"' "$host_name" "$wardd" --config "$dir/ward.conf"
   eval "${name//-/_}_wardd_pid=\$!"
 }
-start_host legal-pc1 "$ns_legal" 'LEGAL-PC1$'
-start_host sales-pc1 "$ns_sales" 'SALES-PC1$'
+start_host legal-pc1 "$ns_legal"
+start_host sales-pc1 "$ns_sales"
 
 ctl() {  # ctl HOST args...: wardctl against that host's agent
   local host=$1
@@ -286,15 +320,50 @@ expect "the SAs agreed under the old terms are gone; the new ones are AES-CBC-25
   test "$(qm_ciphers legal-pc1),$(qm_ciphers sales-pc1)" = "AES-CBC-256,AES-CBC-256"
 ctl legal-pc1 show sa | sed 's/^/     /'
 
+# ---- Active Directory: the site from the subnets, GPO security filtering ----------------------------
+if [[ $directory == ad ]]; then
+  say "Site from the subnet objects, and GPO security filtering (Active Directory)"
+  scope_of() { ctl "$1" --json show policy | jq -r "$2"; }
+  gpo_field() { scope_of "$1" "[.scope.gpos[]? | select(.name == \"$2\") | .$3] | first // empty"; }
+  expect "legal-pc1 found its site from the subnet 10.20.1.0/24 (no site configured, no msDS-SiteName)" \
+    test "$(scope_of legal-pc1 '.scope.site.from')" = "subnet 10.20.1.0/24"
+  expect "sales-pc1 found its site from the subnet 10.20.2.0/24" test "$(scope_of sales-pc1 '.scope.site.from')" = "subnet 10.20.2.0/24"
+  expect "the GPO linked to site HQ applies to both" \
+    test "$(gpo_field legal-pc1 'HQ Site' applied),$(gpo_field sales-pc1 'HQ Site' applied)" = "true,true"
+  legal_sid=$(samba_tool computer show LEGAL-PC1 --attributes=objectSid | awk '/^objectSid:/ {print $2}')
+  legal_gpo=$(gpo_field legal-pc1 "Legal IPsec" dn)
+  legal_gpo_sd=$(gpo_sd "$legal_gpo")
+  note "denying Apply Group Policy on GPO \"Legal IPsec\" to LEGAL-PC1\$ ($legal_sid)"
+  samba_tool_ldap dsacl set --objectdn="$legal_gpo" \
+    --sddl="(OD;;CR;edacfd8f-ffb3-11d1-b41d-00a0c968f939;;$legal_sid)" >/dev/null
+  denied_at=$(date +%s%N)
+  policy_is() { [[ $(policy_name "$1") == "$2" ]]; }
+  expect "legal-pc1 drops the GPO denied to it: the domain's policy applies" \
+    wait_for 30 policy_is legal-pc1 "Domain IPsec: secure traffic to Legal"
+  note "security filtering change-to-applied: $((($(date +%s%N) - denied_at) / 1000000)) ms"
+  expect "wardctl show policy says why" \
+    grep -q "security filtering denies Apply Group Policy to EXAMPLE\\\\LEGAL-PC1\\$ itself" \
+    <(gpo_field legal-pc1 "Legal IPsec" note)
+  ctl legal-pc1 show policy | sed -n '1,/^$/p' | sed 's/^/     /'
+  expect "sales-pc1 keeps the domain's policy" test "$(policy_name sales-pc1)" = "Domain IPsec: secure traffic to Legal"
+  set_gpo_sd "$legal_gpo" "$legal_gpo_sd"
+  restored_at=$(date +%s%N)
+  expect "with the GPO's security descriptor restored, legal-pc1 applies the Legal policy again" \
+    wait_for 30 policy_is legal-pc1 "Communication for the Legal Department"
+  note "change-to-applied: $((($(date +%s%N) - restored_at) / 1000000)) ms"
+  expect "and legal-pc1 -> sales-pc1 is protected again" wait_for 20 send_traffic
+fi
+
 # ---- the directory goes away -----------------------------------------------------------------------
-say "slapd stopped: the hosts keep protecting from their cache"
-kill -TERM "$slapd_service_pid"
-wait "$slapd_service_pid" 2>/dev/null || true
+legal_policy=$(policy_name legal-pc1)
+say "The directory stopped: the hosts keep protecting from their cache"
+kill -TERM "$directory_service_pid"
+wait "$directory_service_pid" 2>/dev/null || true
 ctl legal-pc1 refresh >/dev/null 2>&1 || true
 ctl sales-pc1 refresh >/dev/null 2>&1 || true
 unreachable_logged() { ctl "$1" --json show events | jq -e '[.events[] | select(.kind == "directory-unreachable")] | length > 0' >/dev/null; }
 expect "legal-pc1 noticed the directory is unreachable" wait_for 20 unreachable_logged legal-pc1
-expect "legal-pc1 still enforces the Legal policy" test "$(policy_name legal-pc1)" = "Communication for the Legal Department"
+expect "legal-pc1 still enforces its policy ($legal_policy)" test "$(policy_name legal-pc1)" = "$legal_policy"
 capture "$work/wire-3.pcap" 8
 expect "ping still answers" wait_for 20 send_traffic
 wait "$capture_pid" 2>/dev/null || true
@@ -307,9 +376,13 @@ for host in legal-pc1 sales-pc1; do
   pid_var=${host//-/_}_wardd_pid  # `ip netns exec` and `env` exec, so this is wardd itself
   agent_pid=${!pid_var}
   rss=$(awk '/VmRSS/ {print $2, $3}' "/proc/$agent_pid/status" 2>/dev/null || echo "?")
-  trips=$(grep -o ' round_trips=[0-9]*' "$work/$host/wardd.log" | tail -1 | cut -d= -f2 || true)
-  note "$host: wardd RSS $rss; LDAP round trips for a full fetch: ${trips:-?}"
+  first=$(grep 'event=directory-fetch' "$work/$host/wardd.log" | grep -o ' round_trips=[0-9]*' | head -1 | cut -d= -f2 || true)
+  kept=$(grep 'event=directory-fetch' "$work/$host/wardd.log" | grep 'connection=kept' | grep 'result=policy' | grep -o ' round_trips=[0-9]*' |
+    tail -1 | cut -d= -f2 || true)
+  note "$host: wardd RSS $rss; LDAP round trips for a full policy fetch: ${first:-?} on a new connection (bind" \
+    "included), ${kept:-?} on the kept one"
 done
+note "directory: $directory${dc_seconds:+ (Samba AD DC provisioned and serving in $dc_seconds s)}"
 
 if ((failures > 0)); then
   say "$failures expectation(s) failed; logs in $work (kept)"

@@ -113,6 +113,55 @@ class DialogsTest : public QObject {
     QVERIFY(!dialog.ok_button()->isEnabled());
   }
 
+  // Weak offers (DES, and 3DES without the legacy option) are warnings in the panel, named by
+  // offer; the policy can be saved; an unnamed default response rule (Windows') is valid and its
+  // problems open it.
+  void weak_offers_are_warnings_and_the_policy_can_be_saved() {
+    auto policy = load_example("legal-policy.json");
+    policy.key_exchange.methods.push_back({Cipher::Des, Integrity::Sha1, model::DhGroup::Modp768});
+    policy.filter_actions[1].security_methods.push_back({std::nullopt, model::EspTransform{Cipher::TripleDes, Integrity::Md5}, 100000, 900});
+    model::FilterAction response = policy.filter_actions[1];
+    response.id = model::Guid::random();
+    response.name.clear();
+    response.security_methods = {{std::nullopt, model::EspTransform{Cipher::Des, Integrity::Md5}, 100000, 900}};
+    model::Rule dynamic;
+    dynamic.id = model::Guid::random();
+    dynamic.default_response = true;
+    dynamic.filter_action = response.id;
+    dynamic.auth_methods = {model::AuthMethod::kerberos()};
+    policy.filter_actions.push_back(response);
+    policy.rules.push_back(dynamic);
+    PolicyDialog dialog(policy);
+    dialog.show();
+
+    auto* panel = dialog.problems_panel();
+    QCOMPARE(error_count(panel), 0);
+    QVERIFY2(dialog.ok_button()->isEnabled(), qPrintable(panel->summary()));
+    QStringList messages;
+    for (int i = 0; i < panel->topLevelItemCount(); ++i) messages << panel->topLevelItem(i)->text(0);
+    const auto joined = messages.join("\n");
+    QVERIFY2(joined.contains("key exchange method 3 (DES/SHA-1/group 1) skipped: DES is broken"), qPrintable(joined));
+    QVERIFY2(joined.contains("security method 3 (ESP 3DES/MD5) skipped: 3DES is legacy"), qPrintable(joined));
+    QVERIFY2(joined.contains("no usable security method is left"), qPrintable(joined));
+    QVERIFY2(panel->summary().contains("warning"), qPrintable(panel->summary()));
+
+    // The unnamed default response action's warning opens that action.
+    int row = -1;
+    for (int i = 0; i < panel->topLevelItemCount(); ++i) {
+      if (panel->topLevelItem(i)->text(1).contains("<default response>")) row = i;
+    }
+    QVERIFY(row >= 0);
+    bool opened = false;
+    when_modal<FilterActionDialog>([&](FilterActionDialog* action) {
+      opened = action->name_edit()->text().isEmpty();
+      action->reject();
+    });
+    emit panel->itemActivated(panel->topLevelItem(row), 0);
+    QVERIFY(opened);
+    press_ok(&dialog);
+    QCOMPARE(dialog.result(), int(QDialog::Accepted));
+  }
+
   void double_clicking_a_problem_opens_its_object() {
     auto broken = load_example("legal-policy.json");
     broken.rules[1].auth_methods.clear();

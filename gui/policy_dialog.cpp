@@ -324,7 +324,8 @@ void PolicyDialog::show_problem(const model::Problem& problem) {
   const std::string name = quoted_name(object);
   if (starts_with(object, "rule ")) {
     for (std::size_t i = 0; i < working_.rules.size(); ++i) {
-      if (working_.rules[i].name == name || object == "rule " + working_.rules[i].id.to_string()) return edit_rule(static_cast<int>(i));
+      const auto& rule = working_.rules[i];
+      if (model::display_name(rule) == name || object == "rule " + rule.id.to_string()) return edit_rule(static_cast<int>(i));
     }
   } else if (starts_with(object, "filter list ") || starts_with(object, "filter {")) {
     for (const auto& list : working_.filter_lists) {
@@ -332,7 +333,9 @@ void PolicyDialog::show_problem(const model::Problem& problem) {
     }
   } else if (starts_with(object, "filter action ")) {
     for (const auto& action : working_.filter_actions) {
-      if (action.name == name || object == "filter action " + action.id.to_string()) return edit_filter_action(action.id);
+      if (model::display_name(working_, action) == name || object == "filter action " + action.id.to_string()) {
+        return edit_filter_action(action.id);
+      }
     }
   } else if (starts_with(object, "key exchange settings")) {
     tabs_->setCurrentIndex(kKeyExchangeTab);

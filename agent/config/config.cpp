@@ -1,5 +1,7 @@
 #include "agent/config/config.h"
 
+#include "directory/ldap/uri.h"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -39,7 +41,12 @@ constexpr std::array<std::pair<BootMode, std::string_view>, 2> kBootModeNames{{
     {BootMode::Permit, "permit"},
 }};
 static_assert(kBootModeNames.size() == static_cast<std::size_t>(BootMode::Permit) + 1);
+constexpr std::array<std::pair<LegacyAlgorithms, std::string_view>, 2> kLegacyNames{{
+    {LegacyAlgorithms::Policy, "policy"},
+    {LegacyAlgorithms::Never, "never"},
+}};
 static_assert(kBindModeNames.size() == static_cast<std::size_t>(BindMode::Simple) + 1);
+static_assert(kLegacyNames.size() == static_cast<std::size_t>(LegacyAlgorithms::Never) + 1);
 static_assert(kBackendNames.size() == static_cast<std::size_t>(DriverBackend::Sim) + 1);
 static_assert(kLogLevelNames.size() == static_cast<std::size_t>(LogLevel::Debug) + 1);
 
@@ -272,6 +279,13 @@ const std::vector<KeySpec>& key_table() {
          c.log_level = *l;
          return std::nullopt;
        }},
+      {"ike", "legacy_algorithms", false,
+       [](Config& c, std::string_view v) -> std::optional<std::string> {
+         const auto l = lookup(kLegacyNames, v);
+         if (!l) return "'" + std::string(v) + "' is not a setting; expected one of " + accepted(kLegacyNames);
+         c.legacy_algorithms = *l;
+         return std::nullopt;
+       }},
       {"policy", "local_file", false,
        [](Config& c, std::string_view v) { c.local_policy = std::string(v); return absolute_path(v); }},
       {"policy", "boot_mode", false,
@@ -302,6 +316,13 @@ bool known_section(std::string_view section) {
 std::string_view name_of(DriverBackend backend) noexcept {
   for (const auto& [value, name] : kBackendNames) {
     if (value == backend) return name;
+  }
+  return "?";
+}
+
+std::string_view name_of(LegacyAlgorithms setting) noexcept {
+  for (const auto& [value, name] : kLegacyNames) {
+    if (value == setting) return name;
   }
   return "?";
 }
@@ -384,11 +405,13 @@ Expected<Config, ConfigError> parse_config(std::string_view text, std::string_vi
 
     // Settings that only make sense together.
     if (config.uses_directory()) {
-      if (config.directory.computer_name.empty() && config.directory.computer_dn.empty()) {
-        return fail(seen["directory.uri"], "[directory] has uri but neither computer_name nor computer_dn");
-      }
       if (config.directory.realm.empty()) return fail(seen["directory.uri"], "[directory] has uri but no realm");
       const auto& d = config.directory;
+      if (d.bind == BindMode::Gssapi) {
+        for (const auto& uri : d.uris) {
+          if (auto problem = ldap::gssapi_uri_problem(uri)) return fail(seen["directory.uri"], "uri: " + *problem);
+        }
+      }
       if (d.bind == BindMode::Simple) {
         const std::size_t at = seen["directory.bind"];
         if (d.bind_dn.empty() || d.password_file.empty()) {

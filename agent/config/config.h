@@ -53,6 +53,11 @@ struct BootExemption {
   friend bool operator==(const BootExemption&, const BootExemption&) = default;
 };
 std::string to_string(const BootExemption& exemption);  // "in tcp/22"
+// Legacy algorithms (3DES, HMAC-MD5, DH group 2; directory/model/offer_strength.h) on this host:
+// `policy` (the default) uses them where the applied policy allows them; `never` skips them
+// whatever the policy says. DES and DH group 1 are never used either way.
+enum class LegacyAlgorithms : std::uint8_t { Policy, Never };
+std::string_view name_of(LegacyAlgorithms setting) noexcept;
 
 // How wardd authenticates to the directory: SASL/GSSAPI with the host keytab (as a Windows
 // member does), or, for labs without Kerberos, a simple bind with a password read from a file.
@@ -63,11 +68,14 @@ struct DirectorySettings {
   std::vector<std::string> uris;  // failover order: the first that answers is used
   std::string realm;              // Kerberos realm, e.g. EXAMPLE.COM
   std::filesystem::path keytab{std::string(kDefaultKeytab)};
-  std::string computer_name;      // sAMAccountName, e.g. WS01$ (or empty when computer_dn is set)
-  std::string computer_dn;        // the computer object's DN (or empty when computer_name is set)
+  // sAMAccountName, e.g. WS01$; empty: derived from the host name (computer_account_name).
+  std::string computer_name;
+  std::string computer_dn;        // the computer object's DN; empty: found by computer_name
   std::string site;               // AD site name; empty: the computer's msDS-SiteName
   BindMode bind = BindMode::Gssapi;
-  std::string principal;          // GSSAPI client principal; empty: host/<this host's name>@<realm>
+  // GSSAPI client principal; empty: <computer_name>@<realm> (a computer account's Kerberos name,
+  // as `adcli join` / `realm join` put it in /etc/krb5.keytab).
+  std::string principal;
   std::string bind_dn;            // simple bind only
   std::filesystem::path password_file;  // simple bind only: root-only file holding the password
   // CA bundle: when set, ldap:// is upgraded with StartTLS; ldaps:// without it uses kSystemCaBundle.
@@ -106,6 +114,7 @@ struct Config {
   std::filesystem::path local_policy;  // JSON policy for hosts outside a domain; empty: none
   BootMode boot_mode = BootMode::Block;
   std::vector<BootExemption> boot_exemptions;
+  LegacyAlgorithms legacy_algorithms = LegacyAlgorithms::Policy;   // [ike] legacy_algorithms
 
   bool uses_directory() const noexcept { return !directory.uris.empty(); }
 };

@@ -31,7 +31,7 @@ TEST(ConfigTest, ExampleFileParsesWithEveryValue) {
   EXPECT_EQ(c.directory.uris[0], "ldap://dc1.example.com");  // failover order kept
   EXPECT_EQ(c.directory.uris[1], "ldap://dc2.example.com");
   EXPECT_EQ(c.directory.realm, "EXAMPLE.COM");
-  EXPECT_EQ(c.directory.computer_name, "WS01$");
+  EXPECT_EQ(c.directory.computer_name, "");  // derived from the host name
   EXPECT_EQ(c.directory.keytab, "/etc/krb5.keytab");
   EXPECT_EQ(c.driver, DriverBackend::Nfqueue);
   EXPECT_EQ(c.driver_queues, 1u);
@@ -40,6 +40,7 @@ TEST(ConfigTest, ExampleFileParsesWithEveryValue) {
   EXPECT_EQ(c.cache_path, "/var/lib/ward/ward.db");
   EXPECT_EQ(c.event_retention, std::chrono::hours(24 * 30));
   EXPECT_EQ(c.log_level, LogLevel::Info);
+  EXPECT_EQ(c.legacy_algorithms, LegacyAlgorithms::Policy);
   EXPECT_TRUE(c.uses_directory());
 }
 
@@ -54,6 +55,16 @@ TEST(ConfigTest, DefaultsForAStandaloneHost) {
   EXPECT_EQ(parsed->local_policy, "/etc/ward/local.json");
   EXPECT_EQ(parsed->boot_mode, BootMode::Block);  // fail closed unless told otherwise
   EXPECT_TRUE(parsed->boot_exemptions.empty());
+  EXPECT_EQ(parsed->legacy_algorithms, LegacyAlgorithms::Policy);
+}
+
+TEST(ConfigTest, LegacyAlgorithmsPolicyOrNever) {
+  auto never = parse_config("[policy]\nlocal_file = /etc/ward/local.json\n[ike]\nlegacy_algorithms = never\n", "ward.conf");
+  ASSERT_TRUE(never.has_value()) << never.error().to_string();
+  EXPECT_EQ(never->legacy_algorithms, LegacyAlgorithms::Never);
+  EXPECT_EQ(name_of(never->legacy_algorithms), "never");
+  EXPECT_EQ(error_of("[ike]\nlegacy_algorithms = always\n"),
+            "ward.conf:2: legacy_algorithms: 'always' is not a setting; expected one of policy, never");
 }
 
 TEST(ConfigTest, BootModeAndExemptions) {
@@ -129,8 +140,17 @@ TEST(ConfigTest, ErrorsNameFileAndLine) {
 
 TEST(ConfigTest, CrossFieldErrors) {
   EXPECT_EQ(error_of(""), "ward.conf: no policy source: set [directory] uri (a domain member) or [policy] local_file (a standalone host)");
-  EXPECT_EQ(error_of("[directory]\nrealm = R\nuri = ldap://a\n"),
-            "ward.conf:3: [directory] has uri but neither computer_name nor computer_dn");
+  // computer_name and principal default to the host's computer account (NAME$, NAME$@REALM).
+  auto derived = parse_config("[directory]\nrealm = R\nuri = ldap://a\n", "ward.conf");
+  ASSERT_TRUE(derived) << derived.error().to_string();
+  EXPECT_EQ(derived->directory.computer_name, "");
+  EXPECT_EQ(derived->directory.principal, "");
+  // GSSAPI asks for ldap/<host of the URI>: an IP address cannot be it.
+  EXPECT_EQ(error_of("[directory]\nrealm = R\nuri = ldap://dc1.example.com\nuri = ldap://10.0.0.1:389\n"),
+            "ward.conf:3: uri: 'ldap://10.0.0.1:389' names the server by its IP address; Kerberos (GSSAPI) needs its "
+            "host name: use the domain controller's host name (the service principal is ldap/<host>, here it would "
+            "be ldap/10.0.0.1)");
+  EXPECT_TRUE(error_of("[directory]\nrealm = R\nuri = ldaps://[::1]:636\n").find("ldap/::1") != std::string::npos);
   EXPECT_EQ(error_of("[directory]\nuri = ldap://a\ncomputer_name = X$\n"), "ward.conf:2: [directory] has uri but no realm");
   EXPECT_EQ(error_of("[policy]\nlocal_file = /p.json\n[monitor]\nenabled = on\nlisten = 127.0.0.1:4750\n"),
             "ward.conf:4: [monitor] is enabled but tls_cert, tls_key and tls_ca are not all set (the monitor only speaks mutual TLS)");

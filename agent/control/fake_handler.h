@@ -37,6 +37,18 @@ class FakeHandler : public ControlHandler {
                         {"change_stamp", "20261125143000.0Z"},
                         {"fetched_at", 1800000000}};
     result["state"] = "directory";
+    // What wardd adds for a policy with weak offers (control_handler.cpp).
+    const std::string des = "key exchange method 3 (DES/SHA-1/group 1) skipped: DES is broken";
+    result["warnings"] = nlohmann::json::array(
+        {{{"object", "key exchange settings of policy \"Communication for the Legal Department\""}, {"field", "methods[2]"}, {"message", des}},
+         {{"object", "filter list \"Unused\""}, {"field", ""}, {"message", "no rule uses it"}}});
+    result["offers"] = {
+        {"legacy_algorithms", true},
+        {"skipped", nlohmann::json::array({{{"object", "key exchange settings"}, {"offer", des}}})},
+        {"fail_closed", nlohmann::json::array({{{"rule", "Legal intra-department communications"},
+                                                {"reason", "filter action \"Secure traffic within the Legal department\" has no usable security method"},
+                                                {"filter_ids", {1, 2}},
+                                                {"blocked_packets", 7}}})}};
     return result;
   }
   HandlerResult show_filters(FilterView view) override {

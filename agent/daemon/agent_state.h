@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "agent/cache/cache.h"
+#include "agent/daemon/policy_source.h"
+#include "agent/ikebridge/offers.h"
 #include "agent/translate/translate.h"
 #include "directory/model/compile.h"
 #include "directory/model/policy.h"
@@ -32,8 +34,10 @@ struct Snapshot {
   std::string source_description;  // e.g. "file /etc/ward/local-policy.json"
   TimePoint fetched_at{};
   std::vector<IpAddress> addresses;  // the host addresses it was compiled for
-  model::CompiledTable compiled;
+  ScopeReport scope;                   // how the directory decided (empty for a file or the cache)
+  model::CompiledTable compiled;       // fail-closed rules' negotiate filters already block
   translate::Translation translation;
+  ikebridge::OfferPlan offers;         // what IKE offers and accepts; skipped offers, fail-closed rules
 };
 
 class AgentState {

@@ -1,6 +1,8 @@
 #include "agent/daemon/change_watcher.h"
 
 #include <algorithm>
+#include <cctype>
+#include <set>
 
 #include "directory/gpo/dn.h"
 #include "directory/gpo/reader.h"
@@ -31,6 +33,54 @@ ldap::SyncWatchRequest policy_watch_request(const std::string& domain_dn, const 
   request.base = domain_dn;
   request.scope = ldap::Scope::kSubtree;
   request.filter = std::move(filter);
+  return request;
+}
+
+namespace {
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool ends_with_dn(const std::string& dn, const std::string& suffix) {
+  const std::string a = gpo::normalize_dn(dn);
+  const std::string b = gpo::normalize_dn(suffix);
+  return a.size() > b.size() && a.compare(a.size() - b.size(), b.size(), b) == 0 && a[a.size() - b.size() - 1] == ',';
+}
+
+}  // namespace
+
+bool is_policy_change(const ldap::Entry& entry, const WatchScope& scope) {
+  const auto* classes = entry.values("objectClass");
+  if (classes == nullptr || classes->empty()) {
+    return ends_with_dn(entry.dn, "CN=IP Security,CN=System," + scope.domain_dn) ||
+           ends_with_dn(entry.dn, "CN=Policies,CN=System," + scope.domain_dn);
+  }
+  static const std::set<std::string> kRelevant = {
+      "ipsecpolicy", "ipsecisakmppolicy", "ipsecnfa", "ipsecfilter", "ipsecnegotiationpolicy", "grouppolicycontainer",
+      "organizationalunit", "domain", "domaindns", "site", "subnet"};
+  bool computer = false;
+  for (const auto& value : *classes) {
+    const std::string name = lower(value);
+    if (kRelevant.contains(name)) return true;
+    computer = computer || name == "computer";
+  }
+  if (!computer) return false;
+  if (!scope.computer_dn.empty() && gpo::normalize_dn(entry.dn) == gpo::normalize_dn(scope.computer_dn)) return true;
+  if (scope.computer_account.empty()) return false;
+  std::string account = scope.computer_account;
+  if (account.back() != '$') account += '$';
+  const auto name = entry.first("sAMAccountName");
+  return name && lower(*name) == lower(account);
+}
+
+ldap::NotifyWatchRequest policy_notify_request(const WatchScope& scope, const std::string& configuration_dn) {
+  ldap::NotifyWatchRequest request;
+  request.watches.push_back({scope.domain_dn, ldap::Scope::kSubtree});
+  if (!configuration_dn.empty()) request.watches.push_back({configuration_dn, ldap::Scope::kSubtree});
+  request.attributes = {"objectClass", "sAMAccountName"};
   return request;
 }
 
@@ -85,19 +135,27 @@ void ChangeWatcher::run() {
       continue;
     }
     ldap::Session& s = **session;
-    auto offered = s.supports_control(ldap::kSyncRequestControlOid);
-    if (!offered || !*offered) {
-      if (!offered) {
-        log_.warning("change-watch-connect-failed",
-                     {{"why", offered.error().to_string()}, {"retry_in_ms", std::to_string(backoff.count())}});
-        if (!wait_and_grow()) break;
-      } else {
-        log_.warning("change-notification-unavailable",
-                     {{"uri", s.uri()},
-                      {"message", "the server offers no syncrepl (RFC 4533) change notification; polling only"},
-                      {"retry_in_ms", std::to_string(settings_.max_backoff.count())}});
-        if (!sleep(settings_.max_backoff)) break;
-      }
+    auto root = s.root_dse();
+    if (!root) {
+      log_.warning("change-watch-connect-failed",
+                   {{"why", root.error().to_string()}, {"retry_in_ms", std::to_string(backoff.count())}});
+      if (!wait_and_grow()) break;
+      continue;
+    }
+    const auto traits = ldap::traits_of(*root);
+    if (traits.notification == ldap::ChangeNotification::kNone) {
+      log_.warning("change-notification-unavailable",
+                   {{"uri", s.uri()},
+                    {"directory", std::string(ldap::directory_kind_name(traits.kind))},
+                    {"message", "the server offers neither syncrepl (RFC 4533) nor AD change notification; polling only"},
+                    {"retry_in_ms", std::to_string(settings_.no_notification_retry.count())}});
+      if (!sleep(settings_.no_notification_retry)) break;
+      continue;
+    }
+    if (traits.notification == ldap::ChangeNotification::kAdNotification) {
+      if (!watch_ad(s, backoff)) break;
+      fire("directory-watch-lost");
+      if (!wait_and_grow()) break;
       continue;
     }
     const auto on_event = [&](ldap::SyncEvent event, std::string_view dn) {
@@ -126,6 +184,38 @@ void ChangeWatcher::run() {
     fire("directory-watch-lost");
     if (!wait_and_grow()) break;
   }
+}
+
+bool ChangeWatcher::watch_ad(ldap::Session& session, std::chrono::milliseconds& backoff) {
+  auto root = session.root_dse();
+  const std::string configuration = root ? root->configuration_naming_context : std::string();
+  const auto request = policy_notify_request(settings_.scope, configuration);
+  const auto on_change = [&](const ldap::Entry& entry) {
+    if (!is_policy_change(entry, settings_.scope)) return;
+    ++counters_.changes;
+    log_.debug("directory-change", {{"dn", entry.dn}});
+    schedule("directory-change");
+  };
+  const auto on_established = [&] {
+    backoff = settings_.min_backoff;
+    ++counters_.established;
+    log_.info("change-watch-established", {{"uri", session.uri()},
+                                           {"base", settings_.scope.domain_dn},
+                                           {"notification", std::string(ldap::name_of(ldap::ChangeNotification::kAdNotification))},
+                                           {"searches", std::to_string(request.watches.size())}});
+    schedule("directory-watch-established");
+  };
+  const auto keep_going = [&] {
+    fire_if_due();
+    return !stopping_.load();
+  };
+  auto watched = session.notify_persist(request, on_change, on_established, keep_going);
+  if (watched || stopping_) return false;
+  ++counters_.connections_lost;
+  log_.warning("change-watch-lost", {{"uri", session.uri()},
+                                     {"why", watched.error().to_string()},
+                                     {"retry_in_ms", std::to_string(backoff.count())}});
+  return true;
 }
 
 }  // namespace ward::agent::daemon

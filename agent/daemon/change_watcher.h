@@ -7,9 +7,14 @@
 //    not watching are picked up then.
 //  - Connection lost: one refresh at once (which then says "directory unreachable, keeping ..."),
 //    then reconnects with exponential back-off, walking the URI list each time (failover).
-//  - A server that does not offer the sync control (no syncprov overlay, or Active Directory):
-//    logged once per connection (change-notification-unavailable); wardd then relies on polling
-//    alone, and the watcher asks again after the longest back-off (another server may offer it).
+//  - Active Directory (no syncrepl; its root DSE offers LDAP_SERVER_NOTIFICATION_OID): a subtree
+//    notification search at the domain's head and, for sites and subnets, one at the
+//    configuration naming context's (AD's rules: filter (objectClass=*), subtree only at a
+//    naming context's head, at most 5 per connection); each changed entry is filtered here
+//    (is_policy_change) and a relevant one triggers a refresh, as with syncrepl.
+//  - A server that offers neither (an OpenLDAP without syncprov): logged once per connection
+//    (change-notification-unavailable); wardd then relies on polling alone, and the watcher asks
+//    again after kNoNotificationRetry (another server may offer it).
 #pragma once
 
 #include <atomic>
@@ -31,10 +36,31 @@ namespace ward::agent::daemon {
 inline constexpr std::chrono::milliseconds kChangeDebounce{500};
 inline constexpr std::chrono::milliseconds kWatchMinBackoff{1000};
 inline constexpr std::chrono::milliseconds kWatchMaxBackoff{60000};
+// With no change notification at all, how long before a new connection asks again.
+inline constexpr std::chrono::milliseconds kNoNotificationRetry{30 * 60 * 1000};
+
+// What decides this host's policy, for filtering AD's notifications on the client.
+struct WatchScope {
+  std::string domain_dn;
+  std::string computer_dn;       // or empty
+  std::string computer_account;  // sAMAccountName, or empty
+};
+
+// Whether a changed entry (with its objectClass and sAMAccountName, when readable) can change this
+// host's policy: an IPsec object, a GPO container, an OU, the domain, a site or subnet, or this
+// computer. An entry whose classes cannot be read counts when it lies in CN=IP Security or
+// CN=Policies (an unreadable policy object still changed).
+bool is_policy_change(const ldap::Entry& entry, const WatchScope& scope);
+
+// AD's notification searches for `scope`: the domain's head, and the configuration naming context
+// (sites, subnets) when known.
+ldap::NotifyWatchRequest policy_notify_request(const WatchScope& scope, const std::string& configuration_dn);
 
 struct ChangeWatchSettings {
   ldap::SessionOptions session;
   ldap::SyncWatchRequest request;
+  WatchScope scope;
+  std::chrono::milliseconds no_notification_retry = kNoNotificationRetry;
   std::chrono::milliseconds debounce = kChangeDebounce;
   std::chrono::milliseconds min_backoff = kWatchMinBackoff;
   std::chrono::milliseconds max_backoff = kWatchMaxBackoff;
@@ -66,6 +92,8 @@ class ChangeWatcher {
 
  private:
   void run();
+  // One connection's watch; false when stopping. `backoff` is reset once a watch is established.
+  bool watch_ad(ldap::Session& session, std::chrono::milliseconds& backoff);
   void schedule(std::string_view reason);
   void fire_if_due();
   void fire(std::string_view reason);

@@ -1,9 +1,11 @@
 #include "agent/daemon/control_handler.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "agent/explain/explain.h"
 #include "directory/model/policy_json.h"
+#include "directory/model/validation.h"
 
 namespace ward::agent::daemon {
 namespace {
@@ -16,6 +18,33 @@ std::string spi_text(std::uint32_t spi) {
   char text[16];
   std::snprintf(text, sizeof text, "0x%08x", spi);
   return text;
+}
+
+// Rules that block instead of negotiating, for explain and show filters.
+explain::RuleNotes fail_closed_notes(const Snapshot& snapshot) {
+  explain::RuleNotes notes;
+  for (const auto& closed : snapshot.offers.fail_closed) notes[closed.rule_index] = "fails closed: " + closed.reason;
+  return notes;
+}
+
+// Validation warnings, the offers this host leaves out, and the rules that fail closed with the
+// packets their filters have blocked since they were installed.
+nlohmann::json offers_json(const Snapshot& snapshot, const driver::DataplaneCounters& counters) {
+  nlohmann::json skipped = nlohmann::json::array();
+  for (const auto& s : snapshot.offers.skipped) skipped.push_back({{"object", s.object}, {"offer", s.text}});
+  nlohmann::json closed = nlohmann::json::array();
+  for (const auto& rule : snapshot.offers.fail_closed) {
+    std::vector<std::uint32_t> ids;
+    for (const auto& [id, origin] : snapshot.translation.origins) {
+      if (origin.rule_index == rule.rule_index) ids.push_back(id);
+    }
+    std::uint64_t blocked = 0;
+    for (const auto& filter : counters.filters) {
+      if (std::find(ids.begin(), ids.end(), filter.filter_id) != ids.end()) blocked += filter.packets;
+    }
+    closed.push_back({{"rule", rule.rule_name}, {"reason", rule.reason}, {"filter_ids", ids}, {"blocked_packets", blocked}});
+  }
+  return {{"legacy_algorithms", snapshot.offers.allow_legacy}, {"skipped", skipped}, {"fail_closed", closed}};
 }
 
 }  // namespace
@@ -33,6 +62,28 @@ control::HandlerResult DaemonHandler::show_policy() {
   if (snapshot->origin != PolicyOrigin::None) source["fetched_at"] = unix_seconds(snapshot->fetched_at);
   result["source"] = source;
   result["state"] = std::string(name_of(snapshot->origin));
+  const ScopeReport& report = snapshot->scope;
+  if (!report.directory.empty()) {
+    nlohmann::json gpos = nlohmann::json::array();
+    for (const auto& gpo : report.gpos) {
+      gpos.push_back({{"name", gpo.name}, {"dn", gpo.dn}, {"som_dn", gpo.som_dn}, {"applied", gpo.applied}, {"note", gpo.note}});
+    }
+    result["scope"] = {{"directory", report.directory},
+                       {"computer_dn", report.computer_dn},
+                       {"account", report.account},
+                       {"site", {{"dn", report.site_dn}, {"from", report.site_from}}},
+                       {"gpos", gpos},
+                       {"round_trips", report.round_trips}};
+  }
+  if (snapshot->origin != PolicyOrigin::None) {
+    nlohmann::json warnings = nlohmann::json::array();
+    for (const auto& problem : model::validate(snapshot->policy)) {
+      if (problem.severity != model::Severity::Warning) continue;
+      warnings.push_back({{"object", problem.object}, {"field", problem.field}, {"message", problem.message}});
+    }
+    result["warnings"] = std::move(warnings);
+    result["offers"] = offers_json(*snapshot, dataplane_.counters());
+  }
   return result;
 }
 
@@ -41,7 +92,7 @@ control::HandlerResult DaemonHandler::show_filters(control::FilterView view) {
   if (view == control::FilterView::Generic) {
     return nlohmann::json{{"view", "generic"}, {"filters", explain::generic_filters_json(snapshot->policy)}};
   }
-  auto rows = explain::specific_filters_json(snapshot->policy, snapshot->compiled);
+  auto rows = explain::specific_filters_json(snapshot->policy, snapshot->compiled, fail_closed_notes(*snapshot));
   // The driver's id for each row: the handle that acquires, counters and SAs carry.
   for (std::size_t i = 0; i < rows.size() && i < snapshot->translation.table.filters.size(); ++i) {
     rows[i]["id"] = snapshot->translation.table.filters[i].id;
@@ -51,7 +102,7 @@ control::HandlerResult DaemonHandler::show_filters(control::FilterView view) {
 
 control::HandlerResult DaemonHandler::explain(const model::PacketTuple& packet) {
   const auto snapshot = state_.current();
-  return nlohmann::json(explain::to_json(explain::explain(snapshot->policy, snapshot->compiled, packet)));
+  return nlohmann::json(explain::to_json(explain::explain(snapshot->policy, snapshot->compiled, packet, fail_closed_notes(*snapshot))));
 }
 
 control::HandlerResult DaemonHandler::show_sa() {
@@ -60,15 +111,17 @@ control::HandlerResult DaemonHandler::show_sa() {
   nlohmann::json sas = nlohmann::json::array();
   for (const auto& sa : counters.sas) {
     const auto origin = snapshot->translation.origins.find(sa.filter_id);
-    sas.push_back({{"peer", sa.peer.to_string()},
+    nlohmann::json row{{"peer", sa.peer.to_string()},
                    {"direction", sa.direction == driver::crypto::Direction::Inbound ? "in" : "out"},
                    {"spi", spi_text(sa.spi)},
-                   {"protocol", std::string(driver::crypto::name_of(sa.protocol))},
+                   {"protocol", sa.bundled_ah_spi != 0 ? std::string("AH+ESP") : std::string(driver::crypto::name_of(sa.protocol))},
                    {"filter_id", sa.filter_id},
                    {"rule", origin != snapshot->translation.origins.end() ? origin->second.rule_name : ""},
                    {"bytes", sa.bytes},
                    {"packets", sa.packets},
-                   {"drops", sa.drops}});
+                   {"drops", sa.drops}};
+    if (sa.bundled_ah_spi != 0) row["ah_spi"] = spi_text(sa.bundled_ah_spi);
+    sas.push_back(std::move(row));
   }
   nlohmann::json result{{"sas", sas}};
   if (!ike_snapshots_) return result;
@@ -105,11 +158,17 @@ control::HandlerResult DaemonHandler::show_sa() {
                          {"rule", origin != snapshot->translation.origins.end() ? origin->second.rule_name : ""},
                          {"spi_in", spi_text(qm.inbound_spi)},
                          {"spi_out", spi_text(qm.outbound_spi)},
-                         {"cipher", std::string(driver::crypto::name_of(qm.cipher))},
-                         {"integrity", std::string(driver::crypto::name_of(qm.integrity))},
+                         {"protocols", qm.esp ? (qm.ah ? "AH+ESP" : "ESP") : "AH"},
+                         {"cipher", qm.esp ? std::string(driver::crypto::name_of(qm.cipher)) : std::string("-")},
+                         {"integrity", qm.esp ? std::string(driver::crypto::name_of(qm.integrity)) : std::string("-")},
                          {"pfs_group", qm.pfs_group ? static_cast<unsigned>(*qm.pfs_group) : 0U},
                          {"auth_method", qm.auth_method},
                          {"lifetime_left", qm.lifetime_left.count()}};
+      if (qm.ah) row["ah_integrity"] = std::string(driver::crypto::name_of(*qm.ah));
+      if (qm.inbound_ah_spi != 0) {
+        row["ah_spi_in"] = spi_text(qm.inbound_ah_spi);
+        row["ah_spi_out"] = spi_text(qm.outbound_ah_spi);
+      }
       if (const auto* in = traffic(qm.inbound_spi, driver::crypto::Direction::Inbound)) {
         row["bytes_in"] = in->bytes;
         row["packets_in"] = in->packets;

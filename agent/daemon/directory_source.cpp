@@ -1,5 +1,6 @@
 #include "agent/daemon/directory_source.h"
 
+#include "agent/daemon/host_addresses.h"
 #include "agent/daemon/kerberos_auth.h"
 
 #include <sys/stat.h>
@@ -16,6 +17,7 @@
 #include "directory/adblob/ad_object.h"
 #include "directory/gpo/dn.h"
 #include "directory/gpo/reader.h"
+#include "directory/gpo/site.h"
 #include "directory/store/policy_store.h"
 
 namespace ward::agent::daemon {
@@ -53,7 +55,7 @@ Expected<model::Secret, std::string> read_password_file(const std::filesystem::p
   return secret;
 }
 
-FetchError unavailable(std::string message) { return FetchError{FetchError::Kind::Unavailable, std::move(message), {}}; }
+FetchError unavailable(std::string message) { return FetchError{FetchError::Kind::Unavailable, std::move(message), {}, {}}; }
 
 // A GpoError or StoreError: LDAP failures have no attribute and carry the LDAP error text. Content
 // errors become one Problem naming the DN (object) and attribute (field).
@@ -67,7 +69,7 @@ FetchError classify(const Error& error, std::string_view step) {
   problem.object = "'" + error.dn + "'";
   problem.field = error.attribute;
   problem.message = error.message;
-  return FetchError{FetchError::Kind::Invalid, std::string(step), {std::move(problem)}};
+  return FetchError{FetchError::Kind::Invalid, std::string(step), {std::move(problem)}, {}};
 }
 
 std::string first_rdn_filter(std::string_view dn) {
@@ -101,6 +103,22 @@ Expected<std::string, ldap::LdapError> newest_stamp(ldap::Session& session, cons
     if (auto stamp = entry.first("modifyTimestamp"); stamp && *stamp > newest) newest = *stamp;
   }
   return newest;
+}
+
+// AD hides what a computer may not read (the default ACL of CN=IP Security lets Authenticated
+// Users list its children, not read them): a policy that "does not exist" or whose parts are
+// "missing" may only be unreadable. Ask the directory which, and say so with the fix.
+void explain_unreadable(ldap::Session& session, store::StoreError& error) {
+  if (error.dn.empty() || is_transport_failure(error.message)) return;
+  auto access = session.probe(error.dn);
+  if (!access || *access != ldap::Session::EntryAccess::kUnreadable) return;
+  error.attribute.clear();
+  error.message = "this computer may not read '" + error.dn +
+                  "' (it exists, but its attributes are hidden from this account; Active Directory's default ACL "
+                  "on CN=IP Security lets computers list the policies, not read them): grant Authenticated Users "
+                  "(or the computers' group) read on CN=IP Security,CN=System,<domain> with inheritance (ward-dir's "
+                  "read grant, or samba-tool dsacl set --sddl='(A;CI;RPLCLORC;;;AU)') [directory said: " +
+                  error.message + "]";
 }
 
 }  // namespace
@@ -157,8 +175,12 @@ Expected<DirectorySourceSettings, std::string> directory_source_settings(const c
   out.domain_dn = domain_dn_of_realm(directory.realm);
   if (out.domain_dn.empty()) return unexpected("[directory] realm '" + directory.realm + "' names no domain");
   out.computer_dn = directory.computer_dn;
-  out.computer_account = directory.computer_name;
+  out.computer_account = out.computer_dn.empty() ? computer_account_name(directory) : directory.computer_name;
   if (!directory.site.empty()) out.site_dn = "CN=" + directory.site + ",CN=Sites,CN=Configuration," + out.domain_dn;
+  out.host_addresses = [] {
+    auto addresses = daemon::host_addresses();
+    return addresses ? *addresses : std::vector<IpAddress>{};
+  };
   return out;
 }
 
@@ -171,21 +193,40 @@ DirectorySource::DirectorySource(DirectorySourceSettings settings, Logger& log)
 }
 
 Expected<FetchedPolicy, FetchError> DirectorySource::fetch() {
-  auto session = ldap::Session::connect(settings_.session);
-  if (!session) return unexpected(unavailable("cannot bind to any directory server: " + session.error().to_string()));
-  for (const auto& skipped : (*session)->failed_attempts()) {
-    log_.warning("directory-failover", {{"skipped", skipped.uri}, {"why", skipped.to_string()}, {"using", (*session)->uri()}});
+  // A kept connection may have been closed by the server (idle timeout, ticket expiry, a DC
+  // restart): then one retry on a new connection.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    const bool reused = session_ != nullptr;
+    if (!session_) {
+      auto session = ldap::Session::connect(settings_.session);
+      if (!session) return unexpected(unavailable("cannot bind to any directory server: " + session.error().to_string()));
+      for (const auto& skipped : (*session)->failed_attempts()) {
+        log_.warning("directory-failover", {{"skipped", skipped.uri}, {"why", skipped.to_string()}, {"using", (*session)->uri()}});
+      }
+      session_ = std::move(*session);
+    }
+    ldap::Session& session = *session_;
+    const std::uint64_t start = reused ? session.round_trips() : 0;
+    const std::uint64_t bind_round_trips = reused ? 0 : session.round_trips();
+    ScopeReport report;
+    auto result = fetch_on(session, report);
+    const std::uint64_t round_trips = session.round_trips() - start;
+    last_round_trips_ = round_trips;
+    if (result) result->report.round_trips = round_trips;
+    const bool broken = !result && result.error().kind == FetchError::Kind::Unavailable;
+    log_.info("directory-fetch", {{"uri", session.uri()},
+                                  {"round_trips", std::to_string(round_trips)},
+                                  {"bind_round_trips", std::to_string(bind_round_trips)},
+                                  {"connection", reused ? "kept" : "new"},
+                                  {"result", result ? "policy"
+                                                    : std::string(result.error().kind == FetchError::Kind::NotAssigned
+                                                                      ? "not-assigned"
+                                                                      : "failed")}});
+    if (broken) session_.reset();
+    if (broken && reused) continue;
+    return result;
   }
-  const std::uint64_t bind_round_trips = (*session)->round_trips();
-  auto result = fetch_on(**session);
-  last_round_trips_ = (*session)->round_trips();
-  log_.info("directory-fetch", {{"uri", (*session)->uri()},
-                                {"round_trips", std::to_string((*session)->round_trips())},
-                                {"bind_round_trips", std::to_string(bind_round_trips)},
-                                {"result", result ? "policy" : std::string(result.error().kind == FetchError::Kind::NotAssigned
-                                                                               ? "not-assigned"
-                                                                               : "failed")}});
-  return result;
+  return unexpected(unavailable("the directory connection broke twice"));
 }
 
 Expected<DirectorySource::Computer, FetchError> DirectorySource::find_computer(ldap::Session& session) {
@@ -218,25 +259,78 @@ Expected<DirectorySource::Computer, FetchError> DirectorySource::find_computer(l
   return Computer{(*entries)[0].dn, (*entries)[0].first("msDS-SiteName")};
 }
 
-Expected<FetchedPolicy, FetchError> DirectorySource::fetch_on(ldap::Session& session) {
+Expected<std::optional<std::string>, FetchError> DirectorySource::find_site(ldap::Session& session, const Computer& computer,
+                                                                            const ldap::RootDse& root, ScopeReport& report) {
+  if (settings_.site_dn) {
+    report.site_dn = *settings_.site_dn;
+    report.site_from = "configured";
+    return settings_.site_dn;
+  }
+  const std::string configuration = root.configuration_naming_context.empty()
+                                        ? "CN=Configuration," + settings_.domain_dn
+                                        : root.configuration_naming_context;
+  if (computer.site) {
+    report.site_dn = "CN=" + *computer.site + ",CN=Sites," + configuration;
+    report.site_from = "msDS-SiteName";
+    return std::optional<std::string>(report.site_dn);
+  }
+  auto subnets = gpo::read_subnets(session, configuration);
+  if (!subnets) return unexpected(classify(subnets.error(), "reading the subnets of the sites"));
+  const auto addresses = settings_.host_addresses ? settings_.host_addresses() : std::vector<IpAddress>{};
+  const auto picked = gpo::pick_site(*subnets, addresses);
+  if (!picked) return std::optional<std::string>{};
+  report.site_dn = picked->site_dn;
+  report.site_from = "subnet " + picked->subnet.to_string();
+  return std::optional<std::string>(picked->site_dn);
+}
+
+Expected<FetchedPolicy, FetchError> DirectorySource::fetch_on(ldap::Session& session, ScopeReport& report) {
+  auto root = session.root_dse();
+  if (!root) {
+    const std::string text = root.error().to_string();
+    if (is_transport_failure(text)) return unexpected(unavailable("reading the root DSE: " + text));
+    return unexpected(classify(gpo::GpoError{"", "", text}, "reading the root DSE"));
+  }
+  const auto traits = ldap::traits_of(*root);
+  report.directory = std::string(ldap::directory_kind_name(traits.kind));
   auto found = find_computer(session);
   if (!found) return unexpected(found.error());
   const std::string computer = found->dn;
-  std::optional<std::string> site_dn = settings_.site_dn;
-  if (!site_dn && found->site) site_dn = "CN=" + *found->site + ",CN=Sites,CN=Configuration," + settings_.domain_dn;
-  auto scope = gpo::read_computer_scope(session, computer, site_dn);
+  report.computer_dn = computer;
+  auto site_dn = find_site(session, *found, *root, report);
+  if (!site_dn) return unexpected(site_dn.error());
+  auto scope = gpo::read_computer_scope(session, computer, gpo::ScopeOptions{*site_dn, traits.security_filtering});
   if (!scope) return unexpected(classify(scope.error(), "scoping the GPOs of " + computer));
+  if (scope->token) report.account = scope->token->account;
+  const auto winner_dn = scope->winner ? gpo::normalize_dn(scope->winner->gpo_dn) : std::string();
+  for (const auto& applied : scope->scope.applied) {
+    report.gpos.push_back({applied.display_name, applied.gpo_dn, applied.som_dn, true,
+                           gpo::normalize_dn(applied.gpo_dn) == winner_dn ? "its IPsec policy wins" : ""});
+  }
+  for (const auto& skipped : scope->scope.skipped) {
+    report.gpos.push_back({skipped.display_name, skipped.gpo_dn, skipped.som_dn, false,
+                           skipped.detail.empty() ? gpo::skip_reason_name(skipped.reason) : skipped.detail});
+  }
+  for (const auto& gpo : report.gpos) {
+    if (!gpo.applied && !gpo.note.empty()) {
+      log_.info("gpo-not-applied", {{"gpo", gpo.name.empty() ? gpo.dn : gpo.name}, {"why", gpo.note}});
+    }
+  }
   if (!scope->winner) {
-    return unexpected(FetchError{FetchError::Kind::NotAssigned,
-                                 "no IPsec policy assigned to " + computer + " (" +
-                                     std::to_string(scope->scope.applied.size()) + " GPOs applied, none assigns one)",
-                                 {}});
+    FetchError none{FetchError::Kind::NotAssigned,
+                    "no IPsec policy assigned to " + computer + " (" + std::to_string(scope->scope.applied.size()) +
+                        " GPOs applied, none assigns one)",
+                    {},
+                    report};
+    return unexpected(std::move(none));
   }
   const auto& winner = *scope->winner;
   auto stored = store::read_policy(session, winner.policy_dn);
   if (!stored) {
-    return unexpected(classify(stored.error(), "reading policy " + winner.policy_dn + " assigned by GPO '" +
-                                                   winner.gpo_display_name + "'"));
+    auto error = stored.error();
+    explain_unreadable(session, error);
+    return unexpected(classify(error, "reading policy " + winner.policy_dn + " assigned by GPO '" +
+                                          winner.gpo_display_name + "'"));
   }
 
   std::set<std::string> read;
@@ -260,6 +354,7 @@ Expected<FetchedPolicy, FetchError> DirectorySource::fetch_on(ldap::Session& ses
   out.source.gpo_name = winner.gpo_display_name;
   out.source.som_dn = winner.som_dn;
   out.source.change_stamp = stamp ? *stamp : std::string();
+  out.report = report;
   return out;
 }
 

@@ -1,10 +1,14 @@
 // The policy of a domain member: read from the LDAP directory as Windows' policy agent reads it.
 //
-// One fetch, on a fresh connection (Session::connect walks the URIs in order: failover):
-//   bind      SASL/GSSAPI with the host keytab (or a simple bind, labs), StartTLS when tls_ca is set
+// One fetch, on the connection kept from the last one (a new one when there is none or it
+// broke; Session::connect walks the URIs in order: failover):
+//   bind      SASL/GSSAPI with the host keytab (or a simple bind, labs), StartTLS when tls_ca is
+//             set; then the root DSE, which says OpenLDAP or Active Directory (new connections only)
 //   computer  the computer object (computer_dn, or found by its sAMAccountName) and its site
 //             (msDS-SiteName, unless [directory] site is set) (1 round trip)
-//   scope     directory/gpo read_computer_scope: SOMs, the site, the GPO containers (2-3)
+//   site      with neither: the subnet objects, the most specific one holding a host address (1)
+//   scope     directory/gpo read_computer_scope: SOMs, the site, the GPO containers (2-3); on AD
+//             also the computer's token and each GPO's security descriptor (security filtering, +1)
 //   policy    directory/store read_policy of the winning GPO's assignment (2)
 //   stamp     the largest modifyTimestamp of every object read (policy graph, GPO, its IPSEC
 //             assignment, the SOMs) in one search (1)
@@ -17,12 +21,16 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "agent/config/config.h"
 #include "agent/daemon/log.h"
 #include "agent/daemon/policy_source.h"
+#include "common/ip.h"
+#include "directory/ldap/root_dse.h"
 #include "directory/ldap/session.h"
 
 namespace ward::agent::daemon {
@@ -33,6 +41,8 @@ struct DirectorySourceSettings {
   std::string computer_dn;      // set, or found by computer_account at each fetch
   std::string computer_account; // sAMAccountName
   std::optional<std::string> site_dn;  // [directory] site; otherwise the computer's msDS-SiteName
+  // The host's addresses, for the site from subnets (default: host_addresses()).
+  std::function<std::vector<IpAddress>()> host_addresses;
 };
 
 // "EXAMPLE.COM" -> "DC=example,DC=com"
@@ -61,9 +71,13 @@ class DirectorySource final : public PolicySource {
     std::optional<std::string> site;  // msDS-SiteName
   };
   Expected<Computer, FetchError> find_computer(ldap::Session& session);
-  Expected<FetchedPolicy, FetchError> fetch_on(ldap::Session& session);
+  Expected<FetchedPolicy, FetchError> fetch_on(ldap::Session& session, ScopeReport& report);
+  // The site: configured, the computer's msDS-SiteName, or from the subnets (noted in `report`).
+  Expected<std::optional<std::string>, FetchError> find_site(ldap::Session& session, const Computer& computer,
+                                                             const ldap::RootDse& root, ScopeReport& report);
 
   DirectorySourceSettings settings_;
+  std::unique_ptr<ldap::Session> session_;  // kept between fetches; fetch() is not called concurrently
   Logger& log_;
   std::string description_;
   std::atomic<std::uint64_t> last_round_trips_{0};

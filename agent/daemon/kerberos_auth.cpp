@@ -26,8 +26,33 @@ std::string local_host_name() {
 
 }  // namespace
 
+std::string computer_account_of_host(std::string_view host_name) {
+  constexpr std::size_t kNetbiosNameLength = 15;
+  std::string name(host_name.substr(0, host_name.find('.')));
+  if (name.size() > kNetbiosNameLength) name.resize(kNetbiosNameLength);
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::toupper(c); });
+  return name + "$";
+}
+
+std::string computer_account_name(const config::DirectorySettings& directory) {
+  if (directory.computer_name.empty()) return computer_account_of_host(local_host_name());
+  return directory.computer_name.back() == '$' ? directory.computer_name : directory.computer_name + "$";
+}
+
 std::string host_principal(const config::DirectorySettings& directory) {
-  return directory.principal.empty() ? "host/" + local_host_name() + "@" + directory.realm : directory.principal;
+  return directory.principal.empty() ? computer_account_name(directory) + "@" + directory.realm : directory.principal;
+}
+
+std::string acceptor_principal(const config::DirectorySettings& directory) {
+  if (directory.principal.rfind("host/", 0) == 0) return directory.principal;
+  std::string fqdn = local_host_name();
+  std::transform(fqdn.begin(), fqdn.end(), fqdn.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (fqdn.find('.') == std::string::npos) {
+    std::string domain = directory.realm;
+    std::transform(domain.begin(), domain.end(), domain.begin(), [](unsigned char c) { return std::tolower(c); });
+    fqdn += "." + domain;
+  }
+  return "host/" + fqdn + "@" + directory.realm;
 }
 
 Expected<std::string, std::string> peer_host_principal(const IpAddress& peer, const std::string& realm) {
@@ -63,6 +88,7 @@ void enable_kerberos(ikebridge::AuthFactory& factory, const config::Config& conf
   ikebridge::KerberosSettings settings;
   settings.keytab_path = directory.keytab.string();
   settings.own_principal = host_principal(directory);
+  const std::string acceptor = acceptor_principal(directory);
   const std::string realm = directory.realm;
   settings.peer_principal = [realm](const IpAddress& peer) -> std::optional<std::string> {
     auto principal = peer_host_principal(peer, realm);
@@ -72,12 +98,13 @@ void enable_kerberos(ikebridge::AuthFactory& factory, const config::Config& conf
   // One provider serves every exchange (each main mode takes its own GSS context from it).
   auto shared = std::make_shared<std::pair<std::once_flag, ikebridge::AuthProviderPtr>>();
   factory.enable_kerberos(std::move(settings),
-                          [shared, realm](const ikebridge::KerberosSettings& s,
+                          [shared, realm, acceptor](const ikebridge::KerberosSettings& s,
                                           const IpAddress&) -> Expected<ikebridge::AuthProviderPtr, std::string> {
                             std::call_once(shared->first, [&] {
                               ike::auth::KerberosConfig kerberos;
                               kerberos.keytab = s.keytab_path;
                               kerberos.own_principal = s.own_principal;
+                              kerberos.acceptor_principal = acceptor;
                               kerberos.peer_principal = [realm](const IpAddress& peer) {
                                 return peer_host_principal(peer, realm);
                               };

@@ -7,15 +7,30 @@
 namespace ward::agent::daemon {
 namespace {
 
-TEST(KerberosAuth, OwnPrincipalIsTheConfiguredOneOrTheHostName) {
+TEST(KerberosAuth, ComputerAccountOfAHostNameIsItsNetbiosName) {
+  EXPECT_EQ(computer_account_of_host("legal-pc1.example.test"), "LEGAL-PC1$");
+  EXPECT_EQ(computer_account_of_host("ws01"), "WS01$");
+  EXPECT_EQ(computer_account_of_host("accounting-workstation-17.example.test"), "ACCOUNTING-WORK$");
+}
+
+TEST(KerberosAuth, OwnPrincipalIsTheConfiguredOneOrTheComputerAccount) {
   config::DirectorySettings directory;
   directory.realm = "EXAMPLE.TEST";
   directory.principal = "host/ws01.example.test@EXAMPLE.TEST";
   EXPECT_EQ(host_principal(directory), "host/ws01.example.test@EXAMPLE.TEST");
+  EXPECT_EQ(acceptor_principal(directory), "host/ws01.example.test@EXAMPLE.TEST");
   directory.principal.clear();
+  directory.computer_name = "WS01";
+  EXPECT_EQ(computer_account_name(directory), "WS01$");
+  EXPECT_EQ(host_principal(directory), "WS01$@EXAMPLE.TEST");
+  directory.computer_name.clear();
+  // Derived from this host's name: NAME$@REALM, never host/... (AD's KDC refuses that as a client).
   const auto made = host_principal(directory);
-  EXPECT_EQ(made.rfind("host/", 0), 0u) << made;
-  EXPECT_EQ(made.substr(made.size() - 13), "@EXAMPLE.TEST") << made;
+  EXPECT_EQ(made.substr(made.size() - 14), "$@EXAMPLE.TEST") << made;
+  EXPECT_EQ(made.find('/'), std::string::npos) << made;
+  const auto acceptor = acceptor_principal(directory);
+  EXPECT_EQ(acceptor.rfind("host/", 0), 0u) << acceptor;
+  EXPECT_NE(acceptor.find('.'), std::string::npos) << acceptor;
 }
 
 // Only the loopback address: its name comes from /etc/hosts, so the test sends nothing to DNS.

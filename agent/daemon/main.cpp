@@ -145,6 +145,7 @@ class IkeRuntime {
     snapshot->policy = current->policy;
     snapshot->compiled = current->compiled;
     snapshot->translation = current->translation;
+    snapshot->offers = current->offers;
     // SAs survive a refresh only if their filter is still negotiated on the same terms.
     const bool first = bridged_ == nullptr;
     const auto live = first ? std::vector<std::uint32_t>{} : ikebridge::filters_negotiated_on_same_terms(*bridged_, *snapshot);
@@ -197,7 +198,8 @@ int run(const std::filesystem::path& config_path) {
     return kExitUsage;
   }
   log.set_threshold(config->log_level);
-  log.info("starting", {{"config", config_path.string()}, {"driver", std::string(config::name_of(config->driver))}});
+  log.info("starting", {{"config", config_path.string()}, {"driver", std::string(config::name_of(config->driver))},
+                        {"legacy_algorithms", std::string(config::name_of(config->legacy_algorithms))}});
   // IKE certificate authentication: loaded once, before anything starts; a configured but unusable
   // certificate, key or trust store stops the start-up with the file and the reason.
   ikebridge::CertificateCredentialsPtr certificates;
@@ -243,7 +245,7 @@ int run(const std::filesystem::path& config_path) {
     addresses = std::vector<ward::IpAddress>{};
   }
   AgentState state;
-  Applier applier(**dataplane);
+  Applier applier(**dataplane, config->legacy_algorithms != config::LegacyAlgorithms::Never);
   PolicyUpdater updater(source.get(), cache, applier, state, log, clock, *addresses, boot_policy(*config));
   // Before any network call: the cached policy, else the boot policy. A dataplane that takes no
   // table at all (not even the empty one) can enforce nothing: that is a failed start, visible
@@ -262,10 +264,9 @@ int run(const std::filesystem::path& config_path) {
   }
 
   // Refreshes run on their own thread, the first at once: whatever the directory does, the main
-  // loop, the control socket and the watcher never wait on it. After a failure the next try
-  // comes sooner than the next poll (schedule.h retry_delay).
-  std::mt19937_64 random(std::random_device{}());
-  unsigned failures = 0;
+  // loop, the control socket and the watcher never wait on it. Every refresh, whatever started it,
+  // moves the next poll; after a failure the next try comes sooner (schedule.h).
+  RefreshSchedule schedule(std::random_device{}());
   RefreshLoop refreshes(
       [&](std::string_view trigger) {
         auto outcome = updater.refresh(trigger);
@@ -278,15 +279,10 @@ int run(const std::filesystem::path& config_path) {
         sd_notify(0, status.c_str());  // `systemctl status wardd` shows what is enforced
         return outcome;
       },
-      [&](const UpdateOutcome& outcome) -> std::chrono::milliseconds {
+      [&](const UpdateOutcome& outcome) {
         const auto now = clock.now();
-        const auto poll = next_refresh(now, state.current()->policy.polling_interval_minutes, random) - now;
-        if (!outcome.failed) {
-          failures = 0;
-          return std::chrono::duration_cast<std::chrono::milliseconds>(poll);
-        }
-        return std::chrono::duration_cast<std::chrono::milliseconds>(
-            std::min<std::chrono::system_clock::duration>(retry_delay(++failures), poll));
+        const auto due = schedule.refreshed(now, state.current()->policy.polling_interval_minutes, outcome.failed);
+        return std::chrono::duration_cast<std::chrono::milliseconds>(due - now);
       },
       "start-up");
 

@@ -2,6 +2,7 @@
 // (directory_source.h).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -12,9 +13,33 @@
 
 namespace ward::agent::daemon {
 
+// How the directory decided this host's policy, for `wardctl show policy`: the directory's kind,
+// the site and how it was found, and each GPO in scope with whether it applied and why not.
+struct GpoReport {
+  std::string name;
+  std::string dn;
+  std::string som_dn;  // where it is linked
+  bool applied = false;
+  std::string note;    // why it did not apply ("security filtering denies ..."); empty when it did
+
+  friend bool operator==(const GpoReport&, const GpoReport&) = default;
+};
+struct ScopeReport {
+  std::string directory;    // "Active Directory", "OpenLDAP"; empty for a local file
+  std::string computer_dn;
+  std::string account;      // the computer as security filtering saw it (AD), e.g. WARD\PC1$
+  std::string site_dn;      // empty: no site
+  std::string site_from;    // "configured", "msDS-SiteName", "subnet 10.20.1.0/24"
+  std::vector<GpoReport> gpos;  // lowest precedence first, then those not applied
+  std::uint64_t round_trips = 0;  // LDAP round trips of the fetch
+
+  friend bool operator==(const ScopeReport&, const ScopeReport&) = default;
+};
+
 struct FetchedPolicy {
   model::Policy policy;     // parsed, not yet validated
   cache::PolicySource source;
+  ScopeReport report;
 };
 
 struct FetchError {
@@ -26,6 +51,7 @@ struct FetchError {
   Kind kind = Kind::Unavailable;
   std::string message;
   std::vector<model::Problem> problems;
+  ScopeReport report;  // NotAssigned: which GPOs were in scope and why none assigned a policy
 };
 
 class PolicySource {

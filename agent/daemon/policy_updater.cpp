@@ -32,6 +32,16 @@ bool PolicyUpdater::install(Snapshot snapshot) {
     return false;
   }
   for (const auto& note : snapshot.compiled.notes) log_.warning("compile-note", {{"note", note.to_string()}});
+  // What this host leaves out of the policy's offers, once per policy applied (not on a
+  // recompile for new addresses, nor per negotiation).
+  if (state_.current()->policy != snapshot.policy || state_.current()->origin != snapshot.origin) {
+    for (const auto& skipped : snapshot.offers.skipped) {
+      log_.warning("offer-skipped", {{"policy", snapshot.policy.name}, {"object", skipped.object}, {"offer", skipped.text}});
+    }
+    for (const auto& closed : snapshot.offers.fail_closed) {
+      log_.warning("rule-fails-closed", {{"policy", snapshot.policy.name}, {"rule", closed.rule_name}, {"why", closed.reason}});
+    }
+  }
   log_.info("table-installed", {{"origin", std::string(name_of(snapshot.origin))},
                                 {"policy", snapshot.policy.name},
                                 {"filters", std::to_string(snapshot.translation.table.filters.size())},
@@ -133,7 +143,7 @@ UpdateOutcome PolicyUpdater::refresh(std::string_view trigger) {
 UpdateOutcome PolicyUpdater::decide(const std::string& from, Expected<FetchedPolicy, FetchError> fetched) {
   if (!fetched) {
     const auto& error = fetched.error();
-    if (error.kind == FetchError::Kind::NotAssigned) return none_assigned(from, error.message);
+    if (error.kind == FetchError::Kind::NotAssigned) return none_assigned(from, error.message, error.report);
     if (error.kind == FetchError::Kind::Unavailable) {
       return fail(cache::EventKind::DirectoryUnreachable, from + " unavailable: " + error.message);
     }
@@ -150,6 +160,11 @@ UpdateOutcome PolicyUpdater::decide(const std::string& from, Expected<FetchedPol
 
   const auto current = state_.current();
   if (current->origin == PolicyOrigin::Source && current->policy == fetched->policy && current->source == fetched->source) {
+    if (!(current->scope == fetched->report)) {  // same policy, new explanation (e.g. another GPO filtered out)
+      Snapshot same = *current;
+      same.scope = std::move(fetched->report);
+      state_.publish(std::make_shared<const Snapshot>(std::move(same)));
+    }
     return {false, false, "policy " + in_quotes(current->policy.name) + " unchanged"};
   }
   auto stored = cache_.with([&](cache::Cache& c) { return c.store_if_valid(fetched->policy, fetched->source); });
@@ -162,6 +177,7 @@ UpdateOutcome PolicyUpdater::decide(const std::string& from, Expected<FetchedPol
   snapshot.source_description = from;
   snapshot.fetched_at = clock_.now();
   snapshot.addresses = addresses_;
+  snapshot.scope = std::move(fetched->report);
   const std::string name = snapshot.policy.name;
   if (!install(std::move(snapshot))) {
     return fail(cache::EventKind::PolicyRejected, "policy " + in_quotes(name) + " from " + from + ": the dataplane refused its table");
@@ -172,10 +188,10 @@ UpdateOutcome PolicyUpdater::decide(const std::string& from, Expected<FetchedPol
   return {true, false, message};
 }
 
-UpdateOutcome PolicyUpdater::none_assigned(const std::string& from, const std::string& why) {
+UpdateOutcome PolicyUpdater::none_assigned(const std::string& from, const std::string& why, const ScopeReport& report) {
   const std::string description = from + ": no IPsec policy assigned";
   const auto current = state_.current();
-  if (current->origin == PolicyOrigin::None && current->source_description == description) {
+  if (current->origin == PolicyOrigin::None && current->source_description == description && current->scope == report) {
     return {false, false, "no IPsec policy assigned (unchanged)"};
   }
   // As Windows does when the assignment goes: the cached domain policy goes too, so that a
@@ -187,6 +203,7 @@ UpdateOutcome PolicyUpdater::none_assigned(const std::string& from, const std::s
   none.source_description = description;
   none.fetched_at = clock_.now();
   none.addresses = addresses_;
+  none.scope = report;
   if (!install(std::move(none))) return {false, true, why + "; the dataplane refused the empty table"};
   const std::string message = why + "; no IPsec policy is enforced: all traffic passes in clear";
   record(cache::EventKind::PolicyApplied, message);

@@ -63,7 +63,7 @@ class PolicyUpdater {
   UpdateOutcome start_locked();
   UpdateOutcome decide(const std::string& from, Expected<FetchedPolicy, FetchError> fetched);
   UpdateOutcome fail(cache::EventKind kind, const std::string& why);
-  UpdateOutcome none_assigned(const std::string& from, const std::string& why);
+  UpdateOutcome none_assigned(const std::string& from, const std::string& why, const ScopeReport& report);
   std::string what_is_kept() const;
   bool install(Snapshot snapshot);
   void record(cache::EventKind kind, const std::string& reason);

@@ -67,7 +67,7 @@ TEST_F(PolicyUpdaterTest, StartsFromTheCacheWhenTheSourceIsBrokenOrUnavailable) 
   EXPECT_FALSE(state_->current()->translation.table.filters.empty());
   EXPECT_TRUE(has_event(events(), cache::EventKind::CacheUsed, "cached policy"));
   make_updater();
-  source_.next = unexpected(FetchError{FetchError::Kind::Unavailable, "no such file", {}});
+  source_.next = unexpected(FetchError{FetchError::Kind::Unavailable, "no such file", {}, {}});
   updater_->refresh("start-up");
   EXPECT_EQ(state_->current()->origin, PolicyOrigin::Cache);
   EXPECT_TRUE(has_event(events(), cache::EventKind::DirectoryUnreachable, "no such file"));
@@ -103,7 +103,7 @@ TEST_F(PolicyUpdaterTest, WithNothingCachedTheBootPolicyIsEnforcedAndKept) {
   EXPECT_NE(log_text_.str().find("level=error event=boot-policy"), std::string::npos) << log_text_.str();
   EXPECT_TRUE(has_event(events(), cache::EventKind::BootPolicy, "boot policy"));
 
-  source_.next = unexpected(FetchError{FetchError::Kind::Unavailable, "ldap://dc1: timed out", {}});
+  source_.next = unexpected(FetchError{FetchError::Kind::Unavailable, "ldap://dc1: timed out", {}, {}});
   auto outcome = updater_->refresh("test");
   EXPECT_TRUE(outcome.failed);
   EXPECT_NE(outcome.message.find("keeping the boot policy"), std::string::npos) << outcome.message;
@@ -120,7 +120,7 @@ TEST_F(PolicyUpdaterTest, WithNothingCachedTheBootPolicyIsEnforcedAndKept) {
 // The administrator's "no policy assigned" beats the boot policy: nothing is enforced.
 TEST_F(PolicyUpdaterTest, NoPolicyAssignedReplacesTheBootPolicy) {
   make_updater(boot_policy(local_host()));
-  source_.next = unexpected(FetchError{FetchError::Kind::NotAssigned, "no IPsec policy assigned to CN=ws01", {}});
+  source_.next = unexpected(FetchError{FetchError::Kind::NotAssigned, "no IPsec policy assigned to CN=ws01", {}, {}});
   EXPECT_TRUE(updater_->refresh("start-up").applied);
   EXPECT_EQ(state_->current()->origin, PolicyOrigin::None);
   EXPECT_TRUE(state_->current()->translation.table.filters.empty());
@@ -163,7 +163,7 @@ TEST_F(PolicyUpdaterTest, PermitModeNoCacheAndABrokenPolicyMeansNoPolicyLoudly) 
 TEST_F(PolicyUpdaterTest, NoPolicyAssignedEnforcesNoneAndClearsTheCache) {
   source_.next = legal_policy();
   ASSERT_TRUE(updater_->refresh("test").applied);
-  source_.next = unexpected(FetchError{FetchError::Kind::NotAssigned, "no IPsec policy assigned to CN=ws01", {}});
+  source_.next = unexpected(FetchError{FetchError::Kind::NotAssigned, "no IPsec policy assigned to CN=ws01", {}, {}});
   const auto outcome = updater_->refresh("test");
   EXPECT_TRUE(outcome.applied) << outcome.message;
   EXPECT_FALSE(outcome.failed);
@@ -178,7 +178,7 @@ TEST_F(PolicyUpdaterTest, NoPolicyAssignedEnforcesNoneAndClearsTheCache) {
   EXPECT_NE(updater_->refresh("test").message.find("unchanged"), std::string::npos);
   // A restart with the directory down then has nothing to fall back to: still none.
   make_updater();
-  source_.next = unexpected(FetchError{FetchError::Kind::Unavailable, "down", {}});
+  source_.next = unexpected(FetchError{FetchError::Kind::Unavailable, "down", {}, {}});
   updater_->refresh("start-up");
   EXPECT_EQ(state_->current()->origin, PolicyOrigin::None);
 }

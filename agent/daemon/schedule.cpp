@@ -23,4 +23,13 @@ std::chrono::seconds retry_delay(unsigned consecutive_failures) {
   return std::min<std::chrono::seconds>(delay, kMaxRetry);
 }
 
+TimePoint RefreshSchedule::refreshed(TimePoint now, std::uint32_t polling_minutes, bool failed) {
+  const TimePoint poll = next_refresh(now, polling_minutes, random_);
+  if (!failed) {
+    failures_ = 0;
+    return poll;
+  }
+  return std::min(poll, now + retry_delay(++failures_));
+}
+
 }  // namespace ward::agent::daemon

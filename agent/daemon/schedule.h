@@ -32,4 +32,20 @@ inline constexpr std::chrono::minutes kMaxRetry{10};
 // `consecutive_failures` >= 1.
 std::chrono::seconds retry_delay(unsigned consecutive_failures);
 
+// When the next refresh is due after one that just ended, whatever started it (the timer, SIGHUP,
+// `wardctl refresh`, a change notification): a poll is one interval (+ jitter) after the last time
+// the policy was read, never sooner; after a failed refresh, the retry back-off above. Used by the
+// refresh thread alone (refresh_loop.h), so not thread-safe.
+class RefreshSchedule {
+ public:
+  explicit RefreshSchedule(std::uint64_t seed) : random_(seed) {}
+  // The due time of the next refresh, for a refresh that ended at `now` under a policy polling
+  // every `polling_minutes` (0: the default).
+  TimePoint refreshed(TimePoint now, std::uint32_t polling_minutes, bool failed);
+
+ private:
+  std::mt19937_64 random_;
+  unsigned failures_ = 0;
+};
+
 }  // namespace ward::agent::daemon

@@ -27,6 +27,7 @@ std::unique_ptr<ChangeWatcher> make_change_watcher(const config::Config& config,
   ChangeWatchSettings watch;
   watch.session = std::move(settings->session);
   watch.request = policy_watch_request(settings->domain_dn, settings->computer_dn, settings->computer_account);
+  watch.scope = WatchScope{settings->domain_dn, settings->computer_dn, settings->computer_account};
   return std::make_unique<ChangeWatcher>(std::move(watch), log, std::move(trigger));
 }
 

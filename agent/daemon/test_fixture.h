@@ -38,7 +38,7 @@ class ScriptedSource final : public PolicySource {
     return next;
   }
   std::string describe() const override { return "test source"; }
-  Expected<FetchedPolicy, FetchError> next = unexpected(FetchError{FetchError::Kind::Unavailable, "nothing yet", {}});
+  Expected<FetchedPolicy, FetchError> next = unexpected(FetchError{FetchError::Kind::Unavailable, "nothing yet", {}, {}});
   std::atomic<int> fetches{0};
   std::atomic<bool> hold{false};
   std::atomic<bool> fetching{false};
@@ -51,7 +51,7 @@ class NullListener final : public driver::DataplaneListener {
 };
 
 inline FetchedPolicy legal_policy() {
-  FetchedPolicy fetched{model::testing::load_example_policy("legal-policy.json"), {}};
+  FetchedPolicy fetched{model::testing::load_example_policy("legal-policy.json"), {}, {}};
   fetched.source.change_stamp = "1";
   return fetched;
 }

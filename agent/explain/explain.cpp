@@ -25,15 +25,16 @@ bool has_ports(std::uint8_t protocol) {
   return protocol == model::ip_protocol::kTcp || protocol == model::ip_protocol::kUdp;
 }
 
-MatchedFilter describe(const model::Policy& policy, const model::CompiledTable& table, std::size_t index) {
+MatchedFilter describe(const model::Policy& policy, const model::CompiledTable& table, std::size_t index, const RuleNotes& notes) {
   MatchedFilter out;
   out.position = index + 1;
   out.specific = table.filters[index];
   out.action = out.specific.action;
+  if (const auto note = notes.find(out.specific.rule_index); note != notes.end()) out.note = note->second;
   if (out.specific.rule_index >= policy.rules.size()) return out;  // a table from another policy
   const model::Rule& rule = policy.rules[out.specific.rule_index];
-  out.rule_name = rule.name;
-  if (const auto* action = policy.find_filter_action(rule.filter_action)) out.filter_action_name = action->name;
+  out.rule_name = model::display_name(rule);
+  if (const auto* action = policy.find_filter_action(rule.filter_action)) out.filter_action_name = model::display_name(policy, *action);
   if (rule.filter_list) {
     if (const auto* list = policy.find_filter_list(*rule.filter_list)) {
       out.filter_list_name = list->name;
@@ -79,6 +80,7 @@ ordered_json matched_json(const MatchedFilter& m) {
   j["specific"] = specific_filter_text(m.specific);
   j["mirror"] = m.specific.mirror;
   if (m.specific.tunnel_endpoint) j["tunnel_endpoint"] = m.specific.tunnel_endpoint->to_string();
+  if (!m.note.empty()) j["note"] = m.note;
   return j;
 }
 
@@ -96,6 +98,7 @@ std::string matched_text(const ordered_json& j, const std::string& indent) {
   out += indent + "specific:      " + j.at("specific").get<std::string>() +
          (j.at("mirror").get<bool>() ? " (reply direction)" : "") + "\n";
   if (j.contains("tunnel_endpoint")) out += indent + "tunnel to:     " + j.at("tunnel_endpoint").get<std::string>() + "\n";
+  if (j.contains("note")) out += indent + "note:          " + j.at("note").get<std::string>() + "\n";
   return out;
 }
 
@@ -110,17 +113,18 @@ std::string_view name_of(LossReason reason) noexcept {
   return "?";
 }
 
-Explanation explain(const model::Policy& policy, const model::CompiledTable& table, const model::PacketTuple& packet) {
+Explanation explain(const model::Policy& policy, const model::CompiledTable& table, const model::PacketTuple& packet,
+                    const RuleNotes& notes) {
   Explanation out;
   out.packet = packet;
   const auto winner = model::first_match(table, packet);
   if (!winner) return out;
-  out.winner = describe(policy, table, *winner);
+  out.winner = describe(policy, table, *winner, notes);
   // The table is in precedence order, so the later matches are the runners-up in order.
   for (std::size_t i = *winner + 1; i < table.filters.size(); ++i) {
     if (!model::matches(table.filters[i], packet)) continue;
     auto [reason, why] = why_lost(table.filters[i], table.filters[*winner], policy);
-    out.runners_up.push_back(RunnerUp{describe(policy, table, i), reason, std::move(why)});
+    out.runners_up.push_back(RunnerUp{describe(policy, table, i, notes), reason, std::move(why)});
   }
   return out;
 }
@@ -195,7 +199,7 @@ std::string render_explanation_text(const nlohmann::ordered_json& j) {
   return out;
 }
 
-nlohmann::ordered_json specific_filters_json(const model::Policy& policy, const model::CompiledTable& table) {
+nlohmann::ordered_json specific_filters_json(const model::Policy& policy, const model::CompiledTable& table, const RuleNotes& notes) {
   ordered_json rows = ordered_json::array();
   for (std::size_t i = 0; i < table.filters.size(); ++i) {
     const auto& f = table.filters[i];
@@ -209,8 +213,9 @@ nlohmann::ordered_json specific_filters_json(const model::Policy& policy, const 
     row["destination_ports"] = ports_text(f.destination_ports);
     row["action"] = std::string(model::name_of(f.action));
     row["mirror"] = f.mirror;
-    row["rule"] = f.rule_index < policy.rules.size() ? policy.rules[f.rule_index].name : "?";
+    row["rule"] = f.rule_index < policy.rules.size() ? model::display_name(policy.rules[f.rule_index]) : "?";
     if (f.tunnel_endpoint) row["tunnel_endpoint"] = f.tunnel_endpoint->to_string();
+    if (const auto note = notes.find(f.rule_index); note != notes.end()) row["note"] = note->second;
     rows.push_back(row);
   }
   return rows;

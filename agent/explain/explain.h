@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,7 +36,12 @@ struct MatchedFilter {
   std::string filter_action_name;
   model::ActionKind action = model::ActionKind::Block;
   std::optional<model::Filter> generic;  // the filter as the policy states it
+  std::string note;                      // e.g. why the rule blocks instead of negotiating
 };
+
+// Per rule index: what the agent did to the rule's filters that the policy does not say, such as
+// "fails closed: filter action \"Require Security\" has no usable security method (...)".
+using RuleNotes = std::map<std::size_t, std::string>;
 
 struct RunnerUp {
   MatchedFilter filter;
@@ -49,7 +55,8 @@ struct Explanation {
   std::vector<RunnerUp> runners_up;     // every other matching filter, in precedence order
 };
 
-Explanation explain(const model::Policy& policy, const model::CompiledTable& table, const model::PacketTuple& packet);
+Explanation explain(const model::Policy& policy, const model::CompiledTable& table, const model::PacketTuple& packet,
+                    const RuleNotes& notes = {});
 
 // Renderings. The text form is made from the JSON form, so wardctl renders what it receives
 // exactly as the agent would; render_explanation_text() throws nlohmann::json::exception on a
@@ -66,7 +73,8 @@ std::string specific_filter_text(const model::CompiledFilter& filter);
 
 // The `show filters` results: the compiled table ("specific") and the policy's filters as written
 // ("generic"), as JSON arrays of objects.
-nlohmann::ordered_json specific_filters_json(const model::Policy& policy, const model::CompiledTable& table);
+nlohmann::ordered_json specific_filters_json(const model::Policy& policy, const model::CompiledTable& table,
+                                             const RuleNotes& notes = {});
 nlohmann::ordered_json generic_filters_json(const model::Policy& policy);
 
 }  // namespace ward::agent::explain

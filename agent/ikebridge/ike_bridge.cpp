@@ -8,87 +8,7 @@
 namespace ward::agent::ikebridge {
 namespace {
 
-using driver::crypto::Cipher;
-using driver::crypto::Integrity;
-using ike::sa::EspProposal;
-using ike::sa::Phase1Proposal;
 using ike::sa::TrafficSelector;
-
-constexpr std::uint32_t kSecondsPerMinute = 60;
-
-std::string method_text(std::size_t index) { return "method " + std::to_string(index + 1); }
-
-Expected<Phase1Proposal, std::string> phase1_of(const model::KeyExchangeMethod& m, bool allow_legacy,
-                                                std::chrono::seconds lifetime) {
-  Phase1Proposal p;
-  p.lifetime = lifetime;
-  switch (m.cipher) {
-    case model::Cipher::Aes128Cbc: p.cipher = IkeEncryptionAlgorithm::AesCbc; p.key_bits = 128; break;
-    case model::Cipher::Aes192Cbc: p.cipher = IkeEncryptionAlgorithm::AesCbc; p.key_bits = 192; break;
-    case model::Cipher::Aes256Cbc: p.cipher = IkeEncryptionAlgorithm::AesCbc; p.key_bits = 256; break;
-    case model::Cipher::TripleDes:
-      if (!allow_legacy) return unexpected(std::string("3DES needs the policy's legacy algorithms option"));
-      p.cipher = IkeEncryptionAlgorithm::TripleDesCbc;
-      break;
-    default: return unexpected(std::string("the cipher is not usable for main mode"));
-  }
-  switch (m.integrity) {
-    case model::Integrity::Sha1: p.hash = IkeHashAlgorithm::Sha; break;
-    case model::Integrity::Sha256: p.hash = IkeHashAlgorithm::Sha2_256; break;
-    case model::Integrity::Sha384: p.hash = IkeHashAlgorithm::Sha2_384; break;
-    case model::Integrity::Md5:
-      if (!allow_legacy) return unexpected(std::string("MD5 needs the policy's legacy algorithms option"));
-      p.hash = IkeHashAlgorithm::Md5;
-      break;
-    case model::Integrity::None: return unexpected(std::string("main mode needs an integrity algorithm"));
-  }
-  switch (m.dh_group) {
-    case model::DhGroup::Modp2048: p.group = IkeGroupDescription::Modp2048; break;
-    case model::DhGroup::Ecp256: p.group = IkeGroupDescription::Ecp256; break;
-    case model::DhGroup::Ecp384: p.group = IkeGroupDescription::Ecp384; break;
-    case model::DhGroup::Modp1024:
-      if (!allow_legacy) return unexpected(std::string("DH group 2 needs the policy's legacy algorithms option"));
-      p.group = IkeGroupDescription::Modp1024;
-      break;
-    case model::DhGroup::Modp768: return unexpected(std::string("DH group 1 is never accepted"));
-  }
-  return p;
-}
-
-Expected<EspProposal, std::string> esp_of(const model::EspTransform& esp) {
-  EspProposal p;
-  const bool gcm = esp.cipher == model::Cipher::Aes128Gcm || esp.cipher == model::Cipher::Aes256Gcm;
-  switch (esp.cipher) {
-    case model::Cipher::Aes128Gcm: p.cipher = Cipher::AesGcm128; break;
-    case model::Cipher::Aes256Gcm: p.cipher = Cipher::AesGcm256; break;
-    case model::Cipher::Aes128Cbc: p.cipher = Cipher::AesCbc128; break;
-    case model::Cipher::Aes256Cbc: p.cipher = Cipher::AesCbc256; break;
-    case model::Cipher::None: p.cipher = Cipher::Null; break;
-    default: return unexpected(std::string("the ESP cipher is not supported by quick mode (AES-GCM, AES-CBC or NULL)"));
-  }
-  switch (esp.integrity) {
-    case model::Integrity::None:
-      if (!gcm) return unexpected(std::string("ESP without GCM needs an integrity algorithm"));
-      p.integrity = Integrity::None;
-      break;
-    case model::Integrity::Sha1: p.integrity = Integrity::HmacSha1_96; break;
-    case model::Integrity::Sha256: p.integrity = Integrity::HmacSha256_128; break;
-    default: return unexpected(std::string("the ESP integrity algorithm is not supported by quick mode (SHA-1 or SHA-256)"));
-  }
-  if (gcm && p.integrity != Integrity::None) return unexpected(std::string("AES-GCM with a separate integrity algorithm"));
-  return p;
-}
-
-std::optional<IkeGroupDescription> group_of(model::DhGroup group) {
-  switch (group) {
-    case model::DhGroup::Modp1024: return IkeGroupDescription::Modp1024;
-    case model::DhGroup::Modp2048: return IkeGroupDescription::Modp2048;
-    case model::DhGroup::Ecp256: return IkeGroupDescription::Ecp256;
-    case model::DhGroup::Ecp384: return IkeGroupDescription::Ecp384;
-    case model::DhGroup::Modp768: return std::nullopt;
-  }
-  return std::nullopt;
-}
 
 // `outer` covers every address of `inner`.
 bool covers(const IpPrefix& outer, const IpPrefix& inner) {
@@ -100,62 +20,6 @@ bool covers(const PortRange& range, std::uint16_t port) { return range.is_any() 
 std::uint16_t single_port(const PortRange& range) { return range.is_single() ? range.first : 0; }
 
 }  // namespace
-
-Expected<std::vector<Phase1Proposal>, std::string> phase1_proposals(const model::KeyExchangeSettings& settings,
-                                                                   bool allow_legacy) {
-  std::vector<Phase1Proposal> out;
-  std::string refused;
-  const std::chrono::seconds lifetime(static_cast<std::int64_t>(settings.lifetime_minutes) * kSecondsPerMinute);
-  for (std::size_t i = 0; i < settings.methods.size(); ++i) {
-    auto p = phase1_of(settings.methods[i], allow_legacy, lifetime);
-    if (p) out.push_back(*p);
-    else refused += "; key exchange " + method_text(i) + ": " + p.error();
-  }
-  if (out.empty()) return unexpected("no usable key exchange method in the policy's key exchange settings" + refused);
-  return out;
-}
-
-Expected<QuickModeProposals, std::string> quick_mode_proposals(const model::FilterAction& action,
-                                                               const model::KeyExchangeSettings& settings, bool allow_legacy) {
-  (void)allow_legacy;   // quick mode offers no legacy ESP algorithm
-  if (action.kind != model::ActionKind::Negotiate) {
-    return unexpected("filter action \"" + action.name + "\" does not negotiate");
-  }
-  QuickModeProposals out;
-  std::string refused;
-  bool first = true;
-  for (std::size_t i = 0; i < action.security_methods.size(); ++i) {
-    const auto& m = action.security_methods[i];
-    if (!m.esp) {
-      refused += "; security " + method_text(i) + ": AH is not supported by this build";
-      continue;
-    }
-    if (m.ah) {
-      refused += "; security " + method_text(i) + ": AH+ESP is not supported by this build";
-      continue;
-    }
-    auto p = esp_of(*m.esp);
-    if (!p) {
-      refused += "; security " + method_text(i) + ": " + p.error();
-      continue;
-    }
-    out.proposals.push_back(*p);
-    if (first) {
-      out.lifetime = std::chrono::seconds(m.lifetime_seconds);
-      out.lifetime_kilobytes = m.lifetime_kilobytes;
-      first = false;
-    }
-  }
-  if (out.proposals.empty()) {
-    return unexpected("filter action \"" + action.name + "\" has no usable ESP security method" + refused);
-  }
-  if (action.quick_mode_pfs || settings.master_key_pfs) {
-    if (settings.methods.empty()) return unexpected(std::string("quick mode PFS needs a key exchange method for its group"));
-    out.pfs_group = group_of(settings.methods.front().dh_group);
-    if (!out.pfs_group) return unexpected(std::string("quick mode PFS: the key exchange group is never accepted"));
-  }
-  return out;
-}
 
 Expected<AuthProviderPtr, std::string> AuthFactory::make(const model::AuthMethod& method, const IpAddress& peer) const {
   switch (method.kind) {
@@ -194,7 +58,8 @@ std::shared_ptr<const BridgeSnapshot> PolicyBridge::current() const {
 namespace {
 
 bool same_terms(const model::Policy& a, const model::Rule& rule_a, const model::Policy& b, const model::Rule& rule_b) {
-  if (a.key_exchange != b.key_exchange || rule_a.auth_methods != rule_b.auth_methods ||
+  if (a.key_exchange != b.key_exchange || a.allow_legacy_algorithms != b.allow_legacy_algorithms ||
+      rule_a.auth_methods != rule_b.auth_methods ||
       rule_a.tunnel_endpoint != rule_b.tunnel_endpoint) {
     return false;
   }
@@ -253,12 +118,14 @@ Expected<ike::service::Phase1Policy, std::string> PolicyBridge::phase1_for(const
     if (rules.empty()) return unexpected("no negotiate rule covers " + local.to_string() + " <-> " + peer.to_string());
   }
   ike::service::Phase1Policy out;
-  out.allow_legacy = s->policy.allow_legacy_algorithms;
+  out.allow_legacy = s->offers.allow_legacy;
   // Windows: master key PFS means one quick mode per main mode.
   out.quick_mode_limit = s->policy.key_exchange.master_key_pfs ? 1 : s->policy.key_exchange.quick_mode_limit;
-  auto proposals = phase1_proposals(s->policy.key_exchange, out.allow_legacy);
-  if (!proposals) return unexpected(std::move(proposals).error());
-  out.proposals = std::move(*proposals);
+  if (s->offers.main_mode.empty()) {
+    return unexpected("no usable key exchange method: every negotiate rule fails closed (" +
+                      (s->offers.fail_closed.empty() ? std::string("no rule negotiates") : s->offers.fail_closed.front().reason) + ")");
+  }
+  out.proposals = s->offers.main_mode;
   std::string refused;
   std::vector<model::AuthKind> seen;
   for (const auto index : rules) {
@@ -267,7 +134,7 @@ Expected<ike::service::Phase1Policy, std::string> PolicyBridge::phase1_for(const
       if (std::find(seen.begin(), seen.end(), method.kind) != seen.end()) continue;   // the first rule's wins
       auto provider = factory_.make(method, peer);
       if (!provider) {
-        refused += "; rule \"" + rule.name + "\": " + provider.error();
+        refused += "; rule \"" + model::display_name(rule) + "\": " + provider.error();
         continue;
       }
       seen.push_back(method.kind);
@@ -283,14 +150,21 @@ Expected<ike::service::QuickModePolicy, std::string> PolicyBridge::quick_mode_fo
   const auto& f = s.compiled.filters.at(index);
   const auto& rule = s.policy.rules.at(f.rule_index);
   const auto* action = s.policy.find_filter_action(rule.filter_action);
-  if (action == nullptr) return unexpected("rule \"" + rule.name + "\": its filter action is missing");
-  auto proposals = quick_mode_proposals(*action, s.policy.key_exchange, s.policy.allow_legacy_algorithms);
-  if (!proposals) return unexpected(std::move(proposals).error());
+  if (action == nullptr) return unexpected("rule \"" + model::display_name(rule) + "\": its filter action is missing");
+  if (const auto* closed = s.offers.fail_closed_rule(f.rule_index)) {
+    return unexpected("rule \"" + closed->rule_name + "\" fails closed: " + closed->reason);
+  }
+  const auto planned = s.offers.actions.find(action->id);
+  if (planned == s.offers.actions.end()) {
+    return unexpected("filter action \"" + model::display_name(s.policy, *action) + "\" has no usable security method");
+  }
+  const auto& proposals = planned->second;
   ike::service::QuickModePolicy q;
-  q.proposals = std::move(proposals->proposals);
-  q.pfs_group = proposals->pfs_group;
-  q.lifetime = proposals->lifetime;
-  q.lifetime_kilobytes = proposals->lifetime_kilobytes;
+  q.proposals = proposals.proposals;
+  q.allow_legacy = proposals.allow_legacy;
+  q.pfs_group = proposals.pfs_group;
+  q.lifetime = proposals.lifetime;
+  q.lifetime_kilobytes = proposals.lifetime_kilobytes;
   q.local = TrafficSelector{f.source, f.protocol, single_port(f.source_ports)};
   q.remote = TrafficSelector{f.destination, f.protocol, single_port(f.destination_ports)};
   q.filter_id = s.translation.table.filters.at(index).id;
@@ -340,9 +214,11 @@ Expected<ike::service::QuickModePolicy, std::string> PolicyBridge::quick_mode_fo
     if (!covers(f.source_ports, our_side.port) || !covers(f.destination_ports, peer_side.port)) continue;
     if (f.tunnel_endpoint ? *f.tunnel_endpoint != peer : !our_side_local) continue;
     if (f.action != model::ActionKind::Negotiate) {
+      const auto* closed = s->offers.fail_closed_rule(f.rule_index);
       return unexpected(our_side.prefix.to_string() + " -> " + peer_side.prefix.to_string() + " falls under a " +
                         (f.action == model::ActionKind::Permit ? "permit" : "block") + " filter of rule \"" +
-                        s->policy.rules.at(f.rule_index).name + "\"");
+                        model::display_name(s->policy.rules.at(f.rule_index)) + "\"" +
+                        (closed ? " (it fails closed: " + closed->reason + ")" : ""));
     }
     return quick_mode_for_filter(*s, i);
   }

@@ -1,8 +1,8 @@
 // The directory model as IKE's policy: what ike::service::PolicyLookup asks, answered from the
 // policy the agent applied last.
 //
-//   KeyExchangeSettings            -> phase 1 proposals (cipher/hash/group, lifetime)
-//   FilterAction.security_methods  -> quick mode ESP proposals, lifetime, PFS group
+//   KeyExchangeSettings            -> phase 1 proposals (offers.h: decided once per apply, weak
+//   FilterAction.security_methods  -> quick mode ESP/AH/AH+ESP suites    offers skipped with a reason)
 //   Rule.auth_methods              -> AuthProviders (AuthFactory), in the rule's order
 //   compiled filter                -> traffic selectors (initiator) / the filter a peer's
 //                                     quick mode IDs fall under (responder: first in precedence)
@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/ikebridge/offers.h"
 #include "agent/translate/translate.h"
 #include "directory/model/compile.h"
 #include "directory/model/policy.h"
@@ -33,22 +34,6 @@ using ike::IkeAuthenticationMethod;
 using ike::IkeEncryptionAlgorithm;
 using ike::IkeGroupDescription;
 using ike::IkeHashAlgorithm;
-
-// ---- model -> IKE values -----------------------------------------------------------------------
-
-Expected<std::vector<ike::sa::Phase1Proposal>, std::string> phase1_proposals(const model::KeyExchangeSettings& settings,
-                                                                            bool allow_legacy);
-
-struct QuickModeProposals {
-  std::vector<ike::sa::EspProposal> proposals;   // the action's ESP methods, in order
-  std::chrono::seconds lifetime{3600};           // the first (preferred) method's
-  std::uint64_t lifetime_kilobytes = 0;
-  std::optional<IkeGroupDescription> pfs_group;
-};
-// `pfs_group` is set when the action asks for quick mode PFS or the key exchange settings for
-// master key PFS; it is the first key exchange method's group.
-Expected<QuickModeProposals, std::string> quick_mode_proposals(const model::FilterAction& action,
-                                                               const model::KeyExchangeSettings& settings, bool allow_legacy);
 
 // ---- authentication ----------------------------------------------------------------------------
 
@@ -89,8 +74,9 @@ class AuthFactory {
 
 struct BridgeSnapshot {
   model::Policy policy;
-  model::CompiledTable compiled;
+  model::CompiledTable compiled;        // fail-closed rules' filters already block (enforce_fail_closed)
   translate::Translation translation;   // table in the compiled table's order, with ids
+  OfferPlan offers;                     // plan_offers(policy, host setting)
 };
 
 // The negotiate filters of `current` whose SAs may stay after `previous` is replaced: the filter

@@ -89,6 +89,7 @@ class IkeBridgeTest : public ::testing::Test {
     model::HostContext host;
     host.addresses = {kHostA};
     s->compiled = model::compile(s->policy, host);
+    s->offers = plan_offers(s->policy, true);
     s->translation = translate::translate(s->policy, s->compiled, ids);
     snapshot = s;
     bridge.replace(s);
@@ -107,47 +108,68 @@ class IkeBridgeTest : public ::testing::Test {
 
 TEST(IkeBridgeMapping, KeyExchangeMethodsBecomePhase1ProposalsAndLegacyNeedsTheOption) {
   const auto p = example_policy();
-  auto proposals = phase1_proposals(p.key_exchange, false);
-  ASSERT_TRUE(proposals.has_value()) << proposals.error();
-  ASSERT_EQ(proposals->size(), 2U) << "3DES is left out without the legacy option";
-  EXPECT_EQ((*proposals)[0].cipher, IkeEncryptionAlgorithm::AesCbc);
-  EXPECT_EQ((*proposals)[0].key_bits, 256U);
-  EXPECT_EQ((*proposals)[0].hash, IkeHashAlgorithm::Sha2_256);
-  EXPECT_EQ((*proposals)[0].group, IkeGroupDescription::Ecp256);
-  EXPECT_EQ((*proposals)[0].lifetime, 3600s);
-  EXPECT_EQ((*proposals)[1].key_bits, 128U);
-  EXPECT_EQ((*proposals)[1].hash, IkeHashAlgorithm::Sha);
-  EXPECT_EQ((*proposals)[1].group, IkeGroupDescription::Modp2048);
-  auto legacy = phase1_proposals(p.key_exchange, true);
-  ASSERT_TRUE(legacy.has_value());
-  EXPECT_EQ(legacy->size(), 3U);
-  EXPECT_EQ((*legacy)[1].cipher, IkeEncryptionAlgorithm::TripleDesCbc);
+  const auto offers = phase1_proposals(p.key_exchange, false);
+  const auto& proposals = offers.proposals;
+  ASSERT_EQ(proposals.size(), 2U) << "3DES is left out without the legacy option";
+  EXPECT_EQ(proposals[0].cipher, IkeEncryptionAlgorithm::AesCbc);
+  EXPECT_EQ(proposals[0].key_bits, 256U);
+  EXPECT_EQ(proposals[0].hash, IkeHashAlgorithm::Sha2_256);
+  EXPECT_EQ(proposals[0].group, IkeGroupDescription::Ecp256);
+  EXPECT_EQ(proposals[0].lifetime, 3600s);
+  EXPECT_EQ(proposals[1].key_bits, 128U);
+  EXPECT_EQ(proposals[1].hash, IkeHashAlgorithm::Sha);
+  EXPECT_EQ(proposals[1].group, IkeGroupDescription::Modp2048);
+  EXPECT_EQ(offers.skipped, std::vector<std::string>{
+                                "key exchange method 2 (3DES/SHA-1/group 14) skipped: 3DES is legacy and legacy algorithms are not allowed"});
+  const auto legacy = phase1_proposals(p.key_exchange, true);
+  ASSERT_EQ(legacy.proposals.size(), 3U);
+  EXPECT_EQ(legacy.proposals[1].cipher, IkeEncryptionAlgorithm::TripleDesCbc);
+  EXPECT_TRUE(legacy.skipped.empty());
 
-  model::KeyExchangeSettings broken;
-  broken.methods = {{model::Cipher::Aes256Cbc, model::Integrity::Sha256, model::DhGroup::Modp768}};
-  auto none = phase1_proposals(broken, true);
-  ASSERT_FALSE(none.has_value());
-  EXPECT_NE(none.error().find("DH group 1"), std::string::npos) << none.error();
+  model::KeyExchangeSettings weak;
+  weak.methods = {{model::Cipher::Aes256Cbc, model::Integrity::Sha256, model::DhGroup::Modp768},
+                  {model::Cipher::Aes192Cbc, model::Integrity::Md5, model::DhGroup::Modp1024}};
+  const auto none = phase1_proposals(weak, true);
+  EXPECT_TRUE(none.proposals.empty());
+  EXPECT_EQ(none.skipped, (std::vector<std::string>{"key exchange method 1 (AES-256-CBC/SHA-256/group 1) skipped: group 1 is broken",
+                                                    "key exchange method 2 (AES-192-CBC/MD5/group 2) skipped: AES-192-CBC is not supported for main mode"}));
 }
 
-TEST(IkeBridgeMapping, SecurityMethodsBecomeEspProposalsWithTheFirstLifetimeAndPfs) {
+TEST(IkeBridgeMapping, SecurityMethodsBecomeSuitesWithTheFirstLifetimeAndPfs) {
   const auto p = example_policy();
   auto q = quick_mode_proposals(p.filter_actions[0], p.key_exchange, false);
   ASSERT_TRUE(q.has_value()) << q.error();
-  ASSERT_EQ(q->proposals.size(), 2U) << "the AH method is skipped";
-  EXPECT_EQ(q->proposals[0].cipher, Cipher::AesGcm256);
-  EXPECT_EQ(q->proposals[0].integrity, Integrity::None);
-  EXPECT_EQ(q->proposals[1].cipher, Cipher::AesCbc128);
-  EXPECT_EQ(q->proposals[1].integrity, Integrity::HmacSha1_96);
+  ASSERT_EQ(q->proposals.size(), 3U);
+  EXPECT_EQ(q->proposals[0], ike::sa::ProtectionSuite(ike::sa::EspProposal{Cipher::AesGcm256, Integrity::None}));
+  EXPECT_EQ(q->proposals[1], (ike::sa::ProtectionSuite{ike::sa::AhProposal{Integrity::HmacSha256_128}, std::nullopt}));
+  EXPECT_EQ(q->proposals[2], ike::sa::ProtectionSuite(ike::sa::EspProposal{Cipher::AesCbc128, Integrity::HmacSha1_96}));
   EXPECT_EQ(q->lifetime, 1800s);
   EXPECT_EQ(q->lifetime_kilobytes, 50000U);
   EXPECT_EQ(q->pfs_group, IkeGroupDescription::Ecp256);
+  EXPECT_TRUE(q->skipped.empty());
+  EXPECT_FALSE(q->allow_legacy);
 
-  model::FilterAction ah_only = p.filter_actions[0];
-  ah_only.security_methods = {model::SecurityMethod{model::AhTransform{}, std::nullopt, 1, 1}};
-  auto refused = quick_mode_proposals(ah_only, p.key_exchange, false);
-  ASSERT_FALSE(refused.has_value());
-  EXPECT_NE(refused.error().find("AH is not supported"), std::string::npos) << refused.error();
+  // Windows' methods: 3DES and MD5 with the option, AH alone and AH+ESP bundles; DES never.
+  model::FilterAction windows = p.filter_actions[0];
+  windows.security_methods = {
+      model::SecurityMethod{std::nullopt, model::EspTransform{model::Cipher::TripleDes, model::Integrity::Md5}, 100000, 900},
+      model::SecurityMethod{std::nullopt, model::EspTransform{model::Cipher::Des, model::Integrity::Sha1}, 100000, 900},
+      model::SecurityMethod{model::AhTransform{model::Integrity::Md5}, std::nullopt, 100000, 300},
+      model::SecurityMethod{model::AhTransform{model::Integrity::Sha1}, model::EspTransform{model::Cipher::TripleDes, model::Integrity::Sha1},
+                            100000, 300}};
+  auto legacy = quick_mode_proposals(windows, p.key_exchange, true);
+  ASSERT_TRUE(legacy.has_value()) << legacy.error();
+  EXPECT_EQ(legacy->proposals,
+            (std::vector<ike::sa::ProtectionSuite>{ike::sa::EspProposal{Cipher::TripleDesCbc, Integrity::HmacMd5_96},
+                                                   {ike::sa::AhProposal{Integrity::HmacMd5_96}, std::nullopt},
+                                                   {ike::sa::AhProposal{Integrity::HmacSha1_96}, ike::sa::EspProposal{Cipher::TripleDesCbc, Integrity::HmacSha1_96}}}));
+  EXPECT_EQ(legacy->skipped, std::vector<std::string>{"security method 2 (ESP DES/SHA-1) skipped: DES is broken"});
+  EXPECT_EQ(legacy->lifetime, 900s);
+  EXPECT_TRUE(legacy->allow_legacy);
+  auto strict = quick_mode_proposals(windows, p.key_exchange, false);
+  ASSERT_TRUE(strict.has_value());
+  EXPECT_TRUE(strict->proposals.empty()) << "every method is weak: no proposals, not an error";
+  EXPECT_EQ(strict->skipped.size(), 4U);
   EXPECT_FALSE(quick_mode_proposals(p.filter_actions[1], p.key_exchange, false).has_value()) << "block does not negotiate";
 }
 
@@ -238,7 +260,7 @@ TEST_F(IkeBridgeTest, InitiatorGetsTheRulesProvidersAndHostSelectors) {
   EXPECT_EQ(qm->filter_id, filter);
   EXPECT_EQ(qm->local.prefix, IpPrefix::host(kHostA));
   EXPECT_EQ(qm->remote.prefix, IpPrefix::host(ip("10.2.3.4")));
-  EXPECT_EQ(qm->proposals.size(), 2U);
+  EXPECT_EQ(qm->proposals.size(), 3U) << "ESP AES-GCM, AH, ESP AES-CBC";
   EXPECT_EQ(qm->pfs_group, IkeGroupDescription::Ecp256);
 
   auto kerberos_only = bridge.phase1_for(kHostA, ip("10.3.0.1"), id_of_rule(2));

@@ -52,6 +52,7 @@ class IkeBridgeTunnelTest : public ::testing::Test {
     model::HostContext host;
     host.addresses = {kGatewayA};
     s->compiled = model::compile(s->policy, host);
+    s->offers = plan_offers(s->policy, true);
     s->translation = translate::translate(s->policy, s->compiled, ids);
     snapshot = s;
     bridge.replace(s);

@@ -31,9 +31,9 @@ std::optional<FilterOrigin> origin_of(const model::Policy& policy, const model::
   origin.filter_index = compiled.filter_index;
   origin.rule_id = rule.id;
   origin.filter_id = list->filters[compiled.filter_index].id;
-  origin.rule_name = rule.name;
+  origin.rule_name = model::display_name(rule);
   origin.filter_list_name = list->name;
-  origin.filter_action_name = action ? action->name : std::string();
+  origin.filter_action_name = action ? model::display_name(policy, *action) : std::string();
   origin.action = compiled.action;
   return origin;
 }

@@ -92,6 +92,57 @@ const json& array_field(const json& object, const char* key) {
   return it != object.end() && it->is_array() ? *it : kEmpty;
 }
 
+// How the directory decided: its kind, the site and where it came from, and every GPO in scope
+// ("GPO Legal IPsec: not applied: security filtering denies Apply Group Policy to WARD\PC1$ ...").
+std::string render_scope(const json& scope) {
+  const json& site = scope.contains("site") ? scope.at("site") : json::object();
+  std::string site_text = text(site, "dn").empty() ? "(none)" : text(site, "dn") + " (" + text(site, "from") + ")";
+  std::string out = table({
+      {"Directory:", text(scope, "directory")},
+      {"Computer:", text(scope, "computer_dn") + (text(scope, "account").empty() ? "" : " (" + text(scope, "account") + ")")},
+      {"Site:", site_text},
+  });
+  for (const auto& gpo : array_field(scope, "gpos")) {
+    const std::string name = text(gpo, "name").empty() ? text(gpo, "dn") : text(gpo, "name");
+    const bool applied = gpo.contains("applied") && gpo.at("applied").is_boolean() && gpo.at("applied").get<bool>();
+    std::string line = "GPO " + name + ": " + (applied ? "applied" : "not applied");
+    if (!text(gpo, "note").empty()) line += ": " + text(gpo, "note");
+    out += line + " (linked at " + text(gpo, "som_dn") + ")\n";
+  }
+  return out;
+}
+
+// What the host leaves out of the policy's offers, the rules that block instead of negotiating,
+// and the validation warnings not already said by those.
+std::string render_offers(const json& result) {
+  if (!result.contains("offers")) return "";
+  const json& offers = result.at("offers");
+  std::string out = "\nLegacy algorithms (3DES, MD5, DH group 2): " +
+                    std::string(offers.value("legacy_algorithms", false) ? "used" : "not used") + "\n";
+  std::vector<std::string> said;
+  const auto& skipped = array_field(offers, "skipped");
+  if (!skipped.empty()) {
+    out += "\nSkipped offers:\n";
+    for (const auto& s : skipped) {
+      out += "  " + text(s, "object") + ": " + text(s, "offer") + "\n";
+      said.push_back(text(s, "offer"));
+    }
+  }
+  const auto& closed = array_field(offers, "fail_closed");
+  if (!closed.empty()) {
+    std::vector<std::vector<std::string>> rows{{"FAILS CLOSED (BLOCKS)", "BLOCKED PACKETS", "WHY"}};
+    for (const auto& c : closed) rows.push_back({text(c, "rule"), text(c, "blocked_packets"), text(c, "reason")});
+    out += "\n" + table(rows);
+  }
+  std::string others;
+  for (const auto& w : array_field(result, "warnings")) {
+    if (std::find(said.begin(), said.end(), text(w, "message")) != said.end()) continue;
+    others += "  " + text(w, "object") + (text(w, "field").empty() ? "" : ", field " + text(w, "field")) + ": " + text(w, "message") + "\n";
+  }
+  if (!others.empty()) out += "\nWarnings:\n" + others;
+  return out;
+}
+
 std::string render_policy(const json& result) {
   const json& policy = result.at("policy");
   const json& source = result.contains("source") ? result.at("source") : json::object();
@@ -110,6 +161,7 @@ std::string render_policy(const json& result) {
     }
     return id;
   };
+  if (result.contains("scope") && result.at("scope").is_object()) out += render_scope(result.at("scope"));
   std::vector<std::vector<std::string>> rows{{"RULE", "FILTER LIST", "FILTER ACTION", "ACTION", "AUTHENTICATION", "ACTIVE"}};
   for (const auto& rule : array_field(policy, "rules")) {
     std::string auth;
@@ -120,10 +172,12 @@ std::string render_policy(const json& result) {
     for (const auto& fa : array_field(policy, "filter_actions")) {
       if (text(fa, "id") == text(rule, "filter_action")) action = text(fa, "action");
     }
-    rows.push_back({text(rule, "name"), text(rule, "filter_list").empty() ? "(default response)" : name_by_id("filter_lists", text(rule, "filter_list")),
-                    name_by_id("filter_actions", text(rule, "filter_action")), action, auth, text(rule, "active")});
+    const bool response = text(rule, "filter_list").empty();
+    const auto display = [&](std::string name) { return name.empty() && response ? std::string("<default response>") : name; };
+    rows.push_back({display(text(rule, "name")), response ? "(default response)" : name_by_id("filter_lists", text(rule, "filter_list")),
+                    display(name_by_id("filter_actions", text(rule, "filter_action"))), action, auth, text(rule, "active")});
   }
-  return out + "\n" + table(rows);
+  return out + "\n" + table(rows) + render_offers(result);
 }
 
 std::string render_filters(const json& result) {
@@ -141,6 +195,7 @@ std::string render_filters(const json& result) {
     for (const auto& f : array_field(result, "filters")) {
       std::string rule = text(f, "rule");
       if (!text(f, "tunnel_endpoint").empty()) rule += " (tunnel to " + text(f, "tunnel_endpoint") + ")";
+      if (!text(f, "note").empty()) rule += " (" + text(f, "note") + ")";
       rows.push_back({text(f, "position"), text(f, "weight"), text(f, "source"), text(f, "destination"), text(f, "protocol"),
                       text(f, "source_ports"), text(f, "destination_ports"), text(f, "action"),
                       text(f, "mirror") == "yes" ? "mirror" : "", rule});
@@ -179,11 +234,18 @@ std::string render_sas(const json& result) {
     out += table(rows);
   }
   if (!quick_modes.empty()) {
-    std::vector<std::vector<std::string>> rows{{"QUICK MODE PEER", "SPI IN", "SPI OUT", "CIPHER", "INTEGRITY", "PFS",
+    std::vector<std::vector<std::string>> rows{{"QUICK MODE PEER", "PROTO", "SPI IN", "SPI OUT", "CIPHER", "INTEGRITY", "PFS",
                                                 "BYTES IN/OUT", "PACKETS IN/OUT", "LIFETIME LEFT", "RULE"}};
     for (const auto& qm : quick_modes) {
       const std::string pfs = text(qm, "pfs_group");
-      rows.push_back({text(qm, "peer"), text(qm, "spi_in"), text(qm, "spi_out"), text(qm, "cipher"), text(qm, "integrity"),
+      std::string integrity = text(qm, "integrity");
+      if (!text(qm, "ah_integrity").empty()) integrity = "AH " + text(qm, "ah_integrity") + (integrity == "-" ? "" : ", ESP " + integrity);
+      std::string spi_in = text(qm, "spi_in"), spi_out = text(qm, "spi_out");
+      if (!text(qm, "ah_spi_in").empty()) {
+        spi_in += " (AH " + text(qm, "ah_spi_in") + ")";
+        spi_out += " (AH " + text(qm, "ah_spi_out") + ")";
+      }
+      rows.push_back({text(qm, "peer"), text(qm, "protocols"), spi_in, spi_out, text(qm, "cipher"), integrity,
                       pfs.empty() || pfs == "0" ? "no" : "group " + pfs, both_ways(qm, "bytes_in", "bytes_out"),
                       both_ways(qm, "packets_in", "packets_out"), seconds(qm, "lifetime_left"), text(qm, "rule")});
     }

@@ -69,6 +69,15 @@ TEST_F(WardctlTest, ShowPolicyIsATableAndRedactsKeys) {
   EXPECT_NE(text.find("kerberos, preshared-key"), std::string::npos) << text;
   EXPECT_EQ(text.find(control::testing::kFakePresharedKey), std::string::npos);
 
+  // Weak offers: what this host leaves out, the rules that block, the other warnings, each once.
+  EXPECT_NE(text.find("Legacy algorithms (3DES, MD5, DH group 2): used"), std::string::npos) << text;
+  EXPECT_NE(text.find("Skipped offers:\n  key exchange settings: key exchange method 3 (DES/SHA-1/group 1) skipped: DES is broken\n"),
+            std::string::npos) << text;
+  EXPECT_NE(text.find("FAILS CLOSED (BLOCKS)                  BLOCKED PACKETS  WHY"), std::string::npos) << text;
+  EXPECT_NE(text.find("Legal intra-department communications  7                filter action"), std::string::npos) << text;
+  EXPECT_NE(text.find("Warnings:\n  filter list \"Unused\": no rule uses it\n"), std::string::npos) << text;
+  EXPECT_EQ(text.find("DES is broken"), text.rfind("DES is broken")) << "said once\n" << text;
+
   ASSERT_EQ(wardctl({"--json", "show", "policy"}), kExitOk);
   EXPECT_EQ(out_.str().find(control::testing::kFakePresharedKey), std::string::npos);
   EXPECT_NE(out_.str().find("\"format\": \"ward-policy/1\""), std::string::npos) << out_.str();

@@ -5,6 +5,7 @@
 #include "directory/adblob/filter_blob.h"
 #include "directory/adblob/isakmp_blob.h"
 #include "directory/adblob/ldif_test_support.h"
+#include "directory/adblob/windows_defaults_support.h"
 #include "directory/adblob/negotiation_guids.h"
 #include "directory/adblob/policy_from_ad.h"
 #include "directory/adblob/policy_to_ad.h"
@@ -16,13 +17,9 @@ namespace ward::adblob {
 namespace {
 
 using model::testing::guid;
+using testing::load_windows_defaults;
+using testing::windows_dn;
 constexpr std::string_view kDomain = "DC=ward,DC=example";
-
-std::vector<AdObject> load_windows_defaults() {
-  return testing::ad_objects_of(model::testing::source_dir() + "/tests/data/ad/windows-default-ipsec.ldif");
-}
-
-std::string windows_dn(const char* rdn) { return std::string("CN=") + rdn + ",CN=IP Security,CN=System,DC=samba,DC=example,DC=com"; }
 
 model::Policy round_trip(const model::Policy& policy) {
   const auto objects = policy_to_ad(policy, kDomain);
@@ -198,6 +195,27 @@ TEST(PolicyFromAd, RequestSecurityFallsBackToClear) {
       ASSERT_EQ(policy->rules.size(), 1u);
       EXPECT_TRUE(policy->rules[0].default_response);
     }
+  }
+}
+
+// The three Windows default policies as Windows ships them: weak offers (DES, group 1) are
+// skipped with warnings and the unnamed default response rules are valid, so Ward applies them.
+TEST(PolicyFromAd, TheWindowsDefaultPoliciesValidateWithWarningsOnly) {
+  const auto objects = load_windows_defaults();
+  for (const char* rdn : {"ipsecPolicy{72385230-70FA-11D1-864C-14A300000000}", "ipsecPolicy{72385236-70FA-11D1-864C-14A300000000}",
+                          "ipsecPolicy{7238523C-70FA-11D1-864C-14A300000000}"}) {
+    const auto policy = policy_from_ad(objects, windows_dn(rdn));
+    ASSERT_TRUE(policy.has_value()) << policy.error().to_string();
+    SCOPED_TRACE(policy->name);
+    const auto problems = model::validate(*policy);
+    std::string all;
+    for (const auto& p : problems) all += p.to_string() + "\n";
+    EXPECT_FALSE(model::has_errors(problems)) << all;
+    // Key exchange methods 3 and 4 (DES/group 1) are the warnings every one of them has.
+    EXPECT_NE(all.find("key exchange method 3 (DES/SHA-1/group 1) skipped: DES is broken"), std::string::npos) << all;
+    EXPECT_NE(all.find("key exchange method 4 (DES/MD5/group 1) skipped: DES is broken"), std::string::npos) << all;
+    EXPECT_EQ(all.find("3DES is legacy"), std::string::npos) << "the blobs imply allow_legacy_algorithms\n" << all;
+    EXPECT_NE(all.find("filter action \"<default response>\""), std::string::npos) << all;
   }
 }
 

@@ -11,6 +11,7 @@ namespace {
 constexpr std::uint32_t kPageSize = 500;
 constexpr const char* kIpsecAssignmentPrefix = "cn=ipsec,cn=windows,cn=microsoft,cn=machine,";
 constexpr const char* kIpsecOwnersReference = "ipsecOwnersReference";
+constexpr std::uint32_t kDaclSecurityInformation = 0x4;  // SD flags: the DACL only
 
 GpoError from_ldap(const ldap::LdapError& e) { return GpoError{e.dn, "", e.to_string()}; }
 
@@ -84,6 +85,12 @@ Expected<std::string, GpoError> find_computer_by_account(ldap::Session& session,
 
 Expected<ComputerScope, GpoError> read_computer_scope(ldap::Session& session, std::string_view computer_dn,
                                                       const std::optional<std::string>& site_dn) {
+  return read_computer_scope(session, computer_dn, ScopeOptions{site_dn, false});
+}
+
+Expected<ComputerScope, GpoError> read_computer_scope(ldap::Session& session, std::string_view computer_dn,
+                                                      const ScopeOptions& options) {
+  const std::optional<std::string>& site_dn = options.site_dn;
   const std::uint64_t start_round_trips = session.round_trips();
   ComputerScope out;
   out.computer_dn = std::string(computer_dn);
@@ -149,6 +156,13 @@ Expected<ComputerScope, GpoError> read_computer_scope(ldap::Session& session, st
     out.input.site = std::move(*som);
   }
 
+  if (options.security_filtering) {
+    auto token = read_computer_token(session, out.computer_dn);
+    if (!token) return unexpected(token.error());
+    out.token = std::move(*token);
+  }
+  std::map<std::string, std::optional<std::string>> descriptors;  // normalized GPO DN -> nTSecurityDescriptor
+
   // Linked GPOs, grouped by the container they live in.
   std::map<std::string, std::pair<std::string, std::set<std::string>>> containers;  // norm -> (dn, cn values)
   auto collect = [&](const Som& som) {
@@ -171,6 +185,10 @@ Expected<ComputerScope, GpoError> read_computer_scope(ldap::Session& session, st
     gpo_filter += "))(&(objectClass=ipsecPolicy)(cn=IPSEC)))";
     ldap::SearchRequest gpo_request{container.first, ldap::Scope::kSubtree, gpo_filter,
                                     {"objectClass", "displayName", "flags", kIpsecOwnersReference}, kPageSize};
+    if (out.token) {
+      gpo_request.attributes.push_back("nTSecurityDescriptor");
+      gpo_request.sd_flags = kDaclSecurityInformation;
+    }
     auto gpo_entries = session.search(gpo_request);
     if (!gpo_entries) return unexpected(from_ldap(gpo_entries.error()));
     std::map<std::string, std::string> assignments;  // normalized GPO DN -> policy DN
@@ -194,7 +212,21 @@ Expected<ComputerScope, GpoError> read_computer_scope(ldap::Session& session, st
         gpo.flags = *parsed;
       }
       if (auto it = assignments.find(norm); it != assignments.end()) gpo.ipsec_policy_dn = it->second;
+      if (out.token) descriptors[norm] = e.first("nTSecurityDescriptor");
       out.input.gpos.push_back(std::move(gpo));
+    }
+  }
+
+  if (out.token) {
+    std::vector<security::Sid> to_name;
+    for (const auto& [dn, descriptor] : descriptors) {
+      for (auto& sid : deciding_sids(descriptor, *out.token)) to_name.push_back(std::move(sid));
+    }
+    const auto names = sid_names(session, domain, to_name);
+    for (auto& gpo : out.input.gpos) {
+      auto why = security_filter(gpo.dn, descriptors[normalize_dn(gpo.dn)], *out.token, names);
+      if (!why) return unexpected(why.error());
+      gpo.filtered_out = std::move(*why);
     }
   }
 

@@ -9,6 +9,10 @@
 //   3. per container holding linked GPOs (normally one, CN=Policies,CN=System,<domain>):
 //      the linked GPOs' flags and displayName together with every CN=IPSEC assignment object
 //      below that container, in one subtree search.
+// With security filtering (Active Directory), the GPO search also returns each GPO's
+// nTSecurityDescriptor (DACL only, SD flags control) and two searches may be added: the
+// computer's token (objectSid, tokenGroups; always) and the names of the groups that denied a
+// GPO (only when one did).
 // find_computer_by_account adds one round trip for the sAMAccountName lookup.
 #pragma once
 
@@ -20,12 +24,20 @@
 #include "common/expected.h"
 #include "directory/gpo/gpo_error.h"
 #include "directory/gpo/scope.h"
+#include "directory/gpo/security_filter.h"
 #include "directory/ldap/session.h"
 
 namespace ward::gpo {
 
+struct ScopeOptions {
+  std::optional<std::string> site_dn;  // the site whose links apply first
+  // Evaluate GPO security filtering (ldap::DirectoryTraits::security_filtering: AD only).
+  bool security_filtering = false;
+};
+
 struct ComputerScope {
   std::string computer_dn;
+  std::optional<ComputerToken> token;  // when security filtering was evaluated
   ScopeInput input;        // what was read
   ScopeResult scope;       // ordered applied GPOs and skipped links
   std::optional<IpsecAssignment> winner;
@@ -40,6 +52,8 @@ Expected<std::string, GpoError> find_computer_by_account(ldap::Session& session,
 // Reads the scope of `computer_dn` (and of `site_dn`, if given) and picks the IPsec winner.
 Expected<ComputerScope, GpoError> read_computer_scope(ldap::Session& session, std::string_view computer_dn,
                                                       const std::optional<std::string>& site_dn);
+Expected<ComputerScope, GpoError> read_computer_scope(ldap::Session& session, std::string_view computer_dn,
+                                                      const ScopeOptions& options);
 
 // RFC 4515 escaping of a value for use inside a search filter.
 std::string escape_filter_value(std::string_view value);

@@ -12,6 +12,7 @@ const char* skip_reason_name(SkipReason reason) {
     case SkipReason::kBlockedByInheritance: return "blocked by inheritance";
     case SkipReason::kComputerSettingsDisabled: return "computer settings disabled";
     case SkipReason::kGpoNotFound: return "GPO not found";
+    case SkipReason::kSecurityFiltering: return "security filtering";
   }
   return "unknown";
 }
@@ -52,12 +53,16 @@ ScopeResult compute_scope(const ScopeInput& input) {
   auto apply = [&](const Som& som, const GpLink& link) {
     auto it = gpos.find(normalize_dn(link.gpo_dn));
     if (it == gpos.end()) {
-      result.skipped.push_back({link.gpo_dn, som.dn, SkipReason::kGpoNotFound});
+      result.skipped.push_back({link.gpo_dn, som.dn, SkipReason::kGpoNotFound, {}, {}});
       return;
     }
     const GpoObject& gpo = *it->second;
     if ((gpo.flags & kGpoFlagComputerSettingsDisabled) != 0) {
-      result.skipped.push_back({link.gpo_dn, som.dn, SkipReason::kComputerSettingsDisabled});
+      result.skipped.push_back({link.gpo_dn, som.dn, SkipReason::kComputerSettingsDisabled, gpo.display_name, {}});
+      return;
+    }
+    if (gpo.filtered_out) {
+      result.skipped.push_back({link.gpo_dn, som.dn, SkipReason::kSecurityFiltering, gpo.display_name, *gpo.filtered_out});
       return;
     }
     result.applied.push_back({link.gpo_dn, gpo.display_name, som.dn, link.enforced(), gpo.ipsec_policy_dn});
@@ -66,11 +71,11 @@ ScopeResult compute_scope(const ScopeInput& input) {
   for (std::size_t i = 0; i < chain.size(); ++i) {
     for (const auto& link : chain[i]->links) {
       if (link.disabled()) {
-        result.skipped.push_back({link.gpo_dn, chain[i]->dn, SkipReason::kLinkDisabled});
+        result.skipped.push_back({link.gpo_dn, chain[i]->dn, SkipReason::kLinkDisabled, {}, {}});
       } else if (link.enforced()) {
         continue;  // applied in the enforced pass below
       } else if (i < first_inherited) {
-        result.skipped.push_back({link.gpo_dn, chain[i]->dn, SkipReason::kBlockedByInheritance});
+        result.skipped.push_back({link.gpo_dn, chain[i]->dn, SkipReason::kBlockedByInheritance, {}, {}});
       } else {
         apply(*chain[i], link);
       }

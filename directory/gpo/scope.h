@@ -43,6 +43,9 @@ struct GpoObject {
   std::uint32_t flags = 0;
   // ipsecOwnersReference of CN=IPSEC,CN=Windows,CN=Microsoft,CN=Machine,<GPO DN>, if present.
   std::optional<std::string> ipsec_policy_dn;
+  // Set when GPO security filtering ([MS-GPOL] 3.2.5.1.6) leaves this GPO out for the computer:
+  // why, e.g. "security filtering denies Apply Group Policy to WARD\PC1$ via group WARD\X".
+  std::optional<std::string> filtered_out;
 };
 
 struct ScopeInput {
@@ -59,13 +62,15 @@ struct AppliedGpo {
   std::optional<std::string> ipsec_policy_dn;
 };
 
-enum class SkipReason { kLinkDisabled, kBlockedByInheritance, kComputerSettingsDisabled, kGpoNotFound };
+enum class SkipReason { kLinkDisabled, kBlockedByInheritance, kComputerSettingsDisabled, kGpoNotFound, kSecurityFiltering };
 const char* skip_reason_name(SkipReason reason);
 
 struct SkippedLink {
   std::string gpo_dn;
   std::string som_dn;
   SkipReason reason;
+  std::string display_name;  // when the GPO was found
+  std::string detail;        // kSecurityFiltering: the explanation
 };
 
 struct ScopeResult {

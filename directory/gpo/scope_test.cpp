@@ -1,5 +1,6 @@
 // GPO scoping: gPLink parsing, processing order, blocking, enforcement, and the IPsec winner.
 #include "directory/gpo/scope.h"
+#include "directory/gpo/site.h"
 
 #include <gtest/gtest.h>
 
@@ -26,7 +27,7 @@ Som som(const std::string& dn, SomKind kind, const std::string& gplink, bool blo
 
 GpoObject gpo(const std::string& guid, const std::string& name, std::optional<std::string> policy,
               std::uint32_t flags = 0) {
-  return GpoObject{gpo_dn(guid), name, flags, std::move(policy)};
+  return GpoObject{gpo_dn(guid), name, flags, std::move(policy), std::nullopt};
 }
 
 // The example directory: domain policy "Domain Isolation" assigned at the domain; OU=Legal
@@ -255,6 +256,41 @@ TEST(Dn, SplitsNormalizesAndWalks) {
   EXPECT_FALSE(split_dn("CN=a,,OU=x"));
   EXPECT_FALSE(split_dn("CN=a\\"));
   EXPECT_EQ(rdn_type(" OU =Legal"), "ou");
+}
+
+// A GPO that security filtering leaves out is skipped with the reason; the next GPO down wins.
+TEST_F(ScopeTest, SecurityFilteredGpoIsSkippedWithItsReason) {
+  for (auto& g : gpos) {
+    if (g.display_name == "Legal IPsec") g.filtered_out = "security filtering denies Apply Group Policy to WARD\\PC1$";
+  }
+  auto w = winner({som("OU=Legal," + kDomain, SomKind::kOrganizationalUnit, link("L1", 0))});
+  ASSERT_TRUE(w);
+  EXPECT_EQ(w->gpo_display_name, "Domain Isolation");
+  ASSERT_EQ(last.skipped.size(), 1u);
+  EXPECT_EQ(last.skipped[0].reason, SkipReason::kSecurityFiltering);
+  EXPECT_EQ(last.skipped[0].display_name, "Legal IPsec");
+  EXPECT_EQ(last.skipped[0].detail, "security filtering denies Apply Group Policy to WARD\\PC1$");
+}
+
+// Site from subnets: the most specific subnet holding one of the addresses names the site.
+TEST(SiteFromSubnets, MostSpecificSubnetWins) {
+  const auto subnet = [](const char* prefix, const char* site) {
+    return SubnetSite{*IpPrefix::parse(prefix), std::string("CN=") + prefix + ",CN=Subnets", std::string("CN=") + site};
+  };
+  const std::vector<SubnetSite> subnets{subnet("10.0.0.0/8", "Campus"), subnet("10.20.1.0/24", "Legal-Floor"),
+                                        subnet("10.20.0.0/16", "HQ"), subnet("2001:db8::/32", "V6")};
+  const auto at = [&](std::vector<const char*> addresses) {
+    std::vector<IpAddress> parsed;
+    for (const char* a : addresses) parsed.push_back(*IpAddress::parse(a));
+    return pick_site(subnets, parsed);
+  };
+  EXPECT_EQ(at({"10.20.1.10"})->site_dn, "CN=Legal-Floor");
+  EXPECT_EQ(at({"10.20.2.10"})->site_dn, "CN=HQ");
+  EXPECT_EQ(at({"10.99.0.1"})->site_dn, "CN=Campus");
+  EXPECT_EQ(at({"10.99.0.1", "10.20.1.7"})->site_dn, "CN=Legal-Floor") << "any address, most specific subnet";
+  EXPECT_EQ(at({"2001:db8::5"})->site_dn, "CN=V6");
+  EXPECT_FALSE(at({"192.0.2.1", "::1"}));
+  EXPECT_FALSE(pick_site({}, {*IpAddress::parse("10.20.1.10")}));
 }
 
 }  // namespace

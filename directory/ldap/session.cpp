@@ -7,6 +7,7 @@
 
 #include "directory/ldap/kerberos_client.h"
 #include "directory/ldap/session_handle.h"
+#include "directory/ldap/uri.h"
 
 namespace ward::ldap {
 
@@ -71,6 +72,21 @@ using internal::to_ldap_scope;
 using internal::to_timeval;
 
 namespace {
+
+// LDAP_SERVER_SD_FLAGS_OID: SDFlagsRequestValue ::= SEQUENCE { Flags INTEGER }. Not critical: a
+// server without it (OpenLDAP) ignores it.
+Expected<ControlPtr, int> sd_flags_control_of(std::uint32_t flags) {
+  const auto free_with_buffer = [](BerElement* b) { ber_free(b, 1); };
+  std::unique_ptr<BerElement, decltype(free_with_buffer)> ber(ber_alloc_t(LBER_USE_DER), free_with_buffer);
+  if (!ber) return unexpected(LDAP_NO_MEMORY);
+  if (ber_printf(ber.get(), "{i}", static_cast<ber_int_t>(flags)) < 0) return unexpected(LDAP_ENCODING_ERROR);
+  berval value{0, nullptr};
+  if (ber_flatten2(ber.get(), &value, 0) < 0) return unexpected(LDAP_ENCODING_ERROR);
+  LDAPControl* raw = nullptr;
+  const int rc = ldap_control_create(kSdFlagsControlOid, 0, &value, 1, &raw);
+  if (rc != LDAP_SUCCESS) return unexpected(rc);
+  return ControlPtr(raw);
+}
 
 // A server result (any code >= 0) means one request/response exchange happened.
 void count_if_answered(int rc, std::uint64_t& round_trips) {
@@ -198,6 +214,9 @@ class Connector {
 
   Expected<void, LdapError> bind_with(LDAP* ld, const std::string& uri, const GssapiBind& credentials) {
     const std::string operation = "SASL/GSSAPI bind";
+    if (auto problem = gssapi_uri_problem(uri)) {
+      return unexpected(LdapError{uri, operation, credentials.client_principal, result_code::kParamError, *problem});
+    }
     if (credentials.keytab.empty()) {
       // The caller's own tickets: GSS-API reads the default ccache itself.
       auto principal = default_ccache_principal(credentials.client_principal);
@@ -383,6 +402,12 @@ Expected<std::vector<Entry>, LdapError> Session::search(const SearchRequest& req
   std::vector<Entry> entries;
   berval cookie{0, nullptr};
   std::string cookie_bytes;
+  ControlPtr sd_flags_control;
+  if (request.sd_flags > 0) {
+    auto made = sd_flags_control_of(request.sd_flags);
+    if (!made) return unexpected(make_error(ld, made.error(), uri_, "search (SD flags control)", request.base));
+    sd_flags_control = std::move(*made);
+  }
   for (;;) {
     ControlPtr page_control;
     std::vector<LDAPControl*> server_controls;
@@ -393,6 +418,7 @@ Expected<std::vector<Entry>, LdapError> Session::search(const SearchRequest& req
       page_control.reset(raw);
       server_controls.push_back(raw);
     }
+    if (sd_flags_control) server_controls.push_back(sd_flags_control.get());
     for (auto& control : extra) server_controls.push_back(&control);
     server_controls.push_back(nullptr);
     LDAPMessage* raw_result = nullptr;

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -22,6 +23,7 @@
 #include "common/expected.h"
 #include "directory/ldap/entry.h"
 #include "directory/ldap/ldap_error.h"
+#include "directory/ldap/root_dse.h"
 #include "directory/model/secret.h"
 
 namespace ward::ldap {
@@ -68,6 +70,10 @@ struct SearchRequest {
   std::vector<std::string> attributes;  // empty: all user attributes
   // > 0: RFC 2696 paged results with this page size; each page is one round trip.
   std::uint32_t page_size = 0;
+  // > 0: AD's LDAP_SERVER_SD_FLAGS_OID control asking for these parts of nTSecurityDescriptor
+  // (1 owner, 2 group, 4 DACL, 8 SACL); without it AD asks for the SACL too, which needs a
+  // privilege a computer does not have, and then returns no descriptor at all.
+  std::uint32_t sd_flags = 0;
 };
 
 // RFC 4533 content synchronization (syncrepl) in refreshAndPersist mode, used as a change
@@ -85,6 +91,22 @@ struct SyncWatchRequest {
 };
 
 enum class SyncEvent { kRefreshDone, kChange };
+
+// Active Directory change notification (LDAP_SERVER_NOTIFICATION_OID, 1.2.840.113556.1.4.528):
+// searches that stay open and return an entry each time an object in their scope changes
+// (added, modified, moved; deletions arrive as a move to Deleted Objects, when readable). AD takes
+// only (objectClass=*) as filter, base or one-level scope, or subtree at a naming context's head,
+// and at most MaxNotificationPerConn (default 5) such searches per connection, so callers filter
+// what they get on the client.
+struct NotifyWatch {
+  std::string base;
+  Scope scope = Scope::kSubtree;
+};
+struct NotifyWatchRequest {
+  std::vector<NotifyWatch> watches;   // one search each, all on this connection (at most 5)
+  std::vector<std::string> attributes{"objectClass"};  // returned with each changed entry
+  std::chrono::milliseconds poll_interval{100};
+};
 
 // A request control sent with a search or a modify, e.g. Active Directory's SD flags control.
 struct RequestControl {
@@ -128,7 +150,17 @@ class Session {
   // RFC 4532 "Who am I?": the authorization identity, e.g. "dn:cn=h,ou=Computers,dc=x".
   Expected<std::string, LdapError> whoami();
 
-  // Whether the root DSE lists `oid` in supportedControl (one round trip).
+  // Whether `dn` exists and this account may read it (one base search for its objectClass).
+  // Active Directory tells "cannot read" apart from "does not exist" only this way: a base search
+  // returns the entry with no attributes when it exists unreadable (and noSuchObject when it
+  // does not), while one-level or subtree searches that filter on an unreadable attribute drop
+  // the entry silently.
+  enum class EntryAccess { kMissing, kUnreadable, kReadable };
+  Expected<EntryAccess, LdapError> probe(const std::string& dn);
+
+  // The root DSE (one round trip the first time; kept for the session's life).
+  Expected<RootDse, LdapError> root_dse();
+  // Whether the root DSE lists `oid` in supportedControl.
   Expected<bool, LdapError> supports_control(std::string_view oid);
   // Runs a refreshAndPersist sync search (sync_watch.cpp). `on_event` is called for each event on
   // the calling thread; `keep_going` at least every poll_interval. Returns normally once
@@ -137,6 +169,16 @@ class Session {
   Expected<void, LdapError> sync_persist(const SyncWatchRequest& request,
                                          const std::function<void(SyncEvent, std::string_view dn)>& on_event,
                                          const std::function<bool()>& keep_going);
+
+  // Runs AD change-notification searches (ad_notify.cpp). `on_change` gets each changed entry
+  // on the calling thread; `on_established` once, when every search was accepted (AD answers a
+  // refused one at once: e.g. "000020B9: Search filter too complex", or unwillingToPerform past
+  // MaxNotificationPerConn). Returns normally once keep_going() says false; otherwise an error
+  // when the connection breaks or the server ends a search.
+  Expected<void, LdapError> notify_persist(const NotifyWatchRequest& request,
+                                           const std::function<void(const Entry&)>& on_change,
+                                           const std::function<void()>& on_established,
+                                           const std::function<bool()>& keep_going);
 
   struct Handle;  // libldap's LDAP*, owned with ldap_unbind_ext_s as deleter
 
@@ -150,6 +192,7 @@ class Session {
   std::vector<LdapError> failed_;
   std::uint64_t round_trips_ = 0;
   std::chrono::milliseconds operation_timeout_;
+  std::optional<RootDse> root_dse_;
 };
 
 }  // namespace ward::ldap

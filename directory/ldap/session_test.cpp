@@ -421,6 +421,16 @@ TEST(SessionGssapi, BindsWithHostKeytabAndWhoamiShowsHost) {
   ASSERT_TRUE(me) << me.error().to_string();
   EXPECT_EQ(*me, "dn:cn=host/client.ward.test,ou=computers,dc=ward,dc=test");
 
+  // An IP address in the URI cannot name the service principal (ldap/<host>): said before Kerberos.
+  session_options.uris = {(*slapd)->ldap_uri()};
+  auto by_address = Session::connect(session_options);
+  ASSERT_FALSE(by_address);
+  EXPECT_NE(by_address.error().message.find("names the server by its IP address; Kerberos (GSSAPI) needs its host "
+                                            "name"),
+            std::string::npos)
+      << by_address.error().to_string();
+  session_options.uris = {(*slapd)->ldap_uri("localhost")};
+
   // A principal that is not in the keytab fails with the Kerberos reason, before any LDAP.
   session_options.bind = GssapiBind{host_keytab.string(), "host/other.ward.test@" + (*kdc)->realm()};
   auto wrong = Session::connect(session_options);

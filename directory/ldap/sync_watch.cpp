@@ -1,4 +1,4 @@
-// Session::supports_control and Session::sync_persist: RFC 4533 refreshAndPersist as a change
+// Session::root_dse, probe, supports_control and Session::sync_persist: RFC 4533 refreshAndPersist as a change
 // notification. Only what a watcher needs is decoded: the phase end of the refresh (a Sync Info
 // message with refreshDelete/refreshPresent, or the Sync Done control) and the entries sent after
 // it. Cookies are not kept: a watcher that reconnects refetches what it watches instead.
@@ -74,18 +74,28 @@ bool ends_refresh(const berval& value) {
 
 }  // namespace
 
-Expected<bool, LdapError> Session::supports_control(std::string_view oid) {
-  SearchRequest request{"", Scope::kBase, "(objectClass=*)", {"supportedControl"}, 0};
-  auto root = search(request);
+Expected<RootDse, LdapError> Session::root_dse() {
+  if (root_dse_) return *root_dse_;
+  auto root = read_root_dse(*this);
   if (!root) return unexpected(root.error());
-  for (const auto& entry : *root) {
-    if (const auto* values = entry.values("supportedControl")) {
-      for (const auto& value : *values) {
-        if (value == oid) return true;
-      }
-    }
+  root_dse_ = *root;
+  return *root;
+}
+
+Expected<Session::EntryAccess, LdapError> Session::probe(const std::string& dn) {
+  auto found = search({dn, Scope::kBase, "(objectClass=*)", {"objectClass"}, 0});
+  if (!found) {
+    if (found.error().result_code == result_code::kNoSuchObject) return EntryAccess::kMissing;
+    return unexpected(found.error());
   }
-  return false;
+  if (found->empty()) return EntryAccess::kMissing;
+  return found->front().values("objectClass") != nullptr ? EntryAccess::kReadable : EntryAccess::kUnreadable;
+}
+
+Expected<bool, LdapError> Session::supports_control(std::string_view oid) {
+  auto root = root_dse();
+  if (!root) return unexpected(root.error());
+  return root->supports_control(oid);
 }
 
 Expected<void, LdapError> Session::sync_persist(const SyncWatchRequest& request,

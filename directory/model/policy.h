@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "directory/model/guid.h"
@@ -195,6 +196,10 @@ struct Rule {
 
 // ---- the policy -------------------------------------------------------------------------------
 
+// Windows leaves the default response rule and its filter action unnamed (no ipsecName); they are
+// valid so, and messages call them by this name. The stored name stays empty.
+inline constexpr std::string_view kDefaultResponseDisplayName = "<default response>";
+
 struct Policy {
   Guid id;
   std::string name;
@@ -208,8 +213,15 @@ struct Policy {
 
   const FilterList* find_filter_list(const Guid& wanted) const;
   const FilterAction* find_filter_action(const Guid& wanted) const;
+  // An unnamed filter action that only default response rules use (Windows' own).
+  bool is_default_response_action(const FilterAction& action) const;
 
   friend bool operator==(const Policy&, const Policy&) = default;
 };
+
+// The name messages use: the stored name, or kDefaultResponseDisplayName for an unnamed default
+// response rule / an unnamed filter action only default response rules use.
+std::string display_name(const Rule& rule);
+std::string display_name(const Policy& policy, const FilterAction& action);
 
 }  // namespace ward::model

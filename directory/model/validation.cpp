@@ -6,6 +6,7 @@
 
 #include "directory/model/limits.h"
 #include "directory/model/names.h"
+#include "directory/model/offer_strength.h"
 
 namespace ward::model {
 
@@ -64,41 +65,38 @@ class Checker {
     if (policy_.rules.empty()) error(object, "rules", "a policy needs at least one rule");
   }
 
-  // Algorithms: broken ones are always refused; legacy ones need the policy's explicit opt-in.
-  void check_cipher(const std::string& object, const std::string& field, Cipher cipher) {
-    if (cipher == Cipher::Des) error(object, field, "DES is broken and not supported");
-    if (cipher == Cipher::TripleDes && !policy_.allow_legacy_algorithms) {
-      error(object, field, "3DES is legacy; set allow_legacy_algorithms to use it");
-    }
-  }
-  void check_integrity(const std::string& object, const std::string& field, Integrity integrity) {
-    if (integrity == Integrity::Md5 && !policy_.allow_legacy_algorithms) {
-      error(object, field, "MD5 is legacy; set allow_legacy_algorithms to use it");
-    }
-  }
-
+  // Weak offers (offer_strength.h) are skipped, as Windows does, with a warning naming the offer;
+  // only an object left with no usable offer gets a further warning: its traffic is blocked.
   void check_key_exchange() {
     const auto object = "key exchange settings of " + policy_object();
     const auto& settings = policy_.key_exchange;
     if (settings.id.is_nil()) error(object, "id", "must be a non-nil GUID");
     if (settings.methods.empty()) error(object, "methods", "at least one key exchange security method is needed");
+    std::size_t usable = 0;
     for (std::size_t i = 0; i < settings.methods.size(); ++i) {
       const auto& method = settings.methods[i];
       const auto field = "methods[" + std::to_string(i) + "]";
+      bool malformed = false;
       if (method.cipher == Cipher::None || method.cipher == Cipher::Aes128Gcm || method.cipher == Cipher::Aes256Gcm) {
         error(object, field + ".cipher",
               std::string(name_of(method.cipher)) + " cannot protect IKEv1 main mode; use a CBC cipher");
+        malformed = true;
       }
-      check_cipher(object, field + ".cipher", method.cipher);
-      if (method.integrity == Integrity::None) error(object, field + ".integrity", "main mode needs an integrity algorithm");
-      check_integrity(object, field + ".integrity", method.integrity);
-      if (method.dh_group == DhGroup::Modp768) error(object, field + ".dh_group", "DH group 1 (768-bit) is broken");
-      if (method.dh_group == DhGroup::Modp1024 && !policy_.allow_legacy_algorithms) {
-        error(object, field + ".dh_group", "DH group 2 (1024-bit) is legacy; set allow_legacy_algorithms to use it");
+      if (method.integrity == Integrity::None) {
+        error(object, field + ".integrity", "main mode needs an integrity algorithm");
+        malformed = true;
+      }
+      if (const auto weak = weak_offer_reason(method, policy_.allow_legacy_algorithms)) {
+        warning(object, field, skipped_text(offer_text(method, i), *weak));
+      } else if (!malformed) {
+        ++usable;
       }
       for (std::size_t j = 0; j < i; ++j) {
         if (settings.methods[j] == method) warning(object, field, "repeats methods[" + std::to_string(j) + "]");
       }
+    }
+    if (!settings.methods.empty() && usable == 0) {
+      warning(object, "methods", "no usable key exchange method is left: every rule that negotiates blocks the traffic its filters cover (fail closed)");
     }
     if (settings.lifetime_minutes < limits::kMinMainModeLifetimeMinutes ||
         settings.lifetime_minutes > limits::kMaxMainModeLifetimeMinutes) {
@@ -129,18 +127,24 @@ class Checker {
       note(list.id, "filter list " + quoted(list.name));
       for (const auto& filter : list.filters) note(filter.id, "filter " + filter.id.to_string() + " in filter list " + quoted(list.name));
     }
-    for (const auto& action : policy_.filter_actions) note(action.id, "filter action " + quoted(action.name));
-    for (const auto& rule : policy_.rules) note(rule.id, "rule " + quoted(rule.name));
+    for (const auto& action : policy_.filter_actions) note(action.id, action_object(action));
+    for (const auto& rule : policy_.rules) note(rule.id, rule_object(rule));
 
-    check_unique_names(policy_.filter_lists, "filter list");
-    check_unique_names(policy_.filter_actions, "filter action");
-    check_unique_names(policy_.rules, "rule");
+    check_unique_names(policy_.filter_lists, "filter list", [](const FilterList&) { return false; });
+    check_unique_names(policy_.filter_actions, "filter action",
+                       [&](const FilterAction& action) { return policy_.is_default_response_action(action); });
+    check_unique_names(policy_.rules, "rule", [](const Rule& rule) { return rule.default_response; });
   }
 
-  template <class T>
-  void check_unique_names(const std::vector<T>& items, const std::string& kind) {
+  std::string rule_object(const Rule& rule) const { return "rule " + quoted(display_name(rule)); }
+  std::string action_object(const FilterAction& action) const { return "filter action " + quoted(display_name(policy_, action)); }
+
+  // `may_be_unnamed`: Windows' default response rule and its action carry no name (FINDINGS.md).
+  template <class T, class Unnamed>
+  void check_unique_names(const std::vector<T>& items, const std::string& kind, Unnamed may_be_unnamed) {
     std::set<std::string> names;
     for (const auto& item : items) {
+      if (item.name.empty() && may_be_unnamed(item)) continue;
       if (item.name.empty()) {
         error(kind + " " + item.id.to_string(), "name", "must not be empty");
       } else if (!names.insert(item.name).second) {
@@ -222,11 +226,12 @@ class Checker {
     }
   }
 
-  void check_security_method(const std::string& object, const std::string& field, const SecurityMethod& method) {
+  // Returns whether the method is usable (well formed and not weak).
+  bool check_security_method(const std::string& object, const std::string& field, const SecurityMethod& method, std::size_t index) {
+    const auto errors_before = problems_.size();
     if (!method.ah && !method.esp) error(object, field, "a security method needs AH, ESP or both");
     if (method.ah) {
       if (method.ah->integrity == Integrity::None) error(object, field + ".ah.integrity", "AH needs an integrity algorithm");
-      check_integrity(object, field + ".ah.integrity", method.ah->integrity);
     }
     if (method.esp) {
       const auto& esp = *method.esp;
@@ -239,8 +244,6 @@ class Checker {
               esp.cipher == Cipher::None ? "ESP without encryption needs an integrity algorithm"
                                          : "encryption without integrity is open to active attacks; choose an integrity algorithm");
       }
-      check_cipher(object, field + ".esp.cipher", esp.cipher);
-      check_integrity(object, field + ".esp.integrity", esp.integrity);
     }
     if (method.lifetime_seconds < limits::kMinQuickModeLifetimeSeconds ||
         method.lifetime_seconds > limits::kMaxQuickModeLifetimeSeconds) {
@@ -253,14 +256,25 @@ class Checker {
             std::to_string(method.lifetime_kilobytes) + " is below the minimum of " +
                 std::to_string(limits::kMinQuickModeLifetimeKilobytes));
     }
+    const bool malformed = problems_.size() != errors_before;
+    if (const auto weak = weak_offer_reason(method, policy_.allow_legacy_algorithms)) {
+      warning(object, field, skipped_text(offer_text(method, index), *weak));
+      return false;
+    }
+    return !malformed;
   }
 
   void check_filter_action(const FilterAction& action) {
-    const auto object = "filter action " + quoted(action.name);
+    const auto object = action_object(action);
     if (action.kind == ActionKind::Negotiate) {
       if (action.security_methods.empty()) error(object, "security_methods", "a negotiate action needs at least one security method");
+      std::size_t usable = 0;
       for (std::size_t i = 0; i < action.security_methods.size(); ++i) {
-        check_security_method(object, "security_methods[" + std::to_string(i) + "]", action.security_methods[i]);
+        if (check_security_method(object, "security_methods[" + std::to_string(i) + "]", action.security_methods[i], i)) ++usable;
+      }
+      if (!action.security_methods.empty() && usable == 0) {
+        warning(object, "security_methods",
+                "no usable security method is left: rules using this action block the traffic their filters cover (fail closed)");
       }
       return;
     }
@@ -272,7 +286,7 @@ class Checker {
   }
 
   void check_rule(const Rule& rule) {
-    const auto object = "rule " + quoted(rule.name);
+    const auto object = rule_object(rule);
     const FilterAction* action = policy_.find_filter_action(rule.filter_action);
     if (!action) error(object, "filter_action", "refers to " + rule.filter_action.to_string() + ", which is not a filter action of this policy");
 
@@ -328,7 +342,7 @@ class Checker {
       if (!used_lists.count(list.id)) warning("filter list " + quoted(list.name), "", "no rule uses it");
     }
     for (const auto& action : policy_.filter_actions) {
-      if (!used_actions.count(action.id)) warning("filter action " + quoted(action.name), "", "no rule uses it");
+      if (!used_actions.count(action.id)) warning(action_object(action), "", "no rule uses it");
     }
   }
 

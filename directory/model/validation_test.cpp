@@ -34,7 +34,7 @@ TEST_F(ValidationTest, TheLegalExampleIsClean) {
 
 TEST_F(ValidationTest, ReportsEveryProblemWithObjectAndField) {
   policy.polling_interval_minutes = 0;
-  policy.key_exchange.methods[0].cipher = Cipher::Des;
+  policy.key_exchange.methods[0].cipher = Cipher::Aes128Gcm;  // not for main mode
   outside().security_methods[0].esp->integrity = Integrity::Sha256;  // GCM brings its own
   legal_list().filters[0].protocol = ip_protocol::kIcmp;
   legal_list().filters[0].destination_ports = PortRange::single(80);
@@ -60,14 +60,49 @@ TEST_F(ValidationTest, DanglingReferencesAreErrors) {
   EXPECT_THAT(problems, Contains(problem("rule \"Inter-department communications\"", "filter_action")));
 }
 
-TEST_F(ValidationTest, LegacyAlgorithmsNeedTheOptIn) {
-  policy.key_exchange.methods[0] = {Cipher::TripleDes, Integrity::Md5, DhGroup::Modp1024};
-  EXPECT_EQ(validate(policy).size(), 3u);
-  policy.allow_legacy_algorithms = true;
-  EXPECT_TRUE(validate(policy).empty());
-  policy.key_exchange.methods[0].dh_group = DhGroup::Modp768;  // broken even with the opt-in
-  EXPECT_THAT(validate(policy), Contains(problem("key exchange settings of policy \"Communication for the Legal Department\"",
-                                                 "methods[0].dh_group")));
+auto warning(const std::string& object, const std::string& field, const std::string& message) {
+  return AllOf(Field(&Problem::severity, Severity::Warning), Field(&Problem::object, object), Field(&Problem::field, field),
+               Field(&Problem::message, message));
+}
+
+const std::string kKeyExchange = "key exchange settings of policy \"Communication for the Legal Department\"";
+
+// Weak offers are skipped with a warning naming the offer (offer_strength.h): broken ones always,
+// legacy ones without the policy's opt-in; the policy stays valid.
+TEST_F(ValidationTest, WeakOffersAreSkippedWithAWarningNotAnError) {
+  policy.key_exchange.methods.push_back({Cipher::TripleDes, Integrity::Md5, DhGroup::Modp1024});
+  policy.key_exchange.methods.push_back({Cipher::Des, Integrity::Sha1, DhGroup::Modp768});
+  outside().security_methods.push_back({std::nullopt, EspTransform{Cipher::Des, Integrity::Md5}, 100000, 900});
+  outside().security_methods.push_back({AhTransform{Integrity::Md5}, std::nullopt, 100000, 900});
+  auto problems = validate(policy);
+  EXPECT_FALSE(has_errors(problems)) << problems.front().to_string();
+  EXPECT_EQ(problems.size(), 4u);
+  EXPECT_THAT(problems, Contains(warning(kKeyExchange, "methods[2]",
+                                         "key exchange method 3 (3DES/MD5/group 2) skipped: 3DES is legacy and legacy algorithms are not allowed")));
+  EXPECT_THAT(problems, Contains(warning(kKeyExchange, "methods[3]", "key exchange method 4 (DES/SHA-1/group 1) skipped: DES is broken")));
+  const std::string action = "filter action \"Secure traffic outside the Legal department\"";
+  EXPECT_THAT(problems, Contains(warning(action, "security_methods[2]", "security method 3 (ESP DES/MD5) skipped: DES is broken")));
+  EXPECT_THAT(problems, Contains(warning(action, "security_methods[3]",
+                                         "security method 4 (AH MD5) skipped: MD5 is legacy and legacy algorithms are not allowed")));
+
+  policy.allow_legacy_algorithms = true;   // legacy offers are used; broken ones never
+  problems = validate(policy);
+  EXPECT_EQ(problems.size(), 2u);
+  EXPECT_THAT(problems, Contains(warning(kKeyExchange, "methods[3]", "key exchange method 4 (DES/SHA-1/group 1) skipped: DES is broken")));
+}
+
+TEST_F(ValidationTest, AnObjectLeftWithNoUsableOfferIsWarnedToFailClosed) {
+  policy.key_exchange.methods = {{Cipher::Des, Integrity::Md5, DhGroup::Modp768}};
+  outside().security_methods = {{std::nullopt, EspTransform{Cipher::TripleDes, Integrity::Sha1}, 100000, 900}};
+  const auto problems = validate(policy);
+  EXPECT_FALSE(has_errors(problems));
+  EXPECT_THAT(problems, Contains(AllOf(Field(&Problem::severity, Severity::Warning), Field(&Problem::object, kKeyExchange),
+                                       Field(&Problem::field, "methods"), Field(&Problem::message, HasSubstr("fail closed")))));
+  EXPECT_THAT(problems, Contains(AllOf(Field(&Problem::object, "filter action \"Secure traffic outside the Legal department\""),
+                                       Field(&Problem::field, "security_methods"), Field(&Problem::message, HasSubstr("fail closed")))));
+  // Malformed offers stay errors.
+  policy.key_exchange.methods = {{Cipher::Aes128Gcm, Integrity::None, DhGroup::Ecp256}};
+  EXPECT_TRUE(has_errors(validate(policy)));
 }
 
 TEST_F(ValidationTest, DuplicateIdsAndNamesAreErrors) {
@@ -83,6 +118,34 @@ TEST_F(ValidationTest, TunnelRulesNeedUnmirroredFilters) {
   EXPECT_THAT(validate(policy), Contains(problem("rule \"Legal intra-department communications\"", "tunnel_endpoint")));
   legal_list().filters[0].mirrored = false;
   EXPECT_TRUE(validate(policy).empty());
+}
+
+// Windows' default response rule and its filter action have no name (FINDINGS.md): valid, and
+// called "<default response>" in messages; any other unnamed rule or action is an error.
+TEST_F(ValidationTest, UnnamedDefaultResponseRuleAndItsActionAreValid) {
+  FilterAction action = outside();
+  action.id = Guid::random();
+  action.name.clear();
+  Rule response;
+  response.id = Guid::random();
+  response.default_response = true;
+  response.filter_action = action.id;
+  response.auth_methods = {AuthMethod::kerberos()};
+  policy.filter_actions.push_back(action);
+  policy.rules.push_back(response);
+  EXPECT_TRUE(validate(policy).empty()) << validate(policy).front().to_string();
+  EXPECT_EQ(display_name(policy.rules.back()), "<default response>");
+  EXPECT_EQ(display_name(policy, policy.filter_actions.back()), "<default response>");
+  EXPECT_EQ(policy.rules.back().name, "") << "the stored name is unchanged";
+
+  policy.filter_actions.back().security_methods.clear();   // messages name it
+  EXPECT_THAT(validate(policy), Contains(problem("filter action \"<default response>\"", "security_methods")));
+  policy.filter_actions.back().security_methods = outside().security_methods;
+  legal_rule().filter_action = action.id;   // also used by an ordinary rule: needs a name
+  EXPECT_THAT(validate(policy), Contains(problem("filter action " + action.id.to_string(), "name")));
+  legal_rule().filter_action = policy.filter_actions[0].id;
+  legal_rule().name.clear();   // an ordinary rule needs one
+  EXPECT_THAT(validate(policy), Contains(problem("rule " + legal_rule().id.to_string(), "name")));
 }
 
 TEST_F(ValidationTest, DefaultResponseRuleHasNoFilterListAndMustNegotiate) {

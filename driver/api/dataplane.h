@@ -2,7 +2,8 @@
 // at start-up (nfqueue, xfrm or sim); nothing outside driver/ names a backend.
 //
 //   install_filter_table  the agent's compiled table, swapped in atomically where the backend can
-//   add_sa / delete_sa    IKE's quick mode results (one call per SA and direction)
+//   add_sa / delete_sa    IKE's quick mode results (one call per SA and direction; an AH+ESP
+//                         bundle is one call, see SaInstall::bundled_ah)
 //   DataplaneListener     acquires (negotiate traffic without an SA) and SA lifetime expiries
 //   counters              per filter, per SA, and drops by reason
 #pragma once
@@ -11,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -62,6 +64,13 @@ struct SaInstall {
   std::uint32_t filter_id = 0;  // the negotiate filter this SA serves
   IpAddress peer;               // outbound: the destination (or tunnel endpoint) it protects traffic to
   SaLifetime lifetime;
+  // AH+ESP bundle (RFC 4301 4.3 transport adjacency; one quick mode protection suite, RFC 2409
+  // 5.5): with this set, `params` is the ESP SA and this the AH SA of the same direction, both in
+  // transport mode without UDP encapsulation. Outbound packets get ESP, then AH around it; inbound
+  // packets must carry AH around this ESP SA, and a packet missing either is dropped
+  // (DropReason::BundleIncomplete). The bundle is one SA to the rest of the API, named by its ESP
+  // SPI: delete_sa, SaExpiry and SaCounters use that SPI (SaCounters::bundled_ah_spi names AH's).
+  std::optional<crypto::SaParams> bundled_ah{};
 };
 
 struct FilterCounters {
@@ -79,6 +88,7 @@ struct SaCounters {
   std::uint64_t packets = 0;
   std::uint64_t bytes = 0;
   std::uint64_t drops = 0;
+  std::uint32_t bundled_ah_spi = 0;   // an AH+ESP bundle (this row is its ESP SA): the AH SA's SPI
 };
 
 struct DataplaneCounters {

@@ -30,6 +30,7 @@ enum class DropReason : std::uint8_t {
   SequenceOverflow,   // outbound: the sequence number space is used up; rekey
   PacketTooLarge,     // outbound: the protected packet would exceed the IP length field
   WrongDirection,     // encapsulate on an inbound SA, or decapsulate on an outbound one
+  BundleIncomplete,   // an AH+ESP bundle's ESP arrived without its AH, or its AH around anything else
   CryptoFailure,      // OpenSSL refused an operation that should not fail
 };
 
@@ -55,6 +56,7 @@ inline constexpr std::array<std::pair<DropReason, std::string_view>, kDropReason
     {DropReason::SequenceOverflow, "sequence-overflow"},
     {DropReason::PacketTooLarge, "packet-too-large"},
     {DropReason::WrongDirection, "wrong-direction"},
+    {DropReason::BundleIncomplete, "bundle-incomplete"},
     {DropReason::CryptoFailure, "crypto-failure"},
 }};
 

@@ -123,8 +123,11 @@ struct PacketEngine::Table {
 };
 
 struct PacketEngine::SaEntry {
-  SaEntry(std::variant<crypto::EspSa, crypto::AhSa> s, const SaInstall& install, std::chrono::steady_clock::time_point now)
+  SaEntry(std::variant<crypto::EspSa, crypto::AhSa> s, std::optional<crypto::AhSa> ah, const SaInstall& install,
+          std::chrono::steady_clock::time_point now)
       : sa(std::move(s)),
+        bundled_ah(std::move(ah)),
+        bundled_ah_spi(install.bundled_ah ? install.bundled_ah->spi : 0),
         spi(install.params.spi),
         direction(install.params.direction),
         protocol(install.params.protocol),
@@ -133,8 +136,11 @@ struct PacketEngine::SaEntry {
         lifetime(install.lifetime),
         added(now) {}
 
-  std::mutex mutex;  // guards `sa`: sequence numbers, replay window, cipher contexts
+  std::mutex mutex;  // guards `sa` and `bundled_ah`: sequence numbers, replay windows, cipher contexts
   std::variant<crypto::EspSa, crypto::AhSa> sa;
+  std::optional<crypto::AhSa> bundled_ah;   // AH+ESP: the AH SA applied around this ESP SA
+  std::uint32_t bundled_ah_spi;
+  std::vector<std::byte> scratch;           // AH+ESP: the ESP packet between the two transforms
   std::uint32_t spi;
   crypto::Direction direction;
   crypto::SecurityProtocol protocol;
@@ -181,6 +187,20 @@ std::shared_ptr<PacketEngine::SaEntry> PacketEngine::outbound_sa(const FlowKey& 
 
 namespace {
 
+// An AH+ESP bundle: ESP inside, AH outside, one direction, transport mode (SaInstall::bundled_ah).
+Expected<void, std::string> check_bundle(const crypto::SaParams& esp, const crypto::SaParams& ah) {
+  const auto refuse = [&](const std::string& why) {
+    return unexpected("AH+ESP bundle of " + crypto::describe_sa(esp) + " and " + crypto::describe_sa(ah) + ": " + why);
+  };
+  if (esp.protocol != crypto::SecurityProtocol::Esp || ah.protocol != crypto::SecurityProtocol::Ah) {
+    return refuse("the SA must be ESP and the bundled one AH");
+  }
+  if (esp.direction != ah.direction) return refuse("the two SAs are of different directions");
+  if (esp.mode != crypto::Mode::Transport || ah.mode != crypto::Mode::Transport) return refuse("bundles are transport mode only");
+  if (esp.udp_encapsulation) return refuse("AH cannot be UDP-encapsulated (it does not cross a NAT)");
+  return {};
+}
+
 Expected<std::variant<crypto::EspSa, crypto::AhSa>, std::string> make_transform(const crypto::SaParams& params) {
   using Transform = std::variant<crypto::EspSa, crypto::AhSa>;
   if (params.protocol == crypto::SecurityProtocol::Esp) {
@@ -198,12 +218,22 @@ Expected<std::variant<crypto::EspSa, crypto::AhSa>, std::string> make_transform(
 Expected<std::vector<ReleasedPacket>, std::string> PacketEngine::add_sa(SaInstall install) {
   auto transform = make_transform(install.params);
   if (!transform) return unexpected(transform.error());
-  auto entry = std::make_shared<SaEntry>(std::move(*transform), install, clock_());
+  std::optional<crypto::AhSa> bundled_ah;
+  if (install.bundled_ah) {
+    if (auto checked = check_bundle(install.params, *install.bundled_ah); !checked) return unexpected(checked.error());
+    auto ah = crypto::AhSa::create(*install.bundled_ah);
+    if (!ah) return unexpected(ah.error());
+    bundled_ah.emplace(std::move(*ah));
+  }
+  auto entry = std::make_shared<SaEntry>(std::move(*transform), std::move(bundled_ah), install, clock_());
   const FlowKey key{install.filter_id, install.peer};
   {
     std::unique_lock lock(sas_mutex_);
     if (install.params.direction == crypto::Direction::Inbound) {
-      inbound_sas_[install.params.spi] = entry;
+      auto& slot = inbound_sas_[install.params.spi];
+      if (slot && slot->bundled_ah) forget_bundled_ah(*slot);   // replaced: its AH SPI goes too
+      slot = entry;
+      if (entry->bundled_ah) inbound_bundle_ah_[entry->bundled_ah_spi] = entry;
       return std::vector<ReleasedPacket>{};
     }
     outbound_by_spi_[install.params.spi] = entry;
@@ -226,10 +256,18 @@ Expected<std::vector<ReleasedPacket>, std::string> PacketEngine::add_sa(SaInstal
   return released;
 }
 
+void PacketEngine::forget_bundled_ah(const SaEntry& entry) {
+  const auto it = inbound_bundle_ah_.find(entry.bundled_ah_spi);
+  if (it != inbound_bundle_ah_.end() && it->second.get() == &entry) inbound_bundle_ah_.erase(it);
+}
+
 Expected<void, std::string> PacketEngine::delete_sa(std::uint32_t spi, crypto::Direction direction) {
   std::unique_lock lock(sas_mutex_);
   if (direction == crypto::Direction::Inbound) {
-    if (inbound_sas_.erase(spi) == 0) return unexpected("no inbound SA with SPI " + std::to_string(spi));
+    const auto it = inbound_sas_.find(spi);
+    if (it == inbound_sas_.end()) return unexpected("no inbound SA with SPI " + std::to_string(spi));
+    if (it->second->bundled_ah) forget_bundled_ah(*it->second);
+    inbound_sas_.erase(it);
     return {};
   }
   const auto it = outbound_by_spi_.find(spi);
@@ -245,7 +283,13 @@ PacketOutcome PacketEngine::protect(SaEntry& entry, std::span<const std::byte> p
   Expected<void, crypto::DropReason> result = unexpected(crypto::DropReason::CryptoFailure);
   {
     std::lock_guard lock(entry.mutex);
-    result = std::visit([&](auto& sa) { return sa.encapsulate(packet, outcome.bytes); }, entry.sa);
+    if (entry.bundled_ah) {
+      // AH+ESP: ESP first, then AH around the ESP packet (RFC 4301 4.3 transport adjacency).
+      result = std::get<crypto::EspSa>(entry.sa).encapsulate(packet, entry.scratch);
+      if (result) result = entry.bundled_ah->encapsulate(entry.scratch, outcome.bytes);
+    } else {
+      result = std::visit([&](auto& sa) { return sa.encapsulate(packet, outcome.bytes); }, entry.sa);
+    }
   }
   if (!result) {
     count_drop(result.error());
@@ -322,22 +366,44 @@ PacketOutcome PacketEngine::outbound(std::span<const std::byte> packet, std::uin
   return hold(key, acquire, packet, hold_token);
 }
 
-PacketOutcome PacketEngine::open_ipsec(std::uint32_t spi, std::span<const std::byte> packet) {
+PacketOutcome PacketEngine::open_ipsec(std::uint32_t spi, crypto::SecurityProtocol protocol, std::span<const std::byte> packet) {
   std::shared_ptr<SaEntry> entry;
+  bool through_bundled_ah = false;   // the SPI is the AH SPI of an AH+ESP bundle
   {
     std::shared_lock lock(sas_mutex_);
-    if (const auto it = inbound_sas_.find(spi); it != inbound_sas_.end() && !it->second->hard_expired) entry = it->second;
+    const auto bundle = protocol == crypto::SecurityProtocol::Ah ? inbound_bundle_ah_.find(spi) : inbound_bundle_ah_.end();
+    if (bundle != inbound_bundle_ah_.end()) {
+      through_bundled_ah = true;
+      if (!bundle->second->hard_expired) entry = bundle->second;
+    } else if (const auto it = inbound_sas_.find(spi); it != inbound_sas_.end() && !it->second->hard_expired) {
+      entry = it->second;
+    }
   }
-  if (!entry) {
+  if (!entry || (!through_bundled_ah && entry->protocol != protocol)) {
     unknown_spi_.fetch_add(1, std::memory_order_relaxed);
     count_drop(crypto::DropReason::BadSpi);
     return {Disposition::Drop, {}};
   }
   PacketOutcome outcome;
   Expected<crypto::Decapsulated, crypto::DropReason> result = unexpected(crypto::DropReason::CryptoFailure);
-  {
+  if (entry->bundled_ah && !through_bundled_ah) {
+    result = unexpected(crypto::DropReason::BundleIncomplete);   // the bundle's ESP without its AH
+  } else {
     std::lock_guard lock(entry->mutex);
-    result = std::visit([&](auto& sa) { return sa.decapsulate(packet, outcome.bytes); }, entry->sa);
+    if (through_bundled_ah) {
+      // AH first; what it protected must be this bundle's ESP, which then opens as usual.
+      result = entry->bundled_ah->decapsulate(packet, entry->scratch);
+      if (result) {
+        const auto inner = summarize_ip_packet(entry->scratch);
+        if (!inner || inner->protocol != crypto::kProtoEsp || inner->esp_spi != entry->spi) {
+          result = unexpected(crypto::DropReason::BundleIncomplete);
+        } else {
+          result = std::get<crypto::EspSa>(entry->sa).decapsulate(entry->scratch, outcome.bytes);
+        }
+      }
+    } else {
+      result = std::visit([&](auto& sa) { return sa.decapsulate(packet, outcome.bytes); }, entry->sa);
+    }
   }
   if (!result) {
     count_drop(result.error());
@@ -369,7 +435,7 @@ PacketOutcome PacketEngine::inbound(std::span<const std::byte> packet) {
     malformed_.fetch_add(1, std::memory_order_relaxed);
     return {Disposition::Drop, {}};
   }
-  if (summary->esp_spi) return open_ipsec(*summary->esp_spi, packet);
+  if (summary->esp_spi) return open_ipsec(*summary->esp_spi, crypto::SecurityProtocol::Esp, packet);
   if (summary->protocol == crypto::kProtoAh && !summary->later_fragment) {
     ByteReader reader(packet.subspan(summary->upper_layer_offset), "AH header", summary->upper_layer_offset);
     if (auto skipped = reader.skip(4, "next header/length/reserved"); !skipped) {
@@ -381,7 +447,7 @@ PacketOutcome PacketEngine::inbound(std::span<const std::byte> packet) {
       count_drop(crypto::DropReason::Truncated);
       return {Disposition::Drop, {}};
     }
-    return open_ipsec(*spi, packet);
+    return open_ipsec(*spi, crypto::SecurityProtocol::Ah, packet);
   }
   if (summary->protocol == crypto::kProtoUdp && summary->destination_port == kNatTraversalPort && !summary->later_fragment) {
     // RFC 3948: a zero marker means IKE, a single 0xFF a keepalive; anything else starts with an SPI.
@@ -391,7 +457,7 @@ PacketOutcome PacketEngine::inbound(std::span<const std::byte> packet) {
     if (reader.remaining() == 1) return {Disposition::Drop, {}};
     const auto marker = reader.u32_be("SPI or non-ESP marker");
     if (!marker || *marker == 0) return {Disposition::Accept, {}};
-    return open_ipsec(*marker, packet);
+    return open_ipsec(*marker, crypto::SecurityProtocol::Esp, packet);
   }
   const auto snapshot = table();
   std::size_t index = 0;
@@ -435,6 +501,7 @@ std::vector<ReleasedPacket> PacketEngine::tick() {
     check(outbound_by_spi_);
     // Hard-expired SAs are gone for good: drop them from every index.
     std::erase_if(inbound_sas_, [](const auto& item) { return item.second->hard_expired.load(); });
+    std::erase_if(inbound_bundle_ah_, [](const auto& item) { return item.second->hard_expired.load(); });
     std::erase_if(outbound_by_spi_, [](const auto& item) { return item.second->hard_expired.load(); });
     std::erase_if(outbound_sas_, [](const auto& item) { return item.second->hard_expired.load(); });
   }
@@ -466,7 +533,7 @@ DataplaneCounters PacketEngine::counters() const {
     for (const auto* sas : {&inbound_sas_, &outbound_by_spi_}) {
       for (const auto& [spi, entry] : *sas) {
         out.sas.push_back({spi, entry->direction, entry->protocol, entry->filter_id, entry->peer, entry->packets.load(),
-                           entry->bytes.load(), entry->drops.load()});
+                           entry->bytes.load(), entry->drops.load(), entry->bundled_ah_spi});
       }
     }
   }

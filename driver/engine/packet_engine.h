@@ -3,9 +3,11 @@
 // Outbound: classify; permit passes, block drops, negotiate is protected with the outbound SA of
 // (filter, peer) — or, with none yet, held (a few packets per flow, bounded) while an acquire asks
 // IKE for one; when the SA arrives the held packets are protected and released.
-// Inbound: ESP/AH (also ESP in UDP 4500) is looked up by SPI, verified and decrypted, and the
-// decrypted packet must fall under the SA's own filter; clear traffic that a negotiate filter
-// covers is dropped (fail closed).
+// Inbound: ESP/AH (also ESP in UDP 4500) is looked up by SPI and protocol, verified and
+// decrypted, and the decrypted packet must fall under the SA's own filter; clear traffic that a
+// negotiate filter covers is dropped (fail closed).
+// AH+ESP bundles (SaInstall::bundled_ah): outbound ESP then AH; inbound AH is opened first and
+// must hold the bundle's ESP; the bundle's ESP arriving bare is dropped (bundle-incomplete).
 //
 // Thread safety: every public member may be called from any thread. The filter table is an
 // immutable snapshot swapped atomically; SAs are looked up under a shared lock and each SA's
@@ -85,7 +87,8 @@ class PacketEngine {
   PacketOutcome protect(SaEntry& entry, std::span<const std::byte> packet);
   void count_traffic(SaEntry& entry, std::size_t bytes);
   PacketOutcome hold(const FlowKey& key, const Acquire& acquire, std::span<const std::byte> packet, std::uint64_t token);
-  PacketOutcome open_ipsec(std::uint32_t spi, std::span<const std::byte> packet);
+  PacketOutcome open_ipsec(std::uint32_t spi, crypto::SecurityProtocol protocol, std::span<const std::byte> packet);
+  void forget_bundled_ah(const SaEntry& entry);   // sas_mutex_ held
   std::shared_ptr<SaEntry> outbound_sa(const FlowKey& key) const;
 
   DataplaneListener& listener_;
@@ -95,7 +98,8 @@ class PacketEngine {
   std::atomic<std::shared_ptr<const Table>> table_;
 
   mutable std::shared_mutex sas_mutex_;
-  std::map<std::uint32_t, std::shared_ptr<SaEntry>> inbound_sas_;   // by SPI
+  std::map<std::uint32_t, std::shared_ptr<SaEntry>> inbound_sas_;   // by SPI (an AH+ESP bundle: its ESP SPI)
+  std::map<std::uint32_t, std::shared_ptr<SaEntry>> inbound_bundle_ah_;   // AH+ESP bundles by their AH SPI
   std::map<std::uint32_t, std::shared_ptr<SaEntry>> outbound_by_spi_;
   std::map<FlowKey, std::shared_ptr<SaEntry>> outbound_sas_;       // the newest per flow
 

@@ -124,6 +124,12 @@ std::string render_chain_rules(IpFamily family, const FilterTable& table, const 
   const std::string ah = family == IpFamily::V4 ? " -p " + std::to_string(kAh) : std::string(" -m ah");
   text += "-A " + options.outbound_chain + ah + " -j RETURN\n";
   text += "-A " + options.inbound_chain + " -p 17 --dport " + ike + " -j RETURN\n";
+  // A UDP datagram larger than the path MTU arrives in fragments, and only the first carries the
+  // ports: IKE main mode 3 with a Kerberos AP-REQ from Active Directory (the PAC makes it ~1.7 kB)
+  // is one. Without conntrack in the namespace nothing reassembles them before this chain, so the
+  // later fragments pass here and the first one decides: a datagram whose first fragment is
+  // dropped is never reassembled. (IPv4; ip6tables has no plain "later fragment" match.)
+  if (family == IpFamily::V4) text += "-A " + options.inbound_chain + " -p 17 -f -j RETURN\n";
   text += "-A " + options.inbound_chain + " -p " + std::to_string(kEsp) + " -j " + queue_target(options) + "\n";
   text += "-A " + options.inbound_chain + ah + " -j " + queue_target(options) + "\n";
   text += "-A " + options.inbound_chain + " -p 17 --dport " + std::to_string(kNatTraversalPort) + " -j " + queue_target(options) + "\n";

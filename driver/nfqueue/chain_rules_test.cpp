@@ -33,6 +33,10 @@ TEST(ChainRules, RendersFiltersInPrecedenceOrderPerFamily) {
   EXPECT_THAT(v4, Not(HasSubstr("2001:db8")));
   EXPECT_THAT(v4, HasSubstr("-A WARD-IN -p 50 -j NFQUEUE --queue-num 0\n"));
   EXPECT_THAT(v4, HasSubstr("-A WARD-IN -i lo -j RETURN\n"));
+  // Later UDP fragments pass; the first fragment (with the ports) is classified.
+  const auto fragments = v4.find("-A WARD-IN -p 17 -f -j RETURN\n");
+  ASSERT_NE(fragments, std::string::npos) << v4;
+  EXPECT_LT(fragments, v4.find("-A WARD-IN -s 10.20.1.10/32 -j NFQUEUE"));
   EXPECT_TRUE(v4.ends_with("COMMIT\n"));
 
   const auto v6 = render_chain_rules(IpFamily::V6, table, options);

@@ -190,8 +190,11 @@ Expected<IpAddress, std::string> XfrmDataplane::local_address_towards(const IpAd
 
 Expected<void, std::string> XfrmDataplane::add_sa(SaInstall sa) {
   const auto& params = sa.params;
-  if (params.protocol != crypto::SecurityProtocol::Esp) {
-    return unexpected("xfrm: " + crypto::describe_sa(params) + ": the xfrm backend installs only ESP SAs");
+  // AH (alone or bundled with ESP) would need kernel policy templates per negotiated protocol;
+  // the SPD this backend programs has one ESP template per filter (xfrm_spd.cpp).
+  if (params.protocol != crypto::SecurityProtocol::Esp || sa.bundled_ah) {
+    return unexpected("xfrm: " + crypto::describe_sa(params) + (sa.bundled_ah ? " bundled with AH" : "") +
+                      ": the xfrm backend installs only ESP SAs (AH and AH+ESP need the nfqueue backend)");
   }
   if (params.extended_sequence_numbers) {
     return unexpected("xfrm: " + crypto::describe_sa(params) + ": extended sequence numbers are not supported by the xfrm backend");

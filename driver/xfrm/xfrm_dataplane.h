@@ -4,7 +4,8 @@
 //                         the new generation's policies go in (replacing same-selector twins in
 //                         one step), then what is left of the old one is deleted. Not a true
 //                         atomic swap: the kernel SPD has no transactions.
-//   add_sa / delete_sa    kernel XFRM states (xfrm_sad.h), ESP only. On a kernel without ESP the
+//   add_sa / delete_sa    kernel XFRM states (xfrm_sad.h), ESP only (AH and AH+ESP bundles are
+//                         refused: the SPD's templates are ESP only). On a kernel without ESP the
 //                         kernel refuses them and the error says so (and names what /proc/crypto
 //                         lacks); the nfqueue backend is the one for such kernels.
 //   listener              kernel acquires (XFRMNLGRP_ACQUIRE; the filter is the template's reqid,

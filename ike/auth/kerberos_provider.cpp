@@ -6,6 +6,7 @@
 #include <krb5/krb5.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <optional>
 #include <type_traits>
@@ -306,9 +307,17 @@ class KerberosExchange final : public AuthProvider {
 
   // Our credentials: the initiator's come from the keytab's key for own_principal (a TGT, then
   // the service ticket, in a private MEMORY ccache); the acceptor's are the keytab itself.
+  // With an acceptor_principal the acceptor takes any key of the keytab (GSS_C_NO_NAME) and
+  // accept() then checks that the ticket was for that principal: AD issues tickets for
+  // host/<fqdn> under the computer account's key, and a keytab may hold that key under the
+  // account's name only (or the host/ name with fewer enctypes, as Samba's exportkeytab does).
+  bool accept_any_key() const { return !config_.acceptor_principal.empty(); }
+
   Expected<void, std::string> acquire(gss_cred_usage_t usage) const {
-    if (auto key = keytab_has_key(config_.keytab, config_.own_principal); !key) return key;
-    auto own = import_principal(config_.own_principal);
+    const bool any_key = usage == GSS_C_ACCEPT && accept_any_key();
+    const std::string& principal = config_.own_principal;
+    if (auto key = keytab_has_key(config_.keytab, principal); !key) return key;
+    auto own = import_principal(principal);
     if (!own) return unexpected(own.error());
     const std::string keytab = "FILE:" + config_.keytab.string();
     std::vector<gss_key_value_element_desc> elements;
@@ -328,9 +337,10 @@ class KerberosExchange final : public AuthProvider {
     OM_uint32 minor = 0;
     gss_cred_id_t raw = GSS_C_NO_CREDENTIAL;
     const OM_uint32 major =
-        gss_acquire_cred_from(&minor, own->get(), GSS_C_INDEFINITE, &mechs, usage, &store, &raw, nullptr, nullptr);
+        gss_acquire_cred_from(&minor, any_key ? GSS_C_NO_NAME : own->get(), GSS_C_INDEFINITE, &mechs, usage, &store,
+                              &raw, nullptr, nullptr);
     if (GSS_ERROR(major)) {
-      return unexpected("keytab " + config_.keytab.string() + " has no usable key for " + config_.own_principal + ": " +
+      return unexpected("keytab " + config_.keytab.string() + " has no usable key for " + principal + ": " +
                         gss_error(major, minor));
     }
     credentials_.reset(raw);
@@ -426,9 +436,24 @@ class KerberosExchange final : public AuthProvider {
     }
     auto who = display(client_name.get());
     if (!who) return unexpected(who.error());
-    if (*who != expected_principal_) {
+    if (accept_any_key()) {
+      gss_name_t raw_target = GSS_C_NO_NAME;
+      OM_uint32 inquire_minor = 0;
+      const OM_uint32 inquired = gss_inquire_context(&inquire_minor, context_.get(), nullptr, &raw_target, nullptr,
+                                                     nullptr, nullptr, nullptr, nullptr);
+      NamePtr target_name(raw_target);
+      if (GSS_ERROR(inquired)) return unexpected("cannot tell whom the ticket is for: " + gss_error(inquired, inquire_minor));
+      auto target = display(target_name.get());
+      if (!target) return unexpected(target.error());
+      if (*target != config_.acceptor_principal && *target != config_.own_principal) {
+        return unexpected("the peer " + peer_.to_string() + " sent a ticket for " + *target + ", not for " +
+                          config_.acceptor_principal);
+      }
+    }
+    const std::string account = computer_account_principal(expected_principal_);
+    if (*who != expected_principal_ && (account.empty() || *who != account)) {
       return unexpected("the peer " + peer_.to_string() + " authenticated as " + *who + ", the policy expects " +
-                        expected_principal_);
+                        expected_principal_ + (account.empty() ? "" : " or " + account));
     }
     const auto reply = out.bytes();
     reply_token_.emplace(reply.begin(), reply.end());
@@ -456,6 +481,20 @@ std::string shared_misuse() {
 }
 
 }  // namespace
+
+std::string computer_account_principal(std::string_view service_principal) {
+  constexpr std::string_view kHost = "host/";
+  constexpr std::size_t kNetbiosNameLength = 15;
+  if (service_principal.substr(0, kHost.size()) != kHost) return {};
+  const auto at = service_principal.rfind('@');
+  if (at == std::string_view::npos || at <= kHost.size()) return {};
+  const auto host = service_principal.substr(kHost.size(), at - kHost.size());
+  std::string name(host.substr(0, host.find('.')));
+  if (name.empty() || name.find('/') != std::string::npos) return {};
+  if (name.size() > kNetbiosNameLength) name.resize(kNetbiosNameLength);
+  for (auto& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return name + "$" + std::string(service_principal.substr(at));
+}
 
 SecureBytes skeyid_gss(IkeHashAlgorithm hash, Bytes ni_b, Bytes nr_b, const SecureBytes& g_xy) {
   std::vector<std::byte> key(ni_b.begin(), ni_b.end());

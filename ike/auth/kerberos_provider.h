@@ -30,6 +30,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "common/ip.h"
 #include "ike/auth/auth_provider.h"
@@ -42,8 +43,18 @@ using PeerPrincipalResolver = std::function<Expected<std::string, std::string>(c
 
 struct KerberosConfig {
   std::filesystem::path keytab;          // this host's keytab (FILE: path)
-  std::string own_principal;             // e.g. "host/a.ward.test@WARD.TEST"; must have a key in `keytab`
-  PeerPrincipalResolver peer_principal;  // address -> the principal the peer must prove
+  // The client principal the initiator gets tickets as, e.g. "A$@WARD.TEST" (an AD computer
+  // account) or "host/a.ward.test@WARD.TEST"; must have a key in `keytab`.
+  std::string own_principal;
+  // The service principal tickets for this host are issued to (host/a.ward.test@WARD.TEST). Set:
+  // the acceptor decrypts with whichever key of `keytab` fits (AD issues tickets for a computer's
+  // host/ names under its account key) and then requires the ticket to be for this principal (or
+  // own_principal). Empty: own_principal's key only.
+  std::string acceptor_principal;
+  // address -> the service principal the peer must prove (host/<name>@REALM). As a client the
+  // peer may authenticate as that principal or as its computer account, <NAME>$@REALM
+  // (computer_account_principal), which is how an Active Directory member's tickets name it.
+  PeerPrincipalResolver peer_principal;
   // Acceptor replay cache ("file2:/path", "none:"); empty = the library default (/var/tmp).
   std::string replay_cache;
 };
@@ -69,6 +80,11 @@ class KerberosProvider final : public AuthProvider {
  private:
   KerberosConfig config_;
 };
+
+// The computer account principal behind a host service principal: "host/b.ward.test@WARD.TEST"
+// -> "B$@WARD.TEST" (first label, upper case, cut to 15 characters: the NetBIOS name that AD's
+// sAMAccountName carries). Empty when `service_principal` is not host/<name>@<realm>.
+std::string computer_account_principal(std::string_view service_principal);
 
 // SKEYID for GSS-API authentication: prf(Ni_b | Nr_b, g^xy) (draft-ietf-ipsec-isakmp-gss-auth 3.1).
 SecureBytes skeyid_gss(IkeHashAlgorithm hash, Bytes ni_b, Bytes nr_b, const SecureBytes& g_xy);

@@ -12,7 +12,7 @@
 // forces a full main mode each time (a running service reuses its main mode to a peer); the cost
 // of starting and stopping a service with no handshake is measured and printed as well.
 //
-//   handshake_bench [--handshakes N] [--concurrency K] [--groups ecp256,modp2048]
+//   handshake_bench [--handshakes N] [--concurrency K] [--groups ecp256,modp2048,modp1024]
 //
 // Not run by ctest for figures (ward_benchmark); the smoke test runs a few handshakes.
 #include <unistd.h>
@@ -98,7 +98,12 @@ class Counter final : public service::IkeListener {
 using testing::NullDataplaneListener;
 
 struct Side {
-  explicit Side(IkeGroupDescription group) : policy("bench secret", kFilterId, group, group), sim(dataplane_listener) {}
+  explicit Side(IkeGroupDescription group) : policy("bench secret", kFilterId, group, group), sim(dataplane_listener) {
+    // Group 2 is legacy: both ends must allow it (same phase 1 and quick mode otherwise).
+    if (group == IkeGroupDescription::Modp1024) {
+      policy.offer({{IkeEncryptionAlgorithm::AesCbc, 256, IkeHashAlgorithm::Sha2_256, group, std::chrono::seconds(28800)}}, {}, true);
+    }
+  }
   testing::HostToHostPskPolicy policy;
   NullDataplaneListener dataplane_listener;
   driver::SimDataplane sim;
@@ -273,12 +278,13 @@ int main(int argc, char** argv) {
       groups.clear();
       if (list.find("ecp256") != std::string::npos) groups.push_back({"ECP-256", IkeGroupDescription::Ecp256});
       if (list.find("modp2048") != std::string::npos) groups.push_back({"MODP-2048", IkeGroupDescription::Modp2048});
+      if (list.find("modp1024") != std::string::npos) groups.push_back({"MODP-1024", IkeGroupDescription::Modp1024});
       if (groups.empty()) {
-        std::fprintf(stderr, "--groups: ecp256 and/or modp2048\n");
+        std::fprintf(stderr, "--groups: ecp256, modp2048 and/or modp1024\n");
         return 2;
       }
     } else {
-      std::fprintf(stderr, "usage: %s [--handshakes N] [--concurrency K] [--groups ecp256,modp2048]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--handshakes N] [--concurrency K] [--groups ecp256,modp2048,modp1024]\n", argv[0]);
       return 2;
     }
   }

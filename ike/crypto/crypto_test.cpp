@@ -1,5 +1,6 @@
 // ike/crypto: known answers where RFCs publish them (RFC 5903 ECP, RFC 2202 / RFC 4231 HMAC),
-// consistency checks elsewhere (MODP 2048 agreement, RFC 2409 appendix B expansion, KEYMAT).
+// independently computed ones for group 2 (RFC 2409 6.2), consistency checks elsewhere (MODP
+// agreement, RFC 2409 appendix B expansion, KEYMAT).
 #include <gtest/gtest.h>
 
 #include "ike/crypto/cbc.h"
@@ -43,6 +44,27 @@ const EcpVector kRfc5903[] = {
      "11187331C279962D93D604243FD592CB9D0A926F422E47187521287E7156C5C4D603135569B9E9D09CF5D4A270F59746"},
 };
 
+constexpr const char* kRfc2409Group2Prime =
+    "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A08798E3404DDEF9519B3CD3A431B"
+    "302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A637ED6B0BFF5CB6F406B7EDEE386BFB5A899FA5AE9F24117C4B1FE6"
+    "49286651ECE65381FFFFFFFFFFFFFFFF";
+constexpr const char* kGroup2X =
+    "3e728e92a42d2e5b7ce88610c5a46871e9e8c72ebf98856cffbbfd8e8eb7e16b5db9db7af86ccb558c34f3c7d2dd58e8a748a69af9917b36f7241a235f203974";
+constexpr const char* kGroup2Gx =
+    "d1a556fe655c446d527c0abc926ccef7abc81dfa8b2863437ab56bcc957ce896268f3bf784c3ab54cad24808353d958f68bf8d71b2da9ebe783282a8efcfe037"
+    "f3806238a79f3f3bd9c51682c6ebdf4deb65d18532d5c714f7bd99afe5ab1fdb472f2407ed408e19e747a763a736e21fe9c0ed5cbd64302b941d757cfa34d680";
+constexpr const char* kGroup2Y =
+    "4f2ba9a87409ac63d48ac5ad3ecebb780ec9da2b985f8435d3da724c9f1d9b58e376e19f80335c10575cbc4bb87e34d18734eec984b2889af1215f53fd10cd2f";
+constexpr const char* kGroup2Gy =
+    "885b07475cf5b72ca48e1da277b10a872af6c480a2daa215c2e701906d52b9d9a0b2cc0991b2788b59678d2ded756585578c189656d37890a5f109742e0c14ca"
+    "4eda2dff9d501731606ac8de80fb7992dcaad29bb238c5bb5352fe54f2b0cab5b6ec9e31963d70b60f2d70bb2c7649bccd1fb856f241066dc0c0864335b0d512";
+constexpr const char* kGroup2Shared =
+    "b5ab79d00d1105935ccc865740fdcbc0ba4dd34913785d106260aa5244616007f45302352b81664bada57e38d9a90d5dc509505e522b2dfb2fba523baae0d4ce"
+    "4fc621cf44ad7784e65f60d8d37075ec995a5396c874786000bbaea5712fe89e015b7e3c2c21c8716097c2d6d68690303493cecfe7c0e7771ab77df8b7c2ce62";
+constexpr const char* kGroup2LeadingZero =
+    "005df659ecc13bec4b386ae379771d929495e1d8c8e5a037b5707f1670675458fb6168aa1a4354732f0d0a83cca39ef362f701473f4e2f9c6a14c8280b87a8ab"
+    "01f83a64395d5c65cf94b948a3b46844c8a27734def2d5c80fa28e484bb8c6e873f47283c10e8f20a731f33487d73bda90138b900b4c98e3b68ea41ebcfea28a";
+
 TEST(IkeDiffieHellman, Rfc5903EcpVectorsGiveThePublishedSharedSecretFromBothSides) {
   for (const auto& v : kRfc5903) {
     auto initiator = DiffieHellman::from_private_for_test(v.group, from_hex(v.i), from_hex(v.gi));
@@ -59,8 +81,9 @@ TEST(IkeDiffieHellman, Rfc5903EcpVectorsGiveThePublishedSharedSecretFromBothSide
   }
 }
 
-TEST(IkeDiffieHellman, GeneratedPairsAgreeForGroups14_19_20) {
-  for (const auto group : {IkeGroupDescription::Modp2048, IkeGroupDescription::Ecp256, IkeGroupDescription::Ecp384}) {
+TEST(IkeDiffieHellman, GeneratedPairsAgreeForGroups2_14_19_20) {
+  for (const auto group : {IkeGroupDescription::Modp1024, IkeGroupDescription::Modp2048, IkeGroupDescription::Ecp256,
+                           IkeGroupDescription::Ecp384}) {
     auto a = DiffieHellman::generate(group);
     auto b = DiffieHellman::generate(group);
     ASSERT_TRUE(a.has_value()) << a.error();
@@ -71,7 +94,8 @@ TEST(IkeDiffieHellman, GeneratedPairsAgreeForGroups14_19_20) {
     ASSERT_TRUE(s1.has_value()) << s1.error();
     ASSERT_TRUE(s2.has_value()) << s2.error();
     EXPECT_TRUE(equal_constant_time(s1->reveal(), s2->reveal()));
-    const std::size_t want = group == IkeGroupDescription::Modp2048 ? 256 : public_value_size(group) / 2;
+    const bool modp = group == IkeGroupDescription::Modp1024 || group == IkeGroupDescription::Modp2048;
+    const std::size_t want = modp ? public_value_size(group) : public_value_size(group) / 2;
     EXPECT_EQ(s1->size(), want) << "g^xy padded to the prime / coordinate size";
   }
 }
@@ -89,7 +113,47 @@ TEST(IkeDiffieHellman, BadPeerValuesAreRefused) {
   std::vector<std::byte> one(256);
   one.back() = std::byte{1};
   EXPECT_FALSE(modp->shared_secret(one).has_value()) << "g^x = 1 is a degenerate value";
-  EXPECT_FALSE(DiffieHellman::generate(IkeGroupDescription::Modp1024).has_value());
+  EXPECT_FALSE(DiffieHellman::generate(IkeGroupDescription::Modp768).has_value()) << "group 1 is never implemented";
+
+  auto group2 = DiffieHellman::generate(IkeGroupDescription::Modp1024);
+  ASSERT_TRUE(group2.has_value()) << group2.error();
+  std::vector<std::byte> one_1024(128);
+  one_1024.back() = std::byte{1};
+  EXPECT_FALSE(group2->shared_secret(one_1024).has_value()) << "g^x = 1 is a degenerate value";
+  std::vector<std::byte> p_minus_1 = from_hex(kRfc2409Group2Prime);
+  p_minus_1.back() = std::byte{0xfe};
+  EXPECT_FALSE(group2->shared_secret(p_minus_1).has_value()) << "p - 1 has order 2";
+  EXPECT_FALSE(group2->shared_secret(std::vector<std::byte>(256, std::byte{1})).has_value()) << "a group 14 sized value";
+}
+
+// Group 2 known answers, computed independently (Python's pow(2, x, p) over the prime printed in
+// RFC 2409 6.2): the KE data and the shared secret from both sides, and the padding of a public
+// value whose top byte is zero.
+TEST(IkeDiffieHellman, Group2KnownAnswersFromBothSides) {
+  const auto group = IkeGroupDescription::Modp1024;
+  EXPECT_TRUE(is_supported_group(group));
+  EXPECT_TRUE(is_legacy_group(group));
+  EXPECT_EQ(public_value_size(group), 128u);
+  auto initiator = DiffieHellman::from_private_for_test(group, from_hex(kGroup2X), from_hex(kGroup2Gx));
+  auto responder = DiffieHellman::from_private_for_test(group, from_hex(kGroup2Y), from_hex(kGroup2Gy));
+  ASSERT_TRUE(initiator.has_value()) << initiator.error();
+  ASSERT_TRUE(responder.has_value()) << responder.error();
+  EXPECT_EQ(to_hex(initiator->public_value()), to_hex(from_hex(kGroup2Gx)));
+  auto s1 = initiator->shared_secret(from_hex(kGroup2Gy));
+  auto s2 = responder->shared_secret(from_hex(kGroup2Gx));
+  ASSERT_TRUE(s1.has_value()) << s1.error();
+  ASSERT_TRUE(s2.has_value()) << s2.error();
+  EXPECT_EQ(to_hex(s1->reveal()), to_hex(from_hex(kGroup2Shared)));
+  EXPECT_EQ(to_hex(s2->reveal()), to_hex(from_hex(kGroup2Shared)));
+  // A wrong public value for the exponent is refused (the test aid checks what it is given).
+  EXPECT_FALSE(DiffieHellman::from_private_for_test(group, from_hex(kGroup2X), from_hex(kGroup2Gy)).has_value());
+  // x = 146968: g^x has a zero top byte, and the KE data keeps it (128 bytes).
+  auto small = DiffieHellman::from_private_for_test(group, from_hex("023e18"), from_hex(kGroup2LeadingZero));
+  ASSERT_TRUE(small.has_value()) << small.error();
+  EXPECT_EQ(small->public_value().size(), 128u);
+  EXPECT_EQ(small->public_value().front(), std::byte{0});
+  // The prime OpenSSL supplies is the RFC's: p - 1 (order 2) is refused above, and g^x of the
+  // published prime matched.
 }
 
 TEST(IkePrf, HmacKnownAnswers) {
@@ -97,6 +161,12 @@ TEST(IkePrf, HmacKnownAnswers) {
   const auto key = std::vector<std::byte>(20, std::byte{0x0b});
   const auto data = bytes_of("Hi There");
   EXPECT_EQ(to_hex(prf(IkeHashAlgorithm::Sha, key, {data}).reveal()), "b617318655057264e28bc0b6fb378c8ef146be00");
+  // RFC 2104 / RFC 2202 test case 1 for HMAC-MD5 (16-byte key): the legacy phase 1 PRF.
+  const auto md5_key = std::vector<std::byte>(16, std::byte{0x0b});
+  EXPECT_EQ(to_hex(prf(IkeHashAlgorithm::Md5, md5_key, {data}).reveal()), "9294727a3638bb1c13f48ef8158bfc9d");
+  EXPECT_EQ(hash_size(IkeHashAlgorithm::Md5), 16u);
+  EXPECT_TRUE(is_legacy_hash(IkeHashAlgorithm::Md5));
+  EXPECT_FALSE(is_legacy_hash(IkeHashAlgorithm::Sha));
   EXPECT_EQ(to_hex(prf(IkeHashAlgorithm::Sha2_256, key, {data}).reveal()),
             "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
   EXPECT_EQ(to_hex(prf(IkeHashAlgorithm::Sha2_384, key, {data}).reveal()),

@@ -26,7 +26,9 @@ struct ParamDeleter {
   void operator()(OSSL_PARAM* params) const noexcept { OSSL_PARAM_free(params); }
 };
 
+constexpr std::size_t kModp1024Size = 128;
 constexpr std::size_t kModp2048Size = 256;
+constexpr unsigned kModpGenerator = 2;   // RFC 2409 6.2, RFC 3526
 constexpr std::size_t kEcp256CoordinateSize = 32;
 constexpr std::size_t kEcp384CoordinateSize = 48;
 constexpr std::byte kSec1Uncompressed{0x04};
@@ -47,6 +49,8 @@ bool is_ecp(IkeGroupDescription group) {
   return group == IkeGroupDescription::Ecp256 || group == IkeGroupDescription::Ecp384;
 }
 
+// OpenSSL's name for the group; group 2 has none (OpenSSL names only RFC 3526 / 7919 groups) and
+// is built from its prime (modp1024_parameters).
 const char* group_name(IkeGroupDescription group) {
   switch (group) {
     case IkeGroupDescription::Modp2048: return "modp_2048";
@@ -58,6 +62,50 @@ const char* group_name(IkeGroupDescription group) {
 
 std::string describe(IkeGroupDescription group) {
   return "DH group " + std::to_string(static_cast<unsigned>(group));
+}
+
+// RFC 2409 6.2, the Second Oakley Group: p = 2^1024 - 2^960 - 1 + 2^64 * ([2^894 pi] + 129093),
+// g = 2. Only p and g are given: OpenSSL 3 refuses to generate keys when q = (p - 1) / 2 is set
+// (its FIPS 186-4 generator wants a 160..256-bit q). The private exponent is then p's length less
+// one bit, and the public key check is the range 2 <= y <= p - 2 (p is a safe prime, so the only
+// small subgroup, {1, p - 1}, is refused).
+Expected<PkeyPtr, std::string> modp1024_parameters() {
+  const auto group = IkeGroupDescription::Modp1024;
+  BnPtr p(BN_get_rfc2409_prime_1024(nullptr));
+  BnPtr g(BN_new());
+  if (!p || !g || BN_set_word(g.get(), kModpGenerator) != 1) return unexpected(openssl_error(describe(group) + ": building the prime"));
+  std::unique_ptr<OSSL_PARAM_BLD, ParamBldDeleter> bld(OSSL_PARAM_BLD_new());
+  if (!bld || OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_FFC_P, p.get()) <= 0 ||
+      OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_FFC_G, g.get()) <= 0) {
+    return unexpected(openssl_error(describe(group) + ": building the domain parameters"));
+  }
+  std::unique_ptr<OSSL_PARAM, ParamDeleter> params(OSSL_PARAM_BLD_to_param(bld.get()));
+  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "DH", nullptr));
+  EVP_PKEY* raw = nullptr;
+  if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) <= 0 ||
+      EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_KEY_PARAMETERS, params.get()) <= 0) {
+    return unexpected(openssl_error(describe(group) + ": importing the domain parameters"));
+  }
+  return PkeyPtr(raw);
+}
+
+// A key generation context for `group`: by name, or from group 2's explicit parameters.
+Expected<PkeyCtxPtr, std::string> keygen_context(IkeGroupDescription group) {
+  if (group == IkeGroupDescription::Modp1024) {
+    auto parameters = modp1024_parameters();
+    if (!parameters) return unexpected(std::move(parameters).error());
+    PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, parameters->get(), nullptr));
+    if (!ctx || EVP_PKEY_keygen_init(ctx.get()) <= 0) return unexpected(openssl_error(describe(group) + ": keygen init"));
+    return ctx;
+  }
+  const char* name = group_name(group);
+  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, is_ecp(group) ? "EC" : "DH", nullptr));
+  if (!ctx || EVP_PKEY_keygen_init(ctx.get()) <= 0) return unexpected(openssl_error(describe(group) + ": keygen init"));
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, const_cast<char*>(name), 0),
+      OSSL_PARAM_construct_end()};
+  if (EVP_PKEY_CTX_set_params(ctx.get(), params) <= 0) return unexpected(openssl_error(describe(group) + ": set group"));
+  return ctx;
 }
 
 Expected<std::vector<std::byte>, std::string> encoded_public(EVP_PKEY* key, IkeGroupDescription group) {
@@ -83,10 +131,15 @@ Expected<std::vector<std::byte>, std::string> encoded_public(EVP_PKEY* key, IkeG
 
 }  // namespace
 
-bool is_supported_group(IkeGroupDescription group) noexcept { return group_name(group) != nullptr; }
+bool is_supported_group(IkeGroupDescription group) noexcept {
+  return group == IkeGroupDescription::Modp1024 || group_name(group) != nullptr;
+}
+
+bool is_legacy_group(IkeGroupDescription group) noexcept { return group == IkeGroupDescription::Modp1024; }
 
 std::size_t public_value_size(IkeGroupDescription group) noexcept {
   switch (group) {
+    case IkeGroupDescription::Modp1024: return kModp1024Size;
     case IkeGroupDescription::Modp2048: return kModp2048Size;
     case IkeGroupDescription::Ecp256: return 2 * kEcp256CoordinateSize;
     case IkeGroupDescription::Ecp384: return 2 * kEcp384CoordinateSize;
@@ -95,16 +148,50 @@ std::size_t public_value_size(IkeGroupDescription group) noexcept {
 }
 
 Expected<DiffieHellman, std::string> DiffieHellman::generate(IkeGroupDescription group) {
-  const char* name = group_name(group);
-  if (name == nullptr) return unexpected(describe(group) + " is not supported (14, 19 and 20 are)");
-  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, is_ecp(group) ? "EC" : "DH", nullptr));
-  if (!ctx || EVP_PKEY_keygen_init(ctx.get()) <= 0) return unexpected(openssl_error(describe(group) + ": keygen init"));
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, const_cast<char*>(name), 0),
-      OSSL_PARAM_construct_end()};
-  if (EVP_PKEY_CTX_set_params(ctx.get(), params) <= 0) return unexpected(openssl_error(describe(group) + ": set group"));
+  if (!is_supported_group(group)) return unexpected(describe(group) + " is not supported (2, 14, 19 and 20 are)");
+  auto ctx = keygen_context(group);
+  if (!ctx) return unexpected(std::move(ctx).error());
   EVP_PKEY* raw = nullptr;
-  if (EVP_PKEY_generate(ctx.get(), &raw) <= 0) return unexpected(openssl_error(describe(group) + ": keygen"));
+  if (EVP_PKEY_generate(ctx->get(), &raw) <= 0) return unexpected(openssl_error(describe(group) + ": keygen"));
+  PkeyPtr key(raw);
+  auto pub = encoded_public(key.get(), group);
+  if (!pub) return unexpected(std::move(pub).error());
+  return DiffieHellman(group, std::move(key), std::move(*pub));
+}
+
+Expected<DiffieHellman, std::string> DiffieHellman::modp1024_from_private(std::span<const std::byte> private_exponent,
+                                                                          std::span<const std::byte> expected_public) {
+  const auto group = IkeGroupDescription::Modp1024;
+  BnPtr p(BN_get_rfc2409_prime_1024(nullptr));
+  BnPtr g(BN_new());
+  BnPtr x(BN_bin2bn(reinterpret_cast<const unsigned char*>(private_exponent.data()), static_cast<int>(private_exponent.size()),
+                    nullptr));
+  BnPtr y(BN_new());
+  std::unique_ptr<BN_CTX, decltype(&BN_CTX_free)> bn_ctx(BN_CTX_new(), BN_CTX_free);
+  if (!p || !g || !x || !y || !bn_ctx || BN_set_word(g.get(), kModpGenerator) != 1 ||
+      BN_mod_exp(y.get(), g.get(), x.get(), p.get(), bn_ctx.get()) != 1) {
+    return unexpected(openssl_error(describe(group) + ": computing g^x"));
+  }
+  std::vector<unsigned char> computed(kModp1024Size);
+  if (BN_bn2binpad(y.get(), computed.data(), static_cast<int>(computed.size())) < 0 ||
+      expected_public.size() != computed.size() ||
+      !std::equal(computed.begin(), computed.end(), reinterpret_cast<const unsigned char*>(expected_public.data()))) {
+    return unexpected(describe(group) + ": the public value is not g^x for this private exponent");
+  }
+  std::unique_ptr<OSSL_PARAM_BLD, ParamBldDeleter> bld(OSSL_PARAM_BLD_new());
+  if (!bld || OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_FFC_P, p.get()) <= 0 ||
+      OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_FFC_G, g.get()) <= 0 ||
+      OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_PRIV_KEY, x.get()) <= 0 ||
+      OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, y.get()) <= 0) {
+    return unexpected(openssl_error(describe(group) + ": building key parameters"));
+  }
+  std::unique_ptr<OSSL_PARAM, ParamDeleter> params(OSSL_PARAM_BLD_to_param(bld.get()));
+  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "DH", nullptr));
+  EVP_PKEY* raw = nullptr;
+  if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) <= 0 ||
+      EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_KEYPAIR, params.get()) <= 0) {
+    return unexpected(openssl_error(describe(group) + ": importing the fixed key"));
+  }
   PkeyPtr key(raw);
   auto pub = encoded_public(key.get(), group);
   if (!pub) return unexpected(std::move(pub).error());
@@ -114,7 +201,8 @@ Expected<DiffieHellman, std::string> DiffieHellman::generate(IkeGroupDescription
 Expected<DiffieHellman, std::string> DiffieHellman::from_private_for_test(IkeGroupDescription group,
                                                                           std::span<const std::byte> private_scalar,
                                                                           std::span<const std::byte> public_xy) {
-  if (!is_ecp(group)) return unexpected(describe(group) + ": fixed keys are for ECP groups only");
+  if (group == IkeGroupDescription::Modp1024) return modp1024_from_private(private_scalar, public_xy);
+  if (!is_ecp(group)) return unexpected(describe(group) + ": fixed keys are for ECP groups and group 2 only");
   if (public_xy.size() != public_value_size(group)) return unexpected(describe(group) + ": public x||y has the wrong size");
   BnPtr priv(BN_bin2bn(reinterpret_cast<const unsigned char*>(private_scalar.data()),
                        static_cast<int>(private_scalar.size()), nullptr));

@@ -13,6 +13,7 @@ namespace {
 
 const EVP_MD* digest(IkeHashAlgorithm algorithm) {
   switch (algorithm) {
+    case IkeHashAlgorithm::Md5: return EVP_md5();
     case IkeHashAlgorithm::Sha: return EVP_sha1();
     case IkeHashAlgorithm::Sha2_256: return EVP_sha256();
     case IkeHashAlgorithm::Sha2_384: return EVP_sha384();
@@ -34,6 +35,8 @@ std::vector<std::byte> join(std::initializer_list<Bytes> parts) {
 
 bool is_supported_hash(IkeHashAlgorithm hash) noexcept { return digest(hash) != nullptr; }
 
+bool is_legacy_hash(IkeHashAlgorithm hash) noexcept { return hash == IkeHashAlgorithm::Md5; }
+
 std::size_t hash_size(IkeHashAlgorithm hash) noexcept {
   const EVP_MD* md = digest(hash);
   return md == nullptr ? 0 : static_cast<std::size_t>(EVP_MD_get_size(md));
@@ -41,6 +44,7 @@ std::size_t hash_size(IkeHashAlgorithm hash) noexcept {
 
 std::string_view hash_name(IkeHashAlgorithm hash) noexcept {
   switch (hash) {
+    case IkeHashAlgorithm::Md5: return "MD5";
     case IkeHashAlgorithm::Sha: return "SHA-1";
     case IkeHashAlgorithm::Sha2_256: return "SHA2-256";
     case IkeHashAlgorithm::Sha2_384: return "SHA2-384";

@@ -18,9 +18,11 @@ namespace ward::ike::crypto {
 using driver::crypto::SecureBytes;
 using Bytes = std::span<const std::byte>;
 
-// SHA-1, SHA2-256 and SHA2-384 (MD5 is refused).
+// MD5, SHA-1, SHA2-256 and SHA2-384. MD5 (HMAC-MD5 as the PRF) is legacy: negotiated only where
+// the caller allows legacy algorithms (is_legacy_hash).
 bool is_supported_hash(IkeHashAlgorithm hash) noexcept;
-std::size_t hash_size(IkeHashAlgorithm hash) noexcept;   // 20, 32, 48; 0 if unsupported
+bool is_legacy_hash(IkeHashAlgorithm hash) noexcept;
+std::size_t hash_size(IkeHashAlgorithm hash) noexcept;   // 16, 20, 32, 48; 0 if unsupported
 std::string_view hash_name(IkeHashAlgorithm hash) noexcept;
 
 // hash(parts...) with the negotiated hash.

@@ -221,6 +221,11 @@ Expected<Phase1Proposal, std::string> Phase1Sa::read_transform(const Transform& 
   }
   if (!crypto::is_supported_hash(p.hash)) return unexpected("transform " + std::to_string(transform.number) + ": hash not supported");
   if (!crypto::is_supported_group(p.group)) return unexpected("transform " + std::to_string(transform.number) + ": DH group not supported");
+  if (!config_.allow_legacy && (crypto::is_legacy_hash(p.hash) || crypto::is_legacy_group(p.group))) {
+    return unexpected("transform " + std::to_string(transform.number) + ": " +
+                      (crypto::is_legacy_hash(p.hash) ? std::string("MD5") : std::string("DH group 2")) +
+                      " is a legacy algorithm and our policy does not allow legacy algorithms");
+  }
   if (auto cipher = crypto::phase1_cipher(p.cipher, p.key_bits, config_.allow_legacy); !cipher) {
     return unexpected("transform " + std::to_string(transform.number) + ": " + cipher.error());
   }

@@ -51,7 +51,7 @@ struct Phase1Config {
   std::vector<Phase1Proposal> proposals;   // preference order
   IpAddress local;                          // our ID (ID_IPV4_ADDR / ID_IPV6_ADDR)
   IpAddress peer;                           // the peer's ID must name this address
-  bool allow_legacy = false;                // permits 3DES-CBC
+  bool allow_legacy = false;                // permits 3DES-CBC, MD5 and DH group 2
   std::size_t nonce_size = 32;
   // Responder: a main mode 5 that does not decrypt is dropped and counted (undecryptable())
   // instead of failing the SA; the owner times the half-open SA out (spoofing defence).

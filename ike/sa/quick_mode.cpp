@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/byte_writer.h"
+#include "ike/sa/ipsec_transforms.h"
 
 namespace ward::ike::sa {
 namespace {
@@ -13,21 +14,11 @@ using driver::crypto::Integrity;
 constexpr unsigned kSoftLifetimeNumerator = 9;   // soft expiry at 90 % of the hard lifetime
 constexpr unsigned kSoftLifetimeDenominator = 10;
 constexpr std::uint64_t kBytesPerKilobyte = 1024;
-constexpr std::uint32_t kFirstUsableSpi = 256;   // RFC 4303 2.1: 1..255 are reserved
-
-std::uint32_t be32(std::span<const std::byte> b) {
-  return static_cast<std::uint32_t>(b[0]) << 24 | static_cast<std::uint32_t>(b[1]) << 16 |
-         static_cast<std::uint32_t>(b[2]) << 8 | static_cast<std::uint32_t>(b[3]);
-}
-std::vector<std::byte> be32_bytes(std::uint32_t v) {
-  return {std::byte(v >> 24), std::byte(v >> 16), std::byte(v >> 8), std::byte(v)};
-}
-
 Expected<std::uint32_t, std::string> random_u32(std::uint32_t at_least) {
   while (true) {
-    auto raw = crypto::random_bytes(4);
+    auto raw = crypto::random_bytes(kIpsecSpiSize);
     if (!raw) return unexpected(std::move(raw).error());
-    const auto value = be32(*raw);
+    const auto value = spi_value(*raw);
     if (value >= at_least) return value;
   }
 }
@@ -53,20 +44,6 @@ std::size_t integrity_key_size(Integrity integrity) {
   }
   return 0;
 }
-
-bool same(const EspProposal& a, const EspProposal& b) { return a.cipher == b.cipher && a.integrity == b.integrity; }
-
-std::string describe(const EspProposal& p) {
-  return "ESP " + std::string(driver::crypto::name_of(p.cipher)) + "/" + std::string(driver::crypto::name_of(p.integrity));
-}
-
-struct TransformChoice {
-  EspProposal proposal;
-  std::optional<IkeGroupDescription> group;
-  std::optional<std::chrono::seconds> lifetime;
-  std::optional<std::uint64_t> kilobytes;
-  EncapsulationMode mode = EncapsulationMode::Transport;   // RFC 2407 leaves the default open; Ward reads transport
-};
 
 }  // namespace
 
@@ -174,128 +151,17 @@ std::vector<std::byte> QuickModeExchange::send(Expected<std::vector<std::byte>, 
 
 // ---- proposals -------------------------------------------------------------------------------------
 
-Transform QuickModeExchange::make_transform(const EspProposal& p, std::uint8_t number) const {
-  Transform t;
-  t.number = number;
-  auto attr = [&](IpsecAttribute type, std::uint16_t value) {
-    t.attributes.push_back(DataAttribute::basic(static_cast<std::uint16_t>(type), value));
-  };
-  attr(IpsecAttribute::SaLifeType, static_cast<std::uint16_t>(LifeType::Seconds));
-  t.attributes.push_back(DataAttribute::integer_value(static_cast<std::uint16_t>(IpsecAttribute::SaLifeDuration),
-                                                      static_cast<std::uint64_t>(config_.lifetime.count())));
-  if (config_.lifetime_kilobytes != 0) {
-    attr(IpsecAttribute::SaLifeType, static_cast<std::uint16_t>(LifeType::Kilobytes));
-    t.attributes.push_back(DataAttribute::integer_value(static_cast<std::uint16_t>(IpsecAttribute::SaLifeDuration),
-                                                        config_.lifetime_kilobytes));
-  }
-  if (config_.pfs_group) attr(IpsecAttribute::GroupDescription, static_cast<std::uint16_t>(*config_.pfs_group));
-  attr(IpsecAttribute::EncapsulationMode, static_cast<std::uint16_t>(encapsulation_mode(
-                                              config_.tunnel.has_value(), config_.udp_encapsulation.has_value())));
-  switch (p.integrity) {
-    case Integrity::HmacSha1_96:
-      attr(IpsecAttribute::AuthenticationAlgorithm, static_cast<std::uint16_t>(IpsecAuthenticationAlgorithm::HmacSha));
-      break;
-    case Integrity::HmacSha256_128:
-      attr(IpsecAttribute::AuthenticationAlgorithm, static_cast<std::uint16_t>(IpsecAuthenticationAlgorithm::HmacSha2_256));
-      break;
-    default: break;
-  }
-  switch (p.cipher) {
-    case Cipher::AesGcm128:
-    case Cipher::AesGcm256:
-      t.id = static_cast<std::uint8_t>(EspTransformId::AesGcm16);
-      attr(IpsecAttribute::KeyLength, p.cipher == Cipher::AesGcm128 ? 128 : 256);
-      break;
-    case Cipher::AesCbc128:
-    case Cipher::AesCbc256:
-      t.id = static_cast<std::uint8_t>(EspTransformId::Aes);
-      attr(IpsecAttribute::KeyLength, p.cipher == Cipher::AesCbc128 ? 128 : 256);
-      break;
-    case Cipher::Null: t.id = static_cast<std::uint8_t>(EspTransformId::Null); break;
-    case Cipher::TripleDesCbc: t.id = static_cast<std::uint8_t>(EspTransformId::TripleDes); break;
-  }
-  return t;
-}
-
-namespace {
-
-Expected<TransformChoice, std::string> parse_esp_transform(const Transform& t) {
-  const std::string where = "ESP transform " + std::to_string(t.number);
-  TransformChoice out;
-  unsigned key_bits = 0;
-  std::optional<std::uint64_t> life_type;
-  std::optional<std::uint16_t> auth;
-  for (const auto& a : t.attributes) {
-    const auto value = a.integer();
-    if (!value) return unexpected(where + ": attribute " + std::to_string(a.type) + " is not a number");
-    switch (static_cast<IpsecAttribute>(a.type)) {
-      case IpsecAttribute::SaLifeType: life_type = *value; break;
-      case IpsecAttribute::SaLifeDuration:
-        if (life_type == static_cast<std::uint64_t>(LifeType::Seconds)) out.lifetime = std::chrono::seconds(*value);
-        else if (life_type == static_cast<std::uint64_t>(LifeType::Kilobytes)) out.kilobytes = *value;
-        else return unexpected(where + ": SA Life Duration without a Life Type");
-        break;
-      case IpsecAttribute::GroupDescription: out.group = static_cast<IkeGroupDescription>(*value); break;
-      case IpsecAttribute::EncapsulationMode:
-        if (*value > 0xFFFF) return unexpected(where + ": encapsulation mode " + std::to_string(*value) + " is unknown");
-        out.mode = static_cast<EncapsulationMode>(*value);
-        if (!is_tunnel(out.mode) && !is_udp_encapsulated(out.mode) && out.mode != EncapsulationMode::Transport) {
-          return unexpected(where + ": encapsulation mode " + std::to_string(*value) + " is unknown");
-        }
-        break;
-      case IpsecAttribute::AuthenticationAlgorithm: auth = static_cast<std::uint16_t>(*value); break;
-      case IpsecAttribute::KeyLength: key_bits = static_cast<unsigned>(*value); break;
-      default: return unexpected(where + ": attribute " + std::to_string(a.type) + " is not supported");
-    }
-  }
-  if (auth == static_cast<std::uint16_t>(IpsecAuthenticationAlgorithm::HmacSha)) out.proposal.integrity = Integrity::HmacSha1_96;
-  else if (auth == static_cast<std::uint16_t>(IpsecAuthenticationAlgorithm::HmacSha2_256)) out.proposal.integrity = Integrity::HmacSha256_128;
-  else if (auth) return unexpected(where + ": authentication algorithm " + std::to_string(*auth) + " is not supported");
-  switch (static_cast<EspTransformId>(t.id)) {
-    case EspTransformId::AesGcm16:
-      if (auth) return unexpected(where + ": AES-GCM with a separate authentication algorithm");
-      if (key_bits != 128 && key_bits != 256) return unexpected(where + ": AES-GCM key length " + std::to_string(key_bits));
-      out.proposal.cipher = key_bits == 128 ? Cipher::AesGcm128 : Cipher::AesGcm256;
-      break;
-    case EspTransformId::Aes:
-      if (key_bits != 128 && key_bits != 256) return unexpected(where + ": AES-CBC key length " + std::to_string(key_bits));
-      out.proposal.cipher = key_bits == 128 ? Cipher::AesCbc128 : Cipher::AesCbc256;
-      if (!auth) return unexpected(where + ": AES-CBC without an authentication algorithm");
-      break;
-    case EspTransformId::Null:
-      out.proposal.cipher = Cipher::Null;
-      if (!auth) return unexpected(where + ": ESP_NULL without an authentication algorithm");
-      break;
-    default: return unexpected(where + ": transform ID " + std::to_string(t.id) + " is not supported");
-  }
-  return out;
-}
-
-}  // namespace
-
-Expected<EspProposal, std::string> QuickModeExchange::read_transform(const Transform& transform) const {
-  auto choice = parse_esp_transform(transform);
-  if (!choice) return unexpected(std::move(choice).error());
-  if (choice->group != config_.pfs_group) {
-    return unexpected("ESP transform " + std::to_string(transform.number) + ": PFS group " +
-                      (choice->group ? std::to_string(static_cast<unsigned>(*choice->group)) : std::string("none")) +
-                      " does not match our policy (" +
-                      (config_.pfs_group ? std::to_string(static_cast<unsigned>(*config_.pfs_group)) : std::string("none")) + ")");
-  }
-  if (is_tunnel(choice->mode) != config_.tunnel.has_value() ||
-      is_udp_encapsulated(choice->mode) != config_.udp_encapsulation.has_value()) {
-    return unexpected("ESP transform " + std::to_string(transform.number) + ": encapsulation mode " +
-                      std::to_string(static_cast<unsigned>(choice->mode)) + ", our policy needs " +
-                      std::to_string(static_cast<unsigned>(encapsulation_mode(config_.tunnel.has_value(),
-                                                                              config_.udp_encapsulation.has_value()))) +
-                      (config_.tunnel ? " (tunnel" : " (transport") +
-                      (config_.udp_encapsulation ? ", UDP-encapsulated behind a NAT)" : ")"));
-  }
-  if (std::none_of(config_.proposals.begin(), config_.proposals.end(),
-                   [&](const EspProposal& p) { return same(p, choice->proposal); })) {
-    return unexpected("ESP transform " + std::to_string(transform.number) + ": " + describe(choice->proposal) + " is not in our policy");
-  }
-  return choice->proposal;
+Expected<void, std::string> QuickModeExchange::own_spis() {
+  // One SPI per protocol, different from each other (the dataplane finds inbound SAs by SPI).
+  auto esp = random_u32(kFirstUsableSpi);
+  if (!esp) return unexpected(std::move(esp).error());
+  own_esp_spi_ = *esp;
+  do {
+    auto ah = random_u32(kFirstUsableSpi);
+    if (!ah) return unexpected(std::move(ah).error());
+    own_ah_spi_ = *ah;
+  } while (own_ah_spi_ == own_esp_spi_);
+  return {};
 }
 
 Expected<void, std::string> QuickModeExchange::check_ids(const ParsedMessage& message) const {
@@ -350,25 +216,23 @@ void QuickModeExchange::add_nat_original_addresses(std::vector<Payload>& rest) c
 
 Expected<std::vector<std::byte>, std::string> QuickModeExchange::build_quick_mode_1() {
   if (!phase1_.established()) return unexpected(std::string("quick mode needs an established main mode SA"));
-  if (config_.proposals.empty()) return unexpected(std::string("no ESP proposals configured"));
+  if (config_.proposals.empty()) return unexpected(std::string("no security methods configured"));
   auto mid = random_u32(1);
-  auto spi = random_u32(kFirstUsableSpi);
+  auto spis = own_spis();
   auto nonce = crypto::random_bytes(phase1_.config().nonce_size);
-  if (!mid || !spi || !nonce) return unexpected(std::string("RAND_bytes failed"));
+  if (!mid || !spis || !nonce) return unexpected(std::string("RAND_bytes failed"));
   message_id_ = *mid;
-  own_spi_ = *spi;
   ni_ = std::move(*nonce);
   cipher_state_ = CipherState{phase1_.cipher(), &phase1_.keys().encryption_key,
                               crypto::quick_mode_iv(phase1_.keys().hash, phase1_.last_iv(), message_id_,
                                                     phase1_.cipher().block_size())};
-  Proposal proposal;
-  proposal.number = 1;
-  proposal.protocol = ProtocolId::IpsecEsp;
-  proposal.spi = be32_bytes(own_spi_);
-  std::uint8_t number = 1;
-  for (const auto& p : config_.proposals) proposal.transforms.push_back(make_transform(p, number++));
   SecurityAssociation sa;
-  sa.proposals.push_back(std::move(proposal));
+  sa.proposals = make_proposals();
+  if (sa.proposals.empty()) {
+    std::string why;
+    for (const auto& suite : config_.proposals) why += "; " + describe(suite) + ": " + unusable_here(suite);
+    return unexpected("none of our security methods can be used with this peer" + why);
+  }
   std::vector<Payload> rest{std::move(sa), Nonce{ni_}};
   if (config_.pfs_group) {
     auto dh = crypto::DiffieHellman::generate(*config_.pfs_group);
@@ -437,7 +301,7 @@ Expected<std::unique_ptr<QuickModeExchange>, std::string> QuickModeExchange::res
       qm->fail(in.error());
       return unexpected(qm->failure_);
     }
-    qm->log("installed the inbound SA (SPI " + std::to_string(qm->own_spi_) + ") with message 2");
+    qm->log("installed the inbound SA (SPI " + std::to_string(qm->inbound_spi()) + ") with message 2");
   }
   return qm;
 }
@@ -459,41 +323,36 @@ Expected<void, std::string> QuickModeExchange::consume_quick_mode_1(const Opened
     return unexpected(std::string("quick mode 1 ") + (ke ? "carries KE but our policy has no PFS" : "has no KE but our policy requires PFS"));
   }
   if (ke) peer_ke_ = ke->data;
+  // RFC 2408 4.2: consecutive proposal payloads with one number form a suite; suites are
+  // alternatives, taken in the peer's order.
+  const auto& offered = opened.message.find<SecurityAssociation>()->proposals;
   std::string refused;
-  for (const auto& proposal : opened.message.find<SecurityAssociation>()->proposals) {
-    if (proposal.protocol != ProtocolId::IpsecEsp || proposal.spi.size() != kIpsecSpiSize) {
-      refused += "; proposal " + std::to_string(proposal.number) + " is not ESP with a 4-byte SPI";
+  for (std::size_t i = 0; i < offered.size();) {
+    std::vector<const Proposal*> suite;
+    for (const auto number = offered[i].number; i < offered.size() && offered[i].number == number; ++i) suite.push_back(&offered[i]);
+    auto choice = read_suite(suite);
+    if (!choice) {
+      refused += "; " + choice.error();
       continue;
     }
-    for (const auto& transform : proposal.transforms) {
-      auto p = read_transform(transform);
-      if (!p) {
-        refused += "; " + p.error();
-        continue;
-      }
-      chosen_ = *p;
-      chosen_transform_ = transform;
-      peer_spi_ = be32(proposal.spi);
-      log("chose " + describe(chosen_));
-      return {};
-    }
+    chosen_ = choice->suite;
+    chosen_proposals_ = std::move(choice->proposals);
+    peer_esp_spi_ = choice->esp_spi;
+    peer_ah_spi_ = choice->ah_spi;
+    log("chose " + describe(chosen_));
+    return {};
   }
-  return unexpected("NO-PROPOSAL-CHOSEN: none of the peer's ESP transforms is acceptable" + refused);
+  return unexpected("NO-PROPOSAL-CHOSEN: none of the peer's security methods is acceptable" + refused);
 }
 
 Expected<std::vector<std::byte>, std::string> QuickModeExchange::build_quick_mode_2() {
-  auto spi = random_u32(kFirstUsableSpi);
+  auto spis = own_spis();
   auto nonce = crypto::random_bytes(phase1_.config().nonce_size);
-  if (!spi || !nonce) return unexpected(std::string("RAND_bytes failed"));
-  own_spi_ = *spi;
+  if (!spis || !nonce) return unexpected(std::string("RAND_bytes failed"));
   nr_ = std::move(*nonce);
-  Proposal proposal;
-  proposal.number = 1;
-  proposal.protocol = ProtocolId::IpsecEsp;
-  proposal.spi = be32_bytes(own_spi_);
-  proposal.transforms.push_back(chosen_transform_);
   SecurityAssociation sa;
-  sa.proposals.push_back(std::move(proposal));
+  sa.proposals = chosen_proposals_;
+  for (auto& proposal : sa.proposals) proposal.spi = spi_bytes(proposal.protocol == ProtocolId::IpsecAh ? own_ah_spi_ : own_esp_spi_);
   std::vector<Payload> rest{std::move(sa), Nonce{nr_}};
   if (config_.pfs_group) {
     auto dh = crypto::DiffieHellman::generate(*config_.pfs_group);
@@ -516,15 +375,20 @@ Expected<void, std::string> QuickModeExchange::consume_quick_mode_2(const Opened
     return checked;
   }
   const auto* sa = opened.message.find<SecurityAssociation>();
-  if (sa->proposals.size() != 1 || sa->proposals[0].transforms.size() != 1 ||
-      sa->proposals[0].protocol != ProtocolId::IpsecEsp || sa->proposals[0].spi.size() != kIpsecSpiSize) {
-    return unexpected(std::string("BAD-PROPOSAL-SYNTAX: quick mode 2 must carry one ESP proposal with one transform"));
+  const bool one_suite = !sa->proposals.empty() && sa->proposals.size() <= 2 &&
+                         std::all_of(sa->proposals.begin(), sa->proposals.end(), [&](const Proposal& p) {
+                           return p.number == sa->proposals.front().number && p.transforms.size() == 1;
+                         });
+  if (!one_suite) {
+    return unexpected(std::string("BAD-PROPOSAL-SYNTAX: quick mode 2 must carry one suite (one proposal number) with one transform per protocol"));
   }
-  auto p = read_transform(sa->proposals[0].transforms[0]);
-  if (!p) return unexpected("quick mode 2: " + p.error());
-  chosen_ = *p;
-  peer_spi_ = be32(sa->proposals[0].spi);
-  if (peer_spi_ < kFirstUsableSpi) return unexpected("quick mode 2: SPI " + std::to_string(peer_spi_) + " is reserved");
+  std::vector<const Proposal*> suite;
+  for (const auto& p : sa->proposals) suite.push_back(&p);
+  auto choice = read_suite(suite);
+  if (!choice) return unexpected("quick mode 2: " + choice.error());
+  chosen_ = choice->suite;
+  peer_esp_spi_ = choice->esp_spi;
+  peer_ah_spi_ = choice->ah_spi;
   nr_ = opened.message.find<Nonce>()->data;
   if (auto ids = check_ids(opened.message); !ids) return ids;
   const auto* ke = opened.message.find<KeyExchange>();
@@ -551,35 +415,47 @@ Expected<void, std::string> QuickModeExchange::consume_quick_mode_3(const Opened
   return {};
 }
 
-Expected<void, std::string> QuickModeExchange::install_direction(driver::crypto::Direction direction) {
+driver::crypto::SaParams QuickModeExchange::sa_params(driver::crypto::Direction direction, ProtocolId protocol) {
   const auto& keys = phase1_.keys();
+  const bool inbound = direction == driver::crypto::Direction::Inbound;
+  const bool esp = protocol == ProtocolId::IpsecEsp;
+  const std::uint32_t spi = esp ? (inbound ? own_esp_spi_ : peer_esp_spi_) : (inbound ? own_ah_spi_ : peer_ah_spi_);
+  const Cipher cipher = esp ? chosen_.esp->cipher : Cipher::Null;
+  const Integrity integrity = esp ? chosen_.esp->integrity : chosen_.ah->integrity;
+  const std::size_t enc = encryption_key_size(cipher);
+  const std::size_t integ = integrity_key_size(integrity);
+  const auto material = crypto::keymat(keys.hash, keys.skeyid_d, g_qm_.reveal(), protocol, spi, ni_, nr_, enc + integ);
+  driver::crypto::SaParams params;
+  params.protocol = esp ? driver::crypto::SecurityProtocol::Esp : driver::crypto::SecurityProtocol::Ah;
+  params.spi = spi;
+  params.direction = direction;
+  params.mode = config_.tunnel ? driver::crypto::Mode::Tunnel : driver::crypto::Mode::Transport;
+  params.tunnel = config_.tunnel;
+  if (esp) params.udp_encapsulation = config_.udp_encapsulation;
+  params.cipher = cipher;
+  params.integrity = integrity;
+  params.encryption_key = driver::crypto::SecureBytes(material.reveal().first(enc));
+  params.integrity_key = driver::crypto::SecureBytes(material.reveal().subspan(enc, integ));
+  params.allow_legacy = config_.allow_legacy;
+  return params;
+}
+
+Expected<void, std::string> QuickModeExchange::install_direction(driver::crypto::Direction direction) {
   if (config_.pfs_group && dh_) {
     auto secret = dh_->shared_secret(peer_ke_);
     if (!secret) return unexpected("PFS: " + secret.error());
     g_qm_ = std::move(*secret);
     dh_.reset();
   }
-  const std::size_t enc = encryption_key_size(chosen_.cipher);
-  const std::size_t integ = integrity_key_size(chosen_.integrity);
   const driver::SaLifetime lifetime{
       std::chrono::seconds(config_.lifetime.count() * kSoftLifetimeNumerator / kSoftLifetimeDenominator), config_.lifetime,
       config_.lifetime_kilobytes * kBytesPerKilobyte * kSoftLifetimeNumerator / kSoftLifetimeDenominator,
       config_.lifetime_kilobytes * kBytesPerKilobyte};
-  const std::uint32_t spi = direction == driver::crypto::Direction::Inbound ? own_spi_ : peer_spi_;
-  const auto material = crypto::keymat(keys.hash, keys.skeyid_d, g_qm_.reveal(), ProtocolId::IpsecEsp, spi, ni_, nr_,
-                                       enc + integ);
-  driver::crypto::SaParams params;
-  params.protocol = driver::crypto::SecurityProtocol::Esp;
-  params.spi = spi;
-  params.direction = direction;
-  params.mode = config_.tunnel ? driver::crypto::Mode::Tunnel : driver::crypto::Mode::Transport;
-  params.tunnel = config_.tunnel;
-  params.udp_encapsulation = config_.udp_encapsulation;
-  params.cipher = chosen_.cipher;
-  params.integrity = chosen_.integrity;
-  params.encryption_key = driver::crypto::SecureBytes(material.reveal().first(enc));
-  params.integrity_key = driver::crypto::SecureBytes(material.reveal().subspan(enc, integ));
-  auto added = dataplane_.add_sa(driver::SaInstall{std::move(params), config_.filter_id, config_.peer, lifetime});
+  // ESP (with AH bundled around it when the suite has both), or AH alone.
+  driver::SaInstall install{sa_params(direction, chosen_.esp ? ProtocolId::IpsecEsp : ProtocolId::IpsecAh), config_.filter_id,
+                            config_.peer, lifetime};
+  if (chosen_.bundle()) install.bundled_ah = sa_params(direction, ProtocolId::IpsecAh);
+  auto added = dataplane_.add_sa(std::move(install));
   if (!added) return unexpected("installing the " + std::string(driver::crypto::name_of(direction)) + " SA: " + added.error());
   if (direction == driver::crypto::Direction::Inbound) inbound_installed_ = true;
   return {};
@@ -591,8 +467,11 @@ Expected<void, std::string> QuickModeExchange::install() {
   }
   if (auto out = install_direction(driver::crypto::Direction::Outbound); !out) return out;
   g_qm_ = driver::crypto::SecureBytes();
-  log("installed " + describe(chosen_) + " SAs for filter " + std::to_string(config_.filter_id) + ": inbound SPI " +
-      std::to_string(own_spi_) + ", outbound SPI " + std::to_string(peer_spi_));
+  std::string spis = "inbound SPI " + std::to_string(inbound_spi()) + ", outbound SPI " + std::to_string(outbound_spi());
+  if (chosen_.bundle()) {
+    spis += " (AH inbound SPI " + std::to_string(own_ah_spi_) + ", outbound SPI " + std::to_string(peer_ah_spi_) + ")";
+  }
+  log("installed " + describe(chosen_) + " SAs for filter " + std::to_string(config_.filter_id) + ": " + spis);
   return {};
 }
 

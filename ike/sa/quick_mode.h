@@ -6,10 +6,14 @@
 //   HDR*, HASH(3)                               -->                        QuickMode3Sent (initiator done)
 //                                                                          QuickMode3Received (responder done)
 //
-// At the end each side derives KEYMAT per SPI (RFC 2409 5.5) and installs two ESP SAs into the
-// Dataplane: inbound under the SPI it chose, outbound under the peer's. The initiator installs
-// when it sends HASH(3), the responder when HASH(3) checks. The responder retransmits message 2
-// until HASH(3) arrives; the initiator answers a duplicate message 2 with its stored HASH(3).
+// The SA payload offers protection suites (RFC 2408 4.2): each of our methods is one proposal
+// number, an AH+ESP method two proposal payloads (AH, then ESP) with that number and an SPI each.
+// At the end each side derives KEYMAT per protocol and SPI (RFC 2409 5.5) and installs the SAs
+// into the Dataplane: inbound under the SPIs it chose, outbound under the peer's; ESP or AH alone
+// is one SA per direction, AH+ESP one bundle per direction (SaInstall::bundled_ah). The initiator
+// installs when it sends HASH(3), the responder when HASH(3) checks. The responder retransmits
+// message 2 until HASH(3) arrives; the initiator answers a duplicate message 2 with its stored
+// HASH(3).
 #pragma once
 
 #include <memory>
@@ -23,12 +27,38 @@
 
 namespace ward::ike::sa {
 
-// One ESP security method of a filter action (Windows' "security methods"): GCM with a 16-byte
-// ICV, AES-CBC with HMAC-SHA-1/SHA-256, or NULL with HMAC.
+// ESP of a security method: GCM with a 16-byte ICV, AES-CBC with HMAC-SHA-1/SHA-256, NULL with
+// HMAC; with allow_legacy also 3DES-CBC and HMAC-MD5-96.
 struct EspProposal {
   driver::crypto::Cipher cipher = driver::crypto::Cipher::AesGcm128;
   driver::crypto::Integrity integrity = driver::crypto::Integrity::None;
+  friend bool operator==(const EspProposal&, const EspProposal&) = default;
 };
+
+// AH of a security method (RFC 2407 4.4.3): AH_SHA (HMAC-SHA1-96), AH_SHA2-256 (HMAC-SHA-256-128),
+// with allow_legacy AH_MD5 (HMAC-MD5-96).
+struct AhProposal {
+  driver::crypto::Integrity integrity = driver::crypto::Integrity::HmacSha1_96;
+  friend bool operator==(const AhProposal&, const AhProposal&) = default;
+};
+
+// One security method of a filter action (Windows' "security methods"): ESP, AH, or AH+ESP
+// applied together, a protection suite of RFC 2408 4.2. An ESP method converts implicitly.
+struct ProtectionSuite {
+  ProtectionSuite() = default;
+  ProtectionSuite(EspProposal esp_only) : esp(esp_only) {}   // NOLINT: implicit, ESP is the common case
+  ProtectionSuite(std::optional<AhProposal> with_ah, std::optional<EspProposal> with_esp) : ah(with_ah), esp(with_esp) {}
+
+  std::optional<AhProposal> ah;
+  std::optional<EspProposal> esp;
+
+  bool bundle() const noexcept { return ah.has_value() && esp.has_value(); }
+  // 3DES-CBC or HMAC-MD5-96 anywhere in it.
+  bool legacy() const noexcept;
+  friend bool operator==(const ProtectionSuite&, const ProtectionSuite&) = default;
+};
+// "ESP 3DES-CBC/HMAC-SHA1-96", "AH HMAC-MD5-96", "AH HMAC-SHA1-96 + ESP AES-GCM-128/none".
+std::string describe(const ProtectionSuite& suite);
 
 // A quick mode ID (RFC 2407 4.6.2): a host is ID_IPV4_ADDR / ID_IPV6_ADDR, a subnet
 // ID_IPV4_ADDR_SUBNET / ID_IPV6_ADDR_SUBNET; protocol and port 0 mean any.
@@ -39,7 +69,8 @@ struct TrafficSelector {
 };
 
 struct QuickModeConfig {
-  std::vector<EspProposal> proposals;                 // preference order
+  std::vector<ProtectionSuite> proposals;             // preference order
+  bool allow_legacy = false;                          // permits 3DES-CBC and HMAC-MD5-96 (ESP and AH)
   std::optional<IkeGroupDescription> pfs_group;       // a new DH in quick mode
   std::chrono::seconds lifetime{3600};
   std::uint64_t lifetime_kilobytes = 0;               // 0: no volume limit proposed
@@ -90,9 +121,13 @@ class QuickModeExchange {
   bool done() const noexcept { return state_ == State::QuickMode3Sent || state_ == State::QuickMode3Received; }
   const std::string& failure() const noexcept { return failure_; }
   std::uint32_t message_id() const noexcept { return message_id_; }
-  std::uint32_t inbound_spi() const noexcept { return own_spi_; }
-  std::uint32_t outbound_spi() const noexcept { return peer_spi_; }
-  const EspProposal& chosen() const noexcept { return chosen_; }
+  // The SPIs the dataplane knows the SAs by: ESP's (for an AH+ESP bundle too), or AH's for AH alone.
+  std::uint32_t inbound_spi() const noexcept { return chosen_.esp ? own_esp_spi_ : own_ah_spi_; }
+  std::uint32_t outbound_spi() const noexcept { return chosen_.esp ? peer_esp_spi_ : peer_ah_spi_; }
+  // An AH+ESP bundle's AH SPIs (0 otherwise): DELETE names them too.
+  std::uint32_t inbound_bundled_ah_spi() const noexcept { return chosen_.bundle() ? own_ah_spi_ : 0; }
+  std::uint32_t outbound_bundled_ah_spi() const noexcept { return chosen_.bundle() ? peer_ah_spi_ : 0; }
+  const ProtectionSuite& chosen() const noexcept { return chosen_; }
   std::uint64_t dropped() const noexcept { return dropped_; }
   std::uint64_t duplicates() const noexcept { return duplicates_; }
 
@@ -107,12 +142,25 @@ class QuickModeExchange {
   std::vector<std::byte> send(Expected<std::vector<std::byte>, std::string> message, State next, std::string_view reason,
                               bool expect_answer);
 
-  Transform make_transform(const EspProposal& proposal, std::uint8_t number) const;
-  Expected<EspProposal, std::string> read_transform(const Transform& transform) const;
+  std::vector<Proposal> make_proposals() const;
+  Expected<void, std::string> own_spis();
+  // Why we would not offer or accept `suite` here (AH over a NAT, a bundle in tunnel mode, a
+  // legacy algorithm without allow_legacy); empty when it is fine.
+  std::string unusable_here(const ProtectionSuite& suite) const;
+  struct SuiteChoice {
+    ProtectionSuite suite;
+    std::vector<Proposal> proposals;   // the peer's proposal payloads, each narrowed to the chosen transform
+    std::uint32_t esp_spi = 0;         // the peer's SPIs
+    std::uint32_t ah_spi = 0;
+  };
+  // The peer's protection suite with proposal number `number` (its one or two proposal payloads):
+  // the first combination of its transforms that is one of our suites (quick_mode_suites.cpp).
+  Expected<SuiteChoice, std::string> read_suite(std::span<const Proposal* const> proposals) const;
   Expected<void, std::string> check_ids(const ParsedMessage& message) const;
   void add_nat_original_addresses(std::vector<Payload>& rest) const;
   Expected<void, std::string> install();   // the directions not installed yet
   Expected<void, std::string> install_direction(driver::crypto::Direction direction);
+  driver::crypto::SaParams sa_params(driver::crypto::Direction direction, ProtocolId protocol);
   Expected<std::vector<std::byte>, std::string> seal_with_hash(std::vector<Payload> rest, bool second);
 
   Expected<void, std::string> consume_quick_mode_1(const Opened& opened);
@@ -132,10 +180,12 @@ class QuickModeExchange {
   std::uint64_t duplicates_ = 0;
 
   std::uint32_t message_id_ = 0;
-  std::uint32_t own_spi_ = 0;
-  std::uint32_t peer_spi_ = 0;
-  EspProposal chosen_;
-  Transform chosen_transform_;
+  std::uint32_t own_esp_spi_ = 0;
+  std::uint32_t own_ah_spi_ = 0;
+  std::uint32_t peer_esp_spi_ = 0;
+  std::uint32_t peer_ah_spi_ = 0;
+  ProtectionSuite chosen_;
+  std::vector<Proposal> chosen_proposals_;   // responder: the chosen suite, one transform each, SPIs to be ours
   std::vector<std::byte> ni_, nr_;
   std::optional<crypto::DiffieHellman> dh_;
   std::vector<std::byte> peer_ke_;

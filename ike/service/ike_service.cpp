@@ -186,9 +186,11 @@ class IkeService::Engine {
     Endpoint peer;
     auth::Role role = auth::Role::Initiator;
     QuickModePolicy policy;
-    std::uint32_t inbound_spi = 0;
+    std::uint32_t inbound_spi = 0;       // the dataplane's names (QuickModeExchange::inbound_spi)
     std::uint32_t outbound_spi = 0;
-    sa::EspProposal chosen;
+    std::uint32_t inbound_ah_spi = 0;    // AH+ESP bundle: the AH SPIs
+    std::uint32_t outbound_ah_spi = 0;
+    sa::ProtectionSuite chosen;
     std::string auth_method;
     TimePoint established{};
     TimePoint expires{};
@@ -601,6 +603,7 @@ sa::QuickModeConfig IkeService::Engine::quick_mode_config(const QuickModePolicy&
   const IpAddress& peer = mm.peer.address;
   sa::QuickModeConfig c;
   c.proposals = policy.proposals;
+  c.allow_legacy = policy.allow_legacy;
   c.pfs_group = policy.pfs_group;
   c.lifetime = policy.lifetime;
   c.lifetime_kilobytes = policy.lifetime_kilobytes;
@@ -772,6 +775,8 @@ void IkeService::Engine::after_quick_mode_step(Exchange& ex) {
   record.policy = ex.policy;
   record.inbound_spi = ex.qm->inbound_spi();
   record.outbound_spi = ex.qm->outbound_spi();
+  record.inbound_ah_spi = ex.qm->inbound_bundled_ah_spi();
+  record.outbound_ah_spi = ex.qm->outbound_bundled_ah_spi();
   record.chosen = ex.qm->chosen();
   record.auth_method = auth_name(mm);
   record.established = now();
@@ -1018,8 +1023,7 @@ void IkeService::Engine::delete_pair(std::size_t index, const std::string& reaso
       record.peer.address.to_string() + " (filter " + std::to_string(record.policy.filter_id) + "): " + reason + errors);
   if (notify) {
     if (MainMode* mm = usable_main_mode(record.peer.address); mm != nullptr && mm->sa->established()) {
-      const std::uint32_t spi = record.inbound_spi;
-      send_informational(*mm, {esp_delete(std::span(&spi, 1))}, "DELETE");
+      send_informational(*mm, ipsec_deletes(record.chosen, record.inbound_spi, record.inbound_ah_spi), "DELETE");
     }
   }
   emit(IkeEvent{IkeEvent::Kind::SasDeleted, record.peer.address, record.role, record.auth_method, record.policy.filter_id,
@@ -1035,7 +1039,9 @@ void IkeService::Engine::release_outbound(Exchange& ex) {
     if (auto d = dataplane_.delete_sa(spi, driver::crypto::Direction::Inbound); !d) {
       log("IKE: removing the inbound SA " + hex32(spi) + " of a quick mode whose outbound SA failed: " + d.error());
     }
-    if (!mm.dead && mm.sa->established()) send_informational(mm, {esp_delete(std::span(&spi, 1))}, "DELETE");
+    if (!mm.dead && mm.sa->established()) {
+      send_informational(mm, ipsec_deletes(ex.qm->chosen(), spi, ex.qm->inbound_bundled_ah_spi()), "DELETE");
+    }
     ex.dead = true;
     ex.reported = true;
     ++counters_.quick_modes_failed;
@@ -1116,13 +1122,19 @@ void IkeService::Engine::on_informational(const Endpoint& from, std::span<const 
       }
       continue;
     }
-    if (d->protocol != ProtocolId::IpsecEsp || d->spi_size != kIpsecSpiSize) continue;
+    const bool esp = d->protocol == ProtocolId::IpsecEsp;
+    if ((!esp && d->protocol != ProtocolId::IpsecAh) || d->spi_size != kIpsecSpiSize) continue;
     for (const auto& raw : d->spis) {
       const std::uint32_t spi = static_cast<std::uint32_t>(raw[0]) << 24 | static_cast<std::uint32_t>(raw[1]) << 16 |
                                 static_cast<std::uint32_t>(raw[2]) << 8 | static_cast<std::uint32_t>(raw[3]);
       for (std::size_t i = 0; i < sas_.size(); ++i) {
-        if (sas_[i].peer.address == from.address && (sas_[i].outbound_spi == spi || sas_[i].inbound_spi == spi)) {
-          delete_pair(i, "the peer sent DELETE for SPI " + hex32(spi), false);
+        const auto& record = sas_[i];
+        // The record's SPIs of the deleted protocol: ESP's, AH's of a bundle, or AH's alone.
+        const bool main_protocol = esp == record.chosen.esp.has_value();
+        const bool named = spi != 0 && (main_protocol ? (record.outbound_spi == spi || record.inbound_spi == spi)
+                                         : !esp && (record.outbound_ah_spi == spi || record.inbound_ah_spi == spi));
+        if (record.peer.address == from.address && named) {
+          delete_pair(i, "the peer sent DELETE for " + std::string(esp ? "ESP" : "AH") + " SPI " + hex32(spi), false);
           break;
         }
       }
@@ -1368,8 +1380,14 @@ void IkeService::Engine::publish() {
     info.filter_id = s.policy.filter_id;
     info.inbound_spi = s.inbound_spi;
     info.outbound_spi = s.outbound_spi;
-    info.cipher = s.chosen.cipher;
-    info.integrity = s.chosen.integrity;
+    info.esp = s.chosen.esp.has_value();
+    if (s.chosen.esp) {
+      info.cipher = s.chosen.esp->cipher;
+      info.integrity = s.chosen.esp->integrity;
+    }
+    if (s.chosen.ah) info.ah = s.chosen.ah->integrity;
+    info.inbound_ah_spi = s.inbound_ah_spi;
+    info.outbound_ah_spi = s.outbound_ah_spi;
     info.pfs_group = s.policy.pfs_group;
     info.auth_method = s.auth_method;
     p.quick_modes.push_back(std::move(info));

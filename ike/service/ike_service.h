@@ -51,7 +51,8 @@ struct Phase1Policy {
 
 // What the policy says about one quick mode (one filter).
 struct QuickModePolicy {
-  std::vector<sa::EspProposal> proposals;   // preference order
+  std::vector<sa::ProtectionSuite> proposals;   // preference order: ESP, AH or AH+ESP each
+  bool allow_legacy = false;                    // 3DES-CBC and HMAC-MD5-96 may be negotiated
   std::optional<IkeGroupDescription> pfs_group;
   std::chrono::seconds lifetime{3600};
   std::uint64_t lifetime_kilobytes = 0;
@@ -161,10 +162,14 @@ struct QuickModeSaInfo {
   IpAddress peer;
   auth::Role role = auth::Role::Initiator;
   std::uint32_t filter_id = 0;
-  std::uint32_t inbound_spi = 0;
+  std::uint32_t inbound_spi = 0;    // ESP's (also of an AH+ESP bundle), or AH's when AH stands alone
   std::uint32_t outbound_spi = 0;
+  bool esp = true;                  // false: AH alone (cipher and integrity below are then unused)
   driver::crypto::Cipher cipher = driver::crypto::Cipher::AesGcm128;
   driver::crypto::Integrity integrity = driver::crypto::Integrity::None;
+  std::optional<driver::crypto::Integrity> ah;   // AH alone or bundled with ESP: its algorithm
+  std::uint32_t inbound_ah_spi = 0;    // AH+ESP bundle: the AH SPIs (0 otherwise)
+  std::uint32_t outbound_ah_spi = 0;
   std::optional<IkeGroupDescription> pfs_group;
   std::string auth_method;
   std::chrono::seconds lifetime_left{0};

@@ -84,10 +84,17 @@ Expected<ParsedMessage, std::string> open_informational(const sa::Phase1Sa& phas
   return std::move(opened->message);
 }
 
-Delete esp_delete(std::span<const std::uint32_t> spis) {
+std::vector<Payload> ipsec_deletes(const sa::ProtectionSuite& suite, std::uint32_t spi, std::uint32_t bundled_ah_spi) {
+  std::vector<Payload> out;
+  out.emplace_back(ipsec_delete(suite.esp ? ProtocolId::IpsecEsp : ProtocolId::IpsecAh, std::span(&spi, 1)));
+  if (suite.bundle()) out.emplace_back(ipsec_delete(ProtocolId::IpsecAh, std::span(&bundled_ah_spi, 1)));
+  return out;
+}
+
+Delete ipsec_delete(ProtocolId protocol, std::span<const std::uint32_t> spis) {
   Delete d;
   d.doi = Doi::Ipsec;
-  d.protocol = ProtocolId::IpsecEsp;
+  d.protocol = protocol;
   d.spi_size = kIpsecSpiSize;
   for (const auto spi : spis) d.spis.push_back(be32_bytes(spi));
   return d;

@@ -23,8 +23,12 @@ Expected<std::vector<std::byte>, std::string> build_informational(const sa::Phas
 // Decrypts an informational message of `phase1` and checks its HASH(1). The error says which.
 Expected<ParsedMessage, std::string> open_informational(const sa::Phase1Sa& phase1, std::span<const std::byte> datagram);
 
-// A DELETE for ESP SAs (our inbound SPIs) or for the ISAKMP SA itself (the cookie pair).
-Delete esp_delete(std::span<const std::uint32_t> spis);
+// A DELETE for ESP or AH SAs (our inbound SPIs) or for the ISAKMP SA itself (the cookie pair).
+Delete ipsec_delete(ProtocolId protocol, std::span<const std::uint32_t> spis);
+inline Delete esp_delete(std::span<const std::uint32_t> spis) { return ipsec_delete(ProtocolId::IpsecEsp, spis); }
+// The DELETEs for one quick mode SA pair by our inbound SPIs: ESP, AH, or both for an AH+ESP
+// bundle (`spi` is ESP's, `bundled_ah_spi` AH's).
+std::vector<Payload> ipsec_deletes(const sa::ProtectionSuite& suite, std::uint32_t spi, std::uint32_t bundled_ah_spi);
 Delete isakmp_delete(const Cookie& initiator, const Cookie& responder);
 
 struct QuickModeIds {

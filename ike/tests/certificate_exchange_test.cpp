@@ -200,7 +200,7 @@ class CertificateExchangeTest : public ::testing::Test {
   }
 
   QuickModeConfig quick_config(const IpAddress& local, const IpAddress& peer) {
-    return testing::quick_config(local, peer, {{Cipher::AesGcm256, Integrity::None}});
+    return testing::quick_config(local, peer, {sa::EspProposal{Cipher::AesGcm256, Integrity::None}});
   }
 
   // Messages 1 to 4; returns message 5 (empty when A failed).

@@ -60,8 +60,8 @@ inline sa::Phase1Config phase1_config(const IpAddress& local, const IpAddress& p
   return c;
 }
 
-// Quick mode between the two hosts (transport mode, kFilterId) offering `esp`, with `pfs` if set.
-inline sa::QuickModeConfig quick_config(const IpAddress& local, const IpAddress& peer, std::vector<sa::EspProposal> esp,
+// Quick mode between the two hosts (transport mode, kFilterId) offering `esp` (security methods), with `pfs` if set.
+inline sa::QuickModeConfig quick_config(const IpAddress& local, const IpAddress& peer, std::vector<sa::ProtectionSuite> esp,
                                         std::optional<IkeGroupDescription> pfs = std::nullopt) {
   sa::QuickModeConfig c;
   c.proposals = std::move(esp);

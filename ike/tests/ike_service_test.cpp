@@ -77,7 +77,7 @@ class FixedPolicy final : public service::PolicyLookup {
 
   std::chrono::seconds phase1_lifetime{28800};
   IkeGroupDescription phase1_group = IkeGroupDescription::Ecp256;
-  std::vector<sa::EspProposal> esp{{Cipher::AesGcm128, Integrity::None}};
+  std::vector<sa::ProtectionSuite> esp{sa::EspProposal{Cipher::AesGcm128, Integrity::None}};
   bool refuse_quick_modes = false;   // as responder: no filter covers the peer's IDs
   mutable Stall stall;                // an acquire for kStallFilterId waits on it
   std::uint32_t quick_mode_limit = 0;
@@ -496,7 +496,7 @@ TEST(IkeServiceRefusals, MismatchedMainModeProposalsFailFastWithThePeersReason) 
 
 TEST(IkeServiceRefusals, MismatchedQuickModeProposalsFailFastAndKeepTheMainMode) {
   Host a(kA, "refusals"), b(kB, "refusals");
-  b.policy.esp = {{Cipher::AesCbc256, Integrity::HmacSha256_128}};   // A offers AES-GCM only
+  b.policy.esp = {sa::EspProposal{Cipher::AesCbc256, Integrity::HmacSha256_128}};   // A offers AES-GCM only
   a.start(slow_retransmit(a));
   b.start(slow_retransmit(b));
   ASSERT_TRUE(a.ike && b.ike);

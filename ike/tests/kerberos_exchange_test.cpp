@@ -72,9 +72,20 @@ class KerberosExchangeTest : public ::testing::Test {
     krb5_config_ = new test::ScopedEnv("KRB5_CONFIG", kdc_->krb5_config().string());
     // Anything that used the default ccache would write here; the test checks it never appears.
     default_ccache_ = new test::ScopedEnv("KRB5CCNAME", "FILE:" + (kdc_->dir() / "default-ccache").string());
-    for (const char* host : {"host/a.ward.test", "host/b.ward.test", "host/stale.ward.test"}) {
+    for (const char* host : {"host/a.ward.test", "host/b.ward.test", "host/stale.ward.test", "C$", "host/c.ward.test",
+                             "D$", "host/d.ward.test"}) {
       ASSERT_TRUE(kdc_->add_principal(host).has_value()) << host;
     }
+    // As `adcli join` writes an Active Directory member's keytab: the computer account NAME$
+    // (its client name) beside its host/ service principal.
+    for (const char* host : {"c", "d"}) {
+      const std::string upper = host[0] == 'c' ? "C" : "D";
+      ASSERT_TRUE(kdc_->extract_keytab(upper + "$", keytab(host)).has_value());
+      ASSERT_TRUE(kdc_->extract_keytab("host/" + std::string(host) + ".ward.test", keytab(host)).has_value());
+    }
+    // D's keytab plus another principal's key: a ticket for that one decrypts, and must be refused.
+    ASSERT_TRUE(kdc_->extract_keytab("D$", keytab("d-and-stale")).has_value());
+    ASSERT_TRUE(kdc_->extract_keytab("host/stale.ward.test", keytab("d-and-stale")).has_value());
     ASSERT_TRUE(kdc_->extract_keytab("host/a.ward.test", keytab("a")).has_value());
     ASSERT_TRUE(kdc_->extract_keytab("host/b.ward.test", keytab("b")).has_value());
     ASSERT_TRUE(kdc_->extract_keytab("host/stale.ward.test", keytab("stale")).has_value());
@@ -95,11 +106,11 @@ class KerberosExchangeTest : public ::testing::Test {
   void SetUp() override { ASSERT_NE(kdc_, nullptr) << "the KDC did not start"; }
 
   static auth::KerberosConfig host_a() {
-    return {keytab("a"), kPrincipalA, resolver({{kHostB.to_string(), kPrincipalB}}),
+    return {keytab("a"), kPrincipalA, "", resolver({{kHostB.to_string(), kPrincipalB}}),
             "file2:" + (kdc_->dir() / "rcache-a").string()};
   }
   static auth::KerberosConfig host_b() {
-    return {keytab("b"), kPrincipalB, resolver({{kHostA.to_string(), kPrincipalA}}),
+    return {keytab("b"), kPrincipalB, "", resolver({{kHostA.to_string(), kPrincipalA}}),
             "file2:" + (kdc_->dir() / "rcache-b").string()};
   }
 
@@ -110,7 +121,7 @@ class KerberosExchangeTest : public ::testing::Test {
   }
 
   QuickModeConfig quick_config(const IpAddress& local, const IpAddress& peer) {
-    return testing::quick_config(local, peer, {{Cipher::AesGcm256, Integrity::None}});
+    return testing::quick_config(local, peer, {sa::EspProposal{Cipher::AesGcm256, Integrity::None}});
   }
 
   // Messages 1 and 2; the responder exists afterwards.
@@ -216,6 +227,78 @@ TEST_F(KerberosExchangeTest, MainModeAndQuickModeEstablishWithHostPrincipals) {
 
   // The tickets lived in a private MEMORY ccache, never in the default one.
   EXPECT_FALSE(std::filesystem::exists(kdc_->dir() / "default-ccache"));
+}
+
+// Active Directory members: each starts as its computer account (C$@R, D$@R: AD's KDC refuses
+// host/<fqdn> as a client name), is reached as host/<fqdn>@R, and the responder takes the
+// computer account behind the peer's host/ name as that peer.
+TEST_F(KerberosExchangeTest, ComputerAccountsAuthenticateAsActiveDirectoryMembersDo) {
+  EXPECT_EQ(auth::computer_account_principal("host/c.ward.test@WARD.TEST"), "C$@WARD.TEST");
+  EXPECT_EQ(auth::computer_account_principal("host/a-very-long-hostname.ward.test@WARD.TEST"), "A-VERY-LONG-HOS$@WARD.TEST");
+  EXPECT_EQ(auth::computer_account_principal("ldap/c.ward.test@WARD.TEST"), "");
+  auth::KerberosConfig c{keytab("c"), "C$@" + kRealm, "host/c.ward.test@" + kRealm,
+                         resolver({{kHostB.to_string(), "host/d.ward.test@" + kRealm}}),
+                         "file2:" + (kdc_->dir() / "rcache-c").string()};
+  auth::KerberosConfig d{keytab("d"), "D$@" + kRealm, "host/d.ward.test@" + kRealm,
+                         resolver({{kHostA.to_string(), "host/c.ward.test@" + kRealm}}),
+                         "file2:" + (kdc_->dir() / "rcache-d").string()};
+  const auth::KerberosProvider a(c), b(d);
+  start_main_mode(a, b);
+  ASSERT_FALSE(HasFatalFailure());
+  const auto m3 = initiator->handle(m2);
+  ASSERT_FALSE(m3.empty()) << initiator->failure();
+  const auto m4 = responder->handle(m3);
+  ASSERT_FALSE(m4.empty()) << responder->failure();
+  EXPECT_EQ(responder->peer_identity(), "C$@" + kRealm);
+  const auto m5 = initiator->handle(m4);
+  ASSERT_FALSE(m5.empty()) << initiator->failure();
+  EXPECT_EQ(initiator->peer_identity(), "host/d.ward.test@" + kRealm);
+  const auto m6 = responder->handle(m5);
+  ASSERT_FALSE(m6.empty()) << responder->failure();
+  EXPECT_TRUE(initiator->handle(m6).empty());
+  EXPECT_EQ(initiator->state(), State::MainMode6Received) << initiator->failure();
+  run_quick_mode();
+  ASSERT_FALSE(HasFatalFailure());
+  expect_traffic_flows();
+}
+
+// Another computer account than the one behind the expected host/ name is still refused.
+TEST_F(KerberosExchangeTest, ResponderRefusesAnotherComputerAccount) {
+  auth::KerberosConfig c{keytab("c"), "C$@" + kRealm, "host/c.ward.test@" + kRealm,
+                         resolver({{kHostB.to_string(), "host/d.ward.test@" + kRealm}}),
+                         "file2:" + (kdc_->dir() / "rcache-c").string()};
+  auth::KerberosConfig d{keytab("d"), "D$@" + kRealm, "host/d.ward.test@" + kRealm,
+                         resolver({{kHostA.to_string(), "host/a.ward.test@" + kRealm}}),
+                         "file2:" + (kdc_->dir() / "rcache-d").string()};
+  const auth::KerberosProvider a(c), b(d);
+  start_main_mode(a, b);
+  ASSERT_FALSE(HasFatalFailure());
+  const auto m3 = initiator->handle(m2);
+  ASSERT_FALSE(m3.empty()) << initiator->failure();
+  EXPECT_TRUE(responder->handle(m3).empty());
+  EXPECT_NE(responder->failure().find("authenticated as C$@WARD.TEST, the policy expects host/a.ward.test@WARD.TEST "
+                                      "or A$@WARD.TEST"),
+            std::string::npos)
+      << responder->failure();
+}
+
+// The acceptor takes whichever key fits, but only a ticket for its own host/ name (or account).
+TEST_F(KerberosExchangeTest, ResponderRefusesATicketForAnotherPrincipalOfItsKeytab) {
+  auth::KerberosConfig c{keytab("c"), "C$@" + kRealm, "host/c.ward.test@" + kRealm,
+                         resolver({{kHostB.to_string(), "host/stale.ward.test@" + kRealm}}),
+                         "file2:" + (kdc_->dir() / "rcache-c").string()};
+  auth::KerberosConfig d{keytab("d-and-stale"), "D$@" + kRealm, "host/d.ward.test@" + kRealm,
+                         resolver({{kHostA.to_string(), "host/c.ward.test@" + kRealm}}),
+                         "file2:" + (kdc_->dir() / "rcache-d").string()};
+  const auth::KerberosProvider a(c), b(d);
+  start_main_mode(a, b);
+  ASSERT_FALSE(HasFatalFailure());
+  const auto m3 = initiator->handle(m2);
+  ASSERT_FALSE(m3.empty()) << initiator->failure();
+  EXPECT_TRUE(responder->handle(m3).empty());
+  EXPECT_NE(responder->failure().find("sent a ticket for host/stale.ward.test@WARD.TEST, not for host/d.ward.test@WARD.TEST"),
+            std::string::npos)
+      << responder->failure();
 }
 
 TEST_F(KerberosExchangeTest, ResponderAcceptsAGssIdAttributeInTheOffer) {

@@ -68,7 +68,7 @@ class TunnelPolicy final : public service::PolicyLookup {
  private:
   service::QuickModePolicy quick(const IpAddress& gateway) const {
     service::QuickModePolicy q;
-    q.proposals = {{Cipher::AesCbc128, Integrity::HmacSha256_128}};
+    q.proposals = {sa::EspProposal{Cipher::AesCbc128, Integrity::HmacSha256_128}};
     q.lifetime = 3600s;
     q.local = sa::TrafficSelector{local_net_};
     q.remote = sa::TrafficSelector{remote_net_};

@@ -112,7 +112,7 @@ void run_over_veth(const auth::AuthProvider& auth_a, const auth::AuthProvider& a
   ASSERT_TRUE(sim_b.install_filter_table(table).has_value());
   auto quick = [](const IpAddress& local, const IpAddress& peer) {
     sa::QuickModeConfig c;
-    c.proposals = {{Cipher::AesGcm128, Integrity::None}};
+    c.proposals = {sa::EspProposal{Cipher::AesGcm128, Integrity::None}};
     c.pfs_group = IkeGroupDescription::Ecp256;
     c.local = sa::TrafficSelector{IpPrefix::host(local)};
     c.remote = sa::TrafficSelector{IpPrefix::host(peer)};
@@ -164,8 +164,8 @@ TEST(IkeOverUdp, WardToWardWithKerberosAcrossAVethPair) {
     if (peer == kB) return b;
     return unexpected("unknown peer " + peer.to_string());
   };
-  const auth::KerberosProvider kerberos_a({dir / "a.keytab", a, names, "file2:" + (dir / "rcache-a").string()});
-  const auth::KerberosProvider kerberos_b({dir / "b.keytab", b, names, "file2:" + (dir / "rcache-b").string()});
+  const auth::KerberosProvider kerberos_a({dir / "a.keytab", a, "", names, "file2:" + (dir / "rcache-a").string()});
+  const auth::KerberosProvider kerberos_b({dir / "b.keytab", b, "", names, "file2:" + (dir / "rcache-b").string()});
   run_over_veth(kerberos_a, kerberos_b, b, a);
 }
 

@@ -37,11 +37,23 @@ class HostToHostPskPolicy final : public service::PolicyLookup {
         pfs_(pfs),
         quick_mode_lifetime_(quick_mode_lifetime) {}
 
+  // Other offers than the defaults (Windows' 3DES/group 2 main mode, AH and AH+ESP quick modes);
+  // `allow_legacy` goes with them into both policies. Set before the services start.
+  HostToHostPskPolicy& offer(std::vector<sa::Phase1Proposal> phase1, std::vector<sa::ProtectionSuite> quick_mode,
+                             bool allow_legacy) {
+    phase1_ = std::move(phase1);
+    quick_mode_ = std::move(quick_mode);
+    allow_legacy_ = allow_legacy;
+    return *this;
+  }
+
   Expected<service::Phase1Policy, std::string> phase1_for(const IpAddress&, const IpAddress&,
                                                          std::optional<std::uint32_t>) const override {
     service::Phase1Policy p;
     p.auth = {psk_};
     p.proposals = {{IkeEncryptionAlgorithm::AesCbc, 256, IkeHashAlgorithm::Sha2_256, group_, std::chrono::seconds(28800)}};
+    if (!phase1_.empty()) p.proposals = phase1_;
+    p.allow_legacy = allow_legacy_;
     return p;
   }
   Expected<service::QuickModePolicy, std::string> quick_mode_for_acquire(const driver::Acquire& a) const override {
@@ -56,7 +68,9 @@ class HostToHostPskPolicy final : public service::PolicyLookup {
  private:
   service::QuickModePolicy quick(const IpAddress& local, const IpAddress& peer) const {
     service::QuickModePolicy q;
-    q.proposals = {{driver::crypto::Cipher::AesGcm128, driver::crypto::Integrity::None}};
+    q.proposals = {sa::EspProposal{driver::crypto::Cipher::AesGcm128, driver::crypto::Integrity::None}};
+    if (!quick_mode_.empty()) q.proposals = quick_mode_;
+    q.allow_legacy = allow_legacy_;
     q.pfs_group = pfs_;
     if (quick_mode_lifetime_) q.lifetime = *quick_mode_lifetime_;
     q.local = sa::TrafficSelector{IpPrefix::host(local)};
@@ -70,6 +84,9 @@ class HostToHostPskPolicy final : public service::PolicyLookup {
   IkeGroupDescription group_;
   std::optional<IkeGroupDescription> pfs_;
   std::optional<std::chrono::seconds> quick_mode_lifetime_;
+  std::vector<sa::Phase1Proposal> phase1_;
+  std::vector<sa::ProtectionSuite> quick_mode_;
+  bool allow_legacy_ = false;
 };
 
 // Records every event a service reports; the test thread waits for the one it expects.

@@ -318,6 +318,23 @@ TEST_F(LegalScenario, EditsAreValidatedAndWrittenThroughTheModel) {
   EXPECT_EQ(again->policy, before->policy);
   EXPECT_EQ(again->objects.size(), before->objects.size());
 
+  // A weak offer is a warning, not a refusal (as Windows applies such policies): the edit is
+  // written and ward-dir names the offer it will not be used for.
+  auto weak = ward_dir({"filteraction", "set", name, "Encrypt traffic to Legal", "--esp", "des:sha1", "--esp", "aes256-gcm"});
+  ASSERT_EQ(weak.exit_code, 0) << weak.err;
+  EXPECT_NE(weak.err.find("ward-dir: warning: filter action \"Encrypt traffic to Legal\", field security_methods[0]: "
+                          "security method 1 (ESP DES/SHA-1) skipped: DES is broken"),
+            std::string::npos)
+      << weak.err;
+  auto with_des = store::read_policy(*admin_, kDomainPolicy);
+  ASSERT_TRUE(with_des) << with_des.error().to_string();
+  bool stored = false;
+  for (const auto& a : with_des->policy.filter_actions) {
+    if (a.name == "Encrypt traffic to Legal") stored = a.security_methods.size() == 2 && a.security_methods[0].esp->cipher == model::Cipher::Des;
+  }
+  EXPECT_TRUE(stored);
+  ASSERT_EQ(ward_dir({"policy", "import", "--update", (source_dir() / "schemas/examples/domain-policy.json").string()}).exit_code, 0);
+
   // Usage errors: no password on the command line.
   auto password = run({WARD_DIR_BINARY, "--password", "x", "policy", "list"}, temp_->path());
   EXPECT_EQ(password.exit_code, 2);

@@ -59,7 +59,7 @@ class Policy final : public service::PolicyLookup {
  private:
   static service::QuickModePolicy quick() {
     service::QuickModePolicy q;
-    q.proposals = {{driver::crypto::Cipher::AesCbc128, driver::crypto::Integrity::HmacSha256_128}};
+    q.proposals = {sa::EspProposal{driver::crypto::Cipher::AesCbc128, driver::crypto::Integrity::HmacSha256_128}};
     q.lifetime = 3600s;
     q.local = sa::TrafficSelector{IpPrefix::host(kWard)};
     q.remote = sa::TrafficSelector{IpPrefix::host(kCharonAddress)};

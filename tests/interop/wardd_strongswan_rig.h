@@ -96,16 +96,19 @@ inline std::string strongswan_conf(const std::filesystem::path& dir) {
          "  }\n}\n";
 }
 
-// charon's IKEv1 connection to Ward (charon responds): `local` and `remote` are the lines of the
-// auth rounds, `options` extra connection lines; the CHILD_SA is the host-to-host tunnel.
-inline std::string swanctl_connection(const std::string& local, const std::string& remote, const std::string& options = "") {
+// charon's IKEv1 connection to Ward: `local` and `remote` are the lines of the auth rounds,
+// `options` extra connection lines; the CHILD_SA is the host-to-host tunnel. `proposals` and
+// `esp_proposals` are swanctl's (main mode, quick mode).
+inline std::string swanctl_connection(const std::string& local, const std::string& remote, const std::string& options = "",
+                                      const std::string& proposals = "aes128-sha256-modp2048",
+                                      const std::string& esp_proposals = "aes128-sha256") {
   const std::string ward = kWardAddress, charon = kCharonAddress;
   return "connections {\n  ward {\n    version = 1\n    local_addrs = " + charon + "\n    remote_addrs = " + ward + "\n"
-         "    proposals = aes128-sha256-modp2048\n" + options +
+         "    proposals = " + proposals + "\n" + options +
          "    local {\n" + local + "    }\n"
          "    remote {\n" + remote + "    }\n"
          "    children {\n      ward {\n        local_ts = " + charon + "/32\n        remote_ts = " + ward + "/32\n"
-         "        mode = tunnel\n        esp_proposals = aes128-sha256\n      }\n    }\n  }\n}\n";
+         "        mode = tunnel\n        esp_proposals = " + esp_proposals + "\n      }\n    }\n  }\n}\n";
 }
 
 template <typename Done>
