@@ -273,6 +273,7 @@ Expected<void, CacheError> Cache::prepare_statements() noexcept {
       !prepare(delete_policy_, "DELETE FROM policy") ||
       !prepare(insert_event_,
                "INSERT INTO event (at, kind, peer, auth_method, reason, count, last_at) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?1)") ||
+      !prepare(add_repeats_, "UPDATE event SET count = count + ?1, last_at = max(last_at, ?2) WHERE id = ?3") ||
       !prepare(select_events_,
                "SELECT at, kind, peer, auth_method, reason, count, last_at FROM "
                "(SELECT id, at, kind, peer, auth_method, reason, count, last_at FROM event WHERE last_at >= ?1 "
@@ -365,8 +366,8 @@ Expected<void, CacheError> Cache::clear_policy() noexcept {
   return {};
 }
 
-Expected<void, CacheError> Cache::record_event(EventKind kind, std::string_view peer, std::string_view auth_method,
-                                               std::string_view reason) noexcept {
+Expected<std::int64_t, CacheError> Cache::record_event(EventKind kind, std::string_view peer, std::string_view auth_method,
+                                                       std::string_view reason) noexcept {
   Use use(insert_event_.get());
   sqlite3_stmt* s = use.get();
   if (sqlite3_bind_int64(s, 1, to_unix(clock_->now())) != SQLITE_OK || !bind_text(s, 2, name_of(kind)) ||
@@ -374,6 +375,18 @@ Expected<void, CacheError> Cache::record_event(EventKind kind, std::string_view 
     return unexpected(database_error("binding an event"));
   }
   if (sqlite3_step(s) != SQLITE_DONE) return unexpected(database_error("recording an event"));
+  return static_cast<std::int64_t>(sqlite3_last_insert_rowid(db_.get()));
+}
+
+Expected<void, CacheError> Cache::add_repeats(std::int64_t id, std::uint64_t more, TimePoint last) noexcept {
+  Use use(add_repeats_.get());
+  sqlite3_stmt* s = use.get();
+  const auto capped = static_cast<sqlite3_int64>(std::min<std::uint64_t>(more, INT64_MAX / 2));
+  if (sqlite3_bind_int64(s, 1, capped) != SQLITE_OK || sqlite3_bind_int64(s, 2, to_unix(last)) != SQLITE_OK ||
+      sqlite3_bind_int64(s, 3, id) != SQLITE_OK) {
+    return unexpected(database_error("binding repeats"));
+  }
+  if (sqlite3_step(s) != SQLITE_DONE) return unexpected(database_error("counting repeats"));
   return {};
 }
 

@@ -132,9 +132,11 @@ class Cache {
   Expected<std::optional<CachedPolicy>, CacheError> load_policy() const noexcept;
   Expected<void, CacheError> clear_policy() noexcept;
 
-  // Appends an event stamped now.
-  Expected<void, CacheError> record_event(EventKind kind, std::string_view peer, std::string_view auth_method,
-                                          std::string_view reason) noexcept;
+  // Appends an event stamped now; returns its row id (for add_repeats).
+  Expected<std::int64_t, CacheError> record_event(EventKind kind, std::string_view peer, std::string_view auth_method,
+                                                  std::string_view reason) noexcept;
+  // `more` events like row `id` happened, the last at `last`: one UPDATE, whatever `more` is.
+  Expected<void, CacheError> add_repeats(std::int64_t id, std::uint64_t more, TimePoint last) noexcept;
   // Events whose last occurrence is at or after `since`, oldest first, at most `limit` (the newest
   // ones when there are more).
   Expected<std::vector<Event>, CacheError> events_since(TimePoint since, std::size_t limit) const noexcept;
@@ -161,6 +163,7 @@ class Cache {
   StatementPtr select_policy_;
   StatementPtr delete_policy_;
   StatementPtr insert_event_;
+  StatementPtr add_repeats_;
   StatementPtr select_events_;
   StatementPtr prune_events_;
 };

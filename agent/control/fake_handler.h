@@ -78,7 +78,7 @@ class FakeHandler : public ControlHandler {
     events.push_back({{"time", 1800000000}, {"kind", "policy-applied"}, {"peer", ""}, {"auth_method", ""},
                       {"reason", "policy \"Communication for the Legal Department\" from ldap://dc1.example.com"}});
     events.push_back({{"time", 1800000600}, {"kind", "ike-failure"}, {"peer", "10.30.4.9"}, {"auth_method", "kerberos"},
-                      {"reason", "no proposal chosen"}});
+                      {"reason", "no proposal chosen"}, {"count", 10000}, {"last_time", 1800000660}});
     return nlohmann::json{{"events", events}};
   }
   HandlerResult refresh() override {

@@ -44,7 +44,7 @@ int priority_of(config::LogLevel level) {
 }
 
 // "event key=value ..." (format_log_line without "level=... " and the newline).
-std::string message_of(std::string_view event, std::initializer_list<LogField> fields) {
+std::string message_of(std::string_view event, std::span<const LogField> fields) {
   std::string message = quoted_if_needed(event) + ":";
   for (const auto& [key, value] : fields) {
     message += ' ';
@@ -57,7 +57,7 @@ std::string message_of(std::string_view event, std::initializer_list<LogField> f
 
 }  // namespace
 
-std::string format_log_line(config::LogLevel level, std::string_view event, std::initializer_list<LogField> fields) {
+std::string format_log_line(config::LogLevel level, std::string_view event, std::span<const LogField> fields) {
   std::string line = "level=";
   line += config::name_of(level);
   line += " event=";
@@ -93,8 +93,7 @@ std::string journal_field_name(std::string_view key) {
   return name;
 }
 
-std::vector<std::string> journal_fields(config::LogLevel level, std::string_view event,
-                                        std::initializer_list<LogField> fields) {
+std::vector<std::string> journal_fields(config::LogLevel level, std::string_view event, std::span<const LogField> fields) {
   std::vector<std::string> out;
   out.reserve(fields.size() + 5);
   out.push_back("MESSAGE=" + message_of(event, fields));
@@ -119,7 +118,7 @@ bool Logger::use_journal_if_connected() {
   return true;
 }
 
-void Logger::log(config::LogLevel level, std::string_view event, std::initializer_list<LogField> fields) {
+void Logger::log(config::LogLevel level, std::string_view event, std::span<const LogField> fields) {
   if (static_cast<int>(level) > static_cast<int>(threshold_)) return;
   if (journal_) {
     const auto entries = journal_fields(level, event, fields);

@@ -17,6 +17,7 @@
 #include <initializer_list>
 #include <mutex>
 #include <ostream>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -28,12 +29,18 @@ namespace ward::agent::daemon {
 
 using LogField = std::pair<std::string_view, std::string>;
 
-std::string format_log_line(config::LogLevel level, std::string_view event, std::initializer_list<LogField> fields);
+std::string format_log_line(config::LogLevel level, std::string_view event, std::span<const LogField> fields);
+inline std::string format_log_line(config::LogLevel level, std::string_view event, std::initializer_list<LogField> fields) {
+  return format_log_line(level, event, std::span<const LogField>(fields.begin(), fields.size()));
+}
 
 // The journal fields of one event, each "NAME=value" (values verbatim: the journal's native
 // protocol carries any bytes, newlines included).
-std::vector<std::string> journal_fields(config::LogLevel level, std::string_view event,
-                                        std::initializer_list<LogField> fields);
+std::vector<std::string> journal_fields(config::LogLevel level, std::string_view event, std::span<const LogField> fields);
+inline std::vector<std::string> journal_fields(config::LogLevel level, std::string_view event,
+                                               std::initializer_list<LogField> fields) {
+  return journal_fields(level, event, std::span<const LogField>(fields.begin(), fields.size()));
+}
 // 32 lowercase hex digits: the first 128 bits of SHA-256("ward/wardd/" + event).
 std::string journal_message_id(std::string_view event);
 // "peer" -> "WARD_PEER", "moved_to" -> "WARD_MOVED_TO"; other characters become '_'.
@@ -48,7 +55,10 @@ class Logger {
   // names stderr's device and inode); returns whether it does.
   bool use_journal_if_connected();
 
-  void log(config::LogLevel level, std::string_view event, std::initializer_list<LogField> fields = {});
+  void log(config::LogLevel level, std::string_view event, std::span<const LogField> fields);
+  void log(config::LogLevel level, std::string_view event, std::initializer_list<LogField> fields = {}) {
+    log(level, event, std::span<const LogField>(fields.begin(), fields.size()));
+  }
   void error(std::string_view event, std::initializer_list<LogField> fields = {}) { log(config::LogLevel::Error, event, fields); }
   void warning(std::string_view event, std::initializer_list<LogField> fields = {}) { log(config::LogLevel::Warning, event, fields); }
   void info(std::string_view event, std::initializer_list<LogField> fields = {}) { log(config::LogLevel::Info, event, fields); }

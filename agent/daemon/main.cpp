@@ -56,6 +56,8 @@ constexpr int kExitOk = 0;
 constexpr int kExitStartFailed = 1;
 constexpr int kExitUsage = 2;
 constexpr std::chrono::seconds kAddressPollInterval{5};
+// Repeated events counted since the last flush are written this often (event_aggregator.h).
+constexpr std::chrono::seconds kEventFlushInterval{1};
 // IKE retransmission: 0.5 s, 1 s, 2 s, then give up 4 s after the last send (7.5 s in all), so
 // a peer that never answers is reported well before an application's own timeout.
 constexpr ward::ike::sa::RetransmitPolicy kIkeRetransmit{std::chrono::milliseconds(500), 2, 4};
@@ -318,15 +320,21 @@ int run(const std::filesystem::path& config_path) {
   auto watcher = make_change_watcher(*config, log, [&](std::string_view why) { refreshes.request(why); });
 
   auto addresses_at = clock.now() + kAddressPollInterval;
+  auto flush_at = clock.now() + kEventFlushInterval;
   for (;;) {
     const auto now = clock.now();
-    const int signal = wait_for_signal(signals, std::chrono::duration_cast<std::chrono::milliseconds>(addresses_at - now));
+    const auto wake = std::min(addresses_at, flush_at);
+    const int signal = wait_for_signal(signals, std::chrono::duration_cast<std::chrono::milliseconds>(wake - now));
     if (signal == SIGTERM || signal == SIGINT) {
       log.info("stopping", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
       sd_notify(0, "STOPPING=1");
       break;
     }
     if (signal == SIGHUP) refreshes.request("SIGHUP");
+    if (clock.now() >= flush_at) {
+      acquires.flush();
+      flush_at = clock.now() + kEventFlushInterval;
+    }
     if (clock.now() >= addresses_at) {
       auto current = host_addresses();
       if (current && *current != state.current()->addresses) {
@@ -341,6 +349,7 @@ int run(const std::filesystem::path& config_path) {
   updater.stop();       // a refresh that returns from now on installs nothing
   const bool refresh_ended = refreshes.stop(kRefreshStopGrace);
   ike.stop();           // deletes our SAs and tells the peers
+  acquires.flush();
   dataplane->reset();   // removes the kernel rules
   if (!refresh_ended) {
     // Still waiting on the directory: its thread uses the source and the updater, which must not
