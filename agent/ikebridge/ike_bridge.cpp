@@ -249,12 +249,18 @@ Expected<ike::service::QuickModePolicy, std::string> PolicyBridge::quick_mode_fo
     if (f.tunnel_endpoint ? *f.tunnel_endpoint != peer : !our_side_local) continue;
     if (f.action != model::ActionKind::Negotiate) {
       const auto* closed = s->offers.fail_closed_rule(f.rule_index);
-      return unexpected(our_side.prefix.to_string() + " -> " + peer_side.prefix.to_string() + " falls under a " +
+      // A rule that fails closed was meant to negotiate and has nothing usable to propose: the
+      // peer is told NO-PROPOSAL-CHOSEN (IkeService reads the type from the reason), else
+      // INVALID-ID-INFORMATION (no filter negotiates these IDs).
+      return unexpected(std::string(closed ? "NO-PROPOSAL-CHOSEN: " : "") + our_side.prefix.to_string() + " -> " +
+                        peer_side.prefix.to_string() + " falls under a " +
                         (f.action == model::ActionKind::Permit ? "permit" : "block") + " filter of rule \"" +
                         model::display_name(s->policy.rules.at(f.rule_index)) + "\"" +
                         (closed ? " (it fails closed: " + closed->reason + ")" : ""));
     }
-    return quick_mode_for_filter(*s, i);
+    auto q = quick_mode_for_filter(*s, i);
+    if (!q) return unexpected("NO-PROPOSAL-CHOSEN: " + q.error());   // a filter covers the IDs; nothing to propose
+    return q;
   }
   if (!our_side_local) {
     return unexpected("our side " + our_side.prefix.to_string() + " does not include " + local.to_string() +
@@ -262,7 +268,11 @@ Expected<ike::service::QuickModePolicy, std::string> PolicyBridge::quick_mode_fo
   }
   // Windows' default response: what no filter covers, the default response rule answers (in
   // transport mode, between this host and the peer).
-  if (s->compiled.default_response_rule && peer_side.prefix.contains(peer)) return default_response(*s, our_side, peer_side);
+  if (s->compiled.default_response_rule && peer_side.prefix.contains(peer)) {
+    auto q = default_response(*s, our_side, peer_side);
+    if (!q) return unexpected("NO-PROPOSAL-CHOSEN: " + q.error());
+    return q;
+  }
   return unexpected("no filter covers " + our_side.prefix.to_string() + " -> " + peer_side.prefix.to_string() +
                     (s->compiled.default_response_rule ? std::string() : " and the policy has no active default response rule"));
 }

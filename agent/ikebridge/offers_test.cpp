@@ -11,6 +11,7 @@
 #include "directory/adblob/windows_defaults_support.h"
 #include "directory/model/validation.h"
 #include "ike/auth/preshared_key.h"
+#include "ike/service/refusal.h"
 
 namespace ward::agent::ikebridge {
 namespace {
@@ -183,6 +184,35 @@ TEST(OfferPlan, OnlyTheRulesOfAnActionLeftWithoutOffersFailClosed) {
             0u)
       << plan.fail_closed[0].reason;
   EXPECT_EQ(plan.actions.size(), 1u) << "the default response action keeps its AES-GCM method";
+}
+
+
+// A peer's quick mode for traffic of a rule that fails closed (its action has no usable method) is
+// refused with NO-PROPOSAL-CHOSEN, which IkeService reads from the reason and tells the peer;
+// a plain block filter's traffic keeps INVALID-ID-INFORMATION (no type in the reason).
+TEST(OfferPlan, APeersQuickModeForARuleThatFailsClosedIsRefusedWithNoProposalChosen) {
+  auto s = std::make_shared<BridgeSnapshot>();
+  s->policy = secure_server();
+  s->policy.allow_legacy_algorithms = false;
+  s->policy.key_exchange.methods.insert(s->policy.key_exchange.methods.begin(),
+                                        {model::Cipher::Aes128Cbc, model::Integrity::Sha256, model::DhGroup::Modp2048});
+  model::HostContext host;
+  host.addresses = {kServer};
+  s->compiled = model::compile(s->policy, host);
+  s->offers = plan_offers(s->policy, true);
+  ASSERT_FALSE(s->offers.fail_closed.empty());
+  EXPECT_GT(enforce_fail_closed(s->compiled, s->offers), 0u);
+  translate::FilterIds ids;
+  s->translation = translate::translate(s->policy, s->compiled, ids);
+  AuthFactory factory;
+  PolicyBridge bridge{std::move(factory)};
+  bridge.replace(s);
+  auto peer = bridge.quick_mode_for_peer(kServer, kClient, ike::sa::TrafficSelector{IpPrefix::host(kClient), 6, 0},
+                                         ike::sa::TrafficSelector{IpPrefix::host(kServer), 6, 0});
+  ASSERT_FALSE(peer.has_value());
+  EXPECT_EQ(peer.error().rfind("NO-PROPOSAL-CHOSEN: ", 0), 0u) << peer.error();
+  EXPECT_EQ(ike::service::refusal_type(peer.error()), ike::NotifyMessageType::NoProposalChosen);
+  EXPECT_NE(peer.error().find("fails closed"), std::string::npos) << peer.error();
 }
 
 }  // namespace

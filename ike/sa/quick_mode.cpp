@@ -4,6 +4,7 @@
 
 #include "common/byte_writer.h"
 #include "ike/sa/ipsec_transforms.h"
+#include "ike/sa/quick_mode_lifetime.h"
 
 namespace ward::ike::sa {
 namespace {
@@ -339,7 +340,16 @@ Expected<void, std::string> QuickModeExchange::consume_quick_mode_1(const Opened
     chosen_proposals_ = std::move(choice->proposals);
     peer_esp_spi_ = choice->esp_spi;
     peer_ah_spi_ = choice->ah_spi;
-    log("chose " + describe(chosen_));
+    TransformAttributes proposed;
+    proposed.lifetime = choice->lifetime;
+    proposed.kilobytes = choice->kilobytes;
+    const auto applied = responder_lifetime(proposed, config_.lifetime, config_.lifetime_kilobytes);
+    config_.lifetime = applied.seconds;
+    config_.lifetime_kilobytes = applied.kilobytes;
+    tell_lifetime_ = applied.tell_initiator;
+    log("chose " + describe(chosen_) + ", lifetime " + std::to_string(applied.seconds.count()) + " s" +
+        (applied.kilobytes != 0 ? " / " + std::to_string(applied.kilobytes) + " KB" : std::string()) +
+        (tell_lifetime_ ? " (ours, shorter than proposed: RESPONDER-LIFETIME)" : ""));
     return {};
   }
   return unexpected("NO-PROPOSAL-CHOSEN: none of the peer's security methods is acceptable" + refused);
@@ -362,6 +372,15 @@ Expected<std::vector<std::byte>, std::string> QuickModeExchange::build_quick_mod
   }
   rest.push_back(id_ci_);
   rest.push_back(id_cr_);
+  if (tell_lifetime_) {
+    // RFC 2407 4.6.3.1: protocol and SPI of the SA (ours, ESP's in a bundle), our lifetimes.
+    Notification n;
+    n.protocol = chosen_.esp ? ProtocolId::IpsecEsp : ProtocolId::IpsecAh;
+    n.message_type = static_cast<std::uint16_t>(NotifyMessageType::ResponderLifetime);
+    n.spi = spi_bytes(chosen_.esp ? own_esp_spi_ : own_ah_spi_);
+    n.data = lifetime_notification_data(config_.lifetime, config_.lifetime_kilobytes);
+    rest.push_back(std::move(n));
+  }
   add_nat_original_addresses(rest);
   return seal_with_hash(std::move(rest), true);
 }
@@ -389,6 +408,26 @@ Expected<void, std::string> QuickModeExchange::consume_quick_mode_2(const Opened
   chosen_ = choice->suite;
   peer_esp_spi_ = choice->esp_spi;
   peer_ah_spi_ = choice->ah_spi;
+  // The responder's lifetime when shorter: in its RESPONDER-LIFETIME notification, or in the SA
+  // it answered with (some responders put theirs there).
+  auto shorten = [&](std::optional<std::chrono::seconds> seconds, std::optional<std::uint64_t> kilobytes, const char* from) {
+    if (seconds && *seconds < config_.lifetime) {
+      log("the responder's lifetime " + std::to_string(seconds->count()) + " s (" + from + ") is shorter than ours (" +
+          std::to_string(config_.lifetime.count()) + " s): applied");
+      config_.lifetime = *seconds;
+    }
+    if (kilobytes && (config_.lifetime_kilobytes == 0 || *kilobytes < config_.lifetime_kilobytes)) config_.lifetime_kilobytes = *kilobytes;
+  };
+  shorten(choice->lifetime, choice->kilobytes, "its SA payload");
+  for (const auto* n : opened.message.all<Notification>()) {
+    if (!n->is(NotifyMessageType::ResponderLifetime)) continue;
+    auto told = parse_lifetime_notification_data(n->data);
+    if (!told) {
+      log("quick mode 2: ignored a RESPONDER-LIFETIME: " + told.error());
+      continue;
+    }
+    shorten(told->lifetime, told->kilobytes, "RESPONDER-LIFETIME");
+  }
   nr_ = opened.message.find<Nonce>()->data;
   if (auto ids = check_ids(opened.message); !ids) return ids;
   const auto* ke = opened.message.find<KeyExchange>();

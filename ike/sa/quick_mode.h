@@ -128,6 +128,9 @@ class QuickModeExchange {
   std::uint32_t inbound_bundled_ah_spi() const noexcept { return chosen_.bundle() ? own_ah_spi_ : 0; }
   std::uint32_t outbound_bundled_ah_spi() const noexcept { return chosen_.bundle() ? peer_ah_spi_ : 0; }
   const ProtectionSuite& chosen() const noexcept { return chosen_; }
+  // The SAs' lifetime: the policy's, or the peer's when shorter (quick_mode_lifetime.h).
+  std::chrono::seconds lifetime() const noexcept { return config_.lifetime; }
+  std::uint64_t lifetime_kilobytes() const noexcept { return config_.lifetime_kilobytes; }
   std::uint64_t dropped() const noexcept { return dropped_; }
   std::uint64_t duplicates() const noexcept { return duplicates_; }
 
@@ -152,6 +155,9 @@ class QuickModeExchange {
     std::vector<Proposal> proposals;   // the peer's proposal payloads, each narrowed to the chosen transform
     std::uint32_t esp_spi = 0;         // the peer's SPIs
     std::uint32_t ah_spi = 0;
+    // The chosen transform's lifetimes (ESP's, or AH's alone), as proposed.
+    std::optional<std::chrono::seconds> lifetime;
+    std::optional<std::uint64_t> kilobytes;
   };
   // The peer's protection suite with proposal number `number` (its one or two proposal payloads):
   // the first combination of its transforms that is one of our suites (quick_mode_suites.cpp).
@@ -185,7 +191,8 @@ class QuickModeExchange {
   std::uint32_t peer_esp_spi_ = 0;
   std::uint32_t peer_ah_spi_ = 0;
   ProtectionSuite chosen_;
-  std::vector<Proposal> chosen_proposals_;   // responder: the chosen suite, one transform each, SPIs to be ours
+  std::vector<Proposal> chosen_proposals_;
+  bool tell_lifetime_ = false;   // responder: our lifetime is shorter; quick mode 2 carries RESPONDER-LIFETIME   // responder: the chosen suite, one transform each, SPIs to be ours
   std::vector<std::byte> ni_, nr_;
   std::optional<crypto::DiffieHellman> dh_;
   std::vector<std::byte> peer_ke_;

@@ -120,6 +120,9 @@ Expected<QuickModeExchange::SuiteChoice, std::string> QuickModeExchange::read_su
       }
       if (ah) out.ah_spi = spi_value(ah->spi);
       if (esp) out.esp_spi = spi_value(esp->spi);
+      const auto& attributes = esp_choice ? esp_choice->attributes : ah_choice->attributes;
+      out.lifetime = attributes.lifetime;
+      out.kilobytes = attributes.kilobytes;
       return out;
     }
   }

@@ -16,6 +16,7 @@
 #include "ike/payload/vendor_ids.h"
 #include "ike/service/embryonic_table.h"
 #include "ike/service/informational.h"
+#include "ike/service/phase1_renewal.h"
 #include "ike/service/refusal.h"
 #include "ike/service/responder_cookies.h"
 
@@ -203,6 +204,7 @@ class IkeService::Engine {
     Endpoint peer;
     TimePoint created{};
     std::optional<TimePoint> expires;
+    std::optional<TimePoint> renew_at;   // established: when its successor is negotiated (phase1_renewal.h)
     std::vector<std::byte> first_message, first_reply;   // responder: answers a resent message 1
     std::vector<PendingQuickMode> pending;
     std::uint64_t undecryptable = 0;
@@ -279,6 +281,12 @@ class IkeService::Engine {
   }
   std::string auth_name(const MainMode& mm) const { return mm.auth ? std::string(mm.auth->name()) : std::string(); }
 
+  // A new main mode (initiator) with `peer`, or the reason there is none; `filter_id` as for
+  // PolicyLookup::phase1_for.
+  Expected<MainMode*, std::string> start_main_mode(const IpAddress& peer, std::optional<std::uint32_t> filter_id,
+                                                   std::vector<PendingQuickMode> pending);
+  // Phase 1 renewal (phase1_renewal.h): `mm` is near its end; negotiate its successor.
+  void renew(MainMode& mm);
   void on_datagram(const net::Datagram& datagram, bool nat_t = false);
   void on_main_mode(const Endpoint& from, std::span<const std::byte> bytes, const IsakmpHeader& h);
   // Main mode 1: answered from the cookie secret, remembered only in the embryonic table.
@@ -781,6 +789,7 @@ void IkeService::Engine::after_main_mode_step(MainMode& mm, std::string extra_re
   if (!mm.sa->established() || mm.reported) return;
   mm.reported = true;
   mm.expires = now() + mm.sa->chosen().lifetime;
+  mm.renew_at = renewal_time(now(), mm.sa->chosen().lifetime, mm.sa->role());
   start_dpd(mm);
   ++counters_.main_modes_established;
   emit(IkeEvent{IkeEvent::Kind::MainModeEstablished, mm.peer.address, mm.sa->role(), auth_name(mm), 0, 0, 0, {}});
@@ -790,13 +799,19 @@ void IkeService::Engine::after_main_mode_step(MainMode& mm, std::string extra_re
 }
 
 IkeService::Engine::MainMode* IkeService::Engine::usable_main_mode(const IpAddress& peer) {
+  // The newest established one: after a renewal (phase1_renewal.h) the old main mode still
+  // lives until its lifetime ends, but new quick modes, DELETEs and DPD go under its successor.
   MainMode* in_progress = nullptr;
+  MainMode* established = nullptr;
   for (auto& mm : main_modes_) {
     if (mm->dead || mm->peer.address != peer) continue;
-    if (mm->sa->established()) return mm.get();
+    if (mm->sa->established()) {
+      if (established == nullptr || mm->expires > established->expires) established = mm.get();
+      continue;
+    }
     if (mm->sa->state() != sa::Phase1Sa::State::Failed && in_progress == nullptr) in_progress = mm.get();
   }
-  return in_progress;
+  return established != nullptr ? established : in_progress;
 }
 
 IkeService::Engine::MainMode* IkeService::Engine::main_mode_for_new_quick_mode(const IpAddress& peer) {
@@ -940,7 +955,9 @@ void IkeService::Engine::on_quick_mode(const Endpoint& from, std::span<const std
                     ids->responder_side.prefix.to_string() + "): " + policy.error();
     failed.failure = FailureKind::NoPolicy;
     log("IKE: " + failed.reason);
-    refuse_quick_mode(*mm, h.message_id, NotifyMessageType::InvalidIdInformation);
+    // The lookup names the type when it knows better (a filter covers the IDs, but its action
+    // has nothing to propose: NO-PROPOSAL-CHOSEN); else no filter covers them.
+    refuse_quick_mode(*mm, h.message_id, refusal_type(policy.error()).value_or(NotifyMessageType::InvalidIdInformation));
     emit(failed);
     return;
   }
@@ -1009,7 +1026,7 @@ void IkeService::Engine::after_quick_mode_step(Exchange& ex, std::optional<Failu
   record.chosen = ex.qm->chosen();
   record.auth_method = auth_name(mm);
   record.established = now();
-  record.expires = record.established + ex.policy.lifetime;
+  record.expires = record.established + ex.qm->lifetime();   // the shorter of ours and the peer's
   sas_.push_back(record);
   // The initiator keeps the exchange to answer a resent message 2 with its stored HASH(3).
   if (ex.role == auth::Role::Initiator) ex.linger_until = now() + options_.linger;
@@ -1091,7 +1108,9 @@ void IkeService::Engine::on_unprotected_informational(const Endpoint& from, std:
       if (mm->dead || mm->sa->established() || mm->sa->state() == sa::Phase1Sa::State::Failed) continue;
       if (mm->peer.address != from.address || mm->sa->initiator_cookie() != h.initiator_cookie) continue;
       const bool awaiting_2 = mm->sa->role() == auth::Role::Initiator && mm->sa->state() == sa::Phase1Sa::State::MainMode1Sent;
-      if (mm->sa->responder_cookie() == h.responder_cookie || (awaiting_2 && h.responder_cookie == Cookie{})) {
+      // Awaiting main mode 2, the responder cookie is not known yet: a peer that keeps no state
+      // sends zero, charon the cookie it made for the refused exchange.
+      if (awaiting_2 || mm->sa->responder_cookie() == h.responder_cookie) {
         target = mm.get();
         break;
       }
@@ -1413,32 +1432,64 @@ void IkeService::Engine::negotiate(const driver::Acquire& acquire, std::optional
     start_quick_mode(*mm, std::move(*qm_policy));
     return;
   }
-  auto p1_policy = policy_.phase1_for(options_.local, acquire.peer, acquire.filter_id);
-  if (!p1_policy || p1_policy->auth.empty() || !p1_policy->auth.front()) {
+  std::vector<PendingQuickMode> pending;
+  pending.push_back(PendingQuickMode{std::move(*qm_policy), now()});
+  if (auto started = start_main_mode(acquire.peer, acquire.filter_id, std::move(pending)); !started) {
     ++counters_.no_policy;
     failed.kind = IkeEvent::Kind::MainModeFailed;
-    failed.reason = "no main mode policy for " + acquire.peer.to_string() + ": " +
-                    (p1_policy ? std::string("no authentication method") : p1_policy.error());
+    failed.reason = started.error();
     failed.failure = FailureKind::NoPolicy;
     emit(failed);
-    return;
+  }
+}
+
+Expected<IkeService::Engine::MainMode*, std::string> IkeService::Engine::start_main_mode(
+    const IpAddress& peer, std::optional<std::uint32_t> filter_id, std::vector<PendingQuickMode> pending) {
+  auto p1_policy = policy_.phase1_for(options_.local, peer, filter_id);
+  if (!p1_policy || p1_policy->auth.empty() || !p1_policy->auth.front()) {
+    return unexpected("no main mode policy for " + peer.to_string() + ": " +
+                      (p1_policy ? std::string("no authentication method") : p1_policy.error()));
   }
   auto mm = std::make_unique<MainMode>();
   mm->id = next_id_++;
   mm->auth = p1_policy->auth.front();
   mm->quick_mode_limit = p1_policy->quick_mode_limit;
-  mm->sa = sa::Phase1Sa::initiate(phase1_config(*p1_policy, acquire.peer), *mm->auth, options_.clock);
-  mm->peer = Endpoint{acquire.peer, options_.port};
+  mm->sa = sa::Phase1Sa::initiate(phase1_config(*p1_policy, peer), *mm->auth, options_.clock);
+  mm->peer = Endpoint{peer, options_.port};
   mm->created = now();
-  mm->pending.push_back(PendingQuickMode{std::move(*qm_policy), now()});
+  mm->pending = std::move(pending);
   auto message_1 = mm->sa->build_main_mode_1();
   if (!message_1) {
     fail_main_mode(*mm, message_1.error(), FailureKind::Other);
-    return;
+    return nullptr;
   }
   send(mm->peer, *message_1);
   mm->sent = true;
-  main_modes_.push_back(std::move(mm));
+  return main_modes_.emplace_back(std::move(mm)).get();
+}
+
+void IkeService::Engine::renew(MainMode& mm) {
+  const auto& peer = mm.peer.address;
+  const auto cookie = sa::hex_cookie(mm.sa->initiator_cookie());
+  for (const auto& other : main_modes_) {
+    if (other.get() == &mm || other->dead || other->peer.address != peer || other->sa->state() == sa::Phase1Sa::State::Failed) continue;
+    if (!other->sa->established() || (other->expires && mm.expires && *other->expires > *mm.expires)) {
+      log("IKE main mode " + cookie + " with " + peer.to_string() + ": near its end; a newer main mode is up or under way");
+      return;
+    }
+  }
+  const bool has_sas = std::any_of(sas_.begin(), sas_.end(), [&](const QuickModeSa& s) { return s.peer.address == peer; });
+  if (!has_sas && mm.pending.empty()) {
+    log("IKE main mode " + cookie + " with " + peer.to_string() + ": near its end; no quick mode SAs with the peer, not renewed");
+    return;
+  }
+  auto started = start_main_mode(peer, std::nullopt, {});
+  if (!started) {
+    log("IKE main mode " + cookie + " with " + peer.to_string() + ": could not renew it: " + started.error());
+    return;
+  }
+  log("IKE main mode " + cookie + " with " + peer.to_string() + ": renewing phase 1 before its lifetime ends" +
+      (*started != nullptr ? " (new main mode " + sa::hex_cookie((*started)->sa->initiator_cookie()) + ")" : std::string()));
 }
 
 void IkeService::Engine::expiry(const driver::SaExpiry& expiry) {
@@ -1507,6 +1558,7 @@ void IkeService::Engine::timers() {
     counters_.embryonic_expired += expired;
   }
   const auto t = now();
+  std::vector<MainMode*> to_renew;
   for (auto& mm_ptr : main_modes_) {
     auto& mm = *mm_ptr;
     if (mm.dead) continue;
@@ -1545,6 +1597,10 @@ void IkeService::Engine::timers() {
       fail_main_mode(mm, reason, FailureKind::TimedOut);
       continue;
     }
+    if (mm.renew_at && *mm.renew_at <= t) {
+      mm.renew_at.reset();
+      to_renew.push_back(&mm);   // after this loop: renewing adds to main_modes_
+    }
     if (mm.expires && *mm.expires <= t) {
       ++counters_.main_modes_expired;
       log("IKE main mode " + sa::hex_cookie(mm.sa->initiator_cookie()) + " with " + mm.peer.address.to_string() +
@@ -1552,6 +1608,9 @@ void IkeService::Engine::timers() {
       send_informational(mm, {isakmp_delete(mm.sa->initiator_cookie(), mm.sa->responder_cookie())}, "ISAKMP DELETE");
       mm.dead = true;
     }
+  }
+  for (auto* mm : to_renew) {
+    if (!mm->dead) renew(*mm);
   }
   for (auto& ex : exchanges_) {
     if (ex->release_outbound_at && *ex->release_outbound_at <= t) release_outbound(*ex);
@@ -1586,6 +1645,7 @@ std::optional<TimePoint> IkeService::Engine::next_due() const {
   for (const auto& mm : main_modes_) {
     consider(mm->sa->due());
     consider(mm->expires);
+    if (!mm->dead) consider(mm->renew_at);
     if (mm->sent && !mm->peer_answered && !mm->dead) {
       for (const auto& pending : mm->pending) {
         if (pending.policy.fallback_to_clear && !pending.fell_back) consider(pending.requested + options_.fallback_delay);

@@ -91,7 +91,9 @@ class PolicyLookup {
   // Initiator: the quick mode for an acquire.
   virtual Expected<QuickModePolicy, std::string> quick_mode_for_acquire(const driver::Acquire& acquire) const = 0;
   // Responder: the peer's quick mode IDs (IDci is its side, IDcr ours). The answer's local and
-  // remote are replaced by exactly these IDs (quick mode mirrors them).
+  // remote are replaced by exactly these IDs (quick mode mirrors them). The peer is told
+  // INVALID-ID-INFORMATION for an error, unless the error starts with another RFC 2408 type name
+  // ("NO-PROPOSAL-CHOSEN: ..." when a filter covers the IDs but its action has no usable method).
   virtual Expected<QuickModePolicy, std::string> quick_mode_for_peer(const IpAddress& local, const IpAddress& peer,
                                                                      const sa::TrafficSelector& peer_side,
                                                                      const sa::TrafficSelector& our_side) const = 0;

@@ -14,7 +14,8 @@
 // What we send is rate-limited (RefusalLimiter) and never answers an informational, so two
 // peers cannot ping-pong notifications. What we accept unprotected is narrow: an error type for
 // a main mode of ours still waiting for message 2, from the address we sent message 1 to, with
-// our initiator cookie; anyone able to forge that could as well forge message 2.
+// our initiator cookie and any responder cookie (zero, or, from charon, the one it made for the
+// exchange it refuses); anyone able to forge that could as well forge message 2.
 #pragma once
 
 #include <chrono>

@@ -79,6 +79,8 @@ class FixedPolicy final : public service::PolicyLookup {
   IkeGroupDescription phase1_group = IkeGroupDescription::Ecp256;
   std::vector<sa::ProtectionSuite> esp{sa::EspProposal{Cipher::AesGcm128, Integrity::None}};
   bool refuse_quick_modes = false;   // as responder: no filter covers the peer's IDs
+  std::string quick_mode_error;      // as responder: the lookup fails with this reason
+  std::chrono::seconds quick_mode_lifetime{3600};
   mutable Stall stall;                // an acquire for kStallFilterId waits on it
   std::uint32_t quick_mode_limit = 0;
 
@@ -99,6 +101,7 @@ class FixedPolicy final : public service::PolicyLookup {
   Expected<service::QuickModePolicy, std::string> quick_mode_for_peer(const IpAddress& local, const IpAddress& peer,
                                                                       const sa::TrafficSelector& peer_side,
                                                                       const sa::TrafficSelector& our_side) const override {
+    if (!quick_mode_error.empty()) return unexpected(quick_mode_error);
     if (refuse_quick_modes || !peer_side.prefix.contains(peer) || !our_side.prefix.contains(local)) {
       return unexpected("no filter covers " + peer_side.prefix.to_string() + " -> " + our_side.prefix.to_string());
     }
@@ -110,7 +113,7 @@ class FixedPolicy final : public service::PolicyLookup {
     service::QuickModePolicy q;
     q.proposals = esp;
     q.pfs_group = IkeGroupDescription::Ecp256;
-    q.lifetime = 3600s;
+    q.lifetime = quick_mode_lifetime;
     q.local = sa::TrafficSelector{IpPrefix::host(local)};
     q.remote = sa::TrafficSelector{IpPrefix::host(peer)};
     q.filter_id = kFilterId;
@@ -520,6 +523,53 @@ TEST(IkeService, QuickModeLimitMakesTheNextQuickModeNegotiateANewMainMode) {
   EXPECT_EQ(b.wait_snapshot([](const auto& snap) { return snap.quick_modes.size() == 2; }).quick_modes.size(), 2U);
 }
 
+// RFC 2407 4.6.3.1: the responder applies the shorter lifetime and, when its own is shorter, says
+// so in RESPONDER-LIFETIME, which the initiator applies; a longer responder takes the initiator's.
+TEST(IkeService, BothSidesApplyTheShorterQuickModeLifetime) {
+  for (const bool responder_shorter : {true, false}) {
+    SCOPED_TRACE(responder_shorter ? "the responder's is shorter" : "the initiator's is shorter");
+    Host a(kA, "lifetimes"), b(kB, "lifetimes");
+    (responder_shorter ? b : a).policy.quick_mode_lifetime = 600s;
+    a.start(a.options());
+    b.start(b.options());
+    ASSERT_TRUE(a.ike && b.ike);
+    a.ike->initiate(acquire_to(kA, kB));
+    ASSERT_TRUE(a.events.wait_for(IkeEvent::Kind::QuickModeEstablished).has_value());
+    const auto sa = a.wait_snapshot([](const auto& s) { return s.quick_modes.size() == 1; });
+    const auto sb = b.wait_snapshot([](const auto& s) { return s.quick_modes.size() == 1; });
+    ASSERT_EQ(sa.quick_modes.size(), 1U);
+    ASSERT_EQ(sb.quick_modes.size(), 1U);
+    EXPECT_LE(sa.quick_modes[0].lifetime_left, 600s);
+    EXPECT_GE(sa.quick_modes[0].lifetime_left, 590s);
+    EXPECT_LE(sb.quick_modes[0].lifetime_left, 600s);
+    EXPECT_GE(sb.quick_modes[0].lifetime_left, 590s);
+  }
+}
+
+// Phase 1 renewal (phase1_renewal.h): 90% into its lifetime, with quick mode SAs to the peer, the
+// initiator negotiates a new main mode; the old one ends with its lifetime, the SAs stay.
+TEST(IkeService, MainModeWithQuickModeSasIsRenewedBeforeItExpires) {
+  Host a(kA, "lifetime secret"), b(kB, "lifetime secret");
+  a.policy.phase1_lifetime = 2s;
+  b.policy.phase1_lifetime = 2s;
+  a.start(a.options());
+  b.start(b.options());
+  ASSERT_TRUE(a.ike && b.ike);
+  a.ike->initiate(acquire_to(kA, kB));
+  ASSERT_TRUE(a.events.wait_for(IkeEvent::Kind::QuickModeEstablished).has_value());
+  const auto renewed = a.wait_snapshot(
+      [](const auto& s) { return s.counters.main_modes_established >= 3 && s.counters.main_modes_expired >= 1; }, 6000ms);
+  EXPECT_GE(renewed.counters.main_modes_established, 3U);
+  EXPECT_EQ(renewed.quick_modes.size(), 1U) << "the quick mode SAs outlive their main mode";
+  EXPECT_GE(renewed.main_modes.size(), 1U);
+  EXPECT_LE(renewed.main_modes.size(), 2U);
+  EXPECT_EQ(renewed.counters.quick_modes_established, 1U);
+  // B, the responder, found the initiator's new main mode and did not start its own.
+  b.ike->sync();
+  EXPECT_EQ(b.ike->snapshot().counters.main_modes_established, renewed.counters.main_modes_established);
+  EXPECT_EQ(a.events.count(IkeEvent::Kind::MainModeFailed) + b.events.count(IkeEvent::Kind::MainModeFailed), 0U);
+}
+
 TEST(IkeService, ExpiredMainModeIsRemovedAndTheNextAcquireRenegotiates) {
   Host a(kA, "lifetime secret"), b(kB, "lifetime secret");
   a.policy.phase1_lifetime = 1s;
@@ -529,16 +579,20 @@ TEST(IkeService, ExpiredMainModeIsRemovedAndTheNextAcquireRenegotiates) {
   ASSERT_TRUE(a.ike && b.ike);
   a.ike->initiate(acquire_to(kA, kB));
   ASSERT_TRUE(a.events.wait_for(IkeEvent::Kind::QuickModeEstablished).has_value());
+  // Without quick mode SAs to carry, a main mode is not renewed (phase1_renewal.h): drop the pair
+  // from both snapshots' view by its hard expiry before the renewal is due.
+  a.ike->sync();
+  const auto pair = a.ike->snapshot().quick_modes.at(0);
+  a.ike->on_expiry(driver::SaExpiry{pair.outbound_spi, Direction::Outbound, driver::ExpiryKind::Hard, kFilterId, kB});
+  b.ike->sync();
+  const auto theirs = b.ike->snapshot().quick_modes.at(0);
+  b.ike->on_expiry(driver::SaExpiry{theirs.outbound_spi, Direction::Outbound, driver::ExpiryKind::Hard, kFilterId, kA});
   const auto gone = a.wait_snapshot([](const auto& s) { return s.main_modes.empty(); }, 3000ms);
   EXPECT_TRUE(gone.main_modes.empty());
   // Whichever side's lifetime ends first removes its SA and sends an ISAKMP DELETE for it.
   EXPECT_EQ(gone.counters.main_modes_expired + gone.counters.deletes_received, 1U);
-  EXPECT_EQ(gone.quick_modes.size(), 1U) << "the quick mode SAs keep their own lifetime";
   EXPECT_TRUE(b.wait_snapshot([](const auto& s) { return s.main_modes.empty(); }, 3000ms).main_modes.empty());
-  // The SA pair is gone from the dataplane (as after its hard expiry): the next acquire needs a
-  // new main mode.
-  const auto old = gone.quick_modes[0];
-  a.ike->on_expiry(driver::SaExpiry{old.outbound_spi, Direction::Outbound, driver::ExpiryKind::Hard, kFilterId, kB});
+  // The next acquire needs a new main mode.
   a.ike->initiate(acquire_to(kA, kB));
   const auto s = a.wait_snapshot([](const auto& snap) { return snap.counters.main_modes_established == 2 && snap.quick_modes.size() == 1; });
   EXPECT_EQ(s.counters.main_modes_established, 2U);
@@ -615,6 +669,20 @@ TEST(IkeServiceRefusals, QuickModeIdsNoFilterCoversFailWithInvalidIdInformation)
   EXPECT_EQ(qa->reason, "peer 127.0.0.2 refused: INVALID-ID-INFORMATION");
 }
 
+TEST(IkeServiceRefusals, AQuickModeLookupThatNamesNoProposalChosenIsRefusedSo) {
+  Host a(kA, "refusals"), b(kB, "refusals");
+  // What agent/ikebridge answers when a filter covers the IDs but its rule fails closed.
+  b.policy.quick_mode_error = "NO-PROPOSAL-CHOSEN: rule \"r\" fails closed: filter action \"a\" has no usable security method";
+  a.start(slow_retransmit(a));
+  b.start(slow_retransmit(b));
+  ASSERT_TRUE(a.ike && b.ike);
+  a.ike->initiate(acquire_to(kA, kB));
+  const auto qa = a.events.wait_for(IkeEvent::Kind::QuickModeFailed, 2500ms);
+  ASSERT_TRUE(qa.has_value());
+  EXPECT_EQ(qa->reason, "peer 127.0.0.2 refused: NO-PROPOSAL-CHOSEN");
+  EXPECT_EQ(qa->failure, service::FailureKind::NoProposalChosen);
+}
+
 TEST(IkeServiceRefusals, UnprotectedRefusalsCountOnlyWithOurCookieFromThePeer) {
   // B is a bare socket: it reads A's main mode 1 and answers with crafted refusals.
   Host a(kA, "refusals");
@@ -645,7 +713,12 @@ TEST(IkeServiceRefusals, UnprotectedRefusalsCountOnlyWithOurCookieFromThePeer) {
   EXPECT_EQ(s.main_modes[0].state, "MainMode1Sent");
   EXPECT_EQ(a.events.count(IkeEvent::Kind::MainModeFailed), 0U);
   // Our cookie, from the peer: the main mode fails at once with the peer's reason.
-  ASSERT_TRUE(fake_b->send_to(kA, test_port(), refusal(cookie, NotifyMessageType::InvalidMajorVersion)).has_value());
+  // Our cookie, from the peer, with a responder cookie of the peer's making (charon's way): the
+  // main mode fails at once with the peer's reason.
+  Cookie theirs{};
+  theirs.fill(std::byte{0x5a});
+  ASSERT_TRUE(fake_b->send_to(kA, test_port(), *service::build_main_mode_refusal(cookie, theirs, NotifyMessageType::InvalidMajorVersion))
+                  .has_value());
   const auto failed = a.events.wait_for(IkeEvent::Kind::MainModeFailed, 2000ms);
   ASSERT_TRUE(failed.has_value());
   EXPECT_EQ(failed->reason, "peer 127.0.0.2 refused: INVALID-MAJOR-VERSION (in state MainMode1Sent)");
