@@ -1576,10 +1576,16 @@ Expected<std::unique_ptr<IkeService>, std::string> IkeService::start(IkeServiceO
   if (!options.clock) options.clock = [] { return std::chrono::steady_clock::now(); };
   auto socket = net::UdpSocket::bind(options.local, options.port);
   if (!socket) return unexpected("IKE: " + socket.error());
+  if (auto prepared = dataplane.prepare_ike_socket(socket->native_handle(), false); !prepared) {
+    return unexpected("IKE: UDP " + std::to_string(options.port) + ": " + prepared.error());
+  }
   std::optional<net::UdpSocket> nat_socket;
   if (options.nat_traversal) {
     auto bound = net::UdpSocket::bind(options.local, options.nat_t_port);
     if (!bound) return unexpected("IKE: NAT-T: " + bound.error());
+    if (auto prepared = dataplane.prepare_ike_socket(bound->native_handle(), true); !prepared) {
+      return unexpected("IKE: NAT-T: UDP " + std::to_string(options.nat_t_port) + ": " + prepared.error());
+    }
     nat_socket.emplace(std::move(*bound));
   }
   std::unique_ptr<IkeService> service(new IkeService(std::move(options), std::move(*socket), dataplane, policy, listener));
