@@ -1,19 +1,12 @@
 #include "tests/harness/uml_kernel.h"
 
 #include <fcntl.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/ptrace.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -29,15 +22,7 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr auto kPollInterval = 50ms;
-constexpr unsigned kNtX86Xstate = 0x202;  // NT_X86_XSTATE (elf.h)
 constexpr int kModulesFailed = 125;       // the script's status when a module did not load
-
-// glibc's and OpenSSL's vector code paths that use more than the FXSAVE area (see the header).
-constexpr const char* kGlibcTunables =
-    "glibc.cpu.hwcaps=-AVX,-AVX2,-AVX512F,-AVX512VL,-AVX512BW,-AVX512DQ,-AVX512CD,-FMA,-F16C,-AVX_VNNI";
-// First word: CPUID(1) ECX:EDX, AVX (ECX bit 28) off; second: CPUID(7) EBX:ECX, all off (AVX2,
-// AVX-512, VAES, VPCLMULQDQ: OpenSSL then uses its SSE/AES-NI code).
-constexpr const char* kOpensslCapabilities = "~0x1000000000000000:~0xffffffffffffffff";
 
 std::string quoted(const std::string& text) {
   std::string out = "'";
@@ -194,8 +179,6 @@ Expected<UmlRun, HarnessError> run_in_uml(const UmlOptions& options, const std::
       "ip link set lo up\n";
   Environment environment = options.environment;
   environment["WARD_INSIDE_UML"] = "1";
-  environment["GLIBC_TUNABLES"] = kGlibcTunables;
-  environment["OPENSSL_ia32cap"] = kOpensslCapabilities;
   for (const auto& [name, value] : environment) init += "export " + name + "=" + quoted(value) + "\n";
   init += "cd " + quoted(run_dir.string()) + "\n";
   init += quoted(WARD_UML_MODLOAD_PATH);
@@ -231,19 +214,9 @@ Expected<UmlRun, HarnessError> run_in_uml(const UmlOptions& options, const std::
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
-  char empty_environment_entry[] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
-  char* envp[] = {empty_environment_entry, nullptr};
-  sock_filter filter[] = {
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_ptrace, 0, 5),
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, args[0])),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PTRACE_GETREGSET, 0, 3),
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, args[2])),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kNtX86Xstate, 0, 1),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EIO & SECCOMP_RET_DATA)),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-  };
-  sock_fprog program{static_cast<unsigned short>(sizeof filter / sizeof filter[0]), filter};
+  char path_entry[] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
+  std::string preload_entry = std::string("LD_PRELOAD=") + WARD_UML_XSTATE_SHIM_PATH;
+  char* envp[] = {path_entry, preload_entry.data(), nullptr};
   const int console = ::open(run.console.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (console < 0) return unexpected(HarnessError{"UML console " + run.console.string(), std::strerror(errno)});
 
@@ -263,7 +236,6 @@ Expected<UmlRun, HarnessError> run_in_uml(const UmlOptions& options, const std::
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0) ::_exit(126);
     ::execve(kUmlKernel, argv.data(), envp);
     ::_exit(127);
   }

@@ -7,15 +7,10 @@
 //  - Modules are loaded by ward-uml-modload (finit_module(2) per file, dependencies resolved here
 //    from modules.dep): kmod's insmod/modprobe fail inside UML with "Invalid parameters" before
 //    making any system call, and the kernel's own module requests are pointed at /bin/true.
-//  - linux.uml 6.1 restores a process's FPU state with PTRACE_SETREGSET(NT_X86_XSTATE) and a
-//    buffer of its own size; hosts whose XSAVE area is larger (AVX-512, AMX) refuse that with
-//    EFAULT and the UML kernel panics at its first process. The child that execs linux.uml gets a
-//    seccomp filter making PTRACE_GETREGSET(NT_X86_XSTATE) fail, so UML falls back to
-//    PTRACE_GETFPREGS/SETFPREGS (the 512-byte FXSAVE area). That area lacks the upper halves of
-//    the vector registers, which a process loses across every page fault; so every process inside
-//    runs with glibc's and OpenSSL's AVX/AVX-512 code paths switched off (GLIBC_TUNABLES,
-//    OPENSSL_ia32cap; without them the first printf of a format string on a fresh page printed the
-//    format itself).
+//  - linux.uml 6.1 restores a process's FPU/vector state with PTRACE_SETREGSET(NT_X86_XSTATE) and
+//    a 2696-byte buffer; hosts whose XSAVE area is larger (AMX: 11008 bytes) refuse that with
+//    EFAULT and the UML kernel panics at its first process. linux.uml runs with
+//    libward-uml-xstate.so preloaded (uml_xstate_shim.cpp), which hands the host the whole area.
 //  - /run, /dev/shm and /var/run are tmpfs inside, so `ip netns add` and sockets there never reach
 //    the host; files written anywhere else (the test's temp dir) land on the host.
 //  - AddressSanitizer cannot run inside (its shadow needs a 47-bit address space; UML gives a
