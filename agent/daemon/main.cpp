@@ -5,9 +5,9 @@
 //
 //   wardd [--config /etc/ward/ward.conf]
 //
-// IKE: with the nfqueue or sim backend wardd runs an IkeService (UDP 500) on each non-loopback
-// host address found at start-up; acquires go to it, its results to the event log, and every
-// policy apply replaces the bridge's snapshot and deletes the SAs of filters that went away.
+// IKE: wardd runs an IkeService (UDP 500) on each non-loopback host address found at start-up,
+// whatever the dataplane; acquires go to it, its results to the event log, and every policy apply
+// replaces the bridge's snapshot and deletes the SAs of filters that went away.
 //
 // Signals: SIGHUP refreshes the policy now; SIGTERM and SIGINT stop wardd cleanly (the dataplane's
 // kernel rules are removed) with exit status 0. Exit 1: could not start; exit 2: bad usage or
@@ -234,6 +234,7 @@ int run(const std::filesystem::path& config_path) {
     log.error("dataplane-start-failed", {{"why", dataplane.error()}});
     return kExitStartFailed;
   }
+  log.info("dataplane", {{"backend", std::string(config::name_of(dataplane->backend))}, {"why", dataplane->why}});
 
   auto addresses = host_addresses();
   if (!addresses) {
@@ -241,7 +242,7 @@ int run(const std::filesystem::path& config_path) {
     addresses = std::vector<ward::IpAddress>{};
   }
   AgentState state;
-  Applier applier(**dataplane, config->legacy_algorithms != config::LegacyAlgorithms::Never);
+  Applier applier(*dataplane->dataplane, config->legacy_algorithms != config::LegacyAlgorithms::Never);
   PolicyUpdater updater(source.get(), cache, applier, state, log, clock, *addresses);
   RefreshSchedule schedule(std::random_device{}());
   updater.refresh("start-up");
@@ -250,10 +251,8 @@ int run(const std::filesystem::path& config_path) {
   enable_kerberos(auth, *config);
   if (certificates) auth.enable_certificates(certificates);
   IkeRuntime ike(log, acquires, std::move(auth), config->ike);
-  if (config->driver == config::DriverBackend::Nfqueue || config->driver == config::DriverBackend::Sim) {
-    ike.start(*addresses, **dataplane);
-    ike.sync(state);
-  }
+  ike.start(*addresses, *dataplane->dataplane);
+  ike.sync(state);
   // Every refresh, whatever starts it: IKE then negotiates with the new policy and drops SAs of
   // filters that went away, and the next poll is one polling interval later.
   const auto refresh = [&](std::string_view trigger) {
@@ -266,12 +265,13 @@ int run(const std::filesystem::path& config_path) {
   // fallback).
   auto watcher = make_change_watcher(*config, log, [&](std::string_view why) { refresh(why); });
 
-  DaemonHandler handler(state, cache, **dataplane, [&]() -> ward::Expected<std::string, std::string> {
+  DaemonHandler handler(state, cache, *dataplane->dataplane, [&]() -> ward::Expected<std::string, std::string> {
     auto outcome = refresh("control-socket");
     if (outcome.failed) return ward::unexpected(std::move(outcome.message));
     return std::move(outcome.message);
   });
   if (ike.running()) handler.set_ike_snapshots([&] { return ike.snapshots(); });
+  handler.set_dataplane_choice({std::string(config::name_of(dataplane->backend)), std::string(config::name_of(dataplane->configured)), dataplane->why});
   control::ControlServerOptions options;
   options.socket_path = config->control_socket;
   options.warn = [&](std::string_view message) { log.warning("control-socket", {{"message", std::string(message)}}); };
@@ -311,7 +311,7 @@ int run(const std::filesystem::path& config_path) {
   monitor_server->reset();
   server->reset();      // no more control requests
   ike.stop();           // deletes our SAs and tells the peers
-  dataplane->reset();   // removes the kernel rules
+  dataplane->dataplane.reset();   // removes the kernel rules
   log.info("stopped");
   return kExitOk;
 }

@@ -1,4 +1,5 @@
-// Two wardd processes (nfqueue backend), each in its own network namespace joined by a veth pair,
+// Two wardd processes (nfqueue backend on the host; xfrm inside User-mode Linux: wardd_ike_uml_test),
+// each in its own network namespace joined by a veth pair,
 // each with a local policy file: the Legal subnet negotiates ESP (AES-256-GCM, PFS) with a
 // preshared key. The first ping triggers an acquire, IKE main mode + quick mode run between the
 // two wardd, the held echo request goes out protected, and `wardctl show sa --json` lists the
@@ -73,7 +74,7 @@ class WarddIkeNetnsTest : public ::testing::Test {
       host->log = host->dir / "wardd.log";
       // Host B spreads its flows over two queues (two threads), host A keeps the default one.
       const std::string queues = host == &b_ ? "\nqueues = 2" : "";
-      ASSERT_TRUE(test::write_file(host->config, "[driver]\nbackend = nfqueue" + queues + "\n[control]\nsocket = " + host->socket.string() +
+      ASSERT_TRUE(test::write_file(host->config, "[driver]\nbackend = " + std::string(testing::kTestBackend) + queues + "\n[control]\nsocket = " + host->socket.string() +
                                                      "\n[cache]\npath = " + (host->dir / "state" / "ward.db").string() +
                                                      "\n[policy]\nlocal_file = " + host->policy_file.string() +
                                                      "\n[log]\nlevel = debug\n"));
