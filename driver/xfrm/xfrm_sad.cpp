@@ -71,6 +71,10 @@ Expected<void, int> add_sa(XfrmSocket& socket, const KernelSa& sa) {
   info->mode = sa.tunnel ? XFRM_MODE_TUNNEL : XFRM_MODE_TRANSPORT;
   info->reqid = sa.reqid;
   info->replay_window = sa.replay_window;
+  // RFC 4302 3.3.3.2.1: IPv4 AH pads its ICV to 32 bits. Linux's ah4 pads to 64 bits unless told
+  // (a 16-byte HMAC-SHA-256-128 ICV then gets 4 bytes more than strongSwan, Windows and Ward's
+  // userspace AH send and expect, and every packet fails their check); ah6 pads to 64, as required.
+  if (sa.protocol == kAhProtocol && family == AF_INET) info->flags |= XFRM_STATE_ALIGN4;
   info->lft.soft_byte_limit = limit_or_infinite(sa.soft_bytes);
   info->lft.hard_byte_limit = limit_or_infinite(sa.hard_bytes);
   info->lft.soft_packet_limit = info->lft.hard_packet_limit = XFRM_INF;
