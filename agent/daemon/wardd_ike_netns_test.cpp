@@ -3,7 +3,8 @@
 // each with a local policy file: the Legal subnet negotiates ESP (AES-256-GCM, PFS) with a
 // preshared key. The first ping triggers an acquire, IKE main mode + quick mode run between the
 // two wardd, the held echo request goes out protected, and `wardctl show sa --json` lists the
-// SAs on both sides with matching SPIs. A wrong preshared key on one side: no SA, the failure is
+// SAs on both sides with matching SPIs; a capture on B shows IKE then ESP, never the clear ping
+// or TCP. A wrong preshared key on one side: no SA, the failure is
 // in the event log. The same with RSA certificates ([certificates] in ward.conf), and a
 // certificate from an untrusted CA. Skips without root / `ip`.
 #include <signal.h>
@@ -21,6 +22,7 @@
 #include "tests/harness/test_ca.h"
 #include "agent/daemon/wardd_host.h"
 #include "tests/netns/netns.h"
+#include "tests/netns/packet_capture.h"
 
 namespace ward::agent::daemon {
 namespace {
@@ -30,6 +32,7 @@ using ward::testing::Netns;
 
 constexpr const char* kAddressA = "10.20.1.1";
 constexpr const char* kAddressB = "10.20.1.2";
+constexpr std::uint16_t kTcpPort = 7401;
 
 // The Legal example cut down to its intra-department rule, negotiating ESP AES-256-GCM with PFS
 // and authenticated by `psk`.
@@ -64,7 +67,7 @@ class WarddIkeNetnsTest : public ::testing::Test {
     dir_ = std::make_unique<test::TempDir>(std::move(*dir));
     a_.ns = std::make_unique<Netns>("ike-a");
     b_.ns = std::make_unique<Netns>("ike-b");
-    ward::testing::connect_veth(*a_.ns, std::string(kAddressA) + "/24", *b_.ns, std::string(kAddressB) + "/24");
+    links_ = ward::testing::connect_veth(*a_.ns, std::string(kAddressA) + "/24", *b_.ns, std::string(kAddressB) + "/24");
     for (auto* host : {&a_, &b_}) {
       host->dir = dir_->path() / (host == &a_ ? "a" : "b");
       std::filesystem::create_directories(host->dir);
@@ -98,6 +101,7 @@ class WarddIkeNetnsTest : public ::testing::Test {
 
   std::unique_ptr<test::TempDir> dir_;
   Host a_, b_;
+  std::pair<std::string, std::string> links_;
 };
 
 // The same rule authenticated by certificates from the CA it names ([certificates] in ward.conf).
@@ -111,6 +115,8 @@ model::Policy certificate_policy(const std::string& ca_name) {
 TEST_F(WarddIkeNetnsTest, FirstPingNegotiatesEspAndBothSidesShowTheSas) {
   start(a_, esp_policy("netns ike secret"));
   start(b_, esp_policy("netns ike secret"));
+  ward::testing::PacketCapture capture(*b_.ns, links_.second);
+  ward::testing::TcpListeners listener(*b_.ns, kAddressB, {kTcpPort});
 
   // The first echo request waits in A's dataplane for the SA that IKE negotiates.
   const auto started = std::chrono::steady_clock::now();
@@ -155,6 +161,14 @@ TEST_F(WarddIkeNetnsTest, FirstPingNegotiatesEspAndBothSidesShowTheSas) {
   EXPECT_EQ(sa_b["sas"].size(), 2U);
   EXPECT_EQ(ward::testing::ping_once(*a_.ns, kAddressB), 0);
   EXPECT_EQ(ward::testing::ping_once(*b_.ns, kAddressA), 0) << "B reuses the SA pair";
+  EXPECT_TRUE(ward::testing::tcp_connects(*a_.ns, kAddressB, kTcpPort)) << "TCP through the same SA pair";
+
+  // The Legal scenario's wire: IKE, then ESP only; never the clear ICMP or TCP.
+  const auto wire = capture.protocols_between(*IpAddress::parse(kAddressA), *IpAddress::parse(kAddressB));
+  EXPECT_GE(wire.count("50") ? wire.at("50") : 0, 8) << "ESP" << ward::testing::PacketCapture::describe(wire);
+  EXPECT_GT(wire.count("17") ? wire.at("17") : 0, 0) << "IKE" << ward::testing::PacketCapture::describe(wire);
+  EXPECT_EQ(wire.count("1"), 0U) << "ICMP in clear" << ward::testing::PacketCapture::describe(wire);
+  EXPECT_EQ(wire.count("6"), 0U) << "TCP in clear" << ward::testing::PacketCapture::describe(wire);
 
   const auto events = wardctl(a_, "show events").second;
   EXPECT_NE(events.find("ike-success"), std::string::npos) << events;
