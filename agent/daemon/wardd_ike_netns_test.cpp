@@ -33,6 +33,9 @@ using ward::testing::Netns;
 constexpr const char* kAddressA = "10.20.1.1";
 constexpr const char* kAddressB = "10.20.1.2";
 constexpr std::uint16_t kTcpPort = 7401;
+constexpr std::uint16_t kStreamPort = 7402;
+constexpr std::uint32_t kMinLifetimeKilobytes = 20480;   // Windows' smallest (directory/model/limits.h)
+constexpr std::uint32_t kStreamBytes = 20U << 20;         // past the soft limit (90 % of 20480 KB)
 
 // The Legal example cut down to its intra-department rule, negotiating ESP AES-256-GCM with PFS
 // and authenticated by `psk`.
@@ -180,6 +183,51 @@ TEST_F(WarddIkeNetnsTest, FirstPingNegotiatesEspAndBothSidesShowTheSas) {
   EXPECT_EQ(a_.wardd.exit_description(), "exited with status 0") << test::file_tail(a_.log);
   EXPECT_TRUE(eventually([&] { return show_sa(b_).value("quick_modes", nlohmann::json::array()).empty(); }))
       << show_sa(b_).dump(1);
+}
+
+// The smallest byte lifetime Windows allows (20480 KB): a 20 MiB TCP stream passes the soft limit
+// (90 %), the dataplane reports the soft expiry (xfrm: the kernel's XFRM_MSG_EXPIRE) and A's IKE
+// negotiates the successor SA pair before the old one runs out; traffic carries on through it.
+TEST_F(WarddIkeNetnsTest, TheSoftByteLifetimeRekeysAndTrafficCarriesOn) {
+  auto policy = esp_policy("netns ike rekey");
+  policy.filter_actions[0].security_methods.resize(1);
+  policy.filter_actions[0].security_methods[0].lifetime_kilobytes = kMinLifetimeKilobytes;
+  start(a_, policy);
+  start(b_, policy);
+  int answered = ward::testing::ping_once(*a_.ns, kAddressB);
+  for (int attempt = 1; attempt < 10 && answered != 0; ++attempt) answered = ward::testing::ping_once(*a_.ns, kAddressB);
+  ASSERT_EQ(answered, 0) << test::file_tail(a_.log) << test::file_tail(b_.log);
+  nlohmann::json sa_a;
+  ASSERT_TRUE(eventually([&] {
+    sa_a = show_sa(a_);
+    return sa_a.value("quick_modes", nlohmann::json::array()).size() == 1;
+  })) << sa_a.dump(1);
+  const auto first_spi = sa_a["quick_modes"][0]["spi_out"];
+
+  auto sink = test::ChildProcess::spawn({kIpTool, "netns", "exec", b_.ns->name(), "socat", "-u",
+                                         std::string("TCP-LISTEN:") + std::to_string(kStreamPort) + ",bind=" + kAddressB + ",reuseaddr",
+                                         "OPEN:/dev/null"},
+                                        {}, dir_->path() / "sink.out");
+  ASSERT_TRUE(sink) << sink.error().to_string();
+  ASSERT_TRUE(eventually([&] { return b_.ns->exec("ss -ltn | grep -q :" + std::to_string(kStreamPort)) == 0; }));
+  const auto started = std::chrono::steady_clock::now();
+  ASSERT_EQ(a_.ns->exec("head -c " + std::to_string(kStreamBytes) + " /dev/zero | socat -u STDIN TCP:" + kAddressB + ":" +
+                        std::to_string(kStreamPort)),
+            0)
+      << test::file_tail(a_.log);
+  std::printf("%u MiB through the SA in %lld ms\n", kStreamBytes >> 20,
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count()));
+
+  ASSERT_TRUE(eventually([&] {
+    sa_a = show_sa(a_);
+    for (const auto& qm : sa_a.value("quick_modes", nlohmann::json::array())) {
+      if (qm["spi_out"] != first_spi) return true;
+    }
+    return false;
+  })) << sa_a.dump(1) << test::file_tail(a_.log);
+  EXPECT_NE(test::read_text(a_.log).find("reached its soft lifetime: rekeying"), std::string::npos) << test::file_tail(a_.log);
+  EXPECT_EQ(ward::testing::ping_once(*a_.ns, kAddressB), 0) << "traffic carries on through the successor";
+  std::printf("rekeyed: outbound SPI %s, then %s\n", first_spi.dump().c_str(), sa_a["quick_modes"].back()["spi_out"].dump().c_str());
 }
 
 TEST_F(WarddIkeNetnsTest, CertificatesFromTheRulesCaNegotiateEsp) {
