@@ -2,11 +2,13 @@
 #include <algorithm>
 #include <set>
 #include <sstream>
+#include <cstdio>
 #include <cstring>
 #include <thread>
 
 #include <gtest/gtest.h>
 
+#include "driver/xfrm/kernel_probe.h"
 #include "driver/xfrm/xfrm_acquire.h"
 #include "driver/xfrm/xfrm_sad.h"
 #include "driver/xfrm/xfrm_spd.h"
@@ -152,6 +154,44 @@ TEST_F(XfrmNetnsTest, KernelSasInstallWhereTheKernelHasEsp) {
   ASSERT_EQ(error, 0) << std::strerror(error);
   const auto states = a_->exec_output("ip xfrm state");
   EXPECT_NE(states.find("spi 0x00001234"), std::string::npos) << states;
+}
+
+// `[driver] backend = auto` trusts the probe: it must say what adding a state in a namespace says
+// (on the host: no ESP, so nfqueue; inside User-mode Linux: ESP and AH, so xfrm), and leave nothing
+// behind in the caller's namespace.
+TEST_F(XfrmNetnsTest, TheKernelProbeSaysWhatAddingAStateSays) {
+  KernelIpsecProbe probe;
+  int esp_error = 0, ah_error = 0;
+  a_->run_inside([&] {
+    probe = probe_kernel_ipsec();
+    auto socket = XfrmSocket::open();
+    ASSERT_TRUE(socket.has_value());
+    KernelSa esp;
+    esp.source = *IpAddress::parse(kAddressA);
+    esp.destination = *IpAddress::parse(kAddressB);
+    esp.spi = 0x2345;
+    esp.keys.aead = "rfc4106(gcm(aes))";
+    esp.keys.aead_key.assign(20, 0x42);
+    esp.keys.icv_bits = 128;
+    if (auto added = add_sa(**socket, esp); !added) esp_error = added.error();
+    KernelSa ah = esp;
+    ah.protocol = kAhProtocol;
+    ah.keys = {};
+    ah.keys.integrity = "hmac(sha256)";
+    ah.keys.integrity_key.assign(32, 0x42);
+    ah.keys.icv_bits = 128;
+    if (auto added = add_sa(**socket, ah); !added) ah_error = added.error();
+  });
+  std::printf("probe: %s\n", probe.detail.c_str());
+  EXPECT_EQ(probe.esp, esp_error == 0) << probe.detail << "; adding ESP here: " << std::strerror(esp_error);
+  EXPECT_EQ(probe.ah, ah_error == 0) << probe.detail << "; adding AH here: " << std::strerror(ah_error);
+  if (ward::test::inside_uml()) {
+    EXPECT_TRUE(probe.esp && probe.ah) << probe.detail;
+    EXPECT_NE(probe.detail.find("scratch network namespace"), std::string::npos) << probe.detail;
+  }
+  // Only the test's own two states are in a's SAD: the probe's went with its scratch namespace.
+  const auto states = a_->exec_output("ip xfrm state");
+  EXPECT_EQ(states.find("spi 0x000000fe"), std::string::npos) << states;
 }
 
 }  // namespace
