@@ -74,6 +74,40 @@ std::vector<KernelPolicy> Spd::peer_claim(std::uint32_t filter_id, const IpAddre
   for (const auto& entry : entries_) {
     if (entry.filter.id != filter_id || entry.filter.action != FilterAction::Negotiate) continue;
     for (auto& policy : narrowed_policies(entry, peer, Kind::Peer, &protection)) out.push_back(std::move(policy));
+    if (protection.tunnel_endpoint) {
+      for (auto& policy : tunnel_return_policies(entry, protection)) out.push_back(std::move(policy));
+    }
+  }
+  return out;
+}
+
+// Windows tunnel rules come in unmirrored pairs (ours -> theirs through their endpoint, theirs ->
+// ours through ours), and quick mode negotiates the SA pair for the outbound one: what its inbound
+// SA delivers is the filter's reply direction, which the partner rule's filter covers with a
+// template of its own (its reqid, our endpoint). The reply direction therefore gets inbound and
+// forward policies for the SA pair's templates, at the filter's rank or the partner's if that comes
+// first (as driver/engine accepts what an inbound tunnel SA delivers when its reverse matches the
+// SA's filter). For a mirrored filter these repeat the policies of its generated reply entry.
+std::vector<KernelPolicy> Spd::tunnel_return_policies(const Entry& entry, const Protection& protection) const {
+  DriverFilter reply = entry.filter;
+  std::swap(reply.source, reply.destination);
+  std::swap(reply.source_ports, reply.destination_ports);
+  std::uint32_t rank = entry.rank;
+  for (const auto& other : entries_) {
+    const auto& f = other.filter;
+    if (f.source == reply.source && f.destination == reply.destination && f.protocol == reply.protocol &&
+        f.source_ports == reply.source_ports && f.destination_ports == reply.destination_ports) {
+      rank = std::min(rank, other.rank);
+    }
+  }
+  std::vector<KernelPolicy> out;
+  for (const auto direction : {std::uint8_t{XFRM_POLICY_IN}, std::uint8_t{XFRM_POLICY_FWD}}) {
+    KernelPolicy policy;
+    policy.selector = selector_for(reply, entry.destination_port, entry.source_port);
+    policy.direction = direction;
+    policy.priority = base_ + rank * kSlotsPerRank + kPeerSlot;
+    policy.templates = templates_for(protection, family_of(entry.filter), direction, entry.filter.id, false);
+    out.push_back(std::move(policy));
   }
   return out;
 }

@@ -11,8 +11,9 @@
 //
 //   base + 4r + 0   soft associations of filter r: allow in clear, narrowed to the peer
 //   base + 4r + 1   the SAs of filter r with one peer: narrowed to the peer (transport mode; tunnel
-//                   mode keeps the filter's selector), templates for what was negotiated (ESP,
-//                   AH, AH+ESP), so AH and bundles are carried and checked by the kernel
+//                   mode keeps the filter's selector, and adds inbound policies for its reply
+//                   direction: Windows' unmirrored tunnel rule pairs), templates for what was
+//                   negotiated (ESP, AH, AH+ESP), so AH and bundles are carried and checked by the kernel
 //   base + 4r + 2   filter r itself
 //
 // Narrowing never changes precedence: a narrowed policy matches a subset of filter r's packets
@@ -119,6 +120,7 @@ class Spd {
   std::vector<KernelPolicy> table_policies(const Entry& entry) const;
   std::vector<KernelPolicy> narrowed_policies(const Entry& entry, const IpAddress& peer, Kind kind, const Protection* protection) const;
   std::vector<KernelPolicy> peer_claim(std::uint32_t filter_id, const IpAddress& peer, const Protection& protection) const;
+  std::vector<KernelPolicy> tunnel_return_policies(const Entry& entry, const Protection& protection) const;
   std::vector<KernelPolicy> soft_claim(std::uint32_t filter_id, const IpAddress& peer) const;
   // Replaces an owner's policies in the claims; returns the keys whose winner may have changed.
   std::set<PolicyKey> claim(const Owner& owner, std::vector<KernelPolicy> policies);

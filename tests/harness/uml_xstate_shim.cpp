@@ -46,6 +46,13 @@ Ptrace real_ptrace() {
 
 }  // namespace
 
+// glibc declares ptrace(enum __ptrace_request, ...), so the last named parameter is an enum, which
+// clang flags for va_start (default argument promotion); the enum is int-sized on every ABI glibc
+// supports, and va_start only needs its address.
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wvarargs"
+#endif
 extern "C" long ptrace(enum __ptrace_request request, ...) {
   va_list arguments;
   va_start(arguments, request);
@@ -86,3 +93,6 @@ extern "C" long ptrace(enum __ptrace_request request, ...) {
   iovec whole{whole_area, host_size};
   return real_ptrace()(PTRACE_SETREGSET, pid, address, &whole);
 }
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#endif

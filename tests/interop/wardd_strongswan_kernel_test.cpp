@@ -13,6 +13,7 @@
 //  - ESP AES-128-CBC / HMAC-SHA-256 with a preshared key, and with RSA certificates from a CA the
 //    test makes (IKEv1 RSA signatures).
 //  - AH HMAC-SHA-256 alone: ICMP inside AH on the wire.
+//  - ESP in tunnel mode: Windows' pair of tunnel rules against charon's host-to-host tunnel.
 //  - AH+ESP: charon does not negotiate bundles (strongSwan skips every proposal that spans two
 //    protocols: RFC 4301 dropped them). Ward offering the bundle first and ESP second agrees on
 //    ESP with charon; Ward requiring the bundle gets no SA and says why, and nothing leaves in
@@ -106,9 +107,9 @@ class WarddStrongSwanKernelTest : public WarddStrongSwanRig {
                 initiator == Initiator::Ward ? "wardd" : "charon", pings, ms_since(started));
   }
 
-  // Both ends agree on `p`, in transport mode, with Ward in `ward_role`; the wire holds only IKE
-  // and `p`'s protocol.
-  void expect_transport(const Protection& p, const char* ward_role) {
+  // Both ends agree on `p`, in transport mode (or `charon_mode`), with Ward in `ward_role`; the wire
+  // holds only IKE and `p`'s protocol.
+  void expect_transport(const Protection& p, const char* ward_role, const char* charon_mode = "TRANSPORT") {
     nlohmann::json sa;
     ASSERT_TRUE(eventually([&] {
       sa = show_sa();
@@ -133,7 +134,7 @@ class WarddStrongSwanKernelTest : public WarddStrongSwanRig {
     const auto list = swanctl({"--list-sas"});
     std::printf("swanctl --list-sas:\n%s\n", list.out.c_str());
     EXPECT_NE(list.out.find("ESTABLISHED"), std::string::npos) << list.describe();
-    EXPECT_NE(list.out.find("INSTALLED, TRANSPORT"), std::string::npos) << list.describe();
+    EXPECT_NE(list.out.find(std::string("INSTALLED, ") + charon_mode + ","), std::string::npos) << list.describe();
     EXPECT_NE(list.out.find(p.swanctl_child), std::string::npos) << list.describe();
     const auto [bytes_in, bytes_out] = child_sa_bytes(list.out);
     EXPECT_GT(bytes_in, 0) << list.out;
@@ -161,6 +162,31 @@ TEST_F(WarddStrongSwanKernelTest, PskEspTransportWarddInitiates) { psk_case(kEsp
 TEST_F(WarddStrongSwanKernelTest, PskEspTransportCharonInitiates) { psk_case(kEspCbc, esp_aes128_sha256(), Initiator::Charon); }
 TEST_F(WarddStrongSwanKernelTest, PskAhTransportWarddInitiates) { psk_case(kAhSha256, ah_sha256(), Initiator::Ward); }
 TEST_F(WarddStrongSwanKernelTest, PskAhTransportCharonInitiates) { psk_case(kAhSha256, ah_sha256(), Initiator::Charon); }
+
+// Windows' pair of tunnel rules (Ward -> charon through charon, charon -> Ward through Ward) against
+// charon's host-to-host tunnel: both kernels encapsulate, ESP goes as protocol 50 (no NAT here).
+TEST_F(WarddStrongSwanKernelTest, PskEspTunnelEachSideInitiating) {
+  const std::string ward = kWardAddress, charon = kCharonAddress;
+  const std::string conf =
+      swanctl_connection("      auth = psk\n      id = " + charon + "\n", "      auth = psk\n      id = " + ward + "\n", "",
+                         "aes128-sha256-modp2048", kEspCbc.esp_proposals, "tunnel", "        start_action = trap\n") +
+      "secrets {\n  ike-ward {\n    id-1 = " + ward + "\n    id-2 = " + charon + "\n    secret = \"" + kPsk + "\"\n  }\n}\n";
+  start_charon(conf);
+  start_wardd(tunnel_policy(model::AuthMethod::preshared(kPsk)));
+  negotiate(Initiator::Ward);
+  if (HasFatalFailure()) return;
+  expect_transport(kEspCbc, "initiator", "TUNNEL");
+  EXPECT_EQ(show_sa()["quick_modes"][0]["rule"], "Ward to charon");
+
+  // charon's turn: Ward's SAs go (SIGTERM deletes them and tells charon), a fresh wardd answers.
+  wardd_.reset();
+  ASSERT_TRUE(eventually([&] { return swanctl({"--list-sas"}).out.find("INSTALLED") == std::string::npos; }))
+      << swanctl({"--list-sas"}).out << charon_log();
+  start_wardd(tunnel_policy(model::AuthMethod::preshared(kPsk)));
+  negotiate(Initiator::Charon);
+  if (HasFatalFailure()) return;
+  expect_transport(kEspCbc, "responder", "TUNNEL");
+}
 
 // Ward prefers AH+ESP and also offers ESP: charon skips the two-protocol proposal and takes ESP.
 TEST_F(WarddStrongSwanKernelTest, BundleOfferedFirstCharonSkipsItAndEspIsAgreed) {

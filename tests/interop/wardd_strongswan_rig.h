@@ -20,6 +20,7 @@
 #include <regex>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -179,13 +180,14 @@ class WarddStrongSwanRig : public ::testing::Test {
     dir_.emplace(std::move(*dir));
     ward_ns_ = std::make_unique<ward::testing::Netns>("wsw-ward");
     charon_ns_ = std::make_unique<ward::testing::Netns>("wsw-charon");
-    ward_link_ = ward::testing::connect_veth(*ward_ns_, std::string(kWardAddress) + "/24", *charon_ns_,
-                                             std::string(kCharonAddress) + "/24").first;
+    std::tie(ward_link_, charon_link_) = ward::testing::connect_veth(*ward_ns_, std::string(kWardAddress) + "/24", *charon_ns_,
+                                                                     std::string(kCharonAddress) + "/24");
     std::filesystem::create_directories(swanctl_dir());
   }
 
   void TearDown() override {
     packets_.reset();
+    charon_packets_.reset();
     capture_.reset();
     wardd_.reset();
     charon_.reset();
@@ -232,10 +234,19 @@ class WarddStrongSwanRig : public ::testing::Test {
     ASSERT_EQ(shown["dataplane"]["backend"], "xfrm") << shown["dataplane"].dump() << wardd_log();
   }
 
-  // Netlink: what crosses Ward's end of the veth, from now on (start_capture is tshark's).
-  void start_packet_capture() { packets_ = std::make_unique<ward::testing::PacketCapture>(*ward_ns_, ward_link_); }
+  // Netlink: what each end of the veth sends, from now on (start_capture is tshark's). Only what an
+  // end sends counts: a kernel that decapsulates tunnel-mode ESP hands the inner packet to the
+  // veth's receive path again, where a capture sees it as received.
+  void start_packet_capture() {
+    packets_ = std::make_unique<ward::testing::PacketCapture>(*ward_ns_, ward_link_);
+    charon_packets_ = std::make_unique<ward::testing::PacketCapture>(*charon_ns_, charon_link_);
+  }
   std::map<std::string, int> wire() const {
-    return packets_->protocols_between(ip(kWardAddress), ip(kCharonAddress));
+    auto counts = packets_->protocols_between(ip(kWardAddress), ip(kCharonAddress), true);
+    for (const auto& [protocol, n] : charon_packets_->protocols_between(ip(kWardAddress), ip(kCharonAddress), true)) {
+      counts[protocol] += n;
+    }
+    return counts;
   }
 
   // tshark on Ward's end of the veth: IKE, NAT-T, ESP and any ICMP in clear, one line a packet:
@@ -294,9 +305,9 @@ class WarddStrongSwanRig : public ::testing::Test {
 
   std::optional<test::TempDir> dir_;
   std::unique_ptr<ward::testing::Netns> ward_ns_, charon_ns_;
-  std::string ward_link_;
+  std::string ward_link_, charon_link_;
   std::optional<test::ChildProcess> charon_, wardd_, capture_;
-  std::unique_ptr<ward::testing::PacketCapture> packets_;
+  std::unique_ptr<ward::testing::PacketCapture> packets_, charon_packets_;
   CharonKernel kernel_;
   test::CapturedRun loaded_;   // what `swanctl --load-all` said
 };

@@ -109,6 +109,7 @@ void PacketCapture::drain() {
     if (got <= 0) return;
     if (from.sll_protocol != htons(ETH_P_IP)) continue;
     CapturedPacket packet;
+    packet.outgoing = from.sll_pkttype == PACKET_OUTGOING;
     if (parse(buffer.data(), static_cast<std::size_t>(got), packet)) packets_.push_back(packet);
   }
 }
@@ -119,9 +120,10 @@ std::vector<CapturedPacket> PacketCapture::packets() {
   return packets_;
 }
 
-std::map<std::string, int> PacketCapture::protocols_between(const IpAddress& a, const IpAddress& b) {
+std::map<std::string, int> PacketCapture::protocols_between(const IpAddress& a, const IpAddress& b, bool outgoing_only) {
   std::map<std::string, int> counts;
   for (const auto& p : packets()) {
+    if (outgoing_only && !p.outgoing) continue;
     if (!((p.source == a && p.destination == b) || (p.source == b && p.destination == a))) continue;
     std::string key = std::to_string(p.protocol);
     if (p.protocol == kAh) key += "/" + std::to_string(p.ah_next_header);

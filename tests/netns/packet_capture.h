@@ -27,6 +27,7 @@ struct CapturedPacket {
   std::uint16_t destination_port = 0;
   int isakmp_exchange = -1;         // UDP 500, or 4500 behind the non-ESP marker: the exchange type
   bool udp_encapsulated_esp = false;  // UDP 4500 without the non-ESP marker
+  bool outgoing = false;            // sent by this end (else received, or re-injected: see below)
 };
 
 class PacketCapture {
@@ -40,7 +41,10 @@ class PacketCapture {
   // Everything captured so far (what the socket holds is read first).
   std::vector<CapturedPacket> packets();
   // "proto[/AH next header]" of the packets between two addresses (either way), counted: {"50": 8}.
-  std::map<std::string, int> protocols_between(const IpAddress& a, const IpAddress& b);
+  // outgoing_only: what this end sent. A kernel that decapsulates tunnel-mode ESP hands the inner
+  // packet to the interface's receive path again, where the capture sees it as received: what a
+  // tunnel carried on the wire is what each end sent.
+  std::map<std::string, int> protocols_between(const IpAddress& a, const IpAddress& b, bool outgoing_only = false);
   static std::string describe(const std::map<std::string, int>& counts);
 
  private:
