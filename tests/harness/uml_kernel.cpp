@@ -76,8 +76,18 @@ std::vector<std::string> default_uml_modules() {
           "nfnetlink_queue", "xt_NFQUEUE"};
 }
 
-std::optional<std::string> uml_unavailable() {
+// GCC defines __SANITIZE_ADDRESS__ under -fsanitize=address; clang (the asan preset) says it
+// through __has_feature.
 #if defined(__SANITIZE_ADDRESS__)
+#define WARD_UML_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WARD_UML_UNDER_ASAN 1
+#endif
+#endif
+
+std::optional<std::string> uml_unavailable() {
+#if defined(WARD_UML_UNDER_ASAN)
   return std::string("an AddressSanitizer build cannot run inside User-mode Linux (ASan's shadow memory needs a 47-bit "
                      "address space; UML gives a process 0x7fc0000000 bytes): the default build runs these tests");
 #else
