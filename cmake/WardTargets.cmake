@@ -88,6 +88,26 @@ function(ward_test name)
     DISCOVERY_TIMEOUT 60)
 endfunction()
 
+# ward_uml_test(NAME SOURCES ... [DEPS ...] [LABELS ...] [TIMEOUT seconds]) — a GoogleTest binary
+# whose tests run inside a User-mode Linux kernel, a kernel with ESP and AH
+# (tests/harness/uml_kernel.h): ctest runs it once on the host, it boots the kernel once and runs
+# itself inside (tests/harness/uml_test_main.cpp). Labels netns, root and uml are added; exit 77
+# (skipped, with the reason) where UML cannot run, e.g. in an AddressSanitizer build.
+function(ward_uml_test name)
+  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
+  if(NOT ARG_TIMEOUT)
+    set(ARG_TIMEOUT 600)
+  endif()
+  add_executable(${name} ${ARG_SOURCES})
+  target_compile_options(${name} PRIVATE ${WARD_WARNINGS})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} ward_test_uml_main GTest::gtest GTest::gmock)
+  add_test(NAME ${name} COMMAND ${name} WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+  # The kernel's own limit (WARD_UML_LIMIT_SECONDS) ends it before ctest's, so its output is kept.
+  math(EXPR uml_limit "${ARG_TIMEOUT} - 30")
+  set_tests_properties(${name} PROPERTIES LABELS "netns;root;uml;${ARG_LABELS}" SKIP_RETURN_CODE 77
+    TIMEOUT ${ARG_TIMEOUT} ENVIRONMENT "WARD_SOURCE_DIR=${PROJECT_SOURCE_DIR};WARD_UML_LIMIT_SECONDS=${uml_limit}")
+endfunction()
+
 # ward_fuzz_target(NAME SOURCES ... DEPS ... CORPUS dir)
 # With WARD_FUZZ (clang) the target is a libFuzzer binary. Otherwise it links a small driver that
 # replays the seed corpus, and ctest runs that replay so every seed keeps parsing without a crash.

@@ -22,7 +22,8 @@ namespace ward::agent::config {
 
 namespace {
 
-constexpr std::array<std::pair<DriverBackend, std::string_view>, 3> kBackendNames{{
+constexpr std::array<std::pair<DriverBackend, std::string_view>, 4> kBackendNames{{
+    {DriverBackend::Auto, "auto"},
     {DriverBackend::Nfqueue, "nfqueue"},
     {DriverBackend::Xfrm, "xfrm"},
     {DriverBackend::Sim, "sim"},
@@ -48,7 +49,7 @@ constexpr std::array<std::pair<LegacyAlgorithms, std::string_view>, 2> kLegacyNa
 }};
 static_assert(kBindModeNames.size() == static_cast<std::size_t>(BindMode::Simple) + 1);
 static_assert(kLegacyNames.size() == static_cast<std::size_t>(LegacyAlgorithms::Never) + 1);
-static_assert(kBackendNames.size() == static_cast<std::size_t>(DriverBackend::Sim) + 1);
+static_assert(kBackendNames.size() == static_cast<std::size_t>(DriverBackend::Auto) + 1);
 static_assert(kLogLevelNames.size() == static_cast<std::size_t>(LogLevel::Debug) + 1);
 
 // A config file larger than this is not a config file.

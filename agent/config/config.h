@@ -26,7 +26,8 @@ inline constexpr std::string_view kDefaultKeytab = "/etc/krb5.keytab";
 inline constexpr std::string_view kSystemCaBundle = "/etc/ssl/certs/ca-certificates.crt";
 inline constexpr std::chrono::hours kDefaultEventRetention{24 * 30};
 
-enum class DriverBackend : std::uint8_t { Nfqueue, Xfrm, Sim };
+// auto: xfrm where the kernel does ESP and AH (driver/xfrm/kernel_probe.h), nfqueue otherwise.
+enum class DriverBackend : std::uint8_t { Nfqueue, Xfrm, Sim, Auto };
 enum class LogLevel : std::uint8_t { Error, Warning, Info, Debug };
 
 std::string_view name_of(DriverBackend backend) noexcept;
@@ -109,7 +110,7 @@ struct IkeSettings {
 struct Config {
   DirectorySettings directory;
   IkeSettings ike;
-  DriverBackend driver = DriverBackend::Nfqueue;
+  DriverBackend driver = DriverBackend::Auto;
   // nfqueue: how many queues (one thread each) share the queued flows; the kernel spreads flows
   // over them by a hash of addresses and ports (ESP from one peer always lands on one queue).
   std::uint16_t driver_queues = 1;

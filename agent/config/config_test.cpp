@@ -34,7 +34,7 @@ TEST(ConfigTest, ExampleFileParsesWithEveryValue) {
   EXPECT_EQ(c.directory.realm, "EXAMPLE.COM");
   EXPECT_EQ(c.directory.computer_name, "");  // derived from the host name
   EXPECT_EQ(c.directory.keytab, "/etc/krb5.keytab");
-  EXPECT_EQ(c.driver, DriverBackend::Nfqueue);
+  EXPECT_EQ(c.driver, DriverBackend::Auto);
   EXPECT_EQ(c.driver_queues, 1u);
   EXPECT_EQ(c.control_socket, "/run/ward/control.sock");
   EXPECT_FALSE(c.monitor.enabled);
@@ -51,7 +51,7 @@ TEST(ConfigTest, DefaultsForAStandaloneHost) {
   EXPECT_FALSE(parsed->uses_directory());
   EXPECT_EQ(parsed->control_socket, kDefaultControlSocket);
   EXPECT_EQ(parsed->cache_path, kDefaultCachePath);
-  EXPECT_EQ(parsed->driver, DriverBackend::Nfqueue);
+  EXPECT_EQ(parsed->driver, DriverBackend::Auto);
   EXPECT_FALSE(parsed->monitor.enabled);
   EXPECT_EQ(parsed->local_policy, "/etc/ward/local.json");
   EXPECT_FALSE(parsed->ike.fallback_delay.has_value()) << "IKE's defaults (Windows')";
@@ -125,7 +125,7 @@ TEST(ConfigTest, ErrorsNameFileAndLine) {
   EXPECT_EQ(error_of("[driver]\nqueues = 0\n"), "ward.conf:2: queues: '0' is not a queue count (1..64)");
   EXPECT_EQ(error_of("[driver]\nqueues = 4x\n"), "ward.conf:2: queues: '4x' is not a queue count (1..64)");
   EXPECT_EQ(error_of("[driver]\nbackend = pf\n"),
-            "ward.conf:2: backend: unknown driver backend 'pf'; expected one of nfqueue, xfrm, sim");
+            "ward.conf:2: backend: unknown driver backend 'pf'; expected one of auto, nfqueue, xfrm, sim");
   EXPECT_EQ(error_of("[log]\nlevel = loud\n"),
             "ward.conf:2: level: unknown log level 'loud'; expected one of error, warning, info, debug");
   EXPECT_EQ(error_of("[log]\nlevel = info\nlevel = debug\n"), "ward.conf:3: key 'level' in [log] repeats line 2");

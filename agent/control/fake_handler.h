@@ -37,6 +37,9 @@ class FakeHandler : public ControlHandler {
                         {"change_stamp", "20261125143000.0Z"},
                         {"fetched_at", 1800000000}};
     result["state"] = "directory";
+    result["dataplane"] = {{"backend", "xfrm"}, {"configured", "auto"},
+                           {"why", "[driver] backend = auto: the kernel accepted an ESP state (rfc4106(gcm(aes))) and an AH state "
+                                   "(hmac(sha256)) in a scratch network namespace: the kernel does ESP and AH"}};
     // What wardd adds for a policy with weak offers (control_handler.cpp).
     const std::string des = "key exchange method 3 (DES/SHA-1/group 1) skipped: DES is broken";
     result["warnings"] = nlohmann::json::array(

@@ -62,6 +62,9 @@ control::HandlerResult DaemonHandler::show_policy() {
   if (snapshot->origin != PolicyOrigin::None) source["fetched_at"] = unix_seconds(snapshot->fetched_at);
   result["source"] = source;
   result["state"] = std::string(name_of(snapshot->origin));
+  if (dataplane_choice_) {
+    result["dataplane"] = {{"backend", dataplane_choice_->backend}, {"configured", dataplane_choice_->configured}, {"why", dataplane_choice_->why}};
+  }
   const ScopeReport& report = snapshot->scope;
   if (!report.directory.empty()) {
     nlohmann::json gpos = nlohmann::json::array();

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "agent/control/handler.h"
@@ -30,6 +31,14 @@ class DaemonHandler final : public control::ControlHandler {
   // Without it (no IKE running) `show sa` lists the dataplane's SAs only.
   void set_ike_snapshots(IkeSnapshots snapshots) { ike_snapshots_ = std::move(snapshots); }
 
+  // Which dataplane runs and why ([driver] backend = auto decides at start-up), for `show policy`.
+  struct DataplaneChoice {
+    std::string backend;
+    std::string configured;
+    std::string why;
+  };
+  void set_dataplane_choice(DataplaneChoice choice) { dataplane_choice_ = std::move(choice); }
+
   control::HandlerResult show_policy() override;
   control::HandlerResult show_filters(control::FilterView view) override;
   control::HandlerResult explain(const model::PacketTuple& packet) override;
@@ -44,6 +53,7 @@ class DaemonHandler final : public control::ControlHandler {
   driver::Dataplane& dataplane_;
   Refresh refresh_;
   IkeSnapshots ike_snapshots_;
+  std::optional<DataplaneChoice> dataplane_choice_;
 };
 
 }  // namespace ward::agent::daemon

@@ -2,13 +2,16 @@
 
 #include "driver/nfqueue/nfqueue_dataplane.h"
 #include "driver/sim/sim_dataplane.h"
+#include "driver/xfrm/kernel_probe.h"
 #include "driver/xfrm/xfrm_dataplane.h"
 
 namespace ward::agent::daemon {
 
-Expected<driver::DataplanePtr, std::string> make_dataplane(const config::Config& config,
-                                                          driver::DataplaneListener& listener) {
-  switch (config.driver) {
+namespace {
+
+Expected<driver::DataplanePtr, std::string> start(config::DriverBackend backend, const config::Config& config,
+                                                  driver::DataplaneListener& listener) {
+  switch (backend) {
     case config::DriverBackend::Sim: return driver::DataplanePtr(std::make_unique<driver::SimDataplane>(listener));
     case config::DriverBackend::Nfqueue: {
       driver::NfqueueOptions options;
@@ -22,8 +25,28 @@ Expected<driver::DataplanePtr, std::string> make_dataplane(const config::Config&
       if (!started) return unexpected(started.error());  // already says "xfrm: ..."
       return driver::DataplanePtr(std::move(*started));
     }
+    case config::DriverBackend::Auto: break;
   }
-  return unexpected(std::string("unknown driver backend ") + std::to_string(static_cast<int>(config.driver)));
+  return unexpected(std::string("no dataplane for driver backend ") + std::string(config::name_of(backend)));
+}
+
+}  // namespace
+
+Expected<DataplaneChoice, std::string> make_dataplane(const config::Config& config, driver::DataplaneListener& listener) {
+  DataplaneChoice choice;
+  choice.configured = config.driver;
+  choice.backend = config.driver;
+  choice.why = "configured ([driver] backend = " + std::string(config::name_of(config.driver)) + ")";
+  if (config.driver == config::DriverBackend::Auto) {
+    const auto probe = driver::xfrm::probe_kernel_ipsec();
+    const bool kernel = probe.esp && probe.ah;
+    choice.backend = kernel ? config::DriverBackend::Xfrm : config::DriverBackend::Nfqueue;
+    choice.why = "[driver] backend = auto: " + probe.detail + (kernel ? ": the kernel does ESP and AH" : ": Ward's userspace ESP and AH");
+  }
+  auto started = start(choice.backend, config, listener);
+  if (!started) return unexpected(started.error());
+  choice.dataplane = std::move(*started);
+  return choice;
 }
 
 }  // namespace ward::agent::daemon

@@ -6,9 +6,9 @@
 //
 //   wardd [--config /etc/ward/ward.conf]
 //
-// IKE: with the nfqueue or sim backend wardd runs an IkeService (UDP 500) on each non-loopback
-// host address found at start-up; acquires go to it, its results to the event log, and every
-// policy apply replaces the bridge's snapshot and deletes the SAs of filters that went away.
+// IKE: wardd runs an IkeService (UDP 500) on each non-loopback host address found at start-up,
+// whatever the dataplane; acquires go to it, its results to the event log, and every policy apply
+// replaces the bridge's snapshot and deletes the SAs of filters that went away.
 //
 // Signals: SIGHUP refreshes the policy now; SIGTERM and SIGINT stop wardd cleanly (the dataplane's
 // kernel rules are removed) with exit status 0. Exit 1: could not start; exit 2: bad usage or
@@ -243,6 +243,7 @@ int run(const std::filesystem::path& config_path) {
     log.error("dataplane-start-failed", {{"why", dataplane.error()}});
     return kExitStartFailed;
   }
+  log.info("dataplane", {{"backend", std::string(config::name_of(dataplane->backend))}, {"why", dataplane->why}});
 
   auto addresses = host_addresses();
   if (!addresses) {
@@ -250,7 +251,7 @@ int run(const std::filesystem::path& config_path) {
     addresses = std::vector<ward::IpAddress>{};
   }
   AgentState state;
-  Applier applier(**dataplane, config->legacy_algorithms != config::LegacyAlgorithms::Never);
+  Applier applier(*dataplane->dataplane, config->legacy_algorithms != config::LegacyAlgorithms::Never);
   PolicyUpdater updater(source.get(), cache, applier, state, log, clock, *addresses, boot_policy(*config));
   // Before any network call: the cached policy, else the boot policy. A dataplane that takes no
   // table at all (not even the empty one) can enforce nothing: that is a failed start, visible
@@ -263,10 +264,8 @@ int run(const std::filesystem::path& config_path) {
   enable_kerberos(auth, *config);
   if (certificates) auth.enable_certificates(certificates);
   IkeRuntime ike(log, acquires, std::move(auth), config->ike);
-  if (config->driver == config::DriverBackend::Nfqueue || config->driver == config::DriverBackend::Sim) {
-    ike.start(*addresses, **dataplane);
-    ike.sync(state);
-  }
+  ike.start(*addresses, *dataplane->dataplane);
+  ike.sync(state);
 
   // Refreshes run on their own thread, the first at once: whatever the directory does, the main
   // loop, the control socket and the watcher never wait on it. Every refresh, whatever started it,
@@ -291,12 +290,13 @@ int run(const std::filesystem::path& config_path) {
       },
       "start-up");
 
-  DaemonHandler handler(state, cache, **dataplane, [&]() -> ward::Expected<std::string, std::string> {
+  DaemonHandler handler(state, cache, *dataplane->dataplane, [&]() -> ward::Expected<std::string, std::string> {
     auto outcome = refreshes.request_and_wait("control-socket");
     if (outcome.failed) return ward::unexpected(std::move(outcome.message));
     return std::move(outcome.message);
   });
   if (ike.running()) handler.set_ike_snapshots([&] { return ike.snapshots(); });
+  handler.set_dataplane_choice({std::string(config::name_of(dataplane->backend)), std::string(config::name_of(dataplane->configured)), dataplane->why});
   control::ControlServerOptions options;
   options.socket_path = config->control_socket;
   options.warn = [&](std::string_view message) { log.warning("control-socket", {{"message", std::string(message)}}); };
@@ -353,7 +353,7 @@ int run(const std::filesystem::path& config_path) {
   const bool refresh_ended = refreshes.stop(kRefreshStopGrace);
   ike.stop();           // deletes our SAs and tells the peers
   acquires.flush();
-  dataplane->reset();   // removes the kernel rules
+  dataplane->dataplane.reset();   // removes the kernel rules
   if (!refresh_ended) {
     // Still waiting on the directory: its thread uses the source and the updater, which must not
     // be destroyed under it. Everything that touches the host is already undone.

@@ -20,6 +20,15 @@
 
 namespace ward::agent::daemon::testing {
 
+// The [driver] backend the tests' wardd run with: nfqueue on the host (its kernel has no ESP);
+// the User-mode Linux builds of the same tests (a kernel with ESP and AH) define WARD_TEST_BACKEND
+// as auto, which picks xfrm there.
+#ifdef WARD_TEST_BACKEND
+inline constexpr const char* kTestBackend = WARD_TEST_BACKEND;
+#else
+inline constexpr const char* kTestBackend = "nfqueue";
+#endif
+
 inline constexpr std::chrono::seconds kWarddWaitLimit{15};
 inline constexpr const char* kIpTool = "/usr/sbin/ip";
 
@@ -67,6 +76,13 @@ inline void start_wardd(WarddHost& host, const model::Policy& policy) {
   // The control socket answers at once (on the boot policy); wait for the file's policy.
   ASSERT_TRUE(eventually([&] { return wardctl(host, "--json show policy").second.find("\"state\": \"applied\"") != std::string::npos; }))
       << test::file_tail(host.log);
+#ifdef WARD_TEST_EXPECTED_BACKEND
+  // The User-mode Linux builds: `auto` must have found the kernel's ESP and AH.
+  const auto [status, text] = wardctl(host, "show policy --json");
+  const auto shown = nlohmann::json::parse(text, nullptr, false);
+  ASSERT_FALSE(shown.is_discarded()) << text;
+  ASSERT_EQ(shown["dataplane"]["backend"], WARD_TEST_EXPECTED_BACKEND) << shown["dataplane"].dump();
+#endif
 }
 
 }  // namespace ward::agent::daemon::testing

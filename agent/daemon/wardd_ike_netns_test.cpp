@@ -1,8 +1,10 @@
-// Two wardd processes (nfqueue backend), each in its own network namespace joined by a veth pair,
+// Two wardd processes (nfqueue backend on the host; xfrm inside User-mode Linux: wardd_ike_uml_test),
+// each in its own network namespace joined by a veth pair,
 // each with a local policy file: the Legal subnet negotiates ESP (AES-256-GCM, PFS) with a
 // preshared key. The first ping triggers an acquire, IKE main mode + quick mode run between the
 // two wardd, the held echo request goes out protected, and `wardctl show sa --json` lists the
-// SAs on both sides with matching SPIs. A wrong preshared key on one side: no SA, the failure is
+// SAs on both sides with matching SPIs; a capture on B shows IKE then ESP, never the clear ping
+// or TCP. A wrong preshared key on one side: no SA, the failure is
 // in the event log. The same with RSA certificates ([certificates] in ward.conf), and a
 // certificate from an untrusted CA. Skips without root / `ip`.
 #include <signal.h>
@@ -20,6 +22,7 @@
 #include "tests/harness/test_ca.h"
 #include "agent/daemon/wardd_host.h"
 #include "tests/netns/netns.h"
+#include "tests/netns/packet_capture.h"
 
 namespace ward::agent::daemon {
 namespace {
@@ -29,6 +32,10 @@ using ward::testing::Netns;
 
 constexpr const char* kAddressA = "10.20.1.1";
 constexpr const char* kAddressB = "10.20.1.2";
+constexpr std::uint16_t kTcpPort = 7401;
+constexpr std::uint16_t kStreamPort = 7402;
+constexpr std::uint32_t kMinLifetimeKilobytes = 20480;   // Windows' smallest (directory/model/limits.h)
+constexpr std::uint32_t kStreamBytes = 20U << 20;         // past the soft limit (90 % of 20480 KB)
 
 // The Legal example cut down to its intra-department rule, negotiating ESP AES-256-GCM with PFS
 // and authenticated by `psk`.
@@ -63,7 +70,7 @@ class WarddIkeNetnsTest : public ::testing::Test {
     dir_ = std::make_unique<test::TempDir>(std::move(*dir));
     a_.ns = std::make_unique<Netns>("ike-a");
     b_.ns = std::make_unique<Netns>("ike-b");
-    ward::testing::connect_veth(*a_.ns, std::string(kAddressA) + "/24", *b_.ns, std::string(kAddressB) + "/24");
+    links_ = ward::testing::connect_veth(*a_.ns, std::string(kAddressA) + "/24", *b_.ns, std::string(kAddressB) + "/24");
     for (auto* host : {&a_, &b_}) {
       host->dir = dir_->path() / (host == &a_ ? "a" : "b");
       std::filesystem::create_directories(host->dir);
@@ -73,7 +80,7 @@ class WarddIkeNetnsTest : public ::testing::Test {
       host->log = host->dir / "wardd.log";
       // Host B spreads its flows over two queues (two threads), host A keeps the default one.
       const std::string queues = host == &b_ ? "\nqueues = 2" : "";
-      ASSERT_TRUE(test::write_file(host->config, "[driver]\nbackend = nfqueue" + queues + "\n[control]\nsocket = " + host->socket.string() +
+      ASSERT_TRUE(test::write_file(host->config, "[driver]\nbackend = " + std::string(testing::kTestBackend) + queues + "\n[control]\nsocket = " + host->socket.string() +
                                                      "\n[cache]\npath = " + (host->dir / "state" / "ward.db").string() +
                                                      "\n[policy]\nlocal_file = " + host->policy_file.string() +
                                                      "\n[log]\nlevel = debug\n"));
@@ -97,6 +104,7 @@ class WarddIkeNetnsTest : public ::testing::Test {
 
   std::unique_ptr<test::TempDir> dir_;
   Host a_, b_;
+  std::pair<std::string, std::string> links_;
 };
 
 // The same rule authenticated by certificates from the CA it names ([certificates] in ward.conf).
@@ -110,6 +118,8 @@ model::Policy certificate_policy(const std::string& ca_name) {
 TEST_F(WarddIkeNetnsTest, FirstPingNegotiatesEspAndBothSidesShowTheSas) {
   start(a_, esp_policy("netns ike secret"));
   start(b_, esp_policy("netns ike secret"));
+  ward::testing::PacketCapture capture(*b_.ns, links_.second);
+  ward::testing::TcpListeners listener(*b_.ns, kAddressB, {kTcpPort});
 
   // The first echo request waits in A's dataplane for the SA that IKE negotiates.
   const auto started = std::chrono::steady_clock::now();
@@ -154,6 +164,14 @@ TEST_F(WarddIkeNetnsTest, FirstPingNegotiatesEspAndBothSidesShowTheSas) {
   EXPECT_EQ(sa_b["sas"].size(), 2U);
   EXPECT_EQ(ward::testing::ping_once(*a_.ns, kAddressB), 0);
   EXPECT_EQ(ward::testing::ping_once(*b_.ns, kAddressA), 0) << "B reuses the SA pair";
+  EXPECT_TRUE(ward::testing::tcp_connects(*a_.ns, kAddressB, kTcpPort)) << "TCP through the same SA pair";
+
+  // The Legal scenario's wire: IKE, then ESP only; never the clear ICMP or TCP.
+  const auto wire = capture.protocols_between(*IpAddress::parse(kAddressA), *IpAddress::parse(kAddressB));
+  EXPECT_GE(wire.count("50") ? wire.at("50") : 0, 8) << "ESP" << ward::testing::PacketCapture::describe(wire);
+  EXPECT_GT(wire.count("17") ? wire.at("17") : 0, 0) << "IKE" << ward::testing::PacketCapture::describe(wire);
+  EXPECT_EQ(wire.count("1"), 0U) << "ICMP in clear" << ward::testing::PacketCapture::describe(wire);
+  EXPECT_EQ(wire.count("6"), 0U) << "TCP in clear" << ward::testing::PacketCapture::describe(wire);
 
   const auto events = wardctl(a_, "show events").second;
   EXPECT_NE(events.find("ike-success"), std::string::npos) << events;
@@ -165,6 +183,51 @@ TEST_F(WarddIkeNetnsTest, FirstPingNegotiatesEspAndBothSidesShowTheSas) {
   EXPECT_EQ(a_.wardd.exit_description(), "exited with status 0") << test::file_tail(a_.log);
   EXPECT_TRUE(eventually([&] { return show_sa(b_).value("quick_modes", nlohmann::json::array()).empty(); }))
       << show_sa(b_).dump(1);
+}
+
+// The smallest byte lifetime Windows allows (20480 KB): a 20 MiB TCP stream passes the soft limit
+// (90 %), the dataplane reports the soft expiry (xfrm: the kernel's XFRM_MSG_EXPIRE) and A's IKE
+// negotiates the successor SA pair before the old one runs out; traffic carries on through it.
+TEST_F(WarddIkeNetnsTest, TheSoftByteLifetimeRekeysAndTrafficCarriesOn) {
+  auto policy = esp_policy("netns ike rekey");
+  policy.filter_actions[0].security_methods.resize(1);
+  policy.filter_actions[0].security_methods[0].lifetime_kilobytes = kMinLifetimeKilobytes;
+  start(a_, policy);
+  start(b_, policy);
+  int answered = ward::testing::ping_once(*a_.ns, kAddressB);
+  for (int attempt = 1; attempt < 10 && answered != 0; ++attempt) answered = ward::testing::ping_once(*a_.ns, kAddressB);
+  ASSERT_EQ(answered, 0) << test::file_tail(a_.log) << test::file_tail(b_.log);
+  nlohmann::json sa_a;
+  ASSERT_TRUE(eventually([&] {
+    sa_a = show_sa(a_);
+    return sa_a.value("quick_modes", nlohmann::json::array()).size() == 1;
+  })) << sa_a.dump(1);
+  const auto first_spi = sa_a["quick_modes"][0]["spi_out"];
+
+  auto sink = test::ChildProcess::spawn({kIpTool, "netns", "exec", b_.ns->name(), "socat", "-u",
+                                         std::string("TCP-LISTEN:") + std::to_string(kStreamPort) + ",bind=" + kAddressB + ",reuseaddr",
+                                         "OPEN:/dev/null"},
+                                        {}, dir_->path() / "sink.out");
+  ASSERT_TRUE(sink) << sink.error().to_string();
+  ASSERT_TRUE(eventually([&] { return b_.ns->exec("ss -ltn | grep -q :" + std::to_string(kStreamPort)) == 0; }));
+  const auto started = std::chrono::steady_clock::now();
+  ASSERT_EQ(a_.ns->exec("head -c " + std::to_string(kStreamBytes) + " /dev/zero | socat -u STDIN TCP:" + kAddressB + ":" +
+                        std::to_string(kStreamPort)),
+            0)
+      << test::file_tail(a_.log);
+  std::printf("%u MiB through the SA in %lld ms\n", kStreamBytes >> 20,
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count()));
+
+  ASSERT_TRUE(eventually([&] {
+    sa_a = show_sa(a_);
+    for (const auto& qm : sa_a.value("quick_modes", nlohmann::json::array())) {
+      if (qm["spi_out"] != first_spi) return true;
+    }
+    return false;
+  })) << sa_a.dump(1) << test::file_tail(a_.log);
+  EXPECT_NE(test::read_text(a_.log).find("reached its soft lifetime: rekeying"), std::string::npos) << test::file_tail(a_.log);
+  EXPECT_EQ(ward::testing::ping_once(*a_.ns, kAddressB), 0) << "traffic carries on through the successor";
+  std::printf("rekeyed: outbound SPI %s, then %s\n", first_spi.dump().c_str(), sa_a["quick_modes"].back()["spi_out"].dump().c_str());
 }
 
 TEST_F(WarddIkeNetnsTest, CertificatesFromTheRulesCaNegotiateEsp) {

@@ -1,12 +1,14 @@
-// Two wardd (nfqueue backend) in two network namespaces negotiating what Windows 2000/2003
+// Two wardd (nfqueue backend; xfrm in the UML build) in two network namespaces negotiating what Windows 2000/2003
 // policies offer: main mode 3DES/SHA-1/group 2 (DES/group 1 listed too, and skipped), then ESP
 // 3DES/SHA-1, AH SHA-1 alone (transport mode), or AH SHA-1 + ESP 3DES/SHA-1. A ping triggers
-// the negotiation; tshark on B's end of the veth shows what the packets really carried (ESP; AH
-// around ICMP; AH around ESP) and never the clear ICMP; `show sa` and `show policy` say what was
-// negotiated and skipped. Skips without root, `ip` or tshark. (Ward <-> charon with AH needs a
-// kernel with AH for charon: tests/interop does ESP only.)
+// the negotiation; a capture on B's end of the veth (tests/netns/packet_capture.h) shows what the
+// packets really carried (ESP; AH around ICMP; AH around ESP) and never the clear ICMP; `show sa`
+// and `show policy` say what was negotiated and skipped. Skips without root or `ip`. Built twice:
+// with the nfqueue backend on the host, and inside User-mode Linux with `backend = auto`, where the
+// kernel does ESP and AH (wardd_legacy_uml_test).
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <thread>
@@ -19,6 +21,7 @@
 #include "directory/model/test_support.h"
 #include "tests/harness/process.h"
 #include "tests/netns/netns.h"
+#include "tests/netns/packet_capture.h"
 
 namespace ward::agent::daemon {
 namespace {
@@ -32,8 +35,7 @@ using testing::wardctl;
 
 constexpr const char* kAddressA = "10.20.1.1";
 constexpr const char* kAddressB = "10.20.1.2";
-constexpr const char* kMarkerA = "10.99.0.1";   // outside the policy's subnet: clear traffic
-constexpr const char* kMarkerB = "10.99.0.2";
+constexpr int kIdentityProtection = 2;   // ISAKMP exchange type of main mode
 
 // The Legal intra-department rule with a preshared key, Windows' main mode methods (and its
 // opt-in: a policy read from AD offering them has it) and `methods` as its filter action.
@@ -68,15 +70,12 @@ class WarddLegacyNetnsTest : public ::testing::Test {
   void SetUp() override {
     std::string why;
     if (!ward::testing::can_use_network_namespaces(&why)) GTEST_SKIP() << why;
-    if (ward::testing::run_command("command -v tshark >/dev/null") != 0) GTEST_SKIP() << "needs tshark";
     auto dir = test::TempDir::create("wardd-legacy");
     ASSERT_TRUE(dir) << dir.error().to_string();
     dir_ = std::make_unique<test::TempDir>(std::move(*dir));
     a_.ns = std::make_unique<Netns>("legacy-a");
     b_.ns = std::make_unique<Netns>("legacy-b");
     links_ = ward::testing::connect_veth(*a_.ns, std::string(kAddressA) + "/24", *b_.ns, std::string(kAddressB) + "/24");
-    ASSERT_EQ(a_.ns->exec(std::string("ip addr add ") + kMarkerA + "/24 dev " + links_.first), 0);
-    ASSERT_EQ(b_.ns->exec(std::string("ip addr add ") + kMarkerB + "/24 dev " + links_.second), 0);
     for (auto* host : {&a_, &b_}) {
       host->dir = dir_->path() / (host == &a_ ? "a" : "b");
       std::filesystem::create_directories(host->dir);
@@ -84,20 +83,16 @@ class WarddLegacyNetnsTest : public ::testing::Test {
       host->policy_file = host->dir / "policy.json";
       host->config = host->dir / "ward.conf";
       host->log = host->dir / "wardd.log";
-      ASSERT_TRUE(test::write_file(host->config, "[driver]\nbackend = nfqueue\n[control]\nsocket = " + host->socket.string() +
+      ASSERT_TRUE(test::write_file(host->config, "[driver]\nbackend = " + std::string(testing::kTestBackend) + "\n[control]\nsocket = " + host->socket.string() +
                                                      "\n[cache]\npath = " + (host->dir / "state" / "ward.db").string() +
                                                      "\n[policy]\nlocal_file = " + host->policy_file.string() +
                                                      "\n[log]\nlevel = debug\n"));
     }
   }
-  void TearDown() override {
-    if (!capture_pid_.empty()) b_.ns->exec("kill $(cat " + capture_pid_ + ") 2>/dev/null");
-  }
-
   // Captures on B's end of the link, starts both wardd, pings A -> B until answered (the first
   // request waits for IKE), and returns the SA listings of A and B.
   std::pair<nlohmann::json, nlohmann::json> negotiate(const model::Policy& policy) {
-    start_capture();
+    capture_ = std::make_unique<ward::testing::PacketCapture>(*b_.ns, links_.second);
     testing::start_wardd(a_, policy);
     testing::start_wardd(b_, policy);
     int answered = ward::testing::ping_once(*a_.ns, kAddressB);
@@ -111,62 +106,18 @@ class WarddLegacyNetnsTest : public ::testing::Test {
       return sa_a.value("quick_modes", nlohmann::json::array()).size() == 1 &&
              sa_b.value("quick_modes", nlohmann::json::array()).size() == 1;
     })) << sa_a.dump(1) << sa_b.dump(1);
-    sync_capture();
-    b_.ns->exec("kill -INT $(cat " + capture_pid_ + ")");
-    for (int i = 0; i < 50 && b_.ns->exec("kill -0 $(cat " + capture_pid_ + ") 2>/dev/null") == 0; ++i) std::this_thread::sleep_for(100ms);
-    capture_pid_.clear();
     return {sa_a, sa_b};
-  }
-
-  // dumpcap writes packets in batches (the last ones before a SIGINT were lost): a marker ping
-  // between second addresses of the two ends (10.99.0.0/24, which no filter of the test covers, so
-  // it stays clear), sent until the capture holds one more of them than before, shows that
-  // everything sent before it is in the file.
-  std::size_t markers_seen() const {
-    const auto n = ward::testing::command_output("tshark -r " + capture_ + " -Y 'icmp.type == 8 && ip.dst == " + kMarkerB +
-                                                 "' 2>/dev/null | wc -l");
-    return static_cast<std::size_t>(std::strtoul(n.c_str(), nullptr, 10));
-  }
-  void sync_capture() {
-    const auto before = markers_seen();
-    for (int i = 0; i < 100 && markers_seen() == before; ++i) {
-      a_.ns->exec(std::string("ping -c1 -W1 ") + kMarkerB + " >/dev/null 2>&1");
-      std::this_thread::sleep_for(50ms);
-    }
-    ASSERT_GT(markers_seen(), before) << "tshark on " << links_.second << " captures nothing";
-  }
-  // Whether the capture was live before the test's traffic began is checked afterwards
-  // (wire_protocols: the first main mode message, which the first ping's acquire sends, is in it).
-  void start_capture() {
-    capture_ = (dir_->path() / "wire.pcap").string();
-    capture_pid_ = capture_ + ".pid";
-    ASSERT_EQ(b_.ns->exec("tshark -q -i " + links_.second + " -w " + capture_ + " >/dev/null 2>&1 & echo $! > " + capture_pid_), 0);
-    for (int i = 0; i < 50 && b_.ns->exec("test -s " + capture_) != 0; ++i) std::this_thread::sleep_for(100ms);
   }
 
   // "proto[/AH next header]" of every IPv4 packet between the two hosts, counted: e.g. {"50": 8}.
   std::map<std::string, int> wire_protocols() const {
-    const auto first = ward::testing::command_output("tshark -r " + capture_ + " -Y 'isakmp.exchangetype == 2' 2>/dev/null | wc -l");
-    EXPECT_NE(first, "0\n") << "the capture missed main mode: it started too late to judge the wire";
-    const auto text = ward::testing::command_output("tshark -r " + capture_ + " -Y 'ip.addr == " + kAddressA + " && ip.addr == " +
-                                                    kAddressB + "' -T fields -e ip.proto -e ah.next_header 2>/dev/null");
-    std::map<std::string, int> counts;
-    std::istringstream lines(text);
-    for (std::string line; std::getline(lines, line);) {
-      if (line.empty()) continue;
-      const auto tab = line.find('\t');
-      const std::string proto = line.substr(0, tab);
-      const std::string next = tab == std::string::npos ? "" : line.substr(tab + 1);
-      ++counts[next.empty() ? proto : proto + "/" + next];
-    }
-    return counts;
+    const auto packets = capture_->packets();
+    EXPECT_TRUE(std::any_of(packets.begin(), packets.end(), [](const auto& p) { return p.isakmp_exchange == kIdentityProtection; }))
+        << "the capture missed main mode: it started too late to judge the wire";
+    return capture_->protocols_between(*IpAddress::parse(kAddressA), *IpAddress::parse(kAddressB));
   }
 
-  static std::string describe(const std::map<std::string, int>& wire) {
-    std::string text = "\non the wire (protocol[/AH next header]: packets):";
-    for (const auto& [proto, n] : wire) text += " " + proto + ": " + std::to_string(n);
-    return text;
-  }
+  static std::string describe(const std::map<std::string, int>& wire) { return ward::testing::PacketCapture::describe(wire); }
 
   void expect_windows_main_mode(const nlohmann::json& sa) {
     ASSERT_EQ(sa["main_modes"].size(), 1U) << sa.dump(1);
@@ -178,7 +129,7 @@ class WarddLegacyNetnsTest : public ::testing::Test {
   std::unique_ptr<test::TempDir> dir_;
   Host a_, b_;
   std::pair<std::string, std::string> links_;
-  std::string capture_, capture_pid_;
+  std::unique_ptr<ward::testing::PacketCapture> capture_;
 };
 
 TEST_F(WarddLegacyNetnsTest, MainMode3desSha1Group2AndEsp3desSha1DesSkipped) {

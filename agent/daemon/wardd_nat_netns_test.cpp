@@ -104,7 +104,7 @@ class WarddNatNetnsTest : public ::testing::Test {
       host->policy_file = host->dir / "policy.json";
       host->config = host->dir / "ward.conf";
       host->log = host->dir / "wardd.log";
-      ASSERT_TRUE(test::write_file(host->config, "[driver]\nbackend = nfqueue\n[control]\nsocket = " +
+      ASSERT_TRUE(test::write_file(host->config, "[driver]\nbackend = " + std::string(testing::kTestBackend) + "\n[control]\nsocket = " +
                                                      host->socket.string() + "\n[cache]\npath = " +
                                                      (host->dir / "state" / "ward.db").string() +
                                                      "\n[policy]\nlocal_file = " + host->policy_file.string() +

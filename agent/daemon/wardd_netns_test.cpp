@@ -1,15 +1,18 @@
 // wardd as a real process in a network namespace: a local policy file that blocks TCP to one port,
 // checked with real connections to a peer namespace and with the built wardctl; then a broken
 // policy + SIGHUP (kept, event recorded), a fixed one + SIGHUP (applied), and SIGTERM (exit 0,
-// kernel rules gone).
+// kernel rules gone). `backend = auto` runs what the kernel probe found and says why.
 #include <signal.h>
 
 #include <chrono>
+#include <cstdio>
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "directory/model/policy_json.h"
+#include "driver/xfrm/kernel_probe.h"
 #include "agent/daemon/test_policies.h"
 #include "directory/model/test_support.h"
 #include "tests/harness/process.h"
@@ -20,6 +23,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using ward::testing::Netns;
+using driver::xfrm::KernelIpsecProbe;
 
 constexpr const char* kAddressA = "10.20.1.1";  // wardd's host
 constexpr const char* kAddressB = "10.20.1.2";  // the peer
@@ -148,6 +152,37 @@ TEST_F(WarddNetnsTest, EnforcesKeepsBrokenRefreshesFixedAndCleansUp) {
   const auto log = model::testing::read_text(log_path().string());
   EXPECT_NE(log.find("event=policy-rejected"), std::string::npos) << log;
   EXPECT_NE(log.find("event=stopped"), std::string::npos) << log;
+}
+
+// `[driver] backend = auto`: wardd runs what the kernel probe found (driver/xfrm/kernel_probe.h;
+// on this host's kernel, without ESP: nfqueue; inside User-mode Linux the wardd UML tests see xfrm),
+// logs the choice and why, and `wardctl show policy` says it; the filters are enforced.
+TEST_F(WarddNetnsTest, AutoRunsTheBackendTheKernelCanAndSaysWhy) {
+  std::string text = model::testing::read_text(config_.string());
+  text.replace(text.find("backend = nfqueue"), std::string("backend = nfqueue").size(), "backend = auto");
+  ASSERT_TRUE(test::write_file(config_, text));
+  KernelIpsecProbe probe;
+  a_->run_inside([&] { probe = driver::xfrm::probe_kernel_ipsec(); });
+  const std::string expected = probe.esp && probe.ah ? "xfrm" : "nfqueue";
+  write_policy(testing::tcp_block_policy(kFirstBlocked, "Block 7009"));
+  start_wardd();
+  ASSERT_TRUE(eventually([&] { return applied(); })) << test::file_tail(log_path());
+
+  const auto shown = nlohmann::json::parse(wardctl("show policy --json").second, nullptr, false);
+  ASSERT_FALSE(shown.is_discarded());
+  EXPECT_EQ(shown["dataplane"]["configured"], "auto") << shown["dataplane"].dump();
+  EXPECT_EQ(shown["dataplane"]["backend"], expected) << shown["dataplane"].dump();
+  EXPECT_NE(shown["dataplane"]["why"].get<std::string>().find(probe.esp ? "accepted an ESP state" : "refused an ESP state"),
+            std::string::npos)
+      << shown["dataplane"].dump();
+  EXPECT_NE(wardctl("show policy").second.find("Dataplane:"), std::string::npos) << wardctl("show policy").second;
+  EXPECT_NE(model::testing::read_text(log_path().string()).find("event=dataplane backend=" + expected), std::string::npos)
+      << test::file_tail(log_path());
+  std::printf("auto chose %s: %s\n", expected.c_str(), shown["dataplane"]["why"].get<std::string>().c_str());
+
+  ward::testing::TcpListeners listeners(*b_, kAddressB, {kFirstBlocked, kOpen});
+  EXPECT_FALSE(connects(kFirstBlocked));
+  EXPECT_TRUE(connects(kOpen));
 }
 
 }  // namespace

@@ -155,6 +155,10 @@ std::string render_policy(const json& result) {
       {"Change stamp:", text(source, "change_stamp")},
       {"Fetched at:", time_field(source, "fetched_at")},
   });
+  if (result.contains("dataplane") && result.at("dataplane").is_object()) {
+    const json& dataplane = result.at("dataplane");
+    out += table({{"Dataplane:", text(dataplane, "backend") + " (" + text(dataplane, "why") + ")"}});
+  }
   const auto name_by_id = [&](const char* collection, const std::string& id) {
     for (const auto& item : array_field(policy, collection)) {
       if (text(item, "id") == id) return text(item, "name");

@@ -66,6 +66,7 @@ TEST_F(WardctlTest, ShowPolicyIsATableAndRedactsKeys) {
             std::string::npos) << text;
   EXPECT_NE(text.find("GPO:           Legal IPsec (CN={6AC1786C"), std::string::npos) << text;
   EXPECT_NE(text.find("Fetched at:    2027-01-15 08:00:00 UTC"), std::string::npos) << text;
+  EXPECT_NE(text.find("Dataplane:  xfrm ([driver] backend = auto: the kernel accepted an ESP state"), std::string::npos) << text;
   EXPECT_NE(text.find("RULE                                   FILTER LIST"), std::string::npos) << text;
   EXPECT_NE(text.find("Inter-department communications        All IP traffic"), std::string::npos) << text;
   EXPECT_NE(text.find("kerberos, preshared-key"), std::string::npos) << text;

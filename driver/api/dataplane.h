@@ -7,6 +7,7 @@
 //                         response negotiated brings its own dynamic filter along
 //   add_soft_association  IKE got no answer for a filter that may fall back to clear: its traffic
 //                         with that peer passes in clear for a while (Windows' soft SA)
+//   prepare_ike_socket    IKE's own sockets are never caught by the dataplane
 //   DataplaneListener     acquires (negotiate traffic without an SA) and SA lifetime expiries
 //   counters              per filter, per SA, dynamic filters, soft associations, drops by reason
 #pragma once
@@ -182,6 +183,11 @@ class Dataplane {
   virtual Expected<void, std::string> add_soft_association(SoftAssociation association) = 0;
   virtual Expected<void, std::string> delete_soft_association(std::uint32_t filter_id, const IpAddress& peer) = 0;
   virtual DataplaneCounters counters() const = 0;
+  // IKE's sockets (UDP 500; `nat_traversal`: UDP 4500, which also carries UDP-encapsulated ESP)
+  // must never be caught by the filters they negotiate for. Backends that filter by ports do
+  // nothing here; xfrm gives the socket its own bypass policies (the kernel checks per-socket
+  // policies first) and, on the NAT-T socket, has the kernel decapsulate ESP in UDP.
+  virtual Expected<void, std::string> prepare_ike_socket([[maybe_unused]] int fd, [[maybe_unused]] bool nat_traversal) { return {}; }
 };
 
 using DataplanePtr = std::unique_ptr<Dataplane>;

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -10,13 +11,14 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
+#include <ctime>
 #include <set>
 #include <sstream>
 
 #include <linux/netlink.h>
 #include <linux/xfrm.h>
 
+#include "driver/xfrm/kernel_sa_params.h"
 #include "driver/xfrm/xfrm_acquire.h"
 #include "driver/xfrm/xfrm_sad.h"
 
@@ -27,78 +29,16 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr auto kEventWait = 100ms;
+constexpr auto kSoftAssociationCheck = 1s;
 constexpr std::uint32_t kMaxKernelReplayWindow = 255;  // xfrm_usersa_info.replay_window is a __u8
 constexpr std::uint16_t kDiscardPort = 9;              // any port will do: connect() sends nothing
 constexpr std::size_t kXfrmStatBufferSize = 8192;
+constexpr int kEspInUdp = 2;                           // UDP_ENCAP_ESPINUDP, RFC 3948
 
 unsigned group_bit(unsigned group) { return 1U << (group - 1); }
 
-IpAddress from_crypto(const crypto::IpAddress& address) {
-  const auto raw = address.view();
-  std::array<std::uint8_t, 16> bytes{};
-  for (std::size_t i = 0; i < raw.size(); ++i) bytes[i] = std::to_integer<std::uint8_t>(raw[i]);
-  if (address.version == crypto::IpVersion::V4) {
-    return IpAddress::v4((std::uint32_t{bytes[0]} << 24) | (std::uint32_t{bytes[1]} << 16) | (std::uint32_t{bytes[2]} << 8) | bytes[3]);
-  }
-  return IpAddress::v6(bytes);
-}
-
-std::vector<std::uint8_t> copy_key(const crypto::SecureBytes& key) {
-  const auto revealed = key.reveal();
-  std::vector<std::uint8_t> out(revealed.size());
-  for (std::size_t i = 0; i < revealed.size(); ++i) out[i] = std::to_integer<std::uint8_t>(revealed[i]);
-  return out;
-}
-
-// The Linux crypto API names for Ward's algorithms.
-Expected<void, std::string> fill_keys(const crypto::SaParams& params, xfrm::KernelSaKeys& keys) {
-  using crypto::Cipher;
-  using crypto::Integrity;
-  if (params.cipher == Cipher::AesGcm128 || params.cipher == Cipher::AesGcm256) {
-    keys.aead = "rfc4106(gcm(aes))";
-    keys.aead_key = copy_key(params.encryption_key);
-    keys.icv_bits = 128;
-    return {};
-  }
-  switch (params.cipher) {
-    case Cipher::Null: keys.cipher = "ecb(cipher_null)"; break;
-    case Cipher::AesCbc128:
-    case Cipher::AesCbc256: keys.cipher = "cbc(aes)"; break;
-    case Cipher::TripleDesCbc: keys.cipher = "cbc(des3_ede)"; break;
-    default: return unexpected(crypto::describe_sa(params) + ": cipher " + std::string(crypto::name_of(params.cipher)) + " has no kernel name");
-  }
-  switch (params.integrity) {
-    case Integrity::HmacSha1_96: keys.integrity = "hmac(sha1)"; keys.icv_bits = 96; break;
-    case Integrity::HmacSha256_128: keys.integrity = "hmac(sha256)"; keys.icv_bits = 128; break;
-    case Integrity::HmacMd5_96: keys.integrity = "hmac(md5)"; keys.icv_bits = 96; break;
-    case Integrity::None: return unexpected(crypto::describe_sa(params) + ": cipher " + std::string(crypto::name_of(params.cipher)) + " needs an integrity algorithm");
-  }
-  keys.cipher_key = copy_key(params.encryption_key);
-  keys.integrity_key = copy_key(params.integrity_key);
-  return {};
-}
-
-// Whether /proc/crypto lists an algorithm (the kernel loads modules on demand, so absence is a
-// hint, not proof).
-bool crypto_api_lists(const std::string& name) {
-  std::ifstream file("/proc/crypto");
-  std::string line;
-  while (std::getline(file, line)) {
-    if (line.rfind("name", 0) == 0 && line.size() > name.size() && line.compare(line.size() - name.size(), name.size(), name) == 0) {
-      return true;
-    }
-  }
-  return false;
-}
-
-std::string missing_esp_message(const crypto::SaParams& params, const xfrm::KernelSaKeys& keys, int error) {
-  const std::string algorithm = keys.aead.empty() ? keys.cipher + " + " + keys.integrity : keys.aead;
-  std::string message = "xfrm: the kernel refused " + crypto::describe_sa(params) + " (" + std::strerror(error) +
-                        "): this kernel has no ESP support for it (kernel SAs need esp4/esp6 and " + algorithm +
-                        " in the kernel crypto API";
-  const std::string& probe = keys.aead.empty() ? keys.cipher : keys.aead;
-  if (!crypto_api_lists(probe)) message += "; /proc/crypto does not list " + probe;
-  return message + "); use the nfqueue backend, which does ESP in userspace";
+std::uint8_t kernel_protocol(crypto::SecurityProtocol protocol) {
+  return protocol == crypto::SecurityProtocol::Ah ? xfrm::kAhProtocol : xfrm::kEspProtocol;
 }
 
 }  // namespace
@@ -110,16 +50,15 @@ Expected<std::unique_ptr<XfrmDataplane>, std::string> XfrmDataplane::start(Datap
   auto requests = xfrm::XfrmSocket::open();
   if (!requests) return unexpected("xfrm: " + requests.error());
   dataplane->requests_ = std::move(*requests);
+  dataplane->spd_ = std::make_unique<xfrm::Spd>(*dataplane->requests_, dataplane->options_.spd);
   auto events = xfrm::XfrmSocket::open(group_bit(XFRMNLGRP_ACQUIRE) | group_bit(XFRMNLGRP_EXPIRE));
   if (!events) return unexpected("xfrm: acquire/expire listener: " + events.error());
   dataplane->events_ = std::move(*events);
   dataplane->route_socket_v4_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   dataplane->route_socket_v6_ = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);  // -1 without IPv6: v6 transport SAs then fail
   dataplane->xfrm_stat_fd_ = open("/proc/thread-self/net/xfrm_stat", O_RDONLY | O_CLOEXEC);  // -1: kernel without XFRM statistics
-  // Policies left in Ward's band by a crashed predecessor.
-  if (auto stale = xfrm::remove_policies(*dataplane->requests_, dataplane->options_.spd); !stale) {
-    return unexpected("xfrm: removing stale Ward policies: " + stale.error());
-  }
+  // Policies left in Ward's priorities by a crashed predecessor.
+  if (auto stale = dataplane->spd_->remove_all(); !stale) return unexpected("xfrm: removing stale Ward policies: " + stale.error());
   dataplane->event_thread_ = std::thread([d = dataplane.get()] { d->serve_events(); });
   return dataplane;
 }
@@ -134,18 +73,15 @@ XfrmDataplane::~XfrmDataplane() {
 }
 
 Capabilities XfrmDataplane::capabilities() const {
-  return Capabilities{.userspace_crypto = false, .kernel_sas = !kernel_refused_esp_, .atomic_table_swap = false, .holds_packets = false};
+  return Capabilities{.userspace_crypto = false, .kernel_sas = !kernel_refused_esp_, .atomic_table_swap = true, .holds_packets = false};
 }
 
 Expected<void, std::string> XfrmDataplane::install_filter_table(FilterTable table) {
   std::lock_guard lock(mutex_);
-  auto installed = xfrm::install_policies(*requests_, table, generation_, options_.spd);
+  auto installed = spd_->install_table(table);
   if (!installed) return unexpected("xfrm: " + installed.error());
-  ++generation_;
-  first_priority_ = installed->first_priority;
-  filter_by_rank_ = std::move(installed->filter_ids);
-  filters_.clear();
-  for (auto& filter : table.filters) filters_.try_emplace(filter.id, std::move(filter));
+  // Soft associations of filters that are no longer negotiate filters went with the old table.
+  std::erase_if(soft_, [&](const auto& entry) { return spd_->negotiate_filter(entry.first.first) == nullptr; });
   return {};
 }
 
@@ -174,11 +110,10 @@ Expected<IpAddress, std::string> XfrmDataplane::local_address_towards(const IpAd
   sockaddr_storage local{};
   socklen_t local_length = sizeof local;
   const int named = getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_length);
-  const int saved = errno;
   sockaddr unspecified{};
   unspecified.sa_family = AF_UNSPEC;
-  (void)connect(fd, &unspecified, sizeof unspecified);
-  if (named != 0) return unexpected("local address towards " + peer.to_string() + ": " + std::strerror(saved));
+  (void)connect(fd, &unspecified, sizeof unspecified);  // dissolve the association for the next lookup
+  if (named != 0) return unexpected("getsockname: " + std::string(std::strerror(errno)));
   if (v4) {
     std::uint32_t network_order = 0;
     std::memcpy(&network_order, &reinterpret_cast<const sockaddr_in*>(&local)->sin_addr, 4);
@@ -191,160 +126,193 @@ Expected<IpAddress, std::string> XfrmDataplane::local_address_towards(const IpAd
 
 Expected<void, std::string> XfrmDataplane::add_sa(SaInstall sa) {
   const auto& params = sa.params;
-  // AH (alone or bundled with ESP) would need kernel policy templates per negotiated protocol;
-  // the SPD this backend programs has one ESP template per filter (xfrm_spd.cpp).
-  if (params.protocol != crypto::SecurityProtocol::Esp || sa.bundled_ah) {
-    return unexpected("xfrm: " + crypto::describe_sa(params) + (sa.bundled_ah ? " bundled with AH" : "") +
-                      ": the xfrm backend installs only ESP SAs (AH and AH+ESP need the nfqueue backend)");
-  }
+  const std::string name = crypto::describe_sa(params) + (sa.bundled_ah ? " bundled with AH" : "");
   if (params.extended_sequence_numbers) {
-    return unexpected("xfrm: " + crypto::describe_sa(params) + ": extended sequence numbers are not supported by the xfrm backend");
+    return unexpected("xfrm: " + name + ": extended sequence numbers are not supported by the xfrm backend");
   }
   if (params.replay_window > kMaxKernelReplayWindow) {
-    return unexpected("xfrm: " + crypto::describe_sa(params) + ": replay window " + std::to_string(params.replay_window) +
-                      " exceeds the " + std::to_string(kMaxKernelReplayWindow) + " the xfrm backend can program");
+    return unexpected("xfrm: " + name + ": replay window " + std::to_string(params.replay_window) + " exceeds the " +
+                      std::to_string(kMaxKernelReplayWindow) + " the xfrm backend can program");
   }
-  if (params.mode == crypto::Mode::Tunnel && !params.tunnel) {
-    return unexpected("xfrm: " + crypto::describe_sa(params) + ": tunnel mode without tunnel endpoints");
+  if (params.mode == crypto::Mode::Tunnel && !params.tunnel) return unexpected("xfrm: " + name + ": tunnel mode without tunnel endpoints");
+  if (sa.bundled_ah && (params.protocol != crypto::SecurityProtocol::Esp || sa.bundled_ah->protocol != crypto::SecurityProtocol::Ah ||
+                        params.mode != crypto::Mode::Transport || sa.bundled_ah->mode != crypto::Mode::Transport ||
+                        params.udp_encapsulation || sa.bundled_ah->direction != params.direction)) {
+    return unexpected("xfrm: " + name + ": an AH+ESP bundle is an ESP SA and an AH SA of one direction, both in transport mode, not "
+                      "UDP-encapsulated");
   }
   const bool outbound = params.direction == crypto::Direction::Outbound;
 
   std::lock_guard lock(mutex_);
-  xfrm::KernelSa kernel;
-  if (params.tunnel) {
-    const auto local = from_crypto(params.tunnel->local);
-    const auto remote = from_crypto(params.tunnel->remote);
-    kernel.source = outbound ? local : remote;
-    kernel.destination = outbound ? remote : local;
-  } else {
-    auto local = local_address_towards(sa.peer);
-    if (!local) return unexpected("xfrm: " + crypto::describe_sa(params) + ": " + local.error());
-    kernel.source = outbound ? *local : sa.peer;
-    kernel.destination = outbound ? sa.peer : *local;
+  // The kernel states: ESP or AH alone, or ESP and the bundle's AH with the same addresses.
+  std::vector<xfrm::KernelSa> states(sa.bundled_ah ? 2 : 1);
+  for (std::size_t i = 0; i < states.size(); ++i) {
+    const auto& state_params = i == 0 ? params : *sa.bundled_ah;
+    auto& kernel = states[i];
+    if (state_params.tunnel) {
+      const auto local = xfrm::from_crypto(state_params.tunnel->local);
+      const auto remote = xfrm::from_crypto(state_params.tunnel->remote);
+      kernel.source = outbound ? local : remote;
+      kernel.destination = outbound ? remote : local;
+    } else {
+      auto local = local_address_towards(sa.peer);
+      if (!local) return unexpected("xfrm: " + name + ": " + local.error());
+      kernel.source = outbound ? *local : sa.peer;
+      kernel.destination = outbound ? sa.peer : *local;
+    }
+    kernel.protocol = kernel_protocol(state_params.protocol);
+    kernel.spi = state_params.spi;
+    kernel.reqid = sa.filter_id;
+    kernel.tunnel = state_params.mode == crypto::Mode::Tunnel;
+    kernel.replay_window = static_cast<std::uint8_t>(outbound ? 0 : state_params.replay_window);
+    kernel.soft_bytes = sa.lifetime.soft_bytes;
+    kernel.hard_bytes = sa.lifetime.hard_bytes;
+    kernel.soft_seconds = static_cast<std::uint64_t>(sa.lifetime.soft_time.count());
+    kernel.hard_seconds = static_cast<std::uint64_t>(sa.lifetime.hard_time.count());
+    if (state_params.udp_encapsulation) {
+      const auto& udp = *state_params.udp_encapsulation;
+      kernel.encap_source_port = outbound ? udp.local_port : udp.remote_port;
+      kernel.encap_destination_port = outbound ? udp.remote_port : udp.local_port;
+    }
+    if (auto filled = xfrm::fill_keys(state_params, kernel.keys); !filled) return unexpected("xfrm: " + filled.error());
   }
-  kernel.spi = params.spi;
-  kernel.reqid = sa.filter_id;
+
+  InstalledSa record;
+  record.destination = states[0].destination;
+  record.filter_id = sa.filter_id;
+  record.peer = sa.peer;
+  record.dynamic = sa.dynamic;
+  record.protocol = params.protocol;
+  record.ah_spi = sa.bundled_ah ? sa.bundled_ah->spi : 0;
+  record.protection.esp = params.protocol == crypto::SecurityProtocol::Esp;
+  record.protection.ah = params.protocol == crypto::SecurityProtocol::Ah || sa.bundled_ah.has_value();
+  if (params.tunnel) record.protection.tunnel_endpoint = xfrm::from_crypto(params.tunnel->remote);
+
+  // A dynamic filter's states name the dynamic filter in their reqid, as its policies' templates do.
   if (sa.dynamic) {
-    auto dynamic = acquire_dynamic(*sa.dynamic, sa.filter_id);
-    if (!dynamic) return unexpected("xfrm: " + crypto::describe_sa(params) + ": " + dynamic.error());
-    kernel.reqid = (*dynamic)->filter.id;  // the dynamic filter's policies name it in their template
-  }
-  kernel.tunnel = params.mode == crypto::Mode::Tunnel;
-  kernel.replay_window = static_cast<std::uint8_t>(outbound ? 0 : params.replay_window);
-  kernel.soft_bytes = sa.lifetime.soft_bytes;
-  kernel.hard_bytes = sa.lifetime.hard_bytes;
-  kernel.soft_seconds = static_cast<std::uint64_t>(sa.lifetime.soft_time.count());
-  kernel.hard_seconds = static_cast<std::uint64_t>(sa.lifetime.hard_time.count());
-  if (params.udp_encapsulation) {
-    const auto& udp = *params.udp_encapsulation;
-    kernel.encap_source_port = outbound ? udp.local_port : udp.remote_port;
-    kernel.encap_destination_port = outbound ? udp.remote_port : udp.local_port;
-  }
-  if (auto filled = fill_keys(params, kernel.keys); !filled) {
-    if (sa.dynamic) release_dynamic(*sa.dynamic);
-    return unexpected("xfrm: " + filled.error());
+    auto found = dynamic_.find(*sa.dynamic);
+    if (found == dynamic_.end()) {
+      std::set<std::uint32_t> used;
+      for (const auto& [s, policy] : dynamic_) used.insert(policy.slot);
+      std::uint32_t slot = 0;
+      while (used.contains(slot)) ++slot;
+      DynamicPolicy policy;
+      policy.filter.id = next_dynamic_id_;
+      policy.filter.source = IpPrefix::host(sa.dynamic->local);
+      policy.filter.destination = IpPrefix::host(sa.dynamic->remote);
+      policy.filter.protocol = sa.dynamic->protocol;
+      policy.filter.source_ports = sa.dynamic->local_port ? PortRange::single(sa.dynamic->local_port) : PortRange::any();
+      policy.filter.destination_ports = sa.dynamic->remote_port ? PortRange::single(sa.dynamic->remote_port) : PortRange::any();
+      policy.filter.action = FilterAction::Negotiate;
+      policy.origin_filter_id = sa.filter_id;
+      policy.slot = slot;
+      next_dynamic_id_ = next_dynamic_id_ == UINT32_MAX ? kFirstDynamicFilterId : next_dynamic_id_ + 1;
+      found = dynamic_.emplace(*sa.dynamic, std::move(policy)).first;
+    }
+    for (auto& state : states) state.reqid = found->second.filter.id;
   }
 
   const SaKey key{params.spi, params.direction};
   if (auto existing = sas_.find(key); existing != sas_.end()) {  // replace: the kernel refuses a duplicate NEWSA
-    (void)xfrm::delete_sa(*requests_, existing->second.destination, params.spi);
-    if (existing->second.dynamic) release_dynamic(*existing->second.dynamic);
-    sas_.erase(existing);
+    (void)xfrm::delete_sa(*requests_, existing->second.destination, params.spi, kernel_protocol(existing->second.protocol));
+    if (existing->second.ah_spi != 0) (void)xfrm::delete_sa(*requests_, existing->second.destination, existing->second.ah_spi, xfrm::kAhProtocol);
+    forget_sa(existing);
   }
-  if (auto added = xfrm::add_sa(*requests_, kernel); !added) {
-    if (sa.dynamic) release_dynamic(*sa.dynamic);
-    if (xfrm::kernel_lacks_esp(added.error())) {
-      kernel_refused_esp_ = true;
-      return unexpected(missing_esp_message(params, kernel.keys, added.error()));
+  for (std::size_t i = 0; i < states.size(); ++i) {
+    if (auto added = xfrm::add_sa(*requests_, states[i]); !added) {
+      if (i > 0) (void)xfrm::delete_sa(*requests_, states[0].destination, states[0].spi, states[0].protocol);
+      if (sa.dynamic) (void)refresh_dynamic(*sa.dynamic);  // the filter goes if this SA was to be its first
+      const auto& state_params = i == 0 ? params : *sa.bundled_ah;
+      if (xfrm::kernel_lacks_esp(added.error())) {
+        kernel_refused_esp_ = true;
+        return unexpected(xfrm::missing_support_message(state_params, states[i].keys, added.error()));
+      }
+      return unexpected("xfrm: the kernel refused " + crypto::describe_sa(state_params) + ": " + std::strerror(added.error()));
     }
-    return unexpected("xfrm: the kernel refused " + crypto::describe_sa(params) + ": " + std::strerror(added.error()));
   }
-  sas_[key] = InstalledSa{kernel.destination, sa.filter_id, sa.peer, sa.dynamic};
+  record.order = ++next_order_;
+  sas_[key] = record;
+  // The policies that carry the SA's traffic with what it protects with.
+  if (auto policies = sa.dynamic ? refresh_dynamic(*sa.dynamic) : refresh_peer({sa.filter_id, sa.peer}); !policies) {
+    return unexpected("xfrm: " + name + ": its policies: " + policies.error());
+  }
   // An SA for the pair ends its soft association.
-  if (!outbound || soft_.find({sa.filter_id, sa.peer}) == soft_.end()) return {};
-  (void)xfrm::delete_extra_policy(*requests_, soft_.at({sa.filter_id, sa.peer}).filter);
-  soft_.erase({sa.filter_id, sa.peer});
+  if (outbound && soft_.erase({sa.filter_id, sa.peer}) > 0) (void)spd_->remove_soft_association(sa.filter_id, sa.peer);
   return {};
 }
 
-Expected<XfrmDataplane::DynamicPolicy*, std::string> XfrmDataplane::acquire_dynamic(const DynamicSelector& selector,
-                                                                                   std::uint32_t origin_filter_id) {
-  if (auto found = dynamic_.find(selector); found != dynamic_.end()) {
-    ++found->second.sas;
-    return &found->second;
+Expected<void, std::string> XfrmDataplane::refresh_peer(const PeerKey& pair) {
+  const InstalledSa* newest = nullptr;
+  for (const auto& [key, installed] : sas_) {
+    if (installed.dynamic || installed.filter_id != pair.first || installed.peer != pair.second) continue;
+    if (!newest || installed.order > newest->order) newest = &installed;
   }
-  std::set<std::uint32_t> used;
-  for (const auto& [s, policy] : dynamic_) used.insert(policy.slot);
-  std::uint32_t slot = 0;
-  while (used.contains(slot)) ++slot;
-  DynamicPolicy policy;
-  policy.filter.id = next_dynamic_id_;
-  policy.filter.source = IpPrefix::host(selector.local);
-  policy.filter.destination = IpPrefix::host(selector.remote);
-  policy.filter.protocol = selector.protocol;
-  policy.filter.source_ports = selector.local_port ? PortRange::single(selector.local_port) : PortRange::any();
-  policy.filter.destination_ports = selector.remote_port ? PortRange::single(selector.remote_port) : PortRange::any();
-  policy.filter.action = FilterAction::Negotiate;
-  policy.origin_filter_id = origin_filter_id;
-  policy.slot = slot;
-  policy.sas = 1;
-  if (auto added = xfrm::add_extra_policy(*requests_, policy.filter, xfrm::ExtraPolicy::DynamicFilter, slot, 0, options_.spd); !added) {
-    return unexpected("the dynamic filter's policies: " + added.error());
-  }
-  next_dynamic_id_ = next_dynamic_id_ == UINT32_MAX ? kFirstDynamicFilterId : next_dynamic_id_ + 1;
-  return &dynamic_.emplace(selector, std::move(policy)).first->second;
+  if (!newest) return spd_->unprotect_peer(pair.first, pair.second);
+  return spd_->protect_peer(pair.first, pair.second, newest->protection);
 }
 
-void XfrmDataplane::release_dynamic(const DynamicSelector& selector) {
+Expected<void, std::string> XfrmDataplane::refresh_dynamic(const DynamicSelector& selector) {
   const auto found = dynamic_.find(selector);
-  if (found == dynamic_.end() || --found->second.sas > 0) return;
-  (void)xfrm::delete_extra_policy(*requests_, found->second.filter);
-  dynamic_.erase(found);
+  if (found == dynamic_.end()) return {};
+  const InstalledSa* newest = nullptr;
+  for (const auto& [key, installed] : sas_) {
+    if (installed.dynamic != selector) continue;
+    if (!newest || installed.order > newest->order) newest = &installed;
+  }
+  if (!newest) {
+    const auto id = found->second.filter.id;
+    dynamic_.erase(found);
+    return spd_->remove_dynamic(id);
+  }
+  found->second.protection = newest->protection;
+  return spd_->add_dynamic(found->second.filter, found->second.protection, found->second.slot);
+}
+
+void XfrmDataplane::forget_sa(std::map<SaKey, InstalledSa>::iterator found) {
+  const auto record = found->second;
+  sas_.erase(found);
+  (void)(record.dynamic ? refresh_dynamic(*record.dynamic) : refresh_peer({record.filter_id, record.peer}));
 }
 
 Expected<void, std::string> XfrmDataplane::add_soft_association(SoftAssociation association) {
   std::lock_guard lock(mutex_);
-  const auto found = filters_.find(association.filter_id);
-  if (found == filters_.end() || found->second.action != FilterAction::Negotiate) {
+  if (spd_->negotiate_filter(association.filter_id) == nullptr) {
     return unexpected("xfrm: soft association with " + association.peer.to_string() + ": filter " +
                       std::to_string(association.filter_id) + " is not a negotiate filter of the table");
   }
-  // The filter narrowed to the peer, written from this host's side.
-  DriverFilter narrowed = found->second;
-  if (!narrowed.destination.contains(association.peer)) {
-    std::swap(narrowed.source, narrowed.destination);
-    std::swap(narrowed.source_ports, narrowed.destination_ports);
-  }
-  narrowed.destination = IpPrefix::host(association.peer);
-  narrowed.action = FilterAction::Permit;
-  narrowed.tunnel_endpoint.reset();
-  const SoftKey key{association.filter_id, association.peer};
-  std::uint32_t slot = 0;
-  if (auto existing = soft_.find(key); existing != soft_.end()) {
-    slot = existing->second.slot;
-  } else {
-    std::set<std::uint32_t> used;
-    for (const auto& [k, policy] : soft_) used.insert(policy.slot);
-    while (used.contains(slot)) ++slot;
-  }
-  const auto idle = static_cast<std::uint64_t>(association.idle_lifetime.count());
-  if (auto added = xfrm::add_extra_policy(*requests_, narrowed, xfrm::ExtraPolicy::SoftAssociation, slot, idle, options_.spd); !added) {
+  if (auto added = spd_->add_soft_association(association.filter_id, association.peer); !added) {
     return unexpected("xfrm: soft association with " + association.peer.to_string() + ": " + added.error());
   }
-  soft_[key] = SoftPolicy{narrowed, slot, std::chrono::steady_clock::now(), association.idle_lifetime};
+  soft_[{association.filter_id, association.peer}] =
+      SoftPolicy{std::chrono::steady_clock::now(), association.idle_lifetime, static_cast<std::uint64_t>(std::time(nullptr))};
   return {};
 }
 
 Expected<void, std::string> XfrmDataplane::delete_soft_association(std::uint32_t filter_id, const IpAddress& peer) {
   std::lock_guard lock(mutex_);
-  const auto found = soft_.find({filter_id, peer});
-  if (found == soft_.end()) {
+  if (soft_.erase({filter_id, peer}) == 0) {
     return unexpected("xfrm: no soft association for filter " + std::to_string(filter_id) + " with " + peer.to_string());
   }
-  auto deleted = xfrm::delete_extra_policy(*requests_, found->second.filter);
-  soft_.erase(found);
-  if (!deleted) return unexpected("xfrm: " + deleted.error());
+  if (auto removed = spd_->remove_soft_association(filter_id, peer); !removed) return unexpected("xfrm: " + removed.error());
   return {};
+}
+
+void XfrmDataplane::retire_idle_soft_associations() {
+  std::lock_guard lock(mutex_);
+  if (soft_.empty()) return;
+  auto use = spd_->soft_association_use();
+  if (!use) return;
+  const auto now = static_cast<std::uint64_t>(std::time(nullptr));
+  for (auto it = soft_.begin(); it != soft_.end();) {
+    if (auto found = use->find(it->first); found != use->end()) it->second.last_use = std::max(it->second.last_use, found->second);
+    const auto idle = static_cast<std::uint64_t>(it->second.idle_lifetime.count());
+    if (now >= it->second.last_use + idle) {
+      (void)spd_->remove_soft_association(it->first.first, it->first.second);
+      it = soft_.erase(it);
+      continue;
+    }
+    ++it;
+  }
 }
 
 Expected<void, std::string> XfrmDataplane::delete_sa(std::uint32_t spi, crypto::Direction direction) {
@@ -354,25 +322,60 @@ Expected<void, std::string> XfrmDataplane::delete_sa(std::uint32_t spi, crypto::
     return unexpected("xfrm: no " + std::string(crypto::name_of(direction)) + " SA with SPI " + std::to_string(spi) + " was installed by Ward");
   }
   const auto destination = found->second.destination;
-  if (found->second.dynamic) release_dynamic(*found->second.dynamic);
-  sas_.erase(found);
-  if (auto deleted = xfrm::delete_sa(*requests_, destination, spi); !deleted && deleted.error() != ENOENT) {
+  const auto protocol = kernel_protocol(found->second.protocol);
+  const auto ah_spi = found->second.ah_spi;
+  forget_sa(found);
+  if (auto deleted = xfrm::delete_sa(*requests_, destination, spi, protocol); !deleted && deleted.error() != ENOENT) {
     return unexpected("xfrm: deleting SA " + std::to_string(spi) + " to " + destination.to_string() + ": " + std::strerror(deleted.error()));
+  }
+  if (ah_spi == 0) return {};
+  if (auto deleted = xfrm::delete_sa(*requests_, destination, ah_spi, xfrm::kAhProtocol); !deleted && deleted.error() != ENOENT) {
+    return unexpected("xfrm: deleting the bundle's AH SA " + std::to_string(ah_spi) + " to " + destination.to_string() + ": " +
+                      std::strerror(deleted.error()));
   }
   return {};
 }
 
 Expected<std::size_t, std::string> XfrmDataplane::remove_all() {
   std::lock_guard lock(mutex_);
-  for (const auto& [key, installed] : sas_) (void)xfrm::delete_sa(*requests_, installed.destination, key.first);
+  for (const auto& [key, installed] : sas_) {
+    (void)xfrm::delete_sa(*requests_, installed.destination, key.first, kernel_protocol(installed.protocol));
+    if (installed.ah_spi != 0) (void)xfrm::delete_sa(*requests_, installed.destination, installed.ah_spi, xfrm::kAhProtocol);
+  }
   sas_.clear();
   dynamic_.clear();
   soft_.clear();
-  filter_by_rank_.clear();
-  filters_.clear();
-  auto removed = xfrm::remove_policies(*requests_, options_.spd);
+  auto removed = spd_->remove_all();
   if (!removed) return unexpected("xfrm: " + removed.error());
   return *removed;
+}
+
+Expected<void, std::string> XfrmDataplane::prepare_ike_socket(int fd, bool nat_traversal) {
+  sockaddr_storage bound{};
+  socklen_t length = sizeof bound;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length) != 0) {
+    return unexpected(std::string("xfrm: IKE socket: getsockname: ") + std::strerror(errno));
+  }
+  const bool v6 = bound.ss_family == AF_INET6;
+  // Per-socket policies come before the SPD's: IKE's datagrams pass whatever the filters say.
+  for (const std::uint8_t direction : {std::uint8_t{XFRM_POLICY_IN}, std::uint8_t{XFRM_POLICY_OUT}}) {
+    xfrm_userpolicy_info bypass;
+    std::memset(&bypass, 0, sizeof bypass);
+    bypass.action = XFRM_POLICY_ALLOW;
+    bypass.sel.family = bound.ss_family;
+    bypass.dir = direction;
+    if (setsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_XFRM_POLICY : IP_XFRM_POLICY, &bypass, sizeof bypass) != 0) {
+      return unexpected(std::string("xfrm: IKE socket bypass policy (") + (direction == XFRM_POLICY_IN ? "in" : "out") +
+                        "): " + std::strerror(errno));
+    }
+  }
+  if (nat_traversal) {
+    const int type = kEspInUdp;
+    if (setsockopt(fd, IPPROTO_UDP, UDP_ENCAP, &type, sizeof type) != 0) {
+      return unexpected(std::string("xfrm: NAT-T socket: UDP_ENCAP_ESPINUDP: ") + std::strerror(errno));
+    }
+  }
+  return {};
 }
 
 void XfrmDataplane::serve_events() {
@@ -380,7 +383,14 @@ void XfrmDataplane::serve_events() {
     if (message->nlmsg_type == XFRM_MSG_ACQUIRE) handle_acquire(message);
     if (message->nlmsg_type == XFRM_MSG_EXPIRE) handle_expire(message);
   };
-  while (!stopping_) (void)events_->receive(handler, kEventWait);
+  auto next_check = std::chrono::steady_clock::now() + kSoftAssociationCheck;
+  while (!stopping_) {
+    (void)events_->receive(handler, kEventWait);
+    if (std::chrono::steady_clock::now() >= next_check) {
+      retire_idle_soft_associations();
+      next_check = std::chrono::steady_clock::now() + kSoftAssociationCheck;
+    }
+  }
 }
 
 void XfrmDataplane::handle_acquire(const nlmsghdr* message) {
@@ -390,10 +400,9 @@ void XfrmDataplane::handle_acquire(const nlmsghdr* message) {
   Acquire acquire;
   {
     std::lock_guard lock(mutex_);
-    const DriverFilter* filter = nullptr;
-    if (auto found = filters_.find(kernel->reqid); kernel->reqid != 0 && found != filters_.end()) filter = &found->second;
-    if (!filter && kernel->policy_priority >= first_priority_ && kernel->policy_priority - first_priority_ < filter_by_rank_.size()) {
-      if (auto found = filters_.find(filter_by_rank_[kernel->policy_priority - first_priority_]); found != filters_.end()) filter = &found->second;
+    const DriverFilter* filter = kernel->reqid != 0 ? spd_->negotiate_filter(kernel->reqid) : nullptr;
+    if (!filter) {
+      if (const auto id = spd_->filter_at(kernel->policy_priority)) filter = spd_->negotiate_filter(*id);
     }
     if (!filter) return;  // not one of Ward's policies (or from a table already replaced)
     acquire.filter_id = filter->id;
@@ -414,17 +423,27 @@ void XfrmDataplane::handle_expire(const nlmsghdr* message) {
   SaExpiry expiry;
   {
     std::lock_guard lock(mutex_);
-    auto found = sas_.begin();
-    while (found != sas_.end() && !(found->first.first == kernel->spi && found->second.destination == kernel->destination)) ++found;
+    // An ESP or AH state of ours, or the AH state of a bundle (named by its ESP SPI).
+    auto found = std::find_if(sas_.begin(), sas_.end(), [&](const auto& entry) {
+      const auto& installed = entry.second;
+      if (installed.destination != kernel->destination) return false;
+      if (kernel->protocol == kernel_protocol(installed.protocol) && entry.first.first == kernel->spi) return true;
+      return kernel->protocol == xfrm::kAhProtocol && installed.ah_spi == kernel->spi;
+    });
     if (found == sas_.end()) return;  // someone else's SA
-    expiry.spi = kernel->spi;
+    expiry.spi = found->first.first;
     expiry.direction = found->first.second;
     expiry.filter_id = found->second.filter_id;
     expiry.peer = found->second.peer;
-    // The kernel deletes an SA that reached its hard lifetime itself.
+    // The kernel deletes a state that reached its hard lifetime itself; a bundle's other state goes too.
     if (kernel->hard) {
-      if (found->second.dynamic) release_dynamic(*found->second.dynamic);
-      sas_.erase(found);
+      const auto installed = found->second;
+      if (installed.ah_spi != 0) {
+        const bool ah_expired = kernel->protocol == xfrm::kAhProtocol;
+        (void)xfrm::delete_sa(*requests_, installed.destination, ah_expired ? found->first.first : installed.ah_spi,
+                              ah_expired ? xfrm::kEspProtocol : xfrm::kAhProtocol);
+      }
+      forget_sa(found);
     }
   }
   expiry.kind = kernel->hard ? ExpiryKind::Hard : ExpiryKind::Soft;
@@ -436,41 +455,50 @@ DataplaneCounters XfrmDataplane::counters() const {
   out.acquires = acquires_.load(std::memory_order_relaxed);
   std::lock_guard lock(mutex_);
   std::set<std::uint32_t> listed;
-  for (const auto id : filter_by_rank_) {
-    if (listed.insert(id).second) out.filters.push_back(FilterCounters{id, 0, 0});  // the kernel counts nothing per policy
+  for (const auto& filter : spd_->table().filters) {
+    if (listed.insert(filter.id).second) out.filters.push_back(FilterCounters{filter.id, 0, 0});  // the kernel counts nothing per policy
   }
   if (auto stats = xfrm::dump_sa_stats(*requests_)) {
+    const auto stats_of = [&](const IpAddress& destination, std::uint8_t protocol, std::uint32_t spi) -> const xfrm::KernelSaStats* {
+      for (const auto& kernel : *stats) {
+        if (kernel.spi == spi && kernel.protocol == protocol && kernel.destination == destination) return &kernel;
+      }
+      return nullptr;
+    };
     for (const auto& [key, installed] : sas_) {
       SaCounters counters;
       counters.spi = key.first;
       counters.direction = key.second;
+      counters.protocol = installed.protocol;
       counters.filter_id = installed.filter_id;
+      counters.bundled_ah_spi = installed.ah_spi;
       if (installed.dynamic) {
         if (const auto dynamic = dynamic_.find(*installed.dynamic); dynamic != dynamic_.end()) counters.dynamic_filter_id = dynamic->second.filter.id;
       }
       counters.peer = installed.peer;
-      for (const auto& kernel : *stats) {
-        if (kernel.spi == key.first && kernel.destination == installed.destination) {
-          counters.packets = kernel.packets;
-          counters.bytes = kernel.bytes;
-          counters.drops = kernel.drops;
-        }
+      if (const auto* kernel = stats_of(installed.destination, kernel_protocol(installed.protocol), key.first)) {
+        counters.packets = kernel->packets;
+        counters.bytes = kernel->bytes;
+        counters.drops = kernel->drops;
+      }
+      if (installed.ah_spi != 0) {
+        if (const auto* ah = stats_of(installed.destination, xfrm::kAhProtocol, installed.ah_spi)) counters.drops += ah->drops;
       }
       out.sas.push_back(counters);
     }
   }
   for (const auto& [selector, policy] : dynamic_) {
-    out.dynamic_filters.push_back({policy.filter.id, policy.origin_filter_id, selector, policy.sas, 0, 0});  // no per-policy counts
+    std::size_t sas = 0;
+    for (const auto& [key, installed] : sas_) sas += installed.dynamic == selector ? 1 : 0;
+    out.dynamic_filters.push_back({policy.filter.id, policy.origin_filter_id, selector, sas, 0, 0});  // no per-policy counts
   }
-  if (!soft_.empty()) {
-    // The kernel retires idle soft associations itself: list the ones it still holds.
-    const auto now = std::chrono::steady_clock::now();
-    const auto held = xfrm::extra_policy_slots(*requests_, xfrm::ExtraPolicy::SoftAssociation, options_.spd);
-    for (const auto& [key, policy] : soft_) {
-      if (held && std::find(held->begin(), held->end(), policy.slot) == held->end()) continue;
-      out.soft_associations.push_back({key.first, key.second, 0, 0,
-                                       std::chrono::duration_cast<std::chrono::seconds>(now - policy.created), policy.idle_lifetime});
-    }
+  const auto steady_now = std::chrono::steady_clock::now();
+  const auto now = static_cast<std::uint64_t>(std::time(nullptr));
+  for (const auto& [key, policy] : soft_) {
+    const auto idle_for = now > policy.last_use ? now - policy.last_use : 0;
+    const auto lifetime = static_cast<std::uint64_t>(policy.idle_lifetime.count());
+    out.soft_associations.push_back({key.first, key.second, 0, 0, std::chrono::duration_cast<std::chrono::seconds>(steady_now - policy.created),
+                                     std::chrono::seconds(lifetime > idle_for ? lifetime - idle_for : 0)});
   }
   if (xfrm_stat_fd_ >= 0) {
     std::string text(kXfrmStatBufferSize, '\0');

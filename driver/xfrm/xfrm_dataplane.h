@@ -1,34 +1,43 @@
-// The xfrm backend as a driver::Dataplane: the kernel does the work, Ward programs it.
+// The xfrm backend as a driver::Dataplane: the kernel does the work (ESP, AH, AES-NI), Ward
+// programs it over netlink, as strongSwan's kernel-netlink and Libreswan do.
 //
-//   install_filter_table  the table as kernel XFRM policies in Ward's priority band (xfrm_spd.h):
-//                         the new generation's policies go in (replacing same-selector twins in
-//                         one step), then what is left of the old one is deleted. Not a true
-//                         atomic swap: the kernel SPD has no transactions.
-//   add_sa / delete_sa    kernel XFRM states (xfrm_sad.h), ESP only (AH and AH+ESP bundles are
-//                         refused: the SPD's templates are ESP only). On a kernel without ESP the
-//                         kernel refuses them and the error says so (and names what /proc/crypto
-//                         lacks); the nfqueue backend is the one for such kernels. A default
-//                         response SA brings its dynamic filter: kernel policies after the table's
-//                         (xfrm_spd.h), template reqid = the dynamic filter's id, removed with the
-//                         filter's last SA. Acquires for a dynamic filter are not passed on (the
-//                         responder never negotiates for one).
-//   soft associations     a permit policy for the filter narrowed to the peer, ahead of the table,
-//                         that the kernel removes after the idle lifetime. Held packets are not
-//                         released: the kernel drops what waited for the acquire.
+//   install_filter_table  the table as kernel XFRM policies whose priorities carry Ward's precedence
+//                         (xfrm_spd.h); a new table goes in below the old one, so each packet meets
+//                         the whole old table or the whole new one (atomic_table_swap).
+//   add_sa / delete_sa    kernel XFRM states (xfrm_sad.h): ESP, AH, or an AH+ESP bundle (two states,
+//                         named by the ESP SPI), transport or tunnel mode, UDP-encapsulated ESP.
+//                         The SAs of one filter and peer get policies of their own, narrowed to the
+//                         peer just ahead of the filter, whose templates say what was negotiated
+//                         (the newest SA pair's): the kernel then protects with AH or AH+ESP as well
+//                         as ESP and refuses inbound traffic that lacks it. On a kernel without ESP
+//                         or AH the kernel refuses the state and the error says so (and names what
+//                         /proc/crypto lacks): the nfqueue backend is the one for such kernels.
+//                         A default response SA brings its dynamic filter: kernel policies above
+//                         every table (xfrm_spd.h), template reqid = the dynamic filter's id,
+//                         removed with the filter's last SA. Acquires for a dynamic filter are not
+//                         passed on (the responder never negotiates for one).
+//   soft associations     allow-in-clear policies for the filter narrowed to the peer, just ahead
+//                         of the filter; ended by an SA for the pair, by a table without the filter,
+//                         or when the kernel says they have matched nothing for `idle_lifetime`
+//                         (checked every second). Held packets are not released: the kernel drops
+//                         what waited for the acquire (it holds none: holds_packets is false).
+//   prepare_ike_socket    per-socket bypass policies (IP_XFRM_POLICY) on IKE's sockets, so that a
+//                         filter covering IKE's own traffic never catches it; UDP_ENCAP_ESPINUDP
+//                         on the NAT-T socket, so the kernel decapsulates ESP in UDP.
 //   listener              kernel acquires (XFRMNLGRP_ACQUIRE; the filter is the template's reqid,
-//                         or else the policy's priority rank) and SA expiries (XFRMNLGRP_EXPIRE)
-//                         arrive on a thread of the dataplane's own.
+//                         or else the policy's priority) and SA expiries (XFRMNLGRP_EXPIRE), soft
+//                         and hard, by bytes or time, arrive on a thread of the dataplane's own. The
+//                         expiry of a bundle's AH state is reported under its ESP SPI.
 //   counters              per SA: the kernel's packets/bytes/replay+integrity drops. Per filter:
 //                         listed, but packets/bytes are always 0 -- the kernel keeps no per-policy
-//                         traffic counts (a policy's lifetime "current" holds only add/use times).
-//                         blocked / unsecured_dropped / unknown_spi / malformed come from
-//                         /proc/net/xfrm_stat and count the whole namespace, not only Ward's
-//                         policies; held / hold_dropped / policy_mismatch / drops_by_reason are
-//                         not available (0).
+//                         traffic counts. blocked / unsecured_dropped / unknown_spi / malformed
+//                         come from /proc/net/xfrm_stat and count the whole namespace, not only
+//                         Ward's policies; held / hold_dropped / policy_mismatch / drops_by_reason
+//                         are not available (0).
 //
 // Everything is done in the network namespace of the thread that called start() (the netlink
-// sockets are bound to it there). On destruction Ward's SAs and every policy in Ward's band are
-// removed; other policies and SAs in the namespace are never touched.
+// sockets are bound to it there). On destruction Ward's SAs and every policy in Ward's priorities
+// are removed; other policies and SAs in the namespace are never touched.
 #pragma once
 
 #include <atomic>
@@ -40,7 +49,6 @@
 #include <optional>
 #include <string>
 #include <thread>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -66,6 +74,7 @@ class XfrmDataplane final : public Dataplane {
   Expected<void, std::string> add_soft_association(SoftAssociation association) override;
   Expected<void, std::string> delete_soft_association(std::uint32_t filter_id, const IpAddress& peer) override;
   DataplaneCounters counters() const override;
+  Expected<void, std::string> prepare_ike_socket(int fd, bool nat_traversal) override;
 
   // Removes Ward's SAs and policies now (the destructor does it too); the policies removed.
   Expected<std::size_t, std::string> remove_all();
@@ -76,43 +85,47 @@ class XfrmDataplane final : public Dataplane {
     std::uint32_t filter_id = 0;
     IpAddress peer;
     std::optional<DynamicSelector> dynamic;
+    crypto::SecurityProtocol protocol = crypto::SecurityProtocol::Esp;  // AH: AH alone
+    std::uint32_t ah_spi = 0;                                            // an AH+ESP bundle's AH state
+    xfrm::Protection protection;
+    std::uint64_t order = 0;                                             // newest protects the pair
   };
   using SaKey = std::pair<std::uint32_t, crypto::Direction>;
   struct DynamicPolicy {
     DriverFilter filter;  // outbound direction, id = the dynamic filter's
     std::uint32_t origin_filter_id = 0;
     std::uint32_t slot = 0;
-    std::size_t sas = 0;
+    xfrm::Protection protection;
   };
   struct SoftPolicy {
-    DriverFilter filter;  // permit, narrowed to the peer
-    std::uint32_t slot = 0;
     std::chrono::steady_clock::time_point created;
     std::chrono::seconds idle_lifetime{0};
+    std::uint64_t last_use = 0;  // unix seconds, from the kernel's policy use times
   };
-  using SoftKey = std::pair<std::uint32_t, IpAddress>;
+  using PeerKey = std::pair<std::uint32_t, IpAddress>;
 
   XfrmDataplane(DataplaneListener& listener, XfrmOptions options);
   void serve_events();
   void handle_acquire(const struct nlmsghdr* message);
   void handle_expire(const struct nlmsghdr* message);
+  void retire_idle_soft_associations();
   Expected<IpAddress, std::string> local_address_towards(const IpAddress& peer) const;
-  // Under mutex_: the dynamic filter of a default response SA, made on first use.
-  Expected<DynamicPolicy*, std::string> acquire_dynamic(const DynamicSelector& selector, std::uint32_t origin_filter_id);
-  void release_dynamic(const DynamicSelector& selector);
+  // Under mutex_: the policies of the pair (filter, peer) or of a dynamic filter follow the newest
+  // of their SAs, and go with the last.
+  Expected<void, std::string> refresh_peer(const PeerKey& pair);
+  Expected<void, std::string> refresh_dynamic(const DynamicSelector& selector);
+  void forget_sa(std::map<SaKey, InstalledSa>::iterator found);
 
   DataplaneListener& listener_;
   XfrmOptions options_;
   mutable std::mutex mutex_;  // guards requests_ and everything below it
   std::unique_ptr<xfrm::XfrmSocket> requests_;
-  std::uint64_t generation_ = 0;
-  std::uint32_t first_priority_ = 0;
-  std::vector<std::uint32_t> filter_by_rank_;
-  std::unordered_map<std::uint32_t, DriverFilter> filters_;  // by id: the first filter with that id
+  std::unique_ptr<xfrm::Spd> spd_;
   std::map<SaKey, InstalledSa> sas_;
+  std::uint64_t next_order_ = 0;
   std::map<DynamicSelector, DynamicPolicy> dynamic_;
   std::uint32_t next_dynamic_id_ = kFirstDynamicFilterId;
-  std::map<SoftKey, SoftPolicy> soft_;
+  std::map<PeerKey, SoftPolicy> soft_;
   int route_socket_v4_ = -1;  // unconnected UDP sockets in the dataplane's namespace: source lookup
   int route_socket_v6_ = -1;
   int xfrm_stat_fd_ = -1;     // /proc/thread-self/net/xfrm_stat of that namespace, or -1

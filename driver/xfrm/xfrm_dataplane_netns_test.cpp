@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/harness/uml_kernel.h"
 #include "tests/netns/netns.h"
 
 namespace ward::driver {
@@ -16,8 +17,8 @@ using ward::testing::Netns;
 
 constexpr const char* kAddressA = "10.20.4.1";
 constexpr const char* kAddressB = "10.20.4.2";
-constexpr std::uint32_t kFirstHalf = 0x40000;  // SpdOptions' default band
-constexpr std::uint32_t kSecondHalf = kFirstHalf + xfrm::kHalfBand;
+// Where the first table of four selectors goes, and the second (below it), with SpdOptions' defaults.
+constexpr std::uint32_t kFirstBase = xfrm::SpdOptions{}.top - 4 * xfrm::kSlotsPerRank;
 
 DriverFilter filter(std::uint32_t id, std::uint8_t protocol, PortRange dport, FilterAction action) {
   return {id, *IpPrefix::parse("10.20.4.1/32"), *IpPrefix::parse("10.20.4.2/32"), protocol, PortRange::any(), dport, action, 0, {}};
@@ -86,9 +87,9 @@ TEST_F(XfrmDataplaneNetnsTest, TheTableBecomesPrioritisedPoliciesAndASwapLeavesN
   EXPECT_EQ(count(listing, "dir in"), 4u) << listing;
   EXPECT_EQ(count(listing, "dir fwd"), 1u) << "only the tunnel filter forwards\n" << listing;
   // Precedence order = priority order: the ICMP block is rank 0, the final block rank 3.
-  EXPECT_NE(listing.find("proto icmp \n\tdir out action block priority " + std::to_string(kFirstHalf) + " "), std::string::npos) << listing;
-  EXPECT_NE(listing.find("proto tcp dport 7101 \n\tdir out priority " + std::to_string(kFirstHalf + 1) + " "), std::string::npos) << listing;
-  EXPECT_NE(listing.find("dir out action block priority " + std::to_string(kFirstHalf + 3) + " "), std::string::npos) << listing;
+  EXPECT_NE(listing.find("proto icmp \n\tdir out action block priority " + std::to_string(kFirstBase + 2) + " "), std::string::npos) << listing;
+  EXPECT_NE(listing.find("proto tcp dport 7101 \n\tdir out priority " + std::to_string(kFirstBase + 4 + 2) + " "), std::string::npos) << listing;
+  EXPECT_NE(listing.find("dir out action block priority " + std::to_string(kFirstBase + 12 + 2) + " "), std::string::npos) << listing;
   EXPECT_EQ(count(listing, "action block"), 4u) << listing;
   EXPECT_NE(listing.find("tmpl src 0.0.0.0 dst 10.20.4.2"), std::string::npos) << "out: tunnel to the endpoint\n" << listing;
   EXPECT_NE(listing.find("tmpl src 10.20.4.2 dst 0.0.0.0"), std::string::npos) << "in/fwd: from the endpoint\n" << listing;
@@ -107,7 +108,9 @@ TEST_F(XfrmDataplaneNetnsTest, TheTableBecomesPrioritisedPoliciesAndASwapLeavesN
   EXPECT_EQ(count(listing, "dir "), 2u) << listing;
   EXPECT_EQ(listing.find("action block"), std::string::npos) << listing;
   EXPECT_EQ(listing.find("tmpl"), std::string::npos) << listing;
-  EXPECT_EQ(count(listing, "priority " + std::to_string(kSecondHalf)), 2u) << "the new generation uses the other half\n" << listing;
+  // The second table (one selector) goes in below the first.
+  EXPECT_EQ(count(listing, "priority " + std::to_string(kFirstBase - xfrm::kSlotsPerRank + 2) + " "), 2u)
+      << "the new table goes in below the old one\n" << listing;
   EXPECT_EQ(ward::testing::ping_once(*a_, kAddressB), 0);
 
   const auto counted = dataplane_->counters();
@@ -144,6 +147,7 @@ TEST_F(XfrmDataplaneNetnsTest, AddSaInstallsAKernelStateOrSaysTheKernelHasNoEsp)
   sa.lifetime.hard_time = 3600s;
   const auto added = dataplane_->add_sa(sa);
   if (!added) {
+    ASSERT_FALSE(ward::test::inside_uml()) << "the UML kernel has ESP: " << added.error();
     ASSERT_FALSE(dataplane_->capabilities().kernel_sas) << "a refusal for another reason: " << added.error();
     EXPECT_NE(added.error().find("no ESP support"), std::string::npos) << added.error();
     EXPECT_NE(added.error().find("0x00005a01"), std::string::npos) << added.error();
@@ -177,7 +181,7 @@ TEST_F(XfrmDataplaneNetnsTest, StartingRemovesPoliciesACrashedPredecessorLeftInW
   FilterTable table;
   table.filters = {filter(61, 1, PortRange::any(), FilterAction::Block)};
   ASSERT_TRUE(dataplane_->install_filter_table(table).has_value());
-  ASSERT_EQ(a_->exec("ip xfrm policy add src 10.20.4.1/32 dst 10.20.4.8/32 dir out priority " + std::to_string(kSecondHalf + 5) +
+  ASSERT_EQ(a_->exec("ip xfrm policy add src 10.20.4.1/32 dst 10.20.4.8/32 dir out priority " + std::to_string(kFirstBase - 100) +
                      " action block"),
             0);
   std::unique_ptr<XfrmDataplane> second;

@@ -15,7 +15,6 @@ namespace ward::driver::xfrm {
 
 namespace {
 
-constexpr std::uint8_t kEspProtocol = 50;
 constexpr std::uint16_t kUdpEncapEspInUdp = 2;  // UDP_ENCAP_ESPINUDP, RFC 3948
 
 void put_address(xfrm_address_t& out, const IpAddress& address) {
@@ -66,12 +65,16 @@ Expected<void, int> add_sa(XfrmSocket& socket, const KernelSa& sa) {
   put_address(info->saddr, sa.source);
   put_address(info->id.daddr, sa.destination);
   info->id.spi = htonl(sa.spi);
-  info->id.proto = kEspProtocol;
+  info->id.proto = sa.protocol;
   info->family = family;
   info->sel.family = family;
   info->mode = sa.tunnel ? XFRM_MODE_TUNNEL : XFRM_MODE_TRANSPORT;
   info->reqid = sa.reqid;
   info->replay_window = sa.replay_window;
+  // RFC 4302 3.3.3.2.1: IPv4 AH pads its ICV to 32 bits. Linux's ah4 pads to 64 bits unless told
+  // (a 16-byte HMAC-SHA-256-128 ICV then gets 4 bytes more than strongSwan, Windows and Ward's
+  // userspace AH send and expect, and every packet fails their check); ah6 pads to 64, as required.
+  if (sa.protocol == kAhProtocol && family == AF_INET) info->flags |= XFRM_STATE_ALIGN4;
   info->lft.soft_byte_limit = limit_or_infinite(sa.soft_bytes);
   info->lft.hard_byte_limit = limit_or_infinite(sa.hard_bytes);
   info->lft.soft_packet_limit = info->lft.hard_packet_limit = XFRM_INF;
@@ -86,7 +89,14 @@ Expected<void, int> add_sa(XfrmSocket& socket, const KernelSa& sa) {
   }
 
   const auto& keys = sa.keys;
-  if (!keys.aead.empty()) {
+  if (sa.protocol == kAhProtocol) {
+    AlgorithmAttribute auth(sizeof(xfrm_algo_auth), keys.integrity_key.size());
+    put_name(auth.as<xfrm_algo_auth>()->alg_name, keys.integrity);
+    auth.as<xfrm_algo_auth>()->alg_key_len = static_cast<unsigned>(keys.integrity_key.size() * 8);
+    auth.as<xfrm_algo_auth>()->alg_trunc_len = keys.icv_bits;
+    std::memcpy(auth.as<xfrm_algo_auth>()->alg_key, keys.integrity_key.data(), keys.integrity_key.size());
+    mnl_attr_put(message, XFRMA_ALG_AUTH_TRUNC, auth.size(), auth.data());
+  } else if (!keys.aead.empty()) {
     AlgorithmAttribute aead(sizeof(xfrm_algo_aead), keys.aead_key.size());
     put_name(aead.as<xfrm_algo_aead>()->alg_name, keys.aead);
     aead.as<xfrm_algo_aead>()->alg_key_len = static_cast<unsigned>(keys.aead_key.size() * 8);
@@ -112,13 +122,13 @@ Expected<void, int> add_sa(XfrmSocket& socket, const KernelSa& sa) {
   return done;
 }
 
-Expected<void, int> delete_sa(XfrmSocket& socket, const IpAddress& destination, std::uint32_t spi) {
+Expected<void, int> delete_sa(XfrmSocket& socket, const IpAddress& destination, std::uint32_t spi, std::uint8_t protocol) {
   nlmsghdr* message = socket.new_message(XFRM_MSG_DELSA);
   auto* id = static_cast<xfrm_usersa_id*>(mnl_nlmsg_put_extra_header(message, sizeof(xfrm_usersa_id)));
   put_address(id->daddr, destination);
   id->spi = htonl(spi);
   id->family = destination.family() == IpFamily::V4 ? AF_INET : AF_INET6;
-  id->proto = kEspProtocol;
+  id->proto = protocol;
   return socket.request(message);
 }
 
@@ -127,7 +137,8 @@ std::optional<KernelExpire> parse_expire(const nlmsghdr* message) {
   if (mnl_nlmsg_get_payload_len(message) < sizeof(xfrm_user_expire)) return std::nullopt;
   xfrm_user_expire expire{};
   std::memcpy(&expire, mnl_nlmsg_get_payload(message), sizeof expire);
-  return KernelExpire{address_from(expire.state.id.daddr, expire.state.family), ntohl(expire.state.id.spi), expire.hard != 0};
+  return KernelExpire{address_from(expire.state.id.daddr, expire.state.family), expire.state.id.proto, ntohl(expire.state.id.spi),
+                      expire.hard != 0};
 }
 
 Expected<std::vector<KernelSaStats>, int> dump_sa_stats(XfrmSocket& socket) {
@@ -137,7 +148,7 @@ Expected<std::vector<KernelSaStats>, int> dump_sa_stats(XfrmSocket& socket) {
     if (reply->nlmsg_type != XFRM_MSG_NEWSA || mnl_nlmsg_get_payload_len(reply) < sizeof(xfrm_usersa_info)) return;
     xfrm_usersa_info info{};
     std::memcpy(&info, mnl_nlmsg_get_payload(reply), sizeof info);
-    found.push_back({address_from(info.id.daddr, info.family), ntohl(info.id.spi), info.curlft.packets, info.curlft.bytes,
+    found.push_back({address_from(info.id.daddr, info.family), info.id.proto, ntohl(info.id.spi), info.curlft.packets, info.curlft.bytes,
                      std::uint64_t{info.stats.replay} + info.stats.integrity_failed});
   });
   if (!dumped) return unexpected(dumped.error());

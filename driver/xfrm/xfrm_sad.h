@@ -1,6 +1,6 @@
-// Kernel SAs for the xfrm backend, on kernels that have ESP. On kernels without it (this
-// workplace's) the kernel refuses the SA, and kernel_lacks_esp() says so, so callers and tests can
-// report it clearly instead of failing obscurely.
+// Kernel SAs (ESP or AH) for the xfrm backend, on kernels that have ESP/AH. On kernels without
+// them (this workplace's host) the kernel refuses the SA, and kernel_lacks_esp() says so, so
+// callers and tests can report it clearly instead of failing obscurely.
 #pragma once
 
 #include <cstdint>
@@ -18,7 +18,8 @@ namespace ward::driver::xfrm {
 
 struct KernelSaKeys {
   // Linux crypto API names: AEAD "rfc4106(gcm(aes))" (key includes the 4-byte salt), or a cipher
-  // such as "cbc(aes)" / "ecb(cipher_null)" with an authenticator such as "hmac(sha256)".
+  // such as "cbc(aes)" / "ecb(cipher_null)" with an authenticator such as "hmac(sha256)". AH has
+  // the authenticator only.
   std::string aead;
   std::string cipher;
   std::string integrity;
@@ -31,6 +32,7 @@ struct KernelSaKeys {
 struct KernelSa {
   IpAddress source;
   IpAddress destination;
+  std::uint8_t protocol = kEspProtocol;  // or kAhProtocol
   std::uint32_t spi = 0;
   std::uint32_t reqid = 0;
   bool tunnel = false;
@@ -45,6 +47,7 @@ struct KernelSa {
 // One XFRM_MSG_EXPIRE: an SA reached its soft or hard lifetime.
 struct KernelExpire {
   IpAddress destination;
+  std::uint8_t protocol = kEspProtocol;
   std::uint32_t spi = 0;
   bool hard = false;
 };
@@ -53,6 +56,7 @@ std::optional<KernelExpire> parse_expire(const nlmsghdr* message);
 // What the kernel counts per SA.
 struct KernelSaStats {
   IpAddress destination;
+  std::uint8_t protocol = kEspProtocol;
   std::uint32_t spi = 0;
   std::uint64_t packets = 0;
   std::uint64_t bytes = 0;
@@ -61,7 +65,7 @@ struct KernelSaStats {
 Expected<std::vector<KernelSaStats>, int> dump_sa_stats(XfrmSocket& socket);
 
 Expected<void, int> add_sa(XfrmSocket& socket, const KernelSa& sa);
-Expected<void, int> delete_sa(XfrmSocket& socket, const IpAddress& destination, std::uint32_t spi);
+Expected<void, int> delete_sa(XfrmSocket& socket, const IpAddress& destination, std::uint32_t spi, std::uint8_t protocol = kEspProtocol);
 bool kernel_lacks_esp(int error) noexcept;
 
 }  // namespace ward::driver::xfrm

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -13,6 +14,10 @@ struct mnl_socket;
 struct nlmsghdr;
 
 namespace ward::driver::xfrm {
+
+// The IP protocol numbers XFRM states and templates name.
+inline constexpr std::uint8_t kEspProtocol = 50;
+inline constexpr std::uint8_t kAhProtocol = 51;
 
 class XfrmSocket {
  public:

@@ -1,209 +1,345 @@
 #include "driver/xfrm/xfrm_spd.h"
 
-#include <arpa/inet.h>
+#include <sys/socket.h>
 
-#include <cstring>
-#include <set>
+#include <algorithm>
 #include <utility>
-#include <vector>
-
-#include <libmnl/libmnl.h>
-#include <linux/xfrm.h>
-
-#include "driver/xfrm/port_masks.h"
 
 namespace ward::driver::xfrm {
 
 namespace {
 
-constexpr std::uint8_t kEspProtocol = 50;
+constexpr std::uint32_t kSoftSlot = 0;
+constexpr std::uint32_t kPeerSlot = 1;
+constexpr std::uint32_t kFilterSlot = 2;
 
-void put_address(xfrm_address_t& out, const IpAddress& address) {
-  std::memcpy(&out, address.bytes().data(), address.family() == IpFamily::V4 ? 4 : 16);
-}
+std::uint16_t family_of(const DriverFilter& filter) { return filter.source.family() == IpFamily::V4 ? AF_INET : AF_INET6; }
 
-std::uint16_t family_of(const IpPrefix& prefix) { return prefix.family() == IpFamily::V4 ? AF_INET : AF_INET6; }
-
-xfrm_selector selector_for(const DriverFilter& filter, const PortMask& sport, const PortMask& dport) {
-  xfrm_selector selector{};
-  put_address(selector.saddr, filter.source.address());
-  put_address(selector.daddr, filter.destination.address());
-  selector.prefixlen_s = static_cast<std::uint8_t>(filter.source.length());
-  selector.prefixlen_d = static_cast<std::uint8_t>(filter.destination.length());
-  selector.family = family_of(filter.source);
-  selector.proto = filter.protocol;
-  selector.sport = htons(sport.port);
-  selector.sport_mask = htons(sport.mask);
-  selector.dport = htons(dport.port);
-  selector.dport_mask = htons(dport.mask);
-  return selector;
-}
-
-std::string errno_message(const std::string& what, int error) { return what + ": " + std::strerror(error); }
-
-Expected<void, std::string> add_policy(XfrmSocket& socket, const DriverFilter& filter, const xfrm_selector& selector,
-                                       std::uint8_t direction, std::uint32_t priority, std::uint64_t idle_seconds = 0) {
-  // UPDPOLICY replaces a policy with the same selector and direction in one step (the kernel allows
-  // only one), which is how the old table's twin of each new policy is swapped out.
-  nlmsghdr* message = socket.new_message(XFRM_MSG_UPDPOLICY, NLM_F_CREATE);
-  auto* info = static_cast<xfrm_userpolicy_info*>(mnl_nlmsg_put_extra_header(message, sizeof(xfrm_userpolicy_info)));
-  info->sel = selector;
-  info->priority = priority;
-  info->dir = direction;
-  info->action = filter.action == FilterAction::Block ? XFRM_POLICY_BLOCK : XFRM_POLICY_ALLOW;
-  info->lft.soft_byte_limit = info->lft.hard_byte_limit = XFRM_INF;
-  info->lft.soft_packet_limit = info->lft.hard_packet_limit = XFRM_INF;
-  info->lft.hard_use_expires_seconds = idle_seconds;  // 0: none; else the kernel drops it this long after its last use
-  if (filter.action == FilterAction::Negotiate) {
-    xfrm_user_tmpl tmpl{};
-    tmpl.id.proto = kEspProtocol;
-    tmpl.family = selector.family;
-    tmpl.reqid = filter.id;
-    tmpl.mode = XFRM_MODE_TRANSPORT;
-    if (filter.tunnel_endpoint) {
-      tmpl.mode = XFRM_MODE_TUNNEL;
-      put_address(direction == XFRM_POLICY_OUT ? tmpl.id.daddr : tmpl.saddr, *filter.tunnel_endpoint);
-    }
-    tmpl.aalgos = tmpl.ealgos = tmpl.calgos = ~0U;
-    // Inbound pass-through: clear traffic is accepted too (`level use`); outbound still needs the SA.
-    if (filter.accept_unsecured && direction == XFRM_POLICY_IN) tmpl.optional = 1;
-    mnl_attr_put(message, XFRMA_TMPL, sizeof tmpl, &tmpl);
-  }
-  if (auto done = socket.request(message); !done) {
-    return unexpected(errno_message("adding XFRM policy for filter " + std::to_string(filter.id) + " (" + filter.source.to_string() +
-                                        " -> " + filter.destination.to_string() + ")",
-                                    done.error()));
-  }
-  return {};
-}
-
-struct InstalledPolicy {
-  xfrm_selector selector;
-  std::uint8_t direction;
-  std::uint32_t priority;
-};
-
-Expected<std::vector<InstalledPolicy>, std::string> list_band(XfrmSocket& socket, std::uint32_t low, std::uint32_t high) {
-  std::vector<InstalledPolicy> found;
-  nlmsghdr* message = socket.new_message(XFRM_MSG_GETPOLICY);
-  auto dumped = socket.dump(message, [&](const nlmsghdr* reply) {
-    if (reply->nlmsg_type != XFRM_MSG_NEWPOLICY) return;
-    xfrm_userpolicy_info info{};
-    std::memcpy(&info, mnl_nlmsg_get_payload(reply), sizeof info);
-    if (info.priority >= low && info.priority < high) found.push_back({info.sel, info.dir, info.priority});
-  });
-  if (!dumped) return unexpected(errno_message("listing XFRM policies", dumped.error()));
-  return found;
-}
-
-Expected<std::size_t, std::string> delete_band(XfrmSocket& socket, std::uint32_t low, std::uint32_t high) {
-  auto policies = list_band(socket, low, high);
-  if (!policies) return unexpected(policies.error());
-  for (const auto& policy : *policies) {
-    nlmsghdr* message = socket.new_message(XFRM_MSG_DELPOLICY);
-    auto* id = static_cast<xfrm_userpolicy_id*>(mnl_nlmsg_put_extra_header(message, sizeof(xfrm_userpolicy_id)));
-    id->sel = policy.selector;
-    id->dir = policy.direction;
-    if (auto done = socket.request(message); !done && done.error() != ENOENT) {
-      return unexpected(errno_message("deleting XFRM policy at priority " + std::to_string(policy.priority), done.error()));
-    }
-  }
-  return policies->size();
+std::vector<std::uint8_t> directions_for(bool tunnel) {
+  if (tunnel) return {XFRM_POLICY_OUT, XFRM_POLICY_IN, XFRM_POLICY_FWD};
+  return {XFRM_POLICY_OUT, XFRM_POLICY_IN};
 }
 
 }  // namespace
 
-Expected<SpdSummary, std::string> install_policies(XfrmSocket& socket, const FilterTable& table, std::uint64_t generation,
-                                                   const SpdOptions& options) {
-  const std::uint32_t new_half = options.priority_band + (generation % 2 == 0 ? 0 : kHalfBand);
-  const std::uint32_t old_half = options.priority_band + (generation % 2 == 0 ? kHalfBand : 0);
-  SpdSummary summary;
-  summary.first_priority = new_half;
-  // Leftovers in the half we are about to fill (an earlier crash) would collide with the new ones.
-  if (auto stale = delete_band(socket, new_half, new_half + kHalfBand); !stale) return unexpected(stale.error());
+std::vector<KernelPolicy> Spd::table_policies(const Entry& entry) const {
+  const auto& filter = entry.filter;
+  const auto selector = selector_for(filter, entry.source_port, entry.destination_port);
+  std::vector<KernelPolicy> out;
+  for (const auto direction : directions_for(filter.tunnel_endpoint.has_value())) {
+    KernelPolicy policy;
+    policy.selector = selector;
+    policy.direction = direction;
+    policy.priority = base_ + entry.rank * kSlotsPerRank + kFilterSlot;
+    policy.block = filter.action == FilterAction::Block;
+    if (filter.action == FilterAction::Negotiate) {
+      policy.templates = templates_for(Protection{true, false, filter.tunnel_endpoint}, family_of(filter), direction, filter.id,
+                                       filter.accept_unsecured && direction == XFRM_POLICY_IN);
+    }
+    out.push_back(std::move(policy));
+  }
+  return out;
+}
 
-  std::uint32_t rank = 0;
-  std::set<std::string> seen;  // a later filter with an earlier one's selector can never win
+std::vector<KernelPolicy> Spd::narrowed_policies(const Entry& entry, const IpAddress& peer, Kind kind,
+                                                 const Protection* protection) const {
+  const auto& filter = entry.filter;
+  if (filter.source.family() != peer.family()) return {};
+  const bool tunnel = kind == Kind::Soft ? filter.tunnel_endpoint.has_value() : protection->tunnel_endpoint.has_value();
+  std::vector<KernelPolicy> out;
+  for (const auto direction : directions_for(tunnel)) {
+    DriverFilter narrowed = filter;
+    // Transport mode: outbound traffic goes to the peer, inbound comes from it. A tunnel carries
+    // the filter's whole traffic to its gateway.
+    if (!tunnel) {
+      auto& side = direction == XFRM_POLICY_OUT ? narrowed.destination : narrowed.source;
+      if (!side.contains(peer)) continue;
+      side = IpPrefix::host(peer);
+    }
+    KernelPolicy policy;
+    policy.selector = selector_for(narrowed, entry.source_port, entry.destination_port);
+    policy.direction = direction;
+    policy.priority = base_ + entry.rank * kSlotsPerRank + (kind == Kind::Soft ? kSoftSlot : kPeerSlot);
+    if (kind == Kind::Peer) {
+      policy.templates = templates_for(*protection, family_of(filter), direction, filter.id,
+                                       filter.accept_unsecured && direction == XFRM_POLICY_IN);
+    }
+    out.push_back(std::move(policy));
+  }
+  return out;
+}
+
+std::vector<KernelPolicy> Spd::peer_claim(std::uint32_t filter_id, const IpAddress& peer, const Protection& protection) const {
+  std::vector<KernelPolicy> out;
+  for (const auto& entry : entries_) {
+    if (entry.filter.id != filter_id || entry.filter.action != FilterAction::Negotiate) continue;
+    for (auto& policy : narrowed_policies(entry, peer, Kind::Peer, &protection)) out.push_back(std::move(policy));
+    if (protection.tunnel_endpoint) {
+      for (auto& policy : tunnel_return_policies(entry, protection)) out.push_back(std::move(policy));
+    }
+  }
+  return out;
+}
+
+// Windows tunnel rules come in unmirrored pairs (ours -> theirs through their endpoint, theirs ->
+// ours through ours), and quick mode negotiates the SA pair for the outbound one: what its inbound
+// SA delivers is the filter's reply direction, which the partner rule's filter covers with a
+// template of its own (its reqid, our endpoint). The reply direction therefore gets inbound and
+// forward policies for the SA pair's templates, at the filter's rank or the partner's if that comes
+// first (as driver/engine accepts what an inbound tunnel SA delivers when its reverse matches the
+// SA's filter). For a mirrored filter these repeat the policies of its generated reply entry.
+std::vector<KernelPolicy> Spd::tunnel_return_policies(const Entry& entry, const Protection& protection) const {
+  DriverFilter reply = entry.filter;
+  std::swap(reply.source, reply.destination);
+  std::swap(reply.source_ports, reply.destination_ports);
+  std::uint32_t rank = entry.rank;
+  for (const auto& other : entries_) {
+    const auto& f = other.filter;
+    if (f.source == reply.source && f.destination == reply.destination && f.protocol == reply.protocol &&
+        f.source_ports == reply.source_ports && f.destination_ports == reply.destination_ports) {
+      rank = std::min(rank, other.rank);
+    }
+  }
+  std::vector<KernelPolicy> out;
+  for (const auto direction : {std::uint8_t{XFRM_POLICY_IN}, std::uint8_t{XFRM_POLICY_FWD}}) {
+    KernelPolicy policy;
+    policy.selector = selector_for(reply, entry.destination_port, entry.source_port);
+    policy.direction = direction;
+    policy.priority = base_ + rank * kSlotsPerRank + kPeerSlot;
+    policy.templates = templates_for(protection, family_of(entry.filter), direction, entry.filter.id, false);
+    out.push_back(std::move(policy));
+  }
+  return out;
+}
+
+std::vector<KernelPolicy> Spd::soft_claim(std::uint32_t filter_id, const IpAddress& peer) const {
+  std::vector<KernelPolicy> out;
+  for (const auto& entry : entries_) {
+    if (entry.filter.id != filter_id || entry.filter.action != FilterAction::Negotiate) continue;
+    for (auto& policy : narrowed_policies(entry, peer, Kind::Soft, nullptr)) out.push_back(std::move(policy));
+  }
+  return out;
+}
+
+std::set<PolicyKey> Spd::claim(const Owner& owner, std::vector<KernelPolicy> policies) {
+  std::set<PolicyKey> touched;
+  if (auto previous = claims_.find(owner); previous != claims_.end()) {
+    for (const auto& policy : previous->second) {
+      const auto key = policy.key();
+      touched.insert(key);
+      auto& at_key = candidates_[key];
+      at_key.erase({policy.priority, owner});
+      if (at_key.empty()) candidates_.erase(key);
+    }
+    claims_.erase(previous);
+  }
+  for (const auto& policy : policies) {
+    const auto key = policy.key();
+    touched.insert(key);
+    candidates_[key][{policy.priority, owner}] = policy;
+  }
+  if (!policies.empty()) claims_[owner] = std::move(policies);
+  return touched;
+}
+
+Expected<std::pair<std::size_t, std::size_t>, std::string> Spd::apply(const std::set<PolicyKey>& keys) {
+  std::vector<const KernelPolicy*> upserts;
+  std::vector<PolicyKey> deletes;
+  for (const auto& key : keys) {
+    const auto wanted = candidates_.find(key);
+    const auto held = installed_.find(key);
+    if (wanted != candidates_.end()) {
+      const KernelPolicy& winner = wanted->second.begin()->second;
+      if (held == installed_.end() || !held->second.same_as(winner)) upserts.push_back(&winner);
+    } else if (held != installed_.end()) {
+      deletes.push_back(key);
+    }
+  }
+  std::stable_sort(upserts.begin(), upserts.end(), [](const KernelPolicy* a, const KernelPolicy* b) { return a->priority < b->priority; });
+  for (const auto* policy : upserts) {
+    if (auto put = put_policy(socket_, *policy); !put) return unexpected(put.error());
+    installed_[policy->key()] = *policy;
+  }
+  for (const auto& key : deletes) {
+    if (auto deleted = delete_policy(socket_, key); !deleted) return unexpected(deleted.error());
+    installed_.erase(key);
+  }
+  return std::pair{upserts.size(), deletes.size()};
+}
+
+Expected<SpdSummary, std::string> Spd::install_table(const FilterTable& table) {
+  std::vector<Entry> entries;
   for (const auto& filter : table.filters) {
     if (filter.source.family() != filter.destination.family()) continue;
-    for (const auto& sport : port_range_to_masks(filter.source_ports)) {
-      for (const auto& dport : port_range_to_masks(filter.destination_ports)) {
-        if (rank >= kHalfBand) return unexpected(std::string("the table needs more than 65536 XFRM policies"));
-        const auto selector = selector_for(filter, sport, dport);
-        if (!seen.insert(std::string(reinterpret_cast<const char*>(&selector), sizeof selector)).second) continue;
-        for (const std::uint8_t direction : {std::uint8_t{XFRM_POLICY_OUT}, std::uint8_t{XFRM_POLICY_IN}, std::uint8_t{XFRM_POLICY_FWD}}) {
-          if (direction == XFRM_POLICY_FWD && !filter.tunnel_endpoint) continue;
-          if (auto added = add_policy(socket, filter, selector, direction, new_half + rank); !added) return unexpected(added.error());
-          ++summary.policies_added;
+    for (const auto& source_port : port_range_to_masks(filter.source_ports)) {
+      for (const auto& destination_port : port_range_to_masks(filter.destination_ports)) {
+        if (entries.size() >= kMaxTableSelectors) {
+          return unexpected("the table needs more than " + std::to_string(kMaxTableSelectors) + " XFRM selectors");
         }
-        summary.filter_ids.push_back(filter.id);
-        ++rank;
+        entries.push_back(Entry{filter, source_port, destination_port, static_cast<std::uint32_t>(entries.size())});
       }
     }
   }
-  auto removed = delete_band(socket, old_half, old_half + kHalfBand);
-  if (!removed) return unexpected(removed.error());
-  summary.policies_removed = *removed;
+  SpdSummary summary;
+  const std::uint32_t needed = static_cast<std::uint32_t>(std::max<std::size_t>(entries.size(), 1) * kSlotsPerRank);
+  if (options_.top - options_.floor < needed) return unexpected(std::string("the table does not fit Ward's XFRM priorities"));
+  std::uint32_t base = (base_ == 0 ? options_.top : base_) - needed;
+  if (base_ != 0 && (base_ < options_.floor + needed)) {
+    base = options_.top - needed;  // wrapped: this one table goes in above the old one
+    summary.consistent = false;
+  }
+
+  // Every claim that depends on the table: dropped, then made again at the new ranks.
+  std::set<PolicyKey> touched;
+  std::vector<Owner> soft, table_owned;
+  for (const auto& [owner, policies] : claims_) {
+    if (owner.kind == Kind::Soft) soft.push_back(owner);
+    if (owner.kind != Kind::Dynamic) table_owned.push_back(owner);
+  }
+  for (const auto& owner : table_owned) touched.merge(claim(owner, {}));
+  base_ = base;
+  entries_ = std::move(entries);
+  table_ = table;
+  for (const auto& entry : entries_) {
+    auto policies = table_policies(entry);
+    auto& owned = claims_[Owner{Kind::Table, entry.filter.id, {}}];
+    for (const auto& policy : policies) {
+      touched.insert(policy.key());
+      candidates_[policy.key()][{policy.priority, Owner{Kind::Table, entry.filter.id, {}}}] = policy;
+      owned.push_back(policy);
+    }
+  }
+  for (auto it = peers_.begin(); it != peers_.end();) {
+    auto policies = peer_claim(it->first.id, it->first.peer, it->second);
+    if (policies.empty()) {
+      it = peers_.erase(it);  // its filter went away (IKE deletes its SAs)
+      continue;
+    }
+    touched.merge(claim(it->first, std::move(policies)));
+    ++it;
+  }
+  for (const auto& owner : soft) touched.merge(claim(owner, soft_claim(owner.id, owner.peer)));
+
+  auto applied = apply(touched);
+  if (!applied) return unexpected(applied.error());
+  summary.policies_added = applied->first;
+  summary.policies_removed = applied->second;
+  summary.base = base_;
   return summary;
 }
 
-namespace {
-
-// Dynamic filters and soft associations name one port or any.
-PortMask exact(const PortRange& ports) {
-  return ports.is_any() ? PortMask{} : PortMask{ports.first, std::uint16_t{0xffff}};
+const DriverFilter* Spd::negotiate_filter(std::uint32_t id) const {
+  for (const auto& filter : table_.filters) {
+    if (filter.id == id && filter.action == FilterAction::Negotiate) return &filter;
+  }
+  return nullptr;
 }
 
-// The filter as written (outbound) or its mirror (inbound), and its selector.
-std::pair<DriverFilter, xfrm_selector> extra_direction(const DriverFilter& filter, std::uint8_t direction) {
-  DriverFilter f = filter;
-  if (direction == XFRM_POLICY_IN) {
-    std::swap(f.source, f.destination);
-    std::swap(f.source_ports, f.destination_ports);
-  }
-  const auto selector = selector_for(f, exact(f.source_ports), exact(f.destination_ports));
-  return {f, selector};
+std::optional<std::uint32_t> Spd::filter_at(std::uint32_t priority) const {
+  if (priority < base_) return std::nullopt;
+  const std::uint32_t rank = (priority - base_) / kSlotsPerRank;
+  if (rank >= entries_.size()) return std::nullopt;
+  return entries_[rank].filter.id;
 }
 
-}  // namespace
-
-Expected<void, std::string> add_extra_policy(XfrmSocket& socket, const DriverFilter& filter, ExtraPolicy kind, std::uint32_t slot,
-                                             std::uint64_t idle_seconds, const SpdOptions& options) {
-  if (slot >= kExtraBand) return unexpected("more than " + std::to_string(kExtraBand) + " extra XFRM policies");
-  const std::uint32_t priority = kind == ExtraPolicy::DynamicFilter ? options.priority_band + 2 * kHalfBand + slot
-                                                                    : options.priority_band - kExtraBand + slot;
-  for (const std::uint8_t direction : {std::uint8_t{XFRM_POLICY_OUT}, std::uint8_t{XFRM_POLICY_IN}}) {
-    const auto [f, selector] = extra_direction(filter, direction);
-    if (auto added = add_policy(socket, f, selector, direction, priority, idle_seconds); !added) return added;
+Expected<void, std::string> Spd::protect_peer(std::uint32_t filter_id, const IpAddress& peer, const Protection& protection) {
+  const Owner owner{Kind::Peer, filter_id, peer};
+  auto policies = peer_claim(filter_id, peer, protection);
+  // No negotiate filter of the table covers the pair (the table changed while IKE negotiated): no
+  // policy carries its traffic, and IKE deletes the SAs of filters that went away.
+  if (policies.empty()) {
+    peers_.erase(owner);
+  } else {
+    peers_[owner] = protection;
   }
+  auto applied = apply(claim(owner, std::move(policies)));
+  if (!applied) return unexpected(applied.error());
   return {};
 }
 
-Expected<void, std::string> delete_extra_policy(XfrmSocket& socket, const DriverFilter& filter) {
-  for (const std::uint8_t direction : {std::uint8_t{XFRM_POLICY_OUT}, std::uint8_t{XFRM_POLICY_IN}}) {
-    const auto [f, selector] = extra_direction(filter, direction);
-    nlmsghdr* message = socket.new_message(XFRM_MSG_DELPOLICY);
-    auto* id = static_cast<xfrm_userpolicy_id*>(mnl_nlmsg_put_extra_header(message, sizeof(xfrm_userpolicy_id)));
-    id->sel = selector;
-    id->dir = direction;
-    if (auto done = socket.request(message); !done && done.error() != ENOENT) {
-      return unexpected(errno_message("deleting the XFRM policy of filter " + std::to_string(f.id), done.error()));
+Expected<void, std::string> Spd::unprotect_peer(std::uint32_t filter_id, const IpAddress& peer) {
+  const Owner owner{Kind::Peer, filter_id, peer};
+  peers_.erase(owner);
+  auto applied = apply(claim(owner, {}));
+  if (!applied) return unexpected(applied.error());
+  return {};
+}
+
+Expected<void, std::string> Spd::add_soft_association(std::uint32_t filter_id, const IpAddress& peer) {
+  auto policies = soft_claim(filter_id, peer);
+  if (policies.empty()) {
+    return unexpected("filter " + std::to_string(filter_id) + " is not a negotiate filter of the table covering " + peer.to_string());
+  }
+  auto applied = apply(claim(Owner{Kind::Soft, filter_id, peer}, std::move(policies)));
+  if (!applied) return unexpected(applied.error());
+  return {};
+}
+
+Expected<void, std::string> Spd::remove_soft_association(std::uint32_t filter_id, const IpAddress& peer) {
+  auto applied = apply(claim(Owner{Kind::Soft, filter_id, peer}, {}));
+  if (!applied) return unexpected(applied.error());
+  return {};
+}
+
+Expected<std::map<std::pair<std::uint32_t, IpAddress>, std::uint64_t>, std::string> Spd::soft_association_use() {
+  std::map<std::pair<std::uint32_t, IpAddress>, std::uint64_t> out;
+  if (std::none_of(claims_.begin(), claims_.end(), [](const auto& c) { return c.first.kind == Kind::Soft; })) return out;
+  auto listed = list_policies(socket_, options_.floor, options_.dynamic + kDynamicSlots);
+  if (!listed) return unexpected(listed.error());
+  std::map<PolicyKey, std::uint64_t> last_use;
+  for (const auto& policy : *listed) last_use[policy.key] = std::max(policy.use_time, policy.add_time);
+  for (const auto& [owner, policies] : claims_) {
+    if (owner.kind != Kind::Soft) continue;
+    std::uint64_t latest = 0;
+    for (const auto& policy : policies) {
+      if (auto found = last_use.find(policy.key()); found != last_use.end()) latest = std::max(latest, found->second);
     }
+    out[{owner.id, owner.peer}] = latest;
   }
+  return out;
+}
+
+Expected<void, std::string> Spd::add_dynamic(const DriverFilter& filter, const Protection& protection, std::uint32_t slot) {
+  if (slot >= kDynamicSlots) return unexpected("more than " + std::to_string(kDynamicSlots) + " dynamic filters");
+  std::vector<KernelPolicy> policies;
+  for (const auto direction : {std::uint8_t{XFRM_POLICY_OUT}, std::uint8_t{XFRM_POLICY_IN}}) {
+    DriverFilter written = filter;
+    if (direction == XFRM_POLICY_IN) {
+      std::swap(written.source, written.destination);
+      std::swap(written.source_ports, written.destination_ports);
+    }
+    KernelPolicy policy;
+    policy.selector = exact_selector(written);
+    policy.direction = direction;
+    policy.priority = options_.dynamic + slot;
+    policy.templates = templates_for(protection, family_of(filter), direction, filter.id, false);
+    policies.push_back(std::move(policy));
+  }
+  auto applied = apply(claim(Owner{Kind::Dynamic, filter.id, {}}, std::move(policies)));
+  if (!applied) return unexpected(applied.error());
   return {};
 }
 
-Expected<std::vector<std::uint32_t>, std::string> extra_policy_slots(XfrmSocket& socket, ExtraPolicy kind, const SpdOptions& options) {
-  const std::uint32_t low = kind == ExtraPolicy::DynamicFilter ? options.priority_band + 2 * kHalfBand : options.priority_band - kExtraBand;
-  auto found = list_band(socket, low, low + kExtraBand);
-  if (!found) return unexpected(found.error());
-  std::set<std::uint32_t> slots;
-  for (const auto& policy : *found) slots.insert(policy.priority - low);
-  return std::vector<std::uint32_t>(slots.begin(), slots.end());
+Expected<void, std::string> Spd::remove_dynamic(std::uint32_t id) {
+  auto applied = apply(claim(Owner{Kind::Dynamic, id, {}}, {}));
+  if (!applied) return unexpected(applied.error());
+  return {};
 }
 
-Expected<std::size_t, std::string> remove_policies(XfrmSocket& socket, const SpdOptions& options) {
-  return delete_band(socket, options.priority_band - kExtraBand, options.priority_band + 2 * kHalfBand + kExtraBand);
+Expected<std::size_t, std::string> Spd::remove_all() {
+  claims_.clear();
+  candidates_.clear();
+  installed_.clear();
+  peers_.clear();
+  entries_.clear();
+  table_ = {};
+  base_ = 0;
+  auto listed = list_policies(socket_, options_.floor, options_.dynamic + kDynamicSlots);
+  if (!listed) return unexpected(listed.error());
+  for (const auto& policy : *listed) {
+    if (auto deleted = delete_policy(socket_, policy.key); !deleted) return unexpected(deleted.error());
+  }
+  return listed->size();
 }
 
 }  // namespace ward::driver::xfrm

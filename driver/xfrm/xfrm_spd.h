@@ -1,70 +1,143 @@
-// The xfrm backend's security policy database: the filter table as kernel XFRM policies.
+// The xfrm backend's security policy database: the filter table, and what SAs and IKE add to it,
+// as kernel XFRM policies whose priorities carry Ward's precedence ("the most specific filter
+// wins": the table arrives in precedence order, and the kernel prefers the lowest priority value).
 //
-// Every filter becomes an outbound and an inbound policy (one per port value/mask pair), and a
-// forward policy too when it names a tunnel endpoint: block -> XFRM_POLICY_BLOCK, permit -> allow
-// without templates, negotiate -> allow with an ESP template (reqid = the filter's id), so the
-// kernel raises an acquire when it has no SA and drops clear inbound traffic that should have been
-// protected. The template is transport mode, or tunnel mode to the filter's tunnel endpoint (out:
-// the endpoint is the template's destination; in/fwd: it is the source, the kernel checks that the
-// SA comes from it; the local end is left for the kernel to pick by routing). Priorities come from the table's precedence
-// order (weights, then the tie rule): rank r gets priority band + r, and the kernel prefers the
-// lowest priority value, so its choice equals Ward's.
+// The table: every filter becomes an outbound and an inbound policy per port value/mask pair
+// (port_masks.h), and a forward policy too when it names a tunnel endpoint: block ->
+// XFRM_POLICY_BLOCK, permit -> allow without templates, negotiate -> allow with an ESP template
+// (reqid = the filter's id), so that the kernel raises an acquire when it has no SA and drops clear
+// inbound traffic that should have been protected (inbound pass-through: the template is optional).
+// Selector rank r of a table gets priorities base + 4r .. base + 4r + 3:
 //
-// An inbound policy of a filter that accepts unsecured communication (inbound pass-through) has an
-// optional template (`level use`): the kernel accepts clear traffic as well as ESP.
+//   base + 4r + 0   soft associations of filter r: allow in clear, narrowed to the peer
+//   base + 4r + 1   the SAs of filter r with one peer: narrowed to the peer (transport mode; tunnel
+//                   mode keeps the filter's selector, and adds inbound policies for its reply
+//                   direction: Windows' unmirrored tunnel rule pairs), templates for what was
+//                   negotiated (ESP, AH, AH+ESP), so AH and bundles are carried and checked by the kernel
+//   base + 4r + 2   filter r itself
 //
-// Beside the table, single filters (extra policies): the dynamic filters of default response SAs
-// just after the table's halves (they apply only where no table filter matches), and soft
-// associations just before Ward's band (clear for one filter and peer, ahead of the filter).
+// Narrowing never changes precedence: a narrowed policy matches a subset of filter r's packets
+// and sits between filter r - 1 and filter r. Dynamic filters (default response SAs) live above
+// every table (they apply only where no table filter matches), in their own slots.
 //
-// Ward's policies live in one priority band of their own; anything outside it belongs to someone
-// else and is never touched. The kernel SPD has no transactions: a new table goes into the other
-// half of the band, each policy replacing its same-selector twin of the old table in one step
-// (XFRM_MSG_UPDPOLICY), and what is left of the old half is deleted afterwards. During the swap a
-// packet meets either an old or a new policy for its selector, never none; old policies whose
-// selectors the new table lacks stay until the end.
+// The kernel allows one policy per selector and direction. Where two claims name the same
+// selector (a host-to-host filter narrowed to its own peer, a later filter repeating an earlier
+// one), the one with the lower priority is the kernel's, and the other comes back when it goes.
+//
+// A new table is installed below the one it replaces (its base lower than the old one's), its
+// policies added in priority order (a twin of an old policy replaces it in one step, UPDPOLICY),
+// then what is left of the old one deleted. Every packet therefore meets either the whole old table
+// or the whole new one, never a mixture: a packet that matches a new policy of rank k finds all the
+// new ranks before k already there and every old policy above them; one that matches no new policy
+// yet sees the old table (its twins, which it does not match, changed nothing for it). When the
+// priority space runs out (after millions of swaps) the next table starts again at the top, and
+// that one swap is not consistent (SpdSummary::consistent).
+//
+// Ward's policies are the ones with priorities in [floor, dynamic + kDynamicSlots); others in the
+// namespace are never touched.
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "common/expected.h"
 #include "driver/api/filter_table.h"
+#include "driver/xfrm/xfrm_policy.h"
 #include "driver/xfrm/xfrm_socket.h"
 
 namespace ward::driver::xfrm {
 
+inline constexpr std::uint32_t kSlotsPerRank = 4;
+inline constexpr std::uint32_t kDynamicSlots = 0x10000;
+inline constexpr std::size_t kMaxTableSelectors = 0x100000;
+
 struct SpdOptions {
-  std::uint32_t priority_band = 0x40000;  // Ward's policies use [band, band + 2 * kHalfBand)
+  std::uint32_t floor = 0x10000000;    // the lowest priority a table may use
+  std::uint32_t top = 0x70000000;      // tables are placed below this, each below the last
+  std::uint32_t dynamic = 0x7f000000;  // dynamic filters: [dynamic, dynamic + kDynamicSlots)
 };
-
-inline constexpr std::uint32_t kHalfBand = 0x10000;  // up to 65536 kernel policies per table
-inline constexpr std::uint32_t kExtraBand = 0x1000;  // dynamic filters after the halves, soft associations before
-
-enum class ExtraPolicy : std::uint8_t { DynamicFilter, SoftAssociation };
 
 struct SpdSummary {
-  std::size_t policies_added = 0;
+  std::size_t policies_added = 0;    // new or changed kernel policies
   std::size_t policies_removed = 0;
-  std::uint32_t first_priority = 0;    // the priority of rank 0 in the half this table went into
-  std::vector<std::uint32_t> filter_ids;  // by rank (priority - first_priority): whose policy it is
+  std::uint32_t base = 0;            // priority of rank 0's own policy slot minus 2
+  bool consistent = true;            // false: the priorities wrapped; this swap mixed old and new
 };
 
-// Installs the table and removes the previous one. `generation` alternates the half of the band.
-Expected<SpdSummary, std::string> install_policies(XfrmSocket& socket, const FilterTable& table, std::uint64_t generation,
-                                                   const SpdOptions& options = {});
+class Spd {
+ public:
+  Spd(XfrmSocket& socket, SpdOptions options = {}) : socket_(socket), options_(options) {}
 
-// Adds (or replaces) the outbound and inbound policies of one filter outside the table: a dynamic
-// filter (negotiate, template reqid = its id) or a soft association (permit), at `slot` in its band.
-// `idle_seconds` (soft associations): the kernel removes the policies that long after their last use.
-Expected<void, std::string> add_extra_policy(XfrmSocket& socket, const DriverFilter& filter, ExtraPolicy kind, std::uint32_t slot,
-                                             std::uint64_t idle_seconds = 0, const SpdOptions& options = {});
-Expected<void, std::string> delete_extra_policy(XfrmSocket& socket, const DriverFilter& filter);
-// The slots of one kind that the kernel still holds (it retires idle soft associations itself).
-Expected<std::vector<std::uint32_t>, std::string> extra_policy_slots(XfrmSocket& socket, ExtraPolicy kind, const SpdOptions& options = {});
+  // Replaces the table; soft associations and peer policies of filters still in it move along,
+  // the others are dropped (their filters went away).
+  Expected<SpdSummary, std::string> install_table(const FilterTable& table);
+  const FilterTable& table() const noexcept { return table_; }
+  // The negotiate filter with this id in the current table, if any.
+  const DriverFilter* negotiate_filter(std::uint32_t id) const;
+  // Which filter a table policy at `priority` belongs to (acquires name the policy's priority).
+  std::optional<std::uint32_t> filter_at(std::uint32_t priority) const;
 
-// Removes every policy in Ward's band and the extra bands (shutdown, or cleaning up after a crash).
-Expected<std::size_t, std::string> remove_policies(XfrmSocket& socket, const SpdOptions& options = {});
+  // The policies for the SAs of (filter, peer): replaces what was there for the pair. Nothing when
+  // no negotiate filter of the table covers the pair.
+  Expected<void, std::string> protect_peer(std::uint32_t filter_id, const IpAddress& peer, const Protection& protection);
+  Expected<void, std::string> unprotect_peer(std::uint32_t filter_id, const IpAddress& peer);
+
+  // Clear traffic for (filter, peer), ahead of the filter. The filter must be a negotiate filter.
+  Expected<void, std::string> add_soft_association(std::uint32_t filter_id, const IpAddress& peer);
+  Expected<void, std::string> remove_soft_association(std::uint32_t filter_id, const IpAddress& peer);
+  // Unix seconds of the last packet each soft association's policies matched (their add time if none).
+  Expected<std::map<std::pair<std::uint32_t, IpAddress>, std::uint64_t>, std::string> soft_association_use();
+
+  // A dynamic filter (`filter` written from this host's side, id = the dynamic filter's, which is
+  // also its templates' reqid) in slot `slot`; again with the same id replaces its templates.
+  Expected<void, std::string> add_dynamic(const DriverFilter& filter, const Protection& protection, std::uint32_t slot);
+  Expected<void, std::string> remove_dynamic(std::uint32_t id);
+
+  // Removes every policy in Ward's priorities (shutdown, or what a crashed predecessor left).
+  Expected<std::size_t, std::string> remove_all();
+  std::size_t installed() const noexcept { return installed_.size(); }
+
+ private:
+  enum class Kind : std::uint8_t { Table, Soft, Peer, Dynamic };
+  struct Owner {
+    Kind kind = Kind::Table;
+    std::uint32_t id = 0;  // filter id (dynamic: the dynamic filter's)
+    IpAddress peer;
+    friend auto operator<=>(const Owner&, const Owner&) = default;
+  };
+  // A table entry: one selector of one filter at one rank.
+  struct Entry {
+    DriverFilter filter;
+    PortMask source_port, destination_port;
+    std::uint32_t rank = 0;
+  };
+
+  std::vector<KernelPolicy> table_policies(const Entry& entry) const;
+  std::vector<KernelPolicy> narrowed_policies(const Entry& entry, const IpAddress& peer, Kind kind, const Protection* protection) const;
+  std::vector<KernelPolicy> peer_claim(std::uint32_t filter_id, const IpAddress& peer, const Protection& protection) const;
+  std::vector<KernelPolicy> tunnel_return_policies(const Entry& entry, const Protection& protection) const;
+  std::vector<KernelPolicy> soft_claim(std::uint32_t filter_id, const IpAddress& peer) const;
+  // Replaces an owner's policies in the claims; returns the keys whose winner may have changed.
+  std::set<PolicyKey> claim(const Owner& owner, std::vector<KernelPolicy> policies);
+  // Makes the kernel hold the winning claim of each key: additions and changes in priority order,
+  // then deletions.
+  Expected<std::pair<std::size_t, std::size_t>, std::string> apply(const std::set<PolicyKey>& keys);
+
+  XfrmSocket& socket_;
+  SpdOptions options_;
+  FilterTable table_;
+  std::vector<Entry> entries_;
+  std::uint32_t base_ = 0;
+  std::map<std::uint32_t, std::uint32_t> filter_by_priority_;
+  std::map<Owner, std::vector<KernelPolicy>> claims_;
+  std::map<Owner, Protection> peers_;   // what protect_peer was given, to move with the table
+  std::map<PolicyKey, std::map<std::pair<std::uint32_t, Owner>, KernelPolicy>> candidates_;  // by priority
+  std::map<PolicyKey, KernelPolicy> installed_;
+};
 
 }  // namespace ward::driver::xfrm

@@ -1757,11 +1757,17 @@ Expected<std::unique_ptr<IkeService>, std::string> IkeService::start(IkeServiceO
   if (!socket) return unexpected("IKE: " + socket.error());
   // Best effort: without CAP_NET_ADMIN the kernel caps it at net.core.rmem_max.
   (void)socket->set_receive_buffer(options.receive_buffer_bytes);
+  if (auto prepared = dataplane.prepare_ike_socket(socket->native_handle(), false); !prepared) {
+    return unexpected("IKE: UDP " + std::to_string(options.port) + ": " + prepared.error());
+  }
   std::optional<net::UdpSocket> nat_socket;
   if (options.nat_traversal) {
     auto bound = net::UdpSocket::bind(options.local, options.nat_t_port);
     if (!bound) return unexpected("IKE: NAT-T: " + bound.error());
     (void)bound->set_receive_buffer(options.receive_buffer_bytes);
+    if (auto prepared = dataplane.prepare_ike_socket(bound->native_handle(), true); !prepared) {
+      return unexpected("IKE: NAT-T: UDP " + std::to_string(options.nat_t_port) + ": " + prepared.error());
+    }
     nat_socket.emplace(std::move(*bound));
   }
   std::unique_ptr<IkeService> service(new IkeService(std::move(options), std::move(*socket), dataplane, policy, listener));

@@ -5,8 +5,8 @@
 // offers one combination; the tunnel comes up, pings pass, both sides name the algorithms, and
 // tshark sees only ESP-in-UDP. wardd initiating (a ping) and charon initiating (swanctl
 // --initiate). charon's kernel-libipsec does tunnel mode and UDP-encapsulated ESP only, no AH:
-// AH against charon needs a kernel with AH (the user-mode-linux harness), AH is tested Ward <->
-// Ward (agent/daemon/wardd_legacy_netns_test). Skips without root, `ip`, charon-systemd or tshark.
+// AH against charon runs inside User-mode Linux with charon's kernel-netlink
+// (wardd_strongswan_kernel_test.cpp). Skips without root, `ip`, charon-systemd or tshark.
 #include <chrono>
 #include <cstdio>
 #include <string>

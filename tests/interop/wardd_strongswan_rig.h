@@ -1,19 +1,26 @@
-// The rig shared by the wardd <-> strongSwan interop tests: the real wardd (nfqueue dataplane,
-// local policy file) in one network namespace, charon-systemd with kernel-libipsec in the other,
-// joined by a veth pair; tshark on Ward's end of the veth. The policy is the Windows pair of tunnel
-// rules (Ward -> charon through charon's endpoint, charon -> Ward through Ward's), authenticated by
-// the method the test chooses; charon's swanctl.conf is the test's. Facts about charon in such a
-// rig: /work/shared/reference/strongswan-peer.md.
+// The rig shared by the wardd <-> strongSwan interop tests: the real wardd (local policy file) in
+// one network namespace, charon-systemd in the other, joined by a veth pair; a capture on Ward's end
+// of the veth. charon does ESP one of two ways (CharonKernel):
+//  - Libipsec, on the host (a kernel without ESP): charon's kernel-libipsec, tunnel mode in UDP
+//    only, wardd with the nfqueue backend, tshark capturing. The policy is the Windows pair of
+//    tunnel rules (Ward -> charon through charon's endpoint, charon -> Ward through Ward's).
+//  - Netlink, inside User-mode Linux (a kernel with ESP and AH: tests/harness/uml_kernel.h):
+//    charon's kernel-netlink, wardd with `backend = auto` (which must pick xfrm), transport mode,
+//    ESP or AH, and an AF_PACKET capture (tests/netns/packet_capture.h; tshark is too slow there).
+// Authentication is the test's choice; charon's swanctl.conf is the test's. Facts about charon in
+// such a rig: /work/shared/reference/strongswan-peer.md.
 #pragma once
 
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <regex>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -24,6 +31,7 @@
 #include "directory/model/policy_json.h"
 #include "tests/harness/process.h"
 #include "tests/netns/netns.h"
+#include "tests/netns/packet_capture.h"
 
 namespace ward::interop {
 
@@ -41,6 +49,8 @@ inline constexpr int kPingAttempts = 8;
 inline constexpr int kRttPings = 5;
 
 inline IpAddress ip(const char* text) { return *IpAddress::parse(text); }
+
+enum class CharonKernel { Libipsec, Netlink };
 
 // Two unmirrored filters, each in its own tunnel rule (Windows tunnel rules are one per direction),
 // ESP AES-128-CBC / HMAC-SHA-256, main mode AES-128 / SHA-256 / MODP-2048, authenticated by `auth`.
@@ -78,37 +88,59 @@ inline model::Policy tunnel_policy(const model::AuthMethod& auth) {
   return p;
 }
 
+// One mirrored filter Ward <-> charon (any protocol) in a transport mode rule, main mode AES-128 /
+// SHA-256 / MODP-2048, quick mode `methods` (ESP, AH or both), authenticated by `auth`.
+inline model::Policy transport_policy(const model::AuthMethod& auth, std::vector<model::SecurityMethod> methods) {
+  auto p = tunnel_policy(auth);
+  p.name = "Ward to strongSwan, transport mode";
+  p.filter_actions[0].security_methods = std::move(methods);
+  p.filter_lists.resize(1);
+  p.filter_lists[0].name = "Ward and charon";
+  p.filter_lists[0].filters[0].mirrored = true;
+  p.rules.resize(1);
+  p.rules[0].name = "Ward and charon";
+  p.rules[0].tunnel_endpoint.reset();
+  return p;
+}
+
 // The openssl plugin is listed but optional (Debian ships it in libstrongswan-standard-plugins);
 // without it gmp does RSA and MODP, and x509 / pem / pkcs1 / pkcs8 read certificates and keys.
-inline std::string strongswan_conf(const std::filesystem::path& dir) {
+// Netlink: the kernel's ESP and AH through kernel-netlink (no libipsec, no routes: transport mode).
+inline std::string strongswan_conf(const std::filesystem::path& dir, CharonKernel kernel = CharonKernel::Libipsec) {
+  const bool libipsec = kernel == CharonKernel::Libipsec;
   return "charon-systemd {\n  journal {\n    default = -1\n  }\n}\n"
          "charon {\n"
          "  load_modular = no\n"
          "  load = random nonce openssl aes sha1 sha2 hmac gmp curve25519 kdf pem pkcs1 pkcs8 x509 pubkey revocation "
-         "constraints kernel-libipsec kernel-netlink socket-default vici updown\n"
+         "constraints " + std::string(libipsec ? "kernel-libipsec " : "") + "kernel-netlink socket-default vici updown\n" +
+         (libipsec ? "" : "  install_routes = no\n") +
          "  filelog {\n    charon {\n      path = " + (dir / "charon.log").string() +
          "\n      flush_line = yes\n      default = 1\n      ike = 2\n      cfg = 2\n    }\n  }\n"
          "  plugins {\n"
-         "    vici {\n      socket = unix://" + (dir / "charon.vici").string() + "\n    }\n"
-         "    kernel-libipsec {\n      allow_peer_ts = yes\n    }\n"
-         "    kernel-netlink {\n      fwmark = !0x42\n    }\n"
-         "    socket-default {\n      fwmark = 0x42\n    }\n"
+         "    vici {\n      socket = unix://" + (dir / "charon.vici").string() + "\n    }\n" +
+         (libipsec ? "    kernel-libipsec {\n      allow_peer_ts = yes\n    }\n"
+                     "    kernel-netlink {\n      fwmark = !0x42\n    }\n"
+                     "    socket-default {\n      fwmark = 0x42\n    }\n"
+                   : "") +
          "  }\n}\n";
 }
 
 // charon's IKEv1 connection to Ward: `local` and `remote` are the lines of the auth rounds,
 // `options` extra connection lines; the CHILD_SA is the host-to-host tunnel. `proposals` and
-// `esp_proposals` are swanctl's (main mode, quick mode).
+// `esp_proposals` are swanctl's (main mode, quick mode; no esp_proposals line when empty);
+// `child` adds lines to the CHILD_SA (ah_proposals, start_action).
 inline std::string swanctl_connection(const std::string& local, const std::string& remote, const std::string& options = "",
                                       const std::string& proposals = "aes128-sha256-modp2048",
-                                      const std::string& esp_proposals = "aes128-sha256") {
+                                      const std::string& esp_proposals = "aes128-sha256", const std::string& mode = "tunnel",
+                                      const std::string& child = "") {
   const std::string ward = kWardAddress, charon = kCharonAddress;
   return "connections {\n  ward {\n    version = 1\n    local_addrs = " + charon + "\n    remote_addrs = " + ward + "\n"
          "    proposals = " + proposals + "\n" + options +
          "    local {\n" + local + "    }\n"
          "    remote {\n" + remote + "    }\n"
          "    children {\n      ward {\n        local_ts = " + charon + "/32\n        remote_ts = " + ward + "/32\n"
-         "        mode = tunnel\n        esp_proposals = " + esp_proposals + "\n      }\n    }\n  }\n}\n";
+         "        mode = " + mode + "\n" + (esp_proposals.empty() ? "" : "        esp_proposals = " + esp_proposals + "\n") + child +
+         "      }\n    }\n  }\n}\n";
 }
 
 template <typename Done>
@@ -134,23 +166,28 @@ inline std::pair<long long, long long> child_sa_bytes(const std::string& list) {
 
 class WarddStrongSwanRig : public ::testing::Test {
  protected:
+  explicit WarddStrongSwanRig(CharonKernel kernel = CharonKernel::Libipsec) : kernel_(kernel) {}
+
   void SetUp() override {
     std::string why;
     if (!ward::testing::can_use_network_namespaces(&why)) GTEST_SKIP() << why;
-    for (const char* tool : {kCharon, kSwanctl, kTshark}) {
+    for (const char* tool : {kCharon, kSwanctl}) {
       if (!std::filesystem::exists(tool)) GTEST_SKIP() << tool << " not installed";
     }
+    if (kernel_ == CharonKernel::Libipsec && !std::filesystem::exists(kTshark)) GTEST_SKIP() << kTshark << " not installed";
     auto dir = test::TempDir::create("wardd-strongswan");
     ASSERT_TRUE(dir) << dir.error().to_string();
     dir_.emplace(std::move(*dir));
     ward_ns_ = std::make_unique<ward::testing::Netns>("wsw-ward");
     charon_ns_ = std::make_unique<ward::testing::Netns>("wsw-charon");
-    ward_link_ = ward::testing::connect_veth(*ward_ns_, std::string(kWardAddress) + "/24", *charon_ns_,
-                                             std::string(kCharonAddress) + "/24").first;
+    std::tie(ward_link_, charon_link_) = ward::testing::connect_veth(*ward_ns_, std::string(kWardAddress) + "/24", *charon_ns_,
+                                                                     std::string(kCharonAddress) + "/24");
     std::filesystem::create_directories(swanctl_dir());
   }
 
   void TearDown() override {
+    packets_.reset();
+    charon_packets_.reset();
     capture_.reset();
     wardd_.reset();
     charon_.reset();
@@ -163,7 +200,7 @@ class WarddStrongSwanRig : public ::testing::Test {
   // Writes strongswan.conf and `swanctl_conf`, starts charon in its namespace and loads
   // connections, secrets and the credentials under swanctl_dir() (`swanctl --load-all`).
   void start_charon(const std::string& swanctl_conf) {
-    ASSERT_TRUE(test::write_file(dir() / "strongswan.conf", strongswan_conf(dir())));
+    ASSERT_TRUE(test::write_file(dir() / "strongswan.conf", strongswan_conf(dir(), kernel_)));
     ASSERT_TRUE(test::write_file(swanctl_dir() / "swanctl.conf", swanctl_conf));
     const test::Environment env{{"STRONGSWAN_CONF", (dir() / "strongswan.conf").string()}};
     auto started = test::ChildProcess::spawn({kIp, "netns", "exec", charon_ns_->name(), kCharon}, env,
@@ -175,11 +212,13 @@ class WarddStrongSwanRig : public ::testing::Test {
     ASSERT_EQ(loaded_.exit_code, 0) << loaded_.describe() << charon_log();
   }
 
-  // wardd with `policy` as its local policy file; `extra_config` is appended to ward.conf.
+  // wardd with `policy` as its local policy file; `extra_config` is appended to ward.conf. Netlink:
+  // `backend = auto`, which must have chosen xfrm (the kernel's ESP and AH).
   void start_wardd(const model::Policy& policy, const std::string& extra_config = "") {
     const auto config = dir() / "ward.conf";
+    const std::string backend = kernel_ == CharonKernel::Netlink ? "auto" : "nfqueue";
     ASSERT_TRUE(test::write_private_file(dir() / "policy.json", model::policy_to_json(policy)));
-    ASSERT_TRUE(test::write_file(config, "[driver]\nbackend = nfqueue\n[control]\nsocket = " + socket().string() +
+    ASSERT_TRUE(test::write_file(config, "[driver]\nbackend = " + backend + "\n[control]\nsocket = " + socket().string() +
                                              "\n[cache]\npath = " + (dir() / "state" / "ward.db").string() +
                                              "\n[policy]\nlocal_file = " + (dir() / "policy.json").string() +
                                              "\n[log]\nlevel = debug\n" + extra_config));
@@ -191,6 +230,25 @@ class WarddStrongSwanRig : public ::testing::Test {
     // The control socket answers at once (on the boot policy); wait for the file's policy.
     ASSERT_TRUE(eventually([&] { return wardctl("--json show policy").second.find("\"state\": \"applied\"") != std::string::npos; }))
         << wardd_log();
+    if (kernel_ != CharonKernel::Netlink) return;
+    const auto shown = nlohmann::json::parse(wardctl("show policy --json").second, nullptr, false);
+    ASSERT_FALSE(shown.is_discarded());
+    ASSERT_EQ(shown["dataplane"]["backend"], "xfrm") << shown["dataplane"].dump() << wardd_log();
+  }
+
+  // Netlink: what each end of the veth sends, from now on (start_capture is tshark's). Only what an
+  // end sends counts: a kernel that decapsulates tunnel-mode ESP hands the inner packet to the
+  // veth's receive path again, where a capture sees it as received.
+  void start_packet_capture() {
+    packets_ = std::make_unique<ward::testing::PacketCapture>(*ward_ns_, ward_link_);
+    charon_packets_ = std::make_unique<ward::testing::PacketCapture>(*charon_ns_, charon_link_);
+  }
+  std::map<std::string, int> wire() const {
+    auto counts = packets_->protocols_between(ip(kWardAddress), ip(kCharonAddress), true);
+    for (const auto& [protocol, n] : charon_packets_->protocols_between(ip(kWardAddress), ip(kCharonAddress), true)) {
+      counts[protocol] += n;
+    }
+    return counts;
   }
 
   // tshark on Ward's end of the veth: IKE, NAT-T, ESP and any ICMP in clear, one line a packet:
@@ -249,8 +307,10 @@ class WarddStrongSwanRig : public ::testing::Test {
 
   std::optional<test::TempDir> dir_;
   std::unique_ptr<ward::testing::Netns> ward_ns_, charon_ns_;
-  std::string ward_link_;
+  std::string ward_link_, charon_link_;
   std::optional<test::ChildProcess> charon_, wardd_, capture_;
+  std::unique_ptr<ward::testing::PacketCapture> packets_, charon_packets_;
+  CharonKernel kernel_;
   test::CapturedRun loaded_;   // what `swanctl --load-all` said
 };
 
