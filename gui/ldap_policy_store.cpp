@@ -44,7 +44,7 @@ Expected<std::unique_ptr<LdapPolicyStore>, StoreError> LdapPolicyStore::connect(
 }
 
 LdapPolicyStore::LdapPolicyStore(std::unique_ptr<ldap::Session> session, std::string domain_dn)
-    : session_(std::move(session)), domain_dn_(std::move(domain_dn)) {}
+    : session_(std::move(session)), domain_dn_(std::move(domain_dn)), catalog_(domain_dn_) {}
 
 LdapPolicyStore::~LdapPolicyStore() = default;
 
@@ -70,27 +70,24 @@ Expected<std::map<std::string, QStringList>, StoreError> LdapPolicyStore::read_l
 }
 
 Expected<std::vector<PolicySummary>, StoreError> LdapPolicyStore::list() {
-  auto policies = store::list_policies(*session_, domain_dn_);
+  auto policies = catalog_.refresh(*session_);
   if (!policies) return unexpected(from_store("cannot list the directory's policies", policies.error()));
   auto links = read_links();
   if (!links) return unexpected(links.error());
   std::vector<PolicySummary> out;
   dns_.clear();
-  for (const auto& stored : *policies) {
+  for (const auto& entry : *policies) {
+    const auto& stored = entry.summary;
     PolicySummary summary;
     summary.name = qs(stored.name);
     summary.description = qs(stored.description);
-    const auto id = model::Guid::parse(stored.id);
-    if (id) {
+    summary.rule_count = static_cast<int>(entry.rule_count);
+    if (entry.problem) summary.load_problem = qs(entry.problem->to_string());
+    if (const auto id = model::Guid::parse(stored.id)) {
       summary.id = *id;
       dns_[*id] = stored.dn;
     } else {
       summary.load_problem = "ipsecID '" + qs(stored.id) + "' is not a GUID";
-    }
-    if (id) {
-      auto read = store::read_policy(*session_, stored.dn);
-      if (read) summary.rule_count = static_cast<int>(read->policy.rules.size());
-      else summary.load_problem = qs(read.error().to_string());
     }
     QStringList assignment;
     for (const auto& by : stored.assigned_by) {

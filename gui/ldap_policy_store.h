@@ -3,9 +3,11 @@
 // editor offers there (create GPOs, assign a policy to a GPO, link and unlink GPOs).
 //
 // list() names, for each policy, the GPOs that assign it and the containers (domain, OUs, sites
-// in the domain's subtree) whose gPLink names those GPOs. Round trips per list(): two for the
-// policies and their assignments, one per policy to read it (rule count, readability) and one
-// for every gPLink in the domain.
+// in the domain's subtree) whose gPLink names those GPOs. The rule counts and readability come
+// from a store::PolicyCatalog kept with the session: the first list() reads every IPsec object
+// (one paged search), later ones only the objects changed since (entryCSN / uSNChanged), so a
+// refresh is four round trips (policies, assignments, changed objects, gPLinks) however many
+// policies there are (gui/bench/RESULTS.md).
 //
 // The bind password is used by connect() only; the store keeps the session, never credentials.
 #pragma once
@@ -15,6 +17,7 @@
 #include <string>
 
 #include "directory/ldap/session.h"
+#include "directory/store/policy_catalog.h"
 #include "gui/policy_store.h"
 
 namespace ward::gui {
@@ -53,6 +56,7 @@ class LdapPolicyStore final : public PolicyStore, public GroupPolicyAdmin {
 
   std::unique_ptr<ldap::Session> session_;
   std::string domain_dn_;
+  store::PolicyCatalog catalog_;
   std::map<model::Guid, std::string> dns_;  // policy id -> DN, from list() and save()
 };
 
