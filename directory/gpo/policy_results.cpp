@@ -11,7 +11,8 @@ namespace {
 
 struct ComputerObject {
   std::string dn;
-  std::optional<std::string> site_name;  // msDS-SiteName
+  std::optional<std::string> site_name;      // msDS-SiteName
+  std::optional<std::string> dns_host_name;  // only when the query can resolve it
 };
 
 // The computer by DN (a base search) or by sAMAccountName (a subtree search of the domain), with
@@ -19,6 +20,7 @@ struct ComputerObject {
 Expected<ComputerObject, ResultsError> find_computer(ldap::Session& session, const ResultsQuery& query) {
   ldap::SearchRequest request;
   request.attributes = {"msDS-SiteName"};
+  if (query.resolve) request.attributes.push_back("dNSHostName");
   std::string what;
   std::string attribute;
   if (!query.computer_dn.empty()) {
@@ -42,7 +44,7 @@ Expected<ComputerObject, ResultsError> find_computer(ldap::Session& session, con
                                                   std::to_string(entries->size()) +
                                                       " computer objects found (exactly one expected)"}});
   }
-  return ComputerObject{(*entries)[0].dn, (*entries)[0].first("msDS-SiteName")};
+  return ComputerObject{(*entries)[0].dn, (*entries)[0].first("msDS-SiteName"), (*entries)[0].first("dNSHostName")};
 }
 
 Expected<SiteResult, ResultsError> find_site(ldap::Session& session, const ResultsQuery& query,
@@ -54,10 +56,16 @@ Expected<SiteResult, ResultsError> find_site(ldap::Session& session, const Resul
   if (computer.site_name) return SiteResult{"CN=" + *computer.site_name + ",CN=Sites," + configuration, "msDS-SiteName"};
   auto subnets = read_subnets(session, configuration);
   if (!subnets) return unexpected(ResultsError{"reading the subnets of the sites", subnets.error()});
-  const auto picked = pick_site(*subnets, query.addresses);
+  std::vector<IpAddress> addresses = query.addresses;
+  std::string addresses_from = query.addresses_from;
+  if (addresses.empty() && query.resolve && computer.dns_host_name && !subnets->empty()) {
+    addresses = query.resolve(*computer.dns_host_name);
+    addresses_from = "address of DNS name " + *computer.dns_host_name;
+  }
+  const auto picked = pick_site(*subnets, addresses);
   if (!picked) return SiteResult{};
   std::string from = "subnet " + picked->subnet.to_string();
-  if (!query.addresses_from.empty()) from += " (" + query.addresses_from + ")";
+  if (!addresses_from.empty()) from += " (" + addresses_from + ")";
   return SiteResult{picked->site_dn, from};
 }
 

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,7 +37,11 @@ struct ResultsQuery {
   std::optional<std::string> site_dn;
   std::string site_given_as = "configured";  // how site_dn is described ("configured", "modelled")
   std::vector<IpAddress> addresses;
-  std::string addresses_from;  // for the report, e.g. "DNS name pc1.example.com"; empty: the host's own
+  std::string addresses_from;  // for the report, e.g. "address given"; empty: the host's own
+  // When neither site_dn, the computer's msDS-SiteName nor `addresses` give the site: the
+  // addresses of the computer's dNSHostName (for the editor, which does not run on that host).
+  // Called only then, and only when the computer has a dNSHostName.
+  std::function<std::vector<IpAddress>(const std::string& dns_host_name)> resolve;
   // Modelling: scope the computer as if its object were in this container.
   std::optional<std::string> placement_dn;
 };
