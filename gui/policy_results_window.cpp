@@ -255,7 +255,9 @@ void PolicyResultsWindow::reload() {
         fill_tree(result->nodes);
         placement_->clear();
         site_->clear();
-        site_->addItem("(as found: msDS-SiteName, or the subnet of its DNS name's address)", QString());
+        site_->addItem("(as found)", QString());
+        site_->setItemData(0, "The computer's msDS-SiteName, else the site of the subnet that holds its DNS name's address",
+                           Qt::ToolTipRole);
         for (const auto& node : result->nodes) {
           if (node.kind != DirectoryNode::Kind::kComputer) placement_->addItem(node.dn, node.dn);
         }
