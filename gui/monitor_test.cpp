@@ -4,6 +4,7 @@
 // sorting, per-filter counters, the policy's source, explain, a failed poll; then the same agent
 // through a real agent/monitor MonitorServer (TLS with client certificates from a test CA) chosen
 // as the TLS monitor endpoint; saves a screenshot.
+#include <QChart>
 #include <QComboBox>
 #include <QLabel>
 #include <QLineEdit>
@@ -20,6 +21,8 @@
 #include "agent/control/fake_handler.h"
 #include "agent/control/server.h"
 #include "agent/monitor/monitor_server.h"
+#include "gui/traffic_history.h"
+#include "gui/monitor_charts.h"
 #include "gui/security_monitor.h"
 #include "gui/test_support.h"
 #include "tests/harness/test_ca.h"
@@ -139,6 +142,14 @@ class MonitorTest : public QObject {
     // Polls repeat on their own.
     const int before = monitor.completed_polls();
     QTRY_VERIFY_WITH_TIMEOUT(monitor.completed_polls() > before, 2 * static_cast<int>(kPollInterval.count()));
+
+    // The Charts tab: one line per SA with a point per poll; the event log was asked for.
+    QCOMPARE(monitor.history().sas().size(), std::size_t{2});
+    QVERIFY(monitor.history().sas().at("0xc0ffee01 out").points.size() >= 2);
+    QCOMPARE(monitor.charts()->bytes_chart()->series().size(), 2);
+    QCOMPARE(monitor.charts()->packets_chart()->series().size(), 2);
+    QVERIFY(handler_.last_since.has_value());
+    QCOMPARE(monitor.history().newest_event(), std::int64_t{1800000600});  // the fake's ike-failure
   }
 
   // wardd with IKE running: the helpdesk's states ("established", "negotiating", "failed" and why),
