@@ -1,11 +1,14 @@
 #include "gui/agent_link.h"
 
 #include <memory>
+
+#include <QStringList>
 #include <variant>
 
 #include "agent/control/client.h"
 #include "agent/explain/explain.h"
 #include "agent/monitor/monitor_client.h"
+#include "gui/fleet_list.h"
 
 namespace ward::gui {
 
@@ -37,6 +40,24 @@ QString connect_error(const QString& path, const control::ClientError& error) {
 }
 
 }  // namespace
+
+Expected<AgentTarget, QString> agent_target_from(const QString& address, const QString& certificate,
+                                                 const QString& private_key, const QString& ca) {
+  const bool any_file = !certificate.isEmpty() || !private_key.isEmpty() || !ca.isEmpty();
+  if (address.startsWith('/')) {
+    if (any_file) return unexpected(address + " is a control socket: --cert, --key and --ca are for a TLS monitor endpoint (host:port)");
+    return AgentTarget{address, std::nullopt};
+  }
+  if (!is_host_port(address)) {
+    return unexpected("'" + address + "' is neither a control socket path (/...) nor a monitor endpoint host:port");
+  }
+  QStringList missing;
+  if (certificate.isEmpty()) missing << "--cert";
+  if (private_key.isEmpty()) missing << "--key";
+  if (ca.isEmpty()) missing << "--ca";
+  if (!missing.isEmpty()) return unexpected(address + " is a TLS monitor endpoint: " + missing.join(", ") + " missing");
+  return AgentTarget{address, agent::monitor::TlsFiles{certificate.toStdString(), private_key.toStdString(), ca.toStdString()}};
+}
 
 Expected<std::unique_ptr<AgentLink>, QString> open_agent(const AgentTarget& target) {
   if (target.tls) {

@@ -25,6 +25,11 @@ struct AgentTarget {
   std::optional<agent::monitor::TlsFiles> tls;  // set: the TLS monitor endpoint
 };
 
+// What `ward-editor --monitor ADDRESS [--cert F --key F --ca F]` names: a socket path (/...,
+// no TLS files) or a TLS monitor endpoint host:port (all three files). The error says which is missing.
+Expected<AgentTarget, QString> agent_target_from(const QString& address, const QString& certificate,
+                                                 const QString& private_key, const QString& ca);
+
 class AgentLink;
 
 // Opens a connection; the error names the socket or endpoint and why.

@@ -62,7 +62,10 @@ QString title_of(const QString& key) {
       {"id", "Id"},             {"weight", "Weight"},           {"action", "Action"},
       {"specific", "Specific filter"}, {"mirror", "Mirrored"}, {"state", "State"}, {"role", "Role"},
       {"failure", "Failure"},   {"internal_state", "Internal state"}, {"hash", "Hash"},
-      {"lifetime_left", "Lifetime left (s)"}, {"quick_modes", "Quick modes"}, {"reason", "Reason"}};
+      {"lifetime_left", "Lifetime left (s)"}, {"quick_modes", "Quick modes"}, {"reason", "Reason"},
+      {"kind", "Kind"},         {"agent", "Agent"},             {"endpoint", "Endpoint"},
+      {"policy", "Policy"},     {"policy_state", "Policy state"}, {"main_modes", "Main modes"},
+      {"negotiating", "Negotiating"}, {"soft", "Soft (clear)"}, {"failures", "Failures"}, {"error", "Error"}};
   const auto found = kTitles.find(key);
   return found == kTitles.end() ? key : found->second;
 }

@@ -19,6 +19,7 @@
 #include "gui/display_text.h"
 #include "gui/ldap_policy_store.h"
 #include "gui/policy_results_window.h"
+#include "gui/fleet_monitor.h"
 #include "gui/security_monitor.h"
 #include "gui/policy_dialog.h"
 #include "directory/model/fresh_ids.h"
@@ -124,6 +125,9 @@ void MainWindow::build_actions() {
   connect(block_, &QAction::triggered, this, &MainWindow::block_inheritance);
   connect(results_, &QAction::triggered, this, &MainWindow::open_policy_results);
   connect(monitor_action_, &QAction::triggered, this, &MainWindow::open_monitor);
+  fleet_action_ = new QAction("&Fleet Monitor...", this);
+  fleet_action_->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_M));
+  connect(fleet_action_, &QAction::triggered, this, &MainWindow::open_fleet_monitor);
 
   connect(new_, &QAction::triggered, this, &MainWindow::new_policy);
   connect(edit_, &QAction::triggered, this, &MainWindow::edit_selected);
@@ -161,6 +165,7 @@ void MainWindow::build_actions() {
   gpo_menu->addAction(results_);
   auto* tools_menu = menuBar()->addMenu("&Tools");
   tools_menu->addAction(monitor_action_);
+  tools_menu->addAction(fleet_action_);
   auto* toolbar = addToolBar("Policies");
   toolbar->setObjectName("policy_toolbar");
   toolbar->setToolButtonStyle(Qt::ToolButtonTextOnly);
@@ -512,6 +517,18 @@ void MainWindow::open_monitor() {
   monitor_->show();
   monitor_->raise();
   monitor_->activateWindow();
+}
+
+FleetMonitor* MainWindow::fleet_monitor() const { return fleet_; }
+
+void MainWindow::open_fleet_monitor() {
+  if (!fleet_) {
+    fleet_ = new FleetMonitor(this);
+    fleet_->setAttribute(Qt::WA_DeleteOnClose);
+  }
+  fleet_->show();
+  fleet_->raise();
+  fleet_->activateWindow();
 }
 
 }  // namespace ward::gui

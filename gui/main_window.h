@@ -30,6 +30,7 @@ namespace ward::gui {
 class PolicyListModel;
 class PolicyResultsWindow;
 class SecurityMonitor;
+class FleetMonitor;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -64,6 +65,8 @@ class MainWindow : public QMainWindow {
   void block_inheritance();
   void open_policy_results();  // the Policy Results window (directory store only)
   void open_monitor();
+  void open_fleet_monitor();  // the fleet view: many agents' monitor endpoints in one table
+  FleetMonitor* fleet_monitor() const;  // the open fleet window, or nullptr
   PolicyResultsWindow* policy_results() const;  // the open Policy Results window, or nullptr
 
  signals:
@@ -116,6 +119,8 @@ class MainWindow : public QMainWindow {
   QAction* results_;
   QAction* monitor_action_;
   QPointer<SecurityMonitor> monitor_;
+  QAction* fleet_action_;
+  QPointer<FleetMonitor> fleet_;
   QPointer<PolicyResultsWindow> results_window_;
   bool busy_ = false;
   QString last_error_;

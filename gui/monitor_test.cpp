@@ -22,7 +22,9 @@
 #include "agent/control/server.h"
 #include "agent/monitor/monitor_server.h"
 #include "gui/traffic_history.h"
+#include "gui/fleet_monitor.h"
 #include "gui/monitor_charts.h"
+#include "gui/two_host_view.h"
 #include "gui/security_monitor.h"
 #include "gui/test_support.h"
 #include "tests/harness/test_ca.h"
@@ -265,6 +267,78 @@ class MonitorTest : public QObject {
     QTRY_VERIFY_WITH_TIMEOUT(distrust_polled.count() >= 1, kWaitMs);
     QVERIFY2(distrustful.last_error().contains(endpoint + ": cannot reach the TLS monitor endpoint"),
              qPrintable(distrustful.last_error()));
+  }
+
+  // The fleet view over the same agent by its socket and its TLS endpoint, plus a missing socket:
+  // one row each (the missing one says why); then the two-host view on the first two rows.
+  void fleet_and_two_host_views() {
+    const std::filesystem::path d = (dir_.path() + "/fleet").toStdString();
+    std::filesystem::create_directories(d);
+    auto ca = test::make_test_ca(d, "helpdesk");
+    QVERIFY(ca);
+    auto server_cert = test::issue_server_certificate(*ca, d, "agent", "agent.example.test", {"IP:127.0.0.1"});
+    auto client_cert = test::issue_client_certificate(*ca, d, "helpdesk-1", "helpdesk-1");
+    QVERIFY(server_cert && client_cert);
+    agent::monitor::MonitorOptions options;
+    options.listen = "127.0.0.1:0";
+    options.tls = {server_cert->certificate, server_cert->private_key, ca->certificate};
+    options.log = [](std::string_view) {};
+    auto server = agent::monitor::MonitorServer::start(options, handler_);
+    QVERIFY2(server, server ? "" : server.error().c_str());
+
+    FleetMonitor fleet;
+    fleet.show();
+    QSignalSpy polled(&fleet, &FleetMonitor::polled);
+    const QString list = QString("%1 local 10.20.1.5\n127.0.0.1:%2 remote 10.20.1.7\n%3/none.sock gone\n")
+                             .arg(QString::fromStdString(server_->socket_path().string()))
+                             .arg((*server)->port())
+                             .arg(dir_.path());
+    fleet.list_edit()->setPlainText(list);
+    QVERIFY(!fleet.start());  // a TLS endpoint and no TLS files
+    QVERIFY2(fleet.last_error().contains("client certificate"), qPrintable(fleet.last_error()));
+    fleet.certificate_edit()->setText(QString::fromStdString(client_cert->certificate.string()));
+    fleet.private_key_edit()->setText(QString::fromStdString(client_cert->private_key.string()));
+    fleet.ca_edit()->setText(QString::fromStdString(ca->certificate.string()));
+    QVERIFY(fleet.start());
+    QTRY_VERIFY_WITH_TIMEOUT(polled.count() >= 1, kWaitMs);
+    const auto* rows = fleet.fleet_view()->model();
+    QCOMPARE(rows->rowCount(), 3);
+    for (const char* name : {"local", "remote"}) {
+      const int row = row_with(rows, "agent", name);
+      QVERIFY(row >= 0);
+      QCOMPARE(cell(rows, row, "policy"), QString("Communication for the Legal Department"));
+      QCOMPARE(cell(rows, row, "quick_modes"), QString("2"));
+      QCOMPARE(cell(rows, row, "bytes"), QString("246912"));
+      QCOMPARE(cell(rows, row, "error"), QString());
+    }
+    QVERIFY(cell(rows, row_with(rows, "agent", "gone"), "error").contains("no agent socket"));
+    QCOMPARE(fleet.last_error(), QString("1 of 3 agents could not be read"));
+    // The list saved and loaded back.
+    const QString saved = dir_.path() + "/fleet.txt";
+    QVERIFY(fleet.save_list(saved));
+    fleet.stop();
+    fleet.list_edit()->clear();
+    QVERIFY(fleet.load_list(saved));
+    QVERIFY(fleet.list_edit()->toPlainText().contains("remote 10.20.1.7"));
+
+    auto* pair = fleet.compare(row_with(fleet.fleet_model(), "agent", "local"), row_with(fleet.fleet_model(), "agent", "remote"));
+    QVERIFY(pair);
+    QSignalSpy pair_polled(pair, &TwoHostView::polled);
+    QTRY_VERIFY_WITH_TIMEOUT(pair_polled.count() >= 1, kWaitMs);
+    QVERIFY2(pair->last_error().isEmpty(), qPrintable(pair->last_error()));
+    // A (10.20.1.5) lists its SAs with B's address; the fake's SAs are all with 10.20.1.7.
+    QCOMPARE(pair->side_a().model->rowCount(), 2);
+    QCOMPARE(pair->side_b().model->rowCount(), 0);  // B has nothing with 10.20.1.5
+    QCOMPARE(pair->flow_source_edit()->text(), QString("10.20.1.5"));
+    QCOMPARE(pair->flow_destination_edit()->text(), QString("10.20.1.7"));
+    QSignalSpy explained(pair, &TwoHostView::explained);
+    pair->flow_protocol_combo()->setCurrentText("tcp");
+    pair->flow_destination_port_edit()->setText("445");
+    QTest::mouseClick(pair->explain_button(), Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(explained.count() == 1, kWaitMs);
+    QVERIFY(pair->side_a().explanation->toPlainText().contains("Legal intra-department"));
+    QVERIFY(pair->side_b().explanation->toPlainText().contains("Legal intra-department"));
+    pair->close();
   }
 
  private:
