@@ -129,6 +129,7 @@ FleetMonitor::FleetMonitor(QWidget* parent)
     compare(source_row(rows[0]), source_row(rows[1]));
   });
   view_->setSelectionMode(QAbstractItemView::ExtendedSelection);
+  view_->sortByColumn(0, Qt::AscendingOrder);  // by agent name
   setCentralWidget(central);
   statusBar()->addWidget(status_, 1);
   status_->setText("Not monitoring");

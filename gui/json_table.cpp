@@ -65,7 +65,8 @@ QString title_of(const QString& key) {
       {"lifetime_left", "Lifetime left (s)"}, {"quick_modes", "Quick modes"}, {"reason", "Reason"},
       {"kind", "Kind"},         {"agent", "Agent"},             {"endpoint", "Endpoint"},
       {"policy", "Policy"},     {"policy_state", "Policy state"}, {"main_modes", "Main modes"},
-      {"negotiating", "Negotiating"}, {"soft", "Soft (clear)"}, {"failures", "Failures"}, {"error", "Error"}};
+      {"negotiating", "Negotiating"}, {"soft", "Soft (clear)"}, {"failures", "Failures"}, {"error", "Error"},
+      {"failure_kind", "Failure kind"}, {"what", "What failed"}};
   const auto found = kTitles.find(key);
   return found == kTitles.end() ? key : found->second;
 }

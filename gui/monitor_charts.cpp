@@ -22,6 +22,7 @@ namespace {
 
 constexpr int kMinimumChartHeight = 220;
 constexpr int kLabelEveryMinutes = 5;
+constexpr int kMaxEventTicks = 6;
 
 QChartView* make_chart_view(QWidget* parent, const QString& title, const char* name) {
   auto* chart = new QChart;
@@ -72,6 +73,8 @@ void fill_counters(QChart* chart, const TrafficHistory& history, bool bytes) {
   if (last == first) last = first + 1000;
   time->setRange(QDateTime::fromMSecsSinceEpoch(first), QDateTime::fromMSecsSinceEpoch(last));
   value->setRange(0, top * 1.1);
+  if (history.sas().empty()) value->setTickCount(2);  // 0 and 1, not five ticks rounded to 0 and 1
+  chart->setTitle(QString(bytes ? "Bytes per SA" : "Packets per SA") + (history.sas().empty() ? " (no quick mode SAs)" : ""));
   chart->legend()->setVisible(!history.sas().empty());
 }
 
@@ -128,8 +131,13 @@ void MonitorCharts::show_history(const TrafficHistory& history, std::int64_t now
   chart->addSeries(series);
   auto* axis_x = new QBarCategoryAxis;
   axis_x->append(minutes);
+  axis_x->setLabelsAngle(-90);  // a category is narrower than "HH:mm": upright labels would be elided
   auto* axis_y = new QValueAxis;
   axis_y->setRange(0, top + 1);
+  // Whole numbers of events: a tick every 1, 2, 3... events, never between two.
+  axis_y->setTickType(QValueAxis::TicksDynamic);
+  axis_y->setTickAnchor(0);
+  axis_y->setTickInterval(std::max(1, (top + 1) / kMaxEventTicks));
   axis_y->setLabelFormat("%.0f");
   axis_y->setTitleText("events");
   chart->addAxis(axis_x, Qt::AlignBottom);

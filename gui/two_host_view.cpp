@@ -31,8 +31,8 @@ namespace ward::gui {
 namespace {
 
 constexpr int kMaxPort = 65535;
-const QStringList kPairColumns{"kind", "peer", "state", "failure", "direction", "spi", "protocol", "mode", "cipher", "integrity",
-                               "rule", "bytes", "packets", "drops", "auth_method", "role", "internal_state"};
+const QStringList kPairColumns{"kind", "peer", "state", "failure", "direction", "spi", "bytes", "packets", "rule", "protocol",
+                               "mode", "cipher", "integrity", "drops", "auth_method", "role", "internal_state"};
 
 }  // namespace
 
