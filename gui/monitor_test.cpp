@@ -321,6 +321,16 @@ class MonitorTest : public QObject {
     QVERIFY(fleet.load_list(saved));
     QVERIFY(fleet.list_edit()->toPlainText().contains("remote 10.20.1.7"));
 
+    // A row opens the Security Monitor on that agent (here its TLS endpoint).
+    auto* single = fleet.open_monitor(row_with(fleet.fleet_model(), "agent", "remote"));
+    QVERIFY(single);
+    QSignalSpy single_polled(single, &SecurityMonitor::polled);
+    QTRY_VERIFY_WITH_TIMEOUT(single_polled.count() >= 1, kWaitMs);
+    QVERIFY2(single->last_error().isEmpty(), qPrintable(single->last_error()));
+    QCOMPARE(single->endpoint_combo()->currentIndex(), static_cast<int>(SecurityMonitor::kTlsMonitor));
+    QCOMPARE(single->quick_mode_view()->model()->rowCount(), 2);
+    single->close();
+
     auto* pair = fleet.compare(row_with(fleet.fleet_model(), "agent", "local"), row_with(fleet.fleet_model(), "agent", "remote"));
     QVERIFY(pair);
     QSignalSpy pair_polled(pair, &TwoHostView::polled);
