@@ -114,7 +114,7 @@ FleetMonitor::FleetMonitor(QWidget* parent)
   auto* proxy = make_proxy(this, model_);
   view_ = make_view(central, "fleet", proxy);
   layout->addWidget(view_, 1);
-  const auto source_row = [this, proxy](const QModelIndex& index) { return proxy->mapToSource(index).row(); };
+  const auto source_row = [proxy](const QModelIndex& index) { return proxy->mapToSource(index).row(); };
   connect(view_, &QTableView::doubleClicked, this, [this, source_row](const QModelIndex& index) { open_monitor(source_row(index)); });
   connect(open, &QPushButton::clicked, this, [this, source_row] {
     const auto rows = view_->selectionModel()->selectedRows();
