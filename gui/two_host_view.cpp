@@ -92,6 +92,8 @@ TwoHostView::TwoHostView(QWidget* parent) : QMainWindow(parent), timer_(new QTim
 }
 
 TwoHostView::~TwoHostView() {
+  // An address field losing focus as the window goes emits editingFinished: no poll from here on.
+  for (auto* edit : {a_.address, b_.address}) disconnect(edit, nullptr, this, nullptr);
   timer_->stop();
   poll_future_.waitForFinished();
   explain_future_.waitForFinished();
