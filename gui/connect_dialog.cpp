@@ -14,6 +14,8 @@
 #include <QRegularExpression>
 #include <QVBoxLayout>
 
+#include "directory/ldap/kerberos_client.h"
+
 namespace ward::gui {
 
 namespace {
@@ -28,7 +30,8 @@ ConnectDialog::ConnectDialog(QWidget* parent)
       bind_dn_(new QLineEdit(this)),
       password_(new QLineEdit(this)), keytab_(new QLineEdit(this)), principal_(new QLineEdit(this)),
       start_tls_(new QCheckBox("Use Start&TLS (verify the server against the CA bundle)", this)),
-      ca_file_(new QLineEdit(this)), buttons_(new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this)) {
+      ca_file_(new QLineEdit(this)), sysvol_(new QLineEdit(this)), ticket_status_(new QLabel(this)),
+      buttons_(new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this)) {
   setWindowTitle("Connect to Directory");
   uris_->setObjectName("uris");
   uris_->setTabChangesFocus(true);
@@ -49,6 +52,10 @@ ConnectDialog::ConnectDialog(QWidget* parent)
   simple_->setObjectName("simple");
   kerberos_->setObjectName("kerberos_keytab");
   ticket_->setObjectName("kerberos_ticket");
+  ticket_status_->setObjectName("ticket_status");
+  ticket_status_->setWordWrap(true);
+  sysvol_->setObjectName("sysvol");
+  sysvol_->setPlaceholderText("optional: /var/lib/samba/sysvol, or where \\\\dc1\\SysVol is mounted");
   simple_->setChecked(true);
 
   auto* server = new QFormLayout;
@@ -74,6 +81,7 @@ ConnectDialog::ConnectDialog(QWidget* parent)
   keytab_label->setBuddy(keytab_);
   auth_form->addRow(keytab_label, keytab_);
   auth_form->addRow(ticket_);
+  auth_form->addRow(ticket_status_);
   auto* principal_label = new QLabel("P&rincipal (optional with my ticket):", this);
   principal_label->setBuddy(principal_);
   auth_form->addRow(principal_label, principal_);
@@ -85,10 +93,21 @@ ConnectDialog::ConnectDialog(QWidget* parent)
   ca_label->setBuddy(ca_file_);
   tls_form->addRow(ca_label, ca_file_);
 
+  auto* ad = new QGroupBox("Active Directory", this);
+  auto* ad_form = new QFormLayout(ad);
+  auto* sysvol_label = new QLabel("SysVol &folder:", this);
+  sysvol_label->setBuddy(sysvol_);
+  ad_form->addRow(sysvol_label, sysvol_);
+  auto* sysvol_note = new QLabel("A GPO's files (GPT.INI) live on SYSVOL. Without a folder here they are written over SMB "
+                                 "to the domain controller with your Kerberos ticket or keytab.", this);
+  sysvol_note->setWordWrap(true);
+  ad_form->addRow(sysvol_note);
+
   auto* layout = new QVBoxLayout(this);
   layout->addLayout(server);
   layout->addWidget(auth);
   layout->addWidget(tls);
+  layout->addWidget(ad);
   layout->addWidget(buttons_);
   buttons_->button(QDialogButtonBox::Ok)->setText("C&onnect");
 
@@ -101,6 +120,8 @@ ConnectDialog::ConnectDialog(QWidget* parent)
   for (auto* choice : {simple_, kerberos_, ticket_}) {
     connect(choice, &QRadioButton::toggled, this, &ConnectDialog::update_state);
   }
+  connect(ticket_, &QRadioButton::toggled, this, &ConnectDialog::update_ticket);
+  connect(principal_, &QLineEdit::editingFinished, this, &ConnectDialog::update_ticket);
   connect(start_tls_, &QCheckBox::toggled, this, &ConnectDialog::update_state);
   setTabOrder(uris_, domain_);
   setTabOrder(domain_, simple_);
@@ -112,7 +133,9 @@ ConnectDialog::ConnectDialog(QWidget* parent)
   setTabOrder(ticket_, principal_);
   setTabOrder(principal_, start_tls_);
   setTabOrder(start_tls_, ca_file_);
+  setTabOrder(ca_file_, sysvol_);
   update_state();
+  update_ticket();
   resize(520, sizeHint().height());
 }
 
@@ -121,6 +144,21 @@ QStringList ConnectDialog::uris() const {
 }
 
 QString ConnectDialog::domain_dn() const { return domain_->text().trimmed(); }
+
+QString ConnectDialog::sysvol_path() const { return sysvol_->text().trimmed(); }
+
+// Whose ticket "Kerberos with my ticket" would use: read from the default credential cache (a
+// local file or keyring lookup, no network).
+void ConnectDialog::update_ticket() {
+  ticket_status_->setVisible(ticket_->isChecked());
+  if (!ticket_->isChecked()) return;
+  const auto principal = ldap::default_ccache_principal(principal_->text().trimmed().toStdString());
+  if (principal) {
+    ticket_status_->setText("Your ticket: " + QString::fromStdString(*principal));
+  } else {
+    ticket_status_->setText("No usable ticket: " + QString::fromStdString(principal.error().message));
+  }
+}
 
 void ConnectDialog::update_state() {
   const bool simple = simple_->isChecked();

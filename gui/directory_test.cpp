@@ -9,10 +9,12 @@
 #include <QDialogButtonBox>
 #include <QPushButton>
 #include <QFile>
+#include <QLabel>
 #include <QLineEdit>
 #include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QRadioButton>
+#include <QSignalSpy>
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
@@ -29,6 +31,7 @@
 #include "gui/policy_dialog.h"
 #include "gui/policy_ids.h"
 #include "gui/policy_list_model.h"
+#include "gui/policy_results_window.h"
 #include "gui/test_support.h"
 #include "tests/harness/slapd_instance.h"
 
@@ -42,6 +45,8 @@ constexpr int kWaitMs = 30000;
 constexpr const char* kDomain = "DC=example,DC=test";
 constexpr const char* kLegalGpo = "CN={6D2A0F4E-3B1C-4C8D-9E7F-1A2B3C4D5E01},CN=Policies,CN=System,DC=example,DC=test";
 constexpr const char* kSales = "OU=Sales,DC=example,DC=test";
+constexpr const char* kLab = "OU=Lab,DC=example,DC=test";
+constexpr const char* kDomainGpo = "CN={6D2A0F4E-3B1C-4C8D-9E7F-1A2B3C4D5E02},CN=Policies,CN=System,DC=example,DC=test";
 
 QString source_dir() { return qEnvironmentVariable("WARD_SOURCE_DIR", "."); }
 
@@ -282,6 +287,100 @@ class DirectoryTest : public QObject {
     QCOMPARE(after->size(), std::size_t{1});
   }
 
+  // After the test above (the Legal policy assigned to "Legal IPsec"): Policy Results for
+  // legal-pc1 and what if it sat in OU=Lab (which blocks inheritance); the domain's link
+  // enforced, OU=Sales made to block inheritance, the assignment removed - each through its dialog
+  // and checked in the directory and in the results.
+  void policy_results_link_options_and_unassign() {
+    MainWindow window(std::make_unique<JsonFolderStore>(folder_.path()));
+    window.show();
+    QTRY_VERIFY_WITH_TIMEOUT(!window.busy(), kWaitMs);
+    connect_through_dialog(window, QString::fromStdString(slapd_->options().root_password));
+    QTRY_VERIFY_WITH_TIMEOUT(window.store()->group_policy() != nullptr && !window.busy(), kWaitMs);
+
+    window.open_policy_results();
+    auto* results = window.policy_results();
+    QVERIFY(results);
+    QSignalSpy loaded(results, &PolicyResultsWindow::loaded);
+    QSignalSpy answered(results, &PolicyResultsWindow::answered);
+    QTRY_VERIFY_WITH_TIMEOUT(loaded.count() == 1, kWaitMs);
+    QVERIFY2(results->last_error().isEmpty(), qPrintable(results->last_error()));
+    QVERIFY(!results->select_computer("nobody-pc"));
+    QTest::keyClicks(results->search_edit(), "LEGAL-PC1");
+    QVERIFY(results->select_computer("legal-pc1.example.test"));  // by DNS name too
+    QTest::mouseClick(results->show_button(), Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(answered.count() == 1, kWaitMs);
+    QVERIFY2(results->last_error().isEmpty(), qPrintable(results->last_error()));
+    const auto* found = &results->results()->results;
+    QCOMPARE(found->directory, std::string("OpenLDAP"));
+    QVERIFY(!found->security_filtering);
+    QCOMPARE(found->site.from, std::string("msDS-SiteName"));
+    QVERIFY(found->winner);
+    QCOMPARE(found->winner->gpo_display_name, std::string("Legal IPsec"));
+    QVERIFY2(results->winner_label()->text().contains("Communication for the Legal Department"),
+             qPrintable(results->winner_label()->text()));
+    QCOMPARE(results->soms_view()->model()->rowCount(), 3);  // site HQ, the domain, OU=Legal
+    results->resize(1400, 640);
+    save_screenshot(results, "policy_results");
+
+    // What if legal-pc1 were in OU=Lab: Lab blocks inheritance, nothing there assigns IPsec.
+    results->model_check()->setChecked(true);
+    results->placement_combo()->setCurrentIndex(results->placement_combo()->findText(kLab, Qt::MatchFixedString));
+    QTest::mouseClick(results->show_button(), Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(answered.count() == 2, kWaitMs);
+    found = &results->results()->results;
+    QVERIFY(found->modelled);
+    QVERIFY(!found->winner);
+    QCOMPARE(note_of(*found, "Domain IPsec"), "blocked by inheritance: " + lab_dn(*found) + " blocks inheritance");
+    save_screenshot(results, "policy_results_modelled");
+
+    // Enforce the domain's link to "Domain IPsec": it applies in OU=Lab now.
+    when_modal<GpoDialog>([](GpoDialog* dialog) {
+      const int row = dialog->link_combo()->findText("Domain IPsec  →  DC=example,DC=test", Qt::MatchStartsWith);
+      QVERIFY(row >= 0);
+      dialog->link_combo()->setCurrentIndex(row);
+      dialog->enforced_check()->setChecked(true);
+      save_screenshot(dialog, "gpo_link_options_dialog_directory");
+      press_ok(dialog);
+    });
+    window.set_link_options();
+    QTRY_VERIFY_WITH_TIMEOUT(!window.busy(), kWaitMs);
+    QVERIFY2(window.last_error().isEmpty(), qPrintable(window.last_error()));
+    QCOMPARE(attribute(kDomain, "gPLink"), "[LDAP://" + std::string(kDomainGpo) + ";2]");
+    QTest::mouseClick(results->show_button(), Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(answered.count() == 3, kWaitMs);
+    QCOMPARE(note_of(results->results()->results, "Domain IPsec"), std::string("assigns no IPsec policy"));
+
+    // Block inheritance on OU=Sales (on OpenLDAP the OU gets Ward's auxiliary class for it).
+    when_modal<GpoDialog>([](GpoDialog* dialog) {
+      const int row = index_of_dn(dialog->container_combo(), kSales);
+      QVERIFY(row >= 0);
+      dialog->container_combo()->setCurrentIndex(row);
+      QVERIFY(!dialog->block_check()->isChecked());
+      dialog->block_check()->setChecked(true);
+      press_ok(dialog);
+    });
+    window.block_inheritance();
+    QTRY_VERIFY_WITH_TIMEOUT(!window.busy() && attribute(kSales, "gPOptions") == "1", kWaitMs);
+    QVERIFY2(window.last_error().isEmpty(), qPrintable(window.last_error()));
+
+    // Remove Legal IPsec's assignment: legal-pc1 gets no IPsec policy.
+    when_modal<GpoDialog>([](GpoDialog* dialog) {
+      QCOMPARE(dialog->gpo_combo()->count(), 1);  // only GPOs that assign a policy are offered
+      QVERIFY(dialog->gpo_combo()->currentText().startsWith("Legal IPsec"));
+      press_ok(dialog);
+    });
+    window.unassign_gpo();
+    QTRY_VERIFY_WITH_TIMEOUT(!window.busy(), kWaitMs);
+    QVERIFY2(window.last_error().isEmpty(), qPrintable(window.last_error()));
+    QVERIFY(window.policies()->items().at(0).assignment.isEmpty());
+    results->model_check()->setChecked(false);
+    QTest::mouseClick(results->show_button(), Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(answered.count() == 4, kWaitMs);
+    QVERIFY(!results->results()->results.winner);
+    QCOMPARE(note_of(results->results()->results, "Legal IPsec"), std::string("assigns no IPsec policy"));
+  }
+
  private:
   void connect_through_dialog(MainWindow& window, const QString& password) {
     when_modal<ConnectDialog>([this, password](ConnectDialog* dialog) {
@@ -293,6 +392,27 @@ class DirectoryTest : public QObject {
       press_ok(dialog);
     });
     window.findChild<QAction*>("connect_directory")->trigger();
+  }
+
+  static std::string note_of(const gpo::PolicyResults& results, const std::string& gpo_name) {
+    for (const auto& gpo : results.gpos) {
+      if (gpo.name == gpo_name) return gpo.note;
+    }
+    return "<no such GPO>";
+  }
+
+  // OU=Lab as the directory spells it in the results.
+  static std::string lab_dn(const gpo::PolicyResults& results) {
+    for (const auto& som : results.soms) {
+      if (gpo::normalize_dn(som.dn) == gpo::normalize_dn(kLab)) return som.dn;
+    }
+    return "<OU=Lab not in the chain>";
+  }
+
+  std::string attribute(const char* dn, const char* name) {
+    auto entries = checker_->search({dn, ldap::Scope::kBase, "(objectClass=*)", {name}});
+    if (!entries || entries->empty()) return "<unreadable>";
+    return entries->front().first(name).value_or("");
   }
 
   QStringList gplink_of(const char* container) {

@@ -18,6 +18,8 @@
 #include "gui/connect_dialog.h"
 #include "gui/display_text.h"
 #include "gui/ldap_policy_store.h"
+#include "gui/policy_results_window.h"
+#include "gui/fleet_monitor.h"
 #include "gui/security_monitor.h"
 #include "gui/policy_dialog.h"
 #include "directory/model/fresh_ids.h"
@@ -69,6 +71,7 @@ MainWindow::MainWindow(std::unique_ptr<PolicyStore> store, QWidget* parent)
 }
 
 MainWindow::~MainWindow() {
+  delete results_window_.data();  // before store_ goes: its worker may use the store
   pending_.waitForFinished();  // the worker may still use store_
   if (busy_) QApplication::restoreOverrideCursor();
 }
@@ -101,13 +104,30 @@ void MainWindow::build_actions() {
   link_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_L));
   unlink_ = new QAction("U&nlink GPO...", this);
   unlink_->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_L));
+  unassign_ = new QAction("&Remove Assignment...", this);
+  unassign_->setObjectName("unassign");
+  unassign_->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_G));
+  link_options_ = new QAction("Link &Options (Enforced)...", this);
+  link_options_->setObjectName("link_options");
+  block_ = new QAction("&Block Inheritance...", this);
+  block_->setObjectName("block_inheritance");
+  results_ = new QAction("Policy Res&ults...", this);
+  results_->setObjectName("policy_results");
+  results_->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_R));
   monitor_action_ = new QAction("Security &Monitor...", this);
   monitor_action_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_M));
   connect(connect_, &QAction::triggered, this, &MainWindow::connect_directory);
   connect(assign_, &QAction::triggered, this, &MainWindow::assign_selected);
   connect(link_, &QAction::triggered, this, &MainWindow::link_gpo);
   connect(unlink_, &QAction::triggered, this, &MainWindow::unlink_gpo);
+  connect(unassign_, &QAction::triggered, this, &MainWindow::unassign_gpo);
+  connect(link_options_, &QAction::triggered, this, &MainWindow::set_link_options);
+  connect(block_, &QAction::triggered, this, &MainWindow::block_inheritance);
+  connect(results_, &QAction::triggered, this, &MainWindow::open_policy_results);
   connect(monitor_action_, &QAction::triggered, this, &MainWindow::open_monitor);
+  fleet_action_ = new QAction("&Fleet Monitor...", this);
+  fleet_action_->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_M));
+  connect(fleet_action_, &QAction::triggered, this, &MainWindow::open_fleet_monitor);
 
   connect(new_, &QAction::triggered, this, &MainWindow::new_policy);
   connect(edit_, &QAction::triggered, this, &MainWindow::edit_selected);
@@ -138,9 +158,14 @@ void MainWindow::build_actions() {
   policy_menu->addSeparator();
   policy_menu->addAction(refresh_);
   auto* gpo_menu = menuBar()->addMenu("&Group Policy");
-  for (auto* action : {assign_, link_, unlink_}) gpo_menu->addAction(action);
+  for (auto* action : {assign_, unassign_}) gpo_menu->addAction(action);
+  gpo_menu->addSeparator();
+  for (auto* action : {link_, unlink_, link_options_, block_}) gpo_menu->addAction(action);
+  gpo_menu->addSeparator();
+  gpo_menu->addAction(results_);
   auto* tools_menu = menuBar()->addMenu("&Tools");
   tools_menu->addAction(monitor_action_);
+  tools_menu->addAction(fleet_action_);
   auto* toolbar = addToolBar("Policies");
   toolbar->setObjectName("policy_toolbar");
   toolbar->setToolButtonStyle(Qt::ToolButtonTextOnly);
@@ -149,7 +174,9 @@ void MainWindow::build_actions() {
   auto* gpo_toolbar = addToolBar("Group Policy");
   gpo_toolbar->setObjectName("gpo_toolbar");
   gpo_toolbar->setToolButtonStyle(Qt::ToolButtonTextOnly);
-  for (auto* action : {connect_, assign_, link_, unlink_, monitor_action_}) gpo_toolbar->addAction(action);
+  for (auto* action : {connect_, assign_, unassign_, link_, unlink_, link_options_, block_, results_, monitor_action_}) {
+    gpo_toolbar->addAction(action);
+  }
   update_actions();
 }
 
@@ -172,8 +199,7 @@ void MainWindow::update_actions() {
   const bool gpo = store_ && store_->group_policy() != nullptr;
   connect_->setEnabled(!busy_);
   assign_->setEnabled(!busy_ && gpo && readable);
-  link_->setEnabled(!busy_ && gpo);
-  unlink_->setEnabled(!busy_ && gpo);
+  for (auto* action : {unassign_, link_, unlink_, link_options_, block_, results_}) action->setEnabled(!busy_ && gpo);
 }
 
 void MainWindow::set_busy(bool busy, const QString& doing) {
@@ -339,6 +365,7 @@ void MainWindow::export_selected(const QString& path) {
 
 void MainWindow::set_store(std::unique_ptr<PolicyStore> store) {
   pending_.waitForFinished();  // the worker may still use the old store
+  delete results_window_.data();  // it works on the old store's Group Policy (and waits for its worker)
   store_ = std::move(store);
   setWindowTitle("Ward IPsec Policy Editor — " + store_->location());
   model_->set_items({});
@@ -350,10 +377,11 @@ void MainWindow::connect_directory() {
   if (busy_) return;
   ConnectDialog dialog(this);
   if (dialog.exec() != QDialog::Accepted) return;
-  connect_with(dialog.take_options(), dialog.domain_dn());
+  const QString sysvol = dialog.sysvol_path();
+  connect_with(dialog.take_options(), dialog.domain_dn(), sysvol);
 }
 
-void MainWindow::connect_with(ldap::SessionOptions options, const QString& domain_dn) {
+void MainWindow::connect_with(ldap::SessionOptions options, const QString& domain_dn, const QString& sysvol_path) {
   if (busy_) return;
   using Result = Expected<std::unique_ptr<LdapPolicyStore>, StoreError>;
   const QString first = options.uris.empty() ? QString() : qs(options.uris.front());
@@ -361,8 +389,8 @@ void MainWindow::connect_with(ldap::SessionOptions options, const QString& domai
   auto shared = std::make_shared<ldap::SessionOptions>(std::move(options));
   start<Result>(
       "Connecting to " + first + "...",
-      [shared, domain = domain_dn.toStdString()]() mutable {
-        auto result = LdapPolicyStore::connect(*shared, domain);
+      [shared, domain = domain_dn.toStdString(), sysvol = sysvol_path.toStdString()]() mutable {
+        auto result = LdapPolicyStore::connect(*shared, domain, sysvol);
         *shared = ldap::SessionOptions{};
         return result;
       },
@@ -379,7 +407,7 @@ void MainWindow::with_gpo_choice(GpoDialog::Mode mode, const QString& subject,
   if (!admin || busy_) return;
   struct Choices {
     std::vector<GpoSummary> gpos;
-    QStringList containers;
+    std::vector<ContainerSummary> containers;
   };
   using Listed = Expected<Choices, StoreError>;
   start<Listed>(
@@ -388,7 +416,7 @@ void MainWindow::with_gpo_choice(GpoDialog::Mode mode, const QString& subject,
         auto gpos = admin->list_gpos();
         if (!gpos) return unexpected(gpos.error());
         Choices choices{std::move(gpos).value(), {}};
-        if (mode == GpoDialog::Mode::Link) {
+        if (mode == GpoDialog::Mode::Link || mode == GpoDialog::Mode::BlockInheritance) {
           auto containers = admin->list_containers();
           if (!containers) return unexpected(containers.error());
           choices.containers = std::move(containers).value();
@@ -440,6 +468,45 @@ void MainWindow::unlink_gpo() {
       "Unlinked the GPO");
 }
 
+void MainWindow::unassign_gpo() {
+  with_gpo_choice(
+      GpoDialog::Mode::Unassign, {},
+      [](GroupPolicyAdmin& admin, const GpoChoice& dialog) { return admin.unassign(dialog.gpo_dn); },
+      "Removed the GPO's IPsec assignment");
+}
+
+void MainWindow::set_link_options() {
+  with_gpo_choice(
+      GpoDialog::Mode::LinkOptions, {},
+      [](GroupPolicyAdmin& admin, const GpoChoice& dialog) {
+        return admin.set_link_options(GpoLink{dialog.container_dn, dialog.enforced, dialog.link_enabled}, dialog.gpo_dn);
+      },
+      "Changed the GPO link");
+}
+
+void MainWindow::block_inheritance() {
+  with_gpo_choice(
+      GpoDialog::Mode::BlockInheritance, {},
+      [](GroupPolicyAdmin& admin, const GpoChoice& dialog) {
+        return admin.set_block_inheritance(dialog.container_dn, dialog.block_inheritance);
+      },
+      "Changed Block Inheritance");
+}
+
+PolicyResultsWindow* MainWindow::policy_results() const { return results_window_.data(); }
+
+void MainWindow::open_policy_results() {
+  auto* admin = store_ ? store_->group_policy() : nullptr;
+  if (!admin) return;
+  if (!results_window_) {
+    results_window_ = new PolicyResultsWindow(*admin, this);
+    results_window_->setAttribute(Qt::WA_DeleteOnClose);
+  }
+  results_window_->show();
+  results_window_->raise();
+  results_window_->activateWindow();
+}
+
 SecurityMonitor* MainWindow::monitor() const { return monitor_.data(); }
 
 void MainWindow::open_monitor() {
@@ -450,6 +517,18 @@ void MainWindow::open_monitor() {
   monitor_->show();
   monitor_->raise();
   monitor_->activateWindow();
+}
+
+FleetMonitor* MainWindow::fleet_monitor() const { return fleet_; }
+
+void MainWindow::open_fleet_monitor() {
+  if (!fleet_) {
+    fleet_ = new FleetMonitor(this);
+    fleet_->setAttribute(Qt::WA_DeleteOnClose);
+  }
+  fleet_->show();
+  fleet_->raise();
+  fleet_->activateWindow();
 }
 
 }  // namespace ward::gui

@@ -1,7 +1,8 @@
 // The editor's main window: the store's policies (name, description, rules, assignment) with New,
 // Edit, Duplicate, Delete, Import JSON and Export JSON; Connect to Directory swaps the JSON folder
-// for the directory, where Assign to GPO, Link GPO and Unlink GPO administer Group Policy; Security
-// Monitor opens the agent monitor window. Every store call runs on a worker thread;
+// for the directory, where Assign to GPO, Remove Assignment, Link GPO, Unlink GPO, Link Options
+// (enforced, enabled) and Block Inheritance administer Group Policy and Policy Results shows what
+// a computer gets and why; Security Monitor opens the agent monitor window. Every store call runs on a worker thread;
 // while one runs the window shows a busy indicator and refuses other store actions, and a failure
 // opens an error dialog that says what failed, where and why.
 #pragma once
@@ -27,7 +28,9 @@ class QTableView;
 namespace ward::gui {
 
 class PolicyListModel;
+class PolicyResultsWindow;
 class SecurityMonitor;
+class FleetMonitor;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -52,11 +55,19 @@ class MainWindow : public QMainWindow {
   void export_selected(const QString& path);
   void set_store(std::unique_ptr<PolicyStore> store);  // waits for a running store call first
   void connect_directory();  // asks with ConnectDialog, then connect_with()
-  void connect_with(ldap::SessionOptions options, const QString& domain_dn);  // in the background
+  // In the background; `sysvol_path`: Active Directory's SysVol folder, if the user gave one.
+  void connect_with(ldap::SessionOptions options, const QString& domain_dn, const QString& sysvol_path = {});
   void assign_selected();    // Group Policy actions (directory store only), each with a GpoDialog
+  void unassign_gpo();
   void link_gpo();
   void unlink_gpo();
+  void set_link_options();
+  void block_inheritance();
+  void open_policy_results();  // the Policy Results window (directory store only)
   void open_monitor();
+  void open_fleet_monitor();  // the fleet view: many agents' monitor endpoints in one table
+  FleetMonitor* fleet_monitor() const;  // the open fleet window, or nullptr
+  PolicyResultsWindow* policy_results() const;  // the open Policy Results window, or nullptr
 
  signals:
   void idle();  // a store call has finished (successfully or not)
@@ -100,10 +111,17 @@ class MainWindow : public QMainWindow {
   QAction* refresh_;
   QAction* connect_;
   QAction* assign_;
+  QAction* unassign_;
   QAction* link_;
   QAction* unlink_;
+  QAction* link_options_;
+  QAction* block_;
+  QAction* results_;
   QAction* monitor_action_;
   QPointer<SecurityMonitor> monitor_;
+  QAction* fleet_action_;
+  QPointer<FleetMonitor> fleet_;
+  QPointer<PolicyResultsWindow> results_window_;
   bool busy_ = false;
   QString last_error_;
   QFuture<void> pending_;

@@ -4,6 +4,7 @@
 // sorting, per-filter counters, the policy's source, explain, a failed poll; then the same agent
 // through a real agent/monitor MonitorServer (TLS with client certificates from a test CA) chosen
 // as the TLS monitor endpoint; saves a screenshot.
+#include <QChart>
 #include <QComboBox>
 #include <QLabel>
 #include <QLineEdit>
@@ -20,6 +21,10 @@
 #include "agent/control/fake_handler.h"
 #include "agent/control/server.h"
 #include "agent/monitor/monitor_server.h"
+#include "gui/traffic_history.h"
+#include "gui/fleet_monitor.h"
+#include "gui/monitor_charts.h"
+#include "gui/two_host_view.h"
 #include "gui/security_monitor.h"
 #include "gui/test_support.h"
 #include "tests/harness/test_ca.h"
@@ -139,6 +144,14 @@ class MonitorTest : public QObject {
     // Polls repeat on their own.
     const int before = monitor.completed_polls();
     QTRY_VERIFY_WITH_TIMEOUT(monitor.completed_polls() > before, 2 * static_cast<int>(kPollInterval.count()));
+
+    // The Charts tab: one line per SA with a point per poll; the event log was asked for.
+    QCOMPARE(monitor.history().sas().size(), std::size_t{2});
+    QVERIFY(monitor.history().sas().at("0xc0ffee01 out").points.size() >= 2);
+    QCOMPARE(monitor.charts()->bytes_chart()->series().size(), 2);
+    QCOMPARE(monitor.charts()->packets_chart()->series().size(), 2);
+    QVERIFY(handler_.last_since.has_value());
+    QCOMPARE(monitor.history().newest_event(), std::int64_t{1800000600});  // the fake's ike-failure
   }
 
   // wardd with IKE running: the helpdesk's states ("established", "negotiating", "failed" and why),
@@ -254,6 +267,95 @@ class MonitorTest : public QObject {
     QTRY_VERIFY_WITH_TIMEOUT(distrust_polled.count() >= 1, kWaitMs);
     QVERIFY2(distrustful.last_error().contains(endpoint + ": cannot reach the TLS monitor endpoint"),
              qPrintable(distrustful.last_error()));
+  }
+
+  // The fleet view over the same agent by its socket and its TLS endpoint, plus a missing socket:
+  // one row each (the missing one says why); then the two-host view on the first two rows.
+  void fleet_and_two_host_views() {
+    const std::filesystem::path d = (dir_.path() + "/fleet").toStdString();
+    std::filesystem::create_directories(d);
+    auto ca = test::make_test_ca(d, "helpdesk");
+    QVERIFY(ca);
+    auto server_cert = test::issue_server_certificate(*ca, d, "agent", "agent.example.test", {"IP:127.0.0.1"});
+    auto client_cert = test::issue_client_certificate(*ca, d, "helpdesk-1", "helpdesk-1");
+    QVERIFY(server_cert && client_cert);
+    agent::monitor::MonitorOptions options;
+    options.listen = "127.0.0.1:0";
+    options.tls = {server_cert->certificate, server_cert->private_key, ca->certificate};
+    options.log = [](std::string_view) {};
+    auto server = agent::monitor::MonitorServer::start(options, handler_);
+    QVERIFY2(server, server ? "" : server.error().c_str());
+
+    FleetMonitor fleet;
+    fleet.show();
+    QSignalSpy polled(&fleet, &FleetMonitor::polled);
+    const QString list = QString("%1 local 10.20.1.5\n127.0.0.1:%2 remote 10.20.1.7\n%3/none.sock gone\n")
+                             .arg(QString::fromStdString(server_->socket_path().string()))
+                             .arg((*server)->port())
+                             .arg(dir_.path());
+    fleet.list_edit()->setPlainText(list);
+    QVERIFY(!fleet.start());  // a TLS endpoint and no TLS files
+    QVERIFY2(fleet.last_error().contains("client certificate"), qPrintable(fleet.last_error()));
+    fleet.certificate_edit()->setText(QString::fromStdString(client_cert->certificate.string()));
+    fleet.private_key_edit()->setText(QString::fromStdString(client_cert->private_key.string()));
+    fleet.ca_edit()->setText(QString::fromStdString(ca->certificate.string()));
+    QVERIFY(fleet.start());
+    QTRY_VERIFY_WITH_TIMEOUT(polled.count() >= 1, kWaitMs);
+    const auto* rows = fleet.fleet_view()->model();
+    QCOMPARE(rows->rowCount(), 3);
+    for (const char* name : {"local", "remote"}) {
+      const int row = row_with(rows, "agent", name);
+      QVERIFY(row >= 0);
+      QCOMPARE(cell(rows, row, "policy"), QString("Communication for the Legal Department"));
+      QCOMPARE(cell(rows, row, "quick_modes"), QString("2"));
+      QCOMPARE(cell(rows, row, "bytes"), QString("246912"));
+      QCOMPARE(cell(rows, row, "error"), QString());
+    }
+    QVERIFY(cell(rows, row_with(rows, "agent", "gone"), "error").contains("no agent socket"));
+    QCOMPARE(fleet.last_error(), QString("1 of 3 agents could not be read"));
+    // The list saved and loaded back.
+    const QString saved = dir_.path() + "/fleet.txt";
+    QVERIFY(fleet.save_list(saved));
+    fleet.stop();
+    fleet.list_edit()->clear();
+    QVERIFY(fleet.load_list(saved));
+    QVERIFY(fleet.list_edit()->toPlainText().contains("remote 10.20.1.7"));
+
+    // A row opens the Security Monitor on that agent (here its TLS endpoint).
+    auto* single = fleet.open_monitor(row_with(fleet.fleet_model(), "agent", "remote"));
+    QVERIFY(single);
+    QSignalSpy single_polled(single, &SecurityMonitor::polled);
+    QTRY_VERIFY_WITH_TIMEOUT(single_polled.count() >= 1, kWaitMs);
+    QVERIFY2(single->last_error().isEmpty(), qPrintable(single->last_error()));
+    QCOMPARE(single->endpoint_combo()->currentIndex(), static_cast<int>(SecurityMonitor::kTlsMonitor));
+    QCOMPARE(single->quick_mode_view()->model()->rowCount(), 2);
+    single->close();
+
+    auto* pair = fleet.compare(row_with(fleet.fleet_model(), "agent", "local"), row_with(fleet.fleet_model(), "agent", "remote"));
+    QVERIFY(pair);
+    QSignalSpy pair_polled(pair, &TwoHostView::polled);
+    QTRY_VERIFY_WITH_TIMEOUT(pair_polled.count() >= 1, kWaitMs);
+    QVERIFY2(pair->last_error().isEmpty(), qPrintable(pair->last_error()));
+    // A (10.20.1.5) lists its SAs with B's address; the fake's SAs are all with 10.20.1.7.
+    QCOMPARE(pair->side_a().model->rowCount(), 2);
+    QCOMPARE(pair->side_b().model->rowCount(), 0);  // B has nothing with 10.20.1.5
+    QCOMPARE(pair->flow_source_edit()->text(), QString("10.20.1.5"));
+    QCOMPARE(pair->flow_destination_edit()->text(), QString("10.20.1.7"));
+    QSignalSpy explained(pair, &TwoHostView::explained);
+    pair->flow_protocol_combo()->setCurrentText("tcp");
+    pair->flow_destination_port_edit()->setText("445");
+    QTest::mouseClick(pair->explain_button(), Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(explained.count() == 1, kWaitMs);
+    QVERIFY(pair->side_a().explanation->toPlainText().contains("Legal intra-department"));
+    QVERIFY(pair->side_b().explanation->toPlainText().contains("Legal intra-department"));
+    // Destroyed with its owner while an address field is being edited: its focus-out
+    // (editingFinished) as the window goes must not reach the half-destroyed view.
+    pair->activateWindow();
+    pair->side_a().address->setFocus();
+    QTRY_VERIFY(pair->side_a().address->hasFocus());
+    QTest::keyClick(pair->side_a().address, Qt::Key_End);
+    QTest::keyClick(pair->side_a().address, Qt::Key_Backspace);
+    QTest::keyClick(pair->side_a().address, Qt::Key_5);
   }
 
  private:

@@ -20,6 +20,7 @@
 #include "gui/usage.h"
 
 #include <QCheckBox>
+#include <QComboBox>
 #include <QLineEdit>
 #include <QPlainTextEdit>
 
@@ -84,13 +85,29 @@ class ScreenshotsTest : public QObject {
     shoot(&connect, "connect_dialog");
     std::vector<GpoSummary> gpos{
         {"CN={6D2A0F4E-3B1C-4C8D-9E7F-1A2B3C4D5E02},CN=Policies,CN=System,DC=example,DC=test", "Domain IPsec",
-         "Domain isolation", {"DC=example,DC=test"}},
+         "Domain isolation", {"DC=example,DC=test"}, {{"DC=example,DC=test", false, true}}},
         {"CN={6D2A0F4E-3B1C-4C8D-9E7F-1A2B3C4D5E01},CN=Policies,CN=System,DC=example,DC=test", "Legal IPsec", {},
-         {"OU=Legal,DC=example,DC=test"}}};
+         {"OU=Legal,DC=example,DC=test (enforced)"}, {{"OU=Legal,DC=example,DC=test", true, true}}}};
+    const std::vector<ContainerSummary> containers{
+        {"DC=example,DC=test", ContainerSummary::Kind::kDomain, false},
+        {"OU=Legal,DC=example,DC=test", ContainerSummary::Kind::kOrganizationalUnit, false},
+        {"OU=Lab,DC=example,DC=test", ContainerSummary::Kind::kOrganizationalUnit, true},
+        {"CN=HQ,CN=Sites,CN=Configuration,DC=example,DC=test", ContainerSummary::Kind::kSite, false}};
     GpoDialog assign(GpoDialog::Mode::Assign, gpos, {}, "Communication for the Legal Department");
     shoot(&assign, "gpo_assign_dialog");
-    GpoDialog link(GpoDialog::Mode::Link, gpos, {"DC=example,DC=test", "OU=Legal,DC=example,DC=test", "OU=Sales,DC=example,DC=test"}, {});
+    GpoDialog link(GpoDialog::Mode::Link, gpos, containers, {});
     shoot(&link, "gpo_link_dialog");
+    GpoDialog unassign(GpoDialog::Mode::Unassign, gpos, {}, {});
+    shoot(&unassign, "gpo_unassign_dialog");
+    GpoDialog options(GpoDialog::Mode::LinkOptions, gpos, {}, {});
+    options.link_combo()->setCurrentIndex(1);
+    QVERIFY(options.enforced_check()->isChecked());  // the Legal link's state, shown
+    shoot(&options, "gpo_link_options_dialog");
+    GpoDialog block(GpoDialog::Mode::BlockInheritance, gpos, containers, {});
+    block.container_combo()->setCurrentIndex(2);
+    QVERIFY(block.block_check()->isChecked());
+    QCOMPARE(block.container_combo()->count(), 3);  // sites do not block inheritance
+    shoot(&block, "gpo_block_inheritance_dialog");
   }
 
   void filter_editors() {

@@ -2,7 +2,6 @@
 
 #include <map>
 #include <optional>
-#include <variant>
 
 #include <QApplication>
 #include <QComboBox>
@@ -25,10 +24,12 @@
 #include <QTimer>
 #include <QVBoxLayout>
 
-#include "agent/control/client.h"
-#include "agent/explain/explain.h"
-#include "agent/monitor/monitor_client.h"
+#include "agent/control/protocol.h"
+#include "gui/agent_link.h"
 #include "gui/background.h"
+#include "gui/json_table.h"
+#include "gui/monitor_charts.h"
+#include "gui/traffic_history.h"
 
 namespace ward::gui {
 
@@ -40,159 +41,6 @@ constexpr int kBusyBarWidth = 100;
 constexpr int kMaxPort = 65535;
 constexpr int kStatusMessageMs = 10000;
 
-// One open connection to an agent: its local control socket or its TLS monitor endpoint.
-class AgentLink {
- public:
-  explicit AgentLink(control::ControlClient client) : client_(std::move(client)) {}
-  explicit AgentLink(agent::monitor::MonitorClient client) : client_(std::move(client)) {}
-  Expected<control::Response, control::ClientError> call(const control::Request& request) {
-    return std::visit([&](auto& client) { return client.call(request); }, client_);
-  }
-
- private:
-  std::variant<control::ControlClient, agent::monitor::MonitorClient> client_;
-};
-
-QString connect_error(const QString& path, const control::ClientError& error);
-
-// Opens a connection to `target` (on a worker thread); the error names the socket or endpoint.
-Expected<AgentLink, QString> open_agent(const SecurityMonitor::Target& target) {
-  if (target.tls) {
-    auto client = agent::monitor::MonitorClient::connect(target.address.toStdString(), *target.tls, kAgentTimeout);
-    if (!client) {
-      return unexpected(target.address + ": cannot reach the TLS monitor endpoint: " +
-                        QString::fromStdString(client.error().message));
-    }
-    return AgentLink(std::move(client).value());
-  }
-  auto client = control::ControlClient::connect(target.address.toStdString(), kAgentTimeout);
-  if (!client) return unexpected(connect_error(target.address, client.error()));
-  return AgentLink(std::move(client).value());
-}
-
-// One agent call over an open client; the error names the command.
-Expected<nlohmann::json, QString> call(AgentLink& client, const control::Request& request) {
-  const auto command = QString::fromUtf8(control::name_of(control::command_of(request)));
-  auto response = client.call(request);
-  if (!response) return unexpected(command + ": " + QString::fromStdString(response.error().message));
-  if (!response->ok) {
-    return unexpected(command + " refused (" + QString::fromUtf8(control::name_of(response->code)) +
-                      "): " + QString::fromStdString(response->error));
-  }
-  return std::move(response->result);
-}
-
-QString connect_error(const QString& path, const control::ClientError& error) {
-  QString why;
-  switch (error.kind) {
-    case control::ClientError::Kind::NoSocket: why = "no agent socket (is wardd running?)"; break;
-    case control::ClientError::Kind::PermissionDenied: why = "permission denied (are you in the ward group?)"; break;
-    default: why = "cannot connect"; break;
-  }
-  return path + ": " + why + ": " + QString::fromStdString(error.message);
-}
-
-QString text_of(const nlohmann::json& value) {
-  if (value.is_string()) return QString::fromStdString(value.get<std::string>());
-  if (value.is_null()) return {};
-  return QString::fromStdString(value.dump());
-}
-
-// A table cell: numbers keep their numeric value, so the proxy sorts them as numbers.
-QStandardItem* cell(const nlohmann::json& value) {
-  auto* item = new QStandardItem;
-  if (value.is_number_unsigned()) item->setData(QVariant::fromValue<qulonglong>(value.get<std::uint64_t>()), Qt::DisplayRole);
-  else if (value.is_number_integer()) item->setData(QVariant::fromValue<qlonglong>(value.get<std::int64_t>()), Qt::DisplayRole);
-  else item->setText(text_of(value));
-  if (value.is_number()) item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
-  item->setEditable(false);
-  return item;
-}
-
-// Columns: `preferred` first (those present), then any other keys the rows carry.
-QStringList columns_of(const nlohmann::json& rows, const QStringList& preferred) {
-  QStringList present;
-  QStringList extra;
-  for (const auto& row : rows) {
-    if (!row.is_object()) continue;
-    for (auto it = row.begin(); it != row.end(); ++it) {
-      const auto key = QString::fromStdString(it.key());
-      if (preferred.contains(key)) {
-        if (!present.contains(key)) present.append(key);
-      } else if (!extra.contains(key)) {
-        extra.append(key);
-      }
-    }
-  }
-  QStringList out;
-  for (const auto& key : preferred) {
-    if (present.contains(key)) out.append(key);
-  }
-  return out + extra;
-}
-
-// Column titles for the keys the agent sends; other keys show as sent.
-QString title_of(const QString& key) {
-  static const std::map<QString, QString> kTitles{
-      {"peer", "Peer"},         {"direction", "Direction"},     {"spi", "SPI"},
-      {"protocol", "Protocol"}, {"mode", "Mode"},               {"cipher", "Cipher"},
-      {"integrity", "Integrity"}, {"rule", "Rule"},             {"filter_id", "Filter"},
-      {"filter", "Filter"},     {"bytes", "Bytes"},             {"packets", "Packets"},
-      {"drops", "Drops"},       {"age_seconds", "Age (s)"},     {"expires_in_seconds", "Expires in (s)"},
-      {"auth_method", "Authentication"}, {"dh_group", "DH group"}, {"sas", "SAs"},
-      {"id", "Id"},             {"weight", "Weight"},           {"action", "Action"},
-      {"specific", "Specific filter"}, {"mirror", "Mirrored"}, {"state", "State"}, {"role", "Role"},
-      {"failure", "Failure"},   {"internal_state", "Internal state"}, {"hash", "Hash"},
-      {"lifetime_left", "Lifetime left (s)"}, {"quick_modes", "Quick modes"}, {"reason", "Reason"}};
-  const auto found = kTitles.find(key);
-  return found == kTitles.end() ? key : found->second;
-}
-
-// Rebuilds the rows; the column keys stay in the header's Qt::UserRole (tests and code look
-// columns up by key), the titles are for people. Column widths fit the first contents only, so
-// the user's own widths survive refreshes.
-void fill_table(QStandardItemModel* model, const nlohmann::json& rows, const QStringList& preferred) {
-  const auto columns = columns_of(rows, preferred);
-  model->removeRows(0, model->rowCount());
-  model->setColumnCount(static_cast<int>(columns.size()));
-  for (int column = 0; column < columns.size(); ++column) {
-    model->setHeaderData(column, Qt::Horizontal, title_of(columns[column]), Qt::DisplayRole);
-    model->setHeaderData(column, Qt::Horizontal, columns[column], Qt::UserRole);
-  }
-  if (!rows.is_array()) return;
-  for (const auto& row : rows) {
-    QList<QStandardItem*> items;
-    for (const auto& column : columns) {
-      const auto key = column.toStdString();
-      items.append(cell(row.is_object() && row.contains(key) ? row[key] : nlohmann::json()));
-    }
-    model->appendRow(items);
-  }
-}
-
-QTableView* make_view(QWidget* parent, const char* name, QAbstractItemModel* model) {
-  auto* view = new QTableView(parent);
-  view->setObjectName(name);
-  view->setModel(model);
-  view->setSortingEnabled(true);
-  view->setSelectionBehavior(QAbstractItemView::SelectRows);
-  view->setEditTriggers(QAbstractItemView::NoEditTriggers);
-  view->setTabKeyNavigation(false);
-  view->setAlternatingRowColors(true);
-  view->verticalHeader()->hide();
-  view->horizontalHeader()->setStretchLastSection(true);
-  return view;
-}
-
-QSortFilterProxyModel* make_proxy(QObject* parent, QAbstractItemModel* source) {
-  auto* proxy = new QSortFilterProxyModel(parent);
-  proxy->setSourceModel(source);
-  proxy->setFilterKeyColumn(-1);  // any column
-  proxy->setFilterCaseSensitivity(Qt::CaseInsensitive);
-  proxy->setSortCaseSensitivity(Qt::CaseInsensitive);
-  return proxy;
-}
-
 // The helpdesk's state words first; the state machines' names (internal_state) come last.
 const QStringList kQuickModeColumns{"peer", "state", "direction", "spi", "protocol", "mode", "cipher", "integrity", "rule",
                                     "filter_id", "bytes", "packets", "drops", "age_seconds", "expires_in_seconds"};
@@ -202,19 +50,10 @@ const QStringList kFilterColumns{"id", "rule", "weight", "action", "specific", "
 
 }  // namespace
 
-struct SecurityMonitor::Snapshot {
-  QString error;  // not empty: the poll failed
-  nlohmann::json sas = nlohmann::json::array();
-  nlohmann::json main_mode;  // null: the agent does not report main mode SAs
-  nlohmann::json soft_associations = nlohmann::json::array();  // no IPsec: the peer did not answer IKE
-  nlohmann::json failures = nlohmann::json::array();           // failed negotiations
-  nlohmann::json policy;
-  nlohmann::json filters = nlohmann::json::array();
-};
 
 SecurityMonitor::SecurityMonitor(QWidget* parent)
     : QMainWindow(parent), timer_(new QTimer(this)), status_(new QLabel(this)), busy_bar_(new QProgressBar(this)),
-      tabs_(new QTabWidget(this)) {
+      tabs_(new QTabWidget(this)), history_(std::make_unique<TrafficHistory>()) {
   setWindowTitle("Ward Security Monitor");
   setObjectName("security_monitor");
   setWindowFlag(Qt::Window);
@@ -268,6 +107,9 @@ SecurityMonitor::SecurityMonitor(QWidget* parent)
   tabs_->addTab(build_statistics_tab(), "Stat&istics");
   tabs_->addTab(build_policy_tab(), "Active &Policy");
   tabs_->addTab(build_explain_tab(), "E&xplain");
+  charts_ = new MonitorCharts(this);
+  charts_->setObjectName("charts");
+  tabs_->addTab(charts_, "C&harts");
   tabs_->setCurrentIndex(kQuickModeTab);
   layout->addWidget(tabs_, 1);
   setCentralWidget(central);
@@ -360,8 +202,8 @@ void SecurityMonitor::choose_file(QLineEdit* edit, const QString& title) {
   if (!file.isEmpty()) edit->setText(file);
 }
 
-SecurityMonitor::Target SecurityMonitor::typed_target() const {
-  Target target{socket_edit_->text().trimmed(), std::nullopt};
+AgentTarget SecurityMonitor::typed_target() const {
+  AgentTarget target{socket_edit_->text().trimmed(), std::nullopt};
   if (endpoint_->currentIndex() == kTlsMonitor) {
     target.tls = agent::monitor::TlsFiles{certificate_edit_->text().trimmed().toStdString(),
                                           private_key_edit_->text().trimmed().toStdString(),
@@ -466,13 +308,13 @@ QWidget* SecurityMonitor::build_explain_tab() {
   return page;
 }
 
-void SecurityMonitor::connect_to(const QString& socket_path) { connect_to_target(Target{socket_path, std::nullopt}); }
+void SecurityMonitor::connect_to(const QString& socket_path) { connect_to_target(AgentTarget{socket_path, std::nullopt}); }
 
 void SecurityMonitor::connect_to_remote(const QString& endpoint, const agent::monitor::TlsFiles& tls) {
-  connect_to_target(Target{endpoint, tls});
+  connect_to_target(AgentTarget{endpoint, tls});
 }
 
-void SecurityMonitor::connect_to_target(const Target& target) {
+void SecurityMonitor::connect_to_target(const AgentTarget& target) {
   if (target.address.isEmpty()) {
     status_->setText(target.tls ? "Type the monitor endpoint as host:port" : "Type the agent's control socket path");
     return;
@@ -482,6 +324,7 @@ void SecurityMonitor::connect_to_target(const Target& target) {
     return;
   }
   target_ = target;
+  *history_ = TrafficHistory();
   endpoint_->setCurrentIndex(target.tls ? kTlsMonitor : kLocalSocket);
   socket_edit_->setText(target.address);
   if (target.tls) {
@@ -511,40 +354,14 @@ void SecurityMonitor::poll() {
   polling_ = true;
   set_busy(true);
   const auto target = *target_;
-  poll_future_ = run_in_background<Snapshot>(
-      this,
-      [target]() {
-        Snapshot snapshot;
-        const auto& path = target.address;
-        auto client = open_agent(target);
-        if (!client) {
-          snapshot.error = client.error();
-          return snapshot;
-        }
-        auto sas = call(*client, control::ShowSaRequest{});
-        if (!sas) {
-          snapshot.error = path + ": " + sas.error();
-          return snapshot;
-        }
-        auto policy = call(*client, control::ShowPolicyRequest{});
-        if (!policy) {
-          snapshot.error = path + ": " + policy.error();
-          return snapshot;
-        }
-        auto filters = call(*client, control::ShowFiltersRequest{control::FilterView::Specific});
-        if (!filters) {
-          snapshot.error = path + ": " + filters.error();
-          return snapshot;
-        }
-        snapshot.sas = sas->value("sas", nlohmann::json::array());
-        if (sas->contains("main_modes")) snapshot.main_mode = (*sas)["main_modes"];  // wardd with IKE running
-        if (sas->contains("soft_associations")) snapshot.soft_associations = (*sas)["soft_associations"];
-        if (sas->contains("failures")) snapshot.failures = (*sas)["failures"];
-        snapshot.policy = std::move(policy).value();
-        snapshot.filters = filters->value("filters", nlohmann::json::array());
-        return snapshot;
-      },
-      [this](Snapshot snapshot) {
+  // Events from the newest one already counted (show-events returns those at or after it; the
+  // history counts each once), or the chart's whole window on the first poll.
+  const std::int64_t since = history_->newest_event() != 0
+                                 ? history_->newest_event()
+                                 : QDateTime::currentSecsSinceEpoch() - MonitorCharts::kEventMinutes * 60;
+  poll_future_ = run_in_background<AgentSnapshot>(
+      this, [target, since]() { return read_agent(target, SnapshotRequest{true, since}); },
+      [this](AgentSnapshot snapshot) {
         polling_ = false;
         set_busy(false);
         ++completed_polls_;
@@ -553,7 +370,7 @@ void SecurityMonitor::poll() {
       });
 }
 
-void SecurityMonitor::apply(const Snapshot& snapshot) {
+void SecurityMonitor::apply(const AgentSnapshot& snapshot) {
   if (!snapshot.error.isEmpty()) {
     last_error_ = snapshot.error;
     status_->setText("Last poll failed: " + snapshot.error);
@@ -563,23 +380,32 @@ void SecurityMonitor::apply(const Snapshot& snapshot) {
   last_error_.clear();
   // The quick mode tab lists soft associations beside the SAs (state "soft (no IPsec: ...)"), the
   // main mode tab the failed negotiations beside the main modes (state "failed" and why).
-  nlohmann::json quick = snapshot.sas;
-  for (const auto& soft : snapshot.soft_associations) quick.push_back(soft);
-  nlohmann::json main = snapshot.main_mode;
+  const auto array = [&](const char* key) {
+    return snapshot.sa.is_object() && snapshot.sa.contains(key) && snapshot.sa[key].is_array() ? snapshot.sa[key]
+                                                                                               : nlohmann::json::array();
+  };
+  const nlohmann::json sas = array("sas");
+  nlohmann::json quick = sas;
+  for (const auto& soft : array("soft_associations")) quick.push_back(soft);
+  // null: the agent does not report main mode SAs (wardd without IKE running)
+  nlohmann::json main = snapshot.sa.is_object() && snapshot.sa.contains("main_modes") ? snapshot.sa["main_modes"] : nlohmann::json();
   if (main.is_array()) {
-    for (const auto& failure : snapshot.failures) main.push_back(failure);
+    for (const auto& failure : array("failures")) main.push_back(failure);
   }
   fill_sas(quick, main);
-  fill_statistics(snapshot.sas);
+  fill_statistics(sas);
   fill_policy(snapshot.policy, snapshot.filters);
+  history_->add_sample(QDateTime::currentMSecsSinceEpoch(), sas);
+  history_->add_events(snapshot.events);
+  charts_->show_history(*history_, QDateTime::currentSecsSinceEpoch());
   if (!sized_) {
     for (auto* view : {main_mode_view_, quick_mode_view_, statistics_view_, filters_view_}) view->resizeColumnsToContents();
     sized_ = true;
   }
   status_->setText(QString("%1 — %2 quick mode SA%3 — updated %4")
                        .arg(target_ ? target_->address : QString())
-                       .arg(snapshot.sas.size())
-                       .arg(snapshot.sas.size() == 1 ? "" : "s")
+                       .arg(sas.size())
+                       .arg(sas.size() == 1 ? "" : "s")
                        .arg(QTime::currentTime().toString("HH:mm:ss")));
 }
 
@@ -680,17 +506,7 @@ void SecurityMonitor::explain_now() {
   const auto target = *target_;
   explain_future_ = run_in_background<QString>(
       this,
-      [target, packet]() -> QString {
-        auto client = open_agent(target);
-        if (!client) return "Cannot explain: " + client.error();
-        auto result = call(*client, control::ExplainRequest{packet});
-        if (!result) return "Cannot explain: " + result.error();
-        try {
-          return QString::fromStdString(agent::explain::render_explanation_text(nlohmann::ordered_json::parse(result->dump())));
-        } catch (const nlohmann::json::exception& error) {
-          return "Cannot explain: the agent's answer is not an explanation (" + QString::fromUtf8(error.what()) + ")";
-        }
-      },
+      [target, packet]() { return explain_on_agent(target, packet); },
       [this](QString text) {
         explaining_ = false;
         set_busy(false);

@@ -1,14 +1,15 @@
 // SecurityMonitor: a live view of one Ward agent through its control socket (agent/control's
 // newline-delimited JSON): main mode and quick mode SAs (filter box and sortable columns), counters
 // per filter (bytes, packets, drops summed over its SAs), the active policy with where it came
-// from (GPO, OU, policy DN) and its filters, and an explain panel for a typed 5-tuple.
+// from (GPO, OU, policy DN) and its filters, an explain panel for a typed 5-tuple, and charts of
+// bytes and packets per SA and of IKE negotiations and failures per minute (monitor_charts.h).
 //
 // The agent is reached either through its local control socket or, for a remote agent, through
 // its TLS monitor endpoint (agent/monitor: host:port, this side's client certificate and key, the
 // CA the agent's certificate must chain to; the same JSON, refresh and flush refused there).
 //
 // Every agent call runs on Qt's thread pool: a poll every kPollInterval reads show-sa,
-// show-policy and show-filters over one connection; explain runs when asked. A failed poll shows
+// show-policy, show-filters and show-events over one connection (agent_link.h); explain runs when asked. A failed poll shows
 // its reason in the status bar and the tables keep their last contents.
 #pragma once
 
@@ -20,7 +21,9 @@
 #include <QMainWindow>
 #include <nlohmann/json.hpp>
 
-#include "agent/monitor/tls.h"
+#include <memory>
+
+#include "gui/agent_link.h"
 
 class QComboBox;
 class QLabel;
@@ -36,21 +39,19 @@ class QTimer;
 
 namespace ward::gui {
 
+class MonitorCharts;
+class TrafficHistory;
+
 inline constexpr std::chrono::milliseconds kPollInterval{3000};
-inline constexpr std::chrono::milliseconds kAgentTimeout{2000};
 
 class SecurityMonitor : public QMainWindow {
   Q_OBJECT
 
  public:
-  enum Tab { kMainModeTab, kQuickModeTab, kStatisticsTab, kPolicyTab, kExplainTab };
+  enum Tab { kMainModeTab, kQuickModeTab, kStatisticsTab, kPolicyTab, kExplainTab, kChartsTab };
   enum Endpoint { kLocalSocket, kTlsMonitor };  // endpoint_combo() rows
 
-  // Where the agent is: a local socket path, or a remote monitor endpoint with its TLS files.
-  struct Target {
-    QString address;  // socket path, or "host:port"
-    std::optional<agent::monitor::TlsFiles> tls;  // set: the TLS monitor endpoint
-  };
+  using Target = AgentTarget;
 
   explicit SecurityMonitor(QWidget* parent = nullptr);
   ~SecurityMonitor() override;
@@ -88,19 +89,20 @@ class SecurityMonitor : public QMainWindow {
   QLineEdit* explain_destination_port_edit() const { return explain_destination_port_; }
   QPushButton* explain_button() const { return explain_button_; }
   QPlainTextEdit* explain_output() const { return explain_output_; }
+  MonitorCharts* charts() const { return charts_; }
+  const TrafficHistory& history() const { return *history_; }
 
  signals:
   void polled();     // a poll finished (successfully or not)
   void explained();  // an explain answer (or its error) is shown
 
  private:
-  struct Snapshot;
   void build_connection_bar();
   QWidget* build_sa_tab(QTableView* view, QLabel* note);
   QWidget* build_statistics_tab();
   QWidget* build_policy_tab();
   QWidget* build_explain_tab();
-  void apply(const Snapshot& snapshot);
+  void apply(const AgentSnapshot& snapshot);
   void fill_sas(const nlohmann::json& sas, const nlohmann::json& main_mode);
   void fill_statistics(const nlohmann::json& sas);
   void fill_policy(const nlohmann::json& policy, const nlohmann::json& filters);
@@ -147,6 +149,8 @@ class SecurityMonitor : public QMainWindow {
   QLineEdit* explain_destination_port_;
   QPushButton* explain_button_;
   QPlainTextEdit* explain_output_;
+  MonitorCharts* charts_;
+  std::unique_ptr<TrafficHistory> history_;
   bool polling_ = false;
   bool sized_ = false;  // columns fitted to the first rows
   bool explaining_ = false;

@@ -17,8 +17,8 @@
 
 #include "directory/adblob/ad_object.h"
 #include "directory/gpo/dn.h"
+#include "directory/gpo/policy_results.h"
 #include "directory/gpo/reader.h"
-#include "directory/gpo/site.h"
 #include "directory/store/policy_store.h"
 
 namespace ward::agent::daemon {
@@ -222,93 +222,34 @@ Expected<FetchedPolicy, FetchError> DirectorySource::fetch() {
   return unexpected(unavailable("the directory connection broke twice"));
 }
 
-Expected<DirectorySource::Computer, FetchError> DirectorySource::find_computer(ldap::Session& session) {
-  ldap::SearchRequest request;
-  request.attributes = {"msDS-SiteName"};
-  std::string what;
-  if (!settings_.computer_dn.empty()) {
-    request.base = settings_.computer_dn;
-    request.scope = ldap::Scope::kBase;
-    what = settings_.computer_dn;
-  } else {
-    std::string account = settings_.computer_account;
-    if (!account.empty() && account.back() != '$') account += '$';
-    request.base = settings_.domain_dn;
-    request.scope = ldap::Scope::kSubtree;
-    request.filter = "(&(objectClass=computer)(sAMAccountName=" + gpo::escape_filter_value(account) + "))";
-    what = "sAMAccountName " + account + " under " + settings_.domain_dn;
-  }
-  auto entries = session.search(request);
-  if (!entries) {
-    const std::string text = entries.error().to_string();
-    if (is_transport_failure(text)) return unexpected(unavailable("finding computer " + what + ": " + text));
-    return unexpected(classify(gpo::GpoError{request.base, "", text}, "finding computer " + what));
-  }
-  if (entries->size() != 1) {
-    return unexpected(classify(gpo::GpoError{request.base, settings_.computer_dn.empty() ? "sAMAccountName" : "",
-                                             std::to_string(entries->size()) + " computer objects found (exactly one expected)"},
-                               "finding computer " + what));
-  }
-  return Computer{(*entries)[0].dn, (*entries)[0].first("msDS-SiteName")};
-}
-
-Expected<std::optional<std::string>, FetchError> DirectorySource::find_site(ldap::Session& session, const Computer& computer,
-                                                                            const ldap::RootDse& root, ScopeReport& report) {
-  if (settings_.site_dn) {
-    report.site_dn = *settings_.site_dn;
-    report.site_from = "configured";
-    return settings_.site_dn;
-  }
-  const std::string configuration = root.configuration_naming_context.empty()
-                                        ? "CN=Configuration," + settings_.domain_dn
-                                        : root.configuration_naming_context;
-  if (computer.site) {
-    report.site_dn = "CN=" + *computer.site + ",CN=Sites," + configuration;
-    report.site_from = "msDS-SiteName";
-    return std::optional<std::string>(report.site_dn);
-  }
-  auto subnets = gpo::read_subnets(session, configuration);
-  if (!subnets) return unexpected(classify(subnets.error(), "reading the subnets of the sites"));
-  const auto addresses = settings_.host_addresses ? settings_.host_addresses() : std::vector<IpAddress>{};
-  const auto picked = gpo::pick_site(*subnets, addresses);
-  if (!picked) return std::optional<std::string>{};
-  report.site_dn = picked->site_dn;
-  report.site_from = "subnet " + picked->subnet.to_string();
-  return std::optional<std::string>(picked->site_dn);
-}
-
 Expected<FetchedPolicy, FetchError> DirectorySource::fetch_on(ldap::Session& session, ScopeReport& report) {
-  auto root = session.root_dse();
-  if (!root) {
-    const std::string text = root.error().to_string();
-    if (is_transport_failure(text)) return unexpected(unavailable("reading the root DSE: " + text));
-    return unexpected(classify(gpo::GpoError{"", "", text}, "reading the root DSE"));
+  gpo::ResultsQuery query;
+  query.domain_dn = settings_.domain_dn;
+  query.computer_dn = settings_.computer_dn;
+  query.computer_account = settings_.computer_account;
+  query.site_dn = settings_.site_dn;
+  if (!settings_.site_dn && settings_.host_addresses) query.addresses = settings_.host_addresses();
+  auto results = gpo::read_policy_results(session, query);
+  if (!results) {
+    const auto& failed = results.error();
+    if (failed.error.attribute.empty() && is_transport_failure(failed.error.message)) {
+      return unexpected(unavailable(failed.to_string()));
+    }
+    return unexpected(classify(failed.error, failed.step));
   }
-  const auto traits = ldap::traits_of(*root);
-  report.directory = std::string(ldap::directory_kind_name(traits.kind));
-  auto found = find_computer(session);
-  if (!found) return unexpected(found.error());
-  const std::string computer = found->dn;
-  report.computer_dn = computer;
-  auto site_dn = find_site(session, *found, *root, report);
-  if (!site_dn) return unexpected(site_dn.error());
-  auto scope = gpo::read_computer_scope(session, computer, gpo::ScopeOptions{*site_dn, traits.security_filtering});
-  if (!scope) return unexpected(classify(scope.error(), "scoping the GPOs of " + computer));
-  if (scope->token) report.account = scope->token->account;
-  const auto winner_dn = scope->winner ? gpo::normalize_dn(scope->winner->gpo_dn) : std::string();
-  for (const auto& applied : scope->scope.applied) {
-    report.gpos.push_back({applied.display_name, applied.gpo_dn, applied.som_dn, true,
-                           gpo::normalize_dn(applied.gpo_dn) == winner_dn ? "its IPsec policy wins" : ""});
-  }
-  for (const auto& skipped : scope->scope.skipped) {
-    report.gpos.push_back({skipped.display_name, skipped.gpo_dn, skipped.som_dn, false,
-                           skipped.detail.empty() ? gpo::skip_reason_name(skipped.reason) : skipped.detail});
-  }
+  report.directory = results->directory;
+  report.computer_dn = results->computer_dn;
+  report.account = results->account;
+  report.site_dn = results->site.dn;
+  report.site_from = results->site.from;
+  for (const auto& gpo : results->gpos) report.gpos.push_back({gpo.name, gpo.dn, gpo.som_dn, gpo.applied, gpo.note});
   for (const auto& gpo : report.gpos) {
     if (!gpo.applied && !gpo.note.empty()) {
       log_.info("gpo-not-applied", {{"gpo", gpo.name.empty() ? gpo.dn : gpo.name}, {"why", gpo.note}});
     }
   }
+  const std::string& computer = results->computer_dn;
+  const gpo::ComputerScope* scope = &results->scope;
   if (!scope->winner) {
     FetchError none{FetchError::Kind::NotAssigned,
                     "no IPsec policy assigned to " + computer + " (" + std::to_string(scope->scope.applied.size()) +

@@ -9,6 +9,8 @@
 //   site      with neither: the subnet objects, the most specific one holding a host address (1)
 //   scope     directory/gpo read_computer_scope: SOMs, the site, the GPO containers (2-3); on AD
 //             also the computer's token and each GPO's security descriptor (security filtering, +1)
+//             (computer, site and scope are directory/gpo/policy_results.h, which ward-dir scope
+//             and the editor's Policy Results use too: one answer for the same computer)
 //   policy    directory/store read_policy of the winning GPO's assignment (2)
 //   stamp     the largest modifyTimestamp of every object read (policy graph, GPO, its IPSEC
 //             assignment, the SOMs) in one search (1)
@@ -66,15 +68,7 @@ class DirectorySource final : public PolicySource {
   std::uint64_t last_round_trips() const { return last_round_trips_.load(); }
 
  private:
-  struct Computer {
-    std::string dn;
-    std::optional<std::string> site;  // msDS-SiteName
-  };
-  Expected<Computer, FetchError> find_computer(ldap::Session& session);
   Expected<FetchedPolicy, FetchError> fetch_on(ldap::Session& session, ScopeReport& report);
-  // The site: configured, the computer's msDS-SiteName, or from the subnets (noted in `report`).
-  Expected<std::optional<std::string>, FetchError> find_site(ldap::Session& session, const Computer& computer,
-                                                             const ldap::RootDse& root, ScopeReport& report);
 
   DirectorySourceSettings settings_;
   std::unique_ptr<ldap::Session> session_;  // kept between fetches; fetch() is not called concurrently

@@ -39,7 +39,11 @@ commands:
   filteraction delete <policy> <name>
   gpo create <name> | link <gpo> <container-dn> [--enforced] [--disabled] | unlink <gpo> <container-dn>
       | assign <gpo> <policy> | unassign <gpo> | block-inheritance <container-dn> yes|no
-  scope <computer-dn | sAMAccountName> [--site DN]
+  scope <computer-dn | sAMAccountName> [--site DN] [--address IP]... [--in CONTAINER-DN]
+                                       the GPOs that apply, the winning IPsec policy and why each
+                                       other GPO does not: site (msDS-SiteName, or the subnet of
+                                       --address), blocked inheritance, enforced links, security
+                                       filtering (AD); --in and --site model "what if"
   directory info                       OpenLDAP or Active Directory (from the root DSE), the domain
   directory grant-read [--to authenticated-users|domain-computers]
                                        AD: computers may read CN=IP Security (inheritable ACE)

@@ -85,7 +85,7 @@ Expected<std::string, GpoError> find_computer_by_account(ldap::Session& session,
 
 Expected<ComputerScope, GpoError> read_computer_scope(ldap::Session& session, std::string_view computer_dn,
                                                       const std::optional<std::string>& site_dn) {
-  return read_computer_scope(session, computer_dn, ScopeOptions{site_dn, false});
+  return read_computer_scope(session, computer_dn, ScopeOptions{site_dn, false, std::nullopt});
 }
 
 Expected<ComputerScope, GpoError> read_computer_scope(ldap::Session& session, std::string_view computer_dn,
@@ -100,11 +100,17 @@ Expected<ComputerScope, GpoError> read_computer_scope(ldap::Session& session, st
     return unexpected(GpoError{out.computer_dn, "", "not a computer DN inside a DC= domain"});
   }
 
+  out.container_dn = options.placement_dn ? *options.placement_dn : parent_dn(computer_dn);
+  if (options.placement_dn && normalize_dn(domain_dn(*options.placement_dn)) != normalize_dn(domain)) {
+    return unexpected(GpoError{*options.placement_dn, "", "cannot model " + out.computer_dn +
+                                                              " there: not a container of its domain " + domain});
+  }
+
   // The chain of SOMs from the domain down to the computer's OU (CN= containers hold no links).
   std::vector<std::string> ou_dns;  // child -> parent for now
   std::string filter = "(|(&(objectClass=computer)(cn=" + escape_filter_value(rdn_value((*rdns)[0])) + "))";
   std::set<std::string> ou_names;
-  for (std::string dn = parent_dn(computer_dn); !dn.empty() && normalize_dn(dn) != normalize_dn(domain);
+  for (std::string dn = out.container_dn; !dn.empty() && normalize_dn(dn) != normalize_dn(domain);
        dn = parent_dn(dn)) {
     auto parts = split_dn(dn);
     if (!parts || parts->empty()) break;
@@ -132,8 +138,8 @@ Expected<ComputerScope, GpoError> read_computer_scope(ldap::Session& session, st
   auto som_from = [&](const std::string& dn, SomKind kind) -> Expected<Som, GpoError> {
     auto it = by_dn.find(normalize_dn(dn));
     if (it == by_dn.end()) {
-      return unexpected(GpoError{dn, "", "container of computer " + out.computer_dn +
-                                             " not found (or not readable); cannot scope its GPOs"});
+      return unexpected(GpoError{dn, "", std::string(options.placement_dn ? "container to model " : "container of computer ") +
+                                             out.computer_dn + " not found (or not readable); cannot scope its GPOs"});
     }
     return make_som(dn, kind, it->second->first("gPLink"), it->second->first("gPOptions"));
   };
@@ -166,8 +172,7 @@ Expected<ComputerScope, GpoError> read_computer_scope(ldap::Session& session, st
   // Linked GPOs, grouped by the container they live in.
   std::map<std::string, std::pair<std::string, std::set<std::string>>> containers;  // norm -> (dn, cn values)
   auto collect = [&](const Som& som) {
-    for (const auto& link : som.links) {
-      if (link.disabled()) continue;
+    for (const auto& link : som.links) {  // disabled links too: their GPOs' names are shown
       auto parts = split_dn(link.gpo_dn);
       if (!parts || parts->size() < 2) continue;
       std::string parent = parent_dn(link.gpo_dn);

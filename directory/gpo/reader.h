@@ -33,10 +33,15 @@ struct ScopeOptions {
   std::optional<std::string> site_dn;  // the site whose links apply first
   // Evaluate GPO security filtering (ldap::DirectoryTraits::security_filtering: AD only).
   bool security_filtering = false;
+  // "What if" modelling: scope the computer as if its object were in this container (an OU or
+  // the domain, of the computer's domain) instead of where it is. Security filtering still uses
+  // the computer's own token (its account and groups do not change when it moves).
+  std::optional<std::string> placement_dn;
 };
 
 struct ComputerScope {
   std::string computer_dn;
+  std::string container_dn;  // where it was scoped: its parent, or ScopeOptions::placement_dn
   std::optional<ComputerToken> token;  // when security filtering was evaluated
   ScopeInput input;        // what was read
   ScopeResult scope;       // ordered applied GPOs and skipped links

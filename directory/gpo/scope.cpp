@@ -68,14 +68,19 @@ ScopeResult compute_scope(const ScopeInput& input) {
     result.applied.push_back({link.gpo_dn, gpo.display_name, som.dn, link.enforced(), gpo.ipsec_policy_dn});
   };
 
+  const auto name_of = [&](const GpLink& link) {
+    const auto it = gpos.find(normalize_dn(link.gpo_dn));
+    return it == gpos.end() ? std::string() : it->second->display_name;
+  };
   for (std::size_t i = 0; i < chain.size(); ++i) {
     for (const auto& link : chain[i]->links) {
       if (link.disabled()) {
-        result.skipped.push_back({link.gpo_dn, chain[i]->dn, SkipReason::kLinkDisabled, {}, {}});
+        result.skipped.push_back({link.gpo_dn, chain[i]->dn, SkipReason::kLinkDisabled, name_of(link), {}});
       } else if (link.enforced()) {
         continue;  // applied in the enforced pass below
       } else if (i < first_inherited) {
-        result.skipped.push_back({link.gpo_dn, chain[i]->dn, SkipReason::kBlockedByInheritance, {}, {}});
+        result.skipped.push_back({link.gpo_dn, chain[i]->dn, SkipReason::kBlockedByInheritance, name_of(link),
+                                  "blocked by inheritance: " + chain[first_inherited]->dn + " blocks inheritance"});
       } else {
         apply(*chain[i], link);
       }

@@ -70,7 +70,7 @@ struct SkippedLink {
   std::string som_dn;
   SkipReason reason;
   std::string display_name;  // when the GPO was found
-  std::string detail;        // kSecurityFiltering: the explanation
+  std::string detail;        // kSecurityFiltering, kBlockedByInheritance: the explanation
 };
 
 struct ScopeResult {

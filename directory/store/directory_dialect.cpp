@@ -28,6 +28,14 @@ Expected<DirectoryDialect, StoreError> DirectoryDialect::detect(ldap::Session& s
   return DirectoryDialect(std::move(*root));
 }
 
+std::string DirectoryDialect::change_sequence_attribute() const {
+  switch (root_.kind) {
+    case ldap::DirectoryKind::kActiveDirectory: return "uSNChanged";
+    case ldap::DirectoryKind::kOpenLdap: return "entryCSN";
+  }
+  return "entryCSN";
+}
+
 std::vector<ldap::Modification> DirectoryDialect::som_class_changes(const ldap::Entry& som) const {
   switch (root_.kind) {
     case ldap::DirectoryKind::kActiveDirectory: return {};

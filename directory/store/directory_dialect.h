@@ -10,6 +10,8 @@
 //                                                                   versionNumber (sysvol.h)
 //   read access to        olcAccess, set by installer/bootstrap-    an inheritable ACE on
 //   CN=IP Security        directory                                 CN=IP Security (ip_security_access.h)
+//   what changed since    entryCSN (a change sequence number:       uSNChanged (the DC's update
+//   a given point         time to the microsecond and a counter)    sequence number, an integer)
 #pragma once
 
 #include <string>
@@ -38,6 +40,11 @@ class DirectoryDialect {
   bool gpos_have_sysvol() const { return root_.kind == ldap::DirectoryKind::kActiveDirectory; }
   // The DC that holds the SYSVOL share Ward writes to: the one answering LDAP.
   const std::string& sysvol_host() const { return root_.dns_host_name; }
+  // The attribute whose value grows with every change of an object and that a search filter
+  // can compare with >=. Exact, unlike whenChanged/modifyTimestamp (one-second resolution: a
+  // bulk import gives hundreds of objects the same value). AD's is per DC: compare values from
+  // one server only.
+  std::string change_sequence_attribute() const;
 
  private:
   ldap::RootDse root_;

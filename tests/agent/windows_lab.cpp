@@ -128,8 +128,9 @@ model::Policy look_alike(model::Policy policy) {
   return model::with_fresh_ids(std::move(policy));
 }
 
-Expected<std::unique_ptr<Lab>, std::string> Lab::start(PolicySet set, const std::filesystem::path& source_dir) {
+Expected<std::unique_ptr<Lab>, std::string> Lab::start(PolicySet set, const std::filesystem::path& source_dir, LabOptions options) {
   std::unique_ptr<Lab> lab(new Lab());
+  lab->options_ = options;
   auto dir = TempDir::create("ward-windows-lab");
   if (!dir) return unexpected(dir.error().to_string());
   lab->dir_.emplace(std::move(*dir));
@@ -282,6 +283,12 @@ Expected<void, std::string> Lab::start_hosts() {
       if (!r) return unexpected(r.error().to_string());
       relays_.push_back(std::move(*r));
     }
+    std::string monitor;
+    if (options_.monitor) {
+      auto section = monitor_section(h);
+      if (!section) return unexpected(section.error());
+      monitor = std::move(section).value();
+    }
     std::string account = h.name;
     for (auto& c : account) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     const auto config = h.dir / "ward.conf";
@@ -289,7 +296,7 @@ Expected<void, std::string> Lab::start_hosts() {
                                         "\nkeytab = " + (kdc_->dir() / (h.name + ".keytab")).string() + "\nprincipal = host/" +
                                         fqdn(h.name) + "@" + kRealm + "\ncomputer_name = " + account + "$\n[driver]\nbackend = nfqueue\n"
                                         "[control]\nsocket = " + h.socket.string() + "\n[cache]\npath = " +
-                                        (h.dir / "state" / "ward.db").string() + "\n[log]\nlevel = debug\n");
+                                        (h.dir / "state" / "ward.db").string() + "\n[log]\nlevel = debug\n" + monitor);
         !w) {
       return unexpected(w.error().to_string());
     }
@@ -320,6 +327,38 @@ Expected<void, std::string> Lab::start_hosts() {
     if (!ready) return unexpected(h.name + "'s wardd did not apply its policy: " + file_tail(h.log, 4000));
   }
   return {};
+}
+
+Expected<std::string, std::string> Lab::monitor_section(Host& h) {
+  constexpr const char* kMonitorPort = "4443";  // inside the host's own namespace: no collision
+  const auto& top = dir_->path();
+  if (!monitor_ca_) {
+    auto ca = make_test_ca(top, "monitor-ca");
+    if (!ca) return unexpected(ca.error().to_string());
+    auto client = issue_client_certificate(*ca, top, "helpdesk", "helpdesk");
+    if (!client) return unexpected(client.error().to_string());
+    monitor_ca_ = *ca;
+    monitor_ = MonitorCredentials{*client, ca->certificate};
+  }
+  auto server = issue_server_certificate(*monitor_ca_, h.dir, "monitor", fqdn(h.name), {"IP:127.0.0.1"});
+  if (!server) return unexpected(server.error().to_string());
+  auto port = free_loopback_port();
+  if (!port) return unexpected(port.error().to_string());
+  // root 127.0.0.1:port -> <host>/monitor.sock -> the host's 127.0.0.1:4443 (Unix sockets cross namespaces).
+  const auto socket = h.dir / "monitor.sock";
+  auto inside = ChildProcess::spawn({kIp, "netns", "exec", h.ns->name(), kSocat, "UNIX-LISTEN:" + socket.string() + ",fork,mode=0600",
+                                     std::string("TCP:127.0.0.1:") + kMonitorPort},
+                                    {}, h.dir / "monitor-relay.log");
+  if (!inside) return unexpected(inside.error().to_string());
+  relays_.push_back(std::move(*inside));
+  auto outside = ChildProcess::spawn({kSocat, "TCP-LISTEN:" + std::to_string(*port) + ",bind=127.0.0.1,fork,reuseaddr",
+                                      "UNIX-CONNECT:" + socket.string()},
+                                     {}, h.dir / "monitor-root-relay.log");
+  if (!outside) return unexpected(outside.error().to_string());
+  relays_.push_back(std::move(*outside));
+  h.monitor_endpoint = "127.0.0.1:" + std::to_string(*port);
+  return std::string("[monitor]\nenabled = yes\nlisten = 127.0.0.1:") + kMonitorPort + "\ntls_cert = " + server->certificate.string() +
+         "\ntls_key = " + server->private_key.string() + "\ntls_ca = " + monitor_ca_->certificate.string() + "\n";
 }
 
 std::string Lab::stop_wardds() {

@@ -15,6 +15,7 @@
 //                 Ward's own writer: same rules, filters, pass-through, fallback, default response
 //
 // A tshark capture on the bridge records every packet between the hosts for the checks.
+// With LabOptions::monitor every wardd also serves its TLS monitor endpoint (gui_fleet_lab_test).
 #pragma once
 
 #include <chrono>
@@ -31,6 +32,7 @@
 #include "tests/harness/kdc_instance.h"
 #include "tests/harness/process.h"
 #include "tests/harness/slapd_instance.h"
+#include "tests/harness/test_ca.h"
 #include "tests/netns/netns.h"
 
 namespace ward::test::windows {
@@ -57,18 +59,35 @@ struct Host {
   std::unique_ptr<ward::testing::Netns> ns;
   std::filesystem::path dir, socket, log;
   ChildProcess wardd;
+  // LabOptions::monitor: the agent's TLS monitor endpoint as the root namespace reaches it
+  // ("127.0.0.1:port", relayed to the host's own loopback), empty otherwise.
+  std::string monitor_endpoint;
+};
+
+struct LabOptions {
+  // Every wardd serves its [monitor] endpoint (TLS, certificates from one test CA) on its own
+  // loopback, relayed to a free port on the root namespace's loopback through a Unix socket.
+  bool monitor = false;
+};
+
+// The helpdesk's side of the monitor endpoints: its client certificate and the CA.
+struct MonitorCredentials {
+  TestCertificate client;
+  std::filesystem::path ca;
 };
 
 class Lab {
  public:
   // Everything started and every wardd's policy applied (or "none" for the no-policy hosts).
-  static Expected<std::unique_ptr<Lab>, std::string> start(PolicySet set, const std::filesystem::path& source_dir);
+  static Expected<std::unique_ptr<Lab>, std::string> start(PolicySet set, const std::filesystem::path& source_dir,
+                                                           LabOptions options = {});
   ~Lab();  // wardds stopped by SIGTERM, then the capture, relays, namespaces and services
   Lab(const Lab&) = delete;
   Lab& operator=(const Lab&) = delete;
 
   Host& host(Role role, int index);  // index 1 or 2
   std::vector<Host>& hosts() { return hosts_; }
+  const std::optional<MonitorCredentials>& monitor_credentials() const { return monitor_; }
 
   // `wardctl --json <command>` against a host's socket (null on failure); the text form.
   nlohmann::json wardctl_json(const Host& host, const std::string& command) const;
@@ -86,7 +105,11 @@ class Lab {
   Expected<void, std::string> start_services(PolicySet set, const std::filesystem::path& source_dir);
   Expected<void, std::string> assign_policies(const std::vector<std::pair<Role, std::string>>& policy_dns);
   Expected<void, std::string> start_hosts();
+  Expected<std::string, std::string> monitor_section(Host& h);  // certificates, relays, the [monitor] lines
 
+  LabOptions options_;
+  std::optional<TestCa> monitor_ca_;
+  std::optional<MonitorCredentials> monitor_;
   std::optional<TempDir> dir_;
   std::unique_ptr<KdcInstance> kdc_;
   std::unique_ptr<SlapdInstance> slapd_;

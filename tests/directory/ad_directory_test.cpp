@@ -350,6 +350,22 @@ TEST_F(AdDirectory, GpoVerbsMakeBothHalvesAndKeepGptIniInStep) {
   EXPECT_EQ(scope["winner"]["display_name"], "Gpo Verbs");
   EXPECT_EQ(adblob::normalized_dn(scope["winner"]["policy"].get<std::string>()),
             adblob::normalized_dn(store::policy_dn(policy, domain_)));
+  // On AD the scope says how security filtering saw the computer, and where its site came from.
+  EXPECT_EQ(scope["directory"], "Active Directory");
+  EXPECT_EQ(scope["security_filtering"], true);
+  EXPECT_EQ(scope["account"], "WARD\\verbs-pc1$");
+  EXPECT_EQ(scope["site"]["dn"], "") << "Samba sets no msDS-SiteName and no subnet was given";
+  auto text = ward_dir({"scope", "verbs-pc1$", "--site", "CN=Default-First-Site-Name,CN=Sites,CN=Configuration," + domain_});
+  ASSERT_EQ(text.exit_code, 0) << text.describe();
+  EXPECT_NE(text.out.find("Security filtering: evaluated"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("Site: CN=Default-First-Site-Name,CN=Sites,CN=Configuration," + domain_ + " (given with --site)"),
+            std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("applied: Gpo Verbs at " + ou + " (link order 1, enforced) precedence 1: its IPsec policy wins"),
+            std::string::npos) << text.out;
+  // What if the computer were in the domain's own container: the OU's GPO no longer applies.
+  auto modelled = ward_dir({"--json", "scope", "verbs-pc1$", "--in", domain_});
+  ASSERT_EQ(modelled.exit_code, 0) << modelled.describe();
+  EXPECT_TRUE(nlohmann::json::parse(modelled.out)["winner"].is_null()) << modelled.out;
 
   // unassign: the object goes, the version (both halves) goes up; unlink, unblock.
   auto unassigned = ward_dir({"gpo", "unassign", "Gpo Verbs"});
