@@ -108,10 +108,10 @@ struct SyncWatchRequest {
   std::string base;
   Scope scope = Scope::kSubtree;
   std::string filter = "(objectClass=*)";
-  // Returned with every entry; empty: none ("1.1", DNs only).
-  std::vector<std::string> attributes;
   // How often `keep_going` is asked while nothing arrives (sync_persist only).
   std::chrono::milliseconds poll_interval{100};
+  // Returned with every entry by start_sync; empty: none ("1.1", DNs only).
+  std::vector<std::string> attributes = {};
 };
 
 enum class SyncEvent { kRefreshDone, kChange };
