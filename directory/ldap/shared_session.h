@@ -29,12 +29,21 @@ class SharedSession {
   void prefer_next();
   const SessionOptions& options() const { return options_; }
   std::uint64_t connects() const;  // successful connects so far
+  // LDAP round trips and bytes on the wire of every session this object has held.
+  struct Traffic {
+    std::uint64_t round_trips = 0;
+    std::uint64_t bytes_received = 0;
+    std::uint64_t bytes_sent = 0;
+  };
+  Traffic traffic() const;
 
  private:
   SessionOptions options_;
   mutable std::mutex mutex_;
   std::shared_ptr<Session> current_;
   std::uint64_t connects_ = 0;
+  Traffic retired_;  // of the sessions no longer held
+  void retire_current();  // mutex_ held
 };
 
 }  // namespace ward::ldap

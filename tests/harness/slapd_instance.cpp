@@ -1,6 +1,7 @@
 #include "tests/harness/slapd_instance.h"
 
 #include <ldap.h>
+#include <signal.h>
 
 #include <cstdio>
 #include <fstream>
@@ -205,6 +206,11 @@ Expected<void, HarnessError> SlapdInstance::launch() {
     ldaps_port_ = *tls_port;
   }
   return spawn_on_current_ports();
+}
+
+void SlapdInstance::kill() {
+  if (process_.pid() > 0) ::kill(process_.pid(), SIGKILL);
+  process_.stop();
 }
 
 Expected<void, HarnessError> SlapdInstance::restart() {

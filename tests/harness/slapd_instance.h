@@ -95,6 +95,8 @@ class SlapdInstance {
   Expected<std::filesystem::path, HarnessError> export_ldif();
 
   void stop() { process_.stop(); }
+  // SIGKILL, as a crash or power loss: no clean shutdown (then reaped).
+  void kill();
   // Starts slapd again after stop(), on the same ports and with the same data.
   Expected<void, HarnessError> restart();
 
