@@ -89,12 +89,16 @@ ldap::NotifyWatchRequest policy_notify_request(const WatchScope& scope, const st
 ChangeWatcher::ChangeWatcher(ChangeWatchSettings settings, Logger& log, Trigger trigger)
     : settings_(std::move(settings)), log_(log), trigger_(std::move(trigger)), thread_([this] { run(); }) {}
 
-ChangeWatcher::~ChangeWatcher() {
+void ChangeWatcher::request_stop() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
   wake_.notify_all();
+}
+
+ChangeWatcher::~ChangeWatcher() {
+  request_stop();
   if (thread_.joinable()) thread_.join();
 }
 

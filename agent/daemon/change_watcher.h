@@ -107,6 +107,8 @@ class ChangeWatcher {
   // Starts the thread. `trigger` runs on it (PolicyUpdater::refresh is thread-safe).
   ChangeWatcher(ChangeWatchSettings settings, Logger& log, Trigger trigger);
   ~ChangeWatcher();  // stops and joins
+  // Asks the thread to stop without waiting for it (many watchers stop in parallel, then join).
+  void request_stop();
   ChangeWatcher(const ChangeWatcher&) = delete;
   ChangeWatcher& operator=(const ChangeWatcher&) = delete;
 

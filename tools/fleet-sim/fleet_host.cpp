@@ -55,6 +55,10 @@ void SimHost::start_watch() {
   watcher_ = std::make_unique<agent::daemon::ChangeWatcher>(std::move(watch), log_, [this](std::string_view) { fetch(); });
 }
 
+void SimHost::request_stop() {
+  if (watcher_) watcher_->request_stop();
+}
+
 std::vector<FetchRecord> SimHost::fetches() const {
   std::lock_guard lock(mutex_);
   return fetches_;

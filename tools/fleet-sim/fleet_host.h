@@ -41,6 +41,7 @@ class SimHost {
 
   void fetch();          // one DirectorySource::fetch, recorded
   void start_watch();    // the ChangeWatcher thread (its first establishment fetches once more)
+  void request_stop();   // the watch stops soon (the destructor joins it)
 
   std::vector<FetchRecord> fetches() const;
   ldap::SharedSession::Traffic traffic() const { return source_.shared_session()->traffic(); }

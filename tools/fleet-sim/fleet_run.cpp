@@ -60,7 +60,10 @@ Expected<void, std::string> admin_modify(FleetDirectory& directory, std::size_t 
 Fleet::Fleet(FleetDirectory directory, FleetOptions options) : directory_(std::move(directory)), options_(options) {}
 
 Fleet::~Fleet() {
-  for (auto& host : hosts_) host.reset();  // watch threads first, then the providers
+  // Watch threads first (all asked at once: each may sit in poll for its idle interval), then
+  // the providers.
+  for (auto& host : hosts_) host->request_stop();
+  for (auto& host : hosts_) host.reset();
 }
 
 Expected<std::unique_ptr<Fleet>, std::string> Fleet::start(const std::filesystem::path& source_dir,
