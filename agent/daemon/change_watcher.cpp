@@ -140,7 +140,16 @@ void ChangeWatcher::consider(const ldap::SyncOutcome& outcome) {
 void ChangeWatcher::fire(std::string_view reason) {
   pending_ = false;
   ++counters_.refreshes;
-  trigger_(reason);
+  if (trigger_(reason)) {
+    retry_delay_ = std::chrono::milliseconds(0);
+    return;
+  }
+  // The directory could not be read: try again, so that the change is not missed.
+  retry_delay_ = retry_delay_.count() == 0 ? settings_.min_backoff : std::min(retry_delay_ * 2, settings_.max_backoff);
+  ++counters_.retries;
+  pending_ = true;
+  pending_reason_ = "directory-retry";
+  due_ = std::chrono::steady_clock::now() + retry_delay_;
 }
 
 void ChangeWatcher::fire_if_due() {
@@ -204,7 +213,12 @@ void ChangeWatcher::run() {
     if (!watch_sync(session, backoff)) break;
     ++counters_.connections_lost;
     shared->discard(session);
-    reconnecting = true;  // at once: another provider may be there, and the cookie resumes on it
+    reconnecting = true;  // soon: another provider may be there, and the cookie resumes on it
+    if (settings_.reconnect_jitter.count() > 0) {
+      const auto pause = std::chrono::milliseconds(
+          std::uniform_int_distribution<long>(0, settings_.reconnect_jitter.count())(random_));
+      if (!sleep(pause)) break;
+    }
   }
 }
 

@@ -78,6 +78,9 @@ struct ChangeWatchSettings {
   std::chrono::milliseconds no_notification_retry = kNoNotificationRetry;
   std::chrono::milliseconds debounce = kChangeDebounce;
   std::chrono::milliseconds jitter = kChangeJitter;
+  // A lost watch reconnects after a random 0..reconnect_jitter (a killed provider's watchers do
+  // not all reach the next one in the same instant).
+  std::chrono::milliseconds reconnect_jitter{1000};
   // The connection shared with the policy fetches (null: the watcher makes its own).
   std::shared_ptr<ldap::SharedSession> shared;
   // Whether a change of this DN can affect the host (null: every change does).
@@ -98,11 +101,15 @@ struct WatchCounters {
   std::atomic<std::uint64_t> resumed{0};         // sync searches resumed from a cookie
   std::atomic<std::uint64_t> refreshes{0};       // refreshes triggered
   std::atomic<std::uint64_t> connections_lost{0};
+  std::atomic<std::uint64_t> retries{0};         // refreshes retried after the directory was unavailable
 };
 
 class ChangeWatcher {
  public:
-  using Trigger = std::function<void(std::string_view reason)>;
+  // Returns false when the directory could not be read: the refresh is then retried (after 1 s,
+  // doubling to the maximum back-off) until one succeeds, so that a change is not missed
+  // because its refetch met a provider going down.
+  using Trigger = std::function<bool(std::string_view reason)>;
 
   // Starts the thread. `trigger` runs on it (PolicyUpdater::refresh is thread-safe).
   ChangeWatcher(ChangeWatchSettings settings, Logger& log, Trigger trigger);
@@ -137,6 +144,7 @@ class ChangeWatcher {
   bool pending_ = false;
   std::string pending_reason_;
   std::chrono::steady_clock::time_point due_{};
+  std::chrono::milliseconds retry_delay_{0};  // grows while refreshes find the directory unavailable
   ldap::SyncWatchState sync_;  // cookie and entry map, kept across reconnects
   std::minstd_rand random_{std::random_device{}()};
 

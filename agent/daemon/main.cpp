@@ -264,7 +264,7 @@ int run(const std::filesystem::path& config_path) {
   };
   // Directory hosts: refresh as soon as the directory reports a change (polling stays as a
   // fallback).
-  auto watcher = make_change_watcher(*config, log, source.get(), [&](std::string_view why) { refresh(why); });
+  auto watcher = make_change_watcher(*config, log, source.get(), [&](std::string_view why) { return !refresh(why).unavailable; });
 
   DaemonHandler handler(state, cache, **dataplane, [&]() -> ward::Expected<std::string, std::string> {
     auto outcome = refresh("control-socket");

@@ -141,6 +141,7 @@ Expected<void, HarnessError> SlapdInstance::prepare() {
   config += "olcRootDN: " + options_.root_dn + "\n";
   config += "olcRootPW: " + options_.root_password + "\n";
   config += "olcDbMaxSize: 268435456\n";
+  for (const auto& index : options_.indexes) config += "olcDbIndex: " + index + "\n";
   if (options_.protect_passwords) {
     config += "olcAccess: {0}to attrs=userPassword by anonymous auth by * none\n";
     config += "olcAccess: {1}to * by * read\n";

@@ -58,6 +58,8 @@ struct SlapdOptions {
   std::optional<Replication> replication;
   // The plain port: 0 picks a free one. Replicating providers need theirs known before start.
   std::uint16_t port = 0;
+  // olcDbIndex values, e.g. "cn,ou eq" (attributes of extra_schemas may be named).
+  std::vector<std::string> indexes;
   // userPassword readable by nobody (binds only), as a directory of computer accounts needs.
   bool protect_passwords = false;
   std::chrono::milliseconds start_timeout = std::chrono::seconds(20);

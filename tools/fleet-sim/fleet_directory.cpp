@@ -105,6 +105,9 @@ Expected<FleetDirectory, test::HarnessError> start_fleet_directory(const std::fi
   options.extra_schemas = {source_dir / "schemas/openldap/ward-ad-ipsec.ldif"};
   options.initial_ldif = {source_dir / "schemas/examples/legal.ldif", fleet_ldif};
   options.protect_passwords = true;
+  // As installer/bootstrap-directory indexes a production directory (entryCSN, entryUUID and
+  // objectClass come with replication).
+  options.indexes = {"cn,ou eq", "member eq", "sAMAccountName eq", "dNSHostName eq", "ipsecOwnersReference eq"};
   options.start_timeout = std::chrono::seconds(120);
   out.admin_dn = options.root_dn;
   out.admin_password = options.root_password;

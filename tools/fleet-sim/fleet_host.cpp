@@ -27,7 +27,7 @@ SimHost::SimHost(const SimComputer& computer, const std::vector<std::string>& ur
 
 SimHost::~SimHost() { watcher_.reset(); }
 
-void SimHost::fetch() {
+bool SimHost::fetch() {
   auto result = source_.fetch();
   FetchRecord record;
   record.done = Clock::now();
@@ -38,8 +38,10 @@ void SimHost::fetch() {
   } else {
     record.unavailable = result.error().kind == agent::daemon::FetchError::Kind::Unavailable;
   }
+  const bool read = !record.unavailable;
   std::lock_guard lock(mutex_);
   fetches_.push_back(std::move(record));
+  return read;
 }
 
 void SimHost::start_watch() {
@@ -52,7 +54,7 @@ void SimHost::start_watch() {
   watch.jitter = tuning_.jitter;
   watch.shared = source_.shared_session();
   watch.affects = [this](std::string_view dn) { return source_.affected_by(dn); };
-  watcher_ = std::make_unique<agent::daemon::ChangeWatcher>(std::move(watch), log_, [this](std::string_view) { fetch(); });
+  watcher_ = std::make_unique<agent::daemon::ChangeWatcher>(std::move(watch), log_, [this](std::string_view) { return fetch(); });
 }
 
 void SimHost::request_stop() {

@@ -39,7 +39,7 @@ class SimHost {
           agent::daemon::Logger& log, const HostTuning& tuning);
   ~SimHost();  // stops the watch first
 
-  void fetch();          // one DirectorySource::fetch, recorded
+  bool fetch();          // one DirectorySource::fetch, recorded; false: the directory was unavailable
   void start_watch();    // the ChangeWatcher thread (its first establishment fetches once more)
   void request_stop();   // the watch stops soon (the destructor joins it)
 
