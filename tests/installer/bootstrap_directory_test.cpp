@@ -129,7 +129,7 @@ TEST_F(BootstrapDirectory, TwiceThenAdminWritesAndComputerOnlyReads) {
   EXPECT_TRUE(contains(first.out, "loaded Ward's schema")) << first.out;
   EXPECT_TRUE(contains(first.out, "created: " + kDomain)) << first.out;
   EXPECT_TRUE(contains(first.out, "admin password set")) << first.out;
-  EXPECT_TRUE(contains(first.out, "equality indexes added: objectClass cn member sAMAccountName dNSHostName "
+  EXPECT_TRUE(contains(first.out, "equality indexes added: objectClass cn ou dc member sAMAccountName dNSHostName "
                                   "ipsecOwnersReference"))
       << first.out;
   EXPECT_TRUE(contains(second.out, "Ward's schema is already loaded")) << second.out;

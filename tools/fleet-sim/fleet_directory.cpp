@@ -106,8 +106,10 @@ Expected<FleetDirectory, test::HarnessError> start_fleet_directory(const std::fi
   options.initial_ldif = {source_dir / "schemas/examples/legal.ldif", fleet_ldif};
   options.protect_passwords = true;
   // As installer/bootstrap-directory indexes a production directory (entryCSN, entryUUID and
-  // objectClass come with replication).
-  options.indexes = {"cn,ou eq", "member eq", "sAMAccountName eq", "dNSHostName eq", "ipsecOwnersReference eq"};
+  // objectClass come with replication). dc matters: the fetch's change-stamp search ORs the first
+  // RDNs of what it read ((dc=example) among them), and an OR with one unindexed term makes
+  // slapd test every entry of the domain (20 ms of slapd CPU per fetch at 5,000 computers).
+  options.indexes = {"cn,ou,dc eq", "member eq", "sAMAccountName eq", "dNSHostName eq", "ipsecOwnersReference eq"};
   options.start_timeout = std::chrono::seconds(120);
   out.admin_dn = options.root_dn;
   out.admin_password = options.root_password;
