@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/netfilter.h>
 #include <sched.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -54,7 +55,22 @@ Capabilities NfqueueDataplane::capabilities() const {
   return Capabilities{.userspace_crypto = true, .kernel_sas = false, .atomic_table_swap = true, .holds_packets = true};
 }
 
+namespace {
+
+// Whether the calling thread is in the network namespace `namespace_fd` refers to (same inode).
+bool in_namespace_of(int namespace_fd) {
+  struct stat wanted {};
+  struct stat current {};
+  if (fstat(namespace_fd, &wanted) != 0 || stat("/proc/thread-self/ns/net", &current) != 0) return false;
+  return wanted.st_dev == current.st_dev && wanted.st_ino == current.st_ino;
+}
+
+}  // namespace
+
 Expected<void, std::string> NfqueueDataplane::in_own_namespace(const std::function<Expected<void, std::string>()>& work) {
+  // wardd itself never leaves its namespace: then no thread and no setns (which needs
+  // CAP_SYS_ADMIN and is refused under systemd's RestrictNamespaces=).
+  if (in_namespace_of(namespace_fd_)) return work();
   Expected<void, std::string> result = unexpected(std::string("not run"));
   std::thread worker([&] {
     if (setns(namespace_fd_, CLONE_NEWNET) != 0) {

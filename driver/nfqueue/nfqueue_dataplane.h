@@ -31,7 +31,9 @@ struct NfqueueOptions {
 class NfqueueDataplane final : public Dataplane {
  public:
   // Binds the queues and remembers the calling thread's network namespace, where the kernel rules
-  // are installed whatever thread later calls install_filter_table().
+  // are installed whatever thread later calls install_filter_table(): directly when that thread is
+  // in the same namespace (wardd: no setns, so no CAP_SYS_ADMIN), from a helper thread that enters
+  // it otherwise (tests that drive a dataplane of another namespace).
   static Expected<std::unique_ptr<NfqueueDataplane>, std::string> start(DataplaneListener& listener, NfqueueOptions options);
   ~NfqueueDataplane() override;  // stops the queue threads and removes the kernel rules
 

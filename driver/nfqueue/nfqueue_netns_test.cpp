@@ -1,6 +1,10 @@
 // The nfqueue backend's kernel plumbing on real packets: two hosts in network namespaces joined by
 // a veth pair; host A gets a filter table; block, permit and queue-to-Ward are checked with real
 // TCP connections and pings.
+#include <linux/capability.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -9,6 +13,7 @@
 
 #include "driver/nfqueue/chain_rules.h"
 #include "driver/nfqueue/netfilter_queue.h"
+#include "driver/nfqueue/nfqueue_dataplane.h"
 #include "driver/packet/packet_summary.h"
 #include "tests/netns/netns.h"
 
@@ -120,6 +125,46 @@ TEST_F(NfqueueNetnsTest, BlockPermitAndNegotiateAreDecidedWhereTheyShouldBe) {
   EXPECT_TRUE(tcp_connects(*a_, kBlockedPort));
   a_->run_inside([&] { ASSERT_TRUE(remove_chain_rules(ChainOptions{}).has_value()); });
   EXPECT_EQ(a_->exec_output("iptables -t raw -S | grep -c WARD || true"), "0\n");
+}
+
+// Drops `capability` from the calling thread's effective and permitted sets (threads it creates
+// inherit that). False when the kernel refused.
+bool drop_from_this_thread(int capability) {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  if (syscall(SYS_capget, &header, data) != 0) return false;
+  const auto bit = 1u << (capability % 32);
+  data[capability / 32].effective &= ~bit;
+  data[capability / 32].permitted &= ~bit;
+  return syscall(SYS_capset, &header, data) == 0;
+}
+
+class NullListener final : public DataplaneListener {
+ public:
+  void on_acquire(const Acquire&) override {}
+  void on_expiry(const SaExpiry&) override {}
+};
+
+// wardd runs in one namespace: the dataplane installs its rules there without setns, so it needs
+// no CAP_SYS_ADMIN (systemd's unit does not grant it and RestrictNamespaces= refuses setns).
+TEST_F(NfqueueNetnsTest, TheDataplaneInstallsInItsOwnNamespaceWithoutCapSysAdmin) {
+  NullListener listener;
+  std::string error;
+  a_->run_inside([&] {
+    if (!drop_from_this_thread(CAP_SYS_ADMIN)) {
+      error = "capset failed";
+      return;
+    }
+    auto dataplane = NfqueueDataplane::start(listener, NfqueueOptions{});
+    if (!dataplane) {
+      error = dataplane.error();
+      return;
+    }
+    FilterTable table;
+    table.filters = {filter("10.20.1.1/32", "10.20.1.2/32", 6, kBlockedPort, FilterAction::Block)};
+    if (auto installed = (*dataplane)->install_filter_table(table); !installed) error = installed.error();
+  });
+  EXPECT_TRUE(error.empty()) << error;
 }
 
 TEST_F(NfqueueNetnsTest, QueuedPacketsThatWardDropsNeverArrive) {
