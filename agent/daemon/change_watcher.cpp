@@ -1,5 +1,7 @@
 #include "agent/daemon/change_watcher.h"
 
+#include <poll.h>
+
 #include <algorithm>
 #include <cctype>
 #include <set>
@@ -15,7 +17,7 @@ ldap::SyncWatchRequest policy_watch_request(const std::string& domain_dn, const 
   // The policy graph; ipsecPolicy also covers the GPOs' CN=IPSEC assignment objects.
   for (const char* object_class : {"ipsecPolicy", "ipsecISAKMPPolicy", "ipsecNFA", "ipsecFilter",
                                    "ipsecNegotiationPolicy", "groupPolicyContainer", "organizationalUnit",
-                                   "domain", "domainDNS", "site"}) {
+                                   "domain", "domainDNS", "site", "subnet"}) {
     filter += std::string("(objectClass=") + object_class + ")";
   }
   if (!computer_dn.empty()) {
@@ -87,12 +89,16 @@ ldap::NotifyWatchRequest policy_notify_request(const WatchScope& scope, const st
 ChangeWatcher::ChangeWatcher(ChangeWatchSettings settings, Logger& log, Trigger trigger)
     : settings_(std::move(settings)), log_(log), trigger_(std::move(trigger)), thread_([this] { run(); }) {}
 
-ChangeWatcher::~ChangeWatcher() {
+void ChangeWatcher::request_stop() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
   wake_.notify_all();
+}
+
+ChangeWatcher::~ChangeWatcher() {
+  request_stop();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -106,13 +112,44 @@ void ChangeWatcher::schedule(std::string_view reason) {
   if (pending_) return;  // the burst's first event decides when; later ones ride along
   pending_ = true;
   pending_reason_ = reason;
-  due_ = std::chrono::steady_clock::now() + settings_.debounce;
+  std::chrono::milliseconds spread{0};
+  if (settings_.jitter.count() > 0) {
+    spread = std::chrono::milliseconds(std::uniform_int_distribution<long>(0, settings_.jitter.count())(random_));
+  }
+  due_ = std::chrono::steady_clock::now() + settings_.debounce + spread;
+}
+
+void ChangeWatcher::consider(const ldap::SyncOutcome& outcome) {
+  if (outcome.unknown) {
+    ++counters_.changes;
+    log_.debug("directory-change", {{"dn", "(unknown: the server could not say which entries changed)"}});
+    schedule("directory-change");
+  }
+  for (const auto& dn : outcome.changed_dns) {
+    if (settings_.affects && !settings_.affects(dn)) {
+      ++counters_.ignored;
+      log_.debug("directory-change-ignored", {{"dn", dn}});
+      continue;
+    }
+    ++counters_.changes;
+    log_.debug("directory-change", {{"dn", dn}});
+    schedule("directory-change");
+  }
 }
 
 void ChangeWatcher::fire(std::string_view reason) {
   pending_ = false;
   ++counters_.refreshes;
-  trigger_(reason);
+  if (trigger_(reason)) {
+    retry_delay_ = std::chrono::milliseconds(0);
+    return;
+  }
+  // The directory could not be read: try again, so that the change is not missed.
+  retry_delay_ = retry_delay_.count() == 0 ? settings_.min_backoff : std::min(retry_delay_ * 2, settings_.max_backoff);
+  ++counters_.retries;
+  pending_ = true;
+  pending_reason_ = "directory-retry";
+  due_ = std::chrono::steady_clock::now() + retry_delay_;
 }
 
 void ChangeWatcher::fire_if_due() {
@@ -126,26 +163,33 @@ void ChangeWatcher::run() {
     backoff = std::min(backoff * 2, settings_.max_backoff);
     return go_on;
   };
+  auto shared = settings_.shared ? settings_.shared : std::make_shared<ldap::SharedSession>(settings_.session);
+  bool reconnecting = false;  // the last watch was lost: try the other servers before saying so
   while (!stopping_) {
-    auto session = ldap::Session::connect(settings_.session);
-    if (!session) {
+    auto acquired = shared->acquire();
+    if (!acquired) {
       log_.warning("change-watch-connect-failed",
-                   {{"why", session.error().to_string()}, {"retry_in_ms", std::to_string(backoff.count())}});
+                   {{"why", acquired.error().to_string()}, {"retry_in_ms", std::to_string(backoff.count())}});
+      // Say now whether the directory is still there (the refresh logs and records the outcome).
+      if (reconnecting) fire("directory-watch-lost");
+      reconnecting = false;
       if (!wait_and_grow()) break;
       continue;
     }
-    ldap::Session& s = **session;
-    auto root = s.root_dse();
+    reconnecting = false;
+    const auto session = acquired->session;
+    auto root = session->root_dse();
     if (!root) {
       log_.warning("change-watch-connect-failed",
                    {{"why", root.error().to_string()}, {"retry_in_ms", std::to_string(backoff.count())}});
+      shared->discard(session);
       if (!wait_and_grow()) break;
       continue;
     }
     const auto traits = ldap::traits_of(*root);
     if (traits.notification == ldap::ChangeNotification::kNone) {
       log_.warning("change-notification-unavailable",
-                   {{"uri", s.uri()},
+                   {{"uri", session->uri()},
                     {"directory", std::string(ldap::directory_kind_name(traits.kind))},
                     {"message", "the server offers neither syncrepl (RFC 4533) nor AD change notification; polling only"},
                     {"retry_in_ms", std::to_string(settings_.no_notification_retry.count())}});
@@ -153,36 +197,82 @@ void ChangeWatcher::run() {
       continue;
     }
     if (traits.notification == ldap::ChangeNotification::kAdNotification) {
-      if (!watch_ad(s, backoff)) break;
+      // AD's notification searches block their connection: they get one of their own.
+      auto own = ldap::Session::connect(shared->options());
+      if (!own) {
+        log_.warning("change-watch-connect-failed",
+                     {{"why", own.error().to_string()}, {"retry_in_ms", std::to_string(backoff.count())}});
+        if (!wait_and_grow()) break;
+        continue;
+      }
+      if (!watch_ad(**own, backoff)) break;
       fire("directory-watch-lost");
       if (!wait_and_grow()) break;
       continue;
     }
-    const auto on_event = [&](ldap::SyncEvent event, std::string_view dn) {
-      if (event == ldap::SyncEvent::kRefreshDone) {
-        backoff = settings_.min_backoff;
-        ++counters_.established;
-        log_.info("change-watch-established", {{"uri", s.uri()}, {"base", settings_.request.base}});
-        schedule("directory-watch-established");
-        return;
-      }
-      ++counters_.changes;
-      log_.debug("directory-change", {{"dn", std::string(dn)}});
-      schedule("directory-change");
-    };
-    const auto keep_going = [&] {
-      fire_if_due();
-      return !stopping_.load();
-    };
-    auto watched = s.sync_persist(settings_.request, on_event, keep_going);
-    if (watched || stopping_) break;
+    if (!watch_sync(session, backoff)) break;
     ++counters_.connections_lost;
-    log_.warning("change-watch-lost", {{"uri", s.uri()},
-                                       {"why", watched.error().to_string()},
-                                       {"retry_in_ms", std::to_string(backoff.count())}});
-    // Say now whether the directory is still there (the refresh logs and records the outcome).
-    fire("directory-watch-lost");
-    if (!wait_and_grow()) break;
+    shared->discard(session);
+    reconnecting = true;  // soon: another provider may be there, and the cookie resumes on it
+    if (settings_.reconnect_jitter.count() > 0) {
+      const auto pause = std::chrono::milliseconds(
+          std::uniform_int_distribution<long>(0, settings_.reconnect_jitter.count())(random_));
+      if (!sleep(pause)) break;
+    }
+  }
+}
+
+bool ChangeWatcher::watch_sync(const std::shared_ptr<ldap::Session>& session, std::chrono::milliseconds& backoff) {
+  sync_.begin();
+  const bool resuming = !sync_.cookie().empty();
+  auto started = session->start_sync(settings_.request, sync_.cookie());
+  if (!started) {
+    log_.warning("change-watch-lost", {{"uri", session->uri()}, {"why", started.error().to_string()}});
+    return !stopping_;
+  }
+  const int msgid = *started;
+  for (;;) {
+    if (stopping_) {
+      session->abandon(msgid);
+      return false;
+    }
+    auto polled = session->poll_sync(msgid);
+    if (!polled) {
+      if (polled.error().result_code == ldap::kSyncRefreshRequired) {
+        log_.info("change-watch-cookie-refused", {{"uri", session->uri()}, {"why", polled.error().to_string()}});
+        sync_.forget_cookie();
+        return watch_sync(session, backoff);  // again, without a cookie: a full refresh
+      }
+      log_.warning("change-watch-lost", {{"uri", session->uri()}, {"why", polled.error().to_string()}});
+      return !stopping_;
+    }
+    const auto outcome = sync_.apply(polled->messages);
+    if (outcome.refresh_done) {
+      backoff = settings_.min_backoff;
+      const bool first = counters_.established == 0;
+      ++counters_.established;
+      if (resuming) ++counters_.resumed;
+      log_.info("change-watch-established", {{"uri", session->uri()},
+                                             {"base", settings_.request.base},
+                                             {"resumed", resuming ? "yes" : "no"},
+                                             {"entries", std::to_string(sync_.known_entries())}});
+      if (first) schedule("directory-watch-established");
+    }
+    consider(outcome);
+    fire_if_due();
+    if (polled->more) continue;
+    const int fd = session->descriptor();
+    auto wait = settings_.request.poll_interval;
+    if (pending_) {
+      const auto until_due = std::chrono::duration_cast<std::chrono::milliseconds>(due_ - std::chrono::steady_clock::now());
+      wait = std::max(std::chrono::milliseconds(1), std::min(wait, until_due));
+    }
+    if (fd >= 0 && !polled->busy) {
+      pollfd readable{fd, POLLIN, 0};
+      ::poll(&readable, 1, static_cast<int>(wait.count()));
+    } else {
+      sleep(wait);
+    }
   }
 }
 

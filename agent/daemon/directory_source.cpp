@@ -178,35 +178,50 @@ Expected<DirectorySourceSettings, std::string> directory_source_settings(const c
 }
 
 DirectorySource::DirectorySource(DirectorySourceSettings settings, Logger& log)
-    : settings_(std::move(settings)), log_(log) {
+    : settings_(std::move(settings)), shared_(settings_.shared_session), log_(log) {
+  if (!shared_) shared_ = std::make_shared<ldap::SharedSession>(settings_.session);
   description_ = "directory";
   for (std::size_t i = 0; i < settings_.session.uris.size(); ++i) {
     description_ += (i == 0 ? " " : ", ") + settings_.session.uris[i];
   }
 }
 
+bool DirectorySource::affected_by(std::string_view dn) const {
+  std::lock_guard lock(scope_mutex_);
+  return depends_.affected_by(dn);
+}
+
 Expected<FetchedPolicy, FetchError> DirectorySource::fetch() {
   // A kept connection may have been closed by the server (idle timeout, ticket expiry, a DC
   // restart): then one retry on a new connection.
   for (int attempt = 0; attempt < 2; ++attempt) {
-    const bool reused = session_ != nullptr;
-    if (!session_) {
-      auto session = ldap::Session::connect(settings_.session);
-      if (!session) return unexpected(unavailable("cannot bind to any directory server: " + session.error().to_string()));
-      for (const auto& skipped : (*session)->failed_attempts()) {
-        log_.warning("directory-failover", {{"skipped", skipped.uri}, {"why", skipped.to_string()}, {"using", (*session)->uri()}});
+    auto acquired = shared_->acquire();
+    if (!acquired) return unexpected(unavailable("cannot bind to any directory server: " + acquired.error().to_string()));
+    const bool reused = !acquired->fresh;
+    ldap::Session& session = *acquired->session;
+    if (acquired->fresh) {
+      for (const auto& skipped : session.failed_attempts()) {
+        log_.warning("directory-failover", {{"skipped", skipped.uri}, {"why", skipped.to_string()}, {"using", session.uri()}});
       }
-      session_ = std::move(*session);
     }
-    ldap::Session& session = *session_;
     const std::uint64_t start = reused ? session.round_trips() : 0;
     const std::uint64_t bind_round_trips = reused ? 0 : session.round_trips();
     ScopeReport report;
-    auto result = fetch_on(session, report);
+    RefreshScope depends;
+    auto result = fetch_on(session, report, depends);
     const std::uint64_t round_trips = session.round_trips() - start;
     last_round_trips_ = round_trips;
     if (result) result->report.round_trips = round_trips;
     const bool broken = !result && result.error().kind == FetchError::Kind::Unavailable;
+    const bool scoped = result || result.error().kind == FetchError::Kind::NotAssigned;
+    {
+      std::lock_guard lock(scope_mutex_);
+      if (scoped) {
+        depends_ = std::move(depends);
+      } else if (!broken) {
+        depends_ = RefreshScope::everything();  // invalid content: any change may repair it
+      }
+    }
     log_.info("directory-fetch", {{"uri", session.uri()},
                                   {"round_trips", std::to_string(round_trips)},
                                   {"bind_round_trips", std::to_string(bind_round_trips)},
@@ -215,14 +230,42 @@ Expected<FetchedPolicy, FetchError> DirectorySource::fetch() {
                                                     : std::string(result.error().kind == FetchError::Kind::NotAssigned
                                                                       ? "not-assigned"
                                                                       : "failed")}});
-    if (broken) session_.reset();
+    if (broken) shared_->discard(acquired->session);
     if (broken && reused) continue;
     return result;
   }
   return unexpected(unavailable("the directory connection broke twice"));
 }
 
-Expected<FetchedPolicy, FetchError> DirectorySource::fetch_on(ldap::Session& session, ScopeReport& report) {
+void DirectorySource::record_dependencies(ldap::Session& session, const gpo::PolicyResults& results,
+                                          RefreshScope& depends) const {
+  const auto& scope = results.scope;
+  if (scope.token) {
+    // Security filtering (AD): group memberships decide too; any change counts.
+    depends = RefreshScope::everything();
+    return;
+  }
+  depends.add_object(results.computer_dn);
+  if (!results.site.dn.empty()) depends.add_object(results.site.dn);
+  if (!settings_.site_dn && results.site.from != "msDS-SiteName") {
+    // The site came from the subnets (or none matched): a subnet change can move the host.
+    auto root = session.root_dse();
+    const std::string configuration = !root || root->configuration_naming_context.empty()
+                                          ? "CN=Configuration," + settings_.domain_dn
+                                          : root->configuration_naming_context;
+    depends.add_subtree("CN=Subnets,CN=Sites," + configuration);
+  }
+  for (const auto& som : scope.input.domain_and_ous) {
+    depends.add_object(som.dn);
+    for (const auto& link : som.links) depends.add_subtree(link.gpo_dn);
+  }
+  if (scope.input.site) {
+    for (const auto& link : scope.input.site->links) depends.add_subtree(link.gpo_dn);
+  }
+}
+
+Expected<FetchedPolicy, FetchError> DirectorySource::fetch_on(ldap::Session& session, ScopeReport& report,
+                                                             RefreshScope& depends) {
   gpo::ResultsQuery query;
   query.domain_dn = settings_.domain_dn;
   query.computer_dn = settings_.computer_dn;
@@ -250,6 +293,7 @@ Expected<FetchedPolicy, FetchError> DirectorySource::fetch_on(ldap::Session& ses
   }
   const std::string& computer = results->computer_dn;
   const gpo::ComputerScope* scope = &results->scope;
+  record_dependencies(session, *results, depends);
   if (!scope->winner) {
     FetchError none{FetchError::Kind::NotAssigned,
                     "no IPsec policy assigned to " + computer + " (" + std::to_string(scope->scope.applied.size()) +
@@ -268,7 +312,11 @@ Expected<FetchedPolicy, FetchError> DirectorySource::fetch_on(ldap::Session& ses
   }
 
   std::set<std::string> read;
-  for (const auto& object : stored->objects) read.insert(object.dn);
+  for (const auto& object : stored->objects) {
+    read.insert(object.dn);
+    depends.add_object(object.dn);
+  }
+  depends.add_object(winner.policy_dn);
   read.insert(winner.gpo_dn);
   read.insert(kAssignmentPrefix + winner.gpo_dn);
   for (const auto& som : scope->input.domain_and_ous) read.insert(som.dn);

@@ -1,7 +1,9 @@
 // The policy of a domain member: read from the LDAP directory as Windows' policy agent reads it.
 //
-// One fetch, on the connection kept from the last one (a new one when there is none or it
-// broke; Session::connect walks the URIs in order: failover):
+// One fetch, on the connection kept from the last one and shared with the change watch (a new one
+// when there is none or it broke; Session::connect walks the URIs from the one after the server
+// that failed: failover). Each fetch also records what the host's policy depends on
+// (refresh_scope.h), so that the watch refreshes only for changes that can affect it:
 //   bind      SASL/GSSAPI with the host keytab (or a simple bind, labs), StartTLS when tls_ca is
 //             set; then the root DSE, which says OpenLDAP or Active Directory (new connections only)
 //   computer  the computer object (computer_dn, or found by its sAMAccountName) and its site
@@ -25,15 +27,19 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
 #include "agent/config/config.h"
 #include "agent/daemon/log.h"
 #include "agent/daemon/policy_source.h"
+#include "agent/daemon/refresh_scope.h"
 #include "common/ip.h"
+#include "directory/gpo/policy_results.h"
 #include "directory/ldap/root_dse.h"
 #include "directory/ldap/session.h"
+#include "directory/ldap/shared_session.h"
 
 namespace ward::agent::daemon {
 
@@ -45,6 +51,8 @@ struct DirectorySourceSettings {
   std::optional<std::string> site_dn;  // [directory] site; otherwise the computer's msDS-SiteName
   // The host's addresses, for the site from subnets (default: host_addresses()).
   std::function<std::vector<IpAddress>()> host_addresses;
+  // The connection, shared with the change watch (null: the source makes its own from `session`).
+  std::shared_ptr<ldap::SharedSession> shared_session;
 };
 
 // "EXAMPLE.COM" -> "DC=example,DC=com"
@@ -66,12 +74,21 @@ class DirectorySource final : public PolicySource {
 
   // LDAP round trips of the last fetch (connect and bind included), 0 before the first.
   std::uint64_t last_round_trips() const { return last_round_trips_.load(); }
+  // The connection this source fetches on (and a change watch may share).
+  const std::shared_ptr<ldap::SharedSession>& shared_session() const { return shared_; }
+  // Whether a change of the entry `dn` can affect what the next fetch returns (refresh_scope.h),
+  // as the last fetch found; true for everything before a fetch scoped the host. Thread-safe.
+  bool affected_by(std::string_view dn) const;
 
  private:
-  Expected<FetchedPolicy, FetchError> fetch_on(ldap::Session& session, ScopeReport& report);
+  Expected<FetchedPolicy, FetchError> fetch_on(ldap::Session& session, ScopeReport& report, RefreshScope& depends);
+  // What a change must touch to affect the next fetch (refresh_scope.h), from what `results` read.
+  void record_dependencies(ldap::Session& session, const gpo::PolicyResults& results, RefreshScope& depends) const;
 
   DirectorySourceSettings settings_;
-  std::unique_ptr<ldap::Session> session_;  // kept between fetches; fetch() is not called concurrently
+  std::shared_ptr<ldap::SharedSession> shared_;  // kept between fetches; fetch() is not called concurrently
+  mutable std::mutex scope_mutex_;
+  RefreshScope depends_ = RefreshScope::everything();
   Logger& log_;
   std::string description_;
   std::atomic<std::uint64_t> last_round_trips_{0};

@@ -320,7 +320,12 @@ int run(const std::filesystem::path& config_path) {
   sd_notify(0, "READY=1");
   // Directory hosts: refresh as soon as the directory reports a change (polling stays as a
   // fallback).
-  auto watcher = make_change_watcher(*config, log, [&](std::string_view why) { refreshes.request(why); });
+  // The watch shares the directory source's connection and asks it which changes matter; a
+  // refresh that finds the directory unavailable is retried by the refresh loop (schedule.h).
+  auto watcher = make_change_watcher(*config, log, source.get(), [&](std::string_view why) {
+    refreshes.request(why);
+    return true;
+  });
 
   auto addresses_at = clock.now() + kAddressPollInterval;
   auto flush_at = clock.now() + kEventFlushInterval;

@@ -145,7 +145,9 @@ UpdateOutcome PolicyUpdater::decide(const std::string& from, Expected<FetchedPol
     const auto& error = fetched.error();
     if (error.kind == FetchError::Kind::NotAssigned) return none_assigned(from, error.message, error.report);
     if (error.kind == FetchError::Kind::Unavailable) {
-      return fail(cache::EventKind::DirectoryUnreachable, from + " unavailable: " + error.message);
+      auto outcome = fail(cache::EventKind::DirectoryUnreachable, from + " unavailable: " + error.message);
+      outcome.unavailable = true;
+      return outcome;
     }
     std::string why = "policy from " + from + " rejected: " + error.message;
     if (const auto details = problems_text(error.problems); !details.empty()) why += ": " + details;

@@ -39,6 +39,7 @@ struct UpdateOutcome {
   bool applied = false;  // a new table was installed
   bool failed = false;   // the source was unavailable or its policy rejected (`message` says what is kept)
   std::string message;   // for the control socket's refresh answer and the log
+  bool unavailable = false;  // the source could not be read (worth retrying soon)
 };
 
 class PolicyUpdater {

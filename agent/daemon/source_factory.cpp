@@ -19,7 +19,7 @@ std::unique_ptr<PolicySource> make_policy_source(const config::Config& config, L
   return nullptr;
 }
 
-std::unique_ptr<ChangeWatcher> make_change_watcher(const config::Config& config, Logger& log,
+std::unique_ptr<ChangeWatcher> make_change_watcher(const config::Config& config, Logger& log, PolicySource* source,
                                                    ChangeWatcher::Trigger trigger) {
   if (!config.uses_directory()) return nullptr;
   auto settings = directory_source_settings(config.directory);
@@ -28,6 +28,11 @@ std::unique_ptr<ChangeWatcher> make_change_watcher(const config::Config& config,
   watch.session = std::move(settings->session);
   watch.request = policy_watch_request(settings->domain_dn, settings->computer_dn, settings->computer_account);
   watch.scope = WatchScope{settings->domain_dn, settings->computer_dn, settings->computer_account};
+  // The watch shares the source's connection and asks it which changes matter.
+  if (auto* directory = dynamic_cast<DirectorySource*>(source); directory != nullptr) {
+    watch.shared = directory->shared_session();
+    watch.affects = [directory](std::string_view dn) { return directory->affected_by(dn); };
+  }
   return std::make_unique<ChangeWatcher>(std::move(watch), log, std::move(trigger));
 }
 

@@ -15,8 +15,10 @@ namespace ward::agent::daemon {
 // Null when there is no usable source (logged: e.g. a password file that others can read).
 std::unique_ptr<PolicySource> make_policy_source(const config::Config& config, Logger& log);
 
-// The directory change watcher (started), or null for a host without [directory] uri.
-std::unique_ptr<ChangeWatcher> make_change_watcher(const config::Config& config, Logger& log,
+// The directory change watcher (started), or null for a host without [directory] uri. When
+// `source` is the DirectorySource, the watch shares its connection and refreshes only for changes
+// that can affect what it fetches; `source` must outlive the watcher.
+std::unique_ptr<ChangeWatcher> make_change_watcher(const config::Config& config, Logger& log, PolicySource* source,
                                                    ChangeWatcher::Trigger trigger);
 
 }  // namespace ward::agent::daemon

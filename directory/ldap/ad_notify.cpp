@@ -14,43 +14,6 @@ using internal::ControlsPtr;
 using internal::make_error;
 using internal::MessagePtr;
 
-namespace {
-
-struct LdapStringDeleter {
-  void operator()(char* s) const { ldap_memfree(s); }
-};
-using LdapString = std::unique_ptr<char, LdapStringDeleter>;
-
-struct BervalsDeleter {
-  void operator()(berval** v) const { ldap_value_free_len(v); }
-};
-
-struct BerElementDeleter {
-  void operator()(BerElement* b) const { ber_free(b, 0); }
-};
-
-Entry entry_of(LDAP* ld, LDAPMessage* message) {
-  Entry entry;
-  if (char* dn = ldap_get_dn(ld, message); dn != nullptr) {
-    LdapString owned(dn);
-    entry.dn = dn;
-  }
-  BerElement* raw_ber = nullptr;
-  for (char* name = ldap_first_attribute(ld, message, &raw_ber); name != nullptr;
-       name = ldap_next_attribute(ld, message, raw_ber)) {
-    LdapString owned_name(name);
-    std::unique_ptr<berval*, BervalsDeleter> values(ldap_get_values_len(ld, message, name));
-    auto& out = entry.attributes[name];
-    if (values) {
-      for (berval** v = values.get(); *v != nullptr; ++v) out.emplace_back((*v)->bv_val, (*v)->bv_len);
-    }
-  }
-  std::unique_ptr<BerElement, BerElementDeleter> ber(raw_ber);
-  return entry;
-}
-
-}  // namespace
-
 Expected<void, LdapError> Session::notify_persist(const NotifyWatchRequest& request,
                                                   const std::function<void(const Entry&)>& on_change,
                                                   const std::function<void()>& on_established,
@@ -115,7 +78,7 @@ Expected<void, LdapError> Session::notify_persist(const NotifyWatchRequest& requ
     }
     switch (got) {
       case LDAP_RES_SEARCH_ENTRY:
-        on_change(entry_of(ld, message.get()));
+        on_change(internal::entry_of(ld, message.get()));
         break;
       case LDAP_RES_SEARCH_RESULT: {
         const int msgid = ldap_msgid(message.get());

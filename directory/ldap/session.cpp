@@ -64,6 +64,26 @@ LdapError make_error(LDAP* ld, int rc, std::string uri, std::string operation, s
   return LdapError{std::move(uri), std::move(operation), std::move(dn), rc, std::move(message)};
 }
 
+Entry entry_of(LDAP* ld, LDAPMessage* message) {
+  Entry entry;
+  if (char* dn = ldap_get_dn(ld, message); dn != nullptr) {
+    LdapString owned(dn);
+    entry.dn = dn;
+  }
+  BerElement* raw_ber = nullptr;
+  for (char* name = ldap_first_attribute(ld, message, &raw_ber); name != nullptr;
+       name = ldap_next_attribute(ld, message, raw_ber)) {
+    LdapString owned_name(name);
+    std::unique_ptr<berval*, BervalsDeleter> values(ldap_get_values_len(ld, message, name));
+    auto& out = entry.attributes[name];
+    if (values) {
+      for (berval** v = values.get(); *v != nullptr; ++v) out.emplace_back((*v)->bv_val, (*v)->bv_len);
+    }
+  }
+  std::unique_ptr<BerElement, BerElementDeleter> ber(raw_ber);
+  return entry;
+}
+
 }  // namespace internal
 
 using internal::make_error;
@@ -94,6 +114,17 @@ Expected<ControlPtr, int> sd_flags_control_of(std::uint32_t flags) {
 void count_if_answered(int rc, std::uint64_t& round_trips) {
   if (rc >= 0) ++round_trips;
 }
+void count_if_answered(int rc, std::atomic<std::uint64_t>& round_trips) {
+  if (rc >= 0) ++round_trips;
+}
+
+// Client-side results that leave the connection unusable: the caller must connect again.
+bool breaks_connection(int rc) {
+  return rc == LDAP_SERVER_DOWN || rc == LDAP_TIMEOUT || rc == LDAP_CONNECT_ERROR || rc == LDAP_LOCAL_ERROR ||
+         rc == LDAP_ENCODING_ERROR || rc == LDAP_DECODING_ERROR;
+}
+
+std::atomic<std::uint64_t> next_session_id{1};
 
 bool uri_is_ldaps(const std::string& uri) { return uri.rfind("ldaps://", 0) == 0; }
 
@@ -110,24 +141,30 @@ class Connector {
  public:
   Connector(const SessionOptions& options, std::uint64_t& round_trips) : options_(options), round_trips_(round_trips) {}
 
-  Expected<LdapPtr, LdapError> open(const std::string& uri) {
+  Expected<std::unique_ptr<Session::Handle>, LdapError> open(const std::string& uri) {
     LDAP* raw = nullptr;
     if (int rc = ldap_initialize(&raw, uri.c_str()); rc != LDAP_SUCCESS) {
       return unexpected(LdapError{uri, "connect", "", rc, std::string("invalid URI: ") + ldap_err2string(rc)});
     }
-    LdapPtr ld(raw);
-    if (auto set = set_options(ld.get(), uri); !set) return unexpected(set.error());
-    if (options_.tls == TlsMode::kStartTls && !uri_is_ldaps(uri)) {
-      int rc = ldap_start_tls_s(ld.get(), nullptr, nullptr);
-      count_if_answered(rc, round_trips_);
-      if (rc != LDAP_SUCCESS) return unexpected(with_tls_hint(make_error(ld.get(), rc, uri, "StartTLS", "")));
+    auto handle = std::make_unique<Session::Handle>();
+    handle->ld.reset(raw);
+    LDAP* ld = raw;
+    handle->connect_callback = internal::count_wire_bytes(ld, *handle->wire);
+    if (!handle->connect_callback) {
+      return unexpected(LdapError{uri, "connect", "", result_code::kLocalError, "cannot set libldap's connection callback"});
     }
-    auto bound = bind(ld.get(), uri);
+    if (auto set = set_options(ld, uri); !set) return unexpected(set.error());
+    if (options_.tls == TlsMode::kStartTls && !uri_is_ldaps(uri)) {
+      int rc = ldap_start_tls_s(ld, nullptr, nullptr);
+      count_if_answered(rc, round_trips_);
+      if (rc != LDAP_SUCCESS) return unexpected(with_tls_hint(make_error(ld, rc, uri, "StartTLS", "")));
+    }
+    auto bound = bind(ld, uri);
     if (!bound) {
       if (uri_is_ldaps(uri)) return unexpected(with_tls_hint(bound.error()));
       return unexpected(bound.error());
     }
-    return ld;
+    return handle;
   }
 
  private:
@@ -158,6 +195,18 @@ class Connector {
     }
     timeval operation = to_timeval(options_.operation_timeout);
     if (ldap_set_option(ld, LDAP_OPT_TIMEOUT, &operation) != LDAP_OPT_SUCCESS) return option_error("timeout");
+    if (options_.keepalive.idle.count() > 0) {
+      int idle = static_cast<int>(options_.keepalive.idle.count());
+      int interval = static_cast<int>(options_.keepalive.interval.count());
+      int probes = options_.keepalive.probes;
+      unsigned user_timeout = static_cast<unsigned>(options_.keepalive.span().count());
+      if (ldap_set_option(ld, LDAP_OPT_X_KEEPALIVE_IDLE, &idle) != LDAP_OPT_SUCCESS ||
+          ldap_set_option(ld, LDAP_OPT_X_KEEPALIVE_INTERVAL, &interval) != LDAP_OPT_SUCCESS ||
+          ldap_set_option(ld, LDAP_OPT_X_KEEPALIVE_PROBES, &probes) != LDAP_OPT_SUCCESS ||
+          ldap_set_option(ld, LDAP_OPT_TCP_USER_TIMEOUT, &user_timeout) != LDAP_OPT_SUCCESS) {
+        return option_error("TCP keepalive");
+      }
+    }
     if (std::holds_alternative<GssapiBind>(options_.bind) &&
         ldap_set_option(ld, LDAP_OPT_X_SASL_NOCANON, LDAP_OPT_ON) != LDAP_OPT_SUCCESS) {
       return option_error("SASL no-canonicalisation");
@@ -288,23 +337,7 @@ class Connector {
 std::vector<Entry> collect_entries(LDAP* ld, LDAPMessage* chain) {
   std::vector<Entry> entries;
   for (LDAPMessage* e = ldap_first_entry(ld, chain); e != nullptr; e = ldap_next_entry(ld, e)) {
-    Entry entry;
-    if (char* dn = ldap_get_dn(ld, e); dn != nullptr) {
-      LdapString owned(dn);
-      entry.dn = dn;
-    }
-    BerElement* raw_ber = nullptr;
-    for (char* name = ldap_first_attribute(ld, e, &raw_ber); name != nullptr;
-         name = ldap_next_attribute(ld, e, raw_ber)) {
-      LdapString owned_name(name);
-      std::unique_ptr<berval*, BervalsDeleter> values(ldap_get_values_len(ld, e, name));
-      auto& out = entry.attributes[name];
-      if (values) {
-        for (berval** v = values.get(); *v != nullptr; ++v) out.emplace_back((*v)->bv_val, (*v)->bv_len);
-      }
-    }
-    std::unique_ptr<BerElement, BerElementDeleter> ber(raw_ber);
-    entries.push_back(std::move(entry));
+    entries.push_back(internal::entry_of(ld, e));
   }
   return entries;
 }
@@ -354,9 +387,24 @@ Session::Session(std::unique_ptr<Handle> handle, std::string uri, std::size_t in
       uri_index_(index),
       failed_(std::move(failed)),
       round_trips_(round_trips),
+      id_(next_session_id++),
       operation_timeout_(operation_timeout) {}
 
 Session::~Session() = default;
+
+std::uint64_t Session::bytes_received() const { return handle_->wire->received.load(); }
+std::uint64_t Session::bytes_sent() const { return handle_->wire->sent.load(); }
+
+int Session::descriptor() const {
+  std::lock_guard lock(mutex_);
+  int fd = -1;
+  if (ldap_get_option(handle_->ld.get(), LDAP_OPT_DESC, &fd) != LDAP_OPT_SUCCESS) return -1;
+  return fd;
+}
+
+void Session::note_result(int rc) {
+  if (breaks_connection(rc)) broken_ = true;
+}
 
 Expected<std::unique_ptr<Session>, LdapError> Session::connect(const SessionOptions& options) {
   if (options.uris.empty()) {
@@ -365,16 +413,15 @@ Expected<std::unique_ptr<Session>, LdapError> Session::connect(const SessionOpti
   std::uint64_t round_trips = 0;
   std::vector<LdapError> failed;
   Connector connector(options, round_trips);
-  for (std::size_t i = 0; i < options.uris.size(); ++i) {
-    auto ld = connector.open(options.uris[i]);
-    if (ld) {
-      auto handle = std::make_unique<Handle>();
-      handle->ld = std::move(*ld);
-      return std::unique_ptr<Session>(new Session(std::move(handle), options.uris[i], i, std::move(failed),
+  for (std::size_t step = 0; step < options.uris.size(); ++step) {
+    const std::size_t i = (options.first_uri + step) % options.uris.size();
+    auto handle = connector.open(options.uris[i]);
+    if (handle) {
+      return std::unique_ptr<Session>(new Session(std::move(*handle), options.uris[i], i, std::move(failed),
                                                   round_trips, options.operation_timeout));
     }
-    failed.push_back(ld.error());
-    if (ld.error().result_code == result_code::kInvalidCredentials) break;
+    failed.push_back(handle.error());
+    if (handle.error().result_code == result_code::kInvalidCredentials) break;
   }
   LdapError last = failed.back();
   if (failed.size() > 1) {
@@ -406,6 +453,7 @@ Expected<std::vector<Entry>, LdapError> Session::search(const SearchRequest& req
 
 Expected<std::vector<Entry>, LdapError> Session::search(const SearchRequest& request,
                                                         const std::vector<RequestControl>& extra_controls) {
+  std::lock_guard lock(mutex_);
   LDAP* ld = handle_->ld.get();
   std::vector<LDAPControl> extra = to_ldap_controls(extra_controls);
   std::vector<char*> attrs;
@@ -443,6 +491,7 @@ Expected<std::vector<Entry>, LdapError> Session::search(const SearchRequest& req
                                &timeout, 0, &raw_result);
     MessagePtr result(raw_result);
     count_if_answered(rc, round_trips_);
+    note_result(rc);
     if (rc != LDAP_SUCCESS) {
       auto error = make_error(ld, rc, uri_, "search", request.base);
       error.message += " (filter " + request.filter + ")";
@@ -472,11 +521,13 @@ Expected<std::vector<Entry>, LdapError> Session::search(const SearchRequest& req
 }
 
 Expected<void, LdapError> Session::add(std::string_view dn, const std::vector<Attribute>& attributes) {
+  std::lock_guard lock(mutex_);
   ModList mods(attributes.size());
   for (const auto& a : attributes) mods.add(LDAP_MOD_ADD, a.name, a.values);
   std::string target(dn);
   int rc = ldap_add_ext_s(handle_->ld.get(), target.c_str(), mods.finish(), nullptr, nullptr);
   count_if_answered(rc, round_trips_);
+  note_result(rc);
   if (rc != LDAP_SUCCESS) return unexpected(make_error(handle_->ld.get(), rc, uri_, "add", target));
   return {};
 }
@@ -487,6 +538,7 @@ Expected<void, LdapError> Session::modify(std::string_view dn, const std::vector
 
 Expected<void, LdapError> Session::modify(std::string_view dn, const std::vector<Modification>& modifications,
                                           const std::vector<RequestControl>& controls) {
+  std::lock_guard lock(mutex_);
   std::vector<LDAPControl> ldap_controls = to_ldap_controls(controls);
   std::vector<LDAPControl*> control_list;
   for (auto& control : ldap_controls) control_list.push_back(&control);
@@ -502,22 +554,27 @@ Expected<void, LdapError> Session::modify(std::string_view dn, const std::vector
   int rc = ldap_modify_ext_s(handle_->ld.get(), target.c_str(), mods.finish(),
                              controls.empty() ? nullptr : control_list.data(), nullptr);
   count_if_answered(rc, round_trips_);
+  note_result(rc);
   if (rc != LDAP_SUCCESS) return unexpected(make_error(handle_->ld.get(), rc, uri_, "modify", target));
   return {};
 }
 
 Expected<void, LdapError> Session::remove(std::string_view dn) {
+  std::lock_guard lock(mutex_);
   std::string target(dn);
   int rc = ldap_delete_ext_s(handle_->ld.get(), target.c_str(), nullptr, nullptr);
   count_if_answered(rc, round_trips_);
+  note_result(rc);
   if (rc != LDAP_SUCCESS) return unexpected(make_error(handle_->ld.get(), rc, uri_, "delete", target));
   return {};
 }
 
 Expected<std::string, LdapError> Session::whoami() {
+  std::lock_guard lock(mutex_);
   berval* authzid = nullptr;
   int rc = ldap_whoami_s(handle_->ld.get(), &authzid, nullptr, nullptr);
   count_if_answered(rc, round_trips_);
+  note_result(rc);
   if (rc != LDAP_SUCCESS) return unexpected(make_error(handle_->ld.get(), rc, uri_, "whoami", ""));
   std::string out;
   if (authzid != nullptr) {

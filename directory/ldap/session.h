@@ -8,12 +8,19 @@
 // Every request/response exchange with a server counts as one round trip (round_trips()),
 // so callers can report "LDAP round trips per fetch". Nothing here throws or logs; the bind
 // password is a Secret and never appears in an error.
+//
+// Thread-safe: one connection may serve a change watch (an outstanding sync search, polled with
+// poll_sync) and policy reads from another thread at once. Each operation holds the session for
+// its duration; poll_sync never waits for it (they say `busy` instead), so a
+// watcher is never held up by a fetch and reads what the fetch left queued once it is done.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,8 +58,23 @@ enum class TlsMode {
   kStartTls,  // ldap:// URIs are upgraded with StartTLS before the bind (refused if it fails)
 };
 
+// TCP keepalive on every connection: a server or network that vanishes without a reset (power
+// loss, a partition) is found after idle + interval x probes of silence, not after the kernel's
+// two hours; a change watch sits idle for hours, so it needs this. TCP_USER_TIMEOUT (the same
+// span) ends a connection whose sent data stays unacknowledged. Zero idle leaves the kernel's.
+struct KeepaliveOptions {
+  std::chrono::seconds idle{30};
+  std::chrono::seconds interval{10};
+  int probes = 3;
+  std::chrono::milliseconds span() const { return idle + interval * probes; }
+};
+
 struct SessionOptions {
   std::vector<std::string> uris;  // tried in order, e.g. {"ldap://dc1:389", "ldaps://dc2:636"}
+  // The walk starts at this index and wraps around, so a host stays with the server that last
+  // worked instead of knocking at a dead first one on every reconnect.
+  std::size_t first_uri = 0;
+  KeepaliveOptions keepalive;
   BindCredentials bind = AnonymousBind{};
   TlsMode tls = TlsMode::kNone;
   // PEM CA bundle the server certificate must chain to (StartTLS and ldaps://). Required then.
@@ -86,11 +108,44 @@ struct SyncWatchRequest {
   std::string base;
   Scope scope = Scope::kSubtree;
   std::string filter = "(objectClass=*)";
-  // How often `keep_going` is asked while nothing arrives.
+  // How often `keep_going` is asked while nothing arrives (sync_persist only).
   std::chrono::milliseconds poll_interval{100};
+  // Returned with every entry by start_sync; empty: none ("1.1", DNs only).
+  std::vector<std::string> attributes = {};
 };
 
 enum class SyncEvent { kRefreshDone, kChange };
+
+// RFC 4533's syncStateValue states.
+enum class SyncState { kPresent, kAdd, kModify, kDelete };
+
+// One message of a sync search, as poll_sync reads it.
+struct SyncMessage {
+  enum class Kind {
+    kEntry,        // an entry with its Sync State control
+    kIdSet,        // a syncIdSet: entries named by entryUUID only
+    kRefreshDone,  // the refresh phase is over; persist phase from now on
+    kCookie,       // a new cookie alone (syncInfo newcookie, or a refresh phase step)
+  };
+  Kind kind = Kind::kEntry;
+  bool refreshing = false;        // it arrived in the refresh phase
+  SyncState state = SyncState::kAdd;  // kEntry
+  Entry entry;                    // kEntry: the DN and the requested attributes (none for deletes)
+  std::string uuid;               // kEntry: entryUUID, 16 raw bytes
+  std::vector<std::string> uuids; // kIdSet: 16 raw bytes each
+  bool deletes = false;           // kIdSet: refreshDeletes (these are gone) or not (present)
+  // kRefreshDone: the refresh ended with refreshPresent: entries the client was not told are
+  // present have been deleted (a present phase; without a session log the server cannot say which).
+  bool present_phase = false;
+  std::optional<std::string> cookie;  // the server's cookie, when it sent one with this message
+};
+
+// What poll_sync read without waiting.
+struct PollResult {
+  bool busy = false;     // another operation held the session: nothing read, ask again after it
+  bool more = false;     // stopped at the batch limit: more may be waiting already
+  std::vector<SyncMessage> messages;
+};
 
 // Active Directory change notification (LDAP_SERVER_NOTIFICATION_OID, 1.2.840.113556.1.4.528):
 // searches that stay open and return an entry each time an object in their scope changes
@@ -137,7 +192,17 @@ class Session {
   const std::string& uri() const { return uri_; }              // the URI that worked
   std::size_t uri_index() const { return uri_index_; }         // its position in options.uris
   const std::vector<LdapError>& failed_attempts() const { return failed_; }  // skipped URIs
-  std::uint64_t round_trips() const { return round_trips_; }   // includes the connect's
+  std::uint64_t round_trips() const { return round_trips_.load(); }   // includes the connect's
+  // Bytes on the wire (TLS or SASL-wrapped as sent), connect and bind included.
+  std::uint64_t bytes_received() const;
+  std::uint64_t bytes_sent() const;
+  // The connection's socket (for poll/epoll), or -1.
+  int descriptor() const;
+  // True once an operation found the connection unusable (server gone, reset, timed out): the
+  // caller should drop it and connect again.
+  bool broken() const { return broken_.load(); }
+  // A number no other session of this process has: tells connections apart after a reconnect.
+  std::uint64_t id() const { return id_; }
 
   Expected<std::vector<Entry>, LdapError> search(const SearchRequest& request);
   // The same with request controls (sent with every page).
@@ -180,19 +245,42 @@ class Session {
                                            const std::function<void()>& on_established,
                                            const std::function<bool()>& keep_going);
 
+  // The same as sync_persist, without waiting (sync_watch.cpp): start_sync sends the search
+  // (refreshAndPersist; `cookie` as the server gave it or as SyncCookie::to_string() wrote it,
+  // empty for none: the refresh phase then sends every entry in scope) and returns its message
+  // id; poll_sync reads what has arrived for it, up to `max_messages`, never blocking: `busy`
+  // when another operation holds the session (ask again after it). An error when the
+  // connection broke or the server ended the search; a stale cookie is
+  // LDAP_SYNC_REFRESH_REQUIRED (kSyncRefreshRequired): start again without one.
+  Expected<int, LdapError> start_sync(const SyncWatchRequest& request, std::string_view cookie);
+  Expected<PollResult, LdapError> poll_sync(int msgid, std::size_t max_messages = 1000);
+  // Abandons an outstanding search (best effort, no answer expected).
+  void abandon(int msgid);
+
   struct Handle;  // libldap's LDAP*, owned with ldap_unbind_ext_s as deleter
 
  private:
   Session(std::unique_ptr<Handle> handle, std::string uri, std::size_t index, std::vector<LdapError> failed,
           std::uint64_t round_trips, std::chrono::milliseconds operation_timeout);
+  // Marks the session broken when `rc` says the connection is unusable.
+  void note_result(int rc);
 
   std::unique_ptr<Handle> handle_;
   std::string uri_;
   std::size_t uri_index_ = 0;
   std::vector<LdapError> failed_;
-  std::uint64_t round_trips_ = 0;
+  std::atomic<std::uint64_t> round_trips_{0};
+  std::atomic<bool> broken_{false};
+  bool refreshing_ = true;  // the sync search of start_sync is still in its refresh phase
+  std::uint64_t id_ = 0;
   std::chrono::milliseconds operation_timeout_;
   std::optional<RootDse> root_dse_;
+  // Held by every operation on the connection (recursive: probe and root_dse search).
+  mutable std::recursive_mutex mutex_;
 };
+
+// LDAP_SYNC_REFRESH_REQUIRED (RFC 4533 e-syncRefreshRequired): the server cannot resume from the
+// cookie given.
+inline constexpr int kSyncRefreshRequired = 4096;
 
 }  // namespace ward::ldap

@@ -105,7 +105,10 @@ TEST(AdDirectory, ChangeNotificationReachesTheWatcherInSeconds) {
   settings.session = member_options(m);
   settings.scope = WatchScope{dc->domain_dn(), m.dn, "watch-pc$"};
   settings.debounce = 100ms;
-  ChangeWatcher watcher(settings, log, [&](std::string_view) { ++triggered; });
+  ChangeWatcher watcher(settings, log, [&](std::string_view) {
+    ++triggered;
+    return true;
+  });
   ASSERT_TRUE(eventually([&] { return watcher.counters().established.load() == 1; })) << log_text.str();
   ASSERT_TRUE(eventually([&] { return triggered.load() == 1; })) << "the refresh after establishing";
 

@@ -1,7 +1,9 @@
 #include "tests/harness/slapd_instance.h"
 
 #include <ldap.h>
+#include <signal.h>
 
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -12,6 +14,7 @@ namespace {
 constexpr const char* kSlapd = "/usr/sbin/slapd";
 constexpr const char* kSlapadd = "/usr/sbin/slapadd";
 constexpr const char* kLdapadd = "/usr/bin/ldapadd";
+constexpr const char* kSlapcat = "/usr/sbin/slapcat";
 constexpr const char* kSchemaDir = "/etc/ldap/schema";
 constexpr const char* kModulePath = "/usr/lib/ldap";
 constexpr int kMaxLaunchAttempts = 3;  // a "free" port can be taken between probe and bind
@@ -94,6 +97,7 @@ Expected<void, HarnessError> SlapdInstance::prepare() {
   std::string config;
   config += "dn: cn=config\nobjectClass: olcGlobal\ncn: config\n";
   config += "olcPidFile: " + (d / "slapd.pid").string() + "\n";
+  if (options_.replication) config += "olcServerID: " + std::to_string(options_.replication->server_id) + "\n";
   config += "olcArgsFile: " + (d / "slapd.args").string() + "\n";
   if (options_.tls) {
     config += "olcTLSCACertificateFile: " + ca_.certificate.string() + "\n";
@@ -111,7 +115,8 @@ Expected<void, HarnessError> SlapdInstance::prepare() {
   config += "\n";
   config += "dn: cn=module{0},cn=config\nobjectClass: olcModuleList\ncn: module{0}\n";
   config += std::string("olcModulePath: ") + kModulePath + "\nolcModuleLoad: {0}back_mdb\n";
-  if (options_.syncprov) config += "olcModuleLoad: {1}syncprov\n";
+  const bool syncprov = options_.syncprov || options_.replication.has_value();
+  if (syncprov) config += "olcModuleLoad: {1}syncprov\n";
   config += "\n";
   config += "dn: cn=schema,cn=config\nobjectClass: olcSchemaConfig\ncn: schema\n\n";
   std::vector<std::filesystem::path> schemas = {std::filesystem::path(kSchemaDir) / "core.ldif",
@@ -136,10 +141,32 @@ Expected<void, HarnessError> SlapdInstance::prepare() {
   config += "olcRootDN: " + options_.root_dn + "\n";
   config += "olcRootPW: " + options_.root_password + "\n";
   config += "olcDbMaxSize: 268435456\n";
-  config += "olcAccess: {0}to * by * read\n\n";
-  if (options_.syncprov) {
+  for (const auto& index : options_.indexes) config += "olcDbIndex: " + index + "\n";
+  if (options_.protect_passwords) {
+    config += "olcAccess: {0}to attrs=userPassword by anonymous auth by * none\n";
+    config += "olcAccess: {1}to * by * read\n";
+  } else {
+    config += "olcAccess: {0}to * by * read\n";
+  }
+  if (options_.replication) {
+    config += "olcDbIndex: objectClass eq\nolcDbIndex: entryCSN eq\nolcDbIndex: entryUUID eq\n";
+    int rid = 0;
+    for (const auto& provider : options_.replication->provider_uris) {
+      char id[16];
+      std::snprintf(id, sizeof id, "%03d", ++rid);
+      config += std::string("olcSyncrepl: {") + std::to_string(rid - 1) + "}rid=" + id + " provider=" + provider +
+                " bindmethod=simple binddn=\"" + options_.root_dn + "\" credentials=\"" + options_.root_password +
+                "\" searchbase=\"" + options_.suffix +
+                "\" type=refreshAndPersist retry=\"1 +\" timeout=3 network-timeout=3 keepalive=30:3:10\n";
+    }
+    config += "olcMultiProvider: TRUE\n";
+  }
+  config += "\n";
+  if (syncprov) {
     config += "dn: olcOverlay={0}syncprov,olcDatabase={1}mdb,cn=config\nobjectClass: olcOverlayConfig\n"
-              "objectClass: olcSyncProvConfig\nolcOverlay: {0}syncprov\n\n";
+              "objectClass: olcSyncProvConfig\nolcOverlay: {0}syncprov\n";
+    if (options_.replication) config += "olcSpCheckpoint: 100 1\nolcSpSessionlog: 10000\n";
+    config += "\n";
   }
 
   const auto config_ldif = d / "config.ldif";
@@ -167,15 +194,24 @@ Expected<void, HarnessError> SlapdInstance::prepare() {
 }
 
 Expected<void, HarnessError> SlapdInstance::launch() {
-  auto port = free_loopback_port();
-  if (!port) return unexpected(port.error());
-  port_ = *port;
+  if (options_.port != 0) {
+    port_ = options_.port;
+  } else {
+    auto port = free_loopback_port();
+    if (!port) return unexpected(port.error());
+    port_ = *port;
+  }
   if (options_.tls) {
     auto tls_port = free_loopback_port();
     if (!tls_port) return unexpected(tls_port.error());
     ldaps_port_ = *tls_port;
   }
   return spawn_on_current_ports();
+}
+
+void SlapdInstance::kill() {
+  if (process_.pid() > 0) ::kill(process_.pid(), SIGKILL);
+  process_.stop();
 }
 
 Expected<void, HarnessError> SlapdInstance::restart() {
@@ -239,6 +275,14 @@ Expected<void, HarnessError> SlapdInstance::add_ldif(const std::filesystem::path
                            {{"LDAPCONF", "/dev/null"}, {"LDAPRC", "/dev/null"}}, dir_.path() / "ldapadd.log");
   if (!added) return unexpected(HarnessError{"ldapadd " + ldif.string(), added.error().to_string()});
   return {};
+}
+
+Expected<std::filesystem::path, HarnessError> SlapdInstance::export_ldif() {
+  const auto file = dir_.path() / ("export-" + std::to_string(++ldif_counter_) + ".ldif");
+  auto exported = run_command({kSlapcat, "-n1", "-F", (dir_.path() / "slapd.d").string(), "-l", file.string()}, {},
+                              dir_.path() / "slapcat.log");
+  if (!exported) return unexpected(HarnessError{"slapcat " + dir_.path().string(), exported.error().to_string()});
+  return file;
 }
 
 Expected<void, HarnessError> SlapdInstance::add_ldif_text(const std::string& ldif) {

@@ -48,6 +48,20 @@ struct SlapdOptions {
   // Loads the syncprov overlay (RFC 4533 provider) on the database, so that clients can run
   // refreshAndPersist sync searches (change notification).
   bool syncprov = false;
+  // Multi-provider replication (syncrepl, refreshAndPersist, olcMultiProvider): this server's id
+  // and the URIs of the other providers it consumes from as the rootdn. Implies syncprov, with a
+  // session log (a resumed client is told of deletions by entryUUID instead of a present phase).
+  struct Replication {
+    int server_id = 1;  // olcServerID, 1..4095, distinct per provider
+    std::vector<std::string> provider_uris;
+  };
+  std::optional<Replication> replication;
+  // The plain port: 0 picks a free one. Replicating providers need theirs known before start.
+  std::uint16_t port = 0;
+  // olcDbIndex values, e.g. "cn,ou eq" (attributes of extra_schemas may be named).
+  std::vector<std::string> indexes;
+  // userPassword readable by nobody (binds only), as a directory of computer accounts needs.
+  bool protect_passwords = false;
   std::chrono::milliseconds start_timeout = std::chrono::seconds(20);
 };
 
@@ -78,7 +92,13 @@ class SlapdInstance {
   Expected<void, HarnessError> add_ldif(const std::filesystem::path& ldif);
   Expected<void, HarnessError> add_ldif_text(const std::string& ldif);
 
+  // The whole database as LDIF with its operational attributes (slapcat), e.g. to load a second
+  // provider with the same entryUUIDs and CSNs.
+  Expected<std::filesystem::path, HarnessError> export_ldif();
+
   void stop() { process_.stop(); }
+  // SIGKILL, as a crash or power loss: no clean shutdown (then reaped).
+  void kill();
   // Starts slapd again after stop(), on the same ports and with the same data.
   Expected<void, HarnessError> restart();
 

@@ -11,6 +11,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "tests/harness/slapd_instance.h"
 
@@ -128,7 +129,7 @@ TEST_F(BootstrapDirectory, TwiceThenAdminWritesAndComputerOnlyReads) {
   EXPECT_TRUE(contains(first.out, "loaded Ward's schema")) << first.out;
   EXPECT_TRUE(contains(first.out, "created: " + kDomain)) << first.out;
   EXPECT_TRUE(contains(first.out, "admin password set")) << first.out;
-  EXPECT_TRUE(contains(first.out, "equality indexes added: objectClass cn member sAMAccountName dNSHostName "
+  EXPECT_TRUE(contains(first.out, "equality indexes added: objectClass cn ou dc member sAMAccountName dNSHostName "
                                   "ipsecOwnersReference"))
       << first.out;
   EXPECT_TRUE(contains(second.out, "Ward's schema is already loaded")) << second.out;
@@ -215,7 +216,7 @@ TEST_F(BootstrapDirectory, TwiceThenAdminWritesAndComputerOnlyReads) {
   // 9. A failing step is named with its DN.
   const auto wrong = bootstrap("DC=elsewhere,DC=test");
   EXPECT_EQ(wrong.exit_code, 1) << wrong.describe();
-  EXPECT_TRUE(contains(wrong.err, "step 2/9 (find the database) failed on \"cn=config\"")) << wrong.err;
+  EXPECT_TRUE(contains(wrong.err, "step 2/10 (find the database) failed on \"cn=config\"")) << wrong.err;
   EXPECT_TRUE(contains(wrong.err, "DC=elsewhere,DC=test")) << wrong.err;
   // An example entry the server refuses (after one that exists) is named by its DN.
   ASSERT_TRUE(test::write_file(dir_ / "broken.ldif", "dn: OU=Legal,DC=example,DC=test\nobjectClass: organizationalUnit\n"
@@ -223,8 +224,79 @@ TEST_F(BootstrapDirectory, TwiceThenAdminWritesAndComputerOnlyReads) {
                                                      "objectClass: organizationalUnit\nou: Broken\nnoSuchAttribute: x\n"));
   const auto broken = bootstrap_with_examples(dir_ / "broken.ldif");
   EXPECT_EQ(broken.exit_code, 1) << broken.describe();
-  EXPECT_TRUE(contains(broken.err, "step 9/9 (load the examples) failed on \"OU=Broken,DC=ward,DC=test\"")) << broken.err;
+  EXPECT_TRUE(contains(broken.err, "step 10/10 (load the examples) failed on \"OU=Broken,DC=ward,DC=test\"")) << broken.err;
   EXPECT_TRUE(contains(broken.err, "(1 entries refused)")) << broken.err;
+}
+
+// Two fresh slapds bootstrapped as replicating providers (--replicate-with, --server-id): the
+// first creates the domain, the second (empty) pulls it before its own steps look, so nothing is
+// created twice; a second run changes nothing; an entry the admin adds on either provider appears
+// on the other; the replication account (and its password) came with the domain.
+TEST(BootstrapDirectoryReplication, TwoProvidersReplicateEachOther) {
+  if (::geteuid() != 0) GTEST_SKIP() << "SASL EXTERNAL over ldapi maps only root to cn=config's manager";
+  std::vector<std::unique_ptr<test::SlapdInstance>> providers;
+  for (int i = 0; i < 2; ++i) {
+    test::SlapdOptions options;
+    options.suffix = "dc=ward,dc=test";
+    options.root_dn = "cn=admin,dc=ward,dc=test";
+    options.create_suffix_entry = false;
+    auto slapd = test::SlapdInstance::start(options);
+    ASSERT_TRUE(slapd) << slapd.error().to_string();
+    providers.push_back(std::move(*slapd));
+  }
+  const auto dir = providers[0]->dir() / "bootstrap-test";
+  std::filesystem::create_directories(dir);
+  ASSERT_TRUE(test::write_file(dir / "admin.pw", kAdminPassword + "\n"));
+  ASSERT_TRUE(test::write_file(dir / "admin.exact.pw", kAdminPassword));
+  ASSERT_TRUE(test::write_file(dir / "replicator.pw", "bootstrap-test-replicator-pw"));  // test-only
+  const auto bootstrap = [&](std::size_t self) {
+    auto argv = bootstrap_argv(providers[self]->ldapi_uri(), kDomain, dir / "admin.pw");
+    argv.insert(argv.end(), {"--replicate-with", providers[1 - self]->ldap_uri(), "--server-id", std::to_string(self + 1),
+                             "--replicator-password-file", (dir / "replicator.pw").string()});
+    return run(argv, dir);
+  };
+  const auto first = bootstrap(0);
+  ASSERT_EQ(first.exit_code, 0) << first.describe();
+  EXPECT_TRUE(contains(first.out, "step 6/10: provider 1 replicates with " + providers[1]->ldap_uri())) << first.out;
+  const auto second = bootstrap(1);
+  ASSERT_EQ(second.exit_code, 0) << second.describe();
+  EXPECT_TRUE(contains(second.out, "step 6/10: provider 2 replicates with " + providers[0]->ldap_uri())) << second.out;
+  EXPECT_FALSE(contains(second.out, "created:")) << "the second provider created entries of its own:\n" << second.out;
+  const auto again = bootstrap(1);
+  ASSERT_EQ(again.exit_code, 0) << again.describe();
+  EXPECT_FALSE(contains(again.out, "created:")) << again.out;
+
+  const auto search = [&](std::size_t provider, const std::string& base) {
+    return run({"/usr/bin/ldapsearch", "-x", "-H", providers[provider]->ldap_uri(), "-D", kAdminDn, "-y",
+                (dir / "admin.exact.pw").string(), "-LLL", "-b", base, "-s", "base", "(objectClass=*)", "1.1"},
+               dir);
+  };
+  const auto add_ou = [&](std::size_t provider, const std::string& name) {
+    const auto input = dir / ("add-" + name + ".ldif");
+    EXPECT_TRUE(test::write_file(input, "dn: OU=" + name + "," + kDomain + "\nobjectClass: organizationalUnit\nou: " + name + "\n"));
+    return run({"/usr/bin/ldapadd", "-x", "-H", providers[provider]->ldap_uri(), "-D", kAdminDn, "-y",
+                (dir / "admin.exact.pw").string(), "-f", input.string()},
+               dir);
+  };
+  const auto appears = [&](std::size_t provider, const std::string& dn) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (search(provider, dn).exit_code == 0) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  };
+  for (std::size_t writer = 0; writer < 2; ++writer) {
+    const std::string name = "Written-On-" + std::to_string(writer + 1);
+    const auto added = add_ou(writer, name);
+    ASSERT_EQ(added.exit_code, 0) << added.describe();
+    EXPECT_TRUE(appears(1 - writer, "OU=" + name + "," + kDomain)) << name << " did not reach the other provider";
+  }
+  // The replication account's password arrived with it: it binds on the provider that did not set it.
+  const auto replicator = run({"/usr/bin/ldapwhoami", "-x", "-H", providers[1]->ldap_uri(), "-D",
+                               "CN=ward-replicator,CN=Users," + kDomain, "-y", (dir / "replicator.pw").string()},
+                              dir);
+  EXPECT_EQ(replicator.exit_code, 0) << replicator.describe();
 }
 
 // Without a slapd: the connect step names the URI; usage errors exit 2.
@@ -235,7 +307,7 @@ TEST(BootstrapDirectoryErrors, NamesTheStepAndRefusesPasswordsOnTheCommandLine) 
   const std::string uri = "ldapi://" + std::string("%2Fnonexistent%2Fward-test.sock");
   const auto refused = run(bootstrap_argv(uri, kDomain, dir->path() / "admin.pw"), dir->path());
   EXPECT_EQ(refused.exit_code, 1) << refused.describe();
-  EXPECT_TRUE(contains(refused.err, "step 1/9 (connect) failed on \"" + uri + "\"")) << refused.err;
+  EXPECT_TRUE(contains(refused.err, "step 1/10 (connect) failed on \"" + uri + "\"")) << refused.err;
   const auto usage =
       run({"/bin/bash", (source_dir() / "installer/bootstrap-directory").string(), "--password", "x"}, dir->path());
   EXPECT_EQ(usage.exit_code, 2) << usage.describe();
