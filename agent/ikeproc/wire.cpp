@@ -15,7 +15,7 @@ void Decoder::fail(const char* field, const std::string& why, std::optional<std:
 }
 
 void Decoder::raw(void* p, std::size_t n, const char* field) {
-  if (!ok()) return;
+  if (!ok() || n == 0) return;
   if (n > in_.size() - position_) {
     fail(field, "needs " + std::to_string(n) + " bytes, " + std::to_string(in_.size() - position_) + " left");
     return;

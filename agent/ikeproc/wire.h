@@ -44,6 +44,7 @@ class Encoder {
     u64(static_cast<std::uint64_t>(static_cast<std::underlying_type_t<E>>(e)));
   }
   void raw(const void* p, std::size_t n) {
+    if (n == 0) return;
     const auto* b = static_cast<const std::uint8_t*>(p);
     out_.insert(out_.end(), b, b + n);
   }
