@@ -1,10 +1,12 @@
 # Ward's install rules and Debian packages (CPack DEB, one package per component).
 #
 #   ward-agent            wardd, wardctl, wardd.service, /etc/ward/ward.conf (conffile),
-#                         tmpfiles.d (/run/ward, /var/lib/ward), group "ward" (postinst)
+#                         tmpfiles.d (/run/ward, /var/lib/ward), group "ward" (postinst),
+#                         wardd(8), wardctl(8), ward.conf(5)
 #   ward-directory-tools  ward-dir, ward-policy-ldif, ward-bootstrap-directory, the OpenLDAP
-#                         schema and the examples under /usr/share/ward
+#                         schema and the examples under /usr/share/ward, ward-dir(8)
 #   ward-editor           ward-editor (Qt 6) and its .desktop file
+# Each has /usr/share/doc/<package>/copyright (Apache-2.0) and changelog.Debian.gz.
 #
 # Build them with scripts/package (or `cmake --build --preset default --target ward-packages`).
 # Included from the top-level CMakeLists.txt after every component, so that install(TARGETS)
@@ -101,6 +103,34 @@ foreach(pair agent:ward-agent dirtools:ward-directory-tools editor:ward-editor)
   install(FILES ${CMAKE_BINARY_DIR}/packaging/changelog.Debian.gz DESTINATION share/doc/${package}
           COMPONENT ${component})
 endforeach()
+
+# --- copyright (/usr/share/doc/<package>/copyright, Debian's machine-readable format) ------------
+foreach(pair agent:ward-agent dirtools:ward-directory-tools editor:ward-editor)
+  string(REPLACE ":" ";" pair "${pair}")
+  list(GET pair 0 component)
+  list(GET pair 1 package)
+  install(FILES ${ward_installer}/debian/copyright DESTINATION share/doc/${package}
+          PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ COMPONENT ${component})
+endforeach()
+
+# --- man pages (installer/man, gzip -9n as Debian policy wants) ----------------------------------
+foreach(page wardd.8:agent wardctl.8:agent ward.conf.5:agent ward-dir.8:dirtools)
+  string(REPLACE ":" ";" page "${page}")
+  list(GET page 0 file)
+  list(GET page 1 component)
+  string(REGEX MATCH "[0-9]$" section "${file}")
+  execute_process(COMMAND gzip -9nc ${ward_installer}/man/${file}
+                  OUTPUT_FILE ${CMAKE_BINARY_DIR}/packaging/${file}.gz RESULT_VARIABLE ward_gzip_result)
+  if(NOT ward_gzip_result EQUAL 0)
+    message(FATAL_ERROR "gzip of ${ward_installer}/man/${file} failed: ${ward_gzip_result}")
+  endif()
+  install(FILES ${CMAKE_BINARY_DIR}/packaging/${file}.gz DESTINATION share/man/man${section}
+          PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ COMPONENT ${component})
+endforeach()
+# A page edited after configure is packaged again at the next configure.
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
+             ${ward_installer}/man/wardd.8 ${ward_installer}/man/wardctl.8 ${ward_installer}/man/ward.conf.5
+             ${ward_installer}/man/ward-dir.8)
 
 # --- CPack ----------------------------------------------------------------------------------------
 set(CPACK_GENERATOR DEB)

@@ -43,6 +43,13 @@ QString cell(const QAbstractItemModel* model, int row, const QString& column) {
   return model->index(row, column_of(model, column)).data().toString();
 }
 
+int row_with(const QAbstractItemModel* model, const QString& column, const QString& value) {
+  for (int row = 0; row < model->rowCount(); ++row) {
+    if (cell(model, row, column) == value) return row;
+  }
+  return -1;
+}
+
 }  // namespace
 
 class MonitorTest : public QObject {
@@ -132,6 +139,46 @@ class MonitorTest : public QObject {
     // Polls repeat on their own.
     const int before = monitor.completed_polls();
     QTRY_VERIFY_WITH_TIMEOUT(monitor.completed_polls() > before, 2 * static_cast<int>(kPollInterval.count()));
+  }
+
+  // wardd with IKE running: the helpdesk's states ("established", "negotiating", "failed" and why),
+  // soft associations beside the SAs; the state machines' names only in their own column.
+  void shows_states_soft_associations_and_failures_in_the_helpdesks_words() {
+    handler_.with_ike = true;
+    SecurityMonitor monitor;
+    monitor.show();
+    QSignalSpy polled(&monitor, &SecurityMonitor::polled);
+    monitor.connect_to(QString::fromStdString(server_->socket_path().string()));
+    QTRY_VERIFY_WITH_TIMEOUT(polled.count() >= 1, kWaitMs);
+    handler_.with_ike = false;
+    QVERIFY2(monitor.last_error().isEmpty(), qPrintable(monitor.last_error()));
+
+    const auto* main = monitor.main_mode_view()->model();
+    QCOMPARE(main->rowCount(), 3);  // two main modes, one failed negotiation
+    QVERIFY(column_of(main, "state") < column_of(main, "internal_state"));
+    const int established = row_with(main, "peer", "10.20.1.7");
+    const int negotiating = row_with(main, "peer", "10.20.1.8");
+    const int failed = row_with(main, "peer", "10.30.4.10");
+    QVERIFY(established >= 0 && negotiating >= 0 && failed >= 0);
+    QCOMPARE(cell(main, established, "state"), QString("established"));
+    QCOMPARE(cell(main, established, "internal_state"), QString("MainMode6Received"));
+    QCOMPARE(cell(main, negotiating, "state"), QString("negotiating"));
+    QCOMPARE(cell(main, failed, "state"), QString("failed"));
+    QCOMPARE(cell(main, failed, "failure"), QString("no response from peer"));
+
+    const auto* quick = monitor.quick_mode_view()->model();
+    QCOMPARE(quick->rowCount(), 3);  // two SAs and the soft association
+    bool soft = false;
+    for (int row = 0; row < quick->rowCount(); ++row) {
+      if (cell(quick, row, "state") == "soft (no IPsec: peer did not answer IKE)") {
+        soft = true;
+        QCOMPARE(cell(quick, row, "peer"), QString("10.30.4.9"));
+        QCOMPARE(cell(quick, row, "protocol"), QString("none (clear)"));
+      }
+    }
+    QVERIFY2(soft, "no soft association row on the quick mode tab");
+    monitor.tabs()->setCurrentIndex(SecurityMonitor::kMainModeTab);
+    save_screenshot(&monitor, "security_monitor_main_mode");
   }
 
   void a_missing_socket_is_reported_and_the_window_stays_usable() {

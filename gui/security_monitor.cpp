@@ -141,7 +141,9 @@ QString title_of(const QString& key) {
       {"drops", "Drops"},       {"age_seconds", "Age (s)"},     {"expires_in_seconds", "Expires in (s)"},
       {"auth_method", "Authentication"}, {"dh_group", "DH group"}, {"sas", "SAs"},
       {"id", "Id"},             {"weight", "Weight"},           {"action", "Action"},
-      {"specific", "Specific filter"}, {"mirror", "Mirrored"}};
+      {"specific", "Specific filter"}, {"mirror", "Mirrored"}, {"state", "State"}, {"role", "Role"},
+      {"failure", "Failure"},   {"internal_state", "Internal state"}, {"hash", "Hash"},
+      {"lifetime_left", "Lifetime left (s)"}, {"quick_modes", "Quick modes"}, {"reason", "Reason"}};
   const auto found = kTitles.find(key);
   return found == kTitles.end() ? key : found->second;
 }
@@ -191,10 +193,11 @@ QSortFilterProxyModel* make_proxy(QObject* parent, QAbstractItemModel* source) {
   return proxy;
 }
 
-const QStringList kQuickModeColumns{"peer", "direction", "spi", "protocol", "mode", "cipher", "integrity", "rule",
+// The helpdesk's state words first; the state machines' names (internal_state) come last.
+const QStringList kQuickModeColumns{"peer", "state", "direction", "spi", "protocol", "mode", "cipher", "integrity", "rule",
                                     "filter_id", "bytes", "packets", "drops", "age_seconds", "expires_in_seconds"};
-const QStringList kMainModeColumns{"peer", "auth_method", "cipher", "integrity", "dh_group", "age_seconds",
-                                   "expires_in_seconds"};
+const QStringList kMainModeColumns{"peer", "state", "failure", "role", "auth_method", "cipher", "hash", "integrity", "dh_group",
+                                   "lifetime_left", "age_seconds", "expires_in_seconds"};
 const QStringList kFilterColumns{"id", "rule", "weight", "action", "specific", "mirror"};
 
 }  // namespace
@@ -203,6 +206,8 @@ struct SecurityMonitor::Snapshot {
   QString error;  // not empty: the poll failed
   nlohmann::json sas = nlohmann::json::array();
   nlohmann::json main_mode;  // null: the agent does not report main mode SAs
+  nlohmann::json soft_associations = nlohmann::json::array();  // no IPsec: the peer did not answer IKE
+  nlohmann::json failures = nlohmann::json::array();           // failed negotiations
   nlohmann::json policy;
   nlohmann::json filters = nlohmann::json::array();
 };
@@ -533,6 +538,8 @@ void SecurityMonitor::poll() {
         }
         snapshot.sas = sas->value("sas", nlohmann::json::array());
         if (sas->contains("main_modes")) snapshot.main_mode = (*sas)["main_modes"];  // wardd with IKE running
+        if (sas->contains("soft_associations")) snapshot.soft_associations = (*sas)["soft_associations"];
+        if (sas->contains("failures")) snapshot.failures = (*sas)["failures"];
         snapshot.policy = std::move(policy).value();
         snapshot.filters = filters->value("filters", nlohmann::json::array());
         return snapshot;
@@ -554,7 +561,15 @@ void SecurityMonitor::apply(const Snapshot& snapshot) {
     return;
   }
   last_error_.clear();
-  fill_sas(snapshot.sas, snapshot.main_mode);
+  // The quick mode tab lists soft associations beside the SAs (state "soft (no IPsec: ...)"), the
+  // main mode tab the failed negotiations beside the main modes (state "failed" and why).
+  nlohmann::json quick = snapshot.sas;
+  for (const auto& soft : snapshot.soft_associations) quick.push_back(soft);
+  nlohmann::json main = snapshot.main_mode;
+  if (main.is_array()) {
+    for (const auto& failure : snapshot.failures) main.push_back(failure);
+  }
+  fill_sas(quick, main);
   fill_statistics(snapshot.sas);
   fill_policy(snapshot.policy, snapshot.filters);
   if (!sized_) {

@@ -1,5 +1,6 @@
 #include "agent/config/config.h"
 
+#include "agent/config/secret_file.h"
 #include "directory/ldap/uri.h"
 
 #include <sys/stat.h>
@@ -237,6 +238,20 @@ const std::vector<KeySpec>& key_table() {
          c.driver_queues = static_cast<std::uint16_t>(queues);
          return std::nullopt;
        }},
+      {"ike", "fallback_delay", false,
+       [](Config& c, std::string_view v) -> std::optional<std::string> {
+         std::chrono::seconds d{0};
+         if (auto bad = parse_duration(v, d)) return bad;
+         c.ike.fallback_delay = d;
+         return std::nullopt;
+       }},
+      {"ike", "soft_association_lifetime", false,
+       [](Config& c, std::string_view v) -> std::optional<std::string> {
+         std::chrono::seconds d{0};
+         if (auto bad = parse_duration(v, d)) return bad;
+         c.ike.soft_association_lifetime = d;
+         return std::nullopt;
+       }},
       {"control", "socket", false,
        [](Config& c, std::string_view v) { c.control_socket = std::string(v); return absolute_path(v); }},
       {"monitor", "enabled", false,
@@ -458,22 +473,33 @@ Expected<Config, ConfigError> parse_config(std::string_view text, std::string_vi
   }
 }
 
-Expected<void, std::string> check_private_key_file(const std::filesystem::path& path) {
-  struct stat st {};
-  if (::lstat(path.c_str(), &st) != 0) return unexpected("cannot read " + path.string() + ": " + std::strerror(errno));
-  if (!S_ISREG(st.st_mode)) return unexpected(path.string() + " is not a regular file");
-  if (st.st_uid != ::geteuid()) {
-    return unexpected(path.string() + " is owned by uid " + std::to_string(st.st_uid) + ", not by uid " +
-                      std::to_string(::geteuid()) + " that reads it: chown it");
+namespace {
+
+// The secret files ward.conf names, checked before wardd reads any (secret_file.h). A keytab that
+// does not exist yet (a host not joined) is left to the bind, which says so and falls back to the
+// cache; every other named secret must exist.
+Expected<void, std::string> check_secret_files(const Config& config) {
+  const auto& directory = config.directory;
+  const bool kerberos = (config.uses_directory() && directory.bind == BindMode::Gssapi) || !directory.realm.empty();
+  if (kerberos) {
+    std::error_code error;
+    if (std::filesystem::exists(directory.keytab, error) || error) {
+      if (auto ok = check_secret_file(directory.keytab, "[directory] keytab"); !ok) return ok;
+    }
   }
-  if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-    std::array<char, 8> mode{};
-    std::snprintf(mode.data(), mode.size(), "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    return unexpected(path.string() + " is open to group or others (mode " + mode.data() +
-                      "); a private key must be root-only: chmod 600 " + path.string());
+  if (config.uses_directory() && directory.bind == BindMode::Simple) {
+    if (auto ok = check_secret_file(directory.password_file, "[directory] password_file"); !ok) return ok;
+  }
+  if (config.certificates.enabled()) {
+    if (auto ok = check_secret_file(config.certificates.private_key, "[certificates] private_key"); !ok) return ok;
+  }
+  if (config.monitor.enabled) {
+    if (auto ok = check_secret_file(config.monitor.tls_key, "[monitor] tls_key"); !ok) return ok;
   }
   return {};
 }
+
+}  // namespace
 
 Expected<Config, ConfigError> load_config(const std::filesystem::path& path) noexcept {
   try {
@@ -482,9 +508,9 @@ Expected<Config, ConfigError> load_config(const std::filesystem::path& path) noe
     std::ostringstream text;
     text << in.rdbuf();
     auto config = parse_config(text.str(), path.string());
-    if (config && config->certificates.enabled()) {
-      if (auto key = check_private_key_file(config->certificates.private_key); !key) {
-        return unexpected(ConfigError{path.string(), 0, "[certificates] private_key: " + key.error()});
+    if (config) {
+      if (auto secrets = check_secret_files(*config); !secrets) {
+        return unexpected(ConfigError{path.string(), 0, std::move(secrets).error()});
       }
     }
     return config;

@@ -99,8 +99,16 @@ struct CertificateSettings {
   bool enabled() const noexcept { return !certificate.empty(); }
 };
 
+// Windows' fallback to clear ("Allow fallback to unsecured communication"). Unset: IKE's defaults,
+// Windows' own (ike/service/ike_service.h: 3 s, 5 min).
+struct IkeSettings {
+  std::optional<std::chrono::seconds> fallback_delay;             // no answer to main mode this long: clear
+  std::optional<std::chrono::seconds> soft_association_lifetime;  // the clear lasts this long without traffic
+};
+
 struct Config {
   DirectorySettings directory;
+  IkeSettings ike;
   DriverBackend driver = DriverBackend::Nfqueue;
   // nfqueue: how many queues (one thread each) share the queued flows; the kernel spreads flows
   // over them by a hash of addresses and ports (ESP from one peer always lands on one queue).
@@ -132,12 +140,10 @@ struct ConfigError {
 
 // `name` is what error messages call the text (normally the file's path).
 Expected<Config, ConfigError> parse_config(std::string_view text, std::string_view name) noexcept;
-// parse_config on the file, then the checks that need the file system: the [certificates]
-// private key must be a regular file owned by this user (root for wardd) with no group or other
-// permission bits.
+// parse_config on the file, then the checks that need the file system: every secret file it names
+// that wardd will read (the keytab when Kerberos is used and the file exists, the password_file of
+// a simple bind, the [certificates] private_key, the [monitor] tls_key) must pass
+// check_secret_file (secret_file.h: owned by this user or root, no group or other permission).
 Expected<Config, ConfigError> load_config(const std::filesystem::path& path) noexcept;
-
-// The private key file check load_config makes; the error says what to fix ("chmod 600 ...").
-Expected<void, std::string> check_private_key_file(const std::filesystem::path& path);
 
 }  // namespace ward::agent::config

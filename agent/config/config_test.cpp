@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -53,6 +54,8 @@ TEST(ConfigTest, DefaultsForAStandaloneHost) {
   EXPECT_EQ(parsed->driver, DriverBackend::Nfqueue);
   EXPECT_FALSE(parsed->monitor.enabled);
   EXPECT_EQ(parsed->local_policy, "/etc/ward/local.json");
+  EXPECT_FALSE(parsed->ike.fallback_delay.has_value()) << "IKE's defaults (Windows')";
+  EXPECT_FALSE(parsed->ike.soft_association_lifetime.has_value());
   EXPECT_EQ(parsed->boot_mode, BootMode::Block);  // fail closed unless told otherwise
   EXPECT_TRUE(parsed->boot_exemptions.empty());
   EXPECT_EQ(parsed->legacy_algorithms, LegacyAlgorithms::Policy);
@@ -107,6 +110,7 @@ TEST(ConfigTest, AllValuesAndComments) {
       "[driver]\nbackend = sim\nqueues = 3\n"
       "[monitor]\nenabled = yes\nlisten = [::1]:4750\ntls_cert = /c\ntls_key = /k\ntls_ca = /a\n"
       "[cache]\nevent_retention = 12h\n"
+      "[ike]\nfallback_delay = 5s\nsoft_association_lifetime = 10m\n"
       "[log]\nlevel = debug\n";
   auto parsed = parse_config(text, "ward.conf");
   ASSERT_TRUE(parsed.has_value()) << parsed.error().to_string();
@@ -118,6 +122,8 @@ TEST(ConfigTest, AllValuesAndComments) {
   EXPECT_TRUE(parsed->monitor.enabled);
   EXPECT_EQ(parsed->monitor.listen, "[::1]:4750");
   EXPECT_EQ(parsed->event_retention, std::chrono::hours(12));
+  EXPECT_EQ(parsed->ike.fallback_delay, std::chrono::seconds(5));
+  EXPECT_EQ(parsed->ike.soft_association_lifetime, std::chrono::minutes(10));
   EXPECT_EQ(parsed->log_level, LogLevel::Debug);
 }
 
@@ -144,6 +150,7 @@ TEST(ConfigTest, ErrorsNameFileAndLine) {
             "ward.conf:2: enabled: 'maybe' is not a boolean (yes/no, true/false, on/off)");
   EXPECT_EQ(error_of("[monitor]\nlisten = localhost\n"), "ward.conf:2: listen: 'localhost' is not host:port");
   EXPECT_EQ(error_of("[monitor]\nlisten = a:99999\n"), "ward.conf:2: listen: port '99999' is not 1..65535");
+  EXPECT_EQ(error_of("[ike]\nfallback_delay = 3\n"), "ward.conf:2: fallback_delay: '3' is not a duration (e.g. 30d, 12h, 90m, 3600s)");
   EXPECT_EQ(error_of("[log\n"), "ward.conf:1: section header without closing ']'");
   EXPECT_EQ(error_of("[log]\nlevel\n"), "ward.conf:2: expected 'key = value' or '[section]'");
 }
@@ -249,19 +256,65 @@ TEST(ConfigTest, CertificatePrivateKeyMustBeRootOnly) {
                                std::filesystem::perm_options::replace);
   auto group = load_config(conf);
   ASSERT_FALSE(group.has_value());
-  EXPECT_EQ(group.error().to_string(), conf.string() + ": [certificates] private_key: " + key.string() +
-                                           " is open to group or others (mode 0640); a private key must be root-only: "
-                                           "chmod 600 " + key.string());
+  EXPECT_NE(group.error().to_string().find(conf.string() + ": [certificates] private_key " + key.string() +
+                                            " is readable by its group "),
+            std::string::npos)
+      << group.error().to_string();
+  EXPECT_NE(group.error().message.find("(mode 0640, owner "), std::string::npos) << group.error().to_string();
+  EXPECT_NE(group.error().message.find("chmod 600 " + key.string()), std::string::npos) << group.error().to_string();
 
   std::filesystem::permissions(key, perms::owner_read | perms::others_read, std::filesystem::perm_options::replace);
   auto world = load_config(conf);
   ASSERT_FALSE(world.has_value());
-  EXPECT_NE(world.error().message.find("(mode 0404)"), std::string::npos) << world.error().to_string();
+  EXPECT_NE(world.error().message.find("is readable by others (mode 0404"), std::string::npos) << world.error().to_string();
 
   std::filesystem::remove(key);
   auto missing = load_config(conf);
   ASSERT_FALSE(missing.has_value());
-  EXPECT_NE(missing.error().message.find("cannot read " + key.string()), std::string::npos) << missing.error().to_string();
+  EXPECT_NE(missing.error().message.find("cannot read [certificates] private_key " + key.string()), std::string::npos)
+      << missing.error().to_string();
+}
+
+// Every secret file ward.conf names is checked at start-up, before wardd reads it: the keytab
+// (when it exists: a host not yet joined gets the bind's error), a simple bind's password file,
+// the monitor's TLS key.
+TEST(ConfigTest, SecretFilesOthersCanReadStopTheStart) {
+  ScratchDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  const auto conf = dir.path() / "ward.conf";
+  const auto secret = dir.path() / "secret";
+  auto load_with = [&](const std::string& text) {
+    std::ofstream(conf) << text;
+    return load_config(conf);
+  };
+  const std::string directory = "[directory]\nuri = ldap://dc1.example.com\nrealm = EXAMPLE.COM\ncomputer_name = WS01$\n";
+  const std::string keytab_conf = directory + "keytab = " + secret.string() + "\n";
+  const std::string password_conf = directory + "tls_ca = /etc/ward/ca.crt\nbind = simple\nbind_dn = CN=agent\n"
+                                                "password_file = " + secret.string() + "\n";
+  const std::string monitor_conf = "[policy]\nlocal_file = /etc/ward/p.json\n[monitor]\nenabled = yes\n"
+                                   "listen = [::1]:4750\ntls_cert = /etc/ward/m.crt\ntls_key = " + secret.string() +
+                                   "\ntls_ca = /etc/ward/m-ca.crt\n";
+  // A keytab that is not there yet is the bind's business; a password file or TLS key must exist.
+  EXPECT_TRUE(load_with(keytab_conf).has_value());
+  EXPECT_FALSE(load_with(password_conf).has_value());
+  EXPECT_FALSE(load_with(monitor_conf).has_value());
+
+  std::ofstream(secret) << "not a real secret: only its mode matters here\n";
+  for (const auto& [text, role] : {std::pair{keytab_conf, std::string("[directory] keytab ")},
+                                   std::pair{password_conf, std::string("[directory] password_file ")},
+                                   std::pair{monitor_conf, std::string("[monitor] tls_key ")}}) {
+    ASSERT_EQ(::chmod(secret.c_str(), 0600), 0);
+    auto ok = load_with(text);
+    EXPECT_TRUE(ok.has_value()) << ok.error().to_string();
+    ASSERT_EQ(::chmod(secret.c_str(), 0644), 0);
+    auto refused = load_with(text);
+    ASSERT_FALSE(refused.has_value()) << role;
+    EXPECT_NE(refused.error().to_string().find(conf.string() + ": " + role + secret.string() +
+                                               " is readable by others (mode 0644, owner "),
+              std::string::npos)
+        << refused.error().to_string();
+    EXPECT_NE(refused.error().message.find("chmod 600 " + secret.string()), std::string::npos);
+  }
 }
 
 TEST(ConfigTest, GarbageNeverCrashes) {

@@ -69,7 +69,29 @@ class FakeHandler : public ControlHandler {
     nlohmann::json in = sa;
     in["direction"] = "in";
     in["spi"] = "0xc0ffee02";
-    return nlohmann::json{{"sas", {sa, in}}};
+    nlohmann::json result{{"sas", {sa, in}}};
+    if (!with_ike) return result;
+    // As wardd answers with IKE running: states in the helpdesk's words, the machines' in internal_state.
+    result["main_modes"] = {{{"peer", "10.20.1.7"}, {"role", "initiator"}, {"state", "established"},
+                             {"internal_state", "MainMode6Received"}, {"auth_method", "Kerberos"}, {"cipher", "AES-CBC-256"},
+                             {"hash", "SHA2-256"}, {"dh_group", 19}, {"lifetime_left", 28000}, {"quick_modes", 1}},
+                            {{"peer", "10.20.1.8"}, {"role", "initiator"}, {"state", "negotiating"},
+                             {"internal_state", "MainMode3Sent"}, {"auth_method", "Kerberos"}, {"quick_modes", 0}}};
+    result["quick_modes"] = {{{"peer", "10.20.1.7"}, {"role", "responder"}, {"state", "established"},
+                              {"rule", "<Dynamic> default response"}, {"default_response", true}, {"spi_in", "0xc0ffee02"},
+                              {"spi_out", "0xc0ffee01"}, {"cipher", "AES-GCM-256"}, {"integrity", "none"}, {"pfs_group", 0},
+                              {"lifetime_left", 3400}, {"bytes_in", 10}, {"bytes_out", 20}, {"packets_in", 1}, {"packets_out", 2}}};
+    result["negotiating"] = {{{"peer", "10.20.1.8"}, {"role", "initiator"}, {"state", "negotiating"},
+                              {"internal_state", "WaitingForMainMode"}, {"rule", "Legal intra-department communications"}}};
+    result["soft_associations"] = {{{"peer", "10.30.4.9"}, {"protocol", "none (clear)"},
+                                    {"state", "soft (no IPsec: peer did not answer IKE)"}, {"internal_state", "SoftAssociation"},
+                                    {"rule", "Inter-department communications"}, {"packets", 7}, {"bytes", 700},
+                                    {"age_seconds", 12}, {"expires_in_seconds", 298}}};
+    result["failures"] = {{{"peer", "10.30.4.10"}, {"what", "main mode"}, {"role", "initiator"}, {"state", "failed"},
+                           {"failure", "no response from peer"}, {"failure_kind", "no-response"},
+                           {"reason", "no answer after 3 sends in state MainMode1Sent"}, {"age_seconds", 40},
+                           {"rule", "Inter-department communications"}}};
+    return result;
   }
   HandlerResult show_events(std::optional<std::int64_t> since) override {
     ++calls;
@@ -89,6 +111,7 @@ class FakeHandler : public ControlHandler {
     while (hold_refresh) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     return nlohmann::json{{"message", "policy refreshed: unchanged (20261125143000.0Z)"}};
   }
+  std::atomic<bool> with_ike{false};  // show_sa answers as wardd with IKE running
   HandlerResult flush() override {
     ++calls;
     return nlohmann::json{{"message", "flushed 2 SAs"}};

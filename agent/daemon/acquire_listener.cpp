@@ -93,9 +93,10 @@ void AcquireRecorder::on_ike_event(const ike::service::IkeEvent& event) {
                            {"role", std::string(role_name(event.role))},
                            {"auth", event.auth_method},
                            {"filter_id", std::to_string(event.filter_id)},
+                           {"failure", std::string(ike::service::name(event.failure))},
                            {"reason", event.reason}};
       occurrence.kind = cache::EventKind::IkeFailure;
-      occurrence.reason = what + ": " + event.reason;
+      occurrence.reason = what + ": " + std::string(ike::service::helpdesk_words(event.failure)) + " (" + event.reason + ")";
       if (event.unverified) {
         // The source address may be forged: alike whatever address it names.
         std::string pattern = occurrence.reason;
@@ -110,6 +111,14 @@ void AcquireRecorder::on_ike_event(const ike::service::IkeEvent& event) {
       }
       break;
     }
+    case Kind::SoftAssociation:
+      occurrence.log_event = "ike-soft-association";
+      occurrence.fields = {{"peer", peer}, {"filter_id", std::to_string(event.filter_id)}, {"reason", event.reason}};
+      occurrence.kind = cache::EventKind::IkeFailure;
+      occurrence.reason =
+          what + ": " + std::string(ike::service::helpdesk_words(ike::service::NegotiationState::Soft)) + "; " + event.reason;
+      occurrence.key = "ike " + peer + " " + occurrence.reason;
+      break;
     case Kind::SasDeleted:
       log_.info("ike-sas-deleted", {{"peer", peer},
                                     {"filter_id", std::to_string(event.filter_id)},

@@ -102,28 +102,86 @@ control::HandlerResult DaemonHandler::show_filters(control::FilterView view) {
 
 control::HandlerResult DaemonHandler::explain(const model::PacketTuple& packet) {
   const auto snapshot = state_.current();
-  return nlohmann::json(explain::to_json(explain::explain(snapshot->policy, snapshot->compiled, packet, fail_closed_notes(*snapshot))));
+  // What the dataplane holds now: the dynamic filters of default response SAs, soft associations.
+  const auto counters = dataplane_.counters();
+  explain::LiveState live;
+  for (const auto& f : snapshot->translation.table.filters) live.filter_ids.push_back(f.id);
+  for (const auto& d : counters.dynamic_filters) {
+    const auto origin = snapshot->translation.origins.find(d.filter_id);
+    live.dynamic_filters.push_back({d.selector.local, d.selector.remote, d.selector.protocol, d.selector.local_port, d.selector.remote_port,
+                                    origin != snapshot->translation.origins.end() ? origin->second.rule_name : std::string()});
+  }
+  for (const auto& soft : counters.soft_associations) {
+    live.soft_associations.push_back({soft.filter_id, soft.peer, soft.expires_in.count()});
+  }
+  return nlohmann::json(explain::to_json(explain::explain(snapshot->policy, snapshot->compiled, packet, fail_closed_notes(*snapshot), &live)));
 }
 
 control::HandlerResult DaemonHandler::show_sa() {
   const auto snapshot = state_.current();
   const auto counters = dataplane_.counters();
+  const auto rule_of = [&](std::uint32_t filter_id) {
+    const auto origin = snapshot->translation.origins.find(filter_id);
+    return origin != snapshot->translation.origins.end() ? origin->second.rule_name : std::string();
+  };
   nlohmann::json sas = nlohmann::json::array();
   for (const auto& sa : counters.sas) {
-    const auto origin = snapshot->translation.origins.find(sa.filter_id);
     nlohmann::json row{{"peer", sa.peer.to_string()},
-                   {"direction", sa.direction == driver::crypto::Direction::Inbound ? "in" : "out"},
-                   {"spi", spi_text(sa.spi)},
-                   {"protocol", sa.bundled_ah_spi != 0 ? std::string("AH+ESP") : std::string(driver::crypto::name_of(sa.protocol))},
-                   {"filter_id", sa.filter_id},
-                   {"rule", origin != snapshot->translation.origins.end() ? origin->second.rule_name : ""},
-                   {"bytes", sa.bytes},
-                   {"packets", sa.packets},
-                   {"drops", sa.drops}};
+                       {"direction", sa.direction == driver::crypto::Direction::Inbound ? "in" : "out"},
+                       {"spi", spi_text(sa.spi)},
+                       {"protocol", sa.bundled_ah_spi != 0 ? std::string("AH+ESP") : std::string(driver::crypto::name_of(sa.protocol))},
+                       {"state", std::string(ike::service::helpdesk_words(ike::service::NegotiationState::Established))},
+                       {"filter_id", sa.filter_id},
+                       {"rule", rule_of(sa.filter_id)},
+                       {"bytes", sa.bytes},
+                       {"packets", sa.packets},
+                       {"drops", sa.drops}};
+    if (sa.dynamic_filter_id != 0) row["dynamic_filter_id"] = sa.dynamic_filter_id;
     if (sa.bundled_ah_spi != 0) row["ah_spi"] = spi_text(sa.bundled_ah_spi);
     sas.push_back(std::move(row));
   }
-  nlohmann::json result{{"sas", sas}};
+  // Windows' soft SAs: no IPsec, the peer did not answer IKE; its traffic passes in clear.
+  nlohmann::json soft = nlohmann::json::array();
+  for (const auto& association : counters.soft_associations) {
+    soft.push_back({{"peer", association.peer.to_string()},
+                    {"protocol", "none (clear)"},
+                    {"state", std::string(ike::service::helpdesk_words(ike::service::NegotiationState::Soft))},
+                    {"internal_state", "SoftAssociation"},
+                    {"filter_id", association.filter_id},
+                    {"rule", rule_of(association.filter_id)},
+                    {"bytes", association.bytes},
+                    {"packets", association.packets},
+                    {"age_seconds", association.age.count()},
+                    {"expires_in_seconds", association.expires_in.count()}});
+  }
+  // The dynamic filters of default response SAs.
+  nlohmann::json dynamic = nlohmann::json::array();
+  for (const auto& filter : counters.dynamic_filters) {
+    const auto port = [](std::uint16_t p) { return p == 0 ? std::string("any") : std::to_string(p); };
+    dynamic.push_back({{"id", filter.id},
+                       {"local", filter.selector.local.to_string()},
+                       {"remote", filter.selector.remote.to_string()},
+                       {"protocol", filter.selector.protocol == 0 ? std::string("any") : std::to_string(filter.selector.protocol)},
+                       {"local_port", port(filter.selector.local_port)},
+                       {"remote_port", port(filter.selector.remote_port)},
+                       {"filter_id", filter.filter_id},
+                       {"rule", rule_of(filter.filter_id)},
+                       {"sas", filter.sas},
+                       {"bytes", filter.bytes},
+                       {"packets", filter.packets}});
+  }
+  nlohmann::json result{{"sas", sas},
+                        {"soft_associations", soft},
+                        {"dynamic_filters", dynamic},
+                        {"dataplane",
+                         {{"unsecured_dropped", counters.unsecured_dropped},
+                          {"unsecured_accepted", counters.unsecured_accepted},
+                          {"blocked", counters.blocked},
+                          {"policy_mismatch", counters.policy_mismatch},
+                          {"unknown_spi", counters.unknown_spi},
+                          {"held", counters.held},
+                          {"hold_dropped", counters.hold_dropped},
+                          {"acquires", counters.acquires}}}};
   if (!ike_snapshots_) return result;
   // IKE's view: main modes, and quick mode SAs joined with the dataplane's counters.
   auto traffic = [&](std::uint32_t spi, driver::crypto::Direction direction) -> const driver::SaCounters* {
@@ -134,6 +192,8 @@ control::HandlerResult DaemonHandler::show_sa() {
   };
   nlohmann::json main_modes = nlohmann::json::array();
   nlohmann::json quick_modes = nlohmann::json::array();
+  nlohmann::json negotiating = nlohmann::json::array();
+  nlohmann::json failures = nlohmann::json::array();
   nlohmann::json ike_counters = nlohmann::json::array();
   for (const auto& ike : ike_snapshots_()) {
     for (const auto& mm : ike.main_modes) {
@@ -141,7 +201,8 @@ control::HandlerResult DaemonHandler::show_sa() {
                             {"peer_port", mm.peer_port},
                             {"nat_t", mm.nat_t},
                             {"role", mm.role == ike::auth::Role::Initiator ? "initiator" : "responder"},
-                            {"state", mm.state},
+                            {"state", std::string(ike::service::helpdesk_words(mm.status))},
+                            {"internal_state", mm.state},
                             {"cookies", mm.cookies},
                             {"auth_method", mm.auth_method},
                             {"cipher", mm.cipher},
@@ -154,8 +215,10 @@ control::HandlerResult DaemonHandler::show_sa() {
       const auto origin = snapshot->translation.origins.find(qm.filter_id);
       nlohmann::json row{{"peer", qm.peer.to_string()},
                          {"role", qm.role == ike::auth::Role::Initiator ? "initiator" : "responder"},
+                         {"state", std::string(ike::service::helpdesk_words(ike::service::NegotiationState::Established))},
                          {"filter_id", qm.filter_id},
                          {"rule", origin != snapshot->translation.origins.end() ? origin->second.rule_name : ""},
+                         {"default_response", qm.default_response},
                          {"spi_in", spi_text(qm.inbound_spi)},
                          {"spi_out", spi_text(qm.outbound_spi)},
                          {"protocols", qm.esp ? (qm.ah ? "AH+ESP" : "ESP") : "AH"},
@@ -178,6 +241,29 @@ control::HandlerResult DaemonHandler::show_sa() {
         row["packets_out"] = out->packets;
       }
       quick_modes.push_back(std::move(row));
+    }
+    for (const auto& n : ike.negotiating) {
+      negotiating.push_back({{"peer", n.peer.to_string()},
+                             {"role", n.role == ike::auth::Role::Initiator ? "initiator" : "responder"},
+                             {"state", std::string(ike::service::helpdesk_words(n.state == "SoftAssociation"
+                                                                                    ? ike::service::NegotiationState::Soft
+                                                                                    : ike::service::NegotiationState::Negotiating))},
+                             {"internal_state", n.state},
+                             {"filter_id", n.filter_id},
+                             {"rule", rule_of(n.filter_id)},
+                             {"default_response", n.default_response}});
+    }
+    for (const auto& f : ike.failures) {
+      failures.push_back({{"peer", f.peer.to_string()},
+                          {"role", f.role == ike::auth::Role::Initiator ? "initiator" : "responder"},
+                          {"what", f.main_mode ? "main mode" : "quick mode"},
+                          {"state", std::string(ike::service::helpdesk_words(ike::service::NegotiationState::Failed))},
+                          {"failure", std::string(ike::service::helpdesk_words(f.kind))},
+                          {"failure_kind", std::string(ike::service::name(f.kind))},
+                          {"reason", f.reason},
+                          {"filter_id", f.filter_id},
+                          {"rule", f.filter_id != 0 ? rule_of(f.filter_id) : std::string()},
+                          {"age_seconds", f.age.count()}});
     }
     const auto& c = ike.counters;
     ike_counters.push_back({{"datagrams_received", c.datagrams_received},
@@ -202,10 +288,14 @@ control::HandlerResult DaemonHandler::show_sa() {
                             {"quick_modes_established", c.quick_modes_established},
                             {"quick_modes_failed", c.quick_modes_failed},
                             {"deletes_sent", c.deletes_sent},
-                            {"deletes_received", c.deletes_received}});
+                            {"deletes_received", c.deletes_received},
+                            {"soft_associations", c.soft_associations},
+                            {"default_responses", c.default_responses}});
   }
   result["main_modes"] = std::move(main_modes);
   result["quick_modes"] = std::move(quick_modes);
+  result["negotiating"] = std::move(negotiating);
+  result["failures"] = std::move(failures);
   result["ike"] = std::move(ike_counters);
   return result;
 }
@@ -248,8 +338,14 @@ control::HandlerResult DaemonHandler::flush() {
       failures += (failures.empty() ? "" : "; ") + spi_text(sa.spi) + ": " + removed.error();
     }
   }
-  if (!failures.empty()) return unexpected("flushed " + std::to_string(deleted) + " SAs; could not delete " + failures);
-  return nlohmann::json{{"message", "flushed " + std::to_string(deleted) + " SAs"}};
+  std::size_t soft = 0;
+  for (const auto& association : counters.soft_associations) {
+    if (dataplane_.delete_soft_association(association.filter_id, association.peer)) ++soft;
+  }
+  const std::string done = "flushed " + std::to_string(deleted) + " SAs" +
+                           (soft > 0 ? " and " + std::to_string(soft) + " soft association" + (soft == 1 ? "" : "s") : std::string());
+  if (!failures.empty()) return unexpected(done + "; could not delete " + failures);
+  return nlohmann::json{{"message", done}};
 }
 
 }  // namespace ward::agent::daemon

@@ -1,5 +1,6 @@
 #include "agent/daemon/directory_source.h"
 
+#include "agent/config/secret_file.h"
 #include "agent/daemon/host_addresses.h"
 #include "agent/daemon/kerberos_auth.h"
 
@@ -32,26 +33,18 @@ constexpr std::array<int, 6> kTransportResults = {3 /*timeLimitExceeded*/, 11 /*
                                                   52 /*unavailable*/, 53 /*unwillingToPerform*/, 80 /*other*/};
 
 Expected<model::Secret, std::string> read_password_file(const std::filesystem::path& file) {
-  struct stat st {};
-  if (::stat(file.c_str(), &st) != 0) return unexpected(file.string() + ": " + std::strerror(errno));
-  if (st.st_uid != ::geteuid()) {
-    return unexpected(file.string() + ": owned by uid " + std::to_string(st.st_uid) + ", not by wardd's uid " +
-                      std::to_string(::geteuid()));
-  }
-  if ((st.st_mode & 077) != 0) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    return unexpected(file.string() + ": mode " + mode + " lets group or others read it (chmod 600)");
+  if (auto secret = config::check_secret_file(file, "[directory] password_file"); !secret) {
+    return unexpected(std::move(secret).error());
   }
   std::ifstream in(file, std::ios::binary);
-  if (!in) return unexpected(file.string() + ": cannot open");
+  if (!in) return unexpected("[directory] password_file " + file.string() + ": cannot open");
   std::string text(kMaxPasswordBytes + 1, '\0');
   in.read(text.data(), static_cast<std::streamsize>(text.size()));
   text.resize(static_cast<std::size_t>(in.gcount()));
-  if (text.size() > kMaxPasswordBytes) return unexpected(file.string() + ": longer than " + std::to_string(kMaxPasswordBytes) + " bytes");
+  if (text.size() > kMaxPasswordBytes) return unexpected("[directory] password_file " + file.string() + ": longer than " + std::to_string(kMaxPasswordBytes) + " bytes");
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
   model::Secret secret(std::move(text));
-  if (secret.empty()) return unexpected(file.string() + ": empty password");
+  if (secret.empty()) return unexpected("[directory] password_file " + file.string() + ": empty password");
   return secret;
 }
 
@@ -167,7 +160,7 @@ Expected<DirectorySourceSettings, std::string> directory_source_settings(const c
     }
     case config::BindMode::Simple: {
       auto password = read_password_file(directory.password_file);
-      if (!password) return unexpected("[directory] password_file " + password.error());
+      if (!password) return unexpected(password.error());
       out.session.bind = ldap::SimpleBind{directory.bind_dn, std::move(*password)};
       break;
     }

@@ -51,8 +51,9 @@ TEST_F(IkeGlueTest, IkeResultsBecomeEventsWithPeerAuthMethodAndReason) {
   recorder.on_ike_event(IkeEvent{IkeEvent::Kind::MainModeEstablished, peer, ike::auth::Role::Initiator, "pre-shared key", 0, 0, 0, {}});
   recorder.on_ike_event(IkeEvent{IkeEvent::Kind::QuickModeEstablished, peer, ike::auth::Role::Initiator, "pre-shared key", 2,
                                  0x1001, 0x2002, {}});
-  const IkeEvent failure{IkeEvent::Kind::MainModeFailed, peer, ike::auth::Role::Initiator, "pre-shared key", 0, 0, 0,
-                         "no answer after 4 sends in state MainMode5Sent"};
+  IkeEvent failure{IkeEvent::Kind::MainModeFailed, peer, ike::auth::Role::Initiator, "pre-shared key", 0, 0, 0,
+                   "no answer after 4 sends in state MainMode5Sent"};
+  failure.failure = ike::service::FailureKind::TimedOut;
   recorder.on_ike_event(failure);
   recorder.on_ike_event(failure);   // the same failure again within the interval: logged, not recorded
   const auto all = events();
@@ -62,7 +63,8 @@ TEST_F(IkeGlueTest, IkeResultsBecomeEventsWithPeerAuthMethodAndReason) {
   EXPECT_EQ(all[1].reason, "quick mode established for filter 2: SPI in 0x00001001, out 0x00002002");
   EXPECT_EQ(all[2].kind, cache::EventKind::IkeFailure);
   EXPECT_EQ(all[2].peer, "10.20.1.7");
-  EXPECT_EQ(all[2].reason, "main mode failed: no answer after 4 sends in state MainMode5Sent");
+  // The helpdesk's words first, the whole reason after them.
+  EXPECT_EQ(all[2].reason, "main mode failed: negotiation timed out (no answer after 4 sends in state MainMode5Sent)");
   clock_.advance(kAcquireEventInterval);
   recorder.on_ike_event(failure);
   EXPECT_EQ(events().size(), 4U);

@@ -87,8 +87,14 @@ ikebridge::AuthProviderPtr KeyHandles::provider(std::uint32_t handle) const {
 
 // ---- the process ---------------------------------------------------------------------------------
 
-IkeProcess::IkeProcess(Logger& log, AcquireRecorder& recorder, ikebridge::AuthFactory auth, std::string program, std::string user)
-    : log_(log), recorder_(recorder), bridge_(std::move(auth)), program_(std::move(program)), user_(std::move(user)) {}
+IkeProcess::IkeProcess(Logger& log, AcquireRecorder& recorder, ikebridge::AuthFactory auth, std::string program, std::string user,
+                       config::IkeSettings settings)
+    : log_(log),
+      recorder_(recorder),
+      bridge_(std::move(auth)),
+      program_(std::move(program)),
+      user_(std::move(user)),
+      settings_(settings) {}
 
 void IkeProcess::start(const std::vector<IpAddress>& addresses, driver::Dataplane& dataplane) {
   dataplane_ = &dataplane;
@@ -149,6 +155,11 @@ void IkeProcess::started(pid_t pid, std::shared_ptr<privsep::Channel> channel) {
   start.boolean(caps.kernel_sas);
   start.boolean(caps.atomic_table_swap);
   start.boolean(caps.holds_packets);
+  // Windows' fallback to clear ([ike] in ward.conf), as the in-process IKE applies it.
+  const std::chrono::milliseconds fallback_delay =
+      settings_.fallback_delay ? std::chrono::milliseconds(*settings_.fallback_delay) : ike::service::kFallbackToClearDelay;
+  start.u64(static_cast<std::uint64_t>(fallback_delay.count()));
+  start.u64(static_cast<std::uint64_t>(settings_.soft_association_lifetime.value_or(ike::service::kSoftAssociationLifetime).count()));
   start.u32(static_cast<std::uint32_t>(services_.size()));
   for (const auto& s : services_) {
     for (const auto* socket : {&s.socket, &*s.nat_socket}) {
@@ -320,6 +331,20 @@ Expected<Body, std::string> IkeProcess::handle_call(Incoming& m) {
     case ikeproc::kCounters:
       encode(out, dataplane_->counters());
       return out.take();
+    case ikeproc::kAddSoftAssociation: {
+      auto association = ikeproc::decode_soft_association(m.body);
+      if (!association) return unexpected(std::move(association.error()));
+      if (auto added = dataplane_->add_soft_association(std::move(*association)); !added) return unexpected(std::move(added.error()));
+      return Body{};
+    }
+    case ikeproc::kDeleteSoftAssociation: {
+      Decoder d(m.body, "soft association delete");
+      const auto filter = d.u32("filter id");
+      const auto peer = ikeproc::decode_address(d, "peer");
+      if (auto done = d.finish(0); !done) return unexpected(done.error());
+      if (auto deleted = dataplane_->delete_soft_association(filter, peer); !deleted) return unexpected(std::move(deleted.error()));
+      return Body{};
+    }
     default:
       return unexpected("wardd does not know message type " + std::to_string(m.type));
   }

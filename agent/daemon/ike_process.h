@@ -87,7 +87,8 @@ class KeyHandles {
 class IkeProcess final : public IkeRunner {
  public:
   // `program`: wardd's own path (it runs `program --privsep-child ike --user USER`).
-  IkeProcess(Logger& log, AcquireRecorder& recorder, ikebridge::AuthFactory auth, std::string program, std::string user);
+  IkeProcess(Logger& log, AcquireRecorder& recorder, ikebridge::AuthFactory auth, std::string program, std::string user,
+             config::IkeSettings settings);
   ~IkeProcess() override { stop(); }
 
   void start(const std::vector<IpAddress>& addresses, driver::Dataplane& dataplane) override;
@@ -117,6 +118,7 @@ class IkeProcess final : public IkeRunner {
   KeyHandles keys_;
   std::string program_;
   std::string user_;
+  config::IkeSettings settings_;
   driver::Dataplane* dataplane_ = nullptr;
   std::vector<Service> services_;
   std::unique_ptr<privsep::Supervisor> supervisor_;

@@ -5,9 +5,22 @@
 #include <sstream>
 #include <system_error>
 
+#include "agent/config/secret_file.h"
 #include "directory/model/policy_json.h"
 
 namespace ward::agent::daemon {
+namespace {
+
+bool holds_preshared_key(const model::Policy& policy) {
+  for (const auto& rule : policy.rules) {
+    for (const auto& method : rule.auth_methods) {
+      if (method.kind == model::AuthKind::PresharedKey) return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
 
 Expected<FetchedPolicy, FetchError> LocalFileSource::fetch() {
   std::error_code error;
@@ -29,6 +42,13 @@ Expected<FetchedPolicy, FetchError> LocalFileSource::fetch() {
   if (!policy) {
     return unexpected(FetchError{FetchError::Kind::Invalid, "not a ward-policy/1 policy",
                                  std::move(policy).error(), {}});
+  }
+  // A policy with a preshared key is a secret: refused (and the enforced policy kept) while others
+  // can read it. Checked after reading, so a file that changes in between is judged by what was read.
+  if (holds_preshared_key(*policy)) {
+    if (auto secret = config::check_secret_file(path_, "[policy] local_file"); !secret) {
+      return unexpected(FetchError{FetchError::Kind::Invalid, secret.error() + " (the policy holds a preshared key)", {}, {}});
+    }
   }
   FetchedPolicy out{std::move(policy).value(), {}, {}};
   if (!error) {

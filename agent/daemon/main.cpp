@@ -91,8 +91,8 @@ int wait_for_signal(const sigset_t& set, std::chrono::milliseconds timeout) {
 // not yet served to the IKE process).
 class IkeInProcess final : public IkeRunner {
  public:
-  IkeInProcess(Logger& log, AcquireRecorder& recorder, ikebridge::AuthFactory auth)
-      : log_(log), recorder_(recorder), bridge_(std::move(auth)) {}
+  IkeInProcess(Logger& log, AcquireRecorder& recorder, ikebridge::AuthFactory auth, config::IkeSettings settings)
+      : log_(log), recorder_(recorder), bridge_(std::move(auth)), settings_(settings) {}
   ~IkeInProcess() override { stop(); }
 
   void start(const std::vector<ward::IpAddress>& addresses, ward::driver::Dataplane& dataplane) override {
@@ -104,6 +104,8 @@ class IkeInProcess final : public IkeRunner {
       // (peers such as strongSwan's kernel-libipsec insist on it even without a NAT).
       options.nat_traversal = true;
       options.log = [this](const std::string& line) { log_.debug("ike", {{"detail", line}}); };
+      if (settings_.fallback_delay) options.fallback_delay = *settings_.fallback_delay;
+      if (settings_.soft_association_lifetime) options.soft_association_lifetime = *settings_.soft_association_lifetime;
       auto started = ward::ike::service::IkeService::start(std::move(options), dataplane, bridge_, recorder_);
       if (!started) {
         log_.warning("ike-start-failed", {{"address", address.to_string()}, {"why", started.error()}});
@@ -154,6 +156,7 @@ class IkeInProcess final : public IkeRunner {
   AcquireRecorder& recorder_;
   ikebridge::PolicyBridge bridge_;
   BridgeSync bridge_sync_;
+  config::IkeSettings settings_;
   std::vector<std::unique_ptr<ward::ike::service::IkeService>> services_;
   std::mutex mutex_;
 };
@@ -243,9 +246,9 @@ int run(const std::filesystem::path& config_path) {
   std::unique_ptr<IkeRunner> ike_runner;
   if (const auto why = why_not_separated(*config); config->privsep_user.empty() || !why.empty()) {
     if (!config->privsep_user.empty()) log.warning("ike-not-separated", {{"why", why}});
-    ike_runner = std::make_unique<IkeInProcess>(log, acquires, std::move(auth));
+    ike_runner = std::make_unique<IkeInProcess>(log, acquires, std::move(auth), config->ike);
   } else {
-    ike_runner = std::make_unique<IkeProcess>(log, acquires, std::move(auth), own_program(), config->privsep_user);
+    ike_runner = std::make_unique<IkeProcess>(log, acquires, std::move(auth), own_program(), config->privsep_user, config->ike);
   }
   IkeRunner& ike = *ike_runner;
   if (config->driver == config::DriverBackend::Nfqueue || config->driver == config::DriverBackend::Sim) {

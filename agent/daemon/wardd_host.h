@@ -59,7 +59,7 @@ inline nlohmann::json show_sa(const WarddHost& host) {
 // Writes `policy` as the host's local policy file, starts wardd in the host's namespace and waits
 // until `show policy` says it is applied.
 inline void start_wardd(WarddHost& host, const model::Policy& policy) {
-  ASSERT_TRUE(test::write_file(host.policy_file, model::policy_to_json(policy)));
+  ASSERT_TRUE(test::write_private_file(host.policy_file, model::policy_to_json(policy)));
   auto child = test::ChildProcess::spawn({kIpTool, "netns", "exec", host.ns->name(), WARDD_PATH, "--config", host.config.string()},
                                          {}, host.log);
   ASSERT_TRUE(child) << child.error().to_string();

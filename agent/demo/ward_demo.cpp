@@ -76,7 +76,8 @@ bool parse_options(int argc, char** argv, Options& options) {
 std::string packet_text(const PacketTuple& p) {
   std::string text = p.source.to_string() + " -> " + p.destination.to_string() + " " + protocol_text(p.protocol);
   if (p.protocol == ip_protocol::kTcp || p.protocol == ip_protocol::kUdp) {
-    text += " " + std::to_string(p.source_port) + " -> " + std::to_string(p.destination_port);
+    text += ' ';  // not " " + std::to_string(...): GCC 12 at -O3 warns falsely (-Wrestrict) on it
+    text += std::to_string(p.source_port) + " -> " + std::to_string(p.destination_port);
   }
   return text;
 }

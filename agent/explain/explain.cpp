@@ -21,6 +21,75 @@ constexpr std::array<std::pair<LossReason, std::string_view>, 5> kLossReasonName
 }};
 static_assert(kLossReasonNames.size() == static_cast<std::size_t>(LossReason::ReplyDirection) + 1);
 
+constexpr std::array<std::pair<BehaviourKind, std::string_view>, 5> kBehaviourNames{{
+    {BehaviourKind::AcceptUnsecured, "accept-unsecured"},
+    {BehaviourKind::FallbackToClear, "fallback-to-clear"},
+    {BehaviourKind::SoftAssociation, "soft-association"},
+    {BehaviourKind::DefaultResponse, "default-response"},
+    {BehaviourKind::DynamicFilter, "dynamic-filter"},
+}};
+static_assert(kBehaviourNames.size() == static_cast<std::size_t>(BehaviourKind::DynamicFilter) + 1);
+
+std::string port_text(std::uint16_t port) { return port == 0 ? "any" : std::to_string(port); }
+
+// A live dynamic filter covers the packet, in either direction.
+bool covers(const LiveState::DynamicFilter& d, const model::PacketTuple& p) {
+  if (d.protocol != 0 && d.protocol != p.protocol) return false;
+  const bool ports = p.protocol == model::ip_protocol::kTcp || p.protocol == model::ip_protocol::kUdp;
+  const auto port_ok = [&](std::uint16_t want, std::uint16_t got) { return want == 0 || (ports && want == got); };
+  if (p.source == d.local && p.destination == d.remote) return port_ok(d.local_port, p.source_port) && port_ok(d.remote_port, p.destination_port);
+  if (p.source == d.remote && p.destination == d.local) return port_ok(d.remote_port, p.source_port) && port_ok(d.local_port, p.destination_port);
+  return false;
+}
+
+// The Windows behaviours that apply to the packet (explain()'s last step).
+std::vector<Behaviour> behaviours_of(const model::Policy& policy, const model::CompiledTable& table, const model::PacketTuple& packet,
+                                     const std::optional<std::size_t>& winner, const LiveState* live) {
+  std::vector<Behaviour> out;
+  if (!winner) {
+    if (live) {
+      for (const auto& d : live->dynamic_filters) {
+        if (!covers(d, packet)) continue;
+        out.push_back({BehaviourKind::DynamicFilter,
+                       "a dynamic filter protects it: the default response (rule \"" + d.rule + "\") negotiated " + d.local.to_string() +
+                           " <-> " + d.remote.to_string() + " protocol " + (d.protocol == 0 ? std::string("any") : std::to_string(d.protocol)) +
+                           " ports " + port_text(d.local_port) + " <-> " + port_text(d.remote_port) +
+                           " with the peer; outbound it is protected, clear inbound copies are dropped"});
+        break;
+      }
+    }
+    if (table.default_response_rule && *table.default_response_rule < policy.rules.size()) {
+      const auto& rule = policy.rules[*table.default_response_rule];
+      out.push_back({BehaviourKind::DefaultResponse,
+                     "default response: when a peer negotiates security for it, the default response rule \"" +
+                         (rule.name.empty() ? std::string("<Dynamic>") : rule.name) +
+                         "\" answers and a dynamic filter protects exactly what was negotiated; until then it passes in clear"});
+    }
+    return out;
+  }
+  const auto& filter = table.filters[*winner];
+  if (filter.action != model::ActionKind::Negotiate || filter.rule_index >= policy.rules.size()) return out;
+  const auto* action = policy.find_filter_action(policy.rules[filter.rule_index].filter_action);
+  if (live && *winner < live->filter_ids.size()) {
+    const auto id = live->filter_ids[*winner];
+    for (const auto& soft : live->soft_associations) {
+      if (soft.filter_id != id || (soft.peer != packet.source && soft.peer != packet.destination)) continue;
+      out.push_back({BehaviourKind::SoftAssociation, "soft association with " + soft.peer.to_string() +
+                                                         ": no IPsec (the peer did not answer IKE), the traffic passes in clear; it ends after " +
+                                                         std::to_string(soft.expires_in_seconds) + " s without traffic"});
+    }
+  }
+  if (action && action->accept_unsecured) {
+    out.push_back({BehaviourKind::AcceptUnsecured, "inbound pass-through (\"accept unsecured communication, but always respond using "
+                                                   "IPsec\"): clear traffic from the peer is accepted; what this host sends back negotiates"});
+  }
+  if (action && action->fallback_to_unsecured) {
+    out.push_back({BehaviourKind::FallbackToClear, "fallback to clear (\"allow fallback to unsecured communication\"): if the peer does "
+                                                   "not answer IKE, the traffic passes in clear after a short delay (a soft association)"});
+  }
+  return out;
+}
+
 bool has_ports(std::uint8_t protocol) {
   return protocol == model::ip_protocol::kTcp || protocol == model::ip_protocol::kUdp;
 }
@@ -86,7 +155,8 @@ ordered_json matched_json(const MatchedFilter& m) {
 
 std::string matched_text(const ordered_json& j, const std::string& indent) {
   std::string out;
-  out += "#" + std::to_string(j.at("position").get<std::size_t>()) + " weight " +
+  out += '#';  // not "#" + std::to_string(...): GCC 12 at -O3 warns falsely (-Wrestrict) on it
+  out += std::to_string(j.at("position").get<std::size_t>()) + " weight " +
          std::to_string(j.at("weight").get<std::uint32_t>()) + ", rule \"" + j.at("rule").get<std::string>() + "\"\n";
   out += indent + "filter list:   \"" + j.at("filter_list").get<std::string>() + "\" filter " +
          std::to_string(j.at("filter_index").get<std::size_t>());
@@ -113,11 +183,19 @@ std::string_view name_of(LossReason reason) noexcept {
   return "?";
 }
 
+std::string_view name_of(BehaviourKind kind) noexcept {
+  for (const auto& [value, name] : kBehaviourNames) {
+    if (value == kind) return name;
+  }
+  return "?";
+}
+
 Explanation explain(const model::Policy& policy, const model::CompiledTable& table, const model::PacketTuple& packet,
-                    const RuleNotes& notes) {
+                    const RuleNotes& notes, const LiveState* live) {
   Explanation out;
   out.packet = packet;
   const auto winner = model::first_match(table, packet);
+  out.behaviours = behaviours_of(policy, table, packet, winner, live);
   if (!winner) return out;
   out.winner = describe(policy, table, *winner, notes);
   // The table is in precedence order, so the later matches are the runners-up in order.
@@ -131,7 +209,13 @@ Explanation explain(const model::Policy& policy, const model::CompiledTable& tab
 
 std::string packet_text(const model::PacketTuple& p) {
   std::string text = p.source.to_string() + " -> " + p.destination.to_string() + " " + model::protocol_text(p.protocol);
-  if (has_ports(p.protocol)) text += " " + std::to_string(p.source_port) + " -> " + std::to_string(p.destination_port);
+  if (has_ports(p.protocol)) {
+    // Appended piece by piece: GCC 12 at -O3 warns falsely (-Wrestrict) on " " + std::to_string(...).
+    text += ' ';
+    text += std::to_string(p.source_port);
+    text += " -> ";
+    text += std::to_string(p.destination_port);
+  }
   return text;
 }
 
@@ -181,22 +265,32 @@ nlohmann::ordered_json to_json(const Explanation& e) {
     entry["why"] = r.why;
     j["runners_up"].push_back(entry);
   }
+  j["behaviours"] = ordered_json::array();
+  for (const auto& b : e.behaviours) j["behaviours"].push_back({{"kind", std::string(name_of(b.kind))}, {"text", b.text}});
   return j;
 }
 
 std::string render_explanation_text(const nlohmann::ordered_json& j) {
   std::string out = "packet: " + j.at("packet").at("text").get<std::string>() + "\n";
+  std::string behaviours;
+  if (const auto found = j.find("behaviours"); found != j.end()) {
+    for (const auto& b : *found) behaviours += "  " + b.at("kind").get<std::string>() + ": " + b.at("text").get<std::string>() + "\n";
+  }
+  if (!behaviours.empty()) behaviours = "behaviour:\n" + behaviours;
   const auto& winner = j.at("winner");
-  if (winner.is_null()) return out + "no filter matches: the packet passes in clear, unfiltered\n";
+  if (winner.is_null()) {
+    const bool dynamic = behaviours.find("dynamic-filter:") != std::string::npos;
+    return out + (dynamic ? "no filter of the policy matches\n" : "no filter matches: the packet passes in clear, unfiltered\n") + behaviours;
+  }
   out += "winner: " + matched_text(winner, "  ");
   const auto& runners = j.at("runners_up");
-  if (runners.empty()) return out + "no other filter matches\n";
+  if (runners.empty()) return out + "no other filter matches\n" + behaviours;
   out += "runners-up (in precedence order):\n";
   for (const auto& r : runners) {
     out += "  " + matched_text(r, "    ");
     out += "    lost:          " + r.at("why").get<std::string>() + "\n";
   }
-  return out;
+  return out + behaviours;
 }
 
 nlohmann::ordered_json specific_filters_json(const model::Policy& policy, const model::CompiledTable& table, const RuleNotes& notes) {

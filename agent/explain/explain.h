@@ -2,7 +2,10 @@
 // filters did not — for the helpdesk ("why is this traffic blocked / not encrypted?").
 //
 // Built on the model's own precedence (ward::model::first_match and takes_precedence), so the
-// answer is the one the driver's classifier gives for the same table.
+// answer is the one the driver's classifier gives for the same table. Besides the filter, it says
+// which Windows behaviour applies: inbound pass-through (accept unsecured), fallback to clear and a
+// live soft association for a negotiate filter; for a packet no filter matches, the default
+// response rule, and a live dynamic filter that protects the packet now.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -49,14 +52,51 @@ struct RunnerUp {
   std::string why;  // e.g. "lower weight (32768 < 49152)"
 };
 
+// A Windows behaviour that changes what happens to the packet.
+enum class BehaviourKind : std::uint8_t {
+  AcceptUnsecured,  // the winner's action: clear inbound traffic accepted (inbound pass-through)
+  FallbackToClear,  // the winner's action: a peer that does not answer IKE gets a soft association
+  SoftAssociation,  // one is live for the winner and the packet's peer: the packet passes in clear
+  DefaultResponse,  // no filter matches, and the default response rule answers a peer's quick mode
+  DynamicFilter,    // no filter matches, and a live dynamic filter protects the packet
+};
+std::string_view name_of(BehaviourKind kind) noexcept;
+
+struct Behaviour {
+  BehaviourKind kind = BehaviourKind::AcceptUnsecured;
+  std::string text;
+};
+
 struct Explanation {
   model::PacketTuple packet;
   std::optional<MatchedFilter> winner;  // nothing: no filter matches (the packet passes in clear)
   std::vector<RunnerUp> runners_up;     // every other matching filter, in precedence order
+  std::vector<Behaviour> behaviours;
+};
+
+// What the dataplane holds now that changes a packet's fate (the agent reads it from the driver's
+// counters). `filter_ids` are the driver's ids of the table's filters, by position.
+struct LiveState {
+  struct DynamicFilter {
+    IpAddress local;
+    IpAddress remote;
+    std::uint8_t protocol = 0;        // 0: any
+    std::uint16_t local_port = 0;     // 0: any
+    std::uint16_t remote_port = 0;
+    std::string rule;
+  };
+  struct SoftAssociation {
+    std::uint32_t filter_id = 0;
+    IpAddress peer;
+    std::int64_t expires_in_seconds = 0;
+  };
+  std::vector<std::uint32_t> filter_ids;
+  std::vector<DynamicFilter> dynamic_filters;
+  std::vector<SoftAssociation> soft_associations;
 };
 
 Explanation explain(const model::Policy& policy, const model::CompiledTable& table, const model::PacketTuple& packet,
-                    const RuleNotes& notes = {});
+                    const RuleNotes& notes = {}, const LiveState* live = nullptr);
 
 // Renderings. The text form is made from the JSON form, so wardctl renders what it receives
 // exactly as the agent would; render_explanation_text() throws nlohmann::json::exception on a

@@ -69,6 +69,54 @@ TEST_F(ExplainLegal, NoMatch) {
   EXPECT_TRUE(to_json(e)["winner"].is_null());
 }
 
+// Which Windows behaviour applies: pass-through and fallback from the winner's action, a live soft
+// association; for what no filter matches, the default response rule and a live dynamic filter.
+TEST_F(ExplainLegal, SaysWhichWindowsBehaviourApplies) {
+  auto& outside = policy_.filter_actions[1];  // "Secure traffic outside the Legal department"
+  outside.accept_unsecured = true;
+  outside.fallback_to_unsecured = true;
+  policy_.rules.push_back({model::Guid::random(), "", "", std::nullopt, policy_.filter_actions[0].id, {model::AuthMethod::kerberos()},
+                           {}, model::ConnectionType::All, true, true});
+  model::HostContext host;
+  host.addresses = {ip("10.20.1.5")};
+  table_ = model::compile(policy_, host);
+
+  const PacketTuple to_sales{ip("10.30.4.9"), ip("10.20.1.5"), model::ip_protocol::kTcp, 40000, 445};
+  auto e = explain(policy_, table_, to_sales);
+  ASSERT_EQ(e.behaviours.size(), 2u);
+  EXPECT_EQ(e.behaviours[0].kind, BehaviourKind::AcceptUnsecured);
+  EXPECT_EQ(e.behaviours[1].kind, BehaviourKind::FallbackToClear);
+  LiveState live;
+  live.filter_ids.assign(table_.filters.size(), 0);
+  live.filter_ids[*model::first_match(table_, to_sales)] = 42;
+  live.soft_associations.push_back({42, ip("10.30.4.9"), 250});
+  e = explain(policy_, table_, to_sales, {}, &live);
+  ASSERT_EQ(e.behaviours.size(), 3u);
+  EXPECT_EQ(e.behaviours[0].kind, BehaviourKind::SoftAssociation);
+  EXPECT_NE(e.behaviours[0].text.find("no IPsec (the peer did not answer IKE)"), std::string::npos) << e.behaviours[0].text;
+  const auto text = to_text(e);
+  EXPECT_NE(text.find("behaviour:\n  soft-association: soft association with 10.30.4.9"), std::string::npos) << text;
+  EXPECT_NE(text.find("  accept-unsecured: inbound pass-through"), std::string::npos) << text;
+  EXPECT_EQ(to_json(e)["behaviours"][2]["kind"], "fallback-to-clear");
+
+  // Nothing matches: the default response rule answers if a peer negotiates; a live dynamic filter
+  // protects the traffic now.
+  const PacketTuple stranger{ip("192.0.2.1"), ip("192.0.2.2"), model::ip_protocol::kTcp, 1, 2};
+  e = explain(policy_, table_, stranger);
+  ASSERT_EQ(e.behaviours.size(), 1u);
+  EXPECT_EQ(e.behaviours[0].kind, BehaviourKind::DefaultResponse);
+  EXPECT_NE(to_text(e).find("no filter matches: the packet passes in clear, unfiltered\nbehaviour:\n  default-response:"), std::string::npos)
+      << to_text(e);
+  live.dynamic_filters.push_back({ip("192.0.2.2"), ip("192.0.2.1"), 0, 0, 0, "<Dynamic> default response"});
+  e = explain(policy_, table_, stranger, {}, &live);
+  ASSERT_EQ(e.behaviours.size(), 2u);
+  EXPECT_EQ(e.behaviours[0].kind, BehaviourKind::DynamicFilter);
+  EXPECT_NE(to_text(e).find("no filter of the policy matches\nbehaviour:\n  dynamic-filter: a dynamic filter protects it"),
+            std::string::npos) << to_text(e);
+  live.dynamic_filters[0].protocol = model::ip_protocol::kUdp;  // negotiated for UDP only: TCP is not covered
+  EXPECT_EQ(explain(policy_, table_, stranger, {}, &live).behaviours.size(), 1u);
+}
+
 TEST_F(ExplainLegal, Renderings) {
   const auto e = explain(policy_, table_, PacketTuple{ip("10.20.1.5"), ip("10.20.1.7"), model::ip_protocol::kTcp, 40000, 445});
   const auto j = to_json(e);

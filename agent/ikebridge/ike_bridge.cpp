@@ -115,6 +115,10 @@ Expected<ike::service::Phase1Policy, std::string> PolicyBridge::phase1_for(const
       if (!tunnel_to_peer && (!f.source.contains(local) || !f.destination.contains(peer))) continue;
       if (std::find(rules.begin(), rules.end(), f.rule_index) == rules.end()) rules.push_back(f.rule_index);
     }
+    // Last, the default response rule: a peer may ask to secure traffic no filter covers.
+    if (const auto dr = s->compiled.default_response_rule; dr && std::find(rules.begin(), rules.end(), *dr) == rules.end()) {
+      rules.push_back(*dr);
+    }
     if (rules.empty()) return unexpected("no negotiate rule covers " + local.to_string() + " <-> " + peer.to_string());
   }
   ike::service::Phase1Policy out;
@@ -169,6 +173,36 @@ Expected<ike::service::QuickModePolicy, std::string> PolicyBridge::quick_mode_fo
   q.remote = TrafficSelector{f.destination, f.protocol, single_port(f.destination_ports)};
   q.filter_id = s.translation.table.filters.at(index).id;
   q.tunnel_endpoint = rule.tunnel_endpoint;   // tunnel mode: the IDs stay the filter's subnets
+  q.fallback_to_clear = action->fallback_to_unsecured;
+  return q;
+}
+
+Expected<ike::service::QuickModePolicy, std::string> PolicyBridge::default_response(const BridgeSnapshot& s, const TrafficSelector& our_side,
+                                                                                   const TrafficSelector& peer_side) const {
+  const auto& rule = s.policy.rules.at(*s.compiled.default_response_rule);
+  const auto* action = s.policy.find_filter_action(rule.filter_action);
+  if (action == nullptr || !s.translation.default_response_id) {
+    return unexpected(std::string("the default response rule's filter action is missing"));
+  }
+  if (const auto* closed = s.offers.fail_closed_rule(*s.compiled.default_response_rule)) {
+    return unexpected("the default response rule fails closed: " + closed->reason);
+  }
+  const auto planned = s.offers.actions.find(action->id);
+  if (planned == s.offers.actions.end()) {
+    return unexpected("the default response rule's filter action \"" + model::display_name(s.policy, *action) +
+                      "\" has no usable security method");
+  }
+  const auto& proposals = planned->second;
+  ike::service::QuickModePolicy q;
+  q.proposals = proposals.proposals;
+  q.allow_legacy = proposals.allow_legacy;
+  q.pfs_group = proposals.pfs_group;
+  q.lifetime = proposals.lifetime;
+  q.lifetime_kilobytes = proposals.lifetime_kilobytes;
+  q.local = our_side;
+  q.remote = peer_side;
+  q.filter_id = *s.translation.default_response_id;
+  q.default_response = true;
   return q;
 }
 
@@ -226,7 +260,11 @@ Expected<ike::service::QuickModePolicy, std::string> PolicyBridge::quick_mode_fo
     return unexpected("our side " + our_side.prefix.to_string() + " does not include " + local.to_string() +
                       " and no tunnel rule to " + peer.to_string() + " covers it");
   }
-  return unexpected("no filter covers " + our_side.prefix.to_string() + " -> " + peer_side.prefix.to_string());
+  // Windows' default response: what no filter covers, the default response rule answers (in
+  // transport mode, between this host and the peer).
+  if (s->compiled.default_response_rule && peer_side.prefix.contains(peer)) return default_response(*s, our_side, peer_side);
+  return unexpected("no filter covers " + our_side.prefix.to_string() + " -> " + peer_side.prefix.to_string() +
+                    (s->compiled.default_response_rule ? std::string() : " and the policy has no active default response rule"));
 }
 
 }  // namespace ward::agent::ikebridge

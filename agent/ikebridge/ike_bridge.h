@@ -6,6 +6,9 @@
 //   Rule.auth_methods              -> AuthProviders (AuthFactory), in the rule's order
 //   compiled filter                -> traffic selectors (initiator) / the filter a peer's
 //                                     quick mode IDs fall under (responder: first in precedence)
+//   default response rule          -> the responder's answer when no filter covers the peer's
+//                                     quick mode (a dynamic filter), and its main mode methods
+//   FilterAction.fallback_to_...   -> QuickModePolicy::fallback_to_clear (initiator)
 //
 // PolicyBridge holds one immutable BridgeSnapshot and replaces it atomically on every policy
 // apply; lookups (IKE's event thread) see the old or the new one, never half of each.
@@ -103,6 +106,9 @@ class PolicyBridge final : public ike::service::PolicyLookup {
 
  private:
   Expected<ike::service::QuickModePolicy, std::string> quick_mode_for_filter(const BridgeSnapshot& s, std::size_t index) const;
+  // The default response rule's answer to a quick mode no filter covers.
+  Expected<ike::service::QuickModePolicy, std::string> default_response(const BridgeSnapshot& s, const ike::sa::TrafficSelector& our_side,
+                                                                         const ike::sa::TrafficSelector& peer_side) const;
 
   AuthFactory factory_;
   mutable std::mutex mutex_;

@@ -352,3 +352,104 @@ TEST_F(IkeBridgeTest, SasSurviveARefreshOnlyWhereTheNegotiationTermsStayTheSame)
 
 }  // namespace
 }  // namespace ward::agent::ikebridge
+
+namespace ward::agent::ikebridge {
+namespace {
+
+// The policy with a default response rule (PSK, the "require ESP" methods) and fallback to clear on
+// the servers' action, recompiled into the bridge.
+class DefaultResponseBridgeTest : public IkeBridgeTest {
+ protected:
+  void SetUp() override {
+    auto policy = example_policy();
+    policy.filter_actions[0].fallback_to_unsecured = true;
+    policy.filter_actions[0].accept_unsecured = true;
+    model::Rule response;
+    response.id = model::Guid::random();
+    response.default_response = true;
+    response.filter_action = policy.filter_actions[0].id;
+    response.auth_methods = {model::AuthMethod::preshared("default response secret")};
+    policy.rules.push_back(response);
+    auto s = std::make_shared<BridgeSnapshot>();
+    s->policy = policy;
+    model::HostContext host;
+    host.addresses = {kHostA};
+    s->compiled = model::compile(s->policy, host);
+    s->translation = translate::translate(s->policy, s->compiled, ids);
+    s->offers = plan_offers(s->policy, true);
+    snapshot = s;
+    bridge.replace(s);
+  }
+};
+
+TEST_F(DefaultResponseBridgeTest, AQuickModeNoFilterCoversIsAnsweredByTheDefaultResponseRule) {
+  ASSERT_TRUE(snapshot->translation.default_response_id.has_value());
+  const auto response_id = *snapshot->translation.default_response_id;
+  EXPECT_EQ(snapshot->translation.origins.at(response_id).rule_name, "<Dynamic> default response");
+  const auto stranger = ip("192.0.2.1");
+  // Main mode: the default response rule's methods answer any peer.
+  auto p1 = bridge.phase1_for(kHostA, stranger, std::nullopt);
+  ASSERT_TRUE(p1.has_value()) << p1.error();
+  ASSERT_EQ(p1->auth.size(), 1U);
+  EXPECT_EQ(p1->auth[0]->method(), IkeAuthenticationMethod::PreSharedKey);
+  // Quick mode: its security methods, with a dynamic filter (default_response), never fallback.
+  const ike::sa::TrafficSelector theirs{IpPrefix::host(stranger), 6, 40000};
+  const ike::sa::TrafficSelector ours{IpPrefix::host(kHostA), 6, 445};
+  auto qm = bridge.quick_mode_for_peer(kHostA, stranger, theirs, ours);
+  ASSERT_TRUE(qm.has_value()) << qm.error();
+  EXPECT_TRUE(qm->default_response);
+  EXPECT_EQ(qm->filter_id, response_id);
+  EXPECT_EQ(qm->proposals.size(), 3U) << "ESP AES-GCM, AH, ESP AES-CBC";
+  EXPECT_EQ(qm->pfs_group, IkeGroupDescription::Ecp256);
+  EXPECT_EQ(qm->remote.port, 40000);
+
+  // What a filter covers is still the filter's; what a block filter covers is still refused.
+  const auto peer = ip("10.2.3.4");
+  auto covered = bridge.quick_mode_for_peer(kHostA, peer, ike::sa::TrafficSelector{IpPrefix::host(peer)},
+                                            ike::sa::TrafficSelector{IpPrefix::host(kHostA)});
+  ASSERT_TRUE(covered.has_value()) << covered.error();
+  EXPECT_FALSE(covered->default_response);
+  EXPECT_EQ(covered->filter_id, id_of_rule(0));
+  const auto blocked = ip("10.2.0.9");
+  EXPECT_FALSE(bridge.quick_mode_for_peer(kHostA, blocked, ike::sa::TrafficSelector{IpPrefix::host(blocked)},
+                                          ike::sa::TrafficSelector{IpPrefix::host(kHostA)}));
+  // Its SAs count as the policy's: they survive a refresh on the same terms.
+  auto live = bridge.negotiate_filter_ids();
+  EXPECT_NE(std::find(live.begin(), live.end(), response_id), live.end());
+}
+
+TEST_F(DefaultResponseBridgeTest, TheFilterActionsFallbackReachesTheInitiatorsQuickModePolicy) {
+  driver::Acquire acquire;
+  acquire.filter_id = id_of_rule(0);
+  acquire.peer = ip("10.2.3.4");
+  acquire.source = kHostA;
+  acquire.destination = acquire.peer;
+  auto qm = bridge.quick_mode_for_acquire(acquire);
+  ASSERT_TRUE(qm.has_value()) << qm.error();
+  EXPECT_TRUE(qm->fallback_to_clear);
+  EXPECT_FALSE(qm->default_response);
+  // And accept-unsecured reaches the driver's filters.
+  for (const auto& f : snapshot->translation.table.filters) {
+    EXPECT_EQ(f.accept_unsecured, f.action == driver::FilterAction::Negotiate) << f.id;
+  }
+}
+
+TEST_F(DefaultResponseBridgeTest, WithoutAnActiveDefaultResponseRuleNothingAnswers) {
+  auto s = std::make_shared<BridgeSnapshot>(*snapshot);
+  s->policy.rules.back().active = false;
+  model::HostContext host;
+  host.addresses = {kHostA};
+  s->compiled = model::compile(s->policy, host);
+  s->translation = translate::translate(s->policy, s->compiled, ids);
+  s->offers = plan_offers(s->policy, true);
+  bridge.replace(s);
+  const auto stranger = ip("192.0.2.1");
+  EXPECT_FALSE(bridge.phase1_for(kHostA, stranger, std::nullopt).has_value());
+  auto none = bridge.quick_mode_for_peer(kHostA, stranger, ike::sa::TrafficSelector{IpPrefix::host(stranger)},
+                                         ike::sa::TrafficSelector{IpPrefix::host(kHostA)});
+  ASSERT_FALSE(none.has_value());
+  EXPECT_NE(none.error().find("no active default response rule"), std::string::npos) << none.error();
+}
+
+}  // namespace
+}  // namespace ward::agent::ikebridge

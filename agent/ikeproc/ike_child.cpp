@@ -50,6 +50,19 @@ class RemoteDataplane final : public driver::Dataplane {
     if (auto r = parent_.call(kDeleteSa, e.body()); !r) return unexpected(std::move(r.error()));
     return {};
   }
+  Expected<void, std::string> add_soft_association(driver::SoftAssociation association) override {
+    Encoder e;
+    encode(e, association);
+    if (auto r = parent_.call(kAddSoftAssociation, e.body()); !r) return unexpected(std::move(r.error()));
+    return {};
+  }
+  Expected<void, std::string> delete_soft_association(std::uint32_t filter_id, const IpAddress& peer) override {
+    Encoder e;
+    e.u32(filter_id);
+    encode(e, peer);
+    if (auto r = parent_.call(kDeleteSoftAssociation, e.body()); !r) return unexpected(std::move(r.error()));
+    return {};
+  }
   driver::DataplaneCounters counters() const override {
     auto r = parent_.call(kCounters, {});
     if (!r) return {};
@@ -183,6 +196,8 @@ class ChildState {
         caps.kernel_sas = d.boolean("kernel sas");
         caps.atomic_table_swap = d.boolean("atomic table swap");
         caps.holds_packets = d.boolean("holds packets");
+        const auto fallback_delay = std::chrono::milliseconds(d.u64("fallback delay"));
+        const auto soft_lifetime = std::chrono::seconds(static_cast<std::int64_t>(d.u64("soft association lifetime")));
         std::vector<ServiceSpec> specs(d.count("services", 20));
         for (auto& s : specs) {
           s.local = decode_address(d, "local");
@@ -196,6 +211,8 @@ class ChildState {
         if (auto done = d.finish(0); !done) return unexpected(done.error());
         const std::lock_guard lock(mutex_);
         capabilities_ = caps;
+        fallback_delay_ = fallback_delay;
+        soft_association_lifetime_ = soft_lifetime;
         specs_ = std::move(specs);
         changed_.notify_all();
         return Body{};
@@ -262,6 +279,8 @@ class ChildState {
       options.nat_traversal = spec.nat_traversal;
       options.nat_t_port = spec.nat_t_port;
       options.retransmit = spec.retransmit;
+      options.fallback_delay = fallback_delay_;
+      options.soft_association_lifetime = soft_association_lifetime_;
       Endpoint* log_to = &parent;
       options.log = [log_to](const std::string& line) {
         (void)log_to->notify(kLog, std::span(reinterpret_cast<const std::uint8_t*>(line.data()), line.size()));
@@ -315,6 +334,8 @@ class ChildState {
   std::map<std::pair<std::string, std::uint16_t>, privsep::OwnedFd> sockets_;
   std::optional<std::vector<ServiceSpec>> specs_;
   driver::Capabilities capabilities_;
+  std::chrono::milliseconds fallback_delay_{ike::service::kFallbackToClearDelay};
+  std::chrono::seconds soft_association_lifetime_{ike::service::kSoftAssociationLifetime};
   std::optional<RemoteDataplane> dataplane_;
   std::optional<RemotePolicy> policy_;
   std::optional<RemoteListener> listener_;

@@ -3,8 +3,9 @@
 //
 //   parent -> child
 //     kSocket        note + fd   address, port: one bound UDP socket (500, or the NAT-T 4500)
-//     kStart         note        dataplane capabilities, then per service: address, port,
-//                                nat_traversal, nat_t_port, retransmission policy
+//     kStart         note        dataplane capabilities, fallback delay (ms) and soft association
+//                                lifetime (s), then per service: address, port, nat_traversal,
+//                                nat_t_port, retransmission policy
 //     kAcquire       note        driver::Acquire
 //     kExpiry        note        driver::SaExpiry
 //     kRetainFilters note        u32 count, filter ids: SAs of other filters are deleted
@@ -20,6 +21,8 @@
 //     kAddSa         call        SaInstall -> nothing
 //     kDeleteSa      call        spi, direction -> nothing
 //     kCounters      call        nothing -> DataplaneCounters
+//     kAddSoftAssociation     call  SoftAssociation -> nothing (fallback to clear for a filter and peer)
+//     kDeleteSoftAssociation  call  filter id, peer -> nothing
 #pragma once
 
 #include <cstdint>
@@ -43,6 +46,8 @@ enum Message : std::uint32_t {
   kAddSa,
   kDeleteSa,
   kCounters,
+  kAddSoftAssociation,
+  kDeleteSoftAssociation,
 };
 
 }  // namespace ward::agent::ikeproc

@@ -207,6 +207,39 @@ driver::crypto::SaParams decode_params(Decoder& d) {
 
 }  // namespace
 
+void encode(Encoder& e, const driver::DynamicSelector& s) {
+  encode(e, s.local);
+  encode(e, s.remote);
+  e.u8(s.protocol);
+  e.u16(s.local_port);
+  e.u16(s.remote_port);
+}
+
+driver::DynamicSelector decode_dynamic_selector(Decoder& d) {
+  driver::DynamicSelector s;
+  s.local = decode_address(d, "dynamic local");
+  s.remote = decode_address(d, "dynamic remote");
+  s.protocol = d.u8("dynamic protocol");
+  s.local_port = d.u16("dynamic local port");
+  s.remote_port = d.u16("dynamic remote port");
+  return s;
+}
+
+void encode(Encoder& e, const driver::SoftAssociation& a) {
+  e.u32(a.filter_id);
+  encode(e, a.peer);
+  e.u64(static_cast<std::uint64_t>(a.idle_lifetime.count()));
+}
+
+Expected<driver::SoftAssociation, std::string> decode_soft_association(std::span<const std::uint8_t> body) {
+  Decoder d(body, "soft association");
+  driver::SoftAssociation a;
+  a.filter_id = d.u32("filter id");
+  a.peer = decode_address(d, "peer");
+  a.idle_lifetime = std::chrono::seconds(static_cast<std::int64_t>(d.u64("idle lifetime")));
+  return d.finish(std::move(a));
+}
+
 void encode(Encoder& e, const driver::SaInstall& sa) {
   encode_params(e, sa.params);
   e.u32(sa.filter_id);
@@ -217,6 +250,8 @@ void encode(Encoder& e, const driver::SaInstall& sa) {
   e.u64(sa.lifetime.hard_bytes);
   e.boolean(sa.bundled_ah.has_value());
   if (sa.bundled_ah) encode_params(e, *sa.bundled_ah);
+  e.boolean(sa.dynamic.has_value());
+  if (sa.dynamic) encode(e, *sa.dynamic);
 }
 
 Expected<driver::SaInstall, std::string> decode_sa_install(std::span<const std::uint8_t> body) {
@@ -230,6 +265,7 @@ Expected<driver::SaInstall, std::string> decode_sa_install(std::span<const std::
   sa.lifetime.soft_bytes = d.u64("soft bytes");
   sa.lifetime.hard_bytes = d.u64("hard bytes");
   if (d.boolean("has bundled AH")) sa.bundled_ah = decode_params(d);
+  if (d.boolean("has dynamic selector")) sa.dynamic = decode_dynamic_selector(d);
   return d.finish(std::move(sa));
 }
 
@@ -246,15 +282,34 @@ void encode(Encoder& e, const driver::DataplaneCounters& c) {
     e.enumeration(s.direction);
     e.enumeration(s.protocol);
     e.u32(s.filter_id);
+    e.u32(s.dynamic_filter_id);
     encode(e, s.peer);
     e.u64(s.packets);
     e.u64(s.bytes);
     e.u64(s.drops);
     e.u32(s.bundled_ah_spi);
   }
+  e.u32(static_cast<std::uint32_t>(c.dynamic_filters.size()));
+  for (const auto& f : c.dynamic_filters) {
+    e.u32(f.id);
+    e.u32(f.filter_id);
+    encode(e, f.selector);
+    e.u64(f.sas);
+    e.u64(f.packets);
+    e.u64(f.bytes);
+  }
+  e.u32(static_cast<std::uint32_t>(c.soft_associations.size()));
+  for (const auto& a : c.soft_associations) {
+    e.u32(a.filter_id);
+    encode(e, a.peer);
+    e.u64(a.packets);
+    e.u64(a.bytes);
+    e.u64(static_cast<std::uint64_t>(a.age.count()));
+    e.u64(static_cast<std::uint64_t>(a.expires_in.count()));
+  }
   for (const auto v : c.drops_by_reason) e.u64(v);
-  for (const auto v : {c.malformed, c.blocked, c.unsecured_dropped, c.unknown_spi, c.policy_mismatch, c.held, c.hold_dropped,
-                       c.acquires}) {
+  for (const auto v : {c.malformed, c.blocked, c.unsecured_dropped, c.unsecured_accepted, c.unknown_spi, c.policy_mismatch,
+                       c.held, c.hold_dropped, c.acquires}) {
     e.u64(v);
   }
 }
@@ -268,21 +323,40 @@ Expected<driver::DataplaneCounters, std::string> decode_counters(std::span<const
     f.packets = d.u64("packets");
     f.bytes = d.u64("bytes");
   }
-  c.sas.resize(d.count("sas", 40));
+  c.sas.resize(d.count("sas", 44));
   for (auto& s : c.sas) {
     s.spi = d.u32("spi");
     s.direction = d.enumeration("direction", Direction::Outbound);
     s.protocol = d.enumeration("protocol", SecurityProtocol::Ah);
     s.filter_id = d.u32("filter id");
+    s.dynamic_filter_id = d.u32("dynamic filter id");
     s.peer = decode_address(d, "peer");
     s.packets = d.u64("packets");
     s.bytes = d.u64("bytes");
     s.drops = d.u64("drops");
     s.bundled_ah_spi = d.u32("bundled AH spi");
   }
+  c.dynamic_filters.resize(d.count("dynamic filters", 70));
+  for (auto& f : c.dynamic_filters) {
+    f.id = d.u32("dynamic filter id");
+    f.filter_id = d.u32("filter id");
+    f.selector = decode_dynamic_selector(d);
+    f.sas = static_cast<std::size_t>(d.u64("sas"));
+    f.packets = d.u64("packets");
+    f.bytes = d.u64("bytes");
+  }
+  c.soft_associations.resize(d.count("soft associations", 53));
+  for (auto& a : c.soft_associations) {
+    a.filter_id = d.u32("filter id");
+    a.peer = decode_address(d, "peer");
+    a.packets = d.u64("packets");
+    a.bytes = d.u64("bytes");
+    a.age = std::chrono::seconds(static_cast<std::int64_t>(d.u64("age")));
+    a.expires_in = std::chrono::seconds(static_cast<std::int64_t>(d.u64("expires in")));
+  }
   for (auto& v : c.drops_by_reason) v = d.u64("drops by reason");
-  for (auto* v : {&c.malformed, &c.blocked, &c.unsecured_dropped, &c.unknown_spi, &c.policy_mismatch, &c.held, &c.hold_dropped,
-                  &c.acquires}) {
+  for (auto* v : {&c.malformed, &c.blocked, &c.unsecured_dropped, &c.unsecured_accepted, &c.unknown_spi, &c.policy_mismatch,
+                  &c.held, &c.hold_dropped, &c.acquires}) {
     *v = d.u64("counter");
   }
   return d.finish(std::move(c));
@@ -299,13 +373,14 @@ void encode(Encoder& e, const ike::service::IkeEvent& ev) {
   e.u32(ev.inbound_spi);
   e.u32(ev.outbound_spi);
   e.text(ev.reason);
+  e.enumeration(ev.failure);
   e.boolean(ev.unverified);
 }
 
 Expected<ike::service::IkeEvent, std::string> decode_event(std::span<const std::uint8_t> body) {
   Decoder d(body, "IKE event");
   ike::service::IkeEvent ev;
-  ev.kind = d.enumeration("kind", ike::service::IkeEvent::Kind::SasDeleted);
+  ev.kind = d.enumeration("kind", ike::service::IkeEvent::Kind::SoftAssociation);
   ev.peer = decode_address(d, "peer");
   ev.role = d.enumeration("role", ike::auth::Role::Responder);
   ev.auth_method = d.text("auth method");
@@ -313,6 +388,7 @@ Expected<ike::service::IkeEvent, std::string> decode_event(std::span<const std::
   ev.inbound_spi = d.u32("inbound spi");
   ev.outbound_spi = d.u32("outbound spi");
   ev.reason = d.text("reason");
+  ev.failure = d.enumeration("failure kind", ike::service::FailureKind::Other);
   ev.unverified = d.boolean("unverified");
   return d.finish(std::move(ev));
 }
@@ -328,6 +404,7 @@ void encode(Encoder& e, const ike::service::IkeSnapshot& s) {
     e.u16(m.peer_port);
     e.boolean(m.nat_t);
     e.enumeration(m.role);
+    e.enumeration(m.status);
     e.text(m.state);
     e.text(m.cookies);
     e.text(m.auth_method);
@@ -356,6 +433,25 @@ void encode(Encoder& e, const ike::service::IkeSnapshot& s) {
     e.enumeration(q.pfs_group.value_or(IkeGroupDescription{}));
     e.text(q.auth_method);
     e.u64(static_cast<std::uint64_t>(q.lifetime_left.count()));
+    e.boolean(q.default_response);
+  }
+  e.u32(static_cast<std::uint32_t>(s.negotiating.size()));
+  for (const auto& n : s.negotiating) {
+    encode(e, n.peer);
+    e.enumeration(n.role);
+    e.u32(n.filter_id);
+    e.text(n.state);
+    e.boolean(n.default_response);
+  }
+  e.u32(static_cast<std::uint32_t>(s.failures.size()));
+  for (const auto& f : s.failures) {
+    encode(e, f.peer);
+    e.enumeration(f.role);
+    e.boolean(f.main_mode);
+    e.u32(f.filter_id);
+    e.enumeration(f.kind);
+    e.text(f.reason);
+    e.u64(static_cast<std::uint64_t>(f.age.count()));
   }
   e.raw(&s.counters, sizeof s.counters);
 }
@@ -369,6 +465,7 @@ Expected<ike::service::IkeSnapshot, std::string> decode_snapshot(std::span<const
     m.peer_port = d.u16("peer port");
     m.nat_t = d.boolean("nat_t");
     m.role = d.enumeration("role", ike::auth::Role::Responder);
+    m.status = d.enumeration("status", ike::service::NegotiationState::Soft);
     m.state = d.text("state");
     m.cookies = d.text("cookies");
     m.auth_method = d.text("auth method");
@@ -399,6 +496,25 @@ Expected<ike::service::IkeSnapshot, std::string> decode_snapshot(std::span<const
     if (has_pfs) q.pfs_group = pfs;
     q.auth_method = d.text("auth method");
     q.lifetime_left = std::chrono::seconds(static_cast<std::int64_t>(d.u64("lifetime left")));
+    q.default_response = d.boolean("default response");
+  }
+  s.negotiating.resize(d.count("negotiating", 34));
+  for (auto& n : s.negotiating) {
+    n.peer = decode_address(d, "peer");
+    n.role = d.enumeration("role", ike::auth::Role::Responder);
+    n.filter_id = d.u32("filter id");
+    n.state = d.text("state");
+    n.default_response = d.boolean("default response");
+  }
+  s.failures.resize(d.count("failures", 50));
+  for (auto& f : s.failures) {
+    f.peer = decode_address(d, "peer");
+    f.role = d.enumeration("role", ike::auth::Role::Responder);
+    f.main_mode = d.boolean("main mode");
+    f.filter_id = d.u32("filter id");
+    f.kind = d.enumeration("kind", ike::service::FailureKind::Other);
+    f.reason = d.text("reason");
+    f.age = std::chrono::seconds(static_cast<std::int64_t>(d.u64("age")));
   }
   d.raw(&s.counters, sizeof s.counters, "counters");
   return d.finish(std::move(s));
@@ -464,6 +580,8 @@ void encode(Encoder& e, const ike::service::QuickModePolicy& p) {
   e.u32(p.filter_id);
   e.boolean(p.tunnel_endpoint.has_value());
   if (p.tunnel_endpoint) encode(e, *p.tunnel_endpoint);
+  e.boolean(p.default_response);
+  e.boolean(p.fallback_to_clear);
 }
 
 Expected<ike::service::QuickModePolicy, std::string> decode_quick_mode_policy(std::span<const std::uint8_t> body) {
@@ -487,6 +605,8 @@ Expected<ike::service::QuickModePolicy, std::string> decode_quick_mode_policy(st
   p.remote = decode_selector(d);
   p.filter_id = d.u32("filter id");
   if (d.boolean("has tunnel endpoint")) p.tunnel_endpoint = decode_address(d, "tunnel endpoint");
+  p.default_response = d.boolean("default response");
+  p.fallback_to_clear = d.boolean("fallback to clear");
   return d.finish(std::move(p));
 }
 

@@ -31,6 +31,7 @@ driver::SaInstall sample_sa() {
   sa.bundled_ah = driver::crypto::SaParams{};
   sa.bundled_ah->protocol = driver::crypto::SecurityProtocol::Ah;
   sa.bundled_ah->spi = 99;
+  sa.dynamic = driver::DynamicSelector{ip("2001:db8::1"), ip("2001:db8::7"), 6, 443, 50000};
   return sa;
 }
 
@@ -54,6 +55,42 @@ TEST(IkeprocWire, SaInstallRoundTrips) {
   EXPECT_EQ(back->lifetime.hard_bytes, sa.lifetime.hard_bytes);
   ASSERT_TRUE(back->bundled_ah);
   EXPECT_EQ(back->bundled_ah->spi, 99u);
+  ASSERT_TRUE(back->dynamic);
+  EXPECT_EQ(*back->dynamic, *sa.dynamic);
+}
+
+TEST(IkeprocWire, CountersAndSoftAssociationsRoundTrip) {
+  driver::DataplaneCounters c;
+  c.filters.push_back({5, 10, 1000});
+  driver::SaCounters sa;
+  sa.spi = 7;
+  sa.dynamic_filter_id = driver::kFirstDynamicFilterId;
+  sa.peer = ip("10.0.0.2");
+  c.sas.push_back(sa);
+  c.dynamic_filters.push_back({driver::kFirstDynamicFilterId, 9, {ip("10.0.0.1"), ip("10.0.0.2"), 1, 0, 0}, 2, 3, 300});
+  c.soft_associations.push_back({5, ip("10.0.0.3"), 4, 400, std::chrono::seconds(12), std::chrono::seconds(288)});
+  c.unsecured_accepted = 17;
+  c.acquires = 2;
+  Encoder e;
+  encode(e, c);
+  auto back = decode_counters(e.body());
+  ASSERT_TRUE(back) << back.error();
+  EXPECT_EQ(back->sas[0].dynamic_filter_id, driver::kFirstDynamicFilterId);
+  ASSERT_EQ(back->dynamic_filters.size(), 1u);
+  EXPECT_EQ(back->dynamic_filters[0].selector, c.dynamic_filters[0].selector);
+  EXPECT_EQ(back->dynamic_filters[0].sas, 2u);
+  ASSERT_EQ(back->soft_associations.size(), 1u);
+  EXPECT_EQ(back->soft_associations[0].peer, ip("10.0.0.3"));
+  EXPECT_EQ(back->soft_associations[0].expires_in, std::chrono::seconds(288));
+  EXPECT_EQ(back->unsecured_accepted, 17u);
+  EXPECT_EQ(back->acquires, 2u);
+
+  Encoder soft;
+  encode(soft, driver::SoftAssociation{5, ip("10.0.0.3"), std::chrono::seconds(300)});
+  auto association = decode_soft_association(soft.body());
+  ASSERT_TRUE(association) << association.error();
+  EXPECT_EQ(association->filter_id, 5u);
+  EXPECT_EQ(association->idle_lifetime, std::chrono::seconds(300));
 }
 
 TEST(IkeprocWire, PoliciesEventsAndSnapshotsRoundTrip) {
@@ -69,6 +106,8 @@ TEST(IkeprocWire, PoliciesEventsAndSnapshotsRoundTrip) {
   qm.remote.port = 443;
   qm.filter_id = 7;
   qm.tunnel_endpoint = ip("192.0.2.1");
+  qm.default_response = true;
+  qm.fallback_to_clear = true;
   Encoder e;
   encode(e, qm);
   auto q = decode_quick_mode_policy(e.body());
@@ -78,6 +117,8 @@ TEST(IkeprocWire, PoliciesEventsAndSnapshotsRoundTrip) {
   EXPECT_EQ(q->local.prefix.to_string(), "10.1.0.0/16");
   EXPECT_EQ(q->remote.port, 443);
   EXPECT_EQ(q->tunnel_endpoint, qm.tunnel_endpoint);
+  EXPECT_TRUE(q->default_response);
+  EXPECT_TRUE(q->fallback_to_clear);
 
   RemotePhase1Policy p1;
   p1.auth = {{IkeAuthenticationMethod::PreSharedKey, 3}};
@@ -90,10 +131,29 @@ TEST(IkeprocWire, PoliciesEventsAndSnapshotsRoundTrip) {
   EXPECT_EQ(p->auth[0].handle, 3u);
   EXPECT_EQ(p->proposals.size(), 1u);
 
+  ike::service::IkeEvent ev;
+  ev.kind = ike::service::IkeEvent::Kind::SoftAssociation;
+  ev.peer = ip("10.0.0.9");
+  ev.reason = "no answer";
+  ev.failure = ike::service::FailureKind::NoResponse;
+  ev.unverified = true;
+  Encoder ee;
+  encode(ee, ev);
+  auto event = decode_event(ee.body());
+  ASSERT_TRUE(event) << event.error();
+  EXPECT_EQ(event->kind, ev.kind);
+  EXPECT_EQ(event->failure, ev.failure);
+  EXPECT_EQ(event->reason, "no answer");
+  EXPECT_TRUE(event->unverified);
+
   ike::service::IkeSnapshot snap;
   snap.main_modes.push_back({});
   snap.main_modes[0].peer = ip("10.0.0.2");
   snap.main_modes[0].state = "established";
+  snap.main_modes[0].status = ike::service::NegotiationState::Established;
+  snap.negotiating.push_back({ip("10.0.0.4"), ike::auth::Role::Responder, 8, "QuickMode2Sent", true});
+  snap.failures.push_back({ip("10.0.0.5"), ike::auth::Role::Initiator, true, 5, ike::service::FailureKind::NoResponse,
+                           "no answer after 3 sends", std::chrono::seconds(9)});
   snap.quick_modes.push_back({});
   snap.quick_modes[0].ah = driver::crypto::Integrity::HmacSha256_128;
   snap.counters.datagrams_received = 12;
@@ -103,6 +163,13 @@ TEST(IkeprocWire, PoliciesEventsAndSnapshotsRoundTrip) {
   auto s = decode_snapshot(e2.body());
   ASSERT_TRUE(s) << s.error();
   EXPECT_EQ(s->main_modes[0].state, "established");
+  EXPECT_EQ(s->main_modes[0].status, ike::service::NegotiationState::Established);
+  ASSERT_EQ(s->negotiating.size(), 1u);
+  EXPECT_EQ(s->negotiating[0].state, "QuickMode2Sent");
+  EXPECT_TRUE(s->negotiating[0].default_response);
+  ASSERT_EQ(s->failures.size(), 1u);
+  EXPECT_EQ(s->failures[0].kind, ike::service::FailureKind::NoResponse);
+  EXPECT_EQ(s->failures[0].reason, "no answer after 3 sends");
   EXPECT_EQ(s->quick_modes[0].ah, snap.quick_modes[0].ah);
   EXPECT_FALSE(s->quick_modes[0].pfs_group);
   EXPECT_EQ(s->counters.datagrams_received, 12u);

@@ -6,11 +6,16 @@
 // for the filter protects both directions) and its expansions ("my address" on a host with two
 // addresses, a DNS name with several addresses). A FilterIds object lives as long as the daemon,
 // so the same (rule, filter) keeps its id across refreshes and an SA whose filter still holds can
-// be kept; ids of filters that disappear are never handed out again. Id 0 is never used.
+// be kept; ids of filters that disappear are never handed out again. Id 0 is never used, and ids
+// stay below driver::kFirstDynamicFilterId (the driver's own).
+//
+// The default response rule has no filters; it gets the id of (its GUID, the nil GUID), which no
+// driver filter carries: IKE's default response SAs name it, and `origins` says whose it is.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -50,7 +55,8 @@ struct FilterOrigin {
 
 struct Translation {
   driver::FilterTable table;                   // same order as the compiled table
-  std::map<std::uint32_t, FilterOrigin> origins;  // every id in `table`
+  std::map<std::uint32_t, FilterOrigin> origins;  // every id in `table`, and default_response_id's
+  std::optional<std::uint32_t> default_response_id;  // the compiled table's default response rule
 };
 
 // `table` must have been compiled from `policy`. Compiled filters whose rule or filter cannot be

@@ -218,23 +218,33 @@ std::string both_ways(const json& object, const char* in_key, const char* out_ke
   return (in.empty() ? "-" : in) + "/" + (out.empty() ? "-" : out);
 }
 
-// Main mode and quick mode SAs as IKE negotiated them (with the dataplane's counters); without
-// IKE (hand-installed SAs) the dataplane's own list.
+// Appends a table (a blank line between tables); nothing for no rows.
+void add_table(std::string& out, const std::vector<std::vector<std::string>>& rows) {
+  if (rows.size() <= 1) return;
+  if (!out.empty()) out += "\n";
+  out += table(rows);
+}
+
+// Main mode and quick mode SAs as IKE negotiated them (with the dataplane's counters), quick modes
+// under way, soft associations (no IPsec: the peer did not answer IKE), the dynamic filters of
+// default response SAs and the failed negotiations; states in the helpdesk's words (the state
+// machines' own names are in --json as internal_state). Without IKE (hand-installed SAs) the
+// dataplane's own list.
 std::string render_sas(const json& result) {
   std::string out;
   const auto& main_modes = array_field(result, "main_modes");
   const auto& quick_modes = array_field(result, "quick_modes");
-  if (!main_modes.empty()) {
+  {
     std::vector<std::vector<std::string>> rows{
         {"MAIN MODE PEER", "ROLE", "STATE", "AUTH", "CIPHER", "HASH", "DH GROUP", "LIFETIME LEFT", "QUICK MODES"}};
     for (const auto& mm : main_modes) {
       rows.push_back({text(mm, "peer"), text(mm, "role"), text(mm, "state"), text(mm, "auth_method"), text(mm, "cipher"),
                       text(mm, "hash"), text(mm, "dh_group"), seconds(mm, "lifetime_left"), text(mm, "quick_modes")});
     }
-    out += table(rows);
+    add_table(out, rows);
   }
-  if (!quick_modes.empty()) {
-    std::vector<std::vector<std::string>> rows{{"QUICK MODE PEER", "PROTO", "SPI IN", "SPI OUT", "CIPHER", "INTEGRITY", "PFS",
+  {
+    std::vector<std::vector<std::string>> rows{{"QUICK MODE PEER", "STATE", "PROTO", "SPI IN", "SPI OUT", "CIPHER", "INTEGRITY", "PFS",
                                                 "BYTES IN/OUT", "PACKETS IN/OUT", "LIFETIME LEFT", "RULE"}};
     for (const auto& qm : quick_modes) {
       const std::string pfs = text(qm, "pfs_group");
@@ -245,21 +255,55 @@ std::string render_sas(const json& result) {
         spi_in += " (AH " + text(qm, "ah_spi_in") + ")";
         spi_out += " (AH " + text(qm, "ah_spi_out") + ")";
       }
-      rows.push_back({text(qm, "peer"), text(qm, "protocols"), spi_in, spi_out, text(qm, "cipher"), integrity,
+      const std::string rule = text(qm, "rule") + (text(qm, "default_response") == "yes" ? " (dynamic filter)" : "");
+      rows.push_back({text(qm, "peer"), text(qm, "state"), text(qm, "protocols"), spi_in, spi_out, text(qm, "cipher"), integrity,
                       pfs.empty() || pfs == "0" ? "no" : "group " + pfs, both_ways(qm, "bytes_in", "bytes_out"),
-                      both_ways(qm, "packets_in", "packets_out"), seconds(qm, "lifetime_left"), text(qm, "rule")});
+                      both_ways(qm, "packets_in", "packets_out"), seconds(qm, "lifetime_left"), rule});
     }
-    if (!out.empty()) out += "\n";
-    out += table(rows);
+    add_table(out, rows);
   }
-  if (!out.empty()) return out;
+  {
+    std::vector<std::vector<std::string>> rows{{"NEGOTIATING WITH", "ROLE", "STATE", "RULE"}};
+    for (const auto& n : array_field(result, "negotiating")) {
+      rows.push_back({text(n, "peer"), text(n, "role"), text(n, "state"), text(n, "rule")});
+    }
+    add_table(out, rows);
+  }
+  {
+    std::vector<std::vector<std::string>> rows{{"SOFT ASSOCIATION PEER", "STATE", "PACKETS", "BYTES", "EXPIRES IN", "RULE"}};
+    for (const auto& soft : array_field(result, "soft_associations")) {
+      rows.push_back({text(soft, "peer"), text(soft, "state"), text(soft, "packets"), text(soft, "bytes"),
+                      seconds(soft, "expires_in_seconds"), text(soft, "rule")});
+    }
+    add_table(out, rows);
+  }
+  {
+    std::vector<std::vector<std::string>> rows{{"DYNAMIC FILTER", "LOCAL", "REMOTE", "PROTO", "LPORT", "RPORT", "SAS", "PACKETS", "RULE"}};
+    for (const auto& d : array_field(result, "dynamic_filters")) {
+      rows.push_back({text(d, "id"), text(d, "local"), text(d, "remote"), text(d, "protocol"), text(d, "local_port"),
+                      text(d, "remote_port"), text(d, "sas"), text(d, "packets"), text(d, "rule")});
+    }
+    add_table(out, rows);
+  }
+  {
+    std::vector<std::vector<std::string>> rows{{"FAILED WITH", "WHAT", "ROLE", "FAILURE", "AGO", "RULE"}};
+    for (const auto& f : array_field(result, "failures")) {
+      rows.push_back({text(f, "peer"), text(f, "what"), text(f, "role"), text(f, "failure"), seconds(f, "age_seconds"), text(f, "rule")});
+    }
+    add_table(out, rows);
+  }
+  if (!main_modes.empty() || !quick_modes.empty()) return out;
   std::vector<std::vector<std::string>> rows{{"PEER", "DIR", "SPI", "PROTO", "BYTES", "PACKETS", "DROPS", "RULE"}};
   for (const auto& sa : array_field(result, "sas")) {
     rows.push_back({text(sa, "peer"), text(sa, "direction"), text(sa, "spi"), text(sa, "protocol"), text(sa, "bytes"),
                     text(sa, "packets"), text(sa, "drops"), text(sa, "rule")});
   }
-  if (rows.size() == 1) return "no security associations\n";
-  return table(rows);
+  if (rows.size() > 1) {
+    add_table(out, rows);
+    return out;
+  }
+  if (!out.empty()) return out;
+  return "no security associations\n";
 }
 
 std::string render_events(const json& result) {

@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
+#include <iostream>
 #include <sstream>
 
 #include "agent/control/fake_handler.h"
@@ -143,6 +145,25 @@ TEST_F(WardctlTest, ShowSaEventsRefreshFlush) {
   EXPECT_EQ(out_.str(), "policy refreshed: unchanged (20261125143000.0Z)\n");
   ASSERT_EQ(wardctl({"flush"}), kExitOk);
   EXPECT_EQ(out_.str(), "flushed 2 SAs\n");
+}
+
+TEST_F(WardctlTest, ShowSaSaysWhatTheHelpdeskNeeds) {
+  handler_.with_ike = true;
+  start_server();
+  ASSERT_EQ(wardctl({"show", "sa"}), kExitOk) << err_.str();
+  const auto text = out_.str();
+  if (std::getenv("WARD_TEST_VERBOSE")) std::cout << text;
+  // Main modes: "established" / "negotiating", never the state machine's name.
+  EXPECT_NE(text.find("10.20.1.7       initiator  established  Kerberos"), std::string::npos) << text;
+  EXPECT_NE(text.find("10.20.1.8       initiator  negotiating"), std::string::npos) << text;
+  EXPECT_EQ(text.find("MainMode6Received"), std::string::npos) << text;
+  EXPECT_NE(text.find("<Dynamic> default response (dynamic filter)"), std::string::npos) << text;
+  EXPECT_NE(text.find("SOFT ASSOCIATION PEER  STATE"), std::string::npos) << text;
+  EXPECT_NE(text.find("10.30.4.9              soft (no IPsec: peer did not answer IKE)  7"), std::string::npos) << text;
+  EXPECT_NE(text.find("10.30.4.10   main mode  initiator  no response from peer  40s"), std::string::npos) << text;
+  // --json keeps the internal names for developers.
+  ASSERT_EQ(wardctl({"--json", "show", "sa"}), kExitOk);
+  EXPECT_NE(out_.str().find("\"internal_state\": \"MainMode6Received\""), std::string::npos) << out_.str();
 }
 
 TEST_F(WardctlTest, AgentErrorIsExitOne) {

@@ -1,5 +1,7 @@
 #include "directory/ldap/kerberos_client.h"
 
+#include "common/krb5_clock.h"
+
 #include <gssapi/gssapi_krb5.h>
 #include <krb5.h>
 
@@ -67,7 +69,12 @@ Expected<std::unique_ptr<KerberosClientCredentials>, KerberosError> KerberosClie
 
   krb5_creds creds{};
   if (auto code = krb5_get_init_creds_keytab(ctx, &creds, client, kt, 0, nullptr, nullptr); code != 0) {
-    return fail("get initial credentials for '" + client_principal + "' from keytab '" + keytab + "'", code);
+    const std::string step = "get initial credentials for '" + client_principal + "' from keytab '" + keytab + "'";
+    if (krb5_clock::is_clock_error(code)) {
+      return unexpected(KerberosError{step, krb5_clock::describe_clock_skew(keytab, client_principal) + " (" +
+                                                krb5_message(ctx, code) + ")"});
+    }
+    return fail(step, code);
   }
   std::unique_ptr<krb5_creds, std::function<void(krb5_creds*)>> creds_guard(
       &creds, [ctx](krb5_creds* c) { krb5_free_cred_contents(ctx, c); });

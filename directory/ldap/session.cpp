@@ -1,5 +1,7 @@
 #include "directory/ldap/session.h"
 
+#include "common/krb5_clock.h"
+
 #include <ldap.h>
 #include <sasl/sasl.h>
 
@@ -236,7 +238,21 @@ class Connector {
       return unexpected(LdapError{uri, operation, credentials.client_principal, result_code::kLocalError,
                                   "cannot point GSS-API at the private credential cache"});
     }
-    return sasl_gssapi_exchange(ld, uri, operation, credentials.client_principal);
+    auto bound = sasl_gssapi_exchange(ld, uri, operation, credentials.client_principal);
+    // The server's reason stays on the server (slapd answers "GSSAPI Failure: gss_accept_sec_context"
+    // for a ticket outside its clock skew): ask the KDC for its time, and when it differs from ours
+    // by more than Kerberos allows, say so first.
+    if (!bound) {
+      LdapError error = bound.error();
+      auto skew = krb5_clock::mentions_clock_error(error.message)
+                      ? std::optional(krb5_clock::describe_clock_skew(credentials.keytab, credentials.client_principal))
+                      : krb5_clock::kdc_clock_skew(credentials.keytab, credentials.client_principal);
+      if (skew) {
+        error.message = *skew + " (" + error.message + ")";
+        return unexpected(std::move(error));
+      }
+    }
+    return bound;
   }
 
   Expected<void, LdapError> sasl_gssapi_exchange(LDAP* ld, const std::string& uri, const std::string& operation,

@@ -502,5 +502,46 @@ TEST(SessionGssapi, BindsWithTicketsFromDefaultCcache) {
       << other.error().to_string();
 }
 
+// A KDC whose clock runs an hour ahead (krb5kdc under faketime) while slapd's and ours agree: the
+// library learns the KDC's time (kdc_timesync) so our tickets are issued, and slapd refuses them as
+// not yet valid. The bind error says clock skew, with our time and the KDC's, not the SASL text alone.
+TEST(SessionGssapi, KdcClockSkewIsNamedWithBothTimes) {
+  test::KdcOptions kdc_options;
+  kdc_options.clock_offset = "+1h";
+  auto kdc = test::KdcInstance::start(kdc_options);
+  ASSERT_TRUE(kdc) << kdc.error().to_string();
+  test::ScopedEnv krb5_config("KRB5_CONFIG", (*kdc)->krb5_config().string());
+  const auto service_keytab = (*kdc)->dir() / "ldap.keytab";
+  const auto host_keytab = (*kdc)->dir() / "host.keytab";
+  ASSERT_TRUE((*kdc)->add_principal("ldap/localhost"));
+  ASSERT_TRUE((*kdc)->add_principal("host/client.ward.test"));
+  ASSERT_TRUE((*kdc)->extract_keytab("ldap/localhost", service_keytab));
+  ASSERT_TRUE((*kdc)->extract_keytab("host/client.ward.test", host_keytab));
+  SlapdOptions options;
+  test::SlapdSaslSettings sasl;
+  sasl.sasl_host = "localhost";
+  sasl.realm = (*kdc)->realm();
+  sasl.keytab = service_keytab;
+  sasl.krb5_config = (*kdc)->krb5_config();
+  options.sasl = sasl;
+  auto slapd = SlapdInstance::start(options);
+  ASSERT_TRUE(slapd) << slapd.error().to_string();
+
+  SessionOptions session_options;
+  session_options.uris = {(*slapd)->ldap_uri("localhost")};
+  session_options.bind = GssapiBind{host_keytab.string(), "host/client.ward.test@" + (*kdc)->realm()};
+  auto session = Session::connect(session_options);
+  ASSERT_FALSE(session);
+  const std::string text = session.error().to_string();
+  RecordProperty("bind_error", text);
+  EXPECT_EQ(session.error().operation, "SASL/GSSAPI bind");
+  EXPECT_NE(text.find("clock skew: this host's clock reads "), std::string::npos) << text;
+  EXPECT_NE(text.find(", the KDC's "), std::string::npos) << text;
+  EXPECT_TRUE(text.find("(3600 s ahead of ours") != std::string::npos ||
+              text.find("(3599 s ahead of ours") != std::string::npos ||
+              text.find("(3601 s ahead of ours") != std::string::npos)
+      << text;
+}
+
 }  // namespace
 }  // namespace ward::ldap

@@ -59,7 +59,15 @@ class Compiler {
 
   void compile_rule(std::size_t rule_index) {
     const Rule& rule = policy_.rules[rule_index];
-    if (!rule.active || rule.default_response || !rule.filter_list) return;
+    if (!rule.active) return;
+    if (rule.default_response) {
+      // No filters of its own: it answers what no filter covers (the agent's IKE bridge and the
+      // driver's dynamic filters), so the table only says which rule that is.
+      const FilterAction* action = policy_.find_filter_action(rule.filter_action);
+      if (action && action->kind == ActionKind::Negotiate && !table_.default_response_rule) table_.default_response_rule = rule_index;
+      return;
+    }
+    if (!rule.filter_list) return;
     const FilterList* list = policy_.find_filter_list(*rule.filter_list);
     const FilterAction* action = policy_.find_filter_action(rule.filter_action);
     if (!list || !action) return;  // validation reports dangling references

@@ -44,6 +44,10 @@ struct CompiledFilter {
 struct CompiledTable {
   std::vector<CompiledFilter> filters;  // precedence order
   std::vector<Problem> notes;           // what could not be expanded, filters that can never win
+  // The policy's default response rule (Windows': it has no filters; a peer's quick mode that no
+  // filter covers is answered with its methods and protected by a dynamic filter), when it is
+  // active and its action negotiates. Index into Policy::rules.
+  std::optional<std::size_t> default_response_rule;
 };
 
 CompiledTable compile(const Policy& policy, const HostContext& host);

@@ -114,9 +114,15 @@ TEST_F(CompileTest, InactiveRulesAndTheDefaultResponseRuleAddNoFilters) {
   policy.rules[0].active = false;
   policy.rules.push_back({Guid::random(), "<Dynamic>", "", std::nullopt, policy.filter_actions[0].id, {AuthMethod::kerberos()}, {},
                           ConnectionType::All, true, true});
-  const auto table = compile(policy, legal_host);
+  auto table = compile(policy, legal_host);
   EXPECT_EQ(table.filters.size(), 2u);
   EXPECT_EQ(winner(table, packet("10.20.1.10", "10.20.1.20")).name, "Inter-department communications");
+  // It adds no filter, but the table says which rule answers what no filter covers.
+  ASSERT_TRUE(table.default_response_rule.has_value());
+  EXPECT_EQ(*table.default_response_rule, policy.rules.size() - 1);
+
+  policy.rules.back().active = false;  // deactivated: nothing answers for it
+  EXPECT_FALSE(compile(policy, legal_host).default_response_rule.has_value());
 }
 
 TEST_F(CompileTest, DnsNamesAndSpecialServersExpandThroughTheHostContext) {

@@ -3,9 +3,12 @@
 //
 //   install_filter_table  the agent's compiled table, swapped in atomically where the backend can
 //   add_sa / delete_sa    IKE's quick mode results (one call per SA and direction; an AH+ESP
-//                         bundle is one call, see SaInstall::bundled_ah)
+//                         bundle is one call, see SaInstall::bundled_ah); an SA that a default
+//                         response negotiated brings its own dynamic filter along
+//   add_soft_association  IKE got no answer for a filter that may fall back to clear: its traffic
+//                         with that peer passes in clear for a while (Windows' soft SA)
 //   DataplaneListener     acquires (negotiate traffic without an SA) and SA lifetime expiries
-//   counters              per filter, per SA, and drops by reason
+//   counters              per filter, per SA, dynamic filters, soft associations, drops by reason
 #pragma once
 
 #include <array>
@@ -51,6 +54,34 @@ class DataplaneListener {
   virtual void on_expiry(const SaExpiry& expiry) = 0;
 };
 
+// Windows' default response: a quick mode that no filter of the table covers, answered with the
+// policy's default response rule, protects the traffic its IDs name between this host and the
+// peer. The SA carries the selector, and the driver keeps one dynamic filter per selector: matched
+// in both directions, consulted only where no filter of the table matches (the static rule wins),
+// outbound traffic protected with the newest outbound SA for it (or held for it: the responder never
+// starts a negotiation for a dynamic filter, the initiator rekeys), clear inbound traffic dropped,
+// and removed with the last SA that uses it. Ports 0 and protocol 0 mean any.
+struct DynamicSelector {
+  IpAddress local;
+  IpAddress remote;  // the peer
+  std::uint8_t protocol = 0;
+  std::uint16_t local_port = 0;
+  std::uint16_t remote_port = 0;
+
+  friend auto operator<=>(const DynamicSelector&, const DynamicSelector&) = default;
+};
+
+// Windows' soft SA ("Allow fallback to unsecured communication"): IKE got no answer from `peer` for
+// negotiate filter `filter_id`, whose action allows falling back to clear. The packets held for
+// (filter, peer) go out in clear, and the pair's traffic passes in clear both ways until the
+// association has carried nothing for `idle_lifetime`; the next packet after that asks IKE again.
+// An SA installed for the pair ends it at once.
+struct SoftAssociation {
+  std::uint32_t filter_id = 0;
+  IpAddress peer;
+  std::chrono::seconds idle_lifetime{0};
+};
+
 // Zero means "no limit" for each field.
 struct SaLifetime {
   std::chrono::seconds soft_time{0};
@@ -61,9 +92,10 @@ struct SaLifetime {
 
 struct SaInstall {
   crypto::SaParams params;
-  std::uint32_t filter_id = 0;  // the negotiate filter this SA serves
+  std::uint32_t filter_id = 0;  // the negotiate filter this SA serves (default response: the rule's id)
   IpAddress peer;               // outbound: the destination (or tunnel endpoint) it protects traffic to
   SaLifetime lifetime;
+  std::optional<DynamicSelector> dynamic{};  // a default response SA: the traffic it protects
   // AH+ESP bundle (RFC 4301 4.3 transport adjacency; one quick mode protection suite, RFC 2409
   // 5.5): with this set, `params` is the ESP SA and this the AH SA of the same direction, both in
   // transport mode without UDP encapsulation. Outbound packets get ESP, then AH around it; inbound
@@ -84,6 +116,7 @@ struct SaCounters {
   crypto::Direction direction = crypto::Direction::Outbound;
   crypto::SecurityProtocol protocol = crypto::SecurityProtocol::Esp;
   std::uint32_t filter_id = 0;
+  std::uint32_t dynamic_filter_id = 0;  // the dynamic filter it protects (default response), or 0
   IpAddress peer;
   std::uint64_t packets = 0;
   std::uint64_t bytes = 0;
@@ -91,18 +124,41 @@ struct SaCounters {
   std::uint32_t bundled_ah_spi = 0;   // an AH+ESP bundle (this row is its ESP SA): the AH SA's SPI
 };
 
+struct DynamicFilterCounters {
+  std::uint32_t id = 0;         // kFirstDynamicFilterId and up
+  std::uint32_t filter_id = 0;  // the SaInstall's filter_id (the default response rule's)
+  DynamicSelector selector;
+  std::size_t sas = 0;          // SAs (both directions) that keep it
+  std::uint64_t packets = 0;    // matched it, either direction
+  std::uint64_t bytes = 0;
+};
+
+struct SoftAssociationCounters {
+  std::uint32_t filter_id = 0;
+  IpAddress peer;
+  std::uint64_t packets = 0;    // passed in clear, either direction
+  std::uint64_t bytes = 0;
+  std::chrono::seconds age{0};
+  std::chrono::seconds expires_in{0};  // unless traffic keeps it alive
+};
+
 struct DataplaneCounters {
   std::vector<FilterCounters> filters;
   std::vector<SaCounters> sas;
+  std::vector<DynamicFilterCounters> dynamic_filters;
+  std::vector<SoftAssociationCounters> soft_associations;
   std::array<std::uint64_t, crypto::kDropReasonCount> drops_by_reason{};
   std::uint64_t malformed = 0;          // packets that do not parse as IP
   std::uint64_t blocked = 0;            // matched a block filter
   // Clear traffic that matched a negotiate filter: inbound, or outbound to a multicast, broadcast or
   // unspecified address (no IKE peer can answer for one).
   std::uint64_t unsecured_dropped = 0;
+  // Clear inbound traffic a negotiate filter covers, accepted: its action accepts unsecured
+  // communication (inbound pass-through). Soft associations count their own.
+  std::uint64_t unsecured_accepted = 0;
   std::uint64_t unknown_spi = 0;        // ESP/AH for an SA we do not have
   std::uint64_t policy_mismatch = 0;    // decrypted traffic that its SA's filter does not cover
-  std::uint64_t held = 0;               // outbound packets held for an SA
+  std::uint64_t held = 0;               // outbound packets held for an SA (dynamic filters' included)
   std::uint64_t hold_dropped = 0;       // held packets dropped: queue full or SA never came
   std::uint64_t acquires = 0;
 };
@@ -122,6 +178,9 @@ class Dataplane {
   // Adds an SA, or replaces the SA with the same SPI and direction.
   virtual Expected<void, std::string> add_sa(SaInstall sa) = 0;
   virtual Expected<void, std::string> delete_sa(std::uint32_t spi, crypto::Direction direction) = 0;
+  // Starts (or renews) a soft association; its filter must be a negotiate filter of the table.
+  virtual Expected<void, std::string> add_soft_association(SoftAssociation association) = 0;
+  virtual Expected<void, std::string> delete_soft_association(std::uint32_t filter_id, const IpAddress& peer) = 0;
   virtual DataplaneCounters counters() const = 0;
 };
 

@@ -12,6 +12,10 @@ namespace ward::driver {
 
 enum class FilterAction : std::uint8_t { Permit, Block, Negotiate };
 
+// Ids from here up belong to the driver's dynamic filters (dataplane.h, DynamicSelector); the
+// agent's filter ids stay below.
+inline constexpr std::uint32_t kFirstDynamicFilterId = 0x8000'0000U;
+
 struct DriverFilter {
   // The agent's handle for counters, acquires and SAs. A mirrored filter and its generated reply
   // direction share one id: the SA negotiated for the filter protects both directions.
@@ -24,6 +28,10 @@ struct DriverFilter {
   FilterAction action = FilterAction::Block;
   std::uint32_t weight = 0;
   std::optional<IpAddress> tunnel_endpoint;  // negotiate in tunnel mode to this gateway
+  // Negotiate only: "Accept unsecured communication, but always respond using IPsec" (Windows'
+  // inbound pass-through). Clear inbound traffic the filter covers is accepted and counted instead
+  // of dropped; what this host sends back still needs an SA, so the reply starts IKE.
+  bool accept_unsecured = false;
 
   friend bool operator==(const DriverFilter&, const DriverFilter&) = default;
 };

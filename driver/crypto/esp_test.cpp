@@ -11,6 +11,7 @@
 #include <optional>
 #include <utility>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,10 @@ namespace {
 
 using testing::SaShape;
 using Bytes = std::vector<std::byte>;
+
+std::string as_key(std::span<const std::byte> bytes) {
+  return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
 
 struct Algorithms {
   Cipher cipher;
@@ -526,7 +531,9 @@ TEST(EspIv, CbcChainCarriesAcrossPacketsFixedIvsAndReordering) {
     const std::size_t iv_at = kIpv4MinHeaderLength + kEspHeaderLength;
     std::vector<Bytes> plains;
     std::vector<Bytes> wires;
-    std::set<Bytes> ivs;
+    // Keyed by the bytes as a string: std::set<Bytes> makes GCC 12 at -O3 warn falsely
+    // (-Wstringop-overread) in vector's operator<=>.
+    std::set<std::string> ivs;
     std::uint64_t fixed_sequence = 50;  // above the counter's 1..40, inside the 64-packet window
     for (std::size_t i = 0; i < 45; ++i) {
       plains.push_back(testing::plain_packet(false, i == 44 ? 1400 : i, static_cast<std::uint8_t>(i)));
@@ -537,7 +544,7 @@ TEST(EspIv, CbcChainCarriesAcrossPacketsFixedIvsAndReordering) {
         EXPECT_EQ(Bytes(wire.begin() + iv_at, wire.begin() + static_cast<std::ptrdiff_t>(iv_at + iv_length)), fixed_iv);
       } else {
         ASSERT_TRUE(pair.outbound.encapsulate(plains.back(), wire)) << i;
-        ivs.insert(Bytes(wire.begin() + iv_at, wire.begin() + static_cast<std::ptrdiff_t>(iv_at + iv_length)));
+        ivs.insert(as_key(std::span(wire).subspan(iv_at, iv_length)));
       }
       wires.push_back(std::move(wire));
     }
@@ -557,7 +564,7 @@ TEST(EspIv, CbcChainCarriesAcrossPacketsFixedIvsAndReordering) {
                                   nullptr, nullptr),
               1);
     EVP_CIPHER_CTX_set_padding(ecb_ctx.get(), 0);
-    std::set<Bytes> masks;
+    std::set<std::string> masks;
     std::uint64_t sequence = 0;
     for (std::size_t i = 0; i < wires.size(); ++i) {
       if (i % 9 == 4) continue;
@@ -570,7 +577,7 @@ TEST(EspIv, CbcChainCarriesAcrossPacketsFixedIvsAndReordering) {
       for (std::size_t b = 0; b < 8; ++b) {
         block[iv_length - 1 - b] ^= std::byte{static_cast<std::uint8_t>(sequence >> (8 * b))};
       }
-      masks.insert(block);
+      masks.insert(as_key(block));
     }
     EXPECT_EQ(masks.size(), 1U);
     for (std::size_t i = wires.size(); i-- > 0;) {

@@ -1,5 +1,6 @@
 #include "driver/engine/packet_engine.h"
 
+#include <algorithm>
 #include <array>
 #include <deque>
 #include <variant>
@@ -8,6 +9,7 @@
 #include "driver/classifier/classifier.h"
 #include "driver/crypto/ah.h"
 #include "driver/crypto/esp.h"
+#include "driver/engine/filter_match.h"
 #include "driver/packet/packet_summary.h"
 
 namespace ward::driver {
@@ -28,13 +30,6 @@ bool can_negotiate_with(const IpAddress& peer) noexcept {
 
 constexpr std::uint16_t kNatTraversalPort = 4500;
 constexpr std::size_t kUdpHeaderLength = 8;
-
-bool filter_matches(const DriverFilter& filter, const PacketSummary& packet) {
-  if (!filter.source.contains(packet.source) || !filter.destination.contains(packet.destination)) return false;
-  if (filter.protocol != 0 && filter.protocol != packet.protocol) return false;
-  if (!packet.source_port || !packet.destination_port) return filter.source_ports.is_any() && filter.destination_ports.is_any();
-  return filter.source_ports.contains(*packet.source_port) && filter.destination_ports.contains(*packet.destination_port);
-}
 
 Address classifier_address(const IpAddress& address) {
   const auto& b = address.bytes();
@@ -132,6 +127,7 @@ struct PacketEngine::SaEntry {
         direction(install.params.direction),
         protocol(install.params.protocol),
         filter_id(install.filter_id),
+        flow_filter_id(install.filter_id),
         peer(install.peer),
         lifetime(install.lifetime),
         added(now) {}
@@ -145,11 +141,13 @@ struct PacketEngine::SaEntry {
   crypto::Direction direction;
   crypto::SecurityProtocol protocol;
   std::uint32_t filter_id;
+  std::uint32_t flow_filter_id;     // the filter whose flows it protects: filter_id, or its dynamic filter's id
+  DynamicFilters::EntryPtr dynamic;  // a default response SA's dynamic filter
   IpAddress peer;
   SaLifetime lifetime;
   std::chrono::steady_clock::time_point added;
   std::atomic<std::uint64_t> packets{0}, bytes{0}, drops{0};
-  std::atomic<bool> soft_notified{false}, hard_expired{false};
+  std::atomic<bool> soft_notified{false}, hard_expired{false}, removed{false};
 };
 
 struct PacketEngine::Flow {
@@ -171,7 +169,13 @@ PacketEngine::~PacketEngine() = default;
 std::shared_ptr<const PacketEngine::Table> PacketEngine::table() const { return table_.load(std::memory_order_acquire); }
 
 void PacketEngine::install_table(FilterTable table) {
-  table_.store(std::make_shared<const Table>(std::move(table)), std::memory_order_release);
+  auto next = std::make_shared<const Table>(std::move(table));
+  // A soft association outlives a new table only while its filter still negotiates.
+  soft_.retain([&](std::uint32_t id) {
+    return std::any_of(next->table.filters.begin(), next->table.filters.end(),
+                       [&](const DriverFilter& f) { return f.id == id && f.action == FilterAction::Negotiate; });
+  });
+  table_.store(std::move(next), std::memory_order_release);
 }
 
 void PacketEngine::count_drop(crypto::DropReason reason) {
@@ -226,19 +230,24 @@ Expected<std::vector<ReleasedPacket>, std::string> PacketEngine::add_sa(SaInstal
     bundled_ah.emplace(std::move(*ah));
   }
   auto entry = std::make_shared<SaEntry>(std::move(*transform), std::move(bundled_ah), install, clock_());
-  const FlowKey key{install.filter_id, install.peer};
+  FlowKey key{install.filter_id, install.peer};
   {
     std::unique_lock lock(sas_mutex_);
+    if (install.dynamic) {
+      entry->dynamic = dynamic_.acquire(*install.dynamic, install.filter_id);
+      entry->flow_filter_id = entry->dynamic->id;
+      key.first = entry->dynamic->id;
+    }
+    auto& by_spi = install.params.direction == crypto::Direction::Inbound ? inbound_sas_ : outbound_by_spi_;
+    if (const auto replaced = by_spi.find(install.params.spi); replaced != by_spi.end()) remove_sa_entry(*replaced->second);
+    by_spi[install.params.spi] = entry;
     if (install.params.direction == crypto::Direction::Inbound) {
-      auto& slot = inbound_sas_[install.params.spi];
-      if (slot && slot->bundled_ah) forget_bundled_ah(*slot);   // replaced: its AH SPI goes too
-      slot = entry;
       if (entry->bundled_ah) inbound_bundle_ah_[entry->bundled_ah_spi] = entry;
       return std::vector<ReleasedPacket>{};
     }
-    outbound_by_spi_[install.params.spi] = entry;
     outbound_sas_[key] = entry;
   }
+  soft_.erase(key);  // an SA for the pair ends its soft association
   std::deque<Flow::Held> waiting;
   {
     std::lock_guard lock(held_mutex_);
@@ -261,20 +270,62 @@ void PacketEngine::forget_bundled_ah(const SaEntry& entry) {
   if (it != inbound_bundle_ah_.end() && it->second.get() == &entry) inbound_bundle_ah_.erase(it);
 }
 
+void PacketEngine::remove_sa_entry(SaEntry& entry) {
+  if (entry.direction == crypto::Direction::Outbound) {
+    const FlowKey key{entry.flow_filter_id, entry.peer};
+    if (const auto flow = outbound_sas_.find(key); flow != outbound_sas_.end() && flow->second.get() == &entry) outbound_sas_.erase(flow);
+  } else if (entry.bundled_ah) {
+    forget_bundled_ah(entry);  // its AH SPI goes too
+  }
+  // The pointer stays (the packet path may still read it); the filter loses this SA once.
+  if (entry.dynamic && !entry.removed.exchange(true)) dynamic_.release(entry.dynamic);
+}
+
 Expected<void, std::string> PacketEngine::delete_sa(std::uint32_t spi, crypto::Direction direction) {
   std::unique_lock lock(sas_mutex_);
-  if (direction == crypto::Direction::Inbound) {
-    const auto it = inbound_sas_.find(spi);
-    if (it == inbound_sas_.end()) return unexpected("no inbound SA with SPI " + std::to_string(spi));
-    if (it->second->bundled_ah) forget_bundled_ah(*it->second);
-    inbound_sas_.erase(it);
-    return {};
+  auto& by_spi = direction == crypto::Direction::Inbound ? inbound_sas_ : outbound_by_spi_;
+  const auto it = by_spi.find(spi);
+  if (it == by_spi.end()) return unexpected("no " + std::string(crypto::name_of(direction)) + " SA with SPI " + std::to_string(spi));
+  remove_sa_entry(*it->second);
+  by_spi.erase(it);
+  return {};
+}
+
+Expected<std::vector<ReleasedPacket>, std::string> PacketEngine::add_soft_association(const SoftAssociation& association) {
+  const auto snapshot = table();
+  const bool negotiates = std::any_of(snapshot->table.filters.begin(), snapshot->table.filters.end(), [&](const DriverFilter& f) {
+    return f.id == association.filter_id && f.action == FilterAction::Negotiate;
+  });
+  if (!negotiates) {
+    return unexpected("soft association with " + association.peer.to_string() + ": filter " + std::to_string(association.filter_id) +
+                      " is not a negotiate filter of the table");
   }
-  const auto it = outbound_by_spi_.find(spi);
-  if (it == outbound_by_spi_.end()) return unexpected("no outbound SA with SPI " + std::to_string(spi));
-  const FlowKey key{it->second->filter_id, it->second->peer};
-  if (const auto flow = outbound_sas_.find(key); flow != outbound_sas_.end() && flow->second == it->second) outbound_sas_.erase(flow);
-  outbound_by_spi_.erase(it);
+  if (association.idle_lifetime.count() <= 0) {
+    return unexpected("soft association with " + association.peer.to_string() + ": the idle lifetime must be positive");
+  }
+  soft_.add(association, clock_());
+  std::deque<Flow::Held> waiting;
+  {
+    std::lock_guard lock(held_mutex_);
+    if (const auto it = held_.find({association.filter_id, association.peer}); it != held_.end()) {
+      waiting = std::move(it->second.packets);
+      held_total_ -= waiting.size();
+      held_.erase(it);
+    }
+  }
+  std::vector<ReleasedPacket> released;
+  const auto now = clock_();
+  for (auto& held : waiting) {
+    (void)soft_.pass({association.filter_id, association.peer}, held.packet.size(), now);
+    released.push_back({held.token, Disposition::Accept, std::move(held.packet)});
+  }
+  return released;
+}
+
+Expected<void, std::string> PacketEngine::delete_soft_association(std::uint32_t filter_id, const IpAddress& peer) {
+  if (!soft_.erase({filter_id, peer})) {
+    return unexpected("no soft association for filter " + std::to_string(filter_id) + " with " + peer.to_string());
+  }
   return {};
 }
 
@@ -312,7 +363,8 @@ void PacketEngine::count_traffic(SaEntry& entry, std::size_t bytes) {
   if (soft_due || hard_due) expiry_due_.store(true, std::memory_order_relaxed);
 }
 
-PacketOutcome PacketEngine::hold(const FlowKey& key, const Acquire& acquire, std::span<const std::byte> packet, std::uint64_t token) {
+PacketOutcome PacketEngine::hold(const FlowKey& key, const std::optional<Acquire>& acquire, std::span<const std::byte> packet,
+                                 std::uint64_t token) {
   bool first = false;
   {
     std::lock_guard lock(held_mutex_);
@@ -329,9 +381,9 @@ PacketOutcome PacketEngine::hold(const FlowKey& key, const Acquire& acquire, std
     ++held_total_;
   }
   held_count_.fetch_add(1, std::memory_order_relaxed);
-  if (first) {
+  if (first && acquire) {
     acquires_.fetch_add(1, std::memory_order_relaxed);
-    listener_.on_acquire(acquire);
+    listener_.on_acquire(*acquire);
   }
   return {Disposition::Held, {}};
 }
@@ -345,7 +397,7 @@ PacketOutcome PacketEngine::outbound(std::span<const std::byte> packet, std::uin
   const auto snapshot = table();
   std::size_t index = 0;
   const DriverFilter* filter = snapshot->match(*summary, &index);
-  if (!filter) return {Disposition::Accept, {}};
+  if (!filter) return outbound_dynamic(*summary, packet, hold_token);
   snapshot->count(index, packet.size());
   switch (filter->action) {
     case FilterAction::Permit: return {Disposition::Accept, {}};
@@ -361,9 +413,21 @@ PacketOutcome PacketEngine::outbound(std::span<const std::byte> packet, std::uin
   }
   const FlowKey key{filter->id, peer};
   if (auto entry = outbound_sa(key)) return protect(*entry, packet);
+  if (soft_.pass(key, packet.size(), clock_())) return {Disposition::Accept, {}};
   const Acquire acquire{filter->id, peer, summary->source, summary->destination, summary->protocol,
                         summary->source_port.value_or(0), summary->destination_port.value_or(0)};
   return hold(key, acquire, packet, hold_token);
+}
+
+PacketOutcome PacketEngine::outbound_dynamic(const PacketSummary& summary, std::span<const std::byte> packet, std::uint64_t hold_token) {
+  if (dynamic_.empty()) return {Disposition::Accept, {}};
+  const auto dynamic = dynamic_.match_outbound(summary, packet.size());
+  if (!dynamic) return {Disposition::Accept, {}};
+  const FlowKey key{dynamic->id, dynamic->selector.remote};
+  if (auto entry = outbound_sa(key)) return protect(*entry, packet);
+  // Between the responder's quick mode 2 (inbound SA) and 3 (outbound SA), or while the initiator
+  // rekeys: the packet waits for the SA the peer's quick mode installs; nobody is asked for one.
+  return hold(key, std::nullopt, packet, hold_token);
 }
 
 PacketOutcome PacketEngine::open_ipsec(std::uint32_t spi, crypto::SecurityProtocol protocol, std::span<const std::byte> packet) {
@@ -415,15 +479,26 @@ PacketOutcome PacketEngine::open_ipsec(std::uint32_t spi, crypto::SecurityProtoc
   const auto snapshot = table();
   std::size_t index = 0;
   const DriverFilter* filter = inner ? snapshot->match(*inner, &index) : nullptr;
-  const bool covered = filter && filter->action == FilterAction::Negotiate &&
-                       (filter->id == entry->filter_id ||
-                        (filter->tunnel_endpoint && reverse_of_filter_matches(snapshot->table, entry->filter_id, *inner)));
+  bool covered = false;
+  if (filter) {
+    // A permit filter lets this traffic in clear, so it may also come protected (a Respond Only
+    // peer's dynamic filter covers every protocol, the ICMP its server permits too).
+    covered = filter->action == FilterAction::Permit ||
+              (!entry->dynamic && filter->action == FilterAction::Negotiate &&
+               (filter->id == entry->filter_id ||
+                (filter->tunnel_endpoint && reverse_of_filter_matches(snapshot->table, entry->filter_id, *inner))));
+  } else if (const auto dynamic = entry->dynamic; dynamic && inner && filter_matches(dynamic->inbound, *inner)) {
+    // Where no filter of the table covers it, a default response SA's traffic is its dynamic filter's.
+    covered = true;
+    dynamic->packets.fetch_add(1, std::memory_order_relaxed);
+    dynamic->bytes.fetch_add(outcome.bytes.size(), std::memory_order_relaxed);
+  }
   if (!covered) {
     policy_mismatch_.fetch_add(1, std::memory_order_relaxed);
     entry->drops.fetch_add(1, std::memory_order_relaxed);
     return {Disposition::Drop, {}};
   }
-  snapshot->count(index, outcome.bytes.size());
+  if (filter) snapshot->count(index, outcome.bytes.size());
   count_traffic(*entry, outcome.bytes.size());
   outcome.disposition = Disposition::AcceptModified;
   return outcome;
@@ -459,16 +534,34 @@ PacketOutcome PacketEngine::inbound(std::span<const std::byte> packet) {
     if (!marker || *marker == 0) return {Disposition::Accept, {}};
     return open_ipsec(*marker, crypto::SecurityProtocol::Esp, packet);
   }
+  return inbound_clear(*summary, packet);
+}
+
+PacketOutcome PacketEngine::inbound_clear(const PacketSummary& summary, std::span<const std::byte> packet) {
   const auto snapshot = table();
   std::size_t index = 0;
-  const DriverFilter* filter = snapshot->match(*summary, &index);
-  if (!filter) return {Disposition::Accept, {}};
+  const DriverFilter* filter = snapshot->match(summary, &index);
+  if (!filter) {
+    // A dynamic filter answers what the peer asked to protect; what the peer's own policy sends in
+    // clear (Windows' default policies permit ICMP) is accepted as a pass-through filter would.
+    if (!dynamic_.empty() && dynamic_.match_inbound(summary, packet.size())) {
+      unsecured_accepted_.fetch_add(1, std::memory_order_relaxed);
+    }
+    return {Disposition::Accept, {}};
+  }
   snapshot->count(index, packet.size());
   switch (filter->action) {
     case FilterAction::Permit: return {Disposition::Accept, {}};
-    case FilterAction::Block: blocked_.fetch_add(1, std::memory_order_relaxed); break;
-    case FilterAction::Negotiate: unsecured_dropped_.fetch_add(1, std::memory_order_relaxed); break;
+    case FilterAction::Block: blocked_.fetch_add(1, std::memory_order_relaxed); return {Disposition::Drop, {}};
+    case FilterAction::Negotiate: break;
   }
+  const IpAddress peer = filter->tunnel_endpoint.value_or(summary.source);
+  if (soft_.pass({filter->id, peer}, packet.size(), clock_())) return {Disposition::Accept, {}};
+  if (filter->accept_unsecured) {
+    unsecured_accepted_.fetch_add(1, std::memory_order_relaxed);
+    return {Disposition::Accept, {}};
+  }
+  unsecured_dropped_.fetch_add(1, std::memory_order_relaxed);
   return {Disposition::Drop, {}};
 }
 
@@ -499,13 +592,20 @@ std::vector<ReleasedPacket> PacketEngine::tick() {
     };
     check(inbound_sas_);
     check(outbound_by_spi_);
-    // Hard-expired SAs are gone for good: drop them from every index.
-    std::erase_if(inbound_sas_, [](const auto& item) { return item.second->hard_expired.load(); });
+    // Hard-expired SAs are gone for good: drop them from every index (their dynamic filters lose one,
+    // a bundle's AH SPI goes with it).
+    const auto gone = [this](const auto& item) {
+      if (!item.second->hard_expired.load()) return false;
+      remove_sa_entry(*item.second);
+      return true;
+    };
+    std::erase_if(inbound_sas_, gone);
     std::erase_if(inbound_bundle_ah_, [](const auto& item) { return item.second->hard_expired.load(); });
-    std::erase_if(outbound_by_spi_, [](const auto& item) { return item.second->hard_expired.load(); });
+    std::erase_if(outbound_by_spi_, gone);
     std::erase_if(outbound_sas_, [](const auto& item) { return item.second->hard_expired.load(); });
   }
   for (const auto& expiry : expiries) listener_.on_expiry(expiry);
+  soft_.expire(now);
 
   std::vector<ReleasedPacket> dropped;
   std::lock_guard lock(held_mutex_);
@@ -532,15 +632,20 @@ DataplaneCounters PacketEngine::counters() const {
     std::shared_lock lock(sas_mutex_);
     for (const auto* sas : {&inbound_sas_, &outbound_by_spi_}) {
       for (const auto& [spi, entry] : *sas) {
-        out.sas.push_back({spi, entry->direction, entry->protocol, entry->filter_id, entry->peer, entry->packets.load(),
-                           entry->bytes.load(), entry->drops.load(), entry->bundled_ah_spi});
+        SaCounters row{spi, entry->direction, entry->protocol, entry->filter_id, entry->dynamic ? entry->dynamic->id : 0U,
+                       entry->peer, entry->packets.load(), entry->bytes.load(), entry->drops.load()};
+        row.bundled_ah_spi = entry->bundled_ah_spi;
+        out.sas.push_back(row);
       }
     }
   }
   for (std::size_t i = 0; i < out.drops_by_reason.size(); ++i) out.drops_by_reason[i] = drops_by_reason_[i].load();
   out.malformed = malformed_;
   out.blocked = blocked_;
+  out.dynamic_filters = dynamic_.counters();
+  out.soft_associations = soft_.counters(clock_());
   out.unsecured_dropped = unsecured_dropped_;
+  out.unsecured_accepted = unsecured_accepted_;
   out.unknown_spi = unknown_spi_;
   out.policy_mismatch = policy_mismatch_;
   out.held = held_count_;

@@ -1,11 +1,17 @@
 // PacketEngine: the userspace dataplane's packet path, shared by the nfqueue and sim backends.
 //
 // Outbound: classify; permit passes, block drops, negotiate is protected with the outbound SA of
-// (filter, peer) — or, with none yet, held (a few packets per flow, bounded) while an acquire asks
-// IKE for one; when the SA arrives the held packets are protected and released.
+// (filter, peer) — or, with none yet, passes in clear under a soft association of (filter, peer),
+// or is held (a few packets per flow, bounded) while an acquire asks IKE for an SA; when the SA
+// (or a soft association) arrives the held packets are protected (or sent in clear) and released.
+// Traffic no filter of the table covers meets the dynamic filters (dynamic_filters.h, Windows'
+// default response): protected with the dynamic filter's newest outbound SA, or held without an
+// acquire (the responder does not negotiate; the peer's quick mode brings the SA); else it passes.
 // Inbound: ESP/AH (also ESP in UDP 4500) is looked up by SPI and protocol, verified and
-// decrypted, and the decrypted packet must fall under the SA's own filter; clear traffic that a
-// negotiate filter covers is dropped (fail closed).
+// decrypted, and the decrypted packet must fall under the SA's own filter (or its dynamic filter,
+// where the table has none for it); clear traffic that a negotiate filter covers is dropped (fail
+// closed), unless the filter accepts unsecured communication (inbound pass-through) or a soft
+// association of (filter, source) exists; clear traffic a dynamic filter covers is dropped.
 // AH+ESP bundles (SaInstall::bundled_ah): outbound ESP then AH; inbound AH is opened first and
 // must hold the bundle's ESP; the bundle's ESP arriving bare is dropped (bundle-incomplete).
 //
@@ -22,11 +28,15 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <span>
 #include <vector>
 
 #include "driver/api/dataplane.h"
+#include "driver/engine/dynamic_filters.h"
+#include "driver/engine/soft_associations.h"
+#include "driver/packet/packet_summary.h"
 
 namespace ward::driver {
 
@@ -61,8 +71,17 @@ class PacketEngine {
   // Returns the held packets the new SA releases.
   Expected<std::vector<ReleasedPacket>, std::string> add_sa(SaInstall sa);
   Expected<void, std::string> delete_sa(std::uint32_t spi, crypto::Direction direction);
+  // Returns the held packets it releases, to be sent in clear (Accept, with their bytes).
+  Expected<std::vector<ReleasedPacket>, std::string> add_soft_association(const SoftAssociation& association);
+  Expected<void, std::string> delete_soft_association(std::uint32_t filter_id, const IpAddress& peer);
+
+  // The dynamic filters, both directions (backends that mirror them into kernel rules), and a
+  // number that changes whenever they do.
+  std::vector<DriverFilter> dynamic_filters() const { return dynamic_.filters(); }
+  std::uint64_t dynamic_filters_version() const noexcept { return dynamic_.version(); }
 
   // `hold_token` identifies the packet if it has to wait (the backend's handle for it).
+  // Held packets released in clear (a soft association) are given back as Accept with their bytes.
   PacketOutcome outbound(std::span<const std::byte> packet, std::uint64_t hold_token);
   PacketOutcome inbound(std::span<const std::byte> packet);
 
@@ -86,7 +105,11 @@ class PacketEngine {
   void count_drop(crypto::DropReason reason);
   PacketOutcome protect(SaEntry& entry, std::span<const std::byte> packet);
   void count_traffic(SaEntry& entry, std::size_t bytes);
-  PacketOutcome hold(const FlowKey& key, const Acquire& acquire, std::span<const std::byte> packet, std::uint64_t token);
+  // Without `acquire` (a dynamic filter's flow) the packet waits for an SA nobody asks for.
+  PacketOutcome hold(const FlowKey& key, const std::optional<Acquire>& acquire, std::span<const std::byte> packet, std::uint64_t token);
+  PacketOutcome outbound_dynamic(const PacketSummary& summary, std::span<const std::byte> packet, std::uint64_t hold_token);
+  PacketOutcome inbound_clear(const PacketSummary& summary, std::span<const std::byte> packet);
+  void remove_sa_entry(SaEntry& entry);  // under sas_mutex_: its dynamic filter loses an SA, a bundle its AH SPI
   PacketOutcome open_ipsec(std::uint32_t spi, crypto::SecurityProtocol protocol, std::span<const std::byte> packet);
   void forget_bundled_ah(const SaEntry& entry);   // sas_mutex_ held
   std::shared_ptr<SaEntry> outbound_sa(const FlowKey& key) const;
@@ -96,6 +119,8 @@ class PacketEngine {
   Clock clock_;
 
   std::atomic<std::shared_ptr<const Table>> table_;
+  DynamicFilters dynamic_;        // changed under sas_mutex_
+  SoftAssociations soft_;
 
   mutable std::shared_mutex sas_mutex_;
   std::map<std::uint32_t, std::shared_ptr<SaEntry>> inbound_sas_;   // by SPI (an AH+ESP bundle: its ESP SPI)
@@ -108,8 +133,8 @@ class PacketEngine {
   std::size_t held_total_ = 0;
 
   std::array<std::atomic<std::uint64_t>, crypto::kDropReasonCount> drops_by_reason_{};
-  std::atomic<std::uint64_t> malformed_{0}, blocked_{0}, unsecured_dropped_{0}, unknown_spi_{0}, policy_mismatch_{0}, held_count_{0},
-      hold_dropped_{0}, acquires_{0};
+  std::atomic<std::uint64_t> malformed_{0}, blocked_{0}, unsecured_dropped_{0}, unsecured_accepted_{0}, unknown_spi_{0},
+      policy_mismatch_{0}, held_count_{0}, hold_dropped_{0}, acquires_{0};
   std::atomic<bool> expiry_due_{false};
 };
 

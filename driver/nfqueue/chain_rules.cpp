@@ -29,7 +29,10 @@ std::string queue_target(const ChainOptions& options) {
 std::string ports_match(const char* option, const PortRange& ports) {
   if (ports.is_any()) return {};
   std::string text = std::string(" ") + option + " " + std::to_string(ports.first);
-  if (!ports.is_single()) text += ":" + std::to_string(ports.last);
+  if (!ports.is_single()) {
+    text += ':';  // not ":" + std::to_string(...): GCC 12 at -O3 warns falsely (-Wrestrict) on it
+    text += std::to_string(ports.last);
+  }
   return text;
 }
 
@@ -104,10 +107,32 @@ const char* iptables_program(IpFamily family) { return family == IpFamily::V4 ? 
 
 }  // namespace
 
-std::string render_chain_rules(IpFamily family, const FilterTable& table, const ChainOptions& options) {
+namespace {
+
+std::string dynamic_rules(IpFamily family, std::span<const DriverFilter> dynamic, const ChainOptions& options) {
+  std::string text;
+  for (const auto& filter : dynamic) {
+    if (filter.source.family() != family) continue;
+    text += filter_rule(options.dynamic_outbound_chain, filter, options, family);
+    text += filter_rule(options.dynamic_inbound_chain, filter, options, family);
+  }
+  return text;
+}
+
+std::string declare(const std::string& chain) { return ":" + chain + " - [0:0]\n"; }
+
+}  // namespace
+
+std::string render_dynamic_chain_rules(IpFamily family, std::span<const DriverFilter> dynamic, const ChainOptions& options) {
+  return "*raw\n" + declare(options.dynamic_outbound_chain) + declare(options.dynamic_inbound_chain) +
+         dynamic_rules(family, dynamic, options) + "COMMIT\n";
+}
+
+std::string render_chain_rules(IpFamily family, const FilterTable& table, const ChainOptions& options,
+                               std::span<const DriverFilter> dynamic) {
   std::string text = "*raw\n";
-  text += ":" + options.outbound_chain + " - [0:0]\n";
-  text += ":" + options.inbound_chain + " - [0:0]\n";
+  text += declare(options.outbound_chain) + declare(options.inbound_chain);
+  text += declare(options.dynamic_outbound_chain) + declare(options.dynamic_inbound_chain);
   for (const auto& name : options.exempt_interfaces) {
     text += "-A " + options.outbound_chain + " -o " + name + " -j RETURN\n";
     text += "-A " + options.inbound_chain + " -i " + name + " -j RETURN\n";
@@ -141,13 +166,23 @@ std::string render_chain_rules(IpFamily family, const FilterTable& table, const 
     text += filter_rule(options.outbound_chain, filter, options, family);
     text += filter_rule(options.inbound_chain, filter, options, family);
   }
+  // What no filter of the table took: the dynamic filters (consulted only here, so the static
+  // rule wins).
+  text += "-A " + options.outbound_chain + " -j " + options.dynamic_outbound_chain + "\n";
+  text += "-A " + options.inbound_chain + " -j " + options.dynamic_inbound_chain + "\n";
+  text += dynamic_rules(family, dynamic, options);
   text += "COMMIT\n";
   return text;
 }
 
-Expected<void, std::string> install_chain_rules(const FilterTable& table, const ChainOptions& options) {
+Expected<void, std::string> load_chain_rules(IpFamily family, const std::string& rules) {
+  return run_with_input({restore_program(family), "--noflush", "--wait"}, rules);
+}
+
+Expected<void, std::string> install_chain_rules(const FilterTable& table, const ChainOptions& options,
+                                                std::span<const DriverFilter> dynamic) {
   for (const auto family : {IpFamily::V4, IpFamily::V6}) {
-    if (auto loaded = run_with_input({restore_program(family), "--noflush", "--wait"}, render_chain_rules(family, table, options)); !loaded) {
+    if (auto loaded = load_chain_rules(family, render_chain_rules(family, table, options, dynamic)); !loaded) {
       return unexpected(loaded.error());
     }
     for (const auto& [hook, chain] : {std::pair{"OUTPUT", options.outbound_chain}, std::pair{"PREROUTING", options.inbound_chain}}) {
@@ -167,6 +202,11 @@ Expected<void, std::string> remove_chain_rules(const ChainOptions& options) {
     for (const auto& [hook, chain] : {std::pair{"OUTPUT", options.outbound_chain}, std::pair{"PREROUTING", options.inbound_chain}}) {
       while (run_with_input({program, "-w", "-t", "raw", "-D", hook, "-j", chain}, "", true)) {
       }
+      (void)run_with_input({program, "-w", "-t", "raw", "-F", chain}, "", true);
+      (void)run_with_input({program, "-w", "-t", "raw", "-X", chain}, "", true);
+    }
+    // No longer jumped to: the static chains are gone.
+    for (const auto& chain : {options.dynamic_outbound_chain, options.dynamic_inbound_chain}) {
       (void)run_with_input({program, "-w", "-t", "raw", "-F", chain}, "", true);
       (void)run_with_input({program, "-w", "-t", "raw", "-X", chain}, "", true);
     }

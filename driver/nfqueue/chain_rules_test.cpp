@@ -55,5 +55,37 @@ TEST(ChainRules, SpreadsOverSeveralQueues) {
   EXPECT_THAT(render_chain_rules(IpFamily::V4, table, options), HasSubstr("-j NFQUEUE --queue-balance 8:11\n"));
 }
 
+// What no filter of the table takes goes on to the dynamic filters (a default response SA's); they
+// are queued to Ward, and reloading them alone leaves the table's chains alone.
+TEST(ChainRules, DynamicFiltersComeAfterTheTableInTheirOwnChains) {
+  FilterTable table;
+  table.filters = {filter("10.20.2.30/32", "0.0.0.0/0", 1, PortRange::any(), FilterAction::Permit)};
+  DriverFilter out{kFirstDynamicFilterId, *IpPrefix::parse("10.20.2.30/32"), *IpPrefix::parse("10.20.1.10/32"), 0,
+                   PortRange::any(), PortRange::any(), FilterAction::Negotiate, 0, {}};
+  DriverFilter in = out;
+  std::swap(in.source, in.destination);
+  const std::vector<DriverFilter> dynamic{out, in};
+  ChainOptions options;
+  const auto all = render_chain_rules(IpFamily::V4, table, options, dynamic);
+  EXPECT_THAT(all, HasSubstr(":WARD-DOUT - [0:0]\n:WARD-DIN - [0:0]\n"));
+  const auto permit = all.find("-A WARD-OUT -s 10.20.2.30/32 -p 1 -j RETURN\n");
+  const auto jump = all.find("-A WARD-OUT -j WARD-DOUT\n");
+  const auto queued = all.find("-A WARD-DOUT -s 10.20.2.30/32 -d 10.20.1.10/32 -j NFQUEUE --queue-num 0\n");
+  ASSERT_NE(permit, std::string::npos) << all;
+  ASSERT_NE(jump, std::string::npos) << all;
+  ASSERT_NE(queued, std::string::npos) << all;
+  EXPECT_LT(permit, jump);
+  EXPECT_THAT(all, HasSubstr("-A WARD-IN -j WARD-DIN\n"));
+  EXPECT_THAT(all, HasSubstr("-A WARD-DIN -s 10.20.1.10/32 -d 10.20.2.30/32 -j NFQUEUE --queue-num 0\n"));
+  EXPECT_THAT(all, HasSubstr("-A WARD-DOUT -s 10.20.2.30/32 -d 10.20.1.10/32 -p 6 --tcp-flags SYN,RST SYN -j TCPMSS"));
+
+  const auto alone = render_dynamic_chain_rules(IpFamily::V4, dynamic, options);
+  EXPECT_EQ(alone.rfind("*raw\n:WARD-DOUT - [0:0]\n:WARD-DIN - [0:0]\n", 0), 0u) << alone;
+  EXPECT_THAT(alone, Not(HasSubstr("WARD-OUT ")));
+  EXPECT_THAT(alone, HasSubstr("-A WARD-DIN -s 10.20.1.10/32 -d 10.20.2.30/32 -j NFQUEUE --queue-num 0\n"));
+  EXPECT_TRUE(alone.ends_with("COMMIT\n"));
+  EXPECT_THAT(render_dynamic_chain_rules(IpFamily::V6, dynamic, options), Not(HasSubstr("10.20.")));
+}
+
 }  // namespace
 }  // namespace ward::driver

@@ -84,9 +84,37 @@ Expected<void, std::string> NfqueueDataplane::in_own_namespace(const std::functi
 }
 
 Expected<void, std::string> NfqueueDataplane::install_filter_table(FilterTable table) {
+  std::lock_guard lock(kernel_mutex_);
   // The engine first: packets the new kernel rules queue are then classified by the new table.
   engine_.install_table(table);
-  return in_own_namespace([&] { return install_chain_rules(table, options_.chains); });
+  const auto version = engine_.dynamic_filters_version();
+  const auto dynamic = engine_.dynamic_filters();
+  auto installed = in_own_namespace([&] { return install_chain_rules(table, options_.chains, dynamic); });
+  if (installed) {
+    kernel_dynamic_version_ = version;
+    for (const auto family : {IpFamily::V4, IpFamily::V6}) {
+      kernel_dynamic_rules_[static_cast<std::size_t>(family)] = render_dynamic_chain_rules(family, dynamic, options_.chains);
+    }
+  }
+  return installed;
+}
+
+Expected<void, std::string> NfqueueDataplane::sync_dynamic_filters() {
+  std::lock_guard lock(kernel_mutex_);
+  const auto version = engine_.dynamic_filters_version();
+  if (version == kernel_dynamic_version_) return {};
+  const auto dynamic = engine_.dynamic_filters();
+  for (const auto family : {IpFamily::V4, IpFamily::V6}) {
+    auto rules = render_dynamic_chain_rules(family, dynamic, options_.chains);
+    auto& loaded = kernel_dynamic_rules_[static_cast<std::size_t>(family)];
+    if (rules == loaded) continue;
+    if (auto done = in_own_namespace([&] { return load_chain_rules(family, rules); }); !done) {
+      return unexpected("the kernel rules of the dynamic filters: " + done.error());
+    }
+    loaded = std::move(rules);
+  }
+  kernel_dynamic_version_ = version;
+  return {};
 }
 
 void NfqueueDataplane::give_verdict(std::size_t index, std::uint32_t packet_id, const PacketOutcome& outcome) {
@@ -135,19 +163,44 @@ void NfqueueDataplane::serve(std::size_t index) {
     if (index == 0 && (engine_.expiry_due() || std::chrono::steady_clock::now() - last_tick >= kTickInterval)) {
       last_tick = std::chrono::steady_clock::now();
       deliver(engine_.tick());
+      // Hard-expired SAs may have taken the last of a dynamic filter's; its kernel rule goes too (a
+      // failure is retried on the next tick: until then its traffic is queued and passes clear).
+      (void)sync_dynamic_filters();
     }
   }
 }
 
 Expected<void, std::string> NfqueueDataplane::add_sa(SaInstall sa) {
+  const auto spi = sa.params.spi;
+  const auto direction = sa.params.direction;
   auto released = engine_.add_sa(std::move(sa));
   if (!released) return unexpected(released.error());
+  if (auto synced = sync_dynamic_filters(); !synced) {
+    // Without its kernel rule the SA's dynamic filter would see no packets: refuse the SA.
+    (void)engine_.delete_sa(spi, direction);
+    (void)sync_dynamic_filters();
+    deliver(*released);
+    return unexpected(synced.error());
+  }
   deliver(*released);
   return {};
 }
 
 Expected<void, std::string> NfqueueDataplane::delete_sa(std::uint32_t spi, crypto::Direction direction) {
-  return engine_.delete_sa(spi, direction);
+  auto deleted = engine_.delete_sa(spi, direction);
+  if (!deleted) return deleted;
+  return sync_dynamic_filters();
+}
+
+Expected<void, std::string> NfqueueDataplane::add_soft_association(SoftAssociation association) {
+  auto released = engine_.add_soft_association(association);
+  if (!released) return unexpected(released.error());
+  deliver(*released);
+  return {};
+}
+
+Expected<void, std::string> NfqueueDataplane::delete_soft_association(std::uint32_t filter_id, const IpAddress& peer) {
+  return engine_.delete_soft_association(filter_id, peer);
 }
 
 DataplaneCounters NfqueueDataplane::counters() const { return engine_.counters(); }

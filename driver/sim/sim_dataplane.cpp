@@ -17,7 +17,8 @@ Expected<void, std::string> SimDataplane::install_filter_table(FilterTable table
 void SimDataplane::keep(std::vector<ReleasedPacket> released) {
   std::lock_guard lock(released_mutex_);
   for (auto& packet : released) {
-    if (packet.disposition == Disposition::AcceptModified) released_.push_back(std::move(packet.bytes));
+    const bool sent = packet.disposition == Disposition::AcceptModified || packet.disposition == Disposition::Accept;
+    if (sent && !packet.bytes.empty()) released_.push_back(std::move(packet.bytes));
   }
 }
 
@@ -30,6 +31,17 @@ Expected<void, std::string> SimDataplane::add_sa(SaInstall sa) {
 
 Expected<void, std::string> SimDataplane::delete_sa(std::uint32_t spi, crypto::Direction direction) {
   return engine_.delete_sa(spi, direction);
+}
+
+Expected<void, std::string> SimDataplane::add_soft_association(SoftAssociation association) {
+  auto released = engine_.add_soft_association(association);
+  if (!released) return unexpected(released.error());
+  keep(std::move(*released));
+  return {};
+}
+
+Expected<void, std::string> SimDataplane::delete_soft_association(std::uint32_t filter_id, const IpAddress& peer) {
+  return engine_.delete_soft_association(filter_id, peer);
 }
 
 DataplaneCounters SimDataplane::counters() const { return engine_.counters(); }

@@ -21,12 +21,15 @@ class SimDataplane final : public Dataplane {
   Expected<void, std::string> install_filter_table(FilterTable table) override;
   Expected<void, std::string> add_sa(SaInstall sa) override;
   Expected<void, std::string> delete_sa(std::uint32_t spi, crypto::Direction direction) override;
+  Expected<void, std::string> add_soft_association(SoftAssociation association) override;
+  Expected<void, std::string> delete_soft_association(std::uint32_t filter_id, const IpAddress& peer) override;
   DataplaneCounters counters() const override;
 
   // A packet this host sends / receives. Held packets come out later through take_released().
   PacketOutcome send(std::span<const std::byte> packet);
   PacketOutcome receive(std::span<const std::byte> packet);
-  // Held packets that an SA released (protected, ready for the wire), oldest first.
+  // Held packets that an SA released (protected, ready for the wire) or a soft association let go
+  // (in clear), oldest first.
   std::vector<std::vector<std::byte>> take_released();
   void tick();
   bool expiry_due() const noexcept { return engine_.expiry_due(); }

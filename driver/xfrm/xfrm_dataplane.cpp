@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -223,6 +224,11 @@ Expected<void, std::string> XfrmDataplane::add_sa(SaInstall sa) {
   }
   kernel.spi = params.spi;
   kernel.reqid = sa.filter_id;
+  if (sa.dynamic) {
+    auto dynamic = acquire_dynamic(*sa.dynamic, sa.filter_id);
+    if (!dynamic) return unexpected("xfrm: " + crypto::describe_sa(params) + ": " + dynamic.error());
+    kernel.reqid = (*dynamic)->filter.id;  // the dynamic filter's policies name it in their template
+  }
   kernel.tunnel = params.mode == crypto::Mode::Tunnel;
   kernel.replay_window = static_cast<std::uint8_t>(outbound ? 0 : params.replay_window);
   kernel.soft_bytes = sa.lifetime.soft_bytes;
@@ -234,21 +240,110 @@ Expected<void, std::string> XfrmDataplane::add_sa(SaInstall sa) {
     kernel.encap_source_port = outbound ? udp.local_port : udp.remote_port;
     kernel.encap_destination_port = outbound ? udp.remote_port : udp.local_port;
   }
-  if (auto filled = fill_keys(params, kernel.keys); !filled) return unexpected("xfrm: " + filled.error());
+  if (auto filled = fill_keys(params, kernel.keys); !filled) {
+    if (sa.dynamic) release_dynamic(*sa.dynamic);
+    return unexpected("xfrm: " + filled.error());
+  }
 
   const SaKey key{params.spi, params.direction};
   if (auto existing = sas_.find(key); existing != sas_.end()) {  // replace: the kernel refuses a duplicate NEWSA
     (void)xfrm::delete_sa(*requests_, existing->second.destination, params.spi);
+    if (existing->second.dynamic) release_dynamic(*existing->second.dynamic);
     sas_.erase(existing);
   }
   if (auto added = xfrm::add_sa(*requests_, kernel); !added) {
+    if (sa.dynamic) release_dynamic(*sa.dynamic);
     if (xfrm::kernel_lacks_esp(added.error())) {
       kernel_refused_esp_ = true;
       return unexpected(missing_esp_message(params, kernel.keys, added.error()));
     }
     return unexpected("xfrm: the kernel refused " + crypto::describe_sa(params) + ": " + std::strerror(added.error()));
   }
-  sas_[key] = InstalledSa{kernel.destination, sa.filter_id, sa.peer};
+  sas_[key] = InstalledSa{kernel.destination, sa.filter_id, sa.peer, sa.dynamic};
+  // An SA for the pair ends its soft association.
+  if (!outbound || soft_.find({sa.filter_id, sa.peer}) == soft_.end()) return {};
+  (void)xfrm::delete_extra_policy(*requests_, soft_.at({sa.filter_id, sa.peer}).filter);
+  soft_.erase({sa.filter_id, sa.peer});
+  return {};
+}
+
+Expected<XfrmDataplane::DynamicPolicy*, std::string> XfrmDataplane::acquire_dynamic(const DynamicSelector& selector,
+                                                                                   std::uint32_t origin_filter_id) {
+  if (auto found = dynamic_.find(selector); found != dynamic_.end()) {
+    ++found->second.sas;
+    return &found->second;
+  }
+  std::set<std::uint32_t> used;
+  for (const auto& [s, policy] : dynamic_) used.insert(policy.slot);
+  std::uint32_t slot = 0;
+  while (used.contains(slot)) ++slot;
+  DynamicPolicy policy;
+  policy.filter.id = next_dynamic_id_;
+  policy.filter.source = IpPrefix::host(selector.local);
+  policy.filter.destination = IpPrefix::host(selector.remote);
+  policy.filter.protocol = selector.protocol;
+  policy.filter.source_ports = selector.local_port ? PortRange::single(selector.local_port) : PortRange::any();
+  policy.filter.destination_ports = selector.remote_port ? PortRange::single(selector.remote_port) : PortRange::any();
+  policy.filter.action = FilterAction::Negotiate;
+  policy.origin_filter_id = origin_filter_id;
+  policy.slot = slot;
+  policy.sas = 1;
+  if (auto added = xfrm::add_extra_policy(*requests_, policy.filter, xfrm::ExtraPolicy::DynamicFilter, slot, 0, options_.spd); !added) {
+    return unexpected("the dynamic filter's policies: " + added.error());
+  }
+  next_dynamic_id_ = next_dynamic_id_ == UINT32_MAX ? kFirstDynamicFilterId : next_dynamic_id_ + 1;
+  return &dynamic_.emplace(selector, std::move(policy)).first->second;
+}
+
+void XfrmDataplane::release_dynamic(const DynamicSelector& selector) {
+  const auto found = dynamic_.find(selector);
+  if (found == dynamic_.end() || --found->second.sas > 0) return;
+  (void)xfrm::delete_extra_policy(*requests_, found->second.filter);
+  dynamic_.erase(found);
+}
+
+Expected<void, std::string> XfrmDataplane::add_soft_association(SoftAssociation association) {
+  std::lock_guard lock(mutex_);
+  const auto found = filters_.find(association.filter_id);
+  if (found == filters_.end() || found->second.action != FilterAction::Negotiate) {
+    return unexpected("xfrm: soft association with " + association.peer.to_string() + ": filter " +
+                      std::to_string(association.filter_id) + " is not a negotiate filter of the table");
+  }
+  // The filter narrowed to the peer, written from this host's side.
+  DriverFilter narrowed = found->second;
+  if (!narrowed.destination.contains(association.peer)) {
+    std::swap(narrowed.source, narrowed.destination);
+    std::swap(narrowed.source_ports, narrowed.destination_ports);
+  }
+  narrowed.destination = IpPrefix::host(association.peer);
+  narrowed.action = FilterAction::Permit;
+  narrowed.tunnel_endpoint.reset();
+  const SoftKey key{association.filter_id, association.peer};
+  std::uint32_t slot = 0;
+  if (auto existing = soft_.find(key); existing != soft_.end()) {
+    slot = existing->second.slot;
+  } else {
+    std::set<std::uint32_t> used;
+    for (const auto& [k, policy] : soft_) used.insert(policy.slot);
+    while (used.contains(slot)) ++slot;
+  }
+  const auto idle = static_cast<std::uint64_t>(association.idle_lifetime.count());
+  if (auto added = xfrm::add_extra_policy(*requests_, narrowed, xfrm::ExtraPolicy::SoftAssociation, slot, idle, options_.spd); !added) {
+    return unexpected("xfrm: soft association with " + association.peer.to_string() + ": " + added.error());
+  }
+  soft_[key] = SoftPolicy{narrowed, slot, std::chrono::steady_clock::now(), association.idle_lifetime};
+  return {};
+}
+
+Expected<void, std::string> XfrmDataplane::delete_soft_association(std::uint32_t filter_id, const IpAddress& peer) {
+  std::lock_guard lock(mutex_);
+  const auto found = soft_.find({filter_id, peer});
+  if (found == soft_.end()) {
+    return unexpected("xfrm: no soft association for filter " + std::to_string(filter_id) + " with " + peer.to_string());
+  }
+  auto deleted = xfrm::delete_extra_policy(*requests_, found->second.filter);
+  soft_.erase(found);
+  if (!deleted) return unexpected("xfrm: " + deleted.error());
   return {};
 }
 
@@ -259,6 +354,7 @@ Expected<void, std::string> XfrmDataplane::delete_sa(std::uint32_t spi, crypto::
     return unexpected("xfrm: no " + std::string(crypto::name_of(direction)) + " SA with SPI " + std::to_string(spi) + " was installed by Ward");
   }
   const auto destination = found->second.destination;
+  if (found->second.dynamic) release_dynamic(*found->second.dynamic);
   sas_.erase(found);
   if (auto deleted = xfrm::delete_sa(*requests_, destination, spi); !deleted && deleted.error() != ENOENT) {
     return unexpected("xfrm: deleting SA " + std::to_string(spi) + " to " + destination.to_string() + ": " + std::strerror(deleted.error()));
@@ -270,6 +366,8 @@ Expected<std::size_t, std::string> XfrmDataplane::remove_all() {
   std::lock_guard lock(mutex_);
   for (const auto& [key, installed] : sas_) (void)xfrm::delete_sa(*requests_, installed.destination, key.first);
   sas_.clear();
+  dynamic_.clear();
+  soft_.clear();
   filter_by_rank_.clear();
   filters_.clear();
   auto removed = xfrm::remove_policies(*requests_, options_.spd);
@@ -288,6 +386,7 @@ void XfrmDataplane::serve_events() {
 void XfrmDataplane::handle_acquire(const nlmsghdr* message) {
   const auto kernel = xfrm::parse_acquire(message);
   if (!kernel) return;
+  if (kernel->reqid >= kFirstDynamicFilterId) return;  // a dynamic filter: the initiator (re)negotiates, not us
   Acquire acquire;
   {
     std::lock_guard lock(mutex_);
@@ -323,7 +422,10 @@ void XfrmDataplane::handle_expire(const nlmsghdr* message) {
     expiry.filter_id = found->second.filter_id;
     expiry.peer = found->second.peer;
     // The kernel deletes an SA that reached its hard lifetime itself.
-    if (kernel->hard) sas_.erase(found);
+    if (kernel->hard) {
+      if (found->second.dynamic) release_dynamic(*found->second.dynamic);
+      sas_.erase(found);
+    }
   }
   expiry.kind = kernel->hard ? ExpiryKind::Hard : ExpiryKind::Soft;
   listener_.on_expiry(expiry);
@@ -343,6 +445,9 @@ DataplaneCounters XfrmDataplane::counters() const {
       counters.spi = key.first;
       counters.direction = key.second;
       counters.filter_id = installed.filter_id;
+      if (installed.dynamic) {
+        if (const auto dynamic = dynamic_.find(*installed.dynamic); dynamic != dynamic_.end()) counters.dynamic_filter_id = dynamic->second.filter.id;
+      }
       counters.peer = installed.peer;
       for (const auto& kernel : *stats) {
         if (kernel.spi == key.first && kernel.destination == installed.destination) {
@@ -352,6 +457,19 @@ DataplaneCounters XfrmDataplane::counters() const {
         }
       }
       out.sas.push_back(counters);
+    }
+  }
+  for (const auto& [selector, policy] : dynamic_) {
+    out.dynamic_filters.push_back({policy.filter.id, policy.origin_filter_id, selector, policy.sas, 0, 0});  // no per-policy counts
+  }
+  if (!soft_.empty()) {
+    // The kernel retires idle soft associations itself: list the ones it still holds.
+    const auto now = std::chrono::steady_clock::now();
+    const auto held = xfrm::extra_policy_slots(*requests_, xfrm::ExtraPolicy::SoftAssociation, options_.spd);
+    for (const auto& [key, policy] : soft_) {
+      if (held && std::find(held->begin(), held->end(), policy.slot) == held->end()) continue;
+      out.soft_associations.push_back({key.first, key.second, 0, 0,
+                                       std::chrono::duration_cast<std::chrono::seconds>(now - policy.created), policy.idle_lifetime});
     }
   }
   if (xfrm_stat_fd_ >= 0) {

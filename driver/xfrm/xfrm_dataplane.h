@@ -7,7 +7,14 @@
 //   add_sa / delete_sa    kernel XFRM states (xfrm_sad.h), ESP only (AH and AH+ESP bundles are
 //                         refused: the SPD's templates are ESP only). On a kernel without ESP the
 //                         kernel refuses them and the error says so (and names what /proc/crypto
-//                         lacks); the nfqueue backend is the one for such kernels.
+//                         lacks); the nfqueue backend is the one for such kernels. A default
+//                         response SA brings its dynamic filter: kernel policies after the table's
+//                         (xfrm_spd.h), template reqid = the dynamic filter's id, removed with the
+//                         filter's last SA. Acquires for a dynamic filter are not passed on (the
+//                         responder never negotiates for one).
+//   soft associations     a permit policy for the filter narrowed to the peer, ahead of the table,
+//                         that the kernel removes after the idle lifetime. Held packets are not
+//                         released: the kernel drops what waited for the acquire.
 //   listener              kernel acquires (XFRMNLGRP_ACQUIRE; the filter is the template's reqid,
 //                         or else the policy's priority rank) and SA expiries (XFRMNLGRP_EXPIRE)
 //                         arrive on a thread of the dataplane's own.
@@ -25,10 +32,12 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -54,6 +63,8 @@ class XfrmDataplane final : public Dataplane {
   Expected<void, std::string> install_filter_table(FilterTable table) override;
   Expected<void, std::string> add_sa(SaInstall sa) override;
   Expected<void, std::string> delete_sa(std::uint32_t spi, crypto::Direction direction) override;
+  Expected<void, std::string> add_soft_association(SoftAssociation association) override;
+  Expected<void, std::string> delete_soft_association(std::uint32_t filter_id, const IpAddress& peer) override;
   DataplaneCounters counters() const override;
 
   // Removes Ward's SAs and policies now (the destructor does it too); the policies removed.
@@ -64,14 +75,31 @@ class XfrmDataplane final : public Dataplane {
     IpAddress destination;
     std::uint32_t filter_id = 0;
     IpAddress peer;
+    std::optional<DynamicSelector> dynamic;
   };
   using SaKey = std::pair<std::uint32_t, crypto::Direction>;
+  struct DynamicPolicy {
+    DriverFilter filter;  // outbound direction, id = the dynamic filter's
+    std::uint32_t origin_filter_id = 0;
+    std::uint32_t slot = 0;
+    std::size_t sas = 0;
+  };
+  struct SoftPolicy {
+    DriverFilter filter;  // permit, narrowed to the peer
+    std::uint32_t slot = 0;
+    std::chrono::steady_clock::time_point created;
+    std::chrono::seconds idle_lifetime{0};
+  };
+  using SoftKey = std::pair<std::uint32_t, IpAddress>;
 
   XfrmDataplane(DataplaneListener& listener, XfrmOptions options);
   void serve_events();
   void handle_acquire(const struct nlmsghdr* message);
   void handle_expire(const struct nlmsghdr* message);
   Expected<IpAddress, std::string> local_address_towards(const IpAddress& peer) const;
+  // Under mutex_: the dynamic filter of a default response SA, made on first use.
+  Expected<DynamicPolicy*, std::string> acquire_dynamic(const DynamicSelector& selector, std::uint32_t origin_filter_id);
+  void release_dynamic(const DynamicSelector& selector);
 
   DataplaneListener& listener_;
   XfrmOptions options_;
@@ -82,6 +110,9 @@ class XfrmDataplane final : public Dataplane {
   std::vector<std::uint32_t> filter_by_rank_;
   std::unordered_map<std::uint32_t, DriverFilter> filters_;  // by id: the first filter with that id
   std::map<SaKey, InstalledSa> sas_;
+  std::map<DynamicSelector, DynamicPolicy> dynamic_;
+  std::uint32_t next_dynamic_id_ = kFirstDynamicFilterId;
+  std::map<SoftKey, SoftPolicy> soft_;
   int route_socket_v4_ = -1;  // unconnected UDP sockets in the dataplane's namespace: source lookup
   int route_socket_v6_ = -1;
   int xfrm_stat_fd_ = -1;     // /proc/thread-self/net/xfrm_stat of that namespace, or -1

@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <set>
+#include <utility>
 #include <vector>
 
 #include <libmnl/libmnl.h>
@@ -41,7 +42,7 @@ xfrm_selector selector_for(const DriverFilter& filter, const PortMask& sport, co
 std::string errno_message(const std::string& what, int error) { return what + ": " + std::strerror(error); }
 
 Expected<void, std::string> add_policy(XfrmSocket& socket, const DriverFilter& filter, const xfrm_selector& selector,
-                                       std::uint8_t direction, std::uint32_t priority) {
+                                       std::uint8_t direction, std::uint32_t priority, std::uint64_t idle_seconds = 0) {
   // UPDPOLICY replaces a policy with the same selector and direction in one step (the kernel allows
   // only one), which is how the old table's twin of each new policy is swapped out.
   nlmsghdr* message = socket.new_message(XFRM_MSG_UPDPOLICY, NLM_F_CREATE);
@@ -52,6 +53,7 @@ Expected<void, std::string> add_policy(XfrmSocket& socket, const DriverFilter& f
   info->action = filter.action == FilterAction::Block ? XFRM_POLICY_BLOCK : XFRM_POLICY_ALLOW;
   info->lft.soft_byte_limit = info->lft.hard_byte_limit = XFRM_INF;
   info->lft.soft_packet_limit = info->lft.hard_packet_limit = XFRM_INF;
+  info->lft.hard_use_expires_seconds = idle_seconds;  // 0: none; else the kernel drops it this long after its last use
   if (filter.action == FilterAction::Negotiate) {
     xfrm_user_tmpl tmpl{};
     tmpl.id.proto = kEspProtocol;
@@ -63,6 +65,8 @@ Expected<void, std::string> add_policy(XfrmSocket& socket, const DriverFilter& f
       put_address(direction == XFRM_POLICY_OUT ? tmpl.id.daddr : tmpl.saddr, *filter.tunnel_endpoint);
     }
     tmpl.aalgos = tmpl.ealgos = tmpl.calgos = ~0U;
+    // Inbound pass-through: clear traffic is accepted too (`level use`); outbound still needs the SA.
+    if (filter.accept_unsecured && direction == XFRM_POLICY_IN) tmpl.optional = 1;
     mnl_attr_put(message, XFRMA_TMPL, sizeof tmpl, &tmpl);
   }
   if (auto done = socket.request(message); !done) {
@@ -143,8 +147,63 @@ Expected<SpdSummary, std::string> install_policies(XfrmSocket& socket, const Fil
   return summary;
 }
 
+namespace {
+
+// Dynamic filters and soft associations name one port or any.
+PortMask exact(const PortRange& ports) {
+  return ports.is_any() ? PortMask{} : PortMask{ports.first, std::uint16_t{0xffff}};
+}
+
+// The filter as written (outbound) or its mirror (inbound), and its selector.
+std::pair<DriverFilter, xfrm_selector> extra_direction(const DriverFilter& filter, std::uint8_t direction) {
+  DriverFilter f = filter;
+  if (direction == XFRM_POLICY_IN) {
+    std::swap(f.source, f.destination);
+    std::swap(f.source_ports, f.destination_ports);
+  }
+  const auto selector = selector_for(f, exact(f.source_ports), exact(f.destination_ports));
+  return {f, selector};
+}
+
+}  // namespace
+
+Expected<void, std::string> add_extra_policy(XfrmSocket& socket, const DriverFilter& filter, ExtraPolicy kind, std::uint32_t slot,
+                                             std::uint64_t idle_seconds, const SpdOptions& options) {
+  if (slot >= kExtraBand) return unexpected("more than " + std::to_string(kExtraBand) + " extra XFRM policies");
+  const std::uint32_t priority = kind == ExtraPolicy::DynamicFilter ? options.priority_band + 2 * kHalfBand + slot
+                                                                    : options.priority_band - kExtraBand + slot;
+  for (const std::uint8_t direction : {std::uint8_t{XFRM_POLICY_OUT}, std::uint8_t{XFRM_POLICY_IN}}) {
+    const auto [f, selector] = extra_direction(filter, direction);
+    if (auto added = add_policy(socket, f, selector, direction, priority, idle_seconds); !added) return added;
+  }
+  return {};
+}
+
+Expected<void, std::string> delete_extra_policy(XfrmSocket& socket, const DriverFilter& filter) {
+  for (const std::uint8_t direction : {std::uint8_t{XFRM_POLICY_OUT}, std::uint8_t{XFRM_POLICY_IN}}) {
+    const auto [f, selector] = extra_direction(filter, direction);
+    nlmsghdr* message = socket.new_message(XFRM_MSG_DELPOLICY);
+    auto* id = static_cast<xfrm_userpolicy_id*>(mnl_nlmsg_put_extra_header(message, sizeof(xfrm_userpolicy_id)));
+    id->sel = selector;
+    id->dir = direction;
+    if (auto done = socket.request(message); !done && done.error() != ENOENT) {
+      return unexpected(errno_message("deleting the XFRM policy of filter " + std::to_string(f.id), done.error()));
+    }
+  }
+  return {};
+}
+
+Expected<std::vector<std::uint32_t>, std::string> extra_policy_slots(XfrmSocket& socket, ExtraPolicy kind, const SpdOptions& options) {
+  const std::uint32_t low = kind == ExtraPolicy::DynamicFilter ? options.priority_band + 2 * kHalfBand : options.priority_band - kExtraBand;
+  auto found = list_band(socket, low, low + kExtraBand);
+  if (!found) return unexpected(found.error());
+  std::set<std::uint32_t> slots;
+  for (const auto& policy : *found) slots.insert(policy.priority - low);
+  return std::vector<std::uint32_t>(slots.begin(), slots.end());
+}
+
 Expected<std::size_t, std::string> remove_policies(XfrmSocket& socket, const SpdOptions& options) {
-  return delete_band(socket, options.priority_band, options.priority_band + 2 * kHalfBand);
+  return delete_band(socket, options.priority_band - kExtraBand, options.priority_band + 2 * kHalfBand + kExtraBand);
 }
 
 }  // namespace ward::driver::xfrm

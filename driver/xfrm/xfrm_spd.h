@@ -10,6 +10,13 @@
 // order (weights, then the tie rule): rank r gets priority band + r, and the kernel prefers the
 // lowest priority value, so its choice equals Ward's.
 //
+// An inbound policy of a filter that accepts unsecured communication (inbound pass-through) has an
+// optional template (`level use`): the kernel accepts clear traffic as well as ESP.
+//
+// Beside the table, single filters (extra policies): the dynamic filters of default response SAs
+// just after the table's halves (they apply only where no table filter matches), and soft
+// associations just before Ward's band (clear for one filter and peer, ahead of the filter).
+//
 // Ward's policies live in one priority band of their own; anything outside it belongs to someone
 // else and is never touched. The kernel SPD has no transactions: a new table goes into the other
 // half of the band, each policy replacing its same-selector twin of the old table in one step
@@ -33,6 +40,9 @@ struct SpdOptions {
 };
 
 inline constexpr std::uint32_t kHalfBand = 0x10000;  // up to 65536 kernel policies per table
+inline constexpr std::uint32_t kExtraBand = 0x1000;  // dynamic filters after the halves, soft associations before
+
+enum class ExtraPolicy : std::uint8_t { DynamicFilter, SoftAssociation };
 
 struct SpdSummary {
   std::size_t policies_added = 0;
@@ -45,7 +55,16 @@ struct SpdSummary {
 Expected<SpdSummary, std::string> install_policies(XfrmSocket& socket, const FilterTable& table, std::uint64_t generation,
                                                    const SpdOptions& options = {});
 
-// Removes every policy in Ward's band (shutdown, or cleaning up after a crash).
+// Adds (or replaces) the outbound and inbound policies of one filter outside the table: a dynamic
+// filter (negotiate, template reqid = its id) or a soft association (permit), at `slot` in its band.
+// `idle_seconds` (soft associations): the kernel removes the policies that long after their last use.
+Expected<void, std::string> add_extra_policy(XfrmSocket& socket, const DriverFilter& filter, ExtraPolicy kind, std::uint32_t slot,
+                                             std::uint64_t idle_seconds = 0, const SpdOptions& options = {});
+Expected<void, std::string> delete_extra_policy(XfrmSocket& socket, const DriverFilter& filter);
+// The slots of one kind that the kernel still holds (it retires idle soft associations itself).
+Expected<std::vector<std::uint32_t>, std::string> extra_policy_slots(XfrmSocket& socket, ExtraPolicy kind, const SpdOptions& options = {});
+
+// Removes every policy in Ward's band and the extra bands (shutdown, or cleaning up after a crash).
 Expected<std::size_t, std::string> remove_policies(XfrmSocket& socket, const SpdOptions& options = {});
 
 }  // namespace ward::driver::xfrm

@@ -1,5 +1,7 @@
 #include "ike/auth/kerberos_provider.h"
 
+#include "common/krb5_clock.h"
+
 #include <gssapi/gssapi.h>
 #include <gssapi/gssapi_ext.h>
 #include <gssapi/gssapi_krb5.h>
@@ -340,8 +342,9 @@ class KerberosExchange final : public AuthProvider {
         gss_acquire_cred_from(&minor, any_key ? GSS_C_NO_NAME : own->get(), GSS_C_INDEFINITE, &mechs, usage, &store,
                               &raw, nullptr, nullptr);
     if (GSS_ERROR(major)) {
-      return unexpected("keytab " + config_.keytab.string() + " has no usable key for " + principal + ": " +
-                        gss_error(major, minor));
+      return unexpected(with_clock_skew("keytab " + config_.keytab.string() + " has no usable key for " +
+                                            principal + ": " + gss_error(major, minor),
+                                        minor));
     }
     credentials_.reset(raw);
     return {};
@@ -365,7 +368,7 @@ class KerberosExchange final : public AuthProvider {
         GSS_C_MUTUAL_FLAG | GSS_C_INTEG_FLAG | GSS_C_CONF_FLAG, GSS_C_INDEFINITE, GSS_C_NO_CHANNEL_BINDINGS,
         GSS_C_NO_BUFFER, nullptr, out.get(), &flags, nullptr);
     context_.reset(raw);
-    if (GSS_ERROR(major)) return unexpected("no ticket for " + *target + ": " + gss_error(major, minor));
+    if (GSS_ERROR(major)) return unexpected(with_clock_skew("no ticket for " + *target + ": " + gss_error(major, minor), minor));
     if (major != GSS_S_CONTINUE_NEEDED) {
       return unexpected("the GSS-API mechanism did not ask for mutual authentication with " + *target);
     }
@@ -388,7 +391,8 @@ class KerberosExchange final : public AuthProvider {
                                                  &flags, nullptr);
     context_.reset(raw);
     if (GSS_ERROR(major)) {
-      return unexpected("the peer's token did not verify (" + expected_principal_ + "): " + gss_error(major, minor));
+      return unexpected(with_clock_skew(
+          "the peer's token did not verify (" + expected_principal_ + "): " + gss_error(major, minor), minor));
     }
     if (major == GSS_S_CONTINUE_NEEDED) {
       return unexpected(std::string("the GSS-API mechanism wants another round trip after main mode 4, which "
@@ -425,7 +429,7 @@ class KerberosExchange final : public AuthProvider {
         reason += " (keytab " + config_.keytab.string() + " is older than " + config_.own_principal +
                   "'s key in the KDC: extract the keytab again)";
       }
-      return unexpected(std::move(reason));
+      return unexpected(with_clock_skew(std::move(reason), minor));
     }
     if (major == GSS_S_CONTINUE_NEEDED) {
       return unexpected(std::string("the GSS-API mechanism wants another round trip after main mode 3, which "
@@ -460,6 +464,14 @@ class KerberosExchange final : public AuthProvider {
     established_ = true;
     authenticated_peer_ = *who;
     return {};
+  }
+
+  // A clock error (the ticket or the authenticator outside the allowed skew) is said as clock
+  // skew first, with this host's and the KDC's times; the library's words follow in brackets.
+  std::string with_clock_skew(std::string reason, OM_uint32 minor) const {
+    if (!krb5_clock::is_clock_error(static_cast<std::int32_t>(minor))) return reason;
+    return krb5_clock::describe_clock_skew("FILE:" + config_.keytab.string(), config_.own_principal) + " (" + reason +
+           ")";
   }
 
   const KerberosConfig config_;

@@ -8,6 +8,7 @@
 #include <bit>
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <future>
 #include <set>
 
@@ -97,12 +98,48 @@ class OutboundAfterMessage3 final : public driver::Dataplane {
     }
     return inner_.delete_sa(spi, direction);
   }
+  Expected<void, std::string> add_soft_association(driver::SoftAssociation association) override {
+    return inner_.add_soft_association(std::move(association));
+  }
+  Expected<void, std::string> delete_soft_association(std::uint32_t filter_id, const IpAddress& peer) override {
+    return inner_.delete_soft_association(filter_id, peer);
+  }
   driver::DataplaneCounters counters() const override { return inner_.counters(); }
 
  private:
   driver::Dataplane& inner_;
   bool holding_ = false;
   std::vector<driver::SaInstall> waiting_;
+};
+
+// The dataplane a default response quick mode installs through: each of its SAs brings the
+// dynamic filter for the traffic the quick mode negotiated.
+class DefaultResponseInstaller final : public driver::Dataplane {
+ public:
+  DefaultResponseInstaller(driver::Dataplane& inner, driver::DynamicSelector selector) : inner_(inner), selector_(selector) {}
+
+  driver::Capabilities capabilities() const override { return inner_.capabilities(); }
+  Expected<void, std::string> install_filter_table(driver::FilterTable table) override {
+    return inner_.install_filter_table(std::move(table));
+  }
+  Expected<void, std::string> add_sa(driver::SaInstall sa) override {
+    sa.dynamic = selector_;
+    return inner_.add_sa(std::move(sa));
+  }
+  Expected<void, std::string> delete_sa(std::uint32_t spi, driver::crypto::Direction direction) override {
+    return inner_.delete_sa(spi, direction);
+  }
+  Expected<void, std::string> add_soft_association(driver::SoftAssociation association) override {
+    return inner_.add_soft_association(std::move(association));
+  }
+  Expected<void, std::string> delete_soft_association(std::uint32_t filter_id, const IpAddress& peer) override {
+    return inner_.delete_soft_association(filter_id, peer);
+  }
+  driver::DataplaneCounters counters() const override { return inner_.counters(); }
+
+ private:
+  driver::Dataplane& inner_;
+  driver::DynamicSelector selector_;
 };
 
 }  // namespace
@@ -114,6 +151,7 @@ std::string_view name(IkeEvent::Kind kind) noexcept {
     case IkeEvent::Kind::QuickModeEstablished: return "quick mode established";
     case IkeEvent::Kind::QuickModeFailed: return "quick mode failed";
     case IkeEvent::Kind::SasDeleted: return "SAs deleted";
+    case IkeEvent::Kind::SoftAssociation: return "fell back to clear (soft association)";
   }
   return "?";
 }
@@ -155,6 +193,8 @@ class IkeService::Engine {
  private:
   struct PendingQuickMode {
     QuickModePolicy policy;
+    TimePoint requested{};    // the acquire: the fallback delay counts from it
+    bool fell_back = false;   // a soft association covers the flow meanwhile
   };
   struct MainMode {
     std::uint64_t id = 0;
@@ -173,11 +213,16 @@ class IkeService::Engine {
     std::uint32_t quick_mode_limit = 0;    // Phase1Policy::quick_mode_limit
     std::uint32_t quick_modes_established = 0;
     std::string refused_by_peer;   // the peer's refusal of this (established) main mode, until its DELETE
+    FailureKind refused_kind = FailureKind::Other;
+    bool sent = false;             // message 1 went out (initiator)
+    bool peer_answered = false;    // anything came back: no fallback to clear any more
   };
   struct Exchange {
     MainMode* main_mode = nullptr;
     // Initiators only: what `qm` installs through (declared first: it outlives `qm`).
     std::unique_ptr<OutboundAfterMessage3> installer;
+    // Default response responders only: likewise.
+    std::unique_ptr<DefaultResponseInstaller> default_response;
     std::unique_ptr<sa::QuickModeExchange> qm;
     auth::Role role = auth::Role::Initiator;
     QuickModePolicy policy;
@@ -205,6 +250,8 @@ class IkeService::Engine {
     std::vector<std::optional<TimePoint>> main_mode_expiry;
     std::vector<QuickModeSaInfo> quick_modes;
     std::vector<TimePoint> quick_mode_expiry;
+    std::vector<QuickModeNegotiation> negotiating;
+    std::vector<std::pair<NegotiationFailure, TimePoint>> failures;
     IkeCounters counters;
   };
 
@@ -214,8 +261,21 @@ class IkeService::Engine {
   void send(const Endpoint& to, std::span<const std::byte> bytes);
   // The snapshot is published first, so a listener that looks sees what the event says.
   void emit(const IkeEvent& event) {
-    if (!event.unverified) publish();   // a refused main mode 1 changed no state
+    // A refused main mode 1 (its address may be forged) changed no state and is kept out of the
+    // recent failures, which a flood would otherwise fill.
+    if (event.unverified) {
+      listener_.on_ike_event(event);
+      return;
+    }
+    if (event.kind == IkeEvent::Kind::MainModeFailed || event.kind == IkeEvent::Kind::QuickModeFailed) remember_failure(event);
+    publish();
     listener_.on_ike_event(event);
+  }
+  void remember_failure(const IkeEvent& event) {
+    NegotiationFailure failure{event.peer, event.role, event.kind == IkeEvent::Kind::MainModeFailed, event.filter_id, event.failure,
+                               event.reason, {}};
+    failures_.emplace_back(std::move(failure), now());
+    while (failures_.size() > kRecentFailuresKept) failures_.pop_front();
   }
   std::string auth_name(const MainMode& mm) const { return mm.auth ? std::string(mm.auth->name()) : std::string(); }
 
@@ -233,12 +293,17 @@ class IkeService::Engine {
   // the event to emit (not yet emitted).
   Expected<Responder, IkeEvent> responder_for(const Endpoint& from, std::span<const std::byte> message_1);
   void drive_main_mode(MainMode& mm, std::span<const std::byte> bytes);
-  void after_main_mode_step(MainMode& mm, std::string extra_reason = {});
-  void fail_main_mode(MainMode& mm, const std::string& reason);
+  void after_main_mode_step(MainMode& mm, std::string extra_reason = {}, std::optional<FailureKind> kind = std::nullopt);
+  // `kind` unset: no response when the peer never answered our message 1, else what the reason's
+  // RFC 2408 type says.
+  void fail_main_mode(MainMode& mm, const std::string& reason, std::optional<FailureKind> kind = std::nullopt);
+  // Fallback to clear (QuickModePolicy::fallback_to_clear): soft associations for the quick modes
+  // waiting on a main mode the peer has not answered; `all`: whatever their delay (it failed).
+  void fall_back_to_clear(MainMode& mm, TimePoint t, bool all);
   void on_quick_mode(const Endpoint& from, std::span<const std::byte> bytes, const IsakmpHeader& h);
   void on_informational(const Endpoint& from, std::span<const std::byte> bytes, const IsakmpHeader& h);
   void start_quick_mode(MainMode& mm, QuickModePolicy policy);
-  void after_quick_mode_step(Exchange& ex);
+  void after_quick_mode_step(Exchange& ex, std::optional<FailureKind> kind = std::nullopt);
   void abandon(Exchange& ex);
   void delete_pair(std::size_t index, const std::string& reason, bool notify);
   // Installs the outbound SA an initiator's quick mode left waiting after message 3.
@@ -279,6 +344,7 @@ class IkeService::Engine {
   std::vector<std::unique_ptr<MainMode>> main_modes_;
   std::vector<std::unique_ptr<Exchange>> exchanges_;
   std::vector<QuickModeSa> sas_;
+  std::deque<std::pair<NegotiationFailure, TimePoint>> failures_;
   IkeCounters counters_;
   RefusalLimiter refusal_limiter_;
   ResponderCookies cookies_;
@@ -470,6 +536,7 @@ Expected<IkeService::Engine::Responder, IkeEvent> IkeService::Engine::responder_
   if (!policy) {
     ++counters_.no_policy;
     failed.reason = "no main mode policy for " + from.address.to_string() + ": " + policy.error();
+    failed.failure = FailureKind::NoPolicy;
     return unexpected(std::move(failed));
   }
   // The first of our methods that the peer offers.
@@ -495,6 +562,7 @@ Expected<IkeService::Engine::Responder, IkeEvent> IkeService::Engine::responder_
     for (const auto m : methods) theirs += (theirs.empty() ? "" : ", ") + std::to_string(m);
     failed.reason = "NO-PROPOSAL-CHOSEN: the peer offers authentication method(s) " + (theirs.empty() ? "none" : theirs) +
                     ", our policy allows " + (ours.empty() ? "none" : ours);
+    failed.failure = FailureKind::NoProposalChosen;
     refuse_main_mode(from, offered->header.initiator_cookie, NotifyMessageType::NoProposalChosen);
     return unexpected(std::move(failed));
   }
@@ -529,6 +597,7 @@ void IkeService::Engine::respond_main_mode(const Endpoint& from, std::span<const
     IkeEvent failed{IkeEvent::Kind::MainModeFailed, from.address, auth::Role::Responder,
                     std::string(responder->provider->name()), 0, 0, 0, responded.error()};
     failed.unverified = true;
+    failed.failure = failure_kind(refusal_type(failed.reason));
     if (const auto type = refusal_type(failed.reason)) {
       if (auto parsed = split_datagram(bytes)) refuse_main_mode(from, parsed->header.initiator_cookie, *type);
     }
@@ -595,8 +664,10 @@ void IkeService::Engine::promote(const Endpoint& from, std::span<const std::byte
     ++counters_.main_modes_failed;
     const std::string reason = responded ? "the policy changed between main mode 1 and 3; the peer starts again" : responded.error();
     log("IKE main mode " + sa::hex_cookie(taken->initiator_cookie) + " from " + from.address.to_string() + ": " + reason);
-    emit(IkeEvent{IkeEvent::Kind::MainModeFailed, from.address, auth::Role::Responder,
-                  std::string(responder->provider->name()), 0, 0, 0, reason});
+    IkeEvent failed{IkeEvent::Kind::MainModeFailed, from.address, auth::Role::Responder,
+                    std::string(responder->provider->name()), 0, 0, 0, reason};
+    failed.failure = responded ? FailureKind::Other : failure_kind(refusal_type(reason));
+    emit(failed);
     return;
   }
   auto mm = std::make_unique<MainMode>();
@@ -614,6 +685,7 @@ void IkeService::Engine::promote(const Endpoint& from, std::span<const std::byte
 }
 
 void IkeService::Engine::drive_main_mode(MainMode& mm, std::span<const std::byte> bytes) {
+  mm.peer_answered = true;
   const auto before = mm.sa->undecryptable();
   const auto state_before = mm.sa->state();
   const auto reply = mm.sa->handle(bytes);
@@ -654,22 +726,56 @@ void IkeService::Engine::float_if_due(MainMode& mm) {
       std::to_string(options_.nat_t_port));
 }
 
-void IkeService::Engine::fail_main_mode(MainMode& mm, const std::string& reason) {
+void IkeService::Engine::fail_main_mode(MainMode& mm, const std::string& reason, std::optional<FailureKind> kind) {
+  const bool no_response = mm.sent && !mm.peer_answered;
+  const FailureKind failure = kind.value_or(no_response ? FailureKind::NoResponse : failure_kind(refusal_type(reason)));
+  // A peer that never answered, before the fallback delay was up (a short retransmission policy):
+  // the flows that may fall back do so now.
+  if (no_response) fall_back_to_clear(mm, now(), true);
   mm.dead = true;
   ++counters_.main_modes_failed;
-  emit(IkeEvent{IkeEvent::Kind::MainModeFailed, mm.peer.address, mm.sa->role(), auth_name(mm), 0, 0, 0, reason});
+  IkeEvent failed{IkeEvent::Kind::MainModeFailed, mm.peer.address, mm.sa->role(), auth_name(mm), 0, 0, 0, reason};
+  failed.failure = failure;
+  emit(failed);
   for (const auto& pending : mm.pending) {
     ++counters_.quick_modes_failed;
-    emit(IkeEvent{IkeEvent::Kind::QuickModeFailed, mm.peer.address, mm.sa->role(), auth_name(mm), pending.policy.filter_id, 0,
-                  0, "main mode failed: " + reason});
+    failed.kind = IkeEvent::Kind::QuickModeFailed;
+    failed.filter_id = pending.policy.filter_id;
+    failed.reason = "main mode failed: " + reason;
+    emit(failed);
   }
   mm.pending.clear();
 }
 
-void IkeService::Engine::after_main_mode_step(MainMode& mm, std::string extra_reason) {
+void IkeService::Engine::fall_back_to_clear(MainMode& mm, TimePoint t, bool all) {
+  if (mm.dead || mm.peer_answered || !mm.sent || mm.sa->role() != auth::Role::Initiator) return;
+  for (auto& pending : mm.pending) {
+    if (!pending.policy.fallback_to_clear || pending.fell_back) continue;
+    if (!all && t - pending.requested < options_.fallback_delay) continue;
+    pending.fell_back = true;
+    const auto waited = duration_cast<std::chrono::milliseconds>(t - pending.requested);
+    driver::SoftAssociation association{pending.policy.filter_id, mm.peer.address, options_.soft_association_lifetime};
+    IkeEvent event{IkeEvent::Kind::SoftAssociation, mm.peer.address, auth::Role::Initiator, auth_name(mm), pending.policy.filter_id,
+                   0, 0, {}};
+    event.failure = FailureKind::NoResponse;
+    if (auto added = dataplane_.add_soft_association(association); !added) {
+      log("IKE main mode " + sa::hex_cookie(mm.sa->initiator_cookie()) + " with " + mm.peer.address.to_string() +
+          ": no answer, but the fallback to clear failed: " + added.error());
+      continue;
+    }
+    ++counters_.soft_associations;
+    event.reason = "no response from peer " + std::to_string(waited.count()) + " ms after the first packet: clear traffic for filter " +
+                   std::to_string(pending.policy.filter_id) + " (soft association, " +
+                   std::to_string(options_.soft_association_lifetime.count()) + " s without traffic ends it)";
+    log("IKE main mode " + sa::hex_cookie(mm.sa->initiator_cookie()) + " with " + mm.peer.address.to_string() + ": " + event.reason);
+    emit(event);
+  }
+}
+
+void IkeService::Engine::after_main_mode_step(MainMode& mm, std::string extra_reason, std::optional<FailureKind> kind) {
   if (mm.dead) return;
   if (mm.sa->state() == sa::Phase1Sa::State::Failed) {
-    fail_main_mode(mm, mm.sa->failure() + extra_reason);
+    fail_main_mode(mm, mm.sa->failure() + extra_reason, kind);
     return;
   }
   if (!mm.sa->established() || mm.reported) return;
@@ -764,7 +870,7 @@ void IkeService::Engine::start_quick_mode(MainMode& mm, QuickModePolicy policy) 
     return;
   }
   if (!mm.sa->established()) {
-    mm.pending.push_back(PendingQuickMode{std::move(policy)});
+    mm.pending.push_back(PendingQuickMode{std::move(policy), now()});
     return;
   }
   auto ex = std::make_unique<Exchange>();
@@ -832,6 +938,7 @@ void IkeService::Engine::on_quick_mode(const Endpoint& from, std::span<const std
     ++counters_.quick_modes_failed;
     failed.reason = "no filter accepts the peer's quick mode (" + ids->initiator_side.prefix.to_string() + " -> " +
                     ids->responder_side.prefix.to_string() + "): " + policy.error();
+    failed.failure = FailureKind::NoPolicy;
     log("IKE: " + failed.reason);
     refuse_quick_mode(*mm, h.message_id, NotifyMessageType::InvalidIdInformation);
     emit(failed);
@@ -840,18 +947,31 @@ void IkeService::Engine::on_quick_mode(const Endpoint& from, std::span<const std
   policy->local = ids->responder_side;
   policy->remote = ids->initiator_side;
   failed.filter_id = policy->filter_id;
+  // The default response: the SAs protect exactly what the IDs name between the two hosts.
+  std::unique_ptr<DefaultResponseInstaller> default_response;
+  if (policy->default_response) {
+    driver::DynamicSelector selector{options_.local, from.address, ids->responder_side.protocol, ids->responder_side.port,
+                                     ids->initiator_side.port};
+    default_response = std::make_unique<DefaultResponseInstaller>(dataplane_, selector);
+    log("IKE quick mode " + hex32(h.message_id) + " from " + from.address.to_string() + ": no filter covers " +
+        ids->responder_side.prefix.to_string() + " <-> " + ids->initiator_side.prefix.to_string() + " (protocol " +
+        std::to_string(selector.protocol) + "): the default response rule answers, with a dynamic filter");
+  }
   std::vector<std::byte> reply;
-  auto responded = sa::QuickModeExchange::respond(*mm->sa, quick_mode_config(*policy, *mm), dataplane_,
+  auto responded = sa::QuickModeExchange::respond(*mm->sa, quick_mode_config(*policy, *mm),
+                                                  default_response ? static_cast<driver::Dataplane&>(*default_response) : dataplane_,
                                                   options_.clock, bytes, reply);
   if (!responded) {
     ++counters_.quick_modes_failed;
     failed.reason = responded.error();
+    failed.failure = failure_kind(refusal_type(failed.reason));
     if (const auto type = refusal_type(failed.reason)) refuse_quick_mode(*mm, h.message_id, *type);
     emit(failed);
     return;
   }
   auto ex = std::make_unique<Exchange>();
   ex->main_mode = mm;
+  ex->default_response = std::move(default_response);
   ex->role = auth::Role::Responder;
   ex->policy = std::move(*policy);
   ex->qm = std::move(*responded);
@@ -859,7 +979,7 @@ void IkeService::Engine::on_quick_mode(const Endpoint& from, std::span<const std
   exchanges_.push_back(std::move(ex));
 }
 
-void IkeService::Engine::after_quick_mode_step(Exchange& ex) {
+void IkeService::Engine::after_quick_mode_step(Exchange& ex, std::optional<FailureKind> kind) {
   if (ex.dead || ex.reported) return;
   const auto& mm = *ex.main_mode;
   if (ex.qm->state() == sa::QuickModeExchange::State::Failed) {
@@ -867,13 +987,16 @@ void IkeService::Engine::after_quick_mode_step(Exchange& ex) {
     ex.dead = true;
     ex.reported = true;
     ++counters_.quick_modes_failed;
-    emit(IkeEvent{IkeEvent::Kind::QuickModeFailed, mm.peer.address, ex.role, auth_name(mm), ex.policy.filter_id, 0, 0,
-                  ex.qm->failure()});
+    IkeEvent failed{IkeEvent::Kind::QuickModeFailed, mm.peer.address, ex.role, auth_name(mm), ex.policy.filter_id, 0, 0,
+                    ex.qm->failure()};
+    failed.failure = kind.value_or(failure_kind(refusal_type(ex.qm->failure())));
+    emit(failed);
     return;
   }
   if (!ex.qm->done()) return;
   ex.reported = true;
   ++counters_.quick_modes_established;
+  if (ex.policy.default_response) ++counters_.default_responses;
   ++ex.main_mode->quick_modes_established;
   QuickModeSa record;
   record.peer = mm.peer;
@@ -986,7 +1109,9 @@ void IkeService::Engine::on_unprotected_informational(const Endpoint& from, std:
   ++counters_.refusals_received;
   const auto text = refusal_text(from.address, *n);
   log("IKE main mode " + sa::hex_cookie(target->sa->initiator_cookie()) + ": " + text);
-  fail_main_mode(*target, text + " (in state " + std::string(sa::name(target->sa->state())) + ")");
+  target->peer_answered = true;
+  fail_main_mode(*target, text + " (in state " + std::string(sa::name(target->sa->state())) + ")",
+                 failure_kind(static_cast<NotifyMessageType>(n->message_type)));
 }
 
 void IkeService::Engine::on_quick_mode_refusal(MainMode& mm, const Notification& notification) {
@@ -1002,7 +1127,9 @@ void IkeService::Engine::on_quick_mode_refusal(MainMode& mm, const Notification&
     ex->reported = true;
     ++counters_.quick_modes_failed;
     log("IKE quick mode " + hex32(ex->qm->message_id()) + " (filter " + std::to_string(ex->policy.filter_id) + "): " + text);
-    emit(IkeEvent{IkeEvent::Kind::QuickModeFailed, mm.peer.address, ex->role, auth_name(mm), ex->policy.filter_id, 0, 0, text});
+    IkeEvent failed{IkeEvent::Kind::QuickModeFailed, mm.peer.address, ex->role, auth_name(mm), ex->policy.filter_id, 0, 0, text};
+    failed.failure = failure_kind(static_cast<NotifyMessageType>(notification.message_type));
+    emit(failed);
   }
   if (matched) {
     ++counters_.refusals_received;
@@ -1195,6 +1322,7 @@ void IkeService::Engine::on_informational(const Endpoint& from, std::span<const 
     if (notification->is_error() && notification->spi == ours && notification->data.empty()) {
       ++counters_.refusals_received;
       mm->refused_by_peer = refusal_text(from.address, *notification);
+      mm->refused_kind = failure_kind(static_cast<NotifyMessageType>(notification->message_type));
       log("IKE main mode " + sa::hex_cookie(mm->sa->initiator_cookie()) + ": " + mm->refused_by_peer);
       continue;
     }
@@ -1205,10 +1333,12 @@ void IkeService::Engine::on_informational(const Endpoint& from, std::span<const 
     log("IKE: " + from.address.to_string() + " notifies " + std::to_string(notification->message_type));
   }
   if (!mm->sa->established()) {
+    mm->peer_answered = true;
     if (!mm->refused_by_peer.empty() || deletes_main_mode) {
       const std::string reason =
           mm->refused_by_peer.empty() ? "peer " + from.address.to_string() + " deleted the ISAKMP SA" : mm->refused_by_peer;
-      fail_main_mode(*mm, reason + " (in state " + std::string(sa::name(mm->sa->state())) + ")");
+      fail_main_mode(*mm, reason + " (in state " + std::string(sa::name(mm->sa->state())) + ")",
+                     mm->refused_by_peer.empty() ? FailureKind::Other : mm->refused_kind);
     }
     return;
   }
@@ -1275,6 +1405,7 @@ void IkeService::Engine::negotiate(const driver::Acquire& acquire, std::optional
   if (!qm_policy) {
     ++counters_.no_policy;
     failed.reason = "no quick mode policy for filter " + std::to_string(acquire.filter_id) + ": " + qm_policy.error();
+    failed.failure = FailureKind::NoPolicy;
     emit(failed);
     return;
   }
@@ -1288,6 +1419,7 @@ void IkeService::Engine::negotiate(const driver::Acquire& acquire, std::optional
     failed.kind = IkeEvent::Kind::MainModeFailed;
     failed.reason = "no main mode policy for " + acquire.peer.to_string() + ": " +
                     (p1_policy ? std::string("no authentication method") : p1_policy.error());
+    failed.failure = FailureKind::NoPolicy;
     emit(failed);
     return;
   }
@@ -1298,13 +1430,14 @@ void IkeService::Engine::negotiate(const driver::Acquire& acquire, std::optional
   mm->sa = sa::Phase1Sa::initiate(phase1_config(*p1_policy, acquire.peer), *mm->auth, options_.clock);
   mm->peer = Endpoint{acquire.peer, options_.port};
   mm->created = now();
-  mm->pending.push_back(PendingQuickMode{std::move(*qm_policy)});
+  mm->pending.push_back(PendingQuickMode{std::move(*qm_policy), now()});
   auto message_1 = mm->sa->build_main_mode_1();
   if (!message_1) {
-    fail_main_mode(*mm, message_1.error());
+    fail_main_mode(*mm, message_1.error(), FailureKind::Other);
     return;
   }
   send(mm->peer, *message_1);
+  mm->sent = true;
   main_modes_.push_back(std::move(mm));
 }
 
@@ -1320,6 +1453,12 @@ void IkeService::Engine::expiry(const driver::SaExpiry& expiry) {
       return;
     }
     if (record.rekeying || negotiating(record.peer.address, record.policy.filter_id)) return;
+    if (record.policy.default_response) {
+      // A dynamic filter's SAs are the initiator's to rekey; ours end with their hard lifetime.
+      log("IKE: SA " + hex32(expiry.spi) + " to " + record.peer.address.to_string() +
+          " reached its soft lifetime: a default response SA, the initiator rekeys");
+      return;
+    }
     record.rekeying = true;
     log("IKE: SA " + hex32(expiry.spi) + " to " + record.peer.address.to_string() + " reached its soft lifetime: rekeying");
     driver::Acquire acquire;
@@ -1371,14 +1510,18 @@ void IkeService::Engine::timers() {
   for (auto& mm_ptr : main_modes_) {
     auto& mm = *mm_ptr;
     if (mm.dead) continue;
+    fall_back_to_clear(mm, t, false);
     if (const auto due = mm.sa->due(); due && *due <= t) {
       const auto before = mm.sa->state();
       send(mm.peer, mm.sa->on_timer());
       std::string extra;
+      std::optional<FailureKind> kind;
+      if (mm.peer_answered) kind = FailureKind::TimedOut;   // it answered, then went quiet
       if (before == sa::Phase1Sa::State::MainMode5Sent) {
         extra = " - the peer could not authenticate main mode 5: the preshared keys (or credentials) probably differ";
+        kind = FailureKind::AuthenticationFailed;
       }
-      after_main_mode_step(mm, extra);
+      after_main_mode_step(mm, extra, kind);
       if (mm.dead) continue;
     }
     if (mm.sa->established() && mm.peer.nat_t && mm.sa->nat().local_behind_nat) {
@@ -1399,7 +1542,7 @@ void IkeService::Engine::timers() {
         reason += "; " + std::to_string(mm.undecryptable) +
                   " main mode 5 message(s) did not decrypt - the peer's preshared key probably differs";
       }
-      fail_main_mode(mm, reason);
+      fail_main_mode(mm, reason, FailureKind::TimedOut);
       continue;
     }
     if (mm.expires && *mm.expires <= t) {
@@ -1415,7 +1558,7 @@ void IkeService::Engine::timers() {
     if (ex->dead) continue;
     if (const auto due = ex->qm->due(); due && *due <= t) {
       send(ex->main_mode->peer, ex->qm->on_timer());
-      after_quick_mode_step(*ex);
+      after_quick_mode_step(*ex, FailureKind::TimedOut);
     }
     if (ex->linger_until && *ex->linger_until <= t) ex->dead = true;
   }
@@ -1443,6 +1586,11 @@ std::optional<TimePoint> IkeService::Engine::next_due() const {
   for (const auto& mm : main_modes_) {
     consider(mm->sa->due());
     consider(mm->expires);
+    if (mm->sent && !mm->peer_answered && !mm->dead) {
+      for (const auto& pending : mm->pending) {
+        if (pending.policy.fallback_to_clear && !pending.fell_back) consider(pending.requested + options_.fallback_delay);
+      }
+    }
     if (mm->dpd && !mm->dead) consider(mm->dpd->due());
     consider(mm->next_keepalive);
     if (!mm->sa->established() && mm->sa->role() == auth::Role::Responder) consider(mm->created + options_.half_open_timeout);
@@ -1468,6 +1616,7 @@ void IkeService::Engine::publish() {
     info.peer_port = mm->peer.port;
     info.nat_t = mm->peer.nat_t;
     info.role = mm->sa->role();
+    info.status = main_mode_state(mm->sa->state());
     info.state = std::string(sa::name(mm->sa->state()));
     info.cookies = sa::hex_cookie(mm->sa->initiator_cookie()) + ":" + sa::hex_cookie(mm->sa->responder_cookie());
     info.auth_method = auth_name(*mm);
@@ -1500,9 +1649,23 @@ void IkeService::Engine::publish() {
     info.outbound_ah_spi = s.outbound_ah_spi;
     info.pfs_group = s.policy.pfs_group;
     info.auth_method = s.auth_method;
+    info.default_response = s.policy.default_response;
     p.quick_modes.push_back(std::move(info));
     p.quick_mode_expiry.push_back(s.expires);
   }
+  for (const auto& ex : exchanges_) {
+    if (ex->dead || ex->reported || ex->main_mode->dead) continue;
+    p.negotiating.push_back(QuickModeNegotiation{ex->main_mode->peer.address, ex->role, ex->policy.filter_id,
+                                                 std::string(sa::name(ex->qm->state())), ex->policy.default_response});
+  }
+  for (const auto& mm : main_modes_) {
+    if (mm->dead) continue;
+    for (const auto& pending : mm->pending) {
+      p.negotiating.push_back(QuickModeNegotiation{mm->peer.address, auth::Role::Initiator, pending.policy.filter_id,
+                                                   pending.fell_back ? "SoftAssociation" : "WaitingForMainMode", false});
+    }
+  }
+  p.failures.assign(failures_.begin(), failures_.end());
   p.counters = counters_;
   p.counters.embryonic = embryonic_.size();
   const std::lock_guard lock(published_mutex_);
@@ -1513,7 +1676,11 @@ IkeSnapshot IkeService::Engine::snapshot() const {
   const auto t = now();
   auto left = [&](TimePoint expires) { return expires > t ? duration_cast<seconds>(expires - t) : seconds(0); };
   const std::lock_guard lock(published_mutex_);
-  IkeSnapshot s{published_.main_modes, published_.quick_modes, published_.counters};
+  IkeSnapshot s{published_.main_modes, published_.quick_modes, published_.negotiating, {}, published_.counters};
+  for (const auto& [failure, at] : published_.failures) {
+    s.failures.push_back(failure);
+    s.failures.back().age = duration_cast<seconds>(t - at);
+  }
   for (std::size_t i = 0; i < s.main_modes.size(); ++i) {
     if (published_.main_mode_expiry[i]) s.main_modes[i].lifetime_left = left(*published_.main_mode_expiry[i]);
   }

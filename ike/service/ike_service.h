@@ -8,7 +8,13 @@
 //                        +-- informational (HASH(1)-protected; DELETE removes the named SAs)
 //   initiate(acquire) ---> reuse the established main mode to the peer or start one; the quick
 //                          modes wait for it; one negotiation per (peer, filter)
-//   timers ------------> retransmission with back-off, half-open timeouts, phase 1 lifetimes
+//   timers ------------> retransmission with back-off, half-open timeouts, phase 1 lifetimes,
+//                        fallback to clear (a peer that never answers main mode gets a soft
+//                        association after fallback_delay, when its filter's action allows it)
+//
+// A quick mode the PolicyLookup answers with the default response rule (no filter covers it)
+// installs SAs that bring a dynamic filter for the negotiated traffic (driver::DynamicSelector);
+// this host never rekeys those (the initiator does).
 //
 // What to accept is the caller's: a PolicyLookup answers with auth providers, proposals and the
 // filter id, so the service never sees the policy model. Results go to an IkeListener (on the
@@ -35,6 +41,7 @@
 #include "ike/sa/phase1_sa.h"
 #include "ike/sa/quick_mode.h"
 #include "ike/service/dead_peer_detection.h"
+#include "ike/service/helpdesk.h"
 #include "ike/service/embryonic_table.h"
 
 namespace ward::ike::service {
@@ -63,6 +70,14 @@ struct QuickModePolicy {
   // Tunnel mode: the ESP tunnel runs between our address and this gateway (the main mode peer);
   // local/remote above are then the inner subnets or hosts. Unset: transport mode.
   std::optional<IpAddress> tunnel_endpoint;
+  // Responder: no filter covers the peer's quick mode and the policy's default response rule
+  // answers it (filter_id is that rule's): the SAs protect a dynamic filter for exactly the
+  // negotiated traffic, host to host, and are never rekeyed from this side.
+  bool default_response = false;
+  // Initiator: the filter action allows "fallback to unsecured communication": if the peer has
+  // not answered main mode IkeServiceOptions::fallback_delay after the acquire, the flow gets a
+  // soft association (clear) instead of waiting. A peer that answers and then fails gets none.
+  bool fallback_to_clear = false;
 };
 
 // Supplied by the caller (agent/ikebridge). Called on the event thread; errors are reasons an
@@ -89,6 +104,7 @@ struct IkeEvent {
     QuickModeEstablished,
     QuickModeFailed,
     SasDeleted,   // by the peer's DELETE, by a filter going away, or at shutdown
+    SoftAssociation,   // no answer from the peer: its traffic for the filter passes in clear
   };
   Kind kind = Kind::MainModeFailed;
   IpAddress peer;
@@ -98,6 +114,7 @@ struct IkeEvent {
   std::uint32_t inbound_spi = 0;
   std::uint32_t outbound_spi = 0;
   std::string reason;         // failures and deletions: why
+  FailureKind failure = FailureKind::Other;   // failures: why, in the helpdesk's words (helpdesk.h)
   // The peer has not shown it receives at `peer` (a main mode 1 refused: anyone can send one
   // from any address). Listeners aggregate these without regard to the address.
   bool unverified = false;
@@ -111,6 +128,12 @@ class IkeListener {
 };
 
 inline constexpr std::chrono::milliseconds kOutboundAfterMessage3{50};
+// Windows' fallback to clear: a peer that has not answered IKE this long after the first packet
+// (the acquire) gets a soft association, which lives this long without traffic.
+inline constexpr std::chrono::milliseconds kFallbackToClearDelay{3000};
+inline constexpr std::chrono::seconds kSoftAssociationLifetime{300};
+// Failed negotiations kept for snapshot() (the newest).
+inline constexpr std::size_t kRecentFailuresKept = 32;
 
 struct IkeServiceOptions {
   IpAddress local;
@@ -139,6 +162,10 @@ struct IkeServiceOptions {
   // second, at most `refusal_burst` at once; the rest are counted and not sent.
   double refusals_per_second = 10;
   double refusal_burst = 10;
+  // Fallback to clear (QuickModePolicy::fallback_to_clear): how long a peer may leave main mode
+  // unanswered, and how long the soft association then lives without traffic.
+  std::chrono::milliseconds fallback_delay{kFallbackToClearDelay};
+  std::chrono::seconds soft_association_lifetime{kSoftAssociationLifetime};
   DpdPolicy dpd;                   // dead peer detection (RFC 3706) with peers that announce it
   sa::RetransmitPolicy retransmit;
   // NAT traversal (RFC 3947/3948): a second socket on nat_t_port takes marker-prefixed IKE; main
@@ -158,7 +185,8 @@ struct MainModeSaInfo {
   std::uint16_t peer_port = 0;
   bool nat_t = false;         // floated to the NAT-T port (a NAT was detected)
   auth::Role role = auth::Role::Initiator;
-  std::string state;          // the Phase1Sa state name
+  NegotiationState status = NegotiationState::Negotiating;   // for the helpdesk (helpdesk.h)
+  std::string state;          // the Phase1Sa state name (for developers)
   std::string cookies;        // CKY-I:CKY-R in hex
   std::string auth_method;
   std::string cipher;         // "AES-CBC-256"
@@ -184,6 +212,27 @@ struct QuickModeSaInfo {
   std::optional<IkeGroupDescription> pfs_group;
   std::string auth_method;
   std::chrono::seconds lifetime_left{0};
+  bool default_response = false;   // answered with the default response rule (a dynamic filter)
+};
+
+// A quick mode exchange not finished yet.
+struct QuickModeNegotiation {
+  IpAddress peer;
+  auth::Role role = auth::Role::Initiator;
+  std::uint32_t filter_id = 0;
+  std::string state;          // the QuickModeExchange state name
+  bool default_response = false;
+};
+
+// A negotiation that failed, for the helpdesk (the newest kRecentFailuresKept).
+struct NegotiationFailure {
+  IpAddress peer;
+  auth::Role role = auth::Role::Initiator;
+  bool main_mode = true;      // else quick mode
+  std::uint32_t filter_id = 0;
+  FailureKind kind = FailureKind::Other;
+  std::string reason;         // the full reason (for developers)
+  std::chrono::seconds age{0};
 };
 
 // Every failure path bumps one of these.
@@ -229,11 +278,15 @@ struct IkeCounters {
   std::uint64_t nat_t_datagrams_received = 0;   // marker-prefixed IKE on the NAT-T port
   std::uint64_t nat_keepalives_received = 0;
   std::uint64_t nat_keepalives_sent = 0;
+  std::uint64_t soft_associations = 0;          // fallbacks to clear: the peer did not answer main mode
+  std::uint64_t default_responses = 0;          // quick modes answered with the default response rule
 };
 
 struct IkeSnapshot {
   std::vector<MainModeSaInfo> main_modes;
   std::vector<QuickModeSaInfo> quick_modes;
+  std::vector<QuickModeNegotiation> negotiating;   // quick modes under way
+  std::vector<NegotiationFailure> failures;         // the newest last
   IkeCounters counters;
 };
 

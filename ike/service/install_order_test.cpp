@@ -53,6 +53,12 @@ class TimedDataplane final : public driver::Dataplane {
   Expected<void, std::string> delete_sa(std::uint32_t spi, Direction direction) override {
     return inner_.delete_sa(spi, direction);
   }
+  Expected<void, std::string> add_soft_association(driver::SoftAssociation association) override {
+    return inner_.add_soft_association(std::move(association));
+  }
+  Expected<void, std::string> delete_soft_association(std::uint32_t filter_id, const IpAddress& peer) override {
+    return inner_.delete_soft_association(filter_id, peer);
+  }
   driver::DataplaneCounters counters() const override { return inner_.counters(); }
   std::optional<Steady::time_point> outbound_at() {
     const std::lock_guard lock(mutex_);

@@ -15,6 +15,7 @@ namespace {
 constexpr const char* kKrb5kdc = "/usr/sbin/krb5kdc";
 constexpr const char* kKdb5Util = "/usr/sbin/kdb5_util";
 constexpr const char* kKadminLocal = "/usr/sbin/kadmin.local";
+constexpr const char* kFaketime = "/usr/bin/faketime";  // Debian package faketime
 constexpr int kMaxLaunchAttempts = 3;
 constexpr auto kProbeInterval = std::chrono::milliseconds(50);
 
@@ -97,7 +98,8 @@ Expected<void, HarnessError> KdcInstance::prepare() {
                      " udp_preference_limit = 1\n"
                      " default_ccache_name = MEMORY:ward-test\n"
                      " default_keytab_name = FILE:" + (d / "default.keytab").string() + "\n"
-                     " default_client_keytab_name = FILE:" + (d / "default-client.keytab").string() + "\n"
+                     " default_client_keytab_name = FILE:" + (d / "default-client.keytab").string() + "\n" +
+                     options_.extra_libdefaults +
                      "[realms]\n " + realm + " = {\n  kdc = " + kdc + "\n }\n"
                      "[domain_realm]\n localhost = " + realm + "\n 127.0.0.1 = " + realm + "\n";
   std::string kdcconf = "[kdcdefaults]\n kdc_listen = " + kdc + "\n kdc_tcp_listen = " + kdc + "\n"
@@ -124,8 +126,10 @@ Expected<void, HarnessError> KdcInstance::prepare() {
 }
 
 Expected<void, HarnessError> KdcInstance::launch() {
-  auto child = ChildProcess::spawn({kKrb5kdc, "-n", "-r", options_.realm, "-P", (dir_.path() / "krb5kdc.pid").string()},
-                                   tool_environment(), dir_.path() / "krb5kdc.stderr");
+  std::vector<std::string> argv = {kKrb5kdc, "-n", "-r", options_.realm, "-P", (dir_.path() / "krb5kdc.pid").string()};
+  // faketime sets LD_PRELOAD and execs krb5kdc in place, so the pid stays krb5kdc's.
+  if (!options_.clock_offset.empty()) argv.insert(argv.begin(), {kFaketime, "-f", options_.clock_offset});
+  auto child = ChildProcess::spawn(argv, tool_environment(), dir_.path() / "krb5kdc.stderr");
   if (!child) return unexpected(child.error());
   process_ = std::move(*child);
   const auto deadline = std::chrono::steady_clock::now() + options_.start_timeout;

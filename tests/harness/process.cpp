@@ -149,6 +149,15 @@ Expected<void, HarnessError> write_file(const std::filesystem::path& file, const
   return {};
 }
 
+Expected<void, HarnessError> write_private_file(const std::filesystem::path& file, const std::string& text) {
+  if (auto written = write_file(file, text); !written) return written;
+  std::error_code error;
+  std::filesystem::permissions(file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+                               std::filesystem::perm_options::replace, error);
+  if (error) return unexpected(HarnessError{"chmod 600 " + file.string(), error.message()});
+  return {};
+}
+
 Expected<void, HarnessError> run_command(const std::vector<std::string>& argv, const Environment& env,
                                          const std::filesystem::path& log, std::chrono::milliseconds timeout) {
   auto pid = spawn_logged(argv, env, log);

@@ -47,6 +47,9 @@ Expected<std::uint16_t, HarnessError> free_loopback_port();
 std::string file_tail(const std::filesystem::path& file, std::size_t max_bytes = 2000);
 
 Expected<void, HarnessError> write_file(const std::filesystem::path& file, const std::string& text);
+// write_file, then chmod 600: for what wardd refuses to read while others can (keys, a policy
+// with preshared keys: agent/config/secret_file.h).
+Expected<void, HarnessError> write_private_file(const std::filesystem::path& file, const std::string& text);
 
 // Runs argv[0] (absolute path) to completion with stdin from /dev/null and stdout+stderr
 // appended to `log`. The child's environment is ours plus `env` (overrides win).

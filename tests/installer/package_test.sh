@@ -112,14 +112,53 @@ expect_files() {
 }
 check "ward-agent's files" expect_files ward-agent \
   /etc/ward/ward.conf /lib/systemd/system/wardd.service /usr/bin/wardctl /usr/sbin/wardd \
-  /usr/lib/tmpfiles.d/ward.conf /usr/share/doc/ward/README.md /usr/share/doc/ward-agent/changelog.Debian.gz
+  /usr/lib/tmpfiles.d/ward.conf /usr/share/doc/ward/README.md /usr/share/doc/ward-agent/changelog.Debian.gz \
+  /usr/share/doc/ward-agent/copyright /usr/share/man/man8/wardd.8.gz /usr/share/man/man8/wardctl.8.gz \
+  /usr/share/man/man5/ward.conf.5.gz
 check "ward-directory-tools' files" expect_files ward-directory-tools \
   /usr/bin/ward-dir /usr/bin/ward-policy-ldif /usr/sbin/ward-bootstrap-directory \
   /usr/share/ward/schema/ward-ad-ipsec.ldif /usr/share/ward/examples/legal.ldif \
   /usr/share/ward/examples/legal-policy.json /usr/share/ward/examples/domain-policy.json \
-  /usr/share/doc/ward-directory-tools/changelog.Debian.gz
+  /usr/share/doc/ward-directory-tools/changelog.Debian.gz /usr/share/doc/ward-directory-tools/copyright \
+  /usr/share/man/man8/ward-dir.8.gz
 check "ward-editor's files" expect_files ward-editor \
-  /usr/bin/ward-editor /usr/share/applications/ward-editor.desktop /usr/share/doc/ward-editor/changelog.Debian.gz
+  /usr/bin/ward-editor /usr/share/applications/ward-editor.desktop /usr/share/doc/ward-editor/changelog.Debian.gz \
+  /usr/share/doc/ward-editor/copyright
+
+# copyright: Debian's machine-readable format (DEP-5), Apache-2.0, pointing at common-licenses.
+copyright_is_dep5_apache() {
+  local file
+  for file in "$@"; do
+    file=$root$file
+    if ! head -1 "$file" | grep -qx 'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/' ||
+       ! grep -qx 'Files: \*' "$file" || ! grep -qx 'License: Apache-2.0' "$file" ||
+       ! grep -q '/usr/share/common-licenses/Apache-2.0' "$file"; then
+      echo "      $file is not a DEP-5 Apache-2.0 copyright file"
+      return 1
+    fi
+  done
+}
+check "each package's copyright is DEP-5 with License: Apache-2.0" copyright_is_dep5_apache \
+  /usr/share/doc/ward-agent/copyright /usr/share/doc/ward-directory-tools/copyright /usr/share/doc/ward-editor/copyright
+# man pages: gzip -9n (no name, no time stamp), and each renders with its NAME line and no
+# groff warning.
+man_page_renders() {  # man_page_renders NAME SECTION
+  local page=$root/usr/share/man/man$2/$1.$2.gz text
+  if [[ $(od -An -tu1 -j4 -N4 "$page" | tr -d ' ') != "0000" ]]; then
+    echo "      $page is not gzip -n (it carries a time stamp)"
+    return 1
+  fi
+  text=$(zcat "$page" | groff -man -Tascii -P-cbou -ww 2>"$work/groff-$1.err") || return 1
+  [[ ! -s $work/groff-$1.err ]] || { echo "      $1($2): $(head -3 "$work/groff-$1.err")"; return 1; }
+  grep -Eq -- "^ *$1 +- " <<<"$text" || { echo "      $1($2) has no NAME line"; return 1; }
+}
+for page in wardd:8 wardctl:8 ward.conf:5 ward-dir:8; do
+  check "man page ${page%:*}(${page#*:}) is installed and renders" man_page_renders "${page%:*}" "${page#*:}"
+done
+check "the man pages describe what the programs' --help does (every wardctl command in wardctl(8))" bash -c '
+  for word in "show policy" "show filters" explain "show sa" "show events" refresh flush; do
+    zcat "$0/usr/share/man/man8/wardctl.8.gz" | grep -q "$word" || { echo "      wardctl(8) lacks $word"; exit 1; }
+  done' "$root"
 
 mode_is() {  # mode_is OCTAL PATH...
   local want=$1 path have
@@ -141,7 +180,8 @@ check "the unit, config, tmpfiles.d, data and .desktop are 0644" mode_is 644 \
   /lib/systemd/system/wardd.service /etc/ward/ward.conf /usr/lib/tmpfiles.d/ward.conf \
   /usr/share/ward/schema/ward-ad-ipsec.ldif /usr/share/ward/examples/legal.ldif \
   /usr/share/applications/ward-editor.desktop /usr/share/doc/ward/README.md \
-  /usr/share/doc/ward-agent/changelog.Debian.gz
+  /usr/share/doc/ward-agent/changelog.Debian.gz /usr/share/doc/ward-agent/copyright \
+  /usr/share/man/man8/wardd.8.gz /usr/share/man/man5/ward.conf.5.gz
 check "programs are 0755" mode_is 755 /usr/sbin/wardd /usr/bin/wardctl /usr/bin/ward-dir \
   /usr/bin/ward-policy-ldif /usr/sbin/ward-bootstrap-directory /usr/bin/ward-editor
 check "no world-writable file or directory" \

@@ -178,7 +178,7 @@ class WarddStrongSwanRig : public ::testing::Test {
   // wardd with `policy` as its local policy file; `extra_config` is appended to ward.conf.
   void start_wardd(const model::Policy& policy, const std::string& extra_config = "") {
     const auto config = dir() / "ward.conf";
-    ASSERT_TRUE(test::write_file(dir() / "policy.json", model::policy_to_json(policy)));
+    ASSERT_TRUE(test::write_private_file(dir() / "policy.json", model::policy_to_json(policy)));
     ASSERT_TRUE(test::write_file(config, "[driver]\nbackend = nfqueue\n[control]\nsocket = " + socket().string() +
                                              "\n[cache]\npath = " + (dir() / "state" / "ward.db").string() +
                                              "\n[policy]\nlocal_file = " + (dir() / "policy.json").string() +
