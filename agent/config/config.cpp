@@ -302,6 +302,12 @@ const std::vector<KeySpec>& key_table() {
          c.legacy_algorithms = *l;
          return std::nullopt;
        }},
+      {"privsep", "user", false,
+       [](Config& c, std::string_view v) -> std::optional<std::string> {
+         if (v.empty() || v == "root") return std::string("the IKE process needs a user of its own, not '") + std::string(v) + "'";
+         c.privsep_user = std::string(v);
+         return std::nullopt;
+       }},
       {"policy", "local_file", false,
        [](Config& c, std::string_view v) { c.local_policy = std::string(v); return absolute_path(v); }},
       {"policy", "boot_mode", false,

@@ -124,6 +124,9 @@ struct Config {
   BootMode boot_mode = BootMode::Block;
   std::vector<BootExemption> boot_exemptions;
   LegacyAlgorithms legacy_algorithms = LegacyAlgorithms::Policy;   // [ike] legacy_algorithms
+  // [privsep] user: IKE runs in a process of its own as this user, without capabilities (wardd
+  // --privsep-child ike). Empty: IKE runs inside wardd.
+  std::string privsep_user;
 
   bool uses_directory() const noexcept { return !directory.uris.empty(); }
 };

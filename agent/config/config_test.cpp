@@ -70,6 +70,16 @@ TEST(ConfigTest, LegacyAlgorithmsPolicyOrNever) {
             "ward.conf:2: legacy_algorithms: 'always' is not a setting; expected one of policy, never");
 }
 
+TEST(ConfigTest, PrivsepUserRunsIkeApart) {
+  auto defaults = parse_config("[policy]\nlocal_file = /p.json\n", "ward.conf");
+  ASSERT_TRUE(defaults.has_value());
+  EXPECT_TRUE(defaults->privsep_user.empty());   // IKE inside wardd unless a user is named
+  auto parsed = parse_config("[policy]\nlocal_file = /p.json\n[privsep]\nuser = _ward\n", "ward.conf");
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().to_string();
+  EXPECT_EQ(parsed->privsep_user, "_ward");
+  EXPECT_EQ(error_of("[privsep]\nuser = root\n"), "ward.conf:2: user: the IKE process needs a user of its own, not 'root'");
+}
+
 TEST(ConfigTest, BootModeAndExemptions) {
   auto parsed = parse_config("[policy]\nlocal_file = /p.json\nboot_mode = permit\nboot_exemption = in tcp/22\n"
                              "boot_exemption = out  udp/123\n",

@@ -8,7 +8,8 @@
 //
 // IKE: wardd runs an IkeService (UDP 500) on each non-loopback host address found at start-up,
 // whatever the dataplane; acquires go to it, its results to the event log, and every policy apply
-// replaces the bridge's snapshot and deletes the SAs of filters that went away.
+// replaces the bridge's snapshot and deletes the SAs of filters that went away. With
+// [privsep] user the services run in `wardd --privsep-child ike --user USER` (ike_process.h).
 //
 // Signals: SIGHUP refreshes the policy now; SIGTERM and SIGINT stop wardd cleanly (the dataplane's
 // kernel rules are removed) with exit status 0. Exit 1: could not start; exit 2: bad usage or
@@ -35,6 +36,7 @@
 #include "agent/daemon/control_handler.h"
 #include "agent/daemon/dataplane_factory.h"
 #include "agent/daemon/host_addresses.h"
+#include "agent/daemon/ike_process.h"
 #include "agent/daemon/kerberos_auth.h"
 #include "agent/daemon/log.h"
 #include "agent/daemon/monitor_endpoint.h"
@@ -44,6 +46,7 @@
 #include "agent/daemon/shared_cache.h"
 #include "agent/daemon/source_factory.h"
 #include "agent/ikebridge/ike_bridge.h"
+#include "agent/ikeproc/ike_child.h"
 #include "ike/auth/certificate_provider.h"
 #include "ike/service/ike_service.h"
 
@@ -58,9 +61,6 @@ constexpr int kExitUsage = 2;
 constexpr std::chrono::seconds kAddressPollInterval{5};
 // Repeated events counted since the last flush are written this often (event_aggregator.h).
 constexpr std::chrono::seconds kEventFlushInterval{1};
-// IKE retransmission: 0.5 s, 1 s, 2 s, then give up 4 s after the last send (7.5 s in all), so
-// a peer that never answers is reported well before an application's own timeout.
-constexpr ward::ike::sa::RetransmitPolicy kIkeRetransmit{std::chrono::milliseconds(500), 2, 4};
 // At SIGTERM a refresh still waiting on the directory gets this long; then wardd exits without it
 // (the dataplane's rules are removed first either way).
 constexpr std::chrono::seconds kRefreshStopGrace{2};
@@ -87,32 +87,16 @@ int wait_for_signal(const sigset_t& set, std::chrono::milliseconds timeout) {
   return signal > 0 ? signal : 0;
 }
 
-bool is_loopback(const ward::IpAddress& address) {
-  constexpr std::uint8_t kLoopbackV4FirstOctet = 127;
-  if (address.family() == ward::IpFamily::V4) return address.bytes()[0] == kLoopbackV4FirstOctet;
-  return address == *ward::IpAddress::parse("::1");
-}
-
-// fe80::/10. A socket bound to one needs the interface's scope id, which the host's address list
-// does not carry; IKE peers reach the host by its other addresses.
-bool is_link_local(const ward::IpAddress& address) {
-  return address.family() == ward::IpFamily::V6 && address.bytes()[0] == 0xfe && (address.bytes()[1] & 0xc0) == 0x80;
-}
-
-// IKE in wardd: the bridge over the enforced policy and one service per local address.
-class IkeRuntime {
+// IKE inside wardd (no [privsep] user, or Kerberos or certificates configured: their keys are
+// not yet served to the IKE process).
+class IkeInProcess final : public IkeRunner {
  public:
-  IkeRuntime(Logger& log, AcquireRecorder& recorder, ikebridge::AuthFactory auth, config::IkeSettings settings)
+  IkeInProcess(Logger& log, AcquireRecorder& recorder, ikebridge::AuthFactory auth, config::IkeSettings settings)
       : log_(log), recorder_(recorder), bridge_(std::move(auth)), settings_(settings) {}
-  ~IkeRuntime() { stop(); }
+  ~IkeInProcess() override { stop(); }
 
-  void start(const std::vector<ward::IpAddress>& addresses, ward::driver::Dataplane& dataplane) {
-    for (const auto& address : addresses) {
-      if (is_loopback(address)) continue;
-      if (is_link_local(address)) {
-        log_.info("ike-not-started", {{"address", address.to_string()}, {"why", "IPv6 link-local address (no scope)"}});
-        continue;
-      }
+  void start(const std::vector<ward::IpAddress>& addresses, ward::driver::Dataplane& dataplane) override {
+    for (const auto& address : ike_addresses(addresses, log_)) {
       ward::ike::service::IkeServiceOptions options;
       options.local = address;
       options.retransmit = kIkeRetransmit;
@@ -137,38 +121,22 @@ class IkeRuntime {
                                   }});
   }
 
-  // After every policy refresh: a new snapshot replaces the bridge's, and SAs of filters that
-  // went away are deleted (with DELETE notifications).
-  void sync(const AgentState& state) {
+  void sync(const AgentState& state) override {
     if (services_.empty()) return;
     const std::lock_guard lock(mutex_);
-    auto current = state.current();
-    if (current == applied_) return;
-    applied_ = current;
-    auto snapshot = std::make_shared<ikebridge::BridgeSnapshot>();
-    snapshot->policy = current->policy;
-    snapshot->compiled = current->compiled;
-    snapshot->translation = current->translation;
-    snapshot->offers = current->offers;
-    // SAs survive a refresh only if their filter is still negotiated on the same terms.
-    const bool first = bridged_ == nullptr;
-    const auto live = first ? std::vector<std::uint32_t>{} : ikebridge::filters_negotiated_on_same_terms(*bridged_, *snapshot);
-    bridged_ = snapshot;
-    bridge_.replace(std::move(snapshot));
-    if (!first) {
-      for (auto& s : services_) s->retain_filters(live);
-    }
+    auto live = bridge_sync_.update(state, bridge_);
+    if (!live || !*live) return;
+    for (auto& s : services_) s->retain_filters(**live);
   }
 
-  std::vector<ward::ike::service::IkeSnapshot> snapshots() const {
+  std::vector<ward::ike::service::IkeSnapshot> snapshots() const override {
     std::vector<ward::ike::service::IkeSnapshot> out;
     for (const auto& s : services_) out.push_back(s->snapshot());
     return out;
   }
-  bool running() const noexcept { return !services_.empty(); }
+  bool running() const override { return !services_.empty(); }
 
-  // Detaches from the dataplane's acquires, then deletes every SA (peers are told).
-  void stop() {
+  void stop() override {
     recorder_.attach_ike({});
     services_.clear();
   }
@@ -187,12 +155,25 @@ class IkeRuntime {
   Logger& log_;
   AcquireRecorder& recorder_;
   ikebridge::PolicyBridge bridge_;
+  BridgeSync bridge_sync_;
   config::IkeSettings settings_;
   std::vector<std::unique_ptr<ward::ike::service::IkeService>> services_;
   std::mutex mutex_;
-  std::shared_ptr<const Snapshot> applied_;
-  std::shared_ptr<const ikebridge::BridgeSnapshot> bridged_;
 };
+
+// wardd's own path, for the IKE process (the same binary in another role).
+std::string own_program() {
+  std::error_code error;
+  const auto path = std::filesystem::read_symlink("/proc/self/exe", error);
+  return error ? std::string() : path.string();
+}
+
+// Why IKE stays inside wardd although [privsep] user is set; empty when it can run apart.
+std::string why_not_separated(const config::Config& config) {
+  if (!config.directory.realm.empty()) return "Kerberos authentication needs the keytab, which the IKE process cannot use yet";
+  if (config.certificates.enabled()) return "certificate authentication needs the private key, which the IKE process cannot use yet";
+  return {};
+}
 
 int run(const std::filesystem::path& config_path) {
   Logger log(std::cerr);
@@ -263,7 +244,14 @@ int run(const std::filesystem::path& config_path) {
   ikebridge::AuthFactory auth;
   enable_kerberos(auth, *config);
   if (certificates) auth.enable_certificates(certificates);
-  IkeRuntime ike(log, acquires, std::move(auth), config->ike);
+  std::unique_ptr<IkeRunner> ike_runner;
+  if (const auto why = why_not_separated(*config); config->privsep_user.empty() || !why.empty()) {
+    if (!config->privsep_user.empty()) log.warning("ike-not-separated", {{"why", why}});
+    ike_runner = std::make_unique<IkeInProcess>(log, acquires, std::move(auth), config->ike);
+  } else {
+    ike_runner = std::make_unique<IkeProcess>(log, acquires, std::move(auth), own_program(), config->privsep_user, config->ike);
+  }
+  IkeRunner& ike = *ike_runner;
   ike.start(*addresses, *dataplane->dataplane);
   ike.sync(state);
 
@@ -376,6 +364,10 @@ int run(const std::filesystem::path& config_path) {
 int main(int argc, char** argv) {
   std::filesystem::path config_path{std::string(ward::agent::config::kDefaultConfigPath)};
   const std::vector<std::string> args(argv + 1, argv + argc);
+  // wardd's IKE process (ike_process.h): started by wardd itself, never by hand.
+  if (args.size() == 4 && args[0] == "--privsep-child" && args[1] == "ike" && args[2] == "--user") {
+    return ward::agent::ikeproc::run_ike_child(args[3]);
+  }
   for (std::size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--help" || args[i] == "-h") {
       std::cout << kUsage;

@@ -17,12 +17,19 @@ SecureBytes preshared_key_from_text(std::string_view text) {
 }
 
 SecureBytes PresharedKeyProvider::skeyid(IkeHashAlgorithm hash, Bytes ni_b, Bytes nr_b, const SecureBytes& /*g_xy*/) const {
-  return crypto::skeyid_preshared_key(hash, key_.reveal(), ni_b, nr_b);
+  if (!remote_) return crypto::skeyid_preshared_key(hash, key_.reveal(), ni_b, nr_b);
+  auto computed = remote_(hash, ni_b, nr_b);
+  if (!computed) {
+    remote_error_ = computed.error();
+    return SecureBytes();
+  }
+  return std::move(*computed);
 }
 
 Expected<std::vector<Payload>, std::string> PresharedKeyProvider::build_authentication(
     Role self, const MainModeTranscript& transcript, Bytes own_id_b) const {
   if (transcript.skeyid == nullptr) return unexpected(std::string("pre-shared key: SKEYID is not derived yet"));
+  if (transcript.skeyid->size() == 0) return unexpected("pre-shared key: no SKEYID from the key holder: " + remote_error_);
   const auto digest = expected_hash(self, transcript, own_id_b);
   return std::vector<Payload>{Hash{{digest.reveal().begin(), digest.reveal().end()}}};
 }
@@ -35,6 +42,7 @@ Expected<void, std::string> PresharedKeyProvider::check_authentication(Role peer
     return unexpected(std::string(which) + " missing: the peer did not use pre-shared key authentication");
   }
   if (transcript.skeyid == nullptr) return unexpected(std::string("pre-shared key: SKEYID is not derived yet"));
+  if (transcript.skeyid->size() == 0) return unexpected("pre-shared key: no SKEYID from the key holder: " + remote_error_);
   const auto digest = expected_hash(peer, transcript, peer_id_b);
   if (!crypto::equal_constant_time(digest.reveal(), received->data)) {
     return unexpected(std::string(which) + " mismatch: the peer's preshared key differs");

@@ -2,6 +2,8 @@
 // carries HASH_I, message 6 HASH_R, compared in constant time.
 #pragma once
 
+#include <functional>
+#include <string>
 #include <string_view>
 
 #include "ike/auth/auth_provider.h"
@@ -11,9 +13,14 @@ namespace ward::ike::auth {
 // The key as Ward keeps it: wiped on destruction, never printed.
 SecureBytes preshared_key_from_text(std::string_view text);
 
+// SKEYID from a key that another process holds (wardd's IKE process asks the parent, which
+// keeps the preshared keys): prf(key, Ni_b | Nr_b) comes back, the key never does.
+using RemoteSkeyid = std::function<Expected<SecureBytes, std::string>(IkeHashAlgorithm hash, Bytes ni_b, Bytes nr_b)>;
+
 class PresharedKeyProvider final : public AuthProvider {
  public:
   explicit PresharedKeyProvider(SecureBytes key) : key_(std::move(key)) {}
+  explicit PresharedKeyProvider(RemoteSkeyid remote) : remote_(std::move(remote)) {}
 
   IkeAuthenticationMethod method() const noexcept override { return IkeAuthenticationMethod::PreSharedKey; }
   std::string_view name() const noexcept override { return "pre-shared key"; }
@@ -25,6 +32,8 @@ class PresharedKeyProvider final : public AuthProvider {
 
  private:
   SecureBytes key_;
+  RemoteSkeyid remote_;
+  mutable std::string remote_error_;   // the last failed remote SKEYID's reason (event thread only)
 };
 
 }  // namespace ward::ike::auth

@@ -44,6 +44,8 @@ struct Datagram {
 class UdpSocket {
  public:
   static Expected<UdpSocket, std::string> bind(const IpAddress& local, std::uint16_t port = kIsakmpPort);
+  // A socket bound elsewhere (wardd's parent binds UDP 500/4500 and hands them to its IKE process).
+  static UdpSocket adopt(UniqueFd fd) { return UdpSocket(std::move(fd)); }
 
   Expected<void, std::string> send_to(const IpAddress& peer, std::uint16_t port, std::span<const std::byte> bytes) const;
   // The kernel's receive queue for this socket, in bytes (a burst of datagrams beyond it is

@@ -1770,7 +1770,16 @@ Expected<std::unique_ptr<IkeService>, std::string> IkeService::start(IkeServiceO
     }
     nat_socket.emplace(std::move(*bound));
   }
-  std::unique_ptr<IkeService> service(new IkeService(std::move(options), std::move(*socket), dataplane, policy, listener));
+  return start_on(std::move(options), std::move(*socket), std::move(nat_socket), dataplane, policy, listener);
+}
+
+Expected<std::unique_ptr<IkeService>, std::string> IkeService::start_on(IkeServiceOptions options, net::UdpSocket socket,
+                                                                        std::optional<net::UdpSocket> nat_socket,
+                                                                        driver::Dataplane& dataplane, const PolicyLookup& policy,
+                                                                        IkeListener& listener) {
+  if (!options.clock) options.clock = [] { return std::chrono::steady_clock::now(); };
+  if (options.nat_traversal && !nat_socket) return unexpected(std::string("IKE: NAT-T needs a socket on the NAT-T port"));
+  std::unique_ptr<IkeService> service(new IkeService(std::move(options), std::move(socket), dataplane, policy, listener));
   if (nat_socket) service->engine_->set_nat_socket(std::move(*nat_socket));
   if (service->wake_fd_ < 0) return unexpected(std::string("IKE: eventfd: ") + std::strerror(errno));
   service->thread_ = std::thread([s = service.get()] { s->run(); });

@@ -297,6 +297,12 @@ class IkeService {
   // Binds the socket and starts the event thread.
   static Expected<std::unique_ptr<IkeService>, std::string> start(IkeServiceOptions options, driver::Dataplane& dataplane,
                                                                   const PolicyLookup& policy, IkeListener& listener);
+  // The same on sockets already bound to options.local (port, and nat_t_port when
+  // options.nat_traversal): wardd's unprivileged IKE process gets them from its parent.
+  static Expected<std::unique_ptr<IkeService>, std::string> start_on(IkeServiceOptions options, net::UdpSocket socket,
+                                                                     std::optional<net::UdpSocket> nat_socket,
+                                                                     driver::Dataplane& dataplane, const PolicyLookup& policy,
+                                                                     IkeListener& listener);
   // Sends DELETEs for our SAs, removes them from the dataplane, stops the thread.
   ~IkeService();
   IkeService(const IkeService&) = delete;

@@ -1,0 +1,131 @@
+// IKE in wardd: the bridge over the enforced policy and one IkeService per local address, either
+// in wardd itself (IkeInProcess) or in a process of its own (IkeProcess, ward.conf [privsep] user).
+//
+// IkeProcess is the parent's half of the split (OpenBSD iked's parent <-> ikev2): wardd binds
+// UDP 500/4500 (CAP_NET_BIND_SERVICE stays here) and keeps the sockets, the dataplane
+// (CAP_NET_ADMIN), the policy and the preshared keys; the child (agent/ikeproc/ike_child.h, started
+// and restarted by a privsep Supervisor) parses every datagram, runs the exchanges, and asks:
+//   policy   phase 1 / quick mode answers of the PolicyBridge; preshared keys as handles
+//   keys     SKEYID = prf(key, Ni_b | Nr_b) for a handle: the key never leaves wardd (a child
+//            that was taken over can use it while it runs, as any IKE process can, but not take it)
+//   SAs      add_sa / delete_sa / counters on the real dataplane; wardd remembers what the child
+//            installed
+// When the child dies, wardd logs how (`ike-process-exited`), removes the SAs it had installed
+// (their keys died with it, and the new child could not rekey them; the filter table stays, so
+// their traffic is held or blocked, never sent in clear) and starts a new child, which gets the
+// sockets again and negotiates afresh on the next acquire.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "agent/daemon/acquire_listener.h"
+#include "agent/daemon/agent_state.h"
+#include "agent/daemon/log.h"
+#include "agent/ikebridge/ike_bridge.h"
+#include "agent/privsep/endpoint.h"
+#include "agent/privsep/supervisor.h"
+#include "ike/net/udp_socket.h"
+#include "ike/service/ike_service.h"
+
+namespace ward::agent::daemon {
+
+// IKE retransmission: 0.5 s, 1 s, 2 s, then give up 4 s after the last send (7.5 s in all), so
+// a peer that never answers is reported well before an application's own timeout.
+inline constexpr ike::sa::RetransmitPolicy kIkeRetransmit{std::chrono::milliseconds(500), 2, 4};
+
+class IkeRunner {
+ public:
+  virtual ~IkeRunner() = default;
+  virtual void start(const std::vector<IpAddress>& addresses, driver::Dataplane& dataplane) = 0;
+  // After every policy refresh: a new snapshot replaces the bridge's, and SAs of filters that
+  // went away are deleted (with DELETE notifications).
+  virtual void sync(const AgentState& state) = 0;
+  virtual std::vector<ike::service::IkeSnapshot> snapshots() const = 0;
+  virtual bool running() const = 0;
+  // Detaches from the dataplane's acquires, then deletes every SA (peers are told).
+  virtual void stop() = 0;
+};
+
+// The addresses IKE runs on: not loopback, not IPv6 link-local (a socket bound to one needs the
+// interface's scope id, which the host's address list does not carry). Logs those left out.
+std::vector<IpAddress> ike_addresses(const std::vector<IpAddress>& addresses, Logger& log);
+
+// Keeps the policy's snapshots for a PolicyBridge and says which filters' SAs survive a refresh.
+class BridgeSync {
+ public:
+  // Null when nothing changed; otherwise the filters whose SAs stay (nullopt the first time).
+  std::optional<std::optional<std::vector<std::uint32_t>>> update(const AgentState& state, ikebridge::PolicyBridge& bridge);
+
+ private:
+  std::shared_ptr<const Snapshot> applied_;
+  std::shared_ptr<const ikebridge::BridgeSnapshot> bridged_;
+};
+
+// Preshared keys by handle, for a child that must not see them. A key keeps its handle for
+// wardd's lifetime (a handle is found again from prf(key, constant), which only wardd computes).
+class KeyHandles {
+ public:
+  std::uint32_t handle_for(const ikebridge::AuthProviderPtr& provider);
+  ikebridge::AuthProviderPtr provider(std::uint32_t handle) const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::string, std::uint32_t> by_fingerprint_;
+  std::vector<ikebridge::AuthProviderPtr> providers_;   // handle - 1
+};
+
+class IkeProcess final : public IkeRunner {
+ public:
+  // `program`: wardd's own path (it runs `program --privsep-child ike --user USER`).
+  IkeProcess(Logger& log, AcquireRecorder& recorder, ikebridge::AuthFactory auth, std::string program, std::string user,
+             config::IkeSettings settings);
+  ~IkeProcess() override { stop(); }
+
+  void start(const std::vector<IpAddress>& addresses, driver::Dataplane& dataplane) override;
+  void sync(const AgentState& state) override;
+  std::vector<ike::service::IkeSnapshot> snapshots() const override;
+  bool running() const override { return supervisor_ != nullptr; }
+  void stop() override;
+
+ private:
+  struct Service {
+    IpAddress local;
+    ike::net::UdpSocket socket;
+    std::optional<ike::net::UdpSocket> nat_socket;
+  };
+  void started(pid_t pid, std::shared_ptr<privsep::Channel> channel);
+  void exited(pid_t pid, const std::string& how, std::chrono::milliseconds restart_in);
+  Expected<privsep::Body, std::string> handle(privsep::Incoming& message);
+  Expected<privsep::Body, std::string> handle_call(privsep::Incoming& message);
+  std::shared_ptr<privsep::Endpoint> endpoint() const;
+  void remove_installed_sas(const std::string& why);
+
+  Logger& log_;
+  AcquireRecorder& recorder_;
+  ikebridge::PolicyBridge bridge_;
+  BridgeSync bridge_sync_;
+  std::mutex sync_mutex_;
+  KeyHandles keys_;
+  std::string program_;
+  std::string user_;
+  config::IkeSettings settings_;
+  driver::Dataplane* dataplane_ = nullptr;
+  std::vector<Service> services_;
+  std::unique_ptr<privsep::Supervisor> supervisor_;
+  std::atomic<pid_t> child_pid_{-1};
+  mutable std::mutex mutex_;
+  std::shared_ptr<privsep::Endpoint> endpoint_;
+  std::set<std::pair<std::uint32_t, driver::crypto::Direction>> installed_;   // by the child, not yet deleted
+};
+
+}  // namespace ward::agent::daemon

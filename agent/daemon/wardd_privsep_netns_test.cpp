@@ -1,0 +1,266 @@
+// wardd with [privsep] user: IKE runs in a process of its own (ike_process.h). Two wardd in two
+// network namespaces negotiate ESP with a preshared key as in wardd_ike_netns_test, and:
+//   - /proc shows wardd as root with its capabilities and the IKE process as `nobody` with none
+//     (no capability in any set, no_new_privs, a seccomp filter), and the datagrams, policy
+//     answers, SKEYID and SAs go through the channel between them (`show sa` asks the child);
+//   - the IKE process killed with SIGKILL is noticed and logged, its SAs are removed, a new one
+//     starts, and the next pings negotiate again; tshark on the peer's end of the link sees no
+//     ICMP between the two hosts in clear at any time, only ESP.
+// Skips without root, `ip` or tshark.
+#include <dirent.h>
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "agent/daemon/wardd_host.h"
+#include "directory/model/policy_json.h"
+#include "directory/model/test_support.h"
+#include "tests/harness/process.h"
+#include "tests/netns/netns.h"
+
+namespace ward::agent::daemon {
+namespace {
+
+using namespace std::chrono_literals;
+using ward::testing::Netns;
+using Host = testing::WarddHost;
+using testing::eventually;
+using testing::show_sa;
+using testing::wardctl;
+
+constexpr const char* kAddressA = "10.20.1.1";
+constexpr const char* kAddressB = "10.20.1.2";
+// Second addresses no filter covers: clear marker pings that show the capture is flushed.
+constexpr const char* kMarkerA = "10.99.0.1";
+constexpr const char* kMarkerB = "10.99.0.2";
+
+model::Policy esp_policy(const std::string& psk) {
+  auto policy = model::testing::load_example_policy("legal-policy.json");
+  policy.name = "Legal ESP with a preshared key";
+  auto rule = policy.rules[0];
+  auto list = *policy.find_filter_list(*rule.filter_list);
+  auto action = policy.filter_actions[1];
+  action.quick_mode_pfs = true;
+  rule.filter_action = action.id;
+  rule.auth_methods = {model::AuthMethod::preshared(psk)};
+  policy.filter_lists = {list};
+  policy.filter_actions = {action};
+  policy.rules = {rule};
+  return policy;
+}
+
+std::map<std::string, std::string> proc_status(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::map<std::string, std::string> fields;
+  for (std::string line; std::getline(in, line);) {
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    auto value = line.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(" \t"));
+    value.erase(value.find_last_not_of(" \t") + 1);
+    fields[line.substr(0, colon)] = value;
+  }
+  return fields;
+}
+
+// wardd's IKE process: its child whose command line says --privsep-child; -1 when there is none.
+pid_t ike_process_of(pid_t wardd) {
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) return -1;
+  pid_t found = -1;
+  while (const dirent* entry = readdir(proc)) {
+    const pid_t pid = static_cast<pid_t>(std::strtol(entry->d_name, nullptr, 10));
+    if (pid <= 0) continue;
+    const auto status = proc_status(pid);
+    if (status.count("PPid") == 0 || status.at("PPid") != std::to_string(wardd)) continue;
+    std::ifstream cmdline("/proc/" + std::to_string(pid) + "/cmdline");
+    const std::string args((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
+    if (args.find("--privsep-child") != std::string::npos) found = pid;
+  }
+  closedir(proc);
+  return found;
+}
+
+std::string caps_line(pid_t pid) {
+  const auto s = proc_status(pid);
+  auto get = [&](const char* k) { return s.count(k) != 0 ? s.at(k) : std::string("?"); };
+  return "pid " + std::to_string(pid) + " (" + get("Name") + "): Uid " + get("Uid") + " Gid " + get("Gid") + " CapPrm " +
+         get("CapPrm") + " CapEff " + get("CapEff") + " CapBnd " + get("CapBnd") + " CapAmb " + get("CapAmb") +
+         " NoNewPrivs " + get("NoNewPrivs") + " Seccomp " + get("Seccomp");
+}
+
+class WarddPrivsepNetnsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string why;
+    if (!ward::testing::can_use_network_namespaces(&why)) GTEST_SKIP() << why;
+    if (ward::testing::run_command("command -v tshark >/dev/null") != 0) GTEST_SKIP() << "needs tshark";
+    auto dir = test::TempDir::create("wardd-privsep");
+    ASSERT_TRUE(dir) << dir.error().to_string();
+    dir_ = std::make_unique<test::TempDir>(std::move(*dir));
+    a_.ns = std::make_unique<Netns>("privsep-a");
+    b_.ns = std::make_unique<Netns>("privsep-b");
+    links_ = ward::testing::connect_veth(*a_.ns, std::string(kAddressA) + "/24", *b_.ns, std::string(kAddressB) + "/24");
+    ASSERT_EQ(a_.ns->exec(std::string("ip addr add ") + kMarkerA + "/24 dev " + links_.first), 0);
+    ASSERT_EQ(b_.ns->exec(std::string("ip addr add ") + kMarkerB + "/24 dev " + links_.second), 0);
+    for (auto* host : {&a_, &b_}) {
+      host->dir = dir_->path() / (host == &a_ ? "a" : "b");
+      std::filesystem::create_directories(host->dir);
+      host->socket = host->dir / "run" / "control.sock";
+      host->policy_file = host->dir / "policy.json";
+      host->config = host->dir / "ward.conf";
+      host->log = host->dir / "wardd.log";
+      ASSERT_TRUE(test::write_file(host->config, "[driver]\nbackend = nfqueue\n[control]\nsocket = " + host->socket.string() +
+                                                     "\n[cache]\npath = " + (host->dir / "state" / "ward.db").string() +
+                                                     "\n[policy]\nlocal_file = " + host->policy_file.string() +
+                                                     "\n[log]\nlevel = debug\n[privsep]\nuser = nobody\n"));
+    }
+  }
+  void TearDown() override {
+    if (!capture_pid_.empty()) b_.ns->exec("kill $(cat " + capture_pid_ + ") 2>/dev/null");
+  }
+
+  pid_t wait_for_ike_process(const Host& host, pid_t other_than = -1) {
+    pid_t pid = -1;
+    eventually([&] {
+      pid = ike_process_of(host.wardd.pid());
+      return pid > 0 && pid != other_than && host_log_has(host, "ike-process-ready pid=" + std::to_string(pid));
+    });
+    return pid;
+  }
+  static bool host_log_has(const Host& host, const std::string& text) {
+    return test::read_text(host.log).find(text) != std::string::npos;
+  }
+  static bool ping_until_answered(Host& from, const char* to) {
+    for (int attempt = 0; attempt < 10; ++attempt) {
+      if (ward::testing::ping_once(*from.ns, to) == 0) return true;
+    }
+    return false;
+  }
+
+  void start_capture() {
+    capture_ = (dir_->path() / "wire.pcap").string();
+    capture_pid_ = capture_ + ".pid";
+    ASSERT_EQ(b_.ns->exec("tshark -q -i " + links_.second + " -w " + capture_ + " >/dev/null 2>&1 & echo $! > " + capture_pid_), 0);
+    for (int i = 0; i < 50 && b_.ns->exec("test -s " + capture_) != 0; ++i) std::this_thread::sleep_for(100ms);
+  }
+  std::size_t count(const std::string& filter) const {
+    const auto n = ward::testing::command_output("tshark -r " + capture_ + " -Y '" + filter + "' 2>/dev/null | wc -l");
+    return static_cast<std::size_t>(std::strtoul(n.c_str(), nullptr, 10));
+  }
+  // dumpcap writes in batches: a clear marker ping that shows up means all before it is written.
+  void stop_capture() {
+    const std::string marker = std::string("icmp.type == 8 && ip.dst == ") + kMarkerB;
+    const auto before = count(marker);
+    for (int i = 0; i < 100 && count(marker) == before; ++i) {
+      a_.ns->exec(std::string("ping -c1 -W1 ") + kMarkerB + " >/dev/null 2>&1");
+      std::this_thread::sleep_for(50ms);
+    }
+    ASSERT_GT(count(marker), before) << "tshark on " << links_.second << " captures nothing";
+    b_.ns->exec("kill -INT $(cat " + capture_pid_ + ")");
+    for (int i = 0; i < 50 && b_.ns->exec("kill -0 $(cat " + capture_pid_ + ") 2>/dev/null") == 0; ++i) std::this_thread::sleep_for(100ms);
+    capture_pid_.clear();
+  }
+
+  std::unique_ptr<test::TempDir> dir_;
+  Host a_, b_;
+  std::pair<std::string, std::string> links_;
+  std::string capture_, capture_pid_;
+};
+
+TEST_F(WarddPrivsepNetnsTest, IkeRunsAsItsOwnUserWithoutCapabilitiesAndNegotiates) {
+  testing::start_wardd(a_, esp_policy("privsep secret"));
+  testing::start_wardd(b_, esp_policy("privsep secret"));
+  const pid_t ike_a = wait_for_ike_process(a_);
+  ASSERT_GT(ike_a, 0) << test::file_tail(a_.log);
+  const auto wardd = proc_status(a_.wardd.pid());
+  const auto ike = proc_status(ike_a);
+  std::printf("wardd %s\nIKE   %s\n", caps_line(a_.wardd.pid()).c_str(), caps_line(ike_a).c_str());
+  EXPECT_EQ(wardd.at("Uid"), "0\t0\t0\t0");
+  EXPECT_NE(wardd.at("CapEff"), "0000000000000000");
+  EXPECT_EQ(ike.at("Uid"), "65534\t65534\t65534\t65534");
+  EXPECT_EQ(ike.at("Gid"), "65534\t65534\t65534\t65534");
+  for (const char* set : {"CapInh", "CapPrm", "CapEff", "CapAmb", "CapBnd"}) EXPECT_EQ(ike.at(set), "0000000000000000") << set;
+  EXPECT_EQ(ike.at("NoNewPrivs"), "1");
+  EXPECT_EQ(ike.at("Seccomp"), "2");
+  // Its sockets came from wardd: UDP 500 and 4500 on the host address are open in the child.
+  const auto sockets = ward::testing::command_output("ip netns exec " + a_.ns->name() + " ss -uanp");
+  EXPECT_NE(sockets.find(std::string(kAddressA) + ":500 "), std::string::npos) << sockets;
+  EXPECT_NE(sockets.find("pid=" + std::to_string(ike_a) + ","), std::string::npos) << sockets;
+
+  ASSERT_TRUE(ping_until_answered(a_, kAddressB)) << test::file_tail(a_.log) << test::file_tail(b_.log);
+  nlohmann::json sa_a, sa_b;
+  ASSERT_TRUE(eventually([&] {
+    sa_a = show_sa(a_);
+    sa_b = show_sa(b_);
+    return sa_a.value("quick_modes", nlohmann::json::array()).size() == 1 &&
+           sa_b.value("quick_modes", nlohmann::json::array()).size() == 1;
+  })) << sa_a.dump(1) << sa_b.dump(1);
+  EXPECT_EQ(sa_a["quick_modes"][0]["spi_in"], sa_b["quick_modes"][0]["spi_out"]);
+  EXPECT_EQ(sa_a["quick_modes"][0]["auth_method"], "pre-shared key");
+  EXPECT_EQ(sa_a["sas"].size(), 2U);
+  EXPECT_NE(wardctl(a_, "show events").second.find("quick mode established"), std::string::npos);
+  // The key stayed in wardd: the child asked for SKEYID.
+  EXPECT_EQ(test::read_text(a_.log).find("privsep secret"), std::string::npos);
+
+  // SIGTERM: the child deletes its SAs through wardd and tells B, whose SAs go too.
+  ASSERT_EQ(::kill(a_.wardd.pid(), SIGTERM), 0);
+  EXPECT_TRUE(eventually([&] { return !a_.wardd.running(); }));
+  EXPECT_EQ(a_.wardd.exit_description(), "exited with status 0") << test::file_tail(a_.log);
+  EXPECT_NE(::kill(ike_a, 0), 0) << "the IKE process outlived wardd";
+  EXPECT_TRUE(eventually([&] { return show_sa(b_).value("quick_modes", nlohmann::json::array()).empty(); }))
+      << show_sa(b_).dump(1);
+}
+
+TEST_F(WarddPrivsepNetnsTest, AKilledIkeProcessIsRestartedAndTrafficResumesWithoutClearPackets) {
+  start_capture();
+  testing::start_wardd(a_, esp_policy("privsep secret"));
+  testing::start_wardd(b_, esp_policy("privsep secret"));
+  const pid_t first = wait_for_ike_process(a_);
+  ASSERT_GT(first, 0) << test::file_tail(a_.log);
+  ASSERT_TRUE(ping_until_answered(a_, kAddressB)) << test::file_tail(a_.log) << test::file_tail(b_.log);
+  nlohmann::json before;
+  ASSERT_TRUE(eventually([&] {
+    before = show_sa(a_);
+    return before.value("quick_modes", nlohmann::json::array()).size() == 1;
+  })) << before.dump(1);
+
+  ASSERT_EQ(::kill(first, SIGKILL), 0);
+  const auto killed_at = std::chrono::steady_clock::now();
+  EXPECT_TRUE(eventually([&] { return host_log_has(a_, "ike-process-exited pid=" + std::to_string(first) + " how=\"killed by SIGKILL\""); }))
+      << test::file_tail(a_.log);
+  EXPECT_TRUE(eventually([&] { return host_log_has(a_, "event=ike-sas-removed count=2"); })) << test::file_tail(a_.log);
+  const pid_t second = wait_for_ike_process(a_, first);
+  ASSERT_GT(second, 0) << test::file_tail(a_.log);
+  EXPECT_NE(second, first);
+  EXPECT_EQ(proc_status(second).at("CapEff"), "0000000000000000");
+
+  ASSERT_TRUE(ping_until_answered(a_, kAddressB)) << test::file_tail(a_.log) << test::file_tail(b_.log);
+  std::printf("traffic answered again %lld ms after the SIGKILL\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - killed_at).count()));
+  nlohmann::json after;
+  ASSERT_TRUE(eventually([&] {
+    after = show_sa(a_);
+    return after.value("quick_modes", nlohmann::json::array()).size() == 1;
+  })) << after.dump(1);
+  EXPECT_NE(after["quick_modes"][0]["spi_in"], before["quick_modes"][0]["spi_in"]) << "negotiated afresh";
+  EXPECT_TRUE(ping_until_answered(b_, kAddressA));
+
+  stop_capture();
+  ASSERT_FALSE(HasFatalFailure());
+  const std::string between = std::string("ip.addr == ") + kAddressA + " && ip.addr == " + kAddressB;
+  EXPECT_EQ(count(between + " && icmp"), 0U) << "ICMP between the hosts in clear";
+  EXPECT_GT(count(between + " && esp"), 0U);
+  EXPECT_GE(count("isakmp.exchangetype == 2 && ip.src == " + std::string(kAddressA)), 2U) << "two main modes from A";
+}
+
+}  // namespace
+}  // namespace ward::agent::daemon

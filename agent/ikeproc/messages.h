@@ -1,0 +1,53 @@
+// wardd <-> its IKE process: the message types on their privsep Endpoint (agent/privsep), with
+// what each body holds (wire.h encodes them). "call" expects a reply; "note" does not.
+//
+//   parent -> child
+//     kSocket        note + fd   address, port: one bound UDP socket (500, or the NAT-T 4500)
+//     kStart         note        dataplane capabilities, fallback delay (ms) and soft association
+//                                lifetime (s), then per service: address, port, nat_traversal,
+//                                nat_t_port, retransmission policy
+//     kAcquire       note        driver::Acquire
+//     kExpiry        note        driver::SaExpiry
+//     kRetainFilters note        u32 count, filter ids: SAs of other filters are deleted
+//     kSnapshot      call        u32 service index -> IkeSnapshot
+//   child -> parent
+//     kReady         note        "ok" once sandboxed and every service runs, else "error: why"
+//     kEvent         note        IkeEvent
+//     kLog           note        one line of the engine's log (never keys)
+//     kPhase1For     call        local, peer, has filter, filter id -> RemotePhase1Policy
+//     kQuickModeForAcquire  call  Acquire -> QuickModePolicy
+//     kQuickModeForPeer     call  local, peer, peer side, our side -> QuickModePolicy
+//     kSkeyid        call        handle, hash, Ni_b, Nr_b -> SKEYID (prf(preshared key, Ni_b|Nr_b))
+//     kAddSa         call        SaInstall -> nothing
+//     kDeleteSa      call        spi, direction -> nothing
+//     kCounters      call        nothing -> DataplaneCounters
+//     kAddSoftAssociation     call  SoftAssociation -> nothing (fallback to clear for a filter and peer)
+//     kDeleteSoftAssociation  call  filter id, peer -> nothing
+#pragma once
+
+#include <cstdint>
+
+namespace ward::agent::ikeproc {
+
+enum Message : std::uint32_t {
+  kSocket = 1,
+  kStart,
+  kAcquire,
+  kExpiry,
+  kRetainFilters,
+  kSnapshot,
+  kReady = 100,
+  kEvent,
+  kLog,
+  kPhase1For,
+  kQuickModeForAcquire,
+  kQuickModeForPeer,
+  kSkeyid,
+  kAddSa,
+  kDeleteSa,
+  kCounters,
+  kAddSoftAssociation,
+  kDeleteSoftAssociation,
+};
+
+}  // namespace ward::agent::ikeproc
