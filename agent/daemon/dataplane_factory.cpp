@@ -12,7 +12,7 @@ Expected<driver::DataplanePtr, std::string> make_dataplane(const config::Config&
     case config::DriverBackend::Sim: return driver::DataplanePtr(std::make_unique<driver::SimDataplane>(listener));
     case config::DriverBackend::Nfqueue: {
       driver::NfqueueOptions options;
-      options.chains.queue_count = config.driver_queues;
+      options.kernel.queue_count = config.driver_queues;
       auto started = driver::NfqueueDataplane::start(listener, std::move(options));
       if (!started) return unexpected("nfqueue: " + started.error());
       return driver::DataplanePtr(std::move(*started));

@@ -58,7 +58,7 @@ std::unique_ptr<NfqueueDataplane> start_dataplane(const ward::testing::Netns& ns
   std::unique_ptr<NfqueueDataplane> dataplane;
   ns.run_inside([&] {
     NfqueueOptions options;
-    options.chains.queue_count = queues;
+    options.kernel.queue_count = queues;
     auto started = NfqueueDataplane::start(listener, options);
     if (!started) throw std::runtime_error(started.error());
     dataplane = std::move(*started);

@@ -79,8 +79,8 @@ bool reverse_of_filter_matches(const FilterTable& table, std::uint32_t filter_id
 
 }  // namespace
 
-struct PacketEngine::Table {
-  explicit Table(FilterTable t)
+struct PacketEngineTable {
+  explicit PacketEngineTable(FilterTable t)
       : table(std::move(t)),
         classifier(build_classifier(table)),
         packets(new std::atomic<std::uint64_t>[table.filters.size()]()),
@@ -168,8 +168,13 @@ PacketEngine::~PacketEngine() = default;
 
 std::shared_ptr<const PacketEngine::Table> PacketEngine::table() const { return table_.load(std::memory_order_acquire); }
 
-void PacketEngine::install_table(FilterTable table) {
-  auto next = std::make_shared<const Table>(std::move(table));
+PacketEngine::PreparedTable PacketEngine::prepare_table(FilterTable table) const {
+  return PreparedTable(std::make_shared<const Table>(std::move(table)));
+}
+
+void PacketEngine::install_prepared(PreparedTable prepared) {
+  auto next = std::move(prepared.table_);
+  if (!next) return;
   // A soft association outlives a new table only while its filter still negotiates.
   soft_.retain([&](std::uint32_t id) {
     return std::any_of(next->table.filters.begin(), next->table.filters.end(),

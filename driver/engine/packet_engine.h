@@ -40,6 +40,8 @@
 
 namespace ward::driver {
 
+struct PacketEngineTable;  // the engine's filter table snapshot (packet_engine.cpp)
+
 struct EngineOptions {
   std::size_t max_held_per_flow = 4;   // as Windows: a few packets wait for IKE, the rest drop
   std::size_t max_held_total = 512;
@@ -67,7 +69,21 @@ class PacketEngine {
   PacketEngine(DataplaneListener& listener, EngineOptions options = {}, Clock clock = std::chrono::steady_clock::now);
   ~PacketEngine();
 
-  void install_table(FilterTable table);
+  // A table ready to swap in: its classifier is built, nothing is in force yet. A backend that
+  // must commit the table to the kernel first prepares it, commits, then swaps it in, so that
+  // the engine changes only when the kernel did.
+  class PreparedTable {
+   public:
+    PreparedTable() = default;
+
+   private:
+    friend class PacketEngine;
+    explicit PreparedTable(std::shared_ptr<const struct PacketEngineTable> table) : table_(std::move(table)) {}
+    std::shared_ptr<const struct PacketEngineTable> table_;
+  };
+  PreparedTable prepare_table(FilterTable table) const;
+  void install_prepared(PreparedTable prepared);
+  void install_table(FilterTable table) { install_prepared(prepare_table(std::move(table))); }
   // Returns the held packets the new SA releases.
   Expected<std::vector<ReleasedPacket>, std::string> add_sa(SaInstall sa);
   Expected<void, std::string> delete_sa(std::uint32_t spi, crypto::Direction direction);
@@ -96,7 +112,7 @@ class PacketEngine {
   DataplaneCounters counters() const;
 
  private:
-  struct Table;
+  using Table = PacketEngineTable;
   struct SaEntry;
   struct Flow;
   using FlowKey = std::pair<std::uint32_t, IpAddress>;  // (filter id, peer)

@@ -1,9 +1,6 @@
 #include "driver/nfqueue/nfqueue_dataplane.h"
 
-#include <fcntl.h>
 #include <linux/netfilter.h>
-#include <sched.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -23,14 +20,14 @@ bool is_outbound_hook(std::uint8_t hook) { return hook == NF_INET_LOCAL_OUT || h
 
 }  // namespace
 
-NfqueueDataplane::NfqueueDataplane(DataplaneListener& listener, NfqueueOptions options, int namespace_fd)
-    : options_(std::move(options)), engine_(listener, options_.engine), namespace_fd_(namespace_fd) {}
+NfqueueDataplane::NfqueueDataplane(DataplaneListener& listener, NfqueueOptions options, std::unique_ptr<KernelTable> kernel)
+    : options_(std::move(options)), engine_(listener, options_.engine), kernel_(std::move(kernel)) {}
 
 Expected<std::unique_ptr<NfqueueDataplane>, std::string> NfqueueDataplane::start(DataplaneListener& listener, NfqueueOptions options) {
-  const int namespace_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-  if (namespace_fd < 0) return unexpected(std::string("cannot open this thread's network namespace: ") + std::strerror(errno));
-  std::unique_ptr<NfqueueDataplane> dataplane(new NfqueueDataplane(listener, std::move(options), namespace_fd));
-  const auto& chains = dataplane->options_.chains;
+  auto kernel = KernelTable::open(options.kernel);
+  if (!kernel) return unexpected("the kernel table: " + kernel.error());
+  std::unique_ptr<NfqueueDataplane> dataplane(new NfqueueDataplane(listener, std::move(options), std::move(*kernel)));
+  const auto& chains = dataplane->options_.kernel;
   for (std::uint16_t i = 0; i < chains.queue_count; ++i) {
     auto queue = NetfilterQueue::open(QueueOptions{static_cast<std::uint16_t>(chains.first_queue + i)});
     if (!queue) return unexpected("NFQUEUE " + std::to_string(chains.first_queue + i) + ": " + queue.error());
@@ -46,56 +43,33 @@ Expected<std::unique_ptr<NfqueueDataplane>, std::string> NfqueueDataplane::start
 NfqueueDataplane::~NfqueueDataplane() {
   stopping_ = true;
   for (auto& thread : threads_) thread.join();
-  (void)in_own_namespace([this] { return remove_chain_rules(options_.chains); });
-  close(namespace_fd_);
+  (void)kernel_->remove();
 }
 
 Capabilities NfqueueDataplane::capabilities() const {
   return Capabilities{.userspace_crypto = true, .kernel_sas = false, .atomic_table_swap = true, .holds_packets = true};
 }
 
-Expected<void, std::string> NfqueueDataplane::in_own_namespace(const std::function<Expected<void, std::string>()>& work) {
-  Expected<void, std::string> result = unexpected(std::string("not run"));
-  std::thread worker([&] {
-    if (setns(namespace_fd_, CLONE_NEWNET) != 0) {
-      result = unexpected(std::string("cannot enter the dataplane's network namespace: ") + std::strerror(errno));
-      return;
-    }
-    result = work();
-  });
-  worker.join();
-  return result;
-}
-
 Expected<void, std::string> NfqueueDataplane::install_filter_table(FilterTable table) {
   std::lock_guard lock(kernel_mutex_);
-  // The engine first: packets the new kernel rules queue are then classified by the new table.
-  engine_.install_table(table);
+  // The classifier is built before the kernel commit, and swapped in right after it: a packet the
+  // new kernel table queues meets the old engine table only in between (microseconds).
+  auto prepared = engine_.prepare_table(table);
   const auto version = engine_.dynamic_filters_version();
   const auto dynamic = engine_.dynamic_filters();
-  auto installed = in_own_namespace([&] { return install_chain_rules(table, options_.chains, dynamic); });
-  if (installed) {
-    kernel_dynamic_version_ = version;
-    for (const auto family : {IpFamily::V4, IpFamily::V6}) {
-      kernel_dynamic_rules_[static_cast<std::size_t>(family)] = render_dynamic_chain_rules(family, dynamic, options_.chains);
-    }
-  }
-  return installed;
+  auto installed = kernel_->install(table, dynamic);
+  if (!installed) return unexpected(installed.error());
+  engine_.install_prepared(std::move(prepared));
+  kernel_dynamic_version_ = version;
+  return {};
 }
 
 Expected<void, std::string> NfqueueDataplane::sync_dynamic_filters() {
   std::lock_guard lock(kernel_mutex_);
   const auto version = engine_.dynamic_filters_version();
   if (version == kernel_dynamic_version_) return {};
-  const auto dynamic = engine_.dynamic_filters();
-  for (const auto family : {IpFamily::V4, IpFamily::V6}) {
-    auto rules = render_dynamic_chain_rules(family, dynamic, options_.chains);
-    auto& loaded = kernel_dynamic_rules_[static_cast<std::size_t>(family)];
-    if (rules == loaded) continue;
-    if (auto done = in_own_namespace([&] { return load_chain_rules(family, rules); }); !done) {
-      return unexpected("the kernel rules of the dynamic filters: " + done.error());
-    }
-    loaded = std::move(rules);
+  if (auto replaced = kernel_->replace_dynamic(engine_.dynamic_filters()); !replaced) {
+    return unexpected("the kernel maps of the dynamic filters: " + replaced.error());
   }
   kernel_dynamic_version_ = version;
   return {};
@@ -187,6 +161,16 @@ Expected<void, std::string> NfqueueDataplane::delete_soft_association(std::uint3
   return engine_.delete_soft_association(filter_id, peer);
 }
 
-DataplaneCounters NfqueueDataplane::counters() const { return engine_.counters(); }
+DataplaneCounters NfqueueDataplane::counters() const {
+  auto counters = engine_.counters();
+  // Permit and block are decided in the kernel: their packets never reach the engine.
+  if (auto kernel = kernel_->counters(); kernel && kernel->size() == counters.filters.size()) {
+    for (std::size_t i = 0; i < kernel->size(); ++i) {
+      counters.filters[i].packets += (*kernel)[i].packets;
+      counters.filters[i].bytes += (*kernel)[i].bytes;
+    }
+  }
+  return counters;
+}
 
 }  // namespace ward::driver
