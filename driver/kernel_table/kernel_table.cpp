@@ -177,6 +177,11 @@ void KernelTable::emit_base(nft::Batch& batch) {
     rule.immediate_data(kReg32First, be16(mss)).exthdr_store(NFT_EXTHDR_OP_TCPOPT, kTcpOptionMss, 2, 2, kReg32First);
     add(batch, rule, "rule negotiate (TCP MSS)");
   }
+  if (options_.negotiate == NegotiateVerdict::Queue && options_.tcp_queue) {
+    RuleBuilder rule(t, "negotiate");
+    match_protocol(rule, kTcp).queue(*options_.tcp_queue, 1);
+    add(batch, rule, "rule negotiate (TCP queue)");
+  }
   {
     RuleBuilder rule(t, "negotiate");
     if (options_.negotiate == NegotiateVerdict::Queue) {

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -46,6 +47,8 @@ struct KernelTableOptions {
   bool queue_ipsec = true;  // inbound ESP, AH and UDP 4500 go to the queue (else they pass)
   std::uint16_t first_queue = 0;
   std::uint16_t queue_count = 1;  // more than one spreads flows over queues (hash of addresses and ports)
+  // TCP through negotiate filters goes to this queue instead (one that takes unsegmented packets).
+  std::optional<std::uint16_t> tcp_queue;
   std::vector<std::string> exempt_interfaces{"lo"};
   // TCP MSS for connections through negotiate filters: a 1500-byte link minus IP and TCP headers
   // minus room for the largest ESP overhead (tunnel mode, UDP encapsulation, CBC padding, ICV).

@@ -171,7 +171,7 @@ RuleBuilder& RuleBuilder::counter() {
 
 Batch::Batch() : first_seq_(static_cast<std::uint32_t>(time(nullptr))) {
   nftnl_batch_begin(reserve(kMessageRoom), first_seq_);
-  used_ += NLMSG_ALIGN(reinterpret_cast<nlmsghdr*>(buffer_.data())->nlmsg_len);
+  used_ += NLMSG_ALIGN(static_cast<nlmsghdr*>(static_cast<void*>(buffer_.data()))->nlmsg_len);
 }
 
 char* Batch::reserve(std::size_t bytes) {
@@ -180,7 +180,7 @@ char* Batch::reserve(std::size_t bytes) {
 }
 
 void Batch::commit_message(const std::string& what) {
-  const auto* header = reinterpret_cast<const nlmsghdr*>(buffer_.data() + used_);
+  const auto* header = static_cast<const nlmsghdr*>(static_cast<const void*>(buffer_.data() + used_));
   used_ += NLMSG_ALIGN(header->nlmsg_len);
   descriptions_.push_back(what);
 }
@@ -289,7 +289,7 @@ void Batch::add_rule(nftnl_rule& rule, const std::string& what) {
 std::span<const char> Batch::finish() {
   if (!finished_) {
     nftnl_batch_end(reserve(kMessageRoom), next_seq());
-    used_ += NLMSG_ALIGN(reinterpret_cast<nlmsghdr*>(buffer_.data() + used_)->nlmsg_len);
+    used_ += NLMSG_ALIGN(static_cast<nlmsghdr*>(static_cast<void*>(buffer_.data() + used_))->nlmsg_len);
     finished_ = true;
   }
   return {buffer_.data(), used_};
@@ -329,10 +329,11 @@ Expected<void, std::string> Socket::receive_until(std::uint32_t last_seq, const 
       return unexpected(errno_text("nftables receive", errno));
     }
     int remaining = static_cast<int>(length);
-    for (auto* header = reinterpret_cast<const nlmsghdr*>(buffer.data()); NLMSG_OK(header, remaining); header = NLMSG_NEXT(header, remaining)) {
+    for (auto* header = static_cast<const nlmsghdr*>(static_cast<const void*>(buffer.data())); mnl_nlmsg_ok(header, remaining);
+         header = mnl_nlmsg_next(header, &remaining)) {
       if (header->nlmsg_pid != port_id_) continue;
       if (header->nlmsg_type == NLMSG_ERROR) {
-        const auto* error = static_cast<const nlmsgerr*>(NLMSG_DATA(header));
+        const auto* error = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(header));
         if (error->error != 0 && first_error != nullptr && first_error->empty()) {
           const std::string what = batch != nullptr ? batch->describe(error->msg.nlmsg_seq) : std::string("the request");
           *first_error = what + ": " + std::strerror(-error->error);
