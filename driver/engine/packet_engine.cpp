@@ -91,9 +91,7 @@ struct PacketEngineTable {
   // a table the classifier refused falls back to the scan too.
   const DriverFilter* match(const PacketSummary& packet, std::size_t* index_out) const {
     if (classifier && !packet.later_fragment) {
-      const PacketKey key{classifier_address(packet.source), classifier_address(packet.destination), packet.protocol,
-                          packet.source_port.value_or(0), packet.destination_port.value_or(0)};
-      const auto hit = classifier->lookup(key);
+      const auto hit = classifier->lookup(key_of(packet));
       if (!hit) return nullptr;
       if (index_out) *index_out = *hit;
       return &table.filters[*hit];
@@ -105,6 +103,10 @@ struct PacketEngineTable {
       }
     }
     return nullptr;
+  }
+  static PacketKey key_of(const PacketSummary& packet) {
+    return {classifier_address(packet.source), classifier_address(packet.destination), packet.protocol, packet.source_port.value_or(0),
+            packet.destination_port.value_or(0)};
   }
   void count(std::size_t index, std::size_t length) const {
     packets[index].fetch_add(1, std::memory_order_relaxed);
@@ -336,6 +338,11 @@ Expected<void, std::string> PacketEngine::delete_soft_association(std::uint32_t 
 
 PacketOutcome PacketEngine::protect(SaEntry& entry, std::span<const std::byte> packet) {
   PacketOutcome outcome;
+  protect_into(entry, packet, outcome);
+  return outcome;
+}
+
+void PacketEngine::protect_into(SaEntry& entry, std::span<const std::byte> packet, PacketOutcome& outcome) {
   Expected<void, crypto::DropReason> result = unexpected(crypto::DropReason::CryptoFailure);
   {
     std::lock_guard lock(entry.mutex);
@@ -352,11 +359,10 @@ PacketOutcome PacketEngine::protect(SaEntry& entry, std::span<const std::byte> p
     entry.drops.fetch_add(1, std::memory_order_relaxed);
     outcome.disposition = Disposition::Drop;
     outcome.bytes.clear();
-    return outcome;
+    return;
   }
   count_traffic(entry, packet.size());
   outcome.disposition = Disposition::AcceptModified;
-  return outcome;
 }
 
 void PacketEngine::count_traffic(SaEntry& entry, std::size_t bytes) {
@@ -394,6 +400,7 @@ PacketOutcome PacketEngine::hold(const FlowKey& key, const std::optional<Acquire
 }
 
 PacketOutcome PacketEngine::outbound(std::span<const std::byte> packet, std::uint64_t hold_token) {
+  PacketOutcome out;
   const auto summary = summarize_ip_packet(packet);
   if (!summary) {
     malformed_.fetch_add(1, std::memory_order_relaxed);
@@ -402,26 +409,92 @@ PacketOutcome PacketEngine::outbound(std::span<const std::byte> packet, std::uin
   const auto snapshot = table();
   std::size_t index = 0;
   const DriverFilter* filter = snapshot->match(*summary, &index);
-  if (!filter) return outbound_dynamic(*summary, packet, hold_token);
-  snapshot->count(index, packet.size());
+  outbound_matched(*summary, packet, hold_token, *snapshot, filter, index, out);
+  return out;
+}
+
+void PacketEngine::outbound_burst(std::span<const std::span<const std::byte>> packets, std::span<const std::uint64_t> hold_tokens,
+                                  std::span<PacketOutcome> out) {
+  constexpr std::size_t kBurst = 32;
+  const auto snapshot = table();
+  std::array<std::optional<PacketSummary>, kBurst> summaries;
+  std::array<PacketKey, kBurst> keys;
+  std::array<std::size_t, kBurst> keyed;  // packet slot of keys[k]
+  std::array<std::optional<std::uint32_t>, kBurst> hits;
+  const std::size_t count = std::min({packets.size(), hold_tokens.size(), out.size()});
+  for (std::size_t first = 0; first < count; first += kBurst) {
+    const std::size_t n = std::min(kBurst, count - first);
+    std::size_t key_count = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      summaries[i].reset();
+      auto summary = summarize_ip_packet(packets[first + i]);
+      if (!summary) continue;
+      summaries[i] = *summary;
+      if (snapshot->classifier && !summary->later_fragment) {
+        keys[key_count] = snapshot->key_of(*summary);
+        keyed[key_count++] = i;
+      }
+    }
+    if (key_count > 0) snapshot->classifier->lookup(std::span<const PacketKey>(keys.data(), key_count), std::span(hits.data(), key_count));
+    std::size_t next_key = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      auto& result = out[first + i];
+      result.bytes.clear();
+      if (!summaries[i]) {
+        malformed_.fetch_add(1, std::memory_order_relaxed);
+        result.disposition = Disposition::Drop;
+        continue;
+      }
+      std::size_t index = 0;
+      const DriverFilter* filter = nullptr;
+      if (next_key < key_count && keyed[next_key] == i) {
+        if (const auto hit = hits[next_key]; hit) {
+          index = *hit;
+          filter = &snapshot->table.filters[index];
+        }
+        ++next_key;
+      } else {
+        filter = snapshot->match(*summaries[i], &index);
+      }
+      outbound_matched(*summaries[i], packets[first + i], hold_tokens[first + i], *snapshot, filter, index, result);
+    }
+  }
+}
+
+void PacketEngine::outbound_matched(const PacketSummary& summary, std::span<const std::byte> packet, std::uint64_t hold_token,
+                                    const Table& snapshot, const DriverFilter* filter, std::size_t index, PacketOutcome& out) {
+  out.bytes.clear();
+  if (!filter) {
+    out = outbound_dynamic(summary, packet, hold_token);
+    return;
+  }
+  snapshot.count(index, packet.size());
   switch (filter->action) {
-    case FilterAction::Permit: return {Disposition::Accept, {}};
+    case FilterAction::Permit: out.disposition = Disposition::Accept; return;
     case FilterAction::Block:
       blocked_.fetch_add(1, std::memory_order_relaxed);
-      return {Disposition::Drop, {}};
+      out.disposition = Disposition::Drop;
+      return;
     case FilterAction::Negotiate: break;
   }
-  const IpAddress peer = filter->tunnel_endpoint.value_or(summary->destination);
+  const IpAddress peer = filter->tunnel_endpoint.value_or(summary.destination);
   if (!can_negotiate_with(peer)) {
     unsecured_dropped_.fetch_add(1, std::memory_order_relaxed);
-    return {Disposition::Drop, {}};
+    out.disposition = Disposition::Drop;
+    return;
   }
   const FlowKey key{filter->id, peer};
-  if (auto entry = outbound_sa(key)) return protect(*entry, packet);
-  if (soft_.pass(key, packet.size(), clock_())) return {Disposition::Accept, {}};
-  const Acquire acquire{filter->id, peer, summary->source, summary->destination, summary->protocol,
-                        summary->source_port.value_or(0), summary->destination_port.value_or(0)};
-  return hold(key, acquire, packet, hold_token);
+  if (auto entry = outbound_sa(key)) {
+    protect_into(*entry, packet, out);
+    return;
+  }
+  if (soft_.pass(key, packet.size(), clock_())) {
+    out.disposition = Disposition::Accept;
+    return;
+  }
+  const Acquire acquire{filter->id, peer, summary.source, summary.destination, summary.protocol,
+                        summary.source_port.value_or(0), summary.destination_port.value_or(0)};
+  out = hold(key, acquire, packet, hold_token);
 }
 
 PacketOutcome PacketEngine::outbound_dynamic(const PacketSummary& summary, std::span<const std::byte> packet, std::uint64_t hold_token) {

@@ -100,6 +100,11 @@ class PacketEngine {
   // Held packets released in clear (a soft association) are given back as Accept with their bytes.
   PacketOutcome outbound(std::span<const std::byte> packet, std::uint64_t hold_token);
   PacketOutcome inbound(std::span<const std::byte> packet);
+  // A burst of outbound packets, as a queue hands them over: classified together (the classifier's
+  // burst lookup overlaps the walks), then each handled as outbound() would; out[i] is packets[i]'s
+  // (its bytes buffer is reused, so a caller that keeps `out` between bursts allocates nothing).
+  void outbound_burst(std::span<const std::span<const std::byte>> packets, std::span<const std::uint64_t> hold_tokens,
+                      std::span<PacketOutcome> out);
 
   // Lifetimes and hold timeouts: call about once a second, and as soon as expiry_due() says so.
   // Returns held packets now dropped.
@@ -120,6 +125,10 @@ class PacketEngine {
   std::shared_ptr<const Table> table() const;
   void count_drop(crypto::DropReason reason);
   PacketOutcome protect(SaEntry& entry, std::span<const std::byte> packet);
+  void protect_into(SaEntry& entry, std::span<const std::byte> packet, PacketOutcome& outcome);
+  // outbound() once the table's first match (or none) is known.
+  void outbound_matched(const PacketSummary& summary, std::span<const std::byte> packet, std::uint64_t hold_token, const Table& snapshot,
+                        const DriverFilter* filter, std::size_t index, PacketOutcome& out);
   void count_traffic(SaEntry& entry, std::size_t bytes);
   // Without `acquire` (a dynamic filter's flow) the packet waits for an SA nobody asks for.
   PacketOutcome hold(const FlowKey& key, const std::optional<Acquire>& acquire, std::span<const std::byte> packet, std::uint64_t token);
