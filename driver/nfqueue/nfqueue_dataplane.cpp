@@ -15,6 +15,9 @@ constexpr auto kReceiveTimeout = 100ms;
 constexpr auto kTickInterval = 1s;
 
 std::uint64_t hold_token(std::size_t queue, std::uint32_t packet_id) { return (std::uint64_t{queue} << 32) | packet_id; }
+// Held segments of the unsegmented queue: their originals were dropped, so once released they
+// leave through the raw socket instead of as a verdict.
+constexpr std::uint64_t kRawToken = std::uint64_t{0xFFFFFFFF} << 32;
 
 bool is_outbound_hook(std::uint8_t hook) { return hook == NF_INET_LOCAL_OUT || hook == NF_INET_POST_ROUTING; }
 
@@ -24,17 +27,43 @@ NfqueueDataplane::NfqueueDataplane(DataplaneListener& listener, NfqueueOptions o
     : options_(std::move(options)), engine_(listener, options_.engine), kernel_(std::move(kernel)) {}
 
 Expected<std::unique_ptr<NfqueueDataplane>, std::string> NfqueueDataplane::start(DataplaneListener& listener, NfqueueOptions options) {
+  std::unique_ptr<TunInjector> tun;
+  std::string tun_error;
+  if (options.tun_injection) {
+    if (auto opened = TunInjector::open(); opened) {
+      tun = std::move(*opened);
+      options.kernel.exempt_interfaces.push_back(tun->name());  // decrypted and checked already
+    } else {
+      tun_error = opened.error();
+    }
+  }
+  const bool segmenting = options.tcp_segmentation;
+  if (segmenting) options.kernel.tcp_queue = static_cast<std::uint16_t>(options.kernel.first_queue + options.kernel.queue_count);
   auto kernel = KernelTable::open(options.kernel);
   if (!kernel) return unexpected("the kernel table: " + kernel.error());
   std::unique_ptr<NfqueueDataplane> dataplane(new NfqueueDataplane(listener, std::move(options), std::move(*kernel)));
   const auto& chains = dataplane->options_.kernel;
-  for (std::uint16_t i = 0; i < chains.queue_count; ++i) {
-    auto queue = NetfilterQueue::open(QueueOptions{static_cast<std::uint16_t>(chains.first_queue + i)});
-    if (!queue) return unexpected("NFQUEUE " + std::to_string(chains.first_queue + i) + ": " + queue.error());
+  const std::uint16_t queues = static_cast<std::uint16_t>(chains.queue_count + (segmenting ? 1 : 0));
+  for (std::uint16_t i = 0; i < queues; ++i) {
+    QueueOptions queue_options{static_cast<std::uint16_t>(chains.first_queue + i)};
     auto slot = std::make_unique<Queue>();
+    slot->unsegmented = segmenting && i == chains.queue_count;
+    queue_options.gso = slot->unsegmented;
+    auto queue = NetfilterQueue::open(queue_options);
+    if (!queue) return unexpected("NFQUEUE " + std::to_string(queue_options.queue_number) + ": " + queue.error());
     slot->queue = std::move(*queue);
+    if (slot->unsegmented) {
+      auto raw = RawSender::open();
+      if (!raw) return unexpected(raw.error());
+      slot->raw = std::make_unique<RawSender>(std::move(*raw));
+    }
     dataplane->queues_.push_back(std::move(slot));
   }
+  dataplane->tun_ = std::move(tun);
+  dataplane->tun_error_ = std::move(tun_error);
+  auto release = RawSender::open();
+  if (!release) return unexpected(release.error());
+  dataplane->release_sender_ = std::make_unique<RawSender>(std::move(*release));
   // Threads created here inherit this thread's network namespace.
   for (std::size_t i = 0; i < dataplane->queues_.size(); ++i) dataplane->threads_.emplace_back([d = dataplane.get(), i] { d->serve(i); });
   return dataplane;
@@ -99,7 +128,16 @@ void NfqueueDataplane::flush_verdicts(std::size_t index) {
 }
 
 void NfqueueDataplane::deliver(const std::vector<ReleasedPacket>& released) {
+  {
+    std::lock_guard lock(release_mutex_);
+    for (const auto& packet : released) {
+      if (packet.token != kRawToken) continue;
+      if (packet.disposition == Disposition::Accept || packet.disposition == Disposition::AcceptModified) release_sender_->queue(packet.bytes);
+    }
+    raw_send_errors_.fetch_add(release_sender_->flush(), std::memory_order_relaxed);
+  }
   for (const auto& packet : released) {
+    if (packet.token == kRawToken) continue;
     const auto index = static_cast<std::size_t>(packet.token >> 32);
     if (index >= queues_.size()) continue;
     give_verdict(index, static_cast<std::uint32_t>(packet.token), PacketOutcome{packet.disposition, packet.bytes});
@@ -107,16 +145,90 @@ void NfqueueDataplane::deliver(const std::vector<ReleasedPacket>& released) {
   for (std::size_t index = 0; index < queues_.size(); ++index) flush_verdicts(index);
 }
 
+void NfqueueDataplane::handle_unsegmented(std::size_t index, const QueuedPacket& packet) {
+  auto& slot = *queues_[index];
+  const auto drop = [&](std::atomic<std::uint64_t>& counter) {
+    counter.fetch_add(1, std::memory_order_relaxed);
+    give_verdict(index, packet.id, PacketOutcome{Disposition::Drop, {}});
+  };
+  if (packet.truncated || packet.payload.empty()) return drop(segmentation_errors_);
+  const bool v4 = (std::to_integer<unsigned>(packet.payload[0]) >> 4) == 4;
+  const auto& kernel = options_.kernel;
+  if (auto cut = segment_tcp(packet.payload, v4 ? kernel.tcp_mss_ipv4 : kernel.tcp_mss_ipv6, slot.segments); !cut) {
+    return drop(segmentation_errors_);
+  }
+  // Scratch of its own: handle_batch() collects the batch's ordinary outbound packets in
+  // slot.spans/tokens/outcomes while this runs.
+  const std::size_t count = slot.segments.count;
+  slot.segment_spans.resize(count);
+  for (std::size_t i = 0; i < count; ++i) slot.segment_spans[i] = slot.segments[i];
+  slot.segment_tokens.assign(count, kRawToken);
+  if (slot.segment_outcomes.size() < count) slot.segment_outcomes.resize(count);
+  const auto outcomes = std::span(slot.segment_outcomes).first(count);
+  engine_.outbound_burst(slot.segment_spans, slot.segment_tokens, outcomes);
+  bool all_clear = true;
+  for (const auto& outcome : outcomes) all_clear = all_clear && outcome.disposition == Disposition::Accept;
+  if (all_clear) {
+    // Nothing to protect (permit, a soft association): the kernel segments the original itself.
+    give_verdict(index, packet.id, PacketOutcome{Disposition::Accept, {}});
+    return;
+  }
+  for (std::size_t i = 0; i < count; ++i) {
+    const auto& outcome = outcomes[i];
+    if (outcome.disposition == Disposition::AcceptModified) slot.raw->queue(outcome.bytes);
+    // Clear among protected (cannot happen for one flow's segments, but never lose it): it passes
+    // the output hook once more and comes back as a packet of its own.
+    if (outcome.disposition == Disposition::Accept) slot.raw->queue(slot.segment_spans[i]);
+  }
+  raw_send_errors_.fetch_add(slot.raw->flush(), std::memory_order_relaxed);
+  give_verdict(index, packet.id, PacketOutcome{Disposition::Drop, {}});
+}
+
+void NfqueueDataplane::handle_batch(std::size_t index) {
+  auto& slot = *queues_[index];
+  // Outbound packets of the ordinary queues are classified in one burst; inbound ones (ESP/AH are
+  // looked up by SPI, their inner packets after decryption) one by one.
+  slot.spans.clear();
+  slot.tokens.clear();
+  slot.decrypted.clear();
+  std::size_t inbound = 0;
+  for (const auto& packet : slot.batch) {
+    if (!is_outbound_hook(packet.hook)) {
+      if (slot.inbound_outcomes.size() <= inbound) slot.inbound_outcomes.resize(inbound + 1);
+      auto& outcome = slot.inbound_outcomes[inbound++];
+      outcome = engine_.inbound(packet.payload);
+      if (tun_ && outcome.disposition == Disposition::AcceptModified) {
+        slot.decrypted.push_back(outcome.bytes);  // to the stack through the TUN device, below
+        give_verdict(index, packet.id, PacketOutcome{Disposition::Drop, {}});
+      } else {
+        give_verdict(index, packet.id, outcome);
+      }
+    } else if (slot.unsegmented) {
+      handle_unsegmented(index, packet);
+    } else {
+      slot.spans.push_back(packet.payload);
+      slot.tokens.push_back(hold_token(index, packet.id));
+    }
+  }
+  if (!slot.decrypted.empty()) inject_errors_.fetch_add(tun_->inject(slot.decrypted), std::memory_order_relaxed);
+  if (slot.spans.empty()) return;
+  if (slot.outcomes.size() < slot.spans.size()) slot.outcomes.resize(slot.spans.size());
+  engine_.outbound_burst(slot.spans, slot.tokens, std::span(slot.outcomes).first(slot.spans.size()));
+  std::size_t next = 0;
+  for (const auto& packet : slot.batch) {
+    if (!is_outbound_hook(packet.hook)) continue;
+    give_verdict(index, packet.id, slot.outcomes[next++]);
+  }
+}
+
 void NfqueueDataplane::serve(std::size_t index) {
   auto& slot = *queues_[index];
   auto last_tick = std::chrono::steady_clock::now();
-  const NetfilterQueue::Handler handler = [&](const QueuedPacket& packet) {
-    const auto outcome = is_outbound_hook(packet.hook) ? engine_.outbound(packet.payload, hold_token(index, packet.id))
-                                                       : engine_.inbound(packet.payload);
-    give_verdict(index, packet.id, outcome);
-  };
+  const NetfilterQueue::Handler handler = [&](const QueuedPacket& packet) { slot.batch.push_back(packet); };
   while (!stopping_) {
+    slot.batch.clear();
     (void)slot.queue->receive(handler, kReceiveTimeout);
+    handle_batch(index);
     flush_verdicts(index);  // the batch's verdicts, one system call
     if (index == 0 && (engine_.expiry_due() || std::chrono::steady_clock::now() - last_tick >= kTickInterval)) {
       last_tick = std::chrono::steady_clock::now();

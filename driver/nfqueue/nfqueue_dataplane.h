@@ -22,13 +22,27 @@
 #include "driver/api/dataplane.h"
 #include "driver/engine/packet_engine.h"
 #include "driver/kernel_table/kernel_table.h"
+#include "driver/nfqueue/gso_segments.h"
 #include "driver/nfqueue/netfilter_queue.h"
+#include "driver/nfqueue/raw_sender.h"
+#include "driver/nfqueue/tun_injector.h"
 
 namespace ward::driver {
 
 struct NfqueueOptions {
   KernelTableOptions kernel;  // queue numbers, exempt interfaces, TCP MSS
   EngineOptions engine;
+  // TCP through negotiate filters goes to one more queue (first_queue + queue_count) that takes
+  // packets unsegmented (NFQA_CFG_F_GSO, up to 64 KiB): its thread cuts them into segments
+  // (gso_segments.h), protects them in one burst and sends them through a raw socket
+  // (raw_sender.h), and drops the original. Off: every packet is one queue round trip.
+  // Off by default: on the shared build machine it carried no more than the per-packet path and
+  // cost more CPU per Gbit (README.md, "Throughput").
+  bool tcp_segmentation = false;
+  // Decrypted packets go to the stack through a TUN device (tun_injector.h: TCP segments of one
+  // flow joined into 64 KiB packets) and the ESP packet is dropped, instead of coming back as the
+  // ESP packet's verdict. Where the device cannot be made, verdicts it is. Off by default, as above.
+  bool tun_injection = false;
 };
 
 class NfqueueDataplane final : public Dataplane {
@@ -48,15 +62,45 @@ class NfqueueDataplane final : public Dataplane {
   DataplaneCounters counters() const override;
 
   KernelTable& kernel_table() noexcept { return *kernel_; }
+  // The TUN device decrypted packets go through, or why there is none (empty name).
+  std::string tun_device() const { return tun_ ? tun_->name() : std::string(); }
+  const std::string& tun_error() const noexcept { return tun_error_; }
+  // The backend's own failures (the engine counts the packets' fates).
+  struct BackendCounters {
+    std::uint64_t verdict_errors = 0;       // verdicts the kernel refused
+    std::uint64_t segmentation_errors = 0;  // unsegmented packets that could not be cut (dropped)
+    std::uint64_t raw_send_errors = 0;      // protected segments the raw socket refused
+    std::uint64_t inject_errors = 0;        // decrypted packets the TUN device refused
+  };
+  BackendCounters backend_counters() const noexcept {
+    return {verdict_errors_.load(), segmentation_errors_.load(), raw_send_errors_.load(), inject_errors_.load()};
+  }
 
  private:
   struct Queue {
     std::unique_ptr<NetfilterQueue> queue;
     std::mutex verdict_mutex;  // verdicts (and flushes) come from the queue's thread and from add_sa's caller
+    bool unsegmented = false;  // the TCP queue (NfqueueOptions::tcp_segmentation)
+    std::unique_ptr<RawSender> raw;  // that queue's thread's
+    // The queue thread's scratch, kept between batches (no allocation once warm).
+    std::vector<QueuedPacket> batch;
+    TcpSegments segments;
+    std::vector<std::span<const std::byte>> spans;
+    std::vector<std::uint64_t> tokens;
+    std::vector<PacketOutcome> outcomes;
+    std::vector<PacketOutcome> inbound_outcomes;
+    std::vector<std::span<const std::byte>> decrypted;
+    std::vector<std::span<const std::byte>> segment_spans;  // one unsegmented packet's segments
+    std::vector<std::uint64_t> segment_tokens;
+    std::vector<PacketOutcome> segment_outcomes;
   };
 
   NfqueueDataplane(DataplaneListener& listener, NfqueueOptions options, std::unique_ptr<KernelTable> kernel);
   void serve(std::size_t index);
+  void handle_batch(std::size_t index);
+  // An outbound TCP packet of the unsegmented queue: segments protected and sent raw, or the
+  // original accepted as it is when nothing needs protecting.
+  void handle_unsegmented(std::size_t index, const QueuedPacket& packet);
   void deliver(const std::vector<ReleasedPacket>& released);
   // Queues the verdict on its queue; flush_verdicts() sends what a queue has pending.
   void give_verdict(std::size_t queue, std::uint32_t packet_id, const PacketOutcome& outcome);
@@ -73,6 +117,13 @@ class NfqueueDataplane final : public Dataplane {
   std::uint64_t kernel_dynamic_version_ = 0;
   std::atomic<bool> stopping_{false};
   std::atomic<std::uint64_t> verdict_errors_{0};
+  std::atomic<std::uint64_t> segmentation_errors_{0};
+  std::atomic<std::uint64_t> raw_send_errors_{0};
+  std::mutex release_mutex_;            // released packets that leave through release_sender_
+  std::unique_ptr<RawSender> release_sender_;
+  std::unique_ptr<TunInjector> tun_;
+  std::string tun_error_;
+  std::atomic<std::uint64_t> inject_errors_{0};
 };
 
 }  // namespace ward::driver
