@@ -149,6 +149,7 @@ std::unique_ptr<NfqueueDataplane> start_ward(const ward::testing::Netns& ns, Qui
     options.kernel.queue_count = queues;
     options.tcp_segmentation = fast;
     options.tun_injection = fast;
+    options.esp_ring = fast;
     auto started = NfqueueDataplane::start(listener, options);
     if (!started) throw std::runtime_error(started.error());
     dataplane = std::move(*started);

@@ -155,6 +155,11 @@ void KernelTable::emit_base(nft::Batch& batch) {
   batch.add_chain(t, "prerouting", NF_INET_PRE_ROUTING, kRawPriority);
 
   // ipsec: what comes in protected goes to Ward (or passes, for a kernel that opens it itself).
+  if (options_.queue_ipsec && options_.esp_taken_before) {
+    RuleBuilder rule(t, "ipsec");
+    match_protocol(rule, kEsp).verdict(NF_DROP);
+    add(batch, rule, "rule ipsec (ESP taken by the packet socket)");
+  }
   {
     RuleBuilder rule(t, "ipsec");
     if (options_.queue_ipsec) {

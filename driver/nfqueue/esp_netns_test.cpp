@@ -112,7 +112,7 @@ class EspNetnsTest : public ::testing::TestWithParam<bool> {
       NfqueueOptions options;
       // The fast path (unsegmented TCP queue, TUN injection) unless WARD_SLOW is set; the
       // per-packet path is the default and driver_nfqueue_test's.
-      options.tcp_segmentation = options.tun_injection = getenv("WARD_SLOW") == nullptr;
+      options.tcp_segmentation = options.tun_injection = options.esp_ring = getenv("WARD_SLOW") == nullptr;
       auto dataplane = NfqueueDataplane::start(listener_, options);
       ASSERT_TRUE(dataplane.has_value()) << dataplane.error();
       out = std::move(*dataplane);
@@ -233,6 +233,9 @@ TEST_P(EspNetnsTest, PingAndTcpPassProtectedAndTheWireCarriesOnlyEsp) {
       EXPECT_GT(tcp_queue_packets, 0ULL) << "nothing went through the TCP queue";
       EXPECT_EQ(dataplane.backend_counters().raw_send_errors, 0U);
       EXPECT_EQ(dataplane.backend_counters().segmentation_errors, 0U);
+      // Inbound ESP came through the packet ring, not the queue.
+      EXPECT_TRUE(dataplane.esp_ring_used()) << dataplane.esp_ring_error();
+      EXPECT_GE(dataplane.backend_counters().ring_packets, sa_packets(dataplane, on_a ? kSpiBtoA : kSpiAtoB));
     }
   }
 

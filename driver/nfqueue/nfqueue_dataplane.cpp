@@ -37,6 +37,18 @@ Expected<std::unique_ptr<NfqueueDataplane>, std::string> NfqueueDataplane::start
       tun_error = opened.error();
     }
   }
+  std::unique_ptr<EspRing> ring;
+  std::string ring_error;
+  if (options.esp_ring && tun) {
+    if (auto opened = EspRing::open(options.kernel.exempt_interfaces); opened) {
+      ring = std::move(*opened);
+      options.kernel.esp_taken_before = true;
+    } else {
+      ring_error = opened.error();  // ESP keeps coming through the queue
+    }
+  } else if (options.esp_ring) {
+    ring_error = "no TUN device to hand decrypted packets to";
+  }
   const bool segmenting = options.tcp_segmentation;
   if (segmenting) options.kernel.tcp_queue = static_cast<std::uint16_t>(options.kernel.first_queue + options.kernel.queue_count);
   auto kernel = KernelTable::open(options.kernel);
@@ -61,11 +73,14 @@ Expected<std::unique_ptr<NfqueueDataplane>, std::string> NfqueueDataplane::start
   }
   dataplane->tun_ = std::move(tun);
   dataplane->tun_error_ = std::move(tun_error);
+  dataplane->ring_ = std::move(ring);
+  dataplane->ring_error_ = std::move(ring_error);
   auto release = RawSender::open();
   if (!release) return unexpected(release.error());
   dataplane->release_sender_ = std::make_unique<RawSender>(std::move(*release));
   // Threads created here inherit this thread's network namespace.
   for (std::size_t i = 0; i < dataplane->queues_.size(); ++i) dataplane->threads_.emplace_back([d = dataplane.get(), i] { d->serve(i); });
+  if (dataplane->ring_) dataplane->threads_.emplace_back([d = dataplane.get()] { d->serve_ring(); });
   return dataplane;
 }
 
@@ -218,6 +233,26 @@ void NfqueueDataplane::handle_batch(std::size_t index) {
   for (const auto& packet : slot.batch) {
     if (!is_outbound_hook(packet.hook)) continue;
     give_verdict(index, packet.id, slot.outcomes[next++]);
+  }
+}
+
+void NfqueueDataplane::serve_ring() {
+  std::vector<PacketOutcome> outcomes;
+  std::vector<std::span<const std::byte>> decrypted;
+  const EspRing::BatchHandler handler = [&](std::span<const std::span<const std::byte>> packets) {
+    if (outcomes.size() < packets.size()) outcomes.resize(packets.size());
+    decrypted.clear();
+    for (std::size_t i = 0; i < packets.size(); ++i) {
+      outcomes[i] = engine_.inbound(packets[i]);
+      // Anything but a decrypted packet is dropped: the kernel dropped the original already.
+      if (outcomes[i].disposition == Disposition::AcceptModified) decrypted.push_back(outcomes[i].bytes);
+    }
+    ring_packets_.fetch_add(packets.size(), std::memory_order_relaxed);
+    if (!decrypted.empty()) inject_errors_.fetch_add(tun_->inject(decrypted), std::memory_order_relaxed);
+  };
+  while (!stopping_) {
+    (void)ring_->receive(handler, kReceiveTimeout);
+    if (const auto dropped = ring_->drops(); dropped > 0) ring_drops_.fetch_add(dropped, std::memory_order_relaxed);
   }
 }
 

@@ -22,6 +22,7 @@
 #include "driver/api/dataplane.h"
 #include "driver/engine/packet_engine.h"
 #include "driver/kernel_table/kernel_table.h"
+#include "driver/nfqueue/esp_ring.h"
 #include "driver/nfqueue/gso_segments.h"
 #include "driver/nfqueue/netfilter_queue.h"
 #include "driver/nfqueue/raw_sender.h"
@@ -43,6 +44,9 @@ struct NfqueueOptions {
   // flow joined into 64 KiB packets) and the ESP packet is dropped, instead of coming back as the
   // ESP packet's verdict. Where the device cannot be made, verdicts it is. Off by default, as above.
   bool tun_injection = false;
+  // Inbound ESP (not NAT-T) through a packet socket's ring instead of the queue (esp_ring.h); only
+  // with the TUN device. Where the ring cannot be made, the queue it is.
+  bool esp_ring = false;
 };
 
 class NfqueueDataplane final : public Dataplane {
@@ -65,15 +69,20 @@ class NfqueueDataplane final : public Dataplane {
   // The TUN device decrypted packets go through, or why there is none (empty name).
   std::string tun_device() const { return tun_ ? tun_->name() : std::string(); }
   const std::string& tun_error() const noexcept { return tun_error_; }
+  bool esp_ring_used() const noexcept { return ring_ != nullptr; }
+  const std::string& esp_ring_error() const noexcept { return ring_error_; }
   // The backend's own failures (the engine counts the packets' fates).
   struct BackendCounters {
     std::uint64_t verdict_errors = 0;       // verdicts the kernel refused
     std::uint64_t segmentation_errors = 0;  // unsegmented packets that could not be cut (dropped)
     std::uint64_t raw_send_errors = 0;      // protected segments the raw socket refused
     std::uint64_t inject_errors = 0;        // decrypted packets the TUN device refused
+    std::uint64_t ring_packets = 0;         // ESP packets taken from the packet ring
+    std::uint64_t ring_drops = 0;           // ESP packets the kernel dropped with the ring full
   };
   BackendCounters backend_counters() const noexcept {
-    return {verdict_errors_.load(), segmentation_errors_.load(), raw_send_errors_.load(), inject_errors_.load()};
+    return {verdict_errors_.load(), segmentation_errors_.load(), raw_send_errors_.load(), inject_errors_.load(), ring_packets_.load(),
+            ring_drops_.load()};
   }
 
  private:
@@ -98,6 +107,7 @@ class NfqueueDataplane final : public Dataplane {
   NfqueueDataplane(DataplaneListener& listener, NfqueueOptions options, std::unique_ptr<KernelTable> kernel);
   void serve(std::size_t index);
   void handle_batch(std::size_t index);
+  void serve_ring();  // the ESP ring's thread
   // An outbound TCP packet of the unsegmented queue: segments protected and sent raw, or the
   // original accepted as it is when nothing needs protecting.
   void handle_unsegmented(std::size_t index, const QueuedPacket& packet);
@@ -124,6 +134,10 @@ class NfqueueDataplane final : public Dataplane {
   std::unique_ptr<TunInjector> tun_;
   std::string tun_error_;
   std::atomic<std::uint64_t> inject_errors_{0};
+  std::unique_ptr<EspRing> ring_;
+  std::string ring_error_;
+  std::atomic<std::uint64_t> ring_packets_{0};
+  std::atomic<std::uint64_t> ring_drops_{0};
 };
 
 }  // namespace ward::driver
