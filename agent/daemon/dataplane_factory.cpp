@@ -13,6 +13,7 @@ Expected<driver::DataplanePtr, std::string> make_dataplane(const config::Config&
     case config::DriverBackend::Nfqueue: {
       driver::NfqueueOptions options;
       options.kernel.queue_count = config.driver_queues;
+      options.tcp_segmentation = options.tun_injection = options.esp_ring = config.driver_fast_path;
       auto started = driver::NfqueueDataplane::start(listener, std::move(options));
       if (!started) return unexpected("nfqueue: " + started.error());
       return driver::DataplanePtr(std::move(*started));
