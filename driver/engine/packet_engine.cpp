@@ -238,20 +238,31 @@ Expected<std::vector<ReleasedPacket>, std::string> PacketEngine::add_sa(SaInstal
   }
   auto entry = std::make_shared<SaEntry>(std::move(*transform), std::move(bundled_ah), install, clock_());
   FlowKey key{install.filter_id, install.peer};
+  const bool inbound = install.params.direction == crypto::Direction::Inbound;
   {
     std::unique_lock lock(sas_mutex_);
+    if (inbound) {
+      // An inbound SPI names one SA on this host: a packet carries nothing else to tell two apart.
+      if (const auto used = inbound_sas_.find(install.params.spi);
+          used != inbound_sas_.end() && !used->second->hard_expired && !(used->second->peer == install.peer)) {
+        return unexpected("inbound SPI " + std::to_string(install.params.spi) + " is already the SA from " + used->second->peer.to_string() +
+                          "'s; refused for " + install.peer.to_string() + " (inbound SPIs must be unique on this host)");
+      }
+    }
     if (install.dynamic) {
       entry->dynamic = dynamic_.acquire(*install.dynamic, install.filter_id);
       entry->flow_filter_id = entry->dynamic->id;
       key.first = entry->dynamic->id;
     }
-    auto& by_spi = install.params.direction == crypto::Direction::Inbound ? inbound_sas_ : outbound_by_spi_;
-    if (const auto replaced = by_spi.find(install.params.spi); replaced != by_spi.end()) remove_sa_entry(*replaced->second);
-    by_spi[install.params.spi] = entry;
-    if (install.params.direction == crypto::Direction::Inbound) {
+    if (inbound) {
+      if (const auto replaced = inbound_sas_.find(install.params.spi); replaced != inbound_sas_.end()) remove_sa_entry(*replaced->second);
+      inbound_sas_[install.params.spi] = entry;
       if (entry->bundled_ah) inbound_bundle_ah_[entry->bundled_ah_spi] = entry;
       return std::vector<ReleasedPacket>{};
     }
+    const std::pair spi_and_peer{install.params.spi, install.peer};
+    if (const auto replaced = outbound_by_spi_.find(spi_and_peer); replaced != outbound_by_spi_.end()) remove_sa_entry(*replaced->second);
+    outbound_by_spi_[spi_and_peer] = entry;
     outbound_sas_[key] = entry;
   }
   soft_.erase(key);  // an SA for the pair ends its soft association
@@ -288,13 +299,31 @@ void PacketEngine::remove_sa_entry(SaEntry& entry) {
   if (entry.dynamic && !entry.removed.exchange(true)) dynamic_.release(entry.dynamic);
 }
 
-Expected<void, std::string> PacketEngine::delete_sa(std::uint32_t spi, crypto::Direction direction) {
+Expected<void, std::string> PacketEngine::delete_sa(std::uint32_t spi, crypto::Direction direction, const IpAddress* peer) {
   std::unique_lock lock(sas_mutex_);
-  auto& by_spi = direction == crypto::Direction::Inbound ? inbound_sas_ : outbound_by_spi_;
-  const auto it = by_spi.find(spi);
-  if (it == by_spi.end()) return unexpected("no " + std::string(crypto::name_of(direction)) + " SA with SPI " + std::to_string(spi));
-  remove_sa_entry(*it->second);
-  by_spi.erase(it);
+  const auto none = [&] {
+    return unexpected("no " + std::string(crypto::name_of(direction)) + " SA with SPI " + std::to_string(spi) +
+                      (peer != nullptr ? (direction == crypto::Direction::Inbound ? " from " : " to ") + peer->to_string() : std::string()));
+  };
+  if (direction == crypto::Direction::Inbound) {
+    const auto it = inbound_sas_.find(spi);
+    if (it == inbound_sas_.end() || (peer != nullptr && !(it->second->peer == *peer))) return none();
+    remove_sa_entry(*it->second);
+    inbound_sas_.erase(it);
+    return {};
+  }
+  std::vector<decltype(outbound_by_spi_)::iterator> matches;
+  for (auto it = outbound_by_spi_.begin(); it != outbound_by_spi_.end(); ++it) {
+    if (it->first.first == spi && (peer == nullptr || it->first.second == *peer)) matches.push_back(it);
+  }
+  if (matches.empty()) return none();
+  if (matches.size() > 1) {
+    std::string peers;
+    for (const auto& it : matches) peers += (peers.empty() ? "" : ", ") + it->first.second.to_string();
+    return unexpected("outbound SPI " + std::to_string(spi) + " is the SPI of SAs to " + peers + ": name the peer");
+  }
+  remove_sa_entry(*matches[0]->second);
+  outbound_by_spi_.erase(matches[0]);
   return {};
 }
 
@@ -705,14 +734,16 @@ DataplaneCounters PacketEngine::counters() const {
   }
   {
     std::shared_lock lock(sas_mutex_);
-    for (const auto* sas : {&inbound_sas_, &outbound_by_spi_}) {
-      for (const auto& [spi, entry] : *sas) {
-        SaCounters row{spi, entry->direction, entry->protocol, entry->filter_id, entry->dynamic ? entry->dynamic->id : 0U,
+    const auto rows = [&out](const auto& sas) {
+      for (const auto& [key, entry] : sas) {
+        SaCounters row{entry->spi, entry->direction, entry->protocol, entry->filter_id, entry->dynamic ? entry->dynamic->id : 0U,
                        entry->peer, entry->packets.load(), entry->bytes.load(), entry->drops.load()};
         row.bundled_ah_spi = entry->bundled_ah_spi;
         out.sas.push_back(row);
       }
-    }
+    };
+    rows(inbound_sas_);
+    rows(outbound_by_spi_);
   }
   for (std::size_t i = 0; i < out.drops_by_reason.size(); ++i) out.drops_by_reason[i] = drops_by_reason_[i].load();
   out.malformed = malformed_;

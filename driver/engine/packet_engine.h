@@ -86,7 +86,8 @@ class PacketEngine {
   void install_table(FilterTable table) { install_prepared(prepare_table(std::move(table))); }
   // Returns the held packets the new SA releases.
   Expected<std::vector<ReleasedPacket>, std::string> add_sa(SaInstall sa);
-  Expected<void, std::string> delete_sa(std::uint32_t spi, crypto::Direction direction);
+  // Without `peer`: refused as ambiguous where two peers' outbound SAs share the SPI.
+  Expected<void, std::string> delete_sa(std::uint32_t spi, crypto::Direction direction, const IpAddress* peer = nullptr);
   // Returns the held packets it releases, to be sent in clear (Accept, with their bytes).
   Expected<std::vector<ReleasedPacket>, std::string> add_soft_association(const SoftAssociation& association);
   Expected<void, std::string> delete_soft_association(std::uint32_t filter_id, const IpAddress& peer);
@@ -150,7 +151,8 @@ class PacketEngine {
   mutable std::shared_mutex sas_mutex_;
   std::map<std::uint32_t, std::shared_ptr<SaEntry>> inbound_sas_;   // by SPI (an AH+ESP bundle: its ESP SPI)
   std::map<std::uint32_t, std::shared_ptr<SaEntry>> inbound_bundle_ah_;   // AH+ESP bundles by their AH SPI
-  std::map<std::uint32_t, std::shared_ptr<SaEntry>> outbound_by_spi_;
+  // By (SPI, peer): outbound SPIs are the peers' choice and two peers may choose the same one.
+  std::map<std::pair<std::uint32_t, IpAddress>, std::shared_ptr<SaEntry>> outbound_by_spi_;
   std::map<FlowKey, std::shared_ptr<SaEntry>> outbound_sas_;       // the newest per flow
 
   std::mutex held_mutex_;

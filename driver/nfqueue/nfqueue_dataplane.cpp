@@ -278,11 +278,12 @@ void NfqueueDataplane::serve(std::size_t index) {
 Expected<void, std::string> NfqueueDataplane::add_sa(SaInstall sa) {
   const auto spi = sa.params.spi;
   const auto direction = sa.params.direction;
+  const auto peer = sa.peer;
   auto released = engine_.add_sa(std::move(sa));
   if (!released) return unexpected(released.error());
   if (auto synced = sync_dynamic_filters(); !synced) {
     // Without its kernel rule the SA's dynamic filter would see no packets: refuse the SA.
-    (void)engine_.delete_sa(spi, direction);
+    (void)engine_.delete_sa(spi, direction, &peer);
     (void)sync_dynamic_filters();
     deliver(*released);
     return unexpected(synced.error());
@@ -293,6 +294,12 @@ Expected<void, std::string> NfqueueDataplane::add_sa(SaInstall sa) {
 
 Expected<void, std::string> NfqueueDataplane::delete_sa(std::uint32_t spi, crypto::Direction direction) {
   auto deleted = engine_.delete_sa(spi, direction);
+  if (!deleted) return deleted;
+  return sync_dynamic_filters();
+}
+
+Expected<void, std::string> NfqueueDataplane::delete_sa_of_peer(std::uint32_t spi, crypto::Direction direction, const IpAddress& peer) {
+  auto deleted = engine_.delete_sa(spi, direction, &peer);
   if (!deleted) return deleted;
   return sync_dynamic_filters();
 }
