@@ -50,8 +50,8 @@ Expected<void, CacheError> prepare_files(const std::filesystem::path& path) {
   }
   if (!S_ISDIR(info.st_mode)) return unexpected(io_error(directory.string() + " is not a directory"));
   if ((info.st_mode & 077) != 0) {
-    return unexpected(io_error("cache directory " + directory.string() + " has mode " + mode_text(info.st_mode) +
-                               "; it holds preshared keys and must not be open to group or others (use 0700)"));
+    return unexpected(CacheError{CacheError::Kind::UnsafeDirectory, "cache directory " + directory.string() + " has mode " + mode_text(info.st_mode) +
+                               "; it holds preshared keys and must not be open to group or others (use 0700)", {}});
   }
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return unexpected(io_error("cannot open " + path.string() + ": " + std::strerror(errno)));
@@ -113,6 +113,24 @@ std::string column_text(sqlite3_stmt* s, int column) {
               : std::string();
 }
 
+// Schema migrations: kMigrations[i] takes a database from version i + 1 to i + 2, inside the
+// transaction that also sets the new user_version.
+constexpr const char* kMigrations[] = {
+    // 1 -> 2: event rows aggregate repeats (count, last_at); kinds boot-policy and cache-reset.
+    "CREATE TABLE event_v2 ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL,"
+    "  kind TEXT NOT NULL CHECK (kind IN ('policy-applied', 'policy-rejected', 'directory-unreachable', 'cache-used',"
+    "    'ike-success', 'ike-failure', 'boot-policy', 'cache-reset')),"
+    "  peer TEXT NOT NULL DEFAULT '', auth_method TEXT NOT NULL DEFAULT '', reason TEXT NOT NULL DEFAULT '',"
+    "  count INTEGER NOT NULL DEFAULT 1 CHECK (count >= 1), last_at INTEGER NOT NULL) STRICT;"
+    "INSERT INTO event_v2 (id, at, kind, peer, auth_method, reason, count, last_at)"
+    "  SELECT id, at, kind, peer, auth_method, reason, 1, at FROM event;"
+    "DROP TABLE event;"
+    "ALTER TABLE event_v2 RENAME TO event;"
+    "CREATE INDEX event_at ON event (at);",
+};
+static_assert(std::size(kMigrations) == kSchemaVersion - 1);
+
 }  // namespace
 
 std::string_view name_of(EventKind kind) noexcept {
@@ -137,8 +155,21 @@ CacheError Cache::database_error(std::string_view doing) const {
 Expected<Cache, CacheError> Cache::open(const std::filesystem::path& path, const Clock& clock) noexcept {
   try {
     if (auto prepared = prepare_files(path); !prepared) return unexpected(prepared.error());
+    return open_database(path, path.c_str(), clock);
+  } catch (const std::exception& e) {
+    return unexpected(io_error(path.string() + ": " + e.what()));
+  }
+}
+
+Expected<Cache, CacheError> Cache::open_in_memory(const Clock& clock) noexcept {
+  return open_database("(memory)", ":memory:", clock);
+}
+
+Expected<Cache, CacheError> Cache::open_database(const std::filesystem::path& path, const char* sqlite_name,
+                                                 const Clock& clock) noexcept {
+  try {
     sqlite3* raw = nullptr;
-    const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+    const int rc = sqlite3_open_v2(sqlite_name, &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
     DatabasePtr db(raw);
     if (rc != SQLITE_OK) {
       return unexpected(CacheError{CacheError::Kind::Database,
@@ -175,11 +206,19 @@ Expected<Cache, CacheError> Cache::open(const std::filesystem::path& path, const
     for (const char* pragma : {"PRAGMA journal_mode = WAL", "PRAGMA secure_delete = ON", "PRAGMA foreign_keys = ON"}) {
       if (sqlite3_exec(d, pragma, nullptr, nullptr, nullptr) != SQLITE_OK) return unexpected(cache.database_error(pragma));
     }
-    if (version == 0) {
+    if (version < kSchemaVersion) {
       Transaction transaction(d);
       if (!transaction.began()) return unexpected(cache.database_error("starting the schema transaction"));
-      if (sqlite3_exec(d, kSchemaSql, nullptr, nullptr, nullptr) != SQLITE_OK) {
-        return unexpected(cache.database_error("creating the schema"));
+      if (version == 0) {
+        if (sqlite3_exec(d, kSchemaSql, nullptr, nullptr, nullptr) != SQLITE_OK) {
+          return unexpected(cache.database_error("creating the schema"));
+        }
+      } else {
+        for (int from = version; from < kSchemaVersion; ++from) {
+          if (sqlite3_exec(d, kMigrations[from - 1], nullptr, nullptr, nullptr) != SQLITE_OK) {
+            return unexpected(cache.database_error("migrating the schema from version " + std::to_string(from)));
+          }
+        }
       }
       const std::string set_version = "PRAGMA user_version = " + std::to_string(kSchemaVersion);
       if (sqlite3_exec(d, set_version.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK || !transaction.commit()) {
@@ -190,6 +229,29 @@ Expected<Cache, CacheError> Cache::open(const std::filesystem::path& path, const
     return cache;
   } catch (const std::exception& e) {
     return unexpected(io_error(path.string() + ": " + e.what()));
+  }
+}
+
+Expected<void, CacheError> Cache::check_integrity() const noexcept {
+  try {
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db_.get(), "PRAGMA quick_check", -1, &raw, nullptr) != SQLITE_OK) {
+      return unexpected(database_error("checking integrity"));
+    }
+    StatementPtr statement(raw);
+    std::string problems;
+    int rc = SQLITE_ROW;
+    while ((rc = sqlite3_step(statement.get())) == SQLITE_ROW) {
+      const std::string line = column_text(statement.get(), 0);
+      if (line != "ok") problems += (problems.empty() ? "" : "; ") + line;
+    }
+    if (rc != SQLITE_DONE) return unexpected(database_error("checking integrity"));
+    if (!problems.empty()) {
+      return unexpected(CacheError{CacheError::Kind::Database, path_.string() + ": integrity check failed: " + problems, {}});
+    }
+    return {};
+  } catch (const std::exception& e) {
+    return unexpected(CacheError{CacheError::Kind::Database, path_.string() + ": checking integrity: " + e.what(), {}});
   }
 }
 
@@ -209,12 +271,15 @@ Expected<void, CacheError> Cache::prepare_statements() noexcept {
       !prepare(select_policy_,
                "SELECT policy_json, policy_dn, gpo_dn, gpo_name, som_dn, change_stamp, fetched_at FROM policy WHERE slot = 1") ||
       !prepare(delete_policy_, "DELETE FROM policy") ||
-      !prepare(insert_event_, "INSERT INTO event (at, kind, peer, auth_method, reason) VALUES (?1, ?2, ?3, ?4, ?5)") ||
+      !prepare(insert_event_,
+               "INSERT INTO event (at, kind, peer, auth_method, reason, count, last_at) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?1)") ||
+      !prepare(add_repeats_, "UPDATE event SET count = count + ?1, last_at = max(last_at, ?2) WHERE id = ?3") ||
       !prepare(select_events_,
-               "SELECT at, kind, peer, auth_method, reason FROM "
-               "(SELECT id, at, kind, peer, auth_method, reason FROM event WHERE at >= ?1 ORDER BY at DESC, id DESC LIMIT ?2) "
-               "ORDER BY at, id") ||
-      !prepare(prune_events_, "DELETE FROM event WHERE at < ?1")) {
+               "SELECT at, kind, peer, auth_method, reason, count, last_at FROM "
+               "(SELECT id, at, kind, peer, auth_method, reason, count, last_at FROM event WHERE last_at >= ?1 "
+               "ORDER BY last_at DESC, id DESC LIMIT ?2) "
+               "ORDER BY last_at, id") ||
+      !prepare(prune_events_, "DELETE FROM event WHERE last_at < ?1")) {
     return unexpected(database_error("preparing statements (schema does not match this wardd?)"));
   }
   return {};
@@ -301,8 +366,8 @@ Expected<void, CacheError> Cache::clear_policy() noexcept {
   return {};
 }
 
-Expected<void, CacheError> Cache::record_event(EventKind kind, std::string_view peer, std::string_view auth_method,
-                                               std::string_view reason) noexcept {
+Expected<std::int64_t, CacheError> Cache::record_event(EventKind kind, std::string_view peer, std::string_view auth_method,
+                                                       std::string_view reason) noexcept {
   Use use(insert_event_.get());
   sqlite3_stmt* s = use.get();
   if (sqlite3_bind_int64(s, 1, to_unix(clock_->now())) != SQLITE_OK || !bind_text(s, 2, name_of(kind)) ||
@@ -310,6 +375,18 @@ Expected<void, CacheError> Cache::record_event(EventKind kind, std::string_view 
     return unexpected(database_error("binding an event"));
   }
   if (sqlite3_step(s) != SQLITE_DONE) return unexpected(database_error("recording an event"));
+  return static_cast<std::int64_t>(sqlite3_last_insert_rowid(db_.get()));
+}
+
+Expected<void, CacheError> Cache::add_repeats(std::int64_t id, std::uint64_t more, TimePoint last) noexcept {
+  Use use(add_repeats_.get());
+  sqlite3_stmt* s = use.get();
+  const auto capped = static_cast<sqlite3_int64>(std::min<std::uint64_t>(more, INT64_MAX / 2));
+  if (sqlite3_bind_int64(s, 1, capped) != SQLITE_OK || sqlite3_bind_int64(s, 2, to_unix(last)) != SQLITE_OK ||
+      sqlite3_bind_int64(s, 3, id) != SQLITE_OK) {
+    return unexpected(database_error("binding repeats"));
+  }
+  if (sqlite3_step(s) != SQLITE_DONE) return unexpected(database_error("counting repeats"));
   return {};
 }
 
@@ -326,7 +403,9 @@ Expected<std::vector<Event>, CacheError> Cache::events_since(TimePoint since, st
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
       const auto kind = event_kind_from_name(column_text(s, 1));
       if (!kind) return unexpected(CacheError{CacheError::Kind::Corrupt, path_.string() + ": unknown event kind '" + column_text(s, 1) + "'", {}});
-      events.push_back(Event{from_unix(sqlite3_column_int64(s, 0)), *kind, column_text(s, 2), column_text(s, 3), column_text(s, 4)});
+      events.push_back(Event{from_unix(sqlite3_column_int64(s, 0)), *kind, column_text(s, 2), column_text(s, 3),
+                             column_text(s, 4), static_cast<std::uint64_t>(sqlite3_column_int64(s, 5)),
+                             from_unix(sqlite3_column_int64(s, 6))});
     }
     if (rc != SQLITE_DONE) return unexpected(database_error("reading events"));
     return events;

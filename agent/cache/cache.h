@@ -34,17 +34,21 @@ enum class EventKind : std::uint8_t {
   CacheUsed,
   IkeSuccess,
   IkeFailure,
+  BootPolicy,  // nothing cached, nothing fetched: the boot policy is enforced
+  CacheReset,  // the cache file was unusable and moved aside; a new one was started
 };
 
-inline constexpr std::array<std::pair<EventKind, std::string_view>, 6> kEventKindNames{{
+inline constexpr std::array<std::pair<EventKind, std::string_view>, 8> kEventKindNames{{
     {EventKind::PolicyApplied, "policy-applied"},
     {EventKind::PolicyRejected, "policy-rejected"},
     {EventKind::DirectoryUnreachable, "directory-unreachable"},
     {EventKind::CacheUsed, "cache-used"},
     {EventKind::IkeSuccess, "ike-success"},
     {EventKind::IkeFailure, "ike-failure"},
+    {EventKind::BootPolicy, "boot-policy"},
+    {EventKind::CacheReset, "cache-reset"},
 }};
-static_assert(kEventKindNames.size() == static_cast<std::size_t>(EventKind::IkeFailure) + 1);
+static_assert(kEventKindNames.size() == static_cast<std::size_t>(EventKind::CacheReset) + 1);
 
 std::string_view name_of(EventKind kind) noexcept;
 std::optional<EventKind> event_kind_from_name(std::string_view name) noexcept;
@@ -55,6 +59,8 @@ struct Event {
   std::string peer;         // IKE events: the peer's address
   std::string auth_method;  // IKE events: kerberos, certificate, preshared-key
   std::string reason;       // free text, never a secret
+  std::uint64_t count = 1;  // events alike this row stands for (aggregated repeats)
+  TimePoint last_at{};      // the last of them (== at when count is 1)
 
   friend bool operator==(const Event&, const Event&) = default;
 };
@@ -79,6 +85,7 @@ struct CachedPolicy {
 struct CacheError {
   enum class Kind : std::uint8_t {
     Io,             // creating or checking the file or its directory
+    UnsafeDirectory,  // the directory is open to group or others: the file must not live there
     Database,       // SQLite said no
     NewerSchema,    // written by a newer Ward
     InvalidPolicy,  // store_if_valid refused: `problems` says why
@@ -105,6 +112,12 @@ inline constexpr std::filesystem::perms kFileMode =
 class Cache {
  public:
   static Expected<Cache, CacheError> open(const std::filesystem::path& path, const Clock& clock) noexcept;
+  // A cache that lives in memory only (nothing survives a restart): what wardd runs on when no
+  // file can be used.
+  static Expected<Cache, CacheError> open_in_memory(const Clock& clock) noexcept;
+
+  // SQLite's quick_check: a truncated or damaged file fails here, not later mid-refresh.
+  Expected<void, CacheError> check_integrity() const noexcept;
 
   // Validates `policy` (ward::model::validate) and, only when it has no errors, makes it the cached
   // policy, fetched now. Returns the warnings. A policy with errors leaves the cache as it was and
@@ -119,12 +132,15 @@ class Cache {
   Expected<std::optional<CachedPolicy>, CacheError> load_policy() const noexcept;
   Expected<void, CacheError> clear_policy() noexcept;
 
-  // Appends an event stamped now.
-  Expected<void, CacheError> record_event(EventKind kind, std::string_view peer, std::string_view auth_method,
-                                          std::string_view reason) noexcept;
-  // Events at or after `since`, oldest first, at most `limit` (the newest ones when there are more).
+  // Appends an event stamped now; returns its row id (for add_repeats).
+  Expected<std::int64_t, CacheError> record_event(EventKind kind, std::string_view peer, std::string_view auth_method,
+                                                  std::string_view reason) noexcept;
+  // `more` events like row `id` happened, the last at `last`: one UPDATE, whatever `more` is.
+  Expected<void, CacheError> add_repeats(std::int64_t id, std::uint64_t more, TimePoint last) noexcept;
+  // Events whose last occurrence is at or after `since`, oldest first, at most `limit` (the newest
+  // ones when there are more).
   Expected<std::vector<Event>, CacheError> events_since(TimePoint since, std::size_t limit) const noexcept;
-  // Deletes events older than now - retention; returns how many.
+  // Deletes events whose last occurrence is older than now - retention; returns how many.
   Expected<std::size_t, CacheError> prune_events(std::chrono::seconds retention) noexcept;
 
   const std::filesystem::path& path() const noexcept { return path_; }
@@ -133,6 +149,8 @@ class Cache {
   Cache(std::filesystem::path path, const Clock& clock, DatabasePtr db) noexcept
       : path_(std::move(path)), clock_(&clock), db_(std::move(db)) {}
 
+  static Expected<Cache, CacheError> open_database(const std::filesystem::path& path, const char* sqlite_name,
+                                                   const Clock& clock) noexcept;
   Expected<void, CacheError> prepare_statements() noexcept;
   Expected<std::vector<model::Problem>, CacheError> store_validated(const model::Policy& policy,
                                                                     const PolicySource& source);
@@ -145,6 +163,7 @@ class Cache {
   StatementPtr select_policy_;
   StatementPtr delete_policy_;
   StatementPtr insert_event_;
+  StatementPtr add_repeats_;
   StatementPtr select_events_;
   StatementPtr prune_events_;
 };

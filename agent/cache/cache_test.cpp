@@ -92,7 +92,7 @@ TEST_F(CacheTest, RefusesADirectoryOthersCanEnter) {
   ::chmod((dir_.path() / "state").c_str(), 0755);
   auto cache = Cache::open(db_path(), clock_);
   ASSERT_FALSE(cache.has_value());
-  EXPECT_EQ(cache.error().kind, CacheError::Kind::Io);
+  EXPECT_EQ(cache.error().kind, CacheError::Kind::UnsafeDirectory);
   EXPECT_NE(cache.error().message.find("has mode 0755"), std::string::npos) << cache.error().message;
 }
 
@@ -172,7 +172,7 @@ TEST_F(CacheTest, EventsAreRecordedAndPrunedByAge) {
   ASSERT_EQ(all->size(), 4u);
   EXPECT_EQ((*all)[0].kind, EventKind::PolicyApplied);
   EXPECT_EQ((*all)[0].at, kStart);
-  EXPECT_EQ((*all)[1], (Event{kStart + hours(240), EventKind::IkeFailure, "10.20.1.7", "kerberos", "no proposal chosen"}));
+  EXPECT_EQ((*all)[1], (Event{kStart + hours(240), EventKind::IkeFailure, "10.20.1.7", "kerberos", "no proposal chosen", 1, kStart + hours(240)}));
   EXPECT_EQ((*all)[3].kind, EventKind::CacheUsed);
 
   auto newest_two = cache.events_since(TimePoint{}, 2);
@@ -207,7 +207,7 @@ TEST_F(CacheTest, ANewerSchemaIsRefusedClearly) {
   ASSERT_FALSE(cache.has_value());
   EXPECT_EQ(cache.error().kind, CacheError::Kind::NewerSchema);
   EXPECT_EQ(cache.error().message, db_path().string() +
-                                       ": cache schema version 7 is newer than this wardd understands (1); it was "
+                                       ": cache schema version 7 is newer than this wardd understands (2); it was "
                                        "written by a newer Ward: upgrade wardd or move the file away");
 }
 
@@ -221,6 +221,45 @@ TEST_F(CacheTest, SchemaVersionIsSet) {
   StatementPtr statement(raw_statement);
   ASSERT_EQ(sqlite3_step(statement.get()), SQLITE_ROW);
   EXPECT_EQ(sqlite3_column_int(statement.get(), 0), kSchemaVersion);
+}
+
+// A version 1 cache (before repeats were aggregated) is migrated in place, its events kept.
+TEST_F(CacheTest, MigratesAVersionOneCache) {
+  fs::create_directory(dir_.path() / "state");
+  ::chmod((dir_.path() / "state").c_str(), 0700);
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(db_path().c_str(), &raw), SQLITE_OK);
+    DatabasePtr db(raw);
+    const char* v1 =
+        "CREATE TABLE policy (slot INTEGER PRIMARY KEY CHECK (slot = 1), policy_json TEXT NOT NULL, policy_dn TEXT NOT NULL,"
+        " gpo_dn TEXT NOT NULL, gpo_name TEXT NOT NULL, som_dn TEXT NOT NULL, change_stamp TEXT NOT NULL,"
+        " fetched_at INTEGER NOT NULL) STRICT;"
+        "CREATE TABLE event (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, kind TEXT NOT NULL CHECK (kind IN"
+        " ('policy-applied', 'policy-rejected', 'directory-unreachable', 'cache-used', 'ike-success', 'ike-failure')),"
+        " peer TEXT NOT NULL DEFAULT '', auth_method TEXT NOT NULL DEFAULT '', reason TEXT NOT NULL DEFAULT '') STRICT;"
+        "CREATE INDEX event_at ON event (at);"
+        "INSERT INTO event (at, kind, peer, auth_method, reason) VALUES (1800000000, 'ike-failure', '10.20.1.7', 'kerberos', 'x');"
+        "PRAGMA user_version = 1;";
+    ASSERT_EQ(sqlite3_exec(db.get(), v1, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db.get());
+  }
+  auto cache = open_cache();
+  auto events = cache.events_since(TimePoint{}, 10);
+  ASSERT_TRUE(events.has_value()) << events.error().message;
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0], (Event{kStart, EventKind::IkeFailure, "10.20.1.7", "kerberos", "x", 1, kStart}));
+  EXPECT_TRUE(cache.record_event(EventKind::BootPolicy, "", "", "boot").has_value());  // the new kinds are allowed
+  EXPECT_TRUE(cache.check_integrity().has_value());
+}
+
+TEST_F(CacheTest, InMemoryCacheWorksAndLeavesNoFile) {
+  auto cache = Cache::open_in_memory(clock_);
+  ASSERT_TRUE(cache.has_value()) << cache.error().message;
+  ASSERT_TRUE(cache->store_if_valid(legal_with_psk(), legal_source()).has_value());
+  auto loaded = cache->load_policy();
+  ASSERT_TRUE(loaded && *loaded);
+  EXPECT_EQ((*loaded)->policy, legal_with_psk());
+  EXPECT_FALSE(fs::exists(db_path()));
 }
 
 TEST_F(CacheTest, NotADatabaseIsAnErrorNotACrash) {

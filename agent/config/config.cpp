@@ -37,6 +37,11 @@ constexpr std::array<std::pair<BindMode, std::string_view>, 2> kBindModeNames{{
     {BindMode::Gssapi, "gssapi"},
     {BindMode::Simple, "simple"},
 }};
+constexpr std::array<std::pair<BootMode, std::string_view>, 2> kBootModeNames{{
+    {BootMode::Block, "block"},
+    {BootMode::Permit, "permit"},
+}};
+static_assert(kBootModeNames.size() == static_cast<std::size_t>(BootMode::Permit) + 1);
 constexpr std::array<std::pair<LegacyAlgorithms, std::string_view>, 2> kLegacyNames{{
     {LegacyAlgorithms::Policy, "policy"},
     {LegacyAlgorithms::Never, "never"},
@@ -125,6 +130,40 @@ std::optional<std::string> parse_duration(std::string_view value, std::chrono::s
   constexpr std::uint64_t kMaxSeconds = 100ull * 365 * 86400;  // a century is enough retention
   if (number > kMaxSeconds / unit) return "duration '" + std::string(value) + "' is longer than 100 years";
   out = std::chrono::seconds(static_cast<std::int64_t>(number * unit));
+  return std::nullopt;
+}
+
+// "in tcp/22", "out udp/123".
+std::optional<std::string> parse_boot_exemption(std::string_view value, BootExemption& out) {
+  const std::string expected = "'" + std::string(value) + "' is not an exemption: expected in|out tcp|udp/PORT (e.g. in tcp/22)";
+  const auto blank = value.find(' ');
+  if (blank == std::string_view::npos) return expected;
+  const auto direction = value.substr(0, blank);
+  const auto rest = trim(value.substr(blank + 1));
+  if (direction == "in") {
+    out.direction = BootExemption::Direction::Inbound;
+  } else if (direction == "out") {
+    out.direction = BootExemption::Direction::Outbound;
+  } else {
+    return expected;
+  }
+  const auto slash = rest.find('/');
+  if (slash == std::string_view::npos) return expected;
+  const auto protocol = rest.substr(0, slash);
+  if (protocol == "tcp") {
+    out.protocol = 6;
+  } else if (protocol == "udp") {
+    out.protocol = 17;
+  } else {
+    return expected;
+  }
+  const auto digits = rest.substr(slash + 1);
+  unsigned port = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+  if (ec != std::errc{} || end != digits.data() + digits.size() || port == 0 || port > 65535) {
+    return "'" + std::string(digits) + "' is not a port (1-65535)";
+  }
+  out.port = static_cast<std::uint16_t>(port);
   return std::nullopt;
 }
 
@@ -265,6 +304,20 @@ const std::vector<KeySpec>& key_table() {
        }},
       {"policy", "local_file", false,
        [](Config& c, std::string_view v) { c.local_policy = std::string(v); return absolute_path(v); }},
+      {"policy", "boot_mode", false,
+       [](Config& c, std::string_view v) -> std::optional<std::string> {
+         const auto m = lookup(kBootModeNames, v);
+         if (!m) return "unknown boot mode '" + std::string(v) + "'; expected one of " + accepted(kBootModeNames);
+         c.boot_mode = *m;
+         return std::nullopt;
+       }},
+      {"policy", "boot_exemption", true,
+       [](Config& c, std::string_view v) -> std::optional<std::string> {
+         BootExemption exemption;
+         if (auto e = parse_boot_exemption(v, exemption)) return e;
+         c.boot_exemptions.push_back(exemption);
+         return std::nullopt;
+       }},
   };
   return table;
 }
@@ -295,6 +348,18 @@ std::string_view name_of(BindMode mode) noexcept {
     if (value == mode) return name;
   }
   return "?";
+}
+
+std::string_view name_of(BootMode mode) noexcept {
+  for (const auto& [value, name] : kBootModeNames) {
+    if (value == mode) return name;
+  }
+  return "?";
+}
+
+std::string to_string(const BootExemption& exemption) {
+  return std::string(exemption.direction == BootExemption::Direction::Inbound ? "in " : "out ") +
+         (exemption.protocol == 6 ? "tcp/" : "udp/") + std::to_string(exemption.port);
 }
 
 std::string_view name_of(LogLevel level) noexcept {

@@ -32,6 +32,27 @@ enum class LogLevel : std::uint8_t { Error, Warning, Info, Debug };
 std::string_view name_of(DriverBackend backend) noexcept;
 std::string_view name_of(LogLevel level) noexcept;
 
+// What wardd enforces while it has no policy at all: neither a cached one nor one from its source
+// (first start, the cache lost, the directory unreachable or serving a broken policy). Windows'
+// IPsec driver calls this its computer startup mode (netsh ipsec dynamic set config bootmode).
+//   Block  (default) everything is blocked except what the host needs to get its policy: DHCP,
+//          IPv6 neighbour discovery, IKE, and for a domain member DNS, Kerberos and the LDAP ports
+//          of its [directory] URIs; plus the `boot_exemption`s.
+//   Permit nothing is blocked (Windows' "permit" mode, and wardd before the boot policy existed).
+enum class BootMode : std::uint8_t { Block, Permit };
+std::string_view name_of(BootMode mode) noexcept;
+
+// A port the boot policy lets through (Windows' bootexemptions): `in tcp/22` lets peers reach
+// this host's port 22 (and the replies out), `out udp/123` lets this host reach peers' port 123.
+struct BootExemption {
+  enum class Direction : std::uint8_t { Inbound, Outbound };
+  Direction direction = Direction::Inbound;
+  std::uint8_t protocol = 6;  // TCP (6) or UDP (17)
+  std::uint16_t port = 0;
+
+  friend bool operator==(const BootExemption&, const BootExemption&) = default;
+};
+std::string to_string(const BootExemption& exemption);  // "in tcp/22"
 // Legacy algorithms (3DES, HMAC-MD5, DH group 2; directory/model/offer_strength.h) on this host:
 // `policy` (the default) uses them where the applied policy allows them; `never` skips them
 // whatever the policy says. DES and DH group 1 are never used either way.
@@ -102,6 +123,8 @@ struct Config {
   std::chrono::seconds event_retention = kDefaultEventRetention;
   LogLevel log_level = LogLevel::Info;
   std::filesystem::path local_policy;  // JSON policy for hosts outside a domain; empty: none
+  BootMode boot_mode = BootMode::Block;
+  std::vector<BootExemption> boot_exemptions;
   LegacyAlgorithms legacy_algorithms = LegacyAlgorithms::Policy;   // [ike] legacy_algorithms
 
   bool uses_directory() const noexcept { return !directory.uris.empty(); }

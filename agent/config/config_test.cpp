@@ -57,6 +57,8 @@ TEST(ConfigTest, DefaultsForAStandaloneHost) {
   EXPECT_EQ(parsed->local_policy, "/etc/ward/local.json");
   EXPECT_FALSE(parsed->ike.fallback_delay.has_value()) << "IKE's defaults (Windows')";
   EXPECT_FALSE(parsed->ike.soft_association_lifetime.has_value());
+  EXPECT_EQ(parsed->boot_mode, BootMode::Block);  // fail closed unless told otherwise
+  EXPECT_TRUE(parsed->boot_exemptions.empty());
   EXPECT_EQ(parsed->legacy_algorithms, LegacyAlgorithms::Policy);
 }
 
@@ -67,6 +69,24 @@ TEST(ConfigTest, LegacyAlgorithmsPolicyOrNever) {
   EXPECT_EQ(name_of(never->legacy_algorithms), "never");
   EXPECT_EQ(error_of("[ike]\nlegacy_algorithms = always\n"),
             "ward.conf:2: legacy_algorithms: 'always' is not a setting; expected one of policy, never");
+}
+
+TEST(ConfigTest, BootModeAndExemptions) {
+  auto parsed = parse_config("[policy]\nlocal_file = /p.json\nboot_mode = permit\nboot_exemption = in tcp/22\n"
+                             "boot_exemption = out  udp/123\n",
+                             "ward.conf");
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().to_string();
+  EXPECT_EQ(parsed->boot_mode, BootMode::Permit);
+  ASSERT_EQ(parsed->boot_exemptions.size(), 2u);
+  EXPECT_EQ(to_string(parsed->boot_exemptions[0]), "in tcp/22");
+  EXPECT_EQ(to_string(parsed->boot_exemptions[1]), "out udp/123");
+  EXPECT_EQ(error_of("[policy]\nboot_mode = stateful\n"),
+            "ward.conf:2: boot_mode: unknown boot mode 'stateful'; expected one of block, permit");
+  EXPECT_EQ(error_of("[policy]\nboot_exemption = tcp/22\n"),
+            "ward.conf:2: boot_exemption: 'tcp/22' is not an exemption: expected in|out tcp|udp/PORT (e.g. in tcp/22)");
+  EXPECT_EQ(error_of("[policy]\nboot_exemption = in icmp/8\n"),
+            "ward.conf:2: boot_exemption: 'in icmp/8' is not an exemption: expected in|out tcp|udp/PORT (e.g. in tcp/22)");
+  EXPECT_EQ(error_of("[policy]\nboot_exemption = in tcp/0\n"), "ward.conf:2: boot_exemption: '0' is not a port (1-65535)");
 }
 
 TEST(ConfigTest, AllValuesAndComments) {

@@ -100,13 +100,15 @@ class FakeHandler : public ControlHandler {
     events.push_back({{"time", 1800000000}, {"kind", "policy-applied"}, {"peer", ""}, {"auth_method", ""},
                       {"reason", "policy \"Communication for the Legal Department\" from ldap://dc1.example.com"}});
     events.push_back({{"time", 1800000600}, {"kind", "ike-failure"}, {"peer", "10.30.4.9"}, {"auth_method", "kerberos"},
-                      {"reason", "no proposal chosen"}});
+                      {"reason", "no proposal chosen"}, {"count", 10000}, {"last_time", 1800000660}});
     return nlohmann::json{{"events", events}};
   }
   HandlerResult refresh() override {
     ++calls;
     if (fail_refresh) return unexpected(std::string("directory unreachable: ldap://dc1.example.com: timeout"));
     if (slow_refresh) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    refresh_entered = true;
+    while (hold_refresh) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     return nlohmann::json{{"message", "policy refreshed: unchanged (20261125143000.0Z)"}};
   }
   std::atomic<bool> with_ike{false};  // show_sa answers as wardd with IKE running
@@ -119,6 +121,8 @@ class FakeHandler : public ControlHandler {
   std::optional<std::int64_t> last_since;
   bool fail_refresh = false;
   bool slow_refresh = false;
+  std::atomic<bool> hold_refresh{false};  // refresh() waits while set, as on a directory that hangs
+  std::atomic<bool> refresh_entered{false};
 
  private:
   model::Policy policy_;

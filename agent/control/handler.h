@@ -1,7 +1,8 @@
 // ControlHandler: what the control socket asks of the daemon. wardd implements it; tests use a fake.
 //
-// The server calls one method at a time (it serializes calls), so an implementation need not be
-// thread-safe against itself. Results are the JSON documented in protocol.h; a failure is a
+// The server serializes refresh and flush, but calls the read-only methods (show_*, explain)
+// concurrently with each other and with a refresh or flush: an implementation reads immutable
+// snapshots or locks what it reads. Results are the JSON documented in protocol.h; a failure is a
 // message for the helpdesk (never a secret).
 #pragma once
 

@@ -162,6 +162,19 @@ std::string_view name_of(Command command) noexcept {
   return "?";
 }
 
+bool is_read_only(Command command) noexcept {
+  switch (command) {
+    case Command::ShowPolicy:
+    case Command::ShowFilters:
+    case Command::Explain:
+    case Command::ShowSa:
+    case Command::ShowEvents: return true;
+    case Command::Refresh:
+    case Command::Flush: return false;
+  }
+  return false;
+}
+
 std::string_view name_of(ErrorCode code) noexcept {
   for (const auto& [value, name] : kErrorCodeNames) {
     if (value == code) return name;

@@ -46,6 +46,9 @@ inline constexpr std::array<std::pair<Command, std::string_view>, 7> kCommandNam
 }};
 static_assert(kCommandNames.size() == static_cast<std::size_t>(Command::Flush) + 1);
 std::string_view name_of(Command command) noexcept;
+// show-* and explain only read what the daemon enforces: they run concurrently with each other and
+// with a refresh or flush, so a refresh that waits on a directory never holds them up.
+bool is_read_only(Command command) noexcept;
 
 enum class FilterView : std::uint8_t { Specific, Generic };
 

@@ -290,6 +290,7 @@ std::string answer_request_line(ControlHandler& handler, std::mutex& handler_mut
   }
   try {
     HandlerResult result = [&] {
+      if (is_read_only(command_of(*request))) return dispatch(handler, *request);
       std::lock_guard lock(handler_mutex);
       return dispatch(handler, *request);
     }();

@@ -4,8 +4,9 @@
 // (more are answered "busy" and closed). Chosen over a poll() loop because a handler call such as
 // refresh may take seconds (a directory fetch) and must not stall other clients' I/O, while the
 // number of helpdesk clients is tiny; blocking I/O with SO_RCVTIMEO/SO_SNDTIMEO gives each
-// connection its timeout without a timer wheel. Handler calls are serialized by one mutex, so the
-// daemon's handler needs no locking of its own.
+// connection its timeout without a timer wheel. Calls that change something (refresh, flush) are
+// serialized by one mutex; read-only ones (show-*, explain: protocol.h is_read_only) are not, so
+// a refresh that waits on the directory never holds up `wardctl show policy`.
 //
 // Access: the socket's directory is created 0750 and the socket is 0660 with group "ward" when
 // that group exists (getgrnam), otherwise 0600 (root only) with a warning. Each connection's peer
@@ -69,7 +70,7 @@ struct ControlCounters {
 };
 
 // One request line (newline excluded) -> one response line (newline included): parse, call the
-// handler under `handler_mutex`, count, and turn a throwing handler into an "internal" error.
+// handler (under `handler_mutex` unless the command is read-only), count, and turn a throwing handler into an "internal" error.
 // Shared by the Unix control socket and the TLS monitor endpoint (agent/monitor).
 std::string answer_request_line(ControlHandler& handler, std::mutex& handler_mutex, ControlCounters& counters,
                                 const std::function<void(std::string_view)>& warn, std::string_view line);
@@ -122,7 +123,7 @@ class ControlServer {
   FileDescriptor listener_;
   FileDescriptor wake_;  // eventfd: stop() wakes the accept loop
   std::atomic<bool> stopping_{false};
-  std::mutex handler_mutex_;      // one handler call at a time
+  std::mutex handler_mutex_;      // one refresh or flush at a time
   std::mutex connections_mutex_;  // guards connections_
   std::list<std::unique_ptr<Connection>> connections_;
   ControlCounters counters_;

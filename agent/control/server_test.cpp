@@ -303,6 +303,28 @@ TEST_F(ControlServerTest, ConcurrentClientsAreServedWhileOneIsSlow) {
   EXPECT_EQ(ok, 4);
 }
 
+// A refresh that hangs (a directory that accepts and never answers) holds up no read-only request.
+TEST_F(ControlServerTest, ReadOnlyRequestsNeverWaitOnARefresh) {
+  handler_.hold_refresh = true;
+  auto server = start(options());
+  std::thread refresher([&] {
+    auto client = ControlClient::connect(socket_path(), milliseconds(20000));
+    if (client) (void)client->call(RefreshRequest{});
+  });
+  while (!handler_.refresh_entered) std::this_thread::sleep_for(milliseconds(5));
+  for (const Request& request : std::vector<Request>{ShowPolicyRequest{}, ShowSaRequest{}, ShowEventsRequest{},
+                                                     ShowFiltersRequest{}}) {
+    auto client = ControlClient::connect(socket_path(), milliseconds(2000));
+    ASSERT_TRUE(client) << client.error().message;
+    // Served while the refresh still hangs; before, this timed out behind it.
+    auto response = client->call(request);
+    ASSERT_TRUE(response.has_value()) << name_of(command_of(request)) << ": " << response.error().message;
+    EXPECT_TRUE(response->ok) << name_of(command_of(request));
+  }
+  handler_.hold_refresh = false;
+  refresher.join();
+}
+
 TEST_F(ControlServerTest, StaleSocketIsReplacedLiveOneIsNot) {
   { auto server = start(options()); }
   EXPECT_FALSE(fs::exists(socket_path()));  // removed on stop

@@ -23,6 +23,7 @@ enum class PolicyOrigin : std::uint8_t {
   None,    // no policy: an empty filter table (everything passes in clear)
   Source,  // fetched from the policy source and applied
   Cache,   // the cached last good policy (the source was unavailable or its policy broken)
+  Boot,    // the boot policy (boot_policy.h): nothing cached, nothing fetched yet
 };
 std::string_view name_of(PolicyOrigin origin) noexcept;
 

@@ -6,6 +6,7 @@ std::string_view name_of(PolicyOrigin origin) noexcept {
   switch (origin) {
     case PolicyOrigin::Source: return "applied";
     case PolicyOrigin::Cache: return "cached";
+    case PolicyOrigin::Boot: return "boot";
     case PolicyOrigin::None: break;
   }
   return "none";

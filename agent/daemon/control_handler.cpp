@@ -270,6 +270,13 @@ control::HandlerResult DaemonHandler::show_sa() {
                             {"datagrams_sent", c.datagrams_sent},
                             {"malformed", c.malformed},
                             {"unknown_sa", c.unknown_sa},
+                            {"main_mode_1_answered", c.main_mode_1_answered},
+                            {"embryonic", c.embryonic},
+                            {"embryonic_promoted", c.embryonic_promoted},
+                            {"embryonic_evicted", c.embryonic_evicted},
+                            {"embryonic_expired", c.embryonic_expired},
+                            {"embryonic_lost", c.embryonic_lost},
+                            {"embryonic_peer_limit_drops", c.embryonic_peer_limit_drops},
                             {"half_open_limit_drops", c.half_open_limit_drops + c.half_open_peer_limit_drops},
                             {"half_open_timeouts", c.half_open_timeouts},
                             {"undecryptable_main_mode_5", c.undecryptable_main_mode_5},
@@ -299,11 +306,16 @@ control::HandlerResult DaemonHandler::show_events(std::optional<std::int64_t> si
   if (!events) return unexpected("cannot read the event log: " + events.error().message);
   nlohmann::json rows = nlohmann::json::array();
   for (const auto& event : *events) {
-    rows.push_back({{"time", unix_seconds(event.at)},
-                    {"kind", std::string(cache::name_of(event.kind))},
-                    {"peer", event.peer},
-                    {"auth_method", event.auth_method},
-                    {"reason", event.reason}});
+    nlohmann::json row{{"time", unix_seconds(event.at)},
+                       {"kind", std::string(cache::name_of(event.kind))},
+                       {"peer", event.peer},
+                       {"auth_method", event.auth_method},
+                       {"reason", event.reason}};
+    if (event.count > 1) {  // aggregated repeats (event_aggregator.h): how many, and the last
+      row["count"] = event.count;
+      row["last_time"] = unix_seconds(event.last_at);
+    }
+    rows.push_back(std::move(row));
   }
   return nlohmann::json{{"events", rows}};
 }

@@ -1,7 +1,8 @@
-// wardd — the Ward policy agent. Reads ward.conf, gets the policy from its source (falling back
-// to the cached last good policy), compiles it for this host's addresses, installs it into the
-// dataplane, and serves the control socket. See policy_updater.h for what happens when a policy
-// is broken or missing.
+// wardd — the Ward policy agent. Reads ward.conf, enforces the cached last good policy (or the
+// boot policy) before any network call, serves the control socket at once, then gets the policy
+// from its source on a thread of its own (refresh_loop.h), compiles it for this host's addresses
+// and installs it into the dataplane. See policy_updater.h for what happens when a policy is
+// broken or missing, cache_recovery.h for a broken cache file.
 //
 //   wardd [--config /etc/ward/ward.conf]
 //
@@ -13,6 +14,8 @@
 // kernel rules are removed) with exit status 0. Exit 1: could not start; exit 2: bad usage or
 // configuration.
 #include <signal.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstring>
@@ -27,6 +30,8 @@
 #include "agent/control/server.h"
 #include "agent/daemon/acquire_listener.h"
 #include "agent/daemon/applier.h"
+#include "agent/daemon/boot_policy.h"
+#include "agent/daemon/cache_recovery.h"
 #include "agent/daemon/control_handler.h"
 #include "agent/daemon/dataplane_factory.h"
 #include "agent/daemon/host_addresses.h"
@@ -34,6 +39,7 @@
 #include "agent/daemon/log.h"
 #include "agent/daemon/monitor_endpoint.h"
 #include "agent/daemon/policy_updater.h"
+#include "agent/daemon/refresh_loop.h"
 #include "agent/daemon/schedule.h"
 #include "agent/daemon/shared_cache.h"
 #include "agent/daemon/source_factory.h"
@@ -50,9 +56,14 @@ constexpr int kExitOk = 0;
 constexpr int kExitStartFailed = 1;
 constexpr int kExitUsage = 2;
 constexpr std::chrono::seconds kAddressPollInterval{5};
+// Repeated events counted since the last flush are written this often (event_aggregator.h).
+constexpr std::chrono::seconds kEventFlushInterval{1};
 // IKE retransmission: 0.5 s, 1 s, 2 s, then give up 4 s after the last send (7.5 s in all), so
 // a peer that never answers is reported well before an application's own timeout.
 constexpr ward::ike::sa::RetransmitPolicy kIkeRetransmit{std::chrono::milliseconds(500), 2, 4};
+// At SIGTERM a refresh still waiting on the directory gets this long; then wardd exits without it
+// (the dataplane's rules are removed first either way).
+constexpr std::chrono::seconds kRefreshStopGrace{2};
 
 constexpr const char* kUsage =
     "usage: wardd [--config PATH]\n"
@@ -185,6 +196,7 @@ class IkeRuntime {
 
 int run(const std::filesystem::path& config_path) {
   Logger log(std::cerr);
+  log.use_journal_if_connected();  // under systemd: structured journal entries (log.h)
   auto config = config::load_config(config_path);
   if (!config) {
     log.error("bad-config", {{"why", config.error().to_string()}});
@@ -217,12 +229,9 @@ int run(const std::filesystem::path& config_path) {
   ::signal(SIGPIPE, SIG_IGN);
 
   SystemClock clock;
-  auto opened = cache::Cache::open(config->cache_path, clock);
-  if (!opened) {
-    log.error("cache-open-failed", {{"path", config->cache_path.string()}, {"why", opened.error().message}});
-    return kExitStartFailed;
-  }
-  SharedCache cache(std::move(*opened));
+  // Never fails: a broken cache is moved aside (or replaced by one in memory), never a reason to
+  // stop; under Restart=on-failure that would loop and never enforce anything.
+  SharedCache cache(open_cache_or_recover(config->cache_path, clock, log));
   if (auto pruned = cache.with([&](cache::Cache& c) { return c.prune_events(config->event_retention); }); !pruned) {
     log.warning("event-prune-failed", {{"why", pruned.error().message}});
   }
@@ -242,10 +251,14 @@ int run(const std::filesystem::path& config_path) {
   }
   AgentState state;
   Applier applier(**dataplane, config->legacy_algorithms != config::LegacyAlgorithms::Never);
-  PolicyUpdater updater(source.get(), cache, applier, state, log, clock, *addresses);
-  RefreshSchedule schedule(std::random_device{}());
-  updater.refresh("start-up");
-  schedule.refreshed(clock.now(), state.current()->policy.polling_interval_minutes);
+  PolicyUpdater updater(source.get(), cache, applier, state, log, clock, *addresses, boot_policy(*config));
+  // Before any network call: the cached policy, else the boot policy. A dataplane that takes no
+  // table at all (not even the empty one) can enforce nothing: that is a failed start, visible
+  // as such to systemd, never a wardd that runs and protects nothing.
+  if (auto started = updater.start(); !started.applied) {
+    log.error("dataplane-unusable", {{"why", "the dataplane refused every filter table"}, {"result", "not starting"}});
+    return kExitStartFailed;
+  }
   ikebridge::AuthFactory auth;
   enable_kerberos(auth, *config);
   if (certificates) auth.enable_certificates(certificates);
@@ -254,20 +267,32 @@ int run(const std::filesystem::path& config_path) {
     ike.start(*addresses, **dataplane);
     ike.sync(state);
   }
-  // Every refresh, whatever starts it: IKE then negotiates with the new policy and drops SAs of
-  // filters that went away, and the next poll is one polling interval later.
-  const auto refresh = [&](std::string_view trigger) {
-    auto outcome = updater.refresh(trigger);
-    ike.sync(state);
-    schedule.refreshed(clock.now(), state.current()->policy.polling_interval_minutes);
-    return outcome;
-  };
-  // Directory hosts: refresh as soon as the directory reports a change (polling stays as a
-  // fallback).
-  auto watcher = make_change_watcher(*config, log, [&](std::string_view why) { refresh(why); });
+
+  // Refreshes run on their own thread, the first at once: whatever the directory does, the main
+  // loop, the control socket and the watcher never wait on it. Every refresh, whatever started it,
+  // moves the next poll; after a failure the next try comes sooner (schedule.h).
+  RefreshSchedule schedule(std::random_device{}());
+  RefreshLoop refreshes(
+      [&](std::string_view trigger) {
+        auto outcome = updater.refresh(trigger);
+        // IKE negotiates with the new policy and drops SAs of filters that went away. Nothing new
+        // otherwise (and never once stopping: IKE may be stopping on the main thread).
+        if (outcome.applied) ike.sync(state);
+        const auto now = state.current();
+        const std::string status = "STATUS=" + std::string(name_of(now->origin)) +
+                                   (now->policy.name.empty() ? std::string() : ": " + now->policy.name);
+        sd_notify(0, status.c_str());  // `systemctl status wardd` shows what is enforced
+        return outcome;
+      },
+      [&](const UpdateOutcome& outcome) {
+        const auto now = clock.now();
+        const auto due = schedule.refreshed(now, state.current()->policy.polling_interval_minutes, outcome.failed);
+        return std::chrono::duration_cast<std::chrono::milliseconds>(due - now);
+      },
+      "start-up");
 
   DaemonHandler handler(state, cache, **dataplane, [&]() -> ward::Expected<std::string, std::string> {
-    auto outcome = refresh("control-socket");
+    auto outcome = refreshes.request_and_wait("control-socket");
     if (outcome.failed) return ward::unexpected(std::move(outcome.message));
     return std::move(outcome.message);
   });
@@ -278,26 +303,41 @@ int run(const std::filesystem::path& config_path) {
   auto server = control::ControlServer::start(std::move(options), handler);
   if (!server) {
     log.error("control-socket-failed", {{"path", config->control_socket.string()}, {"why", server.error()}});
+    updater.stop();
+    if (!refreshes.stop(kRefreshStopGrace)) _exit(kExitStartFailed);
     return kExitStartFailed;
   }
   auto monitor_server = start_monitor(config->monitor, handler, log);
   if (!monitor_server) {
     log.error("monitor-failed", {{"why", monitor_server.error()}});
+    updater.stop();
+    if (!refreshes.stop(kRefreshStopGrace)) _exit(kExitStartFailed);
     return kExitStartFailed;
   }
   log.info("ready", {{"socket", config->control_socket.string()}});
+  // Type=notify: `systemctl start` returns once a policy (cached, boot or none) is enforced and
+  // the control socket answers; not when the directory answers, which may take long.
+  sd_notify(0, "READY=1");
+  // Directory hosts: refresh as soon as the directory reports a change (polling stays as a
+  // fallback).
+  auto watcher = make_change_watcher(*config, log, [&](std::string_view why) { refreshes.request(why); });
 
   auto addresses_at = clock.now() + kAddressPollInterval;
+  auto flush_at = clock.now() + kEventFlushInterval;
   for (;;) {
     const auto now = clock.now();
-    // Read afresh every turn: a refresh on another thread may have moved it.
-    const auto wake = std::min(schedule.due(), addresses_at);
+    const auto wake = std::min(addresses_at, flush_at);
     const int signal = wait_for_signal(signals, std::chrono::duration_cast<std::chrono::milliseconds>(wake - now));
     if (signal == SIGTERM || signal == SIGINT) {
       log.info("stopping", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
+      sd_notify(0, "STOPPING=1");
       break;
     }
-    if (signal == SIGHUP || clock.now() >= schedule.due()) refresh(signal == SIGHUP ? "SIGHUP" : "timer");
+    if (signal == SIGHUP) refreshes.request("SIGHUP");
+    if (clock.now() >= flush_at) {
+      acquires.flush();
+      flush_at = clock.now() + kEventFlushInterval;
+    }
     if (clock.now() >= addresses_at) {
       auto current = host_addresses();
       if (current && *current != state.current()->addresses) {
@@ -307,11 +347,21 @@ int run(const std::filesystem::path& config_path) {
       addresses_at = clock.now() + kAddressPollInterval;
     }
   }
-  watcher.reset();      // no more change-triggered refreshes
   monitor_server->reset();
   server->reset();      // no more control requests
+  updater.stop();       // a refresh that returns from now on installs nothing
+  const bool refresh_ended = refreshes.stop(kRefreshStopGrace);
   ike.stop();           // deletes our SAs and tells the peers
+  acquires.flush();
   dataplane->reset();   // removes the kernel rules
+  if (!refresh_ended) {
+    // Still waiting on the directory: its thread uses the source and the updater, which must not
+    // be destroyed under it. Everything that touches the host is already undone.
+    log.warning("refresh-abandoned", {{"why", "a refresh was still waiting on the source"}});
+    log.info("stopped");
+    _exit(kExitOk);
+  }
+  watcher.reset();      // may wait for its LDAP timeouts; nothing of the host's is left to undo
   log.info("stopped");
   return kExitOk;
 }

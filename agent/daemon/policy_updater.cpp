@@ -50,9 +50,25 @@ bool PolicyUpdater::install(Snapshot snapshot) {
   return true;
 }
 
-std::string PolicyUpdater::keep_or_fall_back() {
+std::string PolicyUpdater::what_is_kept() const {
   const auto current = state_.current();
-  if (current->origin != PolicyOrigin::None) return "keeping policy " + in_quotes(current->policy.name);
+  switch (current->origin) {
+    case PolicyOrigin::Source:
+    case PolicyOrigin::Cache: return "keeping policy " + in_quotes(current->policy.name);
+    case PolicyOrigin::Boot: return "keeping the boot policy: everything is blocked but what is needed to get a policy";
+    case PolicyOrigin::None: break;
+  }
+  return "no IPsec policy is enforced: all traffic passes in clear";
+}
+
+UpdateOutcome PolicyUpdater::start() {
+  std::lock_guard lock(mutex_);
+  return start_locked();
+}
+
+UpdateOutcome PolicyUpdater::start_locked() {
+  if (started_) return {false, false, "already started"};
+  started_ = true;
   auto cached = cache_.with([](cache::Cache& c) { return c.load_policy(); });
   if (!cached) log_.error("cache-unreadable", {{"why", cached.error().message}});
   if (cached && *cached) {
@@ -65,20 +81,40 @@ std::string PolicyUpdater::keep_or_fall_back() {
     snapshot.addresses = addresses_;
     const std::string name = snapshot.policy.name;
     if (install(std::move(snapshot))) {
-      record(cache::EventKind::CacheUsed, "using the cached policy " + in_quotes(name));
+      const std::string message = "using the cached policy " + in_quotes(name) + " until the source answers";
+      record(cache::EventKind::CacheUsed, message);
       log_.warning("cache-used", {{"policy", name}});
-      return "using the cached policy " + in_quotes(name);
+      return {true, false, message};
+    }
+  }
+  if (boot_) {
+    Snapshot boot;
+    boot.origin = PolicyOrigin::Boot;
+    boot.policy = *boot_;
+    boot.source_description = "boot policy ([policy] boot_mode = block)";
+    boot.fetched_at = clock_.now();
+    boot.addresses = addresses_;
+    if (install(std::move(boot))) {
+      const std::string message = "no cached policy: the boot policy blocks everything but what is needed to get a policy";
+      record(cache::EventKind::BootPolicy, message);
+      log_.error("boot-policy", {{"message", message}});
+      return {true, false, message};
     }
   }
   Snapshot none;
   none.addresses = addresses_;
-  (void)install(std::move(none));
+  const bool installed = install(std::move(none));
   log_.error("no-policy", {{"message", "no IPsec policy: no filters installed, all traffic passes in clear"}});
-  return "no IPsec policy is enforced: all traffic passes in clear";
+  return {installed, false, "no IPsec policy is enforced: all traffic passes in clear"};
+}
+
+void PolicyUpdater::stop() {
+  std::lock_guard lock(mutex_);
+  stopped_ = true;
 }
 
 UpdateOutcome PolicyUpdater::fail(cache::EventKind kind, const std::string& why) {
-  const std::string what_now = keep_or_fall_back();
+  const std::string what_now = what_is_kept();
   const std::string reason = why + "; " + what_now;
   record(kind, reason);
   log_.warning(cache::name_of(kind), {{"why", why}, {"result", what_now}});
@@ -86,11 +122,25 @@ UpdateOutcome PolicyUpdater::fail(cache::EventKind kind, const std::string& why)
 }
 
 UpdateOutcome PolicyUpdater::refresh(std::string_view trigger) {
-  std::lock_guard lock(mutex_);
+  std::lock_guard serial(refresh_mutex_);
+  {
+    std::lock_guard lock(mutex_);
+    if (stopped_) return {false, true, "stopping"};
+    if (!started_) (void)start_locked();
+  }
   log_.info("policy-refresh", {{"trigger", std::string(trigger)}});
-  if (source_ == nullptr) return fail(cache::EventKind::DirectoryUnreachable, "no policy source is configured");
+  if (source_ == nullptr) {
+    std::lock_guard lock(mutex_);
+    return fail(cache::EventKind::DirectoryUnreachable, "no policy source is configured");
+  }
   const std::string from = source_->describe();
-  auto fetched = source_->fetch();
+  auto fetched = source_->fetch();  // may take long: no install lock held
+  std::lock_guard lock(mutex_);
+  if (stopped_) return {false, true, "stopping"};
+  return decide(from, std::move(fetched));
+}
+
+UpdateOutcome PolicyUpdater::decide(const std::string& from, Expected<FetchedPolicy, FetchError> fetched) {
   if (!fetched) {
     const auto& error = fetched.error();
     if (error.kind == FetchError::Kind::NotAssigned) return none_assigned(from, error.message, error.report);
@@ -163,6 +213,7 @@ UpdateOutcome PolicyUpdater::none_assigned(const std::string& from, const std::s
 
 UpdateOutcome PolicyUpdater::readdress(std::vector<IpAddress> addresses) {
   std::lock_guard lock(mutex_);
+  if (stopped_) return {false, true, "stopping"};
   log_.info("addresses-changed", {{"old", addresses_text(addresses_)}, {"new", addresses_text(addresses)}});
   addresses_ = std::move(addresses);
   Snapshot snapshot = *state_.current();

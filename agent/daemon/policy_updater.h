@@ -1,22 +1,27 @@
 // One policy refresh: fetch from the source, validate, store in the cache, apply. The rules:
 //
+//  - start() comes first and makes no network call: the cached last good policy is enforced at
+//    once (a cache-used event), as Windows applies its cached policy at boot; with nothing cached,
+//    the boot policy (boot_policy.h: block everything but what is needed to get a policy, unless
+//    [policy] boot_mode = permit). Only then does the first refresh ask the source, so a directory
+//    that hangs never leaves the host without a filter table.
 //  - A policy that does not parse or validate never replaces the one being enforced, nor the
 //    cached last good one: it is logged and recorded as a policy-rejected event that says what
-//    is kept. The same when the source is unavailable (directory-unreachable).
-//  - At start-up (nothing enforced yet) such a failure falls back to the cached policy (a
-//    cache-used event), as Windows keeps its last policy.
+//    is kept. The same when the source is unavailable (directory-unreachable). What is kept may
+//    be the boot policy: a host that never had a policy stays fail-closed until it gets one.
 //  - A source that answers "no IPsec policy is assigned to this host" (FetchError::NotAssigned)
-//    makes wardd enforce none, as Windows does, and clears the cached policy.
-//  - With no cached policy either, wardd enforces no IPsec policy: an empty filter table, which
-//    blocks nothing and negotiates nothing, logged at error level ("no-policy"). We chose this
-//    over "block everything": a host that cannot be reached cannot be repaired remotely, and
-//    Windows with no assigned policy also passes all traffic in clear.
+//    makes wardd enforce none, as Windows does, and clears the cached policy: the administrator
+//    decided so.
+//  - In boot_mode = permit with nothing cached and nothing fetched, wardd enforces no IPsec
+//    policy: an empty filter table, logged at error level ("no-policy").
 //
-// Thread-safe: the main loop (timer, SIGHUP, address changes) and the control socket's refresh
-// call it; calls are serialized.
+// Thread-safe. refresh() calls are serialized among themselves, but the fetch runs without the
+// lock that installs tables, so readdress() (the main loop) never waits on a directory that
+// hangs, and stop() makes a fetch that returns late install nothing.
 #pragma once
 
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,20 +43,28 @@ struct UpdateOutcome {
 
 class PolicyUpdater {
  public:
-  // `source` may be null (no source configured: only the cache is used).
+  // `source` may be null (no source configured: only the cache is used). `boot` is the boot
+  // policy (boot_policy.h); nothing means boot_mode = permit.
   PolicyUpdater(PolicySource* source, SharedCache& cache, Applier& applier, AgentState& state, Logger& log,
-                const Clock& clock, std::vector<IpAddress> addresses)
+                const Clock& clock, std::vector<IpAddress> addresses, std::optional<model::Policy> boot = std::nullopt)
       : source_(source), cache_(cache), applier_(applier), state_(state), log_(log), clock_(clock),
-        addresses_(std::move(addresses)) {}
+        addresses_(std::move(addresses)), boot_(std::move(boot)) {}
 
+  // Enforces the cached policy, else the boot policy (else none). No network call. Once only;
+  // refresh() calls it first if nobody did.
+  UpdateOutcome start();
   UpdateOutcome refresh(std::string_view trigger);
   // Recompiles the enforced policy for the host's new addresses.
   UpdateOutcome readdress(std::vector<IpAddress> addresses);
+  // From now on nothing is installed (shutdown: the dataplane is about to go).
+  void stop();
 
  private:
+  UpdateOutcome start_locked();
+  UpdateOutcome decide(const std::string& from, Expected<FetchedPolicy, FetchError> fetched);
   UpdateOutcome fail(cache::EventKind kind, const std::string& why);
   UpdateOutcome none_assigned(const std::string& from, const std::string& why, const ScopeReport& report);
-  std::string keep_or_fall_back();
+  std::string what_is_kept() const;
   bool install(Snapshot snapshot);
   void record(cache::EventKind kind, const std::string& reason);
 
@@ -61,8 +74,12 @@ class PolicyUpdater {
   AgentState& state_;
   Logger& log_;
   const Clock& clock_;
-  std::vector<IpAddress> addresses_;
-  std::mutex mutex_;
+  std::vector<IpAddress> addresses_;  // guarded by mutex_
+  const std::optional<model::Policy> boot_;
+  std::mutex refresh_mutex_;  // one refresh at a time (held across the fetch)
+  std::mutex mutex_;          // installs, addresses_, started_, stopped_ (never held across a fetch)
+  bool started_ = false;
+  bool stopped_ = false;
 };
 
 }  // namespace ward::agent::daemon

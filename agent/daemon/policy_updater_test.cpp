@@ -1,7 +1,10 @@
 // The refresh rules of policy_updater.h: a broken policy never replaces a good one, the cache is
-// the fallback at start-up, and with nothing at all the host runs with an empty table.
+// enforced at start-up before the source is asked, with nothing cached the boot policy (or in
+// permit mode an empty table), and a fetch that hangs holds up nothing else.
 #include "agent/daemon/policy_updater.h"
 
+#include "agent/config/config.h"
+#include "agent/daemon/boot_policy.h"
 #include "agent/daemon/test_fixture.h"
 
 namespace ward::agent::daemon::testing {
@@ -70,7 +73,79 @@ TEST_F(PolicyUpdaterTest, StartsFromTheCacheWhenTheSourceIsBrokenOrUnavailable) 
   EXPECT_TRUE(has_event(events(), cache::EventKind::DirectoryUnreachable, "no such file"));
 }
 
-TEST_F(PolicyUpdaterTest, NoCacheAndABrokenPolicyMeansNoPolicyLoudly) {
+config::Config local_host() {
+  config::Config c;
+  c.local_policy = "/etc/ward/local.json";
+  return c;
+}
+
+TEST_F(PolicyUpdaterTest, StartEnforcesTheCacheWithoutAskingTheSource) {
+  source_.next = legal_policy();
+  ASSERT_TRUE(updater_->refresh("test").applied);
+  make_updater(boot_policy(local_host()));  // restart
+  const int fetches = source_.fetches;
+  const auto outcome = updater_->start();
+  EXPECT_TRUE(outcome.applied) << outcome.message;
+  EXPECT_EQ(source_.fetches, fetches);
+  EXPECT_EQ(state_->current()->origin, PolicyOrigin::Cache);
+  EXPECT_FALSE(state_->current()->translation.table.filters.empty());
+  EXPECT_TRUE(has_event(events(), cache::EventKind::CacheUsed, "until the source answers"));
+}
+
+// Nothing cached: the boot policy blocks until a policy comes, and a source that fails keeps it.
+TEST_F(PolicyUpdaterTest, WithNothingCachedTheBootPolicyIsEnforcedAndKept) {
+  make_updater(boot_policy(local_host()));
+  ASSERT_TRUE(updater_->start().applied);
+  EXPECT_EQ(source_.fetches, 0);
+  EXPECT_EQ(state_->current()->origin, PolicyOrigin::Boot);
+  EXPECT_EQ(state_->current()->policy.name, kBootPolicyName);
+  EXPECT_FALSE(state_->current()->translation.table.filters.empty());
+  EXPECT_NE(log_text_.str().find("level=error event=boot-policy"), std::string::npos) << log_text_.str();
+  EXPECT_TRUE(has_event(events(), cache::EventKind::BootPolicy, "boot policy"));
+
+  source_.next = unexpected(FetchError{FetchError::Kind::Unavailable, "ldap://dc1: timed out", {}, {}});
+  auto outcome = updater_->refresh("test");
+  EXPECT_TRUE(outcome.failed);
+  EXPECT_NE(outcome.message.find("keeping the boot policy"), std::string::npos) << outcome.message;
+  EXPECT_EQ(state_->current()->origin, PolicyOrigin::Boot);
+  source_.next = broken_policy();
+  EXPECT_TRUE(updater_->refresh("test").failed);
+  EXPECT_EQ(state_->current()->origin, PolicyOrigin::Boot);
+
+  source_.next = legal_policy();
+  EXPECT_TRUE(updater_->refresh("test").applied);
+  EXPECT_EQ(state_->current()->origin, PolicyOrigin::Source);
+}
+
+// The administrator's "no policy assigned" beats the boot policy: nothing is enforced.
+TEST_F(PolicyUpdaterTest, NoPolicyAssignedReplacesTheBootPolicy) {
+  make_updater(boot_policy(local_host()));
+  source_.next = unexpected(FetchError{FetchError::Kind::NotAssigned, "no IPsec policy assigned to CN=ws01", {}, {}});
+  EXPECT_TRUE(updater_->refresh("start-up").applied);
+  EXPECT_EQ(state_->current()->origin, PolicyOrigin::None);
+  EXPECT_TRUE(state_->current()->translation.table.filters.empty());
+}
+
+// A fetch that hangs: readdress goes through, and once stopped a late answer installs nothing.
+TEST_F(PolicyUpdaterTest, AFetchThatHangsHoldsUpNothingAndAfterStopInstallsNothing) {
+  make_updater(boot_policy(local_host()));
+  ASSERT_TRUE(updater_->start().applied);
+  source_.hold = true;
+  source_.next = legal_policy();
+  UpdateOutcome late;
+  std::thread refresher([&] { late = updater_->refresh("test"); });
+  while (!source_.fetching) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_TRUE(updater_->readdress({*IpAddress::parse("10.20.1.6")}).applied);
+  EXPECT_EQ(state_->current()->origin, PolicyOrigin::Boot);
+  updater_->stop();
+  source_.hold = false;
+  refresher.join();
+  EXPECT_FALSE(late.applied);
+  EXPECT_EQ(state_->current()->origin, PolicyOrigin::Boot);
+}
+
+// boot_mode = permit: with nothing cached and a broken policy, nothing is enforced, loudly.
+TEST_F(PolicyUpdaterTest, PermitModeNoCacheAndABrokenPolicyMeansNoPolicyLoudly) {
   source_.next = broken_policy();
   const auto outcome = updater_->refresh("start-up");
   EXPECT_FALSE(outcome.applied);

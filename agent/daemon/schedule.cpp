@@ -13,14 +13,23 @@ TimePoint next_refresh(TimePoint now, std::uint32_t polling_minutes, std::mt1993
   return now + interval + std::chrono::seconds(jitter(random));
 }
 
-void RefreshSchedule::refreshed(TimePoint now, std::uint32_t polling_minutes) {
-  std::lock_guard lock(mutex_);
-  due_ = next_refresh(now, polling_minutes, random_);
+}  // namespace ward::agent::daemon
+
+namespace ward::agent::daemon {
+
+std::chrono::seconds retry_delay(unsigned consecutive_failures) {
+  std::chrono::seconds delay = kFirstRetry;
+  for (unsigned i = 1; i < consecutive_failures && delay < kMaxRetry; ++i) delay *= 2;
+  return std::min<std::chrono::seconds>(delay, kMaxRetry);
 }
 
-TimePoint RefreshSchedule::due() const {
-  std::lock_guard lock(mutex_);
-  return due_;
+TimePoint RefreshSchedule::refreshed(TimePoint now, std::uint32_t polling_minutes, bool failed) {
+  const TimePoint poll = next_refresh(now, polling_minutes, random_);
+  if (!failed) {
+    failures_ = 0;
+    return poll;
+  }
+  return std::min(poll, now + retry_delay(++failures_));
 }
 
 }  // namespace ward::agent::daemon

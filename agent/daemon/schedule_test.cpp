@@ -27,26 +27,52 @@ TEST(ScheduleTest, IntervalPlusBoundedJitter) {
 // change notification 10 minutes into a 30-minute interval puts the poll 30 minutes after it.
 TEST(ScheduleTest, EveryRefreshMovesTheNextPoll) {
   RefreshSchedule schedule(7);
-  EXPECT_EQ(schedule.due(), TimePoint::max()) << "no poll before the first refresh";
   const TimePoint start{std::chrono::seconds(1800000000)};
-  schedule.refreshed(start, 30);
-  EXPECT_GE(schedule.due(), start + 30min);
-  EXPECT_LE(schedule.due(), start + 33min);
+  auto due = schedule.refreshed(start, 30, false);
+  EXPECT_GE(due, start + 30min);
+  EXPECT_LE(due, start + 33min);
 
   const TimePoint by_control_socket = start + 10min;
-  schedule.refreshed(by_control_socket, 30);
-  EXPECT_GE(schedule.due(), by_control_socket + 30min);
-  EXPECT_LE(schedule.due(), by_control_socket + 33min);
+  due = schedule.refreshed(by_control_socket, 30, false);
+  EXPECT_GE(due, by_control_socket + 30min);
+  EXPECT_LE(due, by_control_socket + 33min);
 
   const TimePoint by_change = by_control_socket + 25min;  // before the poll that was due
-  schedule.refreshed(by_change, 30);
-  EXPECT_GE(schedule.due(), by_change + 30min);
+  due = schedule.refreshed(by_change, 30, false);
+  EXPECT_GE(due, by_change + 30min);
 
   // The new policy's interval counts from the refresh that brought it.
   const TimePoint new_policy = by_change + 1min;
-  schedule.refreshed(new_policy, 5);
-  EXPECT_GE(schedule.due(), new_policy + 5min);
-  EXPECT_LE(schedule.due(), new_policy + 5min + 30s);
+  due = schedule.refreshed(new_policy, 5, false);
+  EXPECT_GE(due, new_policy + 5min);
+  EXPECT_LE(due, new_policy + 5min + 30s);
+}
+
+// Failed refreshes retry sooner, backing off, never later than the poll; a success resets it.
+TEST(ScheduleTest, FailuresRetrySoonerWithBackOff) {
+  RefreshSchedule schedule(7);
+  const TimePoint now{std::chrono::seconds(1800000000)};
+  EXPECT_EQ(schedule.refreshed(now, 30, true), now + kFirstRetry);
+  EXPECT_EQ(schedule.refreshed(now, 30, true), now + 2 * kFirstRetry);
+  for (int i = 0; i < 20; ++i) (void)schedule.refreshed(now, 30, true);
+  EXPECT_EQ(schedule.refreshed(now, 30, true), now + kMaxRetry);
+  EXPECT_LE(schedule.refreshed(now, 1, true), now + 1min + 6s);  // the poll comes first
+  EXPECT_GE(schedule.refreshed(now, 30, false), now + 30min);
+  EXPECT_EQ(schedule.refreshed(now, 30, true), now + kFirstRetry);
+}
+
+}  // namespace
+}  // namespace ward::agent::daemon
+
+namespace ward::agent::daemon {
+namespace {
+
+TEST(ScheduleTest, RetryAfterFailureDoublesToTheCap) {
+  EXPECT_EQ(retry_delay(1), kFirstRetry);
+  EXPECT_EQ(retry_delay(2), 2 * kFirstRetry);
+  EXPECT_EQ(retry_delay(3), 4 * kFirstRetry);
+  EXPECT_EQ(retry_delay(100), kMaxRetry);
+  EXPECT_EQ(retry_delay(~0u), kMaxRetry);
 }
 
 }  // namespace

@@ -4,9 +4,13 @@
 
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <sstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -28,11 +32,16 @@ class ScriptedSource final : public PolicySource {
  public:
   Expected<FetchedPolicy, FetchError> fetch() override {
     ++fetches;
+    fetching = true;
+    while (hold) std::this_thread::sleep_for(std::chrono::milliseconds(1));  // a directory that hangs
+    fetching = false;
     return next;
   }
   std::string describe() const override { return "test source"; }
   Expected<FetchedPolicy, FetchError> next = unexpected(FetchError{FetchError::Kind::Unavailable, "nothing yet", {}, {}});
-  int fetches = 0;
+  std::atomic<int> fetches{0};
+  std::atomic<bool> hold{false};
+  std::atomic<bool> fetching{false};
 };
 
 class NullListener final : public driver::DataplaneListener {
@@ -68,15 +77,16 @@ class DaemonFixture : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  // A fresh daemon (new state, dataplane and updater) over the same cache: a restart.
-  void make_updater() {
+  // A fresh daemon (new state, dataplane and updater) over the same cache: a restart. `boot` is
+  // the boot policy (none: boot_mode = permit).
+  void make_updater(std::optional<model::Policy> boot = std::nullopt) {
     updater_.reset();
     applier_.reset();
     dataplane_ = std::make_unique<driver::SimDataplane>(listener_);
     applier_ = std::make_unique<Applier>(*dataplane_);
     state_ = std::make_unique<AgentState>();
     updater_ = std::make_unique<PolicyUpdater>(&source_, *cache_, *applier_, *state_, log_, clock_,
-                                               std::vector<IpAddress>{*IpAddress::parse(kHostAddress)});
+                                               std::vector<IpAddress>{*IpAddress::parse(kHostAddress)}, std::move(boot));
   }
 
   std::vector<cache::Event> events() {

@@ -57,14 +57,16 @@ inline nlohmann::json show_sa(const WarddHost& host) {
 }
 
 // Writes `policy` as the host's local policy file, starts wardd in the host's namespace and waits
-// until it answers `show policy`.
+// until `show policy` says it is applied.
 inline void start_wardd(WarddHost& host, const model::Policy& policy) {
   ASSERT_TRUE(test::write_private_file(host.policy_file, model::policy_to_json(policy)));
   auto child = test::ChildProcess::spawn({kIpTool, "netns", "exec", host.ns->name(), WARDD_PATH, "--config", host.config.string()},
                                          {}, host.log);
   ASSERT_TRUE(child) << child.error().to_string();
   host.wardd = std::move(*child);
-  ASSERT_TRUE(eventually([&] { return wardctl(host, "show policy").first == 0; })) << test::file_tail(host.log);
+  // The control socket answers at once (on the boot policy); wait for the file's policy.
+  ASSERT_TRUE(eventually([&] { return wardctl(host, "--json show policy").second.find("\"state\": \"applied\"") != std::string::npos; }))
+      << test::file_tail(host.log);
 }
 
 }  // namespace ward::agent::daemon::testing

@@ -49,13 +49,15 @@ class WarddMonitorTest : public ::testing::Test {
     auto child = test::ChildProcess::spawn({WARDD_PATH, "--config", (d / "ward.conf").string()}, {}, log_path());
     ASSERT_TRUE(child) << child.error().to_string();
     wardd_ = std::move(*child);
+    // The monitor listens as soon as wardd is up (on the boot policy); the file's policy comes
+    // right after: wait for both.
     const std::regex listening("event=monitor-listening .*port=([0-9]+)");
     const auto deadline = std::chrono::steady_clock::now() + 15s;
     std::smatch match;
     std::string log;
     while (std::chrono::steady_clock::now() < deadline && wardd_.running()) {
       log = model::testing::read_text(log_path().string());
-      if (std::regex_search(log, match, listening)) break;
+      if (std::regex_search(log, match, listening) && log.find("event=policy-applied") != std::string::npos) break;
       std::this_thread::sleep_for(50ms);
     }
     ASSERT_FALSE(match.empty()) << log;

@@ -82,6 +82,9 @@ class WarddNetnsTest : public ::testing::Test {
     return done();
   }
 
+  // The control socket answers at once (on the boot policy): the file's policy comes right after.
+  bool applied() const { return wardctl("--json show policy").second.find("\"state\": \"applied\"") != std::string::npos; }
+
   bool connects(std::uint16_t port) const { return ward::testing::tcp_connects(*a_, kAddressB, port); }
 
   std::unique_ptr<test::TempDir> dir_;
@@ -94,7 +97,7 @@ class WarddNetnsTest : public ::testing::Test {
 TEST_F(WarddNetnsTest, EnforcesKeepsBrokenRefreshesFixedAndCleansUp) {
   write_policy(testing::tcp_block_policy(kFirstBlocked, "Block 7009"));
   start_wardd();
-  ASSERT_TRUE(eventually([&] { return wardctl("show policy").first == 0; })) << test::file_tail(log_path());
+  ASSERT_TRUE(eventually([&] { return applied(); })) << test::file_tail(log_path());
 
   const auto [policy_status, policy_text] = wardctl("show policy");
   EXPECT_NE(policy_text.find("Block 7009"), std::string::npos) << policy_text;

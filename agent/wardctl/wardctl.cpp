@@ -309,7 +309,13 @@ std::string render_sas(const json& result) {
 std::string render_events(const json& result) {
   std::vector<std::vector<std::string>> rows{{"TIME", "KIND", "PEER", "AUTH", "REASON"}};
   for (const auto& e : array_field(result, "events")) {
-    rows.push_back({time_field(e, "time"), text(e, "kind"), text(e, "peer"), text(e, "auth_method"), text(e, "reason")});
+    std::string reason = text(e, "reason");
+    // Aggregated repeats: "... (and 9,999 more like this until 10:42:07)".
+    if (e.contains("count") && e["count"].is_number_unsigned() && e["count"].get<std::uint64_t>() > 1) {
+      reason += " (and " + std::to_string(e["count"].get<std::uint64_t>() - 1) + " more like this until " +
+                time_field(e, "last_time") + ")";
+    }
+    rows.push_back({time_field(e, "time"), text(e, "kind"), text(e, "peer"), text(e, "auth_method"), reason});
   }
   if (rows.size() == 1) return "no events\n";
   return table(rows);

@@ -588,9 +588,12 @@ PacketOutcome PacketEngine::open_ipsec(std::uint32_t spi, crypto::SecurityProtoc
   const DriverFilter* filter = inner ? snapshot->match(*inner, &index) : nullptr;
   bool covered = false;
   if (filter) {
-    covered = !entry->dynamic && filter->action == FilterAction::Negotiate &&
-              (filter->id == entry->filter_id ||
-               (filter->tunnel_endpoint && reverse_of_filter_matches(snapshot->table, entry->filter_id, *inner)));
+    // A permit filter lets this traffic in clear, so it may also come protected (a Respond Only
+    // peer's dynamic filter covers every protocol, the ICMP its server permits too).
+    covered = filter->action == FilterAction::Permit ||
+              (!entry->dynamic && filter->action == FilterAction::Negotiate &&
+               (filter->id == entry->filter_id ||
+                (filter->tunnel_endpoint && reverse_of_filter_matches(snapshot->table, entry->filter_id, *inner))));
   } else if (const auto dynamic = entry->dynamic; dynamic && inner && filter_matches(dynamic->inbound, *inner)) {
     // Where no filter of the table covers it, a default response SA's traffic is its dynamic filter's.
     covered = true;
@@ -646,10 +649,10 @@ PacketOutcome PacketEngine::inbound_clear(const PacketSummary& summary, std::spa
   std::size_t index = 0;
   const DriverFilter* filter = snapshot->match(summary, &index);
   if (!filter) {
-    // Clear traffic that a live dynamic filter covers should have come protected.
+    // A dynamic filter answers what the peer asked to protect; what the peer's own policy sends in
+    // clear (Windows' default policies permit ICMP) is accepted as a pass-through filter would.
     if (!dynamic_.empty() && dynamic_.match_inbound(summary, packet.size())) {
-      unsecured_dropped_.fetch_add(1, std::memory_order_relaxed);
-      return {Disposition::Drop, {}};
+      unsecured_accepted_.fetch_add(1, std::memory_order_relaxed);
     }
     return {Disposition::Accept, {}};
   }

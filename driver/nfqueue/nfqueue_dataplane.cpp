@@ -75,9 +75,11 @@ Expected<std::unique_ptr<NfqueueDataplane>, std::string> NfqueueDataplane::start
   dataplane->tun_error_ = std::move(tun_error);
   dataplane->ring_ = std::move(ring);
   dataplane->ring_error_ = std::move(ring_error);
-  auto release = RawSender::open();
-  if (!release) return unexpected(release.error());
-  dataplane->release_sender_ = std::make_unique<RawSender>(std::move(*release));
+  if (segmenting) {  // raw sockets need CAP_NET_RAW, which the per-packet path does without
+    auto release = RawSender::open();
+    if (!release) return unexpected(release.error());
+    dataplane->release_sender_ = std::make_unique<RawSender>(std::move(*release));
+  }
   // Threads created here inherit this thread's network namespace.
   for (std::size_t i = 0; i < dataplane->queues_.size(); ++i) dataplane->threads_.emplace_back([d = dataplane.get(), i] { d->serve(i); });
   if (dataplane->ring_) dataplane->threads_.emplace_back([d = dataplane.get()] { d->serve_ring(); });
@@ -143,7 +145,7 @@ void NfqueueDataplane::flush_verdicts(std::size_t index) {
 }
 
 void NfqueueDataplane::deliver(const std::vector<ReleasedPacket>& released) {
-  {
+  if (release_sender_) {  // only the unsegmented queue holds kRawToken packets
     std::lock_guard lock(release_mutex_);
     for (const auto& packet : released) {
       if (packet.token != kRawToken) continue;

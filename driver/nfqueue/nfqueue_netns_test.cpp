@@ -241,7 +241,9 @@ TEST_F(NfqueueNetnsTest, TheTableGoesToTheDataplanesNamespaceWithoutSetns) {
   table.filters = {filter("10.20.1.1/32", "10.20.1.2/32", 6, kBlockedPort, FilterAction::Block)};
   std::string error;
   a_->run_inside([&] {
-    if (!drop_from_this_thread(CAP_SYS_ADMIN)) {
+    // As the packaged unit grants: neither CAP_SYS_ADMIN nor CAP_NET_RAW (the per-packet path
+    // opens no raw socket).
+    if (!drop_from_this_thread(CAP_SYS_ADMIN) || !drop_from_this_thread(CAP_NET_RAW)) {
       error = "capset failed";
       return;
     }

@@ -178,8 +178,10 @@ TEST_F(WindowsBehaviourTest, ADefaultResponseSaProtectsItsDynamicFilterUntilItsL
   const auto from_server = server.send(tcp(kServer, kClient, 445, 40000));
   ASSERT_EQ(from_server.disposition, Disposition::AcceptModified);
   EXPECT_EQ(client.receive(from_server.bytes).disposition, Disposition::AcceptModified) << "the dynamic filter covers it";
-  EXPECT_EQ(client.receive(tcp(kServer, kClient, 445, 40000)).disposition, Disposition::Drop) << "a clear copy";
-  EXPECT_EQ(client.counters().unsecured_dropped, 1u);
+  // What the server sends in clear under it (its own policy's choice) passes, counted.
+  EXPECT_EQ(client.receive(tcp(kServer, kClient, 445, 40000)).disposition, Disposition::Accept) << "a clear packet";
+  EXPECT_EQ(client.counters().unsecured_accepted, 1u);
+  EXPECT_EQ(client.counters().unsecured_dropped, 0u);
   // Other peers are not covered.
   EXPECT_EQ(client.send(tcp(kClient, ip("10.20.1.11"))).disposition, Disposition::Accept);
   EXPECT_EQ(client.receive(tcp(ip("10.20.1.11"), kClient)).disposition, Disposition::Accept);
@@ -205,6 +207,39 @@ TEST_F(WindowsBehaviourTest, ADefaultResponseSaProtectsItsDynamicFilterUntilItsL
   EXPECT_TRUE(client.counters().dynamic_filters.empty());
   EXPECT_EQ(client.send(ack).disposition, Disposition::Accept) << "back to clear, as before the negotiation";
   EXPECT_EQ(client.receive(tcp(kServer, kClient, 445, 40000)).disposition, Disposition::Accept);
+}
+
+// Ping between a Secure Server and a Respond Only client while their default response SAs last:
+// the client's dynamic filter (every protocol: the server negotiated for "All IP Traffic") protects
+// its ICMP, which the server accepts under its "All ICMP Traffic" permit rule; the server answers in
+// clear, as that rule says, and the client takes it. Both ways round.
+TEST_F(WindowsBehaviourTest, PingPassesBothWaysWhileADefaultResponseSaLasts) {
+  ASSERT_TRUE(server.install_filter_table(server_table(true)));
+  for (const auto& install : {dynamic_sa(0x5001, crypto::Direction::Inbound), dynamic_sa(0x6001, crypto::Direction::Outbound)}) {
+    ASSERT_TRUE(client.add_sa(install));
+  }
+  ASSERT_TRUE(server.add_sa(sa(0x5001, crypto::Direction::Outbound, kAllIp, kClient)));
+  ASSERT_TRUE(server.add_sa(sa(0x6001, crypto::Direction::Inbound, kAllIp, kClient)));
+
+  const auto request = client.send(icmp(kClient, kServer));
+  ASSERT_EQ(request.disposition, Disposition::AcceptModified) << "protected under the dynamic filter";
+  EXPECT_EQ(summarize_ip_packet(request.bytes)->esp_spi, 0x6001u);
+  const auto delivered = server.receive(request.bytes);
+  ASSERT_EQ(delivered.disposition, Disposition::AcceptModified) << "a permitted protocol may come protected";
+  EXPECT_EQ(delivered.bytes, icmp(kClient, kServer));
+  EXPECT_EQ(server.counters().policy_mismatch, 0u);
+  const auto reply = server.send(icmp(kServer, kClient));
+  ASSERT_EQ(reply.disposition, Disposition::Accept) << "the permit rule sends it in clear";
+  EXPECT_EQ(client.receive(icmp(kServer, kClient)).disposition, Disposition::Accept);
+
+  // The server pings: clear out, and the client's protected answer is accepted.
+  EXPECT_EQ(server.send(icmp(kServer, kClient)).disposition, Disposition::Accept);
+  EXPECT_EQ(client.receive(icmp(kServer, kClient)).disposition, Disposition::Accept);
+  const auto answer = client.send(icmp(kClient, kServer));
+  ASSERT_EQ(answer.disposition, Disposition::AcceptModified);
+  EXPECT_EQ(server.receive(answer.bytes).disposition, Disposition::AcceptModified);
+  EXPECT_EQ(client.counters().unsecured_accepted, 2u);
+  EXPECT_EQ(client.counters().unsecured_dropped, 0u);
 }
 
 // What a default response SA decrypts must parse and fall under its dynamic filter: a TCP packet too

@@ -46,7 +46,10 @@ class UdpSocket {
   static Expected<UdpSocket, std::string> bind(const IpAddress& local, std::uint16_t port = kIsakmpPort);
 
   Expected<void, std::string> send_to(const IpAddress& peer, std::uint16_t port, std::span<const std::byte> bytes) const;
-  // Waits up to `timeout` for one datagram; nullopt when none came.
+  // The kernel's receive queue for this socket, in bytes (a burst of datagrams beyond it is
+  // dropped by the kernel before anyone sees it).
+  Expected<void, std::string> set_receive_buffer(int bytes) const;
+  // Waits up to `timeout` for one datagram (0: only what is queued); nullopt when none came.
   Expected<std::optional<Datagram>, std::string> receive(std::chrono::milliseconds timeout) const;
   // For an owner's poll() over several descriptors (the socket stays owned here).
   int native_handle() const noexcept { return fd_.get(); }

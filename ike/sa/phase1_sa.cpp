@@ -79,9 +79,13 @@ Expected<std::unique_ptr<Phase1Sa>, std::string> Phase1Sa::respond(Phase1Config 
   }
   std::unique_ptr<Phase1Sa> sa(new Phase1Sa(auth::Role::Responder, std::move(config), auth, std::move(clock)));
   sa->cky_i_ = parsed->header.initiator_cookie;
-  auto cookie = crypto::random_bytes(kCookieSize);
-  if (!cookie) return unexpected(std::move(cookie).error());
-  std::copy(cookie->begin(), cookie->end(), sa->cky_r_.begin());
+  if (sa->config_.responder_cookie) {
+    sa->cky_r_ = *sa->config_.responder_cookie;
+  } else {
+    auto cookie = crypto::random_bytes(kCookieSize);
+    if (!cookie) return unexpected(std::move(cookie).error());
+    std::copy(cookie->begin(), cookie->end(), sa->cky_r_.begin());
+  }
   if (auto consumed = sa->consume_main_mode_1(*parsed, message_1.subspan(kIsakmpHeaderSize)); !consumed) {
     sa->log("main mode 1 refused: " + consumed.error());
     return unexpected(std::move(consumed).error());

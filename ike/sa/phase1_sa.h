@@ -69,6 +69,9 @@ struct Phase1Config {
   // Test aid and charon's trick: send a NAT-D for our own address that cannot match, so the
   // peer (and we, by symmetry) float to 4500 without a NAT.
   bool pretend_nat = false;
+  // Responder: the responder cookie to use (the owner derives it from a secret, so that main mode
+  // 3 proves the initiator received main mode 2: ike/service/responder_cookies.h). Unset: random.
+  std::optional<Cookie> responder_cookie;
 };
 
 class Phase1Sa {

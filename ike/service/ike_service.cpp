@@ -14,8 +14,10 @@
 
 #include "ike/crypto/prf.h"
 #include "ike/payload/vendor_ids.h"
+#include "ike/service/embryonic_table.h"
 #include "ike/service/informational.h"
 #include "ike/service/refusal.h"
+#include "ike/service/responder_cookies.h"
 
 namespace ward::ike::service {
 
@@ -178,7 +180,9 @@ class IkeService::Engine {
         dataplane_(dataplane),
         policy_(policy),
         listener_(listener),
-        refusal_limiter_(options.refusals_per_second, options.refusal_burst) {}
+        refusal_limiter_(options.refusals_per_second, options.refusal_burst),
+        cookies_(options.clock),
+        embryonic_(options.embryonic) {}
 
   int socket_fd() const noexcept { return socket_.native_handle(); }
   int nat_socket_fd() const noexcept { return nat_socket_ ? nat_socket_->native_handle() : -1; }
@@ -271,6 +275,12 @@ class IkeService::Engine {
   void send(const Endpoint& to, std::span<const std::byte> bytes);
   // The snapshot is published first, so a listener that looks sees what the event says.
   void emit(const IkeEvent& event) {
+    // A refused main mode 1 (its address may be forged) changed no state and is kept out of the
+    // recent failures, which a flood would otherwise fill.
+    if (event.unverified) {
+      listener_.on_ike_event(event);
+      return;
+    }
     if (event.kind == IkeEvent::Kind::MainModeFailed || event.kind == IkeEvent::Kind::QuickModeFailed) remember_failure(event);
     publish();
     listener_.on_ike_event(event);
@@ -285,7 +295,17 @@ class IkeService::Engine {
 
   void on_datagram(const net::Datagram& datagram, bool nat_t = false);
   void on_main_mode(const Endpoint& from, std::span<const std::byte> bytes, const IsakmpHeader& h);
-  void respond_main_mode(const Endpoint& from, std::span<const std::byte> bytes);
+  // Main mode 1: answered from the cookie secret, remembered only in the embryonic table.
+  void respond_main_mode(const Endpoint& from, std::span<const std::byte> bytes, const Cookie& responder_cookie);
+  // Main mode 3 brought an embryonic entry's cookie back: a real responder from here on.
+  void promote(const Endpoint& from, std::span<const std::byte> bytes, const EmbryonicMainMode& entry);
+  struct Responder {
+    Phase1Policy policy;
+    std::shared_ptr<const auth::AuthProvider> provider;
+  };
+  // The policy for a main mode 1 from `from` and the first of our methods it offers; on failure
+  // the event to emit (not yet emitted).
+  Expected<Responder, IkeEvent> responder_for(const Endpoint& from, std::span<const std::byte> message_1);
   void drive_main_mode(MainMode& mm, std::span<const std::byte> bytes);
   void after_main_mode_step(MainMode& mm, std::string extra_reason = {}, std::optional<FailureKind> kind = std::nullopt);
   // `kind` unset: no response when the peer never answered our message 1, else what the reason's
@@ -341,6 +361,8 @@ class IkeService::Engine {
   std::deque<std::pair<NegotiationFailure, TimePoint>> failures_;
   IkeCounters counters_;
   RefusalLimiter refusal_limiter_;
+  ResponderCookies cookies_;
+  EmbryonicTable embryonic_;
 
   mutable std::mutex published_mutex_;
   Published published_;
@@ -481,55 +503,55 @@ void IkeService::Engine::on_main_mode(const Endpoint& from, std::span<const std:
       return;
     }
   }
-  if (h.responder_cookie != zero) {
-    ++counters_.unknown_sa;
-    if (worth_logging(counters_.unknown_sa)) {
-      log("IKE: dropped main mode from " + from.address.to_string() + ": no SA " + sa::hex_cookie(h.initiator_cookie) +
-          ":" + sa::hex_cookie(h.responder_cookie));
+  if (h.responder_cookie == zero) {
+    const auto cookie = cookies_.make(from.address, from.port, h.initiator_cookie);
+    if (const auto* known = embryonic_.find(h.initiator_cookie, cookie); known != nullptr) {
+      // A resent message 1 (the initiator missed our message 2): the same answer, no new state.
+      if (std::ranges::equal(bytes, known->message_1)) send(from, known->message_2);
+      return;
+    }
+    respond_main_mode(from, bytes, cookie);
+    return;
+  }
+  if (const auto* entry = embryonic_.find(h.initiator_cookie, h.responder_cookie);
+      entry != nullptr && entry->peer == from.address && entry->port == from.port) {
+    promote(from, bytes, *entry);
+    return;
+  }
+  if (cookies_.verify(from.address, from.port, h.initiator_cookie, h.responder_cookie)) {
+    // Our cookie came back, but its main mode 1 was evicted (the table turned over under a flood)
+    // or timed out: the initiator starts again after its retransmissions.
+    ++counters_.embryonic_lost;
+    if (worth_logging(counters_.embryonic_lost)) {
+      log("IKE: dropped main mode 3 from " + from.address.to_string() + ": its main mode 1 is no longer remembered (" +
+          std::to_string(counters_.embryonic_evicted) + " evicted under load, " + std::to_string(counters_.embryonic_expired) +
+          " timed out so far)");
     }
     return;
   }
-  respond_main_mode(from, bytes);
+  ++counters_.unknown_sa;
+  if (worth_logging(counters_.unknown_sa)) {
+    log("IKE: dropped main mode from " + from.address.to_string() + ": no SA " + sa::hex_cookie(h.initiator_cookie) + ":" +
+        sa::hex_cookie(h.responder_cookie));
+  }
 }
 
-void IkeService::Engine::respond_main_mode(const Endpoint& from, std::span<const std::byte> bytes) {
-  std::size_t half_open = 0, from_peer = 0;
-  for (const auto& mm : main_modes_) {
-    if (mm->dead || mm->sa->role() != auth::Role::Responder || mm->sa->established()) continue;
-    ++half_open;
-    if (mm->peer.address == from.address) ++from_peer;
-  }
-  if (half_open >= options_.max_half_open) {
-    ++counters_.half_open_limit_drops;
-    if (worth_logging(counters_.half_open_limit_drops)) {
-      log("IKE: dropped main mode 1 from " + from.address.to_string() + ": " + std::to_string(half_open) +
-          " half-open main modes (limit " + std::to_string(options_.max_half_open) + ")");
-    }
-    return;
-  }
-  if (from_peer >= options_.max_half_open_per_peer) {
-    ++counters_.half_open_peer_limit_drops;
-    if (worth_logging(counters_.half_open_peer_limit_drops)) {
-      log("IKE: dropped main mode 1 from " + from.address.to_string() + ": " + std::to_string(from_peer) +
-          " half-open main modes from this peer (limit " + std::to_string(options_.max_half_open_per_peer) + ")");
-    }
-    return;
-  }
-  auto offered = parse_message(bytes, MessageKind::MainModeMessage1);
+Expected<IkeService::Engine::Responder, IkeEvent> IkeService::Engine::responder_for(const Endpoint& from,
+                                                                                   std::span<const std::byte> message_1) {
+  IkeEvent failed{IkeEvent::Kind::MainModeFailed, from.address, auth::Role::Responder, {}, 0, 0, 0, {}};
+  failed.unverified = true;   // a main mode 1: anyone can send one from any address
+  auto offered = parse_message(message_1, MessageKind::MainModeMessage1);
   if (!offered) {
     ++counters_.malformed;
-    if (worth_logging(counters_.malformed)) log("IKE: dropped main mode 1 from " + from.address.to_string() + ": " + offered.error().to_string());
-    return;
+    failed.reason = "main mode 1 dropped: " + offered.error().to_string();
+    return unexpected(std::move(failed));
   }
-  IkeEvent failed{IkeEvent::Kind::MainModeFailed, from.address, auth::Role::Responder, {}, 0, 0, 0, {}};
   auto policy = policy_.phase1_for(options_.local, from.address, std::nullopt);
   if (!policy) {
     ++counters_.no_policy;
     failed.reason = "no main mode policy for " + from.address.to_string() + ": " + policy.error();
     failed.failure = FailureKind::NoPolicy;
-    log("IKE: " + failed.reason);
-    emit(failed);
-    return;
+    return unexpected(std::move(failed));
   }
   // The first of our methods that the peer offers.
   std::set<std::uint64_t> methods;
@@ -541,47 +563,139 @@ void IkeService::Engine::respond_main_mode(const Endpoint& from, std::span<const
       }
     }
   }
-  std::shared_ptr<const auth::AuthProvider> provider;
+  Responder responder;
   std::string ours;
   for (const auto& candidate : policy->auth) {
     if (!candidate) continue;
     ours += (ours.empty() ? "" : ", ") + std::string(candidate->name());
-    if (!provider && methods.contains(static_cast<std::uint64_t>(candidate->method()))) provider = candidate;
+    if (!responder.provider && methods.contains(static_cast<std::uint64_t>(candidate->method()))) responder.provider = candidate;
   }
-  if (!provider) {
+  if (!responder.provider) {
     ++counters_.main_modes_failed;
     std::string theirs;
     for (const auto m : methods) theirs += (theirs.empty() ? "" : ", ") + std::to_string(m);
     failed.reason = "NO-PROPOSAL-CHOSEN: the peer offers authentication method(s) " + (theirs.empty() ? "none" : theirs) +
                     ", our policy allows " + (ours.empty() ? "none" : ours);
     failed.failure = FailureKind::NoProposalChosen;
-    log("IKE main mode from " + from.address.to_string() + ": " + failed.reason);
     refuse_main_mode(from, offered->header.initiator_cookie, NotifyMessageType::NoProposalChosen);
+    return unexpected(std::move(failed));
+  }
+  responder.policy = std::move(*policy);
+  return responder;
+}
+
+void IkeService::Engine::respond_main_mode(const Endpoint& from, std::span<const std::byte> bytes, const Cookie& responder_cookie) {
+  // Cheap checks first: nothing here is worth more than a counter until the peer proves its address.
+  if (embryonic_.count_for(from.address) >= embryonic_.limits().max_per_peer) {
+    ++counters_.embryonic_peer_limit_drops;
+    if (worth_logging(counters_.embryonic_peer_limit_drops)) {
+      log("IKE: dropped main mode 1 from " + from.address.to_string() + ": " +
+          std::to_string(embryonic_.limits().max_per_peer) + " main modes from this address wait for their main mode 3");
+    }
+    return;
+  }
+  auto responder = responder_for(from, bytes);
+  if (!responder) {
+    // Logged on the 1st, 2nd, 4th... of each kind: a flood of refused main mode 1s costs counters.
+    const auto& failure = responder.error();
+    if (worth_logging(counters_.malformed + counters_.no_policy + counters_.main_modes_failed)) log("IKE: " + failure.reason);
+    emit(failure);
+    return;
+  }
+  auto config = phase1_config(responder->policy, from.address);
+  config.responder_cookie = responder_cookie;
+  std::vector<std::byte> reply;
+  auto responded = sa::Phase1Sa::respond(std::move(config), *responder->provider, options_.clock, bytes, reply);
+  if (!responded) {
+    ++counters_.main_modes_failed;
+    IkeEvent failed{IkeEvent::Kind::MainModeFailed, from.address, auth::Role::Responder,
+                    std::string(responder->provider->name()), 0, 0, 0, responded.error()};
+    failed.unverified = true;
+    failed.failure = failure_kind(refusal_type(failed.reason));
+    if (const auto type = refusal_type(failed.reason)) {
+      if (auto parsed = split_datagram(bytes)) refuse_main_mode(from, parsed->header.initiator_cookie, *type);
+    }
     emit(failed);
     return;
   }
+  ++counters_.main_mode_1_answered;
+  EmbryonicMainMode entry;
+  entry.peer = from.address;
+  entry.port = from.port;
+  entry.nat_t = from.nat_t;
+  entry.initiator_cookie = (*responded)->initiator_cookie();
+  entry.responder_cookie = responder_cookie;
+  entry.message_1.assign(bytes.begin(), bytes.end());
+  entry.message_2 = reply;
+  entry.created = now();
+  std::size_t evicted = 0;
+  (void)embryonic_.add(std::move(entry), evicted);   // the peer limit was checked above
+  counters_.embryonic_evicted += evicted;
+  send(from, reply);
+}
+
+void IkeService::Engine::promote(const Endpoint& from, std::span<const std::byte> bytes, const EmbryonicMainMode& entry) {
+  // The half-open limits count only initiators that showed they receive at their address.
+  std::size_t half_open = 0, from_peer = 0;
+  for (const auto& mm : main_modes_) {
+    if (mm->dead || mm->sa->role() != auth::Role::Responder || mm->sa->established()) continue;
+    ++half_open;
+    if (mm->peer.address == from.address) ++from_peer;
+  }
+  if (half_open >= options_.max_half_open) {
+    ++counters_.half_open_limit_drops;
+    if (worth_logging(counters_.half_open_limit_drops)) {
+      log("IKE: dropped main mode 3 from " + from.address.to_string() + ": " + std::to_string(half_open) +
+          " half-open main modes (limit " + std::to_string(options_.max_half_open) + ")");
+    }
+    return;   // the entry stays: a resent main mode 3 may find room
+  }
+  if (from_peer >= options_.max_half_open_per_peer) {
+    ++counters_.half_open_peer_limit_drops;
+    if (worth_logging(counters_.half_open_peer_limit_drops)) {
+      log("IKE: dropped main mode 3 from " + from.address.to_string() + ": " + std::to_string(from_peer) +
+          " half-open main modes from this peer (limit " + std::to_string(options_.max_half_open_per_peer) + ")");
+    }
+    return;
+  }
+  auto taken = embryonic_.take(entry.initiator_cookie, entry.responder_cookie);
+  auto responder = responder_for(from, taken->message_1);
+  if (!responder) {
+    auto failure = responder.error();
+    failure.unverified = false;   // the peer has shown its address
+    failure.reason = "main mode 3: " + failure.reason;
+    log("IKE: " + failure.reason);
+    emit(failure);
+    return;
+  }
+  auto config = phase1_config(responder->policy, from.address);
+  config.responder_cookie = taken->responder_cookie;
   std::vector<std::byte> reply;
-  auto responded = sa::Phase1Sa::respond(phase1_config(*policy, from.address), *provider, options_.clock, bytes, reply);
-  if (!responded) {
+  auto responded = sa::Phase1Sa::respond(std::move(config), *responder->provider, options_.clock, taken->message_1, reply);
+  if (!responded || reply != taken->message_2) {
+    // Same message 1, same cookie: only a policy applied in between can change the answer, and
+    // the peer holds the old one.
     ++counters_.main_modes_failed;
-    failed.auth_method = std::string(provider->name());
-    failed.reason = responded.error();
-    failed.failure = failure_kind(refusal_type(failed.reason));
-    if (const auto type = refusal_type(failed.reason)) refuse_main_mode(from, offered->header.initiator_cookie, *type);
+    const std::string reason = responded ? "the policy changed between main mode 1 and 3; the peer starts again" : responded.error();
+    log("IKE main mode " + sa::hex_cookie(taken->initiator_cookie) + " from " + from.address.to_string() + ": " + reason);
+    IkeEvent failed{IkeEvent::Kind::MainModeFailed, from.address, auth::Role::Responder,
+                    std::string(responder->provider->name()), 0, 0, 0, reason};
+    failed.failure = responded ? FailureKind::Other : failure_kind(refusal_type(reason));
     emit(failed);
     return;
   }
   auto mm = std::make_unique<MainMode>();
   mm->id = next_id_++;
-  mm->auth = std::move(provider);
+  mm->auth = std::move(responder->provider);
   mm->sa = std::move(*responded);
   mm->peer = from;
   mm->created = now();
-  mm->first_message.assign(bytes.begin(), bytes.end());
-  mm->first_reply = reply;
-  mm->quick_mode_limit = policy->quick_mode_limit;
-  send(from, reply);
-  main_modes_.push_back(std::move(mm));
+  mm->first_message = std::move(taken->message_1);
+  mm->first_reply = std::move(taken->message_2);
+  mm->quick_mode_limit = responder->policy.quick_mode_limit;
+  ++counters_.embryonic_promoted;
+  auto& added = *main_modes_.emplace_back(std::move(mm));
+  drive_main_mode(added, bytes);
 }
 
 void IkeService::Engine::drive_main_mode(MainMode& mm, std::span<const std::byte> bytes) {
@@ -1406,6 +1520,9 @@ void IkeService::Engine::shutdown() {
 // ---- timers ------------------------------------------------------------------------------------
 
 void IkeService::Engine::timers() {
+  if (const auto expired = embryonic_.expire(now() - options_.half_open_timeout); expired > 0) {
+    counters_.embryonic_expired += expired;
+  }
   const auto t = now();
   for (auto& mm_ptr : main_modes_) {
     auto& mm = *mm_ptr;
@@ -1501,6 +1618,7 @@ std::optional<TimePoint> IkeService::Engine::next_due() const {
     consider(ex->release_outbound_at);
   }
   for (const auto& s : sas_) consider(s.expires);
+  if (const auto oldest = embryonic_.oldest()) consider(*oldest + options_.half_open_timeout);
   return next;
 }
 
@@ -1566,6 +1684,7 @@ void IkeService::Engine::publish() {
   }
   p.failures.assign(failures_.begin(), failures_.end());
   p.counters = counters_;
+  p.counters.embryonic = embryonic_.size();
   const std::lock_guard lock(published_mutex_);
   published_ = std::move(p);
 }
@@ -1593,10 +1712,13 @@ Expected<std::unique_ptr<IkeService>, std::string> IkeService::start(IkeServiceO
   if (!options.clock) options.clock = [] { return std::chrono::steady_clock::now(); };
   auto socket = net::UdpSocket::bind(options.local, options.port);
   if (!socket) return unexpected("IKE: " + socket.error());
+  // Best effort: without CAP_NET_ADMIN the kernel caps it at net.core.rmem_max.
+  (void)socket->set_receive_buffer(options.receive_buffer_bytes);
   std::optional<net::UdpSocket> nat_socket;
   if (options.nat_traversal) {
     auto bound = net::UdpSocket::bind(options.local, options.nat_t_port);
     if (!bound) return unexpected("IKE: NAT-T: " + bound.error());
+    (void)bound->set_receive_buffer(options.receive_buffer_bytes);
     nat_socket.emplace(std::move(*bound));
   }
   std::unique_ptr<IkeService> service(new IkeService(std::move(options), std::move(*socket), dataplane, policy, listener));

@@ -42,6 +42,7 @@
 #include "ike/sa/quick_mode.h"
 #include "ike/service/dead_peer_detection.h"
 #include "ike/service/helpdesk.h"
+#include "ike/service/embryonic_table.h"
 
 namespace ward::ike::service {
 
@@ -114,6 +115,9 @@ struct IkeEvent {
   std::uint32_t outbound_spi = 0;
   std::string reason;         // failures and deletions: why
   FailureKind failure = FailureKind::Other;   // failures: why, in the helpdesk's words (helpdesk.h)
+  // The peer has not shown it receives at `peer` (a main mode 1 refused: anyone can send one
+  // from any address). Listeners aggregate these without regard to the address.
+  bool unverified = false;
 };
 std::string_view name(IkeEvent::Kind kind) noexcept;
 
@@ -134,8 +138,15 @@ inline constexpr std::size_t kRecentFailuresKept = 32;
 struct IkeServiceOptions {
   IpAddress local;
   std::uint16_t port = net::kIsakmpPort;   // bound locally and used for peers (tests: another)
-  std::size_t max_half_open = 64;          // responder main modes not yet established, in all
+  // Responder main modes past main mode 3 (the initiator showed it receives at its address) and
+  // not yet established, in all and per peer. A main mode 1 only makes an embryonic entry
+  // (embryonic_table.h, bounded and evicted oldest first), so forged main mode 1s never count here.
+  std::size_t max_half_open = 64;
   std::size_t max_half_open_per_peer = 8;
+  EmbryonicLimits embryonic;
+  // The sockets' kernel receive queues: a burst (a flood's, with a real peer's messages in it)
+  // waits there instead of being dropped before the event thread sees it.
+  int receive_buffer_bytes = 4 * 1024 * 1024;
   std::size_t max_quick_modes_per_main_mode = 16;   // in flight at once
   std::chrono::milliseconds half_open_timeout{30000};   // a responder main mode must finish in this
   std::chrono::milliseconds linger{30000};   // finished quick modes answer duplicates this long
@@ -231,6 +242,13 @@ struct IkeCounters {
   std::uint64_t send_errors = 0;
   std::uint64_t malformed = 0;               // no ISAKMP header
   std::uint64_t unknown_sa = 0;              // cookies / Message ID we have no exchange for
+  std::uint64_t main_mode_1_answered = 0;    // main mode 2 sent from the cookie secret: an embryonic entry
+  std::uint64_t embryonic = 0;               // gauge: embryonic entries now
+  std::uint64_t embryonic_promoted = 0;      // main mode 3 brought the cookie back: a real responder
+  std::uint64_t embryonic_evicted = 0;       // oldest entries pushed out by newer main mode 1s
+  std::uint64_t embryonic_expired = 0;       // no main mode 3 within half_open_timeout
+  std::uint64_t embryonic_peer_limit_drops = 0;   // main mode 1 from an address with max_per_peer entries
+  std::uint64_t embryonic_lost = 0;          // a main mode 3 with our cookie whose entry was evicted or expired
   std::uint64_t half_open_limit_drops = 0;   // total limit
   std::uint64_t half_open_peer_limit_drops = 0;
   std::uint64_t half_open_timeouts = 0;

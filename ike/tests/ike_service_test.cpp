@@ -278,55 +278,140 @@ TEST(IkeService, WrongPresharedKeyFailsWithAReasonAndInstallsNothing) {
   EXPECT_TRUE(a.wait_snapshot([](const auto& s) { return s.main_modes.empty(); }).main_modes.empty());
 }
 
-TEST(IkeService, HalfOpenLimitsDropAndCountExtraMainModes) {
+// A main mode 1 makes only an embryonic entry (per-address limit); the half-open limits count
+// initiators that brought the responder cookie back in a main mode 3.
+TEST(IkeService, HalfOpenLimitsCountOnlyInitiatorsThatAnsweredMainMode2) {
   Host b(kB, "limits");
   auto o = b.options();
   o.max_half_open = 3;
   o.max_half_open_per_peer = 2;
+  o.embryonic.max_per_peer = 3;
   o.half_open_timeout = 10000ms;
   b.start(o);
   ASSERT_TRUE(b.ike);
-  // Message 1s as a real initiator builds them, from two source addresses.
+  // Initiators as a real peer runs them, from two source addresses.
   auth::PresharedKeyProvider psk(auth::preshared_key_from_text("limits"));
   std::vector<std::unique_ptr<sa::Phase1Sa>> initiators;
-  auto message_1 = [&](const IpAddress& from) {
+  auto initiator = [&](const IpAddress& from) -> sa::Phase1Sa& {
     sa::Phase1Config c;
     c.proposals = {{IkeEncryptionAlgorithm::AesCbc, 256, IkeHashAlgorithm::Sha2_256, IkeGroupDescription::Ecp256, 28800s}};
     c.local = from;
     c.peer = kB;
     initiators.push_back(sa::Phase1Sa::initiate(c, psk, [] { return std::chrono::steady_clock::now(); }));
-    return *initiators.back()->build_main_mode_1();
+    return *initiators.back();
   };
   auto from_a = net::UdpSocket::bind(kA, 0);
   auto from_c = net::UdpSocket::bind(ip("127.0.0.3"), 0);
   ASSERT_TRUE(from_a.has_value() && from_c.has_value());
-  std::vector<std::vector<std::byte>> sent;
+  auto answer = [](net::UdpSocket& socket) -> std::vector<std::byte> {
+    auto got = socket.receive(2000ms);
+    return got && *got ? std::move((*got)->bytes) : std::vector<std::byte>{};
+  };
+
+  // Four main mode 1s from A: three answered (embryonic), the fourth over the per-address limit.
+  std::vector<sa::Phase1Sa*> from_a_initiators;
+  std::vector<std::vector<std::byte>> first_messages, message_2s;
   for (int i = 0; i < 4; ++i) {
-    sent.push_back(message_1(kA));
-    ASSERT_TRUE(from_a->send_to(kB, test_port(), sent.back()).has_value());
+    auto& ini = initiator(kA);
+    first_messages.push_back(*ini.build_main_mode_1());
+    ASSERT_TRUE(from_a->send_to(kB, test_port(), first_messages.back()).has_value());
+    from_a_initiators.push_back(&ini);
   }
   auto s = b.wait_snapshot([](const auto& snap) { return snap.counters.datagrams_received >= 4; });
+  EXPECT_TRUE(s.main_modes.empty()) << "a main mode 1 makes no responder SA";
+  EXPECT_EQ(s.counters.main_mode_1_answered, 3U);
+  EXPECT_EQ(s.counters.embryonic, 3U);
+  EXPECT_EQ(s.counters.embryonic_peer_limit_drops, 1U);
+  for (int i = 0; i < 3; ++i) message_2s.push_back(answer(*from_a));
+  ASSERT_FALSE(message_2s.back().empty());
+
+  // Their main mode 3s: two become half-open responders, the third is over the per-peer limit.
+  // (Answers come in the order sent: each message 2 goes to the initiator whose cookie it names.)
+  for (int i = 0; i < 3; ++i) {
+    auto& ini = *from_a_initiators[static_cast<std::size_t>(i)];
+    const auto message_3 = ini.handle(message_2s[static_cast<std::size_t>(i)]);
+    ASSERT_FALSE(message_3.empty()) << ini.failure();
+    ASSERT_TRUE(from_a->send_to(kB, test_port(), message_3).has_value());
+  }
+  s = b.wait_snapshot([](const auto& snap) { return snap.counters.datagrams_received >= 7; });
   EXPECT_EQ(s.main_modes.size(), 2U);
-  EXPECT_EQ(s.counters.half_open_peer_limit_drops, 2U);
-  for (int i = 0; i < 2; ++i) ASSERT_TRUE(from_c->send_to(kB, test_port(), message_1(ip("127.0.0.3"))).has_value());
-  s = b.wait_snapshot([](const auto& snap) { return snap.counters.datagrams_received >= 6; });
+  EXPECT_EQ(s.counters.embryonic_promoted, 2U);
+  EXPECT_EQ(s.counters.half_open_peer_limit_drops, 1U);
+  for (int i = 0; i < 2; ++i) EXPECT_FALSE(answer(*from_a).empty()) << "main mode 4";
+
+  // Two from C: one more half-open responder, then the total limit.
+  for (int i = 0; i < 2; ++i) {
+    auto& ini = initiator(ip("127.0.0.3"));
+    ASSERT_TRUE(from_c->send_to(kB, test_port(), *ini.build_main_mode_1()).has_value());
+    const auto message_2 = answer(*from_c);
+    ASSERT_FALSE(message_2.empty());
+    ASSERT_TRUE(from_c->send_to(kB, test_port(), ini.handle(message_2)).has_value());
+    if (i == 0) {
+      EXPECT_FALSE(answer(*from_c).empty()) << "main mode 4";
+    }
+  }
+  s = b.wait_snapshot([](const auto& snap) { return snap.counters.datagrams_received >= 11; });
   EXPECT_EQ(s.main_modes.size(), 3U);
   EXPECT_EQ(s.counters.half_open_limit_drops, 1U);
-  EXPECT_EQ(s.counters.half_open_peer_limit_drops, 2U);
-  // A resent message 1 is answered with the stored message 2 and makes no new SA.
-  ASSERT_TRUE(from_a->send_to(kB, test_port(), sent.front()).has_value());
-  s = b.wait_snapshot([](const auto& snap) { return snap.counters.datagrams_received >= 7; });
+
+  // A resent main mode 1 of a promoted exchange is answered with the stored message 2; a main
+  // mode 3 with a responder cookie we never made is unknown.
+  ASSERT_TRUE(from_a->send_to(kB, test_port(), first_messages.front()).has_value());
+  EXPECT_EQ(answer(*from_a), message_2s.front());
+  auto forged = first_messages.front();
+  forged[8] ^= std::byte{0x55};   // a responder cookie (bytes 8-15) that is not ours
+  ASSERT_TRUE(from_a->send_to(kB, test_port(), forged).has_value());
+  s = b.wait_snapshot([](const auto& snap) { return snap.counters.datagrams_received >= 13; });
   EXPECT_EQ(s.main_modes.size(), 3U);
-  EXPECT_EQ(s.counters.half_open_peer_limit_drops, 2U);
-  // Answers reached the sender: two message 2s and the repeat of the first, none for the drops.
-  std::vector<std::vector<std::byte>> answers;
-  while (true) {
-    auto got = from_a->receive(200ms);
-    if (!got || !*got) break;
-    answers.push_back(std::move((*got)->bytes));
+  EXPECT_EQ(s.counters.unknown_sa, 1U);
+}
+
+// A real initiator gets through while forged main mode 1s from 200 other addresses came first:
+// they cost an embryonic entry each, evicted oldest first, and none becomes a half-open responder
+// (before, they filled the 64 half-open slots for half_open_timeout and the real peer's main mode
+// 1 was dropped).
+TEST(IkeService, ForgedMainMode1sFromManyAddressesDoNotLockOutARealPeer) {
+  Host a(kA, "flood secret"), b(kB, "flood secret");
+  auto o = b.options();
+  o.embryonic.max_entries = 32;
+  o.half_open_timeout = 30000ms;   // wardd's: forged state used to sit this long
+  a.start(a.options());
+  b.start(o);
+  ASSERT_TRUE(a.ike && b.ike);
+
+  auth::PresharedKeyProvider psk(auth::preshared_key_from_text("not the real one"));
+  std::vector<net::UdpSocket> forgers;
+  for (std::uint32_t i = 10; i < 210; ++i) {
+    auto socket = net::UdpSocket::bind(IpAddress::v4(0x7f000000u + i), 0);
+    ASSERT_TRUE(socket) << socket.error();
+    forgers.push_back(std::move(*socket));
   }
-  ASSERT_EQ(answers.size(), 3U);
-  EXPECT_EQ(answers[2], answers[0]);
+  std::uint64_t sent = 0;
+  for (int round = 0; round < 3; ++round) {
+    for (std::uint32_t i = 0; i < forgers.size(); ++i) {
+      sa::Phase1Config c;
+      c.proposals = {{IkeEncryptionAlgorithm::AesCbc, 256, IkeHashAlgorithm::Sha2_256, IkeGroupDescription::Ecp256, 28800s}};
+      c.local = IpAddress::v4(0x7f000000u + 10 + i);
+      c.peer = kB;
+      auto initiator = sa::Phase1Sa::initiate(c, psk, [] { return std::chrono::steady_clock::now(); });
+      ASSERT_TRUE(forgers[i].send_to(kB, test_port(), *initiator->build_main_mode_1()).has_value());
+      ++sent;
+    }
+  }
+  auto s = b.wait_snapshot([&](const auto& snap) { return snap.counters.datagrams_received >= sent; });
+  EXPECT_EQ(s.counters.datagrams_received, sent) << "the receive queue held the burst";
+  EXPECT_EQ(s.counters.main_mode_1_answered, sent);
+  EXPECT_LE(s.counters.embryonic, 32U);
+  EXPECT_GE(s.counters.embryonic_evicted, sent - 32);
+  EXPECT_TRUE(s.main_modes.empty()) << "no forged main mode 1 made a responder SA";
+
+  // The real peer: main mode and quick mode complete.
+  a.ike->initiate(acquire_to(kA, kB));
+  ASSERT_TRUE(b.events.wait_for(IkeEvent::Kind::QuickModeEstablished).has_value());
+  s = b.ike->snapshot();
+  EXPECT_EQ(s.main_modes.size(), 1U);
+  EXPECT_EQ(s.counters.embryonic_promoted, 1U);
+  EXPECT_EQ(s.counters.half_open_limit_drops, 0U);
 }
 
 TEST(IkeService, DeleteNotificationRemovesThePeersSas) {

@@ -1,7 +1,8 @@
 -- Ward agent cache (wardd): the last good policy and the event log.
--- Schema version 1 (PRAGMA user_version). wardd runs this file once on a new, empty database
--- inside a transaction and then sets user_version; a database with a newer user_version is
--- refused with an error. The database holds preshared keys: the file is 0600, its directory 0700.
+-- Schema version 2 (PRAGMA user_version). wardd runs this file once on a new, empty database
+-- inside a transaction and then sets user_version; an older database is migrated in place
+-- (agent/cache/cache.cpp, kMigrations); a database with a newer user_version is refused with an
+-- error (wardd then moves it aside and starts a new one). The database holds preshared keys: the file is 0600, its directory 0700.
 -- Times are Unix seconds (UTC).
 
 -- At most one row: the last policy that parsed and validated without errors. A new policy only
@@ -17,14 +18,19 @@ CREATE TABLE policy (
   fetched_at    INTEGER NOT NULL
 ) STRICT;
 
+-- One row stands for `count` events alike (same kind, peer, method and reason), the first at
+-- `at`, the last at `last_at`: repeated events are aggregated, never one row each.
 CREATE TABLE event (
   id           INTEGER PRIMARY KEY AUTOINCREMENT,
   at           INTEGER NOT NULL,
   kind         TEXT    NOT NULL CHECK (kind IN ('policy-applied', 'policy-rejected', 'directory-unreachable',
-                                               'cache-used', 'ike-success', 'ike-failure')),
+                                               'cache-used', 'ike-success', 'ike-failure', 'boot-policy',
+                                               'cache-reset')),
   peer         TEXT    NOT NULL DEFAULT '',
   auth_method  TEXT    NOT NULL DEFAULT '',
-  reason       TEXT    NOT NULL DEFAULT ''
+  reason       TEXT    NOT NULL DEFAULT '',
+  count        INTEGER NOT NULL DEFAULT 1 CHECK (count >= 1),
+  last_at      INTEGER NOT NULL
 ) STRICT;
 
 CREATE INDEX event_at ON event (at);

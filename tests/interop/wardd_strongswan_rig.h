@@ -188,7 +188,9 @@ class WarddStrongSwanRig : public ::testing::Test {
                                            {}, dir() / "wardd.log");
     ASSERT_TRUE(child) << child.error().to_string();
     wardd_.emplace(std::move(*child));
-    ASSERT_TRUE(eventually([&] { return wardctl("show policy").first == 0; })) << wardd_log();
+    // The control socket answers at once (on the boot policy); wait for the file's policy.
+    ASSERT_TRUE(eventually([&] { return wardctl("--json show policy").second.find("\"state\": \"applied\"") != std::string::npos; }))
+        << wardd_log();
   }
 
   // tshark on Ward's end of the veth: IKE, NAT-T, ESP and any ICMP in clear, one line a packet:
