@@ -159,8 +159,8 @@ set(CPACK_DEBIAN_COMPRESSION_TYPE xz)
 
 set(CPACK_DEBIAN_AGENT_PACKAGE_NAME ward-agent)
 set(CPACK_DEBIAN_AGENT_PACKAGE_SECTION net)
-# iptables/ip6tables(-restore) program the NFQUEUE chains; GSSAPI binds need the SASL plugin.
-set(CPACK_DEBIAN_AGENT_PACKAGE_DEPENDS "iptables, passwd")
+# The kernel table goes over netlink (libnftnl, found by shlibdeps): no iptables program is run.
+set(CPACK_DEBIAN_AGENT_PACKAGE_DEPENDS "passwd")
 set(CPACK_DEBIAN_AGENT_PACKAGE_RECOMMENDS "libsasl2-modules-gssapi-mit, systemd")
 set(CPACK_DEBIAN_AGENT_PACKAGE_CONTROL_EXTRA
     "${ward_installer}/debian/ward-agent/conffiles;${ward_installer}/debian/ward-agent/postinst;${ward_installer}/debian/ward-agent/prerm;${ward_installer}/debian/ward-agent/postrm")

@@ -239,6 +239,7 @@ const std::vector<KeySpec>& key_table() {
          c.driver_queues = static_cast<std::uint16_t>(queues);
          return std::nullopt;
        }},
+      {"driver", "fast_path", false, [](Config& c, std::string_view v) { return parse_bool(v, c.driver_fast_path); }},
       {"ike", "fallback_delay", false,
        [](Config& c, std::string_view v) -> std::optional<std::string> {
          std::chrono::seconds d{0};

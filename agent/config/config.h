@@ -114,6 +114,9 @@ struct Config {
   // nfqueue: how many queues (one thread each) share the queued flows; the kernel spreads flows
   // over them by a hash of addresses and ports (ESP from one peer always lands on one queue).
   std::uint16_t driver_queues = 1;
+  // nfqueue: TCP taken unsegmented and cut by Ward, protected segments sent through a raw socket,
+  // inbound ESP through a packet ring, decrypted packets through a TUN device (ward0, ...).
+  bool driver_fast_path = false;
   std::filesystem::path control_socket{std::string(kDefaultControlSocket)};
   MonitorSettings monitor;
   CertificateSettings certificates;

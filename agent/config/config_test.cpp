@@ -36,6 +36,7 @@ TEST(ConfigTest, ExampleFileParsesWithEveryValue) {
   EXPECT_EQ(c.directory.keytab, "/etc/krb5.keytab");
   EXPECT_EQ(c.driver, DriverBackend::Auto);
   EXPECT_EQ(c.driver_queues, 1u);
+  EXPECT_FALSE(c.driver_fast_path);
   EXPECT_EQ(c.control_socket, "/run/ward/control.sock");
   EXPECT_FALSE(c.monitor.enabled);
   EXPECT_EQ(c.cache_path, "/var/lib/ward/ward.db");
@@ -107,7 +108,7 @@ TEST(ConfigTest, AllValuesAndComments) {
       "realm =  EXAMPLE.COM  \n"
       "computer_dn = CN=WS01,OU=Legal,DC=example,DC=com\n"
       "site = Branch\n"
-      "[driver]\nbackend = sim\nqueues = 3\n"
+      "[driver]\nbackend = sim\nqueues = 3\nfast_path = yes\n"
       "[monitor]\nenabled = yes\nlisten = [::1]:4750\ntls_cert = /c\ntls_key = /k\ntls_ca = /a\n"
       "[cache]\nevent_retention = 12h\n"
       "[ike]\nfallback_delay = 5s\nsoft_association_lifetime = 10m\n"
@@ -119,6 +120,7 @@ TEST(ConfigTest, AllValuesAndComments) {
   EXPECT_EQ(parsed->directory.site, "Branch");
   EXPECT_EQ(parsed->driver, DriverBackend::Sim);
   EXPECT_EQ(parsed->driver_queues, 3u);
+  EXPECT_TRUE(parsed->driver_fast_path);
   EXPECT_TRUE(parsed->monitor.enabled);
   EXPECT_EQ(parsed->monitor.listen, "[::1]:4750");
   EXPECT_EQ(parsed->event_retention, std::chrono::hours(12));

@@ -15,7 +15,8 @@ Expected<driver::DataplanePtr, std::string> start(config::DriverBackend backend,
     case config::DriverBackend::Sim: return driver::DataplanePtr(std::make_unique<driver::SimDataplane>(listener));
     case config::DriverBackend::Nfqueue: {
       driver::NfqueueOptions options;
-      options.chains.queue_count = config.driver_queues;
+      options.kernel.queue_count = config.driver_queues;
+      options.tcp_segmentation = options.tun_injection = options.esp_ring = config.driver_fast_path;
       auto started = driver::NfqueueDataplane::start(listener, std::move(options));
       if (!started) return unexpected("nfqueue: " + started.error());
       return driver::DataplanePtr(std::move(*started));

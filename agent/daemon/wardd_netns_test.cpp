@@ -140,13 +140,13 @@ TEST_F(WarddNetnsTest, EnforcesKeepsBrokenRefreshesFixedAndCleansUp) {
   EXPECT_FALSE(connects(kSecondBlocked));
   EXPECT_TRUE(connects(kOpen));
 
-  // SIGTERM: exit 0, no WARD chains left.
-  EXPECT_NE(a_->exec_output("iptables -t raw -S").find("WARD"), std::string::npos);
+  // SIGTERM: exit 0, no kernel table left.
+  EXPECT_NE(a_->exec_output("nft list tables").find("inet ward"), std::string::npos);
   ASSERT_EQ(::kill(wardd_.pid(), SIGTERM), 0);
   EXPECT_TRUE(eventually([&] { return !wardd_.running(); }));
   EXPECT_EQ(wardd_.exit_description(), "exited with status 0") << test::file_tail(log_path());
-  const auto rules = a_->exec_output("iptables -t raw -S");
-  EXPECT_EQ(rules.find("WARD"), std::string::npos) << rules;
+  const auto tables = a_->exec_output("nft list tables");
+  EXPECT_EQ(tables.find("ward"), std::string::npos) << tables;
   EXPECT_TRUE(connects(kSecondBlocked));
 
   const auto log = model::testing::read_text(log_path().string());

@@ -176,9 +176,19 @@ class Dataplane {
   virtual ~Dataplane() = default;
   virtual Capabilities capabilities() const = 0;
   virtual Expected<void, std::string> install_filter_table(FilterTable table) = 0;
-  // Adds an SA, or replaces the SA with the same SPI and direction.
+  // Adds an SA, or replaces the SA with the same SPI, direction and peer. An SA is named by (peer,
+  // SPI, direction): outbound SPIs are chosen by the peers, so two peers may choose the same one and
+  // both SAs stand; an inbound SPI names one SA on this host, and one already used by an SA from
+  // another peer is refused.
   virtual Expected<void, std::string> add_sa(SaInstall sa) = 0;
+  // By SPI and direction alone: refused as ambiguous where two peers' outbound SAs share the SPI.
   virtual Expected<void, std::string> delete_sa(std::uint32_t spi, crypto::Direction direction) = 0;
+  // The SA with this SPI and direction to or from `peer`. Backends whose SAs are keyed by SPI and
+  // direction alone delete by those.
+  virtual Expected<void, std::string> delete_sa_of_peer(std::uint32_t spi, crypto::Direction direction, const IpAddress& peer) {
+    (void)peer;
+    return delete_sa(spi, direction);
+  }
   // Starts (or renews) a soft association; its filter must be a negotiate filter of the table.
   virtual Expected<void, std::string> add_soft_association(SoftAssociation association) = 0;
   virtual Expected<void, std::string> delete_soft_association(std::uint32_t filter_id, const IpAddress& peer) = 0;

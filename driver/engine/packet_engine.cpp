@@ -79,8 +79,8 @@ bool reverse_of_filter_matches(const FilterTable& table, std::uint32_t filter_id
 
 }  // namespace
 
-struct PacketEngine::Table {
-  explicit Table(FilterTable t)
+struct PacketEngineTable {
+  explicit PacketEngineTable(FilterTable t)
       : table(std::move(t)),
         classifier(build_classifier(table)),
         packets(new std::atomic<std::uint64_t>[table.filters.size()]()),
@@ -91,9 +91,7 @@ struct PacketEngine::Table {
   // a table the classifier refused falls back to the scan too.
   const DriverFilter* match(const PacketSummary& packet, std::size_t* index_out) const {
     if (classifier && !packet.later_fragment) {
-      const PacketKey key{classifier_address(packet.source), classifier_address(packet.destination), packet.protocol,
-                          packet.source_port.value_or(0), packet.destination_port.value_or(0)};
-      const auto hit = classifier->lookup(key);
+      const auto hit = classifier->lookup(key_of(packet));
       if (!hit) return nullptr;
       if (index_out) *index_out = *hit;
       return &table.filters[*hit];
@@ -105,6 +103,10 @@ struct PacketEngine::Table {
       }
     }
     return nullptr;
+  }
+  static PacketKey key_of(const PacketSummary& packet) {
+    return {classifier_address(packet.source), classifier_address(packet.destination), packet.protocol, packet.source_port.value_or(0),
+            packet.destination_port.value_or(0)};
   }
   void count(std::size_t index, std::size_t length) const {
     packets[index].fetch_add(1, std::memory_order_relaxed);
@@ -168,8 +170,13 @@ PacketEngine::~PacketEngine() = default;
 
 std::shared_ptr<const PacketEngine::Table> PacketEngine::table() const { return table_.load(std::memory_order_acquire); }
 
-void PacketEngine::install_table(FilterTable table) {
-  auto next = std::make_shared<const Table>(std::move(table));
+PacketEngine::PreparedTable PacketEngine::prepare_table(FilterTable table) const {
+  return PreparedTable(std::make_shared<const Table>(std::move(table)));
+}
+
+void PacketEngine::install_prepared(PreparedTable prepared) {
+  auto next = std::move(prepared.table_);
+  if (!next) return;
   // A soft association outlives a new table only while its filter still negotiates.
   soft_.retain([&](std::uint32_t id) {
     return std::any_of(next->table.filters.begin(), next->table.filters.end(),
@@ -231,20 +238,31 @@ Expected<std::vector<ReleasedPacket>, std::string> PacketEngine::add_sa(SaInstal
   }
   auto entry = std::make_shared<SaEntry>(std::move(*transform), std::move(bundled_ah), install, clock_());
   FlowKey key{install.filter_id, install.peer};
+  const bool inbound = install.params.direction == crypto::Direction::Inbound;
   {
     std::unique_lock lock(sas_mutex_);
+    if (inbound) {
+      // An inbound SPI names one SA on this host: a packet carries nothing else to tell two apart.
+      if (const auto used = inbound_sas_.find(install.params.spi);
+          used != inbound_sas_.end() && !used->second->hard_expired && !(used->second->peer == install.peer)) {
+        return unexpected("inbound SPI " + std::to_string(install.params.spi) + " is already the SA from " + used->second->peer.to_string() +
+                          "'s; refused for " + install.peer.to_string() + " (inbound SPIs must be unique on this host)");
+      }
+    }
     if (install.dynamic) {
       entry->dynamic = dynamic_.acquire(*install.dynamic, install.filter_id);
       entry->flow_filter_id = entry->dynamic->id;
       key.first = entry->dynamic->id;
     }
-    auto& by_spi = install.params.direction == crypto::Direction::Inbound ? inbound_sas_ : outbound_by_spi_;
-    if (const auto replaced = by_spi.find(install.params.spi); replaced != by_spi.end()) remove_sa_entry(*replaced->second);
-    by_spi[install.params.spi] = entry;
-    if (install.params.direction == crypto::Direction::Inbound) {
+    if (inbound) {
+      if (const auto replaced = inbound_sas_.find(install.params.spi); replaced != inbound_sas_.end()) remove_sa_entry(*replaced->second);
+      inbound_sas_[install.params.spi] = entry;
       if (entry->bundled_ah) inbound_bundle_ah_[entry->bundled_ah_spi] = entry;
       return std::vector<ReleasedPacket>{};
     }
+    const std::pair spi_and_peer{install.params.spi, install.peer};
+    if (const auto replaced = outbound_by_spi_.find(spi_and_peer); replaced != outbound_by_spi_.end()) remove_sa_entry(*replaced->second);
+    outbound_by_spi_[spi_and_peer] = entry;
     outbound_sas_[key] = entry;
   }
   soft_.erase(key);  // an SA for the pair ends its soft association
@@ -281,13 +299,31 @@ void PacketEngine::remove_sa_entry(SaEntry& entry) {
   if (entry.dynamic && !entry.removed.exchange(true)) dynamic_.release(entry.dynamic);
 }
 
-Expected<void, std::string> PacketEngine::delete_sa(std::uint32_t spi, crypto::Direction direction) {
+Expected<void, std::string> PacketEngine::delete_sa(std::uint32_t spi, crypto::Direction direction, const IpAddress* peer) {
   std::unique_lock lock(sas_mutex_);
-  auto& by_spi = direction == crypto::Direction::Inbound ? inbound_sas_ : outbound_by_spi_;
-  const auto it = by_spi.find(spi);
-  if (it == by_spi.end()) return unexpected("no " + std::string(crypto::name_of(direction)) + " SA with SPI " + std::to_string(spi));
-  remove_sa_entry(*it->second);
-  by_spi.erase(it);
+  const auto none = [&] {
+    return unexpected("no " + std::string(crypto::name_of(direction)) + " SA with SPI " + std::to_string(spi) +
+                      (peer != nullptr ? (direction == crypto::Direction::Inbound ? " from " : " to ") + peer->to_string() : std::string()));
+  };
+  if (direction == crypto::Direction::Inbound) {
+    const auto it = inbound_sas_.find(spi);
+    if (it == inbound_sas_.end() || (peer != nullptr && !(it->second->peer == *peer))) return none();
+    remove_sa_entry(*it->second);
+    inbound_sas_.erase(it);
+    return {};
+  }
+  std::vector<decltype(outbound_by_spi_)::iterator> matches;
+  for (auto it = outbound_by_spi_.begin(); it != outbound_by_spi_.end(); ++it) {
+    if (it->first.first == spi && (peer == nullptr || it->first.second == *peer)) matches.push_back(it);
+  }
+  if (matches.empty()) return none();
+  if (matches.size() > 1) {
+    std::string peers;
+    for (const auto& it : matches) peers += (peers.empty() ? "" : ", ") + it->first.second.to_string();
+    return unexpected("outbound SPI " + std::to_string(spi) + " is the SPI of SAs to " + peers + ": name the peer");
+  }
+  remove_sa_entry(*matches[0]->second);
+  outbound_by_spi_.erase(matches[0]);
   return {};
 }
 
@@ -331,6 +367,11 @@ Expected<void, std::string> PacketEngine::delete_soft_association(std::uint32_t 
 
 PacketOutcome PacketEngine::protect(SaEntry& entry, std::span<const std::byte> packet) {
   PacketOutcome outcome;
+  protect_into(entry, packet, outcome);
+  return outcome;
+}
+
+void PacketEngine::protect_into(SaEntry& entry, std::span<const std::byte> packet, PacketOutcome& outcome) {
   Expected<void, crypto::DropReason> result = unexpected(crypto::DropReason::CryptoFailure);
   {
     std::lock_guard lock(entry.mutex);
@@ -347,11 +388,10 @@ PacketOutcome PacketEngine::protect(SaEntry& entry, std::span<const std::byte> p
     entry.drops.fetch_add(1, std::memory_order_relaxed);
     outcome.disposition = Disposition::Drop;
     outcome.bytes.clear();
-    return outcome;
+    return;
   }
   count_traffic(entry, packet.size());
   outcome.disposition = Disposition::AcceptModified;
-  return outcome;
 }
 
 void PacketEngine::count_traffic(SaEntry& entry, std::size_t bytes) {
@@ -389,6 +429,7 @@ PacketOutcome PacketEngine::hold(const FlowKey& key, const std::optional<Acquire
 }
 
 PacketOutcome PacketEngine::outbound(std::span<const std::byte> packet, std::uint64_t hold_token) {
+  PacketOutcome out;
   const auto summary = summarize_ip_packet(packet);
   if (!summary) {
     malformed_.fetch_add(1, std::memory_order_relaxed);
@@ -397,26 +438,92 @@ PacketOutcome PacketEngine::outbound(std::span<const std::byte> packet, std::uin
   const auto snapshot = table();
   std::size_t index = 0;
   const DriverFilter* filter = snapshot->match(*summary, &index);
-  if (!filter) return outbound_dynamic(*summary, packet, hold_token);
-  snapshot->count(index, packet.size());
+  outbound_matched(*summary, packet, hold_token, *snapshot, filter, index, out);
+  return out;
+}
+
+void PacketEngine::outbound_burst(std::span<const std::span<const std::byte>> packets, std::span<const std::uint64_t> hold_tokens,
+                                  std::span<PacketOutcome> out) {
+  constexpr std::size_t kBurst = 32;
+  const auto snapshot = table();
+  std::array<std::optional<PacketSummary>, kBurst> summaries;
+  std::array<PacketKey, kBurst> keys;
+  std::array<std::size_t, kBurst> keyed;  // packet slot of keys[k]
+  std::array<std::optional<std::uint32_t>, kBurst> hits;
+  const std::size_t count = std::min({packets.size(), hold_tokens.size(), out.size()});
+  for (std::size_t first = 0; first < count; first += kBurst) {
+    const std::size_t n = std::min(kBurst, count - first);
+    std::size_t key_count = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      summaries[i].reset();
+      auto summary = summarize_ip_packet(packets[first + i]);
+      if (!summary) continue;
+      summaries[i] = *summary;
+      if (snapshot->classifier && !summary->later_fragment) {
+        keys[key_count] = snapshot->key_of(*summary);
+        keyed[key_count++] = i;
+      }
+    }
+    if (key_count > 0) snapshot->classifier->lookup(std::span<const PacketKey>(keys.data(), key_count), std::span(hits.data(), key_count));
+    std::size_t next_key = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      auto& result = out[first + i];
+      result.bytes.clear();
+      if (!summaries[i]) {
+        malformed_.fetch_add(1, std::memory_order_relaxed);
+        result.disposition = Disposition::Drop;
+        continue;
+      }
+      std::size_t index = 0;
+      const DriverFilter* filter = nullptr;
+      if (next_key < key_count && keyed[next_key] == i) {
+        if (const auto hit = hits[next_key]; hit) {
+          index = *hit;
+          filter = &snapshot->table.filters[index];
+        }
+        ++next_key;
+      } else {
+        filter = snapshot->match(*summaries[i], &index);
+      }
+      outbound_matched(*summaries[i], packets[first + i], hold_tokens[first + i], *snapshot, filter, index, result);
+    }
+  }
+}
+
+void PacketEngine::outbound_matched(const PacketSummary& summary, std::span<const std::byte> packet, std::uint64_t hold_token,
+                                    const Table& snapshot, const DriverFilter* filter, std::size_t index, PacketOutcome& out) {
+  out.bytes.clear();
+  if (!filter) {
+    out = outbound_dynamic(summary, packet, hold_token);
+    return;
+  }
+  snapshot.count(index, packet.size());
   switch (filter->action) {
-    case FilterAction::Permit: return {Disposition::Accept, {}};
+    case FilterAction::Permit: out.disposition = Disposition::Accept; return;
     case FilterAction::Block:
       blocked_.fetch_add(1, std::memory_order_relaxed);
-      return {Disposition::Drop, {}};
+      out.disposition = Disposition::Drop;
+      return;
     case FilterAction::Negotiate: break;
   }
-  const IpAddress peer = filter->tunnel_endpoint.value_or(summary->destination);
+  const IpAddress peer = filter->tunnel_endpoint.value_or(summary.destination);
   if (!can_negotiate_with(peer)) {
     unsecured_dropped_.fetch_add(1, std::memory_order_relaxed);
-    return {Disposition::Drop, {}};
+    out.disposition = Disposition::Drop;
+    return;
   }
   const FlowKey key{filter->id, peer};
-  if (auto entry = outbound_sa(key)) return protect(*entry, packet);
-  if (soft_.pass(key, packet.size(), clock_())) return {Disposition::Accept, {}};
-  const Acquire acquire{filter->id, peer, summary->source, summary->destination, summary->protocol,
-                        summary->source_port.value_or(0), summary->destination_port.value_or(0)};
-  return hold(key, acquire, packet, hold_token);
+  if (auto entry = outbound_sa(key)) {
+    protect_into(*entry, packet, out);
+    return;
+  }
+  if (soft_.pass(key, packet.size(), clock_())) {
+    out.disposition = Disposition::Accept;
+    return;
+  }
+  const Acquire acquire{filter->id, peer, summary.source, summary.destination, summary.protocol,
+                        summary.source_port.value_or(0), summary.destination_port.value_or(0)};
+  out = hold(key, acquire, packet, hold_token);
 }
 
 PacketOutcome PacketEngine::outbound_dynamic(const PacketSummary& summary, std::span<const std::byte> packet, std::uint64_t hold_token) {
@@ -630,14 +737,16 @@ DataplaneCounters PacketEngine::counters() const {
   }
   {
     std::shared_lock lock(sas_mutex_);
-    for (const auto* sas : {&inbound_sas_, &outbound_by_spi_}) {
-      for (const auto& [spi, entry] : *sas) {
-        SaCounters row{spi, entry->direction, entry->protocol, entry->filter_id, entry->dynamic ? entry->dynamic->id : 0U,
+    const auto rows = [&out](const auto& sas) {
+      for (const auto& [key, entry] : sas) {
+        SaCounters row{entry->spi, entry->direction, entry->protocol, entry->filter_id, entry->dynamic ? entry->dynamic->id : 0U,
                        entry->peer, entry->packets.load(), entry->bytes.load(), entry->drops.load()};
         row.bundled_ah_spi = entry->bundled_ah_spi;
         out.sas.push_back(row);
       }
-    }
+    };
+    rows(inbound_sas_);
+    rows(outbound_by_spi_);
   }
   for (std::size_t i = 0; i < out.drops_by_reason.size(); ++i) out.drops_by_reason[i] = drops_by_reason_[i].load();
   out.malformed = malformed_;

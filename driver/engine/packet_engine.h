@@ -40,6 +40,8 @@
 
 namespace ward::driver {
 
+struct PacketEngineTable;  // the engine's filter table snapshot (packet_engine.cpp)
+
 struct EngineOptions {
   std::size_t max_held_per_flow = 4;   // as Windows: a few packets wait for IKE, the rest drop
   std::size_t max_held_total = 512;
@@ -67,10 +69,25 @@ class PacketEngine {
   PacketEngine(DataplaneListener& listener, EngineOptions options = {}, Clock clock = std::chrono::steady_clock::now);
   ~PacketEngine();
 
-  void install_table(FilterTable table);
+  // A table ready to swap in: its classifier is built, nothing is in force yet. A backend that
+  // must commit the table to the kernel first prepares it, commits, then swaps it in, so that
+  // the engine changes only when the kernel did.
+  class PreparedTable {
+   public:
+    PreparedTable() = default;
+
+   private:
+    friend class PacketEngine;
+    explicit PreparedTable(std::shared_ptr<const struct PacketEngineTable> table) : table_(std::move(table)) {}
+    std::shared_ptr<const struct PacketEngineTable> table_;
+  };
+  PreparedTable prepare_table(FilterTable table) const;
+  void install_prepared(PreparedTable prepared);
+  void install_table(FilterTable table) { install_prepared(prepare_table(std::move(table))); }
   // Returns the held packets the new SA releases.
   Expected<std::vector<ReleasedPacket>, std::string> add_sa(SaInstall sa);
-  Expected<void, std::string> delete_sa(std::uint32_t spi, crypto::Direction direction);
+  // Without `peer`: refused as ambiguous where two peers' outbound SAs share the SPI.
+  Expected<void, std::string> delete_sa(std::uint32_t spi, crypto::Direction direction, const IpAddress* peer = nullptr);
   // Returns the held packets it releases, to be sent in clear (Accept, with their bytes).
   Expected<std::vector<ReleasedPacket>, std::string> add_soft_association(const SoftAssociation& association);
   Expected<void, std::string> delete_soft_association(std::uint32_t filter_id, const IpAddress& peer);
@@ -84,6 +101,11 @@ class PacketEngine {
   // Held packets released in clear (a soft association) are given back as Accept with their bytes.
   PacketOutcome outbound(std::span<const std::byte> packet, std::uint64_t hold_token);
   PacketOutcome inbound(std::span<const std::byte> packet);
+  // A burst of outbound packets, as a queue hands them over: classified together (the classifier's
+  // burst lookup overlaps the walks), then each handled as outbound() would; out[i] is packets[i]'s
+  // (its bytes buffer is reused, so a caller that keeps `out` between bursts allocates nothing).
+  void outbound_burst(std::span<const std::span<const std::byte>> packets, std::span<const std::uint64_t> hold_tokens,
+                      std::span<PacketOutcome> out);
 
   // Lifetimes and hold timeouts: call about once a second, and as soon as expiry_due() says so.
   // Returns held packets now dropped.
@@ -96,7 +118,7 @@ class PacketEngine {
   DataplaneCounters counters() const;
 
  private:
-  struct Table;
+  using Table = PacketEngineTable;
   struct SaEntry;
   struct Flow;
   using FlowKey = std::pair<std::uint32_t, IpAddress>;  // (filter id, peer)
@@ -104,6 +126,10 @@ class PacketEngine {
   std::shared_ptr<const Table> table() const;
   void count_drop(crypto::DropReason reason);
   PacketOutcome protect(SaEntry& entry, std::span<const std::byte> packet);
+  void protect_into(SaEntry& entry, std::span<const std::byte> packet, PacketOutcome& outcome);
+  // outbound() once the table's first match (or none) is known.
+  void outbound_matched(const PacketSummary& summary, std::span<const std::byte> packet, std::uint64_t hold_token, const Table& snapshot,
+                        const DriverFilter* filter, std::size_t index, PacketOutcome& out);
   void count_traffic(SaEntry& entry, std::size_t bytes);
   // Without `acquire` (a dynamic filter's flow) the packet waits for an SA nobody asks for.
   PacketOutcome hold(const FlowKey& key, const std::optional<Acquire>& acquire, std::span<const std::byte> packet, std::uint64_t token);
@@ -125,7 +151,8 @@ class PacketEngine {
   mutable std::shared_mutex sas_mutex_;
   std::map<std::uint32_t, std::shared_ptr<SaEntry>> inbound_sas_;   // by SPI (an AH+ESP bundle: its ESP SPI)
   std::map<std::uint32_t, std::shared_ptr<SaEntry>> inbound_bundle_ah_;   // AH+ESP bundles by their AH SPI
-  std::map<std::uint32_t, std::shared_ptr<SaEntry>> outbound_by_spi_;
+  // By (SPI, peer): outbound SPIs are the peers' choice and two peers may choose the same one.
+  std::map<std::pair<std::uint32_t, IpAddress>, std::shared_ptr<SaEntry>> outbound_by_spi_;
   std::map<FlowKey, std::shared_ptr<SaEntry>> outbound_sas_;       // the newest per flow
 
   std::mutex held_mutex_;

@@ -44,6 +44,12 @@ int on_queue_message(const nlmsghdr* message, void* data) {
     packet.payload = std::span<const std::byte>(static_cast<const std::byte*>(mnl_attr_get_payload(attributes[NFQA_PAYLOAD])),
                                                 mnl_attr_get_payload_len(attributes[NFQA_PAYLOAD]));
   }
+  if (attributes[NFQA_SKB_INFO] != nullptr) {
+    const std::uint32_t info = ntohl(mnl_attr_get_u32(attributes[NFQA_SKB_INFO]));
+    packet.checksum_not_ready = (info & NFQA_SKB_CSUMNOTREADY) != 0;
+    packet.gso = (info & NFQA_SKB_GSO) != 0;
+  }
+  if (attributes[NFQA_CAP_LEN] != nullptr) packet.truncated = ntohl(mnl_attr_get_u32(attributes[NFQA_CAP_LEN])) > packet.payload.size();
   (*context->handler)(packet);
   ++context->handled;
   return MNL_CB_OK;
@@ -84,7 +90,11 @@ Expected<void, std::string> NetfilterQueue::send_config(std::uint8_t command, bo
     nfq_nlmsg_cfg_put_params(message, NFQNL_COPY_PACKET, static_cast<int>(options_.copy_range));
     nfq_nlmsg_cfg_put_qmaxlen(message, options_.max_queued);
     // No NFQA_CFG_F_FAIL_OPEN: when Ward cannot keep up, packets are dropped, never let through.
-    // No NFQA_CFG_F_GSO: the kernel segments before queueing, so every packet fits one ESP packet.
+    // NFQA_CFG_F_GSO only where asked: without it the kernel segments before queueing (one queue
+    // round trip per MTU-sized packet) and completes checksums.
+    const std::uint32_t flags = options_.gso ? NFQA_CFG_F_GSO : 0;
+    mnl_attr_put_u32(message, NFQA_CFG_FLAGS, htonl(flags));
+    mnl_attr_put_u32(message, NFQA_CFG_MASK, htonl(NFQA_CFG_F_GSO));
   }
   if (mnl_socket_sendto(socket_.get(), message, message->nlmsg_len) < 0) return unexpected(errno_text("NFQUEUE config"));
   return {};

@@ -37,6 +37,11 @@ struct QueuedPacket {
   std::uint16_t ether_protocol = 0;  // 0x0800 IPv4, 0x86DD IPv6
   std::uint8_t hook = 0;             // NF_INET_* hook the packet was queued from
   std::span<const std::byte> payload;  // the IP datagram; valid until the next receive()
+  // With QueueOptions::gso: the kernel handed the packet over without computing its TCP/UDP
+  // checksum (locally generated, checksum offload), and/or unsegmented (up to 64 KiB).
+  bool checksum_not_ready = false;
+  bool gso = false;
+  bool truncated = false;  // longer than copy_range: payload is only its beginning
 };
 
 struct QueueOptions {
@@ -44,6 +49,9 @@ struct QueueOptions {
   std::uint32_t max_queued = 4096;  // the kernel drops beyond this (we never fail open)
   std::uint32_t copy_range = 0xFFFF;
   std::size_t receive_batch = 32;  // packets taken per receive() (one recvmmsg)
+  // NFQA_CFG_F_GSO: the kernel neither segments nor completes checksums before queueing; the
+  // owner must (gso_segments.h) or accept the packet unchanged.
+  bool gso = false;
 };
 
 class NetfilterQueue {

@@ -1,10 +1,13 @@
 // The nfqueue backend: Ward's default dataplane on kernels without ESP. The kernel decides permit
-// and block at the first hook (chain_rules.h); negotiate traffic and inbound ESP/AH come to Ward
-// through NFQUEUE, one thread per queue, and go back protected or decrypted as the packet's verdict.
-// A packet that waits for its SA simply has no verdict yet: the kernel keeps it queued.
-// The engine's dynamic filters (default response) are mirrored into the kernel's dynamic chains
-// (chain_rules.h) whenever they change: before add_sa returns for an SA that brings a new one, so
-// the host's reply to the peer is queued (and protected), never sent clear by the kernel.
+// and block at the first hook (driver/kernel_table: one nftables transaction per table); negotiate
+// traffic and inbound ESP/AH come to Ward through NFQUEUE, one thread per queue, and go back
+// protected or decrypted as the packet's verdict. A packet that waits for its SA simply has no
+// verdict yet: the kernel keeps it queued.
+// A new table is committed to the kernel first and swapped into the engine only once the kernel
+// took it; a refused table leaves both on the old one.
+// The engine's dynamic filters (default response) are mirrored into the kernel table's dynamic
+// maps whenever they change: before add_sa returns for an SA that brings a new one, so the host's
+// reply to the peer is queued (and protected), never sent clear by the kernel.
 #pragma once
 
 #include <array>
@@ -18,59 +21,124 @@
 
 #include "driver/api/dataplane.h"
 #include "driver/engine/packet_engine.h"
-#include "driver/nfqueue/chain_rules.h"
+#include "driver/kernel_table/kernel_table.h"
+#include "driver/nfqueue/esp_ring.h"
+#include "driver/nfqueue/gso_segments.h"
 #include "driver/nfqueue/netfilter_queue.h"
+#include "driver/nfqueue/raw_sender.h"
+#include "driver/nfqueue/tun_injector.h"
 
 namespace ward::driver {
 
 struct NfqueueOptions {
-  ChainOptions chains;
+  KernelTableOptions kernel;  // queue numbers, exempt interfaces, TCP MSS
   EngineOptions engine;
+  // TCP through negotiate filters goes to one more queue (first_queue + queue_count) that takes
+  // packets unsegmented (NFQA_CFG_F_GSO, up to 64 KiB): its thread cuts them into segments
+  // (gso_segments.h), protects them in one burst and sends them through a raw socket
+  // (raw_sender.h), and drops the original. Off: every packet is one queue round trip.
+  // Off by default: on the shared build machine it carried no more than the per-packet path and
+  // cost more CPU per Gbit (README.md, "Throughput").
+  bool tcp_segmentation = false;
+  // Decrypted packets go to the stack through a TUN device (tun_injector.h: TCP segments of one
+  // flow joined into 64 KiB packets) and the ESP packet is dropped, instead of coming back as the
+  // ESP packet's verdict. Where the device cannot be made, verdicts it is. Off by default, as above.
+  bool tun_injection = false;
+  // Inbound ESP (not NAT-T) through a packet socket's ring instead of the queue (esp_ring.h); only
+  // with the TUN device. Where the ring cannot be made, the queue it is.
+  bool esp_ring = false;
 };
 
 class NfqueueDataplane final : public Dataplane {
  public:
-  // Binds the queues and remembers the calling thread's network namespace, where the kernel rules
-  // are installed whatever thread later calls install_filter_table(): directly when that thread is
-  // in the same namespace (wardd: no setns, so no CAP_SYS_ADMIN), from a helper thread that enters
-  // it otherwise (tests that drive a dataplane of another namespace).
+  // Binds the queues and opens the kernel table's netlink socket in the calling thread's network
+  // namespace: the table goes there whatever thread later calls install_filter_table(), without
+  // setns (so without CAP_SYS_ADMIN).
   static Expected<std::unique_ptr<NfqueueDataplane>, std::string> start(DataplaneListener& listener, NfqueueOptions options);
-  ~NfqueueDataplane() override;  // stops the queue threads and removes the kernel rules
+  ~NfqueueDataplane() override;  // stops the queue threads and removes the kernel table
 
   Capabilities capabilities() const override;
   Expected<void, std::string> install_filter_table(FilterTable table) override;
   Expected<void, std::string> add_sa(SaInstall sa) override;
   Expected<void, std::string> delete_sa(std::uint32_t spi, crypto::Direction direction) override;
+  Expected<void, std::string> delete_sa_of_peer(std::uint32_t spi, crypto::Direction direction, const IpAddress& peer) override;
   Expected<void, std::string> add_soft_association(SoftAssociation association) override;
   Expected<void, std::string> delete_soft_association(std::uint32_t filter_id, const IpAddress& peer) override;
   DataplaneCounters counters() const override;
+
+  KernelTable& kernel_table() noexcept { return *kernel_; }
+  // The TUN device decrypted packets go through, or why there is none (empty name).
+  std::string tun_device() const { return tun_ ? tun_->name() : std::string(); }
+  const std::string& tun_error() const noexcept { return tun_error_; }
+  bool esp_ring_used() const noexcept { return ring_ != nullptr; }
+  const std::string& esp_ring_error() const noexcept { return ring_error_; }
+  // The backend's own failures (the engine counts the packets' fates).
+  struct BackendCounters {
+    std::uint64_t verdict_errors = 0;       // verdicts the kernel refused
+    std::uint64_t segmentation_errors = 0;  // unsegmented packets that could not be cut (dropped)
+    std::uint64_t raw_send_errors = 0;      // protected segments the raw socket refused
+    std::uint64_t inject_errors = 0;        // decrypted packets the TUN device refused
+    std::uint64_t ring_packets = 0;         // ESP packets taken from the packet ring
+    std::uint64_t ring_drops = 0;           // ESP packets the kernel dropped with the ring full
+  };
+  BackendCounters backend_counters() const noexcept {
+    return {verdict_errors_.load(), segmentation_errors_.load(), raw_send_errors_.load(), inject_errors_.load(), ring_packets_.load(),
+            ring_drops_.load()};
+  }
 
  private:
   struct Queue {
     std::unique_ptr<NetfilterQueue> queue;
     std::mutex verdict_mutex;  // verdicts (and flushes) come from the queue's thread and from add_sa's caller
+    bool unsegmented = false;  // the TCP queue (NfqueueOptions::tcp_segmentation)
+    std::unique_ptr<RawSender> raw;  // that queue's thread's
+    // The queue thread's scratch, kept between batches (no allocation once warm).
+    std::vector<QueuedPacket> batch;
+    TcpSegments segments;
+    std::vector<std::span<const std::byte>> spans;
+    std::vector<std::uint64_t> tokens;
+    std::vector<PacketOutcome> outcomes;
+    std::vector<PacketOutcome> inbound_outcomes;
+    std::vector<std::span<const std::byte>> decrypted;
+    std::vector<std::span<const std::byte>> segment_spans;  // one unsegmented packet's segments
+    std::vector<std::uint64_t> segment_tokens;
+    std::vector<PacketOutcome> segment_outcomes;
   };
 
-  NfqueueDataplane(DataplaneListener& listener, NfqueueOptions options, int namespace_fd);
+  NfqueueDataplane(DataplaneListener& listener, NfqueueOptions options, std::unique_ptr<KernelTable> kernel);
   void serve(std::size_t index);
+  void handle_batch(std::size_t index);
+  void serve_ring();  // the ESP ring's thread
+  // An outbound TCP packet of the unsegmented queue: segments protected and sent raw, or the
+  // original accepted as it is when nothing needs protecting.
+  void handle_unsegmented(std::size_t index, const QueuedPacket& packet);
   void deliver(const std::vector<ReleasedPacket>& released);
   // Queues the verdict on its queue; flush_verdicts() sends what a queue has pending.
   void give_verdict(std::size_t queue, std::uint32_t packet_id, const PacketOutcome& outcome);
   void flush_verdicts(std::size_t queue);
-  Expected<void, std::string> in_own_namespace(const std::function<Expected<void, std::string>()>& work);
-  // Brings the kernel's dynamic chains up to the engine's dynamic filters (no-op when current).
+  // Brings the kernel's dynamic maps up to the engine's dynamic filters (no-op when current).
   Expected<void, std::string> sync_dynamic_filters();
 
   NfqueueOptions options_;
   PacketEngine engine_;
-  int namespace_fd_;
+  std::unique_ptr<KernelTable> kernel_;
   std::vector<std::unique_ptr<Queue>> queues_;
   std::vector<std::thread> threads_;
-  std::mutex kernel_mutex_;  // kernel rule loads: the agent's table and IKE's dynamic filters
+  std::mutex kernel_mutex_;  // kernel table changes: the agent's table and IKE's dynamic filters
   std::uint64_t kernel_dynamic_version_ = 0;
-  std::array<std::string, 2> kernel_dynamic_rules_;  // what the dynamic chains hold, IPv4 and IPv6
   std::atomic<bool> stopping_{false};
   std::atomic<std::uint64_t> verdict_errors_{0};
+  std::atomic<std::uint64_t> segmentation_errors_{0};
+  std::atomic<std::uint64_t> raw_send_errors_{0};
+  std::mutex release_mutex_;            // released packets that leave through release_sender_
+  std::unique_ptr<RawSender> release_sender_;
+  std::unique_ptr<TunInjector> tun_;
+  std::string tun_error_;
+  std::atomic<std::uint64_t> inject_errors_{0};
+  std::unique_ptr<EspRing> ring_;
+  std::string ring_error_;
+  std::atomic<std::uint64_t> ring_packets_{0};
+  std::atomic<std::uint64_t> ring_drops_{0};
 };
 
 }  // namespace ward::driver

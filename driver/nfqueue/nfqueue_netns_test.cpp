@@ -11,7 +11,7 @@
 
 #include <gtest/gtest.h>
 
-#include "driver/nfqueue/chain_rules.h"
+#include "driver/kernel_table/kernel_table.h"
 #include "driver/nfqueue/netfilter_queue.h"
 #include "driver/nfqueue/nfqueue_dataplane.h"
 #include "driver/packet/packet_summary.h"
@@ -50,7 +50,7 @@ class NfqueueNetnsTest : public ::testing::Test {
     if (!ward::testing::can_use_network_namespaces(&why)) GTEST_SKIP() << why;
     a_ = std::make_unique<Netns>("nfq-a");
     b_ = std::make_unique<Netns>("nfq-b");
-    ward::testing::connect_veth(*a_, std::string(kAddressA) + "/24", *b_, std::string(kAddressB) + "/24");
+    links_ = ward::testing::connect_veth(*a_, std::string(kAddressA) + "/24", *b_, std::string(kAddressB) + "/24");
   }
 
   // Serves queue 0 in A until `stop`, accepting (or dropping) every packet and counting it.
@@ -87,12 +87,31 @@ class NfqueueNetnsTest : public ::testing::Test {
     if (queue_thread_.joinable()) queue_thread_.join();
   }
 
+  // Installs `table` in A's kernel (the table lives as long as the fixture).
+  void install(const FilterTable& table) {
+    std::string error;
+    a_->run_inside([&] {
+      if (!kernel_) {
+        auto opened = KernelTable::open({});
+        if (!opened) {
+          error = opened.error();
+          return;
+        }
+        kernel_ = std::move(*opened);
+      }
+      if (auto installed = kernel_->install(table, {}); !installed) error = installed.error();
+    });
+    ASSERT_TRUE(error.empty()) << error;
+  }
+
   std::unique_ptr<Netns> a_, b_;
+  std::pair<std::string, std::string> links_;
   std::thread queue_thread_;
   std::atomic<bool> stop_{false};
   std::atomic<int> queued_{0};
   std::atomic<int> queued_to_port_{0};
   std::string queue_error_;
+  std::unique_ptr<KernelTable> kernel_;
 };
 
 TEST_F(NfqueueNetnsTest, BlockPermitAndNegotiateAreDecidedWhereTheyShouldBe) {
@@ -101,12 +120,7 @@ TEST_F(NfqueueNetnsTest, BlockPermitAndNegotiateAreDecidedWhereTheyShouldBe) {
                    filter("10.20.1.1/32", "10.20.1.2/32", 6, kBlockedPort, FilterAction::Block),
                    filter("10.20.1.1/32", "10.20.1.2/32", 6, kQueuedPort, FilterAction::Negotiate),
                    filter("10.20.1.1/32", "10.20.1.2/32", 6, 0, FilterAction::Permit)};
-  std::string install_error;
-  a_->run_inside([&] {
-    auto installed = install_chain_rules(table, ChainOptions{});
-    if (!installed) install_error = installed.error();
-  });
-  ASSERT_TRUE(install_error.empty()) << install_error;
+  install(table);
   ward::testing::TcpListeners listener(*b_, kAddressB, {kQueuedPort, kBlockedPort, kPermittedPort});
   serve_queue(Verdict::Accept);
 
@@ -120,11 +134,90 @@ TEST_F(NfqueueNetnsTest, BlockPermitAndNegotiateAreDecidedWhereTheyShouldBe) {
 
   // Replacing the table is one transaction: the new table applies, the old one is gone.
   table.filters = {filter("10.20.1.1/32", "10.20.1.2/32", 1, 0, FilterAction::Permit)};
-  a_->run_inside([&] { ASSERT_TRUE(install_chain_rules(table, ChainOptions{}).has_value()); });
+  install(table);
   EXPECT_EQ(ping_status(*a_), 0);
   EXPECT_TRUE(tcp_connects(*a_, kBlockedPort));
-  a_->run_inside([&] { ASSERT_TRUE(remove_chain_rules(ChainOptions{}).has_value()); });
-  EXPECT_EQ(a_->exec_output("iptables -t raw -S | grep -c WARD || true"), "0\n");
+  ASSERT_TRUE(kernel_->remove().has_value());
+  EXPECT_EQ(a_->exec_output("nft list tables"), "");
+}
+
+TEST_F(NfqueueNetnsTest, QueuedPacketsThatWardDropsNeverArrive) {
+  FilterTable table;
+  table.filters = {filter("10.20.1.1/32", "10.20.1.2/32", 6, kQueuedPort, FilterAction::Negotiate)};
+  install(table);
+  ward::testing::TcpListeners listener(*b_, kAddressB, {kQueuedPort});
+  serve_queue(Verdict::Drop);
+  EXPECT_FALSE(tcp_connects(*a_, kQueuedPort));
+  EXPECT_GE(queued_to_port_, 1);
+}
+
+TEST_F(NfqueueNetnsTest, WithoutWardListeningQueuedTrafficFailsClosed) {
+  FilterTable table;
+  table.filters = {filter("10.20.1.1/32", "10.20.1.2/32", 6, kQueuedPort, FilterAction::Negotiate)};
+  install(table);
+  ward::testing::TcpListeners listener(*b_, kAddressB, {kQueuedPort});
+  EXPECT_FALSE(tcp_connects(*a_, kQueuedPort));
+}
+
+class NullListener final : public DataplaneListener {
+ public:
+  void on_acquire(const Acquire&) override {}
+  void on_expiry(const SaExpiry&) override {}
+};
+
+std::vector<std::uint32_t> filter_ids(const DataplaneCounters& counters) {
+  std::vector<std::uint32_t> ids;
+  for (const auto& f : counters.filters) ids.push_back(f.filter_id);
+  return ids;
+}
+
+// The table goes to the kernel in one transaction and into the engine only after the kernel took
+// it: a failure after the IPv4 part of the transaction leaves IPv4, IPv6 and the engine on the old
+// table.
+TEST_F(NfqueueNetnsTest, AFailedInstallLeavesBothFamiliesAndTheEngineOnTheOldTable) {
+  a_->exec("ip -6 addr add fd00:20:1::1/64 dev " + links_.first + " nodad");
+  b_->exec("ip -6 addr add fd00:20:1::2/64 dev " + links_.second + " nodad");
+  const auto pings = [&](const char* address) { return a_->exec(std::string("ping -c1 -W1 ") + address + " >/dev/null 2>&1") == 0; };
+  ASSERT_TRUE(pings(kAddressB));
+  ASSERT_TRUE(pings("fd00:20:1::2"));
+  NullListener listener;
+  std::unique_ptr<NfqueueDataplane> dataplane;
+  a_->run_inside([&] {
+    auto started = NfqueueDataplane::start(listener, NfqueueOptions{});
+    ASSERT_TRUE(started) << started.error();
+    dataplane = std::move(*started);
+  });
+  ASSERT_TRUE(dataplane);
+  const auto icmp = [](std::uint32_t id, const char* from, const char* to, std::uint8_t protocol, FilterAction action) {
+    DriverFilter f = filter(from, to, protocol, 0, action);
+    f.id = id;
+    return f;
+  };
+  FilterTable blocking;
+  blocking.filters = {icmp(1, "10.20.1.1/32", "10.20.1.2/32", 1, FilterAction::Block),
+                      icmp(2, "fd00:20:1::1/128", "fd00:20:1::2/128", 58, FilterAction::Block)};
+  FilterTable permitting;
+  permitting.filters = {icmp(11, "10.20.1.1/32", "10.20.1.2/32", 1, FilterAction::Permit),
+                        icmp(12, "fd00:20:1::1/128", "fd00:20:1::2/128", 58, FilterAction::Permit)};
+  ASSERT_TRUE(dataplane->install_filter_table(blocking).has_value());
+  EXPECT_FALSE(pings(kAddressB));
+  EXPECT_FALSE(pings("fd00:20:1::2"));
+
+  dataplane->kernel_table().inject_failure_after_ipv4_for_testing(true);
+  auto refused = dataplane->install_filter_table(permitting);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().find("injected_failure"), std::string::npos) << refused.error();
+  EXPECT_EQ(filter_ids(dataplane->counters()), (std::vector<std::uint32_t>{1, 2})) << "the engine keeps the old table";
+  EXPECT_FALSE(pings(kAddressB)) << "IPv4 stays on the old table";
+  EXPECT_FALSE(pings("fd00:20:1::2")) << "IPv6 stays on the old table";
+  const auto counters = dataplane->counters();
+  EXPECT_GE(counters.filters[0].packets, 2U) << "the kernel's block counter, merged into the filter's";
+
+  dataplane->kernel_table().inject_failure_after_ipv4_for_testing(false);
+  ASSERT_TRUE(dataplane->install_filter_table(permitting).has_value());
+  EXPECT_EQ(filter_ids(dataplane->counters()), (std::vector<std::uint32_t>{11, 12}));
+  EXPECT_TRUE(pings(kAddressB));
+  EXPECT_TRUE(pings("fd00:20:1::2"));
 }
 
 // Drops `capability` from the calling thread's effective and permitted sets (threads it creates
@@ -139,19 +232,18 @@ bool drop_from_this_thread(int capability) {
   return syscall(SYS_capset, &header, data) == 0;
 }
 
-class NullListener final : public DataplaneListener {
- public:
-  void on_acquire(const Acquire&) override {}
-  void on_expiry(const SaExpiry&) override {}
-};
-
-// wardd runs in one namespace: the dataplane installs its rules there without setns, so it needs
-// no CAP_SYS_ADMIN (systemd's unit does not grant it and RestrictNamespaces= refuses setns).
-TEST_F(NfqueueNetnsTest, TheDataplaneInstallsInItsOwnNamespaceWithoutCapSysAdmin) {
+// The kernel table's socket belongs to the namespace the dataplane started in: wardd installs
+// there without setns (no CAP_SYS_ADMIN, nothing for systemd's RestrictNamespaces= to refuse), and
+// a caller in another namespace (this test's main thread) still reaches the dataplane's.
+TEST_F(NfqueueNetnsTest, TheTableGoesToTheDataplanesNamespaceWithoutSetns) {
   NullListener listener;
+  FilterTable table;
+  table.filters = {filter("10.20.1.1/32", "10.20.1.2/32", 6, kBlockedPort, FilterAction::Block)};
   std::string error;
   a_->run_inside([&] {
-    if (!drop_from_this_thread(CAP_SYS_ADMIN)) {
+    // As the packaged unit grants: neither CAP_SYS_ADMIN nor CAP_NET_RAW (the per-packet path
+    // opens no raw socket).
+    if (!drop_from_this_thread(CAP_SYS_ADMIN) || !drop_from_this_thread(CAP_NET_RAW)) {
       error = "capset failed";
       return;
     }
@@ -160,29 +252,20 @@ TEST_F(NfqueueNetnsTest, TheDataplaneInstallsInItsOwnNamespaceWithoutCapSysAdmin
       error = dataplane.error();
       return;
     }
-    FilterTable table;
-    table.filters = {filter("10.20.1.1/32", "10.20.1.2/32", 6, kBlockedPort, FilterAction::Block)};
     if (auto installed = (*dataplane)->install_filter_table(table); !installed) error = installed.error();
   });
   EXPECT_TRUE(error.empty()) << error;
-}
 
-TEST_F(NfqueueNetnsTest, QueuedPacketsThatWardDropsNeverArrive) {
-  FilterTable table;
-  table.filters = {filter("10.20.1.1/32", "10.20.1.2/32", 6, kQueuedPort, FilterAction::Negotiate)};
-  a_->run_inside([&] { ASSERT_TRUE(install_chain_rules(table, ChainOptions{}).has_value()); });
-  ward::testing::TcpListeners listener(*b_, kAddressB, {kQueuedPort});
-  serve_queue(Verdict::Drop);
-  EXPECT_FALSE(tcp_connects(*a_, kQueuedPort));
-  EXPECT_GE(queued_to_port_, 1);
-}
-
-TEST_F(NfqueueNetnsTest, WithoutWardListeningQueuedTrafficFailsClosed) {
-  FilterTable table;
-  table.filters = {filter("10.20.1.1/32", "10.20.1.2/32", 6, kQueuedPort, FilterAction::Negotiate)};
-  a_->run_inside([&] { ASSERT_TRUE(install_chain_rules(table, ChainOptions{}).has_value()); });
-  ward::testing::TcpListeners listener(*b_, kAddressB, {kQueuedPort});
-  EXPECT_FALSE(tcp_connects(*a_, kQueuedPort));
+  std::unique_ptr<NfqueueDataplane> dataplane;
+  a_->run_inside([&] {
+    auto started = NfqueueDataplane::start(listener, NfqueueOptions{});
+    if (started) dataplane = std::move(*started);
+  });
+  ASSERT_TRUE(dataplane);
+  ASSERT_TRUE(dataplane->install_filter_table(table).has_value());  // from outside A
+  ward::testing::TcpListeners tcp(*b_, kAddressB, {kBlockedPort});
+  EXPECT_FALSE(tcp_connects(*a_, kBlockedPort));
+  EXPECT_NE(a_->exec_output("nft list tables").find("inet ward"), std::string::npos);
 }
 
 }  // namespace

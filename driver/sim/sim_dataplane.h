@@ -21,6 +21,9 @@ class SimDataplane final : public Dataplane {
   Expected<void, std::string> install_filter_table(FilterTable table) override;
   Expected<void, std::string> add_sa(SaInstall sa) override;
   Expected<void, std::string> delete_sa(std::uint32_t spi, crypto::Direction direction) override;
+  Expected<void, std::string> delete_sa_of_peer(std::uint32_t spi, crypto::Direction direction, const IpAddress& peer) override {
+    return engine_.delete_sa(spi, direction, &peer);
+  }
   Expected<void, std::string> add_soft_association(SoftAssociation association) override;
   Expected<void, std::string> delete_soft_association(std::uint32_t filter_id, const IpAddress& peer) override;
   DataplaneCounters counters() const override;

@@ -97,6 +97,48 @@ TEST_F(SimDataplaneTest, NegotiateTrafficWaitsForItsSaAndThenFlowsProtectedBothW
   EXPECT_EQ(counters.filters[0].packets + counters.filters[1].packets, 2u);
 }
 
+// An SA is named by (peer, SPI, direction): outbound SPIs are chosen by the peers, and two peers
+// may choose the same one; an inbound SPI names one SA on this host.
+TEST_F(SimDataplaneTest, TwoPeersMayChooseTheSameOutboundSpiButAnInboundSpiIsOneSas) {
+  const IpAddress host_c = ip("10.20.3.40");
+  const auto a_prefix = IpPrefix::host(kHostA);
+  FilterTable both;
+  for (const auto& [id, peer] : {std::pair{1U, kHostB}, std::pair{2U, host_c}}) {
+    const auto other = IpPrefix::host(peer);
+    both.filters.push_back(DriverFilter{id, a_prefix, other, 0, PortRange::any(), PortRange::any(), FilterAction::Negotiate, 32768, {}});
+    both.filters.push_back(DriverFilter{id, other, a_prefix, 0, PortRange::any(), PortRange::any(), FilterAction::Negotiate, 32768, {}});
+  }
+  ASSERT_TRUE(a.install_filter_table(both).has_value());
+  ASSERT_TRUE(a.add_sa(sa(0x3001, crypto::Direction::Outbound, 1, kHostB)).has_value());
+  ASSERT_TRUE(a.add_sa(sa(0x3001, crypto::Direction::Outbound, 2, host_c)).has_value());
+  for (const auto& peer : {kHostB, host_c}) {
+    const auto sent = a.send(tcp(kHostA, peer));
+    ASSERT_EQ(sent.disposition, Disposition::AcceptModified) << "to " << peer.to_string() << ": the second SA must not replace the first";
+    EXPECT_EQ(summarize_ip_packet(sent.bytes)->esp_spi, 0x3001U);
+  }
+  std::vector<IpAddress> peers;
+  for (const auto& row : a.counters().sas) {
+    if (row.spi == 0x3001 && row.direction == crypto::Direction::Outbound) peers.push_back(row.peer);
+  }
+  EXPECT_EQ(peers.size(), 2U);
+
+  const auto ambiguous = a.delete_sa(0x3001, crypto::Direction::Outbound);
+  ASSERT_FALSE(ambiguous.has_value());
+  EXPECT_NE(ambiguous.error().find("name the peer"), std::string::npos) << ambiguous.error();
+  EXPECT_FALSE(a.delete_sa_of_peer(0x3001, crypto::Direction::Outbound, ip("10.20.9.9")).has_value());
+  ASSERT_TRUE(a.delete_sa_of_peer(0x3001, crypto::Direction::Outbound, kHostB).has_value());
+  EXPECT_EQ(a.send(tcp(kHostA, kHostB)).disposition, Disposition::Held) << "B's SA is gone";
+  EXPECT_EQ(a.send(tcp(kHostA, host_c)).disposition, Disposition::AcceptModified) << "C's SA stays";
+
+  ASSERT_TRUE(a.add_sa(sa(0x4001, crypto::Direction::Inbound, 1, kHostB)).has_value());
+  const auto collision = a.add_sa(sa(0x4001, crypto::Direction::Inbound, 2, host_c));
+  ASSERT_FALSE(collision.has_value()) << "an inbound SPI names one SA";
+  EXPECT_NE(collision.error().find("already the SA from 10.20.2.30"), std::string::npos) << collision.error();
+  EXPECT_TRUE(a.add_sa(sa(0x4001, crypto::Direction::Inbound, 1, kHostB)).has_value()) << "the same peer's SA is replaced";
+  EXPECT_FALSE(a.delete_sa_of_peer(0x4001, crypto::Direction::Inbound, host_c).has_value());
+  EXPECT_TRUE(a.delete_sa_of_peer(0x4001, crypto::Direction::Inbound, kHostB).has_value());
+}
+
 TEST_F(SimDataplaneTest, TamperedAndReplayedPacketsAreDroppedAndCounted) {
   ASSERT_TRUE(a.install_filter_table(table(1, FilterAction::Negotiate)).has_value());
   ASSERT_TRUE(b.install_filter_table(table(1, FilterAction::Negotiate)).has_value());

@@ -99,6 +99,17 @@ class OutboundAfterMessage3 final : public driver::Dataplane {
     }
     return inner_.delete_sa(spi, direction);
   }
+  Expected<void, std::string> delete_sa_of_peer(std::uint32_t spi, driver::crypto::Direction direction, const IpAddress& peer) override {
+    if (direction == driver::crypto::Direction::Outbound) {
+      const auto waiting =
+          std::find_if(waiting_.begin(), waiting_.end(), [&](const auto& sa) { return sa.params.spi == spi && sa.peer == peer; });
+      if (waiting != waiting_.end()) {
+        waiting_.erase(waiting);
+        return {};
+      }
+    }
+    return inner_.delete_sa_of_peer(spi, direction, peer);
+  }
   Expected<void, std::string> add_soft_association(driver::SoftAssociation association) override {
     return inner_.add_soft_association(std::move(association));
   }
@@ -129,6 +140,9 @@ class DefaultResponseInstaller final : public driver::Dataplane {
   }
   Expected<void, std::string> delete_sa(std::uint32_t spi, driver::crypto::Direction direction) override {
     return inner_.delete_sa(spi, direction);
+  }
+  Expected<void, std::string> delete_sa_of_peer(std::uint32_t spi, driver::crypto::Direction direction, const IpAddress& peer) override {
+    return inner_.delete_sa_of_peer(spi, direction, peer);
   }
   Expected<void, std::string> add_soft_association(driver::SoftAssociation association) override {
     return inner_.add_soft_association(std::move(association));
@@ -1269,7 +1283,10 @@ void IkeService::Engine::delete_pair(std::size_t index, const std::string& reaso
   sas_.erase(sas_.begin() + static_cast<std::ptrdiff_t>(index));
   std::string errors;
   if (auto d = dataplane_.delete_sa(record.inbound_spi, driver::crypto::Direction::Inbound); !d) errors += "; " + d.error();
-  if (auto d = dataplane_.delete_sa(record.outbound_spi, driver::crypto::Direction::Outbound); !d) errors += "; " + d.error();
+  // Outbound SPIs are the peer's choice: another peer may have chosen the same one.
+  if (auto d = dataplane_.delete_sa_of_peer(record.outbound_spi, driver::crypto::Direction::Outbound, record.peer.address); !d) {
+    errors += "; " + d.error();
+  }
   ++counters_.sas_deleted;
   log("IKE: deleted SAs inbound " + hex32(record.inbound_spi) + " / outbound " + hex32(record.outbound_spi) + " to " +
       record.peer.address.to_string() + " (filter " + std::to_string(record.policy.filter_id) + "): " + reason + errors);

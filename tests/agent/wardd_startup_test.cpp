@@ -152,14 +152,15 @@ class WarddStartup : public ::testing::Test {
   }
   std::string wardd_log() const { return test::read_text(log()); }
   // wardd's nfqueue rules in the kernel (raw table of its namespace).
-  std::string kernel_rules() const { return a_->exec_output("iptables -t raw -S WARD-OUT 2>&1"); }
+  // The kernel filter table (driver/kernel_table): one nftables table, gone when wardd stops.
+  std::string kernel_rules() const { return a_->exec_output("nft list table inet ward 2>&1"); }
   bool pings() const { return ward::testing::ping_once(*a_, kAddressB) == 0; }
 
   void stop_wardd_expecting_exit_0() {
     ASSERT_EQ(::kill(wardd_.pid(), SIGTERM), 0);
     EXPECT_TRUE(eventually([&] { return !wardd_.running(); }, 15s));
     EXPECT_EQ(wardd_.exit_description(), "exited with status 0");
-    EXPECT_EQ(kernel_rules().find("-A WARD-OUT"), std::string::npos) << kernel_rules();
+    EXPECT_EQ(kernel_rules().find("table inet ward {"), std::string::npos) << kernel_rules();
   }
 
   // A wardd that applied the directory's policy and stopped: its cache holds the policy.
@@ -184,7 +185,7 @@ TEST_F(WarddStartup, NothingCachedAndADirectoryThatHangsMeansTheBootPolicyAtOnce
   ASSERT_TRUE(eventually([&] { return state() == "boot"; })) << wardd_log();
   // The first fetch is still waiting on slapd: nothing reported it unreachable yet.
   EXPECT_EQ(wardd_log().find("event=directory-unreachable"), std::string::npos);
-  EXPECT_NE(kernel_rules().find("-j DROP"), std::string::npos) << kernel_rules();
+  EXPECT_NE(kernel_rules().find(": drop"), std::string::npos) << kernel_rules();  // a block filter's map element
   EXPECT_FALSE(pings()) << "the boot policy blocks until a policy is applied";
   EXPECT_TRUE(has_event("boot-policy"));
 
@@ -221,7 +222,7 @@ TEST_F(WarddStartup, ACachedPolicyIsEnforcedAtOnceAndSigtermDoesNotWaitForTheDir
   ASSERT_TRUE(eventually([&] { return state() == "cached"; })) << wardd_log();
   EXPECT_EQ(wardd_log().find("event=directory-unreachable"), std::string::npos);
   EXPECT_EQ(wardctl({"show", "policy"})["policy"]["name"], kLegalPolicyName);
-  EXPECT_NE(kernel_rules().find("-A WARD-OUT"), std::string::npos) << kernel_rules();
+  EXPECT_NE(kernel_rules().find("table inet ward {"), std::string::npos) << kernel_rules();
   EXPECT_TRUE(has_event("cache-used", kLegalPolicyName));
 
   // SIGTERM with the fetch still hanging: prompt, clean exit.

@@ -60,8 +60,8 @@ done
 
 field() { dpkg-deb -f "${deb[$1]}" "$2"; }
 contains() { [[ $1 == *"$2"* ]]; }
-check "ward-agent Depends has shlibdeps' libssl3 and libnetfilter-queue1, and iptables" \
-  bash -c '[[ $0 == *libssl3* && $0 == *libnetfilter-queue1* && $0 == *iptables* ]]' "$(field ward-agent Depends)"
+check "ward-agent Depends has shlibdeps' libssl3, libnetfilter-queue1 and libnftnl11, and no iptables" \
+  bash -c '[[ $0 == *libssl3* && $0 == *libnetfilter-queue1* && $0 == *libnftnl11* && $0 != *iptables* ]]' "$(field ward-agent Depends)"
 check "ward-directory-tools Depends has libldap and ldap-utils" \
   bash -c '[[ $0 == *libldap* && $0 == *ldap-utils* ]]' "$(field ward-directory-tools Depends)"
 check "ward-editor Depends has Qt 6 Widgets and the platform plugins" \

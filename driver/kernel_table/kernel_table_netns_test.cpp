@@ -1,0 +1,136 @@
+// The kernel table on real packets: two namespaces joined by a veth pair (IPv4 and IPv6), a
+// table installed in A, pings and TCP connections from A to B.
+#include "driver/kernel_table/kernel_table.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/netns/netns.h"
+
+namespace ward::driver {
+namespace {
+
+using ward::testing::Netns;
+
+constexpr const char* kA4 = "10.20.3.1";
+constexpr const char* kB4 = "10.20.3.2";
+constexpr const char* kA6 = "fd00:20:3::1";
+constexpr const char* kB6 = "fd00:20:3::2";
+constexpr std::uint16_t kPort = 7101;
+
+DriverFilter filter(std::uint32_t id, const char* source, const char* destination, std::uint8_t protocol, std::uint16_t dport,
+                    FilterAction action) {
+  return {id, *IpPrefix::parse(source), *IpPrefix::parse(destination), protocol, PortRange::any(),
+          dport ? PortRange::single(dport) : PortRange::any(), action, 0, {}};
+}
+
+class KernelTableNetnsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string why;
+    if (!ward::testing::can_use_network_namespaces(&why)) GTEST_SKIP() << why;
+    a_ = std::make_unique<Netns>("kt-a");
+    b_ = std::make_unique<Netns>("kt-b");
+    const auto [a_link, b_link] = ward::testing::connect_veth(*a_, std::string(kA4) + "/24", *b_, std::string(kB4) + "/24");
+    a_->exec("ip -6 addr add " + std::string(kA6) + "/64 dev " + a_link + " nodad");
+    b_->exec("ip -6 addr add " + std::string(kB6) + "/64 dev " + b_link + " nodad");
+  }
+
+  std::unique_ptr<KernelTable> open_table(KernelTableOptions options = {}) {
+    std::unique_ptr<KernelTable> table;
+    a_->run_inside([&] {
+      auto opened = KernelTable::open(std::move(options));
+      if (opened) table = std::move(*opened);
+    });
+    EXPECT_TRUE(table);
+    return table;
+  }
+
+  bool pings(const char* address) { return a_->exec(std::string("ping -c1 -W1 ") + address + " >/dev/null 2>&1") == 0; }
+
+  std::unique_ptr<Netns> a_, b_;
+};
+
+TEST_F(KernelTableNetnsTest, PermitAndBlockAreDecidedInTheKernelAndCounted) {
+  auto kernel = open_table();
+  ASSERT_TRUE(kernel);
+  ward::testing::TcpListeners listener(*b_, kB4, {kPort});
+  FilterTable table;
+  table.filters = {filter(1, "10.20.3.1/32", "10.20.3.2/32", 1, 0, FilterAction::Block),
+                   filter(2, "10.20.3.1/32", "10.20.3.2/32", 6, kPort, FilterAction::Permit),
+                   filter(3, "10.20.3.1/32", "10.20.3.0/24", 6, 0, FilterAction::Block)};
+  auto installed = kernel->install(table, {});
+  ASSERT_TRUE(installed) << installed.error();
+  // The TCP port permit is a map of TCP and UDP packets with ports; the later TCP block for any
+  // port one of the maps that take what no port filter did.
+  EXPECT_EQ(installed->layers, 1U);
+
+  EXPECT_FALSE(pings(kB4));
+  EXPECT_TRUE(ward::testing::tcp_connects(*a_, kB4, kPort));
+  EXPECT_FALSE(ward::testing::tcp_connects(*a_, kB4, kPort + 1));
+  auto counts = kernel->counters();
+  ASSERT_TRUE(counts) << counts.error();
+  ASSERT_EQ(counts->size(), 3U);
+  EXPECT_GE((*counts)[0].packets, 1U) << "the blocked echo request";
+  EXPECT_GE((*counts)[1].packets, 2U) << "SYN and ACK of the permitted connection";
+  EXPECT_GT((*counts)[1].bytes, 0U);
+  EXPECT_GE((*counts)[2].packets, 1U) << "the blocked SYN";
+
+  ASSERT_TRUE(kernel->remove().has_value());
+  EXPECT_TRUE(pings(kB4));
+  EXPECT_EQ(a_->exec_output("nft list tables"), "");
+}
+
+// The whole table is one transaction: a failure after the IPv4 part leaves both families on the
+// old table (a sequence of per-family loads would have switched IPv4 already).
+TEST_F(KernelTableNetnsTest, AFailedInstallLeavesBothFamiliesOnTheOldTable) {
+  FilterTable blocking;
+  blocking.filters = {filter(1, "10.20.3.1/32", "10.20.3.2/32", 1, 0, FilterAction::Block),
+                      filter(2, "fd00:20:3::1/128", "fd00:20:3::2/128", 58, 0, FilterAction::Block)};
+  FilterTable permitting;
+  permitting.filters = {filter(1, "10.20.3.1/32", "10.20.3.2/32", 1, 0, FilterAction::Permit),
+                        filter(2, "fd00:20:3::1/128", "fd00:20:3::2/128", 58, 0, FilterAction::Permit)};
+  ASSERT_TRUE(pings(kB4));
+  ASSERT_TRUE(pings(kB6));
+  auto kernel = open_table();
+  ASSERT_TRUE(kernel);
+  ASSERT_TRUE(kernel->install(blocking, {}).has_value());
+  EXPECT_FALSE(pings(kB4));
+  EXPECT_FALSE(pings(kB6));
+
+  kernel->inject_failure_after_ipv4_for_testing(true);
+  auto refused = kernel->install(permitting, {});
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().find("injected_failure"), std::string::npos) << refused.error();
+  EXPECT_NE(refused.error().find("nothing changed"), std::string::npos) << refused.error();
+  EXPECT_FALSE(pings(kB4)) << "IPv4 must still be on the old table";
+  EXPECT_FALSE(pings(kB6)) << "IPv6 must still be on the old table";
+
+  kernel->inject_failure_after_ipv4_for_testing(false);
+  ASSERT_TRUE(kernel->install(permitting, {}).has_value());
+  EXPECT_TRUE(pings(kB4));
+  EXPECT_TRUE(pings(kB6));
+}
+
+// Dynamic filters go to the queue; with nobody serving it, their traffic is dropped (fail closed).
+// Replacing them is a transaction of its own that leaves the table's filters alone.
+TEST_F(KernelTableNetnsTest, DynamicFiltersAreReplacedAlone) {
+  auto kernel = open_table();
+  ASSERT_TRUE(kernel);
+  ward::testing::TcpListeners listener(*b_, kB4, {kPort, kPort + 1});
+  FilterTable table;
+  table.filters = {filter(1, "10.20.3.1/32", "10.20.3.2/32", 6, kPort + 1, FilterAction::Block)};
+  const std::vector<DriverFilter> dynamic = {
+      filter(kFirstDynamicFilterId, "10.20.3.1/32", "10.20.3.2/32", 6, kPort, FilterAction::Negotiate),
+      filter(kFirstDynamicFilterId, "10.20.3.2/32", "10.20.3.1/32", 6, 0, FilterAction::Negotiate)};
+  ASSERT_TRUE(kernel->install(table, dynamic).has_value());
+  EXPECT_FALSE(ward::testing::tcp_connects(*a_, kB4, kPort)) << "queued with no one serving the queue";
+  auto replaced = kernel->replace_dynamic({});
+  ASSERT_TRUE(replaced) << replaced.error();
+  EXPECT_TRUE(ward::testing::tcp_connects(*a_, kB4, kPort));
+  EXPECT_FALSE(ward::testing::tcp_connects(*a_, kB4, kPort + 1)) << "the table's block stays";
+  ASSERT_TRUE(kernel->replace_dynamic(dynamic).has_value());
+  EXPECT_FALSE(ward::testing::tcp_connects(*a_, kB4, kPort));
+}
+
+}  // namespace
+}  // namespace ward::driver

@@ -1,0 +1,245 @@
+#include "driver/nfqueue/tun_injector.h"
+
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include "driver/crypto/ip_packet.h"
+
+namespace ward::driver {
+
+namespace {
+
+// struct virtio_net_hdr (linux/virtio_net.h, which C++ cannot include: a member is named
+// `class`), in host byte order as a TUN device without TUNSETVNETLE/BE reads it.
+struct virtio_net_hdr {
+  std::uint8_t flags;
+  std::uint8_t gso_type;
+  std::uint16_t hdr_len;
+  std::uint16_t gso_size;
+  std::uint16_t csum_start;
+  std::uint16_t csum_offset;
+};
+constexpr std::uint8_t VIRTIO_NET_HDR_F_NEEDS_CSUM = 1;
+constexpr std::uint8_t VIRTIO_NET_HDR_F_DATA_VALID = 2;
+constexpr std::uint8_t VIRTIO_NET_HDR_GSO_NONE = 0;
+constexpr std::uint8_t VIRTIO_NET_HDR_GSO_TCPV4 = 1;
+constexpr std::uint8_t VIRTIO_NET_HDR_GSO_TCPV6 = 4;
+constexpr std::size_t kVnetHeader = sizeof(virtio_net_hdr);
+static_assert(kVnetHeader == 10);
+constexpr std::size_t kMaxJoined = 65535;  // IPv4 total length, IPv6 payload length
+constexpr std::uint8_t kTcp = 6;
+constexpr std::uint8_t kAck = 0x10, kPsh = 0x08;
+
+std::uint8_t u8(std::span<const std::byte> p, std::size_t at) { return std::to_integer<std::uint8_t>(p[at]); }
+std::uint16_t be16(std::span<const std::byte> p, std::size_t at) { return static_cast<std::uint16_t>((u8(p, at) << 8) | u8(p, at + 1)); }
+std::uint32_t be32(std::span<const std::byte> p, std::size_t at) {
+  return (std::uint32_t{u8(p, at)} << 24) | (std::uint32_t{u8(p, at + 1)} << 16) | (std::uint32_t{u8(p, at + 2)} << 8) | u8(p, at + 3);
+}
+void put16(std::span<std::byte> p, std::size_t at, std::uint16_t v) {
+  p[at] = std::byte(v >> 8);
+  p[at + 1] = std::byte(v & 0xFF);
+}
+
+// A TCP segment that may be joined with others: plain ACK (PSH allowed, it ends a run), data, no
+// IPv4 options or fragments, no IPv6 extension headers.
+struct Segment {
+  bool v4 = true;
+  std::size_t ip_header = 0;
+  std::size_t tcp_header = 0;
+  std::size_t payload = 0;
+  std::uint32_t sequence = 0;
+  std::uint8_t flags = 0;
+};
+
+bool joinable(std::span<const std::byte> p, Segment& s) {
+  if (p.size() < 40) return false;
+  const unsigned version = u8(p, 0) >> 4;
+  std::size_t total = 0;
+  if (version == 4) {
+    if ((u8(p, 0) & 0x0F) != 5 || u8(p, 9) != kTcp || (be16(p, 6) & 0x3FFF) != 0) return false;  // options, fragments
+    s.v4 = true;
+    s.ip_header = 20;
+    total = be16(p, 2);
+  } else if (version == 6) {
+    if (p.size() < 60 || u8(p, 6) != kTcp) return false;
+    s.v4 = false;
+    s.ip_header = 40;
+    total = 40 + std::size_t{be16(p, 4)};
+  } else {
+    return false;
+  }
+  if (total != p.size() || total < s.ip_header + 20) return false;
+  s.tcp_header = static_cast<std::size_t>(u8(p, s.ip_header + 12) >> 4) * 4;
+  if (s.tcp_header < 20 || s.ip_header + s.tcp_header > total) return false;
+  s.payload = total - s.ip_header - s.tcp_header;
+  s.sequence = be32(p, s.ip_header + 4);
+  s.flags = u8(p, s.ip_header + 13);
+  return s.payload > 0 && (s.flags & ~kPsh) == kAck;
+}
+
+// Whether `next` continues `first`'s run: the same IP and TCP headers but for lengths,
+// identification, checksums, sequence and window.
+bool continues(std::span<const std::byte> first, const Segment& f, std::span<const std::byte> next, const Segment& n) {
+  if (f.v4 != n.v4 || f.tcp_header != n.tcp_header) return false;
+  if (f.v4) {
+    if (std::memcmp(first.data(), next.data(), 2) != 0 || u8(first, 6) != u8(next, 6) || u8(first, 8) != u8(next, 8) ||
+        std::memcmp(first.data() + 12, next.data() + 12, 8) != 0) {
+      return false;
+    }
+  } else if (std::memcmp(first.data(), next.data(), 4) != 0 || u8(first, 7) != u8(next, 7) ||
+             std::memcmp(first.data() + 8, next.data() + 8, 32) != 0) {
+    return false;
+  }
+  const std::size_t t = f.ip_header;
+  return std::memcmp(first.data() + t, next.data() + t, 4) == 0 &&        // ports
+         std::memcmp(first.data() + t + 8, next.data() + t + 8, 4) == 0 &&  // acknowledgement
+         std::memcmp(first.data() + t + 20, next.data() + t + 20, f.tcp_header - 20) == 0;  // options
+}
+
+void write_single(std::span<const std::byte> packet, std::vector<std::byte>& out) {
+  virtio_net_hdr header{};
+  header.flags = VIRTIO_NET_HDR_F_DATA_VALID;  // ESP's ICV authenticated it
+  header.gso_type = VIRTIO_NET_HDR_GSO_NONE;
+  out.resize(kVnetHeader + packet.size());
+  std::memcpy(out.data(), &header, kVnetHeader);
+  std::memcpy(out.data() + kVnetHeader, packet.data(), packet.size());
+}
+
+// Completes a run of `count` segments in `out` (vnet header, then the first segment's headers and
+// every segment's payload): lengths, the IPv4 header checksum, and the TCP checksum left partial
+// (the pseudo-header sum) for the stack, with the segmentation the stack would undo.
+void finish_run(std::vector<std::byte>& out, const Segment& first, std::size_t count, std::size_t gso_size) {
+  const std::span<std::byte> packet = std::span(out).subspan(kVnetHeader);
+  const std::size_t total = packet.size();
+  const std::size_t tcp_length = total - first.ip_header;
+  std::uint32_t sum = 0;
+  if (first.v4) {
+    put16(packet, 2, static_cast<std::uint16_t>(total));
+    put16(packet, 10, 0);
+    put16(packet, 10, crypto::internet_checksum(packet.first(20)));
+    sum = crypto::ones_complement_sum(packet.subspan(12, 8));
+  } else {
+    put16(packet, 4, static_cast<std::uint16_t>(tcp_length));
+    sum = crypto::ones_complement_sum(packet.subspan(8, 32));
+  }
+  sum += kTcp;
+  sum += static_cast<std::uint32_t>(tcp_length >> 16) + static_cast<std::uint32_t>(tcp_length & 0xFFFF);
+  while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
+  put16(packet, first.ip_header + 16, static_cast<std::uint16_t>(sum));
+  virtio_net_hdr header{};
+  if (count > 1) {
+    header.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+    header.gso_type = first.v4 ? VIRTIO_NET_HDR_GSO_TCPV4 : VIRTIO_NET_HDR_GSO_TCPV6;
+    header.hdr_len = static_cast<std::uint16_t>(first.ip_header + first.tcp_header);
+    header.gso_size = static_cast<std::uint16_t>(gso_size);
+    header.csum_start = static_cast<std::uint16_t>(first.ip_header);
+    header.csum_offset = 16;
+  }
+  std::memcpy(out.data(), &header, kVnetHeader);
+}
+
+}  // namespace
+
+std::size_t join_tcp_segments(std::span<const std::span<const std::byte>> packets, std::vector<std::vector<std::byte>>& out) {
+  std::size_t written = 0;
+  std::size_t run_count = 0;   // segments in the open run (0: none)
+  Segment run_first;
+  std::span<const std::byte> run_head;
+  std::uint32_t next_sequence = 0;
+  std::size_t gso_size = 0;
+  const auto close_run = [&] {
+    if (run_count == 0) return;
+    if (run_count == 1) {
+      write_single(run_head, out[written - 1]);
+    } else {
+      finish_run(out[written - 1], run_first, run_count, gso_size);
+    }
+    run_count = 0;
+  };
+  const auto slot = [&]() -> std::vector<std::byte>& {
+    if (out.size() <= written) out.resize(written + 1);
+    return out[written++];
+  };
+  for (const auto packet : packets) {
+    Segment s;
+    const bool candidate = joinable(packet, s);
+    if (run_count > 0 && candidate && continues(run_head, run_first, packet, s) && s.sequence == next_sequence && s.payload <= gso_size &&
+        out[written - 1].size() - kVnetHeader + s.payload <= kMaxJoined + (run_first.v4 ? 0 : 40)) {
+      auto& buffer = out[written - 1];
+      const std::size_t at = buffer.size();
+      buffer.resize(at + s.payload);
+      std::memcpy(buffer.data() + at, packet.data() + s.ip_header + s.tcp_header, s.payload);
+      ++run_count;
+      next_sequence += static_cast<std::uint32_t>(s.payload);
+      // The TCP flags of the joined packet are the first segment's; a PSH (or a short segment)
+      // ends the run, so it is set on the joined packet too.
+      if ((s.flags & kPsh) != 0) buffer[kVnetHeader + run_first.ip_header + 13] = std::byte(s.flags);
+      if (s.payload < gso_size || (s.flags & kPsh) != 0) close_run();
+      continue;
+    }
+    close_run();
+    if (candidate && (s.flags & kPsh) == 0) {
+      auto& buffer = slot();
+      buffer.resize(kVnetHeader + packet.size());
+      std::memcpy(buffer.data() + kVnetHeader, packet.data(), packet.size());
+      run_count = 1;
+      run_first = s;
+      run_head = packet;
+      next_sequence = s.sequence + static_cast<std::uint32_t>(s.payload);
+      gso_size = s.payload;
+      continue;
+    }
+    write_single(packet, slot());
+  }
+  close_run();
+  return written;
+}
+
+Expected<std::unique_ptr<TunInjector>, std::string> TunInjector::open() {
+  const int fd = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+  if (fd < 0) return unexpected(std::string("/dev/net/tun: ") + std::strerror(errno));
+  ifreq request{};
+  std::strncpy(request.ifr_name, "ward%d", IFNAMSIZ - 1);
+  request.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_VNET_HDR;
+  const auto fail = [&](const char* what) -> Expected<std::unique_ptr<TunInjector>, std::string> {
+    const int error = errno;
+    close(fd);
+    return unexpected(std::string(what) + ": " + std::strerror(error));
+  };
+  if (ioctl(fd, TUNSETIFF, &request) != 0) return fail("TUNSETIFF");
+  if (ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) != 0) return fail("TUNSETOFFLOAD");
+  std::string name(request.ifr_name);
+  const int control = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (control < 0) return fail("socket");
+  ifreq flags{};
+  std::strncpy(flags.ifr_name, name.c_str(), IFNAMSIZ - 1);
+  const bool up = ioctl(control, SIOCGIFFLAGS, &flags) == 0 && (flags.ifr_flags |= IFF_UP, ioctl(control, SIOCSIFFLAGS, &flags) == 0);
+  close(control);
+  if (!up) return fail(("bringing " + name + " up").c_str());
+  // The inner source routes through the real interface: a strict reverse-path filter would drop
+  // every packet arriving here. (The effective value is the larger of this and conf/all.)
+  std::ofstream("/proc/sys/net/ipv4/conf/" + name + "/rp_filter") << "0\n";
+  return std::unique_ptr<TunInjector>(new TunInjector(fd, std::move(name)));
+}
+
+TunInjector::~TunInjector() { close(fd_); }
+
+std::size_t TunInjector::inject(std::span<const std::span<const std::byte>> packets) {
+  thread_local std::vector<std::vector<std::byte>> scratch;
+  const std::size_t count = join_tcp_segments(packets, scratch);
+  std::size_t refused = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    if (::write(fd_, scratch[i].data(), scratch[i].size()) < 0) ++refused;
+  }
+  return refused;
+}
+
+}  // namespace ward::driver

@@ -1,0 +1,50 @@
+// Hands decrypted packets to the stack through a TUN device with virtio-net headers, as
+// wireguard-go does: consecutive TCP segments of one flow (contiguous sequence numbers, the same
+// headers otherwise) are joined into one packet of up to 64 KiB marked for segmentation
+// (VIRTIO_NET_HDR_GSO_TCPV4/6, checksum partial), so the stack takes one 64 KiB packet where it
+// took 45 verdicts of 1,400 bytes; other packets go one by one, marked checksum-valid (ESP's ICV
+// authenticated them). The queue gives the ESP packet a drop verdict instead of the decrypted
+// replacement: no per-packet re-injection of the kernel's copy.
+//
+// The device has no address and no route points into it: the stack only ever receives from it.
+// The kernel table exempts it (what arrives there was decrypted and checked by the engine), and its
+// reverse-path filter is off (the inner source routes through the real interface). Sockets bound
+// to the real interface (SO_BINDTODEVICE) do not see traffic that arrives through it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/expected.h"
+
+namespace ward::driver {
+
+class TunInjector {
+ public:
+  // Creates the device ("ward%d": the kernel picks the number) in the calling thread's network
+  // namespace and brings it up. Needs CAP_NET_ADMIN there.
+  static Expected<std::unique_ptr<TunInjector>, std::string> open();
+  ~TunInjector();
+
+  const std::string& name() const noexcept { return name_; }
+
+  // One burst (a queue batch's decrypted packets, in order): joined where possible and written.
+  // Returns the number of packets the kernel refused. Thread-safe (each burst is joined apart).
+  std::size_t inject(std::span<const std::span<const std::byte>> packets);
+
+ private:
+  TunInjector(int fd, std::string name) : fd_(fd), name_(std::move(name)) {}
+  int fd_;
+  std::string name_;
+};
+
+// The joining rule, apart for tests: appends each of `packets` to `out` as written to the device
+// (a 10-byte virtio_net_hdr, then the packet), and returns how many packets were written.
+std::size_t join_tcp_segments(std::span<const std::span<const std::byte>> packets, std::vector<std::vector<std::byte>>& out);
+
+}  // namespace ward::driver
