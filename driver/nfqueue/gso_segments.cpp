@@ -5,6 +5,7 @@
 #include <string>
 
 #include "driver/crypto/ip_packet.h"
+#include "driver/nfqueue/packet_bytes.h"
 
 namespace ward::driver {
 
@@ -15,18 +16,11 @@ constexpr std::uint8_t kUdp = 17;
 constexpr std::size_t kIpv6HeaderLength = 40;
 constexpr std::uint8_t kFin = 0x01, kPsh = 0x08, kCwr = 0x80;
 
-std::uint8_t u8(std::span<const std::byte> p, std::size_t at) { return std::to_integer<std::uint8_t>(p[at]); }
-std::uint16_t be16(std::span<const std::byte> p, std::size_t at) { return static_cast<std::uint16_t>((u8(p, at) << 8) | u8(p, at + 1)); }
-std::uint32_t be32(std::span<const std::byte> p, std::size_t at) {
-  return (std::uint32_t{u8(p, at)} << 24) | (std::uint32_t{u8(p, at + 1)} << 16) | (std::uint32_t{u8(p, at + 2)} << 8) | u8(p, at + 3);
-}
-void put16(std::span<std::byte> p, std::size_t at, std::uint16_t v) {
-  p[at] = std::byte(v >> 8);
-  p[at + 1] = std::byte(v & 0xFF);
-}
-void put32(std::span<std::byte> p, std::size_t at, std::uint32_t v) {
-  for (std::size_t i = 0; i < 4; ++i) p[at + i] = std::byte((v >> (24 - 8 * i)) & 0xFF);
-}
+using packet_bytes::be16;
+using packet_bytes::be32;
+using packet_bytes::put16;
+using packet_bytes::u8;
+using packet_bytes::put32;
 
 struct Layout {
   bool v4 = true;

@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "driver/crypto/ip_packet.h"
+#include "driver/nfqueue/packet_bytes.h"
 
 namespace ward::driver {
 
@@ -38,15 +39,10 @@ constexpr std::size_t kMaxJoined = 65535;  // IPv4 total length, IPv6 payload le
 constexpr std::uint8_t kTcp = 6;
 constexpr std::uint8_t kAck = 0x10, kPsh = 0x08;
 
-std::uint8_t u8(std::span<const std::byte> p, std::size_t at) { return std::to_integer<std::uint8_t>(p[at]); }
-std::uint16_t be16(std::span<const std::byte> p, std::size_t at) { return static_cast<std::uint16_t>((u8(p, at) << 8) | u8(p, at + 1)); }
-std::uint32_t be32(std::span<const std::byte> p, std::size_t at) {
-  return (std::uint32_t{u8(p, at)} << 24) | (std::uint32_t{u8(p, at + 1)} << 16) | (std::uint32_t{u8(p, at + 2)} << 8) | u8(p, at + 3);
-}
-void put16(std::span<std::byte> p, std::size_t at, std::uint16_t v) {
-  p[at] = std::byte(v >> 8);
-  p[at + 1] = std::byte(v & 0xFF);
-}
+using packet_bytes::be16;
+using packet_bytes::be32;
+using packet_bytes::put16;
+using packet_bytes::u8;
 
 // A TCP segment that may be joined with others: plain ACK (PSH allowed, it ends a run), data, no
 // IPv4 options or fragments, no IPv6 extension headers.
