@@ -18,6 +18,17 @@
 namespace ward::agent::privsep {
 namespace {
 
+// A comparison of the first argument. libseccomp's SCMP_A0 macro is a C99 compound literal,
+// which clang refuses in C++ under -Wpedantic.
+scmp_arg_cmp first_argument(scmp_compare op, scmp_datum_t a, scmp_datum_t b = 0) {
+  scmp_arg_cmp compare{};
+  compare.arg = 0;
+  compare.op = op;
+  compare.datum_a = a;
+  compare.datum_b = b;
+  return compare;
+}
+
 std::string failed(std::string_view step, int error) {
   return std::string(step) + ": " + std::strerror(error);
 }
@@ -71,19 +82,19 @@ Expected<void, std::string> load_seccomp(NetworkSockets sockets) {
   static constexpr scmp_datum_t kNamespaceFlags[] = {CLONE_NEWUSER, CLONE_NEWNS,  CLONE_NEWNET,    CLONE_NEWPID,
                                                       CLONE_NEWIPC,  CLONE_NEWUTS, CLONE_NEWCGROUP, CLONE_NEWTIME};
   for (const scmp_datum_t flag : kNamespaceFlags) {
-    if (auto d = deny(filter.get(), "clone", eperm, {SCMP_A0(SCMP_CMP_MASKED_EQ, flag, flag)}); !d) return d;
+    if (auto d = deny(filter.get(), "clone", eperm, {first_argument(SCMP_CMP_MASKED_EQ, flag, flag)}); !d) return d;
   }
   // socket(domain, ...): every family but the allowed ones is refused. libseccomp takes one
   // comparison per argument and rule, so: one rule for the families above the highest allowed,
   // one per family below it that is not allowed.
   const int highest = sockets == NetworkSockets::Internet ? AF_INET6 : AF_UNIX;
-  if (auto d = deny(filter.get(), "socket", eperm, {SCMP_A0(SCMP_CMP_GT, static_cast<scmp_datum_t>(highest))}); !d) return d;
+  if (auto d = deny(filter.get(), "socket", eperm, {first_argument(SCMP_CMP_GT, static_cast<scmp_datum_t>(highest))}); !d) return d;
   for (int family = 0; family < highest; ++family) {
     if (family == AF_UNIX || (sockets == NetworkSockets::Internet && family == AF_INET)) continue;
-    if (auto d = deny(filter.get(), "socket", eperm, {SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(family))}); !d) return d;
+    if (auto d = deny(filter.get(), "socket", eperm, {first_argument(SCMP_CMP_EQ, static_cast<scmp_datum_t>(family))}); !d) return d;
   }
   // socketpair(AF_UNIX) only.
-  if (auto d = deny(filter.get(), "socketpair", eperm, {SCMP_A0(SCMP_CMP_NE, AF_UNIX)}); !d) return d;
+  if (auto d = deny(filter.get(), "socketpair", eperm, {first_argument(SCMP_CMP_NE, AF_UNIX)}); !d) return d;
   if (const int rc = seccomp_load(filter.get()); rc != 0) return unexpected("seccomp_load: " + std::string(std::strerror(-rc)));
   return {};
 }
