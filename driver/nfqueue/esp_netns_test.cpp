@@ -189,12 +189,15 @@ TEST_P(EspNetnsTest, PingAndTcpPassProtectedAndTheWireCarriesOnlyEsp) {
   EXPECT_GE(sa_packets(*dataplane_a_, kSpiAtoB), 3u);
   EXPECT_GE(sa_packets(*dataplane_b_, kSpiAtoB), 3u);
   EXPECT_GE(sa_packets(*dataplane_b_, kSpiBtoA), 2u);
-  // Every packet one side protects is one the other side opens (the path is loss-free here): a
-  // path that protected a packet twice, or sent one twice, would show up as a surplus.
+  // Every packet one side protects is one the other side opens: a path that protected a packet
+  // twice, or sent one twice, shows up as a surplus near 100 %. The veth loses nothing, but on a
+  // loaded machine the receiver's queue can overflow and the kernel drops (1.8 % seen under ASan
+  // at -j6), so up to 5 % is allowed.
   for (const auto spi : {kSpiAtoB, kSpiBtoA}) {
     const auto& sender = spi == kSpiAtoB ? *dataplane_a_ : *dataplane_b_;
     const auto& receiver = spi == kSpiAtoB ? *dataplane_b_ : *dataplane_a_;
-    EXPECT_LE(sa_packets(sender, spi), sa_packets(receiver, spi) + 2) << "SPI " << spi << ": sent " << describe(sender.counters())
+    const auto opened = sa_packets(receiver, spi);
+    EXPECT_LE(sa_packets(sender, spi), opened + opened / 20 + 2) << "SPI " << spi << ": sent " << describe(sender.counters())
                                                                        << "; received " << describe(receiver.counters());
   }
   // The fast path carried the streams: each side's TCP went through its unsegmented queue (the

@@ -103,7 +103,10 @@ TEST_F(WarddFloodTest, TheRealPeerGetsThroughAndTheResponderStaysBounded) {
   const auto log_after = std::filesystem::file_size(a.log);
   std::printf("responder VmRSS %ld kB -> %ld kB, log +%ju bytes\n", rss_before, rss_after,
               static_cast<std::uintmax_t>(log_after - log_before));
+#ifndef WARD_FLOOD_UNDER_ASAN
+  // ASan keeps freed memory in its quarantine (256 MB by default): VmRSS says nothing there.
   EXPECT_LT(rss_after - rss_before, kMaxRssGrowthKb);
+#endif
   EXPECT_LT(log_after - log_before, kMaxLogGrowthBytes);
 
   // The event store: a handful of rows, the refused main mode 1s aggregated.
@@ -119,7 +122,7 @@ TEST_F(WarddFloodTest, TheRealPeerGetsThroughAndTheResponderStaysBounded) {
       refused += row.value("count", std::uint64_t{1});
     }
   }
-  EXPECT_GT(refused, 30000u) << events.dump(1);
+  EXPECT_GT(refused, static_cast<std::uint64_t>(30000 * kRate)) << events.dump(1);
 }
 
 }  // namespace
