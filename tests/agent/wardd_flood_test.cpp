@@ -40,7 +40,7 @@ constexpr double kMainMode1PerSecond = 10000 * kRate;
 constexpr double kGarbagePerSecond = 10000 * kRate;
 constexpr double kFloodSeconds = 12;
 constexpr auto kHandshakeLimit = 15s;            // liveness bound, not a speed assertion
-constexpr long kMaxRssGrowthKb = 16 * 1024;      // the embryonic table's 2 MB, the socket buffer, malloc's slack
+[[maybe_unused]] constexpr long kMaxRssGrowthKb = 16 * 1024;      // the embryonic table's 2 MB, the socket buffer, malloc's slack
 constexpr std::uintmax_t kMaxLogGrowthBytes = 256 * 1024;
 constexpr std::size_t kMaxEventRows = 30;
 
