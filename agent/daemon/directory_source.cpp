@@ -199,7 +199,10 @@ Expected<FetchedPolicy, FetchError> DirectorySource::fetch() {
     if (!acquired) return unexpected(unavailable("cannot bind to any directory server: " + acquired.error().to_string()));
     const bool reused = !acquired->fresh;
     ldap::Session& session = *acquired->session;
-    if (acquired->fresh) {
+    // The change watcher may have opened the shared connection first: the URIs it skipped are
+    // reported by the first fetch on that connection.
+    if (session.id() != failover_reported_for_) {
+      failover_reported_for_ = session.id();
       for (const auto& skipped : session.failed_attempts()) {
         log_.warning("directory-failover", {{"skipped", skipped.uri}, {"why", skipped.to_string()}, {"using", session.uri()}});
       }

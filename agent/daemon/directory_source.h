@@ -92,6 +92,7 @@ class DirectorySource final : public PolicySource {
   Logger& log_;
   std::string description_;
   std::atomic<std::uint64_t> last_round_trips_{0};
+  std::uint64_t failover_reported_for_ = 0;  // the session whose skipped URIs were logged (fetch only)
 };
 
 }  // namespace ward::agent::daemon
