@@ -7,8 +7,6 @@
 
 namespace ward::agent::daemon {
 
-using ikeproc::Decoder;
-using ikeproc::Encoder;
 using privsep::Body;
 using privsep::Incoming;
 using ike::IkeAuthenticationMethod;
@@ -129,14 +127,10 @@ void IkeProcess::start(const std::vector<IpAddress>& addresses, driver::Dataplan
   }
   supervisor_ = std::move(*supervisor);
   recorder_.attach_ike(IkeHooks{[this](const driver::Acquire& a) {
-                                  Encoder e;
-                                  encode(e, a);
-                                  if (auto ep = endpoint()) (void)ep->notify(ikeproc::kAcquire, e.body());
+                                  if (auto ep = endpoint()) (void)ep->notify(ikeproc::kAcquire, ikeproc::encode(a));
                                 },
                                 [this](const driver::SaExpiry& x) {
-                                  Encoder e;
-                                  encode(e, x);
-                                  if (auto ep = endpoint()) (void)ep->notify(ikeproc::kExpiry, e.body());
+                                  if (auto ep = endpoint()) (void)ep->notify(ikeproc::kExpiry, ikeproc::encode(x));
                                 }});
 }
 
@@ -149,36 +143,24 @@ void IkeProcess::started(pid_t pid, std::shared_ptr<privsep::Channel> channel) {
   auto ep = std::make_shared<privsep::Endpoint>(
       channel, [this](Incoming& m) { return handle(m); }, [](const std::string&) {});
   // Its sockets (the same ones for every child: nothing is rebound), then what to run on them.
-  Encoder start;
-  const auto caps = dataplane_->capabilities();
-  start.boolean(caps.userspace_crypto);
-  start.boolean(caps.kernel_sas);
-  start.boolean(caps.atomic_table_swap);
-  start.boolean(caps.holds_packets);
+  ikeproc::StartNote start;
+  start.capabilities = dataplane_->capabilities();
   // Windows' fallback to clear ([ike] in ward.conf), as the in-process IKE applies it.
-  const std::chrono::milliseconds fallback_delay =
+  start.fallback_delay =
       settings_.fallback_delay ? std::chrono::milliseconds(*settings_.fallback_delay) : ike::service::kFallbackToClearDelay;
-  start.u64(static_cast<std::uint64_t>(fallback_delay.count()));
-  start.u64(static_cast<std::uint64_t>(settings_.soft_association_lifetime.value_or(ike::service::kSoftAssociationLifetime).count()));
-  start.u32(static_cast<std::uint32_t>(services_.size()));
+  start.soft_association_lifetime = settings_.soft_association_lifetime.value_or(ike::service::kSoftAssociationLifetime);
   for (const auto& s : services_) {
     for (const auto* socket : {&s.socket, &*s.nat_socket}) {
-      Encoder e;
-      encode(e, s.local);
-      e.u16(socket == &s.socket ? ike::net::kIsakmpPort : ike::sa::kNatTraversalPort);
-      if (auto sent = ep->notify(ikeproc::kSocket, e.body(), socket->native_handle()); !sent) {
+      const ikeproc::SocketNote note{s.local, socket == &s.socket ? ike::net::kIsakmpPort : ike::sa::kNatTraversalPort};
+      if (auto sent = ep->notify(ikeproc::kSocket, ikeproc::encode(note), socket->native_handle()); !sent) {
         log_.warning("ike-process-start", {{"pid", std::to_string(pid)}, {"why", sent.error()}});
       }
     }
-    encode(start, s.local);
-    start.u16(ike::net::kIsakmpPort);
-    start.boolean(true);   // NAT-T (RFC 3947/3948), as the in-process IKE
-    start.u16(ike::sa::kNatTraversalPort);
-    start.u32(static_cast<std::uint32_t>(kIkeRetransmit.first_interval.count()));
-    start.u32(kIkeRetransmit.factor);
-    start.u32(kIkeRetransmit.max_sends);
+    // NAT-T (RFC 3947/3948) as the in-process IKE.
+    start.services.push_back({s.local, ike::net::kIsakmpPort, true, ike::sa::kNatTraversalPort, kIkeRetransmit.first_interval,
+                              kIkeRetransmit.factor, kIkeRetransmit.max_sends});
   }
-  (void)ep->notify(ikeproc::kStart, start.body());
+  (void)ep->notify(ikeproc::kStart, ikeproc::encode(start));
   std::shared_ptr<privsep::Endpoint> previous;
   {
     const std::lock_guard lock(mutex_);
@@ -226,7 +208,7 @@ Expected<Body, std::string> IkeProcess::handle(Incoming& m) {
       return Body{};
     }
     case ikeproc::kEvent: {
-      auto event = ikeproc::decode_event(m.body);
+      auto event = ikeproc::decode<ike::service::IkeEvent>(m.body);
       if (!event) {
         log_.warning("ike-process-malformed", {{"why", event.error()}});
         return unexpected(event.error());
@@ -248,16 +230,11 @@ Expected<Body, std::string> IkeProcess::handle(Incoming& m) {
 }
 
 Expected<Body, std::string> IkeProcess::handle_call(Incoming& m) {
-  Encoder out;
   switch (m.type) {
     case ikeproc::kPhase1For: {
-      Decoder d(m.body, "phase 1 request");
-      const auto local = ikeproc::decode_address(d, "local");
-      const auto peer = ikeproc::decode_address(d, "peer");
-      const bool has_filter = d.boolean("has filter");
-      const auto filter = d.u32("filter id");
-      if (auto done = d.finish(0); !done) return unexpected(done.error());
-      auto policy = bridge_.phase1_for(local, peer, has_filter ? std::optional(filter) : std::nullopt);
+      auto request = ikeproc::decode<ikeproc::Phase1Request>(m.body);
+      if (!request) return unexpected(std::move(request.error()));
+      auto policy = bridge_.phase1_for(request->local, request->peer, request->filter_id);
       if (!policy) return unexpected(std::move(policy.error()));
       ikeproc::RemotePhase1Policy remote;
       remote.proposals = policy->proposals;
@@ -265,47 +242,37 @@ Expected<Body, std::string> IkeProcess::handle_call(Incoming& m) {
       remote.quick_mode_limit = policy->quick_mode_limit;
       for (const auto& provider : policy->auth) {
         if (provider->method() != IkeAuthenticationMethod::PreSharedKey) continue;
-        remote.auth.push_back({provider->method(), keys_.handle_for(provider)});
+        remote.auth.push_back({provider->method(), keys_.handle_for(provider), {}});
       }
-      encode(out, remote);
-      return out.take();
+      return ikeproc::encode(remote);
     }
     case ikeproc::kQuickModeForAcquire: {
-      auto acquire = ikeproc::decode_acquire(m.body);
+      auto acquire = ikeproc::decode<driver::Acquire>(m.body);
       if (!acquire) return unexpected(std::move(acquire.error()));
       auto policy = bridge_.quick_mode_for_acquire(*acquire);
       if (!policy) return unexpected(std::move(policy.error()));
-      encode(out, *policy);
-      return out.take();
+      return ikeproc::encode(*policy);
     }
     case ikeproc::kQuickModeForPeer: {
-      Decoder d(m.body, "quick mode request");
-      const auto local = ikeproc::decode_address(d, "local");
-      const auto peer = ikeproc::decode_address(d, "peer");
-      const auto peer_side = ikeproc::decode_selector(d);
-      const auto our_side = ikeproc::decode_selector(d);
-      if (auto done = d.finish(0); !done) return unexpected(done.error());
-      auto policy = bridge_.quick_mode_for_peer(local, peer, peer_side, our_side);
+      auto request = ikeproc::decode<ikeproc::QuickModePeerRequest>(m.body);
+      if (!request) return unexpected(std::move(request.error()));
+      auto policy = bridge_.quick_mode_for_peer(request->local, request->peer, request->peer_side, request->our_side);
       if (!policy) return unexpected(std::move(policy.error()));
-      encode(out, *policy);
-      return out.take();
+      return ikeproc::encode(*policy);
     }
     case ikeproc::kSkeyid: {
-      Decoder d(m.body, "SKEYID request");
-      const auto handle = d.u32("handle");
-      const auto hash = d.any_enumeration<IkeHashAlgorithm>("hash");
-      const auto ni = d.bytes("Ni_b");
-      const auto nr = d.bytes("Nr_b");
-      if (auto done = d.finish(0); !done) return unexpected(done.error());
+      auto request = ikeproc::decode<ikeproc::SkeyidRequest>(m.body);
+      if (!request) return unexpected(std::move(request.error()));
+      const auto hash = request->hash;
       if (!supported_hash(hash)) return unexpected("SKEYID: hash " + std::to_string(static_cast<unsigned>(hash)) + " is not supported");
-      const auto provider = keys_.provider(handle);
-      if (!provider) return unexpected("SKEYID: no key has handle " + std::to_string(handle));
-      const auto skeyid = provider->skeyid(hash, ni, nr, {});
+      const auto provider = keys_.provider(request->handle);
+      if (!provider) return unexpected("SKEYID: no key has handle " + std::to_string(request->handle));
+      const auto skeyid = provider->skeyid(hash, request->ni_b, request->nr_b, {});
       return Body(reinterpret_cast<const std::uint8_t*>(skeyid.reveal().data()),
                   reinterpret_cast<const std::uint8_t*>(skeyid.reveal().data()) + skeyid.size());
     }
     case ikeproc::kAddSa: {
-      auto sa = ikeproc::decode_sa_install(m.body);
+      auto sa = ikeproc::decode<driver::SaInstall>(m.body);
       if (!sa) return unexpected(std::move(sa.error()));
       const auto key = std::pair{sa->params.spi, sa->params.direction};
       std::optional<std::pair<std::uint32_t, driver::crypto::Direction>> ah;
@@ -317,32 +284,29 @@ Expected<Body, std::string> IkeProcess::handle_call(Incoming& m) {
       return Body{};
     }
     case ikeproc::kDeleteSa: {
-      Decoder d(m.body, "SA delete");
-      const auto spi = d.u32("spi");
-      const auto direction = d.enumeration("direction", driver::crypto::Direction::Outbound);
-      if (auto done = d.finish(0); !done) return unexpected(done.error());
+      auto request = ikeproc::decode<ikeproc::SaDelete>(m.body);
+      if (!request) return unexpected(std::move(request.error()));
       {
         const std::lock_guard lock(mutex_);
-        installed_.erase({spi, direction});
+        installed_.erase({request->spi, request->direction});
       }
-      if (auto deleted = dataplane_->delete_sa(spi, direction); !deleted) return unexpected(std::move(deleted.error()));
+      if (auto deleted = dataplane_->delete_sa(request->spi, request->direction); !deleted) return unexpected(std::move(deleted.error()));
       return Body{};
     }
     case ikeproc::kCounters:
-      encode(out, dataplane_->counters());
-      return out.take();
+      return ikeproc::encode(dataplane_->counters());
     case ikeproc::kAddSoftAssociation: {
-      auto association = ikeproc::decode_soft_association(m.body);
+      auto association = ikeproc::decode<driver::SoftAssociation>(m.body);
       if (!association) return unexpected(std::move(association.error()));
       if (auto added = dataplane_->add_soft_association(std::move(*association)); !added) return unexpected(std::move(added.error()));
       return Body{};
     }
     case ikeproc::kDeleteSoftAssociation: {
-      Decoder d(m.body, "soft association delete");
-      const auto filter = d.u32("filter id");
-      const auto peer = ikeproc::decode_address(d, "peer");
-      if (auto done = d.finish(0); !done) return unexpected(done.error());
-      if (auto deleted = dataplane_->delete_soft_association(filter, peer); !deleted) return unexpected(std::move(deleted.error()));
+      auto request = ikeproc::decode<ikeproc::SoftAssociationDelete>(m.body);
+      if (!request) return unexpected(std::move(request.error()));
+      if (auto deleted = dataplane_->delete_soft_association(request->filter_id, request->peer); !deleted) {
+        return unexpected(std::move(deleted.error()));
+      }
       return Body{};
     }
     default:
@@ -355,10 +319,7 @@ void IkeProcess::sync(const AgentState& state) {
   const std::lock_guard lock(sync_mutex_);
   auto live = bridge_sync_.update(state, bridge_);
   if (!live || !*live) return;
-  Encoder e;
-  e.u32(static_cast<std::uint32_t>((*live)->size()));
-  for (const auto id : **live) e.u32(id);
-  if (auto ep = endpoint()) (void)ep->notify(ikeproc::kRetainFilters, e.body());
+  if (auto ep = endpoint()) (void)ep->notify(ikeproc::kRetainFilters, ikeproc::encode(ikeproc::RetainFilters{**live}));
 }
 
 std::vector<ike::service::IkeSnapshot> IkeProcess::snapshots() const {
@@ -366,11 +327,9 @@ std::vector<ike::service::IkeSnapshot> IkeProcess::snapshots() const {
   auto ep = endpoint();
   if (!ep) return out;
   for (std::uint32_t i = 0; i < services_.size(); ++i) {
-    Encoder e;
-    e.u32(i);
-    auto body = ep->call(ikeproc::kSnapshot, e.body());
+    auto body = ep->call(ikeproc::kSnapshot, ikeproc::encode(ikeproc::SnapshotRequest{i}));
     if (!body) break;
-    auto snapshot = ikeproc::decode_snapshot(*body);
+    auto snapshot = ikeproc::decode<ike::service::IkeSnapshot>(*body);
     if (!snapshot) {
       log_.warning("ike-process-malformed", {{"why", snapshot.error()}});
       break;

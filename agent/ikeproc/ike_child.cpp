@@ -37,40 +37,29 @@ class RemoteDataplane final : public driver::Dataplane {
   Expected<void, std::string> install_filter_table(driver::FilterTable) override {
     return unexpected(std::string("the IKE process installs no filter table"));
   }
-  Expected<void, std::string> add_sa(driver::SaInstall sa) override {
-    Encoder e;
-    encode(e, sa);
-    if (auto r = parent_.call(kAddSa, e.body()); !r) return unexpected(std::move(r.error()));
-    return {};
-  }
+  Expected<void, std::string> add_sa(driver::SaInstall sa) override { return done(kAddSa, sa); }
   Expected<void, std::string> delete_sa(std::uint32_t spi, driver::crypto::Direction direction) override {
-    Encoder e;
-    e.u32(spi);
-    e.enumeration(direction);
-    if (auto r = parent_.call(kDeleteSa, e.body()); !r) return unexpected(std::move(r.error()));
-    return {};
+    return done(kDeleteSa, SaDelete{spi, direction});
   }
   Expected<void, std::string> add_soft_association(driver::SoftAssociation association) override {
-    Encoder e;
-    encode(e, association);
-    if (auto r = parent_.call(kAddSoftAssociation, e.body()); !r) return unexpected(std::move(r.error()));
-    return {};
+    return done(kAddSoftAssociation, association);
   }
   Expected<void, std::string> delete_soft_association(std::uint32_t filter_id, const IpAddress& peer) override {
-    Encoder e;
-    e.u32(filter_id);
-    encode(e, peer);
-    if (auto r = parent_.call(kDeleteSoftAssociation, e.body()); !r) return unexpected(std::move(r.error()));
-    return {};
+    return done(kDeleteSoftAssociation, SoftAssociationDelete{filter_id, peer});
   }
   driver::DataplaneCounters counters() const override {
     auto r = parent_.call(kCounters, {});
     if (!r) return {};
-    auto c = decode_counters(*r);
+    auto c = decode<driver::DataplaneCounters>(*r);
     return c ? std::move(*c) : driver::DataplaneCounters{};
   }
 
  private:
+  template <class T>
+  Expected<void, std::string> done(Message type, const T& body) {
+    if (auto r = parent_.call(type, encode(body)); !r) return unexpected(std::move(r.error()));
+    return {};
+  }
   Endpoint& parent_;
   driver::Capabilities capabilities_;
 };
@@ -82,14 +71,9 @@ class RemotePolicy final : public ike::service::PolicyLookup {
 
   Expected<ike::service::Phase1Policy, std::string> phase1_for(const IpAddress& local, const IpAddress& peer,
                                                                std::optional<std::uint32_t> filter_id) const override {
-    Encoder e;
-    encode(e, local);
-    encode(e, peer);
-    e.boolean(filter_id.has_value());
-    e.u32(filter_id.value_or(0));
-    auto r = parent_.call(kPhase1For, e.body());
+    auto r = parent_.call(kPhase1For, encode(Phase1Request{local, peer, filter_id}));
     if (!r) return unexpected(std::move(r.error()));
-    auto remote = decode_phase1_policy(*r);
+    auto remote = decode<RemotePhase1Policy>(*r);
     if (!remote) return unexpected(std::move(remote.error()));
     ike::service::Phase1Policy policy;
     policy.proposals = std::move(remote->proposals);
@@ -104,24 +88,17 @@ class RemotePolicy final : public ike::service::PolicyLookup {
   }
 
   Expected<ike::service::QuickModePolicy, std::string> quick_mode_for_acquire(const driver::Acquire& acquire) const override {
-    Encoder e;
-    encode(e, acquire);
-    auto r = parent_.call(kQuickModeForAcquire, e.body());
+    auto r = parent_.call(kQuickModeForAcquire, encode(acquire));
     if (!r) return unexpected(std::move(r.error()));
-    return decode_quick_mode_policy(*r);
+    return decode<ike::service::QuickModePolicy>(*r);
   }
 
   Expected<ike::service::QuickModePolicy, std::string> quick_mode_for_peer(const IpAddress& local, const IpAddress& peer,
                                                                            const ike::sa::TrafficSelector& peer_side,
                                                                            const ike::sa::TrafficSelector& our_side) const override {
-    Encoder e;
-    encode(e, local);
-    encode(e, peer);
-    encode(e, peer_side);
-    encode(e, our_side);
-    auto r = parent_.call(kQuickModeForPeer, e.body());
+    auto r = parent_.call(kQuickModeForPeer, encode(QuickModePeerRequest{local, peer, peer_side, our_side}));
     if (!r) return unexpected(std::move(r.error()));
-    return decode_quick_mode_policy(*r);
+    return decode<ike::service::QuickModePolicy>(*r);
   }
 
  private:
@@ -133,12 +110,8 @@ class RemotePolicy final : public ike::service::PolicyLookup {
       provider = std::make_shared<ike::auth::PresharedKeyProvider>(
           [parent, handle](IkeHashAlgorithm hash, ike::crypto::Bytes ni_b,
                            ike::crypto::Bytes nr_b) -> Expected<driver::crypto::SecureBytes, std::string> {
-            Encoder e;
-            e.u32(handle);
-            e.enumeration(hash);
-            e.bytes(ni_b);
-            e.bytes(nr_b);
-            auto r = parent->call(kSkeyid, e.body());
+            const SkeyidRequest request{handle, hash, {ni_b.begin(), ni_b.end()}, {nr_b.begin(), nr_b.end()}};
+            auto r = parent->call(kSkeyid, encode(request));
             if (!r) return unexpected(std::move(r.error()));
             driver::crypto::SecureBytes skeyid(std::as_bytes(std::span(r->data(), r->size())));
             std::fill(r->begin(), r->end(), 0);
@@ -157,21 +130,11 @@ class RemoteListener final : public ike::service::IkeListener {
  public:
   explicit RemoteListener(Endpoint& parent) : parent_(parent) {}
   void on_ike_event(const ike::service::IkeEvent& event) override {
-    Encoder e;
-    encode(e, event);
-    (void)parent_.notify(kEvent, e.body());
+    (void)parent_.notify(kEvent, encode(event));
   }
 
  private:
   Endpoint& parent_;
-};
-
-struct ServiceSpec {
-  IpAddress local;
-  std::uint16_t port = 0;
-  bool nat_traversal = false;
-  std::uint16_t nat_t_port = 0;
-  ike::sa::RetransmitPolicy retransmit;
 };
 
 // What the parent sent and the services made of it; shared by the endpoint's thread and main.
@@ -180,75 +143,48 @@ class ChildState {
   Expected<Body, std::string> handle(Incoming& m) {
     switch (m.type) {
       case kSocket: {
-        Decoder d(m.body, "socket");
-        const auto address = decode_address(d, "address");
-        const auto port = d.u16("port");
-        if (auto done = d.finish(0); !done) return unexpected(done.error());
+        auto note = decode<SocketNote>(m.body);
+        if (!note) return unexpected(std::move(note.error()));
         if (!m.fd) return unexpected(std::string("a socket message without its socket"));
         const std::lock_guard lock(mutex_);
-        sockets_[{address.to_string(), port}] = std::move(m.fd);
+        sockets_[{note->address.to_string(), note->port}] = std::move(m.fd);
         return Body{};
       }
       case kStart: {
-        Decoder d(m.body, "start");
-        driver::Capabilities caps;
-        caps.userspace_crypto = d.boolean("userspace crypto");
-        caps.kernel_sas = d.boolean("kernel sas");
-        caps.atomic_table_swap = d.boolean("atomic table swap");
-        caps.holds_packets = d.boolean("holds packets");
-        const auto fallback_delay = std::chrono::milliseconds(d.u64("fallback delay"));
-        const auto soft_lifetime = std::chrono::seconds(static_cast<std::int64_t>(d.u64("soft association lifetime")));
-        std::vector<ServiceSpec> specs(d.count("services", 20));
-        for (auto& s : specs) {
-          s.local = decode_address(d, "local");
-          s.port = d.u16("port");
-          s.nat_traversal = d.boolean("nat traversal");
-          s.nat_t_port = d.u16("nat-t port");
-          s.retransmit.first_interval = std::chrono::milliseconds(d.u32("first interval"));
-          s.retransmit.factor = d.u32("factor");
-          s.retransmit.max_sends = d.u32("max sends");
-        }
-        if (auto done = d.finish(0); !done) return unexpected(done.error());
+        auto start = decode<StartNote>(m.body);
+        if (!start) return unexpected(std::move(start.error()));
         const std::lock_guard lock(mutex_);
-        capabilities_ = caps;
-        fallback_delay_ = fallback_delay;
-        soft_association_lifetime_ = soft_lifetime;
-        specs_ = std::move(specs);
+        start_ = std::move(*start);
         changed_.notify_all();
         return Body{};
       }
       case kAcquire: {
-        auto acquire = decode_acquire(m.body);
+        auto acquire = decode<driver::Acquire>(m.body);
         if (!acquire) return unexpected(acquire.error());
         const std::lock_guard lock(mutex_);
         if (auto* s = route(*acquire)) s->initiate(*acquire);
         return Body{};
       }
       case kExpiry: {
-        auto expiry = decode_expiry(m.body);
+        auto expiry = decode<driver::SaExpiry>(m.body);
         if (!expiry) return unexpected(expiry.error());
         const std::lock_guard lock(mutex_);
         for (auto& s : services_) s->on_expiry(*expiry);
         return Body{};
       }
       case kRetainFilters: {
-        Decoder d(m.body, "retain filters");
-        std::vector<std::uint32_t> live(d.count("filters", 4));
-        for (auto& id : live) id = d.u32("filter id");
-        if (auto done = d.finish(0); !done) return unexpected(done.error());
+        auto live = decode<RetainFilters>(m.body);
+        if (!live) return unexpected(std::move(live.error()));
         const std::lock_guard lock(mutex_);
-        for (auto& s : services_) s->retain_filters(live);
+        for (auto& s : services_) s->retain_filters(live->filter_ids);
         return Body{};
       }
       case kSnapshot: {
-        Decoder d(m.body, "snapshot");
-        const auto index = d.u32("service");
-        if (auto done = d.finish(0); !done) return unexpected(done.error());
+        auto request = decode<SnapshotRequest>(m.body);
+        if (!request) return unexpected(std::move(request.error()));
         const std::lock_guard lock(mutex_);
-        if (index >= services_.size()) return unexpected("no IKE service " + std::to_string(index));
-        Encoder e;
-        encode(e, services_[index]->snapshot());
-        return e.take();
+        if (request->service >= services_.size()) return unexpected("no IKE service " + std::to_string(request->service));
+        return encode(services_[request->service]->snapshot());
       }
       default:
         return unexpected("the IKE process does not know message type " + std::to_string(m.type));
@@ -258,14 +194,14 @@ class ChildState {
   // Waits for kStart, then starts one service per spec on the sockets the parent sent.
   Expected<void, std::string> start(Endpoint& parent) {
     std::unique_lock lock(mutex_);
-    if (!changed_.wait_for(lock, kStartTimeout, [&] { return specs_.has_value() || closed_; })) {
+    if (!changed_.wait_for(lock, kStartTimeout, [&] { return start_.has_value() || closed_; })) {
       return unexpected(std::string("no start message from wardd"));
     }
     if (closed_) return unexpected(std::string("wardd closed the channel"));
-    dataplane_.emplace(parent, capabilities_);
+    dataplane_.emplace(parent, start_->capabilities);
     policy_.emplace(parent);
     listener_.emplace(parent);
-    for (const auto& spec : *specs_) {
+    for (const auto& spec : start_->services) {
       auto socket = take_socket(spec.local, spec.port);
       if (!socket) return unexpected("no socket for " + spec.local.to_string() + ":" + std::to_string(spec.port));
       std::optional<ike::net::UdpSocket> nat;
@@ -278,9 +214,9 @@ class ChildState {
       options.port = spec.port;
       options.nat_traversal = spec.nat_traversal;
       options.nat_t_port = spec.nat_t_port;
-      options.retransmit = spec.retransmit;
-      options.fallback_delay = fallback_delay_;
-      options.soft_association_lifetime = soft_association_lifetime_;
+      options.retransmit = {spec.first_interval, spec.factor, spec.max_sends};
+      options.fallback_delay = start_->fallback_delay;
+      options.soft_association_lifetime = start_->soft_association_lifetime;
       Endpoint* log_to = &parent;
       options.log = [log_to](const std::string& line) {
         (void)log_to->notify(kLog, std::span(reinterpret_cast<const std::uint8_t*>(line.data()), line.size()));
@@ -332,10 +268,7 @@ class ChildState {
   std::condition_variable changed_;
   bool closed_ = false;
   std::map<std::pair<std::string, std::uint16_t>, privsep::OwnedFd> sockets_;
-  std::optional<std::vector<ServiceSpec>> specs_;
-  driver::Capabilities capabilities_;
-  std::chrono::milliseconds fallback_delay_{ike::service::kFallbackToClearDelay};
-  std::chrono::seconds soft_association_lifetime_{ike::service::kSoftAssociationLifetime};
+  std::optional<StartNote> start_;
   std::optional<RemoteDataplane> dataplane_;
   std::optional<RemotePolicy> policy_;
   std::optional<RemoteListener> listener_;

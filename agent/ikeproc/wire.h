@@ -1,22 +1,15 @@
-// The bodies of the messages between wardd and its IKE process (agent/privsep Channel), written
-// and read field by field in host order (both ends are the same binary). A Decoder never reads
-// past its body: a short or inconsistent body sets a sticky error naming the field and the byte
-// offset, and every decode_* returns it. The parent decodes what a possibly compromised child
-// sends: counts are bounded before anything is allocated for them, enums are range-checked.
+// The bodies of the messages between wardd and its IKE process (messages.h says which message
+// carries which): one Wire<T> description per struct, in wire order, read by both encode() and
+// decode<T>() (codec.h). A field added to a struct that crosses is one line here.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
-#include <cstring>
-#include <limits>
 #include <optional>
-#include <span>
 #include <string>
-#include <type_traits>
 #include <vector>
 
-#include "common/expected.h"
-#include "common/ip.h"
+#include "agent/ikeproc/codec.h"
 #include "driver/api/dataplane.h"
 #include "ike/service/ike_service.h"
 
@@ -27,115 +20,15 @@ using ike::IkeEncryptionAlgorithm;
 using ike::IkeGroupDescription;
 using ike::IkeHashAlgorithm;
 
-class Encoder {
- public:
-  void u8(std::uint8_t v) { out_.push_back(v); }
-  void u16(std::uint16_t v) { raw(&v, sizeof v); }
-  void u32(std::uint32_t v) { raw(&v, sizeof v); }
-  void u64(std::uint64_t v) { raw(&v, sizeof v); }
-  void boolean(bool v) { u8(v ? 1 : 0); }
-  void bytes(std::span<const std::byte> b) {
-    u32(static_cast<std::uint32_t>(b.size()));
-    raw(b.data(), b.size());
-  }
-  void text(std::string_view s) { bytes(std::as_bytes(std::span(s.data(), s.size()))); }
-  template <class E>
-  void enumeration(E e) {
-    u64(static_cast<std::uint64_t>(static_cast<std::underlying_type_t<E>>(e)));
-  }
-  void raw(const void* p, std::size_t n) {
-    if (n == 0) return;
-    const auto* b = static_cast<const std::uint8_t*>(p);
-    out_.insert(out_.end(), b, b + n);
-  }
-  const std::vector<std::uint8_t>& body() const noexcept { return out_; }
-  std::vector<std::uint8_t> take() { return std::move(out_); }
-
- private:
-  std::vector<std::uint8_t> out_;
-};
-
-class Decoder {
- public:
-  Decoder(std::span<const std::uint8_t> body, std::string what) : in_(body), what_(std::move(what)) {}
-
-  std::uint8_t u8(const char* field) { return fixed<std::uint8_t>(field); }
-  std::uint16_t u16(const char* field) { return fixed<std::uint16_t>(field); }
-  std::uint32_t u32(const char* field) { return fixed<std::uint32_t>(field); }
-  std::uint64_t u64(const char* field) { return fixed<std::uint64_t>(field); }
-  bool boolean(const char* field);
-  std::vector<std::byte> bytes(const char* field);
-  std::string text(const char* field);
-  // An enum whose values run from 0 to `last`.
-  template <class E>
-  E enumeration(const char* field, E last) {
-    const auto at = position_;
-    const auto v = u64(field);
-    if (v > static_cast<std::uint64_t>(static_cast<std::underlying_type_t<E>>(last))) fail(field, "value out of range", at);
-    return ok() ? static_cast<E>(static_cast<std::underlying_type_t<E>>(v)) : E{};
-  }
-  // An enum that may take any value of its underlying type (IANA numbers).
-  template <class E>
-  E any_enumeration(const char* field) {
-    const auto at = position_;
-    const auto v = u64(field);
-    if (v > std::numeric_limits<std::underlying_type_t<E>>::max()) fail(field, "value out of range", at);
-    return static_cast<E>(static_cast<std::underlying_type_t<E>>(v));
-  }
-  // A count of elements each at least `min_size` bytes: bounded by what is left.
-  std::size_t count(const char* field, std::size_t min_size);
-  void raw(void* p, std::size_t n, const char* field);
-
-  bool ok() const noexcept { return error_.empty(); }
-  // `at`: where the field began (default: where reading stands).
-  void fail(const char* field, const std::string& why, std::optional<std::size_t> at = std::nullopt);
-  // The decoded value, or the first error; also an error when bytes are left over.
-  template <class T>
-  Expected<T, std::string> finish(T value) {
-    if (ok() && position_ != in_.size()) fail("end", std::to_string(in_.size() - position_) + " bytes left over");
-    if (!ok()) return unexpected(error_);
-    return value;
-  }
-
- private:
-  template <class T>
-  T fixed(const char* field) {
-    T v{};
-    raw(&v, sizeof v, field);
-    return v;
-  }
-  std::span<const std::uint8_t> in_;
-  std::string what_;
-  std::size_t position_ = 0;
-  std::string error_;
-};
-
-void encode(Encoder& e, const IpAddress& a);
-IpAddress decode_address(Decoder& d, const char* field);
-
-void encode(Encoder& e, const driver::Acquire& a);
-Expected<driver::Acquire, std::string> decode_acquire(std::span<const std::uint8_t> body);
-void encode(Encoder& e, const driver::SaExpiry& x);
-Expected<driver::SaExpiry, std::string> decode_expiry(std::span<const std::uint8_t> body);
-void encode(Encoder& e, const driver::DynamicSelector& s);
-driver::DynamicSelector decode_dynamic_selector(Decoder& d);
-void encode(Encoder& e, const driver::SoftAssociation& a);
-Expected<driver::SoftAssociation, std::string> decode_soft_association(std::span<const std::uint8_t> body);
-void encode(Encoder& e, const driver::SaInstall& sa);
-Expected<driver::SaInstall, std::string> decode_sa_install(std::span<const std::uint8_t> body);
-void encode(Encoder& e, const driver::DataplaneCounters& c);
-Expected<driver::DataplaneCounters, std::string> decode_counters(std::span<const std::uint8_t> body);
-void encode(Encoder& e, const ike::service::IkeEvent& ev);
-Expected<ike::service::IkeEvent, std::string> decode_event(std::span<const std::uint8_t> body);
-void encode(Encoder& e, const ike::service::IkeSnapshot& s);
-Expected<ike::service::IkeSnapshot, std::string> decode_snapshot(std::span<const std::uint8_t> body);
-void encode(Encoder& e, const ike::sa::TrafficSelector& ts);
-ike::sa::TrafficSelector decode_selector(Decoder& d);
+// ---- bodies of Ward's own (the rest are driver:: and ike:: structs) -----------------------------
 
 // A phase 1 policy with its auth providers named by handle (the keys stay with the parent).
+// Certificates: `handle` names the parent's CertificateCredentials key (kSign), `ca_name` the CA
+// the peer's certificate must chain to.
 struct RemoteAuth {
   IkeAuthenticationMethod method = IkeAuthenticationMethod::PreSharedKey;
   std::uint32_t handle = 0;
+  std::string ca_name;
 };
 struct RemotePhase1Policy {
   std::vector<RemoteAuth> auth;
@@ -143,9 +36,484 @@ struct RemotePhase1Policy {
   bool allow_legacy = false;
   std::uint32_t quick_mode_limit = 0;
 };
-void encode(Encoder& e, const RemotePhase1Policy& p);
-Expected<RemotePhase1Policy, std::string> decode_phase1_policy(std::span<const std::uint8_t> body);
-void encode(Encoder& e, const ike::service::QuickModePolicy& p);
-Expected<ike::service::QuickModePolicy, std::string> decode_quick_mode_policy(std::span<const std::uint8_t> body);
+
+struct Phase1Request {   // kPhase1For
+  IpAddress local;
+  IpAddress peer;
+  std::optional<std::uint32_t> filter_id;
+};
+struct QuickModePeerRequest {   // kQuickModeForPeer
+  IpAddress local;
+  IpAddress peer;
+  ike::sa::TrafficSelector peer_side;
+  ike::sa::TrafficSelector our_side;
+};
+struct SkeyidRequest {   // kSkeyid
+  std::uint32_t handle = 0;
+  IkeHashAlgorithm hash = IkeHashAlgorithm::Sha2_256;
+  std::vector<std::byte> ni_b;
+  std::vector<std::byte> nr_b;
+};
+struct SignRequest {   // kSign: RSA PKCS#1 v1.5 over a hash, by the key the parent holds
+  std::uint32_t handle = 0;
+  std::vector<std::byte> hash;
+};
+struct SaDelete {   // kDeleteSa
+  std::uint32_t spi = 0;
+  driver::crypto::Direction direction = driver::crypto::Direction::Outbound;
+};
+struct SoftAssociationDelete {   // kDeleteSoftAssociation
+  std::uint32_t filter_id = 0;
+  IpAddress peer;
+};
+struct SocketNote {   // kSocket (the socket itself travels as the message's descriptor)
+  IpAddress address;
+  std::uint16_t port = 0;
+};
+struct ServiceStart {
+  IpAddress local;
+  std::uint16_t port = 0;
+  bool nat_traversal = false;
+  std::uint16_t nat_t_port = 0;
+  std::chrono::milliseconds first_interval{0};
+  std::uint32_t factor = 0;
+  std::uint32_t max_sends = 0;
+};
+struct StartNote {   // kStart
+  driver::Capabilities capabilities;
+  std::chrono::milliseconds fallback_delay{0};
+  std::chrono::seconds soft_association_lifetime{0};
+  std::vector<ServiceStart> services;
+};
+struct RetainFilters {   // kRetainFilters
+  std::vector<std::uint32_t> filter_ids;
+};
+struct SnapshotRequest {   // kSnapshot
+  std::uint32_t service = 0;
+};
+// The certificate material the IKE process may see (kCertificates): ours and its chain, the trust
+// store, as PEM; never the private key.
+struct CertificateNote {
+  std::uint32_t handle = 0;
+  std::string certificate_pem;
+  std::vector<std::string> trust_pem;
+};
+
+// ---- enums ----------------------------------------------------------------------------------------
+
+template <>
+struct Wire<driver::crypto::Direction> {
+  static constexpr auto last = driver::crypto::Direction::Outbound;
+};
+template <>
+struct Wire<driver::crypto::SecurityProtocol> {
+  static constexpr auto last = driver::crypto::SecurityProtocol::Ah;
+};
+template <>
+struct Wire<driver::crypto::Mode> {
+  static constexpr auto last = driver::crypto::Mode::Tunnel;
+};
+template <>
+struct Wire<driver::crypto::Cipher> {
+  static constexpr auto last = driver::crypto::Cipher::TripleDesCbc;
+};
+template <>
+struct Wire<driver::crypto::Integrity> {
+  static constexpr auto last = driver::crypto::Integrity::HmacMd5_96;
+};
+template <>
+struct Wire<driver::ExpiryKind> {
+  static constexpr auto last = driver::ExpiryKind::Hard;
+};
+template <>
+struct Wire<ike::auth::Role> {
+  static constexpr auto last = ike::auth::Role::Responder;
+};
+template <>
+struct Wire<ike::service::NegotiationState> {
+  static constexpr auto last = ike::service::NegotiationState::Soft;
+};
+template <>
+struct Wire<ike::service::FailureKind> {
+  static constexpr auto last = ike::service::FailureKind::Other;
+};
+template <>
+struct Wire<ike::service::IkeEvent::Kind> {
+  static constexpr auto last = ike::service::IkeEvent::Kind::SoftAssociation;
+};
+template <>
+struct Wire<IkeAuthenticationMethod> {
+  static constexpr bool open = true;
+};
+template <>
+struct Wire<IkeEncryptionAlgorithm> {
+  static constexpr bool open = true;
+};
+template <>
+struct Wire<IkeHashAlgorithm> {
+  static constexpr bool open = true;
+};
+template <>
+struct Wire<IkeGroupDescription> {
+  static constexpr bool open = true;
+};
+
+// ---- structs --------------------------------------------------------------------------------------
+
+// Each description lists every member; `WARD_WIRE` keeps the name a decode error gives equal to
+// the member's.
+#define WARD_WIRE(member) io(#member, v.member)
+
+template <>
+struct Wire<driver::Acquire> {
+  static constexpr const char* name = "acquire";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(filter_id), WARD_WIRE(peer), WARD_WIRE(source), WARD_WIRE(destination), WARD_WIRE(protocol);
+    WARD_WIRE(source_port), WARD_WIRE(destination_port);
+  }
+};
+template <>
+struct Wire<driver::SaExpiry> {
+  static constexpr const char* name = "expiry";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(spi), WARD_WIRE(direction), WARD_WIRE(kind), WARD_WIRE(filter_id), WARD_WIRE(peer);
+  }
+};
+template <>
+struct Wire<driver::DynamicSelector> {
+  static constexpr const char* name = "dynamic selector";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(local), WARD_WIRE(remote), WARD_WIRE(protocol), WARD_WIRE(local_port), WARD_WIRE(remote_port);
+  }
+};
+template <>
+struct Wire<driver::SoftAssociation> {
+  static constexpr const char* name = "soft association";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(filter_id), WARD_WIRE(peer), WARD_WIRE(idle_lifetime);
+  }
+};
+template <>
+struct Wire<driver::crypto::TunnelEndpoints> {
+  static constexpr const char* name = "tunnel";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(local), WARD_WIRE(remote);
+  }
+};
+template <>
+struct Wire<driver::crypto::UdpEncapsulation> {
+  static constexpr const char* name = "UDP encapsulation";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(local_port), WARD_WIRE(remote_port);
+  }
+};
+template <>
+struct Wire<driver::crypto::SaParams> {
+  static constexpr const char* name = "SA parameters";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(protocol), WARD_WIRE(spi), WARD_WIRE(direction), WARD_WIRE(mode), WARD_WIRE(tunnel), WARD_WIRE(cipher);
+    WARD_WIRE(integrity), WARD_WIRE(encryption_key), WARD_WIRE(integrity_key), WARD_WIRE(extended_sequence_numbers);
+    WARD_WIRE(replay_window), WARD_WIRE(udp_encapsulation), WARD_WIRE(allow_legacy);
+  }
+};
+template <>
+struct Wire<driver::SaLifetime> {
+  static constexpr const char* name = "lifetime";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(soft_time), WARD_WIRE(hard_time), WARD_WIRE(soft_bytes), WARD_WIRE(hard_bytes);
+  }
+};
+template <>
+struct Wire<driver::SaInstall> {
+  static constexpr const char* name = "SA install";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(params), WARD_WIRE(filter_id), WARD_WIRE(peer), WARD_WIRE(lifetime), WARD_WIRE(bundled_ah), WARD_WIRE(dynamic);
+  }
+};
+template <>
+struct Wire<driver::FilterCounters> {
+  static constexpr const char* name = "filter counters";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(filter_id), WARD_WIRE(packets), WARD_WIRE(bytes);
+  }
+};
+template <>
+struct Wire<driver::SaCounters> {
+  static constexpr const char* name = "SA counters";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(spi), WARD_WIRE(direction), WARD_WIRE(protocol), WARD_WIRE(filter_id), WARD_WIRE(dynamic_filter_id);
+    WARD_WIRE(peer), WARD_WIRE(packets), WARD_WIRE(bytes), WARD_WIRE(drops), WARD_WIRE(bundled_ah_spi);
+  }
+};
+template <>
+struct Wire<driver::DynamicFilterCounters> {
+  static constexpr const char* name = "dynamic filter counters";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(id), WARD_WIRE(filter_id), WARD_WIRE(selector), WARD_WIRE(sas), WARD_WIRE(packets), WARD_WIRE(bytes);
+  }
+};
+template <>
+struct Wire<driver::SoftAssociationCounters> {
+  static constexpr const char* name = "soft association counters";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(filter_id), WARD_WIRE(peer), WARD_WIRE(packets), WARD_WIRE(bytes), WARD_WIRE(age), WARD_WIRE(expires_in);
+  }
+};
+template <>
+struct Wire<driver::DataplaneCounters> {
+  static constexpr const char* name = "dataplane counters";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(filters), WARD_WIRE(sas), WARD_WIRE(dynamic_filters), WARD_WIRE(soft_associations), WARD_WIRE(drops_by_reason);
+    WARD_WIRE(malformed), WARD_WIRE(blocked), WARD_WIRE(unsecured_dropped), WARD_WIRE(unsecured_accepted);
+    WARD_WIRE(unknown_spi), WARD_WIRE(policy_mismatch), WARD_WIRE(held), WARD_WIRE(hold_dropped), WARD_WIRE(acquires);
+  }
+};
+template <>
+struct Wire<driver::Capabilities> {
+  static constexpr const char* name = "capabilities";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(userspace_crypto), WARD_WIRE(kernel_sas), WARD_WIRE(atomic_table_swap), WARD_WIRE(holds_packets);
+  }
+};
+
+template <>
+struct Wire<ike::sa::TrafficSelector> {
+  static constexpr const char* name = "selector";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(prefix), WARD_WIRE(protocol), WARD_WIRE(port);
+  }
+};
+template <>
+struct Wire<ike::sa::Phase1Proposal> {
+  static constexpr const char* name = "phase 1 proposal";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(cipher), WARD_WIRE(key_bits), WARD_WIRE(hash), WARD_WIRE(group), WARD_WIRE(lifetime);
+  }
+};
+template <>
+struct Wire<ike::sa::AhProposal> {
+  static constexpr const char* name = "AH proposal";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(integrity);
+  }
+};
+template <>
+struct Wire<ike::sa::EspProposal> {
+  static constexpr const char* name = "ESP proposal";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(cipher), WARD_WIRE(integrity);
+  }
+};
+template <>
+struct Wire<ike::sa::ProtectionSuite> {
+  static constexpr const char* name = "protection suite";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(ah), WARD_WIRE(esp);
+  }
+};
+template <>
+struct Wire<ike::service::QuickModePolicy> {
+  static constexpr const char* name = "quick mode policy";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(proposals), WARD_WIRE(allow_legacy), WARD_WIRE(pfs_group), WARD_WIRE(lifetime), WARD_WIRE(lifetime_kilobytes);
+    WARD_WIRE(local), WARD_WIRE(remote), WARD_WIRE(filter_id), WARD_WIRE(tunnel_endpoint), WARD_WIRE(default_response);
+    WARD_WIRE(fallback_to_clear);
+  }
+};
+template <>
+struct Wire<ike::service::IkeEvent> {
+  static constexpr const char* name = "IKE event";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(kind), WARD_WIRE(peer), WARD_WIRE(role), WARD_WIRE(auth_method), WARD_WIRE(filter_id), WARD_WIRE(inbound_spi);
+    WARD_WIRE(outbound_spi), WARD_WIRE(reason), WARD_WIRE(failure), WARD_WIRE(unverified);
+  }
+};
+template <>
+struct Wire<ike::service::MainModeSaInfo> {
+  static constexpr const char* name = "main mode";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(peer), WARD_WIRE(peer_port), WARD_WIRE(nat_t), WARD_WIRE(role), WARD_WIRE(status), WARD_WIRE(state);
+    WARD_WIRE(cookies), WARD_WIRE(auth_method), WARD_WIRE(cipher), WARD_WIRE(hash), WARD_WIRE(group);
+    WARD_WIRE(lifetime_left), WARD_WIRE(quick_modes), WARD_WIRE(dpd);
+  }
+};
+template <>
+struct Wire<ike::service::QuickModeSaInfo> {
+  static constexpr const char* name = "quick mode";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(peer), WARD_WIRE(role), WARD_WIRE(filter_id), WARD_WIRE(inbound_spi), WARD_WIRE(outbound_spi), WARD_WIRE(esp);
+    WARD_WIRE(cipher), WARD_WIRE(integrity), WARD_WIRE(ah), WARD_WIRE(inbound_ah_spi), WARD_WIRE(outbound_ah_spi);
+    WARD_WIRE(pfs_group), WARD_WIRE(auth_method), WARD_WIRE(lifetime_left), WARD_WIRE(default_response);
+  }
+};
+template <>
+struct Wire<ike::service::QuickModeNegotiation> {
+  static constexpr const char* name = "negotiation";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(peer), WARD_WIRE(role), WARD_WIRE(filter_id), WARD_WIRE(state), WARD_WIRE(default_response);
+  }
+};
+template <>
+struct Wire<ike::service::NegotiationFailure> {
+  static constexpr const char* name = "failure";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(peer), WARD_WIRE(role), WARD_WIRE(main_mode), WARD_WIRE(filter_id), WARD_WIRE(kind), WARD_WIRE(reason);
+    WARD_WIRE(age);
+  }
+};
+template <>
+struct Wire<ike::service::IkeCounters> {
+  static constexpr bool raw = true;   // u64s only
+};
+template <>
+struct Wire<ike::service::IkeSnapshot> {
+  static constexpr const char* name = "IKE snapshot";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(main_modes), WARD_WIRE(quick_modes), WARD_WIRE(negotiating), WARD_WIRE(failures), WARD_WIRE(counters);
+  }
+};
+
+template <>
+struct Wire<RemoteAuth> {
+  static constexpr const char* name = "auth";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(method), WARD_WIRE(handle), WARD_WIRE(ca_name);
+  }
+};
+template <>
+struct Wire<RemotePhase1Policy> {
+  static constexpr const char* name = "phase 1 policy";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(auth), WARD_WIRE(proposals), WARD_WIRE(allow_legacy), WARD_WIRE(quick_mode_limit);
+  }
+};
+template <>
+struct Wire<Phase1Request> {
+  static constexpr const char* name = "phase 1 request";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(local), WARD_WIRE(peer), WARD_WIRE(filter_id);
+  }
+};
+template <>
+struct Wire<QuickModePeerRequest> {
+  static constexpr const char* name = "quick mode request";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(local), WARD_WIRE(peer), WARD_WIRE(peer_side), WARD_WIRE(our_side);
+  }
+};
+template <>
+struct Wire<SkeyidRequest> {
+  static constexpr const char* name = "SKEYID request";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(handle), WARD_WIRE(hash), WARD_WIRE(ni_b), WARD_WIRE(nr_b);
+  }
+};
+template <>
+struct Wire<SignRequest> {
+  static constexpr const char* name = "sign request";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(handle), WARD_WIRE(hash);
+  }
+};
+template <>
+struct Wire<SaDelete> {
+  static constexpr const char* name = "SA delete";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(spi), WARD_WIRE(direction);
+  }
+};
+template <>
+struct Wire<SoftAssociationDelete> {
+  static constexpr const char* name = "soft association delete";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(filter_id), WARD_WIRE(peer);
+  }
+};
+template <>
+struct Wire<SocketNote> {
+  static constexpr const char* name = "socket";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(address), WARD_WIRE(port);
+  }
+};
+template <>
+struct Wire<ServiceStart> {
+  static constexpr const char* name = "service";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(local), WARD_WIRE(port), WARD_WIRE(nat_traversal), WARD_WIRE(nat_t_port), WARD_WIRE(first_interval);
+    WARD_WIRE(factor), WARD_WIRE(max_sends);
+  }
+};
+template <>
+struct Wire<StartNote> {
+  static constexpr const char* name = "start";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(capabilities), WARD_WIRE(fallback_delay), WARD_WIRE(soft_association_lifetime), WARD_WIRE(services);
+  }
+};
+template <>
+struct Wire<RetainFilters> {
+  static constexpr const char* name = "retain filters";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(filter_ids);
+  }
+};
+template <>
+struct Wire<SnapshotRequest> {
+  static constexpr const char* name = "snapshot request";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(service);
+  }
+};
+template <>
+struct Wire<CertificateNote> {
+  static constexpr const char* name = "certificates";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(handle), WARD_WIRE(certificate_pem), WARD_WIRE(trust_pem);
+  }
+};
+
+#undef WARD_WIRE
 
 }  // namespace ward::agent::ikeproc
