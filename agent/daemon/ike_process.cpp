@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "agent/ikebridge/sa_admission.h"
 #include "agent/ikeproc/messages.h"
 #include "agent/ikeproc/wire.h"
 
@@ -181,6 +182,10 @@ void IkeProcess::exited(pid_t pid, const std::string& how, std::chrono::millisec
     gone = std::move(endpoint_);
   }
   gone.reset();
+  {
+    const std::lock_guard lock(mutex_);
+    authenticated_peers_.clear();   // a new child authenticates its peers again
+  }
   remove_installed_sas("the IKE process that negotiated them " + how);
 }
 
@@ -213,6 +218,10 @@ Expected<Body, std::string> IkeProcess::handle(Incoming& m) {
         log_.warning("ike-process-malformed", {{"why", event.error()}});
         return unexpected(event.error());
       }
+      if (event->kind == ike::service::IkeEvent::Kind::MainModeEstablished) {
+        const std::lock_guard lock(mutex_);
+        authenticated_peers_.insert(event->peer);
+      }
       recorder_.on_ike_event(*event);
       return Body{};
     }
@@ -227,6 +236,30 @@ Expected<Body, std::string> IkeProcess::handle(Incoming& m) {
     log_.debug("ike-process-call-refused", {{"type", std::to_string(m.type)}, {"why", answer.error()}});
   }
   return answer;
+}
+
+// A child that was taken over could ask for anything: an SA is installed only when the policy
+// enforced now negotiates it with that peer and method (sa_admission.h) and the child reported an
+// authenticated main mode with the peer; a soft association only where the policy falls back to clear.
+Expected<void, std::string> IkeProcess::admit(const driver::SaInstall& sa) {
+  const auto policy = bridge_.current();
+  auto admitted = policy ? ikebridge::admit_sa(*policy, sa) : unexpected(std::string("no policy is applied"));
+  if (admitted) {
+    const std::lock_guard lock(mutex_);
+    if (!authenticated_peers_.contains(sa.peer)) {
+      admitted = unexpected(driver::crypto::describe_sa(sa.params) + " for filter " + std::to_string(sa.filter_id) + " with " +
+                            sa.peer.to_string() + ": the IKE process reported no authenticated main mode with " + sa.peer.to_string());
+    }
+  }
+  if (!admitted) log_.error("ike-sa-refused", {{"pid", std::to_string(child_pid_.load())}, {"why", admitted.error()}});
+  return admitted;
+}
+
+Expected<void, std::string> IkeProcess::admit(const driver::SoftAssociation& association) {
+  const auto policy = bridge_.current();
+  auto admitted = policy ? ikebridge::admit_soft_association(*policy, association) : unexpected(std::string("no policy is applied"));
+  if (!admitted) log_.error("ike-sa-refused", {{"pid", std::to_string(child_pid_.load())}, {"why", admitted.error()}});
+  return admitted;
 }
 
 Expected<Body, std::string> IkeProcess::handle_call(Incoming& m) {
@@ -274,6 +307,7 @@ Expected<Body, std::string> IkeProcess::handle_call(Incoming& m) {
     case ikeproc::kAddSa: {
       auto sa = ikeproc::decode<driver::SaInstall>(m.body);
       if (!sa) return unexpected(std::move(sa.error()));
+      if (auto admitted = admit(*sa); !admitted) return unexpected(std::move(admitted.error()));
       const auto key = std::pair{sa->params.spi, sa->params.direction};
       std::optional<std::pair<std::uint32_t, driver::crypto::Direction>> ah;
       if (sa->bundled_ah) ah = std::pair{sa->bundled_ah->spi, sa->bundled_ah->direction};
@@ -298,6 +332,7 @@ Expected<Body, std::string> IkeProcess::handle_call(Incoming& m) {
     case ikeproc::kAddSoftAssociation: {
       auto association = ikeproc::decode<driver::SoftAssociation>(m.body);
       if (!association) return unexpected(std::move(association.error()));
+      if (auto admitted = admit(*association); !admitted) return unexpected(std::move(admitted.error()));
       if (auto added = dataplane_->add_soft_association(std::move(*association)); !added) return unexpected(std::move(added.error()));
       return Body{};
     }

@@ -8,8 +8,9 @@
 //   policy   phase 1 / quick mode answers of the PolicyBridge; preshared keys as handles
 //   keys     SKEYID = prf(key, Ni_b | Nr_b) for a handle: the key never leaves wardd (a child
 //            that was taken over can use it while it runs, as any IKE process can, but not take it)
-//   SAs      add_sa / delete_sa / counters on the real dataplane; wardd remembers what the child
-//            installed
+//   SAs      add_sa / delete_sa / counters on the real dataplane; wardd installs only what the
+//            policy negotiates with a peer the child reported authenticated (ikebridge/sa_admission.h,
+//            refused: `ike-sa-refused`) and remembers what the child installed
 // When the child dies, wardd logs how (`ike-process-exited`), removes the SAs it had installed
 // (their keys died with it, and the new child could not rekey them; the filter table stays, so
 // their traffic is held or blocked, never sent in clear) and starts a new child, which gets the
@@ -107,6 +108,8 @@ class IkeProcess final : public IkeRunner {
   void exited(pid_t pid, const std::string& how, std::chrono::milliseconds restart_in);
   Expected<privsep::Body, std::string> handle(privsep::Incoming& message);
   Expected<privsep::Body, std::string> handle_call(privsep::Incoming& message);
+  Expected<void, std::string> admit(const driver::SaInstall& sa);
+  Expected<void, std::string> admit(const driver::SoftAssociation& association);
   std::shared_ptr<privsep::Endpoint> endpoint() const;
   void remove_installed_sas(const std::string& why);
 
@@ -126,6 +129,7 @@ class IkeProcess final : public IkeRunner {
   mutable std::mutex mutex_;
   std::shared_ptr<privsep::Endpoint> endpoint_;
   std::set<std::pair<std::uint32_t, driver::crypto::Direction>> installed_;   // by the child, not yet deleted
+  std::set<IpAddress> authenticated_peers_;   // the current child's reported main modes
 };
 
 }  // namespace ward::agent::daemon

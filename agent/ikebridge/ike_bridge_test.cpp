@@ -1,6 +1,7 @@
 // ikebridge: a hand-built policy (a PSK rule negotiating host A <-> subnet B, a block rule for
 // one host in it, a Kerberos-only rule) compiled for host A, looked up as IKE would.
 #include "agent/ikebridge/ike_bridge.h"
+#include "agent/ikebridge/sa_admission.h"
 
 #include <gtest/gtest.h>
 
@@ -449,6 +450,71 @@ TEST_F(DefaultResponseBridgeTest, WithoutAnActiveDefaultResponseRuleNothingAnswe
                                          ike::sa::TrafficSelector{IpPrefix::host(kHostA)});
   ASSERT_FALSE(none.has_value());
   EXPECT_NE(none.error().find("no active default response rule"), std::string::npos) << none.error();
+}
+
+// ---- what wardd installs for its IKE process (sa_admission.h) ------------------------------------
+
+driver::SaInstall esp_sa(std::uint32_t filter_id, const IpAddress& peer, Cipher cipher, Integrity integrity) {
+  driver::SaInstall sa;
+  sa.params.spi = 0x1001;
+  sa.params.cipher = cipher;
+  sa.params.integrity = integrity;
+  sa.filter_id = filter_id;
+  sa.peer = peer;
+  return sa;
+}
+
+TEST_F(IkeBridgeTest, AnSaIsAdmittedOnlyForANegotiateFilterItsPeerAndOneOfItsMethods) {
+  const auto servers = id_of_rule(0);
+  const auto peer = ip("10.2.3.4");
+  EXPECT_TRUE(admit_sa(*snapshot, esp_sa(servers, peer, Cipher::AesGcm256, Integrity::None)));
+  EXPECT_TRUE(admit_sa(*snapshot, esp_sa(servers, peer, Cipher::AesCbc128, Integrity::HmacSha1_96)));
+  driver::SaInstall ah = esp_sa(servers, peer, Cipher::Null, Integrity::HmacSha256_128);
+  ah.params.protocol = driver::crypto::SecurityProtocol::Ah;
+  EXPECT_TRUE(admit_sa(*snapshot, ah));
+
+  auto refused = [&](const driver::SaInstall& sa, const std::string& why) {
+    auto admitted = admit_sa(*snapshot, sa);
+    ASSERT_FALSE(admitted) << why;
+    EXPECT_NE(admitted.error().find(why), std::string::npos) << admitted.error();
+  };
+  // A method the filter action does not have (integrity without encryption, a weaker cipher).
+  refused(esp_sa(servers, peer, Cipher::Null, Integrity::HmacSha1_96),
+          "ESP SA 0x00001001 (outbound) for filter " + std::to_string(servers) + " with 10.2.3.4: ESP");
+  refused(esp_sa(servers, peer, Cipher::AesCbc128, Integrity::HmacMd5_96), "is not one of the filter action's security methods");
+  // A peer the filter does not cover, a block filter, a filter that is not there.
+  refused(esp_sa(servers, ip("10.9.9.9"), Cipher::AesGcm256, Integrity::None), "covers 10.2.0.0/16, which does not include 10.9.9.9");
+  refused(esp_sa(id_of_rule(1), ip("10.2.0.9"), Cipher::AesGcm256, Integrity::None), "is a block filter of rule \"block B.9\"");
+  refused(esp_sa(4242, peer, Cipher::AesGcm256, Integrity::None), "filter 4242 is not in the policy");
+  // Tunnel mode for a transport filter; a dynamic selector for a filter that is not the default response's.
+  auto tunnel = esp_sa(servers, peer, Cipher::AesGcm256, Integrity::None);
+  tunnel.params.mode = driver::crypto::Mode::Tunnel;
+  refused(tunnel, "is a transport filter, the SA is in tunnel mode");
+  auto dynamic = esp_sa(servers, peer, Cipher::AesGcm256, Integrity::None);
+  dynamic.dynamic = driver::DynamicSelector{kHostA, peer, 0, 0, 0};
+  refused(dynamic, "is not the default response rule's");
+  // No fallback to clear in this policy: no soft association.
+  auto soft = admit_soft_association(*snapshot, driver::SoftAssociation{servers, peer, 300s});
+  ASSERT_FALSE(soft);
+  EXPECT_NE(soft.error().find("rule \"servers with PSK\" does not allow fallback to clear"), std::string::npos) << soft.error();
+}
+
+TEST_F(DefaultResponseBridgeTest, DefaultResponseSasAndSoftAssociationsAreAdmittedAsThePolicySays) {
+  const auto response_id = *snapshot->translation.default_response_id;
+  const auto stranger = ip("192.0.2.1");
+  auto sa = esp_sa(response_id, stranger, Cipher::AesGcm256, Integrity::None);
+  sa.dynamic = driver::DynamicSelector{kHostA, stranger, 6, 445, 40000};
+  EXPECT_TRUE(admit_sa(*snapshot, sa));
+  sa.dynamic->remote = ip("192.0.2.2");
+  auto other = admit_sa(*snapshot, sa);
+  ASSERT_FALSE(other);
+  EXPECT_NE(other.error().find("protects traffic with its peer (192.0.2.2) in transport mode"), std::string::npos) << other.error();
+  EXPECT_FALSE(admit_sa(*snapshot, esp_sa(response_id, stranger, Cipher::AesGcm256, Integrity::None)))
+      << "the default response's id without a dynamic selector names no filter";
+
+  EXPECT_TRUE(admit_soft_association(*snapshot, driver::SoftAssociation{id_of_rule(0), ip("10.2.3.4"), 300s}));
+  EXPECT_FALSE(admit_soft_association(*snapshot, driver::SoftAssociation{id_of_rule(0), ip("10.9.9.9"), 300s}));
+  EXPECT_FALSE(admit_soft_association(*snapshot, driver::SoftAssociation{id_of_rule(1), ip("10.2.0.9"), 300s}));
 }
 
 }  // namespace
