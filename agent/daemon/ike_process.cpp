@@ -1,6 +1,9 @@
 #include "agent/daemon/ike_process.h"
 
 #include <algorithm>
+#include <array>
+
+#include "ike/auth/certificate_provider.h"
 
 #include "agent/ikebridge/sa_admission.h"
 #include "agent/ikeproc/messages.h"
@@ -14,6 +17,9 @@ using ike::IkeAuthenticationMethod;
 using ike::IkeHashAlgorithm;
 
 namespace {
+
+// The host's certificate key ([certificates]): the one key of its kind.
+constexpr std::uint32_t kCertificateHandle = 1;
 
 bool is_loopback(const IpAddress& address) {
   constexpr std::uint8_t kLoopbackV4FirstOctet = 127;
@@ -86,11 +92,13 @@ ikebridge::AuthProviderPtr KeyHandles::provider(std::uint32_t handle) const {
 
 // ---- the process ---------------------------------------------------------------------------------
 
-IkeProcess::IkeProcess(Logger& log, AcquireRecorder& recorder, ikebridge::AuthFactory auth, std::string program, std::string user,
+IkeProcess::IkeProcess(Logger& log, AcquireRecorder& recorder, ikebridge::AuthFactory auth,
+                       ikebridge::CertificateCredentialsPtr certificates, std::string program, std::string user,
                        config::IkeSettings settings)
     : log_(log),
       recorder_(recorder),
       bridge_(std::move(auth)),
+      certificates_(std::move(certificates)),
       program_(std::move(program)),
       user_(std::move(user)),
       settings_(settings) {}
@@ -161,6 +169,7 @@ void IkeProcess::started(pid_t pid, std::shared_ptr<privsep::Channel> channel) {
     start.services.push_back({s.local, ike::net::kIsakmpPort, true, ike::sa::kNatTraversalPort, kIkeRetransmit.first_interval,
                               kIkeRetransmit.factor, kIkeRetransmit.max_sends});
   }
+  if (certificates_) send_certificates(*ep);
   (void)ep->notify(ikeproc::kStart, ikeproc::encode(start));
   std::shared_ptr<privsep::Endpoint> previous;
   {
@@ -171,6 +180,52 @@ void IkeProcess::started(pid_t pid, std::shared_ptr<privsep::Channel> channel) {
   log_.info("ike-process-started", {{"pid", std::to_string(pid)}, {"user", user_}});
   // A new child knows no filter state: the first refresh's retain_filters does not apply to it.
   previous.reset();   // its reader has ended with the old child's channel
+}
+
+// The certificate, its chain and the trust store (CAs and CRLs) in as few notes as the channel's
+// message limit allows. All or nothing: a child missing a CRL would accept a revoked certificate,
+// so what cannot be sent leaves the child without certificates (certificate authentication fails).
+void IkeProcess::send_certificates(privsep::Endpoint& child) {
+  constexpr std::size_t kRoom = privsep::kMaxBody - 1024;   // call id, counts, handle
+  std::vector<ikeproc::CertificateNote> notes{{kCertificateHandle, certificates_->certificate_pem(), {}}};
+  std::size_t used = notes.back().certificate_pem.size();
+  for (auto& entry : certificates_->trust_pem()) {
+    if (entry.size() > kRoom || notes.back().certificate_pem.size() > kRoom) {
+      log_.error("ike-certificates-not-sent", {{"why", "a certificate or trust store entry is larger than a message to the IKE process (" +
+                                                           std::to_string(kRoom) + " bytes)"}});
+      return;
+    }
+    if (used + entry.size() > kRoom) {
+      notes.push_back({kCertificateHandle, {}, {}});
+      used = 0;
+    }
+    used += entry.size();
+    notes.back().trust_pem.push_back(std::move(entry));
+  }
+  for (const auto& note : notes) {
+    if (auto sent = child.notify(ikeproc::kCertificates, ikeproc::encode(note)); !sent) {
+      log_.warning("ike-process-start", {{"why", "certificates: " + sent.error()}});
+      return;
+    }
+  }
+}
+
+// RSA PKCS#1 v1.5 over a hash the child computed (SIG_I / SIG_R): the key stays here.
+Expected<Body, std::string> IkeProcess::sign(std::span<const std::uint8_t> body) {
+  auto request = ikeproc::decode<ikeproc::SignRequest>(body);
+  if (!request) return unexpected(std::move(request.error()));
+  if (!certificates_ || request->handle != kCertificateHandle) {
+    return unexpected("sign: no key has handle " + std::to_string(request->handle));
+  }
+  // A hash of a main mode's PRF: MD5, SHA-1, SHA-256, SHA-384 or SHA-512 long.
+  constexpr std::array<std::size_t, 5> kHashSizes{16, 20, 32, 48, 64};
+  if (std::find(kHashSizes.begin(), kHashSizes.end(), request->hash.size()) == kHashSizes.end()) {
+    return unexpected("sign: a " + std::to_string(request->hash.size()) + "-byte hash is no main mode hash");
+  }
+  auto signature = certificates_->sign(request->hash);
+  if (!signature) return unexpected("sign: " + signature.error());
+  const auto* bytes = reinterpret_cast<const std::uint8_t*>(signature->data());
+  return Body(bytes, bytes + signature->size());
 }
 
 void IkeProcess::exited(pid_t pid, const std::string& how, std::chrono::milliseconds restart_in) {
@@ -232,7 +287,7 @@ Expected<Body, std::string> IkeProcess::handle(Incoming& m) {
       break;
   }
   auto answer = handle_call(m);
-  if (!answer && (m.type == ikeproc::kAddSa || m.type == ikeproc::kSkeyid)) {
+  if (!answer && (m.type == ikeproc::kAddSa || m.type == ikeproc::kSkeyid || m.type == ikeproc::kSign)) {
     log_.debug("ike-process-call-refused", {{"type", std::to_string(m.type)}, {"why", answer.error()}});
   }
   return answer;
@@ -274,8 +329,11 @@ Expected<Body, std::string> IkeProcess::handle_call(Incoming& m) {
       remote.allow_legacy = policy->allow_legacy;
       remote.quick_mode_limit = policy->quick_mode_limit;
       for (const auto& provider : policy->auth) {
-        if (provider->method() != IkeAuthenticationMethod::PreSharedKey) continue;
-        remote.auth.push_back({provider->method(), keys_.handle_for(provider), {}});
+        if (provider->method() == IkeAuthenticationMethod::PreSharedKey) {
+          remote.auth.push_back({provider->method(), keys_.handle_for(provider), {}});
+        } else if (const auto* certificate = dynamic_cast<const ike::auth::CertificateProvider*>(provider.get())) {
+          remote.auth.push_back({provider->method(), kCertificateHandle, certificate->ca_name()});
+        }
       }
       return ikeproc::encode(remote);
     }
@@ -304,6 +362,8 @@ Expected<Body, std::string> IkeProcess::handle_call(Incoming& m) {
       return Body(reinterpret_cast<const std::uint8_t*>(skeyid.reveal().data()),
                   reinterpret_cast<const std::uint8_t*>(skeyid.reveal().data()) + skeyid.size());
     }
+    case ikeproc::kSign:
+      return sign(m.body);
     case ikeproc::kAddSa: {
       auto sa = ikeproc::decode<driver::SaInstall>(m.body);
       if (!sa) return unexpected(std::move(sa.error()));

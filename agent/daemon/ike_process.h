@@ -6,8 +6,9 @@
 // (CAP_NET_ADMIN), the policy and the preshared keys; the child (agent/ikeproc/ike_child.h, started
 // and restarted by a privsep Supervisor) parses every datagram, runs the exchanges, and asks:
 //   policy   phase 1 / quick mode answers of the PolicyBridge; preshared keys as handles
-//   keys     SKEYID = prf(key, Ni_b | Nr_b) for a handle: the key never leaves wardd (a child
-//            that was taken over can use it while it runs, as any IKE process can, but not take it)
+//   keys     SKEYID = prf(key, Ni_b | Nr_b) for a preshared key's handle, an RSA signature of a
+//            hash with the certificate's key: no key ever leaves wardd (a child that was taken over
+//            can use them while it runs, as any IKE process can, but not take them)
 //   SAs      add_sa / delete_sa / counters on the real dataplane; wardd installs only what the
 //            policy negotiates with a peer the child reported authenticated (ikebridge/sa_admission.h,
 //            refused: `ike-sa-refused`) and remembers what the child installed
@@ -88,8 +89,10 @@ class KeyHandles {
 class IkeProcess final : public IkeRunner {
  public:
   // `program`: wardd's own path (it runs `program --privsep-child ike --user USER`).
-  IkeProcess(Logger& log, AcquireRecorder& recorder, ikebridge::AuthFactory auth, std::string program, std::string user,
-             config::IkeSettings settings);
+  // `certificates`: the host's ([certificates] in ward.conf), or null. The child gets the
+  // certificate, chain and trust store, never the key: it asks wardd to sign (kSign).
+  IkeProcess(Logger& log, AcquireRecorder& recorder, ikebridge::AuthFactory auth, ikebridge::CertificateCredentialsPtr certificates,
+             std::string program, std::string user, config::IkeSettings settings);
   ~IkeProcess() override { stop(); }
 
   void start(const std::vector<IpAddress>& addresses, driver::Dataplane& dataplane) override;
@@ -105,6 +108,8 @@ class IkeProcess final : public IkeRunner {
     std::optional<ike::net::UdpSocket> nat_socket;
   };
   void started(pid_t pid, std::shared_ptr<privsep::Channel> channel);
+  void send_certificates(privsep::Endpoint& child);
+  Expected<privsep::Body, std::string> sign(std::span<const std::uint8_t> body);
   void exited(pid_t pid, const std::string& how, std::chrono::milliseconds restart_in);
   Expected<privsep::Body, std::string> handle(privsep::Incoming& message);
   Expected<privsep::Body, std::string> handle_call(privsep::Incoming& message);
@@ -119,6 +124,7 @@ class IkeProcess final : public IkeRunner {
   BridgeSync bridge_sync_;
   std::mutex sync_mutex_;
   KeyHandles keys_;
+  ikebridge::CertificateCredentialsPtr certificates_;
   std::string program_;
   std::string user_;
   config::IkeSettings settings_;

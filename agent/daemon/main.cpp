@@ -87,8 +87,8 @@ int wait_for_signal(const sigset_t& set, std::chrono::milliseconds timeout) {
   return signal > 0 ? signal : 0;
 }
 
-// IKE inside wardd (no [privsep] user, or Kerberos or certificates configured: their keys are
-// not yet served to the IKE process).
+// IKE inside wardd (no [privsep] user, or Kerberos configured: the keytab is not yet served to the
+// IKE process).
 class IkeInProcess final : public IkeRunner {
  public:
   IkeInProcess(Logger& log, AcquireRecorder& recorder, ikebridge::AuthFactory auth, config::IkeSettings settings)
@@ -171,7 +171,6 @@ std::string own_program() {
 // Why IKE stays inside wardd although [privsep] user is set; empty when it can run apart.
 std::string why_not_separated(const config::Config& config) {
   if (!config.directory.realm.empty()) return "Kerberos authentication needs the keytab, which the IKE process cannot use yet";
-  if (config.certificates.enabled()) return "certificate authentication needs the private key, which the IKE process cannot use yet";
   return {};
 }
 
@@ -249,7 +248,8 @@ int run(const std::filesystem::path& config_path) {
     if (!config->privsep_user.empty()) log.warning("ike-not-separated", {{"why", why}});
     ike_runner = std::make_unique<IkeInProcess>(log, acquires, std::move(auth), config->ike);
   } else {
-    ike_runner = std::make_unique<IkeProcess>(log, acquires, std::move(auth), own_program(), config->privsep_user, config->ike);
+    ike_runner = std::make_unique<IkeProcess>(log, acquires, std::move(auth), certificates, own_program(), config->privsep_user,
+                                              config->ike);
   }
   IkeRunner& ike = *ike_runner;
   ike.start(*addresses, *dataplane->dataplane);

@@ -16,6 +16,7 @@
 #include "directory/model/policy_json.h"
 #include "directory/model/test_support.h"
 #include "tests/harness/process.h"
+#include "tests/harness/test_ca.h"
 #include "tests/netns/netns.h"
 
 namespace ward::agent::daemon::testing {
@@ -83,6 +84,18 @@ inline void start_wardd(WarddHost& host, const model::Policy& policy) {
   ASSERT_FALSE(shown.is_discarded()) << text;
   ASSERT_EQ(shown["dataplane"]["backend"], WARD_TEST_EXPECTED_BACKEND) << shown["dataplane"].dump();
 #endif
+}
+
+// Adds [certificates] to the host's ward.conf: an RSA certificate `name` ("/O=Ward/CN=<name>.ward.test",
+// subjectAltName IP:`address`) from `issuer`, with `trusted` as the trust store.
+inline void use_certificate(WarddHost& host, const std::string& name, const test::TestCa& issuer, const test::TestCa& trusted,
+                            const std::string& address) {
+  auto cert = test::issue_rsa_certificate(issuer, host.dir, name, "/O=Ward/CN=" + name + ".ward.test",
+                                          test::RsaCertificateOptions{{"IP:" + address}, "", "", 10, {}});
+  ASSERT_TRUE(cert) << cert.error().to_string();
+  ASSERT_TRUE(test::write_file(host.config, test::read_text(host.config) + "[certificates]\ncertificate = " +
+                                                cert->certificate.string() + "\nprivate_key = " + cert->private_key.string() +
+                                                "\ntrust = " + trusted.certificate.string() + "\n"));
 }
 
 }  // namespace ward::agent::daemon::testing

@@ -89,17 +89,8 @@ class WarddIkeNetnsTest : public ::testing::Test {
 
   void start(Host& host, const model::Policy& policy) { testing::start_wardd(host, policy); }
 
-  // Adds [certificates] to `host`'s ward.conf: a certificate from `issuer` for `address`, and
-  // `trusted` as the trust store.
   void use_certificate(Host& host, const test::TestCa& issuer, const test::TestCa& trusted, const std::string& address) {
-    const std::string name = &host == &a_ ? "a" : "b";
-    auto cert = test::issue_rsa_certificate(issuer, host.dir, name, "/O=Ward/CN=" + name + ".ward.test",
-                                            test::RsaCertificateOptions{{"IP:" + address}, "", "", 10, {}});
-    ASSERT_TRUE(cert) << cert.error().to_string();
-    ASSERT_TRUE(test::write_file(host.config, test::read_text(host.config) + "[certificates]\ncertificate = " +
-                                                  cert->certificate.string() + "\nprivate_key = " +
-                                                  cert->private_key.string() + "\ntrust = " + trusted.certificate.string() +
-                                                  "\n"));
+    testing::use_certificate(host, &host == &a_ ? "a" : "b", issuer, trusted, address);
   }
 
   std::unique_ptr<test::TempDir> dir_;

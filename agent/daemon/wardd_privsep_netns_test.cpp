@@ -5,10 +5,12 @@
 //     answers, SKEYID and SAs go through the channel between them (`show sa` asks the child);
 //   - the IKE process killed with SIGKILL is noticed and logged, its SAs are removed, a new one
 //     starts, and the next pings negotiate again; tshark on the peer's end of the link sees no
-//     ICMP between the two hosts in clear at any time, only ESP.
+//     ICMP between the two hosts in clear at any time, only ESP;
+//   - with [certificates], the IKE process signs through wardd and never gets the key.
 // Skips without root, `ip` or tshark.
 #include <dirent.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <cstdio>
@@ -260,6 +262,63 @@ TEST_F(WarddPrivsepNetnsTest, AKilledIkeProcessIsRestartedAndTrafficResumesWitho
   EXPECT_EQ(count(between + " && icmp"), 0U) << "ICMP between the hosts in clear";
   EXPECT_GT(count(between + " && esp"), 0U);
   EXPECT_GE(count("isakmp.exchangetype == 2 && ip.src == " + std::string(kAddressA)), 2U) << "two main modes from A";
+}
+
+// [certificates] no longer keeps IKE inside wardd: the IKE process gets the certificate, its chain
+// and the trust store, and asks wardd for each signature (kSign); the private key (0600, root's)
+// stays with wardd. A SIGKILLed child is replaced and signs through wardd again.
+TEST_F(WarddPrivsepNetnsTest, WithCertificatesTheIkeProcessSignsThroughWarddWithoutTheKey) {
+  auto root = test::make_rsa_ca(dir_->path(), "root", "/O=Ward/CN=Privsep Test Root");
+  ASSERT_TRUE(root) << root.error().to_string();
+  testing::use_certificate(a_, "a", *root, *root, kAddressA);
+  testing::use_certificate(b_, "b", *root, *root, kAddressB);
+  ASSERT_FALSE(HasFatalFailure());
+  auto policy = esp_policy("unused");
+  policy.rules[0].auth_methods = {model::AuthMethod::certificate("CN=Privsep Test Root, O=Ward")};
+  testing::start_wardd(a_, policy);
+  testing::start_wardd(b_, policy);
+  const pid_t first = wait_for_ike_process(a_);
+  ASSERT_GT(first, 0) << test::file_tail(a_.log);
+  EXPECT_FALSE(host_log_has(a_, "ike-not-separated")) << test::file_tail(a_.log);
+  std::printf("wardd %s\nIKE   %s\n", caps_line(a_.wardd.pid()).c_str(), caps_line(first).c_str());
+  const auto ike = proc_status(first);
+  EXPECT_EQ(ike.at("Uid"), "65534\t65534\t65534\t65534");
+  for (const char* set : {"CapInh", "CapPrm", "CapEff", "CapAmb", "CapBnd"}) EXPECT_EQ(ike.at(set), "0000000000000000") << set;
+  EXPECT_EQ(ike.at("NoNewPrivs"), "1");
+  EXPECT_EQ(ike.at("Seccomp"), "2");
+  // The key file is root's alone: the child, as nobody, could not open it.
+  const auto key = a_.dir / "a.key";
+  struct stat key_stat {};
+  ASSERT_EQ(::stat(key.c_str(), &key_stat), 0);
+  EXPECT_EQ(key_stat.st_uid, 0U);
+  EXPECT_EQ(key_stat.st_mode & 0777, 0600U);
+
+  ASSERT_TRUE(ping_until_answered(a_, kAddressB)) << test::file_tail(a_.log) << test::file_tail(b_.log);
+  nlohmann::json sa;
+  ASSERT_TRUE(eventually([&] {
+    sa = show_sa(a_);
+    return sa.value("quick_modes", nlohmann::json::array()).size() == 1;
+  })) << sa.dump(1);
+  EXPECT_EQ(sa["quick_modes"][0]["auth_method"], "RSA signature (X.509)") << sa.dump(1);
+  EXPECT_FALSE(host_log_has(a_, "ike-sa-refused")) << test::file_tail(a_.log);
+  // No line of the key's PEM in the log.
+  const auto key_pem = test::read_text(key);
+  const auto second_line = key_pem.substr(key_pem.find('\n') + 1, 64);
+  EXPECT_EQ(second_line.size(), 64U);
+  EXPECT_FALSE(host_log_has(a_, second_line));
+
+  ASSERT_EQ(::kill(first, SIGKILL), 0);
+  const auto killed_at = std::chrono::steady_clock::now();
+  const pid_t second = wait_for_ike_process(a_, first);
+  ASSERT_GT(second, 0) << test::file_tail(a_.log);
+  ASSERT_TRUE(ping_until_answered(a_, kAddressB)) << test::file_tail(a_.log) << test::file_tail(b_.log);
+  std::printf("certificates: traffic answered again %lld ms after the SIGKILL\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - killed_at).count()));
+  EXPECT_TRUE(eventually([&] {
+    const auto after = show_sa(a_);
+    return after.value("quick_modes", nlohmann::json::array()).size() == 1 &&
+           after["quick_modes"][0]["auth_method"] == "RSA signature (X.509)";
+  })) << show_sa(a_).dump(1);
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include "agent/privsep/endpoint.h"
 #include "agent/privsep/sandbox.h"
 #include "agent/privsep/supervisor.h"
+#include "ike/auth/certificate_provider.h"
 #include "ike/auth/preshared_key.h"
 #include "ike/service/ike_service.h"
 
@@ -67,7 +68,9 @@ class RemoteDataplane final : public driver::Dataplane {
 // The policy is the parent's too; preshared keys come as handles, SKEYID from the parent.
 class RemotePolicy final : public ike::service::PolicyLookup {
  public:
-  explicit RemotePolicy(Endpoint& parent) : parent_(parent) {}
+  // `certificates`: ours without the key (signatures come from the parent), or null.
+  RemotePolicy(Endpoint& parent, std::shared_ptr<const ike::auth::CertificateCredentials> certificates)
+      : parent_(parent), certificates_(std::move(certificates)) {}
 
   Expected<ike::service::Phase1Policy, std::string> phase1_for(const IpAddress& local, const IpAddress& peer,
                                                                std::optional<std::uint32_t> filter_id) const override {
@@ -79,11 +82,19 @@ class RemotePolicy final : public ike::service::PolicyLookup {
     policy.proposals = std::move(remote->proposals);
     policy.allow_legacy = remote->allow_legacy;
     policy.quick_mode_limit = remote->quick_mode_limit;
+    std::string unusable;
     for (const auto& auth : remote->auth) {
-      if (auth.method != IkeAuthenticationMethod::PreSharedKey) continue;   // the parent sends no others
-      policy.auth.push_back(preshared_key(auth.handle));
+      if (auth.method == IkeAuthenticationMethod::PreSharedKey) {
+        policy.auth.push_back(preshared_key(auth.handle));
+      } else if (auth.method == IkeAuthenticationMethod::RsaSignatures) {
+        auto provider = certificate(auth.ca_name);
+        if (provider) policy.auth.push_back(std::move(*provider));
+        else unusable = provider.error();
+      }
     }
-    if (policy.auth.empty()) return unexpected(std::string("no authentication method the IKE process can use"));
+    if (policy.auth.empty()) {
+      return unexpected("no authentication method the IKE process can use" + (unusable.empty() ? std::string() : ": " + unusable));
+    }
     return policy;
   }
 
@@ -121,9 +132,24 @@ class RemotePolicy final : public ike::service::PolicyLookup {
     return provider;
   }
 
+  // One provider per CA name, over our certificate; the error when the trust store lacks the CA.
+  Expected<std::shared_ptr<const ike::auth::AuthProvider>, std::string> certificate(const std::string& ca_name) const {
+    if (!certificates_) return unexpected(std::string("certificate authentication: wardd sent no certificate"));
+    const std::lock_guard lock(mutex_);
+    auto& provider = certificate_providers_[ca_name];
+    if (!provider) {
+      auto made = ike::auth::CertificateProvider::create(certificates_, ca_name);
+      if (!made) return unexpected("certificate authentication: " + made.error());
+      provider = std::move(*made);
+    }
+    return provider;
+  }
+
   Endpoint& parent_;
+  std::shared_ptr<const ike::auth::CertificateCredentials> certificates_;
   mutable std::mutex mutex_;
   mutable std::map<std::uint32_t, std::shared_ptr<const ike::auth::AuthProvider>> providers_;
+  mutable std::map<std::string, std::shared_ptr<const ike::auth::AuthProvider>> certificate_providers_;
 };
 
 class RemoteListener final : public ike::service::IkeListener {
@@ -156,6 +182,15 @@ class ChildState {
         const std::lock_guard lock(mutex_);
         start_ = std::move(*start);
         changed_.notify_all();
+        return Body{};
+      }
+      case kCertificates: {
+        auto note = decode<CertificateNote>(m.body);
+        if (!note) return unexpected(std::move(note.error()));
+        const std::lock_guard lock(mutex_);
+        if (!certificates_) certificates_ = CertificateNote{note->handle, {}, {}};
+        certificates_->certificate_pem += note->certificate_pem;
+        for (auto& entry : note->trust_pem) certificates_->trust_pem.push_back(std::move(entry));
         return Body{};
       }
       case kAcquire: {
@@ -199,7 +234,21 @@ class ChildState {
     }
     if (closed_) return unexpected(std::string("wardd closed the channel"));
     dataplane_.emplace(parent, start_->capabilities);
-    policy_.emplace(parent);
+    std::shared_ptr<const ike::auth::CertificateCredentials> certificates;
+    if (certificates_) {
+      Endpoint* signer = &parent;
+      auto loaded = ike::auth::CertificateCredentials::from_pem(
+          certificates_->certificate_pem, certificates_->trust_pem,
+          [signer, handle = certificates_->handle](std::span<const std::byte> hash) -> Expected<std::vector<std::byte>, std::string> {
+            auto r = signer->call(kSign, encode(SignRequest{handle, {hash.begin(), hash.end()}}));
+            if (!r) return unexpected(std::move(r.error()));
+            const auto* bytes = reinterpret_cast<const std::byte*>(r->data());
+            return std::vector<std::byte>(bytes, bytes + r->size());
+          });
+      if (!loaded) return unexpected("certificates from wardd: " + loaded.error());
+      certificates = std::move(*loaded);
+    }
+    policy_.emplace(parent, std::move(certificates));
     listener_.emplace(parent);
     for (const auto& spec : start_->services) {
       auto socket = take_socket(spec.local, spec.port);
@@ -269,6 +318,7 @@ class ChildState {
   bool closed_ = false;
   std::map<std::pair<std::string, std::uint16_t>, privsep::OwnedFd> sockets_;
   std::optional<StartNote> start_;
+  std::optional<CertificateNote> certificates_;   // kCertificates, before kStart
   std::optional<RemoteDataplane> dataplane_;
   std::optional<RemotePolicy> policy_;
   std::optional<RemoteListener> listener_;

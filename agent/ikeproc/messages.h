@@ -10,6 +10,8 @@
 //     kExpiry        note        driver::SaExpiry
 //     kRetainFilters note        u32 count, filter ids: SAs of other filters are deleted
 //     kSnapshot      call        u32 service index -> IkeSnapshot
+//     kCertificates  note        CertificateNote: our certificate and chain, trust store entries
+//                                (PEM; several notes when the store is large, appended), before kStart
 //   child -> parent
 //     kReady         note        "ok" once sandboxed and every service runs, else "error: why"
 //     kEvent         note        IkeEvent
@@ -18,6 +20,7 @@
 //     kQuickModeForAcquire  call  Acquire -> QuickModePolicy
 //     kQuickModeForPeer     call  local, peer, peer side, our side -> QuickModePolicy
 //     kSkeyid        call        handle, hash, Ni_b, Nr_b -> SKEYID (prf(preshared key, Ni_b|Nr_b))
+//     kSign          call        handle, hash -> RSA PKCS#1 v1.5 signature with the certificate's key
 //     kAddSa         call        SaInstall -> nothing
 //     kDeleteSa      call        spi, direction -> nothing
 //     kCounters      call        nothing -> DataplaneCounters
@@ -36,6 +39,7 @@ enum Message : std::uint32_t {
   kExpiry,
   kRetainFilters,
   kSnapshot,
+  kCertificates,
   kReady = 100,
   kEvent,
   kLog,
@@ -48,6 +52,7 @@ enum Message : std::uint32_t {
   kCounters,
   kAddSoftAssociation,
   kDeleteSoftAssociation,
+  kSign,
 };
 
 }  // namespace ward::agent::ikeproc

@@ -226,7 +226,8 @@ BioPtr open_file(const std::filesystem::path& path) {
 struct CertificateCredentials::Impl {
   X509Ptr certificate;
   std::vector<X509Ptr> chain;      // intermediates sent after our certificate
-  PkeyPtr key;
+  PkeyPtr key;                     // or, without it,
+  Signer signer;                   // who signs with it
   std::vector<X509Ptr> trusted;    // every CA certificate of the trust store
   std::vector<CrlPtr> crls;
 };
@@ -240,12 +241,11 @@ std::size_t CertificateCredentials::crl_count() const { return impl_->crls.size(
 
 namespace {
 
-// The PEM certificates and CRLs of one trust store file; an error if it holds neither.
-Expected<void, std::string> read_trust_file(const std::filesystem::path& path, CertificateCredentials::Impl& into) {
-  auto bio = open_file(path);
-  if (!bio) return unexpected("trust store file " + path.string() + " cannot be opened: " + std::generic_category().message(errno));
-  InfoStackPtr infos(PEM_X509_INFO_read_bio(bio.get(), nullptr, nullptr, nullptr));
-  if (!infos) return unexpected("trust store file " + path.string() + " is not PEM: " + openssl_error());
+// The PEM certificates and CRLs of one trust store file (`name`: "trust store file PATH"); an
+// error if it holds neither.
+Expected<void, std::string> read_trust_bio(BIO* bio, const std::string& name, CertificateCredentials::Impl& into) {
+  InfoStackPtr infos(PEM_X509_INFO_read_bio(bio, nullptr, nullptr, nullptr));
+  if (!infos) return unexpected(name + " is not PEM: " + openssl_error());
   std::size_t found = 0;
   for (int i = 0; i < sk_X509_INFO_num(infos.get()); ++i) {
     X509_INFO* info = sk_X509_INFO_value(infos.get(), i);
@@ -260,8 +260,39 @@ Expected<void, std::string> read_trust_file(const std::filesystem::path& path, C
       ++found;
     }
   }
-  if (found == 0) return unexpected("trust store file " + path.string() + " holds no PEM certificate or CRL");
+  if (found == 0) return unexpected(name + " holds no PEM certificate or CRL");
   return {};
+}
+
+Expected<void, std::string> read_trust_file(const std::filesystem::path& path, CertificateCredentials::Impl& into) {
+  auto bio = open_file(path);
+  if (!bio) return unexpected("trust store file " + path.string() + " cannot be opened: " + std::generic_category().message(errno));
+  return read_trust_bio(bio.get(), "trust store file " + path.string(), into);
+}
+
+// Our certificate, then the intermediates to send with it.
+void read_certificates(BIO* bio, CertificateCredentials::Impl& into) {
+  while (X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
+    if (!into.certificate) {
+      into.certificate.reset(cert);
+    } else {
+      into.chain.emplace_back(cert);
+    }
+  }
+  ERR_clear_error();   // the end of the file reads as an error
+}
+
+BioPtr memory_bio(std::string_view text) {
+  return BioPtr(BIO_new_mem_buf(text.data(), static_cast<int>(std::min<std::size_t>(text.size(), std::numeric_limits<int>::max()))));
+}
+
+template <class Writer>
+std::string pem_of(Writer write) {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  if (!bio || write(bio.get()) != 1) return {};
+  char* data = nullptr;
+  const long size = BIO_get_mem_data(bio.get(), &data);
+  return size > 0 ? std::string(data, static_cast<std::size_t>(size)) : std::string();
 }
 
 }  // namespace
@@ -270,20 +301,12 @@ Expected<std::shared_ptr<const CertificateCredentials>, std::string> Certificate
     const CertificateFiles& files) {
   auto impl = std::make_unique<Impl>();
 
-  // Our certificate, then the intermediates to send with it.
   auto cert_bio = open_file(files.certificate);
   if (!cert_bio) {
     return unexpected("certificate file " + files.certificate.string() + " cannot be opened: " +
                       std::generic_category().message(errno));
   }
-  while (X509* cert = PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr)) {
-    if (!impl->certificate) {
-      impl->certificate.reset(cert);
-    } else {
-      impl->chain.emplace_back(cert);
-    }
-  }
-  ERR_clear_error();   // the end of the file reads as an error
+  read_certificates(cert_bio.get(), *impl);
   if (!impl->certificate) return unexpected("certificate file " + files.certificate.string() + " holds no PEM certificate");
 
   auto key_bio = open_file(files.private_key);
@@ -325,6 +348,36 @@ Expected<std::shared_ptr<const CertificateCredentials>, std::string> Certificate
   }
   if (impl->trusted.empty()) return unexpected("trust store " + files.trust.string() + " holds no CA certificate");
   return std::shared_ptr<const CertificateCredentials>(new CertificateCredentials(std::move(impl)));
+}
+
+Expected<std::shared_ptr<const CertificateCredentials>, std::string> CertificateCredentials::from_pem(
+    std::string_view certificate_pem, const std::vector<std::string>& trust_pem, Signer signer) {
+  auto impl = std::make_unique<Impl>();
+  auto cert_bio = memory_bio(certificate_pem);
+  if (cert_bio) read_certificates(cert_bio.get(), *impl);
+  if (!impl->certificate) return unexpected(std::string("the certificate text holds no PEM certificate"));
+  if (!signer) return unexpected(std::string("no key and no signer for certificate ") + subject_of(impl->certificate.get()));
+  impl->signer = std::move(signer);
+  for (std::size_t i = 0; i < trust_pem.size(); ++i) {
+    auto bio = memory_bio(trust_pem[i]);
+    if (!bio) return unexpected(std::string("out of memory reading the trust store"));
+    if (auto read = read_trust_bio(bio.get(), "trust store entry " + std::to_string(i + 1), *impl); !read) return unexpected(read.error());
+  }
+  if (impl->trusted.empty()) return unexpected(std::string("the trust store holds no CA certificate"));
+  return std::shared_ptr<const CertificateCredentials>(new CertificateCredentials(std::move(impl)));
+}
+
+std::string CertificateCredentials::certificate_pem() const {
+  std::string pem = pem_of([&](BIO* b) { return PEM_write_bio_X509(b, impl_->certificate.get()); });
+  for (const auto& cert : impl_->chain) pem += pem_of([&](BIO* b) { return PEM_write_bio_X509(b, cert.get()); });
+  return pem;
+}
+
+std::vector<std::string> CertificateCredentials::trust_pem() const {
+  std::vector<std::string> out;
+  for (const auto& ca : impl_->trusted) out.push_back(pem_of([&](BIO* b) { return PEM_write_bio_X509(b, ca.get()); }));
+  for (const auto& crl : impl_->crls) out.push_back(pem_of([&](BIO* b) { return PEM_write_bio_X509_CRL(b, crl.get()); }));
+  return out;
 }
 
 // ---- the provider ---------------------------------------------------------------------------------
@@ -397,6 +450,16 @@ Expected<std::vector<std::byte>, std::string> sign_hash(EVP_PKEY* key, std::span
   signature.resize(size);
   return signature;
 }
+
+}  // namespace
+
+Expected<std::vector<std::byte>, std::string> CertificateCredentials::sign(std::span<const std::byte> hash) const {
+  if (impl_->key) return sign_hash(impl_->key.get(), hash);
+  if (impl_->signer) return impl_->signer(hash);
+  return unexpected(std::string("no private key"));
+}
+
+namespace {
 
 bool verify_hash(EVP_PKEY* key, std::span<const std::byte> signature, std::span<const std::byte> hash) {
   PkeyCtxPtr ctx(EVP_PKEY_CTX_new(key, nullptr));
@@ -501,7 +564,7 @@ Expected<std::vector<Payload>, std::string> CertificateProvider::build_authentic
   payloads.push_back(Certificate{CertificateEncoding::X509Signature, der_of(creds.certificate.get())});
   for (const auto& cert : creds.chain) payloads.push_back(Certificate{CertificateEncoding::X509Signature, der_of(cert.get())});
   const auto digest = hash_x(self, transcript, own_id_b);
-  auto signature = sign_hash(creds.key.get(), digest.reveal());
+  auto signature = credentials_->sign(digest.reveal());
   if (!signature) return unexpected(std::string(sig_name(self)) + ": " + signature.error());
   if (signature->size() > Signature::kMaxSize) {
     return unexpected(std::string(sig_name(self)) + " is " + std::to_string(signature->size()) + " bytes, a SIG payload holds " +

@@ -22,7 +22,8 @@
 //
 // The host's credentials (certificate, chain, private key, trusted CAs and CRLs) are loaded once
 // into CertificateCredentials and shared by every rule's provider. The private key stays in that
-// object: it is used to sign and never printed.
+// object: it is used to sign and never printed. wardd's sandboxed IKE process (agent/ikeproc) gets
+// credentials without it (from_pem) and signs through wardd.
 #pragma once
 
 #include <chrono>
@@ -30,7 +31,10 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "common/ip.h"
 #include "ike/auth/auth_provider.h"
@@ -43,11 +47,25 @@ struct CertificateFiles {
   std::filesystem::path trust;        // a PEM file, or a directory of PEM files: trusted CAs and CRLs
 };
 
+// Signs a hash with the private key held elsewhere (RSA PKCS#1 v1.5 block type 1 over the hash
+// itself, as sign() does): how wardd's sandboxed IKE process signs with a key only wardd holds.
+using Signer = std::function<Expected<std::vector<std::byte>, std::string>(std::span<const std::byte> hash)>;
+
 // This host's certificate and key, and the trust store; immutable once loaded.
 class CertificateCredentials {
  public:
   // The error names the file and what is wrong with it (no certificate, key does not match, ...).
   static Expected<std::shared_ptr<const CertificateCredentials>, std::string> load(const CertificateFiles& files);
+  // The same without the private key: the certificate (then its chain) and the trust store (each
+  // entry PEM CA certificates and CRLs), as certificate_pem() and trust_pem() give them, with
+  // `signer` signing in the key's place.
+  static Expected<std::shared_ptr<const CertificateCredentials>, std::string> from_pem(std::string_view certificate_pem,
+                                                                                      const std::vector<std::string>& trust_pem,
+                                                                                      Signer signer);
+  std::string certificate_pem() const;          // ours, then the chain
+  std::vector<std::string> trust_pem() const;   // one entry per CA certificate and CRL
+  // RSA PKCS#1 v1.5 over `hash` (no DigestInfo): with the key, or through the signer.
+  Expected<std::vector<std::byte>, std::string> sign(std::span<const std::byte> hash) const;
 
   ~CertificateCredentials();
   CertificateCredentials(const CertificateCredentials&) = delete;

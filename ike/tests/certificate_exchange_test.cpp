@@ -308,6 +308,37 @@ TEST_F(CertificateExchangeTest, MainModeAndQuickModeEstablishWithRsaCertificates
   expect_traffic_flows();
 }
 
+// wardd's sandboxed IKE process: credentials rebuilt from the PEM wardd exports (no key), signing
+// through a Signer that stands for the call to wardd (agent/ikeproc kSign).
+TEST_F(CertificateExchangeTest, CredentialsWithoutTheKeySignThroughTheSigner) {
+  const auto held = credentials("a");
+  ASSERT_NE(held, nullptr);
+  int signatures = 0;
+  auto remote = auth::CertificateCredentials::from_pem(held->certificate_pem(), held->trust_pem(),
+                                                       [&](std::span<const std::byte> hash) {
+                                                         ++signatures;
+                                                         return held->sign(hash);
+                                                       });
+  ASSERT_TRUE(remote.has_value()) << remote.error();
+  EXPECT_EQ((*remote)->subject(), held->subject());
+  EXPECT_EQ((*remote)->trusted_ca_count(), held->trusted_ca_count());
+  EXPECT_EQ((*remote)->crl_count(), held->crl_count()) << "a CRL left out would let a revoked certificate through";
+  auto a = auth::CertificateProvider::create(*remote, kRootName);
+  ASSERT_TRUE(a.has_value()) << a.error();
+  const auto b = provider("b");
+  establish(**a, *b);
+  ASSERT_FALSE(HasFatalFailure());
+  EXPECT_EQ(signatures, 1) << "SIG_I";
+  EXPECT_EQ(responder->peer_identity(), "CN=a.ward.test,O=Ward");
+
+  auto keyless = auth::CertificateCredentials::from_pem(held->certificate_pem(), held->trust_pem(), {});
+  ASSERT_FALSE(keyless.has_value());
+  EXPECT_NE(keyless.error().find("no key and no signer"), std::string::npos) << keyless.error();
+  EXPECT_FALSE(auth::CertificateCredentials::from_pem("not PEM", held->trust_pem(), [](std::span<const std::byte>) {
+                 return Expected<std::vector<std::byte>, std::string>(std::vector<std::byte>{});
+               }).has_value());
+}
+
 TEST_F(CertificateExchangeTest, EstablishesWithACertificateFromAnIntermediateCa) {
   // B sends its certificate and the intermediate; A trusts only the root.
   const auto a = provider("a");
