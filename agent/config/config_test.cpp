@@ -38,6 +38,7 @@ TEST(ConfigTest, ExampleFileParsesWithEveryValue) {
   EXPECT_EQ(c.driver_queues, 1u);
   EXPECT_FALSE(c.driver_fast_path);
   EXPECT_EQ(c.control_socket, "/run/ward/control.sock");
+  EXPECT_EQ(c.privsep_user, "_ward");   // the package's postinst makes the user
   EXPECT_FALSE(c.monitor.enabled);
   EXPECT_EQ(c.cache_path, "/var/lib/ward/ward.db");
   EXPECT_EQ(c.event_retention, std::chrono::hours(24 * 30));

@@ -202,6 +202,8 @@ check "ward.conf is the shipped example" cmp -s "$root/etc/ward/ward.conf" \
 ward_gid=$(awk -F: '$1 == "ward" { print $3 }' "$root/etc/group")
 check "postinst made the system group ward in the root (gid $ward_gid)" \
   bash -c '[[ -n $0 && $0 -lt 1000 ]]' "$ward_gid"
+check "postinst made the system user _ward with a group of its own and no shell" bash -c \
+  '[[ $(awk -F: '"'"'$1 == "_ward" { print ($3 < 1000) ":" $7 }'"'"' "$0/etc/passwd") == "1:/usr/sbin/nologin" ]] && grep -q "^_ward:" "$0/etc/group"' "$root"
 check "postinst made /var/lib/ward 0700 root:root" bash -c \
   '[[ $(stat -c "%a %u %g" "$0/var/lib/ward") == "700 0 0" ]]' "$root"
 check "postinst made /run/ward 0750 root:ward" bash -c \

@@ -4,7 +4,10 @@
 // test made, joined by a veth to a peer namespace from which traffic is checked.
 //
 //  - `systemctl start wardd` succeeds (Type=notify) and wardd holds exactly the unit's
-//    capabilities (CAP_NET_ADMIN, CAP_NET_BIND_SERVICE), runs as root:ward, never restarted;
+//    capabilities (CAP_NET_ADMIN, CAP_NET_BIND_SERVICE, CAP_SETUID, CAP_SETGID), runs as
+//    root:ward, never restarted;
+//  - its IKE process ([privsep] user = _ward, the user the postinst made) runs as _ward with no
+//    capability, no_new_privs and a seccomp filter;
 //  - the local policy blocks TCP to one port of the container and not another, seen from the peer;
 //  - `systemctl reload wardd` applies a changed policy file before it returns;
 //  - the journal holds wardd's events with PRIORITY, MESSAGE_ID and WARD_* fields;
@@ -19,6 +22,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 #include "agent/daemon/log.h"
 #include "directory/model/policy_json.h"
@@ -37,8 +41,9 @@ constexpr const char* kHostAddress = "10.20.7.1";  // the container
 constexpr const char* kPeerAddress = "10.20.7.2";
 constexpr std::uint16_t kFirstPort = 7009;
 constexpr std::uint16_t kSecondPort = 7010;
-// CAP_NET_BIND_SERVICE (10) and CAP_NET_ADMIN (12): the unit's CapabilityBoundingSet.
-constexpr std::uint64_t kUnitCapabilities = (1ull << 10) | (1ull << 12);
+// CAP_SETGID (6), CAP_SETUID (7), CAP_NET_BIND_SERVICE (10) and CAP_NET_ADMIN (12): the unit's
+// CapabilityBoundingSet (SETGID and SETUID for the IKE process to become _ward).
+constexpr std::uint64_t kUnitCapabilities = (1ull << 6) | (1ull << 7) | (1ull << 10) | (1ull << 12);
 
 std::string trimmed(std::string text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
@@ -66,6 +71,25 @@ model::Policy block_inbound_tcp(std::uint16_t port) {
   return policy;
 }
 
+// The value of a capability line (CapEff, CapBnd, ...) of /proc/PID/status; all ones if missing.
+std::uint64_t capabilities(const std::string& status, const std::string& name) {
+  const std::regex line("\n" + name + ":\\s*([0-9a-f]+)");
+  std::smatch match;
+  if (!std::regex_search(status, match, line)) return ~0ull;
+  return std::stoull(match[1].str(), nullptr, 16);
+}
+
+void print_identity(const std::string& who, const std::string& pid, const std::string& status) {
+  std::cout << who << "'s /proc/" << pid << "/status:\n";
+  std::istringstream lines(status);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("Uid:", 0) == 0 || line.rfind("Gid:", 0) == 0 || line.rfind("Cap", 0) == 0 || line.rfind("NoNewPrivs", 0) == 0 ||
+        line.rfind("Seccomp:", 0) == 0) {
+      std::cout << "  " << line << "\n";
+    }
+  }
+}
+
 class WarddService : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -91,7 +115,7 @@ class WarddService : public ::testing::Test {
     }
     ASSERT_TRUE(std::filesystem::exists(packages / "ward-agent.deb")) << cpack.describe();
     ASSERT_TRUE(test::write_file(packages / "ward.conf", "[driver]\nbackend = nfqueue\n[policy]\nlocal_file = "
-                                                          "/etc/ward/local-policy.json\n[log]\nlevel = info\n"));
+                                                          "/etc/ward/local-policy.json\n[log]\nlevel = info\n[privsep]\nuser = _ward\n"));
     ASSERT_TRUE(test::write_file(packages / "policy-first.json", model::policy_to_json(block_inbound_tcp(kFirstPort))));
     ASSERT_TRUE(test::write_file(packages / "policy-second.json", model::policy_to_json(block_inbound_tcp(kSecondPort))));
 
@@ -177,27 +201,40 @@ TEST_F(WarddService, StartsWithExactlyTheUnitsCapabilities) {
   const auto pid = property("MainPID");
   ASSERT_NE(pid, "0");
   const auto status = in_machine("cat /proc/" + pid + "/status").out;
-  std::cout << "wardd's /proc/" << pid << "/status:\n";
-  std::istringstream lines(status);
-  for (std::string line; std::getline(lines, line);) {
-    if (line.rfind("Uid:", 0) == 0 || line.rfind("Gid:", 0) == 0 || line.rfind("Cap", 0) == 0 || line.rfind("NoNewPrivs", 0) == 0 ||
-        line.rfind("Seccomp:", 0) == 0) {
-      std::cout << "  " << line << "\n";
-    }
-  }
-  const auto capabilities = [&](const std::string& name) -> std::uint64_t {
-    const std::regex line("\n" + name + ":\\s*([0-9a-f]+)");
-    std::smatch match;
-    if (!std::regex_search(status, match, line)) return ~0ull;
-    return std::stoull(match[1].str(), nullptr, 16);
-  };
-  EXPECT_EQ(capabilities("CapEff"), kUnitCapabilities);
-  EXPECT_EQ(capabilities("CapPrm"), kUnitCapabilities);
-  EXPECT_EQ(capabilities("CapBnd"), kUnitCapabilities);
+  print_identity("wardd", pid, status);
+  EXPECT_EQ(capabilities(status, "CapEff"), kUnitCapabilities);
+  EXPECT_EQ(capabilities(status, "CapPrm"), kUnitCapabilities);
+  EXPECT_EQ(capabilities(status, "CapBnd"), kUnitCapabilities);
   EXPECT_NE(status.find("NoNewPrivs:\t1"), std::string::npos);
   const auto ward_gid = trimmed(in_machine("getent group ward | cut -d: -f3").out);
   EXPECT_TRUE(std::regex_search(status, std::regex("\nGid:\\s+" + ward_gid + "\\s"))) << status;
   EXPECT_EQ(property("NRestarts"), "0");
+}
+
+TEST_F(WarddService, TheIkeProcessRunsAsWardWithoutCapabilities) {
+  ensure_started();
+  const auto wardd = property("MainPID");
+  // wardd's child whose command line says --privsep-child ike.
+  std::string ike;
+  for (int i = 0; i < 50 && ike.empty(); ++i) {
+    ike = trimmed(in_machine("pgrep -P " + wardd + " -f -- '--privsep-child ike'").out);
+    if (ike.empty()) std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_FALSE(ike.empty()) << in_machine("journalctl -u wardd --no-pager | tail -20").out;
+  const auto status = in_machine("cat /proc/" + ike + "/status").out;
+  print_identity("IKE process", ike, status);
+  const auto uid = trimmed(in_machine("id -u _ward").out);
+  ASSERT_FALSE(uid.empty()) << "the postinst made no user _ward";
+  EXPECT_TRUE(std::regex_search(status, std::regex("\nUid:\\s+" + uid + "\\s+" + uid + "\\s+" + uid + "\\s+" + uid + "\n"))) << status;
+  for (const char* set : {"CapInh", "CapPrm", "CapEff", "CapAmb"}) EXPECT_EQ(capabilities(status, set), 0u) << set;
+  // The bounding set stays the unit's (emptying it needs CAP_SETPCAP, which the unit does not
+  // grant); with no_new_privs and exec refused by the filter nothing can use it.
+  EXPECT_EQ(capabilities(status, "CapBnd") & ~kUnitCapabilities, 0u);
+  EXPECT_NE(status.find("NoNewPrivs:\t1"), std::string::npos) << status;
+  EXPECT_NE(status.find("Seccomp:\t2"), std::string::npos) << status;
+  const auto journal = in_machine("journalctl -u wardd --no-pager").out;
+  EXPECT_NE(journal.find("ike-process-ready: pid=" + ike), std::string::npos) << journal.substr(0, 4000);
+  EXPECT_EQ(journal.find("ike-process-failed"), std::string::npos) << journal.substr(0, 4000);
 }
 
 TEST_F(WarddService, EnforcesThePolicySeenFromThePeer) {
