@@ -241,6 +241,7 @@ void IkeProcess::exited(pid_t pid, const std::string& how, std::chrono::millisec
     const std::lock_guard lock(mutex_);
     authenticated_peers_.clear();   // a new child authenticates its peers again
   }
+  gss_.clear();   // its Kerberos exchanges died with it
   remove_installed_sas("the IKE process that negotiated them " + how);
 }
 
@@ -287,7 +288,8 @@ Expected<Body, std::string> IkeProcess::handle(Incoming& m) {
       break;
   }
   auto answer = handle_call(m);
-  if (!answer && (m.type == ikeproc::kAddSa || m.type == ikeproc::kSkeyid || m.type == ikeproc::kSign)) {
+  if (!answer && (m.type == ikeproc::kAddSa || m.type == ikeproc::kSkeyid || m.type == ikeproc::kSign ||
+                  (m.type >= ikeproc::kGssOpen && m.type <= ikeproc::kGssCheck))) {
     log_.debug("ike-process-call-refused", {{"type", std::to_string(m.type)}, {"why", answer.error()}});
   }
   return answer;
@@ -318,6 +320,7 @@ Expected<void, std::string> IkeProcess::admit(const driver::SoftAssociation& ass
 }
 
 Expected<Body, std::string> IkeProcess::handle_call(Incoming& m) {
+  if (auto answered = gss_.handle(m.type, m.body)) return std::move(*answered);
   switch (m.type) {
     case ikeproc::kPhase1For: {
       auto request = ikeproc::decode<ikeproc::Phase1Request>(m.body);
@@ -333,6 +336,9 @@ Expected<Body, std::string> IkeProcess::handle_call(Incoming& m) {
           remote.auth.push_back({provider->method(), keys_.handle_for(provider), {}});
         } else if (const auto* certificate = dynamic_cast<const ike::auth::CertificateProvider*>(provider.get())) {
           remote.auth.push_back({provider->method(), kCertificateHandle, certificate->ca_name()});
+        } else if (provider->method() == IkeAuthenticationMethod::Kerberos) {
+          gss_.use(provider);   // one provider serves every exchange (kerberos_auth.h)
+          remote.auth.push_back({provider->method(), 0, {}});
         }
       }
       return ikeproc::encode(remote);
@@ -446,6 +452,7 @@ void IkeProcess::stop() {
     endpoint_.reset();
   }
   remove_installed_sas("wardd is stopping");
+  gss_.clear();
   services_.clear();
 }
 

@@ -7,8 +7,9 @@
 // and restarted by a privsep Supervisor) parses every datagram, runs the exchanges, and asks:
 //   policy   phase 1 / quick mode answers of the PolicyBridge; preshared keys as handles
 //   keys     SKEYID = prf(key, Ni_b | Nr_b) for a preshared key's handle, an RSA signature of a
-//            hash with the certificate's key: no key ever leaves wardd (a child that was taken over
-//            can use them while it runs, as any IKE process can, but not take them)
+//            hash with the certificate's key, the GSS-API steps of Kerberos (keytab, tickets and
+//            contexts stay here: ikeproc/gss_service.h): no key ever leaves wardd (a child that was
+//            taken over can use them while it runs, as any IKE process can, but not take them)
 //   SAs      add_sa / delete_sa / counters on the real dataplane; wardd installs only what the
 //            policy negotiates with a peer the child reported authenticated (ikebridge/sa_admission.h,
 //            refused: `ike-sa-refused`) and remembers what the child installed
@@ -34,6 +35,7 @@
 #include "agent/daemon/agent_state.h"
 #include "agent/daemon/log.h"
 #include "agent/ikebridge/ike_bridge.h"
+#include "agent/ikeproc/gss_service.h"
 #include "agent/privsep/endpoint.h"
 #include "agent/privsep/supervisor.h"
 #include "ike/net/udp_socket.h"
@@ -125,6 +127,7 @@ class IkeProcess final : public IkeRunner {
   std::mutex sync_mutex_;
   KeyHandles keys_;
   ikebridge::CertificateCredentialsPtr certificates_;
+  ikeproc::GssService gss_;   // Kerberos: the GSS contexts of the child's main modes
   std::string program_;
   std::string user_;
   config::IkeSettings settings_;

@@ -87,8 +87,7 @@ int wait_for_signal(const sigset_t& set, std::chrono::milliseconds timeout) {
   return signal > 0 ? signal : 0;
 }
 
-// IKE inside wardd (no [privsep] user, or Kerberos configured: the keytab is not yet served to the
-// IKE process).
+// IKE inside wardd (no [privsep] user).
 class IkeInProcess final : public IkeRunner {
  public:
   IkeInProcess(Logger& log, AcquireRecorder& recorder, ikebridge::AuthFactory auth, config::IkeSettings settings)
@@ -168,11 +167,6 @@ std::string own_program() {
   return error ? std::string() : path.string();
 }
 
-// Why IKE stays inside wardd although [privsep] user is set; empty when it can run apart.
-std::string why_not_separated(const config::Config& config) {
-  if (!config.directory.realm.empty()) return "Kerberos authentication needs the keytab, which the IKE process cannot use yet";
-  return {};
-}
 
 int run(const std::filesystem::path& config_path) {
   Logger log(std::cerr);
@@ -244,8 +238,7 @@ int run(const std::filesystem::path& config_path) {
   enable_kerberos(auth, *config);
   if (certificates) auth.enable_certificates(certificates);
   std::unique_ptr<IkeRunner> ike_runner;
-  if (const auto why = why_not_separated(*config); config->privsep_user.empty() || !why.empty()) {
-    if (!config->privsep_user.empty()) log.warning("ike-not-separated", {{"why", why}});
+  if (config->privsep_user.empty()) {
     ike_runner = std::make_unique<IkeInProcess>(log, acquires, std::move(auth), config->ike);
   } else {
     ike_runner = std::make_unique<IkeProcess>(log, acquires, std::move(auth), certificates, own_program(), config->privsep_user,

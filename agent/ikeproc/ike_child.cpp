@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "agent/ikeproc/messages.h"
+#include "agent/ikeproc/remote_kerberos.h"
 #include "agent/ikeproc/wire.h"
 #include "agent/privsep/endpoint.h"
 #include "agent/privsep/sandbox.h"
@@ -70,7 +71,7 @@ class RemotePolicy final : public ike::service::PolicyLookup {
  public:
   // `certificates`: ours without the key (signatures come from the parent), or null.
   RemotePolicy(Endpoint& parent, std::shared_ptr<const ike::auth::CertificateCredentials> certificates)
-      : parent_(parent), certificates_(std::move(certificates)) {}
+      : parent_(parent), certificates_(std::move(certificates)), kerberos_(std::make_shared<RemoteKerberosProvider>(parent)) {}
 
   Expected<ike::service::Phase1Policy, std::string> phase1_for(const IpAddress& local, const IpAddress& peer,
                                                                std::optional<std::uint32_t> filter_id) const override {
@@ -86,6 +87,8 @@ class RemotePolicy final : public ike::service::PolicyLookup {
     for (const auto& auth : remote->auth) {
       if (auth.method == IkeAuthenticationMethod::PreSharedKey) {
         policy.auth.push_back(preshared_key(auth.handle));
+      } else if (auth.method == IkeAuthenticationMethod::Kerberos) {
+        policy.auth.push_back(kerberos_);
       } else if (auth.method == IkeAuthenticationMethod::RsaSignatures) {
         auto provider = certificate(auth.ca_name);
         if (provider) policy.auth.push_back(std::move(*provider));
@@ -147,6 +150,7 @@ class RemotePolicy final : public ike::service::PolicyLookup {
 
   Endpoint& parent_;
   std::shared_ptr<const ike::auth::CertificateCredentials> certificates_;
+  std::shared_ptr<const ike::auth::AuthProvider> kerberos_;   // every exchange's GSS steps by wardd
   mutable std::mutex mutex_;
   mutable std::map<std::uint32_t, std::shared_ptr<const ike::auth::AuthProvider>> providers_;
   mutable std::map<std::string, std::shared_ptr<const ike::auth::AuthProvider>> certificate_providers_;

@@ -21,6 +21,12 @@
 //     kQuickModeForPeer     call  local, peer, peer side, our side -> QuickModePolicy
 //     kSkeyid        call        handle, hash, Ni_b, Nr_b -> SKEYID (prf(preshared key, Ni_b|Nr_b))
 //     kSign          call        handle, hash -> RSA PKCS#1 v1.5 signature with the certificate's key
+//     kGssOpen       call        GssOpen -> GssExchange: wardd starts a Kerberos exchange (its GSS context)
+//     kGssKeyExchange call       GssTokens{exchange, role} -> GssTokens: the token for main mode 3/4
+//     kGssConsume    call        GssTokens{exchange, peer's role, the peer's tokens} -> nothing
+//     kGssAuthenticate call      GssAuthenticate -> GssResult{GSS_Wrap(HASH_x)}
+//     kGssCheck      call        GssAuthenticate (with the peer's HASH data) -> GssResult{principal}
+//     kGssClose      note        GssExchange: the main mode ended
 //     kAddSa         call        SaInstall -> nothing
 //     kDeleteSa      call        spi, direction -> nothing
 //     kCounters      call        nothing -> DataplaneCounters
@@ -53,6 +59,12 @@ enum Message : std::uint32_t {
   kAddSoftAssociation,
   kDeleteSoftAssociation,
   kSign,
+  kGssOpen,
+  kGssKeyExchange,
+  kGssConsume,
+  kGssAuthenticate,
+  kGssCheck,
+  kGssClose,
 };
 
 }  // namespace ward::agent::ikeproc

@@ -13,7 +13,8 @@ namespace ward::agent::ikeproc::samples {
 using Bodies = std::tuple<driver::SaInstall, SaDelete, driver::SoftAssociation, SoftAssociationDelete, ike::service::IkeEvent,
                           ike::service::IkeSnapshot, Phase1Request, QuickModePeerRequest, driver::Acquire, SkeyidRequest,
                           SignRequest, driver::DataplaneCounters, driver::SaExpiry, RemotePhase1Policy,
-                          ike::service::QuickModePolicy, StartNote, SocketNote, RetainFilters, SnapshotRequest, CertificateNote>;
+                          ike::service::QuickModePolicy, StartNote, SocketNote, RetainFilters, SnapshotRequest, CertificateNote,
+                          GssOpen, GssExchange, GssTokens, GssAuthenticate, GssResult>;
 
 inline IpAddress ip(const char* text) { return *IpAddress::parse(text); }
 
@@ -194,6 +195,38 @@ inline SnapshotRequest sample<SnapshotRequest>() {
 template <>
 inline CertificateNote sample<CertificateNote>() {
   return {1, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", {"-----BEGIN X509 CRL-----\nMIIB\n-----END X509 CRL-----\n"}};
+}
+
+template <>
+inline GssOpen sample<GssOpen>() {
+  return {ike::auth::Role::Responder, ip("10.0.0.2")};
+}
+template <>
+inline GssExchange sample<GssExchange>() {
+  return {9};
+}
+template <>
+inline GssTokens sample<GssTokens>() {
+  return {9, ike::auth::Role::Initiator, {std::vector<std::byte>(40, std::byte{0x60}), std::vector<std::byte>(3, std::byte{1})}};
+}
+template <>
+inline GssAuthenticate sample<GssAuthenticate>() {
+  GssAuthenticate a;
+  a.exchange = 9;
+  a.role = ike::auth::Role::Responder;
+  a.transcript.skeyid = driver::crypto::SecureBytes(std::vector<std::byte>(32, std::byte{5}));
+  a.transcript.g_xi = std::vector<std::byte>(64, std::byte{1});
+  a.transcript.g_xr = std::vector<std::byte>(64, std::byte{2});
+  a.transcript.cky_i = std::vector<std::byte>(8, std::byte{3});
+  a.transcript.cky_r = std::vector<std::byte>(8, std::byte{4});
+  a.transcript.sai_b = std::vector<std::byte>(48, std::byte{6});
+  a.id_b = std::vector<std::byte>(8, std::byte{7});
+  a.hash = std::vector<std::byte>(60, std::byte{8});
+  return a;
+}
+template <>
+inline GssResult sample<GssResult>() {
+  return {std::vector<std::byte>(60, std::byte{8}), "host/a.ward.test@WARD.TEST"};
 }
 
 }  // namespace ward::agent::ikeproc::samples

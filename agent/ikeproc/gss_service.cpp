@@ -1,0 +1,131 @@
+#include "agent/ikeproc/gss_service.h"
+
+#include "agent/ikeproc/messages.h"
+#include "agent/ikeproc/wire.h"
+
+namespace ward::agent::ikeproc {
+
+using ike::auth::MainModeTranscript;
+using ike::auth::Role;
+
+namespace {
+
+// A MainModeTranscript over the wire form (which must outlive it).
+MainModeTranscript transcript_of(const RemoteTranscript& t) {
+  return {t.hash, &t.skeyid, t.g_xi, t.g_xr, t.cky_i, t.cky_r, t.sai_b};
+}
+
+// A message carrying only `payloads`: what the providers read from main mode 3/4 and 5/6.
+ike::ParsedMessage message_of(std::vector<ike::Payload> payloads) {
+  ike::ParsedMessage m;
+  m.payloads = std::move(payloads);
+  return m;
+}
+
+}  // namespace
+
+void GssService::use(std::shared_ptr<const ike::auth::AuthProvider> kerberos) {
+  const std::lock_guard lock(mutex_);
+  kerberos_ = std::move(kerberos);
+}
+
+void GssService::clear() {
+  const std::lock_guard lock(mutex_);
+  exchanges_.clear();
+}
+
+std::size_t GssService::open_exchanges() const {
+  const std::lock_guard lock(mutex_);
+  return exchanges_.size();
+}
+
+std::shared_ptr<ike::auth::AuthProvider> GssService::exchange(std::uint32_t id) const {
+  const std::lock_guard lock(mutex_);
+  const auto found = exchanges_.find(id);
+  return found == exchanges_.end() ? nullptr : found->second;
+}
+
+std::optional<Expected<privsep::Body, std::string>> GssService::handle(std::uint32_t type, std::span<const std::uint8_t> body) {
+  switch (type) {
+    case kGssOpen:
+    case kGssKeyExchange:
+    case kGssConsume:
+    case kGssAuthenticate:
+    case kGssCheck:
+    case kGssClose:
+      return handle_known(type, body);
+    default:
+      return std::nullopt;
+  }
+}
+
+Expected<privsep::Body, std::string> GssService::handle_known(std::uint32_t type, std::span<const std::uint8_t> body) {
+  if (type == kGssOpen) {
+    auto open = decode<GssOpen>(body);
+    if (!open) return unexpected(std::move(open.error()));
+    std::shared_ptr<const ike::auth::AuthProvider> kerberos;
+    {
+      const std::lock_guard lock(mutex_);
+      kerberos = kerberos_;
+      if (exchanges_.size() >= max_exchanges_) {
+        return unexpected("Kerberos: " + std::to_string(exchanges_.size()) + " exchanges are open already");
+      }
+    }
+    if (!kerberos) return unexpected(std::string("Kerberos: no rule of the policy authenticates with Kerberos"));
+    std::shared_ptr<ike::auth::AuthProvider> made = kerberos->for_exchange(open->role, open->peer);
+    if (!made) return unexpected(std::string("Kerberos: the provider keeps no per-exchange state"));
+    const std::lock_guard lock(mutex_);
+    const auto id = next_++;
+    exchanges_.emplace(id, std::move(made));
+    return encode(GssExchange{id});
+  }
+  if (type == kGssClose) {
+    auto close = decode<GssExchange>(body);
+    if (!close) return unexpected(std::move(close.error()));
+    const std::lock_guard lock(mutex_);
+    exchanges_.erase(close->exchange);
+    return privsep::Body{};
+  }
+  if (type == kGssKeyExchange || type == kGssConsume) {
+    auto step = decode<GssTokens>(body);
+    if (!step) return unexpected(std::move(step.error()));
+    const auto provider = exchange(step->exchange);
+    if (!provider) return unexpected("Kerberos: no exchange " + std::to_string(step->exchange));
+    if (type == kGssConsume) {
+      std::vector<ike::Payload> tokens;
+      for (auto& token : step->tokens) tokens.push_back(ike::GssToken{std::move(token)});
+      auto consumed = provider->consume_key_exchange_payloads(step->role, message_of(std::move(tokens)));
+      if (!consumed) return unexpected(std::move(consumed.error()));
+      return privsep::Body{};
+    }
+    auto payloads = provider->build_key_exchange_payloads(step->role);
+    if (!payloads) return unexpected(std::move(payloads.error()));
+    GssTokens out{step->exchange, step->role, {}};
+    for (auto& p : *payloads) {
+      if (auto* token = std::get_if<ike::GssToken>(&p)) out.tokens.push_back(std::move(token->data));
+    }
+    return encode(out);
+  }
+  auto request = decode<GssAuthenticate>(body);
+  if (!request) return unexpected(std::move(request.error()));
+  const auto provider = exchange(request->exchange);
+  if (!provider) return unexpected("Kerberos: no exchange " + std::to_string(request->exchange));
+  const auto transcript = transcript_of(request->transcript);
+  GssResult result;
+  if (type == kGssAuthenticate) {
+    auto payloads = provider->build_authentication(request->role, transcript, request->id_b);
+    if (!payloads) return unexpected(std::move(payloads.error()));
+    for (auto& p : *payloads) {
+      if (auto* hash = std::get_if<ike::Hash>(&p)) result.hash = std::move(hash->data);
+    }
+    if (result.hash.empty()) return unexpected(std::string("Kerberos: no HASH payload to send"));
+    return encode(result);
+  }
+  auto checked = provider->check_authentication(request->role, transcript, request->id_b,
+                                                message_of({ike::Hash{std::move(request->hash)}}));
+  if (!checked) return unexpected(std::move(checked.error()));
+  result.principal = provider->peer_identity();
+  return encode(result);
+}
+
+}  // namespace ward::agent::ikeproc

@@ -1,0 +1,186 @@
+// Kerberos main mode with both hosts' GSS-API steps done across a privsep channel, as wardd does
+// them for its IKE process: each side's Phase1Sa uses a RemoteKerberosProvider (the child's half)
+// whose calls a GssService (wardd's half, with the host's keytab) answers on the other end of a
+// real SOCK_SEQPACKET channel. Against a real MIT krb5kdc (KdcInstance); the child's half never
+// has a keytab. Also: a peer that is not the principal the policy expects is refused with the
+// same words as in process, the open exchanges are closed with their main modes and bounded.
+#include "agent/ikeproc/gss_service.h"
+#include "agent/ikeproc/remote_kerberos.h"
+
+#include "agent/ikeproc/messages.h"
+#include "agent/ikeproc/wire.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "ike/auth/kerberos_provider.h"
+#include "ike/sa/phase1_sa.h"
+#include "ike/tests/exchange_support.h"
+#include "tests/harness/kdc_instance.h"
+
+namespace ward::agent::ikeproc {
+namespace {
+
+using namespace std::chrono_literals;
+using ike::sa::Phase1Sa;
+using ike::testing::kHostA;
+using ike::testing::kHostB;
+
+const std::string kRealm = "WARD.TEST";
+const std::string kPrincipalA = "host/a.ward.test@" + kRealm;
+const std::string kPrincipalB = "host/b.ward.test@" + kRealm;
+
+ike::auth::PeerPrincipalResolver resolver(std::map<std::string, std::string> table) {
+  return [table = std::move(table)](const IpAddress& peer) -> Expected<std::string, std::string> {
+    const auto found = table.find(peer.to_string());
+    if (found == table.end()) return unexpected("no computer object has address " + peer.to_string());
+    return found->second;
+  };
+}
+
+// wardd's GssService on one end of a channel, the child's RemoteKerberosProvider on the other.
+struct SplitHost {
+  explicit SplitHost(ike::auth::KerberosConfig config, std::size_t max_exchanges = kMaxGssExchanges) : service(max_exchanges) {
+    service.use(std::make_shared<ike::auth::KerberosProvider>(std::move(config)));
+    auto pair = privsep::Channel::pair();
+    EXPECT_TRUE(pair) << pair.error();
+    wardd = std::make_unique<privsep::Endpoint>(
+        std::make_shared<privsep::Channel>(std::move(pair->first)),
+        [this](privsep::Incoming& m) -> Expected<privsep::Body, std::string> {
+          auto answered = service.handle(m.type, m.body);
+          if (!answered) return unexpected(std::string("not a GSS message"));
+          return std::move(*answered);
+        },
+        [](const std::string&) {});
+    child = std::make_unique<privsep::Endpoint>(
+        std::make_shared<privsep::Channel>(std::move(pair->second)),
+        [](privsep::Incoming&) -> Expected<privsep::Body, std::string> { return privsep::Body{}; }, [](const std::string&) {});
+    provider = std::make_unique<RemoteKerberosProvider>(*child);
+  }
+  GssService service;
+  std::unique_ptr<privsep::Endpoint> wardd, child;
+  std::unique_ptr<RemoteKerberosProvider> provider;
+};
+
+class RemoteKerberosTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto kdc = test::KdcInstance::start({});
+    ASSERT_TRUE(kdc.has_value()) << kdc.error().to_string();
+    kdc_ = kdc->release();
+    krb5_config_ = new test::ScopedEnv("KRB5_CONFIG", kdc_->krb5_config().string());
+    for (const char* host : {"a", "b", "c"}) {
+      const std::string principal = "host/" + std::string(host) + ".ward.test";
+      ASSERT_TRUE(kdc_->add_principal(principal).has_value()) << principal;
+      ASSERT_TRUE(kdc_->extract_keytab(principal, keytab(host)).has_value()) << principal;
+    }
+  }
+  static void TearDownTestSuite() {
+    delete krb5_config_;
+    delete kdc_;
+    krb5_config_ = nullptr;
+    kdc_ = nullptr;
+  }
+  void SetUp() override { ASSERT_NE(kdc_, nullptr) << "the KDC did not start"; }
+
+  static std::filesystem::path keytab(const std::string& host) { return kdc_->dir() / (host + ".keytab"); }
+  static ike::auth::KerberosConfig host(const std::string& name, const std::string& principal, const IpAddress& peer,
+                                        const std::string& peer_principal) {
+    return {keytab(name), principal, "", resolver({{peer.to_string(), peer_principal}}),
+            "file2:" + (kdc_->dir() / ("rcache-" + name)).string()};
+  }
+
+  ike::sa::Phase1Config config(const IpAddress& local, const IpAddress& peer, std::vector<std::string>& log) {
+    return ike::testing::phase1_config(
+        local, peer, {{ike::IkeEncryptionAlgorithm::AesCbc, 256, ike::IkeHashAlgorithm::Sha2_256, ike::IkeGroupDescription::Ecp256, 28800s}},
+        log);
+  }
+
+  // Main mode 1 to 6 (or until a side fails); the SAs stay in initiator / responder.
+  void run_main_mode(const ike::auth::AuthProvider& a, const ike::auth::AuthProvider& b) {
+    const ike::sa::Clock clock = [this] { return now; };
+    initiator = Phase1Sa::initiate(config(kHostA, kHostB, log_a), a, clock);
+    auto m1 = initiator->build_main_mode_1();
+    ASSERT_TRUE(m1.has_value()) << m1.error();
+    std::vector<std::byte> m2;
+    auto responded = Phase1Sa::respond(config(kHostB, kHostA, log_b), b, clock, *m1, m2);
+    ASSERT_TRUE(responded.has_value()) << responded.error();
+    responder = std::move(*responded);
+    std::vector<std::byte> to_responder = initiator->handle(m2);   // main mode 3
+    for (int step = 0; step < 2 && !to_responder.empty(); ++step) {
+      const auto to_initiator = responder->handle(to_responder);   // 4, then 6
+      if (to_initiator.empty()) break;
+      to_responder = initiator->handle(to_initiator);              // 5, then nothing
+    }
+  }
+
+  // The hosts outlive the main modes that use their channels (members go in reverse order).
+  SplitHost& split(ike::auth::KerberosConfig config, std::size_t max_exchanges = kMaxGssExchanges) {
+    return *hosts.emplace_back(std::make_unique<SplitHost>(std::move(config), max_exchanges));
+  }
+
+  static test::KdcInstance* kdc_;
+  static test::ScopedEnv* krb5_config_;
+  std::chrono::steady_clock::time_point now{};
+  std::vector<std::string> log_a, log_b;
+  std::vector<std::unique_ptr<SplitHost>> hosts;
+  std::unique_ptr<Phase1Sa> initiator, responder;
+};
+
+test::KdcInstance* RemoteKerberosTest::kdc_ = nullptr;
+test::ScopedEnv* RemoteKerberosTest::krb5_config_ = nullptr;
+
+TEST_F(RemoteKerberosTest, MainModeEstablishesWithEveryGssStepAcrossTheChannel) {
+  auto& a = split(host("a", kPrincipalA, kHostB, kPrincipalB));
+  auto& b = split(host("b", kPrincipalB, kHostA, kPrincipalA));
+  run_main_mode(*a.provider, *b.provider);
+  ASSERT_FALSE(HasFatalFailure());
+  ASSERT_TRUE(responder->established()) << responder->failure();
+  EXPECT_EQ(initiator->state(), Phase1Sa::State::MainMode6Received) << initiator->failure();
+  EXPECT_TRUE(ike::crypto::equal_constant_time(initiator->keys().skeyid_d.reveal(), responder->keys().skeyid_d.reveal()));
+  EXPECT_EQ(initiator->peer_identity(), kPrincipalB);
+  EXPECT_EQ(responder->peer_identity(), kPrincipalA);
+  EXPECT_EQ(a.service.open_exchanges(), 1U);
+  initiator.reset();
+  responder.reset();
+  // Closing is a note: wait for wardd's side to have read it.
+  for (int i = 0; i < 100 && (a.service.open_exchanges() != 0 || b.service.open_exchanges() != 0); ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(a.service.open_exchanges(), 0U) << "the main mode's end closes its GSS context in wardd";
+  EXPECT_EQ(b.service.open_exchanges(), 0U);
+}
+
+TEST_F(RemoteKerberosTest, APeerThatIsNotTheExpectedPrincipalIsRefusedWithTheReason) {
+  // C presents host/c with A's address; B expects host/a there.
+  auto& c = split(host("c", "host/c.ward.test@" + kRealm, kHostB, kPrincipalB));
+  auto& b = split(host("b", kPrincipalB, kHostA, kPrincipalA));
+  run_main_mode(*c.provider, *b.provider);
+  ASSERT_FALSE(HasFatalFailure());
+  EXPECT_FALSE(responder->established());
+  EXPECT_NE(responder->failure().find("authenticated as host/c.ward.test@WARD.TEST, the policy expects host/a.ward.test@WARD.TEST"),
+            std::string::npos)
+      << responder->failure();
+}
+
+TEST_F(RemoteKerberosTest, OpenExchangesAreBoundedAndUnknownOnesRefused) {
+  auto& a = split(host("a", kPrincipalA, kHostB, kPrincipalB), 2);
+  auto first = a.provider->for_exchange(ike::auth::Role::Initiator, kHostB);
+  auto second = a.provider->for_exchange(ike::auth::Role::Initiator, kHostB);
+  auto third = a.provider->for_exchange(ike::auth::Role::Initiator, kHostB);
+  auto refused = third->build_key_exchange_payloads(ike::auth::Role::Initiator);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().find("2 exchanges are open already"), std::string::npos) << refused.error();
+  auto token = first->build_key_exchange_payloads(ike::auth::Role::Initiator);
+  ASSERT_TRUE(token) << token.error();
+  EXPECT_EQ(token->size(), 1U) << "one GSS token (the AP-REQ) for main mode 3";
+  // A child naming an exchange wardd never opened gets an error, not another's context.
+  auto stray = a.service.handle(kGssKeyExchange, encode(GssTokens{4242, ike::auth::Role::Initiator, {}}));
+  ASSERT_TRUE(stray.has_value());
+  ASSERT_FALSE(*stray);
+  EXPECT_EQ(stray->error(), "Kerberos: no exchange 4242");
+  a.service.clear();
+  EXPECT_EQ(a.service.open_exchanges(), 0U);
+}
+
+}  // namespace
+}  // namespace ward::agent::ikeproc
