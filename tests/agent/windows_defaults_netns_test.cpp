@@ -1,5 +1,6 @@
 // Windows' three default IPsec policies, applied by wardd as Windows applies them (windows_lab.h:
-// eight hosts in network namespaces on one bridge, two per policy, Kerberos against a real
+// eight hosts in network namespaces on one bridge, two per policy, each wardd with its IKE engine
+// in a sandboxed process as the package runs it ([privsep] user), Kerberos against a real
 // krb5kdc, policies assigned through GPOs in slapd), every pairing of {Secure Server, Request
 // Security, Respond Only, no policy} checked against what Windows documents:
 //

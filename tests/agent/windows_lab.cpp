@@ -296,7 +296,7 @@ Expected<void, std::string> Lab::start_hosts() {
                                         "\nkeytab = " + (kdc_->dir() / (h.name + ".keytab")).string() + "\nprincipal = host/" +
                                         fqdn(h.name) + "@" + kRealm + "\ncomputer_name = " + account + "$\n[driver]\nbackend = nfqueue\n"
                                         "[control]\nsocket = " + h.socket.string() + "\n[cache]\npath = " +
-                                        (h.dir / "state" / "ward.db").string() + "\n[log]\nlevel = debug\n" + monitor);
+                                        (h.dir / "state" / "ward.db").string() + "\n[log]\nlevel = debug\n[privsep]\nuser = nobody\n" + monitor);
         !w) {
       return unexpected(w.error().to_string());
     }
