@@ -21,6 +21,7 @@
 #include "driver/xfrm/kernel_sa_params.h"
 #include "driver/xfrm/xfrm_acquire.h"
 #include "driver/xfrm/xfrm_sad.h"
+#include "driver/xfrm/spd_view.h"
 
 namespace ward::driver {
 
@@ -59,6 +60,20 @@ Expected<std::unique_ptr<XfrmDataplane>, std::string> XfrmDataplane::start(Datap
   dataplane->xfrm_stat_fd_ = open("/proc/thread-self/net/xfrm_stat", O_RDONLY | O_CLOEXEC);  // -1: kernel without XFRM statistics
   // Policies left in Ward's priorities by a crashed predecessor.
   if (auto stale = dataplane->spd_->remove_all(); !stale) return unexpected("xfrm: removing stale Ward policies: " + stale.error());
+  // The kernel filter table, installed empty (everything passes, as with no table) to learn whether
+  // this kernel has it; a predecessor's table is replaced.
+  dataplane->filter_placement_ = "XFRM policies (configured)";
+  if (dataplane->options_.kernel_table) {
+    auto kernel = KernelTable::open(dataplane->options_.kernel);
+    Expected<KernelTableFigures, std::string> empty = unexpected(std::string());
+    if (kernel) empty = (*kernel)->install(FilterTable{}, {});
+    if (kernel && empty) {
+      dataplane->kernel_ = std::move(*kernel);
+      dataplane->filter_placement_ = "nftables table inet " + dataplane->options_.kernel.table;
+    } else {
+      dataplane->filter_placement_ = "XFRM policies (no nftables table: " + (kernel ? empty.error() : kernel.error()) + ")";
+    }
+  }
   dataplane->event_thread_ = std::thread([d = dataplane.get()] { d->serve_events(); });
   return dataplane;
 }
@@ -67,6 +82,7 @@ XfrmDataplane::~XfrmDataplane() {
   stopping_ = true;
   if (event_thread_.joinable()) event_thread_.join();
   if (requests_) (void)remove_all();
+  if (kernel_) (void)kernel_->remove();
   for (const int fd : {route_socket_v4_, route_socket_v6_, xfrm_stat_fd_}) {
     if (fd >= 0) close(fd);
   }
@@ -76,10 +92,29 @@ Capabilities XfrmDataplane::capabilities() const {
   return Capabilities{.userspace_crypto = false, .kernel_sas = !kernel_refused_esp_, .atomic_table_swap = true, .holds_packets = false};
 }
 
+FilterTable XfrmDataplane::spd_table(const FilterTable& table) const {
+  return kernel_ ? xfrm::spd_view(table, every_bypass_) : table;
+}
+
 Expected<void, std::string> XfrmDataplane::install_filter_table(FilterTable table) {
   std::lock_guard lock(mutex_);
-  auto installed = spd_->install_table(table);
-  if (!installed) return unexpected("xfrm: " + installed.error());
+  if (kernel_) {
+    if (auto committed = kernel_->install(table, {}); !committed) return unexpected("xfrm: the kernel filter table: " + committed.error());
+  }
+  auto installed = spd_->install_table(spd_table(table));
+  if (!installed) {
+    // Both back to the table in force: the SPD (a partial install leaves a mixture) and nftables.
+    if (auto restored = spd_->install_table(spd_table(table_)); !restored) {
+      return unexpected("xfrm: " + installed.error() + "; restoring the previous XFRM policies failed too: " + restored.error());
+    }
+    if (kernel_) {
+      if (auto restored = kernel_->install(table_, {}); !restored) {
+        return unexpected("xfrm: " + installed.error() + "; restoring the previous kernel filter table failed too: " + restored.error());
+      }
+    }
+    return unexpected("xfrm: " + installed.error());
+  }
+  table_ = std::move(table);
   // Soft associations of filters that are no longer negotiate filters went with the old table.
   std::erase_if(soft_, [&](const auto& entry) { return spd_->negotiate_filter(entry.first.first) == nullptr; });
   return {};
@@ -191,6 +226,15 @@ Expected<void, std::string> XfrmDataplane::add_sa(SaInstall sa) {
   // A dynamic filter's states name the dynamic filter in their reqid, as its policies' templates do.
   if (sa.dynamic) {
     auto found = dynamic_.find(*sa.dynamic);
+    if (found == dynamic_.end() && kernel_ && !every_bypass_) {
+      // Dynamic filters sit below every table policy in the SPD: from now on every permit and
+      // block filter keeps the kernel from protecting its traffic with one.
+      every_bypass_ = true;
+      if (auto moved = spd_->install_table(spd_table(table_)); !moved) {
+        every_bypass_ = false;
+        return unexpected("xfrm: " + name + ": allow policies for the table's permit and block filters: " + moved.error());
+      }
+    }
     if (found == dynamic_.end()) {
       std::set<std::uint32_t> used;
       for (const auto& [s, policy] : dynamic_) used.insert(policy.slot);
@@ -454,9 +498,16 @@ DataplaneCounters XfrmDataplane::counters() const {
   DataplaneCounters out;
   out.acquires = acquires_.load(std::memory_order_relaxed);
   std::lock_guard lock(mutex_);
-  std::set<std::uint32_t> listed;
-  for (const auto& filter : spd_->table().filters) {
-    if (listed.insert(filter.id).second) out.filters.push_back(FilterCounters{filter.id, 0, 0});  // the kernel counts nothing per policy
+  for (const auto& filter : table_.filters) out.filters.push_back(FilterCounters{filter.id, 0, 0});
+  if (kernel_) {
+    // Permit and block: the nftables elements' counters. Negotiate filters stay 0 (no per-policy counts).
+    if (auto kernel = kernel_->counters(); kernel && kernel->size() == out.filters.size()) {
+      for (std::size_t i = 0; i < kernel->size(); ++i) {
+        out.filters[i].packets = (*kernel)[i].packets;
+        out.filters[i].bytes = (*kernel)[i].bytes;
+        if (table_.filters[i].action == FilterAction::Block) out.blocked += (*kernel)[i].packets;
+      }
+    }
   }
   if (auto stats = xfrm::dump_sa_stats(*requests_)) {
     const auto stats_of = [&](const IpAddress& destination, std::uint8_t protocol, std::uint32_t spi) -> const xfrm::KernelSaStats* {
