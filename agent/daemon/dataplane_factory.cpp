@@ -1,5 +1,6 @@
 #include "agent/daemon/dataplane_factory.h"
 
+#include "agent/daemon/lifetime_limit.h"
 #include "driver/nfqueue/nfqueue_dataplane.h"
 #include "driver/sim/sim_dataplane.h"
 #include "driver/xfrm/kernel_probe.h"
@@ -51,6 +52,10 @@ Expected<DataplaneChoice, std::string> make_dataplane(const config::Config& conf
   if (!started) return unexpected(started.error());
   if (!placement.empty()) choice.why += "; permit and block: " + placement;
   choice.dataplane = std::move(*started);
+  if (config.driver_sa_lifetime_limit) {
+    choice.dataplane = std::make_unique<LifetimeLimitedDataplane>(std::move(choice.dataplane), *config.driver_sa_lifetime_limit);
+    choice.why += "; SA lifetimes limited to " + std::to_string(config.driver_sa_lifetime_limit->count()) + "s";
+  }
   return choice;
 }
 
