@@ -256,7 +256,17 @@ Expected<void, std::string> XfrmDataplane::add_sa(SaInstall sa) {
     for (auto& state : states) state.reqid = found->second.filter.id;
   }
 
-  const SaKey key{params.spi, params.direction};
+  const SaKey key{params.spi, params.direction, sa.peer};
+  if (!outbound) {
+    // An inbound SPI names one SA on this host: the kernel finds inbound states by SPI and protocol.
+    for (const auto& [other, installed] : sas_) {
+      if (other.direction == params.direction && other.spi == params.spi && other.peer != sa.peer) {
+        if (sa.dynamic) (void)refresh_dynamic(*sa.dynamic);
+        return unexpected("xfrm: inbound SPI " + std::to_string(params.spi) + " is already the SA from " + other.peer.to_string() +
+                          "'s; refused for " + sa.peer.to_string() + " (inbound SPIs must be unique on this host)");
+      }
+    }
+  }
   if (auto existing = sas_.find(key); existing != sas_.end()) {  // replace: the kernel refuses a duplicate NEWSA
     (void)xfrm::delete_sa(*requests_, existing->second.destination, params.spi, kernel_protocol(existing->second.protocol));
     if (existing->second.ah_spi != 0) (void)xfrm::delete_sa(*requests_, existing->second.destination, existing->second.ah_spi, xfrm::kAhProtocol);
@@ -361,10 +371,34 @@ void XfrmDataplane::retire_idle_soft_associations() {
 
 Expected<void, std::string> XfrmDataplane::delete_sa(std::uint32_t spi, crypto::Direction direction) {
   std::lock_guard lock(mutex_);
-  const auto found = sas_.find({spi, direction});
-  if (found == sas_.end()) {
+  std::vector<std::map<SaKey, InstalledSa>::iterator> matches;
+  for (auto it = sas_.begin(); it != sas_.end(); ++it) {
+    if (it->first.spi == spi && it->first.direction == direction) matches.push_back(it);
+  }
+  if (matches.empty()) {
     return unexpected("xfrm: no " + std::string(crypto::name_of(direction)) + " SA with SPI " + std::to_string(spi) + " was installed by Ward");
   }
+  if (matches.size() > 1) {
+    std::string peers;
+    for (const auto& it : matches) peers += (peers.empty() ? "" : ", ") + it->first.peer.to_string();
+    return unexpected("xfrm: " + std::string(crypto::name_of(direction)) + " SPI " + std::to_string(spi) + " is the SPI of SAs with " + peers +
+                      ": name the peer");
+  }
+  return delete_sa_locked(matches[0]);
+}
+
+Expected<void, std::string> XfrmDataplane::delete_sa_of_peer(std::uint32_t spi, crypto::Direction direction, const IpAddress& peer) {
+  std::lock_guard lock(mutex_);
+  const auto found = sas_.find(SaKey{spi, direction, peer});
+  if (found == sas_.end()) {
+    return unexpected("xfrm: no " + std::string(crypto::name_of(direction)) + " SA with SPI " + std::to_string(spi) +
+                      (direction == crypto::Direction::Inbound ? " from " : " to ") + peer.to_string() + " was installed by Ward");
+  }
+  return delete_sa_locked(found);
+}
+
+Expected<void, std::string> XfrmDataplane::delete_sa_locked(std::map<SaKey, InstalledSa>::iterator found) {
+  const auto spi = found->first.spi;
   const auto destination = found->second.destination;
   const auto protocol = kernel_protocol(found->second.protocol);
   const auto ah_spi = found->second.ah_spi;
@@ -383,7 +417,7 @@ Expected<void, std::string> XfrmDataplane::delete_sa(std::uint32_t spi, crypto::
 Expected<std::size_t, std::string> XfrmDataplane::remove_all() {
   std::lock_guard lock(mutex_);
   for (const auto& [key, installed] : sas_) {
-    (void)xfrm::delete_sa(*requests_, installed.destination, key.first, kernel_protocol(installed.protocol));
+    (void)xfrm::delete_sa(*requests_, installed.destination, key.spi, kernel_protocol(installed.protocol));
     if (installed.ah_spi != 0) (void)xfrm::delete_sa(*requests_, installed.destination, installed.ah_spi, xfrm::kAhProtocol);
   }
   sas_.clear();
@@ -471,12 +505,12 @@ void XfrmDataplane::handle_expire(const nlmsghdr* message) {
     auto found = std::find_if(sas_.begin(), sas_.end(), [&](const auto& entry) {
       const auto& installed = entry.second;
       if (installed.destination != kernel->destination) return false;
-      if (kernel->protocol == kernel_protocol(installed.protocol) && entry.first.first == kernel->spi) return true;
+      if (kernel->protocol == kernel_protocol(installed.protocol) && entry.first.spi == kernel->spi) return true;
       return kernel->protocol == xfrm::kAhProtocol && installed.ah_spi == kernel->spi;
     });
     if (found == sas_.end()) return;  // someone else's SA
-    expiry.spi = found->first.first;
-    expiry.direction = found->first.second;
+    expiry.spi = found->first.spi;
+    expiry.direction = found->first.direction;
     expiry.filter_id = found->second.filter_id;
     expiry.peer = found->second.peer;
     // The kernel deletes a state that reached its hard lifetime itself; a bundle's other state goes too.
@@ -484,7 +518,7 @@ void XfrmDataplane::handle_expire(const nlmsghdr* message) {
       const auto installed = found->second;
       if (installed.ah_spi != 0) {
         const bool ah_expired = kernel->protocol == xfrm::kAhProtocol;
-        (void)xfrm::delete_sa(*requests_, installed.destination, ah_expired ? found->first.first : installed.ah_spi,
+        (void)xfrm::delete_sa(*requests_, installed.destination, ah_expired ? found->first.spi : installed.ah_spi,
                               ah_expired ? xfrm::kEspProtocol : xfrm::kAhProtocol);
       }
       forget_sa(found);
@@ -518,8 +552,8 @@ DataplaneCounters XfrmDataplane::counters() const {
     };
     for (const auto& [key, installed] : sas_) {
       SaCounters counters;
-      counters.spi = key.first;
-      counters.direction = key.second;
+      counters.spi = key.spi;
+      counters.direction = key.direction;
       counters.protocol = installed.protocol;
       counters.filter_id = installed.filter_id;
       counters.bundled_ah_spi = installed.ah_spi;
@@ -527,7 +561,7 @@ DataplaneCounters XfrmDataplane::counters() const {
         if (const auto dynamic = dynamic_.find(*installed.dynamic); dynamic != dynamic_.end()) counters.dynamic_filter_id = dynamic->second.filter.id;
       }
       counters.peer = installed.peer;
-      if (const auto* kernel = stats_of(installed.destination, kernel_protocol(installed.protocol), key.first)) {
+      if (const auto* kernel = stats_of(installed.destination, kernel_protocol(installed.protocol), key.spi)) {
         counters.packets = kernel->packets;
         counters.bytes = kernel->bytes;
         counters.drops = kernel->drops;

@@ -14,6 +14,10 @@
 //                         per-filter counters read 0: filter_placement() says which.
 //   add_sa / delete_sa    kernel XFRM states (xfrm_sad.h): ESP, AH, or an AH+ESP bundle (two states,
 //                         named by the ESP SPI), transport or tunnel mode, UDP-encapsulated ESP.
+//                         An SA is (peer, SPI, direction), as in the userspace dataplanes: an inbound
+//                         SPI already used by another peer's SA is refused naming both; two peers'
+//                         outbound SAs may share an SPI; delete_sa without the peer is refused when
+//                         that leaves it ambiguous (delete_sa_of_peer names it).
 //                         The SAs of one filter and peer get policies of their own, narrowed to the
 //                         peer just ahead of the filter, whose templates say what was negotiated
 //                         (the newest SA pair's): the kernel then protects with AH or AH+ESP as well
@@ -95,6 +99,7 @@ class XfrmDataplane final : public Dataplane {
   Expected<void, std::string> install_filter_table(FilterTable table) override;
   Expected<void, std::string> add_sa(SaInstall sa) override;
   Expected<void, std::string> delete_sa(std::uint32_t spi, crypto::Direction direction) override;
+  Expected<void, std::string> delete_sa_of_peer(std::uint32_t spi, crypto::Direction direction, const IpAddress& peer) override;
   Expected<void, std::string> add_soft_association(SoftAssociation association) override;
   Expected<void, std::string> delete_soft_association(std::uint32_t filter_id, const IpAddress& peer) override;
   DataplaneCounters counters() const override;
@@ -119,7 +124,14 @@ class XfrmDataplane final : public Dataplane {
     xfrm::Protection protection;
     std::uint64_t order = 0;                                             // newest protects the pair
   };
-  using SaKey = std::pair<std::uint32_t, crypto::Direction>;
+  // An SA is named by (SPI, direction, peer), as in the userspace dataplanes: two peers may choose
+  // the same outbound SPI (their kernel states differ by destination); an inbound SPI names one SA.
+  struct SaKey {
+    std::uint32_t spi = 0;
+    crypto::Direction direction = crypto::Direction::Outbound;
+    IpAddress peer;
+    friend auto operator<=>(const SaKey&, const SaKey&) = default;
+  };
   struct DynamicPolicy {
     DriverFilter filter;  // outbound direction, id = the dynamic filter's
     std::uint32_t origin_filter_id = 0;
@@ -146,6 +158,7 @@ class XfrmDataplane final : public Dataplane {
   // Under mutex_: the SPD's table for `table` (all of it without the nftables table).
   FilterTable spd_table(const FilterTable& table) const;
   void forget_sa(std::map<SaKey, InstalledSa>::iterator found);
+  Expected<void, std::string> delete_sa_locked(std::map<SaKey, InstalledSa>::iterator found);
 
   DataplaneListener& listener_;
   XfrmOptions options_;

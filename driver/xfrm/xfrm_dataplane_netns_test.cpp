@@ -57,7 +57,7 @@ class XfrmDataplaneNetnsTest : public ::testing::Test {
     if (!ward::testing::can_use_network_namespaces(&why)) GTEST_SKIP() << why;
     a_ = std::make_unique<Netns>("xfrmdp-a");
     b_ = std::make_unique<Netns>("xfrmdp-b");
-    ward::testing::connect_veth(*a_, std::string(kAddressA) + "/24", *b_, std::string(kAddressB) + "/24");
+    links_ = ward::testing::connect_veth(*a_, std::string(kAddressA) + "/24", *b_, std::string(kAddressB) + "/24");
     a_->run_inside([&] {
       auto started = XfrmDataplane::start(recorder_, options());
       ASSERT_TRUE(started.has_value()) << started.error();
@@ -84,6 +84,7 @@ class XfrmDataplaneNetnsTest : public ::testing::Test {
 
   Recorder recorder_;
   std::unique_ptr<Netns> a_, b_;
+  std::pair<std::string, std::string> links_;
   std::unique_ptr<XfrmDataplane> dataplane_;
 };
 
@@ -276,6 +277,52 @@ TEST_F(XfrmDataplaneNetnsTest, AddSaInstallsAKernelStateOrSaysTheKernelHasNoEsp)
   EXPECT_EQ(counted.sas[0].filter_id, 41u);
   ASSERT_TRUE(dataplane_->delete_sa(0x5a01, crypto::Direction::Outbound).has_value());
   EXPECT_EQ(a_->exec_output("ip xfrm state").find("0x00005a01"), std::string::npos);
+}
+
+SaInstall esp_sa(std::uint32_t spi, crypto::Direction direction, const char* peer) {
+  SaInstall sa;
+  sa.params.spi = spi;
+  sa.params.direction = direction;
+  sa.params.cipher = crypto::Cipher::AesGcm128;
+  sa.params.encryption_key = crypto::SecureBytes(std::vector<std::byte>(20, std::byte{0x42}));  // 16-byte key + 4-byte salt
+  sa.filter_id = 41;
+  sa.peer = *IpAddress::parse(peer);
+  sa.lifetime.hard_time = 3600s;
+  return sa;
+}
+
+// SA identity (peer, SPI, direction), as in the userspace dataplanes: two peers may choose the same
+// outbound SPI and both kernel states stand; deleting by SPI alone is then refused as ambiguous and
+// deleting by peer takes the right one; an inbound SPI already another peer's is refused.
+TEST_F(XfrmDataplaneNetnsTest, AnSaIsNamedByPeerSpiAndDirection) {
+  constexpr const char* kAddressC = "10.20.4.3";  // a second peer, on B's link
+  ASSERT_EQ(b_->exec(std::string("ip addr add ") + kAddressC + "/24 dev " + links_.second), 0);
+  const auto to_b = dataplane_->add_sa(esp_sa(0x5b01, crypto::Direction::Outbound, kAddressB));
+  if (!to_b) {
+    ASSERT_FALSE(ward::test::inside_uml()) << "the UML kernel has ESP: " << to_b.error();
+    GTEST_SKIP() << "kernel SAs need a kernel with ESP: " << to_b.error();
+  }
+  ASSERT_TRUE(dataplane_->add_sa(esp_sa(0x5b01, crypto::Direction::Outbound, kAddressC)).has_value()) << "another peer, the same SPI";
+  auto states = a_->exec_output("ip xfrm state");
+  EXPECT_EQ(count(states, "spi 0x00005b01"), 2u) << states;
+  const auto ambiguous = dataplane_->delete_sa(0x5b01, crypto::Direction::Outbound);
+  ASSERT_FALSE(ambiguous.has_value());
+  EXPECT_NE(ambiguous.error().find("10.20.4.2, 10.20.4.3: name the peer"), std::string::npos) << ambiguous.error();
+  ASSERT_TRUE(dataplane_->delete_sa_of_peer(0x5b01, crypto::Direction::Outbound, *IpAddress::parse(kAddressC)).has_value());
+  states = a_->exec_output("ip xfrm state");
+  EXPECT_EQ(count(states, "spi 0x00005b01"), 1u) << states;
+  EXPECT_NE(states.find("src 10.20.4.1 dst 10.20.4.2"), std::string::npos) << "B's SA stays\n" << states;
+  EXPECT_EQ(states.find("dst 10.20.4.3"), std::string::npos) << states;
+
+  ASSERT_TRUE(dataplane_->add_sa(esp_sa(0x5b02, crypto::Direction::Inbound, kAddressB)).has_value());
+  const auto taken = dataplane_->add_sa(esp_sa(0x5b02, crypto::Direction::Inbound, kAddressC));
+  ASSERT_FALSE(taken.has_value());
+  EXPECT_NE(taken.error().find("inbound SPI 23298 is already the SA from 10.20.4.2's; refused for 10.20.4.3"), std::string::npos) << taken.error();
+  const auto counted = dataplane_->counters();
+  ASSERT_EQ(counted.sas.size(), 2u);
+  for (const auto& sa : counted.sas) EXPECT_EQ(sa.peer, *IpAddress::parse(kAddressB));
+  EXPECT_FALSE(dataplane_->delete_sa_of_peer(0x5b02, crypto::Direction::Inbound, *IpAddress::parse(kAddressC)).has_value());
+  EXPECT_TRUE(dataplane_->delete_sa(0x5b02, crypto::Direction::Inbound).has_value()) << "one SA with the SPI: no peer needed";
 }
 
 TEST_F(XfrmDataplaneWithoutKernelTableTest, ClosingRemovesOnlyWhatWardInstalled) {
