@@ -35,6 +35,7 @@ constexpr std::uint32_t kMaxKernelReplayWindow = 255;  // xfrm_usersa_info.repla
 constexpr std::uint16_t kDiscardPort = 9;              // any port will do: connect() sends nothing
 constexpr std::size_t kXfrmStatBufferSize = 8192;
 constexpr int kEspInUdp = 2;                           // UDP_ENCAP_ESPINUDP, RFC 3948
+constexpr std::uint32_t kFirstAllocatedSpi = 0x100;    // 1-255: reserved by IANA (RFC 4303 2.1)
 
 unsigned group_bit(unsigned group) { return 1U << (group - 1); }
 
@@ -210,6 +211,10 @@ Expected<void, std::string> XfrmDataplane::add_sa(SaInstall sa) {
       kernel.encap_destination_port = outbound ? udp.remote_port : udp.local_port;
     }
     if (auto filled = xfrm::fill_keys(state_params, kernel.keys); !filled) return unexpected("xfrm: " + filled.error());
+    if (const auto allocated = allocated_.find({kernel.spi, kernel.protocol});
+        !outbound && allocated != allocated_.end() && allocated->second == kernel.destination) {
+      kernel.update = true;  // the larval state allocate_spi made becomes the SA
+    }
   }
 
   InstalledSa record;
@@ -283,6 +288,9 @@ Expected<void, std::string> XfrmDataplane::add_sa(SaInstall sa) {
       }
       return unexpected("xfrm: the kernel refused " + crypto::describe_sa(state_params) + ": " + std::strerror(added.error()));
     }
+  }
+  for (const auto& state : states) {
+    if (state.update) allocated_.erase({state.spi, state.protocol});
   }
   record.order = ++next_order_;
   sas_[key] = record;
@@ -414,8 +422,24 @@ Expected<void, std::string> XfrmDataplane::delete_sa_locked(std::map<SaKey, Inst
   return {};
 }
 
+Expected<std::uint32_t, std::string> XfrmDataplane::allocate_spi(crypto::SecurityProtocol protocol, const IpAddress& peer) {
+  std::lock_guard lock(mutex_);
+  auto local = local_address_towards(peer);
+  if (!local) return unexpected("xfrm: an SPI for an SA from " + peer.to_string() + ": " + local.error());
+  const auto kernel = kernel_protocol(protocol);
+  auto spi = xfrm::allocate_spi(*requests_, peer, *local, kernel, 0, kFirstAllocatedSpi, UINT32_MAX);
+  if (!spi) {
+    return unexpected("xfrm: the kernel allocated no " + std::string(crypto::name_of(protocol)) + " SPI for an SA from " + peer.to_string() +
+                      ": " + std::strerror(spi.error()));
+  }
+  allocated_[{*spi, kernel}] = *local;
+  return *spi;
+}
+
 Expected<std::size_t, std::string> XfrmDataplane::remove_all() {
   std::lock_guard lock(mutex_);
+  for (const auto& [allocated, destination] : allocated_) (void)xfrm::delete_sa(*requests_, destination, allocated.first, allocated.second);
+  allocated_.clear();
   for (const auto& [key, installed] : sas_) {
     (void)xfrm::delete_sa(*requests_, installed.destination, key.spi, kernel_protocol(installed.protocol));
     if (installed.ah_spi != 0) (void)xfrm::delete_sa(*requests_, installed.destination, installed.ah_spi, xfrm::kAhProtocol);

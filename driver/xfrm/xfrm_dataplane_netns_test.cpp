@@ -2,6 +2,7 @@
 #include "driver/xfrm/xfrm_dataplane.h"
 
 #include <condition_variable>
+#include <cstdio>
 #include <mutex>
 
 #include <gtest/gtest.h>
@@ -323,6 +324,33 @@ TEST_F(XfrmDataplaneNetnsTest, AnSaIsNamedByPeerSpiAndDirection) {
   for (const auto& sa : counted.sas) EXPECT_EQ(sa.peer, *IpAddress::parse(kAddressB));
   EXPECT_FALSE(dataplane_->delete_sa_of_peer(0x5b02, crypto::Direction::Inbound, *IpAddress::parse(kAddressC)).has_value());
   EXPECT_TRUE(dataplane_->delete_sa(0x5b02, crypto::Direction::Inbound).has_value()) << "one SA with the SPI: no peer needed";
+}
+
+// SPIs chosen by the kernel (XFRM_MSG_ALLOCSPI): distinct, held as larval states, and the SA installed
+// with one completes its larval state (XFRM_MSG_UPDSA) instead of colliding with it.
+TEST_F(XfrmDataplaneNetnsTest, TheKernelAllocatesInboundSpisAndTheSaTakesItsLarvalState) {
+  const auto first = dataplane_->allocate_spi(crypto::SecurityProtocol::Esp, *IpAddress::parse(kAddressB));
+  ASSERT_TRUE(first.has_value()) << first.error();
+  const auto second = dataplane_->allocate_spi(crypto::SecurityProtocol::Esp, *IpAddress::parse(kAddressB));
+  ASSERT_TRUE(second.has_value()) << second.error();
+  EXPECT_NE(*first, *second);
+  EXPECT_GE(*first, 0x100u) << "1-255 are reserved";
+  char first_text[16];
+  std::snprintf(first_text, sizeof first_text, "0x%08x", *first);
+  auto states = a_->exec_output("ip xfrm state");
+  EXPECT_NE(states.find(std::string("spi ") + first_text), std::string::npos) << states;
+  EXPECT_NE(states.find("src 10.20.4.2 dst 10.20.4.1"), std::string::npos) << "held for B's SA to this host\n" << states;
+
+  const auto added = dataplane_->add_sa(esp_sa(*first, crypto::Direction::Inbound, kAddressB));
+  if (!added) {
+    ASSERT_FALSE(ward::test::inside_uml()) << "the UML kernel has ESP: " << added.error();
+    GTEST_SKIP() << "completing the state needs a kernel with ESP: " << added.error();
+  }
+  states = a_->exec_output("ip xfrm state");
+  EXPECT_EQ(count(states, std::string("spi ") + first_text), 1u) << states;
+  EXPECT_NE(states.find("rfc4106(gcm(aes))"), std::string::npos) << "the larval state became the SA\n" << states;
+  dataplane_.reset();
+  EXPECT_EQ(a_->exec_output("ip xfrm state"), "") << "the unused allocation went with the dataplane";
 }
 
 TEST_F(XfrmDataplaneWithoutKernelTableTest, ClosingRemovesOnlyWhatWardInstalled) {
