@@ -240,6 +240,14 @@ const std::vector<KeySpec>& key_table() {
          return std::nullopt;
        }},
       {"driver", "fast_path", false, [](Config& c, std::string_view v) { return parse_bool(v, c.driver_fast_path); }},
+      {"driver", "sa_lifetime_limit", false,
+       [](Config& c, std::string_view v) -> std::optional<std::string> {
+         std::chrono::seconds d{0};
+         if (auto bad = parse_duration(v, d)) return bad;
+         if (d.count() < 3) return "'" + std::string(v) + "' is shorter than 3s (the soft expiry and a rekey need time)";
+         c.driver_sa_lifetime_limit = d;
+         return std::nullopt;
+       }},
       {"ike", "fallback_delay", false,
        [](Config& c, std::string_view v) -> std::optional<std::string> {
          std::chrono::seconds d{0};

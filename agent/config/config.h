@@ -117,6 +117,9 @@ struct Config {
   // nfqueue: TCP taken unsegmented and cut by Ward, protected segments sent through a raw socket,
   // inbound ESP through a packet ring, decrypted packets through a TUN device (ward0, ...).
   bool driver_fast_path = false;
+  // Every SA expires after at most this long whatever IKE negotiated (soft expiry at two thirds):
+  // rekeying in seconds for tests, shorter-lived keys for a site. Unset: the negotiated lifetimes.
+  std::optional<std::chrono::seconds> driver_sa_lifetime_limit;
   std::filesystem::path control_socket{std::string(kDefaultControlSocket)};
   MonitorSettings monitor;
   CertificateSettings certificates;

@@ -37,6 +37,7 @@ TEST(ConfigTest, ExampleFileParsesWithEveryValue) {
   EXPECT_EQ(c.driver, DriverBackend::Auto);
   EXPECT_EQ(c.driver_queues, 1u);
   EXPECT_FALSE(c.driver_fast_path);
+  EXPECT_FALSE(c.driver_sa_lifetime_limit.has_value());
   EXPECT_EQ(c.control_socket, "/run/ward/control.sock");
   EXPECT_EQ(c.privsep_user, "_ward");   // the package's postinst makes the user
   EXPECT_FALSE(c.monitor.enabled);
@@ -109,7 +110,7 @@ TEST(ConfigTest, AllValuesAndComments) {
       "realm =  EXAMPLE.COM  \n"
       "computer_dn = CN=WS01,OU=Legal,DC=example,DC=com\n"
       "site = Branch\n"
-      "[driver]\nbackend = sim\nqueues = 3\nfast_path = yes\n"
+      "[driver]\nbackend = sim\nqueues = 3\nfast_path = yes\nsa_lifetime_limit = 90s\n"
       "[monitor]\nenabled = yes\nlisten = [::1]:4750\ntls_cert = /c\ntls_key = /k\ntls_ca = /a\n"
       "[cache]\nevent_retention = 12h\n"
       "[ike]\nfallback_delay = 5s\nsoft_association_lifetime = 10m\n"
@@ -122,6 +123,7 @@ TEST(ConfigTest, AllValuesAndComments) {
   EXPECT_EQ(parsed->driver, DriverBackend::Sim);
   EXPECT_EQ(parsed->driver_queues, 3u);
   EXPECT_TRUE(parsed->driver_fast_path);
+  EXPECT_EQ(parsed->driver_sa_lifetime_limit, std::chrono::seconds(90));
   EXPECT_TRUE(parsed->monitor.enabled);
   EXPECT_EQ(parsed->monitor.listen, "[::1]:4750");
   EXPECT_EQ(parsed->event_retention, std::chrono::hours(12));
@@ -154,6 +156,8 @@ TEST(ConfigTest, ErrorsNameFileAndLine) {
   EXPECT_EQ(error_of("[monitor]\nlisten = localhost\n"), "ward.conf:2: listen: 'localhost' is not host:port");
   EXPECT_EQ(error_of("[monitor]\nlisten = a:99999\n"), "ward.conf:2: listen: port '99999' is not 1..65535");
   EXPECT_EQ(error_of("[ike]\nfallback_delay = 3\n"), "ward.conf:2: fallback_delay: '3' is not a duration (e.g. 30d, 12h, 90m, 3600s)");
+  EXPECT_EQ(error_of("[driver]\nsa_lifetime_limit = 2s\n"),
+            "ward.conf:2: sa_lifetime_limit: '2s' is shorter than 3s (the soft expiry and a rekey need time)");
   EXPECT_EQ(error_of("[log\n"), "ward.conf:1: section header without closing ']'");
   EXPECT_EQ(error_of("[log]\nlevel\n"), "ward.conf:2: expected 'key = value' or '[section]'");
 }

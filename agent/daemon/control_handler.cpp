@@ -96,9 +96,20 @@ control::HandlerResult DaemonHandler::show_filters(control::FilterView view) {
     return nlohmann::json{{"view", "generic"}, {"filters", explain::generic_filters_json(snapshot->policy)}};
   }
   auto rows = explain::specific_filters_json(snapshot->policy, snapshot->compiled, fail_closed_notes(*snapshot));
-  // The driver's id for each row: the handle that acquires, counters and SAs carry.
+  // The driver's id for each row: the handle that acquires, counters and SAs carry; and what the
+  // dataplane counted for that filter (permit and block: the kernel filter table's counters).
+  const auto counters = dataplane_.counters();
   for (std::size_t i = 0; i < rows.size() && i < snapshot->translation.table.filters.size(); ++i) {
-    rows[i]["id"] = snapshot->translation.table.filters[i].id;
+    const auto id = snapshot->translation.table.filters[i].id;
+    rows[i]["id"] = id;
+    std::uint64_t packets = 0, bytes = 0;
+    for (const auto& counted : counters.filters) {
+      if (counted.filter_id != id) continue;
+      packets += counted.packets;
+      bytes += counted.bytes;
+    }
+    rows[i]["packets"] = packets;
+    rows[i]["bytes"] = bytes;
   }
   return nlohmann::json{{"view", "specific"}, {"filters", rows}};
 }

@@ -1,5 +1,6 @@
 #include "agent/daemon/dataplane_factory.h"
 
+#include "agent/daemon/lifetime_limit.h"
 #include "driver/nfqueue/nfqueue_dataplane.h"
 #include "driver/sim/sim_dataplane.h"
 #include "driver/xfrm/kernel_probe.h"
@@ -9,8 +10,9 @@ namespace ward::agent::daemon {
 
 namespace {
 
+// `placement`: where permit and block are decided, where the backend can say.
 Expected<driver::DataplanePtr, std::string> start(config::DriverBackend backend, const config::Config& config,
-                                                  driver::DataplaneListener& listener) {
+                                                  driver::DataplaneListener& listener, std::string* placement) {
   switch (backend) {
     case config::DriverBackend::Sim: return driver::DataplanePtr(std::make_unique<driver::SimDataplane>(listener));
     case config::DriverBackend::Nfqueue: {
@@ -24,6 +26,7 @@ Expected<driver::DataplanePtr, std::string> start(config::DriverBackend backend,
     case config::DriverBackend::Xfrm: {
       auto started = driver::XfrmDataplane::start(listener);
       if (!started) return unexpected(started.error());  // already says "xfrm: ..."
+      if (placement) *placement = (*started)->filter_placement();
       return driver::DataplanePtr(std::move(*started));
     }
     case config::DriverBackend::Auto: break;
@@ -44,9 +47,15 @@ Expected<DataplaneChoice, std::string> make_dataplane(const config::Config& conf
     choice.backend = kernel ? config::DriverBackend::Xfrm : config::DriverBackend::Nfqueue;
     choice.why = "[driver] backend = auto: " + probe.detail + (kernel ? ": the kernel does ESP and AH" : ": Ward's userspace ESP and AH");
   }
-  auto started = start(choice.backend, config, listener);
+  std::string placement;
+  auto started = start(choice.backend, config, listener, &placement);
   if (!started) return unexpected(started.error());
+  if (!placement.empty()) choice.why += "; permit and block: " + placement;
   choice.dataplane = std::move(*started);
+  if (config.driver_sa_lifetime_limit) {
+    choice.dataplane = std::make_unique<LifetimeLimitedDataplane>(std::move(choice.dataplane), *config.driver_sa_lifetime_limit);
+    choice.why += "; SA lifetimes limited to " + std::to_string(config.driver_sa_lifetime_limit->count()) + "s";
+  }
   return choice;
 }
 

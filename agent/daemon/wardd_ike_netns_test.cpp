@@ -9,6 +9,7 @@
 // certificate from an untrusted CA. Skips without root / `ip`.
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <thread>
@@ -219,6 +220,54 @@ TEST_F(WarddIkeNetnsTest, TheSoftByteLifetimeRekeysAndTrafficCarriesOn) {
   EXPECT_NE(test::read_text(a_.log).find("reached its soft lifetime: rekeying"), std::string::npos) << test::file_tail(a_.log);
   EXPECT_EQ(ward::testing::ping_once(*a_.ns, kAddressB), 0) << "traffic carries on through the successor";
   std::printf("rekeyed: outbound SPI %s, then %s\n", first_spi.dump().c_str(), sa_a["quick_modes"].back()["spi_out"].dump().c_str());
+}
+
+// Time-based expiry, in seconds instead of Windows' minutes: A's `[driver] sa_lifetime_limit = 9s`
+// gives its SAs a soft expiry at 6 s and a hard one at 9 s (lifetime_limit.h). The dataplane's expiry
+// (xfrm: the kernel's XFRM_MSG_EXPIRE by time; nfqueue: the engine's clock) makes A's IKE negotiate
+// a successor pair, the hard expiry deletes the old pair (the kernel's states too), and traffic
+// carries on through the successor.
+TEST_F(WarddIkeNetnsTest, TheSoftTimeLifetimeRekeysAndTheHardOneDeletes) {
+  const auto policy = esp_policy("netns ike time rekey");
+  ASSERT_TRUE(test::write_file(a_.config, test::read_text(a_.config) + "[driver]\nsa_lifetime_limit = 9s\n"));
+  start(a_, policy);
+  start(b_, policy);
+  EXPECT_NE(wardctl(a_, "show policy").second.find("SA lifetimes limited to 9s"), std::string::npos) << wardctl(a_, "show policy").second;
+  int answered = ward::testing::ping_once(*a_.ns, kAddressB);
+  for (int attempt = 1; attempt < 10 && answered != 0; ++attempt) answered = ward::testing::ping_once(*a_.ns, kAddressB);
+  ASSERT_EQ(answered, 0) << test::file_tail(a_.log) << test::file_tail(b_.log);
+  const auto installed = std::chrono::steady_clock::now();
+  nlohmann::json sa_a;
+  ASSERT_TRUE(eventually([&] {
+    sa_a = show_sa(a_);
+    return sa_a.value("quick_modes", nlohmann::json::array()).size() == 1;
+  })) << sa_a.dump(1);
+  const auto first_spi = sa_a["quick_modes"][0]["spi_out"];
+  const auto spis = [&] {
+    std::vector<nlohmann::json> out;
+    for (const auto& qm : show_sa(a_).value("quick_modes", nlohmann::json::array())) out.push_back(qm["spi_out"]);
+    return out;
+  };
+  ASSERT_TRUE(eventually([&] {
+    const auto now = spis();
+    return std::any_of(now.begin(), now.end(), [&](const auto& spi) { return spi != first_spi; });
+  })) << show_sa(a_).dump(1) << test::file_tail(a_.log);
+  const auto rekeyed = std::chrono::steady_clock::now();
+  EXPECT_GE(rekeyed - installed, 4s) << "not long before the soft expiry (6 s after the SA went in, which was before the ping came back)";
+  EXPECT_NE(test::read_text(a_.log).find("reached its soft lifetime: rekeying"), std::string::npos) << test::file_tail(a_.log);
+  ASSERT_TRUE(eventually([&] {
+    const auto now = spis();
+    return !now.empty() && std::none_of(now.begin(), now.end(), [&](const auto& spi) { return spi == first_spi; });
+  })) << show_sa(a_).dump(1) << test::file_tail(a_.log);
+  EXPECT_NE(test::read_text(a_.log).find("reached its hard lifetime"), std::string::npos) << test::file_tail(a_.log);
+  if (std::string(testing::kTestBackend) != "nfqueue") {
+    const auto states = a_.ns->exec_output("ip xfrm state");
+    EXPECT_EQ(states.find("spi " + first_spi.get<std::string>()), std::string::npos) << "the kernel deleted the expired state\n" << states;
+  }
+  EXPECT_EQ(ward::testing::ping_once(*a_.ns, kAddressB), 0) << "traffic carries on through the successor";
+  std::printf("time rekey: soft expiry and successor after %lld ms, old pair gone after %lld ms\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(rekeyed - installed).count()),
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - installed).count()));
 }
 
 TEST_F(WarddIkeNetnsTest, CertificatesFromTheRulesCaNegotiateEsp) {

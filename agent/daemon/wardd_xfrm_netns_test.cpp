@@ -1,12 +1,17 @@
 // wardd with `[driver] backend = xfrm` as a real process in a network namespace: a local policy file
-// that blocks TCP to one port becomes kernel XFRM policies (checked with `ip xfrm policy` and real
-// connections to a peer namespace), and SIGTERM (exit 0) leaves none of Ward's policies behind.
+// that blocks TCP to one port is enforced by the kernel filter table (`nft list table inet ward`),
+// not by XFRM policies (the SPD carries only negotiate filters), checked with real connections to a
+// peer namespace; `wardctl show filters` reports the kernel's count of blocked packets for the filter;
+// and SIGTERM (exit 0) leaves none of Ward's policies, nor its table, behind.
 #include <signal.h>
 
 #include <chrono>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "directory/model/policy_json.h"
 #include "agent/daemon/test_policies.h"
@@ -58,19 +63,43 @@ TEST(WarddXfrmNetnsTest, TheXfrmBackendEnforcesThePolicyInTheKernelAndCleansUp) 
   auto child = test::ChildProcess::spawn({kIpTool, "netns", "exec", a.name(), WARDD_PATH, "--config", config.string()}, {}, log);
   ASSERT_TRUE(child) << child.error().to_string();
   auto wardd = std::move(*child);
-  const auto has_policies = [&] { return a.exec_output("ip xfrm policy").find("dport " + std::to_string(kBlocked)) != std::string::npos; };
-  ASSERT_TRUE(eventually(has_policies)) << a.exec_output("ip xfrm policy") << test::file_tail(log);
+  const auto wardctl = [&](const std::string& command) {
+    const auto out = dir->path() / "wardctl.out";
+    (void)ward::testing::run_command(std::string(WARDCTL_PATH) + " --socket " + socket.string() + " " + command + " > " + out.string() +
+                                     " 2>&1");
+    std::ifstream in(out);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  };
+  const auto has_table = [&] {
+    return a.exec_output("nft list table inet ward").find(". tcp . 0-65535 . " + std::to_string(kBlocked) + " counter") != std::string::npos;
+  };
+  ASSERT_TRUE(eventually(has_table)) << a.exec_output("nft list table inet ward") << test::file_tail(log);
   const auto policies = a.exec_output("ip xfrm policy");
-  EXPECT_NE(policies.find("action block"), std::string::npos) << policies;
+  EXPECT_EQ(policies.find("dir "), std::string::npos) << "the SPD carries negotiate filters only, and this policy has none (IKE's "
+                                                          "sockets have policies of their own)\n" << policies;
+  EXPECT_NE(wardctl("show policy").find("permit and block: nftables table inet ward"), std::string::npos) << wardctl("show policy");
 
-  ward::testing::TcpListeners listeners(b, kAddressB, {kBlocked, kOpen});
-  EXPECT_FALSE(ward::testing::tcp_connects(a, kAddressB, kBlocked));
-  EXPECT_TRUE(ward::testing::tcp_connects(a, kAddressB, kOpen));
+  {
+    ward::testing::TcpListeners listeners(b, kAddressB, {kBlocked, kOpen});
+    EXPECT_FALSE(ward::testing::tcp_connects(a, kAddressB, kBlocked));
+    EXPECT_TRUE(ward::testing::tcp_connects(a, kAddressB, kOpen));
+  }
+  const auto filters = nlohmann::json::parse(wardctl("--json show filters"), nullptr, false);
+  ASSERT_FALSE(filters.is_discarded()) << wardctl("--json show filters");
+  std::uint64_t blocked = 0;
+  for (const auto& row : filters["filters"]) {
+    if (row.value("destination_ports", "") == std::to_string(kBlocked)) blocked += row.value("packets", std::uint64_t{0});
+  }
+  EXPECT_GE(blocked, 1u) << "the blocked SYN(s), counted by the kernel: " << filters.dump(1);
 
   ASSERT_EQ(::kill(wardd.pid(), SIGTERM), 0);
   EXPECT_TRUE(eventually([&] { return !wardd.running(); }));
   EXPECT_EQ(wardd.exit_description(), "exited with status 0") << test::file_tail(log);
   EXPECT_EQ(a.exec_output("ip xfrm policy"), "");
+  EXPECT_EQ(a.exec_output("nft list tables"), "") << "the table went with wardd";
+  ward::testing::TcpListeners listeners(b, kAddressB, {kBlocked});
   EXPECT_TRUE(ward::testing::tcp_connects(a, kAddressB, kBlocked));
 }
 

@@ -195,14 +195,14 @@ std::string render_filters(const json& result) {
                       text(f, "action")});
     }
   } else {
-    rows.push_back({"#", "WEIGHT", "SOURCE", "DESTINATION", "PROTO", "SPORT", "DPORT", "ACTION", "DIR", "RULE"});
+    rows.push_back({"#", "WEIGHT", "SOURCE", "DESTINATION", "PROTO", "SPORT", "DPORT", "ACTION", "DIR", "PACKETS", "RULE"});
     for (const auto& f : array_field(result, "filters")) {
       std::string rule = text(f, "rule");
       if (!text(f, "tunnel_endpoint").empty()) rule += " (tunnel to " + text(f, "tunnel_endpoint") + ")";
       if (!text(f, "note").empty()) rule += " (" + text(f, "note") + ")";
       rows.push_back({text(f, "position"), text(f, "weight"), text(f, "source"), text(f, "destination"), text(f, "protocol"),
                       text(f, "source_ports"), text(f, "destination_ports"), text(f, "action"),
-                      text(f, "mirror") == "yes" ? "mirror" : "", rule});
+                      text(f, "mirror") == "yes" ? "mirror" : "", text(f, "packets"), rule});
     }
   }
   if (rows.size() == 1) return "no filters\n";

@@ -21,6 +21,7 @@
 #include "driver/xfrm/kernel_sa_params.h"
 #include "driver/xfrm/xfrm_acquire.h"
 #include "driver/xfrm/xfrm_sad.h"
+#include "driver/xfrm/spd_view.h"
 
 namespace ward::driver {
 
@@ -34,6 +35,7 @@ constexpr std::uint32_t kMaxKernelReplayWindow = 255;  // xfrm_usersa_info.repla
 constexpr std::uint16_t kDiscardPort = 9;              // any port will do: connect() sends nothing
 constexpr std::size_t kXfrmStatBufferSize = 8192;
 constexpr int kEspInUdp = 2;                           // UDP_ENCAP_ESPINUDP, RFC 3948
+constexpr std::uint32_t kFirstAllocatedSpi = 0x100;    // 1-255: reserved by IANA (RFC 4303 2.1)
 
 unsigned group_bit(unsigned group) { return 1U << (group - 1); }
 
@@ -59,6 +61,20 @@ Expected<std::unique_ptr<XfrmDataplane>, std::string> XfrmDataplane::start(Datap
   dataplane->xfrm_stat_fd_ = open("/proc/thread-self/net/xfrm_stat", O_RDONLY | O_CLOEXEC);  // -1: kernel without XFRM statistics
   // Policies left in Ward's priorities by a crashed predecessor.
   if (auto stale = dataplane->spd_->remove_all(); !stale) return unexpected("xfrm: removing stale Ward policies: " + stale.error());
+  // The kernel filter table, installed empty (everything passes, as with no table) to learn whether
+  // this kernel has it; a predecessor's table is replaced.
+  dataplane->filter_placement_ = "XFRM policies (configured)";
+  if (dataplane->options_.kernel_table) {
+    auto kernel = KernelTable::open(dataplane->options_.kernel);
+    Expected<KernelTableFigures, std::string> empty = unexpected(std::string());
+    if (kernel) empty = (*kernel)->install(FilterTable{}, {});
+    if (kernel && empty) {
+      dataplane->kernel_ = std::move(*kernel);
+      dataplane->filter_placement_ = "nftables table inet " + dataplane->options_.kernel.table;
+    } else {
+      dataplane->filter_placement_ = "XFRM policies (no nftables table: " + (kernel ? empty.error() : kernel.error()) + ")";
+    }
+  }
   dataplane->event_thread_ = std::thread([d = dataplane.get()] { d->serve_events(); });
   return dataplane;
 }
@@ -67,6 +83,7 @@ XfrmDataplane::~XfrmDataplane() {
   stopping_ = true;
   if (event_thread_.joinable()) event_thread_.join();
   if (requests_) (void)remove_all();
+  if (kernel_) (void)kernel_->remove();
   for (const int fd : {route_socket_v4_, route_socket_v6_, xfrm_stat_fd_}) {
     if (fd >= 0) close(fd);
   }
@@ -76,10 +93,29 @@ Capabilities XfrmDataplane::capabilities() const {
   return Capabilities{.userspace_crypto = false, .kernel_sas = !kernel_refused_esp_, .atomic_table_swap = true, .holds_packets = false};
 }
 
+FilterTable XfrmDataplane::spd_table(const FilterTable& table) const {
+  return kernel_ ? xfrm::spd_view(table, every_bypass_) : table;
+}
+
 Expected<void, std::string> XfrmDataplane::install_filter_table(FilterTable table) {
   std::lock_guard lock(mutex_);
-  auto installed = spd_->install_table(table);
-  if (!installed) return unexpected("xfrm: " + installed.error());
+  if (kernel_) {
+    if (auto committed = kernel_->install(table, {}); !committed) return unexpected("xfrm: the kernel filter table: " + committed.error());
+  }
+  auto installed = spd_->install_table(spd_table(table));
+  if (!installed) {
+    // Both back to the table in force: the SPD (a partial install leaves a mixture) and nftables.
+    if (auto restored = spd_->install_table(spd_table(table_)); !restored) {
+      return unexpected("xfrm: " + installed.error() + "; restoring the previous XFRM policies failed too: " + restored.error());
+    }
+    if (kernel_) {
+      if (auto restored = kernel_->install(table_, {}); !restored) {
+        return unexpected("xfrm: " + installed.error() + "; restoring the previous kernel filter table failed too: " + restored.error());
+      }
+    }
+    return unexpected("xfrm: " + installed.error());
+  }
+  table_ = std::move(table);
   // Soft associations of filters that are no longer negotiate filters went with the old table.
   std::erase_if(soft_, [&](const auto& entry) { return spd_->negotiate_filter(entry.first.first) == nullptr; });
   return {};
@@ -175,6 +211,10 @@ Expected<void, std::string> XfrmDataplane::add_sa(SaInstall sa) {
       kernel.encap_destination_port = outbound ? udp.remote_port : udp.local_port;
     }
     if (auto filled = xfrm::fill_keys(state_params, kernel.keys); !filled) return unexpected("xfrm: " + filled.error());
+    if (const auto allocated = allocated_.find({kernel.spi, kernel.protocol});
+        !outbound && allocated != allocated_.end() && allocated->second == kernel.destination) {
+      kernel.update = true;  // the larval state allocate_spi made becomes the SA
+    }
   }
 
   InstalledSa record;
@@ -191,6 +231,15 @@ Expected<void, std::string> XfrmDataplane::add_sa(SaInstall sa) {
   // A dynamic filter's states name the dynamic filter in their reqid, as its policies' templates do.
   if (sa.dynamic) {
     auto found = dynamic_.find(*sa.dynamic);
+    if (found == dynamic_.end() && kernel_ && !every_bypass_) {
+      // Dynamic filters sit below every table policy in the SPD: from now on every permit and
+      // block filter keeps the kernel from protecting its traffic with one.
+      every_bypass_ = true;
+      if (auto moved = spd_->install_table(spd_table(table_)); !moved) {
+        every_bypass_ = false;
+        return unexpected("xfrm: " + name + ": allow policies for the table's permit and block filters: " + moved.error());
+      }
+    }
     if (found == dynamic_.end()) {
       std::set<std::uint32_t> used;
       for (const auto& [s, policy] : dynamic_) used.insert(policy.slot);
@@ -212,7 +261,17 @@ Expected<void, std::string> XfrmDataplane::add_sa(SaInstall sa) {
     for (auto& state : states) state.reqid = found->second.filter.id;
   }
 
-  const SaKey key{params.spi, params.direction};
+  const SaKey key{params.spi, params.direction, sa.peer};
+  if (!outbound) {
+    // An inbound SPI names one SA on this host: the kernel finds inbound states by SPI and protocol.
+    for (const auto& [other, installed] : sas_) {
+      if (other.direction == params.direction && other.spi == params.spi && other.peer != sa.peer) {
+        if (sa.dynamic) (void)refresh_dynamic(*sa.dynamic);
+        return unexpected("xfrm: inbound SPI " + std::to_string(params.spi) + " is already the SA from " + other.peer.to_string() +
+                          "'s; refused for " + sa.peer.to_string() + " (inbound SPIs must be unique on this host)");
+      }
+    }
+  }
   if (auto existing = sas_.find(key); existing != sas_.end()) {  // replace: the kernel refuses a duplicate NEWSA
     (void)xfrm::delete_sa(*requests_, existing->second.destination, params.spi, kernel_protocol(existing->second.protocol));
     if (existing->second.ah_spi != 0) (void)xfrm::delete_sa(*requests_, existing->second.destination, existing->second.ah_spi, xfrm::kAhProtocol);
@@ -229,6 +288,9 @@ Expected<void, std::string> XfrmDataplane::add_sa(SaInstall sa) {
       }
       return unexpected("xfrm: the kernel refused " + crypto::describe_sa(state_params) + ": " + std::strerror(added.error()));
     }
+  }
+  for (const auto& state : states) {
+    if (state.update) allocated_.erase({state.spi, state.protocol});
   }
   record.order = ++next_order_;
   sas_[key] = record;
@@ -317,10 +379,34 @@ void XfrmDataplane::retire_idle_soft_associations() {
 
 Expected<void, std::string> XfrmDataplane::delete_sa(std::uint32_t spi, crypto::Direction direction) {
   std::lock_guard lock(mutex_);
-  const auto found = sas_.find({spi, direction});
-  if (found == sas_.end()) {
+  std::vector<std::map<SaKey, InstalledSa>::iterator> matches;
+  for (auto it = sas_.begin(); it != sas_.end(); ++it) {
+    if (it->first.spi == spi && it->first.direction == direction) matches.push_back(it);
+  }
+  if (matches.empty()) {
     return unexpected("xfrm: no " + std::string(crypto::name_of(direction)) + " SA with SPI " + std::to_string(spi) + " was installed by Ward");
   }
+  if (matches.size() > 1) {
+    std::string peers;
+    for (const auto& it : matches) peers += (peers.empty() ? "" : ", ") + it->first.peer.to_string();
+    return unexpected("xfrm: " + std::string(crypto::name_of(direction)) + " SPI " + std::to_string(spi) + " is the SPI of SAs with " + peers +
+                      ": name the peer");
+  }
+  return delete_sa_locked(matches[0]);
+}
+
+Expected<void, std::string> XfrmDataplane::delete_sa_of_peer(std::uint32_t spi, crypto::Direction direction, const IpAddress& peer) {
+  std::lock_guard lock(mutex_);
+  const auto found = sas_.find(SaKey{spi, direction, peer});
+  if (found == sas_.end()) {
+    return unexpected("xfrm: no " + std::string(crypto::name_of(direction)) + " SA with SPI " + std::to_string(spi) +
+                      (direction == crypto::Direction::Inbound ? " from " : " to ") + peer.to_string() + " was installed by Ward");
+  }
+  return delete_sa_locked(found);
+}
+
+Expected<void, std::string> XfrmDataplane::delete_sa_locked(std::map<SaKey, InstalledSa>::iterator found) {
+  const auto spi = found->first.spi;
   const auto destination = found->second.destination;
   const auto protocol = kernel_protocol(found->second.protocol);
   const auto ah_spi = found->second.ah_spi;
@@ -336,10 +422,26 @@ Expected<void, std::string> XfrmDataplane::delete_sa(std::uint32_t spi, crypto::
   return {};
 }
 
+Expected<std::uint32_t, std::string> XfrmDataplane::allocate_spi(crypto::SecurityProtocol protocol, const IpAddress& peer) {
+  std::lock_guard lock(mutex_);
+  auto local = local_address_towards(peer);
+  if (!local) return unexpected("xfrm: an SPI for an SA from " + peer.to_string() + ": " + local.error());
+  const auto kernel = kernel_protocol(protocol);
+  auto spi = xfrm::allocate_spi(*requests_, peer, *local, kernel, 0, kFirstAllocatedSpi, UINT32_MAX);
+  if (!spi) {
+    return unexpected("xfrm: the kernel allocated no " + std::string(crypto::name_of(protocol)) + " SPI for an SA from " + peer.to_string() +
+                      ": " + std::strerror(spi.error()));
+  }
+  allocated_[{*spi, kernel}] = *local;
+  return *spi;
+}
+
 Expected<std::size_t, std::string> XfrmDataplane::remove_all() {
   std::lock_guard lock(mutex_);
+  for (const auto& [allocated, destination] : allocated_) (void)xfrm::delete_sa(*requests_, destination, allocated.first, allocated.second);
+  allocated_.clear();
   for (const auto& [key, installed] : sas_) {
-    (void)xfrm::delete_sa(*requests_, installed.destination, key.first, kernel_protocol(installed.protocol));
+    (void)xfrm::delete_sa(*requests_, installed.destination, key.spi, kernel_protocol(installed.protocol));
     if (installed.ah_spi != 0) (void)xfrm::delete_sa(*requests_, installed.destination, installed.ah_spi, xfrm::kAhProtocol);
   }
   sas_.clear();
@@ -427,12 +529,12 @@ void XfrmDataplane::handle_expire(const nlmsghdr* message) {
     auto found = std::find_if(sas_.begin(), sas_.end(), [&](const auto& entry) {
       const auto& installed = entry.second;
       if (installed.destination != kernel->destination) return false;
-      if (kernel->protocol == kernel_protocol(installed.protocol) && entry.first.first == kernel->spi) return true;
+      if (kernel->protocol == kernel_protocol(installed.protocol) && entry.first.spi == kernel->spi) return true;
       return kernel->protocol == xfrm::kAhProtocol && installed.ah_spi == kernel->spi;
     });
     if (found == sas_.end()) return;  // someone else's SA
-    expiry.spi = found->first.first;
-    expiry.direction = found->first.second;
+    expiry.spi = found->first.spi;
+    expiry.direction = found->first.direction;
     expiry.filter_id = found->second.filter_id;
     expiry.peer = found->second.peer;
     // The kernel deletes a state that reached its hard lifetime itself; a bundle's other state goes too.
@@ -440,7 +542,7 @@ void XfrmDataplane::handle_expire(const nlmsghdr* message) {
       const auto installed = found->second;
       if (installed.ah_spi != 0) {
         const bool ah_expired = kernel->protocol == xfrm::kAhProtocol;
-        (void)xfrm::delete_sa(*requests_, installed.destination, ah_expired ? found->first.first : installed.ah_spi,
+        (void)xfrm::delete_sa(*requests_, installed.destination, ah_expired ? found->first.spi : installed.ah_spi,
                               ah_expired ? xfrm::kEspProtocol : xfrm::kAhProtocol);
       }
       forget_sa(found);
@@ -454,9 +556,16 @@ DataplaneCounters XfrmDataplane::counters() const {
   DataplaneCounters out;
   out.acquires = acquires_.load(std::memory_order_relaxed);
   std::lock_guard lock(mutex_);
-  std::set<std::uint32_t> listed;
-  for (const auto& filter : spd_->table().filters) {
-    if (listed.insert(filter.id).second) out.filters.push_back(FilterCounters{filter.id, 0, 0});  // the kernel counts nothing per policy
+  for (const auto& filter : table_.filters) out.filters.push_back(FilterCounters{filter.id, 0, 0});
+  if (kernel_) {
+    // Permit and block: the nftables elements' counters. Negotiate filters stay 0 (no per-policy counts).
+    if (auto kernel = kernel_->counters(); kernel && kernel->size() == out.filters.size()) {
+      for (std::size_t i = 0; i < kernel->size(); ++i) {
+        out.filters[i].packets = (*kernel)[i].packets;
+        out.filters[i].bytes = (*kernel)[i].bytes;
+        if (table_.filters[i].action == FilterAction::Block) out.blocked += (*kernel)[i].packets;
+      }
+    }
   }
   if (auto stats = xfrm::dump_sa_stats(*requests_)) {
     const auto stats_of = [&](const IpAddress& destination, std::uint8_t protocol, std::uint32_t spi) -> const xfrm::KernelSaStats* {
@@ -467,8 +576,8 @@ DataplaneCounters XfrmDataplane::counters() const {
     };
     for (const auto& [key, installed] : sas_) {
       SaCounters counters;
-      counters.spi = key.first;
-      counters.direction = key.second;
+      counters.spi = key.spi;
+      counters.direction = key.direction;
       counters.protocol = installed.protocol;
       counters.filter_id = installed.filter_id;
       counters.bundled_ah_spi = installed.ah_spi;
@@ -476,7 +585,7 @@ DataplaneCounters XfrmDataplane::counters() const {
         if (const auto dynamic = dynamic_.find(*installed.dynamic); dynamic != dynamic_.end()) counters.dynamic_filter_id = dynamic->second.filter.id;
       }
       counters.peer = installed.peer;
-      if (const auto* kernel = stats_of(installed.destination, kernel_protocol(installed.protocol), key.first)) {
+      if (const auto* kernel = stats_of(installed.destination, kernel_protocol(installed.protocol), key.spi)) {
         counters.packets = kernel->packets;
         counters.bytes = kernel->bytes;
         counters.drops = kernel->drops;

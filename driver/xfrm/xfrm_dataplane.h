@@ -1,11 +1,23 @@
 // The xfrm backend as a driver::Dataplane: the kernel does the work (ESP, AH, AES-NI), Ward
 // programs it over netlink, as strongSwan's kernel-netlink and Libreswan do.
 //
-//   install_filter_table  the table as kernel XFRM policies whose priorities carry Ward's precedence
-//                         (xfrm_spd.h); a new table goes in below the old one, so each packet meets
-//                         the whole old table or the whole new one (atomic_table_swap).
+//   install_filter_table  permit and block in the kernel filter table (driver/kernel_table: `table
+//                         inet ward`, one nftables transaction, a counter per filter), negotiate
+//                         filters as kernel XFRM policies whose priorities carry Ward's precedence
+//                         (xfrm_spd.h), with allow policies for the permit and block filters that
+//                         outrank them (spd_view.h). The nftables table is committed first, then the
+//                         SPD; if the SPD refuses, both go back to the previous table, and Ward's view
+//                         of the table changes only once both took it. A new SPD table goes in below
+//                         the old one, so each packet meets the whole old table or the whole new one
+//                         (atomic_table_swap). Where the kernel has no nftables inet family (User-mode
+//                         Linux's 6.1 build), permit and block stay XFRM policies (allow / block) and
+//                         per-filter counters read 0: filter_placement() says which.
 //   add_sa / delete_sa    kernel XFRM states (xfrm_sad.h): ESP, AH, or an AH+ESP bundle (two states,
 //                         named by the ESP SPI), transport or tunnel mode, UDP-encapsulated ESP.
+//                         An SA is (peer, SPI, direction), as in the userspace dataplanes: an inbound
+//                         SPI already used by another peer's SA is refused naming both; two peers'
+//                         outbound SAs may share an SPI; delete_sa without the peer is refused when
+//                         that leaves it ambiguous (delete_sa_of_peer names it).
 //                         The SAs of one filter and peer get policies of their own, narrowed to the
 //                         peer just ahead of the filter, whose templates say what was negotiated
 //                         (the newest SA pair's): the kernel then protects with AH or AH+ESP as well
@@ -28,16 +40,18 @@
 //                         or else the policy's priority) and SA expiries (XFRMNLGRP_EXPIRE), soft
 //                         and hard, by bytes or time, arrive on a thread of the dataplane's own. The
 //                         expiry of a bundle's AH state is reported under its ESP SPI.
-//   counters              per SA: the kernel's packets/bytes/replay+integrity drops. Per filter:
-//                         listed, but packets/bytes are always 0 -- the kernel keeps no per-policy
-//                         traffic counts. blocked / unsecured_dropped / unknown_spi / malformed
-//                         come from /proc/net/xfrm_stat and count the whole namespace, not only
-//                         Ward's policies; held / hold_dropped / policy_mismatch / drops_by_reason
-//                         are not available (0).
+//   counters              per SA: the kernel's packets/bytes/replay+integrity drops. Per filter (by
+//                         table index): permit and block packets/bytes from the nftables table's
+//                         element counters; negotiate filters 0 (the kernel keeps no per-policy
+//                         traffic counts; their SAs count). blocked: the block filters' packets plus
+//                         the XFRM policy blocks of /proc/net/xfrm_stat, which with unsecured_dropped
+//                         / unknown_spi / malformed counts the whole namespace, not only Ward's
+//                         policies; held / hold_dropped / policy_mismatch / drops_by_reason are not
+//                         available (0).
 //
 // Everything is done in the network namespace of the thread that called start() (the netlink
-// sockets are bound to it there). On destruction Ward's SAs and every policy in Ward's priorities
-// are removed; other policies and SAs in the namespace are never touched.
+// sockets are bound to it there). On destruction Ward's SAs, every policy in Ward's priorities and
+// the nftables table are removed; other policies and SAs in the namespace are never touched.
 #pragma once
 
 #include <atomic>
@@ -53,13 +67,27 @@
 #include <vector>
 
 #include "driver/api/dataplane.h"
+#include "driver/kernel_table/kernel_table.h"
 #include "driver/xfrm/xfrm_socket.h"
 #include "driver/xfrm/xfrm_spd.h"
 
 namespace ward::driver {
 
+// The kernel filter table as the xfrm backend uses it: negotiate traffic accepted (the SPD takes
+// it from there), ESP, AH and NAT-T passed (the kernel opens them).
+inline KernelTableOptions xfrm_kernel_table_options() {
+  KernelTableOptions options;
+  options.negotiate = NegotiateVerdict::Accept;
+  options.queue_ipsec = false;
+  return options;
+}
+
 struct XfrmOptions {
   xfrm::SpdOptions spd;
+  // Permit and block in the kernel filter table (nftables); false, or a kernel without the nftables
+  // inet family: as XFRM policies.
+  bool kernel_table = true;
+  KernelTableOptions kernel = xfrm_kernel_table_options();
 };
 
 class XfrmDataplane final : public Dataplane {
@@ -71,13 +99,25 @@ class XfrmDataplane final : public Dataplane {
   Expected<void, std::string> install_filter_table(FilterTable table) override;
   Expected<void, std::string> add_sa(SaInstall sa) override;
   Expected<void, std::string> delete_sa(std::uint32_t spi, crypto::Direction direction) override;
+  Expected<void, std::string> delete_sa_of_peer(std::uint32_t spi, crypto::Direction direction, const IpAddress& peer) override;
   Expected<void, std::string> add_soft_association(SoftAssociation association) override;
   Expected<void, std::string> delete_soft_association(std::uint32_t filter_id, const IpAddress& peer) override;
   DataplaneCounters counters() const override;
   Expected<void, std::string> prepare_ike_socket(int fd, bool nat_traversal) override;
 
+  // An inbound SPI for an SA from `peer`, chosen by the kernel (XFRM_MSG_ALLOCSPI, as strongSwan's
+  // get_spi): unused on this host for `protocol`, held in a larval state until add_sa installs the
+  // SA with it (or the kernel drops the larval state, after net.core.xfrm_acq_expires seconds).
+  // Not yet part of driver::Dataplane: IKE still picks its SPIs (the dataplane refuses collisions).
+  Expected<std::uint32_t, std::string> allocate_spi(crypto::SecurityProtocol protocol, const IpAddress& peer);
+
   // Removes Ward's SAs and policies now (the destructor does it too); the policies removed.
   Expected<std::size_t, std::string> remove_all();
+
+  // Where permit and block are decided: "nftables table inet ward", or "XFRM policies (...why...)".
+  const std::string& filter_placement() const noexcept { return filter_placement_; }
+  bool kernel_table_in_use() const noexcept { return kernel_ != nullptr; }
+  KernelTable* kernel_table_for_testing() noexcept { return kernel_.get(); }
 
  private:
   struct InstalledSa {
@@ -90,7 +130,14 @@ class XfrmDataplane final : public Dataplane {
     xfrm::Protection protection;
     std::uint64_t order = 0;                                             // newest protects the pair
   };
-  using SaKey = std::pair<std::uint32_t, crypto::Direction>;
+  // An SA is named by (SPI, direction, peer), as in the userspace dataplanes: two peers may choose
+  // the same outbound SPI (their kernel states differ by destination); an inbound SPI names one SA.
+  struct SaKey {
+    std::uint32_t spi = 0;
+    crypto::Direction direction = crypto::Direction::Outbound;
+    IpAddress peer;
+    friend auto operator<=>(const SaKey&, const SaKey&) = default;
+  };
   struct DynamicPolicy {
     DriverFilter filter;  // outbound direction, id = the dynamic filter's
     std::uint32_t origin_filter_id = 0;
@@ -114,14 +161,24 @@ class XfrmDataplane final : public Dataplane {
   // of their SAs, and go with the last.
   Expected<void, std::string> refresh_peer(const PeerKey& pair);
   Expected<void, std::string> refresh_dynamic(const DynamicSelector& selector);
+  // Under mutex_: the SPD's table for `table` (all of it without the nftables table).
+  FilterTable spd_table(const FilterTable& table) const;
   void forget_sa(std::map<SaKey, InstalledSa>::iterator found);
+  Expected<void, std::string> delete_sa_locked(std::map<SaKey, InstalledSa>::iterator found);
 
   DataplaneListener& listener_;
   XfrmOptions options_;
   mutable std::mutex mutex_;  // guards requests_ and everything below it
   std::unique_ptr<xfrm::XfrmSocket> requests_;
   std::unique_ptr<xfrm::Spd> spd_;
+  std::unique_ptr<KernelTable> kernel_;  // null: permit and block are XFRM policies
+  std::string filter_placement_;
+  FilterTable table_;                    // the whole table, as installed in both
+  bool every_bypass_ = false;            // a dynamic filter came: every permit/block filter has an SPD allow policy
   std::map<SaKey, InstalledSa> sas_;
+  // Larval states allocate_spi made and add_sa has not used yet: (SPI, kernel protocol) -> this
+  // host's address they are for.
+  std::map<std::pair<std::uint32_t, std::uint8_t>, IpAddress> allocated_;
   std::uint64_t next_order_ = 0;
   std::map<DynamicSelector, DynamicPolicy> dynamic_;
   std::uint32_t next_dynamic_id_ = kFirstDynamicFilterId;

@@ -2,6 +2,7 @@
 #include "driver/xfrm/xfrm_dataplane.h"
 
 #include <condition_variable>
+#include <cstdio>
 #include <mutex>
 
 #include <gtest/gtest.h>
@@ -57,13 +58,26 @@ class XfrmDataplaneNetnsTest : public ::testing::Test {
     if (!ward::testing::can_use_network_namespaces(&why)) GTEST_SKIP() << why;
     a_ = std::make_unique<Netns>("xfrmdp-a");
     b_ = std::make_unique<Netns>("xfrmdp-b");
-    ward::testing::connect_veth(*a_, std::string(kAddressA) + "/24", *b_, std::string(kAddressB) + "/24");
+    links_ = ward::testing::connect_veth(*a_, std::string(kAddressA) + "/24", *b_, std::string(kAddressB) + "/24");
     a_->run_inside([&] {
-      auto started = XfrmDataplane::start(recorder_);
+      auto started = XfrmDataplane::start(recorder_, options());
       ASSERT_TRUE(started.has_value()) << started.error();
       dataplane_ = std::move(*started);
     });
     ASSERT_NE(dataplane_, nullptr);
+  }
+  virtual XfrmOptions options() const { return {}; }
+  // Permit and block in nftables: everywhere but User-mode Linux, whose 6.1 build has no nftables
+  // inet family (CONFIG_NF_TABLES_INET is not set); there the filters stay XFRM policies.
+  bool skip_without_kernel_table() const {
+    if (dataplane_->kernel_table_in_use()) return false;
+    EXPECT_TRUE(ward::test::inside_uml()) << "this kernel has nftables: " << dataplane_->filter_placement();
+    return true;
+  }
+  std::uint64_t packets_of(std::uint32_t id) const {
+    std::uint64_t packets = 0;
+    for (const auto& filter : dataplane_->counters().filters) packets += filter.filter_id == id ? filter.packets : 0;
+    return packets;
   }
   void TearDown() override { dataplane_.reset(); }
 
@@ -71,10 +85,21 @@ class XfrmDataplaneNetnsTest : public ::testing::Test {
 
   Recorder recorder_;
   std::unique_ptr<Netns> a_, b_;
+  std::pair<std::string, std::string> links_;
   std::unique_ptr<XfrmDataplane> dataplane_;
 };
 
-TEST_F(XfrmDataplaneNetnsTest, TheTableBecomesPrioritisedPoliciesAndASwapLeavesNothingOfTheOld) {
+// Permit and block as XFRM policies: what the backend does on a kernel without the nftables table.
+class XfrmDataplaneWithoutKernelTableTest : public XfrmDataplaneNetnsTest {
+ protected:
+  XfrmOptions options() const override {
+    XfrmOptions options;
+    options.kernel_table = false;
+    return options;
+  }
+};
+
+TEST_F(XfrmDataplaneWithoutKernelTableTest, TheTableBecomesPrioritisedPoliciesAndASwapLeavesNothingOfTheOld) {
   FilterTable first;
   auto tunnel = filter(12, 6, PortRange::single(7101), FilterAction::Negotiate);
   tunnel.tunnel_endpoint = *IpAddress::parse(kAddressB);
@@ -116,7 +141,98 @@ TEST_F(XfrmDataplaneNetnsTest, TheTableBecomesPrioritisedPoliciesAndASwapLeavesN
   const auto counted = dataplane_->counters();
   ASSERT_EQ(counted.filters.size(), 1u);
   EXPECT_EQ(counted.filters[0].filter_id, 21u);
+  EXPECT_EQ(counted.filters[0].packets, 0u) << "XFRM policies count nothing";
   EXPECT_GE(counted.blocked, 1u) << "the blocked ping is in /proc/net/xfrm_stat";
+}
+
+TEST_F(XfrmDataplaneNetnsTest, PermitAndBlockAreDecidedAndCountedInTheKernelFilterTable) {
+  if (skip_without_kernel_table()) GTEST_SKIP() << "permit and block: " << dataplane_->filter_placement();
+  EXPECT_EQ(dataplane_->filter_placement(), "nftables table inet ward");
+  FilterTable table;
+  table.filters = {filter(71, 1, PortRange::any(), FilterAction::Block), filter(72, 6, PortRange::single(7401), FilterAction::Permit),
+                   filter(73, 6, PortRange::any(), FilterAction::Negotiate), filter(74, 17, PortRange::any(), FilterAction::Permit)};
+  ASSERT_TRUE(dataplane_->install_filter_table(table).has_value());
+  // The SPD: the negotiate filter, and an allow policy for the permit filter that outranks it.
+  const auto listing = policies();
+  EXPECT_EQ(count(listing, "dir out"), 2u) << listing;
+  EXPECT_EQ(count(listing, "dir in"), 2u) << listing;
+  EXPECT_EQ(count(listing, "tmpl"), 2u) << listing;
+  EXPECT_EQ(listing.find("action block"), std::string::npos) << "nftables blocks\n" << listing;
+  EXPECT_NE(listing.find("proto tcp dport 7401 \n\tdir out priority"), std::string::npos) << listing;
+  const auto nft = a_->exec_output("nft list table inet ward");
+  EXPECT_NE(nft.find("10.20.4.1 . 10.20.4.2 . icmp counter"), std::string::npos) << nft;
+
+  EXPECT_NE(ward::testing::ping_once(*a_, kAddressB), 0) << "ICMP is blocked";
+  EXPECT_NE(ward::testing::ping_once(*a_, kAddressB), 0) << "ICMP is blocked";
+  {
+    ward::testing::TcpListeners listeners(*b_, kAddressB, {7401, 7402});
+    EXPECT_TRUE(ward::testing::tcp_connects(*a_, kAddressB, 7401)) << "the permit filter outranks the negotiate filter";
+    EXPECT_FALSE(ward::testing::tcp_connects(*a_, kAddressB, 7402)) << "no SA: nothing goes out in clear";
+  }
+  EXPECT_EQ(packets_of(71), 2u) << "each blocked echo request, counted by the kernel";
+  EXPECT_GE(packets_of(72), 3u) << "the permitted connection's packets (SYN, ACK, FIN...)";
+  EXPECT_EQ(packets_of(73), 0u) << "negotiate traffic is the SPD's";
+  EXPECT_EQ(packets_of(74), 0u);
+  EXPECT_GE(dataplane_->counters().blocked, 2u);
+  const auto acquires = recorder_.wait_for_acquire(3s);
+  ASSERT_FALSE(acquires.empty());
+  EXPECT_EQ(acquires[0].filter_id, 73u) << "the SPD still raises acquires for negotiate filters";
+}
+
+TEST_F(XfrmDataplaneNetnsTest, ATableTheKernelFilterTableRefusesChangesNeither) {
+  if (skip_without_kernel_table()) GTEST_SKIP() << "permit and block: " << dataplane_->filter_placement();
+  FilterTable first;
+  first.filters = {filter(81, 1, PortRange::any(), FilterAction::Block), filter(82, 6, PortRange::single(7501), FilterAction::Negotiate)};
+  ASSERT_TRUE(dataplane_->install_filter_table(first).has_value());
+  const auto before = policies();
+  dataplane_->kernel_table_for_testing()->inject_failure_after_ipv4_for_testing(true);
+  FilterTable second;
+  second.filters = {filter(91, 1, PortRange::any(), FilterAction::Permit), filter(92, 6, PortRange::single(7502), FilterAction::Negotiate)};
+  const auto refused = dataplane_->install_filter_table(second);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_NE(refused.error().find("injected_failure"), std::string::npos) << refused.error();
+  EXPECT_EQ(policies(), before) << "the SPD was not touched";
+  EXPECT_NE(ward::testing::ping_once(*a_, kAddressB), 0) << "the old table still blocks ICMP";
+  const auto counted = dataplane_->counters();
+  ASSERT_EQ(counted.filters.size(), 2u);
+  EXPECT_EQ(counted.filters[0].filter_id, 81u);
+  EXPECT_EQ(counted.filters[0].packets, 1u);
+}
+
+// Room for two selector ranks in Ward's XFRM priorities: a table needing three does not fit.
+class XfrmDataplaneSmallSpdTest : public XfrmDataplaneNetnsTest {
+ protected:
+  XfrmOptions options() const override {
+    XfrmOptions options;
+    options.spd.floor = options.spd.top - 2 * xfrm::kSlotsPerRank;
+    return options;
+  }
+};
+
+TEST_F(XfrmDataplaneSmallSpdTest, ATableTheSpdRefusesLeavesTheKernelFilterTableOnTheOldOne) {
+  if (skip_without_kernel_table()) GTEST_SKIP() << "permit and block: " << dataplane_->filter_placement();
+  FilterTable first;
+  first.filters = {filter(101, 1, PortRange::any(), FilterAction::Block), filter(102, 6, PortRange::single(7601), FilterAction::Negotiate)};
+  ASSERT_TRUE(dataplane_->install_filter_table(first).has_value());
+  FilterTable second;
+  second.filters = {filter(111, 1, PortRange::any(), FilterAction::Permit), filter(112, 6, PortRange::single(7602), FilterAction::Negotiate),
+                    filter(113, 6, PortRange::single(7603), FilterAction::Negotiate),
+                    filter(114, 6, PortRange::single(7604), FilterAction::Negotiate)};
+  const auto refused = dataplane_->install_filter_table(second);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_NE(refused.error().find("does not fit"), std::string::npos) << refused.error();
+  EXPECT_NE(ward::testing::ping_once(*a_, kAddressB), 0) << "nftables went back to the old table: ICMP blocked";
+  const auto counted = dataplane_->counters();
+  ASSERT_EQ(counted.filters.size(), 2u) << "Ward's view stays on the old table";
+  EXPECT_EQ(counted.filters[0].filter_id, 101u);
+  EXPECT_EQ(counted.filters[0].packets, 1u);
+  const auto listing = policies();
+  EXPECT_NE(listing.find("dport 7601"), std::string::npos) << listing;
+  EXPECT_EQ(listing.find("dport 7602"), std::string::npos) << listing;
+  FilterTable third;
+  third.filters = {filter(121, 1, PortRange::any(), FilterAction::Permit), filter(122, 6, PortRange::single(7605), FilterAction::Negotiate)};
+  ASSERT_TRUE(dataplane_->install_filter_table(third).has_value()) << "a table that fits still goes in";
+  EXPECT_EQ(ward::testing::ping_once(*a_, kAddressB), 0);
 }
 
 TEST_F(XfrmDataplaneNetnsTest, NegotiateTrafficWithoutAnSaRaisesAnAcquireNamingTheFilter) {
@@ -164,7 +280,80 @@ TEST_F(XfrmDataplaneNetnsTest, AddSaInstallsAKernelStateOrSaysTheKernelHasNoEsp)
   EXPECT_EQ(a_->exec_output("ip xfrm state").find("0x00005a01"), std::string::npos);
 }
 
-TEST_F(XfrmDataplaneNetnsTest, ClosingRemovesOnlyWhatWardInstalled) {
+SaInstall esp_sa(std::uint32_t spi, crypto::Direction direction, const char* peer) {
+  SaInstall sa;
+  sa.params.spi = spi;
+  sa.params.direction = direction;
+  sa.params.cipher = crypto::Cipher::AesGcm128;
+  sa.params.encryption_key = crypto::SecureBytes(std::vector<std::byte>(20, std::byte{0x42}));  // 16-byte key + 4-byte salt
+  sa.filter_id = 41;
+  sa.peer = *IpAddress::parse(peer);
+  sa.lifetime.hard_time = 3600s;
+  return sa;
+}
+
+// SA identity (peer, SPI, direction), as in the userspace dataplanes: two peers may choose the same
+// outbound SPI and both kernel states stand; deleting by SPI alone is then refused as ambiguous and
+// deleting by peer takes the right one; an inbound SPI already another peer's is refused.
+TEST_F(XfrmDataplaneNetnsTest, AnSaIsNamedByPeerSpiAndDirection) {
+  constexpr const char* kAddressC = "10.20.4.3";  // a second peer, on B's link
+  ASSERT_EQ(b_->exec(std::string("ip addr add ") + kAddressC + "/24 dev " + links_.second), 0);
+  const auto to_b = dataplane_->add_sa(esp_sa(0x5b01, crypto::Direction::Outbound, kAddressB));
+  if (!to_b) {
+    ASSERT_FALSE(ward::test::inside_uml()) << "the UML kernel has ESP: " << to_b.error();
+    GTEST_SKIP() << "kernel SAs need a kernel with ESP: " << to_b.error();
+  }
+  ASSERT_TRUE(dataplane_->add_sa(esp_sa(0x5b01, crypto::Direction::Outbound, kAddressC)).has_value()) << "another peer, the same SPI";
+  auto states = a_->exec_output("ip xfrm state");
+  EXPECT_EQ(count(states, "spi 0x00005b01"), 2u) << states;
+  const auto ambiguous = dataplane_->delete_sa(0x5b01, crypto::Direction::Outbound);
+  ASSERT_FALSE(ambiguous.has_value());
+  EXPECT_NE(ambiguous.error().find("10.20.4.2, 10.20.4.3: name the peer"), std::string::npos) << ambiguous.error();
+  ASSERT_TRUE(dataplane_->delete_sa_of_peer(0x5b01, crypto::Direction::Outbound, *IpAddress::parse(kAddressC)).has_value());
+  states = a_->exec_output("ip xfrm state");
+  EXPECT_EQ(count(states, "spi 0x00005b01"), 1u) << states;
+  EXPECT_NE(states.find("src 10.20.4.1 dst 10.20.4.2"), std::string::npos) << "B's SA stays\n" << states;
+  EXPECT_EQ(states.find("dst 10.20.4.3"), std::string::npos) << states;
+
+  ASSERT_TRUE(dataplane_->add_sa(esp_sa(0x5b02, crypto::Direction::Inbound, kAddressB)).has_value());
+  const auto taken = dataplane_->add_sa(esp_sa(0x5b02, crypto::Direction::Inbound, kAddressC));
+  ASSERT_FALSE(taken.has_value());
+  EXPECT_NE(taken.error().find("inbound SPI 23298 is already the SA from 10.20.4.2's; refused for 10.20.4.3"), std::string::npos) << taken.error();
+  const auto counted = dataplane_->counters();
+  ASSERT_EQ(counted.sas.size(), 2u);
+  for (const auto& sa : counted.sas) EXPECT_EQ(sa.peer, *IpAddress::parse(kAddressB));
+  EXPECT_FALSE(dataplane_->delete_sa_of_peer(0x5b02, crypto::Direction::Inbound, *IpAddress::parse(kAddressC)).has_value());
+  EXPECT_TRUE(dataplane_->delete_sa(0x5b02, crypto::Direction::Inbound).has_value()) << "one SA with the SPI: no peer needed";
+}
+
+// SPIs chosen by the kernel (XFRM_MSG_ALLOCSPI): distinct, held as larval states, and the SA installed
+// with one completes its larval state (XFRM_MSG_UPDSA) instead of colliding with it.
+TEST_F(XfrmDataplaneNetnsTest, TheKernelAllocatesInboundSpisAndTheSaTakesItsLarvalState) {
+  const auto first = dataplane_->allocate_spi(crypto::SecurityProtocol::Esp, *IpAddress::parse(kAddressB));
+  ASSERT_TRUE(first.has_value()) << first.error();
+  const auto second = dataplane_->allocate_spi(crypto::SecurityProtocol::Esp, *IpAddress::parse(kAddressB));
+  ASSERT_TRUE(second.has_value()) << second.error();
+  EXPECT_NE(*first, *second);
+  EXPECT_GE(*first, 0x100u) << "1-255 are reserved";
+  char first_text[16];
+  std::snprintf(first_text, sizeof first_text, "0x%08x", *first);
+  auto states = a_->exec_output("ip xfrm state");
+  EXPECT_NE(states.find(std::string("spi ") + first_text), std::string::npos) << states;
+  EXPECT_NE(states.find("src 10.20.4.2 dst 10.20.4.1"), std::string::npos) << "held for B's SA to this host\n" << states;
+
+  const auto added = dataplane_->add_sa(esp_sa(*first, crypto::Direction::Inbound, kAddressB));
+  if (!added) {
+    ASSERT_FALSE(ward::test::inside_uml()) << "the UML kernel has ESP: " << added.error();
+    GTEST_SKIP() << "completing the state needs a kernel with ESP: " << added.error();
+  }
+  states = a_->exec_output("ip xfrm state");
+  EXPECT_EQ(count(states, std::string("spi ") + first_text), 1u) << states;
+  EXPECT_NE(states.find("rfc4106(gcm(aes))"), std::string::npos) << "the larval state became the SA\n" << states;
+  dataplane_.reset();
+  EXPECT_EQ(a_->exec_output("ip xfrm state"), "") << "the unused allocation went with the dataplane";
+}
+
+TEST_F(XfrmDataplaneWithoutKernelTableTest, ClosingRemovesOnlyWhatWardInstalled) {
   ASSERT_EQ(a_->exec("ip xfrm policy add src 10.20.4.1/32 dst 10.20.4.9/32 dir out priority 10 action block"), 0);
   FilterTable table;
   table.filters = {filter(51, 1, PortRange::any(), FilterAction::Block), filter(52, 6, PortRange{7300, 7303}, FilterAction::Negotiate)};

@@ -59,7 +59,7 @@ KernelSaKeys::~KernelSaKeys() {
 }
 
 Expected<void, int> add_sa(XfrmSocket& socket, const KernelSa& sa) {
-  nlmsghdr* message = socket.new_message(XFRM_MSG_NEWSA, NLM_F_CREATE | NLM_F_EXCL);
+  nlmsghdr* message = sa.update ? socket.new_message(XFRM_MSG_UPDSA) : socket.new_message(XFRM_MSG_NEWSA, NLM_F_CREATE | NLM_F_EXCL);
   auto* info = static_cast<xfrm_usersa_info*>(mnl_nlmsg_put_extra_header(message, sizeof(xfrm_usersa_info)));
   const std::uint16_t family = sa.source.family() == IpFamily::V4 ? AF_INET : AF_INET6;
   put_address(info->saddr, sa.source);
@@ -120,6 +120,30 @@ Expected<void, int> add_sa(XfrmSocket& socket, const KernelSa& sa) {
   // The request buffer held the keys: wipe it whatever happened.
   OPENSSL_cleanse(message, message->nlmsg_len);
   return done;
+}
+
+Expected<std::uint32_t, int> allocate_spi(XfrmSocket& socket, const IpAddress& source, const IpAddress& destination, std::uint8_t protocol,
+                                          std::uint32_t reqid, std::uint32_t min, std::uint32_t max) {
+  nlmsghdr* message = socket.new_message(XFRM_MSG_ALLOCSPI);
+  auto* request = static_cast<xfrm_userspi_info*>(mnl_nlmsg_put_extra_header(message, sizeof(xfrm_userspi_info)));
+  const std::uint16_t family = destination.family() == IpFamily::V4 ? AF_INET : AF_INET6;
+  put_address(request->info.saddr, source);
+  put_address(request->info.id.daddr, destination);
+  request->info.id.proto = protocol;
+  request->info.family = family;
+  request->info.sel.family = family;
+  request->info.mode = XFRM_MODE_TRANSPORT;
+  request->info.reqid = reqid;
+  request->min = min;
+  request->max = max;
+  std::uint32_t spi = 0;
+  auto done = socket.request(message, [&](const nlmsghdr* reply) {
+    if (reply->nlmsg_type != XFRM_MSG_NEWSA || mnl_nlmsg_get_payload_len(reply) < sizeof(xfrm_usersa_info)) return;
+    spi = ntohl(static_cast<const xfrm_usersa_info*>(mnl_nlmsg_get_payload(reply))->id.spi);
+  });
+  if (!done) return unexpected(done.error());
+  if (spi == 0) return unexpected(EPROTO);
+  return spi;
 }
 
 Expected<void, int> delete_sa(XfrmSocket& socket, const IpAddress& destination, std::uint32_t spi, std::uint8_t protocol) {

@@ -42,6 +42,7 @@ struct KernelSa {
   // RFC 3948 UDP encapsulation: the ports this SA's packets go from and to (0: none).
   std::uint16_t encap_source_port = 0, encap_destination_port = 0;
   KernelSaKeys keys;
+  bool update = false;  // completes the larval state allocate_spi made (XFRM_MSG_UPDSA)
 };
 
 // One XFRM_MSG_EXPIRE: an SA reached its soft or hard lifetime.
@@ -65,6 +66,10 @@ struct KernelSaStats {
 Expected<std::vector<KernelSaStats>, int> dump_sa_stats(XfrmSocket& socket);
 
 Expected<void, int> add_sa(XfrmSocket& socket, const KernelSa& sa);
+// XFRM_MSG_ALLOCSPI: the kernel picks an SPI in [min, max] unused for (destination, protocol) and
+// holds it in a larval state from `source` (which expires unless add_sa with `update` completes it).
+Expected<std::uint32_t, int> allocate_spi(XfrmSocket& socket, const IpAddress& source, const IpAddress& destination, std::uint8_t protocol,
+                                          std::uint32_t reqid, std::uint32_t min, std::uint32_t max);
 Expected<void, int> delete_sa(XfrmSocket& socket, const IpAddress& destination, std::uint32_t spi, std::uint8_t protocol = kEspProtocol);
 bool kernel_lacks_esp(int error) noexcept;
 

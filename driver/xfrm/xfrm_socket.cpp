@@ -69,6 +69,11 @@ Expected<void, int> XfrmSocket::request(nlmsghdr* message) {
   return run_replies(message->nlmsg_seq, nullptr);
 }
 
+Expected<void, int> XfrmSocket::request(nlmsghdr* message, const std::function<void(const nlmsghdr*)>& each) {
+  if (mnl_socket_sendto(socket_.get(), message, message->nlmsg_len) < 0) return unexpected(errno);
+  return run_replies(message->nlmsg_seq, &each);
+}
+
 Expected<void, int> XfrmSocket::dump(nlmsghdr* message, const std::function<void(const nlmsghdr*)>& each) {
   message->nlmsg_flags = static_cast<std::uint16_t>(NLM_F_REQUEST | NLM_F_DUMP);
   if (mnl_socket_sendto(socket_.get(), message, message->nlmsg_len) < 0) return unexpected(errno);

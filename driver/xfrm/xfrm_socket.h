@@ -31,6 +31,9 @@ class XfrmSocket {
   nlmsghdr* new_message(std::uint16_t type, std::uint16_t flags = 0);
   // Sends the message and waits for the kernel's acknowledgement; the error carries errno's text.
   Expected<void, int> request(nlmsghdr* message);
+  // Sends the message, calls `each` for every message the kernel answers with (XFRM_MSG_ALLOCSPI's
+  // new state) and waits for the acknowledgement.
+  Expected<void, int> request(nlmsghdr* message, const std::function<void(const nlmsghdr*)>& each);
   // Sends a dump request and calls `each` for every message of the reply.
   Expected<void, int> dump(nlmsghdr* message, const std::function<void(const nlmsghdr*)>& each);
   // Multicast sockets: waits up to `timeout` and calls `each` for every message received.
