@@ -94,7 +94,13 @@ class NfqueueDataplane final : public Dataplane {
     std::unique_ptr<RawSender> raw;  // that queue's thread's
     // The queue thread's scratch, kept between batches (no allocation once warm).
     std::vector<QueuedPacket> batch;
-    TcpSegments segments;
+    TcpSegments segments;  // the batch's unsegmented packets, cut
+    struct Cut {
+      std::uint32_t packet_id;
+      std::size_t first;  // its segments in `segments`
+      std::size_t count;
+    };
+    std::vector<Cut> cuts;
     std::vector<std::span<const std::byte>> spans;
     std::vector<std::uint64_t> tokens;
     std::vector<PacketOutcome> outcomes;
@@ -109,9 +115,12 @@ class NfqueueDataplane final : public Dataplane {
   void serve(std::size_t index);
   void handle_batch(std::size_t index);
   void serve_ring();  // the ESP ring's thread
-  // An outbound TCP packet of the unsegmented queue: segments protected and sent raw, or the
-  // original accepted as it is when nothing needs protecting.
-  void handle_unsegmented(std::size_t index, const QueuedPacket& packet);
+  // Outbound TCP packets of the unsegmented queue: each cut into the batch's segments (a packet
+  // that cannot be cut is dropped); then all of them protected in one burst and sent raw with one
+  // sendmmsg, the originals dropped, or an original accepted as it is when none of its segments
+  // needs protecting.
+  void cut_unsegmented(std::size_t index, const QueuedPacket& packet);
+  void send_unsegmented(std::size_t index);
   void deliver(const std::vector<ReleasedPacket>& released);
   // Queues the verdict on its queue; flush_verdicts() sends what a queue has pending.
   void give_verdict(std::size_t queue, std::uint32_t packet_id, const PacketOutcome& outcome);
