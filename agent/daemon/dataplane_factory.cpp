@@ -9,8 +9,9 @@ namespace ward::agent::daemon {
 
 namespace {
 
+// `fast_path`: what of the nfqueue fast path runs, and why a part does not.
 Expected<driver::DataplanePtr, std::string> start(config::DriverBackend backend, const config::Config& config,
-                                                  driver::DataplaneListener& listener) {
+                                                  driver::DataplaneListener& listener, std::string* fast_path) {
   switch (backend) {
     case config::DriverBackend::Sim: return driver::DataplanePtr(std::make_unique<driver::SimDataplane>(listener));
     case config::DriverBackend::Nfqueue: {
@@ -19,6 +20,7 @@ Expected<driver::DataplanePtr, std::string> start(config::DriverBackend backend,
       options.tcp_segmentation = options.tun_injection = options.esp_ring = config.driver_fast_path;
       auto started = driver::NfqueueDataplane::start(listener, std::move(options));
       if (!started) return unexpected("nfqueue: " + started.error());
+      if (config.driver_fast_path) *fast_path = (*started)->fast_path_status();
       return driver::DataplanePtr(std::move(*started));
     }
     case config::DriverBackend::Xfrm: {
@@ -44,8 +46,10 @@ Expected<DataplaneChoice, std::string> make_dataplane(const config::Config& conf
     choice.backend = kernel ? config::DriverBackend::Xfrm : config::DriverBackend::Nfqueue;
     choice.why = "[driver] backend = auto: " + probe.detail + (kernel ? ": the kernel does ESP and AH" : ": Ward's userspace ESP and AH");
   }
-  auto started = start(choice.backend, config, listener);
+  std::string fast_path;
+  auto started = start(choice.backend, config, listener, &fast_path);
   if (!started) return unexpected(started.error());
+  if (!fast_path.empty()) choice.why += "; [driver] fast_path = yes: " + fast_path;
   choice.dataplane = std::move(*started);
   return choice;
 }

@@ -50,6 +50,19 @@ Expected<std::unique_ptr<NfqueueDataplane>, std::string> NfqueueDataplane::start
   } else if (options.esp_ring) {
     ring_error = "no TUN device to hand decrypted packets to";
   }
+  // Raw sockets need CAP_NET_RAW, which the per-packet path does without: where they cannot be
+  // opened, TCP goes through the ordinary queues (one round trip per segment) instead of the
+  // dataplane failing to start.
+  std::unique_ptr<RawSender> release_sender;
+  std::string segmentation_error;
+  if (options.tcp_segmentation) {
+    if (auto release = RawSender::open(); release) {
+      release_sender = std::make_unique<RawSender>(std::move(*release));
+    } else {
+      segmentation_error = release.error();
+      options.tcp_segmentation = false;
+    }
+  }
   const bool segmenting = options.tcp_segmentation;
   if (segmenting) options.kernel.tcp_queue = static_cast<std::uint16_t>(options.kernel.first_queue + options.kernel.queue_count);
   auto kernel = KernelTable::open(options.kernel);
@@ -76,11 +89,8 @@ Expected<std::unique_ptr<NfqueueDataplane>, std::string> NfqueueDataplane::start
   dataplane->tun_error_ = std::move(tun_error);
   dataplane->ring_ = std::move(ring);
   dataplane->ring_error_ = std::move(ring_error);
-  if (segmenting) {  // raw sockets need CAP_NET_RAW, which the per-packet path does without
-    auto release = RawSender::open();
-    if (!release) return unexpected(release.error());
-    dataplane->release_sender_ = std::make_unique<RawSender>(std::move(*release));
-  }
+  dataplane->release_sender_ = std::move(release_sender);
+  dataplane->segmentation_error_ = std::move(segmentation_error);
   // Threads created here inherit this thread's network namespace.
   for (std::size_t i = 0; i < dataplane->queues_.size(); ++i) dataplane->threads_.emplace_back([d = dataplane.get(), i] { d->serve(i); });
   if (dataplane->ring_) dataplane->threads_.emplace_back([d = dataplane.get()] { d->serve_ring(); });
@@ -91,6 +101,15 @@ NfqueueDataplane::~NfqueueDataplane() {
   stopping_ = true;
   for (auto& thread : threads_) thread.join();
   (void)kernel_->remove();
+}
+
+std::string NfqueueDataplane::fast_path_status() const {
+  const auto part = [](const char* what, bool on, const std::string& why) {
+    return std::string(what) + (on ? " on" : " off") + (on || why.empty() ? "" : " (" + why + ")");
+  };
+  return part("TCP segmentation", release_sender_ != nullptr, segmentation_error_) + ", " +
+         (tun_ ? "TUN device " + tun_->name() : part("TUN device", false, tun_error_)) + ", " +
+         part("ESP ring", ring_ != nullptr, ring_error_);
 }
 
 Capabilities NfqueueDataplane::capabilities() const {

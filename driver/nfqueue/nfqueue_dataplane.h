@@ -37,8 +37,8 @@ struct NfqueueOptions {
   // packets unsegmented (NFQA_CFG_F_GSO, up to 64 KiB): its thread cuts them into segments
   // (gso_segments.h), protects them in one burst and sends them through a raw socket
   // (raw_sender.h), and drops the original. Off: every packet is one queue round trip.
-  // Off by default: on the shared build machine it carried no more than the per-packet path and
-  // cost more CPU per Gbit (README.md, "Throughput").
+  // Needs raw sockets (CAP_NET_RAW); without them it is left off (tcp_segmentation_error()).
+  // Off by default, as wardd's [driver] fast_path (README.md, "Throughput").
   bool tcp_segmentation = false;
   // Decrypted packets go to the stack through a TUN device (tun_injector.h: TCP segments of one
   // flow joined into 64 KiB packets) and the ESP packet is dropped, instead of coming back as the
@@ -71,6 +71,12 @@ class NfqueueDataplane final : public Dataplane {
   std::string tun_device() const { return tun_ ? tun_->name() : std::string(); }
   const std::string& tun_error() const noexcept { return tun_error_; }
   bool esp_ring_used() const noexcept { return ring_ != nullptr; }
+  // Whether TCP segmentation is on, or why not (no raw socket: CAP_NET_RAW; the dataplane then
+  // starts without it rather than not at all).
+  bool tcp_segmentation_used() const noexcept { return release_sender_ != nullptr; }
+  const std::string& tcp_segmentation_error() const noexcept { return segmentation_error_; }
+  // The three parts of the fast path, each on or off and why, for wardd's log.
+  std::string fast_path_status() const;
   const std::string& esp_ring_error() const noexcept { return ring_error_; }
   // The backend's own failures (the engine counts the packets' fates).
   struct BackendCounters {
@@ -140,7 +146,8 @@ class NfqueueDataplane final : public Dataplane {
   std::atomic<std::uint64_t> segmentation_errors_{0};
   std::atomic<std::uint64_t> raw_send_errors_{0};
   std::mutex release_mutex_;            // released packets that leave through release_sender_
-  std::unique_ptr<RawSender> release_sender_;
+  std::unique_ptr<RawSender> release_sender_;  // set when TCP segmentation is on
+  std::string segmentation_error_;
   std::unique_ptr<TunInjector> tun_;
   std::string tun_error_;
   std::atomic<std::uint64_t> inject_errors_{0};
