@@ -10,9 +10,10 @@ namespace ward::agent::daemon {
 
 namespace {
 
-// `placement`: where permit and block are decided, where the backend can say.
+// `detail`: what the backend adds to why it was chosen (where permit and block are decided; what of
+// the nfqueue fast path runs, and why a part does not).
 Expected<driver::DataplanePtr, std::string> start(config::DriverBackend backend, const config::Config& config,
-                                                  driver::DataplaneListener& listener, std::string* placement) {
+                                                  driver::DataplaneListener& listener, std::string& detail) {
   switch (backend) {
     case config::DriverBackend::Sim: return driver::DataplanePtr(std::make_unique<driver::SimDataplane>(listener));
     case config::DriverBackend::Nfqueue: {
@@ -21,12 +22,13 @@ Expected<driver::DataplanePtr, std::string> start(config::DriverBackend backend,
       options.tcp_segmentation = options.tun_injection = options.esp_ring = config.driver_fast_path;
       auto started = driver::NfqueueDataplane::start(listener, std::move(options));
       if (!started) return unexpected("nfqueue: " + started.error());
+      if (config.driver_fast_path) detail = "; [driver] fast_path = yes: " + (*started)->fast_path_status();
       return driver::DataplanePtr(std::move(*started));
     }
     case config::DriverBackend::Xfrm: {
       auto started = driver::XfrmDataplane::start(listener);
       if (!started) return unexpected(started.error());  // already says "xfrm: ..."
-      if (placement) *placement = (*started)->filter_placement();
+      if (const auto& placement = (*started)->filter_placement(); !placement.empty()) detail = "; permit and block: " + placement;
       return driver::DataplanePtr(std::move(*started));
     }
     case config::DriverBackend::Auto: break;
@@ -47,10 +49,10 @@ Expected<DataplaneChoice, std::string> make_dataplane(const config::Config& conf
     choice.backend = kernel ? config::DriverBackend::Xfrm : config::DriverBackend::Nfqueue;
     choice.why = "[driver] backend = auto: " + probe.detail + (kernel ? ": the kernel does ESP and AH" : ": Ward's userspace ESP and AH");
   }
-  std::string placement;
-  auto started = start(choice.backend, config, listener, &placement);
+  std::string detail;
+  auto started = start(choice.backend, config, listener, detail);
   if (!started) return unexpected(started.error());
-  if (!placement.empty()) choice.why += "; permit and block: " + placement;
+  choice.why += detail;
   choice.dataplane = std::move(*started);
   if (config.driver_sa_lifetime_limit) {
     choice.dataplane = std::make_unique<LifetimeLimitedDataplane>(std::move(choice.dataplane), *config.driver_sa_lifetime_limit);

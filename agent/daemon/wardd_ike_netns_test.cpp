@@ -79,8 +79,11 @@ class WarddIkeNetnsTest : public ::testing::Test {
       host->policy_file = host->dir / "policy.json";
       host->config = host->dir / "ward.conf";
       host->log = host->dir / "wardd.log";
-      // Host B spreads its flows over two queues (two threads), host A keeps the default one.
-      const std::string queues = host == &b_ ? "\nqueues = 2" : "";
+      // Host B spreads its flows over two queues (two threads) and runs the nfqueue fast path
+      // (TCP cut by Ward, inbound ESP from the packet ring, decrypted packets through its TUN
+      // device); host A keeps the default: one queue, per packet. Every test here so runs IKE's
+      // SAs between the two paths.
+      const std::string queues = host == &b_ ? "\nqueues = 2\nfast_path = yes" : "";
       ASSERT_TRUE(test::write_file(host->config, "[driver]\nbackend = " + std::string(testing::kTestBackend) + queues + "\n[control]\nsocket = " + host->socket.string() +
                                                      "\n[cache]\npath = " + (host->dir / "state" / "ward.db").string() +
                                                      "\n[policy]\nlocal_file = " + host->policy_file.string() +
@@ -157,6 +160,11 @@ TEST_F(WarddIkeNetnsTest, FirstPingNegotiatesEspAndBothSidesShowTheSas) {
   EXPECT_EQ(ward::testing::ping_once(*a_.ns, kAddressB), 0);
   EXPECT_EQ(ward::testing::ping_once(*b_.ns, kAddressA), 0) << "B reuses the SA pair";
   EXPECT_TRUE(ward::testing::tcp_connects(*a_.ns, kAddressB, kTcpPort)) << "TCP through the same SA pair";
+  if (std::string(testing::kTestBackend) == "nfqueue") {  // B's fast path ran whole, not a fallback of it
+    EXPECT_NE(test::read_text(b_.log).find("fast_path = yes: TCP segmentation on, TUN device ward"), std::string::npos)
+        << test::file_tail(b_.log);
+    EXPECT_NE(test::read_text(b_.log).find("ESP ring on"), std::string::npos) << test::file_tail(b_.log);
+  }
 
   // The Legal scenario's wire: IKE, then ESP only; never the clear ICMP or TCP.
   const auto wire = capture.protocols_between(*IpAddress::parse(kAddressA), *IpAddress::parse(kAddressB));

@@ -9,7 +9,7 @@
 // the same run, filter_apply: apply time and peak memory for 1,000- and 10,000-filter policies.
 // Needs root (it creates namespaces); sends traffic only between its own namespaces.
 //   nfqueue_throughput [seconds per iperf3 run, default 3] [rounds, default 3] [queues per side, default 1]
-//                      [only the cases whose name contains this]
+//                      [only the cases whose name contains this; several separated by '|']
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -73,6 +73,7 @@ std::string load_average() {
 struct Measure {
   double gbits = 0;
   double cpu_per_gbit = 0;
+  std::int64_t retransmits = 0;  // the sender's TCP retransmissions (losses on the path)
 };
 
 Measure iperf(const ward::testing::Netns& client, int seconds, int streams) {
@@ -87,7 +88,8 @@ Measure iperf(const ward::testing::Netns& client, int seconds, int streams) {
       if (json.contains("error")) throw std::runtime_error(json.at("error").get<std::string>());
       const double gbits = json.at("end").at("sum_received").at("bits_per_second").get<double>() / 1e9;
       const double carried = json.at("end").at("sum_received").at("bytes").get<double>() * 8 / 1e9;
-      return {gbits, carried > 0 ? cpu / carried : 0};
+      const auto& sent = json.at("end").at("sum_sent");
+      return {gbits, carried > 0 ? cpu / carried : 0, sent.contains("retransmits") ? sent.at("retransmits").get<std::int64_t>() : 0};
     } catch (const std::exception& e) {
       std::cerr << "iperf3 gave no result (" << e.what() << "), again\n";
       std::this_thread::sleep_for(300ms);
@@ -133,6 +135,25 @@ struct Setup {
   std::vector<std::unique_ptr<KernelTable>> tables;
   std::vector<std::unique_ptr<AcceptAll>> programs;
   std::vector<std::unique_ptr<NfqueueDataplane>> dataplanes;
+  // Where Ward's packets were lost (both hosts, over the case's runs): engine drops, ring overflow,
+  // raw socket and TUN refusals, refused verdicts.
+  std::string losses() const {
+    std::uint64_t engine = 0, ring = 0, raw = 0, inject = 0, verdicts = 0, segmentation = 0;
+    for (const auto& dataplane : dataplanes) {
+      const auto counters = dataplane->counters();
+      for (const auto n : counters.drops_by_reason) engine += n;
+      engine += counters.malformed + counters.unknown_spi + counters.policy_mismatch + counters.hold_dropped;
+      const auto backend = dataplane->backend_counters();
+      ring += backend.ring_drops;
+      raw += backend.raw_send_errors;
+      inject += backend.inject_errors;
+      verdicts += backend.verdict_errors;
+      segmentation += backend.segmentation_errors;
+    }
+    if (dataplanes.empty()) return "";
+    return "; dropped: engine " + std::to_string(engine) + ", ring " + std::to_string(ring) + ", raw send " + std::to_string(raw) +
+           ", TUN " + std::to_string(inject) + ", verdicts " + std::to_string(verdicts) + ", uncut " + std::to_string(segmentation);
+  }
 };
 
 struct Case {
@@ -176,7 +197,16 @@ int main(int argc, char** argv) {
   const int seconds = argc > 1 ? std::max(1, std::atoi(argv[1])) : 3;
   const int rounds = argc > 2 ? std::max(1, std::atoi(argv[2])) : 3;
   const auto queues = static_cast<std::uint16_t>(argc > 3 ? std::clamp(std::atoi(argv[3]), 1, 16) : 1);
-  const std::string only = argc > 4 ? argv[4] : "";  // run only the cases whose name contains this (and the plain veth)
+  // Run only the cases whose name contains one of these ('|'-separated; the plain veth always runs).
+  std::vector<std::string> only;
+  for (std::string rest = argc > 4 ? argv[4] : ""; !rest.empty();) {
+    const auto bar = rest.find('|');
+    only.push_back(rest.substr(0, bar));
+    rest = bar == std::string::npos ? "" : rest.substr(bar + 1);
+  }
+  const auto selected = [&](const std::string& name) {
+    return only.empty() || std::any_of(only.begin(), only.end(), [&](const std::string& part) { return name.find(part) != std::string::npos; });
+  };
   std::string why;
   if (!ward::testing::can_use_network_namespaces(&why)) {
     std::cerr << "nfqueue_throughput: " << why << "\n";
@@ -238,17 +268,21 @@ int main(int argc, char** argv) {
   for (int round = 0; round < rounds; ++round) {
     double plain[2] = {};
     for (std::size_t c = 0; c < cases.size(); ++c) {
-      if (c > 0 && cases[c].name.find(only) == std::string::npos) continue;
+      if (c > 0 && !selected(cases[c].name)) continue;
       Setup setup;
       cases[c].start(setup);
+      std::int64_t retransmits[2] = {};
       for (int s = 0; s < 2; ++s) {
         const auto measured = iperf(a, seconds, kStreamCounts[s]);
+        retransmits[s] = measured.retransmits;
         if (c == 0) plain[s] = measured.gbits;
         gbits[c][s].push_back(measured.gbits);
         ratios[c][s].push_back(plain[s] > 0 ? measured.gbits / plain[s] : 0);
         cpu[c][s].push_back(measured.cpu_per_gbit);
       }
-      std::printf("  %-34s %.2f / %.2f Gbit/s (1 / 4 streams)\n", cases[c].name.c_str(), gbits[c][0].back(), gbits[c][1].back());
+      std::printf("  %-34s %.2f / %.2f Gbit/s (1 / 4 streams), load %s; retransmits %lld / %lld%s\n", cases[c].name.c_str(),
+                  gbits[c][0].back(), gbits[c][1].back(), load_average().c_str(), static_cast<long long>(retransmits[0]),
+                  static_cast<long long>(retransmits[1]), setup.losses().c_str());
     }
     std::printf("round %d done, load average %s\n", round + 1, load_average().c_str());
   }

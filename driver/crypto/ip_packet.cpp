@@ -1,5 +1,8 @@
 #include "driver/crypto/ip_packet.h"
 
+#include <bit>
+#include <cstring>
+
 #include "common/byte_reader.h"
 #include "driver/crypto/constants.h"
 
@@ -134,8 +137,35 @@ Expected<IpPacketInfo, DropReason> parse_ip_packet(std::span<const std::byte> pa
 }
 
 std::uint32_t ones_complement_sum(std::span<const std::byte> bytes, std::uint32_t initial) noexcept {
-  std::uint64_t sum = initial;
-  std::size_t i = 0;
+  // RFC 1071 2(B): the sum does not depend on byte order, and a 32-bit word counts as its two
+  // halves (2^16 = 1 modulo 2^16 - 1). So 32-bit words are added in the host's order, carries kept
+  // in 64 bits and folded once at the end, and the folded sum swapped to network order: four bytes
+  // per addition instead of two shifts and an addition per two bytes (the fast path checksums
+  // every TCP segment it cuts).
+  // Four accumulators: four independent additions per 16 bytes, not one chain.
+  const std::size_t words = bytes.size() / 4;
+  std::uint64_t lanes[4] = {};
+  std::size_t w = 0;
+  for (; w + 4 <= words; w += 4) {
+    std::uint32_t quad[4];
+    std::memcpy(quad, bytes.data() + 4 * w, sizeof quad);
+    for (int lane = 0; lane < 4; ++lane) lanes[lane] += quad[lane];
+  }
+  for (; w < words; ++w) {
+    std::uint32_t word;
+    std::memcpy(&word, bytes.data() + 4 * w, sizeof word);
+    lanes[0] += word;
+  }
+  // Each lane is below 2^62 for any span under 2^32 words: their sum does not overflow.
+  std::uint64_t wide = lanes[0] + lanes[1] + lanes[2] + lanes[3];
+  wide = (wide & 0xffffffffU) + (wide >> 32);
+  wide = (wide & 0xffffffffU) + (wide >> 32);
+  wide = (wide & 0xffffU) + (wide >> 16);
+  wide = (wide & 0xffffU) + (wide >> 16);
+  auto native = static_cast<std::uint16_t>(wide);
+  if constexpr (std::endian::native == std::endian::little) native = static_cast<std::uint16_t>((native >> 8) | (native << 8));
+  std::uint64_t sum = std::uint64_t{initial} + native;
+  std::size_t i = 4 * words;
   for (; i + 1 < bytes.size(); i += 2) {
     sum += (std::to_integer<std::uint32_t>(bytes[i]) << 8) | std::to_integer<std::uint32_t>(bytes[i + 1]);
   }

@@ -537,7 +537,11 @@ PacketOutcome PacketEngine::outbound_dynamic(const PacketSummary& summary, std::
   return hold(key, std::nullopt, packet, hold_token);
 }
 
-PacketOutcome PacketEngine::open_ipsec(std::uint32_t spi, crypto::SecurityProtocol protocol, std::span<const std::byte> packet) {
+void PacketEngine::open_ipsec(std::uint32_t spi, crypto::SecurityProtocol protocol, std::span<const std::byte> packet, PacketOutcome& outcome) {
+  const auto drop = [&outcome] {
+    outcome.disposition = Disposition::Drop;
+    outcome.bytes.clear();
+  };
   std::shared_ptr<SaEntry> entry;
   bool through_bundled_ah = false;   // the SPI is the AH SPI of an AH+ESP bundle
   {
@@ -553,9 +557,8 @@ PacketOutcome PacketEngine::open_ipsec(std::uint32_t spi, crypto::SecurityProtoc
   if (!entry || (!through_bundled_ah && entry->protocol != protocol)) {
     unknown_spi_.fetch_add(1, std::memory_order_relaxed);
     count_drop(crypto::DropReason::BadSpi);
-    return {Disposition::Drop, {}};
+    return drop();
   }
-  PacketOutcome outcome;
   Expected<crypto::Decapsulated, crypto::DropReason> result = unexpected(crypto::DropReason::CryptoFailure);
   if (entry->bundled_ah && !through_bundled_ah) {
     result = unexpected(crypto::DropReason::BundleIncomplete);   // the bundle's ESP without its AH
@@ -579,7 +582,7 @@ PacketOutcome PacketEngine::open_ipsec(std::uint32_t spi, crypto::SecurityProtoc
   if (!result) {
     count_drop(result.error());
     entry->drops.fetch_add(1, std::memory_order_relaxed);
-    return {Disposition::Drop, {}};
+    return drop();
   }
   // What came out must be traffic this SA was negotiated for.
   const auto inner = summarize_ip_packet(outcome.bytes);
@@ -603,45 +606,52 @@ PacketOutcome PacketEngine::open_ipsec(std::uint32_t spi, crypto::SecurityProtoc
   if (!covered) {
     policy_mismatch_.fetch_add(1, std::memory_order_relaxed);
     entry->drops.fetch_add(1, std::memory_order_relaxed);
-    return {Disposition::Drop, {}};
+    return drop();
   }
   if (filter) snapshot->count(index, outcome.bytes.size());
   count_traffic(*entry, outcome.bytes.size());
   outcome.disposition = Disposition::AcceptModified;
-  return outcome;
 }
 
 PacketOutcome PacketEngine::inbound(std::span<const std::byte> packet) {
+  PacketOutcome outcome;
+  inbound_into(packet, outcome);
+  return outcome;
+}
+
+void PacketEngine::inbound_into(std::span<const std::byte> packet, PacketOutcome& out) {
+  out.bytes.clear();  // every outcome but a decrypted packet carries no bytes
+  const auto decide = [&out](Disposition disposition) { out.disposition = disposition; };
   const auto summary = summarize_ip_packet(packet);
   if (!summary) {
     malformed_.fetch_add(1, std::memory_order_relaxed);
-    return {Disposition::Drop, {}};
+    return decide(Disposition::Drop);
   }
-  if (summary->esp_spi) return open_ipsec(*summary->esp_spi, crypto::SecurityProtocol::Esp, packet);
+  if (summary->esp_spi) return open_ipsec(*summary->esp_spi, crypto::SecurityProtocol::Esp, packet, out);
   if (summary->protocol == crypto::kProtoAh && !summary->later_fragment) {
     ByteReader reader(packet.subspan(summary->upper_layer_offset), "AH header", summary->upper_layer_offset);
     if (auto skipped = reader.skip(4, "next header/length/reserved"); !skipped) {
       count_drop(crypto::DropReason::Truncated);
-      return {Disposition::Drop, {}};
+      return decide(Disposition::Drop);
     }
     const auto spi = reader.u32_be("AH SPI");
     if (!spi) {
       count_drop(crypto::DropReason::Truncated);
-      return {Disposition::Drop, {}};
+      return decide(Disposition::Drop);
     }
-    return open_ipsec(*spi, crypto::SecurityProtocol::Ah, packet);
+    return open_ipsec(*spi, crypto::SecurityProtocol::Ah, packet, out);
   }
   if (summary->protocol == crypto::kProtoUdp && summary->destination_port == kNatTraversalPort && !summary->later_fragment) {
     // RFC 3948: a zero marker means IKE, a single 0xFF a keepalive; anything else starts with an SPI.
     // The name fits std::string's inline buffer: no heap allocation per NAT-T packet.
     ByteReader reader(packet.subspan(summary->upper_layer_offset), "UDP-encap ESP", summary->upper_layer_offset);
-    if (!reader.skip(kUdpHeaderLength, "UDP header")) return {Disposition::Drop, {}};
-    if (reader.remaining() == 1) return {Disposition::Drop, {}};
+    if (!reader.skip(kUdpHeaderLength, "UDP header")) return decide(Disposition::Drop);
+    if (reader.remaining() == 1) return decide(Disposition::Drop);
     const auto marker = reader.u32_be("SPI or non-ESP marker");
-    if (!marker || *marker == 0) return {Disposition::Accept, {}};
-    return open_ipsec(*marker, crypto::SecurityProtocol::Esp, packet);
+    if (!marker || *marker == 0) return decide(Disposition::Accept);
+    return open_ipsec(*marker, crypto::SecurityProtocol::Esp, packet, out);
   }
-  return inbound_clear(*summary, packet);
+  decide(inbound_clear(*summary, packet).disposition);  // never carries bytes
 }
 
 PacketOutcome PacketEngine::inbound_clear(const PacketSummary& summary, std::span<const std::byte> packet) {

@@ -101,6 +101,9 @@ class PacketEngine {
   // Held packets released in clear (a soft association) are given back as Accept with their bytes.
   PacketOutcome outbound(std::span<const std::byte> packet, std::uint64_t hold_token);
   PacketOutcome inbound(std::span<const std::byte> packet);
+  // inbound() into `out`, whose bytes buffer is reused: a caller that keeps `out` between packets
+  // allocates nothing per decrypted packet.
+  void inbound_into(std::span<const std::byte> packet, PacketOutcome& out);
   // A burst of outbound packets, as a queue hands them over: classified together (the classifier's
   // burst lookup overlaps the walks), then each handled as outbound() would; out[i] is packets[i]'s
   // (its bytes buffer is reused, so a caller that keeps `out` between bursts allocates nothing).
@@ -136,7 +139,7 @@ class PacketEngine {
   PacketOutcome outbound_dynamic(const PacketSummary& summary, std::span<const std::byte> packet, std::uint64_t hold_token);
   PacketOutcome inbound_clear(const PacketSummary& summary, std::span<const std::byte> packet);
   void remove_sa_entry(SaEntry& entry);  // under sas_mutex_: its dynamic filter loses an SA, a bundle its AH SPI
-  PacketOutcome open_ipsec(std::uint32_t spi, crypto::SecurityProtocol protocol, std::span<const std::byte> packet);
+  void open_ipsec(std::uint32_t spi, crypto::SecurityProtocol protocol, std::span<const std::byte> packet, PacketOutcome& out);
   void forget_bundled_ah(const SaEntry& entry);   // sas_mutex_ held
   std::shared_ptr<SaEntry> outbound_sa(const FlowKey& key) const;
 

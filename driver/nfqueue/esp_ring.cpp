@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -16,9 +17,14 @@ namespace ward::driver {
 
 namespace {
 
-// 8 blocks of 256 KiB: about 1,300 full-size ESP packets in flight, 2 MiB mapped.
+// 32 blocks of 256 KiB: about 5,000 full-size ESP packets, 8 MiB (as much as the 4,096 packets an
+// NFQUEUE queue holds). With 8 blocks (2 MiB) the ring overflowed whenever the machine was busy and
+// its thread waited for a CPU: thousands of TCP retransmissions per 3 s, and throughput swinging
+// by 4x between runs (driver/bench nfqueue_throughput prints the ring's drops).
 constexpr std::size_t kBlockSize = std::size_t{1} << 18;
-constexpr std::size_t kBlockCount = 8;
+constexpr std::size_t kBlockCount = 32;
+// Blocks handed to the handler at once, then given back: the kernel keeps filling the rest.
+constexpr std::size_t kBlocksPerBatch = 4;
 constexpr std::size_t kFrameSize = 2048;  // TPACKET_V3 ignores it but checks block_size % frame_size
 constexpr unsigned kRetireMs = 2;
 constexpr std::uint8_t kEspProtocol = 50;
@@ -93,7 +99,7 @@ std::size_t EspRing::receive(const BatchHandler& handler, std::chrono::milliseco
   }
   batch_.clear();
   std::size_t taken = 0;
-  while (taken < block_count_ && ready((next_block_ + taken) % block_count_)) {
+  while (taken < std::min(block_count_, kBlocksPerBatch) && ready((next_block_ + taken) % block_count_)) {
     auto* desc = block((next_block_ + taken) % block_count_);
     auto* at = static_cast<std::byte*>(static_cast<void*>(desc)) + desc->hdr.bh1.offset_to_first_pkt;
     for (std::uint32_t i = 0; i < desc->hdr.bh1.num_pkts; ++i) {

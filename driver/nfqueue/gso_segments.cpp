@@ -76,6 +76,11 @@ bool complete_transport_checksum(std::span<std::byte> packet) noexcept {
 
 Expected<void, std::string> segment_tcp(std::span<const std::byte> packet, std::size_t mss, TcpSegments& out) {
   out.count = 0;
+  return append_tcp_segments(packet, mss, out);
+}
+
+Expected<void, std::string> append_tcp_segments(std::span<const std::byte> packet, std::size_t mss, TcpSegments& out) {
+  const std::size_t first = out.count;
   Layout l;
   if (!parse(packet, l)) return unexpected(std::string("not an IP packet"));
   if (l.protocol != kTcp) return unexpected("not TCP (protocol " + std::to_string(l.protocol) + ")");
@@ -89,14 +94,14 @@ Expected<void, std::string> segment_tcp(std::span<const std::byte> packet, std::
   const std::size_t headers = l.ip_header + tcp_header;
   const std::size_t payload = l.total - headers;
   const std::size_t count = std::max<std::size_t>(1, (payload + max_payload - 1) / max_payload);
-  if (out.buffers.size() < count) out.buffers.resize(count);
+  if (out.buffers.size() < first + count) out.buffers.resize(first + count);
   const std::uint32_t sequence = be32(packet, l.ip_header + 4);
   const std::uint8_t flags = u8(packet, l.ip_header + 13);
   const std::uint16_t identification = l.v4 ? be16(packet, 4) : 0;
   for (std::size_t i = 0; i < count; ++i) {
     const std::size_t offset = i * max_payload;
     const std::size_t length = std::min(max_payload, payload - std::min(payload, offset));
-    auto& buffer = out.buffers[i];
+    auto& buffer = out.buffers[first + i];
     buffer.resize(headers + length);
     std::memcpy(buffer.data(), packet.data(), headers);
     if (length > 0) std::memcpy(buffer.data() + headers, packet.data() + headers + offset, length);
@@ -118,7 +123,7 @@ Expected<void, std::string> segment_tcp(std::span<const std::byte> packet, std::
     segment[l.ip_header + 13] = std::byte(segment_flags);
     set_transport_checksum(segment, sl, 16);
   }
-  out.count = count;
+  out.count = first + count;
   return {};
 }
 

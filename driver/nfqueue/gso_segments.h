@@ -16,8 +16,8 @@
 
 namespace ward::driver {
 
-// Segments of one superpacket. `segments` keeps its buffers between calls (no allocation once
-// warm); only the first `count` are this call's.
+// Segments of one superpacket (or of a batch of them: append_tcp_segments). `buffers` are kept
+// between calls (no allocation once warm); only the first `count` are current.
 struct TcpSegments {
   std::vector<std::vector<std::byte>> buffers;
   std::size_t count = 0;
@@ -30,6 +30,9 @@ struct TcpSegments {
 // A packet that already fits gives one segment (its checksum completed). Fails, naming why, on
 // anything else.
 Expected<void, std::string> segment_tcp(std::span<const std::byte> packet, std::size_t mss, TcpSegments& out);
+// segment_tcp() after the `out.count` segments already there (a queue batch's packets cut into one
+// set, protected in one burst and sent with one sendmmsg); on failure `out` keeps what it had.
+Expected<void, std::string> append_tcp_segments(std::span<const std::byte> packet, std::size_t mss, TcpSegments& out);
 
 // Recomputes the TCP or UDP checksum of `packet` in place (the kernel left it partial); other
 // protocols and later fragments are left alone. False when the packet does not parse.

@@ -2,6 +2,7 @@
 
 #include <linux/netfilter.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -49,6 +50,19 @@ Expected<std::unique_ptr<NfqueueDataplane>, std::string> NfqueueDataplane::start
   } else if (options.esp_ring) {
     ring_error = "no TUN device to hand decrypted packets to";
   }
+  // Raw sockets need CAP_NET_RAW, which the per-packet path does without: where they cannot be
+  // opened, TCP goes through the ordinary queues (one round trip per segment) instead of the
+  // dataplane failing to start.
+  std::unique_ptr<RawSender> release_sender;
+  std::string segmentation_error;
+  if (options.tcp_segmentation) {
+    if (auto release = RawSender::open(); release) {
+      release_sender = std::make_unique<RawSender>(std::move(*release));
+    } else {
+      segmentation_error = release.error();
+      options.tcp_segmentation = false;
+    }
+  }
   const bool segmenting = options.tcp_segmentation;
   if (segmenting) options.kernel.tcp_queue = static_cast<std::uint16_t>(options.kernel.first_queue + options.kernel.queue_count);
   auto kernel = KernelTable::open(options.kernel);
@@ -75,11 +89,8 @@ Expected<std::unique_ptr<NfqueueDataplane>, std::string> NfqueueDataplane::start
   dataplane->tun_error_ = std::move(tun_error);
   dataplane->ring_ = std::move(ring);
   dataplane->ring_error_ = std::move(ring_error);
-  if (segmenting) {  // raw sockets need CAP_NET_RAW, which the per-packet path does without
-    auto release = RawSender::open();
-    if (!release) return unexpected(release.error());
-    dataplane->release_sender_ = std::make_unique<RawSender>(std::move(*release));
-  }
+  dataplane->release_sender_ = std::move(release_sender);
+  dataplane->segmentation_error_ = std::move(segmentation_error);
   // Threads created here inherit this thread's network namespace.
   for (std::size_t i = 0; i < dataplane->queues_.size(); ++i) dataplane->threads_.emplace_back([d = dataplane.get(), i] { d->serve(i); });
   if (dataplane->ring_) dataplane->threads_.emplace_back([d = dataplane.get()] { d->serve_ring(); });
@@ -90,6 +101,15 @@ NfqueueDataplane::~NfqueueDataplane() {
   stopping_ = true;
   for (auto& thread : threads_) thread.join();
   (void)kernel_->remove();
+}
+
+std::string NfqueueDataplane::fast_path_status() const {
+  const auto part = [](const char* what, bool on, const std::string& why) {
+    return std::string(what) + (on ? " on" : " off") + (on || why.empty() ? "" : " (" + why + ")");
+  };
+  return part("TCP segmentation", release_sender_ != nullptr, segmentation_error_) + ", " +
+         (tun_ ? "TUN device " + tun_->name() : part("TUN device", false, tun_error_)) + ", " +
+         part("ESP ring", ring_ != nullptr, ring_error_);
 }
 
 Capabilities NfqueueDataplane::capabilities() const {
@@ -162,20 +182,24 @@ void NfqueueDataplane::deliver(const std::vector<ReleasedPacket>& released) {
   for (std::size_t index = 0; index < queues_.size(); ++index) flush_verdicts(index);
 }
 
-void NfqueueDataplane::handle_unsegmented(std::size_t index, const QueuedPacket& packet) {
+void NfqueueDataplane::cut_unsegmented(std::size_t index, const QueuedPacket& packet) {
   auto& slot = *queues_[index];
-  const auto drop = [&](std::atomic<std::uint64_t>& counter) {
-    counter.fetch_add(1, std::memory_order_relaxed);
-    give_verdict(index, packet.id, PacketOutcome{Disposition::Drop, {}});
-  };
-  if (packet.truncated || packet.payload.empty()) return drop(segmentation_errors_);
-  const bool v4 = (std::to_integer<unsigned>(packet.payload[0]) >> 4) == 4;
   const auto& kernel = options_.kernel;
-  if (auto cut = segment_tcp(packet.payload, v4 ? kernel.tcp_mss_ipv4 : kernel.tcp_mss_ipv6, slot.segments); !cut) {
-    return drop(segmentation_errors_);
+  const std::size_t first = slot.segments.count;
+  const bool v4 = !packet.payload.empty() && (std::to_integer<unsigned>(packet.payload[0]) >> 4) == 4;
+  if (packet.truncated || packet.payload.empty() ||
+      !append_tcp_segments(packet.payload, v4 ? kernel.tcp_mss_ipv4 : kernel.tcp_mss_ipv6, slot.segments)) {
+    segmentation_errors_.fetch_add(1, std::memory_order_relaxed);
+    give_verdict(index, packet.id, PacketOutcome{Disposition::Drop, {}});
+    return;
   }
+  slot.cuts.push_back({packet.id, first, slot.segments.count - first});
+}
+
+void NfqueueDataplane::send_unsegmented(std::size_t index) {
+  auto& slot = *queues_[index];
   // Scratch of its own: handle_batch() collects the batch's ordinary outbound packets in
-  // slot.spans/tokens/outcomes while this runs.
+  // slot.spans/tokens/outcomes.
   const std::size_t count = slot.segments.count;
   slot.segment_spans.resize(count);
   for (std::size_t i = 0; i < count; ++i) slot.segment_spans[i] = slot.segments[i];
@@ -183,22 +207,27 @@ void NfqueueDataplane::handle_unsegmented(std::size_t index, const QueuedPacket&
   if (slot.segment_outcomes.size() < count) slot.segment_outcomes.resize(count);
   const auto outcomes = std::span(slot.segment_outcomes).first(count);
   engine_.outbound_burst(slot.segment_spans, slot.segment_tokens, outcomes);
-  bool all_clear = true;
-  for (const auto& outcome : outcomes) all_clear = all_clear && outcome.disposition == Disposition::Accept;
-  if (all_clear) {
-    // Nothing to protect (permit, a soft association): the kernel segments the original itself.
-    give_verdict(index, packet.id, PacketOutcome{Disposition::Accept, {}});
-    return;
+  for (const auto& cut : slot.cuts) {
+    const auto own = outcomes.subspan(cut.first, cut.count);
+    if (std::all_of(own.begin(), own.end(), [](const PacketOutcome& o) { return o.disposition == Disposition::Accept; })) {
+      // Nothing to protect (permit, a soft association): the kernel segments the original itself.
+      give_verdict(index, cut.packet_id, PacketOutcome{Disposition::Accept, {}});
+      continue;
+    }
+    for (std::size_t i = cut.first; i < cut.first + cut.count; ++i) {
+      const auto& outcome = outcomes[i];
+      if (outcome.disposition == Disposition::AcceptModified) slot.raw->queue(outcome.bytes);
+      // Clear among protected (cannot happen for one flow's segments, but never lose it): it passes
+      // the output hook once more and comes back as a packet of its own.
+      if (outcome.disposition == Disposition::Accept) slot.raw->queue(slot.segment_spans[i]);
+    }
+    give_verdict(index, cut.packet_id, PacketOutcome{Disposition::Drop, {}});
   }
-  for (std::size_t i = 0; i < count; ++i) {
-    const auto& outcome = outcomes[i];
-    if (outcome.disposition == Disposition::AcceptModified) slot.raw->queue(outcome.bytes);
-    // Clear among protected (cannot happen for one flow's segments, but never lose it): it passes
-    // the output hook once more and comes back as a packet of its own.
-    if (outcome.disposition == Disposition::Accept) slot.raw->queue(slot.segment_spans[i]);
-  }
+  // The whole batch's ESP packets (a superpacket's ~48, or a burst of the receiver's ACKs) with
+  // one sendmmsg, in queue order; the originals' drop verdicts follow in serve()'s flush.
   raw_send_errors_.fetch_add(slot.raw->flush(), std::memory_order_relaxed);
-  give_verdict(index, packet.id, PacketOutcome{Disposition::Drop, {}});
+  slot.cuts.clear();
+  slot.segments.count = 0;
 }
 
 void NfqueueDataplane::handle_batch(std::size_t index) {
@@ -213,7 +242,7 @@ void NfqueueDataplane::handle_batch(std::size_t index) {
     if (!is_outbound_hook(packet.hook)) {
       if (slot.inbound_outcomes.size() <= inbound) slot.inbound_outcomes.resize(inbound + 1);
       auto& outcome = slot.inbound_outcomes[inbound++];
-      outcome = engine_.inbound(packet.payload);
+      engine_.inbound_into(packet.payload, outcome);  // reuses the slot's buffer
       if (tun_ && outcome.disposition == Disposition::AcceptModified) {
         slot.decrypted.push_back(outcome.bytes);  // to the stack through the TUN device, below
         give_verdict(index, packet.id, PacketOutcome{Disposition::Drop, {}});
@@ -221,13 +250,14 @@ void NfqueueDataplane::handle_batch(std::size_t index) {
         give_verdict(index, packet.id, outcome);
       }
     } else if (slot.unsegmented) {
-      handle_unsegmented(index, packet);
+      cut_unsegmented(index, packet);
     } else {
       slot.spans.push_back(packet.payload);
       slot.tokens.push_back(hold_token(index, packet.id));
     }
   }
   if (!slot.decrypted.empty()) inject_errors_.fetch_add(tun_->inject(slot.decrypted), std::memory_order_relaxed);
+  if (!slot.cuts.empty()) send_unsegmented(index);
   if (slot.spans.empty()) return;
   if (slot.outcomes.size() < slot.spans.size()) slot.outcomes.resize(slot.spans.size());
   engine_.outbound_burst(slot.spans, slot.tokens, std::span(slot.outcomes).first(slot.spans.size()));
@@ -245,7 +275,7 @@ void NfqueueDataplane::serve_ring() {
     if (outcomes.size() < packets.size()) outcomes.resize(packets.size());
     decrypted.clear();
     for (std::size_t i = 0; i < packets.size(); ++i) {
-      outcomes[i] = engine_.inbound(packets[i]);
+      engine_.inbound_into(packets[i], outcomes[i]);  // no allocation once warm
       // Anything but a decrypted packet is dropped: the kernel dropped the original already.
       if (outcomes[i].disposition == Disposition::AcceptModified) decrypted.push_back(outcomes[i].bytes);
     }

@@ -37,8 +37,8 @@ struct NfqueueOptions {
   // packets unsegmented (NFQA_CFG_F_GSO, up to 64 KiB): its thread cuts them into segments
   // (gso_segments.h), protects them in one burst and sends them through a raw socket
   // (raw_sender.h), and drops the original. Off: every packet is one queue round trip.
-  // Off by default: on the shared build machine it carried no more than the per-packet path and
-  // cost more CPU per Gbit (README.md, "Throughput").
+  // Needs raw sockets (CAP_NET_RAW); without them it is left off (tcp_segmentation_error()).
+  // Off by default, as wardd's [driver] fast_path (README.md, "Throughput").
   bool tcp_segmentation = false;
   // Decrypted packets go to the stack through a TUN device (tun_injector.h: TCP segments of one
   // flow joined into 64 KiB packets) and the ESP packet is dropped, instead of coming back as the
@@ -71,6 +71,12 @@ class NfqueueDataplane final : public Dataplane {
   std::string tun_device() const { return tun_ ? tun_->name() : std::string(); }
   const std::string& tun_error() const noexcept { return tun_error_; }
   bool esp_ring_used() const noexcept { return ring_ != nullptr; }
+  // Whether TCP segmentation is on, or why not (no raw socket: CAP_NET_RAW; the dataplane then
+  // starts without it rather than not at all).
+  bool tcp_segmentation_used() const noexcept { return release_sender_ != nullptr; }
+  const std::string& tcp_segmentation_error() const noexcept { return segmentation_error_; }
+  // The three parts of the fast path, each on or off and why, for wardd's log.
+  std::string fast_path_status() const;
   const std::string& esp_ring_error() const noexcept { return ring_error_; }
   // The backend's own failures (the engine counts the packets' fates).
   struct BackendCounters {
@@ -94,7 +100,13 @@ class NfqueueDataplane final : public Dataplane {
     std::unique_ptr<RawSender> raw;  // that queue's thread's
     // The queue thread's scratch, kept between batches (no allocation once warm).
     std::vector<QueuedPacket> batch;
-    TcpSegments segments;
+    TcpSegments segments;  // the batch's unsegmented packets, cut
+    struct Cut {
+      std::uint32_t packet_id;
+      std::size_t first;  // its segments in `segments`
+      std::size_t count;
+    };
+    std::vector<Cut> cuts;
     std::vector<std::span<const std::byte>> spans;
     std::vector<std::uint64_t> tokens;
     std::vector<PacketOutcome> outcomes;
@@ -109,9 +121,12 @@ class NfqueueDataplane final : public Dataplane {
   void serve(std::size_t index);
   void handle_batch(std::size_t index);
   void serve_ring();  // the ESP ring's thread
-  // An outbound TCP packet of the unsegmented queue: segments protected and sent raw, or the
-  // original accepted as it is when nothing needs protecting.
-  void handle_unsegmented(std::size_t index, const QueuedPacket& packet);
+  // Outbound TCP packets of the unsegmented queue: each cut into the batch's segments (a packet
+  // that cannot be cut is dropped); then all of them protected in one burst and sent raw with one
+  // sendmmsg, the originals dropped, or an original accepted as it is when none of its segments
+  // needs protecting.
+  void cut_unsegmented(std::size_t index, const QueuedPacket& packet);
+  void send_unsegmented(std::size_t index);
   void deliver(const std::vector<ReleasedPacket>& released);
   // Queues the verdict on its queue; flush_verdicts() sends what a queue has pending.
   void give_verdict(std::size_t queue, std::uint32_t packet_id, const PacketOutcome& outcome);
@@ -131,7 +146,8 @@ class NfqueueDataplane final : public Dataplane {
   std::atomic<std::uint64_t> segmentation_errors_{0};
   std::atomic<std::uint64_t> raw_send_errors_{0};
   std::mutex release_mutex_;            // released packets that leave through release_sender_
-  std::unique_ptr<RawSender> release_sender_;
+  std::unique_ptr<RawSender> release_sender_;  // set when TCP segmentation is on
+  std::string segmentation_error_;
   std::unique_ptr<TunInjector> tun_;
   std::string tun_error_;
   std::atomic<std::uint64_t> inject_errors_{0};

@@ -268,5 +268,42 @@ TEST_F(NfqueueNetnsTest, TheTableGoesToTheDataplanesNamespaceWithoutSetns) {
   EXPECT_NE(a_->exec_output("nft list tables").find("inet ward"), std::string::npos);
 }
 
+// [driver] fast_path = yes under a unit without CAP_NET_RAW: the raw sockets and the packet ring
+// cannot be opened, so TCP segmentation and the ring are left off, each with its reason, and the
+// dataplane starts (per-packet TCP, decrypted packets through the TUN device) instead of failing.
+TEST_F(NfqueueNetnsTest, TheFastPathWithoutCapNetRawStartsWithWhatItCanOpen) {
+  NullListener listener;
+  std::string error;
+  std::unique_ptr<NfqueueDataplane> dataplane;
+  a_->run_inside([&] {
+    if (!drop_from_this_thread(CAP_NET_RAW)) {
+      error = "capset failed";
+      return;
+    }
+    NfqueueOptions options;
+    options.tcp_segmentation = options.tun_injection = options.esp_ring = true;
+    auto started = NfqueueDataplane::start(listener, options);
+    if (!started) {
+      error = started.error();
+      return;
+    }
+    dataplane = std::move(*started);
+  });
+  ASSERT_TRUE(dataplane) << error;
+  EXPECT_FALSE(dataplane->tcp_segmentation_used());
+  EXPECT_NE(dataplane->tcp_segmentation_error().find("raw IPv4 socket"), std::string::npos) << dataplane->tcp_segmentation_error();
+  EXPECT_FALSE(dataplane->esp_ring_used());
+  const auto status = dataplane->fast_path_status();
+  EXPECT_NE(status.find("TCP segmentation off (raw IPv4 socket"), std::string::npos) << status;
+  EXPECT_NE(status.find("ESP ring off (packet socket"), std::string::npos) << status;
+  // Without the segmentation there is no TCP queue: TCP through negotiate filters goes to queue 0.
+  FilterTable table;
+  table.filters = {filter("10.20.1.1/32", "10.20.1.2/32", 6, kQueuedPort, FilterAction::Negotiate)};
+  ASSERT_TRUE(dataplane->install_filter_table(table).has_value());
+  const auto negotiate = a_->exec_output("nft list chain inet ward negotiate 2>&1");
+  EXPECT_NE(negotiate.find("queue num 0"), std::string::npos) << negotiate;
+  EXPECT_EQ(negotiate.find("queue num 1"), std::string::npos) << negotiate;
+}
+
 }  // namespace
 }  // namespace ward::driver

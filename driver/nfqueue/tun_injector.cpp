@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -221,8 +222,23 @@ Expected<std::unique_ptr<TunInjector>, std::string> TunInjector::open() {
   close(control);
   if (!up) return fail(("bringing " + name + " up").c_str());
   // The inner source routes through the real interface: a strict reverse-path filter would drop
-  // every packet arriving here. (The effective value is the larger of this and conf/all.)
+  // every packet arriving here. The effective value is the larger of the device's and conf/all's:
+  // the device's is set to 0 (where /proc/sys is writable), and where conf/all is 1 (strict: RHEL's
+  // default, CIS hardening) or cannot be read, there is no TUN device: decrypted packets go back
+  // as verdicts on the interface they came in on, which any rp_filter accepts.
   std::ofstream("/proc/sys/net/ipv4/conf/" + name + "/rp_filter") << "0\n";
+  const auto sysctl = [](const std::string& path) {
+    int value = -1;
+    std::ifstream(path) >> value;
+    return value;
+  };
+  const int all = sysctl("/proc/sys/net/ipv4/conf/all/rp_filter");
+  const int own = sysctl("/proc/sys/net/ipv4/conf/" + name + "/rp_filter");
+  if (all < 0 || own < 0 || std::max(all, own) == 1) {
+    close(fd);  // the device goes with its descriptor
+    return unexpected("reverse-path filter: net.ipv4.conf.all.rp_filter = " + std::to_string(all) + ", " + name + " " +
+                      std::to_string(own) + " (strict, or unreadable) would drop every decrypted packet arriving on " + name);
+  }
   return std::unique_ptr<TunInjector>(new TunInjector(fd, std::move(name)));
 }
 
