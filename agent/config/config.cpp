@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -50,6 +51,15 @@ constexpr std::array<std::pair<LegacyAlgorithms, std::string_view>, 2> kLegacyNa
 static_assert(kBindModeNames.size() == static_cast<std::size_t>(BindMode::Simple) + 1);
 static_assert(kLegacyNames.size() == static_cast<std::size_t>(LegacyAlgorithms::Never) + 1);
 static_assert(kBackendNames.size() == static_cast<std::size_t>(DriverBackend::Auto) + 1);
+constexpr std::array<std::pair<CertificateIdentityKind, std::string_view>, 3> kCertificateIdentityNames{{
+    {CertificateIdentityKind::Address, "address"},
+    {CertificateIdentityKind::Dn, "dn"},
+    {CertificateIdentityKind::Fqdn, "fqdn"},
+}};
+constexpr std::array<std::pair<RevocationMode, std::string_view>, 2> kRevocationNames{{
+    {RevocationMode::IfPresent, "if-present"},
+    {RevocationMode::Required, "required"},
+}};
 static_assert(kLogLevelNames.size() == static_cast<std::size_t>(LogLevel::Debug) + 1);
 
 // A config file larger than this is not a config file.
@@ -293,6 +303,28 @@ const std::vector<KeySpec>& key_table() {
        [](Config& c, std::string_view v) { c.certificates.private_key = std::string(v); return absolute_path(v); }},
       {"certificates", "trust", false,
        [](Config& c, std::string_view v) { c.certificates.trust = std::string(v); return absolute_path(v); }},
+      {"certificates", "identity", false,
+       [](Config& c, std::string_view v) -> std::optional<std::string> {
+         const auto kind = lookup(kCertificateIdentityNames, v);
+         if (!kind) return "unknown identity '" + std::string(v) + "'; expected one of " + accepted(kCertificateIdentityNames);
+         c.certificates.identity = *kind;
+         return std::nullopt;
+       }},
+      {"certificates", "fqdn", false,
+       [](Config& c, std::string_view v) -> std::optional<std::string> {
+         const bool valid = !v.empty() && v.size() <= 253 && v.front() != '.' && v.back() != '.' &&
+                            std::all_of(v.begin(), v.end(), [](unsigned char ch) { return std::isalnum(ch) || ch == '-' || ch == '.'; });
+         if (!valid) return "'" + std::string(v) + "' is not a DNS name";
+         c.certificates.fqdn = std::string(v);
+         return std::nullopt;
+       }},
+      {"certificates", "revocation", false,
+       [](Config& c, std::string_view v) -> std::optional<std::string> {
+         const auto mode = lookup(kRevocationNames, v);
+         if (!mode) return "unknown revocation '" + std::string(v) + "'; expected one of " + accepted(kRevocationNames);
+         c.certificates.revocation = *mode;
+         return std::nullopt;
+       }},
       {"cache", "path", false,
        [](Config& c, std::string_view v) { c.cache_path = std::string(v); return absolute_path(v); }},
       {"cache", "event_retention", false,
@@ -475,6 +507,9 @@ Expected<Config, ConfigError> parse_config(std::string_view text, std::string_vi
                                : seen.count("certificates.private_key") ? seen["certificates.private_key"]
                                                                         : seen["certificates.trust"];
         return fail(at, "[certificates] needs certificate, private_key and trust (the trusted CAs) together");
+      }
+      if (!c.fqdn.empty() && c.identity != CertificateIdentityKind::Fqdn) {
+        return fail(seen["certificates.fqdn"], "[certificates] fqdn is set but identity is not fqdn");
       }
     }
     return config;

@@ -91,11 +91,21 @@ struct MonitorSettings {
   std::filesystem::path tls_ca;  // clients must present a certificate signed by this CA
 };
 
+// The ID this host sends in IKE main mode with its certificate: its address, the certificate's
+// subject (ID_DER_ASN1_DN, as Windows does: the default) or a subjectAltName DNS name (ID_FQDN).
+enum class CertificateIdentityKind : std::uint8_t { Address, Dn, Fqdn };
+// Revocation of peers' certificate chains: checked against the CRLs the trust store holds, or a
+// CRL required for every certificate of the chain.
+enum class RevocationMode : std::uint8_t { IfPresent, Required };
+
 // IKE certificate authentication (rules whose authentication method is a certificate from a CA).
 struct CertificateSettings {
   std::filesystem::path certificate;  // PEM: this host's certificate, then any intermediate CAs
   std::filesystem::path private_key;  // PEM RSA key; must be root-only (no group/other permission bits)
   std::filesystem::path trust;        // a PEM file or a directory of PEM files: trusted CAs and their CRLs
+  CertificateIdentityKind identity = CertificateIdentityKind::Dn;
+  std::string fqdn;                   // identity = fqdn: the name to send; empty: the certificate's first DNS name
+  RevocationMode revocation = RevocationMode::IfPresent;
 
   bool enabled() const noexcept { return !certificate.empty(); }
 };

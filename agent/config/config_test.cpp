@@ -228,6 +228,27 @@ TEST(ConfigTest, CertificatesSectionNeedsAllThreeFiles) {
   EXPECT_EQ(error_of(base + "private_key = host.key\n"), "ward.conf:4: private_key: path 'host.key' is not absolute");
 }
 
+TEST(ConfigTest, CertificateIdentityAndRevocation) {
+  const std::string base = "[policy]\nlocal_file = /etc/ward/local.json\n[certificates]\ncertificate = /etc/ward/host.crt\n"
+                           "private_key = /etc/ward/host.key\ntrust = /etc/ward/trusted-cas\n";
+  auto defaults = parse_config(base, "ward.conf");
+  ASSERT_TRUE(defaults.has_value()) << defaults.error().to_string();
+  EXPECT_EQ(defaults->certificates.identity, CertificateIdentityKind::Dn) << "as Windows sends with a certificate";
+  EXPECT_TRUE(defaults->certificates.fqdn.empty());
+  EXPECT_EQ(defaults->certificates.revocation, RevocationMode::IfPresent);
+  auto set = parse_config(base + "identity = fqdn\nfqdn = ws01.ward.test\nrevocation = required\n", "ward.conf");
+  ASSERT_TRUE(set.has_value()) << set.error().to_string();
+  EXPECT_EQ(set->certificates.identity, CertificateIdentityKind::Fqdn);
+  EXPECT_EQ(set->certificates.fqdn, "ws01.ward.test");
+  EXPECT_EQ(set->certificates.revocation, RevocationMode::Required);
+  EXPECT_EQ(parse_config(base + "identity = address\n", "ward.conf")->certificates.identity, CertificateIdentityKind::Address);
+  EXPECT_EQ(error_of(base + "identity = upn\n"), "ward.conf:7: identity: unknown identity 'upn'; expected one of address, dn, fqdn");
+  EXPECT_EQ(error_of(base + "revocation = never\n"),
+            "ward.conf:7: revocation: unknown revocation 'never'; expected one of if-present, required");
+  EXPECT_EQ(error_of(base + "identity = fqdn\nfqdn = ws01 ward\n"), "ward.conf:8: fqdn: 'ws01 ward' is not a DNS name");
+  EXPECT_EQ(error_of(base + "fqdn = ws01.ward.test\n"), "ward.conf:7: [certificates] fqdn is set but identity is not fqdn");
+}
+
 // A scratch directory for files load_config reads; removed with its files.
 class ScratchDir {
  public:

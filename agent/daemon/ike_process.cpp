@@ -187,7 +187,9 @@ void IkeProcess::started(pid_t pid, std::shared_ptr<privsep::Channel> channel) {
 // so what cannot be sent leaves the child without certificates (certificate authentication fails).
 void IkeProcess::send_certificates(privsep::Endpoint& child) {
   constexpr std::size_t kRoom = privsep::kMaxBody - 1024;   // call id, counts, handle
-  std::vector<ikeproc::CertificateNote> notes{{kCertificateHandle, certificates_->certificate_pem(), {}}};
+  const auto& options = certificates_->options();
+  std::vector<ikeproc::CertificateNote> notes{{kCertificateHandle, certificates_->certificate_pem(), {}, options.identity.type,
+                                               options.identity.fqdn, options.revocation}};
   std::size_t used = notes.back().certificate_pem.size();
   for (auto& entry : certificates_->trust_pem()) {
     if (entry.size() > kRoom || notes.back().certificate_pem.size() > kRoom) {
@@ -196,7 +198,7 @@ void IkeProcess::send_certificates(privsep::Endpoint& child) {
       return;
     }
     if (used + entry.size() > kRoom) {
-      notes.push_back({kCertificateHandle, {}, {}});
+      notes.push_back({kCertificateHandle, {}, {}, options.identity.type, options.identity.fqdn, options.revocation});
       used = 0;
     }
     used += entry.size();

@@ -184,7 +184,15 @@ int run(const std::filesystem::path& config_path) {
   ikebridge::CertificateCredentialsPtr certificates;
   if (config->certificates.enabled()) {
     const auto& files = config->certificates;
-    auto loaded = ward::ike::auth::CertificateCredentials::load({files.certificate, files.private_key, files.trust});
+    namespace auth = ward::ike::auth;
+    auth::CertificateOptions options;
+    options.identity.type = files.identity == config::CertificateIdentityKind::Address ? auth::CertificateIdentity::Address
+                            : files.identity == config::CertificateIdentityKind::Fqdn  ? auth::CertificateIdentity::Fqdn
+                                                                                       : auth::CertificateIdentity::DistinguishedName;
+    options.identity.fqdn = files.fqdn;
+    options.revocation = files.revocation == config::RevocationMode::Required ? auth::RevocationCheck::Required
+                                                                               : auth::RevocationCheck::IfPresent;
+    auto loaded = auth::CertificateCredentials::load({files.certificate, files.private_key, files.trust}, options);
     if (!loaded) {
       log.error("certificates-load-failed", {{"why", loaded.error()}});
       return kExitStartFailed;
@@ -192,7 +200,9 @@ int run(const std::filesystem::path& config_path) {
     certificates = std::move(*loaded);
     log.info("certificates-loaded", {{"subject", certificates->subject()},
                                      {"trusted_cas", std::to_string(certificates->trusted_ca_count())},
-                                     {"crls", std::to_string(certificates->crl_count())}});
+                                     {"crls", std::to_string(certificates->crl_count())},
+                                     {"identity", std::string(auth::name(options.identity.type))},
+                                     {"revocation", std::string(auth::name(options.revocation))}});
   }
 
   // Before any thread starts, so that every thread inherits the mask and only sigtimedwait sees them.

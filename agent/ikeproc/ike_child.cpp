@@ -192,7 +192,7 @@ class ChildState {
         auto note = decode<CertificateNote>(m.body);
         if (!note) return unexpected(std::move(note.error()));
         const std::lock_guard lock(mutex_);
-        if (!certificates_) certificates_ = CertificateNote{note->handle, {}, {}};
+        if (!certificates_) certificates_ = CertificateNote{note->handle, {}, {}, note->identity, note->fqdn, note->revocation};
         certificates_->certificate_pem += note->certificate_pem;
         for (auto& entry : note->trust_pem) certificates_->trust_pem.push_back(std::move(entry));
         return Body{};
@@ -248,7 +248,8 @@ class ChildState {
             if (!r) return unexpected(std::move(r.error()));
             const auto* bytes = reinterpret_cast<const std::byte*>(r->data());
             return std::vector<std::byte>(bytes, bytes + r->size());
-          });
+          },
+          ike::auth::CertificateOptions{{certificates_->identity, certificates_->fqdn}, certificates_->revocation});
       if (!loaded) return unexpected("certificates from wardd: " + loaded.error());
       certificates = std::move(*loaded);
     }

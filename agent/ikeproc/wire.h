@@ -11,6 +11,8 @@
 
 #include "agent/ikeproc/codec.h"
 #include "driver/api/dataplane.h"
+#include "ike/auth/certificate_chain.h"
+#include "ike/auth/certificate_identity.h"
 #include "ike/service/ike_service.h"
 
 namespace ward::agent::ikeproc {
@@ -97,6 +99,11 @@ struct CertificateNote {
   std::uint32_t handle = 0;
   std::string certificate_pem;
   std::vector<std::string> trust_pem;
+  // [certificates] identity, fqdn and revocation: the child computes its own ID from the
+  // certificate and checks peers' chains as wardd would (the first note's count).
+  ike::auth::CertificateIdentity identity = ike::auth::CertificateIdentity::DistinguishedName;
+  std::string fqdn;
+  ike::auth::RevocationCheck revocation = ike::auth::RevocationCheck::IfPresent;
 };
 
 // Kerberos: the GSS-API steps of one main mode, run by wardd (keytab, context, tickets) for the
@@ -161,6 +168,14 @@ struct Wire<driver::ExpiryKind> {
 template <>
 struct Wire<ike::auth::Role> {
   static constexpr auto last = ike::auth::Role::Responder;
+};
+template <>
+struct Wire<ike::auth::CertificateIdentity> {
+  static constexpr auto last = ike::auth::CertificateIdentity::Fqdn;
+};
+template <>
+struct Wire<ike::auth::RevocationCheck> {
+  static constexpr auto last = ike::auth::RevocationCheck::Required;
 };
 template <>
 struct Wire<ike::service::NegotiationState> {
@@ -543,7 +558,8 @@ struct Wire<CertificateNote> {
   static constexpr const char* name = "certificates";
   template <class Io, class V>
   static void fields(Io& io, V& v) {
-    WARD_WIRE(handle), WARD_WIRE(certificate_pem), WARD_WIRE(trust_pem);
+    WARD_WIRE(handle), WARD_WIRE(certificate_pem), WARD_WIRE(trust_pem), WARD_WIRE(identity), WARD_WIRE(fqdn),
+        WARD_WIRE(revocation);
   }
 };
 

@@ -194,7 +194,8 @@ inline SnapshotRequest sample<SnapshotRequest>() {
 
 template <>
 inline CertificateNote sample<CertificateNote>() {
-  return {1, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", {"-----BEGIN X509 CRL-----\nMIIB\n-----END X509 CRL-----\n"}};
+  return {1, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", {"-----BEGIN X509 CRL-----\nMIIB\n-----END X509 CRL-----\n"},
+          ike::auth::CertificateIdentity::Fqdn, "a.ward.test", ike::auth::RevocationCheck::Required};
 }
 
 template <>

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -55,6 +56,14 @@ class AuthProvider {
   virtual Expected<void, std::string> consume_key_exchange_payloads(Role /*peer*/, const ParsedMessage& /*message*/) const {
     return {};
   }
+
+  // The ID payload (type and data) this method sends in main mode 5 / 6, e.g. a certificate's
+  // subject as ID_DER_ASN1_DN; nothing: the local address (ID_IPV4_ADDR / ID_IPV6_ADDR).
+  virtual std::optional<Identification> own_identification() const { return std::nullopt; }
+  // True when check_authentication() binds whatever ID the peer sends (a DN, an FQDN) to what it
+  // proved (a certificate): main mode then leaves a non-address ID to it instead of requiring the
+  // peer's address. Methods that prove only a shared secret keep address IDs.
+  virtual bool binds_peer_identity() const noexcept { return false; }
 
   // Who the peer proved to be, for logs and `show sa` (a Kerberos principal, a certificate
   // subject); empty for methods that prove only knowledge of a shared key.

@@ -17,6 +17,9 @@
 #include <ctime>
 #include <system_error>
 
+#include "ike/auth/certificate_chain.h"
+#include "ike/auth/certificate_identity.h"
+#include "ike/auth/x509_util.h"
 #include "ike/crypto/keys.h"
 #include "ike/crypto/prf.h"
 
@@ -26,12 +29,13 @@ namespace ward::ike::auth {
 
 namespace {
 
-struct X509Deleter {
-  void operator()(X509* p) const { X509_free(p); }
-};
-struct CrlDeleter {
-  void operator()(X509_CRL* p) const { X509_CRL_free(p); }
-};
+using x509::CrlPtr;
+using x509::der_of;
+using x509::name_text;
+using x509::openssl_error;
+using x509::subject_of;
+using x509::X509Ptr;
+
 struct PkeyDeleter {
   void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
 };
@@ -41,84 +45,14 @@ struct PkeyCtxDeleter {
 struct BioDeleter {
   void operator()(BIO* p) const { BIO_free(p); }
 };
-struct StoreDeleter {
-  void operator()(X509_STORE* p) const { X509_STORE_free(p); }
-};
-struct StoreCtxDeleter {
-  void operator()(X509_STORE_CTX* p) const { X509_STORE_CTX_free(p); }
-};
-struct X509StackDeleter {   // the stack only: the certificates belong to someone else
-  void operator()(STACK_OF(X509)* p) const { sk_X509_free(p); }
-};
 struct InfoStackDeleter {
   void operator()(STACK_OF(X509_INFO)* p) const { sk_X509_INFO_pop_free(p, X509_INFO_free); }
 };
-struct NameDeleter {
-  void operator()(X509_NAME* p) const { X509_NAME_free(p); }
-};
-struct GeneralNamesDeleter {
-  void operator()(GENERAL_NAMES* p) const { GENERAL_NAMES_free(p); }
-};
 
-using X509Ptr = std::unique_ptr<X509, X509Deleter>;
-using CrlPtr = std::unique_ptr<X509_CRL, CrlDeleter>;
 using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
 using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxDeleter>;
 using BioPtr = std::unique_ptr<BIO, BioDeleter>;
-using StorePtr = std::unique_ptr<X509_STORE, StoreDeleter>;
-using StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, StoreCtxDeleter>;
-using X509StackPtr = std::unique_ptr<STACK_OF(X509), X509StackDeleter>;
 using InfoStackPtr = std::unique_ptr<STACK_OF(X509_INFO), InfoStackDeleter>;
-using NamePtr = std::unique_ptr<X509_NAME, NameDeleter>;
-using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, GeneralNamesDeleter>;
-
-// The last OpenSSL error as text (the queue is cleared), for our own certificate and key files.
-std::string openssl_error() {
-  const unsigned long code = ERR_get_error();
-  ERR_clear_error();
-  if (code == 0) return "no OpenSSL error recorded";
-  std::array<char, 256> text{};
-  ERR_error_string_n(code, text.data(), text.size());
-  return text.data();
-}
-
-std::string name_text(const X509_NAME* name) {
-  if (name == nullptr) return "(no name)";
-  BioPtr bio(BIO_new(BIO_s_mem()));
-  if (!bio || X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) < 0) return "(unprintable name)";
-  char* data = nullptr;
-  const long size = BIO_get_mem_data(bio.get(), &data);
-  return size > 0 ? std::string(data, static_cast<std::size_t>(size)) : std::string("(empty name)");
-}
-
-std::string subject_of(const X509* cert) { return name_text(X509_get_subject_name(cert)); }
-
-// "2020-01-02 00:00:00 UTC"
-std::string time_text(const ASN1_TIME* time) {
-  std::tm tm{};
-  if (time == nullptr || ASN1_TIME_to_tm(time, &tm) != 1) return "(unreadable date)";
-  std::array<char, 32> text{};
-  std::strftime(text.data(), text.size(), "%Y-%m-%d %H:%M:%S UTC", &tm);
-  return text.data();
-}
-
-std::vector<std::byte> der_of(const X509_NAME* name) {
-  unsigned char* out = nullptr;
-  const int size = i2d_X509_NAME(name, &out);
-  if (size <= 0) return {};
-  std::vector<std::byte> der(reinterpret_cast<const std::byte*>(out), reinterpret_cast<const std::byte*>(out) + size);
-  OPENSSL_free(out);
-  return der;
-}
-
-std::vector<std::byte> der_of(X509* cert) {
-  unsigned char* out = nullptr;
-  const int size = i2d_X509(cert, &out);
-  if (size <= 0) return {};
-  std::vector<std::byte> der(reinterpret_cast<const std::byte*>(out), reinterpret_cast<const std::byte*>(out) + size);
-  OPENSSL_free(out);
-  return der;
-}
 
 // A DER certificate that must fill `der` exactly.
 X509Ptr parse_der_certificate(std::span<const std::byte> der) {
@@ -230,6 +164,9 @@ struct CertificateCredentials::Impl {
   Signer signer;                   // who signs with it
   std::vector<X509Ptr> trusted;    // every CA certificate of the trust store
   std::vector<CrlPtr> crls;
+  RevocationCheck revocation = RevocationCheck::IfPresent;
+  std::optional<Identification> own_id;   // what we send in IDii / IDir; empty: our address
+  CertificateOptions options;             // as loaded: handed on with the PEM (from_pem)
 };
 
 CertificateCredentials::CertificateCredentials(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -238,6 +175,8 @@ CertificateCredentials::~CertificateCredentials() = default;
 std::string CertificateCredentials::subject() const { return subject_of(impl_->certificate.get()); }
 std::size_t CertificateCredentials::trusted_ca_count() const { return impl_->trusted.size(); }
 std::size_t CertificateCredentials::crl_count() const { return impl_->crls.size(); }
+const std::optional<Identification>& CertificateCredentials::own_id() const noexcept { return impl_->own_id; }
+const CertificateOptions& CertificateCredentials::options() const noexcept { return impl_->options; }
 
 namespace {
 
@@ -298,8 +237,10 @@ std::string pem_of(Writer write) {
 }  // namespace
 
 Expected<std::shared_ptr<const CertificateCredentials>, std::string> CertificateCredentials::load(
-    const CertificateFiles& files) {
+    const CertificateFiles& files, const CertificateOptions& options) {
   auto impl = std::make_unique<Impl>();
+  impl->revocation = options.revocation;
+  impl->options = options;
 
   auto cert_bio = open_file(files.certificate);
   if (!cert_bio) {
@@ -347,12 +288,18 @@ Expected<std::shared_ptr<const CertificateCredentials>, std::string> Certificate
     return unexpected(read.error());
   }
   if (impl->trusted.empty()) return unexpected("trust store " + files.trust.string() + " holds no CA certificate");
+  auto own_id = own_identification(impl->certificate.get(), options.identity);
+  if (!own_id) return unexpected("certificate file " + files.certificate.string() + ": " + own_id.error());
+  impl->own_id = std::move(*own_id);
   return std::shared_ptr<const CertificateCredentials>(new CertificateCredentials(std::move(impl)));
 }
 
 Expected<std::shared_ptr<const CertificateCredentials>, std::string> CertificateCredentials::from_pem(
-    std::string_view certificate_pem, const std::vector<std::string>& trust_pem, Signer signer) {
+    std::string_view certificate_pem, const std::vector<std::string>& trust_pem, Signer signer,
+    const CertificateOptions& options) {
   auto impl = std::make_unique<Impl>();
+  impl->revocation = options.revocation;
+  impl->options = options;
   auto cert_bio = memory_bio(certificate_pem);
   if (cert_bio) read_certificates(cert_bio.get(), *impl);
   if (!impl->certificate) return unexpected(std::string("the certificate text holds no PEM certificate"));
@@ -364,6 +311,9 @@ Expected<std::shared_ptr<const CertificateCredentials>, std::string> Certificate
     if (auto read = read_trust_bio(bio.get(), "trust store entry " + std::to_string(i + 1), *impl); !read) return unexpected(read.error());
   }
   if (impl->trusted.empty()) return unexpected(std::string("the trust store holds no CA certificate"));
+  auto own_id = own_identification(impl->certificate.get(), options.identity);
+  if (!own_id) return unexpected("certificate " + subject_of(impl->certificate.get()) + ": " + own_id.error());
+  impl->own_id = std::move(*own_id);
   return std::shared_ptr<const CertificateCredentials>(new CertificateCredentials(std::move(impl)));
 }
 
@@ -404,6 +354,8 @@ Expected<std::unique_ptr<CertificateProvider>, std::string> CertificateProvider:
   return std::unique_ptr<CertificateProvider>(
       new CertificateProvider(std::move(credentials), std::move(ca_name), std::move(cas), std::move(clock)));
 }
+
+std::optional<Identification> CertificateProvider::own_identification() const { return credentials_->own_id(); }
 
 std::unique_ptr<AuthProvider> CertificateProvider::for_exchange(Role /*self*/, const IpAddress& peer) const {
   auto copy = std::make_unique<CertificateProvider>(*this);
@@ -471,89 +423,6 @@ bool verify_hash(EVP_PKEY* key, std::span<const std::byte> signature, std::span<
   return ok;
 }
 
-// The subjectAltName entries, as "IP:10.0.0.2, DNS:b.example" for error messages.
-std::string alt_names_text(X509* cert) {
-  GeneralNamesPtr names(static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
-  if (!names) return "no subjectAltName";
-  std::string out;
-  for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
-    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names.get(), i);
-    std::string entry;
-    if (name->type == GEN_DNS || name->type == GEN_EMAIL) {
-      const auto* text = name->d.ia5;
-      entry = std::string(name->type == GEN_DNS ? "DNS:" : "email:") +
-              std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(text)), ASN1_STRING_length(text));
-    } else if (name->type == GEN_IPADD) {
-      const auto* raw = name->d.ip;
-      const int size = ASN1_STRING_length(raw);
-      const auto* bytes = ASN1_STRING_get0_data(raw);
-      if (size == 4) {
-        entry = "IP:" + IpAddress::v4((std::uint32_t{bytes[0]} << 24) | (std::uint32_t{bytes[1]} << 16) |
-                                      (std::uint32_t{bytes[2]} << 8) | bytes[3])
-                            .to_string();
-      } else if (size == 16) {
-        std::array<std::uint8_t, 16> v6{};
-        std::copy(bytes, bytes + 16, v6.begin());
-        entry = "IP:" + IpAddress::v6(v6).to_string();
-      }
-    }
-    if (!entry.empty()) out += (out.empty() ? "" : ", ") + entry;
-  }
-  return out.empty() ? "no IP, DNS or e-mail subjectAltName" : "subjectAltName " + out;
-}
-
-// The peer's ID payload body (type, protocol, port, data: RFC 2407 4.6.2) must name the certificate.
-Expected<void, std::string> check_identity(X509* cert, std::span<const std::byte> id_b, const std::string& who) {
-  if (id_b.size() < 5) return unexpected("the peer's ID payload is " + std::to_string(id_b.size()) + " bytes, too short");
-  const auto type = static_cast<IdType>(std::to_integer<std::uint8_t>(id_b[0]));
-  const auto data = id_b.subspan(4);
-  const auto* bytes = reinterpret_cast<const unsigned char*>(data.data());
-  std::string id_text;
-  bool matches = false;
-  switch (type) {
-    case IdType::Ipv4Addr:
-    case IdType::Ipv6Addr: {
-      const std::size_t want = type == IdType::Ipv4Addr ? 4 : 16;
-      if (data.size() != want) return unexpected("the peer's " + std::string(name(type)) + " ID has " + std::to_string(data.size()) + " bytes");
-      std::array<std::uint8_t, 16> raw{};
-      std::copy(bytes, bytes + want, raw.begin());
-      id_text = type == IdType::Ipv4Addr
-                    ? IpAddress::v4((std::uint32_t{raw[0]} << 24) | (std::uint32_t{raw[1]} << 16) | (std::uint32_t{raw[2]} << 8) | raw[3]).to_string()
-                    : IpAddress::v6(raw).to_string();
-      matches = X509_check_ip(cert, bytes, want, 0) == 1;
-      break;
-    }
-    case IdType::Fqdn:
-      id_text.assign(reinterpret_cast<const char*>(bytes), data.size());
-      matches = X509_check_host(cert, id_text.data(), id_text.size(),
-                                X509_CHECK_FLAG_NEVER_CHECK_SUBJECT | X509_CHECK_FLAG_NO_WILDCARDS, nullptr) == 1;
-      break;
-    case IdType::UserFqdn:
-      id_text.assign(reinterpret_cast<const char*>(bytes), data.size());
-      matches = X509_check_email(cert, id_text.data(), id_text.size(), X509_CHECK_FLAG_NEVER_CHECK_SUBJECT) == 1;
-      break;
-    case IdType::DerAsn1Dn: {
-      const auto* p = bytes;
-      NamePtr dn(d2i_X509_NAME(nullptr, &p, static_cast<long>(data.size())));
-      if (!dn || p != bytes + data.size()) {
-        ERR_clear_error();
-        return unexpected(std::string("INVALID-ID-INFORMATION: the peer's ID_DER_ASN1_DN is not a DER name"));
-      }
-      id_text = name_text(dn.get());
-      matches = X509_NAME_cmp(dn.get(), X509_get_subject_name(cert)) == 0;
-      break;
-    }
-    default:
-      return unexpected("INVALID-ID-INFORMATION: the peer identifies with " + std::string(name(type)) +
-                        ", which a certificate cannot bind (IP address, FQDN, user FQDN or DN expected)");
-  }
-  if (!matches) {
-    return unexpected("INVALID-ID-INFORMATION: ID " + std::string(name(type)) + " " + id_text + " does not match the certificate of " +
-                      who + " (" + (type == IdType::DerAsn1Dn ? "its subject differs" : alt_names_text(cert)) + ")");
-  }
-  return {};
-}
-
 }  // namespace
 
 Expected<std::vector<Payload>, std::string> CertificateProvider::build_authentication(
@@ -604,68 +473,20 @@ Expected<void, std::string> CertificateProvider::check_authentication(Role peer,
 
   // The chain: trust anchors are only the CAs the rule names; other certificates help build it.
   const auto& creds = credentials_->impl();
-  StorePtr store(X509_STORE_new());
-  X509StackPtr untrusted(sk_X509_new_null());
-  StoreCtxPtr ctx(X509_STORE_CTX_new());
-  if (!store || !untrusted || !ctx) return unexpected(std::string("out of memory checking a certificate"));
-  bool built = true;
+  std::vector<X509*> anchors, other_cas, intermediates;
+  std::vector<X509_CRL*> crls;
   for (std::size_t i = 0; i < creds.trusted.size(); ++i) {
-    if (std::find(cas_.begin(), cas_.end(), i) != cas_.end()) {
-      built = built && X509_STORE_add_cert(store.get(), creds.trusted[i].get()) == 1;
-    } else {
-      built = built && sk_X509_push(untrusted.get(), creds.trusted[i].get()) > 0;
-    }
+    (std::find(cas_.begin(), cas_.end(), i) != cas_.end() ? anchors : other_cas).push_back(creds.trusted[i].get());
   }
-  for (std::size_t i = 1; i < sent.size(); ++i) built = built && sk_X509_push(untrusted.get(), sent[i].get()) > 0;
-  unsigned long flags = X509_V_FLAG_PARTIAL_CHAIN;   // the named CA is the anchor even if it is not a root
-  for (const auto& crl : creds.crls) {
-    built = built && X509_STORE_add_crl(store.get(), crl.get()) == 1;
-    if (X509_NAME_cmp(X509_CRL_get_issuer(crl.get()), X509_get_issuer_name(leaf)) == 0) flags |= X509_V_FLAG_CRL_CHECK;
-  }
-  if (!built) return unexpected("cannot build the trust store to check " + who + ": " + openssl_error());
-  ERR_clear_error();
-  if (X509_STORE_CTX_init(ctx.get(), store.get(), leaf, untrusted.get()) != 1) {
-    return unexpected("cannot check the certificate of " + who + ": " + openssl_error());
-  }
-  X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
-  X509_VERIFY_PARAM_set_flags(param, flags);
-  if (clock_) X509_VERIFY_PARAM_set_time(param, std::chrono::system_clock::to_time_t(clock_()));
-  if (X509_verify_cert(ctx.get()) != 1) {
-    const int error = X509_STORE_CTX_get_error(ctx.get());
-    X509* at = X509_STORE_CTX_get_current_cert(ctx.get());
-    const std::string subject = at != nullptr ? subject_of(at) : subject_of(leaf);
-    const std::string which = at == nullptr || at == leaf ? "certificate of " + who : "CA certificate \"" + subject + "\" in the chain of " + who;
-    ERR_clear_error();
-    switch (error) {
-      case X509_V_ERR_CERT_HAS_EXPIRED:
-        return unexpected(which + " expired on " + time_text(X509_get0_notAfter(at != nullptr ? at : leaf)));
-      case X509_V_ERR_CERT_NOT_YET_VALID:
-        return unexpected(which + " is not valid before " + time_text(X509_get0_notBefore(at != nullptr ? at : leaf)) +
-                          " (check both hosts' clocks)");
-      case X509_V_ERR_CERT_REVOKED:
-        return unexpected(which + " is revoked (in the CRL of \"" + name_text(X509_get_issuer_name(at != nullptr ? at : leaf)) + "\")");
-      case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
-      case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
-      case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-      case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-      case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-        return unexpected("certificate of " + who + " is not signed by the trusted CA \"" + ca_name_ + "\" (its issuer is \"" +
-                          name_text(X509_get_issuer_name(at != nullptr ? at : leaf)) + "\")");
-      case X509_V_ERR_CERT_SIGNATURE_FAILURE:
-        return unexpected(which + " has a signature that does not verify: it was altered or not issued by \"" +
-                          name_text(X509_get_issuer_name(at != nullptr ? at : leaf)) + "\"");
-      case X509_V_ERR_CRL_HAS_EXPIRED:
-        return unexpected("the CRL of \"" + name_text(X509_get_issuer_name(leaf)) + "\" has expired: put a current CRL in the trust store to accept " + who);
-      case X509_V_ERR_CRL_NOT_YET_VALID:
-        return unexpected("the CRL of \"" + name_text(X509_get_issuer_name(leaf)) + "\" is not valid yet (check the clock)");
-      case X509_V_ERR_CRL_SIGNATURE_FAILURE:
-        return unexpected("the CRL of \"" + name_text(X509_get_issuer_name(leaf)) + "\" in the trust store has a bad signature");
-      default:
-        return unexpected(which + " does not verify: " + X509_verify_cert_error_string(error));
-    }
+  for (std::size_t i = 1; i < sent.size(); ++i) intermediates.push_back(sent[i].get());
+  for (const auto& crl : creds.crls) crls.push_back(crl.get());
+  std::optional<std::time_t> at;
+  if (clock_) at = std::chrono::system_clock::to_time_t(clock_());
+  if (auto chained = verify_chain({leaf, intermediates, anchors, other_cas, crls, creds.revocation, at, who, ca_name_}); !chained) {
+    return chained;
   }
 
-  if (auto bound = check_identity(leaf, peer_id_b, who); !bound) return bound;
+  if (auto bound = check_peer_identity(leaf, peer_id_b, who); !bound) return bound;
 
   EVP_PKEY* key = X509_get0_pubkey(leaf);
   if (key == nullptr || EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA) {

@@ -14,11 +14,13 @@
 //            do it; strongSwan's RSA_EMSA_PKCS1_NULL); SIG_R likewise over HASH_R.
 //   CERT   = X.509 - Signature (encoding 4): our certificate first, then intermediate CAs.
 //
-// The peer's certificate must chain (X509_verify_cert) to a trusted CA whose subject is the rule's
-// CA name (as Windows names the root CA in the authentication method), not to any trusted CA; it
-// must be within its validity; it is checked against a CRL when the trust store holds one from its
-// issuer; and the peer's ID (ID_IPV4_ADDR / ID_IPV6_ADDR, ID_FQDN, ID_USER_FQDN, ID_DER_ASN1_DN)
-// must name it: a subjectAltName IP address, DNS name or e-mail address, or its subject.
+// The peer's certificate must chain to a trusted CA whose subject is the rule's CA name (as
+// Windows names the root CA in the authentication method), not to any trusted CA, through the
+// intermediates it sent or the trust store holds, with the CRLs of the trust store checked for the
+// whole chain (certificate_chain.h); and the peer's ID (an address, ID_FQDN, ID_USER_FQDN or
+// ID_DER_ASN1_DN) must name it (certificate_identity.h). Our own ID is our certificate's subject
+// (ID_DER_ASN1_DN, the default: what Windows sends), one of its DNS names (ID_FQDN) or our address,
+// as CertificateOptions say.
 //
 // The host's credentials (certificate, chain, private key, trusted CAs and CRLs) are loaded once
 // into CertificateCredentials and shared by every rule's provider. The private key stays in that
@@ -38,6 +40,8 @@
 
 #include "common/ip.h"
 #include "ike/auth/auth_provider.h"
+#include "ike/auth/certificate_chain.h"
+#include "ike/auth/certificate_identity.h"
 
 namespace ward::ike::auth {
 
@@ -51,17 +55,27 @@ struct CertificateFiles {
 // itself, as sign() does): how wardd's sandboxed IKE process signs with a key only wardd holds.
 using Signer = std::function<Expected<std::vector<std::byte>, std::string>(std::span<const std::byte> hash)>;
 
+// How this host identifies with its certificate and how much revocation checking peers' chains
+// get ([certificates] identity, fqdn and revocation in ward.conf).
+struct CertificateOptions {
+  IdentitySettings identity;   // default: ID_DER_ASN1_DN, our certificate's subject (as Windows)
+  RevocationCheck revocation = RevocationCheck::IfPresent;
+};
+
 // This host's certificate and key, and the trust store; immutable once loaded.
 class CertificateCredentials {
  public:
-  // The error names the file and what is wrong with it (no certificate, key does not match, ...).
-  static Expected<std::shared_ptr<const CertificateCredentials>, std::string> load(const CertificateFiles& files);
+  // The error names the file and what is wrong with it (no certificate, key does not match, an
+  // identity the certificate cannot carry, ...).
+  static Expected<std::shared_ptr<const CertificateCredentials>, std::string> load(const CertificateFiles& files,
+                                                                                  const CertificateOptions& options = {});
   // The same without the private key: the certificate (then its chain) and the trust store (each
   // entry PEM CA certificates and CRLs), as certificate_pem() and trust_pem() give them, with
   // `signer` signing in the key's place.
   static Expected<std::shared_ptr<const CertificateCredentials>, std::string> from_pem(std::string_view certificate_pem,
                                                                                       const std::vector<std::string>& trust_pem,
-                                                                                      Signer signer);
+                                                                                      Signer signer,
+                                                                                      const CertificateOptions& options = {});
   std::string certificate_pem() const;          // ours, then the chain
   std::vector<std::string> trust_pem() const;   // one entry per CA certificate and CRL
   // RSA PKCS#1 v1.5 over `hash` (no DigestInfo): with the key, or through the signer.
@@ -74,6 +88,9 @@ class CertificateCredentials {
   std::string subject() const;            // our certificate's subject, e.g. "CN=a.ward.test,O=Ward"
   std::size_t trusted_ca_count() const;   // CA certificates in the trust store
   std::size_t crl_count() const;
+  // The ID this host sends with its certificate (type and data); empty: its address.
+  const std::optional<Identification>& own_id() const noexcept;
+  const CertificateOptions& options() const noexcept;   // identity and revocation, as loaded
 
   struct Impl;
   const Impl& impl() const noexcept { return *impl_; }
@@ -99,6 +116,8 @@ class CertificateProvider final : public AuthProvider {
 
   // Each exchange gets its own object: it knows the peer's address and remembers its subject.
   std::unique_ptr<AuthProvider> for_exchange(Role self, const IpAddress& peer) const override;
+  std::optional<Identification> own_identification() const override;
+  bool binds_peer_identity() const noexcept override { return true; }
 
   SecureBytes skeyid(IkeHashAlgorithm hash, Bytes ni_b, Bytes nr_b, const SecureBytes& g_xy) const override;
   // CR naming the rule's CA (its DER subject) in messages 3 / 4; the peer's CRs are accepted as hints.

@@ -237,12 +237,15 @@ Expected<Phase1Proposal, std::string> Phase1Sa::read_transform(const Transform& 
 }
 
 Identification Phase1Sa::own_id() const {
-  Identification id;
-  id.type = config_.local.family() == IpFamily::V4 ? IdType::Ipv4Addr : IdType::Ipv6Addr;
+  // The method's identity (a certificate's subject or DNS name), else our address.
+  Identification id = auth_.own_identification().value_or(Identification{});
+  if (id.data.empty()) {
+    id.type = config_.local.family() == IpFamily::V4 ? IdType::Ipv4Addr : IdType::Ipv6Addr;
+    const auto raw = address_bytes(config_.local);
+    id.data.assign(raw.begin(), raw.end());
+  }
   id.protocol = kUdpProtocol;
   id.port = kIsakmpPort;
-  const auto raw = address_bytes(config_.local);
-  id.data.assign(raw.begin(), raw.end());
   return id;
 }
 
@@ -486,26 +489,31 @@ namespace {
 
 // The peer's address ID must be the address we see it at, unless NAT-D showed the peer behind a
 // NAT: then it is the peer's own (private) address, which a NAT changed on the way (RFC 3947 4,
-// as Windows and charon accept it); the authentication that follows still covers the ID.
-enum class PeerIdMatch : std::uint8_t { SeenAddress, OwnAddressBehindNat };
+// as Windows and charon accept it); the authentication that follows still covers the ID. Any
+// other ID (a DN, an FQDN) is the method's to bind when it can (a certificate: its subject or
+// subjectAltName), checked with the signature; a method that cannot (a shared key) refuses it.
+enum class PeerIdMatch : std::uint8_t { SeenAddress, OwnAddressBehindNat, BoundByMethod };
 
-Expected<PeerIdMatch, std::string> check_peer_id(const Identification& id, const IpAddress& peer,
-                                                 bool peer_behind_nat) {
+Expected<PeerIdMatch, std::string> check_peer_id(const Identification& id, const IpAddress& peer, bool peer_behind_nat,
+                                                 const auth::AuthProvider& auth) {
   const auto want = address_bytes(peer);
   const bool is_address = id.type == IdType::Ipv4Addr || id.type == IdType::Ipv6Addr;
   if (is_address && std::equal(id.data.begin(), id.data.end(), want.begin(), want.end())) {
     return PeerIdMatch::SeenAddress;
   }
   if (is_address && peer_behind_nat) return PeerIdMatch::OwnAddressBehindNat;
+  if (!is_address && auth.binds_peer_identity()) return PeerIdMatch::BoundByMethod;
   return unexpected("INVALID-ID-INFORMATION: the peer identifies as " + std::string(name(id.type)) +
-                    " that is not its address " + peer.to_string());
+                    (is_address ? " that is not its address " + peer.to_string()
+                                : ", which " + std::string(auth.name()) + " cannot bind (an address ID is expected: " +
+                                      peer.to_string() + ")"));
 }
 
 }  // namespace
 
 Expected<void, std::string> Phase1Sa::consume_main_mode_5(const Opened& opened) {
   const auto* id = opened.message.find<Identification>();
-  const auto id_match = check_peer_id(*id, config_.peer, nat_.peer_behind_nat);
+  const auto id_match = check_peer_id(*id, config_.peer, nat_.peer_behind_nat, auth_);
   if (!id_match) return unexpected(id_match.error());
   if (*id_match == PeerIdMatch::OwnAddressBehindNat) {
     log("the peer is behind a NAT: its address ID is its own address, not " + config_.peer.to_string() +
@@ -522,7 +530,7 @@ Expected<void, std::string> Phase1Sa::consume_main_mode_5(const Opened& opened) 
 
 Expected<void, std::string> Phase1Sa::consume_main_mode_6(const Opened& opened) {
   const auto* id = opened.message.find<Identification>();
-  const auto id_match = check_peer_id(*id, config_.peer, nat_.peer_behind_nat);
+  const auto id_match = check_peer_id(*id, config_.peer, nat_.peer_behind_nat, auth_);
   if (!id_match) return unexpected(id_match.error());
   if (*id_match == PeerIdMatch::OwnAddressBehindNat) {
     log("the peer is behind a NAT: its address ID is its own address, not " + config_.peer.to_string() +

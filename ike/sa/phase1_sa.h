@@ -14,7 +14,10 @@
 // pairs, one per message. The method (PSK, Kerberos) is an AuthProvider; main mode never asks
 // which. A method with per-exchange state (Kerberos' GSS context) gets its own provider object per
 // SA through AuthProvider::for_exchange; messages 3/4 carry whatever extra payloads it builds (the
-// GSS tokens) and 5/6 whatever it puts after the ID (HASH, or a GSS-wrapped HASH).
+// GSS tokens) and 5/6 whatever it puts after the ID (HASH, or a GSS-wrapped HASH). The ID is the
+// method's (a certificate's subject or DNS name: AuthProvider::own_identification) or our address;
+// a peer's address ID must be its address (or its own behind a NAT), any other ID is left to a
+// method that binds it (certificates), and refused otherwise.
 // The responder keeps no state until a message 1 parses (Phase1Sa::respond).
 #pragma once
 
@@ -49,8 +52,8 @@ struct Phase1Proposal {
 
 struct Phase1Config {
   std::vector<Phase1Proposal> proposals;   // preference order
-  IpAddress local;                          // our ID (ID_IPV4_ADDR / ID_IPV6_ADDR)
-  IpAddress peer;                           // the peer's ID must name this address
+  IpAddress local;                          // our ID (ID_IPV4_ADDR / ID_IPV6_ADDR) unless the method names one
+  IpAddress peer;                           // a peer's address ID must name this address
   bool allow_legacy = false;                // permits 3DES-CBC, MD5 and DH group 2
   std::size_t nonce_size = 32;
   // Responder: a main mode 5 that does not decrypt is dropped and counted (undecryptable())

@@ -24,6 +24,11 @@ namespace {
 constexpr const char* kRootSubject = "/O=Ward/CN=Ward Interop Root";
 constexpr const char* kRootCaName = "CN=Ward Interop Root, O=Ward";
 constexpr const char* kRogueSubject = "/O=Rogue/CN=Rogue Interop Root";
+// The certificates' subjects as swanctl writes an ID_DER_ASN1_DN identity, and their DNS names.
+constexpr const char* kWardDn = "O=Ward, CN=ward.interop.test";
+constexpr const char* kCharonDn = "O=Ward, CN=charon.interop.test";
+constexpr const char* kWardFqdn = "ward.interop.test";
+constexpr const char* kCharonFqdn = "charon.interop.test";
 // charon drops its IKE_SA when it processes wardd's DELETE, a round trip after message 6.
 constexpr auto kIkeSaGone = std::chrono::seconds(5);
 
@@ -39,11 +44,11 @@ std::string openssl_time(std::chrono::seconds offset) {
 
 // charon authenticates with its certificate (always sent: Ward does not look certificates up) and
 // wants Ward's, from the CAs in x509ca/. Ward does not reassemble IKE fragments, so charon sends
-// the certificate-carrying message 6 whole.
-std::string certificate_swanctl_conf() {
-  const std::string ward = kWardAddress, charon = kCharonAddress;
-  return swanctl_connection("      auth = pubkey\n      certs = charon.crt\n      id = " + charon + "\n",
-                            "      auth = pubkey\n      id = " + ward + "\n",
+// the certificate-carrying message 6 whole. `charon_id` / `ward_id` are swanctl identities: an
+// address (ID_IPV4_ADDR), "O=Ward, CN=..." (ID_DER_ASN1_DN) or a host name (ID_FQDN).
+std::string certificate_swanctl_conf(const std::string& charon_id = kCharonAddress, const std::string& ward_id = kWardAddress) {
+  return swanctl_connection("      auth = pubkey\n      certs = charon.crt\n      id = \"" + charon_id + "\"\n",
+                            "      auth = pubkey\n      id = \"" + ward_id + "\"\n",
                             "    fragmentation = no\n    send_cert = always\n    send_certreq = yes\n");
 }
 
@@ -72,26 +77,39 @@ class WarddStrongSwanCertificateTest : public WarddStrongSwanRig {
     root_.emplace(std::move(*root));
   }
 
-  // Ward: its certificate from the root, the root trusted, a rule naming the root.
-  void start_ward() {
-    auto cert = test::issue_rsa_certificate(*root_, dir(), "ward", "/O=Ward/CN=ward.interop.test",
-                                            test::RsaCertificateOptions{{std::string("IP:") + kWardAddress}, "", "", 10, {}});
+  // Ward: its certificate from `issuer` (the root when null; then the certificate file carries the
+  // intermediate after it) for SAN IP:10.79.0.1 and DNS:ward.interop.test, the root trusted (or
+  // `trust`), a rule naming the root; `certificates` adds lines to [certificates] (identity, ...).
+  void start_ward(const std::string& certificates = "identity = address\n", const test::TestCa* issuer = nullptr,
+                  const std::filesystem::path& trust = {}) {
+    auto cert = test::issue_rsa_certificate(issuer != nullptr ? *issuer : *root_, dir(), "ward", "/O=Ward/CN=ward.interop.test",
+                                            test::RsaCertificateOptions{{std::string("IP:") + kWardAddress, "DNS:ward.interop.test"},
+                                                                        "", "", 10, {}});
     ASSERT_TRUE(cert) << cert.error().to_string();
+    if (issuer != nullptr) {
+      const auto chain = dir() / "ward-chain.crt";
+      ASSERT_TRUE(test::write_file(chain, test::read_text(cert->certificate) + test::read_text(issuer->certificate)));
+      cert->certificate = chain;
+    }
     start_wardd(tunnel_policy(model::AuthMethod::certificate(kRootCaName)),
                 "[certificates]\ncertificate = " + cert->certificate.string() + "\nprivate_key = " +
-                    cert->private_key.string() + "\ntrust = " + root_->certificate.string() + "\n");
+                    cert->private_key.string() + "\ntrust = " + (trust.empty() ? root_->certificate : trust).string() + "\n" +
+                    certificates);
   }
 
-  // charon: a certificate from `issuer` valid as `options` says, the root as its CA.
-  void start_charon_with(const test::TestCa& issuer, test::RsaCertificateOptions options) {
-    options.subject_alt_names = {std::string("IP:") + kCharonAddress};
+  // charon: a certificate from `issuer` valid as `options` says (SAN IP:10.79.0.2 and
+  // DNS:charon.interop.test), the root (and `intermediate`, to send it) as its CAs.
+  void start_charon_with(const test::TestCa& issuer, test::RsaCertificateOptions options,
+                         const std::string& swanctl_conf = certificate_swanctl_conf(), const test::TestCa* intermediate = nullptr) {
+    options.subject_alt_names = {std::string("IP:") + kCharonAddress, "DNS:charon.interop.test"};
     auto cert = test::issue_rsa_certificate(issuer, dir(), "charon", "/O=Ward/CN=charon.interop.test", options);
     ASSERT_TRUE(cert) << cert.error().to_string();
     for (const char* sub : {"x509", "x509ca", "private"}) std::filesystem::create_directories(swanctl_dir() / sub);
     std::filesystem::copy_file(cert->certificate, swanctl_dir() / "x509" / "charon.crt");
     std::filesystem::copy_file(cert->private_key, swanctl_dir() / "private" / "charon.key");
     std::filesystem::copy_file(root_->certificate, swanctl_dir() / "x509ca" / "root.crt");
-    start_charon(certificate_swanctl_conf());
+    if (intermediate != nullptr) std::filesystem::copy_file(intermediate->certificate, swanctl_dir() / "x509ca" / "intermediate.crt");
+    start_charon(swanctl_conf);
     if (HasFatalFailure()) return;
     // Which plugins do the RSA and X.509 work (openssl is optional: gmp, x509, pkcs1, pkcs8 do).
     std::printf("%s", lines_with(test::read_text(dir() / "charon.log"), {"loaded plugins", "plugin '"}).c_str());
@@ -100,6 +118,57 @@ class WarddStrongSwanCertificateTest : public WarddStrongSwanRig {
         << loaded_.describe();
     EXPECT_NE(loaded_.out.find("loaded RSA key from '" + (swanctl_dir() / "private" / "charon.key").string()), std::string::npos)
         << loaded_.describe();
+  }
+
+  // The tunnel is up, Ward `role`: pings both ways through it, wardd's quick mode and charon's
+  // CHILD_SA carried packets both ways, ESP on the wire and no ICMP in clear; charon
+  // authenticated Ward as `ward_id` and Ward authenticated charon's certificate.
+  void expect_tunnel_carries_traffic(const std::string& role, const std::string& ward_id) {
+    nlohmann::json sa;
+    ASSERT_TRUE(eventually([&] {
+      sa = show_sa();
+      return sa.value("quick_modes", nlohmann::json::array()).size() == 1;
+    })) << sa.dump(1) << wardd_log() << charon_log();
+    EXPECT_EQ(ward::testing::ping_once(*ward_ns_, kCharonAddress), 0) << charon_log();
+    EXPECT_EQ(ward::testing::ping_once(*charon_ns_, kWardAddress), 0) << charon_log();
+    sa = show_sa();
+    std::printf("wardctl show sa: %s\n", sa.dump().c_str());
+    ASSERT_EQ(sa["main_modes"].size(), 1U) << sa.dump(1);
+    EXPECT_EQ(sa["main_modes"][0]["auth_method"], "RSA signature (X.509)") << sa.dump(1);
+    EXPECT_EQ(sa["main_modes"][0]["role"], role) << sa.dump(1);
+    ASSERT_EQ(sa["quick_modes"].size(), 1U) << sa.dump(1);
+    EXPECT_GE(sa["quick_modes"][0].value("packets_out", 0), 2) << sa.dump(1);
+    EXPECT_GE(sa["quick_modes"][0].value("packets_in", 0), 2) << sa.dump(1);
+    const auto list = swanctl({"--list-sas"});
+    std::printf("swanctl --list-sas:\n%s\n", list.out.c_str());
+    EXPECT_NE(list.out.find("INSTALLED, TUNNEL-in-UDP"), std::string::npos) << list.describe();
+    const auto [bytes_in, bytes_out] = child_sa_bytes(list.out);
+    EXPECT_GT(bytes_in, 0) << list.out;
+    EXPECT_GT(bytes_out, 0) << list.out;
+    const auto checked = lines_with(test::read_text(dir() / "charon.log"), {"authentication of", "IDir", "IDii", "received end entity"});
+    std::printf("charon on the identities:\n%s", checked.c_str());
+    EXPECT_NE(checked.find("authentication of '" + ward_id + "' with RSA"), std::string::npos) << checked;
+    const auto authenticated = lines_with(wardd_log(), {"authenticated as"});
+    std::printf("wardd:\n%s", authenticated.c_str());
+    EXPECT_NE(authenticated.find("the peer authenticated as CN=charon.interop.test,O=Ward"), std::string::npos) << wardd_log();
+    const auto capture = stop_capture();
+    const std::string ward_to_charon = std::string(kWardAddress) + "\t" + kCharonAddress;
+    const std::string charon_to_ward = std::string(kCharonAddress) + "\t" + kWardAddress;
+    EXPECT_NE(capture.find(ward_to_charon + "\t4500\t4500\tESP"), std::string::npos) << capture;
+    EXPECT_NE(capture.find(charon_to_ward + "\t4500\t4500\tESP"), std::string::npos) << capture;
+    EXPECT_EQ(capture.find("ICMP"), std::string::npos) << "echo requests or replies in clear:\n" << capture;
+  }
+
+  void ward_initiates(const std::string& ward_id) {
+    start_capture();
+    ASSERT_NE(ping_until_answered(), 0) << wardctl("show events").second << wardd_log() << charon_log();
+    expect_tunnel_carries_traffic("initiator", ward_id);
+  }
+  void charon_initiates(const std::string& ward_id) {
+    start_capture();
+    const auto initiated = swanctl({"--initiate", "--child", "ward", "--timeout", "10"});
+    ASSERT_EQ(initiated.exit_code, 0) << initiated.describe() << wardd_log() << charon_log();
+    expect_tunnel_carries_traffic("responder", ward_id);
   }
 
   // The failure is Ward's to see (message 6 carries charon's certificate): the reason in wardd's
@@ -218,6 +287,80 @@ TEST_F(WarddStrongSwanCertificateTest, AnExpiredCertificateGivesNoSaAndSaysItExp
   start_ward();
   ASSERT_FALSE(HasFatalFailure());
   expect_refused_with("expired on");
+}
+
+// ---- identities: the certificate's subject (ID_DER_ASN1_DN) and DNS name (ID_FQDN) ----------------
+
+// wardd's default identity is its certificate's subject, as Windows sends with a certificate;
+// charon names both sides by DN.
+TEST_F(WarddStrongSwanCertificateTest, DistinguishedNameIdsWhenWardInitiates) {
+  start_charon_with(*root_, {}, certificate_swanctl_conf(kCharonDn, kWardDn));
+  ASSERT_FALSE(HasFatalFailure());
+  start_ward("");
+  ASSERT_FALSE(HasFatalFailure());
+  ward_initiates(kWardDn);
+}
+
+TEST_F(WarddStrongSwanCertificateTest, DistinguishedNameIdsWhenCharonInitiates) {
+  start_charon_with(*root_, {}, certificate_swanctl_conf(kCharonDn, kWardDn));
+  ASSERT_FALSE(HasFatalFailure());
+  start_ward("");
+  ASSERT_FALSE(HasFatalFailure());
+  charon_initiates(kWardDn);
+}
+
+TEST_F(WarddStrongSwanCertificateTest, FqdnIdsWhenWardInitiates) {
+  start_charon_with(*root_, {}, certificate_swanctl_conf(kCharonFqdn, kWardFqdn));
+  ASSERT_FALSE(HasFatalFailure());
+  start_ward("identity = fqdn\n");   // the certificate's first DNS name
+  ASSERT_FALSE(HasFatalFailure());
+  ward_initiates(kWardFqdn);
+}
+
+TEST_F(WarddStrongSwanCertificateTest, FqdnIdsWhenCharonInitiates) {
+  start_charon_with(*root_, {}, certificate_swanctl_conf(kCharonFqdn, kWardFqdn));
+  ASSERT_FALSE(HasFatalFailure());
+  start_ward("identity = fqdn\nfqdn = " + std::string(kWardFqdn) + "\n");
+  ASSERT_FALSE(HasFatalFailure());
+  charon_initiates(kWardFqdn);
+}
+
+// ---- chains: intermediate CAs and revocation --------------------------------------------------------
+
+// Both certificates come from an intermediate CA that only the senders have: wardd sends it after
+// its certificate ([certificates] certificate holds both), charon from its x509ca/; each side
+// trusts only the root.
+TEST_F(WarddStrongSwanCertificateTest, CertificatesFromAnIntermediateCaChainToTheRoot) {
+  auto issuing = test::make_rsa_intermediate_ca(*root_, dir(), "issuing", "/O=Ward/CN=Ward Interop Issuing CA");
+  ASSERT_TRUE(issuing) << issuing.error().to_string();
+  start_charon_with(*issuing, {}, certificate_swanctl_conf(kCharonDn, kWardDn), &*issuing);
+  ASSERT_FALSE(HasFatalFailure());
+  start_ward("", &*issuing);
+  ASSERT_FALSE(HasFatalFailure());
+  ward_initiates(kWardDn);
+  const auto chain = lines_with(test::read_text(dir() / "charon.log"), {"intermediate ca", "issuer cert", "root ca"});
+  std::printf("charon on Ward's chain:\n%s", chain.c_str());
+  EXPECT_NE(chain.find("Ward Interop Issuing CA"), std::string::npos) << chain;
+}
+
+// charon's certificate is fine, but the root revoked the intermediate CA that issued it: the
+// root's CRL in wardd's trust store refuses the chain.
+TEST_F(WarddStrongSwanCertificateTest, ACertificateFromARevokedIntermediateCaGivesNoSa) {
+  auto doomed = test::make_rsa_intermediate_ca(*root_, dir(), "doomed", "/O=Ward/CN=Ward Interop Doomed CA");
+  ASSERT_TRUE(doomed) << doomed.error().to_string();
+  ASSERT_TRUE(test::revoke_certificate(*root_, test::TestCertificate{doomed->certificate, doomed->private_key}));
+  auto crl = test::make_crl(*root_, dir(), "root");
+  ASSERT_TRUE(crl) << crl.error().to_string();
+  const auto trust = dir() / "ward-trust";
+  std::filesystem::create_directories(trust);
+  std::filesystem::copy_file(root_->certificate, trust / "root.pem");
+  std::filesystem::copy_file(*crl, trust / "root.crl");
+  start_charon_with(*doomed, {}, certificate_swanctl_conf(kCharonDn, kWardDn), &*doomed);
+  ASSERT_FALSE(HasFatalFailure());
+  start_ward("", nullptr, trust);
+  ASSERT_FALSE(HasFatalFailure());
+  expect_refused_with("CA certificate \"CN=Ward Interop Doomed CA,O=Ward\" in the chain of " + std::string(kCharonAddress) +
+                      " (CN=charon.interop.test,O=Ward) is revoked (in the CRL of \"CN=Ward Interop Root,O=Ward\")");
 }
 
 }  // namespace

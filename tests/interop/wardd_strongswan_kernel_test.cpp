@@ -220,8 +220,9 @@ TEST_F(WarddStrongSwanKernelTest, BundleRequiredGivesNoSaAReasonAndNoClearTraffi
   EXPECT_EQ(on_wire.count(std::to_string(kEsp)), 0U) << ward::testing::PacketCapture::describe(on_wire);
 }
 
-// RSA certificates from one root: Ward's [certificates] in ward.conf, charon's x509/, private/,
-// x509ca/ and auth = pubkey; charon sends message 6 unfragmented (Ward does not reassemble).
+// RSA certificates from one root: Ward's [certificates] in ward.conf (identifying by its subject,
+// the default), charon's x509/, private/, x509ca/ and auth = pubkey (identifying by its address);
+// charon sends message 6 unfragmented (Ward does not reassemble).
 class WarddStrongSwanKernelCertificateTest : public WarddStrongSwanKernelTest {
  protected:
   void certificate_case(Initiator initiator) {
@@ -239,7 +240,8 @@ class WarddStrongSwanKernelCertificateTest : public WarddStrongSwanKernelTest {
     std::filesystem::copy_file(root->certificate, swanctl_dir() / "x509ca" / "root.crt");
     const std::string ward = kWardAddress, charon = kCharonAddress;
     start_charon(transport_conf(kEspCbc, "      auth = pubkey\n      certs = charon.crt\n      id = " + charon + "\n",
-                                "      auth = pubkey\n      id = " + ward + "\n",
+                                // wardd's default identity with a certificate: its subject (ID_DER_ASN1_DN)
+                                "      auth = pubkey\n      id = \"O=Ward, CN=ward.kernel.test\"\n",
                                 "    fragmentation = no\n    send_cert = always\n    send_certreq = yes\n"));
     start_wardd(transport_policy(model::AuthMethod::certificate(kRootCaName), {esp_aes128_sha256()}),
                 "[certificates]\ncertificate = " + ward_cert->certificate.string() + "\nprivate_key = " +
