@@ -160,6 +160,13 @@ void IkeProcess::started(pid_t pid, std::shared_ptr<privsep::Channel> channel) {
       settings_.fallback_delay ? std::chrono::milliseconds(*settings_.fallback_delay) : ike::service::kFallbackToClearDelay;
   start.u64(static_cast<std::uint64_t>(fallback_delay.count()));
   start.u64(static_cast<std::uint64_t>(settings_.soft_association_lifetime.value_or(ike::service::kSoftAssociationLifetime).count()));
+  // Dead peer detection ([ike] dpd_idle, dpd_retry, dpd_probes), as the in-process IKE applies it.
+  const ike::service::DpdPolicy dpd_defaults;
+  const std::chrono::milliseconds dpd_idle = settings_.dpd_idle ? std::chrono::milliseconds(*settings_.dpd_idle) : dpd_defaults.idle;
+  const std::chrono::milliseconds dpd_retry = settings_.dpd_retry ? std::chrono::milliseconds(*settings_.dpd_retry) : dpd_defaults.retry;
+  start.u64(static_cast<std::uint64_t>(dpd_idle.count()));
+  start.u64(static_cast<std::uint64_t>(dpd_retry.count()));
+  start.u32(settings_.dpd_probes.value_or(dpd_defaults.max_probes));
   start.u32(static_cast<std::uint32_t>(services_.size()));
   for (const auto& s : services_) {
     for (const auto* socket : {&s.socket, &*s.nat_socket}) {

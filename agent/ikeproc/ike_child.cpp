@@ -198,6 +198,10 @@ class ChildState {
         caps.holds_packets = d.boolean("holds packets");
         const auto fallback_delay = std::chrono::milliseconds(d.u64("fallback delay"));
         const auto soft_lifetime = std::chrono::seconds(static_cast<std::int64_t>(d.u64("soft association lifetime")));
+        ike::service::DpdPolicy dpd;
+        dpd.idle = std::chrono::milliseconds(d.u64("dpd idle"));
+        dpd.retry = std::chrono::milliseconds(d.u64("dpd retry"));
+        dpd.max_probes = d.u32("dpd probes");
         std::vector<ServiceSpec> specs(d.count("services", 20));
         for (auto& s : specs) {
           s.local = decode_address(d, "local");
@@ -213,6 +217,7 @@ class ChildState {
         capabilities_ = caps;
         fallback_delay_ = fallback_delay;
         soft_association_lifetime_ = soft_lifetime;
+        dpd_ = dpd;
         specs_ = std::move(specs);
         changed_.notify_all();
         return Body{};
@@ -281,6 +286,7 @@ class ChildState {
       options.retransmit = spec.retransmit;
       options.fallback_delay = fallback_delay_;
       options.soft_association_lifetime = soft_association_lifetime_;
+      options.dpd = dpd_;
       Endpoint* log_to = &parent;
       options.log = [log_to](const std::string& line) {
         (void)log_to->notify(kLog, std::span(reinterpret_cast<const std::uint8_t*>(line.data()), line.size()));
@@ -336,6 +342,7 @@ class ChildState {
   driver::Capabilities capabilities_;
   std::chrono::milliseconds fallback_delay_{ike::service::kFallbackToClearDelay};
   std::chrono::seconds soft_association_lifetime_{ike::service::kSoftAssociationLifetime};
+  ike::service::DpdPolicy dpd_;
   std::optional<RemoteDataplane> dataplane_;
   std::optional<RemotePolicy> policy_;
   std::optional<RemoteListener> listener_;
