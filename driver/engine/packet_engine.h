@@ -49,7 +49,7 @@ struct EngineOptions {
   // A held flow whose packets keep coming asks IKE again this often (DataplaneListener::on_acquire):
   // a negotiation that failed or went unanswered (a dead peer) is retried as soon as traffic wants
   // it, not when the hold times out; IKE coalesces the acquires of a negotiation under way.
-  std::chrono::milliseconds reacquire_interval{500};
+  std::chrono::milliseconds reacquire_interval{250};
 };
 
 enum class Disposition : std::uint8_t { Accept, AcceptModified, Drop, Held };

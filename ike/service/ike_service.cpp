@@ -31,9 +31,9 @@ namespace {
 
 constexpr std::chrono::milliseconds kMaxPollWait{1000};
 constexpr std::size_t kMaxDatagramsPerWake = 64;
-// The dataplane asks again every 500 ms while a held flow's packets keep coming
+// The dataplane asks again every 250 ms while a held flow's packets keep coming
 // (driver::EngineOptions::reacquire_interval).
-constexpr std::chrono::milliseconds kKnockInterval{500};
+constexpr std::chrono::milliseconds kKnockInterval{250};
 
 struct Endpoint {
   IpAddress address;

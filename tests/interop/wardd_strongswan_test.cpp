@@ -143,7 +143,7 @@ double wall_now() {
 // Checked: the first R-U-THERE and peer-dead come at their nominal times after the block (+ the 1 s
 // sampling of the dataplane's counters, + 0.4 s for this test's polling of the log); charon returns
 // 2 s after peer-dead, while the new main mode's retransmissions back off, and pings are answered
-// again within a second (the held flow asks IKE again every 500 ms and IKE sends main mode 1 again
+// again within a second (the held flow asks IKE again every 250 ms and IKE sends main mode 1 again
 // for it), through a new CHILD_SA with bytes both ways. Before: the counters were read only when the
 // detector was due (first probe 3-6 s after the block here, 38-50 s with the defaults), and the
 // returning peer waited for the next retransmission (1, 2, 4, 8 s... apart) or for the hold's 30 s.
