@@ -1064,9 +1064,9 @@ TEST(IkeServiceDpd, APeerThatStopsAnsweringIsDeclaredDeadAndItsSasRemoved) {
 // at most one sample interval after the nominal times counted from the death. Before, the totals
 // were read only when the detector was due, and the first probe came up to two idle periods late.
 TEST(IkeServiceDpd, OnTheServicesClockAPeerIsProbedAndDeclaredDeadOnTime) {
-  Host a(kA, "dpd"), b(kB, "dpd");
-  std::atomic<std::int64_t> elapsed_ms{0};
+  std::atomic<std::int64_t> elapsed_ms{0};   // before the hosts: A's event thread reads it until A stops
   const auto t0 = std::chrono::steady_clock::now();
+  Host a(kA, "dpd"), b(kB, "dpd");
   auto oa = a.options();
   oa.clock = [&elapsed_ms, t0] { return t0 + std::chrono::milliseconds(elapsed_ms.load()); };
   oa.outbound_after_message_3 = 0ms;   // a timer on A's clock: it only moves when the test says
