@@ -1125,6 +1125,46 @@ TEST(IkeServiceDpd, OnTheServicesClockAPeerIsProbedAndDeclaredDeadOnTime) {
   EXPECT_TRUE(a.sim.counters().sas.empty()) << "the dataplane lost the pair";
 }
 
+// Traffic that still waits (the dataplane asks again every 250 ms while a held flow's packets keep
+// coming) sends an unanswered main mode 1 again, at most every 250 ms on the service's clock,
+// whatever the retransmission back-off says: a peer that was dead and is back answers at once.
+// The peer here is a bare socket that never answers.
+TEST(IkeService, AnAcquireForAnUnansweredMainModeSendsMessage1AgainAtMostEveryQuarterSecond) {
+  std::atomic<std::int64_t> elapsed_ms{0};   // before the host: its event thread reads it until it stops
+  const auto t0 = std::chrono::steady_clock::now();
+  auto silent_peer = net::UdpSocket::bind(kB, test_port());
+  ASSERT_TRUE(silent_peer.has_value()) << silent_peer.error();
+  Host a(kA, "knock");
+  auto oa = a.options();
+  oa.clock = [&elapsed_ms, t0] { return t0 + std::chrono::milliseconds(elapsed_ms.load()); };
+  oa.retransmit = sa::RetransmitPolicy{std::chrono::milliseconds(60000), 2, 3};   // no retransmission in this test
+  a.start(oa);
+  const auto received = [&] {
+    std::vector<std::vector<std::byte>> got;
+    while (true) {
+      auto d = silent_peer->receive(100ms);
+      if (!d || !*d) return got;
+      got.push_back((*d)->bytes);
+    }
+  };
+  a.ike->initiate(acquire_to(kA, kB));
+  const auto first = received();
+  ASSERT_EQ(first.size(), 1U) << "main mode 1";
+  std::size_t again = 0;
+  for (const auto t : {100ms, 200ms, 300ms, 400ms, 500ms, 600ms}) {
+    elapsed_ms = t.count();
+    a.ike->initiate(acquire_to(kA, kB));   // coalesced into the main mode under way
+    a.ike->sync();
+    for (const auto& bytes : received()) {
+      EXPECT_EQ(bytes, first[0]) << "the same message 1, at " << t.count() << " ms";
+      ++again;
+    }
+    const std::size_t want = t >= 550ms ? 2 : t >= 300ms ? 1 : 0;   // at 300 and 550+ ms
+    EXPECT_EQ(again, want) << "at " << t.count() << " ms";
+  }
+  EXPECT_EQ(a.ike->snapshot().counters.acquires_coalesced, 6U);
+}
+
 TEST(IkeServicePieces, RefusalTypesComeFromTheReasonsName) {
   EXPECT_EQ(service::refusal_type("NO-PROPOSAL-CHOSEN: none of the peer's ESP transforms is acceptable"),
             NotifyMessageType::NoProposalChosen);
