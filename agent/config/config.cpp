@@ -272,6 +272,31 @@ const std::vector<KeySpec>& key_table() {
          c.ike.soft_association_lifetime = d;
          return std::nullopt;
        }},
+      {"ike", "dpd_idle", false,
+       [](Config& c, std::string_view v) -> std::optional<std::string> {
+         std::chrono::seconds d{0};
+         if (auto bad = parse_duration(v, d)) return bad;
+         c.ike.dpd_idle = d;
+         return std::nullopt;
+       }},
+      {"ike", "dpd_retry", false,
+       [](Config& c, std::string_view v) -> std::optional<std::string> {
+         std::chrono::seconds d{0};
+         if (auto bad = parse_duration(v, d)) return bad;
+         c.ike.dpd_retry = d;
+         return std::nullopt;
+       }},
+      {"ike", "dpd_probes", false,
+       [](Config& c, std::string_view v) -> std::optional<std::string> {
+         constexpr unsigned kMaxDpdProbes = 10;   // the 10th goes 2^9 retries after the first
+         unsigned probes = 0;
+         const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), probes);
+         if (ec != std::errc{} || end != v.data() + v.size() || probes == 0 || probes > kMaxDpdProbes) {
+           return "'" + std::string(v) + "' is not a probe count (1.." + std::to_string(kMaxDpdProbes) + ")";
+         }
+         c.ike.dpd_probes = probes;
+         return std::nullopt;
+       }},
       {"control", "socket", false,
        [](Config& c, std::string_view v) { c.control_socket = std::string(v); return absolute_path(v); }},
       {"monitor", "enabled", false,

@@ -110,11 +110,15 @@ struct CertificateSettings {
   bool enabled() const noexcept { return !certificate.empty(); }
 };
 
-// Windows' fallback to clear ("Allow fallback to unsecured communication"). Unset: IKE's defaults,
-// Windows' own (ike/service/ike_service.h: 3 s, 5 min).
+// Windows' fallback to clear ("Allow fallback to unsecured communication"), and dead peer
+// detection (RFC 3706). Unset: IKE's defaults (ike/service/ike_service.h: Windows' 3 s and 5 min;
+// ike/service/dead_peer_detection.h: 30 s, 5 s, 3 probes).
 struct IkeSettings {
   std::optional<std::chrono::seconds> fallback_delay;             // no answer to main mode this long: clear
   std::optional<std::chrono::seconds> soft_association_lifetime;  // the clear lasts this long without traffic
+  std::optional<std::chrono::seconds> dpd_idle;    // a peer we send to, unheard this long, gets R-U-THERE
+  std::optional<std::chrono::seconds> dpd_retry;   // the first R-U-THERE retransmission (then doubling)
+  std::optional<unsigned> dpd_probes;              // unanswered R-U-THEREs that make the peer dead
 };
 
 struct Config {

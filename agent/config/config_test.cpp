@@ -113,7 +113,7 @@ TEST(ConfigTest, AllValuesAndComments) {
       "[driver]\nbackend = sim\nqueues = 3\nfast_path = yes\nsa_lifetime_limit = 90s\n"
       "[monitor]\nenabled = yes\nlisten = [::1]:4750\ntls_cert = /c\ntls_key = /k\ntls_ca = /a\n"
       "[cache]\nevent_retention = 12h\n"
-      "[ike]\nfallback_delay = 5s\nsoft_association_lifetime = 10m\n"
+      "[ike]\nfallback_delay = 5s\nsoft_association_lifetime = 10m\ndpd_idle = 20s\ndpd_retry = 2s\ndpd_probes = 4\n"
       "[log]\nlevel = debug\n";
   auto parsed = parse_config(text, "ward.conf");
   ASSERT_TRUE(parsed.has_value()) << parsed.error().to_string();
@@ -129,6 +129,9 @@ TEST(ConfigTest, AllValuesAndComments) {
   EXPECT_EQ(parsed->event_retention, std::chrono::hours(12));
   EXPECT_EQ(parsed->ike.fallback_delay, std::chrono::seconds(5));
   EXPECT_EQ(parsed->ike.soft_association_lifetime, std::chrono::minutes(10));
+  EXPECT_EQ(parsed->ike.dpd_idle, std::chrono::seconds(20));
+  EXPECT_EQ(parsed->ike.dpd_retry, std::chrono::seconds(2));
+  EXPECT_EQ(parsed->ike.dpd_probes, 4u);
   EXPECT_EQ(parsed->log_level, LogLevel::Debug);
 }
 
@@ -158,6 +161,7 @@ TEST(ConfigTest, ErrorsNameFileAndLine) {
   EXPECT_EQ(error_of("[ike]\nfallback_delay = 3\n"), "ward.conf:2: fallback_delay: '3' is not a duration (e.g. 30d, 12h, 90m, 3600s)");
   EXPECT_EQ(error_of("[driver]\nsa_lifetime_limit = 2s\n"),
             "ward.conf:2: sa_lifetime_limit: '2s' is shorter than 3s (the soft expiry and a rekey need time)");
+  EXPECT_EQ(error_of("[ike]\ndpd_probes = 0\n"), "ward.conf:2: dpd_probes: '0' is not a probe count (1..10)");
   EXPECT_EQ(error_of("[log\n"), "ward.conf:1: section header without closing ']'");
   EXPECT_EQ(error_of("[log]\nlevel\n"), "ward.conf:2: expected 'key = value' or '[section]'");
 }

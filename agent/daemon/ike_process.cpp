@@ -158,6 +158,11 @@ void IkeProcess::started(pid_t pid, std::shared_ptr<privsep::Channel> channel) {
   start.fallback_delay =
       settings_.fallback_delay ? std::chrono::milliseconds(*settings_.fallback_delay) : ike::service::kFallbackToClearDelay;
   start.soft_association_lifetime = settings_.soft_association_lifetime.value_or(ike::service::kSoftAssociationLifetime);
+  // Dead peer detection ([ike] dpd_idle, dpd_retry, dpd_probes), as the in-process IKE applies it.
+  const ike::service::DpdPolicy dpd_defaults;
+  start.dpd_idle = settings_.dpd_idle ? std::chrono::milliseconds(*settings_.dpd_idle) : dpd_defaults.idle;
+  start.dpd_retry = settings_.dpd_retry ? std::chrono::milliseconds(*settings_.dpd_retry) : dpd_defaults.retry;
+  start.dpd_probes = settings_.dpd_probes.value_or(dpd_defaults.max_probes);
   for (const auto& s : services_) {
     for (const auto* socket : {&s.socket, &*s.nat_socket}) {
       const ikeproc::SocketNote note{s.local, socket == &s.socket ? ike::net::kIsakmpPort : ike::sa::kNatTraversalPort};

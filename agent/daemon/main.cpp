@@ -105,6 +105,9 @@ class IkeInProcess final : public IkeRunner {
       options.log = [this](const std::string& line) { log_.debug("ike", {{"detail", line}}); };
       if (settings_.fallback_delay) options.fallback_delay = *settings_.fallback_delay;
       if (settings_.soft_association_lifetime) options.soft_association_lifetime = *settings_.soft_association_lifetime;
+      if (settings_.dpd_idle) options.dpd.idle = *settings_.dpd_idle;
+      if (settings_.dpd_retry) options.dpd.retry = *settings_.dpd_retry;
+      if (settings_.dpd_probes) options.dpd.max_probes = *settings_.dpd_probes;
       auto started = ward::ike::service::IkeService::start(std::move(options), dataplane, bridge_, recorder_);
       if (!started) {
         log_.warning("ike-start-failed", {{"address", address.to_string()}, {"why", started.error()}});

@@ -271,6 +271,9 @@ class ChildState {
       options.retransmit = {spec.first_interval, spec.factor, spec.max_sends};
       options.fallback_delay = start_->fallback_delay;
       options.soft_association_lifetime = start_->soft_association_lifetime;
+      options.dpd.idle = start_->dpd_idle;
+      options.dpd.retry = start_->dpd_retry;
+      options.dpd.max_probes = start_->dpd_probes;
       Endpoint* log_to = &parent;
       options.log = [log_to](const std::string& line) {
         (void)log_to->notify(kLog, std::span(reinterpret_cast<const std::uint8_t*>(line.data()), line.size()));

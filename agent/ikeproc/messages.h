@@ -4,8 +4,9 @@
 //   parent -> child
 //     kSocket        note + fd   address, port: one bound UDP socket (500, or the NAT-T 4500)
 //     kStart         note        dataplane capabilities, fallback delay (ms) and soft association
-//                                lifetime (s), then per service: address, port, nat_traversal,
-//                                nat_t_port, retransmission policy
+//                                lifetime (s), DPD idle and retry (ms) and probes, then per
+//                                service: address, port, nat_traversal, nat_t_port, retransmission
+//                                policy
 //     kAcquire       note        driver::Acquire
 //     kExpiry        note        driver::SaExpiry
 //     kRetainFilters note        u32 count, filter ids: SAs of other filters are deleted

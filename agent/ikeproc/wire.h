@@ -86,6 +86,10 @@ struct StartNote {   // kStart
   std::chrono::milliseconds fallback_delay{0};
   std::chrono::seconds soft_association_lifetime{0};
   std::vector<ServiceStart> services;
+  // Dead peer detection ([ike] dpd_idle, dpd_retry, dpd_probes), as the in-process IKE applies it.
+  std::chrono::milliseconds dpd_idle{0};
+  std::chrono::milliseconds dpd_retry{0};
+  std::uint32_t dpd_probes = 0;
 };
 struct RetainFilters {   // kRetainFilters
   std::vector<std::uint32_t> filter_ids;
@@ -534,7 +538,8 @@ struct Wire<StartNote> {
   static constexpr const char* name = "start";
   template <class Io, class V>
   static void fields(Io& io, V& v) {
-    WARD_WIRE(capabilities), WARD_WIRE(fallback_delay), WARD_WIRE(soft_association_lifetime), WARD_WIRE(services);
+    WARD_WIRE(capabilities), WARD_WIRE(fallback_delay), WARD_WIRE(soft_association_lifetime), WARD_WIRE(services),
+        WARD_WIRE(dpd_idle), WARD_WIRE(dpd_retry), WARD_WIRE(dpd_probes);
   }
 };
 template <>

@@ -174,6 +174,9 @@ inline StartNote sample<StartNote>() {
   s.fallback_delay = std::chrono::milliseconds(3000);
   s.soft_association_lifetime = std::chrono::seconds(300);
   s.services.push_back({ip("10.0.0.1"), 500, true, 4500, std::chrono::milliseconds(500), 2, 4});
+  s.dpd_idle = std::chrono::milliseconds(30000);
+  s.dpd_retry = std::chrono::milliseconds(5000);
+  s.dpd_probes = 3;
   return s;
 }
 

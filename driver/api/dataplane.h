@@ -51,6 +51,8 @@ struct SaExpiry {
 class DataplaneListener {
  public:
   virtual ~DataplaneListener() = default;
+  // Traffic wants an SA. Backends that hold packets ask again (a few times a second) while a held
+  // flow's packets keep coming, so a failed negotiation is retried when traffic wants it.
   virtual void on_acquire(const Acquire& acquire) = 0;
   virtual void on_expiry(const SaExpiry& expiry) = 0;
 };

@@ -159,6 +159,7 @@ struct PacketEngine::Flow {
   };
   std::deque<Held> packets;
   std::chrono::steady_clock::time_point since;
+  std::optional<std::chrono::steady_clock::time_point> asked;   // the last acquire for it
 };
 
 PacketEngine::PacketEngine(DataplaneListener& listener, EngineOptions options, Clock clock)
@@ -405,26 +406,33 @@ void PacketEngine::count_traffic(SaEntry& entry, std::size_t bytes) {
 
 PacketOutcome PacketEngine::hold(const FlowKey& key, const std::optional<Acquire>& acquire, std::span<const std::byte> packet,
                                  std::uint64_t token) {
-  bool first = false;
+  bool ask = false;
+  bool dropped = false;
   {
+    const auto now = clock_();
     std::lock_guard lock(held_mutex_);
     auto& flow = held_[key];
-    if (flow.packets.empty()) {
-      first = true;
-      flow.since = clock_();
+    if (!flow.asked) flow.since = now;
+    if (!flow.asked || now - *flow.asked >= options_.reacquire_interval) {
+      ask = true;
+      flow.asked = now;
     }
     if (flow.packets.size() >= options_.max_held_per_flow || held_total_ >= options_.max_held_total) {
-      hold_dropped_.fetch_add(1, std::memory_order_relaxed);
-      return {Disposition::Drop, {}};
+      dropped = true;
+    } else {
+      flow.packets.push_back({token, std::vector<std::byte>(packet.begin(), packet.end())});
+      ++held_total_;
     }
-    flow.packets.push_back({token, std::vector<std::byte>(packet.begin(), packet.end())});
-    ++held_total_;
   }
-  held_count_.fetch_add(1, std::memory_order_relaxed);
-  if (first && acquire) {
+  if (ask && acquire) {
     acquires_.fetch_add(1, std::memory_order_relaxed);
     listener_.on_acquire(*acquire);
   }
+  if (dropped) {
+    hold_dropped_.fetch_add(1, std::memory_order_relaxed);
+    return {Disposition::Drop, {}};
+  }
+  held_count_.fetch_add(1, std::memory_order_relaxed);
   return {Disposition::Held, {}};
 }
 

@@ -46,6 +46,10 @@ struct EngineOptions {
   std::size_t max_held_per_flow = 4;   // as Windows: a few packets wait for IKE, the rest drop
   std::size_t max_held_total = 512;
   std::chrono::seconds hold_timeout{30};
+  // A held flow whose packets keep coming asks IKE again this often (DataplaneListener::on_acquire):
+  // a negotiation that failed or went unanswered (a dead peer) is retried as soon as traffic wants
+  // it, not when the hold times out; IKE coalesces the acquires of a negotiation under way.
+  std::chrono::milliseconds reacquire_interval{250};
 };
 
 enum class Disposition : std::uint8_t { Accept, AcceptModified, Drop, Held };

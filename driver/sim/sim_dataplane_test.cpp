@@ -207,6 +207,27 @@ TEST_F(SimDataplaneTest, AFewPacketsWaitForIkeAndTheRestOrTheLateOnesDrop) {
   EXPECT_TRUE(a.take_released().empty()) << "packets that timed out are not sent later";
 }
 
+// The acquire is repeated every reacquire_interval (250 ms) while the flow's packets keep coming,
+// also when they no longer fit in the hold: a negotiation that failed (a dead peer) is retried as
+// soon as traffic wants it, not when the 30 s hold times out.
+TEST_F(SimDataplaneTest, AHeldFlowWhosePacketsKeepComingAsksIkeAgainEveryQuarterSecond) {
+  ASSERT_TRUE(a.install_filter_table(table(1, FilterAction::Negotiate)).has_value());
+  for (int i = 0; i < 12; ++i) {   // a packet every 100 ms for 1.1 s
+    a.send(tcp(kHostA, kHostB));
+    now += 100ms;
+  }
+  EXPECT_EQ(listener_a.acquires.size(), 4u) << "at 0, 300, 600 and 900 ms";
+  EXPECT_EQ(a.counters().acquires, 4u);
+  EXPECT_EQ(a.counters().held, 4u);
+  EXPECT_EQ(a.counters().hold_dropped, 8u);
+  now += 2s;   // quiet: no packet, no acquire
+  EXPECT_EQ(listener_a.acquires.size(), 4u);
+  a.send(tcp(kHostA, kHostB));
+  EXPECT_EQ(listener_a.acquires.size(), 5u) << "traffic again: asked at once";
+  install_pair();
+  EXPECT_EQ(a.take_released().size(), 4u) << "the held packets go out with the SA";
+}
+
 TEST_F(SimDataplaneTest, LifetimesRaiseSoftThenHardExpiryAndAHardExpiredSaIsGone) {
   ASSERT_TRUE(a.install_filter_table(table(1, FilterAction::Negotiate)).has_value());
   install_pair(1, SaLifetime{10s, 20s, 0, 0});

@@ -12,9 +12,19 @@
 // forces a full main mode each time (a running service reuses its main mode to a peer); the cost
 // of starting and stopping a service with no handshake is measured and printed as well.
 //
+// Beside Ward's own crypto bound, the ECP-256 rows print the ECDH bound of issue 21: `openssl speed
+// ecdhp256` run by this program before the rows, divided by the 4 derives of a handshake (main
+// mode and PFS, both sides), twice: as openssl reports it (per second of its CPU time: what one
+// idle core does) and with -elapsed (per second of wall-clock time, under the load the rows run
+// under). "cpu us" is the process's CPU time (user + system, every thread) per handshake over the
+// row, steadier than the rates on a shared machine; "ECDH share" is the 4 derives' CPU time (from
+// the first figure) as a part of it.
+//
 //   handshake_bench [--handshakes N] [--concurrency K] [--groups ecp256,modp2048,modp1024]
 //
 // Not run by ctest for figures (ward_benchmark); the smoke test runs a few handshakes.
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,9 +32,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "driver/sim/sim_dataplane.h"
@@ -171,6 +183,31 @@ bool crypto_of_one_handshake(IkeGroupDescription group) {
   return sink > 0;
 }
 
+// CPU time of this thread.
+Seconds thread_cpu() {
+  timespec t{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return Seconds(static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) / 1e9);
+}
+
+// Microseconds of CPU per DiffieHellman::generate and per shared_secret (the peer's value checked
+// and the derive), to set beside openssl's bare derive.
+std::pair<double, double> dh_costs(IkeGroupDescription group, unsigned count) {
+  auto peer = crypto::DiffieHellman::generate(group);
+  auto mine = crypto::DiffieHellman::generate(group);
+  if (!peer || !mine) return {0, 0};
+  const Seconds t0 = thread_cpu();
+  for (unsigned i = 0; i < count; ++i) {
+    if (!crypto::DiffieHellman::generate(group)) return {0, 0};
+  }
+  const Seconds t1 = thread_cpu();
+  for (unsigned i = 0; i < count; ++i) {
+    if (!mine->shared_secret(peer->public_value())) return {0, 0};
+  }
+  const Seconds t2 = thread_cpu();
+  return {(t1 - t0).count() * 1e6 / count, (t2 - t1).count() * 1e6 / count};
+}
+
 // Handshakes' worth of crypto per second, on the calling thread, for at least `budget`.
 double crypto_bound(IkeGroupDescription group, Seconds budget) {
   std::uint64_t done = 0;
@@ -189,8 +226,35 @@ double crypto_bound(IkeGroupDescription group, Seconds budget) {
 struct Row {
   double handshakes_per_second = 0;
   double mean_latency_ms = 0;
+  double cpu_us_per_handshake = 0;
   bool ok = false;
 };
+
+// User + system CPU time of the whole process.
+Seconds process_cpu() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  const auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return Seconds(seconds(usage.ru_utime) + seconds(usage.ru_stime));
+}
+
+// `openssl speed [-elapsed] -seconds 2 ecdhp256`: ECDH P-256 derives per second (of CPU time, or
+// of wall-clock time), 0 when it cannot run.
+double openssl_ecdh_p256_per_second(bool elapsed) {
+  FILE* pipe = ::popen(elapsed ? "openssl speed -elapsed -seconds 2 ecdhp256 2>/dev/null" : "openssl speed -seconds 2 ecdhp256 2>/dev/null", "r");
+  if (pipe == nullptr) return 0;
+  double per_second = 0;
+  char line[512];
+  while (std::fgets(line, sizeof line, pipe) != nullptr) {
+    // " 256 bits ecdh (nistp256)   0.0000s  23359.7"
+    const std::string text = line;
+    if (text.find("ecdh (nistp256)") == std::string::npos) continue;
+    const auto last = text.find_last_of(' ');
+    if (last != std::string::npos) per_second = std::strtod(text.c_str() + last + 1, nullptr);
+  }
+  ::pclose(pipe);
+  return per_second;
+}
 
 // `handshakes` rounds of `concurrency` initiators each, against one responder.
 Row run_handshakes(IkeGroupDescription group, std::uint16_t port, unsigned handshakes, unsigned concurrency) {
@@ -210,6 +274,7 @@ Row run_handshakes(IkeGroupDescription group, std::uint16_t port, unsigned hands
   Seconds latency_sum{0};
   std::uint64_t target = 0;
   const auto start = Steady::now();
+  const Seconds cpu_start = process_cpu();
   for (unsigned round = 0; round < handshakes; ++round) {
     std::vector<std::unique_ptr<service::IkeService>> running;
     const auto round_start = Steady::now();
@@ -237,6 +302,7 @@ Row run_handshakes(IkeGroupDescription group, std::uint16_t port, unsigned hands
   const Seconds elapsed = Steady::now() - start;
   row.handshakes_per_second = static_cast<double>(handshakes) * concurrency / elapsed.count();
   row.mean_latency_ms = latency_sum.count() * 1000.0 / handshakes;
+  row.cpu_us_per_handshake = (process_cpu() - cpu_start).count() * 1e6 / (static_cast<double>(handshakes) * concurrency);
   row.ok = true;
   return row;
 }
@@ -294,16 +360,33 @@ int main(int argc, char** argv) {
               handshakes);
   std::printf("initiator service start+stop alone: %.0f /s (%.3f ms each, included in the handshake rows)\n", restarts,
               restarts > 0 ? 1000.0 / restarts : 0.0);
-  std::printf("%-10s %-11s %14s %12s %20s %8s\n", "group", "initiators", "handshakes/s", "latency ms", "crypto bound (1 cpu)",
-              "ratio");
+  constexpr double kDerivesPerHandshake = 4;
+  const bool ecp256 = std::any_of(groups.begin(), groups.end(), [](const Group& g) { return g.group == IkeGroupDescription::Ecp256; });
+  const double ecdh_cpu = ecp256 ? openssl_ecdh_p256_per_second(false) / kDerivesPerHandshake : 0;
+  const double ecdh_wall = ecp256 ? openssl_ecdh_p256_per_second(true) / kDerivesPerHandshake : 0;
+  if (ecp256) {
+    std::printf("ECDH bound (openssl speed ecdhp256 / %.0f derives): %.1f handshakes/s per CPU second, %.1f/s wall-clock "
+                "(-elapsed, under this run's load); %.1f us of ECDH per handshake\n",
+                kDerivesPerHandshake, ecdh_cpu, ecdh_wall, ecdh_cpu > 0 ? 1e6 / ecdh_cpu : 0.0);
+  }
   bool all_ok = true;
   for (const auto& g : groups) {
+    constexpr unsigned kDhSamples = 200;
+    const auto [generate_us, shared_us] = dh_costs(g.group, kDhSamples);
+    std::printf("%s: DiffieHellman::generate %.1f us, shared_secret %.1f us of CPU each\n", g.label, generate_us, shared_us);
+    std::printf("%-10s %-11s %14s %12s %9s %20s %8s %11s %11s %11s\n", "group", "initiators", "handshakes/s", "latency ms", "cpu us",
+                "crypto bound (1 cpu)", "ratio", "vs ECDH cpu", "vs ECDH wall", "ECDH share");
     const double bound = crypto_bound(g.group, Seconds(0.5));
     for (unsigned k = 1; k <= concurrency_max; k *= 2) {
       const Row row = run_handshakes(g.group, port, handshakes / k > 0 ? handshakes / k : 1, k);
       all_ok = all_ok && row.ok;
-      std::printf("%-10s %-11u %14.1f %12.2f %18.1f/s %7.1f%%\n", g.label, k, row.handshakes_per_second, row.mean_latency_ms,
-                  bound, bound > 0 ? 100.0 * row.handshakes_per_second / bound : 0.0);
+      std::printf("%-10s %-11u %14.1f %12.2f %9.0f %18.1f/s %7.1f%%", g.label, k, row.handshakes_per_second, row.mean_latency_ms,
+                  row.cpu_us_per_handshake, bound, bound > 0 ? 100.0 * row.handshakes_per_second / bound : 0.0);
+      if (g.group == IkeGroupDescription::Ecp256 && ecdh_cpu > 0 && ecdh_wall > 0 && row.cpu_us_per_handshake > 0) {
+        std::printf(" %10.1f%% %10.1f%% %10.1f%%", 100.0 * row.handshakes_per_second / ecdh_cpu,
+                    100.0 * row.handshakes_per_second / ecdh_wall, 100.0 * (1e6 / ecdh_cpu) / row.cpu_us_per_handshake);
+      }
+      std::printf("\n");
       std::fflush(stdout);
     }
   }

@@ -113,6 +113,11 @@ TEST(IkeDiffieHellman, BadPeerValuesAreRefused) {
   std::vector<std::byte> one(256);
   one.back() = std::byte{1};
   EXPECT_FALSE(modp->shared_secret(one).has_value()) << "g^x = 1 is a degenerate value";
+  EXPECT_FALSE(modp->shared_secret(std::vector<std::byte>(256)).has_value()) << "0";
+  EXPECT_FALSE(modp->shared_secret(std::vector<std::byte>(256, std::byte{0xff})).has_value()) << "above p";
+  std::vector<std::byte> x_above_field(64, std::byte{0xff});   // x, y >= the P-256 field prime
+  EXPECT_FALSE(ecp->shared_secret(x_above_field).has_value());
+  EXPECT_FALSE(ecp->shared_secret(std::vector<std::byte>(64)).has_value()) << "(0, 0) is not on the curve";
   EXPECT_FALSE(DiffieHellman::generate(IkeGroupDescription::Modp768).has_value()) << "group 1 is never implemented";
 
   auto group2 = DiffieHellman::generate(IkeGroupDescription::Modp1024);

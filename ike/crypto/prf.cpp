@@ -2,9 +2,12 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include <openssl/core_names.h>
+#include <openssl/params.h>
+
+#include <array>
 #include <cstdlib>
 #include <memory>
 
@@ -25,10 +28,42 @@ struct MdCtxDeleter {
   void operator()(EVP_MD_CTX* ctx) const noexcept { EVP_MD_CTX_free(ctx); }
 };
 
-std::vector<std::byte> join(std::initializer_list<Bytes> parts) {
-  std::vector<std::byte> all;
-  for (const auto part : parts) all.insert(all.end(), part.begin(), part.end());
-  return all;
+struct MacCtxDeleter {
+  void operator()(EVP_MAC_CTX* ctx) const noexcept { EVP_MAC_CTX_free(ctx); }
+};
+using MacCtxPtr = std::unique_ptr<EVP_MAC_CTX, MacCtxDeleter>;
+
+const char* digest_name(IkeHashAlgorithm algorithm) {
+  switch (algorithm) {
+    case IkeHashAlgorithm::Md5: return "MD5";
+    case IkeHashAlgorithm::Sha: return "SHA1";
+    case IkeHashAlgorithm::Sha2_256: return "SHA2-256";
+    case IkeHashAlgorithm::Sha2_384: return "SHA2-384";
+    default: return nullptr;
+  }
+}
+
+// A keyless HMAC context for `algorithm`, made once per thread and hash and duplicated for each
+// prf(): OpenSSL 3's one-shot HMAC() fetches the MAC and the digest by name on every call (locks,
+// string compares), about thirty times a handshake. Holds no key, so nothing secret outlives a call.
+const EVP_MAC_CTX* hmac_template(IkeHashAlgorithm algorithm) {
+  constexpr std::size_t kHashes = 4;
+  thread_local std::array<MacCtxPtr, kHashes> templates;
+  const char* name = digest_name(algorithm);
+  if (name == nullptr) std::abort();
+  const std::size_t index = algorithm == IkeHashAlgorithm::Md5 ? 0 : algorithm == IkeHashAlgorithm::Sha ? 1
+                            : algorithm == IkeHashAlgorithm::Sha2_256 ? 2 : 3;
+  auto& ctx = templates[index];
+  if (!ctx) {
+    EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+    if (mac == nullptr) std::abort();
+    ctx.reset(EVP_MAC_CTX_new(mac));
+    EVP_MAC_free(mac);   // the context keeps its own reference
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>(name), 0),
+                           OSSL_PARAM_construct_end()};
+    if (!ctx || EVP_MAC_CTX_set_params(ctx.get(), params) != 1) std::abort();
+  }
+  return ctx.get();
 }
 
 }  // namespace
@@ -69,17 +104,19 @@ std::vector<std::byte> hash(IkeHashAlgorithm algorithm, std::initializer_list<By
 SecureBytes prf(IkeHashAlgorithm algorithm, Bytes key, std::initializer_list<Bytes> parts) {
   const EVP_MD* md = digest(algorithm);
   if (md == nullptr) std::abort();
-  std::vector<std::byte> input = join(parts);
-  std::vector<std::byte> out(static_cast<std::size_t>(EVP_MD_get_size(md)));
-  unsigned int size = 0;
+  MacCtxPtr ctx(EVP_MAC_CTX_dup(hmac_template(algorithm)));
+  std::array<unsigned char, EVP_MAX_MD_SIZE> out{};
+  std::size_t size = 0;
   static const unsigned char kEmpty = 0;
   const unsigned char* key_data = key.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(key.data());
-  if (HMAC(md, key_data, static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(input.data()),
-           input.size(), reinterpret_cast<unsigned char*>(out.data()), &size) == nullptr) {
+  if (!ctx || EVP_MAC_init(ctx.get(), key_data, key.size(), nullptr) != 1) std::abort();
+  for (const auto part : parts) {
+    if (!part.empty() && EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(part.data()), part.size()) != 1) std::abort();
+  }
+  if (EVP_MAC_final(ctx.get(), out.data(), &size, out.size()) != 1 || size != static_cast<std::size_t>(EVP_MD_get_size(md))) {
     std::abort();
   }
-  SecureBytes result(std::span<const std::byte>(out).first(size));
-  OPENSSL_cleanse(input.data(), input.size());
+  SecureBytes result(std::as_bytes(std::span<const unsigned char>(out.data(), size)));
   OPENSSL_cleanse(out.data(), out.size());
   return result;
 }

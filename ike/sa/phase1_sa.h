@@ -107,6 +107,8 @@ class Phase1Sa {
   // Call when due() has come: returns a retransmission, or nothing; after the last try, Failed.
   std::vector<std::byte> on_timer();
   std::optional<TimePoint> due() const noexcept { return retransmit_.due(); }
+  // The message last sent (what a retransmission sends again).
+  const std::vector<std::byte>& last_sent() const noexcept { return retransmit_.last(); }
 
   State state() const noexcept { return state_; }
   bool established() const noexcept { return state_ == State::MainMode6Sent || state_ == State::MainMode6Received; }

@@ -24,8 +24,14 @@ void DeadPeerDetector::traffic(std::uint64_t inbound_packets, std::uint64_t outb
   const bool out = outbound_packets > outbound_;
   inbound_ = inbound_packets;
   outbound_ = outbound_packets;
-  if (in) heard(now);
-  else if (out) sent_since_heard_ = true;
+  if (in) {
+    heard(now);
+    return;
+  }
+  if (!out || sent_since_heard_) return;
+  sent_since_heard_ = true;
+  first_unanswered_ = now;
+  if (!probing_) next_check_ = std::max(last_heard_ + policy_.idle, first_unanswered_ + policy_.retry);
 }
 
 bool DeadPeerDetector::acknowledged(std::uint32_t sequence, sa::TimePoint now) {
@@ -66,8 +72,16 @@ DeadPeerDetector::Action DeadPeerDetector::on_timer(sa::TimePoint now) {
     next_check_ = last_heard_ + policy_.idle;
     return Action::None;
   }
-  if (sent_since_heard_ || !reachable_) return probe(now);
-  // Quiet both ways: nothing to worry about until we send it something.
+  if (!reachable_) return probe(now);
+  if (sent_since_heard_) {
+    if (now - first_unanswered_ < policy_.retry) {
+      next_check_ = first_unanswered_ + policy_.retry;
+      return Action::None;
+    }
+    return probe(now);
+  }
+  // Quiet both ways: nothing to worry about until we send it something (traffic() then schedules
+  // the check).
   next_check_ = now + policy_.idle;
   return Action::None;
 }

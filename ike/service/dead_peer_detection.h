@@ -4,9 +4,14 @@
 // is sent. When `idle` has passed since it was last heard and we sent it traffic in that time (or
 // the dataplane has no counters for its SAs), we send R-U-THERE, again after `retry`, 2 x `retry`
 // ... (a new sequence number each time; an ACK for any of them answers), and after `max_probes`
-// unanswered ones the peer is dead: the owner deletes its phase 1 and quick mode SAs.
+// unanswered ones the peer is dead: the owner deletes its phase 1 and quick mode SAs. So a peer
+// that dies under traffic gets its first R-U-THERE `idle` after its last packet and is dead
+// idle + retry x (2^max_probes - 1) after it (65 s with the defaults), each give or take the
+// owner's sampling interval (`sample`: how often it reads the dataplane's packet totals and calls
+// traffic(); it must do so whether or not the detector is due, or "last heard" is only known to
+// within `idle`).
 //
-//   heard / traffic / acknowledged  -->  on_timer() at due()  -->  None | Probe | Dead
+//   heard / traffic (every `sample`) / acknowledged  -->  on_timer() at due()  -->  None | Probe | Dead
 //
 // Time comes from the caller (tests pass their own time points); nothing here sleeps or sends.
 #pragma once
@@ -25,6 +30,7 @@ struct DpdPolicy {
   std::chrono::milliseconds idle{30000};        // worry after this long without hearing the peer
   std::chrono::milliseconds retry{5000};        // first R-U-THERE retransmission; doubles after
   unsigned max_probes = 3;                      // unanswered R-U-THEREs that make the peer dead
+  std::chrono::milliseconds sample{1000};       // the owner reads the SAs' packet totals this often
 };
 
 class DeadPeerDetector {
@@ -37,7 +43,9 @@ class DeadPeerDetector {
   // Evidence that the peer is alive: ends any probing.
   void heard(sa::TimePoint now);
   // The dataplane's packet totals for the peer's SAs (`reachable` false when it has none to
-  // show); inbound growth is evidence of life, outbound growth makes silence worth a probe.
+  // show), read every `sample`: inbound growth is evidence of life; outbound growth without it
+  // schedules a check at last heard + idle (or, when the peer had been quiet both ways for longer,
+  // `retry` after our traffic resumed: time for its answer to come back before we worry).
   void traffic(std::uint64_t inbound_packets, std::uint64_t outbound_packets, bool reachable, sa::TimePoint now);
   // An R-U-THERE-ACK: true (and heard) when it answers a probe of this round.
   bool acknowledged(std::uint32_t sequence, sa::TimePoint now);
@@ -60,6 +68,7 @@ class DeadPeerDetector {
   sa::TimePoint last_heard_;
   sa::TimePoint next_check_;
   sa::TimePoint next_probe_{};
+  sa::TimePoint first_unanswered_{};   // the sample that first showed our traffic since last heard
   std::uint64_t inbound_ = 0;
   std::uint64_t outbound_ = 0;
   bool reachable_ = true;

@@ -14,6 +14,7 @@
 
 #include "ike/crypto/prf.h"
 #include "ike/payload/vendor_ids.h"
+#include "ike/service/dpd_sampler.h"
 #include "ike/service/embryonic_table.h"
 #include "ike/service/informational.h"
 #include "ike/service/phase1_renewal.h"
@@ -30,6 +31,9 @@ namespace {
 
 constexpr std::chrono::milliseconds kMaxPollWait{1000};
 constexpr std::size_t kMaxDatagramsPerWake = 64;
+// The dataplane asks again every 250 ms while a held flow's packets keep coming
+// (driver::EngineOptions::reacquire_interval).
+constexpr std::chrono::milliseconds kKnockInterval{250};
 
 struct Endpoint {
   IpAddress address;
@@ -183,7 +187,8 @@ class IkeService::Engine {
         listener_(listener),
         refusal_limiter_(options.refusals_per_second, options.refusal_burst),
         cookies_(options.clock),
-        embryonic_(options.embryonic) {}
+        embryonic_(options.embryonic),
+        dpd_sampler_(options.dpd.sample) {}
 
   int socket_fd() const noexcept { return socket_.native_handle(); }
   int nat_socket_fd() const noexcept { return nat_socket_ ? nat_socket_->native_handle() : -1; }
@@ -193,6 +198,10 @@ class IkeService::Engine {
 
   void receive_all();
   void initiate(const driver::Acquire& acquire);
+  // Traffic asks again for a negotiation whose main mode 1 the peer has not answered (a peer that
+  // was dead may be back): message 1 goes again now, at most every kKnockInterval, besides the
+  // retransmissions' back-off (1, 2, 4, 8 s...), so a returning peer answers within that interval.
+  void knock_again(const IpAddress& peer, TimePoint t);
   // Starts a quick mode for `acquire` (and a main mode if none is usable); `known` skips the
   // policy lookup (a rekey reuses the SA's policy).
   void negotiate(const driver::Acquire& acquire, std::optional<QuickModePolicy> known);
@@ -232,6 +241,8 @@ class IkeService::Engine {
     FailureKind refused_kind = FailureKind::Other;
     bool sent = false;             // message 1 went out (initiator)
     bool peer_answered = false;    // anything came back: no fallback to clear any more
+    std::optional<TimePoint> knocked;   // message 1 last sent again for an acquire (knock_again)
+    std::uint64_t knocks = 0;
   };
   struct Exchange {
     MainMode* main_mode = nullptr;
@@ -371,6 +382,7 @@ class IkeService::Engine {
   RefusalLimiter refusal_limiter_;
   ResponderCookies cookies_;
   EmbryonicTable embryonic_;
+  DpdSampler dpd_sampler_;
 
   mutable std::mutex published_mutex_;
   Published published_;
@@ -1236,20 +1248,24 @@ void IkeService::Engine::on_dpd_notification(MainMode& mm, const Notification& n
 }
 
 void IkeService::Engine::dpd_timers(TimePoint t) {
-  std::optional<driver::DataplaneCounters> counters;   // fetched once, only when a detector is due
-  for (auto& mm_ptr : main_modes_) {
-    auto& mm = *mm_ptr;
-    if (mm.dead || !mm.dpd || !mm.sa->established()) continue;
-    if (const auto due = mm.dpd->due(); !due || *due > t) continue;
-    if (!counters) counters = dataplane_.counters();
-    std::uint64_t in = 0, out = 0;
-    bool reachable = false;
-    for (const auto& s : counters->sas) {
-      if (s.peer != mm.peer.address) continue;
-      reachable = true;
-      (s.direction == driver::crypto::Direction::Inbound ? in : out) += s.packets;
+  const auto watched = [](const auto& mm) { return !mm->dead && mm->dpd && mm->sa->established(); };
+  if (std::none_of(main_modes_.begin(), main_modes_.end(), watched)) {
+    dpd_sampler_.stop();
+    return;
+  }
+  if (dpd_sampler_.due(t)) {
+    const auto totals = dpd_sampler_.sample(dataplane_, t);
+    for (auto& mm : main_modes_) {
+      if (!watched(mm)) continue;
+      const auto found = totals.find(mm->peer.address);
+      const PeerPackets packets = found != totals.end() ? found->second : PeerPackets{};
+      mm->dpd->traffic(packets.inbound, packets.outbound, found != totals.end(), t);
     }
-    mm.dpd->traffic(in, out, reachable, t);
+  }
+  for (auto& mm_ptr : main_modes_) {
+    if (!watched(mm_ptr)) continue;
+    auto& mm = *mm_ptr;
+    if (const auto due = mm.dpd->due(); !due || *due > t) continue;
     switch (mm.dpd->on_timer(t)) {
       case DeadPeerDetector::Action::None: break;
       case DeadPeerDetector::Action::Probe:
@@ -1430,9 +1446,24 @@ void IkeService::Engine::initiate(const driver::Acquire& acquire) {
   }
   if (covered || negotiating(acquire.peer, acquire.filter_id)) {
     ++counters_.acquires_coalesced;
+    knock_again(acquire.peer, t);
     return;
   }
   negotiate(acquire, std::nullopt);
+}
+
+void IkeService::Engine::knock_again(const IpAddress& peer, TimePoint t) {
+  for (auto& mm : main_modes_) {
+    if (mm->dead || mm->peer.address != peer || mm->sa->role() != auth::Role::Initiator) continue;
+    if (mm->sa->state() != sa::Phase1Sa::State::MainMode1Sent || mm->peer_answered) continue;
+    if (t - mm->knocked.value_or(mm->created) < kKnockInterval) continue;
+    mm->knocked = t;
+    send(mm->peer, mm->sa->last_sent());
+    if (worth_logging(++mm->knocks)) {
+      log("IKE main mode " + sa::hex_cookie(mm->sa->initiator_cookie()) + ": " + peer.to_string() +
+          " has not answered and traffic waits for it: main mode 1 sent again (" + std::to_string(mm->knocks) + " times)");
+    }
+  }
 }
 
 void IkeService::Engine::negotiate(const driver::Acquire& acquire, std::optional<QuickModePolicy> known) {
@@ -1669,6 +1700,7 @@ std::optional<TimePoint> IkeService::Engine::next_due() const {
       }
     }
     if (mm->dpd && !mm->dead) consider(mm->dpd->due());
+    if (mm->dpd && !mm->dead && mm->sa->established()) consider(dpd_sampler_.next());
     consider(mm->next_keepalive);
     if (!mm->sa->established() && mm->sa->role() == auth::Role::Responder) consider(mm->created + options_.half_open_timeout);
   }

@@ -6,7 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <condition_variable>
+#include <cstdio>
 #include <mutex>
 
 #include "driver/packet/test_packets.h"
@@ -955,7 +957,7 @@ TEST(IkeServiceRefusals, RefusalsAreRateLimited) {
 
 service::IkeServiceOptions dpd_options(const Host& h) {
   auto o = h.options();
-  o.dpd = service::DpdPolicy{true, 300ms, 100ms, 3};
+  o.dpd = service::DpdPolicy{true, 300ms, 100ms, 3, 50ms};
   return o;
 }
 
@@ -1052,6 +1054,115 @@ TEST(IkeServiceDpd, APeerThatStopsAnsweringIsDeclaredDeadAndItsSasRemoved) {
     std::this_thread::sleep_for(10ms);
   }
   EXPECT_EQ(a.events.count(IkeEvent::Kind::SasDeleted), 2U);
+}
+
+// The same on the service's own clock (IkeServiceOptions::clock), stepped by the test, so the
+// times are exact whatever the machine's load: A and B exchange traffic every 100 ms; B dies
+// (its event thread held, its packets no longer reach A) at 5.55 s while A keeps sending. With
+// the dataplane's totals sampled every second (DpdPolicy::sample), A's first R-U-THERE goes idle
+// (10 s) after the sample that last saw B's packets, and B is dead 10 + 1 + 2 + 4 s after that:
+// at most one sample interval after the nominal times counted from the death. Before, the totals
+// were read only when the detector was due, and the first probe came up to two idle periods late.
+TEST(IkeServiceDpd, OnTheServicesClockAPeerIsProbedAndDeclaredDeadOnTime) {
+  std::atomic<std::int64_t> elapsed_ms{0};   // before the hosts: A's event thread reads it until A stops
+  const auto t0 = std::chrono::steady_clock::now();
+  Host a(kA, "dpd"), b(kB, "dpd");
+  auto oa = a.options();
+  oa.clock = [&elapsed_ms, t0] { return t0 + std::chrono::milliseconds(elapsed_ms.load()); };
+  oa.outbound_after_message_3 = 0ms;   // a timer on A's clock: it only moves when the test says
+  oa.dpd = service::DpdPolicy{true, 10s, 1s, 3, 1s};
+  auto ob = b.options();
+  ob.dpd = service::DpdPolicy{true, 600s, 1s, 3};   // B never probes A here
+  ASSERT_TRUE(establish(a, b, oa, ob));
+  // The event thread runs its timers after each command: the second sync() returns after the
+  // timers of the new time ran, and its snapshot is published after them.
+  const auto step_to = [&](std::chrono::milliseconds t) {
+    elapsed_ms = t.count();
+    a.ike->sync();
+    a.ike->sync();
+  };
+  const auto a_to_b = driver::testing::make_packet(kA, kB, 17, 5000, 53, 64);
+  const auto b_to_a = driver::testing::make_packet(kB, kA, 17, 53, 5000, 64);
+  struct Release {
+    Stall& stall;
+    ~Release() { stall.release(); }
+  } release{b.policy.stall};
+
+  constexpr auto kDeath = 5550ms;
+  std::optional<std::chrono::milliseconds> first_probe, dead;
+  for (auto t = 100ms; t <= 40s && !dead; t += 100ms) {
+    ASSERT_EQ(a.sim.send(a_to_b).disposition, driver::Disposition::AcceptModified);
+    if (t < kDeath) {
+      const auto esp = b.sim.send(b_to_a);
+      ASSERT_EQ(esp.disposition, driver::Disposition::AcceptModified);
+      ASSERT_EQ(a.sim.receive(esp.bytes).disposition, driver::Disposition::AcceptModified);
+    } else if (t - 100ms < kDeath) {
+      // B stops answering anything: its event thread waits in a policy lookup.
+      b.policy.stall.hold();
+      auto stuck = acquire_to(kB, kA);
+      stuck.filter_id = kStallFilterId;
+      b.ike->initiate(stuck);
+      ASSERT_TRUE(b.policy.stall.wait_entered(2000ms)) << "B's event thread did not stop";
+    }
+    step_to(t);
+    const auto s = a.ike->snapshot();
+    if (!first_probe && s.counters.dpd_probes_sent > 0) first_probe = t;
+    if (s.counters.peers_dead > 0) dead = t;
+  }
+  ASSERT_TRUE(first_probe.has_value());
+  ASSERT_TRUE(dead.has_value()) << "no peer-dead in 40 s";
+  std::printf("B died at %lld ms: first R-U-THERE at %lld ms, peer-dead at %lld ms (nominal %lld and %lld ms)\n",
+              static_cast<long long>(kDeath.count()), static_cast<long long>(first_probe->count()),
+              static_cast<long long>(dead->count()), static_cast<long long>((kDeath + 10s).count()),
+              static_cast<long long>((kDeath + 17s).count()));
+  EXPECT_GE(*first_probe, kDeath + 10s - 1s);
+  EXPECT_LE(*first_probe, kDeath + 10s + 1s);
+  EXPECT_GE(*dead, kDeath + 17s - 1s);
+  EXPECT_LE(*dead, kDeath + 17s + 1s);
+  const auto s = a.ike->snapshot();
+  EXPECT_EQ(s.counters.dpd_probes_sent, 3U);
+  EXPECT_EQ(s.counters.dpd_acks_received, 0U);
+  EXPECT_TRUE(a.sim.counters().sas.empty()) << "the dataplane lost the pair";
+}
+
+// Traffic that still waits (the dataplane asks again every 250 ms while a held flow's packets keep
+// coming) sends an unanswered main mode 1 again, at most every 250 ms on the service's clock,
+// whatever the retransmission back-off says: a peer that was dead and is back answers at once.
+// The peer here is a bare socket that never answers.
+TEST(IkeService, AnAcquireForAnUnansweredMainModeSendsMessage1AgainAtMostEveryQuarterSecond) {
+  std::atomic<std::int64_t> elapsed_ms{0};   // before the host: its event thread reads it until it stops
+  const auto t0 = std::chrono::steady_clock::now();
+  auto silent_peer = net::UdpSocket::bind(kB, test_port());
+  ASSERT_TRUE(silent_peer.has_value()) << silent_peer.error();
+  Host a(kA, "knock");
+  auto oa = a.options();
+  oa.clock = [&elapsed_ms, t0] { return t0 + std::chrono::milliseconds(elapsed_ms.load()); };
+  oa.retransmit = sa::RetransmitPolicy{std::chrono::milliseconds(60000), 2, 3};   // no retransmission in this test
+  a.start(oa);
+  const auto received = [&] {
+    std::vector<std::vector<std::byte>> got;
+    while (true) {
+      auto d = silent_peer->receive(100ms);
+      if (!d || !*d) return got;
+      got.push_back((*d)->bytes);
+    }
+  };
+  a.ike->initiate(acquire_to(kA, kB));
+  const auto first = received();
+  ASSERT_EQ(first.size(), 1U) << "main mode 1";
+  std::size_t again = 0;
+  for (const auto t : {100ms, 200ms, 300ms, 400ms, 500ms, 600ms}) {
+    elapsed_ms = t.count();
+    a.ike->initiate(acquire_to(kA, kB));   // coalesced into the main mode under way
+    a.ike->sync();
+    for (const auto& bytes : received()) {
+      EXPECT_EQ(bytes, first[0]) << "the same message 1, at " << t.count() << " ms";
+      ++again;
+    }
+    const std::size_t want = t >= 550ms ? 2 : t >= 300ms ? 1 : 0;   // at 300 and 550+ ms
+    EXPECT_EQ(again, want) << "at " << t.count() << " ms";
+  }
+  EXPECT_EQ(a.ike->snapshot().counters.acquires_coalesced, 6U);
 }
 
 TEST(IkeServicePieces, RefusalTypesComeFromTheReasonsName) {

@@ -7,10 +7,14 @@
 // CHILD_SA, `wardctl show sa` shows the SA pair with packets, and tshark on Ward's veth end sees
 // UDP/4500 ESP and no ICMP in clear. A wrong PSK: no SA on either side, the reason in wardd's
 // events, and the ping neither passes nor leaves in clear; charon, which cannot decrypt main mode
-// 5, keeps a CONNECTING IKE_SA (never ESTABLISHED) that wardd cannot reach under differing keys. Skips without root, `ip`, charon-systemd
-// or tshark.
+// 5, keeps a CONNECTING IKE_SA (never ESTABLISHED) that wardd cannot reach under differing keys.
+// Dead peer detection: charon blocked under traffic is probed and declared dead on time, and the
+// tunnel carries pings again within a second of its return. Skips without root, `ip`,
+// charon-systemd or tshark.
 #include <chrono>
 #include <cstdio>
+#include <optional>
+#include <sstream>
 #include <string>
 
 #include "tests/interop/wardd_strongswan_rig.h"
@@ -111,6 +115,114 @@ TEST_F(WarddStrongSwanTest, WrongPskGivesNoSaAReasonAndNoClearTraffic) {
   EXPECT_EQ(list.out.find("ESTABLISHED"), std::string::npos) << list.out;
   const auto capture = stop_capture();
   EXPECT_EQ(capture.find("ICMP"), std::string::npos) << "echo requests in clear:\n" << capture;
+}
+
+
+// Ward's R-U-THERE lines ("R-U-THERE 1234 to 10.79.0.2") and peer-dead in wardd's log.
+bool logged(const std::filesystem::path& log, const std::string& text) { return test::read_text(log).find(text) != std::string::npos; }
+
+// The wall-clock times (ping -D) of the echo replies in ping's output.
+std::vector<double> reply_times(const std::string& output) {
+  std::vector<double> times;
+  std::istringstream lines(output);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.size() < 3 || line[0] != '[' || line.find("bytes from") == std::string::npos) continue;
+    times.push_back(std::stod(line.substr(1, line.find(']') - 1)));
+  }
+  return times;
+}
+
+double wall_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// Dead peer detection (RFC 3706) against charon, with wardd's [ike] dpd_idle = 3s, dpd_retry = 1s,
+// dpd_probes = 2: a peer that goes silent under traffic gets R-U-THERE 3 s after its last packet and
+// is dead at 3 + 1 + 2 = 6 s. Ward pings charon every 200 ms through the tunnel; then an nftables
+// table in charon's namespace drops everything charon sends and receives (charon keeps its SAs).
+// Checked: the first R-U-THERE and peer-dead come at their nominal times after the block (+ the 1 s
+// sampling of the dataplane's counters, + 0.4 s for this test's polling of the log); charon returns
+// 2 s after peer-dead, while the new main mode's retransmissions back off, and pings are answered
+// again within a second (the held flow asks IKE again every 250 ms and IKE sends main mode 1 again
+// for it), through a new CHILD_SA with bytes both ways. Before: the counters were read only when the
+// detector was due (first probe 3-6 s after the block here, 38-50 s with the defaults), and the
+// returning peer waited for the next retransmission (1, 2, 4, 8 s... apart) or for the hold's 30 s.
+TEST_F(WarddStrongSwanTest, DeadPeerIsDetectedOnTimeAndTrafficReturnsWithinASecondOfThePeer) {
+  start_charon(psk_swanctl_conf("ward and charon agree"));
+  start_wardd(tunnel_policy(model::AuthMethod::preshared("ward and charon agree")),
+              "[ike]\ndpd_idle = 3s\ndpd_retry = 1s\ndpd_probes = 2\n");
+  ASSERT_NE(ping_until_answered(), 0) << wardd_log() << charon_log();
+  auto pinger = test::ChildProcess::spawn({kIp, "netns", "exec", ward_ns_->name(), "/usr/bin/stdbuf", "-oL", "/usr/bin/ping", "-D",
+                                           "-n", "-i", "0.2", kCharonAddress},
+                                          {}, dir() / "ping.txt");
+  ASSERT_TRUE(pinger) << pinger.error().to_string();
+  const auto ping_output = [&] { return test::read_text(dir() / "ping.txt"); };
+  ASSERT_TRUE(eventually([&] { return reply_times(ping_output()).size() >= 8; })) << ping_output();
+
+  const auto log = dir() / "wardd.log";
+  const std::string probe = std::string(" to ") + kCharonAddress + " (1 of 2)";
+  ASSERT_FALSE(logged(log, probe)) << "no R-U-THERE while charon answers";
+  const auto block = dir() / "block.nft";
+  ASSERT_TRUE(test::write_file(block, "table inet dpd_block {\n"
+                                      "  chain in { type filter hook input priority -400; policy drop; }\n"
+                                      "  chain out { type filter hook output priority -400; policy drop; }\n}\n"));
+  ASSERT_EQ(charon_ns_->exec("nft -f " + block.string()), 0);
+  const auto blocked = std::chrono::steady_clock::now();
+  const double blocked_wall = wall_now();
+
+  std::optional<long long> first_probe_ms, dead_ms;
+  ASSERT_TRUE(eventually(
+      [&] {
+        if (!first_probe_ms && logged(log, probe)) first_probe_ms = ms_since(blocked);
+        if (logged(log, "peer-dead")) dead_ms = ms_since(blocked);
+        return dead_ms.has_value();
+      },
+      20s))
+      << wardd_log();
+  std::printf("charon blocked: first R-U-THERE after %lld ms (nominal 3000), peer-dead after %lld ms (nominal 6000)\n",
+              first_probe_ms.value_or(-1), *dead_ms);
+  ASSERT_TRUE(first_probe_ms.has_value()) << wardd_log();
+  EXPECT_GE(*first_probe_ms, 3000 - 1000);
+  EXPECT_LE(*first_probe_ms, 3000 + 1400) << wardd_log();
+  EXPECT_GE(*dead_ms, 6000 - 1000);
+  EXPECT_LE(*dead_ms, 6000 + 1400) << wardd_log();
+
+  // charon returns while wardd's new main mode retransmits into the block.
+  std::this_thread::sleep_for(2s);
+  ASSERT_EQ(charon_ns_->exec("nft delete table inet dpd_block"), 0);
+  const double returned_wall = wall_now();
+  std::optional<double> recovered;
+  ASSERT_TRUE(eventually(
+      [&] {
+        for (const double t : reply_times(ping_output())) {
+          if (t > returned_wall) {
+            recovered = t - returned_wall;
+            return true;
+          }
+        }
+        return false;
+      },
+      15s))
+      << ping_output() << wardd_log() << charon_log();
+  std::size_t lost = 0;
+  for (const double t : reply_times(ping_output())) lost += t > blocked_wall && t < returned_wall ? 1 : 0;
+  std::printf("charon back: the first echo reply %.0f ms later\n", *recovered * 1000);
+  EXPECT_EQ(lost, 0U) << "no reply can cross the block";
+  EXPECT_LT(*recovered, 1.0) << ping_output() << wardd_log();
+
+  // The traffic goes through a new SA pair on both sides.
+  std::this_thread::sleep_for(1s);
+  nlohmann::json sa;
+  ASSERT_TRUE(eventually([&] {
+    sa = show_sa();
+    const auto qms = sa.value("quick_modes", nlohmann::json::array());
+    return qms.size() == 1 && qms[0].value("packets_in", 0) >= 2 && qms[0].value("packets_out", 0) >= 2;
+  })) << sa.dump(1);
+  const auto list = swanctl({"--list-sas"});
+  std::printf("swanctl --list-sas:\n%s\n", list.out.c_str());
+  EXPECT_NE(list.out.find("INSTALLED, TUNNEL-in-UDP"), std::string::npos) << list.describe();
+  const auto spi = sa["quick_modes"][0].value("spi_out", std::string("0x")).substr(2);   // "0x1234abcd"
+  EXPECT_NE(list.out.find("in  " + spi), std::string::npos) << "charon's inbound SA is wardd's outbound " << spi << "\n" << list.out;
 }
 
 }  // namespace
