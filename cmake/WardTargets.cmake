@@ -19,6 +19,12 @@ if(WARD_MOLD_LINKER)
   add_link_options(-fuse-ld=mold)
 endif()
 
+# Test sources compile without optimisation in every build type. The code under test is in the
+# libraries, built as the preset says (-O2 in the default build); the tests' own files, mostly
+# GoogleTest and gmock expansions, were 55 % of the default build's compile time and compile in
+# about half of it at -O0 (ike_service_test.cpp 8.9 -> 4.6 CPU s, payload_test.cpp 6.3 -> 3.4).
+set(WARD_TEST_COMPILE_OPTIONS -O0)
+
 if(WARD_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
   add_link_options(-fsanitize=address,undefined)
@@ -72,7 +78,7 @@ include(GoogleTest)
 function(ward_test name)
   cmake_parse_arguments(ARG "ONE_PROCESS" "" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
-  target_compile_options(${name} PRIVATE ${WARD_WARNINGS})
+  target_compile_options(${name} PRIVATE ${WARD_WARNINGS} ${WARD_TEST_COMPILE_OPTIONS})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
   if(NOT ARG_LABELS)
     set(ARG_LABELS unit)
@@ -99,7 +105,7 @@ function(ward_uml_test name)
     set(ARG_TIMEOUT 600)
   endif()
   add_executable(${name} ${ARG_SOURCES})
-  target_compile_options(${name} PRIVATE ${WARD_WARNINGS})
+  target_compile_options(${name} PRIVATE ${WARD_WARNINGS} ${WARD_TEST_COMPILE_OPTIONS})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} ward_test_uml_main GTest::gtest GTest::gmock)
   add_test(NAME ${name} COMMAND ${name} WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
   # The kernel's own limit (WARD_UML_LIMIT_SECONDS) ends it before ctest's, so its output is kept.
