@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <mutex>
@@ -372,7 +374,12 @@ int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 1, argv + argc);
   // wardd's IKE process (ike_process.h): started by wardd itself, never by hand.
   if (args.size() == 4 && args[0] == "--privsep-child" && args[1] == "ike" && args[2] == "--user") {
-    return ward::agent::ikeproc::run_ike_child(args[3]);
+    // _exit, not a return through exit(): the sandboxed child runs no atexit handlers. Under
+    // LeakSanitizer they include the leak check, which needs ptrace and the dumpable flag the
+    // sandbox takes away: it printed "Sanitizer has encountered a fatal error" at every exit.
+    const int status = ward::agent::ikeproc::run_ike_child(args[3]);
+    std::fflush(nullptr);
+    std::_Exit(status);
   }
   for (std::size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--help" || args[i] == "-h") {
