@@ -3,16 +3,17 @@
 //
 //   parent -> child
 //     kSocket        note + fd   address, port: one bound UDP socket (500, or the NAT-T 4500)
-//     kStart         note        dataplane capabilities, fallback delay (ms) and soft association
-//                                lifetime (s), DPD idle and retry (ms) and probes, then per
-//                                service: address, port, nat_traversal, nat_t_port, retransmission
-//                                policy
+//     kStart         note        StartNote: dataplane capabilities, fallback delay (ms) and soft
+//                                association lifetime (s), per service: address, port,
+//                                nat_traversal, nat_t_port, retransmission policy; then DPD idle
+//                                and retry (ms) and probes
 //     kAcquire       note        driver::Acquire
 //     kExpiry        note        driver::SaExpiry
 //     kRetainFilters note        u32 count, filter ids: SAs of other filters are deleted
 //     kSnapshot      call        u32 service index -> IkeSnapshot
 //     kCertificates  note        CertificateNote: our certificate and chain, trust store entries
-//                                (PEM; several notes when the store is large, appended), before kStart
+//                                (PEM; several notes when the store is large, appended), identity,
+//                                fqdn and revocation ([certificates]), before kStart
 //   child -> parent
 //     kReady         note        "ok" once sandboxed and every service runs, else "error: why"
 //     kEvent         note        IkeEvent
