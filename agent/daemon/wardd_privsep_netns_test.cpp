@@ -267,6 +267,26 @@ TEST_F(WarddPrivsepNetnsTest, AKilledIkeProcessIsRestartedAndTrafficResumesWitho
 // [certificates] no longer keeps IKE inside wardd: the IKE process gets the certificate, its chain
 // and the trust store, and asks wardd for each signature (kSign); the private key (0600, root's)
 // stays with wardd. A SIGKILLed child is replaced and signs through wardd again.
+// [certificates] settings reach the IKE process with the certificate: A requires a CRL for every
+// certificate of a peer's chain and its trust store has none, so A's IKE process refuses B's chain
+// (a child that checked with the default, if-present, let the main mode through).
+TEST_F(WarddPrivsepNetnsTest, TheIkeProcessChecksChainsWithTheConfiguredRevocation) {
+  auto root = test::make_rsa_ca(dir_->path(), "root", "/O=Ward/CN=Privsep Test Root");
+  ASSERT_TRUE(root) << root.error().to_string();
+  testing::use_certificate(a_, "a", *root, *root, kAddressA);
+  testing::use_certificate(b_, "b", *root, *root, kAddressB);
+  ASSERT_FALSE(HasFatalFailure());
+  ASSERT_TRUE(test::write_file(a_.config, test::read_text(a_.config) + "revocation = required\n"));
+  auto policy = esp_policy("unused");
+  policy.rules[0].auth_methods = {model::AuthMethod::certificate("CN=Privsep Test Root, O=Ward")};
+  testing::start_wardd(a_, policy);
+  testing::start_wardd(b_, policy);
+  ASSERT_GT(wait_for_ike_process(a_), 0) << test::file_tail(a_.log);
+  EXPECT_NE(ward::testing::ping_once(*a_.ns, kAddressB), 0);
+  EXPECT_TRUE(eventually([&] { return host_log_has(a_, "no CRL of"); })) << test::file_tail(a_.log);
+  EXPECT_TRUE(show_sa(a_).value("quick_modes", nlohmann::json::array()).empty());
+}
+
 TEST_F(WarddPrivsepNetnsTest, WithCertificatesTheIkeProcessSignsThroughWarddWithoutTheKey) {
   auto root = test::make_rsa_ca(dir_->path(), "root", "/O=Ward/CN=Privsep Test Root");
   ASSERT_TRUE(root) << root.error().to_string();
