@@ -193,8 +193,9 @@ void IkeProcess::started(pid_t pid, std::shared_ptr<privsep::Channel> channel) {
 void IkeProcess::send_certificates(privsep::Endpoint& child) {
   constexpr std::size_t kRoom = privsep::kMaxBody - 1024;   // call id, counts, handle
   const auto& options = certificates_->options();
-  std::vector<ikeproc::CertificateNote> notes{{kCertificateHandle, certificates_->certificate_pem(), {}, options.identity.type,
-                                               options.identity.fqdn, options.revocation}};
+  const ikeproc::CertificateNote empty{kCertificateHandle, {}, {}, options.identity.type, options.identity.fqdn, options.revocation};
+  std::vector<ikeproc::CertificateNote> notes{empty};
+  notes.back().certificate_pem = certificates_->certificate_pem();
   std::size_t used = notes.back().certificate_pem.size();
   for (auto& entry : certificates_->trust_pem()) {
     if (entry.size() > kRoom || notes.back().certificate_pem.size() > kRoom) {
@@ -203,7 +204,7 @@ void IkeProcess::send_certificates(privsep::Endpoint& child) {
       return;
     }
     if (used + entry.size() > kRoom) {
-      notes.push_back({kCertificateHandle, {}, {}, options.identity.type, options.identity.fqdn, options.revocation});
+      notes.push_back(empty);
       used = 0;
     }
     used += entry.size();

@@ -164,9 +164,8 @@ struct CertificateCredentials::Impl {
   Signer signer;                   // who signs with it
   std::vector<X509Ptr> trusted;    // every CA certificate of the trust store
   std::vector<CrlPtr> crls;
-  RevocationCheck revocation = RevocationCheck::IfPresent;
+  CertificateOptions options;             // identity and revocation, as loaded (from_pem gets them too)
   std::optional<Identification> own_id;   // what we send in IDii / IDir; empty: our address
-  CertificateOptions options;             // as loaded: handed on with the PEM (from_pem)
 };
 
 CertificateCredentials::CertificateCredentials(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -239,7 +238,6 @@ std::string pem_of(Writer write) {
 Expected<std::shared_ptr<const CertificateCredentials>, std::string> CertificateCredentials::load(
     const CertificateFiles& files, const CertificateOptions& options) {
   auto impl = std::make_unique<Impl>();
-  impl->revocation = options.revocation;
   impl->options = options;
 
   auto cert_bio = open_file(files.certificate);
@@ -298,7 +296,6 @@ Expected<std::shared_ptr<const CertificateCredentials>, std::string> Certificate
     std::string_view certificate_pem, const std::vector<std::string>& trust_pem, Signer signer,
     const CertificateOptions& options) {
   auto impl = std::make_unique<Impl>();
-  impl->revocation = options.revocation;
   impl->options = options;
   auto cert_bio = memory_bio(certificate_pem);
   if (cert_bio) read_certificates(cert_bio.get(), *impl);
@@ -482,7 +479,7 @@ Expected<void, std::string> CertificateProvider::check_authentication(Role peer,
   for (const auto& crl : creds.crls) crls.push_back(crl.get());
   std::optional<std::time_t> at;
   if (clock_) at = std::chrono::system_clock::to_time_t(clock_());
-  if (auto chained = verify_chain({leaf, intermediates, anchors, other_cas, crls, creds.revocation, at, who, ca_name_}); !chained) {
+  if (auto chained = verify_chain({leaf, intermediates, anchors, other_cas, crls, creds.options.revocation, at, who, ca_name_}); !chained) {
     return chained;
   }
 
