@@ -40,6 +40,18 @@ nftnl_expr* make_expr(const char* name) {
   return expr;
 }
 
+// An exthdr expression; `register_attribute` is NFTNL_EXPR_EXTHDR_DREG (load) or _SREG (store).
+nftnl_expr* make_exthdr(std::uint32_t op, std::uint8_t kind, std::uint32_t offset, std::uint32_t length,
+                        std::uint16_t register_attribute, std::uint32_t reg) {
+  auto* e = make_expr("exthdr");
+  nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_OP, op);
+  nftnl_expr_set_u8(e, NFTNL_EXPR_EXTHDR_TYPE, kind);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_OFFSET, offset);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_LEN, length);
+  nftnl_expr_set_u32(e, register_attribute, reg);
+  return e;
+}
+
 }  // namespace
 
 void RuleDeleter::operator()(nftnl_rule* rule) const noexcept { nftnl_rule_free(rule); }
@@ -107,24 +119,12 @@ RuleBuilder& RuleBuilder::lookup(std::uint32_t sreg, const std::string& set, boo
 }
 
 RuleBuilder& RuleBuilder::exthdr_load(std::uint32_t op, std::uint8_t kind, std::uint32_t offset, std::uint32_t length, std::uint32_t dreg) {
-  auto* e = make_expr("exthdr");
-  nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_OP, op);
-  nftnl_expr_set_u8(e, NFTNL_EXPR_EXTHDR_TYPE, kind);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_OFFSET, offset);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_LEN, length);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_DREG, dreg);
-  nftnl_rule_add_expr(rule_.get(), e);
+  nftnl_rule_add_expr(rule_.get(), make_exthdr(op, kind, offset, length, NFTNL_EXPR_EXTHDR_DREG, dreg));
   return *this;
 }
 
 RuleBuilder& RuleBuilder::exthdr_store(std::uint32_t op, std::uint8_t kind, std::uint32_t offset, std::uint32_t length, std::uint32_t sreg) {
-  auto* e = make_expr("exthdr");
-  nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_OP, op);
-  nftnl_expr_set_u8(e, NFTNL_EXPR_EXTHDR_TYPE, kind);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_OFFSET, offset);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_LEN, length);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_SREG, sreg);
-  nftnl_rule_add_expr(rule_.get(), e);
+  nftnl_rule_add_expr(rule_.get(), make_exthdr(op, kind, offset, length, NFTNL_EXPR_EXTHDR_SREG, sreg));
   return *this;
 }
 
