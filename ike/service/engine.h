@@ -1,5 +1,18 @@
 // The IKE service's engine: everything its event thread owns (ike_service.h is the service: the
-// socket, the thread, the commands posted to it). Its members are defined in ike_service.cpp.
+// socket, the thread, the commands posted to it). One class, its members defined by exchange,
+// as strongSwan's tasks and iked's per-exchange functions are:
+//
+//   engine.cpp                 datagrams in and out, routing by exchange type, finding the main
+//                              mode for a peer, timers and sweeping
+//   engine_main_mode.cpp       main mode: responder (embryonic table, promotion at main mode 3),
+//                              initiator, failure, fallback to clear
+//   engine_quick_mode.cpp      quick mode: initiator (outbound SA after message 3), responder
+//                              (default response), what an exchange that is done records
+//   engine_informational.cpp   informationals: DELETE, refusals sent and received (refusal.h)
+//   engine_dpd.cpp             dead peer detection (RFC 3706)
+//   engine_acquire.cpp         acquires, SA expiry (rekey), phase 1 renewal, filters going away,
+//                              shutdown
+//   engine_snapshot.cpp        what snapshot() shows (`wardctl show sa`)
 #pragma once
 
 #include <bit>
@@ -38,14 +51,6 @@ struct Endpoint {
   bool nat_t = false;   // on the NAT-T socket, each message behind the non-ESP marker
   friend bool operator==(const Endpoint&, const Endpoint&) = default;
 };
-
-inline std::string cipher_name(const sa::Phase1Proposal& p) {
-  switch (p.cipher) {
-    case IkeEncryptionAlgorithm::AesCbc: return "AES-CBC-" + std::to_string(p.key_bits);
-    case IkeEncryptionAlgorithm::TripleDesCbc: return "3DES-CBC";
-    default: return "cipher " + std::to_string(static_cast<unsigned>(p.cipher));
-  }
-}
 
 // Log lines about unauthenticated input: the 1st, 2nd, 4th, 8th... occurrence only.
 inline bool worth_logging(std::uint64_t count) noexcept { return std::has_single_bit(count); }

@@ -1,0 +1,106 @@
+// What snapshot() shows (`wardctl show sa`): the engine publishes its state under a mutex; readers
+// on any thread add the lifetimes left as of their call.
+#include "ike/service/engine.h"
+
+#include <algorithm>
+
+#include "ike/crypto/prf.h"
+
+namespace ward::ike::service {
+namespace {
+
+std::string cipher_name(const sa::Phase1Proposal& p) {
+  switch (p.cipher) {
+    case IkeEncryptionAlgorithm::AesCbc: return "AES-CBC-" + std::to_string(p.key_bits);
+    case IkeEncryptionAlgorithm::TripleDesCbc: return "3DES-CBC";
+    default: return "cipher " + std::to_string(static_cast<unsigned>(p.cipher));
+  }
+}
+
+}  // namespace
+
+using std::chrono::duration_cast;
+using std::chrono::seconds;
+
+void IkeService::Engine::publish() {
+  Published p;
+  for (const auto& mm : main_modes_) {
+    if (mm->dead) continue;
+    MainModeSaInfo info;
+    info.peer = mm->peer.address;
+    info.peer_port = mm->peer.port;
+    info.nat_t = mm->peer.nat_t;
+    info.role = mm->sa->role();
+    info.status = main_mode_state(mm->sa->state());
+    info.state = std::string(sa::name(mm->sa->state()));
+    info.cookies = sa::hex_cookie(mm->sa->initiator_cookie()) + ":" + sa::hex_cookie(mm->sa->responder_cookie());
+    info.auth_method = auth_name(*mm);
+    info.dpd = mm->dpd.has_value();
+    if (mm->sa->established()) {
+      const auto& chosen = mm->sa->chosen();
+      info.cipher = cipher_name(chosen);
+      info.hash = std::string(crypto::hash_name(chosen.hash));
+      info.group = static_cast<unsigned>(chosen.group);
+    }
+    info.quick_modes = static_cast<std::size_t>(
+        std::count_if(sas_.begin(), sas_.end(), [&](const QuickModeSa& s) { return s.peer == mm->peer; }));
+    p.main_modes.push_back(std::move(info));
+    p.main_mode_expiry.push_back(mm->expires);
+  }
+  for (const auto& s : sas_) {
+    QuickModeSaInfo info;
+    info.peer = s.peer.address;
+    info.role = s.role;
+    info.filter_id = s.policy.filter_id;
+    info.inbound_spi = s.inbound_spi;
+    info.outbound_spi = s.outbound_spi;
+    info.esp = s.chosen.esp.has_value();
+    if (s.chosen.esp) {
+      info.cipher = s.chosen.esp->cipher;
+      info.integrity = s.chosen.esp->integrity;
+    }
+    if (s.chosen.ah) info.ah = s.chosen.ah->integrity;
+    info.inbound_ah_spi = s.inbound_ah_spi;
+    info.outbound_ah_spi = s.outbound_ah_spi;
+    info.pfs_group = s.policy.pfs_group;
+    info.auth_method = s.auth_method;
+    info.default_response = s.policy.default_response;
+    p.quick_modes.push_back(std::move(info));
+    p.quick_mode_expiry.push_back(s.expires);
+  }
+  for (const auto& ex : exchanges_) {
+    if (ex->dead || ex->reported || ex->main_mode->dead) continue;
+    p.negotiating.push_back(QuickModeNegotiation{ex->main_mode->peer.address, ex->role, ex->policy.filter_id,
+                                                 std::string(sa::name(ex->qm->state())), ex->policy.default_response});
+  }
+  for (const auto& mm : main_modes_) {
+    if (mm->dead) continue;
+    for (const auto& pending : mm->pending) {
+      p.negotiating.push_back(QuickModeNegotiation{mm->peer.address, auth::Role::Initiator, pending.policy.filter_id,
+                                                   pending.fell_back ? "SoftAssociation" : "WaitingForMainMode", false});
+    }
+  }
+  p.failures.assign(failures_.begin(), failures_.end());
+  p.counters = counters_;
+  p.counters.embryonic = embryonic_.size();
+  const std::lock_guard lock(published_mutex_);
+  published_ = std::move(p);
+}
+
+IkeSnapshot IkeService::Engine::snapshot() const {
+  const auto t = now();
+  auto left = [&](TimePoint expires) { return expires > t ? duration_cast<seconds>(expires - t) : seconds(0); };
+  const std::lock_guard lock(published_mutex_);
+  IkeSnapshot s{published_.main_modes, published_.quick_modes, published_.negotiating, {}, published_.counters};
+  for (const auto& [failure, at] : published_.failures) {
+    s.failures.push_back(failure);
+    s.failures.back().age = duration_cast<seconds>(t - at);
+  }
+  for (std::size_t i = 0; i < s.main_modes.size(); ++i) {
+    if (published_.main_mode_expiry[i]) s.main_modes[i].lifetime_left = left(*published_.main_mode_expiry[i]);
+  }
+  for (std::size_t i = 0; i < s.quick_modes.size(); ++i) s.quick_modes[i].lifetime_left = left(published_.quick_mode_expiry[i]);
+  return s;
+}
+
+}  // namespace ward::ike::service
