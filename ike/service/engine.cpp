@@ -130,6 +130,7 @@ void IkeService::Engine::timers() {
     if (mm.dead) continue;
     fall_back_to_clear(mm, t, false);
     if (const auto due = mm.sa->due(); due && *due <= t) {
+      changed();
       const auto before = mm.sa->state();
       send(mm.peer, mm.sa->on_timer());
       std::string extra;
@@ -173,6 +174,7 @@ void IkeService::Engine::timers() {
           ": lifetime over, removed");
       send_informational(mm, {isakmp_delete(mm.sa->initiator_cookie(), mm.sa->responder_cookie())}, "ISAKMP DELETE");
       mm.dead = true;
+      changed();
     }
   }
   for (auto* mm : to_renew) {
@@ -182,25 +184,27 @@ void IkeService::Engine::timers() {
     if (ex->release_outbound_at && *ex->release_outbound_at <= t) release_outbound(*ex);
     if (ex->dead) continue;
     if (const auto due = ex->qm->due(); due && *due <= t) {
+      changed();
       send(ex->main_mode->peer, ex->qm->on_timer());
       after_quick_mode_step(*ex, FailureKind::TimedOut);
     }
     if (ex->linger_until && *ex->linger_until <= t) ex->dead = true;
   }
-  std::erase_if(sas_, [&](const QuickModeSa& s) { return s.expires <= t; });
+  if (std::erase_if(sas_, [&](const QuickModeSa& s) { return s.expires <= t; }) > 0) changed();
   dpd_timers(t);
   sweep();
 }
 
 void IkeService::Engine::sweep() {
   // Quick modes refer to their main mode's Phase1Sa: they go first.
-  std::erase_if(exchanges_, [this](const auto& ex) {
+  const auto exchanges = std::erase_if(exchanges_, [this](const auto& ex) {
     const bool gone = ex->dead || ex->main_mode->dead;
     if (gone && ex->release_outbound_at) release_outbound(*ex);
     if (gone && !ex->reported) abandon(*ex);
     return gone;
   });
-  std::erase_if(main_modes_, [](const auto& mm) { return mm->dead; });
+  const auto main_modes = std::erase_if(main_modes_, [](const auto& mm) { return mm->dead; });
+  if (exchanges + main_modes > 0) changed();
 }
 
 std::optional<TimePoint> IkeService::Engine::next_due() const {

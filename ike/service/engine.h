@@ -98,6 +98,8 @@ class IkeService::Engine {
   void timers();
   void sweep();
   std::optional<TimePoint> next_due() const;
+  // Publishes what snapshot() shows: the lists only when changed() was called since (the
+  // counters whenever they moved), so an event loop turn that changed nothing costs a comparison.
   void publish();
   IkeSnapshot snapshot() const;
 
@@ -167,8 +169,12 @@ class IkeService::Engine {
     std::vector<QuickModeNegotiation> negotiating;
     std::vector<std::pair<NegotiationFailure, TimePoint>> failures;
     IkeCounters counters;
+    std::uint64_t version = 0;
   };
 
+  // Something snapshot() shows changed (an SA, a negotiation, a main mode's state or address):
+  // the next publish() builds the lists anew.
+  void changed() noexcept { changed_ = true; }
   void log(const std::string& line) const {
     if (options_.log) options_.log(line);
   }
@@ -182,6 +188,7 @@ class IkeService::Engine {
       return;
     }
     if (event.kind == IkeEvent::Kind::MainModeFailed || event.kind == IkeEvent::Kind::QuickModeFailed) remember_failure(event);
+    changed();
     publish();
     listener_.on_ike_event(event);
   }
@@ -270,6 +277,10 @@ class IkeService::Engine {
   ResponderCookies cookies_;
   EmbryonicTable embryonic_;
   DpdSampler dpd_sampler_;
+
+  bool changed_ = true;
+  std::uint64_t version_ = 0;
+  IkeCounters published_counters_;   // the event thread's copy of published_.counters
 
   mutable std::mutex published_mutex_;
   Published published_;

@@ -102,6 +102,7 @@ void IkeService::Engine::expiry(const driver::SaExpiry& expiry) {
     if (expiry.kind == driver::ExpiryKind::Hard) {
       log("IKE: SA " + hex32(expiry.spi) + " to " + record.peer.address.to_string() + " reached its hard lifetime");
       sas_.erase(sas_.begin() + static_cast<std::ptrdiff_t>(i));
+      changed();
       return;
     }
     if (record.rekeying || negotiating(record.peer.address, record.policy.filter_id)) return;
@@ -125,6 +126,7 @@ void IkeService::Engine::expiry(const driver::SaExpiry& expiry) {
 
 void IkeService::Engine::retain(const std::vector<std::uint32_t>& live) {
   const std::set<std::uint32_t> keep(live.begin(), live.end());
+  changed();
   for (std::size_t i = sas_.size(); i-- > 0;) {
     if (!keep.contains(sas_[i].policy.filter_id)) {
       delete_pair(i, "filter " + std::to_string(sas_[i].policy.filter_id) + " is no longer in the policy", true);

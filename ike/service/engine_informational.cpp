@@ -214,6 +214,7 @@ void IkeService::Engine::on_informational(const Endpoint& from, std::span<const 
       if (std::ranges::find(d->spis, ours) != d->spis.end() && !mm->dead) {
         log("IKE main mode " + sa::hex_cookie(mm->sa->initiator_cookie()) + ": the peer deleted it");
         mm->dead = true;
+        changed();
         // After a refusal of the SA (the peer could not verify our main mode 6): say why, as a
         // deleted phase 1 SA (SasDeleted with no SPIs).
         if (!mm->refused_by_peer.empty()) {

@@ -259,6 +259,7 @@ void IkeService::Engine::promote(const Endpoint& from, std::span<const std::byte
 }
 
 void IkeService::Engine::drive_main_mode(MainMode& mm, std::span<const std::byte> bytes) {
+  changed();   // its state, cookies or port
   mm.peer_answered = true;
   const auto before = mm.sa->undecryptable();
   const auto state_before = mm.sa->state();
@@ -327,6 +328,7 @@ void IkeService::Engine::fall_back_to_clear(MainMode& mm, TimePoint t, bool all)
     if (!pending.policy.fallback_to_clear || pending.fell_back) continue;
     if (!all && t - pending.requested < options_.fallback_delay) continue;
     pending.fell_back = true;
+    changed();
     const auto waited = duration_cast<std::chrono::milliseconds>(t - pending.requested);
     driver::SoftAssociation association{pending.policy.filter_id, mm.peer.address, options_.soft_association_lifetime};
     IkeEvent event{IkeEvent::Kind::SoftAssociation, mm.peer.address, auth::Role::Initiator, auth_name(mm), pending.policy.filter_id,
@@ -386,6 +388,7 @@ Expected<IkeService::Engine::MainMode*, std::string> IkeService::Engine::start_m
   }
   send(mm->peer, *message_1);
   mm->sent = true;
+  changed();
   return main_modes_.emplace_back(std::move(mm)).get();
 }
 

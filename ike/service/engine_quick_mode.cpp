@@ -59,6 +59,7 @@ bool IkeService::Engine::negotiating(const IpAddress& peer, std::uint32_t filter
 }
 
 void IkeService::Engine::start_quick_mode(MainMode& mm, QuickModePolicy policy) {
+  changed();   // a quick mode waiting or under way
   if (in_flight(mm) >= options_.max_quick_modes_per_main_mode) {
     ++counters_.quick_mode_limit_drops;
     ++counters_.quick_modes_failed;
@@ -95,6 +96,7 @@ void IkeService::Engine::on_quick_mode(const Endpoint& from, std::span<const std
     if (p1.initiator_cookie() != h.initiator_cookie || p1.responder_cookie() != h.responder_cookie) continue;
     if (ex->main_mode->peer.address != from.address) continue;
     if (ex->installer) ex->installer->hold();
+    changed();
     send(ex->main_mode->peer, ex->qm->handle(bytes));
     if (ex->release_outbound_at) return;   // a resent message 2, answered with message 3 again
     if (ex->installer && ex->installer->waiting()) {
@@ -177,6 +179,7 @@ void IkeService::Engine::on_quick_mode(const Endpoint& from, std::span<const std
   ex->qm = std::move(*responded);
   send(mm->peer, reply);
   exchanges_.push_back(std::move(ex));
+  changed();
 }
 
 void IkeService::Engine::after_quick_mode_step(Exchange& ex, std::optional<FailureKind> kind) {

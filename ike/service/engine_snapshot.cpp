@@ -23,6 +23,16 @@ using std::chrono::duration_cast;
 using std::chrono::seconds;
 
 void IkeService::Engine::publish() {
+  IkeCounters counters = counters_;
+  counters.embryonic = embryonic_.size();
+  if (!changed_) {
+    if (counters == published_counters_) return;
+    published_counters_ = counters;
+    const std::lock_guard lock(published_mutex_);
+    published_.counters = counters;
+    return;
+  }
+  changed_ = false;
   Published p;
   for (const auto& mm : main_modes_) {
     if (mm->dead) continue;
@@ -81,8 +91,9 @@ void IkeService::Engine::publish() {
     }
   }
   p.failures.assign(failures_.begin(), failures_.end());
-  p.counters = counters_;
-  p.counters.embryonic = embryonic_.size();
+  p.counters = counters;
+  p.version = ++version_;
+  published_counters_ = counters;
   const std::lock_guard lock(published_mutex_);
   published_ = std::move(p);
 }
@@ -91,7 +102,7 @@ IkeSnapshot IkeService::Engine::snapshot() const {
   const auto t = now();
   auto left = [&](TimePoint expires) { return expires > t ? duration_cast<seconds>(expires - t) : seconds(0); };
   const std::lock_guard lock(published_mutex_);
-  IkeSnapshot s{published_.main_modes, published_.quick_modes, published_.negotiating, {}, published_.counters};
+  IkeSnapshot s{published_.main_modes, published_.quick_modes, published_.negotiating, {}, published_.counters, published_.version};
   for (const auto& [failure, at] : published_.failures) {
     s.failures.push_back(failure);
     s.failures.back().age = duration_cast<seconds>(t - at);

@@ -282,6 +282,8 @@ struct IkeCounters {
   std::uint64_t nat_keepalives_sent = 0;
   std::uint64_t soft_associations = 0;          // fallbacks to clear: the peer did not answer main mode
   std::uint64_t default_responses = 0;          // quick modes answered with the default response rule
+
+  friend bool operator==(const IkeCounters&, const IkeCounters&) = default;
 };
 
 struct IkeSnapshot {
@@ -290,6 +292,10 @@ struct IkeSnapshot {
   std::vector<QuickModeNegotiation> negotiating;   // quick modes under way
   std::vector<NegotiationFailure> failures;         // the newest last
   IkeCounters counters;
+  // Grows each time the service publishes its lists anew, which it does only when an SA or a
+  // negotiation changed (counters alone are published without it): a reader holding the lists
+  // of the same version may keep them.
+  std::uint64_t version = 0;
 };
 
 class IkeService {

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
@@ -14,6 +15,7 @@
 #include "driver/packet/test_packets.h"
 #include "driver/sim/sim_dataplane.h"
 #include "ike/auth/preshared_key.h"
+#include "ike/net/udp_socket.h"
 #include "ike/service/ike_service.h"
 #include "ike/service/informational.h"
 #include "ike/service/refusal.h"
@@ -252,6 +254,48 @@ TEST(IkeService, AcquireNegotiatesAndInstallsMatchingSasOnBothSides) {
   b.ike->retain_filters({kFilterId});
   b.ike->sync();
   EXPECT_EQ(b.ike->snapshot().counters.sas_deleted, 0U);
+}
+
+// snapshot() is what `wardctl show sa` reads: the engine builds its lists anew only when an SA or
+// a negotiation changed, not on every turn of its loop (datagrams that change nothing but
+// counters, timers, sync()).
+TEST(IkeService, TheSnapshotsListsArePublishedAnewOnlyWhenAnSaOrANegotiationChanged) {
+  Host a(kA, "loopback secret"), b(kB, "loopback secret");
+  a.start(a.options());
+  b.start(b.options());
+  ASSERT_TRUE(a.ike && b.ike);
+  a.ike->initiate(acquire_to(kA, kB));
+  ASSERT_TRUE(a.events.wait_for(IkeEvent::Kind::QuickModeEstablished).has_value());
+  a.ike->sync();
+  const auto before = a.ike->snapshot();
+  ASSERT_EQ(before.quick_modes.size(), 1U);
+  EXPECT_GT(before.version, 0U);
+
+  // Garbage moves a counter, and several turns of the loop pass (each datagram wakes it; sync()
+  // publishes): the lists stay as they were.
+  auto garbage = net::UdpSocket::bind(kB, 0);
+  ASSERT_TRUE(garbage.has_value()) << garbage.error();
+  const std::array<std::byte, 3> junk{std::byte{1}, std::byte{2}, std::byte{3}};
+  constexpr int kJunk = 5;
+  for (int i = 0; i < kJunk; ++i) {
+    ASSERT_TRUE(garbage->send_to(kA, test_port(), junk).has_value());
+    const auto s = a.wait_snapshot([&](const auto& snap) { return snap.counters.malformed == before.counters.malformed + i + 1; });
+    ASSERT_EQ(s.counters.malformed, before.counters.malformed + i + 1);
+    a.ike->sync();
+  }
+  const auto counted = a.ike->snapshot();
+  EXPECT_EQ(counted.version, before.version);
+  EXPECT_EQ(counted.counters.datagrams_received, before.counters.datagrams_received + kJunk);
+  ASSERT_EQ(counted.quick_modes.size(), 1U);
+  EXPECT_EQ(counted.quick_modes[0].inbound_spi, before.quick_modes[0].inbound_spi);
+
+  // A change (the filter goes away, its pair is deleted) is published at once.
+  a.ike->retain_filters({});
+  a.ike->sync();
+  const auto after = a.ike->snapshot();
+  EXPECT_GT(after.version, before.version);
+  EXPECT_TRUE(after.quick_modes.empty());
+  EXPECT_EQ(after.counters.sas_deleted, 1U);
 }
 
 TEST(IkeService, WrongPresharedKeyFailsWithAReasonAndInstallsNothing) {
