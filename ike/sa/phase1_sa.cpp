@@ -1,3 +1,6 @@
+// Main mode (RFC 2409 5), both roles: proposals, NAT traversal (RFC 3947), the six messages and
+// the dispatch that drives them. Over 600 lines: one state machine whose members share its
+// private state (keys, transcript, cookies); its sections read in the order of the exchange.
 #include "ike/sa/phase1_sa.h"
 
 #include <algorithm>
