@@ -188,5 +188,43 @@ TEST(Ikev2Payloads, TrafficSelectorContainment) {
   EXPECT_FALSE(TrafficSelector::of(*IpPrefix::parse("10.0.0.7"), 6).contains(TrafficSelector::of(*IpPrefix::parse("10.0.0.7"))));
 }
 
+// charon 5.9.8's IKE_SA_INIT request (aes128-sha256-modp2048), captured by strongswan_ikev2_test:
+// SA, KE, Nonce, NAT_DETECTION_SOURCE_IP/DESTINATION_IP, IKEV2_FRAGMENTATION_SUPPORTED,
+// SIGNATURE_HASH_ALGORITHMS and REDIRECT_SUPPORTED (16406, RFC 5685, a status type Ward does not name).
+const char* const kCharonIkeSaInit =
+    "10d5d7a28b9fd37b00000000000000002120220800000000000001d0220000300000002c010100040300000c0100000c800e008003000008"
+    "0300000c0300000802000005000000080400000e28000108000e0000b28a41b0201dd5600dd3ef12a1306feba8d030bf58f31c1967f64e64"
+    "33cd5d21fc6de821a96d2e883a23cc100fbd516c8177b74407f966d1321bf0b88c38009eea71db0b907e78ac5f47cbb1fa2813969fb2aec0"
+    "b933bb093e07cc40473c7bbe7f73ae0741afbf860993e5665d4d43246d8c85dea7a8c7157bb41051e41bfc8ef02425132184bde4acfc3ac3"
+    "62eb8b4cfe38c8a2e501045e5c12a74b1cc7dd6e7dd13396fd0d9e77f78d1a2da740a2a3dfffb635af06360fee8fba3dfc7c3d75b0f958e7"
+    "57c559baf3629a9769a8b651a681256d065fe7e9b6fb18eb1b2a34411a9767604d30cd718894fc4dbc507b1c66934b120f2c91fec0331082"
+    "23cfbc0229000024cb666a66dcee62ae2f91985522d0ada423948f574e4125c7d6deeca49ce328282900001c000040043698c023085fc4de"
+    "864f38676a31d73fd87101af2900001c0000400573588980c360515e5171dc4b33ab514b6d2a500b290000080000402e290000100000402f"
+    "00020003000400050000000800004016";
+
+TEST(Ikev2Payloads, ParsesCharonsIkeSaInitRequest) {
+  const auto bytes = from_hex(kCharonIkeSaInit);
+  auto parsed = parse_message(bytes);
+  ASSERT_TRUE(parsed) << parsed.error().to_string();
+  EXPECT_EQ(parsed->header.exchange, ExchangeType::IkeSaInit);
+  EXPECT_TRUE(parsed->header.has(HeaderFlag::Initiator));
+  ASSERT_EQ(parsed->payloads.size(), 8u);
+  const auto& sa = std::get<SaPayload>(parsed->payloads[0]);
+  ASSERT_EQ(sa.proposals.size(), 1u);
+  EXPECT_EQ(sa.proposals[0].transforms,
+            (std::vector<Transform>{{TransformType::Encryption, 12, 128}, {TransformType::Integrity, 12, std::nullopt},
+                                    {TransformType::Prf, 5, std::nullopt}, {TransformType::DiffieHellman, 14, std::nullopt}}));
+  EXPECT_EQ(std::get<KePayload>(parsed->payloads[1]).group, 14);
+  EXPECT_EQ(std::get<KePayload>(parsed->payloads[1]).data.size(), 256u);
+  EXPECT_EQ(std::get<NoncePayload>(parsed->payloads[2]).data.size(), 32u);
+  EXPECT_NE(parsed->find_notify(NotifyType::NatDetectionSourceIp), nullptr);
+  EXPECT_NE(parsed->find_notify(NotifyType::Ikev2FragmentationSupported), nullptr);
+  EXPECT_EQ(std::get<NotifyPayload>(parsed->payloads[7]).type, 16406);
+  // Re-encoded, the same bytes.
+  auto again = encode_message(parsed->header, parsed->payloads);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(to_hex(*again), to_hex(bytes));
+}
+
 }  // namespace
 }  // namespace ward::ike::v2

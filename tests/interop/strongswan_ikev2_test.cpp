@@ -8,7 +8,8 @@
 //  - the child keys: a packet Ward's SimDataplane protects with the CHILD_SA's outbound SaInstall,
 //    sent to charon's port 4500, is counted by charon as decrypted (its `in` bytes grow);
 //  - AES-CBC/HMAC-SHA2-256 with MODP-2048 and AES-GCM-16 with ECP-256 for the IKE SA;
-//  - a wrong PSK: charon answers AUTHENTICATION_FAILED and Ward gets no CHILD_SA.
+//  - a wrong PSK: charon answers AUTHENTICATION_FAILED and Ward gets no CHILD_SA;
+//  - charon initiating (`swanctl --initiate`) to Ward's responder units: the same checks.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -137,14 +138,15 @@ class StrongSwanIkev2Test : public ::testing::Test {
     ASSERT_EQ(loaded.exit_code, 0) << loaded.describe() << charon_log();
   }
 
-  test::CapturedRun swanctl(std::vector<std::string> args) const {
+  std::vector<std::string> swanctl_argv(std::vector<std::string> args) const {
     std::vector<std::string> argv{kIp, "netns", "exec", charon_ns_->name(), "/usr/bin/env",
                                   "SWANCTL_DIR=" + (dir() / "swanctl").string(), kSwanctl};
     argv.insert(argv.end(), args.begin(), args.end());
     argv.push_back("--uri");
     argv.push_back("unix://" + (dir() / "charon.vici").string());
-    return test::run_captured(argv, dir());
+    return argv;
   }
+  test::CapturedRun swanctl(std::vector<std::string> args) const { return test::run_captured(swanctl_argv(std::move(args)), dir()); }
   std::string charon_log() const { return "\ncharon log:\n" + test::file_tail(dir() / "charon.log", 4000); }
 
   // Sends `message` (on 4500 with the non-ESP marker once `floated`) and waits for the answer,
@@ -199,15 +201,7 @@ class StrongSwanIkev2Test : public ::testing::Test {
     }
     AuthConfig auth{IdType::Ipv4Address, v4(kWard), SecureBytes(std::as_bytes(std::span(psk.data(), psk.size()))),
                     IdPayload{false, IdType::Ipv4Address, v4(kCharonAddress)}};
-    ChildSaConfig child;
-    child.proposals = std::move(esp);
-    child.local = TrafficSelector::of(IpPrefix::host(kWard));
-    child.remote = TrafficSelector::of(IpPrefix::host(kCharonAddress));
-    child.mode = driver::crypto::Mode::Tunnel;
-    child.tunnel = driver::crypto::TunnelEndpoints{driver::crypto::IpAddress::v4(10, 77, 0, 1), driver::crypto::IpAddress::v4(10, 77, 0, 2)};
-    if (out.sa->nat_detected()) child.udp_encapsulation = driver::crypto::UdpEncapsulation{kNatTPort, kNatTPort};
-    child.filter_id = kFilterId;
-    child.peer = kCharonAddress;
+    ChildSaConfig child = child_config(std::move(esp), out.sa->nat_detected());
     auto spi = random_esp_spi();
     IkeAuthInitiator auth_initiator(*out.sa, auth, child, *spi);
     auto request = auth_initiator.build_request();
@@ -224,6 +218,88 @@ class StrongSwanIkev2Test : public ::testing::Test {
     if (!made) out.failure = made.error();
     else out.child = std::move(*made);
     return out;
+  }
+
+  // Waits for one IKE datagram on `socket` (stripping the non-ESP marker on 4500).
+  Expected<net::Datagram, std::string> receive(const net::UdpSocket& socket, bool floated) {
+    auto got = socket.receive(3000ms);
+    if (!got) return unexpected(got.error());
+    if (!*got) return unexpected(std::string("nothing from charon within 3 s"));
+    if (floated) {
+      if ((*got)->bytes.size() < 4) return unexpected(std::string("a runt datagram on 4500"));
+      (*got)->bytes.erase((*got)->bytes.begin(), (*got)->bytes.begin() + 4);
+    }
+    return std::move(**got);
+  }
+  Expected<void, std::string> reply(const net::UdpSocket& socket, const net::Datagram& to, const Bytes& message, bool floated) {
+    Bytes wire;
+    if (floated) wire.assign(4, std::byte{0});
+    wire.insert(wire.end(), message.begin(), message.end());
+    return socket.send_to(to.from, to.port, wire);
+  }
+
+  // charon initiates (`swanctl --initiate`); Ward's responder units answer IKE_SA_INIT on 500
+  // and IKE_AUTH where charon sends it (4500 once charon floats).
+  Outcome respond(const std::string& psk, std::vector<IkeProposal> proposals, std::vector<ChildProposal> esp) {
+    Outcome out;
+    auto initiating = test::ChildProcess::spawn(swanctl_argv({"--initiate", "--child", "ward", "--timeout", "5"}), {},
+                                                dir() / "initiate.out");
+    if (!initiating) {
+      out.failure = initiating.error().to_string();
+      return out;
+    }
+    auto request = receive(*ike_socket_, false);
+    if (!request) {
+      out.failure = "IKE_SA_INIT: " + request.error();
+      return out;
+    }
+    IkeSaInitConfig init{std::move(proposals), {kWard, kIkePort}, {request->from, request->port}};
+    auto answered = respond_ike_sa_init(init, request->bytes);
+    if (!answered || !answered->sa) {
+      out.failure = answered ? answered->refusal : answered.error();
+      return out;
+    }
+    if (auto sent = reply(*ike_socket_, *request, answered->reply, false); !sent) {
+      out.failure = sent.error();
+      return out;
+    }
+    out.sa = std::move(answered->sa);
+    const bool floated = out.sa->nat_detected();
+    auto auth_request = receive(floated ? *natt_socket_ : *ike_socket_, floated);
+    if (!auth_request) {
+      out.failure = "IKE_AUTH: " + auth_request.error();
+      return out;
+    }
+    AuthConfig auth{IdType::Ipv4Address, v4(kWard), SecureBytes(std::as_bytes(std::span(psk.data(), psk.size()))),
+                    IdPayload{true, IdType::Ipv4Address, v4(kCharonAddress)}};
+    ChildSaConfig child = child_config(std::move(esp), floated);
+    auto auth_reply = respond_ike_auth(*out.sa, auth, child, *random_esp_spi(), auth_request->bytes);
+    if (!auth_reply) {
+      out.failure = auth_reply.error();
+      return out;
+    }
+    if (auto sent = reply(floated ? *natt_socket_ : *ike_socket_, *auth_request, auth_reply->reply, floated); !sent) {
+      out.failure = sent.error();
+      return out;
+    }
+    out.child = std::move(auth_reply->child);
+    if (!out.child) out.failure = auth_reply->refusal;
+    const auto until = std::chrono::steady_clock::now() + 6s;
+    while (initiating->running() && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(20ms);
+    return out;
+  }
+
+  ChildSaConfig child_config(std::vector<ChildProposal> esp, bool udp_encapsulated) const {
+    ChildSaConfig child;
+    child.proposals = std::move(esp);
+    child.local = TrafficSelector::of(IpPrefix::host(kWard));
+    child.remote = TrafficSelector::of(IpPrefix::host(kCharonAddress));
+    child.mode = driver::crypto::Mode::Tunnel;
+    child.tunnel = driver::crypto::TunnelEndpoints{driver::crypto::IpAddress::v4(10, 77, 0, 1), driver::crypto::IpAddress::v4(10, 77, 0, 2)};
+    if (udp_encapsulated) child.udp_encapsulation = driver::crypto::UdpEncapsulation{kNatTPort, kNatTPort};
+    child.filter_id = kFilterId;
+    child.peer = kCharonAddress;
+    return child;
   }
 
   std::string list_sas_when(std::string_view text) {
@@ -261,9 +337,10 @@ class StrongSwanIkev2Test : public ::testing::Test {
   std::optional<net::UdpSocket> ike_socket_, natt_socket_;
 };
 
-// charon's view of the IKE SA and CHILD_SA must carry the SPIs Ward has.
+// charon's view of the IKE SA and CHILD_SA must carry the SPIs Ward has (the * marks charon's).
 void expect_charon_shows(const std::string& sas, const IkeSa& sa, const ChildSa& child) {
-  EXPECT_NE(sas.find("ESTABLISHED, IKEv2, " + hex(sa.spi_i) + "_i " + hex(sa.spi_r) + "_r*"), std::string::npos) << sas;
+  const std::string spis = sa.initiator ? hex(sa.spi_i) + "_i " + hex(sa.spi_r) + "_r*" : hex(sa.spi_i) + "_i* " + hex(sa.spi_r) + "_r";
+  EXPECT_NE(sas.find("ESTABLISHED, IKEv2, " + spis), std::string::npos) << sas;
   EXPECT_NE(sas.find("INSTALLED, TUNNEL-in-UDP"), std::string::npos) << sas;
   EXPECT_TRUE(std::regex_search(sas, std::regex("in\\s+" + hex32(child.outbound_spi)))) << sas;
   EXPECT_TRUE(std::regex_search(sas, std::regex("out\\s+" + hex32(child.inbound_spi)))) << sas;
@@ -313,6 +390,19 @@ TEST_F(StrongSwanIkev2Test, WrongPresharedKeyIsRefusedByCharon) {
   EXPECT_FALSE(out.child);
   EXPECT_NE(out.failure.find("AUTHENTICATION_FAILED"), std::string::npos) << out.failure << charon_log();
   EXPECT_EQ(swanctl({"--list-sas"}).out.find("ESTABLISHED"), std::string::npos);
+}
+
+TEST_F(StrongSwanIkev2Test, CharonInitiatesToWardsResponder) {
+  start_charon("ward and charon agree", "aes128-sha256-modp2048", "aes128-sha256");
+  auto out = respond("ward and charon agree", {IkeProposal{}},
+                     {ChildProposal{driver::crypto::Cipher::AesCbc128, driver::crypto::Integrity::HmacSha256_128}});
+  ASSERT_TRUE(out.child) << out.failure << "\nswanctl --initiate:\n" << test::read_text(dir() / "initiate.out") << charon_log();
+  EXPECT_TRUE(out.sa->peer_behind_nat) << "charon with libipsec fakes a NAT";
+  const auto sas = list_sas_when("INSTALLED");
+  std::printf("swanctl --list-sas:\n%s\n", sas.c_str());
+  expect_charon_shows(sas, *out.sa, *out.child);
+  send_protected_packet(*out.child);
+  EXPECT_GT(charon_in_bytes(list_sas_when(" 1 packets")), 0) << charon_log();
 }
 
 }  // namespace
