@@ -2,10 +2,13 @@
 // HMAC-SHA-1 with 8-byte nonces, as libreswan's programs/cavp carries it (SKEYSEED, DKM =
 // prf+(SKEYSEED, Ni|Nr|SPIi|SPIr) of 132 bytes, DKM(Child SA) = prf+(SK_d, Ni|Nr),
 // DKM(Child SA D-H) = prf+(SK_d, g^ir(new)|Ni|Nr), SKEYSEED(Rekey)); and HMAC-SHA-256 from
-// RFC 4231 test case 2 as the PRF. The SHA-256 schedule as a whole meets charon in tests/interop.
+// RFC 4231 test case 2 as the PRF; and charon's SHA2-256 schedule from an interop run
+// (charon_vector.h), which also checks the PSK AUTH computation and NAT-D.
 #include <gtest/gtest.h>
 
 #include "ike/tests/hex.h"
+#include "ike/v2/charon_vector.h"
+#include "ike/v2/ike_sa_init.h"
 #include "ike/v2/keys.h"
 
 namespace ward::ike::v2 {
@@ -79,6 +82,62 @@ TEST(Ikev2Keys, CavsChildSaKeymatAndRekey) {
             "863ab49fa901227cffc06e27899c7054d56fd74c");
   EXPECT_EQ(hex(skeyseed_rekey(PrfId::HmacSha1, sk_d.reveal(), v.g_ir_new, v.ni, v.nr)),
             "63e81194946ebd05df7df5ebf5d8750056bf1f1d");
+}
+
+// charon's SHA2-256 schedule (charon_vector.h): SKEYSEED, the seven SK_* keys, the child SA's
+// KEYMAT in RFC 7296 2.17's order, both AUTH values with their MACed IDs, and NAT-D.
+namespace cv = charon_vector;
+
+TEST(Ikev2Keys, CharonSha256IkeSaKeys) {
+  const auto seed = skeyseed(PrfId::HmacSha2_256, from_hex(cv::kNi), from_hex(cv::kNr), from_hex(cv::kGir));
+  EXPECT_EQ(hex(seed), cv::kSkeyseed);
+  auto keys = derive_ike_sa_keys(PrfId::HmacSha2_256, seed, from_hex(cv::kNi), from_hex(cv::kNr), from_hex(cv::kSpiI),
+                                 from_hex(cv::kSpiR), 32, 16);
+  ASSERT_TRUE(keys);
+  EXPECT_EQ(hex(keys->sk_d), cv::kSkD);
+  EXPECT_EQ(hex(keys->sk_ai), cv::kSkAi);
+  EXPECT_EQ(hex(keys->sk_ar), cv::kSkAr);
+  EXPECT_EQ(hex(keys->sk_ei), cv::kSkEi);
+  EXPECT_EQ(hex(keys->sk_er), cv::kSkEr);
+  EXPECT_EQ(hex(keys->sk_pi), cv::kSkPi);
+  EXPECT_EQ(hex(keys->sk_pr), cv::kSkPr);
+}
+
+TEST(Ikev2Keys, CharonSha256ChildSaKeymat) {
+  const SecureBytes sk_d(std::span<const std::byte>(from_hex(cv::kSkD)));
+  auto keymat = child_keymat(PrfId::HmacSha2_256, sk_d, {}, from_hex(cv::kNi), from_hex(cv::kNr), 2 * (16 + 32));
+  ASSERT_TRUE(keymat);
+  EXPECT_EQ(hex(*keymat), std::string(cv::kEspEncryptionI) + cv::kEspIntegrityI + cv::kEspEncryptionR + cv::kEspIntegrityR);
+}
+
+// AUTH = prf(prf(PSK, "Key Pad for IKEv2"), RealMessage | Nonce | prf(SK_p, ID')): the octets
+// charon signed are split back into the message, the peer's nonce and the MACed ID.
+void expect_auth(const char* octets_hex, const char* sk_p_hex, const char* id_body_hex, const char* auth_hex) {
+  const auto octets = from_hex(octets_hex);
+  const std::span<const std::byte> all(octets);
+  const auto message = all.first(all.size() - 64);
+  const auto nonce = all.subspan(all.size() - 64, 32);
+  const SecureBytes sk_p(std::span<const std::byte>(from_hex(sk_p_hex)));
+  EXPECT_EQ(hex(prf(PrfId::HmacSha2_256, sk_p.reveal(), {from_hex(id_body_hex)})), to_hex(all.last(32)));
+  const std::string key = cv::kPresharedKey;
+  EXPECT_EQ(hex(psk_auth(PrfId::HmacSha2_256, std::as_bytes(std::span(key.data(), key.size())), message, nonce, sk_p,
+                         from_hex(id_body_hex))),
+            auth_hex);
+}
+
+TEST(Ikev2Keys, CharonSha256PresharedKeyAuth) {
+  expect_auth(cv::kInitiatorOctets, cv::kSkPi, cv::kIdiBody, cv::kInitiatorAuth);
+  expect_auth(cv::kResponderOctets, cv::kSkPr, cv::kIdrBody, cv::kResponderAuth);
+  // The nonces in the octets are the peers' (Nr for the initiator, Ni for the responder).
+  EXPECT_NE(std::string(cv::kInitiatorOctets).find(cv::kNr), std::string::npos);
+  EXPECT_NE(std::string(cv::kResponderOctets).find(cv::kNi), std::string::npos);
+}
+
+TEST(Ikev2Keys, CharonNatDetectionHash) {
+  Spi spi_i{};
+  const auto raw = from_hex(cv::kSpiI);
+  std::copy(raw.begin(), raw.end(), spi_i.begin());
+  EXPECT_EQ(to_hex(nat_detection_hash(spi_i, Spi{}, Endpoint{*IpAddress::parse("10.77.0.1"), 500})), cv::kNatdRequestSource);
 }
 
 // RFC 4231 4.3 (test case 2): HMAC-SHA-256 with key "Jefe" as PRF_HMAC_SHA2_256.
