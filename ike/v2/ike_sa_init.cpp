@@ -169,7 +169,7 @@ Expected<std::optional<IkeSa>, std::string> IkeSaInitInitiator::consume_response
   if (sa->proposals.size() != 1) return unexpected("the responder chose " + std::to_string(sa->proposals.size()) + " proposals");
   auto chosen = choose_ike(config_.proposals, *sa);
   if (!chosen) return unexpected("the responder chose a proposal Ward did not offer: " + chosen.error());
-  const auto& expected_transforms = ike_proposals({chosen->proposal}).front().transforms;
+  const auto expected_transforms = ike_proposals({chosen->proposal}).front().transforms;
   if (sa->proposals.front().transforms.size() != expected_transforms.size()) {
     return unexpected(std::string("the responder's chosen proposal has more than one transform of a type"));
   }
