@@ -216,6 +216,52 @@ TEST_F(Ikev2ExchangeTest, NatBetweenThePeersIsDetectedOnBothSides) {
   EXPECT_FALSE(sa_b->local_behind_nat);
 }
 
+// A responder under load answers with a COOKIE (RFC 7296 2.6): the initiator sends the same
+// request again with the cookie as its first payload, and the exchange goes on.
+TEST_F(Ikev2ExchangeTest, InitiatorRepeatsItsRequestWithTheRespondersCookie) {
+  auto initiator = IkeSaInitInitiator::create(a.init);
+  ASSERT_TRUE(initiator);
+  const Bytes first = initiator->request();
+  auto request = parse_message(first);
+  ASSERT_TRUE(request);
+  Header h = request->header;
+  h.flags = 0;
+  h.set(HeaderFlag::Response);
+  const Bytes cookie(24, std::byte{0xc0});
+  std::vector<Payload> asks{NotifyPayload{0, {}, static_cast<std::uint16_t>(NotifyType::Cookie), cookie}};
+  auto consumed = initiator->consume_response(*encode_message(h, asks));
+  ASSERT_TRUE(consumed) << consumed.error();
+  EXPECT_FALSE(*consumed);   // send again
+  auto again = parse_message(initiator->request());
+  ASSERT_TRUE(again);
+  ASSERT_FALSE(again->payloads.empty());
+  const auto* echoed = std::get_if<NotifyPayload>(&again->payloads.front());
+  ASSERT_NE(echoed, nullptr);
+  EXPECT_TRUE(echoed->is(NotifyType::Cookie));
+  EXPECT_EQ(echoed->data, cookie);
+  // The rest of the request is unchanged: same SPI, proposals, KE and nonce.
+  EXPECT_EQ(again->header.initiator_spi, request->header.initiator_spi);
+  EXPECT_EQ(std::vector<Payload>(again->payloads.begin() + 1, again->payloads.end()), request->payloads);
+  auto reply = respond_ike_sa_init(b.init, initiator->request());
+  ASSERT_TRUE(reply && reply->sa);
+  auto done = initiator->consume_response(reply->reply);
+  ASSERT_TRUE(done) << done.error();
+  EXPECT_TRUE(*done);
+}
+
+// INVALID_KE_PAYLOAD naming a group the initiator never offered ends the exchange.
+TEST_F(Ikev2ExchangeTest, InvalidKeForAGroupNotOfferedFails) {
+  auto initiator = IkeSaInitInitiator::create(a.init);
+  ASSERT_TRUE(initiator);
+  Header h = parse_message(initiator->request())->header;
+  h.flags = 0;
+  h.set(HeaderFlag::Response);
+  std::vector<Payload> asks{NotifyPayload{0, {}, static_cast<std::uint16_t>(NotifyType::InvalidKePayload), Bytes{std::byte{0}, std::byte{20}}}};
+  auto consumed = initiator->consume_response(*encode_message(h, asks));
+  ASSERT_FALSE(consumed);
+  EXPECT_NE(consumed.error().find("group 20, which Ward did not offer"), std::string::npos) << consumed.error();
+}
+
 TEST_F(Ikev2ExchangeTest, TamperedIkeAuthIsDroppedUnanswered) {
   run_ike_sa_init();
   ASSERT_TRUE(sa_a && sa_b);
