@@ -9,6 +9,7 @@
 #include "driver/sim/sim_dataplane.h"
 #include "ike/tests/exchange_support.h"
 #include "ike/v2/ike_auth.h"
+#include "ike/v2/informational.h"
 
 namespace ward::ike::v2 {
 namespace {
@@ -260,6 +261,44 @@ TEST_F(Ikev2ExchangeTest, InvalidKeForAGroupNotOfferedFails) {
   auto consumed = initiator->consume_response(*encode_message(h, asks));
   ASSERT_FALSE(consumed);
   EXPECT_NE(consumed.error().find("group 20, which Ward did not offer"), std::string::npos) << consumed.error();
+}
+
+// After IKE_AUTH: A checks liveness (its message 2), B deletes the CHILD_SA (B's first request,
+// message 0) and A answers with its own SPI of the pair, then A deletes the IKE SA (message 3).
+TEST_F(Ikev2ExchangeTest, InformationalLivenessAndDeletes) {
+  run_ike_sa_init();
+  run_ike_auth();
+  ASSERT_TRUE(child_a && child_b);
+  auto ping = liveness_request(*sa_a, 2);
+  ASSERT_TRUE(ping);
+  auto pong = answer_informational(*sa_b, *ping, {});
+  ASSERT_TRUE(pong) << pong.error();
+  EXPECT_EQ(pong->message_id, 2u);
+  EXPECT_FALSE(pong->delete_ike_sa);
+  auto empty = consume_informational_response(*sa_a, 2, pong->reply);
+  ASSERT_TRUE(empty) << empty.error();
+  EXPECT_TRUE(empty->empty());
+  EXPECT_FALSE(consume_informational_response(*sa_a, 3, pong->reply));   // not the answer to 3
+
+  auto del = delete_child_sa_request(*sa_b, 0, {child_b->inbound_spi});
+  ASSERT_TRUE(del);
+  auto answered = answer_informational(*sa_a, *del, {{child_a->outbound_spi, child_a->inbound_spi}});
+  ASSERT_TRUE(answered) << answered.error();
+  EXPECT_EQ(answered->deleted_outbound_spis, std::vector<std::uint32_t>{child_a->outbound_spi});
+  auto named = consume_informational_response(*sa_b, 0, answered->reply);
+  ASSERT_TRUE(named) << named.error();
+  ASSERT_EQ(named->size(), 1u);
+  const auto& d = std::get<DeletePayload>(named->front());
+  ASSERT_EQ(d.spis.size(), 1u);
+  EXPECT_EQ(d.spis[0], (Bytes{std::byte{0}, std::byte{1}, std::byte{0}, std::byte{0x0a}}));   // A's inbound 0x1000a
+
+  auto bye = delete_ike_sa_request(*sa_a, 3);
+  ASSERT_TRUE(bye);
+  auto gone = answer_informational(*sa_b, *bye, {});
+  ASSERT_TRUE(gone);
+  EXPECT_TRUE(gone->delete_ike_sa);
+  // A's own message turned back at it is refused: the I flag names A, not its peer.
+  EXPECT_FALSE(answer_informational(*sa_a, *bye, {}));
 }
 
 TEST_F(Ikev2ExchangeTest, TamperedIkeAuthIsDroppedUnanswered) {

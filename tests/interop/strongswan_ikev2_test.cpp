@@ -9,7 +9,9 @@
 //    sent to charon's port 4500, is counted by charon as decrypted (its `in` bytes grow);
 //  - AES-CBC/HMAC-SHA2-256 with MODP-2048 and AES-GCM-16 with ECP-256 for the IKE SA;
 //  - a wrong PSK: charon answers AUTHENTICATION_FAILED and Ward gets no CHILD_SA;
-//  - charon initiating (`swanctl --initiate`) to Ward's responder units: the same checks.
+//  - charon initiating (`swanctl --initiate`) to Ward's responder units: the same checks;
+//  - INFORMATIONAL: Ward's liveness check is answered; charon's DELETE of the CHILD_SA and of the
+//    IKE SA (`swanctl --terminate`) are answered by Ward and charon's SA list empties.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -21,6 +23,7 @@
 #include "ike/net/udp_socket.h"
 #include "ike/tests/exchange_support.h"
 #include "ike/v2/ike_auth.h"
+#include "ike/v2/informational.h"
 #include "tests/harness/process.h"
 #include "tests/netns/netns.h"
 
@@ -390,6 +393,60 @@ TEST_F(StrongSwanIkev2Test, WrongPresharedKeyIsRefusedByCharon) {
   EXPECT_FALSE(out.child);
   EXPECT_NE(out.failure.find("AUTHENTICATION_FAILED"), std::string::npos) << out.failure << charon_log();
   EXPECT_EQ(swanctl({"--list-sas"}).out.find("ESTABLISHED"), std::string::npos);
+}
+
+TEST_F(StrongSwanIkev2Test, InformationalLivenessAndCharonsDeletes) {
+  start_charon("ward and charon agree", "aes128-sha256-modp2048", "aes128-sha256");
+  auto out = initiate("ward and charon agree", {IkeProposal{}},
+                      {ChildProposal{driver::crypto::Cipher::AesCbc128, driver::crypto::Integrity::HmacSha256_128}});
+  ASSERT_TRUE(out.child) << out.failure << charon_log();
+  ASSERT_TRUE(out.sa->nat_detected());
+  ASSERT_NE(list_sas_when("INSTALLED").find("INSTALLED"), std::string::npos);
+
+  // Ward's liveness check (its message 2, after IKE_AUTH's 1).
+  auto ping = liveness_request(*out.sa, 2);
+  ASSERT_TRUE(ping);
+  auto pong = exchange(*ping, true);
+  ASSERT_TRUE(pong) << pong.error() << charon_log();
+  auto answered = consume_informational_response(*out.sa, 2, *pong);
+  ASSERT_TRUE(answered) << answered.error();
+  EXPECT_TRUE(answered->empty());
+
+  // charon deletes the CHILD_SA (its first request: message 0), naming its inbound SPI.
+  auto terminating = test::ChildProcess::spawn(swanctl_argv({"--terminate", "--child", "ward", "--timeout", "5"}), {},
+                                               dir() / "terminate-child.out");
+  ASSERT_TRUE(terminating);
+  auto request = receive(*natt_socket_, true);
+  ASSERT_TRUE(request) << request.error() << charon_log();
+  auto answer = answer_informational(*out.sa, request->bytes, {{out.child->outbound_spi, out.child->inbound_spi}});
+  ASSERT_TRUE(answer) << answer.error();
+  EXPECT_EQ(answer->message_id, 0u);
+  EXPECT_EQ(answer->deleted_outbound_spis, std::vector<std::uint32_t>{out.child->outbound_spi});
+  ASSERT_TRUE(reply(*natt_socket_, *request, answer->reply, true));
+  const auto until = std::chrono::steady_clock::now() + 6s;
+  while (terminating->running() && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(20ms);
+  EXPECT_NE(test::read_text(dir() / "terminate-child.out").find("terminate completed successfully"), std::string::npos)
+      << test::read_text(dir() / "terminate-child.out");
+  auto sas = swanctl({"--list-sas"}).out;
+  EXPECT_NE(sas.find("ESTABLISHED"), std::string::npos) << sas;
+  EXPECT_EQ(sas.find("INSTALLED"), std::string::npos) << sas << charon_log();
+
+  // charon deletes the IKE SA (message 1).
+  auto closing = test::ChildProcess::spawn(swanctl_argv({"--terminate", "--ike", "ward", "--timeout", "5"}), {},
+                                           dir() / "terminate-ike.out");
+  ASSERT_TRUE(closing);
+  request = receive(*natt_socket_, true);
+  ASSERT_TRUE(request) << request.error() << charon_log();
+  answer = answer_informational(*out.sa, request->bytes, {});
+  ASSERT_TRUE(answer) << answer.error();
+  EXPECT_EQ(answer->message_id, 1u);
+  EXPECT_TRUE(answer->delete_ike_sa);
+  ASSERT_TRUE(reply(*natt_socket_, *request, answer->reply, true));
+  const auto until_closed = std::chrono::steady_clock::now() + 6s;
+  while (closing->running() && std::chrono::steady_clock::now() < until_closed) std::this_thread::sleep_for(20ms);
+  EXPECT_NE(test::read_text(dir() / "terminate-ike.out").find("terminate completed successfully"), std::string::npos)
+      << test::read_text(dir() / "terminate-ike.out");
+  EXPECT_EQ(swanctl({"--list-sas"}).out.find("ESTABLISHED"), std::string::npos) << charon_log();
 }
 
 TEST_F(StrongSwanIkev2Test, CharonInitiatesToWardsResponder) {
