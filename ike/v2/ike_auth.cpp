@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 
 #include "ike/crypto/prf.h"
+#include "ike/v2/protected_message.h"
 
 namespace ward::ike::v2 {
 namespace {
@@ -12,17 +13,6 @@ using driver::crypto::Mode;
 
 NotifyPayload notify(NotifyType type) { return NotifyPayload{0, {}, static_cast<std::uint16_t>(type), {}}; }
 
-Header auth_header(const IkeSa& sa, bool response) {
-  Header h;
-  h.initiator_spi = sa.spi_i;
-  h.responder_spi = sa.spi_r;
-  h.exchange = ExchangeType::IkeAuth;
-  h.message_id = 1;
-  if (sa.initiator) h.set(HeaderFlag::Initiator);
-  if (response) h.set(HeaderFlag::Response);
-  return h;
-}
-
 // AUTH data this side (`initiator` says which) sends or expects from the peer.
 SecureBytes auth_for(const IkeSa& sa, bool of_initiator, const SecureBytes& psk, const IdPayload& id) {
   if (of_initiator) return psk_auth(sa.proposal.prf, psk.reveal(), sa.init_request, sa.nr, sa.keys.sk_pi, id.body());
@@ -30,18 +20,13 @@ SecureBytes auth_for(const IkeSa& sa, bool of_initiator, const SecureBytes& psk,
 }
 
 Expected<std::vector<Payload>, std::string> open(const IkeSa& sa, std::span<const std::byte> datagram, bool expect_response) {
-  auto m = parse_message(datagram);
-  if (!m) return unexpected("IKE_AUTH: " + m.error().to_string());
-  const Header& h = m->header;
-  if (h.exchange != ExchangeType::IkeAuth || h.has(HeaderFlag::Response) != expect_response || h.message_id != 1 ||
-      h.initiator_spi != sa.spi_i || h.responder_spi != sa.spi_r) {
+  auto opened = open_protected(sa, datagram);
+  if (!opened) return unexpected("IKE_AUTH: " + opened.error());
+  const Header& h = opened->header;
+  if (h.exchange != ExchangeType::IkeAuth || h.has(HeaderFlag::Response) != expect_response || h.message_id != 1) {
     return unexpected(std::string("not the IKE_AUTH ") + (expect_response ? "response" : "request") + " of IKE SA " + sa.spis());
   }
-  const auto* sk = m->find<EncryptedPayload>();
-  if (sk == nullptr || m->payloads.size() != 1) return unexpected(std::string("IKE_AUTH without an SK payload alone"));
-  auto inner = open_message(sa.proposal.suite(), sa.inbound_keys(), datagram, *sk);
-  if (!inner) return unexpected("IKE_AUTH: " + inner.error().to_string());
-  return std::move(*inner);
+  return std::move(opened->payloads);
 }
 
 // The narrower of `proposed` (the peer's selectors, any of them) and `ours`, or nothing.
@@ -156,7 +141,7 @@ Expected<Bytes, std::string> IkeAuthInitiator::build_request() {
   inner.emplace_back(SaPayload{std::move(*proposals)});
   inner.emplace_back(TsPayload{true, {child_.local}});
   inner.emplace_back(TsPayload{false, {child_.remote}});
-  auto sealed = seal_message(sa_.proposal.suite(), sa_.outbound_keys(), auth_header(sa_, false), inner);
+  auto sealed = seal_protected(sa_, ExchangeType::IkeAuth, 1, false, inner);
   if (!sealed) return unexpected(sealed.error());
   request_ = *sealed;
   return sealed;
@@ -201,7 +186,7 @@ Expected<IkeAuthReply, std::string> respond_ike_auth(IkeSa& sa, const AuthConfig
                                                      std::uint32_t own_spi, std::span<const std::byte> request) {
   auto inner = open(sa, request, false);
   if (!inner) return unexpected(inner.error());
-  auto seal = [&](std::vector<Payload> payloads) { return seal_message(sa.proposal.suite(), sa.outbound_keys(), auth_header(sa, true), payloads); };
+  auto seal = [&](std::vector<Payload> payloads) { return seal_protected(sa, ExchangeType::IkeAuth, 1, true, payloads); };
   auto refuse = [&](NotifyType type, std::string why, bool authenticated) -> Expected<IkeAuthReply, std::string> {
     auto sealed = seal({notify(type)});
     if (!sealed) return unexpected(sealed.error());

@@ -12,18 +12,9 @@
 #include <optional>
 #include <vector>
 
-#include "ike/v2/ike_sa_init.h"
+#include "ike/v2/protected_message.h"
 
 namespace ward::ike::v2 {
-
-// A protected message of `sa` that checks and decrypts (SPIs, I flag of the peer, SK payload).
-struct OpenedMessage {
-  Header header;
-  std::vector<Payload> payloads;
-};
-Expected<OpenedMessage, std::string> open_protected(const IkeSa& sa, std::span<const std::byte> datagram);
-Expected<Bytes, std::string> seal_protected(const IkeSa& sa, ExchangeType exchange, std::uint32_t message_id, bool response,
-                                            std::span<const Payload> payloads);
 
 // Requests this side sends with its next message ID (the caller tracks it: IkeSa::next_message_id
 // for the original initiator after IKE_AUTH, 0 upwards for the original responder).
