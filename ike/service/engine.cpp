@@ -68,6 +68,17 @@ void IkeService::Engine::receive_nat_t() {
   }
 }
 
+// RFC 3948 4: a host behind the NAT keeps the mapping open while its floated main mode is up.
+void IkeService::Engine::nat_keepalive(MainMode& mm, TimePoint t) {
+  if (!mm.sa->established() || !mm.peer.nat_t || !mm.sa->nat().local_behind_nat) return;
+  if (!mm.next_keepalive) mm.next_keepalive = t + options_.nat_keepalive_interval;
+  if (*mm.next_keepalive > t) return;
+  const std::array<std::byte, 1> keepalive{sa::kNatKeepaliveByte};
+  send(mm.peer, keepalive);
+  ++counters_.nat_keepalives_sent;
+  mm.next_keepalive = t + options_.nat_keepalive_interval;
+}
+
 void IkeService::Engine::on_datagram(const net::Datagram& datagram, bool nat_t) {
   ++counters_.datagrams_received;
   const Endpoint from{datagram.from, datagram.port, nat_t};
@@ -143,15 +154,7 @@ void IkeService::Engine::timers() {
       after_main_mode_step(mm, extra, kind);
       if (mm.dead) continue;
     }
-    if (mm.sa->established() && mm.peer.nat_t && mm.sa->nat().local_behind_nat) {
-      if (!mm.next_keepalive) mm.next_keepalive = t + options_.nat_keepalive_interval;
-      if (*mm.next_keepalive <= t) {
-        const std::array<std::byte, 1> keepalive{sa::kNatKeepaliveByte};
-        send(mm.peer, keepalive);
-        ++counters_.nat_keepalives_sent;
-        mm.next_keepalive = t + options_.nat_keepalive_interval;
-      }
-    }
+    nat_keepalive(mm, t);
     if (!mm.sa->established() && mm.sa->role() == auth::Role::Responder && t - mm.created >= options_.half_open_timeout) {
       ++counters_.half_open_timeouts;
       std::string reason = "main mode not completed within " +

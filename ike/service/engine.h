@@ -3,7 +3,7 @@
 // as strongSwan's tasks and iked's per-exchange functions are:
 //
 //   engine.cpp                 datagrams in and out, routing by exchange type, finding the main
-//                              mode for a peer, timers and sweeping
+//                              mode for a peer, NAT-T keepalives, timers and sweeping
 //   engine_main_mode.cpp       main mode: responder (embryonic table, promotion at main mode 3),
 //                              initiator, failure, fallback to clear
 //   engine_quick_mode.cpp      quick mode: initiator (outbound SA after message 3), responder
@@ -254,6 +254,8 @@ class IkeService::Engine {
   sa::Phase1Config phase1_config(const Phase1Policy& policy, const IpAddress& peer) const;
   sa::QuickModeConfig quick_mode_config(const QuickModePolicy& policy, const MainMode& mm) const;
   void float_if_due(MainMode& mm);
+  // NAT-T keepalive (one 0xFF byte) every nat_keepalive_interval, when this host is behind the NAT.
+  void nat_keepalive(MainMode& mm, TimePoint t);
   MainMode* main_mode_by_cookies(const IsakmpHeader& h, const IpAddress& from);
   MainMode* usable_main_mode(const IpAddress& peer);
   // usable_main_mode() unless that one reached its quick mode limit (then nullptr: negotiate anew).
