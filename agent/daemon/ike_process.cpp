@@ -376,6 +376,21 @@ Expected<Body, std::string> IkeProcess::release_spi(std::span<const std::uint8_t
   return Body{};
 }
 
+Expected<void, std::string> IkeProcess::check_reserved_spis(const driver::SaInstall& sa) const {
+  if (sa.params.direction != driver::crypto::Direction::Inbound) return {};
+  std::vector<std::pair<std::uint32_t, driver::crypto::SecurityProtocol>> spis{{sa.params.spi, sa.params.protocol}};
+  if (sa.bundled_ah) spis.emplace_back(sa.bundled_ah->spi, driver::crypto::SecurityProtocol::Ah);
+  for (const auto& key : spis) {
+    const auto found = reserved_spis_.find(key);
+    if (found == reserved_spis_.end() || !(found->second.peer == sa.peer)) {
+      return unexpected(driver::crypto::describe_sa(sa.params) + " from " + sa.peer.to_string() + ": " +
+                        std::string(driver::crypto::name_of(key.second)) + " SPI " + std::to_string(key.first) +
+                        " was not reserved for " + sa.peer.to_string() + " by the IKE process");
+    }
+  }
+  return {};
+}
+
 Expected<Body, std::string> IkeProcess::handle_call(Incoming& m) {
   if (auto answered = gss_.handle(m.type, m.body)) return std::move(*answered);
   switch (m.type) {
@@ -431,6 +446,13 @@ Expected<Body, std::string> IkeProcess::handle_call(Incoming& m) {
       auto sa = ikeproc::decode<driver::SaInstall>(m.body);
       if (!sa) return unexpected(std::move(sa.error()));
       if (auto admitted = admit(*sa); !admitted) return unexpected(std::move(admitted.error()));
+      {
+        const std::lock_guard lock(mutex_);
+        if (auto reserved = check_reserved_spis(*sa); !reserved) {
+          log_.error("ike-sa-refused", {{"pid", std::to_string(child_pid_.load())}, {"why", reserved.error()}});
+          return unexpected(std::move(reserved.error()));
+        }
+      }
       const bool inbound = sa->params.direction == driver::crypto::Direction::Inbound;
       const auto reserved_esp = std::pair{sa->params.spi, sa->params.protocol};
       const auto key = std::pair{sa->params.spi, sa->params.direction};

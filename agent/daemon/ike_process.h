@@ -14,8 +14,8 @@
 //            policy negotiates with a peer the child reported authenticated (ikebridge/sa_admission.h,
 //            refused: `ike-sa-refused`) and remembers what the child installed
 //   SPIs     allocate_spi / release_spi: inbound SPIs only for a peer the child reported
-//            authenticated, at most kMaxReservedSpis at a time; only the child's own are released
-//            (refused: `ike-spi-refused`)
+//            authenticated, at most kMaxReservedSpis at a time; an inbound SA must use SPIs the
+//            child reserved for that peer, and only those are released (refused: `ike-spi-refused`)
 // When the child dies, wardd logs how (`ike-process-exited`), removes the SAs it had installed
 // (their keys died with it, and the new child could not rekey them; the filter table stays, so
 // their traffic is held or blocked, never sent in clear) and starts a new child, which gets the
@@ -128,6 +128,8 @@ class IkeProcess final : public IkeRunner {
   Expected<void, std::string> admit(const driver::SoftAssociation& association);
   Expected<privsep::Body, std::string> allocate_spi(std::span<const std::uint8_t> body);
   Expected<privsep::Body, std::string> release_spi(std::span<const std::uint8_t> body);
+  // An inbound SA's SPIs must be ones the child reserved for its peer (mutex_ held).
+  Expected<void, std::string> check_reserved_spis(const driver::SaInstall& sa) const;
   Expected<void, std::string> refuse_spi(std::string why);
   std::shared_ptr<privsep::Endpoint> endpoint() const;
   void remove_installed_sas(const std::string& why);
