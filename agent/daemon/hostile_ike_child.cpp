@@ -1,7 +1,9 @@
 // For ike_process_test: an IKE process that was taken over. Started by IkeProcess in place of
 // `wardd --privsep-child ike` (same arguments), it enters the same sandbox, then asks wardd for
-// SAs and a soft association the policy does not allow, one the policy allows, and logs what
-// wardd answered to each (kLog: "hostile: <case>: installed" or "hostile: <case>: refused: why").
+// SAs and a soft association the policy does not allow, inbound SPIs it may not have, one SA the
+// policy allows (on an SPI wardd reserved for it), and logs what wardd answered to each (kLog:
+// "hostile: <case>: installed" or "hostile: <case>: refused: why"); it leaves one SPI reserved
+// ("hostile: kept SPI N") for wardd to give back when it stops.
 // What it aims at comes from the environment the test set: WARD_HOSTILE_FILTER (a negotiate filter
 // id), WARD_HOSTILE_PEER (an address that filter covers), WARD_HOSTILE_OUTSIDE (one it does not).
 #include <signal.h>
@@ -98,6 +100,8 @@ int main(int argc, char** argv) {
 
   attempt("unknown filter", kAddSa, encode(sa_with(4242, *peer, method, 0x101)));
   attempt("no main mode", kAddSa, encode(sa_with(filter, *peer, method, 0x102)));
+  const auto protocol = method.esp ? driver::crypto::SecurityProtocol::Esp : driver::crypto::SecurityProtocol::Ah;
+  attempt("SPI before main mode", kAllocateSpi, encode(SpiRequest{protocol, *peer}));
   // What a taken-over child can always claim: a main mode with the peer.
   ike::service::IkeEvent established;
   established.kind = ike::service::IkeEvent::Kind::MainModeEstablished;
@@ -106,7 +110,17 @@ int main(int argc, char** argv) {
   attempt("weak method", kAddSa, encode(sa_with(filter, *peer, weak, 0x103)));
   attempt("peer outside the filter", kAddSa, encode(sa_with(filter, *outside, method, 0x104)));
   attempt("soft association", kAddSoftAssociation, encode(driver::SoftAssociation{filter, *peer, std::chrono::seconds(300)}));
-  attempt("as the policy says", kAddSa, encode(sa_with(filter, *peer, method, 0x105)));
+  attempt("SPI it did not reserve", kAddSa, encode(sa_with(filter, *peer, method, 0x105)));
+  attempt("release of an SPI it did not reserve", kReleaseSpi, encode(SpiReservation{0x106, protocol}));
+  auto reserve = [&]() -> std::uint32_t {
+    auto r = parent.call(kAllocateSpi, encode(SpiRequest{protocol, *peer}));
+    auto reservation = r ? decode<SpiReservation>(*r) : unexpected(r.error());
+    if (!reservation) say("hostile: SPI refused: " + reservation.error());
+    return reservation ? reservation->spi : 0;
+  };
+  const auto spi = reserve();
+  say("hostile: kept SPI " + std::to_string(reserve()));
+  attempt("as the policy says", kAddSa, encode(sa_with(filter, *peer, method, spi)));
   say("hostile: done");
   int signal = 0;
   sigwait(&stop, &signal);
