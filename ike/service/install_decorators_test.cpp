@@ -1,7 +1,7 @@
 // The dataplane decorators quick modes install through (install_decorators.h), over a real
 // SimDataplane: an initiator's outbound SA waits until release() (the responder has had message 3),
-// a waiting SA that is deleted never reaches the dataplane, and a default response SA brings the
-// dynamic filter of its traffic.
+// a waiting SA that is deleted never reaches the dataplane, a default response SA brings the
+// dynamic filter of its traffic, and inbound SPIs come from the dataplane behind.
 #include "ike/service/install_decorators.h"
 
 #include <gtest/gtest.h>
@@ -95,6 +95,21 @@ TEST(DefaultResponseInstaller, EverySaBringsTheDynamicFilterOfItsTraffic) {
       EXPECT_EQ(s.dynamic_filter_id, 0U);
     }
   }
+}
+
+// Quick modes take their inbound SPIs through the decorators: the dataplane's own allocator answers.
+TEST(InstallDecorators, SpisAreAllocatedAndReleasedByTheDataplaneBehind) {
+  Listener listener;
+  driver::SimDataplane sim(listener);
+  OutboundAfterMessage3 initiator(sim);
+  DefaultResponseInstaller responder(sim, driver::DynamicSelector{kUs, kPeer, 0, 0, 0});
+  const auto a = initiator.allocate_spi(driver::crypto::SecurityProtocol::Esp, kPeer);
+  const auto b = responder.allocate_spi(driver::crypto::SecurityProtocol::Esp, kPeer);
+  ASSERT_TRUE(a.has_value()) << a.error();
+  ASSERT_TRUE(b.has_value()) << b.error();
+  EXPECT_NE(*a, *b);   // one allocator behind both
+  EXPECT_TRUE(initiator.release_spi(*a, driver::crypto::SecurityProtocol::Esp).has_value());
+  EXPECT_TRUE(responder.release_spi(*b, driver::crypto::SecurityProtocol::Esp).has_value());
 }
 
 }  // namespace
