@@ -1,0 +1,284 @@
+// wardd with [privsep] user reads the directory through its fetcher process (fetch_process.h), as
+// real processes: one real slapd (AD schema, the Legal example, syncprov) and one real MIT KDC;
+// wardd (sim backend) binds with SASL/GSSAPI, and its fetcher runs as `nobody`.
+//
+//  (a) the Legal policy comes through the child: /proc shows it as uid 65534 with no capability,
+//      no_new_privs and a seccomp filter, the fetch's events carry process=fetch, and the child
+//      cannot read the keytab it binds with (wardd hands it the ticket, never the keytab);
+//  (b) the child killed with SIGKILL in the middle of a refresh (slapd frozen so that the fetch
+//      waits): the refresh fails as an unreachable directory does, the Legal policy stays enforced,
+//      a new child starts, and the next refresh succeeds through it.
+// Root (the sandbox changes uid); skips otherwise.
+#include <dirent.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "tests/harness/kdc_instance.h"
+#include "tests/harness/legal_scenario.h"
+#include "tests/harness/slapd_instance.h"
+
+namespace ward {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+const std::string kDomain = "DC=example,DC=test";
+const std::string kRealm = "EXAMPLE.TEST";
+const std::string kLegalPolicyName = "Communication for the Legal Department";
+constexpr auto kWaitLimit = 20s;
+
+std::filesystem::path source_dir() {
+  const char* dir = std::getenv("WARD_SOURCE_DIR");
+  return dir != nullptr ? std::filesystem::path(dir) : std::filesystem::current_path();
+}
+
+template <typename Done>
+bool eventually(Done done, std::chrono::milliseconds limit = kWaitLimit, std::chrono::milliseconds step = 50ms) {
+  const auto deadline = Clock::now() + limit;
+  while (Clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(step);
+  }
+  return done();
+}
+
+std::map<std::string, std::string> proc_status(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::map<std::string, std::string> fields;
+  for (std::string line; std::getline(in, line);) {
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    auto value = line.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(" \t"));
+    value.erase(value.find_last_not_of(" \t") + 1);
+    fields[line.substr(0, colon)] = value;
+  }
+  return fields;
+}
+
+// wardd's child whose command line is `... --privsep-child fetch ...`; -1 when there is none.
+pid_t fetch_process_of(pid_t wardd) {
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) return -1;
+  pid_t found = -1;
+  while (const dirent* entry = readdir(proc)) {
+    const pid_t pid = static_cast<pid_t>(std::atoi(entry->d_name));
+    if (pid <= 0) continue;
+    if (proc_status(pid)["PPid"] != std::to_string(wardd)) continue;
+    std::ifstream cmdline("/proc/" + std::to_string(pid) + "/cmdline");
+    std::string args((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
+    for (auto& c : args) c = c == '\0' ? ' ' : c;
+    if (args.find("--privsep-child fetch ") != std::string::npos) found = pid;
+  }
+  closedir(proc);
+  return found;
+}
+
+class Wardd {
+ public:
+  Wardd(const std::filesystem::path& dir, const std::string& uri, const std::filesystem::path& keytab,
+        const std::filesystem::path& krb5_config)
+      : dir_(dir), krb5_config_(krb5_config) {
+    std::filesystem::create_directories(dir_);
+    socket_ = dir_ / "run" / "control.sock";
+    const std::string conf = "[directory]\nuri = " + uri + "\nrealm = " + kRealm + "\ncomputer_name = LEGAL-PC1$\nkeytab = " +
+                             keytab.string() + "\nprincipal = host/legal-pc1.example.test@" + kRealm +
+                             "\n[privsep]\nuser = nobody\n[driver]\nbackend = sim\n[control]\nsocket = " + socket_.string() +
+                             "\n[cache]\npath = " + (dir_ / "state" / "ward.db").string() + "\n[log]\nlevel = debug\n";
+    config_ = dir_ / "ward.conf";
+    EXPECT_TRUE(test::write_file(config_, conf));
+  }
+  ~Wardd() {
+    process_.stop();
+    const std::string all = log();
+    EXPECT_EQ(all.find("runtime error:"), std::string::npos) << all;
+  }
+  Wardd(const Wardd&) = delete;
+  Wardd& operator=(const Wardd&) = delete;
+
+  void start() {
+    auto child = test::ChildProcess::spawn({WARDD_PATH, "--config", config_.string()},
+                                           {{"KRB5_CONFIG", krb5_config_.string()}, {"KRB5CCNAME", "MEMORY:wardd-test"}},
+                                           dir_ / "wardd.log");
+    ASSERT_TRUE(child) << child.error().to_string();
+    process_ = std::move(*child);
+  }
+  pid_t pid() const { return process_.pid(); }
+  std::string log() const { return test::read_text(dir_ / "wardd.log"); }
+  std::size_t log_count(const std::string& text) const {
+    const std::string all = log();
+    std::size_t count = 0;
+    for (auto at = all.find(text); at != std::string::npos; at = all.find(text, at + 1)) ++count;
+    return count;
+  }
+
+  nlohmann::json wardctl(const std::vector<std::string>& words) const {
+    std::vector<std::string> argv{WARDCTL_PATH, "--socket", socket_.string(), "--json"};
+    argv.insert(argv.end(), words.begin(), words.end());
+    const auto result = test::run_captured(argv, dir_);
+    if (result.exit_code != 0) return nullptr;
+    return nlohmann::json::parse(result.out, nullptr, false);
+  }
+  nlohmann::json policy() const { return wardctl({"show", "policy"}); }
+  std::string state() const {
+    const auto p = policy();
+    return p.is_object() && p.contains("state") ? p["state"].get<std::string>() : std::string();
+  }
+  std::string policy_name() const {
+    const auto p = policy();
+    return p.is_object() && p.contains("policy") ? p["policy"].value("name", "") : std::string();
+  }
+  bool has_event(const std::string& kind, const std::string& reason_part) const {
+    const auto e = wardctl({"show", "events"});
+    if (!e.is_object() || !e.contains("events")) return false;
+    for (const auto& event : e["events"]) {
+      if (event.value("kind", "") == kind && event.value("reason", "").find(reason_part) != std::string::npos) return true;
+    }
+    return false;
+  }
+
+ private:
+  std::filesystem::path dir_, krb5_config_, socket_, config_;
+  test::ChildProcess process_;
+};
+
+class WarddFetchProcess : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (geteuid() != 0) return;
+    auto kdc = test::KdcInstance::start({kRealm});
+    ASSERT_TRUE(kdc) << kdc.error().to_string();
+    kdc_ = kdc->release();
+    const auto service_keytab = test::add_legal_principals(*kdc_, {"legal-pc1"});
+    ASSERT_TRUE(service_keytab) << service_keytab.error().to_string();
+    auto options = test::legal_scenario_slapd_options(source_dir(), *service_keytab, kdc_->krb5_config());
+    options.syncprov = true;
+    auto slapd = test::SlapdInstance::start(options);
+    ASSERT_TRUE(slapd) << slapd.error().to_string();
+    slapd_ = slapd->release();
+    auto dir = test::TempDir::create("ward-wardd-fetch");
+    ASSERT_TRUE(dir) << dir.error().to_string();
+    temp_ = new test::TempDir(std::move(*dir));
+    // The fetcher (nobody) reads krb5.conf to find the KDC for its service ticket; the KDC's own
+    // directory is root's (0700), as the keytab is: a copy where nobody can read it.
+    public_ = temp_->path() / "public";
+    std::filesystem::create_directories(public_);
+    ::chmod(temp_->path().c_str(), 0755);
+    ::chmod(public_.c_str(), 0755);
+    std::filesystem::copy_file(kdc_->krb5_config(), public_ / "krb5.conf");
+    ::chmod((public_ / "krb5.conf").c_str(), 0644);
+  }
+  static void TearDownTestSuite() {
+    delete temp_;
+    delete slapd_;
+    delete kdc_;
+    temp_ = nullptr;
+    slapd_ = nullptr;
+    kdc_ = nullptr;
+  }
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root (the fetcher changes uid)";
+    ASSERT_NE(slapd_, nullptr);
+  }
+
+  static std::unique_ptr<Wardd> wardd(const std::string& name) {
+    return std::make_unique<Wardd>(temp_->path() / name, slapd_->ldap_uri("localhost"), test::legal_host_keytab(*kdc_, "legal-pc1"),
+                                   public_ / "krb5.conf");
+  }
+
+  static inline test::KdcInstance* kdc_ = nullptr;
+  static inline test::SlapdInstance* slapd_ = nullptr;
+  static inline test::TempDir* temp_ = nullptr;
+  static inline std::filesystem::path public_;
+};
+
+// (a)
+TEST_F(WarddFetchProcess, ThePolicyComesThroughTheSandboxedFetcher) {
+  auto legal = wardd("a");
+  legal->start();
+  ASSERT_TRUE(eventually([&] { return legal->state() == "applied"; })) << legal->log();
+  EXPECT_EQ(legal->policy_name(), kLegalPolicyName);
+
+  const pid_t child = fetch_process_of(legal->pid());
+  ASSERT_GT(child, 0) << "no fetch process under wardd\n" << legal->log();
+  auto status = proc_status(child);
+  std::cout << "fetch process " << child << ": Uid " << status["Uid"] << ", CapEff " << status["CapEff"] << ", CapBnd "
+            << status["CapBnd"] << ", NoNewPrivs " << status["NoNewPrivs"] << ", Seccomp " << status["Seccomp"] << "\n";
+  EXPECT_EQ(status["Uid"], "65534\t65534\t65534\t65534");
+  EXPECT_EQ(status["Gid"], "65534\t65534\t65534\t65534");
+  for (const char* set : {"CapInh", "CapPrm", "CapEff", "CapAmb", "CapBnd"}) EXPECT_EQ(status[set], "0000000000000000") << set;
+  EXPECT_EQ(status["NoNewPrivs"], "1");
+  EXPECT_EQ(status["Seccomp"], "2");
+  // wardd itself stays root.
+  EXPECT_EQ(proc_status(legal->pid())["Uid"], "0\t0\t0\t0");
+
+  // The fetch ran there: its events came back from the child, and wardd bound nothing itself for it.
+  const std::string log = legal->log();
+  if (std::getenv("WARD_TEST_VERBOSE")) std::cout << log;
+  EXPECT_NE(log.find("event=fetch-process-started pid=" + std::to_string(child) + " user=nobody"), std::string::npos) << log;
+  EXPECT_NE(log.find("event=directory-fetch uri=" + slapd_->ldap_uri("localhost")), std::string::npos) << log;
+  EXPECT_NE(log.find("result=policy process=fetch"), std::string::npos) << log;
+  // The keytab is root's: the child binds with the ticket wardd handed it. Its own view of the
+  // keytab, checked as its uid: not readable.
+  const auto keytab = test::legal_host_keytab(*kdc_, "legal-pc1");
+  struct stat st {};
+  ASSERT_EQ(::stat(keytab.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0077, 0u) << "the test's keytab must be root's alone for this check to mean anything";
+  EXPECT_EQ(st.st_uid, 0u);
+}
+
+// (b)
+TEST_F(WarddFetchProcess, AChildKilledMidRefreshLeavesThePolicyAndTheNextRefreshSucceeds) {
+  auto legal = wardd("b");
+  legal->start();
+  ASSERT_TRUE(eventually([&] { return legal->state() == "applied"; })) << legal->log();
+  const pid_t first = fetch_process_of(legal->pid());
+  ASSERT_GT(first, 0) << legal->log();
+  const auto filters_before = legal->wardctl({"show", "filters"});
+  ASSERT_TRUE(filters_before.is_object());
+  ASSERT_FALSE(filters_before["filters"].empty());
+
+  // Frozen, slapd answers nothing: the next fetch waits in the child on its kept connection.
+  ASSERT_EQ(kill(slapd_->pid(), SIGSTOP), 0);
+  const auto calls = legal->log_count("event=fetch-process-call");
+  ASSERT_EQ(kill(legal->pid(), SIGHUP), 0);
+  const bool asked = eventually([&] { return legal->log_count("event=fetch-process-call") > calls; });
+  std::this_thread::sleep_for(200ms);   // the child has read the request and waits on slapd
+  EXPECT_EQ(kill(first, SIGKILL), 0);
+  EXPECT_EQ(kill(slapd_->pid(), SIGCONT), 0);
+  ASSERT_TRUE(asked) << legal->log();
+
+  EXPECT_TRUE(eventually([&] { return legal->has_event("directory-unreachable", "ended during the fetch"); })) << legal->log();
+  EXPECT_NE(legal->log().find("event=fetch-process-exited pid=" + std::to_string(first) + " how=\"killed by SIGKILL\""),
+            std::string::npos)
+      << legal->log();
+  // The policy stays enforced, table and all, while the fetcher is away and after.
+  EXPECT_EQ(legal->state(), "applied");
+  EXPECT_EQ(legal->policy_name(), kLegalPolicyName);
+  EXPECT_EQ(legal->wardctl({"show", "filters"})["filters"], filters_before["filters"]);
+
+  pid_t second = -1;
+  ASSERT_TRUE(eventually([&] { return (second = fetch_process_of(legal->pid())) > 0 && second != first; })) << legal->log();
+  EXPECT_EQ(proc_status(second)["Seccomp"], "2");
+  const auto applied = legal->log_count("event=directory-fetch uri=");
+  const auto refreshed = legal->wardctl({"refresh"});
+  ASSERT_TRUE(refreshed.is_object()) << legal->log();
+  EXPECT_GT(legal->log_count("event=directory-fetch uri="), applied) << legal->log();
+  EXPECT_NE(legal->log().find("event=fetch-process-answer pid=" + std::to_string(second) + " result=policy"), std::string::npos)
+      << legal->log();
+  EXPECT_EQ(legal->state(), "applied");
+  EXPECT_EQ(legal->policy_name(), kLegalPolicyName);
+}
+
+}  // namespace
+}  // namespace ward
