@@ -235,7 +235,9 @@ Expected<FetchedPolicy, FetchError> FetchProcess::fetch() {
   auto answer = ask(*child, asked);
   if (!answer) {
     const std::string& why = answer.error();
-    if (!child->open()) {
+    const bool gone = !child->open() || why.find("closed the channel") != std::string::npos ||
+                      why.find("sending on the privsep channel") != std::string::npos;
+    if (gone) {
       // The child died under the fetch (fetch-process-exited says how): a failed fetch, no more.
       return unexpected(unavailable("the directory fetcher (pid " + std::to_string(pid) + ") ended during the fetch: " + why));
     }

@@ -100,7 +100,9 @@ class Wardd {
   }
   ~Wardd() {
     process_.stop();
+    // Under the asan preset wardd and its children report sanitizer findings on stderr, the log.
     const std::string all = log();
+    EXPECT_EQ(all.find("Sanitizer"), std::string::npos) << all;
     EXPECT_EQ(all.find("runtime error:"), std::string::npos) << all;
   }
   Wardd(const Wardd&) = delete;
