@@ -8,7 +8,9 @@
 // It never reads the keytab: with GSSAPI each request carries the TGT wardd obtained from it
 // (krb5_marshal_credentials), which the child puts in a MEMORY ccache of its own and binds with
 // (asking the KDC for the ldap/ service ticket itself). With a simple bind the password comes in
-// kConfigure (wardd reads the root-only file).
+// kConfigure (wardd reads the root-only file). The Kerberos configuration (KRB5_CONFIG or
+// /etc/krb5.conf) is copied into a private memfd before the sandbox: the same KDCs as wardd's,
+// whatever the file's permissions.
 #pragma once
 
 #include <string>

@@ -3,8 +3,9 @@
 // wardd (sim backend) binds with SASL/GSSAPI, and its fetcher runs as `nobody`.
 //
 //  (a) the Legal policy comes through the child: /proc shows it as uid 65534 with no capability,
-//      no_new_privs and a seccomp filter, the fetch's events carry process=fetch, and the child
-//      cannot read the keytab it binds with (wardd hands it the ticket, never the keytab);
+//      no_new_privs and a seccomp filter, the fetch's events carry process=fetch, and it binds with
+//      SASL/GSSAPI though the keytab and krb5.conf are in a directory only root may enter (wardd
+//      hands it a ticket, never the keytab; it copied the configuration before dropping root);
 //  (b) the child killed with SIGKILL in the middle of a refresh (slapd frozen so that the fetch
 //      waits): the refresh fails as an unreachable directory does, the Legal policy stays enforced,
 //      a new child starts, and the next refresh succeeds through it.
@@ -171,14 +172,6 @@ class WarddFetchProcess : public ::testing::Test {
     auto dir = test::TempDir::create("ward-wardd-fetch");
     ASSERT_TRUE(dir) << dir.error().to_string();
     temp_ = new test::TempDir(std::move(*dir));
-    // The fetcher (nobody) reads krb5.conf to find the KDC for its service ticket; the KDC's own
-    // directory is root's (0700), as the keytab is: a copy where nobody can read it.
-    public_ = temp_->path() / "public";
-    std::filesystem::create_directories(public_);
-    ::chmod(temp_->path().c_str(), 0755);
-    ::chmod(public_.c_str(), 0755);
-    std::filesystem::copy_file(kdc_->krb5_config(), public_ / "krb5.conf");
-    ::chmod((public_ / "krb5.conf").c_str(), 0644);
   }
   static void TearDownTestSuite() {
     delete temp_;
@@ -194,14 +187,15 @@ class WarddFetchProcess : public ::testing::Test {
   }
 
   static std::unique_ptr<Wardd> wardd(const std::string& name) {
+    // krb5.conf and the keytab are in the KDC's directory, root's alone (0700), as the lab's are:
+    // the fetcher (nobody) gets the configuration as wardd sees it and a ticket, never the keytab.
     return std::make_unique<Wardd>(temp_->path() / name, slapd_->ldap_uri("localhost"), test::legal_host_keytab(*kdc_, "legal-pc1"),
-                                   public_ / "krb5.conf");
+                                   kdc_->krb5_config());
   }
 
   static inline test::KdcInstance* kdc_ = nullptr;
   static inline test::SlapdInstance* slapd_ = nullptr;
   static inline test::TempDir* temp_ = nullptr;
-  static inline std::filesystem::path public_;
 };
 
 // (a)
@@ -230,13 +224,13 @@ TEST_F(WarddFetchProcess, ThePolicyComesThroughTheSandboxedFetcher) {
   EXPECT_NE(log.find("event=fetch-process-started pid=" + std::to_string(child) + " user=nobody"), std::string::npos) << log;
   EXPECT_NE(log.find("event=directory-fetch uri=" + slapd_->ldap_uri("localhost")), std::string::npos) << log;
   EXPECT_NE(log.find("result=policy process=fetch"), std::string::npos) << log;
-  // The keytab is root's: the child binds with the ticket wardd handed it. Its own view of the
-  // keytab, checked as its uid: not readable.
-  const auto keytab = test::legal_host_keytab(*kdc_, "legal-pc1");
+  // The keytab and krb5.conf are root's alone (their directory is 0700): the child bound with the
+  // ticket wardd handed it and the configuration it copied before dropping root.
   struct stat st {};
-  ASSERT_EQ(::stat(keytab.c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0077, 0u) << "the test's keytab must be root's alone for this check to mean anything";
+  ASSERT_EQ(::stat(kdc_->dir().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0077, 0u) << "the KDC's directory must be root's alone for this check to mean anything";
   EXPECT_EQ(st.st_uid, 0u);
+  EXPECT_NE(log.find("bind_round_trips=3"), std::string::npos) << "no SASL/GSSAPI bind by the child\n" << log;
 }
 
 // (b)
