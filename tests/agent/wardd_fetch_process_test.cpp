@@ -7,8 +7,8 @@
 //      SASL/GSSAPI though the keytab and krb5.conf are in a directory only root may enter (wardd
 //      hands it a ticket, never the keytab; it copied the configuration before dropping root);
 //  (b) the child killed with SIGKILL in the middle of a refresh (slapd frozen so that the fetch
-//      waits): the refresh fails as an unreachable directory does, the Legal policy stays enforced,
-//      a new child starts, and the next refresh succeeds through it.
+//      waits; `show policy` answers meanwhile): the refresh fails as an unreachable directory does,
+//      the Legal policy stays enforced, a new child starts, and the next refresh succeeds through it.
 // Root (the sandbox changes uid); skips otherwise.
 #include <dirent.h>
 #include <signal.h>
@@ -250,6 +250,10 @@ TEST_F(WarddFetchProcess, AChildKilledMidRefreshLeavesThePolicyAndTheNextRefresh
   ASSERT_EQ(kill(legal->pid(), SIGHUP), 0);
   const bool asked = eventually([&] { return legal->log_count("event=fetch-process-call") > calls; });
   std::this_thread::sleep_for(200ms);   // the child has read the request and waits on slapd
+  // Read-only control queries answer while the fetch hangs in the child.
+  const auto asked_at = Clock::now();
+  EXPECT_EQ(legal->state(), "applied");
+  EXPECT_LT(Clock::now() - asked_at, 2s);
   EXPECT_EQ(kill(first, SIGKILL), 0);
   EXPECT_EQ(kill(slapd_->pid(), SIGCONT), 0);
   ASSERT_TRUE(asked) << legal->log();
