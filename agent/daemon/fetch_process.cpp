@@ -89,7 +89,7 @@ Expected<void, std::string> FetchProcess::start() {
 
 void FetchProcess::stop() {
   if (supervisor_) supervisor_->stop();
-  std::shared_ptr<privsep::Endpoint> gone;
+  std::shared_ptr<privsep::Endpoint> gone;   // destroyed outside the lock: it joins its reader
   {
     const std::lock_guard lock(mutex_);
     gone = std::move(endpoint_);
