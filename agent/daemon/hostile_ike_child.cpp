@@ -1,13 +1,16 @@
 // For ike_process_test: an IKE process that was taken over. Started by IkeProcess in place of
 // `wardd --privsep-child ike` (same arguments), it enters the same sandbox, then asks wardd for
-// SAs and a soft association the policy does not allow, one the policy allows, and logs what
-// wardd answered to each (kLog: "hostile: <case>: installed" or "hostile: <case>: refused: why").
+// SAs and a soft association the policy does not allow, inbound SPIs it may not have, one SA the
+// policy allows (on an SPI wardd reserved for it), and logs what wardd answered to each (kLog:
+// "hostile: <case>: installed" or "hostile: <case>: refused: why"); it leaves one SPI reserved
+// ("hostile: kept SPI N") for wardd to give back when it stops.
 // What it aims at comes from the environment the test set: WARD_HOSTILE_FILTER (a negotiate filter
 // id), WARD_HOSTILE_PEER (an address that filter covers), WARD_HOSTILE_OUTSIDE (one it does not).
 #include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <thread>
@@ -57,7 +60,7 @@ driver::SaInstall sa_with(std::uint32_t filter, const IpAddress& peer, const ike
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int run(int argc, char** argv) {
   if (argc != 5) return 2;   // --privsep-child ike --user USER
   auto channel = std::make_shared<agent::privsep::Channel>(agent::privsep::OwnedFd(agent::privsep::kChildChannelFd));
   auto identity = agent::privsep::identity_of(argv[4]);
@@ -98,6 +101,8 @@ int main(int argc, char** argv) {
 
   attempt("unknown filter", kAddSa, encode(sa_with(4242, *peer, method, 0x101)));
   attempt("no main mode", kAddSa, encode(sa_with(filter, *peer, method, 0x102)));
+  const auto protocol = method.esp ? driver::crypto::SecurityProtocol::Esp : driver::crypto::SecurityProtocol::Ah;
+  attempt("SPI before main mode", kAllocateSpi, encode(SpiRequest{protocol, *peer}));
   // What a taken-over child can always claim: a main mode with the peer.
   ike::service::IkeEvent established;
   established.kind = ike::service::IkeEvent::Kind::MainModeEstablished;
@@ -106,9 +111,27 @@ int main(int argc, char** argv) {
   attempt("weak method", kAddSa, encode(sa_with(filter, *peer, weak, 0x103)));
   attempt("peer outside the filter", kAddSa, encode(sa_with(filter, *outside, method, 0x104)));
   attempt("soft association", kAddSoftAssociation, encode(driver::SoftAssociation{filter, *peer, std::chrono::seconds(300)}));
-  attempt("as the policy says", kAddSa, encode(sa_with(filter, *peer, method, 0x105)));
+  attempt("SPI it did not reserve", kAddSa, encode(sa_with(filter, *peer, method, 0x105)));
+  attempt("release of an SPI it did not reserve", kReleaseSpi, encode(SpiReservation{0x106, protocol}));
+  auto reserve = [&]() -> std::uint32_t {
+    auto r = parent.call(kAllocateSpi, encode(SpiRequest{protocol, *peer}));
+    auto reservation = r ? decode<SpiReservation>(*r) : unexpected(r.error());
+    if (!reservation) say("hostile: SPI refused: " + reservation.error());
+    return reservation ? reservation->spi : 0;
+  };
+  const auto spi = reserve();
+  say("hostile: kept SPI " + std::to_string(reserve()));
+  attempt("as the policy says", kAddSa, encode(sa_with(filter, *peer, method, spi)));
   say("hostile: done");
   int signal = 0;
   sigwait(&stop, &signal);
   return 0;
+}
+
+// As wardd's own IKE child: _Exit, not a return through exit(). LeakSanitizer's at-exit check
+// needs ptrace, which the sandbox refuses ("LeakSanitizer has encountered a fatal error").
+int main(int argc, char** argv) {
+  const int status = run(argc, argv);
+  std::fflush(nullptr);
+  std::_Exit(status);
 }

@@ -275,10 +275,15 @@ void IkeProcess::exited(pid_t pid, const std::string& how, std::chrono::millisec
 
 void IkeProcess::remove_installed_sas(const std::string& why) {
   std::set<std::pair<std::uint32_t, driver::crypto::Direction>> installed;
+  std::map<std::pair<std::uint32_t, driver::crypto::SecurityProtocol>, ReservedSpi> reserved;
   {
     const std::lock_guard lock(mutex_);
     installed.swap(installed_);
+    reserved.swap(reserved_spis_);
   }
+  // Its negotiations died with it: their SPIs are free again (those that expired already are not
+  // reserved any more, and the dataplane says so; nothing to report).
+  for (const auto& [key, spi] : reserved) (void)dataplane_->release_spi(key.first, key.second);
   if (installed.empty()) return;
   std::size_t removed = 0;
   for (const auto& [spi, direction] : installed) {
@@ -317,6 +322,7 @@ Expected<Body, std::string> IkeProcess::handle(Incoming& m) {
   }
   auto answer = handle_call(m);
   if (!answer && (m.type == ikeproc::kAddSa || m.type == ikeproc::kSkeyid || m.type == ikeproc::kSign ||
+                  m.type == ikeproc::kAllocateSpi || m.type == ikeproc::kReleaseSpi ||
                   (m.type >= ikeproc::kGssOpen && m.type <= ikeproc::kGssCheck))) {
     log_.debug("ike-process-call-refused", {{"type", std::to_string(m.type)}, {"why", answer.error()}});
   }
@@ -345,6 +351,64 @@ Expected<void, std::string> IkeProcess::admit(const driver::SoftAssociation& ass
   auto admitted = policy ? ikebridge::admit_soft_association(*policy, association) : unexpected(std::string("no policy is applied"));
   if (!admitted) log_.error("ike-sa-refused", {{"pid", std::to_string(child_pid_.load())}, {"why", admitted.error()}});
   return admitted;
+}
+
+Expected<void, std::string> IkeProcess::refuse_spi(std::string why) {
+  log_.error("ike-spi-refused", {{"pid", std::to_string(child_pid_.load())}, {"why", why}});
+  return unexpected(std::move(why));
+}
+
+// The SPI space is the host's: a child that was taken over may reserve SPIs only for the peers it
+// negotiates with, a bounded number at a time, and give back only its own.
+Expected<Body, std::string> IkeProcess::allocate_spi(std::span<const std::uint8_t> body) {
+  auto request = ikeproc::decode<ikeproc::SpiRequest>(body);
+  if (!request) return unexpected(std::move(request.error()));
+  const std::string what = "an inbound " + std::string(driver::crypto::name_of(request->protocol)) + " SPI for " + request->peer.to_string();
+  {
+    const std::lock_guard lock(mutex_);
+    const auto forget = std::chrono::steady_clock::now() - kReservedSpiMemory;
+    std::erase_if(reserved_spis_, [&](const auto& item) { return item.second.at < forget; });
+    if (!authenticated_peers_.contains(request->peer)) {
+      return unexpected(refuse_spi(what + ": the IKE process reported no authenticated main mode with " + request->peer.to_string()).error());
+    }
+    if (reserved_spis_.size() >= kMaxReservedSpis) {
+      return unexpected(refuse_spi(what + ": the IKE process holds " + std::to_string(reserved_spis_.size()) + " reserved SPIs already (the limit)").error());
+    }
+  }
+  auto spi = dataplane_->allocate_spi(request->protocol, request->peer);
+  if (!spi) return unexpected(std::move(spi.error()));
+  const std::lock_guard lock(mutex_);
+  reserved_spis_[{*spi, request->protocol}] = ReservedSpi{request->peer, std::chrono::steady_clock::now()};
+  return ikeproc::encode(ikeproc::SpiReservation{*spi, request->protocol});
+}
+
+Expected<Body, std::string> IkeProcess::release_spi(std::span<const std::uint8_t> body) {
+  auto request = ikeproc::decode<ikeproc::SpiReservation>(body);
+  if (!request) return unexpected(std::move(request.error()));
+  {
+    const std::lock_guard lock(mutex_);
+    if (reserved_spis_.erase({request->spi, request->protocol}) == 0) {
+      return unexpected(refuse_spi("giving back " + std::string(driver::crypto::name_of(request->protocol)) + " SPI " +
+                                   std::to_string(request->spi) + ": the IKE process did not reserve it").error());
+    }
+  }
+  if (auto released = dataplane_->release_spi(request->spi, request->protocol); !released) return unexpected(std::move(released.error()));
+  return Body{};
+}
+
+Expected<void, std::string> IkeProcess::check_reserved_spis(const driver::SaInstall& sa) const {
+  if (sa.params.direction != driver::crypto::Direction::Inbound) return {};
+  std::vector<std::pair<std::uint32_t, driver::crypto::SecurityProtocol>> spis{{sa.params.spi, sa.params.protocol}};
+  if (sa.bundled_ah) spis.emplace_back(sa.bundled_ah->spi, driver::crypto::SecurityProtocol::Ah);
+  for (const auto& key : spis) {
+    const auto found = reserved_spis_.find(key);
+    if (found == reserved_spis_.end() || !(found->second.peer == sa.peer)) {
+      return unexpected(driver::crypto::describe_sa(sa.params) + " from " + sa.peer.to_string() + ": " +
+                        std::string(driver::crypto::name_of(key.second)) + " SPI " + std::to_string(key.first) +
+                        " was not reserved for " + sa.peer.to_string() + " by the IKE process");
+    }
+  }
+  return {};
 }
 
 Expected<Body, std::string> IkeProcess::handle_call(Incoming& m) {
@@ -402,6 +466,15 @@ Expected<Body, std::string> IkeProcess::handle_call(Incoming& m) {
       auto sa = ikeproc::decode<driver::SaInstall>(m.body);
       if (!sa) return unexpected(std::move(sa.error()));
       if (auto admitted = admit(*sa); !admitted) return unexpected(std::move(admitted.error()));
+      {
+        const std::lock_guard lock(mutex_);
+        if (auto reserved = check_reserved_spis(*sa); !reserved) {
+          log_.error("ike-sa-refused", {{"pid", std::to_string(child_pid_.load())}, {"why", reserved.error()}});
+          return unexpected(std::move(reserved.error()));
+        }
+      }
+      const bool inbound = sa->params.direction == driver::crypto::Direction::Inbound;
+      const auto reserved_esp = std::pair{sa->params.spi, sa->params.protocol};
       const auto key = std::pair{sa->params.spi, sa->params.direction};
       std::optional<std::pair<std::uint32_t, driver::crypto::Direction>> ah;
       if (sa->bundled_ah) ah = std::pair{sa->bundled_ah->spi, sa->bundled_ah->direction};
@@ -409,6 +482,10 @@ Expected<Body, std::string> IkeProcess::handle_call(Incoming& m) {
       const std::lock_guard lock(mutex_);
       installed_.insert(key);
       if (ah) installed_.insert(*ah);
+      if (inbound) {
+        reserved_spis_.erase(reserved_esp);   // the SA uses them now
+        if (ah) reserved_spis_.erase({ah->first, driver::crypto::SecurityProtocol::Ah});
+      }
       return Body{};
     }
     case ikeproc::kDeleteSa: {
@@ -423,6 +500,10 @@ Expected<Body, std::string> IkeProcess::handle_call(Incoming& m) {
     }
     case ikeproc::kCounters:
       return ikeproc::encode(dataplane_->counters());
+    case ikeproc::kAllocateSpi:
+      return allocate_spi(m.body);
+    case ikeproc::kReleaseSpi:
+      return release_spi(m.body);
     case ikeproc::kAddSoftAssociation: {
       auto association = ikeproc::decode<driver::SoftAssociation>(m.body);
       if (!association) return unexpected(std::move(association.error()));

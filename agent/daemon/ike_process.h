@@ -13,6 +13,9 @@
 //   SAs      add_sa / delete_sa / counters on the real dataplane; wardd installs only what the
 //            policy negotiates with a peer the child reported authenticated (ikebridge/sa_admission.h,
 //            refused: `ike-sa-refused`) and remembers what the child installed
+//   SPIs     allocate_spi / release_spi: inbound SPIs only for a peer the child reported
+//            authenticated, at most kMaxReservedSpis at a time; an inbound SA must use SPIs the
+//            child reserved for that peer, and only those are released (refused: `ike-spi-refused`)
 // When the child dies, wardd logs how (`ike-process-exited`), removes the SAs it had installed
 // (their keys died with it, and the new child could not rekey them; the filter table stays, so
 // their traffic is held or blocked, never sent in clear) and starts a new child, which gets the
@@ -46,6 +49,12 @@ namespace ward::agent::daemon {
 // IKE retransmission: 0.5 s, 1 s, 2 s, then give up 4 s after the last send (7.5 s in all), so
 // a peer that never answers is reported well before an application's own timeout.
 inline constexpr ike::sa::RetransmitPolicy kIkeRetransmit{std::chrono::milliseconds(500), 2, 4};
+
+// Inbound SPIs the IKE process may hold reserved at once (each quick mode in flight holds one or
+// two), and how long wardd remembers one that was neither installed nor released (the dataplane's
+// reservation has expired long before: 120 s in the engine, 30 s in the kernel).
+inline constexpr std::size_t kMaxReservedSpis = 1024;
+inline constexpr std::chrono::minutes kReservedSpiMemory{5};
 
 class IkeRunner {
  public:
@@ -122,6 +131,11 @@ class IkeProcess final : public IkeRunner {
   Expected<privsep::Body, std::string> handle_call(privsep::Incoming& message);
   Expected<void, std::string> admit(const driver::SaInstall& sa);
   Expected<void, std::string> admit(const driver::SoftAssociation& association);
+  Expected<privsep::Body, std::string> allocate_spi(std::span<const std::uint8_t> body);
+  Expected<privsep::Body, std::string> release_spi(std::span<const std::uint8_t> body);
+  // An inbound SA's SPIs must be ones the child reserved for its peer (mutex_ held).
+  Expected<void, std::string> check_reserved_spis(const driver::SaInstall& sa) const;
+  Expected<void, std::string> refuse_spi(std::string why);
   std::shared_ptr<privsep::Endpoint> endpoint() const;
   void remove_installed_sas(const std::string& why);
 
@@ -148,6 +162,11 @@ class IkeProcess final : public IkeRunner {
   std::shared_ptr<privsep::Endpoint> endpoint_;
   std::set<std::pair<std::uint32_t, driver::crypto::Direction>> installed_;   // by the child, not yet deleted
   std::set<IpAddress> authenticated_peers_;   // the current child's reported main modes
+  struct ReservedSpi {
+    IpAddress peer;
+    std::chrono::steady_clock::time_point at;
+  };
+  std::map<std::pair<std::uint32_t, driver::crypto::SecurityProtocol>, ReservedSpi> reserved_spis_;   // by the child, not yet used
 };
 
 }  // namespace ward::agent::daemon

@@ -2,7 +2,9 @@
 // (hostile_ike_child, started by IkeProcess's Supervisor in the real sandbox as `nobody`, its
 // sockets bound by IkeProcess in a namespace with the host's address): every SA or soft
 // association the enforced policy would not negotiate is refused and logged as ike-sa-refused
-// with the reason, and only the one the policy allows reaches the dataplane. Needs root.
+// with the reason, and only the one the policy allows reaches the dataplane; inbound SPIs only for
+// a peer with a main mode, an inbound SA only on SPIs reserved for it, releases only of its own
+// (ike-spi-refused), and what it still holds is given back when it stops. Needs root.
 #include "agent/daemon/ike_process.h"
 
 #include <cstdlib>
@@ -78,11 +80,32 @@ TEST_F(IkeProcessTest, AnIkeProcessThatWasTakenOverInstallsOnlyWhatThePolicyNego
   EXPECT_NE(answered("peer outside the filter").find("which does not include 192.0.2.99"), std::string::npos)
       << answered("peer outside the filter");
   EXPECT_NE(answered("soft association").find("does not allow fallback to clear"), std::string::npos) << answered("soft association");
+  EXPECT_NE(answered("SPI before main mode").find("refused: an inbound ESP SPI for " + peer.to_string() +
+                                                 ": the IKE process reported no authenticated main mode with " + peer.to_string()),
+            std::string::npos)
+      << answered("SPI before main mode");
+  EXPECT_NE(answered("SPI it did not reserve").find("SPI 261 was not reserved for " + peer.to_string() + " by the IKE process"),
+            std::string::npos)
+      << answered("SPI it did not reserve");
+  EXPECT_NE(answered("release of an SPI it did not reserve").find("giving back ESP SPI 262: the IKE process did not reserve it"),
+            std::string::npos)
+      << answered("release of an SPI it did not reserve");
   EXPECT_NE(answered("as the policy says").find(": installed"), std::string::npos) << answered("as the policy says");
   // Each refusal is an error of its own in wardd's log.
-  std::size_t refusals = 0;
-  for (auto at = log.find("ike-sa-refused"); at != std::string::npos; at = log.find("ike-sa-refused", at + 1)) ++refusals;
-  EXPECT_EQ(refusals, 5U);
+  auto count = [&](const std::string& event) {
+    std::size_t n = 0;
+    for (auto at = log.find(event); at != std::string::npos; at = log.find(event, at + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(count("ike-sa-refused"), 6U);
+  EXPECT_EQ(count("ike-spi-refused"), 2U);
+  // The SPI the child kept reserved was given back when it stopped (reservations last 120 s).
+  const auto kept_at = log.find("hostile: kept SPI ");
+  ASSERT_NE(kept_at, std::string::npos) << log;
+  const auto kept = static_cast<std::uint32_t>(std::stoul(log.substr(kept_at + std::string("hostile: kept SPI ").size())));
+  ASSERT_GE(kept, 0x100U);
+  const auto released = dataplane_->release_spi(kept, driver::crypto::SecurityProtocol::Esp);
+  EXPECT_FALSE(released.has_value()) << "wardd kept SPI " << kept << " reserved after the child stopped";
   EXPECT_NE(log.find("event=ike-sas-removed count=1"), std::string::npos) << "the one installed SA, removed at stop";
 }
 

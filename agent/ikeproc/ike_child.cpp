@@ -39,6 +39,17 @@ class RemoteDataplane final : public driver::Dataplane {
   Expected<void, std::string> install_filter_table(driver::FilterTable) override {
     return unexpected(std::string("the IKE process installs no filter table"));
   }
+  Expected<std::uint32_t, std::string> allocate_spi(driver::crypto::SecurityProtocol protocol, const IpAddress& peer) override {
+    auto r = parent_.call(kAllocateSpi, encode(SpiRequest{protocol, peer}));
+    if (!r) return unexpected(std::move(r.error()));
+    auto reservation = decode<SpiReservation>(*r);
+    if (!reservation) return unexpected(std::move(reservation.error()));
+    if (reservation->protocol != protocol) return unexpected(std::string("wardd reserved an SPI of another protocol"));
+    return reservation->spi;
+  }
+  Expected<void, std::string> release_spi(std::uint32_t spi, driver::crypto::SecurityProtocol protocol) override {
+    return done(kReleaseSpi, SpiReservation{spi, protocol});
+  }
   Expected<void, std::string> add_sa(driver::SaInstall sa) override { return done(kAddSa, sa); }
   Expected<void, std::string> delete_sa(std::uint32_t spi, driver::crypto::Direction direction) override {
     return done(kDeleteSa, SaDelete{spi, direction});

@@ -37,6 +37,10 @@
 //     kCounters      call        nothing -> DataplaneCounters
 //     kAddSoftAssociation     call  SoftAssociation -> nothing (fallback to clear for a filter and peer)
 //     kDeleteSoftAssociation  call  filter id, peer -> nothing
+//     kAllocateSpi   call        SpiRequest{protocol, peer} -> SpiReservation: an inbound SPI from
+//                                the dataplane, reserved (wardd: only for a peer with an
+//                                authenticated main mode, at most kMaxReservedSpis at a time)
+//     kReleaseSpi    call        SpiReservation -> nothing: gives back one the child reserved
 #pragma once
 
 #include <cstdint>
@@ -71,6 +75,8 @@ enum Message : std::uint32_t {
   kGssAuthenticate,
   kGssCheck,
   kGssClose,
+  kAllocateSpi,
+  kReleaseSpi,
 };
 
 }  // namespace ward::agent::ikeproc

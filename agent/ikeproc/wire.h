@@ -68,6 +68,14 @@ struct SoftAssociationDelete {   // kDeleteSoftAssociation
   std::uint32_t filter_id = 0;
   IpAddress peer;
 };
+struct SpiRequest {   // kAllocateSpi -> SpiReservation: an inbound SPI for an SA from `peer`
+  driver::crypto::SecurityProtocol protocol = driver::crypto::SecurityProtocol::Esp;
+  IpAddress peer;
+};
+struct SpiReservation {   // kAllocateSpi's answer; kReleaseSpi
+  std::uint32_t spi = 0;
+  driver::crypto::SecurityProtocol protocol = driver::crypto::SecurityProtocol::Esp;
+};
 struct SocketNote {   // kSocket (the socket itself travels as the message's descriptor)
   IpAddress address;
   std::uint16_t port = 0;
@@ -514,6 +522,22 @@ struct Wire<SoftAssociationDelete> {
   template <class Io, class V>
   static void fields(Io& io, V& v) {
     WARD_WIRE(filter_id), WARD_WIRE(peer);
+  }
+};
+template <>
+struct Wire<SpiRequest> {
+  static constexpr const char* name = "SPI request";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(protocol), WARD_WIRE(peer);
+  }
+};
+template <>
+struct Wire<SpiReservation> {
+  static constexpr const char* name = "SPI reservation";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(spi), WARD_WIRE(protocol);
   }
 };
 template <>

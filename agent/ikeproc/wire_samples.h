@@ -14,7 +14,7 @@ using Bodies = std::tuple<driver::SaInstall, SaDelete, driver::SoftAssociation, 
                           ike::service::IkeSnapshot, Phase1Request, QuickModePeerRequest, driver::Acquire, SkeyidRequest,
                           SignRequest, driver::DataplaneCounters, driver::SaExpiry, RemotePhase1Policy,
                           ike::service::QuickModePolicy, StartNote, SocketNote, RetainFilters, SnapshotRequest, CertificateNote,
-                          GssOpen, GssExchange, GssTokens, GssAuthenticate, GssResult>;
+                          GssOpen, GssExchange, GssTokens, GssAuthenticate, GssResult, SpiRequest, SpiReservation>;
 
 inline IpAddress ip(const char* text) { return *IpAddress::parse(text); }
 
@@ -231,6 +231,15 @@ inline GssAuthenticate sample<GssAuthenticate>() {
 template <>
 inline GssResult sample<GssResult>() {
   return {std::vector<std::byte>(60, std::byte{8}), "host/a.ward.test@WARD.TEST"};
+}
+
+template <>
+inline SpiRequest sample<SpiRequest>() {
+  return {driver::crypto::SecurityProtocol::Ah, ip("2001:db8::7")};
+}
+template <>
+inline SpiReservation sample<SpiReservation>() {
+  return {0x8badf00d, driver::crypto::SecurityProtocol::Ah};
 }
 
 }  // namespace ward::agent::ikeproc::samples

@@ -2,6 +2,8 @@
 // at start-up (nfqueue, xfrm or sim); nothing outside driver/ names a backend.
 //
 //   install_filter_table  the agent's compiled table, swapped in atomically where the backend can
+//   allocate_spi          inbound SPIs for quick mode, unique on this host, reserved until add_sa
+//                         uses them or release_spi gives them back (the negotiation failed)
 //   add_sa / delete_sa    IKE's quick mode results (one call per SA and direction; an AH+ESP
 //                         bundle is one call, see SaInstall::bundled_ah); an SA that a default
 //                         response negotiated brings its own dynamic filter along
@@ -178,10 +180,21 @@ class Dataplane {
   virtual ~Dataplane() = default;
   virtual Capabilities capabilities() const = 0;
   virtual Expected<void, std::string> install_filter_table(FilterTable table) = 0;
+  // An inbound SPI for an SA from `peer` (IKE offers it in quick mode): never the SPI of an inbound
+  // SA on this host, nor one an earlier call reserved that is still reserved. The reservation ends
+  // when add_sa installs the inbound SA with it (an AH+ESP bundle's add_sa uses both its SPIs), when
+  // release_spi gives it back, or after a while: the kernel's larval state with xfrm
+  // (net.core.xfrm_acq_expires), EngineOptions::spi_allocation.reservation with the userspace
+  // backends. Refused when no SPI is free or too many are reserved.
+  virtual Expected<std::uint32_t, std::string> allocate_spi(crypto::SecurityProtocol protocol, const IpAddress& peer) = 0;
+  // Gives back an SPI allocate_spi reserved that no SA uses yet (the negotiation failed, or the peer
+  // chose a suite without this protocol). Never touches an installed SA: an SPI that is not
+  // reserved (installed, released or expired already) is an error, and changes nothing.
+  virtual Expected<void, std::string> release_spi(std::uint32_t spi, crypto::SecurityProtocol protocol) = 0;
   // Adds an SA, or replaces the SA with the same SPI, direction and peer. An SA is named by (peer,
   // SPI, direction): outbound SPIs are chosen by the peers, so two peers may choose the same one and
   // both SAs stand; an inbound SPI names one SA on this host, and one already used by an SA from
-  // another peer is refused.
+  // another peer (or reserved by allocate_spi for another peer) is refused.
   virtual Expected<void, std::string> add_sa(SaInstall sa) = 0;
   // By SPI and direction alone: refused as ambiguous where two peers' outbound SAs share the SPI.
   virtual Expected<void, std::string> delete_sa(std::uint32_t spi, crypto::Direction direction) = 0;

@@ -163,7 +163,7 @@ struct PacketEngine::Flow {
 };
 
 PacketEngine::PacketEngine(DataplaneListener& listener, EngineOptions options, Clock clock)
-    : listener_(listener), options_(options), clock_(std::move(clock)) {
+    : listener_(listener), options_(options), clock_(std::move(clock)), spis_(options.spi_allocation, clock_) {
   table_.store(std::make_shared<const Table>(FilterTable{}));
 }
 
@@ -249,6 +249,15 @@ Expected<std::vector<ReleasedPacket>, std::string> PacketEngine::add_sa(SaInstal
         return unexpected("inbound SPI " + std::to_string(install.params.spi) + " is already the SA from " + used->second->peer.to_string() +
                           "'s; refused for " + install.peer.to_string() + " (inbound SPIs must be unique on this host)");
       }
+      for (const auto spi : {install.params.spi, install.bundled_ah ? install.bundled_ah->spi : 0U}) {
+        const auto* reserved = spi != 0 ? spis_.reserved(spi) : nullptr;
+        if (reserved != nullptr && !(reserved->peer == install.peer)) {
+          return unexpected("inbound SPI " + std::to_string(spi) + " is reserved for a negotiation with " + reserved->peer.to_string() +
+                            "; refused for " + install.peer.to_string() + " (inbound SPIs must be unique on this host)");
+        }
+      }
+      spis_.installed(install.params.spi);
+      if (install.bundled_ah) spis_.installed(install.bundled_ah->spi);
     }
     if (install.dynamic) {
       entry->dynamic = dynamic_.acquire(*install.dynamic, install.filter_id);
@@ -282,6 +291,18 @@ Expected<std::vector<ReleasedPacket>, std::string> PacketEngine::add_sa(SaInstal
     released.push_back({held.token, outcome.disposition, std::move(outcome.bytes)});
   }
   return released;
+}
+
+Expected<std::uint32_t, std::string> PacketEngine::allocate_spi(crypto::SecurityProtocol protocol, const IpAddress& peer) {
+  std::unique_lock lock(sas_mutex_);
+  // One SPI space for ESP and AH: inbound_sas_ is keyed by SPI alone, and a bundle's AH SPI must
+  // not shadow an AH SA's.
+  return spis_.allocate(protocol, peer, [this](std::uint32_t spi) { return inbound_sas_.contains(spi) || inbound_bundle_ah_.contains(spi); });
+}
+
+Expected<void, std::string> PacketEngine::release_spi(std::uint32_t spi, crypto::SecurityProtocol protocol) {
+  std::unique_lock lock(sas_mutex_);
+  return spis_.release(spi, protocol);
 }
 
 void PacketEngine::forget_bundled_ah(const SaEntry& entry) {

@@ -36,6 +36,7 @@
 #include "driver/api/dataplane.h"
 #include "driver/engine/dynamic_filters.h"
 #include "driver/engine/soft_associations.h"
+#include "driver/engine/spi_allocator.h"
 #include "driver/packet/packet_summary.h"
 
 namespace ward::driver {
@@ -50,6 +51,8 @@ struct EngineOptions {
   // a negotiation that failed or went unanswered (a dead peer) is retried as soon as traffic wants
   // it, not when the hold times out; IKE coalesces the acquires of a negotiation under way.
   std::chrono::milliseconds reacquire_interval{250};
+  // Inbound SPIs for IKE (Dataplane::allocate_spi): range, reservation lifetime, limit.
+  SpiAllocatorOptions spi_allocation;
 };
 
 enum class Disposition : std::uint8_t { Accept, AcceptModified, Drop, Held };
@@ -88,7 +91,11 @@ class PacketEngine {
   PreparedTable prepare_table(FilterTable table) const;
   void install_prepared(PreparedTable prepared);
   void install_table(FilterTable table) { install_prepared(prepare_table(std::move(table))); }
-  // Returns the held packets the new SA releases.
+  // Dataplane::allocate_spi / release_spi: an SPI no inbound SA (nor a bundle's AH) uses.
+  Expected<std::uint32_t, std::string> allocate_spi(crypto::SecurityProtocol protocol, const IpAddress& peer);
+  Expected<void, std::string> release_spi(std::uint32_t spi, crypto::SecurityProtocol protocol);
+  // Returns the held packets the new SA releases. An inbound SA ends the reservation of its SPIs;
+  // one reserved for another peer is refused.
   Expected<std::vector<ReleasedPacket>, std::string> add_sa(SaInstall sa);
   // Without `peer`: refused as ambiguous where two peers' outbound SAs share the SPI.
   Expected<void, std::string> delete_sa(std::uint32_t spi, crypto::Direction direction, const IpAddress* peer = nullptr);
@@ -161,6 +168,7 @@ class PacketEngine {
   // By (SPI, peer): outbound SPIs are the peers' choice and two peers may choose the same one.
   std::map<std::pair<std::uint32_t, IpAddress>, std::shared_ptr<SaEntry>> outbound_by_spi_;
   std::map<FlowKey, std::shared_ptr<SaEntry>> outbound_sas_;       // the newest per flow
+  SpiAllocator spis_;                                                // under sas_mutex_ (unique)
 
   std::mutex held_mutex_;
   std::map<FlowKey, Flow> held_;

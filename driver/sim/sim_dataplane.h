@@ -20,6 +20,12 @@ class SimDataplane final : public Dataplane {
   Capabilities capabilities() const override;
   Expected<void, std::string> install_filter_table(FilterTable table) override;
   Expected<void, std::string> add_sa(SaInstall sa) override;
+  Expected<std::uint32_t, std::string> allocate_spi(crypto::SecurityProtocol protocol, const IpAddress& peer) override {
+    return engine_.allocate_spi(protocol, peer);
+  }
+  Expected<void, std::string> release_spi(std::uint32_t spi, crypto::SecurityProtocol protocol) override {
+    return engine_.release_spi(spi, protocol);
+  }
   Expected<void, std::string> delete_sa(std::uint32_t spi, crypto::Direction direction) override;
   Expected<void, std::string> delete_sa_of_peer(std::uint32_t spi, crypto::Direction direction, const IpAddress& peer) override {
     return engine_.delete_sa(spi, direction, &peer);

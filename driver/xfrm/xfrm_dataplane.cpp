@@ -211,9 +211,13 @@ Expected<void, std::string> XfrmDataplane::add_sa(SaInstall sa) {
       kernel.encap_destination_port = outbound ? udp.remote_port : udp.local_port;
     }
     if (auto filled = xfrm::fill_keys(state_params, kernel.keys); !filled) return unexpected("xfrm: " + filled.error());
-    if (const auto allocated = allocated_.find({kernel.spi, kernel.protocol});
-        !outbound && allocated != allocated_.end() && allocated->second == kernel.destination) {
-      kernel.update = true;  // the larval state allocate_spi made becomes the SA
+    if (const auto allocated = allocated_.find({kernel.spi, kernel.protocol}); !outbound && allocated != allocated_.end()) {
+      if (!(allocated->second.peer == sa.peer)) {
+        return unexpected("xfrm: " + name + ": inbound SPI " + std::to_string(kernel.spi) + " is reserved for a negotiation with " +
+                          allocated->second.peer.to_string() + "; refused for " + sa.peer.to_string() +
+                          " (inbound SPIs must be unique on this host)");
+      }
+      kernel.update = allocated->second.local == kernel.destination;  // the larval state allocate_spi made becomes the SA
     }
   }
 
@@ -432,13 +436,29 @@ Expected<std::uint32_t, std::string> XfrmDataplane::allocate_spi(crypto::Securit
     return unexpected("xfrm: the kernel allocated no " + std::string(crypto::name_of(protocol)) + " SPI for an SA from " + peer.to_string() +
                       ": " + std::strerror(spi.error()));
   }
-  allocated_[{*spi, kernel}] = *local;
+  allocated_[{*spi, kernel}] = Larval{*local, peer};
   return *spi;
+}
+
+Expected<void, std::string> XfrmDataplane::release_spi(std::uint32_t spi, crypto::SecurityProtocol protocol) {
+  std::lock_guard lock(mutex_);
+  const auto allocated = allocated_.find({spi, kernel_protocol(protocol)});
+  if (allocated == allocated_.end()) {
+    return unexpected("xfrm: " + std::string(crypto::name_of(protocol)) + " SPI " + std::to_string(spi) +
+                      " is not reserved (installed, released or expired already)");
+  }
+  const auto local = allocated->second.local;
+  allocated_.erase(allocated);
+  // ENOENT: the kernel dropped the larval state already (net.core.xfrm_acq_expires).
+  if (auto deleted = xfrm::delete_sa(*requests_, local, spi, kernel_protocol(protocol)); !deleted && deleted.error() != ENOENT) {
+    return unexpected("xfrm: deleting the larval state of SPI " + std::to_string(spi) + ": " + std::strerror(deleted.error()));
+  }
+  return {};
 }
 
 Expected<std::size_t, std::string> XfrmDataplane::remove_all() {
   std::lock_guard lock(mutex_);
-  for (const auto& [allocated, destination] : allocated_) (void)xfrm::delete_sa(*requests_, destination, allocated.first, allocated.second);
+  for (const auto& [allocated, larval] : allocated_) (void)xfrm::delete_sa(*requests_, larval.local, allocated.first, allocated.second);
   allocated_.clear();
   for (const auto& [key, installed] : sas_) {
     (void)xfrm::delete_sa(*requests_, installed.destination, key.spi, kernel_protocol(installed.protocol));

@@ -104,12 +104,11 @@ class XfrmDataplane final : public Dataplane {
   Expected<void, std::string> delete_soft_association(std::uint32_t filter_id, const IpAddress& peer) override;
   DataplaneCounters counters() const override;
   Expected<void, std::string> prepare_ike_socket(int fd, bool nat_traversal) override;
-
-  // An inbound SPI for an SA from `peer`, chosen by the kernel (XFRM_MSG_ALLOCSPI, as strongSwan's
-  // get_spi): unused on this host for `protocol`, held in a larval state until add_sa installs the
-  // SA with it (or the kernel drops the larval state, after net.core.xfrm_acq_expires seconds).
-  // Not yet part of driver::Dataplane: IKE still picks its SPIs (the dataplane refuses collisions).
-  Expected<std::uint32_t, std::string> allocate_spi(crypto::SecurityProtocol protocol, const IpAddress& peer);
+  // An inbound SPI chosen by the kernel (XFRM_MSG_ALLOCSPI, as strongSwan's get_spi): unused on this
+  // host for `protocol`, held in a larval state until add_sa installs the SA from `peer` with it
+  // (XFRM_MSG_UPDSA), release_spi deletes it, or the kernel drops it (net.core.xfrm_acq_expires).
+  Expected<std::uint32_t, std::string> allocate_spi(crypto::SecurityProtocol protocol, const IpAddress& peer) override;
+  Expected<void, std::string> release_spi(std::uint32_t spi, crypto::SecurityProtocol protocol) override;
 
   // Removes Ward's SAs and policies now (the destructor does it too); the policies removed.
   Expected<std::size_t, std::string> remove_all();
@@ -177,8 +176,12 @@ class XfrmDataplane final : public Dataplane {
   bool every_bypass_ = false;            // a dynamic filter came: every permit/block filter has an SPD allow policy
   std::map<SaKey, InstalledSa> sas_;
   // Larval states allocate_spi made and add_sa has not used yet: (SPI, kernel protocol) -> this
-  // host's address they are for.
-  std::map<std::pair<std::uint32_t, std::uint8_t>, IpAddress> allocated_;
+  // host's address they are for, and the peer whose SA may complete one.
+  struct Larval {
+    IpAddress local;
+    IpAddress peer;
+  };
+  std::map<std::pair<std::uint32_t, std::uint8_t>, Larval> allocated_;
   std::uint64_t next_order_ = 0;
   std::map<DynamicSelector, DynamicPolicy> dynamic_;
   std::uint32_t next_dynamic_id_ = kFirstDynamicFilterId;

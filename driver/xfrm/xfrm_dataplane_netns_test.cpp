@@ -353,6 +353,30 @@ TEST_F(XfrmDataplaneNetnsTest, TheKernelAllocatesInboundSpisAndTheSaTakesItsLarv
   EXPECT_EQ(a_->exec_output("ip xfrm state"), "") << "the unused allocation went with the dataplane";
 }
 
+// Dataplane::release_spi: the larval state goes at once (a failed negotiation's SPI is free again),
+// only a reserved SPI is released, and an SA from another peer never takes a larval state.
+TEST_F(XfrmDataplaneNetnsTest, AReleasedSpiLeavesNoLarvalStateAndAnotherPeerCannotTakeOne) {
+  const auto peer_b = *IpAddress::parse(kAddressB);
+  const auto spi = dataplane_->allocate_spi(crypto::SecurityProtocol::Esp, peer_b);
+  ASSERT_TRUE(spi.has_value()) << spi.error();
+  char text[16];
+  std::snprintf(text, sizeof text, "0x%08x", *spi);
+  ASSERT_NE(a_->exec_output("ip xfrm state").find(std::string("spi ") + text), std::string::npos);
+
+  const auto taken = dataplane_->add_sa(esp_sa(*spi, crypto::Direction::Inbound, "10.20.4.3"));   // another peer on B's link
+  ASSERT_FALSE(taken.has_value());
+  EXPECT_NE(taken.error().find("inbound SPI " + std::to_string(*spi) + " is reserved for a negotiation with 10.20.4.2; refused for 10.20.4.3"),
+            std::string::npos)
+      << taken.error();
+
+  EXPECT_FALSE(dataplane_->release_spi(*spi, crypto::SecurityProtocol::Ah).has_value()) << "reserved for ESP, not AH";
+  ASSERT_TRUE(dataplane_->release_spi(*spi, crypto::SecurityProtocol::Esp).has_value());
+  EXPECT_EQ(a_->exec_output("ip xfrm state").find(std::string("spi ") + text), std::string::npos) << "the larval state is gone";
+  const auto again = dataplane_->release_spi(*spi, crypto::SecurityProtocol::Esp);
+  ASSERT_FALSE(again.has_value());
+  EXPECT_NE(again.error().find("is not reserved"), std::string::npos) << again.error();
+}
+
 TEST_F(XfrmDataplaneWithoutKernelTableTest, ClosingRemovesOnlyWhatWardInstalled) {
   ASSERT_EQ(a_->exec("ip xfrm policy add src 10.20.4.1/32 dst 10.20.4.9/32 dir out priority 10 action block"), 0);
   FilterTable table;

@@ -124,6 +124,13 @@ void QuickModeExchange::fail(std::string reason) {
   if (state_ == State::Failed) return;
   failure_ = reason;
   if (transition(State::Failed, reason)) retransmit_.answered();
+  release_own_spis();
+}
+
+QuickModeExchange::~QuickModeExchange() {
+  // An exchange dropped before it installed (its main mode went, the service stopped): quietly, the
+  // log may belong to a phase 1 SA on its way out too.
+  for (const auto& [spi, protocol] : reserved_spis_) (void)dataplane_.release_spi(spi, protocol);
 }
 
 IsakmpHeader QuickModeExchange::header() const {
@@ -152,17 +159,23 @@ std::vector<std::byte> QuickModeExchange::send(Expected<std::vector<std::byte>, 
 
 // ---- proposals -------------------------------------------------------------------------------------
 
-Expected<void, std::string> QuickModeExchange::own_spis() {
-  // One SPI per protocol, different from each other (the dataplane finds inbound SAs by SPI).
-  auto esp = random_u32(kFirstUsableSpi);
-  if (!esp) return unexpected(std::move(esp).error());
-  own_esp_spi_ = *esp;
-  do {
-    auto ah = random_u32(kFirstUsableSpi);
-    if (!ah) return unexpected(std::move(ah).error());
-    own_ah_spi_ = *ah;
-  } while (own_ah_spi_ == own_esp_spi_);
+Expected<void, std::string> QuickModeExchange::own_spis(bool esp, bool ah) {
+  using driver::crypto::SecurityProtocol;
+  for (const auto protocol : {SecurityProtocol::Esp, SecurityProtocol::Ah}) {
+    if (!(protocol == SecurityProtocol::Esp ? esp : ah)) continue;
+    auto spi = dataplane_.allocate_spi(protocol, config_.peer);
+    if (!spi) return unexpected("our inbound " + std::string(driver::crypto::name_of(protocol)) + " SPI: " + spi.error());
+    reserved_spis_.emplace_back(*spi, protocol);
+    (protocol == SecurityProtocol::Esp ? own_esp_spi_ : own_ah_spi_) = *spi;
+  }
   return {};
+}
+
+void QuickModeExchange::release_own_spis() {
+  for (const auto& [spi, protocol] : reserved_spis_) {
+    if (auto released = dataplane_.release_spi(spi, protocol); !released) log("giving back inbound SPI " + std::to_string(spi) + ": " + released.error());
+  }
+  reserved_spis_.clear();
 }
 
 Expected<void, std::string> QuickModeExchange::check_ids(const ParsedMessage& message) const {
@@ -219,9 +232,15 @@ Expected<std::vector<std::byte>, std::string> QuickModeExchange::build_quick_mod
   if (!phase1_.established()) return unexpected(std::string("quick mode needs an established main mode SA"));
   if (config_.proposals.empty()) return unexpected(std::string("no security methods configured"));
   auto mid = random_u32(1);
-  auto spis = own_spis();
   auto nonce = crypto::random_bytes(phase1_.config().nonce_size);
-  if (!mid || !spis || !nonce) return unexpected(std::string("RAND_bytes failed"));
+  if (!mid || !nonce) return unexpected(std::string("RAND_bytes failed"));
+  bool esp = false, ah = false;   // the protocols of the methods we can offer here
+  for (const auto& suite : config_.proposals) {
+    if (!unusable_here(suite).empty()) continue;
+    esp = esp || suite.esp.has_value();
+    ah = ah || suite.ah.has_value();
+  }
+  if (auto spis = own_spis(esp, ah); !spis) return unexpected(std::move(spis).error());
   message_id_ = *mid;
   ni_ = std::move(*nonce);
   cipher_state_ = CipherState{phase1_.cipher(), &phase1_.keys().encryption_key,
@@ -356,9 +375,9 @@ Expected<void, std::string> QuickModeExchange::consume_quick_mode_1(const Opened
 }
 
 Expected<std::vector<std::byte>, std::string> QuickModeExchange::build_quick_mode_2() {
-  auto spis = own_spis();
   auto nonce = crypto::random_bytes(phase1_.config().nonce_size);
-  if (!spis || !nonce) return unexpected(std::string("RAND_bytes failed"));
+  if (!nonce) return unexpected(std::string("RAND_bytes failed"));
+  if (auto spis = own_spis(chosen_.esp.has_value(), chosen_.ah.has_value()); !spis) return unexpected(std::move(spis).error());
   nr_ = std::move(*nonce);
   SecurityAssociation sa;
   sa.proposals = chosen_proposals_;
@@ -496,7 +515,14 @@ Expected<void, std::string> QuickModeExchange::install_direction(driver::crypto:
   if (chosen_.bundle()) install.bundled_ah = sa_params(direction, ProtocolId::IpsecAh);
   auto added = dataplane_.add_sa(std::move(install));
   if (!added) return unexpected("installing the " + std::string(driver::crypto::name_of(direction)) + " SA: " + added.error());
-  if (direction == driver::crypto::Direction::Inbound) inbound_installed_ = true;
+  if (direction == driver::crypto::Direction::Inbound) {
+    inbound_installed_ = true;
+    // The SA uses the chosen suite's SPIs (their reservations ended with it); the rest go back.
+    std::erase_if(reserved_spis_, [&](const auto& reserved) {
+      return reserved.second == driver::crypto::SecurityProtocol::Esp ? chosen_.esp.has_value() : chosen_.ah.has_value();
+    });
+    release_own_spis();
+  }
   return {};
 }
 

@@ -8,6 +8,11 @@
 //
 // The SA payload offers protection suites (RFC 2408 4.2): each of our methods is one proposal
 // number, an AH+ESP method two proposal payloads (AH, then ESP) with that number and an SPI each.
+// Our inbound SPIs come from the Dataplane (allocate_spi: unique on this host, reserved until the
+// inbound SA is installed): the initiator takes one per protocol its usable methods need, the
+// responder those of the suite it chose. Reserved SPIs that no SA uses are given back (release_spi)
+// when the exchange fails or ends before installing, and the initiator's unused protocol once the
+// inbound SA is in.
 // At the end each side derives KEYMAT per protocol and SPI (RFC 2409 5.5) and installs the SAs
 // into the Dataplane: inbound under the SPIs it chose, outbound under the peer's; ESP or AH alone
 // is one SA per direction, AH+ESP one bundle per direction (SaInstall::bundled_ah). The initiator
@@ -103,6 +108,10 @@ class QuickModeExchange {
     Failed,
   };
 
+  ~QuickModeExchange();
+  QuickModeExchange(const QuickModeExchange&) = delete;
+  QuickModeExchange& operator=(const QuickModeExchange&) = delete;
+
   static std::unique_ptr<QuickModeExchange> initiate(const Phase1Sa& phase1, QuickModeConfig config,
                                                      driver::Dataplane& dataplane, Clock clock);
   // A responder for a quick mode message 1 on `phase1`; nothing is kept unless it decrypts, its
@@ -146,7 +155,10 @@ class QuickModeExchange {
                               bool expect_answer);
 
   std::vector<Proposal> make_proposals() const;
-  Expected<void, std::string> own_spis();
+  // Our inbound SPIs from the dataplane, for the protocols asked.
+  Expected<void, std::string> own_spis(bool esp, bool ah);
+  // Gives back the reserved SPIs no SA uses.
+  void release_own_spis();
   // Why we would not offer or accept `suite` here (AH over a NAT, a bundle in tunnel mode, a
   // legacy algorithm without allow_legacy); empty when it is fine.
   std::string unusable_here(const ProtectionSuite& suite) const;
@@ -190,6 +202,8 @@ class QuickModeExchange {
   std::uint32_t own_ah_spi_ = 0;
   std::uint32_t peer_esp_spi_ = 0;
   std::uint32_t peer_ah_spi_ = 0;
+  // SPIs allocate_spi reserved for us that no installed SA uses yet.
+  std::vector<std::pair<std::uint32_t, driver::crypto::SecurityProtocol>> reserved_spis_;
   ProtectionSuite chosen_;
   std::vector<Proposal> chosen_proposals_;
   bool tell_lifetime_ = false;   // responder: our lifetime is shorter; quick mode 2 carries RESPONDER-LIFETIME   // responder: the chosen suite, one transform each, SPIs to be ours

@@ -43,6 +43,12 @@ class TimedDataplane final : public driver::Dataplane {
   Expected<void, std::string> install_filter_table(driver::FilterTable table) override {
     return inner_.install_filter_table(std::move(table));
   }
+  Expected<std::uint32_t, std::string> allocate_spi(driver::crypto::SecurityProtocol protocol, const IpAddress& peer) override {
+    return inner_.allocate_spi(protocol, peer);
+  }
+  Expected<void, std::string> release_spi(std::uint32_t spi, driver::crypto::SecurityProtocol protocol) override {
+    return inner_.release_spi(spi, protocol);
+  }
   Expected<void, std::string> add_sa(driver::SaInstall sa) override {
     if (sa.params.direction == Direction::Outbound) {
       const std::lock_guard lock(mutex_);
