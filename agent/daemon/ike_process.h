@@ -113,8 +113,9 @@ class IkeProcess final : public IkeRunner {
   void send_certificates(privsep::Endpoint& child);
   Expected<privsep::Body, std::string> sign(std::span<const std::uint8_t> body);
   void exited(pid_t pid, const std::string& how, std::chrono::milliseconds restart_in);
-  Expected<privsep::Body, std::string> handle(privsep::Incoming& message);
-  Expected<privsep::Body, std::string> handle_call(privsep::Incoming& message);
+  // `self`: the endpoint the message came on, for answers given later (Kerberos steps).
+  Expected<privsep::Body, std::string> handle(privsep::Incoming& message, const std::weak_ptr<privsep::Endpoint>& self);
+  Expected<privsep::Body, std::string> handle_call(privsep::Incoming& message, const std::weak_ptr<privsep::Endpoint>& self);
   Expected<void, std::string> admit(const driver::SaInstall& sa);
   Expected<void, std::string> admit(const driver::SoftAssociation& association);
   std::shared_ptr<privsep::Endpoint> endpoint() const;
@@ -127,7 +128,7 @@ class IkeProcess final : public IkeRunner {
   std::mutex sync_mutex_;
   KeyHandles keys_;
   ikebridge::CertificateCredentialsPtr certificates_;
-  ikeproc::GssService gss_;   // Kerberos: the GSS contexts of the child's main modes
+  ikeproc::GssService gss_;   // Kerberos: the GSS contexts of the child's main modes, steps on its worker
   std::string program_;
   std::string user_;
   config::IkeSettings settings_;
