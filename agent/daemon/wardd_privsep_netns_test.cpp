@@ -6,7 +6,10 @@
 //   - the IKE process killed with SIGKILL is noticed and logged, its SAs are removed, a new one
 //     starts, and the next pings negotiate again; tshark on the peer's end of the link sees no
 //     ICMP between the two hosts in clear at any time, only ESP;
-//   - with [certificates], the IKE process signs through wardd and never gets the key.
+//   - with [certificates], the IKE process signs through wardd and never gets the key;
+//   - with Kerberos ([directory] realm, a real MIT krb5kdc shared by the binary's tests), the
+//     IKE process runs main mode with every GSS-API step done by wardd, traffic is answered over
+//     ESP, and the keytab is neither open in the child nor openable by its user.
 // Skips without root, `ip` or tshark.
 #include <dirent.h>
 #include <signal.h>
@@ -25,6 +28,7 @@
 #include "agent/daemon/wardd_host.h"
 #include "directory/model/policy_json.h"
 #include "directory/model/test_support.h"
+#include "tests/harness/kdc_instance.h"
 #include "tests/harness/process.h"
 #include "tests/netns/netns.h"
 
@@ -339,6 +343,143 @@ TEST_F(WarddPrivsepNetnsTest, WithCertificatesTheIkeProcessSignsThroughWarddWith
     return after.value("quick_modes", nlohmann::json::array()).size() == 1 &&
            after["quick_modes"][0]["auth_method"] == "RSA signature (X.509)";
   })) << show_sa(a_).dump(1);
+}
+
+// Kerberos: the realm's KDC listens on the root namespace's loopback, one per test binary; each
+// host reaches it at the same 127.0.0.1:port through socat relays (a Unix socket crosses the
+// namespaces), and names the peer's address in /etc/netns/<ns>/hosts (IKE asks for
+// host/<the peer's name>).
+class WarddPrivsepKerberosTest : public WarddPrivsepNetnsTest {
+ protected:
+  static constexpr const char* kSocat = "/usr/bin/socat";
+
+  static void SetUpTestSuite() {
+    auto kdc = test::KdcInstance::start({});
+    if (!kdc) {
+      kdc_error_ = new std::string(kdc.error().to_string());
+      return;
+    }
+    kdc_ = kdc->release();
+    for (const char* host : {"a", "b"}) {
+      if (auto added = kdc_->add_principal(principal(host, false)); !added) kdc_error_ = new std::string(added.error().to_string());
+      if (auto extracted = kdc_->extract_keytab(principal(host, false), keytab(host)); !extracted) {
+        kdc_error_ = new std::string(extracted.error().to_string());
+      }
+    }
+    krb5_config_ = new test::ScopedEnv("KRB5_CONFIG", kdc_->krb5_config().string());
+  }
+  static void TearDownTestSuite() {
+    delete krb5_config_;
+    delete kdc_;
+    delete kdc_error_;
+    krb5_config_ = nullptr;
+    kdc_ = nullptr;
+    kdc_error_ = nullptr;
+  }
+  static std::string fqdn(const std::string& host) { return "privsep-" + host + ".ward.test"; }
+  static std::string principal(const std::string& host, bool with_realm = true) {
+    return "host/" + fqdn(host) + (with_realm ? "@" + kdc_->realm() : "");
+  }
+  static std::filesystem::path keytab(const std::string& host) { return kdc_->dir() / (host + ".keytab"); }
+
+  void SetUp() override {
+    WarddPrivsepNetnsTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    ASSERT_EQ(kdc_error_, nullptr) << "the KDC did not start: " << *kdc_error_;
+    const auto kdc_socket = dir_->path() / "kdc.sock";
+    const auto port = std::to_string(kdc_->port());
+    auto relay = test::ChildProcess::spawn({kSocat, "UNIX-LISTEN:" + kdc_socket.string() + ",fork,mode=0600", "TCP:127.0.0.1:" + port}, {},
+                                           dir_->path() / "kdc-relay.log");
+    ASSERT_TRUE(relay) << relay.error().to_string();
+    relays_.push_back(std::move(*relay));
+    ASSERT_TRUE(testing::eventually([&] { return std::filesystem::exists(kdc_socket); })) << "the KDC relay socket never appeared";
+    const std::string hosts = std::string("127.0.0.1 localhost\n") + kAddressA + " " + fqdn("a") + "\n" + kAddressB + " " + fqdn("b") + "\n";
+    for (auto* host : {&a_, &b_}) {
+      const std::string name = host == &a_ ? "a" : "b";
+      const auto etc = std::filesystem::path("/etc/netns") / host->ns->name();
+      std::filesystem::create_directories(etc);
+      etc_netns_.push_back(etc);
+      ASSERT_TRUE(test::write_file(etc / "hosts", hosts));
+      auto in_ns = test::ChildProcess::spawn({testing::kIpTool, "netns", "exec", host->ns->name(), kSocat,
+                                              "TCP-LISTEN:" + port + ",bind=127.0.0.1,fork,reuseaddr", "UNIX-CONNECT:" + kdc_socket.string()},
+                                             {}, host->dir / "kdc-relay.log");
+      ASSERT_TRUE(in_ns) << in_ns.error().to_string();
+      relays_.push_back(std::move(*in_ns));
+      ASSERT_TRUE(test::write_file(host->config, test::read_text(host->config) + "[directory]\nrealm = " + kdc_->realm() +
+                                                     "\nkeytab = " + keytab(name).string() + "\nprincipal = " + principal(name) + "\n"));
+    }
+    for (auto* host : {&a_, &b_}) {
+      ASSERT_TRUE(testing::eventually([&] { return host->ns->exec("ss -ltn | grep -q 127.0.0.1:" + port) == 0; }))
+          << "the KDC relay in " << host->ns->name() << " never listened";
+    }
+  }
+  void TearDown() override {
+    WarddPrivsepNetnsTest::TearDown();
+    for (const auto& etc : etc_netns_) std::filesystem::remove_all(etc);
+  }
+
+  static test::KdcInstance* kdc_;
+  static test::ScopedEnv* krb5_config_;
+  static std::string* kdc_error_;
+  std::vector<test::ChildProcess> relays_;
+  std::vector<std::filesystem::path> etc_netns_;
+};
+
+test::KdcInstance* WarddPrivsepKerberosTest::kdc_ = nullptr;
+test::ScopedEnv* WarddPrivsepKerberosTest::krb5_config_ = nullptr;
+std::string* WarddPrivsepKerberosTest::kdc_error_ = nullptr;
+
+// Whether `path` opens for reading as `user` (setpriv: the IKE process's uid and gid, no groups).
+bool readable_as(const std::string& user, const std::filesystem::path& path) {
+  return ward::testing::run_command("setpriv --reuid=" + user + " --regid=" + user + " --clear-groups -- cat " + path.string() +
+                                    " >/dev/null 2>&1") == 0;
+}
+
+TEST_F(WarddPrivsepKerberosTest, TheIkeProcessRunsKerberosMainModeThroughWarddWithoutTheKeytab) {
+  start_capture();
+  auto policy = esp_policy("unused");
+  policy.rules[0].auth_methods = {model::AuthMethod::kerberos()};
+  testing::start_wardd(a_, policy);
+  testing::start_wardd(b_, policy);
+  const pid_t ike_a = wait_for_ike_process(a_);
+  ASSERT_GT(ike_a, 0) << test::file_tail(a_.log);
+  EXPECT_EQ(proc_status(ike_a).at("Uid"), "65534\t65534\t65534\t65534");
+
+  ASSERT_TRUE(ping_until_answered(a_, kAddressB)) << test::file_tail(a_.log) << test::file_tail(b_.log);
+  nlohmann::json sa_a, sa_b;
+  ASSERT_TRUE(eventually([&] {
+    sa_a = show_sa(a_);
+    sa_b = show_sa(b_);
+    return sa_a.value("quick_modes", nlohmann::json::array()).size() == 1 &&
+           sa_b.value("quick_modes", nlohmann::json::array()).size() == 1;
+  })) << sa_a.dump(1) << sa_b.dump(1);
+  EXPECT_EQ(sa_a["quick_modes"][0]["auth_method"], "Kerberos (GSS-API)") << sa_a.dump(1);
+  EXPECT_EQ(sa_b["quick_modes"][0]["auth_method"], "Kerberos (GSS-API)") << sa_b.dump(1);
+  EXPECT_EQ(sa_a["quick_modes"][0]["spi_in"], sa_b["quick_modes"][0]["spi_out"]);
+  EXPECT_FALSE(host_log_has(a_, "ike-sa-refused")) << test::file_tail(a_.log);
+  EXPECT_FALSE(host_log_has(a_, "ike-gss-refused")) << test::file_tail(a_.log);
+
+  // The keytab stays wardd's: no descriptor of it in the IKE process, and its user cannot open it
+  // (while it can open a world-readable file of the realm: the check itself works).
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/" + std::to_string(ike_a) + "/fd")) {
+    std::error_code error;
+    const auto target = std::filesystem::read_symlink(entry.path(), error);
+    EXPECT_NE(target, keytab("a")) << entry.path();
+  }
+  EXPECT_TRUE(readable_as("root", keytab("a")));
+  EXPECT_FALSE(readable_as("65534", keytab("a"))) << "the IKE process's user can read the keytab";
+  std::filesystem::permissions(dir_->path(), std::filesystem::perms::others_exec, std::filesystem::perm_options::add);
+  const auto world_readable = dir_->path() / "world-readable";
+  ASSERT_TRUE(test::write_file(world_readable, "x"));
+  std::filesystem::permissions(world_readable, std::filesystem::perms::others_read, std::filesystem::perm_options::add);
+  EXPECT_TRUE(readable_as("65534", world_readable));
+
+  EXPECT_TRUE(ping_until_answered(b_, kAddressA));
+  stop_capture();
+  ASSERT_FALSE(HasFatalFailure());
+  const std::string between = std::string("ip.addr == ") + kAddressA + " && ip.addr == " + kAddressB;
+  EXPECT_EQ(count(between + " && icmp"), 0U) << "ICMP between the hosts in clear";
+  EXPECT_GT(count(between + " && esp"), 0U);
 }
 
 }  // namespace
