@@ -76,8 +76,11 @@ void GssService::work() {
     }
     const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - step.queued);
     Expected<privsep::Body, std::string> answer = privsep::Body{};
-    if (waited > kGssStepDeadline) answer = unexpected("Kerberos: the step waited " + std::to_string(waited.count()) + " ms for the ones before it");
-    else answer = handle_known(step.type, step.body);
+    if (waited > kGssStepDeadline) {
+      answer = unexpected("Kerberos: the step waited " + std::to_string(waited.count()) + " ms for the ones before it");
+    } else {
+      answer = handle_known(step.type, step.body);
+    }
     if (auto endpoint = step.endpoint.lock()) (void)endpoint->reply(step.call_id, answer);
   }
 }
