@@ -36,9 +36,10 @@ namespace ward::agent::daemon {
 namespace {
 
 using namespace std::chrono_literals;
-using ward::testing::Netns;
 using Host = testing::WarddHost;
+using testing::esp_policy;
 using testing::eventually;
+using testing::ping_until_answered;
 using testing::show_sa;
 using testing::wardctl;
 
@@ -47,21 +48,6 @@ constexpr const char* kAddressB = "10.20.1.2";
 // Second addresses no filter covers: clear marker pings that show the capture is flushed.
 constexpr const char* kMarkerA = "10.99.0.1";
 constexpr const char* kMarkerB = "10.99.0.2";
-
-model::Policy esp_policy(const std::string& psk) {
-  auto policy = model::testing::load_example_policy("legal-policy.json");
-  policy.name = "Legal ESP with a preshared key";
-  auto rule = policy.rules[0];
-  auto list = *policy.find_filter_list(*rule.filter_list);
-  auto action = policy.filter_actions[1];
-  action.quick_mode_pfs = true;
-  rule.filter_action = action.id;
-  rule.auth_methods = {model::AuthMethod::preshared(psk)};
-  policy.filter_lists = {list};
-  policy.filter_actions = {action};
-  policy.rules = {rule};
-  return policy;
-}
 
 std::map<std::string, std::string> proc_status(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
@@ -103,32 +89,16 @@ std::string caps_line(pid_t pid) {
          " NoNewPrivs " + get("NoNewPrivs") + " Seccomp " + get("Seccomp");
 }
 
-class WarddPrivsepNetnsTest : public ::testing::Test {
+class WarddPrivsepNetnsTest : public testing::TwoWarddHosts {
  protected:
   void SetUp() override {
-    std::string why;
-    if (!ward::testing::can_use_network_namespaces(&why)) GTEST_SKIP() << why;
     if (ward::testing::run_command("command -v tshark >/dev/null") != 0) GTEST_SKIP() << "needs tshark";
-    auto dir = test::TempDir::create("wardd-privsep");
-    ASSERT_TRUE(dir) << dir.error().to_string();
-    dir_ = std::make_unique<test::TempDir>(std::move(*dir));
-    a_.ns = std::make_unique<Netns>("privsep-a");
-    b_.ns = std::make_unique<Netns>("privsep-b");
-    links_ = ward::testing::connect_veth(*a_.ns, std::string(kAddressA) + "/24", *b_.ns, std::string(kAddressB) + "/24");
+    set_up_hosts("privsep", kAddressA, kAddressB, [](Host& host, const std::filesystem::path& dir) {
+      testing::lay_out(host, dir, "nfqueue", "", "[privsep]\nuser = nobody\n");
+    });
+    if (IsSkipped() || HasFatalFailure()) return;
     ASSERT_EQ(a_.ns->exec(std::string("ip addr add ") + kMarkerA + "/24 dev " + links_.first), 0);
     ASSERT_EQ(b_.ns->exec(std::string("ip addr add ") + kMarkerB + "/24 dev " + links_.second), 0);
-    for (auto* host : {&a_, &b_}) {
-      host->dir = dir_->path() / (host == &a_ ? "a" : "b");
-      std::filesystem::create_directories(host->dir);
-      host->socket = host->dir / "run" / "control.sock";
-      host->policy_file = host->dir / "policy.json";
-      host->config = host->dir / "ward.conf";
-      host->log = host->dir / "wardd.log";
-      ASSERT_TRUE(test::write_file(host->config, "[driver]\nbackend = nfqueue\n[control]\nsocket = " + host->socket.string() +
-                                                     "\n[cache]\npath = " + (host->dir / "state" / "ward.db").string() +
-                                                     "\n[policy]\nlocal_file = " + host->policy_file.string() +
-                                                     "\n[log]\nlevel = debug\n[privsep]\nuser = nobody\n"));
-    }
   }
   void TearDown() override {
     if (!capture_pid_.empty()) b_.ns->exec("kill $(cat " + capture_pid_ + ") 2>/dev/null");
@@ -144,12 +114,6 @@ class WarddPrivsepNetnsTest : public ::testing::Test {
   }
   static bool host_log_has(const Host& host, const std::string& text) {
     return test::read_text(host.log).find(text) != std::string::npos;
-  }
-  static bool ping_until_answered(Host& from, const char* to) {
-    for (int attempt = 0; attempt < 10; ++attempt) {
-      if (ward::testing::ping_once(*from.ns, to) == 0) return true;
-    }
-    return false;
   }
 
   void start_capture() {
@@ -175,10 +139,15 @@ class WarddPrivsepNetnsTest : public ::testing::Test {
     for (int i = 0; i < 50 && b_.ns->exec("kill -0 $(cat " + capture_pid_ + ") 2>/dev/null") == 0; ++i) std::this_thread::sleep_for(100ms);
     capture_pid_.clear();
   }
+  // Stops the capture; between the two hosts it saw ESP and never ICMP in clear.
+  void expect_only_esp_between_hosts() {
+    stop_capture();
+    ASSERT_FALSE(HasFatalFailure());
+    EXPECT_EQ(count(between_hosts() + " && icmp"), 0U) << "ICMP between the hosts in clear";
+    EXPECT_GT(count(between_hosts() + " && esp"), 0U);
+  }
+  static std::string between_hosts() { return std::string("ip.addr == ") + kAddressA + " && ip.addr == " + kAddressB; }
 
-  std::unique_ptr<test::TempDir> dir_;
-  Host a_, b_;
-  std::pair<std::string, std::string> links_;
   std::string capture_, capture_pid_;
 };
 
@@ -204,12 +173,7 @@ TEST_F(WarddPrivsepNetnsTest, IkeRunsAsItsOwnUserWithoutCapabilitiesAndNegotiate
 
   ASSERT_TRUE(ping_until_answered(a_, kAddressB)) << test::file_tail(a_.log) << test::file_tail(b_.log);
   nlohmann::json sa_a, sa_b;
-  ASSERT_TRUE(eventually([&] {
-    sa_a = show_sa(a_);
-    sa_b = show_sa(b_);
-    return sa_a.value("quick_modes", nlohmann::json::array()).size() == 1 &&
-           sa_b.value("quick_modes", nlohmann::json::array()).size() == 1;
-  })) << sa_a.dump(1) << sa_b.dump(1);
+  ASSERT_TRUE(testing::one_quick_mode_each({{&a_, &sa_a}, {&b_, &sa_b}})) << sa_a.dump(1) << sa_b.dump(1);
   EXPECT_EQ(sa_a["quick_modes"][0]["spi_in"], sa_b["quick_modes"][0]["spi_out"]);
   EXPECT_EQ(sa_a["quick_modes"][0]["auth_method"], "pre-shared key");
   EXPECT_EQ(sa_a["sas"].size(), 2U);
@@ -234,10 +198,7 @@ TEST_F(WarddPrivsepNetnsTest, AKilledIkeProcessIsRestartedAndTrafficResumesWitho
   ASSERT_GT(first, 0) << test::file_tail(a_.log);
   ASSERT_TRUE(ping_until_answered(a_, kAddressB)) << test::file_tail(a_.log) << test::file_tail(b_.log);
   nlohmann::json before;
-  ASSERT_TRUE(eventually([&] {
-    before = show_sa(a_);
-    return before.value("quick_modes", nlohmann::json::array()).size() == 1;
-  })) << before.dump(1);
+  ASSERT_TRUE(testing::one_quick_mode_each({{&a_, &before}})) << before.dump(1);
 
   ASSERT_EQ(::kill(first, SIGKILL), 0);
   const auto killed_at = std::chrono::steady_clock::now();
@@ -253,18 +214,12 @@ TEST_F(WarddPrivsepNetnsTest, AKilledIkeProcessIsRestartedAndTrafficResumesWitho
   std::printf("traffic answered again %lld ms after the SIGKILL\n",
               static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - killed_at).count()));
   nlohmann::json after;
-  ASSERT_TRUE(eventually([&] {
-    after = show_sa(a_);
-    return after.value("quick_modes", nlohmann::json::array()).size() == 1;
-  })) << after.dump(1);
+  ASSERT_TRUE(testing::one_quick_mode_each({{&a_, &after}})) << after.dump(1);
   EXPECT_NE(after["quick_modes"][0]["spi_in"], before["quick_modes"][0]["spi_in"]) << "negotiated afresh";
   EXPECT_TRUE(ping_until_answered(b_, kAddressA));
 
-  stop_capture();
+  expect_only_esp_between_hosts();
   ASSERT_FALSE(HasFatalFailure());
-  const std::string between = std::string("ip.addr == ") + kAddressA + " && ip.addr == " + kAddressB;
-  EXPECT_EQ(count(between + " && icmp"), 0U) << "ICMP between the hosts in clear";
-  EXPECT_GT(count(between + " && esp"), 0U);
   EXPECT_GE(count("isakmp.exchangetype == 2 && ip.src == " + std::string(kAddressA)), 2U) << "two main modes from A";
 }
 
@@ -319,10 +274,7 @@ TEST_F(WarddPrivsepNetnsTest, WithCertificatesTheIkeProcessSignsThroughWarddWith
 
   ASSERT_TRUE(ping_until_answered(a_, kAddressB)) << test::file_tail(a_.log) << test::file_tail(b_.log);
   nlohmann::json sa;
-  ASSERT_TRUE(eventually([&] {
-    sa = show_sa(a_);
-    return sa.value("quick_modes", nlohmann::json::array()).size() == 1;
-  })) << sa.dump(1);
+  ASSERT_TRUE(testing::one_quick_mode_each({{&a_, &sa}})) << sa.dump(1);
   EXPECT_EQ(sa["quick_modes"][0]["auth_method"], "RSA signature (X.509)") << sa.dump(1);
   EXPECT_FALSE(host_log_has(a_, "ike-sa-refused")) << test::file_tail(a_.log);
   // No line of the key's PEM in the log.
@@ -393,7 +345,8 @@ class WarddPrivsepKerberosTest : public WarddPrivsepNetnsTest {
     ASSERT_TRUE(relay) << relay.error().to_string();
     relays_.push_back(std::move(*relay));
     ASSERT_TRUE(testing::eventually([&] { return std::filesystem::exists(kdc_socket); })) << "the KDC relay socket never appeared";
-    const std::string hosts = std::string("127.0.0.1 localhost\n") + kAddressA + " " + fqdn("a") + "\n" + kAddressB + " " + fqdn("b") + "\n";
+    const std::string hosts =
+        std::string("127.0.0.1 localhost\n") + kAddressA + " " + fqdn("a") + "\n" + kAddressB + " " + fqdn("b") + "\n";
     for (auto* host : {&a_, &b_}) {
       const std::string name = host == &a_ ? "a" : "b";
       const auto etc = std::filesystem::path("/etc/netns") / host->ns->name();
@@ -401,7 +354,8 @@ class WarddPrivsepKerberosTest : public WarddPrivsepNetnsTest {
       etc_netns_.push_back(etc);
       ASSERT_TRUE(test::write_file(etc / "hosts", hosts));
       auto in_ns = test::ChildProcess::spawn({testing::kIpTool, "netns", "exec", host->ns->name(), kSocat,
-                                              "TCP-LISTEN:" + port + ",bind=127.0.0.1,fork,reuseaddr", "UNIX-CONNECT:" + kdc_socket.string()},
+                                              "TCP-LISTEN:" + port + ",bind=127.0.0.1,fork,reuseaddr",
+                                              "UNIX-CONNECT:" + kdc_socket.string()},
                                              {}, host->dir / "kdc-relay.log");
       ASSERT_TRUE(in_ns) << in_ns.error().to_string();
       relays_.push_back(std::move(*in_ns));
@@ -447,12 +401,7 @@ TEST_F(WarddPrivsepKerberosTest, TheIkeProcessRunsKerberosMainModeThroughWarddWi
 
   ASSERT_TRUE(ping_until_answered(a_, kAddressB)) << test::file_tail(a_.log) << test::file_tail(b_.log);
   nlohmann::json sa_a, sa_b;
-  ASSERT_TRUE(eventually([&] {
-    sa_a = show_sa(a_);
-    sa_b = show_sa(b_);
-    return sa_a.value("quick_modes", nlohmann::json::array()).size() == 1 &&
-           sa_b.value("quick_modes", nlohmann::json::array()).size() == 1;
-  })) << sa_a.dump(1) << sa_b.dump(1);
+  ASSERT_TRUE(testing::one_quick_mode_each({{&a_, &sa_a}, {&b_, &sa_b}})) << sa_a.dump(1) << sa_b.dump(1);
   EXPECT_EQ(sa_a["quick_modes"][0]["auth_method"], "Kerberos (GSS-API)") << sa_a.dump(1);
   EXPECT_EQ(sa_b["quick_modes"][0]["auth_method"], "Kerberos (GSS-API)") << sa_b.dump(1);
   EXPECT_EQ(sa_a["quick_modes"][0]["spi_in"], sa_b["quick_modes"][0]["spi_out"]);
@@ -475,11 +424,7 @@ TEST_F(WarddPrivsepKerberosTest, TheIkeProcessRunsKerberosMainModeThroughWarddWi
   EXPECT_TRUE(readable_as("65534", world_readable));
 
   EXPECT_TRUE(ping_until_answered(b_, kAddressA));
-  stop_capture();
-  ASSERT_FALSE(HasFatalFailure());
-  const std::string between = std::string("ip.addr == ") + kAddressA + " && ip.addr == " + kAddressB;
-  EXPECT_EQ(count(between + " && icmp"), 0U) << "ICMP between the hosts in clear";
-  EXPECT_GT(count(between + " && esp"), 0U);
+  expect_only_esp_between_hosts();
 }
 
 }  // namespace
