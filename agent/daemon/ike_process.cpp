@@ -100,7 +100,10 @@ IkeProcess::IkeProcess(Logger& log, AcquireRecorder& recorder, ikebridge::AuthFa
       bridge_(std::move(auth)),
       certificates_(std::move(certificates)),
       gss_(ikeproc::kMaxGssExchanges, ikeproc::kMaxQueuedGssSteps,
-           [this](const std::string& why) { log_.warning("ike-gss-refused", {{"pid", std::to_string(child_pid_.load())}, {"why", why}}); }),
+           [this](const std::string& why) { log_.warning("ike-gss-refused", {{"pid", std::to_string(child_pid_.load())}, {"why", why}}); },
+           [this](std::uint32_t type, const std::string& why) {
+             log_.debug("ike-process-call-refused", {{"type", std::to_string(type)}, {"why", why}});   // as handle() logs the others
+           }),
       program_(std::move(program)),
       user_(std::move(user)),
       settings_(settings) {}

@@ -29,8 +29,8 @@ bool is_gss(std::uint32_t type) {
 
 }  // namespace
 
-GssService::GssService(std::size_t max_exchanges, std::size_t max_queued, Refused refused)
-    : max_exchanges_(max_exchanges), max_queued_(max_queued), refused_(std::move(refused)) {
+GssService::GssService(std::size_t max_exchanges, std::size_t max_queued, Refused refused, Failed failed)
+    : max_exchanges_(max_exchanges), max_queued_(max_queued), refused_(std::move(refused)), failed_(std::move(failed)) {
   worker_ = std::thread([this] { work(); });
 }
 
@@ -81,6 +81,7 @@ void GssService::work() {
     } else {
       answer = handle_known(step.type, step.body);
     }
+    if (!answer && failed_) failed_(step.type, answer.error());
     if (auto endpoint = step.endpoint.lock()) (void)endpoint->reply(step.call_id, answer);
   }
 }

@@ -44,8 +44,11 @@ class GssService {
  public:
   // Told why, each time a bound refuses an exchange or a step (wardd logs it).
   using Refused = std::function<void(const std::string& why)>;
+  // Told the type and the error of each queued step that failed (its answer is that error).
+  using Failed = std::function<void(std::uint32_t type, const std::string& why)>;
 
-  explicit GssService(std::size_t max_exchanges = kMaxGssExchanges, std::size_t max_queued = kMaxQueuedGssSteps, Refused refused = {});
+  explicit GssService(std::size_t max_exchanges = kMaxGssExchanges, std::size_t max_queued = kMaxQueuedGssSteps, Refused refused = {},
+                      Failed failed = {});
   ~GssService();   // queued steps are dropped (unanswered: their child's channel is gone)
   GssService(const GssService&) = delete;
   GssService& operator=(const GssService&) = delete;
@@ -78,6 +81,7 @@ class GssService {
   const std::size_t max_exchanges_;
   const std::size_t max_queued_;
   const Refused refused_;
+  const Failed failed_;
   mutable std::mutex mutex_;
   std::shared_ptr<const ike::auth::AuthProvider> kerberos_;
   std::map<std::uint32_t, std::shared_ptr<ike::auth::AuthProvider>> exchanges_;

@@ -51,10 +51,16 @@ ike::auth::PeerPrincipalResolver resolver(std::map<std::string, std::string> tab
 struct SplitHost {
   explicit SplitHost(ike::auth::KerberosConfig config, std::size_t max_exchanges = kMaxGssExchanges,
                      std::size_t max_queued = kMaxQueuedGssSteps)
-      : service(max_exchanges, max_queued, [this](const std::string& why) {
-          const std::lock_guard lock(mutex);
-          refusals.push_back(why);
-        }) {
+      : service(
+            max_exchanges, max_queued,
+            [this](const std::string& why) {
+              const std::lock_guard lock(mutex);
+              refusals.push_back(why);
+            },
+            [this](std::uint32_t, const std::string& why) {
+              const std::lock_guard lock(mutex);
+              failures.push_back(why);
+            }) {
     service.use(std::make_shared<ike::auth::KerberosProvider>(std::move(config)));
     auto pair = privsep::Channel::pair();
     EXPECT_TRUE(pair) << pair.error();
@@ -74,6 +80,7 @@ struct SplitHost {
   }
   std::mutex mutex;
   std::vector<std::string> refusals;
+  std::vector<std::string> failures;   // of queued steps, as wardd logs them
   GssService service;
   std::shared_ptr<privsep::Endpoint> wardd;
   std::unique_ptr<privsep::Endpoint> child;
@@ -196,6 +203,9 @@ TEST_F(RemoteKerberosTest, APeerThatIsNotTheExpectedPrincipalIsRefusedWithTheRea
   EXPECT_NE(responder->failure().find("authenticated as host/c.ward.test@WARD.TEST, the policy expects host/a.ward.test@WARD.TEST"),
             std::string::npos)
       << responder->failure();
+  const std::lock_guard lock(b.mutex);
+  ASSERT_EQ(b.failures.size(), 1U) << "the failed step is reported to wardd (its log)";
+  EXPECT_NE(b.failures[0].find("the policy expects host/a.ward.test@WARD.TEST"), std::string::npos) << b.failures[0];
 }
 
 TEST_F(RemoteKerberosTest, OpenExchangesAreBoundedAndUnknownOnesRefused) {
