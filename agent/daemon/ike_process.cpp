@@ -183,10 +183,11 @@ void IkeProcess::started(pid_t pid, std::shared_ptr<privsep::Channel> channel) {
     start.services.push_back({s.local, ike::net::kIsakmpPort, true, ike::sa::kNatTraversalPort, kIkeRetransmit.first_interval,
                               kIkeRetransmit.factor, kIkeRetransmit.max_sends});
   }
-  if (certificates_) send_certificates(*ep);
-  (void)ep->notify(ikeproc::kStart, ikeproc::encode(start));
   std::shared_ptr<privsep::Endpoint> previous;
   {
+    const std::lock_guard sending(certificates_sending_);
+    if (const auto certificates = this->certificates()) send_certificates(*ep, *certificates);
+    (void)ep->notify(ikeproc::kStart, ikeproc::encode(start));
     const std::lock_guard lock(mutex_);
     previous = std::exchange(endpoint_, std::move(ep));
   }
@@ -199,14 +200,14 @@ void IkeProcess::started(pid_t pid, std::shared_ptr<privsep::Channel> channel) {
 // The certificate, its chain and the trust store (CAs and CRLs) in as few notes as the channel's
 // message limit allows. All or nothing: a child missing a CRL would accept a revoked certificate,
 // so what cannot be sent leaves the child without certificates (certificate authentication fails).
-void IkeProcess::send_certificates(privsep::Endpoint& child) {
+void IkeProcess::send_certificates(privsep::Endpoint& child, const ike::auth::CertificateCredentials& certificates) {
   constexpr std::size_t kRoom = privsep::kMaxBody - 1024;   // call id, counts, handle
-  const auto& options = certificates_->options();
+  const auto& options = certificates.options();
   const ikeproc::CertificateNote empty{kCertificateHandle, {}, {}, options.identity.type, options.identity.fqdn, options.revocation};
   std::vector<ikeproc::CertificateNote> notes{empty};
-  notes.back().certificate_pem = certificates_->certificate_pem();
+  notes.back().certificate_pem = certificates.certificate_pem();
   std::size_t used = notes.back().certificate_pem.size();
-  for (auto& entry : certificates_->trust_pem()) {
+  for (auto& entry : certificates.trust_pem()) {
     if (entry.size() > kRoom || notes.back().certificate_pem.size() > kRoom) {
       log_.error("ike-certificates-not-sent", {{"why", "a certificate or trust store entry is larger than a message to the IKE process (" +
                                                            std::to_string(kRoom) + " bytes)"}});
@@ -225,13 +226,32 @@ void IkeProcess::send_certificates(privsep::Endpoint& child) {
       return;
     }
   }
+  if (auto sent = child.notify(ikeproc::kCertificatesDone, {}); !sent) {
+    log_.warning("ike-process-start", {{"why", "certificates: " + sent.error()}});
+  }
+}
+
+ikebridge::CertificateCredentialsPtr IkeProcess::certificates() const {
+  const std::lock_guard lock(certificates_mutex_);
+  return certificates_;
+}
+
+void IkeProcess::replace_certificates(ikebridge::CertificateCredentialsPtr certificates) {
+  const std::lock_guard sending(certificates_sending_);
+  {
+    const std::lock_guard lock(certificates_mutex_);
+    certificates_ = certificates;
+  }
+  bridge_.replace_certificates(certificates);
+  if (const auto child = endpoint(); child && certificates) send_certificates(*child, *certificates);
 }
 
 // RSA PKCS#1 v1.5 over a hash the child computed (SIG_I / SIG_R): the key stays here.
 Expected<Body, std::string> IkeProcess::sign(std::span<const std::uint8_t> body) {
   auto request = ikeproc::decode<ikeproc::SignRequest>(body);
   if (!request) return unexpected(std::move(request.error()));
-  if (!certificates_ || request->handle != kCertificateHandle) {
+  const auto certificates = this->certificates();
+  if (!certificates || request->handle != kCertificateHandle) {
     return unexpected("sign: no key has handle " + std::to_string(request->handle));
   }
   // A hash of a main mode's PRF: MD5, SHA-1, SHA-256, SHA-384 or SHA-512 long.
@@ -239,7 +259,7 @@ Expected<Body, std::string> IkeProcess::sign(std::span<const std::uint8_t> body)
   if (std::find(kHashSizes.begin(), kHashSizes.end(), request->hash.size()) == kHashSizes.end()) {
     return unexpected("sign: a " + std::to_string(request->hash.size()) + "-byte hash is no main mode hash");
   }
-  auto signature = certificates_->sign(request->hash);
+  auto signature = certificates->sign(request->hash);
   if (!signature) return unexpected("sign: " + signature.error());
   const auto* bytes = reinterpret_cast<const std::uint8_t*>(signature->data());
   return Body(bytes, bytes + signature->size());

@@ -54,6 +54,9 @@ class IkeRunner {
   // After every policy refresh: a new snapshot replaces the bridge's, and SAs of filters that
   // went away are deleted (with DELETE notifications).
   virtual void sync(const AgentState& state) = 0;
+  // Reloaded [certificates] (certificate_reload.h): main modes that start from now on use them;
+  // established SAs stay.
+  virtual void replace_certificates(ikebridge::CertificateCredentialsPtr certificates) = 0;
   virtual std::vector<ike::service::IkeSnapshot> snapshots() const = 0;
   virtual bool running() const = 0;
   // Detaches from the dataplane's acquires, then deletes every SA (peers are told).
@@ -99,6 +102,7 @@ class IkeProcess final : public IkeRunner {
 
   void start(const std::vector<IpAddress>& addresses, driver::Dataplane& dataplane) override;
   void sync(const AgentState& state) override;
+  void replace_certificates(ikebridge::CertificateCredentialsPtr certificates) override;
   std::vector<ike::service::IkeSnapshot> snapshots() const override;
   bool running() const override { return supervisor_ != nullptr; }
   void stop() override;
@@ -110,7 +114,8 @@ class IkeProcess final : public IkeRunner {
     std::optional<ike::net::UdpSocket> nat_socket;
   };
   void started(pid_t pid, std::shared_ptr<privsep::Channel> channel);
-  void send_certificates(privsep::Endpoint& child);
+  void send_certificates(privsep::Endpoint& child, const ike::auth::CertificateCredentials& certificates);
+  ikebridge::CertificateCredentialsPtr certificates() const;
   Expected<privsep::Body, std::string> sign(std::span<const std::uint8_t> body);
   void exited(pid_t pid, const std::string& how, std::chrono::milliseconds restart_in);
   // `self`: the endpoint the message came on, for answers given later (Kerberos steps).
@@ -127,7 +132,11 @@ class IkeProcess final : public IkeRunner {
   BridgeSync bridge_sync_;
   std::mutex sync_mutex_;
   KeyHandles keys_;
+  mutable std::mutex certificates_mutex_;
   ikebridge::CertificateCredentialsPtr certificates_;
+  // Held while a set is sent, so that a reload and a child's start cannot cross (a new child left
+  // with the old set, the new one sent to the child that went away).
+  std::mutex certificates_sending_;
   ikeproc::GssService gss_;   // Kerberos: the GSS contexts of the child's main modes, steps on its worker
   std::string program_;
   std::string user_;

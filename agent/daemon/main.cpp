@@ -11,19 +11,22 @@
 // replaces the bridge's snapshot and deletes the SAs of filters that went away. With
 // [privsep] user the services run in `wardd --privsep-child ike --user USER` (ike_process.h).
 //
-// Signals: SIGHUP refreshes the policy now; SIGTERM and SIGINT stop wardd cleanly (the dataplane's
+// Signals: SIGHUP refreshes the policy now and reloads [certificates] if its files changed (they
+// are also checked once a minute); SIGTERM and SIGINT stop wardd cleanly (the dataplane's
 // kernel rules are removed) with exit status 0. Exit 1: could not start; exit 2: bad usage or
 // configuration.
 #include <signal.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -35,6 +38,7 @@
 #include "agent/daemon/applier.h"
 #include "agent/daemon/boot_policy.h"
 #include "agent/daemon/cache_recovery.h"
+#include "agent/daemon/certificate_reload.h"
 #include "agent/daemon/control_handler.h"
 #include "agent/daemon/dataplane_factory.h"
 #include "agent/daemon/host_addresses.h"
@@ -63,6 +67,8 @@ constexpr int kExitUsage = 2;
 constexpr std::chrono::seconds kAddressPollInterval{5};
 // Repeated events counted since the last flush are written this often (event_aggregator.h).
 constexpr std::chrono::seconds kEventFlushInterval{1};
+// [certificates] files checked for changes (a new CRL, a renewed certificate); SIGHUP checks at once.
+constexpr std::chrono::seconds kCertificatePollInterval{60};
 // At SIGTERM a refresh still waiting on the directory gets this long; then wardd exits without it
 // (the dataplane's rules are removed first either way).
 constexpr std::chrono::seconds kRefreshStopGrace{2};
@@ -70,7 +76,7 @@ constexpr std::chrono::seconds kRefreshStopGrace{2};
 constexpr const char* kUsage =
     "usage: wardd [--config PATH]\n"
     "  --config PATH  the configuration file (default /etc/ward/ward.conf)\n"
-    "Signals: SIGHUP refreshes the policy; SIGTERM or SIGINT stops wardd.\n";
+    "Signals: SIGHUP refreshes the policy and reloads changed [certificates] files; SIGTERM or SIGINT stops wardd.\n";
 
 sigset_t handled_signals() {
   sigset_t set;
@@ -123,6 +129,10 @@ class IkeInProcess final : public IkeRunner {
                                   [this](const ward::driver::SaExpiry& e) {
                                     for (auto& s : services_) s->on_expiry(e);
                                   }});
+  }
+
+  void replace_certificates(ikebridge::CertificateCredentialsPtr certificates) override {
+    bridge_.replace_certificates(std::move(certificates));
   }
 
   void sync(const AgentState& state) override {
@@ -186,28 +196,19 @@ int run(const std::filesystem::path& config_path) {
                         {"legacy_algorithms", std::string(config::name_of(config->legacy_algorithms))}});
   // IKE certificate authentication: loaded once, before anything starts; a configured but unusable
   // certificate, key or trust store stops the start-up with the file and the reason.
+  // Reloaded when the files change (certificate_reload.h).
   ikebridge::CertificateCredentialsPtr certificates;
+  std::optional<CertificateReloader> certificate_reloader;
   if (config->certificates.enabled()) {
-    const auto& files = config->certificates;
-    namespace auth = ward::ike::auth;
-    auth::CertificateOptions options;
-    options.identity.type = files.identity == config::CertificateIdentityKind::Address ? auth::CertificateIdentity::Address
-                            : files.identity == config::CertificateIdentityKind::Fqdn  ? auth::CertificateIdentity::Fqdn
-                                                                                       : auth::CertificateIdentity::DistinguishedName;
-    options.identity.fqdn = files.fqdn;
-    options.revocation = files.revocation == config::RevocationMode::Required ? auth::RevocationCheck::Required
-                                                                               : auth::RevocationCheck::IfPresent;
-    auto loaded = auth::CertificateCredentials::load({files.certificate, files.private_key, files.trust}, options);
+    certificate_reloader.emplace(config->certificates);   // the files' state first: a change while loading is seen later
+    auto loaded = load_certificates(config->certificates);
     if (!loaded) {
       log.error("certificates-load-failed", {{"why", loaded.error()}});
       return kExitStartFailed;
     }
     certificates = std::move(*loaded);
-    log.info("certificates-loaded", {{"subject", certificates->subject()},
-                                     {"trusted_cas", std::to_string(certificates->trusted_ca_count())},
-                                     {"crls", std::to_string(certificates->crl_count())},
-                                     {"identity", std::string(auth::name(options.identity.type))},
-                                     {"revocation", std::string(auth::name(options.revocation))}});
+    const auto fields = certificate_fields(*certificates);
+    log.log(config::LogLevel::Info, "certificates-loaded", fields);
   }
 
   // Before any thread starts, so that every thread inherits the mask and only sigtimedwait sees them.
@@ -325,9 +326,10 @@ int run(const std::filesystem::path& config_path) {
 
   auto addresses_at = clock.now() + kAddressPollInterval;
   auto flush_at = clock.now() + kEventFlushInterval;
+  auto certificates_at = clock.now() + kCertificatePollInterval;
   for (;;) {
     const auto now = clock.now();
-    const auto wake = std::min(addresses_at, flush_at);
+    const auto wake = std::min({addresses_at, flush_at, certificates_at});
     const int signal = wait_for_signal(signals, std::chrono::duration_cast<std::chrono::milliseconds>(wake - now));
     if (signal == SIGTERM || signal == SIGINT) {
       log.info("stopping", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
@@ -335,6 +337,10 @@ int run(const std::filesystem::path& config_path) {
       break;
     }
     if (signal == SIGHUP) refreshes.request("SIGHUP");
+    if (certificate_reloader && (signal == SIGHUP || clock.now() >= certificates_at)) {
+      reload_certificates(*certificate_reloader, ike, log);
+      certificates_at = clock.now() + kCertificatePollInterval;
+    }
     if (clock.now() >= flush_at) {
       acquires.flush();
       flush_at = clock.now() + kEventFlushInterval;

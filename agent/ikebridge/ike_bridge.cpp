@@ -31,11 +31,12 @@ Expected<AuthProviderPtr, std::string> AuthFactory::make(const model::AuthMethod
       if (!kerberos_maker_ || !kerberos_) return unexpected(std::string("Kerberos authentication is not supported by this build"));
       return kerberos_maker_(*kerberos_, peer);
     case model::AuthKind::Certificate: {
-      if (!certificates_) {
+      auto credentials = certificates();
+      if (!credentials) {
         return unexpected("certificate authentication (CA \"" + method.ca_name +
                           "\") needs this host's certificate: none is configured ([certificates] in ward.conf)");
       }
-      auto provider = ike::auth::CertificateProvider::create(certificates_, method.ca_name);
+      auto provider = ike::auth::CertificateProvider::create(std::move(credentials), method.ca_name);
       if (!provider) return unexpected("certificate authentication: " + provider.error());
       return AuthProviderPtr(std::move(*provider));
     }

@@ -63,14 +63,27 @@ class AuthFactory {
     kerberos_maker_ = std::move(maker);
   }
   // This host's certificate, key and trust store ([certificates] in ward.conf); each rule's
-  // certificate method then names which trusted CA its peers' certificates must chain to.
-  void enable_certificates(CertificateCredentialsPtr credentials) { certificates_ = std::move(credentials); }
+  // certificate method then names which trusted CA its peers' certificates must chain to. Called
+  // again when the files are reloaded, also while make() runs on other threads; copies of a
+  // factory share the credentials (a reload reaches the copy a PolicyBridge holds).
+  void enable_certificates(CertificateCredentialsPtr credentials) {
+    const std::lock_guard lock(certificates_->mutex);
+    certificates_->credentials = std::move(credentials);
+  }
+  CertificateCredentialsPtr certificates() const {
+    const std::lock_guard lock(certificates_->mutex);
+    return certificates_->credentials;
+  }
   Expected<AuthProviderPtr, std::string> make(const model::AuthMethod& method, const IpAddress& peer) const;
 
  private:
+  struct CertificateSlot {
+    std::mutex mutex;
+    CertificateCredentialsPtr credentials;
+  };
   std::optional<KerberosSettings> kerberos_;
   KerberosMaker kerberos_maker_;
-  CertificateCredentialsPtr certificates_;
+  std::shared_ptr<CertificateSlot> certificates_ = std::make_shared<CertificateSlot>();
 };
 
 // ---- the lookup --------------------------------------------------------------------------------
@@ -93,6 +106,8 @@ class PolicyBridge final : public ike::service::PolicyLookup {
   explicit PolicyBridge(AuthFactory factory) : factory_(std::move(factory)) {}
 
   void replace(std::shared_ptr<const BridgeSnapshot> snapshot);
+  // Reloaded [certificates]: the main modes that start from now on use them.
+  void replace_certificates(CertificateCredentialsPtr credentials) { factory_.enable_certificates(std::move(credentials)); }
   std::shared_ptr<const BridgeSnapshot> current() const;
   // The ids of every negotiate filter in the current snapshot (for IkeService::retain_filters).
   std::vector<std::uint32_t> negotiate_filter_ids() const;

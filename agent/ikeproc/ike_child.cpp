@@ -115,7 +115,6 @@ class RemotePolicy final : public ike::service::PolicyLookup {
     return decode<ike::service::QuickModePolicy>(*r);
   }
 
- private:
   std::shared_ptr<const ike::auth::AuthProvider> preshared_key(std::uint32_t handle) const {
     const std::lock_guard lock(mutex_);
     auto& provider = providers_[handle];
@@ -135,10 +134,18 @@ class RemotePolicy final : public ike::service::PolicyLookup {
     return provider;
   }
 
+  // Reloaded by wardd: main modes from now on use these (those under way keep theirs).
+  void replace_certificates(std::shared_ptr<const ike::auth::CertificateCredentials> certificates) {
+    const std::lock_guard lock(mutex_);
+    certificates_ = std::move(certificates);
+    certificate_providers_.clear();
+  }
+
+ private:
   // One provider per CA name, over our certificate; the error when the trust store lacks the CA.
   Expected<std::shared_ptr<const ike::auth::AuthProvider>, std::string> certificate(const std::string& ca_name) const {
-    if (!certificates_) return unexpected(std::string("certificate authentication: wardd sent no certificate"));
     const std::lock_guard lock(mutex_);
+    if (!certificates_) return unexpected(std::string("certificate authentication: wardd sent no certificate"));
     auto& provider = certificate_providers_[ca_name];
     if (!provider) {
       auto made = ike::auth::CertificateProvider::create(certificates_, ca_name);
@@ -192,9 +199,20 @@ class ChildState {
         auto note = decode<CertificateNote>(m.body);
         if (!note) return unexpected(std::move(note.error()));
         const std::lock_guard lock(mutex_);
-        if (!certificates_) certificates_ = CertificateNote{note->handle, {}, {}, note->identity, note->fqdn, note->revocation};
-        certificates_->certificate_pem += note->certificate_pem;
-        for (auto& entry : note->trust_pem) certificates_->trust_pem.push_back(std::move(entry));
+        if (!arriving_) arriving_ = CertificateNote{note->handle, {}, {}, note->identity, note->fqdn, note->revocation};
+        arriving_->certificate_pem += note->certificate_pem;
+        for (auto& entry : note->trust_pem) arriving_->trust_pem.push_back(std::move(entry));
+        return Body{};
+      }
+      case kCertificatesDone: {
+        const std::lock_guard lock(mutex_);
+        if (!arriving_) return unexpected(std::string("certificates done, but no certificate arrived"));
+        certificates_ = std::exchange(arriving_, std::nullopt);
+        if (!policy_) return Body{};   // not started yet: start() uses them
+        // A set that does not load leaves the one in use (wardd loaded it, so this is not expected).
+        auto loaded = credentials(*parent_, *certificates_);
+        if (!loaded) return unexpected("reloaded certificates from wardd: " + loaded.error());
+        policy_->replace_certificates(std::move(*loaded));
         return Body{};
       }
       case kAcquire: {
@@ -240,19 +258,11 @@ class ChildState {
     dataplane_.emplace(parent, start_->capabilities);
     std::shared_ptr<const ike::auth::CertificateCredentials> certificates;
     if (certificates_) {
-      Endpoint* signer = &parent;
-      auto loaded = ike::auth::CertificateCredentials::from_pem(
-          certificates_->certificate_pem, certificates_->trust_pem,
-          [signer, handle = certificates_->handle](std::span<const std::byte> hash) -> Expected<std::vector<std::byte>, std::string> {
-            auto r = signer->call(kSign, encode(SignRequest{handle, {hash.begin(), hash.end()}}));
-            if (!r) return unexpected(std::move(r.error()));
-            const auto* bytes = reinterpret_cast<const std::byte*>(r->data());
-            return std::vector<std::byte>(bytes, bytes + r->size());
-          },
-          ike::auth::CertificateOptions{{certificates_->identity, certificates_->fqdn}, certificates_->revocation});
+      auto loaded = credentials(parent, *certificates_);
       if (!loaded) return unexpected("certificates from wardd: " + loaded.error());
       certificates = std::move(*loaded);
     }
+    parent_ = &parent;
     policy_.emplace(parent, std::move(certificates));
     listener_.emplace(parent);
     for (const auto& spec : start_->services) {
@@ -303,6 +313,21 @@ class ChildState {
   }
 
  private:
+  // Our certificate, chain and trust store as wardd sent them; signatures by wardd (kSign).
+  static Expected<std::shared_ptr<const ike::auth::CertificateCredentials>, std::string> credentials(Endpoint& parent,
+                                                                                                    const CertificateNote& note) {
+    Endpoint* signer = &parent;
+    return ike::auth::CertificateCredentials::from_pem(
+        note.certificate_pem, note.trust_pem,
+        [signer, handle = note.handle](std::span<const std::byte> hash) -> Expected<std::vector<std::byte>, std::string> {
+          auto r = signer->call(kSign, encode(SignRequest{handle, {hash.begin(), hash.end()}}));
+          if (!r) return unexpected(std::move(r.error()));
+          const auto* bytes = reinterpret_cast<const std::byte*>(r->data());
+          return std::vector<std::byte>(bytes, bytes + r->size());
+        },
+        ike::auth::CertificateOptions{{note.identity, note.fqdn}, note.revocation});
+  }
+
   std::optional<ike::net::UdpSocket> take_socket(const IpAddress& address, std::uint16_t port) {
     const auto found = sockets_.find({address.to_string(), port});
     if (found == sockets_.end()) return std::nullopt;
@@ -326,8 +351,10 @@ class ChildState {
   bool closed_ = false;
   std::map<std::pair<std::string, std::uint16_t>, privsep::OwnedFd> sockets_;
   std::optional<StartNote> start_;
-  std::optional<CertificateNote> certificates_;   // kCertificates, before kStart
+  std::optional<CertificateNote> arriving_;       // kCertificates since the last kCertificatesDone
+  std::optional<CertificateNote> certificates_;   // the last complete set
   std::optional<RemoteDataplane> dataplane_;
+  Endpoint* parent_ = nullptr;   // set with policy_, at start
   std::optional<RemotePolicy> policy_;
   std::optional<RemoteListener> listener_;
   std::vector<std::unique_ptr<ike::service::IkeService>> services_;

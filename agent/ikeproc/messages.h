@@ -13,7 +13,10 @@
 //     kSnapshot      call        u32 service index -> IkeSnapshot
 //     kCertificates  note        CertificateNote: our certificate and chain, trust store entries
 //                                (PEM; several notes when the store is large, appended), identity,
-//                                fqdn and revocation ([certificates]), before kStart
+//                                fqdn and revocation ([certificates]), before kStart, and again
+//                                when wardd reloads the files
+//     kCertificatesDone note     nothing: the notes since the last one are the whole set; after
+//                                kStart it replaces the set in use for the main modes to come
 //   child -> parent
 //     kReady         note        "ok" once sandboxed and every service runs, else "error: why"
 //     kEvent         note        IkeEvent
@@ -48,6 +51,7 @@ enum Message : std::uint32_t {
   kRetainFilters,
   kSnapshot,
   kCertificates,
+  kCertificatesDone,
   kReady = 100,
   kEvent,
   kLog,

@@ -5,7 +5,7 @@
 //             [--mm1-rate N] [--garbage-rate N] [--seconds S]
 //
 // Root (a raw socket: IPv4 headers written here, source addresses drawn at random from the
-// --spoof prefixes in turn). Each main mode 1 is a real one (Phase1Sa's own encoding, AES-256/
+// --spoof prefixes in turn, each kind of datagram rotating through them on its own). Each main mode 1 is a real one (Phase1Sa's own encoding, AES-256/
 // SHA-256/ECP-256 and 3DES/SHA-1/group 2 transforms, PSK) with a fresh random initiator cookie;
 // garbage is half random bytes of random length, half an ISAKMP header with random cookies (a
 // main mode 3 whose responder cookie we never made) and random payload bytes. Paced per
@@ -128,10 +128,12 @@ class Sender {
   }
   ~Sender() { ::close(fd_); }
 
-  void send(std::span<const std::byte> payload) {
+  // `sequence` numbers the datagrams of one kind: it picks the prefix, so main mode 1s and garbage
+  // each rotate through every prefix whatever the ratio of their rates.
+  void send(std::span<const std::byte> payload, std::uint64_t sequence) {
     std::array<std::byte, 20 + 8 + 2048> packet{};
     const std::size_t size = std::min(payload.size(), packet.size() - 28);
-    const auto& prefix = options_.spoof[next_prefix_++ % options_.spoof.size()];
+    const auto& prefix = options_.spoof[sequence % options_.spoof.size()];
     const std::uint32_t host_bits = prefix.length() >= 32 ? 0 : static_cast<std::uint32_t>(random_()) >> prefix.length();
     const std::uint32_t source = htonl(prefix.address().v4_host_order() | host_bits);
     ip ip_header{};
@@ -166,7 +168,6 @@ class Sender {
   std::mt19937_64 random_;
   int fd_ = -1;
   sockaddr_in to_{};
-  std::size_t next_prefix_ = 0;
   std::uint64_t sent_ = 0;
   std::uint64_t errors_ = 0;
 };
@@ -200,7 +201,7 @@ int main(int argc, char** argv) {
     for (; mm1_owed >= 1; mm1_owed -= 1, ++mm1) {
       const auto cookie = sender.random();
       std::memcpy(main_mode_1.data(), &cookie, 8);   // a fresh initiator cookie
-      sender.send(main_mode_1);
+      sender.send(main_mode_1, mm1);
     }
     for (; garbage_owed >= 1; garbage_owed -= 1, ++junk) {
       const std::size_t size = 1 + sender.random() % garbage.size();
@@ -217,7 +218,7 @@ int main(int argc, char** argv) {
         const auto length = htonl(static_cast<std::uint32_t>(size));
         std::memcpy(garbage.data() + 24, &length, 4);
       }
-      sender.send(std::span<const std::byte>(garbage.data(), size));
+      sender.send(std::span<const std::byte>(garbage.data(), size), junk);
     }
     const auto now = std::chrono::steady_clock::now();
     if (now < tick) {

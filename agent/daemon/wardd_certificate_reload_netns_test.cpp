@@ -1,0 +1,142 @@
+// [certificates] reloaded while wardd runs (certificate_reload.h): two wardd in network namespaces
+// authenticate with RSA certificates from one root; A's trust store is a directory. A's admin
+// revokes B's certificate and drops the root's new CRL into that directory; after SIGHUP (or the
+// minute's check) A refuses B's next main mode as revoked, without a restart. A broken file added
+// afterwards is reported and leaves the set in use (B stays refused). Run with IKE in wardd and
+// with IKE in its own process ([privsep] user = nobody: the set reaches the child).
+// Skips without root or `ip`.
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "agent/daemon/wardd_host.h"
+#include "directory/model/policy_json.h"
+#include "directory/model/test_support.h"
+#include "tests/harness/process.h"
+#include "tests/harness/test_ca.h"
+#include "tests/netns/netns.h"
+
+namespace ward::agent::daemon {
+namespace {
+
+using ward::testing::Netns;
+using Host = testing::WarddHost;
+using testing::eventually;
+using testing::show_sa;
+
+constexpr const char* kAddressA = "10.20.1.1";
+constexpr const char* kAddressB = "10.20.1.2";
+constexpr const char* kRootName = "CN=Reload Test Root, O=Ward";
+
+model::Policy certificate_policy() {
+  auto policy = model::testing::load_example_policy("legal-policy.json");
+  policy.name = "Legal ESP with certificates";
+  auto rule = policy.rules[0];
+  auto list = *policy.find_filter_list(*rule.filter_list);
+  auto action = policy.filter_actions[1];
+  rule.filter_action = action.id;
+  rule.auth_methods = {model::AuthMethod::certificate(kRootName)};
+  policy.filter_lists = {list};
+  policy.filter_actions = {action};
+  policy.rules = {rule};
+  return policy;
+}
+
+bool log_has(const Host& host, const std::string& text) { return test::read_text(host.log).find(text) != std::string::npos; }
+
+bool ping_answered(const Host& from, const char* to) {
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    if (ward::testing::ping_once(*from.ns, to) == 0) return true;
+  }
+  return false;
+}
+
+// The parameter: ward.conf's [privsep] user ("" for IKE inside wardd).
+class WarddCertificateReloadTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    std::string why;
+    if (!ward::testing::can_use_network_namespaces(&why)) GTEST_SKIP() << why;
+    auto dir = test::TempDir::create("wardd-cert-reload");
+    ASSERT_TRUE(dir) << dir.error().to_string();
+    dir_ = std::make_unique<test::TempDir>(std::move(*dir));
+    auto root = test::make_rsa_ca(dir_->path(), "root", "/O=Ward/CN=Reload Test Root");
+    ASSERT_TRUE(root) << root.error().to_string();
+    root_ = *root;
+    a_.ns = std::make_unique<Netns>("certreload-a");
+    b_.ns = std::make_unique<Netns>("certreload-b");
+    ward::testing::connect_veth(*a_.ns, std::string(kAddressA) + "/24", *b_.ns, std::string(kAddressB) + "/24");
+    for (auto* host : {&a_, &b_}) {
+      const std::string name = host == &a_ ? "a" : "b";
+      host->dir = dir_->path() / name;
+      std::filesystem::create_directories(host->dir / "trust");
+      std::filesystem::copy_file(root_.certificate, host->dir / "trust" / "root.crt");
+      host->socket = host->dir / "run" / "control.sock";
+      host->policy_file = host->dir / "policy.json";
+      host->config = host->dir / "ward.conf";
+      host->log = host->dir / "wardd.log";
+      auto certificate = test::issue_rsa_certificate(root_, host->dir, name, "/O=Ward/CN=" + name + ".ward.test",
+                                                     test::RsaCertificateOptions{{std::string("IP:") + (host == &a_ ? kAddressA : kAddressB)}, "", "", 10, {}});
+      ASSERT_TRUE(certificate) << certificate.error().to_string();
+      if (host == &b_) b_certificate_ = *certificate;
+      ASSERT_TRUE(test::write_file(
+          host->config, "[driver]\nbackend = " + std::string(testing::kTestBackend) + "\n[control]\nsocket = " + host->socket.string() +
+                            "\n[cache]\npath = " + (host->dir / "state" / "ward.db").string() + "\n[policy]\nlocal_file = " +
+                            host->policy_file.string() + "\n[log]\nlevel = debug\n" +
+                            (GetParam().empty() ? std::string() : "[privsep]\nuser = " + GetParam() + "\n") +
+                            "[certificates]\ncertificate = " + certificate->certificate.string() + "\nprivate_key = " +
+                            certificate->private_key.string() + "\ntrust = " + (host->dir / "trust").string() + "\n"));
+    }
+  }
+
+  // B starts again: its SAs are deleted (A is told) and its next ping needs a new main mode.
+  void restart_b() {
+    b_.wardd.stop();
+    testing::start_wardd(b_, certificate_policy());
+  }
+
+  std::unique_ptr<test::TempDir> dir_;
+  test::TestCa root_;
+  test::TestCertificate b_certificate_;
+  Host a_, b_;
+};
+
+TEST_P(WarddCertificateReloadTest, ANewCrlInTheTrustStoreRevokesThePeerWithoutARestart) {
+  testing::start_wardd(a_, certificate_policy());
+  testing::start_wardd(b_, certificate_policy());
+  ASSERT_FALSE(HasFatalFailure());
+  ASSERT_TRUE(ping_answered(b_, kAddressA)) << test::file_tail(a_.log) << test::file_tail(b_.log);
+
+  // The CA revokes B; A's admin puts the new CRL in A's trust directory and reloads.
+  ASSERT_TRUE(test::revoke_certificate(root_, b_certificate_));
+  auto crl = test::make_crl(root_, a_.dir / "trust", "root");
+  ASSERT_TRUE(crl) << crl.error().to_string();
+  ASSERT_EQ(::kill(a_.wardd.pid(), SIGHUP), 0);
+  ASSERT_TRUE(eventually([&] { return log_has(a_, "event=certificates-reloaded") && log_has(a_, "crls=1"); })) << test::file_tail(a_.log);
+
+  restart_b();
+  ASSERT_FALSE(HasFatalFailure());
+  EXPECT_NE(ward::testing::ping_once(*b_.ns, kAddressA), 0) << "a revoked peer's traffic passed";
+  EXPECT_TRUE(eventually([&] { return log_has(a_, "is revoked"); })) << test::file_tail(a_.log);
+  EXPECT_TRUE(show_sa(a_).value("quick_modes", nlohmann::json::array()).empty()) << show_sa(a_).dump(1);
+
+  // A file that does not load: reported, and the set in use (with the CRL) stays.
+  ASSERT_TRUE(test::write_file(a_.dir / "trust" / "half-copied.crl", "-----BEGIN X509 CRL-----\nMIIB\n"));
+  ASSERT_EQ(::kill(a_.wardd.pid(), SIGHUP), 0);
+  EXPECT_TRUE(eventually([&] { return log_has(a_, "event=certificates-reload-failed"); })) << test::file_tail(a_.log);
+  restart_b();
+  ASSERT_FALSE(HasFatalFailure());
+  EXPECT_NE(ward::testing::ping_once(*b_.ns, kAddressA), 0) << "the broken reload dropped the CRL";
+  EXPECT_TRUE(show_sa(a_).value("quick_modes", nlohmann::json::array()).empty()) << show_sa(a_).dump(1);
+}
+
+INSTANTIATE_TEST_SUITE_P(IkeInWarddOrApart, WarddCertificateReloadTest, ::testing::Values(std::string(), std::string("nobody")),
+                         [](const auto& test_info) { return test_info.param.empty() ? std::string("InWardd") : std::string("PrivsepChild"); });
+
+}  // namespace
+}  // namespace ward::agent::daemon
