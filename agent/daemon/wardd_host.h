@@ -147,8 +147,10 @@ inline void start_wardd(WarddHost& host, const model::Policy& policy) {
 }
 
 // The fixture of the tests with two wardd, A and B, in namespaces "<role>-a" and "<role>-b"
-// joined by one veth pair, each host laid out under dir_/a or dir_/b.
-class TwoWarddHosts : public ::testing::Test {
+// joined by one veth pair, each host laid out under dir_/a or dir_/b. `Base`: ::testing::Test,
+// or a TestWithParam for a parameterised suite.
+template <typename Base = ::testing::Test>
+class TwoWarddHostsOn : public Base {
  protected:
   // Skips (GTEST_SKIP: the caller checks IsSkipped()) where namespaces cannot be made.
   // `configure` lays each host out (lay_out), knowing which it is.
@@ -163,6 +165,7 @@ class TwoWarddHosts : public ::testing::Test {
     b_.ns = std::make_unique<ward::testing::Netns>(role + "-b");
     links_ = ward::testing::connect_veth(*a_.ns, address_a + "/24", *b_.ns, address_b + "/24");
     configure(a_, dir_->path() / "a");
+    if (::testing::Test::HasFatalFailure()) return;
     configure(b_, dir_->path() / "b");
   }
 
@@ -170,6 +173,7 @@ class TwoWarddHosts : public ::testing::Test {
   WarddHost a_, b_;
   std::pair<std::string, std::string> links_;
 };
+using TwoWarddHosts = TwoWarddHostsOn<>;
 
 // Adds [certificates] to the host's ward.conf: an RSA certificate `name` ("/O=Ward/CN=<name>.ward.test",
 // subjectAltName IP:`address`) from `issuer`, with `trusted` as the trust store.
