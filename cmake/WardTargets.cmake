@@ -70,27 +70,32 @@ function(ward_executable name)
   target_link_libraries(${name} PRIVATE ${ARG_DEPS})
 endfunction()
 
-# ward_test(NAME SOURCES ... [DEPS ...] [LABELS ...] [ONE_PROCESS]) — a GoogleTest binary
-# registered with ctest. Each test runs in a process of its own, except with ONE_PROCESS: then
-# ctest runs the whole binary once (one ctest test), so that an expensive service the binary
-# shares (a Samba AD DC) starts once.
+# ward_test(NAME SOURCES ... [DEPS ...] [LABELS ...] [ONE_PROCESS] [RUN_SERIAL]) — a GoogleTest
+# binary registered with ctest. Each test runs in a process of its own, except with ONE_PROCESS:
+# then ctest runs the whole binary once (one ctest test), so that an expensive service the binary
+# shares (a Samba AD DC) starts once. RUN_SERIAL: ctest runs its tests with no other test beside
+# them (for a test of whether something keeps up under load, which other tests must not decide).
 include(GoogleTest)
 function(ward_test name)
-  cmake_parse_arguments(ARG "ONE_PROCESS" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "ONE_PROCESS;RUN_SERIAL" "" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_compile_options(${name} PRIVATE ${WARD_WARNINGS} ${WARD_TEST_COMPILE_OPTIONS})
+  set(serial)
+  if(ARG_RUN_SERIAL)
+    set(serial RUN_SERIAL TRUE)
+  endif()
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
   if(NOT ARG_LABELS)
     set(ARG_LABELS unit)
   endif()
   if(ARG_ONE_PROCESS)
     add_test(NAME ${name} COMMAND ${name} WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
-    set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}" ENVIRONMENT "WARD_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+    set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}" ENVIRONMENT "WARD_SOURCE_DIR=${PROJECT_SOURCE_DIR}" ${serial})
     return()
   endif()
   gtest_discover_tests(${name}
     WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
-    PROPERTIES LABELS "${ARG_LABELS}" ENVIRONMENT "WARD_SOURCE_DIR=${PROJECT_SOURCE_DIR}"
+    PROPERTIES LABELS "${ARG_LABELS}" ENVIRONMENT "WARD_SOURCE_DIR=${PROJECT_SOURCE_DIR}" ${serial}
     DISCOVERY_TIMEOUT 60)
 endfunction()
 
