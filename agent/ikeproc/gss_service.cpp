@@ -76,13 +76,23 @@ void GssService::work() {
     }
     const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - step.queued);
     Expected<privsep::Body, std::string> answer = privsep::Body{};
-    if (waited > kGssStepDeadline) {
+    if (step.endpoint.expired()) {
+      answer = unexpected(std::string("Kerberos: the IKE process that asked is gone"));
+    } else if (waited > kGssStepDeadline) {
       answer = unexpected("Kerberos: the step waited " + std::to_string(waited.count()) + " ms for the ones before it");
     } else {
       answer = handle_known(step.type, step.body);
     }
     if (!answer && failed_) failed_(step.type, answer.error());
-    if (auto endpoint = step.endpoint.lock()) (void)endpoint->reply(step.call_id, answer);
+    if (auto endpoint = step.endpoint.lock()) {
+      (void)endpoint->reply(step.call_id, answer);
+    } else if (answer && step.type == kGssOpen) {
+      // Its child died meanwhile (clear() may have run already): nobody will close this exchange.
+      if (auto opened = decode<GssExchange>(*answer)) {
+        const std::lock_guard lock(mutex_);
+        exchanges_.erase(opened->exchange);
+      }
+    }
   }
 }
 

@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iomanip>
 #include <map>
@@ -64,15 +65,19 @@ struct SplitHost {
     service.use(std::make_shared<ike::auth::KerberosProvider>(std::move(config)));
     auto pair = privsep::Channel::pair();
     EXPECT_TRUE(pair) << pair.error();
+    // As IkeProcess: the handler holds its endpoint weakly (reading the `wardd` member while it is
+    // being destroyed would race).
+    auto self = std::make_shared<std::weak_ptr<privsep::Endpoint>>();
     wardd = std::make_shared<privsep::Endpoint>(
         std::make_shared<privsep::Channel>(std::move(pair->first)),
-        [this](privsep::Incoming& m) -> Expected<privsep::Body, std::string> {
+        [this, self](privsep::Incoming& m) -> Expected<privsep::Body, std::string> {
           if (m.type == kSkeyid) return privsep::Body{'k'};
-          auto answered = service.dispatch(m, wardd);
+          auto answered = service.dispatch(m, *self);
           if (!answered) return unexpected(std::string("not a GSS message"));
           return std::move(*answered);
         },
         [](const std::string&) {});
+    *self = wardd;
     child = std::make_unique<privsep::Endpoint>(
         std::make_shared<privsep::Channel>(std::move(pair->second)),
         [](privsep::Incoming&) -> Expected<privsep::Body, std::string> { return privsep::Body{}; }, [](const std::string&) {});
@@ -274,6 +279,34 @@ TEST_F(RemoteKerberosTest, AKdcThatDoesNotAnswerHoldsOnlyTheGssStepsNotTheOtherC
   queued.join();
   auto later = second->build_key_exchange_payloads(ike::auth::Role::Initiator);
   EXPECT_TRUE(later) << "the queued exchange was opened after the first step: " << later.error();
+}
+
+// A child that dies while its steps wait behind a slow one: they are not run (no KDC trip, no
+// exchange opened that nobody would ever close), and wardd is told.
+TEST_F(RemoteKerberosTest, StepsOfAChildThatWentAwayAreNotRun) {
+  auto& a = split(host("a", kPrincipalA, kHostB, kPrincipalB));
+  auto first = a.provider->for_exchange(ike::auth::Role::Initiator, kHostB);
+  ASSERT_EQ(::kill(kdc_->pid(), SIGSTOP), 0);
+  struct Resume {
+    ~Resume() { ::kill(kdc_->pid(), SIGCONT); }
+  } resume;
+  std::thread initiator_step([&] { (void)first->build_key_exchange_payloads(ike::auth::Role::Initiator); });
+  for (int i = 0; i < 500 && !kdc_has_unread_request(); ++i) std::this_thread::sleep_for(10ms);
+  std::thread opener([&] { (void)a.provider->for_exchange(ike::auth::Role::Initiator, kHostB); });
+  for (int i = 0; i < 500 && a.service.queued_steps() == 0; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(a.service.queued_steps(), 1U);
+  a.wardd.reset();   // the channel goes with it: the child's calls fail, as when it dies
+  opener.join();
+  ::kill(kdc_->pid(), SIGCONT);
+  initiator_step.join();
+  const std::string gone = "Kerberos: the IKE process that asked is gone";
+  auto told = [&] {
+    const std::lock_guard lock(a.mutex);
+    return std::find(a.failures.begin(), a.failures.end(), gone) != a.failures.end();
+  };
+  for (int i = 0; i < 500 && !told(); ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_TRUE(told()) << "the queued open was run for a child that is gone";
+  EXPECT_EQ(a.service.open_exchanges(), 1U) << "only the first exchange, opened while the child lived";
 }
 
 }  // namespace
