@@ -1,0 +1,87 @@
+// Writes the seed corpus for ikev2_fuzz: the messages of one IKE_SA_INIT + IKE_AUTH between two
+// Ward ends (as sent), the IKE_AUTH payloads sealed again under fuzz_keys.h's fixed keys (so the
+// fuzzer gets past the ICV into the inner chain), a refusal and a message with every payload type.
+// Usage: ikev2_corpus_gen <dir>   (ike/v2/fuzz_corpus)
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "ike/v2/fuzz_keys.h"
+#include "ike/v2/ike_auth.h"
+
+namespace {
+
+using namespace ward;
+using namespace ward::ike::v2;
+
+bool write(const std::filesystem::path& dir, const std::string& name, const Bytes& bytes) {
+  std::ofstream out(dir / name, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  std::printf("%s: %zu bytes\n", name.c_str(), bytes.size());
+  return static_cast<bool>(out);
+}
+
+Bytes v4(const IpAddress& a) { return Bytes(reinterpret_cast<const std::byte*>(a.bytes().data()), reinterpret_cast<const std::byte*>(a.bytes().data()) + 4); }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: %s <corpus directory>\n", argv[0]);
+    return 2;
+  }
+  const std::filesystem::path dir(argv[1]);
+  std::filesystem::create_directories(dir);
+  const auto a = *IpAddress::parse("10.0.0.1");
+  const auto b = *IpAddress::parse("10.0.0.2");
+  IkeSaInitConfig init_a{{IkeProposal{}, IkeProposal{EncryptionId::AesGcm16, 256, IntegrityId::None, PrfId::HmacSha2_384, ike::IkeGroupDescription::Ecp256}},
+                         {a, 500}, {b, 500}};
+  IkeSaInitConfig init_b{init_a.proposals, {b, 500}, {a, 500}};
+  const std::string key = "fuzz corpus key";
+  const SecureBytes psk(std::as_bytes(std::span(key.data(), key.size())));
+  AuthConfig auth_a{IdType::Ipv4Address, v4(a), psk, std::nullopt};
+  AuthConfig auth_b{IdType::Ipv4Address, v4(b), psk, std::nullopt};
+  ChildSaConfig child_a;
+  child_a.proposals = {ChildProposal{}, ChildProposal{driver::crypto::Cipher::AesCbc256, driver::crypto::Integrity::HmacSha1_96}};
+  child_a.local = TrafficSelector::of(IpPrefix::host(a));
+  child_a.remote = TrafficSelector::of(IpPrefix::host(b));
+  ChildSaConfig child_b = child_a;
+  std::swap(child_b.local, child_b.remote);
+
+  auto initiator = IkeSaInitInitiator::create(init_a);
+  if (!initiator) return 1;
+  bool ok = write(dir, "ike_sa_init_request", initiator->request());
+  auto reply = respond_ike_sa_init(init_b, initiator->request());
+  if (!reply || !reply->sa) return 1;
+  ok = ok && write(dir, "ike_sa_init_response", reply->reply);
+  auto sa_a = initiator->consume_response(reply->reply);
+  if (!sa_a || !*sa_a) return 1;
+  IkeSa sa_b = std::move(*reply->sa);
+  IkeAuthInitiator auth(**sa_a, auth_a, child_a, 0x1234);
+  auto request = auth.build_request();
+  if (!request) return 1;
+  ok = ok && write(dir, "ike_auth_request", *request);
+  auto auth_reply = respond_ike_auth(sa_b, auth_b, child_b, 0x5678, *request);
+  if (!auth_reply || !auth_reply->child) return 1;
+  ok = ok && write(dir, "ike_auth_response", auth_reply->reply);
+
+  // The same payloads under the fixed keys, and a message with every payload type.
+  auto parsed = parse_message(*request);
+  auto inner = open_message((*sa_a)->proposal.suite(), (*sa_a)->outbound_keys(), *request, *parsed->find<EncryptedPayload>());
+  if (!inner) return 1;
+  auto resealed = seal_message(fuzzing::suite(), fuzzing::keys(), parsed->header, *inner);
+  ok = ok && resealed && write(dir, "ike_auth_request_fuzz_keys", *resealed);
+  std::vector<Payload> all = *inner;
+  all.emplace_back(CertPayload{false, 4, Bytes(64, std::byte{0x30})});
+  all.emplace_back(CertPayload{true, 4, Bytes(20, std::byte{0x01})});
+  all.emplace_back(DeletePayload{ProtocolId::Esp, 4, {Bytes{std::byte{0}, std::byte{0}, std::byte{0x12}, std::byte{0x34}}}});
+  all.emplace_back(VendorIdPayload{Bytes(16, std::byte{0x88})});
+  all.emplace_back(UnknownPayload{47, Bytes(8, std::byte{0})});
+  auto every = seal_message(fuzzing::suite(), fuzzing::keys(), parsed->header, all);
+  ok = ok && every && write(dir, "informational_every_payload_fuzz_keys", *every);
+  Header refusal_header = parse_message(reply->reply)->header;
+  std::vector<Payload> refusal{NotifyPayload{0, {}, static_cast<std::uint16_t>(NotifyType::InvalidKePayload), Bytes{std::byte{0}, std::byte{19}}}};
+  auto refused = encode_message(refusal_header, refusal);
+  ok = ok && refused && write(dir, "ike_sa_init_invalid_ke", *refused);
+  return ok ? 0 : 1;
+}

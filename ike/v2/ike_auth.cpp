@@ -1,0 +1,242 @@
+#include "ike/v2/ike_auth.h"
+
+#include <openssl/rand.h>
+
+#include "ike/crypto/prf.h"
+#include "ike/v2/protected_message.h"
+
+namespace ward::ike::v2 {
+namespace {
+
+using driver::crypto::Direction;
+using driver::crypto::Mode;
+
+NotifyPayload notify(NotifyType type) { return NotifyPayload{0, {}, static_cast<std::uint16_t>(type), {}}; }
+
+// AUTH data this side (`initiator` says which) sends or expects from the peer.
+SecureBytes auth_for(const IkeSa& sa, bool of_initiator, const SecureBytes& psk, const IdPayload& id) {
+  if (of_initiator) return psk_auth(sa.proposal.prf, psk.reveal(), sa.init_request, sa.nr, sa.keys.sk_pi, id.body());
+  return psk_auth(sa.proposal.prf, psk.reveal(), sa.init_response, sa.ni, sa.keys.sk_pr, id.body());
+}
+
+Expected<std::vector<Payload>, std::string> open(const IkeSa& sa, std::span<const std::byte> datagram, bool expect_response) {
+  auto opened = open_protected(sa, datagram);
+  if (!opened) return unexpected("IKE_AUTH: " + opened.error());
+  const Header& h = opened->header;
+  if (h.exchange != ExchangeType::IkeAuth || h.has(HeaderFlag::Response) != expect_response || h.message_id != 1) {
+    return unexpected(std::string("not the IKE_AUTH ") + (expect_response ? "response" : "request") + " of IKE SA " + sa.spis());
+  }
+  return std::move(opened->payloads);
+}
+
+// The narrower of `proposed` (the peer's selectors, any of them) and `ours`, or nothing.
+std::optional<TrafficSelector> narrow(const TsPayload& proposed, const TrafficSelector& ours) {
+  for (const auto& s : proposed.selectors) {
+    if (ours.contains(s)) return s;
+    if (s.contains(ours)) return ours;
+  }
+  return std::nullopt;
+}
+
+Expected<ChildSa, std::string> make_child(const IkeSa& sa, const ChildSaConfig& config, const ChildProposal& chosen,
+                                          std::uint32_t own_spi, std::uint32_t peer_spi, const TrafficSelector& local,
+                                          const TrafficSelector& remote) {
+  const std::size_t e = child_encryption_key_size(chosen.cipher);
+  const std::size_t a = child_integrity_key_size(chosen.integrity);
+  auto keymat = child_keymat(sa.proposal.prf, sa.keys.sk_d, {}, sa.ni, sa.nr, 2 * (e + a));
+  if (!keymat) return unexpected(keymat.error());
+  const auto k = keymat->reveal();
+  // 2.17: initiator -> responder first (encryption, then integrity), then responder -> initiator.
+  const SecureBytes ei(k.subspan(0, e)), ai(k.subspan(e, a)), er(k.subspan(e + a, e)), ar(k.subspan(2 * e + a, a));
+  ChildSa c;
+  c.inbound_spi = own_spi;
+  c.outbound_spi = peer_spi;
+  c.proposal = chosen;
+  c.local = local;
+  c.remote = remote;
+  auto install = [&](Direction direction) {
+    driver::SaInstall s;
+    auto& p = s.params;
+    p.protocol = driver::crypto::SecurityProtocol::Esp;
+    p.direction = direction;
+    p.spi = direction == Direction::Inbound ? own_spi : peer_spi;
+    p.mode = config.mode;
+    if (config.mode == Mode::Tunnel && config.tunnel) p.tunnel = *config.tunnel;
+    p.cipher = chosen.cipher;
+    p.integrity = chosen.integrity;
+    // What the initiator sends uses the i->r keys.
+    const bool initiator_to_responder = (direction == Direction::Outbound) == sa.initiator;
+    p.encryption_key = initiator_to_responder ? ei : er;
+    p.integrity_key = initiator_to_responder ? ai : ar;
+    p.udp_encapsulation = config.udp_encapsulation;
+    s.filter_id = config.filter_id;
+    s.peer = config.peer;
+    s.lifetime.hard_time = config.lifetime;
+    s.lifetime.soft_time = config.lifetime * 9 / 10;
+    return s;
+  };
+  c.inbound = install(Direction::Inbound);
+  c.outbound = install(Direction::Outbound);
+  return c;
+}
+
+Bytes spi_bytes(std::uint32_t spi) { return {std::byte(spi >> 24), std::byte(spi >> 16), std::byte(spi >> 8), std::byte(spi)}; }
+
+bool wants_transport(const std::vector<Payload>& payloads) {
+  for (const auto& p : payloads)
+    if (const auto* n = std::get_if<NotifyPayload>(&p); n && n->is(NotifyType::UseTransportMode)) return true;
+  return false;
+}
+
+template <class T>
+const T* find_in(const std::vector<Payload>& payloads) {
+  for (const auto& p : payloads)
+    if (const auto* t = std::get_if<T>(&p)) return t;
+  return nullptr;
+}
+
+const IdPayload* find_id(const std::vector<Payload>& payloads, bool initiator) {
+  for (const auto& p : payloads)
+    if (const auto* id = std::get_if<IdPayload>(&p); id && id->initiator == initiator) return id;
+  return nullptr;
+}
+
+const TsPayload* find_ts(const std::vector<Payload>& payloads, bool initiator) {
+  for (const auto& p : payloads)
+    if (const auto* ts = std::get_if<TsPayload>(&p); ts && ts->initiator == initiator) return ts;
+  return nullptr;
+}
+
+const NotifyPayload* find_error(const std::vector<Payload>& payloads) {
+  for (const auto& p : payloads)
+    if (const auto* n = std::get_if<NotifyPayload>(&p); n && n->is_error()) return n;
+  return nullptr;
+}
+
+Expected<void, std::string> check_peer_id(const AuthConfig& auth, const IdPayload& id) {
+  if (!auth.peer) return {};
+  if (auth.peer->type != id.type || auth.peer->data != id.data) return unexpected(std::string("the peer's ID is not the one configured"));
+  return {};
+}
+
+}  // namespace
+
+Expected<std::uint32_t, std::string> random_esp_spi() {
+  std::uint32_t spi = 0;
+  while (spi < 256) {
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(&spi), sizeof spi) != 1) return unexpected(std::string("RAND_bytes failed"));
+  }
+  return spi;
+}
+
+Expected<Bytes, std::string> IkeAuthInitiator::build_request() {
+  const IdPayload idi{true, auth_.id_type, auth_.id_data};
+  auto proposals = child_proposals(child_.proposals, own_spi_);
+  if (!proposals) return unexpected(proposals.error());
+  std::vector<Payload> inner;
+  inner.emplace_back(idi);
+  const auto own_auth = auth_for(sa_, true, auth_.preshared_key, idi);
+  inner.emplace_back(AuthPayload{AuthMethod::SharedKeyMic, Bytes(own_auth.reveal().begin(), own_auth.reveal().end())});
+  if (child_.mode == Mode::Transport) inner.emplace_back(notify(NotifyType::UseTransportMode));
+  inner.emplace_back(SaPayload{std::move(*proposals)});
+  inner.emplace_back(TsPayload{true, {child_.local}});
+  inner.emplace_back(TsPayload{false, {child_.remote}});
+  auto sealed = seal_protected(sa_, ExchangeType::IkeAuth, 1, false, inner);
+  if (!sealed) return unexpected(sealed.error());
+  request_ = *sealed;
+  return sealed;
+}
+
+Expected<ChildSa, std::string> IkeAuthInitiator::consume_response(std::span<const std::byte> datagram) {
+  auto inner = open(sa_, datagram, true);
+  if (!inner) return unexpected(inner.error());
+  if (const auto* error = find_error(*inner)) {
+    return unexpected("the responder answered IKE_AUTH with " + std::string(name(static_cast<NotifyType>(error->type))));
+  }
+  const auto* idr = find_id(*inner, false);
+  const auto* auth = find_in<AuthPayload>(*inner);
+  if (idr == nullptr || auth == nullptr) return unexpected(std::string("IKE_AUTH response without IDr or AUTH"));
+  if (auth->method != AuthMethod::SharedKeyMic) {
+    return unexpected("the responder authenticates with method " + std::to_string(static_cast<unsigned>(auth->method)) + ", not a shared key");
+  }
+  if (!crypto::equal_constant_time(auth->data, auth_for(sa_, false, auth_.preshared_key, *idr).reveal())) {
+    return unexpected(std::string("the responder's AUTH does not verify with the preshared key"));
+  }
+  if (auto id_ok = check_peer_id(auth_, *idr); !id_ok) return unexpected(id_ok.error());
+  const auto* sa = find_in<SaPayload>(*inner);
+  const auto* tsi = find_ts(*inner, true);
+  const auto* tsr = find_ts(*inner, false);
+  if (sa == nullptr || tsi == nullptr || tsr == nullptr) return unexpected(std::string("IKE_AUTH response without SAr2, TSi or TSr"));
+  if (sa->proposals.size() != 1) return unexpected(std::string("the responder chose more than one ESP proposal"));
+  auto chosen = choose_child(child_.proposals, *sa);
+  if (!chosen) return unexpected("the responder chose an ESP proposal Ward did not offer: " + chosen.error());
+  if ((child_.mode == Mode::Transport) != wants_transport(*inner)) {
+    return unexpected(std::string("the responder did not agree to ") + (child_.mode == Mode::Transport ? "transport" : "tunnel") + " mode");
+  }
+  // The responder may only narrow (2.9).
+  if (tsi->selectors.size() != 1 || tsr->selectors.size() != 1 || !child_.local.contains(tsi->selectors[0]) ||
+      !child_.remote.contains(tsr->selectors[0])) {
+    return unexpected("the responder's selectors " + tsi->selectors[0].to_string() + " / " + tsr->selectors[0].to_string() +
+                      " are not within Ward's");
+  }
+  return make_child(sa_, child_, chosen->proposal, own_spi_, chosen->peer_spi, tsi->selectors[0], tsr->selectors[0]);
+}
+
+Expected<IkeAuthReply, std::string> respond_ike_auth(IkeSa& sa, const AuthConfig& auth, const ChildSaConfig& child,
+                                                     std::uint32_t own_spi, std::span<const std::byte> request) {
+  auto inner = open(sa, request, false);
+  if (!inner) return unexpected(inner.error());
+  auto seal = [&](std::vector<Payload> payloads) { return seal_protected(sa, ExchangeType::IkeAuth, 1, true, payloads); };
+  auto refuse = [&](NotifyType type, std::string why, bool authenticated) -> Expected<IkeAuthReply, std::string> {
+    auto sealed = seal({notify(type)});
+    if (!sealed) return unexpected(sealed.error());
+    return IkeAuthReply{std::move(*sealed), std::nullopt, authenticated, std::move(why)};
+  };
+  const auto* idi = find_id(*inner, true);
+  const auto* auth_payload = find_in<AuthPayload>(*inner);
+  if (idi == nullptr || auth_payload == nullptr) return refuse(NotifyType::InvalidSyntax, "IKE_AUTH request without IDi or AUTH", false);
+  if (auth_payload->method != AuthMethod::SharedKeyMic ||
+      !crypto::equal_constant_time(auth_payload->data, auth_for(sa, true, auth.preshared_key, *idi).reveal())) {
+    return refuse(NotifyType::AuthenticationFailed, "the initiator's AUTH does not verify with the preshared key", false);
+  }
+  if (auto id_ok = check_peer_id(auth, *idi); !id_ok) return refuse(NotifyType::AuthenticationFailed, id_ok.error(), false);
+
+  const IdPayload idr{false, auth.id_type, auth.id_data};
+  const auto own_auth = auth_for(sa, false, auth.preshared_key, idr);
+  std::vector<Payload> reply{idr, AuthPayload{AuthMethod::SharedKeyMic, Bytes(own_auth.reveal().begin(), own_auth.reveal().end())}};
+  auto child_refusal = [&](NotifyType type, std::string why) -> Expected<IkeAuthReply, std::string> {
+    reply.emplace_back(notify(type));
+    auto sealed = seal(std::move(reply));
+    if (!sealed) return unexpected(sealed.error());
+    return IkeAuthReply{std::move(*sealed), std::nullopt, true, std::move(why)};
+  };
+  const auto* sai2 = find_in<SaPayload>(*inner);
+  const auto* tsi = find_ts(*inner, true);
+  const auto* tsr = find_ts(*inner, false);
+  if (sai2 == nullptr || tsi == nullptr || tsr == nullptr) return child_refusal(NotifyType::InvalidSyntax, "IKE_AUTH request without SAi2, TSi or TSr");
+  auto chosen = choose_child(child.proposals, *sai2);
+  if (!chosen) return child_refusal(NotifyType::NoProposalChosen, chosen.error());
+  if ((child.mode == Mode::Transport) != wants_transport(*inner)) {
+    return child_refusal(NotifyType::NoProposalChosen, std::string("the initiator asks for ") +
+                                                           (wants_transport(*inner) ? "transport" : "tunnel") + " mode");
+  }
+  const auto remote = narrow(*tsi, child.remote);
+  const auto local = narrow(*tsr, child.local);
+  if (!remote || !local) {
+    return child_refusal(NotifyType::TsUnacceptable, "the initiator's selectors " + tsi->selectors[0].to_string() + " / " +
+                                                         tsr->selectors[0].to_string() + " do not meet the filter's");
+  }
+  if (child.mode == Mode::Transport) reply.emplace_back(notify(NotifyType::UseTransportMode));
+  Proposal answer = chosen->reply;
+  answer.spi = spi_bytes(own_spi);
+  reply.emplace_back(SaPayload{{answer}});
+  reply.emplace_back(TsPayload{true, {*remote}});
+  reply.emplace_back(TsPayload{false, {*local}});
+  auto made = make_child(sa, child, chosen->proposal, own_spi, chosen->peer_spi, *local, *remote);
+  if (!made) return unexpected(made.error());
+  auto sealed = seal(std::move(reply));
+  if (!sealed) return unexpected(sealed.error());
+  return IkeAuthReply{std::move(*sealed), std::move(*made), true, {}};
+}
+
+}  // namespace ward::ike::v2

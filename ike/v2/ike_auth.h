@@ -1,0 +1,84 @@
+// IKE_AUTH with a preshared key (RFC 7296 1.2, 2.15), creating the first CHILD_SA (ESP):
+//
+//   Initiator                                    Responder
+//   HDR, SK {IDi, AUTH, [N(USE_TRANSPORT_MODE),] SAi2, TSi, TSr}  -->
+//              <--  HDR, SK {IDr, AUTH, [N(USE_TRANSPORT_MODE),] SAr2, TSi, TSr}
+//
+// Each side checks the peer's AUTH (constant time) against the key for the peer's ID; the child SA
+// comes out as Ward's SaInstall pair (driver/api/dataplane.h), inbound under the SPI this side
+// chose and outbound under the peer's, with KEYMAT = prf+(SK_d, Ni | Nr) split as 2.17 says.
+// The responder narrows the initiator's selectors to its own (2.9): TSi must overlap the filter's
+// remote side and TSr its local side; the narrower of each pair is what the SA protects.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "driver/api/dataplane.h"
+#include "ike/v2/ike_sa_init.h"
+
+namespace ward::ike::v2 {
+
+struct AuthConfig {
+  IdType id_type = IdType::Ipv4Address;
+  Bytes id_data;                   // our identity
+  SecureBytes preshared_key;       // shared with the peer
+  std::optional<IdPayload> peer;   // the identity the peer must present (any when empty)
+};
+
+struct ChildSaConfig {
+  std::vector<ChildProposal> proposals;
+  TrafficSelector local;                       // our side of the filter
+  TrafficSelector remote;
+  driver::crypto::Mode mode = driver::crypto::Mode::Transport;
+  std::optional<driver::crypto::TunnelEndpoints> tunnel;   // tunnel mode's outer addresses
+  std::optional<driver::crypto::UdpEncapsulation> udp_encapsulation;   // set when the IKE SA found a NAT
+  std::uint32_t filter_id = 0;
+  IpAddress peer;
+  std::chrono::seconds lifetime{3600};
+};
+
+struct ChildSa {
+  std::uint32_t inbound_spi = 0;
+  std::uint32_t outbound_spi = 0;
+  ChildProposal proposal;
+  TrafficSelector local, remote;   // as narrowed
+  driver::SaInstall inbound, outbound;
+};
+
+// A random ESP SPI >= 256 (RFC 4303 2.1 reserves 1..255).
+Expected<std::uint32_t, std::string> random_esp_spi();
+
+class IkeAuthInitiator {
+ public:
+  IkeAuthInitiator(IkeSa& sa, AuthConfig auth, ChildSaConfig child, std::uint32_t own_spi)
+      : sa_(sa), auth_(std::move(auth)), child_(std::move(child)), own_spi_(own_spi) {}
+
+  Expected<Bytes, std::string> build_request();
+  // The CHILD_SA, or why the exchange failed (the peer's notify, a bad AUTH, a proposal or
+  // selectors Ward did not offer).
+  Expected<ChildSa, std::string> consume_response(std::span<const std::byte> datagram);
+
+ private:
+  IkeSa& sa_;
+  AuthConfig auth_;
+  ChildSaConfig child_;
+  std::uint32_t own_spi_;
+  Bytes request_;
+};
+
+struct IkeAuthReply {
+  Bytes reply;
+  std::optional<ChildSa> child;   // set when the peer authenticated and the CHILD_SA was agreed
+  bool authenticated = false;
+  std::string refusal;
+};
+
+// The responder's side of IKE_AUTH on `sa` (which came from respond_ike_sa_init). An error means
+// the message is dropped unanswered (it does not decrypt, or is not the IKE_AUTH request).
+Expected<IkeAuthReply, std::string> respond_ike_auth(IkeSa& sa, const AuthConfig& auth, const ChildSaConfig& child,
+                                                     std::uint32_t own_spi, std::span<const std::byte> request);
+
+}  // namespace ward::ike::v2

@@ -1,0 +1,171 @@
+#include "ike/v2/proposals.h"
+
+#include <algorithm>
+
+#include "ike/crypto/dh.h"
+#include "ike/v2/keys.h"
+
+namespace ward::ike::v2 {
+namespace {
+
+using driver::crypto::Cipher;
+using driver::crypto::Integrity;
+
+struct EncryptionTransform {
+  EncryptionId id;
+  unsigned bits;
+};
+
+std::optional<EncryptionTransform> encryption_of(Cipher cipher) {
+  switch (cipher) {
+    case Cipher::AesCbc128: return EncryptionTransform{EncryptionId::AesCbc, 128};
+    case Cipher::AesCbc256: return EncryptionTransform{EncryptionId::AesCbc, 256};
+    case Cipher::AesGcm128: return EncryptionTransform{EncryptionId::AesGcm16, 128};
+    case Cipher::AesGcm256: return EncryptionTransform{EncryptionId::AesGcm16, 256};
+    case Cipher::Null:
+    case Cipher::TripleDesCbc: break;
+  }
+  return std::nullopt;
+}
+
+std::optional<IntegrityId> integrity_of(Integrity integrity) {
+  switch (integrity) {
+    case Integrity::None: return IntegrityId::None;
+    case Integrity::HmacSha1_96: return IntegrityId::HmacSha1_96;
+    case Integrity::HmacSha256_128: return IntegrityId::HmacSha2_256_128;
+    case Integrity::HmacMd5_96: break;
+  }
+  return std::nullopt;
+}
+
+std::uint16_t id(auto value) { return static_cast<std::uint16_t>(value); }
+
+bool offers(const Proposal& p, TransformType type, std::uint16_t transform_id, std::optional<std::uint16_t> key_bits = {}) {
+  return std::any_of(p.transforms.begin(), p.transforms.end(), [&](const Transform& t) {
+    return t.type == type && t.id == transform_id && (!key_bits || t.key_length == key_bits);
+  });
+}
+
+bool has_type(const Proposal& p, TransformType type) {
+  return std::any_of(p.transforms.begin(), p.transforms.end(), [&](const Transform& t) { return t.type == type; });
+}
+
+// Integrity: none offered (or NONE) with an AEAD, the named one otherwise.
+bool integrity_matches(const Proposal& p, bool aead, IntegrityId integrity) {
+  if (aead) return !has_type(p, TransformType::Integrity) || offers(p, TransformType::Integrity, id(IntegrityId::None));
+  return offers(p, TransformType::Integrity, id(integrity));
+}
+
+}  // namespace
+
+std::string IkeProposal::describe() const {
+  return suite().name() + "/PRF " + std::to_string(id(prf)) + "/group " + std::to_string(id(group));
+}
+
+std::vector<Proposal> ike_proposals(const std::vector<IkeProposal>& ours) {
+  std::vector<Proposal> out;
+  for (const auto& o : ours) {
+    Proposal p;
+    p.number = static_cast<std::uint8_t>(out.size() + 1);
+    p.protocol = ProtocolId::Ike;
+    p.transforms.push_back({TransformType::Encryption, id(o.encryption), static_cast<std::uint16_t>(o.key_bits)});
+    p.transforms.push_back({TransformType::Prf, id(o.prf), std::nullopt});
+    if (o.encryption != EncryptionId::AesGcm16) p.transforms.push_back({TransformType::Integrity, id(o.integrity), std::nullopt});
+    p.transforms.push_back({TransformType::DiffieHellman, id(o.group), std::nullopt});
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+Expected<std::vector<Proposal>, std::string> child_proposals(const std::vector<ChildProposal>& ours, std::uint32_t spi) {
+  std::vector<Proposal> out;
+  for (const auto& o : ours) {
+    const auto e = encryption_of(o.cipher);
+    const auto i = integrity_of(o.integrity);
+    if (!e || !i) {
+      return unexpected("ESP " + std::string(driver::crypto::name_of(o.cipher)) + "/" +
+                        std::string(driver::crypto::name_of(o.integrity)) + " has no IKEv2 transform Ward offers");
+    }
+    Proposal p;
+    p.number = static_cast<std::uint8_t>(out.size() + 1);
+    p.protocol = ProtocolId::Esp;
+    p.spi = {std::byte(spi >> 24), std::byte(spi >> 16), std::byte(spi >> 8), std::byte(spi)};
+    p.transforms.push_back({TransformType::Encryption, id(e->id), static_cast<std::uint16_t>(e->bits)});
+    if (e->id != EncryptionId::AesGcm16) p.transforms.push_back({TransformType::Integrity, id(*i), std::nullopt});
+    p.transforms.push_back({TransformType::Esn, id(EsnId::NoEsn), std::nullopt});
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+Expected<IkeChoice, std::string> choose_ike(const std::vector<IkeProposal>& ours, const SaPayload& theirs) {
+  for (const auto& p : theirs.proposals) {
+    if (p.protocol != ProtocolId::Ike) continue;
+    for (const auto& o : ours) {
+      const bool aead = o.encryption == EncryptionId::AesGcm16;
+      if (!offers(p, TransformType::Encryption, id(o.encryption), static_cast<std::uint16_t>(o.key_bits)) ||
+          !offers(p, TransformType::Prf, id(o.prf)) || !integrity_matches(p, aead, o.integrity) ||
+          !offers(p, TransformType::DiffieHellman, id(o.group))) {
+        continue;
+      }
+      IkeChoice c;
+      c.proposal = o;
+      c.reply = ike_proposals({o}).front();
+      c.reply.number = p.number;
+      c.reply.spi = p.spi;
+      return c;
+    }
+  }
+  return unexpected("none of the peer's " + std::to_string(theirs.proposals.size()) +
+                    " IKE proposals contains one of Ward's " + std::to_string(ours.size()));
+}
+
+Expected<ChildChoice, std::string> choose_child(const std::vector<ChildProposal>& ours, const SaPayload& theirs) {
+  for (const auto& p : theirs.proposals) {
+    if (p.protocol != ProtocolId::Esp || p.spi.size() != 4) continue;
+    if (has_type(p, TransformType::Esn) && !offers(p, TransformType::Esn, id(EsnId::NoEsn))) continue;
+    if (has_type(p, TransformType::DiffieHellman) && !offers(p, TransformType::DiffieHellman, 0)) continue;   // no PFS in IKE_AUTH
+    for (const auto& o : ours) {
+      const auto e = encryption_of(o.cipher);
+      const auto i = integrity_of(o.integrity);
+      if (!e || !i) continue;
+      if (!offers(p, TransformType::Encryption, id(e->id), static_cast<std::uint16_t>(e->bits)) ||
+          !integrity_matches(p, e->id == EncryptionId::AesGcm16, *i)) {
+        continue;
+      }
+      ChildChoice c;
+      c.proposal = o;
+      c.peer_spi = (std::to_integer<std::uint32_t>(p.spi[0]) << 24) | (std::to_integer<std::uint32_t>(p.spi[1]) << 16) |
+                   (std::to_integer<std::uint32_t>(p.spi[2]) << 8) | std::to_integer<std::uint32_t>(p.spi[3]);
+      c.reply = child_proposals({o}, c.peer_spi)->front();
+      c.reply.number = p.number;
+      return c;
+    }
+  }
+  return unexpected("none of the peer's " + std::to_string(theirs.proposals.size()) +
+                    " ESP proposals contains one of Ward's " + std::to_string(ours.size()));
+}
+
+std::size_t child_encryption_key_size(Cipher cipher) noexcept {
+  switch (cipher) {
+    case Cipher::AesCbc128: return 16;
+    case Cipher::AesCbc256: return 32;
+    case Cipher::AesGcm128: return 20;
+    case Cipher::AesGcm256: return 36;
+    case Cipher::Null: return 0;
+    case Cipher::TripleDesCbc: return 24;
+  }
+  return 0;
+}
+
+std::size_t child_integrity_key_size(Integrity integrity) noexcept {
+  switch (integrity) {
+    case Integrity::None: return 0;
+    case Integrity::HmacSha1_96: return 20;
+    case Integrity::HmacSha256_128: return 32;
+    case Integrity::HmacMd5_96: return 16;
+  }
+  return 0;
+}
+
+}  // namespace ward::ike::v2
