@@ -191,6 +191,11 @@ bool DirectorySource::affected_by(std::string_view dn) const {
   return depends_.affected_by(dn);
 }
 
+RefreshScope DirectorySource::scope() const {
+  std::lock_guard lock(scope_mutex_);
+  return depends_;
+}
+
 Expected<FetchedPolicy, FetchError> DirectorySource::fetch() {
   // A kept connection may have been closed by the server (idle timeout, ticket expiry, a DC
   // restart): then one retry on a new connection.

@@ -79,6 +79,8 @@ class DirectorySource final : public PolicySource {
   // Whether a change of the entry `dn` can affect what the next fetch returns (refresh_scope.h),
   // as the last fetch found; true for everything before a fetch scoped the host. Thread-safe.
   bool affected_by(std::string_view dn) const;
+  // What affected_by() decides from (a copy). Thread-safe.
+  RefreshScope scope() const;
 
  private:
   Expected<FetchedPolicy, FetchError> fetch_on(ldap::Session& session, ScopeReport& report, RefreshScope& depends);

@@ -99,6 +99,11 @@ IkeProcess::IkeProcess(Logger& log, AcquireRecorder& recorder, ikebridge::AuthFa
       recorder_(recorder),
       bridge_(std::move(auth)),
       certificates_(std::move(certificates)),
+      gss_(ikeproc::kMaxGssExchanges, ikeproc::kMaxQueuedGssSteps,
+           [this](const std::string& why) { log_.warning("ike-gss-refused", {{"pid", std::to_string(child_pid_.load())}, {"why", why}}); },
+           [this](std::uint32_t type, const std::string& why) {
+             log_.debug("ike-process-call-refused", {{"type", std::to_string(type)}, {"why", why}});   // as handle() logs the others
+           }),
       program_(std::move(program)),
       user_(std::move(user)),
       settings_(settings) {}
@@ -149,8 +154,12 @@ std::shared_ptr<privsep::Endpoint> IkeProcess::endpoint() const {
 }
 
 void IkeProcess::started(pid_t pid, std::shared_ptr<privsep::Channel> channel) {
+  // The handler knows its endpoint (Kerberos steps are answered later, from GssService's worker):
+  // set before the first note, so before the child can send a GSS call.
+  auto self = std::make_shared<std::weak_ptr<privsep::Endpoint>>();
   auto ep = std::make_shared<privsep::Endpoint>(
-      channel, [this](Incoming& m) { return handle(m); }, [](const std::string&) {});
+      channel, [this, self](Incoming& m) { return handle(m, *self); }, [](const std::string&) {});
+  *self = ep;
   // Its sockets (the same ones for every child: nothing is rebound), then what to run on them.
   ikeproc::StartNote start;
   start.capabilities = dataplane_->capabilities();
@@ -292,7 +301,7 @@ void IkeProcess::remove_installed_sas(const std::string& why) {
   log_.warning("ike-sas-removed", {{"count", std::to_string(removed)}, {"why", why}});
 }
 
-Expected<Body, std::string> IkeProcess::handle(Incoming& m) {
+Expected<Body, std::string> IkeProcess::handle(Incoming& m, const std::weak_ptr<privsep::Endpoint>& self) {
   switch (m.type) {
     case ikeproc::kReady: {
       const std::string text(m.body.begin(), m.body.end());
@@ -320,7 +329,7 @@ Expected<Body, std::string> IkeProcess::handle(Incoming& m) {
     default:
       break;
   }
-  auto answer = handle_call(m);
+  auto answer = handle_call(m, self);
   if (!answer && (m.type == ikeproc::kAddSa || m.type == ikeproc::kSkeyid || m.type == ikeproc::kSign ||
                   m.type == ikeproc::kAllocateSpi || m.type == ikeproc::kReleaseSpi ||
                   (m.type >= ikeproc::kGssOpen && m.type <= ikeproc::kGssCheck))) {
@@ -411,8 +420,8 @@ Expected<void, std::string> IkeProcess::check_reserved_spis(const driver::SaInst
   return {};
 }
 
-Expected<Body, std::string> IkeProcess::handle_call(Incoming& m) {
-  if (auto answered = gss_.handle(m.type, m.body)) return std::move(*answered);
+Expected<Body, std::string> IkeProcess::handle_call(Incoming& m, const std::weak_ptr<privsep::Endpoint>& self) {
+  if (auto answered = gss_.dispatch(m, self)) return std::move(*answered);
   switch (m.type) {
     case ikeproc::kPhase1For: {
       auto request = ikeproc::decode<ikeproc::Phase1Request>(m.body);

@@ -127,8 +127,9 @@ class IkeProcess final : public IkeRunner {
   ikebridge::CertificateCredentialsPtr certificates() const;
   Expected<privsep::Body, std::string> sign(std::span<const std::uint8_t> body);
   void exited(pid_t pid, const std::string& how, std::chrono::milliseconds restart_in);
-  Expected<privsep::Body, std::string> handle(privsep::Incoming& message);
-  Expected<privsep::Body, std::string> handle_call(privsep::Incoming& message);
+  // `self`: the endpoint the message came on, for answers given later (Kerberos steps).
+  Expected<privsep::Body, std::string> handle(privsep::Incoming& message, const std::weak_ptr<privsep::Endpoint>& self);
+  Expected<privsep::Body, std::string> handle_call(privsep::Incoming& message, const std::weak_ptr<privsep::Endpoint>& self);
   Expected<void, std::string> admit(const driver::SaInstall& sa);
   Expected<void, std::string> admit(const driver::SoftAssociation& association);
   Expected<privsep::Body, std::string> allocate_spi(std::span<const std::uint8_t> body);
@@ -150,7 +151,7 @@ class IkeProcess final : public IkeRunner {
   // Held while a set is sent, so that a reload and a child's start cannot cross (a new child left
   // with the old set, the new one sent to the child that went away).
   std::mutex certificates_sending_;
-  ikeproc::GssService gss_;   // Kerberos: the GSS contexts of the child's main modes
+  ikeproc::GssService gss_;   // Kerberos: the GSS contexts of the child's main modes, steps on its worker
   std::string program_;
   std::string user_;
   config::IkeSettings settings_;

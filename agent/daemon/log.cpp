@@ -120,6 +120,10 @@ bool Logger::use_journal_if_connected() {
 
 void Logger::log(config::LogLevel level, std::string_view event, std::span<const LogField> fields) {
   if (static_cast<int>(level) > static_cast<int>(threshold_)) return;
+  if (capture_) {
+    capture_(level, event, fields);
+    return;
+  }
   if (journal_) {
     const auto entries = journal_fields(level, event, fields);
     std::vector<iovec> vectors;

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <initializer_list>
 #include <mutex>
 #include <ostream>
@@ -55,6 +56,11 @@ class Logger {
   // names stderr's device and inode); returns whether it does.
   bool use_journal_if_connected();
 
+  // From now on every event at or above the threshold goes to `capture` instead (wardd's directory
+  // fetcher hands its events to wardd, which logs them). Set before any other thread logs.
+  using Capture = std::function<void(config::LogLevel level, std::string_view event, std::span<const LogField> fields)>;
+  void capture_to(Capture capture) { capture_ = std::move(capture); }
+
   void log(config::LogLevel level, std::string_view event, std::span<const LogField> fields);
   void log(config::LogLevel level, std::string_view event, std::initializer_list<LogField> fields = {}) {
     log(level, event, std::span<const LogField>(fields.begin(), fields.size()));
@@ -68,6 +74,7 @@ class Logger {
   std::ostream& out_;
   config::LogLevel threshold_;
   std::atomic<bool> journal_{false};
+  Capture capture_;
   std::mutex mutex_;  // the dataplane's and the control server's threads log too
 };
 

@@ -9,7 +9,8 @@
 // IKE: wardd runs an IkeService (UDP 500) on each non-loopback host address found at start-up,
 // whatever the dataplane; acquires go to it, its results to the event log, and every policy apply
 // replaces the bridge's snapshot and deletes the SAs of filters that went away. With
-// [privsep] user the services run in `wardd --privsep-child ike --user USER` (ike_process.h).
+// [privsep] user the services run in `wardd --privsep-child ike --user USER` (ike_process.h), and
+// the directory fetch in `wardd --privsep-child fetch --user USER` (fetch_process.h).
 //
 // Signals: SIGHUP refreshes the policy now and reloads [certificates] if its files changed (they
 // are also checked once a minute); SIGTERM and SIGINT stop wardd cleanly (the dataplane's
@@ -41,6 +42,7 @@
 #include "agent/daemon/certificate_reload.h"
 #include "agent/daemon/control_handler.h"
 #include "agent/daemon/dataplane_factory.h"
+#include "agent/daemon/fetch_child.h"
 #include "agent/daemon/host_addresses.h"
 #include "agent/daemon/ike_process.h"
 #include "agent/daemon/kerberos_auth.h"
@@ -226,7 +228,7 @@ int run(const std::filesystem::path& config_path) {
     log.warning("event-prune-failed", {{"why", pruned.error().message}});
   }
 
-  const auto source = make_policy_source(*config, log);
+  const auto source = make_policy_source(*config, log, own_program());
   AcquireRecorder acquires(cache, log, clock);
   auto dataplane = make_dataplane(*config, acquires);
   if (!dataplane) {
@@ -384,6 +386,12 @@ int main(int argc, char** argv) {
     // LeakSanitizer they include the leak check, which needs ptrace and the dumpable flag the
     // sandbox takes away: it printed "Sanitizer has encountered a fatal error" at every exit.
     const int status = ward::agent::ikeproc::run_ike_child(args[3]);
+    std::fflush(nullptr);
+    std::_Exit(status);
+  }
+  // wardd's directory fetcher (fetch_process.h): the same, for the LDAP/AD fetch.
+  if (args.size() == 4 && args[0] == "--privsep-child" && args[1] == "fetch" && args[2] == "--user") {
+    const int status = ward::agent::daemon::run_fetch_child(args[3]);
     std::fflush(nullptr);
     std::_Exit(status);
   }

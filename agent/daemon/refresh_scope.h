@@ -23,6 +23,9 @@ class RefreshScope {
   bool affected_by(std::string_view dn) const;
   bool covers_everything() const { return everything_; }
   std::size_t size() const { return objects_.size() + subtrees_.size(); }
+  // Normalized DNs (for wardd's directory fetcher, which sends its scope to wardd).
+  const std::unordered_set<std::string>& objects() const { return objects_; }
+  const std::unordered_set<std::string>& subtrees() const { return subtrees_; }
 
  private:
   bool everything_ = false;

@@ -1,16 +1,29 @@
 #include "agent/daemon/source_factory.h"
 
 #include "agent/daemon/directory_source.h"
+#include "agent/daemon/fetch_process.h"
 #include "agent/daemon/local_file_source.h"
 
 namespace ward::agent::daemon {
 
-std::unique_ptr<PolicySource> make_policy_source(const config::Config& config, Logger& log) {
+std::unique_ptr<PolicySource> make_policy_source(const config::Config& config, Logger& log, const std::string& program) {
   if (config.uses_directory()) {
     auto settings = directory_source_settings(config.directory);
     if (!settings) {
       log.error("no-directory-source", {{"why", settings.error()}, {"result", "using the cached policy"}});
       return nullptr;
+    }
+    if (!config.privsep_user.empty() && !program.empty()) {
+      FetchProcessOptions options;
+      options.argv = {program, "--privsep-child", "fetch", "--user", config.privsep_user};
+      options.user = config.privsep_user;
+      auto fetcher = std::make_unique<FetchProcess>(std::move(*settings), std::move(options), log);
+      if (auto started = fetcher->start(); !started) {
+        // Fail closed: never a fetch as root when the configuration asks for a separate process.
+        log.error("fetch-process-failed", {{"why", started.error()}, {"result", "using the cached policy"}});
+        return nullptr;
+      }
+      return fetcher;
     }
     return std::make_unique<DirectorySource>(std::move(*settings), log);
   }
@@ -32,6 +45,8 @@ std::unique_ptr<ChangeWatcher> make_change_watcher(const config::Config& config,
   if (auto* directory = dynamic_cast<DirectorySource*>(source); directory != nullptr) {
     watch.shared = directory->shared_session();
     watch.affects = [directory](std::string_view dn) { return directory->affected_by(dn); };
+  } else if (auto* fetcher = dynamic_cast<FetchProcess*>(source); fetcher != nullptr) {
+    watch.affects = [fetcher](std::string_view dn) { return fetcher->affected_by(dn); };
   }
   return std::make_unique<ChangeWatcher>(std::move(watch), log, std::move(trigger));
 }

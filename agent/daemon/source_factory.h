@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "agent/config/config.h"
 #include "agent/daemon/change_watcher.h"
@@ -13,11 +14,14 @@
 namespace ward::agent::daemon {
 
 // Null when there is no usable source (logged: e.g. a password file that others can read).
-std::unique_ptr<PolicySource> make_policy_source(const config::Config& config, Logger& log);
+// With [privsep] user and `program` (wardd's own path) the directory is read by a FetchProcess
+// (fetch_process.h) running `program --privsep-child fetch --user USER`.
+std::unique_ptr<PolicySource> make_policy_source(const config::Config& config, Logger& log, const std::string& program = {});
 
 // The directory change watcher (started), or null for a host without [directory] uri. When
 // `source` is the DirectorySource, the watch shares its connection and refreshes only for changes
-// that can affect what it fetches; `source` must outlive the watcher.
+// that can affect what it fetches; a FetchProcess's watch has a connection of its own in wardd and
+// asks it the refresh scope its child sent. `source` must outlive the watcher.
 std::unique_ptr<ChangeWatcher> make_change_watcher(const config::Config& config, Logger& log, PolicySource* source,
                                                    ChangeWatcher::Trigger trigger);
 

@@ -24,7 +24,6 @@
 namespace ward::agent::daemon {
 namespace {
 
-using ward::testing::Netns;
 using Host = testing::WarddHost;
 using testing::eventually;
 using testing::show_sa;
@@ -49,49 +48,28 @@ model::Policy certificate_policy() {
 
 bool log_has(const Host& host, const std::string& text) { return test::read_text(host.log).find(text) != std::string::npos; }
 
-bool ping_answered(const Host& from, const char* to) {
-  for (int attempt = 0; attempt < 10; ++attempt) {
-    if (ward::testing::ping_once(*from.ns, to) == 0) return true;
-  }
-  return false;
-}
-
 // The parameter: ward.conf's [privsep] user ("" for IKE inside wardd).
-class WarddCertificateReloadTest : public ::testing::TestWithParam<std::string> {
+class WarddCertificateReloadTest : public testing::TwoWarddHostsOn<::testing::TestWithParam<std::string>> {
  protected:
   void SetUp() override {
-    std::string why;
-    if (!ward::testing::can_use_network_namespaces(&why)) GTEST_SKIP() << why;
-    auto dir = test::TempDir::create("wardd-cert-reload");
-    ASSERT_TRUE(dir) << dir.error().to_string();
-    dir_ = std::make_unique<test::TempDir>(std::move(*dir));
-    auto root = test::make_rsa_ca(dir_->path(), "root", "/O=Ward/CN=Reload Test Root");
-    ASSERT_TRUE(root) << root.error().to_string();
-    root_ = *root;
-    a_.ns = std::make_unique<Netns>("certreload-a");
-    b_.ns = std::make_unique<Netns>("certreload-b");
-    ward::testing::connect_veth(*a_.ns, std::string(kAddressA) + "/24", *b_.ns, std::string(kAddressB) + "/24");
-    for (auto* host : {&a_, &b_}) {
-      const std::string name = host == &a_ ? "a" : "b";
-      host->dir = dir_->path() / name;
-      std::filesystem::create_directories(host->dir / "trust");
-      std::filesystem::copy_file(root_.certificate, host->dir / "trust" / "root.crt");
-      host->socket = host->dir / "run" / "control.sock";
-      host->policy_file = host->dir / "policy.json";
-      host->config = host->dir / "ward.conf";
-      host->log = host->dir / "wardd.log";
-      auto certificate = test::issue_rsa_certificate(root_, host->dir, name, "/O=Ward/CN=" + name + ".ward.test",
-                                                     test::RsaCertificateOptions{{std::string("IP:") + (host == &a_ ? kAddressA : kAddressB)}, "", "", 10, {}});
+    set_up_hosts("certreload", kAddressA, kAddressB, [this](Host& host, const std::filesystem::path& dir) {
+      if (&host == &a_) {
+        auto root = test::make_rsa_ca(dir_->path(), "root", "/O=Ward/CN=Reload Test Root");
+        ASSERT_TRUE(root) << root.error().to_string();
+        root_ = *root;
+      }
+      const std::string name = &host == &a_ ? "a" : "b";
+      std::filesystem::create_directories(dir / "trust");
+      std::filesystem::copy_file(root_.certificate, dir / "trust" / "root.crt");
+      auto certificate = test::issue_rsa_certificate(root_, dir, name, "/O=Ward/CN=" + name + ".ward.test",
+                                                     test::RsaCertificateOptions{{std::string("IP:") + (&host == &a_ ? kAddressA : kAddressB)}, "", "", 10, {}});
       ASSERT_TRUE(certificate) << certificate.error().to_string();
-      if (host == &b_) b_certificate_ = *certificate;
-      ASSERT_TRUE(test::write_file(
-          host->config, "[driver]\nbackend = " + std::string(testing::kTestBackend) + "\n[control]\nsocket = " + host->socket.string() +
-                            "\n[cache]\npath = " + (host->dir / "state" / "ward.db").string() + "\n[policy]\nlocal_file = " +
-                            host->policy_file.string() + "\n[log]\nlevel = debug\n" +
-                            (GetParam().empty() ? std::string() : "[privsep]\nuser = " + GetParam() + "\n") +
-                            "[certificates]\ncertificate = " + certificate->certificate.string() + "\nprivate_key = " +
-                            certificate->private_key.string() + "\ntrust = " + (host->dir / "trust").string() + "\n"));
-    }
+      if (&host == &b_) b_certificate_ = *certificate;
+      testing::lay_out(host, dir, testing::kTestBackend, "",
+                       (GetParam().empty() ? std::string() : "[privsep]\nuser = " + GetParam() + "\n") + "[certificates]\ncertificate = " +
+                           certificate->certificate.string() + "\nprivate_key = " + certificate->private_key.string() +
+                           "\ntrust = " + (dir / "trust").string() + "\n");
+    });
   }
 
   // B starts again: its SAs are deleted (A is told) and its next ping needs a new main mode.
@@ -117,17 +95,15 @@ class WarddCertificateReloadTest : public ::testing::TestWithParam<std::string> 
     return n;
   }
 
-  std::unique_ptr<test::TempDir> dir_;
   test::TestCa root_;
   test::TestCertificate b_certificate_;
-  Host a_, b_;
 };
 
 TEST_P(WarddCertificateReloadTest, ANewCrlInTheTrustStoreRevokesThePeerWithoutARestart) {
   testing::start_wardd(a_, certificate_policy());
   testing::start_wardd(b_, certificate_policy());
   ASSERT_FALSE(HasFatalFailure());
-  ASSERT_TRUE(ping_answered(b_, kAddressA)) << test::file_tail(a_.log) << test::file_tail(b_.log);
+  ASSERT_TRUE(testing::ping_until_answered(b_, kAddressA)) << test::file_tail(a_.log) << test::file_tail(b_.log);
 
   // The CA revokes B; A's admin puts the new CRL in A's trust directory and reloads.
   ASSERT_TRUE(test::revoke_certificate(root_, b_certificate_));

@@ -1,10 +1,14 @@
 // For the tests that run wardd as a real process in a network namespace (wardd_ike_netns_test,
-// wardd_nat_netns_test): a host's files and process, starting wardd with a local policy, wardctl
-// against its socket, and polling. The including target defines WARDD_PATH and WARDCTL_PATH.
+// wardd_legacy_netns_test, wardd_nat_netns_test, wardd_privsep_netns_test): a host's files and
+// process, its ward.conf, starting wardd with a local policy, wardctl against its socket, pings
+// and polling, and the fixture of two hosts on one link. The including target defines WARDD_PATH
+// and WARDCTL_PATH.
 #pragma once
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <thread>
@@ -50,6 +54,32 @@ bool eventually(Done done) {
   return done();
 }
 
+// Lays `host` out under `dir` (run/control.sock, policy.json, ward.conf, wardd.log, state/ward.db)
+// and writes its ward.conf: [driver] `backend` and `driver_lines` ("\nkey = value" each), [control],
+// [cache], [policy] local_file, [log] level = debug, then `sections` as they are.
+inline void lay_out(WarddHost& host, const std::filesystem::path& dir, const std::string& backend = kTestBackend,
+                    const std::string& driver_lines = "", const std::string& sections = "") {
+  host.dir = dir;
+  std::filesystem::create_directories(host.dir);
+  host.socket = host.dir / "run" / "control.sock";
+  host.policy_file = host.dir / "policy.json";
+  host.config = host.dir / "ward.conf";
+  host.log = host.dir / "wardd.log";
+  ASSERT_TRUE(test::write_file(host.config, "[driver]\nbackend = " + backend + driver_lines + "\n[control]\nsocket = " +
+                                                host.socket.string() + "\n[cache]\npath = " + (host.dir / "state" / "ward.db").string() +
+                                                "\n[policy]\nlocal_file = " + host.policy_file.string() + "\n[log]\nlevel = debug\n" +
+                                                sections));
+}
+
+// Pings `to` from `from`'s namespace until an echo request is answered, 10 at most (the first
+// ones wait for IKE to negotiate): whether one was.
+inline bool ping_until_answered(const WarddHost& from, const std::string& to) {
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    if (ward::testing::ping_once(*from.ns, to) == 0) return true;
+  }
+  return false;
+}
+
 // wardctl `command` against the host's socket: exit status and output.
 inline std::pair<int, std::string> wardctl(const WarddHost& host, const std::string& command) {
   const auto out = host.dir / "wardctl.out";
@@ -64,6 +94,36 @@ inline nlohmann::json show_sa(const WarddHost& host) {
   if (status != 0) return nlohmann::json::object();
   auto parsed = nlohmann::json::parse(text, nullptr, false);
   return parsed.is_discarded() ? nlohmann::json::object() : parsed;
+}
+
+// Polls `show sa` on each host until it lists one quick mode, keeping its last listing in the
+// json beside it: whether every host did.
+inline bool one_quick_mode_each(std::initializer_list<std::pair<const WarddHost*, nlohmann::json*>> hosts) {
+  return eventually([&] {
+    bool all = true;
+    for (const auto& [host, listing] : hosts) {
+      *listing = show_sa(*host);
+      all = all && listing->value("quick_modes", nlohmann::json::array()).size() == 1;
+    }
+    return all;
+  });
+}
+
+// The Legal example cut down to its intra-department rule, negotiating ESP AES-256-GCM with PFS
+// and authenticated by `psk`.
+inline model::Policy esp_policy(const std::string& psk) {
+  auto policy = model::testing::load_example_policy("legal-policy.json");
+  policy.name = "Legal ESP with a preshared key";
+  auto rule = policy.rules[0];
+  auto list = *policy.find_filter_list(*rule.filter_list);
+  auto action = policy.filter_actions[1];   // "Secure traffic outside": AES-256-GCM, then AES-CBC
+  action.quick_mode_pfs = true;
+  rule.filter_action = action.id;
+  rule.auth_methods = {model::AuthMethod::preshared(psk)};
+  policy.filter_lists = {list};
+  policy.filter_actions = {action};
+  policy.rules = {rule};
+  return policy;
 }
 
 // Writes `policy` as the host's local policy file, starts wardd in the host's namespace and waits
@@ -85,6 +145,35 @@ inline void start_wardd(WarddHost& host, const model::Policy& policy) {
   ASSERT_EQ(shown["dataplane"]["backend"], WARD_TEST_EXPECTED_BACKEND) << shown["dataplane"].dump();
 #endif
 }
+
+// The fixture of the tests with two wardd, A and B, in namespaces "<role>-a" and "<role>-b"
+// joined by one veth pair, each host laid out under dir_/a or dir_/b. `Base`: ::testing::Test,
+// or a TestWithParam for a parameterised suite.
+template <typename Base = ::testing::Test>
+class TwoWarddHostsOn : public Base {
+ protected:
+  // Skips (GTEST_SKIP: the caller checks IsSkipped()) where namespaces cannot be made.
+  // `configure` lays each host out (lay_out), knowing which it is.
+  void set_up_hosts(const std::string& role, const std::string& address_a, const std::string& address_b,
+                    const std::function<void(WarddHost& host, const std::filesystem::path& dir)>& configure) {
+    std::string why;
+    if (!ward::testing::can_use_network_namespaces(&why)) GTEST_SKIP() << why;
+    auto dir = test::TempDir::create("wardd-" + role);
+    ASSERT_TRUE(dir) << dir.error().to_string();
+    dir_ = std::make_unique<test::TempDir>(std::move(*dir));
+    a_.ns = std::make_unique<ward::testing::Netns>(role + "-a");
+    b_.ns = std::make_unique<ward::testing::Netns>(role + "-b");
+    links_ = ward::testing::connect_veth(*a_.ns, address_a + "/24", *b_.ns, address_b + "/24");
+    configure(a_, dir_->path() / "a");
+    if (::testing::Test::HasFatalFailure()) return;
+    configure(b_, dir_->path() / "b");
+  }
+
+  std::unique_ptr<test::TempDir> dir_;
+  WarddHost a_, b_;
+  std::pair<std::string, std::string> links_;
+};
+using TwoWarddHosts = TwoWarddHostsOn<>;
 
 // Adds [certificates] to the host's ward.conf: an RSA certificate `name` ("/O=Ward/CN=<name>.ward.test",
 // subjectAltName IP:`address`) from `issuer`, with `trusted` as the trust store.

@@ -29,7 +29,6 @@ namespace ward::agent::daemon {
 namespace {
 
 using namespace std::chrono_literals;
-using ward::testing::Netns;
 
 constexpr const char* kAddressA = "10.20.1.1";
 constexpr const char* kAddressB = "10.20.1.2";
@@ -38,57 +37,23 @@ constexpr std::uint16_t kStreamPort = 7402;
 constexpr std::uint32_t kMinLifetimeKilobytes = 20480;   // Windows' smallest (directory/model/limits.h)
 constexpr std::uint32_t kStreamBytes = 20U << 20;         // past the soft limit (90 % of 20480 KB)
 
-// The Legal example cut down to its intra-department rule, negotiating ESP AES-256-GCM with PFS
-// and authenticated by `psk`.
-model::Policy esp_policy(const std::string& psk) {
-  auto policy = model::testing::load_example_policy("legal-policy.json");
-  policy.name = "Legal ESP with a preshared key";
-  auto rule = policy.rules[0];
-  auto list = *policy.find_filter_list(*rule.filter_list);
-  auto action = policy.filter_actions[1];   // "Secure traffic outside": AES-256-GCM, then AES-CBC
-  action.quick_mode_pfs = true;
-  rule.filter_action = action.id;
-  rule.auth_methods = {model::AuthMethod::preshared(psk)};
-  policy.filter_lists = {list};
-  policy.filter_actions = {action};
-  policy.rules = {rule};
-  return policy;
-}
-
 using Host = testing::WarddHost;
+using testing::esp_policy;
 using testing::eventually;
 using testing::kIpTool;
 using testing::show_sa;
 using testing::wardctl;
 
-class WarddIkeNetnsTest : public ::testing::Test {
+class WarddIkeNetnsTest : public testing::TwoWarddHosts {
  protected:
   void SetUp() override {
-    std::string why;
-    if (!ward::testing::can_use_network_namespaces(&why)) GTEST_SKIP() << why;
-    auto dir = test::TempDir::create("wardd-ike");
-    ASSERT_TRUE(dir) << dir.error().to_string();
-    dir_ = std::make_unique<test::TempDir>(std::move(*dir));
-    a_.ns = std::make_unique<Netns>("ike-a");
-    b_.ns = std::make_unique<Netns>("ike-b");
-    links_ = ward::testing::connect_veth(*a_.ns, std::string(kAddressA) + "/24", *b_.ns, std::string(kAddressB) + "/24");
-    for (auto* host : {&a_, &b_}) {
-      host->dir = dir_->path() / (host == &a_ ? "a" : "b");
-      std::filesystem::create_directories(host->dir);
-      host->socket = host->dir / "run" / "control.sock";
-      host->policy_file = host->dir / "policy.json";
-      host->config = host->dir / "ward.conf";
-      host->log = host->dir / "wardd.log";
+    set_up_hosts("ike", kAddressA, kAddressB, [this](Host& host, const std::filesystem::path& dir) {
       // Host B spreads its flows over two queues (two threads) and runs the nfqueue fast path
       // (TCP cut by Ward, inbound ESP from the packet ring, decrypted packets through its TUN
       // device); host A keeps the default: one queue, per packet. Every test here so runs IKE's
       // SAs between the two paths.
-      const std::string queues = host == &b_ ? "\nqueues = 2\nfast_path = yes" : "";
-      ASSERT_TRUE(test::write_file(host->config, "[driver]\nbackend = " + std::string(testing::kTestBackend) + queues + "\n[control]\nsocket = " + host->socket.string() +
-                                                     "\n[cache]\npath = " + (host->dir / "state" / "ward.db").string() +
-                                                     "\n[policy]\nlocal_file = " + host->policy_file.string() +
-                                                     "\n[log]\nlevel = debug\n"));
-    }
+      testing::lay_out(host, dir, testing::kTestBackend, &host == &b_ ? "\nqueues = 2\nfast_path = yes" : "");
+    });
   }
 
   void start(Host& host, const model::Policy& policy) { testing::start_wardd(host, policy); }
@@ -97,9 +62,6 @@ class WarddIkeNetnsTest : public ::testing::Test {
     testing::use_certificate(host, &host == &a_ ? "a" : "b", issuer, trusted, address);
   }
 
-  std::unique_ptr<test::TempDir> dir_;
-  Host a_, b_;
-  std::pair<std::string, std::string> links_;
 };
 
 // The same rule authenticated by certificates from the CA it names ([certificates] in ward.conf).
@@ -129,12 +91,7 @@ TEST_F(WarddIkeNetnsTest, FirstPingNegotiatesEspAndBothSidesShowTheSas) {
   std::printf("first answered ping (negotiation included) after %lld ms\n", since());
 
   nlohmann::json sa_a, sa_b;
-  ASSERT_TRUE(eventually([&] {
-    sa_a = show_sa(a_);
-    sa_b = show_sa(b_);
-    return sa_a.value("quick_modes", nlohmann::json::array()).size() == 1 &&
-           sa_b.value("quick_modes", nlohmann::json::array()).size() == 1;
-  })) << sa_a.dump(1) << sa_b.dump(1);
+  ASSERT_TRUE(testing::one_quick_mode_each({{&a_, &sa_a}, {&b_, &sa_b}})) << sa_a.dump(1) << sa_b.dump(1);
   const auto& qa = sa_a["quick_modes"][0];
   const auto& qb = sa_b["quick_modes"][0];
   EXPECT_EQ(qa["peer"], kAddressB);
@@ -194,14 +151,9 @@ TEST_F(WarddIkeNetnsTest, TheSoftByteLifetimeRekeysAndTrafficCarriesOn) {
   policy.filter_actions[0].security_methods[0].lifetime_kilobytes = kMinLifetimeKilobytes;
   start(a_, policy);
   start(b_, policy);
-  int answered = ward::testing::ping_once(*a_.ns, kAddressB);
-  for (int attempt = 1; attempt < 10 && answered != 0; ++attempt) answered = ward::testing::ping_once(*a_.ns, kAddressB);
-  ASSERT_EQ(answered, 0) << test::file_tail(a_.log) << test::file_tail(b_.log);
+  ASSERT_TRUE(testing::ping_until_answered(a_, kAddressB)) << test::file_tail(a_.log) << test::file_tail(b_.log);
   nlohmann::json sa_a;
-  ASSERT_TRUE(eventually([&] {
-    sa_a = show_sa(a_);
-    return sa_a.value("quick_modes", nlohmann::json::array()).size() == 1;
-  })) << sa_a.dump(1);
+  ASSERT_TRUE(testing::one_quick_mode_each({{&a_, &sa_a}})) << sa_a.dump(1);
   const auto first_spi = sa_a["quick_modes"][0]["spi_out"];
 
   auto sink = test::ChildProcess::spawn({kIpTool, "netns", "exec", b_.ns->name(), "socat", "-u",
@@ -241,15 +193,10 @@ TEST_F(WarddIkeNetnsTest, TheSoftTimeLifetimeRekeysAndTheHardOneDeletes) {
   start(a_, policy);
   start(b_, policy);
   EXPECT_NE(wardctl(a_, "show policy").second.find("SA lifetimes limited to 9s"), std::string::npos) << wardctl(a_, "show policy").second;
-  int answered = ward::testing::ping_once(*a_.ns, kAddressB);
-  for (int attempt = 1; attempt < 10 && answered != 0; ++attempt) answered = ward::testing::ping_once(*a_.ns, kAddressB);
-  ASSERT_EQ(answered, 0) << test::file_tail(a_.log) << test::file_tail(b_.log);
+  ASSERT_TRUE(testing::ping_until_answered(a_, kAddressB)) << test::file_tail(a_.log) << test::file_tail(b_.log);
   const auto installed = std::chrono::steady_clock::now();
   nlohmann::json sa_a;
-  ASSERT_TRUE(eventually([&] {
-    sa_a = show_sa(a_);
-    return sa_a.value("quick_modes", nlohmann::json::array()).size() == 1;
-  })) << sa_a.dump(1);
+  ASSERT_TRUE(testing::one_quick_mode_each({{&a_, &sa_a}})) << sa_a.dump(1);
   const auto first_spi = sa_a["quick_modes"][0]["spi_out"];
   const auto spis = [&] {
     std::vector<nlohmann::json> out;
@@ -286,14 +233,9 @@ TEST_F(WarddIkeNetnsTest, CertificatesFromTheRulesCaNegotiateEsp) {
   ASSERT_FALSE(HasFatalFailure());
   start(a_, certificate_policy("CN=Wardd Test Root, O=Ward"));
   start(b_, certificate_policy("CN=Wardd Test Root, O=Ward"));
-  int answered = ward::testing::ping_once(*a_.ns, kAddressB);
-  for (int attempt = 1; attempt < 10 && answered != 0; ++attempt) answered = ward::testing::ping_once(*a_.ns, kAddressB);
-  ASSERT_EQ(answered, 0) << test::file_tail(a_.log) << test::file_tail(b_.log);
+  ASSERT_TRUE(testing::ping_until_answered(a_, kAddressB)) << test::file_tail(a_.log) << test::file_tail(b_.log);
   nlohmann::json sa_a;
-  ASSERT_TRUE(eventually([&] {
-    sa_a = show_sa(a_);
-    return sa_a.value("quick_modes", nlohmann::json::array()).size() == 1;
-  })) << sa_a.dump(1);
+  ASSERT_TRUE(testing::one_quick_mode_each({{&a_, &sa_a}})) << sa_a.dump(1);
   EXPECT_EQ(sa_a["quick_modes"][0]["auth_method"], "RSA signature (X.509)") << sa_a.dump(1);
   EXPECT_NE(test::read_text(a_.log).find("certificates-loaded"), std::string::npos) << test::file_tail(a_.log);
 }

@@ -27,7 +27,6 @@ namespace ward::agent::daemon {
 namespace {
 
 using namespace std::chrono_literals;
-using ward::testing::Netns;
 using Host = testing::WarddHost;
 using testing::eventually;
 using testing::show_sa;
@@ -65,29 +64,10 @@ model::SecurityMethod ah(model::Integrity integrity, std::optional<model::EspTra
   return {model::AhTransform{integrity}, with, 100000, 900};
 }
 
-class WarddLegacyNetnsTest : public ::testing::Test {
+class WarddLegacyNetnsTest : public testing::TwoWarddHosts {
  protected:
   void SetUp() override {
-    std::string why;
-    if (!ward::testing::can_use_network_namespaces(&why)) GTEST_SKIP() << why;
-    auto dir = test::TempDir::create("wardd-legacy");
-    ASSERT_TRUE(dir) << dir.error().to_string();
-    dir_ = std::make_unique<test::TempDir>(std::move(*dir));
-    a_.ns = std::make_unique<Netns>("legacy-a");
-    b_.ns = std::make_unique<Netns>("legacy-b");
-    links_ = ward::testing::connect_veth(*a_.ns, std::string(kAddressA) + "/24", *b_.ns, std::string(kAddressB) + "/24");
-    for (auto* host : {&a_, &b_}) {
-      host->dir = dir_->path() / (host == &a_ ? "a" : "b");
-      std::filesystem::create_directories(host->dir);
-      host->socket = host->dir / "run" / "control.sock";
-      host->policy_file = host->dir / "policy.json";
-      host->config = host->dir / "ward.conf";
-      host->log = host->dir / "wardd.log";
-      ASSERT_TRUE(test::write_file(host->config, "[driver]\nbackend = " + std::string(testing::kTestBackend) + "\n[control]\nsocket = " + host->socket.string() +
-                                                     "\n[cache]\npath = " + (host->dir / "state" / "ward.db").string() +
-                                                     "\n[policy]\nlocal_file = " + host->policy_file.string() +
-                                                     "\n[log]\nlevel = debug\n"));
-    }
+    set_up_hosts("legacy", kAddressA, kAddressB, [](Host& host, const std::filesystem::path& dir) { testing::lay_out(host, dir); });
   }
   // Captures on B's end of the link, starts both wardd, pings A -> B until answered (the first
   // request waits for IKE), and returns the SA listings of A and B.
@@ -95,17 +75,10 @@ class WarddLegacyNetnsTest : public ::testing::Test {
     capture_ = std::make_unique<ward::testing::PacketCapture>(*b_.ns, links_.second);
     testing::start_wardd(a_, policy);
     testing::start_wardd(b_, policy);
-    int answered = ward::testing::ping_once(*a_.ns, kAddressB);
-    for (int attempt = 1; attempt < 10 && answered != 0; ++attempt) answered = ward::testing::ping_once(*a_.ns, kAddressB);
-    EXPECT_EQ(answered, 0) << test::file_tail(a_.log) << test::file_tail(b_.log);
+    EXPECT_TRUE(testing::ping_until_answered(a_, kAddressB)) << test::file_tail(a_.log) << test::file_tail(b_.log);
     for (int i = 0; i < 3; ++i) ward::testing::ping_once(*b_.ns, kAddressA);
     nlohmann::json sa_a, sa_b;
-    EXPECT_TRUE(eventually([&] {
-      sa_a = show_sa(a_);
-      sa_b = show_sa(b_);
-      return sa_a.value("quick_modes", nlohmann::json::array()).size() == 1 &&
-             sa_b.value("quick_modes", nlohmann::json::array()).size() == 1;
-    })) << sa_a.dump(1) << sa_b.dump(1);
+    EXPECT_TRUE(testing::one_quick_mode_each({{&a_, &sa_a}, {&b_, &sa_b}})) << sa_a.dump(1) << sa_b.dump(1);
     return {sa_a, sa_b};
   }
 
@@ -126,9 +99,6 @@ class WarddLegacyNetnsTest : public ::testing::Test {
     EXPECT_EQ(sa["main_modes"][0]["dh_group"], 2);
   }
 
-  std::unique_ptr<test::TempDir> dir_;
-  Host a_, b_;
-  std::pair<std::string, std::string> links_;
   std::unique_ptr<ward::testing::PacketCapture> capture_;
 };
 

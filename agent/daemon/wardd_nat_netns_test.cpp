@@ -97,19 +97,8 @@ class WarddNatNetnsTest : public ::testing::Test {
                             public_links.first + " -j MASQUERADE"),
               0);
     ASSERT_EQ(client_.ns->exec(std::string("ip route add default via ") + kRouterPrivate), 0);
-    for (auto* host : {&client_, &server_}) {
-      host->dir = dir_->path() / (host == &client_ ? "client" : "server");
-      std::filesystem::create_directories(host->dir);
-      host->socket = host->dir / "run" / "control.sock";
-      host->policy_file = host->dir / "policy.json";
-      host->config = host->dir / "ward.conf";
-      host->log = host->dir / "wardd.log";
-      ASSERT_TRUE(test::write_file(host->config, "[driver]\nbackend = " + std::string(testing::kTestBackend) + "\n[control]\nsocket = " +
-                                                     host->socket.string() + "\n[cache]\npath = " +
-                                                     (host->dir / "state" / "ward.db").string() +
-                                                     "\n[policy]\nlocal_file = " + host->policy_file.string() +
-                                                     "\n[log]\nlevel = debug\n"));
-    }
+    testing::lay_out(client_, dir_->path() / "client");
+    testing::lay_out(server_, dir_->path() / "server");
   }
 
   void TearDown() override {
@@ -165,18 +154,12 @@ TEST_F(WarddNatNetnsTest, TransportModeThroughMasqueradeFloatsTo4500AndCarriesPi
 
   // The first echo request waits in the client's dataplane for the SA IKE negotiates through the NAT.
   const auto started = std::chrono::steady_clock::now();
-  int answered = ward::testing::ping_once(*client_.ns, kServer);
-  for (int attempt = 1; attempt < 10 && answered != 0; ++attempt) answered = ward::testing::ping_once(*client_.ns, kServer);
-  ASSERT_EQ(answered, 0) << logs();
+  ASSERT_TRUE(testing::ping_until_answered(client_, kServer)) << logs();
   const long long first_answer_ms = milliseconds_since(started);
 
   nlohmann::json sa_client, sa_server;
-  ASSERT_TRUE(eventually([&] {
-    sa_client = show_sa(client_);
-    sa_server = show_sa(server_);
-    return sa_client.value("quick_modes", nlohmann::json::array()).size() == 1 &&
-           sa_server.value("quick_modes", nlohmann::json::array()).size() == 1;
-  })) << sa_client.dump(1) << sa_server.dump(1);
+  ASSERT_TRUE(testing::one_quick_mode_each({{&client_, &sa_client}, {&server_, &sa_server}}))
+      << sa_client.dump(1) << sa_server.dump(1);
   std::printf("through the NAT: first answered ping (main mode + quick mode included) after %lld ms\n",
               first_answer_ms);
 

@@ -6,7 +6,10 @@
 //   - the IKE process killed with SIGKILL is noticed and logged, its SAs are removed, a new one
 //     starts, and the next pings negotiate again; tshark on the peer's end of the link sees no
 //     ICMP between the two hosts in clear at any time, only ESP;
-//   - with [certificates], the IKE process signs through wardd and never gets the key.
+//   - with [certificates], the IKE process signs through wardd and never gets the key;
+//   - with Kerberos ([directory] realm, a real MIT krb5kdc shared by the binary's tests), the
+//     IKE process runs main mode with every GSS-API step done by wardd, traffic is answered over
+//     ESP, and the keytab is neither open in the child nor openable by its user.
 // Skips without root, `ip` or tshark.
 #include <dirent.h>
 #include <signal.h>
@@ -25,6 +28,7 @@
 #include "agent/daemon/wardd_host.h"
 #include "directory/model/policy_json.h"
 #include "directory/model/test_support.h"
+#include "tests/harness/kdc_instance.h"
 #include "tests/harness/process.h"
 #include "tests/netns/netns.h"
 
@@ -32,9 +36,10 @@ namespace ward::agent::daemon {
 namespace {
 
 using namespace std::chrono_literals;
-using ward::testing::Netns;
 using Host = testing::WarddHost;
+using testing::esp_policy;
 using testing::eventually;
+using testing::ping_until_answered;
 using testing::show_sa;
 using testing::wardctl;
 
@@ -43,21 +48,6 @@ constexpr const char* kAddressB = "10.20.1.2";
 // Second addresses no filter covers: clear marker pings that show the capture is flushed.
 constexpr const char* kMarkerA = "10.99.0.1";
 constexpr const char* kMarkerB = "10.99.0.2";
-
-model::Policy esp_policy(const std::string& psk) {
-  auto policy = model::testing::load_example_policy("legal-policy.json");
-  policy.name = "Legal ESP with a preshared key";
-  auto rule = policy.rules[0];
-  auto list = *policy.find_filter_list(*rule.filter_list);
-  auto action = policy.filter_actions[1];
-  action.quick_mode_pfs = true;
-  rule.filter_action = action.id;
-  rule.auth_methods = {model::AuthMethod::preshared(psk)};
-  policy.filter_lists = {list};
-  policy.filter_actions = {action};
-  policy.rules = {rule};
-  return policy;
-}
 
 std::map<std::string, std::string> proc_status(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
@@ -99,32 +89,16 @@ std::string caps_line(pid_t pid) {
          " NoNewPrivs " + get("NoNewPrivs") + " Seccomp " + get("Seccomp");
 }
 
-class WarddPrivsepNetnsTest : public ::testing::Test {
+class WarddPrivsepNetnsTest : public testing::TwoWarddHosts {
  protected:
   void SetUp() override {
-    std::string why;
-    if (!ward::testing::can_use_network_namespaces(&why)) GTEST_SKIP() << why;
     if (ward::testing::run_command("command -v tshark >/dev/null") != 0) GTEST_SKIP() << "needs tshark";
-    auto dir = test::TempDir::create("wardd-privsep");
-    ASSERT_TRUE(dir) << dir.error().to_string();
-    dir_ = std::make_unique<test::TempDir>(std::move(*dir));
-    a_.ns = std::make_unique<Netns>("privsep-a");
-    b_.ns = std::make_unique<Netns>("privsep-b");
-    links_ = ward::testing::connect_veth(*a_.ns, std::string(kAddressA) + "/24", *b_.ns, std::string(kAddressB) + "/24");
+    set_up_hosts("privsep", kAddressA, kAddressB, [](Host& host, const std::filesystem::path& dir) {
+      testing::lay_out(host, dir, "nfqueue", "", "[privsep]\nuser = nobody\n");
+    });
+    if (IsSkipped() || HasFatalFailure()) return;
     ASSERT_EQ(a_.ns->exec(std::string("ip addr add ") + kMarkerA + "/24 dev " + links_.first), 0);
     ASSERT_EQ(b_.ns->exec(std::string("ip addr add ") + kMarkerB + "/24 dev " + links_.second), 0);
-    for (auto* host : {&a_, &b_}) {
-      host->dir = dir_->path() / (host == &a_ ? "a" : "b");
-      std::filesystem::create_directories(host->dir);
-      host->socket = host->dir / "run" / "control.sock";
-      host->policy_file = host->dir / "policy.json";
-      host->config = host->dir / "ward.conf";
-      host->log = host->dir / "wardd.log";
-      ASSERT_TRUE(test::write_file(host->config, "[driver]\nbackend = nfqueue\n[control]\nsocket = " + host->socket.string() +
-                                                     "\n[cache]\npath = " + (host->dir / "state" / "ward.db").string() +
-                                                     "\n[policy]\nlocal_file = " + host->policy_file.string() +
-                                                     "\n[log]\nlevel = debug\n[privsep]\nuser = nobody\n"));
-    }
   }
   void TearDown() override {
     if (!capture_pid_.empty()) b_.ns->exec("kill $(cat " + capture_pid_ + ") 2>/dev/null");
@@ -140,12 +114,6 @@ class WarddPrivsepNetnsTest : public ::testing::Test {
   }
   static bool host_log_has(const Host& host, const std::string& text) {
     return test::read_text(host.log).find(text) != std::string::npos;
-  }
-  static bool ping_until_answered(Host& from, const char* to) {
-    for (int attempt = 0; attempt < 10; ++attempt) {
-      if (ward::testing::ping_once(*from.ns, to) == 0) return true;
-    }
-    return false;
   }
 
   void start_capture() {
@@ -171,10 +139,15 @@ class WarddPrivsepNetnsTest : public ::testing::Test {
     for (int i = 0; i < 50 && b_.ns->exec("kill -0 $(cat " + capture_pid_ + ") 2>/dev/null") == 0; ++i) std::this_thread::sleep_for(100ms);
     capture_pid_.clear();
   }
+  // Stops the capture; between the two hosts it saw ESP and never ICMP in clear.
+  void expect_only_esp_between_hosts() {
+    stop_capture();
+    ASSERT_FALSE(HasFatalFailure());
+    EXPECT_EQ(count(between_hosts() + " && icmp"), 0U) << "ICMP between the hosts in clear";
+    EXPECT_GT(count(between_hosts() + " && esp"), 0U);
+  }
+  static std::string between_hosts() { return std::string("ip.addr == ") + kAddressA + " && ip.addr == " + kAddressB; }
 
-  std::unique_ptr<test::TempDir> dir_;
-  Host a_, b_;
-  std::pair<std::string, std::string> links_;
   std::string capture_, capture_pid_;
 };
 
@@ -200,12 +173,7 @@ TEST_F(WarddPrivsepNetnsTest, IkeRunsAsItsOwnUserWithoutCapabilitiesAndNegotiate
 
   ASSERT_TRUE(ping_until_answered(a_, kAddressB)) << test::file_tail(a_.log) << test::file_tail(b_.log);
   nlohmann::json sa_a, sa_b;
-  ASSERT_TRUE(eventually([&] {
-    sa_a = show_sa(a_);
-    sa_b = show_sa(b_);
-    return sa_a.value("quick_modes", nlohmann::json::array()).size() == 1 &&
-           sa_b.value("quick_modes", nlohmann::json::array()).size() == 1;
-  })) << sa_a.dump(1) << sa_b.dump(1);
+  ASSERT_TRUE(testing::one_quick_mode_each({{&a_, &sa_a}, {&b_, &sa_b}})) << sa_a.dump(1) << sa_b.dump(1);
   EXPECT_EQ(sa_a["quick_modes"][0]["spi_in"], sa_b["quick_modes"][0]["spi_out"]);
   EXPECT_EQ(sa_a["quick_modes"][0]["auth_method"], "pre-shared key");
   EXPECT_EQ(sa_a["sas"].size(), 2U);
@@ -230,10 +198,7 @@ TEST_F(WarddPrivsepNetnsTest, AKilledIkeProcessIsRestartedAndTrafficResumesWitho
   ASSERT_GT(first, 0) << test::file_tail(a_.log);
   ASSERT_TRUE(ping_until_answered(a_, kAddressB)) << test::file_tail(a_.log) << test::file_tail(b_.log);
   nlohmann::json before;
-  ASSERT_TRUE(eventually([&] {
-    before = show_sa(a_);
-    return before.value("quick_modes", nlohmann::json::array()).size() == 1;
-  })) << before.dump(1);
+  ASSERT_TRUE(testing::one_quick_mode_each({{&a_, &before}})) << before.dump(1);
 
   ASSERT_EQ(::kill(first, SIGKILL), 0);
   const auto killed_at = std::chrono::steady_clock::now();
@@ -249,18 +214,12 @@ TEST_F(WarddPrivsepNetnsTest, AKilledIkeProcessIsRestartedAndTrafficResumesWitho
   std::printf("traffic answered again %lld ms after the SIGKILL\n",
               static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - killed_at).count()));
   nlohmann::json after;
-  ASSERT_TRUE(eventually([&] {
-    after = show_sa(a_);
-    return after.value("quick_modes", nlohmann::json::array()).size() == 1;
-  })) << after.dump(1);
+  ASSERT_TRUE(testing::one_quick_mode_each({{&a_, &after}})) << after.dump(1);
   EXPECT_NE(after["quick_modes"][0]["spi_in"], before["quick_modes"][0]["spi_in"]) << "negotiated afresh";
   EXPECT_TRUE(ping_until_answered(b_, kAddressA));
 
-  stop_capture();
+  expect_only_esp_between_hosts();
   ASSERT_FALSE(HasFatalFailure());
-  const std::string between = std::string("ip.addr == ") + kAddressA + " && ip.addr == " + kAddressB;
-  EXPECT_EQ(count(between + " && icmp"), 0U) << "ICMP between the hosts in clear";
-  EXPECT_GT(count(between + " && esp"), 0U);
   EXPECT_GE(count("isakmp.exchangetype == 2 && ip.src == " + std::string(kAddressA)), 2U) << "two main modes from A";
 }
 
@@ -315,10 +274,7 @@ TEST_F(WarddPrivsepNetnsTest, WithCertificatesTheIkeProcessSignsThroughWarddWith
 
   ASSERT_TRUE(ping_until_answered(a_, kAddressB)) << test::file_tail(a_.log) << test::file_tail(b_.log);
   nlohmann::json sa;
-  ASSERT_TRUE(eventually([&] {
-    sa = show_sa(a_);
-    return sa.value("quick_modes", nlohmann::json::array()).size() == 1;
-  })) << sa.dump(1);
+  ASSERT_TRUE(testing::one_quick_mode_each({{&a_, &sa}})) << sa.dump(1);
   EXPECT_EQ(sa["quick_modes"][0]["auth_method"], "RSA signature (X.509)") << sa.dump(1);
   EXPECT_FALSE(host_log_has(a_, "ike-sa-refused")) << test::file_tail(a_.log);
   // No line of the key's PEM in the log.
@@ -339,6 +295,136 @@ TEST_F(WarddPrivsepNetnsTest, WithCertificatesTheIkeProcessSignsThroughWarddWith
     return after.value("quick_modes", nlohmann::json::array()).size() == 1 &&
            after["quick_modes"][0]["auth_method"] == "RSA signature (X.509)";
   })) << show_sa(a_).dump(1);
+}
+
+// Kerberos: the realm's KDC listens on the root namespace's loopback, one per test binary; each
+// host reaches it at the same 127.0.0.1:port through socat relays (a Unix socket crosses the
+// namespaces), and names the peer's address in /etc/netns/<ns>/hosts (IKE asks for
+// host/<the peer's name>).
+class WarddPrivsepKerberosTest : public WarddPrivsepNetnsTest {
+ protected:
+  static constexpr const char* kSocat = "/usr/bin/socat";
+
+  static void SetUpTestSuite() {
+    auto kdc = test::KdcInstance::start({});
+    if (!kdc) {
+      kdc_error_ = new std::string(kdc.error().to_string());
+      return;
+    }
+    kdc_ = kdc->release();
+    for (const char* host : {"a", "b"}) {
+      if (auto added = kdc_->add_principal(principal(host, false)); !added) kdc_error_ = new std::string(added.error().to_string());
+      if (auto extracted = kdc_->extract_keytab(principal(host, false), keytab(host)); !extracted) {
+        kdc_error_ = new std::string(extracted.error().to_string());
+      }
+    }
+    krb5_config_ = new test::ScopedEnv("KRB5_CONFIG", kdc_->krb5_config().string());
+  }
+  static void TearDownTestSuite() {
+    delete krb5_config_;
+    delete kdc_;
+    delete kdc_error_;
+    krb5_config_ = nullptr;
+    kdc_ = nullptr;
+    kdc_error_ = nullptr;
+  }
+  static std::string fqdn(const std::string& host) { return "privsep-" + host + ".ward.test"; }
+  static std::string principal(const std::string& host, bool with_realm = true) {
+    return "host/" + fqdn(host) + (with_realm ? "@" + kdc_->realm() : "");
+  }
+  static std::filesystem::path keytab(const std::string& host) { return kdc_->dir() / (host + ".keytab"); }
+
+  void SetUp() override {
+    WarddPrivsepNetnsTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    ASSERT_EQ(kdc_error_, nullptr) << "the KDC did not start: " << *kdc_error_;
+    const auto kdc_socket = dir_->path() / "kdc.sock";
+    const auto port = std::to_string(kdc_->port());
+    auto relay = test::ChildProcess::spawn({kSocat, "UNIX-LISTEN:" + kdc_socket.string() + ",fork,mode=0600", "TCP:127.0.0.1:" + port}, {},
+                                           dir_->path() / "kdc-relay.log");
+    ASSERT_TRUE(relay) << relay.error().to_string();
+    relays_.push_back(std::move(*relay));
+    ASSERT_TRUE(testing::eventually([&] { return std::filesystem::exists(kdc_socket); })) << "the KDC relay socket never appeared";
+    const std::string hosts =
+        std::string("127.0.0.1 localhost\n") + kAddressA + " " + fqdn("a") + "\n" + kAddressB + " " + fqdn("b") + "\n";
+    for (auto* host : {&a_, &b_}) {
+      const std::string name = host == &a_ ? "a" : "b";
+      const auto etc = std::filesystem::path("/etc/netns") / host->ns->name();
+      std::filesystem::create_directories(etc);
+      etc_netns_.push_back(etc);
+      ASSERT_TRUE(test::write_file(etc / "hosts", hosts));
+      auto in_ns = test::ChildProcess::spawn({testing::kIpTool, "netns", "exec", host->ns->name(), kSocat,
+                                              "TCP-LISTEN:" + port + ",bind=127.0.0.1,fork,reuseaddr",
+                                              "UNIX-CONNECT:" + kdc_socket.string()},
+                                             {}, host->dir / "kdc-relay.log");
+      ASSERT_TRUE(in_ns) << in_ns.error().to_string();
+      relays_.push_back(std::move(*in_ns));
+      ASSERT_TRUE(test::write_file(host->config, test::read_text(host->config) + "[directory]\nrealm = " + kdc_->realm() +
+                                                     "\nkeytab = " + keytab(name).string() + "\nprincipal = " + principal(name) + "\n"));
+    }
+    for (auto* host : {&a_, &b_}) {
+      ASSERT_TRUE(testing::eventually([&] { return host->ns->exec("ss -ltn | grep -q 127.0.0.1:" + port) == 0; }))
+          << "the KDC relay in " << host->ns->name() << " never listened";
+    }
+  }
+  void TearDown() override {
+    WarddPrivsepNetnsTest::TearDown();
+    for (const auto& etc : etc_netns_) std::filesystem::remove_all(etc);
+  }
+
+  static test::KdcInstance* kdc_;
+  static test::ScopedEnv* krb5_config_;
+  static std::string* kdc_error_;
+  std::vector<test::ChildProcess> relays_;
+  std::vector<std::filesystem::path> etc_netns_;
+};
+
+test::KdcInstance* WarddPrivsepKerberosTest::kdc_ = nullptr;
+test::ScopedEnv* WarddPrivsepKerberosTest::krb5_config_ = nullptr;
+std::string* WarddPrivsepKerberosTest::kdc_error_ = nullptr;
+
+// Whether `path` opens for reading as `user` (setpriv: the IKE process's uid and gid, no groups).
+bool readable_as(const std::string& user, const std::filesystem::path& path) {
+  return ward::testing::run_command("setpriv --reuid=" + user + " --regid=" + user + " --clear-groups -- cat " + path.string() +
+                                    " >/dev/null 2>&1") == 0;
+}
+
+TEST_F(WarddPrivsepKerberosTest, TheIkeProcessRunsKerberosMainModeThroughWarddWithoutTheKeytab) {
+  start_capture();
+  auto policy = esp_policy("unused");
+  policy.rules[0].auth_methods = {model::AuthMethod::kerberos()};
+  testing::start_wardd(a_, policy);
+  testing::start_wardd(b_, policy);
+  const pid_t ike_a = wait_for_ike_process(a_);
+  ASSERT_GT(ike_a, 0) << test::file_tail(a_.log);
+  EXPECT_EQ(proc_status(ike_a).at("Uid"), "65534\t65534\t65534\t65534");
+
+  ASSERT_TRUE(ping_until_answered(a_, kAddressB)) << test::file_tail(a_.log) << test::file_tail(b_.log);
+  nlohmann::json sa_a, sa_b;
+  ASSERT_TRUE(testing::one_quick_mode_each({{&a_, &sa_a}, {&b_, &sa_b}})) << sa_a.dump(1) << sa_b.dump(1);
+  EXPECT_EQ(sa_a["quick_modes"][0]["auth_method"], "Kerberos (GSS-API)") << sa_a.dump(1);
+  EXPECT_EQ(sa_b["quick_modes"][0]["auth_method"], "Kerberos (GSS-API)") << sa_b.dump(1);
+  EXPECT_EQ(sa_a["quick_modes"][0]["spi_in"], sa_b["quick_modes"][0]["spi_out"]);
+  EXPECT_FALSE(host_log_has(a_, "ike-sa-refused")) << test::file_tail(a_.log);
+  EXPECT_FALSE(host_log_has(a_, "ike-gss-refused")) << test::file_tail(a_.log);
+
+  // The keytab stays wardd's: no descriptor of it in the IKE process, and its user cannot open it
+  // (while it can open a world-readable file of the realm: the check itself works).
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/" + std::to_string(ike_a) + "/fd")) {
+    std::error_code error;
+    const auto target = std::filesystem::read_symlink(entry.path(), error);
+    EXPECT_NE(target, keytab("a")) << entry.path();
+  }
+  EXPECT_TRUE(readable_as("root", keytab("a")));
+  EXPECT_FALSE(readable_as("65534", keytab("a"))) << "the IKE process's user can read the keytab";
+  std::filesystem::permissions(dir_->path(), std::filesystem::perms::others_exec, std::filesystem::perm_options::add);
+  const auto world_readable = dir_->path() / "world-readable";
+  ASSERT_TRUE(test::write_file(world_readable, "x"));
+  std::filesystem::permissions(world_readable, std::filesystem::perms::others_read, std::filesystem::perm_options::add);
+  EXPECT_TRUE(readable_as("65534", world_readable));
+
+  EXPECT_TRUE(ping_until_answered(b_, kAddressA));
+  expect_only_esp_between_hosts();
 }
 
 }  // namespace

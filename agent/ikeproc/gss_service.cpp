@@ -22,7 +22,79 @@ ike::ParsedMessage message_of(std::vector<ike::Payload> payloads) {
   return m;
 }
 
+bool is_gss(std::uint32_t type) {
+  return type == kGssOpen || type == kGssKeyExchange || type == kGssConsume || type == kGssAuthenticate || type == kGssCheck ||
+         type == kGssClose;
+}
+
 }  // namespace
+
+GssService::GssService(std::size_t max_exchanges, std::size_t max_queued, Refused refused, Failed failed)
+    : max_exchanges_(max_exchanges), max_queued_(max_queued), refused_(std::move(refused)), failed_(std::move(failed)) {
+  worker_ = std::thread([this] { work(); });
+}
+
+GssService::~GssService() {
+  {
+    const std::lock_guard lock(queue_mutex_);
+    stopping_ = true;
+    queue_.clear();
+  }
+  queued_.notify_all();
+  worker_.join();
+}
+
+std::optional<Expected<privsep::Body, std::string>> GssService::dispatch(privsep::Incoming& message,
+                                                                          std::weak_ptr<privsep::Endpoint> endpoint) {
+  if (!is_gss(message.type)) return std::nullopt;
+  // Closing is a map erase (no KDC), and a note: nothing to wait for.
+  if (message.type == kGssClose || !message.is_call) return handle(message.type, message.body);
+  {
+    const std::lock_guard lock(queue_mutex_);
+    if (queue_.size() >= max_queued_) {
+      std::string why = "Kerberos: " + std::to_string(queue_.size()) + " GSS steps are queued already";
+      if (refused_) refused_(why);
+      return unexpected(std::move(why));
+    }
+    queue_.push_back({message.type, privsep::Body(message.body.begin(), message.body.end()), message.call_id, std::move(endpoint),
+                      std::chrono::steady_clock::now()});
+  }
+  message.reply_later = true;
+  queued_.notify_one();
+  return privsep::Body{};
+}
+
+void GssService::work() {
+  for (;;) {
+    Step step;
+    {
+      std::unique_lock lock(queue_mutex_);
+      queued_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      step = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - step.queued);
+    Expected<privsep::Body, std::string> answer = privsep::Body{};
+    if (step.endpoint.expired()) {
+      answer = unexpected(std::string("Kerberos: the IKE process that asked is gone"));
+    } else if (waited > kGssStepDeadline) {
+      answer = unexpected("Kerberos: the step waited " + std::to_string(waited.count()) + " ms for the ones before it");
+    } else {
+      answer = handle_known(step.type, step.body);
+    }
+    if (!answer && failed_) failed_(step.type, answer.error());
+    if (auto endpoint = step.endpoint.lock()) {
+      (void)endpoint->reply(step.call_id, answer);
+    } else if (answer && step.type == kGssOpen) {
+      // Its child died meanwhile (clear() may have run already): nobody will close this exchange.
+      if (auto opened = decode<GssExchange>(*answer)) {
+        const std::lock_guard lock(mutex_);
+        exchanges_.erase(opened->exchange);
+      }
+    }
+  }
+}
 
 void GssService::use(std::shared_ptr<const ike::auth::AuthProvider> kerberos) {
   const std::lock_guard lock(mutex_);
@@ -30,6 +102,10 @@ void GssService::use(std::shared_ptr<const ike::auth::AuthProvider> kerberos) {
 }
 
 void GssService::clear() {
+  {
+    const std::lock_guard lock(queue_mutex_);
+    queue_.clear();
+  }
   const std::lock_guard lock(mutex_);
   exchanges_.clear();
 }
@@ -39,6 +115,11 @@ std::size_t GssService::open_exchanges() const {
   return exchanges_.size();
 }
 
+std::size_t GssService::queued_steps() const {
+  const std::lock_guard lock(queue_mutex_);
+  return queue_.size();
+}
+
 std::shared_ptr<ike::auth::AuthProvider> GssService::exchange(std::uint32_t id) const {
   const std::lock_guard lock(mutex_);
   const auto found = exchanges_.find(id);
@@ -46,17 +127,8 @@ std::shared_ptr<ike::auth::AuthProvider> GssService::exchange(std::uint32_t id) 
 }
 
 std::optional<Expected<privsep::Body, std::string>> GssService::handle(std::uint32_t type, std::span<const std::uint8_t> body) {
-  switch (type) {
-    case kGssOpen:
-    case kGssKeyExchange:
-    case kGssConsume:
-    case kGssAuthenticate:
-    case kGssCheck:
-    case kGssClose:
-      return handle_known(type, body);
-    default:
-      return std::nullopt;
-  }
+  if (!is_gss(type)) return std::nullopt;
+  return handle_known(type, body);
 }
 
 Expected<privsep::Body, std::string> GssService::handle_known(std::uint32_t type, std::span<const std::uint8_t> body) {
@@ -68,7 +140,9 @@ Expected<privsep::Body, std::string> GssService::handle_known(std::uint32_t type
       const std::lock_guard lock(mutex_);
       kerberos = kerberos_;
       if (exchanges_.size() >= max_exchanges_) {
-        return unexpected("Kerberos: " + std::to_string(exchanges_.size()) + " exchanges are open already");
+        std::string why = "Kerberos: " + std::to_string(exchanges_.size()) + " exchanges are open already";
+        if (refused_) refused_(why);
+        return unexpected(std::move(why));
       }
     }
     if (!kerberos) return unexpected(std::string("Kerberos: no rule of the policy authenticates with Kerberos"));

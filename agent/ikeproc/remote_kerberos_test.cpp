@@ -3,7 +3,9 @@
 // whose calls a GssService (wardd's half, with the host's keytab) answers on the other end of a
 // real SOCK_SEQPACKET channel. Against a real MIT krb5kdc (KdcInstance); the child's half never
 // has a keytab. Also: a peer that is not the principal the policy expects is refused with the
-// same words as in process, the open exchanges are closed with their main modes and bounded.
+// same words as in process, the open exchanges are closed with their main modes and bounded, and
+// a KDC that does not answer (krb5kdc stopped) holds the GSS steps only, not the child's other
+// calls, while the steps queued behind it are bounded.
 #include "agent/ikeproc/gss_service.h"
 #include "agent/ikeproc/remote_kerberos.h"
 
@@ -11,8 +13,13 @@
 #include "agent/ikeproc/wire.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 
+#include <algorithm>
+#include <fstream>
+#include <iomanip>
 #include <map>
+#include <sstream>
 
 #include "ike/auth/kerberos_provider.h"
 #include "ike/sa/phase1_sa.h"
@@ -40,26 +47,48 @@ ike::auth::PeerPrincipalResolver resolver(std::map<std::string, std::string> tab
 }
 
 // wardd's GssService on one end of a channel, the child's RemoteKerberosProvider on the other.
+// wardd's handler dispatches as IkeProcess's does; kSkeyid stands for the calls wardd answers on
+// the endpoint's reader itself (SKEYID, signatures, SAs).
 struct SplitHost {
-  explicit SplitHost(ike::auth::KerberosConfig config, std::size_t max_exchanges = kMaxGssExchanges) : service(max_exchanges) {
+  explicit SplitHost(ike::auth::KerberosConfig config, std::size_t max_exchanges = kMaxGssExchanges,
+                     std::size_t max_queued = kMaxQueuedGssSteps)
+      : service(
+            max_exchanges, max_queued,
+            [this](const std::string& why) {
+              const std::lock_guard lock(mutex);
+              refusals.push_back(why);
+            },
+            [this](std::uint32_t, const std::string& why) {
+              const std::lock_guard lock(mutex);
+              failures.push_back(why);
+            }) {
     service.use(std::make_shared<ike::auth::KerberosProvider>(std::move(config)));
     auto pair = privsep::Channel::pair();
     EXPECT_TRUE(pair) << pair.error();
-    wardd = std::make_unique<privsep::Endpoint>(
+    // As IkeProcess: the handler holds its endpoint weakly (reading the `wardd` member while it is
+    // being destroyed would race).
+    auto self = std::make_shared<std::weak_ptr<privsep::Endpoint>>();
+    wardd = std::make_shared<privsep::Endpoint>(
         std::make_shared<privsep::Channel>(std::move(pair->first)),
-        [this](privsep::Incoming& m) -> Expected<privsep::Body, std::string> {
-          auto answered = service.handle(m.type, m.body);
+        [this, self](privsep::Incoming& m) -> Expected<privsep::Body, std::string> {
+          if (m.type == kSkeyid) return privsep::Body{'k'};
+          auto answered = service.dispatch(m, *self);
           if (!answered) return unexpected(std::string("not a GSS message"));
           return std::move(*answered);
         },
         [](const std::string&) {});
+    *self = wardd;
     child = std::make_unique<privsep::Endpoint>(
         std::make_shared<privsep::Channel>(std::move(pair->second)),
         [](privsep::Incoming&) -> Expected<privsep::Body, std::string> { return privsep::Body{}; }, [](const std::string&) {});
     provider = std::make_unique<RemoteKerberosProvider>(*child);
   }
+  std::mutex mutex;
+  std::vector<std::string> refusals;
+  std::vector<std::string> failures;   // of queued steps, as wardd logs them
   GssService service;
-  std::unique_ptr<privsep::Endpoint> wardd, child;
+  std::shared_ptr<privsep::Endpoint> wardd;
+  std::unique_ptr<privsep::Endpoint> child;
   std::unique_ptr<RemoteKerberosProvider> provider;
 };
 
@@ -116,8 +145,27 @@ class RemoteKerberosTest : public ::testing::Test {
   }
 
   // The hosts outlive the main modes that use their channels (members go in reverse order).
-  SplitHost& split(ike::auth::KerberosConfig config, std::size_t max_exchanges = kMaxGssExchanges) {
-    return *hosts.emplace_back(std::make_unique<SplitHost>(std::move(config), max_exchanges));
+  SplitHost& split(ike::auth::KerberosConfig config, std::size_t max_exchanges = kMaxGssExchanges,
+                   std::size_t max_queued = kMaxQueuedGssSteps) {
+    return *hosts.emplace_back(std::make_unique<SplitHost>(std::move(config), max_exchanges, max_queued));
+  }
+
+  // krb5kdc has a request it has not read: a connection waiting in its TCP listen queue (its
+  // clients use TCP: udp_preference_limit = 1) or a datagram on its UDP socket.
+  static bool kdc_has_unread_request() {
+    std::ostringstream port;
+    port << std::uppercase << std::hex << ':' << std::setw(4) << std::setfill('0') << kdc_->port() << ' ';
+    for (const char* table : {"/proc/net/tcp", "/proc/net/udp", "/proc/net/tcp6", "/proc/net/udp6"}) {
+      std::ifstream in(table);
+      std::string line;
+      while (std::getline(in, line)) {
+        std::istringstream fields(line);
+        std::string slot, local, remote, state, queues;
+        if (!(fields >> slot >> local >> remote >> state >> queues) || !(local + ' ').ends_with(port.str())) continue;
+        if (queues.substr(queues.find(':') + 1) != "00000000") return true;
+      }
+    }
+    return false;
   }
 
   static test::KdcInstance* kdc_;
@@ -160,6 +208,9 @@ TEST_F(RemoteKerberosTest, APeerThatIsNotTheExpectedPrincipalIsRefusedWithTheRea
   EXPECT_NE(responder->failure().find("authenticated as host/c.ward.test@WARD.TEST, the policy expects host/a.ward.test@WARD.TEST"),
             std::string::npos)
       << responder->failure();
+  const std::lock_guard lock(b.mutex);
+  ASSERT_EQ(b.failures.size(), 1U) << "the failed step is reported to wardd (its log)";
+  EXPECT_NE(b.failures[0].find("the policy expects host/a.ward.test@WARD.TEST"), std::string::npos) << b.failures[0];
 }
 
 TEST_F(RemoteKerberosTest, OpenExchangesAreBoundedAndUnknownOnesRefused) {
@@ -180,6 +231,82 @@ TEST_F(RemoteKerberosTest, OpenExchangesAreBoundedAndUnknownOnesRefused) {
   EXPECT_EQ(stray->error(), "Kerberos: no exchange 4242");
   a.service.clear();
   EXPECT_EQ(a.service.open_exchanges(), 0U);
+}
+
+// The GSS steps run on GssService's worker: while krb5kdc is stopped (SIGSTOP) and the initiator's
+// AP-REQ waits for it, the child's other calls are answered at once (before, on the endpoint's
+// reader, they waited behind it: the SKEYID call below timed out). Behind the running step at most
+// `max_queued` wait; one more is refused at once, and the refusal reported.
+TEST_F(RemoteKerberosTest, AKdcThatDoesNotAnswerHoldsOnlyTheGssStepsNotTheOtherCalls) {
+  auto& a = split(host("a", kPrincipalA, kHostB, kPrincipalB), kMaxGssExchanges, 1);
+  auto first = a.provider->for_exchange(ike::auth::Role::Initiator, kHostB);
+  ASSERT_EQ(::kill(kdc_->pid(), SIGSTOP), 0);
+  struct Resume {
+    ~Resume() { ::kill(kdc_->pid(), SIGCONT); }
+  } resume;
+  Expected<std::vector<ike::Payload>, std::string> token = unexpected(std::string("not run"));
+  std::thread initiator_step([&] { token = first->build_key_exchange_payloads(ike::auth::Role::Initiator); });
+  struct Join {
+    std::thread& thread;
+    ~Join() {
+      if (thread.joinable()) thread.join();
+    }
+  } join_step{initiator_step};
+  for (int i = 0; i < 500 && !kdc_has_unread_request(); ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_TRUE(kdc_has_unread_request()) << "wardd's GSS step never reached the stopped KDC";
+
+  auto skeyid = a.child->call(kSkeyid, {}, 2s);
+  ASSERT_TRUE(skeyid) << "a call other than GSS waited for the KDC: " << skeyid.error();
+
+  std::unique_ptr<ike::auth::AuthProvider> second;
+  std::thread queued([&] { second = a.provider->for_exchange(ike::auth::Role::Initiator, kHostB); });
+  Join join_queued{queued};
+  for (int i = 0; i < 500 && a.service.queued_steps() == 0; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(a.service.queued_steps(), 1U);
+  auto third = a.provider->for_exchange(ike::auth::Role::Initiator, kHostB);
+  auto refused = third->build_key_exchange_payloads(ike::auth::Role::Initiator);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().find("1 GSS steps are queued already"), std::string::npos) << refused.error();
+  {
+    const std::lock_guard lock(a.mutex);
+    EXPECT_EQ(a.refusals, std::vector<std::string>{"Kerberos: 1 GSS steps are queued already"});
+  }
+
+  ::kill(kdc_->pid(), SIGCONT);
+  initiator_step.join();
+  ASSERT_TRUE(token) << token.error();
+  EXPECT_EQ(token->size(), 1U) << "the AP-REQ, once the KDC answered";
+  queued.join();
+  auto later = second->build_key_exchange_payloads(ike::auth::Role::Initiator);
+  EXPECT_TRUE(later) << "the queued exchange was opened after the first step: " << later.error();
+}
+
+// A child that dies while its steps wait behind a slow one: they are not run (no KDC trip, no
+// exchange opened that nobody would ever close), and wardd is told.
+TEST_F(RemoteKerberosTest, StepsOfAChildThatWentAwayAreNotRun) {
+  auto& a = split(host("a", kPrincipalA, kHostB, kPrincipalB));
+  auto first = a.provider->for_exchange(ike::auth::Role::Initiator, kHostB);
+  ASSERT_EQ(::kill(kdc_->pid(), SIGSTOP), 0);
+  struct Resume {
+    ~Resume() { ::kill(kdc_->pid(), SIGCONT); }
+  } resume;
+  std::thread initiator_step([&] { (void)first->build_key_exchange_payloads(ike::auth::Role::Initiator); });
+  for (int i = 0; i < 500 && !kdc_has_unread_request(); ++i) std::this_thread::sleep_for(10ms);
+  std::thread opener([&] { (void)a.provider->for_exchange(ike::auth::Role::Initiator, kHostB); });
+  for (int i = 0; i < 500 && a.service.queued_steps() == 0; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(a.service.queued_steps(), 1U);
+  a.wardd.reset();   // the channel goes with it: the child's calls fail, as when it dies
+  opener.join();
+  ::kill(kdc_->pid(), SIGCONT);
+  initiator_step.join();
+  const std::string gone = "Kerberos: the IKE process that asked is gone";
+  auto told = [&] {
+    const std::lock_guard lock(a.mutex);
+    return std::find(a.failures.begin(), a.failures.end(), gone) != a.failures.end();
+  };
+  for (int i = 0; i < 500 && !told(); ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_TRUE(told()) << "the queued open was run for a child that is gone";
+  EXPECT_EQ(a.service.open_exchanges(), 1U) << "only the first exchange, opened while the child lived";
 }
 
 }  // namespace

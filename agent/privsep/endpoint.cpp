@@ -100,15 +100,19 @@ void Endpoint::read_loop() {
       replied_.notify_all();
       continue;
     }
-    Incoming incoming{message->type, rest, std::move(message->fd), id != 0};
+    Incoming incoming{message->type, rest, std::move(message->fd), id != 0, id, false};
     auto answer = handler_(incoming);
-    if (id == 0) continue;
-    Body reply;
-    reply.push_back(answer ? 1 : 0);
-    if (answer) reply.insert(reply.end(), answer->begin(), answer->end());
-    else reply.insert(reply.end(), answer.error().begin(), answer.error().end());
-    (void)send(kReply, id, reply, -1);
+    if (id == 0 || incoming.reply_later) continue;
+    (void)reply(id, answer);
   }
+}
+
+Expected<void, std::string> Endpoint::reply(std::uint64_t call_id, const Expected<Body, std::string>& answer) {
+  Body framed;
+  framed.push_back(answer ? 1 : 0);
+  if (answer) framed.insert(framed.end(), answer->begin(), answer->end());
+  else framed.insert(framed.end(), answer.error().begin(), answer.error().end());
+  return send(kReply, call_id, framed, -1);
 }
 
 }  // namespace ward::agent::privsep

@@ -6,7 +6,9 @@
 // One reader thread per endpoint receives everything: replies wake their caller, requests and
 // notifications go to the handler on that thread, whose return value (for a request) is sent back.
 // A handler must therefore never call() the other side itself (it would wait for a reply that only
-// its own thread could read). When the channel closes (the other process died) or a message is
+// its own thread could read). A handler that would hold the reader (and every other call) for long
+// sets `reply_later` and answers `call_id` with reply() when done, from any thread; send, notify,
+// call and reply are safe from any thread (one mutex orders what goes onto the channel). When the channel closes (the other process died) or a message is
 // malformed, pending calls fail with the reason and `closed` runs once.
 #pragma once
 
@@ -37,6 +39,8 @@ struct Incoming {
   std::span<const std::uint8_t> body;   // after the call id
   OwnedFd fd;
   bool is_call = false;                 // a reply is expected
+  std::uint64_t call_id = 0;            // for reply(), when the handler sets reply_later
+  bool reply_later = false;             // set by the handler: its return value is not sent
 };
 
 class Endpoint {
@@ -53,6 +57,8 @@ class Endpoint {
   Expected<Body, std::string> call(std::uint32_t type, std::span<const std::uint8_t> body,
                                    std::chrono::milliseconds timeout = std::chrono::seconds(5));
   Expected<void, std::string> notify(std::uint32_t type, std::span<const std::uint8_t> body, int fd = -1);
+  // The answer to a call whose handler set reply_later (any thread; once per call_id).
+  Expected<void, std::string> reply(std::uint64_t call_id, const Expected<Body, std::string>& answer);
   bool open() const;
 
  private:

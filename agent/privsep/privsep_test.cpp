@@ -13,6 +13,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -155,6 +156,46 @@ TEST(Endpoint, CallsBothWaysNotesAndAClosedPeer) {
   for (int i = 0; i < 100 && right.open(); ++i) std::this_thread::sleep_for(10ms);
   EXPECT_FALSE(right.open());
   EXPECT_EQ(closed_why, "the other process closed the channel");
+}
+
+// A handler that parks a call (reply_later) leaves the reader free: a later call is answered
+// first, and the parked one gets its answer from another thread.
+TEST(Endpoint, AParkedCallIsAnsweredLaterFromAnotherThreadWhileOthersGoOn) {
+  auto pair = Channel::pair();
+  ASSERT_TRUE(pair);
+  std::mutex mutex;
+  std::condition_variable parked_cv;
+  std::optional<std::uint64_t> parked;
+  auto handler = [&](Incoming& m) -> Expected<Body, std::string> {
+    if (m.type == 5) {
+      m.reply_later = true;
+      const std::lock_guard lock(mutex);
+      parked = m.call_id;
+      parked_cv.notify_all();
+      return Body{};
+    }
+    return Body(m.body.begin(), m.body.end());
+  };
+  auto noop = [](Incoming&) -> Expected<Body, std::string> { return Body{}; };
+  Endpoint left(std::make_shared<Channel>(std::move(pair->first)), noop, [](const std::string&) {});
+  Endpoint right(std::make_shared<Channel>(std::move(pair->second)), handler, [](const std::string&) {});
+  Expected<Body, std::string> slow = unexpected(std::string("not yet"));
+  std::thread caller([&] { slow = left.call(5, bytes("slow")); });
+  {
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(parked_cv.wait_for(lock, 5s, [&] { return parked.has_value(); }));
+  }
+  auto quick = left.call(1, bytes("quick"), 2s);
+  ASSERT_TRUE(quick) << quick.error();
+  EXPECT_EQ(std::string(quick->begin(), quick->end()), "quick");
+  std::thread replier([&] { EXPECT_TRUE(right.reply(*parked, Body{'l', 'a', 't', 'e'})); });
+  replier.join();
+  caller.join();
+  ASSERT_TRUE(slow) << slow.error();
+  EXPECT_EQ(std::string(slow->begin(), slow->end()), "late");
+  std::thread refuser([&] { EXPECT_TRUE(right.reply(*parked, unexpected(std::string("twice")))); });
+  refuser.join();   // a second answer to the same id finds no caller waiting: dropped
+  EXPECT_TRUE(left.call(1, bytes("x")));
 }
 
 TEST(Sandbox, RefusesRootAndUnknownUsers) {

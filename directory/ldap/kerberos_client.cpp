@@ -101,6 +101,71 @@ Expected<std::unique_ptr<KerberosClientCredentials>, KerberosError> KerberosClie
   return std::unique_ptr<KerberosClientCredentials>(new KerberosClientCredentials(std::move(handles), std::move(name)));
 }
 
+Expected<model::Secret, KerberosError> KerberosClientCredentials::marshal_initial_ticket() const {
+  krb5_context ctx = handles_->context.get();
+  krb5_principal raw_client = nullptr;
+  if (auto code = krb5_cc_get_principal(ctx, handles_->ccache, &raw_client); code != 0) {
+    return unexpected(KerberosError{"read ccache principal", krb5_message(ctx, code)});
+  }
+  std::unique_ptr<krb5_principal_data, std::function<void(krb5_principal)>> client(
+      raw_client, [ctx](krb5_principal p) { krb5_free_principal(ctx, p); });
+  krb5_principal raw_tgs = nullptr;
+  const krb5_data& realm = client->realm;
+  if (auto code = krb5_build_principal_ext(ctx, &raw_tgs, realm.length, realm.data, KRB5_TGS_NAME_SIZE, KRB5_TGS_NAME,
+                                           realm.length, realm.data, 0);
+      code != 0) {
+    return unexpected(KerberosError{"build krbtgt principal", krb5_message(ctx, code)});
+  }
+  std::unique_ptr<krb5_principal_data, std::function<void(krb5_principal)>> tgs(
+      raw_tgs, [ctx](krb5_principal p) { krb5_free_principal(ctx, p); });
+  krb5_creds wanted{};
+  wanted.client = client.get();
+  wanted.server = tgs.get();
+  krb5_creds found{};
+  if (auto code = krb5_cc_retrieve_cred(ctx, handles_->ccache, 0, &wanted, &found); code != 0) {
+    return unexpected(KerberosError{"find the initial ticket in " + ccache_name_, krb5_message(ctx, code)});
+  }
+  krb5_data* out = nullptr;
+  const auto marshalled = krb5_marshal_credentials(ctx, &found, &out);
+  krb5_free_cred_contents(ctx, &found);
+  if (marshalled != 0) return unexpected(KerberosError{"marshal the initial ticket", krb5_message(ctx, marshalled)});
+  model::Secret secret(std::string(out->data, out->length));
+  krb5_free_data(ctx, out);   // zeroes nothing: krb5_free_data_contents would not either
+  return secret;
+}
+
+Expected<std::unique_ptr<KerberosClientCredentials>, KerberosError> KerberosClientCredentials::adopt(std::string_view marshalled,
+                                                                                                    const std::string& ccache_name) {
+  krb5_context raw_ctx = nullptr;
+  if (krb5_error_code code = krb5_init_context(&raw_ctx); code != 0) {
+    return unexpected(KerberosError{"init krb5 context", "krb5_init_context failed (krb5 code " + std::to_string(code) + ")"});
+  }
+  auto handles = std::make_unique<Handles>();
+  handles->context.reset(raw_ctx);
+  krb5_context ctx = raw_ctx;
+  auto fail = [&](const std::string& step, krb5_error_code code) {
+    return unexpected(KerberosError{step, krb5_message(ctx, code)});
+  };
+  krb5_data in{};
+  in.length = static_cast<unsigned int>(marshalled.size());
+  in.data = const_cast<char*>(marshalled.data());
+  krb5_creds* creds = nullptr;
+  if (auto code = krb5_unmarshal_credentials(ctx, &in, &creds); code != 0) return fail("unmarshal the ticket", code);
+  std::unique_ptr<krb5_creds, std::function<void(krb5_creds*)>> guard(creds, [ctx](krb5_creds* c) { krb5_free_creds(ctx, c); });
+  if (ccache_name.empty()) {
+    if (auto code = krb5_cc_new_unique(ctx, "MEMORY", nullptr, &handles->ccache); code != 0) return fail("create memory ccache", code);
+  } else if (auto code = krb5_cc_resolve(ctx, ccache_name.c_str(), &handles->ccache); code != 0) {
+    return fail("resolve ccache '" + ccache_name + "'", code);
+  }
+  if (auto code = krb5_cc_initialize(ctx, handles->ccache, creds->client); code != 0) return fail("initialize memory ccache", code);
+  if (auto code = krb5_cc_store_cred(ctx, handles->ccache, creds); code != 0) return fail("store the ticket in memory ccache", code);
+  char* full_name = nullptr;
+  if (auto code = krb5_cc_get_full_name(ctx, handles->ccache, &full_name); code != 0) return fail("name memory ccache", code);
+  std::string name = full_name;
+  krb5_free_string(ctx, full_name);
+  return std::unique_ptr<KerberosClientCredentials>(new KerberosClientCredentials(std::move(handles), std::move(name)));
+}
+
 Expected<std::string, KerberosError> default_ccache_principal(const std::string& expected_principal) {
   krb5_context raw_ctx = nullptr;
   if (krb5_error_code code = krb5_init_context(&raw_ctx); code != 0) {

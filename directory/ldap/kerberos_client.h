@@ -5,8 +5,10 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "common/expected.h"
+#include "directory/model/secret.h"
 
 namespace ward::ldap {
 
@@ -29,6 +31,15 @@ class KerberosClientCredentials {
 
   // "MEMORY:<unique>"
   const std::string& ccache_name() const { return ccache_name_; }
+
+  // The initial ticket (TGT and its session key) as krb5_marshal_credentials writes it: what a
+  // process that must not read the keytab needs to bind (adopt() on its side). A secret.
+  Expected<model::Secret, KerberosError> marshal_initial_ticket() const;
+  // A ccache holding the ticket marshal_initial_ticket() wrote (the client principal is the
+  // ticket's): a new MEMORY: one, or `ccache_name` (initialized afresh; destroyed with the object).
+  // Errors name the step; a body that is no marshalled credential is one.
+  static Expected<std::unique_ptr<KerberosClientCredentials>, KerberosError> adopt(std::string_view marshalled,
+                                                                                    const std::string& ccache_name = {});
 
  private:
   struct Handles;

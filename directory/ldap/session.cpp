@@ -268,6 +268,14 @@ class Connector {
     if (auto problem = gssapi_uri_problem(uri)) {
       return unexpected(LdapError{uri, operation, credentials.client_principal, result_code::kParamError, *problem});
     }
+    if (!credentials.ccache.empty()) {
+      ScopedGssCcache use_ccache(credentials.ccache);
+      if (!use_ccache.ok()) {
+        return unexpected(LdapError{uri, operation, credentials.client_principal, result_code::kLocalError,
+                                    "cannot point GSS-API at the credential cache " + credentials.ccache});
+      }
+      return sasl_gssapi_exchange(ld, uri, operation, credentials.client_principal);
+    }
     if (credentials.keytab.empty()) {
       // The caller's own tickets: GSS-API reads the default ccache itself.
       auto principal = default_ccache_principal(credentials.client_principal);

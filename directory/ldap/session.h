@@ -47,9 +47,12 @@ struct SimpleBind {
 // (KRB5CCNAME, or the user's ccache after `kinit`); `client_principal` is then optional and,
 // if given, must be the cache's principal. No ticket there fails before any LDAP traffic
 // ("no Kerberos ticket in the default credential cache: run kinit").
+// `ccache` set (no keytab): a ccache the caller filled ("MEMORY:..."), e.g. with a ticket another
+// process obtained (wardd's directory fetcher, which must not read the keytab).
 struct GssapiBind {
   std::string keytab;            // "FILE:/etc/krb5.keytab" or a path; empty: default ccache
   std::string client_principal;  // e.g. "host/h.example.com@EXAMPLE.COM"; optional without keytab
+  std::string ccache{};          // used instead of the keytab when set
 };
 using BindCredentials = std::variant<AnonymousBind, SimpleBind, GssapiBind>;
 

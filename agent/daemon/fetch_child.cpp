@@ -1,0 +1,247 @@
+#include "agent/daemon/fetch_child.h"
+
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <sstream>
+
+#include "agent/daemon/directory_source.h"
+#include "agent/daemon/fetch_wire.h"
+#include "agent/privsep/endpoint.h"
+#include "agent/privsep/sandbox.h"
+#include "agent/privsep/supervisor.h"
+#include "directory/ldap/kerberos_client.h"
+#include "directory/model/policy_json.h"
+
+namespace ward::agent::daemon {
+namespace {
+
+using namespace fetchproc;
+using privsep::Body;
+using privsep::Endpoint;
+using privsep::Incoming;
+
+// The child's one ccache: each request's ticket replaces its content.
+constexpr const char* kTicketCcache = "MEMORY:ward-directory-fetch";
+
+Outcome outcome_of(FetchError::Kind kind) {
+  switch (kind) {
+    case FetchError::Kind::Unavailable: return Outcome::Unavailable;
+    case FetchError::Kind::Invalid: return Outcome::Invalid;
+    case FetchError::Kind::NotAssigned: return Outcome::NotAssigned;
+  }
+  return Outcome::Unavailable;
+}
+
+class FetchChild {
+ public:
+  FetchChild() : log_(discard_) {
+    log_.set_threshold(config::LogLevel::Debug);
+    log_.capture_to([this](config::LogLevel level, std::string_view event, std::span<const LogField> fields) {
+      if (events_.size() >= kMaxLogEvents) return;
+      LogEvent e{level, std::string(event), {}};
+      for (const auto& [key, value] : fields) e.fields.push_back({std::string(key), value});
+      events_.push_back(std::move(e));
+    });
+  }
+
+  Expected<Body, std::string> handle(Incoming& m) {
+    switch (m.type) {
+      case kConfigure: return configure(m.body);
+      case kFetch: return fetch(m.body);
+      case kAnswerPart: return part(m.body);
+      default: return unexpected("the directory fetcher has no message " + std::to_string(m.type));
+    }
+  }
+
+ private:
+  Expected<Body, std::string> configure(std::span<const std::uint8_t> body) {
+    auto config = ikeproc::decode<FetchConfig>(body);
+    if (!config) return unexpected(config.error());
+    DirectorySourceSettings settings;
+    settings.session.uris = config->uris;
+    settings.session.tls = config->start_tls ? ldap::TlsMode::kStartTls : ldap::TlsMode::kNone;
+    settings.session.ca_file = config->ca_file;
+    settings.session.network_timeout = config->network_timeout;
+    settings.session.operation_timeout = config->operation_timeout;
+    switch (config->bind) {
+      case BindKind::Anonymous: settings.session.bind = ldap::AnonymousBind{}; break;
+      case BindKind::Simple: {
+        const auto password = config->password.reveal();
+        settings.session.bind = ldap::SimpleBind{config->bind_dn,
+                                                 model::Secret(std::string(reinterpret_cast<const char*>(password.data()), password.size()))};
+        break;
+      }
+      case BindKind::Gssapi: settings.session.bind = ldap::GssapiBind{"", config->principal, kTicketCcache}; break;
+    }
+    gssapi_ = config->bind == BindKind::Gssapi;
+    settings.domain_dn = config->domain_dn;
+    settings.computer_dn = config->computer_dn;
+    settings.computer_account = config->computer_account;
+    settings.site_dn = config->site_dn;
+    settings.host_addresses = [this] { return addresses_; };
+    source_ = std::make_unique<DirectorySource>(std::move(settings), log_);
+    return Body{};
+  }
+
+  Expected<Body, std::string> fetch(std::span<const std::uint8_t> body) {
+    auto request = ikeproc::decode<FetchRequest>(body);
+    if (!request) return unexpected(request.error());
+    if (!source_) return unexpected(std::string("fetch before kConfigure"));
+    addresses_ = request->addresses;
+    std::string ticket_problem = request->ticket_error;
+    if (request->ticket) {
+      ticket_.reset();   // its destruction destroys the ccache of the same name
+      const auto bytes = request->ticket->reveal();
+      auto adopted = ldap::KerberosClientCredentials::adopt(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
+                                                            kTicketCcache);
+      if (adopted) {
+        ticket_ = std::move(*adopted);
+      } else {
+        ticket_problem = "the ticket from wardd: " + adopted.error().step + ": " + adopted.error().message;
+      }
+    }
+    events_.clear();
+    auto result = source_->fetch();
+    FetchAnswer answer;
+    answer.serial = request->serial;
+    if (result) {
+      answer.outcome = Outcome::Policy;
+      answer.policy_json = model::policy_to_json(result->policy, model::SecretHandling::Include);
+      answer.source = result->source;
+      answer.report = result->report;
+    } else {
+      answer.outcome = outcome_of(result.error().kind);
+      answer.message = result.error().message;
+      if (gssapi_ && !ticket_problem.empty() && answer.outcome == Outcome::Unavailable) {
+        answer.message += " (no Kerberos ticket: " + ticket_problem + ")";
+      }
+      answer.problems = result.error().problems;
+      answer.report = result.error().report;
+    }
+    const auto scope = source_->scope();
+    answer.dependencies.everything = scope.covers_everything();
+    answer.dependencies.objects.assign(scope.objects().begin(), scope.objects().end());
+    answer.dependencies.subtrees.assign(scope.subtrees().begin(), scope.subtrees().end());
+    answer.log = std::move(events_);
+    events_.clear();
+    answer_ = ikeproc::encode(answer);
+    serial_ = request->serial;
+    if (answer_.size() > kMaxAnswerBytes) {
+      answer_.clear();
+      return unexpected("the answer is larger than " + std::to_string(kMaxAnswerBytes) + " bytes");
+    }
+    return ikeproc::encode(FetchAnswerSize{serial_, static_cast<std::uint32_t>(answer_.size())});
+  }
+
+  Expected<Body, std::string> part(std::span<const std::uint8_t> body) {
+    auto request = ikeproc::decode<AnswerPartRequest>(body);
+    if (!request) return unexpected(request.error());
+    if (request->serial != serial_ || request->offset > answer_.size()) {
+      return unexpected("no answer " + std::to_string(request->serial) + " at offset " + std::to_string(request->offset));
+    }
+    const auto end = std::min(answer_.size(), static_cast<std::size_t>(request->offset) + kAnswerPartBytes);
+    return Body(answer_.begin() + request->offset, answer_.begin() + static_cast<std::ptrdiff_t>(end));
+  }
+
+  std::ostringstream discard_;
+  Logger log_;
+  std::vector<LogEvent> events_;
+  std::unique_ptr<DirectorySource> source_;
+  std::unique_ptr<ldap::KerberosClientCredentials> ticket_;
+  bool gssapi_ = false;
+  std::vector<IpAddress> addresses_;
+  std::uint64_t serial_ = 0;
+  Body answer_;
+};
+
+// MIT Kerberos reads its configuration (KRB5_CONFIG, a colon-separated list, else /etc/krb5.conf)
+// at every krb5_init_context. The fetcher's uid may not be allowed to (a 0600 file, a private
+// directory), so it reads the files while still root and points KRB5_CONFIG at a private copy: a
+// memfd reopened through /proc/self/fd, which its own process may always open. An error names the
+// file; files that do not exist are skipped as MIT skips them.
+Expected<void, std::string> keep_krb5_config() {
+  const char* set = std::getenv("KRB5_CONFIG");
+  const std::string list = set != nullptr ? set : "/etc/krb5.conf";
+  std::string text;
+  bool any = false;
+  for (std::size_t start = 0; start <= list.size();) {
+    const auto colon = list.find(':', start);
+    const std::string file = list.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
+    start = colon == std::string::npos ? list.size() + 1 : colon + 1;
+    if (file.empty()) continue;
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+      if (errno == ENOENT) continue;
+      return unexpected("Kerberos configuration " + file + ": " + std::strerror(errno));
+    }
+    text.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    text += "\n";
+    any = true;
+  }
+  if (!any) return {};
+  const int fd = memfd_create("krb5.conf", 0);
+  if (fd < 0) return unexpected(std::string("memfd_create: ") + std::strerror(errno));
+  for (std::size_t written = 0; written < text.size();) {
+    const auto n = ::write(fd, text.data() + written, text.size() - written);
+    if (n < 0) return unexpected(std::string("writing the Kerberos configuration: ") + std::strerror(errno));
+    written += static_cast<std::size_t>(n);
+  }
+  const std::string path = "/proc/self/fd/" + std::to_string(fd);   // kept open for the process's life
+  ::setenv("KRB5_CONFIG", path.c_str(), 1);
+  return {};
+}
+
+void say(const privsep::Channel& channel, const std::string& text) {
+  Body body(sizeof(std::uint64_t), 0);   // call id 0: a notification
+  body.insert(body.end(), text.begin(), text.end());
+  (void)channel.send(kReady, body);
+}
+
+}  // namespace
+
+int run_fetch_child(const std::string& user) {
+  auto channel = std::make_shared<privsep::Channel>(privsep::OwnedFd(privsep::kChildChannelFd));
+  // Before any thread: capabilities and no_new_privs are per thread.
+  auto identity = privsep::identity_of(user);
+  if (!identity) {
+    say(*channel, "error: " + identity.error());
+    return 1;
+  }
+  if (auto kept = keep_krb5_config(); !kept) {
+    say(*channel, "error: " + kept.error());
+    return 1;
+  }
+  if (auto entered = privsep::enter_sandbox({*identity, privsep::NetworkSockets::Internet}); !entered) {
+    say(*channel, "error: sandbox: " + entered.error());
+    return 1;
+  }
+  prctl(PR_SET_PDEATHSIG, SIGKILL);   // the uid change cleared it
+  if (getppid() == 1) return 1;       // wardd died before that
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  FetchChild state;
+  // The handler runs on the endpoint's one reader thread: requests are handled one at a time.
+  Endpoint parent(
+      channel, [&](Incoming& m) { return state.handle(m); },
+      [&](const std::string&) { kill(getpid(), SIGTERM); });   // the main thread's sigwait ends the process
+  say(*channel, "ok");
+  int signal = 0;
+  sigwait(&stop_signals, &signal);
+  return 0;
+}
+
+}  // namespace ward::agent::daemon

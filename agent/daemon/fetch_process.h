@@ -1,0 +1,94 @@
+// The directory fetch in a process of its own (ward.conf [privsep] user with [directory] uri):
+// wardd's half. The child (fetch_child.h, started and restarted by a privsep Supervisor, its own
+// uid, no capabilities, seccomp, internet sockets, no exec) binds to the directory, scopes the
+// host's GPOs and reads and decodes the policy objects: everything that parses what the directory
+// sends. wardd keeps the keytab, the password file, the cache and the dataplane.
+//
+//   fetch   one kFetch call per refresh with the host's addresses and, for GSSAPI, a TGT wardd got
+//           from the keytab just before (the keytab itself never leaves wardd); the answer (policy
+//           JSON, source, scope report, problems, refresh scope, the fetch's events) is pulled in
+//           parts (fetch_wire.h), decoded strictly, and the policy parsed again by wardd's own
+//           policy_from_json; PolicyUpdater then validates it as any fetched policy. An answer that
+//           does not decode, names another request, overruns its announced size or carries a
+//           policy that does not parse is refused (`fetch-process-answer-refused`, the child is
+//           ended and restarted: it broke the protocol) and the refresh fails as an unreachable
+//           directory does: the enforced policy and the cache stay.
+//   events  the child's events (directory-fetch, gpo-not-applied, directory-failover, ...) are
+//           logged by wardd with process=fetch; names outside that list are logged as
+//           fetch-process-event, so a child cannot write wardd's own events (policy-applied).
+//   crash   an exit of the child fails the fetch in progress (`fetch-process-exited`, how it
+//           ended); a child that does not answer within the hang limit is killed (SIGKILL, by its
+//           pid) and restarted (`fetch-process-hung`). Control queries never call the child.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "agent/daemon/directory_source.h"
+#include "agent/daemon/fetch_wire.h"
+#include "agent/daemon/log.h"
+#include "agent/daemon/policy_source.h"
+#include "agent/daemon/refresh_scope.h"
+#include "agent/privsep/endpoint.h"
+#include "agent/privsep/supervisor.h"
+
+namespace ward::agent::daemon {
+
+struct FetchProcessOptions {
+  std::vector<std::string> argv;   // {wardd, "--privsep-child", "fetch", "--user", USER}
+  std::string user;                // for the log
+  // A fetch that has not answered by then is a hung child. Default: every URI's connect and a
+  // dozen operations (a full fetch is about ten round trips), plus a KDC exchange.
+  std::chrono::milliseconds hang_limit{0};
+  std::chrono::milliseconds first_restart_delay{100};
+};
+
+// The hang limit for `settings` (see FetchProcessOptions::hang_limit).
+std::chrono::milliseconds fetch_hang_limit(const DirectorySourceSettings& settings);
+
+class FetchProcess final : public PolicySource {
+ public:
+  // `settings` as for a DirectorySource (the keytab and the password stay here).
+  FetchProcess(DirectorySourceSettings settings, FetchProcessOptions options, Logger& log);
+  ~FetchProcess() override;
+
+  // Starts the first child; an error when it cannot be spawned at all.
+  Expected<void, std::string> start();
+  void stop();
+
+  Expected<FetchedPolicy, FetchError> fetch() override;
+  std::string describe() const override { return description_; }
+  // As DirectorySource::affected_by, from the refresh scope the child's last fetch sent.
+  bool affected_by(std::string_view dn) const;
+  pid_t child_pid() const { return child_pid_.load(); }
+
+ private:
+  void started(pid_t pid, std::shared_ptr<privsep::Channel> channel);
+  void exited(pid_t pid, const std::string& how, std::chrono::milliseconds restart_in);
+  std::shared_ptr<privsep::Endpoint> endpoint() const;
+  Expected<fetchproc::FetchAnswer, std::string> ask(privsep::Endpoint& child, const fetchproc::FetchRequest& request);
+  Expected<FetchedPolicy, FetchError> accept(fetchproc::FetchAnswer answer);
+  fetchproc::FetchRequest request();
+  void relog(const fetchproc::LogEvent& event);
+  FetchError refuse(pid_t pid, const std::string& why);
+
+  DirectorySourceSettings settings_;
+  FetchProcessOptions options_;
+  Logger& log_;
+  std::string description_;
+  fetchproc::FetchConfig config_;
+  std::unique_ptr<privsep::Supervisor> supervisor_;
+  std::atomic<pid_t> child_pid_{-1};
+  std::uint64_t serial_ = 0;   // fetch() is not called concurrently
+  mutable std::mutex mutex_;
+  std::shared_ptr<privsep::Endpoint> endpoint_;
+  std::string last_exit_;   // how the last child ended, for a fetch that finds none
+  RefreshScope depends_ = RefreshScope::everything();
+};
+
+}  // namespace ward::agent::daemon

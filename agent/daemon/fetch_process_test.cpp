@@ -1,0 +1,149 @@
+// FetchProcess (wardd's side of the directory fetcher) against a fetcher that was taken over or is
+// broken (hostile_fetch_child, started by FetchProcess's Supervisor in the real sandbox as
+// `nobody`): every malformed or hostile answer is refused with the reason, the child is ended and
+// a new one started, and through PolicyUpdater the enforced policy is never replaced by what was
+// refused. An honest answer larger than one message comes through in parts. Needs root.
+#include "agent/daemon/fetch_process.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "agent/daemon/test_fixture.h"
+
+namespace ward::agent::daemon::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+template <typename Done>
+bool eventually(Done done, std::chrono::milliseconds limit = 10s) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return done();
+}
+
+class FetchProcessTest : public DaemonFixture {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root (the fetcher changes uid)";
+    DaemonFixture::SetUp();
+  }
+
+  // A FetchProcess running hostile_fetch_child with `modes` (its header), started.
+  std::unique_ptr<FetchProcess> fetcher(const std::string& modes, std::chrono::milliseconds hang_limit = 5s) {
+    ::setenv("WARD_HOSTILE_FETCH", modes.c_str(), 1);
+    ::setenv("WARD_HOSTILE_POLICY_FILE", (model::testing::source_dir() + "/schemas/examples/legal-policy.json").c_str(), 1);
+    DirectorySourceSettings settings;
+    settings.session.uris = {"ldap://127.0.0.1:1"};
+    settings.domain_dn = "DC=example,DC=test";
+    settings.computer_account = "HOSTILE$";
+    settings.site_dn = "CN=Default-First-Site-Name,CN=Sites,CN=Configuration,DC=example,DC=test";
+    FetchProcessOptions options;
+    options.argv = {HOSTILE_FETCH_CHILD_PATH, "--privsep-child", "fetch", "--user", "nobody"};
+    options.user = "nobody";
+    options.hang_limit = hang_limit;
+    options.first_restart_delay = 20ms;
+    auto process = std::make_unique<FetchProcess>(std::move(settings), std::move(options), log_);
+    auto started = process->start();
+    EXPECT_TRUE(started) << started.error();
+    EXPECT_TRUE(eventually([&] { return process->child_pid() > 0; }));
+    return process;
+  }
+};
+
+TEST_F(FetchProcessTest, AnHonestAnswerLargerThanAMessageComesThroughInParts) {
+  auto process = fetcher("good-big");
+  auto fetched = process->fetch();
+  ASSERT_TRUE(fetched) << fetched.error().message << "\n" << log_text_.str();
+  EXPECT_EQ(fetched->policy.name, "Policy from the fetcher");
+  EXPECT_EQ(fetched->policy.description.size(), 200u * 1024);
+  EXPECT_EQ(fetched->source.policy_dn, "CN=ipsecPolicy{hostile}");
+}
+
+TEST_F(FetchProcessTest, EveryMalformedOrHostileAnswerIsRefusedWithItsReason) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"garbage", "fetch answer: outcome at byte 8: value out of range"},
+      {"oversize", "an answer of " + std::to_string(fetchproc::kMaxAnswerBytes + 1) + " bytes exceeds the limit"},
+      {"overrun", "part at byte 0 has 200 bytes, 100 expected"},
+      {"wrong-serial", "the answer names request 2, not 1"},
+      {"bad-policy", "its policy JSON does not parse: "},
+  };
+  for (const auto& [mode, reason] : cases) {
+    SCOPED_TRACE(mode);
+    log_text_.str("");
+    auto process = fetcher(mode);
+    const pid_t first = process->child_pid();
+    auto fetched = process->fetch();
+    ASSERT_FALSE(fetched);
+    std::cout << mode << ": " << fetched.error().message << "\n";
+    EXPECT_EQ(fetched.error().kind, FetchError::Kind::Unavailable);
+    EXPECT_NE(fetched.error().message.find("sent an answer wardd refuses: " + reason), std::string::npos) << fetched.error().message;
+    EXPECT_NE(log_text_.str().find("event=fetch-process-answer-refused pid=" + std::to_string(first)), std::string::npos)
+        << log_text_.str();
+    // A child that broke the protocol is ended and replaced.
+    EXPECT_TRUE(eventually([&] { return process->child_pid() > 0 && process->child_pid() != first; })) << log_text_.str();
+    EXPECT_NE(log_text_.str().find("event=fetch-process-exited pid=" + std::to_string(first) + " how=\"killed by SIGKILL\""),
+              std::string::npos)
+        << log_text_.str();
+  }
+}
+
+TEST_F(FetchProcessTest, AChildCannotWriteWarddsOwnEvents) {
+  auto process = fetcher("forged-event");
+  auto fetched = process->fetch();
+  ASSERT_FALSE(fetched);
+  EXPECT_EQ(fetched.error().kind, FetchError::Kind::NotAssigned);
+  const std::string log = log_text_.str();
+  EXPECT_EQ(log.find("level=info event=policy-applied"), std::string::npos) << log;
+  EXPECT_NE(log.find("event=fetch-process-event event=policy-applied policy=forged process=fetch"), std::string::npos) << log;
+  EXPECT_NE(log.find("event=directory-fetch uri=ldap://hostile process=fetch"), std::string::npos) << log;
+}
+
+TEST_F(FetchProcessTest, AHungOrCrashedChildFailsTheFetchAndIsReplaced) {
+  for (const std::string mode : {"hang", "crash"}) {
+    SCOPED_TRACE(mode);
+    log_text_.str("");
+    auto process = fetcher(mode + ",good-big", 300ms);
+    const pid_t first = process->child_pid();
+    auto fetched = process->fetch();
+    ASSERT_FALSE(fetched);
+    std::cout << mode << ": " << fetched.error().message << "\n";
+    EXPECT_EQ(fetched.error().kind, FetchError::Kind::Unavailable);
+    EXPECT_NE(fetched.error().message.find(mode == "hang" ? "did not answer within 300 ms" : "ended during the fetch"),
+              std::string::npos)
+        << fetched.error().message;
+    if (mode == "hang") {
+      EXPECT_NE(log_text_.str().find("event=fetch-process-hung pid=" + std::to_string(first)), std::string::npos);
+    }
+    ASSERT_TRUE(eventually([&] { return process->child_pid() > 0 && process->child_pid() != first; })) << log_text_.str();
+    auto again = process->fetch();
+    EXPECT_TRUE(again) << again.error().message;
+  }
+}
+
+// Through PolicyUpdater, as in wardd: what the fetcher sends replaces the policy only when it is a
+// policy wardd parses and validates; a refused answer keeps the enforced one (and the cache).
+TEST_F(FetchProcessTest, ARefusedAnswerNeverReplacesTheEnforcedPolicy) {
+  auto process = fetcher("good-big,bad-policy,garbage,good-big");
+  PolicyUpdater updater(process.get(), *cache_, *applier_, *state_, log_, clock_, {*IpAddress::parse(kHostAddress)}, std::nullopt);
+  updater.start();
+  ASSERT_FALSE(updater.refresh("test").failed) << log_text_.str();
+  ASSERT_EQ(state_->current()->policy.name, "Policy from the fetcher");
+  for (int refused = 0; refused < 2; ++refused) {
+    const pid_t before = process->child_pid();
+    const auto outcome = updater.refresh("test");
+    EXPECT_TRUE(outcome.failed);
+    EXPECT_NE(outcome.message.find("sent an answer wardd refuses"), std::string::npos) << outcome.message;
+    EXPECT_EQ(state_->current()->policy.name, "Policy from the fetcher");
+    EXPECT_EQ(state_->current()->policy.description.size(), 200u * 1024);
+    ASSERT_TRUE(eventually([&] { return process->child_pid() > 0 && process->child_pid() != before; }));
+  }
+  EXPECT_FALSE(updater.refresh("test").failed) << log_text_.str();
+}
+
+}  // namespace
+}  // namespace ward::agent::daemon::testing

@@ -1,0 +1,285 @@
+// wardd with [privsep] user reads the directory through its fetcher process (fetch_process.h), as
+// real processes: one real slapd (AD schema, the Legal example, syncprov) and one real MIT KDC;
+// wardd (sim backend) binds with SASL/GSSAPI, and its fetcher runs as `nobody`.
+//
+//  (a) the Legal policy comes through the child: /proc shows it as uid 65534 with no capability,
+//      no_new_privs and a seccomp filter, the fetch's events carry process=fetch, and it binds with
+//      SASL/GSSAPI though the keytab and krb5.conf are in a directory only root may enter (wardd
+//      hands it a ticket, never the keytab; it copied the configuration before dropping root);
+//  (b) the child killed with SIGKILL in the middle of a refresh (slapd frozen so that the fetch
+//      waits; `show policy` answers meanwhile): the refresh fails as an unreachable directory does,
+//      the Legal policy stays enforced, a new child starts, and the next refresh succeeds through it.
+// Root (the sandbox changes uid); skips otherwise.
+#include <dirent.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "tests/harness/kdc_instance.h"
+#include "tests/harness/legal_scenario.h"
+#include "tests/harness/slapd_instance.h"
+
+namespace ward {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+const std::string kDomain = "DC=example,DC=test";
+const std::string kRealm = "EXAMPLE.TEST";
+const std::string kLegalPolicyName = "Communication for the Legal Department";
+constexpr auto kWaitLimit = 20s;
+
+std::filesystem::path source_dir() {
+  const char* dir = std::getenv("WARD_SOURCE_DIR");
+  return dir != nullptr ? std::filesystem::path(dir) : std::filesystem::current_path();
+}
+
+template <typename Done>
+bool eventually(Done done, std::chrono::milliseconds limit = kWaitLimit, std::chrono::milliseconds step = 50ms) {
+  const auto deadline = Clock::now() + limit;
+  while (Clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(step);
+  }
+  return done();
+}
+
+std::map<std::string, std::string> proc_status(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::map<std::string, std::string> fields;
+  for (std::string line; std::getline(in, line);) {
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    auto value = line.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(" \t"));
+    value.erase(value.find_last_not_of(" \t") + 1);
+    fields[line.substr(0, colon)] = value;
+  }
+  return fields;
+}
+
+// wardd's child whose command line is `... --privsep-child fetch ...`; -1 when there is none.
+pid_t fetch_process_of(pid_t wardd) {
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) return -1;
+  pid_t found = -1;
+  while (const dirent* entry = readdir(proc)) {
+    const pid_t pid = static_cast<pid_t>(std::atoi(entry->d_name));
+    if (pid <= 0) continue;
+    if (proc_status(pid)["PPid"] != std::to_string(wardd)) continue;
+    std::ifstream cmdline("/proc/" + std::to_string(pid) + "/cmdline");
+    std::string args((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
+    for (auto& c : args) c = c == '\0' ? ' ' : c;
+    if (args.find("--privsep-child fetch ") != std::string::npos) found = pid;
+  }
+  closedir(proc);
+  return found;
+}
+
+class Wardd {
+ public:
+  Wardd(const std::filesystem::path& dir, const std::string& uri, const std::filesystem::path& keytab,
+        const std::filesystem::path& krb5_config)
+      : dir_(dir), krb5_config_(krb5_config) {
+    std::filesystem::create_directories(dir_);
+    socket_ = dir_ / "run" / "control.sock";
+    const std::string conf = "[directory]\nuri = " + uri + "\nrealm = " + kRealm + "\ncomputer_name = LEGAL-PC1$\nkeytab = " +
+                             keytab.string() + "\nprincipal = host/legal-pc1.example.test@" + kRealm +
+                             "\n[privsep]\nuser = nobody\n[driver]\nbackend = sim\n[control]\nsocket = " + socket_.string() +
+                             "\n[cache]\npath = " + (dir_ / "state" / "ward.db").string() + "\n[log]\nlevel = debug\n";
+    config_ = dir_ / "ward.conf";
+    EXPECT_TRUE(test::write_file(config_, conf));
+  }
+  ~Wardd() {
+    process_.stop();
+    // Under the asan preset wardd and its children report sanitizer findings on stderr, the log.
+    const std::string all = log();
+    EXPECT_EQ(all.find("Sanitizer"), std::string::npos) << all;
+    EXPECT_EQ(all.find("runtime error:"), std::string::npos) << all;
+  }
+  Wardd(const Wardd&) = delete;
+  Wardd& operator=(const Wardd&) = delete;
+
+  void start() {
+    auto child = test::ChildProcess::spawn({WARDD_PATH, "--config", config_.string()},
+                                           {{"KRB5_CONFIG", krb5_config_.string()}, {"KRB5CCNAME", "MEMORY:wardd-test"}},
+                                           dir_ / "wardd.log");
+    ASSERT_TRUE(child) << child.error().to_string();
+    process_ = std::move(*child);
+  }
+  pid_t pid() const { return process_.pid(); }
+  std::string log() const { return test::read_text(dir_ / "wardd.log"); }
+  std::size_t log_count(const std::string& text) const {
+    const std::string all = log();
+    std::size_t count = 0;
+    for (auto at = all.find(text); at != std::string::npos; at = all.find(text, at + 1)) ++count;
+    return count;
+  }
+
+  nlohmann::json wardctl(const std::vector<std::string>& words) const {
+    std::vector<std::string> argv{WARDCTL_PATH, "--socket", socket_.string(), "--json"};
+    argv.insert(argv.end(), words.begin(), words.end());
+    const auto result = test::run_captured(argv, dir_);
+    if (result.exit_code != 0) return nullptr;
+    return nlohmann::json::parse(result.out, nullptr, false);
+  }
+  nlohmann::json policy() const { return wardctl({"show", "policy"}); }
+  std::string state() const {
+    const auto p = policy();
+    return p.is_object() && p.contains("state") ? p["state"].get<std::string>() : std::string();
+  }
+  std::string policy_name() const {
+    const auto p = policy();
+    return p.is_object() && p.contains("policy") ? p["policy"].value("name", "") : std::string();
+  }
+  bool has_event(const std::string& kind, const std::string& reason_part) const {
+    const auto e = wardctl({"show", "events"});
+    if (!e.is_object() || !e.contains("events")) return false;
+    for (const auto& event : e["events"]) {
+      if (event.value("kind", "") == kind && event.value("reason", "").find(reason_part) != std::string::npos) return true;
+    }
+    return false;
+  }
+
+ private:
+  std::filesystem::path dir_, krb5_config_, socket_, config_;
+  test::ChildProcess process_;
+};
+
+class WarddFetchProcess : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (geteuid() != 0) return;
+    auto kdc = test::KdcInstance::start({kRealm});
+    ASSERT_TRUE(kdc) << kdc.error().to_string();
+    kdc_ = kdc->release();
+    const auto service_keytab = test::add_legal_principals(*kdc_, {"legal-pc1"});
+    ASSERT_TRUE(service_keytab) << service_keytab.error().to_string();
+    auto options = test::legal_scenario_slapd_options(source_dir(), *service_keytab, kdc_->krb5_config());
+    options.syncprov = true;
+    auto slapd = test::SlapdInstance::start(options);
+    ASSERT_TRUE(slapd) << slapd.error().to_string();
+    slapd_ = slapd->release();
+    auto dir = test::TempDir::create("ward-wardd-fetch");
+    ASSERT_TRUE(dir) << dir.error().to_string();
+    temp_ = new test::TempDir(std::move(*dir));
+  }
+  static void TearDownTestSuite() {
+    delete temp_;
+    delete slapd_;
+    delete kdc_;
+    temp_ = nullptr;
+    slapd_ = nullptr;
+    kdc_ = nullptr;
+  }
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root (the fetcher changes uid)";
+    ASSERT_NE(slapd_, nullptr);
+  }
+
+  static std::unique_ptr<Wardd> wardd(const std::string& name) {
+    // krb5.conf and the keytab are in the KDC's directory, root's alone (0700), as the lab's are:
+    // the fetcher (nobody) gets the configuration as wardd sees it and a ticket, never the keytab.
+    return std::make_unique<Wardd>(temp_->path() / name, slapd_->ldap_uri("localhost"), test::legal_host_keytab(*kdc_, "legal-pc1"),
+                                   kdc_->krb5_config());
+  }
+
+  static inline test::KdcInstance* kdc_ = nullptr;
+  static inline test::SlapdInstance* slapd_ = nullptr;
+  static inline test::TempDir* temp_ = nullptr;
+};
+
+// (a)
+TEST_F(WarddFetchProcess, ThePolicyComesThroughTheSandboxedFetcher) {
+  auto legal = wardd("a");
+  legal->start();
+  ASSERT_TRUE(eventually([&] { return legal->state() == "applied"; })) << legal->log();
+  EXPECT_EQ(legal->policy_name(), kLegalPolicyName);
+
+  const pid_t child = fetch_process_of(legal->pid());
+  ASSERT_GT(child, 0) << "no fetch process under wardd\n" << legal->log();
+  auto status = proc_status(child);
+  std::cout << "fetch process " << child << ": Uid " << status["Uid"] << ", CapEff " << status["CapEff"] << ", CapBnd "
+            << status["CapBnd"] << ", NoNewPrivs " << status["NoNewPrivs"] << ", Seccomp " << status["Seccomp"] << "\n";
+  EXPECT_EQ(status["Uid"], "65534\t65534\t65534\t65534");
+  EXPECT_EQ(status["Gid"], "65534\t65534\t65534\t65534");
+  for (const char* set : {"CapInh", "CapPrm", "CapEff", "CapAmb", "CapBnd"}) EXPECT_EQ(status[set], "0000000000000000") << set;
+  EXPECT_EQ(status["NoNewPrivs"], "1");
+  EXPECT_EQ(status["Seccomp"], "2");
+  // wardd itself stays root.
+  EXPECT_EQ(proc_status(legal->pid())["Uid"], "0\t0\t0\t0");
+
+  // The fetch ran there: its events came back from the child, and wardd bound nothing itself for it.
+  const std::string log = legal->log();
+  if (std::getenv("WARD_TEST_VERBOSE")) std::cout << log;
+  EXPECT_NE(log.find("event=fetch-process-started pid=" + std::to_string(child) + " user=nobody"), std::string::npos) << log;
+  EXPECT_NE(log.find("event=directory-fetch uri=" + slapd_->ldap_uri("localhost")), std::string::npos) << log;
+  EXPECT_NE(log.find("result=policy process=fetch"), std::string::npos) << log;
+  // The keytab and krb5.conf are root's alone (their directory is 0700): the child bound with the
+  // ticket wardd handed it and the configuration it copied before dropping root.
+  struct stat st {};
+  ASSERT_EQ(::stat(kdc_->dir().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0077, 0u) << "the KDC's directory must be root's alone for this check to mean anything";
+  EXPECT_EQ(st.st_uid, 0u);
+  EXPECT_NE(log.find("bind_round_trips=3"), std::string::npos) << "no SASL/GSSAPI bind by the child\n" << log;
+}
+
+// (b)
+TEST_F(WarddFetchProcess, AChildKilledMidRefreshLeavesThePolicyAndTheNextRefreshSucceeds) {
+  auto legal = wardd("b");
+  legal->start();
+  ASSERT_TRUE(eventually([&] { return legal->state() == "applied"; })) << legal->log();
+  const pid_t first = fetch_process_of(legal->pid());
+  ASSERT_GT(first, 0) << legal->log();
+  const auto filters_before = legal->wardctl({"show", "filters"});
+  ASSERT_TRUE(filters_before.is_object());
+  ASSERT_FALSE(filters_before["filters"].empty());
+
+  // Frozen, slapd answers nothing: the next fetch waits in the child on its kept connection.
+  ASSERT_EQ(kill(slapd_->pid(), SIGSTOP), 0);
+  const auto calls = legal->log_count("event=fetch-process-call");
+  ASSERT_EQ(kill(legal->pid(), SIGHUP), 0);
+  const bool asked = eventually([&] { return legal->log_count("event=fetch-process-call") > calls; });
+  std::this_thread::sleep_for(200ms);   // the child has read the request and waits on slapd
+  // Read-only control queries answer while the fetch hangs in the child.
+  const auto asked_at = Clock::now();
+  EXPECT_EQ(legal->state(), "applied");
+  EXPECT_LT(Clock::now() - asked_at, 2s);
+  EXPECT_EQ(kill(first, SIGKILL), 0);
+  EXPECT_EQ(kill(slapd_->pid(), SIGCONT), 0);
+  ASSERT_TRUE(asked) << legal->log();
+
+  EXPECT_TRUE(eventually([&] { return legal->has_event("directory-unreachable", "ended during the fetch"); })) << legal->log();
+  EXPECT_NE(legal->log().find("event=fetch-process-exited pid=" + std::to_string(first) + " how=\"killed by SIGKILL\""),
+            std::string::npos)
+      << legal->log();
+  // The policy stays enforced, table and all, while the fetcher is away and after.
+  EXPECT_EQ(legal->state(), "applied");
+  EXPECT_EQ(legal->policy_name(), kLegalPolicyName);
+  EXPECT_EQ(legal->wardctl({"show", "filters"})["filters"], filters_before["filters"]);
+
+  pid_t second = -1;
+  ASSERT_TRUE(eventually([&] { return (second = fetch_process_of(legal->pid())) > 0 && second != first; })) << legal->log();
+  // Spawned, it enters its sandbox at once (under ASan its start-up takes a moment).
+  EXPECT_TRUE(eventually([&] { return proc_status(second)["Seccomp"] == "2"; })) << legal->log();
+  const auto applied = legal->log_count("event=directory-fetch uri=");
+  const auto refreshed = legal->wardctl({"refresh"});
+  ASSERT_TRUE(refreshed.is_object()) << legal->log();
+  EXPECT_GT(legal->log_count("event=directory-fetch uri="), applied) << legal->log();
+  EXPECT_NE(legal->log().find("event=fetch-process-answer pid=" + std::to_string(second) + " result=policy"), std::string::npos)
+      << legal->log();
+  EXPECT_EQ(legal->state(), "applied");
+  EXPECT_EQ(legal->policy_name(), kLegalPolicyName);
+}
+
+}  // namespace
+}  // namespace ward
