@@ -126,6 +126,14 @@ class RemotePolicy final : public ike::service::PolicyLookup {
     return decode<ike::service::QuickModePolicy>(*r);
   }
 
+  // Reloaded by wardd: main modes from now on use these (those under way keep theirs).
+  void replace_certificates(std::shared_ptr<const ike::auth::CertificateCredentials> certificates) {
+    const std::lock_guard lock(mutex_);
+    certificates_ = std::move(certificates);
+    certificate_providers_.clear();
+  }
+
+ private:
   std::shared_ptr<const ike::auth::AuthProvider> preshared_key(std::uint32_t handle) const {
     const std::lock_guard lock(mutex_);
     auto& provider = providers_[handle];
@@ -145,14 +153,6 @@ class RemotePolicy final : public ike::service::PolicyLookup {
     return provider;
   }
 
-  // Reloaded by wardd: main modes from now on use these (those under way keep theirs).
-  void replace_certificates(std::shared_ptr<const ike::auth::CertificateCredentials> certificates) {
-    const std::lock_guard lock(mutex_);
-    certificates_ = std::move(certificates);
-    certificate_providers_.clear();
-  }
-
- private:
   // One provider per CA name, over our certificate; the error when the trust store lacks the CA.
   Expected<std::shared_ptr<const ike::auth::AuthProvider>, std::string> certificate(const std::string& ca_name) const {
     const std::lock_guard lock(mutex_);
