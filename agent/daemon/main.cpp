@@ -196,9 +196,9 @@ int run(const std::filesystem::path& config_path) {
   log.set_threshold(config->log_level);
   log.info("starting", {{"config", config_path.string()}, {"driver", std::string(config::name_of(config->driver))},
                         {"legacy_algorithms", std::string(config::name_of(config->legacy_algorithms))}});
-  // IKE certificate authentication: loaded once, before anything starts; a configured but unusable
-  // certificate, key or trust store stops the start-up with the file and the reason.
-  // Reloaded when the files change (certificate_reload.h).
+  // IKE certificate authentication: loaded before anything starts; a configured but unusable
+  // certificate, key or trust store stops the start-up with the file and the reason. Reloaded
+  // when the files change (certificate_reload.h): then an unusable set keeps the one in use.
   ikebridge::CertificateCredentialsPtr certificates;
   std::optional<CertificateReloader> certificate_reloader;
   if (config->certificates.enabled()) {
