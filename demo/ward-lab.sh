@@ -311,7 +311,7 @@ legal_ms=$((($(date +%s%N) - changed_at) / 1000000))
 expect "sales-pc1 applied the change" wait_for 30 stamp_moved sales-pc1 "$sales_before"
 sales_ms=$((($(date +%s%N) - changed_at) / 1000000))
 note "change-to-applied: legal-pc1 within $legal_ms ms, sales-pc1 within $sales_ms ms"
-capture "$work/wire-2.pcap" 8
+capture "$work/wire-2.pcap" 20
 expect "ping still answers under the new protection" wait_for 20 send_traffic
 wait "$capture_pid" 2>/dev/null || true
 expect "the new traffic is ESP" test "$(count_packets "$work/wire-2.pcap" esp)" -gt 0
