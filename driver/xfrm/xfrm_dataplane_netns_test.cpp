@@ -179,6 +179,40 @@ TEST_F(XfrmDataplaneNetnsTest, PermitAndBlockAreDecidedAndCountedInTheKernelFilt
   EXPECT_EQ(acquires[0].filter_id, 73u) << "the SPD still raises acquires for negotiate filters";
 }
 
+// Precedence across the two halves, inbound too: a permit inside a negotiate filter's range passes
+// in clear both ways (the SPD's allow policy, in and out, keeps the input policy check from dropping
+// it; nftables counts it), the negotiate filter's own clear traffic is dropped on the way in (the
+// input policy check, after nftables accepted it), and a negotiate filter inside a block filter's
+// range is negotiated (nftables' first match for it is the negotiate filter's accept).
+TEST_F(XfrmDataplaneNetnsTest, PrecedenceHoldsAcrossNftablesAndTheSpdInBothDirections) {
+  if (skip_without_kernel_table()) GTEST_SKIP() << "permit and block: " << dataplane_->filter_placement();
+  const auto a = *IpPrefix::parse("10.20.4.1/32");
+  const auto b = *IpPrefix::parse("10.20.4.2/32");
+  const auto make = [](std::uint32_t id, IpPrefix source, IpPrefix destination, std::uint8_t protocol, PortRange sport, PortRange dport,
+                       FilterAction action) { return DriverFilter{id, source, destination, protocol, sport, dport, action, 0, {}}; };
+  FilterTable table;
+  table.filters = {make(61, a, b, 6, PortRange::single(7701), PortRange::any(), FilterAction::Permit),
+                   make(61, b, a, 6, PortRange::any(), PortRange::single(7701), FilterAction::Permit),
+                   make(62, a, b, 6, PortRange::any(), PortRange::any(), FilterAction::Negotiate),
+                   make(62, b, a, 6, PortRange::any(), PortRange::any(), FilterAction::Negotiate),
+                   make(63, a, b, 1, PortRange::any(), PortRange::any(), FilterAction::Negotiate),
+                   make(64, a, b, 0, PortRange::any(), PortRange::any(), FilterAction::Block),
+                   make(64, b, a, 0, PortRange::any(), PortRange::any(), FilterAction::Block)};
+  ASSERT_TRUE(dataplane_->install_filter_table(table).has_value());
+  {
+    ward::testing::TcpListeners listeners(*a_, kAddressA, {7701, 7702});
+    EXPECT_TRUE(ward::testing::tcp_connects(*b_, kAddressA, 7701)) << "the permit inside the negotiate filter, from B in clear";
+    EXPECT_FALSE(ward::testing::tcp_connects(*b_, kAddressA, 7702)) << "clear traffic of the negotiate filter is dropped coming in";
+  }
+  EXPECT_GE(packets_of(61), 3u) << "the permitted connection, both directions, counted by nftables";
+  EXPECT_EQ(packets_of(64), 0u);
+  EXPECT_NE(ward::testing::ping_once(*a_, kAddressB), 0) << "no SA for the ICMP negotiate filter";
+  EXPECT_EQ(packets_of(64), 0u) << "the echo request is the negotiate filter's, not the block filter's";
+  const auto acquires = recorder_.wait_for_acquire(3s);
+  ASSERT_FALSE(acquires.empty());
+  EXPECT_EQ(acquires[0].filter_id, 63u) << "the negotiate filter inside the block filter's range is negotiated";
+}
+
 TEST_F(XfrmDataplaneNetnsTest, ATableTheKernelFilterTableRefusesChangesNeither) {
   if (skip_without_kernel_table()) GTEST_SKIP() << "permit and block: " << dataplane_->filter_placement();
   FilterTable first;
