@@ -4,6 +4,8 @@
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
+#include <sstream>
+#include <algorithm>
 
 #include <gtest/gtest.h>
 
@@ -239,6 +241,47 @@ TEST_F(XfrmDataplaneKernelTableTest, ATableTheKernelFilterTableRefusesChangesNei
   ASSERT_EQ(counted.filters.size(), 2u);
   EXPECT_EQ(counted.filters[0].filter_id, 81u);
   EXPECT_EQ(counted.filters[0].packets, 1u);
+}
+
+// The SPD refuses midway, after nftables took the new table and the kernel took part of the new
+// policies: both go back to the old table (the SPD's policies as they were, but for priorities), and
+// Ward's view never left it.
+TEST_F(XfrmDataplaneKernelTableTest, AnSpdRefusingMidwayLeavesBothHalvesOnTheOldTable) {
+  FilterTable first;
+  first.filters = {filter(81, 1, PortRange::any(), FilterAction::Block), filter(82, 6, PortRange::single(7501), FilterAction::Negotiate)};
+  ASSERT_TRUE(dataplane_->install_filter_table(first).has_value());
+  // The listing without priorities (the restored table sits lower) or the lifetime lines.
+  const auto selectors = [&] {
+    std::vector<std::string> lines;
+    std::istringstream listing(policies());
+    for (std::string line; std::getline(listing, line);) {
+      if (line.find("lifetime") != std::string::npos || line.find("expire") != std::string::npos) continue;
+      if (const auto at = line.find(" priority "); at != std::string::npos) line.erase(at, line.find(" ptype") - at);
+      lines.push_back(line);
+    }
+    std::sort(lines.begin(), lines.end());
+    return lines;
+  };
+  const auto before = selectors();
+  dataplane_->spd_for_testing().fail_after_for_testing(2);
+  FilterTable second;
+  second.filters = {filter(91, 1, PortRange::any(), FilterAction::Permit), filter(92, 6, PortRange::single(7502), FilterAction::Negotiate),
+                    filter(93, 6, PortRange::single(7503), FilterAction::Negotiate)};
+  const auto refused = dataplane_->install_filter_table(second);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_NE(refused.error().find("injected_failure after 2 XFRM policies"), std::string::npos) << refused.error();
+  EXPECT_EQ(selectors(), before) << policies();
+  EXPECT_NE(ward::testing::ping_once(*a_, kAddressB), 0) << "nftables went back to the old table: ICMP blocked";
+  {
+    ward::testing::TcpListeners listeners(*b_, kAddressB, {7502});
+    EXPECT_TRUE(ward::testing::tcp_connects(*a_, kAddressB, 7502)) << "no policy of the refused table is left: 7502 passes";
+  }
+  const auto counted = dataplane_->counters();
+  ASSERT_EQ(counted.filters.size(), 2u) << "Ward's view stays on the old table";
+  EXPECT_EQ(counted.filters[0].filter_id, 81u);
+  EXPECT_EQ(counted.filters[0].packets, 1u);
+  ASSERT_TRUE(dataplane_->install_filter_table(second).has_value()) << "the same table goes in once the SPD takes it";
+  EXPECT_EQ(ward::testing::ping_once(*a_, kAddressB), 0);
 }
 
 // Room for two selector ranks in Ward's XFRM priorities: a table needing three does not fit.
