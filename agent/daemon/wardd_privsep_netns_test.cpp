@@ -344,7 +344,7 @@ class WarddPrivsepKerberosTest : public WarddPrivsepNetnsTest {
                                            dir_->path() / "kdc-relay.log");
     ASSERT_TRUE(relay) << relay.error().to_string();
     relays_.push_back(std::move(*relay));
-    ASSERT_TRUE(testing::eventually([&] { return std::filesystem::exists(kdc_socket); })) << "the KDC relay socket never appeared";
+    ASSERT_TRUE(test::wait_for_unix_listener(kdc_socket, std::chrono::seconds(10))) << "the KDC relay never listened";
     const std::string hosts =
         std::string("127.0.0.1 localhost\n") + kAddressA + " " + fqdn("a") + "\n" + kAddressB + " " + fqdn("b") + "\n";
     for (auto* host : {&a_, &b_}) {
