@@ -4,6 +4,7 @@
 #include <array>
 
 #include "ike/auth/certificate_provider.h"
+#include "ike/auth/preshared_key.h"
 
 #include "agent/ikebridge/sa_admission.h"
 #include "agent/ikeproc/messages.h"
@@ -81,7 +82,13 @@ std::uint32_t KeyHandles::handle_for(const ikebridge::AuthProviderPtr& provider)
   providers_.push_back(provider);
   const auto handle = static_cast<std::uint32_t>(providers_.size());
   by_fingerprint_.emplace(fingerprint, handle);
+  if (new_key_) new_key_(handle, provider);
   return handle;
+}
+
+void KeyHandles::on_new_key(NewKey new_key) {
+  const std::lock_guard lock(mutex_);
+  new_key_ = std::move(new_key);
 }
 
 ikebridge::AuthProviderPtr KeyHandles::provider(std::uint32_t handle) const {
@@ -107,6 +114,14 @@ IkeProcess::IkeProcess(Logger& log, AcquireRecorder& recorder, ikebridge::AuthFa
       program_(std::move(program)),
       user_(std::move(user)),
       settings_(settings) {}
+
+void IkeProcess::use_key_process(KeyProcess* keys) {
+  key_process_ = keys;
+  if (keys == nullptr) return;
+  keys_.on_new_key([keys](std::uint32_t handle, const ikebridge::AuthProviderPtr& provider) {
+    if (const auto* psk = dynamic_cast<const ike::auth::PresharedKeyProvider*>(provider.get())) keys->add_preshared_key(handle, psk->key());
+  });
+}
 
 void IkeProcess::start(const std::vector<IpAddress>& addresses, driver::Dataplane& dataplane) {
   dataplane_ = &dataplane;
@@ -465,6 +480,12 @@ Expected<Body, std::string> IkeProcess::handle_call(Incoming& m, const std::weak
       if (!supported_hash(hash)) return unexpected("SKEYID: hash " + std::to_string(static_cast<unsigned>(hash)) + " is not supported");
       const auto provider = keys_.provider(request->handle);
       if (!provider) return unexpected("SKEYID: no key has handle " + std::to_string(request->handle));
+      if (key_process_ != nullptr) {
+        auto skeyid = key_process_->skeyid(*request);
+        if (!skeyid) return unexpected("SKEYID: " + skeyid.error());
+        return Body(reinterpret_cast<const std::uint8_t*>(skeyid->reveal().data()),
+                    reinterpret_cast<const std::uint8_t*>(skeyid->reveal().data()) + skeyid->size());
+      }
       const auto skeyid = provider->skeyid(hash, request->ni_b, request->nr_b, {});
       return Body(reinterpret_cast<const std::uint8_t*>(skeyid.reveal().data()),
                   reinterpret_cast<const std::uint8_t*>(skeyid.reveal().data()) + skeyid.size());
