@@ -6,7 +6,11 @@
 //   - the IKE process killed with SIGKILL is noticed and logged, its SAs are removed, a new one
 //     starts, and the next pings negotiate again; tshark on the peer's end of the link sees no
 //     ICMP between the two hosts in clear at any time, only ESP;
-//   - with [certificates], the IKE process signs through wardd and never gets the key;
+//   - the key process (key_process.h) is `nobody` without capabilities as well and holds the
+//     preshared key, which the IKE process never does;
+//   - with [certificates], the IKE process signs through wardd and never gets the key; the key
+//     process holds it (one of its primes in its memory only, no process keeps the file open),
+//     and a SIGKILLed key process is replaced with the key and the next main mode signs with it;
 //   - with Kerberos ([directory] realm, a real MIT krb5kdc shared by the binary's tests), the
 //     IKE process runs main mode with every GSS-API step done by wardd, traffic is answered over
 //     ESP, and the keytab is neither open in the child nor openable by its user.
