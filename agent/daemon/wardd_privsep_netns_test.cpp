@@ -28,6 +28,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -93,23 +94,36 @@ pid_t privsep_child_of(pid_t wardd, const std::string& role) {
   return found;
 }
 
-// Whether `needle` is anywhere in the readable memory of `pid` (/proc/<pid>/maps and mem, as root).
+// Whether `needle` is anywhere in the writable anonymous memory of `pid` (heap, stacks: where a
+// process keeps what it read; /proc/<pid>/maps and mem, as root). Mapped files are left out, and
+// so are regions over 256 MiB: ASan's shadow and allocator reserves hold no data and would take
+// a minute to read.
 bool memory_holds(pid_t pid, const std::vector<unsigned char>& needle) {
+  if (needle.empty()) return false;
   std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
   const int mem = ::open(("/proc/" + std::to_string(pid) + "/mem").c_str(), O_RDONLY | O_CLOEXEC);
   if (mem < 0) return false;
-  constexpr std::uint64_t kLargest = 1ULL << 30;   // ASan's shadow and reserved regions are not data
+  constexpr std::uint64_t kLargest = 256ULL << 20;
+  constexpr std::size_t kChunk = 4U << 20;
+  std::vector<unsigned char> buffer(kChunk + needle.size());
   bool found = false;
-  std::vector<unsigned char> buffer;
   for (std::string line; !found && std::getline(maps, line);) {
-    std::uint64_t begin = 0, end = 0;
-    char perms[5] = {};
-    if (std::sscanf(line.c_str(), "%lx-%lx %4s", &begin, &end, perms) != 3 || perms[0] != 'r' || end - begin > kLargest) continue;
-    if (line.find("[vvar]") != std::string::npos || line.find("[vsyscall]") != std::string::npos) continue;
-    buffer.resize(end - begin);
-    const auto n = ::pread(mem, buffer.data(), buffer.size(), static_cast<off_t>(begin));
-    if (n <= 0) continue;
-    found = std::search(buffer.begin(), buffer.begin() + n, needle.begin(), needle.end()) != buffer.begin() + n;
+    std::uint64_t begin = 0, end = 0, offset = 0, inode = 0;
+    char perms[5] = {}, device[16] = {};
+    int name_at = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx %4s %lx %15s %lu %n", &begin, &end, perms, &offset, device, &inode, &name_at) < 6) continue;
+    const std::string name = name_at > 0 ? line.substr(static_cast<std::size_t>(name_at)) : std::string();
+    const bool anonymous = inode == 0 && (name.empty() || name == "[heap]" || name.rfind("[stack", 0) == 0);
+    if (perms[0] != 'r' || perms[1] != 'w' || !anonymous || end - begin > kLargest) continue;
+    std::size_t kept = 0;   // the tail of the last chunk, so a needle across two chunks is found
+    for (std::uint64_t at = begin; !found && at < end; at += kChunk) {
+      const auto n = ::pread(mem, buffer.data() + kept, std::min<std::uint64_t>(kChunk, end - at), static_cast<off_t>(at));
+      if (n <= 0) break;
+      const std::size_t have = kept + static_cast<std::size_t>(n);
+      found = ::memmem(buffer.data(), have, needle.data(), needle.size()) != nullptr;
+      kept = std::min(have, needle.size() - 1);
+      std::memmove(buffer.data(), buffer.data() + have - kept, kept);
+    }
   }
   ::close(mem);
   return found;
