@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -19,6 +20,7 @@
 
 #include <gtest/gtest.h>
 
+#include "ike/auth/certificate_provider.h"
 #include "ike/auth/preshared_key.h"
 #include "tests/harness/process.h"
 #include "tests/harness/test_ca.h"
@@ -139,8 +141,8 @@ TEST_F(KeyProcessTest, SkeyidIsWarddsOwnAndAnUnknownHandleIsRefused) {
   EXPECT_NE(unknown.error().find("no key has handle 6"), std::string::npos) << unknown.error();
 }
 
-// Calls while the key process is away fail at once (the main modes that need them fail); the new
-// one has every key again.
+// The new key process has every key again: the certificate's (the file opened again) and the
+// preshared ones.
 TEST_F(KeyProcessTest, AKilledKeyProcessIsReplacedWithEveryKey) {
   keys_->add_preshared_key(1, bytes_of("kept across restarts"));
   auto generation = keys_->load_certificate_key(pem(host_.certificate), host_.private_key);
@@ -160,6 +162,38 @@ TEST_F(KeyProcessTest, AKilledKeyProcessIsReplacedWithEveryKey) {
   request.nr_b.assign(8, std::byte{2});
   EXPECT_TRUE(keys_->skeyid(request));
   EXPECT_EQ(log_text().find("key-process-certificate-refused"), std::string::npos) << log_text();
+}
+
+// Not a timed test: prints what a key operation costs through the key process against the same
+// operation in wardd's own process (what wardd did before), in the same run.
+TEST_F(KeyProcessTest, FiguresSkeyidAndSignatureThroughTheKeyProcess) {
+  keys_->add_preshared_key(1, bytes_of("figures"));
+  auto generation = keys_->load_certificate_key(pem(host_.certificate), host_.private_key);
+  ASSERT_TRUE(generation) << generation.error();
+  auto local_key = ike::auth::CertificateKey::from_pem(pem(host_.certificate), pem(host_.private_key), "key");
+  ASSERT_TRUE(local_key) << local_key.error();
+  const ike::auth::PresharedKeyProvider local(bytes_of("figures"));
+  ikeproc::SkeyidRequest request;
+  request.handle = 1;
+  request.ni_b.assign(32, std::byte{1});
+  request.nr_b.assign(32, std::byte{2});
+  const std::vector<std::byte> hash(32, std::byte{3});
+  auto per_call_us = [](int n, auto&& op) {
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < n; ++i) op();
+    return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count() / n;
+  };
+  constexpr int kSkeyids = 2000, kSignatures = 200;
+  bool ok = true;
+  const double skeyid_remote = per_call_us(kSkeyids, [&] { ok = ok && keys_->skeyid(request).has_value(); });
+  const double skeyid_local = per_call_us(kSkeyids, [&] { (void)local.skeyid(request.hash, request.ni_b, request.nr_b, {}); });
+  const double sign_remote = per_call_us(kSignatures, [&] { ok = ok && keys_->sign(*generation, hash).has_value(); });
+  const double sign_local = per_call_us(kSignatures, [&] { ok = ok && (*local_key)->sign(hash).has_value(); });
+  EXPECT_TRUE(ok);
+  std::printf("SKEYID (SHA-256 prf): %.1f us through the key process, %.1f us in process (x%.1f)\n", skeyid_remote, skeyid_local,
+              skeyid_remote / skeyid_local);
+  std::printf("RSA-2048 signature:   %.1f us through the key process, %.1f us in process (x%.2f)\n", sign_remote, sign_local,
+              sign_remote / sign_local);
 }
 
 }  // namespace
