@@ -21,7 +21,6 @@ namespace ward::agent::daemon {
 namespace {
 
 using namespace keyproc;
-using ike::IkeHashAlgorithm;
 using privsep::Body;
 using privsep::Incoming;
 
@@ -50,11 +49,6 @@ Expected<void, std::string> read_key_file(int fd, const std::string& name, KeyTe
   return {};
 }
 
-bool supported_hash(IkeHashAlgorithm hash) {
-  return hash == IkeHashAlgorithm::Md5 || hash == IkeHashAlgorithm::Sha || hash == IkeHashAlgorithm::Sha2_256 ||
-         hash == IkeHashAlgorithm::Sha2_384;
-}
-
 class KeyChild {
  public:
   Expected<Body, std::string> handle(Incoming& m) {
@@ -80,7 +74,7 @@ class KeyChild {
   Expected<Body, std::string> skeyid(std::span<const std::uint8_t> body) {
     auto request = ikeproc::decode<ikeproc::SkeyidRequest>(body);
     if (!request) return unexpected(request.error());
-    if (!supported_hash(request->hash)) {
+    if (!skeyid_hash_supported(request->hash)) {
       return unexpected("SKEYID: hash " + std::to_string(static_cast<unsigned>(request->hash)) + " is not supported");
     }
     const auto found = preshared_.find(request->handle);
@@ -108,8 +102,7 @@ class KeyChild {
   Expected<Body, std::string> sign(std::span<const std::uint8_t> body) {
     auto request = ikeproc::decode<ikeproc::SignRequest>(body);
     if (!request) return unexpected(request.error());
-    constexpr std::array<std::size_t, 5> kHashSizes{16, 20, 32, 48, 64};   // a main mode PRF's output
-    if (std::find(kHashSizes.begin(), kHashSizes.end(), request->hash.size()) == kHashSizes.end()) {
+    if (!main_mode_hash_size(request->hash.size())) {
       return unexpected("sign: a " + std::to_string(request->hash.size()) + "-byte hash is no main mode hash");
     }
     for (const auto& [generation, key] : keys_) {

@@ -70,15 +70,14 @@ void KeyProcess::started(pid_t pid, std::shared_ptr<privsep::Channel> channel) {
         return unexpected("wardd answers no message " + std::to_string(m.type) + " of the key process");
       },
       [](const std::string&) {});
-  // Everything the last child held, before anyone can call the new one.
+  log_.info("key-process-started", {{"pid", std::to_string(pid)}, {"user", user_}});
+  // Everything the last child held, before anyone can call the new one. A certificate load
+  // (start-up, reload) waits meanwhile: it then goes to this child, never only to the one that died;
+  // the preshared keys are sent under the lock add_preshared_key takes, with the switch to this child.
+  const std::lock_guard loading(loading_);
   std::optional<CertificateKey> certificate;
   {
     const std::lock_guard lock(mutex_);
-    for (const auto& [handle, key] : preshared_) {
-      if (auto sent = send_preshared_key(*ep, handle, key); !sent) {
-        log_.warning("key-process-start", {{"pid", std::to_string(pid)}, {"why", sent.error()}});
-      }
-    }
     certificate = certificate_;
   }
   if (certificate) {
@@ -89,10 +88,14 @@ void KeyProcess::started(pid_t pid, std::shared_ptr<privsep::Channel> channel) {
   std::shared_ptr<privsep::Endpoint> previous;
   {
     const std::lock_guard lock(mutex_);
+    for (const auto& [handle, key] : preshared_) {
+      if (auto sent = send_preshared_key(*ep, handle, key); !sent) {
+        log_.warning("key-process-start", {{"pid", std::to_string(pid)}, {"why", sent.error()}});
+      }
+    }
     previous = std::exchange(endpoint_, std::move(ep));
   }
   child_pid_ = pid;
-  log_.info("key-process-started", {{"pid", std::to_string(pid)}, {"user", user_}});
 }
 
 void KeyProcess::exited(pid_t pid, const std::string& how, std::chrono::milliseconds restart_in) {

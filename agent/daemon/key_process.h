@@ -93,7 +93,7 @@ class KeyProcess {
   std::map<std::uint32_t, driver::crypto::SecureBytes> preshared_;   // handle -> key, for the next child
   std::optional<CertificateKey> certificate_;                          // the one in use, for the next child
   std::uint32_t next_generation_ = 1;
-  std::mutex loading_;   // one certificate key load at a time (start-up, reload)
+  std::mutex loading_;   // one certificate key load at a time (start-up, reload, a new child's)
 };
 
 }  // namespace ward::agent::daemon

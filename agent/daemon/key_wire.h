@@ -42,6 +42,16 @@ inline constexpr std::size_t kMaxKeyFileBytes = 64 * 1024;
 // started before a reload still sign with the key of the certificate they sent).
 inline constexpr std::size_t kKeptCertificateKeys = 2;
 
+// A hash the engine may ask SKEYID for (anything else would abort prf()), and the length of a
+// hash it may ask to sign (a main mode PRF's output: MD5, SHA-1, SHA-256, SHA-384 or SHA-512):
+// checked by wardd before it forwards a call of the IKE process, and again by the key process.
+inline bool skeyid_hash_supported(ike::IkeHashAlgorithm hash) {
+  using ike::IkeHashAlgorithm;
+  return hash == IkeHashAlgorithm::Md5 || hash == IkeHashAlgorithm::Sha || hash == IkeHashAlgorithm::Sha2_256 ||
+         hash == IkeHashAlgorithm::Sha2_384;
+}
+inline bool main_mode_hash_size(std::size_t size) { return size == 16 || size == 20 || size == 32 || size == 48 || size == 64; }
+
 struct PresharedKeyNote {
   std::uint32_t handle = 0;
   driver::crypto::SecureBytes key;

@@ -233,7 +233,6 @@ int run(const std::filesystem::path& config_path) {
     log.log(config::LogLevel::Info, "certificates-loaded", fields);
   }
 
-
   SystemClock clock;
   // Never fails: a broken cache is moved aside (or replaced by one in memory), never a reason to
   // stop; under Restart=on-failure that would loop and never enforce anything.
