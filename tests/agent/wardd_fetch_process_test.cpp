@@ -67,8 +67,8 @@ std::map<std::string, std::string> proc_status(pid_t pid) {
   return fields;
 }
 
-// wardd's child whose command line is `... --privsep-child fetch ...`; -1 when there is none.
-pid_t fetch_process_of(pid_t wardd) {
+// wardd's child whose command line is `... --privsep-child ROLE ...`; -1 when there is none.
+pid_t privsep_child_of(pid_t wardd, const std::string& role) {
   DIR* proc = opendir("/proc");
   if (proc == nullptr) return -1;
   pid_t found = -1;
@@ -79,11 +79,12 @@ pid_t fetch_process_of(pid_t wardd) {
     std::ifstream cmdline("/proc/" + std::to_string(pid) + "/cmdline");
     std::string args((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
     for (auto& c : args) c = c == '\0' ? ' ' : c;
-    if (args.find("--privsep-child fetch ") != std::string::npos) found = pid;
+    if (args.find("--privsep-child " + role + " ") != std::string::npos) found = pid;
   }
   closedir(proc);
   return found;
 }
+pid_t fetch_process_of(pid_t wardd) { return privsep_child_of(wardd, "fetch"); }
 
 class Wardd {
  public:
@@ -217,6 +218,15 @@ TEST_F(WarddFetchProcess, ThePolicyComesThroughTheSandboxedFetcher) {
   EXPECT_EQ(status["Seccomp"], "2");
   // wardd itself stays root.
   EXPECT_EQ(proc_status(legal->pid())["Uid"], "0\t0\t0\t0");
+  // Its key process (key_process.h) runs beside the fetcher as the same user, with nothing either.
+  const pid_t keys = privsep_child_of(legal->pid(), "keys");
+  ASSERT_GT(keys, 0) << "no key process under wardd\n" << legal->log();
+  const auto key_status = proc_status(keys);
+  std::cout << "key process " << keys << ": Uid " << key_status.at("Uid") << ", CapEff " << key_status.at("CapEff") << ", CapBnd "
+            << key_status.at("CapBnd") << ", NoNewPrivs " << key_status.at("NoNewPrivs") << ", Seccomp " << key_status.at("Seccomp") << "\n";
+  EXPECT_EQ(key_status.at("Uid"), "65534\t65534\t65534\t65534");
+  for (const char* set : {"CapInh", "CapPrm", "CapEff", "CapAmb", "CapBnd"}) EXPECT_EQ(key_status.at(set), "0000000000000000") << set;
+  EXPECT_EQ(key_status.at("Seccomp"), "2");
 
   // The fetch ran there: its events came back from the child, and wardd bound nothing itself for it.
   const std::string log = legal->log();
