@@ -5,6 +5,12 @@
 // kFetch: bind, scope, read and decode the policy, and answers with the policy as JSON, its source,
 // the scope report, the refresh scope and the fetch's log events (fetch_wire.h).
 //
+// After kWatch it also runs the change watch (change_watcher.h) on a thread of its own, on the
+// connection its fetches use (one connection and one bind per host, as wardd without privsep),
+// filtered by what its last fetch read; each refresh the watch asks for becomes a kWatchChange note
+// (why, and the DNs in scope), its events kWatchLog notes. Its reconnects bind with the newest
+// ticket: a kFetch's or a kKeep's, which wardd sends before the last one expires.
+//
 // It never reads the keytab: with GSSAPI each request carries the TGT wardd obtained from it
 // (krb5_marshal_credentials), which the child puts in a MEMORY ccache of its own and binds with
 // (asking the KDC for the ldap/ service ticket itself). With a simple bind the password comes in

@@ -19,15 +19,32 @@
 //   crash   an exit of the child fails the fetch in progress (`fetch-process-exited`, how it
 //           ended); a child that does not answer within the hang limit is killed (SIGKILL, by its
 //           pid) and restarted (`fetch-process-hung`). Control queries never call the child.
+//   watch   after start_watch() the child also runs the change watch (kWatch; fetch_child.h) on its
+//           fetch connection: wardd holds no directory connection and parses nothing from the
+//           directory. Its kWatchChange notes (decoded strictly; at most kMaxWatchDns DNs) become
+//           refresh requests, at most one per kMinWatchTriggerSpacing (faster ones wait, they are
+//           never lost); its events are logged as the fetch's are (known names only, at most
+//           kMaxWatchLogsPerMinute). A malformed note is refused and the child replaced. A child
+//           that ends takes its watch with it (`change-watch-lost`): wardd polls meanwhile, and
+//           the new child gets kWatch again, whose first establishment refreshes once.
+//   keep    while watching, a keeper thread calls kKeep every kKeepInterval, and sooner when the
+//           TGT it last sent (GSSAPI) has run half its life: the child's watch reconnects and
+//           binds with it long after the last fetch. A child that does not answer within the hang
+//           limit is killed (`fetch-process-hung`) and restarted.
 #pragma once
 
 #include <sys/types.h>
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <thread>
 
 #include "agent/daemon/directory_source.h"
 #include "agent/daemon/fetch_wire.h"
@@ -39,6 +56,10 @@
 
 namespace ward::agent::daemon {
 
+inline constexpr std::chrono::milliseconds kMinWatchTriggerSpacing{200};
+inline constexpr std::chrono::milliseconds kKeepInterval{60000};
+inline constexpr std::size_t kMaxWatchLogsPerMinute = 60;
+
 struct FetchProcessOptions {
   std::vector<std::string> argv;   // {wardd, "--privsep-child", "fetch", "--user", USER}
   std::string user;                // for the log
@@ -46,6 +67,10 @@ struct FetchProcessOptions {
   // dozen operations (a full fetch is about ten round trips), plus a KDC exchange.
   std::chrono::milliseconds hang_limit{0};
   std::chrono::milliseconds first_restart_delay{100};
+  std::chrono::milliseconds keep_interval = kKeepInterval;
+  // Sent to the child's watch (change_watcher.h's defaults in wardd).
+  std::chrono::milliseconds watch_debounce{500};
+  std::chrono::milliseconds watch_jitter{2000};
 };
 
 // The hang limit for `settings` (see FetchProcessOptions::hang_limit).
@@ -67,6 +92,13 @@ class FetchProcess final : public PolicySource {
   bool affected_by(std::string_view dn) const;
   pid_t child_pid() const { return child_pid_.load(); }
 
+  // Runs the change watch in the child (this one and every one after it); `trigger` (on the keeper
+  // thread) asks for a refresh, with the reason as ChangeWatcher gives it. stop_watch() returns
+  // once no trigger call runs any more.
+  using WatchTrigger = std::function<void(std::string_view reason)>;
+  void start_watch(WatchTrigger trigger);
+  void stop_watch();
+
  private:
   void started(pid_t pid, std::shared_ptr<privsep::Channel> channel);
   void exited(pid_t pid, const std::string& how, std::chrono::milliseconds restart_in);
@@ -76,6 +108,14 @@ class FetchProcess final : public PolicySource {
   fetchproc::FetchRequest request();
   void relog(const fetchproc::LogEvent& event);
   FetchError refuse(pid_t pid, const std::string& why);
+  // A fresh TGT for the child (GSSAPI; nullopt otherwise or on error, then `error` says why) and
+  // when it expires.
+  std::optional<driver::crypto::SecureBytes> fresh_ticket(std::string& error, std::int64_t* expires = nullptr) const;
+  // The child's notes (its reader thread); false: the note is refused.
+  Expected<void, std::string> watch_note(pid_t pid, privsep::Incoming& m);
+  void keeper();
+  void keep(privsep::Endpoint& child, pid_t pid);
+  void kill_child(pid_t pid);
 
   DirectorySourceSettings settings_;
   FetchProcessOptions options_;
@@ -89,6 +129,22 @@ class FetchProcess final : public PolicySource {
   std::shared_ptr<privsep::Endpoint> endpoint_;
   std::string last_exit_;   // how the last child ended, for a fetch that finds none
   RefreshScope depends_ = RefreshScope::everything();
+
+  // The watch (keeper_mutex_): the trigger runs under trigger_mutex_ so that stop_watch() can wait.
+  std::mutex trigger_mutex_;
+  WatchTrigger trigger_;
+  std::mutex keeper_mutex_;
+  std::condition_variable keeper_wake_;
+  bool keeper_stopping_ = false;
+  bool watching_ = false;
+  pid_t watch_started_for_ = -1;   // the child that got kWatch
+  std::optional<std::string> pending_reason_;
+  std::chrono::steady_clock::time_point last_trigger_{};
+  std::chrono::steady_clock::time_point keep_due_{};
+  std::chrono::steady_clock::time_point log_window_{};
+  std::size_t logs_in_window_ = 0;
+  std::size_t logs_dropped_ = 0;
+  std::thread keeper_;
 };
 
 }  // namespace ward::agent::daemon

@@ -86,5 +86,20 @@ TEST(FetchWire, ALogCountLargerThanTheBodyIsRefusedBeforeAnyAllocation) {
       << back.error();
 }
 
+TEST(FetchWire, AWatchNoteWithAnUnknownReasonOrACountBeyondTheBodyIsRefused) {
+  auto body = encode(samples::sample<WatchChange>());
+  body[0] = 4;   // WatchReason has 0..3
+  auto back = decode<WatchChange>(body);
+  ASSERT_FALSE(back);
+  EXPECT_EQ(back.error(), "watch change: reason at byte 0: value out of range");
+
+  WatchChange change;
+  auto short_body = encode(change);
+  short_body[8] = 0xff;   // the DN list's count (after the reason's 8 bytes), with no DN behind it
+  auto refused = decode<WatchChange>(short_body);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().find("watch change: dns at byte 8: count 255 exceeds the body"), std::string::npos) << refused.error();
+}
+
 }  // namespace
 }  // namespace ward::agent::daemon::fetchproc
