@@ -125,10 +125,6 @@ class FetchChild {
       answer.problems = result.error().problems;
       answer.report = result.error().report;
     }
-    const auto scope = source_->scope();
-    answer.dependencies.everything = scope.covers_everything();
-    answer.dependencies.objects.assign(scope.objects().begin(), scope.objects().end());
-    answer.dependencies.subtrees.assign(scope.subtrees().begin(), scope.subtrees().end());
     answer.log = std::move(events_);
     events_.clear();
     answer_ = ikeproc::encode(answer);

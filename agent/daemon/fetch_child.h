@@ -3,7 +3,7 @@
 // uid and gid, no capabilities, no_new_privs, seccomp: no exec, no netlink or raw sockets, but
 // AF_INET/AF_INET6 to reach the directory and the KDC), then runs a DirectorySource for each
 // kFetch: bind, scope, read and decode the policy, and answers with the policy as JSON, its source,
-// the scope report, the refresh scope and the fetch's log events (fetch_wire.h).
+// the scope report and the fetch's log events (fetch_wire.h).
 //
 // After kWatch it also runs the change watch (change_watcher.h) on a thread of its own, on the
 // connection its fetches use (one connection and one bind per host, as wardd without privsep),

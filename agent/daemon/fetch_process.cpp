@@ -178,11 +178,6 @@ void FetchProcess::exited(pid_t pid, const std::string& how, std::chrono::millis
   keeper_wake_.notify_all();
 }
 
-bool FetchProcess::affected_by(std::string_view dn) const {
-  const std::lock_guard lock(mutex_);
-  return depends_.affected_by(dn);
-}
-
 FetchRequest FetchProcess::request() {
   FetchRequest out;
   out.serial = ++serial_;
@@ -455,13 +450,6 @@ Expected<FetchedPolicy, FetchError> FetchProcess::fetch() {
     return unexpected(refuse(pid, why));
   }
   for (const auto& event : answer->log) relog(event);
-  {
-    RefreshScope scope = answer->dependencies.everything ? RefreshScope::everything() : RefreshScope();
-    for (const auto& dn : answer->dependencies.objects) scope.add_object(dn);
-    for (const auto& dn : answer->dependencies.subtrees) scope.add_subtree(dn);
-    const std::lock_guard lock(mutex_);
-    depends_ = std::move(scope);
-  }
   log_.debug("fetch-process-answer", {{"pid", std::to_string(pid)}, {"result", name_of(answer->outcome)}});
   if (answer->outcome == Outcome::Policy) {
     // wardd's own parser: the child's model never crosses as anything but JSON.

@@ -6,7 +6,7 @@
 //
 //   fetch   one kFetch call per refresh with the host's addresses and, for GSSAPI, a TGT wardd got
 //           from the keytab just before (the keytab itself never leaves wardd); the answer (policy
-//           JSON, source, scope report, problems, refresh scope, the fetch's events) is pulled in
+//           JSON, source, scope report, problems, the fetch's events) is pulled in
 //           parts (fetch_wire.h), decoded strictly, and the policy parsed again by wardd's own
 //           policy_from_json; PolicyUpdater then validates it as any fetched policy. An answer that
 //           does not decode, names another request, overruns its announced size or carries a
@@ -50,7 +50,6 @@
 #include "agent/daemon/fetch_wire.h"
 #include "agent/daemon/log.h"
 #include "agent/daemon/policy_source.h"
-#include "agent/daemon/refresh_scope.h"
 #include "agent/privsep/endpoint.h"
 #include "agent/privsep/supervisor.h"
 
@@ -88,8 +87,6 @@ class FetchProcess final : public PolicySource {
 
   Expected<FetchedPolicy, FetchError> fetch() override;
   std::string describe() const override { return description_; }
-  // As DirectorySource::affected_by, from the refresh scope the child's last fetch sent.
-  bool affected_by(std::string_view dn) const;
   pid_t child_pid() const { return child_pid_.load(); }
 
   // Runs the change watch in the child (this one and every one after it); `trigger` (on the keeper
@@ -128,7 +125,6 @@ class FetchProcess final : public PolicySource {
   mutable std::mutex mutex_;
   std::shared_ptr<privsep::Endpoint> endpoint_;
   std::string last_exit_;   // how the last child ended, for a fetch that finds none
-  RefreshScope depends_ = RefreshScope::everything();
 
   // The watch (keeper_mutex_): the trigger runs under trigger_mutex_ so that stop_watch() can wait.
   std::mutex trigger_mutex_;

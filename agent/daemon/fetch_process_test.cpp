@@ -6,6 +6,8 @@
 #include "agent/daemon/fetch_process.h"
 
 #include <signal.h>
+
+#include <atomic>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -123,6 +125,56 @@ TEST_F(FetchProcessTest, AHungOrCrashedChildFailsTheFetchAndIsReplaced) {
     auto again = process->fetch();
     EXPECT_TRUE(again) << again.error().message;
   }
+}
+
+// The change watch's notes (kWatchChange, kWatchLog) from a child that was taken over: a flood
+// asks for a refresh at most once per kMinWatchTriggerSpacing, its events are bounded per minute
+// and never carry wardd's own names; a malformed note, or a kKeep left unanswered, replaces it.
+TEST_F(FetchProcessTest, AFloodOfWatchNotesIsThrottledAndKeptToItsNames) {
+  ::setenv("WARD_HOSTILE_WATCH", "flood", 1);
+  auto process = fetcher("good-big");
+  std::atomic<int> triggers{0};
+  process->start_watch([&](std::string_view reason) {
+    EXPECT_EQ(reason, "directory-change");
+    ++triggers;
+  });
+  ASSERT_TRUE(eventually([&] { return triggers.load() >= 1; })) << log_text_.str();
+  std::this_thread::sleep_for(600ms);   // the flood is long sent; at most one more refresh after 200 ms
+  process->stop_watch();
+  const std::string log = log_text_.str();
+  std::cout << "1,000 change notes: " << triggers.load() << " refreshes asked\n";
+  EXPECT_LE(triggers.load(), 2);
+  EXPECT_EQ(log.find("level=info event=policy-applied"), std::string::npos) << log;
+  EXPECT_NE(log.find("event=fetch-process-event event=policy-applied policy=forged process=fetch"), std::string::npos) << log;
+  std::size_t relogged = 0;
+  for (auto at = log.find("event=change-watch-lost n="); at != std::string::npos; at = log.find("event=change-watch-lost n=", at + 1)) {
+    ++relogged;
+  }
+  EXPECT_EQ(relogged, kMaxWatchLogsPerMinute - 1) << log;   // the forged event took one of the minute's
+  ::unsetenv("WARD_HOSTILE_WATCH");
+}
+
+TEST_F(FetchProcessTest, AMalformedWatchNoteOrAnUnansweredKeepReplacesTheChild) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"garbage", "event=fetch-process-note-refused pid=%d why=\"watch change: reason at byte 0: value out of range\""},
+      {"too-many-dns", "event=fetch-process-note-refused pid=%d why=\"a change note names 33 DNs (at most 32)\""},
+      {"hang-keep", "event=fetch-process-hung pid=%d limit_ms=300"},
+  };
+  for (const auto& [mode, line] : cases) {
+    SCOPED_TRACE(mode);
+    log_text_.str("");
+    ::setenv("WARD_HOSTILE_WATCH", mode.c_str(), 1);
+    auto process = fetcher("good-big", 300ms);
+    const pid_t first = process->child_pid();
+    process->start_watch([](std::string_view) {});
+    std::string expected = line;
+    expected.replace(expected.find("%d"), 2, std::to_string(first));
+    EXPECT_TRUE(eventually([&] { return log_text_.str().find(expected) != std::string::npos; })) << log_text_.str();
+    EXPECT_TRUE(eventually([&] { return process->child_pid() > 0 && process->child_pid() != first; })) << log_text_.str();
+    EXPECT_NE(log_text_.str().find("event=change-watch-lost pid=" + std::to_string(first)), std::string::npos) << log_text_.str();
+    process->stop_watch();
+  }
+  ::unsetenv("WARD_HOSTILE_WATCH");
 }
 
 // Through PolicyUpdater, as in wardd: what the fetcher sends replaces the policy only when it is a

@@ -102,13 +102,6 @@ struct LogEvent {
   std::vector<LogPair> fields;
 };
 
-// The refresh scope (refresh_scope.h) the fetch found: which changes the watch refreshes for.
-struct Dependencies {
-  bool everything = true;
-  std::vector<std::string> objects;
-  std::vector<std::string> subtrees;
-};
-
 struct FetchAnswer {
   std::uint64_t serial = 0;
   Outcome outcome = Outcome::Unavailable;
@@ -117,7 +110,6 @@ struct FetchAnswer {
   ScopeReport report;
   std::string message;
   std::vector<model::Problem> problems;
-  Dependencies dependencies;
   std::vector<LogEvent> log;   // the fetch's events, logged again by wardd
 };
 
@@ -216,14 +208,6 @@ struct Wire<daemon::fetchproc::LogEvent> {
   }
 };
 template <>
-struct Wire<daemon::fetchproc::Dependencies> {
-  static constexpr const char* name = "dependencies";
-  template <class Io, class V>
-  static void fields(Io& io, V& v) {
-    WARD_WIRE(everything), WARD_WIRE(objects), WARD_WIRE(subtrees);
-  }
-};
-template <>
 struct Wire<cache::PolicySource> {
   static constexpr const char* name = "policy source";
   template <class Io, class V>
@@ -262,7 +246,7 @@ struct Wire<daemon::fetchproc::FetchAnswer> {
   template <class Io, class V>
   static void fields(Io& io, V& v) {
     WARD_WIRE(serial), WARD_WIRE(outcome), WARD_WIRE(policy_json), WARD_WIRE(source), WARD_WIRE(report);
-    WARD_WIRE(message), WARD_WIRE(problems), WARD_WIRE(dependencies), WARD_WIRE(log);
+    WARD_WIRE(message), WARD_WIRE(problems), WARD_WIRE(log);
   }
 };
 

@@ -71,7 +71,6 @@ inline FetchAnswer sample<FetchAnswer>() {
                         {"Lab", "CN={3},CN=Policies,CN=System,DC=example,DC=test", "DC=example,DC=test", false, "disabled"}};
   answer.report.round_trips = 11;
   answer.problems = {{model::Severity::Warning, "'CN=ipsecFilter{4}'", "ipsecData", "unknown flag"}};
-  answer.dependencies = {false, {"cn=legal-pc1,ou=legal,dc=example,dc=test"}, {"cn={2},cn=policies,cn=system,dc=example,dc=test"}};
   answer.log = {{config::LogLevel::Info, "directory-fetch", {{"uri", "ldap://dc1.example.test"}, {"round_trips", "11"}}}};
   return answer;
 }
