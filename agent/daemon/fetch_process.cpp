@@ -224,7 +224,7 @@ void FetchProcess::start_watch(WatchTrigger trigger) {
   {
     const std::lock_guard lock(keeper_mutex_);
     watching_ = true;
-    keep_due_ = std::chrono::steady_clock::now();
+    keep_due_ = ticket_due_ = std::chrono::steady_clock::now();
   }
   keeper_wake_.notify_all();
 }
@@ -283,32 +283,39 @@ Expected<void, std::string> FetchProcess::watch_note(pid_t pid, privsep::Incomin
   return {};
 }
 
-// kKeep: a fresh TGT (GSSAPI) and proof of life; schedules the next one.
-void FetchProcess::keep(privsep::Endpoint& child, pid_t pid) {
+// kKeep: proof of life and, when `with_ticket`, a fresh TGT (GSSAPI); schedules the next ones.
+void FetchProcess::keep(privsep::Endpoint& child, pid_t pid, bool with_ticket) {
   using namespace std::chrono;
   KeepRequest request;
   std::string ticket_error;
   std::int64_t expires = 0;
-  request.ticket = fresh_ticket(ticket_error, &expires);
-  if (!ticket_error.empty()) {
-    log_.warning("fetch-process-ticket-failed", {{"pid", std::to_string(pid)}, {"why", ticket_error},
-                                                 {"result", "the watch reconnects with the ticket it has"}});
+  const bool gssapi = std::holds_alternative<ldap::GssapiBind>(settings_.session.bind);
+  if (with_ticket && gssapi) {
+    request.ticket = fresh_ticket(ticket_error, &expires);
+    if (!ticket_error.empty()) {
+      log_.warning("fetch-process-ticket-failed", {{"pid", std::to_string(pid)}, {"why", ticket_error},
+                                                   {"result", "the watch reconnects with the ticket it has"}});
+    }
   }
-  auto next = options_.keep_interval;
+  milliseconds ticket_in{0};
   if (expires > 0) {
-    // At half the ticket's remaining life: a watch that reconnects always finds a valid one.
+    // At half the ticket's remaining life: a watch that reconnects always finds a valid one, and
+    // a host asks the KDC about twice per ticket lifetime, not at every liveness check.
     const auto left = seconds(expires) - duration_cast<seconds>(system_clock::now().time_since_epoch());
-    next = std::clamp(duration_cast<milliseconds>(left / 2), milliseconds(1000), options_.keep_interval);
-  } else if (!ticket_error.empty()) {
-    next = std::min(options_.keep_interval, milliseconds(30000));
+    ticket_in = std::max(duration_cast<milliseconds>(left / 2), milliseconds(1000));
+  } else if (with_ticket && gssapi) {
+    ticket_in = milliseconds(30000);   // no ticket this time: try again soon
   }
   {
     const std::lock_guard lock(keeper_mutex_);
-    keep_due_ = steady_clock::now() + next;
+    const auto now = steady_clock::now();
+    keep_due_ = now + options_.keep_interval;
+    if (!gssapi) ticket_due_ = steady_clock::time_point::max();
+    if (ticket_in.count() > 0) ticket_due_ = now + ticket_in;
   }
   auto answered = child.call(kKeep, ikeproc::encode(request), options_.hang_limit);
   if (answered) {
-    if (request.ticket) log_.debug("fetch-process-ticket", {{"pid", std::to_string(pid)}, {"next_in_ms", std::to_string(next.count())}});
+    if (request.ticket) log_.debug("fetch-process-ticket", {{"pid", std::to_string(pid)}, {"next_in_ms", std::to_string(ticket_in.count())}});
     return;
   }
   if (!child.open()) return;   // it ended: fetch-process-exited says how
@@ -339,25 +346,30 @@ void FetchProcess::keeper() {
       continue;
     }
     const pid_t pid = child_pid_.load();
-    if (watching_ && pid > 0 && (pid != watch_started_for_ || now >= keep_due_)) {
-      if (auto child = endpoint()) {
+    const auto due = std::min(keep_due_, ticket_due_);
+    if (watching_ && pid > 0 && (pid != watch_started_for_ || now >= due)) {
+      if (std::shared_ptr<privsep::Endpoint> child = endpoint()) {
         const bool start = pid != watch_started_for_;
+        const bool with_ticket = start || now >= ticket_due_;   // a new child has none yet
         watch_started_for_ = pid;
         lock.unlock();
-        keep(*child, pid);   // first: the watch binds with this ticket
+        keep(*child, pid, with_ticket);   // first: the watch binds with this ticket
         if (start) {
           const WatchStart watch{options_.watch_debounce, options_.watch_jitter};
           if (auto sent = child->notify(kWatch, ikeproc::encode(watch)); sent) {
             log_.info("fetch-process-watch", {{"pid", std::to_string(pid)}, {"result", "the change watch runs in the fetch process"}});
           }
         }
+        // Released before the lock: the last reference joins the endpoint's reader, which may be
+        // waiting for this lock in watch_note().
+        child.reset();
         lock.lock();
         continue;
       }
     }
     auto wake = Clock::time_point::max();
     if (pending_reason_) wake = last_trigger_ + kMinWatchTriggerSpacing;
-    if (watching_ && pid > 0 && pid == watch_started_for_) wake = std::min(wake, keep_due_);
+    if (watching_ && pid > 0 && pid == watch_started_for_) wake = std::min(wake, due);
     if (wake == Clock::time_point::max()) {
       keeper_wake_.wait(lock);
     } else {

@@ -27,10 +27,11 @@
 //           kMaxWatchLogsPerMinute). A malformed note is refused and the child replaced. A child
 //           that ends takes its watch with it (`change-watch-lost`): wardd polls meanwhile, and
 //           the new child gets kWatch again, whose first establishment refreshes once.
-//   keep    while watching, a keeper thread calls kKeep every kKeepInterval, and sooner when the
-//           TGT it last sent (GSSAPI) has run half its life: the child's watch reconnects and
-//           binds with it long after the last fetch. A child that does not answer within the hang
-//           limit is killed (`fetch-process-hung`) and restarted.
+//   keep    while watching, a keeper thread calls kKeep every kKeepInterval (liveness: a child
+//           that does not answer within the hang limit is killed, `fetch-process-hung`, and
+//           restarted) and, with GSSAPI, sends a fresh TGT in it when the watch starts and when the
+//           last one has run half its life: the child's watch reconnects and binds with it long
+//           after the last fetch (one AS exchange per half ticket lifetime, not per check).
 #pragma once
 
 #include <sys/types.h>
@@ -111,7 +112,7 @@ class FetchProcess final : public PolicySource {
   // The child's notes (its reader thread); false: the note is refused.
   Expected<void, std::string> watch_note(pid_t pid, privsep::Incoming& m);
   void keeper();
-  void keep(privsep::Endpoint& child, pid_t pid);
+  void keep(privsep::Endpoint& child, pid_t pid, bool with_ticket);
   void kill_child(pid_t pid);
 
   DirectorySourceSettings settings_;
@@ -136,7 +137,8 @@ class FetchProcess final : public PolicySource {
   pid_t watch_started_for_ = -1;   // the child that got kWatch
   std::optional<std::string> pending_reason_;
   std::chrono::steady_clock::time_point last_trigger_{};
-  std::chrono::steady_clock::time_point keep_due_{};
+  std::chrono::steady_clock::time_point keep_due_{};     // the next liveness check
+  std::chrono::steady_clock::time_point ticket_due_{};   // the next TGT (GSSAPI)
   std::chrono::steady_clock::time_point log_window_{};
   std::size_t logs_in_window_ = 0;
   std::size_t logs_dropped_ = 0;
