@@ -47,6 +47,7 @@
 #include <string_view>
 #include <thread>
 
+#include "agent/daemon/change_watcher.h"
 #include "agent/daemon/directory_source.h"
 #include "agent/daemon/fetch_wire.h"
 #include "agent/daemon/log.h"
@@ -68,9 +69,9 @@ struct FetchProcessOptions {
   std::chrono::milliseconds hang_limit{0};
   std::chrono::milliseconds first_restart_delay{100};
   std::chrono::milliseconds keep_interval = kKeepInterval;
-  // Sent to the child's watch (change_watcher.h's defaults in wardd).
-  std::chrono::milliseconds watch_debounce{500};
-  std::chrono::milliseconds watch_jitter{2000};
+  // Sent to the child's watch: the same as in wardd without privsep.
+  std::chrono::milliseconds watch_debounce = kChangeDebounce;
+  std::chrono::milliseconds watch_jitter = kChangeJitter;
 };
 
 // The hang limit for `settings` (see FetchProcessOptions::hang_limit).
