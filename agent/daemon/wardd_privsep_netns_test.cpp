@@ -179,6 +179,16 @@ class WarddPrivsepNetnsTest : public testing::TwoWarddHosts {
     if (!capture_pid_.empty()) b_.ns->exec("kill $(cat " + capture_pid_ + ") 2>/dev/null");
   }
 
+  // Both hosts get certificates from one root; `policy` authenticates with them.
+  void use_certificates(model::Policy& policy) {
+    auto root = test::make_rsa_ca(dir_->path(), "root", "/O=Ward/CN=Privsep Test Root");
+    ASSERT_TRUE(root) << root.error().to_string();
+    testing::use_certificate(a_, "a", *root, *root, kAddressA);
+    testing::use_certificate(b_, "b", *root, *root, kAddressB);
+    policy = esp_policy("unused");
+    policy.rules[0].auth_methods = {model::AuthMethod::certificate("CN=Privsep Test Root, O=Ward")};
+  }
+
   pid_t wait_for_ike_process(const Host& host, pid_t other_than = -1) { return wait_for_child(host, "ike", other_than); }
   pid_t wait_for_key_process(const Host& host, pid_t other_than = -1) { return wait_for_child(host, "keys", other_than); }
   // `role` "ike" logs ike-process-ready, "keys" key-process-ready.
@@ -317,21 +327,14 @@ TEST_F(WarddPrivsepNetnsTest, AKilledIkeProcessIsRestartedAndTrafficResumesWitho
   EXPECT_GE(count("isakmp.exchangetype == 2 && ip.src == " + std::string(kAddressA)), 2U) << "two main modes from A";
 }
 
-// [certificates] no longer keeps IKE inside wardd: the IKE process gets the certificate, its chain
-// and the trust store, and asks wardd for each signature (kSign); the private key (0600, root's)
-// stays with wardd. A SIGKILLed child is replaced and signs through wardd again.
 // [certificates] settings reach the IKE process with the certificate: A requires a CRL for every
 // certificate of a peer's chain and its trust store has none, so A's IKE process refuses B's chain
 // (a child that checked with the default, if-present, let the main mode through).
 TEST_F(WarddPrivsepNetnsTest, TheIkeProcessChecksChainsWithTheConfiguredRevocation) {
-  auto root = test::make_rsa_ca(dir_->path(), "root", "/O=Ward/CN=Privsep Test Root");
-  ASSERT_TRUE(root) << root.error().to_string();
-  testing::use_certificate(a_, "a", *root, *root, kAddressA);
-  testing::use_certificate(b_, "b", *root, *root, kAddressB);
+  model::Policy policy;
+  use_certificates(policy);
   ASSERT_FALSE(HasFatalFailure());
   ASSERT_TRUE(test::write_file(a_.config, test::read_text(a_.config) + "revocation = required\n"));
-  auto policy = esp_policy("unused");
-  policy.rules[0].auth_methods = {model::AuthMethod::certificate("CN=Privsep Test Root, O=Ward")};
   testing::start_wardd(a_, policy);
   testing::start_wardd(b_, policy);
   ASSERT_GT(wait_for_ike_process(a_), 0) << test::file_tail(a_.log);
@@ -340,14 +343,13 @@ TEST_F(WarddPrivsepNetnsTest, TheIkeProcessChecksChainsWithTheConfiguredRevocati
   EXPECT_TRUE(show_sa(a_).value("quick_modes", nlohmann::json::array()).empty());
 }
 
+// [certificates] with the IKE process: it gets the certificate, its chain and the trust store and
+// asks for each signature (kSign, which wardd hands to the key process); the private key never
+// reaches it. A SIGKILLed child is replaced and signs again.
 TEST_F(WarddPrivsepNetnsTest, WithCertificatesTheIkeProcessSignsThroughWarddWithoutTheKey) {
-  auto root = test::make_rsa_ca(dir_->path(), "root", "/O=Ward/CN=Privsep Test Root");
-  ASSERT_TRUE(root) << root.error().to_string();
-  testing::use_certificate(a_, "a", *root, *root, kAddressA);
-  testing::use_certificate(b_, "b", *root, *root, kAddressB);
+  model::Policy policy;
+  use_certificates(policy);
   ASSERT_FALSE(HasFatalFailure());
-  auto policy = esp_policy("unused");
-  policy.rules[0].auth_methods = {model::AuthMethod::certificate("CN=Privsep Test Root, O=Ward")};
   testing::start_wardd(a_, policy);
   testing::start_wardd(b_, policy);
   const pid_t first = wait_for_ike_process(a_);
@@ -397,13 +399,9 @@ TEST_F(WarddPrivsepNetnsTest, WithCertificatesTheIkeProcessSignsThroughWarddWith
 // open. The key process SIGKILLed is logged and replaced, gets the key again, and the next main
 // mode (the IKE process killed too, so that one is needed) signs through it.
 TEST_F(WarddPrivsepNetnsTest, TheCertificateKeyLivesOnlyInTheKeyProcessWhichIsRestartedWithIt) {
-  auto root = test::make_rsa_ca(dir_->path(), "root", "/O=Ward/CN=Privsep Test Root");
-  ASSERT_TRUE(root) << root.error().to_string();
-  testing::use_certificate(a_, "a", *root, *root, kAddressA);
-  testing::use_certificate(b_, "b", *root, *root, kAddressB);
+  model::Policy policy;
+  use_certificates(policy);
   ASSERT_FALSE(HasFatalFailure());
-  auto policy = esp_policy("unused");
-  policy.rules[0].auth_methods = {model::AuthMethod::certificate("CN=Privsep Test Root, O=Ward")};
   testing::start_wardd(a_, policy);
   testing::start_wardd(b_, policy);
   const pid_t ike = wait_for_ike_process(a_);
