@@ -30,11 +30,13 @@ if(WARD_SANITIZE)
   add_link_options(-fsanitize=address,undefined)
 endif()
 
-# The fuzz preset instruments all of Ward's code for libFuzzer's coverage (-fsanitize=fuzzer-no-link),
-# not only each target's own file: the libraries under test are where the edges are. Only the fuzz
-# targets link libFuzzer's main (-fsanitize=fuzzer, ward_fuzz_target). The `ward-fuzz-targets`
-# target builds them and what they link, nothing else; <build>/fuzz-targets.tsv lists each
-# binary with its seed corpus for scripts/fuzz.
+# The fuzz and asan presets instrument all of Ward's code for libFuzzer's coverage
+# (-fsanitize=fuzzer-no-link), not only each target's own file: the libraries under test are where
+# the edges are. Only the fuzz targets link libFuzzer's main (-fsanitize=fuzzer, ward_fuzz_target).
+# The `ward-fuzz-targets` target builds them and what they link, nothing else; <build>/fuzz-targets.tsv
+# lists each binary with its seed corpus for scripts/fuzz. The asan build has them so that CI's short
+# fuzz run needs no third build of everything (the ASan runtime answers the coverage callbacks of
+# the ordinary binaries).
 if(WARD_FUZZ)
   add_compile_options(-fsanitize=fuzzer-no-link)
   add_custom_target(ward-fuzz-targets)
@@ -130,6 +132,9 @@ function(ward_fuzz_target name)
     target_link_options(${name} PRIVATE -fsanitize=fuzzer)
     add_dependencies(ward-fuzz-targets ${name})
     file(APPEND ${CMAKE_BINARY_DIR}/fuzz-targets.tsv "${name}\t${CMAKE_CURRENT_BINARY_DIR}/${name}\t${ARG_CORPUS}\n")
+    # Given files rather than a directory, libFuzzer runs each once and writes nothing: the replay.
+    add_test(NAME ${name}.replay COMMAND sh -c "exec \"$0\" \"$1\"/*" $<TARGET_FILE:${name}> ${ARG_CORPUS})
+    set_tests_properties(${name}.replay PROPERTIES LABELS "fuzz")
   else()
     add_executable(${name} ${ARG_SOURCES} ${PROJECT_SOURCE_DIR}/tests/fuzz/replay_main.cpp)
     target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR})
