@@ -417,7 +417,7 @@ struct Wire<ike::service::MainModeSaInfo> {
   static void fields(Io& io, V& v) {
     WARD_WIRE(peer), WARD_WIRE(peer_port), WARD_WIRE(nat_t), WARD_WIRE(role), WARD_WIRE(status), WARD_WIRE(state);
     WARD_WIRE(cookies), WARD_WIRE(auth_method), WARD_WIRE(cipher), WARD_WIRE(hash), WARD_WIRE(group);
-    WARD_WIRE(lifetime_left), WARD_WIRE(quick_modes), WARD_WIRE(dpd);
+    WARD_WIRE(lifetime_left), WARD_WIRE(quick_modes), WARD_WIRE(dpd), WARD_WIRE(ike_version);
   }
 };
 template <>
@@ -427,7 +427,7 @@ struct Wire<ike::service::QuickModeSaInfo> {
   static void fields(Io& io, V& v) {
     WARD_WIRE(peer), WARD_WIRE(role), WARD_WIRE(filter_id), WARD_WIRE(inbound_spi), WARD_WIRE(outbound_spi), WARD_WIRE(esp);
     WARD_WIRE(cipher), WARD_WIRE(integrity), WARD_WIRE(ah), WARD_WIRE(inbound_ah_spi), WARD_WIRE(outbound_ah_spi);
-    WARD_WIRE(pfs_group), WARD_WIRE(auth_method), WARD_WIRE(lifetime_left), WARD_WIRE(default_response);
+    WARD_WIRE(pfs_group), WARD_WIRE(auth_method), WARD_WIRE(lifetime_left), WARD_WIRE(default_response), WARD_WIRE(ike_version);
   }
 };
 template <>

@@ -25,6 +25,9 @@ struct AuthConfig {
   IdType id_type = IdType::Ipv4Address;
   Bytes id_data;                   // our identity
   SecureBytes preshared_key;       // shared with the peer
+  // Or, instead of the key, prf(key, "Key Pad for IKEv2") under the IKE SA's PRF (keys.h:
+  // psk_pad): what wardd's IKE process gets from wardd, which keeps the key.
+  SecureBytes padded_key;
   std::optional<IdPayload> peer;   // the identity the peer must present (any when empty)
 };
 
@@ -38,6 +41,10 @@ struct ChildSaConfig {
   std::uint32_t filter_id = 0;
   IpAddress peer;
   std::chrono::seconds lifetime{3600};
+  // Responder: the policy has no CHILD_SA for the initiator's selectors; IKE_AUTH authenticates
+  // the peer and answers with this notify (TS_UNACCEPTABLE, NO_PROPOSAL_CHOSEN) instead.
+  std::optional<NotifyType> refuse_with;
+  std::string refusal;
 };
 
 struct ChildSa {
