@@ -98,6 +98,7 @@ struct StartNote {   // kStart
   std::chrono::milliseconds dpd_idle{0};
   std::chrono::milliseconds dpd_retry{0};
   std::uint32_t dpd_probes = 0;
+  ike::service::IkeVersionPolicy ike_version = ike::service::IkeVersionPolicy::Ikev2First;   // [ike] version
 };
 struct RetainFilters {   // kRetainFilters
   std::vector<std::uint32_t> filter_ids;
@@ -156,6 +157,10 @@ struct GssResult {
 template <>
 struct Wire<driver::crypto::Direction> {
   static constexpr auto last = driver::crypto::Direction::Outbound;
+};
+template <>
+struct Wire<ike::service::IkeVersionPolicy> {
+  static constexpr auto last = ike::service::IkeVersionPolicy::Ikev2;
 };
 template <>
 struct Wire<driver::crypto::SecurityProtocol> {
@@ -563,7 +568,7 @@ struct Wire<StartNote> {
   template <class Io, class V>
   static void fields(Io& io, V& v) {
     WARD_WIRE(capabilities), WARD_WIRE(fallback_delay), WARD_WIRE(soft_association_lifetime), WARD_WIRE(services),
-        WARD_WIRE(dpd_idle), WARD_WIRE(dpd_retry), WARD_WIRE(dpd_probes);
+        WARD_WIRE(dpd_idle), WARD_WIRE(dpd_retry), WARD_WIRE(dpd_probes), WARD_WIRE(ike_version);
   }
 };
 template <>

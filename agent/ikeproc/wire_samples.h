@@ -178,6 +178,7 @@ inline StartNote sample<StartNote>() {
   s.dpd_idle = std::chrono::milliseconds(30000);
   s.dpd_retry = std::chrono::milliseconds(5000);
   s.dpd_probes = 3;
+  s.ike_version = ike::service::IkeVersionPolicy::Ikev1;
   return s;
 }
 

@@ -282,6 +282,9 @@ class IkeService::Engine {
   Ikev2Hooks ikev2_hooks(std::shared_ptr<const auth::AuthProvider> psk, const IpAddress& peer, std::uint64_t id);
   void after_ikev2_step(Ikev2Entry& entry, Ikev2Sa::Output out);
   void install_child(Ikev2Entry& entry, const v2::ChildSa& child);
+  // The IKE SA authenticated: MainModeEstablished (once; wardd's IKE process is then allowed SPIs
+  // and SAs for the peer).
+  void report_ikev2_established(Ikev2Entry& entry);
   void ikev2_timers(TimePoint t);
   Ikev2Entry* ikev2_by_id(std::uint64_t id);
   std::string ikev2_name(const Ikev2Entry& entry) const;

@@ -152,6 +152,9 @@ Ikev2Hooks IkeService::Engine::ikev2_hooks(std::shared_ptr<const auth::AuthProvi
     return child;
   };
   hooks.allocate_spi = [this, peer]() { return dataplane_.allocate_spi(driver::crypto::SecurityProtocol::Esp, peer); };
+  hooks.authenticated = [this, id] {
+    if (auto* entry = ikev2_by_id(id)) report_ikev2_established(*entry);
+  };
   hooks.release_spi = [this](std::uint32_t spi) { (void)dataplane_.release_spi(spi, driver::crypto::SecurityProtocol::Esp); };
   return hooks;
 }
@@ -319,14 +322,7 @@ void IkeService::Engine::after_ikev2_step(Ikev2Entry& entry, Ikev2Sa::Output out
   const auto role = entry.sa->initiator() ? auth::Role::Initiator : auth::Role::Responder;
   const std::string method = entry.auth ? std::string(entry.auth->name()) : std::string();
   if (out.send.size() > 0 || out.established || out.failed || out.closed || out.child) changed();
-  if (out.established && !entry.reported) {
-    entry.reported = true;
-    ++counters_.main_modes_established;
-    ++counters_.ikev2_sas_established;
-    if (entry.lifetime.count() > 0) entry.expires = now() + entry.lifetime;
-    log(ikev2_name(entry) + ": established (" + method + ")");
-    emit(IkeEvent{IkeEvent::Kind::MainModeEstablished, entry.peer.address, role, method, entry.policy.filter_id, 0, 0, {}});
-  }
+  if (out.established) report_ikev2_established(entry);
   if (out.child) install_child(entry, *out.child);
   for (const auto spi : out.peer_deleted_outbound_spis) {
     ++counters_.deletes_received;
@@ -369,6 +365,19 @@ void IkeService::Engine::after_ikev2_step(Ikev2Entry& entry, Ikev2Sa::Output out
     log(ikev2_name(entry) + ": closed");
     emit(IkeEvent{IkeEvent::Kind::SasDeleted, entry.peer.address, role, method, 0, 0, 0, "the IKEv2 SA was deleted"});
   }
+}
+
+void IkeService::Engine::report_ikev2_established(Ikev2Entry& entry) {
+  if (entry.reported) return;
+  entry.reported = true;
+  changed();
+  ++counters_.main_modes_established;
+  ++counters_.ikev2_sas_established;
+  if (entry.lifetime.count() > 0) entry.expires = now() + entry.lifetime;
+  const std::string method = entry.auth ? std::string(entry.auth->name()) : std::string();
+  log(ikev2_name(entry) + ": established (" + method + ")");
+  emit(IkeEvent{IkeEvent::Kind::MainModeEstablished, entry.peer.address,
+                entry.sa->initiator() ? auth::Role::Initiator : auth::Role::Responder, method, entry.policy.filter_id, 0, 0, {}});
 }
 
 void IkeService::Engine::install_child(Ikev2Entry& entry, const v2::ChildSa& child) {

@@ -302,17 +302,16 @@ void Ikev2Sa::on_ike_auth_request(std::span<const std::byte> bytes, Output& out)
     fail(loaded.error(), FailureKind::Other, out);
     return;
   }
+  // The SPI is asked for once the initiator's AUTH verified (wardd reserves SPIs for its IKE
+  // process only for peers reported authenticated: hooks_.authenticated reports it first).
   std::uint32_t spi = 0;
-  if (!child.refuse_with) {
+  const v2::SpiSource source = [&]() -> Expected<std::uint32_t, std::string> {
+    if (hooks_.authenticated) hooks_.authenticated();
     auto allocated = hooks_.allocate_spi ? hooks_.allocate_spi() : v2::random_esp_spi();
-    if (!allocated) {
-      child.refuse_with = NotifyType::NoAdditionalSas;
-      child.refusal = "no inbound SPI: " + allocated.error();
-    } else {
-      spi = *allocated;
-    }
-  }
-  auto reply = v2::respond_ike_auth(*sa_, auth_, child, spi, bytes);
+    if (allocated) spi = *allocated;
+    return allocated;
+  };
+  auto reply = v2::respond_ike_auth(*sa_, auth_, child, source, bytes);
   if (!reply) {
     if (spi != 0 && hooks_.release_spi) hooks_.release_spi(spi);
     return;

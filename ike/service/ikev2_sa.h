@@ -44,6 +44,8 @@ struct Ikev2Hooks {
   // The dataplane's inbound SPIs (Dataplane::allocate_spi / release_spi).
   std::function<Expected<std::uint32_t, std::string>()> allocate_spi;
   std::function<void(std::uint32_t)> release_spi;
+  // Responder: the initiator's AUTH verified (called before its CHILD_SA's SPI is allocated).
+  std::function<void()> authenticated;
 };
 
 class Ikev2Sa {

@@ -185,6 +185,11 @@ Expected<ChildSa, std::string> IkeAuthInitiator::consume_response(std::span<cons
 
 Expected<IkeAuthReply, std::string> respond_ike_auth(IkeSa& sa, const AuthConfig& auth, const ChildSaConfig& child,
                                                      std::uint32_t own_spi, std::span<const std::byte> request) {
+  return respond_ike_auth(sa, auth, child, SpiSource([own_spi]() -> Expected<std::uint32_t, std::string> { return own_spi; }), request);
+}
+
+Expected<IkeAuthReply, std::string> respond_ike_auth(IkeSa& sa, const AuthConfig& auth, const ChildSaConfig& child,
+                                                     const SpiSource& spi_source, std::span<const std::byte> request) {
   auto inner = open(sa, request, false);
   if (!inner) return unexpected(inner.error());
   auto seal = [&](std::vector<Payload> payloads) { return seal_protected(sa, ExchangeType::IkeAuth, 1, true, payloads); };
@@ -228,6 +233,9 @@ Expected<IkeAuthReply, std::string> respond_ike_auth(IkeSa& sa, const AuthConfig
     return child_refusal(NotifyType::TsUnacceptable, "the initiator's selectors " + tsi->selectors[0].to_string() + " / " +
                                                          tsr->selectors[0].to_string() + " do not meet the filter's");
   }
+  const auto spi = spi_source();
+  if (!spi) return child_refusal(NotifyType::NoAdditionalSas, "no inbound SPI: " + spi.error());
+  const std::uint32_t own_spi = *spi;
   if (child.mode == Mode::Transport) reply.emplace_back(notify(NotifyType::UseTransportMode));
   Proposal answer = chosen->reply;
   answer.spi = spi_bytes(own_spi);

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -87,5 +88,11 @@ struct IkeAuthReply {
 // the message is dropped unanswered (it does not decrypt, or is not the IKE_AUTH request).
 Expected<IkeAuthReply, std::string> respond_ike_auth(IkeSa& sa, const AuthConfig& auth, const ChildSaConfig& child,
                                                      std::uint32_t own_spi, std::span<const std::byte> request);
+// The same with the inbound SPI asked for only once the initiator has authenticated and the
+// CHILD_SA is agreed (wardd reserves SPIs for the IKE process only for authenticated peers); an
+// error is answered NO_ADDITIONAL_SAS.
+using SpiSource = std::function<Expected<std::uint32_t, std::string>()>;
+Expected<IkeAuthReply, std::string> respond_ike_auth(IkeSa& sa, const AuthConfig& auth, const ChildSaConfig& child,
+                                                     const SpiSource& own_spi, std::span<const std::byte> request);
 
 }  // namespace ward::ike::v2
