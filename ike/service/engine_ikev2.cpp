@@ -147,11 +147,22 @@ Ikev2Hooks IkeService::Engine::ikev2_hooks(std::shared_ptr<const auth::AuthProvi
     policy->remote = *peer_side;
     policy->local = *our_side;
     auto child = ikev2_child(*policy, options_.local, peer);
+    if (auto* entry = ikev2_by_id(id); entry != nullptr && entry->peer.nat_t) {
+      child.udp_encapsulation = driver::crypto::UdpEncapsulation{options_.nat_t_port, entry->peer.port};
+    }
     if (child.proposals.empty()) return unexpected(std::string("NO-PROPOSAL-CHOSEN: the filter's action has no ESP method for IKEv2"));
     if (auto* entry = ikev2_by_id(id)) entry->policy = std::move(*policy);
     return child;
   };
   hooks.allocate_spi = [this, peer]() { return dataplane_.allocate_spi(driver::crypto::SecurityProtocol::Esp, peer); };
+  hooks.nat_detected = [this, id](const v2::IkeSa& sa) -> std::optional<driver::crypto::UdpEncapsulation> {
+    auto* entry = ikev2_by_id(id);
+    if (entry == nullptr || !nat_socket_ || !(sa.nat_detected() || options_.pretend_nat)) return std::nullopt;
+    entry->peer = Endpoint{entry->peer.address, options_.nat_t_port, true};
+    log(ikev2_name(*entry) + ": NAT detected (" + std::string(sa.local_behind_nat ? "this host" : "the peer") +
+        " behind it): IKE_AUTH goes to UDP " + std::to_string(options_.nat_t_port) + ", ESP UDP-encapsulated");
+    return driver::crypto::UdpEncapsulation{options_.nat_t_port, options_.nat_t_port};
+  };
   hooks.authenticated = [this, id] {
     if (auto* entry = ikev2_by_id(id)) report_ikev2_established(*entry);
   };
@@ -219,6 +230,11 @@ void IkeService::Engine::on_ikev2(const Endpoint& from, std::span<const std::byt
     const auto* ours_r = e->sa->responder_spi();
     if (ours_r != nullptr && *ours_r != spi_r && !is_zero(spi_r)) continue;
     if (ours_r == nullptr && e->sa->state() != Ikev2Sa::State::IkeSaInitSent) continue;
+    // The initiator floated to the NAT-T port (2.23): answer where its requests come from now.
+    if (from.nat_t && !e->peer.nat_t && !e->sa->initiator() && e->sa->ike_sa() && e->sa->ike_sa()->nat_detected()) {
+      e->peer = from;
+      changed();
+    }
     auto out = e->sa->transition(Ikev2Sa::Received{bytes}, now());
     after_ikev2_step(*e, std::move(out));
     return;

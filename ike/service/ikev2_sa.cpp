@@ -249,6 +249,7 @@ void Ikev2Sa::on_ike_sa_init_response(std::span<const std::byte> bytes, sa::Time
     return;
   }
   own_spi_ = *spi;
+  if (hooks_.nat_detected) child_.udp_encapsulation = hooks_.nat_detected(*sa_);
   auth_initiator_ = std::make_unique<v2::IkeAuthInitiator>(*sa_, auth_, child_, own_spi_);
   auto request = auth_initiator_->build_request();
   if (!request) {

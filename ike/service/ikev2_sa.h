@@ -46,6 +46,10 @@ struct Ikev2Hooks {
   std::function<void(std::uint32_t)> release_spi;
   // Responder: the initiator's AUTH verified (called before its CHILD_SA's SPI is allocated).
   std::function<void()> authenticated;
+  // Initiator, after IKE_SA_INIT: the owner floats IKE to the NAT-T port when a NAT was found
+  // (RFC 7296 2.23; charon with libipsec pretends one) and says how the CHILD_SA's ESP is
+  // UDP-encapsulated then; nothing: no float.
+  std::function<std::optional<driver::crypto::UdpEncapsulation>(const v2::IkeSa&)> nat_detected;
 };
 
 class Ikev2Sa {
