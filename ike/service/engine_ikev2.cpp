@@ -440,6 +440,16 @@ void IkeService::Engine::ikev2_timers(TimePoint t) {
     auto& entry = *ikev2_[i];
     if (entry.dead) continue;
     if (const auto due = entry.sa->due(); due && *due <= t) after_ikev2_step(entry, entry.sa->transition(Ikev2Sa::Timer{}, t));
+    if (!entry.dead && !entry.sa->initiator() && !entry.reported && t - entry.sa->created() >= options_.half_open_timeout) {
+      // An IKE_SA_INIT answered (a DH spent) and no IKE_AUTH followed: the half-open SA goes,
+      // as IKEv1's responders do.
+      ++counters_.half_open_timeouts;
+      log(ikev2_name(entry) + ": no IKE_AUTH within " +
+          std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(options_.half_open_timeout).count()) + " ms, removed");
+      entry.dead = true;
+      changed();
+      continue;
+    }
     if (entry.dead || !entry.sa->established()) continue;
     // Without CREATE_CHILD_SA (the next step) a CHILD_SA's successor comes with a new IKE SA; the
     // old IKE SA goes when its lifetime is over and its last CHILD_SA is gone.
