@@ -1,5 +1,6 @@
-// The running IKEv1 service: one UDP socket, one event thread, the exchange classes of ike/sa
-// driven by datagrams, acquires and timers.
+// The running IKE service: one UDP socket (and the NAT-T one), one event thread, the exchange
+// classes of ike/sa (IKEv1) and the Ikev2Sa state machines (IKEv2, ikev2_sa.h) driven by
+// datagrams, acquires and timers; IkeServiceOptions::ike_version picks what acquires start with.
 //
 //   datagram --> route --+-- main mode (cookie pair; a message 1 with a zero responder cookie
 //                        |   makes a responder, within the half-open limits)
