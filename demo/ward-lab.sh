@@ -249,9 +249,12 @@ expect "sales-pc1 enforces the domain's policy" \
 
 # ---- traffic -------------------------------------------------------------------------------------
 capture() {  # capture FILE SECONDS: tshark on legal-pc1's veth, in the background
-  start_bg "$work/tshark.log" ip netns exec "$ns_legal" tshark -q -n -i "$tag-l" -a "duration:$2" -w "$1"
+  # A log of its own per capture: with one shared log, the previous capture's "Capturing on" could
+  # be read before the new tshark truncated it, and the traffic sent before this one listened.
+  local log=$1.log
+  start_bg "$log" ip netns exec "$ns_legal" tshark -q -n -i "$tag-l" -a "duration:$2" -w "$1"
   capture_pid=${pids[-1]}
-  wait_for 10 grep -q "Capturing on" "$work/tshark.log"
+  wait_for 10 grep -q "Capturing on" "$log"
 }
 count_packets() {  # count_packets FILE DISPLAY-FILTER
   tshark -n -r "$1" -Y "$2" 2>/dev/null | wc -l
