@@ -26,10 +26,10 @@ struct AuthConfig {
   IdType id_type = IdType::Ipv4Address;
   Bytes id_data;                   // our identity
   SecureBytes preshared_key;       // shared with the peer
+  std::optional<IdPayload> peer;   // the identity the peer must present (any when empty)
   // Or, instead of the key, prf(key, "Key Pad for IKEv2") under the IKE SA's PRF (keys.h:
   // psk_pad): what wardd's IKE process gets from wardd, which keeps the key.
   SecureBytes padded_key;
-  std::optional<IdPayload> peer;   // the identity the peer must present (any when empty)
 };
 
 struct ChildSaConfig {
