@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <atomic>
+#include <memory>
 #include <system_error>
 
 #include "ike/auth/certificate_provider.h"
@@ -36,9 +38,22 @@ void add_file(const std::filesystem::path& path, CertificateFileState& state) {
 
 }  // namespace
 
-Expected<ikebridge::CertificateCredentialsPtr, std::string> load_certificates(const config::CertificateSettings& settings) {
-  auto loaded = auth::CertificateCredentials::load({settings.certificate, settings.private_key, settings.trust}, options_of(settings));
+Expected<ikebridge::CertificateCredentialsPtr, std::string> load_certificates(const config::CertificateSettings& settings,
+                                                                             KeyProcess* keys) {
+  const auth::CertificateFiles files{settings.certificate, settings.private_key, settings.trust};
+  if (keys == nullptr) {
+    auto loaded = auth::CertificateCredentials::load(files, options_of(settings));
+    if (!loaded) return unexpected(std::move(loaded.error()));
+    return ikebridge::CertificateCredentialsPtr(std::move(*loaded));
+  }
+  // The generation is known once the key process took the key; nothing signs before that.
+  auto generation = std::make_shared<std::atomic<std::uint32_t>>(0);
+  auto loaded = auth::CertificateCredentials::load_with_signer(
+      files, [keys, generation](std::span<const std::byte> hash) { return keys->sign(generation->load(), hash); }, options_of(settings));
   if (!loaded) return unexpected(std::move(loaded.error()));
+  auto taken = keys->load_certificate_key((*loaded)->certificate_pem(), settings.private_key);
+  if (!taken) return unexpected(std::move(taken.error()));
+  generation->store(*taken);
   return ikebridge::CertificateCredentialsPtr(std::move(*loaded));
 }
 
@@ -70,14 +85,14 @@ std::vector<LogField> certificate_fields(const ike::auth::CertificateCredentials
           {"revocation", std::string(auth::name(options.revocation))}};
 }
 
-CertificateReloader::CertificateReloader(config::CertificateSettings settings)
-    : settings_(std::move(settings)), last_(certificate_file_state(settings_)) {}
+CertificateReloader::CertificateReloader(config::CertificateSettings settings, KeyProcess* keys)
+    : settings_(std::move(settings)), keys_(keys), last_(certificate_file_state(settings_)) {}
 
 std::optional<CertificateReloader::Reloaded> CertificateReloader::reload_if_changed() {
   auto now = certificate_file_state(settings_);
   if (now == last_) return std::nullopt;
   last_ = std::move(now);
-  auto loaded = load_certificates(settings_);
+  auto loaded = load_certificates(settings_, keys_);
   if (!loaded) return Reloaded{nullptr, std::move(loaded.error())};
   return Reloaded{std::move(*loaded), {}};
 }

@@ -18,6 +18,7 @@
 
 #include "agent/config/config.h"
 #include "agent/daemon/ike_process.h"
+#include "agent/daemon/key_process.h"
 #include "agent/daemon/log.h"
 #include "agent/ikebridge/ike_bridge.h"
 #include "common/expected.h"
@@ -25,7 +26,11 @@
 namespace ward::agent::daemon {
 
 // Loads the host's certificate, key and trust store with the identity and revocation settings.
-Expected<ikebridge::CertificateCredentialsPtr, std::string> load_certificates(const config::CertificateSettings& settings);
+// With `keys` (wardd's key process, [privsep] user) wardd reads the certificate and the trust store
+// only: the key file goes to the key process (opened here, read there), and the credentials sign
+// through it.
+Expected<ikebridge::CertificateCredentialsPtr, std::string> load_certificates(const config::CertificateSettings& settings,
+                                                                             KeyProcess* keys = nullptr);
 
 // The log fields of a loaded set: subject, trusted CAs, CRLs, identity and revocation.
 std::vector<LogField> certificate_fields(const ike::auth::CertificateCredentials& credentials);
@@ -50,7 +55,7 @@ class CertificateReloader {
  public:
   // `settings` as loaded at start-up; the files' state is taken now (the credentials in use were
   // loaded from it).
-  explicit CertificateReloader(config::CertificateSettings settings);
+  explicit CertificateReloader(config::CertificateSettings settings, KeyProcess* keys = nullptr);
 
   struct Reloaded {
     ikebridge::CertificateCredentialsPtr credentials;   // null: this state of the files does not load
@@ -62,6 +67,7 @@ class CertificateReloader {
 
  private:
   config::CertificateSettings settings_;
+  KeyProcess* keys_;
   CertificateFileState last_;
 };
 

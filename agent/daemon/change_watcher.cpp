@@ -133,6 +133,7 @@ void ChangeWatcher::consider(const ldap::SyncOutcome& outcome) {
     }
     ++counters_.changes;
     log_.debug("directory-change", {{"dn", dn}});
+    if (settings_.on_change) settings_.on_change(dn);
     schedule("directory-change");
   }
 }
@@ -284,6 +285,7 @@ bool ChangeWatcher::watch_ad(ldap::Session& session, std::chrono::milliseconds& 
     if (!is_policy_change(entry, settings_.scope)) return;
     ++counters_.changes;
     log_.debug("directory-change", {{"dn", entry.dn}});
+    if (settings_.on_change) settings_.on_change(entry.dn);
     schedule("directory-change");
   };
   const auto on_established = [&] {

@@ -85,6 +85,9 @@ struct ChangeWatchSettings {
   std::shared_ptr<ldap::SharedSession> shared;
   // Whether a change of this DN can affect the host (null: every change does).
   std::function<bool(std::string_view dn)> affects;
+  // Each change that counts, before the refresh it schedules (on the watcher's thread; the fetch
+  // process sends these DNs to wardd with the refresh request).
+  std::function<void(std::string_view dn)> on_change;
   std::chrono::milliseconds min_backoff = kWatchMinBackoff;
   std::chrono::milliseconds max_backoff = kWatchMaxBackoff;
 };

@@ -14,6 +14,7 @@
 #include <optional>
 #include <sstream>
 
+#include "agent/daemon/change_watcher.h"
 #include "agent/daemon/directory_source.h"
 #include "agent/daemon/fetch_wire.h"
 #include "agent/privsep/endpoint.h"
@@ -44,7 +45,7 @@ Outcome outcome_of(FetchError::Kind kind) {
 
 class FetchChild {
  public:
-  FetchChild() : log_(discard_) {
+  explicit FetchChild(std::shared_ptr<privsep::Channel> channel) : channel_(std::move(channel)), log_(discard_) {
     log_.set_threshold(config::LogLevel::Debug);
     log_.capture_to([this](config::LogLevel level, std::string_view event, std::span<const LogField> fields) {
       if (events_.size() >= kMaxLogEvents) return;
@@ -59,6 +60,8 @@ class FetchChild {
       case kConfigure: return configure(m.body);
       case kFetch: return fetch(m.body);
       case kAnswerPart: return part(m.body);
+      case kKeep: return keep(m.body);
+      case kWatch: return watch(m.body);
       default: return unexpected("the directory fetcher has no message " + std::to_string(m.type));
     }
   }
@@ -84,6 +87,8 @@ class FetchChild {
       case BindKind::Gssapi: settings.session.bind = ldap::GssapiBind{"", config->principal, kTicketCcache}; break;
     }
     gssapi_ = config->bind == BindKind::Gssapi;
+    watch_session_ = settings.session;
+    watch_scope_ = WatchScope{config->domain_dn, config->computer_dn, config->computer_account};
     settings.domain_dn = config->domain_dn;
     settings.computer_dn = config->computer_dn;
     settings.computer_account = config->computer_account;
@@ -100,15 +105,7 @@ class FetchChild {
     addresses_ = request->addresses;
     std::string ticket_problem = request->ticket_error;
     if (request->ticket) {
-      ticket_.reset();   // its destruction destroys the ccache of the same name
-      const auto bytes = request->ticket->reveal();
-      auto adopted = ldap::KerberosClientCredentials::adopt(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
-                                                            kTicketCcache);
-      if (adopted) {
-        ticket_ = std::move(*adopted);
-      } else {
-        ticket_problem = "the ticket from wardd: " + adopted.error().step + ": " + adopted.error().message;
-      }
+      if (auto taken = take(*request->ticket); !taken) ticket_problem = taken.error();
     }
     events_.clear();
     auto result = source_->fetch();
@@ -128,10 +125,6 @@ class FetchChild {
       answer.problems = result.error().problems;
       answer.report = result.error().report;
     }
-    const auto scope = source_->scope();
-    answer.dependencies.everything = scope.covers_everything();
-    answer.dependencies.objects.assign(scope.objects().begin(), scope.objects().end());
-    answer.dependencies.subtrees.assign(scope.subtrees().begin(), scope.subtrees().end());
     answer.log = std::move(events_);
     events_.clear();
     answer_ = ikeproc::encode(answer);
@@ -141,6 +134,82 @@ class FetchChild {
       return unexpected("the answer is larger than " + std::to_string(kMaxAnswerBytes) + " bytes");
     }
     return ikeproc::encode(FetchAnswerSize{serial_, static_cast<std::uint32_t>(answer_.size())});
+  }
+
+  // A ticket from wardd into the one ccache the binds use (the fetch's and the watch's).
+  Expected<void, std::string> take(const driver::crypto::SecureBytes& ticket) {
+    const auto bytes = ticket.reveal();
+    const std::string_view marshalled(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    if (ticket_) {
+      // Replaced in place: the watch's thread may be binding with it this very moment.
+      if (auto replaced = ticket_->replace(marshalled); !replaced) {
+        return unexpected("the ticket from wardd: " + replaced.error().step + ": " + replaced.error().message);
+      }
+      return {};
+    }
+    auto adopted = ldap::KerberosClientCredentials::adopt(marshalled, kTicketCcache);
+    if (!adopted) return unexpected("the ticket from wardd: " + adopted.error().step + ": " + adopted.error().message);
+    ticket_ = std::move(*adopted);
+    return {};
+  }
+
+  Expected<Body, std::string> keep(std::span<const std::uint8_t> body) {
+    auto request = ikeproc::decode<KeepRequest>(body);
+    if (!request) return unexpected(request.error());
+    if (request->ticket) {
+      if (auto taken = take(*request->ticket); !taken) return unexpected(taken.error());
+    }
+    return Body{};
+  }
+
+  // The change watch, on a thread of its own and on the fetches' connection (SharedSession), as
+  // wardd runs it without privsep; what it finds goes to wardd as kWatchChange and kWatchLog notes.
+  Expected<Body, std::string> watch(std::span<const std::uint8_t> body) {
+    auto start = ikeproc::decode<WatchStart>(body);
+    if (!start) return unexpected(start.error());
+    if (!source_) return unexpected(std::string("watch before kConfigure"));
+    if (watcher_) return Body{};
+    watch_log_.set_threshold(config::LogLevel::Info);   // the DNs travel in kWatchChange
+    watch_log_.capture_to([this](config::LogLevel level, std::string_view event, std::span<const LogField> fields) {
+      LogEvent e{level, std::string(event), {}};
+      for (const auto& [key, value] : fields) e.fields.push_back({std::string(key), value});
+      note(kWatchLog, ikeproc::encode(e));
+    });
+    ChangeWatchSettings settings;
+    settings.session = watch_session_;
+    settings.request = policy_watch_request(watch_scope_.domain_dn, watch_scope_.computer_dn, watch_scope_.computer_account);
+    settings.scope = watch_scope_;
+    settings.shared = source_->shared_session();
+    DirectorySource* source = source_.get();
+    settings.affects = [source](std::string_view dn) { return source->affected_by(dn); };
+    settings.on_change = [this](std::string_view dn) {   // the watcher's thread, as the trigger
+      if (changed_.dns.size() < kMaxWatchDns) {
+        changed_.dns.emplace_back(dn);
+      } else {
+        ++changed_.more_dns;
+      }
+    };
+    settings.debounce = start->debounce;
+    settings.jitter = start->jitter;
+    watcher_ = std::make_unique<ChangeWatcher>(std::move(settings), watch_log_, [this](std::string_view reason) {
+      WatchChange change = std::move(changed_);
+      changed_ = WatchChange{};
+      change.reason = reason == "directory-change"              ? WatchReason::Change
+                    : reason == "directory-watch-established" ? WatchReason::Established
+                    : reason == "directory-watch-lost"        ? WatchReason::Lost
+                                                              : WatchReason::Retry;
+      note(kWatchChange, ikeproc::encode(change));
+      return true;   // wardd's refresh loop retries a refresh that finds the directory unavailable
+    });
+    return Body{};
+  }
+
+  // A notification to wardd from any thread: the Channel's send is one sendmsg of one SEQPACKET
+  // message, so the watch's notes never interleave with the reader's replies.
+  void note(std::uint32_t type, const Body& body) const {
+    Body framed(sizeof(std::uint64_t), 0);   // call id 0: a notification
+    framed.insert(framed.end(), body.begin(), body.end());
+    (void)channel_->send(type, framed);
   }
 
   Expected<Body, std::string> part(std::span<const std::uint8_t> body) {
@@ -153,11 +222,18 @@ class FetchChild {
     return Body(answer_.begin() + request->offset, answer_.begin() + static_cast<std::ptrdiff_t>(end));
   }
 
+  std::shared_ptr<privsep::Channel> channel_;
   std::ostringstream discard_;
   Logger log_;
   std::vector<LogEvent> events_;
   std::unique_ptr<DirectorySource> source_;
   std::unique_ptr<ldap::KerberosClientCredentials> ticket_;
+  ldap::SessionOptions watch_session_;
+  WatchScope watch_scope_;
+  std::ostringstream watch_discard_;
+  Logger watch_log_{watch_discard_};
+  WatchChange changed_;   // the watcher's thread only
+  std::unique_ptr<ChangeWatcher> watcher_;   // last: its thread uses the members above
   bool gssapi_ = false;
   std::vector<IpAddress> addresses_;
   std::uint64_t serial_ = 0;
@@ -233,7 +309,7 @@ int run_fetch_child(const std::string& user) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  FetchChild state;
+  FetchChild state(channel);
   // The handler runs on the endpoint's one reader thread: requests are handled one at a time.
   Endpoint parent(
       channel, [&](Incoming& m) { return state.handle(m); },
@@ -241,7 +317,10 @@ int run_fetch_child(const std::string& user) {
   say(*channel, "ok");
   int signal = 0;
   sigwait(&stop_signals, &signal);
-  return 0;
+  // Nothing to tidy in a sandboxed child; the watch's thread must not outlive `parent` (it sends
+  // on it), and joining it could wait for an LDAP timeout: the process ends here.
+  std::fflush(nullptr);
+  std::_Exit(0);
 }
 
 }  // namespace ward::agent::daemon

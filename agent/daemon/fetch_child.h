@@ -3,7 +3,13 @@
 // uid and gid, no capabilities, no_new_privs, seccomp: no exec, no netlink or raw sockets, but
 // AF_INET/AF_INET6 to reach the directory and the KDC), then runs a DirectorySource for each
 // kFetch: bind, scope, read and decode the policy, and answers with the policy as JSON, its source,
-// the scope report, the refresh scope and the fetch's log events (fetch_wire.h).
+// the scope report and the fetch's log events (fetch_wire.h).
+//
+// After kWatch it also runs the change watch (change_watcher.h) on a thread of its own, on the
+// connection its fetches use (one connection and one bind per host, as wardd without privsep),
+// filtered by what its last fetch read; each refresh the watch asks for becomes a kWatchChange note
+// (why, and the DNs in scope), its events kWatchLog notes. Its reconnects bind with the newest
+// ticket: a kFetch's or a kKeep's, which wardd sends before the last one expires.
 //
 // It never reads the keytab: with GSSAPI each request carries the TGT wardd obtained from it
 // (krb5_marshal_credentials), which the child puts in a MEMORY ccache of its own and binds with

@@ -15,9 +15,11 @@ namespace {
 
 using namespace fetchproc;
 
-// The events a DirectorySource logs: the child's are logged under their own names.
-constexpr std::array<std::string_view, 4> kChildEvents = {"directory-fetch", "directory-failover", "gpo-not-applied",
-                                                          "no-change-stamp"};
+// The events a DirectorySource and a ChangeWatcher log: the child's are logged under their own names.
+constexpr std::array<std::string_view, 9> kChildEvents = {
+    "directory-fetch",          "directory-failover",         "gpo-not-applied",
+    "no-change-stamp",          "change-watch-established",   "change-watch-lost",
+    "change-watch-connect-failed", "change-watch-cookie-refused", "change-notification-unavailable"};
 constexpr int kOperationsPerFetch = 12;
 
 FetchError unavailable(std::string message) { return FetchError{FetchError::Kind::Unavailable, std::move(message), {}, {}}; }
@@ -44,6 +46,18 @@ FetchConfig config_of(const DirectorySourceSettings& settings) {
   config.operation_timeout = settings.session.operation_timeout;
   return config;
 }
+
+std::string_view name_of(WatchReason reason) {
+  switch (reason) {
+    case WatchReason::Change: return "directory-change";
+    case WatchReason::Established: return "directory-watch-established";
+    case WatchReason::Lost: return "directory-watch-lost";
+    case WatchReason::Retry: return "directory-retry";
+  }
+  return "directory-change";
+}
+
+bool timed_out(const std::string& why) { return why.find("no reply to message type") != std::string::npos; }   // Endpoint::call
 
 std::string name_of(Outcome outcome) {
   switch (outcome) {
@@ -84,11 +98,19 @@ Expected<void, std::string> FetchProcess::start() {
       [this](pid_t pid, const std::string& how, std::chrono::milliseconds restart_in) { exited(pid, how, restart_in); });
   if (!supervisor) return unexpected(std::move(supervisor.error()));
   supervisor_ = std::move(*supervisor);
+  keeper_ = std::thread([this] { keeper(); });
   return {};
 }
 
 void FetchProcess::stop() {
-  if (supervisor_) supervisor_->stop();
+  stop_watch();
+  {
+    const std::lock_guard lock(keeper_mutex_);
+    keeper_stopping_ = true;
+  }
+  keeper_wake_.notify_all();
+  if (supervisor_) supervisor_->stop();   // first: a kKeep the keeper waits on fails at once
+  if (keeper_.joinable()) keeper_.join();
   std::shared_ptr<privsep::Endpoint> gone;   // destroyed outside the lock: it joins its reader
   {
     const std::lock_guard lock(mutex_);
@@ -110,6 +132,14 @@ void FetchProcess::started(pid_t pid, std::shared_ptr<privsep::Channel> channel)
           if (said != "ok") log_.error("fetch-process-failed", {{"pid", std::to_string(pid)}, {"why", said}});
           return privsep::Body{};
         }
+        if ((m.type == kWatchChange || m.type == kWatchLog) && !m.is_call) {
+          if (auto taken = watch_note(pid, m); !taken) {
+            log_.error("fetch-process-note-refused", {{"pid", std::to_string(pid)}, {"why", taken.error()},
+                                                      {"result", "the fetch process is replaced"}});
+            kill_child(pid);
+          }
+          return privsep::Body{};
+        }
         return unexpected("wardd answers no message " + std::to_string(m.type) + " of the directory fetcher");
       },
       [](const std::string&) {});
@@ -123,6 +153,7 @@ void FetchProcess::started(pid_t pid, std::shared_ptr<privsep::Channel> channel)
   }
   child_pid_ = pid;
   log_.info("fetch-process-started", {{"pid", std::to_string(pid)}, {"user", options_.user}});
+  keeper_wake_.notify_all();   // a watching keeper starts the new child's watch
 }
 
 void FetchProcess::exited(pid_t pid, const std::string& how, std::chrono::milliseconds restart_in) {
@@ -135,37 +166,216 @@ void FetchProcess::exited(pid_t pid, const std::string& how, std::chrono::millis
     last_exit_ = "pid " + std::to_string(pid) + " " + how;
   }
   child_pid_ = -1;
-}
-
-bool FetchProcess::affected_by(std::string_view dn) const {
-  const std::lock_guard lock(mutex_);
-  return depends_.affected_by(dn);
+  bool watched = false;
+  {
+    const std::lock_guard lock(keeper_mutex_);
+    watched = watching_ && watch_started_for_ == pid;
+  }
+  if (watched) {
+    log_.warning("change-watch-lost", {{"pid", std::to_string(pid)}, {"why", "the fetch process ended (" + how + ")"},
+                                       {"result", "polling until the next fetch process's watch is established"}});
+  }
+  keeper_wake_.notify_all();
 }
 
 FetchRequest FetchProcess::request() {
   FetchRequest out;
   out.serial = ++serial_;
   if (!settings_.site_dn && settings_.host_addresses) out.addresses = settings_.host_addresses();
-  if (const auto* gssapi = std::get_if<ldap::GssapiBind>(&settings_.session.bind)) {
-    if (gssapi->keytab.empty()) {
-      out.ticket_error = "no [directory] keytab";
-      return out;
-    }
-    // A fresh TGT per fetch (one AS exchange): the child holds no ticket longer than a fetch needs.
-    auto tgt = ldap::KerberosClientCredentials::acquire(gssapi->keytab, gssapi->client_principal);
-    if (!tgt) {
-      out.ticket_error = tgt.error().step + ": " + tgt.error().message;
-      return out;
-    }
-    auto marshalled = (*tgt)->marshal_initial_ticket();
-    if (!marshalled) {
-      out.ticket_error = marshalled.error().step + ": " + marshalled.error().message;
-      return out;
-    }
-    const auto text = marshalled->reveal();
-    out.ticket = driver::crypto::SecureBytes(std::as_bytes(std::span(text.data(), text.size())));
-  }
+  // A fresh TGT per fetch (one AS exchange; the keeper sends others while the watch runs).
+  if (std::holds_alternative<ldap::GssapiBind>(settings_.session.bind)) out.ticket = fresh_ticket(out.ticket_error);
   return out;
+}
+
+std::optional<driver::crypto::SecureBytes> FetchProcess::fresh_ticket(std::string& error, std::int64_t* expires) const {
+  const auto* gssapi = std::get_if<ldap::GssapiBind>(&settings_.session.bind);
+  if (gssapi == nullptr) return std::nullopt;
+  if (gssapi->keytab.empty()) {
+    error = "no [directory] keytab";
+    return std::nullopt;
+  }
+  auto tgt = ldap::KerberosClientCredentials::acquire(gssapi->keytab, gssapi->client_principal);
+  if (!tgt) {
+    error = tgt.error().step + ": " + tgt.error().message;
+    return std::nullopt;
+  }
+  auto marshalled = (*tgt)->marshal_initial_ticket();
+  if (!marshalled) {
+    error = marshalled.error().step + ": " + marshalled.error().message;
+    return std::nullopt;
+  }
+  if (expires != nullptr) {
+    auto end = (*tgt)->initial_ticket_end();
+    *expires = end ? *end : 0;
+  }
+  const auto text = marshalled->reveal();
+  return driver::crypto::SecureBytes(std::as_bytes(std::span(text.data(), text.size())));
+}
+
+void FetchProcess::kill_child(pid_t pid) {
+  if (pid > 0 && supervisor_ && supervisor_->pid() == pid) kill(pid, SIGKILL);
+}
+
+void FetchProcess::start_watch(WatchTrigger trigger) {
+  {
+    const std::lock_guard lock(trigger_mutex_);
+    trigger_ = std::move(trigger);
+  }
+  {
+    const std::lock_guard lock(keeper_mutex_);
+    watching_ = true;
+    keep_due_ = ticket_due_ = std::chrono::steady_clock::now();
+  }
+  keeper_wake_.notify_all();
+}
+
+void FetchProcess::stop_watch() {
+  {
+    const std::lock_guard lock(keeper_mutex_);
+    watching_ = false;
+    pending_reason_.reset();
+  }
+  const std::lock_guard lock(trigger_mutex_);   // waits for a trigger call under way
+  trigger_ = nullptr;
+}
+
+Expected<void, std::string> FetchProcess::watch_note(pid_t pid, privsep::Incoming& m) {
+  if (m.type == kWatchLog) {
+    auto event = ikeproc::decode<LogEvent>(m.body);
+    if (!event) return unexpected(std::move(event.error()));
+    {
+      const std::lock_guard lock(keeper_mutex_);
+      const auto now = std::chrono::steady_clock::now();
+      if (now - log_window_ >= std::chrono::minutes(1)) {
+        if (logs_dropped_ > 0) {
+          log_.warning("fetch-process-events-dropped", {{"pid", std::to_string(pid)}, {"count", std::to_string(logs_dropped_)},
+                                                        {"limit_per_minute", std::to_string(kMaxWatchLogsPerMinute)}});
+        }
+        log_window_ = now;
+        logs_in_window_ = 0;
+        logs_dropped_ = 0;
+      }
+      if (++logs_in_window_ > kMaxWatchLogsPerMinute) {
+        ++logs_dropped_;
+        return {};
+      }
+    }
+    relog(*event);
+    return {};
+  }
+  auto change = ikeproc::decode<WatchChange>(m.body);
+  if (!change) return unexpected(std::move(change.error()));
+  if (change->dns.size() > kMaxWatchDns) {
+    return unexpected("a change note names " + std::to_string(change->dns.size()) + " DNs (at most " + std::to_string(kMaxWatchDns) + ")");
+  }
+  const auto reason = name_of(change->reason);
+  for (const auto& dn : change->dns) log_.debug("directory-change", {{"dn", dn}, {"process", "fetch"}});
+  if (change->more_dns > 0) {
+    log_.debug("directory-change", {{"more_dns", std::to_string(change->more_dns)}, {"process", "fetch"}});
+  }
+  log_.debug("fetch-process-watch-change", {{"pid", std::to_string(pid)}, {"reason", std::string(reason)}});
+  {
+    const std::lock_guard lock(keeper_mutex_);
+    if (!watching_) return {};
+    if (!pending_reason_) pending_reason_ = std::string(reason);   // one refresh covers the burst
+  }
+  keeper_wake_.notify_all();
+  return {};
+}
+
+// kKeep: proof of life and, when `with_ticket`, a fresh TGT (GSSAPI); schedules the next ones.
+void FetchProcess::keep(privsep::Endpoint& child, pid_t pid, bool with_ticket) {
+  using namespace std::chrono;
+  KeepRequest request;
+  std::string ticket_error;
+  std::int64_t expires = 0;
+  const bool gssapi = std::holds_alternative<ldap::GssapiBind>(settings_.session.bind);
+  if (with_ticket && gssapi) {
+    request.ticket = fresh_ticket(ticket_error, &expires);
+    if (!ticket_error.empty()) {
+      log_.warning("fetch-process-ticket-failed", {{"pid", std::to_string(pid)}, {"why", ticket_error},
+                                                   {"result", "the watch reconnects with the ticket it has"}});
+    }
+  }
+  milliseconds ticket_in{0};
+  if (expires > 0) {
+    // At half the ticket's remaining life: a watch that reconnects always finds a valid one, and
+    // a host asks the KDC about twice per ticket lifetime, not at every liveness check.
+    const auto left = seconds(expires) - duration_cast<seconds>(system_clock::now().time_since_epoch());
+    ticket_in = std::max(duration_cast<milliseconds>(left / 2), milliseconds(1000));
+  } else if (with_ticket && gssapi) {
+    ticket_in = milliseconds(30000);   // no ticket this time: try again soon
+  }
+  {
+    const std::lock_guard lock(keeper_mutex_);
+    const auto now = steady_clock::now();
+    keep_due_ = now + options_.keep_interval;
+    if (!gssapi) ticket_due_ = steady_clock::time_point::max();
+    if (ticket_in.count() > 0) ticket_due_ = now + ticket_in;
+  }
+  auto answered = child.call(kKeep, ikeproc::encode(request), options_.hang_limit);
+  if (answered) {
+    if (request.ticket) log_.debug("fetch-process-ticket", {{"pid", std::to_string(pid)}, {"next_in_ms", std::to_string(ticket_in.count())}});
+    return;
+  }
+  if (!child.open()) return;   // it ended: fetch-process-exited says how
+  if (timed_out(answered.error())) {
+    log_.error("fetch-process-hung", {{"pid", std::to_string(pid)}, {"limit_ms", std::to_string(options_.hang_limit.count())},
+                                      {"result", "killed; a new one is started"}});
+    kill_child(pid);
+    return;
+  }
+  log_.warning("fetch-process-keep-failed", {{"pid", std::to_string(pid)}, {"why", answered.error()}});
+}
+
+void FetchProcess::keeper() {
+  using Clock = std::chrono::steady_clock;
+  std::unique_lock lock(keeper_mutex_);
+  while (!keeper_stopping_) {
+    const auto now = Clock::now();
+    if (pending_reason_ && now >= last_trigger_ + kMinWatchTriggerSpacing) {
+      const std::string reason = std::move(*pending_reason_);
+      pending_reason_.reset();
+      last_trigger_ = now;
+      lock.unlock();
+      {
+        const std::lock_guard trigger_lock(trigger_mutex_);
+        if (trigger_) trigger_(reason);
+      }
+      lock.lock();
+      continue;
+    }
+    const pid_t pid = child_pid_.load();
+    const auto due = std::min(keep_due_, ticket_due_);
+    if (watching_ && pid > 0 && (pid != watch_started_for_ || now >= due)) {
+      if (std::shared_ptr<privsep::Endpoint> child = endpoint()) {
+        const bool start = pid != watch_started_for_;
+        const bool with_ticket = start || now >= ticket_due_;   // a new child has none yet
+        watch_started_for_ = pid;
+        lock.unlock();
+        keep(*child, pid, with_ticket);   // first: the watch binds with this ticket
+        if (start) {
+          const WatchStart watch{options_.watch_debounce, options_.watch_jitter};
+          if (auto sent = child->notify(kWatch, ikeproc::encode(watch)); sent) {
+            log_.info("fetch-process-watch", {{"pid", std::to_string(pid)}, {"result", "the change watch runs in the fetch process"}});
+          }
+        }
+        // Released before the lock: the last reference joins the endpoint's reader, which may be
+        // waiting for this lock in watch_note().
+        child.reset();
+        lock.lock();
+        continue;
+      }
+    }
+    auto wake = Clock::time_point::max();
+    if (pending_reason_) wake = last_trigger_ + kMinWatchTriggerSpacing;
+    if (watching_ && pid > 0 && pid == watch_started_for_) wake = std::min(wake, due);
+    if (wake == Clock::time_point::max()) {
+      keeper_wake_.wait(lock);
+    } else {
+      keeper_wake_.wait_until(lock, wake);
+    }
+  }
 }
 
 // kFetch, then the answer in parts; every step checked against what was asked.
@@ -241,24 +451,17 @@ Expected<FetchedPolicy, FetchError> FetchProcess::fetch() {
       // The child died under the fetch (fetch-process-exited says how): a failed fetch, no more.
       return unexpected(unavailable("the directory fetcher (pid " + std::to_string(pid) + ") ended during the fetch: " + why));
     }
-    if (why.find("no reply to message type") != std::string::npos) {   // Endpoint::call's timeout
+    if (timed_out(why)) {
       log_.error("fetch-process-hung", {{"pid", std::to_string(pid)},
                                         {"limit_ms", std::to_string(options_.hang_limit.count())},
                                         {"result", "killed; a new one is started"}});
-      if (supervisor_ && supervisor_->pid() == pid) kill(pid, SIGKILL);
+      kill_child(pid);
       return unexpected(unavailable("the directory fetcher (pid " + std::to_string(pid) + ") did not answer within " +
                                     std::to_string(options_.hang_limit.count()) + " ms"));
     }
     return unexpected(refuse(pid, why));
   }
   for (const auto& event : answer->log) relog(event);
-  {
-    RefreshScope scope = answer->dependencies.everything ? RefreshScope::everything() : RefreshScope();
-    for (const auto& dn : answer->dependencies.objects) scope.add_object(dn);
-    for (const auto& dn : answer->dependencies.subtrees) scope.add_subtree(dn);
-    const std::lock_guard lock(mutex_);
-    depends_ = std::move(scope);
-  }
   log_.debug("fetch-process-answer", {{"pid", std::to_string(pid)}, {"result", name_of(answer->outcome)}});
   if (answer->outcome == Outcome::Policy) {
     // wardd's own parser: the child's model never crosses as anything but JSON.

@@ -6,7 +6,7 @@
 //
 //   fetch   one kFetch call per refresh with the host's addresses and, for GSSAPI, a TGT wardd got
 //           from the keytab just before (the keytab itself never leaves wardd); the answer (policy
-//           JSON, source, scope report, problems, refresh scope, the fetch's events) is pulled in
+//           JSON, source, scope report, problems, the fetch's events) is pulled in
 //           parts (fetch_wire.h), decoded strictly, and the policy parsed again by wardd's own
 //           policy_from_json; PolicyUpdater then validates it as any fetched policy. An answer that
 //           does not decode, names another request, overruns its announced size or carries a
@@ -19,25 +19,47 @@
 //   crash   an exit of the child fails the fetch in progress (`fetch-process-exited`, how it
 //           ended); a child that does not answer within the hang limit is killed (SIGKILL, by its
 //           pid) and restarted (`fetch-process-hung`). Control queries never call the child.
+//   watch   after start_watch() the child also runs the change watch (kWatch; fetch_child.h) on its
+//           fetch connection: wardd holds no directory connection and parses nothing from the
+//           directory. Its kWatchChange notes (decoded strictly; at most kMaxWatchDns DNs) become
+//           refresh requests, at most one per kMinWatchTriggerSpacing (faster ones wait, they are
+//           never lost); its events are logged as the fetch's are (known names only, at most
+//           kMaxWatchLogsPerMinute). A malformed note is refused and the child replaced. A child
+//           that ends takes its watch with it (`change-watch-lost`): wardd polls meanwhile, and
+//           the new child gets kWatch again, whose first establishment refreshes once.
+//   keep    while watching, a keeper thread calls kKeep every kKeepInterval (liveness: a child
+//           that does not answer within the hang limit is killed, `fetch-process-hung`, and
+//           restarted) and, with GSSAPI, sends a fresh TGT in it when the watch starts and when the
+//           last one has run half its life: the child's watch reconnects and binds with it long
+//           after the last fetch (one AS exchange per half ticket lifetime, not per check).
 #pragma once
 
 #include <sys/types.h>
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <thread>
 
+#include "agent/daemon/change_watcher.h"
 #include "agent/daemon/directory_source.h"
 #include "agent/daemon/fetch_wire.h"
 #include "agent/daemon/log.h"
 #include "agent/daemon/policy_source.h"
-#include "agent/daemon/refresh_scope.h"
 #include "agent/privsep/endpoint.h"
 #include "agent/privsep/supervisor.h"
 
 namespace ward::agent::daemon {
+
+inline constexpr std::chrono::milliseconds kMinWatchTriggerSpacing{200};
+inline constexpr std::chrono::milliseconds kKeepInterval{60000};
+inline constexpr std::size_t kMaxWatchLogsPerMinute = 60;
 
 struct FetchProcessOptions {
   std::vector<std::string> argv;   // {wardd, "--privsep-child", "fetch", "--user", USER}
@@ -46,6 +68,10 @@ struct FetchProcessOptions {
   // dozen operations (a full fetch is about ten round trips), plus a KDC exchange.
   std::chrono::milliseconds hang_limit{0};
   std::chrono::milliseconds first_restart_delay{100};
+  std::chrono::milliseconds keep_interval = kKeepInterval;
+  // Sent to the child's watch: the same as in wardd without privsep.
+  std::chrono::milliseconds watch_debounce = kChangeDebounce;
+  std::chrono::milliseconds watch_jitter = kChangeJitter;
 };
 
 // The hang limit for `settings` (see FetchProcessOptions::hang_limit).
@@ -63,9 +89,14 @@ class FetchProcess final : public PolicySource {
 
   Expected<FetchedPolicy, FetchError> fetch() override;
   std::string describe() const override { return description_; }
-  // As DirectorySource::affected_by, from the refresh scope the child's last fetch sent.
-  bool affected_by(std::string_view dn) const;
   pid_t child_pid() const { return child_pid_.load(); }
+
+  // Runs the change watch in the child (this one and every one after it); `trigger` (on the keeper
+  // thread) asks for a refresh, with the reason as ChangeWatcher gives it. stop_watch() returns
+  // once no trigger call runs any more.
+  using WatchTrigger = std::function<void(std::string_view reason)>;
+  void start_watch(WatchTrigger trigger);
+  void stop_watch();
 
  private:
   void started(pid_t pid, std::shared_ptr<privsep::Channel> channel);
@@ -76,6 +107,14 @@ class FetchProcess final : public PolicySource {
   fetchproc::FetchRequest request();
   void relog(const fetchproc::LogEvent& event);
   FetchError refuse(pid_t pid, const std::string& why);
+  // A fresh TGT for the child (GSSAPI; nullopt otherwise or on error, then `error` says why) and
+  // when it expires.
+  std::optional<driver::crypto::SecureBytes> fresh_ticket(std::string& error, std::int64_t* expires = nullptr) const;
+  // The child's notes (its reader thread); false: the note is refused.
+  Expected<void, std::string> watch_note(pid_t pid, privsep::Incoming& m);
+  void keeper();
+  void keep(privsep::Endpoint& child, pid_t pid, bool with_ticket);
+  void kill_child(pid_t pid);
 
   DirectorySourceSettings settings_;
   FetchProcessOptions options_;
@@ -88,7 +127,23 @@ class FetchProcess final : public PolicySource {
   mutable std::mutex mutex_;
   std::shared_ptr<privsep::Endpoint> endpoint_;
   std::string last_exit_;   // how the last child ended, for a fetch that finds none
-  RefreshScope depends_ = RefreshScope::everything();
+
+  // The watch (keeper_mutex_): the trigger runs under trigger_mutex_ so that stop_watch() can wait.
+  std::mutex trigger_mutex_;
+  WatchTrigger trigger_;
+  std::mutex keeper_mutex_;
+  std::condition_variable keeper_wake_;
+  bool keeper_stopping_ = false;
+  bool watching_ = false;
+  pid_t watch_started_for_ = -1;   // the child that got kWatch
+  std::optional<std::string> pending_reason_;
+  std::chrono::steady_clock::time_point last_trigger_{};
+  std::chrono::steady_clock::time_point keep_due_{};     // the next liveness check
+  std::chrono::steady_clock::time_point ticket_due_{};   // the next TGT (GSSAPI)
+  std::chrono::steady_clock::time_point log_window_{};
+  std::size_t logs_in_window_ = 0;
+  std::size_t logs_dropped_ = 0;
+  std::thread keeper_;
 };
 
 }  // namespace ward::agent::daemon

@@ -6,6 +6,10 @@
 #include "agent/daemon/fetch_process.h"
 
 #include <signal.h>
+
+#include <atomic>
+#include <mutex>
+#include <vector>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -123,6 +127,68 @@ TEST_F(FetchProcessTest, AHungOrCrashedChildFailsTheFetchAndIsReplaced) {
     auto again = process->fetch();
     EXPECT_TRUE(again) << again.error().message;
   }
+}
+
+// The change watch's notes (kWatchChange, kWatchLog) from a child that was taken over: a flood
+// asks for a refresh at most once per kMinWatchTriggerSpacing, its events are bounded per minute
+// and never carry wardd's own names; a malformed note, or a kKeep left unanswered, replaces it.
+TEST_F(FetchProcessTest, AFloodOfWatchNotesIsThrottledAndKeptToItsNames) {
+  ::setenv("WARD_HOSTILE_WATCH", "flood", 1);
+  auto process = fetcher("good-big");
+  std::mutex mutex;
+  std::vector<std::chrono::steady_clock::time_point> triggers;
+  process->start_watch([&](std::string_view reason) {
+    EXPECT_EQ(reason, "directory-change");
+    const std::lock_guard lock(mutex);
+    triggers.push_back(std::chrono::steady_clock::now());
+  });
+  const auto count = [&] {
+    const std::lock_guard lock(mutex);
+    return triggers.size();
+  };
+  ASSERT_TRUE(eventually([&] { return count() >= 1; })) << log_text_.str();
+  // The flood is sent at once; wardd reads it for a while (longer under ASan): one more refresh
+  // at most per kMinWatchTriggerSpacing meanwhile.
+  std::this_thread::sleep_for(1s);
+  process->stop_watch();
+  const std::string log = log_text_.str();
+  const std::lock_guard lock(mutex);
+  std::cout << "1,000 change notes: " << triggers.size() << " refreshes asked\n";
+  EXPECT_LE(triggers.size(), 6u);
+  for (std::size_t i = 1; i < triggers.size(); ++i) {
+    EXPECT_GE(triggers[i] - triggers[i - 1], kMinWatchTriggerSpacing - 10ms) << "refresh " << i;
+  }
+  EXPECT_EQ(log.find("level=info event=policy-applied"), std::string::npos) << log;
+  EXPECT_NE(log.find("event=fetch-process-event event=policy-applied policy=forged process=fetch"), std::string::npos) << log;
+  std::size_t relogged = 0;
+  for (auto at = log.find("event=change-watch-lost n="); at != std::string::npos; at = log.find("event=change-watch-lost n=", at + 1)) {
+    ++relogged;
+  }
+  EXPECT_EQ(relogged, kMaxWatchLogsPerMinute - 1) << log;   // the forged event took one of the minute's
+  ::unsetenv("WARD_HOSTILE_WATCH");
+}
+
+TEST_F(FetchProcessTest, AMalformedWatchNoteOrAnUnansweredKeepReplacesTheChild) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"garbage", "event=fetch-process-note-refused pid=%d why=\"watch change: reason at byte 0: value out of range\""},
+      {"too-many-dns", "event=fetch-process-note-refused pid=%d why=\"a change note names 33 DNs (at most 32)\""},
+      {"hang-keep", "event=fetch-process-hung pid=%d limit_ms=300"},
+  };
+  for (const auto& [mode, line] : cases) {
+    SCOPED_TRACE(mode);
+    log_text_.str("");
+    ::setenv("WARD_HOSTILE_WATCH", mode.c_str(), 1);
+    auto process = fetcher("good-big", 300ms);
+    const pid_t first = process->child_pid();
+    process->start_watch([](std::string_view) {});
+    std::string expected = line;
+    expected.replace(expected.find("%d"), 2, std::to_string(first));
+    EXPECT_TRUE(eventually([&] { return log_text_.str().find(expected) != std::string::npos; })) << log_text_.str();
+    EXPECT_TRUE(eventually([&] { return process->child_pid() > 0 && process->child_pid() != first; })) << log_text_.str();
+    EXPECT_NE(log_text_.str().find("event=change-watch-lost pid=" + std::to_string(first)), std::string::npos) << log_text_.str();
+    process->stop_watch();
+  }
+  ::unsetenv("WARD_HOSTILE_WATCH");
 }
 
 // Through PolicyUpdater, as in wardd: what the fetcher sends replaces the policy only when it is a

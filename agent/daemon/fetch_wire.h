@@ -8,6 +8,16 @@
 //                                        -> FetchAnswerSize: the encoded FetchAnswer's length
 //   kAnswerPart   call   wardd -> child  AnswerPartRequest -> the next bytes of the FetchAnswer
 //   kReady        note   child -> wardd  "ok" once sandboxed, else "error: why"
+//   kKeep         call   wardd -> child  KeepRequest: a fresh TGT (Gssapi) for the watch's reconnects,
+//                                        and a liveness check (a hung child is killed) -> empty
+//   kWatch        note   wardd -> child  WatchStart: start the change watch (change_watcher.h)
+//   kWatchChange  note   child -> wardd  WatchChange: refresh now (why, the DNs in scope that changed)
+//   kWatchLog     note   child -> wardd  LogEvent: one of the watch's events (wardd logs known names)
+//
+// The change watch (kWatch..kWatchLog) runs in the child on a thread of its own, on the connection
+// its fetches use: wardd reads nothing from the directory, it only learns "refresh now" and why.
+// Its sync cookie stays in the child (as in wardd before: in memory only); a new child's first
+// establishment refreshes once, which covers what changed while no watch ran.
 //
 // Why parts: a policy's JSON can exceed a message (privsep::kMaxBody, 64 KiB). wardd pulls the
 // answer in parts of at most kAnswerPartBytes, each checked against the announced size, which is
@@ -33,11 +43,17 @@ enum Message : std::uint32_t {
   kFetch,
   kAnswerPart,
   kReady,
+  kKeep,
+  kWatch,
+  kWatchChange,
+  kWatchLog,
 };
 
 inline constexpr std::size_t kAnswerPartBytes = privsep::kMaxBody - 64;   // call id and reply header
 inline constexpr std::uint32_t kMaxAnswerBytes = 32u * 1024 * 1024;
 inline constexpr std::size_t kMaxLogEvents = 256;
+// DNs named by one kWatchChange (more are counted in more_dns).
+inline constexpr std::size_t kMaxWatchDns = 32;
 
 enum class BindKind : std::uint8_t { Anonymous, Simple, Gssapi };
 
@@ -86,13 +102,6 @@ struct LogEvent {
   std::vector<LogPair> fields;
 };
 
-// The refresh scope (refresh_scope.h) the fetch found: which changes the watch refreshes for.
-struct Dependencies {
-  bool everything = true;
-  std::vector<std::string> objects;
-  std::vector<std::string> subtrees;
-};
-
 struct FetchAnswer {
   std::uint64_t serial = 0;
   Outcome outcome = Outcome::Unavailable;
@@ -101,8 +110,25 @@ struct FetchAnswer {
   ScopeReport report;
   std::string message;
   std::vector<model::Problem> problems;
-  Dependencies dependencies;
   std::vector<LogEvent> log;   // the fetch's events, logged again by wardd
+};
+
+struct KeepRequest {
+  std::optional<driver::crypto::SecureBytes> ticket;   // Gssapi: a fresh TGT, krb5_marshal_credentials
+};
+
+struct WatchStart {
+  std::chrono::milliseconds debounce{0};
+  std::chrono::milliseconds jitter{0};
+};
+
+// Why the watch asks for a refresh (ChangeWatcher's trigger reasons).
+enum class WatchReason : std::uint8_t { Change, Established, Lost, Retry };
+
+struct WatchChange {
+  WatchReason reason = WatchReason::Change;
+  std::vector<std::string> dns;   // Change: the entries in scope that changed, at most kMaxWatchDns
+  std::uint32_t more_dns = 0;     // and how many more
 };
 
 }  // namespace ward::agent::daemon::fetchproc
@@ -118,6 +144,10 @@ struct Wire<daemon::fetchproc::BindKind> {
 template <>
 struct Wire<daemon::fetchproc::Outcome> {
   static constexpr auto last = daemon::fetchproc::Outcome::NotAssigned;
+};
+template <>
+struct Wire<daemon::fetchproc::WatchReason> {
+  static constexpr auto last = daemon::fetchproc::WatchReason::Retry;
 };
 template <>
 struct Wire<config::LogLevel> {
@@ -178,14 +208,6 @@ struct Wire<daemon::fetchproc::LogEvent> {
   }
 };
 template <>
-struct Wire<daemon::fetchproc::Dependencies> {
-  static constexpr const char* name = "dependencies";
-  template <class Io, class V>
-  static void fields(Io& io, V& v) {
-    WARD_WIRE(everything), WARD_WIRE(objects), WARD_WIRE(subtrees);
-  }
-};
-template <>
 struct Wire<cache::PolicySource> {
   static constexpr const char* name = "policy source";
   template <class Io, class V>
@@ -224,7 +246,32 @@ struct Wire<daemon::fetchproc::FetchAnswer> {
   template <class Io, class V>
   static void fields(Io& io, V& v) {
     WARD_WIRE(serial), WARD_WIRE(outcome), WARD_WIRE(policy_json), WARD_WIRE(source), WARD_WIRE(report);
-    WARD_WIRE(message), WARD_WIRE(problems), WARD_WIRE(dependencies), WARD_WIRE(log);
+    WARD_WIRE(message), WARD_WIRE(problems), WARD_WIRE(log);
+  }
+};
+
+template <>
+struct Wire<daemon::fetchproc::KeepRequest> {
+  static constexpr const char* name = "keep request";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(ticket);
+  }
+};
+template <>
+struct Wire<daemon::fetchproc::WatchStart> {
+  static constexpr const char* name = "watch start";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(debounce), WARD_WIRE(jitter);
+  }
+};
+template <>
+struct Wire<daemon::fetchproc::WatchChange> {
+  static constexpr const char* name = "watch change";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(reason), WARD_WIRE(dns), WARD_WIRE(more_dns);
   }
 };
 

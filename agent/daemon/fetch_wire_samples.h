@@ -10,7 +10,8 @@
 namespace ward::agent::daemon::fetchproc::samples {
 
 // Append new bodies at the end: the committed corpus names bodies by their index here.
-using Bodies = std::tuple<FetchConfig, FetchRequest, FetchAnswerSize, AnswerPartRequest, FetchAnswer>;
+using Bodies = std::tuple<FetchConfig, FetchRequest, FetchAnswerSize, AnswerPartRequest, FetchAnswer, KeepRequest, WatchStart,
+                          WatchChange, LogEvent>;
 
 template <class T>
 T sample();
@@ -70,9 +71,29 @@ inline FetchAnswer sample<FetchAnswer>() {
                         {"Lab", "CN={3},CN=Policies,CN=System,DC=example,DC=test", "DC=example,DC=test", false, "disabled"}};
   answer.report.round_trips = 11;
   answer.problems = {{model::Severity::Warning, "'CN=ipsecFilter{4}'", "ipsecData", "unknown flag"}};
-  answer.dependencies = {false, {"cn=legal-pc1,ou=legal,dc=example,dc=test"}, {"cn={2},cn=policies,cn=system,dc=example,dc=test"}};
   answer.log = {{config::LogLevel::Info, "directory-fetch", {{"uri", "ldap://dc1.example.test"}, {"round_trips", "11"}}}};
   return answer;
+}
+
+template <>
+inline KeepRequest sample<KeepRequest>() {
+  const std::vector<std::byte> ticket(48, std::byte{0x54});
+  return KeepRequest{driver::crypto::SecureBytes(ticket)};
+}
+
+template <>
+inline WatchStart sample<WatchStart>() {
+  return {std::chrono::milliseconds(500), std::chrono::milliseconds(2000)};
+}
+
+template <>
+inline WatchChange sample<WatchChange>() {
+  return {WatchReason::Change, {"CN=ipsecFilter{4},CN=IP Security,CN=System,DC=example,DC=test", "OU=Legal,DC=example,DC=test"}, 3};
+}
+
+template <>
+inline LogEvent sample<LogEvent>() {
+  return {config::LogLevel::Info, "change-watch-established", {{"uri", "ldap://dc1.example.test"}, {"resumed", "no"}}};
 }
 
 }  // namespace ward::agent::daemon::fetchproc::samples

@@ -41,7 +41,6 @@ TEST(FetchWire, AnAnswerKeepsEverythingWarddUses) {
   EXPECT_EQ(back->source, answer.source);
   EXPECT_EQ(back->report, answer.report);
   EXPECT_EQ(back->problems, answer.problems);
-  EXPECT_EQ(back->dependencies.objects, answer.dependencies.objects);
   ASSERT_EQ(back->log.size(), 1u);
   EXPECT_EQ(back->log[0].event, "directory-fetch");
   EXPECT_EQ(back->log[0].fields[1].value, "11");
@@ -84,6 +83,21 @@ TEST(FetchWire, ALogCountLargerThanTheBodyIsRefusedBeforeAnyAllocation) {
   EXPECT_NE(back.error().find("log at byte " + std::to_string(body.size() - 4) + ": count 4294967295 exceeds the body"),
             std::string::npos)
       << back.error();
+}
+
+TEST(FetchWire, AWatchNoteWithAnUnknownReasonOrACountBeyondTheBodyIsRefused) {
+  auto body = encode(samples::sample<WatchChange>());
+  body[0] = 4;   // WatchReason has 0..3
+  auto back = decode<WatchChange>(body);
+  ASSERT_FALSE(back);
+  EXPECT_EQ(back.error(), "watch change: reason at byte 0: value out of range");
+
+  WatchChange change;
+  auto short_body = encode(change);
+  short_body[8] = 0xff;   // the DN list's count (after the reason's 8 bytes), with no DN behind it
+  auto refused = decode<WatchChange>(short_body);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().find("watch change: dns at byte 8: count 255 exceeds the body"), std::string::npos) << refused.error();
 }
 
 }  // namespace

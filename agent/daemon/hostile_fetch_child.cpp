@@ -13,6 +13,11 @@
 //   forged-event   an honest "not assigned" answer with wardd's own policy-applied event in its log
 //   hang           never answers
 //   crash          aborts on kFetch
+// and at kWatch (the change watch) as WARD_HOSTILE_WATCH says:
+//   flood          a forged policy-applied event, then 1,000 change notes and 200 watch events
+//   garbage        a change note that is no WatchChange
+//   too-many-dns   a change note naming kMaxWatchDns + 1 DNs
+//   hang-keep      never answers kKeep (nor anything after it)
 #include <signal.h>
 #include <unistd.h>
 
@@ -66,6 +71,32 @@ Body answer_for(std::uint64_t serial, const std::string& how, const model::Polic
   return ward::agent::ikeproc::encode(answer);
 }
 
+void note(const agent::privsep::Channel& channel, std::uint32_t type, const Body& body) {
+  Body framed(sizeof(std::uint64_t), 0);   // call id 0: a notification
+  framed.insert(framed.end(), body.begin(), body.end());
+  (void)channel.send(type, framed);
+}
+
+void misbehave_at_watch(const agent::privsep::Channel& channel) {
+  const char* value = std::getenv("WARD_HOSTILE_WATCH");
+  const std::string how = value != nullptr ? value : "";
+  using ward::agent::ikeproc::encode;
+  if (how == "flood") {
+    note(channel, kWatchLog, encode(LogEvent{agent::config::LogLevel::Info, "policy-applied", {{"policy", "forged"}}}));
+    WatchChange change{WatchReason::Change, {"OU=Legal,DC=example,DC=test"}, 0};
+    for (int i = 0; i < 1000; ++i) note(channel, kWatchChange, encode(change));
+    for (int i = 0; i < 200; ++i) {
+      note(channel, kWatchLog, encode(LogEvent{agent::config::LogLevel::Warning, "change-watch-lost", {{"n", std::to_string(i)}}}));
+    }
+  } else if (how == "garbage") {
+    note(channel, kWatchChange, Body(100, 0xff));
+  } else if (how == "too-many-dns") {
+    WatchChange change;
+    for (std::size_t i = 0; i <= kMaxWatchDns; ++i) change.dns.push_back("CN=n" + std::to_string(i) + ",DC=example,DC=test");
+    note(channel, kWatchChange, encode(change));
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -110,6 +141,17 @@ int main(int argc, char** argv) {
           if (how == "overrun") size.size = 100;
           if (how == "wrong-serial") size.serial = serial + 1;
           return ward::agent::ikeproc::encode(size);
+        }
+        if (m.type == kKeep) {
+          const char* watch = std::getenv("WARD_HOSTILE_WATCH");
+          if (watch != nullptr && std::string(watch) == "hang-keep") {
+            for (;;) pause();
+          }
+          return Body{};
+        }
+        if (m.type == kWatch) {
+          misbehave_at_watch(*channel);
+          return Body{};
         }
         if (m.type == kAnswerPart) {
           auto part = ward::agent::ikeproc::decode<AnswerPartRequest>(m.body);

@@ -4,7 +4,9 @@
 #include <array>
 
 #include "ike/auth/certificate_provider.h"
+#include "ike/auth/preshared_key.h"
 
+#include "agent/daemon/key_wire.h"
 #include "agent/ikebridge/sa_admission.h"
 #include "agent/ikeproc/messages.h"
 #include "agent/ikeproc/wire.h"
@@ -29,12 +31,6 @@ bool is_loopback(const IpAddress& address) {
 
 bool is_link_local(const IpAddress& address) {
   return address.family() == IpFamily::V6 && address.bytes()[0] == 0xfe && (address.bytes()[1] & 0xc0) == 0x80;
-}
-
-// A hash the engine may ask SKEYID for; anything else would abort prf() in wardd.
-bool supported_hash(IkeHashAlgorithm hash) {
-  return hash == IkeHashAlgorithm::Md5 || hash == IkeHashAlgorithm::Sha || hash == IkeHashAlgorithm::Sha2_256 ||
-         hash == IkeHashAlgorithm::Sha2_384;
 }
 
 }  // namespace
@@ -81,7 +77,13 @@ std::uint32_t KeyHandles::handle_for(const ikebridge::AuthProviderPtr& provider)
   providers_.push_back(provider);
   const auto handle = static_cast<std::uint32_t>(providers_.size());
   by_fingerprint_.emplace(fingerprint, handle);
+  if (new_key_) new_key_(handle, provider);
   return handle;
+}
+
+void KeyHandles::on_new_key(NewKey new_key) {
+  const std::lock_guard lock(mutex_);
+  new_key_ = std::move(new_key);
 }
 
 ikebridge::AuthProviderPtr KeyHandles::provider(std::uint32_t handle) const {
@@ -107,6 +109,14 @@ IkeProcess::IkeProcess(Logger& log, AcquireRecorder& recorder, ikebridge::AuthFa
       program_(std::move(program)),
       user_(std::move(user)),
       settings_(settings) {}
+
+void IkeProcess::use_key_process(KeyProcess* keys) {
+  key_process_ = keys;
+  if (keys == nullptr) return;
+  keys_.on_new_key([keys](std::uint32_t handle, const ikebridge::AuthProviderPtr& provider) {
+    if (const auto* psk = dynamic_cast<const ike::auth::PresharedKeyProvider*>(provider.get())) keys->add_preshared_key(handle, psk->key());
+  });
+}
 
 void IkeProcess::start(const std::vector<IpAddress>& addresses, driver::Dataplane& dataplane) {
   dataplane_ = &dataplane;
@@ -257,9 +267,7 @@ Expected<Body, std::string> IkeProcess::sign(std::span<const std::uint8_t> body)
   if (!certificates || request->handle != kCertificateHandle) {
     return unexpected("sign: no key has handle " + std::to_string(request->handle));
   }
-  // A hash of a main mode's PRF: MD5, SHA-1, SHA-256, SHA-384 or SHA-512 long.
-  constexpr std::array<std::size_t, 5> kHashSizes{16, 20, 32, 48, 64};
-  if (std::find(kHashSizes.begin(), kHashSizes.end(), request->hash.size()) == kHashSizes.end()) {
+  if (!keyproc::main_mode_hash_size(request->hash.size())) {
     return unexpected("sign: a " + std::to_string(request->hash.size()) + "-byte hash is no main mode hash");
   }
   auto signature = certificates->sign(request->hash);
@@ -480,9 +488,15 @@ Expected<Body, std::string> IkeProcess::handle_call(Incoming& m, const std::weak
       auto request = ikeproc::decode<ikeproc::SkeyidRequest>(m.body);
       if (!request) return unexpected(std::move(request.error()));
       const auto hash = request->hash;
-      if (!supported_hash(hash)) return unexpected("SKEYID: hash " + std::to_string(static_cast<unsigned>(hash)) + " is not supported");
+      if (!keyproc::skeyid_hash_supported(hash)) return unexpected("SKEYID: hash " + std::to_string(static_cast<unsigned>(hash)) + " is not supported");
       const auto provider = keys_.provider(request->handle);
       if (!provider) return unexpected("SKEYID: no key has handle " + std::to_string(request->handle));
+      if (key_process_ != nullptr) {
+        auto skeyid = key_process_->skeyid(*request);
+        if (!skeyid) return unexpected("SKEYID: " + skeyid.error());
+        return Body(reinterpret_cast<const std::uint8_t*>(skeyid->reveal().data()),
+                    reinterpret_cast<const std::uint8_t*>(skeyid->reveal().data()) + skeyid->size());
+      }
       const auto skeyid = provider->skeyid(hash, request->ni_b, request->nr_b, {});
       return Body(reinterpret_cast<const std::uint8_t*>(skeyid.reveal().data()),
                   reinterpret_cast<const std::uint8_t*>(skeyid.reveal().data()) + skeyid.size());

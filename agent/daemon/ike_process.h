@@ -25,6 +25,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -36,6 +37,7 @@
 
 #include "agent/daemon/acquire_listener.h"
 #include "agent/daemon/agent_state.h"
+#include "agent/daemon/key_process.h"
 #include "agent/daemon/log.h"
 #include "agent/ikebridge/ike_bridge.h"
 #include "agent/ikeproc/gss_service.h"
@@ -105,6 +107,9 @@ class BridgeSync {
 // wardd's lifetime (a handle is found again from prf(key, constant), which only wardd computes).
 class KeyHandles {
  public:
+  // Told each new handle and its key's provider (wardd's key process gets the key: key_process.h).
+  using NewKey = std::function<void(std::uint32_t handle, const ikebridge::AuthProviderPtr& provider)>;
+  void on_new_key(NewKey new_key);
   std::uint32_t handle_for(const ikebridge::AuthProviderPtr& provider);
   ikebridge::AuthProviderPtr provider(std::uint32_t handle) const;
 
@@ -112,6 +117,7 @@ class KeyHandles {
   mutable std::mutex mutex_;
   std::map<std::string, std::uint32_t> by_fingerprint_;
   std::vector<ikebridge::AuthProviderPtr> providers_;   // handle - 1
+  NewKey new_key_;
 };
 
 class IkeProcess final : public IkeRunner {
@@ -123,6 +129,10 @@ class IkeProcess final : public IkeRunner {
              std::string program, std::string user, config::IkeSettings settings);
   ~IkeProcess() override { stop(); }
 
+  // Before start(): SKEYID of preshared keys comes from the key process (which gets each key the
+  // child gets a handle for) instead of wardd. Signatures need nothing here: certificates loaded
+  // with a key process sign through it (certificate_reload.h).
+  void use_key_process(KeyProcess* keys);
   void start(const std::vector<IpAddress>& addresses, driver::Dataplane& dataplane) override;
   void sync(const AgentState& state) override;
   void replace_certificates(ikebridge::CertificateCredentialsPtr certificates) override;
@@ -161,6 +171,7 @@ class IkeProcess final : public IkeRunner {
   BridgeSync bridge_sync_;
   std::mutex sync_mutex_;
   KeyHandles keys_;
+  KeyProcess* key_process_ = nullptr;
   mutable std::mutex certificates_mutex_;
   ikebridge::CertificateCredentialsPtr certificates_;
   // Held while a set is sent, so that a reload and a child's start cannot cross (a new child left

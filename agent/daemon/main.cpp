@@ -40,6 +40,8 @@
 #include "agent/daemon/boot_policy.h"
 #include "agent/daemon/cache_recovery.h"
 #include "agent/daemon/certificate_reload.h"
+#include "agent/daemon/key_child.h"
+#include "agent/daemon/key_process.h"
 #include "agent/daemon/control_handler.h"
 #include "agent/daemon/dataplane_factory.h"
 #include "agent/daemon/fetch_child.h"
@@ -197,14 +199,32 @@ int run(const std::filesystem::path& config_path) {
   log.set_threshold(config->log_level);
   log.info("starting", {{"config", config_path.string()}, {"driver", std::string(config::name_of(config->driver))},
                         {"legacy_algorithms", std::string(config::name_of(config->legacy_algorithms))}});
+  // Before any thread starts, so that every thread inherits the mask and only sigtimedwait sees them.
+  const sigset_t signals = handled_signals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // A write to a pipe or socket whose reader went away (a wardctl that quit, an iptables-restore
+  // that failed) must be an error return, never the end of wardd.
+  ::signal(SIGPIPE, SIG_IGN);
+
+  // [privsep] user: the certificate's private key and the preshared keys live in a process of
+  // their own (key_process.h), started before the certificates are loaded.
+  std::unique_ptr<KeyProcess> keys;
+  if (!config->privsep_user.empty()) {
+    keys = std::make_unique<KeyProcess>(log, std::vector<std::string>{own_program(), "--privsep-child", "keys", "--user", config->privsep_user},
+                                        config->privsep_user);
+    if (auto started = keys->start(); !started) {
+      log.error("key-process-start-failed", {{"why", started.error()}});
+      return kExitStartFailed;
+    }
+  }
   // IKE certificate authentication: loaded before anything starts; a configured but unusable
   // certificate, key or trust store stops the start-up with the file and the reason. Reloaded
   // when the files change (certificate_reload.h): then an unusable set keeps the one in use.
   ikebridge::CertificateCredentialsPtr certificates;
   std::optional<CertificateReloader> certificate_reloader;
   if (config->certificates.enabled()) {
-    certificate_reloader.emplace(config->certificates);   // the files' state first: a change while loading is seen later
-    auto loaded = load_certificates(config->certificates);
+    certificate_reloader.emplace(config->certificates, keys.get());   // the files' state first: a change while loading is seen later
+    auto loaded = load_certificates(config->certificates, keys.get());
     if (!loaded) {
       log.error("certificates-load-failed", {{"why", loaded.error()}});
       return kExitStartFailed;
@@ -213,13 +233,6 @@ int run(const std::filesystem::path& config_path) {
     const auto fields = certificate_fields(*certificates);
     log.log(config::LogLevel::Info, "certificates-loaded", fields);
   }
-
-  // Before any thread starts, so that every thread inherits the mask and only sigtimedwait sees them.
-  const sigset_t signals = handled_signals();
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  // A write to a pipe or socket whose reader went away (a wardctl that quit, an iptables-restore
-  // that failed) must be an error return, never the end of wardd.
-  ::signal(SIGPIPE, SIG_IGN);
 
   SystemClock clock;
   // Never fails: a broken cache is moved aside (or replaced by one in memory), never a reason to
@@ -260,8 +273,10 @@ int run(const std::filesystem::path& config_path) {
   if (config->privsep_user.empty()) {
     ike_runner = std::make_unique<IkeInProcess>(log, acquires, std::move(auth), config->ike);
   } else {
-    ike_runner = std::make_unique<IkeProcess>(log, acquires, std::move(auth), certificates, own_program(), config->privsep_user,
-                                              config->ike);
+    auto process = std::make_unique<IkeProcess>(log, acquires, std::move(auth), certificates, own_program(), config->privsep_user,
+                                                config->ike);
+    process->use_key_process(keys.get());
+    ike_runner = std::move(process);
   }
   IkeRunner& ike = *ike_runner;
   ike.start(*addresses, *dataplane->dataplane);
@@ -387,6 +402,12 @@ int main(int argc, char** argv) {
     // LeakSanitizer they include the leak check, which needs ptrace and the dumpable flag the
     // sandbox takes away: it printed "Sanitizer has encountered a fatal error" at every exit.
     const int status = ward::agent::ikeproc::run_ike_child(args[3]);
+    std::fflush(nullptr);
+    std::_Exit(status);
+  }
+  // wardd's key process (key_process.h): the same, for the keys.
+  if (args.size() == 4 && args[0] == "--privsep-child" && args[1] == "keys" && args[2] == "--user") {
+    const int status = ward::agent::daemon::run_key_child(args[3]);
     std::fflush(nullptr);
     std::_Exit(status);
   }

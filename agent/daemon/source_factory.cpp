@@ -32,9 +32,36 @@ std::unique_ptr<PolicySource> make_policy_source(const config::Config& config, L
   return nullptr;
 }
 
-std::unique_ptr<ChangeWatcher> make_change_watcher(const config::Config& config, Logger& log, PolicySource* source,
-                                                   ChangeWatcher::Trigger trigger) {
+namespace {
+
+class InProcessWatch final : public ChangeWatch {
+ public:
+  explicit InProcessWatch(std::unique_ptr<ChangeWatcher> watcher) : watcher_(std::move(watcher)) {}
+
+ private:
+  std::unique_ptr<ChangeWatcher> watcher_;
+};
+
+class FetchProcessWatch final : public ChangeWatch {
+ public:
+  FetchProcessWatch(FetchProcess& process, ChangeWatcher::Trigger trigger) : process_(process) {
+    // The refresh loop retries a refresh that finds the directory unavailable: the result is unused.
+    process_.start_watch([trigger = std::move(trigger)](std::string_view reason) { (void)trigger(reason); });
+  }
+  ~FetchProcessWatch() override { process_.stop_watch(); }
+
+ private:
+  FetchProcess& process_;
+};
+
+}  // namespace
+
+std::unique_ptr<ChangeWatch> make_change_watcher(const config::Config& config, Logger& log, PolicySource* source,
+                                                 ChangeWatcher::Trigger trigger) {
   if (!config.uses_directory()) return nullptr;
+  if (auto* fetcher = dynamic_cast<FetchProcess*>(source); fetcher != nullptr) {
+    return std::make_unique<FetchProcessWatch>(*fetcher, std::move(trigger));
+  }
   auto settings = directory_source_settings(config.directory);
   if (!settings) return nullptr;  // make_policy_source said why
   ChangeWatchSettings watch;
@@ -45,10 +72,8 @@ std::unique_ptr<ChangeWatcher> make_change_watcher(const config::Config& config,
   if (auto* directory = dynamic_cast<DirectorySource*>(source); directory != nullptr) {
     watch.shared = directory->shared_session();
     watch.affects = [directory](std::string_view dn) { return directory->affected_by(dn); };
-  } else if (auto* fetcher = dynamic_cast<FetchProcess*>(source); fetcher != nullptr) {
-    watch.affects = [fetcher](std::string_view dn) { return fetcher->affected_by(dn); };
   }
-  return std::make_unique<ChangeWatcher>(std::move(watch), log, std::move(trigger));
+  return std::make_unique<InProcessWatch>(std::make_unique<ChangeWatcher>(std::move(watch), log, std::move(trigger)));
 }
 
 }  // namespace ward::agent::daemon

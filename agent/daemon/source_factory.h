@@ -18,11 +18,19 @@ namespace ward::agent::daemon {
 // (fetch_process.h) running `program --privsep-child fetch --user USER`.
 std::unique_ptr<PolicySource> make_policy_source(const config::Config& config, Logger& log, const std::string& program = {});
 
-// The directory change watcher (started), or null for a host without [directory] uri. When
-// `source` is the DirectorySource, the watch shares its connection and refreshes only for changes
-// that can affect what it fetches; a FetchProcess's watch has a connection of its own in wardd and
-// asks it the refresh scope its child sent. `source` must outlive the watcher.
-std::unique_ptr<ChangeWatcher> make_change_watcher(const config::Config& config, Logger& log, PolicySource* source,
-                                                   ChangeWatcher::Trigger trigger);
+// A running change watch; destroying it ends the watch and its calls of the trigger.
+class ChangeWatch {
+ public:
+  virtual ~ChangeWatch() = default;
+};
+
+// The directory change watch (started), or null for a host without [directory] uri. When
+// `source` is the DirectorySource, a ChangeWatcher in wardd shares its connection and refreshes
+// only for changes that can affect what it fetches; when it is a FetchProcess ([privsep] user),
+// the watch runs in its child, on the child's connection, and wardd only gets the refresh requests
+// (FetchProcess::start_watch): wardd then reads nothing from the directory. `source` must outlive
+// the watch.
+std::unique_ptr<ChangeWatch> make_change_watcher(const config::Config& config, Logger& log, PolicySource* source,
+                                                 ChangeWatcher::Trigger trigger);
 
 }  // namespace ward::agent::daemon

@@ -6,17 +6,29 @@
 //   - the IKE process killed with SIGKILL is noticed and logged, its SAs are removed, a new one
 //     starts, and the next pings negotiate again; tshark on the peer's end of the link sees no
 //     ICMP between the two hosts in clear at any time, only ESP;
-//   - with [certificates], the IKE process signs through wardd and never gets the key;
+//   - the key process (key_process.h) is `nobody` without capabilities as well and holds the
+//     preshared key, which the IKE process never does;
+//   - with [certificates], the IKE process signs through wardd and never gets the key; the key
+//     process holds it (one of its primes in its memory only, no process keeps the file open),
+//     and a SIGKILLed key process is replaced with the key and the next main mode signs with it;
 //   - with Kerberos ([directory] realm, a real MIT krb5kdc shared by the binary's tests), the
 //     IKE process runs main mode with every GSS-API step done by wardd, traffic is answered over
 //     ESP, and the keytab is neither open in the child nor openable by its user.
 // Skips without root, `ip` or tshark.
 #include <dirent.h>
+#include <fcntl.h>
+#include <openssl/bn.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -63,11 +75,12 @@ std::map<std::string, std::string> proc_status(pid_t pid) {
   return fields;
 }
 
-// wardd's IKE process: its child whose command line says --privsep-child; -1 when there is none.
-pid_t ike_process_of(pid_t wardd) {
+// wardd's child whose command line says --privsep-child ROLE ("ike", "keys"); -1 when there is none.
+pid_t privsep_child_of(pid_t wardd, const std::string& role) {
   DIR* proc = opendir("/proc");
   if (proc == nullptr) return -1;
   pid_t found = -1;
+  const std::string wanted = std::string("--privsep-child") + '\0' + role + '\0';
   while (const dirent* entry = readdir(proc)) {
     const pid_t pid = static_cast<pid_t>(std::strtol(entry->d_name, nullptr, 10));
     if (pid <= 0) continue;
@@ -75,10 +88,72 @@ pid_t ike_process_of(pid_t wardd) {
     if (status.count("PPid") == 0 || status.at("PPid") != std::to_string(wardd)) continue;
     std::ifstream cmdline("/proc/" + std::to_string(pid) + "/cmdline");
     const std::string args((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
-    if (args.find("--privsep-child") != std::string::npos) found = pid;
+    if (args.find(wanted) != std::string::npos) found = pid;
   }
   closedir(proc);
   return found;
+}
+
+// Whether `needle` is anywhere in the writable anonymous memory of `pid` (heap, stacks: where a
+// process keeps what it read; /proc/<pid>/maps and mem, as root). Mapped files are left out, and
+// so are regions over 256 MiB: ASan's shadow and allocator reserves hold no data and would take
+// a minute to read.
+bool memory_holds(pid_t pid, const std::vector<unsigned char>& needle) {
+  if (needle.empty()) return false;
+  std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
+  const int mem = ::open(("/proc/" + std::to_string(pid) + "/mem").c_str(), O_RDONLY | O_CLOEXEC);
+  if (mem < 0) return false;
+  constexpr std::uint64_t kLargest = 256ULL << 20;
+  constexpr std::size_t kChunk = 4U << 20;
+  std::vector<unsigned char> buffer(kChunk + needle.size());
+  bool found = false;
+  for (std::string line; !found && std::getline(maps, line);) {
+    std::uint64_t begin = 0, end = 0, offset = 0, inode = 0;
+    char perms[5] = {}, device[16] = {};
+    int name_at = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx %4s %lx %15s %lu %n", &begin, &end, perms, &offset, device, &inode, &name_at) < 6) continue;
+    const std::string name = name_at > 0 ? line.substr(static_cast<std::size_t>(name_at)) : std::string();
+    const bool anonymous = inode == 0 && (name.empty() || name == "[heap]" || name.rfind("[stack", 0) == 0);
+    if (perms[0] != 'r' || perms[1] != 'w' || !anonymous || end - begin > kLargest) continue;
+    std::size_t kept = 0;   // the tail of the last chunk, so a needle across two chunks is found
+    for (std::uint64_t at = begin; !found && at < end; at += kChunk) {
+      const auto n = ::pread(mem, buffer.data() + kept, std::min<std::uint64_t>(kChunk, end - at), static_cast<off_t>(at));
+      if (n <= 0) break;
+      const std::size_t have = kept + static_cast<std::size_t>(n);
+      found = ::memmem(buffer.data(), have, needle.data(), needle.size()) != nullptr;
+      kept = std::min(have, needle.size() - 1);
+      std::memmove(buffer.data(), buffer.data() + have - kept, kept);
+    }
+  }
+  ::close(mem);
+  return found;
+}
+
+// The first prime of an RSA key file as OpenSSL keeps it in memory (BIGNUM words, least significant
+// first: little-endian bytes on every host Ward runs on).
+std::vector<unsigned char> rsa_prime_in_memory(const std::filesystem::path& key_file) {
+  std::vector<unsigned char> out;
+  FILE* file = std::fopen(key_file.c_str(), "r");
+  if (file == nullptr) return out;
+  EVP_PKEY* key = PEM_read_PrivateKey(file, nullptr, nullptr, nullptr);
+  std::fclose(file);
+  BIGNUM* p = nullptr;
+  if (key != nullptr && EVP_PKEY_get_bn_param(key, "rsa-factor1", &p) == 1) {
+    out.resize(static_cast<std::size_t>(BN_num_bytes(p)));
+    BN_bn2lebinpad(p, out.data(), static_cast<int>(out.size()));
+  }
+  BN_free(p);
+  EVP_PKEY_free(key);
+  return out;
+}
+
+// Whether any descriptor of `pid` is `file`.
+bool has_open(pid_t pid, const std::filesystem::path& file) {
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", error)) {
+    if (std::filesystem::read_symlink(entry.path(), error) == file) return true;
+  }
+  return false;
 }
 
 std::string caps_line(pid_t pid) {
@@ -104,13 +179,37 @@ class WarddPrivsepNetnsTest : public testing::TwoWarddHosts {
     if (!capture_pid_.empty()) b_.ns->exec("kill $(cat " + capture_pid_ + ") 2>/dev/null");
   }
 
-  pid_t wait_for_ike_process(const Host& host, pid_t other_than = -1) {
+  // Both hosts get certificates from one root; `policy` authenticates with them.
+  void use_certificates(model::Policy& policy) {
+    auto root = test::make_rsa_ca(dir_->path(), "root", "/O=Ward/CN=Privsep Test Root");
+    ASSERT_TRUE(root) << root.error().to_string();
+    testing::use_certificate(a_, "a", *root, *root, kAddressA);
+    testing::use_certificate(b_, "b", *root, *root, kAddressB);
+    policy = esp_policy("unused");
+    policy.rules[0].auth_methods = {model::AuthMethod::certificate("CN=Privsep Test Root, O=Ward")};
+  }
+
+  pid_t wait_for_ike_process(const Host& host, pid_t other_than = -1) { return wait_for_child(host, "ike", other_than); }
+  pid_t wait_for_key_process(const Host& host, pid_t other_than = -1) { return wait_for_child(host, "keys", other_than); }
+  // `role` "ike" logs ike-process-ready, "keys" key-process-ready.
+  static pid_t wait_for_child(const Host& host, const std::string& role, pid_t other_than) {
     pid_t pid = -1;
+    const std::string ready = (role == "ike" ? "ike" : "key") + std::string("-process-ready pid=");
     eventually([&] {
-      pid = ike_process_of(host.wardd.pid());
-      return pid > 0 && pid != other_than && host_log_has(host, "ike-process-ready pid=" + std::to_string(pid));
+      pid = privsep_child_of(host.wardd.pid(), role);
+      return pid > 0 && pid != other_than && host_log_has(host, ready + std::to_string(pid));
     });
     return pid;
+  }
+  // What a sandboxed child of wardd must show in /proc/<pid>/status: nobody, no capability in any
+  // set, no_new_privs, a seccomp filter.
+  static void expect_sandboxed(pid_t pid, const char* what) {
+    const auto status = proc_status(pid);
+    EXPECT_EQ(status.at("Uid"), "65534\t65534\t65534\t65534") << what;
+    EXPECT_EQ(status.at("Gid"), "65534\t65534\t65534\t65534") << what;
+    for (const char* set : {"CapInh", "CapPrm", "CapEff", "CapAmb", "CapBnd"}) EXPECT_EQ(status.at(set), "0000000000000000") << what << " " << set;
+    EXPECT_EQ(status.at("NoNewPrivs"), "1") << what;
+    EXPECT_EQ(status.at("Seccomp"), "2") << what;
   }
   static bool host_log_has(const Host& host, const std::string& text) {
     return test::read_text(host.log).find(text) != std::string::npos;
@@ -156,16 +255,18 @@ TEST_F(WarddPrivsepNetnsTest, IkeRunsAsItsOwnUserWithoutCapabilitiesAndNegotiate
   testing::start_wardd(b_, esp_policy("privsep secret"));
   const pid_t ike_a = wait_for_ike_process(a_);
   ASSERT_GT(ike_a, 0) << test::file_tail(a_.log);
+  const pid_t keys_a = wait_for_key_process(a_);
+  ASSERT_GT(keys_a, 0) << test::file_tail(a_.log);
   const auto wardd = proc_status(a_.wardd.pid());
-  const auto ike = proc_status(ike_a);
-  std::printf("wardd %s\nIKE   %s\n", caps_line(a_.wardd.pid()).c_str(), caps_line(ike_a).c_str());
+  std::printf("wardd %s\nIKE   %s\nkeys  %s\n", caps_line(a_.wardd.pid()).c_str(), caps_line(ike_a).c_str(), caps_line(keys_a).c_str());
   EXPECT_EQ(wardd.at("Uid"), "0\t0\t0\t0");
   EXPECT_NE(wardd.at("CapEff"), "0000000000000000");
-  EXPECT_EQ(ike.at("Uid"), "65534\t65534\t65534\t65534");
-  EXPECT_EQ(ike.at("Gid"), "65534\t65534\t65534\t65534");
-  for (const char* set : {"CapInh", "CapPrm", "CapEff", "CapAmb", "CapBnd"}) EXPECT_EQ(ike.at(set), "0000000000000000") << set;
-  EXPECT_EQ(ike.at("NoNewPrivs"), "1");
-  EXPECT_EQ(ike.at("Seccomp"), "2");
+  expect_sandboxed(ike_a, "the IKE process");
+  expect_sandboxed(keys_a, "the key process");
+  // The key process has no socket but its channel to wardd (AF_UNIX): none in `ss` but that one.
+  const auto key_sockets = ward::testing::command_output("ip netns exec " + a_.ns->name() + " ss -apn | grep 'pid=" + std::to_string(keys_a) + ",'");
+  EXPECT_EQ(key_sockets.find("udp"), std::string::npos) << key_sockets;
+  EXPECT_EQ(key_sockets.find("tcp"), std::string::npos) << key_sockets;
   // Its sockets came from wardd: UDP 500 and 4500 on the host address are open in the child.
   const auto sockets = ward::testing::command_output("ip netns exec " + a_.ns->name() + " ss -uanp");
   EXPECT_NE(sockets.find(std::string(kAddressA) + ":500 "), std::string::npos) << sockets;
@@ -178,8 +279,11 @@ TEST_F(WarddPrivsepNetnsTest, IkeRunsAsItsOwnUserWithoutCapabilitiesAndNegotiate
   EXPECT_EQ(sa_a["quick_modes"][0]["auth_method"], "pre-shared key");
   EXPECT_EQ(sa_a["sas"].size(), 2U);
   EXPECT_NE(wardctl(a_, "show events").second.find("quick mode established"), std::string::npos);
-  // The key stayed in wardd: the child asked for SKEYID.
+  // The IKE process asked for SKEYID, which the key process computed (the IKE process has no key).
   EXPECT_EQ(test::read_text(a_.log).find("privsep secret"), std::string::npos);
+  const std::string psk = "privsep secret";
+  EXPECT_TRUE(memory_holds(keys_a, std::vector<unsigned char>(psk.begin(), psk.end()))) << "the key process has no preshared key";
+  EXPECT_FALSE(memory_holds(ike_a, std::vector<unsigned char>(psk.begin(), psk.end()))) << "the IKE process holds the preshared key";
 
   // SIGTERM: the child deletes its SAs through wardd and tells B, whose SAs go too.
   ASSERT_EQ(::kill(a_.wardd.pid(), SIGTERM), 0);
@@ -246,21 +350,14 @@ TEST_F(WarddPrivsepNetnsTest, AKilledIkeProcessIsRestartedAndTrafficResumesWitho
   EXPECT_GE(count("isakmp.exchangetype == 2 && ip.src == " + std::string(kAddressA)), 2U) << "two main modes from A";
 }
 
-// [certificates] no longer keeps IKE inside wardd: the IKE process gets the certificate, its chain
-// and the trust store, and asks wardd for each signature (kSign); the private key (0600, root's)
-// stays with wardd. A SIGKILLed child is replaced and signs through wardd again.
 // [certificates] settings reach the IKE process with the certificate: A requires a CRL for every
 // certificate of a peer's chain and its trust store has none, so A's IKE process refuses B's chain
 // (a child that checked with the default, if-present, let the main mode through).
 TEST_F(WarddPrivsepNetnsTest, TheIkeProcessChecksChainsWithTheConfiguredRevocation) {
-  auto root = test::make_rsa_ca(dir_->path(), "root", "/O=Ward/CN=Privsep Test Root");
-  ASSERT_TRUE(root) << root.error().to_string();
-  testing::use_certificate(a_, "a", *root, *root, kAddressA);
-  testing::use_certificate(b_, "b", *root, *root, kAddressB);
+  model::Policy policy;
+  use_certificates(policy);
   ASSERT_FALSE(HasFatalFailure());
   ASSERT_TRUE(test::write_file(a_.config, test::read_text(a_.config) + "revocation = required\n"));
-  auto policy = esp_policy("unused");
-  policy.rules[0].auth_methods = {model::AuthMethod::certificate("CN=Privsep Test Root, O=Ward")};
   testing::start_wardd(a_, policy);
   testing::start_wardd(b_, policy);
   ASSERT_GT(wait_for_ike_process(a_), 0) << test::file_tail(a_.log);
@@ -269,14 +366,13 @@ TEST_F(WarddPrivsepNetnsTest, TheIkeProcessChecksChainsWithTheConfiguredRevocati
   EXPECT_TRUE(show_sa(a_).value("quick_modes", nlohmann::json::array()).empty());
 }
 
+// [certificates] with the IKE process: it gets the certificate, its chain and the trust store and
+// asks for each signature (kSign, which wardd hands to the key process); the private key never
+// reaches it. A SIGKILLed child is replaced and signs again.
 TEST_F(WarddPrivsepNetnsTest, WithCertificatesTheIkeProcessSignsThroughWarddWithoutTheKey) {
-  auto root = test::make_rsa_ca(dir_->path(), "root", "/O=Ward/CN=Privsep Test Root");
-  ASSERT_TRUE(root) << root.error().to_string();
-  testing::use_certificate(a_, "a", *root, *root, kAddressA);
-  testing::use_certificate(b_, "b", *root, *root, kAddressB);
+  model::Policy policy;
+  use_certificates(policy);
   ASSERT_FALSE(HasFatalFailure());
-  auto policy = esp_policy("unused");
-  policy.rules[0].auth_methods = {model::AuthMethod::certificate("CN=Privsep Test Root, O=Ward")};
   testing::start_wardd(a_, policy);
   testing::start_wardd(b_, policy);
   const pid_t first = wait_for_ike_process(a_);
@@ -318,6 +414,50 @@ TEST_F(WarddPrivsepNetnsTest, WithCertificatesTheIkeProcessSignsThroughWarddWith
     return after.value("quick_modes", nlohmann::json::array()).size() == 1 &&
            after["quick_modes"][0]["auth_method"] == "RSA signature (X.509)";
   })) << show_sa(a_).dump(1);
+}
+
+// The certificate's private key is read by the key process only (a descriptor of the file opened
+// by wardd, closed once read): one of the key's primes, as OpenSSL keeps it, is in the key
+// process's memory and in neither wardd's nor the IKE process's, and no process keeps the file
+// open. The key process SIGKILLed is logged and replaced, gets the key again, and the next main
+// mode (the IKE process killed too, so that one is needed) signs through it.
+TEST_F(WarddPrivsepNetnsTest, TheCertificateKeyLivesOnlyInTheKeyProcessWhichIsRestartedWithIt) {
+  model::Policy policy;
+  use_certificates(policy);
+  ASSERT_FALSE(HasFatalFailure());
+  testing::start_wardd(a_, policy);
+  testing::start_wardd(b_, policy);
+  const pid_t ike = wait_for_ike_process(a_);
+  const pid_t keys = wait_for_key_process(a_);
+  ASSERT_GT(ike, 0) << test::file_tail(a_.log);
+  ASSERT_GT(keys, 0) << test::file_tail(a_.log);
+  ASSERT_TRUE(ping_until_answered(a_, kAddressB)) << test::file_tail(a_.log) << test::file_tail(b_.log);
+  nlohmann::json sa;
+  ASSERT_TRUE(testing::one_quick_mode_each({{&a_, &sa}})) << sa.dump(1);
+  EXPECT_EQ(sa["quick_modes"][0]["auth_method"], "RSA signature (X.509)") << sa.dump(1);
+
+  const auto key_file = a_.dir / "a.key";
+  const auto prime = rsa_prime_in_memory(key_file);
+  ASSERT_GE(prime.size(), 64U);
+  EXPECT_TRUE(memory_holds(keys, prime)) << "the key process does not hold the key";
+  EXPECT_FALSE(memory_holds(a_.wardd.pid(), prime)) << "wardd holds the certificate's private key";
+  EXPECT_FALSE(memory_holds(ike, prime)) << "the IKE process holds the certificate's private key";
+  for (const pid_t pid : {a_.wardd.pid(), ike, keys}) EXPECT_FALSE(has_open(pid, key_file)) << "pid " << pid << " keeps the key file open";
+
+  ASSERT_EQ(::kill(keys, SIGKILL), 0);
+  EXPECT_TRUE(eventually([&] { return host_log_has(a_, "key-process-exited pid=" + std::to_string(keys) + " how=\"killed by SIGKILL\""); }))
+      << test::file_tail(a_.log);
+  const pid_t new_keys = wait_for_key_process(a_, keys);
+  ASSERT_GT(new_keys, 0) << test::file_tail(a_.log);
+  EXPECT_TRUE(eventually([&] { return memory_holds(new_keys, prime); })) << "the new key process did not get the key again";
+  ASSERT_EQ(::kill(ike, SIGKILL), 0);
+  ASSERT_GT(wait_for_ike_process(a_, ike), 0) << test::file_tail(a_.log);
+  ASSERT_TRUE(ping_until_answered(a_, kAddressB)) << test::file_tail(a_.log) << test::file_tail(b_.log);
+  EXPECT_TRUE(eventually([&] {
+    const auto after = show_sa(a_);
+    return after.value("quick_modes", nlohmann::json::array()).size() == 1 && after["quick_modes"][0]["auth_method"] == "RSA signature (X.509)";
+  })) << show_sa(a_).dump(1);
+  EXPECT_FALSE(host_log_has(a_, "key-process-certificate-refused")) << test::file_tail(a_.log);
 }
 
 // Kerberos: the realm's KDC listens on the root namespace's loopback, one per test binary; each
@@ -367,7 +507,7 @@ class WarddPrivsepKerberosTest : public WarddPrivsepNetnsTest {
                                            dir_->path() / "kdc-relay.log");
     ASSERT_TRUE(relay) << relay.error().to_string();
     relays_.push_back(std::move(*relay));
-    ASSERT_TRUE(testing::eventually([&] { return std::filesystem::exists(kdc_socket); })) << "the KDC relay socket never appeared";
+    ASSERT_TRUE(test::wait_for_unix_listener(kdc_socket, std::chrono::seconds(10))) << "the KDC relay never listened";
     const std::string hosts =
         std::string("127.0.0.1 localhost\n") + kAddressA + " " + fqdn("a") + "\n" + kAddressB + " " + fqdn("b") + "\n";
     for (auto* host : {&a_, &b_}) {

@@ -101,10 +101,13 @@ Expected<std::unique_ptr<KerberosClientCredentials>, KerberosError> KerberosClie
   return std::unique_ptr<KerberosClientCredentials>(new KerberosClientCredentials(std::move(handles), std::move(name)));
 }
 
-Expected<model::Secret, KerberosError> KerberosClientCredentials::marshal_initial_ticket() const {
-  krb5_context ctx = handles_->context.get();
+namespace {
+
+// The initial ticket (krbtgt/REALM@REALM for the ccache's principal) in `ccache`, into `found`.
+Expected<void, KerberosError> retrieve_initial_ticket(krb5_context ctx, krb5_ccache ccache, const std::string& name,
+                                                      krb5_creds& found) {
   krb5_principal raw_client = nullptr;
-  if (auto code = krb5_cc_get_principal(ctx, handles_->ccache, &raw_client); code != 0) {
+  if (auto code = krb5_cc_get_principal(ctx, ccache, &raw_client); code != 0) {
     return unexpected(KerberosError{"read ccache principal", krb5_message(ctx, code)});
   }
   std::unique_ptr<krb5_principal_data, std::function<void(krb5_principal)>> client(
@@ -121,9 +124,19 @@ Expected<model::Secret, KerberosError> KerberosClientCredentials::marshal_initia
   krb5_creds wanted{};
   wanted.client = client.get();
   wanted.server = tgs.get();
+  if (auto code = krb5_cc_retrieve_cred(ctx, ccache, 0, &wanted, &found); code != 0) {
+    return unexpected(KerberosError{"find the initial ticket in " + name, krb5_message(ctx, code)});
+  }
+  return {};
+}
+
+}  // namespace
+
+Expected<model::Secret, KerberosError> KerberosClientCredentials::marshal_initial_ticket() const {
+  krb5_context ctx = handles_->context.get();
   krb5_creds found{};
-  if (auto code = krb5_cc_retrieve_cred(ctx, handles_->ccache, 0, &wanted, &found); code != 0) {
-    return unexpected(KerberosError{"find the initial ticket in " + ccache_name_, krb5_message(ctx, code)});
+  if (auto retrieved = retrieve_initial_ticket(ctx, handles_->ccache, ccache_name_, found); !retrieved) {
+    return unexpected(std::move(retrieved.error()));
   }
   krb5_data* out = nullptr;
   const auto marshalled = krb5_marshal_credentials(ctx, &found, &out);
@@ -164,6 +177,36 @@ Expected<std::unique_ptr<KerberosClientCredentials>, KerberosError> KerberosClie
   std::string name = full_name;
   krb5_free_string(ctx, full_name);
   return std::unique_ptr<KerberosClientCredentials>(new KerberosClientCredentials(std::move(handles), std::move(name)));
+}
+
+Expected<std::int64_t, KerberosError> KerberosClientCredentials::initial_ticket_end() const {
+  krb5_context ctx = handles_->context.get();
+  krb5_creds found{};
+  if (auto retrieved = retrieve_initial_ticket(ctx, handles_->ccache, ccache_name_, found); !retrieved) {
+    return unexpected(std::move(retrieved.error()));
+  }
+  const std::int64_t end = static_cast<std::uint32_t>(found.times.endtime);   // krb5_timestamp: unsigned after 2038
+  krb5_free_cred_contents(ctx, &found);
+  return end;
+}
+
+Expected<void, KerberosError> KerberosClientCredentials::replace(std::string_view marshalled) {
+  krb5_context ctx = handles_->context.get();
+  krb5_data in{};
+  in.length = static_cast<unsigned int>(marshalled.size());
+  in.data = const_cast<char*>(marshalled.data());
+  krb5_creds* creds = nullptr;
+  if (auto code = krb5_unmarshal_credentials(ctx, &in, &creds); code != 0) {
+    return unexpected(KerberosError{"unmarshal the ticket", krb5_message(ctx, code)});
+  }
+  std::unique_ptr<krb5_creds, std::function<void(krb5_creds*)>> guard(creds, [ctx](krb5_creds* c) { krb5_free_creds(ctx, c); });
+  if (auto code = krb5_cc_initialize(ctx, handles_->ccache, creds->client); code != 0) {
+    return unexpected(KerberosError{"initialize " + ccache_name_, krb5_message(ctx, code)});
+  }
+  if (auto code = krb5_cc_store_cred(ctx, handles_->ccache, creds); code != 0) {
+    return unexpected(KerberosError{"store the ticket in " + ccache_name_, krb5_message(ctx, code)});
+  }
+  return {};
 }
 
 Expected<std::string, KerberosError> default_ccache_principal(const std::string& expected_principal) {

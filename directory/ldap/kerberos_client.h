@@ -3,6 +3,7 @@
 // an object of ScopedGssCcache lives. The system's default ccache is never touched.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -40,6 +41,12 @@ class KerberosClientCredentials {
   // Errors name the step; a body that is no marshalled credential is one.
   static Expected<std::unique_ptr<KerberosClientCredentials>, KerberosError> adopt(std::string_view marshalled,
                                                                                     const std::string& ccache_name = {});
+  // Puts the ticket marshal_initial_ticket() wrote in this object's ccache in place of what it held
+  // (re-initialized, never destroyed: a bind on another thread that resolves the ccache by name
+  // meanwhile finds it). On error the ccache may be empty.
+  Expected<void, KerberosError> replace(std::string_view marshalled);
+  // When the initial ticket (the TGT) expires, in seconds since the epoch.
+  Expected<std::int64_t, KerberosError> initial_ticket_end() const;
 
  private:
   struct Handles;

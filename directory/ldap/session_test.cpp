@@ -1,4 +1,5 @@
 // Session against real slapd (and krb5kdc for GSSAPI), started by the test harness.
+#include "directory/ldap/kerberos_client.h"
 #include "directory/ldap/root_dse.h"
 #include "directory/ldap/session.h"
 
@@ -420,6 +421,34 @@ TEST(SessionGssapi, BindsWithHostKeytabAndWhoamiShowsHost) {
   auto me = (*session)->whoami();
   ASSERT_TRUE(me) << me.error().to_string();
   EXPECT_EQ(*me, "dn:cn=host/client.ward.test,ou=computers,dc=ward,dc=test");
+
+  // A process without the keytab (wardd's fetcher) binds with a TGT handed over as bytes, and a
+  // newer one replaces it in place (the ccache is never destroyed under a concurrent bind).
+  const std::string principal = "host/client.ward.test@" + (*kdc)->realm();
+  auto tgt = KerberosClientCredentials::acquire(host_keytab.string(), principal);
+  ASSERT_TRUE(tgt) << tgt.error().step << ": " << tgt.error().message;
+  auto first = (*tgt)->marshal_initial_ticket();
+  ASSERT_TRUE(first);
+  auto held = KerberosClientCredentials::adopt(first->reveal(), "MEMORY:ward-session-test-adopted");
+  ASSERT_TRUE(held) << held.error().step << ": " << held.error().message;
+  const auto end = (*held)->initial_ticket_end();
+  ASSERT_TRUE(end) << end.error().message;
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  EXPECT_GT(*end, now);
+  EXPECT_LE(*end, now + 25 * 3600);
+  auto again = KerberosClientCredentials::acquire(host_keytab.string(), principal);
+  ASSERT_TRUE(again);
+  auto second = (*again)->marshal_initial_ticket();
+  ASSERT_TRUE(second);
+  ASSERT_TRUE((*held)->replace(second->reveal()));
+  SessionOptions adopted_options = session_options;
+  adopted_options.bind = GssapiBind{"", principal, (*held)->ccache_name()};
+  auto adopted = Session::connect(adopted_options);
+  ASSERT_TRUE(adopted) << adopted.error().to_string();
+  EXPECT_EQ((*adopted)->whoami().value_or(""), "dn:cn=host/client.ward.test,ou=computers,dc=ward,dc=test");
+  auto garbage = (*held)->replace("not a ticket");
+  ASSERT_FALSE(garbage);
+  EXPECT_EQ(garbage.error().step, "unmarshal the ticket");
 
   // An IP address in the URI cannot name the service principal (ldap/<host>): said before Kerberos.
   session_options.uris = {(*slapd)->ldap_uri()};

@@ -420,6 +420,11 @@ Expected<std::vector<KernelTable::Count>, std::string> KernelTable::counters() c
       std::uint32_t index = 0;
       std::memcpy(&index, data, sizeof index);
       if (index >= counts.size()) return;
+      // A negotiate filter's element may share a map with permit and block elements; its packets
+      // are Ward's to count (the engine's, or the SPD's SAs), not the kernel table's.
+      if (!nftnl_set_elem_is_set(&element, NFTNL_SET_ELEM_VERDICT)) return;
+      const auto verdict = static_cast<std::int32_t>(nftnl_set_elem_get_u32(&element, NFTNL_SET_ELEM_VERDICT));
+      if (verdict != NF_ACCEPT && verdict != NF_DROP) return;
       struct Sum {
         Count* count;
       } sum{&counts[index]};

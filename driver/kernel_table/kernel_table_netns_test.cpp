@@ -80,6 +80,29 @@ TEST_F(KernelTableNetnsTest, PermitAndBlockAreDecidedInTheKernelAndCounted) {
   EXPECT_EQ(a_->exec_output("nft list tables"), "");
 }
 
+// A negotiate filter's element can share a map with a permit filter's (same key, same layer): its
+// packets are Ward's to count, never the kernel table's (the nfqueue engine counts them too).
+TEST_F(KernelTableNetnsTest, NegotiateElementsInACountedMapCountNothing) {
+  KernelTableOptions options;
+  options.negotiate = NegotiateVerdict::Accept;  // as the xfrm backend: no queue to serve
+  auto kernel = open_table(options);
+  ASSERT_TRUE(kernel);
+  FilterTable table;
+  table.filters = {filter(1, "10.20.3.1/32", "10.20.3.2/32", 1, 0, FilterAction::Permit),
+                   filter(2, "10.20.3.1/32", "10.20.3.3/32", 1, 0, FilterAction::Negotiate)};
+  auto installed = kernel->install(table, {});
+  ASSERT_TRUE(installed) << installed.error();
+  ASSERT_EQ(installed->layers, 1U) << "both elements in one map";
+  EXPECT_TRUE(pings(kB4));
+  (void)pings("10.20.3.3");  // nobody answers: the echo request leaves through the negotiate element
+  auto counts = kernel->counters();
+  ASSERT_TRUE(counts) << counts.error();
+  ASSERT_EQ(counts->size(), 2U);
+  EXPECT_GE((*counts)[0].packets, 1U) << "the permitted echo request";
+  EXPECT_EQ((*counts)[1].packets, 0U) << "the negotiate filter's echo request is not the table's to count";
+  EXPECT_EQ((*counts)[1].bytes, 0U);
+}
+
 // The whole table is one transaction: a failure after the IPv4 part leaves both families on the
 // old table (a sequence of per-family loads would have switched IPv4 already).
 TEST_F(KernelTableNetnsTest, AFailedInstallLeavesBothFamiliesOnTheOldTable) {

@@ -117,6 +117,7 @@ class XfrmDataplane final : public Dataplane {
   const std::string& filter_placement() const noexcept { return filter_placement_; }
   bool kernel_table_in_use() const noexcept { return kernel_ != nullptr; }
   KernelTable* kernel_table_for_testing() noexcept { return kernel_.get(); }
+  xfrm::Spd& spd_for_testing() noexcept { return *spd_; }
 
  private:
   struct InstalledSa {

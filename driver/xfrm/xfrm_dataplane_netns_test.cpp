@@ -4,6 +4,8 @@
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
+#include <sstream>
+#include <algorithm>
 
 #include <gtest/gtest.h>
 
@@ -56,6 +58,11 @@ class XfrmDataplaneNetnsTest : public ::testing::Test {
   void SetUp() override {
     std::string why;
     if (!ward::testing::can_use_network_namespaces(&why)) GTEST_SKIP() << why;
+    // Before the namespaces, which take seconds to make inside User-mode Linux.
+    if (needs_kernel_table() && ward::test::inside_uml()) {
+      GTEST_SKIP() << "User-mode Linux's 6.1 build has no nftables inet family (CONFIG_NF_TABLES_INET is not set): permit and block "
+                      "stay XFRM policies there";
+    }
     a_ = std::make_unique<Netns>("xfrmdp-a");
     b_ = std::make_unique<Netns>("xfrmdp-b");
     links_ = ward::testing::connect_veth(*a_, std::string(kAddressA) + "/24", *b_, std::string(kAddressB) + "/24");
@@ -67,13 +74,7 @@ class XfrmDataplaneNetnsTest : public ::testing::Test {
     ASSERT_NE(dataplane_, nullptr);
   }
   virtual XfrmOptions options() const { return {}; }
-  // Permit and block in nftables: everywhere but User-mode Linux, whose 6.1 build has no nftables
-  // inet family (CONFIG_NF_TABLES_INET is not set); there the filters stay XFRM policies.
-  bool skip_without_kernel_table() const {
-    if (dataplane_->kernel_table_in_use()) return false;
-    EXPECT_TRUE(ward::test::inside_uml()) << "this kernel has nftables: " << dataplane_->filter_placement();
-    return true;
-  }
+  virtual bool needs_kernel_table() const { return false; }
   std::uint64_t packets_of(std::uint32_t id) const {
     std::uint64_t packets = 0;
     for (const auto& filter : dataplane_->counters().filters) packets += filter.filter_id == id ? filter.packets : 0;
@@ -87,6 +88,18 @@ class XfrmDataplaneNetnsTest : public ::testing::Test {
   std::unique_ptr<Netns> a_, b_;
   std::pair<std::string, std::string> links_;
   std::unique_ptr<XfrmDataplane> dataplane_;
+};
+
+// Permit and block in nftables: everywhere but User-mode Linux, whose 6.1 build has no nftables
+// inet family; there these tests skip.
+class XfrmDataplaneKernelTableTest : public XfrmDataplaneNetnsTest {
+ protected:
+  bool needs_kernel_table() const override { return true; }
+  void SetUp() override {
+    XfrmDataplaneNetnsTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    ASSERT_TRUE(dataplane_->kernel_table_in_use()) << "this kernel has nftables: " << dataplane_->filter_placement();
+  }
 };
 
 // Permit and block as XFRM policies: what the backend does on a kernel without the nftables table.
@@ -145,8 +158,7 @@ TEST_F(XfrmDataplaneWithoutKernelTableTest, TheTableBecomesPrioritisedPoliciesAn
   EXPECT_GE(counted.blocked, 1u) << "the blocked ping is in /proc/net/xfrm_stat";
 }
 
-TEST_F(XfrmDataplaneNetnsTest, PermitAndBlockAreDecidedAndCountedInTheKernelFilterTable) {
-  if (skip_without_kernel_table()) GTEST_SKIP() << "permit and block: " << dataplane_->filter_placement();
+TEST_F(XfrmDataplaneKernelTableTest, PermitAndBlockAreDecidedAndCountedInTheKernelFilterTable) {
   EXPECT_EQ(dataplane_->filter_placement(), "nftables table inet ward");
   FilterTable table;
   table.filters = {filter(71, 1, PortRange::any(), FilterAction::Block), filter(72, 6, PortRange::single(7401), FilterAction::Permit),
@@ -179,8 +191,40 @@ TEST_F(XfrmDataplaneNetnsTest, PermitAndBlockAreDecidedAndCountedInTheKernelFilt
   EXPECT_EQ(acquires[0].filter_id, 73u) << "the SPD still raises acquires for negotiate filters";
 }
 
-TEST_F(XfrmDataplaneNetnsTest, ATableTheKernelFilterTableRefusesChangesNeither) {
-  if (skip_without_kernel_table()) GTEST_SKIP() << "permit and block: " << dataplane_->filter_placement();
+// Precedence across the two halves, inbound too: a permit inside a negotiate filter's range passes
+// in clear both ways (the SPD's allow policy, in and out, keeps the input policy check from dropping
+// it; nftables counts it), the negotiate filter's own clear traffic is dropped on the way in (the
+// input policy check, after nftables accepted it), and a negotiate filter inside a block filter's
+// range is negotiated (nftables' first match for it is the negotiate filter's accept).
+TEST_F(XfrmDataplaneKernelTableTest, PrecedenceHoldsAcrossNftablesAndTheSpdInBothDirections) {
+  const auto a = *IpPrefix::parse("10.20.4.1/32");
+  const auto b = *IpPrefix::parse("10.20.4.2/32");
+  const auto make = [](std::uint32_t id, IpPrefix source, IpPrefix destination, std::uint8_t protocol, PortRange sport, PortRange dport,
+                       FilterAction action) { return DriverFilter{id, source, destination, protocol, sport, dport, action, 0, {}}; };
+  FilterTable table;
+  table.filters = {make(61, a, b, 6, PortRange::single(7701), PortRange::any(), FilterAction::Permit),
+                   make(61, b, a, 6, PortRange::any(), PortRange::single(7701), FilterAction::Permit),
+                   make(62, a, b, 6, PortRange::any(), PortRange::any(), FilterAction::Negotiate),
+                   make(62, b, a, 6, PortRange::any(), PortRange::any(), FilterAction::Negotiate),
+                   make(63, a, b, 1, PortRange::any(), PortRange::any(), FilterAction::Negotiate),
+                   make(64, a, b, 0, PortRange::any(), PortRange::any(), FilterAction::Block),
+                   make(64, b, a, 0, PortRange::any(), PortRange::any(), FilterAction::Block)};
+  ASSERT_TRUE(dataplane_->install_filter_table(table).has_value());
+  {
+    ward::testing::TcpListeners listeners(*a_, kAddressA, {7701, 7702});
+    EXPECT_TRUE(ward::testing::tcp_connects(*b_, kAddressA, 7701)) << "the permit inside the negotiate filter, from B in clear";
+    EXPECT_FALSE(ward::testing::tcp_connects(*b_, kAddressA, 7702)) << "clear traffic of the negotiate filter is dropped coming in";
+  }
+  EXPECT_GE(packets_of(61), 3u) << "the permitted connection, both directions, counted by nftables";
+  EXPECT_EQ(packets_of(64), 0u);
+  EXPECT_NE(ward::testing::ping_once(*a_, kAddressB), 0) << "no SA for the ICMP negotiate filter";
+  EXPECT_EQ(packets_of(64), 0u) << "the echo request is the negotiate filter's, not the block filter's";
+  const auto acquires = recorder_.wait_for_acquire(3s);
+  ASSERT_FALSE(acquires.empty());
+  EXPECT_EQ(acquires[0].filter_id, 63u) << "the negotiate filter inside the block filter's range is negotiated";
+}
+
+TEST_F(XfrmDataplaneKernelTableTest, ATableTheKernelFilterTableRefusesChangesNeither) {
   FilterTable first;
   first.filters = {filter(81, 1, PortRange::any(), FilterAction::Block), filter(82, 6, PortRange::single(7501), FilterAction::Negotiate)};
   ASSERT_TRUE(dataplane_->install_filter_table(first).has_value());
@@ -199,8 +243,49 @@ TEST_F(XfrmDataplaneNetnsTest, ATableTheKernelFilterTableRefusesChangesNeither) 
   EXPECT_EQ(counted.filters[0].packets, 1u);
 }
 
+// The SPD refuses midway, after nftables took the new table and the kernel took part of the new
+// policies: both go back to the old table (the SPD's policies as they were, but for priorities), and
+// Ward's view never left it.
+TEST_F(XfrmDataplaneKernelTableTest, AnSpdRefusingMidwayLeavesBothHalvesOnTheOldTable) {
+  FilterTable first;
+  first.filters = {filter(81, 1, PortRange::any(), FilterAction::Block), filter(82, 6, PortRange::single(7501), FilterAction::Negotiate)};
+  ASSERT_TRUE(dataplane_->install_filter_table(first).has_value());
+  // The listing without priorities (the restored table sits lower) or the lifetime lines.
+  const auto selectors = [&] {
+    std::vector<std::string> lines;
+    std::istringstream listing(policies());
+    for (std::string line; std::getline(listing, line);) {
+      if (line.find("lifetime") != std::string::npos || line.find("expire") != std::string::npos) continue;
+      if (const auto at = line.find(" priority "); at != std::string::npos) line.erase(at, line.find(" ptype") - at);
+      lines.push_back(line);
+    }
+    std::sort(lines.begin(), lines.end());
+    return lines;
+  };
+  const auto before = selectors();
+  dataplane_->spd_for_testing().fail_after_for_testing(2);
+  FilterTable second;
+  second.filters = {filter(91, 1, PortRange::any(), FilterAction::Permit), filter(92, 6, PortRange::single(7502), FilterAction::Negotiate),
+                    filter(93, 6, PortRange::single(7503), FilterAction::Negotiate)};
+  const auto refused = dataplane_->install_filter_table(second);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_NE(refused.error().find("injected_failure after 2 XFRM policies"), std::string::npos) << refused.error();
+  EXPECT_EQ(selectors(), before) << policies();
+  EXPECT_NE(ward::testing::ping_once(*a_, kAddressB), 0) << "nftables went back to the old table: ICMP blocked";
+  {
+    ward::testing::TcpListeners listeners(*b_, kAddressB, {7502});
+    EXPECT_TRUE(ward::testing::tcp_connects(*a_, kAddressB, 7502)) << "no policy of the refused table is left: 7502 passes";
+  }
+  const auto counted = dataplane_->counters();
+  ASSERT_EQ(counted.filters.size(), 2u) << "Ward's view stays on the old table";
+  EXPECT_EQ(counted.filters[0].filter_id, 81u);
+  EXPECT_EQ(counted.filters[0].packets, 1u);
+  ASSERT_TRUE(dataplane_->install_filter_table(second).has_value()) << "the same table goes in once the SPD takes it";
+  EXPECT_EQ(ward::testing::ping_once(*a_, kAddressB), 0);
+}
+
 // Room for two selector ranks in Ward's XFRM priorities: a table needing three does not fit.
-class XfrmDataplaneSmallSpdTest : public XfrmDataplaneNetnsTest {
+class XfrmDataplaneSmallSpdTest : public XfrmDataplaneKernelTableTest {
  protected:
   XfrmOptions options() const override {
     XfrmOptions options;
@@ -210,7 +295,6 @@ class XfrmDataplaneSmallSpdTest : public XfrmDataplaneNetnsTest {
 };
 
 TEST_F(XfrmDataplaneSmallSpdTest, ATableTheSpdRefusesLeavesTheKernelFilterTableOnTheOldOne) {
-  if (skip_without_kernel_table()) GTEST_SKIP() << "permit and block: " << dataplane_->filter_placement();
   FilterTable first;
   first.filters = {filter(101, 1, PortRange::any(), FilterAction::Block), filter(102, 6, PortRange::single(7601), FilterAction::Negotiate)};
   ASSERT_TRUE(dataplane_->install_filter_table(first).has_value());

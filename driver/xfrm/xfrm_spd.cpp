@@ -156,7 +156,10 @@ Expected<std::pair<std::size_t, std::size_t>, std::string> Spd::apply(const std:
     }
   }
   std::stable_sort(upserts.begin(), upserts.end(), [](const KernelPolicy* a, const KernelPolicy* b) { return a->priority < b->priority; });
-  for (const auto* policy : upserts) {
+  const auto fail_after = std::exchange(fail_after_, std::nullopt);
+  for (std::size_t i = 0; i < upserts.size(); ++i) {
+    const KernelPolicy* policy = upserts[i];
+    if (fail_after && i == *fail_after) return unexpected("injected_failure after " + std::to_string(i) + " XFRM policies (a test's)");
     if (auto put = put_policy(socket_, *policy); !put) return unexpected(put.error());
     installed_[policy->key()] = *policy;
   }

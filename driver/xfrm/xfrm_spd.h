@@ -102,6 +102,10 @@ class Spd {
   Expected<std::size_t, std::string> remove_all();
   std::size_t installed() const noexcept { return installed_.size(); }
 
+  // Tests only: the next change of the kernel's policies refuses after `policies` of its additions
+  // went in (the kernel then holds a mixture, as after a real refusal midway); once.
+  void fail_after_for_testing(std::size_t policies) { fail_after_ = policies; }
+
  private:
   enum class Kind : std::uint8_t { Table, Soft, Peer, Dynamic };
   struct Owner {
@@ -138,6 +142,7 @@ class Spd {
   std::map<Owner, Protection> peers_;   // what protect_peer was given, to move with the table
   std::map<PolicyKey, std::map<std::pair<std::uint32_t, Owner>, KernelPolicy>> candidates_;  // by priority
   std::map<PolicyKey, KernelPolicy> installed_;
+  std::optional<std::size_t> fail_after_;
 };
 
 }  // namespace ward::driver::xfrm

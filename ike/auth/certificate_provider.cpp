@@ -233,10 +233,40 @@ std::string pem_of(Writer write) {
   return size > 0 ? std::string(data, static_cast<std::size_t>(size)) : std::string();
 }
 
+// An unencrypted PEM RSA key that is `certificate`'s: the one check of a key, for load() and for
+// CertificateKey (wardd's key process). `what` and `of` name the key and the certificate in errors.
+Expected<PkeyPtr, std::string> read_private_key(BIO* bio, X509* certificate, const std::string& what, const std::string& of) {
+  PkeyPtr key(PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr));
+  if (!key) {
+    ERR_clear_error();
+    return unexpected(what + " holds no unencrypted PEM private key");
+  }
+  if (EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_RSA) {
+    return unexpected(what + " holds a " + std::string(OBJ_nid2sn(EVP_PKEY_get_base_id(key.get()))) +
+                      " key; IKEv1 RSA signature authentication needs an RSA key");
+  }
+  if (X509_check_private_key(certificate, key.get()) != 1) {
+    ERR_clear_error();
+    return unexpected(what + " does not hold the key of " + of + " (" + subject_of(certificate) + ")");
+  }
+  return key;
+}
+
 }  // namespace
 
 Expected<std::shared_ptr<const CertificateCredentials>, std::string> CertificateCredentials::load(
     const CertificateFiles& files, const CertificateOptions& options) {
+  return load_files(files, options, {});
+}
+
+Expected<std::shared_ptr<const CertificateCredentials>, std::string> CertificateCredentials::load_with_signer(
+    const CertificateFiles& files, Signer signer, const CertificateOptions& options) {
+  if (!signer) return unexpected(std::string("no signer for the key of certificate file ") + files.certificate.string());
+  return load_files(files, options, std::move(signer));
+}
+
+Expected<std::shared_ptr<const CertificateCredentials>, std::string> CertificateCredentials::load_files(
+    const CertificateFiles& files, const CertificateOptions& options, Signer signer) {
   auto impl = std::make_unique<Impl>();
   impl->options = options;
 
@@ -248,26 +278,18 @@ Expected<std::shared_ptr<const CertificateCredentials>, std::string> Certificate
   read_certificates(cert_bio.get(), *impl);
   if (!impl->certificate) return unexpected("certificate file " + files.certificate.string() + " holds no PEM certificate");
 
-  auto key_bio = open_file(files.private_key);
-  if (!key_bio) {
-    return unexpected("private key file " + files.private_key.string() + " cannot be opened: " +
-                      std::generic_category().message(errno));
-  }
-  impl->key.reset(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
-  if (!impl->key) {
-    ERR_clear_error();
-    return unexpected("private key file " + files.private_key.string() +
-                      " holds no unencrypted PEM private key");
-  }
-  if (EVP_PKEY_get_base_id(impl->key.get()) != EVP_PKEY_RSA) {
-    return unexpected("private key file " + files.private_key.string() + " holds a " +
-                      std::string(OBJ_nid2sn(EVP_PKEY_get_base_id(impl->key.get()))) +
-                      " key; IKEv1 RSA signature authentication needs an RSA key");
-  }
-  if (X509_check_private_key(impl->certificate.get(), impl->key.get()) != 1) {
-    ERR_clear_error();
-    return unexpected("private key file " + files.private_key.string() + " does not hold the key of certificate " +
-                      files.certificate.string() + " (" + subject_of(impl->certificate.get()) + ")");
+  if (signer) {
+    impl->signer = std::move(signer);   // the key is elsewhere (wardd's key process)
+  } else {
+    auto key_bio = open_file(files.private_key);
+    if (!key_bio) {
+      return unexpected("private key file " + files.private_key.string() + " cannot be opened: " +
+                        std::generic_category().message(errno));
+    }
+    auto key = read_private_key(key_bio.get(), impl->certificate.get(), "private key file " + files.private_key.string(),
+                                "certificate " + files.certificate.string());
+    if (!key) return unexpected(std::move(key.error()));
+    impl->key = std::move(*key);
   }
 
   // The trust store: one file, or every regular file of a directory (in name order).
@@ -406,6 +428,31 @@ Expected<std::vector<std::byte>, std::string> CertificateCredentials::sign(std::
   if (impl_->key) return sign_hash(impl_->key.get(), hash);
   if (impl_->signer) return impl_->signer(hash);
   return unexpected(std::string("no private key"));
+}
+
+struct CertificateKey::Key {
+  PkeyPtr key;
+};
+
+Expected<std::unique_ptr<const CertificateKey>, std::string> CertificateKey::from_pem(std::string_view certificate_pem,
+                                                                                    std::string_view key_pem,
+                                                                                    const std::string& key_name) {
+  CertificateCredentials::Impl certificates;
+  auto cert_bio = memory_bio(certificate_pem);
+  if (cert_bio) read_certificates(cert_bio.get(), certificates);
+  if (!certificates.certificate) return unexpected(std::string("the certificate text holds no PEM certificate"));
+  auto key_bio = memory_bio(key_pem);
+  if (!key_bio) return unexpected(std::string("out of memory reading ") + key_name);
+  auto key = read_private_key(key_bio.get(), certificates.certificate.get(), key_name, "the certificate");
+  if (!key) return unexpected(std::move(key.error()));
+  return std::unique_ptr<const CertificateKey>(new CertificateKey(std::make_unique<Key>(Key{std::move(*key)})));
+}
+
+CertificateKey::CertificateKey(std::unique_ptr<Key> key) : key_(std::move(key)) {}
+CertificateKey::~CertificateKey() = default;
+
+Expected<std::vector<std::byte>, std::string> CertificateKey::sign(std::span<const std::byte> hash) const {
+  return sign_hash(key_->key.get(), hash);
 }
 
 namespace {

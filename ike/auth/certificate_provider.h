@@ -76,6 +76,11 @@ class CertificateCredentials {
                                                                                       const std::vector<std::string>& trust_pem,
                                                                                       Signer signer,
                                                                                       const CertificateOptions& options = {});
+  // As load(), but `files.private_key` is not read: `signer` signs in the key's place (wardd with
+  // [privsep] user: the key is read by its key process only, agent/daemon/key_process.h).
+  static Expected<std::shared_ptr<const CertificateCredentials>, std::string> load_with_signer(const CertificateFiles& files,
+                                                                                              Signer signer,
+                                                                                              const CertificateOptions& options = {});
   std::string certificate_pem() const;          // ours, then the chain
   std::vector<std::string> trust_pem() const;   // one entry per CA certificate and CRL
   // RSA PKCS#1 v1.5 over `hash` (no DigestInfo): with the key, or through the signer.
@@ -97,7 +102,30 @@ class CertificateCredentials {
 
  private:
   explicit CertificateCredentials(std::unique_ptr<Impl> impl);
+  static Expected<std::shared_ptr<const CertificateCredentials>, std::string> load_files(const CertificateFiles& files,
+                                                                                        const CertificateOptions& options,
+                                                                                        Signer signer);
   std::unique_ptr<Impl> impl_;
+};
+
+// The private key alone, checked as load() checks it (unencrypted PEM, RSA, the key of the first
+// certificate of `certificate_pem`): what wardd's key process holds and signs with.
+class CertificateKey {
+ public:
+  // `key_name` names the key in errors ("private key file /etc/ward/host.key").
+  static Expected<std::unique_ptr<const CertificateKey>, std::string> from_pem(std::string_view certificate_pem,
+                                                                             std::string_view key_pem, const std::string& key_name);
+  // RSA PKCS#1 v1.5 over `hash` (no DigestInfo), as CertificateCredentials::sign.
+  Expected<std::vector<std::byte>, std::string> sign(std::span<const std::byte> hash) const;
+
+  ~CertificateKey();
+  CertificateKey(const CertificateKey&) = delete;
+  CertificateKey& operator=(const CertificateKey&) = delete;
+
+ private:
+  struct Key;
+  explicit CertificateKey(std::unique_ptr<Key> key);
+  std::unique_ptr<Key> key_;
 };
 
 // The time certificates and CRLs are checked at; empty: the system clock.

@@ -22,6 +22,8 @@ class PresharedKeyProvider final : public AuthProvider {
   explicit PresharedKeyProvider(SecureBytes key) : key_(std::move(key)) {}
   explicit PresharedKeyProvider(RemoteSkeyid remote) : remote_(std::move(remote)) {}
 
+  // The key itself (empty for a remote one): for wardd to hand it to its key process only.
+  const SecureBytes& key() const noexcept { return key_; }
   IkeAuthenticationMethod method() const noexcept override { return IkeAuthenticationMethod::PreSharedKey; }
   std::string_view name() const noexcept override { return "pre-shared key"; }
   SecureBytes skeyid(IkeHashAlgorithm hash, Bytes ni_b, Bytes nr_b, const SecureBytes& g_xy) const override;

@@ -184,6 +184,36 @@ TEST_F(CertificateExchangeTest, ATamperedSignatureIsRefused) {
   expect_responder_refuses(tampered, *b, "INVALID-SIGNATURE: SIG_I of 10.20.1.10 (CN=a.ward.test,O=Ward) does not verify");
 }
 
+// wardd with a key process: the certificate and trust store from their files, the key file never
+// opened (here it does not exist), every signature through the signer; the key alone
+// (CertificateKey) signs what the loaded credentials sign.
+TEST_F(CertificateExchangeTest, LoadedWithASignerTheKeyFileIsNeverRead) {
+  const auto& a = *cert("a");
+  auto key_pem = test::read_text(a.private_key);
+  auto key = auth::CertificateKey::from_pem(test::read_text(a.certificate), key_pem, "private key file a.key");
+  ASSERT_TRUE(key.has_value()) << key.error();
+  int signatures = 0;
+  auto loaded = auth::CertificateCredentials::load_with_signer({a.certificate, "/nonexistent/a.key", pki_->trust},
+                                                               [&](std::span<const std::byte> hash) {
+                                                                 ++signatures;
+                                                                 return (*key)->sign(hash);
+                                                               });
+  ASSERT_TRUE(loaded.has_value()) << loaded.error();
+  EXPECT_EQ((*loaded)->crl_count(), 1u);
+  auto provider_a = auth::CertificateProvider::create(*loaded, kRootName);
+  ASSERT_TRUE(provider_a.has_value()) << provider_a.error();
+  establish(**provider_a, *provider("b"));
+  ASSERT_FALSE(HasFatalFailure());
+  EXPECT_EQ(signatures, 1) << "SIG_I";
+  const auto& b = *cert("b");
+  auto wrong = auth::CertificateKey::from_pem(test::read_text(a.certificate), test::read_text(b.private_key), "private key file b.key");
+  ASSERT_FALSE(wrong.has_value());
+  EXPECT_NE(wrong.error().find("private key file b.key does not hold the key of the certificate (CN=a.ward.test,O=Ward)"),
+            std::string::npos)
+      << wrong.error();
+  EXPECT_FALSE(auth::CertificateCredentials::load_with_signer({a.certificate, a.private_key, pki_->trust}, {}).has_value());
+}
+
 TEST_F(CertificateExchangeTest, CredentialsThatDoNotFitAreRefusedWhenLoaded) {
   const auto& a = *cert("a");
   const auto& b = *cert("b");

@@ -8,7 +8,14 @@
 //      hands it a ticket, never the keytab; it copied the configuration before dropping root);
 //  (b) the child killed with SIGKILL in the middle of a refresh (slapd frozen so that the fetch
 //      waits; `show policy` answers meanwhile): the refresh fails as an unreachable directory does,
-//      the Legal policy stays enforced, a new child starts, and the next refresh succeeds through it.
+//      the Legal policy stays enforced, a new child starts, and the next refresh succeeds through it;
+//  (c) the change watch runs in the child: wardd holds no TCP connection to slapd (its sockets,
+//      from /proc/<pid>/fd, against /proc/<pid>/net/tcp*), the child does; an edit of the policy
+//      object is applied within seconds (the figure is printed); the child SIGKILLed: wardd says the
+//      watch is lost, a new child's watch is established and the next edit is applied as fast;
+//  (d) the TGT renewed for the watch: with a 6 s ticket lifetime, slapd restarted after the start-up
+//      ticket expired, the child's watch reconnects and binds at once with the ticket wardd sent it
+//      meanwhile (no failed connect), and an edit is applied.
 // Root (the sandbox changes uid); skips otherwise.
 #include <dirent.h>
 #include <signal.h>
@@ -20,6 +27,9 @@
 #include <chrono>
 #include <fstream>
 #include <map>
+#include <optional>
+#include <set>
+#include <sstream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -67,8 +77,8 @@ std::map<std::string, std::string> proc_status(pid_t pid) {
   return fields;
 }
 
-// wardd's child whose command line is `... --privsep-child fetch ...`; -1 when there is none.
-pid_t fetch_process_of(pid_t wardd) {
+// wardd's child whose command line is `... --privsep-child ROLE ...`; -1 when there is none.
+pid_t privsep_child_of(pid_t wardd, const std::string& role) {
   DIR* proc = opendir("/proc");
   if (proc == nullptr) return -1;
   pid_t found = -1;
@@ -79,10 +89,43 @@ pid_t fetch_process_of(pid_t wardd) {
     std::ifstream cmdline("/proc/" + std::to_string(pid) + "/cmdline");
     std::string args((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
     for (auto& c : args) c = c == '\0' ? ' ' : c;
-    if (args.find("--privsep-child fetch ") != std::string::npos) found = pid;
+    if (args.find("--privsep-child " + role + " ") != std::string::npos) found = pid;
   }
   closedir(proc);
   return found;
+}
+pid_t fetch_process_of(pid_t wardd) { return privsep_child_of(wardd, "fetch"); }
+
+// The inodes of the sockets `pid` holds (/proc/<pid>/fd links "socket:[N]").
+std::set<std::string> socket_inodes(pid_t pid) {
+  std::set<std::string> inodes;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", error)) {
+    const auto target = std::filesystem::read_symlink(entry.path(), error).string();
+    if (target.rfind("socket:[", 0) == 0) inodes.insert(target.substr(8, target.size() - 9));
+  }
+  return inodes;
+}
+
+// How many TCP connections `pid` holds to `port` (any address): /proc/<pid>/net/tcp and tcp6 list
+// its network namespace's sockets; those whose inode is among the process's descriptors are its own.
+int tcp_connections_to(pid_t pid, std::uint16_t port) {
+  const auto mine = socket_inodes(pid);
+  int count = 0;
+  for (const char* table : {"tcp", "tcp6"}) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/net/" + table);
+    std::string line;
+    std::getline(in, line);   // the header
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
+      fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >> timeout >> inode;
+      const auto colon = remote.rfind(':');
+      if (colon == std::string::npos || state != "01") continue;   // 01: ESTABLISHED
+      if (std::stoul(remote.substr(colon + 1), nullptr, 16) == port && mine.contains(inode)) ++count;
+    }
+  }
+  return count;
 }
 
 class Wardd {
@@ -186,6 +229,24 @@ class WarddFetchProcess : public ::testing::Test {
     ASSERT_NE(slapd_, nullptr);
   }
 
+  // An administrator's edit of the Legal policy object; how long until `w` shows it.
+  static std::optional<std::chrono::milliseconds> edit_and_time(const Wardd& w, const std::string& description) {
+    const std::string ldif = "dn: CN=ipsecPolicy{FFB80A58-8E3E-49D6-B37D-3E545E1CD1DE},CN=IP Security,CN=System," + kDomain +
+                             "\nchangetype: modify\nreplace: description\ndescription: " + description + "\n";
+    auto edited = slapd_->add_ldif_text(ldif);
+    EXPECT_TRUE(edited) << edited.error().to_string();
+    if (!edited) return std::nullopt;
+    const auto written = Clock::now();
+    const bool seen = eventually(
+        [&] {
+          const auto p = w.policy();
+          return p.is_object() && p.contains("policy") && p["policy"].value("description", "") == description;
+        },
+        kWaitLimit, 20ms);
+    if (!seen) return std::nullopt;
+    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - written);
+  }
+
   static std::unique_ptr<Wardd> wardd(const std::string& name) {
     // krb5.conf and the keytab are in the KDC's directory, root's alone (0700), as the lab's are:
     // the fetcher (nobody) gets the configuration as wardd sees it and a ticket, never the keytab.
@@ -217,6 +278,15 @@ TEST_F(WarddFetchProcess, ThePolicyComesThroughTheSandboxedFetcher) {
   EXPECT_EQ(status["Seccomp"], "2");
   // wardd itself stays root.
   EXPECT_EQ(proc_status(legal->pid())["Uid"], "0\t0\t0\t0");
+  // Its key process (key_process.h) runs beside the fetcher as the same user, with nothing either.
+  const pid_t keys = privsep_child_of(legal->pid(), "keys");
+  ASSERT_GT(keys, 0) << "no key process under wardd\n" << legal->log();
+  const auto key_status = proc_status(keys);
+  std::cout << "key process " << keys << ": Uid " << key_status.at("Uid") << ", CapEff " << key_status.at("CapEff") << ", CapBnd "
+            << key_status.at("CapBnd") << ", NoNewPrivs " << key_status.at("NoNewPrivs") << ", Seccomp " << key_status.at("Seccomp") << "\n";
+  EXPECT_EQ(key_status.at("Uid"), "65534\t65534\t65534\t65534");
+  for (const char* set : {"CapInh", "CapPrm", "CapEff", "CapAmb", "CapBnd"}) EXPECT_EQ(key_status.at(set), "0000000000000000") << set;
+  EXPECT_EQ(key_status.at("Seccomp"), "2");
 
   // The fetch ran there: its events came back from the child, and wardd bound nothing itself for it.
   const std::string log = legal->log();
@@ -230,7 +300,12 @@ TEST_F(WarddFetchProcess, ThePolicyComesThroughTheSandboxedFetcher) {
   ASSERT_EQ(::stat(kdc_->dir().c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0077, 0u) << "the KDC's directory must be root's alone for this check to mean anything";
   EXPECT_EQ(st.st_uid, 0u);
-  EXPECT_NE(log.find("bind_round_trips=3"), std::string::npos) << "no SASL/GSSAPI bind by the child\n" << log;
+  // Its first connection (the start-up fetch's or the change watch's, which share it) bound with
+  // SASL/GSSAPI: the fetch says so, or found the watch's connection already bound.
+  const bool fetch_bound = log.find("bind_round_trips=3") != std::string::npos;
+  const bool watch_bound_first = log.find("connection=kept result=policy process=fetch") != std::string::npos &&
+                                 log.find("event=change-watch-established") < log.find("event=directory-fetch uri=");
+  EXPECT_TRUE(fetch_bound || watch_bound_first) << "no SASL/GSSAPI bind by the child\n" << log;
 }
 
 // (b)
@@ -279,6 +354,86 @@ TEST_F(WarddFetchProcess, AChildKilledMidRefreshLeavesThePolicyAndTheNextRefresh
       << legal->log();
   EXPECT_EQ(legal->state(), "applied");
   EXPECT_EQ(legal->policy_name(), kLegalPolicyName);
+}
+
+// (c)
+TEST_F(WarddFetchProcess, TheChangeWatchRunsInTheFetcherAndWarddHoldsNoDirectoryConnection) {
+  auto legal = wardd("c");
+  legal->start();
+  ASSERT_TRUE(eventually([&] { return legal->state() == "applied"; })) << legal->log();
+  ASSERT_TRUE(eventually([&] { return legal->log_count("event=change-watch-established") >= 1; })) << legal->log();
+  const pid_t child = fetch_process_of(legal->pid());
+  ASSERT_GT(child, 0) << legal->log();
+  EXPECT_NE(legal->log().find("event=fetch-process-watch pid=" + std::to_string(child)), std::string::npos) << legal->log();
+
+  // wardd parses nothing from the directory: it holds no connection to it, its fetcher does (one,
+  // shared by the watch and the fetches).
+  const auto port = slapd_->port();
+  const int wardd_connections = tcp_connections_to(legal->pid(), port);
+  const int child_connections = tcp_connections_to(child, port);
+  std::cout << "TCP connections to slapd: wardd (pid " << legal->pid() << ") " << wardd_connections << ", fetch process (pid "
+            << child << ") " << child_connections << "\n";
+  EXPECT_EQ(wardd_connections, 0) << legal->log();
+  EXPECT_EQ(child_connections, 1) << legal->log();
+
+  // The refresh that follows the watch's set-up (after 0.5 + 0-2 s) first, then the edit.
+  ASSERT_TRUE(eventually([&] { return legal->log_count("event=policy-refresh trigger=directory-watch-established") >= 1; }))
+      << legal->log();
+  std::this_thread::sleep_for(300ms);
+  const auto latency = edit_and_time(*legal, "changed for test c");
+  ASSERT_TRUE(latency) << legal->log();
+  std::cout << "change-to-applied latency through the fetch process's watch: " << latency->count() << " ms\n";
+  EXPECT_LE(*latency, 5s);
+  // The child's note named the changed entry (a refresh still pending from the watch's set-up may
+  // carry it: one refresh per burst).
+  EXPECT_NE(legal->log().find("event=directory-change dn=\"cn=ipsecPolicy{FFB80A58-8E3E-49D6-B37D-3E545E1CD1DE},cn=IP Security"),
+            std::string::npos)
+      << legal->log();
+
+  // The child killed: wardd notices, the watch restarts with the next child and resumes its work.
+  const auto established = legal->log_count("event=change-watch-established");
+  ASSERT_EQ(kill(child, SIGKILL), 0);
+  EXPECT_TRUE(eventually([&] { return legal->log().find("event=change-watch-lost pid=" + std::to_string(child)) != std::string::npos; }))
+      << legal->log();
+  pid_t second = -1;
+  ASSERT_TRUE(eventually([&] { return (second = fetch_process_of(legal->pid())) > 0 && second != child; })) << legal->log();
+  ASSERT_TRUE(eventually([&] { return legal->log_count("event=change-watch-established") > established; })) << legal->log();
+  ASSERT_TRUE(eventually([&] { return legal->log_count("event=policy-refresh trigger=directory-watch-established") >= 2; }))
+      << legal->log();
+  std::this_thread::sleep_for(300ms);
+  const auto again = edit_and_time(*legal, "changed again for test c");
+  ASSERT_TRUE(again) << legal->log();
+  std::cout << "after the fetch process was killed: change-to-applied latency " << again->count() << " ms\n";
+  EXPECT_LE(*again, 5s);
+  EXPECT_NE(legal->log().find("event=fetch-process-watch-change pid=" + std::to_string(second) + " reason=directory-change"),
+            std::string::npos)
+      << legal->log();
+  EXPECT_EQ(tcp_connections_to(legal->pid(), port), 0);
+  EXPECT_EQ(legal->state(), "applied");
+}
+
+// (d) Last: it shortens the host principal's ticket lifetime.
+TEST_F(WarddFetchProcess, TheWatchReconnectsWithATicketWarddRenewed) {
+  const std::string principal = "host/legal-pc1.example.test@" + kRealm;
+  ASSERT_TRUE(kdc_->kadmin("modprinc -maxlife \"6 seconds\" " + principal));
+  auto legal = wardd("d");
+  legal->start();
+  ASSERT_TRUE(eventually([&] { return legal->state() == "applied"; })) << legal->log();
+  ASSERT_TRUE(eventually([&] { return legal->log_count("event=change-watch-established") >= 1; })) << legal->log();
+  // Every ticket of the start-up (the fetch's, the watch's first) has expired by now.
+  std::this_thread::sleep_for(7s);
+  const auto established = legal->log_count("event=change-watch-established");
+  slapd_->stop();
+  auto restarted = slapd_->restart();
+  ASSERT_TRUE(restarted) << restarted.error().to_string();
+  EXPECT_TRUE(eventually([&] { return legal->log_count("event=change-watch-established") > established; })) << legal->log();
+  // It bound at the first try: with an expired ticket the connect fails (and a refresh's fetch
+  // brings a new one a second later).
+  EXPECT_EQ(legal->log_count("event=change-watch-connect-failed"), 0u) << legal->log();
+  EXPECT_GE(legal->log_count("event=fetch-process-ticket "), 2u) << legal->log();
+  const auto latency = edit_and_time(*legal, "changed for test d");
+  EXPECT_TRUE(latency) << legal->log();
+  ASSERT_TRUE(kdc_->kadmin("modprinc -maxlife \"1 hour\" " + principal));
 }
 
 }  // namespace

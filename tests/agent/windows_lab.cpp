@@ -243,7 +243,7 @@ Expected<void, std::string> Lab::start_hosts() {
                                    {}, top / "kdc-relay.log");
   if (!relay) return unexpected(relay.error().to_string());
   kdc_relay_ = std::move(*relay);
-  if (!eventually([&] { return std::filesystem::exists(kdc_socket); }, 10s)) return unexpected(std::string("the KDC relay socket never appeared"));
+  if (!wait_for_unix_listener(kdc_socket, 10s)) return unexpected(std::string("the KDC relay never listened"));
 
   std::string hosts_file = "127.0.0.1 localhost\n";
   for (const auto& h : hosts_) hosts_file += h.address + " " + fqdn(h.name) + " " + h.name + "\n";

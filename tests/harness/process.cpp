@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -129,6 +130,24 @@ Expected<std::uint16_t, HarnessError> free_loopback_port() {
   }
   ::close(fd);
   return static_cast<std::uint16_t>(ntohs(addr.sin_port));
+}
+
+bool wait_for_unix_listener(const std::filesystem::path& path, std::chrono::milliseconds limit) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  const std::string name = path.string();
+  if (name.size() >= sizeof addr.sun_path) return false;
+  std::memcpy(addr.sun_path, name.c_str(), name.size() + 1);
+  const auto until = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return false;
+    const bool accepted = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    if (accepted) return true;
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 }
 
 std::string file_tail(const std::filesystem::path& file, std::size_t max_bytes) {

@@ -43,6 +43,11 @@ class TempDir {
 // A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released).
 Expected<std::uint16_t, HarnessError> free_loopback_port();
 
+// Waits up to `limit` until a process accepts connections on the Unix socket at `path`. A socket's
+// file appears at bind(), before the server calls listen(): a client that only waited for the file
+// (as the charon tests did for vici) could still be refused.
+bool wait_for_unix_listener(const std::filesystem::path& path, std::chrono::milliseconds limit);
+
 // The last `max_bytes` of a file, for error messages.
 std::string file_tail(const std::filesystem::path& file, std::size_t max_bytes = 2000);
 

@@ -92,6 +92,9 @@ void print_identity(const std::string& who, const std::string& pid, const std::s
 
 class WarddService : public ::testing::Test {
  protected:
+  // wardd's child whose command line says --privsep-child ROLE ("ike", "keys") runs as _ward with
+  // no capability, no_new_privs and a seccomp filter, and said it was ready (EVENT-ready).
+  void expect_sandboxed_child(const std::string& role, const std::string& what, const std::string& event);
   static void SetUpTestSuite() {
     if (test::NspawnMachine::unavailable() || !ward::testing::can_use_network_namespaces(nullptr)) return;
     auto dir = test::TempDir::create("ward-service-test");
@@ -211,30 +214,39 @@ TEST_F(WarddService, StartsWithExactlyTheUnitsCapabilities) {
   EXPECT_EQ(property("NRestarts"), "0");
 }
 
-TEST_F(WarddService, TheIkeProcessRunsAsWardWithoutCapabilities) {
-  ensure_started();
+void WarddService::expect_sandboxed_child(const std::string& role, const std::string& what, const std::string& event) {
   const auto wardd = property("MainPID");
-  // wardd's child whose command line says --privsep-child ike.
-  std::string ike;
-  for (int i = 0; i < 50 && ike.empty(); ++i) {
-    ike = trimmed(in_machine("pgrep -P " + wardd + " -f -- '--privsep-child ike'").out);
-    if (ike.empty()) std::this_thread::sleep_for(100ms);
+  std::string pid;
+  for (int i = 0; i < 50 && pid.empty(); ++i) {
+    pid = trimmed(in_machine("pgrep -P " + wardd + " -f -- '--privsep-child " + role + "'").out);
+    if (pid.empty()) std::this_thread::sleep_for(100ms);
   }
-  ASSERT_FALSE(ike.empty()) << in_machine("journalctl -u wardd --no-pager | tail -20").out;
-  const auto status = in_machine("cat /proc/" + ike + "/status").out;
-  print_identity("IKE process", ike, status);
+  ASSERT_FALSE(pid.empty()) << in_machine("journalctl -u wardd --no-pager | tail -20").out;
+  const auto status = in_machine("cat /proc/" + pid + "/status").out;
+  print_identity(what, pid, status);
   const auto uid = trimmed(in_machine("id -u _ward").out);
   ASSERT_FALSE(uid.empty()) << "the postinst made no user _ward";
   EXPECT_TRUE(std::regex_search(status, std::regex("\nUid:\\s+" + uid + "\\s+" + uid + "\\s+" + uid + "\\s+" + uid + "\n"))) << status;
-  for (const char* set : {"CapInh", "CapPrm", "CapEff", "CapAmb"}) EXPECT_EQ(capabilities(status, set), 0u) << set;
+  for (const char* set : {"CapInh", "CapPrm", "CapEff", "CapAmb"}) EXPECT_EQ(capabilities(status, set), 0u) << what << " " << set;
   // The bounding set stays the unit's (emptying it needs CAP_SETPCAP, which the unit does not
   // grant); with no_new_privs and exec refused by the filter nothing can use it.
   EXPECT_EQ(capabilities(status, "CapBnd") & ~kUnitCapabilities, 0u);
   EXPECT_NE(status.find("NoNewPrivs:\t1"), std::string::npos) << status;
   EXPECT_NE(status.find("Seccomp:\t2"), std::string::npos) << status;
   const auto journal = in_machine("journalctl -u wardd --no-pager").out;
-  EXPECT_NE(journal.find("ike-process-ready: pid=" + ike), std::string::npos) << journal.substr(0, 4000);
-  EXPECT_EQ(journal.find("ike-process-failed"), std::string::npos) << journal.substr(0, 4000);
+  EXPECT_NE(journal.find(event + "-ready: pid=" + pid), std::string::npos) << journal.substr(0, 4000);
+  EXPECT_EQ(journal.find(event + "-failed"), std::string::npos) << journal.substr(0, 4000);
+}
+
+TEST_F(WarddService, TheIkeProcessRunsAsWardWithoutCapabilities) {
+  ensure_started();
+  expect_sandboxed_child("ike", "IKE process", "ike-process");
+}
+
+// The key process (agent/daemon/key_process.h) needs nothing more of the unit than the IKE process.
+TEST_F(WarddService, TheKeyProcessRunsAsWardWithoutCapabilities) {
+  ensure_started();
+  expect_sandboxed_child("keys", "key process", "key-process");
 }
 
 TEST_F(WarddService, EnforcesThePolicySeenFromThePeer) {

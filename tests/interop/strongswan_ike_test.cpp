@@ -131,10 +131,7 @@ struct Rig {
     }
     charon.emplace(std::move(*started));
     // vici comes up once the plugins are loaded.
-    const auto until = std::chrono::steady_clock::now() + 10s;
-    while (!std::filesystem::exists(p / "charon.vici") && std::chrono::steady_clock::now() < until) {
-      std::this_thread::sleep_for(20ms);
-    }
+    ward::test::wait_for_unix_listener(p / "charon.vici", 10s);
     const auto loaded = swanctl({"--load-all"});
     if (loaded.exit_code != 0) error = "swanctl --load-all: " + loaded.describe() + "\ncharon log:\n" + charon_log();
   }

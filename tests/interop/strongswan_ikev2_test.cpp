@@ -135,8 +135,7 @@ class StrongSwanIkev2Test : public ::testing::Test {
     auto started = test::ChildProcess::spawn({kIp, "netns", "exec", charon_ns_->name(), kCharon}, env, dir() / "charon.out");
     ASSERT_TRUE(started) << started.error().to_string();
     charon_.emplace(std::move(*started));
-    const auto until = std::chrono::steady_clock::now() + 10s;
-    while (!std::filesystem::exists(dir() / "charon.vici") && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(20ms);
+    test::wait_for_unix_listener(dir() / "charon.vici", 10s);
     const auto loaded = swanctl({"--load-all"});
     ASSERT_EQ(loaded.exit_code, 0) << loaded.describe() << charon_log();
   }

@@ -207,7 +207,7 @@ class WarddStrongSwanRig : public ::testing::Test {
                                              dir() / "charon.out");
     ASSERT_TRUE(started) << started.error().to_string();
     charon_.emplace(std::move(*started));
-    ASSERT_TRUE(eventually([&] { return std::filesystem::exists(dir() / "charon.vici"); })) << charon_log();
+    ASSERT_TRUE(test::wait_for_unix_listener(dir() / "charon.vici", kWaitLimit)) << charon_log();
     loaded_ = swanctl({"--load-all"});
     ASSERT_EQ(loaded_.exit_code, 0) << loaded_.describe() << charon_log();
   }

@@ -140,6 +140,14 @@ std::pair<std::string, std::string> connect_veth(const Netns& a, const std::stri
   }
   a.exec("ip addr add " + a_address + " dev " + a_link + " && ip link set " + a_link + " up");
   b.exec("ip addr add " + b_address + " dev " + b_link + " && ip link set " + b_link + " up");
+  // A link set up is not yet carrying: the kernel's link watch gives it a real queueing discipline
+  // (and operstate UP) up to a second later, and until then what it sends is dropped. A test's
+  // first ping must not depend on how busy the machine is.
+  for (const auto& [ns, link] : {std::pair{&a, a_link}, std::pair{&b, b_link}}) {
+    if (ns->exec("for i in $(seq 100); do ip -o link show dev " + link + " | grep -q \"state UP\" && exit 0; sleep 0.05; done; exit 1") != 0) {
+      throw std::runtime_error("veth " + link + " did not come up within 5 s");
+    }
+  }
   return {a_link, b_link};
 }
 

@@ -1,0 +1,174 @@
+#include "agent/daemon/key_process.h"
+
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "agent/daemon/key_wire.h"
+
+namespace ward::agent::daemon {
+
+using namespace keyproc;
+using privsep::Body;
+
+namespace {
+
+// The encoded note holds the key: wiped once sent.
+Expected<void, std::string> send_preshared_key(privsep::Endpoint& child, std::uint32_t handle, const driver::crypto::SecureBytes& key) {
+  auto body = ikeproc::encode(PresharedKeyNote{handle, key});
+  auto sent = child.notify(kPresharedKey, body);
+  OPENSSL_cleanse(body.data(), body.size());
+  return sent;
+}
+
+}  // namespace
+
+KeyProcess::KeyProcess(Logger& log, std::vector<std::string> argv, std::string user)
+    : log_(log), argv_(std::move(argv)), user_(std::move(user)) {}
+
+KeyProcess::~KeyProcess() { stop(); }
+
+Expected<void, std::string> KeyProcess::start() {
+  privsep::ChildSpec spec;
+  spec.name = "keys";
+  spec.argv = argv_;
+  auto supervisor = privsep::Supervisor::start(
+      spec, [this](pid_t pid, std::shared_ptr<privsep::Channel> channel) { started(pid, std::move(channel)); },
+      [this](pid_t pid, const std::string& how, std::chrono::milliseconds restart_in) { exited(pid, how, restart_in); });
+  if (!supervisor) return unexpected("the key process: " + supervisor.error());
+  supervisor_ = std::move(*supervisor);
+  return {};
+}
+
+void KeyProcess::stop() {
+  if (!supervisor_) return;
+  supervisor_->stop();
+  supervisor_.reset();
+  const std::lock_guard lock(mutex_);
+  endpoint_.reset();
+}
+
+std::shared_ptr<privsep::Endpoint> KeyProcess::endpoint() const {
+  const std::lock_guard lock(mutex_);
+  return endpoint_;
+}
+
+void KeyProcess::started(pid_t pid, std::shared_ptr<privsep::Channel> channel) {
+  auto ep = std::make_shared<privsep::Endpoint>(
+      channel,
+      [this, pid](privsep::Incoming& m) -> Expected<Body, std::string> {
+        if (m.type == kReady && !m.is_call) {
+          const std::string said(m.body.begin(), m.body.end());
+          if (said == "ok") log_.info("key-process-ready", {{"pid", std::to_string(pid)}});
+          else log_.error("key-process-failed", {{"pid", std::to_string(pid)}, {"why", said}});
+          return Body{};
+        }
+        return unexpected("wardd answers no message " + std::to_string(m.type) + " of the key process");
+      },
+      [](const std::string&) {});
+  log_.info("key-process-started", {{"pid", std::to_string(pid)}, {"user", user_}});
+  // Everything the last child held, before anyone can call the new one. A certificate load
+  // (start-up, reload) waits meanwhile: it then goes to this child, never only to the one that died;
+  // the preshared keys are sent under the lock add_preshared_key takes, with the switch to this child.
+  const std::lock_guard loading(loading_);
+  std::optional<CertificateKey> certificate;
+  {
+    const std::lock_guard lock(mutex_);
+    certificate = certificate_;
+  }
+  if (certificate) {
+    if (auto sent = send_certificate_key(*ep, *certificate); !sent) {
+      log_.error("key-process-certificate-refused", {{"pid", std::to_string(pid)}, {"why", sent.error()}});
+    }
+  }
+  std::shared_ptr<privsep::Endpoint> previous;
+  {
+    const std::lock_guard lock(mutex_);
+    for (const auto& [handle, key] : preshared_) {
+      if (auto sent = send_preshared_key(*ep, handle, key); !sent) {
+        log_.warning("key-process-start", {{"pid", std::to_string(pid)}, {"why", sent.error()}});
+      }
+    }
+    previous = std::exchange(endpoint_, std::move(ep));
+  }
+  child_pid_ = pid;
+}
+
+void KeyProcess::exited(pid_t pid, const std::string& how, std::chrono::milliseconds restart_in) {
+  log_.warning("key-process-exited", {{"pid", std::to_string(pid)}, {"how", how}, {"restart_in_ms", std::to_string(restart_in.count())}});
+  std::shared_ptr<privsep::Endpoint> gone;
+  {
+    const std::lock_guard lock(mutex_);
+    gone = std::move(endpoint_);
+  }
+  child_pid_ = -1;
+}
+
+Expected<Body, std::string> KeyProcess::call(std::uint32_t type, std::span<const std::uint8_t> body) {
+  const auto child = endpoint();
+  if (!child) return unexpected(std::string("the key process is not running (restarting)"));
+  auto answer = child->call(type, body, kKeyCallTimeout);
+  if (!answer) return unexpected("the key process: " + answer.error());
+  return answer;
+}
+
+void KeyProcess::add_preshared_key(std::uint32_t handle, driver::crypto::SecureBytes key) {
+  const std::lock_guard lock(mutex_);
+  if (endpoint_) {
+    if (auto sent = send_preshared_key(*endpoint_, handle, key); !sent) {
+      log_.warning("key-process-call-failed", {{"why", "preshared key " + std::to_string(handle) + ": " + sent.error()}});
+    }
+  }
+  preshared_.insert_or_assign(handle, std::move(key));
+}
+
+Expected<driver::crypto::SecureBytes, std::string> KeyProcess::skeyid(const ikeproc::SkeyidRequest& request) {
+  auto answer = call(kSkeyid, ikeproc::encode(request));
+  if (!answer) return unexpected(std::move(answer.error()));
+  driver::crypto::SecureBytes skeyid(std::as_bytes(std::span(answer->data(), answer->size())));
+  OPENSSL_cleanse(answer->data(), answer->size());
+  return skeyid;
+}
+
+Expected<void, std::string> KeyProcess::send_certificate_key(privsep::Endpoint& child, const CertificateKey& key) {
+  const int fd = ::open(key.key_file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return unexpected("private key file " + key.key_file.string() + " cannot be opened: " + std::strerror(errno));
+  const privsep::OwnedFd file(fd);   // closed here once sent: the key process holds the only descriptor
+  if (auto sent = child.notify(kCertificateKeyFile, {}, file.get()); !sent) return unexpected("the key process: " + sent.error());
+  const CertificateKeyRequest request{key.generation, key.certificate_pem, "private key file " + key.key_file.string()};
+  auto answer = child.call(kCertificateKey, ikeproc::encode(request), kKeyLoadTimeout);
+  if (!answer) return unexpected(std::move(answer.error()));
+  return {};
+}
+
+Expected<std::uint32_t, std::string> KeyProcess::load_certificate_key(const std::string& certificate_pem,
+                                                                      const std::filesystem::path& key_file) {
+  const std::lock_guard loading(loading_);
+  const auto child = endpoint();
+  if (!child) return unexpected(std::string("the key process is not running (restarting)"));
+  CertificateKey key;
+  {
+    const std::lock_guard lock(mutex_);
+    key = {next_generation_++, certificate_pem, key_file};
+  }
+  if (auto sent = send_certificate_key(*child, key); !sent) return unexpected(std::move(sent.error()));
+  const std::lock_guard lock(mutex_);
+  certificate_ = key;
+  return key.generation;
+}
+
+Expected<std::vector<std::byte>, std::string> KeyProcess::sign(std::uint32_t generation, std::span<const std::byte> hash) {
+  ikeproc::SignRequest request;
+  request.handle = generation;
+  request.hash.assign(hash.begin(), hash.end());
+  auto answer = call(kSign, ikeproc::encode(request));
+  if (!answer) return unexpected(std::move(answer.error()));
+  const auto bytes = std::as_bytes(std::span(answer->data(), answer->size()));
+  return std::vector<std::byte>(bytes.begin(), bytes.end());
+}
+
+}  // namespace ward::agent::daemon

@@ -1,0 +1,91 @@
+// The messages between wardd and its key process (key_process.h, key_child.h), on the privsep
+// Channel, encoded by the IKE process's table-driven codec (agent/ikeproc/codec.h): one Wire<T>
+// description per body, read by both encode() and the strict decode<T>().
+//
+//   message             kind        direction       body
+//   kPresharedKey       note        wardd -> keys   PresharedKeyNote: a preshared key and its handle
+//   kSkeyid             call        wardd -> keys   ikeproc::SkeyidRequest -> SKEYID = prf(key, Ni_b | Nr_b)
+//   kCertificateKeyFile note + fd   wardd -> keys   nothing: the private key file, opened by root
+//   kCertificateKey     call        wardd -> keys   CertificateKeyRequest: read the file of the last
+//                                                   kCertificateKeyFile, check it is the certificate's
+//                                                   key, keep it as `generation` -> nothing
+//   kSign               call        wardd -> keys   ikeproc::SignRequest (handle = generation) ->
+//                                                   RSA PKCS#1 v1.5 signature of the hash
+//   kReady              note        keys -> wardd   "ok" once sandboxed, else "error: why"
+//
+// wardd calls, the key process answers: it never calls wardd (a taken-over IKE process reaches it
+// only through wardd's forwarding of kSkeyid and kSign, which checks handles and sizes first).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "agent/ikeproc/codec.h"
+#include "agent/ikeproc/wire.h"
+#include "driver/crypto/secure_bytes.h"
+
+namespace ward::agent::daemon::keyproc {
+
+// 300+: beside the IKE process's (1-, 100-) and the directory fetcher's (200-).
+enum Message : std::uint32_t {
+  kPresharedKey = 300,
+  kSkeyid,
+  kCertificateKeyFile,
+  kCertificateKey,
+  kSign,
+  kReady,
+};
+
+// A private key file larger than this is refused unread (a 16384-bit RSA key in PEM is ~13 KB).
+inline constexpr std::size_t kMaxKeyFileBytes = 64 * 1024;
+// Certificate keys the key process keeps: the one in use and the one before it (main modes that
+// started before a reload still sign with the key of the certificate they sent).
+inline constexpr std::size_t kKeptCertificateKeys = 2;
+
+// A hash the engine may ask SKEYID for (anything else would abort prf()), and the length of a
+// hash it may ask to sign (a main mode PRF's output: MD5, SHA-1, SHA-256, SHA-384 or SHA-512):
+// checked by wardd before it forwards a call of the IKE process, and again by the key process.
+inline bool skeyid_hash_supported(ike::IkeHashAlgorithm hash) {
+  using ike::IkeHashAlgorithm;
+  return hash == IkeHashAlgorithm::Md5 || hash == IkeHashAlgorithm::Sha || hash == IkeHashAlgorithm::Sha2_256 ||
+         hash == IkeHashAlgorithm::Sha2_384;
+}
+inline bool main_mode_hash_size(std::size_t size) { return size == 16 || size == 20 || size == 32 || size == 48 || size == 64; }
+
+struct PresharedKeyNote {
+  std::uint32_t handle = 0;
+  driver::crypto::SecureBytes key;
+};
+
+struct CertificateKeyRequest {
+  std::uint32_t generation = 0;
+  std::string certificate_pem;   // ours (a chain after it is ignored)
+  std::string key_name;          // "private key file PATH", for errors
+};
+
+}  // namespace ward::agent::daemon::keyproc
+
+namespace ward::agent::ikeproc {
+
+#define WARD_WIRE(member) io(#member, v.member)
+
+template <>
+struct Wire<daemon::keyproc::PresharedKeyNote> {
+  static constexpr const char* name = "preshared key";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(handle), WARD_WIRE(key);
+  }
+};
+template <>
+struct Wire<daemon::keyproc::CertificateKeyRequest> {
+  static constexpr const char* name = "certificate key request";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(generation), WARD_WIRE(certificate_pem), WARD_WIRE(key_name);
+  }
+};
+
+#undef WARD_WIRE
+
+}  // namespace ward::agent::ikeproc

@@ -1,0 +1,47 @@
+// Every body that crosses between wardd and its key process (key_wire.h), in a fixed order (the
+// first byte of a key_wire_fuzz input picks one), with a filled-in value of each: the seeds of the
+// fuzz corpus (key_wire_corpus_gen) and the round trips of key_wire_test.
+#pragma once
+
+#include <span>
+#include <string>
+#include <tuple>
+#include <type_traits>
+
+#include "agent/daemon/key_wire.h"
+
+namespace ward::agent::daemon::keyproc::samples {
+
+// Append new bodies at the end: the committed corpus names bodies by their index here.
+using Bodies = std::tuple<PresharedKeyNote, ikeproc::SkeyidRequest, CertificateKeyRequest, ikeproc::SignRequest>;
+
+inline PresharedKeyNote sample(std::type_identity<PresharedKeyNote>) {
+  const std::string key = "not a real key";
+  return {3, driver::crypto::SecureBytes(std::as_bytes(std::span(key.data(), key.size())))};
+}
+inline ikeproc::SkeyidRequest sample(std::type_identity<ikeproc::SkeyidRequest>) {
+  ikeproc::SkeyidRequest request;
+  request.handle = 3;
+  request.hash = ike::IkeHashAlgorithm::Sha2_256;
+  request.ni_b.assign(16, std::byte{0x11});
+  request.nr_b.assign(20, std::byte{0x22});
+  return request;
+}
+inline CertificateKeyRequest sample(std::type_identity<CertificateKeyRequest>) {
+  return {2, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", "private key file /etc/ward/host.key"};
+}
+inline ikeproc::SignRequest sample(std::type_identity<ikeproc::SignRequest>) {
+  ikeproc::SignRequest request;
+  request.handle = 2;
+  request.hash.assign(32, std::byte{0x5a});
+  return request;
+}
+
+struct Sampler {
+  template <class T>
+  T operator()(std::type_identity<T> which) const {
+    return sample(which);
+  }
+};
+
+}  // namespace ward::agent::daemon::keyproc::samples

@@ -1,0 +1,22 @@
+// The main of a sandboxed child of wardd, as its fetch and IKE processes spell it out: the channel
+// on kChildChannelFd, the sandbox before any thread (capabilities and no_new_privs are per thread),
+// the parent-death signal again (the uid change cleared it), "ok" or "error: why" as a `ready_type`
+// note, then an Endpoint serving the parent until the channel closes or SIGTERM/SIGINT comes.
+// Used by the key process (agent/daemon/key_child.h).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "agent/privsep/endpoint.h"
+#include "agent/privsep/sandbox.h"
+
+namespace ward::agent::privsep {
+
+// `make_handler` runs inside the sandbox: nothing it builds ran with the parent's privileges.
+// Returns the exit status (0 when told to stop, 1 when the sandbox could not be entered).
+int run_child(const std::string& user, NetworkSockets sockets, std::uint32_t ready_type,
+              const std::function<Endpoint::Handler()>& make_handler);
+
+}  // namespace ward::agent::privsep
