@@ -295,7 +295,8 @@ TEST_F(WarddPrivsepNetnsTest, IkeRunsAsItsOwnUserWithoutCapabilitiesAndNegotiate
 }
 
 // IKEv2 in the IKE process: the PSK AUTH needs prf(key, "Key Pad for IKEv2"), which the child
-// gets from wardd through the SKEYID call (kSkeyid); the key stays in wardd. SIGTERM deletes the
+// gets through the SKEYID call (kSkeyid, which wardd forwards to its key process); the key never
+// reaches the IKE process. SIGTERM deletes the
 // IKEv2 SA, and B's CHILD_SA goes with it.
 TEST_F(WarddPrivsepNetnsTest, TheIkeProcessNegotiatesIkev2WithAPresharedKeyKeptInWardd) {
   for (auto* host : {&a_, &b_}) testing::lay_out(*host, host->dir, "nfqueue", "", "[privsep]\nuser = nobody\n[ike]\nversion = ikev2-first\n");
