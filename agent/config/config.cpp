@@ -50,6 +50,12 @@ constexpr std::array<std::pair<LegacyAlgorithms, std::string_view>, 2> kLegacyNa
 }};
 static_assert(kBindModeNames.size() == static_cast<std::size_t>(BindMode::Simple) + 1);
 static_assert(kLegacyNames.size() == static_cast<std::size_t>(LegacyAlgorithms::Never) + 1);
+constexpr std::array<std::pair<IkeVersion, std::string_view>, 3> kIkeVersionNames{{
+    {IkeVersion::Ikev2First, "ikev2-first"},
+    {IkeVersion::Ikev1, "ikev1"},
+    {IkeVersion::Ikev2, "ikev2"},
+}};
+static_assert(kIkeVersionNames.size() == static_cast<std::size_t>(IkeVersion::Ikev2) + 1);
 static_assert(kBackendNames.size() == static_cast<std::size_t>(DriverBackend::Auto) + 1);
 constexpr std::array<std::pair<CertificateIdentityKind, std::string_view>, 3> kCertificateIdentityNames{{
     {CertificateIdentityKind::Address, "address"},
@@ -368,6 +374,13 @@ const std::vector<KeySpec>& key_table() {
          c.legacy_algorithms = *l;
          return std::nullopt;
        }},
+      {"ike", "version", false,
+       [](Config& c, std::string_view v) -> std::optional<std::string> {
+         const auto version = lookup(kIkeVersionNames, v);
+         if (!version) return "'" + std::string(v) + "' is not an IKE version setting; expected one of " + accepted(kIkeVersionNames);
+         c.ike.version = *version;
+         return std::nullopt;
+       }},
       {"privsep", "user", false,
        [](Config& c, std::string_view v) -> std::optional<std::string> {
          if (v.empty() || v == "root") return std::string("the IKE process needs a user of its own, not '") + std::string(v) + "'";
@@ -406,6 +419,13 @@ std::string_view name_of(DriverBackend backend) noexcept {
     if (value == backend) return name;
   }
   return "?";
+}
+
+std::string_view name_of(IkeVersion version) noexcept {
+  for (const auto& [value, name] : kIkeVersionNames) {
+    if (value == version) return name;
+  }
+  return "unknown";
 }
 
 std::string_view name_of(LegacyAlgorithms setting) noexcept {

@@ -59,6 +59,13 @@ std::string to_string(const BootExemption& exemption);  // "in tcp/22"
 // whatever the policy says. DES and DH group 1 are never used either way.
 enum class LegacyAlgorithms : std::uint8_t { Policy, Never };
 std::string_view name_of(LegacyAlgorithms setting) noexcept;
+// [ike] version: the IKE version this host initiates with (not part of the AD policy format).
+// ikev2-first: IKEv2, IKEv1 when the peer does not speak it or the policy's method is Kerberos
+// (Windows-era peers: IKEv1 / AuthIP only) or a certificate (not in Ward's IKEv2 yet); ikev1:
+// IKEv1 only, IKEv2 requests answered INVALID_MAJOR_VERSION; ikev2: IKEv2 without fallback
+// (policies that need IKEv1 still use it). The responder accepts both unless ikev1.
+enum class IkeVersion : std::uint8_t { Ikev2First, Ikev1, Ikev2 };
+std::string_view name_of(IkeVersion version) noexcept;
 
 // How wardd authenticates to the directory: SASL/GSSAPI with the host keytab (as a Windows
 // member does), or, for labs without Kerberos, a simple bind with a password read from a file.
@@ -119,6 +126,7 @@ struct IkeSettings {
   std::optional<std::chrono::seconds> dpd_idle;    // a peer we send to, unheard this long, gets R-U-THERE
   std::optional<std::chrono::seconds> dpd_retry;   // the first R-U-THERE retransmission (then doubling)
   std::optional<unsigned> dpd_probes;              // unanswered R-U-THEREs that make the peer dead
+  IkeVersion version = IkeVersion::Ikev2First;     // [ike] version
 };
 
 struct Config {

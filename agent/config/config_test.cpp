@@ -73,6 +73,21 @@ TEST(ConfigTest, LegacyAlgorithmsPolicyOrNever) {
             "ward.conf:2: legacy_algorithms: 'always' is not a setting; expected one of policy, never");
 }
 
+TEST(ConfigTest, IkeVersionDefaultsToIkev2FirstAndNamesTheAcceptedValues) {
+  auto defaults = parse_config("[policy]\nlocal_file = /p.json\n", "ward.conf");
+  ASSERT_TRUE(defaults.has_value());
+  EXPECT_EQ(defaults->ike.version, IkeVersion::Ikev2First);
+  for (auto [text, version] : {std::pair{"ikev1", IkeVersion::Ikev1}, std::pair{"ikev2", IkeVersion::Ikev2},
+                               std::pair{"ikev2-first", IkeVersion::Ikev2First}}) {
+    auto parsed = parse_config(std::string("[policy]\nlocal_file = /p.json\n[ike]\nversion = ") + text + "\n", "ward.conf");
+    ASSERT_TRUE(parsed.has_value()) << parsed.error().to_string();
+    EXPECT_EQ(parsed->ike.version, version);
+    EXPECT_EQ(name_of(parsed->ike.version), text);
+  }
+  EXPECT_EQ(error_of("[ike]\nversion = 3\n"),
+            "ward.conf:2: version: '3' is not an IKE version setting; expected one of ikev2-first, ikev1, ikev2");
+}
+
 TEST(ConfigTest, PrivsepUserRunsIkeApart) {
   auto defaults = parse_config("[policy]\nlocal_file = /p.json\n", "ward.conf");
   ASSERT_TRUE(defaults.has_value());

@@ -75,11 +75,11 @@ class FakeHandler : public ControlHandler {
     nlohmann::json result{{"sas", {sa, in}}};
     if (!with_ike) return result;
     // As wardd answers with IKE running: states in the helpdesk's words, the machines' in internal_state.
-    result["main_modes"] = {{{"peer", "10.20.1.7"}, {"role", "initiator"}, {"state", "established"},
+    result["main_modes"] = {{{"ike_version", 1}, {"peer", "10.20.1.7"}, {"role", "initiator"}, {"state", "established"},
                              {"internal_state", "MainMode6Received"}, {"auth_method", "Kerberos"}, {"cipher", "AES-CBC-256"},
                              {"hash", "SHA2-256"}, {"dh_group", 19}, {"lifetime_left", 28000}, {"quick_modes", 1}},
-                            {{"peer", "10.20.1.8"}, {"role", "initiator"}, {"state", "negotiating"},
-                             {"internal_state", "MainMode3Sent"}, {"auth_method", "Kerberos"}, {"quick_modes", 0}}};
+                            {{"ike_version", 2}, {"peer", "10.20.1.8"}, {"role", "initiator"}, {"state", "negotiating"},
+                             {"internal_state", "IkeSaInitSent"}, {"auth_method", "pre-shared key"}, {"quick_modes", 0}}};
     result["quick_modes"] = {{{"peer", "10.20.1.7"}, {"role", "responder"}, {"state", "established"},
                               {"rule", "<Dynamic> default response"}, {"default_response", true}, {"spi_in", "0xc0ffee02"},
                               {"spi_out", "0xc0ffee01"}, {"cipher", "AES-GCM-256"}, {"integrity", "none"}, {"pfs_group", 0},

@@ -211,7 +211,8 @@ control::HandlerResult DaemonHandler::show_sa() {
   nlohmann::json ike_counters = nlohmann::json::array();
   for (const auto& ike : ike_snapshots_()) {
     for (const auto& mm : ike.main_modes) {
-      main_modes.push_back({{"peer", mm.peer.to_string()},
+      main_modes.push_back({{"ike_version", mm.ike_version},
+                            {"peer", mm.peer.to_string()},
                             {"peer_port", mm.peer_port},
                             {"nat_t", mm.nat_t},
                             {"role", mm.role == ike::auth::Role::Initiator ? "initiator" : "responder"},
@@ -227,7 +228,8 @@ control::HandlerResult DaemonHandler::show_sa() {
     }
     for (const auto& qm : ike.quick_modes) {
       const auto origin = snapshot->translation.origins.find(qm.filter_id);
-      nlohmann::json row{{"peer", qm.peer.to_string()},
+      nlohmann::json row{{"ike_version", qm.ike_version},
+                         {"peer", qm.peer.to_string()},
                          {"role", qm.role == ike::auth::Role::Initiator ? "initiator" : "responder"},
                          {"state", std::string(ike::service::helpdesk_words(ike::service::NegotiationState::Established))},
                          {"filter_id", qm.filter_id},

@@ -151,9 +151,11 @@ void IkeProcess::start(const std::vector<IpAddress>& addresses, driver::Dataplan
   }
   supervisor_ = std::move(*supervisor);
   recorder_.attach_ike(IkeHooks{[this](const driver::Acquire& a) {
+                                  note_acquired(a.peer);
                                   if (auto ep = endpoint()) (void)ep->notify(ikeproc::kAcquire, ikeproc::encode(a));
                                 },
                                 [this](const driver::SaExpiry& x) {
+                                  note_acquired(x.peer);
                                   if (auto ep = endpoint()) (void)ep->notify(ikeproc::kExpiry, ikeproc::encode(x));
                                 }});
 }
@@ -182,6 +184,7 @@ void IkeProcess::started(pid_t pid, std::shared_ptr<privsep::Channel> channel) {
   start.dpd_idle = settings_.dpd_idle ? std::chrono::milliseconds(*settings_.dpd_idle) : dpd_defaults.idle;
   start.dpd_retry = settings_.dpd_retry ? std::chrono::milliseconds(*settings_.dpd_retry) : dpd_defaults.retry;
   start.dpd_probes = settings_.dpd_probes.value_or(dpd_defaults.max_probes);
+  start.ike_version = ike_version_policy(settings_.version);
   for (const auto& s : services_) {
     for (const auto* socket : {&s.socket, &*s.nat_socket}) {
       const ikeproc::SocketNote note{s.local, socket == &s.socket ? ike::net::kIsakmpPort : ike::sa::kNatTraversalPort};
@@ -370,6 +373,11 @@ Expected<void, std::string> IkeProcess::admit(const driver::SoftAssociation& ass
   return admitted;
 }
 
+void IkeProcess::note_acquired(const IpAddress& peer) {
+  const std::lock_guard lock(mutex_);
+  acquired_peers_[peer] = std::chrono::steady_clock::now();
+}
+
 Expected<void, std::string> IkeProcess::refuse_spi(std::string why) {
   log_.error("ike-spi-refused", {{"pid", std::to_string(child_pid_.load())}, {"why", why}});
   return unexpected(std::move(why));
@@ -385,8 +393,18 @@ Expected<Body, std::string> IkeProcess::allocate_spi(std::span<const std::uint8_
     const std::lock_guard lock(mutex_);
     const auto forget = std::chrono::steady_clock::now() - kReservedSpiMemory;
     std::erase_if(reserved_spis_, [&](const auto& item) { return item.second.at < forget; });
+    std::erase_if(acquired_peers_, [&](const auto& item) { return item.second < forget; });
     if (!authenticated_peers_.contains(request->peer)) {
-      return unexpected(refuse_spi(what + ": the IKE process reported no authenticated main mode with " + request->peer.to_string()).error());
+      const auto held = static_cast<std::size_t>(
+          std::count_if(reserved_spis_.begin(), reserved_spis_.end(), [&](const auto& item) { return item.second.peer == request->peer; }));
+      if (!acquired_peers_.contains(request->peer)) {
+        return unexpected(refuse_spi(what + ": the IKE process reported no authenticated main mode with " + request->peer.to_string() +
+                                     " and the dataplane asked for no negotiation with it").error());
+      }
+      if (held >= kMaxSpisBeforeAuthentication) {
+        return unexpected(refuse_spi(what + ": the IKE process reported no authenticated main mode with " + request->peer.to_string() +
+                                     " and holds " + std::to_string(held) + " SPIs for it already").error());
+      }
     }
     if (reserved_spis_.size() >= kMaxReservedSpis) {
       return unexpected(refuse_spi(what + ": the IKE process holds " + std::to_string(reserved_spis_.size()) + " reserved SPIs already (the limit)").error());

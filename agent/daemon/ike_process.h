@@ -57,6 +57,20 @@ inline constexpr ike::sa::RetransmitPolicy kIkeRetransmit{std::chrono::milliseco
 // reservation has expired long before: 120 s in the engine, 30 s in the kernel).
 inline constexpr std::size_t kMaxReservedSpis = 1024;
 inline constexpr std::chrono::minutes kReservedSpiMemory{5};
+// IKEv2's initiator names its inbound SPI in IKE_AUTH, before the peer has authenticated: for a
+// peer the dataplane asked to negotiate with (an acquire or an expiry wardd passed on within
+// kReservedSpiMemory) the child may hold this many SPIs without an authenticated IKE SA.
+inline constexpr std::size_t kMaxSpisBeforeAuthentication = 4;
+
+// [ike] version (ward.conf) as the IKE service takes it.
+inline ike::service::IkeVersionPolicy ike_version_policy(config::IkeVersion version) {
+  switch (version) {
+    case config::IkeVersion::Ikev1: return ike::service::IkeVersionPolicy::Ikev1;
+    case config::IkeVersion::Ikev2: return ike::service::IkeVersionPolicy::Ikev2;
+    case config::IkeVersion::Ikev2First: break;
+  }
+  return ike::service::IkeVersionPolicy::Ikev2First;
+}
 
 class IkeRunner {
  public:
@@ -146,6 +160,7 @@ class IkeProcess final : public IkeRunner {
   Expected<privsep::Body, std::string> release_spi(std::span<const std::uint8_t> body);
   // An inbound SA's SPIs must be ones the child reserved for its peer (mutex_ held).
   Expected<void, std::string> check_reserved_spis(const driver::SaInstall& sa) const;
+  void note_acquired(const IpAddress& peer);
   Expected<void, std::string> refuse_spi(std::string why);
   std::shared_ptr<privsep::Endpoint> endpoint() const;
   void remove_installed_sas(const std::string& why);
@@ -174,6 +189,7 @@ class IkeProcess final : public IkeRunner {
   std::shared_ptr<privsep::Endpoint> endpoint_;
   std::set<std::pair<std::uint32_t, driver::crypto::Direction>> installed_;   // by the child, not yet deleted
   std::set<IpAddress> authenticated_peers_;   // the current child's reported main modes
+  std::map<IpAddress, std::chrono::steady_clock::time_point> acquired_peers_;   // acquires / expiries passed on, when
   struct ReservedSpi {
     IpAddress peer;
     std::chrono::steady_clock::time_point at;

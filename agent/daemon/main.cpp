@@ -115,6 +115,7 @@ class IkeInProcess final : public IkeRunner {
       // (peers such as strongSwan's kernel-libipsec insist on it even without a NAT).
       options.nat_traversal = true;
       options.log = [this](const std::string& line) { log_.debug("ike", {{"detail", line}}); };
+      options.ike_version = ike_version_policy(settings_.version);
       if (settings_.fallback_delay) options.fallback_delay = *settings_.fallback_delay;
       if (settings_.soft_association_lifetime) options.soft_association_lifetime = *settings_.soft_association_lifetime;
       if (settings_.dpd_idle) options.dpd.idle = *settings_.dpd_idle;

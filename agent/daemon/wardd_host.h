@@ -57,6 +57,11 @@ bool eventually(Done done) {
 // Lays `host` out under `dir` (run/control.sock, policy.json, ward.conf, wardd.log, state/ward.db)
 // and writes its ward.conf: [driver] `backend` and `driver_lines` ("\nkey = value" each), [control],
 // [cache], [policy] local_file, [log] level = debug, then `sections` as they are.
+// The tests written for IKEv1 (main mode states, DPD, phase 1 renewal, NAT-T) keep it: `[ike]
+// version = ikev1` unless `sections` sets the version (the IKEv2 tests say ikev2-first, the default).
+inline std::string pinned_ike_version(const std::string& sections) {
+  return sections.find("\nversion = ") != std::string::npos ? "" : "[ike]\nversion = ikev1\n";
+}
 inline void lay_out(WarddHost& host, const std::filesystem::path& dir, const std::string& backend = kTestBackend,
                     const std::string& driver_lines = "", const std::string& sections = "") {
   host.dir = dir;
@@ -68,7 +73,7 @@ inline void lay_out(WarddHost& host, const std::filesystem::path& dir, const std
   ASSERT_TRUE(test::write_file(host.config, "[driver]\nbackend = " + backend + driver_lines + "\n[control]\nsocket = " +
                                                 host.socket.string() + "\n[cache]\npath = " + (host.dir / "state" / "ward.db").string() +
                                                 "\n[policy]\nlocal_file = " + host.policy_file.string() + "\n[log]\nlevel = debug\n" +
-                                                sections));
+                                                pinned_ike_version(sections) + sections));
 }
 
 // Pings `to` from `from`'s namespace until an echo request is answered, 10 at most (the first

@@ -257,6 +257,63 @@ TEST_F(WarddIkeNetnsTest, ACertificateFromAnUntrustedCaGivesNoSaAndTheReason) {
   EXPECT_TRUE(show_sa(b_).value("sas", nlohmann::json::array()).empty());
 }
 
+// [ike] version = ikev2-first (the default) on both: the first ping negotiates IKE_SA_INIT +
+// IKE_AUTH, both sides list an IKEv2 SA and its CHILD_SA, and the wire carries ESP only.
+TEST_F(WarddIkeNetnsTest, Ikev2FirstOnBothSidesNegotiatesIkev2) {
+  for (auto* host : {&a_, &b_}) testing::lay_out(*host, host->dir, testing::kTestBackend, "", "[ike]\nversion = ikev2-first\n");
+  start(a_, esp_policy("netns ike secret"));
+  start(b_, esp_policy("netns ike secret"));
+  ward::testing::PacketCapture capture(*b_.ns, links_.second);
+  const auto started = std::chrono::steady_clock::now();
+  ASSERT_TRUE(testing::ping_until_answered(a_, kAddressB)) << test::file_tail(a_.log) << test::file_tail(b_.log);
+  std::printf("IKEv2: first answered ping (negotiation included) after %lld ms\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count()));
+  nlohmann::json sa_a, sa_b;
+  ASSERT_TRUE(testing::one_quick_mode_each({{&a_, &sa_a}, {&b_, &sa_b}})) << sa_a.dump(1) << sa_b.dump(1);
+  ASSERT_EQ(sa_a["main_modes"].size(), 1U) << sa_a.dump(1);
+  EXPECT_EQ(sa_a["main_modes"][0]["ike_version"], 2);
+  EXPECT_EQ(sa_a["main_modes"][0]["internal_state"], "Established");
+  EXPECT_EQ(sa_a["main_modes"][0]["role"], "initiator");
+  EXPECT_EQ(sa_b["main_modes"][0]["ike_version"], 2);
+  EXPECT_EQ(sa_b["main_modes"][0]["role"], "responder");
+  const auto& qa = sa_a["quick_modes"][0];
+  const auto& qb = sa_b["quick_modes"][0];
+  EXPECT_EQ(qa["ike_version"], 2);
+  EXPECT_EQ(qb["ike_version"], 2);
+  EXPECT_EQ(qa["spi_in"], qb["spi_out"]);
+  EXPECT_EQ(qa["spi_out"], qb["spi_in"]);
+  EXPECT_EQ(qa["auth_method"], "pre-shared key");
+  EXPECT_EQ(qa["cipher"], "AES-GCM-256");
+  EXPECT_GT(qa.value("packets_out", 0), 0);
+  EXPECT_GT(qb.value("packets_in", 0), 0);
+  EXPECT_EQ(ward::testing::ping_once(*b_.ns, kAddressA), 0) << "B reuses the CHILD_SA";
+  const auto table = wardctl(a_, "show sa").second;
+  EXPECT_NE(table.find("IKEv2"), std::string::npos) << table;
+  const auto wire = capture.protocols_between(*IpAddress::parse(kAddressA), *IpAddress::parse(kAddressB));
+  EXPECT_GE(wire.count("50") ? wire.at("50") : 0, 4) << "ESP" << ward::testing::PacketCapture::describe(wire);
+  EXPECT_EQ(wire.count("1"), 0U) << "ICMP in clear" << ward::testing::PacketCapture::describe(wire);
+}
+
+// A with ikev2-first, B with ikev1: B answers IKE_SA_INIT with INVALID_MAJOR_VERSION, A falls
+// back to IKEv1 at once and the first ping is answered through IKEv1's SAs.
+TEST_F(WarddIkeNetnsTest, Ikev2FirstFallsBackToIkev1WhenThePeerIsSetToIkev1) {
+  testing::lay_out(a_, a_.dir, testing::kTestBackend, "", "[ike]\nversion = ikev2-first\n");
+  testing::lay_out(b_, b_.dir, testing::kTestBackend, "", "[ike]\nversion = ikev1\n");
+  start(a_, esp_policy("netns ike secret"));
+  start(b_, esp_policy("netns ike secret"));
+  const auto started = std::chrono::steady_clock::now();
+  ASSERT_TRUE(testing::ping_until_answered(a_, kAddressB)) << test::file_tail(a_.log) << test::file_tail(b_.log);
+  const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  std::printf("ikev2-first -> ikev1 fallback: first answered ping after %lld ms\n", static_cast<long long>(elapsed.count()));
+  EXPECT_LT(elapsed, 3000ms) << "the refusal, not the 2 s silence, sends A to IKEv1";
+  nlohmann::json sa_a, sa_b;
+  ASSERT_TRUE(testing::one_quick_mode_each({{&a_, &sa_a}, {&b_, &sa_b}})) << sa_a.dump(1) << sa_b.dump(1);
+  EXPECT_EQ(sa_a["main_modes"][0]["ike_version"], 1);
+  EXPECT_EQ(sa_a["quick_modes"][0]["ike_version"], 1);
+  EXPECT_EQ(sa_b["main_modes"][0]["internal_state"], "MainMode6Sent");
+  EXPECT_NE(test::read_text(a_.log).find("does not speak IKEv2, negotiating with IKEv1"), std::string::npos) << test::file_tail(a_.log);
+}
+
 TEST_F(WarddIkeNetnsTest, WrongPresharedKeyGivesNoSaAndAnEvent) {
   start(a_, esp_policy("one secret"));
   start(b_, esp_policy("another secret"));

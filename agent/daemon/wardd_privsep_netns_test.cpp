@@ -294,6 +294,30 @@ TEST_F(WarddPrivsepNetnsTest, IkeRunsAsItsOwnUserWithoutCapabilitiesAndNegotiate
       << show_sa(b_).dump(1);
 }
 
+// IKEv2 in the IKE process: the PSK AUTH needs prf(key, "Key Pad for IKEv2"), which the child
+// gets through the SKEYID call (kSkeyid, which wardd forwards to its key process); the key never
+// reaches the IKE process. SIGTERM deletes the
+// IKEv2 SA, and B's CHILD_SA goes with it.
+TEST_F(WarddPrivsepNetnsTest, TheIkeProcessNegotiatesIkev2WithAPresharedKeyKeptInWardd) {
+  for (auto* host : {&a_, &b_}) testing::lay_out(*host, host->dir, "nfqueue", "", "[privsep]\nuser = nobody\n[ike]\nversion = ikev2-first\n");
+  testing::start_wardd(a_, esp_policy("privsep secret"));
+  testing::start_wardd(b_, esp_policy("privsep secret"));
+  ASSERT_GT(wait_for_ike_process(a_), 0) << test::file_tail(a_.log);
+  ASSERT_TRUE(ping_until_answered(a_, kAddressB)) << test::file_tail(a_.log) << test::file_tail(b_.log);
+  nlohmann::json sa_a, sa_b;
+  ASSERT_TRUE(testing::one_quick_mode_each({{&a_, &sa_a}, {&b_, &sa_b}})) << sa_a.dump(1) << sa_b.dump(1);
+  EXPECT_EQ(sa_a["main_modes"][0]["ike_version"], 2) << sa_a.dump(1);
+  EXPECT_EQ(sa_b["main_modes"][0]["ike_version"], 2) << sa_b.dump(1);
+  EXPECT_EQ(sa_a["quick_modes"][0]["ike_version"], 2);
+  EXPECT_EQ(sa_a["quick_modes"][0]["spi_in"], sa_b["quick_modes"][0]["spi_out"]);
+  EXPECT_EQ(sa_a["sas"].size(), 2U);
+  EXPECT_EQ(test::read_text(a_.log).find("privsep secret"), std::string::npos);
+  ASSERT_EQ(::kill(a_.wardd.pid(), SIGTERM), 0);
+  EXPECT_TRUE(eventually([&] { return !a_.wardd.running(); }));
+  EXPECT_TRUE(eventually([&] { return show_sa(b_).value("quick_modes", nlohmann::json::array()).empty(); }))
+      << show_sa(b_).dump(1);
+}
+
 TEST_F(WarddPrivsepNetnsTest, AKilledIkeProcessIsRestartedAndTrafficResumesWithoutClearPackets) {
   start_capture();
   testing::start_wardd(a_, esp_policy("privsep secret"));

@@ -98,6 +98,7 @@ struct StartNote {   // kStart
   std::chrono::milliseconds dpd_idle{0};
   std::chrono::milliseconds dpd_retry{0};
   std::uint32_t dpd_probes = 0;
+  ike::service::IkeVersionPolicy ike_version = ike::service::IkeVersionPolicy::Ikev2First;   // [ike] version
 };
 struct RetainFilters {   // kRetainFilters
   std::vector<std::uint32_t> filter_ids;
@@ -156,6 +157,10 @@ struct GssResult {
 template <>
 struct Wire<driver::crypto::Direction> {
   static constexpr auto last = driver::crypto::Direction::Outbound;
+};
+template <>
+struct Wire<ike::service::IkeVersionPolicy> {
+  static constexpr auto last = ike::service::IkeVersionPolicy::Ikev2;
 };
 template <>
 struct Wire<driver::crypto::SecurityProtocol> {
@@ -417,7 +422,7 @@ struct Wire<ike::service::MainModeSaInfo> {
   static void fields(Io& io, V& v) {
     WARD_WIRE(peer), WARD_WIRE(peer_port), WARD_WIRE(nat_t), WARD_WIRE(role), WARD_WIRE(status), WARD_WIRE(state);
     WARD_WIRE(cookies), WARD_WIRE(auth_method), WARD_WIRE(cipher), WARD_WIRE(hash), WARD_WIRE(group);
-    WARD_WIRE(lifetime_left), WARD_WIRE(quick_modes), WARD_WIRE(dpd);
+    WARD_WIRE(lifetime_left), WARD_WIRE(quick_modes), WARD_WIRE(dpd), WARD_WIRE(ike_version);
   }
 };
 template <>
@@ -427,7 +432,7 @@ struct Wire<ike::service::QuickModeSaInfo> {
   static void fields(Io& io, V& v) {
     WARD_WIRE(peer), WARD_WIRE(role), WARD_WIRE(filter_id), WARD_WIRE(inbound_spi), WARD_WIRE(outbound_spi), WARD_WIRE(esp);
     WARD_WIRE(cipher), WARD_WIRE(integrity), WARD_WIRE(ah), WARD_WIRE(inbound_ah_spi), WARD_WIRE(outbound_ah_spi);
-    WARD_WIRE(pfs_group), WARD_WIRE(auth_method), WARD_WIRE(lifetime_left), WARD_WIRE(default_response);
+    WARD_WIRE(pfs_group), WARD_WIRE(auth_method), WARD_WIRE(lifetime_left), WARD_WIRE(default_response), WARD_WIRE(ike_version);
   }
 };
 template <>
@@ -563,7 +568,7 @@ struct Wire<StartNote> {
   template <class Io, class V>
   static void fields(Io& io, V& v) {
     WARD_WIRE(capabilities), WARD_WIRE(fallback_delay), WARD_WIRE(soft_association_lifetime), WARD_WIRE(services),
-        WARD_WIRE(dpd_idle), WARD_WIRE(dpd_retry), WARD_WIRE(dpd_probes);
+        WARD_WIRE(dpd_idle), WARD_WIRE(dpd_retry), WARD_WIRE(dpd_probes), WARD_WIRE(ike_version);
   }
 };
 template <>

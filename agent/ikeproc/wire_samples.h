@@ -81,6 +81,7 @@ inline ike::service::IkeSnapshot sample<ike::service::IkeSnapshot>() {
   snap.main_modes[0].peer = ip("10.0.0.2");
   snap.main_modes[0].state = "established";
   snap.main_modes[0].status = ike::service::NegotiationState::Established;
+  snap.main_modes[0].ike_version = 2;
   snap.negotiating.push_back({ip("10.0.0.4"), ike::auth::Role::Responder, 8, "QuickMode2Sent", true});
   snap.failures.push_back({ip("10.0.0.5"), ike::auth::Role::Initiator, true, 5, ike::service::FailureKind::NoResponse,
                            "no answer after 3 sends", std::chrono::seconds(9)});
@@ -177,6 +178,7 @@ inline StartNote sample<StartNote>() {
   s.dpd_idle = std::chrono::milliseconds(30000);
   s.dpd_retry = std::chrono::milliseconds(5000);
   s.dpd_probes = 3;
+  s.ike_version = ike::service::IkeVersionPolicy::Ikev1;
   return s;
 }
 

@@ -229,6 +229,10 @@ void add_table(std::string& out, const std::vector<std::vector<std::string>>& ro
   out += table(rows);
 }
 
+// "IKEv1" or "IKEv2" (an IKEv2 IKE SA is listed with the main modes, its CHILD_SAs with the
+// quick modes); a daemon from before the field: IKEv1.
+std::string ike_version(const json& row) { return text(row, "ike_version") == "2" ? "IKEv2" : "IKEv1"; }
+
 // Main mode and quick mode SAs as IKE negotiated them (with the dataplane's counters), quick modes
 // under way, soft associations (no IPsec: the peer did not answer IKE), the dynamic filters of
 // default response SAs and the failed negotiations; states in the helpdesk's words (the state
@@ -240,15 +244,15 @@ std::string render_sas(const json& result) {
   const auto& quick_modes = array_field(result, "quick_modes");
   {
     std::vector<std::vector<std::string>> rows{
-        {"MAIN MODE PEER", "ROLE", "STATE", "AUTH", "CIPHER", "HASH", "DH GROUP", "LIFETIME LEFT", "QUICK MODES"}};
+        {"MAIN MODE PEER", "IKE", "ROLE", "STATE", "AUTH", "CIPHER", "HASH", "DH GROUP", "LIFETIME LEFT", "QUICK MODES"}};
     for (const auto& mm : main_modes) {
-      rows.push_back({text(mm, "peer"), text(mm, "role"), text(mm, "state"), text(mm, "auth_method"), text(mm, "cipher"),
+      rows.push_back({text(mm, "peer"), ike_version(mm), text(mm, "role"), text(mm, "state"), text(mm, "auth_method"), text(mm, "cipher"),
                       text(mm, "hash"), text(mm, "dh_group"), seconds(mm, "lifetime_left"), text(mm, "quick_modes")});
     }
     add_table(out, rows);
   }
   {
-    std::vector<std::vector<std::string>> rows{{"QUICK MODE PEER", "STATE", "PROTO", "SPI IN", "SPI OUT", "CIPHER", "INTEGRITY", "PFS",
+    std::vector<std::vector<std::string>> rows{{"QUICK MODE PEER", "IKE", "STATE", "PROTO", "SPI IN", "SPI OUT", "CIPHER", "INTEGRITY", "PFS",
                                                 "BYTES IN/OUT", "PACKETS IN/OUT", "LIFETIME LEFT", "RULE"}};
     for (const auto& qm : quick_modes) {
       const std::string pfs = text(qm, "pfs_group");
@@ -260,7 +264,7 @@ std::string render_sas(const json& result) {
         spi_out += " (AH " + text(qm, "ah_spi_out") + ")";
       }
       const std::string rule = text(qm, "rule") + (text(qm, "default_response") == "yes" ? " (dynamic filter)" : "");
-      rows.push_back({text(qm, "peer"), text(qm, "state"), text(qm, "protocols"), spi_in, spi_out, text(qm, "cipher"), integrity,
+      rows.push_back({text(qm, "peer"), ike_version(qm), text(qm, "state"), text(qm, "protocols"), spi_in, spi_out, text(qm, "cipher"), integrity,
                       pfs.empty() || pfs == "0" ? "no" : "group " + pfs, both_ways(qm, "bytes_in", "bytes_out"),
                       both_ways(qm, "packets_in", "packets_out"), seconds(qm, "lifetime_left"), rule});
     }

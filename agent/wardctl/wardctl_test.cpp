@@ -155,8 +155,10 @@ TEST_F(WardctlTest, ShowSaSaysWhatTheHelpdeskNeeds) {
   const auto text = out_.str();
   if (std::getenv("WARD_TEST_VERBOSE")) std::cout << text;
   // Main modes: "established" / "negotiating", never the state machine's name.
-  EXPECT_NE(text.find("10.20.1.7       initiator  established  Kerberos"), std::string::npos) << text;
-  EXPECT_NE(text.find("10.20.1.8       initiator  negotiating"), std::string::npos) << text;
+  // The IKE column: IKEv1 main modes and IKEv2 IKE SAs side by side.
+  EXPECT_NE(text.find("10.20.1.7       IKEv1  initiator  established  Kerberos"), std::string::npos) << text;
+  EXPECT_NE(text.find("10.20.1.8       IKEv2  initiator  negotiating  pre-shared key"), std::string::npos) << text;
+  EXPECT_EQ(text.find("IkeSaInitSent"), std::string::npos) << text;
   EXPECT_EQ(text.find("MainMode6Received"), std::string::npos) << text;
   EXPECT_NE(text.find("<Dynamic> default response (dynamic filter)"), std::string::npos) << text;
   EXPECT_NE(text.find("SOFT ASSOCIATION PEER  STATE"), std::string::npos) << text;

@@ -82,6 +82,10 @@ void IkeService::Engine::nat_keepalive(MainMode& mm, TimePoint t) {
 void IkeService::Engine::on_datagram(const net::Datagram& datagram, bool nat_t) {
   ++counters_.datagrams_received;
   const Endpoint from{datagram.from, datagram.port, nat_t};
+  if (is_ikev2(datagram.bytes)) {
+    on_ikev2(from, datagram.bytes);
+    return;
+  }
   auto split = split_datagram(datagram.bytes);
   if (!split) {
     ++counters_.malformed;
@@ -194,6 +198,7 @@ void IkeService::Engine::timers() {
     if (ex->linger_until && *ex->linger_until <= t) ex->dead = true;
   }
   if (std::erase_if(sas_, [&](const QuickModeSa& s) { return s.expires <= t; }) > 0) changed();
+  ikev2_timers(t);
   dpd_timers(t);
   sweep();
 }
@@ -207,7 +212,8 @@ void IkeService::Engine::sweep() {
     return gone;
   });
   const auto main_modes = std::erase_if(main_modes_, [](const auto& mm) { return mm->dead; });
-  if (exchanges + main_modes > 0) changed();
+  const auto ikev2 = std::erase_if(ikev2_, [](const auto& e) { return e->dead; });
+  if (exchanges + main_modes + ikev2 > 0) changed();
 }
 
 std::optional<TimePoint> IkeService::Engine::next_due() const {
@@ -235,6 +241,12 @@ std::optional<TimePoint> IkeService::Engine::next_due() const {
     consider(ex->release_outbound_at);
   }
   for (const auto& s : sas_) consider(s.expires);
+  for (const auto& e : ikev2_) {
+    if (e->dead) continue;
+    consider(e->sa->due());
+    consider(e->expires);
+    if (!e->sa->initiator() && !e->reported) consider(e->sa->created() + options_.half_open_timeout);
+  }
   if (const auto oldest = embryonic_.oldest()) consider(*oldest + options_.half_open_timeout);
   return next;
 }

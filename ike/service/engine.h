@@ -13,12 +13,16 @@
 //   engine_acquire.cpp         acquires, SA expiry (rekey), phase 1 renewal, filters going away,
 //                              shutdown
 //   engine_snapshot.cpp        what snapshot() shows (`wardctl show sa`)
+//   engine_ikev2.cpp           IKEv2 (ikev2_sa.h): datagrams of version 2, initiating with the
+//                              version [ike] version says and falling back to IKEv1, the
+//                              responder, CHILD_SAs installed and deleted, IKE SAs ending
 #pragma once
 
 #include <bit>
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -31,6 +35,7 @@
 #include "ike/service/dpd_sampler.h"
 #include "ike/service/embryonic_table.h"
 #include "ike/service/ike_service.h"
+#include "ike/service/ikev2_sa.h"
 #include "ike/service/install_decorators.h"
 #include "ike/service/refusal.h"
 #include "ike/service/responder_cookies.h"
@@ -160,6 +165,21 @@ class IkeService::Engine {
     TimePoint established{};
     TimePoint expires{};
     bool rekeying = false;
+    unsigned ike_version = 1;
+    std::uint64_t ikev2_id = 0;   // IKEv2: the IKE SA (Ikev2Entry::id) the CHILD_SA belongs to
+  };
+  // An IKEv2 IKE SA (engine_ikev2.cpp); its one CHILD_SA is a QuickModeSa in sas_.
+  struct Ikev2Entry {
+    std::uint64_t id = 0;
+    std::shared_ptr<const auth::AuthProvider> auth;   // the preshared key
+    std::unique_ptr<Ikev2Sa> sa;
+    Endpoint peer;
+    QuickModePolicy policy;                 // the CHILD_SA's (initiator: the acquire's)
+    std::optional<driver::Acquire> acquire; // initiator: what IKEv1 negotiates on a fallback
+    std::chrono::seconds lifetime{0};       // the phase 1 policy's
+    std::optional<TimePoint> expires;       // established: the IKE SA's lifetime ends
+    bool reported = false;                  // established was emitted
+    bool dead = false;
   };
   struct Published {
     std::vector<MainModeSaInfo> main_modes;
@@ -251,6 +271,26 @@ class IkeService::Engine {
   void send_dpd(MainMode& mm, NotifyMessageType type, std::uint32_t sequence);
   void peer_dead(MainMode& mm);
 
+  // IKEv2 (engine_ikev2.cpp).
+  static bool is_ikev2(std::span<const std::byte> bytes) noexcept;
+  void on_ikev2(const Endpoint& from, std::span<const std::byte> bytes);
+  void respond_ikev2(const Endpoint& from, std::span<const std::byte> bytes);
+  void refuse_ikev2_version(const Endpoint& from, std::span<const std::byte> bytes);
+  // Starts an IKEv2 IKE SA for `acquire` when [ike] version and the policy allow it; false: use IKEv1.
+  bool start_ikev2(const driver::Acquire& acquire, const QuickModePolicy& policy);
+  bool wants_ikev2(const IpAddress& peer);
+  Ikev2Hooks ikev2_hooks(std::shared_ptr<const auth::AuthProvider> psk, const IpAddress& peer, std::uint64_t id);
+  void after_ikev2_step(Ikev2Entry& entry, Ikev2Sa::Output out);
+  void install_child(Ikev2Entry& entry, const v2::ChildSa& child);
+  // The IKE SA authenticated: MainModeEstablished (once; wardd's IKE process is then allowed SPIs
+  // and SAs for the peer).
+  void report_ikev2_established(Ikev2Entry& entry);
+  void ikev2_timers(TimePoint t);
+  Ikev2Entry* ikev2_by_id(std::uint64_t id);
+  std::string ikev2_name(const Ikev2Entry& entry) const;
+  void publish_ikev2(std::vector<MainModeSaInfo>& rows, std::vector<std::optional<TimePoint>>& expiry,
+                     std::vector<QuickModeNegotiation>& negotiating) const;
+
   sa::Phase1Config phase1_config(const Phase1Policy& policy, const IpAddress& peer) const;
   sa::QuickModeConfig quick_mode_config(const QuickModePolicy& policy, const MainMode& mm) const;
   void float_if_due(MainMode& mm);
@@ -273,6 +313,8 @@ class IkeService::Engine {
   std::vector<std::unique_ptr<MainMode>> main_modes_;
   std::vector<std::unique_ptr<Exchange>> exchanges_;
   std::vector<QuickModeSa> sas_;
+  std::vector<std::unique_ptr<Ikev2Entry>> ikev2_;
+  std::map<IpAddress, TimePoint> ikev1_peers_;   // peers that did not speak IKEv2, until when
   std::deque<std::pair<NegotiationFailure, TimePoint>> failures_;
   IkeCounters counters_;
   RefusalLimiter refusal_limiter_;

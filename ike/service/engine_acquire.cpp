@@ -54,6 +54,7 @@ void IkeService::Engine::negotiate(const driver::Acquire& acquire, std::optional
     emit(failed);
     return;
   }
+  if (start_ikev2(acquire, *qm_policy)) return;
   if (MainMode* mm = main_mode_for_new_quick_mode(acquire.peer)) {
     start_quick_mode(*mm, std::move(*qm_policy));
     return;
@@ -138,6 +139,9 @@ void IkeService::Engine::retain(const std::vector<std::uint32_t>& live) {
   for (auto& ex : exchanges_) {
     if (!ex->qm->done() && !keep.contains(ex->policy.filter_id)) ex->dead = true;
   }
+  for (auto& e : ikev2_) {
+    if (!e->dead && !e->sa->established() && e->sa->initiator() && !keep.contains(e->policy.filter_id)) e->dead = true;
+  }
 }
 
 void IkeService::Engine::shutdown() {
@@ -145,7 +149,13 @@ void IkeService::Engine::shutdown() {
   for (auto& ex : exchanges_) {
     if (ex->release_outbound_at) release_outbound(*ex);
   }
-  for (std::size_t i = sas_.size(); i-- > 0;) delete_pair(i, "IKE is shutting down", true);
+  // An IKEv2 SA's DELETE takes its CHILD_SAs with it (RFC 7296 1.4.1).
+  for (auto& e : ikev2_) {
+    if (e->dead || !e->sa->established()) continue;
+    for (const auto& message : e->sa->transition(Ikev2Sa::DeleteIkeSa{}, now()).send) send(e->peer, message);
+    e->dead = true;
+  }
+  for (std::size_t i = sas_.size(); i-- > 0;) delete_pair(i, "IKE is shutting down", sas_[i].ike_version == 1);
   for (auto& mm : main_modes_) {
     if (mm->dead || !mm->sa->established()) continue;
     send_informational(*mm, {isakmp_delete(mm->sa->initiator_cookie(), mm->sa->responder_cookie())}, "ISAKMP DELETE");

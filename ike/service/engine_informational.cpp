@@ -141,7 +141,13 @@ void IkeService::Engine::delete_pair(std::size_t index, const std::string& reaso
   ++counters_.sas_deleted;
   log("IKE: deleted SAs inbound " + hex32(record.inbound_spi) + " / outbound " + hex32(record.outbound_spi) + " to " +
       record.peer.address.to_string() + " (filter " + std::to_string(record.policy.filter_id) + "): " + reason + errors);
-  if (notify) {
+  if (notify && record.ike_version == 2) {
+    if (Ikev2Entry* entry = ikev2_by_id(record.ikev2_id); entry != nullptr && !entry->dead) {
+      auto out = entry->sa->transition(Ikev2Sa::DeleteChildren{{record.inbound_spi}}, now());
+      ++counters_.deletes_sent;
+      for (const auto& message : out.send) send(entry->peer, message);
+    }
+  } else if (notify) {
     if (MainMode* mm = usable_main_mode(record.peer.address); mm != nullptr && mm->sa->established()) {
       send_informational(*mm, ipsec_deletes(record.chosen, record.inbound_spi, record.inbound_ah_spi), "DELETE");
     }

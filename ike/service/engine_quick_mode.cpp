@@ -55,6 +55,9 @@ bool IkeService::Engine::negotiating(const IpAddress& peer, std::uint32_t filter
       if (p.policy.filter_id == filter_id) return true;
     }
   }
+  for (const auto& e : ikev2_) {
+    if (!e->dead && e->peer.address == peer && e->sa->initiator() && !e->sa->established() && e->policy.filter_id == filter_id) return true;
+  }
   return false;
 }
 

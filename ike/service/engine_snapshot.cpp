@@ -52,13 +52,15 @@ void IkeService::Engine::publish() {
       info.hash = std::string(crypto::hash_name(chosen.hash));
       info.group = static_cast<unsigned>(chosen.group);
     }
-    info.quick_modes = static_cast<std::size_t>(
-        std::count_if(sas_.begin(), sas_.end(), [&](const QuickModeSa& s) { return s.peer == mm->peer; }));
+    info.quick_modes = static_cast<std::size_t>(std::count_if(
+        sas_.begin(), sas_.end(), [&](const QuickModeSa& s) { return s.ike_version == 1 && s.peer == mm->peer; }));
     p.main_modes.push_back(std::move(info));
     p.main_mode_expiry.push_back(mm->expires);
   }
+  publish_ikev2(p.main_modes, p.main_mode_expiry, p.negotiating);
   for (const auto& s : sas_) {
     QuickModeSaInfo info;
+    info.ike_version = s.ike_version;
     info.peer = s.peer.address;
     info.role = s.role;
     info.filter_id = s.policy.filter_id;

@@ -1,5 +1,6 @@
-// The running IKEv1 service: one UDP socket, one event thread, the exchange classes of ike/sa
-// driven by datagrams, acquires and timers.
+// The running IKE service: one UDP socket (and the NAT-T one), one event thread, the exchange
+// classes of ike/sa (IKEv1) and the Ikev2Sa state machines (IKEv2, ikev2_sa.h) driven by
+// datagrams, acquires and timers; IkeServiceOptions::ike_version picks what acquires start with.
 //
 //   datagram --> route --+-- main mode (cookie pair; a message 1 with a zero responder cookie
 //                        |   makes a responder, within the half-open limits)
@@ -137,8 +138,30 @@ inline constexpr std::chrono::seconds kSoftAssociationLifetime{300};
 // Failed negotiations kept for snapshot() (the newest).
 inline constexpr std::size_t kRecentFailuresKept = 32;
 
+// Which IKE version this host initiates with (ward.conf's [ike] version). The responder side
+// answers IKEv2 unless this is Ikev1 (then an IKE_SA_INIT gets INVALID_MAJOR_VERSION, RFC 7296
+// 2.5) and IKEv1 always.
+enum class IkeVersionPolicy : std::uint8_t {
+  Ikev1,        // IKEv1 only, both ways
+  Ikev2First,   // IKEv2; IKEv1 when the peer does not speak it (below) or the policy needs IKEv1
+  Ikev2,        // IKEv2 only as initiator (IKEv1 still answered); no fallback
+};
+std::string_view name(IkeVersionPolicy policy) noexcept;   // "ikev1", "ikev2-first", "ikev2"
+std::optional<IkeVersionPolicy> parse_ike_version(std::string_view text);
+
+// Ikev2First: how long an IKE_SA_INIT may go unanswered before IKEv1 is tried (the peer answering
+// INVALID_MAJOR_VERSION, NO_PROPOSAL_CHOSEN or IKEv1 falls back at once), and how long the peer is
+// then remembered as IKEv1-only.
+inline constexpr std::chrono::milliseconds kIkev2FallbackAfter{2000};
+inline constexpr std::chrono::minutes kIkev1PeerMemory{60};
+
 struct IkeServiceOptions {
   IpAddress local;
+  // The service's default is IKEv1 (what its tests and the IKEv1 interop suites expect); wardd's
+  // [ike] version defaults to ikev2-first.
+  IkeVersionPolicy ike_version = IkeVersionPolicy::Ikev1;
+  std::chrono::milliseconds ikev2_fallback_after{kIkev2FallbackAfter};
+  std::chrono::milliseconds ikev1_peer_memory{kIkev1PeerMemory};
   std::uint16_t port = net::kIsakmpPort;   // bound locally and used for peers (tests: another)
   // Responder main modes past main mode 3 (the initiator showed it receives at its address) and
   // not yet established, in all and per peer. A main mode 1 only makes an embryonic entry
@@ -182,7 +205,10 @@ struct IkeServiceOptions {
   sa::Clock clock;                 // default: steady_clock::now
 };
 
+// One row per IKE SA: an IKEv1 main mode, or an IKEv2 IKE SA (ike_version 2: cookies are the
+// SPIs, hash the PRF, state an Ikev2Sa state).
 struct MainModeSaInfo {
+  unsigned ike_version = 1;
   IpAddress peer;
   std::uint16_t peer_port = 0;
   bool nat_t = false;         // floated to the NAT-T port (a NAT was detected)
@@ -200,6 +226,7 @@ struct MainModeSaInfo {
 };
 
 struct QuickModeSaInfo {
+  unsigned ike_version = 1;   // 2: a CHILD_SA of an IKEv2 IKE SA
   IpAddress peer;
   auth::Role role = auth::Role::Initiator;
   std::uint32_t filter_id = 0;
@@ -282,6 +309,9 @@ struct IkeCounters {
   std::uint64_t nat_keepalives_sent = 0;
   std::uint64_t soft_associations = 0;          // fallbacks to clear: the peer did not answer main mode
   std::uint64_t default_responses = 0;          // quick modes answered with the default response rule
+  std::uint64_t ikev2_sas_established = 0;      // IKEv2 IKE SAs authenticated (also in main_modes_established)
+  std::uint64_t ikev2_fallbacks = 0;            // IKEv2 initiations given up for IKEv1: the peer does not speak it
+  std::uint64_t ikev2_refused_by_version = 0;   // IKE_SA_INITs answered INVALID_MAJOR_VERSION (ike_version ikev1)
 
   friend bool operator==(const IkeCounters&, const IkeCounters&) = default;
 };

@@ -39,8 +39,8 @@ int main(int argc, char** argv) {
   IkeSaInitConfig init_b{init_a.proposals, {b, 500}, {a, 500}};
   const std::string key = "fuzz corpus key";
   const SecureBytes psk(std::as_bytes(std::span(key.data(), key.size())));
-  AuthConfig auth_a{IdType::Ipv4Address, v4(a), psk, std::nullopt};
-  AuthConfig auth_b{IdType::Ipv4Address, v4(b), psk, std::nullopt};
+  AuthConfig auth_a{IdType::Ipv4Address, v4(a), psk, std::nullopt, {}};
+  AuthConfig auth_b{IdType::Ipv4Address, v4(b), psk, std::nullopt, {}};
   ChildSaConfig child_a;
   child_a.proposals = {ChildProposal{}, ChildProposal{driver::crypto::Cipher::AesCbc256, driver::crypto::Integrity::HmacSha1_96}};
   child_a.local = TrafficSelector::of(IpPrefix::host(a));

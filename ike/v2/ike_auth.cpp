@@ -14,9 +14,10 @@ using driver::crypto::Mode;
 NotifyPayload notify(NotifyType type) { return NotifyPayload{0, {}, static_cast<std::uint16_t>(type), {}}; }
 
 // AUTH data this side (`initiator` says which) sends or expects from the peer.
-SecureBytes auth_for(const IkeSa& sa, bool of_initiator, const SecureBytes& psk, const IdPayload& id) {
-  if (of_initiator) return psk_auth(sa.proposal.prf, psk.reveal(), sa.init_request, sa.nr, sa.keys.sk_pi, id.body());
-  return psk_auth(sa.proposal.prf, psk.reveal(), sa.init_response, sa.ni, sa.keys.sk_pr, id.body());
+SecureBytes auth_for(const IkeSa& sa, bool of_initiator, const AuthConfig& auth, const IdPayload& id) {
+  const SecureBytes padded = auth.padded_key.size() > 0 ? auth.padded_key : psk_pad(sa.proposal.prf, auth.preshared_key.reveal());
+  if (of_initiator) return psk_auth_padded(sa.proposal.prf, padded, sa.init_request, sa.nr, sa.keys.sk_pi, id.body());
+  return psk_auth_padded(sa.proposal.prf, padded, sa.init_response, sa.ni, sa.keys.sk_pr, id.body());
 }
 
 Expected<std::vector<Payload>, std::string> open(const IkeSa& sa, std::span<const std::byte> datagram, bool expect_response) {
@@ -135,7 +136,7 @@ Expected<Bytes, std::string> IkeAuthInitiator::build_request() {
   if (!proposals) return unexpected(proposals.error());
   std::vector<Payload> inner;
   inner.emplace_back(idi);
-  const auto own_auth = auth_for(sa_, true, auth_.preshared_key, idi);
+  const auto own_auth = auth_for(sa_, true, auth_, idi);
   inner.emplace_back(AuthPayload{AuthMethod::SharedKeyMic, Bytes(own_auth.reveal().begin(), own_auth.reveal().end())});
   if (child_.mode == Mode::Transport) inner.emplace_back(notify(NotifyType::UseTransportMode));
   inner.emplace_back(SaPayload{std::move(*proposals)});
@@ -159,7 +160,7 @@ Expected<ChildSa, std::string> IkeAuthInitiator::consume_response(std::span<cons
   if (auth->method != AuthMethod::SharedKeyMic) {
     return unexpected("the responder authenticates with method " + std::to_string(static_cast<unsigned>(auth->method)) + ", not a shared key");
   }
-  if (!crypto::equal_constant_time(auth->data, auth_for(sa_, false, auth_.preshared_key, *idr).reveal())) {
+  if (!crypto::equal_constant_time(auth->data, auth_for(sa_, false, auth_, *idr).reveal())) {
     return unexpected(std::string("the responder's AUTH does not verify with the preshared key"));
   }
   if (auto id_ok = check_peer_id(auth_, *idr); !id_ok) return unexpected(id_ok.error());
@@ -184,6 +185,11 @@ Expected<ChildSa, std::string> IkeAuthInitiator::consume_response(std::span<cons
 
 Expected<IkeAuthReply, std::string> respond_ike_auth(IkeSa& sa, const AuthConfig& auth, const ChildSaConfig& child,
                                                      std::uint32_t own_spi, std::span<const std::byte> request) {
+  return respond_ike_auth(sa, auth, child, SpiSource([own_spi]() -> Expected<std::uint32_t, std::string> { return own_spi; }), request);
+}
+
+Expected<IkeAuthReply, std::string> respond_ike_auth(IkeSa& sa, const AuthConfig& auth, const ChildSaConfig& child,
+                                                     const SpiSource& spi_source, std::span<const std::byte> request) {
   auto inner = open(sa, request, false);
   if (!inner) return unexpected(inner.error());
   auto seal = [&](std::vector<Payload> payloads) { return seal_protected(sa, ExchangeType::IkeAuth, 1, true, payloads); };
@@ -196,13 +202,13 @@ Expected<IkeAuthReply, std::string> respond_ike_auth(IkeSa& sa, const AuthConfig
   const auto* auth_payload = find_in<AuthPayload>(*inner);
   if (idi == nullptr || auth_payload == nullptr) return refuse(NotifyType::InvalidSyntax, "IKE_AUTH request without IDi or AUTH", false);
   if (auth_payload->method != AuthMethod::SharedKeyMic ||
-      !crypto::equal_constant_time(auth_payload->data, auth_for(sa, true, auth.preshared_key, *idi).reveal())) {
+      !crypto::equal_constant_time(auth_payload->data, auth_for(sa, true, auth, *idi).reveal())) {
     return refuse(NotifyType::AuthenticationFailed, "the initiator's AUTH does not verify with the preshared key", false);
   }
   if (auto id_ok = check_peer_id(auth, *idi); !id_ok) return refuse(NotifyType::AuthenticationFailed, id_ok.error(), false);
 
   const IdPayload idr{false, auth.id_type, auth.id_data};
-  const auto own_auth = auth_for(sa, false, auth.preshared_key, idr);
+  const auto own_auth = auth_for(sa, false, auth, idr);
   std::vector<Payload> reply{idr, AuthPayload{AuthMethod::SharedKeyMic, Bytes(own_auth.reveal().begin(), own_auth.reveal().end())}};
   auto child_refusal = [&](NotifyType type, std::string why) -> Expected<IkeAuthReply, std::string> {
     reply.emplace_back(notify(type));
@@ -210,6 +216,7 @@ Expected<IkeAuthReply, std::string> respond_ike_auth(IkeSa& sa, const AuthConfig
     if (!sealed) return unexpected(sealed.error());
     return IkeAuthReply{std::move(*sealed), std::nullopt, true, std::move(why)};
   };
+  if (child.refuse_with) return child_refusal(*child.refuse_with, child.refusal);
   const auto* sai2 = find_in<SaPayload>(*inner);
   const auto* tsi = find_ts(*inner, true);
   const auto* tsr = find_ts(*inner, false);
@@ -226,6 +233,9 @@ Expected<IkeAuthReply, std::string> respond_ike_auth(IkeSa& sa, const AuthConfig
     return child_refusal(NotifyType::TsUnacceptable, "the initiator's selectors " + tsi->selectors[0].to_string() + " / " +
                                                          tsr->selectors[0].to_string() + " do not meet the filter's");
   }
+  const auto spi = spi_source();
+  if (!spi) return child_refusal(NotifyType::NoAdditionalSas, "no inbound SPI: " + spi.error());
+  const std::uint32_t own_spi = *spi;
   if (child.mode == Mode::Transport) reply.emplace_back(notify(NotifyType::UseTransportMode));
   Proposal answer = chosen->reply;
   answer.spi = spi_bytes(own_spi);

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +27,9 @@ struct AuthConfig {
   Bytes id_data;                   // our identity
   SecureBytes preshared_key;       // shared with the peer
   std::optional<IdPayload> peer;   // the identity the peer must present (any when empty)
+  // Or, instead of the key, prf(key, "Key Pad for IKEv2") under the IKE SA's PRF (keys.h:
+  // psk_pad): what wardd's IKE process gets from wardd, which keeps the key.
+  SecureBytes padded_key;
 };
 
 struct ChildSaConfig {
@@ -38,6 +42,10 @@ struct ChildSaConfig {
   std::uint32_t filter_id = 0;
   IpAddress peer;
   std::chrono::seconds lifetime{3600};
+  // Responder: the policy has no CHILD_SA for the initiator's selectors; IKE_AUTH authenticates
+  // the peer and answers with this notify (TS_UNACCEPTABLE, NO_PROPOSAL_CHOSEN) instead.
+  std::optional<NotifyType> refuse_with;
+  std::string refusal;
 };
 
 struct ChildSa {
@@ -80,5 +88,11 @@ struct IkeAuthReply {
 // the message is dropped unanswered (it does not decrypt, or is not the IKE_AUTH request).
 Expected<IkeAuthReply, std::string> respond_ike_auth(IkeSa& sa, const AuthConfig& auth, const ChildSaConfig& child,
                                                      std::uint32_t own_spi, std::span<const std::byte> request);
+// The same with the inbound SPI asked for only once the initiator has authenticated and the
+// CHILD_SA is agreed (wardd reserves SPIs for the IKE process only for authenticated peers); an
+// error is answered NO_ADDITIONAL_SAS.
+using SpiSource = std::function<Expected<std::uint32_t, std::string>()>;
+Expected<IkeAuthReply, std::string> respond_ike_auth(IkeSa& sa, const AuthConfig& auth, const ChildSaConfig& child,
+                                                     const SpiSource& own_spi, std::span<const std::byte> request);
 
 }  // namespace ward::ike::v2

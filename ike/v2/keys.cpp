@@ -97,12 +97,20 @@ Expected<SecureBytes, std::string> child_keymat(PrfId id, const SecureBytes& sk_
   return prf_plus(id, sk_d.reveal(), seed, size);
 }
 
+SecureBytes psk_pad(PrfId id, ByteSpan shared_secret) {
+  const auto pad = std::as_bytes(std::span(kKeyPadForIkev2.data(), kKeyPadForIkev2.size()));
+  return prf(id, shared_secret, {pad});
+}
+
+SecureBytes psk_auth_padded(PrfId id, const SecureBytes& padded_key, ByteSpan real_message, ByteSpan peer_nonce,
+                            const SecureBytes& sk_p, ByteSpan id_body) {
+  const SecureBytes maced_id = prf(id, sk_p.reveal(), {id_body});
+  return prf(id, padded_key.reveal(), {real_message, peer_nonce, maced_id.reveal()});
+}
+
 SecureBytes psk_auth(PrfId id, ByteSpan shared_secret, ByteSpan real_message, ByteSpan peer_nonce, const SecureBytes& sk_p,
                      ByteSpan id_body) {
-  const auto pad = std::as_bytes(std::span(kKeyPadForIkev2.data(), kKeyPadForIkev2.size()));
-  const SecureBytes key = prf(id, shared_secret, {pad});
-  const SecureBytes maced_id = prf(id, sk_p.reveal(), {id_body});
-  return prf(id, key.reveal(), {real_message, peer_nonce, maced_id.reveal()});
+  return psk_auth_padded(id, psk_pad(id, shared_secret), real_message, peer_nonce, sk_p, id_body);
 }
 
 }  // namespace ward::ike::v2

@@ -52,5 +52,11 @@ Expected<SecureBytes, std::string> child_keymat(PrfId prf, const SecureBytes& sk
 // its ID payload after the generic header.
 SecureBytes psk_auth(PrfId prf, ByteSpan shared_secret, ByteSpan real_message, ByteSpan peer_nonce, const SecureBytes& sk_p,
                      ByteSpan id_body);
+// The same in two steps: the padded key prf(Shared Secret, "Key Pad for IKEv2") is all the AUTH
+// needs of the secret, so a process that holds the key (wardd) can hand out just that (it is
+// PresharedKeyProvider::skeyid with kKeyPadForIkev2 as Ni_b and nothing as Nr_b).
+SecureBytes psk_pad(PrfId prf, ByteSpan shared_secret);
+SecureBytes psk_auth_padded(PrfId prf, const SecureBytes& padded_key, ByteSpan real_message, ByteSpan peer_nonce,
+                            const SecureBytes& sk_p, ByteSpan id_body);
 
 }  // namespace ward::ike::v2

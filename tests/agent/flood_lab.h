@@ -97,7 +97,7 @@ class FloodLab {
       if (!test::write_file(host->config, "[driver]\nbackend = nfqueue\n[control]\nsocket = " + host->socket.string() +
                                               "\n[cache]\npath = " + (host->dir / "state" / "ward.db").string() +
                                               "\n[policy]\nlocal_file = " + host->policy_file.string() +
-                                              "\n[log]\nlevel = info\n")) {
+                                              "\n[log]\nlevel = info\n[ike]\nversion = ikev1\n")) {
         failure = "writing ward.conf";
         return;
       }

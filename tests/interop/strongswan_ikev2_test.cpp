@@ -202,7 +202,7 @@ class StrongSwanIkev2Test : public ::testing::Test {
       return out;
     }
     AuthConfig auth{IdType::Ipv4Address, v4(kWard), SecureBytes(std::as_bytes(std::span(psk.data(), psk.size()))),
-                    IdPayload{false, IdType::Ipv4Address, v4(kCharonAddress)}};
+                    IdPayload{false, IdType::Ipv4Address, v4(kCharonAddress)}, {}};
     ChildSaConfig child = child_config(std::move(esp), out.sa->nat_detected());
     auto spi = random_esp_spi();
     IkeAuthInitiator auth_initiator(*out.sa, auth, child, *spi);
@@ -273,7 +273,7 @@ class StrongSwanIkev2Test : public ::testing::Test {
       return out;
     }
     AuthConfig auth{IdType::Ipv4Address, v4(kWard), SecureBytes(std::as_bytes(std::span(psk.data(), psk.size()))),
-                    IdPayload{true, IdType::Ipv4Address, v4(kCharonAddress)}};
+                    IdPayload{true, IdType::Ipv4Address, v4(kCharonAddress)}, {}};
     ChildSaConfig child = child_config(std::move(esp), floated);
     auto auth_reply = respond_ike_auth(*out.sa, auth, child, *random_esp_spi(), auth_request->bytes);
     if (!auth_reply) {

@@ -212,6 +212,11 @@ class WarddStrongSwanRig : public ::testing::Test {
     ASSERT_EQ(loaded_.exit_code, 0) << loaded_.describe() << charon_log();
   }
 
+  // The IKEv1 tests against charon keep IKEv1 ([ike] version = ikev1) unless `extra_config` sets
+  // the version (the IKEv2 ones).
+  static std::string testing_ike_version(const std::string& extra_config) {
+    return extra_config.find("\nversion = ") != std::string::npos ? "" : "[ike]\nversion = ikev1\n";
+  }
   // wardd with `policy` as its local policy file; `extra_config` is appended to ward.conf. Netlink:
   // `backend = auto`, which must have chosen xfrm (the kernel's ESP and AH).
   void start_wardd(const model::Policy& policy, const std::string& extra_config = "") {
@@ -221,7 +226,7 @@ class WarddStrongSwanRig : public ::testing::Test {
     ASSERT_TRUE(test::write_file(config, "[driver]\nbackend = " + backend + "\n[control]\nsocket = " + socket().string() +
                                              "\n[cache]\npath = " + (dir() / "state" / "ward.db").string() +
                                              "\n[policy]\nlocal_file = " + (dir() / "policy.json").string() +
-                                             "\n[log]\nlevel = debug\n" + extra_config));
+                                             "\n[log]\nlevel = debug\n" + testing_ike_version(extra_config) + extra_config));
     auto child = test::ChildProcess::spawn({kIp, "netns", "exec", ward_ns_->name(), WARDD_PATH, "--config",
                                             config.string()},
                                            {}, dir() / "wardd.log");

@@ -16,6 +16,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <tuple>
 
 #include "tests/interop/wardd_strongswan_rig.h"
 
@@ -117,6 +118,88 @@ TEST_F(WarddStrongSwanTest, WrongPskGivesNoSaAReasonAndNoClearTraffic) {
   EXPECT_EQ(capture.find("ICMP"), std::string::npos) << "echo requests in clear:\n" << capture;
 }
 
+// IKEv2 ([ike] version = ikev2-first) against charon's IKEv2 connection, both directions: wardd
+// initiates on the first ping (IKE_SA_INIT, the float to 4500 charon's pretended NAT asks for,
+// IKE_AUTH with the PSK and the tunnel-mode CHILD_SA, UDP-encapsulated), then charon, after
+// terminating that IKE_SA, initiates to wardd's responder. Each time both sides list the SAs,
+// charon's CHILD_SA counts bytes both ways and the wire carries no ICMP in clear.
+TEST_F(WarddStrongSwanTest, Ikev2PskTunnelBothDirections) {
+  auto conf = psk_swanctl_conf("ward and charon agree on IKEv2");
+  conf.replace(conf.find("version = 1"), std::string("version = 1").size(), "version = 2");
+  start_charon(conf);
+  start_wardd(tunnel_policy(model::AuthMethod::preshared("ward and charon agree on IKEv2")), "[ike]\nversion = ikev2-first\n");
+  start_capture();
+
+  const auto started = std::chrono::steady_clock::now();
+  const int pings = ping_until_answered();
+  const auto first_answer = ms_since(started);
+  ASSERT_NE(pings, 0) << wardctl("show events").second << wardd_log() << charon_log();
+  std::printf("IKEv2, wardd initiating: first ping answered after %lld ms (%d echo requests)\n", first_answer, pings);
+  nlohmann::json sa;
+  ASSERT_TRUE(eventually([&] {
+    sa = show_sa();
+    return sa.value("quick_modes", nlohmann::json::array()).size() == 1;
+  })) << sa.dump(1);
+  ASSERT_EQ(sa["main_modes"].size(), 1U) << sa.dump(1);
+  EXPECT_EQ(sa["main_modes"][0]["ike_version"], 2) << sa.dump(1);
+  EXPECT_EQ(sa["main_modes"][0]["role"], "initiator");
+  EXPECT_EQ(sa["main_modes"][0].value("peer_port", 0), 4500) << "charon pretends a NAT: IKE must have floated";
+  EXPECT_EQ(sa["quick_modes"][0]["ike_version"], 2);
+  EXPECT_EQ(ward::testing::ping_once(*charon_ns_, kWardAddress), 0) << charon_log();
+  auto list = swanctl({"--list-sas"});
+  std::printf("swanctl --list-sas:\n%s\n", list.out.c_str());
+  EXPECT_NE(list.out.find("IKEv2"), std::string::npos) << list.describe();
+  EXPECT_NE(list.out.find("ESTABLISHED"), std::string::npos) << list.describe();
+  EXPECT_NE(list.out.find("INSTALLED, TUNNEL-in-UDP"), std::string::npos) << list.describe();
+  auto [bytes_in, bytes_out] = child_sa_bytes(list.out);
+  EXPECT_GT(bytes_in, 0) << list.out;
+  EXPECT_GT(bytes_out, 0) << list.out;
+
+  // charon ends that IKE_SA (wardd's CHILD_SA goes with it), then initiates itself.
+  ASSERT_EQ(swanctl({"--terminate", "--ike", "ward"}).exit_code, 0) << charon_log();
+  ASSERT_TRUE(eventually([&] { return show_sa().value("quick_modes", nlohmann::json::array()).empty(); })) << show_sa().dump(1)
+                                                                                                           << wardd_log();
+  const auto initiated = swanctl({"--initiate", "--child", "ward"});
+  ASSERT_EQ(initiated.exit_code, 0) << initiated.describe() << charon_log() << wardd_log();
+  ASSERT_TRUE(eventually([&] {
+    sa = show_sa();
+    return sa.value("quick_modes", nlohmann::json::array()).size() == 1;
+  })) << sa.dump(1);
+  EXPECT_EQ(sa["main_modes"][0]["ike_version"], 2) << sa.dump(1);
+  EXPECT_EQ(sa["main_modes"][0]["role"], "responder");
+  EXPECT_EQ(sa["quick_modes"][0]["role"], "responder");
+  EXPECT_EQ(ward::testing::ping_once(*charon_ns_, kWardAddress), 0) << charon_log();
+  EXPECT_EQ(ward::testing::ping_once(*ward_ns_, kCharonAddress), 0) << wardd_log();
+  list = swanctl({"--list-sas"});
+  std::printf("swanctl --list-sas (charon initiated):\n%s\n", list.out.c_str());
+  EXPECT_NE(list.out.find("INSTALLED, TUNNEL-in-UDP"), std::string::npos) << list.describe();
+  std::tie(bytes_in, bytes_out) = child_sa_bytes(list.out);
+  EXPECT_GT(bytes_in, 0) << list.out;
+  EXPECT_GT(bytes_out, 0) << list.out;
+  const auto capture = stop_capture();
+  EXPECT_NE(capture.find("\t4500\t4500\tESP"), std::string::npos) << capture;
+  EXPECT_EQ(capture.find("ICMP"), std::string::npos) << "echo requests or replies in clear:\n" << capture;
+}
+
+// wardd with ikev2-first against charon with only an IKEv1 connection: charon refuses the
+// IKE_SA_INIT (NO_PROPOSAL_CHOSEN: no IKEv2 config) and wardd falls back to IKEv1 at once.
+TEST_F(WarddStrongSwanTest, Ikev2FirstFallsBackToIkev1AgainstAnIkev1OnlyCharon) {
+  start_charon(psk_swanctl_conf("ward and charon agree"));
+  start_wardd(tunnel_policy(model::AuthMethod::preshared("ward and charon agree")), "[ike]\nversion = ikev2-first\n");
+  const auto started = std::chrono::steady_clock::now();
+  ASSERT_NE(ping_until_answered(), 0) << wardctl("show events").second << wardd_log() << charon_log();
+  const auto first_answer = ms_since(started);
+  std::printf("ikev2-first against IKEv1-only charon: first ping answered after %lld ms\n", first_answer);
+  EXPECT_LT(first_answer, 2000) << "the refusal, not the 2 s silence, sends wardd to IKEv1";
+  nlohmann::json sa;
+  ASSERT_TRUE(eventually([&] {
+    sa = show_sa();
+    return sa.value("quick_modes", nlohmann::json::array()).size() == 1;
+  })) << sa.dump(1);
+  EXPECT_EQ(sa["main_modes"][0]["ike_version"], 1) << sa.dump(1);
+  EXPECT_NE(wardd_log().find("does not speak IKEv2, negotiating with IKEv1"), std::string::npos) << wardd_log();
+  EXPECT_NE(swanctl({"--list-sas"}).out.find("IKEv1"), std::string::npos);
+}
 
 // Ward's R-U-THERE lines ("R-U-THERE 1234 to 10.79.0.2") and peer-dead in wardd's log.
 bool logged(const std::filesystem::path& log, const std::string& text) { return test::read_text(log).find(text) != std::string::npos; }

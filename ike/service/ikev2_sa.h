@@ -1,0 +1,163 @@
+// One IKEv2 SA as the service runs it (RFC 7296): the exchange units of ike/v2 (IKE_SA_INIT,
+// IKE_AUTH with a preshared key and its one CHILD_SA, INFORMATIONAL) behind one transition
+// function, as strongSwan's ike_sa_t runs its tasks and iked's ikev2_recv() its exchanges:
+//
+//   initiator: IkeSaInitSent --response--> IkeAuthSent --response--> Established
+//   responder: (IKE_SA_INIT answered) WaitingForIkeAuth --request--> Established
+//   Established --DELETE of the IKE SA (ours answered, or the peer's)--> Closed
+//   any state --refusal, bad AUTH, retransmissions used up--> Failed
+//
+// Message IDs (2.3): a window of 1 each way. As requester one request is outstanding at a time
+// (later ones wait in order), sent again with the retransmission policy IKEv1 uses
+// (sa::RetransmitPolicy: 1, 2, 4, 8, 16 s, then given up); as responder the last response is
+// kept and sent again for a repeated request. Nothing here touches a socket, a clock or the
+// dataplane: the engine (engine_ikev2.cpp) passes datagrams and the time in, sends what comes
+// out, installs the CHILD_SA and asks the policy through Ikev2Hooks.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "ike/sa/exchange.h"
+#include "ike/service/helpdesk.h"
+#include "ike/v2/ike_auth.h"
+#include "ike/v2/informational.h"
+
+namespace ward::ike::service {
+
+// What an IKEv2 SA asks of its owner.
+struct Ikev2Hooks {
+  // prf(preshared key, "Key Pad for IKEv2") under the chosen PRF: the key stays with its holder
+  // (wardd's IKE process asks wardd, as it does for IKEv1's SKEYID).
+  std::function<Expected<driver::crypto::SecureBytes, std::string>(v2::PrfId)> padded_key;
+  // Responder: the CHILD_SA for the initiator's first TSi (its side) and TSr (ours); an error is
+  // told to the peer as TS_UNACCEPTABLE (no filter covers them) or NO_PROPOSAL_CHOSEN.
+  std::function<Expected<v2::ChildSaConfig, std::string>(const v2::TrafficSelector& tsi, const v2::TrafficSelector& tsr)> child_for;
+  // The dataplane's inbound SPIs (Dataplane::allocate_spi / release_spi).
+  std::function<Expected<std::uint32_t, std::string>()> allocate_spi;
+  std::function<void(std::uint32_t)> release_spi;
+  // Responder: the initiator's AUTH verified (called before its CHILD_SA's SPI is allocated).
+  std::function<void()> authenticated;
+  // Initiator, after IKE_SA_INIT: the owner floats IKE to the NAT-T port when a NAT was found
+  // (RFC 7296 2.23; charon with libipsec pretends one) and says how the CHILD_SA's ESP is
+  // UDP-encapsulated then; nothing: no float.
+  std::function<std::optional<driver::crypto::UdpEncapsulation>(const v2::IkeSa&)> nat_detected;
+};
+
+class Ikev2Sa {
+ public:
+  enum class State : std::uint8_t { IkeSaInitSent, IkeAuthSent, WaitingForIkeAuth, Established, Failed, Closed };
+
+  struct Received {
+    std::span<const std::byte> bytes;
+  };
+  struct Timer {};
+  struct DeleteChildren {   // ours: their inbound SPIs, told to the peer
+    std::vector<std::uint32_t> inbound_spis;
+  };
+  struct DeleteIkeSa {};
+  using Input = std::variant<Received, Timer, DeleteChildren, DeleteIkeSa>;
+
+  struct Output {
+    std::vector<v2::Bytes> send;
+    std::optional<v2::ChildSa> child;   // agreed in IKE_AUTH: install it
+    bool established = false;           // the IKE SA authenticated in this step
+    bool peer_answered = false;         // something of the peer's decrypted or answered ours
+    // Initiator: the peer does not speak IKEv2 (it answered INVALID_MAJOR_VERSION, NO_PROPOSAL_
+    // CHOSEN or IKEv1, or nothing within the fallback time): the owner may try IKEv1.
+    bool not_ikev2 = false;
+    std::optional<std::string> failed;  // why, when the SA failed in this step
+    FailureKind failure = FailureKind::Other;
+    std::vector<std::uint32_t> peer_deleted_outbound_spis;   // the peer's DELETE of CHILD_SAs
+    bool closed = false;                // the IKE SA is gone (deleted by either side)
+  };
+
+  static Expected<std::unique_ptr<Ikev2Sa>, std::string> initiate(v2::IkeSaInitConfig init, v2::AuthConfig auth,
+                                                                   v2::ChildSaConfig child, Ikev2Hooks hooks,
+                                                                   sa::RetransmitPolicy retransmit,
+                                                                   std::optional<std::chrono::milliseconds> fallback_after,
+                                                                   sa::TimePoint now, Output& out);
+  // A peer's IKE_SA_INIT request. Null with `out` holding the refusal to send when no SA was
+  // made; an error when the request is dropped unanswered.
+  static Expected<std::unique_ptr<Ikev2Sa>, std::string> respond(const v2::IkeSaInitConfig& init, v2::AuthConfig auth,
+                                                                  Ikev2Hooks hooks, sa::RetransmitPolicy retransmit,
+                                                                  std::span<const std::byte> request, sa::TimePoint now,
+                                                                  Output& out);
+
+  Output transition(const Input& input, sa::TimePoint now);
+
+  State state() const noexcept { return state_; }
+  bool initiator() const noexcept { return initiator_; }
+  bool established() const noexcept { return state_ == State::Established; }
+  bool done() const noexcept { return state_ == State::Failed || state_ == State::Closed; }
+  std::optional<sa::TimePoint> due() const;
+  const v2::Spi& initiator_spi() const noexcept;
+  const v2::Spi* responder_spi() const noexcept { return sa_ ? &sa_->spi_r : nullptr; }
+  const v2::IkeSa* ike_sa() const noexcept { return sa_ ? &*sa_ : nullptr; }
+  std::string spis() const;
+  // The first IKE_SA_INIT request (a responder answers its repetition with the same response).
+  const v2::Bytes& first_request() const noexcept { return first_request_; }
+  const v2::ChildSaConfig& child_config() const noexcept { return child_; }
+  // CHILD_SAs of this IKE SA (inbound, outbound), for the DELETE answers.
+  std::vector<std::pair<std::uint32_t, std::uint32_t>>& children() noexcept { return children_; }
+  sa::TimePoint created() const noexcept { return created_; }
+
+ private:
+  Ikev2Sa(bool initiator, v2::AuthConfig auth, Ikev2Hooks hooks, sa::RetransmitPolicy retransmit, sa::TimePoint now)
+      : initiator_(initiator), auth_(std::move(auth)), hooks_(std::move(hooks)), retransmitter_(retransmit), created_(now) {}
+
+  void on_received(std::span<const std::byte> bytes, sa::TimePoint now, Output& out);
+  void on_ike_sa_init_response(std::span<const std::byte> bytes, sa::TimePoint now, Output& out);
+  void on_ike_auth_response(std::span<const std::byte> bytes, Output& out);
+  void on_ike_auth_request(std::span<const std::byte> bytes, Output& out);
+  void on_request(const v2::Header& header, std::span<const std::byte> bytes, Output& out);
+  void on_response(const v2::Header& header, std::span<const std::byte> bytes, Output& out);
+  void on_timer(sa::TimePoint now, Output& out);
+  // Queues a request of ours (window of 1: sent when the previous one is answered).
+  void request(std::function<Expected<v2::Bytes, std::string>(std::uint32_t message_id)> build, bool deletes_ike_sa,
+               sa::TimePoint now, Output& out);
+  void send_next_request(sa::TimePoint now, Output& out);
+  void fail(std::string reason, FailureKind kind, Output& out);
+  Expected<void, std::string> load_padded_key();
+
+  bool initiator_;
+  State state_ = State::IkeSaInitSent;
+  v2::AuthConfig auth_;
+  v2::ChildSaConfig child_;
+  Ikev2Hooks hooks_;
+  sa::Retransmitter retransmitter_;
+  sa::TimePoint created_;
+  std::optional<sa::TimePoint> fallback_at_;   // initiator: no answer by then means no IKEv2
+  bool answered_ = false;
+  std::optional<v2::IkeSaInitInitiator> init_;
+  std::optional<v2::IkeSa> sa_;
+  std::unique_ptr<v2::IkeAuthInitiator> auth_initiator_;
+  std::uint32_t own_spi_ = 0;   // the first CHILD_SA's inbound SPI
+  v2::Bytes first_request_;
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> children_;
+
+  // Requests of ours: the outstanding one's ID and what follows it.
+  struct PendingRequest {
+    std::function<Expected<v2::Bytes, std::string>(std::uint32_t)> build;
+    bool deletes_ike_sa = false;
+  };
+  std::deque<PendingRequest> queued_;
+  std::optional<std::uint32_t> outstanding_;
+  bool outstanding_deletes_ike_sa_ = false;
+  std::uint32_t next_request_id_ = 0;
+  // The peer's requests: the next ID expected, and the response to the last one.
+  std::uint32_t expected_request_id_ = 0;
+  v2::Bytes last_response_;
+};
+
+std::string_view name(Ikev2Sa::State state) noexcept;
+
+}  // namespace ward::ike::service

@@ -1,0 +1,195 @@
+// The Ikev2Sa state machine on its own: two SAs in memory, time passed in (nothing sleeps).
+// Lost responses are sent again on the retransmission policy and answered from the responder's
+// window without a second exchange; an unanswered IKE_SA_INIT is given up (or handed to IKEv1
+// after the fallback time); requests of ours wait for the one outstanding (a window of 1).
+#include "ike/service/ikev2_sa.h"
+
+#include <gtest/gtest.h>
+
+#include "ike/auth/preshared_key.h"
+#include "ike/service/ikev2_policy.h"
+
+namespace ward::ike::service {
+namespace {
+
+using namespace std::chrono_literals;
+
+const IpAddress kA = *IpAddress::parse("10.0.0.1");
+const IpAddress kB = *IpAddress::parse("10.0.0.2");
+const sa::RetransmitPolicy kRetransmit{1000ms, 2, 3};
+
+v2::IkeSaInitConfig init_config(const IpAddress& local, const IpAddress& remote) {
+  v2::IkeSaInitConfig c;
+  c.proposals = {v2::IkeProposal{v2::EncryptionId::AesCbc, 256, v2::IntegrityId::HmacSha2_256_128, v2::PrfId::HmacSha2_256,
+                                 IkeGroupDescription::Ecp256}};
+  c.local = {local, 500};
+  c.remote = {remote, 500};
+  return c;
+}
+
+v2::AuthConfig auth_config(const IpAddress& local, bool initiator) {
+  v2::AuthConfig a;
+  const auto id = address_id(local, initiator);
+  a.id_type = id.type;
+  a.id_data = id.data;
+  return a;
+}
+
+v2::ChildSaConfig child_config(const IpAddress& local, const IpAddress& remote) {
+  v2::ChildSaConfig c;
+  c.proposals = {v2::ChildProposal{}};
+  c.local = v2::TrafficSelector::of(IpPrefix::host(local));
+  c.remote = v2::TrafficSelector::of(IpPrefix::host(remote));
+  c.peer = remote;
+  return c;
+}
+
+Ikev2Hooks hooks(const std::string& psk, const IpAddress& local, const IpAddress& remote) {
+  auto provider = std::make_shared<auth::PresharedKeyProvider>(auth::preshared_key_from_text(psk));
+  Ikev2Hooks h;
+  h.padded_key = [provider](v2::PrfId prf) -> Expected<driver::crypto::SecureBytes, std::string> {
+    const auto pad = std::as_bytes(std::span(v2::kKeyPadForIkev2.data(), v2::kKeyPadForIkev2.size()));
+    return provider->skeyid(*hash_of(prf), crypto::Bytes(pad.begin(), pad.end()), {}, {});
+  };
+  h.child_for = [local, remote](const v2::TrafficSelector&, const v2::TrafficSelector&) -> Expected<v2::ChildSaConfig, std::string> {
+    return child_config(local, remote);
+  };
+  return h;
+}
+
+struct Pair {
+  sa::TimePoint t{};
+  std::unique_ptr<Ikev2Sa> initiator, responder;
+  Ikev2Sa::Output first;   // the initiator's IKE_SA_INIT
+
+  explicit Pair(std::optional<std::chrono::milliseconds> fallback = std::nullopt, const std::string& responder_psk = "secret") {
+    auto made = Ikev2Sa::initiate(init_config(kA, kB), auth_config(kA, true), child_config(kA, kB), hooks("secret", kA, kB),
+                                  kRetransmit, fallback, t, first);
+    EXPECT_TRUE(made.has_value()) << made.error();
+    initiator = std::move(*made);
+    psk_ = responder_psk;
+  }
+  // The responder answers the initiator's IKE_SA_INIT.
+  Ikev2Sa::Output respond(std::span<const std::byte> request) {
+    Ikev2Sa::Output out;
+    auto made = Ikev2Sa::respond(init_config(kB, kA), auth_config(kB, false), hooks(psk_, kB, kA), kRetransmit, request, t, out);
+    EXPECT_TRUE(made.has_value()) << made.error();
+    if (made) responder = std::move(*made);
+    return out;
+  }
+  Ikev2Sa::Output to_initiator(const v2::Bytes& message) { return initiator->transition(Ikev2Sa::Received{message}, t); }
+  Ikev2Sa::Output to_responder(const v2::Bytes& message) { return responder->transition(Ikev2Sa::Received{message}, t); }
+
+  std::string psk_;
+};
+
+TEST(Ikev2Sa, ALostIkeAuthResponseIsAnsweredAgainFromTheResponderWindow) {
+  Pair p;
+  ASSERT_EQ(p.first.send.size(), 1U);
+  const auto init_reply = p.respond(p.first.send[0]);
+  ASSERT_EQ(init_reply.send.size(), 1U);
+  EXPECT_EQ(p.responder->state(), Ikev2Sa::State::WaitingForIkeAuth);
+  // The IKE_SA_INIT request again (our response was lost): the same response, no new SA.
+  const auto again = p.to_responder(p.first.send[0]);
+  ASSERT_EQ(again.send.size(), 1U);
+  EXPECT_EQ(again.send[0], init_reply.send[0]);
+
+  const auto auth_request = p.to_initiator(init_reply.send[0]);
+  EXPECT_TRUE(auth_request.peer_answered);
+  ASSERT_EQ(auth_request.send.size(), 1U);
+  EXPECT_EQ(p.initiator->state(), Ikev2Sa::State::IkeAuthSent);
+  const auto auth_reply = p.to_responder(auth_request.send[0]);
+  ASSERT_TRUE(auth_reply.established && auth_reply.child.has_value()) << auth_reply.failed.value_or("");
+  ASSERT_EQ(auth_reply.send.size(), 1U);
+
+  // The response is lost: the initiator sends IKE_AUTH again after 1 s, the responder answers
+  // with the same bytes and agrees no second CHILD_SA.
+  EXPECT_EQ(p.initiator->due(), p.t + 1000ms);
+  p.t += 1000ms;
+  const auto resent = p.initiator->transition(Ikev2Sa::Timer{}, p.t);
+  ASSERT_EQ(resent.send.size(), 1U);
+  EXPECT_EQ(resent.send[0], auth_request.send[0]);
+  const auto answered_again = p.to_responder(resent.send[0]);
+  ASSERT_EQ(answered_again.send.size(), 1U);
+  EXPECT_EQ(answered_again.send[0], auth_reply.send[0]);
+  EXPECT_FALSE(answered_again.child.has_value());
+
+  const auto done = p.to_initiator(answered_again.send[0]);
+  ASSERT_TRUE(done.established && done.child.has_value()) << done.failed.value_or("");
+  EXPECT_EQ(done.child->inbound_spi, auth_reply.child->outbound_spi);
+  EXPECT_EQ(done.child->outbound_spi, auth_reply.child->inbound_spi);
+  EXPECT_EQ(done.child->outbound.params.encryption_key.reveal().size(), auth_reply.child->inbound.params.encryption_key.reveal().size());
+  EXPECT_TRUE(std::ranges::equal(done.child->outbound.params.encryption_key.reveal(), auth_reply.child->inbound.params.encryption_key.reveal()));
+  EXPECT_FALSE(p.initiator->due().has_value());
+}
+
+TEST(Ikev2Sa, AnUnansweredIkeSaInitIsSentAgainThenGivenUp) {
+  Pair p;
+  std::vector<std::size_t> sends;
+  for (auto step : {1000ms, 2000ms}) {
+    p.t += step;
+    sends.push_back(p.initiator->transition(Ikev2Sa::Timer{}, p.t).send.size());
+  }
+  EXPECT_EQ(sends, (std::vector<std::size_t>{1, 1}));
+  p.t += 4000ms;
+  const auto out = p.initiator->transition(Ikev2Sa::Timer{}, p.t);
+  ASSERT_TRUE(out.failed.has_value());
+  EXPECT_EQ(*out.failed, "no answer to IKE_SA_INIT after 3 sends");
+  EXPECT_EQ(out.failure, FailureKind::NoResponse);
+  EXPECT_TRUE(out.not_ikev2);
+  EXPECT_TRUE(p.initiator->done());
+}
+
+TEST(Ikev2Sa, WithAFallbackTimeTheInitiatorGivesIkev2UpThen) {
+  Pair p(500ms);
+  EXPECT_EQ(p.initiator->due(), p.t + 500ms);
+  p.t += 500ms;
+  const auto out = p.initiator->transition(Ikev2Sa::Timer{}, p.t);
+  EXPECT_TRUE(out.not_ikev2);
+  ASSERT_TRUE(out.failed.has_value());
+  EXPECT_EQ(out.failure, FailureKind::NoResponse);
+}
+
+TEST(Ikev2Sa, RequestsWaitForTheOutstandingOneAndTheIkeSaDeleteClosesBothSides) {
+  Pair p;
+  const auto reply = p.respond(p.first.send[0]);
+  const auto auth = p.to_initiator(reply.send[0]);
+  const auto auth_reply = p.to_responder(auth.send[0]);
+  const auto up = p.to_initiator(auth_reply.send[0]);
+  ASSERT_TRUE(up.child.has_value());
+
+  const auto del_child = p.initiator->transition(Ikev2Sa::DeleteChildren{{up.child->inbound_spi}}, p.t);
+  ASSERT_EQ(del_child.send.size(), 1U);
+  // A second request waits (window of 1)... the IKE SA's DELETE replaces what waits.
+  const auto del_ike = p.initiator->transition(Ikev2Sa::DeleteIkeSa{}, p.t);
+  EXPECT_TRUE(del_ike.send.empty());
+
+  const auto child_answer = p.to_responder(del_child.send[0]);
+  ASSERT_EQ(child_answer.send.size(), 1U);
+  EXPECT_EQ(child_answer.peer_deleted_outbound_spis, std::vector<std::uint32_t>{auth_reply.child->outbound_spi});
+  const auto next = p.to_initiator(child_answer.send[0]);
+  ASSERT_EQ(next.send.size(), 1U);   // now the IKE SA's DELETE
+  const auto ike_answer = p.to_responder(next.send[0]);
+  EXPECT_TRUE(ike_answer.closed);
+  EXPECT_EQ(p.responder->state(), Ikev2Sa::State::Closed);
+  const auto closed = p.to_initiator(ike_answer.send[0]);
+  EXPECT_TRUE(closed.closed);
+  EXPECT_EQ(p.initiator->state(), Ikev2Sa::State::Closed);
+}
+
+TEST(Ikev2Sa, AWrongPreSharedKeyFailsTheResponderAndTheInitiatorWithAuthenticationFailed) {
+  Pair p(std::nullopt, "another secret");
+  const auto reply = p.respond(p.first.send[0]);
+  const auto auth = p.to_initiator(reply.send[0]);
+  const auto refused = p.to_responder(auth.send[0]);
+  ASSERT_TRUE(refused.failed.has_value());
+  EXPECT_EQ(refused.failure, FailureKind::AuthenticationFailed);
+  ASSERT_EQ(refused.send.size(), 1U);
+  const auto failed = p.to_initiator(refused.send[0]);
+  ASSERT_TRUE(failed.failed.has_value());
+  EXPECT_EQ(failed.failure, FailureKind::AuthenticationFailed);
+  EXPECT_FALSE(failed.not_ikev2);
+}
+
+}  // namespace
+}  // namespace ward::ike::service

@@ -1,0 +1,245 @@
+// IKEv2 in the running service: two IkeServices on loopback (service_hosts.h) with the same
+// PolicyLookup IKEv1 uses. An acquire with [ike] version ikev2-first negotiates IKE_SA_INIT +
+// IKE_AUTH and installs a CHILD_SA whose keys match on both sides; the snapshot says version 2;
+// a peer set to ikev1 answers INVALID_MAJOR_VERSION and the initiator falls back to IKEv1 at
+// once; a peer that drops IKEv2 is given up after the fallback time; a wrong PSK fails both
+// sides; DELETE of the CHILD_SA (a filter going away) reaches the peer; a resent IKE_SA_INIT and
+// IKE_AUTH are answered from the window without a second SA.
+#include <gtest/gtest.h>
+
+#include "driver/packet/test_packets.h"
+#include "ike/net/udp_socket.h"
+#include "ike/service/ikev2_policy.h"
+#include "ike/tests/service_hosts.h"
+
+namespace ward::ike {
+namespace {
+
+using namespace service_test;
+using namespace std::chrono_literals;
+using service::IkeVersionPolicy;
+
+service::IkeServiceOptions with_version(service::IkeServiceOptions o, IkeVersionPolicy version) {
+  o.ike_version = version;
+  return o;
+}
+
+void expect_traffic_both_ways(Host& a, Host& b) {
+  const auto packet = driver::testing::make_packet(kA, kB, 17, 5000, 53, 64);
+  const auto sealed = a.sim.send(packet);
+  ASSERT_EQ(sealed.disposition, driver::Disposition::AcceptModified);
+  const auto opened = b.sim.receive(sealed.bytes);
+  ASSERT_EQ(opened.disposition, driver::Disposition::AcceptModified);
+  EXPECT_EQ(opened.bytes, packet);
+  const auto reply = driver::testing::make_packet(kB, kA, 17, 53, 5000, 64);
+  const auto sealed_reply = b.sim.send(reply);
+  ASSERT_EQ(sealed_reply.disposition, driver::Disposition::AcceptModified);
+  EXPECT_EQ(a.sim.receive(sealed_reply.bytes).bytes, reply);
+}
+
+TEST(Ikev2Service, AcquireNegotiatesIkev2AndInstallsAChildSaOnBothSides) {
+  Host a(kA, "loopback secret"), b(kB, "loopback secret");
+  a.start(with_version(a.options(), IkeVersionPolicy::Ikev2First));
+  b.start(with_version(b.options(), IkeVersionPolicy::Ikev2First));
+  ASSERT_TRUE(a.ike && b.ike);
+
+  for (int i = 0; i < 3; ++i) a.ike->initiate(acquire_to(kA, kB));   // one negotiation for the flow
+  const auto qa = a.events.wait_for(IkeEvent::Kind::QuickModeEstablished);
+  const auto qb = b.events.wait_for(IkeEvent::Kind::QuickModeEstablished);
+  ASSERT_TRUE(qa.has_value() && qb.has_value());
+  EXPECT_EQ(qa->role, auth::Role::Initiator);
+  EXPECT_EQ(qb->role, auth::Role::Responder);
+  EXPECT_EQ(qa->auth_method, "pre-shared key");
+  EXPECT_EQ(qa->inbound_spi, qb->outbound_spi);
+  EXPECT_EQ(qa->outbound_spi, qb->inbound_spi);
+  EXPECT_EQ(a.events.count(IkeEvent::Kind::MainModeEstablished), 1U);
+  EXPECT_EQ(b.events.count(IkeEvent::Kind::MainModeEstablished), 1U);
+  expect_traffic_both_ways(a, b);
+
+  a.ike->sync();
+  const auto sa = a.ike->snapshot();
+  EXPECT_EQ(sa.counters.ikev2_sas_established, 1U);
+  EXPECT_EQ(sa.counters.acquires_coalesced, 2U);
+  ASSERT_EQ(sa.main_modes.size(), 1U);
+  EXPECT_EQ(sa.main_modes[0].ike_version, 2U);
+  EXPECT_EQ(sa.main_modes[0].state, "Established");
+  EXPECT_EQ(sa.main_modes[0].cipher, "AES-CBC-256");
+  EXPECT_EQ(sa.main_modes[0].hash, "SHA2-256");
+  EXPECT_EQ(sa.main_modes[0].group, 19U);
+  EXPECT_EQ(sa.main_modes[0].quick_modes, 1U);
+  EXPECT_GT(sa.main_modes[0].lifetime_left, 28700s);
+  ASSERT_EQ(sa.quick_modes.size(), 1U);
+  EXPECT_EQ(sa.quick_modes[0].ike_version, 2U);
+  EXPECT_EQ(sa.quick_modes[0].cipher, driver::crypto::Cipher::AesGcm128);
+  EXPECT_EQ(sa.quick_modes[0].filter_id, kFilterId);
+  EXPECT_GT(sa.quick_modes[0].lifetime_left, 3500s);
+  const auto sb = b.wait_snapshot([](const auto& s) { return s.quick_modes.size() == 1; });
+  ASSERT_EQ(sb.main_modes.size(), 1U);
+  EXPECT_EQ(sb.main_modes[0].ike_version, 2U);
+  EXPECT_EQ(sb.main_modes[0].role, auth::Role::Responder);
+  EXPECT_EQ(sb.counters.main_mode_1_answered, 0U);   // no IKEv1 at all
+
+  // The filter goes away on A: its CHILD_SA is deleted and B is told (INFORMATIONAL DELETE).
+  a.ike->retain_filters({});
+  const auto gone = b.events.wait_for(IkeEvent::Kind::SasDeleted);
+  ASSERT_TRUE(gone.has_value());
+  EXPECT_EQ(gone->inbound_spi, qb->inbound_spi);
+  EXPECT_EQ(b.wait_snapshot([](const auto& s) { return s.quick_modes.empty(); }).quick_modes.size(), 0U);
+  EXPECT_EQ(b.sim.counters().sas.size(), 0U);
+}
+
+TEST(Ikev2Service, APeerSetToIkev1AnswersInvalidMajorVersionAndTheInitiatorFallsBackAtOnce) {
+  Host a(kA, "loopback secret"), b(kB, "loopback secret");
+  a.start(with_version(a.options(), IkeVersionPolicy::Ikev2First));
+  b.start(with_version(b.options(), IkeVersionPolicy::Ikev1));
+  ASSERT_TRUE(a.ike && b.ike);
+
+  const auto started = std::chrono::steady_clock::now();
+  a.ike->initiate(acquire_to(kA, kB));
+  const auto qa = a.events.wait_for(IkeEvent::Kind::QuickModeEstablished);
+  ASSERT_TRUE(qa.has_value());
+  const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  std::printf("ikev2-first against ikev1: SAs after %lld ms\n", static_cast<long long>(elapsed.count()));
+  // The refusal, not the 2 s fallback time, sent it to IKEv1.
+  EXPECT_LT(elapsed, 1500ms);
+  a.ike->sync();
+  const auto sa = a.ike->snapshot();
+  EXPECT_EQ(sa.counters.ikev2_fallbacks, 1U);
+  EXPECT_EQ(sa.counters.ikev2_sas_established, 0U);
+  ASSERT_EQ(sa.main_modes.size(), 1U);
+  EXPECT_EQ(sa.main_modes[0].ike_version, 1U);
+  ASSERT_EQ(sa.quick_modes.size(), 1U);
+  EXPECT_EQ(sa.quick_modes[0].ike_version, 1U);
+  b.ike->sync();
+  EXPECT_GE(b.ike->snapshot().counters.ikev2_refused_by_version, 1U);   // 2 when a 100 ms retransmission crossed it
+  expect_traffic_both_ways(a, b);
+}
+
+TEST(Ikev2Service, APeerThatDropsIkev2IsGivenUpAfterTheFallbackTime) {
+  Host a(kA, "loopback secret"), b(kB, "loopback secret");
+  auto options = with_version(a.options(), IkeVersionPolicy::Ikev2First);
+  options.ikev2_fallback_after = 300ms;
+  options.retransmit = sa::RetransmitPolicy{std::chrono::milliseconds(1000), 2, 3};
+  a.start(options);
+  b.start(with_version(b.options(), IkeVersionPolicy::Ikev1));
+  ASSERT_TRUE(a.ike && b.ike);
+  // B's refusals are rate-limited to nothing: like a peer that drops what it does not speak.
+  b.ike.reset();
+  auto silent = b.options();
+  silent.refusals_per_second = 0;
+  silent.refusal_burst = 0;
+  b.start(with_version(silent, IkeVersionPolicy::Ikev1));
+
+  const auto started = std::chrono::steady_clock::now();
+  a.ike->initiate(acquire_to(kA, kB));
+  ASSERT_TRUE(a.events.wait_for(IkeEvent::Kind::QuickModeEstablished).has_value());
+  const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  std::printf("ikev2-first against a silent ikev1 peer: SAs after %lld ms (fallback after 300 ms)\n",
+              static_cast<long long>(elapsed.count()));
+  EXPECT_GE(elapsed, 300ms);
+  a.ike->sync();
+  EXPECT_EQ(a.ike->snapshot().counters.ikev2_fallbacks, 1U);
+
+  // The peer is remembered: the next negotiation with it starts with IKEv1.
+  a.ike->retain_filters({});
+  a.ike->sync();
+  a.ike->initiate(acquire_to(kA, kB));
+  ASSERT_TRUE(a.wait_snapshot([](const auto& s) { return s.counters.quick_modes_established == 2; }).counters.quick_modes_established == 2);
+  EXPECT_EQ(a.ike->snapshot().counters.ikev2_fallbacks, 1U);
+}
+
+TEST(Ikev2Service, IkeVersionIkev2NeverFallsBack) {
+  Host a(kA, "loopback secret"), b(kB, "loopback secret");
+  a.start(with_version(a.options(), IkeVersionPolicy::Ikev2));
+  b.start(with_version(b.options(), IkeVersionPolicy::Ikev1));
+  ASSERT_TRUE(a.ike && b.ike);
+  a.ike->initiate(acquire_to(kA, kB));
+  const auto failed = a.events.wait_for(IkeEvent::Kind::MainModeFailed);
+  ASSERT_TRUE(failed.has_value());
+  EXPECT_NE(failed->reason.find("INVALID_MAJOR_VERSION"), std::string::npos) << failed->reason;
+  a.ike->sync();
+  EXPECT_EQ(a.ike->snapshot().counters.ikev2_fallbacks, 0U);
+  EXPECT_EQ(a.ike->snapshot().counters.quick_modes_established, 0U);
+}
+
+TEST(Ikev2Service, AWrongPreSharedKeyFailsBothSidesAndInstallsNothing) {
+  Host a(kA, "loopback secret"), b(kB, "another secret");
+  a.start(with_version(a.options(), IkeVersionPolicy::Ikev2First));
+  b.start(with_version(b.options(), IkeVersionPolicy::Ikev2First));
+  ASSERT_TRUE(a.ike && b.ike);
+  a.ike->initiate(acquire_to(kA, kB));
+  const auto fa = a.events.wait_for(IkeEvent::Kind::MainModeFailed);
+  const auto fb = b.events.wait_for(IkeEvent::Kind::MainModeFailed);
+  ASSERT_TRUE(fa.has_value() && fb.has_value());
+  EXPECT_EQ(fa->failure, service::FailureKind::AuthenticationFailed) << fa->reason;
+  EXPECT_EQ(fb->failure, service::FailureKind::AuthenticationFailed) << fb->reason;
+  EXPECT_NE(fb->reason.find("preshared key"), std::string::npos) << fb->reason;
+  a.ike->sync();
+  EXPECT_EQ(a.ike->snapshot().counters.ikev2_fallbacks, 0U);   // the peer spoke IKEv2: no fallback
+  EXPECT_EQ(a.sim.counters().sas.size(), 0U);
+  EXPECT_EQ(b.sim.counters().sas.size(), 0U);
+}
+
+TEST(Ikev2Service, TheChildSaExpiringNegotiatesItsSuccessorInANewIkeSa) {
+  Host a(kA, "loopback secret"), b(kB, "loopback secret");
+  a.start(with_version(a.options(), IkeVersionPolicy::Ikev2First));
+  b.start(with_version(b.options(), IkeVersionPolicy::Ikev2First));
+  ASSERT_TRUE(a.ike && b.ike);
+  a.ike->initiate(acquire_to(kA, kB));
+  const auto first = a.events.wait_for(IkeEvent::Kind::QuickModeEstablished);
+  ASSERT_TRUE(first.has_value());
+  driver::SaExpiry soft;
+  soft.spi = first->outbound_spi;
+  soft.direction = driver::crypto::Direction::Outbound;
+  soft.kind = driver::ExpiryKind::Soft;
+  a.ike->on_expiry(soft);
+  const auto s = a.wait_snapshot([](const auto& snap) { return snap.quick_modes.size() == 2; });
+  ASSERT_EQ(s.quick_modes.size(), 2U);
+  EXPECT_EQ(s.counters.ikev2_sas_established, 2U);
+  EXPECT_NE(s.quick_modes[0].outbound_spi, s.quick_modes[1].outbound_spi);
+}
+
+// An IKE_SA_INIT answered and never followed by IKE_AUTH (a spoofed source, an initiator gone)
+// holds a half-open IKE SA only for half_open_timeout.
+TEST(Ikev2Service, AHalfOpenResponderSaGoesAfterTheHalfOpenTimeout) {
+  Host b(kB, "loopback secret");
+  b.start(with_version(b.options(), IkeVersionPolicy::Ikev2First));
+  ASSERT_TRUE(b.ike);
+  auto socket = net::UdpSocket::bind(kA, 0);
+  ASSERT_TRUE(socket.has_value()) << socket.error();
+  v2::IkeSaInitConfig config;
+  config.proposals = service::ikev2_proposals(b.policy.phase1_for(kB, kA, std::nullopt)->proposals);
+  config.local = {kA, 0};
+  config.remote = {kB, test_port()};
+  auto initiator = v2::IkeSaInitInitiator::create(config);
+  ASSERT_TRUE(initiator.has_value()) << initiator.error();
+  ASSERT_TRUE(socket->send_to(kB, test_port(), initiator->request()).has_value());
+  const auto half_open = b.wait_snapshot([](const auto& s) { return s.main_modes.size() == 1; });
+  ASSERT_EQ(half_open.main_modes.size(), 1U);
+  EXPECT_EQ(half_open.main_modes[0].ike_version, 2U);
+  EXPECT_EQ(half_open.main_modes[0].state, "WaitingForIkeAuth");
+  const auto gone = b.wait_snapshot([](const auto& s) { return s.main_modes.empty(); }, 3000ms);
+  EXPECT_TRUE(gone.main_modes.empty());
+  EXPECT_EQ(gone.counters.half_open_timeouts, 1U);
+}
+
+TEST(Ikev2Policy, SelectorsTranslateBothWaysAndRangesThatAreNoPrefixAreRefused) {
+  const sa::TrafficSelector subnet{*IpPrefix::parse("10.1.0.0/16"), 6, 443};
+  const auto v2 = service::to_ikev2(subnet);
+  EXPECT_EQ(v2.start, *IpAddress::parse("10.1.0.0"));
+  EXPECT_EQ(v2.end, *IpAddress::parse("10.1.255.255"));
+  const auto back = service::to_ikev1(v2);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->prefix, subnet.prefix);
+  EXPECT_EQ(back->protocol, 6);
+  EXPECT_EQ(back->port, 443);
+  auto odd = v2;
+  odd.end = *IpAddress::parse("10.1.0.5");
+  EXPECT_FALSE(service::to_ikev1(odd).has_value());
+  auto ports = v2;
+  ports.ports = PortRange{1000, 2000};
+  EXPECT_FALSE(service::to_ikev1(ports).has_value());
+}
+
+}  // namespace
+}  // namespace ward::ike
