@@ -177,7 +177,12 @@ TEST_F(WarddIkeNetnsTest, TheSoftByteLifetimeRekeysAndTrafficCarriesOn) {
     }
     return false;
   })) << sa_a.dump(1) << test::file_tail(a_.log);
-  EXPECT_NE(test::read_text(a_.log).find("reached its soft lifetime: rekeying"), std::string::npos) << test::file_tail(a_.log);
+  // Both sides count the same bytes (A's outbound SA is B's inbound one), so either may reach the
+  // soft limit first and negotiate the successor: in UML, B's kernel often tells B first.
+  const auto rekeyed_by = [](const Host& host) {
+    return test::read_text(host.log).find("reached its soft lifetime: rekeying") != std::string::npos;
+  };
+  EXPECT_TRUE(rekeyed_by(a_) || rekeyed_by(b_)) << test::file_tail(a_.log) << test::file_tail(b_.log);
   EXPECT_EQ(ward::testing::ping_once(*a_.ns, kAddressB), 0) << "traffic carries on through the successor";
   std::printf("rekeyed: outbound SPI %s, then %s\n", first_spi.dump().c_str(), sa_a["quick_modes"].back()["spi_out"].dump().c_str());
 }
