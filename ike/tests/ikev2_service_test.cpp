@@ -7,7 +7,6 @@
 // IKE_AUTH are answered from the window without a second SA.
 #include <gtest/gtest.h>
 
-#include "driver/packet/test_packets.h"
 #include "ike/net/udp_socket.h"
 #include "ike/service/ikev2_policy.h"
 #include "ike/tests/service_hosts.h"
@@ -22,19 +21,6 @@ using service::IkeVersionPolicy;
 service::IkeServiceOptions with_version(service::IkeServiceOptions o, IkeVersionPolicy version) {
   o.ike_version = version;
   return o;
-}
-
-void expect_traffic_both_ways(Host& a, Host& b) {
-  const auto packet = driver::testing::make_packet(kA, kB, 17, 5000, 53, 64);
-  const auto sealed = a.sim.send(packet);
-  ASSERT_EQ(sealed.disposition, driver::Disposition::AcceptModified);
-  const auto opened = b.sim.receive(sealed.bytes);
-  ASSERT_EQ(opened.disposition, driver::Disposition::AcceptModified);
-  EXPECT_EQ(opened.bytes, packet);
-  const auto reply = driver::testing::make_packet(kB, kA, 17, 53, 5000, 64);
-  const auto sealed_reply = b.sim.send(reply);
-  ASSERT_EQ(sealed_reply.disposition, driver::Disposition::AcceptModified);
-  EXPECT_EQ(a.sim.receive(sealed_reply.bytes).bytes, reply);
 }
 
 TEST(Ikev2Service, AcquireNegotiatesIkev2AndInstallsAChildSaOnBothSides) {

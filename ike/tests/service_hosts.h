@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 
+#include "driver/packet/test_packets.h"
 #include "driver/sim/sim_dataplane.h"
 #include "ike/auth/preshared_key.h"
 #include "ike/service/ike_service.h"
@@ -177,6 +178,20 @@ inline const driver::SaCounters* find_sa(const driver::DataplaneCounters& c, std
     if (sa.spi == spi && sa.direction == direction) return &sa;
   }
   return nullptr;
+}
+
+// The keys match: what A protects, B opens, and back (a UDP packet each way through the sims).
+inline void expect_traffic_both_ways(Host& a, Host& b) {
+  const auto packet = driver::testing::make_packet(kA, kB, 17, 5000, 53, 64);
+  const auto sealed = a.sim.send(packet);
+  ASSERT_EQ(sealed.disposition, driver::Disposition::AcceptModified);
+  const auto opened = b.sim.receive(sealed.bytes);
+  ASSERT_EQ(opened.disposition, driver::Disposition::AcceptModified);
+  EXPECT_EQ(opened.bytes, packet);
+  const auto reply = driver::testing::make_packet(kB, kA, 17, 53, 5000, 64);
+  const auto sealed_reply = b.sim.send(reply);
+  ASSERT_EQ(sealed_reply.disposition, driver::Disposition::AcceptModified);
+  EXPECT_EQ(a.sim.receive(sealed_reply.bytes).bytes, reply);
 }
 
 }  // namespace ward::ike::service_test
