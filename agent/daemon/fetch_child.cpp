@@ -17,6 +17,7 @@
 #include "agent/daemon/change_watcher.h"
 #include "agent/daemon/directory_source.h"
 #include "agent/daemon/fetch_wire.h"
+#include "agent/daemon/private_krb5_config.h"
 #include "agent/privsep/endpoint.h"
 #include "agent/privsep/sandbox.h"
 #include "agent/privsep/supervisor.h"
@@ -240,43 +241,6 @@ class FetchChild {
   Body answer_;
 };
 
-// MIT Kerberos reads its configuration (KRB5_CONFIG, a colon-separated list, else /etc/krb5.conf)
-// at every krb5_init_context. The fetcher's uid may not be allowed to (a 0600 file, a private
-// directory), so it reads the files while still root and points KRB5_CONFIG at a private copy: a
-// memfd reopened through /proc/self/fd, which its own process may always open. An error names the
-// file; files that do not exist are skipped as MIT skips them.
-Expected<void, std::string> keep_krb5_config() {
-  const char* set = std::getenv("KRB5_CONFIG");
-  const std::string list = set != nullptr ? set : "/etc/krb5.conf";
-  std::string text;
-  bool any = false;
-  for (std::size_t start = 0; start <= list.size();) {
-    const auto colon = list.find(':', start);
-    const std::string file = list.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
-    start = colon == std::string::npos ? list.size() + 1 : colon + 1;
-    if (file.empty()) continue;
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
-      if (errno == ENOENT) continue;
-      return unexpected("Kerberos configuration " + file + ": " + std::strerror(errno));
-    }
-    text.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    text += "\n";
-    any = true;
-  }
-  if (!any) return {};
-  const int fd = memfd_create("krb5.conf", 0);
-  if (fd < 0) return unexpected(std::string("memfd_create: ") + std::strerror(errno));
-  for (std::size_t written = 0; written < text.size();) {
-    const auto n = ::write(fd, text.data() + written, text.size() - written);
-    if (n < 0) return unexpected(std::string("writing the Kerberos configuration: ") + std::strerror(errno));
-    written += static_cast<std::size_t>(n);
-  }
-  const std::string path = "/proc/self/fd/" + std::to_string(fd);   // kept open for the process's life
-  ::setenv("KRB5_CONFIG", path.c_str(), 1);
-  return {};
-}
-
 void say(const privsep::Channel& channel, const std::string& text) {
   Body body(sizeof(std::uint64_t), 0);   // call id 0: a notification
   body.insert(body.end(), text.begin(), text.end());
@@ -293,7 +257,7 @@ int run_fetch_child(const std::string& user) {
     say(*channel, "error: " + identity.error());
     return 1;
   }
-  if (auto kept = keep_krb5_config(); !kept) {
+  if (auto kept = keep_private_krb5_config(); !kept) {
     say(*channel, "error: " + kept.error());
     return 1;
   }

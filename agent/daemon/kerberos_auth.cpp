@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 
+#include "agent/daemon/key_kerberos.h"
 #include "ike/auth/kerberos_provider.h"
 
 namespace ward::agent::daemon {
@@ -82,7 +83,11 @@ Expected<std::string, std::string> peer_host_principal(const IpAddress& peer, co
   return "host/" + name + "@" + realm;
 }
 
-void enable_kerberos(ikebridge::AuthFactory& factory, const config::Config& config) {
+KeyProcess::KeytabSettings kerberos_keytab_settings(const config::DirectorySettings& directory) {
+  return {directory.keytab, host_principal(directory), acceptor_principal(directory)};
+}
+
+void enable_kerberos(ikebridge::AuthFactory& factory, const config::Config& config, KeyProcess* keys) {
   const auto& directory = config.directory;
   if (directory.realm.empty()) return;
   ikebridge::KerberosSettings settings;
@@ -98,7 +103,7 @@ void enable_kerberos(ikebridge::AuthFactory& factory, const config::Config& conf
   // One provider serves every exchange (each main mode takes its own GSS context from it).
   auto shared = std::make_shared<std::pair<std::once_flag, ikebridge::AuthProviderPtr>>();
   factory.enable_kerberos(std::move(settings),
-                          [shared, realm, acceptor](const ikebridge::KerberosSettings& s,
+                          [shared, realm, acceptor, keys](const ikebridge::KerberosSettings& s,
                                           const IpAddress&) -> Expected<ikebridge::AuthProviderPtr, std::string> {
                             std::call_once(shared->first, [&] {
                               ike::auth::KerberosConfig kerberos;
@@ -108,7 +113,11 @@ void enable_kerberos(ikebridge::AuthFactory& factory, const config::Config& conf
                               kerberos.peer_principal = [realm](const IpAddress& peer) {
                                 return peer_host_principal(peer, realm);
                               };
-                              shared->second = std::make_shared<const ike::auth::KerberosProvider>(std::move(kerberos));
+                              if (keys != nullptr) {
+                                shared->second = std::make_shared<const KeyProcessKerberosProvider>(std::move(kerberos), *keys);
+                              } else {
+                                shared->second = std::make_shared<const ike::auth::KerberosProvider>(std::move(kerberos));
+                              }
                             });
                             return shared->second;
                           });

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "agent/config/config.h"
+#include "agent/daemon/key_process.h"
 #include "agent/ikebridge/ike_bridge.h"
 #include "common/expected.h"
 #include "common/ip.h"
@@ -38,7 +39,13 @@ std::string acceptor_principal(const config::DirectorySettings& directory);
 Expected<std::string, std::string> peer_host_principal(const IpAddress& peer, const std::string& realm);
 
 // Lets rules with Kerberos authentication negotiate, with [directory] keytab and realm. Without a
-// realm nothing is enabled and such rules fail with the factory's "not supported" reason.
-void enable_kerberos(ikebridge::AuthFactory& factory, const config::Config& config);
+// realm nothing is enabled and such rules fail with the factory's "not supported" reason. With a
+// key process ([privsep] user), the acceptor's steps run there with the keytab it alone reads
+// (key_kerberos.h; hand it the keytab with kerberos_keytab_settings).
+void enable_kerberos(ikebridge::AuthFactory& factory, const config::Config& config, KeyProcess* keys = nullptr);
+
+// What the key process needs of the keytab: the file, the principal that must have a key in it,
+// and the acceptor principal.
+KeyProcess::KeytabSettings kerberos_keytab_settings(const config::DirectorySettings& directory);
 
 }  // namespace ward::agent::daemon

@@ -11,7 +11,10 @@
 #include <map>
 #include <memory>
 
+#include "agent/daemon/key_gss.h"
 #include "agent/daemon/key_wire.h"
+#include "agent/daemon/private_krb5_config.h"
+#include "agent/daemon/secret_file.h"
 #include "agent/privsep/child_main.h"
 #include "agent/privsep/endpoint.h"
 #include "ike/auth/certificate_provider.h"
@@ -23,31 +26,6 @@ namespace {
 using namespace keyproc;
 using privsep::Body;
 using privsep::Incoming;
-
-// The key file's text, wiped when dropped.
-struct KeyText {
-  std::string text;
-  ~KeyText() { OPENSSL_cleanse(text.data(), text.size()); }
-};
-
-Expected<void, std::string> read_key_file(int fd, const std::string& name, KeyText& into) {
-  std::array<char, 4096> chunk{};
-  for (;;) {
-    const auto n = ::read(fd, chunk.data(), chunk.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return unexpected(name + " cannot be read: " + std::strerror(errno));
-    }
-    if (n == 0) break;
-    if (into.text.size() + static_cast<std::size_t>(n) > kMaxKeyFileBytes) {
-      OPENSSL_cleanse(chunk.data(), chunk.size());
-      return unexpected(name + " is larger than " + std::to_string(kMaxKeyFileBytes) + " bytes");
-    }
-    into.text.append(chunk.data(), static_cast<std::size_t>(n));
-  }
-  OPENSSL_cleanse(chunk.data(), chunk.size());
-  return {};
-}
 
 class KeyChild {
  public:
@@ -66,6 +44,14 @@ class KeyChild {
         return Body{};
       case kCertificateKey: return certificate_key(m.body);
       case kSign: return sign(m.body);
+      case kKeytabFile:
+        gss_.keytab_file(std::move(m.fd));
+        return Body{};
+      case kKeytab: return gss_.load_keytab(m.body);
+      case kGssAccept: return gss_.accept(m.body);
+      case kGssWrap: return gss_.wrap(m.body);
+      case kGssUnwrap: return gss_.unwrap(m.body);
+      case kGssEnd: return gss_.end(m.body);
       default: return unexpected("the key process has no message " + std::to_string(m.type));
     }
   }
@@ -89,8 +75,8 @@ class KeyChild {
     if (!request) return unexpected(request.error());
     const privsep::OwnedFd file = std::move(key_file_);   // read once, closed here
     if (!file) return unexpected(request->key_name + ": no descriptor came with it");
-    KeyText text;
-    if (auto read = read_key_file(file.get(), request->key_name, text); !read) return unexpected(read.error());
+    SecretText text;
+    if (auto read = read_secret_file(file.get(), request->key_name, kMaxKeyFileBytes, text); !read) return unexpected(read.error());
     auto key = ike::auth::CertificateKey::from_pem(request->certificate_pem, text.text, request->key_name);
     if (!key) return unexpected(key.error());
     std::erase_if(keys_, [&](const auto& kept) { return kept.first == request->generation; });
@@ -117,6 +103,7 @@ class KeyChild {
 
   std::map<std::uint32_t, std::shared_ptr<const ike::auth::PresharedKeyProvider>> preshared_;
   privsep::OwnedFd key_file_;
+  KeyGss gss_;   // the host keytab and the acceptor's contexts
   std::deque<std::pair<std::uint32_t, std::unique_ptr<const ike::auth::CertificateKey>>> keys_;
 };
 
@@ -127,7 +114,7 @@ int run_key_child(const std::string& user) {
     auto state = std::make_shared<KeyChild>();
     // On the endpoint's one reader thread: calls are answered one at a time.
     return privsep::Endpoint::Handler([state](Incoming& m) { return state->handle(m); });
-  });
+  }, keep_private_krb5_config);   // libkrb5 (the keytab, the acceptor) reads it
 }
 
 }  // namespace ward::agent::daemon

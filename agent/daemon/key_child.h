@@ -4,7 +4,8 @@
 // cannot reach any network), then holds what wardd hands it over its channel and answers the
 // narrow calls of key_wire.h: SKEYID from a preshared key by handle, and RSA signatures of main
 // mode hashes with the certificate's private key, which it reads from a descriptor of the key
-// file that wardd (root) opened, and which exists nowhere else once read.
+// file that wardd (root) opened, and which exists nowhere else once read; and, the same way, the
+// host keytab, with which it runs the Kerberos acceptor's GSS-API steps (key_gss.h).
 #pragma once
 
 #include <string>

@@ -1,6 +1,7 @@
 #include "agent/daemon/key_process.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <openssl/crypto.h>
 #include <unistd.h>
 
@@ -94,8 +95,14 @@ void KeyProcess::started(pid_t pid, std::shared_ptr<privsep::Channel> channel) {
       }
     }
     previous = std::exchange(endpoint_, std::move(ep));
+    ++child_;
   }
   child_pid_ = pid;
+  if (keytab_settings_) {
+    if (auto loaded = current_keytab(); !loaded) {
+      log_.error("key-process-keytab-refused", {{"pid", std::to_string(pid)}, {"why", loaded.error()}});
+    }
+  }
 }
 
 void KeyProcess::exited(pid_t pid, const std::string& how, std::chrono::milliseconds restart_in) {
@@ -169,6 +176,108 @@ Expected<std::vector<std::byte>, std::string> KeyProcess::sign(std::uint32_t gen
   if (!answer) return unexpected(std::move(answer.error()));
   const auto bytes = std::as_bytes(std::span(answer->data(), answer->size()));
   return std::vector<std::byte>(bytes.begin(), bytes.end());
+}
+
+namespace {
+
+std::int64_t nanoseconds(const timespec& t) { return static_cast<std::int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec; }
+
+}  // namespace
+
+Expected<Body, std::string> KeyProcess::call_child(std::uint64_t child, std::uint32_t type, std::span<const std::uint8_t> body) {
+  std::shared_ptr<privsep::Endpoint> ep;
+  {
+    const std::lock_guard lock(mutex_);
+    if (!endpoint_) return unexpected(std::string("the key process is not running (restarting)"));
+    if (child != child_) return unexpected(std::string("the key process was replaced since this exchange began"));
+    ep = endpoint_;
+  }
+  auto answer = ep->call(type, body, kKeyCallTimeout);
+  // The key process's own Kerberos errors are said as in process (KerberosProvider's words).
+  if (!answer && !answer.error().starts_with("Kerberos: ")) return unexpected("the key process: " + answer.error());
+  return answer;
+}
+
+Expected<void, std::string> KeyProcess::use_keytab(KeytabSettings settings) {
+  const std::lock_guard loading(loading_);
+  keytab_settings_ = std::move(settings);
+  keytab_.reset();
+  auto loaded = current_keytab();
+  if (!loaded) return unexpected(std::move(loaded.error()));
+  return {};
+}
+
+Expected<std::uint32_t, std::string> KeyProcess::current_keytab() {
+  if (!keytab_settings_) return unexpected(std::string("no keytab was handed to the key process"));
+  const auto& settings = *keytab_settings_;
+  const std::string named = "keytab " + settings.path.string();
+  struct stat seen {};
+  if (::stat(settings.path.c_str(), &seen) != 0) return unexpected(named + " cannot be read: " + std::strerror(errno));
+  const auto stamp_of = [](const struct stat& s) {
+    return FileStamp{s.st_dev, s.st_ino, s.st_size, nanoseconds(s.st_mtim), nanoseconds(s.st_ctim)};
+  };
+  std::shared_ptr<privsep::Endpoint> child;
+  std::uint64_t child_id = 0;
+  std::uint32_t generation = 0;
+  {
+    const std::lock_guard lock(mutex_);
+    if (!endpoint_) return unexpected(std::string("the key process is not running (restarting)"));
+    if (keytab_ && keytab_->child == child_ && keytab_->stamp == stamp_of(seen)) return keytab_->generation;
+    child = endpoint_;
+    child_id = child_;
+    generation = next_generation_++;
+  }
+  const int fd = ::open(settings.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return unexpected(named + " cannot be opened: " + std::strerror(errno));
+  const privsep::OwnedFd file(fd);   // closed here once sent: the key process holds the only descriptor
+  struct stat opened {};
+  if (::fstat(file.get(), &opened) != 0) return unexpected(named + " cannot be read: " + std::strerror(errno));
+  if (auto sent = child->notify(kKeytabFile, {}, file.get()); !sent) return unexpected("the key process: " + sent.error());
+  const KeytabRequest request{generation, settings.path.string(), settings.own_principal, settings.acceptor_principal};
+  auto answer = child->call(kKeytab, ikeproc::encode(request), kKeyLoadTimeout);
+  if (!answer) return unexpected(std::move(answer.error()));
+  keytab_ = LoadedKeytab{generation, child_id, stamp_of(opened)};
+  return generation;
+}
+
+Expected<KeyProcess::GssAccepted, std::string> KeyProcess::gss_accept(const IpAddress& peer, const std::string& expected_principal,
+                                                                      std::vector<std::vector<std::byte>> tokens) {
+  std::uint32_t keytab = 0;
+  std::uint64_t child = 0;
+  {
+    const std::lock_guard loading(loading_);
+    auto current = current_keytab();
+    if (!current) return unexpected("Kerberos: " + current.error());
+    keytab = *current;
+    child = keytab_->child;
+  }
+  const GssAcceptRequest request{keytab, peer, expected_principal, std::move(tokens)};
+  auto answer = call_child(child, kGssAccept, ikeproc::encode(request));
+  if (!answer) return unexpected(std::move(answer.error()));
+  auto accepted = ikeproc::decode<ikeproc::GssTokens>(*answer);
+  if (!accepted) return unexpected("the key process: " + accepted.error());
+  return GssAccepted{child, accepted->exchange, std::move(accepted->tokens)};
+}
+
+Expected<ikeproc::GssResult, std::string> KeyProcess::gss_authenticate(std::uint64_t child, const ikeproc::GssAuthenticate& request,
+                                                                       bool check) {
+  auto body = ikeproc::encode(request);   // holds SKEYID: wiped once sent
+  auto answer = call_child(child, check ? kGssUnwrap : kGssWrap, body);
+  OPENSSL_cleanse(body.data(), body.size());
+  if (!answer) return unexpected(std::move(answer.error()));
+  auto result = ikeproc::decode<ikeproc::GssResult>(*answer);
+  if (!result) return unexpected("the key process: " + result.error());
+  return result;
+}
+
+void KeyProcess::gss_end(std::uint64_t child, std::uint32_t exchange) {
+  std::shared_ptr<privsep::Endpoint> ep;
+  {
+    const std::lock_guard lock(mutex_);
+    if (!endpoint_ || child != child_) return;   // the exchange died with its child
+    ep = endpoint_;
+  }
+  (void)ep->notify(kGssEnd, ikeproc::encode(ikeproc::GssExchange{exchange}));
 }
 
 }  // namespace ward::agent::daemon

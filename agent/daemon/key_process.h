@@ -14,6 +14,14 @@
 //                (rather than a socketpair between the two children, as iked's ikev2 <-> ca: each
 //                restart of either would need a new pair handed to both, and wardd keeps the one
 //                place that logs refused calls); a call is a few hundred microseconds more.
+//   keytab       the host keytab ([directory] keytab) the same way: wardd opens it as root and passes
+//                the descriptor, the key process reads it into a MEMORY keytab (key_gss.h). wardd
+//                stats the file before each acceptor exchange and sends it again when it changed
+//                (a rotated keytab, `adcli update`), or when the key process was replaced.
+//   Kerberos     the acceptor's GSS-API steps run there (gss_accept, gss_wrap, gss_unwrap, gss_end;
+//                key_kerberos.h is the provider wardd's GssService uses); wardd resolves the
+//                principal the peer must be (the key process has no DNS) and never reads the keytab.
+//                The initiator's steps still run in wardd (they need the KDC).
 //   crash        an exit is logged (`key-process-exited`, how), calls in flight and until the
 //                next child runs fail at once (those main modes fail; the dataplane keeps its
 //                table and SAs), and the new child gets every preshared key and the certificate
@@ -37,6 +45,7 @@
 
 #include "agent/daemon/log.h"
 #include "agent/ikeproc/wire.h"
+#include "common/ip.h"
 #include "agent/privsep/endpoint.h"
 #include "agent/privsep/supervisor.h"
 #include "driver/crypto/secure_bytes.h"
@@ -71,7 +80,45 @@ class KeyProcess {
   Expected<std::uint32_t, std::string> load_certificate_key(const std::string& certificate_pem, const std::filesystem::path& key_file);
   Expected<std::vector<std::byte>, std::string> sign(std::uint32_t generation, std::span<const std::byte> hash);
 
+  // The host keytab for the acceptor: loaded now (the error names the file and why), and again
+  // whenever gss_accept finds the file changed or the key process replaced.
+  struct KeytabSettings {
+    std::filesystem::path path;
+    std::string own_principal;        // must have a key in it
+    std::string acceptor_principal;   // ike::auth::KerberosConfig::acceptor_principal
+  };
+  Expected<void, std::string> use_keytab(KeytabSettings settings);
+
+  // One acceptor exchange in the key process: which child holds it (a replaced child knows none of
+  // the last one's) and its id there; the AP-REP tokens for main mode 4.
+  struct GssAccepted {
+    std::uint64_t child = 0;
+    std::uint32_t exchange = 0;
+    std::vector<std::vector<std::byte>> reply;
+  };
+  Expected<GssAccepted, std::string> gss_accept(const IpAddress& peer, const std::string& expected_principal,
+                                                std::vector<std::vector<std::byte>> tokens);
+  // kGssWrap (`check` false: GSS_Wrap of our HASH) or kGssUnwrap (the peer's, and who it is).
+  Expected<ikeproc::GssResult, std::string> gss_authenticate(std::uint64_t child, const ikeproc::GssAuthenticate& request, bool check);
+  void gss_end(std::uint64_t child, std::uint32_t exchange);
+
  private:
+  // What identifies the keytab file's contents without reading it.
+  struct FileStamp {
+    dev_t device = 0;
+    ino_t inode = 0;
+    off_t size = 0;
+    std::int64_t modified_ns = 0, changed_ns = 0;
+    bool operator==(const FileStamp&) const = default;
+  };
+  struct LoadedKeytab {
+    std::uint32_t generation = 0;
+    std::uint64_t child = 0;
+    FileStamp stamp;
+  };
+  Expected<std::uint32_t, std::string> current_keytab();   // under loading_
+  Expected<privsep::Body, std::string> call_child(std::uint64_t child, std::uint32_t type, std::span<const std::uint8_t> body);
+
   struct CertificateKey {
     std::uint32_t generation = 0;
     std::string certificate_pem;
@@ -93,7 +140,10 @@ class KeyProcess {
   std::map<std::uint32_t, driver::crypto::SecureBytes> preshared_;   // handle -> key, for the next child
   std::optional<CertificateKey> certificate_;                          // the one in use, for the next child
   std::uint32_t next_generation_ = 1;
-  std::mutex loading_;   // one certificate key load at a time (start-up, reload, a new child's)
+  std::uint64_t child_ = 0;   // counts the children started: names the one endpoint_ reaches
+  std::optional<KeytabSettings> keytab_settings_;   // under loading_
+  std::optional<LoadedKeytab> keytab_;               // under loading_
+  std::mutex loading_;   // one certificate key or keytab load at a time (start-up, reload, a new child's)
 };
 
 }  // namespace ward::agent::daemon

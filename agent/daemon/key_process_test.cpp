@@ -1,6 +1,10 @@
 // KeyProcess against the real key process (`wardd --privsep-child keys --user nobody`, in its
 // sandbox): what it refuses and why, signatures that verify with the certificate, SKEYID equal to
-// wardd's own, and a SIGKILLed key process replaced with every key sent again (root).
+// wardd's own, and a SIGKILLed key process replaced with every key sent again (root). Kerberos,
+// against a real MIT krb5kdc: the acceptor's GSS-API steps run in the key process with the keytab
+// it alone read (an in-process initiator authenticates to it, and the HASH payloads verify both
+// ways), a keytab it cannot use is refused naming the file and why, a keytab replaced on disk is
+// sent again, and a killed key process is replaced and accepts again.
 #include "agent/daemon/key_process.h"
 
 #include <openssl/evp.h>
@@ -20,8 +24,11 @@
 
 #include <gtest/gtest.h>
 
+#include "agent/daemon/key_kerberos.h"
 #include "ike/auth/certificate_provider.h"
+#include "ike/auth/kerberos_provider.h"
 #include "ike/auth/preshared_key.h"
+#include "tests/harness/kdc_instance.h"
 #include "tests/harness/process.h"
 #include "tests/harness/test_ca.h"
 
@@ -162,6 +169,175 @@ TEST_F(KeyProcessTest, AKilledKeyProcessIsReplacedWithEveryKey) {
   request.nr_b.assign(8, std::byte{2});
   EXPECT_TRUE(keys_->skeyid(request));
   EXPECT_EQ(log_text().find("key-process-certificate-refused"), std::string::npos) << log_text();
+}
+
+// ---- Kerberos: the acceptor in the key process ------------------------------------------------
+
+class KeyProcessKerberosTest : public KeyProcessTest {
+ protected:
+  static void SetUpTestSuite() {
+    if (geteuid() != 0) return;
+    auto kdc = test::KdcInstance::start({});
+    ASSERT_TRUE(kdc.has_value()) << kdc.error().to_string();
+    kdc_ = kdc->release();
+    krb5_config_ = new test::ScopedEnv("KRB5_CONFIG", kdc_->krb5_config().string());
+    for (const char* host : {"a", "b", "rotated"}) {
+      ASSERT_TRUE(kdc_->add_principal(principal(host, false)).has_value()) << host;
+      ASSERT_TRUE(kdc_->extract_keytab(principal(host, false), keytab(host)).has_value()) << host;
+    }
+  }
+  static void TearDownTestSuite() {
+    delete krb5_config_;
+    delete kdc_;
+    krb5_config_ = nullptr;
+    kdc_ = nullptr;
+  }
+  void SetUp() override {
+    KeyProcessTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    ASSERT_NE(kdc_, nullptr) << "the KDC did not start";
+  }
+
+  static std::string principal(const std::string& host, bool with_realm = true) {
+    return "host/" + host + ".ward.test" + (with_realm ? "@" + kdc_->realm() : "");
+  }
+  static std::filesystem::path keytab(const std::string& host) { return kdc_->dir() / (host + ".keytab"); }
+  // `host` as KerberosProvider takes it; its peer is always `peer`.
+  static ike::auth::KerberosConfig config(const std::string& host, const std::string& peer) {
+    ike::auth::KerberosConfig c;
+    c.keytab = keytab(host);
+    c.own_principal = principal(host);
+    c.peer_principal = [p = principal(peer)](const IpAddress&) -> Expected<std::string, std::string> { return p; };
+    c.replay_cache = "none:";
+    return c;
+  }
+
+  static ike::ParsedMessage message_of(std::vector<ike::Payload> payloads) {
+    ike::ParsedMessage m;
+    m.payloads = std::move(payloads);
+    return m;
+  }
+
+  // Main mode 3 to 6's Kerberos between an in-process initiator (a) and the acceptor `responder`
+  // (b's, through the key process): an empty string when both HASH payloads verified, else why.
+  // `peer` is set to whom the acceptor says the initiator proved to be.
+  static std::string run_exchange(const ike::auth::AuthProvider& initiator_provider, const ike::auth::AuthProvider& responder_provider,
+                                  std::string* peer = nullptr) {
+    using ike::auth::Role;
+    const auto a = IpAddress::parse("192.0.2.1").value(), b = IpAddress::parse("192.0.2.2").value();
+    const auto initiator = initiator_provider.for_exchange(Role::Initiator, b);
+    const auto responder = responder_provider.for_exchange(Role::Responder, a);
+    if (!initiator || !responder) return "no per-exchange provider";
+    auto m3 = initiator->build_key_exchange_payloads(Role::Initiator);
+    if (!m3) return "main mode 3: " + m3.error();
+    if (auto consumed = responder->consume_key_exchange_payloads(Role::Initiator, message_of(*m3)); !consumed) return consumed.error();
+    auto m4 = responder->build_key_exchange_payloads(Role::Responder);
+    if (!m4) return "main mode 4: " + m4.error();
+    if (auto consumed = initiator->consume_key_exchange_payloads(Role::Responder, message_of(*m4)); !consumed) return consumed.error();
+    const std::string skeyid_text = "an SKEYID both ends derived....";
+    const SecureBytes skeyid = bytes_of(skeyid_text);
+    const std::vector<std::byte> g_xi(32, std::byte{1}), g_xr(32, std::byte{2}), cky_i(8, std::byte{3}), cky_r(8, std::byte{4}),
+        sai_b(40, std::byte{5}), id_i(12, std::byte{6}), id_r(12, std::byte{7});
+    const ike::auth::MainModeTranscript transcript{ike::IkeHashAlgorithm::Sha2_256, &skeyid, g_xi, g_xr, cky_i, cky_r, sai_b};
+    auto hash_i = initiator->build_authentication(Role::Initiator, transcript, id_i);
+    if (!hash_i) return "HASH_I: " + hash_i.error();
+    if (auto checked = responder->check_authentication(Role::Initiator, transcript, id_r, message_of(*hash_i)); checked) {
+      return "the acceptor took HASH_I over another ID payload";
+    }
+    if (auto checked = responder->check_authentication(Role::Initiator, transcript, id_i, message_of(*hash_i)); !checked) {
+      return checked.error();
+    }
+    if (peer != nullptr) *peer = responder->peer_identity();
+    auto hash_r = responder->build_authentication(Role::Responder, transcript, id_r);
+    if (!hash_r) return "HASH_R: " + hash_r.error();
+    if (auto checked = initiator->check_authentication(Role::Responder, transcript, id_r, message_of(*hash_r)); !checked) {
+      return checked.error();
+    }
+    return {};
+  }
+
+  // Whether `pid` has a descriptor of `path` open.
+  static bool has_open(pid_t pid, const std::filesystem::path& path) {
+    std::error_code error;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", error)) {
+      if (std::filesystem::read_symlink(entry.path(), error) == path) return true;
+    }
+    return false;
+  }
+
+  static test::KdcInstance* kdc_;
+  static test::ScopedEnv* krb5_config_;
+};
+
+test::KdcInstance* KeyProcessKerberosTest::kdc_ = nullptr;
+test::ScopedEnv* KeyProcessKerberosTest::krb5_config_ = nullptr;
+
+TEST_F(KeyProcessKerberosTest, TheAcceptorRunsInTheKeyProcessWithTheKeytabItAloneRead) {
+  auto loaded = keys_->use_keytab({keytab("b"), principal("b"), ""});
+  ASSERT_TRUE(loaded) << loaded.error();
+  const ike::auth::KerberosProvider initiator(config("a", "b"));
+  auto acceptor_config = config("b", "a");
+  acceptor_config.keytab = dir_ / "wardd never opens this";   // the key process's copy is used
+  const KeyProcessKerberosProvider acceptor(acceptor_config, *keys_);
+  std::string peer;
+  EXPECT_EQ(run_exchange(initiator, acceptor, &peer), "");
+  EXPECT_EQ(peer, principal("a"));
+  for (const pid_t pid : {keys_->child_pid(), ::getpid()}) EXPECT_FALSE(has_open(pid, keytab("b"))) << "pid " << pid << " keeps the keytab open";
+
+  // The principal wardd resolved for the peer is the one the ticket's client must be.
+  auto wrong_peer = config("b", "b");
+  const KeyProcessKerberosProvider strict(wrong_peer, *keys_);
+  const auto refused = run_exchange(initiator, strict);
+  EXPECT_NE(refused.find("authenticated as " + principal("a") + ", the policy expects " + principal("b")), std::string::npos) << refused;
+}
+
+TEST_F(KeyProcessKerberosTest, AKeytabTheKeyProcessCannotUseIsRefusedNamingTheFileAndWhy) {
+  const auto garbage = dir_ / "garbage.keytab";
+  ASSERT_TRUE(test::write_file(garbage, "this is no keytab at all"));
+  auto not_a_keytab = keys_->use_keytab({garbage, principal("b"), ""});
+  ASSERT_FALSE(not_a_keytab);
+  EXPECT_NE(not_a_keytab.error().find("keytab " + garbage.string() + " is not a keytab libkrb5 can read"), std::string::npos)
+      << not_a_keytab.error();
+  auto someone_elses = keys_->use_keytab({keytab("a"), principal("b"), ""});
+  ASSERT_FALSE(someone_elses);
+  EXPECT_NE(someone_elses.error().find("keytab " + keytab("a").string() + " has no key for " + principal("b")), std::string::npos)
+      << someone_elses.error();
+  auto missing = keys_->use_keytab({dir_ / "missing.keytab", principal("b"), ""});
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().find("keytab " + (dir_ / "missing.keytab").string() + " cannot be read: No such file"), std::string::npos)
+      << missing.error();
+  const ike::auth::KerberosProvider initiator(config("a", "b"));
+  const KeyProcessKerberosProvider acceptor(config("b", "a"), *keys_);
+  const auto failed = run_exchange(initiator, acceptor);
+  EXPECT_NE(failed.find("Kerberos: keytab " + (dir_ / "missing.keytab").string() + " cannot be read"), std::string::npos) << failed;
+}
+
+// A keytab replaced on disk (a new key version, as `adcli update` writes) is read again by the key
+// process before the next acceptor exchange: the initiator's ticket is under the new key only.
+TEST_F(KeyProcessKerberosTest, AKeytabReplacedOnDiskIsSentAgain) {
+  const auto in_use = dir_ / "host.keytab";
+  std::filesystem::copy_file(keytab("rotated"), in_use);
+  ASSERT_TRUE(keys_->use_keytab({in_use, principal("rotated"), ""}));
+  const ike::auth::KerberosProvider initiator(config("a", "rotated"));
+  const KeyProcessKerberosProvider acceptor(config("rotated", "a"), *keys_);
+  EXPECT_EQ(run_exchange(initiator, acceptor), "");
+  ASSERT_TRUE(kdc_->kadmin("cpw -randkey " + principal("rotated", false)).has_value());
+  const auto fresh = dir_ / "fresh.keytab";
+  ASSERT_TRUE(kdc_->extract_keytab(principal("rotated", false), fresh).has_value());
+  std::filesystem::rename(fresh, in_use);
+  EXPECT_EQ(run_exchange(initiator, acceptor), "");
+}
+
+TEST_F(KeyProcessKerberosTest, AKilledKeyProcessIsReplacedAndAcceptsAgain) {
+  ASSERT_TRUE(keys_->use_keytab({keytab("b"), principal("b"), ""}));
+  const ike::auth::KerberosProvider initiator(config("a", "b"));
+  const KeyProcessKerberosProvider acceptor(config("b", "a"), *keys_);
+  ASSERT_EQ(run_exchange(initiator, acceptor), "");
+  const pid_t first = keys_->child_pid();
+  ASSERT_EQ(::kill(first, SIGKILL), 0);
+  ASSERT_TRUE(eventually([&] { return keys_->child_pid() > 0 && keys_->child_pid() != first; })) << log_text();
+  EXPECT_EQ(run_exchange(initiator, acceptor), "");
+  EXPECT_EQ(log_text().find("key-process-keytab-refused"), std::string::npos) << log_text();
 }
 
 // Not a timed test: prints what a key operation costs through the key process against the same

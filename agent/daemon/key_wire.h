@@ -12,6 +12,17 @@
 //   kSign               call        wardd -> keys   ikeproc::SignRequest (handle = generation) ->
 //                                                   RSA PKCS#1 v1.5 signature of the hash
 //   kReady              note        keys -> wardd   "ok" once sandboxed, else "error: why"
+//   kKeytabFile         note + fd   wardd -> keys   nothing: the host keytab, opened by root
+//   kKeytab             call        wardd -> keys   KeytabRequest: read the file of the last kKeytabFile
+//                                                   into a MEMORY keytab kept as `generation` (the one
+//                                                   in use and the one before a change) -> nothing
+//   kGssAccept          call        wardd -> keys   GssAcceptRequest: a new acceptor context takes the
+//                                                   initiator's main mode 3 tokens (AP-REQ) ->
+//                                                   ikeproc::GssTokens{exchange, Responder, AP-REP}
+//   kGssWrap            call        wardd -> keys   ikeproc::GssAuthenticate -> GssResult{GSS_Wrap(HASH_x)}
+//   kGssUnwrap          call        wardd -> keys   ikeproc::GssAuthenticate with the peer's HASH data ->
+//                                                   GssResult{principal}
+//   kGssEnd             note        wardd -> keys   ikeproc::GssExchange: the main mode ended
 //
 // wardd calls, the key process answers: it never calls wardd (a taken-over IKE process reaches it
 // only through wardd's forwarding of kSkeyid and kSign, which checks handles and sizes first).
@@ -19,6 +30,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "agent/ikeproc/codec.h"
 #include "agent/ikeproc/wire.h"
@@ -34,6 +46,12 @@ enum Message : std::uint32_t {
   kCertificateKey,
   kSign,
   kReady,
+  kKeytabFile,
+  kKeytab,
+  kGssAccept,
+  kGssWrap,
+  kGssUnwrap,
+  kGssEnd,
 };
 
 // A private key file larger than this is refused unread (a 16384-bit RSA key in PEM is ~13 KB).
@@ -41,6 +59,12 @@ inline constexpr std::size_t kMaxKeyFileBytes = 64 * 1024;
 // Certificate keys the key process keeps: the one in use and the one before it (main modes that
 // started before a reload still sign with the key of the certificate they sent).
 inline constexpr std::size_t kKeptCertificateKeys = 2;
+// A keytab larger than this is refused unread (an AD member's, with every SPN and enctype, is a
+// few KB; each entry is under 200 bytes).
+inline constexpr std::size_t kMaxKeytabBytes = 1024 * 1024;
+// Keytabs the key process keeps: the one in use and the one before it was replaced on disk
+// (acceptor contexts opened before the change keep theirs).
+inline constexpr std::size_t kKeptKeytabs = 2;
 
 // A hash the engine may ask SKEYID for (anything else would abort prf()), and the length of a
 // hash it may ask to sign (a main mode PRF's output: MD5, SHA-1, SHA-256, SHA-384 or SHA-512):
@@ -63,6 +87,20 @@ struct CertificateKeyRequest {
   std::string key_name;          // "private key file PATH", for errors
 };
 
+struct KeytabRequest {
+  std::uint32_t generation = 0;
+  std::string path;                 // the file, for errors ("keytab PATH ...")
+  std::string own_principal;        // must have a key in it
+  std::string acceptor_principal;   // KerberosConfig::acceptor_principal
+};
+
+struct GssAcceptRequest {
+  std::uint32_t keytab = 0;         // its generation
+  IpAddress peer;
+  std::string expected_principal;   // resolved by wardd from the peer's address (no DNS here)
+  std::vector<std::vector<std::byte>> tokens;   // main mode 3's GSS payloads, in order
+};
+
 }  // namespace ward::agent::daemon::keyproc
 
 namespace ward::agent::ikeproc {
@@ -83,6 +121,23 @@ struct Wire<daemon::keyproc::CertificateKeyRequest> {
   template <class Io, class V>
   static void fields(Io& io, V& v) {
     WARD_WIRE(generation), WARD_WIRE(certificate_pem), WARD_WIRE(key_name);
+  }
+};
+
+template <>
+struct Wire<daemon::keyproc::KeytabRequest> {
+  static constexpr const char* name = "keytab request";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(generation), WARD_WIRE(path), WARD_WIRE(own_principal), WARD_WIRE(acceptor_principal);
+  }
+};
+template <>
+struct Wire<daemon::keyproc::GssAcceptRequest> {
+  static constexpr const char* name = "GSS accept request";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(keytab), WARD_WIRE(peer), WARD_WIRE(expected_principal), WARD_WIRE(tokens);
   }
 };
 

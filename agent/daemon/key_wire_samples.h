@@ -13,7 +13,8 @@
 namespace ward::agent::daemon::keyproc::samples {
 
 // Append new bodies at the end: the committed corpus names bodies by their index here.
-using Bodies = std::tuple<PresharedKeyNote, ikeproc::SkeyidRequest, CertificateKeyRequest, ikeproc::SignRequest>;
+using Bodies = std::tuple<PresharedKeyNote, ikeproc::SkeyidRequest, CertificateKeyRequest, ikeproc::SignRequest, KeytabRequest,
+                          GssAcceptRequest>;
 
 inline PresharedKeyNote sample(std::type_identity<PresharedKeyNote>) {
   const std::string key = "not a real key";
@@ -34,6 +35,18 @@ inline ikeproc::SignRequest sample(std::type_identity<ikeproc::SignRequest>) {
   ikeproc::SignRequest request;
   request.handle = 2;
   request.hash.assign(32, std::byte{0x5a});
+  return request;
+}
+
+inline KeytabRequest sample(std::type_identity<KeytabRequest>) {
+  return {4, "/etc/krb5.keytab", "HOST$@WARD.TEST", "host/host.ward.test@WARD.TEST"};
+}
+inline GssAcceptRequest sample(std::type_identity<GssAcceptRequest>) {
+  GssAcceptRequest request;
+  request.keytab = 4;
+  request.peer = IpAddress::parse("192.0.2.7").value();
+  request.expected_principal = "host/peer.ward.test@WARD.TEST";
+  request.tokens = {std::vector<std::byte>(48, std::byte{0x60}), std::vector<std::byte>(5, std::byte{0x01})};
   return request;
 }
 

@@ -267,7 +267,14 @@ int run(const std::filesystem::path& config_path) {
     return kExitStartFailed;
   }
   ikebridge::AuthFactory auth;
-  enable_kerberos(auth, *config);
+  enable_kerberos(auth, *config, keys.get());
+  // [privsep] user: the keytab goes to the key process now, so that a file it cannot use is said at
+  // start-up (each acceptor main mode checks the file again and sends it anew when it changed).
+  if (keys && !config->directory.realm.empty()) {
+    if (auto loaded = keys->use_keytab(kerberos_keytab_settings(config->directory)); !loaded) {
+      log.error("key-process-keytab-refused", {{"why", loaded.error()}});
+    }
+  }
   if (certificates) auth.enable_certificates(certificates);
   std::unique_ptr<IkeRunner> ike_runner;
   if (config->privsep_user.empty()) {

@@ -13,7 +13,10 @@
 //     and a SIGKILLed key process is replaced with the key and the next main mode signs with it;
 //   - with Kerberos ([directory] realm, a real MIT krb5kdc shared by the binary's tests), the
 //     IKE process runs main mode with every GSS-API step done by wardd, traffic is answered over
-//     ESP, and the keytab is neither open in the child nor openable by its user.
+//     ESP, and the keytab is neither open in the child nor openable by its user; the acceptor's
+//     steps run in the key process, which alone read the keytab (its keys in the key process's
+//     memory only, no process keeps the file open), and a SIGKILLed key process is replaced and
+//     accepts the next Kerberos main mode.
 // Skips without root, `ip` or tshark.
 #include <dirent.h>
 #include <fcntl.h>
@@ -26,6 +29,7 @@
 
 #include <algorithm>
 
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -589,6 +593,67 @@ TEST_F(WarddPrivsepKerberosTest, TheIkeProcessRunsKerberosMainModeThroughWarddWi
 
   EXPECT_TRUE(ping_until_answered(b_, kAddressA));
   expect_only_esp_between_hosts();
+}
+
+// The keys of `keytab` as `klist -k -K` prints them (the bytes of each key block, any enctype).
+std::vector<std::vector<unsigned char>> keytab_keys(const std::filesystem::path& keytab) {
+  const auto listing = ward::testing::command_output("klist -k -K " + keytab.string() + " 2>/dev/null");
+  std::vector<std::vector<unsigned char>> keys;
+  for (std::size_t at = listing.find("(0x"); at != std::string::npos; at = listing.find("(0x", at + 3)) {
+    std::vector<unsigned char> key;
+    for (std::size_t i = at + 3; i + 1 < listing.size() && std::isxdigit(static_cast<unsigned char>(listing[i])) != 0; i += 2) {
+      key.push_back(static_cast<unsigned char>(std::stoi(listing.substr(i, 2), nullptr, 16)));
+    }
+    keys.push_back(std::move(key));
+  }
+  return keys;
+}
+
+// B accepts A's Kerberos main mode in its key process: the keys of B's keytab are in that
+// process's memory and in neither B's wardd's nor its IKE process's, and no process of B keeps the
+// keytab open. B's key process SIGKILLed is replaced, reads the keytab again, and accepts the next
+// main mode (A's IKE process killed too, so that one is needed).
+TEST_F(WarddPrivsepKerberosTest, TheAcceptorsKeytabLivesOnlyInTheKeyProcessWhichIsRestartedWithIt) {
+  auto policy = esp_policy("unused");
+  policy.rules[0].auth_methods = {model::AuthMethod::kerberos()};
+  testing::start_wardd(a_, policy);
+  testing::start_wardd(b_, policy);
+  const pid_t ike_a = wait_for_ike_process(a_);
+  const pid_t ike_b = wait_for_ike_process(b_);
+  const pid_t keys_b = wait_for_key_process(b_);
+  ASSERT_GT(ike_a, 0) << test::file_tail(a_.log);
+  ASSERT_GT(ike_b, 0) << test::file_tail(b_.log);
+  ASSERT_GT(keys_b, 0) << test::file_tail(b_.log);
+  ASSERT_TRUE(ping_until_answered(a_, kAddressB)) << test::file_tail(a_.log) << test::file_tail(b_.log);
+  nlohmann::json sa_b;
+  ASSERT_TRUE(testing::one_quick_mode_each({{&b_, &sa_b}})) << sa_b.dump(1);
+  EXPECT_EQ(sa_b["quick_modes"][0]["auth_method"], "Kerberos (GSS-API)") << sa_b.dump(1);
+  EXPECT_FALSE(host_log_has(b_, "key-process-keytab-refused")) << test::file_tail(b_.log);
+
+  const auto keys = keytab_keys(keytab("b"));
+  ASSERT_FALSE(keys.empty()) << "klist -k -K " << keytab("b") << " printed no key";
+  for (const auto& key : keys) {
+    ASSERT_GE(key.size(), 16U);
+    EXPECT_TRUE(memory_holds(keys_b, key)) << "the key process does not hold a key of the keytab";
+    EXPECT_FALSE(memory_holds(b_.wardd.pid(), key)) << "wardd holds a key of the keytab";
+    EXPECT_FALSE(memory_holds(ike_b, key)) << "the IKE process holds a key of the keytab";
+  }
+  for (const pid_t pid : {b_.wardd.pid(), ike_b, keys_b}) EXPECT_FALSE(has_open(pid, keytab("b"))) << "pid " << pid << " keeps the keytab open";
+
+  ASSERT_EQ(::kill(keys_b, SIGKILL), 0);
+  EXPECT_TRUE(eventually([&] { return host_log_has(b_, "key-process-exited pid=" + std::to_string(keys_b) + " how=\"killed by SIGKILL\""); }))
+      << test::file_tail(b_.log);
+  const pid_t new_keys_b = wait_for_key_process(b_, keys_b);
+  ASSERT_GT(new_keys_b, 0) << test::file_tail(b_.log);
+  EXPECT_TRUE(eventually([&] { return memory_holds(new_keys_b, keys.front()); })) << "the new key process did not read the keytab again";
+  ASSERT_EQ(::kill(ike_a, SIGKILL), 0);
+  ASSERT_GT(wait_for_ike_process(a_, ike_a), 0) << test::file_tail(a_.log);
+  ASSERT_TRUE(ping_until_answered(a_, kAddressB)) << test::file_tail(a_.log) << test::file_tail(b_.log);
+  EXPECT_TRUE(eventually([&] {
+    const auto after = show_sa(a_);
+    return after.value("quick_modes", nlohmann::json::array()).size() == 1 && after["quick_modes"][0]["auth_method"] == "Kerberos (GSS-API)";
+  })) << show_sa(a_).dump(1);
+  EXPECT_FALSE(host_log_has(b_, "key-process-keytab-refused")) << test::file_tail(b_.log);
 }
 
 }  // namespace

@@ -17,18 +17,6 @@ std::string misuse() {
   return "Kerberos: internal error: main mode must use the provider from for_exchange(), which names wardd's GSS context";
 }
 
-RemoteTranscript transcript_of(const MainModeTranscript& t) {
-  RemoteTranscript out;
-  out.hash = t.hash;
-  if (t.skeyid != nullptr) out.skeyid = *t.skeyid;
-  out.g_xi.assign(t.g_xi.begin(), t.g_xi.end());
-  out.g_xr.assign(t.g_xr.begin(), t.g_xr.end());
-  out.cky_i.assign(t.cky_i.begin(), t.cky_i.end());
-  out.cky_r.assign(t.cky_r.begin(), t.cky_r.end());
-  out.sai_b.assign(t.sai_b.begin(), t.sai_b.end());
-  return out;
-}
-
 // One main mode's Kerberos, by wardd's exchange id (0: wardd refused to open one, `error` says why).
 class RemoteKerberosExchange final : public ike::auth::AuthProvider {
  public:
@@ -73,7 +61,7 @@ class RemoteKerberosExchange final : public ike::auth::AuthProvider {
   Expected<std::vector<ike::Payload>, std::string> build_authentication(Role self, const MainModeTranscript& transcript,
                                                                         Bytes own_id_b) const override {
     if (id_ == 0) return unexpected(error_);
-    GssAuthenticate request{id_, self, transcript_of(transcript), {own_id_b.begin(), own_id_b.end()}, {}};
+    GssAuthenticate request{id_, self, remote_transcript(transcript), {own_id_b.begin(), own_id_b.end()}, {}};
     auto answer = wardd_.call(kGssAuthenticate, encode(request));
     if (!answer) return unexpected(std::move(answer.error()));
     auto result = decode<GssResult>(*answer);
@@ -86,7 +74,7 @@ class RemoteKerberosExchange final : public ike::auth::AuthProvider {
     if (id_ == 0) return unexpected(error_);
     const auto* hash = message.find<ike::Hash>();
     if (hash == nullptr) return unexpected(std::string("Kerberos: the peer did not send a GSS-wrapped HASH"));
-    GssAuthenticate request{id_, peer, transcript_of(transcript), {peer_id_b.begin(), peer_id_b.end()}, hash->data};
+    GssAuthenticate request{id_, peer, remote_transcript(transcript), {peer_id_b.begin(), peer_id_b.end()}, hash->data};
     auto answer = wardd_.call(kGssCheck, encode(request));
     if (!answer) return unexpected(std::move(answer.error()));
     auto result = decode<GssResult>(*answer);
@@ -109,6 +97,18 @@ std::unique_ptr<ike::auth::AuthProvider> RemoteKerberosProvider::for_exchange(Ro
   auto opened = answer ? decode<GssExchange>(*answer) : unexpected(std::move(answer.error()));
   if (!opened) return std::make_unique<RemoteKerberosExchange>(wardd_, 0, "Kerberos: " + opened.error());
   return std::make_unique<RemoteKerberosExchange>(wardd_, opened->exchange, std::string());
+}
+
+RemoteTranscript remote_transcript(const MainModeTranscript& t) {
+  RemoteTranscript out;
+  out.hash = t.hash;
+  if (t.skeyid != nullptr) out.skeyid = *t.skeyid;
+  out.g_xi.assign(t.g_xi.begin(), t.g_xi.end());
+  out.g_xr.assign(t.g_xr.begin(), t.g_xr.end());
+  out.cky_i.assign(t.cky_i.begin(), t.cky_i.end());
+  out.cky_r.assign(t.cky_r.begin(), t.cky_r.end());
+  out.sai_b.assign(t.sai_b.begin(), t.sai_b.end());
+  return out;
 }
 
 SecureBytes RemoteKerberosProvider::skeyid(ike::IkeHashAlgorithm hash, Bytes ni_b, Bytes nr_b, const SecureBytes& g_xy) const {

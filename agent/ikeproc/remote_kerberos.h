@@ -9,6 +9,7 @@
 #include <string>
 
 #include "agent/privsep/endpoint.h"
+#include "agent/ikeproc/wire.h"
 #include "ike/auth/auth_provider.h"
 
 namespace ward::agent::ikeproc {
@@ -34,5 +35,8 @@ class RemoteKerberosProvider final : public ike::auth::AuthProvider {
  private:
   privsep::Endpoint& wardd_;
 };
+
+// The wire form of a main mode transcript, SKEYID included (wardd's key_kerberos.h sends it on).
+RemoteTranscript remote_transcript(const ike::auth::MainModeTranscript& transcript);
 
 }  // namespace ward::agent::ikeproc

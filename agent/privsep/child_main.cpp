@@ -20,12 +20,19 @@ void say(const Channel& channel, std::uint32_t type, const std::string& text) {
 }  // namespace
 
 int run_child(const std::string& user, NetworkSockets sockets, std::uint32_t ready_type,
-              const std::function<Endpoint::Handler()>& make_handler) {
+              const std::function<Endpoint::Handler()>& make_handler,
+              const std::function<Expected<void, std::string>()>& before_sandbox) {
   auto channel = std::make_shared<Channel>(OwnedFd(kChildChannelFd));
   auto identity = identity_of(user);
   if (!identity) {
     say(*channel, ready_type, "error: " + identity.error());
     return 1;
+  }
+  if (before_sandbox) {
+    if (auto prepared = before_sandbox(); !prepared) {
+      say(*channel, ready_type, "error: " + prepared.error());
+      return 1;
+    }
   }
   if (auto entered = enter_sandbox({*identity, sockets}); !entered) {
     say(*channel, ready_type, "error: sandbox: " + entered.error());

@@ -15,8 +15,11 @@
 namespace ward::agent::privsep {
 
 // `make_handler` runs inside the sandbox: nothing it builds ran with the parent's privileges.
+// `before_sandbox`, when given, runs as root just before it (what the child must read while it
+// still may, e.g. the Kerberos configuration); its error is the child's "error: why".
 // Returns the exit status (0 when told to stop, 1 when the sandbox could not be entered).
 int run_child(const std::string& user, NetworkSockets sockets, std::uint32_t ready_type,
-              const std::function<Endpoint::Handler()>& make_handler);
+              const std::function<Endpoint::Handler()>& make_handler,
+              const std::function<Expected<void, std::string>()>& before_sandbox = {});
 
 }  // namespace ward::agent::privsep

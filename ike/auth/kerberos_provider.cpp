@@ -151,7 +151,7 @@ struct Krb5ContextDeleter {
 };
 using Krb5ContextPtr = std::unique_ptr<std::remove_pointer_t<krb5_context>, Krb5ContextDeleter>;
 
-Expected<void, std::string> keytab_has_key(const std::filesystem::path& keytab, const std::string& principal) {
+Expected<void, std::string> keytab_has_key(const std::string& name, const std::filesystem::path& keytab, const std::string& principal) {
   krb5_context raw_context = nullptr;
   if (const krb5_error_code code = krb5_init_context(&raw_context); code != 0) {
     return unexpected("cannot start libkrb5 (error " + std::to_string(code) + "): is the Kerberos configuration readable?");
@@ -170,7 +170,6 @@ Expected<void, std::string> keytab_has_key(const std::filesystem::path& keytab, 
   const auto free_principal = [&](krb5_principal p) { krb5_free_principal(context.get(), p); };
   const std::unique_ptr<krb5_principal_data, decltype(free_principal)> parsed(raw_principal, free_principal);
   krb5_keytab raw_keytab = nullptr;
-  const std::string name = "FILE:" + keytab.string();
   if (const auto code = krb5_kt_resolve(context.get(), name.c_str(), &raw_keytab); code != 0) {
     return unexpected("keytab " + keytab.string() + " cannot be opened: " + message(code));
   }
@@ -209,7 +208,8 @@ std::string_view message_name(Role sender) { return sender == Role::Initiator ? 
 
 class KerberosExchange final : public AuthProvider {
  public:
-  KerberosExchange(KerberosConfig config, IpAddress peer) : config_(std::move(config)), peer_(peer) {}
+  KerberosExchange(KerberosConfig config, std::string keytab_name, IpAddress peer)
+      : config_(std::move(config)), keytab_name_(std::move(keytab_name)), peer_(peer) {}
 
   IkeAuthenticationMethod method() const noexcept override { return IkeAuthenticationMethod::Kerberos; }
   std::string_view name() const noexcept override { return "Kerberos (GSS-API)"; }
@@ -314,14 +314,15 @@ class KerberosExchange final : public AuthProvider {
   // host/<fqdn> under the computer account's key, and a keytab may hold that key under the
   // account's name only (or the host/ name with fewer enctypes, as Samba's exportkeytab does).
   bool accept_any_key() const { return !config_.acceptor_principal.empty(); }
+  std::string keytab_name() const { return keytab_name_.empty() ? "FILE:" + config_.keytab.string() : keytab_name_; }
 
   Expected<void, std::string> acquire(gss_cred_usage_t usage) const {
     const bool any_key = usage == GSS_C_ACCEPT && accept_any_key();
     const std::string& principal = config_.own_principal;
-    if (auto key = keytab_has_key(config_.keytab, principal); !key) return key;
+    if (auto key = keytab_has_key(keytab_name(), config_.keytab, principal); !key) return key;
     auto own = import_principal(principal);
     if (!own) return unexpected(own.error());
-    const std::string keytab = "FILE:" + config_.keytab.string();
+    const std::string keytab = keytab_name();
     std::vector<gss_key_value_element_desc> elements;
     if (usage == GSS_C_INITIATE) {
       auto ccache = MemoryCcache::create();
@@ -470,11 +471,12 @@ class KerberosExchange final : public AuthProvider {
   // skew first, with this host's and the KDC's times; the library's words follow in brackets.
   std::string with_clock_skew(std::string reason, OM_uint32 minor) const {
     if (!krb5_clock::is_clock_error(static_cast<std::int32_t>(minor))) return reason;
-    return krb5_clock::describe_clock_skew("FILE:" + config_.keytab.string(), config_.own_principal) + " (" + reason +
+    return krb5_clock::describe_clock_skew(keytab_name(), config_.own_principal) + " (" + reason +
            ")";
   }
 
   const KerberosConfig config_;
+  const std::string keytab_name_;
   const IpAddress peer_;
   // The exchange's state. The object belongs to one Phase1Sa, which calls it from one thread in
   // message order; the AuthProvider interface is const, so the state is mutable.
@@ -515,7 +517,7 @@ SecureBytes skeyid_gss(IkeHashAlgorithm hash, Bytes ni_b, Bytes nr_b, const Secu
 }
 
 std::unique_ptr<AuthProvider> KerberosProvider::for_exchange(Role /*self*/, const IpAddress& peer) const {
-  return std::make_unique<KerberosExchange>(config_, peer);
+  return std::make_unique<KerberosExchange>(config_, keytab_name_, peer);
 }
 
 SecureBytes KerberosProvider::skeyid(IkeHashAlgorithm hash, Bytes ni_b, Bytes nr_b, const SecureBytes& g_xy) const {

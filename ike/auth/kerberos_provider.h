@@ -42,7 +42,7 @@ namespace ward::ike::auth {
 using PeerPrincipalResolver = std::function<Expected<std::string, std::string>(const IpAddress& peer)>;
 
 struct KerberosConfig {
-  std::filesystem::path keytab;          // this host's keytab (FILE: path)
+  std::filesystem::path keytab;          // this host's keytab (FILE: path; named in errors)
   // The client principal the initiator gets tickets as, e.g. "A$@WARD.TEST" (an AD computer
   // account) or "host/a.ward.test@WARD.TEST"; must have a key in `keytab`.
   std::string own_principal;
@@ -62,6 +62,11 @@ struct KerberosConfig {
 class KerberosProvider final : public AuthProvider {
  public:
   explicit KerberosProvider(KerberosConfig config) : config_(std::move(config)) {}
+  // `keytab_name`: libkrb5's name for the keytab when it is not config.keytab itself (wardd's key
+  // process reads the file once into a "MEMORY:..." keytab, agent/daemon/key_gss.h); errors still
+  // name config.keytab.
+  KerberosProvider(KerberosConfig config, std::string keytab_name)
+      : config_(std::move(config)), keytab_name_(std::move(keytab_name)) {}
 
   IkeAuthenticationMethod method() const noexcept override { return IkeAuthenticationMethod::Kerberos; }
   std::string_view name() const noexcept override { return "Kerberos (GSS-API)"; }
@@ -79,6 +84,7 @@ class KerberosProvider final : public AuthProvider {
 
  private:
   KerberosConfig config_;
+  std::string keytab_name_;   // empty: "FILE:" + config_.keytab
 };
 
 // The computer account principal behind a host service principal: "host/b.ward.test@WARD.TEST"

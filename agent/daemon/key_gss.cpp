@@ -1,0 +1,219 @@
+#include "agent/daemon/key_gss.h"
+
+#include <openssl/crypto.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "agent/daemon/secret_file.h"
+#include "agent/ikeproc/gss_service.h"
+#include "agent/ikeproc/wire.h"
+#include "ike/auth/kerberos_provider.h"
+
+namespace ward::agent::daemon {
+
+using namespace keyproc;
+using ike::auth::Role;
+using privsep::Body;
+
+namespace {
+
+std::string krb5_message(krb5_context context, krb5_error_code code) {
+  const char* text = krb5_get_error_message(context, code);
+  std::string out = text != nullptr ? text : "error " + std::to_string(code);
+  krb5_free_error_message(context, text);
+  return out;
+}
+
+// Writes all of `text` to `fd`.
+bool write_all(int fd, const std::string& text) {
+  std::size_t at = 0;
+  while (at < text.size()) {
+    const auto n = ::write(fd, text.data() + at, text.size() - at);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    at += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+// The keytab's bytes in a memfd that libkrb5 reads as a FILE: keytab; overwritten with zeros before
+// it is closed (its pages are this process's only: no other process has the descriptor).
+class KeytabMemfd {
+ public:
+  explicit KeytabMemfd(int fd) : fd_(fd) {}
+  ~KeytabMemfd() {
+    if (fd_ < 0) return;
+    const std::string zeros(size_, '\0');
+    if (::lseek(fd_, 0, SEEK_SET) == 0) (void)write_all(fd_, zeros);
+    ::close(fd_);
+  }
+  KeytabMemfd(const KeytabMemfd&) = delete;
+  KeytabMemfd& operator=(const KeytabMemfd&) = delete;
+  int fd() const { return fd_; }
+  void wrote(std::size_t size) { size_ = size; }
+
+ private:
+  int fd_;
+  std::size_t size_ = 0;
+};
+
+ike::auth::MainModeTranscript transcript_of(const ikeproc::RemoteTranscript& t) {
+  return {t.hash, &t.skeyid, t.g_xi, t.g_xr, t.cky_i, t.cky_r, t.sai_b};
+}
+
+}  // namespace
+
+KeyGss::Keytab::~Keytab() {
+  if (keytab != nullptr) krb5_kt_close(context, keytab);
+  if (context != nullptr) krb5_free_context(context);
+}
+
+KeyGss::~KeyGss() {
+  exchanges_.clear();   // their credentials hold the keytabs: dropped first
+  keytabs_.clear();
+}
+
+Expected<Body, std::string> KeyGss::load_keytab(std::span<const std::uint8_t> body) {
+  auto request = ikeproc::decode<KeytabRequest>(body);
+  if (!request) return unexpected(request.error());
+  const privsep::OwnedFd file = std::move(file_);   // read once, closed here
+  const std::string named = "keytab " + request->path;
+  if (!file) return unexpected(named + ": no descriptor came with it");
+  SecretText text;
+  if (auto read = read_secret_file(file.get(), named, kMaxKeytabBytes, text); !read) return unexpected(read.error());
+  if (text.text.empty()) return unexpected(named + " is empty");
+
+  const int raw_memfd = ::memfd_create("ward-keytab", MFD_CLOEXEC);
+  if (raw_memfd < 0) return unexpected(named + ": no memory file to read it from: " + std::strerror(errno));
+  KeytabMemfd memfd(raw_memfd);
+  if (!write_all(memfd.fd(), text.text)) return unexpected(named + ": cannot copy it to a memory file: " + std::strerror(errno));
+  memfd.wrote(text.text.size());
+
+  auto kept = std::make_unique<Keytab>();
+  kept->request = *request;
+  kept->name = "MEMORY:ward-keytab-" + std::to_string(request->generation);
+  if (const auto code = krb5_init_context(&kept->context); code != 0) {
+    kept->context = nullptr;
+    return unexpected(named + ": cannot start libkrb5 (error " + std::to_string(code) + ")");
+  }
+  krb5_context context = kept->context;
+  if (const auto code = krb5_kt_resolve(context, kept->name.c_str(), &kept->keytab); code != 0) {
+    return unexpected(named + ": no memory keytab: " + krb5_message(context, code));
+  }
+  krb5_kt_cursor cursor{};
+  krb5_keytab_entry entry{};
+  const std::string file_name = "FILE:/proc/self/fd/" + std::to_string(memfd.fd());
+  krb5_keytab source = nullptr;
+  if (const auto code = krb5_kt_resolve(context, file_name.c_str(), &source); code != 0) {
+    return unexpected(named + " cannot be opened by libkrb5: " + krb5_message(context, code));
+  }
+  std::size_t entries = 0;
+  krb5_error_code code = krb5_kt_start_seq_get(context, source, &cursor);
+  if (code == 0) {
+    while ((code = krb5_kt_next_entry(context, source, &entry, &cursor)) == 0) {
+      const auto added = krb5_kt_add_entry(context, kept->keytab, &entry);
+      krb5_free_keytab_entry_contents(context, &entry);
+      if (added != 0) {
+        code = added;
+        break;
+      }
+      ++entries;
+    }
+    krb5_kt_end_seq_get(context, source, &cursor);
+  }
+  krb5_kt_close(context, source);
+  if (code != KRB5_KT_END) return unexpected(named + " is not a keytab libkrb5 can read: " + krb5_message(context, code));
+  if (entries == 0) return unexpected(named + " holds no key");
+
+  krb5_principal own = nullptr;
+  if (const auto parsed = krb5_parse_name(context, request->own_principal.c_str(), &own); parsed != 0) {
+    return unexpected("'" + request->own_principal + "' is not a Kerberos principal name: " + krb5_message(context, parsed));
+  }
+  const auto found = krb5_kt_get_entry(context, kept->keytab, own, 0, 0, &entry);
+  krb5_free_principal(context, own);
+  if (found != 0) return unexpected(named + " has no key for " + request->own_principal + ": " + krb5_message(context, found));
+  krb5_free_keytab_entry_contents(context, &entry);
+
+  std::erase_if(keytabs_, [&](const auto& k) { return k->request.generation == request->generation; });
+  keytabs_.push_back(std::move(kept));
+  while (keytabs_.size() > kKeptKeytabs) keytabs_.pop_front();
+  return Body{};
+}
+
+Expected<Body, std::string> KeyGss::accept(std::span<const std::uint8_t> body) {
+  auto request = ikeproc::decode<GssAcceptRequest>(body);
+  if (!request) return unexpected(request.error());
+  const Keytab* keytab = nullptr;
+  for (const auto& k : keytabs_) {
+    if (k->request.generation == request->keytab) keytab = k.get();
+  }
+  if (keytab == nullptr) return unexpected("Kerberos: the key process holds no keytab " + std::to_string(request->keytab));
+  if (exchanges_.size() >= ikeproc::kMaxGssExchanges) {
+    return unexpected("Kerberos: " + std::to_string(exchanges_.size()) + " acceptor exchanges are open already");
+  }
+  if (request->expected_principal.empty()) return unexpected(std::string("Kerberos: no principal expected of the peer"));
+  ike::auth::KerberosConfig config;
+  config.keytab = keytab->request.path;
+  config.own_principal = keytab->request.own_principal;
+  config.acceptor_principal = keytab->request.acceptor_principal;
+  config.peer_principal = [expected = request->expected_principal](const IpAddress&) -> Expected<std::string, std::string> {
+    return expected;
+  };
+  auto exchange = ike::auth::KerberosProvider(std::move(config), keytab->name).for_exchange(Role::Responder, request->peer);
+  ike::ParsedMessage message;
+  for (auto& token : request->tokens) message.payloads.push_back(ike::GssToken{std::move(token)});
+  if (auto consumed = exchange->consume_key_exchange_payloads(Role::Initiator, message); !consumed) {
+    return unexpected(std::move(consumed.error()));
+  }
+  auto payloads = exchange->build_key_exchange_payloads(Role::Responder);
+  if (!payloads) return unexpected(std::move(payloads.error()));
+  const auto id = next_++;
+  ikeproc::GssTokens out{id, Role::Responder, {}};
+  for (auto& p : *payloads) {
+    if (auto* token = std::get_if<ike::GssToken>(&p)) out.tokens.push_back(std::move(token->data));
+  }
+  exchanges_.emplace(id, std::move(exchange));
+  return ikeproc::encode(out);
+}
+
+Expected<Body, std::string> KeyGss::wrap(std::span<const std::uint8_t> body) { return authenticate(body, false); }
+Expected<Body, std::string> KeyGss::unwrap(std::span<const std::uint8_t> body) { return authenticate(body, true); }
+
+Expected<Body, std::string> KeyGss::authenticate(std::span<const std::uint8_t> body, bool check) {
+  auto request = ikeproc::decode<ikeproc::GssAuthenticate>(body);
+  if (!request) return unexpected(request.error());
+  const auto found = exchanges_.find(request->exchange);
+  if (found == exchanges_.end()) return unexpected("Kerberos: the key process has no exchange " + std::to_string(request->exchange));
+  const auto& provider = *found->second;
+  const auto transcript = transcript_of(request->transcript);
+  ikeproc::GssResult result;
+  if (!check) {
+    auto payloads = provider.build_authentication(request->role, transcript, request->id_b);
+    if (!payloads) return unexpected(std::move(payloads.error()));
+    for (auto& p : *payloads) {
+      if (auto* hash = std::get_if<ike::Hash>(&p)) result.hash = std::move(hash->data);
+    }
+    if (result.hash.empty()) return unexpected(std::string("Kerberos: no HASH payload to send"));
+    return ikeproc::encode(result);
+  }
+  ike::ParsedMessage message;
+  message.payloads.push_back(ike::Hash{std::move(request->hash)});
+  if (auto checked = provider.check_authentication(request->role, transcript, request->id_b, message); !checked) {
+    return unexpected(std::move(checked.error()));
+  }
+  result.principal = provider.peer_identity();
+  return ikeproc::encode(result);
+}
+
+Expected<Body, std::string> KeyGss::end(std::span<const std::uint8_t> body) {
+  auto exchange = ikeproc::decode<ikeproc::GssExchange>(body);
+  if (!exchange) return unexpected(exchange.error());
+  exchanges_.erase(exchange->exchange);
+  return Body{};
+}
+
+}  // namespace ward::agent::daemon
