@@ -67,8 +67,23 @@ ike::auth::MainModeTranscript transcript_of(const ikeproc::RemoteTranscript& t) 
 
 }  // namespace
 
+// libkrb5 keeps a MEMORY keytab for the process's life (1.20 has no krb5_kt_destroy): its entries
+// are removed first (krb5_kt_remove_entry frees each, zeroing the key).
 KeyGss::Keytab::~Keytab() {
-  if (keytab != nullptr) krb5_kt_close(context, keytab);
+  if (keytab != nullptr) {
+    for (;;) {
+      krb5_kt_cursor cursor{};
+      krb5_keytab_entry entry{};
+      if (krb5_kt_start_seq_get(context, keytab, &cursor) != 0) break;
+      const bool got = krb5_kt_next_entry(context, keytab, &entry, &cursor) == 0;
+      krb5_kt_end_seq_get(context, keytab, &cursor);
+      if (!got) break;
+      const auto removed = krb5_kt_remove_entry(context, keytab, &entry);
+      krb5_free_keytab_entry_contents(context, &entry);
+      if (removed != 0) break;
+    }
+    krb5_kt_close(context, keytab);
+  }
   if (context != nullptr) krb5_free_context(context);
 }
 

@@ -47,7 +47,7 @@ class KeyGss {
     keyproc::KeytabRequest request;
     std::string name;   // "MEMORY:ward-keytab-<generation>"
     krb5_context context = nullptr;
-    krb5_keytab keytab = nullptr;   // held open: a MEMORY keytab lives while a handle does
+    krb5_keytab keytab = nullptr;   // emptied and closed with the generation
     ~Keytab();
   };
   Expected<privsep::Body, std::string> authenticate(std::span<const std::uint8_t> body, bool check);

@@ -326,6 +326,11 @@ TEST_F(KeyProcessKerberosTest, AKeytabReplacedOnDiskIsSentAgain) {
   ASSERT_TRUE(kdc_->extract_keytab(principal("rotated", false), fresh).has_value());
   std::filesystem::rename(fresh, in_use);
   EXPECT_EQ(run_exchange(initiator, acceptor), "");
+  // A third key version: the first keytab the key process read is dropped (emptied, closed).
+  ASSERT_TRUE(kdc_->kadmin("cpw -randkey " + principal("rotated", false)).has_value());
+  ASSERT_TRUE(kdc_->extract_keytab(principal("rotated", false), fresh).has_value());
+  std::filesystem::rename(fresh, in_use);
+  EXPECT_EQ(run_exchange(initiator, acceptor), "");
 }
 
 TEST_F(KeyProcessKerberosTest, AKilledKeyProcessIsReplacedAndAcceptsAgain) {
