@@ -8,8 +8,8 @@
 //   policy   phase 1 / quick mode answers of the PolicyBridge; preshared keys as handles
 //   keys     SKEYID = prf(key, Ni_b | Nr_b) for a preshared key's handle, an RSA signature of a
 //            hash with the certificate's key, the GSS-API steps of Kerberos (ikeproc/gss_service.h;
-//            the initiator's here, the responder's in the key process: key_kerberos.h): no key
-//            ever reaches the child (a child that was
+//            forwarded to the key process: key_kerberos.h): no key ever reaches the child (a
+//            child that was
 //            taken over can use them while it runs, as any IKE process can, but not take them)
 //   SAs      add_sa / delete_sa / counters on the real dataplane; wardd installs only what the
 //            policy negotiates with a peer the child reported authenticated (ikebridge/sa_admission.h,

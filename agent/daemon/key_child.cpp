@@ -7,9 +7,14 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <chrono>
+#include <condition_variable>
 #include <deque>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 #include "agent/daemon/key_gss.h"
 #include "agent/daemon/key_wire.h"
@@ -27,9 +32,123 @@ using namespace keyproc;
 using privsep::Body;
 using privsep::Incoming;
 
+bool is_kerberos(std::uint32_t type) {
+  return type == kKeytabFile || type == kKeytab || type == kGssAccept || type == kGssWrap || type == kGssUnwrap || type == kGssEnd ||
+         type == kGssInit || type == kGssFinish;
+}
+
+// How long the key process waits for wardd to relay one KDC message: libkrb5 gives a KDC 1 s per
+// try and tries each KDC of the realm, and wardd waits for a kGssInit at most kGssInitTimeout.
+inline constexpr std::chrono::milliseconds kKdcRelayTimeout{4000};
+
+// The Kerberos messages, in order, on a thread of their own: a kGssInit waits for the KDC through
+// wardd (kKdcSend), whose answer the endpoint's reader must be free to take.
+class KerberosWorker {
+ public:
+  KerberosWorker() {
+    gss_.relay_through([this](const std::string& realm, std::span<const std::byte> message) { return kdc_send(realm, message); });
+    thread_ = std::thread([this] { work(); });
+  }
+  ~KerberosWorker() {
+    {
+      const std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+  KerberosWorker(const KerberosWorker&) = delete;
+  KerberosWorker& operator=(const KerberosWorker&) = delete;
+
+  void attach(privsep::Endpoint& endpoint) {
+    {
+      const std::lock_guard lock(mutex_);
+      endpoint_ = &endpoint;
+    }
+    wake_.notify_all();
+  }
+  // Queues `m` (a call is answered when done).
+  Expected<Body, std::string> queue(Incoming& m) {
+    {
+      const std::lock_guard lock(mutex_);
+      queue_.push_back({m.type, Body(m.body.begin(), m.body.end()), std::move(m.fd), m.is_call, m.call_id});
+    }
+    if (m.is_call) m.reply_later = true;
+    wake_.notify_all();
+    return Body{};
+  }
+
+ private:
+  struct Job {
+    std::uint32_t type = 0;
+    Body body;
+    privsep::OwnedFd fd;
+    bool is_call = false;
+    std::uint64_t call_id = 0;
+  };
+
+  void work() {
+    for (;;) {
+      Job job;
+      privsep::Endpoint* endpoint = nullptr;
+      {
+        std::unique_lock lock(mutex_);
+        wake_.wait(lock, [this] { return stopping_ || (endpoint_ != nullptr && !queue_.empty()); });
+        if (stopping_) return;
+        job = std::move(queue_.front());
+        queue_.pop_front();
+        endpoint = endpoint_;
+      }
+      const auto answer = run(job);
+      if (job.is_call) (void)endpoint->reply(job.call_id, answer);
+    }
+  }
+
+  Expected<Body, std::string> run(Job& job) {
+    switch (job.type) {
+      case kKeytabFile:
+        gss_.keytab_file(std::move(job.fd));
+        return Body{};
+      case kKeytab: return gss_.load_keytab(job.body);
+      case kGssAccept: return gss_.accept(job.body);
+      case kGssInit: return gss_.init(job.body);
+      case kGssFinish: return gss_.finish(job.body);
+      case kGssWrap: return gss_.wrap(job.body);
+      case kGssUnwrap: return gss_.unwrap(job.body);
+      case kGssEnd: return gss_.end(job.body);
+      default: return unexpected("the key process has no Kerberos message " + std::to_string(job.type));
+    }
+  }
+
+  Expected<std::vector<std::byte>, std::string> kdc_send(const std::string& realm, std::span<const std::byte> message) {
+    if (message.size() > kMaxKdcMessageBytes) return unexpected("a " + std::to_string(message.size()) + "-byte KDC message is too long");
+    privsep::Endpoint* endpoint = nullptr;
+    {
+      const std::lock_guard lock(mutex_);
+      endpoint = endpoint_;
+    }
+    const auto body = ikeproc::encode(KdcRequest{realm, {message.begin(), message.end()}});
+    auto reply = endpoint->call(kKdcSend, body, kKdcRelayTimeout);
+    if (!reply) return unexpected(std::move(reply.error()));
+    const auto bytes = std::as_bytes(std::span(reply->data(), reply->size()));
+    return std::vector<std::byte>(bytes.begin(), bytes.end());
+  }
+
+  KeyGss gss_;   // the host keytab and the GSS contexts: this thread's only
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Job> queue_;
+  privsep::Endpoint* endpoint_ = nullptr;
+  bool stopping_ = false;
+  std::thread thread_;   // last: started once the rest is built
+};
+
 class KeyChild {
  public:
+  void attach(privsep::Endpoint& endpoint) { kerberos_.attach(endpoint); }
+
   Expected<Body, std::string> handle(Incoming& m) {
+    if (is_kerberos(m.type)) return kerberos_.queue(m);
     switch (m.type) {
       case kPresharedKey: {
         auto note = ikeproc::decode<PresharedKeyNote>(m.body);
@@ -44,14 +163,6 @@ class KeyChild {
         return Body{};
       case kCertificateKey: return certificate_key(m.body);
       case kSign: return sign(m.body);
-      case kKeytabFile:
-        gss_.keytab_file(std::move(m.fd));
-        return Body{};
-      case kKeytab: return gss_.load_keytab(m.body);
-      case kGssAccept: return gss_.accept(m.body);
-      case kGssWrap: return gss_.wrap(m.body);
-      case kGssUnwrap: return gss_.unwrap(m.body);
-      case kGssEnd: return gss_.end(m.body);
       default: return unexpected("the key process has no message " + std::to_string(m.type));
     }
   }
@@ -103,18 +214,24 @@ class KeyChild {
 
   std::map<std::uint32_t, std::shared_ptr<const ike::auth::PresharedKeyProvider>> preshared_;
   privsep::OwnedFd key_file_;
-  KeyGss gss_;   // the host keytab and the acceptor's contexts
+  KerberosWorker kerberos_;   // the host keytab and the GSS contexts
   std::deque<std::pair<std::uint32_t, std::unique_ptr<const ike::auth::CertificateKey>>> keys_;
 };
 
 }  // namespace
 
 int run_key_child(const std::string& user) {
-  return privsep::run_child(user, privsep::NetworkSockets::Inherited, kReady, [] {
-    auto state = std::make_shared<KeyChild>();
-    // On the endpoint's one reader thread: calls are answered one at a time.
-    return privsep::Endpoint::Handler([state](Incoming& m) { return state->handle(m); });
-  }, keep_private_krb5_config);   // libkrb5 (the keytab, the acceptor) reads it
+  std::shared_ptr<KeyChild> child;
+  return privsep::run_child(
+      user, privsep::NetworkSockets::Inherited, kReady,
+      [&child] {
+        child = std::make_shared<KeyChild>();
+        // On the endpoint's one reader thread: calls are answered one at a time, Kerberos ones
+        // queued for their worker.
+        return privsep::Endpoint::Handler([child](Incoming& m) { return child->handle(m); });
+      },
+      keep_private_krb5_config,   // libkrb5 (the keytab, the GSS steps) reads it
+      [&child](privsep::Endpoint& endpoint) { child->attach(endpoint); });
 }
 
 }  // namespace ward::agent::daemon

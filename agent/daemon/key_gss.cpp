@@ -61,6 +61,89 @@ class KeytabMemfd {
   std::size_t size_ = 0;
 };
 
+// The KDC send hook of the key process's krb5 contexts: every KDC message goes to wardd, whose
+// answer is the reply (libkrb5 then sends nothing itself).
+krb5_error_code relay_to_wardd(krb5_context context, void* data, const krb5_data* realm, const krb5_data* message,
+                               krb5_data** /*new_message_out*/, krb5_data** new_reply_out) {
+  const auto& send = *static_cast<const KeyGss::KdcSend*>(data);
+  if (!send) {
+    krb5_set_error_message(context, KRB5_KDC_UNREACH, "the key process has no way to the KDC");
+    return KRB5_KDC_UNREACH;
+  }
+  const auto reply = send(std::string(realm->data, realm->length),
+                          std::as_bytes(std::span(reinterpret_cast<const unsigned char*>(message->data), message->length)));
+  if (!reply) {
+    krb5_set_error_message(context, KRB5_KDC_UNREACH, "wardd sent the KDC message on and got no reply: %s", reply.error().c_str());
+    return KRB5_KDC_UNREACH;
+  }
+  krb5_data copy{};
+  copy.magic = KV5M_DATA;
+  copy.length = static_cast<unsigned int>(reply->size());
+  copy.data = const_cast<char*>(reinterpret_cast<const char*>(reply->data()));
+  return krb5_copy_data(context, &copy, new_reply_out);
+}
+
+// What get_tickets holds, freed however it ends.
+struct TicketSession {
+  krb5_context context = nullptr;
+  krb5_principal client = nullptr, server = nullptr;
+  krb5_keytab keytab = nullptr;
+  krb5_ccache ccache = nullptr;
+  krb5_get_init_creds_opt* options = nullptr;
+  krb5_creds tgt{};
+  krb5_creds* ticket = nullptr;
+  TicketSession() = default;
+  TicketSession(const TicketSession&) = delete;
+  TicketSession& operator=(const TicketSession&) = delete;
+  ~TicketSession() {
+    if (context == nullptr) return;
+    if (ticket != nullptr) krb5_free_creds(context, ticket);
+    krb5_free_cred_contents(context, &tgt);
+    if (options != nullptr) krb5_get_init_creds_opt_free(context, options);
+    if (ccache != nullptr) krb5_cc_close(context, ccache);
+    if (keytab != nullptr) krb5_kt_close(context, keytab);
+    if (server != nullptr) krb5_free_principal(context, server);
+    if (client != nullptr) krb5_free_principal(context, client);
+    krb5_free_context(context);
+  }
+};
+
+// A TGT for `client` from `keytab` and a service ticket for `server`, stored in `ccache`, every KDC
+// message through `send`.
+Expected<void, std::string> get_tickets(const KeyGss::KdcSend& send, const std::string& keytab, const std::string& ccache,
+                                        const std::string& client, const std::string& server) {
+  TicketSession s;
+  if (const auto code = krb5_init_context(&s.context); code != 0) {
+    s.context = nullptr;
+    return unexpected("cannot start libkrb5 (error " + std::to_string(code) + ")");
+  }
+  krb5_set_kdc_send_hook(s.context, relay_to_wardd, const_cast<KeyGss::KdcSend*>(&send));
+  const auto failed = [&](const std::string& what, krb5_error_code code) -> Expected<void, std::string> {
+    return unexpected(what + ": " + krb5_message(s.context, code));
+  };
+  if (const auto code = krb5_parse_name(s.context, client.c_str(), &s.client); code != 0) {
+    return failed("'" + client + "' is not a Kerberos principal name", code);
+  }
+  if (const auto code = krb5_parse_name(s.context, server.c_str(), &s.server); code != 0) {
+    return failed("'" + server + "' is not a Kerberos principal name", code);
+  }
+  if (const auto code = krb5_kt_resolve(s.context, keytab.c_str(), &s.keytab); code != 0) return failed("the keytab", code);
+  if (const auto code = krb5_cc_resolve(s.context, ccache.c_str(), &s.ccache); code != 0) return failed("the exchange's ccache", code);
+  if (const auto code = krb5_get_init_creds_opt_alloc(s.context, &s.options); code != 0) return failed("libkrb5", code);
+  if (const auto code = krb5_get_init_creds_keytab(s.context, &s.tgt, s.client, s.keytab, 0, nullptr, s.options); code != 0) {
+    return failed("no ticket-granting ticket for " + client, code);
+  }
+  if (const auto code = krb5_cc_initialize(s.context, s.ccache, s.client); code != 0) return failed("the exchange's ccache", code);
+  if (const auto code = krb5_cc_store_cred(s.context, s.ccache, &s.tgt); code != 0) return failed("the exchange's ccache", code);
+  krb5_creds wanted{};
+  wanted.client = s.client;
+  wanted.server = s.server;
+  if (const auto code = krb5_get_credentials(s.context, 0, s.ccache, &wanted, &s.ticket); code != 0) {
+    return failed("no ticket for " + server, code);
+  }
+  return {};
+}
+
 ike::auth::MainModeTranscript transcript_of(const ikeproc::RemoteTranscript& t) {
   return {t.hash, &t.skeyid, t.g_xi, t.g_xr, t.cky_i, t.cky_r, t.sai_b};
 }
@@ -159,13 +242,59 @@ Expected<Body, std::string> KeyGss::load_keytab(std::span<const std::uint8_t> bo
   return Body{};
 }
 
+const KeyGss::Keytab* KeyGss::keytab(std::uint32_t generation) const {
+  for (const auto& k : keytabs_) {
+    if (k->request.generation == generation) return k.get();
+  }
+  return nullptr;
+}
+
+Expected<Body, std::string> KeyGss::init(std::span<const std::uint8_t> body) {
+  auto request = ikeproc::decode<GssInitRequest>(body);
+  if (!request) return unexpected(request.error());
+  const Keytab* kept = keytab(request->keytab);
+  if (kept == nullptr) return unexpected("Kerberos: the key process holds no keytab " + std::to_string(request->keytab));
+  if (exchanges_.size() >= ikeproc::kMaxGssExchanges) {
+    return unexpected("Kerberos: " + std::to_string(exchanges_.size()) + " exchanges are open already");
+  }
+  if (request->target_principal.empty()) return unexpected(std::string("Kerberos: no principal to ask a ticket for"));
+  ike::auth::KerberosConfig config;
+  config.keytab = kept->request.path;
+  config.own_principal = kept->request.own_principal;
+  config.acceptor_principal = kept->request.acceptor_principal;
+  config.peer_principal = [target = request->target_principal](const IpAddress&) -> Expected<std::string, std::string> { return target; };
+  auto tickets = [this, name = kept->name](const std::string& ccache, const std::string& client, const std::string& server) {
+    return get_tickets(send_, name, ccache, client, server);
+  };
+  auto exchange = ike::auth::KerberosProvider(std::move(config), kept->name, std::move(tickets)).for_exchange(Role::Initiator, request->peer);
+  auto payloads = exchange->build_key_exchange_payloads(Role::Initiator);
+  if (!payloads) return unexpected(std::move(payloads.error()));
+  const auto id = next_++;
+  ikeproc::GssTokens out{id, Role::Initiator, {}};
+  for (auto& p : *payloads) {
+    if (auto* token = std::get_if<ike::GssToken>(&p)) out.tokens.push_back(std::move(token->data));
+  }
+  exchanges_.emplace(id, std::move(exchange));
+  return ikeproc::encode(out);
+}
+
+Expected<Body, std::string> KeyGss::finish(std::span<const std::uint8_t> body) {
+  auto request = ikeproc::decode<ikeproc::GssTokens>(body);
+  if (!request) return unexpected(request.error());
+  const auto found = exchanges_.find(request->exchange);
+  if (found == exchanges_.end()) return unexpected("Kerberos: the key process has no exchange " + std::to_string(request->exchange));
+  ike::ParsedMessage message;
+  for (auto& token : request->tokens) message.payloads.push_back(ike::GssToken{std::move(token)});
+  if (auto consumed = found->second->consume_key_exchange_payloads(Role::Responder, message); !consumed) {
+    return unexpected(std::move(consumed.error()));
+  }
+  return Body{};
+}
+
 Expected<Body, std::string> KeyGss::accept(std::span<const std::uint8_t> body) {
   auto request = ikeproc::decode<GssAcceptRequest>(body);
   if (!request) return unexpected(request.error());
-  const Keytab* keytab = nullptr;
-  for (const auto& k : keytabs_) {
-    if (k->request.generation == request->keytab) keytab = k.get();
-  }
+  const Keytab* keytab = this->keytab(request->keytab);
   if (keytab == nullptr) return unexpected("Kerberos: the key process holds no keytab " + std::to_string(request->keytab));
   if (exchanges_.size() >= ikeproc::kMaxGssExchanges) {
     return unexpected("Kerberos: " + std::to_string(exchanges_.size()) + " acceptor exchanges are open already");

@@ -11,16 +11,16 @@ using ike::auth::SecureBytes;
 
 namespace {
 
-// One responder main mode whose GSS-API context lives in the key process.
-class KeyProcessAcceptor final : public ike::auth::AuthProvider {
+// One main mode whose GSS-API context lives in the key process.
+class KeyProcessExchange final : public ike::auth::AuthProvider {
  public:
-  KeyProcessAcceptor(KeyProcess& keys, ike::auth::PeerPrincipalResolver resolver, IpAddress peer)
-      : keys_(keys), resolver_(std::move(resolver)), peer_(peer) {}
-  ~KeyProcessAcceptor() override {
+  KeyProcessExchange(KeyProcess& keys, ike::auth::PeerPrincipalResolver resolver, Role self, IpAddress peer)
+      : keys_(keys), resolver_(std::move(resolver)), self_(self), peer_(peer) {}
+  ~KeyProcessExchange() override {
     if (exchange_ != 0) keys_.gss_end(child_, exchange_);
   }
-  KeyProcessAcceptor(const KeyProcessAcceptor&) = delete;
-  KeyProcessAcceptor& operator=(const KeyProcessAcceptor&) = delete;
+  KeyProcessExchange(const KeyProcessExchange&) = delete;
+  KeyProcessExchange& operator=(const KeyProcessExchange&) = delete;
 
   ike::IkeAuthenticationMethod method() const noexcept override { return ike::IkeAuthenticationMethod::Kerberos; }
   std::string_view name() const noexcept override { return "Kerberos (GSS-API)"; }
@@ -30,31 +30,49 @@ class KeyProcessAcceptor final : public ike::auth::AuthProvider {
     return ike::auth::skeyid_gss(hash, ni_b, nr_b, g_xy);
   }
 
-  // Main mode 3: the initiator's AP-REQ, accepted in the key process (which answers the AP-REP).
+  // Responder, main mode 3: the initiator's AP-REQ, accepted in the key process (which answers the
+  // AP-REP). Initiator, main mode 4: the AP-REP, checked there.
   Expected<void, std::string> consume_key_exchange_payloads(Role peer, const ike::ParsedMessage& message) const override {
-    if (peer != Role::Initiator) return unexpected(std::string("Kerberos: the responder got main mode 4"));
-    if (exchange_ != 0) return unexpected(std::string("Kerberos: a second AP-REQ in one exchange"));
+    if (peer == self_) return unexpected(std::string("Kerberos: a main mode message of our own role"));
     std::vector<std::vector<std::byte>> tokens;
     for (const auto& p : message.payloads) {
       if (const auto* token = std::get_if<ike::GssToken>(&p)) tokens.push_back(token->data);
     }
     if (tokens.empty()) {
-      return unexpected(std::string("Kerberos: main mode 3 carries no GSS token: the peer does not authenticate with Kerberos"));
+      return unexpected("Kerberos: " + std::string(peer == Role::Initiator ? "main mode 3" : "main mode 4") +
+                        " carries no GSS token: the peer does not authenticate with Kerberos");
     }
-    if (!resolver_) return unexpected(std::string("Kerberos: no resolver for peer principals is configured"));
-    auto expected = resolver_(peer_);
-    if (!expected) return unexpected("Kerberos: no principal known for peer " + peer_.to_string() + ": " + expected.error());
+    if (self_ == Role::Initiator) {
+      if (exchange_ == 0) return unexpected(std::string("Kerberos: main mode 4 before our AP-REQ was built"));
+      auto finished = keys_.gss_finish(child_, exchange_, std::move(tokens));
+      if (!finished) return unexpected(with_kerberos(finished.error()));
+      return {};
+    }
+    if (exchange_ != 0) return unexpected(std::string("Kerberos: a second AP-REQ in one exchange"));
+    auto expected = expected_peer();
+    if (!expected) return unexpected(expected.error());
     auto accepted = keys_.gss_accept(peer_, *expected, std::move(tokens));
-    if (!accepted) return unexpected(accepted.error().starts_with("Kerberos: ") ? accepted.error() : "Kerberos: " + accepted.error());
+    if (!accepted) return unexpected(with_kerberos(accepted.error()));
     child_ = accepted->child;
     exchange_ = accepted->exchange;
     reply_ = std::move(accepted->reply);
     return {};
   }
 
-  // Main mode 4: the AP-REP the key process made.
+  // Initiator, main mode 3: the AP-REQ the key process made with the tickets it got through wardd.
+  // Responder, main mode 4: the AP-REP it made.
   Expected<std::vector<ike::Payload>, std::string> build_key_exchange_payloads(Role self) const override {
-    if (self != Role::Responder) return unexpected(std::string("Kerberos: the acceptor cannot start main mode 3"));
+    if (self != self_) return unexpected(std::string("Kerberos: a main mode message of the peer's role"));
+    if (self_ == Role::Initiator) {
+      if (exchange_ != 0) return unexpected(std::string("Kerberos: a second AP-REQ in one exchange"));
+      auto target = expected_peer();
+      if (!target) return unexpected(target.error());
+      auto opened = keys_.gss_init(peer_, *target);
+      if (!opened) return unexpected(with_kerberos(opened.error()));
+      child_ = opened->child;
+      exchange_ = opened->exchange;
+      reply_ = std::move(opened->reply);
+    }
     if (exchange_ == 0 || reply_.empty()) return unexpected(std::string("Kerberos: no AP-REP to send (main mode 3 not accepted)"));
     std::vector<ike::Payload> payloads;
     for (auto& token : reply_) payloads.push_back(ike::GssToken{std::move(token)});
@@ -74,7 +92,10 @@ class KeyProcessAcceptor final : public ike::auth::AuthProvider {
   Expected<void, std::string> check_authentication(Role peer, const MainModeTranscript& transcript, Bytes peer_id_b,
                                                    const ike::ParsedMessage& message) const override {
     const auto* hash = message.find<ike::Hash>();
-    if (hash == nullptr) return unexpected(std::string("Kerberos: HASH_I missing: the peer did not send a GSS-wrapped HASH"));
+    if (hash == nullptr) {
+      return unexpected("Kerberos: " + std::string(peer == Role::Initiator ? "HASH_I" : "HASH_R") +
+                        " missing: the peer did not send a GSS-wrapped HASH");
+    }
     if (exchange_ == 0) return unexpected(std::string("Kerberos: the GSS-API context is not established"));
     const ikeproc::GssAuthenticate request{exchange_, peer, ikeproc::remote_transcript(transcript), {peer_id_b.begin(), peer_id_b.end()},
                                            hash->data};
@@ -87,13 +108,23 @@ class KeyProcessAcceptor final : public ike::auth::AuthProvider {
  private:
   static std::string with_kerberos(const std::string& why) { return why.starts_with("Kerberos: ") ? why : "Kerberos: " + why; }
 
+  // The principal the peer's address must be (as acceptor) or whose ticket we ask for (as
+  // initiator): a DNS lookup, which only wardd can make.
+  Expected<std::string, std::string> expected_peer() const {
+    if (!resolver_) return unexpected(std::string("Kerberos: no resolver for peer principals is configured"));
+    auto expected = resolver_(peer_);
+    if (!expected) return unexpected("Kerberos: no principal known for peer " + peer_.to_string() + ": " + expected.error());
+    return expected;
+  }
+
   KeyProcess& keys_;
   const ike::auth::PeerPrincipalResolver resolver_;
+  const Role self_;
   const IpAddress peer_;
   // One Phase1Sa calls the object, in message order (the interface is const).
   mutable std::uint64_t child_ = 0;
   mutable std::uint32_t exchange_ = 0;   // 0: none open in the key process
-  mutable std::vector<std::vector<std::byte>> reply_;
+  mutable std::vector<std::vector<std::byte>> reply_;   // our AP-REQ or AP-REP, until sent
   mutable std::string authenticated_peer_;
 };
 
@@ -103,8 +134,7 @@ KeyProcessKerberosProvider::KeyProcessKerberosProvider(ike::auth::KerberosConfig
     : local_(std::move(config)), keys_(keys) {}
 
 std::unique_ptr<ike::auth::AuthProvider> KeyProcessKerberosProvider::for_exchange(Role self, const IpAddress& peer) const {
-  if (self == Role::Initiator) return local_.for_exchange(self, peer);
-  return std::make_unique<KeyProcessAcceptor>(keys_, local_.config().peer_principal, peer);
+  return std::make_unique<KeyProcessExchange>(keys_, local_.config().peer_principal, self, peer);
 }
 
 SecureBytes KeyProcessKerberosProvider::skeyid(ike::IkeHashAlgorithm hash, Bytes ni_b, Bytes nr_b, const SecureBytes& g_xy) const {

@@ -1,9 +1,8 @@
 // With [privsep] user: the Kerberos provider wardd's GssService (ikeproc/gss_service.h) serves the
-// IKE process with. The acceptor's half runs in the key process (key_process.h, key_gss.h), which
-// alone reads the host keytab: each responder main mode is a KeyProcessAcceptor here, whose GSS
-// steps are calls there, and wardd adds only what the key process cannot know: the principal the
-// peer's address must authenticate as (a DNS lookup). The initiator's half still runs here with the
-// keytab (it needs the KDC, which the key process cannot reach).
+// IKE process with. Both halves run in the key process (key_process.h, key_gss.h), which alone
+// reads the host keytab: each main mode is an exchange here whose GSS steps are calls there, and
+// wardd adds only what the key process cannot do: resolve the principal of the peer's address (a
+// DNS lookup) and, for the initiator's tickets, send its KDC messages (kdc_relay.h).
 #pragma once
 
 #include <memory>
@@ -15,7 +14,7 @@ namespace ward::agent::daemon {
 
 class KeyProcessKerberosProvider final : public ike::auth::AuthProvider {
  public:
-  // `config`: the host's, as KerberosProvider takes it (its keytab is used for the initiator only).
+  // `config`: the host's, as KerberosProvider takes it; only its peer_principal is used here.
   KeyProcessKerberosProvider(ike::auth::KerberosConfig config, KeyProcess& keys);
 
   ike::IkeAuthenticationMethod method() const noexcept override { return ike::IkeAuthenticationMethod::Kerberos; }

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <utility>
 
+#include "agent/daemon/kdc_relay.h"
 #include "agent/daemon/key_wire.h"
 
 namespace ward::agent::daemon {
@@ -46,11 +47,67 @@ Expected<void, std::string> KeyProcess::start() {
 }
 
 void KeyProcess::stop() {
-  if (!supervisor_) return;
-  supervisor_->stop();
-  supervisor_.reset();
-  const std::lock_guard lock(mutex_);
-  endpoint_.reset();
+  if (supervisor_) {
+    supervisor_->stop();
+    supervisor_.reset();
+  }
+  {
+    const std::lock_guard lock(mutex_);
+    endpoint_.reset();
+  }
+  {
+    const std::lock_guard lock(kdc_mutex_);
+    kdc_stopping_ = true;
+    kdc_jobs_.clear();
+  }
+  kdc_wake_.notify_all();
+  if (kdc_thread_.joinable()) kdc_thread_.join();
+}
+
+Expected<Body, std::string> KeyProcess::queue_kdc_send(privsep::Incoming& m, std::weak_ptr<privsep::Endpoint> endpoint) {
+  if (!m.is_call) return unexpected(std::string("kKdcSend is a call"));
+  {
+    const std::lock_guard lock(kdc_mutex_);
+    if (kdc_jobs_.size() >= kMaxQueuedKdcMessages) {
+      return unexpected(std::to_string(kdc_jobs_.size()) + " KDC messages wait for wardd already");
+    }
+    if (!kdc_thread_.joinable()) kdc_thread_ = std::thread([this] { relay_kdc_messages(); });
+    kdc_jobs_.push_back({std::move(endpoint), m.call_id, Body(m.body.begin(), m.body.end())});
+  }
+  m.reply_later = true;
+  kdc_wake_.notify_all();
+  return Body{};
+}
+
+void KeyProcess::relay_kdc_messages() {
+  for (;;) {
+    KdcJob job;
+    {
+      std::unique_lock lock(kdc_mutex_);
+      kdc_wake_.wait(lock, [this] { return kdc_stopping_ || !kdc_jobs_.empty(); });
+      if (kdc_stopping_) return;
+      job = std::move(kdc_jobs_.front());
+      kdc_jobs_.pop_front();
+    }
+    Expected<Body, std::string> answer = Body{};
+    auto request = ikeproc::decode<KdcRequest>(job.body);
+    if (!request) {
+      answer = unexpected(std::move(request.error()));
+    } else if (request->message.size() > kMaxKdcMessageBytes) {
+      answer = unexpected("a " + std::to_string(request->message.size()) + "-byte KDC message is too long");
+    } else {
+      auto reply = send_to_kdc(request->realm, request->message);
+      if (!reply) {
+        answer = unexpected(std::move(reply.error()));
+      } else if (reply->size() > kMaxKdcMessageBytes) {
+        answer = unexpected("the KDC's " + std::to_string(reply->size()) + "-byte reply is too long to hand on");
+      } else {
+        const auto* bytes = reinterpret_cast<const std::uint8_t*>(reply->data());
+        answer = Body(bytes, bytes + reply->size());
+      }
+    }
+    if (auto endpoint = job.endpoint.lock()) (void)endpoint->reply(job.call_id, answer);
+  }
 }
 
 std::shared_ptr<privsep::Endpoint> KeyProcess::endpoint() const {
@@ -59,9 +116,12 @@ std::shared_ptr<privsep::Endpoint> KeyProcess::endpoint() const {
 }
 
 void KeyProcess::started(pid_t pid, std::shared_ptr<privsep::Channel> channel) {
+  // The handler knows its endpoint weakly (kKdcSend is answered later, from the relay thread).
+  auto self = std::make_shared<std::weak_ptr<privsep::Endpoint>>();
   auto ep = std::make_shared<privsep::Endpoint>(
       channel,
-      [this, pid](privsep::Incoming& m) -> Expected<Body, std::string> {
+      [this, pid, self](privsep::Incoming& m) -> Expected<Body, std::string> {
+        if (m.type == kKdcSend) return queue_kdc_send(m, *self);
         if (m.type == kReady && !m.is_call) {
           const std::string said(m.body.begin(), m.body.end());
           if (said == "ok") log_.info("key-process-ready", {{"pid", std::to_string(pid)}});
@@ -71,6 +131,7 @@ void KeyProcess::started(pid_t pid, std::shared_ptr<privsep::Channel> channel) {
         return unexpected("wardd answers no message " + std::to_string(m.type) + " of the key process");
       },
       [](const std::string&) {});
+  *self = ep;
   log_.info("key-process-started", {{"pid", std::to_string(pid)}, {"user", user_}});
   // Everything the last child held, before anyone can call the new one. A certificate load
   // (start-up, reload) waits meanwhile: it then goes to this child, never only to the one that died;
@@ -184,7 +245,8 @@ std::int64_t nanoseconds(const timespec& t) { return static_cast<std::int64_t>(t
 
 }  // namespace
 
-Expected<Body, std::string> KeyProcess::call_child(std::uint64_t child, std::uint32_t type, std::span<const std::uint8_t> body) {
+Expected<Body, std::string> KeyProcess::call_child(std::uint64_t child, std::uint32_t type, std::span<const std::uint8_t> body,
+                                                   std::chrono::milliseconds timeout) {
   std::shared_ptr<privsep::Endpoint> ep;
   {
     const std::lock_guard lock(mutex_);
@@ -192,7 +254,7 @@ Expected<Body, std::string> KeyProcess::call_child(std::uint64_t child, std::uin
     if (child != child_) return unexpected(std::string("the key process was replaced since this exchange began"));
     ep = endpoint_;
   }
-  auto answer = ep->call(type, body, kKeyCallTimeout);
+  auto answer = ep->call(type, body, timeout);
   // The key process's own Kerberos errors are said as in process (KerberosProvider's words).
   if (!answer && !answer.error().starts_with("Kerberos: ")) return unexpected("the key process: " + answer.error());
   return answer;
@@ -257,6 +319,29 @@ Expected<KeyProcess::GssAccepted, std::string> KeyProcess::gss_accept(const IpAd
   auto accepted = ikeproc::decode<ikeproc::GssTokens>(*answer);
   if (!accepted) return unexpected("the key process: " + accepted.error());
   return GssAccepted{child, accepted->exchange, std::move(accepted->tokens)};
+}
+
+Expected<KeyProcess::GssAccepted, std::string> KeyProcess::gss_init(const IpAddress& peer, const std::string& target) {
+  std::uint32_t keytab = 0;
+  std::uint64_t child = 0;
+  {
+    const std::lock_guard loading(loading_);
+    auto current = current_keytab();
+    if (!current) return unexpected("Kerberos: " + current.error());
+    keytab = *current;
+    child = keytab_->child;
+  }
+  auto answer = call_child(child, kGssInit, ikeproc::encode(GssInitRequest{keytab, peer, target}), kKeyGssInitTimeout);
+  if (!answer) return unexpected(std::move(answer.error()));
+  auto opened = ikeproc::decode<ikeproc::GssTokens>(*answer);
+  if (!opened) return unexpected("the key process: " + opened.error());
+  return GssAccepted{child, opened->exchange, std::move(opened->tokens)};
+}
+
+Expected<void, std::string> KeyProcess::gss_finish(std::uint64_t child, std::uint32_t exchange, std::vector<std::vector<std::byte>> tokens) {
+  auto answer = call_child(child, kGssFinish, ikeproc::encode(ikeproc::GssTokens{exchange, ike::auth::Role::Responder, std::move(tokens)}));
+  if (!answer) return unexpected(std::move(answer.error()));
+  return {};
 }
 
 Expected<ikeproc::GssResult, std::string> KeyProcess::gss_authenticate(std::uint64_t child, const ikeproc::GssAuthenticate& request,

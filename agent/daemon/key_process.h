@@ -16,12 +16,14 @@
 //                place that logs refused calls); a call is a few hundred microseconds more.
 //   keytab       the host keytab ([directory] keytab) the same way: wardd opens it as root and passes
 //                the descriptor, the key process reads it into a MEMORY keytab (key_gss.h). wardd
-//                stats the file before each acceptor exchange and sends it again when it changed
+//                stats the file before each Kerberos exchange and sends it again when it changed
 //                (a rotated keytab, `adcli update`), or when the key process was replaced.
 //   Kerberos     the acceptor's GSS-API steps run there (gss_accept, gss_wrap, gss_unwrap, gss_end;
 //                key_kerberos.h is the provider wardd's GssService uses); wardd resolves the
 //                principal the peer must be (the key process has no DNS) and never reads the keytab.
-//                The initiator's steps still run in wardd (they need the KDC).
+//                The initiator's too (gss_init, gss_finish): the key process gets the TGT and the
+//                service ticket with its keytab, each KDC message handed to wardd (kKdcSend), which
+//                sends it on (kdc_relay.h) from a thread of its own.
 //   crash        an exit is logged (`key-process-exited`, how), calls in flight and until the
 //                next child runs fail at once (those main modes fail; the dataplane keeps its
 //                table and SAs), and the new child gets every preshared key and the certificate
@@ -33,6 +35,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -41,6 +45,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "agent/daemon/log.h"
@@ -57,6 +62,10 @@ namespace ward::agent::daemon {
 inline constexpr std::chrono::milliseconds kKeyCallTimeout{2000};
 // Taking a certificate key: at start-up the first child may still be starting (exec, sandbox).
 inline constexpr std::chrono::milliseconds kKeyLoadTimeout{10000};
+// An initiator's tickets: a few KDC round trips through wardd; the IKE process waits 5 s for the step.
+inline constexpr std::chrono::milliseconds kKeyGssInitTimeout{4500};
+// kKdcSend calls waiting for wardd's relay thread (the key process sends one at a time).
+inline constexpr std::size_t kMaxQueuedKdcMessages = 16;
 
 class KeyProcess {
  public:
@@ -80,8 +89,8 @@ class KeyProcess {
   Expected<std::uint32_t, std::string> load_certificate_key(const std::string& certificate_pem, const std::filesystem::path& key_file);
   Expected<std::vector<std::byte>, std::string> sign(std::uint32_t generation, std::span<const std::byte> hash);
 
-  // The host keytab for the acceptor: loaded now (the error names the file and why), and again
-  // whenever gss_accept finds the file changed or the key process replaced.
+  // The host keytab for the GSS steps: loaded now (the error names the file and why), and again
+  // whenever gss_accept or gss_init finds the file changed or the key process replaced.
   struct KeytabSettings {
     std::filesystem::path path;
     std::string own_principal;        // must have a key in it
@@ -89,8 +98,8 @@ class KeyProcess {
   };
   Expected<void, std::string> use_keytab(KeytabSettings settings);
 
-  // One acceptor exchange in the key process: which child holds it (a replaced child knows none of
-  // the last one's) and its id there; the AP-REP tokens for main mode 4.
+  // One exchange in the key process: which child holds it (a replaced child knows none of
+  // the last one's) and its id there; our tokens for main mode 3 (AP-REQ) or 4 (AP-REP).
   struct GssAccepted {
     std::uint64_t child = 0;
     std::uint32_t exchange = 0;
@@ -98,6 +107,10 @@ class KeyProcess {
   };
   Expected<GssAccepted, std::string> gss_accept(const IpAddress& peer, const std::string& expected_principal,
                                                 std::vector<std::vector<std::byte>> tokens);
+  // The initiator's: tickets for `target` (the key process's KDC messages sent by wardd,
+  // kdc_relay.h) and the AP-REQ (`reply` holds it); then the peer's AP-REP.
+  Expected<GssAccepted, std::string> gss_init(const IpAddress& peer, const std::string& target);
+  Expected<void, std::string> gss_finish(std::uint64_t child, std::uint32_t exchange, std::vector<std::vector<std::byte>> tokens);
   // kGssWrap (`check` false: GSS_Wrap of our HASH) or kGssUnwrap (the peer's, and who it is).
   Expected<ikeproc::GssResult, std::string> gss_authenticate(std::uint64_t child, const ikeproc::GssAuthenticate& request, bool check);
   void gss_end(std::uint64_t child, std::uint32_t exchange);
@@ -117,7 +130,17 @@ class KeyProcess {
     FileStamp stamp;
   };
   Expected<std::uint32_t, std::string> current_keytab();   // under loading_
-  Expected<privsep::Body, std::string> call_child(std::uint64_t child, std::uint32_t type, std::span<const std::uint8_t> body);
+  Expected<privsep::Body, std::string> call_child(std::uint64_t child, std::uint32_t type, std::span<const std::uint8_t> body,
+                                                  std::chrono::milliseconds timeout = kKeyCallTimeout);
+  // kKdcSend calls of the key process, sent to the KDC on a thread of their own (the endpoint's
+  // reader must stay free: the kGssInit that caused them is answered on it).
+  struct KdcJob {
+    std::weak_ptr<privsep::Endpoint> endpoint;
+    std::uint64_t call_id = 0;
+    privsep::Body body;
+  };
+  Expected<privsep::Body, std::string> queue_kdc_send(privsep::Incoming& m, std::weak_ptr<privsep::Endpoint> endpoint);
+  void relay_kdc_messages();
 
   struct CertificateKey {
     std::uint32_t generation = 0;
@@ -144,6 +167,11 @@ class KeyProcess {
   std::optional<KeytabSettings> keytab_settings_;   // under loading_
   std::optional<LoadedKeytab> keytab_;               // under loading_
   std::mutex loading_;   // one certificate key or keytab load at a time (start-up, reload, a new child's)
+  std::mutex kdc_mutex_;
+  std::condition_variable kdc_wake_;
+  std::deque<KdcJob> kdc_jobs_;
+  bool kdc_stopping_ = false;
+  std::thread kdc_thread_;   // started by start(), joined by stop()
 };
 
 }  // namespace ward::agent::daemon

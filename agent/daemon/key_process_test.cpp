@@ -1,9 +1,9 @@
 // KeyProcess against the real key process (`wardd --privsep-child keys --user nobody`, in its
 // sandbox): what it refuses and why, signatures that verify with the certificate, SKEYID equal to
 // wardd's own, and a SIGKILLed key process replaced with every key sent again (root). Kerberos,
-// against a real MIT krb5kdc: the acceptor's GSS-API steps run in the key process with the keytab
-// it alone read (an in-process initiator authenticates to it, and the HASH payloads verify both
-// ways), a keytab it cannot use is refused naming the file and why, a keytab replaced on disk is
+// against a real MIT krb5kdc: the acceptor's and the initiator's GSS-API steps run in the key
+// process with the keytab it alone read (each against an in-process peer, the HASH payloads
+// verifying both ways; the initiator's KDC messages sent on by this process as wardd does), a keytab it cannot use is refused naming the file and why, a keytab replaced on disk is
 // sent again, and a killed key process is replaced and accepts again.
 #include "agent/daemon/key_process.h"
 
@@ -289,6 +289,26 @@ TEST_F(KeyProcessKerberosTest, TheAcceptorRunsInTheKeyProcessWithTheKeytabItAlon
   const KeyProcessKerberosProvider strict(wrong_peer, *keys_);
   const auto refused = run_exchange(initiator, strict);
   EXPECT_NE(refused.find("authenticated as " + principal("a") + ", the policy expects " + principal("b")), std::string::npos) << refused;
+}
+
+// The initiator too: the key process gets a TGT and the service ticket with the keytab it read,
+// each KDC message sent on by wardd (this process, kdc_relay.h), and its AP-REQ is accepted by an
+// in-process acceptor; a principal the KDC does not know is said as such.
+TEST_F(KeyProcessKerberosTest, TheInitiatorGetsItsTicketsThroughWarddAndRunsInTheKeyProcess) {
+  ASSERT_TRUE(keys_->use_keytab({keytab("a"), principal("a"), ""}));
+  auto initiator_config = config("a", "b");
+  initiator_config.keytab = dir_ / "wardd never opens this";
+  const KeyProcessKerberosProvider initiator(initiator_config, *keys_);
+  const ike::auth::KerberosProvider acceptor(config("b", "a"));
+  std::string peer;
+  EXPECT_EQ(run_exchange(initiator, acceptor, &peer), "");
+  EXPECT_EQ(peer, principal("a"));
+  EXPECT_FALSE(has_open(keys_->child_pid(), keytab("a")));
+
+  const KeyProcessKerberosProvider lost(config("a", "nobody-here"), *keys_);
+  const auto refused = run_exchange(lost, acceptor);
+  EXPECT_NE(refused.find("no ticket for " + principal("nobody-here")), std::string::npos) << refused;
+  EXPECT_NE(refused.find("not found in Kerberos database"), std::string::npos) << refused;
 }
 
 TEST_F(KeyProcessKerberosTest, AKeytabTheKeyProcessCannotUseIsRefusedNamingTheFileAndWhy) {

@@ -23,9 +23,19 @@
 //   kGssUnwrap          call        wardd -> keys   ikeproc::GssAuthenticate with the peer's HASH data ->
 //                                                   GssResult{principal}
 //   kGssEnd             note        wardd -> keys   ikeproc::GssExchange: the main mode ended
+//   kGssInit            call        wardd -> keys   GssInitRequest: a TGT and a service ticket for the
+//                                                   target got with the keytab (each KDC message
+//                                                   through kKdcSend), then gss_init_sec_context ->
+//                                                   ikeproc::GssTokens{exchange, Initiator, AP-REQ}
+//   kGssFinish          call        wardd -> keys   ikeproc::GssTokens{exchange, Responder, AP-REP} -> nothing
+//   kKdcSend            call        keys -> wardd   KdcRequest: wardd sends the message to the realm's
+//                                                   KDC (UDP/TCP as libkrb5 chooses) -> the KDC's reply
 //
-// wardd calls, the key process answers: it never calls wardd (a taken-over IKE process reaches it
-// only through wardd's forwarding of kSkeyid and kSign, which checks handles and sizes first).
+// wardd calls, the key process answers; the key process calls wardd only with kKdcSend, while it
+// runs a kGssInit (a taken-over IKE process reaches it only through wardd's forwarding of kSkeyid,
+// kSign and the GSS steps, which checks handles and sizes first). The Kerberos messages run on a
+// worker thread of the key process, in order, so that its reader stays free for wardd's answers
+// to kKdcSend and for signatures meanwhile.
 #pragma once
 
 #include <cstdint>
@@ -52,6 +62,9 @@ enum Message : std::uint32_t {
   kGssWrap,
   kGssUnwrap,
   kGssEnd,
+  kGssInit,
+  kGssFinish,
+  kKdcSend,
 };
 
 // A private key file larger than this is refused unread (a 16384-bit RSA key in PEM is ~13 KB).
@@ -101,6 +114,20 @@ struct GssAcceptRequest {
   std::vector<std::vector<std::byte>> tokens;   // main mode 3's GSS payloads, in order
 };
 
+struct GssInitRequest {
+  std::uint32_t keytab = 0;         // its generation
+  IpAddress peer;
+  std::string target_principal;     // resolved by wardd from the peer's address
+};
+
+// A KDC message is at most this long either way (libkrb5's TCP limit is 1 MiB; an AD ticket with a
+// large PAC is tens of KB): more would not fit a privsep message anyway.
+inline constexpr std::size_t kMaxKdcMessageBytes = 60 * 1024;
+struct KdcRequest {
+  std::string realm;
+  std::vector<std::byte> message;
+};
+
 }  // namespace ward::agent::daemon::keyproc
 
 namespace ward::agent::ikeproc {
@@ -138,6 +165,23 @@ struct Wire<daemon::keyproc::GssAcceptRequest> {
   template <class Io, class V>
   static void fields(Io& io, V& v) {
     WARD_WIRE(keytab), WARD_WIRE(peer), WARD_WIRE(expected_principal), WARD_WIRE(tokens);
+  }
+};
+
+template <>
+struct Wire<daemon::keyproc::GssInitRequest> {
+  static constexpr const char* name = "GSS init request";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(keytab), WARD_WIRE(peer), WARD_WIRE(target_principal);
+  }
+};
+template <>
+struct Wire<daemon::keyproc::KdcRequest> {
+  static constexpr const char* name = "KDC request";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(realm), WARD_WIRE(message);
   }
 };
 

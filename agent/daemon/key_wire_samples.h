@@ -14,7 +14,7 @@ namespace ward::agent::daemon::keyproc::samples {
 
 // Append new bodies at the end: the committed corpus names bodies by their index here.
 using Bodies = std::tuple<PresharedKeyNote, ikeproc::SkeyidRequest, CertificateKeyRequest, ikeproc::SignRequest, KeytabRequest,
-                          GssAcceptRequest>;
+                          GssAcceptRequest, GssInitRequest, KdcRequest>;
 
 inline PresharedKeyNote sample(std::type_identity<PresharedKeyNote>) {
   const std::string key = "not a real key";
@@ -49,6 +49,11 @@ inline GssAcceptRequest sample(std::type_identity<GssAcceptRequest>) {
   request.tokens = {std::vector<std::byte>(48, std::byte{0x60}), std::vector<std::byte>(5, std::byte{0x01})};
   return request;
 }
+
+inline GssInitRequest sample(std::type_identity<GssInitRequest>) {
+  return {4, IpAddress::parse("192.0.2.8").value(), "host/peer.ward.test@WARD.TEST"};
+}
+inline KdcRequest sample(std::type_identity<KdcRequest>) { return {"WARD.TEST", std::vector<std::byte>(64, std::byte{0x6a})}; }
 
 struct Sampler {
   template <class T>

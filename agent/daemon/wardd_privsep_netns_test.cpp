@@ -13,10 +13,10 @@
 //     and a SIGKILLed key process is replaced with the key and the next main mode signs with it;
 //   - with Kerberos ([directory] realm, a real MIT krb5kdc shared by the binary's tests), the
 //     IKE process runs main mode with every GSS-API step done by wardd, traffic is answered over
-//     ESP, and the keytab is neither open in the child nor openable by its user; the acceptor's
-//     steps run in the key process, which alone read the keytab (its keys in the key process's
-//     memory only, no process keeps the file open), and a SIGKILLed key process is replaced and
-//     accepts the next Kerberos main mode.
+//     ESP, and the keytab is neither open in the child nor openable by its user; both sides'
+//     steps run in their key processes, which alone read the keytabs (their keys in the key
+//     processes' memory only, no process keeps a file open; the initiator's KDC messages sent on
+//     by its wardd), and a SIGKILLed key process is replaced and accepts the next main mode.
 // Skips without root, `ip` or tshark.
 #include <dirent.h>
 #include <fcntl.h>
@@ -609,43 +609,57 @@ std::vector<std::vector<unsigned char>> keytab_keys(const std::filesystem::path&
   return keys;
 }
 
-// B accepts A's Kerberos main mode in its key process: the keys of B's keytab are in that
-// process's memory and in neither B's wardd's nor its IKE process's, and no process of B keeps the
-// keytab open. B's key process SIGKILLed is replaced, reads the keytab again, and accepts the next
-// main mode (A's IKE process killed too, so that one is needed).
-TEST_F(WarddPrivsepKerberosTest, TheAcceptorsKeytabLivesOnlyInTheKeyProcessWhichIsRestartedWithIt) {
+// A starts a Kerberos main mode with B, both with every GSS-API step in their key processes (A's
+// tickets got there, its KDC messages sent on by A's wardd): the keys of each host's keytab are in
+// its key process's memory and in neither its wardd's nor its IKE process's, and no process keeps
+// a keytab open. B's key process SIGKILLed is replaced, reads the keytab again, and accepts the
+// next main mode (A's IKE process killed too, so that one is needed).
+TEST_F(WarddPrivsepKerberosTest, TheKeytabLivesOnlyInTheKeyProcessOnBothSidesWhichIsRestartedWithIt) {
   auto policy = esp_policy("unused");
   policy.rules[0].auth_methods = {model::AuthMethod::kerberos()};
   testing::start_wardd(a_, policy);
   testing::start_wardd(b_, policy);
-  const pid_t ike_a = wait_for_ike_process(a_);
-  const pid_t ike_b = wait_for_ike_process(b_);
-  const pid_t keys_b = wait_for_key_process(b_);
-  ASSERT_GT(ike_a, 0) << test::file_tail(a_.log);
-  ASSERT_GT(ike_b, 0) << test::file_tail(b_.log);
-  ASSERT_GT(keys_b, 0) << test::file_tail(b_.log);
-  ASSERT_TRUE(ping_until_answered(a_, kAddressB)) << test::file_tail(a_.log) << test::file_tail(b_.log);
-  nlohmann::json sa_b;
-  ASSERT_TRUE(testing::one_quick_mode_each({{&b_, &sa_b}})) << sa_b.dump(1);
-  EXPECT_EQ(sa_b["quick_modes"][0]["auth_method"], "Kerberos (GSS-API)") << sa_b.dump(1);
-  EXPECT_FALSE(host_log_has(b_, "key-process-keytab-refused")) << test::file_tail(b_.log);
-
-  const auto keys = keytab_keys(keytab("b"));
-  ASSERT_FALSE(keys.empty()) << "klist -k -K " << keytab("b") << " printed no key";
-  for (const auto& key : keys) {
-    ASSERT_GE(key.size(), 16U);
-    EXPECT_TRUE(memory_holds(keys_b, key)) << "the key process does not hold a key of the keytab";
-    EXPECT_FALSE(memory_holds(b_.wardd.pid(), key)) << "wardd holds a key of the keytab";
-    EXPECT_FALSE(memory_holds(ike_b, key)) << "the IKE process holds a key of the keytab";
+  struct Side {
+    Host* host;
+    std::string name;
+    pid_t ike, keys;
+  };
+  std::vector<Side> sides{{&a_, "a", wait_for_ike_process(a_), wait_for_key_process(a_)},
+                          {&b_, "b", wait_for_ike_process(b_), wait_for_key_process(b_)}};
+  for (const auto& side : sides) {
+    ASSERT_GT(side.ike, 0) << test::file_tail(side.host->log);
+    ASSERT_GT(side.keys, 0) << test::file_tail(side.host->log);
   }
-  for (const pid_t pid : {b_.wardd.pid(), ike_b, keys_b}) EXPECT_FALSE(has_open(pid, keytab("b"))) << "pid " << pid << " keeps the keytab open";
+  ASSERT_TRUE(ping_until_answered(a_, kAddressB)) << test::file_tail(a_.log) << test::file_tail(b_.log);
+  nlohmann::json sa_a, sa_b;
+  ASSERT_TRUE(testing::one_quick_mode_each({{&a_, &sa_a}, {&b_, &sa_b}})) << sa_a.dump(1) << sa_b.dump(1);
+  EXPECT_EQ(sa_a["quick_modes"][0]["auth_method"], "Kerberos (GSS-API)") << sa_a.dump(1);
+  EXPECT_EQ(sa_b["quick_modes"][0]["auth_method"], "Kerberos (GSS-API)") << sa_b.dump(1);
 
+  std::vector<unsigned char> b_key;
+  for (const auto& side : sides) {
+    EXPECT_FALSE(host_log_has(*side.host, "key-process-keytab-refused")) << test::file_tail(side.host->log);
+    const auto keys = keytab_keys(keytab(side.name));
+    ASSERT_FALSE(keys.empty()) << "klist -k -K " << keytab(side.name) << " printed no key";
+    if (side.name == "b") b_key = keys.front();
+    for (const auto& key : keys) {
+      ASSERT_GE(key.size(), 16U);
+      EXPECT_TRUE(memory_holds(side.keys, key)) << side.name << "'s key process does not hold a key of its keytab";
+      EXPECT_FALSE(memory_holds(side.host->wardd.pid(), key)) << side.name << "'s wardd holds a key of its keytab";
+      EXPECT_FALSE(memory_holds(side.ike, key)) << side.name << "'s IKE process holds a key of its keytab";
+    }
+    for (const pid_t pid : {side.host->wardd.pid(), side.ike, side.keys}) {
+      EXPECT_FALSE(has_open(pid, keytab(side.name))) << "pid " << pid << " keeps " << side.name << "'s keytab open";
+    }
+  }
+
+  const pid_t keys_b = sides[1].keys, ike_a = sides[0].ike;
   ASSERT_EQ(::kill(keys_b, SIGKILL), 0);
   EXPECT_TRUE(eventually([&] { return host_log_has(b_, "key-process-exited pid=" + std::to_string(keys_b) + " how=\"killed by SIGKILL\""); }))
       << test::file_tail(b_.log);
   const pid_t new_keys_b = wait_for_key_process(b_, keys_b);
   ASSERT_GT(new_keys_b, 0) << test::file_tail(b_.log);
-  EXPECT_TRUE(eventually([&] { return memory_holds(new_keys_b, keys.front()); })) << "the new key process did not read the keytab again";
+  EXPECT_TRUE(eventually([&] { return memory_holds(new_keys_b, b_key); })) << "the new key process did not read the keytab again";
   ASSERT_EQ(::kill(ike_a, SIGKILL), 0);
   ASSERT_GT(wait_for_ike_process(a_, ike_a), 0) << test::file_tail(a_.log);
   ASSERT_TRUE(ping_until_answered(a_, kAddressB)) << test::file_tail(a_.log) << test::file_tail(b_.log);

@@ -1,6 +1,6 @@
 // wardd's half of Kerberos for its IKE process: the GSS-API exchanges (ike/auth/kerberos_provider:
 // the keytab, the per-exchange MEMORY ccache, the security context) stay in wardd (with a key
-// process, the responder's are forwarded there: agent/daemon/key_kerberos.h), and the child
+// process they are forwarded there: agent/daemon/key_kerberos.h), and the child
 // drives them by exchange id (kGss* in messages.h; the child's half is remote_kerberos.h). The
 // child sends the peer's tokens and HASH payload and gets ours back; it never sees the keytab, a
 // ticket or the session key. Open exchanges are bounded (a taken-over child cannot make wardd

@@ -4,6 +4,8 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 
 #include "agent/privsep/supervisor.h"
@@ -21,7 +23,8 @@ void say(const Channel& channel, std::uint32_t type, const std::string& text) {
 
 int run_child(const std::string& user, NetworkSockets sockets, std::uint32_t ready_type,
               const std::function<Endpoint::Handler()>& make_handler,
-              const std::function<Expected<void, std::string>()>& before_sandbox) {
+              const std::function<Expected<void, std::string>()>& before_sandbox,
+              const std::function<void(Endpoint&)>& attach) {
   auto channel = std::make_shared<Channel>(OwnedFd(kChildChannelFd));
   auto identity = identity_of(user);
   if (!identity) {
@@ -46,10 +49,12 @@ int run_child(const std::string& user, NetworkSockets sockets, std::uint32_t rea
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   Endpoint parent(channel, make_handler(), [](const std::string&) { kill(getpid(), SIGTERM); });   // ends the sigwait below
+  if (attach) attach(parent);
   say(*channel, ready_type, "ok");
   int signal = 0;
   sigwait(&stop_signals, &signal);
-  return 0;
+  std::fflush(nullptr);
+  std::_Exit(0);
 }
 
 }  // namespace ward::agent::privsep

@@ -208,8 +208,8 @@ std::string_view message_name(Role sender) { return sender == Role::Initiator ? 
 
 class KerberosExchange final : public AuthProvider {
  public:
-  KerberosExchange(KerberosConfig config, std::string keytab_name, IpAddress peer)
-      : config_(std::move(config)), keytab_name_(std::move(keytab_name)), peer_(peer) {}
+  KerberosExchange(KerberosConfig config, std::string keytab_name, KerberosProvider::InitiatorTickets tickets, IpAddress peer)
+      : config_(std::move(config)), keytab_name_(std::move(keytab_name)), tickets_(std::move(tickets)), peer_(peer) {}
 
   IkeAuthenticationMethod method() const noexcept override { return IkeAuthenticationMethod::Kerberos; }
   std::string_view name() const noexcept override { return "Kerberos (GSS-API)"; }
@@ -328,7 +328,12 @@ class KerberosExchange final : public AuthProvider {
       auto ccache = MemoryCcache::create();
       if (!ccache) return unexpected(ccache.error());
       ccache_ = std::move(*ccache);
-      elements.push_back({"client_keytab", keytab.c_str()});
+      if (tickets_) {
+        // The tickets are in the ccache before GSS-API looks: it asks no KDC.
+        if (auto got = tickets_(ccache_->name(), principal, expected_principal_); !got) return unexpected(got.error());
+      } else {
+        elements.push_back({"client_keytab", keytab.c_str()});
+      }
       elements.push_back({"ccache", ccache_->name().c_str()});
     } else {
       elements.push_back({"keytab", keytab.c_str()});
@@ -477,6 +482,7 @@ class KerberosExchange final : public AuthProvider {
 
   const KerberosConfig config_;
   const std::string keytab_name_;
+  const KerberosProvider::InitiatorTickets tickets_;
   const IpAddress peer_;
   // The exchange's state. The object belongs to one Phase1Sa, which calls it from one thread in
   // message order; the AuthProvider interface is const, so the state is mutable.
@@ -517,7 +523,7 @@ SecureBytes skeyid_gss(IkeHashAlgorithm hash, Bytes ni_b, Bytes nr_b, const Secu
 }
 
 std::unique_ptr<AuthProvider> KerberosProvider::for_exchange(Role /*self*/, const IpAddress& peer) const {
-  return std::make_unique<KerberosExchange>(config_, keytab_name_, peer);
+  return std::make_unique<KerberosExchange>(config_, keytab_name_, tickets_, peer);
 }
 
 SecureBytes KerberosProvider::skeyid(IkeHashAlgorithm hash, Bytes ni_b, Bytes nr_b, const SecureBytes& g_xy) const {

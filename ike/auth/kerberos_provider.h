@@ -67,6 +67,14 @@ class KerberosProvider final : public AuthProvider {
   // name config.keytab.
   KerberosProvider(KerberosConfig config, std::string keytab_name)
       : config_(std::move(config)), keytab_name_(std::move(keytab_name)) {}
+  // The initiator's tickets got by the caller rather than by GSS-API from the keytab: fills the
+  // exchange's MEMORY ccache `ccache` with a TGT for `client` and a service ticket for `server`
+  // (wardd's key process, whose KDC messages go through wardd: GSS-API's own client_keytab path
+  // makes krb5 contexts a KDC send hook cannot reach). An error says why there is none.
+  using InitiatorTickets =
+      std::function<Expected<void, std::string>(const std::string& ccache, const std::string& client, const std::string& server)>;
+  KerberosProvider(KerberosConfig config, std::string keytab_name, InitiatorTickets tickets)
+      : config_(std::move(config)), keytab_name_(std::move(keytab_name)), tickets_(std::move(tickets)) {}
 
   IkeAuthenticationMethod method() const noexcept override { return IkeAuthenticationMethod::Kerberos; }
   std::string_view name() const noexcept override { return "Kerberos (GSS-API)"; }
@@ -85,6 +93,7 @@ class KerberosProvider final : public AuthProvider {
  private:
   KerberosConfig config_;
   std::string keytab_name_;   // empty: "FILE:" + config_.keytab
+  InitiatorTickets tickets_;   // empty: GSS-API gets them with the keytab
 };
 
 // The computer account principal behind a host service principal: "host/b.ward.test@WARD.TEST"
