@@ -11,7 +11,8 @@
 // (why, and the DNs in scope), its events kWatchLog notes. Its reconnects bind with the newest
 // ticket: a kFetch's or a kKeep's, which wardd sends before the last one expires.
 //
-// It never reads the keytab: with GSSAPI each request carries the TGT wardd obtained from it
+// It never reads the keytab: with GSSAPI each request carries the TGT wardd's key process obtained
+// from it
 // (krb5_marshal_credentials), which the child puts in a MEMORY ccache of its own and binds with
 // (asking the KDC for the ldap/ service ticket itself). With a simple bind the password comes in
 // kConfigure (wardd reads the root-only file). The Kerberos configuration (KRB5_CONFIG or

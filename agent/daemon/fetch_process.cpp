@@ -190,6 +190,15 @@ FetchRequest FetchProcess::request() {
 std::optional<driver::crypto::SecureBytes> FetchProcess::fresh_ticket(std::string& error, std::int64_t* expires) const {
   const auto* gssapi = std::get_if<ldap::GssapiBind>(&settings_.session.bind);
   if (gssapi == nullptr) return std::nullopt;
+  if (options_.tgt) {   // the key process reads the keytab
+    auto tgt = options_.tgt(gssapi->client_principal);
+    if (!tgt) {
+      error = "the key process: " + tgt.error();
+      return std::nullopt;
+    }
+    if (expires != nullptr) *expires = tgt->second;
+    return std::move(tgt->first);
+  }
   if (gssapi->keytab.empty()) {
     error = "no [directory] keytab";
     return std::nullopt;

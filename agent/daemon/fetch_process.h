@@ -2,10 +2,11 @@
 // wardd's half. The child (fetch_child.h, started and restarted by a privsep Supervisor, its own
 // uid, no capabilities, seccomp, internet sockets, no exec) binds to the directory, scopes the
 // host's GPOs and reads and decodes the policy objects: everything that parses what the directory
-// sends. wardd keeps the keytab, the password file, the cache and the dataplane.
+// sends. wardd keeps the password file, the cache and the dataplane; the keytab is its key
+// process's (key_process.h), which gets the TGT wardd hands on (FetchProcessOptions::tgt).
 //
-//   fetch   one kFetch call per refresh with the host's addresses and, for GSSAPI, a TGT wardd got
-//           from the keytab just before (the keytab itself never leaves wardd); the answer (policy
+//   fetch   one kFetch call per refresh with the host's addresses and, for GSSAPI, a TGT got just
+//           before by the key process (or, without one, by wardd from the keytab); the answer (policy
 //           JSON, source, scope report, problems, the fetch's events) is pulled in
 //           parts (fetch_wire.h), decoded strictly, and the policy parsed again by wardd's own
 //           policy_from_json; PolicyUpdater then validates it as any fetched policy. An answer that
@@ -46,6 +47,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 
 #include "agent/daemon/change_watcher.h"
 #include "agent/daemon/directory_source.h"
@@ -72,6 +74,11 @@ struct FetchProcessOptions {
   // Sent to the child's watch: the same as in wardd without privsep.
   std::chrono::milliseconds watch_debounce = kChangeDebounce;
   std::chrono::milliseconds watch_jitter = kChangeJitter;
+  // With a key process ([privsep] user): the GSSAPI bind's TGT for a client principal, got there
+  // (key_process.h KeyProcess::tgt) rather than from the keytab here; marshalled, with its end
+  // time. Empty: wardd gets it from the keytab itself.
+  using TgtSource = std::function<Expected<std::pair<driver::crypto::SecureBytes, std::int64_t>, std::string>(const std::string& client)>;
+  TgtSource tgt;
 };
 
 // The hang limit for `settings` (see FetchProcessOptions::hang_limit).
@@ -79,7 +86,7 @@ std::chrono::milliseconds fetch_hang_limit(const DirectorySourceSettings& settin
 
 class FetchProcess final : public PolicySource {
  public:
-  // `settings` as for a DirectorySource (the keytab and the password stay here).
+  // `settings` as for a DirectorySource (the password stays here, the keytab here or in the key process).
   FetchProcess(DirectorySourceSettings settings, FetchProcessOptions options, Logger& log);
   ~FetchProcess() override;
 

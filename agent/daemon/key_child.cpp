@@ -34,7 +34,7 @@ using privsep::Incoming;
 
 bool is_kerberos(std::uint32_t type) {
   return type == kKeytabFile || type == kKeytab || type == kGssAccept || type == kGssWrap || type == kGssUnwrap || type == kGssEnd ||
-         type == kGssInit || type == kGssFinish;
+         type == kGssInit || type == kGssFinish || type == kTgt;
 }
 
 // How long the key process waits for wardd to relay one KDC message: libkrb5 gives a KDC 1 s per
@@ -113,6 +113,7 @@ class KerberosWorker {
       case kGssAccept: return gss_.accept(job.body);
       case kGssInit: return gss_.init(job.body);
       case kGssFinish: return gss_.finish(job.body);
+      case kTgt: return gss_.tgt(job.body);
       case kGssWrap: return gss_.wrap(job.body);
       case kGssUnwrap: return gss_.unwrap(job.body);
       case kGssEnd: return gss_.end(job.body);

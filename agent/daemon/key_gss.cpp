@@ -108,8 +108,8 @@ struct TicketSession {
   }
 };
 
-// A TGT for `client` from `keytab` and a service ticket for `server`, stored in `ccache`, every KDC
-// message through `send`.
+// A TGT for `client` from `keytab` and a service ticket for `server` (none when empty), stored in
+// `ccache`, every KDC message through `send`.
 Expected<void, std::string> get_tickets(const KeyGss::KdcSend& send, const std::string& keytab, const std::string& ccache,
                                         const std::string& client, const std::string& server) {
   TicketSession s;
@@ -124,7 +124,7 @@ Expected<void, std::string> get_tickets(const KeyGss::KdcSend& send, const std::
   if (const auto code = krb5_parse_name(s.context, client.c_str(), &s.client); code != 0) {
     return failed("'" + client + "' is not a Kerberos principal name", code);
   }
-  if (const auto code = krb5_parse_name(s.context, server.c_str(), &s.server); code != 0) {
+  if (const auto code = server.empty() ? 0 : krb5_parse_name(s.context, server.c_str(), &s.server); code != 0) {
     return failed("'" + server + "' is not a Kerberos principal name", code);
   }
   if (const auto code = krb5_kt_resolve(s.context, keytab.c_str(), &s.keytab); code != 0) return failed("the keytab", code);
@@ -135,6 +135,7 @@ Expected<void, std::string> get_tickets(const KeyGss::KdcSend& send, const std::
   }
   if (const auto code = krb5_cc_initialize(s.context, s.ccache, s.client); code != 0) return failed("the exchange's ccache", code);
   if (const auto code = krb5_cc_store_cred(s.context, s.ccache, &s.tgt); code != 0) return failed("the exchange's ccache", code);
+  if (server.empty()) return {};   // the TGT only
   krb5_creds wanted{};
   wanted.client = s.client;
   wanted.server = s.server;
@@ -276,6 +277,46 @@ Expected<Body, std::string> KeyGss::init(std::span<const std::uint8_t> body) {
   }
   exchanges_.emplace(id, std::move(exchange));
   return ikeproc::encode(out);
+}
+
+Expected<Body, std::string> KeyGss::tgt(std::span<const std::uint8_t> body) {
+  auto request = ikeproc::decode<TgtRequest>(body);
+  if (!request) return unexpected(request.error());
+  const Keytab* kept = keytab(request->keytab);
+  if (kept == nullptr) return unexpected("the key process holds no keytab " + std::to_string(request->keytab));
+  const std::string ccache = "MEMORY:ward-fetch-tgt-" + std::to_string(next_++);
+  auto got = get_tickets(send_, kept->name, ccache, request->client, "");
+  krb5_context context = nullptr;
+  if (const auto code = krb5_init_context(&context); code != 0) return unexpected("cannot start libkrb5 (error " + std::to_string(code) + ")");
+  krb5_ccache cc = nullptr;
+  Expected<Body, std::string> answer = unexpected(got ? std::string() : got.error());
+  if (got && krb5_cc_resolve(context, ccache.c_str(), &cc) == 0) {
+    krb5_cc_cursor cursor = nullptr;
+    krb5_creds creds{};
+    krb5_data* marshalled = nullptr;
+    answer = unexpected("the TGT for " + request->client + " is not in its ccache");
+    if (krb5_cc_start_seq_get(context, cc, &cursor) == 0) {
+      while (krb5_cc_next_cred(context, cc, &cursor, &creds) == 0) {
+        const bool is_tgt = krb5_is_config_principal(context, creds.server) == 0 && creds.server->length == 2 &&
+                            std::string_view(creds.server->data[0].data, creds.server->data[0].length) == "krbtgt";
+        if (is_tgt && krb5_marshal_credentials(context, &creds, &marshalled) == 0) {
+          TgtAnswer out;
+          out.ticket = driver::crypto::SecureBytes(std::as_bytes(std::span(reinterpret_cast<const unsigned char*>(marshalled->data), marshalled->length)));
+          out.end = static_cast<std::uint64_t>(static_cast<std::uint32_t>(creds.times.endtime));   // krb5_timestamp wraps after 2038
+          answer = ikeproc::encode(out);
+          OPENSSL_cleanse(marshalled->data, marshalled->length);   // krb5_free_data zeroes nothing
+          krb5_free_data(context, marshalled);
+          marshalled = nullptr;
+        }
+        krb5_free_cred_contents(context, &creds);
+        if (answer) break;
+      }
+      krb5_cc_end_seq_get(context, cc, &cursor);
+    }
+  }
+  if (cc != nullptr) krb5_cc_destroy(context, cc);   // the TGT leaves this process only as the answer
+  krb5_free_context(context);
+  return answer;
 }
 
 Expected<Body, std::string> KeyGss::finish(std::span<const std::uint8_t> body) {

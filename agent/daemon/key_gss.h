@@ -48,6 +48,8 @@ class KeyGss {
   Expected<privsep::Body, std::string> end(std::span<const std::uint8_t> body);
   Expected<privsep::Body, std::string> init(std::span<const std::uint8_t> body);
   Expected<privsep::Body, std::string> finish(std::span<const std::uint8_t> body);
+  // kTgt: the directory bind's TGT, marshalled for wardd to hand to its fetch process.
+  Expected<privsep::Body, std::string> tgt(std::span<const std::uint8_t> body);
 
   // How a KDC message reaches the realm's KDC (wardd, by kKdcSend): the reply, or why none.
   using KdcSend = std::function<Expected<std::vector<std::byte>, std::string>(const std::string& realm, std::span<const std::byte> message)>;

@@ -338,6 +338,24 @@ Expected<KeyProcess::GssAccepted, std::string> KeyProcess::gss_init(const IpAddr
   return GssAccepted{child, opened->exchange, std::move(opened->tokens)};
 }
 
+Expected<KeyProcess::Tgt, std::string> KeyProcess::tgt(const std::string& client) {
+  std::uint32_t keytab = 0;
+  std::uint64_t child = 0;
+  {
+    const std::lock_guard loading(loading_);
+    auto current = current_keytab();
+    if (!current) return unexpected(std::move(current.error()));
+    keytab = *current;
+    child = keytab_->child;
+  }
+  auto answer = call_child(child, kTgt, ikeproc::encode(TgtRequest{keytab, client}), kKeyGssInitTimeout);
+  if (!answer) return unexpected(std::move(answer.error()));
+  auto decoded = ikeproc::decode<TgtAnswer>(*answer);
+  OPENSSL_cleanse(answer->data(), answer->size());
+  if (!decoded) return unexpected("the key process: " + decoded.error());
+  return Tgt{std::move(decoded->ticket), static_cast<std::int64_t>(decoded->end)};
+}
+
 Expected<void, std::string> KeyProcess::gss_finish(std::uint64_t child, std::uint32_t exchange, std::vector<std::vector<std::byte>> tokens) {
   auto answer = call_child(child, kGssFinish, ikeproc::encode(ikeproc::GssTokens{exchange, ike::auth::Role::Responder, std::move(tokens)}));
   if (!answer) return unexpected(std::move(answer.error()));

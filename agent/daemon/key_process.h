@@ -111,6 +111,13 @@ class KeyProcess {
   // kdc_relay.h) and the AP-REQ (`reply` holds it); then the peer's AP-REP.
   Expected<GssAccepted, std::string> gss_init(const IpAddress& peer, const std::string& target);
   Expected<void, std::string> gss_finish(std::uint64_t child, std::uint32_t exchange, std::vector<std::vector<std::byte>> tokens);
+  // The directory bind's TGT for `client`, got by the key process with the keytab (its KDC
+  // messages sent on by wardd) and marshalled (krb5_marshal_credentials), with its end time.
+  struct Tgt {
+    driver::crypto::SecureBytes ticket;
+    std::int64_t end = 0;
+  };
+  Expected<Tgt, std::string> tgt(const std::string& client);
   // kGssWrap (`check` false: GSS_Wrap of our HASH) or kGssUnwrap (the peer's, and who it is).
   Expected<ikeproc::GssResult, std::string> gss_authenticate(std::uint64_t child, const ikeproc::GssAuthenticate& request, bool check);
   void gss_end(std::uint64_t child, std::uint32_t exchange);

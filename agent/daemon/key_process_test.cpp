@@ -4,7 +4,8 @@
 // against a real MIT krb5kdc: the acceptor's and the initiator's GSS-API steps run in the key
 // process with the keytab it alone read (each against an in-process peer, the HASH payloads
 // verifying both ways; the initiator's KDC messages sent on by this process as wardd does), a keytab it cannot use is refused naming the file and why, a keytab replaced on disk is
-// sent again, and a killed key process is replaced and accepts again.
+// sent again, a killed key process is replaced and accepts again, and the directory bind's TGT is
+// got there, marshalled as the fetch process adopts it.
 #include "agent/daemon/key_process.h"
 
 #include <openssl/evp.h>
@@ -25,6 +26,7 @@
 #include <gtest/gtest.h>
 
 #include "agent/daemon/key_kerberos.h"
+#include "directory/ldap/kerberos_client.h"
 #include "ike/auth/certificate_provider.h"
 #include "ike/auth/kerberos_provider.h"
 #include "ike/auth/preshared_key.h"
@@ -309,6 +311,26 @@ TEST_F(KeyProcessKerberosTest, TheInitiatorGetsItsTicketsThroughWarddAndRunsInTh
   const auto refused = run_exchange(lost, acceptor);
   EXPECT_NE(refused.find("no ticket for " + principal("nobody-here")), std::string::npos) << refused;
   EXPECT_NE(refused.find("not found in Kerberos database"), std::string::npos) << refused;
+}
+
+// The directory bind's TGT comes from the key process too: marshalled as the fetch process adopts
+// it (KerberosClientCredentials::adopt), for the host's principal, valid now; a principal the
+// keytab has no key for is refused.
+TEST_F(KeyProcessKerberosTest, TheFetchTgtIsGotByTheKeyProcess) {
+  ASSERT_TRUE(keys_->use_keytab({keytab("a"), principal("a"), ""}));
+  auto tgt = keys_->tgt(principal("a"));
+  ASSERT_TRUE(tgt) << tgt.error();
+  const auto text = tgt->ticket.reveal();
+  auto adopted = ldap::KerberosClientCredentials::adopt(std::string_view(reinterpret_cast<const char*>(text.data()), text.size()),
+                                                        "MEMORY:key-process-test-tgt");
+  ASSERT_TRUE(adopted) << adopted.error().step << ": " << adopted.error().message;
+  auto end = (*adopted)->initial_ticket_end();
+  ASSERT_TRUE(end);
+  EXPECT_EQ(*end, tgt->end);
+  EXPECT_GT(tgt->end, static_cast<std::int64_t>(::time(nullptr)));
+  auto refused = keys_->tgt(principal("b"));
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().find("no ticket-granting ticket for " + principal("b")), std::string::npos) << refused.error();
 }
 
 TEST_F(KeyProcessKerberosTest, AKeytabTheKeyProcessCannotUseIsRefusedNamingTheFileAndWhy) {

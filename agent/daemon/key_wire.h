@@ -30,6 +30,9 @@
 //   kGssFinish          call        wardd -> keys   ikeproc::GssTokens{exchange, Responder, AP-REP} -> nothing
 //   kKdcSend            call        keys -> wardd   KdcRequest: wardd sends the message to the realm's
 //                                                   KDC (UDP/TCP as libkrb5 chooses) -> the KDC's reply
+//   kTgt                call        wardd -> keys   TgtRequest: a TGT for the directory bind, got with the
+//                                                   keytab (KDC messages through kKdcSend) ->
+//                                                   TgtAnswer{krb5_marshal_credentials, end time}
 //
 // wardd calls, the key process answers; the key process calls wardd only with kKdcSend, while it
 // runs a kGssInit (a taken-over IKE process reaches it only through wardd's forwarding of kSkeyid,
@@ -65,6 +68,7 @@ enum Message : std::uint32_t {
   kGssInit,
   kGssFinish,
   kKdcSend,
+  kTgt,
 };
 
 // A private key file larger than this is refused unread (a 16384-bit RSA key in PEM is ~13 KB).
@@ -128,6 +132,15 @@ struct KdcRequest {
   std::vector<std::byte> message;
 };
 
+struct TgtRequest {
+  std::uint32_t keytab = 0;   // its generation
+  std::string client;         // [directory] principal or the computer account
+};
+struct TgtAnswer {
+  driver::crypto::SecureBytes ticket;   // krb5_marshal_credentials: the TGT and its session key
+  std::uint64_t end = 0;                // its end time (seconds since the epoch)
+};
+
 }  // namespace ward::agent::daemon::keyproc
 
 namespace ward::agent::ikeproc {
@@ -182,6 +195,23 @@ struct Wire<daemon::keyproc::KdcRequest> {
   template <class Io, class V>
   static void fields(Io& io, V& v) {
     WARD_WIRE(realm), WARD_WIRE(message);
+  }
+};
+
+template <>
+struct Wire<daemon::keyproc::TgtRequest> {
+  static constexpr const char* name = "TGT request";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(keytab), WARD_WIRE(client);
+  }
+};
+template <>
+struct Wire<daemon::keyproc::TgtAnswer> {
+  static constexpr const char* name = "TGT answer";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(ticket), WARD_WIRE(end);
   }
 };
 

@@ -14,7 +14,7 @@ namespace ward::agent::daemon::keyproc::samples {
 
 // Append new bodies at the end: the committed corpus names bodies by their index here.
 using Bodies = std::tuple<PresharedKeyNote, ikeproc::SkeyidRequest, CertificateKeyRequest, ikeproc::SignRequest, KeytabRequest,
-                          GssAcceptRequest, GssInitRequest, KdcRequest>;
+                          GssAcceptRequest, GssInitRequest, KdcRequest, TgtRequest, TgtAnswer>;
 
 inline PresharedKeyNote sample(std::type_identity<PresharedKeyNote>) {
   const std::string key = "not a real key";
@@ -54,6 +54,12 @@ inline GssInitRequest sample(std::type_identity<GssInitRequest>) {
   return {4, IpAddress::parse("192.0.2.8").value(), "host/peer.ward.test@WARD.TEST"};
 }
 inline KdcRequest sample(std::type_identity<KdcRequest>) { return {"WARD.TEST", std::vector<std::byte>(64, std::byte{0x6a})}; }
+
+inline TgtRequest sample(std::type_identity<TgtRequest>) { return {4, "HOST$@WARD.TEST"}; }
+inline TgtAnswer sample(std::type_identity<TgtAnswer>) {
+  const std::string ticket = "not a real marshalled credential";
+  return {driver::crypto::SecureBytes(std::as_bytes(std::span(ticket.data(), ticket.size()))), 1796600000};
+}
 
 struct Sampler {
   template <class T>

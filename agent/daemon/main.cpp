@@ -242,7 +242,15 @@ int run(const std::filesystem::path& config_path) {
     log.warning("event-prune-failed", {{"why", pruned.error().message}});
   }
 
-  const auto source = make_policy_source(*config, log, own_program());
+  // [privsep] user: the keytab goes to the key process, which alone reads it (Kerberos in IKE, the
+  // directory bind's TGT); a file it cannot use is said now (each use checks the file again and
+  // sends it anew when it changed).
+  if (keys && (!config->directory.realm.empty() || (config->uses_directory() && config->directory.bind == config::BindMode::Gssapi))) {
+    if (auto loaded = keys->use_keytab(kerberos_keytab_settings(config->directory)); !loaded) {
+      log.error("key-process-keytab-refused", {{"why", loaded.error()}});
+    }
+  }
+  const auto source = make_policy_source(*config, log, own_program(), keys.get());
   AcquireRecorder acquires(cache, log, clock);
   auto dataplane = make_dataplane(*config, acquires);
   if (!dataplane) {
@@ -268,13 +276,6 @@ int run(const std::filesystem::path& config_path) {
   }
   ikebridge::AuthFactory auth;
   enable_kerberos(auth, *config, keys.get());
-  // [privsep] user: the keytab goes to the key process now, so that a file it cannot use is said at
-  // start-up (each acceptor main mode checks the file again and sends it anew when it changed).
-  if (keys && !config->directory.realm.empty()) {
-    if (auto loaded = keys->use_keytab(kerberos_keytab_settings(config->directory)); !loaded) {
-      log.error("key-process-keytab-refused", {{"why", loaded.error()}});
-    }
-  }
   if (certificates) auth.enable_certificates(certificates);
   std::unique_ptr<IkeRunner> ike_runner;
   if (config->privsep_user.empty()) {

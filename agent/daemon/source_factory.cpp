@@ -6,7 +6,7 @@
 
 namespace ward::agent::daemon {
 
-std::unique_ptr<PolicySource> make_policy_source(const config::Config& config, Logger& log, const std::string& program) {
+std::unique_ptr<PolicySource> make_policy_source(const config::Config& config, Logger& log, const std::string& program, KeyProcess* keys) {
   if (config.uses_directory()) {
     auto settings = directory_source_settings(config.directory);
     if (!settings) {
@@ -17,6 +17,13 @@ std::unique_ptr<PolicySource> make_policy_source(const config::Config& config, L
       FetchProcessOptions options;
       options.argv = {program, "--privsep-child", "fetch", "--user", config.privsep_user};
       options.user = config.privsep_user;
+      if (keys != nullptr) {
+        options.tgt = [keys](const std::string& client) -> Expected<std::pair<driver::crypto::SecureBytes, std::int64_t>, std::string> {
+          auto tgt = keys->tgt(client);
+          if (!tgt) return unexpected(std::move(tgt.error()));
+          return std::pair{std::move(tgt->ticket), tgt->end};
+        };
+      }
       auto fetcher = std::make_unique<FetchProcess>(std::move(*settings), std::move(options), log);
       if (auto started = fetcher->start(); !started) {
         // Fail closed: never a fetch as root when the configuration asks for a separate process.

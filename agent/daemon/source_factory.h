@@ -8,6 +8,7 @@
 
 #include "agent/config/config.h"
 #include "agent/daemon/change_watcher.h"
+#include "agent/daemon/key_process.h"
 #include "agent/daemon/log.h"
 #include "agent/daemon/policy_source.h"
 
@@ -15,8 +16,10 @@ namespace ward::agent::daemon {
 
 // Null when there is no usable source (logged: e.g. a password file that others can read).
 // With [privsep] user and `program` (wardd's own path) the directory is read by a FetchProcess
-// (fetch_process.h) running `program --privsep-child fetch --user USER`.
-std::unique_ptr<PolicySource> make_policy_source(const config::Config& config, Logger& log, const std::string& program = {});
+// (fetch_process.h) running `program --privsep-child fetch --user USER`; with `keys` too, the
+// GSSAPI bind's TGT is got by the key process (wardd never reads the keytab).
+std::unique_ptr<PolicySource> make_policy_source(const config::Config& config, Logger& log, const std::string& program = {},
+                                                 KeyProcess* keys = nullptr);
 
 // A running change watch; destroying it ends the watch and its calls of the trigger.
 class ChangeWatch {

@@ -5,7 +5,9 @@
 //  (a) the Legal policy comes through the child: /proc shows it as uid 65534 with no capability,
 //      no_new_privs and a seccomp filter, the fetch's events carry process=fetch, and it binds with
 //      SASL/GSSAPI though the keytab and krb5.conf are in a directory only root may enter (wardd
-//      hands it a ticket, never the keytab; it copied the configuration before dropping root);
+//      hands it a ticket, never the keytab; it copied the configuration before dropping root); the
+//      ticket came from the key process, which alone read the keytab (each key of the keytab in its
+//      memory, in neither wardd's nor the fetcher's);
 //  (b) the child killed with SIGKILL in the middle of a refresh (slapd frozen so that the fetch
 //      waits; `show policy` answers meanwhile): the refresh fails as an unreachable directory does,
 //      the Legal policy stays enforced, a new child starts, and the next refresh succeeds through it;
@@ -19,6 +21,7 @@
 // Root (the sandbox changes uid); skips otherwise.
 #include <dirent.h>
 #include <signal.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,6 +38,7 @@
 
 #include "tests/harness/kdc_instance.h"
 #include "tests/harness/legal_scenario.h"
+#include "tests/harness/process_memory.h"
 #include "tests/harness/slapd_instance.h"
 
 namespace ward {
@@ -306,6 +310,33 @@ TEST_F(WarddFetchProcess, ThePolicyComesThroughTheSandboxedFetcher) {
   const bool watch_bound_first = log.find("connection=kept result=policy process=fetch") != std::string::npos &&
                                  log.find("event=change-watch-established") < log.find("event=directory-fetch uri=");
   EXPECT_TRUE(fetch_bound || watch_bound_first) << "no SASL/GSSAPI bind by the child\n" << log;
+
+  // The TGT wardd handed on came from its key process, which alone read the keytab: each of the
+  // keytab's keys is in the key process's memory, in neither wardd's nor the fetcher's, and no
+  // process keeps the file open.
+  const auto keytab = test::legal_host_keytab(*kdc_, "legal-pc1");
+  const auto keys_of_keytab = test::keytab_keys(keytab);
+  ASSERT_FALSE(keys_of_keytab.empty()) << "klist -k -K " << keytab << " printed no key";
+  for (const auto& key : keys_of_keytab) {
+    ASSERT_GE(key.size(), 16u);
+    EXPECT_TRUE(test::memory_holds(keys, key)) << "the key process does not hold a key of the keytab";
+    EXPECT_FALSE(test::memory_holds(legal->pid(), key)) << "wardd holds a key of the keytab";
+    EXPECT_FALSE(test::memory_holds(child, key)) << "the fetch process holds a key of the keytab";
+  }
+  EXPECT_EQ(log.find("key-process-keytab-refused"), std::string::npos) << log;
+
+  // A refresh brings a fresh TGT (one per fetch) without opening the keytab: the key process
+  // already holds it (wardd gets a TGT from its own keytab reading otherwise).
+  const int watch = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  ASSERT_GE(watch, 0);
+  ASSERT_GE(::inotify_add_watch(watch, keytab.c_str(), IN_OPEN | IN_ACCESS), 0);
+  const auto answers = legal->log_count("event=fetch-process-answer ");
+  ASSERT_EQ(kill(legal->pid(), SIGHUP), 0);
+  ASSERT_TRUE(eventually([&] { return legal->log_count("event=fetch-process-answer ") > answers; })) << legal->log();
+  char events[4096];
+  const auto read = ::read(watch, events, sizeof events);
+  ::close(watch);
+  EXPECT_LT(read, 0) << "the keytab was opened or read during a refresh\n" << legal->log();
 }
 
 // (b)
