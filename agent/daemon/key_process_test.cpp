@@ -387,6 +387,30 @@ TEST_F(KeyProcessKerberosTest, AKilledKeyProcessIsReplacedAndAcceptsAgain) {
   EXPECT_EQ(log_text().find("key-process-keytab-refused"), std::string::npos) << log_text();
 }
 
+// Not a timed test: prints what a Kerberos main mode's GSS-API steps cost (messages 3 to 6 of one
+// side, with its TGT and service ticket as initiator) through the key process, against the same
+// steps in process (what wardd did before), in the same run against the same KDC.
+TEST_F(KeyProcessKerberosTest, FiguresKerberosStepsThroughTheKeyProcess) {
+  constexpr int kExchanges = 20;
+  const ike::auth::KerberosProvider local_a(config("a", "b")), local_b(config("b", "a"));
+  const KeyProcessKerberosProvider keys_a(config("a", "b"), *keys_), keys_b(config("b", "a"), *keys_);
+  auto per_exchange_ms = [](const ike::auth::AuthProvider& initiator, const ike::auth::AuthProvider& responder, bool& ok) {
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < kExchanges; ++i) ok = run_exchange(initiator, responder).empty() && ok;
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() / kExchanges;
+  };
+  bool ok = true;
+  const double in_process = per_exchange_ms(local_a, local_b, ok);
+  ASSERT_TRUE(keys_->use_keytab({keytab("a"), principal("a"), ""}));
+  const double initiator_apart = per_exchange_ms(keys_a, local_b, ok);
+  ASSERT_TRUE(keys_->use_keytab({keytab("b"), principal("b"), ""}));
+  const double acceptor_apart = per_exchange_ms(local_a, keys_b, ok);
+  EXPECT_TRUE(ok);
+  std::printf("Kerberos main mode (both sides' GSS steps, %d runs): %.2f ms in process; initiator in the key process %.2f ms (x%.2f); "
+              "acceptor in the key process %.2f ms (x%.2f)\n",
+              kExchanges, in_process, initiator_apart, initiator_apart / in_process, acceptor_apart, acceptor_apart / in_process);
+}
+
 // Not a timed test: prints what a key operation costs through the key process against the same
 // operation in wardd's own process (what wardd did before), in the same run.
 TEST_F(KeyProcessTest, FiguresSkeyidAndSignatureThroughTheKeyProcess) {
