@@ -1,6 +1,9 @@
 #include "driver/nfqueue/nfqueue_dataplane.h"
 
+#include <fcntl.h>
 #include <linux/netfilter.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -101,6 +104,39 @@ NfqueueDataplane::~NfqueueDataplane() {
   stopping_ = true;
   for (auto& thread : threads_) thread.join();
   (void)kernel_->remove();
+  if (ike_nat_t_socket_ >= 0) close(ike_nat_t_socket_);
+}
+
+Expected<void, std::string> NfqueueDataplane::prepare_ike_socket(int fd, bool nat_traversal) {
+  if (!nat_traversal) return {};
+  std::lock_guard lock(release_mutex_);
+  if (ike_nat_t_socket_ >= 0) return {};  // the first (IPv4) one; RawSender sends IPv4 only
+  sockaddr_storage bound{};
+  socklen_t length = sizeof bound;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length) != 0 || bound.ss_family != AF_INET) return {};
+  const int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0) return {};  // ESP in UDP then goes out per packet: not a reason to fail IKE
+  ike_nat_t_socket_ = copy;
+  for (auto& slot : queues_) {
+    if (slot->raw) slot->raw->adopt_udp_socket(copy);
+  }
+  if (release_sender_) release_sender_->adopt_udp_socket(copy);
+  return {};
+}
+
+NfqueueDataplane::BackendCounters NfqueueDataplane::backend_counters() const noexcept {
+  BackendCounters counters{verdict_errors_.load(), segmentation_errors_.load(), raw_send_errors_.load(), inject_errors_.load(),
+                           ring_packets_.load(), ring_drops_.load()};
+  if (ring_) {
+    counters.ring_superpackets = ring_->superpackets();
+    counters.ring_unsplit = ring_->unsplit();
+  }
+  for (const auto& slot : queues_) {
+    if (!slot->raw) continue;
+    counters.udp_gso_datagrams += slot->raw->gso_datagrams();
+    counters.udp_gso_sends += slot->raw->gso_sends();
+  }
+  return counters;
 }
 
 std::string NfqueueDataplane::fast_path_status() const {

@@ -1,10 +1,18 @@
 #include "driver/nfqueue/raw_sender.h"
 
+#include <arpa/inet.h>
 #include <linux/filter.h>
+#include <netinet/udp.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+
+#include "driver/nfqueue/udp_gso.h"
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103  // linux/udp.h, which clashes with netinet/udp.h
+#endif
 
 namespace ward::driver {
 
@@ -22,6 +30,10 @@ bool plain_ipv4_esp(std::span<const std::byte> packet) {
   return packet.size() > kIpv4HeaderLength && std::to_integer<unsigned>(packet[0]) == 0x45 &&
          std::to_integer<unsigned>(packet[9]) == kEspProtocol && (std::to_integer<unsigned>(packet[6]) & 0x3F) == 0 &&
          packet[7] == std::byte{0};
+}
+
+std::uint16_t packet_bytes_port(std::span<const std::byte> packet) {  // a plain IPv4 UDP packet's source port
+  return static_cast<std::uint16_t>((std::to_integer<unsigned>(packet[20]) << 8) | std::to_integer<unsigned>(packet[21]));
 }
 
 }  // namespace
@@ -50,14 +62,19 @@ Expected<RawSender, std::string> RawSender::open() {
 }
 
 RawSender::RawSender(RawSender&& other) noexcept
-    : v4_(other.v4_), v6_(other.v6_), esp4_(other.esp4_), packets_(std::move(other.packets_)) {
+    : v4_(other.v4_), v6_(other.v6_), esp4_(other.esp4_), packets_(std::move(other.packets_)), udp_(std::move(other.udp_)),
+      adopted_udp_(other.adopted_udp_.load()) {
   other.v4_ = other.v6_ = other.esp4_ = -1;
+  other.udp_.clear();
 }
 
 RawSender::~RawSender() {
   if (v4_ >= 0) close(v4_);
   if (v6_ >= 0) close(v6_);
   if (esp4_ >= 0) close(esp4_);
+  for (const auto& udp : udp_) {
+    if (udp.owned && udp.fd >= 0) close(udp.fd);
+  }
 }
 
 void RawSender::queue(std::span<const std::byte> packet) { packets_.push_back(packet); }
@@ -94,6 +111,7 @@ RawSender::Lane RawSender::prepare(std::size_t i) {
     in->sin_family = AF_INET;
     std::memcpy(&in->sin_addr, packet.data() + 16, 4);
     message.msg_hdr.msg_namelen = sizeof(sockaddr_in);
+    if (plain_ipv4_udp(packet)) return Lane::V4Udp;  // prepared for IPPROTO_RAW, in case it goes there
     if (esp4_ < 0 || !plain_ipv4_esp(packet)) return Lane::V4Raw;
     // The kernel writes the IPv4 header from the route it keeps cached: the source, TOS and TTL of
     // Ward's header go along as control messages, and only the ESP part is sent. (IPPROTO_RAW
@@ -103,7 +121,8 @@ RawSender::Lane RawSender::prepare(std::size_t i) {
     auto& control = controls_[i];
     std::memset(&control, 0, sizeof control);
     message.msg_hdr.msg_control = control.bytes;
-    message.msg_hdr.msg_controllen = sizeof control.bytes;
+    // Exactly what is used: the kernel refuses a message whose trailing control bytes are zero.
+    message.msg_hdr.msg_controllen = 2 * CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(in_pktinfo));
     cmsghdr* cmsg = CMSG_FIRSTHDR(&message.msg_hdr);
     const auto put_int = [&](int type, int value) {
       cmsg->cmsg_level = IPPROTO_IP;
@@ -131,6 +150,106 @@ RawSender::Lane RawSender::prepare(std::size_t i) {
   return Lane::None;
 }
 
+int RawSender::udp_socket(std::uint16_t port) {
+  for (const auto& udp : udp_) {
+    if (udp.port == port) return udp.fd;
+  }
+  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
+  if (fd < 0) {
+    udp_error_ = std::string("UDP socket: ") + std::strerror(errno);
+    udp_.push_back({port, -1, false});
+    return -1;
+  }
+  // It never reads: ESP in UDP is taken before the stack (esp_ring.h) or queued, and IKE's datagrams
+  // go to IKE's socket where that holds the port. A filter that keeps nothing, as for the ESP socket.
+  sock_fprog program{static_cast<unsigned short>(std::size(kKeepNothing)), kKeepNothing};
+  const int smallest = 1;
+  sockaddr_in self{};
+  self.sin_family = AF_INET;
+  self.sin_port = htons(port);
+  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof program) == 0 &&
+      setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &smallest, sizeof smallest) == 0 &&
+      bind(fd, reinterpret_cast<const sockaddr*>(&self), sizeof self) == 0) {
+    udp_.push_back({port, fd, true});
+    return fd;
+  }
+  const int error = errno;
+  close(fd);
+  const int adopted = adopted_udp_.load(std::memory_order_acquire);
+  sockaddr_in bound{};
+  socklen_t length = sizeof bound;
+  if (adopted >= 0 && getsockname(adopted, reinterpret_cast<sockaddr*>(&bound), &length) == 0 && bound.sin_family == AF_INET &&
+      ntohs(bound.sin_port) == port) {
+    udp_.push_back({port, adopted, false});
+    return adopted;
+  }
+  udp_error_ = "UDP port " + std::to_string(port) + ": " + std::strerror(error) + ", and no IKE socket of that port";
+  udp_.push_back({port, -1, false});
+  return -1;
+}
+
+std::size_t RawSender::send_udp(std::size_t first, std::size_t count) {
+  const int fd = udp_socket(packet_bytes_port(packets_[first]));
+  if (fd < 0) return send(v4_, first, count);
+  std::size_t refused = 0;
+  const auto packets = std::span(packets_).subspan(first, count);
+  for (std::size_t i = 0; i < count;) {
+    const std::size_t run = udp_gso_run(packets, i);
+    // The message prepare() made for IPPROTO_RAW: its destination (port added) and control
+    // messages are reused; the iovecs become the datagrams' UDP payloads.
+    auto& address = *reinterpret_cast<sockaddr_in*>(&addresses_[first + i]);
+    std::memcpy(&address.sin_port, packets[i].data() + 22, 2);
+    gso_vectors_.resize(run);
+    for (std::size_t j = 0; j < run; ++j) {
+      const auto p = packets[i + j];
+      gso_vectors_[j] = iovec{const_cast<std::byte*>(p.data() + 28), p.size() - 28};
+    }
+    auto& control = controls_[first + i];
+    std::memset(&control, 0, sizeof control);
+    msghdr message{};
+    message.msg_name = &address;
+    message.msg_namelen = sizeof address;
+    message.msg_iov = gso_vectors_.data();
+    message.msg_iovlen = run;
+    message.msg_control = control.bytes;
+    message.msg_controllen = sizeof control.bytes;
+    cmsghdr* cmsg = CMSG_FIRSTHDR(&message);
+    const auto put = [&](int level, int type, const void* value, std::size_t size) {
+      cmsg->cmsg_level = level;
+      cmsg->cmsg_type = type;
+      cmsg->cmsg_len = CMSG_LEN(size);
+      std::memcpy(CMSG_DATA(cmsg), value, size);
+      cmsg = CMSG_NXTHDR(&message, cmsg);
+    };
+    const int tos = std::to_integer<int>(packets[i][1]);
+    const int ttl = std::to_integer<int>(packets[i][8]);
+    in_pktinfo source{};
+    std::memcpy(&source.ipi_spec_dst, packets[i].data() + 12, 4);
+    put(IPPROTO_IP, IP_TOS, &tos, sizeof tos);
+    put(IPPROTO_IP, IP_TTL, &ttl, sizeof ttl);
+    put(IPPROTO_IP, IP_PKTINFO, &source, sizeof source);
+    std::size_t used = CMSG_SPACE(sizeof(int)) * 2 + CMSG_SPACE(sizeof source);
+    if (run > 1) {
+      const auto size = static_cast<std::uint16_t>(gso_vectors_[0].iov_len);
+      put(SOL_UDP, UDP_SEGMENT, &size, sizeof size);
+      used += CMSG_SPACE(sizeof size);
+    }
+    message.msg_controllen = used;
+    ssize_t sent = -1;
+    do {
+      sent = sendmsg(fd, &message, 0);
+    } while (sent < 0 && errno == EINTR);
+    if (sent < 0) {
+      refused += run;
+    } else if (run > 1) {
+      gso_datagrams_.fetch_add(run, std::memory_order_relaxed);
+      gso_sends_.fetch_add(1, std::memory_order_relaxed);
+    }
+    i += run;
+  }
+  return refused;
+}
+
 std::size_t RawSender::flush() {
   const std::size_t count = packets_.size();
   if (count == 0) return 0;
@@ -150,6 +269,7 @@ std::size_t RawSender::flush() {
     switch (lane) {
       case Lane::V4Raw: refused += send(v4_, first, end - first); break;
       case Lane::V4Esp: refused += send(esp4_, first, end - first); break;
+      case Lane::V4Udp: refused += send_udp(first, end - first); break;
       case Lane::V6Raw: refused += send(v6_, first, end - first); break;
       case Lane::None: refused += end - first; break;
     }
