@@ -104,19 +104,19 @@ NfqueueDataplane::~NfqueueDataplane() {
   stopping_ = true;
   for (auto& thread : threads_) thread.join();
   (void)kernel_->remove();
-  if (ike_nat_t_socket_ >= 0) close(ike_nat_t_socket_);
+  for (const int fd : ike_nat_t_sockets_) close(fd);
 }
 
 Expected<void, std::string> NfqueueDataplane::prepare_ike_socket(int fd, bool nat_traversal) {
   if (!nat_traversal) return {};
   std::lock_guard lock(release_mutex_);
-  if (ike_nat_t_socket_ >= 0) return {};  // the first (IPv4) one; RawSender sends IPv4 only
   sockaddr_storage bound{};
   socklen_t length = sizeof bound;
+  // IPv4 only: RawSender sends IPv6 ESP in UDP per packet.
   if (getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length) != 0 || bound.ss_family != AF_INET) return {};
   const int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
   if (copy < 0) return {};  // ESP in UDP then goes out per packet: not a reason to fail IKE
-  ike_nat_t_socket_ = copy;
+  ike_nat_t_sockets_.push_back(copy);
   for (auto& slot : queues_) {
     if (slot->raw) slot->raw->adopt_udp_socket(copy);
   }

@@ -71,8 +71,9 @@ class NfqueueDataplane final : public Dataplane {
   Expected<void, std::string> add_soft_association(SoftAssociation association) override;
   Expected<void, std::string> delete_soft_association(std::uint32_t filter_id, const IpAddress& peer) override;
   DataplaneCounters counters() const override;
-  // IKE's NAT-T socket (a duplicate is kept): ESP in UDP leaves through it with UDP_SEGMENT where
-  // the fast path cannot bind port 4500 itself, since IKE holds it (raw_sender.h).
+  // IKE's NAT-T sockets (duplicates are kept): ESP in UDP from their address and port leaves
+  // through them with UDP_SEGMENT (raw_sender.h): IKE holds port 4500, so the fast path cannot
+  // bind it itself.
   Expected<void, std::string> prepare_ike_socket(int fd, bool nat_traversal) override;
 
   KernelTable& kernel_table() noexcept { return *kernel_; }
@@ -165,7 +166,7 @@ class NfqueueDataplane final : public Dataplane {
   std::string ring_error_;
   std::atomic<std::uint64_t> ring_packets_{0};
   std::atomic<std::uint64_t> ring_drops_{0};
-  int ike_nat_t_socket_ = -1;  // prepare_ike_socket()'s duplicate
+  std::vector<int> ike_nat_t_sockets_;  // prepare_ike_socket()'s duplicates (IKE's, one per address)
 };
 
 }  // namespace ward::driver

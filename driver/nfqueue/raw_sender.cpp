@@ -32,10 +32,6 @@ bool plain_ipv4_esp(std::span<const std::byte> packet) {
          packet[7] == std::byte{0};
 }
 
-std::uint16_t packet_bytes_port(std::span<const std::byte> packet) {  // a plain IPv4 UDP packet's source port
-  return static_cast<std::uint16_t>((std::to_integer<unsigned>(packet[20]) << 8) | std::to_integer<unsigned>(packet[21]));
-}
-
 }  // namespace
 
 Expected<RawSender, std::string> RawSender::open() {
@@ -63,7 +59,7 @@ Expected<RawSender, std::string> RawSender::open() {
 
 RawSender::RawSender(RawSender&& other) noexcept
     : v4_(other.v4_), v6_(other.v6_), esp4_(other.esp4_), packets_(std::move(other.packets_)), udp_(std::move(other.udp_)),
-      adopted_udp_(other.adopted_udp_.load()) {
+      adopted_(std::move(other.adopted_)) {
   other.v4_ = other.v6_ = other.esp4_ = -1;
   other.udp_.clear();
 }
@@ -150,18 +146,40 @@ RawSender::Lane RawSender::prepare(std::size_t i) {
   return Lane::None;
 }
 
-int RawSender::udp_socket(std::uint16_t port) {
+void RawSender::adopt_udp_socket(int fd) {
+  std::lock_guard lock(adopted_->mutex);
+  adopted_->fds.push_back(fd);
+}
+
+int RawSender::udp_socket(std::span<const std::byte> packet) {
+  in_addr source{};
+  std::memcpy(&source, packet.data() + 12, 4);
+  const auto port = static_cast<std::uint16_t>((std::to_integer<unsigned>(packet[20]) << 8) | std::to_integer<unsigned>(packet[21]));
   for (const auto& udp : udp_) {
-    if (udp.port == port) return udp.fd;
+    if (udp.port == port && (udp.owned || udp.source.s_addr == source.s_addr)) return udp.fd;
   }
+  // Someone else's socket on this address and port (IKE's NAT-T socket)?
+  {
+    std::lock_guard lock(adopted_->mutex);
+    for (const int fd : adopted_->fds) {
+      sockaddr_in bound{};
+      socklen_t length = sizeof bound;
+      if (getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length) == 0 && bound.sin_family == AF_INET && ntohs(bound.sin_port) == port &&
+          (bound.sin_addr.s_addr == source.s_addr || bound.sin_addr.s_addr == INADDR_ANY)) {
+        udp_.push_back({source, port, fd, false});
+        return fd;
+      }
+    }
+  }
+  // A socket of our own on the port (nothing else holds it: no IKE here, as in the harness), for
+  // any source address (IP_PKTINFO). It never reads: ESP in UDP is taken before the stack
+  // (esp_ring.h) or queued. A filter that keeps nothing, as for the ESP socket.
   const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
   if (fd < 0) {
     udp_error_ = std::string("UDP socket: ") + std::strerror(errno);
-    udp_.push_back({port, -1, false});
+    udp_.push_back({source, port, -1, false});
     return -1;
   }
-  // It never reads: ESP in UDP is taken before the stack (esp_ring.h) or queued, and IKE's datagrams
-  // go to IKE's socket where that holds the port. A filter that keeps nothing, as for the ESP socket.
   sock_fprog program{static_cast<unsigned short>(std::size(kKeepNothing)), kKeepNothing};
   const int smallest = 1;
   sockaddr_in self{};
@@ -170,26 +188,18 @@ int RawSender::udp_socket(std::uint16_t port) {
   if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof program) == 0 &&
       setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &smallest, sizeof smallest) == 0 &&
       bind(fd, reinterpret_cast<const sockaddr*>(&self), sizeof self) == 0) {
-    udp_.push_back({port, fd, true});
+    udp_.push_back({source, port, fd, true});
     return fd;
   }
   const int error = errno;
   close(fd);
-  const int adopted = adopted_udp_.load(std::memory_order_acquire);
-  sockaddr_in bound{};
-  socklen_t length = sizeof bound;
-  if (adopted >= 0 && getsockname(adopted, reinterpret_cast<sockaddr*>(&bound), &length) == 0 && bound.sin_family == AF_INET &&
-      ntohs(bound.sin_port) == port) {
-    udp_.push_back({port, adopted, false});
-    return adopted;
-  }
-  udp_error_ = "UDP port " + std::to_string(port) + ": " + std::strerror(error) + ", and no IKE socket of that port";
-  udp_.push_back({port, -1, false});
+  udp_error_ = "UDP port " + std::to_string(port) + ": " + std::strerror(error) + ", and no IKE socket of that address and port";
+  udp_.push_back({source, port, -1, false});
   return -1;
 }
 
 std::size_t RawSender::send_udp(std::size_t first, std::size_t count) {
-  const int fd = udp_socket(packet_bytes_port(packets_[first]));
+  const int fd = udp_socket(packets_[first]);
   if (fd < 0) return send(v4_, first, count);
   std::size_t refused = 0;
   const auto packets = std::span(packets_).subspan(first, count);

@@ -18,6 +18,8 @@
 
 #include <atomic>
 #include <cstddef>
+#include <memory>
+#include <mutex>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -46,9 +48,10 @@ class RawSender {
   std::uint64_t gso_sends() const noexcept { return gso_sends_.load(std::memory_order_relaxed); }
   // Why ESP in UDP went out per packet (empty while it did not; the sending thread's).
   const std::string& udp_error() const noexcept { return udp_error_; }
-  // Sends ESP in UDP from this socket's port through it (the caller keeps it open; IKE's NAT-T
-  // socket: sending on it from another thread is safe).
-  void adopt_udp_socket(int fd) noexcept { adopted_udp_.store(fd, std::memory_order_release); }
+  // Sends ESP in UDP from this socket's address and port through it where the sender cannot bind
+  // the port itself (the caller keeps it open; IKE's NAT-T socket: sending on it from another
+  // thread is safe). May be called from any thread.
+  void adopt_udp_socket(int fd);
 
  private:
   enum class Lane : std::uint8_t { None, V4Raw, V4Esp, V4Udp, V6Raw };
@@ -60,7 +63,7 @@ class RawSender {
   Lane prepare(std::size_t index);  // the message of packets_[index], and the socket it goes to
   std::size_t send(int fd, std::size_t first, std::size_t count);
   std::size_t send_udp(std::size_t first, std::size_t count);  // V4Udp packets, in runs
-  int udp_socket(std::uint16_t port);                            // -1: none, send per packet
+  int udp_socket(std::span<const std::byte> packet);             // -1: none, send per packet
 
   int v4_ = -1;
   int v6_ = -1;
@@ -72,12 +75,17 @@ class RawSender {
   std::vector<Control> controls_;
   std::vector<Lane> lanes_;
   struct UdpSocket {
-    std::uint16_t port;
-    int fd;  // -1: could not be had
+    in_addr source;
+    std::uint16_t port;  // host order
+    int fd;              // -1: could not be had
     bool owned;
   };
-  std::vector<UdpSocket> udp_;
-  std::atomic<int> adopted_udp_{-1};  // set from IKE's thread
+  std::vector<UdpSocket> udp_;  // the sending thread's, by source address and port
+  struct Adopted {
+    std::mutex mutex;
+    std::vector<int> fds;
+  };
+  std::unique_ptr<Adopted> adopted_ = std::make_unique<Adopted>();
   std::string udp_error_;
   std::vector<iovec> gso_vectors_;
   std::atomic<std::uint64_t> gso_datagrams_{0};  // written by the sending thread only
