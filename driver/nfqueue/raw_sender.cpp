@@ -182,9 +182,11 @@ int RawSender::udp_socket(std::span<const std::byte> packet) {
   }
   sock_fprog program{static_cast<unsigned short>(std::size(kKeepNothing)), kKeepNothing};
   const int smallest = 1;
+  const int send_buffer = 4 << 20;  // a few dozen superpackets in flight
   sockaddr_in self{};
   self.sin_family = AF_INET;
   self.sin_port = htons(port);
+  (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &send_buffer, sizeof send_buffer);
   if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof program) == 0 &&
       setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &smallest, sizeof smallest) == 0 &&
       bind(fd, reinterpret_cast<const sockaddr*>(&self), sizeof self) == 0) {
@@ -247,10 +249,12 @@ std::size_t RawSender::send_udp(std::size_t first, std::size_t count) {
     message.msg_controllen = used;
     ssize_t sent = -1;
     do {
-      sent = sendmsg(fd, &message, 0);
+      // Never blocks the queue thread (IKE's socket may be blocking): a full send buffer, or a run
+      // the kernel will not take whole (a datagram past the route's MTU), goes per packet instead.
+      sent = sendmsg(fd, &message, MSG_DONTWAIT);
     } while (sent < 0 && errno == EINTR);
     if (sent < 0) {
-      refused += run;
+      refused += send(v4_, first + i, run);  // prepare() made their IPPROTO_RAW messages
     } else if (run > 1) {
       gso_datagrams_.fetch_add(run, std::memory_order_relaxed);
       gso_sends_.fetch_add(1, std::memory_order_relaxed);
