@@ -58,6 +58,9 @@ class WarddIkeNetnsTest : public testing::TwoWarddHosts {
 
   void start(Host& host, const model::Policy& policy) { testing::start_wardd(host, policy); }
 
+  // Both hosts with the fast path, A with [ike] udp_encapsulation = force, IKE `version`.
+  void expect_forced_udp_encapsulation(const std::string& version);
+
   void use_certificate(Host& host, const test::TestCa& issuer, const test::TestCa& trusted, const std::string& address) {
     testing::use_certificate(host, &host == &a_ ? "a" : "b", issuer, trusted, address);
   }
@@ -300,13 +303,12 @@ TEST_F(WarddIkeNetnsTest, Ikev2FirstOnBothSidesNegotiatesIkev2) {
 }
 
 // `[ike] udp_encapsulation = force` on A alone (strongSwan's `encap = yes`), both with the fast
-// path: without a NAT, A pretends one, B sees it too, both float to 4500 and the CHILD_SA carries
+// path, IKEv1 and IKEv2: without a NAT, A pretends one, B sees it too, both float to 4500 and the CHILD_SA carries
 // ESP in UDP, which the fast path sends in UDP GSO superpackets (a capture on the veth sees one
 // frame each): the wire has no IP protocol 50, pings and a TCP stream pass.
-TEST_F(WarddIkeNetnsTest, ForcedUdpEncapsulationCarriesTrafficAsEspInUdp) {
-  if (std::string(testing::kTestBackend) != "nfqueue") GTEST_SKIP() << "the fast path is the nfqueue backend's";
-  testing::lay_out(a_, a_.dir, testing::kTestBackend, "\nfast_path = yes", "[ike]\nversion = ikev2-first\nudp_encapsulation = force\n");
-  testing::lay_out(b_, b_.dir, testing::kTestBackend, "\nfast_path = yes", "[ike]\nversion = ikev2-first\n");
+void WarddIkeNetnsTest::expect_forced_udp_encapsulation(const std::string& version) {
+  testing::lay_out(a_, a_.dir, testing::kTestBackend, "\nfast_path = yes", "[ike]\nversion = " + version + "\nudp_encapsulation = force\n");
+  testing::lay_out(b_, b_.dir, testing::kTestBackend, "\nfast_path = yes", "[ike]\nversion = " + version + "\n");
   start(a_, esp_policy("netns ike secret"));
   start(b_, esp_policy("netns ike secret"));
   ward::testing::PacketCapture capture(*b_.ns, links_.second);
@@ -331,6 +333,15 @@ TEST_F(WarddIkeNetnsTest, ForcedUdpEncapsulationCarriesTrafficAsEspInUdp) {
   EXPECT_LT(udp, 1500) << "superpackets" << ward::testing::PacketCapture::describe(wire);
   EXPECT_EQ(wire.count("1"), 0U) << "ICMP in clear" << ward::testing::PacketCapture::describe(wire);
   EXPECT_EQ(wire.count("6"), 0U) << "TCP in clear" << ward::testing::PacketCapture::describe(wire);
+}
+TEST_F(WarddIkeNetnsTest, ForcedUdpEncapsulationCarriesTrafficAsEspInUdpWithIkev1) {
+  if (std::string(testing::kTestBackend) != "nfqueue") GTEST_SKIP() << "the fast path is the nfqueue backend's";
+  expect_forced_udp_encapsulation("ikev1");
+}
+
+TEST_F(WarddIkeNetnsTest, ForcedUdpEncapsulationCarriesTrafficAsEspInUdpWithIkev2) {
+  if (std::string(testing::kTestBackend) != "nfqueue") GTEST_SKIP() << "the fast path is the nfqueue backend's";
+  expect_forced_udp_encapsulation("ikev2-first");
 }
 
 // A with ikev2-first, B with ikev1: B answers IKE_SA_INIT with INVALID_MAJOR_VERSION, A falls
