@@ -1,10 +1,12 @@
 #include "agent/daemon/key_gss.h"
 
 #include <openssl/crypto.h>
+#include <profile.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -83,6 +85,33 @@ krb5_error_code relay_to_wardd(krb5_context context, void* data, const krb5_data
   return krb5_copy_data(context, &copy, new_reply_out);
 }
 
+std::string realm_of(const std::string& principal) {
+  const auto at = principal.rfind('@');
+  return at == std::string::npos ? std::string() : principal.substr(at + 1);
+}
+
+// libkrb5 (1.20) looks a realm's KDCs up before it calls the send hook, and would ask DNS (SRV
+// records, as an AD member's krb5.conf often says), which the key process cannot: a context whose
+// configuration adds (in a memfd, `config_fd`, open while the context lives) a placeholder KDC for
+// each of `realms`, an address the hook answers for before anything is sent there (the messages go
+// to wardd, which finds the real KDCs).
+krb5_error_code context_for_relay(krb5_context& out, int& config_fd, const std::vector<std::string>& realms) {
+  std::string extra = "[realms]\n";
+  for (const auto& realm : realms) {
+    if (!realm.empty()) extra += " " + realm + " = {\n  kdc = 127.0.0.1\n }\n";
+  }
+  config_fd = ::memfd_create("ward-krb5-relay.conf", MFD_CLOEXEC);
+  if (config_fd < 0 || !write_all(config_fd, extra)) return errno != 0 ? errno : EIO;
+  const char* set = std::getenv("KRB5_CONFIG");
+  const std::string path = std::string(set != nullptr ? set : "/etc/krb5.conf") + ":/proc/self/fd/" + std::to_string(config_fd);
+  profile_t profile = nullptr;
+  auto code = static_cast<krb5_error_code>(profile_init_path(path.c_str(), &profile));
+  if (code != 0) return code;
+  code = krb5_init_context_profile(profile, 0, &out);
+  profile_release(profile);
+  return code;
+}
+
 // What get_tickets holds, freed however it ends.
 struct TicketSession {
   krb5_context context = nullptr;
@@ -92,10 +121,12 @@ struct TicketSession {
   krb5_get_init_creds_opt* options = nullptr;
   krb5_creds tgt{};
   krb5_creds* ticket = nullptr;
+  int config_fd = -1;   // the placeholder KDCs (context_for_relay)
   TicketSession() = default;
   TicketSession(const TicketSession&) = delete;
   TicketSession& operator=(const TicketSession&) = delete;
   ~TicketSession() {
+    if (config_fd >= 0) ::close(config_fd);
     if (context == nullptr) return;
     if (ticket != nullptr) krb5_free_creds(context, ticket);
     krb5_free_cred_contents(context, &tgt);
@@ -113,7 +144,7 @@ struct TicketSession {
 Expected<void, std::string> get_tickets(const KeyGss::KdcSend& send, const std::string& keytab, const std::string& ccache,
                                         const std::string& client, const std::string& server) {
   TicketSession s;
-  if (const auto code = krb5_init_context(&s.context); code != 0) {
+  if (const auto code = context_for_relay(s.context, s.config_fd, {realm_of(client), realm_of(server)}); code != 0) {
     s.context = nullptr;
     return unexpected("cannot start libkrb5 (error " + std::to_string(code) + ")");
   }

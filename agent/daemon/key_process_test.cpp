@@ -223,6 +223,9 @@ class KeyProcessKerberosTest : public KeyProcessTest {
   // Main mode 3 to 6's Kerberos between an in-process initiator (a) and the acceptor `responder`
   // (b's, through the key process): an empty string when both HASH payloads verified, else why.
   // `peer` is set to whom the acceptor says the initiator proved to be.
+
+
+ public:
   static std::string run_exchange(const ike::auth::AuthProvider& initiator_provider, const ike::auth::AuthProvider& responder_provider,
                                   std::string* peer = nullptr) {
     using ike::auth::Role;
@@ -385,6 +388,45 @@ TEST_F(KeyProcessKerberosTest, AKilledKeyProcessIsReplacedAndAcceptsAgain) {
   ASSERT_TRUE(eventually([&] { return keys_->child_pid() > 0 && keys_->child_pid() != first; })) << log_text();
   EXPECT_EQ(run_exchange(initiator, acceptor), "");
   EXPECT_EQ(log_text().find("key-process-keytab-refused"), std::string::npos) << log_text();
+}
+
+// A realm the key process's Kerberos configuration does not name (as when an AD member's KDCs are
+// found by DNS, which the key process cannot ask: it started before KRB5_CONFIG named this KDC),
+// whose KDC clients reach over UDP first and which answers no more than 200 bytes over UDP (a real
+// AD ticket with its PAC does not fit a datagram either): the key process still gets its tickets
+// (its KDC messages go to wardd, which finds the KDC), and wardd's relay lets the KDC's
+// RESPONSE_TOO_BIG through to its own libkrb5, which sends the message again over TCP.
+TEST_F(KeyProcessTest, TheKdcRelayResendsOverTcpWhatDoesNotFitUdp) {
+  test::KdcOptions options;
+  options.realm = "UDP.WARD.TEST";
+  options.udp_preference_limit = 65535;
+  options.extra_kdcdefaults = " kdc_max_dgram_reply_size = 200\n";
+  auto kdc = test::KdcInstance::start(options);
+  ASSERT_TRUE(kdc) << kdc.error().to_string();
+  const test::ScopedEnv krb5_config("KRB5_CONFIG", (*kdc)->krb5_config().string());
+  for (const char* host : {"a", "b"}) {
+    ASSERT_TRUE((*kdc)->add_principal("host/" + std::string(host) + ".ward.test"));
+    ASSERT_TRUE((*kdc)->extract_keytab("host/" + std::string(host) + ".ward.test", dir_ / (std::string(host) + ".keytab")));
+  }
+  const std::string a = "host/a.ward.test@UDP.WARD.TEST", b = "host/b.ward.test@UDP.WARD.TEST";
+  ASSERT_TRUE(keys_->use_keytab({dir_ / "a.keytab", a, ""}));
+  ike::auth::KerberosConfig initiator_config;
+  initiator_config.keytab = dir_ / "a.keytab";
+  initiator_config.own_principal = a;
+  initiator_config.peer_principal = [b](const IpAddress&) -> Expected<std::string, std::string> { return b; };
+  ike::auth::KerberosConfig acceptor_config;
+  acceptor_config.keytab = dir_ / "b.keytab";
+  acceptor_config.own_principal = b;
+  acceptor_config.peer_principal = [a](const IpAddress&) -> Expected<std::string, std::string> { return a; };
+  acceptor_config.replay_cache = "none:";
+  const KeyProcessKerberosProvider initiator(initiator_config, *keys_);
+  const ike::auth::KerberosProvider acceptor(acceptor_config);
+  EXPECT_EQ(KeyProcessKerberosTest::run_exchange(initiator, acceptor), "");
+  // The KDC got each message twice, over UDP then TCP, and answered the second from its lookaside
+  // cache: the relay's TCP retry is what got the tickets through.
+  std::ifstream log((*kdc)->dir() / "krb5kdc.log");
+  const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("repeated (retransmitted?) request"), std::string::npos) << text;
 }
 
 // Not a timed test: prints what a Kerberos main mode's GSS-API steps cost (messages 3 to 6 of one

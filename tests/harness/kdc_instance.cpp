@@ -95,14 +95,14 @@ Expected<void, HarnessError> KdcInstance::prepare() {
                      " dns_lookup_realm = false\n"
                      " dns_canonicalize_hostname = false\n"
                      " rdns = false\n"
-                     " udp_preference_limit = 1\n"
+                     " udp_preference_limit = " + std::to_string(options_.udp_preference_limit) + "\n"
                      " default_ccache_name = MEMORY:ward-test\n"
                      " default_keytab_name = FILE:" + (d / "default.keytab").string() + "\n"
                      " default_client_keytab_name = FILE:" + (d / "default-client.keytab").string() + "\n" +
                      options_.extra_libdefaults +
                      "[realms]\n " + realm + " = {\n  kdc = " + kdc + "\n }\n"
                      "[domain_realm]\n localhost = " + realm + "\n 127.0.0.1 = " + realm + "\n";
-  std::string kdcconf = "[kdcdefaults]\n kdc_listen = " + kdc + "\n kdc_tcp_listen = " + kdc + "\n"
+  std::string kdcconf = "[kdcdefaults]\n kdc_listen = " + kdc + "\n kdc_tcp_listen = " + kdc + "\n" + options_.extra_kdcdefaults +
                         "[realms]\n " + realm + " = {\n"
                         "  database_name = " + (d / "principal").string() + "\n"
                         "  key_stash_file = " + (d / "stash").string() + "\n"

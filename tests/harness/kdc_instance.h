@@ -28,6 +28,10 @@ struct KdcOptions {
   std::string clock_offset = {};
   // Appended to krb5.conf's [libdefaults], e.g. " kdc_timesync = 0\n".
   std::string extra_libdefaults = {};
+  // krb5.conf's udp_preference_limit: 1 sends every message over TCP; larger lets clients try UDP.
+  int udp_preference_limit = 1;
+  // Appended to kdc.conf's [kdcdefaults], e.g. " kdc_max_dgram_reply_size = 200\n".
+  std::string extra_kdcdefaults = {};
 };
 
 class KdcInstance {
