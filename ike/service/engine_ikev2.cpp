@@ -340,6 +340,30 @@ void IkeService::Engine::after_ikev2_step(Ikev2Entry& entry, Ikev2Sa::Output out
   if (out.send.size() > 0 || out.established || out.failed || out.closed || out.child) changed();
   if (out.established) report_ikev2_established(entry);
   if (out.child) install_child(entry, *out.child);
+  for (const auto& rekeyed : out.rekeyed) install_child(entry, rekeyed.child, rekeyed.replaces);
+  for (const auto& [spi, why] : out.rekey_failed) {
+    for (auto& record : sas_) {
+      if (record.ikev2_id != entry.id || record.inbound_spi != spi) continue;
+      log(ikev2_name(entry) + ": rekeying CHILD_SA " + hex32(spi) + " failed (" + why + "): its successor comes with a new IKE SA");
+      // As before CREATE_CHILD_SA: the acquire's negotiation, which makes a new IKE SA.
+      driver::Acquire acquire;
+      acquire.filter_id = record.policy.filter_id;
+      acquire.peer = record.peer.address;
+      acquire.source = record.policy.local.prefix.address();
+      acquire.destination = record.policy.remote.prefix.address();
+      const auto policy = record.policy;
+      negotiate(acquire, policy);
+      break;
+    }
+  }
+  for (const auto spi : out.retired_inbound_spis) {
+    for (std::size_t i = 0; i < sas_.size(); ++i) {
+      if (sas_[i].ikev2_id == entry.id && sas_[i].inbound_spi == spi) {
+        delete_pair(i, "rekeyed: its successor is installed and the peer answered the DELETE", false);
+        break;
+      }
+    }
+  }
   for (const auto spi : out.peer_deleted_outbound_spis) {
     ++counters_.deletes_received;
     for (std::size_t i = 0; i < sas_.size(); ++i) {
@@ -396,7 +420,17 @@ void IkeService::Engine::report_ikev2_established(Ikev2Entry& entry) {
                 entry.sa->initiator() ? auth::Role::Initiator : auth::Role::Responder, method, entry.policy.filter_id, 0, 0, {}});
 }
 
-void IkeService::Engine::install_child(Ikev2Entry& entry, const v2::ChildSa& child) {
+bool IkeService::Engine::rekey_ikev2_child(QuickModeSa& record) {
+  Ikev2Entry* entry = ikev2_by_id(record.ikev2_id);
+  if (entry == nullptr || entry->dead || !entry->sa->established()) return false;
+  if (entry->expires && *entry->expires <= now()) return false;   // the IKE SA's own end: a new one
+  record.rekeying = true;
+  log(ikev2_name(*entry) + ": CHILD_SA " + hex32(record.inbound_spi) + " reached its soft lifetime: rekeying it with CREATE_CHILD_SA");
+  after_ikev2_step(*entry, entry->sa->transition(Ikev2Sa::RekeyChild{record.inbound_spi}, now()));
+  return true;
+}
+
+void IkeService::Engine::install_child(Ikev2Entry& entry, const v2::ChildSa& child, std::uint32_t replaces) {
   const auto role = entry.sa->initiator() ? auth::Role::Initiator : auth::Role::Responder;
   const std::string method = entry.auth ? std::string(entry.auth->name()) : std::string();
   std::string errors;
@@ -419,19 +453,26 @@ void IkeService::Engine::install_child(Ikev2Entry& entry, const v2::ChildSa& chi
   record.peer = entry.peer;
   record.role = role;
   record.policy = entry.policy;
+  for (const auto& old : sas_) {
+    if (replaces != 0 && old.ikev2_id == entry.id && old.inbound_spi == replaces) record.policy = old.policy;
+  }
   record.inbound_spi = child.inbound_spi;
   record.outbound_spi = child.outbound_spi;
   record.chosen = sa::ProtectionSuite(sa::EspProposal{child.proposal.cipher, child.proposal.integrity});
   record.auth_method = method;
   record.established = now();
-  record.expires = now() + entry.policy.lifetime;
+  record.expires = now() + record.policy.lifetime;
   record.ike_version = 2;
   record.ikev2_id = entry.id;
+  const auto filter_id = record.policy.filter_id;
   sas_.push_back(std::move(record));
   ++counters_.quick_modes_established;
   log(ikev2_name(entry) + ": CHILD_SA inbound " + hex32(child.inbound_spi) + " / outbound " + hex32(child.outbound_spi) +
-      " for filter " + std::to_string(entry.policy.filter_id) + " (" + child.local.to_string() + " <-> " + child.remote.to_string() + ")");
-  emit(IkeEvent{IkeEvent::Kind::QuickModeEstablished, entry.peer.address, role, method, entry.policy.filter_id, child.inbound_spi,
+      " for filter " + std::to_string(filter_id) + " (" + child.local.to_string() + " <-> " + child.remote.to_string() + ")" +
+      (replaces != 0 ? ", rekeyed with CREATE_CHILD_SA: replaces inbound " + hex32(replaces) +
+                           (child.pfs ? " (PFS group " + std::to_string(static_cast<unsigned>(*child.pfs)) + ")" : std::string())
+                     : std::string()));
+  emit(IkeEvent{IkeEvent::Kind::QuickModeEstablished, entry.peer.address, role, method, filter_id, child.inbound_spi,
                 child.outbound_spi, {}});
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "ike/v2/create_child_sa.h"
 #include "ike/v2/protected_message.h"
 
 namespace ward::ike::service {
@@ -141,11 +142,13 @@ Ikev2Sa::Output Ikev2Sa::transition(const Input& input, sa::TimePoint now) {
     on_timer(now, out);
   } else if (const auto* children = std::get_if<DeleteChildren>(&input)) {
     if (state_ != State::Established || children->inbound_spis.empty()) return out;
-    std::erase_if(children_, [&](const auto& pair) {
-      return std::find(children->inbound_spis.begin(), children->inbound_spis.end(), pair.first) != children->inbound_spis.end();
+    std::erase_if(children_, [&](const Child& c) {
+      return std::find(children->inbound_spis.begin(), children->inbound_spis.end(), c.inbound) != children->inbound_spis.end();
     });
     request([this, spis = children->inbound_spis](std::uint32_t id) { return v2::delete_child_sa_request(*sa_, id, spis); },
             false, now, out);
+  } else if (const auto* rekey = std::get_if<RekeyChild>(&input)) {
+    if (state_ == State::Established) rekey_child(rekey->inbound_spi, now, out);
   } else if (std::holds_alternative<DeleteIkeSa>(input)) {
     if (state_ != State::Established) {
       state_ = State::Closed;
@@ -191,7 +194,7 @@ void Ikev2Sa::on_received(std::span<const std::byte> bytes, sa::TimePoint now, O
       auto header = v2::parse_message(bytes);
       if (!header) return;
       if (h->response()) {
-        on_response(header->header, bytes, out);
+        on_response(header->header, bytes, now, out);
       } else {
         on_request(header->header, bytes, out);
       }
@@ -275,7 +278,7 @@ void Ikev2Sa::on_ike_auth_response(std::span<const std::byte> bytes, Output& out
   out.peer_answered = true;
   out.established = true;
   state_ = State::Established;
-  children_.emplace_back(child->inbound_spi, child->outbound_spi);
+  add_child(*child, child_);
   out.child = std::move(*child);
   auth_initiator_.reset();
 }
@@ -336,7 +339,7 @@ void Ikev2Sa::on_ike_auth_request(std::span<const std::byte> bytes, Output& out)
     out.failure = child.refuse_with ? kind_of(*child.refuse_with) : FailureKind::NoProposalChosen;
     return;
   }
-  children_.emplace_back(reply->child->inbound_spi, reply->child->outbound_spi);
+  add_child(*reply->child, child_);
   out.child = std::move(reply->child);
 }
 
@@ -347,10 +350,12 @@ void Ikev2Sa::on_request(const v2::Header& header, std::span<const std::byte> by
   }
   if (header.message_id != expected_request_id_) return;   // outside the window of 1
   if (header.exchange != ExchangeType::Informational) {
-    // CREATE_CHILD_SA is not run by the service yet (ike/v2/README.md): refused, the IKE SA
-    // and its CHILD_SA carry on.
     auto opened = v2::open_protected(*sa_, bytes);
     if (!opened) return;
+    if (header.exchange == ExchangeType::CreateChildSa) {
+      on_create_child_sa(header, std::move(opened->payloads), out);
+      return;
+    }
     const v2::Payload refusal = v2::NotifyPayload{0, {}, static_cast<std::uint16_t>(NotifyType::NoAdditionalSas), {}};
     auto sealed = v2::seal_protected(*sa_, header.exchange, header.message_id, true, std::span(&refusal, 1));
     if (!sealed) return;
@@ -361,7 +366,7 @@ void Ikev2Sa::on_request(const v2::Header& header, std::span<const std::byte> by
     return;
   }
   std::vector<std::pair<std::uint32_t, std::uint32_t>> outbound_to_inbound;
-  for (const auto& [inbound, outbound] : children_) outbound_to_inbound.emplace_back(outbound, inbound);
+  for (const auto& c : children_) outbound_to_inbound.emplace_back(c.outbound, c.inbound);
   auto answer = v2::answer_informational(*sa_, bytes, outbound_to_inbound);
   if (!answer) return;
   out.peer_answered = true;
@@ -370,8 +375,8 @@ void Ikev2Sa::on_request(const v2::Header& header, std::span<const std::byte> by
   out.send.push_back(answer->reply);
   if (!answer->deleted_outbound_spis.empty()) {
     out.peer_deleted_outbound_spis = answer->deleted_outbound_spis;
-    std::erase_if(children_, [&](const auto& pair) {
-      return std::find(answer->deleted_outbound_spis.begin(), answer->deleted_outbound_spis.end(), pair.second) !=
+    std::erase_if(children_, [&](const Child& c) {
+      return std::find(answer->deleted_outbound_spis.begin(), answer->deleted_outbound_spis.end(), c.outbound) !=
              answer->deleted_outbound_spis.end();
     });
   }
@@ -381,14 +386,19 @@ void Ikev2Sa::on_request(const v2::Header& header, std::span<const std::byte> by
   }
 }
 
-void Ikev2Sa::on_response(const v2::Header& header, std::span<const std::byte> bytes, Output& out) {
-  if (!outstanding_ || header.message_id != *outstanding_) return;
-  auto payloads = v2::consume_informational_response(*sa_, *outstanding_, bytes);
-  if (!payloads) return;
+void Ikev2Sa::on_response(const v2::Header& header, std::span<const std::byte> bytes, sa::TimePoint now, Output& out) {
+  if (!outstanding_ || !outstanding_request_ || header.message_id != *outstanding_) return;
+  if (header.exchange != outstanding_request_->exchange) return;
+  auto opened = v2::open_protected(*sa_, bytes);
+  if (!opened) return;
   out.peer_answered = true;
   retransmitter_.answered();
   outstanding_.reset();
-  if (outstanding_deletes_ike_sa_) {
+  auto answered = std::move(*outstanding_request_);
+  outstanding_request_.reset();
+  out.retired_inbound_spis.insert(out.retired_inbound_spis.end(), answered.retires.begin(), answered.retires.end());
+  if (answered.on_answer) answered.on_answer(&opened->payloads, now, out);
+  if (answered.deletes_ike_sa) {
     state_ = State::Closed;
     out.closed = true;
   }
@@ -396,7 +406,14 @@ void Ikev2Sa::on_response(const v2::Header& header, std::span<const std::byte> b
 
 void Ikev2Sa::request(std::function<Expected<v2::Bytes, std::string>(std::uint32_t)> build, bool deletes_ike_sa,
                       sa::TimePoint now, Output& out) {
-  queued_.push_back(PendingRequest{std::move(build), deletes_ike_sa});
+  PendingRequest pending;
+  pending.build = std::move(build);
+  pending.deletes_ike_sa = deletes_ike_sa;
+  request(std::move(pending), now, out);
+}
+
+void Ikev2Sa::request(PendingRequest pending, sa::TimePoint now, Output& out) {
+  queued_.push_back(std::move(pending));
   send_next_request(now, out);
 }
 
@@ -405,9 +422,12 @@ void Ikev2Sa::send_next_request(sa::TimePoint now, Output& out) {
     auto next = std::move(queued_.front());
     queued_.pop_front();
     auto built = next.build(next_request_id_);
-    if (!built) continue;
+    if (!built) {
+      if (next.on_answer) next.on_answer(nullptr, now, out);
+      continue;
+    }
     outstanding_ = next_request_id_++;
-    outstanding_deletes_ike_sa_ = next.deletes_ike_sa;
+    outstanding_request_ = std::move(next);
     retransmitter_.sent(*built, now, true);
     out.send.push_back(std::move(*built));
   }
@@ -428,7 +448,8 @@ void Ikev2Sa::on_timer(sa::TimePoint now, Output& out) {
     // Our INFORMATIONAL went unanswered: the peer is gone (2.4), and with it the IKE SA.
     state_ = State::Closed;
     out.closed = true;
-    out.failed = "the peer did not answer INFORMATIONAL request " + std::to_string(outstanding_.value_or(0)) + " after " +
+    out.failed = "the peer did not answer " + std::string(v2::name(outstanding_request_ ? outstanding_request_->exchange : ExchangeType::Informational)) +
+                 " request " + std::to_string(outstanding_.value_or(0)) + " after " +
                  std::to_string(retransmitter_.sends()) + " sends";
     out.failure = FailureKind::PeerDead;
     return;
@@ -438,6 +459,148 @@ void Ikev2Sa::on_timer(sa::TimePoint now, Output& out) {
   fail(std::string("no answer to ") + (state_ == State::IkeSaInitSent ? "IKE_SA_INIT" : "IKE_AUTH") + " after " +
            std::to_string(retransmitter_.sends()) + " sends",
        never_answered ? FailureKind::NoResponse : FailureKind::TimedOut, out);
+}
+
+std::vector<std::pair<std::uint32_t, std::uint32_t>> Ikev2Sa::child_spis() const {
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> out;
+  for (const auto& c : children_) out.emplace_back(c.inbound, c.outbound);
+  return out;
+}
+
+Ikev2Sa::Child* Ikev2Sa::child_by_inbound(std::uint32_t spi) {
+  for (auto& c : children_)
+    if (c.inbound == spi) return &c;
+  return nullptr;
+}
+
+void Ikev2Sa::add_child(const v2::ChildSa& sa, const v2::ChildSaConfig& config) {
+  Child c;
+  c.inbound = sa.inbound_spi;
+  c.outbound = sa.outbound_spi;
+  c.config = config;
+  c.config.local = sa.local;    // a rekey proposes the selectors as narrowed
+  c.config.remote = sa.remote;
+  c.config.refuse_with.reset();
+  children_.push_back(std::move(c));
+}
+
+void Ikev2Sa::retire_children(std::vector<std::uint32_t> inbound_spis, sa::TimePoint now, Output& out) {
+  std::erase_if(children_, [&](const Child& c) { return std::find(inbound_spis.begin(), inbound_spis.end(), c.inbound) != inbound_spis.end(); });
+  PendingRequest pending;
+  pending.build = [this, spis = inbound_spis](std::uint32_t id) { return v2::delete_child_sa_request(*sa_, id, spis); };
+  pending.retires = std::move(inbound_spis);
+  request(std::move(pending), now, out);
+}
+
+void Ikev2Sa::rekey_child(std::uint32_t inbound_spi, sa::TimePoint now, Output& out) {
+  Child* old = child_by_inbound(inbound_spi);
+  if (old == nullptr || old->rekeying || old->replaced) {
+    out.rekey_failed.emplace_back(inbound_spi, old == nullptr ? "no such CHILD_SA in the IKE SA" : "a rekey of it is under way");
+    return;
+  }
+  auto spi = hooks_.allocate_spi ? hooks_.allocate_spi() : v2::random_esp_spi();
+  if (!spi) {
+    out.rekey_failed.emplace_back(inbound_spi, "no inbound SPI: " + spi.error());
+    return;
+  }
+  auto made = v2::ChildRekeyInitiator::create(old->config, inbound_spi, *spi);
+  if (!made) {
+    if (hooks_.release_spi) hooks_.release_spi(*spi);
+    out.rekey_failed.emplace_back(inbound_spi, made.error());
+    return;
+  }
+  old->rekeying = true;
+  old->collision.reset();
+  auto initiator = std::make_shared<v2::ChildRekeyInitiator>(std::move(*made));
+  PendingRequest pending;
+  pending.exchange = ExchangeType::CreateChildSa;
+  pending.build = [this, initiator](std::uint32_t id) { return initiator->build_request(*sa_, id); };
+  pending.on_answer = [this, initiator](const std::vector<v2::Payload>* payloads, sa::TimePoint at, Output& answer) {
+    const auto old_spi = initiator->old_inbound_spi();
+    Child* old_child = child_by_inbound(old_spi);
+    if (old_child != nullptr) old_child->rekeying = false;
+    std::optional<NotifyType> refused;
+    auto child = payloads != nullptr ? initiator->consume_response(*sa_, *payloads, &refused)
+                                     : Expected<v2::ChildSa, std::string>(unexpected(std::string("the request could not be built")));
+    if (!child) {
+      if (hooks_.release_spi) hooks_.release_spi(initiator->own_spi());
+      answer.rekey_failed.emplace_back(old_spi, child.error());
+      return;
+    }
+    v2::Bytes nr;
+    for (const auto& p : *payloads)
+      if (const auto* n = std::get_if<v2::NoncePayload>(&p)) nr = n->data;
+    add_child(*child, old_child != nullptr ? old_child->config : child_);
+    children_.back().config.pfs_group = child->pfs ? child->pfs : children_.back().config.pfs_group;
+    const std::uint32_t new_spi = child->inbound_spi;
+    answer.rekeyed.push_back(Rekeyed{std::move(*child), old_spi});
+    old_child = child_by_inbound(old_spi);   // add_child may have moved it
+    if (old_child != nullptr && old_child->collision &&
+        v2::holds_lowest_nonce(initiator->nonce(), nr, old_child->collision->ni, old_child->collision->nr)) {
+      // 2.8.1: both rekeyed it and our exchange holds the lowest nonce: ours is the redundant
+      // SA, deleted by us; the old one is the peer's to delete (its successor survives).
+      old_child->replaced = true;
+      old_child->collision.reset();
+      retire_children({new_spi}, at, answer);
+      return;
+    }
+    if (old_child != nullptr) retire_children({old_spi}, at, answer);
+  };
+  request(std::move(pending), now, out);
+}
+
+void Ikev2Sa::on_create_child_sa(const v2::Header& header, std::vector<v2::Payload> payloads, Output& out) {
+  auto respond = [&](v2::Bytes reply) {
+    out.peer_answered = true;
+    last_response_ = reply;
+    ++expected_request_id_;
+    out.send.push_back(std::move(reply));
+  };
+  auto request = v2::classify_create_child_sa(std::move(payloads));
+  if (request.kind != v2::CreateChildSaRequest::Kind::RekeyChildSa) {
+    // The IKE SA's rekey and additional CHILD_SAs are not run yet: refused, the IKE SA and its
+    // CHILD_SAs carry on.
+    if (auto refusal = v2::refuse_create_child_sa(*sa_, header.message_id, NotifyType::NoAdditionalSas)) respond(std::move(*refusal));
+    return;
+  }
+  Child* old = nullptr;
+  for (auto& c : children_)
+    if (c.outbound == request.rekeyed_spi) old = &c;
+  if (old == nullptr || old->replaced) {
+    // Gone, or already succeeded (its DELETE is on the way): 2.25 answers CHILD_SA_NOT_FOUND
+    // for the first, TEMPORARY_FAILURE for the second.
+    auto refusal = old == nullptr
+                       ? v2::refuse_create_child_sa(*sa_, header.message_id, NotifyType::ChildSaNotFound, request.rekeyed_spi)
+                       : v2::refuse_create_child_sa(*sa_, header.message_id, NotifyType::TemporaryFailure);
+    if (refusal) respond(std::move(*refusal));
+    return;
+  }
+  std::uint32_t spi = 0;
+  const v2::SpiSource source = [&]() -> Expected<std::uint32_t, std::string> {
+    auto allocated = hooks_.allocate_spi ? hooks_.allocate_spi() : v2::random_esp_spi();
+    if (allocated) spi = *allocated;
+    return allocated;
+  };
+  auto reply = v2::answer_child_rekey(*sa_, header.message_id, old->config, request.payloads, source);
+  if (!reply) {
+    if (spi != 0 && hooks_.release_spi) hooks_.release_spi(spi);
+    return;
+  }
+  respond(reply->reply);
+  if (!reply->child) {
+    if (spi != 0 && hooks_.release_spi) hooks_.release_spi(spi);
+    return;
+  }
+  const std::uint32_t old_inbound = old->inbound;
+  if (old->rekeying) {
+    old->collision = Collision{reply->ni, reply->nr};
+  } else {
+    old->replaced = true;   // the peer deletes it now
+  }
+  auto config = old->config;
+  config.pfs_group = reply->child->pfs ? reply->child->pfs : config.pfs_group;
+  add_child(*reply->child, config);
+  out.rekeyed.push_back(Rekeyed{std::move(*reply->child), old_inbound});
 }
 
 void Ikev2Sa::fail(std::string reason, FailureKind kind, Output& out) {

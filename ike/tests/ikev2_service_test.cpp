@@ -4,7 +4,8 @@
 // a peer set to ikev1 answers INVALID_MAJOR_VERSION and the initiator falls back to IKEv1 at
 // once; a peer that drops IKEv2 is given up after the fallback time; a wrong PSK fails both
 // sides; DELETE of the CHILD_SA (a filter going away) reaches the peer; a resent IKE_SA_INIT and
-// IKE_AUTH are answered from the window without a second SA.
+// IKE_AUTH are answered from the window without a second SA; a CHILD_SA's soft expiry rekeys it
+// with CREATE_CHILD_SA in the same IKE SA, from either side.
 #include <gtest/gtest.h>
 
 #include "ike/net/udp_socket.h"
@@ -166,7 +167,11 @@ TEST(Ikev2Service, AWrongPreSharedKeyFailsBothSidesAndInstallsNothing) {
   EXPECT_EQ(b.sim.counters().sas.size(), 0U);
 }
 
-TEST(Ikev2Service, TheChildSaExpiringNegotiatesItsSuccessorInANewIkeSa) {
+// A CHILD_SA's soft expiry rekeys it with CREATE_CHILD_SA in the IKE SA it belongs to (with the
+// policy's PFS group), on the initiator's side and then on the responder's: each time both sides
+// end with the one new pair (the old one deleted once the new one is installed), the keys match
+// and no second IKE SA was made.
+TEST(Ikev2Service, TheChildSaExpiringIsRekeyedWithCreateChildSaInItsIkeSaFromEitherSide) {
   Host a(kA, "loopback secret"), b(kB, "loopback secret");
   a.start(with_version(a.options(), IkeVersionPolicy::Ikev2First));
   b.start(with_version(b.options(), IkeVersionPolicy::Ikev2First));
@@ -174,15 +179,44 @@ TEST(Ikev2Service, TheChildSaExpiringNegotiatesItsSuccessorInANewIkeSa) {
   a.ike->initiate(acquire_to(kA, kB));
   const auto first = a.events.wait_for(IkeEvent::Kind::QuickModeEstablished);
   ASSERT_TRUE(first.has_value());
-  driver::SaExpiry soft;
-  soft.spi = first->outbound_spi;
-  soft.direction = driver::crypto::Direction::Outbound;
-  soft.kind = driver::ExpiryKind::Soft;
-  a.ike->on_expiry(soft);
-  const auto s = a.wait_snapshot([](const auto& snap) { return snap.quick_modes.size() == 2; });
-  ASSERT_EQ(s.quick_modes.size(), 2U);
-  EXPECT_EQ(s.counters.ikev2_sas_established, 2U);
-  EXPECT_NE(s.quick_modes[0].outbound_spi, s.quick_modes[1].outbound_spi);
+  ASSERT_EQ(b.wait_snapshot([](const auto& s) { return s.quick_modes.size() == 1; }).quick_modes.size(), 1U);
+
+  auto soft_expiry = [](std::uint32_t outbound_spi) {
+    driver::SaExpiry soft;
+    soft.spi = outbound_spi;
+    soft.direction = driver::crypto::Direction::Outbound;
+    soft.kind = driver::ExpiryKind::Soft;
+    return soft;
+  };
+  // Both sides down to one pair again, not the one named.
+  auto rekeyed = [&](std::uint32_t old_a_outbound) {
+    const auto sa = a.wait_snapshot([&](const auto& s) { return s.quick_modes.size() == 1 && s.quick_modes[0].outbound_spi != old_a_outbound; });
+    EXPECT_EQ(sa.quick_modes.size(), 1U);
+    if (sa.quick_modes.size() != 1) return std::uint32_t{0};
+    const auto now_out = sa.quick_modes[0].outbound_spi;
+    const auto sb = b.wait_snapshot([&](const auto& s) { return s.quick_modes.size() == 1 && s.quick_modes[0].inbound_spi == now_out; });
+    EXPECT_EQ(sb.quick_modes.size(), 1U);
+    EXPECT_EQ(sa.counters.ikev2_sas_established, 1U) << "the rekey made a new IKE SA";
+    EXPECT_EQ(sb.counters.ikev2_sas_established, 1U);
+    EXPECT_EQ(sa.main_modes.size(), 1U);
+    EXPECT_EQ(sb.main_modes.size(), 1U);
+    EXPECT_EQ(a.sim.counters().sas.size(), 2U) << "the old pair is still in A's dataplane";
+    EXPECT_EQ(b.sim.counters().sas.size(), 2U) << "the old pair is still in B's dataplane";
+    EXPECT_EQ(sa.quick_modes[0].filter_id, kFilterId);
+    expect_traffic_both_ways(a, b);
+    return now_out;
+  };
+
+  a.ike->on_expiry(soft_expiry(first->outbound_spi));
+  const auto second = rekeyed(first->outbound_spi);
+  ASSERT_NE(second, 0U);
+  // Now B's soft expiry (its outbound SA is A's inbound one).
+  b.ike->sync();
+  const auto b_out = b.ike->snapshot().quick_modes.at(0).outbound_spi;
+  b.ike->on_expiry(soft_expiry(b_out));
+  const auto third = rekeyed(second);
+  EXPECT_NE(third, 0U);
+  EXPECT_NE(third, first->outbound_spi);
 }
 
 // An IKE_SA_INIT answered and never followed by IKE_AUTH (a spoofed source, an initiator gone)
