@@ -178,6 +178,7 @@ class IkeService::Engine {
     std::optional<driver::Acquire> acquire; // initiator: what IKEv1 negotiates on a fallback
     std::chrono::seconds lifetime{0};       // the phase 1 policy's
     std::optional<TimePoint> expires;       // established: the IKE SA's lifetime ends
+    std::optional<TimePoint> rekey_at;      // established: when we rekey it (phase1_renewal.h's time)
     bool reported = false;                  // established was emitted
     bool dead = false;
   };

@@ -13,6 +13,7 @@
 
 #include "ike/service/engine.h"
 #include "ike/service/ikev2_policy.h"
+#include "ike/service/phase1_renewal.h"
 #include "ike/v2/protected_message.h"
 
 namespace ward::ike::service {
@@ -226,10 +227,14 @@ void IkeService::Engine::on_ikev2(const Endpoint& from, std::span<const std::byt
   const auto spi_i = spi_at(bytes, 0);
   const auto spi_r = spi_at(bytes, 8);
   for (auto& e : ikev2_) {
-    if (e->dead || e->peer.address != from.address || e->sa->initiator_spi() != spi_i) continue;
-    const auto* ours_r = e->sa->responder_spi();
-    if (ours_r != nullptr && *ours_r != spi_r && !is_zero(spi_r)) continue;
-    if (ours_r == nullptr && e->sa->state() != Ikev2Sa::State::IkeSaInitSent) continue;
+    if (e->dead || e->peer.address != from.address) continue;
+    // An IKE SA rekeyed with CREATE_CHILD_SA hears under its old SPIs until those are deleted.
+    if (!e->sa->retiring(spi_i, spi_r)) {
+      if (e->sa->initiator_spi() != spi_i) continue;
+      const auto* ours_r = e->sa->responder_spi();
+      if (ours_r != nullptr && *ours_r != spi_r && !is_zero(spi_r)) continue;
+      if (ours_r == nullptr && e->sa->state() != Ikev2Sa::State::IkeSaInitSent) continue;
+    }
     // The initiator floated to the NAT-T port (2.23): answer where its requests come from now.
     if (from.nat_t && !e->peer.nat_t && !e->sa->initiator() && e->sa->ike_sa() && e->sa->ike_sa()->nat_detected()) {
       e->peer = from;
@@ -339,6 +344,15 @@ void IkeService::Engine::after_ikev2_step(Ikev2Entry& entry, Ikev2Sa::Output out
   const std::string method = entry.auth ? std::string(entry.auth->name()) : std::string();
   if (out.send.size() > 0 || out.established || out.failed || out.closed || out.child) changed();
   if (out.established) report_ikev2_established(entry);
+  if (out.ike_rekeyed) {
+    log(ikev2_name(entry) + ": rekeyed with CREATE_CHILD_SA (was " + *out.ike_rekeyed + "), its CHILD_SAs with it");
+    if (entry.lifetime.count() > 0) {
+      entry.expires = now() + entry.lifetime;
+      entry.rekey_at = renewal_time(now(), entry.lifetime, role);
+    }
+    changed();
+  }
+  if (out.ike_rekey_failed) log(ikev2_name(entry) + ": rekeying the IKE SA failed: " + *out.ike_rekey_failed);
   if (out.child) install_child(entry, *out.child);
   for (const auto& rekeyed : out.rekeyed) install_child(entry, rekeyed.child, rekeyed.replaces);
   for (const auto& [spi, why] : out.rekey_failed) {
@@ -413,7 +427,10 @@ void IkeService::Engine::report_ikev2_established(Ikev2Entry& entry) {
   changed();
   ++counters_.main_modes_established;
   ++counters_.ikev2_sas_established;
-  if (entry.lifetime.count() > 0) entry.expires = now() + entry.lifetime;
+  if (entry.lifetime.count() > 0) {
+    entry.expires = now() + entry.lifetime;
+    entry.rekey_at = renewal_time(now(), entry.lifetime, entry.sa->initiator() ? auth::Role::Initiator : auth::Role::Responder);
+  }
   const std::string method = entry.auth ? std::string(entry.auth->name()) : std::string();
   log(ikev2_name(entry) + ": established (" + method + ")");
   emit(IkeEvent{IkeEvent::Kind::MainModeEstablished, entry.peer.address,
@@ -492,9 +509,18 @@ void IkeService::Engine::ikev2_timers(TimePoint t) {
       continue;
     }
     if (entry.dead || !entry.sa->established()) continue;
-    // Without CREATE_CHILD_SA (the next step) a CHILD_SA's successor comes with a new IKE SA; the
-    // old IKE SA goes when its lifetime is over and its last CHILD_SA is gone.
+    // Near its end an IKE SA with CHILD_SAs is rekeyed with CREATE_CHILD_SA (they move with it);
+    // one without any, or whose rekey failed, goes when its lifetime is over and its last CHILD_SA
+    // is gone (their successors came with a new IKE SA).
     const bool has_children = std::any_of(sas_.begin(), sas_.end(), [&](const QuickModeSa& s) { return s.ikev2_id == entry.id; });
+    if (entry.rekey_at && *entry.rekey_at <= t) {
+      entry.rekey_at.reset();
+      if (has_children) {
+        log(ikev2_name(entry) + ": near the end of its lifetime: rekeying it with CREATE_CHILD_SA");
+        after_ikev2_step(entry, entry.sa->transition(Ikev2Sa::RekeyIkeSa{}, t));
+        if (entry.dead) continue;
+      }
+    }
     if (entry.expires && *entry.expires <= t && !has_children && entry.sa->state() == Ikev2Sa::State::Established) {
       ++counters_.main_modes_expired;
       log(ikev2_name(entry) + ": lifetime over and no CHILD_SA left: deleting it");

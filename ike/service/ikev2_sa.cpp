@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "ike/v2/create_child_sa.h"
+#include "ike/v2/ike_rekey.h"
 #include "ike/v2/protected_message.h"
 
 namespace ward::ike::service {
@@ -80,9 +81,11 @@ Expected<std::unique_ptr<Ikev2Sa>, std::string> Ikev2Sa::initiate(v2::IkeSaInitC
                                                                   sa::RetransmitPolicy retransmit,
                                                                   std::optional<std::chrono::milliseconds> fallback_after,
                                                                   sa::TimePoint now, Output& out) {
+  auto proposals = init.proposals;   // a rekey of the IKE SA chooses among them too
   auto made = v2::IkeSaInitInitiator::create(std::move(init));
   if (!made) return unexpected("IKE_SA_INIT: " + made.error());
   std::unique_ptr<Ikev2Sa> sa(new Ikev2Sa(true, std::move(auth), std::move(hooks), retransmit, now));
+  sa->ike_proposals_ = std::move(proposals);
   sa->child_ = std::move(child);
   sa->init_.emplace(std::move(*made));
   sa->first_request_ = sa->init_->request();
@@ -106,6 +109,7 @@ Expected<std::unique_ptr<Ikev2Sa>, std::string> Ikev2Sa::respond(const v2::IkeSa
   }
   std::unique_ptr<Ikev2Sa> sa(new Ikev2Sa(false, std::move(auth), std::move(hooks), retransmit, now));
   sa->state_ = State::WaitingForIkeAuth;
+  sa->ike_proposals_ = init.proposals;
   sa->sa_.emplace(std::move(*reply->sa));
   sa->first_request_.assign(request.begin(), request.end());
   sa->last_response_ = std::move(reply->reply);
@@ -149,6 +153,8 @@ Ikev2Sa::Output Ikev2Sa::transition(const Input& input, sa::TimePoint now) {
             false, now, out);
   } else if (const auto* rekey = std::get_if<RekeyChild>(&input)) {
     if (state_ == State::Established) rekey_child(rekey->inbound_spi, now, out);
+  } else if (std::holds_alternative<RekeyIkeSa>(input)) {
+    if (state_ == State::Established) rekey_ike_sa(now, out);
   } else if (std::holds_alternative<DeleteIkeSa>(input)) {
     if (state_ != State::Established) {
       state_ = State::Closed;
@@ -193,7 +199,13 @@ void Ikev2Sa::on_received(std::span<const std::byte> bytes, sa::TimePoint now, O
     case State::Established: {
       auto header = v2::parse_message(bytes);
       if (!header) return;
-      if (h->response()) {
+      if (retiring(header->header.initiator_spi, header->header.responder_spi)) {
+        if (h->response()) {
+          on_response(header->header, bytes, now, out);
+        } else {
+          on_retiring(header->header, bytes, out);
+        }
+      } else if (h->response()) {
         on_response(header->header, bytes, now, out);
       } else {
         on_request(header->header, bytes, out);
@@ -389,7 +401,10 @@ void Ikev2Sa::on_request(const v2::Header& header, std::span<const std::byte> by
 void Ikev2Sa::on_response(const v2::Header& header, std::span<const std::byte> bytes, sa::TimePoint now, Output& out) {
   if (!outstanding_ || !outstanding_request_ || header.message_id != *outstanding_) return;
   if (header.exchange != outstanding_request_->exchange) return;
-  auto opened = v2::open_protected(*sa_, bytes);
+  // Under the old keys: our DELETE of the rekeyed IKE SA, or our own rekey of it that crossed the
+  // peer's (and is refused).
+  const bool on_retiring_sa = retiring(header.initiator_spi, header.responder_spi);
+  auto opened = v2::open_protected(on_retiring_sa ? retiring_->sa : *sa_, bytes);
   if (!opened) return;
   out.peer_answered = true;
   retransmitter_.answered();
@@ -421,12 +436,14 @@ void Ikev2Sa::send_next_request(sa::TimePoint now, Output& out) {
   while (!outstanding_ && !queued_.empty()) {
     auto next = std::move(queued_.front());
     queued_.pop_front();
-    auto built = next.build(next_request_id_);
+    const std::uint32_t id = next.message_id.value_or(next_request_id_);
+    auto built = next.build(id);
     if (!built) {
       if (next.on_answer) next.on_answer(nullptr, now, out);
       continue;
     }
-    outstanding_ = next_request_id_++;
+    outstanding_ = id;
+    if (!next.message_id) ++next_request_id_;
     outstanding_request_ = std::move(next);
     retransmitter_.sent(*built, now, true);
     out.send.push_back(std::move(*built));
@@ -557,9 +574,23 @@ void Ikev2Sa::on_create_child_sa(const v2::Header& header, std::vector<v2::Paylo
     out.send.push_back(std::move(reply));
   };
   auto request = v2::classify_create_child_sa(std::move(payloads));
+  if (request.kind == v2::CreateChildSaRequest::Kind::RekeyIkeSa) {
+    // Both rekeying the IKE SA: the original responder takes the original initiator's rekey (and
+    // its own is refused). Otherwise a request of ours under way would be answered under keys we
+    // no longer hold, and the last rekey must be finished first: the peer tries again (2.25).
+    const bool crossing = outstanding_request_ && outstanding_request_->rekeys_ike_sa;
+    if (retiring_ || (outstanding_ && !(crossing && !sa_->initiator))) {
+      if (auto refusal = v2::refuse_create_child_sa(*sa_, header.message_id, NotifyType::TemporaryFailure)) respond(std::move(*refusal));
+      return;
+    }
+    auto reply = v2::answer_ike_rekey(*sa_, header.message_id, ike_proposals_, request.payloads);
+    if (!reply) return;
+    respond(reply->reply);
+    if (reply->sa) move_to(std::move(*reply->sa), false, out);
+    return;
+  }
   if (request.kind != v2::CreateChildSaRequest::Kind::RekeyChildSa) {
-    // The IKE SA's rekey and additional CHILD_SAs are not run yet: refused, the IKE SA and its
-    // CHILD_SAs carry on.
+    // Additional CHILD_SAs are not run yet: refused, the IKE SA and its CHILD_SAs carry on.
     if (auto refusal = v2::refuse_create_child_sa(*sa_, header.message_id, NotifyType::NoAdditionalSas)) respond(std::move(*refusal));
     return;
   }
@@ -601,6 +632,80 @@ void Ikev2Sa::on_create_child_sa(const v2::Header& header, std::vector<v2::Paylo
   config.pfs_group = reply->child->pfs ? reply->child->pfs : config.pfs_group;
   add_child(*reply->child, config);
   out.rekeyed.push_back(Rekeyed{std::move(*reply->child), old_inbound});
+}
+
+void Ikev2Sa::rekey_ike_sa(sa::TimePoint now, Output& out) {
+  if (ike_rekeying_ || retiring_) return;
+  auto made = v2::IkeRekeyInitiator::create(*sa_);
+  if (!made) {
+    out.ike_rekey_failed = made.error();
+    return;
+  }
+  ike_rekeying_ = true;
+  auto initiator = std::make_shared<v2::IkeRekeyInitiator>(std::move(*made));
+  PendingRequest pending;
+  pending.exchange = ExchangeType::CreateChildSa;
+  pending.rekeys_ike_sa = true;
+  pending.build = [this, initiator](std::uint32_t id) { return initiator->build_request(*sa_, id); };
+  pending.on_answer = [this, initiator](const std::vector<v2::Payload>* payloads, sa::TimePoint, Output& answer) {
+    ike_rekeying_ = false;
+    if (payloads == nullptr) {
+      answer.ike_rekey_failed = "the request could not be built";
+      return;
+    }
+    auto next = initiator->consume_response(*sa_, *payloads);
+    if (!next) {
+      answer.ike_rekey_failed = next.error();
+      return;
+    }
+    move_to(std::move(*next), true, answer);
+  };
+  request(std::move(pending), now, out);
+}
+
+void Ikev2Sa::move_to(v2::IkeSa next, bool we_requested, Output& out) {
+  out.ike_rekeyed = sa_->spis();
+  retiring_ = Retiring{std::move(*sa_), next_request_id_, expected_request_id_, last_response_};
+  sa_.emplace(std::move(next));
+  next_request_id_ = 0;   // 2.18: the new IKE SA's counters start at 0
+  expected_request_id_ = 0;
+  last_response_.clear();
+  if (!we_requested) return;
+  // The requester deletes the old IKE SA, under its keys and message IDs, before anything else.
+  PendingRequest pending;
+  pending.on_retiring_sa = true;
+  pending.message_id = retiring_->next_request_id;
+  pending.build = [this](std::uint32_t id) { return v2::delete_ike_sa_request(retiring_->sa, id); };
+  pending.on_answer = [this](const std::vector<v2::Payload>*, sa::TimePoint, Output&) { retiring_.reset(); };
+  queued_.push_front(std::move(pending));
+}
+
+void Ikev2Sa::on_retiring(const v2::Header& header, std::span<const std::byte> bytes, Output& out) {
+  auto& old = *retiring_;
+  if (header.message_id + 1 == old.expected_request_id) {
+    if (v2::open_protected(old.sa, bytes)) out.send.push_back(old.last_response);   // repeated: answered again
+    return;
+  }
+  if (header.message_id != old.expected_request_id || header.exchange != ExchangeType::Informational) return;
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> outbound_to_inbound;
+  for (const auto& c : children_) outbound_to_inbound.emplace_back(c.outbound, c.inbound);
+  auto answer = v2::answer_informational(old.sa, bytes, outbound_to_inbound);
+  if (!answer) return;
+  out.peer_answered = true;
+  out.send.push_back(answer->reply);
+  if (answer->delete_ike_sa) {
+    retiring_.reset();   // the requester deleted the old IKE SA: done with it
+    return;
+  }
+  old.last_response = answer->reply;
+  ++old.expected_request_id;
+  if (!answer->deleted_outbound_spis.empty()) {
+    out.peer_deleted_outbound_spis = answer->deleted_outbound_spis;
+    std::erase_if(children_, [&](const Child& c) {
+      return std::find(answer->deleted_outbound_spis.begin(), answer->deleted_outbound_spis.end(), c.outbound) !=
+             answer->deleted_outbound_spis.end();
+    });
+  }
 }
 
 void Ikev2Sa::fail(std::string reason, FailureKind kind, Output& out) {

@@ -14,6 +14,14 @@
 // sides rekey the same CHILD_SA at once, the exchange holding the lowest of the four nonces made
 // the redundant SA and its requester deletes it; the other requester deletes the old one (2.8.1).
 //
+// The IKE SA itself is rekeyed with CREATE_CHILD_SA too (ike/v2/ike_rekey.h), by either side:
+// this object then carries on under the new SPIs and keys with its CHILD_SAs (Output::ike_rekeyed)
+// and keeps the old IKE SA only to answer its retransmissions and its DELETE, which the requester
+// sends. A peer's rekey of the IKE SA while a request of ours is outstanding is answered
+// TEMPORARY_FAILURE (2.25; the peer tries again), so no answer of ours is lost between the keys;
+// when both sides rekey the IKE SA at once, the IKE SA's original initiator refuses the responder's
+// rekey and the responder accepts the initiator's (deterministic, instead of 2.8.2's nonces).
+//
 // Message IDs (2.3): a window of 1 each way. As requester one request is outstanding at a time
 // (later ones wait in order), sent again with the retransmission policy IKEv1 uses
 // (sa::RetransmitPolicy: 1, 2, 4, 8, 16 s, then given up); as responder the last response is
@@ -74,7 +82,8 @@ class Ikev2Sa {
   struct RekeyChild {   // ours: the CHILD_SA with this inbound SPI nears its end (soft expiry)
     std::uint32_t inbound_spi = 0;
   };
-  using Input = std::variant<Received, Timer, DeleteChildren, DeleteIkeSa, RekeyChild>;
+  struct RekeyIkeSa {};   // ours: the IKE SA nears the end of its lifetime
+  using Input = std::variant<Received, Timer, DeleteChildren, DeleteIkeSa, RekeyChild, RekeyIkeSa>;
 
   struct Rekeyed {
     v2::ChildSa child;           // install it now
@@ -95,6 +104,8 @@ class Ikev2Sa {
     std::vector<Rekeyed> rekeyed;                            // CREATE_CHILD_SA made these (either side)
     std::vector<std::uint32_t> retired_inbound_spis;         // our DELETE of these pairs was answered
     std::vector<std::pair<std::uint32_t, std::string>> rekey_failed;   // our rekey of this inbound SPI, why not
+    std::optional<std::string> ike_rekeyed;        // the IKE SA now runs under new SPIs: the old ones
+    std::optional<std::string> ike_rekey_failed;   // our rekey of the IKE SA, why not
     bool closed = false;                // the IKE SA is gone (deleted by either side)
   };
 
@@ -120,6 +131,10 @@ class Ikev2Sa {
   const v2::Spi& initiator_spi() const noexcept;
   const v2::Spi* responder_spi() const noexcept { return sa_ ? &sa_->spi_r : nullptr; }
   const v2::IkeSa* ike_sa() const noexcept { return sa_ ? &*sa_ : nullptr; }
+  // The SPIs of the IKE SA this one replaced, until it is deleted (its messages come here too).
+  bool retiring(const v2::Spi& spi_i, const v2::Spi& spi_r) const noexcept {
+    return retiring_ && retiring_->sa.spi_i == spi_i && retiring_->sa.spi_r == spi_r;
+  }
   std::string spis() const;
   // The first IKE_SA_INIT request (a responder answers its repetition with the same response).
   const v2::Bytes& first_request() const noexcept { return first_request_; }
@@ -141,6 +156,10 @@ class Ikev2Sa {
   void on_timer(sa::TimePoint now, Output& out);
   void on_create_child_sa(const v2::Header& header, std::vector<v2::Payload> payloads, Output& out);
   void rekey_child(std::uint32_t inbound_spi, sa::TimePoint now, Output& out);
+  void rekey_ike_sa(sa::TimePoint now, Output& out);
+  // The IKE SA is now `next`; the old one is kept for its DELETE (sent by us when `we_requested`).
+  void move_to(v2::IkeSa next, bool we_requested, Output& out);
+  void on_retiring(const v2::Header& header, std::span<const std::byte> bytes, Output& out);
   // Queues a DELETE of our pairs `inbound_spis`, reported retired when answered.
   void retire_children(std::vector<std::uint32_t> inbound_spis, sa::TimePoint now, Output& out);
   // Queues a request of ours (window of 1: sent when the previous one is answered).
@@ -188,6 +207,9 @@ class Ikev2Sa {
     bool deletes_ike_sa = false;
     v2::ExchangeType exchange = v2::ExchangeType::Informational;
     std::vector<std::uint32_t> retires;   // a DELETE of our pairs: out of the dataplane when answered
+    bool on_retiring_sa = false;          // the DELETE of the rekeyed IKE SA, under its old keys and IDs
+    bool rekeys_ike_sa = false;
+    std::optional<std::uint32_t> message_id;
     // CREATE_CHILD_SA: the response's payloads (decrypted, the ID checked), or nothing when the
     // request is given up.
     std::function<void(const std::vector<v2::Payload>*, sa::TimePoint, Output&)> on_answer;
@@ -199,6 +221,18 @@ class Ikev2Sa {
   // The peer's requests: the next ID expected, and the response to the last one.
   std::uint32_t expected_request_id_ = 0;
   v2::Bytes last_response_;
+
+  // The IKE SA's rekey: our proposals (a responder chooses among them), ours under way, and the
+  // IKE SA it replaced with the peer's request window, until that one is deleted.
+  std::vector<v2::IkeProposal> ike_proposals_;
+  bool ike_rekeying_ = false;
+  struct Retiring {
+    v2::IkeSa sa;
+    std::uint32_t next_request_id = 0;
+    std::uint32_t expected_request_id = 0;
+    v2::Bytes last_response;
+  };
+  std::optional<Retiring> retiring_;
 };
 
 std::string_view name(Ikev2Sa::State state) noexcept;

@@ -4,7 +4,8 @@
 // after the fallback time); requests of ours wait for the one outstanding (a window of 1).
 // CREATE_CHILD_SA rekeys a CHILD_SA from either side, with and without PFS, the old pair retired
 // only once the new one is out and the DELETE answered; a simultaneous rekey by both sides ends
-// with one pair, the one 2.8.1's nonce rule keeps.
+// with one pair, the one 2.8.1's nonce rule keeps. The IKE SA is rekeyed by either side, its
+// CHILD_SAs carrying on under it; crossing IKE SA rekeys end on one.
 #include "ike/service/ikev2_sa.h"
 
 #include <cstdio>
@@ -342,6 +343,88 @@ TEST(Ikev2Sa, ASimultaneousRekeyEndsWithTheSuccessorOfTheExchangeWithoutTheLowes
     EXPECT_EQ(p.initiator->child_spis().size(), 1U) << "run " << run;
   }
   std::printf("simultaneous rekeys: the initiator's exchange held the lowest nonce in %d of 8 runs\n", a_lost_runs);
+}
+
+// `rekeying` rekeys the IKE SA; `other` answers and moves to it at once; `rekeying` moves with the
+// answer and deletes the old IKE SA under its old keys. Both end under the same new SPIs with their
+// CHILD_SAs, nothing of the old IKE SA left.
+void rekey_ike_and_check(Ikev2Sa& rekeying, Ikev2Sa& other, sa::TimePoint t) {
+  const auto old_spis = rekeying.spis();
+  const auto children = rekeying.child_spis();
+  const auto request = rekeying.transition(Ikev2Sa::RekeyIkeSa{}, t);
+  ASSERT_EQ(request.send.size(), 1U);
+  const auto answer = other.transition(Ikev2Sa::Received{request.send[0]}, t);
+  ASSERT_EQ(answer.send.size(), 1U);
+  if (!answer.ike_rekeyed) {
+    const auto refused = rekeying.transition(Ikev2Sa::Received{answer.send[0]}, t);
+    FAIL() << "the IKE SA's rekey was not taken: " << refused.ike_rekey_failed.value_or("(no answer)");
+  }
+  EXPECT_EQ(*answer.ike_rekeyed, old_spis);
+  EXPECT_NE(other.spis(), old_spis);
+  const auto done = rekeying.transition(Ikev2Sa::Received{answer.send[0]}, t);
+  ASSERT_TRUE(done.ike_rekeyed.has_value()) << done.ike_rekey_failed.value_or("");
+  EXPECT_EQ(rekeying.spis(), other.spis());
+  EXPECT_EQ(rekeying.ike_sa()->initiator, true) << "the requester is the new IKE SA's original initiator";
+  EXPECT_EQ(other.ike_sa()->initiator, false);
+  ASSERT_EQ(done.send.size(), 1U) << "the DELETE of the old IKE SA";
+  const auto deleted = other.transition(Ikev2Sa::Received{done.send[0]}, t);
+  ASSERT_EQ(deleted.send.size(), 1U);
+  EXPECT_FALSE(deleted.closed) << "the old IKE SA's DELETE ends only the old one";
+  const auto finished = rekeying.transition(Ikev2Sa::Received{deleted.send[0]}, t);
+  EXPECT_FALSE(finished.closed);
+  EXPECT_TRUE(finished.peer_answered);
+  EXPECT_EQ(rekeying.child_spis(), children);
+  EXPECT_EQ(other.child_spis(), mirrored(children));
+  EXPECT_EQ(rekeying.state(), Ikev2Sa::State::Established);
+  EXPECT_EQ(other.state(), Ikev2Sa::State::Established);
+}
+
+// The IKE SA is rekeyed by its initiator, then by its responder; after each, its CHILD_SA is
+// rekeyed under the new IKE SA (the new SK_d, message IDs from 0) with matching keys.
+TEST(Ikev2Sa, TheIkeSaIsRekeyedByEitherSideAndItsChildSaCarriesOnUnderTheNewKeys) {
+  g_pfs.reset();
+  Established p;
+  const auto first_spis = p.initiator->spis();
+  rekey_ike_and_check(*p.initiator, *p.responder, p.t);
+  auto [a_in, a_out] = p.initiator->child_spis().front();
+  rekey_and_check(*p.initiator, *p.responder, a_in, a_out, p.t);
+  rekey_ike_and_check(*p.responder, *p.initiator, p.t);
+  EXPECT_NE(p.initiator->spis(), first_spis);
+  const auto [b_in, b_out] = p.responder->child_spis().front();
+  rekey_and_check(*p.responder, *p.initiator, b_in, b_out, p.t);
+  // An INFORMATIONAL DELETE of the IKE SA under the new keys still ends both.
+  const auto bye = p.initiator->transition(Ikev2Sa::DeleteIkeSa{}, p.t);
+  ASSERT_EQ(bye.send.size(), 1U);
+  EXPECT_TRUE(p.to_responder(bye.send[0]).closed);
+}
+
+// Both sides rekey the IKE SA at once: the original responder takes the original initiator's rekey
+// and the initiator refuses the responder's with TEMPORARY_FAILURE; both end on one new IKE SA.
+TEST(Ikev2Sa, CrossingIkeSaRekeysEndOnTheOriginalInitiatorsOne) {
+  g_pfs.reset();
+  Established p;
+  const auto a_request = p.initiator->transition(Ikev2Sa::RekeyIkeSa{}, p.t);
+  const auto b_request = p.responder->transition(Ikev2Sa::RekeyIkeSa{}, p.t);
+  ASSERT_EQ(a_request.send.size(), 1U);
+  ASSERT_EQ(b_request.send.size(), 1U);
+  const auto a_refuses = p.to_initiator(b_request.send[0]);
+  ASSERT_EQ(a_refuses.send.size(), 1U);
+  EXPECT_FALSE(a_refuses.ike_rekeyed.has_value());
+  const auto b_takes = p.to_responder(a_request.send[0]);
+  ASSERT_EQ(b_takes.send.size(), 1U);
+  EXPECT_TRUE(b_takes.ike_rekeyed.has_value());
+  const auto b_refused = p.to_responder(a_refuses.send[0]);
+  ASSERT_TRUE(b_refused.ike_rekey_failed.has_value());
+  EXPECT_NE(b_refused.ike_rekey_failed->find("TEMPORARY_FAILURE"), std::string::npos) << *b_refused.ike_rekey_failed;
+  const auto a_done = p.to_initiator(b_takes.send[0]);
+  ASSERT_TRUE(a_done.ike_rekeyed.has_value()) << a_done.ike_rekey_failed.value_or("");
+  EXPECT_EQ(p.initiator->spis(), p.responder->spis());
+  ASSERT_EQ(a_done.send.size(), 1U);
+  const auto deleted = p.to_responder(a_done.send[0]);
+  ASSERT_EQ(deleted.send.size(), 1U);
+  (void)p.to_initiator(deleted.send[0]);
+  const auto [a_in, a_out] = p.initiator->child_spis().front();
+  rekey_and_check(*p.initiator, *p.responder, a_in, a_out, p.t);
 }
 
 }  // namespace

@@ -3,7 +3,8 @@
 // MODP-2048 PFS exchange) and once by wardd (its SAs limited to 6 s, so the soft expiry comes at
 // 4 s). Checked while Ward pings charon every 200 ms: swanctl lists new CHILD_SA SPIs under the
 // same IKE SA SPIs and one CHILD_SA only (the old one deleted), wardd's `show sa` has the new pair,
-// wardd sent one IKE_SA_INIT in all, and no echo request went unanswered.
+// wardd sent one IKE_SA_INIT in all, and no echo request went unanswered. Then charon rekeys the
+// IKE SA itself (its rekey_time 3 s): new IKE SA SPIs, the same CHILD_SA, the old IKE SA gone.
 #include <chrono>
 #include <cstdio>
 #include <optional>
@@ -17,9 +18,10 @@
 namespace ward::interop {
 namespace {
 
-std::string ikev2_psk_conf(const std::string& psk, const std::string& esp_proposals, const std::string& child) {
+std::string ikev2_psk_conf(const std::string& psk, const std::string& esp_proposals, const std::string& child,
+                           const std::string& options = "") {
   const std::string ward = kWardAddress, charon = kCharonAddress;
-  auto conf = swanctl_connection("      auth = psk\n      id = " + charon + "\n", "      auth = psk\n      id = " + ward + "\n", "",
+  auto conf = swanctl_connection("      auth = psk\n      id = " + charon + "\n", "      auth = psk\n      id = " + ward + "\n", options,
                                  "aes128-sha256-modp2048", esp_proposals, "tunnel", child) +
               "secrets {\n  ike-ward {\n    id-1 = " + ward + "\n    id-2 = " + charon + "\n    secret = \"" + psk + "\"\n  }\n}\n";
   conf.replace(conf.find("version = 1"), std::string("version = 1").size(), "version = 2");
@@ -73,9 +75,12 @@ std::size_t occurrences(const std::string& text, const std::string& what) {
 
 class WarddStrongSwanIkev2RekeyTest : public WarddStrongSwanRig {
  protected:
+  enum class Rekeyed : std::uint8_t { ChildSa, IkeSa };
   // wardd initiates on the first ping; then pings every 200 ms until charon lists a CHILD_SA with
-  // other SPIs (and only that one) under the same IKE SA. Returns what the wardd log says.
-  void rekeys_under_pings(const std::string& charon_conf, const std::string& wardd_config, std::chrono::milliseconds limit) {
+  // other SPIs (and only that one) under the same IKE SA, or (IkeSa) the same CHILD_SA under an
+  // IKE SA with other SPIs.
+  void rekeys_under_pings(const std::string& charon_conf, const std::string& wardd_config, std::chrono::milliseconds limit,
+                          Rekeyed what = Rekeyed::ChildSa) {
     start_charon(charon_conf);
     start_wardd(tunnel_policy(model::AuthMethod::preshared("ward and charon rekey")), "[ike]\nversion = ikev2-first\n" + wardd_config);
     ASSERT_NE(ping_until_answered(), 0) << wardd_log() << charon_log();
@@ -92,6 +97,7 @@ class WarddStrongSwanIkev2RekeyTest : public WarddStrongSwanRig {
     const bool rekeyed = eventually(
         [&] {
           after = listed(swanctl({"--list-sas"}).out);
+          if (what == Rekeyed::IkeSa) return !after.ike_spis.empty() && after.ike_spis != before.ike_spis && after.child_in.size() == 1;
           return after.child_in.size() == 1 && after.child_in[0] != before.child_in[0];
         },
         limit);
@@ -105,17 +111,24 @@ class WarddStrongSwanIkev2RekeyTest : public WarddStrongSwanRig {
     std::printf("swanctl --list-sas before:\n  IKE %s, CHILD in %s out %s\nafter %lld ms:\n%s\n", before.ike_spis.c_str(),
                 before.child_in[0].c_str(), before.child_out[0].c_str(), rekey_ms, list.c_str());
 
-    EXPECT_EQ(after.ike_spis, before.ike_spis) << "the CHILD_SA moved to another IKE SA";
-    EXPECT_NE(after.child_out[0], before.child_out[0]);
+    if (what == Rekeyed::IkeSa) {
+      EXPECT_EQ(after.child_in[0], before.child_in[0]) << "the CHILD_SA moves to the new IKE SA unchanged";
+      EXPECT_EQ(occurrences(list, "ESTABLISHED, IKEv2"), 1U) << "the old IKE SA is deleted:\n" << list;
+    } else {
+      EXPECT_EQ(after.ike_spis, before.ike_spis) << "the CHILD_SA moved to another IKE SA";
+      EXPECT_NE(after.child_out[0], before.child_out[0]);
+    }
     const auto sa = show_sa();
     ASSERT_EQ(sa.value("quick_modes", nlohmann::json::array()).size(), 1U) << sa.dump(1);
     EXPECT_EQ(sa["quick_modes"][0]["spi_out"], "0x" + after.child_in[0]) << sa.dump(1);
     EXPECT_EQ(sa["quick_modes"][0]["spi_in"], "0x" + after.child_out[0]) << sa.dump(1);
     EXPECT_EQ(sa["main_modes"].size(), 1U) << sa.dump(1);
     const auto log = test::read_text(dir() / "wardd.log");
-    EXPECT_EQ(occurrences(log, "IKE_SA_INIT sent"), 1U) << log;
+    EXPECT_EQ(occurrences(log, "IKE_SA_INIT sent"), 1U) << log << charon_log();
     EXPECT_EQ(occurrences(log, "IKE_SA_INIT answered"), 0U) << log;
-    EXPECT_NE(log.find("rekeyed with CREATE_CHILD_SA"), std::string::npos) << log;
+    EXPECT_NE(log.find(what == Rekeyed::IkeSa ? ": rekeyed with CREATE_CHILD_SA (was " : "), rekeyed with CREATE_CHILD_SA: replaces"),
+              std::string::npos)
+        << log;
 
     const auto answered = answered_sequence_numbers(seen);
     ASSERT_GE(answered.size(), 5U) << seen;
@@ -141,6 +154,15 @@ TEST_F(WarddStrongSwanIkev2RekeyTest, CharonRekeysTheChildSaInWardsIkeSaWithPfs)
 TEST_F(WarddStrongSwanIkev2RekeyTest, WarddRekeysTheChildSaInItsIkeSaOnItsSoftExpiry) {
   rekeys_under_pings(ikev2_psk_conf("ward and charon rekey", "aes128-sha256", ""), "[driver]\nsa_lifetime_limit = 6s\n", 8s);
   EXPECT_NE(wardd_log().find("reached its soft lifetime: rekeying it with CREATE_CHILD_SA"), std::string::npos) << wardd_log();
+}
+
+// charon rekeys the IKE SA (its rekey_time 3 s; over_time 30 s, else charon ends the IKE SA at
+// 3.3 s whatever the rekey does): wardd answers CREATE_CHILD_SA with a new IKE SA,
+// moves the CHILD_SA to it and takes charon's DELETE of the old one.
+TEST_F(WarddStrongSwanIkev2RekeyTest, CharonRekeysWardsIkeSaAndTheChildSaMovesWithIt) {
+  rekeys_under_pings(ikev2_psk_conf("ward and charon rekey", "aes128-sha256", "", "    rekey_time = 3s\n    rand_time = 0s\n    over_time = 30s\n"), "",
+                     8s, Rekeyed::IkeSa);
+  EXPECT_EQ(wardd_log().find("rekeying it with CREATE_CHILD_SA"), std::string::npos) << "charon's rekey, not wardd's" << wardd_log();
 }
 
 }  // namespace
