@@ -561,7 +561,8 @@ void Ikev2Sa::rekey_child(std::uint32_t inbound_spi, sa::TimePoint now, Output& 
       retire_children({new_spi}, at, answer);
       return;
     }
-    if (old_child != nullptr) retire_children({old_spi}, at, answer);
+    // The old pair went meanwhile (our DELETE of it, a filter gone): its successor goes too.
+    retire_children({old_child != nullptr ? old_spi : new_spi}, at, answer);
   };
   request(std::move(pending), now, out);
 }

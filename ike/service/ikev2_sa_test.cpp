@@ -295,6 +295,30 @@ TEST(Ikev2Sa, ARekeyOfAPairTheResponderAlreadyDeletedIsAnsweredChildSaNotFound) 
   EXPECT_NE(refused.rekey_failed[0].second.find("CHILD_SA_NOT_FOUND"), std::string::npos) << refused.rekey_failed[0].second;
 }
 
+// The pair is deleted (a filter gone) while its rekey is under way: the successor the answer
+// brings is deleted as well, and nothing is left on either side.
+TEST(Ikev2Sa, ASuccessorWhosePredecessorWasDeletedMeanwhileIsDeletedToo) {
+  g_pfs.reset();
+  Established p;
+  const auto request = p.initiator->transition(Ikev2Sa::RekeyChild{p.a_child.inbound_spi}, p.t);
+  ASSERT_EQ(request.send.size(), 1U);
+  EXPECT_TRUE(p.initiator->transition(Ikev2Sa::DeleteChildren{{p.a_child.inbound_spi}}, p.t).send.empty()) << "waits its turn";
+  const auto answer = p.to_responder(request.send[0]);
+  ASSERT_EQ(answer.rekeyed.size(), 1U);
+  const auto done = p.to_initiator(answer.send[0]);
+  ASSERT_EQ(done.rekeyed.size(), 1U);
+  const auto new_spi = done.rekeyed[0].child.inbound_spi;
+  ASSERT_EQ(done.send.size(), 1U);   // the DELETE of the old pair
+  const auto first = p.to_responder(done.send[0]);
+  const auto next = p.to_initiator(first.send.at(0));
+  ASSERT_EQ(next.send.size(), 1U);   // the DELETE of the successor
+  const auto second = p.to_responder(next.send[0]);
+  const auto last = p.to_initiator(second.send.at(0));
+  EXPECT_EQ(last.retired_inbound_spis, std::vector<std::uint32_t>{new_spi});
+  EXPECT_TRUE(p.initiator->child_spis().empty());
+  EXPECT_TRUE(p.responder->child_spis().empty());
+}
+
 // Both ends rekey the same CHILD_SA at once (their requests cross): each answers the other's, so
 // two successors exist; the exchange holding the lowest nonce made the redundant one and its
 // requester deletes it, the other requester deletes the old pair (2.8.1). Run a few times: the
