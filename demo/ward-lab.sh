@@ -12,7 +12,9 @@
 # example: OUs Legal and Sales, GPOs "Legal IPsec" and "Domain IPsec") run on loopback in a
 # temporary directory. Two hosts, legal-pc1 (10.20.1.10, OU=Legal) and sales-pc1 (10.20.2.10,
 # OU=Sales), are network namespaces joined by a veth pair; each runs `wardd` with the nfqueue
-# driver, binds to the directory with its host keytab, and gets its policy through Group Policy.
+# driver and privilege separation as packaged (`[privsep] user = nobody`: IKE, the keys and the
+# directory fetch in unprivileged processes), binds to the directory with its host keytab, and
+# gets its policy through Group Policy.
 # The hosts reach the directory and the KDC as a domain member reaches its domain controller, on
 # a link the IPsec policy does not cover: socat relays each namespace's loopback port to the
 # service's Unix socket (slapd's ldapi) or to the KDC's loopback port through a Unix socket.
@@ -211,6 +213,8 @@ socket = $dir/run/control.sock
 path = $dir/lib/ward.db
 [log]
 level = info
+[privsep]
+user = nobody
 EOF
   } >"$dir/ward.conf"
   # On AD, its own host name (a UTS namespace): wardd derives its computer account (NAME$) and IKE
@@ -246,6 +250,27 @@ expect "legal-pc1 enforces the Legal department's policy" \
   test "$(policy_name legal-pc1)" = "Communication for the Legal Department"
 expect "sales-pc1 enforces the domain's policy" \
   test "$(policy_name sales-pc1)" = "Domain IPsec: secure traffic to Legal"
+
+say "wardd's unprivileged processes ([privsep] user = nobody; the package ships _ward)"
+privsep_children() {  # privsep_children PID: "ROLE USER CAPEFF" per child of that wardd
+  local child role
+  for child in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+    role=$(tr '\0' ' ' <"/proc/$child/cmdline" | sed -n 's/.*--privsep-child \([a-z]*\).*/\1/p')
+    [[ -n $role ]] || continue
+    echo "$role $(ps -o user= -p "$child") $(awk '/^CapEff:/ {print $2}' "/proc/$child/status")"
+  done | sort
+}
+unprivileged_children() {  # unprivileged_children PID: IKE, keys and the fetch, as nobody, no capability
+  local listing
+  listing=$(privsep_children "$1")
+  [[ $(awk '$2 == "nobody" && $3 == "0000000000000000" {print $1}' <<<"$listing" | tr '\n' ' ') == "fetch ike keys " ]]
+}
+for host in legal-pc1 sales-pc1; do
+  pid_var=${host//-/_}_wardd_pid
+  expect "$host's wardd runs IKE, its keys and the directory fetch as nobody, without capabilities" \
+    wait_for 10 unprivileged_children "${!pid_var}"
+  privsep_children "${!pid_var}" | while read -r role user caps; do note "$host: $role as $user, CapEff $caps"; done
+done
 
 # ---- traffic -------------------------------------------------------------------------------------
 capture() {  # capture FILE SECONDS: tshark on legal-pc1's veth, in the background
