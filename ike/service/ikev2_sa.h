@@ -101,7 +101,8 @@ class Ikev2Sa {
     std::optional<std::string> failed;  // why, when the SA failed in this step
     FailureKind failure = FailureKind::Other;
     std::vector<std::uint32_t> peer_deleted_outbound_spis;   // the peer's DELETE of CHILD_SAs
-    std::vector<Rekeyed> rekeyed;                            // CREATE_CHILD_SA made these (either side)
+    std::vector<Rekeyed> rekeyed;                            // CREATE_CHILD_SA made these (either side;
+                                                             // replaces 0: a further CHILD_SA the peer asked for)
     std::vector<std::uint32_t> retired_inbound_spis;         // our DELETE of these pairs was answered
     std::vector<std::pair<std::uint32_t, std::string>> rekey_failed;   // our rekey of this inbound SPI, why not
     std::optional<std::string> ike_rekeyed;        // the IKE SA now runs under new SPIs: the old ones

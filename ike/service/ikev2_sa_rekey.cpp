@@ -124,9 +124,45 @@ void Ikev2Sa::on_create_child_sa(const v2::Header& header, std::vector<v2::Paylo
     if (reply->sa) move_to(std::move(*reply->sa), false, out);
     return;
   }
-  if (request.kind != v2::CreateChildSaRequest::Kind::RekeyChildSa) {
-    // Additional CHILD_SAs are not run yet: refused, the IKE SA and its CHILD_SAs carry on.
-    if (auto refusal = v2::refuse_create_child_sa(*sa_, header.message_id, NotifyType::NoAdditionalSas)) respond(std::move(*refusal));
+  std::uint32_t spi = 0;
+  const v2::SpiSource source = [&]() -> Expected<std::uint32_t, std::string> {
+    auto allocated = hooks_.allocate_spi ? hooks_.allocate_spi() : v2::random_esp_spi();
+    if (allocated) spi = *allocated;
+    return allocated;
+  };
+  if (request.kind == v2::CreateChildSaRequest::Kind::NewChildSa) {
+    // A further CHILD_SA (1.3.1) for the peer's first TSi / TSr, as the policy says (IKE_AUTH's
+    // child_for): answered like a rekey, without one to replace.
+    const v2::TsPayload* tsi = nullptr;
+    const v2::TsPayload* tsr = nullptr;
+    for (const auto& p : request.payloads)
+      if (const auto* ts = std::get_if<v2::TsPayload>(&p)) (ts->initiator ? tsi : tsr) = ts;
+    std::optional<NotifyType> refusal;
+    Expected<v2::ChildSaConfig, std::string> config = unexpected(std::string("no policy"));
+    if (tsi == nullptr || tsr == nullptr || tsi->selectors.empty() || tsr->selectors.empty()) {
+      refusal = NotifyType::InvalidSyntax;
+    } else if (!hooks_.child_for) {
+      refusal = NotifyType::NoAdditionalSas;
+    } else if (config = hooks_.child_for(tsi->selectors[0], tsr->selectors[0]); !config) {
+      refusal = config.error().starts_with("NO-PROPOSAL-CHOSEN") ? NotifyType::NoProposalChosen : NotifyType::TsUnacceptable;
+    }
+    if (refusal) {
+      if (auto refused = v2::refuse_create_child_sa(*sa_, header.message_id, *refusal)) respond(std::move(*refused));
+      return;
+    }
+    auto reply = v2::answer_child_rekey(*sa_, header.message_id, *config, request.payloads, source);
+    if (!reply) {
+      if (spi != 0 && hooks_.release_spi) hooks_.release_spi(spi);
+      return;
+    }
+    respond(reply->reply);
+    if (!reply->child) {
+      if (spi != 0 && hooks_.release_spi) hooks_.release_spi(spi);
+      return;
+    }
+    config->pfs_group = reply->child->pfs ? reply->child->pfs : config->pfs_group;
+    add_child(*reply->child, *config);
+    out.rekeyed.push_back(Rekeyed{std::move(*reply->child), 0});
     return;
   }
   Child* old = nullptr;
@@ -141,12 +177,6 @@ void Ikev2Sa::on_create_child_sa(const v2::Header& header, std::vector<v2::Paylo
     if (refusal) respond(std::move(*refusal));
     return;
   }
-  std::uint32_t spi = 0;
-  const v2::SpiSource source = [&]() -> Expected<std::uint32_t, std::string> {
-    auto allocated = hooks_.allocate_spi ? hooks_.allocate_spi() : v2::random_esp_spi();
-    if (allocated) spi = *allocated;
-    return allocated;
-  };
   auto reply = v2::answer_child_rekey(*sa_, header.message_id, old->config, request.payloads, source);
   if (!reply) {
     if (spi != 0 && hooks_.release_spi) hooks_.release_spi(spi);

@@ -4,7 +4,7 @@
 // after the fallback time); requests of ours wait for the one outstanding (a window of 1).
 // CREATE_CHILD_SA rekeys a CHILD_SA from either side, with and without PFS, the old pair retired
 // only once the new one is out and the DELETE answered; a simultaneous rekey by both sides ends
-// with one pair, the one 2.8.1's nonce rule keeps. The IKE SA is rekeyed by either side, its
+// with one pair, the one 2.8.1's nonce rule keeps; a further CHILD_SA the peer asks for is agreed. The IKE SA is rekeyed by either side, its
 // CHILD_SAs carrying on under it; crossing IKE SA rekeys end on one.
 #include "ike/service/ikev2_sa.h"
 
@@ -14,6 +14,7 @@
 
 #include "ike/auth/preshared_key.h"
 #include "ike/service/ikev2_policy.h"
+#include "ike/v2/create_child_sa.h"
 
 namespace ward::ike::service {
 namespace {
@@ -317,6 +318,32 @@ TEST(Ikev2Sa, ASuccessorWhosePredecessorWasDeletedMeanwhileIsDeletedToo) {
   EXPECT_EQ(last.retired_inbound_spis, std::vector<std::uint32_t>{new_spi});
   EXPECT_TRUE(p.initiator->child_spis().empty());
   EXPECT_TRUE(p.responder->child_spis().empty());
+}
+
+// A CREATE_CHILD_SA without REKEY_SA asks for a further CHILD_SA (1.3.1): the responder agrees
+// one as its policy says (child_for) and both sides hold the same keys; the first stays.
+TEST(Ikev2Sa, AFurtherChildSaThePeerAsksForIsAgreedBesideTheFirst) {
+  g_pfs.reset();
+  Established p;
+  auto config = child_config(kA, kB);
+  auto further = v2::ChildRekeyInitiator::create(config, 0, 0x1234);
+  ASSERT_TRUE(further.has_value()) << further.error();
+  auto request = further->build_request(*p.initiator->ike_sa(), 2);   // A's next message ID
+  ASSERT_TRUE(request.has_value()) << request.error();
+  const auto answer = p.to_responder(*request);
+  ASSERT_EQ(answer.send.size(), 1U);
+  ASSERT_EQ(answer.rekeyed.size(), 1U);
+  EXPECT_EQ(answer.rekeyed[0].replaces, 0U) << "nothing to replace";
+  auto opened = v2::open_protected(*p.initiator->ike_sa(), answer.send[0]);
+  ASSERT_TRUE(opened.has_value()) << opened.error();
+  auto child = further->consume_response(*p.initiator->ike_sa(), opened->payloads);
+  ASSERT_TRUE(child.has_value()) << child.error();
+  EXPECT_EQ(child->inbound_spi, 0x1234U);
+  EXPECT_EQ(child->outbound_spi, answer.rekeyed[0].child.inbound_spi);
+  EXPECT_TRUE(same_keys(child->outbound, answer.rekeyed[0].child.inbound));
+  EXPECT_TRUE(same_keys(answer.rekeyed[0].child.outbound, child->inbound));
+  EXPECT_EQ(p.responder->child_spis().size(), 2U);
+  EXPECT_EQ(p.responder->child_spis().front().first, p.b_child.inbound_spi);
 }
 
 // Both ends rekey the same CHILD_SA at once (their requests cross): each answers the other's, so

@@ -65,8 +65,10 @@ Expected<Bytes, std::string> ChildRekeyInitiator::build_request(const IkeSa& sa,
   auto proposals = child_proposals(child_.proposals, own_spi_, child_.pfs_group);
   if (!proposals) return unexpected(proposals.error());
   std::vector<Payload> inner;
-  inner.emplace_back(NotifyPayload{static_cast<std::uint8_t>(ProtocolId::Esp), spi_bytes(old_inbound_spi_),
-                                   static_cast<std::uint16_t>(NotifyType::RekeySa), {}});
+  if (old_inbound_spi_ != 0) {
+    inner.emplace_back(NotifyPayload{static_cast<std::uint8_t>(ProtocolId::Esp), spi_bytes(old_inbound_spi_),
+                                     static_cast<std::uint16_t>(NotifyType::RekeySa), {}});
+  }
   if (child_.mode == Mode::Transport) inner.emplace_back(notify(NotifyType::UseTransportMode));
   inner.emplace_back(SaPayload{std::move(*proposals)});
   inner.emplace_back(NoncePayload{ni_});

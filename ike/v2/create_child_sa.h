@@ -26,7 +26,8 @@ namespace ward::ike::v2 {
 class ChildRekeyInitiator {
  public:
   // `child`: the CHILD_SA's configuration with the selectors it was narrowed to (what TSi and TSr
-  // propose again); `old_inbound_spi`: what REKEY_SA names; `own_spi`: the new inbound SPI.
+  // propose again); `old_inbound_spi`: what REKEY_SA names (0: no REKEY_SA, a further CHILD_SA,
+  // 1.3.1); `own_spi`: the new inbound SPI.
   static Expected<ChildRekeyInitiator, std::string> create(ChildSaConfig child, std::uint32_t old_inbound_spi,
                                                            std::uint32_t own_spi);
 
@@ -68,7 +69,7 @@ struct ChildRekeyReply {
 };
 
 // The responder's answer to a rekey of the CHILD_SA configured as `child` (its narrowed selectors:
-// the peer's TSi / TSr must match them again). The SPI is asked for once everything else agreed;
+// the peer's TSi / TSr must match them again), or to a further CHILD_SA with the policy's `child`. The SPI is asked for once everything else agreed;
 // its failure is answered NO_ADDITIONAL_SAS.
 Expected<ChildRekeyReply, std::string> answer_child_rekey(const IkeSa& sa, std::uint32_t message_id, const ChildSaConfig& child,
                                                           const std::vector<Payload>& request, const SpiSource& own_spi);

@@ -5,6 +5,7 @@
 // same IKE SA SPIs and one CHILD_SA only (the old one deleted), wardd's `show sa` has the new pair,
 // wardd sent one IKE_SA_INIT in all, and no echo request went unanswered. Then charon rekeys the
 // IKE SA itself (its rekey_time 3 s): new IKE SA SPIs, the same CHILD_SA, the old IKE SA gone.
+// And charon asks for a second CHILD_SA (ICMP only) in wardd's IKE SA, which wardd agrees.
 #include <chrono>
 #include <cstdio>
 #include <optional>
@@ -163,6 +164,38 @@ TEST_F(WarddStrongSwanIkev2RekeyTest, CharonRekeysWardsIkeSaAndTheChildSaMovesWi
   rekeys_under_pings(ikev2_psk_conf("ward and charon rekey", "aes128-sha256", "", "    rekey_time = 3s\n    rand_time = 0s\n    over_time = 30s\n"), "",
                      8s, Rekeyed::IkeSa);
   EXPECT_EQ(wardd_log().find("rekeying it with CREATE_CHILD_SA"), std::string::npos) << "charon's rekey, not wardd's" << wardd_log();
+}
+
+// charon asks for a second CHILD_SA (ICMP only) in the IKE SA wardd made: CREATE_CHILD_SA without
+// REKEY_SA, which wardd answers from its policy; both CHILD_SAs stay installed on both sides.
+TEST_F(WarddStrongSwanIkev2RekeyTest, CharonAddsASecondChildSaToWardsIkeSa) {
+  auto conf = ikev2_psk_conf("ward and charon rekey", "aes128-sha256", "");
+  const std::string ward = kWardAddress, charon = kCharonAddress;
+  const std::string end_of_children = "      }\n    }\n  }\n}\nsecrets";
+  conf.replace(conf.find(end_of_children), end_of_children.size(),
+               "      }\n      icmp {\n        local_ts = " + charon + "/32[icmp]\n        remote_ts = " + ward +
+                   "/32[icmp]\n        mode = tunnel\n        esp_proposals = aes128-sha256\n      }\n    }\n  }\n}\nsecrets");
+  start_charon(conf);
+  start_wardd(tunnel_policy(model::AuthMethod::preshared("ward and charon rekey")), "[ike]\nversion = ikev2-first\n");
+  ASSERT_NE(ping_until_answered(), 0) << wardd_log() << charon_log();
+  const auto before = listed(swanctl({"--list-sas"}).out);
+  ASSERT_EQ(before.child_in.size(), 1U) << swanctl({"--list-sas"}).out;
+  const auto initiated = swanctl({"--initiate", "--child", "icmp"});
+  ASSERT_EQ(initiated.exit_code, 0) << initiated.describe() << wardd_log() << charon_log();
+  Listed after;
+  ASSERT_TRUE(eventually([&] {
+    after = listed(swanctl({"--list-sas"}).out);
+    return after.child_in.size() == 2;
+  })) << swanctl({"--list-sas"}).out << wardd_log() << charon_log();
+  const auto list = swanctl({"--list-sas"}).out;
+  std::printf("swanctl --list-sas with the second CHILD_SA:\n%s\n", list.c_str());
+  EXPECT_EQ(after.ike_spis, before.ike_spis);
+  EXPECT_EQ(occurrences(list, "ESTABLISHED, IKEv2"), 1U) << list;
+  const auto sa = show_sa();
+  EXPECT_EQ(sa.value("quick_modes", nlohmann::json::array()).size(), 2U) << sa.dump(1);
+  EXPECT_EQ(sa.value("main_modes", nlohmann::json::array()).size(), 1U) << sa.dump(1);
+  EXPECT_EQ(ward::testing::ping_once(*ward_ns_, kCharonAddress), 0) << wardd_log();
+  EXPECT_EQ(ward::testing::ping_once(*charon_ns_, kWardAddress), 0) << charon_log();
 }
 
 }  // namespace
