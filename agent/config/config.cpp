@@ -278,6 +278,17 @@ const std::vector<KeySpec>& key_table() {
          c.ike.soft_association_lifetime = d;
          return std::nullopt;
        }},
+      {"ike", "udp_encapsulation", false,
+       [](Config& c, std::string_view v) -> std::optional<std::string> {
+         if (v == "auto") {
+           c.ike.force_udp_encapsulation = false;
+         } else if (v == "force") {
+           c.ike.force_udp_encapsulation = true;
+         } else {
+           return "'" + std::string(v) + "' is not a UDP encapsulation mode; expected auto or force";
+         }
+         return std::nullopt;
+       }},
       {"ike", "dpd_idle", false,
        [](Config& c, std::string_view v) -> std::optional<std::string> {
          std::chrono::seconds d{0};

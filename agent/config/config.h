@@ -127,6 +127,11 @@ struct IkeSettings {
   std::optional<std::chrono::seconds> dpd_retry;   // the first R-U-THERE retransmission (then doubling)
   std::optional<unsigned> dpd_probes;              // unanswered R-U-THEREs that make the peer dead
   IkeVersion version = IkeVersion::Ikev2First;     // [ike] version
+  // [ike] udp_encapsulation = force: ESP in UDP 4500 (RFC 3948) with every peer, NAT or not, as
+  // charon's `encap = yes` (IKE pretends this host is behind a NAT, IKEv1 and IKEv2); `auto`: only
+  // where a NAT is detected. With [driver] fast_path, ESP in UDP crosses the kernel in superpackets
+  // (UDP GSO; driver/nfqueue/README.md).
+  bool force_udp_encapsulation = false;
 };
 
 struct Config {

@@ -185,6 +185,7 @@ void IkeProcess::started(pid_t pid, std::shared_ptr<privsep::Channel> channel) {
   start.dpd_retry = settings_.dpd_retry ? std::chrono::milliseconds(*settings_.dpd_retry) : dpd_defaults.retry;
   start.dpd_probes = settings_.dpd_probes.value_or(dpd_defaults.max_probes);
   start.ike_version = ike_version_policy(settings_.version);
+  start.force_udp_encapsulation = settings_.force_udp_encapsulation;
   for (const auto& s : services_) {
     for (const auto* socket : {&s.socket, &*s.nat_socket}) {
       const ikeproc::SocketNote note{s.local, socket == &s.socket ? ike::net::kIsakmpPort : ike::sa::kNatTraversalPort};

@@ -114,6 +114,7 @@ class IkeInProcess final : public IkeRunner {
       // RFC 3947/3948: detect NATs, float to UDP 4500 and UDP-encapsulate ESP when one is found
       // (peers such as strongSwan's kernel-libipsec insist on it even without a NAT).
       options.nat_traversal = true;
+      options.pretend_nat = settings_.force_udp_encapsulation;   // [ike] udp_encapsulation = force
       options.log = [this](const std::string& line) { log_.debug("ike", {{"detail", line}}); };
       options.ike_version = ike_version_policy(settings_.version);
       if (settings_.fallback_delay) options.fallback_delay = *settings_.fallback_delay;

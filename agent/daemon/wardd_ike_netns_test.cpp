@@ -58,6 +58,9 @@ class WarddIkeNetnsTest : public testing::TwoWarddHosts {
 
   void start(Host& host, const model::Policy& policy) { testing::start_wardd(host, policy); }
 
+  // Both hosts with the fast path, A with [ike] udp_encapsulation = force, IKE `version`.
+  void expect_forced_udp_encapsulation(const std::string& version);
+
   void use_certificate(Host& host, const test::TestCa& issuer, const test::TestCa& trusted, const std::string& address) {
     testing::use_certificate(host, &host == &a_ ? "a" : "b", issuer, trusted, address);
   }
@@ -297,6 +300,48 @@ TEST_F(WarddIkeNetnsTest, Ikev2FirstOnBothSidesNegotiatesIkev2) {
   const auto wire = capture.protocols_between(*IpAddress::parse(kAddressA), *IpAddress::parse(kAddressB));
   EXPECT_GE(wire.count("50") ? wire.at("50") : 0, 4) << "ESP" << ward::testing::PacketCapture::describe(wire);
   EXPECT_EQ(wire.count("1"), 0U) << "ICMP in clear" << ward::testing::PacketCapture::describe(wire);
+}
+
+// `[ike] udp_encapsulation = force` on A alone (strongSwan's `encap = yes`), both with the fast
+// path, IKEv1 and IKEv2: without a NAT, A pretends one, B sees it too, both float to 4500 and the CHILD_SA carries
+// ESP in UDP, which the fast path sends in UDP GSO superpackets (a capture on the veth sees one
+// frame each): the wire has no IP protocol 50, pings and a TCP stream pass.
+void WarddIkeNetnsTest::expect_forced_udp_encapsulation(const std::string& version) {
+  testing::lay_out(a_, a_.dir, testing::kTestBackend, "\nfast_path = yes", "[ike]\nversion = " + version + "\nudp_encapsulation = force\n");
+  testing::lay_out(b_, b_.dir, testing::kTestBackend, "\nfast_path = yes", "[ike]\nversion = " + version + "\n");
+  start(a_, esp_policy("netns ike secret"));
+  start(b_, esp_policy("netns ike secret"));
+  ward::testing::PacketCapture capture(*b_.ns, links_.second);
+  ward::testing::TcpListeners listener(*b_.ns, kAddressB, {kTcpPort});
+  ASSERT_TRUE(testing::ping_until_answered(a_, kAddressB)) << test::file_tail(a_.log) << test::file_tail(b_.log);
+  nlohmann::json sa_a, sa_b;
+  ASSERT_TRUE(testing::one_quick_mode_each({{&a_, &sa_a}, {&b_, &sa_b}})) << sa_a.dump(1) << sa_b.dump(1);
+  EXPECT_EQ(sa_a["main_modes"][0]["nat_t"], true) << sa_a.dump(1);
+  EXPECT_EQ(sa_b["main_modes"][0]["nat_t"], true) << "B saw A's pretended NAT" << sa_b.dump(1);
+  EXPECT_EQ(ward::testing::ping_once(*b_.ns, kAddressA), 0);
+  EXPECT_TRUE(ward::testing::tcp_connects(*a_.ns, kAddressB, kTcpPort));
+  ASSERT_EQ(b_.ns->exec("iperf3 -s -1 -D -p 7403"), 0);
+  std::this_thread::sleep_for(300ms);
+  const auto stream = a_.ns->exec_output(std::string("iperf3 -c ") + kAddressB + " -p 7403 -n 4M -J");
+  EXPECT_NE(stream.find("\"bits_per_second\""), std::string::npos) << stream.substr(0, 400);
+  const auto wire = capture.protocols_between(*IpAddress::parse(kAddressA), *IpAddress::parse(kAddressB));
+  EXPECT_EQ(wire.count("50"), 0U) << "plain ESP" << ward::testing::PacketCapture::describe(wire);
+  // 4 MB need ~3,000 ESP packets of 1,400 bytes; the capture on the veth sees each UDP GSO
+  // superpacket (up to 44 of them) as one frame: B's fast path sent them so.
+  const int udp = wire.count("17") ? wire.at("17") : 0;
+  EXPECT_GE(udp, 20) << "ESP in UDP" << ward::testing::PacketCapture::describe(wire);
+  EXPECT_LT(udp, 1500) << "superpackets" << ward::testing::PacketCapture::describe(wire);
+  EXPECT_EQ(wire.count("1"), 0U) << "ICMP in clear" << ward::testing::PacketCapture::describe(wire);
+  EXPECT_EQ(wire.count("6"), 0U) << "TCP in clear" << ward::testing::PacketCapture::describe(wire);
+}
+TEST_F(WarddIkeNetnsTest, ForcedUdpEncapsulationCarriesTrafficAsEspInUdpWithIkev1) {
+  if (std::string(testing::kTestBackend) != "nfqueue") GTEST_SKIP() << "the fast path is the nfqueue backend's";
+  expect_forced_udp_encapsulation("ikev1");
+}
+
+TEST_F(WarddIkeNetnsTest, ForcedUdpEncapsulationCarriesTrafficAsEspInUdpWithIkev2) {
+  if (std::string(testing::kTestBackend) != "nfqueue") GTEST_SKIP() << "the fast path is the nfqueue backend's";
+  expect_forced_udp_encapsulation("ikev2-first");
 }
 
 // A with ikev2-first, B with ikev1: B answers IKE_SA_INIT with INVALID_MAJOR_VERSION, A falls

@@ -296,6 +296,7 @@ class ChildState {
       options.dpd.retry = start_->dpd_retry;
       options.dpd.max_probes = start_->dpd_probes;
       options.ike_version = start_->ike_version;
+      options.pretend_nat = start_->force_udp_encapsulation;
       Endpoint* log_to = &parent;
       options.log = [log_to](const std::string& line) {
         (void)log_to->notify(kLog, std::span(reinterpret_cast<const std::uint8_t*>(line.data()), line.size()));

@@ -179,6 +179,7 @@ inline StartNote sample<StartNote>() {
   s.dpd_retry = std::chrono::milliseconds(5000);
   s.dpd_probes = 3;
   s.ike_version = ike::service::IkeVersionPolicy::Ikev1;
+  s.force_udp_encapsulation = true;
   return s;
 }
 

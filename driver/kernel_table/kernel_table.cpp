@@ -159,6 +159,14 @@ void KernelTable::emit_base(nft::Batch& batch) {
     RuleBuilder rule(t, "ipsec");
     match_protocol(rule, kEsp).verdict(NF_DROP);
     add(batch, rule, "rule ipsec (ESP taken by the packet socket)");
+    // ESP in UDP too, but not IKE's datagrams on 4500 (the non-ESP marker: four zero bytes) nor
+    // NAT keepalives (one byte: the four-byte load fails, the rule does not match): they are queued.
+    RuleBuilder in_udp(t, "ipsec");
+    match_udp_port(in_udp, false, kNatTraversalPort)
+        .payload_load(NFT_PAYLOAD_TRANSPORT_HEADER, 8, 4, kReg32First)
+        .cmp(kReg32First, NFT_CMP_NEQ, be32(0))
+        .verdict(NF_DROP);
+    add(batch, in_udp, "rule ipsec (ESP in UDP taken by the packet socket)");
   }
   {
     RuleBuilder rule(t, "ipsec");

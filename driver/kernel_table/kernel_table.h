@@ -49,8 +49,9 @@ struct KernelTableOptions {
   std::uint16_t queue_count = 1;  // more than one spreads flows over queues (hash of addresses and ports)
   // TCP through negotiate filters goes to this queue instead (one that takes unsegmented packets).
   std::optional<std::uint16_t> tcp_queue;
-  // Inbound ESP (IP protocol 50, not UDP-encapsulated) is dropped at the first hook instead of
-  // queued: a packet socket (nfqueue's esp_ring.h) has taken its copy before netfilter saw it.
+  // Inbound ESP (IP protocol 50, and ESP in UDP to port 4500 other than IKE's datagrams and NAT
+  // keepalives) is dropped at the first hook instead of queued: a packet socket (nfqueue's
+  // esp_ring.h) has taken its copy before netfilter saw it.
   bool esp_taken_before = false;
   std::vector<std::string> exempt_interfaces{"lo"};
   // TCP MSS for connections through negotiate filters: a 1500-byte link minus IP and TCP headers

@@ -6,15 +6,19 @@
 // taken its copy before netfilter runs. What the engine decrypts goes to the stack through the TUN
 // device (tun_injector.h), so the ring works only with it.
 //
-// A classic BPF filter on the socket keeps only IPv4/IPv6 packets of IP protocol 50 addressed to
-// this host (PACKET_HOST: not what a promiscuous interface overhears, nor this host's own
-// outgoing packets, which PACKET_IGNORE_OUTGOING keeps from being cloned at all). ESP in UDP (NAT-T)
-// and AH stay on the queue. When the ring is full the kernel drops (counted: drops()), never lets
-// anything through in clear.
+// A classic BPF filter on the socket keeps only IPv4/IPv6 ESP addressed to this host (PACKET_HOST:
+// not what a promiscuous interface overhears, nor this host's own outgoing packets, which
+// PACKET_IGNORE_OUTGOING keeps from being cloned at all): IP protocol 50, and ESP in UDP to port
+// 4500 (not IKE's datagrams, which start with the non-ESP marker, nor later IPv4 fragments). AH,
+// NAT keepalives and IKE stay on the queue. With PACKET_VNET_HDR a GSO skb of ESP in UDP (a peer's
+// UDP_SEGMENT send over a veth, or the kernel's UDP GRO) is one frame, cut back into its datagrams
+// here (udp_gso.h): one copy per superpacket instead of one per packet. When the ring is full the
+// kernel drops (counted: drops()), never lets anything through in clear.
 #pragma once
 
 #include <linux/if_packet.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -22,6 +26,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/expected.h"
@@ -45,6 +50,9 @@ class EspRing {
   std::size_t receive(const BatchHandler& handler, std::chrono::milliseconds timeout);
   // Packets the kernel dropped because the ring was full, since the last call.
   std::uint64_t drops();
+  // GSO frames cut into datagrams, and GSO frames that could not be (dropped), since opening.
+  std::uint64_t superpackets() const noexcept { return superpackets_.load(std::memory_order_relaxed); }
+  std::uint64_t unsplit() const noexcept { return unsplit_.load(std::memory_order_relaxed); }
 
  private:
   EspRing(int fd, std::byte* map, std::size_t map_size, std::size_t block_size, std::size_t block_count, std::vector<int> exempt)
@@ -59,6 +67,16 @@ class EspRing {
   std::size_t next_block_ = 0;
   std::vector<int> exempt_;  // interface indexes
   std::vector<std::span<const std::byte>> batch_;
+  struct Piece {
+    const std::byte* ring;  // in the ring, or (nullptr) at `offset` in scratch_
+    std::size_t offset;
+    std::size_t size;
+  };
+  std::vector<Piece> pieces_;
+  std::vector<std::byte> scratch_;  // datagrams cut from GSO frames
+  std::vector<std::pair<std::size_t, std::size_t>> split_;
+  std::atomic<std::uint64_t> superpackets_{0};  // written by the ring's thread only
+  std::atomic<std::uint64_t> unsplit_{0};
 };
 
 }  // namespace ward::driver

@@ -1,6 +1,9 @@
 #include "driver/nfqueue/nfqueue_dataplane.h"
 
+#include <fcntl.h>
 #include <linux/netfilter.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -101,6 +104,39 @@ NfqueueDataplane::~NfqueueDataplane() {
   stopping_ = true;
   for (auto& thread : threads_) thread.join();
   (void)kernel_->remove();
+  for (const int fd : ike_nat_t_sockets_) close(fd);
+}
+
+Expected<void, std::string> NfqueueDataplane::prepare_ike_socket(int fd, bool nat_traversal) {
+  if (!nat_traversal) return {};
+  std::lock_guard lock(release_mutex_);
+  sockaddr_storage bound{};
+  socklen_t length = sizeof bound;
+  // IPv4 only: RawSender sends IPv6 ESP in UDP per packet.
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length) != 0 || bound.ss_family != AF_INET) return {};
+  const int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0) return {};  // ESP in UDP then goes out per packet: not a reason to fail IKE
+  ike_nat_t_sockets_.push_back(copy);
+  for (auto& slot : queues_) {
+    if (slot->raw) slot->raw->adopt_udp_socket(copy);
+  }
+  if (release_sender_) release_sender_->adopt_udp_socket(copy);
+  return {};
+}
+
+NfqueueDataplane::BackendCounters NfqueueDataplane::backend_counters() const noexcept {
+  BackendCounters counters{verdict_errors_.load(), segmentation_errors_.load(), raw_send_errors_.load(), inject_errors_.load(),
+                           ring_packets_.load(), ring_drops_.load()};
+  if (ring_) {
+    counters.ring_superpackets = ring_->superpackets();
+    counters.ring_unsplit = ring_->unsplit();
+  }
+  for (const auto& slot : queues_) {
+    if (!slot->raw) continue;
+    counters.udp_gso_datagrams += slot->raw->gso_datagrams();
+    counters.udp_gso_sends += slot->raw->gso_sends();
+  }
+  return counters;
 }
 
 std::string NfqueueDataplane::fast_path_status() const {

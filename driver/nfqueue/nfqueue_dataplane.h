@@ -71,6 +71,10 @@ class NfqueueDataplane final : public Dataplane {
   Expected<void, std::string> add_soft_association(SoftAssociation association) override;
   Expected<void, std::string> delete_soft_association(std::uint32_t filter_id, const IpAddress& peer) override;
   DataplaneCounters counters() const override;
+  // IKE's NAT-T sockets (duplicates are kept): ESP in UDP from their address and port leaves
+  // through them with UDP_SEGMENT (raw_sender.h): IKE holds port 4500, so the fast path cannot
+  // bind it itself.
+  Expected<void, std::string> prepare_ike_socket(int fd, bool nat_traversal) override;
 
   KernelTable& kernel_table() noexcept { return *kernel_; }
   // The TUN device decrypted packets go through, or why there is none (empty name).
@@ -92,11 +96,12 @@ class NfqueueDataplane final : public Dataplane {
     std::uint64_t inject_errors = 0;        // decrypted packets the TUN device refused
     std::uint64_t ring_packets = 0;         // ESP packets taken from the packet ring
     std::uint64_t ring_drops = 0;           // ESP packets the kernel dropped with the ring full
+    std::uint64_t ring_superpackets = 0;    // GSO frames of ESP in UDP the ring cut into datagrams
+    std::uint64_t ring_unsplit = 0;         // GSO frames it could not cut (dropped)
+    std::uint64_t udp_gso_datagrams = 0;    // ESP-in-UDP packets sent in UDP_SEGMENT runs
+    std::uint64_t udp_gso_sends = 0;        // the sendmsg calls that carried them
   };
-  BackendCounters backend_counters() const noexcept {
-    return {verdict_errors_.load(), segmentation_errors_.load(), raw_send_errors_.load(), inject_errors_.load(), ring_packets_.load(),
-            ring_drops_.load()};
-  }
+  BackendCounters backend_counters() const noexcept;
 
  private:
   struct Queue {
@@ -161,6 +166,7 @@ class NfqueueDataplane final : public Dataplane {
   std::string ring_error_;
   std::atomic<std::uint64_t> ring_packets_{0};
   std::atomic<std::uint64_t> ring_drops_{0};
+  std::vector<int> ike_nat_t_sockets_;  // prepare_ike_socket()'s duplicates (IKE's, one per address)
 };
 
 }  // namespace ward::driver

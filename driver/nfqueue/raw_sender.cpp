@@ -1,10 +1,18 @@
 #include "driver/nfqueue/raw_sender.h"
 
+#include <arpa/inet.h>
 #include <linux/filter.h>
+#include <netinet/udp.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+
+#include "driver/nfqueue/udp_gso.h"
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103  // linux/udp.h, which clashes with netinet/udp.h
+#endif
 
 namespace ward::driver {
 
@@ -50,14 +58,19 @@ Expected<RawSender, std::string> RawSender::open() {
 }
 
 RawSender::RawSender(RawSender&& other) noexcept
-    : v4_(other.v4_), v6_(other.v6_), esp4_(other.esp4_), packets_(std::move(other.packets_)) {
+    : v4_(other.v4_), v6_(other.v6_), esp4_(other.esp4_), packets_(std::move(other.packets_)), udp_(std::move(other.udp_)),
+      adopted_(std::move(other.adopted_)) {
   other.v4_ = other.v6_ = other.esp4_ = -1;
+  other.udp_.clear();
 }
 
 RawSender::~RawSender() {
   if (v4_ >= 0) close(v4_);
   if (v6_ >= 0) close(v6_);
   if (esp4_ >= 0) close(esp4_);
+  for (const auto& udp : udp_) {
+    if (udp.owned && udp.fd >= 0) close(udp.fd);
+  }
 }
 
 void RawSender::queue(std::span<const std::byte> packet) { packets_.push_back(packet); }
@@ -94,6 +107,7 @@ RawSender::Lane RawSender::prepare(std::size_t i) {
     in->sin_family = AF_INET;
     std::memcpy(&in->sin_addr, packet.data() + 16, 4);
     message.msg_hdr.msg_namelen = sizeof(sockaddr_in);
+    if (plain_ipv4_udp(packet)) return Lane::V4Udp;  // prepared for IPPROTO_RAW, in case it goes there
     if (esp4_ < 0 || !plain_ipv4_esp(packet)) return Lane::V4Raw;
     // The kernel writes the IPv4 header from the route it keeps cached: the source, TOS and TTL of
     // Ward's header go along as control messages, and only the ESP part is sent. (IPPROTO_RAW
@@ -103,7 +117,8 @@ RawSender::Lane RawSender::prepare(std::size_t i) {
     auto& control = controls_[i];
     std::memset(&control, 0, sizeof control);
     message.msg_hdr.msg_control = control.bytes;
-    message.msg_hdr.msg_controllen = sizeof control.bytes;
+    // Exactly what is used: the kernel refuses a message whose trailing control bytes are zero.
+    message.msg_hdr.msg_controllen = 2 * CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(in_pktinfo));
     cmsghdr* cmsg = CMSG_FIRSTHDR(&message.msg_hdr);
     const auto put_int = [&](int type, int value) {
       cmsg->cmsg_level = IPPROTO_IP;
@@ -131,6 +146,124 @@ RawSender::Lane RawSender::prepare(std::size_t i) {
   return Lane::None;
 }
 
+void RawSender::adopt_udp_socket(int fd) {
+  std::lock_guard lock(adopted_->mutex);
+  adopted_->fds.push_back(fd);
+}
+
+int RawSender::udp_socket(std::span<const std::byte> packet) {
+  in_addr source{};
+  std::memcpy(&source, packet.data() + 12, 4);
+  const auto port = static_cast<std::uint16_t>((std::to_integer<unsigned>(packet[20]) << 8) | std::to_integer<unsigned>(packet[21]));
+  for (const auto& udp : udp_) {
+    if (udp.port == port && (udp.owned || udp.source.s_addr == source.s_addr)) return udp.fd;
+  }
+  // Someone else's socket on this address and port (IKE's NAT-T socket)?
+  {
+    std::lock_guard lock(adopted_->mutex);
+    for (const int fd : adopted_->fds) {
+      sockaddr_in bound{};
+      socklen_t length = sizeof bound;
+      if (getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length) == 0 && bound.sin_family == AF_INET && ntohs(bound.sin_port) == port &&
+          (bound.sin_addr.s_addr == source.s_addr || bound.sin_addr.s_addr == INADDR_ANY)) {
+        udp_.push_back({source, port, fd, false});
+        return fd;
+      }
+    }
+  }
+  // A socket of our own on the port (nothing else holds it: no IKE here, as in the harness), for
+  // any source address (IP_PKTINFO). It never reads: ESP in UDP is taken before the stack
+  // (esp_ring.h) or queued. A filter that keeps nothing, as for the ESP socket.
+  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
+  if (fd < 0) {
+    udp_error_ = std::string("UDP socket: ") + std::strerror(errno);
+    udp_.push_back({source, port, -1, false});
+    return -1;
+  }
+  sock_fprog program{static_cast<unsigned short>(std::size(kKeepNothing)), kKeepNothing};
+  const int smallest = 1;
+  const int send_buffer = 4 << 20;  // a few dozen superpackets in flight
+  sockaddr_in self{};
+  self.sin_family = AF_INET;
+  self.sin_port = htons(port);
+  (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &send_buffer, sizeof send_buffer);
+  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof program) == 0 &&
+      setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &smallest, sizeof smallest) == 0 &&
+      bind(fd, reinterpret_cast<const sockaddr*>(&self), sizeof self) == 0) {
+    udp_.push_back({source, port, fd, true});
+    return fd;
+  }
+  const int error = errno;
+  close(fd);
+  udp_error_ = "UDP port " + std::to_string(port) + ": " + std::strerror(error) + ", and no IKE socket of that address and port";
+  udp_.push_back({source, port, -1, false});
+  return -1;
+}
+
+std::size_t RawSender::send_udp(std::size_t first, std::size_t count) {
+  const int fd = udp_socket(packets_[first]);
+  if (fd < 0) return send(v4_, first, count);
+  std::size_t refused = 0;
+  const auto packets = std::span(packets_).subspan(first, count);
+  for (std::size_t i = 0; i < count;) {
+    const std::size_t run = udp_gso_run(packets, i);
+    // The message prepare() made for IPPROTO_RAW: its destination (port added) and control
+    // messages are reused; the iovecs become the datagrams' UDP payloads.
+    auto& address = *reinterpret_cast<sockaddr_in*>(&addresses_[first + i]);
+    std::memcpy(&address.sin_port, packets[i].data() + 22, 2);
+    gso_vectors_.resize(run);
+    for (std::size_t j = 0; j < run; ++j) {
+      const auto p = packets[i + j];
+      gso_vectors_[j] = iovec{const_cast<std::byte*>(p.data() + 28), p.size() - 28};
+    }
+    auto& control = controls_[first + i];
+    std::memset(&control, 0, sizeof control);
+    msghdr message{};
+    message.msg_name = &address;
+    message.msg_namelen = sizeof address;
+    message.msg_iov = gso_vectors_.data();
+    message.msg_iovlen = run;
+    message.msg_control = control.bytes;
+    message.msg_controllen = sizeof control.bytes;
+    cmsghdr* cmsg = CMSG_FIRSTHDR(&message);
+    const auto put = [&](int level, int type, const void* value, std::size_t size) {
+      cmsg->cmsg_level = level;
+      cmsg->cmsg_type = type;
+      cmsg->cmsg_len = CMSG_LEN(size);
+      std::memcpy(CMSG_DATA(cmsg), value, size);
+      cmsg = CMSG_NXTHDR(&message, cmsg);
+    };
+    const int tos = std::to_integer<int>(packets[i][1]);
+    const int ttl = std::to_integer<int>(packets[i][8]);
+    in_pktinfo source{};
+    std::memcpy(&source.ipi_spec_dst, packets[i].data() + 12, 4);
+    put(IPPROTO_IP, IP_TOS, &tos, sizeof tos);
+    put(IPPROTO_IP, IP_TTL, &ttl, sizeof ttl);
+    put(IPPROTO_IP, IP_PKTINFO, &source, sizeof source);
+    std::size_t used = CMSG_SPACE(sizeof(int)) * 2 + CMSG_SPACE(sizeof source);
+    if (run > 1) {
+      const auto size = static_cast<std::uint16_t>(gso_vectors_[0].iov_len);
+      put(SOL_UDP, UDP_SEGMENT, &size, sizeof size);
+      used += CMSG_SPACE(sizeof size);
+    }
+    message.msg_controllen = used;
+    ssize_t sent = -1;
+    do {
+      // Never blocks the queue thread (IKE's socket may be blocking): a full send buffer, or a run
+      // the kernel will not take whole (a datagram past the route's MTU), goes per packet instead.
+      sent = sendmsg(fd, &message, MSG_DONTWAIT);
+    } while (sent < 0 && errno == EINTR);
+    if (sent < 0) {
+      refused += send(v4_, first + i, run);  // prepare() made their IPPROTO_RAW messages
+    } else if (run > 1) {
+      gso_datagrams_.fetch_add(run, std::memory_order_relaxed);
+      gso_sends_.fetch_add(1, std::memory_order_relaxed);
+    }
+    i += run;
+  }
+  return refused;
+}
+
 std::size_t RawSender::flush() {
   const std::size_t count = packets_.size();
   if (count == 0) return 0;
@@ -150,6 +283,7 @@ std::size_t RawSender::flush() {
     switch (lane) {
       case Lane::V4Raw: refused += send(v4_, first, end - first); break;
       case Lane::V4Esp: refused += send(esp4_, first, end - first); break;
+      case Lane::V4Udp: refused += send_udp(first, end - first); break;
       case Lane::V6Raw: refused += send(v6_, first, end - first); break;
       case Lane::None: refused += end - first; break;
     }

@@ -5,12 +5,21 @@
 // took an unsegmented packet protects its segments and sends them here, and drops the original:
 // one queue round trip per 64 KiB instead of one per MTU-sized packet. The packets pass the output
 // hook again, where the kernel table lets ESP (and NAT-T) through.
+//
+// ESP in UDP (IPv4, no options) goes through a UDP socket bound to its source port instead, a run of
+// equal-sized datagrams of one flow (a superpacket's ESP packets) as one sendmsg with UDP_SEGMENT
+// (udp_gso.h): one skb through the output path instead of one per packet. The socket is opened on
+// first use; where the port is taken (IKE's own NAT-T socket), the socket given to adopt_udp_socket()
+// for that port is used, and where there is none, the packets take IPPROTO_RAW one by one.
 #pragma once
 
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <atomic>
 #include <cstddef>
+#include <memory>
+#include <mutex>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -34,16 +43,27 @@ class RawSender {
   // Sends what is queued; returns how many packets the kernel refused.
   std::size_t flush();
   std::size_t pending() const noexcept { return packets_.size(); }
+  // Datagrams sent through UDP_SEGMENT, and the sendmsg calls that carried them (for the harness).
+  std::uint64_t gso_datagrams() const noexcept { return gso_datagrams_.load(std::memory_order_relaxed); }
+  std::uint64_t gso_sends() const noexcept { return gso_sends_.load(std::memory_order_relaxed); }
+  // Why ESP in UDP went out per packet (empty while it did not; the sending thread's).
+  const std::string& udp_error() const noexcept { return udp_error_; }
+  // Sends ESP in UDP from this socket's address and port through it where the sender cannot bind
+  // the port itself (the caller keeps it open; IKE's NAT-T socket: sending on it from another
+  // thread is safe). May be called from any thread.
+  void adopt_udp_socket(int fd);
 
  private:
-  enum class Lane : std::uint8_t { None, V4Raw, V4Esp, V6Raw };
-  // Room for IP_TOS, IP_TTL and IP_PKTINFO.
+  enum class Lane : std::uint8_t { None, V4Raw, V4Esp, V4Udp, V6Raw };
+  // Room for IP_TOS, IP_TTL, IP_PKTINFO and UDP_SEGMENT.
   struct Control {
-    alignas(cmsghdr) unsigned char bytes[2 * CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(in_pktinfo))];
+    alignas(cmsghdr) unsigned char bytes[2 * CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(in_pktinfo)) + CMSG_SPACE(sizeof(std::uint16_t))];
   };
   RawSender(int v4, int v6, int esp4) : v4_(v4), v6_(v6), esp4_(esp4) {}
   Lane prepare(std::size_t index);  // the message of packets_[index], and the socket it goes to
   std::size_t send(int fd, std::size_t first, std::size_t count);
+  std::size_t send_udp(std::size_t first, std::size_t count);  // V4Udp packets, in runs
+  int udp_socket(std::span<const std::byte> packet);             // -1: none, send per packet
 
   int v4_ = -1;
   int v6_ = -1;
@@ -54,6 +74,22 @@ class RawSender {
   std::vector<mmsghdr> messages_;
   std::vector<Control> controls_;
   std::vector<Lane> lanes_;
+  struct UdpSocket {
+    in_addr source;
+    std::uint16_t port;  // host order
+    int fd;              // -1: could not be had
+    bool owned;
+  };
+  std::vector<UdpSocket> udp_;  // the sending thread's, by source address and port
+  struct Adopted {
+    std::mutex mutex;
+    std::vector<int> fds;
+  };
+  std::unique_ptr<Adopted> adopted_ = std::make_unique<Adopted>();
+  std::string udp_error_;
+  std::vector<iovec> gso_vectors_;
+  std::atomic<std::uint64_t> gso_datagrams_{0};  // written by the sending thread only
+  std::atomic<std::uint64_t> gso_sends_{0};
 };
 
 }  // namespace ward::driver

@@ -184,6 +184,7 @@ bool IkeService::Engine::start_ikev2(const driver::Acquire& acquire, const Quick
     return false;
   }
   v2::IkeSaInitConfig init;
+  init.pretend_nat = options_.pretend_nat;
   init.proposals = ikev2_proposals(phase1->proposals);
   init.local = {options_.local, options_.port};
   init.remote = {acquire.peer, options_.port};
@@ -296,6 +297,7 @@ void IkeService::Engine::respond_ikev2(const Endpoint& from, std::span<const std
     return;
   }
   v2::IkeSaInitConfig init;
+  init.pretend_nat = options_.pretend_nat;
   init.local = {options_.local, options_.port};
   init.remote = {from.address, from.port};
   std::shared_ptr<const auth::AuthProvider> psk;

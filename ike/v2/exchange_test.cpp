@@ -217,6 +217,27 @@ TEST_F(Ikev2ExchangeTest, NatBetweenThePeersIsDetectedOnBothSides) {
   EXPECT_FALSE(sa_b->local_behind_nat);
 }
 
+// `[ike] udp_encapsulation = force` (charon's `encap = yes`): without a NAT, the end that pretends
+// one makes both ends see it (its NAT_DETECTION_SOURCE_IP matches no address), so both move to
+// 4500 and encapsulate ESP; as initiator and as responder.
+TEST_F(Ikev2ExchangeTest, PretendingANatMakesBothEndsSeeOne) {
+  for (const bool initiator_pretends : {true, false}) {
+    SCOPED_TRACE(initiator_pretends ? "the initiator pretends" : "the responder pretends");
+    a.init.pretend_nat = initiator_pretends;
+    b.init.pretend_nat = !initiator_pretends;
+    sa_a.reset();
+    sa_b.reset();
+    run_ike_sa_init();
+    ASSERT_TRUE(sa_a && sa_b);
+    EXPECT_TRUE(sa_a->nat_detected());
+    EXPECT_TRUE(sa_b->nat_detected());
+    EXPECT_EQ(sa_a->local_behind_nat, initiator_pretends);
+    EXPECT_EQ(sa_b->peer_behind_nat, initiator_pretends);
+    EXPECT_EQ(sa_b->local_behind_nat, !initiator_pretends);
+    EXPECT_EQ(sa_a->peer_behind_nat, !initiator_pretends);
+  }
+}
+
 // A responder under load answers with a COOKIE (RFC 7296 2.6): the initiator sends the same
 // request again with the cookie as its first payload, and the exchange goes on.
 TEST_F(Ikev2ExchangeTest, InitiatorRepeatsItsRequestWithTheRespondersCookie) {

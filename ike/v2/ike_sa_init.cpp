@@ -90,6 +90,17 @@ Bytes nat_detection_hash(const Spi& spi_i, const Spi& spi_r, const Endpoint& end
   return crypto::hash(IkeHashAlgorithm::Sha, {spi_i, spi_r, std::span(address, size), port});
 }
 
+namespace {
+// Our NAT_DETECTION_SOURCE_IP; with pretend_nat, inverted: the hash of no address the peer sees.
+Bytes own_nat_detection_hash(const Spi& spi_i, const Spi& spi_r, const IkeSaInitConfig& config) {
+  auto hash = nat_detection_hash(spi_i, spi_r, config.local);
+  if (config.pretend_nat) {
+    for (auto& b : hash) b = ~b;
+  }
+  return hash;
+}
+}  // namespace
+
 Expected<IkeSaInitInitiator, std::string> IkeSaInitInitiator::create(IkeSaInitConfig config) {
   if (config.proposals.empty()) return unexpected(std::string("no IKE proposal configured"));
   for (const auto& p : config.proposals) {
@@ -123,7 +134,7 @@ Expected<void, std::string> IkeSaInitInitiator::build_request() {
   payloads.emplace_back(KePayload{static_cast<std::uint16_t>(dh_->group()), dh_->public_value()});
   payloads.emplace_back(NoncePayload{ni_});
   const Spi zero{};
-  payloads.emplace_back(notify(NotifyType::NatDetectionSourceIp, nat_detection_hash(spi_i_, zero, config_.local)));
+  payloads.emplace_back(notify(NotifyType::NatDetectionSourceIp, own_nat_detection_hash(spi_i_, zero, config_)));
   payloads.emplace_back(notify(NotifyType::NatDetectionDestinationIp, nat_detection_hash(spi_i_, zero, config_.remote)));
   auto encoded = encode_message(h, payloads);
   if (!encoded) return unexpected(encoded.error());
@@ -192,7 +203,7 @@ Expected<std::optional<IkeSa>, std::string> IkeSaInitInitiator::consume_response
   out.init_request = request_;
   out.init_response.assign(datagram.begin(), datagram.end());
   const auto nat = detect_nat(*m, out.spi_i, out.spi_r, config_.local, config_.remote);
-  out.local_behind_nat = nat.local_behind_nat;
+  out.local_behind_nat = nat.local_behind_nat || (nat.seen && config_.pretend_nat);
   out.peer_behind_nat = nat.peer_behind_nat;
   auto keys = derive(out.proposal, *g_ir, out.ni, out.nr, out.spi_i, out.spi_r);
   if (!keys) return unexpected(keys.error());
@@ -248,7 +259,8 @@ Expected<IkeSaInitReply, std::string> respond_ike_sa_init(const IkeSaInitConfig&
   out.nr = std::move(*nonce);
   out.init_request.assign(request.begin(), request.end());
   const auto nat = detect_nat(*m, out.spi_i, Spi{}, config.local, config.remote);
-  out.local_behind_nat = nat.local_behind_nat;
+  // Only where the initiator sent NAT detection: without it, neither end can float.
+  out.local_behind_nat = nat.local_behind_nat || (nat.seen && config.pretend_nat);
   out.peer_behind_nat = nat.peer_behind_nat;
 
   reply_header.responder_spi = out.spi_r;
@@ -257,7 +269,7 @@ Expected<IkeSaInitReply, std::string> respond_ike_sa_init(const IkeSaInitConfig&
   payloads.emplace_back(KePayload{static_cast<std::uint16_t>(dh->group()), dh->public_value()});
   payloads.emplace_back(NoncePayload{out.nr});
   if (nat.seen) {
-    payloads.emplace_back(notify(NotifyType::NatDetectionSourceIp, nat_detection_hash(out.spi_i, out.spi_r, config.local)));
+    payloads.emplace_back(notify(NotifyType::NatDetectionSourceIp, own_nat_detection_hash(out.spi_i, out.spi_r, config)));
     payloads.emplace_back(notify(NotifyType::NatDetectionDestinationIp, nat_detection_hash(out.spi_i, out.spi_r, config.remote)));
   }
   auto encoded = encode_message(reply_header, payloads);

@@ -33,6 +33,10 @@ struct IkeSaInitConfig {
   std::vector<IkeProposal> proposals;   // preference order; the first one's group goes in KEi
   Endpoint local;
   Endpoint remote;
+  // Behave as if this host were behind a NAT (charon's `encap = yes`): our NAT_DETECTION_SOURCE_IP
+  // is a hash no address gives, so the peer detects a NAT too, and both ends move to port 4500 and
+  // UDP-encapsulate ESP (RFC 3948), NAT or not.
+  bool pretend_nat = false;
 };
 
 struct IkeSa {
