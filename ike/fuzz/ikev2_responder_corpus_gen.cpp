@@ -1,5 +1,7 @@
 // Writes the seed corpus of ikev2_responder_fuzz: host A's datagrams of whole IKEv2 exchanges with
-// host B (IKE_SA_INIT, IKE_AUTH; then a DELETE of the CHILD_SA, or of the IKE SA), run in this
+// host B (IKE_SA_INIT, IKE_AUTH; then a DELETE of the CHILD_SA, or of the IKE SA, or a rekey of the
+// CHILD_SA with the DELETE of the old one, or a rekey of the IKE SA, its DELETE and a rekey of the
+// CHILD_SA under the new IKE SA), run in this
 // process with each side on its own deterministic random stream, so the fuzz target's responder,
 // restarted on B's stream, answers exactly as B did here.
 // Usage: ikev2_responder_corpus_gen <dir>   (ike/fuzz/ikev2_corpus)
@@ -16,7 +18,17 @@ using namespace ward;
 using namespace ward::ike;
 using fuzz::RandomStream;
 
-enum class Ending { None, DeleteChild, DeleteIkeSa };
+enum class Ending { None, DeleteChild, DeleteIkeSa, RekeyChild, RekeyIkeSa };
+
+// A's request to B: appended to the seed, B's answer back to A; A's next output.
+service::Ikev2Sa::Output exchange(service::Ikev2Sa& a, service::Ikev2Sa& b, const service::Ikev2Sa::Output& request,
+                                  std::vector<std::byte>& seed, std::chrono::steady_clock::time_point now) {
+  fuzz::append_datagram(seed, request.send.at(0));
+  fuzz::switch_random_stream(RandomStream::Responder);
+  auto answer = b.transition(service::Ikev2Sa::Received{request.send.at(0)}, now);
+  fuzz::switch_random_stream(RandomStream::Initiator);
+  return a.transition(service::Ikev2Sa::Received{answer.send.at(0)}, now);
+}
 
 bool write(const std::filesystem::path& dir, const std::string& name, Ending ending) {
   fuzz::use_deterministic_random(RandomStream::Initiator, fuzz::kInitiatorSeed);
@@ -42,7 +54,19 @@ bool write(const std::filesystem::path& dir, const std::string& name, Ending end
   fuzz::switch_random_stream(RandomStream::Initiator);
   auto up = (*a)->transition(service::Ikev2Sa::Received{auth_reply.send.at(0)}, now);
   if (!up.child) return false;
-  if (ending != Ending::None) {
+  if (ending == Ending::RekeyChild) {
+    auto done = exchange(**a, **b, (*a)->transition(service::Ikev2Sa::RekeyChild{up.child->inbound_spi}, now), seed, now);
+    if (done.rekeyed.empty()) return false;
+    fuzz::append_datagram(seed, done.send.at(0));   // the DELETE of the old pair
+  } else if (ending == Ending::RekeyIkeSa) {
+    auto moved = exchange(**a, **b, (*a)->transition(service::Ikev2Sa::RekeyIkeSa{}, now), seed, now);
+    if (!moved.ike_rekeyed) return false;
+    (void)exchange(**a, **b, moved, seed, now);   // the DELETE of the old IKE SA
+    const auto [inbound, outbound] = (*a)->child_spis().at(0);
+    (void)outbound;
+    auto done = exchange(**a, **b, (*a)->transition(service::Ikev2Sa::RekeyChild{inbound}, now), seed, now);
+    if (done.rekeyed.empty()) return false;
+  } else if (ending != Ending::None) {
     auto request = ending == Ending::DeleteChild ? (*a)->transition(service::Ikev2Sa::DeleteChildren{{up.child->inbound_spi}}, now)
                                                  : (*a)->transition(service::Ikev2Sa::DeleteIkeSa{}, now);
     fuzz::append_datagram(seed, request.send.at(0));
@@ -61,7 +85,8 @@ int main(int argc, char** argv) {
   const std::filesystem::path dir = argv[1];
   std::filesystem::create_directories(dir);
   for (auto [name, ending] : {std::pair{"ike-sa-init-and-auth.bin", Ending::None}, std::pair{"then-delete-child.bin", Ending::DeleteChild},
-                              std::pair{"then-delete-ike-sa.bin", Ending::DeleteIkeSa}}) {
+                              std::pair{"then-delete-ike-sa.bin", Ending::DeleteIkeSa}, std::pair{"then-rekey-child.bin", Ending::RekeyChild},
+                              std::pair{"then-rekey-ike-sa.bin", Ending::RekeyIkeSa}}) {
     if (!write(dir, name, ending)) {
       std::fprintf(stderr, "could not make %s\n", name);
       return 1;

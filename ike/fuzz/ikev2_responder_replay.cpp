@@ -22,6 +22,8 @@ Ikev2ReplayOutcome replay_to_ikev2_responder(std::span<const std::byte> input) {
     outcome.established = outcome.established || step.established;
     outcome.child = outcome.child || step.child.has_value();
     outcome.closed = outcome.closed || step.closed;
+    outcome.child_rekeyed = outcome.child_rekeyed || !step.rekeyed.empty();
+    outcome.ike_rekeyed = outcome.ike_rekeyed || step.ike_rekeyed.has_value();
   }
   // Our own requests and a timer that comes due must not misbehave either.
   (void)(*responder)->transition(service::Ikev2Sa::DeleteChildren{{kIkev2ResponderSpi}}, now);

@@ -1,5 +1,6 @@
 // The IKEv2 responder fuzz target's seeds replay to the end: IKE_SA_INIT accepted, IKE_AUTH
-// authenticated with its CHILD_SA, the DELETEs answered (so mutations of them reach real keys).
+// authenticated with its CHILD_SA, the DELETEs and CREATE_CHILD_SA rekeys (of the CHILD_SA, of the
+// IKE SA and then the CHILD_SA again under its new keys) answered, so mutations of them reach real keys.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -26,9 +27,12 @@ TEST(Ikev2ResponderReplay, EverySeedAuthenticatesAndAgreesTheChildSa) {
     EXPECT_TRUE(outcome.started) << entry.path();
     EXPECT_TRUE(outcome.established) << entry.path();
     EXPECT_TRUE(outcome.child) << entry.path();
-    EXPECT_EQ(outcome.closed, entry.path().filename() == "then-delete-ike-sa.bin") << entry.path();
+    const auto name = entry.path().filename().string();
+    EXPECT_EQ(outcome.closed, name == "then-delete-ike-sa.bin") << entry.path();
+    EXPECT_EQ(outcome.child_rekeyed, name == "then-rekey-child.bin" || name == "then-rekey-ike-sa.bin") << entry.path();
+    EXPECT_EQ(outcome.ike_rekeyed, name == "then-rekey-ike-sa.bin") << entry.path();
   }
-  EXPECT_EQ(seeds, 3U);
+  EXPECT_EQ(seeds, 5U);
 }
 
 TEST(Ikev2ResponderReplay, AFlippedByteInIkeAuthIsDroppedWithoutAnSa) {

@@ -1,5 +1,5 @@
 // The IKEv2 responder fuzz target's scenario: host B answers host A's IKE_SA_INIT, IKE_AUTH
-// (preshared key, one CHILD_SA) and INFORMATIONAL requests as the service's Ikev2Sa. The replay
+// (preshared key, one CHILD_SA), INFORMATIONAL and CREATE_CHILD_SA requests as the service's Ikev2Sa. The replay
 // (fuzz target, seed test) and the corpus generator build B from these same pieces.
 #pragma once
 
@@ -43,7 +43,7 @@ inline v2::ChildSaConfig ikev2_child(const IpAddress& local, const IpAddress& re
 }
 
 // The hooks of either host: the scenario's key (padded through PresharedKeyProvider::skeyid, as
-// the engine does) and a fixed CHILD_SA and SPI.
+// the engine does) and a fixed CHILD_SA; inbound SPIs count up from `spi` (a rekey needs a new one).
 inline service::Ikev2Hooks ikev2_hooks(const IpAddress& local, const IpAddress& remote, std::uint32_t spi) {
   static const auto psk = std::make_shared<auth::PresharedKeyProvider>(auth::preshared_key_from_text(kPresharedKey));
   service::Ikev2Hooks h;
@@ -54,7 +54,7 @@ inline service::Ikev2Hooks ikev2_hooks(const IpAddress& local, const IpAddress& 
   h.child_for = [local, remote](const v2::TrafficSelector&, const v2::TrafficSelector&) -> Expected<v2::ChildSaConfig, std::string> {
     return ikev2_child(local, remote);
   };
-  h.allocate_spi = [spi]() -> Expected<std::uint32_t, std::string> { return spi; };
+  h.allocate_spi = [next = spi]() mutable -> Expected<std::uint32_t, std::string> { return next++; };
   return h;
 }
 
@@ -64,6 +64,8 @@ struct Ikev2ReplayOutcome {
   bool established = false;   // IKE_AUTH authenticated
   bool child = false;         // the CHILD_SA agreed
   bool closed = false;        // the IKE SA deleted
+  bool child_rekeyed = false; // a CREATE_CHILD_SA rekeyed the CHILD_SA
+  bool ike_rekeyed = false;   // a CREATE_CHILD_SA rekeyed the IKE SA
 };
 
 // Restarts B's random stream, then plays every datagram to a fresh Ikev2Sa responder.

@@ -245,6 +245,7 @@ std::optional<TimePoint> IkeService::Engine::next_due() const {
     if (e->dead) continue;
     consider(e->sa->due());
     consider(e->expires);
+    consider(e->rekey_at);
     if (!e->sa->initiator() && !e->reported) consider(e->sa->created() + options_.half_open_timeout);
   }
   if (const auto oldest = embryonic_.oldest()) consider(*oldest + options_.half_open_timeout);

@@ -178,6 +178,7 @@ class IkeService::Engine {
     std::optional<driver::Acquire> acquire; // initiator: what IKEv1 negotiates on a fallback
     std::chrono::seconds lifetime{0};       // the phase 1 policy's
     std::optional<TimePoint> expires;       // established: the IKE SA's lifetime ends
+    std::optional<TimePoint> rekey_at;      // established: when we rekey it (phase1_renewal.h's time)
     bool reported = false;                  // established was emitted
     bool dead = false;
   };
@@ -281,11 +282,14 @@ class IkeService::Engine {
   bool wants_ikev2(const IpAddress& peer);
   Ikev2Hooks ikev2_hooks(std::shared_ptr<const auth::AuthProvider> psk, const IpAddress& peer, std::uint64_t id);
   void after_ikev2_step(Ikev2Entry& entry, Ikev2Sa::Output out);
-  void install_child(Ikev2Entry& entry, const v2::ChildSa& child);
+  void install_child(Ikev2Entry& entry, const v2::ChildSa& child, std::uint32_t replaces = 0);
   // The IKE SA authenticated: MainModeEstablished (once; wardd's IKE process is then allowed SPIs
   // and SAs for the peer).
   void report_ikev2_established(Ikev2Entry& entry);
   void ikev2_timers(TimePoint t);
+  // A soft expiry of an IKEv2 CHILD_SA: rekeyed with CREATE_CHILD_SA in its IKE SA; false when
+  // that IKE SA cannot (gone, or its own lifetime over): a new IKE SA then.
+  bool rekey_ikev2_child(QuickModeSa& record);
   Ikev2Entry* ikev2_by_id(std::uint64_t id);
   std::string ikev2_name(const Ikev2Entry& entry) const;
   void publish_ikev2(std::vector<MainModeSaInfo>& rows, std::vector<std::optional<TimePoint>>& expiry,

@@ -113,6 +113,7 @@ void IkeService::Engine::expiry(const driver::SaExpiry& expiry) {
           " reached its soft lifetime: a default response SA, the initiator rekeys");
       return;
     }
+    if (record.ike_version == 2 && rekey_ikev2_child(record)) return;
     record.rekeying = true;
     log("IKE: SA " + hex32(expiry.spi) + " to " + record.peer.address.to_string() + " reached its soft lifetime: rekeying");
     driver::Acquire acquire;

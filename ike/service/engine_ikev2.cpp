@@ -13,6 +13,7 @@
 
 #include "ike/service/engine.h"
 #include "ike/service/ikev2_policy.h"
+#include "ike/service/phase1_renewal.h"
 #include "ike/v2/protected_message.h"
 
 namespace ward::ike::service {
@@ -227,10 +228,14 @@ void IkeService::Engine::on_ikev2(const Endpoint& from, std::span<const std::byt
   const auto spi_i = spi_at(bytes, 0);
   const auto spi_r = spi_at(bytes, 8);
   for (auto& e : ikev2_) {
-    if (e->dead || e->peer.address != from.address || e->sa->initiator_spi() != spi_i) continue;
-    const auto* ours_r = e->sa->responder_spi();
-    if (ours_r != nullptr && *ours_r != spi_r && !is_zero(spi_r)) continue;
-    if (ours_r == nullptr && e->sa->state() != Ikev2Sa::State::IkeSaInitSent) continue;
+    if (e->dead || e->peer.address != from.address) continue;
+    // An IKE SA rekeyed with CREATE_CHILD_SA hears under its old SPIs until those are deleted.
+    if (!e->sa->retiring(spi_i, spi_r)) {
+      if (e->sa->initiator_spi() != spi_i) continue;
+      const auto* ours_r = e->sa->responder_spi();
+      if (ours_r != nullptr && *ours_r != spi_r && !is_zero(spi_r)) continue;
+      if (ours_r == nullptr && e->sa->state() != Ikev2Sa::State::IkeSaInitSent) continue;
+    }
     // The initiator floated to the NAT-T port (2.23): answer where its requests come from now.
     if (from.nat_t && !e->peer.nat_t && !e->sa->initiator() && e->sa->ike_sa() && e->sa->ike_sa()->nat_detected()) {
       e->peer = from;
@@ -341,7 +346,40 @@ void IkeService::Engine::after_ikev2_step(Ikev2Entry& entry, Ikev2Sa::Output out
   const std::string method = entry.auth ? std::string(entry.auth->name()) : std::string();
   if (out.send.size() > 0 || out.established || out.failed || out.closed || out.child) changed();
   if (out.established) report_ikev2_established(entry);
+  if (out.ike_rekeyed) {
+    log(ikev2_name(entry) + ": rekeyed with CREATE_CHILD_SA (was " + *out.ike_rekeyed + "), its CHILD_SAs with it");
+    if (entry.lifetime.count() > 0) {
+      entry.expires = now() + entry.lifetime;
+      entry.rekey_at = renewal_time(now(), entry.lifetime, role);
+    }
+    changed();
+  }
+  if (out.ike_rekey_failed) log(ikev2_name(entry) + ": rekeying the IKE SA failed: " + *out.ike_rekey_failed);
   if (out.child) install_child(entry, *out.child);
+  for (const auto& rekeyed : out.rekeyed) install_child(entry, rekeyed.child, rekeyed.replaces);
+  for (const auto& [spi, why] : out.rekey_failed) {
+    for (auto& record : sas_) {
+      if (record.ikev2_id != entry.id || record.inbound_spi != spi) continue;
+      log(ikev2_name(entry) + ": rekeying CHILD_SA " + hex32(spi) + " failed (" + why + "): its successor comes with a new IKE SA");
+      // As before CREATE_CHILD_SA: the acquire's negotiation, which makes a new IKE SA.
+      driver::Acquire acquire;
+      acquire.filter_id = record.policy.filter_id;
+      acquire.peer = record.peer.address;
+      acquire.source = record.policy.local.prefix.address();
+      acquire.destination = record.policy.remote.prefix.address();
+      const auto policy = record.policy;
+      negotiate(acquire, policy);
+      break;
+    }
+  }
+  for (const auto spi : out.retired_inbound_spis) {
+    for (std::size_t i = 0; i < sas_.size(); ++i) {
+      if (sas_[i].ikev2_id == entry.id && sas_[i].inbound_spi == spi) {
+        delete_pair(i, "rekeyed: its successor is installed and the peer answered the DELETE", false);
+        break;
+      }
+    }
+  }
   for (const auto spi : out.peer_deleted_outbound_spis) {
     ++counters_.deletes_received;
     for (std::size_t i = 0; i < sas_.size(); ++i) {
@@ -391,14 +429,27 @@ void IkeService::Engine::report_ikev2_established(Ikev2Entry& entry) {
   changed();
   ++counters_.main_modes_established;
   ++counters_.ikev2_sas_established;
-  if (entry.lifetime.count() > 0) entry.expires = now() + entry.lifetime;
+  if (entry.lifetime.count() > 0) {
+    entry.expires = now() + entry.lifetime;
+    entry.rekey_at = renewal_time(now(), entry.lifetime, entry.sa->initiator() ? auth::Role::Initiator : auth::Role::Responder);
+  }
   const std::string method = entry.auth ? std::string(entry.auth->name()) : std::string();
   log(ikev2_name(entry) + ": established (" + method + ")");
   emit(IkeEvent{IkeEvent::Kind::MainModeEstablished, entry.peer.address,
                 entry.sa->initiator() ? auth::Role::Initiator : auth::Role::Responder, method, entry.policy.filter_id, 0, 0, {}});
 }
 
-void IkeService::Engine::install_child(Ikev2Entry& entry, const v2::ChildSa& child) {
+bool IkeService::Engine::rekey_ikev2_child(QuickModeSa& record) {
+  Ikev2Entry* entry = ikev2_by_id(record.ikev2_id);
+  if (entry == nullptr || entry->dead || !entry->sa->established()) return false;
+  if (entry->expires && *entry->expires <= now()) return false;   // the IKE SA's own end: a new one
+  record.rekeying = true;
+  log(ikev2_name(*entry) + ": CHILD_SA " + hex32(record.inbound_spi) + " reached its soft lifetime: rekeying it with CREATE_CHILD_SA");
+  after_ikev2_step(*entry, entry->sa->transition(Ikev2Sa::RekeyChild{record.inbound_spi}, now()));
+  return true;
+}
+
+void IkeService::Engine::install_child(Ikev2Entry& entry, const v2::ChildSa& child, std::uint32_t replaces) {
   const auto role = entry.sa->initiator() ? auth::Role::Initiator : auth::Role::Responder;
   const std::string method = entry.auth ? std::string(entry.auth->name()) : std::string();
   std::string errors;
@@ -421,19 +472,26 @@ void IkeService::Engine::install_child(Ikev2Entry& entry, const v2::ChildSa& chi
   record.peer = entry.peer;
   record.role = role;
   record.policy = entry.policy;
+  for (const auto& old : sas_) {
+    if (replaces != 0 && old.ikev2_id == entry.id && old.inbound_spi == replaces) record.policy = old.policy;
+  }
   record.inbound_spi = child.inbound_spi;
   record.outbound_spi = child.outbound_spi;
   record.chosen = sa::ProtectionSuite(sa::EspProposal{child.proposal.cipher, child.proposal.integrity});
   record.auth_method = method;
   record.established = now();
-  record.expires = now() + entry.policy.lifetime;
+  record.expires = now() + record.policy.lifetime;
   record.ike_version = 2;
   record.ikev2_id = entry.id;
+  const auto filter_id = record.policy.filter_id;
   sas_.push_back(std::move(record));
   ++counters_.quick_modes_established;
   log(ikev2_name(entry) + ": CHILD_SA inbound " + hex32(child.inbound_spi) + " / outbound " + hex32(child.outbound_spi) +
-      " for filter " + std::to_string(entry.policy.filter_id) + " (" + child.local.to_string() + " <-> " + child.remote.to_string() + ")");
-  emit(IkeEvent{IkeEvent::Kind::QuickModeEstablished, entry.peer.address, role, method, entry.policy.filter_id, child.inbound_spi,
+      " for filter " + std::to_string(filter_id) + " (" + child.local.to_string() + " <-> " + child.remote.to_string() + ")" +
+      (replaces != 0 ? ", rekeyed with CREATE_CHILD_SA: replaces inbound " + hex32(replaces) +
+                           (child.pfs ? " (PFS group " + std::to_string(static_cast<unsigned>(*child.pfs)) + ")" : std::string())
+                     : std::string()));
+  emit(IkeEvent{IkeEvent::Kind::QuickModeEstablished, entry.peer.address, role, method, filter_id, child.inbound_spi,
                 child.outbound_spi, {}});
 }
 
@@ -453,9 +511,18 @@ void IkeService::Engine::ikev2_timers(TimePoint t) {
       continue;
     }
     if (entry.dead || !entry.sa->established()) continue;
-    // Without CREATE_CHILD_SA (the next step) a CHILD_SA's successor comes with a new IKE SA; the
-    // old IKE SA goes when its lifetime is over and its last CHILD_SA is gone.
+    // Near its end an IKE SA with CHILD_SAs is rekeyed with CREATE_CHILD_SA (they move with it);
+    // one without any, or whose rekey failed, goes when its lifetime is over and its last CHILD_SA
+    // is gone (their successors came with a new IKE SA).
     const bool has_children = std::any_of(sas_.begin(), sas_.end(), [&](const QuickModeSa& s) { return s.ikev2_id == entry.id; });
+    if (entry.rekey_at && *entry.rekey_at <= t) {
+      entry.rekey_at.reset();
+      if (has_children) {
+        log(ikev2_name(entry) + ": near the end of its lifetime: rekeying it with CREATE_CHILD_SA");
+        after_ikev2_step(entry, entry.sa->transition(Ikev2Sa::RekeyIkeSa{}, t));
+        if (entry.dead) continue;
+      }
+    }
     if (entry.expires && *entry.expires <= t && !has_children && entry.sa->state() == Ikev2Sa::State::Established) {
       ++counters_.main_modes_expired;
       log(ikev2_name(entry) + ": lifetime over and no CHILD_SA left: deleting it");

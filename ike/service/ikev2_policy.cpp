@@ -77,6 +77,7 @@ v2::ChildSaConfig ikev2_child(const QuickModePolicy& policy, const IpAddress& lo
   c.filter_id = policy.filter_id;
   c.peer = peer;
   c.lifetime = policy.lifetime;
+  c.pfs_group = policy.pfs_group;   // CREATE_CHILD_SA only: IKE_AUTH has no PFS (1.2)
   return c;
 }
 

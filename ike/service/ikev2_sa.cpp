@@ -79,9 +79,11 @@ Expected<std::unique_ptr<Ikev2Sa>, std::string> Ikev2Sa::initiate(v2::IkeSaInitC
                                                                   sa::RetransmitPolicy retransmit,
                                                                   std::optional<std::chrono::milliseconds> fallback_after,
                                                                   sa::TimePoint now, Output& out) {
+  auto proposals = init.proposals;   // a rekey of the IKE SA chooses among them too
   auto made = v2::IkeSaInitInitiator::create(std::move(init));
   if (!made) return unexpected("IKE_SA_INIT: " + made.error());
   std::unique_ptr<Ikev2Sa> sa(new Ikev2Sa(true, std::move(auth), std::move(hooks), retransmit, now));
+  sa->ike_proposals_ = std::move(proposals);
   sa->child_ = std::move(child);
   sa->init_.emplace(std::move(*made));
   sa->first_request_ = sa->init_->request();
@@ -105,6 +107,7 @@ Expected<std::unique_ptr<Ikev2Sa>, std::string> Ikev2Sa::respond(const v2::IkeSa
   }
   std::unique_ptr<Ikev2Sa> sa(new Ikev2Sa(false, std::move(auth), std::move(hooks), retransmit, now));
   sa->state_ = State::WaitingForIkeAuth;
+  sa->ike_proposals_ = init.proposals;
   sa->sa_.emplace(std::move(*reply->sa));
   sa->first_request_.assign(request.begin(), request.end());
   sa->last_response_ = std::move(reply->reply);
@@ -141,11 +144,15 @@ Ikev2Sa::Output Ikev2Sa::transition(const Input& input, sa::TimePoint now) {
     on_timer(now, out);
   } else if (const auto* children = std::get_if<DeleteChildren>(&input)) {
     if (state_ != State::Established || children->inbound_spis.empty()) return out;
-    std::erase_if(children_, [&](const auto& pair) {
-      return std::find(children->inbound_spis.begin(), children->inbound_spis.end(), pair.first) != children->inbound_spis.end();
+    std::erase_if(children_, [&](const Child& c) {
+      return std::find(children->inbound_spis.begin(), children->inbound_spis.end(), c.inbound) != children->inbound_spis.end();
     });
     request([this, spis = children->inbound_spis](std::uint32_t id) { return v2::delete_child_sa_request(*sa_, id, spis); },
             false, now, out);
+  } else if (const auto* rekey = std::get_if<RekeyChild>(&input)) {
+    if (state_ == State::Established) rekey_child(rekey->inbound_spi, now, out);
+  } else if (std::holds_alternative<RekeyIkeSa>(input)) {
+    if (state_ == State::Established) rekey_ike_sa(now, out);
   } else if (std::holds_alternative<DeleteIkeSa>(input)) {
     if (state_ != State::Established) {
       state_ = State::Closed;
@@ -190,8 +197,14 @@ void Ikev2Sa::on_received(std::span<const std::byte> bytes, sa::TimePoint now, O
     case State::Established: {
       auto header = v2::parse_message(bytes);
       if (!header) return;
-      if (h->response()) {
-        on_response(header->header, bytes, out);
+      if (retiring(header->header.initiator_spi, header->header.responder_spi)) {
+        if (h->response()) {
+          on_response(header->header, bytes, now, out);
+        } else {
+          on_retiring(header->header, bytes, out);
+        }
+      } else if (h->response()) {
+        on_response(header->header, bytes, now, out);
       } else {
         on_request(header->header, bytes, out);
       }
@@ -275,7 +288,7 @@ void Ikev2Sa::on_ike_auth_response(std::span<const std::byte> bytes, Output& out
   out.peer_answered = true;
   out.established = true;
   state_ = State::Established;
-  children_.emplace_back(child->inbound_spi, child->outbound_spi);
+  add_child(*child, child_);
   out.child = std::move(*child);
   auth_initiator_.reset();
 }
@@ -336,7 +349,7 @@ void Ikev2Sa::on_ike_auth_request(std::span<const std::byte> bytes, Output& out)
     out.failure = child.refuse_with ? kind_of(*child.refuse_with) : FailureKind::NoProposalChosen;
     return;
   }
-  children_.emplace_back(reply->child->inbound_spi, reply->child->outbound_spi);
+  add_child(*reply->child, child_);
   out.child = std::move(reply->child);
 }
 
@@ -347,10 +360,12 @@ void Ikev2Sa::on_request(const v2::Header& header, std::span<const std::byte> by
   }
   if (header.message_id != expected_request_id_) return;   // outside the window of 1
   if (header.exchange != ExchangeType::Informational) {
-    // CREATE_CHILD_SA is not run by the service yet (ike/v2/README.md): refused, the IKE SA
-    // and its CHILD_SA carry on.
     auto opened = v2::open_protected(*sa_, bytes);
     if (!opened) return;
+    if (header.exchange == ExchangeType::CreateChildSa) {
+      on_create_child_sa(header, std::move(opened->payloads), out);
+      return;
+    }
     const v2::Payload refusal = v2::NotifyPayload{0, {}, static_cast<std::uint16_t>(NotifyType::NoAdditionalSas), {}};
     auto sealed = v2::seal_protected(*sa_, header.exchange, header.message_id, true, std::span(&refusal, 1));
     if (!sealed) return;
@@ -361,7 +376,7 @@ void Ikev2Sa::on_request(const v2::Header& header, std::span<const std::byte> by
     return;
   }
   std::vector<std::pair<std::uint32_t, std::uint32_t>> outbound_to_inbound;
-  for (const auto& [inbound, outbound] : children_) outbound_to_inbound.emplace_back(outbound, inbound);
+  for (const auto& c : children_) outbound_to_inbound.emplace_back(c.outbound, c.inbound);
   auto answer = v2::answer_informational(*sa_, bytes, outbound_to_inbound);
   if (!answer) return;
   out.peer_answered = true;
@@ -370,8 +385,8 @@ void Ikev2Sa::on_request(const v2::Header& header, std::span<const std::byte> by
   out.send.push_back(answer->reply);
   if (!answer->deleted_outbound_spis.empty()) {
     out.peer_deleted_outbound_spis = answer->deleted_outbound_spis;
-    std::erase_if(children_, [&](const auto& pair) {
-      return std::find(answer->deleted_outbound_spis.begin(), answer->deleted_outbound_spis.end(), pair.second) !=
+    std::erase_if(children_, [&](const Child& c) {
+      return std::find(answer->deleted_outbound_spis.begin(), answer->deleted_outbound_spis.end(), c.outbound) !=
              answer->deleted_outbound_spis.end();
     });
   }
@@ -381,14 +396,22 @@ void Ikev2Sa::on_request(const v2::Header& header, std::span<const std::byte> by
   }
 }
 
-void Ikev2Sa::on_response(const v2::Header& header, std::span<const std::byte> bytes, Output& out) {
-  if (!outstanding_ || header.message_id != *outstanding_) return;
-  auto payloads = v2::consume_informational_response(*sa_, *outstanding_, bytes);
-  if (!payloads) return;
+void Ikev2Sa::on_response(const v2::Header& header, std::span<const std::byte> bytes, sa::TimePoint now, Output& out) {
+  if (!outstanding_ || !outstanding_request_ || header.message_id != *outstanding_) return;
+  if (header.exchange != outstanding_request_->exchange) return;
+  // Under the old keys: our DELETE of the rekeyed IKE SA, or our own rekey of it that crossed the
+  // peer's (and is refused).
+  const bool on_retiring_sa = retiring(header.initiator_spi, header.responder_spi);
+  auto opened = v2::open_protected(on_retiring_sa ? retiring_->sa : *sa_, bytes);
+  if (!opened) return;
   out.peer_answered = true;
   retransmitter_.answered();
   outstanding_.reset();
-  if (outstanding_deletes_ike_sa_) {
+  auto answered = std::move(*outstanding_request_);
+  outstanding_request_.reset();
+  out.retired_inbound_spis.insert(out.retired_inbound_spis.end(), answered.retires.begin(), answered.retires.end());
+  if (answered.on_answer) answered.on_answer(&opened->payloads, now, out);
+  if (answered.deletes_ike_sa) {
     state_ = State::Closed;
     out.closed = true;
   }
@@ -396,7 +419,14 @@ void Ikev2Sa::on_response(const v2::Header& header, std::span<const std::byte> b
 
 void Ikev2Sa::request(std::function<Expected<v2::Bytes, std::string>(std::uint32_t)> build, bool deletes_ike_sa,
                       sa::TimePoint now, Output& out) {
-  queued_.push_back(PendingRequest{std::move(build), deletes_ike_sa});
+  PendingRequest pending;
+  pending.build = std::move(build);
+  pending.deletes_ike_sa = deletes_ike_sa;
+  request(std::move(pending), now, out);
+}
+
+void Ikev2Sa::request(PendingRequest pending, sa::TimePoint now, Output& out) {
+  queued_.push_back(std::move(pending));
   send_next_request(now, out);
 }
 
@@ -404,10 +434,15 @@ void Ikev2Sa::send_next_request(sa::TimePoint now, Output& out) {
   while (!outstanding_ && !queued_.empty()) {
     auto next = std::move(queued_.front());
     queued_.pop_front();
-    auto built = next.build(next_request_id_);
-    if (!built) continue;
-    outstanding_ = next_request_id_++;
-    outstanding_deletes_ike_sa_ = next.deletes_ike_sa;
+    const std::uint32_t id = next.message_id.value_or(next_request_id_);
+    auto built = next.build(id);
+    if (!built) {
+      if (next.on_answer) next.on_answer(nullptr, now, out);
+      continue;
+    }
+    outstanding_ = id;
+    if (!next.message_id) ++next_request_id_;
+    outstanding_request_ = std::move(next);
     retransmitter_.sent(*built, now, true);
     out.send.push_back(std::move(*built));
   }
@@ -428,7 +463,8 @@ void Ikev2Sa::on_timer(sa::TimePoint now, Output& out) {
     // Our INFORMATIONAL went unanswered: the peer is gone (2.4), and with it the IKE SA.
     state_ = State::Closed;
     out.closed = true;
-    out.failed = "the peer did not answer INFORMATIONAL request " + std::to_string(outstanding_.value_or(0)) + " after " +
+    out.failed = "the peer did not answer " + std::string(v2::name(outstanding_request_ ? outstanding_request_->exchange : ExchangeType::Informational)) +
+                 " request " + std::to_string(outstanding_.value_or(0)) + " after " +
                  std::to_string(retransmitter_.sends()) + " sends";
     out.failure = FailureKind::PeerDead;
     return;

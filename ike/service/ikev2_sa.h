@@ -7,6 +7,21 @@
 //   Established --DELETE of the IKE SA (ours answered, or the peer's)--> Closed
 //   any state --refusal, bad AUTH, retransmissions used up--> Failed
 //
+// Established, either side rekeys a CHILD_SA with CREATE_CHILD_SA (ike/v2/create_child_sa.h):
+// the new pair comes out in Output::rekeyed to be installed at once; the requester then deletes
+// the old pair (INFORMATIONAL) and, when that is answered, Output::retired_inbound_spis says to
+// take it out of the dataplane; the responder's old pair goes with the peer's DELETE. When both
+// sides rekey the same CHILD_SA at once, the exchange holding the lowest of the four nonces made
+// the redundant SA and its requester deletes it; the other requester deletes the old one (2.8.1).
+//
+// The IKE SA itself is rekeyed with CREATE_CHILD_SA too (ike/v2/ike_rekey.h), by either side:
+// this object then carries on under the new SPIs and keys with its CHILD_SAs (Output::ike_rekeyed)
+// and keeps the old IKE SA only to answer its retransmissions and its DELETE, which the requester
+// sends. A peer's rekey of the IKE SA while a request of ours is outstanding is answered
+// TEMPORARY_FAILURE (2.25; the peer tries again), so no answer of ours is lost between the keys;
+// when both sides rekey the IKE SA at once, the IKE SA's original initiator refuses the responder's
+// rekey and the responder accepts the initiator's (deterministic, instead of 2.8.2's nonces).
+//
 // Message IDs (2.3): a window of 1 each way. As requester one request is outstanding at a time
 // (later ones wait in order), sent again with the retransmission policy IKEv1 uses
 // (sa::RetransmitPolicy: 1, 2, 4, 8, 16 s, then given up); as responder the last response is
@@ -64,7 +79,16 @@ class Ikev2Sa {
     std::vector<std::uint32_t> inbound_spis;
   };
   struct DeleteIkeSa {};
-  using Input = std::variant<Received, Timer, DeleteChildren, DeleteIkeSa>;
+  struct RekeyChild {   // ours: the CHILD_SA with this inbound SPI nears its end (soft expiry)
+    std::uint32_t inbound_spi = 0;
+  };
+  struct RekeyIkeSa {};   // ours: the IKE SA nears the end of its lifetime
+  using Input = std::variant<Received, Timer, DeleteChildren, DeleteIkeSa, RekeyChild, RekeyIkeSa>;
+
+  struct Rekeyed {
+    v2::ChildSa child;           // install it now
+    std::uint32_t replaces = 0;  // the inbound SPI of the pair it succeeds
+  };
 
   struct Output {
     std::vector<v2::Bytes> send;
@@ -77,6 +101,12 @@ class Ikev2Sa {
     std::optional<std::string> failed;  // why, when the SA failed in this step
     FailureKind failure = FailureKind::Other;
     std::vector<std::uint32_t> peer_deleted_outbound_spis;   // the peer's DELETE of CHILD_SAs
+    std::vector<Rekeyed> rekeyed;                            // CREATE_CHILD_SA made these (either side;
+                                                             // replaces 0: a further CHILD_SA the peer asked for)
+    std::vector<std::uint32_t> retired_inbound_spis;         // our DELETE of these pairs was answered
+    std::vector<std::pair<std::uint32_t, std::string>> rekey_failed;   // our rekey of this inbound SPI, why not
+    std::optional<std::string> ike_rekeyed;        // the IKE SA now runs under new SPIs: the old ones
+    std::optional<std::string> ike_rekey_failed;   // our rekey of the IKE SA, why not
     bool closed = false;                // the IKE SA is gone (deleted by either side)
   };
 
@@ -102,12 +132,16 @@ class Ikev2Sa {
   const v2::Spi& initiator_spi() const noexcept;
   const v2::Spi* responder_spi() const noexcept { return sa_ ? &sa_->spi_r : nullptr; }
   const v2::IkeSa* ike_sa() const noexcept { return sa_ ? &*sa_ : nullptr; }
+  // The SPIs of the IKE SA this one replaced, until it is deleted (its messages come here too).
+  bool retiring(const v2::Spi& spi_i, const v2::Spi& spi_r) const noexcept {
+    return retiring_ && retiring_->sa.spi_i == spi_i && retiring_->sa.spi_r == spi_r;
+  }
   std::string spis() const;
   // The first IKE_SA_INIT request (a responder answers its repetition with the same response).
   const v2::Bytes& first_request() const noexcept { return first_request_; }
   const v2::ChildSaConfig& child_config() const noexcept { return child_; }
-  // CHILD_SAs of this IKE SA (inbound, outbound), for the DELETE answers.
-  std::vector<std::pair<std::uint32_t, std::uint32_t>>& children() noexcept { return children_; }
+  // CHILD_SAs of this IKE SA (inbound, outbound SPIs), oldest first.
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> child_spis() const;
   sa::TimePoint created() const noexcept { return created_; }
 
  private:
@@ -119,9 +153,19 @@ class Ikev2Sa {
   void on_ike_auth_response(std::span<const std::byte> bytes, Output& out);
   void on_ike_auth_request(std::span<const std::byte> bytes, Output& out);
   void on_request(const v2::Header& header, std::span<const std::byte> bytes, Output& out);
-  void on_response(const v2::Header& header, std::span<const std::byte> bytes, Output& out);
+  void on_response(const v2::Header& header, std::span<const std::byte> bytes, sa::TimePoint now, Output& out);
   void on_timer(sa::TimePoint now, Output& out);
+  void on_create_child_sa(const v2::Header& header, std::vector<v2::Payload> payloads, Output& out);
+  void rekey_child(std::uint32_t inbound_spi, sa::TimePoint now, Output& out);
+  void rekey_ike_sa(sa::TimePoint now, Output& out);
+  // The IKE SA is now `next`; the old one is kept for its DELETE (sent by us when `we_requested`).
+  void move_to(v2::IkeSa next, bool we_requested, Output& out);
+  void on_retiring(const v2::Header& header, std::span<const std::byte> bytes, Output& out);
+  // Queues a DELETE of our pairs `inbound_spis`, reported retired when answered.
+  void retire_children(std::vector<std::uint32_t> inbound_spis, sa::TimePoint now, Output& out);
   // Queues a request of ours (window of 1: sent when the previous one is answered).
+  struct PendingRequest;
+  void request(PendingRequest pending, sa::TimePoint now, Output& out);
   void request(std::function<Expected<v2::Bytes, std::string>(std::uint32_t message_id)> build, bool deletes_ike_sa,
                sa::TimePoint now, Output& out);
   void send_next_request(sa::TimePoint now, Output& out);
@@ -142,20 +186,54 @@ class Ikev2Sa {
   std::unique_ptr<v2::IkeAuthInitiator> auth_initiator_;
   std::uint32_t own_spi_ = 0;   // the first CHILD_SA's inbound SPI
   v2::Bytes first_request_;
-  std::vector<std::pair<std::uint32_t, std::uint32_t>> children_;
 
-  // Requests of ours: the outstanding one's ID and what follows it.
+  // 2.8.1: the peer rekeyed a CHILD_SA while our rekey of it was outstanding.
+  struct Collision {
+    v2::Bytes ni, nr;               // the peer's exchange's nonces
+  };
+  struct Child {
+    std::uint32_t inbound = 0, outbound = 0;
+    v2::ChildSaConfig config;       // as agreed: the narrowed selectors, the PFS group
+    bool rekeying = false;          // our CREATE_CHILD_SA for it is outstanding
+    bool replaced = false;          // a successor is installed; its DELETE is coming
+    std::optional<Collision> collision;
+  };
+  Child* child_by_inbound(std::uint32_t spi);
+  void add_child(const v2::ChildSa& sa, const v2::ChildSaConfig& config);
+  std::vector<Child> children_;
+
+  // Requests of ours: the outstanding one and what follows it.
   struct PendingRequest {
     std::function<Expected<v2::Bytes, std::string>(std::uint32_t)> build;
     bool deletes_ike_sa = false;
+    v2::ExchangeType exchange = v2::ExchangeType::Informational;
+    std::vector<std::uint32_t> retires;   // a DELETE of our pairs: out of the dataplane when answered
+    bool on_retiring_sa = false;          // the DELETE of the rekeyed IKE SA, under its old keys and IDs
+    bool rekeys_ike_sa = false;
+    std::optional<std::uint32_t> message_id;
+    // CREATE_CHILD_SA: the response's payloads (decrypted, the ID checked), or nothing when the
+    // request is given up.
+    std::function<void(const std::vector<v2::Payload>*, sa::TimePoint, Output&)> on_answer;
   };
   std::deque<PendingRequest> queued_;
   std::optional<std::uint32_t> outstanding_;
-  bool outstanding_deletes_ike_sa_ = false;
+  std::optional<PendingRequest> outstanding_request_;
   std::uint32_t next_request_id_ = 0;
   // The peer's requests: the next ID expected, and the response to the last one.
   std::uint32_t expected_request_id_ = 0;
   v2::Bytes last_response_;
+
+  // The IKE SA's rekey: our proposals (a responder chooses among them), ours under way, and the
+  // IKE SA it replaced with the peer's request window, until that one is deleted.
+  std::vector<v2::IkeProposal> ike_proposals_;
+  bool ike_rekeying_ = false;
+  struct Retiring {
+    v2::IkeSa sa;
+    std::uint32_t next_request_id = 0;
+    std::uint32_t expected_request_id = 0;
+    v2::Bytes last_response;
+  };
+  std::optional<Retiring> retiring_;
 };
 
 std::string_view name(Ikev2Sa::State state) noexcept;

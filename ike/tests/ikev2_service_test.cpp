@@ -4,7 +4,9 @@
 // a peer set to ikev1 answers INVALID_MAJOR_VERSION and the initiator falls back to IKEv1 at
 // once; a peer that drops IKEv2 is given up after the fallback time; a wrong PSK fails both
 // sides; DELETE of the CHILD_SA (a filter going away) reaches the peer; a resent IKE_SA_INIT and
-// IKE_AUTH are answered from the window without a second SA.
+// IKE_AUTH are answered from the window without a second SA; a CHILD_SA's soft expiry rekeys it
+// with CREATE_CHILD_SA in the same IKE SA, from either side; an IKE SA near its end is rekeyed with
+// CREATE_CHILD_SA and keeps its CHILD_SA.
 #include <gtest/gtest.h>
 
 #include "ike/net/udp_socket.h"
@@ -166,7 +168,11 @@ TEST(Ikev2Service, AWrongPreSharedKeyFailsBothSidesAndInstallsNothing) {
   EXPECT_EQ(b.sim.counters().sas.size(), 0U);
 }
 
-TEST(Ikev2Service, TheChildSaExpiringNegotiatesItsSuccessorInANewIkeSa) {
+// A CHILD_SA's soft expiry rekeys it with CREATE_CHILD_SA in the IKE SA it belongs to (with the
+// policy's PFS group), on the initiator's side and then on the responder's: each time both sides
+// end with the one new pair (the old one deleted once the new one is installed), the keys match
+// and no second IKE SA was made.
+TEST(Ikev2Service, TheChildSaExpiringIsRekeyedWithCreateChildSaInItsIkeSaFromEitherSide) {
   Host a(kA, "loopback secret"), b(kB, "loopback secret");
   a.start(with_version(a.options(), IkeVersionPolicy::Ikev2First));
   b.start(with_version(b.options(), IkeVersionPolicy::Ikev2First));
@@ -174,15 +180,90 @@ TEST(Ikev2Service, TheChildSaExpiringNegotiatesItsSuccessorInANewIkeSa) {
   a.ike->initiate(acquire_to(kA, kB));
   const auto first = a.events.wait_for(IkeEvent::Kind::QuickModeEstablished);
   ASSERT_TRUE(first.has_value());
+  ASSERT_EQ(b.wait_snapshot([](const auto& s) { return s.quick_modes.size() == 1; }).quick_modes.size(), 1U);
+
+  auto soft_expiry = [](std::uint32_t outbound_spi) {
+    driver::SaExpiry soft;
+    soft.spi = outbound_spi;
+    soft.direction = driver::crypto::Direction::Outbound;
+    soft.kind = driver::ExpiryKind::Soft;
+    return soft;
+  };
+  // Both sides down to one pair again, not the one named.
+  auto rekeyed = [&](std::uint32_t old_a_outbound) {
+    const auto sa = a.wait_snapshot([&](const auto& s) { return s.quick_modes.size() == 1 && s.quick_modes[0].outbound_spi != old_a_outbound; });
+    EXPECT_EQ(sa.quick_modes.size(), 1U);
+    if (sa.quick_modes.size() != 1) return std::uint32_t{0};
+    const auto now_out = sa.quick_modes[0].outbound_spi;
+    const auto sb = b.wait_snapshot([&](const auto& s) { return s.quick_modes.size() == 1 && s.quick_modes[0].inbound_spi == now_out; });
+    EXPECT_EQ(sb.quick_modes.size(), 1U);
+    EXPECT_EQ(sa.counters.ikev2_sas_established, 1U) << "the rekey made a new IKE SA";
+    EXPECT_EQ(sb.counters.ikev2_sas_established, 1U);
+    EXPECT_EQ(sa.main_modes.size(), 1U);
+    EXPECT_EQ(sb.main_modes.size(), 1U);
+    EXPECT_EQ(a.sim.counters().sas.size(), 2U) << "the old pair is still in A's dataplane";
+    EXPECT_EQ(b.sim.counters().sas.size(), 2U) << "the old pair is still in B's dataplane";
+    EXPECT_EQ(sa.quick_modes[0].filter_id, kFilterId);
+    expect_traffic_both_ways(a, b);
+    return now_out;
+  };
+
+  a.ike->on_expiry(soft_expiry(first->outbound_spi));
+  const auto second = rekeyed(first->outbound_spi);
+  ASSERT_NE(second, 0U);
+  // Now B's soft expiry (its outbound SA is A's inbound one).
+  b.ike->sync();
+  const auto b_out = b.ike->snapshot().quick_modes.at(0).outbound_spi;
+  b.ike->on_expiry(soft_expiry(b_out));
+  const auto third = rekeyed(second);
+  EXPECT_NE(third, 0U);
+  EXPECT_NE(third, first->outbound_spi);
+}
+
+// An IKE SA near the end of its lifetime (2 s here; the initiator rekeys at 90 %) is rekeyed with
+// CREATE_CHILD_SA: both sides show new SPIs, the CHILD_SA stays (same SPIs, keys still matching)
+// and no second IKE SA was negotiated; then a CHILD_SA rekey runs under the new IKE SA.
+TEST(Ikev2Service, TheIkeSaNearItsEndIsRekeyedWithCreateChildSaAndKeepsItsChildSa) {
+  Host a(kA, "loopback secret"), b(kB, "loopback secret");
+  a.policy.phase1_lifetime = 2s;
+  b.policy.phase1_lifetime = 2s;
+  a.start(with_version(a.options(), IkeVersionPolicy::Ikev2First));
+  b.start(with_version(b.options(), IkeVersionPolicy::Ikev2First));
+  ASSERT_TRUE(a.ike && b.ike);
+  a.ike->initiate(acquire_to(kA, kB));
+  const auto child = a.events.wait_for(IkeEvent::Kind::QuickModeEstablished);
+  ASSERT_TRUE(child.has_value());
+  a.ike->sync();
+  const auto before = a.ike->snapshot();
+  ASSERT_EQ(before.main_modes.size(), 1U);
+  const auto first_spis = before.main_modes[0].cookies;
+
+  const auto sa = a.wait_snapshot([&](const auto& s) { return s.main_modes.size() == 1 && s.main_modes[0].cookies != first_spis; }, 4000ms);
+  ASSERT_EQ(sa.main_modes.size(), 1U);
+  ASSERT_NE(sa.main_modes[0].cookies, first_spis) << "not rekeyed";
+  const auto sb = b.wait_snapshot([&](const auto& s) { return s.main_modes.size() == 1 && s.main_modes[0].cookies == sa.main_modes[0].cookies; });
+  EXPECT_EQ(sb.main_modes.size(), 1U);
+  EXPECT_EQ(sa.counters.ikev2_sas_established, 1U);
+  EXPECT_EQ(sb.counters.ikev2_sas_established, 1U);
+  EXPECT_EQ(sa.main_modes[0].state, "Established");
+  EXPECT_GE(sa.main_modes[0].lifetime_left, 1s) << "the new IKE SA's lifetime starts anew (it was under 0.2 s)";
+  ASSERT_EQ(sa.quick_modes.size(), 1U);
+  EXPECT_EQ(sa.quick_modes[0].outbound_spi, child->outbound_spi) << "the CHILD_SA moved with the IKE SA";
+  EXPECT_EQ(sa.main_modes[0].quick_modes, 1U);
+  expect_traffic_both_ways(a, b);
+
+  // The CHILD_SA's rekey under the new IKE SA (its SK_d, its message IDs).
   driver::SaExpiry soft;
-  soft.spi = first->outbound_spi;
+  soft.spi = child->outbound_spi;
   soft.direction = driver::crypto::Direction::Outbound;
   soft.kind = driver::ExpiryKind::Soft;
   a.ike->on_expiry(soft);
-  const auto s = a.wait_snapshot([](const auto& snap) { return snap.quick_modes.size() == 2; });
-  ASSERT_EQ(s.quick_modes.size(), 2U);
-  EXPECT_EQ(s.counters.ikev2_sas_established, 2U);
-  EXPECT_NE(s.quick_modes[0].outbound_spi, s.quick_modes[1].outbound_spi);
+  const auto rekeyed = a.wait_snapshot([&](const auto& s) { return s.quick_modes.size() == 1 && s.quick_modes[0].outbound_spi != child->outbound_spi; });
+  ASSERT_EQ(rekeyed.quick_modes.size(), 1U);
+  EXPECT_NE(rekeyed.quick_modes[0].outbound_spi, child->outbound_spi);
+  (void)b.wait_snapshot([&](const auto& s) { return s.quick_modes.size() == 1 && s.quick_modes[0].inbound_spi == rekeyed.quick_modes[0].outbound_spi; });
+  expect_traffic_both_ways(a, b);
+  EXPECT_EQ(rekeyed.counters.ikev2_sas_established, 1U);
 }
 
 // An IKE_SA_INIT answered and never followed by IKE_AUTH (a spoofed source, an initiator gone)

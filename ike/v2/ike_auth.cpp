@@ -30,64 +30,7 @@ Expected<std::vector<Payload>, std::string> open(const IkeSa& sa, std::span<cons
   return std::move(opened->payloads);
 }
 
-// The narrower of `proposed` (the peer's selectors, any of them) and `ours`, or nothing.
-std::optional<TrafficSelector> narrow(const TsPayload& proposed, const TrafficSelector& ours) {
-  for (const auto& s : proposed.selectors) {
-    if (ours.contains(s)) return s;
-    if (s.contains(ours)) return ours;
-  }
-  return std::nullopt;
-}
-
-Expected<ChildSa, std::string> make_child(const IkeSa& sa, const ChildSaConfig& config, const ChildProposal& chosen,
-                                          std::uint32_t own_spi, std::uint32_t peer_spi, const TrafficSelector& local,
-                                          const TrafficSelector& remote) {
-  const std::size_t e = child_encryption_key_size(chosen.cipher);
-  const std::size_t a = child_integrity_key_size(chosen.integrity);
-  auto keymat = child_keymat(sa.proposal.prf, sa.keys.sk_d, {}, sa.ni, sa.nr, 2 * (e + a));
-  if (!keymat) return unexpected(keymat.error());
-  const auto k = keymat->reveal();
-  // 2.17: initiator -> responder first (encryption, then integrity), then responder -> initiator.
-  const SecureBytes ei(k.subspan(0, e)), ai(k.subspan(e, a)), er(k.subspan(e + a, e)), ar(k.subspan(2 * e + a, a));
-  ChildSa c;
-  c.inbound_spi = own_spi;
-  c.outbound_spi = peer_spi;
-  c.proposal = chosen;
-  c.local = local;
-  c.remote = remote;
-  auto install = [&](Direction direction) {
-    driver::SaInstall s;
-    auto& p = s.params;
-    p.protocol = driver::crypto::SecurityProtocol::Esp;
-    p.direction = direction;
-    p.spi = direction == Direction::Inbound ? own_spi : peer_spi;
-    p.mode = config.mode;
-    if (config.mode == Mode::Tunnel && config.tunnel) p.tunnel = *config.tunnel;
-    p.cipher = chosen.cipher;
-    p.integrity = chosen.integrity;
-    // What the initiator sends uses the i->r keys.
-    const bool initiator_to_responder = (direction == Direction::Outbound) == sa.initiator;
-    p.encryption_key = initiator_to_responder ? ei : er;
-    p.integrity_key = initiator_to_responder ? ai : ar;
-    p.udp_encapsulation = config.udp_encapsulation;
-    s.filter_id = config.filter_id;
-    s.peer = config.peer;
-    s.lifetime.hard_time = config.lifetime;
-    s.lifetime.soft_time = config.lifetime * 9 / 10;
-    return s;
-  };
-  c.inbound = install(Direction::Inbound);
-  c.outbound = install(Direction::Outbound);
-  return c;
-}
-
 Bytes spi_bytes(std::uint32_t spi) { return {std::byte(spi >> 24), std::byte(spi >> 16), std::byte(spi >> 8), std::byte(spi)}; }
-
-bool wants_transport(const std::vector<Payload>& payloads) {
-  for (const auto& p : payloads)
-    if (const auto* n = std::get_if<NotifyPayload>(&p); n && n->is(NotifyType::UseTransportMode)) return true;
-  return false;
-}
 
 template <class T>
 const T* find_in(const std::vector<Payload>& payloads) {
@@ -121,6 +64,63 @@ Expected<void, std::string> check_peer_id(const AuthConfig& auth, const IdPayloa
 }
 
 }  // namespace
+
+std::optional<TrafficSelector> narrow_selectors(const TsPayload& proposed, const TrafficSelector& ours) {
+  for (const auto& s : proposed.selectors) {
+    if (ours.contains(s)) return s;
+    if (s.contains(ours)) return ours;
+  }
+  return std::nullopt;
+}
+
+bool wants_transport_mode(const std::vector<Payload>& payloads) {
+  for (const auto& p : payloads)
+    if (const auto* n = std::get_if<NotifyPayload>(&p); n && n->is(NotifyType::UseTransportMode)) return true;
+  return false;
+}
+
+Expected<ChildSa, std::string> make_child_sa(const IkeSa& sa, const ChildSaConfig& config, const ChildProposal& chosen,
+                                             std::uint32_t own_spi, std::uint32_t peer_spi, const TrafficSelector& local,
+                                             const TrafficSelector& remote, const ChildKeying& keying) {
+  const std::size_t e = child_encryption_key_size(chosen.cipher);
+  const std::size_t a = child_integrity_key_size(chosen.integrity);
+  auto keymat = child_keymat(sa.proposal.prf, sa.keys.sk_d, keying.g_ir, keying.ni, keying.nr, 2 * (e + a));
+  if (!keymat) return unexpected(keymat.error());
+  const auto k = keymat->reveal();
+  // 2.17: initiator -> responder first (encryption, then integrity), then responder -> initiator.
+  const SecureBytes ei(k.subspan(0, e)), ai(k.subspan(e, a)), er(k.subspan(e + a, e)), ar(k.subspan(2 * e + a, a));
+  ChildSa c;
+  c.inbound_spi = own_spi;
+  c.outbound_spi = peer_spi;
+  c.proposal = chosen;
+  c.pfs = keying.g_ir.empty() ? std::nullopt : config.pfs_group;
+  c.local = local;
+  c.remote = remote;
+  auto install = [&](Direction direction) {
+    driver::SaInstall s;
+    auto& p = s.params;
+    p.protocol = driver::crypto::SecurityProtocol::Esp;
+    p.direction = direction;
+    p.spi = direction == Direction::Inbound ? own_spi : peer_spi;
+    p.mode = config.mode;
+    if (config.mode == Mode::Tunnel && config.tunnel) p.tunnel = *config.tunnel;
+    p.cipher = chosen.cipher;
+    p.integrity = chosen.integrity;
+    // What the exchange's initiator sends uses the i->r keys.
+    const bool initiator_to_responder = (direction == Direction::Outbound) == keying.exchange_initiator;
+    p.encryption_key = initiator_to_responder ? ei : er;
+    p.integrity_key = initiator_to_responder ? ai : ar;
+    p.udp_encapsulation = config.udp_encapsulation;
+    s.filter_id = config.filter_id;
+    s.peer = config.peer;
+    s.lifetime.hard_time = config.lifetime;
+    s.lifetime.soft_time = config.lifetime * 9 / 10;
+    return s;
+  };
+  c.inbound = install(Direction::Inbound);
+  c.outbound = install(Direction::Outbound);
+  return c;
+}
 
 Expected<std::uint32_t, std::string> random_esp_spi() {
   std::uint32_t spi = 0;
@@ -171,7 +171,7 @@ Expected<ChildSa, std::string> IkeAuthInitiator::consume_response(std::span<cons
   if (sa->proposals.size() != 1) return unexpected(std::string("the responder chose more than one ESP proposal"));
   auto chosen = choose_child(child_.proposals, *sa);
   if (!chosen) return unexpected("the responder chose an ESP proposal Ward did not offer: " + chosen.error());
-  if ((child_.mode == Mode::Transport) != wants_transport(*inner)) {
+  if ((child_.mode == Mode::Transport) != wants_transport_mode(*inner)) {
     return unexpected(std::string("the responder did not agree to ") + (child_.mode == Mode::Transport ? "transport" : "tunnel") + " mode");
   }
   // The responder may only narrow (2.9).
@@ -180,7 +180,8 @@ Expected<ChildSa, std::string> IkeAuthInitiator::consume_response(std::span<cons
     return unexpected("the responder's selectors " + tsi->selectors[0].to_string() + " / " + tsr->selectors[0].to_string() +
                       " are not within Ward's");
   }
-  return make_child(sa_, child_, chosen->proposal, own_spi_, chosen->peer_spi, tsi->selectors[0], tsr->selectors[0]);
+  return make_child_sa(sa_, child_, chosen->proposal, own_spi_, chosen->peer_spi, tsi->selectors[0], tsr->selectors[0],
+                       ChildKeying{{}, sa_.ni, sa_.nr, sa_.initiator});
 }
 
 Expected<IkeAuthReply, std::string> respond_ike_auth(IkeSa& sa, const AuthConfig& auth, const ChildSaConfig& child,
@@ -223,12 +224,12 @@ Expected<IkeAuthReply, std::string> respond_ike_auth(IkeSa& sa, const AuthConfig
   if (sai2 == nullptr || tsi == nullptr || tsr == nullptr) return child_refusal(NotifyType::InvalidSyntax, "IKE_AUTH request without SAi2, TSi or TSr");
   auto chosen = choose_child(child.proposals, *sai2);
   if (!chosen) return child_refusal(NotifyType::NoProposalChosen, chosen.error());
-  if ((child.mode == Mode::Transport) != wants_transport(*inner)) {
+  if ((child.mode == Mode::Transport) != wants_transport_mode(*inner)) {
     return child_refusal(NotifyType::NoProposalChosen, std::string("the initiator asks for ") +
-                                                           (wants_transport(*inner) ? "transport" : "tunnel") + " mode");
+                                                           (wants_transport_mode(*inner) ? "transport" : "tunnel") + " mode");
   }
-  const auto remote = narrow(*tsi, child.remote);
-  const auto local = narrow(*tsr, child.local);
+  const auto remote = narrow_selectors(*tsi, child.remote);
+  const auto local = narrow_selectors(*tsr, child.local);
   if (!remote || !local) {
     return child_refusal(NotifyType::TsUnacceptable, "the initiator's selectors " + tsi->selectors[0].to_string() + " / " +
                                                          tsr->selectors[0].to_string() + " do not meet the filter's");
@@ -242,7 +243,7 @@ Expected<IkeAuthReply, std::string> respond_ike_auth(IkeSa& sa, const AuthConfig
   reply.emplace_back(SaPayload{{answer}});
   reply.emplace_back(TsPayload{true, {*remote}});
   reply.emplace_back(TsPayload{false, {*local}});
-  auto made = make_child(sa, child, chosen->proposal, own_spi, chosen->peer_spi, *local, *remote);
+  auto made = make_child_sa(sa, child, chosen->proposal, own_spi, chosen->peer_spi, *local, *remote, ChildKeying{{}, sa.ni, sa.nr, false});
   if (!made) return unexpected(made.error());
   auto sealed = seal(std::move(reply));
   if (!sealed) return unexpected(sealed.error());

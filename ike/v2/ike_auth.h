@@ -42,6 +42,8 @@ struct ChildSaConfig {
   std::uint32_t filter_id = 0;
   IpAddress peer;
   std::chrono::seconds lifetime{3600};
+  // CREATE_CHILD_SA: the D-H group of a new key exchange (PFS); never used in IKE_AUTH (1.2).
+  std::optional<IkeGroupDescription> pfs_group;
   // Responder: the policy has no CHILD_SA for the initiator's selectors; IKE_AUTH authenticates
   // the peer and answers with this notify (TS_UNACCEPTABLE, NO_PROPOSAL_CHOSEN) instead.
   std::optional<NotifyType> refuse_with;
@@ -52,9 +54,25 @@ struct ChildSa {
   std::uint32_t inbound_spi = 0;
   std::uint32_t outbound_spi = 0;
   ChildProposal proposal;
+  std::optional<IkeGroupDescription> pfs;   // CREATE_CHILD_SA with a KE
   TrafficSelector local, remote;   // as narrowed
   driver::SaInstall inbound, outbound;
 };
+
+// Keys and installs of a CHILD_SA (2.17): KEYMAT = prf+(SK_d, [g^ir |] Ni | Nr), where Ni and Nr
+// are the nonces of the exchange that made it (IKE_AUTH: IKE_SA_INIT's) and "initiator" is that
+// exchange's initiator: its keys come first in KEYMAT.
+struct ChildKeying {
+  ByteSpan g_ir;   // empty without PFS
+  ByteSpan ni, nr;
+  bool exchange_initiator = true;
+};
+Expected<ChildSa, std::string> make_child_sa(const IkeSa& sa, const ChildSaConfig& config, const ChildProposal& chosen,
+                                             std::uint32_t own_spi, std::uint32_t peer_spi, const TrafficSelector& local,
+                                             const TrafficSelector& remote, const ChildKeying& keying);
+// The narrower of `proposed` (the peer's selectors, any of them) and `ours`, or nothing (2.9).
+std::optional<TrafficSelector> narrow_selectors(const TsPayload& proposed, const TrafficSelector& ours);
+bool wants_transport_mode(const std::vector<Payload>& payloads);
 
 // A random ESP SPI >= 256 (RFC 4303 2.1 reserves 1..255).
 Expected<std::uint32_t, std::string> random_esp_spi();

@@ -77,7 +77,8 @@ std::vector<Proposal> ike_proposals(const std::vector<IkeProposal>& ours) {
   return out;
 }
 
-Expected<std::vector<Proposal>, std::string> child_proposals(const std::vector<ChildProposal>& ours, std::uint32_t spi) {
+Expected<std::vector<Proposal>, std::string> child_proposals(const std::vector<ChildProposal>& ours, std::uint32_t spi,
+                                                             std::optional<IkeGroupDescription> pfs) {
   std::vector<Proposal> out;
   for (const auto& o : ours) {
     const auto e = encryption_of(o.cipher);
@@ -92,6 +93,7 @@ Expected<std::vector<Proposal>, std::string> child_proposals(const std::vector<C
     p.spi = {std::byte(spi >> 24), std::byte(spi >> 16), std::byte(spi >> 8), std::byte(spi)};
     p.transforms.push_back({TransformType::Encryption, id(e->id), static_cast<std::uint16_t>(e->bits)});
     if (e->id != EncryptionId::AesGcm16) p.transforms.push_back({TransformType::Integrity, id(*i), std::nullopt});
+    if (pfs) p.transforms.push_back({TransformType::DiffieHellman, id(*pfs), std::nullopt});
     p.transforms.push_back({TransformType::Esn, id(EsnId::NoEsn), std::nullopt});
     out.push_back(std::move(p));
   }
@@ -120,11 +122,35 @@ Expected<IkeChoice, std::string> choose_ike(const std::vector<IkeProposal>& ours
                     " IKE proposals contains one of Ward's " + std::to_string(ours.size()));
 }
 
-Expected<ChildChoice, std::string> choose_child(const std::vector<ChildProposal>& ours, const SaPayload& theirs) {
+// Whether proposal `p` can be taken for its D-H transforms, and the group it gets (none: no KE).
+static bool child_group(const Proposal& p, ChildDh dh, std::optional<IkeGroupDescription> pfs, std::optional<IkeGroupDescription>& group) {
+  group.reset();
+  const bool any = has_type(p, TransformType::DiffieHellman);
+  const bool none = !any || offers(p, TransformType::DiffieHellman, 0);
+  if (dh == ChildDh::InIkeAuth) return none;   // no PFS in IKE_AUTH
+  if (pfs) {
+    if (!offers(p, TransformType::DiffieHellman, id(*pfs))) return false;
+    group = *pfs;
+    return true;
+  }
+  if (none) return true;
+  for (const auto& t : p.transforms) {
+    const auto candidate = static_cast<IkeGroupDescription>(t.id);
+    if (t.type == TransformType::DiffieHellman && crypto::is_supported_group(candidate) && !crypto::is_legacy_group(candidate)) {
+      group = candidate;
+      return true;
+    }
+  }
+  return false;
+}
+
+Expected<ChildChoice, std::string> choose_child(const std::vector<ChildProposal>& ours, const SaPayload& theirs, ChildDh dh,
+                                                std::optional<IkeGroupDescription> pfs) {
   for (const auto& p : theirs.proposals) {
     if (p.protocol != ProtocolId::Esp || p.spi.size() != 4) continue;
     if (has_type(p, TransformType::Esn) && !offers(p, TransformType::Esn, id(EsnId::NoEsn))) continue;
-    if (has_type(p, TransformType::DiffieHellman) && !offers(p, TransformType::DiffieHellman, 0)) continue;   // no PFS in IKE_AUTH
+    std::optional<IkeGroupDescription> group;
+    if (!child_group(p, dh, pfs, group)) continue;
     for (const auto& o : ours) {
       const auto e = encryption_of(o.cipher);
       const auto i = integrity_of(o.integrity);
@@ -135,9 +161,10 @@ Expected<ChildChoice, std::string> choose_child(const std::vector<ChildProposal>
       }
       ChildChoice c;
       c.proposal = o;
+      c.pfs = group;
       c.peer_spi = (std::to_integer<std::uint32_t>(p.spi[0]) << 24) | (std::to_integer<std::uint32_t>(p.spi[1]) << 16) |
                    (std::to_integer<std::uint32_t>(p.spi[2]) << 8) | std::to_integer<std::uint32_t>(p.spi[3]);
-      c.reply = child_proposals({o}, c.peer_spi)->front();
+      c.reply = child_proposals({o}, c.peer_spi, c.pfs)->front();
       c.reply.number = p.number;
       return c;
     }

@@ -32,9 +32,11 @@ struct ChildProposal {
   friend bool operator==(const ChildProposal&, const ChildProposal&) = default;
 };
 
-// Proposal payloads numbered from 1; `spi` empty for IKE_SA_INIT, 4 bytes for ESP.
+// Proposal payloads numbered from 1; `spi` empty for IKE_SA_INIT, 4 bytes for ESP. A CHILD_SA
+// with PFS (CREATE_CHILD_SA only, 1.3.1) carries the D-H group `pfs` in each proposal.
 std::vector<Proposal> ike_proposals(const std::vector<IkeProposal>& ours);
-Expected<std::vector<Proposal>, std::string> child_proposals(const std::vector<ChildProposal>& ours, std::uint32_t spi);
+Expected<std::vector<Proposal>, std::string> child_proposals(const std::vector<ChildProposal>& ours, std::uint32_t spi,
+                                                             std::optional<IkeGroupDescription> pfs = std::nullopt);
 
 struct IkeChoice {
   IkeProposal proposal;
@@ -42,6 +44,7 @@ struct IkeChoice {
 };
 struct ChildChoice {
   ChildProposal proposal;
+  std::optional<IkeGroupDescription> pfs;   // the D-H group chosen (CREATE_CHILD_SA with KE)
   std::uint32_t peer_spi = 0;
   Proposal reply;   // with the peer's SPI; the responder replaces it with its own
 };
@@ -49,7 +52,15 @@ struct ChildChoice {
 // The first of the peer's proposals (in its order) that contains one of ours; the error says why
 // none did (for NO_PROPOSAL_CHOSEN and the log).
 Expected<IkeChoice, std::string> choose_ike(const std::vector<IkeProposal>& ours, const SaPayload& theirs);
-Expected<ChildChoice, std::string> choose_child(const std::vector<ChildProposal>& ours, const SaPayload& theirs);
+// IKE_AUTH (`dh` = InIkeAuth) takes no D-H group (a proposal may say NONE); CREATE_CHILD_SA
+// (`dh` = InCreateChildSa) takes `pfs` when set (a proposal without it is refused: the policy
+// asks for PFS), else no group or, when the peer offers only groups, the first Ward supports
+// (more secrecy than the policy asks for is no harm, and a charon with PFS configured offers
+// nothing else).
+enum class ChildDh : std::uint8_t { InIkeAuth, InCreateChildSa };
+Expected<ChildChoice, std::string> choose_child(const std::vector<ChildProposal>& ours, const SaPayload& theirs,
+                                                ChildDh dh = ChildDh::InIkeAuth,
+                                                std::optional<IkeGroupDescription> pfs = std::nullopt);
 
 // KEYMAT sizes of one direction (encryption key with GCM's salt, then integrity key).
 std::size_t child_encryption_key_size(driver::crypto::Cipher cipher) noexcept;

@@ -11,7 +11,10 @@
 //  - a wrong PSK: charon answers AUTHENTICATION_FAILED and Ward gets no CHILD_SA;
 //  - charon initiating (`swanctl --initiate`) to Ward's responder units: the same checks;
 //  - INFORMATIONAL: Ward's liveness check is answered; charon's DELETE of the CHILD_SA and of the
-//    IKE SA (`swanctl --terminate`) are answered by Ward and charon's SA list empties.
+//    IKE SA (`swanctl --terminate`) are answered by Ward and charon's SA list empties;
+//  - CREATE_CHILD_SA from Ward: the IKE SA rekeyed (charon lists the new IKE SPIs Ward derived, the
+//    CHILD_SA under it, the old IKE SA deleted), then the CHILD_SA rekeyed with MODP-2048 PFS under
+//    the new IKE SA (charon lists the new ESP SPIs and decrypts a packet under the new keys).
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -22,7 +25,9 @@
 #include "driver/sim/sim_dataplane.h"
 #include "ike/net/udp_socket.h"
 #include "ike/tests/exchange_support.h"
+#include "ike/v2/create_child_sa.h"
 #include "ike/v2/ike_auth.h"
+#include "ike/v2/ike_rekey.h"
 #include "ike/v2/informational.h"
 #include "tests/harness/process.h"
 #include "tests/netns/netns.h"
@@ -459,6 +464,79 @@ TEST_F(StrongSwanIkev2Test, CharonInitiatesToWardsResponder) {
   expect_charon_shows(sas, *out.sa, *out.child);
   send_protected_packet(*out.child);
   EXPECT_GT(charon_in_bytes(list_sas_when(" 1 packets")), 0) << charon_log();
+}
+
+// Ward rekeys the IKE SA, then the CHILD_SA under the new IKE SA with PFS (ike_rekey.h,
+// create_child_sa.h, as Ikev2Sa sends them), each followed by the DELETE of what it replaced.
+TEST_F(StrongSwanIkev2Test, WardRekeysTheIkeSaThenTheChildSaWithPfsUnderIt) {
+  start_charon("ward and charon agree", "aes128-sha256-modp2048", "aes128-sha256-modp2048");
+  const std::vector<ChildProposal> esp{ChildProposal{driver::crypto::Cipher::AesCbc128, driver::crypto::Integrity::HmacSha256_128}};
+  auto out = initiate("ward and charon agree", {IkeProposal{}}, esp);
+  ASSERT_TRUE(out.child) << out.failure << charon_log();
+  ASSERT_NE(list_sas_when("INSTALLED").find("INSTALLED"), std::string::npos);
+
+  // The IKE SA (Ward's message 2; the new SA's IDs start at 0).
+  auto rekey = IkeRekeyInitiator::create(*out.sa);
+  ASSERT_TRUE(rekey) << rekey.error();
+  auto request = rekey->build_request(*out.sa, 2);
+  ASSERT_TRUE(request) << request.error();
+  auto response = exchange(*request, true);
+  ASSERT_TRUE(response) << response.error() << charon_log();
+  auto opened = open_protected(*out.sa, *response);
+  ASSERT_TRUE(opened) << opened.error();
+  auto next = rekey->consume_response(*out.sa, opened->payloads);
+  ASSERT_TRUE(next) << next.error() << charon_log();
+  auto bye = delete_ike_sa_request(*out.sa, 3);
+  ASSERT_TRUE(bye);
+  auto gone = exchange(*bye, true);
+  ASSERT_TRUE(gone) << gone.error() << charon_log();
+  ASSERT_TRUE(consume_informational_response(*out.sa, 3, *gone));
+  auto sas = list_sas_when(hex(next->spi_i) + "_i");
+  std::printf("swanctl --list-sas after the IKE SA's rekey:\n%s\n", sas.c_str());
+  EXPECT_NE(sas.find(hex(next->spi_i) + "_i " + hex(next->spi_r) + "_r"), std::string::npos) << sas << charon_log();
+  EXPECT_EQ(sas.find(hex(out.sa->spi_i) + "_i"), std::string::npos) << "the old IKE SA is gone:\n" << sas;
+  EXPECT_NE(sas.find("in  " + hex32(out.child->outbound_spi)), std::string::npos) << "the CHILD_SA moved with it:\n" << sas;
+
+  // The CHILD_SA under the new IKE SA (its message 0), with a MODP-2048 exchange.
+  ChildSaConfig child = child_config(esp, true);
+  child.local = out.child->local;
+  child.remote = out.child->remote;
+  child.pfs_group = IkeGroupDescription::Modp2048;
+  auto child_rekey = ChildRekeyInitiator::create(child, out.child->inbound_spi, *random_esp_spi());
+  ASSERT_TRUE(child_rekey) << child_rekey.error();
+  request = child_rekey->build_request(*next, 0);
+  ASSERT_TRUE(request) << request.error();
+  response = exchange(*request, true);
+  ASSERT_TRUE(response) << response.error() << charon_log();
+  opened = open_protected(*next, *response);
+  ASSERT_TRUE(opened) << opened.error();
+  auto successor = child_rekey->consume_response(*next, opened->payloads);
+  ASSERT_TRUE(successor) << successor.error() << charon_log();
+  EXPECT_EQ(successor->pfs, IkeGroupDescription::Modp2048);
+  bye = delete_child_sa_request(*next, 1, {out.child->inbound_spi});
+  ASSERT_TRUE(bye);
+  gone = exchange(*bye, true);
+  ASSERT_TRUE(gone) << gone.error() << charon_log();
+  ASSERT_TRUE(consume_informational_response(*next, 1, *gone));
+  sas = list_sas_when("out " + hex32(successor->inbound_spi));
+  std::printf("swanctl --list-sas after the CHILD_SA's rekey:\n%s\n", sas.c_str());
+  EXPECT_NE(sas.find("MODP_2048"), std::string::npos) << sas;
+  EXPECT_NE(sas.find("in  " + hex32(successor->outbound_spi)), std::string::npos) << sas;
+  EXPECT_NE(sas.find("out " + hex32(successor->inbound_spi)), std::string::npos) << sas;
+  // charon decrypts a packet under the new keys (its counter of the new inbound SA, not the old
+  // one it lists as DELETED for a while).
+  send_protected_packet(*successor);
+  const std::string inbound = "in  " + hex32(successor->outbound_spi) + ",";
+  const auto line_of = [&](const std::string& list) {
+    const auto at = list.find(inbound);
+    return at == std::string::npos ? std::string() : list.substr(at, list.find('\n', at) - at);
+  };
+  const auto until = std::chrono::steady_clock::now() + 3s;
+  while (line_of(sas).find(" 1 packets") == std::string::npos && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(50ms);
+    sas = swanctl({"--list-sas"}).out;
+  }
+  EXPECT_NE(line_of(sas).find(" 1 packets"), std::string::npos) << sas << charon_log();
 }
 
 }  // namespace
