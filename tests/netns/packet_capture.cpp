@@ -110,6 +110,7 @@ void PacketCapture::drain() {
     if (from.sll_protocol != htons(ETH_P_IP)) continue;
     CapturedPacket packet;
     packet.outgoing = from.sll_pkttype == PACKET_OUTGOING;
+    packet.length = static_cast<std::size_t>(got);
     if (parse(buffer.data(), static_cast<std::size_t>(got), packet)) packets_.push_back(packet);
   }
 }

@@ -28,6 +28,8 @@ struct CapturedPacket {
   int isakmp_exchange = -1;         // UDP 500, or 4500 behind the non-ESP marker: the exchange type
   bool udp_encapsulated_esp = false;  // UDP 4500 without the non-ESP marker
   bool outgoing = false;            // sent by this end (else received, or re-injected: see below)
+  std::size_t length = 0;           // the frame's bytes as the socket gave them (at most 64 KiB): a
+                                    // GSO superpacket is longer than the link's MTU
 };
 
 class PacketCapture {
