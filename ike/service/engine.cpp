@@ -247,6 +247,11 @@ std::optional<TimePoint> IkeService::Engine::next_due() const {
     consider(e->expires);
     consider(e->rekey_at);
     if (!e->sa->initiator() && !e->reported) consider(e->sa->created() + options_.half_open_timeout);
+    if (e->dpd && e->sa->established()) {
+      // While a check is out the IKE SA's retransmissions (its due()) decide.
+      if (!e->sa->checking_liveness()) consider(e->dpd->due());
+      consider(dpd_sampler_.next());
+    }
   }
   if (const auto oldest = embryonic_.oldest()) consider(*oldest + options_.half_open_timeout);
   return next;

@@ -10,6 +10,7 @@
 //                              (default response), what an exchange that is done records
 //   engine_informational.cpp   informationals: DELETE, refusals sent and received (refusal.h)
 //   engine_dpd.cpp             dead peer detection (RFC 3706)
+//   engine_ikev2_liveness.cpp  IKEv2 liveness checks (RFC 7296 2.4) on the same detectors
 //   engine_acquire.cpp         acquires, SA expiry (rekey), phase 1 renewal, filters going away,
 //                              shutdown
 //   engine_snapshot.cpp        what snapshot() shows (`wardctl show sa`)
@@ -181,6 +182,8 @@ class IkeService::Engine {
     std::optional<TimePoint> rekey_at;      // established: when we rekey it (phase1_renewal.h's time)
     bool reported = false;                  // established was emitted
     bool dead = false;
+    // Established, with options.dpd.enabled: when to check the peer's liveness (engine_dpd.cpp).
+    std::optional<DeadPeerDetector> dpd;
   };
   struct Published {
     std::vector<MainModeSaInfo> main_modes;
@@ -271,6 +274,9 @@ class IkeService::Engine {
   void on_dpd_notification(MainMode& mm, const Notification& notification);
   void send_dpd(MainMode& mm, NotifyMessageType type, std::uint32_t sequence);
   void peer_dead(MainMode& mm);
+  void ikev2_liveness_timers(TimePoint t);
+  // The peer left a liveness check (or another request of ours) unanswered: its SAs go.
+  void ikev2_peer_dead(Ikev2Entry& entry, const std::string& why);
 
   // IKEv2 (engine_ikev2.cpp).
   static bool is_ikev2(std::span<const std::byte> bytes) noexcept;

@@ -1,5 +1,6 @@
 // Dead peer detection (RFC 3706) in the engine (engine.h): the detectors of established main
-// modes, fed by the dataplane's counters (dpd_sampler.h); R-U-THERE and its ACK.
+// modes, fed by the dataplane's counters (dpd_sampler.h); R-U-THERE and its ACK. The same samples
+// feed the detectors of IKEv2 SAs (engine_ikev2_liveness.cpp).
 #include "ike/service/engine.h"
 
 #include <algorithm>
@@ -73,19 +74,27 @@ void IkeService::Engine::on_dpd_notification(MainMode& mm, const Notification& n
 
 void IkeService::Engine::dpd_timers(TimePoint t) {
   const auto watched = [](const auto& mm) { return !mm->dead && mm->dpd && mm->sa->established(); };
-  if (std::none_of(main_modes_.begin(), main_modes_.end(), watched)) {
+  // IKEv2 SAs' liveness checks (engine_ikev2_liveness.cpp) read the same samples.
+  const auto watched_v2 = [](const auto& e) { return !e->dead && e->dpd && e->sa->established(); };
+  if (std::none_of(main_modes_.begin(), main_modes_.end(), watched) && std::none_of(ikev2_.begin(), ikev2_.end(), watched_v2)) {
     dpd_sampler_.stop();
     return;
   }
   if (dpd_sampler_.due(t)) {
     const auto totals = dpd_sampler_.sample(dataplane_, t);
-    for (auto& mm : main_modes_) {
-      if (!watched(mm)) continue;
-      const auto found = totals.find(mm->peer.address);
+    const auto feed = [&](DeadPeerDetector& detector, const IpAddress& peer) {
+      const auto found = totals.find(peer);
       const PeerPackets packets = found != totals.end() ? found->second : PeerPackets{};
-      mm->dpd->traffic(packets.inbound, packets.outbound, found != totals.end(), t);
+      detector.traffic(packets.inbound, packets.outbound, found != totals.end(), t);
+    };
+    for (auto& mm : main_modes_) {
+      if (watched(mm)) feed(*mm->dpd, mm->peer.address);
+    }
+    for (auto& e : ikev2_) {
+      if (watched_v2(e)) feed(*e->dpd, e->peer.address);
     }
   }
+  ikev2_liveness_timers(t);
   for (auto& mm_ptr : main_modes_) {
     if (!watched(mm_ptr)) continue;
     auto& mm = *mm_ptr;

@@ -346,6 +346,7 @@ void IkeService::Engine::after_ikev2_step(Ikev2Entry& entry, Ikev2Sa::Output out
   const std::string method = entry.auth ? std::string(entry.auth->name()) : std::string();
   if (out.send.size() > 0 || out.established || out.failed || out.closed || out.child) changed();
   if (out.established) report_ikev2_established(entry);
+  if (out.peer_answered && entry.dpd) entry.dpd->heard(now());
   if (out.ike_rekeyed) {
     log(ikev2_name(entry) + ": rekeyed with CREATE_CHILD_SA (was " + *out.ike_rekeyed + "), its CHILD_SAs with it");
     if (entry.lifetime.count() > 0) {
@@ -388,6 +389,10 @@ void IkeService::Engine::after_ikev2_step(Ikev2Entry& entry, Ikev2Sa::Output out
         break;
       }
     }
+  }
+  if (out.failed && out.closed && out.failure == FailureKind::PeerDead && !entry.dead) {
+    ikev2_peer_dead(entry, *out.failed);
+    return;
   }
   if (out.failed) {
     const bool fall_back = out.not_ikev2 && entry.acquire && options_.ike_version == IkeVersionPolicy::Ikev2First;
@@ -434,6 +439,8 @@ void IkeService::Engine::report_ikev2_established(Ikev2Entry& entry) {
     entry.rekey_at = renewal_time(now(), entry.lifetime, entry.sa->initiator() ? auth::Role::Initiator : auth::Role::Responder);
   }
   const std::string method = entry.auth ? std::string(entry.auth->name()) : std::string();
+  // RFC 7296 2.4: liveness checks need no announcement (IKEv1's DPD Vendor ID): on whenever DPD is.
+  if (options_.dpd.enabled) entry.dpd.emplace(options_.dpd, 0, now());
   log(ikev2_name(entry) + ": established (" + method + ")");
   emit(IkeEvent{IkeEvent::Kind::MainModeEstablished, entry.peer.address,
                 entry.sa->initiator() ? auth::Role::Initiator : auth::Role::Responder, method, entry.policy.filter_id, 0, 0, {}});
@@ -546,6 +553,7 @@ void IkeService::Engine::publish_ikev2(std::vector<MainModeSaInfo>& rows, std::v
     info.state = std::string(name(e->sa->state()));
     info.cookies = e->sa->spis();
     info.auth_method = e->auth ? std::string(e->auth->name()) : std::string();
+    info.dpd = e->dpd.has_value();   // liveness checks run (RFC 7296 2.4)
     if (const auto* ike = e->sa->ike_sa()) {
       info.cipher = cipher_name(ike->proposal);
       info.hash = prf_name(ike->proposal.prf);

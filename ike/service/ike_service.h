@@ -222,7 +222,7 @@ struct MainModeSaInfo {
   unsigned group = 0;         // Group Description number
   std::chrono::seconds lifetime_left{0};   // 0 until established
   std::size_t quick_modes = 0;
-  bool dpd = false;           // both sides announced DPD: the peer is probed when it goes quiet
+  bool dpd = false;           // both sides announced DPD (IKEv2: liveness checks on): the peer is probed when it goes quiet
 };
 
 struct QuickModeSaInfo {

@@ -153,6 +153,12 @@ Ikev2Sa::Output Ikev2Sa::transition(const Input& input, sa::TimePoint now) {
     if (state_ == State::Established) rekey_child(rekey->inbound_spi, now, out);
   } else if (std::holds_alternative<RekeyIkeSa>(input)) {
     if (state_ == State::Established) rekey_ike_sa(now, out);
+  } else if (std::holds_alternative<CheckLiveness>(input)) {
+    if (state_ != State::Established || checking_liveness()) return out;
+    PendingRequest pending;
+    pending.build = [this](std::uint32_t id) { return v2::liveness_request(*sa_, id); };
+    pending.liveness = true;
+    request(std::move(pending), now, out);
   } else if (std::holds_alternative<DeleteIkeSa>(input)) {
     if (state_ != State::Established) {
       state_ = State::Closed;
@@ -163,6 +169,11 @@ Ikev2Sa::Output Ikev2Sa::transition(const Input& input, sa::TimePoint now) {
     request([this](std::uint32_t id) { return v2::delete_ike_sa_request(*sa_, id); }, true, now, out);
   }
   return out;
+}
+
+bool Ikev2Sa::checking_liveness() const noexcept {
+  if (outstanding_request_ && outstanding_request_->liveness) return true;
+  return std::any_of(queued_.begin(), queued_.end(), [](const PendingRequest& p) { return p.liveness; });
 }
 
 void Ikev2Sa::on_received(std::span<const std::byte> bytes, sa::TimePoint now, Output& out) {
@@ -463,7 +474,10 @@ void Ikev2Sa::on_timer(sa::TimePoint now, Output& out) {
     // Our INFORMATIONAL went unanswered: the peer is gone (2.4), and with it the IKE SA.
     state_ = State::Closed;
     out.closed = true;
-    out.failed = "the peer did not answer " + std::string(v2::name(outstanding_request_ ? outstanding_request_->exchange : ExchangeType::Informational)) +
+    const bool liveness = outstanding_request_ && outstanding_request_->liveness;
+    out.failed = "the peer did not answer " +
+                 (liveness ? std::string("the liveness check (empty INFORMATIONAL)")
+                           : std::string(v2::name(outstanding_request_ ? outstanding_request_->exchange : ExchangeType::Informational))) +
                  " request " + std::to_string(outstanding_.value_or(0)) + " after " +
                  std::to_string(retransmitter_.sends()) + " sends";
     out.failure = FailureKind::PeerDead;

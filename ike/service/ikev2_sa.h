@@ -7,6 +7,9 @@
 //   Established --DELETE of the IKE SA (ours answered, or the peer's)--> Closed
 //   any state --refusal, bad AUTH, retransmissions used up--> Failed
 //
+// Established, the owner may ask for a liveness check (CheckLiveness: an empty INFORMATIONAL);
+// when it, or any request of ours, goes unanswered the peer is dead and the IKE SA closes.
+//
 // Established, either side rekeys a CHILD_SA with CREATE_CHILD_SA (ike/v2/create_child_sa.h):
 // the new pair comes out in Output::rekeyed to be installed at once; the requester then deletes
 // the old pair (INFORMATIONAL) and, when that is answered, Output::retired_inbound_spis says to
@@ -83,7 +86,11 @@ class Ikev2Sa {
     std::uint32_t inbound_spi = 0;
   };
   struct RekeyIkeSa {};   // ours: the IKE SA nears the end of its lifetime
-  using Input = std::variant<Received, Timer, DeleteChildren, DeleteIkeSa, RekeyChild, RekeyIkeSa>;
+  // Ours: nothing came from the peer for a while (the owner's DeadPeerDetector says so): an empty
+  // INFORMATIONAL request (2.4), sent again on the retransmission policy; unanswered, the IKE SA
+  // closes with FailureKind::PeerDead. Ignored while one is queued or outstanding.
+  struct CheckLiveness {};
+  using Input = std::variant<Received, Timer, DeleteChildren, DeleteIkeSa, RekeyChild, RekeyIkeSa, CheckLiveness>;
 
   struct Rekeyed {
     v2::ChildSa child;           // install it now
@@ -143,6 +150,8 @@ class Ikev2Sa {
   // CHILD_SAs of this IKE SA (inbound, outbound SPIs), oldest first.
   std::vector<std::pair<std::uint32_t, std::uint32_t>> child_spis() const;
   sa::TimePoint created() const noexcept { return created_; }
+  // A liveness check of ours is queued or waits for its answer.
+  bool checking_liveness() const noexcept;
 
  private:
   Ikev2Sa(bool initiator, v2::AuthConfig auth, Ikev2Hooks hooks, sa::RetransmitPolicy retransmit, sa::TimePoint now)
@@ -210,6 +219,7 @@ class Ikev2Sa {
     std::vector<std::uint32_t> retires;   // a DELETE of our pairs: out of the dataplane when answered
     bool on_retiring_sa = false;          // the DELETE of the rekeyed IKE SA, under its old keys and IDs
     bool rekeys_ike_sa = false;
+    bool liveness = false;                // an empty INFORMATIONAL (CheckLiveness)
     std::optional<std::uint32_t> message_id;
     // CREATE_CHILD_SA: the response's payloads (decrypted, the ID checked), or nothing when the
     // request is given up.

@@ -5,7 +5,9 @@
 // CREATE_CHILD_SA rekeys a CHILD_SA from either side, with and without PFS, the old pair retired
 // only once the new one is out and the DELETE answered; a simultaneous rekey by both sides ends
 // with one pair, the one 2.8.1's nonce rule keeps; a further CHILD_SA the peer asks for is agreed. The IKE SA is rekeyed by either side, its
-// CHILD_SAs carrying on under it; crossing IKE SA rekeys end on one.
+// CHILD_SAs carrying on under it; crossing IKE SA rekeys end on one. A liveness check (an empty
+// INFORMATIONAL) answered keeps the IKE SA; unanswered after its retransmissions, it closes it as
+// PeerDead.
 #include "ike/service/ikev2_sa.h"
 
 #include <cstdio>
@@ -185,6 +187,69 @@ TEST(Ikev2Sa, RequestsWaitForTheOutstandingOneAndTheIkeSaDeleteClosesBothSides) 
   const auto closed = p.to_initiator(ike_answer.send[0]);
   EXPECT_TRUE(closed.closed);
   EXPECT_EQ(p.initiator->state(), Ikev2Sa::State::Closed);
+}
+
+// Both sides up, the CHILD_SA agreed.
+void establish(Pair& p) {
+  const auto reply = p.respond(p.first.send[0]);
+  const auto auth = p.to_initiator(reply.send[0]);
+  const auto auth_reply = p.to_responder(auth.send[0]);
+  const auto up = p.to_initiator(auth_reply.send[0]);
+  ASSERT_TRUE(up.child.has_value()) << up.failed.value_or("");
+}
+
+TEST(Ikev2Sa, AnUnansweredLivenessCheckIsSentAgainThenClosesTheIkeSaAsPeerDead) {
+  Pair p;
+  ASSERT_NO_FATAL_FAILURE(establish(p));
+  const auto check = p.initiator->transition(Ikev2Sa::CheckLiveness{}, p.t);
+  ASSERT_EQ(check.send.size(), 1U);
+  EXPECT_TRUE(p.initiator->checking_liveness());
+  EXPECT_TRUE(p.initiator->transition(Ikev2Sa::CheckLiveness{}, p.t).send.empty());   // one at a time
+  std::vector<std::size_t> sends;
+  for (auto step : {1000ms, 2000ms}) {
+    p.t += step;
+    const auto resent = p.initiator->transition(Ikev2Sa::Timer{}, p.t);
+    sends.push_back(resent.send.size());
+    if (!resent.send.empty()) {
+      EXPECT_EQ(resent.send[0], check.send[0]);
+    }
+    EXPECT_FALSE(resent.closed);
+  }
+  EXPECT_EQ(sends, (std::vector<std::size_t>{1, 1}));
+  p.t += 4000ms;
+  const auto dead = p.initiator->transition(Ikev2Sa::Timer{}, p.t);
+  EXPECT_TRUE(dead.closed);
+  ASSERT_TRUE(dead.failed.has_value());
+  EXPECT_EQ(*dead.failed, "the peer did not answer the liveness check (empty INFORMATIONAL) request 2 after 3 sends");
+  EXPECT_EQ(dead.failure, FailureKind::PeerDead);
+  EXPECT_EQ(p.initiator->state(), Ikev2Sa::State::Closed);
+  EXPECT_FALSE(p.initiator->due().has_value());
+}
+
+TEST(Ikev2Sa, AnAnsweredLivenessCheckKeepsTheIkeSaAndAnotherMayFollow) {
+  Pair p;
+  ASSERT_NO_FATAL_FAILURE(establish(p));
+  // From the original responder (its requests start at message ID 0).
+  for (int round = 0; round < 2; ++round) {
+    const auto check = p.responder->transition(Ikev2Sa::CheckLiveness{}, p.t);
+    ASSERT_EQ(check.send.size(), 1U);
+    const auto answer = p.to_initiator(check.send[0]);
+    ASSERT_EQ(answer.send.size(), 1U);
+    EXPECT_TRUE(answer.peer_answered);
+    EXPECT_TRUE(answer.peer_deleted_outbound_spis.empty());
+    EXPECT_FALSE(answer.closed);
+    const auto alive = p.to_responder(answer.send[0]);
+    EXPECT_TRUE(alive.peer_answered);
+    EXPECT_FALSE(alive.closed);
+    EXPECT_FALSE(alive.failed.has_value());
+    EXPECT_FALSE(p.responder->checking_liveness());
+    EXPECT_FALSE(p.responder->due().has_value());   // nothing left to send again
+    p.t += 10000ms;
+    EXPECT_FALSE(p.responder->transition(Ikev2Sa::Timer{}, p.t).closed);
+  }
+  EXPECT_TRUE(p.responder->established());
+  EXPECT_TRUE(p.initiator->established());
+  EXPECT_EQ(p.responder->child_spis().size(), 1U);
 }
 
 TEST(Ikev2Sa, AWrongPreSharedKeyFailsTheResponderAndTheInitiatorWithAuthenticationFailed) {

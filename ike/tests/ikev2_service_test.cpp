@@ -6,8 +6,13 @@
 // sides; DELETE of the CHILD_SA (a filter going away) reaches the peer; a resent IKE_SA_INIT and
 // IKE_AUTH are answered from the window without a second SA; a CHILD_SA's soft expiry rekeys it
 // with CREATE_CHILD_SA in the same IKE SA, from either side; an IKE SA near its end is rekeyed with
-// CREATE_CHILD_SA and keeps its CHILD_SA.
+// CREATE_CHILD_SA and keeps its CHILD_SA; a peer heard from is not checked, a quiet one answers
+// the liveness check (an empty INFORMATIONAL), a silent one is dead and its SAs go.
 #include <gtest/gtest.h>
+
+#include <cstdio>
+
+#include "driver/packet/test_packets.h"
 
 #include "ike/net/udp_socket.h"
 #include "ike/service/ikev2_policy.h"
@@ -288,6 +293,100 @@ TEST(Ikev2Service, AHalfOpenResponderSaGoesAfterTheHalfOpenTimeout) {
   const auto gone = b.wait_snapshot([](const auto& s) { return s.main_modes.empty(); }, 3000ms);
   EXPECT_TRUE(gone.main_modes.empty());
   EXPECT_EQ(gone.counters.half_open_timeouts, 1U);
+}
+
+// Liveness (RFC 7296 2.4) with IKEv1's DPD settings, shortened: idle 300 ms, sampled every 50 ms;
+// the IKE SA's retransmissions are the hosts' (100, 200, 400 ms, then given up).
+service::IkeServiceOptions ikev2_with_dpd(const Host& h) {
+  auto o = with_version(h.options(), IkeVersionPolicy::Ikev2First);
+  o.dpd = service::DpdPolicy{true, 300ms, 100ms, 3, 50ms};
+  return o;
+}
+
+// B never checks A here: its checks, answered, would be A hearing from B.
+bool establish_ikev2(Host& a, Host& b) {
+  a.start(ikev2_with_dpd(a));
+  auto ob = ikev2_with_dpd(b);
+  ob.dpd.idle = 600s;
+  b.start(std::move(ob));
+  if (!a.ike || !b.ike) return false;
+  a.ike->initiate(acquire_to(kA, kB));
+  return a.events.wait_for(IkeEvent::Kind::QuickModeEstablished).has_value() &&
+         b.events.wait_for(IkeEvent::Kind::QuickModeEstablished).has_value();
+}
+
+// While B's ESP comes in no check is sent (however long); when only A sends, A checks B with an
+// empty INFORMATIONAL, B answers, and the SAs stay.
+TEST(Ikev2Service, APeerHeardFromIsNotCheckedAndAQuietOneAnswersTheLivenessCheck) {
+  Host a(kA, "loopback secret"), b(kB, "loopback secret");
+  ASSERT_TRUE(establish_ikev2(a, b));
+  const auto a_to_b = driver::testing::make_packet(kA, kB, 17, 5000, 53, 64);
+  const auto b_to_a = driver::testing::make_packet(kB, kA, 17, 53, 5000, 64);
+  const auto until = std::chrono::steady_clock::now() + 1000ms;   // more than three idle periods
+  while (std::chrono::steady_clock::now() < until) {
+    ASSERT_EQ(a.sim.send(a_to_b).disposition, driver::Disposition::AcceptModified);
+    const auto esp = b.sim.send(b_to_a);
+    ASSERT_EQ(esp.disposition, driver::Disposition::AcceptModified);
+    ASSERT_EQ(a.sim.receive(esp.bytes).disposition, driver::Disposition::AcceptModified);
+    std::this_thread::sleep_for(20ms);   // the traffic's pace, not a wait for a condition
+  }
+  a.ike->sync();
+  EXPECT_EQ(a.ike->snapshot().counters.dpd_probes_sent, 0U);
+
+  ASSERT_EQ(a.sim.send(a_to_b).disposition, driver::Disposition::AcceptModified);   // B goes quiet
+  const auto checked = a.wait_snapshot([](const auto& s) { return s.counters.dpd_probes_sent >= 1; }, 3000ms);
+  EXPECT_EQ(checked.counters.dpd_probes_sent, 1U);
+  std::this_thread::sleep_for(1000ms);   // past the retransmissions' give-up (700 ms)
+  a.ike->sync();
+  const auto s = a.ike->snapshot();
+  EXPECT_EQ(s.counters.peers_dead, 0U);
+  EXPECT_EQ(s.main_modes.size(), 1U);
+  EXPECT_EQ(s.quick_modes.size(), 1U);
+  EXPECT_EQ(a.sim.counters().sas.size(), 2U);
+  EXPECT_EQ(a.events.count(IkeEvent::Kind::SasDeleted), 0U);
+  expect_traffic_both_ways(a, b);
+}
+
+// B stops answering (its event thread held) while A sends: A checks it once, the check goes
+// unanswered through the IKE SA's retransmissions, and A removes the IKE SA and its CHILD_SA
+// (peer-dead) about idle + 700 ms after its traffic began.
+TEST(Ikev2Service, APeerThatLeavesTheLivenessCheckUnansweredIsDeadAndItsSasGo) {
+  Host a(kA, "loopback secret"), b(kB, "loopback secret");
+  ASSERT_TRUE(establish_ikev2(a, b));
+  struct Release {
+    Stall& stall;
+    ~Release() { stall.release(); }
+  } release{b.policy.stall};
+  b.policy.stall.hold();
+  auto stuck = acquire_to(kB, kA);
+  stuck.filter_id = kStallFilterId;
+  b.ike->initiate(stuck);
+  ASSERT_TRUE(b.policy.stall.wait_entered(2000ms)) << "B's event thread did not stop";
+
+  const auto started = std::chrono::steady_clock::now();
+  ASSERT_EQ(a.sim.send(driver::testing::make_packet(kA, kB, 17, 5000, 53, 64)).disposition,
+            driver::Disposition::AcceptModified);
+  const auto gone = a.events.wait_for(IkeEvent::Kind::SasDeleted, 5000ms);
+  ASSERT_TRUE(gone.has_value()) << "the IKEv2 SA outlived its silent peer";
+  const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  std::printf("IKEv2 peer declared dead after %lld ms (check at 300 ms, sent again at 400 and 600 ms, given up at 1000 ms)\n",
+              static_cast<long long>(elapsed.count()));
+  EXPECT_LT(elapsed, 3000ms);
+  EXPECT_NE(gone->reason.find("peer-dead"), std::string::npos) << gone->reason;
+  EXPECT_NE(gone->reason.find("liveness check"), std::string::npos) << gone->reason;
+  EXPECT_EQ(gone->peer, kB);
+  const auto s = a.wait_snapshot([](const auto& snap) { return snap.main_modes.empty(); });
+  EXPECT_TRUE(s.main_modes.empty());
+  EXPECT_TRUE(s.quick_modes.empty());
+  EXPECT_EQ(s.counters.peers_dead, 1U);
+  EXPECT_EQ(s.counters.dpd_probes_sent, 1U);   // one check; its retransmissions are the IKE SA's
+  EXPECT_TRUE(a.sim.counters().sas.empty()) << "the dataplane lost the pair";
+  // The CHILD_SA's SasDeleted and the IKE SA's.
+  const auto until = std::chrono::steady_clock::now() + 2000ms;
+  while (a.events.count(IkeEvent::Kind::SasDeleted) < 2 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(a.events.count(IkeEvent::Kind::SasDeleted), 2U);
 }
 
 TEST(Ikev2Policy, SelectorsTranslateBothWaysAndRangesThatAreNoPrefixAreRefused) {
