@@ -1,5 +1,6 @@
 #include "ike/fuzz/deterministic_random.h"
 #include "ike/fuzz/ikev2_scenario.h"
+#include "ike/service/ikev2_cookies.h"
 
 namespace ward::ike::fuzz {
 
@@ -26,10 +27,17 @@ Ikev2ReplayOutcome replay_to_ikev2_responder(std::span<const std::byte> input) {
     outcome.ike_rekeyed = outcome.ike_rekeyed || step.ike_rekeyed.has_value();
   }
   // Our own requests and a timer that comes due must not misbehave either.
+  (void)(*responder)->transition(service::Ikev2Sa::CheckLiveness{}, now);
   (void)(*responder)->transition(service::Ikev2Sa::DeleteChildren{{kIkev2ResponderSpi}}, now);
   (void)(*responder)->transition(service::Ikev2Sa::DeleteIkeSa{}, now);
   now += std::chrono::seconds(5);
   (void)(*responder)->transition(service::Ikev2Sa::Timer{}, now);
+  // What the engine reads of an IKE_SA_INIT under load, and its COOKIE checked (last: the secret's
+  // random bytes must not shift the responder's deterministic stream).
+  if (const auto init = service::read_init_request(datagrams.front()); init && init->cookie) {
+    service::Ikev2Cookies cookies([now] { return now; });
+    (void)cookies.verify(init->ni, kIkev2HostA, init->spi_i, *init->cookie);
+  }
   return outcome;
 }
 

@@ -11,6 +11,7 @@
 //   engine_informational.cpp   informationals: DELETE, refusals sent and received (refusal.h)
 //   engine_dpd.cpp             dead peer detection (RFC 3706)
 //   engine_ikev2_liveness.cpp  IKEv2 liveness checks (RFC 7296 2.4) on the same detectors
+//   engine_ikev2_cookie.cpp    the IKEv2 responder's COOKIE under load (RFC 7296 2.6)
 //   engine_acquire.cpp         acquires, SA expiry (rekey), phase 1 renewal, filters going away,
 //                              shutdown
 //   engine_snapshot.cpp        what snapshot() shows (`wardctl show sa`)
@@ -36,6 +37,7 @@
 #include "ike/service/dpd_sampler.h"
 #include "ike/service/embryonic_table.h"
 #include "ike/service/ike_service.h"
+#include "ike/service/ikev2_cookies.h"
 #include "ike/service/ikev2_sa.h"
 #include "ike/service/install_decorators.h"
 #include "ike/service/refusal.h"
@@ -80,6 +82,7 @@ class IkeService::Engine {
         listener_(listener),
         refusal_limiter_(options.refusals_per_second, options.refusal_burst),
         cookies_(options.clock),
+        ikev2_cookies_(options.clock),
         embryonic_(options.embryonic),
         dpd_sampler_(options.dpd.sample) {}
 
@@ -283,6 +286,9 @@ class IkeService::Engine {
   void on_ikev2(const Endpoint& from, std::span<const std::byte> bytes);
   void respond_ikev2(const Endpoint& from, std::span<const std::byte> bytes);
   void refuse_ikev2_version(const Endpoint& from, std::span<const std::byte> bytes);
+  // Under load: true when the request brought a good COOKIE back; otherwise it is answered with
+  // one (or dropped: a wrong one, or no parse) and nothing is kept.
+  bool ikev2_cookie_passed(const Endpoint& from, std::span<const std::byte> bytes);
   // Starts an IKEv2 IKE SA for `acquire` when [ike] version and the policy allow it; false: use IKEv1.
   bool start_ikev2(const driver::Acquire& acquire, const QuickModePolicy& policy);
   bool wants_ikev2(const IpAddress& peer);
@@ -329,6 +335,7 @@ class IkeService::Engine {
   IkeCounters counters_;
   RefusalLimiter refusal_limiter_;
   ResponderCookies cookies_;
+  Ikev2Cookies ikev2_cookies_;   // IKEv2 responder COOKIE under load (engine_ikev2.cpp)
   EmbryonicTable embryonic_;
   DpdSampler dpd_sampler_;
 

@@ -284,14 +284,15 @@ void IkeService::Engine::respond_ikev2(const Endpoint& from, std::span<const std
     refuse_ikev2_version(from, bytes);
     return;
   }
-  // A repeated IKE_SA_INIT of an SA we answered is routed above; each new one costs a DH: the
-  // half-open limits IKEv1's responders have (no COOKIE yet: ike/v2/README.md).
+  // A repeated IKE_SA_INIT of an SA we answered is routed above; each new one costs a DH: under
+  // load a COOKIE first (2.6), then the half-open limits IKEv1's responders have.
   std::size_t half_open = 0, half_open_peer = 0;
   for (const auto& e : ikev2_) {
     if (e->dead || e->sa->initiator() || e->sa->established()) continue;
     ++half_open;
     if (e->peer.address == from.address) ++half_open_peer;
   }
+  if (half_open >= options_.ikev2_cookie_threshold && !ikev2_cookie_passed(from, bytes)) return;
   if (half_open >= options_.max_half_open || half_open_peer >= options_.max_half_open_per_peer) {
     ++(half_open >= options_.max_half_open ? counters_.half_open_limit_drops : counters_.half_open_peer_limit_drops);
     return;

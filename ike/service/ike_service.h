@@ -168,6 +168,9 @@ struct IkeServiceOptions {
   // (embryonic_table.h, bounded and evicted oldest first), so forged main mode 1s never count here.
   std::size_t max_half_open = 64;
   std::size_t max_half_open_per_peer = 8;
+  // IKEv2: from this many half-open responder IKE SAs on, an IKE_SA_INIT must bring back a COOKIE
+  // (RFC 7296 2.6, ikev2_cookies.h) before it costs a DH or any state.
+  std::size_t ikev2_cookie_threshold = 32;
   EmbryonicLimits embryonic;
   // The sockets' kernel receive queues: a burst (a flood's, with a real peer's messages in it)
   // waits there instead of being dropped before the event thread sees it.
@@ -281,6 +284,9 @@ struct IkeCounters {
   std::uint64_t half_open_limit_drops = 0;   // total limit
   std::uint64_t half_open_peer_limit_drops = 0;
   std::uint64_t half_open_timeouts = 0;
+  std::uint64_t ikev2_cookies_sent = 0;       // IKE_SA_INIT answered with N(COOKIE) alone, under load
+  std::uint64_t ikev2_cookies_accepted = 0;   // a repeated IKE_SA_INIT brought a good one back
+  std::uint64_t ikev2_cookies_rejected = 0;   // a wrong or stale one: dropped, nothing kept
   std::uint64_t undecryptable_main_mode_5 = 0;
   std::uint64_t quick_mode_limit_drops = 0;
   std::uint64_t no_policy = 0;               // the PolicyLookup refused

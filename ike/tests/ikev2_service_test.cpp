@@ -7,14 +7,17 @@
 // IKE_AUTH are answered from the window without a second SA; a CHILD_SA's soft expiry rekeys it
 // with CREATE_CHILD_SA in the same IKE SA, from either side; an IKE SA near its end is rekeyed with
 // CREATE_CHILD_SA and keeps its CHILD_SA; a peer heard from is not checked, a quiet one answers
-// the liveness check (an empty INFORMATIONAL), a silent one is dead and its SAs go.
+// the liveness check (an empty INFORMATIONAL), a silent one is dead and its SAs go; under load the
+// responder asks for a COOKIE, which Ward's initiator brings back, and drops wrong or stale ones.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdio>
 
 #include "driver/packet/test_packets.h"
 
 #include "ike/net/udp_socket.h"
+#include "ike/service/ikev2_cookies.h"
 #include "ike/service/ikev2_policy.h"
 #include "ike/tests/service_hosts.h"
 
@@ -387,6 +390,127 @@ TEST(Ikev2Service, APeerThatLeavesTheLivenessCheckUnansweredIsDeadAndItsSasGo) {
     std::this_thread::sleep_for(10ms);
   }
   EXPECT_EQ(a.events.count(IkeEvent::Kind::SasDeleted), 2U);
+}
+
+// COOKIE under load (RFC 7296 2.6): B asks for one from ikev2_cookie_threshold (1 here) half-open
+// responder SAs on. A raw IKE_SA_INIT initiator on loopback stands for the load and for forgers.
+struct RawInitiator {
+  net::UdpSocket& socket;
+  v2::IkeSaInitInitiator init;
+
+  static RawInitiator make(net::UdpSocket& socket, Host& b) {
+    v2::IkeSaInitConfig config;
+    config.proposals = service::ikev2_proposals(b.policy.phase1_for(kB, kA, std::nullopt)->proposals);
+    config.local = {kA, 0};
+    config.remote = {kB, test_port()};
+    auto made = v2::IkeSaInitInitiator::create(config);
+    EXPECT_TRUE(made.has_value()) << made.error();
+    return RawInitiator{socket, std::move(*made)};
+  }
+  // Sends the request; what came back within `wait` (nothing: dropped).
+  std::optional<v2::Message> exchange(std::chrono::milliseconds wait = 2000ms) {
+    EXPECT_TRUE(socket.send_to(kB, test_port(), init.request()).has_value());
+    auto got = socket.receive(wait);
+    if (!got || !*got) return std::nullopt;
+    auto m = v2::parse_message((*got)->bytes);
+    if (!m) return std::nullopt;
+    return *m;
+  }
+  // Takes a COOKIE reply (B's, or one forged here) as Ward's initiator does: the next request
+  // carries its cookie first.
+  void take_cookie(const v2::Bytes& cookie) {
+    auto reply = service::cookie_reply(init.initiator_spi(), cookie);
+    ASSERT_TRUE(reply.has_value());
+    auto again = init.consume_response(*reply);
+    ASSERT_TRUE(again.has_value()) << again.error();
+  }
+};
+
+service::IkeServiceOptions cookie_options(const Host& h) {
+  auto o = with_version(h.options(), IkeVersionPolicy::Ikev2First);
+  o.ikev2_cookie_threshold = 1;
+  o.half_open_timeout = 10s;   // the raw initiators' half-open SAs stay for the whole test
+  return o;
+}
+
+// Under the threshold IKE_SA_INIT is answered at once; over it Ward's initiator gets a COOKIE,
+// repeats its request with it and completes.
+TEST(Ikev2Service, OverTheCookieThresholdTheInitiatorIsAskedForACookieAndCompletes) {
+  Host a(kA, "loopback secret"), b(kB, "loopback secret");
+  b.start(cookie_options(b));
+  a.start(with_version(a.options(), IkeVersionPolicy::Ikev2First));
+  ASSERT_TRUE(a.ike && b.ike);
+  auto socket = net::UdpSocket::bind(kA, 0);
+  ASSERT_TRUE(socket.has_value()) << socket.error();
+  auto load = RawInitiator::make(*socket, b);
+  const auto answered = load.exchange();
+  ASSERT_TRUE(answered.has_value());
+  EXPECT_EQ(answered->find_notify(v2::NotifyType::Cookie), nullptr) << "no cookie asked under the threshold";
+  EXPECT_NE(answered->find<v2::SaPayload>(), nullptr);
+  const auto half_open = b.wait_snapshot([](const auto& s) { return s.main_modes.size() == 1; });
+  EXPECT_EQ(half_open.counters.ikev2_cookies_sent, 0U);
+
+  a.ike->initiate(acquire_to(kA, kB));
+  ASSERT_TRUE(a.events.wait_for(IkeEvent::Kind::QuickModeEstablished).has_value());
+  ASSERT_TRUE(b.events.wait_for(IkeEvent::Kind::QuickModeEstablished).has_value());
+  b.ike->sync();
+  const auto s = b.ike->snapshot();
+  EXPECT_EQ(s.counters.ikev2_cookies_sent, 1U);
+  EXPECT_EQ(s.counters.ikev2_cookies_accepted, 1U);
+  EXPECT_EQ(s.counters.ikev2_cookies_rejected, 0U);
+  EXPECT_EQ(s.main_modes.size(), 2U);   // the half-open one and A's
+  expect_traffic_both_ways(a, b);
+}
+
+// A forged cookie, and a cookie of B's made two secrets ago, are dropped: no answer, no state.
+TEST(Ikev2Service, AWrongOrStaleCookieIsDroppedWithoutState) {
+  std::atomic<std::int64_t> elapsed_ms{0};   // before the hosts: B's event thread reads it until B stops
+  const auto t0 = std::chrono::steady_clock::now();
+  Host b(kB, "loopback secret");
+  auto ob = cookie_options(b);
+  ob.clock = [&elapsed_ms, t0] { return t0 + std::chrono::milliseconds(elapsed_ms.load()); };
+  b.start(std::move(ob));
+  ASSERT_TRUE(b.ike);
+  auto socket = net::UdpSocket::bind(kA, 0);
+  ASSERT_TRUE(socket.has_value()) << socket.error();
+  auto load = RawInitiator::make(*socket, b);
+  ASSERT_TRUE(load.exchange().has_value());   // half-open: from now on a cookie is asked
+
+  auto asked = RawInitiator::make(*socket, b);
+  const auto cookie_reply = asked.exchange();
+  ASSERT_TRUE(cookie_reply.has_value());
+  ASSERT_EQ(cookie_reply->payloads.size(), 1U);
+  const auto* cookie = cookie_reply->find_notify(v2::NotifyType::Cookie);
+  ASSERT_NE(cookie, nullptr);
+  const v2::Bytes good = cookie->data;
+
+  auto forger = RawInitiator::make(*socket, b);
+  auto forged = good;
+  forged.back() ^= std::byte{0x01};
+  ASSERT_NO_FATAL_FAILURE(forger.take_cookie(forged));
+  EXPECT_FALSE(forger.exchange(300ms).has_value()) << "a forged cookie was answered";
+  auto borrower = RawInitiator::make(*socket, b);   // another SPIi and Ni with B's cookie for `asked`
+  ASSERT_NO_FATAL_FAILURE(borrower.take_cookie(good));
+  EXPECT_FALSE(borrower.exchange(300ms).has_value()) << "a cookie made for another request was answered";
+  b.ike->sync();
+  auto s = b.ike->snapshot();
+  EXPECT_EQ(s.counters.ikev2_cookies_rejected, 2U);
+  EXPECT_EQ(s.main_modes.size(), 1U);
+
+  // Eleven minutes on B's clock: the secret was replaced twice over, the half-open SA is gone.
+  elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(11min).count();
+  b.ike->sync();
+  b.ike->sync();
+  EXPECT_TRUE(b.wait_snapshot([](const auto& snap) { return snap.main_modes.empty(); }).main_modes.empty());
+  auto reload = RawInitiator::make(*socket, b);
+  ASSERT_TRUE(reload.exchange().has_value());   // half-open again: under load again
+  ASSERT_NO_FATAL_FAILURE(asked.take_cookie(good));
+  EXPECT_FALSE(asked.exchange(300ms).has_value()) << "a stale cookie was answered";
+  b.ike->sync();
+  s = b.ike->snapshot();
+  EXPECT_EQ(s.counters.ikev2_cookies_rejected, 3U);
+  EXPECT_EQ(s.counters.ikev2_cookies_accepted, 0U);
+  EXPECT_EQ(s.main_modes.size(), 1U);
 }
 
 TEST(Ikev2Policy, SelectorsTranslateBothWaysAndRangesThatAreNoPrefixAreRefused) {
