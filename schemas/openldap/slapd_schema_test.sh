@@ -96,9 +96,13 @@ echo "slaptest: config with ward-ad-ipsec.ldif is valid"
 socket="$work/ldapi"
 uri="ldapi://$(printf '%s' "$socket" | sed 's|/|%2F|g')"
 slapd -F "$work/slapd.d" -h "$uri" -s 0 2> "$work/slapd.log" || { cat "$work/slapd.log"; exit 1; }
-for _ in $(seq 100); do [ -s "$work/slapd.pid" ] && [ -S "$socket" ] && break; sleep 0.1; done
+# Until slapd answers on the socket, not until the socket file exists: the file appears at bind(),
+# before listen(), and an ldapadd in between gets "Can't contact LDAP server" (a clean CI run did).
+answers() { ldapsearch -H "$uri" -x -s base -b "" -LLL dn >/dev/null 2>&1; }
+for _ in $(seq 100); do [ -s "$work/slapd.pid" ] && answers && break; sleep 0.1; done
+[ -s "$work/slapd.pid" ] || { echo "slapd wrote no pid file"; cat "$work/slapd.log"; exit 1; }
 slapd_pid=$(cat "$work/slapd.pid")
-[ -S "$socket" ] || { echo "slapd did not open $socket"; cat "$work/slapd.log"; exit 1; }
+answers || { echo "slapd did not answer on $socket within 10 s"; cat "$work/slapd.log"; exit 1; }
 
 ips="CN=IP Security,CN=System,$suffix"
 policy_dn="CN=ipsecPolicy{7238523C-70FA-11D1-864C-14A300000000},$ips"
