@@ -19,25 +19,6 @@ std::uint32_t spi_value(std::span<const std::byte> b) {
   return v;
 }
 
-template <class T>
-const T* find_in(const std::vector<Payload>& payloads) {
-  for (const auto& p : payloads)
-    if (const auto* t = std::get_if<T>(&p)) return t;
-  return nullptr;
-}
-
-const TsPayload* find_ts(const std::vector<Payload>& payloads, bool initiator) {
-  for (const auto& p : payloads)
-    if (const auto* ts = std::get_if<TsPayload>(&p); ts && ts->initiator == initiator) return ts;
-  return nullptr;
-}
-
-const NotifyPayload* find_error(const std::vector<Payload>& payloads) {
-  for (const auto& p : payloads)
-    if (const auto* n = std::get_if<NotifyPayload>(&p); n && n->is_error()) return n;
-  return nullptr;
-}
-
 std::string hex32(std::uint32_t v) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string out(8, '0');
@@ -85,8 +66,8 @@ Expected<ChildSa, std::string> ChildRekeyInitiator::consume_response(const IkeSa
     return unexpected("the peer answered CREATE_CHILD_SA (rekey of " + hex32(old_inbound_spi_) + ") with " +
                       std::string(name(static_cast<NotifyType>(error->type))));
   }
-  const auto* sa_payload = find_in<SaPayload>(inner);
-  const auto* nr = find_in<NoncePayload>(inner);
+  const auto* sa_payload = find_payload<SaPayload>(inner);
+  const auto* nr = find_payload<NoncePayload>(inner);
   const auto* tsi = find_ts(inner, true);
   const auto* tsr = find_ts(inner, false);
   if (sa_payload == nullptr || nr == nullptr || tsi == nullptr || tsr == nullptr) {
@@ -104,7 +85,7 @@ Expected<ChildSa, std::string> ChildRekeyInitiator::consume_response(const IkeSa
   }
   driver::crypto::SecureBytes g_ir;
   if (dh_) {
-    const auto* ke = find_in<KePayload>(inner);
+    const auto* ke = find_payload<KePayload>(inner);
     if (ke == nullptr || ke->group != static_cast<std::uint16_t>(dh_->group())) {
       return unexpected("the responder's KEr is not in group " + std::to_string(static_cast<unsigned>(dh_->group())));
     }
@@ -125,7 +106,7 @@ CreateChildSaRequest classify_create_child_sa(std::vector<Payload> payloads) {
       out.rekeyed_spi = spi_value(n->spi);
     }
   }
-  if (const auto* sa = find_in<SaPayload>(payloads);
+  if (const auto* sa = find_payload<SaPayload>(payloads);
       sa && std::any_of(sa->proposals.begin(), sa->proposals.end(), [](const Proposal& p) { return p.protocol == ProtocolId::Ike; })) {
     out.kind = CreateChildSaRequest::Kind::RekeyIkeSa;
   }
@@ -144,8 +125,8 @@ Expected<ChildRekeyReply, std::string> answer_child_rekey(const IkeSa& sa, std::
     out.refusal = std::move(why);
     return out;
   };
-  const auto* sai = find_in<SaPayload>(request);
-  const auto* ni = find_in<NoncePayload>(request);
+  const auto* sai = find_payload<SaPayload>(request);
+  const auto* ni = find_payload<NoncePayload>(request);
   const auto* tsi = find_ts(request, true);
   const auto* tsr = find_ts(request, false);
   if (sai == nullptr || ni == nullptr || tsi == nullptr || tsr == nullptr || tsi->selectors.empty() || tsr->selectors.empty()) {
@@ -167,7 +148,7 @@ Expected<ChildRekeyReply, std::string> answer_child_rekey(const IkeSa& sa, std::
   std::optional<crypto::DiffieHellman> dh;
   driver::crypto::SecureBytes g_ir;
   if (chosen->pfs) {
-    const auto* ke = find_in<KePayload>(request);
+    const auto* ke = find_payload<KePayload>(request);
     const auto g = static_cast<std::uint16_t>(*chosen->pfs);
     if (ke == nullptr || ke->group != g) {
       return refuse(NotifyType::InvalidKePayload, "KEi is not in the chosen group " + std::to_string(g),

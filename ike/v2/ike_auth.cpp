@@ -32,31 +32,6 @@ Expected<std::vector<Payload>, std::string> open(const IkeSa& sa, std::span<cons
 
 Bytes spi_bytes(std::uint32_t spi) { return {std::byte(spi >> 24), std::byte(spi >> 16), std::byte(spi >> 8), std::byte(spi)}; }
 
-template <class T>
-const T* find_in(const std::vector<Payload>& payloads) {
-  for (const auto& p : payloads)
-    if (const auto* t = std::get_if<T>(&p)) return t;
-  return nullptr;
-}
-
-const IdPayload* find_id(const std::vector<Payload>& payloads, bool initiator) {
-  for (const auto& p : payloads)
-    if (const auto* id = std::get_if<IdPayload>(&p); id && id->initiator == initiator) return id;
-  return nullptr;
-}
-
-const TsPayload* find_ts(const std::vector<Payload>& payloads, bool initiator) {
-  for (const auto& p : payloads)
-    if (const auto* ts = std::get_if<TsPayload>(&p); ts && ts->initiator == initiator) return ts;
-  return nullptr;
-}
-
-const NotifyPayload* find_error(const std::vector<Payload>& payloads) {
-  for (const auto& p : payloads)
-    if (const auto* n = std::get_if<NotifyPayload>(&p); n && n->is_error()) return n;
-  return nullptr;
-}
-
 Expected<void, std::string> check_peer_id(const AuthConfig& auth, const IdPayload& id) {
   if (!auth.peer) return {};
   if (auth.peer->type != id.type || auth.peer->data != id.data) return unexpected(std::string("the peer's ID is not the one configured"));
@@ -74,9 +49,7 @@ std::optional<TrafficSelector> narrow_selectors(const TsPayload& proposed, const
 }
 
 bool wants_transport_mode(const std::vector<Payload>& payloads) {
-  for (const auto& p : payloads)
-    if (const auto* n = std::get_if<NotifyPayload>(&p); n && n->is(NotifyType::UseTransportMode)) return true;
-  return false;
+  return find_notify(payloads, NotifyType::UseTransportMode) != nullptr;
 }
 
 Expected<ChildSa, std::string> make_child_sa(const IkeSa& sa, const ChildSaConfig& config, const ChildProposal& chosen,
@@ -155,7 +128,7 @@ Expected<ChildSa, std::string> IkeAuthInitiator::consume_response(std::span<cons
     return unexpected("the responder answered IKE_AUTH with " + std::string(name(static_cast<NotifyType>(error->type))));
   }
   const auto* idr = find_id(*inner, false);
-  const auto* auth = find_in<AuthPayload>(*inner);
+  const auto* auth = find_payload<AuthPayload>(*inner);
   if (idr == nullptr || auth == nullptr) return unexpected(std::string("IKE_AUTH response without IDr or AUTH"));
   if (auth->method != AuthMethod::SharedKeyMic) {
     return unexpected("the responder authenticates with method " + std::to_string(static_cast<unsigned>(auth->method)) + ", not a shared key");
@@ -164,7 +137,7 @@ Expected<ChildSa, std::string> IkeAuthInitiator::consume_response(std::span<cons
     return unexpected(std::string("the responder's AUTH does not verify with the preshared key"));
   }
   if (auto id_ok = check_peer_id(auth_, *idr); !id_ok) return unexpected(id_ok.error());
-  const auto* sa = find_in<SaPayload>(*inner);
+  const auto* sa = find_payload<SaPayload>(*inner);
   const auto* tsi = find_ts(*inner, true);
   const auto* tsr = find_ts(*inner, false);
   if (sa == nullptr || tsi == nullptr || tsr == nullptr) return unexpected(std::string("IKE_AUTH response without SAr2, TSi or TSr"));
@@ -200,7 +173,7 @@ Expected<IkeAuthReply, std::string> respond_ike_auth(IkeSa& sa, const AuthConfig
     return IkeAuthReply{std::move(*sealed), std::nullopt, authenticated, std::move(why)};
   };
   const auto* idi = find_id(*inner, true);
-  const auto* auth_payload = find_in<AuthPayload>(*inner);
+  const auto* auth_payload = find_payload<AuthPayload>(*inner);
   if (idi == nullptr || auth_payload == nullptr) return refuse(NotifyType::InvalidSyntax, "IKE_AUTH request without IDi or AUTH", false);
   if (auth_payload->method != AuthMethod::SharedKeyMic ||
       !crypto::equal_constant_time(auth_payload->data, auth_for(sa, true, auth, *idi).reveal())) {
@@ -218,7 +191,7 @@ Expected<IkeAuthReply, std::string> respond_ike_auth(IkeSa& sa, const AuthConfig
     return IkeAuthReply{std::move(*sealed), std::nullopt, true, std::move(why)};
   };
   if (child.refuse_with) return child_refusal(*child.refuse_with, child.refusal);
-  const auto* sai2 = find_in<SaPayload>(*inner);
+  const auto* sai2 = find_payload<SaPayload>(*inner);
   const auto* tsi = find_ts(*inner, true);
   const auto* tsr = find_ts(*inner, false);
   if (sai2 == nullptr || tsi == nullptr || tsr == nullptr) return child_refusal(NotifyType::InvalidSyntax, "IKE_AUTH request without SAi2, TSi or TSr");

@@ -22,13 +22,6 @@ Expected<Spi, std::string> new_spi() {
   return spi;
 }
 
-template <class T>
-const T* find_in(const std::vector<Payload>& payloads) {
-  for (const auto& p : payloads)
-    if (const auto* t = std::get_if<T>(&p)) return t;
-  return nullptr;
-}
-
 // The new IKE SA; `requester` says whether this side started the rekey (and so is its initiator).
 Expected<IkeSa, std::string> make_ike_sa(const IkeSa& old, const IkeProposal& proposal, bool requester, const Spi& spi_i,
                                          const Spi& spi_r, Bytes ni, Bytes nr, const SecureBytes& g_ir) {
@@ -90,9 +83,9 @@ Expected<IkeSa, std::string> IkeRekeyInitiator::consume_response(const IkeSa& ol
       return unexpected("the peer answered the IKE SA's rekey with " + std::string(name(static_cast<NotifyType>(n->type))));
     }
   }
-  const auto* sa = find_in<SaPayload>(inner);
-  const auto* nr = find_in<NoncePayload>(inner);
-  const auto* ke = find_in<KePayload>(inner);
+  const auto* sa = find_payload<SaPayload>(inner);
+  const auto* nr = find_payload<NoncePayload>(inner);
+  const auto* ke = find_payload<KePayload>(inner);
   if (sa == nullptr || nr == nullptr || ke == nullptr) return unexpected(std::string("IKE SA rekey response without SA, Nr or KEr"));
   if (sa->proposals.size() != 1) return unexpected(std::string("the responder chose more than one IKE proposal"));
   auto chosen = choose_ike({proposal_}, *sa);
@@ -116,9 +109,9 @@ Expected<IkeRekeyReply, std::string> answer_ike_rekey(const IkeSa& old, std::uin
     if (!sealed) return unexpected(sealed.error());
     return IkeRekeyReply{std::move(*sealed), std::nullopt, std::move(why)};
   };
-  const auto* sai = find_in<SaPayload>(request);
-  const auto* ni = find_in<NoncePayload>(request);
-  const auto* ke = find_in<KePayload>(request);
+  const auto* sai = find_payload<SaPayload>(request);
+  const auto* ni = find_payload<NoncePayload>(request);
+  const auto* ke = find_payload<KePayload>(request);
   if (sai == nullptr || ni == nullptr || ke == nullptr) return refuse(notify(NotifyType::InvalidSyntax), "IKE SA rekey without SA, Ni or KEi");
   auto chosen = choose_ike(ours, *sai);
   if (!chosen) return refuse(notify(NotifyType::NoProposalChosen), chosen.error());

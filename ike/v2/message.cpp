@@ -12,25 +12,25 @@ using detail::parse_body;
 using detail::raw_type_of;
 using detail::structure_of;
 
-const IdPayload* Message::find_id(bool initiator) const noexcept {
+const IdPayload* find_id(std::span<const Payload> payloads, bool initiator) noexcept {
   for (const auto& p : payloads)
     if (const auto* id = std::get_if<IdPayload>(&p); id && id->initiator == initiator) return id;
   return nullptr;
 }
 
-const TsPayload* Message::find_ts(bool initiator) const noexcept {
+const TsPayload* find_ts(std::span<const Payload> payloads, bool initiator) noexcept {
   for (const auto& p : payloads)
     if (const auto* ts = std::get_if<TsPayload>(&p); ts && ts->initiator == initiator) return ts;
   return nullptr;
 }
 
-const NotifyPayload* Message::find_notify(NotifyType type) const noexcept {
+const NotifyPayload* find_notify(std::span<const Payload> payloads, NotifyType type) noexcept {
   for (const auto& p : payloads)
     if (const auto* n = std::get_if<NotifyPayload>(&p); n && n->is(type)) return n;
   return nullptr;
 }
 
-const NotifyPayload* Message::find_error() const noexcept {
+const NotifyPayload* find_error(std::span<const Payload> payloads) noexcept {
   for (const auto& p : payloads)
     if (const auto* n = std::get_if<NotifyPayload>(&p); n && n->is_error()) return n;
   return nullptr;

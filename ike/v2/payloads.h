@@ -171,21 +171,31 @@ using Payload = std::variant<SaPayload, KePayload, NoncePayload, IdPayload, Auth
 
 PayloadType type_of(const Payload& payload) noexcept;
 
+// The first payload of a kind in a chain: a message's, or an SK payload's once decrypted.
+template <class T>
+const T* find_payload(std::span<const Payload> payloads) noexcept {
+  for (const auto& p : payloads)
+    if (const auto* t = std::get_if<T>(&p)) return t;
+  return nullptr;
+}
+const IdPayload* find_id(std::span<const Payload> payloads, bool initiator) noexcept;
+const TsPayload* find_ts(std::span<const Payload> payloads, bool initiator) noexcept;
+const NotifyPayload* find_notify(std::span<const Payload> payloads, NotifyType type) noexcept;
+// The first error notify (type < 16384), if any.
+const NotifyPayload* find_error(std::span<const Payload> payloads) noexcept;
+
 struct Message {
   Header header;
   std::vector<Payload> payloads;
 
   template <class T>
   const T* find() const noexcept {
-    for (const auto& p : payloads)
-      if (const auto* t = std::get_if<T>(&p)) return t;
-    return nullptr;
+    return find_payload<T>(payloads);
   }
-  const IdPayload* find_id(bool initiator) const noexcept;
-  const TsPayload* find_ts(bool initiator) const noexcept;
-  const NotifyPayload* find_notify(NotifyType type) const noexcept;
-  // The first error notify (type < 16384), if any.
-  const NotifyPayload* find_error() const noexcept;
+  const IdPayload* find_id(bool initiator) const noexcept { return v2::find_id(payloads, initiator); }
+  const TsPayload* find_ts(bool initiator) const noexcept { return v2::find_ts(payloads, initiator); }
+  const NotifyPayload* find_notify(NotifyType type) const noexcept { return v2::find_notify(payloads, type); }
+  const NotifyPayload* find_error() const noexcept { return v2::find_error(payloads); }
 };
 
 // Why a message was refused, and the notify a responder would answer with.
