@@ -6,6 +6,7 @@
 #include <openssl/objects.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -241,9 +242,9 @@ Expected<PkeyPtr, std::string> read_private_key(BIO* bio, X509* certificate, con
     ERR_clear_error();
     return unexpected(what + " holds no unencrypted PEM private key");
   }
-  if (EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_RSA) {
+  if (key_kind_of(key.get()) == KeyKind::Unsupported) {
     return unexpected(what + " holds a " + std::string(OBJ_nid2sn(EVP_PKEY_get_base_id(key.get()))) +
-                      " key; IKEv1 RSA signature authentication needs an RSA key");
+                      " key; certificate authentication needs an RSA key or an ECDSA key on P-256, P-384 or P-521");
   }
   if (X509_check_private_key(certificate, key.get()) != 1) {
     ERR_clear_error();
@@ -405,18 +406,21 @@ SecureBytes hash_x(Role of, const MainModeTranscript& t, Bytes id_b) {
 
 const char* sig_name(Role of) { return of == Role::Initiator ? "SIG_I" : "SIG_R"; }
 
-// RSA PKCS#1 v1.5 (block type 1) over the hash itself: no DigestInfo, no hashing by OpenSSL.
+// RSA PKCS#1 v1.5 (block type 1) over the hash itself: no DigestInfo, no hashing by OpenSSL (the
+// caller adds a DigestInfo where the protocol wants one). ECDSA: over the hash, DER.
 Expected<std::vector<std::byte>, std::string> sign_hash(EVP_PKEY* key, std::span<const std::byte> hash) {
   PkeyCtxPtr ctx(EVP_PKEY_CTX_new(key, nullptr));
   std::size_t size = 0;
   const auto* in = reinterpret_cast<const unsigned char*>(hash.data());
-  if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1 || EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) != 1 ||
+  const bool rsa = EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA;
+  const std::string what = rsa ? "RSA" : "ECDSA";
+  if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1 || (rsa && EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) != 1) ||
       EVP_PKEY_sign(ctx.get(), nullptr, &size, in, hash.size()) != 1) {
-    return unexpected("cannot set up the RSA signature: " + openssl_error());
+    return unexpected("cannot set up the " + what + " signature: " + openssl_error());
   }
   std::vector<std::byte> signature(size);
   if (EVP_PKEY_sign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &size, in, hash.size()) != 1) {
-    return unexpected("the RSA signature failed: " + openssl_error());
+    return unexpected("the " + what + " signature failed: " + openssl_error());
   }
   signature.resize(size);
   return signature;
@@ -428,6 +432,28 @@ Expected<std::vector<std::byte>, std::string> CertificateCredentials::sign(std::
   if (impl_->key) return sign_hash(impl_->key.get(), hash);
   if (impl_->signer) return impl_->signer(hash);
   return unexpected(std::string("no private key"));
+}
+
+Expected<std::vector<std::byte>, std::string> CertificateCredentials::sign_octets(SignatureHash hash,
+                                                                                  std::span<const std::byte> octets) const {
+  auto digest = digest_to_sign(key_kind(), hash, octets);
+  if (!digest) return unexpected(digest.error());
+  return sign(*digest);
+}
+
+KeyKind CertificateCredentials::key_kind() const noexcept { return key_kind_of(X509_get0_pubkey(impl_->certificate.get())); }
+
+std::vector<std::vector<std::byte>> CertificateCredentials::certificates_der() const {
+  std::vector<std::vector<std::byte>> out{der_of(impl_->certificate.get())};
+  for (const auto& cert : impl_->chain) out.push_back(der_of(cert.get()));
+  return out;
+}
+
+std::string PeerCertificate::subject() const { return subject_of(certificate_.get()); }
+KeyKind PeerCertificate::key_kind() const noexcept { return key_kind_of(public_key()); }
+EVP_PKEY* PeerCertificate::public_key() const noexcept { return X509_get0_pubkey(certificate_.get()); }
+bool PeerCertificate::verifies(SignatureHash hash, std::span<const std::byte> octets, std::span<const std::byte> signature) const {
+  return verify_signature(X509_get0_pubkey(certificate_.get()), hash, octets, signature);
 }
 
 struct CertificateKey::Key {
@@ -472,6 +498,10 @@ bool verify_hash(EVP_PKEY* key, std::span<const std::byte> signature, std::span<
 Expected<std::vector<Payload>, std::string> CertificateProvider::build_authentication(
     Role self, const MainModeTranscript& transcript, Bytes own_id_b) const {
   if (transcript.skeyid == nullptr) return unexpected(std::string("RSA signature: SKEYID is not derived yet"));
+  if (credentials_->key_kind() != KeyKind::Rsa) {
+    return unexpected("this host's certificate (" + credentials_->subject() + ") has an " + std::string(auth::name(credentials_->key_kind())) +
+                      " key: IKEv1 signs with RSA only (IKEv2 signs with ECDSA)");
+  }
   const auto& creds = credentials_->impl();
   std::vector<Payload> payloads;
   payloads.push_back(Certificate{CertificateEncoding::X509Signature, der_of(creds.certificate.get())});
@@ -497,7 +527,7 @@ Expected<void, std::string> CertificateProvider::check_authentication(Role peer,
   if (transcript.skeyid == nullptr) return unexpected(std::string("RSA signature: SKEYID is not derived yet"));
 
   // The peer's certificate (the first CERT) and the intermediates it sent.
-  std::vector<X509Ptr> sent;
+  std::vector<std::vector<std::byte>> sent;
   for (const auto& payload : message.payloads) {
     const auto* cert = std::get_if<Certificate>(&payload);
     if (cert == nullptr) continue;
@@ -505,7 +535,30 @@ Expected<void, std::string> CertificateProvider::check_authentication(Role peer,
       return unexpected("INVALID-CERT-ENCODING: " + peer_text + " sent a certificate in encoding " +
                         std::to_string(static_cast<unsigned>(cert->encoding)) + ", Ward accepts X.509 - Signature (4)");
     }
-    auto parsed = parse_der_certificate(cert->data);
+    sent.push_back(cert->data);
+  }
+  auto verified = verify_peer(sent, peer_id_b, peer_text);
+  if (!verified) return unexpected(verified.error());
+  const std::string who = peer_text + " (" + verified->subject() + ")";
+  EVP_PKEY* key = verified->public_key();
+  if (key == nullptr || EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA) {
+    return unexpected("certificate of " + who + " has no RSA key (RSA signature authentication)");
+  }
+  const auto digest = hash_x(peer, transcript, peer_id_b);
+  if (!verify_hash(key, signature->data, digest.reveal())) {
+    return unexpected("INVALID-SIGNATURE: " + std::string(sig_name(peer)) + " of " + who +
+                      " does not verify with its certificate's key (altered message, or a different DH value)");
+  }
+  peer_subject_ = verified->subject();
+  return {};
+}
+
+Expected<PeerCertificate, std::string> CertificateProvider::verify_peer(std::span<const std::vector<std::byte>> certificates,
+                                                                        std::span<const std::byte> id_b,
+                                                                        const std::string& peer_text) const {
+  std::vector<X509Ptr> sent;
+  for (const auto& der : certificates) {
+    auto parsed = parse_der_certificate(der);
     if (!parsed) return unexpected("INVALID-CERTIFICATE: a certificate from " + peer_text + " is not DER X.509");
     sent.push_back(std::move(parsed));
   }
@@ -527,22 +580,29 @@ Expected<void, std::string> CertificateProvider::check_authentication(Role peer,
   std::optional<std::time_t> at;
   if (clock_) at = std::chrono::system_clock::to_time_t(clock_());
   if (auto chained = verify_chain({leaf, intermediates, anchors, other_cas, crls, creds.options.revocation, at, who, ca_name_}); !chained) {
-    return chained;
+    return unexpected(chained.error());
   }
+  if (auto bound = check_peer_identity(leaf, id_b, who); !bound) return unexpected(bound.error());
+  return PeerCertificate(std::shared_ptr<X509>(sent.front().release(), X509_free));
+}
 
-  if (auto bound = check_peer_identity(leaf, peer_id_b, who); !bound) return bound;
-
-  EVP_PKEY* key = X509_get0_pubkey(leaf);
-  if (key == nullptr || EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA) {
-    return unexpected("certificate of " + who + " has no RSA key (RSA signature authentication)");
+std::vector<std::byte> CertificateProvider::ca_key_hashes() const {
+  std::vector<std::byte> out;
+  for (const auto index : cas_) {
+    X509_PUBKEY* spki = X509_get_X509_PUBKEY(credentials_->impl().trusted.at(index).get());
+    unsigned char* der = nullptr;
+    const int size = i2d_X509_PUBKEY(spki, &der);
+    if (size <= 0) {
+      ERR_clear_error();
+      continue;
+    }
+    std::array<unsigned char, 20> sha1{};
+    SHA1(der, static_cast<std::size_t>(size), sha1.data());
+    OPENSSL_free(der);
+    const auto* p = reinterpret_cast<const std::byte*>(sha1.data());
+    out.insert(out.end(), p, p + sha1.size());
   }
-  const auto digest = hash_x(peer, transcript, peer_id_b);
-  if (!verify_hash(key, signature->data, digest.reveal())) {
-    return unexpected("INVALID-SIGNATURE: " + std::string(sig_name(peer)) + " of " + who +
-                      " does not verify with its certificate's key (altered message, or a different DH value)");
-  }
-  peer_subject_ = subject_of(leaf);
-  return {};
+  return out;
 }
 
 }  // namespace ward::ike::auth

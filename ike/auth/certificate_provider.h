@@ -42,6 +42,7 @@
 #include "ike/auth/auth_provider.h"
 #include "ike/auth/certificate_chain.h"
 #include "ike/auth/certificate_identity.h"
+#include "ike/auth/signature.h"
 
 namespace ward::ike::auth {
 
@@ -83,8 +84,14 @@ class CertificateCredentials {
                                                                                               const CertificateOptions& options = {});
   std::string certificate_pem() const;          // ours, then the chain
   std::vector<std::string> trust_pem() const;   // one entry per CA certificate and CRL
-  // RSA PKCS#1 v1.5 over `hash` (no DigestInfo): with the key, or through the signer.
+  // With the key, or through the signer: RSA PKCS#1 v1.5 over `hash` as given (no DigestInfo added:
+  // IKEv1's SIG; IKEv2 passes a DigestInfo), or ECDSA over `hash` (DER Ecdsa-Sig-Value).
   Expected<std::vector<std::byte>, std::string> sign(std::span<const std::byte> hash) const;
+  // IKEv2's AUTH: `octets` hashed with `hash` and signed (signature.h).
+  Expected<std::vector<std::byte>, std::string> sign_octets(SignatureHash hash, std::span<const std::byte> octets) const;
+  KeyKind key_kind() const noexcept;   // of our certificate's key
+  // DER: our certificate, then the intermediates to send with it.
+  std::vector<std::vector<std::byte>> certificates_der() const;
 
   ~CertificateCredentials();
   CertificateCredentials(const CertificateCredentials&) = delete;
@@ -108,14 +115,14 @@ class CertificateCredentials {
   std::unique_ptr<Impl> impl_;
 };
 
-// The private key alone, checked as load() checks it (unencrypted PEM, RSA, the key of the first
+// The private key alone, checked as load() checks it (unencrypted PEM, RSA or ECDSA, the key of the first
 // certificate of `certificate_pem`): what wardd's key process holds and signs with.
 class CertificateKey {
  public:
   // `key_name` names the key in errors ("private key file /etc/ward/host.key").
   static Expected<std::unique_ptr<const CertificateKey>, std::string> from_pem(std::string_view certificate_pem,
                                                                              std::string_view key_pem, const std::string& key_name);
-  // RSA PKCS#1 v1.5 over `hash` (no DigestInfo), as CertificateCredentials::sign.
+  // As CertificateCredentials::sign.
   Expected<std::vector<std::byte>, std::string> sign(std::span<const std::byte> hash) const;
 
   ~CertificateKey();
@@ -130,6 +137,20 @@ class CertificateKey {
 
 // The time certificates and CRLs are checked at; empty: the system clock.
 using WallClock = std::function<std::chrono::system_clock::time_point()>;
+
+// A peer's certificate that verify_peer accepted: its chain, validity, revocation and ID checked.
+class PeerCertificate {
+ public:
+  explicit PeerCertificate(std::shared_ptr<X509> certificate) : certificate_(std::move(certificate)) {}
+  std::string subject() const;
+  KeyKind key_kind() const noexcept;
+  EVP_PKEY* public_key() const noexcept;
+  // `signature` (PKCS#1 v1.5 for RSA, DER for ECDSA) over `octets` hashed with `hash`.
+  bool verifies(SignatureHash hash, std::span<const std::byte> octets, std::span<const std::byte> signature) const;
+
+ private:
+  std::shared_ptr<X509> certificate_;
+};
 
 class CertificateProvider final : public AuthProvider {
  public:
@@ -155,6 +176,18 @@ class CertificateProvider final : public AuthProvider {
                                                                    Bytes own_id_b) const override;
   Expected<void, std::string> check_authentication(Role peer, const MainModeTranscript& transcript, Bytes peer_id_b,
                                                    const ParsedMessage& message) const override;
+
+  // IKEv2 (ike/v2/signature_auth.h) uses the same checks as main mode, without its payloads:
+  // `certificates` are the DER of the peer's CERT payloads (its own first, then intermediates),
+  // checked as check_authentication checks them (chain to the rule's CA, validity, CRLs), and
+  // `id_b` (the ID payload body: type, three octets, data) must name the first; `peer_text` says
+  // who sent them in the error.
+  Expected<PeerCertificate, std::string> verify_peer(std::span<const std::vector<std::byte>> certificates,
+                                                     std::span<const std::byte> id_b, const std::string& peer_text) const;
+  // CERTREQ's Certification Authority data (RFC 7296 3.7): the SHA-1 hashes of the rule's CAs'
+  // SubjectPublicKeyInfo, concatenated.
+  std::vector<std::byte> ca_key_hashes() const;
+  const CertificateCredentials& credentials() const noexcept { return *credentials_; }
 
   CertificateProvider(const CertificateProvider&) = default;
 

@@ -111,6 +111,7 @@ enum class AuthMethod : std::uint8_t {
   DssSignature = 3,          // DSS Digital Signature
   EcdsaSha256P256 = 9,       // ECDSA with SHA-256 on the P-256 curve (RFC 4754)
   EcdsaSha384P384 = 10,      // ECDSA with SHA-384 on the P-384 curve
+  EcdsaSha512P521 = 11,      // ECDSA with SHA-512 on the P-521 curve
   DigitalSignature = 14,     // Digital Signature (RFC 7427)
 };
 

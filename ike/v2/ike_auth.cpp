@@ -4,12 +4,15 @@
 
 #include "ike/crypto/prf.h"
 #include "ike/v2/protected_message.h"
+#include "ike/v2/signature_auth.h"
 
 namespace ward::ike::v2 {
 namespace {
 
 using driver::crypto::Direction;
 using driver::crypto::Mode;
+
+constexpr std::uint8_t kX509Signature = 4;   // CERT / CERTREQ encoding: X.509 Certificate - Signature
 
 NotifyPayload notify(NotifyType type) { return NotifyPayload{0, {}, static_cast<std::uint16_t>(type), {}}; }
 
@@ -34,8 +37,86 @@ Bytes spi_bytes(std::uint32_t spi) { return {std::byte(spi >> 24), std::byte(spi
 
 Expected<void, std::string> check_peer_id(const AuthConfig& auth, const IdPayload& id) {
   if (!auth.peer) return {};
+  // A certificate binds the DN or FQDN the peer sent (check_peer_auth checked it); an address ID
+  // must still be the peer's.
+  if (auth.certificate && id.type != IdType::Ipv4Address && id.type != IdType::Ipv6Address) return {};
   if (auth.peer->type != id.type || auth.peer->data != id.data) return unexpected(std::string("the peer's ID is not the one configured"));
   return {};
+}
+
+// Our ID: the certificate's when the method has one, else the configured one (our address).
+IdPayload own_id(const AuthConfig& auth, bool initiator) {
+  if (auth.certificate) {
+    if (const auto& id = auth.certificate->credentials().own_id()) return IdPayload{initiator, static_cast<IdType>(id->type), id->data};
+  }
+  return IdPayload{initiator, auth.id_type, auth.id_data};
+}
+
+// InitiatorSignedOctets / ResponderSignedOctets (2.15) of the side `of_initiator` says.
+Bytes octets_for(const IkeSa& sa, bool of_initiator, const IdPayload& id) {
+  if (of_initiator) return signed_octets(sa.proposal.prf, sa.init_request, sa.nr, sa.keys.sk_pi, id.body());
+  return signed_octets(sa.proposal.prf, sa.init_response, sa.ni, sa.keys.sk_pr, id.body());
+}
+
+// What follows our ID: AUTH, and with a certificate CERT+ before it (and the initiator's CERTREQ
+// naming the rule's CA, so a peer that sends its certificate only when asked, as charon's
+// send_cert = ifasked, sends it).
+Expected<std::vector<Payload>, std::string> own_auth_payloads(const IkeSa& sa, bool initiator, const AuthConfig& auth,
+                                                              const IdPayload& id) {
+  std::vector<Payload> out;
+  if (!auth.certificate) {
+    const auto mic = auth_for(sa, initiator, auth, id);
+    out.emplace_back(AuthPayload{AuthMethod::SharedKeyMic, Bytes(mic.reveal().begin(), mic.reveal().end())});
+    return out;
+  }
+  const auto& credentials = auth.certificate->credentials();
+  for (auto& der : credentials.certificates_der()) out.emplace_back(CertPayload{false, kX509Signature, std::move(der)});
+  if (initiator) {
+    if (auto hashes = auth.certificate->ca_key_hashes(); !hashes.empty()) out.emplace_back(CertPayload{true, kX509Signature, std::move(hashes)});
+  }
+  auto signature = build_signature_auth(credentials, sa.peer_signature_hashes, octets_for(sa, initiator, id));
+  if (!signature) return unexpected(signature.error());
+  out.emplace_back(std::move(*signature));
+  return out;
+}
+
+// The peer's AUTH (and CERTs) for its ID; what it proved (a certificate's subject; empty for a
+// preshared key), or why not.
+Expected<std::string, std::string> check_peer_auth(const IkeSa& sa, bool peer_initiator, const AuthConfig& auth, const IdPayload& id,
+                                                   const AuthPayload& payload, std::span<const Payload> payloads,
+                                                   const std::string& who) {
+  const std::string side = peer_initiator ? "initiator" : "responder";
+  if (!auth.certificate) {
+    if (payload.method != AuthMethod::SharedKeyMic) {
+      return unexpected("the " + side + " authenticates with method " + std::to_string(static_cast<unsigned>(payload.method)) +
+                        ", not a shared key");
+    }
+    if (!crypto::equal_constant_time(payload.data, auth_for(sa, peer_initiator, auth, id).reveal())) {
+      return unexpected("the " + side + "'s AUTH does not verify with the preshared key");
+    }
+    return std::string();
+  }
+  if (payload.method == AuthMethod::SharedKeyMic) {
+    return unexpected("the " + side + " " + who + " authenticates with a shared key; the policy wants a certificate");
+  }
+  std::vector<Bytes> certificates;
+  for (const auto& p : payloads) {
+    const auto* cert = std::get_if<CertPayload>(&p);
+    if (cert == nullptr || cert->request) continue;
+    if (cert->encoding != kX509Signature) {
+      return unexpected("the " + side + " " + who + " sent a certificate in encoding " + std::to_string(cert->encoding) +
+                        ", Ward accepts X.509 Certificate - Signature (4)");
+    }
+    certificates.push_back(cert->data);
+  }
+  const auto body = id.body();
+  auto peer = auth.certificate->verify_peer(certificates, body, "the " + side + " " + who);
+  if (!peer) return unexpected(peer.error());
+  if (auto checked = check_signature_auth(*peer, payload, octets_for(sa, peer_initiator, id), who + " (" + peer->subject() + ")");
+      !checked) {
+    return unexpected(checked.error());
+  }
+  return peer->subject();
 }
 
 }  // namespace
@@ -104,13 +185,14 @@ Expected<std::uint32_t, std::string> random_esp_spi() {
 }
 
 Expected<Bytes, std::string> IkeAuthInitiator::build_request() {
-  const IdPayload idi{true, auth_.id_type, auth_.id_data};
+  const IdPayload idi = own_id(auth_, true);
   auto proposals = child_proposals(child_.proposals, own_spi_);
   if (!proposals) return unexpected(proposals.error());
   std::vector<Payload> inner;
   inner.emplace_back(idi);
-  const auto own_auth = auth_for(sa_, true, auth_, idi);
-  inner.emplace_back(AuthPayload{AuthMethod::SharedKeyMic, Bytes(own_auth.reveal().begin(), own_auth.reveal().end())});
+  auto own_auth = own_auth_payloads(sa_, true, auth_, idi);
+  if (!own_auth) return unexpected("IKE_AUTH: " + own_auth.error());
+  for (auto& p : *own_auth) inner.push_back(std::move(p));
   if (child_.mode == Mode::Transport) inner.emplace_back(notify(NotifyType::UseTransportMode));
   inner.emplace_back(SaPayload{std::move(*proposals)});
   inner.emplace_back(TsPayload{true, {child_.local}});
@@ -130,13 +212,10 @@ Expected<ChildSa, std::string> IkeAuthInitiator::consume_response(std::span<cons
   const auto* idr = find_id(*inner, false);
   const auto* auth = find_payload<AuthPayload>(*inner);
   if (idr == nullptr || auth == nullptr) return unexpected(std::string("IKE_AUTH response without IDr or AUTH"));
-  if (auth->method != AuthMethod::SharedKeyMic) {
-    return unexpected("the responder authenticates with method " + std::to_string(static_cast<unsigned>(auth->method)) + ", not a shared key");
-  }
-  if (!crypto::equal_constant_time(auth->data, auth_for(sa_, false, auth_, *idr).reveal())) {
-    return unexpected(std::string("the responder's AUTH does not verify with the preshared key"));
-  }
+  auto proved = check_peer_auth(sa_, false, auth_, *idr, *auth, *inner, child_.peer.to_string());
+  if (!proved) return unexpected(proved.error());
   if (auto id_ok = check_peer_id(auth_, *idr); !id_ok) return unexpected(id_ok.error());
+  peer_identity_ = std::move(*proved);
   const auto* sa = find_payload<SaPayload>(*inner);
   const auto* tsi = find_ts(*inner, true);
   const auto* tsr = find_ts(*inner, false);
@@ -170,25 +249,25 @@ Expected<IkeAuthReply, std::string> respond_ike_auth(IkeSa& sa, const AuthConfig
   auto refuse = [&](NotifyType type, std::string why, bool authenticated) -> Expected<IkeAuthReply, std::string> {
     auto sealed = seal({notify(type)});
     if (!sealed) return unexpected(sealed.error());
-    return IkeAuthReply{std::move(*sealed), std::nullopt, authenticated, std::move(why)};
+    return IkeAuthReply{std::move(*sealed), std::nullopt, authenticated, std::move(why), {}};
   };
   const auto* idi = find_id(*inner, true);
   const auto* auth_payload = find_payload<AuthPayload>(*inner);
   if (idi == nullptr || auth_payload == nullptr) return refuse(NotifyType::InvalidSyntax, "IKE_AUTH request without IDi or AUTH", false);
-  if (auth_payload->method != AuthMethod::SharedKeyMic ||
-      !crypto::equal_constant_time(auth_payload->data, auth_for(sa, true, auth, *idi).reveal())) {
-    return refuse(NotifyType::AuthenticationFailed, "the initiator's AUTH does not verify with the preshared key", false);
-  }
+  auto proved = check_peer_auth(sa, true, auth, *idi, *auth_payload, *inner, child.peer.to_string());
+  if (!proved) return refuse(NotifyType::AuthenticationFailed, proved.error(), false);
   if (auto id_ok = check_peer_id(auth, *idi); !id_ok) return refuse(NotifyType::AuthenticationFailed, id_ok.error(), false);
 
-  const IdPayload idr{false, auth.id_type, auth.id_data};
-  const auto own_auth = auth_for(sa, false, auth, idr);
-  std::vector<Payload> reply{idr, AuthPayload{AuthMethod::SharedKeyMic, Bytes(own_auth.reveal().begin(), own_auth.reveal().end())}};
+  const IdPayload idr = own_id(auth, false);
+  std::vector<Payload> reply{idr};
+  auto own_auth = own_auth_payloads(sa, false, auth, idr);
+  if (!own_auth) return unexpected("IKE_AUTH: " + own_auth.error());
+  for (auto& p : *own_auth) reply.push_back(std::move(p));
   auto child_refusal = [&](NotifyType type, std::string why) -> Expected<IkeAuthReply, std::string> {
     reply.emplace_back(notify(type));
     auto sealed = seal(std::move(reply));
     if (!sealed) return unexpected(sealed.error());
-    return IkeAuthReply{std::move(*sealed), std::nullopt, true, std::move(why)};
+    return IkeAuthReply{std::move(*sealed), std::nullopt, true, std::move(why), *proved};
   };
   if (child.refuse_with) return child_refusal(*child.refuse_with, child.refusal);
   const auto* sai2 = find_payload<SaPayload>(*inner);
@@ -220,7 +299,7 @@ Expected<IkeAuthReply, std::string> respond_ike_auth(IkeSa& sa, const AuthConfig
   if (!made) return unexpected(made.error());
   auto sealed = seal(std::move(reply));
   if (!sealed) return unexpected(sealed.error());
-  return IkeAuthReply{std::move(*sealed), std::move(*made), true, {}};
+  return IkeAuthReply{std::move(*sealed), std::move(*made), true, {}, std::move(*proved)};
 }
 
 }  // namespace ward::ike::v2

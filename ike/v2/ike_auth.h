@@ -1,10 +1,16 @@
-// IKE_AUTH with a preshared key (RFC 7296 1.2, 2.15), creating the first CHILD_SA (ESP):
+// IKE_AUTH with a preshared key or a certificate (RFC 7296 1.2, 2.15, 3.6, 3.7), creating the
+// first CHILD_SA (ESP):
 //
 //   Initiator                                    Responder
-//   HDR, SK {IDi, AUTH, [N(USE_TRANSPORT_MODE),] SAi2, TSi, TSr}  -->
-//              <--  HDR, SK {IDr, AUTH, [N(USE_TRANSPORT_MODE),] SAr2, TSi, TSr}
+//   HDR, SK {IDi, [CERT+, CERTREQ,] AUTH, [N(USE_TRANSPORT_MODE),] SAi2, TSi, TSr}  -->
+//              <--  HDR, SK {IDr, [CERT+,] AUTH, [N(USE_TRANSPORT_MODE),] SAr2, TSi, TSr}
 //
-// Each side checks the peer's AUTH (constant time) against the key for the peer's ID; the child SA
+// With a preshared key each side checks the peer's AUTH (constant time) against the key for the
+// peer's ID. With a certificate (AuthConfig::certificate) our ID is the certificate's (its subject
+// as ID_DER_ASN1_DN, a dNSName as ID_FQDN, or our address, as [certificates] identity says), CERT
+// carries it and its intermediates, AUTH is a signature (signature_auth.h); the peer's CERTs must
+// chain to the rule's CA with CRLs checked, name the ID it sent, and its AUTH must verify with the
+// key of the first; a failure names the reason (the responder answers AUTHENTICATION_FAILED). The child SA
 // comes out as Ward's SaInstall pair (driver/api/dataplane.h), inbound under the SPI this side
 // chose and outbound under the peer's, with KEYMAT = prf+(SK_d, Ni | Nr) split as 2.17 says.
 // The responder narrows the initiator's selectors to its own (2.9): TSi must overlap the filter's
@@ -18,6 +24,7 @@
 #include <vector>
 
 #include "driver/api/dataplane.h"
+#include "ike/auth/certificate_provider.h"
 #include "ike/v2/ike_sa_init.h"
 
 namespace ward::ike::v2 {
@@ -30,6 +37,8 @@ struct AuthConfig {
   // Or, instead of the key, prf(key, "Key Pad for IKEv2") under the IKE SA's PRF (keys.h:
   // psk_pad): what wardd's IKE process gets from wardd, which keeps the key.
   SecureBytes padded_key;
+  // Or a certificate: the rule's provider (our credentials, the CA the peer's chain must reach).
+  std::shared_ptr<const auth::CertificateProvider> certificate;
 };
 
 struct ChildSaConfig {
@@ -86,6 +95,8 @@ class IkeAuthInitiator {
   // The CHILD_SA, or why the exchange failed (the peer's notify, a bad AUTH, a proposal or
   // selectors Ward did not offer).
   Expected<ChildSa, std::string> consume_response(std::span<const std::byte> datagram);
+  // The responder's certificate subject, once consume_response accepted its AUTH.
+  const std::string& peer_identity() const noexcept { return peer_identity_; }
 
  private:
   IkeSa& sa_;
@@ -93,6 +104,7 @@ class IkeAuthInitiator {
   ChildSaConfig child_;
   std::uint32_t own_spi_;
   Bytes request_;
+  std::string peer_identity_;
 };
 
 struct IkeAuthReply {
@@ -100,6 +112,7 @@ struct IkeAuthReply {
   std::optional<ChildSa> child;   // set when the peer authenticated and the CHILD_SA was agreed
   bool authenticated = false;
   std::string refusal;
+  std::string peer_identity;      // the certificate's subject, when the peer proved one
 };
 
 // The responder's side of IKE_AUTH on `sa` (which came from respond_ike_sa_init). An error means

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "ike/crypto/prf.h"
+#include "ike/v2/signature_auth.h"
 
 namespace ward::ike::v2 {
 namespace {
@@ -136,6 +137,7 @@ Expected<void, std::string> IkeSaInitInitiator::build_request() {
   const Spi zero{};
   payloads.emplace_back(notify(NotifyType::NatDetectionSourceIp, own_nat_detection_hash(spi_i_, zero, config_)));
   payloads.emplace_back(notify(NotifyType::NatDetectionDestinationIp, nat_detection_hash(spi_i_, zero, config_.remote)));
+  if (config_.signature_hashes) payloads.emplace_back(notify(NotifyType::SignatureHashAlgorithms, signature_hash_algorithms_data()));
   auto encoded = encode_message(h, payloads);
   if (!encoded) return unexpected(encoded.error());
   request_ = std::move(*encoded);
@@ -205,6 +207,9 @@ Expected<std::optional<IkeSa>, std::string> IkeSaInitInitiator::consume_response
   const auto nat = detect_nat(*m, out.spi_i, out.spi_r, config_.local, config_.remote);
   out.local_behind_nat = nat.local_behind_nat || (nat.seen && config_.pretend_nat);
   out.peer_behind_nat = nat.peer_behind_nat;
+  if (const auto* hashes = m->find_notify(NotifyType::SignatureHashAlgorithms)) {
+    out.peer_signature_hashes = parse_signature_hash_algorithms(hashes->data);
+  }
   auto keys = derive(out.proposal, *g_ir, out.ni, out.nr, out.spi_i, out.spi_r);
   if (!keys) return unexpected(keys.error());
   out.keys = std::move(*keys);
@@ -271,6 +276,11 @@ Expected<IkeSaInitReply, std::string> respond_ike_sa_init(const IkeSaInitConfig&
   if (nat.seen) {
     payloads.emplace_back(notify(NotifyType::NatDetectionSourceIp, own_nat_detection_hash(out.spi_i, out.spi_r, config)));
     payloads.emplace_back(notify(NotifyType::NatDetectionDestinationIp, nat_detection_hash(out.spi_i, out.spi_r, config.remote)));
+  }
+  if (!config.certificate_request.empty()) payloads.emplace_back(CertPayload{true, 4, config.certificate_request});
+  if (const auto* hashes = m->find_notify(NotifyType::SignatureHashAlgorithms)) {
+    out.peer_signature_hashes = parse_signature_hash_algorithms(hashes->data);
+    if (config.signature_hashes) payloads.emplace_back(notify(NotifyType::SignatureHashAlgorithms, signature_hash_algorithms_data()));
   }
   auto encoded = encode_message(reply_header, payloads);
   if (!encoded) return unexpected(encoded.error());

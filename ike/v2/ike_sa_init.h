@@ -37,6 +37,11 @@ struct IkeSaInitConfig {
   // is a hash no address gives, so the peer detects a NAT too, and both ends move to port 4500 and
   // UDP-encapsulate ESP (RFC 3948), NAT or not.
   bool pretend_nat = false;
+  // Certificate authentication: announce SIGNATURE_HASH_ALGORITHMS (RFC 7427: SHA2-256/384/512;
+  // the responder only when the initiator did), and, as responder, send a CERTREQ with these CA
+  // key hashes (auth::CertificateProvider::ca_key_hashes; empty: none).
+  bool signature_hashes = false;
+  Bytes certificate_request;
 };
 
 struct IkeSa {
@@ -50,6 +55,8 @@ struct IkeSa {
   bool local_behind_nat = false;       // our NAT_DETECTION_SOURCE_IP did not match at the peer's side
   bool peer_behind_nat = false;
   std::uint32_t next_message_id = 1;   // IKE_AUTH is 1
+  // The peer's SIGNATURE_HASH_ALGORITHMS (RFC 7427), empty when it sent none.
+  std::vector<std::uint16_t> peer_signature_hashes;
 
   bool nat_detected() const noexcept { return local_behind_nat || peer_behind_nat; }
   SkKeys outbound_keys() const;   // SK_ei/SK_ai for the initiator, SK_er/SK_ar for the responder

@@ -102,10 +102,14 @@ SecureBytes psk_pad(PrfId id, ByteSpan shared_secret) {
   return prf(id, shared_secret, {pad});
 }
 
+Bytes signed_octets(PrfId id, ByteSpan real_message, ByteSpan peer_nonce, const SecureBytes& sk_p, ByteSpan id_body) {
+  const SecureBytes maced_id = prf(id, sk_p.reveal(), {id_body});
+  return concat({real_message, peer_nonce, maced_id.reveal()});
+}
+
 SecureBytes psk_auth_padded(PrfId id, const SecureBytes& padded_key, ByteSpan real_message, ByteSpan peer_nonce,
                             const SecureBytes& sk_p, ByteSpan id_body) {
-  const SecureBytes maced_id = prf(id, sk_p.reveal(), {id_body});
-  return prf(id, padded_key.reveal(), {real_message, peer_nonce, maced_id.reveal()});
+  return prf(id, padded_key.reveal(), {signed_octets(id, real_message, peer_nonce, sk_p, id_body)});
 }
 
 SecureBytes psk_auth(PrfId id, ByteSpan shared_secret, ByteSpan real_message, ByteSpan peer_nonce, const SecureBytes& sk_p,

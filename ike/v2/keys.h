@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "common/expected.h"
 #include "driver/crypto/secure_bytes.h"
@@ -24,6 +25,7 @@ namespace ward::ike::v2 {
 
 using driver::crypto::SecureBytes;
 using ByteSpan = std::span<const std::byte>;
+using Bytes = std::vector<std::byte>;
 
 bool is_supported_prf(PrfId prf) noexcept;
 std::size_t prf_size(PrfId prf) noexcept;   // output = preferred key size: 20, 32, 48
@@ -56,6 +58,9 @@ SecureBytes psk_auth(PrfId prf, ByteSpan shared_secret, ByteSpan real_message, B
 // needs of the secret, so a process that holds the key (wardd) can hand out just that (it is
 // PresharedKeyProvider::skeyid with kKeyPadForIkev2 as Ni_b and nothing as Nr_b).
 SecureBytes psk_pad(PrfId prf, ByteSpan shared_secret);
+// InitiatorSignedOctets / ResponderSignedOctets (2.15): RealMessage | NonceOfPeer |
+// prf(SK_px, RestOfIDPayload); what a shared key MACs and a certificate's key signs.
+Bytes signed_octets(PrfId prf, ByteSpan real_message, ByteSpan peer_nonce, const SecureBytes& sk_p, ByteSpan id_body);
 SecureBytes psk_auth_padded(PrfId prf, const SecureBytes& padded_key, ByteSpan real_message, ByteSpan peer_nonce,
                             const SecureBytes& sk_p, ByteSpan id_body);
 

@@ -215,6 +215,19 @@ Expected<TestCertificate, HarnessError> issue_rsa_certificate(const TestCa& ca, 
   return cert;
 }
 
+Expected<std::filesystem::path, HarnessError> make_ec_key(const std::filesystem::path& dir, const std::string& name,
+                                                          const std::string& curve) {
+  const auto key = dir / (name + ".key");
+  auto made = run_command({kOpenssl, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:" + curve, "-out", key.string()},
+                          {}, dir / "openssl.log");
+  if (!made) return unexpected(made.error());
+  std::error_code ec;
+  std::filesystem::permissions(key, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+                               std::filesystem::perm_options::replace, ec);
+  if (ec) return unexpected(HarnessError{"chmod 600 " + key.string(), ec.message()});
+  return key;
+}
+
 Expected<void, HarnessError> revoke_certificate(const TestCa& ca, const TestCertificate& certificate) {
   if (ca.database_config.empty()) return unexpected(HarnessError{"revoke", "the CA is not an RSA CA with a database"});
   return run_command({kOpenssl, "ca", "-batch", "-config", ca.database_config.string(), "-revoke",

@@ -66,6 +66,11 @@ Expected<TestCertificate, HarnessError> issue_rsa_certificate(const TestCa& ca, 
                                                               const std::string& name, const std::string& subject,
                                                               const RsaCertificateOptions& options);
 
+// An ECDSA private key `<dir>/<name>.key` (mode 0600) on `curve` ("P-256", "P-384", "P-521"), to
+// certify with RsaCertificateOptions::key (an RSA CA then issues an ECDSA host certificate).
+Expected<std::filesystem::path, HarnessError> make_ec_key(const std::filesystem::path& dir, const std::string& name,
+                                                          const std::string& curve);
+
 // Marks `certificate` revoked in `ca`'s database; make_crl then lists it.
 Expected<void, HarnessError> revoke_certificate(const TestCa& ca, const TestCertificate& certificate);
 
