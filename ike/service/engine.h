@@ -175,7 +175,7 @@ class IkeService::Engine {
   // An IKEv2 IKE SA (engine_ikev2.cpp); its one CHILD_SA is a QuickModeSa in sas_.
   struct Ikev2Entry {
     std::uint64_t id = 0;
-    std::shared_ptr<const auth::AuthProvider> auth;   // the preshared key
+    std::shared_ptr<const auth::AuthProvider> auth;   // the preshared key or the certificate
     std::unique_ptr<Ikev2Sa> sa;
     Endpoint peer;
     QuickModePolicy policy;                 // the CHILD_SA's (initiator: the acquire's)
@@ -292,7 +292,7 @@ class IkeService::Engine {
   // Starts an IKEv2 IKE SA for `acquire` when [ike] version and the policy allow it; false: use IKEv1.
   bool start_ikev2(const driver::Acquire& acquire, const QuickModePolicy& policy);
   bool wants_ikev2(const IpAddress& peer);
-  Ikev2Hooks ikev2_hooks(std::shared_ptr<const auth::AuthProvider> psk, const IpAddress& peer, std::uint64_t id);
+  Ikev2Hooks ikev2_hooks(std::shared_ptr<const auth::AuthProvider> method, const IpAddress& peer, std::uint64_t id);
   void after_ikev2_step(Ikev2Entry& entry, Ikev2Sa::Output out);
   void install_child(Ikev2Entry& entry, const v2::ChildSa& child, std::uint32_t replaces = 0);
   // The IKE SA authenticated: MainModeEstablished (once; wardd's IKE process is then allowed SPIs

@@ -6,11 +6,12 @@
 //
 // Which version an acquire starts with is IkeServiceOptions::ike_version: IKEv2 first unless the
 // policy needs IKEv1 (its preferred method is Kerberos, which Windows-era peers speak only in
-// IKEv1 / AuthIP, or a certificate, not in Ward's IKEv2 yet) or the peer was found not to speak
+// IKEv1 / AuthIP) or the peer was found not to speak
 // IKEv2 (no answer within ikev2_fallback_after, INVALID_MAJOR_VERSION, NO_PROPOSAL_CHOSEN to
 // IKE_SA_INIT, or an IKEv1 answer); such a peer is remembered for ikev1_peer_memory.
 #include <algorithm>
 
+#include "ike/auth/certificate_provider.h"
 #include "ike/service/engine.h"
 #include "ike/service/ikev2_policy.h"
 #include "ike/service/phase1_renewal.h"
@@ -61,11 +62,23 @@ NegotiationState ikev2_status(Ikev2Sa::State state) {
   }
 }
 
-std::shared_ptr<const auth::AuthProvider> preshared_key_of(const Phase1Policy& policy) {
-  for (const auto& provider : policy.auth) {
-    if (provider && provider->method() == IkeAuthenticationMethod::PreSharedKey) return provider;
-  }
+// The method IKEv2 authenticates with: the policy's preferred one, when it is a preshared key or
+// a certificate (Kerberos is IKEv1 only).
+std::shared_ptr<const auth::AuthProvider> ikev2_method_of(const Phase1Policy& policy) {
+  if (policy.auth.empty() || !policy.auth.front()) return nullptr;
+  const auto& preferred = policy.auth.front();
+  if (preferred->method() == IkeAuthenticationMethod::PreSharedKey) return preferred;
+  if (std::dynamic_pointer_cast<const auth::CertificateProvider>(preferred)) return preferred;
   return nullptr;
+}
+
+// The AuthConfig's method: the certificate provider, or nothing (the key comes by the hooks).
+void set_method(v2::AuthConfig& auth, v2::IkeSaInitConfig& init, const std::shared_ptr<const auth::AuthProvider>& method,
+                bool responder) {
+  auth.certificate = std::dynamic_pointer_cast<const auth::CertificateProvider>(method);
+  if (!auth.certificate) return;
+  init.signature_hashes = true;
+  if (responder) init.certificate_request = auth.certificate->ca_key_hashes();
 }
 
 }  // namespace
@@ -120,15 +133,15 @@ bool IkeService::Engine::wants_ikev2(const IpAddress& peer) {
   return true;
 }
 
-Ikev2Hooks IkeService::Engine::ikev2_hooks(std::shared_ptr<const auth::AuthProvider> psk, const IpAddress& peer, std::uint64_t id) {
+Ikev2Hooks IkeService::Engine::ikev2_hooks(std::shared_ptr<const auth::AuthProvider> method, const IpAddress& peer, std::uint64_t id) {
   Ikev2Hooks hooks;
-  hooks.padded_key = [psk](v2::PrfId prf) -> Expected<driver::crypto::SecureBytes, std::string> {
+  hooks.padded_key = [method](v2::PrfId prf) -> Expected<driver::crypto::SecureBytes, std::string> {
     const auto hash = hash_of(prf);
     if (!hash) return unexpected("PRF " + std::to_string(static_cast<unsigned>(prf)) + " has no IKEv1 hash");
     // prf(key, "Key Pad for IKEv2"): PresharedKeyProvider::skeyid is prf(key, Ni_b | Nr_b), and
     // wardd's IKE process gets it from wardd (kSkeyid), which keeps the key.
     const auto pad = std::as_bytes(std::span(v2::kKeyPadForIkev2.data(), v2::kKeyPadForIkev2.size()));
-    auto padded = psk->skeyid(*hash, crypto::Bytes(pad.begin(), pad.end()), {}, {});
+    auto padded = method->skeyid(*hash, crypto::Bytes(pad.begin(), pad.end()), {}, {});
     if (padded.size() == 0) return unexpected(std::string("no key from the preshared key's holder"));
     return padded;
   };
@@ -175,12 +188,11 @@ bool IkeService::Engine::start_ikev2(const driver::Acquire& acquire, const Quick
   if (!wants_ikev2(acquire.peer)) return false;
   auto phase1 = policy_.phase1_for(options_.local, acquire.peer, acquire.filter_id);
   if (!phase1) return false;   // IKEv1 reports it
-  auto psk = preshared_key_of(*phase1);
-  const bool preferred_psk = !phase1->auth.empty() && phase1->auth.front() == psk;
-  if (!psk || !preferred_psk) {
+  auto method = ikev2_method_of(*phase1);
+  if (!method) {
     log("IKE: " + acquire.peer.to_string() + ": the policy's method is " +
         std::string(phase1->auth.empty() ? "none" : phase1->auth.front()->name()) +
-        ", negotiated with IKEv1 (Kerberos is IKEv1 only; certificates are not in Ward's IKEv2 yet)");
+        ", negotiated with IKEv1 (Kerberos is IKEv1 only)");
     return false;
   }
   v2::IkeSaInitConfig init;
@@ -196,7 +208,7 @@ bool IkeService::Engine::start_ikev2(const driver::Acquire& acquire, const Quick
   }
   auto entry = std::make_unique<Ikev2Entry>();
   entry->id = next_id_++;
-  entry->auth = psk;
+  entry->auth = method;
   entry->peer = Endpoint{acquire.peer, options_.port, false};
   entry->policy = policy;
   entry->acquire = acquire;
@@ -206,10 +218,11 @@ bool IkeService::Engine::start_ikev2(const driver::Acquire& acquire, const Quick
   auth.id_type = own.type;
   auth.id_data = own.data;
   auth.peer = address_id(acquire.peer, false);
+  set_method(auth, init, method, false);
   const std::optional<std::chrono::milliseconds> fallback =
       options_.ike_version == IkeVersionPolicy::Ikev2First ? std::optional(options_.ikev2_fallback_after) : std::nullopt;
   Ikev2Sa::Output out;
-  auto sa = Ikev2Sa::initiate(std::move(init), std::move(auth), std::move(child), ikev2_hooks(psk, acquire.peer, entry->id),
+  auto sa = Ikev2Sa::initiate(std::move(init), std::move(auth), std::move(child), ikev2_hooks(method, acquire.peer, entry->id),
                               options_.retransmit, fallback, now(), out);
   if (!sa) {
     log("IKE: " + acquire.peer.to_string() + ": IKEv2 not started (" + sa.error() + "), negotiated with IKEv1");
@@ -301,16 +314,16 @@ void IkeService::Engine::respond_ikev2(const Endpoint& from, std::span<const std
   init.pretend_nat = options_.pretend_nat;
   init.local = {options_.local, options_.port};
   init.remote = {from.address, from.port};
-  std::shared_ptr<const auth::AuthProvider> psk;
+  std::shared_ptr<const auth::AuthProvider> method;
   std::chrono::seconds lifetime{0};
   if (auto phase1 = policy_.phase1_for(options_.local, from.address, std::nullopt); phase1) {
-    psk = preshared_key_of(*phase1);
-    if (psk) init.proposals = ikev2_proposals(phase1->proposals);   // none: NO_PROPOSAL_CHOSEN
+    method = ikev2_method_of(*phase1);
+    if (method) init.proposals = ikev2_proposals(phase1->proposals);   // none: NO_PROPOSAL_CHOSEN
     if (!phase1->proposals.empty()) lifetime = phase1->proposals.front().lifetime;
   }
   auto entry = std::make_unique<Ikev2Entry>();
   entry->id = next_id_++;
-  entry->auth = psk;
+  entry->auth = method;
   entry->peer = from;
   entry->lifetime = lifetime;
   v2::AuthConfig auth;
@@ -318,8 +331,9 @@ void IkeService::Engine::respond_ikev2(const Endpoint& from, std::span<const std
   auth.id_type = own.type;
   auth.id_data = own.data;
   auth.peer = address_id(from.address, true);
+  set_method(auth, init, method, true);
   Ikev2Sa::Output out;
-  auto sa = Ikev2Sa::respond(init, std::move(auth), psk ? ikev2_hooks(psk, from.address, entry->id) : Ikev2Hooks{},
+  auto sa = Ikev2Sa::respond(init, std::move(auth), method ? ikev2_hooks(method, from.address, entry->id) : Ikev2Hooks{},
                              options_.retransmit, bytes, now(), out);
   if (!sa) {
     ++counters_.malformed;
@@ -442,7 +456,8 @@ void IkeService::Engine::report_ikev2_established(Ikev2Entry& entry) {
   const std::string method = entry.auth ? std::string(entry.auth->name()) : std::string();
   // RFC 7296 2.4: liveness checks need no announcement (IKEv1's DPD Vendor ID): on whenever DPD is.
   if (options_.dpd.enabled) entry.dpd.emplace(options_.dpd, 0, now());
-  log(ikev2_name(entry) + ": established (" + method + ")");
+  const auto& peer_identity = entry.sa->peer_identity();
+  log(ikev2_name(entry) + ": established (" + method + (peer_identity.empty() ? "" : ", peer " + peer_identity) + ")");
   emit(IkeEvent{IkeEvent::Kind::MainModeEstablished, entry.peer.address,
                 entry.sa->initiator() ? auth::Role::Initiator : auth::Role::Responder, method, entry.policy.filter_id, 0, 0, {}});
 }

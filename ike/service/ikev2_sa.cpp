@@ -228,7 +228,7 @@ void Ikev2Sa::on_received(std::span<const std::byte> bytes, sa::TimePoint now, O
 }
 
 Expected<void, std::string> Ikev2Sa::load_padded_key() {
-  if (auth_.preshared_key.size() > 0 || auth_.padded_key.size() > 0) return {};
+  if (auth_.certificate || auth_.preshared_key.size() > 0 || auth_.padded_key.size() > 0) return {};
   if (!hooks_.padded_key) return unexpected(std::string("no preshared key"));
   auto padded = hooks_.padded_key(sa_->proposal.prf);
   if (!padded) return unexpected("the preshared key's holder: " + padded.error());
@@ -299,6 +299,7 @@ void Ikev2Sa::on_ike_auth_response(std::span<const std::byte> bytes, Output& out
   out.peer_answered = true;
   out.established = true;
   state_ = State::Established;
+  peer_identity_ = auth_initiator_->peer_identity();
   add_child(*child, child_);
   out.child = std::move(*child);
   auth_initiator_.reset();
@@ -352,6 +353,7 @@ void Ikev2Sa::on_ike_auth_request(std::span<const std::byte> bytes, Output& out)
   }
   state_ = State::Established;
   out.established = true;
+  peer_identity_ = reply->peer_identity;
   if (!reply->child) {
     if (spi != 0 && hooks_.release_spi) hooks_.release_spi(spi);
     // Authenticated, but no CHILD_SA: RFC 7296 keeps the IKE SA; Ward, which has nothing to

@@ -1,5 +1,5 @@
 // One IKEv2 SA as the service runs it (RFC 7296): the exchange units of ike/v2 (IKE_SA_INIT,
-// IKE_AUTH with a preshared key and its one CHILD_SA, INFORMATIONAL) behind one transition
+// IKE_AUTH with a preshared key or a certificate and its one CHILD_SA, INFORMATIONAL) behind one transition
 // function, as strongSwan's ike_sa_t runs its tasks and iked's ikev2_recv() its exchanges:
 //
 //   initiator: IkeSaInitSent --response--> IkeAuthSent --response--> Established
@@ -152,6 +152,8 @@ class Ikev2Sa {
   sa::TimePoint created() const noexcept { return created_; }
   // A liveness check of ours is queued or waits for its answer.
   bool checking_liveness() const noexcept;
+  // The subject of the peer's certificate, once it authenticated with one (empty: a preshared key).
+  const std::string& peer_identity() const noexcept { return peer_identity_; }
 
  private:
   Ikev2Sa(bool initiator, v2::AuthConfig auth, Ikev2Hooks hooks, sa::RetransmitPolicy retransmit, sa::TimePoint now)
@@ -195,6 +197,7 @@ class Ikev2Sa {
   std::unique_ptr<v2::IkeAuthInitiator> auth_initiator_;
   std::uint32_t own_spi_ = 0;   // the first CHILD_SA's inbound SPI
   v2::Bytes first_request_;
+  std::string peer_identity_;
 
   // 2.8.1: the peer rekeyed a CHILD_SA while our rekey of it was outstanding.
   struct Collision {

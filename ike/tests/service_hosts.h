@@ -87,12 +87,13 @@ class FixedPolicy final : public service::PolicyLookup {
   std::chrono::seconds quick_mode_lifetime{3600};
   mutable Stall stall;                // an acquire for kStallFilterId waits on it
   std::uint32_t quick_mode_limit = 0;
+  std::shared_ptr<const auth::AuthProvider> method;   // in place of the PSK (a certificate provider)
 
   Expected<service::Phase1Policy, std::string> phase1_for(const IpAddress&, const IpAddress& peer,
                                                          std::optional<std::uint32_t>) const override {
     if (!IpPrefix::parse("127.0.0.0/8")->contains(peer)) return unexpected("no rule covers " + peer.to_string());
     service::Phase1Policy p;
-    p.auth = {psk_};
+    p.auth = {method ? method : psk_};
     p.proposals = {{IkeEncryptionAlgorithm::AesCbc, 256, IkeHashAlgorithm::Sha2_256, phase1_group, phase1_lifetime}};
     p.quick_mode_limit = quick_mode_limit;
     return p;
