@@ -338,7 +338,11 @@ TEST_F(Ikev2CertificateTest, SignatureChecksRefuseAlteredAndMismatchedAuth) {
   wrong_method.method = AuthMethod::EcdsaSha256P256;
   refused = check_signature_auth(*peer, wrong_method, octets, "A");
   ASSERT_FALSE(refused);
-  EXPECT_NE(refused.error().find("another curve"), std::string::npos) << refused.error();
+  EXPECT_NE(refused.error().find("r | s on ECDSA P-256 is 64"), std::string::npos) << refused.error();
+  wrong_method.data.resize(64);
+  refused = check_signature_auth(*peer, wrong_method, octets, "A");
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().find("ECDSA P-256 SHA-256 does not fit the certificate's key"), std::string::npos) << refused.error();
 
   auto pss = *signed_auth;   // the OID of RSASSA-PSS in place of sha256WithRSAEncryption's
   ASSERT_EQ(pss.data[13], std::byte{0x0b});

@@ -1,6 +1,9 @@
 // Writes the seed corpus for ikev2_fuzz: the messages of one IKE_SA_INIT + IKE_AUTH between two
 // Ward ends (as sent), the IKE_AUTH payloads sealed again under fuzz_keys.h's fixed keys (so the
-// fuzzer gets past the ICV into the inner chain), a refusal and a message with every payload type.
+// fuzzer gets past the ICV into the inner chain), a refusal and a message with every payload type;
+// and the certificate path's: IKE_SA_INIT with SIGNATURE_HASH_ALGORITHMS and a CERTREQ, IKE_AUTH
+// requests with IDi (DN), CERT, CERTREQ and AUTH by RFC 7427 (sha256WithRSAEncryption and
+// ecdsa-with-SHA256 AlgorithmIdentifiers) and by ECDSA method 9 (r | s), under the fixed keys.
 // Usage: ikev2_corpus_gen <dir>   (ike/v2/fuzz_corpus)
 #include <cstdio>
 #include <filesystem>
@@ -34,13 +37,20 @@ int main(int argc, char** argv) {
   std::filesystem::create_directories(dir);
   const auto a = *IpAddress::parse("10.0.0.1");
   const auto b = *IpAddress::parse("10.0.0.2");
-  IkeSaInitConfig init_a{{IkeProposal{}, IkeProposal{EncryptionId::AesGcm16, 256, IntegrityId::None, PrfId::HmacSha2_384, ike::IkeGroupDescription::Ecp256}},
-                         {a, 500}, {b, 500}};
-  IkeSaInitConfig init_b{init_a.proposals, {b, 500}, {a, 500}};
+  IkeSaInitConfig init_a;
+  init_a.proposals = {IkeProposal{}, IkeProposal{EncryptionId::AesGcm16, 256, IntegrityId::None, PrfId::HmacSha2_384, ike::IkeGroupDescription::Ecp256}};
+  init_a.local = {a, 500};
+  init_a.remote = {b, 500};
+  IkeSaInitConfig init_b = init_a;
+  std::swap(init_b.local, init_b.remote);
   const std::string key = "fuzz corpus key";
   const SecureBytes psk(std::as_bytes(std::span(key.data(), key.size())));
-  AuthConfig auth_a{IdType::Ipv4Address, v4(a), psk, std::nullopt, {}};
-  AuthConfig auth_b{IdType::Ipv4Address, v4(b), psk, std::nullopt, {}};
+  AuthConfig auth_a;
+  auth_a.id_data = v4(a);
+  auth_a.preshared_key = psk;
+  AuthConfig auth_b;
+  auth_b.id_data = v4(b);
+  auth_b.preshared_key = psk;
   ChildSaConfig child_a;
   child_a.proposals = {ChildProposal{}, ChildProposal{driver::crypto::Cipher::AesCbc256, driver::crypto::Integrity::HmacSha1_96}};
   child_a.local = TrafficSelector::of(IpPrefix::host(a));
@@ -83,5 +93,42 @@ int main(int argc, char** argv) {
   std::vector<Payload> refusal{NotifyPayload{0, {}, static_cast<std::uint16_t>(NotifyType::InvalidKePayload), Bytes{std::byte{0}, std::byte{19}}}};
   auto refused = encode_message(refusal_header, refusal);
   ok = ok && refused && write(dir, "ike_sa_init_invalid_ke", *refused);
+
+  // The certificate path: IKE_SA_INIT announcing RFC 7427 hashes, the responder's CERTREQ.
+  IkeSaInitConfig init_cert_a = init_a, init_cert_b = init_b;
+  init_cert_a.signature_hashes = init_cert_b.signature_hashes = true;
+  init_cert_b.certificate_request = Bytes(20, std::byte{0x5a});
+  auto cert_initiator = IkeSaInitInitiator::create(init_cert_a);
+  if (!cert_initiator) return 1;
+  ok = ok && write(dir, "ike_sa_init_request_signature_hashes", cert_initiator->request());
+  auto cert_reply = respond_ike_sa_init(init_cert_b, cert_initiator->request());
+  ok = ok && cert_reply && cert_reply->sa && write(dir, "ike_sa_init_response_certreq", cert_reply->reply);
+  // IKE_AUTH requests as a certificate-authenticating initiator sends them (the signatures are
+  // filler: the fuzzer reaches the decoding, not a key).
+  const Bytes dn{std::byte{0x30}, std::byte{0x0d}, std::byte{0x31}, std::byte{0x0b}, std::byte{0x30}, std::byte{0x09},
+                 std::byte{0x06}, std::byte{0x03}, std::byte{0x55}, std::byte{0x04}, std::byte{0x03}, std::byte{0x0c},
+                 std::byte{0x02}, std::byte{0x61}, std::byte{0x62}};   // CN=ab
+  auto with_auth = [&](const AuthPayload& signature) {
+    std::vector<Payload> chain{IdPayload{true, IdType::DerAsn1Dn, dn}, CertPayload{false, 4, Bytes(64, std::byte{0x30})},
+                               CertPayload{true, 4, Bytes(20, std::byte{0x5a})}, signature};
+    for (const auto& p : *inner) {
+      if (!std::holds_alternative<IdPayload>(p) && !std::holds_alternative<AuthPayload>(p)) chain.push_back(p);
+    }
+    return seal_message(fuzzing::suite(), fuzzing::keys(), parsed->header, chain);
+  };
+  auto algorithm = [](std::initializer_list<unsigned> der, std::size_t signature_size) {
+    Bytes data{std::byte(der.size())};
+    for (const auto octet : der) data.push_back(std::byte(octet));
+    data.insert(data.end(), signature_size, std::byte{0x7f});
+    return data;
+  };
+  const auto rsa_sha256 = algorithm({0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b, 0x05, 0x00}, 256);
+  const auto ecdsa_sha256 = algorithm({0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02}, 70);
+  auto rfc7427_rsa = with_auth(AuthPayload{AuthMethod::DigitalSignature, rsa_sha256});
+  ok = ok && rfc7427_rsa && write(dir, "ike_auth_certificate_rfc7427_rsa_fuzz_keys", *rfc7427_rsa);
+  auto rfc7427_ecdsa = with_auth(AuthPayload{AuthMethod::DigitalSignature, ecdsa_sha256});
+  ok = ok && rfc7427_ecdsa && write(dir, "ike_auth_certificate_rfc7427_ecdsa_fuzz_keys", *rfc7427_ecdsa);
+  auto classic_ecdsa = with_auth(AuthPayload{AuthMethod::EcdsaSha256P256, Bytes(64, std::byte{0x11})});
+  ok = ok && classic_ecdsa && write(dir, "ike_auth_certificate_ecdsa_p256_fuzz_keys", *classic_ecdsa);
   return ok ? 0 : 1;
 }

@@ -185,48 +185,46 @@ Expected<AuthPayload, std::string> build_signature_auth(const auth::CertificateC
   return AuthPayload{*classic_ecdsa_method(kind), std::move(*raw)};
 }
 
-Expected<void, std::string> check_signature_auth(const auth::PeerCertificate& peer, const AuthPayload& auth, ByteSpan octets,
-                                                 const std::string& who) {
-  const KeyKind kind = peer.key_kind();
-  const auto method = static_cast<unsigned>(auth.method);
-  auto refuse = [&](const std::string& why) -> Expected<void, std::string> {
-    return unexpected("AUTH of " + who + " (method " + std::to_string(method) + ", certificate key " + key_text(kind) + "): " + why);
-  };
-  SignatureHash hash = SignatureHash::Sha256;
-  Bytes signature;
+Expected<SignatureAuthData, std::string> decode_signature_auth(const AuthPayload& auth) {
+  SignatureAuthData out;
   switch (auth.method) {
     case AuthMethod::RsaSignature:
-      if (kind != KeyKind::Rsa) return refuse("an RSA signature, but the certificate's key is not RSA");
-      hash = SignatureHash::Sha1;
-      signature = auth.data;
-      break;
+      out.hash = SignatureHash::Sha1;
+      out.algorithm = "RSA PKCS#1 v1.5 SHA-1";
+      out.signature = auth.data;
+      return out;
     case AuthMethod::EcdsaSha256P256:
     case AuthMethod::EcdsaSha384P384:
     case AuthMethod::EcdsaSha512P521: {
-      if (classic_ecdsa_method(kind) != auth.method) return refuse("an ECDSA signature for another curve than the certificate's key");
-      if (auth.data.size() != 2 * field_size(kind)) {
-        return refuse("the signature is " + std::to_string(auth.data.size()) + " octets, r | s on that curve is " +
-                      std::to_string(2 * field_size(kind)));
+      const KeyKind curve = auth.method == AuthMethod::EcdsaSha256P256   ? KeyKind::EcdsaP256
+                            : auth.method == AuthMethod::EcdsaSha384P384 ? KeyKind::EcdsaP384
+                                                                          : KeyKind::EcdsaP521;
+      if (auth.data.size() != 2 * field_size(curve)) {
+        return unexpected("the signature is " + std::to_string(auth.data.size()) + " octets, r | s on " + key_text(curve) + " is " +
+                          std::to_string(2 * field_size(curve)));
       }
-      hash = auth::natural_hash(kind);
       auto der = raw_to_der(auth.data);
-      if (!der) return refuse(der.error());
-      signature = std::move(*der);
-      break;
+      if (!der) return unexpected(der.error());
+      out.ecdsa = true;
+      out.curve = curve;
+      out.hash = auth::natural_hash(curve);
+      out.algorithm = key_text(curve) + " " + std::string(auth::name(out.hash));
+      out.signature = std::move(*der);
+      return out;
     }
     case AuthMethod::DigitalSignature: {
-      if (auth.data.empty()) return refuse("no AlgorithmIdentifier");
+      if (auth.data.empty()) return unexpected(std::string("no AlgorithmIdentifier"));
       const std::size_t length = std::to_integer<std::size_t>(auth.data[0]);
       if (length == 0 || auth.data.size() <= 1 + length) {
-        return refuse("the AlgorithmIdentifier's length " + std::to_string(length) + " leaves no signature in " +
-                      std::to_string(auth.data.size()) + " octets");
+        return unexpected("the AlgorithmIdentifier's length " + std::to_string(length) + " leaves no signature in " +
+                          std::to_string(auth.data.size()) + " octets");
       }
       const auto* p = reinterpret_cast<const unsigned char*>(auth.data.data() + 1);
       const auto* start = p;
       AlgorPtr algor(d2i_X509_ALGOR(nullptr, &p, static_cast<long>(length)));
       if (!algor || p != start + length) {
         ERR_clear_error();
-        return refuse("the AlgorithmIdentifier is not DER");
+        return unexpected(std::string("the AlgorithmIdentifier is not DER"));
       }
       const ASN1_OBJECT* oid = nullptr;
       X509_ALGOR_get0(&oid, nullptr, nullptr, algor.get());
@@ -234,47 +232,44 @@ Expected<void, std::string> check_signature_auth(const auth::PeerCertificate& pe
       const auto scheme = std::find_if(std::begin(kSchemes), std::end(kSchemes), [&](const Scheme& s) { return s.nid == nid; });
       if (scheme == std::end(kSchemes)) {
         char text[80] = {};
-        OBJ_obj2txt(text, sizeof text, oid, 0);
-        return refuse(std::string("signature algorithm ") + text + " is not one Ward checks (sha*WithRSAEncryption, ecdsa-with-SHA*)");
+        OBJ_obj2txt(text, sizeof text, oid, 1);
+        ERR_clear_error();
+        return unexpected(std::string("signature algorithm ") + text + " is not one Ward checks (sha*WithRSAEncryption, ecdsa-with-SHA*)");
       }
-      if (scheme->ecdsa != auth::is_ecdsa(kind) || kind == KeyKind::Unsupported) {
-        return refuse(std::string("signature algorithm ") + OBJ_nid2sn(nid) + " does not fit the certificate's key");
-      }
-      hash = scheme->hash;
-      signature.assign(auth.data.begin() + static_cast<std::ptrdiff_t>(1 + length), auth.data.end());
-      break;
+      out.ecdsa = scheme->ecdsa;
+      out.hash = scheme->hash;
+      out.algorithm = OBJ_nid2ln(nid);
+      out.signature.assign(auth.data.begin() + static_cast<std::ptrdiff_t>(1 + length), auth.data.end());
+      return out;
     }
     default:
-      return refuse("not a signature method Ward checks (1 RSA, 9/10/11 ECDSA, 14 digital signature)");
+      return unexpected(std::string("not a signature method Ward checks (1 RSA, 9/10/11 ECDSA, 14 digital signature)"));
   }
-  if (!peer.verifies(hash, octets, signature)) {
-    return refuse("the signature does not verify with the certificate's key (" + std::string(auth::name(hash)) +
-                  "; an altered message or another key)");
+}
+
+Expected<void, std::string> check_signature_auth(const auth::PeerCertificate& peer, const AuthPayload& auth, ByteSpan octets,
+                                                 const std::string& who) {
+  const KeyKind kind = peer.key_kind();
+  const auto method = static_cast<unsigned>(auth.method);
+  auto refuse = [&](const std::string& why) -> Expected<void, std::string> {
+    return unexpected("AUTH of " + who + " (method " + std::to_string(method) + ", certificate key " + key_text(kind) + "): " + why);
+  };
+  auto decoded = decode_signature_auth(auth);
+  if (!decoded) return refuse(decoded.error());
+  if (kind == KeyKind::Unsupported || decoded->ecdsa != auth::is_ecdsa(kind)) {
+    return refuse(decoded->algorithm + " does not fit the certificate's key");
+  }
+  if (decoded->curve && *decoded->curve != kind) return refuse(decoded->algorithm + " names another curve than the certificate's key");
+  if (!peer.verifies(decoded->hash, octets, decoded->signature)) {
+    return refuse(decoded->algorithm + ": the signature does not verify with the certificate's key (an altered message or another key)");
   }
   return {};
 }
 
 std::string describe_signature_auth(const AuthPayload& auth) {
-  switch (auth.method) {
-    case AuthMethod::RsaSignature: return "RSA digital signature (SHA-1)";
-    case AuthMethod::EcdsaSha256P256: return "ECDSA P-256 SHA-256";
-    case AuthMethod::EcdsaSha384P384: return "ECDSA P-384 SHA-384";
-    case AuthMethod::EcdsaSha512P521: return "ECDSA P-521 SHA-512";
-    case AuthMethod::DigitalSignature: {
-      if (auth.data.empty()) break;
-      const std::size_t length = std::to_integer<std::size_t>(auth.data[0]);
-      if (auth.data.size() <= 1 + length) break;
-      const auto* p = reinterpret_cast<const unsigned char*>(auth.data.data() + 1);
-      AlgorPtr algor(d2i_X509_ALGOR(nullptr, &p, static_cast<long>(length)));
-      ERR_clear_error();
-      if (!algor) break;
-      const ASN1_OBJECT* oid = nullptr;
-      X509_ALGOR_get0(&oid, nullptr, nullptr, algor.get());
-      return std::string("digital signature (RFC 7427) ") + OBJ_nid2ln(OBJ_obj2nid(oid));
-    }
-    default: break;
-  }
-  return "method " + std::to_string(static_cast<unsigned>(auth.method));
+  auto decoded = decode_signature_auth(auth);
+  if (!decoded) return "method " + std::to_string(static_cast<unsigned>(auth.method));
+  return (auth.method == AuthMethod::DigitalSignature ? "digital signature (RFC 7427) " : "") + decoded->algorithm;
 }
 
 }  // namespace ward::ike::v2

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -38,6 +39,18 @@ std::vector<std::uint16_t> parse_signature_hash_algorithms(std::span<const std::
 // classic method otherwise.
 Expected<AuthPayload, std::string> build_signature_auth(const auth::CertificateCredentials& credentials,
                                                         std::span<const std::uint16_t> peer_hashes, ByteSpan octets);
+
+// An AUTH payload's signature as the method says it: which key family and hash it claims, the
+// curve a classic ECDSA method names, and the signature in the form the key checks (DER for
+// ECDSA, r | s converted). The error says what is malformed; nothing is verified yet.
+struct SignatureAuthData {
+  bool ecdsa = false;
+  std::optional<auth::KeyKind> curve;   // methods 9 / 10 / 11
+  auth::SignatureHash hash = auth::SignatureHash::Sha256;
+  std::string algorithm;                // "sha256WithRSAEncryption", "ECDSA P-256 SHA-256"
+  Bytes signature;
+};
+Expected<SignatureAuthData, std::string> decode_signature_auth(const AuthPayload& auth);
 
 // Whether `auth` signs `octets` with `peer`'s key; the error names the method, the key and `who`.
 Expected<void, std::string> check_signature_auth(const auth::PeerCertificate& peer, const AuthPayload& auth, ByteSpan octets,
