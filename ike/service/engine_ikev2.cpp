@@ -360,7 +360,11 @@ void IkeService::Engine::after_ikev2_step(Ikev2Entry& entry, Ikev2Sa::Output out
   const auto role = entry.sa->initiator() ? auth::Role::Initiator : auth::Role::Responder;
   const std::string method = entry.auth ? std::string(entry.auth->name()) : std::string();
   if (out.send.size() > 0 || out.established || out.failed || out.closed || out.child) changed();
-  if (out.established) report_ikev2_established(entry);
+  if (out.established) {
+    report_ikev2_established(entry);
+    // The responder reports before its IKE_AUTH answer is made (hooks.authenticated): said here.
+    if (const auto& subject = entry.sa->peer_identity(); !subject.empty()) log(ikev2_name(entry) + ": the peer authenticated as " + subject);
+  }
   if (out.peer_answered && entry.dpd) entry.dpd->heard(now());
   if (out.ike_rekeyed) {
     log(ikev2_name(entry) + ": rekeyed with CREATE_CHILD_SA (was " + *out.ike_rekeyed + "), its CHILD_SAs with it");
@@ -456,8 +460,7 @@ void IkeService::Engine::report_ikev2_established(Ikev2Entry& entry) {
   const std::string method = entry.auth ? std::string(entry.auth->name()) : std::string();
   // RFC 7296 2.4: liveness checks need no announcement (IKEv1's DPD Vendor ID): on whenever DPD is.
   if (options_.dpd.enabled) entry.dpd.emplace(options_.dpd, 0, now());
-  const auto& peer_identity = entry.sa->peer_identity();
-  log(ikev2_name(entry) + ": established (" + method + (peer_identity.empty() ? "" : ", peer " + peer_identity) + ")");
+  log(ikev2_name(entry) + ": established (" + method + ")");
   emit(IkeEvent{IkeEvent::Kind::MainModeEstablished, entry.peer.address,
                 entry.sa->initiator() ? auth::Role::Initiator : auth::Role::Responder, method, entry.policy.filter_id, 0, 0, {}});
 }

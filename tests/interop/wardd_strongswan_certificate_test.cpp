@@ -80,11 +80,12 @@ class WarddStrongSwanCertificateTest : public WarddStrongSwanRig {
   // Ward: its certificate from `issuer` (the root when null; then the certificate file carries the
   // intermediate after it) for SAN IP:10.79.0.1 and DNS:ward.interop.test, the root trusted (or
   // `trust`), a rule naming the root; `certificates` adds lines to [certificates] (identity, ...).
+  // `key`: an existing key to certify (an ECDSA one); `ike` adds an [ike] section (the IKEv2 tests).
   void start_ward(const std::string& certificates = "identity = address\n", const test::TestCa* issuer = nullptr,
-                  const std::filesystem::path& trust = {}) {
+                  const std::filesystem::path& trust = {}, const std::filesystem::path& key = {}, const std::string& ike = "") {
     auto cert = test::issue_rsa_certificate(issuer != nullptr ? *issuer : *root_, dir(), "ward", "/O=Ward/CN=ward.interop.test",
                                             test::RsaCertificateOptions{{std::string("IP:") + kWardAddress, "DNS:ward.interop.test"},
-                                                                        "", "", 10, {}});
+                                                                        "", "", 10, key});
     ASSERT_TRUE(cert) << cert.error().to_string();
     if (issuer != nullptr) {
       const auto chain = dir() / "ward-chain.crt";
@@ -94,7 +95,7 @@ class WarddStrongSwanCertificateTest : public WarddStrongSwanRig {
     start_wardd(tunnel_policy(model::AuthMethod::certificate(kRootCaName)),
                 "[certificates]\ncertificate = " + cert->certificate.string() + "\nprivate_key = " +
                     cert->private_key.string() + "\ntrust = " + (trust.empty() ? root_->certificate : trust).string() + "\n" +
-                    certificates);
+                    certificates + ike);
   }
 
   // charon: a certificate from `issuer` valid as `options` says (SAN IP:10.79.0.2 and
@@ -116,7 +117,8 @@ class WarddStrongSwanCertificateTest : public WarddStrongSwanRig {
     // swanctl says what it loaded; a certificate or key charon cannot read fails the test here.
     EXPECT_NE(loaded_.out.find("loaded certificate from '" + (swanctl_dir() / "x509" / "charon.crt").string()), std::string::npos)
         << loaded_.describe();
-    EXPECT_NE(loaded_.out.find("loaded RSA key from '" + (swanctl_dir() / "private" / "charon.key").string()), std::string::npos)
+    const std::string kind = options.key.empty() ? "RSA" : "ECDSA";
+    EXPECT_NE(loaded_.out.find("loaded " + kind + " key from '" + (swanctl_dir() / "private" / "charon.key").string()), std::string::npos)
         << loaded_.describe();
   }
 
@@ -205,8 +207,108 @@ class WarddStrongSwanCertificateTest : public WarddStrongSwanRig {
     EXPECT_EQ(capture.find("ICMP"), std::string::npos) << "echo requests in clear:\n" << capture;
   }
 
+  // ---- IKEv2 ---------------------------------------------------------------------------------------
+
+  // The tunnel is up over IKEv2 with certificates, Ward `role`: both sides list it as IKEv2, pings
+  // pass both ways, charon's CHILD_SA counted bytes both ways, ESP on the wire and no ICMP in clear;
+  // charon authenticated Ward as `ward_id` by `charon_saw` (its name for the AUTH method: RFC 7427's
+  // "RSA_EMSA_PKCS1_SHA2_256", "ECDSA_WITH_SHA256_DER"), and Ward names charon's certificate.
+  void expect_ikev2_tunnel(const std::string& role, const std::string& ward_id, const std::string& charon_saw) {
+    nlohmann::json sa;
+    ASSERT_TRUE(eventually([&] {
+      sa = show_sa();
+      return sa.value("quick_modes", nlohmann::json::array()).size() == 1;
+    })) << sa.dump(1) << wardd_log() << charon_log();
+    EXPECT_EQ(ward::testing::ping_once(*ward_ns_, kCharonAddress), 0) << charon_log();
+    EXPECT_EQ(ward::testing::ping_once(*charon_ns_, kWardAddress), 0) << charon_log();
+    sa = show_sa();
+    std::printf("wardctl show sa: %s\n", sa.dump().c_str());
+    ASSERT_EQ(sa["main_modes"].size(), 1U) << sa.dump(1);
+    EXPECT_EQ(sa["main_modes"][0]["ike_version"], 2) << sa.dump(1);
+    EXPECT_EQ(sa["main_modes"][0]["auth_method"], "RSA signature (X.509)") << sa.dump(1);
+    EXPECT_EQ(sa["main_modes"][0]["role"], role) << sa.dump(1);
+    ASSERT_EQ(sa["quick_modes"].size(), 1U) << sa.dump(1);
+    EXPECT_EQ(sa["quick_modes"][0]["ike_version"], 2) << sa.dump(1);
+    EXPECT_GE(sa["quick_modes"][0].value("packets_out", 0), 2) << sa.dump(1);
+    EXPECT_GE(sa["quick_modes"][0].value("packets_in", 0), 2) << sa.dump(1);
+    const auto list = swanctl({"--list-sas"});
+    std::printf("swanctl --list-sas:\n%s\n", list.out.c_str());
+    EXPECT_NE(list.out.find("IKEv2"), std::string::npos) << list.describe();
+    EXPECT_NE(list.out.find("INSTALLED, TUNNEL-in-UDP"), std::string::npos) << list.describe();
+    const auto [bytes_in, bytes_out] = child_sa_bytes(list.out);
+    EXPECT_GT(bytes_in, 0) << list.out;
+    EXPECT_GT(bytes_out, 0) << list.out;
+    const auto checked = lines_with(test::read_text(dir() / "charon.log"), {"authentication of", "received end entity", "signature scheme"});
+    std::printf("charon on the identities:\n%s", checked.c_str());
+    EXPECT_NE(checked.find("authentication of '" + ward_id + "' with " + charon_saw + " successful"), std::string::npos) << checked;
+    const auto established = lines_with(wardd_log(), {"established (", "authenticated as"});
+    std::printf("wardd:\n%s", established.c_str());
+    EXPECT_NE(established.find("the peer authenticated as CN=charon.interop.test,O=Ward"), std::string::npos) << wardd_log();
+    const auto capture = stop_capture();
+    EXPECT_NE(capture.find(std::string(kWardAddress) + "\t" + kCharonAddress + "\t4500\t4500\tESP"), std::string::npos) << capture;
+    EXPECT_NE(capture.find(std::string(kCharonAddress) + "\t" + kWardAddress + "\t4500\t4500\tESP"), std::string::npos) << capture;
+    EXPECT_EQ(capture.find("ICMP"), std::string::npos) << "echo requests or replies in clear:\n" << capture;
+  }
+
+  // charon's IKEv2 connection (certificate_swanctl_conf with version 2) and wardd with [ike]
+  // version = ikev2 (no fallback: an IKEv1 SA would fail the test). `ecdsa`: both keys P-256.
+  void start_ikev2_pair(const std::string& charon_id, const std::string& ward_id, const std::string& ward_identity, bool ecdsa) {
+    auto conf = certificate_swanctl_conf(charon_id, ward_id);
+    conf.replace(conf.find("version = 1"), std::string("version = 1").size(), "version = 2");
+    test::RsaCertificateOptions charon_options;
+    std::filesystem::path ward_key;
+    if (ecdsa) {
+      auto charon_key = test::make_ec_key(dir(), "charon-ec", "P-256");
+      auto ward_ec = test::make_ec_key(dir(), "ward-ec", "P-256");
+      ASSERT_TRUE(charon_key && ward_ec);
+      charon_options.key = *charon_key;
+      ward_key = *ward_ec;
+    }
+    start_charon_with(*root_, charon_options, conf);
+    ASSERT_FALSE(HasFatalFailure());
+    start_ward(ward_identity, nullptr, {}, ward_key, "[ike]\nversion = ikev2\n");
+  }
+  void ward_initiates_ikev2(const std::string& ward_id, const std::string& charon_saw) {
+    start_capture();
+    ASSERT_NE(ping_until_answered(), 0) << wardctl("show events").second << wardd_log() << charon_log();
+    expect_ikev2_tunnel("initiator", ward_id, charon_saw);
+  }
+  void charon_initiates_ikev2(const std::string& ward_id, const std::string& charon_saw) {
+    start_capture();
+    const auto initiated = swanctl({"--initiate", "--child", "ward", "--timeout", "10"});
+    ASSERT_EQ(initiated.exit_code, 0) << initiated.describe() << wardd_log() << charon_log();
+    expect_ikev2_tunnel("responder", ward_id, charon_saw);
+  }
+
   std::optional<test::TestCa> root_;
 };
+
+// IKEv2 (RFC 7296 IKE_AUTH with CERT and CERTREQ): charon announces RFC 7427 hashes, so both sides
+// sign by RFC 7427 digital signature (method 14); RSA keys and ID_DER_ASN1_DN, each side initiating.
+TEST_F(WarddStrongSwanCertificateTest, Ikev2RsaWithDistinguishedNamesWhenWardInitiates) {
+  start_ikev2_pair(kCharonDn, kWardDn, "", false);
+  ASSERT_FALSE(HasFatalFailure());
+  ward_initiates_ikev2(kWardDn, "RSA_EMSA_PKCS1_SHA2_256");
+}
+
+TEST_F(WarddStrongSwanCertificateTest, Ikev2RsaWithDistinguishedNamesWhenCharonInitiates) {
+  start_ikev2_pair(kCharonDn, kWardDn, "", false);
+  ASSERT_FALSE(HasFatalFailure());
+  charon_initiates_ikev2(kWardDn, "RSA_EMSA_PKCS1_SHA2_256");
+}
+
+// ECDSA P-256 keys (from the RSA root) and ID_FQDN.
+TEST_F(WarddStrongSwanCertificateTest, Ikev2EcdsaWithFqdnsWhenWardInitiates) {
+  start_ikev2_pair(kCharonFqdn, kWardFqdn, "identity = fqdn\n", true);
+  ASSERT_FALSE(HasFatalFailure());
+  ward_initiates_ikev2(kWardFqdn, "ECDSA_WITH_SHA256_DER");
+}
+
+TEST_F(WarddStrongSwanCertificateTest, Ikev2EcdsaWithFqdnsWhenCharonInitiates) {
+  start_ikev2_pair(kCharonFqdn, kWardFqdn, "identity = fqdn\n", true);
+  ASSERT_FALSE(HasFatalFailure());
+  charon_initiates_ikev2(kWardFqdn, "ECDSA_WITH_SHA256_DER");
+}
 
 TEST_F(WarddStrongSwanCertificateTest, CertificatesFromTheRulesCaEstablishATunnelThatCarriesTraffic) {
   start_charon_with(*root_, {});
