@@ -61,7 +61,7 @@ enum class LegacyAlgorithms : std::uint8_t { Policy, Never };
 std::string_view name_of(LegacyAlgorithms setting) noexcept;
 // [ike] version: the IKE version this host initiates with (not part of the AD policy format).
 // ikev2-first: IKEv2, IKEv1 when the peer does not speak it or the policy's method is Kerberos
-// (Windows-era peers: IKEv1 / AuthIP only) or a certificate (not in Ward's IKEv2 yet); ikev1:
+// (Windows-era peers: IKEv1 / AuthIP only); ikev1:
 // IKEv1 only, IKEv2 requests answered INVALID_MAJOR_VERSION; ikev2: IKEv2 without fallback
 // (policies that need IKEv1 still use it). The responder accepts both unless ikev1.
 enum class IkeVersion : std::uint8_t { Ikev2First, Ikev1, Ikev2 };
@@ -108,7 +108,7 @@ enum class RevocationMode : std::uint8_t { IfPresent, Required };
 // IKE certificate authentication (rules whose authentication method is a certificate from a CA).
 struct CertificateSettings {
   std::filesystem::path certificate;  // PEM: this host's certificate, then any intermediate CAs
-  std::filesystem::path private_key;  // PEM RSA key; must be root-only (no group/other permission bits)
+  std::filesystem::path private_key;  // PEM RSA or ECDSA key; must be root-only (no group/other permission bits)
   std::filesystem::path trust;        // a PEM file or a directory of PEM files: trusted CAs and their CRLs
   CertificateIdentityKind identity = CertificateIdentityKind::Dn;
   std::string fqdn;                   // identity = fqdn: the name to send; empty: the certificate's first DNS name

@@ -4,6 +4,7 @@
 #include <array>
 
 #include "ike/auth/certificate_provider.h"
+#include "ike/auth/signature.h"
 #include "ike/auth/preshared_key.h"
 
 #include "agent/daemon/key_wire.h"
@@ -268,8 +269,8 @@ Expected<Body, std::string> IkeProcess::sign(std::span<const std::uint8_t> body)
   if (!certificates || request->handle != kCertificateHandle) {
     return unexpected("sign: no key has handle " + std::to_string(request->handle));
   }
-  if (!keyproc::main_mode_hash_size(request->hash.size())) {
-    return unexpected("sign: a " + std::to_string(request->hash.size()) + "-byte hash is no main mode hash");
+  if (!ike::auth::is_signable_digest(std::as_bytes(std::span(request->hash)))) {
+    return unexpected("sign: a " + std::to_string(request->hash.size()) + "-byte input is neither a hash nor a DigestInfo");
   }
   auto signature = certificates->sign(request->hash);
   if (!signature) return unexpected("sign: " + signature.error());

@@ -23,6 +23,7 @@
 #include "agent/privsep/child_main.h"
 #include "agent/privsep/endpoint.h"
 #include "ike/auth/certificate_provider.h"
+#include "ike/auth/signature.h"
 #include "ike/auth/preshared_key.h"
 
 namespace ward::agent::daemon {
@@ -200,8 +201,8 @@ class KeyChild {
   Expected<Body, std::string> sign(std::span<const std::uint8_t> body) {
     auto request = ikeproc::decode<ikeproc::SignRequest>(body);
     if (!request) return unexpected(request.error());
-    if (!main_mode_hash_size(request->hash.size())) {
-      return unexpected("sign: a " + std::to_string(request->hash.size()) + "-byte hash is no main mode hash");
+    if (!ike::auth::is_signable_digest(std::as_bytes(std::span(request->hash)))) {
+      return unexpected("sign: a " + std::to_string(request->hash.size()) + "-byte input is neither a hash nor a DigestInfo");
     }
     for (const auto& [generation, key] : keys_) {
       if (generation != request->handle) continue;

@@ -30,6 +30,7 @@
 #include "ike/auth/certificate_provider.h"
 #include "ike/auth/kerberos_provider.h"
 #include "ike/auth/preshared_key.h"
+#include "ike/auth/signature.h"
 #include "tests/harness/kdc_instance.h"
 #include "tests/harness/process.h"
 #include "tests/harness/test_ca.h"
@@ -111,10 +112,51 @@ TEST_F(KeyProcessTest, SignsWithTheCertificateKeyAndRefusesWhatIsNotAMainModeHas
   EXPECT_TRUE(verifies(host_.certificate, *signature, hash));
   auto odd = keys_->sign(*generation, std::vector<std::byte>(17, std::byte{1}));
   ASSERT_FALSE(odd);
-  EXPECT_NE(odd.error().find("a 17-byte hash is no main mode hash"), std::string::npos) << odd.error();
+  EXPECT_NE(odd.error().find("a 17-byte input is neither a hash nor a DigestInfo"), std::string::npos) << odd.error();
   auto unknown = keys_->sign(*generation + 7, hash);
   ASSERT_FALSE(unknown);
   EXPECT_NE(unknown.error().find("no certificate key has generation"), std::string::npos) << unknown.error();
+}
+
+// IKEv2's AUTH (ike/v2/signature_auth.h): the IKE process asks for RSA PKCS#1 v1.5 over a
+// DigestInfo it built from the signed octets, or for ECDSA over the hash with an ECDSA key; both
+// verify as signatures of the octets. 51 bytes that are not a DigestInfo are refused.
+TEST_F(KeyProcessTest, SignsIkev2DigestInfosAndWithAnEcdsaKey) {
+  const std::vector<std::byte> octets(300, std::byte{0x5c});
+  auto public_key = [](const std::filesystem::path& certificate) {
+    FILE* f = std::fopen(certificate.c_str(), "r");
+    X509* cert = f != nullptr ? PEM_read_X509(f, nullptr, nullptr, nullptr) : nullptr;
+    if (f != nullptr) std::fclose(f);
+    return std::shared_ptr<X509>(cert, X509_free);
+  };
+  auto rsa = keys_->load_certificate_key(pem(host_.certificate), host_.private_key);
+  ASSERT_TRUE(rsa) << rsa.error();
+  auto digest_info = ike::auth::digest_to_sign(ike::auth::KeyKind::Rsa, ike::auth::SignatureHash::Sha256, octets);
+  ASSERT_TRUE(digest_info) << digest_info.error();
+  EXPECT_EQ(digest_info->size(), 51U);
+  auto signature = keys_->sign(*rsa, *digest_info);
+  ASSERT_TRUE(signature) << signature.error();
+  const auto rsa_cert = public_key(host_.certificate);
+  EXPECT_TRUE(ike::auth::verify_signature(X509_get0_pubkey(rsa_cert.get()), ike::auth::SignatureHash::Sha256, octets, *signature));
+  auto not_digest_info = *digest_info;
+  not_digest_info[4] = std::byte{0x07};   // the OID's tag
+  auto refused = keys_->sign(*rsa, not_digest_info);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().find("a 51-byte input is neither a hash nor a DigestInfo"), std::string::npos) << refused.error();
+
+  auto root = test::make_rsa_ca(dir_, "ec-root", "/O=Ward/CN=Key Test EC Root");
+  auto ec_key = test::make_ec_key(dir_, "ec-host", "P-256");
+  ASSERT_TRUE(root && ec_key);
+  auto ec_host = test::issue_rsa_certificate(*root, dir_, "ec-host", "/O=Ward/CN=ec.ward.test", {{}, "", "", 10, *ec_key});
+  ASSERT_TRUE(ec_host) << ec_host.error().to_string();
+  auto ec = keys_->load_certificate_key(pem(ec_host->certificate), ec_host->private_key);
+  ASSERT_TRUE(ec) << ec.error();
+  auto hash = ike::auth::digest_to_sign(ike::auth::KeyKind::EcdsaP256, ike::auth::SignatureHash::Sha256, octets);
+  ASSERT_TRUE(hash && hash->size() == 32U);
+  auto ecdsa = keys_->sign(*ec, *hash);
+  ASSERT_TRUE(ecdsa) << ecdsa.error();
+  const auto ec_cert = public_key(ec_host->certificate);
+  EXPECT_TRUE(ike::auth::verify_signature(X509_get0_pubkey(ec_cert.get()), ike::auth::SignatureHash::Sha256, octets, *ecdsa));
 }
 
 TEST_F(KeyProcessTest, AKeyThatIsNotTheCertificatesIsRefusedNamingTheFile) {

@@ -10,7 +10,7 @@
 //                                                   kCertificateKeyFile, check it is the certificate's
 //                                                   key, keep it as `generation` -> nothing
 //   kSign               call        wardd -> keys   ikeproc::SignRequest (handle = generation) ->
-//                                                   RSA PKCS#1 v1.5 signature of the hash
+//                                                   signature of the hash or DigestInfo
 //   kReady              note        keys -> wardd   "ok" once sandboxed, else "error: why"
 //   kKeytabFile         note + fd   wardd -> keys   nothing: the host keytab, opened by root
 //   kKeytab             call        wardd -> keys   KeytabRequest: read the file of the last kKeytabFile
@@ -83,15 +83,15 @@ inline constexpr std::size_t kMaxKeytabBytes = 1024 * 1024;
 // (acceptor contexts opened before the change keep theirs).
 inline constexpr std::size_t kKeptKeytabs = 2;
 
-// A hash the engine may ask SKEYID for (anything else would abort prf()), and the length of a
-// hash it may ask to sign (a main mode PRF's output: MD5, SHA-1, SHA-256, SHA-384 or SHA-512):
-// checked by wardd before it forwards a call of the IKE process, and again by the key process.
+// A hash the engine may ask SKEYID for (anything else would abort prf()): checked by wardd before
+// it forwards a call of the IKE process, and again by the key process. What it may ask to sign
+// (a main mode PRF's output, an ECDSA digest, or an RSA DigestInfo for IKEv2) is checked by both
+// with ike::auth::is_signable_digest.
 inline bool skeyid_hash_supported(ike::IkeHashAlgorithm hash) {
   using ike::IkeHashAlgorithm;
   return hash == IkeHashAlgorithm::Md5 || hash == IkeHashAlgorithm::Sha || hash == IkeHashAlgorithm::Sha2_256 ||
          hash == IkeHashAlgorithm::Sha2_384;
 }
-inline bool main_mode_hash_size(std::size_t size) { return size == 16 || size == 20 || size == 32 || size == 48 || size == 64; }
 
 struct PresharedKeyNote {
   std::uint32_t handle = 0;

@@ -434,6 +434,36 @@ TEST_F(WarddPrivsepNetnsTest, TheCertificateKeyLivesOnlyInTheKeyProcessWhichIsRe
   EXPECT_FALSE(host_log_has(a_, "key-process-certificate-refused")) << test::file_tail(a_.log);
 }
 
+// IKEv2 with certificates in the IKE process: its IKE_AUTH signature (RFC 7427, an RSA PKCS#1
+// DigestInfo of SHA-256 over the signed octets) is made by the key process through wardd (kSign),
+// as main mode's SIG is; the key's prime is in the key process only.
+TEST_F(WarddPrivsepNetnsTest, Ikev2WithCertificatesSignsThroughTheKeyProcess) {
+  for (auto* host : {&a_, &b_}) testing::lay_out(*host, host->dir, "nfqueue", "", "[privsep]\nuser = nobody\n[ike]\nversion = ikev2-first\n");
+  model::Policy policy;
+  use_certificates(policy);
+  ASSERT_FALSE(HasFatalFailure());
+  testing::start_wardd(a_, policy);
+  testing::start_wardd(b_, policy);
+  const pid_t ike = wait_for_ike_process(a_);
+  const pid_t keys = wait_for_key_process(a_);
+  ASSERT_GT(ike, 0) << test::file_tail(a_.log);
+  ASSERT_GT(keys, 0) << test::file_tail(a_.log);
+  ASSERT_TRUE(ping_until_answered(a_, kAddressB)) << test::file_tail(a_.log) << test::file_tail(b_.log);
+  nlohmann::json sa_a, sa_b;
+  ASSERT_TRUE(testing::one_quick_mode_each({{&a_, &sa_a}, {&b_, &sa_b}})) << sa_a.dump(1) << sa_b.dump(1);
+  EXPECT_EQ(sa_a["main_modes"][0]["ike_version"], 2) << sa_a.dump(1);
+  EXPECT_EQ(sa_b["main_modes"][0]["ike_version"], 2) << sa_b.dump(1);
+  EXPECT_EQ(sa_a["main_modes"][0]["auth_method"], "RSA signature (X.509)") << sa_a.dump(1);
+  EXPECT_EQ(sa_a["quick_modes"][0]["spi_in"], sa_b["quick_modes"][0]["spi_out"]);
+  EXPECT_FALSE(host_log_has(a_, "ike-sa-refused")) << test::file_tail(a_.log);
+  EXPECT_TRUE(host_log_has(a_, "the peer authenticated as CN=b.ward.test,O=Ward")) << test::file_tail(a_.log);
+  const auto prime = rsa_prime_in_memory(a_.dir / "a.key");
+  ASSERT_GE(prime.size(), 64U);
+  EXPECT_TRUE(memory_holds(keys, prime)) << "the key process does not hold the key";
+  EXPECT_FALSE(memory_holds(ike, prime)) << "the IKE process holds the certificate's private key";
+  EXPECT_FALSE(memory_holds(a_.wardd.pid(), prime)) << "wardd holds the certificate's private key";
+}
+
 // Kerberos: the realm's KDC listens on the root namespace's loopback, one per test binary; each
 // host reaches it at the same 127.0.0.1:port through socat relays (a Unix socket crosses the
 // namespaces), and names the peer's address in /etc/netns/<ns>/hosts (IKE asks for

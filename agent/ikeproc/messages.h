@@ -25,7 +25,7 @@
 //     kQuickModeForAcquire  call  Acquire -> QuickModePolicy
 //     kQuickModeForPeer     call  local, peer, peer side, our side -> QuickModePolicy
 //     kSkeyid        call        handle, hash, Ni_b, Nr_b -> SKEYID (prf(preshared key, Ni_b|Nr_b))
-//     kSign          call        handle, hash -> RSA PKCS#1 v1.5 signature with the certificate's key
+//     kSign          call        handle, hash or DigestInfo -> signature with the certificate's key (RSA PKCS#1 v1.5 or ECDSA)
 //     kGssOpen       call        GssOpen -> GssExchange: wardd starts a Kerberos exchange (its GSS context)
 //     kGssKeyExchange call       GssTokens{exchange, role} -> GssTokens: the token for main mode 3/4
 //     kGssConsume    call        GssTokens{exchange, peer's role, the peer's tokens} -> nothing

@@ -56,7 +56,7 @@ struct SkeyidRequest {   // kSkeyid
   std::vector<std::byte> ni_b;
   std::vector<std::byte> nr_b;
 };
-struct SignRequest {   // kSign: RSA PKCS#1 v1.5 over a hash, by the key the parent holds
+struct SignRequest {   // kSign: a hash or DigestInfo signed (RSA PKCS#1 v1.5, ECDSA) by the key the parent holds
   std::uint32_t handle = 0;
   std::vector<std::byte> hash;
 };
