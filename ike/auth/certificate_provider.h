@@ -48,7 +48,7 @@ namespace ward::ike::auth {
 
 struct CertificateFiles {
   std::filesystem::path certificate;  // PEM: this host's certificate, then any intermediate CAs
-  std::filesystem::path private_key;  // PEM: its RSA private key
+  std::filesystem::path private_key;  // PEM: its RSA or ECDSA (P-256/384/521) private key (IKEv1 signs with RSA only)
   std::filesystem::path trust;        // a PEM file, or a directory of PEM files: trusted CAs and CRLs
 };
 
