@@ -465,5 +465,22 @@ TEST_F(WarddStrongSwanCertificateTest, ACertificateFromARevokedIntermediateCaGiv
                       " (CN=charon.interop.test,O=Ward) is revoked (in the CRL of \"CN=Ward Interop Root,O=Ward\")");
 }
 
+// charon without RFC 7427 (signature_authentication = no: no SIGNATURE_HASH_ALGORITHMS) gets and
+// sends the classic methods: ECDSA P-256 (method 9, r | s) with Ward initiating, RSA (method 1,
+// PKCS#1 v1.5 SHA-1) with charon initiating.
+TEST_F(WarddStrongSwanCertificateTest, Ikev2ClassicEcdsaMethodWithoutRfc7427WhenWardInitiates) {
+  charon_settings_ = "  signature_authentication = no\n";
+  start_ikev2_pair(kCharonFqdn, kWardFqdn, "identity = fqdn\n", true);
+  ASSERT_FALSE(HasFatalFailure());
+  ward_initiates_ikev2(kWardFqdn, "ECDSA-256 signature");
+}
+
+TEST_F(WarddStrongSwanCertificateTest, Ikev2ClassicRsaMethodWithoutRfc7427WhenCharonInitiates) {
+  charon_settings_ = "  signature_authentication = no\n";
+  start_ikev2_pair(kCharonDn, kWardDn, "", false);
+  ASSERT_FALSE(HasFatalFailure());
+  charon_initiates_ikev2(kWardDn, "RSA signature");
+}
+
 }  // namespace
 }  // namespace ward::interop

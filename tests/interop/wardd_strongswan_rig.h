@@ -200,7 +200,9 @@ class WarddStrongSwanRig : public ::testing::Test {
   // Writes strongswan.conf and `swanctl_conf`, starts charon in its namespace and loads
   // connections, secrets and the credentials under swanctl_dir() (`swanctl --load-all`).
   void start_charon(const std::string& swanctl_conf) {
-    ASSERT_TRUE(test::write_file(dir() / "strongswan.conf", strongswan_conf(dir(), kernel_)));
+    auto conf = strongswan_conf(dir(), kernel_);
+    conf.insert(conf.find("charon {\n") + std::string("charon {\n").size(), charon_settings_);
+    ASSERT_TRUE(test::write_file(dir() / "strongswan.conf", conf));
     ASSERT_TRUE(test::write_file(swanctl_dir() / "swanctl.conf", swanctl_conf));
     const test::Environment env{{"STRONGSWAN_CONF", (dir() / "strongswan.conf").string()}};
     auto started = test::ChildProcess::spawn({kIp, "netns", "exec", charon_ns_->name(), kCharon}, env,
@@ -316,6 +318,8 @@ class WarddStrongSwanRig : public ::testing::Test {
   std::optional<test::ChildProcess> charon_, wardd_, capture_;
   std::unique_ptr<ward::testing::PacketCapture> packets_, charon_packets_;
   CharonKernel kernel_;
+  // Lines for strongswan.conf's charon section, set before start_charon ("  signature_authentication = no\n").
+  std::string charon_settings_;
   test::CapturedRun loaded_;   // what `swanctl --load-all` said
 };
 
