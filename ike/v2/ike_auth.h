@@ -38,7 +38,7 @@ struct AuthConfig {
   // psk_pad): what wardd's IKE process gets from wardd, which keeps the key.
   SecureBytes padded_key;
   // Or a certificate: the rule's provider (our credentials, the CA the peer's chain must reach).
-  std::shared_ptr<const auth::CertificateProvider> certificate;
+  std::shared_ptr<const auth::CertificateProvider> certificate{};
 };
 
 struct ChildSaConfig {

@@ -41,7 +41,7 @@ struct IkeSaInitConfig {
   // the responder only when the initiator did), and, as responder, send a CERTREQ with these CA
   // key hashes (auth::CertificateProvider::ca_key_hashes; empty: none).
   bool signature_hashes = false;
-  Bytes certificate_request;
+  Bytes certificate_request{};
 };
 
 struct IkeSa {
