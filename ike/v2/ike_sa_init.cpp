@@ -136,6 +136,7 @@ Expected<void, std::string> IkeSaInitInitiator::build_request() {
   const Spi zero{};
   payloads.emplace_back(notify(NotifyType::NatDetectionSourceIp, own_nat_detection_hash(spi_i_, zero, config_)));
   payloads.emplace_back(notify(NotifyType::NatDetectionDestinationIp, nat_detection_hash(spi_i_, zero, config_.remote)));
+  if (config_.fragmentation) payloads.emplace_back(notify(NotifyType::Ikev2FragmentationSupported));
   auto encoded = encode_message(h, payloads);
   if (!encoded) return unexpected(encoded.error());
   request_ = std::move(*encoded);
@@ -205,6 +206,7 @@ Expected<std::optional<IkeSa>, std::string> IkeSaInitInitiator::consume_response
   const auto nat = detect_nat(*m, out.spi_i, out.spi_r, config_.local, config_.remote);
   out.local_behind_nat = nat.local_behind_nat || (nat.seen && config_.pretend_nat);
   out.peer_behind_nat = nat.peer_behind_nat;
+  out.fragmentation = config_.fragmentation && m->find_notify(NotifyType::Ikev2FragmentationSupported) != nullptr;
   auto keys = derive(out.proposal, *g_ir, out.ni, out.nr, out.spi_i, out.spi_r);
   if (!keys) return unexpected(keys.error());
   out.keys = std::move(*keys);
@@ -272,6 +274,8 @@ Expected<IkeSaInitReply, std::string> respond_ike_sa_init(const IkeSaInitConfig&
     payloads.emplace_back(notify(NotifyType::NatDetectionSourceIp, own_nat_detection_hash(out.spi_i, out.spi_r, config)));
     payloads.emplace_back(notify(NotifyType::NatDetectionDestinationIp, nat_detection_hash(out.spi_i, out.spi_r, config.remote)));
   }
+  out.fragmentation = config.fragmentation && m->find_notify(NotifyType::Ikev2FragmentationSupported) != nullptr;
+  if (out.fragmentation) payloads.emplace_back(notify(NotifyType::Ikev2FragmentationSupported));
   auto encoded = encode_message(reply_header, payloads);
   if (!encoded) return unexpected(encoded.error());
   out.init_response = *encoded;
