@@ -185,6 +185,8 @@ bool IkeService::Engine::start_ikev2(const driver::Acquire& acquire, const Quick
   }
   v2::IkeSaInitConfig init;
   init.pretend_nat = options_.pretend_nat;
+  init.fragmentation = options_.ikev2_fragmentation;
+  init.fragment_size = options_.ikev2_fragment_size;
   init.proposals = ikev2_proposals(phase1->proposals);
   init.local = {options_.local, options_.port};
   init.remote = {acquire.peer, options_.port};
@@ -299,6 +301,8 @@ void IkeService::Engine::respond_ikev2(const Endpoint& from, std::span<const std
   }
   v2::IkeSaInitConfig init;
   init.pretend_nat = options_.pretend_nat;
+  init.fragmentation = options_.ikev2_fragmentation;
+  init.fragment_size = options_.ikev2_fragment_size;
   init.local = {options_.local, options_.port};
   init.remote = {from.address, from.port};
   std::shared_ptr<const auth::AuthProvider> psk;
@@ -343,6 +347,9 @@ void IkeService::Engine::respond_ikev2(const Endpoint& from, std::span<const std
 
 void IkeService::Engine::after_ikev2_step(Ikev2Entry& entry, Ikev2Sa::Output out) {
   for (const auto& message : out.send) send(entry.peer, message);
+  for (const auto& why : out.dropped) {
+    if (worth_logging(++counters_.ikev2_fragments_dropped)) log(ikev2_name(entry) + ": dropped a fragment: " + why);
+  }
   const auto role = entry.sa->initiator() ? auth::Role::Initiator : auth::Role::Responder;
   const std::string method = entry.auth ? std::string(entry.auth->name()) : std::string();
   if (out.send.size() > 0 || out.established || out.failed || out.closed || out.child) changed();

@@ -31,6 +31,12 @@
 // kept and sent again for a repeated request. Nothing here touches a socket, a clock or the
 // dataplane: the engine (engine_ikev2.cpp) passes datagrams and the time in, sends what comes
 // out, installs the CHILD_SA and asks the policy through Ikev2Hooks.
+//
+// Fragmentation (RFC 7383, ike/v2/fragments.h) sits below all of this: when both ends announced
+// it in IKE_SA_INIT, a protected message of ours whose datagram exceeds the fragment size goes
+// out as SKF fragments (the same fragments again when it is retransmitted or repeated), and the
+// peer's fragments are authenticated and reassembled before the message is handled as if it had
+// come whole; a dropped fragment's reason comes out in Output::dropped.
 #pragma once
 
 #include <chrono>
@@ -46,6 +52,7 @@
 
 #include "ike/sa/exchange.h"
 #include "ike/service/helpdesk.h"
+#include "ike/v2/fragments.h"
 #include "ike/v2/ike_auth.h"
 #include "ike/v2/informational.h"
 
@@ -115,6 +122,7 @@ class Ikev2Sa {
     std::optional<std::string> ike_rekeyed;        // the IKE SA now runs under new SPIs: the old ones
     std::optional<std::string> ike_rekey_failed;   // our rekey of the IKE SA, why not
     bool closed = false;                // the IKE SA is gone (deleted by either side)
+    std::vector<std::string> dropped;   // the peer's fragments refused, and why (field, offset)
   };
 
   static Expected<std::unique_ptr<Ikev2Sa>, std::string> initiate(v2::IkeSaInitConfig init, v2::AuthConfig auth,
@@ -156,6 +164,12 @@ class Ikev2Sa {
  private:
   Ikev2Sa(bool initiator, v2::AuthConfig auth, Ikev2Hooks hooks, sa::RetransmitPolicy retransmit, sa::TimePoint now)
       : initiator_(initiator), auth_(std::move(auth)), hooks_(std::move(hooks)), retransmitter_(retransmit), created_(now) {}
+
+  void transition_whole(const Input& input, sa::TimePoint now, Output& out);
+  void on_fragment(std::span<const std::byte> bytes, sa::TimePoint now, Output& out);
+  // Replaces each message of ours in out.send too large for fragment_size_ by its fragments.
+  void fragment_output(Output& out);
+  void set_fragmentation(const v2::IkeSaInitConfig& init);
 
   void on_received(std::span<const std::byte> bytes, sa::TimePoint now, Output& out);
   void on_ike_sa_init_response(std::span<const std::byte> bytes, sa::TimePoint now, Output& out);
@@ -244,6 +258,15 @@ class Ikev2Sa {
     v2::Bytes last_response;
   };
   std::optional<Retiring> retiring_;
+
+  // RFC 7383: the largest datagram sent whole (IP and UDP headers included), the address family
+  // it is counted for, the peer's fragments being put together, and the last messages of ours
+  // sent as fragments (a retransmission sends the same ones): the outstanding request and the
+  // last response.
+  std::size_t fragment_size_ = 0;
+  IpFamily family_ = IpFamily::V4;
+  v2::Reassembler reassembler_;
+  std::deque<std::pair<v2::Bytes, std::vector<v2::Bytes>>> fragmented_;
 };
 
 std::string_view name(Ikev2Sa::State state) noexcept;

@@ -231,7 +231,10 @@ void Ikev2Sa::rekey_ike_sa(sa::TimePoint now, Output& out) {
 void Ikev2Sa::move_to(v2::IkeSa next, bool we_requested, Output& out) {
   out.ike_rekeyed = sa_->spis();
   retiring_ = Retiring{std::move(*sa_), next_request_id_, expected_request_id_, last_response_};
+  next.fragmentation = retiring_->sa.fragmentation;   // RFC 7383 2.3: the rekeyed IKE SA inherits it
   sa_.emplace(std::move(next));
+  reassembler_ = v2::Reassembler();                     // fragments under the old keys are lost
+  fragmented_.clear();
   next_request_id_ = 0;   // 2.18: the new IKE SA's counters start at 0
   expected_request_id_ = 0;
   last_response_.clear();
