@@ -314,6 +314,20 @@ const std::vector<KeySpec>& key_table() {
          c.ike.dpd_probes = probes;
          return std::nullopt;
        }},
+      {"ike", "fragmentation", false,
+       [](Config& c, std::string_view v) { return parse_bool(v, c.ike.fragmentation); }},
+      {"ike", "fragment_size", false,
+       [](Config& c, std::string_view v) -> std::optional<std::string> {
+         // An IP datagram: 128 bytes still leave an SKF fragment room for content with every suite.
+         constexpr unsigned kMinFragmentSize = 128;
+         unsigned size = 0;
+         const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), size);
+         if (ec != std::errc{} || end != v.data() + v.size() || size < kMinFragmentSize || size > 65535) {
+           return "'" + std::string(v) + "' is not a fragment size in bytes (" + std::to_string(kMinFragmentSize) + "..65535)";
+         }
+         c.ike.fragment_size = size;
+         return std::nullopt;
+       }},
       {"control", "socket", false,
        [](Config& c, std::string_view v) { c.control_socket = std::string(v); return absolute_path(v); }},
       {"monitor", "enabled", false,

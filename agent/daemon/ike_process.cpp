@@ -186,6 +186,8 @@ void IkeProcess::started(pid_t pid, std::shared_ptr<privsep::Channel> channel) {
   start.dpd_probes = settings_.dpd_probes.value_or(dpd_defaults.max_probes);
   start.ike_version = ike_version_policy(settings_.version);
   start.force_udp_encapsulation = settings_.force_udp_encapsulation;
+  start.ikev2_fragmentation = settings_.fragmentation;
+  start.ikev2_fragment_size = settings_.fragment_size.value_or(0);
   for (const auto& s : services_) {
     for (const auto* socket : {&s.socket, &*s.nat_socket}) {
       const ikeproc::SocketNote note{s.local, socket == &s.socket ? ike::net::kIsakmpPort : ike::sa::kNatTraversalPort};
