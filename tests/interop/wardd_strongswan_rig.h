@@ -200,7 +200,9 @@ class WarddStrongSwanRig : public ::testing::Test {
   // Writes strongswan.conf and `swanctl_conf`, starts charon in its namespace and loads
   // connections, secrets and the credentials under swanctl_dir() (`swanctl --load-all`).
   void start_charon(const std::string& swanctl_conf) {
-    ASSERT_TRUE(test::write_file(dir() / "strongswan.conf", strongswan_conf(dir(), kernel_)));
+    auto conf = strongswan_conf(dir(), kernel_);
+    if (!charon_options_.empty()) conf.insert(conf.find("charon {\n") + std::string("charon {\n").size(), charon_options_);
+    ASSERT_TRUE(test::write_file(dir() / "strongswan.conf", conf));
     ASSERT_TRUE(test::write_file(swanctl_dir() / "swanctl.conf", swanctl_conf));
     const test::Environment env{{"STRONGSWAN_CONF", (dir() / "strongswan.conf").string()}};
     auto started = test::ChildProcess::spawn({kIp, "netns", "exec", charon_ns_->name(), kCharon}, env,
@@ -317,6 +319,7 @@ class WarddStrongSwanRig : public ::testing::Test {
   std::unique_ptr<ward::testing::PacketCapture> packets_, charon_packets_;
   CharonKernel kernel_;
   test::CapturedRun loaded_;   // what `swanctl --load-all` said
+  std::string charon_options_;  // lines added to strongswan.conf's charon section (fragment_size = 200)
 };
 
 }  // namespace ward::interop
