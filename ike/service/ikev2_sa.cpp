@@ -188,7 +188,8 @@ void Ikev2Sa::on_fragment(std::span<const std::byte> bytes, sa::TimePoint now, O
   }
   auto result = reassembler_.add(*sa_, bytes, now);
   switch (result.outcome) {
-    case v2::Reassembler::Outcome::Kept: out.peer_answered = true; return;
+    case v2::Reassembler::Outcome::Kept:
+    case v2::Reassembler::Outcome::Duplicate: out.peer_answered = true; return;   // a retransmission: not worth a log line
     case v2::Reassembler::Outcome::Dropped: out.dropped.push_back(std::move(result.reason)); return;
     case v2::Reassembler::Outcome::Complete:
     case v2::Reassembler::Outcome::Repeated: on_received(result.message, now, out); return;

@@ -580,8 +580,7 @@ TEST(Ikev2Sa, IkeAuthAndRekeysGoAsFragmentsWhenBothAgreed) {
   with_duplicate.push_back(auth.send.back());
   auto outs = deliver_reversed(*p.responder, with_duplicate, p.t);
   for (std::size_t n = 0; n + 1 < outs.size(); ++n) EXPECT_TRUE(outs[n].send.empty());
-  ASSERT_EQ(outs[1].dropped.size(), 1U);
-  EXPECT_NE(outs[1].dropped[0].find("duplicate"), std::string::npos) << outs[1].dropped[0];
+  for (const auto& out : outs) EXPECT_TRUE(out.dropped.empty()) << "a retransmitted fragment is no fault: " << out.dropped[0];
   const auto& auth_reply = outs.back();
   ASSERT_TRUE(auth_reply.established && auth_reply.child.has_value()) << auth_reply.failed.value_or("");
   ASSERT_TRUE(all_fragments(auth_reply.send, 200));
@@ -591,7 +590,11 @@ TEST(Ikev2Sa, IkeAuthAndRekeysGoAsFragmentsWhenBothAgreed) {
   p.t += 1000ms;
   const auto resent = p.initiator->transition(Ikev2Sa::Timer{}, p.t);
   EXPECT_EQ(resent.send, auth.send);
-  for (std::size_t n = 1; n < resent.send.size(); ++n) EXPECT_TRUE(p.to_responder(resent.send[n]).send.empty());
+  for (std::size_t n = 1; n < resent.send.size(); ++n) {
+    const auto ignored = p.to_responder(resent.send[n]);
+    EXPECT_TRUE(ignored.send.empty());
+    EXPECT_TRUE(ignored.dropped.empty());
+  }
   const auto answered_again = p.to_responder(resent.send[0]);
   EXPECT_EQ(answered_again.send, auth_reply.send);
   EXPECT_FALSE(answered_again.child.has_value());

@@ -160,7 +160,7 @@ Reassembler::Result Reassembler::add(const IkeSa& sa, std::span<const std::byte>
   if (completed && completed->message_id == h.message_id && (!pending || pending->message_id != h.message_id)) {
     cleanse(*part);
     if (fields->number == 1 && !response) return Result{Outcome::Repeated, completed->message, {}};
-    return drop(where + ": the message was reassembled already");
+    return Result{Outcome::Duplicate, {}, where + ": the message was reassembled already"};
   }
   if (pending && (pending->message_id != h.message_id || fields->total > pending->total)) pending.reset();
   if (pending && fields->total < pending->total) {
@@ -181,7 +181,7 @@ Reassembler::Result Reassembler::add(const IkeSa& sa, std::span<const std::byte>
   auto& slot = pending->parts[fields->number - 1];
   if (slot) {
     cleanse(*part);
-    return drop(where + ": a duplicate");
+    return Result{Outcome::Duplicate, {}, where + ": a duplicate"};
   }
   if (pending->bytes + part->size() > limits_.max_bytes) {
     cleanse(*part);

@@ -72,6 +72,7 @@ class Reassembler {
     Kept,       // authenticated and stored; more to come
     Complete,   // `message` is the whole message
     Repeated,   // fragment 1 of the message reassembled last: `message` again (a retransmission)
+    Duplicate,  // authenticated, but held already or of the message reassembled last: ignored
     Dropped,    // `reason` says why
   };
   struct Result {

@@ -97,14 +97,14 @@ TEST_P(Fragments, OutOfOrderWithDuplicates) {
   const auto now = Clock::now();
   EXPECT_EQ(reassembler.add(r, fragments[0], now).outcome, Reassembler::Outcome::Kept);
   auto dup = reassembler.add(r, fragments[0], now);
-  EXPECT_EQ(dup.outcome, Reassembler::Outcome::Dropped);
+  EXPECT_EQ(dup.outcome, Reassembler::Outcome::Duplicate);
   EXPECT_NE(dup.reason.find("duplicate"), std::string::npos) << dup.reason;
   Reassembler::Result last;
   for (std::size_t n = 1; n < fragments.size(); ++n) last = reassembler.add(r, fragments[n], now);
   ASSERT_EQ(last.outcome, Reassembler::Outcome::Complete) << last.reason;
   EXPECT_EQ(open_protected(r, last.message)->payloads, big_payloads());
   // The request retransmitted: fragment 1 gives the message again, the others nothing.
-  EXPECT_EQ(reassembler.add(r, fragments[1], now).outcome, Reassembler::Outcome::Dropped);
+  EXPECT_EQ(reassembler.add(r, fragments[1], now).outcome, Reassembler::Outcome::Duplicate);
   auto again = reassembler.add(r, fragments.back(), now);
   ASSERT_EQ(again.outcome, Reassembler::Outcome::Repeated) << again.reason;
   EXPECT_EQ(again.message, last.message);
