@@ -61,6 +61,26 @@ Expected<FragmentFields, MessageError> parse_fragment(std::span<const std::byte>
 // Is this datagram an SKF message (the header's Next Payload)? No other check.
 bool is_fragment(std::span<const std::byte> datagram) noexcept;
 
+namespace detail {
+// Outside Reassembler: clang cannot default-construct a nested struct with member initializers
+// inside std::optional while the enclosing class is being defined.
+struct PendingMessage {
+  std::uint32_t message_id = 0;
+  bool response = false;
+  Header header;
+  PayloadType first_inner = PayloadType::None;
+  std::uint16_t total = 0;
+  std::vector<std::optional<Bytes>> parts;
+  std::size_t bytes = 0;
+  std::chrono::steady_clock::time_point started;
+};
+struct CompletedMessage {
+  std::uint32_t message_id = 0;
+  bool response = false;
+  Bytes message;
+};
+}  // namespace detail
+
 class Reassembler {
  public:
   struct Limits {
@@ -90,21 +110,8 @@ class Reassembler {
   std::size_t held() const noexcept;
 
  private:
-  struct Pending {
-    std::uint32_t message_id = 0;
-    bool response = false;
-    Header header;
-    PayloadType first_inner = PayloadType::None;
-    std::uint16_t total = 0;
-    std::vector<std::optional<Bytes>> parts;
-    std::size_t bytes = 0;
-    Clock::time_point started;
-  };
-  struct Completed {
-    std::uint32_t message_id = 0;
-    bool response = false;
-    Bytes message;
-  };
+  using Pending = detail::PendingMessage;
+  using Completed = detail::CompletedMessage;
   Result drop(std::string reason) const { return Result{Outcome::Dropped, {}, std::move(reason)}; }
 
   Limits limits_;
