@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <initializer_list>
@@ -215,11 +216,14 @@ inline void expect_esp_in_udp_superpackets(const WarddHost& a, const WarddHost& 
   EXPECT_TRUE(ward::testing::tcp_connects(*a.ns, address_b, tcp_port));
   ASSERT_EQ(b.ns->exec("iperf3 -s -1 -D -p " + std::to_string(iperf_port)), 0);
   std::this_thread::sleep_for(300ms);
-  const auto stream = a.ns->exec_output("iperf3 -c " + address_b + " -p " + std::to_string(iperf_port) + " -n 4M -J");
+  // WARD_BENCH_IPERF_BYTES (iperf3's -n, 4M by default): a longer stream for a steadier figure.
+  const char* bytes = std::getenv("WARD_BENCH_IPERF_BYTES");
+  const std::string amount = bytes != nullptr && *bytes != '\0' ? bytes : "4M";
+  const auto stream = a.ns->exec_output("iperf3 -c " + address_b + " -p " + std::to_string(iperf_port) + " -n " + amount + " -J");
   EXPECT_NE(stream.find("\"bits_per_second\""), std::string::npos) << stream.substr(0, 400);
   try {   // a figure for the record (driver/bench/RESULTS.md), never a pass/fail criterion
     const auto bits = nlohmann::json::parse(stream).at("end").at("sum_received").at("bits_per_second").get<double>();
-    std::printf("ESP in UDP from A: %.2f Gbit/s received by B (iperf3, 4 MB)\n", bits / 1e9);
+    std::printf("ESP in UDP from A: %.2f Gbit/s received by B (iperf3 -n %s)\n", bits / 1e9, amount.c_str());
   } catch (const std::exception&) {
   }
   const auto from = *IpAddress::parse(address_a);
