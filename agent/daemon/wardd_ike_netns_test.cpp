@@ -308,12 +308,13 @@ TEST_F(WarddIkeNetnsTest, Ikev2FirstOnBothSidesNegotiatesIkev2) {
 // ESP in UDP, which the fast path sends in UDP GSO superpackets (a capture on the veth sees one
 // frame each): the wire has no IP protocol 50, pings and a TCP stream pass.
 void WarddIkeNetnsTest::expect_forced_udp_encapsulation(const std::string& version, const std::string& sections) {
-  testing::lay_out(a_, a_.dir, testing::kTestBackend, "\nfast_path = yes",
-                   sections + "[ike]\nversion = " + version + "\nudp_encapsulation = force\n");
-  testing::lay_out(b_, b_.dir, testing::kTestBackend, "\nfast_path = yes", sections + "[ike]\nversion = " + version + "\n");
+  const bool fast_path = std::string(testing::kTestBackend) == "nfqueue";
+  const std::string driver_lines = fast_path ? "\nfast_path = yes" : "";
+  testing::lay_out(a_, a_.dir, testing::kTestBackend, driver_lines, sections + "[ike]\nversion = " + version + "\nudp_encapsulation = force\n");
+  testing::lay_out(b_, b_.dir, testing::kTestBackend, driver_lines, sections + "[ike]\nversion = " + version + "\n");
   start(a_, esp_policy("netns ike secret"));
   start(b_, esp_policy("netns ike secret"));
-  testing::expect_esp_in_udp_superpackets(a_, b_, links_.second, kAddressA, kAddressB, kTcpPort, 7403);
+  testing::expect_esp_in_udp(a_, b_, links_.second, kAddressA, kAddressB, kTcpPort, 7403, fast_path);
 }
 
 TEST_F(WarddIkeNetnsTest, ForcedUdpEncapsulationCarriesTrafficAsEspInUdpWithIkev1) {
@@ -331,6 +332,15 @@ TEST_F(WarddIkeNetnsTest, ForcedUdpEncapsulationCarriesTrafficAsEspInUdpWithIkev
 // A's fast path sends ESP in UDP through the NAT-T socket the child holds, in UDP GSO superpackets.
 TEST_F(WarddIkeNetnsTest, ForcedUdpEncapsulationLeavesInSuperpacketsWithTheIkeProcess) {
   if (std::string(testing::kTestBackend) != "nfqueue") GTEST_SKIP() << "the fast path is the nfqueue backend's";
+  expect_forced_udp_encapsulation("ikev2-first", "[privsep]\nuser = nobody\n");
+}
+
+// With the kernel's SAs (xfrm, in wardd_ike_uml_test) and the IKE process: the sockets wardd binds
+// get their per-socket bypass policies (IKE's datagrams are not held for the SAs they negotiate)
+// and UDP_ENCAP on 4500 before the child gets them, so the kernel opens the ESP in UDP arriving
+// on the child's NAT-T socket and the child reads only IKE from it.
+TEST_F(WarddIkeNetnsTest, ForcedUdpEncapsulationWithTheIkeProcessAndTheKernelsSas) {
+  if (std::string(testing::kTestBackend) == "nfqueue") GTEST_SKIP() << "for the backend with kernel SAs (xfrm, under UML)";
   expect_forced_udp_encapsulation("ikev2-first", "[privsep]\nuser = nobody\n");
 }
 
