@@ -9,10 +9,14 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
@@ -183,13 +187,26 @@ class EspInUdpNetnsTest : public ::testing::Test {
     const std::string pid_file = "/tmp/ward-esp-udp-" + std::to_string(getpid()) + ".iperf";
     ASSERT_EQ(b_->exec("iperf3 -s -D -p 5201 --pidfile " + pid_file), 0);
     std::this_thread::sleep_for(300ms);
+    // WARD_BENCH_IPERF_BYTES (iperf3's -n, 8M by default): a longer stream for a steadier figure.
+    const char* bytes = std::getenv("WARD_BENCH_IPERF_BYTES");
+    const std::string amount = bytes != nullptr && *bytes != '\0' ? bytes : "8M";
+    // This process's CPU seconds (both dataplanes, and the kernel's work in their threads) per run.
+    const auto cpu_seconds = [] {
+      rusage usage{};
+      getrusage(RUSAGE_SELF, &usage);
+      return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+             static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+    };
+    std::vector<double> cpu;
     const auto iperf = [&](const std::string& options) {
+      const double before = cpu_seconds();
       std::string out;
       for (int attempt = 0; attempt < 20; ++attempt) {
-        out = a_->exec_output(std::string("iperf3 -c ") + b + " -p 5201 -n 8M -J" + options);
+        out = a_->exec_output(std::string("iperf3 -c ") + b + " -p 5201 -n " + amount + " -J" + options);
         if (out.find("the server is busy") == std::string::npos) break;
         std::this_thread::sleep_for(200ms);
       }
+      cpu.push_back(cpu_seconds() - before);
       return out;
     };
     const auto forward = iperf("");
@@ -204,6 +221,24 @@ class EspInUdpNetnsTest : public ::testing::Test {
     };
     EXPECT_GT(received(forward), 0U) << forward.substr(0, 400);
     EXPECT_GT(received(reverse), 0U) << reverse.substr(0, 400);
+    // A figure for the record (driver/nfqueue/README.md), never a pass/fail criterion.
+    const auto gbit = [](const std::string& json) {
+      try {
+        return nlohmann::json::parse(json).at("end").at("sum_received").at("bytes").get<double>() * 8 / 1e9;
+      } catch (const std::exception&) {
+        return 0.0;
+      }
+    };
+    const auto gbits = [](const std::string& json) {
+      try {
+        return nlohmann::json::parse(json).at("end").at("sum_received").at("bits_per_second").get<double>() / 1e9;
+      } catch (const std::exception&) {
+        return 0.0;
+      }
+    };
+    std::printf("ESP in UDP, %s (iperf3 -n %s): A to B %.2f Gbit/s, %.2f CPU s/Gbit; B to A %.2f Gbit/s, %.2f CPU s/Gbit\n",
+                std::strchr(a, ':') ? "IPv6" : "IPv4", amount.c_str(), gbits(forward), cpu[0] / std::max(gbit(forward), 1e-9),
+                gbits(reverse), cpu[1] / std::max(gbit(reverse), 1e-9));
 
     for (const auto* side : {&dataplane_a_, &dataplane_b_}) {
       const bool on_a = side == &dataplane_a_;
