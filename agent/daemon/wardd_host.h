@@ -5,13 +5,18 @@
 // and WARDCTL_PATH.
 #pragma once
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <initializer_list>
+#include <iterator>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -219,11 +224,30 @@ inline void expect_esp_in_udp(const WarddHost& a, const WarddHost& b, const std:
   // WARD_BENCH_IPERF_BYTES (iperf3's -n, 4M by default): a longer stream for a steadier figure.
   const char* bytes = std::getenv("WARD_BENCH_IPERF_BYTES");
   const std::string amount = bytes != nullptr && *bytes != '\0' ? bytes : "4M";
+  // A's wardd's CPU seconds (its dataplane's threads: the sending side's work) from /proc.
+  const auto cpu_seconds = [&a] {
+    std::ifstream stat("/proc/" + std::to_string(a.wardd.pid()) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    const auto end = text.rfind(')');
+    if (end == std::string::npos) return 0.0;
+    std::istringstream fields(text.substr(end + 2));
+    std::string field;
+    double ticks = 0;
+    for (int i = 3; i <= 15 && fields >> field; ++i) {
+      if (i == 14 || i == 15) ticks += std::stod(field);   // utime, stime
+    }
+    return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+  };
+  const double cpu_before = cpu_seconds();
   const auto stream = a.ns->exec_output("iperf3 -c " + address_b + " -p " + std::to_string(iperf_port) + " -n " + amount + " -J");
+  const double cpu = cpu_seconds() - cpu_before;
   EXPECT_NE(stream.find("\"bits_per_second\""), std::string::npos) << stream.substr(0, 400);
   try {   // a figure for the record (driver/bench/RESULTS.md), never a pass/fail criterion
-    const auto bits = nlohmann::json::parse(stream).at("end").at("sum_received").at("bits_per_second").get<double>();
-    std::printf("ESP in UDP from A: %.2f Gbit/s received by B (iperf3 -n %s)\n", bits / 1e9, amount.c_str());
+    const auto report = nlohmann::json::parse(stream);
+    const auto& received = report.at("end").at("sum_received");
+    const auto gbit = received.at("bytes").get<double>() * 8 / 1e9;
+    std::printf("ESP in UDP from A: %.2f Gbit/s received by B, A's wardd %.2f CPU s/Gbit (iperf3 -n %s)\n",
+                received.at("bits_per_second").get<double>() / 1e9, gbit > 0 ? cpu / gbit : 0.0, amount.c_str());
   } catch (const std::exception&) {
   }
   const auto from = *IpAddress::parse(address_a);
