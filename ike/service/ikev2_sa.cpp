@@ -212,6 +212,12 @@ void Ikev2Sa::transition_whole(const Input& input, sa::TimePoint now, Output& ou
     if (state_ == State::Established) rekey_child(rekey->inbound_spi, now, out);
   } else if (std::holds_alternative<RekeyIkeSa>(input)) {
     if (state_ == State::Established) rekey_ike_sa(now, out);
+  } else if (const auto* add = std::get_if<AddChild>(&input)) {
+    if (state_ == State::Established) {
+      add_further_child(add->config, now, out);
+    } else {
+      out.add_child_failed.emplace_back(add->config.filter_id, "the IKE SA is not established");
+    }
   } else if (std::holds_alternative<CheckLiveness>(input)) {
     if (state_ != State::Established || checking_liveness()) return;
     PendingRequest pending;

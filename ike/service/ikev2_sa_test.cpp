@@ -420,6 +420,56 @@ TEST(Ikev2Sa, AFurtherChildSaThePeerAsksForIsAgreedBesideTheFirst) {
   EXPECT_EQ(p.responder->child_spis().front().first, p.b_child.inbound_spi);
 }
 
+// Ours (AddChild: another filter's acquire to the same peer): CREATE_CHILD_SA without REKEY_SA in
+// the established IKE SA; both sides hold the new pair beside the first, with the same keys.
+TEST(Ikev2Sa, AFurtherChildSaOfOursIsAgreedBesideTheFirst) {
+  g_pfs.reset();
+  Established p;
+  auto config = child_config(kA, kB);
+  config.filter_id = 7;
+  config.local = v2::TrafficSelector::of(IpPrefix::host(kA), 17);
+  const auto request = p.initiator->transition(Ikev2Sa::AddChild{config}, p.t);
+  ASSERT_EQ(request.send.size(), 1U);
+  const auto answer = p.to_responder(request.send[0]);
+  ASSERT_EQ(answer.rekeyed.size(), 1U);
+  EXPECT_EQ(answer.rekeyed[0].replaces, 0U);
+  const auto done = p.to_initiator(answer.send.at(0));
+  ASSERT_EQ(done.rekeyed.size(), 1U) << (done.add_child_failed.empty() ? "" : done.add_child_failed[0].second);
+  EXPECT_TRUE(done.send.empty()) << "nothing to delete";
+  const auto& mine = done.rekeyed[0].child;
+  const auto& theirs = answer.rekeyed[0].child;
+  EXPECT_EQ(done.rekeyed[0].replaces, 0U);
+  EXPECT_EQ(mine.inbound.filter_id, 7U);
+  EXPECT_EQ(mine.local.ip_protocol, 17U) << "the selectors as proposed: " << mine.local.to_string();
+  EXPECT_EQ(mine.inbound_spi, theirs.outbound_spi);
+  EXPECT_EQ(mine.outbound_spi, theirs.inbound_spi);
+  EXPECT_TRUE(same_keys(mine.outbound, theirs.inbound));
+  EXPECT_TRUE(same_keys(theirs.outbound, mine.inbound));
+  EXPECT_EQ(p.initiator->child_spis(), (SpiPairs{{p.a_child.inbound_spi, p.a_child.outbound_spi}, {mine.inbound_spi, mine.outbound_spi}}));
+  EXPECT_EQ(p.responder->child_spis(), mirrored(p.initiator->child_spis()));
+}
+
+// The peer refuses our further CHILD_SA (here: none of our ESP proposals is its): the filter is
+// named in add_child_failed with the peer's notify, and the first CHILD_SA stays.
+TEST(Ikev2Sa, AFurtherChildSaThePeerRefusesIsReportedWithItsFilterAndTheNotify) {
+  g_pfs.reset();
+  Established p;
+  auto config = child_config(kA, kB);
+  config.filter_id = 9;
+  config.proposals = {v2::ChildProposal{driver::crypto::Cipher::AesCbc128, driver::crypto::Integrity::HmacSha256_128}};
+  const auto request = p.initiator->transition(Ikev2Sa::AddChild{config}, p.t);
+  ASSERT_EQ(request.send.size(), 1U);
+  const auto answer = p.to_responder(request.send[0]);
+  EXPECT_TRUE(answer.rekeyed.empty());
+  const auto refused = p.to_initiator(answer.send.at(0));
+  EXPECT_TRUE(refused.rekeyed.empty());
+  ASSERT_EQ(refused.add_child_failed.size(), 1U);
+  EXPECT_EQ(refused.add_child_failed[0].first, 9U);
+  EXPECT_NE(refused.add_child_failed[0].second.find("NO_PROPOSAL_CHOSEN"), std::string::npos) << refused.add_child_failed[0].second;
+  EXPECT_EQ(p.initiator->child_spis().size(), 1U);
+  EXPECT_EQ(p.initiator->state(), Ikev2Sa::State::Established);
+}
+
 // Both ends rekey the same CHILD_SA at once (their requests cross): each answers the other's, so
 // two successors exist; the exchange holding the lowest nonce made the redundant one and its
 // requester deletes it, the other requester deletes the old pair (2.8.1). Run a few times: the
