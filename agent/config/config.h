@@ -132,6 +132,11 @@ struct IkeSettings {
   // where a NAT is detected. With [driver] fast_path, ESP in UDP crosses the kernel in superpackets
   // (UDP GSO; driver/nfqueue/README.md).
   bool force_udp_encapsulation = false;
+  // IKEv2 fragmentation (RFC 7383): [ike] fragmentation = yes|no announces it (default yes);
+  // [ike] fragment_size, the largest IP datagram an IKEv2 message goes out in whole or as one
+  // fragment (unset: 576 for IPv4, 1280 for IPv6).
+  bool fragmentation = true;
+  std::optional<unsigned> fragment_size;
 };
 
 struct Config {

@@ -135,6 +135,25 @@ void IkeProcess::start(const std::vector<IpAddress>& addresses, driver::Dataplan
       continue;
     }
     (void)nat->set_receive_buffer(kReceiveBuffer);
+    // As IkeService::start does in wardd: the dataplane never catches IKE's own datagrams (xfrm:
+    // per-socket bypass policies, and the kernel decapsulates ESP in UDP arriving on the NAT-T
+    // socket), and nfqueue sends ESP in UDP from the NAT-T socket, whole superpackets per
+    // UDP_SEGMENT send. Both are properties of the socket, not the descriptor: the child's
+    // descriptors of these sockets (SCM_RIGHTS) see the same, and it cannot undo the policies
+    // (IP_XFRM_POLICY needs CAP_NET_ADMIN).
+    const auto prepared = [&]() -> Expected<void, std::string> {
+      if (auto done = dataplane.prepare_ike_socket(socket->native_handle(), false); !done) {
+        return unexpected("UDP " + std::to_string(ike::net::kIsakmpPort) + ": " + done.error());
+      }
+      if (auto done = dataplane.prepare_ike_socket(nat->native_handle(), true); !done) {
+        return unexpected("NAT-T: UDP " + std::to_string(ike::sa::kNatTraversalPort) + ": " + done.error());
+      }
+      return {};
+    }();
+    if (!prepared) {
+      log_.warning("ike-start-failed", {{"address", address.to_string()}, {"why", prepared.error()}});
+      continue;
+    }
     log_.info("ike-started", {{"address", address.to_string()}, {"port", std::to_string(ike::net::kIsakmpPort)}, {"process", "ike"}});
     services_.push_back({address, std::move(*socket), std::move(*nat)});
   }
@@ -187,6 +206,8 @@ void IkeProcess::started(pid_t pid, std::shared_ptr<privsep::Channel> channel) {
   start.dpd_probes = settings_.dpd_probes.value_or(dpd_defaults.max_probes);
   start.ike_version = ike_version_policy(settings_.version);
   start.force_udp_encapsulation = settings_.force_udp_encapsulation;
+  start.ikev2_fragmentation = settings_.fragmentation;
+  start.ikev2_fragment_size = settings_.fragment_size.value_or(0);
   for (const auto& s : services_) {
     for (const auto* socket : {&s.socket, &*s.nat_socket}) {
       const ikeproc::SocketNote note{s.local, socket == &s.socket ? ike::net::kIsakmpPort : ike::sa::kNatTraversalPort};

@@ -269,6 +269,13 @@ Expected<void, std::string> KeyProcess::use_keytab(KeytabSettings settings) {
   return {};
 }
 
+Expected<KeyProcess::KeytabInUse, std::string> KeyProcess::keytab_in_use() {
+  const std::lock_guard loading(loading_);
+  auto current = current_keytab();
+  if (!current) return unexpected(std::move(current.error()));
+  return KeytabInUse{*current, keytab_->child};
+}
+
 Expected<std::uint32_t, std::string> KeyProcess::current_keytab() {
   if (!keytab_settings_) return unexpected(std::string("no keytab was handed to the key process"));
   const auto& settings = *keytab_settings_;
@@ -304,15 +311,9 @@ Expected<std::uint32_t, std::string> KeyProcess::current_keytab() {
 
 Expected<KeyProcess::GssAccepted, std::string> KeyProcess::gss_accept(const IpAddress& peer, const std::string& expected_principal,
                                                                       std::vector<std::vector<std::byte>> tokens) {
-  std::uint32_t keytab = 0;
-  std::uint64_t child = 0;
-  {
-    const std::lock_guard loading(loading_);
-    auto current = current_keytab();
-    if (!current) return unexpected("Kerberos: " + current.error());
-    keytab = *current;
-    child = keytab_->child;
-  }
+  auto in_use = keytab_in_use();
+  if (!in_use) return unexpected("Kerberos: " + in_use.error());
+  const auto [keytab, child] = *in_use;
   const GssAcceptRequest request{keytab, peer, expected_principal, std::move(tokens)};
   auto answer = call_child(child, kGssAccept, ikeproc::encode(request));
   if (!answer) return unexpected(std::move(answer.error()));
@@ -322,15 +323,9 @@ Expected<KeyProcess::GssAccepted, std::string> KeyProcess::gss_accept(const IpAd
 }
 
 Expected<KeyProcess::GssAccepted, std::string> KeyProcess::gss_init(const IpAddress& peer, const std::string& target) {
-  std::uint32_t keytab = 0;
-  std::uint64_t child = 0;
-  {
-    const std::lock_guard loading(loading_);
-    auto current = current_keytab();
-    if (!current) return unexpected("Kerberos: " + current.error());
-    keytab = *current;
-    child = keytab_->child;
-  }
+  auto in_use = keytab_in_use();
+  if (!in_use) return unexpected("Kerberos: " + in_use.error());
+  const auto [keytab, child] = *in_use;
   auto answer = call_child(child, kGssInit, ikeproc::encode(GssInitRequest{keytab, peer, target}), kKeyGssInitTimeout);
   if (!answer) return unexpected(std::move(answer.error()));
   auto opened = ikeproc::decode<ikeproc::GssTokens>(*answer);
@@ -339,15 +334,9 @@ Expected<KeyProcess::GssAccepted, std::string> KeyProcess::gss_init(const IpAddr
 }
 
 Expected<KeyProcess::Tgt, std::string> KeyProcess::tgt(const std::string& client) {
-  std::uint32_t keytab = 0;
-  std::uint64_t child = 0;
-  {
-    const std::lock_guard loading(loading_);
-    auto current = current_keytab();
-    if (!current) return unexpected(std::move(current.error()));
-    keytab = *current;
-    child = keytab_->child;
-  }
+  auto in_use = keytab_in_use();
+  if (!in_use) return unexpected(std::move(in_use.error()));
+  const auto [keytab, child] = *in_use;
   auto answer = call_child(child, kTgt, ikeproc::encode(TgtRequest{keytab, client}), kKeyGssInitTimeout);
   if (!answer) return unexpected(std::move(answer.error()));
   auto decoded = ikeproc::decode<TgtAnswer>(*answer);

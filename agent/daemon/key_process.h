@@ -137,6 +137,12 @@ class KeyProcess {
     FileStamp stamp;
   };
   Expected<std::uint32_t, std::string> current_keytab();   // under loading_
+  // The keytab generation to name in a call and the key process that holds it.
+  struct KeytabInUse {
+    std::uint32_t generation = 0;
+    std::uint64_t child = 0;
+  };
+  Expected<KeytabInUse, std::string> keytab_in_use();
   Expected<privsep::Body, std::string> call_child(std::uint64_t child, std::uint32_t type, std::span<const std::uint8_t> body,
                                                   std::chrono::milliseconds timeout = kKeyCallTimeout);
   // kKdcSend calls of the key process, sent to the KDC on a thread of their own (the endpoint's

@@ -115,6 +115,8 @@ class IkeInProcess final : public IkeRunner {
       // (peers such as strongSwan's kernel-libipsec insist on it even without a NAT).
       options.nat_traversal = true;
       options.pretend_nat = settings_.force_udp_encapsulation;   // [ike] udp_encapsulation = force
+      options.ikev2_fragmentation = settings_.fragmentation;     // [ike] fragmentation, fragment_size
+      options.ikev2_fragment_size = settings_.fragment_size.value_or(0);
       options.log = [this](const std::string& line) { log_.debug("ike", {{"detail", line}}); };
       options.ike_version = ike_version_policy(settings_.version);
       if (settings_.fallback_delay) options.fallback_delay = *settings_.fallback_delay;

@@ -34,7 +34,6 @@ constexpr const char* kAddressA = "10.20.1.1";
 constexpr const char* kAddressB = "10.20.1.2";
 constexpr std::uint16_t kTcpPort = 7401;
 constexpr std::uint16_t kStreamPort = 7402;
-constexpr std::size_t kLargestLinkFrame = 1514;                // the veth's 1,500-byte MTU and its Ethernet header
 constexpr std::uint32_t kMinLifetimeKilobytes = 20480;   // Windows' smallest (directory/model/limits.h)
 constexpr std::uint32_t kStreamBytes = 20U << 20;         // past the soft limit (90 % of 20480 KB)
 
@@ -60,7 +59,8 @@ class WarddIkeNetnsTest : public testing::TwoWarddHosts {
   void start(Host& host, const model::Policy& policy) { testing::start_wardd(host, policy); }
 
   // Both hosts with the fast path, A with [ike] udp_encapsulation = force, IKE `version`.
-  void expect_forced_udp_encapsulation(const std::string& version);
+  // `sections`: more of ward.conf on both hosts.
+  void expect_forced_udp_encapsulation(const std::string& version, const std::string& sections = "");
 
   void use_certificate(Host& host, const test::TestCa& issuer, const test::TestCa& trusted, const std::string& address) {
     testing::use_certificate(host, &host == &a_ ? "a" : "b", issuer, trusted, address);
@@ -307,41 +307,16 @@ TEST_F(WarddIkeNetnsTest, Ikev2FirstOnBothSidesNegotiatesIkev2) {
 // path, IKEv1 and IKEv2: without a NAT, A pretends one, B sees it too, both float to 4500 and the CHILD_SA carries
 // ESP in UDP, which the fast path sends in UDP GSO superpackets (a capture on the veth sees one
 // frame each): the wire has no IP protocol 50, pings and a TCP stream pass.
-void WarddIkeNetnsTest::expect_forced_udp_encapsulation(const std::string& version) {
-  testing::lay_out(a_, a_.dir, testing::kTestBackend, "\nfast_path = yes", "[ike]\nversion = " + version + "\nudp_encapsulation = force\n");
-  testing::lay_out(b_, b_.dir, testing::kTestBackend, "\nfast_path = yes", "[ike]\nversion = " + version + "\n");
+void WarddIkeNetnsTest::expect_forced_udp_encapsulation(const std::string& version, const std::string& sections) {
+  const bool fast_path = std::string(testing::kTestBackend) == "nfqueue";
+  const std::string driver_lines = fast_path ? "\nfast_path = yes" : "";
+  testing::lay_out(a_, a_.dir, testing::kTestBackend, driver_lines, sections + "[ike]\nversion = " + version + "\nudp_encapsulation = force\n");
+  testing::lay_out(b_, b_.dir, testing::kTestBackend, driver_lines, sections + "[ike]\nversion = " + version + "\n");
   start(a_, esp_policy("netns ike secret"));
   start(b_, esp_policy("netns ike secret"));
-  ward::testing::PacketCapture capture(*b_.ns, links_.second);
-  ward::testing::TcpListeners listener(*b_.ns, kAddressB, {kTcpPort});
-  ASSERT_TRUE(testing::ping_until_answered(a_, kAddressB)) << test::file_tail(a_.log) << test::file_tail(b_.log);
-  nlohmann::json sa_a, sa_b;
-  ASSERT_TRUE(testing::one_quick_mode_each({{&a_, &sa_a}, {&b_, &sa_b}})) << sa_a.dump(1) << sa_b.dump(1);
-  EXPECT_EQ(sa_a["main_modes"][0]["nat_t"], true) << sa_a.dump(1);
-  EXPECT_EQ(sa_b["main_modes"][0]["nat_t"], true) << "B saw A's pretended NAT" << sa_b.dump(1);
-  EXPECT_EQ(ward::testing::ping_once(*b_.ns, kAddressA), 0);
-  EXPECT_TRUE(ward::testing::tcp_connects(*a_.ns, kAddressB, kTcpPort));
-  ASSERT_EQ(b_.ns->exec("iperf3 -s -1 -D -p 7403"), 0);
-  std::this_thread::sleep_for(300ms);
-  const auto stream = a_.ns->exec_output(std::string("iperf3 -c ") + kAddressB + " -p 7403 -n 4M -J");
-  EXPECT_NE(stream.find("\"bits_per_second\""), std::string::npos) << stream.substr(0, 400);
-  const auto wire = capture.protocols_between(*IpAddress::parse(kAddressA), *IpAddress::parse(kAddressB));
-  EXPECT_EQ(wire.count("50"), 0U) << "plain ESP" << ward::testing::PacketCapture::describe(wire);
-  // The capture on the veth sees each UDP GSO superpacket (up to 44 datagrams) as one frame,
-  // longer than a frame of the link's MTU: only A's fast path sending them so makes such a frame. (How many
-  // frames 4 MB take depends on how much TCP hands over at once, which load changes: an ASan run
-  // beside five other tests saw 1,539.)
-  const int udp = wire.count("17") ? wire.at("17") : 0;
-  EXPECT_GE(udp, 20) << "ESP in UDP" << ward::testing::PacketCapture::describe(wire);
-  int superpackets = 0;
-  for (const auto& packet : capture.packets()) {
-    if (packet.udp_encapsulated_esp && packet.source == *IpAddress::parse(kAddressA) && packet.length > kLargestLinkFrame) ++superpackets;
-  }
-  EXPECT_GE(superpackets, 1) << "ESP-in-UDP frames from A longer than the link's MTU"
-                             << ward::testing::PacketCapture::describe(wire);
-  EXPECT_EQ(wire.count("1"), 0U) << "ICMP in clear" << ward::testing::PacketCapture::describe(wire);
-  EXPECT_EQ(wire.count("6"), 0U) << "TCP in clear" << ward::testing::PacketCapture::describe(wire);
+  testing::expect_esp_in_udp(a_, b_, links_.second, kAddressA, kAddressB, kTcpPort, 7403, fast_path);
 }
+
 TEST_F(WarddIkeNetnsTest, ForcedUdpEncapsulationCarriesTrafficAsEspInUdpWithIkev1) {
   if (std::string(testing::kTestBackend) != "nfqueue") GTEST_SKIP() << "the fast path is the nfqueue backend's";
   expect_forced_udp_encapsulation("ikev1");
@@ -350,6 +325,23 @@ TEST_F(WarddIkeNetnsTest, ForcedUdpEncapsulationCarriesTrafficAsEspInUdpWithIkev
 TEST_F(WarddIkeNetnsTest, ForcedUdpEncapsulationCarriesTrafficAsEspInUdpWithIkev2) {
   if (std::string(testing::kTestBackend) != "nfqueue") GTEST_SKIP() << "the fast path is the nfqueue backend's";
   expect_forced_udp_encapsulation("ikev2-first");
+}
+
+// The same with IKE in its own process ([privsep] user, the packaged default) on both hosts: wardd
+// binds UDP 4500 and hands it to its dataplane (prepare_ike_socket) before the child gets it, so
+// A's fast path sends ESP in UDP through the NAT-T socket the child holds, in UDP GSO superpackets.
+TEST_F(WarddIkeNetnsTest, ForcedUdpEncapsulationLeavesInSuperpacketsWithTheIkeProcess) {
+  if (std::string(testing::kTestBackend) != "nfqueue") GTEST_SKIP() << "the fast path is the nfqueue backend's";
+  expect_forced_udp_encapsulation("ikev2-first", "[privsep]\nuser = nobody\n");
+}
+
+// With the kernel's SAs (xfrm, in wardd_ike_uml_test) and the IKE process: the sockets wardd binds
+// get their per-socket bypass policies (IKE's datagrams are not held for the SAs they negotiate)
+// and UDP_ENCAP on 4500 before the child gets them, so the kernel opens the ESP in UDP arriving
+// on the child's NAT-T socket and the child reads only IKE from it.
+TEST_F(WarddIkeNetnsTest, ForcedUdpEncapsulationWithTheIkeProcessAndTheKernelsSas) {
+  if (std::string(testing::kTestBackend) == "nfqueue") GTEST_SKIP() << "for the backend with kernel SAs (xfrm, under UML)";
+  expect_forced_udp_encapsulation("ikev2-first", "[privsep]\nuser = nobody\n");
 }
 
 // A with ikev2-first, B with ikev1: B answers IKE_SA_INIT with INVALID_MAJOR_VERSION, A falls

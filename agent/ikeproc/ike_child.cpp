@@ -297,6 +297,8 @@ class ChildState {
       options.dpd.max_probes = start_->dpd_probes;
       options.ike_version = start_->ike_version;
       options.pretend_nat = start_->force_udp_encapsulation;
+      options.ikev2_fragmentation = start_->ikev2_fragmentation;
+      options.ikev2_fragment_size = start_->ikev2_fragment_size;
       Endpoint* log_to = &parent;
       options.log = [log_to](const std::string& line) {
         (void)log_to->notify(kLog, std::span(reinterpret_cast<const std::uint8_t*>(line.data()), line.size()));

@@ -100,6 +100,8 @@ struct StartNote {   // kStart
   std::uint32_t dpd_probes = 0;
   ike::service::IkeVersionPolicy ike_version = ike::service::IkeVersionPolicy::Ikev2First;   // [ike] version
   bool force_udp_encapsulation = false;   // [ike] udp_encapsulation = force
+  bool ikev2_fragmentation = true;        // [ike] fragmentation
+  std::uint32_t ikev2_fragment_size = 0;  // [ike] fragment_size (0: by address family)
 };
 struct RetainFilters {   // kRetainFilters
   std::vector<std::uint32_t> filter_ids;
@@ -569,7 +571,8 @@ struct Wire<StartNote> {
   template <class Io, class V>
   static void fields(Io& io, V& v) {
     WARD_WIRE(capabilities), WARD_WIRE(fallback_delay), WARD_WIRE(soft_association_lifetime), WARD_WIRE(services),
-        WARD_WIRE(dpd_idle), WARD_WIRE(dpd_retry), WARD_WIRE(dpd_probes), WARD_WIRE(ike_version), WARD_WIRE(force_udp_encapsulation);
+        WARD_WIRE(dpd_idle), WARD_WIRE(dpd_retry), WARD_WIRE(dpd_probes), WARD_WIRE(ike_version), WARD_WIRE(force_udp_encapsulation),
+        WARD_WIRE(ikev2_fragmentation), WARD_WIRE(ikev2_fragment_size);
   }
 };
 template <>

@@ -180,6 +180,8 @@ inline StartNote sample<StartNote>() {
   s.dpd_probes = 3;
   s.ike_version = ike::service::IkeVersionPolicy::Ikev1;
   s.force_udp_encapsulation = true;
+  s.ikev2_fragmentation = false;
+  s.ikev2_fragment_size = 1200;
   return s;
 }
 

@@ -112,8 +112,9 @@ Expected<void, std::string> NfqueueDataplane::prepare_ike_socket(int fd, bool na
   std::lock_guard lock(release_mutex_);
   sockaddr_storage bound{};
   socklen_t length = sizeof bound;
-  // IPv4 only: RawSender sends IPv6 ESP in UDP per packet.
-  if (getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length) != 0 || bound.ss_family != AF_INET) return {};
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length) != 0 || (bound.ss_family != AF_INET && bound.ss_family != AF_INET6)) {
+    return {};
+  }
   const int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
   if (copy < 0) return {};  // ESP in UDP then goes out per packet: not a reason to fail IKE
   ike_nat_t_sockets_.push_back(copy);

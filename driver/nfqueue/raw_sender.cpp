@@ -20,6 +20,8 @@ namespace {
 
 constexpr std::uint8_t kEspProtocol = 50;
 constexpr std::size_t kIpv4HeaderLength = 20;
+constexpr std::size_t kIpv6HeaderLength = 40;
+constexpr std::size_t kUdpHeaderLength = 8;
 
 // The ESP socket never reads: a filter that keeps nothing, so inbound ESP that reached local
 // delivery (none does while the kernel table drops or queues it) would not queue up here.
@@ -141,7 +143,7 @@ RawSender::Lane RawSender::prepare(std::size_t i) {
     address.sin6_family = AF_INET6;
     std::memcpy(&address.sin6_addr, packet.data() + 24, 16);
     message.msg_hdr.msg_namelen = sizeof(sockaddr_in6);
-    return Lane::V6Raw;
+    return plain_ipv6_udp(packet) ? Lane::V6Udp : Lane::V6Raw;  // prepared for IPPROTO_RAW, in case it goes there
   }
   return Lane::None;
 }
@@ -152,99 +154,138 @@ void RawSender::adopt_udp_socket(int fd) {
 }
 
 int RawSender::udp_socket(std::span<const std::byte> packet) {
-  in_addr source{};
-  std::memcpy(&source, packet.data() + 12, 4);
-  const auto port = static_cast<std::uint16_t>((std::to_integer<unsigned>(packet[20]) << 8) | std::to_integer<unsigned>(packet[21]));
+  const bool v6 = (std::to_integer<unsigned>(packet[0]) >> 4) == 6;
+  const std::size_t header = v6 ? kIpv6HeaderLength : kIpv4HeaderLength;
+  const std::size_t address_length = v6 ? 16 : 4;
+  std::array<std::byte, 16> source{};
+  std::memcpy(source.data(), packet.data() + (v6 ? 8 : 12), address_length);
+  const auto port =
+      static_cast<std::uint16_t>((std::to_integer<unsigned>(packet[header]) << 8) | std::to_integer<unsigned>(packet[header + 1]));
   for (const auto& udp : udp_) {
-    if (udp.port == port && (udp.owned || udp.source.s_addr == source.s_addr)) return udp.fd;
+    if (udp.v6 == v6 && udp.port == port && (udp.owned || udp.source == source)) return udp.fd;
   }
   // Someone else's socket on this address and port (IKE's NAT-T socket)?
   {
     std::lock_guard lock(adopted_->mutex);
     for (const int fd : adopted_->fds) {
-      sockaddr_in bound{};
+      sockaddr_in6 bound{};   // large enough for either family
       socklen_t length = sizeof bound;
-      if (getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length) == 0 && bound.sin_family == AF_INET && ntohs(bound.sin_port) == port &&
-          (bound.sin_addr.s_addr == source.s_addr || bound.sin_addr.s_addr == INADDR_ANY)) {
-        udp_.push_back({source, port, fd, false});
+      if (getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length) != 0) continue;
+      if (!v6 && bound.sin6_family == AF_INET) {
+        const auto& in = reinterpret_cast<const sockaddr_in&>(bound);
+        if (ntohs(in.sin_port) == port && (std::memcmp(&in.sin_addr, source.data(), 4) == 0 || in.sin_addr.s_addr == INADDR_ANY)) {
+          udp_.push_back({v6, source, port, fd, false});
+          return fd;
+        }
+      }
+      if (v6 && bound.sin6_family == AF_INET6 && ntohs(bound.sin6_port) == port &&
+          (std::memcmp(&bound.sin6_addr, source.data(), 16) == 0 || IN6_IS_ADDR_UNSPECIFIED(&bound.sin6_addr))) {
+        udp_.push_back({v6, source, port, fd, false});
         return fd;
       }
     }
   }
   // A socket of our own on the port (nothing else holds it: no IKE here, as in the harness), for
-  // any source address (IP_PKTINFO). It never reads: ESP in UDP is taken before the stack
-  // (esp_ring.h) or queued. A filter that keeps nothing, as for the ESP socket.
-  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
+  // any source address (IP_PKTINFO, IPV6_PKTINFO). It never reads: ESP in UDP is taken before the
+  // stack (esp_ring.h) or queued. A filter that keeps nothing, as for the ESP socket.
+  const int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
   if (fd < 0) {
     udp_error_ = std::string("UDP socket: ") + std::strerror(errno);
-    udp_.push_back({source, port, -1, false});
+    udp_.push_back({v6, source, port, -1, false});
     return -1;
   }
   sock_fprog program{static_cast<unsigned short>(std::size(kKeepNothing)), kKeepNothing};
   const int smallest = 1;
   const int send_buffer = 4 << 20;  // a few dozen superpackets in flight
-  sockaddr_in self{};
-  self.sin_family = AF_INET;
-  self.sin_port = htons(port);
+  const int only_v6 = 1;            // the IPv4 socket of the port is another
+  sockaddr_in6 self{};              // large enough for either family
+  socklen_t self_length = sizeof(sockaddr_in6);
+  if (v6) {
+    self.sin6_family = AF_INET6;
+    self.sin6_port = htons(port);
+  } else {
+    auto& in = reinterpret_cast<sockaddr_in&>(self);
+    in.sin_family = AF_INET;
+    in.sin_port = htons(port);
+    self_length = sizeof(sockaddr_in);
+  }
   (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &send_buffer, sizeof send_buffer);
   if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof program) == 0 &&
       setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &smallest, sizeof smallest) == 0 &&
-      bind(fd, reinterpret_cast<const sockaddr*>(&self), sizeof self) == 0) {
-    udp_.push_back({source, port, fd, true});
+      (!v6 || setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &only_v6, sizeof only_v6) == 0) &&
+      bind(fd, reinterpret_cast<const sockaddr*>(&self), self_length) == 0) {
+    udp_.push_back({v6, source, port, fd, true});
     return fd;
   }
   const int error = errno;
   close(fd);
-  udp_error_ = "UDP port " + std::to_string(port) + ": " + std::strerror(error) + ", and no IKE socket of that address and port";
-  udp_.push_back({source, port, -1, false});
+  udp_error_ = std::string(v6 ? "IPv6" : "IPv4") + " UDP port " + std::to_string(port) + ": " + std::strerror(error) +
+               ", and no IKE socket of that address and port";
+  udp_.push_back({v6, source, port, -1, false});
   return -1;
 }
 
 std::size_t RawSender::send_udp(std::size_t first, std::size_t count) {
+  const bool v6 = (std::to_integer<unsigned>(packets_[first][0]) >> 4) == 6;
+  const int raw = v6 ? v6_ : v4_;
   const int fd = udp_socket(packets_[first]);
-  if (fd < 0) return send(v4_, first, count);
+  if (fd < 0) return send(raw, first, count);
+  const std::size_t headers = (v6 ? kIpv6HeaderLength : kIpv4HeaderLength) + kUdpHeaderLength;
   std::size_t refused = 0;
   const auto packets = std::span(packets_).subspan(first, count);
   for (std::size_t i = 0; i < count;) {
     const std::size_t run = udp_gso_run(packets, i);
     // The message prepare() made for IPPROTO_RAW: its destination (port added) and control
     // messages are reused; the iovecs become the datagrams' UDP payloads.
-    auto& address = *reinterpret_cast<sockaddr_in*>(&addresses_[first + i]);
-    std::memcpy(&address.sin_port, packets[i].data() + 22, 2);
+    auto& address = addresses_[first + i];
+    auto& port = v6 ? address.sin6_port : reinterpret_cast<sockaddr_in&>(address).sin_port;
+    std::memcpy(&port, packets[i].data() + headers - kUdpHeaderLength + 2, 2);
     gso_vectors_.resize(run);
     for (std::size_t j = 0; j < run; ++j) {
       const auto p = packets[i + j];
-      gso_vectors_[j] = iovec{const_cast<std::byte*>(p.data() + 28), p.size() - 28};
+      gso_vectors_[j] = iovec{const_cast<std::byte*>(p.data() + headers), p.size() - headers};
     }
     auto& control = controls_[first + i];
     std::memset(&control, 0, sizeof control);
     msghdr message{};
     message.msg_name = &address;
-    message.msg_namelen = sizeof address;
+    message.msg_namelen = v6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
     message.msg_iov = gso_vectors_.data();
     message.msg_iovlen = run;
     message.msg_control = control.bytes;
     message.msg_controllen = sizeof control.bytes;
     cmsghdr* cmsg = CMSG_FIRSTHDR(&message);
+    std::size_t used = 0;
     const auto put = [&](int level, int type, const void* value, std::size_t size) {
       cmsg->cmsg_level = level;
       cmsg->cmsg_type = type;
       cmsg->cmsg_len = CMSG_LEN(size);
       std::memcpy(CMSG_DATA(cmsg), value, size);
       cmsg = CMSG_NXTHDR(&message, cmsg);
+      used += CMSG_SPACE(size);
     };
-    const int tos = std::to_integer<int>(packets[i][1]);
-    const int ttl = std::to_integer<int>(packets[i][8]);
-    in_pktinfo source{};
-    std::memcpy(&source.ipi_spec_dst, packets[i].data() + 12, 4);
-    put(IPPROTO_IP, IP_TOS, &tos, sizeof tos);
-    put(IPPROTO_IP, IP_TTL, &ttl, sizeof ttl);
-    put(IPPROTO_IP, IP_PKTINFO, &source, sizeof source);
-    std::size_t used = CMSG_SPACE(sizeof(int)) * 2 + CMSG_SPACE(sizeof source);
+    const auto head = packets[i];
+    if (v6) {
+      // The traffic class straddles the first two bytes; the flow label is the socket's.
+      const int traffic_class = static_cast<int>(((std::to_integer<unsigned>(head[0]) & 0x0F) << 4) | (std::to_integer<unsigned>(head[1]) >> 4));
+      const int hop_limit = std::to_integer<int>(head[7]);
+      in6_pktinfo source{};
+      std::memcpy(&source.ipi6_addr, head.data() + 8, 16);
+      put(IPPROTO_IPV6, IPV6_TCLASS, &traffic_class, sizeof traffic_class);
+      put(IPPROTO_IPV6, IPV6_HOPLIMIT, &hop_limit, sizeof hop_limit);
+      put(IPPROTO_IPV6, IPV6_PKTINFO, &source, sizeof source);
+    } else {
+      const int tos = std::to_integer<int>(head[1]);
+      const int ttl = std::to_integer<int>(head[8]);
+      in_pktinfo source{};
+      std::memcpy(&source.ipi_spec_dst, head.data() + 12, 4);
+      put(IPPROTO_IP, IP_TOS, &tos, sizeof tos);
+      put(IPPROTO_IP, IP_TTL, &ttl, sizeof ttl);
+      put(IPPROTO_IP, IP_PKTINFO, &source, sizeof source);
+    }
     if (run > 1) {
       const auto size = static_cast<std::uint16_t>(gso_vectors_[0].iov_len);
       put(SOL_UDP, UDP_SEGMENT, &size, sizeof size);
-      used += CMSG_SPACE(sizeof size);
     }
     message.msg_controllen = used;
     ssize_t sent = -1;
@@ -254,7 +295,8 @@ std::size_t RawSender::send_udp(std::size_t first, std::size_t count) {
       sent = sendmsg(fd, &message, MSG_DONTWAIT);
     } while (sent < 0 && errno == EINTR);
     if (sent < 0) {
-      refused += send(v4_, first + i, run);  // prepare() made their IPPROTO_RAW messages
+      port = 0;   // an IPv6 raw socket takes a non-zero port for the protocol, and refuses 4500
+      refused += send(raw, first + i, run);  // prepare() made their IPPROTO_RAW messages
     } else if (run > 1) {
       gso_datagrams_.fetch_add(run, std::memory_order_relaxed);
       gso_sends_.fetch_add(1, std::memory_order_relaxed);
@@ -285,6 +327,7 @@ std::size_t RawSender::flush() {
       case Lane::V4Esp: refused += send(esp4_, first, end - first); break;
       case Lane::V4Udp: refused += send_udp(first, end - first); break;
       case Lane::V6Raw: refused += send(v6_, first, end - first); break;
+      case Lane::V6Udp: refused += send_udp(first, end - first); break;
       case Lane::None: refused += end - first; break;
     }
     first = end;

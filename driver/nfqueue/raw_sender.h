@@ -6,16 +6,18 @@
 // one queue round trip per 64 KiB instead of one per MTU-sized packet. The packets pass the output
 // hook again, where the kernel table lets ESP (and NAT-T) through.
 //
-// ESP in UDP (IPv4, no options) goes through a UDP socket bound to its source port instead, a run of
-// equal-sized datagrams of one flow (a superpacket's ESP packets) as one sendmsg with UDP_SEGMENT
-// (udp_gso.h): one skb through the output path instead of one per packet. The socket is opened on
-// first use; where the port is taken (IKE's own NAT-T socket), the socket given to adopt_udp_socket()
-// for that port is used, and where there is none, the packets take IPPROTO_RAW one by one.
+// ESP in UDP (IPv4 without options, IPv6 without extension headers) goes through a UDP socket of its
+// family bound to its source port instead, a run of equal-sized datagrams of one flow (a
+// superpacket's ESP packets) as one sendmsg with UDP_SEGMENT (udp_gso.h): one skb through the
+// output path instead of one per packet. The socket is opened on first use; where the port is taken
+// (IKE's own NAT-T socket), the socket given to adopt_udp_socket() for that address and port is
+// used, and where there is none, the packets take IPPROTO_RAW one by one.
 #pragma once
 
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <memory>
@@ -54,15 +56,15 @@ class RawSender {
   void adopt_udp_socket(int fd);
 
  private:
-  enum class Lane : std::uint8_t { None, V4Raw, V4Esp, V4Udp, V6Raw };
-  // Room for IP_TOS, IP_TTL, IP_PKTINFO and UDP_SEGMENT.
+  enum class Lane : std::uint8_t { None, V4Raw, V4Esp, V4Udp, V6Raw, V6Udp };
+  // Room for IP_TOS, IP_TTL, IP_PKTINFO and UDP_SEGMENT (IPv6: IPV6_TCLASS, IPV6_HOPLIMIT, IPV6_PKTINFO).
   struct Control {
-    alignas(cmsghdr) unsigned char bytes[2 * CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(in_pktinfo)) + CMSG_SPACE(sizeof(std::uint16_t))];
+    alignas(cmsghdr) unsigned char bytes[2 * CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(in6_pktinfo)) + CMSG_SPACE(sizeof(std::uint16_t))];
   };
   RawSender(int v4, int v6, int esp4) : v4_(v4), v6_(v6), esp4_(esp4) {}
   Lane prepare(std::size_t index);  // the message of packets_[index], and the socket it goes to
   std::size_t send(int fd, std::size_t first, std::size_t count);
-  std::size_t send_udp(std::size_t first, std::size_t count);  // V4Udp packets, in runs
+  std::size_t send_udp(std::size_t first, std::size_t count);  // V4Udp or V6Udp packets, in runs
   int udp_socket(std::span<const std::byte> packet);             // -1: none, send per packet
 
   int v4_ = -1;
@@ -75,7 +77,8 @@ class RawSender {
   std::vector<Control> controls_;
   std::vector<Lane> lanes_;
   struct UdpSocket {
-    in_addr source;
+    bool v6;
+    std::array<std::byte, 16> source;  // IPv4: the first 4 bytes
     std::uint16_t port;  // host order
     int fd;              // -1: could not be had
     bool owned;

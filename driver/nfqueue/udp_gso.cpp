@@ -27,19 +27,34 @@ bool plain_ipv4_udp(std::span<const std::byte> packet) noexcept {
   return be16(packet, 2) == packet.size() && be16(packet, kIpv4Header + 4) == packet.size() - kIpv4Header;
 }
 
+bool plain_ipv6_udp(std::span<const std::byte> packet) noexcept {
+  if (packet.size() < kIpv6Header + kUdpHeader || (u8(packet, 0) >> 4) != 6 || u8(packet, 6) != kUdp) return false;
+  return be16(packet, 4) == packet.size() - kIpv6Header && be16(packet, kIpv6Header + 4) == packet.size() - kIpv6Header;
+}
+
+bool plain_udp(std::span<const std::byte> packet) noexcept { return plain_ipv4_udp(packet) || plain_ipv6_udp(packet); }
+
 std::size_t udp_gso_run(std::span<const std::span<const std::byte>> packets, std::size_t first) noexcept {
   const auto head = packets[first];
-  const std::size_t size = head.size() - kIpv4Header - kUdpHeader;
+  const bool v6 = (u8(head, 0) >> 4) == 6;
+  const std::size_t header = v6 ? kIpv6Header : kIpv4Header;
+  const std::size_t size = head.size() - header - kUdpHeader;
   const auto same_flow = [&](std::span<const std::byte> p) {
-    return p[1] == head[1] && p[8] == head[8] && std::memcmp(p.data() + 12, head.data() + 12, 12) == 0;  // TOS, TTL, addresses, ports
+    if (v6) {
+      // Version, traffic class and flow label; hop limit; addresses and ports.
+      return plain_ipv6_udp(p) && std::memcmp(p.data(), head.data(), 4) == 0 && p[7] == head[7] &&
+             std::memcmp(p.data() + 8, head.data() + 8, 36) == 0;
+    }
+    return plain_ipv4_udp(p) && p[1] == head[1] && p[8] == head[8] &&
+           std::memcmp(p.data() + 12, head.data() + 12, 12) == 0;  // TOS, TTL, addresses, ports
   };
   std::size_t total = size;
   std::size_t end = first + 1;
   if (size == 0) return 1;
   while (end < packets.size() && end - first < kUdpGsoMaxSegments) {
     const auto p = packets[end];
-    if (!plain_ipv4_udp(p) || !same_flow(p)) break;
-    const std::size_t payload = p.size() - kIpv4Header - kUdpHeader;
+    if (!same_flow(p)) break;
+    const std::size_t payload = p.size() - header - kUdpHeader;
     if (payload > size || payload == 0 || total + payload > kUdpGsoMaxPayload) break;
     total += payload;
     ++end;

@@ -20,15 +20,20 @@
 namespace ward::driver {
 
 inline constexpr std::size_t kUdpGsoMaxSegments = 64;     // UDP_MAX_SEGMENTS of kernels before 6.4
-inline constexpr std::size_t kUdpGsoMaxPayload = 65507;   // IPv4 total length minus IPv4 and UDP headers
+inline constexpr std::size_t kUdpGsoMaxPayload = 65507;   // IPv4 total length minus IPv4 and UDP headers (IPv6: taken as well)
 
 // An IPv4 UDP packet without options that is not a fragment, whose UDP length matches: what a UDP
 // socket can send from its payload alone.
 bool plain_ipv4_udp(std::span<const std::byte> packet) noexcept;
+// The same for IPv6: UDP right after the fixed header (no extension headers), lengths that match.
+bool plain_ipv6_udp(std::span<const std::byte> packet) noexcept;
+// plain_ipv4_udp or plain_ipv6_udp.
+bool plain_udp(std::span<const std::byte> packet) noexcept;
 
-// How many of packets[first...] (each plain_ipv4_udp) can go as one UDP_SEGMENT send: the same
-// addresses, ports, TOS and TTL as packets[first], every UDP payload as long as the first's except
-// the last, which may be shorter; at most kUdpGsoMaxSegments and kUdpGsoMaxPayload bytes. At least 1.
+// How many of packets[first...] (each plain_udp, of one IP version) can go as one UDP_SEGMENT send:
+// the same addresses, ports, TOS and TTL (IPv6: traffic class, flow label and hop limit) as
+// packets[first], every UDP payload as long as the first's except the last, which may be shorter;
+// at most kUdpGsoMaxSegments and kUdpGsoMaxPayload bytes. At least 1.
 std::size_t udp_gso_run(std::span<const std::span<const std::byte>> packets, std::size_t first) noexcept;
 
 // Cuts `superpacket` (an IPv4 or IPv6 header, no IPv6 extension headers, then one UDP header over

@@ -26,9 +26,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     // What the sender would make of the same datagrams.
     for (std::size_t i = 0; i < cut.size(); ++i) {
-      if (!ward::driver::plain_ipv4_udp(cut[i])) continue;
+      if (!ward::driver::plain_udp(cut[i])) continue;
       std::size_t end = i + 1;
-      while (end < cut.size() && ward::driver::plain_ipv4_udp(cut[end])) ++end;
+      while (end < cut.size() && ward::driver::plain_udp(cut[end])) ++end;
       const auto run = ward::driver::udp_gso_run(std::span(cut).subspan(i, end - i), 0);
       if (run == 0 || run > end - i) std::abort();
     }

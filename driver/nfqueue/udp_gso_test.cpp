@@ -184,5 +184,52 @@ TEST(UdpGso, OnlyPlainIpv4UdpPacketsAreSentFromAUdpSocket) {
   EXPECT_FALSE(plain_ipv4_udp(wrong_length));
 }
 
+TEST(UdpGso, AnIpv6RunIsOneFlowOfEqualDatagramsToo) {
+  std::vector<std::vector<std::byte>> packets;
+  for (int i = 0; i < 3; ++i) packets.push_back(udp_packet(false, 1400));
+  packets.push_back(udp_packet(false, 200));   // ends the run
+  packets.push_back(udp_packet(false, 1400));
+  packets.push_back(udp_packet(true, 1400));   // IPv4 between: a run of its own
+  packets.push_back(udp_packet(false, 1400, 1, 4501));
+  const auto all = spans(packets);
+  EXPECT_EQ(udp_gso_run(all, 0), 4u);
+  EXPECT_EQ(udp_gso_run(all, 4), 1u);
+  EXPECT_EQ(udp_gso_run(all, 5), 1u);
+
+  auto other_class = udp_packet(false, 1400);
+  other_class[1] = std::byte{0x20};
+  auto other_label = udp_packet(false, 1400);
+  other_label[3] = std::byte{7};
+  auto other_hop_limit = udp_packet(false, 1400);
+  other_hop_limit[7] = std::byte{3};
+  auto other_destination = udp_packet(false, 1400);
+  other_destination[39] = std::byte{3};
+  auto extension_header = udp_packet(false, 1400);
+  extension_header[6] = std::byte{0};
+  for (const auto& odd : {other_class, other_label, other_hop_limit, other_destination, extension_header}) {
+    std::vector<std::vector<std::byte>> mixed{udp_packet(false, 1400), odd, udp_packet(false, 1400)};
+    EXPECT_EQ(udp_gso_run(spans(mixed), 0), 1u);
+  }
+  std::vector<std::vector<std::byte>> small(kUdpGsoMaxSegments + 10, udp_packet(false, 100));
+  EXPECT_EQ(udp_gso_run(spans(small), 0), kUdpGsoMaxSegments);
+}
+
+TEST(UdpGso, OnlyIpv6UdpRightAfterTheFixedHeaderWithMatchingLengthsIsPlain) {
+  EXPECT_TRUE(plain_ipv6_udp(udp_packet(false, 10)));
+  EXPECT_TRUE(plain_udp(udp_packet(false, 10)));
+  EXPECT_TRUE(plain_udp(udp_packet(true, 10)));
+  EXPECT_FALSE(plain_ipv6_udp(udp_packet(true, 10)));
+  auto extension_header = udp_packet(false, 10);
+  extension_header[6] = std::byte{0};
+  EXPECT_FALSE(plain_ipv6_udp(extension_header));
+  auto wrong_payload_length = udp_packet(false, 10);
+  put16(wrong_payload_length, 4, 17);
+  EXPECT_FALSE(plain_ipv6_udp(wrong_payload_length));
+  auto wrong_udp_length = udp_packet(false, 10);
+  put16(wrong_udp_length, 44, 17);
+  EXPECT_FALSE(plain_ipv6_udp(wrong_udp_length));
+  EXPECT_FALSE(plain_udp(std::vector<std::byte>(47)));
+}
+
 }  // namespace
 }  // namespace ward::driver

@@ -187,6 +187,9 @@ class IkeService::Engine {
     bool dead = false;
     // Established, with options.dpd.enabled: when to check the peer's liveness (engine_dpd.cpp).
     std::optional<DeadPeerDetector> dpd;
+    // Further CHILD_SAs of ours under way in this IKE SA (engine_ikev2_child.cpp), by filter.
+    std::map<std::uint32_t, QuickModePolicy> adding;
+    bool refuses_further_children = false;   // the peer refused one: new IKE SAs for other filters
   };
   struct Published {
     std::vector<MainModeSaInfo> main_modes;
@@ -302,6 +305,11 @@ class IkeService::Engine {
   // A soft expiry of an IKEv2 CHILD_SA: rekeyed with CREATE_CHILD_SA in its IKE SA; false when
   // that IKE SA cannot (gone, or its own lifetime over): a new IKE SA then.
   bool rekey_ikev2_child(QuickModeSa& record);
+  // Another filter's acquire to a peer with an established IKE SA: a further CHILD_SA in it
+  // (CREATE_CHILD_SA) instead of a new IKE SA; false when none can take it.
+  bool add_ikev2_child(const driver::Acquire& acquire, const QuickModePolicy& policy);
+  // Our further CHILD_SA for `filter_id` failed, or its IKE SA went first: a new IKE SA for it.
+  void ikev2_child_not_added(Ikev2Entry& entry, std::uint32_t filter_id, const std::string& why);
   Ikev2Entry* ikev2_by_id(std::uint64_t id);
   std::string ikev2_name(const Ikev2Entry& entry) const;
   void publish_ikev2(std::vector<MainModeSaInfo>& rows, std::vector<std::optional<TimePoint>>& expiry,

@@ -54,7 +54,7 @@ void IkeService::Engine::negotiate(const driver::Acquire& acquire, std::optional
     emit(failed);
     return;
   }
-  if (start_ikev2(acquire, *qm_policy)) return;
+  if (add_ikev2_child(acquire, *qm_policy) || start_ikev2(acquire, *qm_policy)) return;
   if (MainMode* mm = main_mode_for_new_quick_mode(acquire.peer)) {
     start_quick_mode(*mm, std::move(*qm_policy));
     return;

@@ -197,6 +197,8 @@ bool IkeService::Engine::start_ikev2(const driver::Acquire& acquire, const Quick
   }
   v2::IkeSaInitConfig init;
   init.pretend_nat = options_.pretend_nat;
+  init.fragmentation = options_.ikev2_fragmentation;
+  init.fragment_size = options_.ikev2_fragment_size;
   init.proposals = ikev2_proposals(phase1->proposals);
   init.local = {options_.local, options_.port};
   init.remote = {acquire.peer, options_.port};
@@ -312,6 +314,8 @@ void IkeService::Engine::respond_ikev2(const Endpoint& from, std::span<const std
   }
   v2::IkeSaInitConfig init;
   init.pretend_nat = options_.pretend_nat;
+  init.fragmentation = options_.ikev2_fragmentation;
+  init.fragment_size = options_.ikev2_fragment_size;
   init.local = {options_.local, options_.port};
   init.remote = {from.address, from.port};
   std::shared_ptr<const auth::AuthProvider> method;
@@ -357,6 +361,9 @@ void IkeService::Engine::respond_ikev2(const Endpoint& from, std::span<const std
 
 void IkeService::Engine::after_ikev2_step(Ikev2Entry& entry, Ikev2Sa::Output out) {
   for (const auto& message : out.send) send(entry.peer, message);
+  for (const auto& why : out.dropped) {
+    if (worth_logging(++counters_.ikev2_fragments_dropped)) log(ikev2_name(entry) + ": dropped a fragment: " + why);
+  }
   const auto role = entry.sa->initiator() ? auth::Role::Initiator : auth::Role::Responder;
   const std::string method = entry.auth ? std::string(entry.auth->name()) : std::string();
   if (out.send.size() > 0 || out.established || out.failed || out.closed || out.child) changed();
@@ -377,6 +384,7 @@ void IkeService::Engine::after_ikev2_step(Ikev2Entry& entry, Ikev2Sa::Output out
   if (out.ike_rekey_failed) log(ikev2_name(entry) + ": rekeying the IKE SA failed: " + *out.ike_rekey_failed);
   if (out.child) install_child(entry, *out.child);
   for (const auto& rekeyed : out.rekeyed) install_child(entry, rekeyed.child, rekeyed.replaces);
+  for (const auto& [filter_id, why] : out.add_child_failed) ikev2_child_not_added(entry, filter_id, why);
   for (const auto& [spi, why] : out.rekey_failed) {
     for (auto& record : sas_) {
       if (record.ikev2_id != entry.id || record.inbound_spi != spi) continue;
@@ -501,6 +509,12 @@ void IkeService::Engine::install_child(Ikev2Entry& entry, const v2::ChildSa& chi
   for (const auto& old : sas_) {
     if (replaces != 0 && old.ikev2_id == entry.id && old.inbound_spi == replaces) record.policy = old.policy;
   }
+  bool added = false;   // a further CHILD_SA of ours (engine_ikev2_child.cpp)
+  if (const auto ours = entry.adding.find(child.inbound.filter_id); replaces == 0 && ours != entry.adding.end()) {
+    record.policy = ours->second;
+    entry.adding.erase(ours);
+    added = true;
+  }
   record.inbound_spi = child.inbound_spi;
   record.outbound_spi = child.outbound_spi;
   record.chosen = sa::ProtectionSuite(sa::EspProposal{child.proposal.cipher, child.proposal.integrity});
@@ -516,7 +530,8 @@ void IkeService::Engine::install_child(Ikev2Entry& entry, const v2::ChildSa& chi
       " for filter " + std::to_string(filter_id) + " (" + child.local.to_string() + " <-> " + child.remote.to_string() + ")" +
       (replaces != 0 ? ", rekeyed with CREATE_CHILD_SA: replaces inbound " + hex32(replaces) +
                            (child.pfs ? " (PFS group " + std::to_string(static_cast<unsigned>(*child.pfs)) + ")" : std::string())
-                     : std::string()));
+                     : std::string()) +
+      (added ? ", a further CHILD_SA with CREATE_CHILD_SA" : std::string()));
   emit(IkeEvent{IkeEvent::Kind::QuickModeEstablished, entry.peer.address, role, method, filter_id, child.inbound_spi,
                 child.outbound_spi, {}});
 }

@@ -56,7 +56,9 @@ bool IkeService::Engine::negotiating(const IpAddress& peer, std::uint32_t filter
     }
   }
   for (const auto& e : ikev2_) {
-    if (!e->dead && e->peer.address == peer && e->sa->initiator() && !e->sa->established() && e->policy.filter_id == filter_id) return true;
+    if (e->dead || e->peer.address != peer) continue;
+    if (e->sa->initiator() && !e->sa->established() && e->policy.filter_id == filter_id) return true;
+    if (e->adding.contains(filter_id)) return true;
   }
   return false;
 }

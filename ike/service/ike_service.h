@@ -171,6 +171,10 @@ struct IkeServiceOptions {
   // IKEv2: from this many half-open responder IKE SAs on, an IKE_SA_INIT must bring back a COOKIE
   // (RFC 7296 2.6, ikev2_cookies.h) before it costs a DH or any state.
   std::size_t ikev2_cookie_threshold = 32;
+  // IKEv2 fragmentation (RFC 7383): announced in IKE_SA_INIT; used when the peer announces it too,
+  // for messages whose IP datagram exceeds ikev2_fragment_size (0: 576 for IPv4, 1280 for IPv6).
+  bool ikev2_fragmentation = true;
+  std::size_t ikev2_fragment_size = 0;
   EmbryonicLimits embryonic;
   // The sockets' kernel receive queues: a burst (a flood's, with a real peer's messages in it)
   // waits there instead of being dropped before the event thread sees it.
@@ -287,6 +291,7 @@ struct IkeCounters {
   std::uint64_t ikev2_cookies_sent = 0;       // IKE_SA_INIT answered with N(COOKIE) alone, under load
   std::uint64_t ikev2_cookies_accepted = 0;   // a repeated IKE_SA_INIT brought a good one back
   std::uint64_t ikev2_cookies_rejected = 0;   // a wrong or stale one: dropped, nothing kept
+  std::uint64_t ikev2_fragments_dropped = 0;  // RFC 7383 SKF fragments refused (malformed, ICV, limits)
   std::uint64_t undecryptable_main_mode_5 = 0;
   std::uint64_t quick_mode_limit_drops = 0;
   std::uint64_t no_policy = 0;               // the PolicyLookup refused

@@ -80,9 +80,11 @@ Expected<std::unique_ptr<Ikev2Sa>, std::string> Ikev2Sa::initiate(v2::IkeSaInitC
                                                                   std::optional<std::chrono::milliseconds> fallback_after,
                                                                   sa::TimePoint now, Output& out) {
   auto proposals = init.proposals;   // a rekey of the IKE SA chooses among them too
+  const v2::IkeSaInitConfig init_config = init;
   auto made = v2::IkeSaInitInitiator::create(std::move(init));
   if (!made) return unexpected("IKE_SA_INIT: " + made.error());
   std::unique_ptr<Ikev2Sa> sa(new Ikev2Sa(true, std::move(auth), std::move(hooks), retransmit, now));
+  sa->set_fragmentation(init_config);
   sa->ike_proposals_ = std::move(proposals);
   sa->child_ = std::move(child);
   sa->init_.emplace(std::move(*made));
@@ -106,6 +108,7 @@ Expected<std::unique_ptr<Ikev2Sa>, std::string> Ikev2Sa::respond(const v2::IkeSa
     return std::unique_ptr<Ikev2Sa>();
   }
   std::unique_ptr<Ikev2Sa> sa(new Ikev2Sa(false, std::move(auth), std::move(hooks), retransmit, now));
+  sa->set_fragmentation(init);
   sa->state_ = State::WaitingForIkeAuth;
   sa->ike_proposals_ = init.proposals;
   sa->sa_.emplace(std::move(*reply->sa));
@@ -135,15 +138,71 @@ std::optional<sa::TimePoint> Ikev2Sa::due() const {
   return due;
 }
 
+void Ikev2Sa::set_fragmentation(const v2::IkeSaInitConfig& init) {
+  family_ = init.local.address.family();
+  fragment_size_ = init.fragment_size != 0 ? init.fragment_size : v2::default_fragment_size(family_);
+}
+
 Ikev2Sa::Output Ikev2Sa::transition(const Input& input, sa::TimePoint now) {
   Output out;
   if (done()) return out;
+  transition_whole(input, now, out);
+  fragment_output(out);
+  return out;
+}
+
+void Ikev2Sa::fragment_output(Output& out) {
+  if (!sa_ || !sa_->fragmentation || out.send.empty()) return;
+  std::vector<v2::Bytes> send;
+  for (auto& message : out.send) {
+    // Only what goes under the current IKE SA's keys with SK alone (IKE_SA_INIT never fragments;
+    // the retiring SA's DELETE is small).
+    const bool ours = message.size() > v2::kHeaderSize && std::equal(sa_->spi_i.begin(), sa_->spi_i.end(), message.begin()) &&
+                      std::equal(sa_->spi_r.begin(), sa_->spi_r.end(), message.begin() + 8) &&
+                      message[16] == std::byte{static_cast<std::uint8_t>(v2::PayloadType::Encrypted)};
+    if (!ours || v2::datagram_size(message.size(), family_) <= fragment_size_) {
+      send.push_back(std::move(message));
+      continue;
+    }
+    auto cached = std::find_if(fragmented_.begin(), fragmented_.end(), [&](const auto& f) { return f.first == message; });
+    if (cached == fragmented_.end()) {
+      auto fragments = v2::fragment_message(*sa_, message, fragment_size_, family_);
+      if (!fragments) {   // cannot happen with a sane size: sent whole rather than not at all
+        out.dropped.push_back("not fragmented: " + fragments.error());
+        send.push_back(std::move(message));
+        continue;
+      }
+      fragmented_.emplace_back(std::move(message), std::move(*fragments));
+      if (fragmented_.size() > 2) fragmented_.pop_front();
+      cached = std::prev(fragmented_.end());
+    }
+    send.insert(send.end(), cached->second.begin(), cached->second.end());
+  }
+  out.send = std::move(send);
+}
+
+void Ikev2Sa::on_fragment(std::span<const std::byte> bytes, sa::TimePoint now, Output& out) {
+  if (!sa_ || !sa_->fragmentation) {
+    out.dropped.push_back("an SKF fragment (RFC 7383) on IKE SA " + spis() + ", which did not agree to fragmentation");
+    return;
+  }
+  auto result = reassembler_.add(*sa_, bytes, now);
+  switch (result.outcome) {
+    case v2::Reassembler::Outcome::Kept:
+    case v2::Reassembler::Outcome::Duplicate: out.peer_answered = true; return;   // a retransmission: not worth a log line
+    case v2::Reassembler::Outcome::Dropped: out.dropped.push_back(std::move(result.reason)); return;
+    case v2::Reassembler::Outcome::Complete:
+    case v2::Reassembler::Outcome::Repeated: on_received(result.message, now, out); return;
+  }
+}
+
+void Ikev2Sa::transition_whole(const Input& input, sa::TimePoint now, Output& out) {
   if (const auto* received = std::get_if<Received>(&input)) {
     on_received(received->bytes, now, out);
   } else if (std::holds_alternative<Timer>(input)) {
     on_timer(now, out);
   } else if (const auto* children = std::get_if<DeleteChildren>(&input)) {
-    if (state_ != State::Established || children->inbound_spis.empty()) return out;
+    if (state_ != State::Established || children->inbound_spis.empty()) return;
     std::erase_if(children_, [&](const Child& c) {
       return std::find(children->inbound_spis.begin(), children->inbound_spis.end(), c.inbound) != children->inbound_spis.end();
     });
@@ -153,8 +212,14 @@ Ikev2Sa::Output Ikev2Sa::transition(const Input& input, sa::TimePoint now) {
     if (state_ == State::Established) rekey_child(rekey->inbound_spi, now, out);
   } else if (std::holds_alternative<RekeyIkeSa>(input)) {
     if (state_ == State::Established) rekey_ike_sa(now, out);
+  } else if (const auto* add = std::get_if<AddChild>(&input)) {
+    if (state_ == State::Established) {
+      add_further_child(add->config, now, out);
+    } else {
+      out.add_child_failed.emplace_back(add->config.filter_id, "the IKE SA is not established");
+    }
   } else if (std::holds_alternative<CheckLiveness>(input)) {
-    if (state_ != State::Established || checking_liveness()) return out;
+    if (state_ != State::Established || checking_liveness()) return;
     PendingRequest pending;
     pending.build = [this](std::uint32_t id) { return v2::liveness_request(*sa_, id); };
     pending.liveness = true;
@@ -163,12 +228,12 @@ Ikev2Sa::Output Ikev2Sa::transition(const Input& input, sa::TimePoint now) {
     if (state_ != State::Established) {
       state_ = State::Closed;
       out.closed = true;
-      return out;
+      return;
     }
     queued_.clear();
     request([this](std::uint32_t id) { return v2::delete_ike_sa_request(*sa_, id); }, true, now, out);
   }
-  return out;
+  return;
 }
 
 bool Ikev2Sa::checking_liveness() const noexcept {
@@ -189,6 +254,10 @@ void Ikev2Sa::on_received(std::span<const std::byte> bytes, sa::TimePoint now, O
                std::to_string(h->version & 0xf) + ")",
            FailureKind::NoProposalChosen, out);
     }
+    return;
+  }
+  if (v2::is_fragment(bytes)) {
+    on_fragment(bytes, now, out);
     return;
   }
   switch (state_) {

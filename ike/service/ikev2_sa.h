@@ -10,7 +10,8 @@
 // Established, the owner may ask for a liveness check (CheckLiveness: an empty INFORMATIONAL);
 // when it, or any request of ours, goes unanswered the peer is dead and the IKE SA closes.
 //
-// Established, either side rekeys a CHILD_SA with CREATE_CHILD_SA (ike/v2/create_child_sa.h):
+// Established, the owner may ask for a further CHILD_SA (AddChild: another filter's traffic to the
+// same peer), and the peer may too; either side rekeys a CHILD_SA with CREATE_CHILD_SA (ike/v2/create_child_sa.h):
 // the new pair comes out in Output::rekeyed to be installed at once; the requester then deletes
 // the old pair (INFORMATIONAL) and, when that is answered, Output::retired_inbound_spis says to
 // take it out of the dataplane; the responder's old pair goes with the peer's DELETE. When both
@@ -31,6 +32,12 @@
 // kept and sent again for a repeated request. Nothing here touches a socket, a clock or the
 // dataplane: the engine (engine_ikev2.cpp) passes datagrams and the time in, sends what comes
 // out, installs the CHILD_SA and asks the policy through Ikev2Hooks.
+//
+// Fragmentation (RFC 7383, ike/v2/fragments.h) sits below all of this: when both ends announced
+// it in IKE_SA_INIT, a protected message of ours whose datagram exceeds the fragment size goes
+// out as SKF fragments (the same fragments again when it is retransmitted or repeated), and the
+// peer's fragments are authenticated and reassembled before the message is handled as if it had
+// come whole; a dropped fragment's reason comes out in Output::dropped.
 #pragma once
 
 #include <chrono>
@@ -46,6 +53,7 @@
 
 #include "ike/sa/exchange.h"
 #include "ike/service/helpdesk.h"
+#include "ike/v2/fragments.h"
 #include "ike/v2/ike_auth.h"
 #include "ike/v2/informational.h"
 
@@ -86,11 +94,16 @@ class Ikev2Sa {
     std::uint32_t inbound_spi = 0;
   };
   struct RekeyIkeSa {};   // ours: the IKE SA nears the end of its lifetime
+  // Ours: a further CHILD_SA in this IKE SA (1.3.1, CREATE_CHILD_SA without REKEY_SA) for another
+  // filter's traffic to the peer; agreed, it comes out in Output::rekeyed with replaces 0.
+  struct AddChild {
+    v2::ChildSaConfig config;
+  };
   // Ours: nothing came from the peer for a while (the owner's DeadPeerDetector says so): an empty
   // INFORMATIONAL request (2.4), sent again on the retransmission policy; unanswered, the IKE SA
   // closes with FailureKind::PeerDead. Ignored while one is queued or outstanding.
   struct CheckLiveness {};
-  using Input = std::variant<Received, Timer, DeleteChildren, DeleteIkeSa, RekeyChild, RekeyIkeSa, CheckLiveness>;
+  using Input = std::variant<Received, Timer, DeleteChildren, DeleteIkeSa, RekeyChild, RekeyIkeSa, AddChild, CheckLiveness>;
 
   struct Rekeyed {
     v2::ChildSa child;           // install it now
@@ -112,9 +125,12 @@ class Ikev2Sa {
                                                              // replaces 0: a further CHILD_SA the peer asked for)
     std::vector<std::uint32_t> retired_inbound_spis;         // our DELETE of these pairs was answered
     std::vector<std::pair<std::uint32_t, std::string>> rekey_failed;   // our rekey of this inbound SPI, why not
+    // Our AddChild for this filter, why not (the peer's refusal, or the IKE SA went first).
+    std::vector<std::pair<std::uint32_t, std::string>> add_child_failed;
     std::optional<std::string> ike_rekeyed;        // the IKE SA now runs under new SPIs: the old ones
     std::optional<std::string> ike_rekey_failed;   // our rekey of the IKE SA, why not
     bool closed = false;                // the IKE SA is gone (deleted by either side)
+    std::vector<std::string> dropped;   // the peer's fragments refused, and why (field, offset)
   };
 
   static Expected<std::unique_ptr<Ikev2Sa>, std::string> initiate(v2::IkeSaInitConfig init, v2::AuthConfig auth,
@@ -159,6 +175,12 @@ class Ikev2Sa {
   Ikev2Sa(bool initiator, v2::AuthConfig auth, Ikev2Hooks hooks, sa::RetransmitPolicy retransmit, sa::TimePoint now)
       : initiator_(initiator), auth_(std::move(auth)), hooks_(std::move(hooks)), retransmitter_(retransmit), created_(now) {}
 
+  void transition_whole(const Input& input, sa::TimePoint now, Output& out);
+  void on_fragment(std::span<const std::byte> bytes, sa::TimePoint now, Output& out);
+  // Replaces each message of ours in out.send too large for fragment_size_ by its fragments.
+  void fragment_output(Output& out);
+  void set_fragmentation(const v2::IkeSaInitConfig& init);
+
   void on_received(std::span<const std::byte> bytes, sa::TimePoint now, Output& out);
   void on_ike_sa_init_response(std::span<const std::byte> bytes, sa::TimePoint now, Output& out);
   void on_ike_auth_response(std::span<const std::byte> bytes, Output& out);
@@ -169,6 +191,7 @@ class Ikev2Sa {
   void on_create_child_sa(const v2::Header& header, std::vector<v2::Payload> payloads, Output& out);
   void rekey_child(std::uint32_t inbound_spi, sa::TimePoint now, Output& out);
   void rekey_ike_sa(sa::TimePoint now, Output& out);
+  void add_further_child(v2::ChildSaConfig config, sa::TimePoint now, Output& out);
   // The IKE SA is now `next`; the old one is kept for its DELETE (sent by us when `we_requested`).
   void move_to(v2::IkeSa next, bool we_requested, Output& out);
   void on_retiring(const v2::Header& header, std::span<const std::byte> bytes, Output& out);
@@ -247,6 +270,15 @@ class Ikev2Sa {
     v2::Bytes last_response;
   };
   std::optional<Retiring> retiring_;
+
+  // RFC 7383: the largest datagram sent whole (IP and UDP headers included), the address family
+  // it is counted for, the peer's fragments being put together, and the last messages of ours
+  // sent as fragments (a retransmission sends the same ones): the outstanding request and the
+  // last response.
+  std::size_t fragment_size_ = 0;
+  IpFamily family_ = IpFamily::V4;
+  v2::Reassembler reassembler_;
+  std::deque<std::pair<v2::Bytes, std::vector<v2::Bytes>>> fragmented_;
 };
 
 std::string_view name(Ikev2Sa::State state) noexcept;

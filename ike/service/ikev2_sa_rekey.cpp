@@ -101,6 +101,38 @@ void Ikev2Sa::rekey_child(std::uint32_t inbound_spi, sa::TimePoint now, Output& 
   request(std::move(pending), now, out);
 }
 
+void Ikev2Sa::add_further_child(v2::ChildSaConfig config, sa::TimePoint now, Output& out) {
+  const auto filter_id = config.filter_id;
+  auto spi = hooks_.allocate_spi ? hooks_.allocate_spi() : v2::random_esp_spi();
+  if (!spi) {
+    out.add_child_failed.emplace_back(filter_id, "no inbound SPI: " + spi.error());
+    return;
+  }
+  auto made = v2::ChildRekeyInitiator::create(config, 0, *spi);
+  if (!made) {
+    if (hooks_.release_spi) hooks_.release_spi(*spi);
+    out.add_child_failed.emplace_back(filter_id, made.error());
+    return;
+  }
+  auto initiator = std::make_shared<v2::ChildRekeyInitiator>(std::move(*made));
+  PendingRequest pending;
+  pending.exchange = ExchangeType::CreateChildSa;
+  pending.build = [this, initiator](std::uint32_t id) { return initiator->build_request(*sa_, id); };
+  pending.on_answer = [this, initiator, config = std::move(config)](const std::vector<v2::Payload>* payloads, sa::TimePoint,
+                                                                    Output& answer) {
+    auto child = payloads != nullptr ? initiator->consume_response(*sa_, *payloads)
+                                     : Expected<v2::ChildSa, std::string>(unexpected(std::string("the request could not be built")));
+    if (!child) {
+      if (hooks_.release_spi) hooks_.release_spi(initiator->own_spi());
+      answer.add_child_failed.emplace_back(config.filter_id, child.error());
+      return;
+    }
+    add_child(*child, config);
+    answer.rekeyed.push_back(Rekeyed{std::move(*child), 0});
+  };
+  request(std::move(pending), now, out);
+}
+
 void Ikev2Sa::on_create_child_sa(const v2::Header& header, std::vector<v2::Payload> payloads, Output& out) {
   auto respond = [&](v2::Bytes reply) {
     out.peer_answered = true;
@@ -231,7 +263,10 @@ void Ikev2Sa::rekey_ike_sa(sa::TimePoint now, Output& out) {
 void Ikev2Sa::move_to(v2::IkeSa next, bool we_requested, Output& out) {
   out.ike_rekeyed = sa_->spis();
   retiring_ = Retiring{std::move(*sa_), next_request_id_, expected_request_id_, last_response_};
+  next.fragmentation = retiring_->sa.fragmentation;   // RFC 7383 2.3: the rekeyed IKE SA inherits it
   sa_.emplace(std::move(next));
+  reassembler_ = v2::Reassembler();                     // fragments under the old keys are lost
+  fragmented_.clear();
   next_request_id_ = 0;   // 2.18: the new IKE SA's counters start at 0
   expected_request_id_ = 0;
   last_response_.clear();

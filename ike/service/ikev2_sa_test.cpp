@@ -7,9 +7,13 @@
 // with one pair, the one 2.8.1's nonce rule keeps; a further CHILD_SA the peer asks for is agreed. The IKE SA is rekeyed by either side, its
 // CHILD_SAs carrying on under it; crossing IKE SA rekeys end on one. A liveness check (an empty
 // INFORMATIONAL) answered keeps the IKE SA; unanswered after its retransmissions, it closes it as
-// PeerDead.
+// PeerDead. With a small fragment size (RFC 7383) IKE_AUTH and CREATE_CHILD_SA go as SKF fragments
+// both ways, reassembled out of order and through duplicates, a retransmission resending the same
+// fragments and a repeated fragment 1 the response; a fragment with a bad ICV is dropped with its
+// reason; without the peer's notify everything goes whole.
 #include "ike/service/ikev2_sa.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include <gtest/gtest.h>
@@ -17,6 +21,7 @@
 #include "ike/auth/preshared_key.h"
 #include "ike/service/ikev2_policy.h"
 #include "ike/v2/create_child_sa.h"
+#include "ike/v2/fragments.h"
 
 namespace ward::ike::service {
 namespace {
@@ -26,6 +31,8 @@ using namespace std::chrono_literals;
 const IpAddress kA = *IpAddress::parse("10.0.0.1");
 const IpAddress kB = *IpAddress::parse("10.0.0.2");
 const sa::RetransmitPolicy kRetransmit{1000ms, 2, 3};
+std::size_t g_fragment_size = 0;      // RFC 7383 fragment size of the next Pair (0: default)
+bool g_responder_fragments = true;    // the next Pair's responder announces fragmentation
 
 v2::IkeSaInitConfig init_config(const IpAddress& local, const IpAddress& remote) {
   v2::IkeSaInitConfig c;
@@ -33,6 +40,8 @@ v2::IkeSaInitConfig init_config(const IpAddress& local, const IpAddress& remote)
                                  IkeGroupDescription::Ecp256}};
   c.local = {local, 500};
   c.remote = {remote, 500};
+  c.fragment_size = g_fragment_size;
+  c.fragmentation = local == kA || g_responder_fragments;
   return c;
 }
 
@@ -411,6 +420,56 @@ TEST(Ikev2Sa, AFurtherChildSaThePeerAsksForIsAgreedBesideTheFirst) {
   EXPECT_EQ(p.responder->child_spis().front().first, p.b_child.inbound_spi);
 }
 
+// Ours (AddChild: another filter's acquire to the same peer): CREATE_CHILD_SA without REKEY_SA in
+// the established IKE SA; both sides hold the new pair beside the first, with the same keys.
+TEST(Ikev2Sa, AFurtherChildSaOfOursIsAgreedBesideTheFirst) {
+  g_pfs.reset();
+  Established p;
+  auto config = child_config(kA, kB);
+  config.filter_id = 7;
+  config.local = v2::TrafficSelector::of(IpPrefix::host(kA), 17);
+  const auto request = p.initiator->transition(Ikev2Sa::AddChild{config}, p.t);
+  ASSERT_EQ(request.send.size(), 1U);
+  const auto answer = p.to_responder(request.send[0]);
+  ASSERT_EQ(answer.rekeyed.size(), 1U);
+  EXPECT_EQ(answer.rekeyed[0].replaces, 0U);
+  const auto done = p.to_initiator(answer.send.at(0));
+  ASSERT_EQ(done.rekeyed.size(), 1U) << (done.add_child_failed.empty() ? "" : done.add_child_failed[0].second);
+  EXPECT_TRUE(done.send.empty()) << "nothing to delete";
+  const auto& mine = done.rekeyed[0].child;
+  const auto& theirs = answer.rekeyed[0].child;
+  EXPECT_EQ(done.rekeyed[0].replaces, 0U);
+  EXPECT_EQ(mine.inbound.filter_id, 7U);
+  EXPECT_EQ(mine.local.ip_protocol, 17U) << "the selectors as proposed: " << mine.local.to_string();
+  EXPECT_EQ(mine.inbound_spi, theirs.outbound_spi);
+  EXPECT_EQ(mine.outbound_spi, theirs.inbound_spi);
+  EXPECT_TRUE(same_keys(mine.outbound, theirs.inbound));
+  EXPECT_TRUE(same_keys(theirs.outbound, mine.inbound));
+  EXPECT_EQ(p.initiator->child_spis(), (SpiPairs{{p.a_child.inbound_spi, p.a_child.outbound_spi}, {mine.inbound_spi, mine.outbound_spi}}));
+  EXPECT_EQ(p.responder->child_spis(), mirrored(p.initiator->child_spis()));
+}
+
+// The peer refuses our further CHILD_SA (here: none of our ESP proposals is its): the filter is
+// named in add_child_failed with the peer's notify, and the first CHILD_SA stays.
+TEST(Ikev2Sa, AFurtherChildSaThePeerRefusesIsReportedWithItsFilterAndTheNotify) {
+  g_pfs.reset();
+  Established p;
+  auto config = child_config(kA, kB);
+  config.filter_id = 9;
+  config.proposals = {v2::ChildProposal{driver::crypto::Cipher::AesCbc128, driver::crypto::Integrity::HmacSha256_128}};
+  const auto request = p.initiator->transition(Ikev2Sa::AddChild{config}, p.t);
+  ASSERT_EQ(request.send.size(), 1U);
+  const auto answer = p.to_responder(request.send[0]);
+  EXPECT_TRUE(answer.rekeyed.empty());
+  const auto refused = p.to_initiator(answer.send.at(0));
+  EXPECT_TRUE(refused.rekeyed.empty());
+  ASSERT_EQ(refused.add_child_failed.size(), 1U);
+  EXPECT_EQ(refused.add_child_failed[0].first, 9U);
+  EXPECT_NE(refused.add_child_failed[0].second.find("NO_PROPOSAL_CHOSEN"), std::string::npos) << refused.add_child_failed[0].second;
+  EXPECT_EQ(p.initiator->child_spis().size(), 1U);
+  EXPECT_EQ(p.initiator->state(), Ikev2Sa::State::Established);
+}
+
 // Both ends rekey the same CHILD_SA at once (their requests cross): each answers the other's, so
 // two successors exist; the exchange holding the lowest nonce made the redundant one and its
 // requester deletes it, the other requester deletes the old pair (2.8.1). Run a few times: the
@@ -541,6 +600,117 @@ TEST(Ikev2Sa, CrossingIkeSaRekeysEndOnTheOriginalInitiatorsOne) {
   (void)p.to_initiator(deleted.send[0]);
   const auto [a_in, a_out] = p.initiator->child_spis().front();
   rekey_and_check(*p.initiator, *p.responder, a_in, a_out, p.t);
+}
+
+// Every message of `out` goes to `to`, last first (fragments out of order); the outputs collected.
+std::vector<Ikev2Sa::Output> deliver_reversed(Ikev2Sa& to, const std::vector<v2::Bytes>& messages, sa::TimePoint t) {
+  std::vector<Ikev2Sa::Output> outs;
+  for (auto it = messages.rbegin(); it != messages.rend(); ++it) outs.push_back(to.transition(Ikev2Sa::Received{*it}, t));
+  return outs;
+}
+
+bool all_fragments(const std::vector<v2::Bytes>& messages, std::size_t fragment_size) {
+  return messages.size() > 1 && std::all_of(messages.begin(), messages.end(), [&](const v2::Bytes& m) {
+           return v2::is_fragment(m) && v2::datagram_size(m.size(), IpFamily::V4) <= fragment_size;
+         });
+}
+
+TEST(Ikev2Sa, IkeAuthAndRekeysGoAsFragmentsWhenBothAgreed) {
+  g_pfs = IkeGroupDescription::Ecp256;
+  g_fragment_size = 200;
+  Pair p;
+  const auto init_reply = p.respond(p.first.send[0]);
+  ASSERT_EQ(init_reply.send.size(), 1U);
+  const auto auth = p.to_initiator(init_reply.send[0]);
+  ASSERT_TRUE(p.initiator->ike_sa() && p.initiator->ike_sa()->fragmentation);
+  ASSERT_TRUE(all_fragments(auth.send, 200)) << auth.send.size() << " messages";
+
+  // Reversed, with the (new) first one twice: nothing is answered until the last fragment.
+  auto with_duplicate = auth.send;
+  with_duplicate.push_back(auth.send.back());
+  auto outs = deliver_reversed(*p.responder, with_duplicate, p.t);
+  for (std::size_t n = 0; n + 1 < outs.size(); ++n) EXPECT_TRUE(outs[n].send.empty());
+  for (const auto& out : outs) EXPECT_TRUE(out.dropped.empty()) << "a retransmitted fragment is no fault: " << out.dropped[0];
+  const auto& auth_reply = outs.back();
+  ASSERT_TRUE(auth_reply.established && auth_reply.child.has_value()) << auth_reply.failed.value_or("");
+  ASSERT_TRUE(all_fragments(auth_reply.send, 200));
+
+  // The response is lost: the initiator's retransmission is the same fragments; only its
+  // fragment 1 makes the responder send its response (the same fragments) again.
+  p.t += 1000ms;
+  const auto resent = p.initiator->transition(Ikev2Sa::Timer{}, p.t);
+  EXPECT_EQ(resent.send, auth.send);
+  for (std::size_t n = 1; n < resent.send.size(); ++n) {
+    const auto ignored = p.to_responder(resent.send[n]);
+    EXPECT_TRUE(ignored.send.empty());
+    EXPECT_TRUE(ignored.dropped.empty());
+  }
+  const auto answered_again = p.to_responder(resent.send[0]);
+  EXPECT_EQ(answered_again.send, auth_reply.send);
+  EXPECT_FALSE(answered_again.child.has_value());
+
+  // A response fragment with a bad ICV is not kept, and says why; the genuine ones complete it.
+  auto bad = auth_reply.send[0];
+  bad.back() ^= std::byte{1};
+  const auto refused = p.to_initiator(bad);
+  ASSERT_EQ(refused.dropped.size(), 1U);
+  EXPECT_NE(refused.dropped[0].find("Integrity Checksum Data"), std::string::npos) << refused.dropped[0];
+  Ikev2Sa::Output up;
+  for (const auto& f : auth_reply.send) up = p.to_initiator(f);
+  ASSERT_TRUE(up.established && up.child.has_value()) << up.failed.value_or("");
+  EXPECT_EQ(p.initiator->state(), Ikev2Sa::State::Established);
+
+  // Small messages go whole: the liveness check and its answer.
+  const auto check = p.initiator->transition(Ikev2Sa::CheckLiveness{}, p.t);
+  ASSERT_EQ(check.send.size(), 1U);
+  EXPECT_FALSE(v2::is_fragment(check.send[0]));
+  const auto alive = p.to_responder(check.send[0]);
+  ASSERT_EQ(alive.send.size(), 1U);
+  (void)p.to_initiator(alive.send[0]);
+
+  // CREATE_CHILD_SA with a PFS KE fragments too, from either side.
+  const auto [a_in, a_out] = p.initiator->child_spis().front();
+  const auto request = p.initiator->transition(Ikev2Sa::RekeyChild{a_in}, p.t);
+  ASSERT_TRUE(all_fragments(request.send, 200));
+  Ikev2Sa::Output answer;
+  for (const auto& f : request.send) answer = p.to_responder(f);
+  ASSERT_EQ(answer.rekeyed.size(), 1U);
+  ASSERT_TRUE(all_fragments(answer.send, 200));
+  Ikev2Sa::Output done;
+  for (const auto& f : answer.send) done = p.to_initiator(f);
+  ASSERT_EQ(done.rekeyed.size(), 1U) << (done.rekey_failed.empty() ? "" : done.rekey_failed[0].second);
+  EXPECT_EQ(done.rekeyed[0].replaces, a_in);
+  EXPECT_EQ(done.rekeyed[0].child.outbound_spi, answer.rekeyed[0].child.inbound_spi);
+  EXPECT_EQ(p.initiator->transition(Ikev2Sa::Timer{}, p.t).dropped.size(), 0U);
+  g_pfs.reset();
+  g_fragment_size = 0;
+}
+
+// The responder does not announce IKEV2_FRAGMENTATION_SUPPORTED: messages go whole whatever their
+// size, and a fragment that arrives anyway is dropped.
+TEST(Ikev2Sa, WithoutThePeersNotifyMessagesGoWhole) {
+  g_fragment_size = 200;
+  g_responder_fragments = false;
+  Pair p;
+  const auto init_reply = p.respond(p.first.send[0]);
+  const auto auth = p.to_initiator(init_reply.send[0]);
+  ASSERT_TRUE(p.initiator->ike_sa() && !p.initiator->ike_sa()->fragmentation);
+  ASSERT_EQ(auth.send.size(), 1U);
+  EXPECT_FALSE(v2::is_fragment(auth.send[0]));
+  EXPECT_GT(v2::datagram_size(auth.send[0].size(), IpFamily::V4), 200U);
+  // The same IKE_AUTH as fragments, which B never agreed to: dropped, with the reason.
+  auto forced = *p.initiator->ike_sa();
+  auto fragments = v2::fragment_message(forced, auth.send[0], 200, IpFamily::V4);
+  ASSERT_TRUE(fragments && fragments->size() > 1);
+  const auto refused = p.to_responder(fragments->front());
+  ASSERT_EQ(refused.dropped.size(), 1U);
+  EXPECT_NE(refused.dropped[0].find("did not agree to fragmentation"), std::string::npos) << refused.dropped[0];
+  const auto auth_reply = p.to_responder(auth.send[0]);
+  ASSERT_TRUE(auth_reply.established) << auth_reply.failed.value_or("");
+  ASSERT_EQ(auth_reply.send.size(), 1U);
+  EXPECT_FALSE(v2::is_fragment(auth_reply.send[0]));
+  g_fragment_size = 0;
+  g_responder_fragments = true;
 }
 
 }  // namespace

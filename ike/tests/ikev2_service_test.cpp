@@ -6,7 +6,7 @@
 // sides; DELETE of the CHILD_SA (a filter going away) reaches the peer; a resent IKE_SA_INIT and
 // IKE_AUTH are answered from the window without a second SA; a CHILD_SA's soft expiry rekeys it
 // with CREATE_CHILD_SA in the same IKE SA, from either side; an IKE SA near its end is rekeyed with
-// CREATE_CHILD_SA and keeps its CHILD_SA; a peer heard from is not checked, a quiet one answers
+// CREATE_CHILD_SA and keeps its CHILD_SA; a second filter's acquire adds a CHILD_SA to the IKE SA; a peer heard from is not checked, a quiet one answers
 // the liveness check (an empty INFORMATIONAL), a silent one is dead and its SAs go; under load the
 // responder asks for a COOKIE, which Ward's initiator brings back, and drops wrong or stale ones.
 #include <gtest/gtest.h>
@@ -82,6 +82,39 @@ TEST(Ikev2Service, AcquireNegotiatesIkev2AndInstallsAChildSaOnBothSides) {
   EXPECT_EQ(gone->inbound_spi, qb->inbound_spi);
   EXPECT_EQ(b.wait_snapshot([](const auto& s) { return s.quick_modes.empty(); }).quick_modes.size(), 0U);
   EXPECT_EQ(b.sim.counters().sas.size(), 0U);
+}
+
+// A second filter's acquire to the same peer asks for a CHILD_SA in the IKE SA the first made
+// (CREATE_CHILD_SA), not for a second IKE SA; with the policy's quick mode limit at 1 (Windows'
+// master key PFS) it gets an IKE SA of its own.
+TEST(Ikev2Service, ASecondFiltersAcquireAddsAChildSaToTheIkeSaUnlessTheQuickModeLimitSaysOne) {
+  for (const std::uint32_t limit : {0U, 1U}) {
+    SCOPED_TRACE("quick mode limit " + std::to_string(limit));
+    Host a(kA, "loopback secret"), b(kB, "loopback secret");
+    a.policy.quick_mode_limit = limit;
+    a.start(with_version(a.options(), IkeVersionPolicy::Ikev2First));
+    b.start(with_version(b.options(), IkeVersionPolicy::Ikev2First));
+    ASSERT_TRUE(a.ike && b.ike);
+    a.ike->initiate(acquire_to(kA, kB));
+    ASSERT_TRUE(a.events.wait_for(IkeEvent::Kind::QuickModeEstablished).has_value());
+    auto udp = acquire_to(kA, kB);
+    udp.filter_id = kUdpFilterId;
+    for (int i = 0; i < 3; ++i) a.ike->initiate(udp);   // one CHILD_SA for the flow
+    const auto sa = a.wait_snapshot([](const auto& s) { return s.quick_modes.size() == 2; });
+    ASSERT_EQ(sa.quick_modes.size(), 2U);
+    EXPECT_EQ(sa.quick_modes[1].filter_id, kUdpFilterId);
+    EXPECT_EQ(sa.counters.acquires_coalesced, 2U);
+    const auto sb = b.wait_snapshot([](const auto& s) { return s.quick_modes.size() == 2; });
+    ASSERT_EQ(sb.quick_modes.size(), 2U);
+    EXPECT_EQ(sa.main_modes.size(), limit == 1 ? 2U : 1U);
+    EXPECT_EQ(sa.counters.ikev2_sas_established, limit == 1 ? 2U : 1U);
+    EXPECT_EQ(sb.main_modes.size(), limit == 1 ? 2U : 1U);
+    if (limit == 0) {
+      EXPECT_EQ(sa.main_modes[0].quick_modes, 2U);
+    }
+    EXPECT_EQ(a.events.count(IkeEvent::Kind::QuickModeEstablished), 2U);
+    EXPECT_EQ(b.events.count(IkeEvent::Kind::QuickModeEstablished), 2U);
+  }
 }
 
 TEST(Ikev2Service, APeerSetToIkev1AnswersInvalidMajorVersionAndTheInitiatorFallsBackAtOnce) {

@@ -34,6 +34,8 @@ inline IpAddress ip(const char* text) { return *IpAddress::parse(text); }
 inline const IpAddress kA = ip("127.0.0.1");
 inline const IpAddress kB = ip("127.0.0.2");
 inline constexpr std::uint32_t kFilterId = 3;
+// A second filter to the same peer (UDP only), for a second CHILD_SA.
+inline constexpr std::uint32_t kUdpFilterId = 4;
 
 inline std::uint16_t test_port() { return static_cast<std::uint16_t>(20000 + ::getpid() % 20000); }
 
@@ -100,6 +102,12 @@ class FixedPolicy final : public service::PolicyLookup {
   }
   Expected<service::QuickModePolicy, std::string> quick_mode_for_acquire(const driver::Acquire& a) const override {
     if (a.filter_id == kStallFilterId) stall.wait();
+    if (a.filter_id == kUdpFilterId) {
+      auto q = quick(a.source, a.peer);
+      q.filter_id = kUdpFilterId;
+      q.local.protocol = q.remote.protocol = 17;
+      return q;
+    }
     if (a.filter_id != kFilterId) return unexpected("no filter " + std::to_string(a.filter_id));
     return quick(a.source, a.peer);
   }

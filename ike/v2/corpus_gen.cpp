@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "ike/v2/fragments.h"
 #include "ike/v2/fuzz_keys.h"
 #include "ike/v2/ike_auth.h"
 
@@ -89,6 +90,32 @@ int main(int argc, char** argv) {
   all.emplace_back(UnknownPayload{47, Bytes(8, std::byte{0})});
   auto every = seal_message(fuzzing::suite(), fuzzing::keys(), parsed->header, all);
   ok = ok && every && write(dir, "informational_every_payload_fuzz_keys", *every);
+  // RFC 7383: the request as SKF fragments under the fixed keys (200-byte datagrams split it), and the whole of it in one fragment.
+  const IkeSa fuzz_sa = fuzzing::sa(true, parsed->header.initiator_spi, parsed->header.responder_spi);
+  auto fragments = fragment_message(fuzz_sa, *resealed, 200, IpFamily::V4);
+  ok = ok && fragments && fragments->size() >= 2;
+  for (std::size_t n = 0; ok && n < fragments->size(); ++n) {
+    ok = write(dir, "ike_auth_request_skf_" + std::to_string(n + 1) + "_of_" + std::to_string(fragments->size()) + "_fuzz_keys",
+               (*fragments)[n]);
+  }
+  // A one-fragment message (Total Fragments 1), written by hand: fragment_message never makes one
+  // (the SKF header is 4 bytes longer than SK's), but a peer may send it.
+  auto chain = encode_payload_chain(all);
+  ok = ok && chain;
+  if (ok) {
+    Header h = parsed->header;
+    h.next_payload = PayloadType::EncryptedFragment;
+    const std::size_t skf_length = kFragmentPayloadHeaderSize + sealed_body_size(fuzzing::suite(), chain->size());
+    h.length = static_cast<std::uint32_t>(kHeaderSize + skf_length);
+    ByteWriter w;
+    h.encode(w);
+    w.u8(static_cast<std::uint8_t>(type_of(all.front())));
+    w.u8(0);
+    w.u16_be(static_cast<std::uint16_t>(skf_length));
+    w.u16_be(1);
+    w.u16_be(1);
+    ok = seal_body(fuzzing::suite(), fuzzing::keys(), w, *chain) && write(dir, "informational_every_payload_skf_1_of_1_fuzz_keys", w.data());
+  }
   Header refusal_header = parse_message(reply->reply)->header;
   std::vector<Payload> refusal{NotifyPayload{0, {}, static_cast<std::uint16_t>(NotifyType::InvalidKePayload), Bytes{std::byte{0}, std::byte{19}}}};
   auto refused = encode_message(refusal_header, refusal);
@@ -109,12 +136,12 @@ int main(int argc, char** argv) {
                  std::byte{0x06}, std::byte{0x03}, std::byte{0x55}, std::byte{0x04}, std::byte{0x03}, std::byte{0x0c},
                  std::byte{0x02}, std::byte{0x61}, std::byte{0x62}};   // CN=ab
   auto with_auth = [&](const AuthPayload& signature) {
-    std::vector<Payload> chain{IdPayload{true, IdType::DerAsn1Dn, dn}, CertPayload{false, 4, Bytes(64, std::byte{0x30})},
+    std::vector<Payload> payloads{IdPayload{true, IdType::DerAsn1Dn, dn}, CertPayload{false, 4, Bytes(64, std::byte{0x30})},
                                CertPayload{true, 4, Bytes(20, std::byte{0x5a})}, signature};
     for (const auto& p : *inner) {
-      if (!std::holds_alternative<IdPayload>(p) && !std::holds_alternative<AuthPayload>(p)) chain.push_back(p);
+      if (!std::holds_alternative<IdPayload>(p) && !std::holds_alternative<AuthPayload>(p)) payloads.push_back(p);
     }
-    return seal_message(fuzzing::suite(), fuzzing::keys(), parsed->header, chain);
+    return seal_message(fuzzing::suite(), fuzzing::keys(), parsed->header, payloads);
   };
   auto algorithm = [](std::initializer_list<unsigned> der, std::size_t signature_size) {
     Bytes data{std::byte(der.size())};

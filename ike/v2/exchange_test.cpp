@@ -238,6 +238,29 @@ TEST_F(Ikev2ExchangeTest, PretendingANatMakesBothEndsSeeOne) {
   }
 }
 
+// RFC 7383 2.3: fragmentation is used only when both ends announced IKEV2_FRAGMENTATION_SUPPORTED
+// in IKE_SA_INIT; the responder announces it only to an initiator that did.
+TEST_F(Ikev2ExchangeTest, FragmentationIsAgreedOnlyWhenBothAnnounceIt) {
+  for (const auto& [initiator_wants, responder_wants] : {std::pair{true, true}, {true, false}, {false, true}, {false, false}}) {
+    SCOPED_TRACE(std::string("initiator ") + (initiator_wants ? "announces" : "does not") + ", responder " +
+                 (responder_wants ? "announces" : "does not"));
+    a.init.fragmentation = initiator_wants;
+    b.init.fragmentation = responder_wants;
+    sa_a.reset();
+    sa_b.reset();
+    run_ike_sa_init();
+    ASSERT_TRUE(sa_a && sa_b);
+    const bool both = initiator_wants && responder_wants;
+    EXPECT_EQ(sa_a->fragmentation, both);
+    EXPECT_EQ(sa_b->fragmentation, both);
+    auto request = parse_message(sa_a->init_request);
+    auto response = parse_message(sa_a->init_response);
+    ASSERT_TRUE(request && response);
+    EXPECT_EQ(request->find_notify(NotifyType::Ikev2FragmentationSupported) != nullptr, initiator_wants);
+    EXPECT_EQ(response->find_notify(NotifyType::Ikev2FragmentationSupported) != nullptr, both);
+  }
+}
+
 // A responder under load answers with a COOKIE (RFC 7296 2.6): the initiator sends the same
 // request again with the cookie as its first payload, and the exchange goes on.
 TEST_F(Ikev2ExchangeTest, InitiatorRepeatsItsRequestWithTheRespondersCookie) {

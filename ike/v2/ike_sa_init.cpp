@@ -138,6 +138,7 @@ Expected<void, std::string> IkeSaInitInitiator::build_request() {
   payloads.emplace_back(notify(NotifyType::NatDetectionSourceIp, own_nat_detection_hash(spi_i_, zero, config_)));
   payloads.emplace_back(notify(NotifyType::NatDetectionDestinationIp, nat_detection_hash(spi_i_, zero, config_.remote)));
   if (config_.signature_hashes) payloads.emplace_back(notify(NotifyType::SignatureHashAlgorithms, signature_hash_algorithms_data()));
+  if (config_.fragmentation) payloads.emplace_back(notify(NotifyType::Ikev2FragmentationSupported));
   auto encoded = encode_message(h, payloads);
   if (!encoded) return unexpected(encoded.error());
   request_ = std::move(*encoded);
@@ -210,6 +211,7 @@ Expected<std::optional<IkeSa>, std::string> IkeSaInitInitiator::consume_response
   if (const auto* hashes = m->find_notify(NotifyType::SignatureHashAlgorithms)) {
     out.peer_signature_hashes = parse_signature_hash_algorithms(hashes->data);
   }
+  out.fragmentation = config_.fragmentation && m->find_notify(NotifyType::Ikev2FragmentationSupported) != nullptr;
   auto keys = derive(out.proposal, *g_ir, out.ni, out.nr, out.spi_i, out.spi_r);
   if (!keys) return unexpected(keys.error());
   out.keys = std::move(*keys);
@@ -282,6 +284,8 @@ Expected<IkeSaInitReply, std::string> respond_ike_sa_init(const IkeSaInitConfig&
     out.peer_signature_hashes = parse_signature_hash_algorithms(hashes->data);
     if (config.signature_hashes) payloads.emplace_back(notify(NotifyType::SignatureHashAlgorithms, signature_hash_algorithms_data()));
   }
+  out.fragmentation = config.fragmentation && m->find_notify(NotifyType::Ikev2FragmentationSupported) != nullptr;
+  if (out.fragmentation) payloads.emplace_back(notify(NotifyType::Ikev2FragmentationSupported));
   auto encoded = encode_message(reply_header, payloads);
   if (!encoded) return unexpected(encoded.error());
   out.init_response = *encoded;

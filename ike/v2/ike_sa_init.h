@@ -1,8 +1,8 @@
 // IKE_SA_INIT (RFC 7296 1.2), initiator and responder, as two small exchange units:
 //
 //   Initiator                                   Responder
-//   HDR, SAi1, KEi, Ni, N(NAT_D_SRC), N(NAT_D_DST)  -->
-//                  <--  HDR, SAr1, KEr, Nr, N(NAT_D_SRC), N(NAT_D_DST) [, CERTREQ]
+//   HDR, SAi1, KEi, Ni, N(NAT_D_SRC), N(NAT_D_DST) [, N(FRAG_SUP)]  -->
+//                  <--  HDR, SAr1, KEr, Nr, N(NAT_D_SRC), N(NAT_D_DST) [, N(FRAG_SUP)] [, CERTREQ]
 //
 // Either end ends with an IkeSa: the chosen suite, SPIs, nonces, the two raw messages (signed by
 // IKE_AUTH), the keys of 2.14 and whether a NAT sits between (2.23: IKE then moves to port 4500).
@@ -42,6 +42,11 @@ struct IkeSaInitConfig {
   // key hashes (auth::CertificateProvider::ca_key_hashes; empty: none).
   bool signature_hashes = false;
   Bytes certificate_request{};
+  // RFC 7383: announce IKEV2_FRAGMENTATION_SUPPORTED (both ends must for fragments to be sent),
+  // and the largest IP datagram a message goes out in whole or as one fragment (0: 1280 for
+  // IPv6, 576 for IPv4; ike/v2/fragments.h).
+  bool fragmentation = true;
+  std::size_t fragment_size = 0;
 };
 
 struct IkeSa {
@@ -54,6 +59,7 @@ struct IkeSa {
   Bytes init_request, init_response;   // the IKE_SA_INIT messages as sent (AUTH signs them)
   bool local_behind_nat = false;       // our NAT_DETECTION_SOURCE_IP did not match at the peer's side
   bool peer_behind_nat = false;
+  bool fragmentation = false;          // both ends announced IKEV2_FRAGMENTATION_SUPPORTED (RFC 7383)
   std::uint32_t next_message_id = 1;   // IKE_AUTH is 1
   // The peer's SIGNATURE_HASH_ALGORITHMS (RFC 7427), empty when it sent none.
   std::vector<std::uint16_t> peer_signature_hashes;

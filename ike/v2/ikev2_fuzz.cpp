@@ -1,6 +1,9 @@
 // libFuzzer target over the IKEv2 codec: header, payload chain, every payload decoder, the SK
 // payload (opened with the corpus's fixed keys, and its body also decoded as if it were the
 // decrypted inner chain). A message that parses must re-encode to bytes that parse to the same value.
+// An SKF message (RFC 7383) goes through parse_fragment and a Reassembler under the same keys
+// (the SA's SPIs and roles taken from the input, so seeds reach the ICV), twice: a one-fragment
+// message completes and must open as SK; the second add is a duplicate or a repetition.
 // What the certificate path decodes from a peer before any key is involved goes through too: an
 // AUTH payload's signature (decode_signature_auth: RFC 7427's AlgorithmIdentifier, ECDSA r | s)
 // and SIGNATURE_HASH_ALGORITHMS.
@@ -9,7 +12,9 @@
 #include <cstdlib>
 #include <span>
 
+#include "ike/v2/fragments.h"
 #include "ike/v2/fuzz_keys.h"
+#include "ike/v2/protected_message.h"
 #include "ike/v2/payloads.h"
 #include "ike/v2/signature_auth.h"
 #include "tests/fuzz/fuzz_target.h"
@@ -33,6 +38,22 @@ void decode_certificate_payloads(std::span<const ward::ike::v2::Payload> payload
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace ward::ike::v2;
   const auto input = std::as_bytes(std::span<const std::uint8_t>(data, size));
+  if (is_fragment(input)) {
+    auto fields = parse_fragment(input);
+    if (!fields) return 0;
+    const IkeSa sa = fuzzing::sa(!fields->header.has(HeaderFlag::Initiator), fields->header.initiator_spi, fields->header.responder_spi);
+    Reassembler reassembler;
+    const auto now = Reassembler::Clock::time_point{};
+    auto first = reassembler.add(sa, input, now);
+    if (first.outcome == Reassembler::Outcome::Complete && !open_protected(sa, first.message)) {
+      // A reassembled message is sealed again under the peer's keys and must open; only an inner
+      // chain that does not parse may fail.
+      auto opened = parse_message(first.message);
+      if (!opened) std::abort();
+    }
+    static_cast<void>(reassembler.add(sa, input, now));
+    return 0;
+  }
   auto message = parse_message(input);
   if (!message) return 0;
   auto encoded = encode_message(message->header, message->payloads);

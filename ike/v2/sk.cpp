@@ -113,15 +113,19 @@ Expected<SkSuite, std::string> sk_suite(EncryptionId encryption, unsigned key_bi
   return s;
 }
 
-Expected<Bytes, std::string> seal_message(const SkSuite& suite, const SkKeys& keys, Header header,
-                                          std::span<const Payload> inner) {
+std::size_t sealed_body_size(const SkSuite& suite, std::size_t inner_size) noexcept {
+  const std::size_t block = suite.aead() ? 1 : kAesBlock;
+  const std::size_t padded = (inner_size + 1 + block - 1) / block * block;
+  return suite.iv_size() + padded + suite.icv_size();
+}
+
+Expected<void, std::string> seal_body(const SkSuite& suite, const SkKeys& keys, ByteWriter& w,
+                                      std::span<const std::byte> inner) {
   if (keys.encryption.size() != suite.encryption_key_size() || keys.integrity.size() != suite.integrity_key_size()) {
     return unexpected("SK keys of the wrong size for " + suite.name());
   }
-  auto chain = encode_payload_chain(inner);
-  if (!chain) return unexpected(chain.error());
   // Plaintext: inner | padding | Pad Length. CBC pads to the block; GCM needs none.
-  Bytes plaintext = std::move(*chain);
+  Bytes plaintext(inner.begin(), inner.end());
   const std::size_t block = suite.aead() ? 1 : kAesBlock;
   const std::size_t pad = (block - (plaintext.size() + 1) % block) % block;
   plaintext.insert(plaintext.end(), pad, std::byte{0});
@@ -129,16 +133,6 @@ Expected<Bytes, std::string> seal_message(const SkSuite& suite, const SkKeys& ke
 
   Bytes iv(suite.iv_size());
   if (RAND_bytes(u(iv.data()), static_cast<int>(iv.size())) != 1) return unexpected(std::string("RAND_bytes failed"));
-  const std::size_t sk_length = kGenericPayloadHeaderSize + iv.size() + plaintext.size() + suite.icv_size();
-  if (sk_length > 0xffff) return unexpected("SK payload of " + std::to_string(sk_length) + " bytes");
-
-  header.next_payload = PayloadType::Encrypted;
-  header.length = static_cast<std::uint32_t>(kHeaderSize + sk_length);
-  ByteWriter w;
-  header.encode(w);
-  w.u8(inner.empty() ? 0 : static_cast<std::uint8_t>(type_of(inner.front())));
-  w.u8(0);
-  w.u16_be(static_cast<std::uint16_t>(sk_length));
   const std::size_t aad_end = w.size();
   w.bytes(iv);
   const std::size_t cipher_start = w.size();
@@ -158,10 +152,12 @@ Expected<Bytes, std::string> seal_message(const SkSuite& suite, const SkKeys& ke
         EVP_EncryptUpdate(ctx.get(), u(out.data() + cipher_start), &out_len, u(plaintext.data()),
                           static_cast<int>(plaintext.size())) != 1 ||
         EVP_EncryptFinal_ex(ctx.get(), u(out.data() + cipher_start + out_len), &out_len) != 1) {
+      OPENSSL_cleanse(plaintext.data(), plaintext.size());
       return unexpected(std::string("AES-GCM encryption failed"));
     }
     Bytes tag(kGcmTag);
     if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kGcmTag, tag.data()) != 1) {
+      OPENSSL_cleanse(plaintext.data(), plaintext.size());
       return unexpected(std::string("AES-GCM tag failed"));
     }
     w.bytes(tag);
@@ -170,6 +166,7 @@ Expected<Bytes, std::string> seal_message(const SkSuite& suite, const SkKeys& ke
         EVP_CIPHER_CTX_set_padding(ctx.get(), 0) != 1 ||
         EVP_EncryptUpdate(ctx.get(), u(out.data() + cipher_start), &out_len, u(plaintext.data()),
                           static_cast<int>(plaintext.size())) != 1) {
+      OPENSSL_cleanse(plaintext.data(), plaintext.size());
       return unexpected(std::string("AES-CBC encryption failed"));
     }
     auto icv = hmac(suite.integrity, keys.integrity, w.data());
@@ -178,32 +175,56 @@ Expected<Bytes, std::string> seal_message(const SkSuite& suite, const SkKeys& ke
     w.bytes(*icv);
   }
   OPENSSL_cleanse(plaintext.data(), plaintext.size());
+  return {};
+}
+
+Expected<Bytes, std::string> seal_chain(const SkSuite& suite, const SkKeys& keys, Header header, PayloadType first_inner,
+                                        std::span<const std::byte> chain) {
+  const std::size_t sk_length = kGenericPayloadHeaderSize + sealed_body_size(suite, chain.size());
+  if (sk_length > 0xffff) return unexpected("SK payload of " + std::to_string(sk_length) + " bytes");
+  header.next_payload = PayloadType::Encrypted;
+  header.length = static_cast<std::uint32_t>(kHeaderSize + sk_length);
+  ByteWriter w;
+  header.encode(w);
+  w.u8(static_cast<std::uint8_t>(first_inner));
+  w.u8(0);
+  w.u16_be(static_cast<std::uint16_t>(sk_length));
+  if (auto sealed = seal_body(suite, keys, w, chain); !sealed) return unexpected(sealed.error());
   return std::move(w).take();
 }
 
-Expected<std::vector<Payload>, MessageError> open_message(const SkSuite& suite, const SkKeys& keys,
-                                                          std::span<const std::byte> datagram,
-                                                          const EncryptedPayload& sk) {
-  const std::size_t body_offset = sk.offset + kGenericPayloadHeaderSize;
+Expected<Bytes, std::string> seal_message(const SkSuite& suite, const SkKeys& keys, Header header,
+                                          std::span<const Payload> inner) {
+  auto chain = encode_payload_chain(inner);
+  if (!chain) return unexpected(chain.error());
+  auto sealed = seal_chain(suite, keys, header, inner.empty() ? PayloadType::None : type_of(inner.front()), *chain);
+  OPENSSL_cleanse(chain->data(), chain->size());
+  return sealed;
+}
+
+Expected<Bytes, MessageError> open_body(const SkSuite& suite, const SkKeys& keys, std::span<const std::byte> datagram,
+                                        std::size_t body_offset, std::string_view structure) {
+  auto error = [&](std::size_t offset, std::string field, std::string message) {
+    return MessageError{NotifyType::InvalidSyntax, ParseError{std::string(structure), std::move(field), offset, std::move(message)}};
+  };
   if (keys.encryption.size() != suite.encryption_key_size() || keys.integrity.size() != suite.integrity_key_size()) {
-    return unexpected(sk_error(sk.offset, "keys", "SK keys of the wrong size for " + suite.name()));
+    return unexpected(error(body_offset, "keys", "SK keys of the wrong size for " + suite.name()));
   }
-  if (sk.offset + kGenericPayloadHeaderSize + sk.body.size() != datagram.size()) {
-    return unexpected(sk_error(sk.offset, "Payload Length", "the SK payload does not end the message"));
-  }
+  if (body_offset > datagram.size()) return unexpected(error(body_offset, "Encrypted Payloads", "no body"));
+  const auto body = datagram.subspan(body_offset);
   const std::size_t minimum = suite.iv_size() + (suite.aead() ? 1 : kAesBlock) + suite.icv_size();
-  if (sk.body.size() < minimum) {
-    return unexpected(sk_error(body_offset, "Encrypted Payloads",
-                               "SK body of " + std::to_string(sk.body.size()) + " bytes, at least " + std::to_string(minimum) + " needed"));
+  if (body.size() < minimum) {
+    return unexpected(error(body_offset, "Encrypted Payloads",
+                            "encrypted body of " + std::to_string(body.size()) + " bytes, at least " + std::to_string(minimum) + " needed"));
   }
-  const std::size_t cipher_size = sk.body.size() - suite.iv_size() - suite.icv_size();
+  const std::size_t cipher_size = body.size() - suite.iv_size() - suite.icv_size();
   if (!suite.aead() && cipher_size % kAesBlock != 0) {
-    return unexpected(sk_error(body_offset + suite.iv_size(), "Encrypted Payloads",
-                               "ciphertext of " + std::to_string(cipher_size) + " bytes is not a multiple of 16"));
+    return unexpected(error(body_offset + suite.iv_size(), "Encrypted Payloads",
+                            "ciphertext of " + std::to_string(cipher_size) + " bytes is not a multiple of 16"));
   }
-  const auto iv = std::span<const std::byte>(sk.body).first(suite.iv_size());
-  const auto ciphertext = std::span<const std::byte>(sk.body).subspan(suite.iv_size(), cipher_size);
-  const auto icv = std::span<const std::byte>(sk.body).last(suite.icv_size());
+  const auto iv = body.first(suite.iv_size());
+  const auto ciphertext = body.subspan(suite.iv_size(), cipher_size);
+  const auto icv = body.last(suite.icv_size());
   const std::size_t icv_offset = datagram.size() - suite.icv_size();
 
   Bytes plaintext(cipher_size);
@@ -223,30 +244,42 @@ Expected<std::vector<Payload>, MessageError> open_message(const SkSuite& suite, 
         EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kGcmTag, tag.data()) != 1 ||
         EVP_DecryptFinal_ex(ctx.get(), u(plaintext.data()) + out_len, &final_len) != 1) {
       OPENSSL_cleanse(plaintext.data(), plaintext.size());
-      return unexpected(sk_error(icv_offset, "Integrity Checksum Data", "AES-GCM tag does not verify"));
+      return unexpected(error(icv_offset, "Integrity Checksum Data", "AES-GCM tag does not verify"));
     }
   } else {
     auto expected_icv = hmac(suite.integrity, keys.integrity, datagram.first(icv_offset));
-    if (!expected_icv) return unexpected(sk_error(icv_offset, "Integrity Checksum Data", expected_icv.error()));
+    if (!expected_icv) return unexpected(error(icv_offset, "Integrity Checksum Data", expected_icv.error()));
     if (CRYPTO_memcmp(expected_icv->data(), icv.data(), suite.icv_size()) != 0) {
-      return unexpected(sk_error(icv_offset, "Integrity Checksum Data", "ICV does not verify"));
+      return unexpected(error(icv_offset, "Integrity Checksum Data", "ICV does not verify"));
     }
     if (!ctx || EVP_DecryptInit_ex(ctx.get(), cipher_of(suite), nullptr, u(key.data()), u(iv.data())) != 1 ||
         EVP_CIPHER_CTX_set_padding(ctx.get(), 0) != 1 ||
         EVP_DecryptUpdate(ctx.get(), u(plaintext.data()), &out_len, u(ciphertext.data()), static_cast<int>(cipher_size)) != 1) {
-      return unexpected(sk_error(body_offset, "Encrypted Payloads", "AES-CBC decryption failed"));
+      return unexpected(error(body_offset, "Encrypted Payloads", "AES-CBC decryption failed"));
     }
   }
   const std::size_t pad = std::to_integer<std::size_t>(plaintext.back());
   if (pad + 1 > plaintext.size()) {
     OPENSSL_cleanse(plaintext.data(), plaintext.size());
-    return unexpected(sk_error(icv_offset - 1, "Pad Length",
-                               "Pad Length " + std::to_string(pad) + " exceeds the " + std::to_string(plaintext.size()) + " decrypted bytes"));
+    return unexpected(error(icv_offset - 1, "Pad Length",
+                            "Pad Length " + std::to_string(pad) + " exceeds the " + std::to_string(plaintext.size()) + " decrypted bytes"));
   }
-  const std::size_t inner_size = plaintext.size() - pad - 1;
-  auto payloads = parse_payload_chain(sk.first_inner, std::span<const std::byte>(plaintext).first(inner_size),
-                                      body_offset + suite.iv_size());
-  OPENSSL_cleanse(plaintext.data(), plaintext.size());
+  OPENSSL_cleanse(plaintext.data() + plaintext.size() - pad - 1, pad + 1);
+  plaintext.resize(plaintext.size() - pad - 1);
+  return plaintext;
+}
+
+Expected<std::vector<Payload>, MessageError> open_message(const SkSuite& suite, const SkKeys& keys,
+                                                          std::span<const std::byte> datagram,
+                                                          const EncryptedPayload& sk) {
+  const std::size_t body_offset = sk.offset + kGenericPayloadHeaderSize;
+  if (sk.offset + kGenericPayloadHeaderSize + sk.body.size() != datagram.size()) {
+    return unexpected(sk_error(sk.offset, "Payload Length", "the SK payload does not end the message"));
+  }
+  auto inner = open_body(suite, keys, datagram, body_offset, "IKEv2 SK payload");
+  if (!inner) return unexpected(std::move(inner).error());
+  auto payloads = parse_payload_chain(sk.first_inner, *inner, body_offset + suite.iv_size());
+  OPENSSL_cleanse(inner->data(), inner->size());
   return payloads;
 }
 

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "common/expected.h"
 #include "driver/crypto/secure_bytes.h"
@@ -46,6 +47,21 @@ struct SkKeys {
 // `inner` (whose first payload type goes into SK's Next Payload).
 Expected<Bytes, std::string> seal_message(const SkSuite& suite, const SkKeys& keys, Header header,
                                           std::span<const Payload> inner);
+
+// The SK payload's contents as raw bytes: `chain` is an encoded inner payload chain whose first
+// payload is `first_inner` (a reassembled message, ike/v2/fragments.h).
+Expected<Bytes, std::string> seal_chain(const SkSuite& suite, const SkKeys& keys, Header header, PayloadType first_inner,
+                                        std::span<const std::byte> chain);
+
+// The protection itself, shared by SK and SKF (RFC 7383 2.5): `w` holds the message up to the IV
+// with its lengths final (the AAD for GCM, the ICV's start for CBC); IV | E(inner | padding | Pad
+// Length) | ICV is appended. sealed_body_size tells the appended size beforehand.
+std::size_t sealed_body_size(const SkSuite& suite, std::size_t inner_size) noexcept;
+Expected<void, std::string> seal_body(const SkSuite& suite, const SkKeys& keys, ByteWriter& w, std::span<const std::byte> inner);
+// The inner bytes (padding removed) of the encrypted body at `body_offset` that ends `datagram`,
+// after its ICV verified; errors name `structure`, the field and the offset.
+Expected<Bytes, MessageError> open_body(const SkSuite& suite, const SkKeys& keys, std::span<const std::byte> datagram,
+                                        std::size_t body_offset, std::string_view structure);
 
 // The inner payloads of `message`'s SK payload (the message's last); `datagram` is the message
 // as received. Errors name the SK payload's offset; an ICV mismatch is AUTHENTICATION_FAILED's

@@ -469,14 +469,14 @@ TEST_F(WarddStrongSwanCertificateTest, ACertificateFromARevokedIntermediateCaGiv
 // sends the classic methods: ECDSA P-256 (method 9, r | s) with Ward initiating, RSA (method 1,
 // PKCS#1 v1.5 SHA-1) with charon initiating.
 TEST_F(WarddStrongSwanCertificateTest, Ikev2ClassicEcdsaMethodWithoutRfc7427WhenWardInitiates) {
-  charon_settings_ = "  signature_authentication = no\n";
+  charon_options_ = "  signature_authentication = no\n";
   start_ikev2_pair(kCharonFqdn, kWardFqdn, "identity = fqdn\n", true);
   ASSERT_FALSE(HasFatalFailure());
   ward_initiates_ikev2(kWardFqdn, "ECDSA-256 signature");
 }
 
 TEST_F(WarddStrongSwanCertificateTest, Ikev2ClassicRsaMethodWithoutRfc7427WhenCharonInitiates) {
-  charon_settings_ = "  signature_authentication = no\n";
+  charon_options_ = "  signature_authentication = no\n";
   start_ikev2_pair(kCharonDn, kWardDn, "", false);
   ASSERT_FALSE(HasFatalFailure());
   charon_initiates_ikev2(kWardDn, "RSA signature");

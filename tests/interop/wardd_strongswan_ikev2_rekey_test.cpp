@@ -198,5 +198,48 @@ TEST_F(WarddStrongSwanIkev2RekeyTest, CharonAddsASecondChildSaToWardsIkeSa) {
   EXPECT_EQ(ward::testing::ping_once(*charon_ns_, kWardAddress), 0) << charon_log();
 }
 
+// The other way: wardd asks for a further CHILD_SA in the IKE SA it made. Its policy has two
+// filters each way, ICMP and any protocol: the first ping's acquire (the ICMP filter) makes the IKE
+// SA and an ICMP CHILD_SA, then a UDP datagram's (the other filter) a CREATE_CHILD_SA in that IKE
+// SA, which charon agrees from its one connection (the first narrowed to ICMP as proposed): one IKE
+// SA, two CHILD_SAs on both sides, one IKE_SA_INIT in wardd's log, the datagrams carried.
+TEST_F(WarddStrongSwanIkev2RekeyTest, WarddAddsASecondChildSaToItsIkeSaForAnotherFilter) {
+  start_charon(ikev2_psk_conf("ward and charon rekey", "aes128-sha256", ""));
+  auto policy = tunnel_policy(model::AuthMethod::preshared("ward and charon rekey"));
+  for (auto& list : policy.filter_lists) {
+    auto icmp = list.filters.front();
+    icmp.id = model::Guid::random();
+    icmp.description += " (ICMP)";
+    icmp.protocol = model::ip_protocol::kIcmp;
+    list.filters.insert(list.filters.begin(), icmp);
+  }
+  start_wardd(policy, "[ike]\nversion = ikev2-first\n");
+  ASSERT_NE(ping_until_answered(), 0) << wardd_log() << charon_log();
+  ASSERT_EQ(listed(swanctl({"--list-sas"}).out).child_in.size(), 1U) << swanctl({"--list-sas"}).out;
+  const auto udp = "for i in 1 2 3 4 5; do echo ward > /dev/udp/" + std::string(kCharonAddress) + "/9; sleep 0.2; done";
+  ward_ns_->exec("bash -c \"" + udp + "\"");
+  Listed after;
+  ASSERT_TRUE(eventually([&] {
+    after = listed(swanctl({"--list-sas"}).out);
+    return after.child_in.size() == 2;
+  })) << swanctl({"--list-sas"}).out << wardd_log() << charon_log();
+  ward_ns_->exec("bash -c \"" + udp + "\"");
+  const auto list = swanctl({"--list-sas"}).out;
+  std::printf("swanctl --list-sas with wardd's second CHILD_SA:\n%s\n", list.c_str());
+  EXPECT_EQ(occurrences(list, "ESTABLISHED, IKEv2"), 1U) << list;
+  // The second CHILD_SA (any protocol, as proposed) took the datagrams.
+  const auto second = list.find("[icmp]") != std::string::npos ? list.rfind(", reqid ") : std::string::npos;
+  ASSERT_NE(second, std::string::npos) << list;
+  EXPECT_EQ(list.find("[icmp]", second), std::string::npos) << "the second CHILD_SA is the ICMP one:\n" << list;
+  EXPECT_GT(child_sa_bytes(list.substr(second)).first, 0) << "no datagram reached charon through it:\n" << list;
+  const auto sa = show_sa();
+  EXPECT_EQ(sa.value("quick_modes", nlohmann::json::array()).size(), 2U) << sa.dump(1);
+  EXPECT_EQ(sa.value("main_modes", nlohmann::json::array()).size(), 1U) << sa.dump(1);
+  const auto log = test::read_text(dir() / "wardd.log");
+  EXPECT_EQ(occurrences(log, "IKE_SA_INIT sent"), 1U) << log;
+  EXPECT_NE(log.find("a further CHILD_SA with CREATE_CHILD_SA"), std::string::npos) << log;
+  EXPECT_EQ(ward::testing::ping_once(*ward_ns_, kCharonAddress), 0) << wardd_log();
+}
+
 }  // namespace
 }  // namespace ward::interop

@@ -201,7 +201,7 @@ class WarddStrongSwanRig : public ::testing::Test {
   // connections, secrets and the credentials under swanctl_dir() (`swanctl --load-all`).
   void start_charon(const std::string& swanctl_conf) {
     auto conf = strongswan_conf(dir(), kernel_);
-    conf.insert(conf.find("charon {\n") + std::string("charon {\n").size(), charon_settings_);
+    if (!charon_options_.empty()) conf.insert(conf.find("charon {\n") + std::string("charon {\n").size(), charon_options_);
     ASSERT_TRUE(test::write_file(dir() / "strongswan.conf", conf));
     ASSERT_TRUE(test::write_file(swanctl_dir() / "swanctl.conf", swanctl_conf));
     const test::Environment env{{"STRONGSWAN_CONF", (dir() / "strongswan.conf").string()}};
@@ -318,9 +318,8 @@ class WarddStrongSwanRig : public ::testing::Test {
   std::optional<test::ChildProcess> charon_, wardd_, capture_;
   std::unique_ptr<ward::testing::PacketCapture> packets_, charon_packets_;
   CharonKernel kernel_;
-  // Lines for strongswan.conf's charon section, set before start_charon ("  signature_authentication = no\n").
-  std::string charon_settings_;
   test::CapturedRun loaded_;   // what `swanctl --load-all` said
+  std::string charon_options_;  // lines added to strongswan.conf's charon section (fragment_size = 200)
 };
 
 }  // namespace ward::interop
