@@ -250,11 +250,13 @@ class WarddStrongSwanCertificateTest : public WarddStrongSwanRig {
     EXPECT_EQ(capture.find("ICMP"), std::string::npos) << "echo requests or replies in clear:\n" << capture;
   }
 
-  // charon's IKEv2 connection (certificate_swanctl_conf with version 2) and wardd with [ike]
+  // charon's IKEv2 connection (certificate_swanctl_conf with version 2, and charon's default
+  // fragmentation = yes: Ward reassembles IKEv2 fragments, RFC 7383) and wardd with [ike]
   // version = ikev2 (no fallback: an IKEv1 SA would fail the test). `ecdsa`: both keys P-256.
   void start_ikev2_pair(const std::string& charon_id, const std::string& ward_id, const std::string& ward_identity, bool ecdsa) {
     auto conf = certificate_swanctl_conf(charon_id, ward_id);
     conf.replace(conf.find("version = 1"), std::string("version = 1").size(), "version = 2");
+    conf.erase(conf.find("    fragmentation = no\n"), std::string("    fragmentation = no\n").size());
     test::RsaCertificateOptions charon_options;
     std::filesystem::path ward_key;
     if (ecdsa) {
@@ -289,6 +291,8 @@ TEST_F(WarddStrongSwanCertificateTest, Ikev2RsaWithDistinguishedNamesWhenWardIni
   start_ikev2_pair(kCharonDn, kWardDn, "", false);
   ASSERT_FALSE(HasFatalFailure());
   ward_initiates_ikev2(kWardDn, "RSA_EMSA_PKCS1_SHA2_256");
+  // Ward's IKE_AUTH with its RSA certificate is over its 576-byte default: it went as fragments.
+  EXPECT_NE(test::read_text(dir() / "charon.log").find("reassembled fragmented IKE message"), std::string::npos) << charon_log();
 }
 
 TEST_F(WarddStrongSwanCertificateTest, Ikev2RsaWithDistinguishedNamesWhenCharonInitiates) {
