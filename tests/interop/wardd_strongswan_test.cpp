@@ -216,6 +216,14 @@ std::vector<double> reply_times(const std::string& output) {
   return times;
 }
 
+// Seconds from `wall` to the first echo reply after it in ping -D's output, if one came.
+std::optional<double> first_reply_after(const std::string& output, double wall) {
+  for (const double t : reply_times(output)) {
+    if (t > wall) return t - wall;
+  }
+  return std::nullopt;
+}
+
 double wall_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -278,13 +286,8 @@ TEST_F(WarddStrongSwanTest, DeadPeerIsDetectedOnTimeAndTrafficReturnsWithinASeco
   std::optional<double> recovered;
   ASSERT_TRUE(eventually(
       [&] {
-        for (const double t : reply_times(ping_output())) {
-          if (t > returned_wall) {
-            recovered = t - returned_wall;
-            return true;
-          }
-        }
-        return false;
+        recovered = first_reply_after(ping_output(), returned_wall);
+        return recovered.has_value();
       },
       15s))
       << ping_output() << wardd_log() << charon_log();
@@ -367,13 +370,8 @@ TEST_F(WarddStrongSwanTest, Ikev2LivenessChecksAreAnsweredBothWaysAndAShortOutag
   std::optional<double> recovered;
   ASSERT_TRUE(eventually(
       [&] {
-        for (const double t : reply_times(ping_output())) {
-          if (t > returned_wall) {
-            recovered = t - returned_wall;
-            return true;
-          }
-        }
-        return false;
+        recovered = first_reply_after(ping_output(), returned_wall);
+        return recovered.has_value();
       },
       10s))
       << ping_output() << wardd_log() << charon_log();
