@@ -247,7 +247,9 @@ class EspInUdpNetnsTest : public ::testing::Test {
       // Whole superpackets left as UDP_SEGMENT sends (many datagrams each), none refused, and the
       // peer's came in as GSO frames that were all cut.
       EXPECT_GT(counters.udp_gso_sends, 0U);
-      EXPECT_GT(counters.udp_gso_datagrams, 4 * counters.udp_gso_sends);
+      // More than one datagram per send on average: how many depends on the stream's pace (an ASan
+      // run beside other tests carried 0.01 Gbit/s, 0.7 datagrams per send more than one).
+      EXPECT_GT(counters.udp_gso_datagrams, counters.udp_gso_sends);
       EXPECT_EQ(counters.raw_send_errors, 0U);
       EXPECT_GT(counters.ring_superpackets, 0U);
       EXPECT_EQ(counters.ring_unsplit, 0U);
