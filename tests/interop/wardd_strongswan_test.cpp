@@ -216,6 +216,15 @@ std::vector<double> reply_times(const std::string& output) {
   return times;
 }
 
+// An nftables table `name` in `ns` that drops everything the namespace sends and receives (its
+// processes keep their state); `nft delete table inet <name>` lifts it.
+bool block_everything(const ward::testing::Netns& ns, const std::filesystem::path& file, const std::string& name) {
+  return test::write_file(file, "table inet " + name + " {\n"
+                                "  chain in { type filter hook input priority -400; policy drop; }\n"
+                                "  chain out { type filter hook output priority -400; policy drop; }\n}\n") &&
+         ns.exec("nft -f " + file.string()) == 0;
+}
+
 // Seconds from `wall` to the first echo reply after it in ping -D's output, if one came.
 std::optional<double> first_reply_after(const std::string& output, double wall) {
   for (const double t : reply_times(output)) {
@@ -254,11 +263,7 @@ TEST_F(WarddStrongSwanTest, DeadPeerIsDetectedOnTimeAndTrafficReturnsWithinASeco
   const auto log = dir() / "wardd.log";
   const std::string probe = std::string(" to ") + kCharonAddress + " (1 of 2)";
   ASSERT_FALSE(logged(log, probe)) << "no R-U-THERE while charon answers";
-  const auto block = dir() / "block.nft";
-  ASSERT_TRUE(test::write_file(block, "table inet dpd_block {\n"
-                                      "  chain in { type filter hook input priority -400; policy drop; }\n"
-                                      "  chain out { type filter hook output priority -400; policy drop; }\n}\n"));
-  ASSERT_EQ(charon_ns_->exec("nft -f " + block.string()), 0);
+  ASSERT_TRUE(block_everything(*charon_ns_, dir() / "block.nft", "dpd_block"));
   const auto blocked = std::chrono::steady_clock::now();
   const double blocked_wall = wall_now();
 
@@ -356,11 +361,7 @@ TEST_F(WarddStrongSwanTest, Ikev2LivenessChecksAreAnsweredBothWaysAndAShortOutag
   const auto checks_before = count(test::read_text(log), check);
   const auto requests_before = count(test::read_text(charon_log_path), "parsed INFORMATIONAL request");
 
-  const auto block = dir() / "block.nft";
-  ASSERT_TRUE(test::write_file(block, "table inet liveness_block {\n"
-                                      "  chain in { type filter hook input priority -400; policy drop; }\n"
-                                      "  chain out { type filter hook output priority -400; policy drop; }\n}\n"));
-  ASSERT_EQ(charon_ns_->exec("nft -f " + block.string()), 0);
+  ASSERT_TRUE(block_everything(*charon_ns_, dir() / "block.nft", "liveness_block"));
   const auto blocked = std::chrono::steady_clock::now();
   ASSERT_TRUE(eventually([&] { return count(test::read_text(log), check) > checks_before; }, 10s)) << wardd_log();
   const auto check_ms = ms_since(blocked);
