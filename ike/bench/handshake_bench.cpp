@@ -1,6 +1,8 @@
-// IKEv1 handshake rate: main mode + quick mode (PSK, one ESP SA pair with PFS in the main mode's
-// group), Ward <-> Ward through two IkeService instances over real UDP sockets on loopback, each
-// with a SimDataplane. Printed beside the crypto bound measured in the same run: the
+// IKE handshake rate, IKEv1 and IKEv2, Ward <-> Ward through IkeService instances over real UDP
+// sockets on loopback, each with a SimDataplane. IKEv1: main mode + quick mode (PSK, one ESP SA
+// pair with PFS in the main mode's group: 4 derives, 2 per side). IKEv2: IKE_SA_INIT + IKE_AUTH
+// with the PSK and the first CHILD_SA (which has no KE of its own, RFC 7296 1.2: 2 derives, 1 per
+// side), selected with IkeServiceOptions::ike_version = Ikev2 ([ike] version). Printed beside the crypto bound measured in the same run: the
 // Diffie-Hellman (key generation + shared secret, both sides, main mode and PFS) and PRF work
 // (SKEYID, SKEYID_d/a/e, IVs, HASH_I/HASH_R, HASH(1)/(2)/(3), KEYMAT for both SAs, both sides) of
 // one handshake, done back to back on one thread.
@@ -12,15 +14,16 @@
 // forces a full main mode each time (a running service reuses its main mode to a peer); the cost
 // of starting and stopping a service with no handshake is measured and printed as well.
 //
-// Beside Ward's own crypto bound, the ECP-256 rows print the ECDH bound of issue 21: `openssl speed
-// ecdhp256` run by this program before the rows, divided by the 4 derives of a handshake (main
-// mode and PFS, both sides), twice: as openssl reports it (per second of its CPU time: what one
+// Beside Ward's own crypto bound (IKEv1 only), the ECP-256 rows print the ECDH bound of issue 21:
+// `openssl speed ecdhp256` run by this program before the rows, divided by the 4 derives of an
+// IKEv1 handshake (main mode and PFS, both sides) -- the IKEv2 rows too, against the same bound,
+// though their handshake has 2 derives (its own bound is twice that) --, twice: as openssl reports it (per second of its CPU time: what one
 // idle core does) and with -elapsed (per second of wall-clock time, under the load the rows run
 // under). "cpu us" is the process's CPU time (user + system, every thread) per handshake over the
 // row, steadier than the rates on a shared machine; "ECDH share" is the 4 derives' CPU time (from
-// the first figure) as a part of it.
+// the first figure, 4 or 2 derives) as a part of it.
 //
-//   handshake_bench [--handshakes N] [--concurrency K] [--groups ecp256,modp2048,modp1024]
+//   handshake_bench [--handshakes N] [--concurrency K] [--groups ecp256,modp2048,modp1024] [--versions 1,2]
 //
 // Not run by ctest for figures (ward_benchmark); the smoke test runs a few handshakes.
 #include <sys/resource.h>
@@ -72,7 +75,7 @@ struct Group {
   IkeGroupDescription group;
 };
 
-// Counts established quick modes and failures; waiters block on a condition variable.
+// Counts established quick modes (IKEv2: CHILD_SAs) and failures; waiters block on a condition variable.
 class Counter final : public service::IkeListener {
  public:
   void on_ike_event(const service::IkeEvent& event) override {
@@ -122,10 +125,11 @@ struct Side {
   Counter events;
 };
 
-service::IkeServiceOptions options_for(const IpAddress& local, std::uint16_t port) {
+service::IkeServiceOptions options_for(const IpAddress& local, std::uint16_t port, unsigned ike_version) {
   service::IkeServiceOptions o;
   o.local = local;
   o.port = port;
+  o.ike_version = ike_version == 2 ? service::IkeVersionPolicy::Ikev2 : service::IkeVersionPolicy::Ikev1;
   return o;
 }
 
@@ -257,11 +261,11 @@ double openssl_ecdh_p256_per_second(bool elapsed) {
 }
 
 // `handshakes` rounds of `concurrency` initiators each, against one responder.
-Row run_handshakes(IkeGroupDescription group, std::uint16_t port, unsigned handshakes, unsigned concurrency) {
+Row run_handshakes(IkeGroupDescription group, unsigned ike_version, std::uint16_t port, unsigned handshakes, unsigned concurrency) {
   Row row;
   const IpAddress responder_address = loopback(2);
   Side responder(group);
-  auto started = service::IkeService::start(options_for(responder_address, port), responder.sim, responder.policy,
+  auto started = service::IkeService::start(options_for(responder_address, port, ike_version), responder.sim, responder.policy,
                                             responder.events);
   if (!started) {
     std::fprintf(stderr, "responder: %s\n", started.error().c_str());
@@ -280,7 +284,7 @@ Row run_handshakes(IkeGroupDescription group, std::uint16_t port, unsigned hands
     const auto round_start = Steady::now();
     for (unsigned k = 0; k < concurrency; ++k) {
       const IpAddress address = concurrency == 1 ? loopback(1) : loopback(kFirstConcurrentHost + k);
-      auto s = service::IkeService::start(options_for(address, port), initiators[k]->sim, initiators[k]->policy,
+      auto s = service::IkeService::start(options_for(address, port, ike_version), initiators[k]->sim, initiators[k]->policy,
                                           initiators[k]->events);
       if (!s) {
         std::fprintf(stderr, "initiator %s: %s\n", address.to_string().c_str(), s.error().c_str());
@@ -312,7 +316,7 @@ double service_restarts_per_second(IkeGroupDescription group, std::uint16_t port
   Side side(group);
   const auto start = Steady::now();
   for (unsigned i = 0; i < count; ++i) {
-    auto s = service::IkeService::start(options_for(loopback(1), port), side.sim, side.policy, side.events);
+    auto s = service::IkeService::start(options_for(loopback(1), port, 1), side.sim, side.policy, side.events);
     if (!s) return 0;
   }
   return count / Seconds(Steady::now() - start).count();
@@ -332,6 +336,7 @@ int main(int argc, char** argv) {
   using ward::ike::IkeGroupDescription;
   unsigned handshakes = 200, concurrency_max = 4;
   std::vector<Group> groups{{"ECP-256", IkeGroupDescription::Ecp256}, {"MODP-2048", IkeGroupDescription::Modp2048}};
+  std::vector<unsigned> versions{1, 2};
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     const bool has_value = i + 1 < argc;
@@ -339,6 +344,7 @@ int main(int argc, char** argv) {
       ++i;
     } else if (arg == "--concurrency" && has_value && parse_unsigned(argv[i + 1], concurrency_max)) {
       ++i;
+
     } else if (arg == "--groups" && has_value) {
       const std::string list = argv[++i];
       groups.clear();
@@ -349,24 +355,40 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "--groups: ecp256, modp2048 and/or modp1024\n");
         return 2;
       }
+    } else if (arg == "--versions" && has_value) {
+      const std::string list = argv[++i];
+      versions.clear();
+      if (list.find('1') != std::string::npos) versions.push_back(1);
+      if (list.find('2') != std::string::npos) versions.push_back(2);
+      if (versions.empty()) {
+        std::fprintf(stderr, "--versions: 1 and/or 2 (IKEv1, IKEv2)\n");
+        return 2;
+      }
     } else {
-      std::fprintf(stderr, "usage: %s [--handshakes N] [--concurrency K] [--groups ecp256,modp2048,modp1024]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--handshakes N] [--concurrency K] [--groups ecp256,modp2048,modp1024] [--versions 1,2]\n",
+                   argv[0]);
       return 2;
     }
   }
   const auto port = static_cast<std::uint16_t>(kPortBase + ::getpid() % kPortSpan);
   const double restarts = service_restarts_per_second(IkeGroupDescription::Ecp256, port, handshakes);
-  std::printf("IKEv1 PSK main mode + quick mode (AES-256-CBC/SHA-256 phase 1, AES-GCM-128 + PFS phase 2), %u handshakes per row\n",
+  std::printf("IKEv1 PSK main mode + quick mode (AES-256-CBC/SHA-256 phase 1, AES-GCM-128 + PFS phase 2): 4 derives per handshake;\n"
+              "IKEv2 PSK IKE_SA_INIT + IKE_AUTH with the first CHILD_SA (AES-256-CBC/SHA-256, AES-GCM-128; no KE in the first "
+              "CHILD_SA): 2 derives per handshake. %u handshakes per row\n",
               handshakes);
   std::printf("initiator service start+stop alone: %.0f /s (%.3f ms each, included in the handshake rows)\n", restarts,
               restarts > 0 ? 1000.0 / restarts : 0.0);
+  // Issue 21's bound: 4 derives per handshake (IKEv1 main mode + quick mode with PFS, both sides).
+  // The IKEv2 rows are set against the same bound; their own (2 derives) is twice it.
   constexpr double kDerivesPerHandshake = 4;
+  const auto derives_of = [](unsigned version) { return version == 2 ? 2.0 : 4.0; };
   const bool ecp256 = std::any_of(groups.begin(), groups.end(), [](const Group& g) { return g.group == IkeGroupDescription::Ecp256; });
   const double ecdh_cpu = ecp256 ? openssl_ecdh_p256_per_second(false) / kDerivesPerHandshake : 0;
   const double ecdh_wall = ecp256 ? openssl_ecdh_p256_per_second(true) / kDerivesPerHandshake : 0;
   if (ecp256) {
-    std::printf("ECDH bound (openssl speed ecdhp256 / %.0f derives): %.1f handshakes/s per CPU second, %.1f/s wall-clock "
-                "(-elapsed, under this run's load); %.1f us of ECDH per handshake\n",
+    std::printf("ECDH bound (openssl speed ecdhp256 / %.0f derives, an IKEv1 handshake's; IKEv2 rows against it too, their own "
+                "2-derive bound is twice it): %.1f handshakes/s per CPU second, %.1f/s wall-clock (-elapsed, under this run's "
+                "load); %.1f us of ECDH per IKEv1 handshake\n",
                 kDerivesPerHandshake, ecdh_cpu, ecdh_wall, ecdh_cpu > 0 ? 1e6 / ecdh_cpu : 0.0);
   }
   bool all_ok = true;
@@ -374,20 +396,29 @@ int main(int argc, char** argv) {
     constexpr unsigned kDhSamples = 200;
     const auto [generate_us, shared_us] = dh_costs(g.group, kDhSamples);
     std::printf("%s: DiffieHellman::generate %.1f us, shared_secret %.1f us of CPU each\n", g.label, generate_us, shared_us);
-    std::printf("%-10s %-11s %14s %12s %9s %20s %8s %11s %11s %11s\n", "group", "initiators", "handshakes/s", "latency ms", "cpu us",
-                "crypto bound (1 cpu)", "ratio", "vs ECDH cpu", "vs ECDH wall", "ECDH share");
+    std::printf("%-10s %-5s %-11s %14s %12s %9s %20s %8s %11s %11s %11s\n", "group", "IKE", "initiators", "handshakes/s", "latency ms",
+                "cpu us", "crypto bound (1 cpu)", "ratio", "vs ECDH cpu", "vs ECDH wall", "ECDH share");
     const double bound = crypto_bound(g.group, Seconds(0.5));
-    for (unsigned k = 1; k <= concurrency_max; k *= 2) {
-      const Row row = run_handshakes(g.group, port, handshakes / k > 0 ? handshakes / k : 1, k);
-      all_ok = all_ok && row.ok;
-      std::printf("%-10s %-11u %14.1f %12.2f %9.0f %18.1f/s %7.1f%%", g.label, k, row.handshakes_per_second, row.mean_latency_ms,
-                  row.cpu_us_per_handshake, bound, bound > 0 ? 100.0 * row.handshakes_per_second / bound : 0.0);
-      if (g.group == IkeGroupDescription::Ecp256 && ecdh_cpu > 0 && ecdh_wall > 0 && row.cpu_us_per_handshake > 0) {
-        std::printf(" %10.1f%% %10.1f%% %10.1f%%", 100.0 * row.handshakes_per_second / ecdh_cpu,
-                    100.0 * row.handshakes_per_second / ecdh_wall, 100.0 * (1e6 / ecdh_cpu) / row.cpu_us_per_handshake);
+    for (const unsigned version : versions) {
+      for (unsigned k = 1; k <= concurrency_max; k *= 2) {
+        const Row row = run_handshakes(g.group, version, port, handshakes / k > 0 ? handshakes / k : 1, k);
+        all_ok = all_ok && row.ok;
+        const std::string label = "v" + std::to_string(version);
+        std::printf("%-10s %-5s %-11u %14.1f %12.2f %9.0f", g.label, label.c_str(), k, row.handshakes_per_second, row.mean_latency_ms,
+                    row.cpu_us_per_handshake);
+        if (version == 1) {
+          std::printf(" %18.1f/s %7.1f%%", bound, bound > 0 ? 100.0 * row.handshakes_per_second / bound : 0.0);
+        } else {
+          std::printf(" %20s %8s", "-", "-");   // Ward's crypto bound models IKEv1's exchanges
+        }
+        if (g.group == IkeGroupDescription::Ecp256 && ecdh_cpu > 0 && ecdh_wall > 0 && row.cpu_us_per_handshake > 0) {
+          const double ecdh_us = derives_of(version) * 1e6 / (ecdh_cpu * kDerivesPerHandshake);
+          std::printf(" %10.1f%% %10.1f%% %10.1f%%", 100.0 * row.handshakes_per_second / ecdh_cpu,
+                      100.0 * row.handshakes_per_second / ecdh_wall, 100.0 * ecdh_us / row.cpu_us_per_handshake);
+        }
+        std::printf("\n");
+        std::fflush(stdout);
       }
-      std::printf("\n");
-      std::fflush(stdout);
     }
   }
   return all_ok ? 0 : 1;
