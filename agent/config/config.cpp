@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <thread>
 #include <map>
 #include <sstream>
 #include <utility>
@@ -44,6 +45,11 @@ std::string_view name_of(IkeVersion version) noexcept {
     if (value == version) return name;
   }
   return "unknown";
+}
+
+unsigned ike_engines(const IkeSettings& settings) noexcept {
+  if (settings.engines) return *settings.engines;
+  return std::clamp(std::thread::hardware_concurrency(), 1U, kMaxIkeEngines);
 }
 
 std::string_view name_of(LegacyAlgorithms setting) noexcept {

@@ -137,7 +137,14 @@ struct IkeSettings {
   // fragment (unset: 576 for IPv4, 1280 for IPv6).
   bool fragmentation = true;
   std::optional<unsigned> fragment_size;
+  // [ike] engines: IKE event threads per address, each with its own sockets on UDP 500/4500 and
+  // its own peers (chosen by a hash of the peer's address, ike/net/reuseport.h). Unset (or
+  // `auto`): the cores, at most kMaxIkeEngines. The IKE process under [privsep] user runs one.
+  std::optional<unsigned> engines;
 };
+inline constexpr unsigned kMaxIkeEngines = 16;
+// [ike] engines resolved: the setting, or the cores (hardware_concurrency) up to kMaxIkeEngines.
+unsigned ike_engines(const IkeSettings& settings) noexcept;
 
 struct Config {
   DirectorySettings directory;

@@ -247,6 +247,20 @@ const std::vector<KeySpec>& key_table() {
          c.ike.fragment_size = size;
          return std::nullopt;
        }},
+      {"ike", "engines", false,
+       [](Config& c, std::string_view v) -> std::optional<std::string> {
+         if (v == "auto") {
+           c.ike.engines.reset();
+           return std::nullopt;
+         }
+         unsigned engines = 0;
+         const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), engines);
+         if (ec != std::errc{} || end != v.data() + v.size() || engines == 0 || engines > kMaxIkeEngines) {
+           return "'" + std::string(v) + "' is not an engine count (1.." + std::to_string(kMaxIkeEngines) + " or auto)";
+         }
+         c.ike.engines = engines;
+         return std::nullopt;
+       }},
       {"control", "socket", false,
        [](Config& c, std::string_view v) { c.control_socket = std::string(v); return absolute_path(v); }},
       {"monitor", "enabled", false,

@@ -62,6 +62,9 @@ TEST(ConfigTest, DefaultsForAStandaloneHost) {
   EXPECT_FALSE(parsed->ike.force_udp_encapsulation) << "ESP in UDP only behind a NAT unless forced";
   EXPECT_TRUE(parsed->ike.fragmentation) << "IKEv2 fragmentation announced by default";
   EXPECT_FALSE(parsed->ike.fragment_size.has_value());
+  EXPECT_FALSE(parsed->ike.engines.has_value()) << "[ike] engines: the cores by default";
+  EXPECT_GE(ike_engines(parsed->ike), 1u);
+  EXPECT_LE(ike_engines(parsed->ike), kMaxIkeEngines);
   EXPECT_EQ(parsed->boot_mode, BootMode::Block);  // fail closed unless told otherwise
   EXPECT_TRUE(parsed->boot_exemptions.empty());
   EXPECT_EQ(parsed->legacy_algorithms, LegacyAlgorithms::Policy);
@@ -132,7 +135,7 @@ TEST(ConfigTest, AllValuesAndComments) {
       "[monitor]\nenabled = yes\nlisten = [::1]:4750\ntls_cert = /c\ntls_key = /k\ntls_ca = /a\n"
       "[cache]\nevent_retention = 12h\n"
       "[ike]\nfallback_delay = 5s\nsoft_association_lifetime = 10m\ndpd_idle = 20s\ndpd_retry = 2s\ndpd_probes = 4\n"
-      "udp_encapsulation = force\nfragmentation = no\nfragment_size = 1200\n"
+      "udp_encapsulation = force\nfragmentation = no\nfragment_size = 1200\nengines = 3\n"
       "[log]\nlevel = debug\n";
   auto parsed = parse_config(text, "ward.conf");
   ASSERT_TRUE(parsed.has_value()) << parsed.error().to_string();
@@ -154,6 +157,8 @@ TEST(ConfigTest, AllValuesAndComments) {
   EXPECT_TRUE(parsed->ike.force_udp_encapsulation);
   EXPECT_FALSE(parsed->ike.fragmentation);
   EXPECT_EQ(parsed->ike.fragment_size, 1200u);
+  EXPECT_EQ(parsed->ike.engines, 3u);
+  EXPECT_EQ(ike_engines(parsed->ike), 3u);
   EXPECT_EQ(parsed->log_level, LogLevel::Debug);
 }
 
@@ -184,6 +189,8 @@ TEST(ConfigTest, ErrorsNameFileAndLine) {
   EXPECT_EQ(error_of("[driver]\nsa_lifetime_limit = 2s\n"),
             "ward.conf:2: sa_lifetime_limit: '2s' is shorter than 3s (the soft expiry and a rekey need time)");
   EXPECT_EQ(error_of("[ike]\ndpd_probes = 0\n"), "ward.conf:2: dpd_probes: '0' is not a probe count (1..10)");
+  EXPECT_EQ(error_of("[ike]\nengines = 0\n"), "ward.conf:2: engines: '0' is not an engine count (1..16 or auto)");
+  EXPECT_EQ(error_of("[ike]\nengines = 17\n"), "ward.conf:2: engines: '17' is not an engine count (1..16 or auto)");
   EXPECT_EQ(error_of("[ike]\nfragment_size = 100\n"),
             "ward.conf:2: fragment_size: '100' is not a fragment size in bytes (128..65535)");
   EXPECT_EQ(error_of("[ike]\nudp_encapsulation = yes\n"),

@@ -119,6 +119,7 @@ class IkeInProcess final : public IkeRunner {
       options.ikev2_fragment_size = settings_.fragment_size.value_or(0);
       options.log = [this](const std::string& line) { log_.debug("ike", {{"detail", line}}); };
       options.ike_version = ike_version_policy(settings_.version);
+      options.engines = config::ike_engines(settings_);   // [ike] engines: the cores by default
       if (settings_.fallback_delay) options.fallback_delay = *settings_.fallback_delay;
       if (settings_.soft_association_lifetime) options.soft_association_lifetime = *settings_.soft_association_lifetime;
       if (settings_.dpd_idle) options.dpd.idle = *settings_.dpd_idle;
@@ -129,7 +130,9 @@ class IkeInProcess final : public IkeRunner {
         log_.warning("ike-start-failed", {{"address", address.to_string()}, {"why", started.error()}});
         continue;
       }
-      log_.info("ike-started", {{"address", address.to_string()}, {"port", std::to_string(ward::ike::net::kIsakmpPort)}});
+      log_.info("ike-started", {{"address", address.to_string()},
+                                {"port", std::to_string(ward::ike::net::kIsakmpPort)},
+                                {"engines", std::to_string((*started)->engines())}});
       services_.push_back(std::move(*started));
     }
     if (services_.empty()) return;

@@ -23,7 +23,10 @@
 // row, steadier than the rates on a shared machine; "ECDH share" is the 4 derives' CPU time (from
 // the first figure, 4 or 2 derives) as a part of it.
 //
-//   handshake_bench [--handshakes N] [--concurrency K] [--groups ecp256,modp2048,modp1024] [--versions 1,2]
+// The responder runs IkeServiceOptions::engines = --engines (default: the cores) event threads;
+// each initiator service one.
+//
+//   handshake_bench [--handshakes N] [--concurrency K] [--groups ecp256,modp2048,modp1024] [--versions 1,2] [--engines N]
 //
 // Not run by ctest for figures (ward_benchmark); the smoke test runs a few handshakes.
 #include <sys/resource.h>
@@ -39,6 +42,7 @@
 #include <cstring>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -261,12 +265,14 @@ double openssl_ecdh_p256_per_second(bool elapsed) {
 }
 
 // `handshakes` rounds of `concurrency` initiators each, against one responder.
-Row run_handshakes(IkeGroupDescription group, unsigned ike_version, std::uint16_t port, unsigned handshakes, unsigned concurrency) {
+Row run_handshakes(IkeGroupDescription group, unsigned ike_version, unsigned engines, std::uint16_t port, unsigned handshakes,
+                   unsigned concurrency) {
   Row row;
   const IpAddress responder_address = loopback(2);
   Side responder(group);
-  auto started = service::IkeService::start(options_for(responder_address, port, ike_version), responder.sim, responder.policy,
-                                            responder.events);
+  auto responder_options = options_for(responder_address, port, ike_version);
+  responder_options.engines = engines;
+  auto started = service::IkeService::start(responder_options, responder.sim, responder.policy, responder.events);
   if (!started) {
     std::fprintf(stderr, "responder: %s\n", started.error().c_str());
     return row;
@@ -335,6 +341,7 @@ int main(int argc, char** argv) {
   using namespace ward::ike::bench;
   using ward::ike::IkeGroupDescription;
   unsigned handshakes = 200, concurrency_max = 4;
+  unsigned engines = std::max(1U, std::thread::hardware_concurrency());
   std::vector<Group> groups{{"ECP-256", IkeGroupDescription::Ecp256}, {"MODP-2048", IkeGroupDescription::Modp2048}};
   std::vector<unsigned> versions{1, 2};
   for (int i = 1; i < argc; ++i) {
@@ -344,7 +351,8 @@ int main(int argc, char** argv) {
       ++i;
     } else if (arg == "--concurrency" && has_value && parse_unsigned(argv[i + 1], concurrency_max)) {
       ++i;
-
+    } else if (arg == "--engines" && has_value && parse_unsigned(argv[i + 1], engines)) {
+      ++i;
     } else if (arg == "--groups" && has_value) {
       const std::string list = argv[++i];
       groups.clear();
@@ -365,7 +373,7 @@ int main(int argc, char** argv) {
         return 2;
       }
     } else {
-      std::fprintf(stderr, "usage: %s [--handshakes N] [--concurrency K] [--groups ecp256,modp2048,modp1024] [--versions 1,2]\n",
+      std::fprintf(stderr, "usage: %s [--handshakes N] [--concurrency K] [--groups ecp256,modp2048,modp1024] [--versions 1,2] [--engines N]\n",
                    argv[0]);
       return 2;
     }
@@ -376,6 +384,7 @@ int main(int argc, char** argv) {
               "IKEv2 PSK IKE_SA_INIT + IKE_AUTH with the first CHILD_SA (AES-256-CBC/SHA-256, AES-GCM-128; no KE in the first "
               "CHILD_SA): 2 derives per handshake. %u handshakes per row\n",
               handshakes);
+  std::printf("responder: one IkeService with %u engine(s) (--engines; default: the cores)\n", engines);
   std::printf("initiator service start+stop alone: %.0f /s (%.3f ms each, included in the handshake rows)\n", restarts,
               restarts > 0 ? 1000.0 / restarts : 0.0);
   // Issue 21's bound: 4 derives per handshake (IKEv1 main mode + quick mode with PFS, both sides).
@@ -401,7 +410,7 @@ int main(int argc, char** argv) {
     const double bound = crypto_bound(g.group, Seconds(0.5));
     for (const unsigned version : versions) {
       for (unsigned k = 1; k <= concurrency_max; k *= 2) {
-        const Row row = run_handshakes(g.group, version, port, handshakes / k > 0 ? handshakes / k : 1, k);
+        const Row row = run_handshakes(g.group, version, engines, port, handshakes / k > 0 ? handshakes / k : 1, k);
         all_ok = all_ok && row.ok;
         const std::string label = "v" + std::to_string(version);
         std::printf("%-10s %-5s %-11u %14.1f %12.2f %9.0f", g.label, label.c_str(), k, row.handshakes_per_second, row.mean_latency_ms,

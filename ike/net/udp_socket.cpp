@@ -47,10 +47,12 @@ UniqueFd::~UniqueFd() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-Expected<UdpSocket, std::string> UdpSocket::bind(const IpAddress& local, std::uint16_t port) {
+Expected<UdpSocket, std::string> UdpSocket::bind(const IpAddress& local, std::uint16_t port, bool reuse_port) {
   const int family = local.family() == IpFamily::V4 ? AF_INET : AF_INET6;
   UniqueFd fd(::socket(family, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP));
   if (fd.get() < 0) return unexpected(errno_text("socket"));
+  const int one = 1;
+  if (reuse_port && ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) return unexpected(errno_text("SO_REUSEPORT"));
   sockaddr_storage storage;
   const socklen_t size = fill(local, port, storage);
   if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&storage), size) != 0) {

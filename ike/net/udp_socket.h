@@ -43,7 +43,8 @@ struct Datagram {
 
 class UdpSocket {
  public:
-  static Expected<UdpSocket, std::string> bind(const IpAddress& local, std::uint16_t port = kIsakmpPort);
+  // reuse_port: SO_REUSEPORT before the bind (several engines on one port, reuseport.h).
+  static Expected<UdpSocket, std::string> bind(const IpAddress& local, std::uint16_t port = kIsakmpPort, bool reuse_port = false);
   // A socket bound elsewhere (wardd's parent binds UDP 500/4500 and hands them to its IKE process).
   static UdpSocket adopt(UniqueFd fd) { return UdpSocket(std::move(fd)); }
 

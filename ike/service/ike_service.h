@@ -1,6 +1,11 @@
 // The running IKE service: one UDP socket (and the NAT-T one), one event thread, the exchange
 // classes of ike/sa (IKEv1) and the Ikev2Sa state machines (IKEv2, ikev2_sa.h) driven by
 // datagrams, acquires and timers; IkeServiceOptions::ike_version picks what acquires start with.
+// With IkeServiceOptions::engines > 1, as many of those (an engine, its thread, its sockets on the
+// same ports) side by side, each owning the peers whose address hashes to it (ike/net/reuseport.h):
+// a peer's datagrams come to its engine's socket, initiate() posts to that engine, the other
+// commands go to all; they share nothing but the Dataplane, the PolicyLookup and the listener,
+// which are thread-safe already (wardd runs a service per address).
 //
 //   datagram --> route --+-- main mode (cookie pair; a message 1 with a zero responder cookie
 //                        |   makes a responder, within the half-open limits)
@@ -19,7 +24,7 @@
 //
 // What to accept is the caller's: a PolicyLookup answers with auth providers, proposals and the
 // filter id, so the service never sees the policy model. Results go to an IkeListener (on the
-// event thread); snapshot() is for `show sa` from any thread. Ownership: the service owns the
+// event threads); snapshot() is for `show sa` from any thread. Ownership: the service owns the
 // socket, the thread and every SA; the Dataplane and the PolicyLookup must outlive it.
 #pragma once
 
@@ -157,6 +162,14 @@ inline constexpr std::chrono::minutes kIkev1PeerMemory{60};
 
 struct IkeServiceOptions {
   IpAddress local;
+  // Event threads, each an engine with its own sockets on the same port (SO_REUSEPORT, a BPF
+  // program choosing by a hash of the peer's address: ike/net/reuseport.h), so the handshakes of
+  // different peers run on different cores with no state shared. A peer's datagrams, acquires and
+  // DELETEs all reach the engine owning it. The total limits below (max_half_open, embryonic
+  // max_entries / max_bytes, ikev2_cookie_threshold) are divided among the engines; the per-peer
+  // ones hold as they are. 1 (the service's default; wardd's [ike] engines defaults to the cores):
+  // one plain socket, as before.
+  unsigned engines = 1;
   // The service's default is IKEv1 (what its tests and the IKEv1 interop suites expect); wardd's
   // [ike] version defaults to ikev2-first.
   IkeVersionPolicy ike_version = IkeVersionPolicy::Ikev1;
@@ -325,6 +338,8 @@ struct IkeCounters {
   std::uint64_t ikev2_refused_by_version = 0;   // IKE_SA_INITs answered INVALID_MAJOR_VERSION (ike_version ikev1)
 
   friend bool operator==(const IkeCounters&, const IkeCounters&) = default;
+  // Every counter summed (the engines' of one service); `embryonic`, a gauge, too.
+  IkeCounters& operator+=(const IkeCounters& other) noexcept;
 };
 
 struct IkeSnapshot {
@@ -345,9 +360,16 @@ class IkeService {
   static Expected<std::unique_ptr<IkeService>, std::string> start(IkeServiceOptions options, driver::Dataplane& dataplane,
                                                                   const PolicyLookup& policy, IkeListener& listener);
   // The same on sockets already bound to options.local (port, and nat_t_port when
-  // options.nat_traversal): wardd's unprivileged IKE process gets them from its parent.
+  // options.nat_traversal): wardd's unprivileged IKE process gets them from its parent. One
+  // engine (options.engines is ignored).
   static Expected<std::unique_ptr<IkeService>, std::string> start_on(IkeServiceOptions options, net::UdpSocket socket,
                                                                      std::optional<net::UdpSocket> nat_socket,
+                                                                     driver::Dataplane& dataplane, const PolicyLookup& policy,
+                                                                     IkeListener& listener);
+  // One engine per socket of `sockets` (a group from net::bind_group, in its order), and as many
+  // NAT-T sockets (a group too) when options.nat_traversal.
+  static Expected<std::unique_ptr<IkeService>, std::string> start_on(IkeServiceOptions options, std::vector<net::UdpSocket> sockets,
+                                                                     std::vector<net::UdpSocket> nat_sockets,
                                                                      driver::Dataplane& dataplane, const PolicyLookup& policy,
                                                                      IkeListener& listener);
   // Sends DELETEs for our SAs, removes them from the dataplane, stops the thread.
@@ -356,34 +378,36 @@ class IkeService {
   IkeService& operator=(const IkeService&) = delete;
 
   // Thread-safe; returns at once. Several acquires for one (peer, filter) give one negotiation.
+  // With several engines, the one owning acquire.peer (net::peer_engine) takes it.
   void initiate(const driver::Acquire& acquire);
   // Thread-safe: the dataplane's soft expiry of an outbound SA negotiates its successor; a hard
-  // expiry forgets the pair.
+  // expiry forgets the pair. Every engine is told (each ignores SPIs it does not hold).
   void on_expiry(const driver::SaExpiry& expiry);
   // Thread-safe: deletes (with DELETE notifications) the SAs of filters not in `live`.
   void retain_filters(std::vector<std::uint32_t> live);
-  // Thread-safe: the state as of the last event the thread handled, lifetimes as of now.
+  // Thread-safe: the state as of the last event the thread handled, lifetimes as of now. With
+  // several engines: their lists one after the other, the counters summed, the failures by age.
   IkeSnapshot snapshot() const;
-  // Thread-safe: blocks until the event thread has run everything posted before this call.
+  // Thread-safe: blocks until the event threads have run everything posted before this call.
   void sync();
+  std::size_t engines() const noexcept { return workers_.size(); }
 
   const IkeServiceOptions& options() const noexcept { return options_; }
 
   class Engine;
 
  private:
-  IkeService(IkeServiceOptions options, net::UdpSocket socket, driver::Dataplane& dataplane, const PolicyLookup& policy,
-             IkeListener& listener);
-  void post(std::function<void()> command);
-  void run();
+  // One engine and the thread that alone touches it, with its own sockets (reuseport.h).
+  struct Worker;
+  IkeService(IkeServiceOptions options, std::vector<net::UdpSocket> sockets, std::vector<net::UdpSocket> nat_sockets,
+             driver::Dataplane& dataplane, const PolicyLookup& policy, IkeListener& listener);
+  static Expected<std::unique_ptr<IkeService>, std::string> start_workers(std::unique_ptr<IkeService> service);
+  Worker& owner(const IpAddress& peer);
+  static void post(Worker& worker, std::function<void()> command);
+  static void run(Worker& worker);
 
   IkeServiceOptions options_;
-  std::unique_ptr<Engine> engine_;
-  int wake_fd_ = -1;
-  std::mutex commands_mutex_;
-  std::vector<std::function<void()>> commands_;
-  std::atomic<bool> stopping_{false};
-  std::thread thread_;
+  std::vector<std::unique_ptr<Worker>> workers_;
 };
 
 }  // namespace ward::ike::service
