@@ -103,6 +103,9 @@ struct StartNote {   // kStart
   bool ikev2_fragmentation = true;        // [ike] fragmentation
   std::uint32_t ikev2_fragment_size = 0;  // [ike] fragment_size (0: by address family)
 };
+struct ServicesNote {   // kServices: the services to run from now on, in this order
+  std::vector<ServiceStart> services;
+};
 struct RetainFilters {   // kRetainFilters
   std::vector<std::uint32_t> filter_ids;
 };
@@ -573,6 +576,14 @@ struct Wire<StartNote> {
     WARD_WIRE(capabilities), WARD_WIRE(fallback_delay), WARD_WIRE(soft_association_lifetime), WARD_WIRE(services),
         WARD_WIRE(dpd_idle), WARD_WIRE(dpd_retry), WARD_WIRE(dpd_probes), WARD_WIRE(ike_version), WARD_WIRE(force_udp_encapsulation),
         WARD_WIRE(ikev2_fragmentation), WARD_WIRE(ikev2_fragment_size);
+  }
+};
+template <>
+struct Wire<ServicesNote> {
+  static constexpr const char* name = "services";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(services);
   }
 };
 template <>
