@@ -10,7 +10,7 @@
 #include "agent/daemon/key_wire.h"
 #include "agent/ikebridge/sa_admission.h"
 #include "agent/ikeproc/messages.h"
-#include "agent/ikeproc/wire.h"
+#include "agent/ikeproc/wire_gss.h"
 
 namespace ward::agent::daemon {
 

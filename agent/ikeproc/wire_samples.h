@@ -5,7 +5,7 @@
 
 #include <tuple>
 
-#include "agent/ikeproc/wire.h"
+#include "agent/ikeproc/wire_gss.h"
 
 namespace ward::agent::ikeproc::samples {
 
