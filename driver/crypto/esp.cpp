@@ -317,8 +317,8 @@ Expected<void, DropReason> EspSa::encapsulate_impl(std::span<const std::byte> pa
   return {};
 }
 
-Expected<Decapsulated, DropReason> EspSa::decapsulate(std::span<const std::byte> packet,
-                                                      std::vector<std::byte>& out) {
+Expected<Decapsulated, DropReason> EspSa::decapsulate(std::span<const std::byte> packet, std::vector<std::byte>& out,
+                                                      InnerChecksum inner_checksum) {
   OutputLease lease(out);
   ByteWriter& writer = lease.writer();
   if (direction_ != Direction::Inbound) return unexpected(DropReason::WrongDirection);
@@ -367,7 +367,7 @@ Expected<Decapsulated, DropReason> EspSa::decapsulate(std::span<const std::byte>
       return unexpected(finished.error());
     }
     // RFC 3948 3.1.2: behind a NAT the inner TCP/UDP checksum covers the peer's own addresses.
-    if (udp_) (void)refresh_transport_checksum(writer, *info, opened->next_header);
+    if (udp_ && inner_checksum == InnerChecksum::Refresh) (void)refresh_transport_checksum(writer, *info, opened->next_header);
     return opened;
   }
 

@@ -766,6 +766,35 @@ TEST_P(EspNatTransport, InnerChecksumIsValidForTheTranslatedAddressesAfterDecaps
   }
 }
 
+// Where the caller marks the delivered packet checksum-valid (the TUN device), the segment comes
+// out exactly as the peer sent it: no recompute, the NAT-stale checksum left for nobody to check.
+TEST_P(EspNatTransport, InnerChecksumIsLeftAsSentWhenTheCallerMarksItValid) {
+  const auto [ipv6, protocol] = GetParam();
+  SaShape shape;
+  shape.ipv6 = ipv6;
+  shape.udp = true;
+  SaPair pair = make_pair(shape);
+  for (const std::size_t data : {0, 33, 1200}) {
+    const Bytes sent_segment = segment(protocol, private_source(ipv6), server(ipv6), data);
+    Bytes wire;
+    ASSERT_TRUE(pair.outbound.encapsulate(ip_packet(private_source(ipv6), server(ipv6), protocol, sent_segment), wire));
+    translate_source(wire, public_source(ipv6));
+    Bytes delivered;
+    // The ICV still decides: a flipped ciphertext bit is dropped whatever the caller marks.
+    Bytes tampered = wire;
+    tampered[tampered.size() - 20] ^= std::byte{0x10};
+    const auto dropped = pair.inbound.decapsulate(tampered, delivered, InnerChecksum::MarkedValidByCaller);
+    ASSERT_FALSE(dropped);
+    EXPECT_EQ(dropped.error(), DropReason::IcvMismatch);
+    ASSERT_TRUE(pair.inbound.decapsulate(wire, delivered, InnerChecksum::MarkedValidByCaller));
+    auto info = parse_ip_packet(delivered);
+    ASSERT_TRUE(info);
+    EXPECT_TRUE(info->source == public_source(ipv6));
+    EXPECT_EQ(Bytes(delivered.begin() + static_cast<std::ptrdiff_t>(info->header_length), delivered.end()), sent_segment) << data;
+    EXPECT_FALSE(checksum_valid(delivered)) << data;  // stale for the translated source: only the mark lets it in
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(TcpUdpV4V6, EspNatTransport,
                          ::testing::Values(NatCase{false, kTcp}, NatCase{false, kUdp}, NatCase{true, kTcp},
                                            NatCase{true, kUdp}),

@@ -30,7 +30,6 @@ struct virtio_net_hdr {
   std::uint16_t csum_offset;
 };
 constexpr std::uint8_t VIRTIO_NET_HDR_F_NEEDS_CSUM = 1;
-constexpr std::uint8_t VIRTIO_NET_HDR_F_DATA_VALID = 2;
 constexpr std::uint8_t VIRTIO_NET_HDR_GSO_NONE = 0;
 constexpr std::uint8_t VIRTIO_NET_HDR_GSO_TCPV4 = 1;
 constexpr std::uint8_t VIRTIO_NET_HDR_GSO_TCPV6 = 4;
@@ -38,6 +37,7 @@ constexpr std::size_t kVnetHeader = sizeof(virtio_net_hdr);
 static_assert(kVnetHeader == 10);
 constexpr std::size_t kMaxJoined = 65535;  // IPv4 total length, IPv6 payload length
 constexpr std::uint8_t kTcp = 6;
+constexpr std::uint8_t kUdp = 17;
 constexpr std::uint8_t kAck = 0x10, kPsh = 0x08;
 
 using packet_bytes::be16;
@@ -101,13 +101,69 @@ bool continues(std::span<const std::byte> first, const Segment& f, std::span<con
          std::memcmp(first.data() + t + 20, next.data() + t + 20, f.tcp_header - 20) == 0;  // options
 }
 
+// The pseudo-header sum (RFC 793/768/8200, not complemented) a checksum-partial packet carries in
+// its checksum field: the stack adds the segment's bytes from csum_start if it ever needs the
+// checksum (forwarding), and trusts it as it is on local delivery.
+std::uint16_t pseudo_header_sum(std::span<const std::byte> packet, bool v4, std::uint8_t protocol, std::size_t transport_length) {
+  std::uint32_t sum = v4 ? crypto::ones_complement_sum(packet.subspan(12, 8)) : crypto::ones_complement_sum(packet.subspan(8, 32));
+  sum += protocol;
+  sum += static_cast<std::uint32_t>(transport_length >> 16) + static_cast<std::uint32_t>(transport_length & 0xFFFF);
+  while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
+  return static_cast<std::uint16_t>(sum);
+}
+
+// Where a single packet's TCP/UDP checksum starts, for a checksum-partial write: IPv4 (not a
+// fragment) or IPv6 with TCP/UDP right after the fixed header, the transport header complete, UDP
+// with a checksum (an IPv4 zero stays "none"). This covers every packet whose checksum
+// EspSa::decapsulate leaves as the peer wrote it (InnerChecksum::MarkedValidByCaller: the
+// RFC 3948 3.1.2 refresh applies to no other).
+bool partial_checksum_layout(std::span<const std::byte> p, bool& v4, std::size_t& ip_header, std::uint8_t& protocol) {
+  if (p.size() < 20) return false;
+  const unsigned version = u8(p, 0) >> 4;
+  std::size_t total = 0;
+  if (version == 4) {
+    v4 = true;
+    ip_header = std::size_t{u8(p, 0) & 0x0FU} * 4;
+    total = be16(p, 2);
+    protocol = u8(p, 9);
+    if (ip_header < 20 || (be16(p, 6) & 0x3FFF) != 0) return false;  // a fragment: the checksum covers the whole datagram
+  } else if (version == 6) {
+    if (p.size() < 40) return false;
+    v4 = false;
+    ip_header = 40;
+    total = 40 + std::size_t{be16(p, 4)};
+    protocol = u8(p, 6);
+  } else {
+    return false;
+  }
+  if (total > p.size() || total < ip_header) return false;
+  const std::size_t transport = total - ip_header;
+  if (protocol == kTcp) return transport >= 20;
+  if (protocol == kUdp) return transport >= 8 && (!v4 || be16(p, ip_header + 6) != 0);
+  return false;
+}
+
+// One packet as it is: TCP and UDP checksum-partial (the stack does not check them on local
+// delivery; a TUN write ignores VIRTIO_NET_HDR_F_DATA_VALID, so "valid" must be said this way),
+// anything else (ICMP: no pseudo-header) with an empty header, its checksum checked by the stack.
 void write_single(std::span<const std::byte> packet, std::vector<std::byte>& out) {
   virtio_net_hdr header{};
-  header.flags = VIRTIO_NET_HDR_F_DATA_VALID;  // ESP's ICV authenticated it
   header.gso_type = VIRTIO_NET_HDR_GSO_NONE;
   out.resize(kVnetHeader + packet.size());
-  std::memcpy(out.data(), &header, kVnetHeader);
   std::memcpy(out.data() + kVnetHeader, packet.data(), packet.size());
+  bool v4 = true;
+  std::size_t ip_header = 0;
+  std::uint8_t protocol = 0;
+  if (partial_checksum_layout(packet, v4, ip_header, protocol)) {
+    const std::span<std::byte> written = std::span(out).subspan(kVnetHeader);
+    const std::size_t total = v4 ? be16(packet, 2) : 40 + std::size_t{be16(packet, 4)};
+    const std::size_t field = protocol == kTcp ? 16 : 6;
+    put16(written, ip_header + field, pseudo_header_sum(packet, v4, protocol, total - ip_header));
+    header.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+    header.csum_start = static_cast<std::uint16_t>(ip_header);
+    header.csum_offset = static_cast<std::uint16_t>(field);
+  }
+  std::memcpy(out.data(), &header, kVnetHeader);
 }
 
 // Completes a run of `count` segments in `out` (vnet header, then the first segment's headers and
@@ -117,28 +173,22 @@ void finish_run(std::vector<std::byte>& out, const Segment& first, std::size_t c
   const std::span<std::byte> packet = std::span(out).subspan(kVnetHeader);
   const std::size_t total = packet.size();
   const std::size_t tcp_length = total - first.ip_header;
-  std::uint32_t sum = 0;
   if (first.v4) {
     put16(packet, 2, static_cast<std::uint16_t>(total));
     put16(packet, 10, 0);
     put16(packet, 10, crypto::internet_checksum(packet.first(20)));
-    sum = crypto::ones_complement_sum(packet.subspan(12, 8));
   } else {
     put16(packet, 4, static_cast<std::uint16_t>(tcp_length));
-    sum = crypto::ones_complement_sum(packet.subspan(8, 32));
   }
-  sum += kTcp;
-  sum += static_cast<std::uint32_t>(tcp_length >> 16) + static_cast<std::uint32_t>(tcp_length & 0xFFFF);
-  while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
-  put16(packet, first.ip_header + 16, static_cast<std::uint16_t>(sum));
+  put16(packet, first.ip_header + 16, pseudo_header_sum(packet, first.v4, kTcp, tcp_length));
   virtio_net_hdr header{};
+  header.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+  header.csum_start = static_cast<std::uint16_t>(first.ip_header);
+  header.csum_offset = 16;
   if (count > 1) {
-    header.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
     header.gso_type = first.v4 ? VIRTIO_NET_HDR_GSO_TCPV4 : VIRTIO_NET_HDR_GSO_TCPV6;
     header.hdr_len = static_cast<std::uint16_t>(first.ip_header + first.tcp_header);
     header.gso_size = static_cast<std::uint16_t>(gso_size);
-    header.csum_start = static_cast<std::uint16_t>(first.ip_header);
-    header.csum_offset = 16;
   }
   std::memcpy(out.data(), &header, kVnetHeader);
 }
