@@ -65,6 +65,15 @@ std::vector<std::byte> tcp_packet(bool v4, std::uint32_t sequence, std::size_t p
   return p;
 }
 
+// What join_tcp_segments() has written to the device, each write as one buffer.
+std::vector<std::vector<std::byte>> written(std::span<const std::span<const std::byte>> packets) {
+  std::vector<TunPacket> writes;
+  const std::size_t count = join_tcp_segments(packets, writes);
+  std::vector<std::vector<std::byte>> out;
+  for (std::size_t i = 0; i < count; ++i) out.push_back(writes[i].bytes());
+  return out;
+}
+
 bool checksums_valid(std::span<const std::byte> p) {
   const bool v4 = (std::to_integer<unsigned>(p[0]) >> 4) == 4;
   const std::size_t ip = v4 ? 20 : 40;
@@ -112,8 +121,8 @@ TEST_P(FastPath, SegmentsOfOneFlowAreJoinedBackIntoTheSuperpacket) {
   ASSERT_TRUE(segment_tcp(superpacket, 1360, segments).has_value());
   std::vector<std::span<const std::byte>> spans;
   for (std::size_t i = 0; i < segments.count; ++i) spans.push_back(segments[i]);
-  std::vector<std::vector<std::byte>> out;
-  ASSERT_EQ(join_tcp_segments(spans, out), 1U);
+  const auto out = written(spans);
+  ASSERT_EQ(out.size(), 1U);
   const auto joined = std::span<const std::byte>(out[0]);
   EXPECT_EQ(std::to_integer<unsigned>(joined[1]), v4 ? 1U : 4U) << "GSO TCPv4 / TCPv6";
   EXPECT_EQ(std::to_integer<unsigned>(joined[0]), 1U) << "checksum left partial";
@@ -139,8 +148,8 @@ TEST_P(FastPath, OnlyContiguousSegmentsOfOneFlowAreJoined) {
   const auto after = tcp_packet(v4, 7000, 1000);
   const auto syn = tcp_packet(v4, 8000, 0, 0x02);       // never joined
   const std::vector<std::span<const std::byte>> packets = {a, b, gap, pushed, after, syn};
-  std::vector<std::vector<std::byte>> out;
-  ASSERT_EQ(join_tcp_segments(packets, out), 4U);  // a+b, gap+pushed, after, syn
+  const auto out = written(packets);
+  ASSERT_EQ(out.size(), 4U);  // a+b, gap+pushed, after, syn
   EXPECT_EQ(out[0].size(), kVnet + a.size() + 1000);
   EXPECT_EQ(out[1].size(), kVnet + gap.size() + 1000);
   EXPECT_EQ(out[2].size(), kVnet + after.size());
@@ -175,8 +184,8 @@ TEST(FastPath, SinglePacketsAreChecksumPartialOnlyWhereTheyHaveAPseudoHeaderChec
   auto fragment = tcp_packet(true, 1, 100);
   fragment[6] = std::byte{0x20};  // more fragments
   const std::vector<std::span<const std::byte>> packets = {udp, zero_udp, icmp, fragment};
-  std::vector<std::vector<std::byte>> out;
-  ASSERT_EQ(join_tcp_segments(packets, out), 4U);
+  const auto out = written(packets);
+  ASSERT_EQ(out.size(), 4U);
   EXPECT_EQ(std::to_integer<unsigned>(out[0][0]), 1U);
   std::uint16_t csum_offset = 0;
   std::memcpy(&csum_offset, out[0].data() + 8, 2);

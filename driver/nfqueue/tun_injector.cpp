@@ -5,6 +5,7 @@
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -146,7 +147,9 @@ bool partial_checksum_layout(std::span<const std::byte> p, bool& v4, std::size_t
 // One packet as it is: TCP and UDP checksum-partial (the stack does not check them on local
 // delivery; a TUN write ignores VIRTIO_NET_HDR_F_DATA_VALID, so "valid" must be said this way),
 // anything else (ICMP: no pseudo-header) with an empty header, its checksum checked by the stack.
-void write_single(std::span<const std::byte> packet, std::vector<std::byte>& out) {
+void write_single(std::span<const std::byte> packet, TunPacket& tun_packet) {
+  tun_packet.payloads.clear();
+  std::vector<std::byte>& out = tun_packet.head;
   virtio_net_hdr header{};
   header.gso_type = VIRTIO_NET_HDR_GSO_NONE;
   out.resize(kVnetHeader + packet.size());
@@ -166,12 +169,13 @@ void write_single(std::span<const std::byte> packet, std::vector<std::byte>& out
   std::memcpy(out.data(), &header, kVnetHeader);
 }
 
-// Completes a run of `count` segments in `out` (vnet header, then the first segment's headers and
-// every segment's payload): lengths, the IPv4 header checksum, and the TCP checksum left partial
-// (the pseudo-header sum) for the stack, with the segmentation the stack would undo.
-void finish_run(std::vector<std::byte>& out, const Segment& first, std::size_t count, std::size_t gso_size) {
-  const std::span<std::byte> packet = std::span(out).subspan(kVnetHeader);
-  const std::size_t total = packet.size();
+// Completes a run of `count` segments (`joined`: the vnet header and the first segment's headers,
+// then every segment's payload): lengths, the IPv4 header checksum, and the TCP checksum left
+// partial (the pseudo-header sum) for the stack, with the segmentation the stack would undo.
+void finish_run(TunPacket& joined, const Segment& first, std::size_t count, std::size_t gso_size) {
+  std::vector<std::byte>& out = joined.head;
+  const std::span<std::byte> packet = std::span(out).subspan(kVnetHeader);  // the IP and TCP headers
+  const std::size_t total = joined.size() - kVnetHeader;
   const std::size_t tcp_length = total - first.ip_header;
   if (first.v4) {
     put16(packet, 2, static_cast<std::uint16_t>(total));
@@ -195,9 +199,22 @@ void finish_run(std::vector<std::byte>& out, const Segment& first, std::size_t c
 
 }  // namespace
 
-std::size_t join_tcp_segments(std::span<const std::span<const std::byte>> packets, std::vector<std::vector<std::byte>>& out) {
+std::size_t TunPacket::size() const noexcept {
+  std::size_t total = head.size();
+  for (const auto payload : payloads) total += payload.size();
+  return total;
+}
+
+std::vector<std::byte> TunPacket::bytes() const {
+  std::vector<std::byte> all(head);
+  for (const auto payload : payloads) all.insert(all.end(), payload.begin(), payload.end());
+  return all;
+}
+
+std::size_t join_tcp_segments(std::span<const std::span<const std::byte>> packets, std::vector<TunPacket>& out) {
   std::size_t written = 0;
   std::size_t run_count = 0;   // segments in the open run (0: none)
+  std::size_t run_length = 0;  // the open run's IP packet length so far
   Segment run_first;
   std::span<const std::byte> run_head;
   std::uint32_t next_sequence = 0;
@@ -211,7 +228,7 @@ std::size_t join_tcp_segments(std::span<const std::span<const std::byte>> packet
     }
     run_count = 0;
   };
-  const auto slot = [&]() -> std::vector<std::byte>& {
+  const auto slot = [&]() -> TunPacket& {
     if (out.size() <= written) out.resize(written + 1);
     return out[written++];
   };
@@ -219,24 +236,28 @@ std::size_t join_tcp_segments(std::span<const std::span<const std::byte>> packet
     Segment s;
     const bool candidate = joinable(packet, s);
     if (run_count > 0 && candidate && continues(run_head, run_first, packet, s) && s.sequence == next_sequence && s.payload <= gso_size &&
-        out[written - 1].size() - kVnetHeader + s.payload <= kMaxJoined + (run_first.v4 ? 0 : 40)) {
-      auto& buffer = out[written - 1];
-      const std::size_t at = buffer.size();
-      buffer.resize(at + s.payload);
-      std::memcpy(buffer.data() + at, packet.data() + s.ip_header + s.tcp_header, s.payload);
+        run_length + s.payload <= kMaxJoined + (run_first.v4 ? 0 : 40)) {
+      auto& joined = out[written - 1];
+      joined.payloads.push_back(packet.subspan(s.ip_header + s.tcp_header, s.payload));
+      run_length += s.payload;
       ++run_count;
       next_sequence += static_cast<std::uint32_t>(s.payload);
       // The TCP flags of the joined packet are the first segment's; a PSH (or a short segment)
       // ends the run, so it is set on the joined packet too.
-      if ((s.flags & kPsh) != 0) buffer[kVnetHeader + run_first.ip_header + 13] = std::byte(s.flags);
+      if ((s.flags & kPsh) != 0) joined.head[kVnetHeader + run_first.ip_header + 13] = std::byte(s.flags);
       if (s.payload < gso_size || (s.flags & kPsh) != 0) close_run();
       continue;
     }
     close_run();
     if (candidate && (s.flags & kPsh) == 0) {
-      auto& buffer = slot();
-      buffer.resize(kVnetHeader + packet.size());
-      std::memcpy(buffer.data() + kVnetHeader, packet.data(), packet.size());
+      // A run's headers are copied (the lengths and checksums change); its payloads are written
+      // from where decryption left them (gather I/O: no copy of the data in userspace).
+      auto& joined = slot();
+      const std::size_t headers = s.ip_header + s.tcp_header;
+      joined.head.resize(kVnetHeader + headers);
+      std::memcpy(joined.head.data() + kVnetHeader, packet.data(), headers);
+      joined.payloads.assign(1, packet.subspan(headers, s.payload));
+      run_length = packet.size();
       run_count = 1;
       run_first = s;
       run_head = packet;
@@ -295,11 +316,16 @@ Expected<std::unique_ptr<TunInjector>, std::string> TunInjector::open() {
 TunInjector::~TunInjector() { close(fd_); }
 
 std::size_t TunInjector::inject(std::span<const std::span<const std::byte>> packets) {
-  thread_local std::vector<std::vector<std::byte>> scratch;
+  thread_local std::vector<TunPacket> scratch;
+  thread_local std::vector<iovec> vectors;
   const std::size_t count = join_tcp_segments(packets, scratch);
   std::size_t refused = 0;
   for (std::size_t i = 0; i < count; ++i) {
-    if (::write(fd_, scratch[i].data(), scratch[i].size()) < 0) ++refused;
+    const auto& packet = scratch[i];
+    vectors.clear();
+    vectors.push_back({const_cast<std::byte*>(packet.head.data()), packet.head.size()});  // iovec wants non-const; writev only reads
+    for (const auto payload : packet.payloads) vectors.push_back({const_cast<std::byte*>(payload.data()), payload.size()});
+    if (::writev(fd_, vectors.data(), static_cast<int>(vectors.size())) < 0) ++refused;
   }
   return refused;
 }

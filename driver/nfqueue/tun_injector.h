@@ -47,8 +47,18 @@ class TunInjector {
   std::string name_;
 };
 
-// The joining rule, apart for tests: appends each of `packets` to `out` as written to the device
-// (a 10-byte virtio_net_hdr, then the packet), and returns how many packets were written.
-std::size_t join_tcp_segments(std::span<const std::span<const std::byte>> packets, std::vector<std::vector<std::byte>>& out);
+// One write to the device: `head` (the 10-byte virtio_net_hdr, then a joined run's IP and TCP
+// headers, or a whole single packet), then `payloads` (a run's segment payloads, in order, pointing
+// into the caller's packets: written with writev, never copied in userspace).
+struct TunPacket {
+  std::vector<std::byte> head;
+  std::vector<std::span<const std::byte>> payloads;
+  std::size_t size() const noexcept;
+  std::vector<std::byte> bytes() const;  // head and payloads as one buffer (tests)
+};
+
+// The joining rule, apart for tests: fills `out` with the writes for `packets` (valid while they
+// are), and returns how many there are. `out`'s buffers are reused between calls.
+std::size_t join_tcp_segments(std::span<const std::span<const std::byte>> packets, std::vector<TunPacket>& out);
 
 }  // namespace ward::driver
