@@ -29,9 +29,6 @@ constexpr std::array<std::byte, kMaxPadLength> kPaddingPattern = [] {
 void store_u32_be(std::span<std::byte> to, std::uint32_t value) noexcept {
   for (std::size_t i = 0; i < 4; ++i) to[i] = std::byte{static_cast<std::uint8_t>(value >> (24 - 8 * i))};
 }
-void store_u64_be(std::span<std::byte> to, std::uint64_t value) noexcept {
-  for (std::size_t i = 0; i < 8; ++i) to[i] = std::byte{static_cast<std::uint8_t>(value >> (56 - 8 * i))};
-}
 
 bool is_tunnel_next_header(std::uint8_t next_header) noexcept {
   return next_header == kProtoIpv4InIp || next_header == kProtoIpv6InIp;
@@ -125,9 +122,7 @@ Expected<void, DropReason> EspSa::seal(ByteWriter& writer, std::uint8_t next_hea
   if (fixed != nullptr) {
     if (fixed->iv.size() != iv.size()) return unexpected(DropReason::CryptoFailure);
     std::copy(fixed->iv.begin(), fixed->iv.end(), iv.begin());
-  } else if (cipher_.is_aead()) {
-    store_u64_be(iv, sequence);  // RFC 4106 3.1: a counter is a fine unique IV
-  }
+  }  // AEAD: seal_next() writes the IV field (OpenSSL's counter), below
 
   const std::size_t esp_at = writer.size();
   writer.u32_be(spi_);
@@ -162,9 +157,10 @@ Expected<void, DropReason> EspSa::seal(ByteWriter& writer, std::uint8_t next_hea
     } else {
       store_u32_be(std::span<std::byte>(aad).subspan(4), low);
     }
-    if (!cipher_.seal(iv, std::span<const std::byte>(aad).first(aad_length), text, icv)) {
-      return unexpected(DropReason::CryptoFailure);
-    }
+    const auto aad_bytes = std::span<const std::byte>(aad).first(aad_length);
+    const bool sealed = fixed != nullptr ? cipher_.seal(iv, aad_bytes, text, icv)
+                                         : cipher_.seal_next(all.subspan(iv_at, iv.size()), aad_bytes, text, text, icv);
+    if (!sealed) return unexpected(DropReason::CryptoFailure);
   } else {
     const bool encrypted = cbc_sealed ? cipher_.cbc_seal(sequence, all.subspan(iv_at, icv_at - iv_at))
                                       : cipher_.crypt(iv, text, text);
@@ -321,8 +317,8 @@ Expected<void, DropReason> EspSa::encapsulate_impl(std::span<const std::byte> pa
   return {};
 }
 
-Expected<Decapsulated, DropReason> EspSa::decapsulate(std::span<const std::byte> packet,
-                                                      std::vector<std::byte>& out) {
+Expected<Decapsulated, DropReason> EspSa::decapsulate(std::span<const std::byte> packet, std::vector<std::byte>& out,
+                                                      InnerChecksum inner_checksum) {
   OutputLease lease(out);
   ByteWriter& writer = lease.writer();
   if (direction_ != Direction::Inbound) return unexpected(DropReason::WrongDirection);
@@ -371,7 +367,7 @@ Expected<Decapsulated, DropReason> EspSa::decapsulate(std::span<const std::byte>
       return unexpected(finished.error());
     }
     // RFC 3948 3.1.2: behind a NAT the inner TCP/UDP checksum covers the peer's own addresses.
-    if (udp_) (void)refresh_transport_checksum(writer, *info, opened->next_header);
+    if (udp_ && inner_checksum == InnerChecksum::Refresh) (void)refresh_transport_checksum(writer, *info, opened->next_header);
     return opened;
   }
 

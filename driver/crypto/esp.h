@@ -20,6 +20,7 @@
 #include "common/byte_writer.h"
 #include "common/expected.h"
 #include "driver/crypto/drop_reason.h"
+#include "driver/crypto/ip_packet.h"
 #include "driver/crypto/replay_window.h"
 #include "driver/crypto/sa_params.h"
 #include "driver/crypto/transforms.h"
@@ -45,7 +46,8 @@ class EspSa {
   static Expected<EspSa, std::string> create(const SaParams& params);
 
   Expected<void, DropReason> encapsulate(std::span<const std::byte> packet, std::vector<std::byte>& out);
-  Expected<Decapsulated, DropReason> decapsulate(std::span<const std::byte> packet, std::vector<std::byte>& out);
+  Expected<Decapsulated, DropReason> decapsulate(std::span<const std::byte> packet, std::vector<std::byte>& out,
+                                                 InnerChecksum inner = InnerChecksum::Refresh);
 
   // The ESP layer alone (SPI .. ICV): appends the ESP packet carrying `payload` to `writer`.
   Expected<void, DropReason> seal(ByteWriter& writer, std::uint8_t next_header, std::span<const std::byte> payload,

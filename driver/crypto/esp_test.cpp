@@ -504,10 +504,61 @@ TEST(EspIv, CbcIvsAreFreshPerPacketGcmIvsCount) {
     const Bytes iv2(second.begin() + iv_at, second.begin() + static_cast<std::ptrdiff_t>(iv_at + iv_length));
     const Bytes iv3(elsewhere.begin() + iv_at, elsewhere.begin() + static_cast<std::ptrdiff_t>(iv_at + iv_length));
     EXPECT_NE(iv1, iv2);
+    EXPECT_NE(iv1, iv3);  // CBC: unpredictable; GCM: each SA's counter starts at random
     if (algorithms.cipher == Cipher::AesGcm128) {
-      EXPECT_EQ(testing::from_hex("0000000000000002"), iv2);  // RFC 4106 3.1: the counter
-    } else {
-      EXPECT_NE(iv1, iv3);  // unpredictable: not a function of the sequence number alone
+      // RFC 4106 3.1: a counter (OpenSSL's invocation field), one step per packet.
+      std::uint64_t first_counter = 0, second_counter = 0;
+      for (std::size_t i = 0; i < kGcmExplicitIvLength; ++i) {
+        first_counter = first_counter << 8 | std::to_integer<std::uint64_t>(iv1[i]);
+        second_counter = second_counter << 8 | std::to_integer<std::uint64_t>(iv2[i]);
+      }
+      EXPECT_EQ(first_counter + 1, second_counter);
+    }
+  }
+}
+
+// GCM's packet path takes its IV from OpenSSL's generator (CipherTransform::seal_next) and opens
+// with the IV and tag set as parameters, without re-initialising either context. No IV may repeat
+// under the key, also around fixed-IV packets (which re-initialise the context with their IV and
+// must re-arm the generator); every packet opens, in reverse order too, and a tampered packet in
+// between neither opens nor disturbs the next one.
+TEST(EspIv, GcmGeneratedIvsNeverRepeatAroundFixedIvsAndOpenWithoutReinit) {
+  for (const Cipher cipher : {Cipher::AesGcm128, Cipher::AesGcm256}) {
+    SCOPED_TRACE(std::string(name_of(cipher)));
+    SaShape shape;
+    shape.cipher = cipher;
+    shape.integrity = Integrity::None;
+    SaPair pair = make_pair(shape);
+    const Bytes fixed_iv(kGcmExplicitIvLength, std::byte{0x5a});
+    const std::size_t iv_at = kIpv4MinHeaderLength + kEspHeaderLength;
+    std::vector<Bytes> plains;
+    std::vector<Bytes> wires;
+    std::set<std::string> ivs;
+    std::uint64_t fixed_sequence = 50;
+    for (std::size_t i = 0; i < 45; ++i) {
+      plains.push_back(testing::plain_packet(false, i == 44 ? 1400 : i, static_cast<std::uint8_t>(i)));
+      Bytes wire;
+      if (i % 9 == 4) {
+        ASSERT_TRUE(pair.outbound.encapsulate_test_vector(plains.back(), wire, FixedSequenceAndIv{fixed_sequence++, fixed_iv}));
+      } else {
+        ASSERT_TRUE(pair.outbound.encapsulate(plains.back(), wire)) << i;
+      }
+      ivs.insert(as_key(std::span(wire).subspan(iv_at, kGcmExplicitIvLength)));
+      wires.push_back(std::move(wire));
+    }
+    EXPECT_EQ(ivs.size(), 40U + 1U);  // 40 generated IVs, all different, and the fixed one (5 times)
+    for (std::size_t i = wires.size(); i-- > 0;) {
+      if (i == 20) {
+        Bytes tampered = wires[i];
+        tampered[iv_at + 1] ^= std::byte{0x01};  // the IV: another nonce, another tag
+        Bytes out;
+        const auto dropped = pair.inbound.decapsulate(tampered, out);
+        ASSERT_FALSE(dropped);
+        EXPECT_EQ(dropped.error(), DropReason::IcvMismatch);
+      }
+      Bytes out;
+      ASSERT_TRUE(pair.inbound.decapsulate(wires[i], out)) << i;
+      EXPECT_EQ(out, plains[i]) << i;
     }
   }
 }
@@ -712,6 +763,35 @@ TEST_P(EspNatTransport, InnerChecksumIsValidForTheTranslatedAddressesAfterDecaps
     }
     EXPECT_EQ(field_at(got, field), field_at(segment(protocol, public_source(ipv6), server(ipv6), data), field));
     EXPECT_NE(field_at(got, field), field_at(sent_segment, field));
+  }
+}
+
+// Where the caller marks the delivered packet checksum-valid (the TUN device), the segment comes
+// out exactly as the peer sent it: no recompute, the NAT-stale checksum left for nobody to check.
+TEST_P(EspNatTransport, InnerChecksumIsLeftAsSentWhenTheCallerMarksItValid) {
+  const auto [ipv6, protocol] = GetParam();
+  SaShape shape;
+  shape.ipv6 = ipv6;
+  shape.udp = true;
+  SaPair pair = make_pair(shape);
+  for (const std::size_t data : {0, 33, 1200}) {
+    const Bytes sent_segment = segment(protocol, private_source(ipv6), server(ipv6), data);
+    Bytes wire;
+    ASSERT_TRUE(pair.outbound.encapsulate(ip_packet(private_source(ipv6), server(ipv6), protocol, sent_segment), wire));
+    translate_source(wire, public_source(ipv6));
+    Bytes delivered;
+    // The ICV still decides: a flipped ciphertext bit is dropped whatever the caller marks.
+    Bytes tampered = wire;
+    tampered[tampered.size() - 20] ^= std::byte{0x10};
+    const auto dropped = pair.inbound.decapsulate(tampered, delivered, InnerChecksum::MarkedValidByCaller);
+    ASSERT_FALSE(dropped);
+    EXPECT_EQ(dropped.error(), DropReason::IcvMismatch);
+    ASSERT_TRUE(pair.inbound.decapsulate(wire, delivered, InnerChecksum::MarkedValidByCaller));
+    auto info = parse_ip_packet(delivered);
+    ASSERT_TRUE(info);
+    EXPECT_TRUE(info->source == public_source(ipv6));
+    EXPECT_EQ(Bytes(delivered.begin() + static_cast<std::ptrdiff_t>(info->header_length), delivered.end()), sent_segment) << data;
+    EXPECT_FALSE(checksum_valid(delivered)) << data;  // stale for the translated source: only the mark lets it in
   }
 }
 

@@ -76,4 +76,15 @@ enum class ChecksumRefresh : std::uint8_t {
 // No allocation.
 ChecksumRefresh refresh_transport_checksum(ByteWriter& writer, const IpPacketInfo& info, std::uint8_t protocol) noexcept;
 
+// What EspSa::decapsulate() does with the inner TCP/UDP checksum of a transport-mode packet of a
+// UDP-encapsulated SA (RFC 3948 3.1.2: behind a NAT it covers the peer's private address).
+enum class InnerChecksum : std::uint8_t {
+  Refresh,           // recomputed for the delivered addresses (refresh_transport_checksum)
+  // Left as the peer wrote it: the caller hands the packet to the stack marked checksum-valid or
+  // checksum-partial (a TUN device's virtio-net header, tun_injector.h), as Linux's own ESP does
+  // for transport-mode NAT-T (esp_input_done2: CHECKSUM_UNNECESSARY). ESP's ICV authenticated
+  // every byte; the checksum adds nothing to that.
+  MarkedValidByCaller,
+};
+
 }  // namespace ward::driver::crypto

@@ -4,7 +4,9 @@
 #include <array>
 #include <climits>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include "driver/crypto/constants.h"
@@ -74,6 +76,7 @@ Expected<CipherTransform, std::string> CipherTransform::create(Cipher cipher, st
   if (spec.salt_length != 0) {
     std::copy_n(key_material.begin() + static_cast<std::ptrdiff_t>(spec.key_length), kGcmSaltLength,
                 transform.salt_.begin());
+    if (!transform.arm_gcm_iv()) return unexpected(std::string("cannot set the GCM salt for ") + spec.evp_name);
   } else if (EVP_CIPHER_CTX_set_padding(transform.ctx_.get(), 0) != 1) {
     return unexpected(std::string("cannot turn off padding for ") + spec.evp_name);  // ESP pads itself
   }
@@ -99,10 +102,14 @@ CipherTransform::~CipherTransform() {
 
 std::size_t CipherTransform::icv_length() const noexcept { return is_aead() ? kGcmIcvLength : 0; }
 
-bool CipherTransform::seal(std::span<const std::byte> iv, std::span<const std::byte> aad, std::span<std::byte> data,
-                           std::span<std::byte> tag) noexcept {
+bool CipherTransform::arm_gcm_iv() noexcept {
+  return EVP_CIPHER_CTX_ctrl(ctx_.get(), EVP_CTRL_GCM_SET_IV_FIXED, static_cast<int>(salt_.size()), salt_.data()) == 1;
+}
+
+bool CipherTransform::seal(std::span<const std::byte> iv, std::span<const std::byte> aad, std::span<const std::byte> in,
+                           std::span<std::byte> out, std::span<std::byte> tag) noexcept {
   if (!is_aead() || operation_ != CipherOperation::Encrypt || iv.size() != kGcmExplicitIvLength ||
-      tag.size() != kGcmIcvLength || !fits_int(data.size()) || !fits_int(aad.size())) {
+      tag.size() != kGcmIcvLength || in.size() != out.size() || !fits_int(in.size()) || !fits_int(aad.size())) {
     return false;
   }
   std::array<std::byte, kGcmNonceLength> nonce{};
@@ -110,16 +117,33 @@ bool CipherTransform::seal(std::span<const std::byte> iv, std::span<const std::b
   std::copy(iv.begin(), iv.end(), nonce.begin() + kGcmSaltLength);
   EVP_CIPHER_CTX* ctx = ctx_.get();
   int length = 0;
-  if (EVP_EncryptInit_ex2(ctx, nullptr, nullptr, u8(std::span<const std::byte>(nonce)), nullptr) != 1) return false;
-  if (!aad.empty() && EVP_EncryptUpdate(ctx, nullptr, &length, u8(aad), static_cast<int>(aad.size())) != 1) {
+  const bool ok = EVP_EncryptInit_ex2(ctx, nullptr, nullptr, u8(std::span<const std::byte>(nonce)), nullptr) == 1 &&
+                  (aad.empty() || EVP_EncryptUpdate(ctx, nullptr, &length, u8(aad), static_cast<int>(aad.size())) == 1) &&
+                  (in.empty() || EVP_EncryptUpdate(ctx, u8(out), &length, u8(in), static_cast<int>(in.size())) == 1) &&
+                  EVP_EncryptFinal_ex(ctx, u8(out) + out.size(), &length) == 1 &&
+                  EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, static_cast<int>(tag.size()), u8(tag)) == 1;
+  // The generator's counter now sits at the chosen IV: start it afresh, or seal_next() would repeat it.
+  return arm_gcm_iv() && ok;
+}
+
+bool CipherTransform::seal_next(std::span<std::byte> iv, std::span<const std::byte> aad, std::span<const std::byte> in,
+                                std::span<std::byte> out, std::span<std::byte> tag) noexcept {
+  if (!is_aead() || operation_ != CipherOperation::Encrypt || iv.size() != kGcmExplicitIvLength ||
+      tag.size() != kGcmIcvLength || in.size() != out.size() || !fits_int(in.size()) || !fits_int(aad.size())) {
     return false;
   }
-  if (!data.empty() &&
-      EVP_EncryptUpdate(ctx, u8(data), &length, u8(std::span<const std::byte>(data)), static_cast<int>(data.size())) != 1) {
-    return false;
-  }
-  if (EVP_EncryptFinal_ex(ctx, u8(data) + data.size(), &length) != 1) return false;
-  return EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, static_cast<int>(tag.size()), u8(tag)) == 1;
+  EVP_CIPHER_CTX* ctx = ctx_.get();
+  // The invocation field (the IV on the wire) for this packet; the provider sets the nonce and
+  // moves its counter on.
+  std::array<OSSL_PARAM, 2> generate{
+      OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TLS1_GET_IV_GEN, u8(iv), iv.size()), OSSL_PARAM_construct_end()};
+  std::array<OSSL_PARAM, 2> get_tag{OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, u8(tag), tag.size()),
+                                    OSSL_PARAM_construct_end()};
+  int length = 0;
+  return EVP_CIPHER_CTX_get_params(ctx, generate.data()) == 1 &&
+         (aad.empty() || EVP_EncryptUpdate(ctx, nullptr, &length, u8(aad), static_cast<int>(aad.size())) == 1) &&
+         (in.empty() || EVP_EncryptUpdate(ctx, u8(out), &length, u8(in), static_cast<int>(in.size())) == 1) &&
+         EVP_EncryptFinal_ex(ctx, u8(out) + out.size(), &length) == 1 && EVP_CIPHER_CTX_get_params(ctx, get_tag.data()) == 1;
 }
 
 bool CipherTransform::open(std::span<const std::byte> iv, std::span<const std::byte> aad, std::span<const std::byte> in,
@@ -128,22 +152,25 @@ bool CipherTransform::open(std::span<const std::byte> iv, std::span<const std::b
       tag.size() != kGcmIcvLength || in.size() != out.size() || !fits_int(in.size()) || !fits_int(aad.size())) {
     return false;
   }
-  std::array<std::byte, kGcmNonceLength> nonce{};
-  std::copy(salt_.begin(), salt_.end(), nonce.begin());
-  std::copy(iv.begin(), iv.end(), nonce.begin() + kGcmSaltLength);
+  // OSSL_PARAM wants non-const buffers; the provider only reads these.
+  std::array<std::byte, kGcmExplicitIvLength> invocation{};
+  std::copy(iv.begin(), iv.end(), invocation.begin());
   std::array<std::byte, kGcmIcvLength> expected_tag{};
   std::copy(tag.begin(), tag.end(), expected_tag.begin());
+  // The expected tag, then the explicit IV after the fixed salt (GCM's set_ctx_params takes them
+  // in that order; the IV resets the GCM state for this packet).
+  std::array<OSSL_PARAM, 3> params{
+      OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, u8(std::span<std::byte>(expected_tag)), expected_tag.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TLS1_SET_IV_INV, u8(std::span<std::byte>(invocation)),
+                                        invocation.size()),
+      OSSL_PARAM_construct_end()};
   EVP_CIPHER_CTX* ctx = ctx_.get();
   int length = 0;
-  if (EVP_DecryptInit_ex2(ctx, nullptr, nullptr, u8(std::span<const std::byte>(nonce)), nullptr) != 1) return false;
+  if (EVP_CIPHER_CTX_set_params(ctx, params.data()) != 1) return false;
   if (!aad.empty() && EVP_DecryptUpdate(ctx, nullptr, &length, u8(aad), static_cast<int>(aad.size())) != 1) {
     return false;
   }
   if (!in.empty() && EVP_DecryptUpdate(ctx, u8(out), &length, u8(in), static_cast<int>(in.size())) != 1) return false;
-  if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, static_cast<int>(expected_tag.size()),
-                          u8(std::span<std::byte>(expected_tag))) != 1) {
-    return false;
-  }
   // The tag comparison inside OpenSSL's GCM final is constant time (CRYPTO_memcmp).
   return EVP_DecryptFinal_ex(ctx, u8(out) + out.size(), &length) == 1;
 }

@@ -45,10 +45,25 @@ class CipherTransform {
   std::size_t block_length() const noexcept { return block_length_; }  // 1 for stream-like modes
   std::size_t icv_length() const noexcept;                              // AEAD tag; 0 otherwise
 
-  // AEAD (GCM): nonce = salt || iv. Encrypts `data` in place and writes the tag.
+  // AEAD (GCM) with a chosen IV (test vectors): nonce = salt || iv. Encrypts `data` in place and
+  // writes the tag. Re-initialises the context (OpenSSL 3.0 then looks the IV length up again)
+  // and re-arms seal_next()'s IV generator with a fresh random start.
+  bool seal(std::span<const std::byte> iv, std::span<const std::byte> aad, std::span<const std::byte> in,
+            std::span<std::byte> out, std::span<std::byte> tag) noexcept;
   bool seal(std::span<const std::byte> iv, std::span<const std::byte> aad, std::span<std::byte> data,
-            std::span<std::byte> tag) noexcept;
+            std::span<std::byte> tag) noexcept {
+    return seal(iv, aad, data, data, tag);
+  }
+  // AEAD, the packet path: the IV is OpenSSL's own generator (RFC 4106 3.1 wants it unique per
+  // key, and a counter is: salt || 64-bit invocation counter from a random start, RFC 5116 3.2),
+  // written to `iv`. Encrypts `in` into `out` (same size; may be the same memory) and writes the
+  // tag. Two parameter calls per packet and no context re-initialisation (OpenSSL 3.0's
+  // EVP_EncryptInit_ex2 with an IV looks the IV length up through the provider every time).
+  bool seal_next(std::span<std::byte> iv, std::span<const std::byte> aad, std::span<const std::byte> in,
+                 std::span<std::byte> out, std::span<std::byte> tag) noexcept;
   // AEAD: decrypts `in` into `out` (same size) and verifies `tag`; false if it does not verify.
+  // The explicit IV and the expected tag go to the provider in one parameter call (the salt was
+  // fixed once), without re-initialising the context.
   bool open(std::span<const std::byte> iv, std::span<const std::byte> aad, std::span<const std::byte> in,
             std::span<std::byte> out, std::span<const std::byte> tag) noexcept;
   // CBC encryption of one packet without re-initialising the EVP context: `iv_and_text` is the
@@ -68,6 +83,9 @@ class CipherTransform {
 
  private:
   CipherTransform(Cipher cipher, CipherOperation operation) : cipher_(cipher), operation_(operation) {}
+  // GCM: fixes the salt as the nonce's fixed field; for encryption OpenSSL draws a random start
+  // for the invocation counter (EVP_CTRL_GCM_SET_IV_FIXED).
+  bool arm_gcm_iv() noexcept;
 
  public:
   CipherTransform(CipherTransform&&) noexcept = default;

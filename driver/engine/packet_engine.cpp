@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <deque>
+#include <type_traits>
 #include <variant>
 
 #include "common/byte_reader.h"
@@ -566,7 +567,8 @@ PacketOutcome PacketEngine::outbound_dynamic(const PacketSummary& summary, std::
   return hold(key, std::nullopt, packet, hold_token);
 }
 
-void PacketEngine::open_ipsec(std::uint32_t spi, crypto::SecurityProtocol protocol, std::span<const std::byte> packet, PacketOutcome& outcome) {
+void PacketEngine::open_ipsec(std::uint32_t spi, crypto::SecurityProtocol protocol, std::span<const std::byte> packet, PacketOutcome& outcome,
+                              crypto::InnerChecksum inner_checksum) {
   const auto drop = [&outcome] {
     outcome.disposition = Disposition::Drop;
     outcome.bytes.clear();
@@ -601,11 +603,19 @@ void PacketEngine::open_ipsec(std::uint32_t spi, crypto::SecurityProtocol protoc
         if (!inner || inner->protocol != crypto::kProtoEsp || inner->esp_spi != entry->spi) {
           result = unexpected(crypto::DropReason::BundleIncomplete);
         } else {
-          result = std::get<crypto::EspSa>(entry->sa).decapsulate(entry->scratch, outcome.bytes);
+          result = std::get<crypto::EspSa>(entry->sa).decapsulate(entry->scratch, outcome.bytes, inner_checksum);
         }
       }
     } else {
-      result = std::visit([&](auto& sa) { return sa.decapsulate(packet, outcome.bytes); }, entry->sa);
+      result = std::visit(
+          [&](auto& sa) {
+            if constexpr (std::is_same_v<std::decay_t<decltype(sa)>, crypto::EspSa>) {
+              return sa.decapsulate(packet, outcome.bytes, inner_checksum);
+            } else {
+              return sa.decapsulate(packet, outcome.bytes);
+            }
+          },
+          entry->sa);
     }
   }
   if (!result) {
@@ -648,7 +658,7 @@ PacketOutcome PacketEngine::inbound(std::span<const std::byte> packet) {
   return outcome;
 }
 
-void PacketEngine::inbound_into(std::span<const std::byte> packet, PacketOutcome& out) {
+void PacketEngine::inbound_into(std::span<const std::byte> packet, PacketOutcome& out, crypto::InnerChecksum inner) {
   out.bytes.clear();  // every outcome but a decrypted packet carries no bytes
   const auto decide = [&out](Disposition disposition) { out.disposition = disposition; };
   const auto summary = summarize_ip_packet(packet);
@@ -656,7 +666,7 @@ void PacketEngine::inbound_into(std::span<const std::byte> packet, PacketOutcome
     malformed_.fetch_add(1, std::memory_order_relaxed);
     return decide(Disposition::Drop);
   }
-  if (summary->esp_spi) return open_ipsec(*summary->esp_spi, crypto::SecurityProtocol::Esp, packet, out);
+  if (summary->esp_spi) return open_ipsec(*summary->esp_spi, crypto::SecurityProtocol::Esp, packet, out, inner);
   if (summary->protocol == crypto::kProtoAh && !summary->later_fragment) {
     ByteReader reader(packet.subspan(summary->upper_layer_offset), "AH header", summary->upper_layer_offset);
     if (auto skipped = reader.skip(4, "next header/length/reserved"); !skipped) {
@@ -668,7 +678,7 @@ void PacketEngine::inbound_into(std::span<const std::byte> packet, PacketOutcome
       count_drop(crypto::DropReason::Truncated);
       return decide(Disposition::Drop);
     }
-    return open_ipsec(*spi, crypto::SecurityProtocol::Ah, packet, out);
+    return open_ipsec(*spi, crypto::SecurityProtocol::Ah, packet, out, inner);
   }
   if (summary->protocol == crypto::kProtoUdp && summary->destination_port == kNatTraversalPort && !summary->later_fragment) {
     // RFC 3948: a zero marker means IKE, a single 0xFF a keepalive; anything else starts with an SPI.
@@ -678,7 +688,7 @@ void PacketEngine::inbound_into(std::span<const std::byte> packet, PacketOutcome
     if (reader.remaining() == 1) return decide(Disposition::Drop);
     const auto marker = reader.u32_be("SPI or non-ESP marker");
     if (!marker || *marker == 0) return decide(Disposition::Accept);
-    return open_ipsec(*marker, crypto::SecurityProtocol::Esp, packet, out);
+    return open_ipsec(*marker, crypto::SecurityProtocol::Esp, packet, out, inner);
   }
   decide(inbound_clear(*summary, packet).disposition);  // never carries bytes
 }

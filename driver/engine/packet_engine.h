@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "driver/api/dataplane.h"
+#include "driver/crypto/ip_packet.h"
 #include "driver/engine/dynamic_filters.h"
 #include "driver/engine/soft_associations.h"
 #include "driver/engine/spi_allocator.h"
@@ -113,8 +114,11 @@ class PacketEngine {
   PacketOutcome outbound(std::span<const std::byte> packet, std::uint64_t hold_token);
   PacketOutcome inbound(std::span<const std::byte> packet);
   // inbound() into `out`, whose bytes buffer is reused: a caller that keeps `out` between packets
-  // allocates nothing per decrypted packet.
-  void inbound_into(std::span<const std::byte> packet, PacketOutcome& out);
+  // allocates nothing per decrypted packet. `inner`: MarkedValidByCaller where the caller hands
+  // decrypted packets to the stack marked checksum-valid (a TUN device with virtio-net headers),
+  // which spares transport-mode ESP in UDP the inner checksum recompute (crypto::InnerChecksum).
+  void inbound_into(std::span<const std::byte> packet, PacketOutcome& out,
+                    crypto::InnerChecksum inner = crypto::InnerChecksum::Refresh);
   // A burst of outbound packets, as a queue hands them over: classified together (the classifier's
   // burst lookup overlaps the walks), then each handled as outbound() would; out[i] is packets[i]'s
   // (its bytes buffer is reused, so a caller that keeps `out` between bursts allocates nothing).
@@ -150,7 +154,8 @@ class PacketEngine {
   PacketOutcome outbound_dynamic(const PacketSummary& summary, std::span<const std::byte> packet, std::uint64_t hold_token);
   PacketOutcome inbound_clear(const PacketSummary& summary, std::span<const std::byte> packet);
   void remove_sa_entry(SaEntry& entry);  // under sas_mutex_: its dynamic filter loses an SA, a bundle its AH SPI
-  void open_ipsec(std::uint32_t spi, crypto::SecurityProtocol protocol, std::span<const std::byte> packet, PacketOutcome& out);
+  void open_ipsec(std::uint32_t spi, crypto::SecurityProtocol protocol, std::span<const std::byte> packet, PacketOutcome& out,
+                  crypto::InnerChecksum inner);
   void forget_bundled_ah(const SaEntry& entry);   // sas_mutex_ held
   std::shared_ptr<SaEntry> outbound_sa(const FlowKey& key) const;
 

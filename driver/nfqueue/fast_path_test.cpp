@@ -65,6 +65,15 @@ std::vector<std::byte> tcp_packet(bool v4, std::uint32_t sequence, std::size_t p
   return p;
 }
 
+// What join_tcp_segments() has written to the device, each write as one buffer.
+std::vector<std::vector<std::byte>> written(std::span<const std::span<const std::byte>> packets) {
+  std::vector<TunPacket> writes;
+  const std::size_t count = join_tcp_segments(packets, writes);
+  std::vector<std::vector<std::byte>> out;
+  for (std::size_t i = 0; i < count; ++i) out.push_back(writes[i].bytes());
+  return out;
+}
+
 bool checksums_valid(std::span<const std::byte> p) {
   const bool v4 = (std::to_integer<unsigned>(p[0]) >> 4) == 4;
   const std::size_t ip = v4 ? 20 : 40;
@@ -112,8 +121,8 @@ TEST_P(FastPath, SegmentsOfOneFlowAreJoinedBackIntoTheSuperpacket) {
   ASSERT_TRUE(segment_tcp(superpacket, 1360, segments).has_value());
   std::vector<std::span<const std::byte>> spans;
   for (std::size_t i = 0; i < segments.count; ++i) spans.push_back(segments[i]);
-  std::vector<std::vector<std::byte>> out;
-  ASSERT_EQ(join_tcp_segments(spans, out), 1U);
+  const auto out = written(spans);
+  ASSERT_EQ(out.size(), 1U);
   const auto joined = std::span<const std::byte>(out[0]);
   EXPECT_EQ(std::to_integer<unsigned>(joined[1]), v4 ? 1U : 4U) << "GSO TCPv4 / TCPv6";
   EXPECT_EQ(std::to_integer<unsigned>(joined[0]), 1U) << "checksum left partial";
@@ -139,14 +148,52 @@ TEST_P(FastPath, OnlyContiguousSegmentsOfOneFlowAreJoined) {
   const auto after = tcp_packet(v4, 7000, 1000);
   const auto syn = tcp_packet(v4, 8000, 0, 0x02);       // never joined
   const std::vector<std::span<const std::byte>> packets = {a, b, gap, pushed, after, syn};
-  std::vector<std::vector<std::byte>> out;
-  ASSERT_EQ(join_tcp_segments(packets, out), 4U);  // a+b, gap+pushed, after, syn
+  const auto out = written(packets);
+  ASSERT_EQ(out.size(), 4U);  // a+b, gap+pushed, after, syn
   EXPECT_EQ(out[0].size(), kVnet + a.size() + 1000);
   EXPECT_EQ(out[1].size(), kVnet + gap.size() + 1000);
   EXPECT_EQ(out[2].size(), kVnet + after.size());
-  EXPECT_EQ(std::to_integer<unsigned>(out[2][0]), 2U) << "single packets are marked checksum-valid";
-  EXPECT_EQ(std::memcmp(out[2].data() + kVnet, after.data(), after.size()), 0) << "a single packet is written unchanged";
-  EXPECT_EQ(std::memcmp(out[3].data() + kVnet, syn.data(), syn.size()), 0);
+  // Single TCP packets go checksum-partial (a TUN write ignores DATA_VALID): the checksum field
+  // holds the pseudo-header sum, and what the stack would complete from csum_start is the real one.
+  const std::size_t ip = v4 ? 20 : 40;
+  for (const auto& [written, original] : {std::pair{std::span<const std::byte>(out[2]), std::span<const std::byte>(after)},
+                                          std::pair{std::span<const std::byte>(out[3]), std::span<const std::byte>(syn)}}) {
+    EXPECT_EQ(std::to_integer<unsigned>(written[0]), 1U) << "VIRTIO_NET_HDR_F_NEEDS_CSUM";
+    std::uint16_t csum_start = 0, csum_offset = 0;
+    std::memcpy(&csum_start, written.data() + 6, 2);
+    std::memcpy(&csum_offset, written.data() + 8, 2);
+    EXPECT_EQ(csum_start, ip);
+    EXPECT_EQ(csum_offset, 16);
+    const auto packet = written.subspan(kVnet);
+    ASSERT_EQ(packet.size(), original.size());
+    EXPECT_EQ(std::memcmp(packet.data(), original.data(), ip + 16), 0) << "unchanged but for the checksum";
+    EXPECT_EQ(std::memcmp(packet.data() + ip + 18, original.data() + ip + 18, original.size() - ip - 18), 0);
+    const auto completed = static_cast<std::uint16_t>(~crypto::ones_complement_sum(packet.subspan(ip)) & 0xFFFF);
+    EXPECT_EQ(completed, be16(original, ip + 16)) << "the stack's completion gives the packet's own checksum";
+  }
+}
+
+TEST(FastPath, SinglePacketsAreChecksumPartialOnlyWhereTheyHaveAPseudoHeaderChecksum) {
+  auto udp = tcp_packet(true, 1, 100);
+  udp[9] = std::byte{17};  // UDP now: ports, length (garbage), checksum field at 6
+  udp[20 + 6] = std::byte{0x12};
+  auto zero_udp = udp;
+  zero_udp[20 + 6] = zero_udp[20 + 7] = std::byte{0};  // IPv4 UDP without checksum: stays so
+  auto icmp = tcp_packet(true, 1, 100);
+  icmp[9] = std::byte{1};
+  auto fragment = tcp_packet(true, 1, 100);
+  fragment[6] = std::byte{0x20};  // more fragments
+  const std::vector<std::span<const std::byte>> packets = {udp, zero_udp, icmp, fragment};
+  const auto out = written(packets);
+  ASSERT_EQ(out.size(), 4U);
+  EXPECT_EQ(std::to_integer<unsigned>(out[0][0]), 1U);
+  std::uint16_t csum_offset = 0;
+  std::memcpy(&csum_offset, out[0].data() + 8, 2);
+  EXPECT_EQ(csum_offset, 6);
+  for (std::size_t i = 1; i < 4; ++i) {
+    EXPECT_EQ(std::to_integer<unsigned>(out[i][0]), 0U) << i;
+    EXPECT_EQ(std::memcmp(out[i].data() + kVnet, packets[i].data(), packets[i].size()), 0) << i;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, FastPath, ::testing::Values(true, false), [](const ::testing::TestParamInfo<bool>& param) { return param.param ? "IPv4" : "IPv6"; });

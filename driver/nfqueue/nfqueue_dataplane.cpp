@@ -279,7 +279,8 @@ void NfqueueDataplane::handle_batch(std::size_t index) {
     if (!is_outbound_hook(packet.hook)) {
       if (slot.inbound_outcomes.size() <= inbound) slot.inbound_outcomes.resize(inbound + 1);
       auto& outcome = slot.inbound_outcomes[inbound++];
-      engine_.inbound_into(packet.payload, outcome);  // reuses the slot's buffer
+      // Through the TUN device, decrypted packets reach the stack marked checksum-valid/partial.
+      engine_.inbound_into(packet.payload, outcome, tun_ ? crypto::InnerChecksum::MarkedValidByCaller : crypto::InnerChecksum::Refresh);
       if (tun_ && outcome.disposition == Disposition::AcceptModified) {
         slot.decrypted.push_back(outcome.bytes);  // to the stack through the TUN device, below
         give_verdict(index, packet.id, PacketOutcome{Disposition::Drop, {}});
@@ -312,7 +313,7 @@ void NfqueueDataplane::serve_ring() {
     if (outcomes.size() < packets.size()) outcomes.resize(packets.size());
     decrypted.clear();
     for (std::size_t i = 0; i < packets.size(); ++i) {
-      engine_.inbound_into(packets[i], outcomes[i]);  // no allocation once warm
+      engine_.inbound_into(packets[i], outcomes[i], crypto::InnerChecksum::MarkedValidByCaller);  // to the TUN device; no allocation once warm
       // Anything but a decrypted packet is dropped: the kernel dropped the original already.
       if (outcomes[i].disposition == Disposition::AcceptModified) decrypted.push_back(outcomes[i].bytes);
     }

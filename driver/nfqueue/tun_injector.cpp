@@ -5,6 +5,7 @@
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -30,7 +31,6 @@ struct virtio_net_hdr {
   std::uint16_t csum_offset;
 };
 constexpr std::uint8_t VIRTIO_NET_HDR_F_NEEDS_CSUM = 1;
-constexpr std::uint8_t VIRTIO_NET_HDR_F_DATA_VALID = 2;
 constexpr std::uint8_t VIRTIO_NET_HDR_GSO_NONE = 0;
 constexpr std::uint8_t VIRTIO_NET_HDR_GSO_TCPV4 = 1;
 constexpr std::uint8_t VIRTIO_NET_HDR_GSO_TCPV6 = 4;
@@ -38,6 +38,7 @@ constexpr std::size_t kVnetHeader = sizeof(virtio_net_hdr);
 static_assert(kVnetHeader == 10);
 constexpr std::size_t kMaxJoined = 65535;  // IPv4 total length, IPv6 payload length
 constexpr std::uint8_t kTcp = 6;
+constexpr std::uint8_t kUdp = 17;
 constexpr std::uint8_t kAck = 0x10, kPsh = 0x08;
 
 using packet_bytes::be16;
@@ -101,53 +102,119 @@ bool continues(std::span<const std::byte> first, const Segment& f, std::span<con
          std::memcmp(first.data() + t + 20, next.data() + t + 20, f.tcp_header - 20) == 0;  // options
 }
 
-void write_single(std::span<const std::byte> packet, std::vector<std::byte>& out) {
-  virtio_net_hdr header{};
-  header.flags = VIRTIO_NET_HDR_F_DATA_VALID;  // ESP's ICV authenticated it
-  header.gso_type = VIRTIO_NET_HDR_GSO_NONE;
-  out.resize(kVnetHeader + packet.size());
-  std::memcpy(out.data(), &header, kVnetHeader);
-  std::memcpy(out.data() + kVnetHeader, packet.data(), packet.size());
+// The pseudo-header sum (RFC 793/768/8200, not complemented) a checksum-partial packet carries in
+// its checksum field: the stack adds the segment's bytes from csum_start if it ever needs the
+// checksum (forwarding), and trusts it as it is on local delivery.
+std::uint16_t pseudo_header_sum(std::span<const std::byte> packet, bool v4, std::uint8_t protocol, std::size_t transport_length) {
+  std::uint32_t sum = v4 ? crypto::ones_complement_sum(packet.subspan(12, 8)) : crypto::ones_complement_sum(packet.subspan(8, 32));
+  sum += protocol;
+  sum += static_cast<std::uint32_t>(transport_length >> 16) + static_cast<std::uint32_t>(transport_length & 0xFFFF);
+  while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
+  return static_cast<std::uint16_t>(sum);
 }
 
-// Completes a run of `count` segments in `out` (vnet header, then the first segment's headers and
-// every segment's payload): lengths, the IPv4 header checksum, and the TCP checksum left partial
-// (the pseudo-header sum) for the stack, with the segmentation the stack would undo.
-void finish_run(std::vector<std::byte>& out, const Segment& first, std::size_t count, std::size_t gso_size) {
-  const std::span<std::byte> packet = std::span(out).subspan(kVnetHeader);
-  const std::size_t total = packet.size();
+// Where a single packet's TCP/UDP checksum starts, for a checksum-partial write: IPv4 (not a
+// fragment) or IPv6 with TCP/UDP right after the fixed header, the transport header complete, UDP
+// with a checksum (an IPv4 zero stays "none"). This covers every packet whose checksum
+// EspSa::decapsulate leaves as the peer wrote it (InnerChecksum::MarkedValidByCaller: the
+// RFC 3948 3.1.2 refresh applies to no other).
+bool partial_checksum_layout(std::span<const std::byte> p, bool& v4, std::size_t& ip_header, std::uint8_t& protocol) {
+  if (p.size() < 20) return false;
+  const unsigned version = u8(p, 0) >> 4;
+  std::size_t total = 0;
+  if (version == 4) {
+    v4 = true;
+    ip_header = std::size_t{u8(p, 0) & 0x0FU} * 4;
+    total = be16(p, 2);
+    protocol = u8(p, 9);
+    if (ip_header < 20 || (be16(p, 6) & 0x3FFF) != 0) return false;  // a fragment: the checksum covers the whole datagram
+  } else if (version == 6) {
+    if (p.size() < 40) return false;
+    v4 = false;
+    ip_header = 40;
+    total = 40 + std::size_t{be16(p, 4)};
+    protocol = u8(p, 6);
+  } else {
+    return false;
+  }
+  if (total > p.size() || total < ip_header) return false;
+  const std::size_t transport = total - ip_header;
+  if (protocol == kTcp) return transport >= 20;
+  if (protocol == kUdp) return transport >= 8 && (!v4 || be16(p, ip_header + 6) != 0);
+  return false;
+}
+
+// One packet as it is: TCP and UDP checksum-partial (the stack does not check them on local
+// delivery; a TUN write ignores VIRTIO_NET_HDR_F_DATA_VALID, so "valid" must be said this way),
+// anything else (ICMP: no pseudo-header) with an empty header, its checksum checked by the stack.
+void write_single(std::span<const std::byte> packet, TunPacket& tun_packet) {
+  tun_packet.payloads.clear();
+  std::vector<std::byte>& out = tun_packet.head;
+  virtio_net_hdr header{};
+  header.gso_type = VIRTIO_NET_HDR_GSO_NONE;
+  out.resize(kVnetHeader + packet.size());
+  std::memcpy(out.data() + kVnetHeader, packet.data(), packet.size());
+  bool v4 = true;
+  std::size_t ip_header = 0;
+  std::uint8_t protocol = 0;
+  if (partial_checksum_layout(packet, v4, ip_header, protocol)) {
+    const std::span<std::byte> written = std::span(out).subspan(kVnetHeader);
+    const std::size_t total = v4 ? be16(packet, 2) : 40 + std::size_t{be16(packet, 4)};
+    const std::size_t field = protocol == kTcp ? 16 : 6;
+    put16(written, ip_header + field, pseudo_header_sum(packet, v4, protocol, total - ip_header));
+    header.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+    header.csum_start = static_cast<std::uint16_t>(ip_header);
+    header.csum_offset = static_cast<std::uint16_t>(field);
+  }
+  std::memcpy(out.data(), &header, kVnetHeader);
+}
+
+// Completes a run of `count` segments (`joined`: the vnet header and the first segment's headers,
+// then every segment's payload): lengths, the IPv4 header checksum, and the TCP checksum left
+// partial (the pseudo-header sum) for the stack, with the segmentation the stack would undo.
+void finish_run(TunPacket& joined, const Segment& first, std::size_t count, std::size_t gso_size) {
+  std::vector<std::byte>& out = joined.head;
+  const std::span<std::byte> packet = std::span(out).subspan(kVnetHeader);  // the IP and TCP headers
+  const std::size_t total = joined.size() - kVnetHeader;
   const std::size_t tcp_length = total - first.ip_header;
-  std::uint32_t sum = 0;
   if (first.v4) {
     put16(packet, 2, static_cast<std::uint16_t>(total));
     put16(packet, 10, 0);
     put16(packet, 10, crypto::internet_checksum(packet.first(20)));
-    sum = crypto::ones_complement_sum(packet.subspan(12, 8));
   } else {
     put16(packet, 4, static_cast<std::uint16_t>(tcp_length));
-    sum = crypto::ones_complement_sum(packet.subspan(8, 32));
   }
-  sum += kTcp;
-  sum += static_cast<std::uint32_t>(tcp_length >> 16) + static_cast<std::uint32_t>(tcp_length & 0xFFFF);
-  while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
-  put16(packet, first.ip_header + 16, static_cast<std::uint16_t>(sum));
+  put16(packet, first.ip_header + 16, pseudo_header_sum(packet, first.v4, kTcp, tcp_length));
   virtio_net_hdr header{};
+  header.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+  header.csum_start = static_cast<std::uint16_t>(first.ip_header);
+  header.csum_offset = 16;
   if (count > 1) {
-    header.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
     header.gso_type = first.v4 ? VIRTIO_NET_HDR_GSO_TCPV4 : VIRTIO_NET_HDR_GSO_TCPV6;
     header.hdr_len = static_cast<std::uint16_t>(first.ip_header + first.tcp_header);
     header.gso_size = static_cast<std::uint16_t>(gso_size);
-    header.csum_start = static_cast<std::uint16_t>(first.ip_header);
-    header.csum_offset = 16;
   }
   std::memcpy(out.data(), &header, kVnetHeader);
 }
 
 }  // namespace
 
-std::size_t join_tcp_segments(std::span<const std::span<const std::byte>> packets, std::vector<std::vector<std::byte>>& out) {
+std::size_t TunPacket::size() const noexcept {
+  std::size_t total = head.size();
+  for (const auto payload : payloads) total += payload.size();
+  return total;
+}
+
+std::vector<std::byte> TunPacket::bytes() const {
+  std::vector<std::byte> all(head);
+  for (const auto payload : payloads) all.insert(all.end(), payload.begin(), payload.end());
+  return all;
+}
+
+std::size_t join_tcp_segments(std::span<const std::span<const std::byte>> packets, std::vector<TunPacket>& out) {
   std::size_t written = 0;
   std::size_t run_count = 0;   // segments in the open run (0: none)
+  std::size_t run_length = 0;  // the open run's IP packet length so far
   Segment run_first;
   std::span<const std::byte> run_head;
   std::uint32_t next_sequence = 0;
@@ -161,7 +228,7 @@ std::size_t join_tcp_segments(std::span<const std::span<const std::byte>> packet
     }
     run_count = 0;
   };
-  const auto slot = [&]() -> std::vector<std::byte>& {
+  const auto slot = [&]() -> TunPacket& {
     if (out.size() <= written) out.resize(written + 1);
     return out[written++];
   };
@@ -169,24 +236,28 @@ std::size_t join_tcp_segments(std::span<const std::span<const std::byte>> packet
     Segment s;
     const bool candidate = joinable(packet, s);
     if (run_count > 0 && candidate && continues(run_head, run_first, packet, s) && s.sequence == next_sequence && s.payload <= gso_size &&
-        out[written - 1].size() - kVnetHeader + s.payload <= kMaxJoined + (run_first.v4 ? 0 : 40)) {
-      auto& buffer = out[written - 1];
-      const std::size_t at = buffer.size();
-      buffer.resize(at + s.payload);
-      std::memcpy(buffer.data() + at, packet.data() + s.ip_header + s.tcp_header, s.payload);
+        run_length + s.payload <= kMaxJoined + (run_first.v4 ? 0 : 40)) {
+      auto& joined = out[written - 1];
+      joined.payloads.push_back(packet.subspan(s.ip_header + s.tcp_header, s.payload));
+      run_length += s.payload;
       ++run_count;
       next_sequence += static_cast<std::uint32_t>(s.payload);
       // The TCP flags of the joined packet are the first segment's; a PSH (or a short segment)
       // ends the run, so it is set on the joined packet too.
-      if ((s.flags & kPsh) != 0) buffer[kVnetHeader + run_first.ip_header + 13] = std::byte(s.flags);
+      if ((s.flags & kPsh) != 0) joined.head[kVnetHeader + run_first.ip_header + 13] = std::byte(s.flags);
       if (s.payload < gso_size || (s.flags & kPsh) != 0) close_run();
       continue;
     }
     close_run();
     if (candidate && (s.flags & kPsh) == 0) {
-      auto& buffer = slot();
-      buffer.resize(kVnetHeader + packet.size());
-      std::memcpy(buffer.data() + kVnetHeader, packet.data(), packet.size());
+      // A run's headers are copied (the lengths and checksums change); its payloads are written
+      // from where decryption left them (gather I/O: no copy of the data in userspace).
+      auto& joined = slot();
+      const std::size_t headers = s.ip_header + s.tcp_header;
+      joined.head.resize(kVnetHeader + headers);
+      std::memcpy(joined.head.data() + kVnetHeader, packet.data(), headers);
+      joined.payloads.assign(1, packet.subspan(headers, s.payload));
+      run_length = packet.size();
       run_count = 1;
       run_first = s;
       run_head = packet;
@@ -245,11 +316,16 @@ Expected<std::unique_ptr<TunInjector>, std::string> TunInjector::open() {
 TunInjector::~TunInjector() { close(fd_); }
 
 std::size_t TunInjector::inject(std::span<const std::span<const std::byte>> packets) {
-  thread_local std::vector<std::vector<std::byte>> scratch;
+  thread_local std::vector<TunPacket> scratch;
+  thread_local std::vector<iovec> vectors;
   const std::size_t count = join_tcp_segments(packets, scratch);
   std::size_t refused = 0;
   for (std::size_t i = 0; i < count; ++i) {
-    if (::write(fd_, scratch[i].data(), scratch[i].size()) < 0) ++refused;
+    const auto& packet = scratch[i];
+    vectors.clear();
+    vectors.push_back({const_cast<std::byte*>(packet.head.data()), packet.head.size()});  // iovec wants non-const; writev only reads
+    for (const auto payload : packet.payloads) vectors.push_back({const_cast<std::byte*>(payload.data()), payload.size()});
+    if (::writev(fd_, vectors.data(), static_cast<int>(vectors.size())) < 0) ++refused;
   }
   return refused;
 }
