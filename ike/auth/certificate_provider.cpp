@@ -517,14 +517,13 @@ Expected<std::vector<Payload>, std::string> CertificateProvider::build_authentic
   return payloads;
 }
 
-Expected<void, std::string> CertificateProvider::check_authentication(Role peer, const MainModeTranscript& transcript,
-                                                                      Bytes peer_id_b, const ParsedMessage& message) const {
+Expected<void, IkeError> CertificateProvider::check_authentication(Role peer, const MainModeTranscript& transcript,
+                                                                   Bytes peer_id_b, const ParsedMessage& message) const {
+  const auto failed = [](std::string text) { return unexpected(IkeError{NotifyMessageType::AuthenticationFailed, std::move(text)}); };
   const std::string peer_text = peer_ ? peer_->to_string() : std::string("the peer");
   const auto* signature = message.find<Signature>();
-  if (signature == nullptr) {
-    return unexpected(std::string(sig_name(peer)) + " missing: " + peer_text + " did not authenticate with a signature");
-  }
-  if (transcript.skeyid == nullptr) return unexpected(std::string("RSA signature: SKEYID is not derived yet"));
+  if (signature == nullptr) return failed(std::string(sig_name(peer)) + " missing: " + peer_text + " did not authenticate with a signature");
+  if (transcript.skeyid == nullptr) return failed("RSA signature: SKEYID is not derived yet");
 
   // The peer's certificate (the first CERT) and the intermediates it sent.
   std::vector<std::vector<std::byte>> sent;
@@ -532,8 +531,9 @@ Expected<void, std::string> CertificateProvider::check_authentication(Role peer,
     const auto* cert = std::get_if<Certificate>(&payload);
     if (cert == nullptr) continue;
     if (cert->encoding != CertificateEncoding::X509Signature) {
-      return unexpected("INVALID-CERT-ENCODING: " + peer_text + " sent a certificate in encoding " +
-                        std::to_string(static_cast<unsigned>(cert->encoding)) + ", Ward accepts X.509 - Signature (4)");
+      return unexpected(refusal(NotifyMessageType::InvalidCertEncoding,
+                                peer_text + " sent a certificate in encoding " + std::to_string(static_cast<unsigned>(cert->encoding)) +
+                                    ", Ward accepts X.509 - Signature (4)"));
     }
     sent.push_back(cert->data);
   }
@@ -542,28 +542,30 @@ Expected<void, std::string> CertificateProvider::check_authentication(Role peer,
   const std::string who = peer_text + " (" + verified->subject() + ")";
   EVP_PKEY* key = verified->public_key();
   if (key == nullptr || EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA) {
-    return unexpected("certificate of " + who + " has no RSA key (RSA signature authentication)");
+    return failed("certificate of " + who + " has no RSA key (RSA signature authentication)");
   }
   const auto digest = hash_x(peer, transcript, peer_id_b);
   if (!verify_hash(key, signature->data, digest.reveal())) {
-    return unexpected("INVALID-SIGNATURE: " + std::string(sig_name(peer)) + " of " + who +
-                      " does not verify with its certificate's key (altered message, or a different DH value)");
+    return unexpected(refusal(NotifyMessageType::InvalidSignature,
+                              std::string(sig_name(peer)) + " of " + who +
+                                  " does not verify with its certificate's key (altered message, or a different DH value)"));
   }
   peer_subject_ = verified->subject();
   return {};
 }
 
-Expected<PeerCertificate, std::string> CertificateProvider::verify_peer(std::span<const std::vector<std::byte>> certificates,
-                                                                        std::span<const std::byte> id_b,
-                                                                        const std::string& peer_text) const {
+Expected<PeerCertificate, IkeError> CertificateProvider::verify_peer(std::span<const std::vector<std::byte>> certificates,
+                                                                     std::span<const std::byte> id_b,
+                                                                     const std::string& peer_text) const {
   std::vector<X509Ptr> sent;
   for (const auto& der : certificates) {
     auto parsed = parse_der_certificate(der);
-    if (!parsed) return unexpected("INVALID-CERTIFICATE: a certificate from " + peer_text + " is not DER X.509");
+    if (!parsed) return unexpected(refusal(NotifyMessageType::InvalidCertificate, "a certificate from " + peer_text + " is not DER X.509"));
     sent.push_back(std::move(parsed));
   }
   if (sent.empty()) {
-    return unexpected("CERT missing: " + peer_text + " sent no certificate (Ward does not look certificates up)");
+    return unexpected(IkeError{NotifyMessageType::AuthenticationFailed,
+                               "CERT missing: " + peer_text + " sent no certificate (Ward does not look certificates up)"});
   }
   X509* leaf = sent.front().get();
   const std::string who = peer_text + " (" + subject_of(leaf) + ")";
@@ -580,9 +582,9 @@ Expected<PeerCertificate, std::string> CertificateProvider::verify_peer(std::spa
   std::optional<std::time_t> at;
   if (clock_) at = std::chrono::system_clock::to_time_t(clock_());
   if (auto chained = verify_chain({leaf, intermediates, anchors, other_cas, crls, creds.options.revocation, at, who, ca_name_}); !chained) {
-    return unexpected(chained.error());
+    return unexpected(IkeError{NotifyMessageType::AuthenticationFailed, std::move(chained).error()});
   }
-  if (auto bound = check_peer_identity(leaf, id_b, who); !bound) return unexpected(bound.error());
+  if (auto bound = check_peer_identity(leaf, id_b, who); !bound) return unexpected(std::move(bound).error());
   return PeerCertificate(std::shared_ptr<X509>(sent.front().release(), X509_free));
 }
 

@@ -361,6 +361,8 @@ void IkeService::Engine::respond_ikev2(const Endpoint& from, std::span<const std
 
 void IkeService::Engine::after_ikev2_step(Ikev2Entry& entry, Ikev2Sa::Output out) {
   for (const auto& message : out.send) send(entry.peer, message);
+  counters_.refusals_sent += out.refusals_sent;
+  if (out.peer_refused) ++counters_.refusals_received;
   for (const auto& why : out.dropped) {
     if (worth_logging(++counters_.ikev2_fragments_dropped)) log(ikev2_name(entry) + ": dropped a fragment: " + why);
   }

@@ -130,6 +130,8 @@ class Ikev2Sa {
     std::optional<std::string> ike_rekeyed;        // the IKE SA now runs under new SPIs: the old ones
     std::optional<std::string> ike_rekey_failed;   // our rekey of the IKE SA, why not
     bool closed = false;                // the IKE SA is gone (deleted by either side)
+    unsigned refusals_sent = 0;         // our AUTHENTICATION_FAILED after the responder's IKE_AUTH failed our check
+    bool peer_refused = false;          // the peer's AUTHENTICATION_FAILED ended the IKE SA (RFC 7296 2.21.2)
     std::vector<std::string> dropped;   // the peer's fragments refused, and why (field, offset)
   };
 

@@ -222,7 +222,7 @@ class StrongSwanIkev2Test : public ::testing::Test {
       return out;
     }
     auto made = auth_initiator.consume_response(*response);
-    if (!made) out.failure = made.error();
+    if (!made) out.failure = made.error().text;
     else out.child = std::move(*made);
     return out;
   }
