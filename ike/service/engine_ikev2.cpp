@@ -124,25 +124,28 @@ Ikev2Hooks IkeService::Engine::ikev2_hooks(std::shared_ptr<const auth::AuthProvi
     return padded;
   };
   hooks.child_for = [this, id, peer](const v2::TrafficSelector& tsi,
-                                     const v2::TrafficSelector& tsr) -> Expected<v2::ChildSaConfig, std::string> {
+                                     const v2::TrafficSelector& tsr) -> Expected<v2::ChildSaConfig, IkeError> {
+    // No filter for these selectors is INVALID-ID-INFORMATION (TS_UNACCEPTABLE), the words unchanged.
+    const auto no_filter = [](std::string text) { return unexpected(IkeError{NotifyMessageType::InvalidIdInformation, std::move(text)}); };
     const auto peer_side = to_ikev1(tsi);
     const auto our_side = to_ikev1(tsr);
     if (!peer_side || !our_side) {
-      return unexpected("the selectors " + tsi.to_string() + " / " + tsr.to_string() + " are not prefixes Ward's filters can name");
+      return no_filter("the selectors " + tsi.to_string() + " / " + tsr.to_string() + " are not prefixes Ward's filters can name");
     }
     auto policy = policy_.quick_mode_for_peer(options_.local, peer, *peer_side, *our_side);
     if (!policy) {
       ++counters_.no_policy;
-      return unexpected(policy.error());
+      if (const auto type = policy_refusal_type(policy.error())) return unexpected(IkeError{type, policy.error()});
+      return no_filter(policy.error());
     }
-    if (policy->default_response) return unexpected(std::string("no filter covers the selectors (default response is IKEv1 only)"));
+    if (policy->default_response) return no_filter("no filter covers the selectors (default response is IKEv1 only)");
     policy->remote = *peer_side;
     policy->local = *our_side;
     auto child = ikev2_child(*policy, options_.local, peer);
     if (auto* entry = ikev2_by_id(id); entry != nullptr && entry->peer.nat_t) {
       child.udp_encapsulation = driver::crypto::UdpEncapsulation{options_.nat_t_port, entry->peer.port};
     }
-    if (child.proposals.empty()) return unexpected(std::string("NO-PROPOSAL-CHOSEN: the filter's action has no ESP method for IKEv2"));
+    if (child.proposals.empty()) return unexpected(refusal(NotifyMessageType::NoProposalChosen, "the filter's action has no ESP method for IKEv2"));
     if (auto* entry = ikev2_by_id(id)) entry->policy = std::move(*policy);
     return child;
   };

@@ -386,8 +386,8 @@ void Ikev2Sa::on_ike_auth_request(std::span<const std::byte> bytes, Output& out)
     child.refuse_with = NotifyType::InvalidSyntax;
     child.refusal = "IKE_AUTH request without TSi or TSr";
   } else if (auto found = hooks_.child_for(tsi->selectors[0], tsr->selectors[0]); !found) {
-    child.refuse_with = found.error().starts_with("NO-PROPOSAL-CHOSEN") ? NotifyType::NoProposalChosen : NotifyType::TsUnacceptable;
-    child.refusal = found.error();
+    child.refuse_with = child_refusal(found.error());
+    child.refusal = found.error().text;
   } else {
     child = std::move(*found);
   }
