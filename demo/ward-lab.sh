@@ -279,7 +279,13 @@ capture() {  # capture FILE SECONDS: tshark on legal-pc1's veth, in the backgrou
   local log=$1.log
   start_bg "$log" ip netns exec "$ns_legal" tshark -q -n -i "$tag-l" -a "duration:$2" -w "$1"
   capture_pid=${pids[-1]}
-  wait_for 10 grep -q "Capturing on" "$log"
+  # Said, not left to `set -e`: a bare failure here ended a loaded CI run's lab with no word of why
+  # (tshark's start-up took over 10 s beside the ASan stage's other tests).
+  if ! wait_for 30 grep -q "Capturing on" "$log"; then
+    note "FAILED: tshark was not capturing on $tag-l within 30 s: $(tail -c 300 "$log" | tr '\n' ' ')"
+    failures=$((failures + 1))
+    if $check; then exit 1; fi
+  fi
 }
 count_packets() {  # count_packets FILE DISPLAY-FILTER
   tshark -n -r "$1" -Y "$2" 2>/dev/null | wc -l

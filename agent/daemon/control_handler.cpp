@@ -298,6 +298,7 @@ control::HandlerResult DaemonHandler::show_sa() {
                             {"ikev2_cookies_sent", c.ikev2_cookies_sent},
                             {"ikev2_cookies_accepted", c.ikev2_cookies_accepted},
                             {"ikev2_cookies_rejected", c.ikev2_cookies_rejected},
+                            {"ikev2_fragments_dropped", c.ikev2_fragments_dropped},
                             {"undecryptable_main_mode_5", c.undecryptable_main_mode_5},
                             {"no_policy", c.no_policy},
                             {"acquires", c.acquires},

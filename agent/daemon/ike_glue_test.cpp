@@ -109,6 +109,7 @@ TEST_F(IkeGlueTest, ShowSaListsIkeSasWithTheDataplanesCounters) {
   qm.lifetime_left = std::chrono::seconds(3500);
   ike.quick_modes.push_back(qm);
   ike.counters.quick_modes_established = 1;
+  ike.counters.ikev2_fragments_dropped = 3;
   handler.set_ike_snapshots([&] { return std::vector<ike::service::IkeSnapshot>{ike}; });
   const auto result = handler.show_sa();
   ASSERT_TRUE(result);
@@ -124,6 +125,7 @@ TEST_F(IkeGlueTest, ShowSaListsIkeSasWithTheDataplanesCounters) {
   EXPECT_EQ(row["packets_in"], 0);
   EXPECT_EQ(row["bytes_out"], 0);
   EXPECT_EQ((*result)["ike"][0]["quick_modes_established"], 1);
+  EXPECT_EQ((*result)["ike"][0]["ikev2_fragments_dropped"], 3);   // RFC 7383 fragments refused
   EXPECT_EQ((*result)["sas"].size(), 2U);
 }
 

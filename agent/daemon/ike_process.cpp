@@ -10,7 +10,7 @@
 #include "agent/daemon/key_wire.h"
 #include "agent/ikebridge/sa_admission.h"
 #include "agent/ikeproc/messages.h"
-#include "agent/ikeproc/wire.h"
+#include "agent/ikeproc/wire_gss.h"
 
 namespace ward::agent::daemon {
 
@@ -119,67 +119,6 @@ void IkeProcess::use_key_process(KeyProcess* keys) {
   });
 }
 
-void IkeProcess::start(const std::vector<IpAddress>& addresses, driver::Dataplane& dataplane) {
-  dataplane_ = &dataplane;
-  for (const auto& address : ike_addresses(addresses, log_)) {
-    auto socket = ike::net::UdpSocket::bind(address, ike::net::kIsakmpPort);
-    if (!socket) {
-      log_.warning("ike-start-failed", {{"address", address.to_string()}, {"why", socket.error()}});
-      continue;
-    }
-    constexpr int kReceiveBuffer = 4 * 1024 * 1024;   // as IkeServiceOptions::receive_buffer_bytes
-    (void)socket->set_receive_buffer(kReceiveBuffer);
-    auto nat = ike::net::UdpSocket::bind(address, ike::sa::kNatTraversalPort);
-    if (!nat) {
-      log_.warning("ike-start-failed", {{"address", address.to_string()}, {"why", "NAT-T: " + nat.error()}});
-      continue;
-    }
-    (void)nat->set_receive_buffer(kReceiveBuffer);
-    // As IkeService::start does in wardd: the dataplane never catches IKE's own datagrams (xfrm:
-    // per-socket bypass policies, and the kernel decapsulates ESP in UDP arriving on the NAT-T
-    // socket), and nfqueue sends ESP in UDP from the NAT-T socket, whole superpackets per
-    // UDP_SEGMENT send. Both are properties of the socket, not the descriptor: the child's
-    // descriptors of these sockets (SCM_RIGHTS) see the same, and it cannot undo the policies
-    // (IP_XFRM_POLICY needs CAP_NET_ADMIN).
-    const auto prepared = [&]() -> Expected<void, std::string> {
-      if (auto done = dataplane.prepare_ike_socket(socket->native_handle(), false); !done) {
-        return unexpected("UDP " + std::to_string(ike::net::kIsakmpPort) + ": " + done.error());
-      }
-      if (auto done = dataplane.prepare_ike_socket(nat->native_handle(), true); !done) {
-        return unexpected("NAT-T: UDP " + std::to_string(ike::sa::kNatTraversalPort) + ": " + done.error());
-      }
-      return {};
-    }();
-    if (!prepared) {
-      log_.warning("ike-start-failed", {{"address", address.to_string()}, {"why", prepared.error()}});
-      continue;
-    }
-    log_.info("ike-started", {{"address", address.to_string()}, {"port", std::to_string(ike::net::kIsakmpPort)}, {"process", "ike"}});
-    services_.push_back({address, std::move(*socket), std::move(*nat)});
-  }
-  if (services_.empty()) return;
-  privsep::ChildSpec spec;
-  spec.name = "ike";
-  spec.argv = {program_, "--privsep-child", "ike", "--user", user_};
-  auto supervisor = privsep::Supervisor::start(
-      spec, [this](pid_t pid, std::shared_ptr<privsep::Channel> channel) { started(pid, std::move(channel)); },
-      [this](pid_t pid, const std::string& how, std::chrono::milliseconds restart_in) { exited(pid, how, restart_in); });
-  if (!supervisor) {
-    log_.error("ike-process-failed", {{"why", supervisor.error()}});
-    services_.clear();
-    return;
-  }
-  supervisor_ = std::move(*supervisor);
-  recorder_.attach_ike(IkeHooks{[this](const driver::Acquire& a) {
-                                  note_acquired(a.peer);
-                                  if (auto ep = endpoint()) (void)ep->notify(ikeproc::kAcquire, ikeproc::encode(a));
-                                },
-                                [this](const driver::SaExpiry& x) {
-                                  note_acquired(x.peer);
-                                  if (auto ep = endpoint()) (void)ep->notify(ikeproc::kExpiry, ikeproc::encode(x));
-                                }});
-}
-
 std::shared_ptr<privsep::Endpoint> IkeProcess::endpoint() const {
   const std::lock_guard lock(mutex_);
   return endpoint_;
@@ -208,16 +147,12 @@ void IkeProcess::started(pid_t pid, std::shared_ptr<privsep::Channel> channel) {
   start.force_udp_encapsulation = settings_.force_udp_encapsulation;
   start.ikev2_fragmentation = settings_.fragmentation;
   start.ikev2_fragment_size = settings_.fragment_size.value_or(0);
+  // Held until the endpoint is set: readdress() either sees no endpoint and its services go in
+  // here, or sends them to this child itself.
+  const std::lock_guard services_lock(services_mutex_);
   for (const auto& s : services_) {
-    for (const auto* socket : {&s.socket, &*s.nat_socket}) {
-      const ikeproc::SocketNote note{s.local, socket == &s.socket ? ike::net::kIsakmpPort : ike::sa::kNatTraversalPort};
-      if (auto sent = ep->notify(ikeproc::kSocket, ikeproc::encode(note), socket->native_handle()); !sent) {
-        log_.warning("ike-process-start", {{"pid", std::to_string(pid)}, {"why", sent.error()}});
-      }
-    }
-    // NAT-T (RFC 3947/3948) as the in-process IKE.
-    start.services.push_back({s.local, ike::net::kIsakmpPort, true, ike::sa::kNatTraversalPort, kIkeRetransmit.first_interval,
-                              kIkeRetransmit.factor, kIkeRetransmit.max_sends});
+    if (auto sent = send_sockets(*ep, s); !sent) log_.warning("ike-process-start", {{"pid", std::to_string(pid)}, {"why", sent.error()}});
+    start.services.push_back(service_start(s));
   }
   std::shared_ptr<privsep::Endpoint> previous;
   {
@@ -589,7 +524,6 @@ Expected<Body, std::string> IkeProcess::handle_call(Incoming& m, const std::weak
 }
 
 void IkeProcess::sync(const AgentState& state) {
-  if (!running()) return;
   const std::lock_guard lock(sync_mutex_);
   auto live = bridge_sync_.update(state, bridge_);
   if (!live || !*live) return;
@@ -600,7 +534,12 @@ std::vector<ike::service::IkeSnapshot> IkeProcess::snapshots() const {
   std::vector<ike::service::IkeSnapshot> out;
   auto ep = endpoint();
   if (!ep) return out;
-  for (std::uint32_t i = 0; i < services_.size(); ++i) {
+  std::size_t count = 0;
+  {
+    const std::lock_guard services_lock(services_mutex_);
+    count = services_.size();
+  }
+  for (std::uint32_t i = 0; i < count; ++i) {
     auto body = ep->call(ikeproc::kSnapshot, ikeproc::encode(ikeproc::SnapshotRequest{i}));
     if (!body) break;
     auto snapshot = ikeproc::decode<ike::service::IkeSnapshot>(*body);
@@ -626,6 +565,7 @@ void IkeProcess::stop() {
   }
   remove_installed_sas("wardd is stopping");
   gss_.clear();
+  const std::lock_guard services_lock(services_mutex_);
   services_.clear();
 }
 

@@ -47,6 +47,10 @@
 #include "ike/net/udp_socket.h"
 #include "ike/service/ike_service.h"
 
+namespace ward::agent::ikeproc {
+struct ServiceStart;
+}
+
 namespace ward::agent::daemon {
 
 // IKE retransmission: 0.5 s, 1 s, 2 s, then give up 4 s after the last send (7.5 s in all), so
@@ -83,6 +87,9 @@ class IkeRunner {
   // Reloaded [certificates] (certificate_reload.h): main modes that start from now on use them;
   // established SAs stay.
   virtual void replace_certificates(ikebridge::CertificateCredentialsPtr certificates) = 0;
+  // The host's addresses changed (wardd's address poll): IKE starts on those that appeared and
+  // stops on those that went away (their SAs are deleted). start() runs it for the first set.
+  virtual void readdress(const std::vector<IpAddress>& addresses) = 0;
   virtual std::vector<ike::service::IkeSnapshot> snapshots() const = 0;
   virtual bool running() const = 0;
   // Detaches from the dataplane's acquires, then deletes every SA (peers are told).
@@ -137,6 +144,7 @@ class IkeProcess final : public IkeRunner {
   void start(const std::vector<IpAddress>& addresses, driver::Dataplane& dataplane) override;
   void sync(const AgentState& state) override;
   void replace_certificates(ikebridge::CertificateCredentialsPtr certificates) override;
+  void readdress(const std::vector<IpAddress>& addresses) override;
   std::vector<ike::service::IkeSnapshot> snapshots() const override;
   bool running() const override { return supervisor_ != nullptr; }
   void stop() override;
@@ -147,6 +155,10 @@ class IkeProcess final : public IkeRunner {
     ike::net::UdpSocket socket;
     std::optional<ike::net::UdpSocket> nat_socket;
   };
+  // ike_process_services.cpp: the sockets of one address, bound and prepared (nullopt: logged).
+  std::optional<Service> bind_service(const IpAddress& address);
+  static Expected<void, std::string> send_sockets(privsep::Endpoint& child, const Service& service);
+  static ikeproc::ServiceStart service_start(const Service& service);
   void started(pid_t pid, std::shared_ptr<privsep::Channel> channel);
   void send_certificates(privsep::Endpoint& child, const ike::auth::CertificateCredentials& certificates);
   ikebridge::CertificateCredentialsPtr certificates() const;
@@ -183,6 +195,8 @@ class IkeProcess final : public IkeRunner {
   std::string user_;
   config::IkeSettings settings_;
   driver::Dataplane* dataplane_ = nullptr;
+  // Taken before certificates_sending_ and mutex_; held by started() until the endpoint is set.
+  mutable std::mutex services_mutex_;
   std::vector<Service> services_;
   std::unique_ptr<privsep::Supervisor> supervisor_;
   std::atomic<pid_t> child_pid_{-1};

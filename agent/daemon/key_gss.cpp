@@ -12,7 +12,7 @@
 
 #include "agent/daemon/secret_file.h"
 #include "agent/ikeproc/gss_service.h"
-#include "agent/ikeproc/wire.h"
+#include "agent/ikeproc/wire_gss.h"
 #include "ike/auth/kerberos_provider.h"
 
 namespace ward::agent::daemon {

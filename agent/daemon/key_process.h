@@ -49,7 +49,7 @@
 #include <vector>
 
 #include "agent/daemon/log.h"
-#include "agent/ikeproc/wire.h"
+#include "agent/ikeproc/wire_gss.h"
 #include "common/ip.h"
 #include "agent/privsep/endpoint.h"
 #include "agent/privsep/supervisor.h"

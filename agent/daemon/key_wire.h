@@ -46,7 +46,7 @@
 #include <vector>
 
 #include "agent/ikeproc/codec.h"
-#include "agent/ikeproc/wire.h"
+#include "agent/ikeproc/wire_gss.h"
 #include "driver/crypto/secure_bytes.h"
 
 namespace ward::agent::daemon::keyproc {

@@ -6,8 +6,9 @@
 //
 //   wardd [--config /etc/ward/ward.conf]
 //
-// IKE: wardd runs an IkeService (UDP 500) on each non-loopback host address found at start-up,
-// whatever the dataplane; acquires go to it, its results to the event log, and every policy apply
+// IKE: wardd runs an IkeService (UDP 500) on each non-loopback host address, whatever the
+// dataplane, following the address poll (addresses that appear get one, those that go away lose
+// theirs); acquires go to it, its results to the event log, and every policy apply
 // replaces the bridge's snapshot and deletes the SAs of filters that went away. With
 // [privsep] user the services run in `wardd --privsep-child ike --user USER` (ike_process.h), and
 // the directory fetch in `wardd --privsep-child fetch --user USER` (fetch_process.h).
@@ -107,36 +108,49 @@ class IkeInProcess final : public IkeRunner {
   ~IkeInProcess() override { stop(); }
 
   void start(const std::vector<ward::IpAddress>& addresses, ward::driver::Dataplane& dataplane) override {
-    for (const auto& address : ike_addresses(addresses, log_)) {
-      ward::ike::service::IkeServiceOptions options;
-      options.local = address;
-      options.retransmit = kIkeRetransmit;
-      // RFC 3947/3948: detect NATs, float to UDP 4500 and UDP-encapsulate ESP when one is found
-      // (peers such as strongSwan's kernel-libipsec insist on it even without a NAT).
-      options.nat_traversal = true;
-      options.pretend_nat = settings_.force_udp_encapsulation;   // [ike] udp_encapsulation = force
-      options.ikev2_fragmentation = settings_.fragmentation;     // [ike] fragmentation, fragment_size
-      options.ikev2_fragment_size = settings_.fragment_size.value_or(0);
-      options.log = [this](const std::string& line) { log_.debug("ike", {{"detail", line}}); };
-      options.ike_version = ike_version_policy(settings_.version);
-      if (settings_.fallback_delay) options.fallback_delay = *settings_.fallback_delay;
-      if (settings_.soft_association_lifetime) options.soft_association_lifetime = *settings_.soft_association_lifetime;
-      if (settings_.dpd_idle) options.dpd.idle = *settings_.dpd_idle;
-      if (settings_.dpd_retry) options.dpd.retry = *settings_.dpd_retry;
-      if (settings_.dpd_probes) options.dpd.max_probes = *settings_.dpd_probes;
-      auto started = ward::ike::service::IkeService::start(std::move(options), dataplane, bridge_, recorder_);
+    dataplane_ = &dataplane;
+    recorder_.attach_ike(IkeHooks{[this](const ward::driver::Acquire& a) {
+                                    const std::lock_guard lock(mutex_);
+                                    if (auto* s = route(a)) s->initiate(a);
+                                  },
+                                  [this](const ward::driver::SaExpiry& e) {
+                                    const std::lock_guard lock(mutex_);
+                                    for (auto& s : services_) s->on_expiry(e);
+                                  }});
+    readdress(addresses);
+  }
+
+  void readdress(const std::vector<ward::IpAddress>& addresses) override {
+    if (dataplane_ == nullptr) return;
+    const auto wanted = ike_addresses(addresses, log_);
+    std::vector<std::unique_ptr<ward::ike::service::IkeService>> gone;
+    {
+      const std::lock_guard lock(mutex_);
+      for (auto it = services_.begin(); it != services_.end();) {
+        if (std::find(wanted.begin(), wanted.end(), (*it)->options().local) != wanted.end()) {
+          ++it;
+          continue;
+        }
+        log_.info("ike-stopped", {{"address", (*it)->options().local.to_string()}, {"why", "the address is gone from the host"}});
+        gone.push_back(std::move(*it));
+        it = services_.erase(it);
+      }
+    }
+    gone.clear();   // outside the lock: stopping deletes SAs, and the dataplane may call back
+    for (const auto& address : wanted) {
+      {
+        const std::lock_guard lock(mutex_);
+        if (std::any_of(services_.begin(), services_.end(), [&](const auto& s) { return s->options().local == address; })) continue;
+      }
+      auto started = ward::ike::service::IkeService::start(service_options(address), *dataplane_, bridge_, recorder_);
       if (!started) {
         log_.warning("ike-start-failed", {{"address", address.to_string()}, {"why", started.error()}});
         continue;
       }
       log_.info("ike-started", {{"address", address.to_string()}, {"port", std::to_string(ward::ike::net::kIsakmpPort)}});
+      const std::lock_guard lock(mutex_);
       services_.push_back(std::move(*started));
     }
-    if (services_.empty()) return;
-    recorder_.attach_ike(IkeHooks{[this](const ward::driver::Acquire& a) { route(a).initiate(a); },
-                                  [this](const ward::driver::SaExpiry& e) {
-                                    for (auto& s : services_) s->on_expiry(e);
-                                  }});
   }
 
   void replace_certificates(ikebridge::CertificateCredentialsPtr certificates) override {
@@ -144,7 +158,6 @@ class IkeInProcess final : public IkeRunner {
   }
 
   void sync(const AgentState& state) override {
-    if (services_.empty()) return;
     const std::lock_guard lock(mutex_);
     auto live = bridge_sync_.update(state, bridge_);
     if (!live || !*live) return;
@@ -152,26 +165,53 @@ class IkeInProcess final : public IkeRunner {
   }
 
   std::vector<ward::ike::service::IkeSnapshot> snapshots() const override {
+    const std::lock_guard lock(mutex_);
     std::vector<ward::ike::service::IkeSnapshot> out;
     for (const auto& s : services_) out.push_back(s->snapshot());
     return out;
   }
-  bool running() const override { return !services_.empty(); }
+  bool running() const override { return dataplane_ != nullptr; }
 
   void stop() override {
     recorder_.attach_ike({});
-    services_.clear();
+    std::vector<std::unique_ptr<ward::ike::service::IkeService>> services;
+    {
+      const std::lock_guard lock(mutex_);
+      services.swap(services_);
+    }
+    services.clear();
   }
 
  private:
-  ward::ike::service::IkeService& route(const ward::driver::Acquire& acquire) {
+  ward::ike::service::IkeServiceOptions service_options(const ward::IpAddress& address) const {
+    ward::ike::service::IkeServiceOptions options;
+    options.local = address;
+    options.retransmit = kIkeRetransmit;
+    // RFC 3947/3948: detect NATs, float to UDP 4500 and UDP-encapsulate ESP when one is found
+    // (peers such as strongSwan's kernel-libipsec insist on it even without a NAT).
+    options.nat_traversal = true;
+    options.pretend_nat = settings_.force_udp_encapsulation;   // [ike] udp_encapsulation = force
+    options.ikev2_fragmentation = settings_.fragmentation;     // [ike] fragmentation, fragment_size
+    options.ikev2_fragment_size = settings_.fragment_size.value_or(0);
+    options.log = [this](const std::string& line) { log_.debug("ike", {{"detail", line}}); };
+    options.ike_version = ike_version_policy(settings_.version);
+    if (settings_.fallback_delay) options.fallback_delay = *settings_.fallback_delay;
+    if (settings_.soft_association_lifetime) options.soft_association_lifetime = *settings_.soft_association_lifetime;
+    if (settings_.dpd_idle) options.dpd.idle = *settings_.dpd_idle;
+    if (settings_.dpd_retry) options.dpd.retry = *settings_.dpd_retry;
+    if (settings_.dpd_probes) options.dpd.max_probes = *settings_.dpd_probes;
+    return options;
+  }
+
+  // The service of the acquire's source address, else one of its family (mutex_ held).
+  ward::ike::service::IkeService* route(const ward::driver::Acquire& acquire) {
     for (auto& s : services_) {
-      if (s->options().local == acquire.source) return *s;
+      if (s->options().local == acquire.source) return s.get();
     }
     for (auto& s : services_) {
-      if (s->options().local.family() == acquire.source.family()) return *s;
+      if (s->options().local.family() == acquire.source.family()) return s.get();
     }
-    return *services_.front();
+    return services_.empty() ? nullptr : services_.front().get();
   }
 
   Logger& log_;
@@ -179,8 +219,9 @@ class IkeInProcess final : public IkeRunner {
   ikebridge::PolicyBridge bridge_;
   BridgeSync bridge_sync_;
   config::IkeSettings settings_;
+  ward::driver::Dataplane* dataplane_ = nullptr;
   std::vector<std::unique_ptr<ward::ike::service::IkeService>> services_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
 };
 
 // wardd's own path, for the IKE process (the same binary in another role).
@@ -321,7 +362,8 @@ int run(const std::filesystem::path& config_path) {
     if (outcome.failed) return ward::unexpected(std::move(outcome.message));
     return std::move(outcome.message);
   });
-  if (ike.running()) handler.set_ike_snapshots([&] { return ike.snapshots(); });
+  // Also before IKE runs anywhere: an address that appears later starts it.
+  handler.set_ike_snapshots([&] { return ike.snapshots(); });
   handler.set_dataplane_choice({std::string(config::name_of(dataplane->backend)), std::string(config::name_of(dataplane->configured)), dataplane->why});
   control::ControlServerOptions options;
   options.socket_path = config->control_socket;
@@ -377,6 +419,7 @@ int run(const std::filesystem::path& config_path) {
     if (clock.now() >= addresses_at) {
       auto current = host_addresses();
       if (current && *current != state.current()->addresses) {
+        ike.readdress(*current);
         updater.readdress(std::move(*current));
         ike.sync(state);
       }

@@ -62,6 +62,12 @@ class WarddIkeNetnsTest : public testing::TwoWarddHosts {
   // `sections`: more of ward.conf on both hosts.
   void expect_forced_udp_encapsulation(const std::string& version, const std::string& sections = "");
 
+  // A's link has no address when wardd starts (a host whose DHCP lease comes after wardd): IKE
+  // runs nowhere. An address appears: within the address poll IKE runs on it and B's ping
+  // negotiates with A there; a second one too, beside the first. The second goes away: its service
+  // stops and its SAs go, the first's stay.
+  void expect_ike_to_follow_the_address(const std::string& sections);
+
   void use_certificate(Host& host, const test::TestCa& issuer, const test::TestCa& trusted, const std::string& address) {
     testing::use_certificate(host, &host == &a_ ? "a" : "b", issuer, trusted, address);
   }
@@ -342,6 +348,60 @@ TEST_F(WarddIkeNetnsTest, ForcedUdpEncapsulationLeavesInSuperpacketsWithTheIkePr
 TEST_F(WarddIkeNetnsTest, ForcedUdpEncapsulationWithTheIkeProcessAndTheKernelsSas) {
   if (std::string(testing::kTestBackend) == "nfqueue") GTEST_SKIP() << "for the backend with kernel SAs (xfrm, under UML)";
   expect_forced_udp_encapsulation("ikev2-first", "[privsep]\nuser = nobody\n");
+}
+
+void WarddIkeNetnsTest::expect_ike_to_follow_the_address(const std::string& sections) {
+  constexpr const char* kSecondAddressA = "10.20.1.3";
+  testing::lay_out(a_, a_.dir, testing::kTestBackend, "", sections);
+  const auto on_link = [&](const std::string& address) { return address + "/24 dev " + links_.first; };
+  ASSERT_EQ(a_.ns->exec(std::string(kIpTool) + " address del " + on_link(kAddressA)), 0);
+  start(a_, esp_policy("netns ike secret"));
+  start(b_, esp_policy("netns ike secret"));
+  const auto log_has = [&](const std::string& text) { return test::read_text(a_.log).find(text) != std::string::npos; };
+  EXPECT_FALSE(log_has("ike-started")) << test::file_tail(a_.log);
+  const auto quick_modes = [&] { return show_sa(a_).value("quick_modes", nlohmann::json::array()).size(); };
+
+  // The first address: IKE starts (with [privsep] user, the IKE process too).
+  ASSERT_EQ(a_.ns->exec(std::string(kIpTool) + " address add " + on_link(kAddressA)), 0);
+  const auto added = std::chrono::steady_clock::now();
+  ASSERT_TRUE(eventually([&] { return log_has(std::string("ike-started address=") + kAddressA); })) << test::file_tail(a_.log);
+  std::printf("IKE on the new address after %lld ms (address poll: 5 s)\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - added).count()));
+  // A's policy follows the address on the same poll; B's ping may meet it a moment before.
+  ASSERT_TRUE(testing::ping_until_answered(b_, kAddressA)) << test::file_tail(a_.log) << test::file_tail(b_.log);
+  nlohmann::json sa_a, sa_b;
+  ASSERT_TRUE(testing::one_quick_mode_each({{&a_, &sa_a}, {&b_, &sa_b}})) << sa_a.dump(1) << sa_b.dump(1);
+  EXPECT_EQ(sa_a["quick_modes"][0]["role"], "responder") << sa_a.dump(1);
+
+  // A second one while IKE runs (the IKE process: a service added to the running child).
+  ASSERT_EQ(a_.ns->exec(std::string(kIpTool) + " address add " + on_link(kSecondAddressA)), 0);
+  ASSERT_TRUE(eventually([&] { return log_has(std::string("ike-started address=") + kSecondAddressA); })) << test::file_tail(a_.log);
+  ASSERT_TRUE(testing::ping_until_answered(b_, kSecondAddressA)) << test::file_tail(a_.log) << test::file_tail(b_.log);
+  EXPECT_TRUE(eventually([&] { return quick_modes() == 2; })) << show_sa(a_).dump(1);
+
+  // The second goes (deleting the first, the primary, would take the secondary with it): its
+  // service stops and its SAs go; the first's stay and carry traffic.
+  ASSERT_EQ(a_.ns->exec(std::string(kIpTool) + " address del " + on_link(kSecondAddressA)), 0);
+  ASSERT_TRUE(eventually([&] { return log_has(std::string("ike-stopped address=") + kSecondAddressA); })) << test::file_tail(a_.log);
+  EXPECT_TRUE(eventually([&] { return quick_modes() == 1; })) << show_sa(a_).dump(1);
+  EXPECT_EQ(ward::testing::ping_once(*b_.ns, kAddressA), 0) << test::file_tail(a_.log);
+  EXPECT_FALSE(log_has(std::string("ike-stopped address=") + kAddressA)) << test::file_tail(a_.log);
+}
+
+// IKE in wardd (nfqueue; the kernel's SAs are covered with the IKE process, below).
+TEST_F(WarddIkeNetnsTest, IkeStartsOnAnAddressThatAppearsAfterStartUpAndStopsWhenItGoes) {
+  if (std::string(testing::kTestBackend) != "nfqueue") GTEST_SKIP() << "IKE in wardd: the nfqueue build covers it";
+  expect_ike_to_follow_the_address("");
+}
+
+// The packaged default: wardd binds the new address's sockets, prepares them for the dataplane
+// and passes them to the IKE process (started late, for the first; a service added to the running
+// child, kServices, for the second), which stops the service whose address went. The sockets are
+// bound and prepared as at start-up (IkeProcess::bind_service), which wardd_ike_uml_test covers
+// with the kernel's SAs: not repeated there, where each test costs a UML kernel's pace.
+TEST_F(WarddIkeNetnsTest, TheIkeProcessFollowsAnAddressThatAppearsAndGoes) {
+  if (std::string(testing::kTestBackend) != "nfqueue") GTEST_SKIP() << "the nfqueue build covers it";
+  expect_ike_to_follow_the_address("[privsep]\nuser = nobody\n");
 }
 
 // A with ikev2-first, B with ikev1: B answers IKE_SA_INIT with INVALID_MAJOR_VERSION, A falls

@@ -1,7 +1,7 @@
 #include "agent/ikeproc/gss_service.h"
 
 #include "agent/ikeproc/messages.h"
-#include "agent/ikeproc/wire.h"
+#include "agent/ikeproc/wire_gss.h"
 
 namespace ward::agent::ikeproc {
 

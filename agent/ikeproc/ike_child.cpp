@@ -4,11 +4,13 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -206,6 +208,16 @@ class ChildState {
         changed_.notify_all();
         return Body{};
       }
+      case kServices: {
+        // Handled on a thread of its own: a service that stops deletes its SAs through calls to
+        // wardd, whose answers this (the endpoint's) thread reads.
+        auto note = decode<ServicesNote>(m.body);
+        if (!note) return unexpected(std::move(note.error()));
+        const std::lock_guard lock(mutex_);
+        wanted_services_ = std::move(note->services);
+        changed_.notify_all();
+        return Body{};
+      }
       case kCertificates: {
         auto note = decode<CertificateNote>(m.body);
         if (!note) return unexpected(std::move(note.error()));
@@ -277,37 +289,11 @@ class ChildState {
     policy_.emplace(parent, std::move(certificates));
     listener_.emplace(parent);
     for (const auto& spec : start_->services) {
-      auto socket = take_socket(spec.local, spec.port);
-      if (!socket) return unexpected("no socket for " + spec.local.to_string() + ":" + std::to_string(spec.port));
-      std::optional<ike::net::UdpSocket> nat;
-      if (spec.nat_traversal) {
-        nat = take_socket(spec.local, spec.nat_t_port);
-        if (!nat) return unexpected("no socket for " + spec.local.to_string() + ":" + std::to_string(spec.nat_t_port));
-      }
-      ike::service::IkeServiceOptions options;
-      options.local = spec.local;
-      options.port = spec.port;
-      options.nat_traversal = spec.nat_traversal;
-      options.nat_t_port = spec.nat_t_port;
-      options.retransmit = {spec.first_interval, spec.factor, spec.max_sends};
-      options.fallback_delay = start_->fallback_delay;
-      options.soft_association_lifetime = start_->soft_association_lifetime;
-      options.dpd.idle = start_->dpd_idle;
-      options.dpd.retry = start_->dpd_retry;
-      options.dpd.max_probes = start_->dpd_probes;
-      options.ike_version = start_->ike_version;
-      options.pretend_nat = start_->force_udp_encapsulation;
-      options.ikev2_fragmentation = start_->ikev2_fragmentation;
-      options.ikev2_fragment_size = start_->ikev2_fragment_size;
-      Endpoint* log_to = &parent;
-      options.log = [log_to](const std::string& line) {
-        (void)log_to->notify(kLog, std::span(reinterpret_cast<const std::uint8_t*>(line.data()), line.size()));
-      };
-      auto started = ike::service::IkeService::start_on(std::move(options), std::move(*socket), std::move(nat), *dataplane_,
-                                                        *policy_, *listener_);
+      auto started = start_service(spec);
       if (!started) return unexpected(std::move(started.error()));
       services_.push_back(std::move(*started));
     }
+    readdresser_ = std::thread([this] { follow_services(); });
     return {};
   }
 
@@ -319,6 +305,12 @@ class ChildState {
 
   // Deletes every SA (peers are told, the parent asked to remove them) and stops the threads.
   void stop() {
+    {
+      const std::lock_guard lock(mutex_);
+      stopping_ = true;
+      changed_.notify_all();
+    }
+    if (readdresser_.joinable()) readdresser_.join();
     std::vector<std::unique_ptr<ike::service::IkeService>> services;
     {
       const std::lock_guard lock(mutex_);
@@ -341,6 +333,82 @@ class ChildState {
           return std::vector<std::byte>(bytes, bytes + r->size());
         },
         ike::auth::CertificateOptions{{note.identity, note.fqdn}, note.revocation});
+  }
+
+  // One service on the sockets wardd sent for it (mutex_ held), with start_'s settings.
+  Expected<std::unique_ptr<ike::service::IkeService>, std::string> start_service(const ServiceStart& spec) {
+    auto socket = take_socket(spec.local, spec.port);
+    if (!socket) return unexpected("no socket for " + spec.local.to_string() + ":" + std::to_string(spec.port));
+    std::optional<ike::net::UdpSocket> nat;
+    if (spec.nat_traversal) {
+      nat = take_socket(spec.local, spec.nat_t_port);
+      if (!nat) return unexpected("no socket for " + spec.local.to_string() + ":" + std::to_string(spec.nat_t_port));
+    }
+    ike::service::IkeServiceOptions options;
+    options.local = spec.local;
+    options.port = spec.port;
+    options.nat_traversal = spec.nat_traversal;
+    options.nat_t_port = spec.nat_t_port;
+    options.retransmit = {spec.first_interval, spec.factor, spec.max_sends};
+    options.fallback_delay = start_->fallback_delay;
+    options.soft_association_lifetime = start_->soft_association_lifetime;
+    options.dpd.idle = start_->dpd_idle;
+    options.dpd.retry = start_->dpd_retry;
+    options.dpd.max_probes = start_->dpd_probes;
+    options.ike_version = start_->ike_version;
+    options.pretend_nat = start_->force_udp_encapsulation;
+    options.ikev2_fragmentation = start_->ikev2_fragmentation;
+    options.ikev2_fragment_size = start_->ikev2_fragment_size;
+    Endpoint* log_to = parent_;
+    options.log = [log_to](const std::string& line) { log(*log_to, line); };
+    return ike::service::IkeService::start_on(std::move(options), std::move(*socket), std::move(nat), *dataplane_, *policy_,
+                                              *listener_);
+  }
+
+  static void log(Endpoint& parent, const std::string& line) {
+    (void)parent.notify(kLog, std::span(reinterpret_cast<const std::uint8_t*>(line.data()), line.size()));
+  }
+
+  // kServices, after start: services whose address is not wanted any more stop (their SAs are
+  // deleted), new ones start, and the list takes wardd's order (kSnapshot's indices).
+  void follow_services() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      changed_.wait(lock, [&] { return wanted_services_.has_value() || stopping_ || closed_; });
+      if (stopping_ || closed_) return;
+      const auto wanted = *std::exchange(wanted_services_, std::nullopt);
+      auto is_wanted = [&](const ike::service::IkeService& s) {
+        return std::any_of(wanted.begin(), wanted.end(), [&](const ServiceStart& w) { return w.local == s.options().local; });
+      };
+      std::vector<std::unique_ptr<ike::service::IkeService>> gone;
+      for (auto it = services_.begin(); it != services_.end();) {
+        if (is_wanted(**it)) {
+          ++it;
+        } else {
+          gone.push_back(std::move(*it));
+          it = services_.erase(it);
+        }
+      }
+      for (const auto& spec : wanted) {
+        const bool running = std::any_of(services_.begin(), services_.end(), [&](const auto& s) { return s->options().local == spec.local; });
+        if (running) continue;
+        auto started = start_service(spec);
+        if (!started) {
+          log(*parent_, "IKE on " + spec.local.to_string() + " did not start: " + started.error());
+          continue;
+        }
+        services_.push_back(std::move(*started));
+      }
+      auto rank = [&](const std::unique_ptr<ike::service::IkeService>& s) {
+        return std::find_if(wanted.begin(), wanted.end(), [&](const ServiceStart& w) { return w.local == s->options().local; }) -
+               wanted.begin();
+      };
+      std::stable_sort(services_.begin(), services_.end(), [&](const auto& x, const auto& y) { return rank(x) < rank(y); });
+      // Outside the lock: stopping deletes SAs through calls to wardd, and acquires keep coming.
+      lock.unlock();
+      gone.clear();
+      lock.lock();
+    }
   }
 
   std::optional<ike::net::UdpSocket> take_socket(const IpAddress& address, std::uint16_t port) {
@@ -373,6 +441,9 @@ class ChildState {
   std::optional<RemotePolicy> policy_;
   std::optional<RemoteListener> listener_;
   std::vector<std::unique_ptr<ike::service::IkeService>> services_;
+  std::optional<std::vector<ServiceStart>> wanted_services_;   // kServices not yet followed
+  bool stopping_ = false;
+  std::thread readdresser_;   // follow_services()
 };
 
 void say(const privsep::Channel& channel, std::uint32_t type, const std::string& text) {

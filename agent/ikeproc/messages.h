@@ -17,6 +17,9 @@
 //                                when wardd reloads the files
 //     kCertificatesDone note     nothing: the notes since the last one are the whole set; after
 //                                kStart it replaces the set in use for the main modes to come
+//     kServices      note        ServicesNote: after kStart, the services to run from now on (the
+//                                host's addresses changed): new ones start on sockets sent before
+//                                with kSocket, those left out stop (their SAs are deleted)
 //   child -> parent
 //     kReady         note        "ok" once sandboxed and every service runs, else "error: why"
 //     kEvent         note        IkeEvent
@@ -56,6 +59,7 @@ enum Message : std::uint32_t {
   kSnapshot,
   kCertificates,
   kCertificatesDone,
+  kServices,
   kReady = 100,
   kEvent,
   kLog,

@@ -1,7 +1,7 @@
 #include "agent/ikeproc/remote_kerberos.h"
 
 #include "agent/ikeproc/messages.h"
-#include "agent/ikeproc/wire.h"
+#include "agent/ikeproc/wire_gss.h"
 #include "ike/auth/kerberos_provider.h"
 
 namespace ward::agent::ikeproc {

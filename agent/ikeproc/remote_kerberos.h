@@ -9,7 +9,7 @@
 #include <string>
 
 #include "agent/privsep/endpoint.h"
-#include "agent/ikeproc/wire.h"
+#include "agent/ikeproc/wire_gss.h"
 #include "ike/auth/auth_provider.h"
 
 namespace ward::agent::ikeproc {

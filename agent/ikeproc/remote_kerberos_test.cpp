@@ -10,7 +10,7 @@
 #include "agent/ikeproc/remote_kerberos.h"
 
 #include "agent/ikeproc/messages.h"
-#include "agent/ikeproc/wire.h"
+#include "agent/ikeproc/wire_gss.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>

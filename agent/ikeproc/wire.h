@@ -103,6 +103,9 @@ struct StartNote {   // kStart
   bool ikev2_fragmentation = true;        // [ike] fragmentation
   std::uint32_t ikev2_fragment_size = 0;  // [ike] fragment_size (0: by address family)
 };
+struct ServicesNote {   // kServices: the services to run from now on, in this order
+  std::vector<ServiceStart> services;
+};
 struct RetainFilters {   // kRetainFilters
   std::vector<std::uint32_t> filter_ids;
 };
@@ -120,39 +123,6 @@ struct CertificateNote {
   ike::auth::CertificateIdentity identity = ike::auth::CertificateIdentity::DistinguishedName;
   std::string fqdn;
   ike::auth::RevocationCheck revocation = ike::auth::RevocationCheck::IfPresent;
-};
-
-// Kerberos: the GSS-API steps of one main mode, run by wardd (keytab, context, tickets) for the
-// child (gss_service.h, remote_kerberos.h).
-struct GssOpen {   // kGssOpen -> GssExchange
-  ike::auth::Role role = ike::auth::Role::Initiator;   // this side's
-  IpAddress peer;
-};
-struct GssExchange {   // kGssOpen's answer; kGssClose
-  std::uint32_t exchange = 0;
-};
-struct GssTokens {   // kGssKeyExchange {exchange, role} -> tokens; kGssConsume {exchange, peer's role, tokens}
-  std::uint32_t exchange = 0;
-  ike::auth::Role role = ike::auth::Role::Initiator;
-  std::vector<std::vector<std::byte>> tokens;
-};
-struct RemoteTranscript {   // ike::auth::MainModeTranscript, SKEYID included
-  IkeHashAlgorithm hash = IkeHashAlgorithm::Sha2_256;
-  driver::crypto::SecureBytes skeyid;
-  std::vector<std::byte> g_xi, g_xr, cky_i, cky_r, sai_b;
-};
-// kGssAuthenticate {exchange, role, transcript, own ID_b} -> GssResult{HASH payload data};
-// kGssCheck {exchange, peer's role, transcript, peer's ID_b, its HASH payload data} -> GssResult{principal}
-struct GssAuthenticate {
-  std::uint32_t exchange = 0;
-  ike::auth::Role role = ike::auth::Role::Initiator;
-  RemoteTranscript transcript;
-  std::vector<std::byte> id_b;
-  std::vector<std::byte> hash;
-};
-struct GssResult {
-  std::vector<std::byte> hash;   // kGssAuthenticate: GSS_Wrap(HASH_x)
-  std::string principal;         // kGssCheck: whom the peer proved to be
 };
 
 // ---- enums ----------------------------------------------------------------------------------------
@@ -576,6 +546,14 @@ struct Wire<StartNote> {
   }
 };
 template <>
+struct Wire<ServicesNote> {
+  static constexpr const char* name = "services";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(services);
+  }
+};
+template <>
 struct Wire<RetainFilters> {
   static constexpr const char* name = "retain filters";
   template <class Io, class V>
@@ -598,55 +576,6 @@ struct Wire<CertificateNote> {
   static void fields(Io& io, V& v) {
     WARD_WIRE(handle), WARD_WIRE(certificate_pem), WARD_WIRE(trust_pem), WARD_WIRE(identity), WARD_WIRE(fqdn),
         WARD_WIRE(revocation);
-  }
-};
-
-template <>
-struct Wire<GssOpen> {
-  static constexpr const char* name = "GSS open";
-  template <class Io, class V>
-  static void fields(Io& io, V& v) {
-    WARD_WIRE(role), WARD_WIRE(peer);
-  }
-};
-template <>
-struct Wire<GssExchange> {
-  static constexpr const char* name = "GSS exchange";
-  template <class Io, class V>
-  static void fields(Io& io, V& v) {
-    WARD_WIRE(exchange);
-  }
-};
-template <>
-struct Wire<GssTokens> {
-  static constexpr const char* name = "GSS tokens";
-  template <class Io, class V>
-  static void fields(Io& io, V& v) {
-    WARD_WIRE(exchange), WARD_WIRE(role), WARD_WIRE(tokens);
-  }
-};
-template <>
-struct Wire<RemoteTranscript> {
-  static constexpr const char* name = "transcript";
-  template <class Io, class V>
-  static void fields(Io& io, V& v) {
-    WARD_WIRE(hash), WARD_WIRE(skeyid), WARD_WIRE(g_xi), WARD_WIRE(g_xr), WARD_WIRE(cky_i), WARD_WIRE(cky_r), WARD_WIRE(sai_b);
-  }
-};
-template <>
-struct Wire<GssAuthenticate> {
-  static constexpr const char* name = "GSS authenticate";
-  template <class Io, class V>
-  static void fields(Io& io, V& v) {
-    WARD_WIRE(exchange), WARD_WIRE(role), WARD_WIRE(transcript), WARD_WIRE(id_b), WARD_WIRE(hash);
-  }
-};
-template <>
-struct Wire<GssResult> {
-  static constexpr const char* name = "GSS result";
-  template <class Io, class V>
-  static void fields(Io& io, V& v) {
-    WARD_WIRE(hash), WARD_WIRE(principal);
   }
 };
 

@@ -5,7 +5,7 @@
 
 #include <tuple>
 
-#include "agent/ikeproc/wire.h"
+#include "agent/ikeproc/wire_gss.h"
 
 namespace ward::agent::ikeproc::samples {
 
@@ -14,7 +14,7 @@ using Bodies = std::tuple<driver::SaInstall, SaDelete, driver::SoftAssociation, 
                           ike::service::IkeSnapshot, Phase1Request, QuickModePeerRequest, driver::Acquire, SkeyidRequest,
                           SignRequest, driver::DataplaneCounters, driver::SaExpiry, RemotePhase1Policy,
                           ike::service::QuickModePolicy, StartNote, SocketNote, RetainFilters, SnapshotRequest, CertificateNote,
-                          GssOpen, GssExchange, GssTokens, GssAuthenticate, GssResult, SpiRequest, SpiReservation>;
+                          GssOpen, GssExchange, GssTokens, GssAuthenticate, GssResult, SpiRequest, SpiReservation, ServicesNote>;
 
 inline IpAddress ip(const char* text) { return *IpAddress::parse(text); }
 
@@ -183,6 +183,12 @@ inline StartNote sample<StartNote>() {
   s.ikev2_fragmentation = false;
   s.ikev2_fragment_size = 1200;
   return s;
+}
+
+template <>
+inline ServicesNote sample<ServicesNote>() {
+  return {{{ip("10.0.0.1"), 500, true, 4500, std::chrono::milliseconds(500), 2, 4},
+           {ip("fd00::2"), 500, false, 0, std::chrono::milliseconds(250), 3, 5}}};
 }
 
 template <>

@@ -13,6 +13,7 @@
 //  - ESP AES-128-CBC / HMAC-SHA-256 with a preshared key, and with RSA certificates from a CA the
 //    test makes (IKEv1 RSA signatures).
 //  - AH HMAC-SHA-256 alone: ICMP inside AH on the wire.
+//  - The same ESP transport case over IKEv2 (`[ike] version = ikev2`, charon's version = 2).
 //  - ESP in tunnel mode: Windows' pair of tunnel rules against charon's host-to-host tunnel.
 //  - AH+ESP: charon does not negotiate bundles (strongSwan skips every proposal that spans two
 //    protocols: RFC 4301 dropped them). Ward offering the bundle first and ESP second agrees on
@@ -149,12 +150,21 @@ class WarddStrongSwanKernelTest : public WarddStrongSwanRig {
         << ward::testing::PacketCapture::describe(on_wire);
   }
 
-  void psk_case(const Protection& p, const model::SecurityMethod& method, Initiator initiator) {
-    start_charon(psk_conf(p));
-    start_wardd(transport_policy(model::AuthMethod::preshared(kPsk), {method}));
+  void psk_case(const Protection& p, const model::SecurityMethod& method, Initiator initiator, int ike_version = 1) {
+    auto conf = psk_conf(p);
+    std::string wardd_config;
+    if (ike_version == 2) {
+      conf.replace(conf.find("version = 1"), std::string("version = 1").size(), "version = 2");
+      wardd_config = "[ike]\nversion = ikev2\n";  // no IKEv1 fallback: an IKEv1 SA would pass the checks
+    }
+    start_charon(conf);
+    start_wardd(transport_policy(model::AuthMethod::preshared(kPsk), {method}), wardd_config);
     negotiate(initiator);
     if (HasFatalFailure()) return;
     expect_transport(p, initiator == Initiator::Ward ? "initiator" : "responder");
+    const auto sa = show_sa();
+    ASSERT_EQ(sa["quick_modes"].size(), 1U) << sa.dump(1);
+    EXPECT_EQ(sa["quick_modes"][0]["ike_version"], ike_version) << sa.dump(1);
   }
 };
 
@@ -162,6 +172,22 @@ TEST_F(WarddStrongSwanKernelTest, PskEspTransportWarddInitiates) { psk_case(kEsp
 TEST_F(WarddStrongSwanKernelTest, PskEspTransportCharonInitiates) { psk_case(kEspCbc, esp_aes128_sha256(), Initiator::Charon); }
 TEST_F(WarddStrongSwanKernelTest, PskAhTransportWarddInitiates) { psk_case(kAhSha256, ah_sha256(), Initiator::Ward); }
 TEST_F(WarddStrongSwanKernelTest, PskAhTransportCharonInitiates) { psk_case(kAhSha256, ah_sha256(), Initiator::Charon); }
+
+// IKEv2 (RFC 7296) in transport mode: USE_TRANSPORT_MODE both ways, both kernels' SAs in transport
+// mode, the traffic selectors the two hosts' addresses. One charon for both directions (as the
+// tunnel case below): a UML boot makes every start dear.
+TEST_F(WarddStrongSwanKernelTest, Ikev2PskEspTransportEachSideInitiating) {
+  psk_case(kEspCbc, esp_aes128_sha256(), Initiator::Ward, 2);
+  if (HasFatalFailure()) return;
+  wardd_.reset();
+  ASSERT_TRUE(eventually([&] { return swanctl({"--list-sas"}).out.find("INSTALLED") == std::string::npos; }))
+      << swanctl({"--list-sas"}).out << charon_log();
+  start_wardd(transport_policy(model::AuthMethod::preshared(kPsk), {esp_aes128_sha256()}), "[ike]\nversion = ikev2\n");
+  negotiate(Initiator::Charon);
+  if (HasFatalFailure()) return;
+  expect_transport(kEspCbc, "responder");
+  EXPECT_EQ(show_sa()["quick_modes"][0]["ike_version"], 2);
+}
 
 // Windows' pair of tunnel rules (Ward -> charon through charon, charon -> Ward through Ward) against
 // charon's host-to-host tunnel: both kernels encapsulate, ESP goes as protocol 50 (no NAT here).
