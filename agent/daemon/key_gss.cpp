@@ -419,7 +419,7 @@ Expected<Body, std::string> KeyGss::authenticate(std::span<const std::uint8_t> b
   ike::ParsedMessage message;
   message.payloads.push_back(ike::Hash{std::move(request->hash)});
   if (auto checked = provider.check_authentication(request->role, transcript, request->id_b, message); !checked) {
-    return unexpected(std::move(checked.error()));
+    return unexpected(std::move(checked.error().text));
   }
   result.principal = provider.peer_identity();
   return ikeproc::encode(result);

@@ -89,8 +89,13 @@ class KeyProcessExchange final : public ike::auth::AuthProvider {
     return std::vector<ike::Payload>{ike::Hash{std::move(result->hash)}};
   }
 
-  Expected<void, std::string> check_authentication(Role peer, const MainModeTranscript& transcript, Bytes peer_id_b,
-                                                   const ike::ParsedMessage& message) const override {
+  Expected<void, ike::IkeError> check_authentication(Role peer, const MainModeTranscript& transcript, Bytes peer_id_b,
+                                                     const ike::ParsedMessage& message) const override {
+    return ike::auth::as_authentication_failure(check_hash(peer, transcript, peer_id_b, message));
+  }
+
+  Expected<void, std::string> check_hash(Role peer, const MainModeTranscript& transcript, Bytes peer_id_b,
+                                         const ike::ParsedMessage& message) const {
     const auto* hash = message.find<ike::Hash>();
     if (hash == nullptr) {
       return unexpected("Kerberos: " + std::string(peer == Role::Initiator ? "HASH_I" : "HASH_R") +
@@ -147,7 +152,7 @@ Expected<std::vector<ike::Payload>, std::string> KeyProcessKerberosProvider::bui
                                                                                                   Bytes own_id_b) const {
   return local_.build_authentication(self, transcript, own_id_b);
 }
-Expected<void, std::string> KeyProcessKerberosProvider::check_authentication(Role peer, const MainModeTranscript& transcript, Bytes peer_id_b,
+Expected<void, ike::IkeError> KeyProcessKerberosProvider::check_authentication(Role peer, const MainModeTranscript& transcript, Bytes peer_id_b,
                                                                              const ike::ParsedMessage& message) const {
   return local_.check_authentication(peer, transcript, peer_id_b, message);
 }

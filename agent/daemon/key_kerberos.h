@@ -27,7 +27,7 @@ class KeyProcessKerberosProvider final : public ike::auth::AuthProvider {
   Expected<std::vector<ike::Payload>, std::string> build_key_exchange_payloads(ike::auth::Role self) const override;
   Expected<std::vector<ike::Payload>, std::string> build_authentication(ike::auth::Role self, const ike::auth::MainModeTranscript& transcript,
                                                                         ike::auth::Bytes own_id_b) const override;
-  Expected<void, std::string> check_authentication(ike::auth::Role peer, const ike::auth::MainModeTranscript& transcript,
+  Expected<void, ike::IkeError> check_authentication(ike::auth::Role peer, const ike::auth::MainModeTranscript& transcript,
                                                    ike::auth::Bytes peer_id_b, const ike::ParsedMessage& message) const override;
 
  private:

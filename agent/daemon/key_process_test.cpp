@@ -292,13 +292,13 @@ class KeyProcessKerberosTest : public KeyProcessTest {
       return "the acceptor took HASH_I over another ID payload";
     }
     if (auto checked = responder->check_authentication(Role::Initiator, transcript, id_i, message_of(*hash_i)); !checked) {
-      return checked.error();
+      return checked.error().text;
     }
     if (peer != nullptr) *peer = responder->peer_identity();
     auto hash_r = responder->build_authentication(Role::Responder, transcript, id_r);
     if (!hash_r) return "HASH_R: " + hash_r.error();
     if (auto checked = initiator->check_authentication(Role::Responder, transcript, id_r, message_of(*hash_r)); !checked) {
-      return checked.error();
+      return checked.error().text;
     }
     return {};
   }

@@ -211,7 +211,7 @@ TEST(OfferPlan, APeersQuickModeForARuleThatFailsClosedIsRefusedWithNoProposalCho
                                          ike::sa::TrafficSelector{IpPrefix::host(kServer), 6, 0});
   ASSERT_FALSE(peer.has_value());
   EXPECT_EQ(peer.error().rfind("NO-PROPOSAL-CHOSEN: ", 0), 0u) << peer.error();
-  EXPECT_EQ(ike::service::refusal_type(peer.error()), ike::NotifyMessageType::NoProposalChosen);
+  EXPECT_EQ(ike::service::policy_refusal_type(peer.error()), ike::NotifyMessageType::NoProposalChosen);
   EXPECT_NE(peer.error().find("fails closed"), std::string::npos) << peer.error();
 }
 

@@ -197,7 +197,7 @@ Expected<privsep::Body, std::string> GssService::handle_known(std::uint32_t type
   }
   auto checked = provider->check_authentication(request->role, transcript, request->id_b,
                                                 message_of({ike::Hash{std::move(request->hash)}}));
-  if (!checked) return unexpected(std::move(checked.error()));
+  if (!checked) return unexpected(std::move(checked.error().text));
   result.principal = provider->peer_identity();
   return encode(result);
 }

@@ -69,8 +69,13 @@ class RemoteKerberosExchange final : public ike::auth::AuthProvider {
     return std::vector<ike::Payload>{ike::Hash{std::move(result->hash)}};
   }
 
-  Expected<void, std::string> check_authentication(Role peer, const MainModeTranscript& transcript, Bytes peer_id_b,
-                                                   const ike::ParsedMessage& message) const override {
+  Expected<void, ike::IkeError> check_authentication(Role peer, const MainModeTranscript& transcript, Bytes peer_id_b,
+                                                     const ike::ParsedMessage& message) const override {
+    return ike::auth::as_authentication_failure(check_hash(peer, transcript, peer_id_b, message));
+  }
+
+  Expected<void, std::string> check_hash(Role peer, const MainModeTranscript& transcript, Bytes peer_id_b,
+                                         const ike::ParsedMessage& message) const {
     if (id_ == 0) return unexpected(error_);
     const auto* hash = message.find<ike::Hash>();
     if (hash == nullptr) return unexpected(std::string("Kerberos: the peer did not send a GSS-wrapped HASH"));
@@ -124,9 +129,9 @@ Expected<std::vector<ike::Payload>, std::string> RemoteKerberosProvider::build_a
   return unexpected(misuse());
 }
 
-Expected<void, std::string> RemoteKerberosProvider::check_authentication(Role, const MainModeTranscript&, Bytes,
-                                                                         const ike::ParsedMessage&) const {
-  return unexpected(misuse());
+Expected<void, ike::IkeError> RemoteKerberosProvider::check_authentication(Role, const MainModeTranscript&, Bytes,
+                                                                           const ike::ParsedMessage&) const {
+  return unexpected(ike::silent(misuse()));
 }
 
 }  // namespace ward::agent::ikeproc

@@ -205,7 +205,7 @@ TEST_F(RemoteKerberosTest, APeerThatIsNotTheExpectedPrincipalIsRefusedWithTheRea
   run_main_mode(*c.provider, *b.provider);
   ASSERT_FALSE(HasFatalFailure());
   EXPECT_FALSE(responder->established());
-  EXPECT_NE(responder->failure().find("authenticated as host/c.ward.test@WARD.TEST, the policy expects host/a.ward.test@WARD.TEST"),
+  EXPECT_NE(responder->failure().text.find("authenticated as host/c.ward.test@WARD.TEST, the policy expects host/a.ward.test@WARD.TEST"),
             std::string::npos)
       << responder->failure();
   const std::lock_guard lock(b.mutex);

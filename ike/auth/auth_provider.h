@@ -15,6 +15,7 @@
 #include "common/ip.h"
 #include "driver/crypto/secure_bytes.h"
 #include "ike/crypto/prf.h"
+#include "ike/message/ike_error.h"
 #include "ike/message/message.h"
 
 namespace ward::ike::auth {
@@ -73,9 +74,18 @@ class AuthProvider {
   // `own_id_b` is the ID payload body this side sends.
   virtual Expected<std::vector<Payload>, std::string> build_authentication(Role self, const MainModeTranscript& transcript,
                                                                            Bytes own_id_b) const = 0;
-  // Checks the peer's message 5 / 6. The error says why, in words an administrator can act on.
-  virtual Expected<void, std::string> check_authentication(Role peer, const MainModeTranscript& transcript,
+  // Checks the peer's message 5 / 6. The error says why, in words an administrator can act on,
+  // and what the peer is told under the keys (AUTHENTICATION-FAILED unless a more specific type
+  // fits: INVALID-SIGNATURE, INVALID-ID-INFORMATION, ...).
+  virtual Expected<void, IkeError> check_authentication(Role peer, const MainModeTranscript& transcript,
                                                            Bytes peer_id_b, const ParsedMessage& message) const = 0;
 };
+
+// A check all of whose failures are the peer's authentication failing (Kerberos: a token or
+// HASH that does not verify, whatever the GSS-API says): AUTHENTICATION-FAILED, the words kept.
+inline Expected<void, IkeError> as_authentication_failure(Expected<void, std::string> checked) {
+  if (checked) return {};
+  return unexpected(IkeError{NotifyMessageType::AuthenticationFailed, std::move(checked).error()});
+}
 
 }  // namespace ward::ike::auth

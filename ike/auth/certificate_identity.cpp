@@ -93,9 +93,12 @@ Expected<std::optional<Identification>, std::string> own_identification(X509* ce
   return unexpected(std::string("identity: unknown kind"));
 }
 
-Expected<void, std::string> check_peer_identity(X509* cert, std::span<const std::byte> id_b, const std::string& who) {
+Expected<void, IkeError> check_peer_identity(X509* cert, std::span<const std::byte> id_b, const std::string& who) {
+  const auto invalid_id = [](const std::string& detail) {
+    return unexpected(refusal(NotifyMessageType::InvalidIdInformation, detail));
+  };
   if (id_b.size() <= kIdHeaderSize) {
-    return unexpected("INVALID-ID-INFORMATION: the ID payload of " + who + " is " + std::to_string(id_b.size()) + " bytes, too short");
+    return invalid_id("the ID payload of " + who + " is " + std::to_string(id_b.size()) + " bytes, too short");
   }
   const auto type = static_cast<IdType>(std::to_integer<std::uint8_t>(id_b[0]));
   const auto data = id_b.subspan(kIdHeaderSize);
@@ -106,10 +109,10 @@ Expected<void, std::string> check_peer_identity(X509* cert, std::span<const std:
     case IdType::Ipv6Addr: {
       const std::size_t want = type == IdType::Ipv4Addr ? 4 : 16;
       if (data.size() != want) {
-        return unexpected("INVALID-ID-INFORMATION: the " + type_name + " ID of " + who + " has " + std::to_string(data.size()) + " bytes");
+        return invalid_id("the " + type_name + " ID of " + who + " has " + std::to_string(data.size()) + " bytes");
       }
       if (X509_check_ip(cert, bytes, want, 0) == 1) return {};
-      return unexpected("INVALID-ID-INFORMATION: ID " + type_name + " " + address_text({bytes, want}) +
+      return invalid_id("ID " + type_name + " " + address_text({bytes, want}) +
                         " does not match the certificate of " + who + " (" + x509::alt_names_text(cert) + ")");
     }
     case IdType::Fqdn:
@@ -122,7 +125,7 @@ Expected<void, std::string> check_peer_identity(X509* cert, std::span<const std:
               : X509_check_email(cert, text.data(), text.size(), X509_CHECK_FLAG_NEVER_CHECK_SUBJECT) == 1;
       ERR_clear_error();
       if (matches) return {};
-      return unexpected("INVALID-ID-INFORMATION: ID " + type_name + " \"" + text + "\" does not match the certificate of " + who +
+      return invalid_id("ID " + type_name + " \"" + text + "\" does not match the certificate of " + who +
                         " (" + x509::alt_names_text(cert) + ")");
     }
     case IdType::DerAsn1Dn: {
@@ -130,14 +133,14 @@ Expected<void, std::string> check_peer_identity(X509* cert, std::span<const std:
       x509::NamePtr dn(d2i_X509_NAME(nullptr, &p, static_cast<long>(data.size())));
       if (!dn || p != bytes + data.size()) {
         ERR_clear_error();
-        return unexpected("INVALID-ID-INFORMATION: the ID_DER_ASN1_DN of " + who + " is not a DER name");
+        return invalid_id("the ID_DER_ASN1_DN of " + who + " is not a DER name");
       }
       if (X509_NAME_cmp(dn.get(), X509_get_subject_name(cert)) == 0) return {};
-      return unexpected("INVALID-ID-INFORMATION: ID ID_DER_ASN1_DN \"" + x509::name_text(dn.get()) +
+      return invalid_id("ID ID_DER_ASN1_DN \"" + x509::name_text(dn.get()) +
                         "\" does not match the certificate of " + who + " (its subject is \"" + x509::subject_of(cert) + "\")");
     }
     default:
-      return unexpected("INVALID-ID-INFORMATION: " + who + " identifies with " + type_name +
+      return invalid_id(who + " identifies with " + type_name +
                         ", which a certificate cannot bind (IP address, FQDN, user FQDN or DN expected)");
   }
 }

@@ -17,6 +17,7 @@
 #include <openssl/types.h>
 
 #include "common/expected.h"
+#include "ike/message/ike_error.h"
 #include "ike/payload/identification.h"
 
 namespace ward::ike::auth {
@@ -39,6 +40,6 @@ Expected<std::optional<Identification>, std::string> own_identification(X509* ce
 
 // The peer's ID payload body (type, protocol, port, data) must name `cert`; `who` describes the
 // peer in the error ("10.0.0.2 (CN=b,O=Ward)").
-Expected<void, std::string> check_peer_identity(X509* cert, std::span<const std::byte> id_b, const std::string& who);
+Expected<void, IkeError> check_peer_identity(X509* cert, std::span<const std::byte> id_b, const std::string& who);
 
 }  // namespace ward::ike::auth

@@ -20,6 +20,7 @@
 
 #include "ike/auth/certificate_chain.h"
 #include "ike/auth/certificate_identity.h"
+#include "ike/auth/dn_text.h"
 #include "ike/auth/x509_util.h"
 #include "ike/crypto/keys.h"
 #include "ike/crypto/prf.h"
@@ -63,89 +64,6 @@ X509Ptr parse_der_certificate(std::span<const std::byte> der) {
   if (cert && p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) return nullptr;
   ERR_clear_error();
   return cert;
-}
-
-// ---- DN text as administrators write it -----------------------------------------------------------
-
-struct DnComponent {
-  int nid = NID_undef;
-  std::string value;
-};
-
-std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
-
-std::string trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return std::string(s);
-}
-
-// "CN=Ward Root, O=Ward" -> [(CN, ward root), (O, ward)]; ',' or ';' separate, '\' escapes, values
-// may be quoted. Nothing on an unknown attribute type or a component without '='.
-std::optional<std::vector<DnComponent>> parse_dn(std::string_view text) {
-  std::vector<std::string> parts;
-  std::string current;
-  bool quoted = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c == '\\' && i + 1 < text.size()) {
-      current += text[++i];
-    } else if (c == '"') {
-      quoted = !quoted;
-    } else if ((c == ',' || c == ';') && !quoted) {
-      parts.push_back(std::move(current));
-      current.clear();
-    } else {
-      current += c;
-    }
-  }
-  parts.push_back(std::move(current));
-  std::vector<DnComponent> out;
-  for (const auto& part : parts) {
-    const auto equals = part.find('=');
-    if (equals == std::string::npos) return std::nullopt;
-    const std::string type = trim(std::string_view(part).substr(0, equals));
-    std::string upper = type;
-    std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-    int nid = OBJ_sn2nid(type.c_str());                    // CN, DC, emailAddress
-    if (nid == NID_undef) nid = OBJ_sn2nid(upper.c_str());   // cn, dc
-    if (nid == NID_undef) nid = OBJ_ln2nid(type.c_str());    // commonName, domainComponent
-    if (nid == NID_undef && lower(type) == "e") nid = NID_pkcs9_emailAddress;   // Windows writes E=
-    if (nid == NID_undef && lower(type) == "s") nid = NID_stateOrProvinceName;   // and S=
-    if (nid == NID_undef) return std::nullopt;
-    out.push_back({nid, lower(trim(std::string_view(part).substr(equals + 1)))});
-  }
-  return out;
-}
-
-std::vector<DnComponent> components_of(const X509_NAME* name) {
-  std::vector<DnComponent> out;
-  for (int i = 0; i < X509_NAME_entry_count(name); ++i) {
-    const X509_NAME_ENTRY* entry = X509_NAME_get_entry(name, i);
-    unsigned char* utf8 = nullptr;
-    const int size = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(entry));
-    std::string value = size >= 0 ? std::string(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(size)) : std::string();
-    OPENSSL_free(utf8);
-    out.push_back({OBJ_obj2nid(X509_NAME_ENTRY_get_object(entry)), lower(trim(value))});
-  }
-  return out;
-}
-
-bool same_components(const std::vector<DnComponent>& a, const std::vector<DnComponent>& b, bool reversed) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const auto& other = reversed ? b[b.size() - 1 - i] : b[i];
-    if (a[i].nid != other.nid || a[i].value != other.value) return false;
-  }
-  return true;
-}
-
-bool name_matches(const std::vector<DnComponent>& wanted, const X509_NAME* name) {
-  const auto have = components_of(name);
-  return same_components(wanted, have, false) || same_components(wanted, have, true);
 }
 
 // ---- files ----------------------------------------------------------------------------------------
@@ -517,14 +435,13 @@ Expected<std::vector<Payload>, std::string> CertificateProvider::build_authentic
   return payloads;
 }
 
-Expected<void, std::string> CertificateProvider::check_authentication(Role peer, const MainModeTranscript& transcript,
-                                                                      Bytes peer_id_b, const ParsedMessage& message) const {
+Expected<void, IkeError> CertificateProvider::check_authentication(Role peer, const MainModeTranscript& transcript,
+                                                                   Bytes peer_id_b, const ParsedMessage& message) const {
+  const auto failed = [](std::string text) { return unexpected(IkeError{NotifyMessageType::AuthenticationFailed, std::move(text)}); };
   const std::string peer_text = peer_ ? peer_->to_string() : std::string("the peer");
   const auto* signature = message.find<Signature>();
-  if (signature == nullptr) {
-    return unexpected(std::string(sig_name(peer)) + " missing: " + peer_text + " did not authenticate with a signature");
-  }
-  if (transcript.skeyid == nullptr) return unexpected(std::string("RSA signature: SKEYID is not derived yet"));
+  if (signature == nullptr) return failed(std::string(sig_name(peer)) + " missing: " + peer_text + " did not authenticate with a signature");
+  if (transcript.skeyid == nullptr) return failed("RSA signature: SKEYID is not derived yet");
 
   // The peer's certificate (the first CERT) and the intermediates it sent.
   std::vector<std::vector<std::byte>> sent;
@@ -532,8 +449,9 @@ Expected<void, std::string> CertificateProvider::check_authentication(Role peer,
     const auto* cert = std::get_if<Certificate>(&payload);
     if (cert == nullptr) continue;
     if (cert->encoding != CertificateEncoding::X509Signature) {
-      return unexpected("INVALID-CERT-ENCODING: " + peer_text + " sent a certificate in encoding " +
-                        std::to_string(static_cast<unsigned>(cert->encoding)) + ", Ward accepts X.509 - Signature (4)");
+      return unexpected(refusal(NotifyMessageType::InvalidCertEncoding,
+                                peer_text + " sent a certificate in encoding " + std::to_string(static_cast<unsigned>(cert->encoding)) +
+                                    ", Ward accepts X.509 - Signature (4)"));
     }
     sent.push_back(cert->data);
   }
@@ -542,28 +460,30 @@ Expected<void, std::string> CertificateProvider::check_authentication(Role peer,
   const std::string who = peer_text + " (" + verified->subject() + ")";
   EVP_PKEY* key = verified->public_key();
   if (key == nullptr || EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA) {
-    return unexpected("certificate of " + who + " has no RSA key (RSA signature authentication)");
+    return failed("certificate of " + who + " has no RSA key (RSA signature authentication)");
   }
   const auto digest = hash_x(peer, transcript, peer_id_b);
   if (!verify_hash(key, signature->data, digest.reveal())) {
-    return unexpected("INVALID-SIGNATURE: " + std::string(sig_name(peer)) + " of " + who +
-                      " does not verify with its certificate's key (altered message, or a different DH value)");
+    return unexpected(refusal(NotifyMessageType::InvalidSignature,
+                              std::string(sig_name(peer)) + " of " + who +
+                                  " does not verify with its certificate's key (altered message, or a different DH value)"));
   }
   peer_subject_ = verified->subject();
   return {};
 }
 
-Expected<PeerCertificate, std::string> CertificateProvider::verify_peer(std::span<const std::vector<std::byte>> certificates,
-                                                                        std::span<const std::byte> id_b,
-                                                                        const std::string& peer_text) const {
+Expected<PeerCertificate, IkeError> CertificateProvider::verify_peer(std::span<const std::vector<std::byte>> certificates,
+                                                                     std::span<const std::byte> id_b,
+                                                                     const std::string& peer_text) const {
   std::vector<X509Ptr> sent;
   for (const auto& der : certificates) {
     auto parsed = parse_der_certificate(der);
-    if (!parsed) return unexpected("INVALID-CERTIFICATE: a certificate from " + peer_text + " is not DER X.509");
+    if (!parsed) return unexpected(refusal(NotifyMessageType::InvalidCertificate, "a certificate from " + peer_text + " is not DER X.509"));
     sent.push_back(std::move(parsed));
   }
   if (sent.empty()) {
-    return unexpected("CERT missing: " + peer_text + " sent no certificate (Ward does not look certificates up)");
+    return unexpected(IkeError{NotifyMessageType::AuthenticationFailed,
+                               "CERT missing: " + peer_text + " sent no certificate (Ward does not look certificates up)"});
   }
   X509* leaf = sent.front().get();
   const std::string who = peer_text + " (" + subject_of(leaf) + ")";
@@ -580,9 +500,9 @@ Expected<PeerCertificate, std::string> CertificateProvider::verify_peer(std::spa
   std::optional<std::time_t> at;
   if (clock_) at = std::chrono::system_clock::to_time_t(clock_());
   if (auto chained = verify_chain({leaf, intermediates, anchors, other_cas, crls, creds.options.revocation, at, who, ca_name_}); !chained) {
-    return unexpected(chained.error());
+    return unexpected(IkeError{NotifyMessageType::AuthenticationFailed, std::move(chained).error()});
   }
-  if (auto bound = check_peer_identity(leaf, id_b, who); !bound) return unexpected(bound.error());
+  if (auto bound = check_peer_identity(leaf, id_b, who); !bound) return unexpected(std::move(bound).error());
   return PeerCertificate(std::shared_ptr<X509>(sent.front().release(), X509_free));
 }
 

@@ -174,7 +174,7 @@ class CertificateProvider final : public AuthProvider {
   std::string peer_identity() const override { return peer_subject_; }
   Expected<std::vector<Payload>, std::string> build_authentication(Role self, const MainModeTranscript& transcript,
                                                                    Bytes own_id_b) const override;
-  Expected<void, std::string> check_authentication(Role peer, const MainModeTranscript& transcript, Bytes peer_id_b,
+  Expected<void, IkeError> check_authentication(Role peer, const MainModeTranscript& transcript, Bytes peer_id_b,
                                                    const ParsedMessage& message) const override;
 
   // IKEv2 (ike/v2/signature_auth.h) uses the same checks as main mode, without its payloads:
@@ -182,7 +182,7 @@ class CertificateProvider final : public AuthProvider {
   // checked as check_authentication checks them (chain to the rule's CA, validity, CRLs), and
   // `id_b` (the ID payload body: type, three octets, data) must name the first; `peer_text` says
   // who sent them in the error.
-  Expected<PeerCertificate, std::string> verify_peer(std::span<const std::vector<std::byte>> certificates,
+  Expected<PeerCertificate, IkeError> verify_peer(std::span<const std::vector<std::byte>> certificates,
                                                      std::span<const std::byte> id_b, const std::string& peer_text) const;
   // CERTREQ's Certification Authority data (RFC 7296 3.7): the SHA-1 hashes of the rule's CAs'
   // SubjectPublicKeyInfo, concatenated.

@@ -264,8 +264,14 @@ class KerberosExchange final : public AuthProvider {
     return std::vector<Payload>{Hash{{wrapped.begin(), wrapped.end()}}};
   }
 
-  Expected<void, std::string> check_authentication(Role peer, const MainModeTranscript& transcript, Bytes peer_id_b,
-                                                   const ParsedMessage& message) const override {
+  Expected<void, IkeError> check_authentication(Role peer, const MainModeTranscript& transcript, Bytes peer_id_b,
+                                                const ParsedMessage& message) const override {
+    return as_authentication_failure(check_hash(peer, transcript, peer_id_b, message));
+  }
+
+ private:
+  Expected<void, std::string> check_hash(Role peer, const MainModeTranscript& transcript, Bytes peer_id_b,
+                                         const ParsedMessage& message) const {
     const auto* received = message.find<Hash>();
     if (received == nullptr) {
       return unexpected("Kerberos: " + hash_name(peer) + " missing: the peer did not send a GSS-wrapped HASH");
@@ -288,7 +294,6 @@ class KerberosExchange final : public AuthProvider {
     return {};
   }
 
- private:
   static std::string hash_name(Role of) { return of == Role::Initiator ? "HASH_I" : "HASH_R"; }
 
   // HASH_I / HASH_R of RFC 2409 5 with the sender's GSS tokens appended (as racoon computes it for
@@ -540,10 +545,10 @@ Expected<std::vector<Payload>, std::string> KerberosProvider::build_authenticati
   return unexpected(shared_misuse());
 }
 
-Expected<void, std::string> KerberosProvider::check_authentication(Role /*peer*/, const MainModeTranscript& /*t*/,
-                                                                   Bytes /*peer_id_b*/,
-                                                                   const ParsedMessage& /*message*/) const {
-  return unexpected(shared_misuse());
+Expected<void, IkeError> KerberosProvider::check_authentication(Role /*peer*/, const MainModeTranscript& /*t*/,
+                                                                Bytes /*peer_id_b*/,
+                                                                const ParsedMessage& /*message*/) const {
+  return unexpected(silent(shared_misuse()));
 }
 
 }  // namespace ward::ike::auth

@@ -87,7 +87,7 @@ class KerberosProvider final : public AuthProvider {
   Expected<std::vector<Payload>, std::string> build_key_exchange_payloads(Role self) const override;
   Expected<std::vector<Payload>, std::string> build_authentication(Role self, const MainModeTranscript& transcript,
                                                                    Bytes own_id_b) const override;
-  Expected<void, std::string> check_authentication(Role peer, const MainModeTranscript& transcript, Bytes peer_id_b,
+  Expected<void, IkeError> check_authentication(Role peer, const MainModeTranscript& transcript, Bytes peer_id_b,
                                                    const ParsedMessage& message) const override;
 
  private:

@@ -34,18 +34,17 @@ Expected<std::vector<Payload>, std::string> PresharedKeyProvider::build_authenti
   return std::vector<Payload>{Hash{{digest.reveal().begin(), digest.reveal().end()}}};
 }
 
-Expected<void, std::string> PresharedKeyProvider::check_authentication(Role peer, const MainModeTranscript& transcript,
-                                                                       Bytes peer_id_b, const ParsedMessage& message) const {
+Expected<void, IkeError> PresharedKeyProvider::check_authentication(Role peer, const MainModeTranscript& transcript,
+                                                                    Bytes peer_id_b, const ParsedMessage& message) const {
+  const auto failed = [](std::string text) { return unexpected(IkeError{NotifyMessageType::AuthenticationFailed, std::move(text)}); };
   const char* which = peer == Role::Initiator ? "HASH_I" : "HASH_R";
   const auto* received = message.find<Hash>();
-  if (received == nullptr) {
-    return unexpected(std::string(which) + " missing: the peer did not use pre-shared key authentication");
-  }
-  if (transcript.skeyid == nullptr) return unexpected(std::string("pre-shared key: SKEYID is not derived yet"));
-  if (transcript.skeyid->size() == 0) return unexpected("pre-shared key: no SKEYID from the key holder: " + remote_error_);
+  if (received == nullptr) return failed(std::string(which) + " missing: the peer did not use pre-shared key authentication");
+  if (transcript.skeyid == nullptr) return failed("pre-shared key: SKEYID is not derived yet");
+  if (transcript.skeyid->size() == 0) return failed("pre-shared key: no SKEYID from the key holder: " + remote_error_);
   const auto digest = expected_hash(peer, transcript, peer_id_b);
   if (!crypto::equal_constant_time(digest.reveal(), received->data)) {
-    return unexpected(std::string(which) + " mismatch: the peer's preshared key differs");
+    return failed(std::string(which) + " mismatch: the peer's preshared key differs");
   }
   return {};
 }

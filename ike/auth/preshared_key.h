@@ -29,7 +29,7 @@ class PresharedKeyProvider final : public AuthProvider {
   SecureBytes skeyid(IkeHashAlgorithm hash, Bytes ni_b, Bytes nr_b, const SecureBytes& g_xy) const override;
   Expected<std::vector<Payload>, std::string> build_authentication(Role self, const MainModeTranscript& transcript,
                                                                    Bytes own_id_b) const override;
-  Expected<void, std::string> check_authentication(Role peer, const MainModeTranscript& transcript, Bytes peer_id_b,
+  Expected<void, IkeError> check_authentication(Role peer, const MainModeTranscript& transcript, Bytes peer_id_b,
                                                    const ParsedMessage& message) const override;
 
  private:

@@ -62,17 +62,17 @@ std::vector<std::byte> capture(const Exchange& exchange) {
   auto responder = sa::Phase1Sa::respond(
       testing::phase1_config(testing::kHostB, testing::kHostA, fuzz::responder_phase1_proposals(), log_b), psk_b, clock,
       *m1, reply);
-  if (!responder) return fail(responder.error());
+  if (!responder) return fail(responder.error().text);
   // Main mode 3 and 5 from A, 4 and 6 from B.
   for (int round = 0; round < 3 && !(*responder)->established(); ++round) {
     fuzz::switch_random_stream(RandomStream::Initiator);
     const auto from_a = initiator->handle(reply);
-    if (from_a.empty()) return fail("initiator: " + initiator->failure());
+    if (from_a.empty()) return fail("initiator: " + initiator->failure().text);
     fuzz::append_datagram(out, from_a);
     now += std::chrono::milliseconds(100);
     fuzz::switch_random_stream(RandomStream::Responder);
     reply = (*responder)->handle(from_a);
-    if (reply.empty()) return fail("responder: " + (*responder)->failure());
+    if (reply.empty()) return fail("responder: " + (*responder)->failure().text);
   }
   fuzz::switch_random_stream(RandomStream::Initiator);
   (void)initiator->handle(reply);
@@ -89,15 +89,15 @@ std::vector<std::byte> capture(const Exchange& exchange) {
   auto qm_b = sa::QuickModeExchange::respond(
       **responder, testing::quick_config(testing::kHostB, testing::kHostA, fuzz::responder_esp_proposals()), sim_b, clock,
       *q1, reply);
-  if (!qm_b) return fail(qm_b.error());
+  if (!qm_b) return fail(qm_b.error().text);
   fuzz::switch_random_stream(RandomStream::Initiator);
   const auto q3 = qm_a->handle(reply);
-  if (q3.empty()) return fail("quick mode initiator: " + qm_a->failure());
+  if (q3.empty()) return fail("quick mode initiator: " + qm_a->failure().text);
   fuzz::append_datagram(out, q3);
   now += std::chrono::milliseconds(100);
   fuzz::switch_random_stream(RandomStream::Responder);
   (void)(*qm_b)->handle(q3);
-  if (!(*qm_b)->done()) return fail("quick mode responder: " + (*qm_b)->failure());
+  if (!(*qm_b)->done()) return fail("quick mode responder: " + (*qm_b)->failure().text);
   return out;
 }
 

@@ -51,7 +51,7 @@ inline service::Ikev2Hooks ikev2_hooks(const IpAddress& local, const IpAddress& 
     const auto pad = std::as_bytes(std::span(v2::kKeyPadForIkev2.data(), v2::kKeyPadForIkev2.size()));
     return psk->skeyid(*service::hash_of(prf), crypto::Bytes(pad.begin(), pad.end()), {}, {});
   };
-  h.child_for = [local, remote](const v2::TrafficSelector&, const v2::TrafficSelector&) -> Expected<v2::ChildSaConfig, std::string> {
+  h.child_for = [local, remote](const v2::TrafficSelector&, const v2::TrafficSelector&) -> Expected<v2::ChildSaConfig, IkeError> {
     return ikev2_child(local, remote);
   };
   h.allocate_spi = [next = spi]() mutable -> Expected<std::uint32_t, std::string> { return next++; };

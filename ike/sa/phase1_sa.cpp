@@ -71,14 +71,14 @@ std::unique_ptr<Phase1Sa> Phase1Sa::initiate(Phase1Config config, const auth::Au
   return std::unique_ptr<Phase1Sa>(new Phase1Sa(auth::Role::Initiator, std::move(config), auth, std::move(clock)));
 }
 
-Expected<std::unique_ptr<Phase1Sa>, std::string> Phase1Sa::respond(Phase1Config config, const auth::AuthProvider& auth,
-                                                                   Clock clock, std::span<const std::byte> message_1,
-                                                                   std::vector<std::byte>& reply) {
+Expected<std::unique_ptr<Phase1Sa>, IkeError> Phase1Sa::respond(Phase1Config config, const auth::AuthProvider& auth,
+                                                                Clock clock, std::span<const std::byte> message_1,
+                                                                std::vector<std::byte>& reply) {
   auto parsed = parse_message(message_1, MessageKind::MainModeMessage1);
-  if (!parsed) return unexpected("main mode 1 dropped: " + parsed.error().to_string());
+  if (!parsed) return unexpected(silent("main mode 1 dropped: " + parsed.error().to_string()));
   const Cookie zero{};
   if (parsed->header.responder_cookie != zero) {
-    return unexpected(std::string("main mode 1 dropped: the responder cookie is not zero"));
+    return unexpected(silent("main mode 1 dropped: the responder cookie is not zero"));
   }
   std::unique_ptr<Phase1Sa> sa(new Phase1Sa(auth::Role::Responder, std::move(config), auth, std::move(clock)));
   sa->cky_i_ = parsed->header.initiator_cookie;
@@ -86,11 +86,11 @@ Expected<std::unique_ptr<Phase1Sa>, std::string> Phase1Sa::respond(Phase1Config 
     sa->cky_r_ = *sa->config_.responder_cookie;
   } else {
     auto cookie = crypto::random_bytes(kCookieSize);
-    if (!cookie) return unexpected(std::move(cookie).error());
+    if (!cookie) return unexpected(silent(std::move(cookie).error()));
     std::copy(cookie->begin(), cookie->end(), sa->cky_r_.begin());
   }
   if (auto consumed = sa->consume_main_mode_1(*parsed, message_1.subspan(kIsakmpHeaderSize)); !consumed) {
-    sa->log("main mode 1 refused: " + consumed.error());
+    sa->log("main mode 1 refused: " + consumed.error().text);
     return unexpected(std::move(consumed).error());
   }
   sa->last_received_.assign(message_1.begin(), message_1.end());
@@ -132,10 +132,10 @@ bool Phase1Sa::transition(State to, std::string_view reason) {
   return true;
 }
 
-void Phase1Sa::fail(std::string reason) {
+void Phase1Sa::fail(IkeError reason) {
   if (state_ == State::Failed) return;
-  failure_ = reason;
-  if (!transition(State::Failed, reason)) return;
+  failure_ = std::move(reason);
+  if (!transition(State::Failed, failure_.text)) return;
   retransmit_.answered();
 }
 
@@ -151,11 +151,11 @@ IsakmpHeader Phase1Sa::header() const {
 std::vector<std::byte> Phase1Sa::send(Expected<std::vector<std::byte>, std::string> message, State next,
                                       std::string_view reason, bool expect_answer) {
   if (!message) {
-    fail(std::move(message).error());
+    fail(silent(std::move(message).error()));
     return {};
   }
   if (!transition(next, reason)) {
-    fail("internal error: illegal transition");
+    fail(silent("internal error: illegal transition"));
     return {};
   }
   retransmit_.sent(*message, clock_(), expect_answer);
@@ -331,11 +331,11 @@ Expected<std::vector<std::byte>, std::string> Phase1Sa::build_main_mode_1() {
   auto message = encode_message(header(), payloads);
   if (!message) return unexpected("encoding main mode 1: " + message.error().message);
   auto sent = send(std::move(*message), State::MainMode1Sent, "sent main mode 1 (SA)", true);
-  if (state_ == State::Failed) return unexpected(failure_);
+  if (state_ == State::Failed) return unexpected(failure_.text);
   return sent;
 }
 
-Expected<void, std::string> Phase1Sa::consume_main_mode_1(const ParsedMessage& message, std::span<const std::byte> body) {
+Expected<void, IkeError> Phase1Sa::consume_main_mode_1(const ParsedMessage& message, std::span<const std::byte> body) {
   const auto* offer = message.find<SecurityAssociation>();
   for (const auto* vid : message.all<VendorId>()) peer_vendor_ids_.push_back(vid->data);
   const auto sa_raw = raw_of<SecurityAssociation>(message, raw_payloads(body));
@@ -364,7 +364,7 @@ Expected<void, std::string> Phase1Sa::consume_main_mode_1(const ParsedMessage& m
       return {};
     }
   }
-  return unexpected("NO-PROPOSAL-CHOSEN: none of the peer's phase 1 transforms is acceptable" + refused);
+  return unexpected(refusal(NotifyMessageType::NoProposalChosen, "none of the peer's phase 1 transforms is acceptable" + refused));
 }
 
 Expected<std::vector<std::byte>, std::string> Phase1Sa::build_main_mode_2() {
@@ -382,18 +382,18 @@ Expected<std::vector<std::byte>, std::string> Phase1Sa::build_main_mode_2() {
   return std::move(*message);
 }
 
-Expected<void, std::string> Phase1Sa::consume_main_mode_2(const ParsedMessage& message) {
+Expected<void, IkeError> Phase1Sa::consume_main_mode_2(const ParsedMessage& message) {
   const auto* sa = message.find<SecurityAssociation>();
   for (const auto* vid : message.all<VendorId>()) peer_vendor_ids_.push_back(vid->data);
   if (sa->proposals.size() != 1 || sa->proposals[0].transforms.size() != 1) {
-    return unexpected(std::string("BAD-PROPOSAL-SYNTAX: main mode 2 must carry one proposal with one transform"));
+    return unexpected(refusal(NotifyMessageType::BadProposalSyntax, "main mode 2 must carry one proposal with one transform"));
   }
   auto p = read_transform(sa->proposals[0].transforms[0]);
-  if (!p) return unexpected("main mode 2: " + p.error());
+  if (!p) return unexpected(silent("main mode 2: " + p.error()));
   const auto ours = std::find_if(config_.proposals.begin(), config_.proposals.end(),
                                  [&](const Phase1Proposal& c) { return c.same_algorithms(*p); });
-  if (ours == config_.proposals.end()) return unexpected("main mode 2 chose " + describe(*p) + ", which we did not offer");
-  if (p->lifetime > ours->lifetime) return unexpected(std::string("main mode 2 chose a longer lifetime than we offered"));
+  if (ours == config_.proposals.end()) return unexpected(silent("main mode 2 chose " + describe(*p) + ", which we did not offer"));
+  if (p->lifetime > ours->lifetime) return unexpected(silent("main mode 2 chose a longer lifetime than we offered"));
   chosen_ = *p;
   read_nat_t_vendor_id(message);
   log("peer chose " + describe(chosen_) + ", lifetime " + std::to_string(chosen_.lifetime.count()) + " s");
@@ -418,17 +418,22 @@ Expected<std::vector<std::byte>, std::string> Phase1Sa::build_main_mode_3() {
   return std::move(*message);
 }
 
-Expected<void, std::string> Phase1Sa::consume_main_mode_3(const ParsedMessage& message) {
+Expected<void, IkeError> Phase1Sa::consume_main_mode_3(const ParsedMessage& message) {
   const auto& ke = message.find<KeyExchange>()->data;
   if (ke.size() != crypto::public_value_size(chosen_.group)) {
-    return unexpected("INVALID-KEY-INFORMATION: main mode 3 KE is " + std::to_string(ke.size()) + " bytes, group " +
-                      std::to_string(static_cast<unsigned>(chosen_.group)) + " needs " +
-                      std::to_string(crypto::public_value_size(chosen_.group)));
+    return unexpected(refusal(NotifyMessageType::InvalidKeyInformation,
+                              "main mode 3 KE is " + std::to_string(ke.size()) + " bytes, group " +
+                                  std::to_string(static_cast<unsigned>(chosen_.group)) + " needs " +
+                                  std::to_string(crypto::public_value_size(chosen_.group))));
   }
   g_xi_ = ke;
   ni_ = message.find<Nonce>()->data;
-  if (auto nat = consume_nat_discovery(message); !nat) return nat;
-  return auth_.consume_key_exchange_payloads(auth::Role::Initiator, message);
+  if (auto nat = consume_nat_discovery(message); !nat) return unexpected(silent(std::move(nat).error()));
+  // Before the keys, nothing the method finds wrong is told the peer (it is unauthenticated).
+  if (auto extra = auth_.consume_key_exchange_payloads(auth::Role::Initiator, message); !extra) {
+    return unexpected(silent(std::move(extra).error()));
+  }
+  return {};
 }
 
 Expected<std::vector<std::byte>, std::string> Phase1Sa::build_main_mode_4() {
@@ -450,18 +455,19 @@ Expected<std::vector<std::byte>, std::string> Phase1Sa::build_main_mode_4() {
   return std::move(*message);
 }
 
-Expected<void, std::string> Phase1Sa::consume_main_mode_4(const ParsedMessage& message) {
+Expected<void, IkeError> Phase1Sa::consume_main_mode_4(const ParsedMessage& message) {
   const auto& ke = message.find<KeyExchange>()->data;
   if (ke.size() != crypto::public_value_size(chosen_.group)) {
-    return unexpected("INVALID-KEY-INFORMATION: main mode 4 KE is " + std::to_string(ke.size()) + " bytes");
+    return unexpected(refusal(NotifyMessageType::InvalidKeyInformation, "main mode 4 KE is " + std::to_string(ke.size()) + " bytes"));
   }
   g_xr_ = ke;
   nr_ = message.find<Nonce>()->data;
-  if (auto nat = consume_nat_discovery(message); !nat) return nat;
+  if (auto nat = consume_nat_discovery(message); !nat) return unexpected(silent(std::move(nat).error()));
   if (auto extra = auth_.consume_key_exchange_payloads(auth::Role::Responder, message); !extra) {
-    return extra;
+    return unexpected(silent(std::move(extra).error()));
   }
-  return derive_keys();
+  if (auto keys = derive_keys(); !keys) return unexpected(silent(std::move(keys).error()));
+  return {};
 }
 
 Expected<std::vector<std::byte>, std::string> Phase1Sa::build_main_mode_5() {
@@ -497,7 +503,7 @@ namespace {
 // subjectAltName), checked with the signature; a method that cannot (a shared key) refuses it.
 enum class PeerIdMatch : std::uint8_t { SeenAddress, OwnAddressBehindNat, BoundByMethod };
 
-Expected<PeerIdMatch, std::string> check_peer_id(const Identification& id, const IpAddress& peer, bool peer_behind_nat,
+Expected<PeerIdMatch, IkeError> check_peer_id(const Identification& id, const IpAddress& peer, bool peer_behind_nat,
                                                  const auth::AuthProvider& auth) {
   const auto want = address_bytes(peer);
   const bool is_address = id.type == IdType::Ipv4Addr || id.type == IdType::Ipv6Addr;
@@ -506,15 +512,16 @@ Expected<PeerIdMatch, std::string> check_peer_id(const Identification& id, const
   }
   if (is_address && peer_behind_nat) return PeerIdMatch::OwnAddressBehindNat;
   if (!is_address && auth.binds_peer_identity()) return PeerIdMatch::BoundByMethod;
-  return unexpected("INVALID-ID-INFORMATION: the peer identifies as " + std::string(name(id.type)) +
-                    (is_address ? " that is not its address " + peer.to_string()
-                                : ", which " + std::string(auth.name()) + " cannot bind (an address ID is expected: " +
-                                      peer.to_string() + ")"));
+  return unexpected(refusal(NotifyMessageType::InvalidIdInformation,
+                            "the peer identifies as " + std::string(name(id.type)) +
+                                (is_address ? " that is not its address " + peer.to_string()
+                                            : ", which " + std::string(auth.name()) +
+                                                  " cannot bind (an address ID is expected: " + peer.to_string() + ")")));
 }
 
 }  // namespace
 
-Expected<void, std::string> Phase1Sa::consume_main_mode_5(const Opened& opened) {
+Expected<void, IkeError> Phase1Sa::consume_main_mode_5(const Opened& opened) {
   const auto* id = opened.message.find<Identification>();
   const auto id_match = check_peer_id(*id, config_.peer, nat_.peer_behind_nat, auth_);
   if (!id_match) return unexpected(id_match.error());
@@ -531,7 +538,7 @@ Expected<void, std::string> Phase1Sa::consume_main_mode_5(const Opened& opened) 
   return checked;
 }
 
-Expected<void, std::string> Phase1Sa::consume_main_mode_6(const Opened& opened) {
+Expected<void, IkeError> Phase1Sa::consume_main_mode_6(const Opened& opened) {
   const auto* id = opened.message.find<Identification>();
   const auto id_match = check_peer_id(*id, config_.peer, nat_.peer_behind_nat, auth_);
   if (!id_match) return unexpected(id_match.error());
@@ -620,7 +627,9 @@ std::vector<std::byte> Phase1Sa::handle(std::span<const std::byte> datagram) {
         if (config_.drop_undecryptable_main_mode_5) {
           return drop("main mode 5 does not decrypt (" + opened.error() + ") - the peer derived other keys (with a preshared key: the keys differ)");
         }
-        fail(opened.error() + " - the peer derived other keys (with a preshared key: the keys differ)");
+        // Our main mode 4 went out, so the peer may be waiting: AUTHENTICATION-FAILED, unprotected.
+        fail(IkeError{NotifyMessageType::AuthenticationFailed,
+                      opened.error() + " - the peer derived other keys (with a preshared key: the keys differ)"});
         return {};
       }
       accept();
@@ -635,7 +644,7 @@ std::vector<std::byte> Phase1Sa::handle(std::span<const std::byte> datagram) {
     case State::MainMode5Sent: {
       auto opened = open(*split, MessageKind::MainModeMessage6, cipher_state_);
       if (!opened) {
-        fail(opened.error() + " - the peer derived other keys (with a preshared key: the keys differ)");
+        fail(silent(opened.error() + " - the peer derived other keys (with a preshared key: the keys differ)"));
         return {};
       }
       accept();
@@ -660,7 +669,7 @@ std::vector<std::byte> Phase1Sa::on_timer() {
           std::to_string(retransmit_.sends()) + ")");
       return retransmit_.last();
     case Retransmitter::Tick::GiveUp:
-      fail("no answer after " + std::to_string(retransmit_.sends()) + " sends in state " + std::string(name(state_)));
+      fail(silent("no answer after " + std::to_string(retransmit_.sends()) + " sends in state " + std::string(name(state_))));
       return {};
   }
   return {};

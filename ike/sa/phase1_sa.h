@@ -31,6 +31,7 @@
 #include "ike/auth/auth_provider.h"
 #include "ike/crypto/dh.h"
 #include "ike/crypto/keys.h"
+#include "ike/message/ike_error.h"
 #include "ike/sa/exchange.h"
 #include "ike/sa/nat_traversal.h"
 
@@ -95,7 +96,7 @@ class Phase1Sa {
   static std::unique_ptr<Phase1Sa> initiate(Phase1Config config, const auth::AuthProvider& auth, Clock clock);
   // A responder for a message 1; nothing is kept unless it parses and a proposal is acceptable.
   // `reply` receives message 2.
-  static Expected<std::unique_ptr<Phase1Sa>, std::string> respond(Phase1Config config, const auth::AuthProvider& auth,
+  static Expected<std::unique_ptr<Phase1Sa>, IkeError> respond(Phase1Config config, const auth::AuthProvider& auth,
                                                                   Clock clock, std::span<const std::byte> message_1,
                                                                   std::vector<std::byte>& reply);
 
@@ -113,7 +114,8 @@ class Phase1Sa {
   State state() const noexcept { return state_; }
   bool established() const noexcept { return state_ == State::MainMode6Sent || state_ == State::MainMode6Received; }
   auth::Role role() const noexcept { return role_; }
-  const std::string& failure() const noexcept { return failure_; }
+  // Why it failed, and what the peer is to be told (ike/message/ike_error.h).
+  const IkeError& failure() const noexcept { return failure_; }
   // Who the peer authenticated as (a Kerberos principal; empty for a pre-shared key).
   std::string peer_identity() const { return auth_.peer_identity(); }
   std::uint64_t dropped() const noexcept { return dropped_; }
@@ -155,7 +157,7 @@ class Phase1Sa {
   Phase1Sa(auth::Role role, Phase1Config config, const auth::AuthProvider& auth, Clock clock);
 
   bool transition(State to, std::string_view reason);
-  void fail(std::string reason);
+  void fail(IkeError reason);
   std::string prefix() const;
   IsakmpHeader header() const;
   std::vector<std::byte> send(Expected<std::vector<std::byte>, std::string> message, State next, std::string_view reason,
@@ -176,12 +178,12 @@ class Phase1Sa {
   Expected<std::vector<std::byte>, std::string> build_main_mode_4();
   Expected<std::vector<std::byte>, std::string> build_main_mode_5();
   Expected<std::vector<std::byte>, std::string> build_main_mode_6();
-  Expected<void, std::string> consume_main_mode_1(const ParsedMessage& message, std::span<const std::byte> body);
-  Expected<void, std::string> consume_main_mode_2(const ParsedMessage& message);
-  Expected<void, std::string> consume_main_mode_3(const ParsedMessage& message);
-  Expected<void, std::string> consume_main_mode_4(const ParsedMessage& message);
-  Expected<void, std::string> consume_main_mode_5(const Opened& opened);
-  Expected<void, std::string> consume_main_mode_6(const Opened& opened);
+  Expected<void, IkeError> consume_main_mode_1(const ParsedMessage& message, std::span<const std::byte> body);
+  Expected<void, IkeError> consume_main_mode_2(const ParsedMessage& message);
+  Expected<void, IkeError> consume_main_mode_3(const ParsedMessage& message);
+  Expected<void, IkeError> consume_main_mode_4(const ParsedMessage& message);
+  Expected<void, IkeError> consume_main_mode_5(const Opened& opened);
+  Expected<void, IkeError> consume_main_mode_6(const Opened& opened);
 
   auth::Role role_;
   Phase1Config config_;
@@ -189,7 +191,7 @@ class Phase1Sa {
   const auth::AuthProvider& auth_;                       // exchange_auth_ or the shared provider
   Clock clock_;
   State state_ = State::Idle;
-  std::string failure_;
+  IkeError failure_;
   std::uint64_t dropped_ = 0;
   std::uint64_t duplicates_ = 0;
   std::uint64_t undecryptable_ = 0;

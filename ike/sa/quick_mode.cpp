@@ -9,12 +9,7 @@
 namespace ward::ike::sa {
 namespace {
 
-using driver::crypto::Cipher;
-using driver::crypto::Integrity;
 
-constexpr unsigned kSoftLifetimeNumerator = 9;   // soft expiry at 90 % of the hard lifetime
-constexpr unsigned kSoftLifetimeDenominator = 10;
-constexpr std::uint64_t kBytesPerKilobyte = 1024;
 Expected<std::uint32_t, std::string> random_u32(std::uint32_t at_least) {
   while (true) {
     auto raw = crypto::random_bytes(kIpsecSpiSize);
@@ -22,28 +17,6 @@ Expected<std::uint32_t, std::string> random_u32(std::uint32_t at_least) {
     const auto value = spi_value(*raw);
     if (value >= at_least) return value;
   }
-}
-
-std::size_t encryption_key_size(Cipher cipher) {
-  switch (cipher) {
-    case Cipher::Null: return 0;
-    case Cipher::AesCbc128: return 16;
-    case Cipher::AesCbc256: return 32;
-    case Cipher::AesGcm128: return 16 + 4;   // key || salt (RFC 4106 8.1)
-    case Cipher::AesGcm256: return 32 + 4;
-    case Cipher::TripleDesCbc: return 24;
-  }
-  return 0;
-}
-
-std::size_t integrity_key_size(Integrity integrity) {
-  switch (integrity) {
-    case Integrity::None: return 0;
-    case Integrity::HmacSha1_96: return 20;
-    case Integrity::HmacSha256_128: return 32;
-    case Integrity::HmacMd5_96: return 16;
-  }
-  return 0;
 }
 
 }  // namespace
@@ -120,10 +93,10 @@ bool QuickModeExchange::transition(State to, std::string_view reason) {
   return true;
 }
 
-void QuickModeExchange::fail(std::string reason) {
+void QuickModeExchange::fail(IkeError reason) {
   if (state_ == State::Failed) return;
-  failure_ = reason;
-  if (transition(State::Failed, reason)) retransmit_.answered();
+  failure_ = std::move(reason);
+  if (transition(State::Failed, failure_.text)) retransmit_.answered();
   release_own_spis();
 }
 
@@ -146,11 +119,11 @@ IsakmpHeader QuickModeExchange::header() const {
 std::vector<std::byte> QuickModeExchange::send(Expected<std::vector<std::byte>, std::string> message, State next,
                                                std::string_view reason, bool expect_answer) {
   if (!message) {
-    fail(std::move(message).error());
+    fail(silent(std::move(message).error()));
     return {};
   }
   if (!transition(next, reason)) {
-    fail("internal error: illegal transition");
+    fail(silent("internal error: illegal transition"));
     return {};
   }
   retransmit_.sent(*message, clock_(), expect_answer);
@@ -159,30 +132,11 @@ std::vector<std::byte> QuickModeExchange::send(Expected<std::vector<std::byte>, 
 
 // ---- proposals -------------------------------------------------------------------------------------
 
-Expected<void, std::string> QuickModeExchange::own_spis(bool esp, bool ah) {
-  using driver::crypto::SecurityProtocol;
-  for (const auto protocol : {SecurityProtocol::Esp, SecurityProtocol::Ah}) {
-    if (!(protocol == SecurityProtocol::Esp ? esp : ah)) continue;
-    auto spi = dataplane_.allocate_spi(protocol, config_.peer);
-    if (!spi) return unexpected("our inbound " + std::string(driver::crypto::name_of(protocol)) + " SPI: " + spi.error());
-    reserved_spis_.emplace_back(*spi, protocol);
-    (protocol == SecurityProtocol::Esp ? own_esp_spi_ : own_ah_spi_) = *spi;
-  }
-  return {};
-}
-
-void QuickModeExchange::release_own_spis() {
-  for (const auto& [spi, protocol] : reserved_spis_) {
-    if (auto released = dataplane_.release_spi(spi, protocol); !released) log("giving back inbound SPI " + std::to_string(spi) + ": " + released.error());
-  }
-  reserved_spis_.clear();
-}
-
-Expected<void, std::string> QuickModeExchange::check_ids(const ParsedMessage& message) const {
+Expected<void, IkeError> QuickModeExchange::check_ids(const ParsedMessage& message) const {
   const auto ids = message.all<Identification>();
-  if (ids.size() != 2) return unexpected(std::string("INVALID-ID-INFORMATION: quick mode without IDci/IDcr is not supported"));
+  if (ids.size() != 2) return unexpected(refusal(NotifyMessageType::InvalidIdInformation, "quick mode without IDci/IDcr is not supported"));
   if (!(*ids[0] == id_ci_) || !(*ids[1] == id_cr_)) {
-    return unexpected(std::string("INVALID-ID-INFORMATION: the peer's traffic selectors do not mirror our filter"));
+    return unexpected(refusal(NotifyMessageType::InvalidIdInformation, "the peer's traffic selectors do not mirror our filter"));
   }
   return {};
 }
@@ -266,7 +220,7 @@ Expected<std::vector<std::byte>, std::string> QuickModeExchange::build_quick_mod
   rest.push_back(id_cr_);
   add_nat_original_addresses(rest);
   auto sent = send(seal_with_hash(std::move(rest), false), State::QuickMode1Sent, "sent quick mode 1 (HASH(1) SA Ni)", true);
-  if (state_ == State::Failed) return unexpected(failure_);
+  if (state_ == State::Failed) return unexpected(failure_.text);
   return sent;
 }
 
@@ -290,16 +244,16 @@ Expected<void, std::string> check_leading_hash(const Opened& opened, const char*
 
 }  // namespace
 
-Expected<std::unique_ptr<QuickModeExchange>, std::string> QuickModeExchange::respond(
+Expected<std::unique_ptr<QuickModeExchange>, IkeError> QuickModeExchange::respond(
     const Phase1Sa& phase1, QuickModeConfig config, driver::Dataplane& dataplane, Clock clock,
     std::span<const std::byte> message_1, std::vector<std::byte>& reply) {
-  if (!phase1.established()) return unexpected(std::string("quick mode 1 dropped: main mode is not established"));
+  if (!phase1.established()) return unexpected(silent("quick mode 1 dropped: main mode is not established"));
   auto split = split_datagram(message_1);
-  if (!split) return unexpected("quick mode 1 dropped: " + split.error().to_string());
+  if (!split) return unexpected(silent("quick mode 1 dropped: " + split.error().to_string()));
   const auto& h = split->header;
   if (h.initiator_cookie != phase1.initiator_cookie() || h.responder_cookie != phase1.responder_cookie() ||
       h.exchange_type != ExchangeType::QuickMode || h.message_id == 0) {
-    return unexpected(std::string("quick mode 1 dropped: not a quick mode message of this phase 1 SA"));
+    return unexpected(silent("quick mode 1 dropped: not a quick mode message of this phase 1 SA"));
   }
   std::unique_ptr<QuickModeExchange> qm(
       new QuickModeExchange(auth::Role::Responder, phase1, std::move(config), dataplane, std::move(clock)));
@@ -308,9 +262,9 @@ Expected<std::unique_ptr<QuickModeExchange>, std::string> QuickModeExchange::res
                                   crypto::quick_mode_iv(phase1.keys().hash, phase1.last_iv(), h.message_id,
                                                         phase1.cipher().block_size())};
   auto opened = open(*split, MessageKind::QuickModeMessage1, qm->cipher_state_);
-  if (!opened) return unexpected("quick mode 1 dropped: " + opened.error());
+  if (!opened) return unexpected(silent("quick mode 1 dropped: " + opened.error()));
   if (auto consumed = qm->consume_quick_mode_1(*opened); !consumed) {
-    qm->log("quick mode 1 refused: " + consumed.error());
+    qm->log("quick mode 1 refused: " + consumed.error().text);
     return unexpected(std::move(consumed).error());
   }
   qm->last_received_.assign(message_1.begin(), message_1.end());
@@ -318,7 +272,7 @@ Expected<std::unique_ptr<QuickModeExchange>, std::string> QuickModeExchange::res
   if (qm->state_ == State::Failed) return unexpected(qm->failure_);
   if (qm->config_.install_inbound_at_message_2) {
     if (auto in = qm->install_direction(driver::crypto::Direction::Inbound); !in) {
-      qm->fail(in.error());
+      qm->fail(silent(in.error()));
       return unexpected(qm->failure_);
     }
     qm->log("installed the inbound SA (SPI " + std::to_string(qm->inbound_spi()) + ") with message 2");
@@ -326,13 +280,13 @@ Expected<std::unique_ptr<QuickModeExchange>, std::string> QuickModeExchange::res
   return qm;
 }
 
-Expected<void, std::string> QuickModeExchange::consume_quick_mode_1(const Opened& opened) {
+Expected<void, IkeError> QuickModeExchange::consume_quick_mode_1(const Opened& opened) {
   const auto& keys = phase1_.keys();
   if (auto checked = check_leading_hash(opened, "HASH(1)", [&](std::span<const std::byte> after) {
         return crypto::quick_mode_hash_1(keys.hash, keys.skeyid_a, message_id_, after);
       });
       !checked) {
-    return checked;
+    return unexpected(silent(std::move(checked).error()));   // not the peer's: nothing is told
   }
   ni_ = opened.message.find<Nonce>()->data;
   id_ci_ = identification_of(config_.remote);   // the initiator's side is our remote side
@@ -340,7 +294,7 @@ Expected<void, std::string> QuickModeExchange::consume_quick_mode_1(const Opened
   if (auto ids = check_ids(opened.message); !ids) return ids;
   const auto* ke = opened.message.find<KeyExchange>();
   if (config_.pfs_group.has_value() != (ke != nullptr)) {
-    return unexpected(std::string("quick mode 1 ") + (ke ? "carries KE but our policy has no PFS" : "has no KE but our policy requires PFS"));
+    return unexpected(silent(std::string("quick mode 1 ") + (ke ? "carries KE but our policy has no PFS" : "has no KE but our policy requires PFS")));
   }
   if (ke) peer_ke_ = ke->data;
   // RFC 2408 4.2: consecutive proposal payloads with one number form a suite; suites are
@@ -371,7 +325,7 @@ Expected<void, std::string> QuickModeExchange::consume_quick_mode_1(const Opened
         (tell_lifetime_ ? " (ours, shorter than proposed: RESPONDER-LIFETIME)" : ""));
     return {};
   }
-  return unexpected("NO-PROPOSAL-CHOSEN: none of the peer's security methods is acceptable" + refused);
+  return unexpected(refusal(NotifyMessageType::NoProposalChosen, "none of the peer's security methods is acceptable" + refused));
 }
 
 Expected<std::vector<std::byte>, std::string> QuickModeExchange::build_quick_mode_2() {
@@ -404,13 +358,13 @@ Expected<std::vector<std::byte>, std::string> QuickModeExchange::build_quick_mod
   return seal_with_hash(std::move(rest), true);
 }
 
-Expected<void, std::string> QuickModeExchange::consume_quick_mode_2(const Opened& opened) {
+Expected<void, IkeError> QuickModeExchange::consume_quick_mode_2(const Opened& opened) {
   const auto& keys = phase1_.keys();
   if (auto checked = check_leading_hash(opened, "HASH(2)", [&](std::span<const std::byte> after) {
         return crypto::quick_mode_hash_2(keys.hash, keys.skeyid_a, message_id_, ni_, after);
       });
       !checked) {
-    return checked;
+    return unexpected(silent(std::move(checked).error()));
   }
   const auto* sa = opened.message.find<SecurityAssociation>();
   const bool one_suite = !sa->proposals.empty() && sa->proposals.size() <= 2 &&
@@ -418,12 +372,13 @@ Expected<void, std::string> QuickModeExchange::consume_quick_mode_2(const Opened
                            return p.number == sa->proposals.front().number && p.transforms.size() == 1;
                          });
   if (!one_suite) {
-    return unexpected(std::string("BAD-PROPOSAL-SYNTAX: quick mode 2 must carry one suite (one proposal number) with one transform per protocol"));
+    return unexpected(refusal(NotifyMessageType::BadProposalSyntax,
+                              "quick mode 2 must carry one suite (one proposal number) with one transform per protocol"));
   }
   std::vector<const Proposal*> suite;
   for (const auto& p : sa->proposals) suite.push_back(&p);
   auto choice = read_suite(suite);
-  if (!choice) return unexpected("quick mode 2: " + choice.error());
+  if (!choice) return unexpected(silent("quick mode 2: " + choice.error()));
   chosen_ = choice->suite;
   peer_esp_spi_ = choice->esp_spi;
   peer_ah_spi_ = choice->ah_spi;
@@ -450,7 +405,7 @@ Expected<void, std::string> QuickModeExchange::consume_quick_mode_2(const Opened
   nr_ = opened.message.find<Nonce>()->data;
   if (auto ids = check_ids(opened.message); !ids) return ids;
   const auto* ke = opened.message.find<KeyExchange>();
-  if (config_.pfs_group.has_value() != (ke != nullptr)) return unexpected(std::string("quick mode 2: KE presence does not match PFS"));
+  if (config_.pfs_group.has_value() != (ke != nullptr)) return unexpected(silent("quick mode 2: KE presence does not match PFS"));
   if (ke) peer_ke_ = ke->data;
   log("peer chose " + describe(chosen_));
   return {};
@@ -463,80 +418,13 @@ Expected<std::vector<std::byte>, std::string> QuickModeExchange::build_quick_mod
   return seal(header(), payloads, cipher_state_);
 }
 
-Expected<void, std::string> QuickModeExchange::consume_quick_mode_3(const Opened& opened) {
+Expected<void, IkeError> QuickModeExchange::consume_quick_mode_3(const Opened& opened) {
   const auto& keys = phase1_.keys();
   const auto digest = crypto::quick_mode_hash_3(keys.hash, keys.skeyid_a, message_id_, ni_, nr_);
   const auto* received = opened.message.find<Hash>();
   if (received == nullptr || !crypto::equal_constant_time(digest.reveal(), received->data)) {
-    return unexpected(std::string("HASH(3) mismatch"));
+    return unexpected(silent("HASH(3) mismatch"));
   }
-  return {};
-}
-
-driver::crypto::SaParams QuickModeExchange::sa_params(driver::crypto::Direction direction, ProtocolId protocol) {
-  const auto& keys = phase1_.keys();
-  const bool inbound = direction == driver::crypto::Direction::Inbound;
-  const bool esp = protocol == ProtocolId::IpsecEsp;
-  const std::uint32_t spi = esp ? (inbound ? own_esp_spi_ : peer_esp_spi_) : (inbound ? own_ah_spi_ : peer_ah_spi_);
-  const Cipher cipher = esp ? chosen_.esp->cipher : Cipher::Null;
-  const Integrity integrity = esp ? chosen_.esp->integrity : chosen_.ah->integrity;
-  const std::size_t enc = encryption_key_size(cipher);
-  const std::size_t integ = integrity_key_size(integrity);
-  const auto material = crypto::keymat(keys.hash, keys.skeyid_d, g_qm_.reveal(), protocol, spi, ni_, nr_, enc + integ);
-  driver::crypto::SaParams params;
-  params.protocol = esp ? driver::crypto::SecurityProtocol::Esp : driver::crypto::SecurityProtocol::Ah;
-  params.spi = spi;
-  params.direction = direction;
-  params.mode = config_.tunnel ? driver::crypto::Mode::Tunnel : driver::crypto::Mode::Transport;
-  params.tunnel = config_.tunnel;
-  if (esp) params.udp_encapsulation = config_.udp_encapsulation;
-  params.cipher = cipher;
-  params.integrity = integrity;
-  params.encryption_key = driver::crypto::SecureBytes(material.reveal().first(enc));
-  params.integrity_key = driver::crypto::SecureBytes(material.reveal().subspan(enc, integ));
-  params.allow_legacy = config_.allow_legacy;
-  return params;
-}
-
-Expected<void, std::string> QuickModeExchange::install_direction(driver::crypto::Direction direction) {
-  if (config_.pfs_group && dh_) {
-    auto secret = dh_->shared_secret(peer_ke_);
-    if (!secret) return unexpected("PFS: " + secret.error());
-    g_qm_ = std::move(*secret);
-    dh_.reset();
-  }
-  const driver::SaLifetime lifetime{
-      std::chrono::seconds(config_.lifetime.count() * kSoftLifetimeNumerator / kSoftLifetimeDenominator), config_.lifetime,
-      config_.lifetime_kilobytes * kBytesPerKilobyte * kSoftLifetimeNumerator / kSoftLifetimeDenominator,
-      config_.lifetime_kilobytes * kBytesPerKilobyte};
-  // ESP (with AH bundled around it when the suite has both), or AH alone.
-  driver::SaInstall install{sa_params(direction, chosen_.esp ? ProtocolId::IpsecEsp : ProtocolId::IpsecAh), config_.filter_id,
-                            config_.peer, lifetime};
-  if (chosen_.bundle()) install.bundled_ah = sa_params(direction, ProtocolId::IpsecAh);
-  auto added = dataplane_.add_sa(std::move(install));
-  if (!added) return unexpected("installing the " + std::string(driver::crypto::name_of(direction)) + " SA: " + added.error());
-  if (direction == driver::crypto::Direction::Inbound) {
-    inbound_installed_ = true;
-    // The SA uses the chosen suite's SPIs (their reservations ended with it); the rest go back.
-    std::erase_if(reserved_spis_, [&](const auto& reserved) {
-      return reserved.second == driver::crypto::SecurityProtocol::Esp ? chosen_.esp.has_value() : chosen_.ah.has_value();
-    });
-    release_own_spis();
-  }
-  return {};
-}
-
-Expected<void, std::string> QuickModeExchange::install() {
-  if (!inbound_installed_) {
-    if (auto in = install_direction(driver::crypto::Direction::Inbound); !in) return in;
-  }
-  if (auto out = install_direction(driver::crypto::Direction::Outbound); !out) return out;
-  g_qm_ = driver::crypto::SecureBytes();
-  std::string spis = "inbound SPI " + std::to_string(inbound_spi()) + ", outbound SPI " + std::to_string(outbound_spi());
-  if (chosen_.bundle()) {
-    spis += " (AH inbound SPI " + std::to_string(own_ah_spi_) + ", outbound SPI " + std::to_string(peer_ah_spi_) + ")";
-  }
-  log("installed " + describe(chosen_) + " SAs for filter " + std::to_string(config_.filter_id) + ": " + spis);
   return {};
 }
 
@@ -574,7 +462,7 @@ std::vector<std::byte> QuickModeExchange::handle(std::span<const std::byte> data
       auto message_3 = build_quick_mode_3();
       if (message_3) {
         if (auto installed = install(); !installed) {
-          fail(installed.error());
+          fail(silent(installed.error()));
           return {};
         }
       }
@@ -590,7 +478,7 @@ std::vector<std::byte> QuickModeExchange::handle(std::span<const std::byte> data
         return {};
       }
       if (auto installed = install(); !installed) {
-        fail(installed.error());
+        fail(silent(installed.error()));
         return {};
       }
       transition(State::QuickMode3Received, "received quick mode 3, SAs installed");
@@ -608,7 +496,7 @@ std::vector<std::byte> QuickModeExchange::on_timer() {
       log("no answer yet, resending the " + std::string(name(state_)) + " message (send " + std::to_string(retransmit_.sends()) + ")");
       return retransmit_.last();
     case Retransmitter::Tick::GiveUp:
-      fail("no answer after " + std::to_string(retransmit_.sends()) + " sends in state " + std::string(name(state_)));
+      fail(silent("no answer after " + std::to_string(retransmit_.sends()) + " sends in state " + std::string(name(state_))));
       return {};
   }
   return {};

@@ -116,7 +116,7 @@ class QuickModeExchange {
                                                      driver::Dataplane& dataplane, Clock clock);
   // A responder for a quick mode message 1 on `phase1`; nothing is kept unless it decrypts, its
   // HASH(1) checks and a proposal is acceptable. `reply` receives message 2.
-  static Expected<std::unique_ptr<QuickModeExchange>, std::string> respond(const Phase1Sa& phase1, QuickModeConfig config,
+  static Expected<std::unique_ptr<QuickModeExchange>, IkeError> respond(const Phase1Sa& phase1, QuickModeConfig config,
                                                                            driver::Dataplane& dataplane, Clock clock,
                                                                            std::span<const std::byte> message_1,
                                                                            std::vector<std::byte>& reply);
@@ -128,7 +128,8 @@ class QuickModeExchange {
 
   State state() const noexcept { return state_; }
   bool done() const noexcept { return state_ == State::QuickMode3Sent || state_ == State::QuickMode3Received; }
-  const std::string& failure() const noexcept { return failure_; }
+  // Why it failed, and what the peer is to be told (ike/message/ike_error.h).
+  const IkeError& failure() const noexcept { return failure_; }
   std::uint32_t message_id() const noexcept { return message_id_; }
   // The SPIs the dataplane knows the SAs by: ESP's (for an AH+ESP bundle too), or AH's for AH alone.
   std::uint32_t inbound_spi() const noexcept { return chosen_.esp ? own_esp_spi_ : own_ah_spi_; }
@@ -148,7 +149,7 @@ class QuickModeExchange {
                     Clock clock);
 
   bool transition(State to, std::string_view reason);
-  void fail(std::string reason);
+  void fail(IkeError reason);
   void log(const std::string& line) const;
   IsakmpHeader header() const;
   std::vector<std::byte> send(Expected<std::vector<std::byte>, std::string> message, State next, std::string_view reason,
@@ -174,18 +175,18 @@ class QuickModeExchange {
   // The peer's protection suite with proposal number `number` (its one or two proposal payloads):
   // the first combination of its transforms that is one of our suites (quick_mode_suites.cpp).
   Expected<SuiteChoice, std::string> read_suite(std::span<const Proposal* const> proposals) const;
-  Expected<void, std::string> check_ids(const ParsedMessage& message) const;
+  Expected<void, IkeError> check_ids(const ParsedMessage& message) const;
   void add_nat_original_addresses(std::vector<Payload>& rest) const;
   Expected<void, std::string> install();   // the directions not installed yet
   Expected<void, std::string> install_direction(driver::crypto::Direction direction);
   driver::crypto::SaParams sa_params(driver::crypto::Direction direction, ProtocolId protocol);
   Expected<std::vector<std::byte>, std::string> seal_with_hash(std::vector<Payload> rest, bool second);
 
-  Expected<void, std::string> consume_quick_mode_1(const Opened& opened);
+  Expected<void, IkeError> consume_quick_mode_1(const Opened& opened);
   Expected<std::vector<std::byte>, std::string> build_quick_mode_2();
-  Expected<void, std::string> consume_quick_mode_2(const Opened& opened);
+  Expected<void, IkeError> consume_quick_mode_2(const Opened& opened);
   Expected<std::vector<std::byte>, std::string> build_quick_mode_3();
-  Expected<void, std::string> consume_quick_mode_3(const Opened& opened);
+  Expected<void, IkeError> consume_quick_mode_3(const Opened& opened);
 
   auth::Role role_;
   const Phase1Sa& phase1_;
@@ -193,7 +194,7 @@ class QuickModeExchange {
   driver::Dataplane& dataplane_;
   Clock clock_;
   State state_ = State::Idle;
-  std::string failure_;
+  IkeError failure_;
   std::uint64_t dropped_ = 0;
   std::uint64_t duplicates_ = 0;
 

@@ -168,7 +168,7 @@ void IkeService::Engine::timers() {
         reason += "; " + std::to_string(mm.undecryptable) +
                   " main mode 5 message(s) did not decrypt - the peer's preshared key probably differs";
       }
-      fail_main_mode(mm, reason, FailureKind::TimedOut);
+      fail_main_mode(mm, silent(reason), FailureKind::TimedOut);
       continue;
     }
     if (mm.renew_at && *mm.renew_at <= t) {

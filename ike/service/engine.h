@@ -253,7 +253,8 @@ class IkeService::Engine {
   void after_main_mode_step(MainMode& mm, std::string extra_reason = {}, std::optional<FailureKind> kind = std::nullopt);
   // `kind` unset: no response when the peer never answered our message 1, else what the reason's
   // RFC 2408 type says.
-  void fail_main_mode(MainMode& mm, const std::string& reason, std::optional<FailureKind> kind = std::nullopt);
+  // `error.notify` names the failure kind when `kind` does not (the peer was told it, or told us).
+  void fail_main_mode(MainMode& mm, const IkeError& error, std::optional<FailureKind> kind = std::nullopt);
   // Fallback to clear (QuickModePolicy::fallback_to_clear): soft associations for the quick modes
   // waiting on a main mode the peer has not answered; `all`: whatever their delay (it failed).
   void fall_back_to_clear(MainMode& mm, TimePoint t, bool all);

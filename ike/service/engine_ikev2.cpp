@@ -40,28 +40,6 @@ bool is_zero(const v2::Spi& spi) {
   return std::all_of(spi.begin(), spi.end(), [](std::byte b) { return b == std::byte{0}; });
 }
 
-std::string cipher_name(const v2::IkeProposal& p) {
-  return std::string(p.encryption == v2::EncryptionId::AesGcm16 ? "AES-GCM-" : "AES-CBC-") + std::to_string(p.key_bits);
-}
-
-std::string prf_name(v2::PrfId prf) {
-  switch (prf) {
-    case v2::PrfId::HmacSha1: return "SHA1";
-    case v2::PrfId::HmacSha2_256: return "SHA2-256";
-    case v2::PrfId::HmacSha2_384: return "SHA2-384";
-  }
-  return "PRF " + std::to_string(static_cast<unsigned>(prf));
-}
-
-NegotiationState ikev2_status(Ikev2Sa::State state) {
-  switch (state) {
-    case Ikev2Sa::State::Established: return NegotiationState::Established;
-    case Ikev2Sa::State::Failed:
-    case Ikev2Sa::State::Closed: return NegotiationState::Failed;
-    default: return NegotiationState::Negotiating;
-  }
-}
-
 // The method IKEv2 authenticates with: the policy's preferred one, when it is a preshared key or
 // a certificate (Kerberos is IKEv1 only).
 std::shared_ptr<const auth::AuthProvider> ikev2_method_of(const Phase1Policy& policy) {
@@ -146,25 +124,28 @@ Ikev2Hooks IkeService::Engine::ikev2_hooks(std::shared_ptr<const auth::AuthProvi
     return padded;
   };
   hooks.child_for = [this, id, peer](const v2::TrafficSelector& tsi,
-                                     const v2::TrafficSelector& tsr) -> Expected<v2::ChildSaConfig, std::string> {
+                                     const v2::TrafficSelector& tsr) -> Expected<v2::ChildSaConfig, IkeError> {
+    // No filter for these selectors is INVALID-ID-INFORMATION (TS_UNACCEPTABLE), the words unchanged.
+    const auto no_filter = [](std::string text) { return unexpected(IkeError{NotifyMessageType::InvalidIdInformation, std::move(text)}); };
     const auto peer_side = to_ikev1(tsi);
     const auto our_side = to_ikev1(tsr);
     if (!peer_side || !our_side) {
-      return unexpected("the selectors " + tsi.to_string() + " / " + tsr.to_string() + " are not prefixes Ward's filters can name");
+      return no_filter("the selectors " + tsi.to_string() + " / " + tsr.to_string() + " are not prefixes Ward's filters can name");
     }
     auto policy = policy_.quick_mode_for_peer(options_.local, peer, *peer_side, *our_side);
     if (!policy) {
       ++counters_.no_policy;
-      return unexpected(policy.error());
+      if (const auto type = policy_refusal_type(policy.error())) return unexpected(IkeError{type, policy.error()});
+      return no_filter(policy.error());
     }
-    if (policy->default_response) return unexpected(std::string("no filter covers the selectors (default response is IKEv1 only)"));
+    if (policy->default_response) return no_filter("no filter covers the selectors (default response is IKEv1 only)");
     policy->remote = *peer_side;
     policy->local = *our_side;
     auto child = ikev2_child(*policy, options_.local, peer);
     if (auto* entry = ikev2_by_id(id); entry != nullptr && entry->peer.nat_t) {
       child.udp_encapsulation = driver::crypto::UdpEncapsulation{options_.nat_t_port, entry->peer.port};
     }
-    if (child.proposals.empty()) return unexpected(std::string("NO-PROPOSAL-CHOSEN: the filter's action has no ESP method for IKEv2"));
+    if (child.proposals.empty()) return unexpected(refusal(NotifyMessageType::NoProposalChosen, "the filter's action has no ESP method for IKEv2"));
     if (auto* entry = ikev2_by_id(id)) entry->policy = std::move(*policy);
     return child;
   };
@@ -361,6 +342,8 @@ void IkeService::Engine::respond_ikev2(const Endpoint& from, std::span<const std
 
 void IkeService::Engine::after_ikev2_step(Ikev2Entry& entry, Ikev2Sa::Output out) {
   for (const auto& message : out.send) send(entry.peer, message);
+  counters_.refusals_sent += out.refusals_sent;
+  if (out.peer_refused) ++counters_.refusals_received;
   for (const auto& why : out.dropped) {
     if (worth_logging(++counters_.ikev2_fragments_dropped)) log(ikev2_name(entry) + ": dropped a fragment: " + why);
   }
@@ -569,36 +552,6 @@ void IkeService::Engine::ikev2_timers(TimePoint t) {
       log(ikev2_name(entry) + ": lifetime over and no CHILD_SA left: deleting it");
       entry.expires.reset();
       after_ikev2_step(entry, entry.sa->transition(Ikev2Sa::DeleteIkeSa{}, t));
-    }
-  }
-}
-
-void IkeService::Engine::publish_ikev2(std::vector<MainModeSaInfo>& rows, std::vector<std::optional<TimePoint>>& expiry,
-                                       std::vector<QuickModeNegotiation>& negotiating) const {
-  for (const auto& e : ikev2_) {
-    if (e->dead) continue;
-    MainModeSaInfo info;
-    info.ike_version = 2;
-    info.peer = e->peer.address;
-    info.peer_port = e->peer.port;
-    info.nat_t = e->peer.nat_t;
-    info.role = e->sa->initiator() ? auth::Role::Initiator : auth::Role::Responder;
-    info.status = ikev2_status(e->sa->state());
-    info.state = std::string(name(e->sa->state()));
-    info.cookies = e->sa->spis();
-    info.auth_method = e->auth ? std::string(e->auth->name()) : std::string();
-    info.dpd = e->dpd.has_value();   // liveness checks run (RFC 7296 2.4)
-    if (const auto* ike = e->sa->ike_sa()) {
-      info.cipher = cipher_name(ike->proposal);
-      info.hash = prf_name(ike->proposal.prf);
-      info.group = static_cast<unsigned>(ike->proposal.group);
-    }
-    info.quick_modes = static_cast<std::size_t>(std::count_if(sas_.begin(), sas_.end(), [&](const QuickModeSa& s) { return s.ikev2_id == e->id; }));
-    rows.push_back(std::move(info));
-    expiry.push_back(e->sa->established() ? e->expires : std::nullopt);
-    if (!e->sa->established()) {
-      negotiating.push_back(QuickModeNegotiation{e->peer.address, e->sa->initiator() ? auth::Role::Initiator : auth::Role::Responder,
-                                                 e->policy.filter_id, std::string(name(e->sa->state())), false});
     }
   }
 }

@@ -100,7 +100,7 @@ void IkeService::Engine::on_unprotected_informational(const Endpoint& from, std:
   const auto text = refusal_text(from.address, *n);
   log("IKE main mode " + sa::hex_cookie(target->sa->initiator_cookie()) + ": " + text);
   target->peer_answered = true;
-  fail_main_mode(*target, text + " (in state " + std::string(sa::name(target->sa->state())) + ")",
+  fail_main_mode(*target, silent(text + " (in state " + std::string(sa::name(target->sa->state())) + ")"),
                  failure_kind(static_cast<NotifyMessageType>(n->message_type)));
 }
 
@@ -208,7 +208,7 @@ void IkeService::Engine::on_informational(const Endpoint& from, std::span<const 
     if (!mm->refused_by_peer.empty() || deletes_main_mode) {
       const std::string reason =
           mm->refused_by_peer.empty() ? "peer " + from.address.to_string() + " deleted the ISAKMP SA" : mm->refused_by_peer;
-      fail_main_mode(*mm, reason + " (in state " + std::string(sa::name(mm->sa->state())) + ")",
+      fail_main_mode(*mm, silent(reason + " (in state " + std::string(sa::name(mm->sa->state())) + ")"),
                      mm->refused_by_peer.empty() ? FailureKind::Other : mm->refused_kind);
     }
     return;

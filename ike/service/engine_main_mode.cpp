@@ -169,10 +169,10 @@ void IkeService::Engine::respond_main_mode(const Endpoint& from, std::span<const
   if (!responded) {
     ++counters_.main_modes_failed;
     IkeEvent failed{IkeEvent::Kind::MainModeFailed, from.address, auth::Role::Responder,
-                    std::string(responder->provider->name()), 0, 0, 0, responded.error()};
+                    std::string(responder->provider->name()), 0, 0, 0, responded.error().text};
     failed.unverified = true;
-    failed.failure = failure_kind(refusal_type(failed.reason));
-    if (const auto type = refusal_type(failed.reason)) {
+    failed.failure = failure_kind(responded.error().notify);
+    if (const auto type = responded.error().notify) {
       if (auto parsed = split_datagram(bytes)) refuse_main_mode(from, parsed->header.initiator_cookie, *type);
     }
     emit(failed);
@@ -236,11 +236,11 @@ void IkeService::Engine::promote(const Endpoint& from, std::span<const std::byte
     // Same message 1, same cookie: only a policy applied in between can change the answer, and
     // the peer holds the old one.
     ++counters_.main_modes_failed;
-    const std::string reason = responded ? "the policy changed between main mode 1 and 3; the peer starts again" : responded.error();
+    const std::string reason = responded ? "the policy changed between main mode 1 and 3; the peer starts again" : responded.error().text;
     log("IKE main mode " + sa::hex_cookie(taken->initiator_cookie) + " from " + from.address.to_string() + ": " + reason);
     IkeEvent failed{IkeEvent::Kind::MainModeFailed, from.address, auth::Role::Responder,
                     std::string(responder->provider->name()), 0, 0, 0, reason};
-    failed.failure = responded ? FailureKind::Other : failure_kind(refusal_type(reason));
+    failed.failure = responded ? FailureKind::Other : failure_kind(responded.error().notify);
     emit(failed);
     return;
   }
@@ -273,13 +273,13 @@ void IkeService::Engine::drive_main_mode(MainMode& mm, std::span<const std::byte
   if (mm.sa->state() == sa::Phase1Sa::State::Failed && state_before != sa::Phase1Sa::State::Failed && mm.sa->keys_confirmed()) {
     // Main mode 5 / 6 decrypted, so the keys agree, but did not verify: the peer may count the
     // SA established (a responder does once it sent 6). Tell it why under the keys and delete
-    // the ISAKMP SA; AUTHENTICATION-FAILED when ike/auth gave no more specific type.
-    refuse_main_mode_under_keys(mm, refusal_type(mm.sa->failure()).value_or(NotifyMessageType::AuthenticationFailed));
+    // the ISAKMP SA; AUTHENTICATION-FAILED when the failure was ours, not the peer's (our own
+    // main mode 6 could not be built), as the peer must be told something all the same.
+    refuse_main_mode_under_keys(mm, mm.sa->failure().notify.value_or(NotifyMessageType::AuthenticationFailed));
   } else if (mm.sa->state() == sa::Phase1Sa::State::Failed && state_before != sa::Phase1Sa::State::Failed) {
-    // Tell the peer why (unprotected: no keys in common); a responder whose main mode 5 did not
-    // decrypt says AUTHENTICATION-FAILED.
-    auto type = refusal_type(mm.sa->failure());
-    if (!type && state_before == sa::Phase1Sa::State::MainMode4Sent) type = NotifyMessageType::AuthenticationFailed;
+    // Tell the peer why (unprotected: no keys in common), if the state machine names a type (a
+    // responder whose main mode 5 did not decrypt: AUTHENTICATION-FAILED).
+    const auto type = mm.sa->failure().notify;
     if (type && may_refuse(mm.peer.address, *type)) {
       if (auto message = build_main_mode_refusal(mm.sa->initiator_cookie(), mm.sa->responder_cookie(), *type)) {
         send(mm.peer, *message);
@@ -301,9 +301,10 @@ void IkeService::Engine::float_if_due(MainMode& mm) {
       std::to_string(options_.nat_t_port));
 }
 
-void IkeService::Engine::fail_main_mode(MainMode& mm, const std::string& reason, std::optional<FailureKind> kind) {
+void IkeService::Engine::fail_main_mode(MainMode& mm, const IkeError& error, std::optional<FailureKind> kind) {
+  const std::string& reason = error.text;
   const bool no_response = mm.sent && !mm.peer_answered;
-  const FailureKind failure = kind.value_or(no_response ? FailureKind::NoResponse : failure_kind(refusal_type(reason)));
+  const FailureKind failure = kind.value_or(no_response ? FailureKind::NoResponse : failure_kind(error.notify));
   // A peer that never answered, before the fallback delay was up (a short retransmission policy):
   // the flows that may fall back do so now.
   if (no_response) fall_back_to_clear(mm, now(), true);
@@ -351,7 +352,9 @@ void IkeService::Engine::fall_back_to_clear(MainMode& mm, TimePoint t, bool all)
 void IkeService::Engine::after_main_mode_step(MainMode& mm, std::string extra_reason, std::optional<FailureKind> kind) {
   if (mm.dead) return;
   if (mm.sa->state() == sa::Phase1Sa::State::Failed) {
-    fail_main_mode(mm, mm.sa->failure() + extra_reason, kind);
+    auto failure = mm.sa->failure();
+    failure.text += extra_reason;
+    fail_main_mode(mm, failure, kind);
     return;
   }
   if (!mm.sa->established() || mm.reported) return;
@@ -383,7 +386,7 @@ Expected<IkeService::Engine::MainMode*, std::string> IkeService::Engine::start_m
   mm->pending = std::move(pending);
   auto message_1 = mm->sa->build_main_mode_1();
   if (!message_1) {
-    fail_main_mode(*mm, message_1.error(), FailureKind::Other);
+    fail_main_mode(*mm, silent(message_1.error()), FailureKind::Other);
     return nullptr;
   }
   send(mm->peer, *message_1);

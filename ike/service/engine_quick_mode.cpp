@@ -147,7 +147,7 @@ void IkeService::Engine::on_quick_mode(const Endpoint& from, std::span<const std
     log("IKE: " + failed.reason);
     // The lookup names the type when it knows better (a filter covers the IDs, but its action
     // has nothing to propose: NO-PROPOSAL-CHOSEN); else no filter covers them.
-    refuse_quick_mode(*mm, h.message_id, refusal_type(policy.error()).value_or(NotifyMessageType::InvalidIdInformation));
+    refuse_quick_mode(*mm, h.message_id, policy_refusal_type(policy.error()).value_or(NotifyMessageType::InvalidIdInformation));
     emit(failed);
     return;
   }
@@ -170,9 +170,9 @@ void IkeService::Engine::on_quick_mode(const Endpoint& from, std::span<const std
                                                   options_.clock, bytes, reply);
   if (!responded) {
     ++counters_.quick_modes_failed;
-    failed.reason = responded.error();
-    failed.failure = failure_kind(refusal_type(failed.reason));
-    if (const auto type = refusal_type(failed.reason)) refuse_quick_mode(*mm, h.message_id, *type);
+    failed.reason = responded.error().text;
+    failed.failure = failure_kind(responded.error().notify);
+    if (const auto type = responded.error().notify) refuse_quick_mode(*mm, h.message_id, *type);
     emit(failed);
     return;
   }
@@ -196,8 +196,8 @@ void IkeService::Engine::after_quick_mode_step(Exchange& ex, std::optional<Failu
     ex.reported = true;
     ++counters_.quick_modes_failed;
     IkeEvent failed{IkeEvent::Kind::QuickModeFailed, mm.peer.address, ex.role, auth_name(mm), ex.policy.filter_id, 0, 0,
-                    ex.qm->failure()};
-    failed.failure = kind.value_or(failure_kind(refusal_type(ex.qm->failure())));
+                    ex.qm->failure().text};
+    failed.failure = kind.value_or(failure_kind(ex.qm->failure().notify));
     emit(failed);
     return;
   }

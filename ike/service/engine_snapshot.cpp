@@ -17,6 +17,29 @@ std::string cipher_name(const sa::Phase1Proposal& p) {
   }
 }
 
+// IKEv2 SAs as the rows IKEv1's main modes are (ike_version 2).
+std::string cipher_name(const v2::IkeProposal& p) {
+  return std::string(p.encryption == v2::EncryptionId::AesGcm16 ? "AES-GCM-" : "AES-CBC-") + std::to_string(p.key_bits);
+}
+
+std::string prf_name(v2::PrfId prf) {
+  switch (prf) {
+    case v2::PrfId::HmacSha1: return "SHA1";
+    case v2::PrfId::HmacSha2_256: return "SHA2-256";
+    case v2::PrfId::HmacSha2_384: return "SHA2-384";
+  }
+  return "PRF " + std::to_string(static_cast<unsigned>(prf));
+}
+
+NegotiationState ikev2_status(Ikev2Sa::State state) {
+  switch (state) {
+    case Ikev2Sa::State::Established: return NegotiationState::Established;
+    case Ikev2Sa::State::Failed:
+    case Ikev2Sa::State::Closed: return NegotiationState::Failed;
+    default: return NegotiationState::Negotiating;
+  }
+}
+
 }  // namespace
 
 using std::chrono::duration_cast;
@@ -114,6 +137,36 @@ IkeSnapshot IkeService::Engine::snapshot() const {
   }
   for (std::size_t i = 0; i < s.quick_modes.size(); ++i) s.quick_modes[i].lifetime_left = left(published_.quick_mode_expiry[i]);
   return s;
+}
+
+void IkeService::Engine::publish_ikev2(std::vector<MainModeSaInfo>& rows, std::vector<std::optional<TimePoint>>& expiry,
+                                       std::vector<QuickModeNegotiation>& negotiating) const {
+  for (const auto& e : ikev2_) {
+    if (e->dead) continue;
+    MainModeSaInfo info;
+    info.ike_version = 2;
+    info.peer = e->peer.address;
+    info.peer_port = e->peer.port;
+    info.nat_t = e->peer.nat_t;
+    info.role = e->sa->initiator() ? auth::Role::Initiator : auth::Role::Responder;
+    info.status = ikev2_status(e->sa->state());
+    info.state = std::string(name(e->sa->state()));
+    info.cookies = e->sa->spis();
+    info.auth_method = e->auth ? std::string(e->auth->name()) : std::string();
+    info.dpd = e->dpd.has_value();   // liveness checks run (RFC 7296 2.4)
+    if (const auto* ike = e->sa->ike_sa()) {
+      info.cipher = cipher_name(ike->proposal);
+      info.hash = prf_name(ike->proposal.prf);
+      info.group = static_cast<unsigned>(ike->proposal.group);
+    }
+    info.quick_modes = static_cast<std::size_t>(std::count_if(sas_.begin(), sas_.end(), [&](const QuickModeSa& s) { return s.ikev2_id == e->id; }));
+    rows.push_back(std::move(info));
+    expiry.push_back(e->sa->established() ? e->expires : std::nullopt);
+    if (!e->sa->established()) {
+      negotiating.push_back(QuickModeNegotiation{e->peer.address, e->sa->initiator() ? auth::Role::Initiator : auth::Role::Responder,
+                                                 e->policy.filter_id, std::string(name(e->sa->state())), false});
+    }
+  }
 }
 
 }  // namespace ward::ike::service

@@ -51,15 +51,6 @@ FailureKind kind_of(NotifyType type) {
   }
 }
 
-// The first error notify in an IKE_AUTH response that decrypts.
-std::optional<NotifyType> error_in(const v2::IkeSa& sa, std::span<const std::byte> bytes) {
-  auto opened = v2::open_protected(sa, bytes);
-  if (!opened) return std::nullopt;
-  for (const auto& p : opened->payloads)
-    if (const auto* n = std::get_if<v2::NotifyPayload>(&p); n && n->is_error()) return static_cast<NotifyType>(n->type);
-  return std::nullopt;
-}
-
 }  // namespace
 
 std::string_view name(Ikev2Sa::State state) noexcept {
@@ -358,10 +349,18 @@ void Ikev2Sa::on_ike_sa_init_response(std::span<const std::byte> bytes, sa::Time
 void Ikev2Sa::on_ike_auth_response(std::span<const std::byte> bytes, Output& out) {
   auto child = auth_initiator_->consume_response(bytes);
   if (!child) {
-    const auto error = error_in(*sa_, bytes);
-    if (!error && !v2::open_protected(*sa_, bytes)) return;   // does not decrypt: not the peer's
+    const auto& error = child.error();
+    if (!error.peer_refused && !v2::open_protected(*sa_, bytes)) return;   // does not decrypt: not the peer's
     out.peer_answered = true;
-    fail(child.error(), error ? kind_of(*error) : FailureKind::AuthenticationFailed, out);
+    if (error.tell) {
+      // RFC 7296 2.21.2: the responder counts the IKE SA established; tell it, in an
+      // INFORMATIONAL of its own, not retransmitted (the SA is failed here at once).
+      if (auto told = v2::error_request(*sa_, next_request_id_, *error.tell)) {
+        out.send.push_back(std::move(*told));
+        ++out.refusals_sent;
+      }
+    }
+    fail(error.text, error.peer_refused ? kind_of(*error.peer_refused) : FailureKind::AuthenticationFailed, out);
     return;
   }
   retransmitter_.answered();
@@ -387,8 +386,8 @@ void Ikev2Sa::on_ike_auth_request(std::span<const std::byte> bytes, Output& out)
     child.refuse_with = NotifyType::InvalidSyntax;
     child.refusal = "IKE_AUTH request without TSi or TSr";
   } else if (auto found = hooks_.child_for(tsi->selectors[0], tsr->selectors[0]); !found) {
-    child.refuse_with = found.error().starts_with("NO-PROPOSAL-CHOSEN") ? NotifyType::NoProposalChosen : NotifyType::TsUnacceptable;
-    child.refusal = found.error();
+    child.refuse_with = child_refusal(found.error());
+    child.refusal = found.error().text;
   } else {
     child = std::move(*found);
   }
@@ -471,6 +470,13 @@ void Ikev2Sa::on_request(const v2::Header& header, std::span<const std::byte> by
       return std::find(answer->deleted_outbound_spis.begin(), answer->deleted_outbound_spis.end(), c.outbound) !=
              answer->deleted_outbound_spis.end();
     });
+  }
+  if (answer->error == NotifyType::AuthenticationFailed) {
+    // The initiator found our IKE_AUTH wrong after we counted the SA established (2.21.2).
+    out.failed = "peer " + child_.peer.to_string() + " refused: " + std::string(v2::name(*answer->error));
+    out.failure = FailureKind::AuthenticationFailed;
+    out.peer_refused = true;
+    answer->delete_ike_sa = true;
   }
   if (answer->delete_ike_sa) {
     state_ = State::Closed;

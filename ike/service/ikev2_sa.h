@@ -51,6 +51,7 @@
 #include <variant>
 #include <vector>
 
+#include "ike/message/ike_error.h"
 #include "ike/sa/exchange.h"
 #include "ike/service/helpdesk.h"
 #include "ike/v2/fragments.h"
@@ -60,13 +61,19 @@
 namespace ward::ike::service {
 
 // What an IKEv2 SA asks of its owner.
+// What a responder tells the peer when child_for finds no CHILD_SA: NO_PROPOSAL_CHOSEN when a
+// policy covers the selectors but has nothing to propose, TS_UNACCEPTABLE otherwise.
+inline v2::NotifyType child_refusal(const IkeError& error) noexcept {
+  return error.notify == NotifyMessageType::NoProposalChosen ? v2::NotifyType::NoProposalChosen : v2::NotifyType::TsUnacceptable;
+}
+
 struct Ikev2Hooks {
   // prf(preshared key, "Key Pad for IKEv2") under the chosen PRF: the key stays with its holder
   // (wardd's IKE process asks wardd, as it does for IKEv1's SKEYID).
   std::function<Expected<driver::crypto::SecureBytes, std::string>(v2::PrfId)> padded_key;
   // Responder: the CHILD_SA for the initiator's first TSi (its side) and TSr (ours); an error is
-  // told to the peer as TS_UNACCEPTABLE (no filter covers them) or NO_PROPOSAL_CHOSEN.
-  std::function<Expected<v2::ChildSaConfig, std::string>(const v2::TrafficSelector& tsi, const v2::TrafficSelector& tsr)> child_for;
+  // told to the peer as its type says (child_refusal).
+  std::function<Expected<v2::ChildSaConfig, IkeError>(const v2::TrafficSelector& tsi, const v2::TrafficSelector& tsr)> child_for;
   // The dataplane's inbound SPIs (Dataplane::allocate_spi / release_spi).
   std::function<Expected<std::uint32_t, std::string>()> allocate_spi;
   std::function<void(std::uint32_t)> release_spi;
@@ -130,6 +137,8 @@ class Ikev2Sa {
     std::optional<std::string> ike_rekeyed;        // the IKE SA now runs under new SPIs: the old ones
     std::optional<std::string> ike_rekey_failed;   // our rekey of the IKE SA, why not
     bool closed = false;                // the IKE SA is gone (deleted by either side)
+    unsigned refusals_sent = 0;         // our AUTHENTICATION_FAILED after the responder's IKE_AUTH failed our check
+    bool peer_refused = false;          // the peer's AUTHENTICATION_FAILED ended the IKE SA (RFC 7296 2.21.2)
     std::vector<std::string> dropped;   // the peer's fragments refused, and why (field, offset)
   };
 

@@ -170,13 +170,13 @@ void Ikev2Sa::on_create_child_sa(const v2::Header& header, std::vector<v2::Paylo
     for (const auto& p : request.payloads)
       if (const auto* ts = std::get_if<v2::TsPayload>(&p)) (ts->initiator ? tsi : tsr) = ts;
     std::optional<NotifyType> refusal;
-    Expected<v2::ChildSaConfig, std::string> config = unexpected(std::string("no policy"));
+    Expected<v2::ChildSaConfig, IkeError> config = unexpected(silent("no policy"));
     if (tsi == nullptr || tsr == nullptr || tsi->selectors.empty() || tsr->selectors.empty()) {
       refusal = NotifyType::InvalidSyntax;
     } else if (!hooks_.child_for) {
       refusal = NotifyType::NoAdditionalSas;
     } else if (config = hooks_.child_for(tsi->selectors[0], tsr->selectors[0]); !config) {
-      refusal = config.error().starts_with("NO-PROPOSAL-CHOSEN") ? NotifyType::NoProposalChosen : NotifyType::TsUnacceptable;
+      refusal = child_refusal(config.error());
     }
     if (refusal) {
       if (auto refused = v2::refuse_create_child_sa(*sa_, header.message_id, *refusal)) respond(std::move(*refused));

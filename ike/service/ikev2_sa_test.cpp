@@ -72,7 +72,7 @@ Ikev2Hooks hooks(const std::string& psk, const IpAddress& local, const IpAddress
     const auto pad = std::as_bytes(std::span(v2::kKeyPadForIkev2.data(), v2::kKeyPadForIkev2.size()));
     return provider->skeyid(*hash_of(prf), crypto::Bytes(pad.begin(), pad.end()), {}, {});
   };
-  h.child_for = [local, remote](const v2::TrafficSelector&, const v2::TrafficSelector&) -> Expected<v2::ChildSaConfig, std::string> {
+  h.child_for = [local, remote](const v2::TrafficSelector&, const v2::TrafficSelector&) -> Expected<v2::ChildSaConfig, IkeError> {
     return child_config(local, remote);
   };
   return h;
@@ -93,7 +93,9 @@ struct Pair {
   // The responder answers the initiator's IKE_SA_INIT.
   Ikev2Sa::Output respond(std::span<const std::byte> request) {
     Ikev2Sa::Output out;
-    auto made = Ikev2Sa::respond(init_config(kB, kA), auth_config(kB, false), hooks(psk_, kB, kA), kRetransmit, request, t, out);
+    auto h = hooks(psk_, kB, kA);
+    if (responder_child_for) h.child_for = responder_child_for;
+    auto made = Ikev2Sa::respond(init_config(kB, kA), auth_config(kB, false), std::move(h), kRetransmit, request, t, out);
     EXPECT_TRUE(made.has_value()) << made.error();
     if (made) responder = std::move(*made);
     return out;
@@ -102,7 +104,35 @@ struct Pair {
   Ikev2Sa::Output to_responder(const v2::Bytes& message) { return responder->transition(Ikev2Sa::Received{message}, t); }
 
   std::string psk_;
+  decltype(Ikev2Hooks::child_for) responder_child_for;   // the responder's policy, when not the default
 };
+
+// The responder's policy decides what the initiator is told (child_refusal): a policy that covers
+// the selectors with nothing to propose, NO_PROPOSAL_CHOSEN; no filter for them, TS_UNACCEPTABLE.
+TEST(Ikev2Sa, TheResponderRefusesTheChildSaWithTheNotifyItsPolicyTyped) {
+  const std::vector<std::pair<IkeError, std::string>> cases{
+      {refusal(NotifyMessageType::NoProposalChosen, "the filter's action has no ESP method for IKEv2"), "NO_PROPOSAL_CHOSEN"},
+      {IkeError{NotifyMessageType::InvalidIdInformation, "no filter covers 10.0.0.1/32 -> 10.0.0.2/32"}, "TS_UNACCEPTABLE"}};
+  for (const auto& [error, told] : cases) {
+    SCOPED_TRACE(told);
+    Pair p;
+    p.responder_child_for = [error = error](const v2::TrafficSelector&, const v2::TrafficSelector&) -> Expected<v2::ChildSaConfig, IkeError> {
+      return unexpected(error);
+    };
+    const auto init_reply = p.respond(p.first.send[0]);
+    ASSERT_EQ(init_reply.send.size(), 1U);
+    const auto auth_request = p.to_initiator(init_reply.send[0]);
+    ASSERT_EQ(auth_request.send.size(), 1U);
+    const auto auth_reply = p.to_responder(auth_request.send[0]);
+    ASSERT_EQ(auth_reply.send.size(), 1U);
+    EXPECT_FALSE(auth_reply.child.has_value());
+    ASSERT_TRUE(auth_reply.failed.has_value());
+    EXPECT_NE(auth_reply.failed->find(error.text), std::string::npos) << *auth_reply.failed;   // the words kept
+    const auto done = p.to_initiator(auth_reply.send[0]);
+    ASSERT_TRUE(done.failed.has_value());
+    EXPECT_EQ(*done.failed, "the responder answered IKE_AUTH with " + told);
+  }
+}
 
 TEST(Ikev2Sa, ALostIkeAuthResponseIsAnsweredAgainFromTheResponderWindow) {
   Pair p;

@@ -20,7 +20,7 @@ std::vector<std::byte> cookie_pair(const Cookie& initiator, const Cookie& respon
 
 }  // namespace
 
-std::optional<NotifyMessageType> refusal_type(std::string_view reason) noexcept {
+std::optional<NotifyMessageType> policy_refusal_type(std::string_view reason) noexcept {
   const auto colon = reason.find(':');
   if (colon == std::string_view::npos) return std::nullopt;
   const auto head = reason.substr(0, colon);

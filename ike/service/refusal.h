@@ -33,10 +33,11 @@
 
 namespace ward::ike::service {
 
-// The error type a refusal reason of ike/sa names ("NO-PROPOSAL-CHOSEN: ..." gives
-// NoProposalChosen); nullopt when the reason does not start with an RFC 2408 error name (then
-// nothing is sent: malformed or unauthenticated input gets silence).
-std::optional<NotifyMessageType> refusal_type(std::string_view reason) noexcept;
+// The error type a PolicyLookup's reason names ("NO-PROPOSAL-CHOSEN: a filter covers the IDs but
+// ..." gives NoProposalChosen), nullopt when it names none. The one place a type is still read
+// from text: the lookup's answer crosses from wardd to the IKE process as text (agent/ikeproc).
+// What ike/sa and ike/auth decide travels typed (ike/message/ike_error.h).
+std::optional<NotifyMessageType> policy_refusal_type(std::string_view reason) noexcept;
 
 // The notification refusing the main mode with these cookies (SPI = CKY-I | CKY-R, no data).
 Notification main_mode_refusal(const Cookie& initiator_cookie, const Cookie& responder_cookie, NotifyMessageType type);

@@ -47,8 +47,8 @@ class TamperedSignature final : public auth::AuthProvider {
     }
     return payloads;
   }
-  Expected<void, std::string> check_authentication(auth::Role peer, const auth::MainModeTranscript& t, auth::Bytes id_b,
-                                                   const ParsedMessage& message) const override {
+  Expected<void, IkeError> check_authentication(auth::Role peer, const auth::MainModeTranscript& t, auth::Bytes id_b,
+                                                const ParsedMessage& message) const override {
     return inner_->check_authentication(peer, t, id_b, message);
   }
 
@@ -169,10 +169,10 @@ TEST_F(CertificateExchangeTest, InitiatorRefusesAResponderWhoseCertificateNamesA
   ASSERT_FALSE(m6.empty()) << responder->failure();
   EXPECT_TRUE(initiator->handle(m6).empty());
   EXPECT_EQ(initiator->state(), State::Failed);
-  EXPECT_NE(initiator->failure().find("does not match the certificate of 10.20.2.30 (CN=b.ward.test,O=Ward)"),
+  EXPECT_NE(initiator->failure().text.find("does not match the certificate of 10.20.2.30 (CN=b.ward.test,O=Ward)"),
             std::string::npos)
       << initiator->failure();
-  EXPECT_NE(initiator->failure().find("IP:10.20.9.9"), std::string::npos) << initiator->failure();
+  EXPECT_NE(initiator->failure().text.find("IP:10.20.9.9"), std::string::npos) << initiator->failure();
   EXPECT_FALSE(initiator->established());
 }
 
@@ -287,9 +287,11 @@ TEST_F(CertificateExchangeTest, EveryIdTypeACertificateCanNameIsBound) {
     const auto checker = b->for_exchange(auth::Role::Responder, kHostA);
     auto checked = checker->check_authentication(auth::Role::Initiator, transcript, c.id_b, message);
     EXPECT_EQ(checked.has_value(), c.accepted) << static_cast<int>(c.id_b[0]) << ": "
-                                               << (checked ? std::string("accepted") : checked.error());
+                                               << (checked ? std::string("accepted") : checked.error().text);
     if (!c.accepted && checked.has_value() == false) {
-      EXPECT_NE(checked.error().find("INVALID-ID-INFORMATION"), std::string::npos) << checked.error();
+      // The provider decides what the peer is told: INVALID-ID-INFORMATION, named first in the words.
+      EXPECT_EQ(checked.error().notify, NotifyMessageType::InvalidIdInformation) << checked.error();
+      EXPECT_TRUE(checked.error().text.starts_with("INVALID-ID-INFORMATION: ")) << checked.error();
     }
     EXPECT_EQ(checker->peer_identity(), c.accepted ? "CN=a.ward.test,O=Ward" : "");
   }

@@ -223,9 +223,9 @@ class CertificateExchangeTest : public ::testing::Test {
     ASSERT_FALSE(m5.empty()) << initiator->failure();
     EXPECT_TRUE(responder->handle(m5).empty());
     EXPECT_EQ(responder->state(), State::Failed);
-    EXPECT_NE(responder->failure().find(reason), std::string::npos) << responder->failure();
+    EXPECT_NE(responder->failure().text.find(reason), std::string::npos) << responder->failure();
     EXPECT_TRUE(responder->peer_identity().empty());
-    RecordProperty("responder", responder->failure());
+    RecordProperty("responder", responder->failure().text);
     expect_no_sa();
   }
 

@@ -41,8 +41,8 @@ class ClaimedIdentity final : public auth::AuthProvider {
                                                                    auth::Bytes own_id_b) const override {
     return inner_->build_authentication(self, t, own_id_b);
   }
-  Expected<void, std::string> check_authentication(auth::Role peer, const auth::MainModeTranscript& t, auth::Bytes id_b,
-                                                   const ParsedMessage& message) const override {
+  Expected<void, IkeError> check_authentication(auth::Role peer, const auth::MainModeTranscript& t, auth::Bytes id_b,
+                                                const ParsedMessage& message) const override {
     return inner_->check_authentication(peer, t, id_b, message);
   }
 

@@ -46,8 +46,59 @@ TEST_F(IkeExchangeTest, ResponderPicksTheFirstOfTheInitiatorsProposalsItAccepts)
   std::vector<std::byte> none;
   auto refused = Phase1Sa::respond(responder_config, psk_b, clock(), *m1, none);
   ASSERT_FALSE(refused.has_value());
-  EXPECT_NE(refused.error().find("NO-PROPOSAL-CHOSEN"), std::string::npos) << refused.error();
+  // The state machine decides what the peer is told: NO-PROPOSAL-CHOSEN, and the log says so first.
+  EXPECT_EQ(refused.error().notify, NotifyMessageType::NoProposalChosen) << refused.error();
+  EXPECT_TRUE(refused.error().text.starts_with("NO-PROPOSAL-CHOSEN: none of the peer's phase 1 transforms")) << refused.error();
   EXPECT_TRUE(none.empty());
+}
+
+// What the peer is told is decided where the exchange fails (ike/message/ike_error.h), not read
+// back from the words: a quick mode whose IDs are not our filter's is refused
+// INVALID-ID-INFORMATION, one with no acceptable security method NO-PROPOSAL-CHOSEN, and a
+// message that is not a quick mode of this phase 1 SA gets nothing.
+TEST_F(IkeExchangeTest, QuickModeRefusalsCarryTheNotifyTheStateMachineChose) {
+  run_main_mode();
+  ASSERT_FALSE(HasFatalFailure());
+  qm_initiator = QuickModeExchange::initiate(*initiator, quick_config(kHostA, kHostB), sim_a, clock());
+  auto q1 = qm_initiator->build_quick_mode_1();
+  ASSERT_TRUE(q1.has_value()) << q1.error();
+
+  std::vector<std::byte> q2;
+  auto other_ids = quick_config(kHostB, kHostA);
+  other_ids.remote = sa::TrafficSelector{IpPrefix::host(*IpAddress::parse("10.20.3.40"))};
+  auto refused = QuickModeExchange::respond(*responder, other_ids, sim_b, clock(), *q1, q2);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().notify, NotifyMessageType::InvalidIdInformation) << refused.error();
+  EXPECT_EQ(refused.error().text, "INVALID-ID-INFORMATION: the peer's traffic selectors do not mirror our filter");
+
+  auto other_methods = quick_config(kHostB, kHostA);
+  other_methods.proposals = {EspProposal{Cipher::AesCbc128, Integrity::HmacSha1_96}};   // A offers AES-GCM only
+  refused = QuickModeExchange::respond(*responder, other_methods, sim_b, clock(), *q1, q2);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().notify, NotifyMessageType::NoProposalChosen) << refused.error();
+  EXPECT_TRUE(refused.error().text.starts_with("NO-PROPOSAL-CHOSEN: none of the peer's security methods")) << refused.error();
+
+  auto garbled = *q1;
+  garbled.resize(garbled.size() - 5);
+  refused = QuickModeExchange::respond(*responder, quick_config(kHostB, kHostA), sim_b, clock(), garbled, q2);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().notify, std::nullopt) << refused.error();
+  EXPECT_TRUE(refused.error().text.starts_with("quick mode 1 dropped: ")) << refused.error();
+  EXPECT_TRUE(sim_b.counters().sas.empty());
+}
+
+// A main mode 1 that does not parse is dropped in silence; its words name what was wrong.
+TEST_F(IkeExchangeTest, AMalformedMainMode1IsRefusedWithoutANotify) {
+  initiator = Phase1Sa::initiate(phase1_config(kHostA, kHostB, log_a), psk_a, clock());
+  auto m1 = initiator->build_main_mode_1();
+  ASSERT_TRUE(m1.has_value());
+  m1->resize(m1->size() - 3);
+  std::vector<std::byte> m2;
+  auto refused = Phase1Sa::respond(phase1_config(kHostB, kHostA, log_b), psk_b, clock(), *m1, m2);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().notify, std::nullopt) << refused.error();
+  EXPECT_TRUE(refused.error().text.starts_with("main mode 1 dropped: ")) << refused.error();
+  EXPECT_TRUE(m2.empty());
 }
 
 TEST_F(IkeExchangeTest, QuickModeGcmWithoutPfsInstallsMatchingSasAndTrafficFlows) {
@@ -104,7 +155,11 @@ TEST_F(IkeExchangeTest, WrongPresharedKeyFailsBothSidesAndInstallsNothing) {
   ASSERT_FALSE(m5.empty());
   EXPECT_TRUE(responder->handle(m5).empty());
   EXPECT_EQ(responder->state(), State::Failed);
-  EXPECT_NE(responder->failure().find("preshared key"), std::string::npos) << responder->failure();
+  EXPECT_NE(responder->failure().text.find("preshared key"), std::string::npos) << responder->failure();
+  // Main mode 5 did not decrypt: the keys differ, the initiator is told AUTHENTICATION-FAILED
+  // (unprotected; the words stay those of the decryption).
+  EXPECT_EQ(responder->failure().notify, NotifyMessageType::AuthenticationFailed);
+  EXPECT_FALSE(responder->failure().text.starts_with("AUTHENTICATION-FAILED")) << responder->failure();
   EXPECT_TRUE(contains(log_b, "preshared key"));
   // The initiator hears nothing: it resends message 5 with back-off, then gives up.
   now += 1s;
@@ -114,7 +169,8 @@ TEST_F(IkeExchangeTest, WrongPresharedKeyFailsBothSidesAndInstallsNothing) {
   now += 4s;
   EXPECT_TRUE(initiator->on_timer().empty());
   EXPECT_EQ(initiator->state(), State::Failed);
-  EXPECT_NE(initiator->failure().find("no answer after 3 sends"), std::string::npos) << initiator->failure();
+  EXPECT_NE(initiator->failure().text.find("no answer after 3 sends"), std::string::npos) << initiator->failure();
+  EXPECT_EQ(initiator->failure().notify, std::nullopt);   // nobody to tell
   EXPECT_TRUE(sim_a.counters().sas.empty());
   EXPECT_TRUE(sim_b.counters().sas.empty());
 }
@@ -134,7 +190,7 @@ TEST_F(IkeExchangeTest, PresharedKeyProviderNamesAHashMismatch) {
   message.payloads = *built;
   auto checked = psk_a.check_authentication(auth::Role::Responder, mine, id, message);
   ASSERT_FALSE(checked.has_value());
-  EXPECT_EQ(checked.error(), "HASH_R mismatch: the peer's preshared key differs");
+  EXPECT_EQ(checked.error(), (IkeError{NotifyMessageType::AuthenticationFailed, "HASH_R mismatch: the peer's preshared key differs"}));
   auto own = psk_a.build_authentication(auth::Role::Responder, mine, id);
   message.payloads = *own;
   EXPECT_TRUE(psk_a.check_authentication(auth::Role::Responder, mine, id, message).has_value());

@@ -519,13 +519,13 @@ TEST(IkeService, AnAcquireForAnUnansweredMainModeSendsMessage1AgainAtMostEveryQu
   EXPECT_EQ(a.ike->snapshot().counters.acquires_coalesced, 6U);
 }
 
-TEST(IkeServicePieces, RefusalTypesComeFromTheReasonsName) {
-  EXPECT_EQ(service::refusal_type("NO-PROPOSAL-CHOSEN: none of the peer's ESP transforms is acceptable"),
+TEST(IkeServicePieces, PolicyRefusalTypesComeFromTheReasonsName) {
+  EXPECT_EQ(service::policy_refusal_type("NO-PROPOSAL-CHOSEN: a filter covers the IDs, nothing to propose"),
             NotifyMessageType::NoProposalChosen);
-  EXPECT_EQ(service::refusal_type("INVALID-ID-INFORMATION: x"), NotifyMessageType::InvalidIdInformation);
-  EXPECT_EQ(service::refusal_type("main mode 1 dropped: truncated"), std::nullopt);
-  EXPECT_EQ(service::refusal_type("R-U-THERE: status types are not refusals"), std::nullopt);
-  EXPECT_EQ(service::refusal_type("no colon"), std::nullopt);
+  EXPECT_EQ(service::policy_refusal_type("INVALID-ID-INFORMATION: x"), NotifyMessageType::InvalidIdInformation);
+  EXPECT_EQ(service::policy_refusal_type("no filter covers 10.0.0.1/32 -> 10.0.0.2/32"), std::nullopt);
+  EXPECT_EQ(service::policy_refusal_type("R-U-THERE: status types are not refusals"), std::nullopt);
+  EXPECT_EQ(service::policy_refusal_type("no colon"), std::nullopt);
 
   Notification n = service::quick_mode_refusal(Cookie{}, Cookie{}, NotifyMessageType::NoProposalChosen, 0x01020304);
   EXPECT_EQ(service::refused_message_id(n), 0x01020304U);

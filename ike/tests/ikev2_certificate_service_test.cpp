@@ -3,7 +3,7 @@
 // for it as for a preshared key (ikev2-first): IKE_AUTH with CERT and a signature, the CHILD_SA
 // installed on both sides with matching keys, the snapshot saying version 2. RSA with DN IDs and
 // ECDSA with FQDN IDs; a revoked certificate fails both sides as AuthenticationFailed, naming the
-// CRL, without a fallback to IKEv1. The PKI is made once per process by the openssl CLI.
+// CRL, without a fallback to IKEv1, the responder's too (the initiator tells it, RFC 7296 2.21.2). The PKI is made once per process by the openssl CLI.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -135,6 +135,34 @@ TEST_F(Ikev2CertificateService, ARevokedCertificateFailsBothSidesWithoutFallingB
   EXPECT_EQ(a.ike->snapshot().counters.ikev2_fallbacks, 0U);
   EXPECT_EQ(a.sim.counters().sas.size(), 0U);
   EXPECT_EQ(b.sim.counters().sas.size(), 0U);
+}
+
+// RFC 7296 2.21.2: the responder counts the IKE SA established once it answered IKE_AUTH; when
+// the initiator's check of the responder's certificate fails, the initiator tells it
+// AUTHENTICATION_FAILED in an INFORMATIONAL, and the responder gives the SA up at once.
+TEST_F(Ikev2CertificateService, AResponderWhoseCertificateFailsIsToldAuthenticationFailed) {
+  Host a(kA, "unused"), b(kB, "unused");
+  a.policy.method = provider("a-revoked", auth::CertificateIdentity::DistinguishedName);
+  b.policy.method = provider("b", auth::CertificateIdentity::DistinguishedName);
+  a.start(ikev2_first(a.options()));
+  b.start(ikev2_first(b.options()));
+  ASSERT_TRUE(a.ike && b.ike);
+  b.ike->initiate(acquire_to(kB, kA));
+  const auto initiator = b.events.wait_for(IkeEvent::Kind::MainModeFailed);
+  ASSERT_TRUE(initiator.has_value());
+  EXPECT_EQ(initiator->failure, service::FailureKind::AuthenticationFailed) << initiator->reason;
+  EXPECT_NE(initiator->reason.find("is revoked"), std::string::npos) << initiator->reason;
+  const auto responder = a.events.wait_for(IkeEvent::Kind::QuickModeFailed);
+  ASSERT_TRUE(responder.has_value()) << "the responder was not told";
+  EXPECT_EQ(responder->failure, service::FailureKind::AuthenticationFailed) << responder->reason;
+  EXPECT_EQ(responder->reason, "peer 127.0.0.2 refused: AUTHENTICATION_FAILED");
+  ASSERT_TRUE(a.events.wait_for(IkeEvent::Kind::SasDeleted).has_value());
+  EXPECT_EQ(a.sim.counters().sas.size(), 0U);   // the CHILD_SA it had installed is gone
+  a.ike->sync();
+  b.ike->sync();
+  EXPECT_EQ(a.ike->snapshot().counters.refusals_received, 1U);
+  EXPECT_EQ(b.ike->snapshot().counters.refusals_sent, 1U);
+  EXPECT_TRUE(a.ike->snapshot().main_modes.empty());
 }
 
 }  // namespace

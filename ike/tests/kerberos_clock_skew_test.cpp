@@ -90,11 +90,11 @@ TEST_P(KerberosClockSkewTest, MainModeFailureNamesTheClockSkewAndTheTimes) {
   std::string failure;
   if (m3.empty()) {
     EXPECT_EQ(initiator->state(), State::Failed);
-    failure = initiator->failure();
+    failure = initiator->failure().text;
   } else {
     EXPECT_TRUE((*responder)->handle(m3).empty());
     EXPECT_EQ((*responder)->state(), State::Failed);
-    failure = (*responder)->failure();
+    failure = (*responder)->failure().text;
   }
   RecordProperty("failure", failure);
   EXPECT_EQ(failure.rfind("Kerberos: clock skew: this host's clock reads ", 0), 0u) << failure;

@@ -168,7 +168,7 @@ class KerberosExchangeTest : public ::testing::Test {
   }
 
   // The reason as the administrator would read it, kept in the test's XML output.
-  void record(const Phase1Sa& sa) { RecordProperty(sa.role() == auth::Role::Initiator ? "initiator" : "responder", sa.failure()); }
+  void record(const Phase1Sa& sa) { RecordProperty(sa.role() == auth::Role::Initiator ? "initiator" : "responder", sa.failure().text); }
 
   void expect_no_sa() {
     EXPECT_FALSE(initiator && initiator->established());
@@ -276,7 +276,7 @@ TEST_F(KerberosExchangeTest, ResponderRefusesAnotherComputerAccount) {
   const auto m3 = initiator->handle(m2);
   ASSERT_FALSE(m3.empty()) << initiator->failure();
   EXPECT_TRUE(responder->handle(m3).empty());
-  EXPECT_NE(responder->failure().find("authenticated as C$@WARD.TEST, the policy expects host/a.ward.test@WARD.TEST "
+  EXPECT_NE(responder->failure().text.find("authenticated as C$@WARD.TEST, the policy expects host/a.ward.test@WARD.TEST "
                                       "or A$@WARD.TEST"),
             std::string::npos)
       << responder->failure();
@@ -296,7 +296,7 @@ TEST_F(KerberosExchangeTest, ResponderRefusesATicketForAnotherPrincipalOfItsKeyt
   const auto m3 = initiator->handle(m2);
   ASSERT_FALSE(m3.empty()) << initiator->failure();
   EXPECT_TRUE(responder->handle(m3).empty());
-  EXPECT_NE(responder->failure().find("sent a ticket for host/stale.ward.test@WARD.TEST, not for host/d.ward.test@WARD.TEST"),
+  EXPECT_NE(responder->failure().text.find("sent a ticket for host/stale.ward.test@WARD.TEST, not for host/d.ward.test@WARD.TEST"),
             std::string::npos)
       << responder->failure();
 }
@@ -356,8 +356,8 @@ TEST_F(KerberosExchangeTest, ResponderWithAStaleKeytabRefusesWithTheReason) {
   ASSERT_FALSE(m3.empty()) << initiator->failure();
   EXPECT_TRUE(responder->handle(m3).empty());
   EXPECT_EQ(responder->state(), State::Failed);
-  EXPECT_NE(responder->failure().find("the peer's token did not verify"), std::string::npos) << responder->failure();
-  EXPECT_NE(responder->failure().find("kvno"), std::string::npos) << responder->failure();
+  EXPECT_NE(responder->failure().text.find("the peer's token did not verify"), std::string::npos) << responder->failure();
+  EXPECT_NE(responder->failure().text.find("kvno"), std::string::npos) << responder->failure();
   EXPECT_TRUE(responder->peer_identity().empty());
   record(*responder);
   expect_no_sa();
@@ -371,9 +371,9 @@ TEST_F(KerberosExchangeTest, InitiatorWhosePeerPrincipalDoesNotExistFailsClearly
   ASSERT_FALSE(HasFatalFailure());
   EXPECT_TRUE(initiator->handle(m2).empty());
   EXPECT_EQ(initiator->state(), State::Failed);
-  EXPECT_NE(initiator->failure().find("no ticket for host/nobody.ward.test@WARD.TEST"), std::string::npos)
+  EXPECT_NE(initiator->failure().text.find("no ticket for host/nobody.ward.test@WARD.TEST"), std::string::npos)
       << initiator->failure();
-  EXPECT_NE(initiator->failure().find("not found in Kerberos database"), std::string::npos) << initiator->failure();
+  EXPECT_NE(initiator->failure().text.find("not found in Kerberos database"), std::string::npos) << initiator->failure();
   record(*initiator);
   expect_no_sa();
 }
@@ -389,7 +389,7 @@ TEST_F(KerberosExchangeTest, ResponderRefusesAPeerThatIsNotThePrincipalItExpects
   ASSERT_FALSE(m3.empty()) << initiator->failure();
   EXPECT_TRUE(responder->handle(m3).empty());
   EXPECT_EQ(responder->state(), State::Failed);
-  EXPECT_NE(responder->failure().find("authenticated as host/a.ward.test@WARD.TEST, the policy expects "
+  EXPECT_NE(responder->failure().text.find("authenticated as host/a.ward.test@WARD.TEST, the policy expects "
                                       "host/stale.ward.test@WARD.TEST"),
             std::string::npos)
       << responder->failure();
@@ -405,7 +405,7 @@ TEST_F(KerberosExchangeTest, KeytabWithoutTheOwnPrincipalIsNamed) {
   ASSERT_FALSE(HasFatalFailure());
   EXPECT_TRUE(responder->handle(initiator->handle(m2)).empty());
   EXPECT_EQ(responder->state(), State::Failed);
-  EXPECT_NE(responder->failure().find("keytab " + keytab("a").string() + " has no key for " + kPrincipalB),
+  EXPECT_NE(responder->failure().text.find("keytab " + keytab("a").string() + " has no key for " + kPrincipalB),
             std::string::npos)
       << responder->failure();
   record(*responder);
@@ -420,7 +420,7 @@ TEST_F(KerberosExchangeTest, MissingKeytabFileIsNamed) {
   ASSERT_FALSE(HasFatalFailure());
   EXPECT_TRUE(initiator->handle(m2).empty());
   EXPECT_EQ(initiator->state(), State::Failed);
-  EXPECT_NE(initiator->failure().find("keytab " + a_config.keytab.string()), std::string::npos) << initiator->failure();
+  EXPECT_NE(initiator->failure().text.find("keytab " + a_config.keytab.string()), std::string::npos) << initiator->failure();
   record(*initiator);
   expect_no_sa();
 }
@@ -442,7 +442,7 @@ TEST_F(KerberosExchangeTest, PeerWithoutKerberosIsNamed) {
   ASSERT_TRUE(stripped.has_value());
   EXPECT_TRUE(responder->handle(*stripped).empty());
   EXPECT_EQ(responder->state(), State::Failed);
-  EXPECT_NE(responder->failure().find("main mode 3 carries no GSS token"), std::string::npos) << responder->failure();
+  EXPECT_NE(responder->failure().text.find("main mode 3 carries no GSS token"), std::string::npos) << responder->failure();
 }
 
 }  // namespace

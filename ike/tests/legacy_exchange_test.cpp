@@ -69,8 +69,8 @@ TEST_F(LegacyExchangeTest, MainModeRefusesLegacyMethodsWithoutTheOptIn) {
   std::vector<std::byte> m2;
   auto refused = Phase1Sa::respond(phase1_config(kHostB, kHostA, log_b), psk_b, clock(), *m1, m2);
   ASSERT_FALSE(refused.has_value());
-  EXPECT_NE(refused.error().find("NO-PROPOSAL-CHOSEN"), std::string::npos) << refused.error();
-  EXPECT_NE(refused.error().find("legacy"), std::string::npos) << refused.error();
+  EXPECT_NE(refused.error().text.find("NO-PROPOSAL-CHOSEN"), std::string::npos) << refused.error();
+  EXPECT_NE(refused.error().text.find("legacy"), std::string::npos) << refused.error();
   // Group 2 alone under AES is refused too, and MD5 alone.
   for (const auto& method : {Phase1Proposal{IkeEncryptionAlgorithm::AesCbc, 128, IkeHashAlgorithm::Sha, IkeGroupDescription::Modp1024, 28800s},
                              Phase1Proposal{IkeEncryptionAlgorithm::AesCbc, 128, IkeHashAlgorithm::Md5, IkeGroupDescription::Modp2048, 28800s}}) {
@@ -162,7 +162,7 @@ TEST_F(LegacyExchangeTest, ResponderTakesTheFirstAcceptableSuiteInTheInitiatorsO
     auto responded = QuickModeExchange::respond(*responder, quick_config(kHostB, kHostA), sim_b, clock(), *q1, q2);
     if (!c.chosen) {
       ASSERT_FALSE(responded.has_value());
-      EXPECT_NE(responded.error().find("NO-PROPOSAL-CHOSEN"), std::string::npos) << responded.error();
+      EXPECT_NE(responded.error().text.find("NO-PROPOSAL-CHOSEN"), std::string::npos) << responded.error();
       continue;
     }
     ASSERT_TRUE(responded.has_value()) << responded.error();
@@ -183,7 +183,7 @@ TEST_F(LegacyExchangeTest, QuickModeLegacyAlgorithmsNeedTheOptInOnBothEnds) {
   std::vector<std::byte> q2;
   auto refused = QuickModeExchange::respond(*responder, quick_config(kHostB, kHostA), sim_b, clock(), *q1, q2);
   ASSERT_FALSE(refused.has_value());
-  EXPECT_NE(refused.error().find("legacy"), std::string::npos) << refused.error();
+  EXPECT_NE(refused.error().text.find("legacy"), std::string::npos) << refused.error();
   // An initiator without the opt-in offers nothing legacy, so nothing at all here.
   auto none = QuickModeExchange::initiate(*initiator, quick_config(kHostA, kHostB), sim_a, clock());
   auto empty = none->build_quick_mode_1();

@@ -281,12 +281,12 @@ class NatTQuickModeTest : public NatTMainModeTest {
     q1_ = *q1;
     std::vector<std::byte> q2;
     auto responded = QuickModeExchange::respond(*responder, std::move(b), sim_b, [this] { return now; }, *q1, q2);
-    if (!responded) return responded.error();
+    if (!responded) return responded.error().text;
     qm_b = std::move(*responded);
     const auto q3 = qm_a->handle(q2);
-    if (q3.empty()) return "initiator: " + qm_a->failure();
+    if (q3.empty()) return "initiator: " + qm_a->failure().text;
     qm_b->handle(q3);
-    return qm_b->done() ? "" : "responder: " + qm_b->failure();
+    return qm_b->done() ? "" : "responder: " + qm_b->failure().text;
   }
 
   NullDataplaneListener listener;

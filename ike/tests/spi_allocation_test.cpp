@@ -71,7 +71,7 @@ class QuickModeSpiTest : public ::testing::Test {
     std::vector<std::byte> q2;
     auto responded = QuickModeExchange::respond(r, ike::testing::quick_config(r_address, i_address, methods), r_dataplane, clock(), *q1, q2);
     if (!responded) {
-      failure = responded.error();
+      failure = responded.error().text;
       return q;
     }
     q.responder = std::move(*responded);

@@ -177,7 +177,7 @@ class Ikev2CertificateTest : public ::testing::Test {
     }
     auto child = auth_initiator.consume_response(reply->reply);
     if (child) child_a = std::move(*child);
-    else a_failure = child.error();
+    else a_failure = child.error().text;
     a_saw = auth_initiator.peer_identity();
   }
 

@@ -94,7 +94,7 @@ class Ikev2ExchangeTest : public ::testing::Test {
     //                <--  HDR, SK {IDr, AUTH, N(USE_TRANSPORT_MODE), SAr2, TSi, TSr}
     auto child = initiator.consume_response(reply->reply);
     if (child) child_a = std::move(*child);
-    else a_failure = child.error();
+    else a_failure = child.error().text;
   }
 
   void expect_traffic_crosses() {

@@ -111,7 +111,7 @@ Expected<std::string, std::string> check_peer_auth(const IkeSa& sa, bool peer_in
   }
   const auto body = id.body();
   auto peer = auth.certificate->verify_peer(certificates, body, "the " + side + " " + who);
-  if (!peer) return unexpected(peer.error());
+  if (!peer) return unexpected(peer.error().text);
   if (auto checked = check_signature_auth(*peer, payload, octets_for(sa, peer_initiator, id), who + " (" + peer->subject() + ")");
       !checked) {
     return unexpected(checked.error());
@@ -203,37 +203,44 @@ Expected<Bytes, std::string> IkeAuthInitiator::build_request() {
   return sealed;
 }
 
-Expected<ChildSa, std::string> IkeAuthInitiator::consume_response(std::span<const std::byte> datagram) {
+Expected<ChildSa, IkeAuthError> IkeAuthInitiator::consume_response(std::span<const std::byte> datagram) {
+  const auto fails = [](std::string text) { return unexpected(IkeAuthError{std::nullopt, std::nullopt, std::move(text)}); };
+  const auto authentication_failed = [](std::string text) {
+    return unexpected(IkeAuthError{NotifyType::AuthenticationFailed, std::nullopt, std::move(text)});
+  };
   auto inner = open(sa_, datagram, true);
-  if (!inner) return unexpected(inner.error());
+  if (!inner) return fails(inner.error());
   if (const auto* error = find_error(*inner)) {
-    return unexpected("the responder answered IKE_AUTH with " + std::string(name(static_cast<NotifyType>(error->type))));
+    const auto type = static_cast<NotifyType>(error->type);
+    return unexpected(IkeAuthError{std::nullopt, type, "the responder answered IKE_AUTH with " + std::string(name(type))});
   }
   const auto* idr = find_id(*inner, false);
   const auto* auth = find_payload<AuthPayload>(*inner);
-  if (idr == nullptr || auth == nullptr) return unexpected(std::string("IKE_AUTH response without IDr or AUTH"));
+  if (idr == nullptr || auth == nullptr) return authentication_failed("IKE_AUTH response without IDr or AUTH");
   auto proved = check_peer_auth(sa_, false, auth_, *idr, *auth, *inner, child_.peer.to_string());
-  if (!proved) return unexpected(proved.error());
-  if (auto id_ok = check_peer_id(auth_, *idr); !id_ok) return unexpected(id_ok.error());
+  if (!proved) return authentication_failed(proved.error());
+  if (auto id_ok = check_peer_id(auth_, *idr); !id_ok) return authentication_failed(id_ok.error());
   peer_identity_ = std::move(*proved);
   const auto* sa = find_payload<SaPayload>(*inner);
   const auto* tsi = find_ts(*inner, true);
   const auto* tsr = find_ts(*inner, false);
-  if (sa == nullptr || tsi == nullptr || tsr == nullptr) return unexpected(std::string("IKE_AUTH response without SAr2, TSi or TSr"));
-  if (sa->proposals.size() != 1) return unexpected(std::string("the responder chose more than one ESP proposal"));
+  if (sa == nullptr || tsi == nullptr || tsr == nullptr) return fails("IKE_AUTH response without SAr2, TSi or TSr");
+  if (sa->proposals.size() != 1) return fails("the responder chose more than one ESP proposal");
   auto chosen = choose_child(child_.proposals, *sa);
-  if (!chosen) return unexpected("the responder chose an ESP proposal Ward did not offer: " + chosen.error());
+  if (!chosen) return fails("the responder chose an ESP proposal Ward did not offer: " + chosen.error());
   if ((child_.mode == Mode::Transport) != wants_transport_mode(*inner)) {
-    return unexpected(std::string("the responder did not agree to ") + (child_.mode == Mode::Transport ? "transport" : "tunnel") + " mode");
+    return fails(std::string("the responder did not agree to ") + (child_.mode == Mode::Transport ? "transport" : "tunnel") + " mode");
   }
   // The responder may only narrow (2.9).
   if (tsi->selectors.size() != 1 || tsr->selectors.size() != 1 || !child_.local.contains(tsi->selectors[0]) ||
       !child_.remote.contains(tsr->selectors[0])) {
-    return unexpected("the responder's selectors " + tsi->selectors[0].to_string() + " / " + tsr->selectors[0].to_string() +
-                      " are not within Ward's");
+    return fails("the responder's selectors " + tsi->selectors[0].to_string() + " / " + tsr->selectors[0].to_string() +
+                 " are not within Ward's");
   }
-  return make_child_sa(sa_, child_, chosen->proposal, own_spi_, chosen->peer_spi, tsi->selectors[0], tsr->selectors[0],
-                       ChildKeying{{}, sa_.ni, sa_.nr, sa_.initiator});
+  auto made = make_child_sa(sa_, child_, chosen->proposal, own_spi_, chosen->peer_spi, tsi->selectors[0], tsr->selectors[0],
+                            ChildKeying{{}, sa_.ni, sa_.nr, sa_.initiator});
+  if (!made) return fails(std::move(made).error());
+  return std::move(*made);
 }
 
 Expected<IkeAuthReply, std::string> respond_ike_auth(IkeSa& sa, const AuthConfig& auth, const ChildSaConfig& child,

@@ -20,6 +20,7 @@
 #include <chrono>
 #include <functional>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -86,6 +87,17 @@ bool wants_transport_mode(const std::vector<Payload>& payloads);
 // A random ESP SPI >= 256 (RFC 4303 2.1 reserves 1..255).
 Expected<std::uint32_t, std::string> random_esp_spi();
 
+// Why the initiator's IKE_AUTH failed: the words, and what the responder is to be told in an
+// INFORMATIONAL of its own (RFC 7296 2.21.2: AUTHENTICATION_FAILED when the responder's AUTH, its
+// certificate or its ID failed our check; nothing when the responder refused us, the response did
+// not decrypt, or the CHILD_SA was not what we offered).
+struct IkeAuthError {
+  std::optional<NotifyType> tell;
+  std::optional<NotifyType> peer_refused;   // the responder's error notify, when it sent one
+  std::string text;
+};
+inline std::ostream& operator<<(std::ostream& out, const IkeAuthError& error) { return out << error.text; }
+
 class IkeAuthInitiator {
  public:
   IkeAuthInitiator(IkeSa& sa, AuthConfig auth, ChildSaConfig child, std::uint32_t own_spi)
@@ -94,7 +106,7 @@ class IkeAuthInitiator {
   Expected<Bytes, std::string> build_request();
   // The CHILD_SA, or why the exchange failed (the peer's notify, a bad AUTH, a proposal or
   // selectors Ward did not offer).
-  Expected<ChildSa, std::string> consume_response(std::span<const std::byte> datagram);
+  Expected<ChildSa, IkeAuthError> consume_response(std::span<const std::byte> datagram);
   // The responder's certificate subject, once consume_response accepted its AUTH.
   const std::string& peer_identity() const noexcept { return peer_identity_; }
 

@@ -21,6 +21,11 @@ Expected<Bytes, std::string> delete_ike_sa_request(const IkeSa& sa, std::uint32_
   return seal_protected(sa, ExchangeType::Informational, message_id, false, d);
 }
 
+Expected<Bytes, std::string> error_request(const IkeSa& sa, std::uint32_t message_id, NotifyType type) {
+  const std::vector<Payload> n{NotifyPayload{0, {}, static_cast<std::uint16_t>(type), {}}};
+  return seal_protected(sa, ExchangeType::Informational, message_id, false, n);
+}
+
 Expected<Bytes, std::string> delete_child_sa_request(const IkeSa& sa, std::uint32_t message_id, std::vector<std::uint32_t> inbound_spis) {
   DeletePayload d{ProtocolId::Esp, 4, {}};
   for (auto spi : inbound_spis) d.spis.push_back(spi_bytes(spi));
@@ -40,6 +45,9 @@ Expected<InformationalAnswer, std::string> answer_informational(
   answer.message_id = opened->header.message_id;
   DeletePayload ours{ProtocolId::Esp, 4, {}};
   for (const auto& p : opened->payloads) {
+    if (const auto* n = std::get_if<NotifyPayload>(&p); n != nullptr && n->is_error() && !answer.error) {
+      answer.error = static_cast<NotifyType>(n->type);
+    }
     const auto* d = std::get_if<DeletePayload>(&p);
     if (d == nullptr) continue;
     if (d->protocol == ProtocolId::Ike) {

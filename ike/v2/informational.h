@@ -20,12 +20,16 @@ namespace ward::ike::v2 {
 // for the original initiator after IKE_AUTH, 0 upwards for the original responder).
 Expected<Bytes, std::string> liveness_request(const IkeSa& sa, std::uint32_t message_id);
 Expected<Bytes, std::string> delete_ike_sa_request(const IkeSa& sa, std::uint32_t message_id);
+// An INFORMATIONAL request carrying only the error notify `type` (RFC 7296 2.21.2: the initiator
+// telling the responder its IKE_AUTH failed our check, AUTHENTICATION_FAILED).
+Expected<Bytes, std::string> error_request(const IkeSa& sa, std::uint32_t message_id, NotifyType type);
 Expected<Bytes, std::string> delete_child_sa_request(const IkeSa& sa, std::uint32_t message_id, std::vector<std::uint32_t> inbound_spis);
 
 // What an INFORMATIONAL request asked, and the response to send.
 struct InformationalAnswer {
   std::uint32_t message_id = 0;
   bool delete_ike_sa = false;
+  std::optional<NotifyType> error;   // the peer's error notify (AUTHENTICATION_FAILED: it gave the IKE SA up)
   std::vector<std::uint32_t> deleted_outbound_spis;   // the peer's inbound SPIs = our outbound ones
   Bytes reply;
 };

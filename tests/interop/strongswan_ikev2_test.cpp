@@ -98,6 +98,7 @@ struct Outcome {
   std::optional<IkeSa> sa;
   std::optional<ChildSa> child;
   std::string failure;
+  std::optional<NotifyType> tell;   // what Ward's initiator is to tell charon (RFC 7296 2.21.2)
 };
 
 class StrongSwanIkev2Test : public ::testing::Test {
@@ -181,7 +182,8 @@ class StrongSwanIkev2Test : public ::testing::Test {
     return unexpected(std::string("no answer from charon after three tries"));
   }
 
-  Outcome initiate(const std::string& psk, std::vector<IkeProposal> proposals, std::vector<ChildProposal> esp) {
+  Outcome initiate(const std::string& psk, std::vector<IkeProposal> proposals, std::vector<ChildProposal> esp,
+                   const IpAddress& charon_id = kCharonAddress) {
     Outcome out;
     IkeSaInitConfig init{std::move(proposals), {kWard, kIkePort}, {kCharonAddress, kIkePort}};
     auto initiator = IkeSaInitInitiator::create(init);
@@ -207,7 +209,7 @@ class StrongSwanIkev2Test : public ::testing::Test {
       return out;
     }
     AuthConfig auth{IdType::Ipv4Address, v4(kWard), SecureBytes(std::as_bytes(std::span(psk.data(), psk.size()))),
-                    IdPayload{false, IdType::Ipv4Address, v4(kCharonAddress)}, {}};
+                    IdPayload{false, IdType::Ipv4Address, v4(charon_id)}, {}};
     ChildSaConfig child = child_config(std::move(esp), out.sa->nat_detected());
     auto spi = random_esp_spi();
     IkeAuthInitiator auth_initiator(*out.sa, auth, child, *spi);
@@ -222,8 +224,12 @@ class StrongSwanIkev2Test : public ::testing::Test {
       return out;
     }
     auto made = auth_initiator.consume_response(*response);
-    if (!made) out.failure = made.error();
-    else out.child = std::move(*made);
+    if (!made) {
+      out.failure = made.error().text;
+      out.tell = made.error().tell;
+    } else {
+      out.child = std::move(*made);
+    }
     return out;
   }
 
@@ -399,6 +405,35 @@ TEST_F(StrongSwanIkev2Test, WrongPresharedKeyIsRefusedByCharon) {
   EXPECT_EQ(swanctl({"--list-sas"}).out.find("ESTABLISHED"), std::string::npos);
 }
 
+// RFC 7296 2.21.2: charon's AUTH checks out but its ID is not the one Ward expects, so Ward's
+// initiator tells charon AUTHENTICATION_FAILED in an INFORMATIONAL (message 2) and charon, which
+// counted its IKE_SA established, deletes it.
+TEST_F(StrongSwanIkev2Test, WardTellsCharonAuthenticationFailedWhenCharonsIdFailsItsCheck) {
+  start_charon("ward and charon agree", "aes128-sha256-modp2048", "aes128-sha256");
+  auto out = initiate("ward and charon agree", {IkeProposal{}},
+                      {ChildProposal{driver::crypto::Cipher::AesCbc128, driver::crypto::Integrity::HmacSha256_128}},
+                      *IpAddress::parse("192.0.2.99"));
+  ASSERT_FALSE(out.child);
+  ASSERT_TRUE(out.sa);
+  ASSERT_EQ(out.tell, NotifyType::AuthenticationFailed) << out.failure << charon_log();
+  auto told = error_request(*out.sa, 2, *out.tell);
+  ASSERT_TRUE(told) << told.error();
+  auto answer = exchange(*told, out.sa->nat_detected());
+  ASSERT_TRUE(answer) << answer.error() << charon_log();
+  // charon reads the notify as the end of the IKE_SA: "parsed INFORMATIONAL request 2 [
+  // N(AUTH_FAILED) ]", "received DELETE for IKE_SA ward[1]", "IKE_SA deleted".
+  const auto until = std::chrono::steady_clock::now() + 3s;
+  std::string log;
+  while (std::chrono::steady_clock::now() < until) {
+    log = test::read_text(dir() / "charon.log");
+    if (log.find("IKE_SA deleted") != std::string::npos) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_NE(log.find("parsed INFORMATIONAL request 2 [ N(AUTH_FAILED) ]"), std::string::npos) << charon_log();
+  EXPECT_NE(log.find("IKE_SA deleted"), std::string::npos) << charon_log();
+  EXPECT_EQ(swanctl({"--list-sas"}).out.find("ESTABLISHED"), std::string::npos) << charon_log();
+}
+
 TEST_F(StrongSwanIkev2Test, InformationalLivenessAndCharonsDeletes) {
   start_charon("ward and charon agree", "aes128-sha256-modp2048", "aes128-sha256");
   auto out = initiate("ward and charon agree", {IkeProposal{}},
@@ -464,6 +499,19 @@ TEST_F(StrongSwanIkev2Test, CharonInitiatesToWardsResponder) {
   expect_charon_shows(sas, *out.sa, *out.child);
   send_protected_packet(*out.child);
   EXPECT_GT(charon_in_bytes(list_sas_when(" 1 packets")), 0) << charon_log();
+}
+
+// The refusal the other way round from WrongPresharedKeyIsRefusedByCharon: charon initiates with
+// another key, Ward's responder answers IKE_AUTH with AUTHENTICATION_FAILED and charon names it.
+TEST_F(StrongSwanIkev2Test, WrongPresharedKeyIsRefusedByWard) {
+  start_charon("charon's key", "aes128-sha256-modp2048", "aes128-sha256");
+  auto out = respond("ward's key", {IkeProposal{}},
+                     {ChildProposal{driver::crypto::Cipher::AesCbc128, driver::crypto::Integrity::HmacSha256_128}});
+  EXPECT_FALSE(out.child);
+  EXPECT_NE(out.failure.find("does not verify"), std::string::npos) << out.failure << charon_log();
+  EXPECT_NE(test::read_text(dir() / "charon.log").find("received AUTHENTICATION_FAILED notify error"), std::string::npos)
+      << charon_log();
+  EXPECT_EQ(swanctl({"--list-sas"}).out.find("ESTABLISHED"), std::string::npos);
 }
 
 // Ward rekeys the IKE SA, then the CHILD_SA under the new IKE SA with PFS (ike_rekey.h,
