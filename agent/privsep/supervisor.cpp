@@ -148,10 +148,13 @@ void Supervisor::end_child() {
     pidfd = pidfd_.get();
   }
   if (pid <= 0) return;
-  kill(pid, SIGTERM);
   pollfd p{pidfd, POLLIN, 0};
-  if (poll(&p, 1, static_cast<int>(spec_.stop_grace.count())) <= 0) kill(pid, SIGKILL);
-  waitpid(pid, nullptr, 0);
+  const bool told = kill(pid, SIGTERM) == 0;
+  bool ended = poll(&p, 1, told ? static_cast<int>(spec_.stop_grace.count()) : 0) > 0;
+  if (!ended) ended = kill(pid, SIGKILL) == 0 || waitpid(pid, nullptr, WNOHANG) == pid;
+  // A child we may not signal (the parent lacks CAP_KILL over its uid) is not waited for forever:
+  // its parent-death signal ends it when we exit.
+  if (ended) waitpid(pid, nullptr, 0);
   const std::lock_guard lock(mutex_);
   pid_ = -1;
   pidfd_ = OwnedFd();
