@@ -81,10 +81,15 @@ class Ikev2CertificateService : public ::testing::Test {
     return o;
   }
 
-  void establish_and_check(Host& a, Host& b) {
+  // Both services started, IKEv2 first with IKEv1 to fall back to: whether both run.
+  static bool start_ikev2_first(Host& a, Host& b) {
     a.start(ikev2_first(a.options()));
     b.start(ikev2_first(b.options()));
-    ASSERT_TRUE(a.ike && b.ike);
+    return a.ike && b.ike;
+  }
+
+  void establish_and_check(Host& a, Host& b) {
+    ASSERT_TRUE(start_ikev2_first(a, b));
     a.ike->initiate(acquire_to(kA, kB));
     const auto qa = a.events.wait_for(IkeEvent::Kind::QuickModeEstablished);
     const auto qb = b.events.wait_for(IkeEvent::Kind::QuickModeEstablished);
@@ -120,9 +125,7 @@ TEST_F(Ikev2CertificateService, ARevokedCertificateFailsBothSidesWithoutFallingB
   Host a(kA, "unused"), b(kB, "unused");
   a.policy.method = provider("a-revoked", auth::CertificateIdentity::DistinguishedName);
   b.policy.method = provider("b", auth::CertificateIdentity::DistinguishedName);
-  a.start(ikev2_first(a.options()));
-  b.start(ikev2_first(b.options()));
-  ASSERT_TRUE(a.ike && b.ike);
+  ASSERT_TRUE(start_ikev2_first(a, b));
   a.ike->initiate(acquire_to(kA, kB));
   const auto fa = a.events.wait_for(IkeEvent::Kind::MainModeFailed);
   const auto fb = b.events.wait_for(IkeEvent::Kind::MainModeFailed);
@@ -144,9 +147,7 @@ TEST_F(Ikev2CertificateService, AResponderWhoseCertificateFailsIsToldAuthenticat
   Host a(kA, "unused"), b(kB, "unused");
   a.policy.method = provider("a-revoked", auth::CertificateIdentity::DistinguishedName);
   b.policy.method = provider("b", auth::CertificateIdentity::DistinguishedName);
-  a.start(ikev2_first(a.options()));
-  b.start(ikev2_first(b.options()));
-  ASSERT_TRUE(a.ike && b.ike);
+  ASSERT_TRUE(start_ikev2_first(a, b));
   b.ike->initiate(acquire_to(kB, kA));
   const auto initiator = b.events.wait_for(IkeEvent::Kind::MainModeFailed);
   ASSERT_TRUE(initiator.has_value());
