@@ -160,7 +160,11 @@ class CertificateProvider final : public AuthProvider {
       std::shared_ptr<const CertificateCredentials> credentials, std::string ca_name, WallClock clock = {});
 
   IkeAuthenticationMethod method() const noexcept override { return IkeAuthenticationMethod::RsaSignatures; }
-  std::string_view name() const noexcept override { return "RSA signature (X.509)"; }
+  // What the helpdesk reads as the SA's method: by this host's own key (IKEv1 signs with RSA only;
+  // IKEv2 with RSA or ECDSA).
+  std::string_view name() const noexcept override {
+    return auth::is_ecdsa(credentials_->key_kind()) ? "ECDSA signature (X.509)" : "RSA signature (X.509)";
+  }
   const std::string& ca_name() const noexcept { return ca_name_; }
 
   // Each exchange gets its own object: it knows the peer's address and remembers its subject.

@@ -88,13 +88,14 @@ class Ikev2CertificateService : public ::testing::Test {
     return a.ike && b.ike;
   }
 
-  void establish_and_check(Host& a, Host& b) {
+  void establish_and_check(Host& a, Host& b, std::string_view method) {
     ASSERT_TRUE(start_ikev2_first(a, b));
     a.ike->initiate(acquire_to(kA, kB));
     const auto qa = a.events.wait_for(IkeEvent::Kind::QuickModeEstablished);
     const auto qb = b.events.wait_for(IkeEvent::Kind::QuickModeEstablished);
     ASSERT_TRUE(qa.has_value() && qb.has_value());
-    EXPECT_EQ(qa->auth_method, "RSA signature (X.509)");
+    EXPECT_EQ(qa->auth_method, method);
+    EXPECT_EQ(qb->auth_method, method);
     EXPECT_EQ(qa->inbound_spi, qb->outbound_spi);
     expect_traffic_both_ways(a, b);
     a.ike->sync();
@@ -111,14 +112,14 @@ TEST_F(Ikev2CertificateService, ACertificatePolicyNegotiatesIkev2WithRsaAndDnIds
   Host a(kA, "unused"), b(kB, "unused");
   a.policy.method = provider("a", auth::CertificateIdentity::DistinguishedName);
   b.policy.method = provider("b", auth::CertificateIdentity::DistinguishedName);
-  establish_and_check(a, b);
+  establish_and_check(a, b, "RSA signature (X.509)");
 }
 
 TEST_F(Ikev2CertificateService, ACertificatePolicyNegotiatesIkev2WithEcdsaAndFqdnIds) {
   Host a(kA, "unused"), b(kB, "unused");
   a.policy.method = provider("a-ec", auth::CertificateIdentity::Fqdn);
   b.policy.method = provider("b-ec", auth::CertificateIdentity::Fqdn);
-  establish_and_check(a, b);
+  establish_and_check(a, b, "ECDSA signature (X.509)");
 }
 
 TEST_F(Ikev2CertificateService, ARevokedCertificateFailsBothSidesWithoutFallingBackToIkev1) {
