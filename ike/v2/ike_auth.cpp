@@ -136,8 +136,8 @@ bool wants_transport_mode(const std::vector<Payload>& payloads) {
 Expected<ChildSa, std::string> make_child_sa(const IkeSa& sa, const ChildSaConfig& config, const ChildProposal& chosen,
                                              std::uint32_t own_spi, std::uint32_t peer_spi, const TrafficSelector& local,
                                              const TrafficSelector& remote, const ChildKeying& keying) {
-  const std::size_t e = child_encryption_key_size(chosen.cipher);
-  const std::size_t a = child_integrity_key_size(chosen.integrity);
+  const std::size_t e = driver::crypto::encryption_key_length(chosen.cipher);
+  const std::size_t a = driver::crypto::integrity_key_length(chosen.integrity);
   auto keymat = child_keymat(sa.proposal.prf, sa.keys.sk_d, keying.g_ir, keying.ni, keying.nr, 2 * (e + a));
   if (!keymat) return unexpected(keymat.error());
   const auto k = keymat->reveal();

@@ -173,26 +173,4 @@ Expected<ChildChoice, std::string> choose_child(const std::vector<ChildProposal>
                     " ESP proposals contains one of Ward's " + std::to_string(ours.size()));
 }
 
-std::size_t child_encryption_key_size(Cipher cipher) noexcept {
-  switch (cipher) {
-    case Cipher::AesCbc128: return 16;
-    case Cipher::AesCbc256: return 32;
-    case Cipher::AesGcm128: return 20;
-    case Cipher::AesGcm256: return 36;
-    case Cipher::Null: return 0;
-    case Cipher::TripleDesCbc: return 24;
-  }
-  return 0;
-}
-
-std::size_t child_integrity_key_size(Integrity integrity) noexcept {
-  switch (integrity) {
-    case Integrity::None: return 0;
-    case Integrity::HmacSha1_96: return 20;
-    case Integrity::HmacSha256_128: return 32;
-    case Integrity::HmacMd5_96: return 16;
-  }
-  return 0;
-}
-
 }  // namespace ward::ike::v2
