@@ -67,6 +67,11 @@ struct Pair {
   }
   Ikev2Sa::Output to_initiator(const v2::Bytes& message) { return initiator->transition(Ikev2Sa::Received{message}, t); }
   Ikev2Sa::Output to_responder(const v2::Bytes& message) { return responder->transition(Ikev2Sa::Received{message}, t); }
+  // A's message and B's cross on the wire: each side takes the other's; what A and B then do.
+  struct Crossed {
+    Ikev2Sa::Output a, b;
+  };
+  Crossed cross(const v2::Bytes& from_a, const v2::Bytes& from_b) { return {to_initiator(from_b), to_responder(from_a)}; }
 
   std::string psk_;
   decltype(Ikev2Hooks::child_for) responder_child_for;   // the responder's policy, when not the default
