@@ -33,8 +33,6 @@ Expected<std::vector<Payload>, std::string> open(const IkeSa& sa, std::span<cons
   return std::move(opened->payloads);
 }
 
-Bytes spi_bytes(std::uint32_t spi) { return {std::byte(spi >> 24), std::byte(spi >> 16), std::byte(spi >> 8), std::byte(spi)}; }
-
 Expected<void, std::string> check_peer_id(const AuthConfig& auth, const IdPayload& id) {
   if (!auth.peer) return {};
   // A certificate binds the DN or FQDN the peer sent (check_peer_auth checked it); an address ID
@@ -298,7 +296,7 @@ Expected<IkeAuthReply, std::string> respond_ike_auth(IkeSa& sa, const AuthConfig
   const std::uint32_t own_spi = *spi;
   if (child.mode == Mode::Transport) reply.emplace_back(notify(NotifyType::UseTransportMode));
   Proposal answer = chosen->reply;
-  answer.spi = spi_bytes(own_spi);
+  answer.spi = child_spi_bytes(own_spi);
   reply.emplace_back(SaPayload{{answer}});
   reply.emplace_back(TsPayload{true, {*remote}});
   reply.emplace_back(TsPayload{false, {*local}});
