@@ -152,14 +152,18 @@ class WarddPrivsepNetnsTest : public testing::TwoWarddHosts {
     if (!capture_pid_.empty()) b_.ns->exec("kill $(cat " + capture_pid_ + ") 2>/dev/null");
   }
 
-  // Both hosts get certificates from one root; `policy` authenticates with them.
-  void use_certificates(model::Policy& policy) {
+  // Both hosts get certificates from one root and run wardd with a policy that authenticates
+  // with them; `a_settings` ends A's configuration, in its [certificates] section.
+  void start_with_certificates(const std::string& a_settings = "") {
     auto root = test::make_rsa_ca(dir_->path(), "root", "/O=Ward/CN=Privsep Test Root");
     ASSERT_TRUE(root) << root.error().to_string();
     testing::use_certificate(a_, "a", *root, *root, kAddressA);
     testing::use_certificate(b_, "b", *root, *root, kAddressB);
-    policy = esp_policy("unused");
+    ASSERT_TRUE(test::write_file(a_.config, test::read_text(a_.config) + a_settings));
+    auto policy = esp_policy("unused");
     policy.rules[0].auth_methods = {model::AuthMethod::certificate("CN=Privsep Test Root, O=Ward")};
+    testing::start_wardd(a_, policy);
+    testing::start_wardd(b_, policy);
   }
 
   pid_t wait_for_ike_process(const Host& host, pid_t other_than = -1) { return wait_for_child(host, "ike", other_than); }
@@ -328,12 +332,8 @@ TEST_F(WarddPrivsepNetnsTest, AKilledIkeProcessIsRestartedAndTrafficResumesWitho
 // certificate of a peer's chain and its trust store has none, so A's IKE process refuses B's chain
 // (a child that checked with the default, if-present, let the main mode through).
 TEST_F(WarddPrivsepNetnsTest, TheIkeProcessChecksChainsWithTheConfiguredRevocation) {
-  model::Policy policy;
-  use_certificates(policy);
+  start_with_certificates("revocation = required\n");
   ASSERT_FALSE(HasFatalFailure());
-  ASSERT_TRUE(test::write_file(a_.config, test::read_text(a_.config) + "revocation = required\n"));
-  testing::start_wardd(a_, policy);
-  testing::start_wardd(b_, policy);
   ASSERT_GT(wait_for_ike_process(a_), 0) << test::file_tail(a_.log);
   EXPECT_NE(ward::testing::ping_once(*a_.ns, kAddressB), 0);
   EXPECT_TRUE(eventually([&] { return host_log_has(a_, "no CRL of"); })) << test::file_tail(a_.log);
@@ -344,11 +344,8 @@ TEST_F(WarddPrivsepNetnsTest, TheIkeProcessChecksChainsWithTheConfiguredRevocati
 // asks for each signature (kSign, which wardd hands to the key process); the private key never
 // reaches it. A SIGKILLed child is replaced and signs again.
 TEST_F(WarddPrivsepNetnsTest, WithCertificatesTheIkeProcessSignsThroughWarddWithoutTheKey) {
-  model::Policy policy;
-  use_certificates(policy);
+  start_with_certificates();
   ASSERT_FALSE(HasFatalFailure());
-  testing::start_wardd(a_, policy);
-  testing::start_wardd(b_, policy);
   const pid_t first = wait_for_ike_process(a_);
   ASSERT_GT(first, 0) << test::file_tail(a_.log);
   EXPECT_TRUE(host_log_has(a_, std::string("ike-started address=") + kAddressA + " port=500 process=ike")) << test::file_tail(a_.log);
@@ -396,11 +393,8 @@ TEST_F(WarddPrivsepNetnsTest, WithCertificatesTheIkeProcessSignsThroughWarddWith
 // open. The key process SIGKILLed is logged and replaced, gets the key again, and the next main
 // mode (the IKE process killed too, so that one is needed) signs through it.
 TEST_F(WarddPrivsepNetnsTest, TheCertificateKeyLivesOnlyInTheKeyProcessWhichIsRestartedWithIt) {
-  model::Policy policy;
-  use_certificates(policy);
+  start_with_certificates();
   ASSERT_FALSE(HasFatalFailure());
-  testing::start_wardd(a_, policy);
-  testing::start_wardd(b_, policy);
   const pid_t ike = wait_for_ike_process(a_);
   const pid_t keys = wait_for_key_process(a_);
   ASSERT_GT(ike, 0) << test::file_tail(a_.log);
@@ -439,11 +433,8 @@ TEST_F(WarddPrivsepNetnsTest, TheCertificateKeyLivesOnlyInTheKeyProcessWhichIsRe
 // as main mode's SIG is; the key's prime is in the key process only.
 TEST_F(WarddPrivsepNetnsTest, Ikev2WithCertificatesSignsThroughTheKeyProcess) {
   for (auto* host : {&a_, &b_}) testing::lay_out(*host, host->dir, "nfqueue", "", "[privsep]\nuser = nobody\n[ike]\nversion = ikev2-first\n");
-  model::Policy policy;
-  use_certificates(policy);
+  start_with_certificates();
   ASSERT_FALSE(HasFatalFailure());
-  testing::start_wardd(a_, policy);
-  testing::start_wardd(b_, policy);
   const pid_t ike = wait_for_ike_process(a_);
   const pid_t keys = wait_for_key_process(a_);
   ASSERT_GT(ike, 0) << test::file_tail(a_.log);

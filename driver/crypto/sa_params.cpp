@@ -126,7 +126,18 @@ std::string describe_sa(const SaParams& params) {
 
 namespace ward::driver::crypto {
 
-namespace {
+std::size_t encryption_key_length(Cipher cipher) noexcept {
+  switch (cipher) {
+    case Cipher::Null: return 0;
+    case Cipher::AesCbc128: return kAes128KeyLength;
+    case Cipher::AesCbc256: return kAes256KeyLength;
+    case Cipher::AesGcm128: return kAes128KeyLength + kGcmSaltLength;
+    case Cipher::AesGcm256: return kAes256KeyLength + kGcmSaltLength;
+    case Cipher::TripleDesCbc: return kTripleDesKeyLength;
+  }
+  return 0;
+}
+
 std::size_t integrity_key_length(Integrity integrity) noexcept {
   switch (integrity) {
     case Integrity::None: return 0;
@@ -136,7 +147,6 @@ std::size_t integrity_key_length(Integrity integrity) noexcept {
   }
   return 0;
 }
-}  // namespace
 
 Expected<void, std::string> check_common_sa_params(const SaParams& params) {
   const std::string sa = describe_sa(params);

@@ -96,6 +96,12 @@ std::string_view name_of(Integrity value) noexcept;
 // "ESP SA 0x0000a5f8 (outbound)": how every SA error message starts.
 std::string describe_sa(const SaParams& params);
 
+// The key lengths an SA takes (SaParams::encryption_key, SaParams::integrity_key): what IKEv1
+// and IKEv2 derive as KEYMAT per direction. GCM's encryption key is key || 4-byte salt
+// (RFC 4106 8.1); NULL encryption and no integrity take none.
+std::size_t encryption_key_length(Cipher cipher) noexcept;
+std::size_t integrity_key_length(Integrity integrity) noexcept;
+
 }  // namespace ward::driver::crypto
 
 #include "common/expected.h"

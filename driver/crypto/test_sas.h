@@ -20,28 +20,6 @@ struct SaShape {
   bool udp = false;
 };
 
-inline std::size_t cipher_key_length(Cipher cipher) {
-  switch (cipher) {
-    case Cipher::AesGcm128: return kAes128KeyLength + kGcmSaltLength;
-    case Cipher::AesGcm256: return kAes256KeyLength + kGcmSaltLength;
-    case Cipher::AesCbc128: return kAes128KeyLength;
-    case Cipher::AesCbc256: return kAes256KeyLength;
-    case Cipher::TripleDesCbc: return kTripleDesKeyLength;
-    case Cipher::Null: return 0;
-  }
-  return 0;
-}
-
-inline std::size_t integrity_key_length(Integrity integrity) {
-  switch (integrity) {
-    case Integrity::HmacSha1_96: return kHmacSha1KeyLength;
-    case Integrity::HmacSha256_128: return kHmacSha256KeyLength;
-    case Integrity::HmacMd5_96: return kHmacMd5KeyLength;
-    case Integrity::None: return 0;
-  }
-  return 0;
-}
-
 inline IpAddress transport_source(bool ipv6) { return ipv6 ? v6_address(1) : IpAddress::v4(192, 0, 2, 1); }
 inline IpAddress transport_destination(bool ipv6) { return ipv6 ? v6_address(2) : IpAddress::v4(192, 0, 2, 2); }
 
@@ -54,7 +32,7 @@ inline SaParams outbound_params(const SaShape& shape, std::uint32_t spi = 0x1234
   params.mode = shape.mode;
   params.cipher = shape.cipher;
   params.integrity = shape.integrity;
-  params.encryption_key = SecureBytes(pattern_bytes(cipher_key_length(shape.cipher), 0x11));
+  params.encryption_key = SecureBytes(pattern_bytes(encryption_key_length(shape.cipher), 0x11));
   params.integrity_key = SecureBytes(pattern_bytes(integrity_key_length(shape.integrity), 0x22));
   params.extended_sequence_numbers = shape.esn;
   params.allow_legacy = shape.cipher == Cipher::TripleDesCbc || shape.integrity == Integrity::HmacMd5_96;

@@ -48,19 +48,28 @@ struct NullListener : DataplaneListener {
   void on_expiry(const SaExpiry&) override {}
 };
 
-sockaddr_in address(const char* text, std::uint16_t port) {
-  sockaddr_in out{};
-  out.sin_family = AF_INET;
-  out.sin_port = htons(port);
-  inet_pton(AF_INET, text, &out.sin_addr);
-  return out;
-}
+// The socket address of `text` (IPv4, or IPv6 when it has a colon) and `port`.
+struct SocketAddress {
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+  const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&storage); }
+};
 
-sockaddr_in6 address6(const char* text, std::uint16_t port) {
-  sockaddr_in6 out{};
-  out.sin6_family = AF_INET6;
-  out.sin6_port = htons(port);
-  inet_pton(AF_INET6, text, &out.sin6_addr);
+SocketAddress socket_address(const char* text, std::uint16_t port) {
+  SocketAddress out;
+  if (std::strchr(text, ':') != nullptr) {
+    auto* in6 = reinterpret_cast<sockaddr_in6*>(&out.storage);
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons(port);
+    inet_pton(AF_INET6, text, &in6->sin6_addr);
+    out.length = sizeof *in6;
+  } else {
+    auto* in4 = reinterpret_cast<sockaddr_in*>(&out.storage);
+    in4->sin_family = AF_INET;
+    in4->sin_port = htons(port);
+    inet_pton(AF_INET, text, &in4->sin_addr);
+    out.length = sizeof *in4;
+  }
   return out;
 }
 
@@ -92,11 +101,8 @@ class EspInUdpNetnsTest : public ::testing::Test {
     // B's IKE NAT-T socket, bound before the dataplane starts, as wardd's IKE service binds it.
     b_->run_inside([&] {
       ike_socket_ = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-      const auto self = address(b, 4500);
-      const auto self6 = address6(b, 4500);
-      const int bound = v6 ? bind(ike_socket_, reinterpret_cast<const sockaddr*>(&self6), sizeof self6)
-                           : bind(ike_socket_, reinterpret_cast<const sockaddr*>(&self), sizeof self);
-      ASSERT_EQ(bound, 0) << std::strerror(errno);
+      const auto self = socket_address(b, 4500);
+      ASSERT_EQ(bind(ike_socket_, self.get(), self.length), 0) << std::strerror(errno);
     });
     start(*a_, dataplane_a_, a, b, kSpiAtoB, kSpiBtoA);
     start(*b_, dataplane_b_, b, a, kSpiBtoA, kSpiAtoB);
@@ -161,8 +167,8 @@ class EspInUdpNetnsTest : public ::testing::Test {
     std::memcpy(packet.data() + 28, payload.data(), payload.size());
     a_->run_inside([&] {
       const int fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
-      const auto to = address(kAddressB, 0);
-      EXPECT_EQ(sendto(fd, packet.data(), packet.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to),
+      const auto to = socket_address(kAddressB, 0);
+      EXPECT_EQ(sendto(fd, packet.data(), packet.size(), 0, to.get(), to.length),
                 static_cast<ssize_t>(packet.size()));
       close(fd);
     });

@@ -34,15 +34,17 @@ bool write(const std::filesystem::path& dir, const std::string& name, Ending end
   fuzz::use_deterministic_random(RandomStream::Initiator, fuzz::kInitiatorSeed);
   const auto now = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
   service::Ikev2Sa::Output first;
-  auto a = service::Ikev2Sa::initiate(fuzz::ikev2_init_config(fuzz::kIkev2HostA, fuzz::kIkev2HostB),
-                                      fuzz::ikev2_auth(fuzz::kIkev2HostA, true), fuzz::ikev2_child(fuzz::kIkev2HostA, fuzz::kIkev2HostB),
+  auto a = service::Ikev2Sa::initiate(fuzz::ikev2_hosts::init_config(fuzz::kIkev2HostA, fuzz::kIkev2HostB),
+                                      fuzz::ikev2_hosts::auth_config(fuzz::kIkev2HostA, true),
+                                      fuzz::ikev2_hosts::child_config(fuzz::kIkev2HostA, fuzz::kIkev2HostB),
                                       fuzz::ikev2_hooks(fuzz::kIkev2HostA, fuzz::kIkev2HostB, 0x0000a00a), {}, std::nullopt, now, first);
   if (!a) return false;
   std::vector<std::byte> seed;
   fuzz::append_datagram(seed, first.send.at(0));
   fuzz::use_deterministic_random(RandomStream::Responder, fuzz::kResponderSeed);
   service::Ikev2Sa::Output reply;
-  auto b = service::Ikev2Sa::respond(fuzz::ikev2_init_config(fuzz::kIkev2HostB, fuzz::kIkev2HostA), fuzz::ikev2_auth(fuzz::kIkev2HostB, false),
+  auto b = service::Ikev2Sa::respond(fuzz::ikev2_hosts::init_config(fuzz::kIkev2HostB, fuzz::kIkev2HostA),
+                                     fuzz::ikev2_hosts::auth_config(fuzz::kIkev2HostB, false),
                                      fuzz::ikev2_hooks(fuzz::kIkev2HostB, fuzz::kIkev2HostA, fuzz::kIkev2ResponderSpi), {},
                                      first.send.at(0), now, reply);
   if (!b || !*b) return false;

@@ -12,7 +12,7 @@ Ikev2ReplayOutcome replay_to_ikev2_responder(std::span<const std::byte> input) {
   if (datagrams.empty()) return outcome;
   auto now = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
   service::Ikev2Sa::Output out;
-  auto responder = service::Ikev2Sa::respond(ikev2_init_config(kIkev2HostB, kIkev2HostA), ikev2_auth(kIkev2HostB, false),
+  auto responder = service::Ikev2Sa::respond(ikev2_hosts::init_config(kIkev2HostB, kIkev2HostA), ikev2_hosts::auth_config(kIkev2HostB, false),
                                              ikev2_hooks(kIkev2HostB, kIkev2HostA, kIkev2ResponderSpi), sa::RetransmitPolicy{},
                                              datagrams.front(), now, out);
   if (!responder || !*responder) return outcome;

@@ -7,8 +7,7 @@
 
 #include "ike/auth/preshared_key.h"
 #include "ike/fuzz/responder_scenario.h"
-#include "ike/service/ikev2_policy.h"
-#include "ike/service/ikev2_sa.h"
+#include "ike/service/ikev2_psk_hosts.h"
 
 namespace ward::ike::fuzz {
 
@@ -16,44 +15,14 @@ inline const IpAddress kIkev2HostA = *IpAddress::parse("10.0.0.1");
 inline const IpAddress kIkev2HostB = *IpAddress::parse("10.0.0.2");
 inline constexpr std::uint32_t kIkev2ResponderSpi = 0x0000b00b;
 
-inline v2::IkeSaInitConfig ikev2_init_config(const IpAddress& local, const IpAddress& remote) {
-  v2::IkeSaInitConfig c;
-  c.proposals = {v2::IkeProposal{v2::EncryptionId::AesCbc, 256, v2::IntegrityId::HmacSha2_256_128, v2::PrfId::HmacSha2_256,
-                                 IkeGroupDescription::Ecp256}};
-  c.local = {local, 500};
-  c.remote = {remote, 500};
-  return c;
-}
+// Host A's and host B's IKE_SA_INIT, IKE_AUTH and CHILD_SA settings.
+namespace ikev2_hosts = service::ikev2_psk_hosts;
 
-inline v2::AuthConfig ikev2_auth(const IpAddress& local, bool initiator) {
-  v2::AuthConfig a;
-  const auto id = service::address_id(local, initiator);
-  a.id_type = id.type;
-  a.id_data = id.data;
-  return a;
-}
-
-inline v2::ChildSaConfig ikev2_child(const IpAddress& local, const IpAddress& remote) {
-  v2::ChildSaConfig c;
-  c.proposals = {v2::ChildProposal{}};
-  c.local = v2::TrafficSelector::of(IpPrefix::host(local));
-  c.remote = v2::TrafficSelector::of(IpPrefix::host(remote));
-  c.peer = remote;
-  return c;
-}
-
-// The hooks of either host: the scenario's key (padded through PresharedKeyProvider::skeyid, as
-// the engine does) and a fixed CHILD_SA; inbound SPIs count up from `spi` (a rekey needs a new one).
+// The hooks of either host: the scenario's key and a fixed CHILD_SA; inbound SPIs count up from
+// `spi` (a rekey needs a new one).
 inline service::Ikev2Hooks ikev2_hooks(const IpAddress& local, const IpAddress& remote, std::uint32_t spi) {
   static const auto psk = std::make_shared<auth::PresharedKeyProvider>(auth::preshared_key_from_text(kPresharedKey));
-  service::Ikev2Hooks h;
-  h.padded_key = [](v2::PrfId prf) -> Expected<driver::crypto::SecureBytes, std::string> {
-    const auto pad = std::as_bytes(std::span(v2::kKeyPadForIkev2.data(), v2::kKeyPadForIkev2.size()));
-    return psk->skeyid(*service::hash_of(prf), crypto::Bytes(pad.begin(), pad.end()), {}, {});
-  };
-  h.child_for = [local, remote](const v2::TrafficSelector&, const v2::TrafficSelector&) -> Expected<v2::ChildSaConfig, IkeError> {
-    return ikev2_child(local, remote);
-  };
+  auto h = ikev2_hosts::hooks(psk, [local, remote] { return ikev2_hosts::child_config(local, remote); });
   h.allocate_spi = [next = spi]() mutable -> Expected<std::uint32_t, std::string> { return next++; };
   return h;
 }

@@ -13,28 +13,6 @@ using driver::crypto::Integrity;
 constexpr unsigned kSoftLifetimeNumerator = 9;   // soft expiry at 90 % of the hard lifetime
 constexpr unsigned kSoftLifetimeDenominator = 10;
 constexpr std::uint64_t kBytesPerKilobyte = 1024;
-std::size_t encryption_key_size(Cipher cipher) {
-  switch (cipher) {
-    case Cipher::Null: return 0;
-    case Cipher::AesCbc128: return 16;
-    case Cipher::AesCbc256: return 32;
-    case Cipher::AesGcm128: return 16 + 4;   // key || salt (RFC 4106 8.1)
-    case Cipher::AesGcm256: return 32 + 4;
-    case Cipher::TripleDesCbc: return 24;
-  }
-  return 0;
-}
-
-std::size_t integrity_key_size(Integrity integrity) {
-  switch (integrity) {
-    case Integrity::None: return 0;
-    case Integrity::HmacSha1_96: return 20;
-    case Integrity::HmacSha256_128: return 32;
-    case Integrity::HmacMd5_96: return 16;
-  }
-  return 0;
-}
-
 }  // namespace
 
 Expected<void, std::string> QuickModeExchange::own_spis(bool esp, bool ah) {
@@ -63,8 +41,8 @@ driver::crypto::SaParams QuickModeExchange::sa_params(driver::crypto::Direction 
   const std::uint32_t spi = esp ? (inbound ? own_esp_spi_ : peer_esp_spi_) : (inbound ? own_ah_spi_ : peer_ah_spi_);
   const Cipher cipher = esp ? chosen_.esp->cipher : Cipher::Null;
   const Integrity integrity = esp ? chosen_.esp->integrity : chosen_.ah->integrity;
-  const std::size_t enc = encryption_key_size(cipher);
-  const std::size_t integ = integrity_key_size(integrity);
+  const std::size_t enc = driver::crypto::encryption_key_length(cipher);
+  const std::size_t integ = driver::crypto::integrity_key_length(integrity);
   const auto material = crypto::keymat(keys.hash, keys.skeyid_d, g_qm_.reveal(), protocol, spi, ni_, nr_, enc + integ);
   driver::crypto::SaParams params;
   params.protocol = esp ? driver::crypto::SecurityProtocol::Esp : driver::crypto::SecurityProtocol::Ah;

@@ -214,35 +214,31 @@ TEST(Ikev2Sa, ASimultaneousRekeyEndsWithTheSuccessorOfTheExchangeWithoutTheLowes
     const auto b_request = p.responder->transition(Ikev2Sa::RekeyChild{p.b_child.inbound_spi}, p.t);
     ASSERT_EQ(a_request.send.size(), 1U);
     ASSERT_EQ(b_request.send.size(), 1U);
-    const auto b_answers = p.to_responder(a_request.send[0]);
-    const auto a_answers = p.to_initiator(b_request.send[0]);
-    ASSERT_EQ(b_answers.rekeyed.size(), 1U);
-    ASSERT_EQ(a_answers.rekeyed.size(), 1U);
-    const auto a_done = p.to_initiator(b_answers.send[0]);   // A's exchange complete
-    const auto b_done = p.to_responder(a_answers.send[0]);   // B's exchange complete
-    ASSERT_EQ(a_done.rekeyed.size(), 1U);
-    ASSERT_EQ(b_done.rekeyed.size(), 1U);
-    ASSERT_EQ(a_done.send.size(), 1U);   // each deletes one pair
-    ASSERT_EQ(b_done.send.size(), 1U);
+    const auto answers = p.cross(a_request.send[0], b_request.send[0]);   // each answers the other's request
+    ASSERT_EQ(answers.a.rekeyed.size(), 1U);
+    ASSERT_EQ(answers.b.rekeyed.size(), 1U);
+    const auto done = p.cross(answers.a.send[0], answers.b.send[0]);   // both exchanges complete
+    ASSERT_EQ(done.a.rekeyed.size(), 1U);
+    ASSERT_EQ(done.b.rekeyed.size(), 1U);
+    ASSERT_EQ(done.a.send.size(), 1U);   // each deletes one pair
+    ASSERT_EQ(done.b.send.size(), 1U);
 
-    const auto b_deleted = p.to_responder(a_done.send[0]);
-    const auto a_deleted = p.to_initiator(b_done.send[0]);
-    ASSERT_EQ(b_deleted.send.size(), 1U);
-    ASSERT_EQ(a_deleted.send.size(), 1U);
-    const auto a_retired = p.to_initiator(b_deleted.send[0]);
-    const auto b_retired = p.to_responder(a_deleted.send[0]);
-    ASSERT_EQ(a_retired.retired_inbound_spis.size(), 1U);
-    ASSERT_EQ(b_retired.retired_inbound_spis.size(), 1U);
-    const auto& a_new = a_done.rekeyed[0].child;   // A's exchange's successor, A's side
-    const auto& b_new = b_done.rekeyed[0].child;   // B's exchange's successor, B's side
-    if (a_retired.retired_inbound_spis[0] == a_new.inbound_spi) {
+    const auto deleted = p.cross(done.a.send[0], done.b.send[0]);
+    ASSERT_EQ(deleted.a.send.size(), 1U);
+    ASSERT_EQ(deleted.b.send.size(), 1U);
+    const auto retired = p.cross(deleted.a.send[0], deleted.b.send[0]);
+    ASSERT_EQ(retired.a.retired_inbound_spis.size(), 1U);
+    ASSERT_EQ(retired.b.retired_inbound_spis.size(), 1U);
+    const auto& a_new = done.a.rekeyed[0].child;   // A's exchange's successor, A's side
+    const auto& b_new = done.b.rekeyed[0].child;   // B's exchange's successor, B's side
+    if (retired.a.retired_inbound_spis[0] == a_new.inbound_spi) {
       // A's exchange made the redundant SA: A deleted it, B deleted the old pair.
       ++a_lost_runs;
-      EXPECT_EQ(b_retired.retired_inbound_spis[0], p.b_child.inbound_spi);
+      EXPECT_EQ(retired.b.retired_inbound_spis[0], p.b_child.inbound_spi);
       EXPECT_EQ(p.responder->child_spis(), (SpiPairs{{b_new.inbound_spi, b_new.outbound_spi}}));
     } else {
-      EXPECT_EQ(a_retired.retired_inbound_spis[0], p.a_child.inbound_spi);
-      EXPECT_EQ(b_retired.retired_inbound_spis[0], b_new.inbound_spi);
+      EXPECT_EQ(retired.a.retired_inbound_spis[0], p.a_child.inbound_spi);
+      EXPECT_EQ(retired.b.retired_inbound_spis[0], b_new.inbound_spi);
       EXPECT_EQ(p.initiator->child_spis(), (SpiPairs{{a_new.inbound_spi, a_new.outbound_spi}}));
     }
     EXPECT_EQ(p.responder->child_spis(), mirrored(p.initiator->child_spis())) << "run " << run;

@@ -11,7 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "ike/auth/preshared_key.h"
-#include "ike/service/ikev2_policy.h"
+#include "ike/service/ikev2_psk_hosts.h"
 #include "ike/service/ikev2_sa.h"
 
 namespace ward::ike::service::ikev2_sa_testing {
@@ -24,47 +24,23 @@ inline std::size_t g_fragment_size = 0;      // RFC 7383 fragment size of the ne
 inline bool g_responder_fragments = true;    // the next Pair's responder announces fragmentation
 
 inline v2::IkeSaInitConfig init_config(const IpAddress& local, const IpAddress& remote) {
-  v2::IkeSaInitConfig c;
-  c.proposals = {v2::IkeProposal{v2::EncryptionId::AesCbc, 256, v2::IntegrityId::HmacSha2_256_128, v2::PrfId::HmacSha2_256,
-                                 IkeGroupDescription::Ecp256}};
-  c.local = {local, 500};
-  c.remote = {remote, 500};
+  auto c = ikev2_psk_hosts::init_config(local, remote);
   c.fragment_size = g_fragment_size;
   c.fragmentation = local == kA || g_responder_fragments;
   return c;
 }
 
-inline v2::AuthConfig auth_config(const IpAddress& local, bool initiator) {
-  v2::AuthConfig a;
-  const auto id = address_id(local, initiator);
-  a.id_type = id.type;
-  a.id_data = id.data;
-  return a;
-}
+using ikev2_psk_hosts::auth_config;
 
 inline std::optional<IkeGroupDescription> g_pfs;   // the CHILD_SA's PFS group in the next Pair
 
 inline v2::ChildSaConfig child_config(const IpAddress& local, const IpAddress& remote) {
-  v2::ChildSaConfig c;
-  c.pfs_group = g_pfs;
-  c.proposals = {v2::ChildProposal{}};
-  c.local = v2::TrafficSelector::of(IpPrefix::host(local));
-  c.remote = v2::TrafficSelector::of(IpPrefix::host(remote));
-  c.peer = remote;
-  return c;
+  return ikev2_psk_hosts::child_config(local, remote, g_pfs);
 }
 
 inline Ikev2Hooks hooks(const std::string& psk, const IpAddress& local, const IpAddress& remote) {
-  auto provider = std::make_shared<auth::PresharedKeyProvider>(auth::preshared_key_from_text(psk));
-  Ikev2Hooks h;
-  h.padded_key = [provider](v2::PrfId prf) -> Expected<driver::crypto::SecureBytes, std::string> {
-    const auto pad = std::as_bytes(std::span(v2::kKeyPadForIkev2.data(), v2::kKeyPadForIkev2.size()));
-    return provider->skeyid(*hash_of(prf), crypto::Bytes(pad.begin(), pad.end()), {}, {});
-  };
-  h.child_for = [local, remote](const v2::TrafficSelector&, const v2::TrafficSelector&) -> Expected<v2::ChildSaConfig, IkeError> {
-    return child_config(local, remote);
-  };
-  return h;
+  return ikev2_psk_hosts::hooks(std::make_shared<auth::PresharedKeyProvider>(auth::preshared_key_from_text(psk)),
+                                [local, remote] { return child_config(local, remote); });
 }
 
 struct Pair {
@@ -91,6 +67,11 @@ struct Pair {
   }
   Ikev2Sa::Output to_initiator(const v2::Bytes& message) { return initiator->transition(Ikev2Sa::Received{message}, t); }
   Ikev2Sa::Output to_responder(const v2::Bytes& message) { return responder->transition(Ikev2Sa::Received{message}, t); }
+  // A's message and B's cross on the wire: each side takes the other's; what A and B then do.
+  struct Crossed {
+    Ikev2Sa::Output a, b;
+  };
+  Crossed cross(const v2::Bytes& from_a, const v2::Bytes& from_b) { return {to_initiator(from_b), to_responder(from_a)}; }
 
   std::string psk_;
   decltype(Ikev2Hooks::child_for) responder_child_for;   // the responder's policy, when not the default

@@ -123,15 +123,6 @@ struct Host {
   std::unique_ptr<service::IkeService> ike;   // last: stops before the rest goes
 };
 
-driver::Acquire acquire_to(const IpAddress& from, const IpAddress& to) {
-  driver::Acquire a;
-  a.filter_id = kFilterId;
-  a.peer = to;
-  a.source = from;
-  a.destination = to;
-  return a;
-}
-
 // Negotiates A -> B; returns how long after B installed its pair (on HASH(3)) A installed its
 // outbound SA (negative: before).
 std::chrono::microseconds outbound_after_responder(std::chrono::milliseconds outbound_after_message_3) {
@@ -140,7 +131,7 @@ std::chrono::microseconds outbound_after_responder(std::chrono::milliseconds out
   b.start(outbound_after_message_3);
   EXPECT_TRUE(a.ike && b.ike);
   if (!a.ike || !b.ike) return {};
-  a.ike->initiate(acquire_to(kA, kB));
+  a.ike->initiate(testing::acquire_for(kFilterId, kA, kB));
   const auto initiator = a.events.log.wait_for(IkeEvent::Kind::QuickModeEstablished, kWait);
   const auto responder = b.events.log.wait_for(IkeEvent::Kind::QuickModeEstablished, kWait);
   EXPECT_TRUE(initiator && responder);

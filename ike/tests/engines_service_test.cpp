@@ -51,15 +51,6 @@ struct Node {
   std::unique_ptr<service::IkeService> ike;   // last: stops first
 };
 
-driver::Acquire acquire_to(const IpAddress& from, const IpAddress& to) {
-  driver::Acquire a;
-  a.filter_id = kFilterId;
-  a.peer = to;
-  a.source = from;
-  a.destination = to;
-  return a;
-}
-
 class IkeEngines : public ::testing::TestWithParam<service::IkeVersionPolicy> {
  protected:
   void SetUp() override {
@@ -100,12 +91,12 @@ class IkeEngines : public ::testing::TestWithParam<service::IkeVersionPolicy> {
 };
 
 TEST_P(IkeEngines, TheHubsAcquiresAreAnsweredToTheEngineThatSentThem) {
-  for (unsigned k = 0; k < kPeers; ++k) hub->ike->initiate(acquire_to(kHub, peer_address(k)));
+  for (unsigned k = 0; k < kPeers; ++k) hub->ike->initiate(testing::acquire_for(kFilterId, kHub, peer_address(k)));
   expect_all_established();
 }
 
 TEST_P(IkeEngines, PeersReachTheEngineOwningThemAndFiltersGoingAwayReachEveryEngine) {
-  for (auto& p : peers) p->ike->initiate(acquire_to(p->local, kHub));
+  for (auto& p : peers) p->ike->initiate(testing::acquire_for(kFilterId, p->local, kHub));
   expect_all_established();
   // A filter going away on the hub deletes every engine's SAs, and each peer is told.
   hub->ike->retain_filters({});

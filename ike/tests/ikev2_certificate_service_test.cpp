@@ -76,6 +76,14 @@ class Ikev2CertificateService : public ::testing::Test {
     return made ? std::shared_ptr<const auth::AuthProvider>(std::move(*made)) : nullptr;
   }
 
+  // A authenticates with the certificate `a_cert`, B with `b_cert`, both naming themselves by
+  // `identity`.
+  static void use_certificates(Host& a, const std::string& a_cert, Host& b, const std::string& b_cert,
+                               auth::CertificateIdentity identity = auth::CertificateIdentity::DistinguishedName) {
+    a.policy.method = provider(a_cert, identity);
+    b.policy.method = provider(b_cert, identity);
+  }
+
   static service::IkeServiceOptions ikev2_first(service::IkeServiceOptions o) {
     o.ike_version = IkeVersionPolicy::Ikev2First;
     return o;
@@ -110,22 +118,19 @@ class Ikev2CertificateService : public ::testing::Test {
 
 TEST_F(Ikev2CertificateService, ACertificatePolicyNegotiatesIkev2WithRsaAndDnIds) {
   Host a(kA, "unused"), b(kB, "unused");
-  a.policy.method = provider("a", auth::CertificateIdentity::DistinguishedName);
-  b.policy.method = provider("b", auth::CertificateIdentity::DistinguishedName);
+  use_certificates(a, "a", b, "b");
   establish_and_check(a, b, "RSA signature (X.509)");
 }
 
 TEST_F(Ikev2CertificateService, ACertificatePolicyNegotiatesIkev2WithEcdsaAndFqdnIds) {
   Host a(kA, "unused"), b(kB, "unused");
-  a.policy.method = provider("a-ec", auth::CertificateIdentity::Fqdn);
-  b.policy.method = provider("b-ec", auth::CertificateIdentity::Fqdn);
+  use_certificates(a, "a-ec", b, "b-ec", auth::CertificateIdentity::Fqdn);
   establish_and_check(a, b, "ECDSA signature (X.509)");
 }
 
 TEST_F(Ikev2CertificateService, ARevokedCertificateFailsBothSidesWithoutFallingBackToIkev1) {
   Host a(kA, "unused"), b(kB, "unused");
-  a.policy.method = provider("a-revoked", auth::CertificateIdentity::DistinguishedName);
-  b.policy.method = provider("b", auth::CertificateIdentity::DistinguishedName);
+  use_certificates(a, "a-revoked", b, "b");
   ASSERT_TRUE(start_ikev2_first(a, b));
   a.ike->initiate(acquire_to(kA, kB));
   const auto fa = a.events.wait_for(IkeEvent::Kind::MainModeFailed);
@@ -146,8 +151,7 @@ TEST_F(Ikev2CertificateService, ARevokedCertificateFailsBothSidesWithoutFallingB
 // AUTHENTICATION_FAILED in an INFORMATIONAL, and the responder gives the SA up at once.
 TEST_F(Ikev2CertificateService, AResponderWhoseCertificateFailsIsToldAuthenticationFailed) {
   Host a(kA, "unused"), b(kB, "unused");
-  a.policy.method = provider("a-revoked", auth::CertificateIdentity::DistinguishedName);
-  b.policy.method = provider("b", auth::CertificateIdentity::DistinguishedName);
+  use_certificates(a, "a-revoked", b, "b");
   ASSERT_TRUE(start_ikev2_first(a, b));
   b.ike->initiate(acquire_to(kB, kA));
   const auto initiator = b.events.wait_for(IkeEvent::Kind::MainModeFailed);

@@ -170,16 +170,9 @@ struct Host {
   std::unique_ptr<service::IkeService> ike;   // last: stops before the rest goes
 };
 
+// A UDP packet from port 5000 to 53 (what expect_traffic_both_ways sends).
 inline driver::Acquire acquire_to(const IpAddress& from, const IpAddress& to) {
-  driver::Acquire a;
-  a.filter_id = kFilterId;
-  a.peer = to;
-  a.source = from;
-  a.destination = to;
-  a.protocol = 17;
-  a.source_port = 5000;
-  a.destination_port = 53;
-  return a;
+  return testing::acquire_for(kFilterId, from, to, 17, 5000, 53);
 }
 
 inline const driver::SaCounters* find_sa(const driver::DataplaneCounters& c, std::uint32_t spi, Direction direction) {

@@ -1,7 +1,7 @@
 // What the tests that run IkeServices over real sockets share (ike_service_test,
 // nat_t_service_test, the strongSwan interop test, handshake_bench), beside exchange_support.h's
-// NullDataplaneListener and negotiate_both_ways: a listener that records the services' events and
-// waits for one, and waiting for a service's snapshot.
+// NullDataplaneListener and negotiate_both_ways: a host-to-host acquire, a listener that records
+// the services' events and waits for one, and waiting for a service's snapshot.
 #pragma once
 
 #include <algorithm>
@@ -88,6 +88,14 @@ class HostToHostPskPolicy final : public service::PolicyLookup {
   std::vector<sa::ProtectionSuite> quick_mode_;
   bool allow_legacy_ = false;
 };
+
+// The acquire a dataplane raises for `filter_id` when this host (`from`) sends to the peer `to`
+// directly (no tunnel): of `protocol` between the ports, 0 for any.
+inline driver::Acquire acquire_for(std::uint32_t filter_id, const IpAddress& from, const IpAddress& to,
+                                   std::uint8_t protocol = 0, std::uint16_t source_port = 0,
+                                   std::uint16_t destination_port = 0) {
+  return driver::Acquire{filter_id, to, from, to, protocol, source_port, destination_port};
+}
 
 // Records every event a service reports; the test thread waits for the one it expects.
 class EventLog final : public service::IkeListener {

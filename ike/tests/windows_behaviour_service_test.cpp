@@ -107,16 +107,9 @@ struct Host {
   std::unique_ptr<service::IkeService> ike;  // last: stops before the rest goes
 };
 
+// TCP to port 445, as an SMB client's first packet.
 driver::Acquire acquire_to(const IpAddress& from, const IpAddress& to) {
-  driver::Acquire a;
-  a.filter_id = kFilterId;
-  a.peer = to;
-  a.source = from;
-  a.destination = to;
-  a.protocol = 6;
-  a.source_port = 40000;
-  a.destination_port = 445;
-  return a;
+  return testing::acquire_for(kFilterId, from, to, 6, 40000, 445);
 }
 
 TEST(WindowsBehaviourService, TheDefaultResponseAnswersWithADynamicFilterAndLeavesRekeyingToTheInitiator) {

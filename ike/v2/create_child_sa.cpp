@@ -11,14 +11,6 @@ using driver::crypto::Mode;
 
 NotifyPayload notify(NotifyType type, Bytes data = {}) { return NotifyPayload{0, {}, static_cast<std::uint16_t>(type), std::move(data)}; }
 
-Bytes spi_bytes(std::uint32_t spi) { return {std::byte(spi >> 24), std::byte(spi >> 16), std::byte(spi >> 8), std::byte(spi)}; }
-
-std::uint32_t spi_value(std::span<const std::byte> b) {
-  std::uint32_t v = 0;
-  for (auto x : b) v = (v << 8) | std::to_integer<std::uint32_t>(x);
-  return v;
-}
-
 std::string hex32(std::uint32_t v) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string out(8, '0');
@@ -47,7 +39,7 @@ Expected<Bytes, std::string> ChildRekeyInitiator::build_request(const IkeSa& sa,
   if (!proposals) return unexpected(proposals.error());
   std::vector<Payload> inner;
   if (old_inbound_spi_ != 0) {
-    inner.emplace_back(NotifyPayload{static_cast<std::uint8_t>(ProtocolId::Esp), spi_bytes(old_inbound_spi_),
+    inner.emplace_back(NotifyPayload{static_cast<std::uint8_t>(ProtocolId::Esp), child_spi_bytes(old_inbound_spi_),
                                      static_cast<std::uint16_t>(NotifyType::RekeySa), {}});
   }
   if (child_.mode == Mode::Transport) inner.emplace_back(notify(NotifyType::UseTransportMode));
@@ -103,7 +95,7 @@ CreateChildSaRequest classify_create_child_sa(std::vector<Payload> payloads) {
     if (const auto* n = std::get_if<NotifyPayload>(&p);
         n && n->is(NotifyType::RekeySa) && n->protocol == static_cast<std::uint8_t>(ProtocolId::Esp) && n->spi.size() == 4) {
       out.kind = CreateChildSaRequest::Kind::RekeyChildSa;
-      out.rekeyed_spi = spi_value(n->spi);
+      out.rekeyed_spi = child_spi_value(n->spi);
     }
   }
   if (const auto* sa = find_payload<SaPayload>(payloads);
@@ -171,7 +163,7 @@ Expected<ChildRekeyReply, std::string> answer_child_rekey(const IkeSa& sa, std::
                             ChildKeying{g_ir.reveal(), ni->data, *nonce, false});
   if (!made) return unexpected(made.error());
   Proposal answer = chosen->reply;
-  answer.spi = spi_bytes(*spi);
+  answer.spi = child_spi_bytes(*spi);
   std::vector<Payload> reply;
   if (child.mode == Mode::Transport) reply.emplace_back(notify(NotifyType::UseTransportMode));
   reply.emplace_back(SaPayload{{answer}});
@@ -193,7 +185,7 @@ Expected<Bytes, std::string> refuse_create_child_sa(const IkeSa& sa, std::uint32
   NotifyPayload n = notify(type);
   if (spi) {
     n.protocol = static_cast<std::uint8_t>(ProtocolId::Esp);
-    n.spi = spi_bytes(*spi);
+    n.spi = child_spi_bytes(*spi);
   }
   const Payload p = std::move(n);
   return seal_protected(sa, ExchangeType::CreateChildSa, message_id, true, std::span(&p, 1));

@@ -33,8 +33,6 @@ Expected<std::vector<Payload>, std::string> open(const IkeSa& sa, std::span<cons
   return std::move(opened->payloads);
 }
 
-Bytes spi_bytes(std::uint32_t spi) { return {std::byte(spi >> 24), std::byte(spi >> 16), std::byte(spi >> 8), std::byte(spi)}; }
-
 Expected<void, std::string> check_peer_id(const AuthConfig& auth, const IdPayload& id) {
   if (!auth.peer) return {};
   // A certificate binds the DN or FQDN the peer sent (check_peer_auth checked it); an address ID
@@ -136,8 +134,8 @@ bool wants_transport_mode(const std::vector<Payload>& payloads) {
 Expected<ChildSa, std::string> make_child_sa(const IkeSa& sa, const ChildSaConfig& config, const ChildProposal& chosen,
                                              std::uint32_t own_spi, std::uint32_t peer_spi, const TrafficSelector& local,
                                              const TrafficSelector& remote, const ChildKeying& keying) {
-  const std::size_t e = child_encryption_key_size(chosen.cipher);
-  const std::size_t a = child_integrity_key_size(chosen.integrity);
+  const std::size_t e = driver::crypto::encryption_key_length(chosen.cipher);
+  const std::size_t a = driver::crypto::integrity_key_length(chosen.integrity);
   auto keymat = child_keymat(sa.proposal.prf, sa.keys.sk_d, keying.g_ir, keying.ni, keying.nr, 2 * (e + a));
   if (!keymat) return unexpected(keymat.error());
   const auto k = keymat->reveal();
@@ -298,7 +296,7 @@ Expected<IkeAuthReply, std::string> respond_ike_auth(IkeSa& sa, const AuthConfig
   const std::uint32_t own_spi = *spi;
   if (child.mode == Mode::Transport) reply.emplace_back(notify(NotifyType::UseTransportMode));
   Proposal answer = chosen->reply;
-  answer.spi = spi_bytes(own_spi);
+  answer.spi = child_spi_bytes(own_spi);
   reply.emplace_back(SaPayload{{answer}});
   reply.emplace_back(TsPayload{true, {*remote}});
   reply.emplace_back(TsPayload{false, {*local}});

@@ -1,7 +1,5 @@
 #include "ike/v2/ike_rekey.h"
 
-#include <openssl/rand.h>
-
 #include <algorithm>
 
 #include "ike/crypto/prf.h"
@@ -11,16 +9,6 @@ namespace ward::ike::v2 {
 namespace {
 
 NotifyPayload notify(NotifyType type, Bytes data = {}) { return NotifyPayload{0, {}, static_cast<std::uint16_t>(type), std::move(data)}; }
-
-Expected<Spi, std::string> new_spi() {
-  Spi spi{};
-  do {
-    if (RAND_bytes(reinterpret_cast<unsigned char*>(spi.data()), static_cast<int>(spi.size())) != 1) {
-      return unexpected(std::string("RAND_bytes failed"));
-    }
-  } while (std::all_of(spi.begin(), spi.end(), [](std::byte b) { return b == std::byte{0}; }));
-  return spi;
-}
 
 // The new IKE SA; `requester` says whether this side started the rekey (and so is its initiator).
 Expected<IkeSa, std::string> make_ike_sa(const IkeSa& old, const IkeProposal& proposal, bool requester, const Spi& spi_i,
@@ -56,7 +44,7 @@ Expected<Spi, std::string> spi_of(const Proposal& p) {
 }  // namespace
 
 Expected<IkeRekeyInitiator, std::string> IkeRekeyInitiator::create(const IkeSa& old) {
-  auto spi = new_spi();
+  auto spi = random_ike_spi();
   if (!spi) return unexpected(spi.error());
   auto nonce = crypto::random_bytes(kNonceSize);
   if (!nonce) return unexpected("Ni: " + nonce.error());
@@ -130,7 +118,7 @@ Expected<IkeRekeyReply, std::string> answer_ike_rekey(const IkeSa& old, std::uin
   if (!dh) return unexpected(dh.error());
   auto g_ir = dh->shared_secret(ke->data);
   if (!g_ir) return refuse(notify(NotifyType::InvalidSyntax), "KEi: " + g_ir.error());
-  auto spi_r = new_spi();
+  auto spi_r = random_ike_spi();
   auto nonce = crypto::random_bytes(kNonceSize);
   if (!spi_r || !nonce) return unexpected(std::string("random bytes failed"));
   auto made = make_ike_sa(old, chosen->proposal, false, *spi_i, *spi_r, ni->data, *nonce, *g_ir);

@@ -19,16 +19,6 @@ NotifyPayload notify(NotifyType type, Bytes data = {}) {
   return NotifyPayload{0, {}, static_cast<std::uint16_t>(type), std::move(data)};
 }
 
-Expected<Spi, std::string> random_spi() {
-  Spi spi{};
-  do {
-    if (RAND_bytes(reinterpret_cast<unsigned char*>(spi.data()), static_cast<int>(spi.size())) != 1) {
-      return unexpected(std::string("RAND_bytes failed"));
-    }
-  } while (std::all_of(spi.begin(), spi.end(), [](std::byte b) { return b == std::byte{0}; }));
-  return spi;
-}
-
 // RFC 7296 2.23: is the peer's NAT_DETECTION_SOURCE_IP one of its address as we see it, and its
 // NAT_DETECTION_DESTINATION_IP our address as it sent to it?
 struct NatResult {
@@ -76,6 +66,16 @@ Expected<IkeSaKeys, std::string> derive(const IkeProposal& p, const SecureBytes&
 
 }  // namespace
 
+Expected<Spi, std::string> random_ike_spi() {
+  Spi spi{};
+  do {
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(spi.data()), static_cast<int>(spi.size())) != 1) {
+      return unexpected(std::string("RAND_bytes failed"));
+    }
+  } while (std::all_of(spi.begin(), spi.end(), [](std::byte b) { return b == std::byte{0}; }));
+  return spi;
+}
+
 SkKeys IkeSa::outbound_keys() const {
   return initiator ? SkKeys{keys.sk_ei, keys.sk_ai} : SkKeys{keys.sk_er, keys.sk_ar};
 }
@@ -111,7 +111,7 @@ Expected<IkeSaInitInitiator, std::string> IkeSaInitInitiator::create(IkeSaInitCo
     }
   }
   IkeSaInitInitiator i(std::move(config));
-  auto spi = random_spi();
+  auto spi = random_ike_spi();
   if (!spi) return unexpected(spi.error());
   i.spi_i_ = *spi;
   auto nonce = crypto::random_bytes(kNonceSize);
@@ -253,7 +253,7 @@ Expected<IkeSaInitReply, std::string> respond_ike_sa_init(const IkeSaInitConfig&
   if (!dh) return unexpected(dh.error());
   auto g_ir = dh->shared_secret(ke->data);
   if (!g_ir) return refuse(notify(NotifyType::InvalidSyntax), "KEi: " + g_ir.error());
-  auto spi = random_spi();
+  auto spi = random_ike_spi();
   auto nonce = crypto::random_bytes(kNonceSize);
   if (!spi || !nonce) return unexpected(std::string("random bytes failed"));
 

@@ -73,6 +73,10 @@ struct IkeSa {
 // NAT_DETECTION_*_IP data: SHA-1(SPIi | SPIr | IP | port) (2.23).
 Bytes nat_detection_hash(const Spi& spi_i, const Spi& spi_r, const Endpoint& endpoint);
 
+// A new IKE SA's own SPI (IKE_SA_INIT and IKE SA rekeys): random, never zero (3.1: a zero
+// responder SPI means "not yet known").
+Expected<Spi, std::string> random_ike_spi();
+
 class IkeSaInitInitiator {
  public:
   static Expected<IkeSaInitInitiator, std::string> create(IkeSaInitConfig config);

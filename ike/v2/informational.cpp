@@ -1,16 +1,6 @@
 #include "ike/v2/informational.h"
 
 namespace ward::ike::v2 {
-namespace {
-
-Bytes spi_bytes(std::uint32_t spi) { return {std::byte(spi >> 24), std::byte(spi >> 16), std::byte(spi >> 8), std::byte(spi)}; }
-
-std::uint32_t spi_value(const Bytes& b) {
-  return (std::to_integer<std::uint32_t>(b[0]) << 24) | (std::to_integer<std::uint32_t>(b[1]) << 16) |
-         (std::to_integer<std::uint32_t>(b[2]) << 8) | std::to_integer<std::uint32_t>(b[3]);
-}
-
-}  // namespace
 
 Expected<Bytes, std::string> liveness_request(const IkeSa& sa, std::uint32_t message_id) {
   return seal_protected(sa, ExchangeType::Informational, message_id, false, {});
@@ -28,7 +18,7 @@ Expected<Bytes, std::string> error_request(const IkeSa& sa, std::uint32_t messag
 
 Expected<Bytes, std::string> delete_child_sa_request(const IkeSa& sa, std::uint32_t message_id, std::vector<std::uint32_t> inbound_spis) {
   DeletePayload d{ProtocolId::Esp, 4, {}};
-  for (auto spi : inbound_spis) d.spis.push_back(spi_bytes(spi));
+  for (auto spi : inbound_spis) d.spis.push_back(child_spi_bytes(spi));
   const std::vector<Payload> payloads{std::move(d)};
   return seal_protected(sa, ExchangeType::Informational, message_id, false, payloads);
 }
@@ -56,11 +46,11 @@ Expected<InformationalAnswer, std::string> answer_informational(
     }
     if (d->protocol != ProtocolId::Esp) continue;
     for (const auto& spi : d->spis) {
-      const std::uint32_t outbound = spi_value(spi);
+      const std::uint32_t outbound = child_spi_value(spi);
       for (const auto& [out, in] : outbound_to_inbound) {
         if (out != outbound) continue;
         answer.deleted_outbound_spis.push_back(outbound);
-        ours.spis.push_back(spi_bytes(in));
+        ours.spis.push_back(child_spi_bytes(in));
       }
     }
   }

@@ -423,6 +423,16 @@ std::string TrafficSelector::to_string() const {
          std::to_string(ports.first) + "-" + std::to_string(ports.last);
 }
 
+Bytes child_spi_bytes(std::uint32_t spi) {
+  return {std::byte(spi >> 24), std::byte(spi >> 16), std::byte(spi >> 8), std::byte(spi)};
+}
+
+std::uint32_t child_spi_value(std::span<const std::byte> bytes) noexcept {
+  std::uint32_t v = 0;
+  for (auto x : bytes) v = (v << 8) | std::to_integer<std::uint32_t>(x);
+  return v;
+}
+
 PayloadType type_of(const Payload& payload) noexcept {
   return std::visit(
       [](const auto& p) -> PayloadType {

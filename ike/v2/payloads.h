@@ -126,6 +126,11 @@ struct DeletePayload {
   friend bool operator==(const DeletePayload&, const DeletePayload&) = default;
 };
 
+// A CHILD_SA's SPI (ESP, 3.3.1) as proposals, notifies and deletes carry it: 4 bytes, big-endian,
+// and back (`bytes` is 4 long: callers check, the delete parser checks the SPI Size).
+Bytes child_spi_bytes(std::uint32_t spi);
+std::uint32_t child_spi_value(std::span<const std::byte> bytes) noexcept;
+
 struct VendorIdPayload {
   static constexpr PayloadType kType = PayloadType::VendorId;
   Bytes data;

@@ -90,7 +90,7 @@ Expected<std::vector<Proposal>, std::string> child_proposals(const std::vector<C
     Proposal p;
     p.number = static_cast<std::uint8_t>(out.size() + 1);
     p.protocol = ProtocolId::Esp;
-    p.spi = {std::byte(spi >> 24), std::byte(spi >> 16), std::byte(spi >> 8), std::byte(spi)};
+    p.spi = child_spi_bytes(spi);
     p.transforms.push_back({TransformType::Encryption, id(e->id), static_cast<std::uint16_t>(e->bits)});
     if (e->id != EncryptionId::AesGcm16) p.transforms.push_back({TransformType::Integrity, id(*i), std::nullopt});
     if (pfs) p.transforms.push_back({TransformType::DiffieHellman, id(*pfs), std::nullopt});
@@ -162,8 +162,7 @@ Expected<ChildChoice, std::string> choose_child(const std::vector<ChildProposal>
       ChildChoice c;
       c.proposal = o;
       c.pfs = group;
-      c.peer_spi = (std::to_integer<std::uint32_t>(p.spi[0]) << 24) | (std::to_integer<std::uint32_t>(p.spi[1]) << 16) |
-                   (std::to_integer<std::uint32_t>(p.spi[2]) << 8) | std::to_integer<std::uint32_t>(p.spi[3]);
+      c.peer_spi = child_spi_value(p.spi);
       c.reply = child_proposals({o}, c.peer_spi, c.pfs)->front();
       c.reply.number = p.number;
       return c;
@@ -171,28 +170,6 @@ Expected<ChildChoice, std::string> choose_child(const std::vector<ChildProposal>
   }
   return unexpected("none of the peer's " + std::to_string(theirs.proposals.size()) +
                     " ESP proposals contains one of Ward's " + std::to_string(ours.size()));
-}
-
-std::size_t child_encryption_key_size(Cipher cipher) noexcept {
-  switch (cipher) {
-    case Cipher::AesCbc128: return 16;
-    case Cipher::AesCbc256: return 32;
-    case Cipher::AesGcm128: return 20;
-    case Cipher::AesGcm256: return 36;
-    case Cipher::Null: return 0;
-    case Cipher::TripleDesCbc: return 24;
-  }
-  return 0;
-}
-
-std::size_t child_integrity_key_size(Integrity integrity) noexcept {
-  switch (integrity) {
-    case Integrity::None: return 0;
-    case Integrity::HmacSha1_96: return 20;
-    case Integrity::HmacSha256_128: return 32;
-    case Integrity::HmacMd5_96: return 16;
-  }
-  return 0;
 }
 
 }  // namespace ward::ike::v2

@@ -62,8 +62,4 @@ Expected<ChildChoice, std::string> choose_child(const std::vector<ChildProposal>
                                                 ChildDh dh = ChildDh::InIkeAuth,
                                                 std::optional<IkeGroupDescription> pfs = std::nullopt);
 
-// KEYMAT sizes of one direction (encryption key with GCM's salt, then integrity key).
-std::size_t child_encryption_key_size(driver::crypto::Cipher cipher) noexcept;
-std::size_t child_integrity_key_size(driver::crypto::Integrity integrity) noexcept;
-
 }  // namespace ward::ike::v2
