@@ -264,6 +264,10 @@ class IkeService::Engine {
   void after_quick_mode_step(Exchange& ex, std::optional<FailureKind> kind = std::nullopt);
   void abandon(Exchange& ex);
   void delete_pair(std::size_t index, const std::string& reason, bool notify);
+  // Master key PFS: a main mode we initiated that reached its quick mode limit serves no further
+  // quick mode; once the last IKEv1 SA pair with its peer is gone, it is deleted (ISAKMP DELETE)
+  // instead of lingering until its lifetime ends.
+  void retire_spent_main_modes(const IpAddress& peer);
   // Installs the outbound SA an initiator's quick mode left waiting after message 3.
   void release_outbound(Exchange& ex);
   void send_informational(MainMode& mm, std::vector<Payload> payloads, const std::string& what);

@@ -154,6 +154,25 @@ void IkeService::Engine::delete_pair(std::size_t index, const std::string& reaso
   }
   emit(IkeEvent{IkeEvent::Kind::SasDeleted, record.peer.address, record.role, record.auth_method, record.policy.filter_id,
                 record.inbound_spi, record.outbound_spi, reason});
+  if (record.ike_version == 1) retire_spent_main_modes(record.peer.address);
+}
+
+void IkeService::Engine::retire_spent_main_modes(const IpAddress& peer) {
+  const bool has_sas =
+      std::any_of(sas_.begin(), sas_.end(), [&](const QuickModeSa& s) { return s.ike_version == 1 && s.peer.address == peer; });
+  if (has_sas) return;
+  for (auto& mm : main_modes_) {
+    if (mm->dead || mm->peer.address != peer || !mm->sa->established() || mm->sa->role() != auth::Role::Initiator) continue;
+    if (mm->quick_mode_limit == 0 || mm->quick_modes_established < mm->quick_mode_limit) continue;
+    const bool installing = std::any_of(exchanges_.begin(), exchanges_.end(),
+                                        [&](const auto& ex) { return ex->main_mode == mm.get() && ex->release_outbound_at; });
+    if (installing || in_flight(*mm) != 0) continue;
+    log("IKE main mode " + sa::hex_cookie(mm->sa->initiator_cookie()) + " with " + peer.to_string() + ": reached its limit of " +
+        std::to_string(mm->quick_mode_limit) + " quick modes and its last SAs are gone: deleting it");
+    send_informational(*mm, {isakmp_delete(mm->sa->initiator_cookie(), mm->sa->responder_cookie())}, "ISAKMP DELETE");
+    mm->dead = true;
+    changed();
+  }
 }
 
 void IkeService::Engine::on_informational(const Endpoint& from, std::span<const std::byte> bytes, const IsakmpHeader& h) {
