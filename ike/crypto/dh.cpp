@@ -250,9 +250,21 @@ Expected<SecureBytes, std::string> DiffieHellman::shared_secret(std::span<const 
   if (is_ecp(group_)) encoded.push_back(static_cast<unsigned char>(kSec1Uncompressed));
   for (const auto b : peer_public) encoded.push_back(static_cast<unsigned char>(b));
 
-  PkeyPtr peer(EVP_PKEY_new());
-  if (!peer || EVP_PKEY_copy_parameters(peer.get(), key_.get()) <= 0 ||
-      EVP_PKEY_set1_encoded_public_key(peer.get(), encoded.data(), encoded.size()) <= 0) {
+  // The peer's key object, one per thread and group, its public value replaced for each derive:
+  // making one (EVP_PKEY_new and copy_parameters, which look the key type up by name) costs more
+  // than decoding the point. It holds only public values; after a refused value it is dropped,
+  // so nothing of a failed decode is used again.
+  thread_local std::map<IkeGroupDescription, PkeyPtr> peers;
+  auto& peer = peers[group_];
+  if (!peer) {
+    peer.reset(EVP_PKEY_new());
+    if (!peer || EVP_PKEY_copy_parameters(peer.get(), key_.get()) <= 0) {
+      peers.erase(group_);
+      return unexpected(openssl_error(describe(group_) + ": could not make the peer's key"));
+    }
+  }
+  if (EVP_PKEY_set1_encoded_public_key(peer.get(), encoded.data(), encoded.size()) <= 0) {
+    peers.erase(group_);
     return unexpected(openssl_error(describe(group_) + ": the peer's KE data is not a valid public value"));
   }
   // Checked once, as RFC 6989 asks. ECP: set1_encoded_public_key has done it: it decodes only
