@@ -269,6 +269,19 @@ double openssl_ecdh_p256_per_second(bool elapsed) {
   return per_second;
 }
 
+// The responder service of a row (127.0.0.2), with `engines` event threads; null after saying why.
+std::unique_ptr<service::IkeService> start_responder(Side& responder, const IpAddress& address, unsigned ike_version, unsigned engines,
+                                                     std::uint16_t port) {
+  auto options = options_for(address, port, ike_version);
+  options.engines = engines;
+  auto started = service::IkeService::start(options, responder.sim, responder.policy, responder.events);
+  if (!started) {
+    std::fprintf(stderr, "responder: %s\n", started.error().c_str());
+    return nullptr;
+  }
+  return std::move(*started);
+}
+
 // Windows' master key PFS on top of another policy (Phase1Policy::quick_mode_limit = 1): every
 // quick mode negotiates a new main mode, which the initiator deletes with its last SAs.
 class MasterKeyPfs final : public service::PolicyLookup {
@@ -310,14 +323,8 @@ Row run_pipelined(IkeGroupDescription group, unsigned engines, std::uint16_t por
   Row row;
   const IpAddress responder_address = loopback(2);
   Side responder(group);
-  auto responder_options = options_for(responder_address, port, 1);
-  responder_options.engines = engines;
-  auto started = service::IkeService::start(responder_options, responder.sim, responder.policy, responder.events);
-  if (!started) {
-    std::fprintf(stderr, "responder: %s\n", started.error().c_str());
-    return row;
-  }
-  auto responder_service = std::move(*started);
+  auto responder_service = start_responder(responder, responder_address, 1, engines, port);
+  if (!responder_service) return row;
   struct Initiator {
     explicit Initiator(IkeGroupDescription g) : side(g), policy(side.policy) {}
     Side side;
@@ -408,18 +415,12 @@ Row run_pipelined(IkeGroupDescription group, unsigned engines, std::uint16_t por
 // IKEv2 (no way yet to retire a spent IKE SA, see RESULTS.md): `handshakes` rounds of `concurrency`
 // fresh initiator services each, against one responder; each round's services are stopped.
 Row run_rounds(IkeGroupDescription group, unsigned ike_version, unsigned engines, std::uint16_t port, unsigned handshakes,
-                   unsigned concurrency) {
+               unsigned concurrency) {
   Row row;
   const IpAddress responder_address = loopback(2);
   Side responder(group);
-  auto responder_options = options_for(responder_address, port, ike_version);
-  responder_options.engines = engines;
-  auto started = service::IkeService::start(responder_options, responder.sim, responder.policy, responder.events);
-  if (!started) {
-    std::fprintf(stderr, "responder: %s\n", started.error().c_str());
-    return row;
-  }
-  auto responder_service = std::move(*started);
+  auto responder_service = start_responder(responder, responder_address, ike_version, engines, port);
+  if (!responder_service) return row;
   std::vector<std::unique_ptr<Side>> initiators;
   for (unsigned k = 0; k < concurrency; ++k) initiators.push_back(std::make_unique<Side>(group));
 
