@@ -7,16 +7,14 @@
 // (SKEYID, SKEYID_d/a/e, IVs, HASH_I/HASH_R, HASH(1)/(2)/(3), KEYMAT for both SAs, both sides) of
 // one handshake, done back to back on one thread.
 //
-// How a handshake is counted: the responder service (127.0.0.2) runs for the whole row.
-// IKEv1: one long-running initiator service per initiator (127.0.0.10, .11, ...), each with
-// master key PFS (Phase1Policy::quick_mode_limit = 1) and its own thread that acquires, waits
-// for the quick mode, deletes the pair (retain_filters: DELETE; the spent main mode is deleted
-// with it, ISAKMP DELETE) and acquires again at once: every handshake a full fresh main mode and
-// quick mode, no round barrier, no service start/stop in the timed part. The row checks on the
-// responder's counters that it established one main mode per handshake and that its state ended
-// empty (the peak it held is printed). IKEv2: each round starts `concurrency` fresh initiator
-// services and stops them once established (the service has no way yet to retire a spent IKE SA),
-// so its rows include that start and stop, whose cost alone is measured and printed.
+// How a handshake is counted: the responder service (127.0.0.2) runs for the whole row; one
+// long-running initiator service per initiator (127.0.0.10, .11, ...), each with master key PFS
+// (Phase1Policy::quick_mode_limit = 1) and its own thread that acquires, waits for the child SA,
+// deletes it (retain_filters: DELETE; the spent main mode / IKE SA is deleted with it) and
+// acquires again at once: every handshake a full fresh main mode + quick mode / IKE_SA_INIT +
+// IKE_AUTH, no round barrier, no service start/stop in the timed part (its cost alone is
+// measured and printed). The row checks on the responder's counters that it established one IKE
+// SA per handshake and that its state ended empty (the peak it held is printed).
 //
 // Beside Ward's own crypto bound (IKEv1 only), the ECP-256 rows print the ECDH bound of issue 21:
 // `openssl speed ecdhp256` run by this program before the rows, divided by the 4 derives of an
@@ -313,17 +311,17 @@ struct ResponderState {
   std::uint64_t main_modes_established = 0, quick_modes_established = 0;
 };
 
-// IKEv1: `concurrency` long-running initiator services (127.0.0.10..), each running `handshakes`
-// full main mode + quick mode handshakes back to back: the next acquire as soon as the previous
-// quick mode is established and its SAs deleted (retain_filters({}) sends the DELETE; the spent
-// main mode follows it, so both sides' state stays flat). No round barrier, no service start or
-// stop inside the timed part.
-Row run_pipelined(IkeGroupDescription group, unsigned engines, std::uint16_t port, unsigned handshakes, unsigned concurrency,
-                  ResponderState& state) {
+// `concurrency` long-running initiator services (127.0.0.10..), each running `handshakes` full
+// handshakes back to back (IKEv1: main mode + quick mode; IKEv2: IKE_SA_INIT + IKE_AUTH): the next
+// acquire as soon as the previous child SA is established and deleted (retain_filters({}) sends
+// the DELETE; the spent main mode / IKE SA goes with it, so both sides' state stays flat). No
+// round barrier, no service start or stop inside the timed part.
+Row run_pipelined(IkeGroupDescription group, unsigned ike_version, unsigned engines, std::uint16_t port, unsigned handshakes,
+                  unsigned concurrency, ResponderState& state) {
   Row row;
   const IpAddress responder_address = loopback(2);
   Side responder(group);
-  auto responder_service = start_responder(responder, responder_address, 1, engines, port);
+  auto responder_service = start_responder(responder, responder_address, ike_version, engines, port);
   if (!responder_service) return row;
   struct Initiator {
     explicit Initiator(IkeGroupDescription g) : side(g), policy(side.policy) {}
@@ -339,7 +337,7 @@ Row run_pipelined(IkeGroupDescription group, unsigned engines, std::uint16_t por
   for (unsigned k = 0; k < concurrency; ++k) {
     auto i = std::make_unique<Initiator>(group);
     i->address = loopback(kFirstConcurrentHost + k);
-    auto options = options_for(i->address, port, 1);
+    auto options = options_for(i->address, port, ike_version);
     options.outbound_after_message_3 = std::chrono::milliseconds(0);   // established at message 3: no 50 ms wait
     auto s = service::IkeService::start(options, i->side.sim, i->policy, i->side.events);
     if (!s) {
@@ -412,54 +410,6 @@ Row run_pipelined(IkeGroupDescription group, unsigned engines, std::uint16_t por
   return row;
 }
 
-// IKEv2 (no way yet to retire a spent IKE SA, see RESULTS.md): `handshakes` rounds of `concurrency`
-// fresh initiator services each, against one responder; each round's services are stopped.
-Row run_rounds(IkeGroupDescription group, unsigned ike_version, unsigned engines, std::uint16_t port, unsigned handshakes,
-               unsigned concurrency) {
-  Row row;
-  const IpAddress responder_address = loopback(2);
-  Side responder(group);
-  auto responder_service = start_responder(responder, responder_address, ike_version, engines, port);
-  if (!responder_service) return row;
-  std::vector<std::unique_ptr<Side>> initiators;
-  for (unsigned k = 0; k < concurrency; ++k) initiators.push_back(std::make_unique<Side>(group));
-
-  Seconds latency_sum{0};
-  std::uint64_t target = 0;
-  const auto start = Steady::now();
-  const Seconds cpu_start = process_cpu();
-  for (unsigned round = 0; round < handshakes; ++round) {
-    std::vector<std::unique_ptr<service::IkeService>> running;
-    const auto round_start = Steady::now();
-    for (unsigned k = 0; k < concurrency; ++k) {
-      const IpAddress address = concurrency == 1 ? loopback(1) : loopback(kFirstConcurrentHost + k);
-      auto s = service::IkeService::start(options_for(address, port, ike_version), initiators[k]->sim, initiators[k]->policy,
-                                          initiators[k]->events);
-      if (!s) {
-        std::fprintf(stderr, "initiator %s: %s\n", address.to_string().c_str(), s.error().c_str());
-        return row;
-      }
-      (*s)->initiate(acquire_to(address, responder_address));
-      running.push_back(std::move(*s));
-    }
-    target += concurrency;
-    if (!responder.events.wait_for(target)) {
-      std::fprintf(stderr, "round %u: %llu of %llu quick modes established (%s)\n", round,
-                   static_cast<unsigned long long>(responder.events.established()), static_cast<unsigned long long>(target),
-                   responder.events.last_failure().c_str());
-      return row;
-    }
-    latency_sum += Steady::now() - round_start;
-    running.clear();   // DELETEs to the responder; the next round starts fresh main modes
-  }
-  const Seconds elapsed = Steady::now() - start;
-  row.handshakes_per_second = static_cast<double>(handshakes) * concurrency / elapsed.count();
-  row.mean_latency_ms = latency_sum.count() * 1000.0 / handshakes;
-  row.cpu_us_per_handshake = (process_cpu() - cpu_start).count() * 1e6 / (static_cast<double>(handshakes) * concurrency);
-  row.ok = true;
-  return row;
-}
-
 // Starting and stopping one initiator service with nothing to do, per second.
 double service_restarts_per_second(IkeGroupDescription group, std::uint16_t port, unsigned count) {
   Side side(group);
@@ -528,7 +478,7 @@ int main(int argc, char** argv) {
               "CHILD_SA): 2 derives per handshake. %u handshakes per row\n",
               handshakes);
   std::printf("responder: one IkeService with %u engine(s) (--engines; default: the cores)\n", engines);
-  std::printf("initiator service start+stop alone: %.0f /s (%.3f ms each; in the IKEv2 rows, not in the IKEv1 ones)\n", restarts,
+  std::printf("initiator service start+stop alone: %.0f /s (%.3f ms each; not in the handshake rows)\n", restarts,
               restarts > 0 ? 1000.0 / restarts : 0.0);
   // Issue 21's bound: 4 derives per handshake (IKEv1 main mode + quick mode with PFS, both sides).
   // The IKEv2 rows are set against the same bound; their own (2 derives) is twice it.
@@ -555,8 +505,7 @@ int main(int argc, char** argv) {
       for (unsigned k = 1; k <= concurrency_max; k *= 2) {
         const unsigned per_initiator = handshakes / k > 0 ? handshakes / k : 1;
         ResponderState state;
-        const Row row = version == 1 ? run_pipelined(g.group, engines, port, per_initiator, k, state)
-                                     : run_rounds(g.group, version, engines, port, per_initiator, k);
+        const Row row = run_pipelined(g.group, version, engines, port, per_initiator, k, state);
         all_ok = all_ok && row.ok;
         const std::string label = "v" + std::to_string(version);
         std::printf("%-10s %-5s %-11u %14.1f %12.2f %9.0f", g.label, label.c_str(), k, row.handshakes_per_second, row.mean_latency_ms,
@@ -572,9 +521,9 @@ int main(int argc, char** argv) {
                       100.0 * row.handshakes_per_second / ecdh_wall, 100.0 * ecdh_us / row.cpu_us_per_handshake);
         }
         std::printf("\n");
-        if (version == 1) {
-          std::printf("  responder: %llu main modes and %llu quick modes established for %u handshakes; held at most %zu main "
-                      "modes, %zu quick mode SAs; at the end %zu, %zu (%zu negotiating)%s\n",
+        {
+          std::printf("  responder: %llu IKE SAs and %llu child SAs established for %u handshakes; held at most %zu IKE SAs, "
+                      "%zu child SAs; at the end %zu, %zu (%zu negotiating)%s\n",
                       static_cast<unsigned long long>(state.main_modes_established),
                       static_cast<unsigned long long>(state.quick_modes_established), per_initiator * k, state.peak_main_modes,
                       state.peak_quick_modes, state.end_main_modes, state.end_quick_modes, state.end_negotiating,

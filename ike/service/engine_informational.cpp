@@ -143,9 +143,17 @@ void IkeService::Engine::delete_pair(std::size_t index, const std::string& reaso
       record.peer.address.to_string() + " (filter " + std::to_string(record.policy.filter_id) + "): " + reason + errors);
   if (notify && record.ike_version == 2) {
     if (Ikev2Entry* entry = ikev2_by_id(record.ikev2_id); entry != nullptr && !entry->dead) {
-      auto out = entry->sa->transition(Ikev2Sa::DeleteChildren{{record.inbound_spi}}, now());
       ++counters_.deletes_sent;
-      for (const auto& message : out.send) send(entry->peer, message);
+      if (ikev2_spent(*entry)) {
+        // Deleting the IKE SA deletes its CHILD_SAs with it (RFC 7296 1.4.1).
+        log(ikev2_name(*entry) + ": reached its limit of " + std::to_string(entry->quick_mode_limit) +
+            " CHILD_SAs and its last one is gone: deleting it");
+        entry->deleting = true;
+        after_ikev2_step(*entry, entry->sa->transition(Ikev2Sa::DeleteIkeSa{}, now()));
+      } else {
+        auto out = entry->sa->transition(Ikev2Sa::DeleteChildren{{record.inbound_spi}}, now());
+        for (const auto& message : out.send) send(entry->peer, message);
+      }
     }
   } else if (notify) {
     if (MainMode* mm = usable_main_mode(record.peer.address); mm != nullptr && mm->sa->established()) {
@@ -155,6 +163,12 @@ void IkeService::Engine::delete_pair(std::size_t index, const std::string& reaso
   emit(IkeEvent{IkeEvent::Kind::SasDeleted, record.peer.address, record.role, record.auth_method, record.policy.filter_id,
                 record.inbound_spi, record.outbound_spi, reason});
   if (record.ike_version == 1) retire_spent_main_modes(record.peer.address);
+}
+
+bool IkeService::Engine::ikev2_spent(const Ikev2Entry& entry) const {
+  if (!entry.sa->initiator() || !entry.sa->established() || entry.quick_mode_limit == 0) return false;
+  if (entry.children_established < entry.quick_mode_limit || !entry.adding.empty()) return false;
+  return std::none_of(sas_.begin(), sas_.end(), [&](const QuickModeSa& s) { return s.ikev2_id == entry.id; });
 }
 
 void IkeService::Engine::retire_spent_main_modes(const IpAddress& peer) {

@@ -117,6 +117,41 @@ TEST(Ikev2Service, ASecondFiltersAcquireAddsAChildSaToTheIkeSaUnlessTheQuickMode
   }
 }
 
+// Master key PFS (quick mode limit 1): the IKE SA whose one CHILD_SA we delete goes with it, on
+// both sides, so the next acquire gets a fresh IKE_SA_INIT; without a limit it stays.
+TEST(Ikev2Service, ASpentIkeSaIsDeletedWithItsLastChildSa) {
+  for (const std::uint32_t limit : {1U, 0U}) {
+    SCOPED_TRACE("quick mode limit " + std::to_string(limit));
+    Host a(kA, "loopback secret"), b(kB, "loopback secret");
+    a.policy.quick_mode_limit = limit;
+    a.start(with_version(a.options(), IkeVersionPolicy::Ikev2First));
+    b.start(with_version(b.options(), IkeVersionPolicy::Ikev2First));
+    ASSERT_TRUE(a.ike && b.ike);
+    a.ike->initiate(acquire_to(kA, kB));
+    ASSERT_TRUE(a.events.wait_for(IkeEvent::Kind::QuickModeEstablished).has_value());
+    ASSERT_EQ(b.wait_snapshot([](const auto& s) { return s.quick_modes.size() == 1; }).main_modes.size(), 1U);
+    a.ike->retain_filters({});
+    const std::size_t left = limit == 1 ? 0 : 1;
+    const auto sb = b.wait_snapshot([&](const auto& s) { return s.quick_modes.empty() && s.main_modes.size() == left; });
+    EXPECT_TRUE(sb.quick_modes.empty());
+    EXPECT_EQ(sb.main_modes.size(), left);
+    EXPECT_EQ(a.wait_snapshot([&](const auto& s) { return s.main_modes.size() == left; }).main_modes.size(), left);
+    if (limit == 1) {
+      a.ike->initiate(acquire_to(kA, kB));
+      const auto again = b.wait_snapshot([](const auto& s) { return s.quick_modes.size() == 1; });
+      EXPECT_EQ(again.counters.ikev2_sas_established, 2U) << "a fresh IKE_SA_INIT for the next acquire";
+      // An acquire right after the DELETE, while the spent IKE SA is still closing: not coalesced
+      // into it, a third IKE SA.
+      ASSERT_EQ(a.wait_snapshot([](const auto& s) { return s.quick_modes.size() == 1; }).quick_modes.size(), 1U);
+      a.ike->retain_filters({});
+      a.ike->initiate(acquire_to(kA, kB));
+      const auto third = b.wait_snapshot([](const auto& s) { return s.counters.ikev2_sas_established == 3 && s.main_modes.size() == 1; });
+      EXPECT_EQ(third.counters.ikev2_sas_established, 3U);
+      EXPECT_EQ(third.main_modes.size(), 1U) << "the spent ones deleted";
+    }
+  }
+}
+
 TEST(Ikev2Service, APeerSetToIkev1AnswersInvalidMajorVersionAndTheInitiatorFallsBackAtOnce) {
   Host a(kA, "loopback secret"), b(kB, "loopback secret");
   a.start(with_version(a.options(), IkeVersionPolicy::Ikev2First));
