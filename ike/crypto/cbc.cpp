@@ -4,6 +4,8 @@
 
 #include <memory>
 
+#include "ike/crypto/fetched.h"
+
 namespace ward::ike::crypto {
 namespace {
 
@@ -17,11 +19,11 @@ struct CipherCtxDeleter {
 };
 
 const EVP_CIPHER* evp_cipher(const Phase1Cipher& cipher) {
-  if (cipher.algorithm == IkeEncryptionAlgorithm::TripleDesCbc) return EVP_des_ede3_cbc();
+  if (cipher.algorithm == IkeEncryptionAlgorithm::TripleDesCbc) return fetched_cipher("DES-EDE3-CBC");
   if (cipher.algorithm != IkeEncryptionAlgorithm::AesCbc) return nullptr;
   switch (cipher.key_size) {
-    case 16: return EVP_aes_128_cbc();
-    case 32: return EVP_aes_256_cbc();
+    case 16: return fetched_cipher("AES-128-CBC");
+    case 32: return fetched_cipher("AES-256-CBC");
     default: return nullptr;
   }
 }

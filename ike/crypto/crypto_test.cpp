@@ -81,6 +81,31 @@ TEST(IkeDiffieHellman, Rfc5903EcpVectorsGiveThePublishedSharedSecretFromBothSide
   }
 }
 
+// shared_secret keeps the peer's key object per thread and group: a refused value in between
+// must leave no trace, and each derive must use the value it was given.
+TEST(IkeDiffieHellman, EachDeriveUsesItsOwnPeerValueAlsoAfterARefusedOne) {
+  for (const auto& v : kRfc5903) {
+    auto initiator = DiffieHellman::from_private_for_test(v.group, from_hex(v.i), from_hex(v.gi));
+    auto responder = DiffieHellman::from_private_for_test(v.group, from_hex(v.r), from_hex(v.gr));
+    ASSERT_TRUE(initiator.has_value() && responder.has_value());
+    auto other = DiffieHellman::generate(v.group);
+    ASSERT_TRUE(other.has_value()) << other.error();
+    auto off_curve = from_hex(v.gr);
+    off_curve.back() ^= std::byte{0x01};
+    for (int round = 0; round < 2; ++round) {
+      auto s1 = initiator->shared_secret(from_hex(v.gr));
+      ASSERT_TRUE(s1.has_value()) << s1.error();
+      EXPECT_EQ(to_hex(s1->reveal()), to_hex(from_hex(v.shared)));
+      EXPECT_FALSE(initiator->shared_secret(off_curve).has_value());
+      auto s2 = initiator->shared_secret(other->public_value());
+      auto s3 = other->shared_secret(initiator->public_value());
+      ASSERT_TRUE(s2.has_value() && s3.has_value());
+      EXPECT_TRUE(equal_constant_time(s2->reveal(), s3->reveal()));
+      EXPECT_NE(to_hex(s2->reveal()), to_hex(from_hex(v.shared))) << "not the previous peer's value";
+    }
+  }
+}
+
 TEST(IkeDiffieHellman, GeneratedPairsAgreeForGroups2_14_19_20) {
   for (const auto group : {IkeGroupDescription::Modp1024, IkeGroupDescription::Modp2048, IkeGroupDescription::Ecp256,
                            IkeGroupDescription::Ecp384}) {

@@ -250,19 +250,35 @@ Expected<SecureBytes, std::string> DiffieHellman::shared_secret(std::span<const 
   if (is_ecp(group_)) encoded.push_back(static_cast<unsigned char>(kSec1Uncompressed));
   for (const auto b : peer_public) encoded.push_back(static_cast<unsigned char>(b));
 
-  PkeyPtr peer(EVP_PKEY_new());
-  if (!peer || EVP_PKEY_copy_parameters(peer.get(), key_.get()) <= 0 ||
-      EVP_PKEY_set1_encoded_public_key(peer.get(), encoded.data(), encoded.size()) <= 0) {
+  // The peer's key object, one per thread and group, its public value replaced for each derive:
+  // making one (EVP_PKEY_new and copy_parameters, which look the key type up by name) costs more
+  // than decoding the point. It holds only public values; after a refused value it is dropped,
+  // so nothing of a failed decode is used again.
+  thread_local std::map<IkeGroupDescription, PkeyPtr> peers;
+  auto& peer = peers[group_];
+  if (!peer) {
+    peer.reset(EVP_PKEY_new());
+    if (!peer || EVP_PKEY_copy_parameters(peer.get(), key_.get()) <= 0) {
+      peers.erase(group_);
+      return unexpected(openssl_error(describe(group_) + ": could not make the peer's key"));
+    }
+  }
+  if (EVP_PKEY_set1_encoded_public_key(peer.get(), encoded.data(), encoded.size()) <= 0) {
+    peers.erase(group_);
     return unexpected(openssl_error(describe(group_) + ": the peer's KE data is not a valid public value"));
   }
-  // Checked once, as RFC 6989 asks: the point is on the curve (set1_encoded_public_key decodes
-  // only such points) and not at infinity, for these cofactor-1 curves; 1 < g^y < p - 1 for these
-  // safe-prime groups. OpenSSL's full check adds a scalar multiplication by the order (ECP) or a
-  // modular exponentiation by q (MODP) that proves nothing more here, and derive_set_peer would
-  // run that full check a second time: together twice the derive itself.
-  PkeyCtxPtr check(EVP_PKEY_CTX_new_from_pkey(nullptr, peer.get(), nullptr));
-  if (!check || EVP_PKEY_public_check_quick(check.get()) <= 0) {
-    return unexpected(openssl_error(describe(group_) + ": the peer's KE data fails the public key check"));
+  // Checked once, as RFC 6989 asks. ECP: set1_encoded_public_key has done it: it decodes only
+  // points on the curve with coordinates below the field prime, and an uncompressed point (0x04,
+  // x, y) is never the point at infinity; for these cofactor-1 curves that is all there is to
+  // check (a quick-check context would decode and test it again: ~8 us of CPU beside a ~70 us
+  // derive). MODP: 1 < g^y < p - 1 for these safe-prime groups. OpenSSL's full check adds a scalar
+  // multiplication by the order (ECP) or a modular exponentiation by q (MODP) that proves nothing
+  // more here, and derive_set_peer would run that full check a second time (validation off below).
+  if (!is_ecp(group_)) {
+    PkeyCtxPtr check(EVP_PKEY_CTX_new_from_pkey(nullptr, peer.get(), nullptr));
+    if (!check || EVP_PKEY_public_check_quick(check.get()) <= 0) {
+      return unexpected(openssl_error(describe(group_) + ": the peer's KE data fails the public key check"));
+    }
   }
   PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key_.get(), nullptr));
   if (!ctx || EVP_PKEY_derive_init(ctx.get()) <= 0) return unexpected(openssl_error(describe(group_) + ": derive init"));

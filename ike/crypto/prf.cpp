@@ -11,6 +11,8 @@
 #include <cstdlib>
 #include <memory>
 
+#include "ike/crypto/fetched.h"
+
 namespace ward::ike::crypto {
 namespace {
 
@@ -88,7 +90,8 @@ std::string_view hash_name(IkeHashAlgorithm hash) noexcept {
 }
 
 std::vector<std::byte> hash(IkeHashAlgorithm algorithm, std::initializer_list<Bytes> parts) {
-  const EVP_MD* md = digest(algorithm);
+  const char* name = digest_name(algorithm);
+  const EVP_MD* md = name == nullptr ? nullptr : fetched_md(name);
   if (md == nullptr) std::abort();  // callers negotiate only supported hashes
   std::unique_ptr<EVP_MD_CTX, MdCtxDeleter> ctx(EVP_MD_CTX_new());
   std::vector<std::byte> out(static_cast<std::size_t>(EVP_MD_get_size(md)));

@@ -190,6 +190,9 @@ class IkeService::Engine {
     // Further CHILD_SAs of ours under way in this IKE SA (engine_ikev2_child.cpp), by filter.
     std::map<std::uint32_t, QuickModePolicy> adding;
     bool refuses_further_children = false;   // the peer refused one: new IKE SAs for other filters
+    std::uint32_t quick_mode_limit = 0;       // initiator: Phase1Policy::quick_mode_limit
+    std::uint32_t children_established = 0;   // CHILD_SAs established in it, rekeys included
+    bool deleting = false;                    // spent: our DELETE is out, it takes no new CHILD_SA
   };
   struct Published {
     std::vector<MainModeSaInfo> main_modes;
@@ -264,6 +267,13 @@ class IkeService::Engine {
   void after_quick_mode_step(Exchange& ex, std::optional<FailureKind> kind = std::nullopt);
   void abandon(Exchange& ex);
   void delete_pair(std::size_t index, const std::string& reason, bool notify);
+  // Master key PFS: a main mode we initiated that reached its quick mode limit serves no further
+  // quick mode; once the last IKEv1 SA pair with its peer is gone, it is deleted (ISAKMP DELETE)
+  // instead of lingering until its lifetime ends. IKEv2: ikev2_spent.
+  void retire_spent_main_modes(const IpAddress& peer);
+  // An IKEv2 IKE SA we initiated that has had its quick mode limit of CHILD_SAs, none left and
+  // none being added: the next acquire gets a new IKE SA, so it is deleted rather than kept.
+  bool ikev2_spent(const Ikev2Entry& entry) const;
   // Installs the outbound SA an initiator's quick mode left waiting after message 3.
   void release_outbound(Exchange& ex);
   void send_informational(MainMode& mm, std::vector<Payload> payloads, const std::string& what);

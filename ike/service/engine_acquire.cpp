@@ -102,8 +102,11 @@ void IkeService::Engine::expiry(const driver::SaExpiry& expiry) {
     if (!match) continue;
     if (expiry.kind == driver::ExpiryKind::Hard) {
       log("IKE: SA " + hex32(expiry.spi) + " to " + record.peer.address.to_string() + " reached its hard lifetime");
+      const auto version = record.ike_version;
+      const auto peer = record.peer.address;
       sas_.erase(sas_.begin() + static_cast<std::ptrdiff_t>(i));
       changed();
+      if (version == 1) retire_spent_main_modes(peer);
       return;
     }
     if (record.rekeying || negotiating(record.peer.address, record.policy.filter_id)) return;

@@ -196,6 +196,7 @@ bool IkeService::Engine::start_ikev2(const driver::Acquire& acquire, const Quick
   entry->policy = policy;
   entry->acquire = acquire;
   entry->lifetime = phase1->proposals.front().lifetime;
+  entry->quick_mode_limit = phase1->quick_mode_limit;
   v2::AuthConfig auth;
   const auto own = address_id(options_.local, true);
   auth.id_type = own.type;
@@ -508,6 +509,7 @@ void IkeService::Engine::install_child(Ikev2Entry& entry, const v2::ChildSa& chi
   record.ikev2_id = entry.id;
   const auto filter_id = record.policy.filter_id;
   sas_.push_back(std::move(record));
+  ++entry.children_established;
   ++counters_.quick_modes_established;
   log(ikev2_name(entry) + ": CHILD_SA inbound " + hex32(child.inbound_spi) + " / outbound " + hex32(child.outbound_spi) +
       " for filter " + std::to_string(filter_id) + " (" + child.local.to_string() + " <-> " + child.remote.to_string() + ")" +

@@ -17,7 +17,7 @@ bool IkeService::Engine::add_ikev2_child(const driver::Acquire& acquire, const Q
   const auto t = now();
   Ikev2Entry* entry = nullptr;
   for (auto& e : ikev2_) {
-    if (e->dead || e->peer.address != acquire.peer || !e->sa->established() || e->refuses_further_children) continue;
+    if (e->dead || e->deleting || e->peer.address != acquire.peer || !e->sa->established() || e->refuses_further_children) continue;
     if (e->expires && *e->expires <= t) continue;   // its successor, or a new one, takes it
     entry = e.get();
   }

@@ -143,9 +143,17 @@ void IkeService::Engine::delete_pair(std::size_t index, const std::string& reaso
       record.peer.address.to_string() + " (filter " + std::to_string(record.policy.filter_id) + "): " + reason + errors);
   if (notify && record.ike_version == 2) {
     if (Ikev2Entry* entry = ikev2_by_id(record.ikev2_id); entry != nullptr && !entry->dead) {
-      auto out = entry->sa->transition(Ikev2Sa::DeleteChildren{{record.inbound_spi}}, now());
       ++counters_.deletes_sent;
-      for (const auto& message : out.send) send(entry->peer, message);
+      if (ikev2_spent(*entry)) {
+        // Deleting the IKE SA deletes its CHILD_SAs with it (RFC 7296 1.4.1).
+        log(ikev2_name(*entry) + ": reached its limit of " + std::to_string(entry->quick_mode_limit) +
+            " CHILD_SAs and its last one is gone: deleting it");
+        entry->deleting = true;
+        after_ikev2_step(*entry, entry->sa->transition(Ikev2Sa::DeleteIkeSa{}, now()));
+      } else {
+        auto out = entry->sa->transition(Ikev2Sa::DeleteChildren{{record.inbound_spi}}, now());
+        for (const auto& message : out.send) send(entry->peer, message);
+      }
     }
   } else if (notify) {
     if (MainMode* mm = usable_main_mode(record.peer.address); mm != nullptr && mm->sa->established()) {
@@ -154,6 +162,31 @@ void IkeService::Engine::delete_pair(std::size_t index, const std::string& reaso
   }
   emit(IkeEvent{IkeEvent::Kind::SasDeleted, record.peer.address, record.role, record.auth_method, record.policy.filter_id,
                 record.inbound_spi, record.outbound_spi, reason});
+  if (record.ike_version == 1) retire_spent_main_modes(record.peer.address);
+}
+
+bool IkeService::Engine::ikev2_spent(const Ikev2Entry& entry) const {
+  if (!entry.sa->initiator() || !entry.sa->established() || entry.quick_mode_limit == 0) return false;
+  if (entry.children_established < entry.quick_mode_limit || !entry.adding.empty()) return false;
+  return std::none_of(sas_.begin(), sas_.end(), [&](const QuickModeSa& s) { return s.ikev2_id == entry.id; });
+}
+
+void IkeService::Engine::retire_spent_main_modes(const IpAddress& peer) {
+  const bool has_sas =
+      std::any_of(sas_.begin(), sas_.end(), [&](const QuickModeSa& s) { return s.ike_version == 1 && s.peer.address == peer; });
+  if (has_sas) return;
+  for (auto& mm : main_modes_) {
+    if (mm->dead || mm->peer.address != peer || !mm->sa->established() || mm->sa->role() != auth::Role::Initiator) continue;
+    if (mm->quick_mode_limit == 0 || mm->quick_modes_established < mm->quick_mode_limit) continue;
+    const bool installing = std::any_of(exchanges_.begin(), exchanges_.end(),
+                                        [&](const auto& ex) { return ex->main_mode == mm.get() && ex->release_outbound_at; });
+    if (installing || in_flight(*mm) != 0) continue;
+    log("IKE main mode " + sa::hex_cookie(mm->sa->initiator_cookie()) + " with " + peer.to_string() + ": reached its limit of " +
+        std::to_string(mm->quick_mode_limit) + " quick modes and its last SAs are gone: deleting it");
+    send_informational(*mm, {isakmp_delete(mm->sa->initiator_cookie(), mm->sa->responder_cookie())}, "ISAKMP DELETE");
+    mm->dead = true;
+    changed();
+  }
 }
 
 void IkeService::Engine::on_informational(const Endpoint& from, std::span<const std::byte> bytes, const IsakmpHeader& h) {

@@ -403,6 +403,37 @@ TEST(IkeService, QuickModeLimitMakesTheNextQuickModeNegotiateANewMainMode) {
   EXPECT_EQ(b.wait_snapshot([](const auto& snap) { return snap.quick_modes.size() == 2; }).quick_modes.size(), 2U);
 }
 
+// Master key PFS: the main mode that reached its quick mode limit is deleted with its last SAs,
+// on both sides, instead of lingering until its lifetime ends.
+TEST(IkeService, ASpentMainModeIsDeletedWithItsLastSas) {
+  Host a(kA, "spent secret"), b(kB, "spent secret");
+  a.policy.quick_mode_limit = 1;
+  a.start(a.options());
+  b.start(b.options());
+  ASSERT_TRUE(a.ike && b.ike);
+  a.ike->initiate(acquire_to(kA, kB));
+  ASSERT_TRUE(a.events.wait_for(IkeEvent::Kind::QuickModeEstablished).has_value());
+  ASSERT_EQ(b.wait_snapshot([](const auto& snap) { return snap.quick_modes.size() == 1; }).main_modes.size(), 1U);
+  a.ike->retain_filters({});   // the SA pair goes, with a DELETE
+  const auto sa = a.wait_snapshot([](const auto& snap) { return snap.main_modes.empty() && snap.quick_modes.empty(); });
+  EXPECT_TRUE(sa.main_modes.empty()) << "the initiator deleted its spent main mode";
+  const auto sb = b.wait_snapshot([](const auto& snap) { return snap.main_modes.empty() && snap.quick_modes.empty(); });
+  EXPECT_TRUE(sb.main_modes.empty()) << "the responder took the ISAKMP DELETE";
+  EXPECT_TRUE(sb.quick_modes.empty());
+  // A main mode under no limit stays for the next quick mode.
+  Host c(kA, "unlimited"), d(kB, "unlimited");
+  a.ike.reset();
+  b.ike.reset();
+  c.start(c.options());
+  d.start(d.options());
+  ASSERT_TRUE(c.ike && d.ike);
+  c.ike->initiate(acquire_to(kA, kB));
+  ASSERT_TRUE(c.events.wait_for(IkeEvent::Kind::QuickModeEstablished).has_value());
+  c.ike->retain_filters({});
+  EXPECT_EQ(d.wait_snapshot([](const auto& snap) { return snap.quick_modes.empty(); }).main_modes.size(), 1U);
+  EXPECT_EQ(c.ike->snapshot().main_modes.size(), 1U);
+}
+
 // RFC 2407 4.6.3.1: the responder applies the shorter lifetime and, when its own is shorter, says
 // so in RESPONDER-LIFETIME, which the initiator applies; a longer responder takes the initiator's.
 TEST(IkeService, BothSidesApplyTheShorterQuickModeLifetime) {

@@ -84,6 +84,17 @@ TEST(Ikev2Service, AcquireNegotiatesIkev2AndInstallsAChildSaOnBothSides) {
   EXPECT_EQ(b.sim.counters().sas.size(), 0U);
 }
 
+// Both hosts IKEv2 first, `a` with the policy's quick mode limit; true once a's first acquire to
+// `b` has its CHILD_SA.
+bool first_child_sa_with_limit(Host& a, Host& b, std::uint32_t limit) {
+  a.policy.quick_mode_limit = limit;
+  a.start(with_version(a.options(), IkeVersionPolicy::Ikev2First));
+  b.start(with_version(b.options(), IkeVersionPolicy::Ikev2First));
+  if (!a.ike || !b.ike) return false;
+  a.ike->initiate(acquire_to(kA, kB));
+  return a.events.wait_for(IkeEvent::Kind::QuickModeEstablished).has_value();
+}
+
 // A second filter's acquire to the same peer asks for a CHILD_SA in the IKE SA the first made
 // (CREATE_CHILD_SA), not for a second IKE SA; with the policy's quick mode limit at 1 (Windows'
 // master key PFS) it gets an IKE SA of its own.
@@ -91,12 +102,7 @@ TEST(Ikev2Service, ASecondFiltersAcquireAddsAChildSaToTheIkeSaUnlessTheQuickMode
   for (const std::uint32_t limit : {0U, 1U}) {
     SCOPED_TRACE("quick mode limit " + std::to_string(limit));
     Host a(kA, "loopback secret"), b(kB, "loopback secret");
-    a.policy.quick_mode_limit = limit;
-    a.start(with_version(a.options(), IkeVersionPolicy::Ikev2First));
-    b.start(with_version(b.options(), IkeVersionPolicy::Ikev2First));
-    ASSERT_TRUE(a.ike && b.ike);
-    a.ike->initiate(acquire_to(kA, kB));
-    ASSERT_TRUE(a.events.wait_for(IkeEvent::Kind::QuickModeEstablished).has_value());
+    ASSERT_TRUE(first_child_sa_with_limit(a, b, limit));
     auto udp = acquire_to(kA, kB);
     udp.filter_id = kUdpFilterId;
     for (int i = 0; i < 3; ++i) a.ike->initiate(udp);   // one CHILD_SA for the flow
@@ -114,6 +120,36 @@ TEST(Ikev2Service, ASecondFiltersAcquireAddsAChildSaToTheIkeSaUnlessTheQuickMode
     }
     EXPECT_EQ(a.events.count(IkeEvent::Kind::QuickModeEstablished), 2U);
     EXPECT_EQ(b.events.count(IkeEvent::Kind::QuickModeEstablished), 2U);
+  }
+}
+
+// Master key PFS (quick mode limit 1): the IKE SA whose one CHILD_SA we delete goes with it, on
+// both sides, so the next acquire gets a fresh IKE_SA_INIT; without a limit it stays.
+TEST(Ikev2Service, ASpentIkeSaIsDeletedWithItsLastChildSa) {
+  for (const std::uint32_t limit : {1U, 0U}) {
+    SCOPED_TRACE("quick mode limit " + std::to_string(limit));
+    Host a(kA, "loopback secret"), b(kB, "loopback secret");
+    ASSERT_TRUE(first_child_sa_with_limit(a, b, limit));
+    ASSERT_EQ(b.wait_snapshot([](const auto& s) { return s.quick_modes.size() == 1; }).main_modes.size(), 1U);
+    a.ike->retain_filters({});
+    const std::size_t left = limit == 1 ? 0 : 1;
+    const auto sb = b.wait_snapshot([&](const auto& s) { return s.quick_modes.empty() && s.main_modes.size() == left; });
+    EXPECT_TRUE(sb.quick_modes.empty());
+    EXPECT_EQ(sb.main_modes.size(), left);
+    EXPECT_EQ(a.wait_snapshot([&](const auto& s) { return s.main_modes.size() == left; }).main_modes.size(), left);
+    if (limit == 1) {
+      a.ike->initiate(acquire_to(kA, kB));
+      const auto again = b.wait_snapshot([](const auto& s) { return s.quick_modes.size() == 1; });
+      EXPECT_EQ(again.counters.ikev2_sas_established, 2U) << "a fresh IKE_SA_INIT for the next acquire";
+      // An acquire right after the DELETE, while the spent IKE SA is still closing: not coalesced
+      // into it, a third IKE SA.
+      ASSERT_EQ(a.wait_snapshot([](const auto& s) { return s.quick_modes.size() == 1; }).quick_modes.size(), 1U);
+      a.ike->retain_filters({});
+      a.ike->initiate(acquire_to(kA, kB));
+      const auto third = b.wait_snapshot([](const auto& s) { return s.counters.ikev2_sas_established == 3 && s.main_modes.size() == 1; });
+      EXPECT_EQ(third.counters.ikev2_sas_established, 3U);
+      EXPECT_EQ(third.main_modes.size(), 1U) << "the spent ones deleted";
+    }
   }
 }
 

@@ -8,6 +8,8 @@
 
 #include <memory>
 
+#include "ike/crypto/fetched.h"
+
 namespace ward::ike::v2 {
 namespace {
 
@@ -22,8 +24,8 @@ struct CipherCtxDeleter {
 using CipherCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxDeleter>;
 
 const EVP_CIPHER* cipher_of(const SkSuite& suite) {
-  if (suite.aead()) return suite.key_bits == 128 ? EVP_aes_128_gcm() : EVP_aes_256_gcm();
-  return suite.key_bits == 128 ? EVP_aes_128_cbc() : EVP_aes_256_cbc();
+  if (suite.aead()) return crypto::fetched_cipher(suite.key_bits == 128 ? "AES-128-GCM" : "AES-256-GCM");
+  return crypto::fetched_cipher(suite.key_bits == 128 ? "AES-128-CBC" : "AES-256-CBC");
 }
 
 const char* digest_of(IntegrityId id) {
@@ -37,10 +39,9 @@ const char* digest_of(IntegrityId id) {
 }
 
 Expected<Bytes, std::string> hmac(IntegrityId id, const SecureBytes& key, std::span<const std::byte> data) {
-  EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  EVP_MAC* mac = crypto::fetched_mac("HMAC");
   if (mac == nullptr) return unexpected(std::string("HMAC unavailable"));
   std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> ctx(EVP_MAC_CTX_new(mac), EVP_MAC_CTX_free);
-  EVP_MAC_free(mac);
   char* digest = const_cast<char*>(digest_of(id));
   OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_construct_end()};
   const auto k = key.reveal();
