@@ -72,6 +72,33 @@ function(ward_executable name)
   target_link_libraries(${name} PRIVATE ${ARG_DEPS})
 endfunction()
 
+# ward_test_precompiled_headers() — GoogleTest's header and the standard ones the tests use,
+# compiled once per build for every ward_test (REUSE_FROM ward_test_pch) instead of once per test
+# file: at -O0 they were a third to a half of a test file's compile time (ip_test.cpp 2.05 -> 0.76
+# CPU s, classifier_test.cpp 5.61 -> 3.05). GCC only: GCC checks a PCH against each file's flags
+# and so would refuse, not misuse, one that does not fit (-Winvalid-pch with -Werror says so);
+# clang's rules for a PCH reused across targets with their own -D flags are stricter, and the
+# clang builds (asan, fuzz) keep the plain compile. Called after find_package(GTest).
+function(ward_test_precompiled_headers)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    return()
+  endif()
+  add_library(ward_test_pch OBJECT ${PROJECT_SOURCE_DIR}/cmake/test_pch.cpp)
+  target_compile_options(ward_test_pch PRIVATE ${WARD_WARNINGS} ${WARD_TEST_COMPILE_OPTIONS})
+  target_link_libraries(ward_test_pch PRIVATE GTest::gtest GTest::gmock nlohmann_json::nlohmann_json)
+  target_precompile_headers(ward_test_pch PRIVATE
+    <gtest/gtest.h> <nlohmann/json.hpp>
+    <algorithm> <chrono> <filesystem> <fstream> <functional> <map> <memory> <optional> <set> <sstream>
+    <string> <thread> <vector>)
+endfunction()
+
+# Gives a test target the shared precompiled headers when the build has them.
+function(ward_use_test_pch name)
+  if(TARGET ward_test_pch)
+    target_precompile_headers(${name} REUSE_FROM ward_test_pch)
+  endif()
+endfunction()
+
 # ward_test(NAME SOURCES ... [DEPS ...] [LABELS ...] [ONE_PROCESS] [RUN_SERIAL]) — a GoogleTest
 # binary registered with ctest. Each test runs in a process of its own, except with ONE_PROCESS:
 # then ctest runs the whole binary once (one ctest test), so that an expensive service the binary
@@ -87,6 +114,7 @@ function(ward_test name)
     set(serial RUN_SERIAL TRUE)
   endif()
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
+  ward_use_test_pch(${name})
   if(NOT ARG_LABELS)
     set(ARG_LABELS unit)
   endif()
@@ -114,6 +142,7 @@ function(ward_uml_test name)
   add_executable(${name} ${ARG_SOURCES})
   target_compile_options(${name} PRIVATE ${WARD_WARNINGS} ${WARD_TEST_COMPILE_OPTIONS})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} ward_test_uml_main GTest::gtest GTest::gmock)
+  ward_use_test_pch(${name})
   add_test(NAME ${name} COMMAND ${name} WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
   # The kernel's own limit (WARD_UML_LIMIT_SECONDS) ends it before ctest's, so its output is kept.
   # COST: each binary runs 35-125 s in one piece, so ctest starts them first (as the e2e labs);
