@@ -78,6 +78,14 @@ Expected<std::vector<UdpSocket>, std::string> bind_group(const IpAddress& local,
     sockets.push_back(std::move(*socket));
     return sockets;
   }
+  // SO_REUSEPORT lets any socket of the same user join the group, so a second wardd (also root)
+  // would take part of this one's IKE traffic instead of failing. A plain bind first fails as a
+  // second service on the port always did; the group binds once it is released (port 0 has no
+  // one to meet: each socket would get its own port anyway).
+  if (port != 0) {
+    auto probe = UdpSocket::bind(local, port);
+    if (!probe) return unexpected(std::move(probe.error()));
+  }
   for (std::size_t i = 0; i < count; ++i) {
     auto socket = UdpSocket::bind(local, port, true);
     if (!socket) return unexpected(std::move(socket.error()));

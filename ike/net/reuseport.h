@@ -26,8 +26,8 @@ namespace ward::ike::net {
 std::size_t peer_engine(const IpAddress& peer, std::size_t count) noexcept;
 
 // `count` sockets on local:port, the first bound first; with count > 1 each has SO_REUSEPORT and
-// the group the program choosing by peer_engine(). count 1: one plain socket (no SO_REUSEPORT:
-// a second service on the port fails to bind, as before).
+// the group the program choosing by peer_engine(). count 1: one plain socket (no SO_REUSEPORT).
+// Either way a second service on the port fails to bind ("Address already in use"), as before.
 Expected<std::vector<UdpSocket>, std::string> bind_group(const IpAddress& local, std::uint16_t port, std::size_t count);
 
 }  // namespace ward::ike::net

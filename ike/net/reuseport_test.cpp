@@ -85,5 +85,28 @@ TEST(Reuseport, OneEngineIsOnePlainSocketAndTheHashSpreadsAddresses) {
   for (const auto n : spread) EXPECT_GT(n, 40U);   // 64 each if even
 }
 
+// A second service on the port fails to bind, whether it or the first runs one engine or several:
+// SO_REUSEPORT alone would let a second group of the same user join the first and take part of
+// its peers' datagrams.
+TEST(Reuseport, ASecondGroupOnThePortFailsInsteadOfJoiningTheFirst) {
+  const IpAddress local = IpAddress::v4(0x7f000001u);
+  for (const std::size_t first : {1U, 2U}) {
+    const auto port = static_cast<std::uint16_t>(test_port() + 8 + first);
+    auto group = bind_group(local, port, first);
+    ASSERT_TRUE(group.has_value()) << group.error();
+    for (const std::size_t second : {1U, 2U, 3U}) {
+      auto other = bind_group(local, port, second);
+      ASSERT_FALSE(other.has_value()) << first << " then " << second << " engines: the second joined";
+      EXPECT_NE(other.error().find("bind 127.0.0.1:" + std::to_string(port)), std::string::npos) << other.error();
+      EXPECT_NE(other.error().find("in use"), std::string::npos) << other.error();
+    }
+  }
+  // Released, the port takes a group again.
+  const auto port = static_cast<std::uint16_t>(test_port() + 12);
+  { auto group = bind_group(local, port, 2); ASSERT_TRUE(group.has_value()) << group.error(); }
+  auto again = bind_group(local, port, 2);
+  EXPECT_TRUE(again.has_value()) << again.error();
+}
+
 }  // namespace
 }  // namespace ward::ike::net
