@@ -140,15 +140,6 @@ service::IkeServiceOptions options_for(const IpAddress& local, std::uint16_t por
   return o;
 }
 
-driver::Acquire acquire_to(const IpAddress& from, const IpAddress& to) {
-  driver::Acquire a;
-  a.filter_id = kFilterId;
-  a.peer = to;
-  a.source = from;
-  a.destination = to;
-  return a;
-}
-
 // ---- the crypto bound --------------------------------------------------------------------------
 
 std::vector<std::byte> filler(std::size_t size, std::uint8_t value) { return std::vector<std::byte>(size, std::byte{value}); }
@@ -355,7 +346,7 @@ Row run_pipelined(IkeGroupDescription group, unsigned ike_version, unsigned engi
     threads.emplace_back([&, ini = i.get()] {
       for (unsigned n = 1; n <= handshakes; ++n) {
         const auto t0 = Steady::now();
-        ini->service->initiate(acquire_to(ini->address, responder_address));
+        ini->service->initiate(testing::acquire_for(kFilterId, ini->address, responder_address));
         if (!ini->side.events.wait_for(n)) {
           std::fprintf(stderr, "initiator %s: handshake %u not established (%s)\n", ini->address.to_string().c_str(), n,
                        ini->side.events.last_failure().c_str());
