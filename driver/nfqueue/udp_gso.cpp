@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "driver/crypto/ip_packet.h"
-#include "driver/nfqueue/packet_bytes.h"
+#include "driver/packet/packet_bytes.h"
 
 namespace ward::driver {
 
