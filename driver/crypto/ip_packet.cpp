@@ -5,6 +5,7 @@
 
 #include "common/byte_reader.h"
 #include "driver/crypto/constants.h"
+#include "driver/packet/packet_bytes.h"
 
 namespace ward::driver::crypto {
 
@@ -29,24 +30,19 @@ bool failed(const Expected<T, ParseError>& value) noexcept {
 
 Expected<IpPacketInfo, DropReason> parse_ipv4(std::span<const std::byte> packet, Fragments fragments) noexcept {
   if (packet.size() < kIpv4MinHeaderLength) return unexpected(DropReason::Truncated);
-  ByteReader reader(packet, "IPv4 header");
   IpPacketInfo info;
   info.version = IpVersion::V4;
-  // Read as three 32-bit words and two addresses (five reader calls instead of ten: this runs for
-  // every packet in both directions); the fields are split out of the words below.
-  auto word0 = reader.u32_be("version/IHL/TOS/total length");
-  auto word1 = reader.u32_be("identification/flags/fragment offset");
-  auto word2 = reader.u32_be("TTL/protocol/header checksum");
-  auto source = reader.bytes(kIpv4AddressLength, "source address");
-  auto destination = reader.bytes(kIpv4AddressLength, "destination address");
-  if (failed(word0) || failed(word1) || failed(word2) || failed(source) || failed(destination)) {
-    return unexpected(DropReason::Truncated);
-  }
-  const auto version_ihl = static_cast<std::uint8_t>(*word0 >> 24);
-  const auto tos = static_cast<std::uint8_t>(*word0 >> 16);
-  const auto total_length = static_cast<std::uint16_t>(*word0);
-  const auto flags_fragment = static_cast<std::uint16_t>(*word1);
-  const auto protocol = static_cast<std::uint8_t>(*word2 >> 16);
+  // The fixed header is there (checked above), so it is read at its offsets, as three 32-bit words
+  // and two addresses, without the reader's per-read checks: this runs for every packet in both
+  // directions.
+  const std::uint32_t word0 = packet_bytes::be32(packet, 0);  // version/IHL/TOS/total length
+  const std::uint32_t word1 = packet_bytes::be32(packet, 4);  // identification/flags/fragment offset
+  const std::uint32_t word2 = packet_bytes::be32(packet, 8);  // TTL/protocol/header checksum
+  const auto version_ihl = static_cast<std::uint8_t>(word0 >> 24);
+  const auto tos = static_cast<std::uint8_t>(word0 >> 16);
+  const auto total_length = static_cast<std::uint16_t>(word0);
+  const auto flags_fragment = static_cast<std::uint16_t>(word1);
+  const auto protocol = static_cast<std::uint8_t>(word2 >> 16);
   const std::size_t header_length = static_cast<std::size_t>(version_ihl & 0x0f) * 4;
   if ((version_ihl >> 4) != kIpv4Version || header_length < kIpv4MinHeaderLength || total_length < header_length) {
     return unexpected(DropReason::BadIpHeader);
@@ -63,8 +59,12 @@ Expected<IpPacketInfo, DropReason> parse_ipv4(std::span<const std::byte> packet,
   info.total_length = total_length;
   info.traffic_class = tos;
   info.has_options = header_length > kIpv4MinHeaderLength;
-  info.source = *IpAddress::from_bytes(*source);
-  info.destination = *IpAddress::from_bytes(*destination);
+  const auto address = [&](std::size_t at) {
+    return IpAddress::v4(packet_bytes::u8(packet, at), packet_bytes::u8(packet, at + 1), packet_bytes::u8(packet, at + 2),
+                         packet_bytes::u8(packet, at + 3));
+  };
+  info.source = address(12);
+  info.destination = address(16);
   return info;
 }
 

@@ -26,6 +26,7 @@
 #include "driver/crypto/test_sas.h"
 #include "driver/nfqueue/nfqueue_dataplane.h"
 #include "driver/nfqueue/static_sas.h"
+#include "tests/netns/iperf3.h"
 #include "tests/netns/netns.h"
 
 namespace ward::driver {
@@ -190,9 +191,6 @@ class EspInUdpNetnsTest : public ::testing::Test {
   void expect_superpackets_both_ways(const char* a, const char* b) {
     EXPECT_EQ(a_->exec(std::string("ping -c3 -i0.2 -W2 ") + b + " >/dev/null"), 0);
     EXPECT_EQ(b_->exec(std::string("ping -c2 -i0.2 -W2 ") + a + " >/dev/null"), 0);
-    const std::string pid_file = "/tmp/ward-esp-udp-" + std::to_string(getpid()) + ".iperf";
-    ASSERT_EQ(b_->exec("iperf3 -s -D -p 5201 --pidfile " + pid_file), 0);
-    std::this_thread::sleep_for(300ms);
     // WARD_BENCH_IPERF_BYTES (iperf3's -n, 8M by default): a longer stream for a steadier figure.
     const char* bytes = std::getenv("WARD_BENCH_IPERF_BYTES");
     const std::string amount = bytes != nullptr && *bytes != '\0' ? bytes : "8M";
@@ -204,20 +202,16 @@ class EspInUdpNetnsTest : public ::testing::Test {
              static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
     };
     std::vector<double> cpu;
+    std::uint16_t port = 5201;
     const auto iperf = [&](const std::string& options) {
       const double before = cpu_seconds();
-      std::string out;
-      for (int attempt = 0; attempt < 20; ++attempt) {
-        out = a_->exec_output(std::string("iperf3 -c ") + b + " -p 5201 -n " + amount + " -J" + options);
-        if (out.find("the server is busy") == std::string::npos) break;
-        std::this_thread::sleep_for(200ms);
-      }
+      // Each run against a one-off server on a port of its own (iperf3_once says why).
+      auto out = ward::testing::iperf3_once(*b_, *a_, b, port++, "-n " + amount + options);
       cpu.push_back(cpu_seconds() - before);
       return out;
     };
     const auto forward = iperf("");
     const auto reverse = iperf(" -R");
-    b_->exec("kill $(cat " + pid_file + "); rm -f " + pid_file);
     const auto received = [](const std::string& json) -> std::uint64_t {
       try {
         return nlohmann::json::parse(json).at("end").at("sum_received").at("bytes").get<std::uint64_t>();

@@ -19,6 +19,7 @@
 #include "driver/crypto/test_sas.h"
 #include "driver/nfqueue/nfqueue_dataplane.h"
 #include "driver/nfqueue/static_sas.h"
+#include "tests/netns/iperf3.h"
 #include "tests/netns/netns.h"
 
 namespace ward::driver {
@@ -177,26 +178,13 @@ TEST_P(EspNetnsTest, PingAndTcpPassProtectedAndTheWireCarriesOnlyEsp) {
     EXPECT_TRUE(ward::testing::tcp_connects(*a_, kAddressB, kOpenPort));
     EXPECT_FALSE(ward::testing::tcp_connects(*a_, kAddressB, kBlockedPort)) << "the block filter outranks negotiate";
   }
-  // A TCP stream both ways (iperf3 sends from A, then with -R from B). A fixed 2 MB each way, not a
-  // duration: tshark decrypts the whole capture below, and a fast run would hand it ~100 MB.
-  ASSERT_EQ(b_->exec("iperf3 -s -D -p 5201 --pidfile " + capture + ".iperf"), 0);
-  std::this_thread::sleep_for(300ms);
-  // The iperf3 server takes a moment after one test before it accepts the next; on a loaded
-  // machine the second client can come too early and be told "the server is busy": ask again.
-  const auto iperf = [&](const std::string& options) {
-    std::string out;
-    for (int attempt = 0; attempt < 20; ++attempt) {
-      out = a_->exec_output(std::string("iperf3 -c ") + kAddressB + " -p 5201 -n 2M -J" + options);
-      if (out.find("the server is busy") == std::string::npos) break;
-      std::this_thread::sleep_for(200ms);
-    }
-    return out;
-  };
-  const auto forward = iperf("");
-  const auto reverse = iperf(" -R");
+  // A TCP stream both ways (iperf3 sends from A, then with -R from B), each against a one-off
+  // server of its own (iperf3_once says why). A fixed 2 MB each way, not a duration: tshark
+  // decrypts the whole capture below, and a fast run would hand it ~100 MB.
+  const auto forward = ward::testing::iperf3_once(*b_, *a_, kAddressB, 5201, "-n 2M");
+  const auto reverse = ward::testing::iperf3_once(*b_, *a_, kAddressB, 5202, "-n 2M -R");
   EXPECT_NE(forward.find("\"bits_per_second\""), std::string::npos) << forward.substr(0, 400);
   EXPECT_NE(reverse.find("\"bits_per_second\""), std::string::npos) << reverse.substr(0, 400);
-  b_->exec("kill $(cat " + capture + ".iperf)");
 
   EXPECT_GE(sa_packets(*dataplane_a_, kSpiAtoB), 3u);
   EXPECT_GE(sa_packets(*dataplane_b_, kSpiAtoB), 3u);

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "driver/crypto/ip_packet.h"
-#include "driver/nfqueue/packet_bytes.h"
+#include "driver/packet/packet_bytes.h"
 
 namespace ward::driver {
 

@@ -14,7 +14,7 @@
 #include <fstream>
 
 #include "driver/crypto/ip_packet.h"
-#include "driver/nfqueue/packet_bytes.h"
+#include "driver/packet/packet_bytes.h"
 
 namespace ward::driver {
 

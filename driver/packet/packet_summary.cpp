@@ -1,6 +1,9 @@
 #include "driver/packet/packet_summary.h"
 
+#include "driver/packet/packet_bytes.h"
+
 #include <array>
+#include <optional>
 #include <string>
 
 namespace ward::driver {
@@ -43,7 +46,38 @@ Expected<void, ParseError> read_upper_layer(ByteReader& reader, PacketSummary& s
   return {};
 }
 
-Expected<PacketSummary, ParseError> summarize_v4(std::span<const std::byte> packet) {
+// Every packet in both directions comes here (the classifier outbound, the SA's filter check on
+// the decrypted packet inbound), and the reader's checked reads were ~8 % of the ESP fast path's
+// samples. So the lengths are checked once and the fields read at their fixed offsets; a packet
+// this does not take (short, a bad IHL or total length, an upper-layer header too short for its
+// ports or SPI) goes through summarize_v4_checked, which names what is wrong. What this takes,
+// the checked reader takes too, with the same fields.
+std::optional<PacketSummary> summarize_v4_well_formed(std::span<const std::byte> packet) noexcept {
+  if (packet.size() < kIpv4MinHeader) return std::nullopt;
+  const std::size_t header_length = std::size_t{packet_bytes::u8(packet, 0) & 0x0Fu} * 4;
+  const std::size_t total_length = packet_bytes::be16(packet, 2);
+  if (header_length < kIpv4MinHeader || total_length < header_length || total_length > packet.size()) return std::nullopt;
+  PacketSummary summary;
+  summary.length = total_length;
+  summary.later_fragment = (packet_bytes::be16(packet, 6) & kIpv4FragmentOffsetMask) != 0;
+  summary.protocol = packet_bytes::u8(packet, 9);
+  summary.source = IpAddress::v4(packet_bytes::be32(packet, 12));
+  summary.destination = IpAddress::v4(packet_bytes::be32(packet, 16));
+  summary.upper_layer_offset = header_length;
+  if (summary.later_fragment) return summary;
+  const auto upper = packet.subspan(header_length, total_length - header_length);
+  if (summary.protocol == ip_proto::kTcp || summary.protocol == ip_proto::kUdp) {
+    if (upper.size() < 4) return std::nullopt;
+    summary.source_port = packet_bytes::be16(upper, 0);
+    summary.destination_port = packet_bytes::be16(upper, 2);
+  } else if (summary.protocol == ip_proto::kEsp) {
+    if (upper.size() < 4) return std::nullopt;
+    summary.esp_spi = packet_bytes::be32(upper, 0);
+  }
+  return summary;
+}
+
+Expected<PacketSummary, ParseError> summarize_v4_checked(std::span<const std::byte> packet) {
   ByteReader reader(packet, "IPv4 header");
   PacketSummary summary;
   auto version_ihl = reader.u8("version/IHL");
@@ -133,16 +167,33 @@ Expected<PacketSummary, ParseError> summarize_v6(std::span<const std::byte> pack
 
 }  // namespace
 
-Expected<PacketSummary, ParseError> summarize_ip_packet(std::span<const std::byte> packet) noexcept {
+namespace {
+
+Expected<PacketSummary, ParseError> summarize(std::span<const std::byte> packet, bool fixed_offsets) noexcept {
   try {
     if (packet.empty()) return unexpected(ParseError{"IP packet", "version", 0, "empty packet"});
     const auto version = std::to_integer<unsigned>(packet[0]) >> 4;
-    if (version == 4) return summarize_v4(packet);
+    if (version == 4) {
+      if (fixed_offsets) {
+        if (auto summary = summarize_v4_well_formed(packet)) return *summary;
+      }
+      return summarize_v4_checked(packet);
+    }
     if (version == 6) return summarize_v6(packet);
     return unexpected(ParseError{"IP packet", "version", 0, "version " + std::to_string(version) + " is neither 4 nor 6"});
   } catch (const std::bad_alloc&) {
     return unexpected(ParseError{"IP packet", "", 0, "out of memory"});
   }
+}
+
+}  // namespace
+
+Expected<PacketSummary, ParseError> summarize_ip_packet(std::span<const std::byte> packet) noexcept {
+  return summarize(packet, true);
+}
+
+Expected<PacketSummary, ParseError> summarize_ip_packet_checked(std::span<const std::byte> packet) noexcept {
+  return summarize(packet, false);
 }
 
 }  // namespace ward::driver

@@ -45,5 +45,8 @@ struct PacketSummary {
 };
 
 Expected<PacketSummary, ParseError> summarize_ip_packet(std::span<const std::byte> packet) noexcept;
+// The same through ByteReader's checked reads only (summarize_ip_packet reads a well-formed IPv4
+// header at fixed offsets instead): the reference its tests and fuzz target compare it with.
+Expected<PacketSummary, ParseError> summarize_ip_packet_checked(std::span<const std::byte> packet) noexcept;
 
 }  // namespace ward::driver

@@ -1,5 +1,7 @@
 #include "driver/packet/packet_summary.h"
 
+#include <string>
+
 #include <gtest/gtest.h>
 
 #include "driver/packet/test_packets.h"
@@ -82,6 +84,50 @@ TEST(PacketSummary, MalformedPacketsAreErrorsWithOffsets) {
   ASSERT_FALSE(result.has_value());
   EXPECT_EQ(result.error().field, "destination port");
   EXPECT_EQ(result.error().offset, 22u);
+}
+
+// summarize_ip_packet reads a well-formed IPv4 header at fixed offsets; whatever it takes or
+// refuses, the checked reader must take with the same fields or refuse with the same error.
+// Returns what differs ("" when nothing does).
+std::string difference_from_checked(std::span<const std::byte> packet) {
+  const auto fast = summarize_ip_packet(packet);
+  const auto checked = summarize_ip_packet_checked(packet);
+  if (fast.has_value() != checked.has_value()) return fast.has_value() ? "only the checked reader refused" : "only the fast path refused";
+  if (!fast.has_value()) {
+    return fast.error().to_string() == checked.error().to_string() ? "" : fast.error().to_string() + " vs " + checked.error().to_string();
+  }
+  std::string out;
+  if (fast->source != checked->source || fast->destination != checked->destination) out += " addresses";
+  if (fast->protocol != checked->protocol) out += " protocol";
+  if (fast->source_port != checked->source_port || fast->destination_port != checked->destination_port) out += " ports";
+  if (fast->esp_spi != checked->esp_spi) out += " SPI";
+  if (fast->upper_layer_offset != checked->upper_layer_offset) out += " upper-layer offset";
+  if (fast->length != checked->length) out += " length";
+  if (fast->later_fragment != checked->later_fragment) out += " later fragment";
+  return out;
+}
+
+TEST(PacketSummary, Ipv4AtFixedOffsetsAgreesWithTheCheckedReader) {
+  for (const std::uint8_t protocol : {ip_proto::kTcp, ip_proto::kUdp, ip_proto::kEsp, ip_proto::kIcmp}) {
+    const auto packet = testing::make_packet(ip("10.0.0.1"), ip("10.0.0.2"), protocol, 1234, 443, 8, 0xAABBCCDD);
+    for (std::size_t size = 0; size <= packet.size(); ++size) {
+      for (unsigned ihl = 0; ihl < 16; ++ihl) {
+        for (std::size_t total = 0; total <= packet.size() + 2; ++total) {
+          for (const std::uint8_t fragment_high : {0x40, 0x20, 0x01}) {  // DF; MF (first fragment); a later fragment
+            auto bytes = packet;
+            bytes[0] = std::byte{static_cast<std::uint8_t>(0x40 | ihl)};
+            bytes[2] = std::byte{static_cast<std::uint8_t>(total >> 8)};
+            bytes[3] = std::byte{static_cast<std::uint8_t>(total)};
+            bytes[6] = std::byte{fragment_high};
+            bytes.resize(size);
+            const auto difference = difference_from_checked(bytes);
+            ASSERT_EQ(difference, "") << "protocol " << unsigned{protocol} << ", " << size << " bytes, IHL " << ihl << ", total length "
+                                      << total << ", flags/offset byte " << unsigned{fragment_high};
+          }
+        }
+      }
+    }
+  }
 }
 
 }  // namespace

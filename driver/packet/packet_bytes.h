@@ -1,5 +1,6 @@
 // Big-endian reads and writes at byte offsets of a packet, for the fast path's header edits
-// (gso_segments, tun_injector). Callers check lengths first: these do not.
+// and parsers (gso_segments, tun_injector, udp_gso, packet_summary, crypto/ip_packet). Callers check
+// lengths first: these do not.
 #pragma once
 
 #include <cstddef>
