@@ -439,8 +439,8 @@ Expected<Body, std::string> IkeProcess::handle_call(Incoming& m, const std::weak
       auto request = ikeproc::decode<ikeproc::QuickModePeerRequest>(m.body);
       if (!request) return unexpected(std::move(request.error()));
       auto policy = bridge_.quick_mode_for_peer(request->local, request->peer, request->peer_side, request->our_side);
-      if (!policy) return unexpected(std::move(policy.error()));
-      return ikeproc::encode(*policy);
+      if (!policy) return ikeproc::encode(ikeproc::QuickModePeerAnswer{std::move(policy.error())});
+      return ikeproc::encode(ikeproc::QuickModePeerAnswer{std::move(*policy)});
     }
     case ikeproc::kSkeyid: {
       auto request = ikeproc::decode<ikeproc::SkeyidRequest>(m.body);

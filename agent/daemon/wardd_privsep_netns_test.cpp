@@ -224,6 +224,53 @@ class WarddPrivsepNetnsTest : public testing::TwoWarddHosts {
   }
   static std::string between_hosts() { return std::string("ip.addr == ") + kAddressA + " && ip.addr == " + kAddressB; }
 
+  // B's policy adds to A's a rule for exactly B <-> A whose action offers only DES: it fails closed
+  // on B (agent/ikebridge/offers.h), its filter blocks and has nothing to propose, while the subnet
+  // rule still authenticates A's main mode. A's quick mode for its traffic to B reaches B's IKE
+  // process, which asks B's wardd (kQuickModeForPeer); wardd's policy refuses it with
+  // NO-PROPOSAL-CHOSEN, typed across the channel, and that is what A is told (IKEv2: in IKE_AUTH,
+  // for its CHILD_SA).
+  void expect_refused_with_no_proposal_chosen_by_bs_policy() {
+    auto policy_b = esp_policy("privsep secret");
+    model::Filter b_to_a;
+    b_to_a.id = model::Guid::random();
+    b_to_a.source = model::AddressSpec::host(*IpAddress::parse(kAddressB));
+    b_to_a.destination = model::AddressSpec::host(*IpAddress::parse(kAddressA));
+    policy_b.filter_lists.push_back({model::Guid::random(), "B and A", "", {b_to_a}});
+    auto des_only = policy_b.filter_actions[0];
+    des_only.id = model::Guid::random();
+    des_only.name = "DES only";
+    des_only.security_methods = {{std::nullopt, model::EspTransform{model::Cipher::Des, model::Integrity::Sha1}, 100000, 900}};
+    policy_b.filter_actions.push_back(des_only);
+    auto rule = policy_b.rules[0];
+    rule.id = model::Guid::random();
+    rule.name = "B and A with DES";
+    rule.filter_list = policy_b.filter_lists.back().id;
+    rule.filter_action = des_only.id;
+    policy_b.rules.push_back(rule);
+    testing::start_wardd(a_, esp_policy("privsep secret"));
+    testing::start_wardd(b_, policy_b);
+    ASSERT_GT(wait_for_ike_process(b_), 0) << test::file_tail(b_.log);
+    EXPECT_NE(ward::testing::ping_once(*a_.ns, kAddressB), 0);
+    nlohmann::json failure;
+    EXPECT_TRUE(eventually([&] {
+      for (const auto& f : show_sa(a_).value("failures", nlohmann::json::array())) {
+        if (f.value("peer", "") == kAddressB && f.value("role", "") == "initiator") failure = f;
+      }
+      return !failure.is_null();
+    })) << show_sa(a_).dump(1) << test::file_tail(a_.log) << test::file_tail(b_.log);
+    EXPECT_EQ(failure.value("failure_kind", ""), "no-proposal-chosen") << failure.dump(1);
+    const auto reason = failure.value("reason", "");   // IKEv1 and IKEv2 spell the type their way
+    EXPECT_TRUE(reason.find("NO-PROPOSAL-CHOSEN") != std::string::npos || reason.find("NO_PROPOSAL_CHOSEN") != std::string::npos)
+        << failure.dump(1);
+    // B's wardd logs what its IKE process told A, with the policy's words for why (the log escapes
+    // the quotes around the rule's name).
+    const std::string why = "NO-PROPOSAL-CHOSEN: " + std::string(kAddressB) + "/32 -> " + kAddressA +
+                            "/32 falls under a block filter of rule \\\"B and A with DES\\\" (it fails closed: ";
+    EXPECT_TRUE(eventually([&] { return host_log_has(b_, why); })) << why << "\n" << test::file_tail(b_.log);
+    EXPECT_TRUE(show_sa(a_).value("sas", nlohmann::json::array()).empty()) << show_sa(a_).dump(1);
+  }
+
   std::string capture_, capture_pid_;
 };
 
@@ -293,6 +340,15 @@ TEST_F(WarddPrivsepNetnsTest, TheIkeProcessNegotiatesIkev2WithAPresharedKeyKeptI
   EXPECT_TRUE(eventually([&] { return !a_.wardd.running(); }));
   EXPECT_TRUE(eventually([&] { return show_sa(b_).value("quick_modes", nlohmann::json::array()).empty(); }))
       << show_sa(b_).dump(1);
+}
+
+TEST_F(WarddPrivsepNetnsTest, ARuleThatFailsClosedInWarddIsRefusedToThePeerWithNoProposalChosen) {
+  expect_refused_with_no_proposal_chosen_by_bs_policy();
+}
+
+TEST_F(WarddPrivsepNetnsTest, ARuleThatFailsClosedInWarddRefusesTheIkev2ChildSaWithNoProposalChosen) {
+  for (auto* host : {&a_, &b_}) testing::lay_out(*host, host->dir, "nfqueue", "", "[privsep]\nuser = nobody\n[ike]\nversion = ikev2-first\n");
+  expect_refused_with_no_proposal_chosen_by_bs_policy();
 }
 
 TEST_F(WarddPrivsepNetnsTest, AKilledIkeProcessIsRestartedAndTrafficResumesWithoutClearPackets) {

@@ -232,12 +232,19 @@ Expected<ike::service::QuickModePolicy, std::string> PolicyBridge::quick_mode_fo
   return q;
 }
 
-Expected<ike::service::QuickModePolicy, std::string> PolicyBridge::quick_mode_for_peer(const IpAddress& local,
-                                                                                      const IpAddress& peer,
-                                                                                      const TrafficSelector& peer_side,
-                                                                                      const TrafficSelector& our_side) const {
+Expected<ike::service::QuickModePolicy, ike::service::PolicyRefusal> PolicyBridge::quick_mode_for_peer(
+    const IpAddress& local, const IpAddress& peer, const TrafficSelector& peer_side, const TrafficSelector& our_side) const {
+  using ike::NotifyMessageType;
+  // No filter negotiates the IDs: INVALID-ID-INFORMATION. One covers them but has nothing usable
+  // to propose (its rule fails closed, or its action's methods are all left out): NO-PROPOSAL-CHOSEN.
+  const auto no_filter = [](std::string reason) {
+    return unexpected(ike::service::PolicyRefusal{NotifyMessageType::InvalidIdInformation, std::move(reason)});
+  };
+  const auto nothing_to_propose = [](std::string reason) {
+    return unexpected(ike::service::PolicyRefusal{NotifyMessageType::NoProposalChosen, std::move(reason)});
+  };
   const auto s = current();
-  if (!s) return unexpected(std::string("no policy is applied"));
+  if (!s) return no_filter("no policy is applied");
   // Transport mode: our side must include this host. Tunnel mode: the peer must be the rule's
   // tunnel endpoint, and the sides are the inner subnets.
   const bool our_side_local = our_side.prefix.contains(local) || our_side.prefix.is_any();
@@ -249,33 +256,31 @@ Expected<ike::service::QuickModePolicy, std::string> PolicyBridge::quick_mode_fo
     if (!covers(f.source_ports, our_side.port) || !covers(f.destination_ports, peer_side.port)) continue;
     if (f.tunnel_endpoint ? *f.tunnel_endpoint != peer : !our_side_local) continue;
     if (f.action != model::ActionKind::Negotiate) {
+      // A rule that fails closed was meant to negotiate: it has nothing usable to propose.
       const auto* closed = s->offers.fail_closed_rule(f.rule_index);
-      // A rule that fails closed was meant to negotiate and has nothing usable to propose: the
-      // peer is told NO-PROPOSAL-CHOSEN (IkeService reads the type from the reason), else
-      // INVALID-ID-INFORMATION (no filter negotiates these IDs).
-      return unexpected(std::string(closed ? "NO-PROPOSAL-CHOSEN: " : "") + our_side.prefix.to_string() + " -> " +
-                        peer_side.prefix.to_string() + " falls under a " +
-                        (f.action == model::ActionKind::Permit ? "permit" : "block") + " filter of rule \"" +
-                        model::display_name(s->policy.rules.at(f.rule_index)) + "\"" +
-                        (closed ? " (it fails closed: " + closed->reason + ")" : ""));
+      auto reason = our_side.prefix.to_string() + " -> " + peer_side.prefix.to_string() + " falls under a " +
+                    (f.action == model::ActionKind::Permit ? "permit" : "block") + " filter of rule \"" +
+                    model::display_name(s->policy.rules.at(f.rule_index)) + "\"";
+      if (closed) return nothing_to_propose(reason + " (it fails closed: " + closed->reason + ")");
+      return no_filter(reason);
     }
     auto q = quick_mode_for_filter(*s, i);
-    if (!q) return unexpected("NO-PROPOSAL-CHOSEN: " + q.error());   // a filter covers the IDs; nothing to propose
-    return q;
+    if (!q) return nothing_to_propose(q.error());
+    return std::move(*q);
   }
   if (!our_side_local) {
-    return unexpected("our side " + our_side.prefix.to_string() + " does not include " + local.to_string() +
-                      " and no tunnel rule to " + peer.to_string() + " covers it");
+    return no_filter("our side " + our_side.prefix.to_string() + " does not include " + local.to_string() +
+                     " and no tunnel rule to " + peer.to_string() + " covers it");
   }
   // Windows' default response: what no filter covers, the default response rule answers (in
   // transport mode, between this host and the peer).
   if (s->compiled.default_response_rule && peer_side.prefix.contains(peer)) {
     auto q = default_response(*s, our_side, peer_side);
-    if (!q) return unexpected("NO-PROPOSAL-CHOSEN: " + q.error());
-    return q;
+    if (!q) return nothing_to_propose(q.error());
+    return std::move(*q);
   }
-  return unexpected("no filter covers " + our_side.prefix.to_string() + " -> " + peer_side.prefix.to_string() +
-                    (s->compiled.default_response_rule ? std::string() : " and the policy has no active default response rule"));
+  return no_filter("no filter covers " + our_side.prefix.to_string() + " -> " + peer_side.prefix.to_string() +
+                   (s->compiled.default_response_rule ? std::string() : " and the policy has no active default response rule"));
 }
 
 }  // namespace ward::agent::ikebridge

@@ -115,7 +115,7 @@ class PolicyBridge final : public ike::service::PolicyLookup {
   Expected<ike::service::Phase1Policy, std::string> phase1_for(const IpAddress& local, const IpAddress& peer,
                                                               std::optional<std::uint32_t> filter_id) const override;
   Expected<ike::service::QuickModePolicy, std::string> quick_mode_for_acquire(const driver::Acquire& acquire) const override;
-  Expected<ike::service::QuickModePolicy, std::string> quick_mode_for_peer(
+  Expected<ike::service::QuickModePolicy, ike::service::PolicyRefusal> quick_mode_for_peer(
       const IpAddress& local, const IpAddress& peer, const ike::sa::TrafficSelector& peer_side,
       const ike::sa::TrafficSelector& our_side) const override;
 

@@ -286,7 +286,8 @@ TEST_F(IkeBridgeTest, ResponderFindsTheMostSpecificFilterForThePeersIds) {
   auto refused = bridge.quick_mode_for_peer(kHostA, blocked, ike::sa::TrafficSelector{IpPrefix::host(blocked)},
                                             ike::sa::TrafficSelector{IpPrefix::host(kHostA)});
   ASSERT_FALSE(refused.has_value());
-  EXPECT_NE(refused.error().find("block filter of rule \"block B.9\""), std::string::npos) << refused.error();
+  EXPECT_EQ(refused.error().type, ike::NotifyMessageType::InvalidIdInformation) << refused.error();
+  EXPECT_NE(refused.error().reason.find("block filter of rule \"block B.9\""), std::string::npos) << refused.error();
 
   // Outside every filter.
   const auto stranger = ip("192.0.2.1");
@@ -294,7 +295,8 @@ TEST_F(IkeBridgeTest, ResponderFindsTheMostSpecificFilterForThePeersIds) {
   auto none = bridge.quick_mode_for_peer(kHostA, stranger, ike::sa::TrafficSelector{IpPrefix::host(stranger)},
                                          ike::sa::TrafficSelector{IpPrefix::host(kHostA)});
   ASSERT_FALSE(none.has_value());
-  EXPECT_NE(none.error().find("no filter covers"), std::string::npos) << none.error();
+  EXPECT_EQ(none.error().type, ike::NotifyMessageType::InvalidIdInformation) << none.error();
+  EXPECT_NE(none.error().reason.find("no filter covers"), std::string::npos) << none.error();
 }
 
 TEST_F(IkeBridgeTest, ReplaceSwapsTheSnapshotAndListsNegotiateFilters) {
@@ -449,7 +451,8 @@ TEST_F(DefaultResponseBridgeTest, WithoutAnActiveDefaultResponseRuleNothingAnswe
   auto none = bridge.quick_mode_for_peer(kHostA, stranger, ike::sa::TrafficSelector{IpPrefix::host(stranger)},
                                          ike::sa::TrafficSelector{IpPrefix::host(kHostA)});
   ASSERT_FALSE(none.has_value());
-  EXPECT_NE(none.error().find("no active default response rule"), std::string::npos) << none.error();
+  EXPECT_EQ(none.error().type, ike::NotifyMessageType::InvalidIdInformation) << none.error();
+  EXPECT_NE(none.error().reason.find("no active default response rule"), std::string::npos) << none.error();
 }
 
 // ---- what wardd installs for its IKE process (sa_admission.h) ------------------------------------

@@ -99,7 +99,8 @@ TEST_F(IkeBridgeTunnelTest, ResponderAcceptsTheSubnetsFromTheEndpointOnly) {
   auto refused = bridge.quick_mode_for_peer(kGatewayA, stranger, ike::sa::TrafficSelector{kNetB},
                                             ike::sa::TrafficSelector{kNetA});
   ASSERT_FALSE(refused.has_value());
-  EXPECT_NE(refused.error().find("no tunnel rule to 10.9.0.77 covers it"), std::string::npos) << refused.error();
+  EXPECT_EQ(refused.error().type, ike::NotifyMessageType::InvalidIdInformation) << refused.error();
+  EXPECT_NE(refused.error().reason.find("no tunnel rule to 10.9.0.77 covers it"), std::string::npos) << refused.error();
 }
 
 }  // namespace

@@ -12,8 +12,9 @@
 //
 // What a field may be: an unsigned integer, bool, an enum with a Wire<E> bound, a std::chrono
 // duration, IpAddress, IpPrefix, driver::crypto::IpAddress, std::string, SecureBytes,
-// std::vector<std::byte>, std::optional<T>, std::vector<T>, std::array<T, N>, or a struct with a
-// Wire<T> description (Wire<T>::raw: a trivially copyable struct sent as its bytes).
+// std::vector<std::byte>, std::optional<T>, std::vector<T>, std::array<T, N>, std::variant<T...>
+// (a u8 index, then that alternative), or a struct with a Wire<T> description (Wire<T>::raw: a
+// trivially copyable struct sent as its bytes).
 #pragma once
 
 #include <array>
@@ -26,6 +27,8 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
+#include <variant>
 #include <vector>
 
 #include "common/expected.h"
@@ -38,8 +41,8 @@ namespace ward::agent::ikeproc {
 // Specialised in wire.h for every struct and enum that crosses:
 //   struct: static constexpr const char* name; template <class Io, class V> static void fields(Io&, V&)
 //           (V is T or const T; each field as io("field name", v.member))
-//   enum:   static constexpr E last (values 0..last), or static constexpr bool open = true (any
-//           value of the underlying type: IANA numbers)
+//   enum:   static constexpr E last (values 0..last; with static constexpr E first, first..last),
+//           or static constexpr bool open = true (any value of the underlying type: IANA numbers)
 template <class T>
 struct Wire;
 
@@ -57,6 +60,10 @@ struct is_array : std::false_type {};
 template <class T, std::size_t N>
 struct is_array<std::array<T, N>> : std::true_type {};
 template <class T>
+struct is_variant : std::false_type {};
+template <class... T>
+struct is_variant<std::variant<T...>> : std::true_type {};
+template <class T>
 struct is_duration : std::false_type {};
 template <class R, class P>
 struct is_duration<std::chrono::duration<R, P>> : std::true_type {};
@@ -64,6 +71,8 @@ template <class T>
 concept RawStruct = requires { Wire<T>::raw; };
 template <class T>
 concept OpenEnum = requires { Wire<T>::open; };
+template <class T>
+concept FirstBoundEnum = requires { Wire<T>::first; };
 template <class T>
 concept FieldStruct = requires { Wire<T>::name; };
 }  // namespace detail
@@ -146,6 +155,10 @@ class Decoder {
   }
   template <class T>
   void get(std::string_view field, T& v);
+  template <class T, std::size_t... I>
+  void get_alternative(std::string_view field, T& v, std::size_t index, std::index_sequence<I...>) {
+    ((index == I ? get(field, v.template emplace<I>()) : void()), ...);
+  }
   std::span<const std::uint8_t> in_;
   std::string what_;
   std::string path_;   // "peer_side." while reading the fields of peer_side
@@ -183,6 +196,10 @@ void Encoder::put(const T& v) {
     for (const auto& element : v) put(element);
   } else if constexpr (detail::is_array<T>::value) {
     for (const auto& element : v) put(element);
+  } else if constexpr (detail::is_variant<T>::value) {
+    static_assert(std::variant_size_v<T> <= std::numeric_limits<std::uint8_t>::max());
+    u8(static_cast<std::uint8_t>(v.index()));
+    std::visit([this](const auto& alternative) { this->put(alternative); }, v);
   } else if constexpr (detail::RawStruct<T>) {
     static_assert(std::is_trivially_copyable_v<T>);
     raw(&v, sizeof v);
@@ -203,7 +220,9 @@ void Decoder::get(std::string_view field, T& v) {
     if constexpr (detail::OpenEnum<T>) {
       if (n > std::numeric_limits<U>::max()) fail(field, "value out of range", at);
     } else {
-      if (n > static_cast<std::uint64_t>(static_cast<U>(Wire<T>::last))) fail(field, "value out of range", at);
+      std::uint64_t first = 0;
+      if constexpr (detail::FirstBoundEnum<T>) first = static_cast<std::uint64_t>(static_cast<U>(Wire<T>::first));
+      if (n < first || n > static_cast<std::uint64_t>(static_cast<U>(Wire<T>::last))) fail(field, "value out of range", at);
     }
     v = ok() ? static_cast<T>(static_cast<U>(n)) : T{};
   } else if constexpr (std::is_unsigned_v<T>) {
@@ -243,6 +262,15 @@ void Decoder::get(std::string_view field, T& v) {
     for (std::size_t i = 0; i < n && ok(); ++i) get(std::string(field) + "[" + std::to_string(i) + "]", v.emplace_back());
   } else if constexpr (detail::is_array<T>::value) {
     for (std::size_t i = 0; i < v.size() && ok(); ++i) get(std::string(field) + "[" + std::to_string(i) + "]", v[i]);
+  } else if constexpr (detail::is_variant<T>::value) {
+    const auto at = position_;
+    const std::size_t index = u8(field);
+    if (!ok()) return;
+    if (index >= std::variant_size_v<T>) {
+      fail(field, "alternative " + std::to_string(index) + " out of range (0.." + std::to_string(std::variant_size_v<T> - 1) + ")", at);
+      return;
+    }
+    get_alternative(field, v, index, std::make_index_sequence<std::variant_size_v<T>>{});
   } else if constexpr (detail::RawStruct<T>) {
     static_assert(std::is_trivially_copyable_v<T>);
     raw(&v, sizeof v, field);

@@ -12,6 +12,7 @@
 #include <optional>
 #include <thread>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "agent/ikeproc/messages.h"
@@ -120,12 +121,20 @@ class RemotePolicy final : public ike::service::PolicyLookup {
     return decode<ike::service::QuickModePolicy>(*r);
   }
 
-  Expected<ike::service::QuickModePolicy, std::string> quick_mode_for_peer(const IpAddress& local, const IpAddress& peer,
-                                                                           const ike::sa::TrafficSelector& peer_side,
-                                                                           const ike::sa::TrafficSelector& our_side) const override {
+  // wardd's refusal comes typed (QuickModePeerAnswer); no answer from wardd is refused as no
+  // filter covering the IDs would be.
+  Expected<ike::service::QuickModePolicy, ike::service::PolicyRefusal> quick_mode_for_peer(
+      const IpAddress& local, const IpAddress& peer, const ike::sa::TrafficSelector& peer_side,
+      const ike::sa::TrafficSelector& our_side) const override {
+    const auto unanswered = [](std::string why) {
+      return unexpected(ike::service::PolicyRefusal{ike::NotifyMessageType::InvalidIdInformation, std::move(why)});
+    };
     auto r = parent_.call(kQuickModeForPeer, encode(QuickModePeerRequest{local, peer, peer_side, our_side}));
-    if (!r) return unexpected(std::move(r.error()));
-    return decode<ike::service::QuickModePolicy>(*r);
+    if (!r) return unanswered(std::move(r.error()));
+    auto answer = decode<QuickModePeerAnswer>(*r);
+    if (!answer) return unanswered(std::move(answer.error()));
+    if (auto* refused = std::get_if<ike::service::PolicyRefusal>(&answer->answer)) return unexpected(std::move(*refused));
+    return std::get<ike::service::QuickModePolicy>(std::move(answer->answer));
   }
 
   // Reloaded by wardd: main modes from now on use these (those under way keep theirs).

@@ -26,7 +26,9 @@
 //     kLog           note        one line of the engine's log (never keys)
 //     kPhase1For     call        local, peer, has filter, filter id -> RemotePhase1Policy
 //     kQuickModeForAcquire  call  Acquire -> QuickModePolicy
-//     kQuickModeForPeer     call  local, peer, peer side, our side -> QuickModePolicy
+//     kQuickModeForPeer     call  local, peer, peer side, our side -> QuickModePeerAnswer: the
+//                                 QuickModePolicy, or the PolicyRefusal (the RFC 2408 type the
+//                                 peer is told, the reason)
 //     kSkeyid        call        handle, hash, Ni_b, Nr_b -> SKEYID (prf(preshared key, Ni_b|Nr_b))
 //     kSign          call        handle, hash or DigestInfo -> signature with the certificate's key (RSA PKCS#1 v1.5 or ECDSA)
 //     kGssOpen       call        GssOpen -> GssExchange: wardd starts a Kerberos exchange (its GSS context)

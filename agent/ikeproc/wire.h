@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "agent/ikeproc/codec.h"
@@ -49,6 +50,11 @@ struct QuickModePeerRequest {   // kQuickModeForPeer
   IpAddress peer;
   ike::sa::TrafficSelector peer_side;
   ike::sa::TrafficSelector our_side;
+};
+// kQuickModeForPeer's answer: the policy, or why wardd's policy refuses (the notify type the peer
+// is told and the reason to log).
+struct QuickModePeerAnswer {
+  std::variant<ike::service::QuickModePolicy, ike::service::PolicyRefusal> answer;
 };
 struct SkeyidRequest {   // kSkeyid
   std::uint32_t handle = 0;
@@ -178,6 +184,11 @@ struct Wire<ike::service::FailureKind> {
 template <>
 struct Wire<ike::service::IkeEvent::Kind> {
   static constexpr auto last = ike::service::IkeEvent::Kind::SoftAssociation;
+};
+template <>
+struct Wire<ike::NotifyMessageType> {   // the RFC 2408 error types a refusal may name
+  static constexpr auto first = ike::NotifyMessageType::InvalidPayloadType;
+  static constexpr auto last = ike::NotifyMessageType::UnequalPayloadLengths;
 };
 template <>
 struct Wire<IkeAuthenticationMethod> {
@@ -468,6 +479,22 @@ struct Wire<QuickModePeerRequest> {
   template <class Io, class V>
   static void fields(Io& io, V& v) {
     WARD_WIRE(local), WARD_WIRE(peer), WARD_WIRE(peer_side), WARD_WIRE(our_side);
+  }
+};
+template <>
+struct Wire<ike::service::PolicyRefusal> {
+  static constexpr const char* name = "policy refusal";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(type), WARD_WIRE(reason);
+  }
+};
+template <>
+struct Wire<QuickModePeerAnswer> {
+  static constexpr const char* name = "quick mode answer";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(answer);
   }
 };
 template <>

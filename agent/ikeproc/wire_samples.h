@@ -14,7 +14,8 @@ using Bodies = std::tuple<driver::SaInstall, SaDelete, driver::SoftAssociation, 
                           ike::service::IkeSnapshot, Phase1Request, QuickModePeerRequest, driver::Acquire, SkeyidRequest,
                           SignRequest, driver::DataplaneCounters, driver::SaExpiry, RemotePhase1Policy,
                           ike::service::QuickModePolicy, StartNote, SocketNote, RetainFilters, SnapshotRequest, CertificateNote,
-                          GssOpen, GssExchange, GssTokens, GssAuthenticate, GssResult, SpiRequest, SpiReservation, ServicesNote>;
+                          GssOpen, GssExchange, GssTokens, GssAuthenticate, GssResult, SpiRequest, SpiReservation, ServicesNote,
+                          QuickModePeerAnswer>;
 
 inline IpAddress ip(const char* text) { return *IpAddress::parse(text); }
 
@@ -120,6 +121,12 @@ template <>
 inline QuickModePeerRequest sample<QuickModePeerRequest>() {
   const auto qm = sample<ike::service::QuickModePolicy>();
   return {ip("10.0.0.1"), ip("10.2.0.9"), qm.remote, qm.local};
+}
+
+template <>
+inline QuickModePeerAnswer sample<QuickModePeerAnswer>() {
+  return {ike::service::PolicyRefusal{ike::NotifyMessageType::NoProposalChosen,
+                                      "10.1.0.0/16 -> 10.2.0.9/32 falls under a block filter of rule \"r\" (it fails closed)"}};
 }
 
 template <>

@@ -3,6 +3,7 @@
 // possibly compromised child sends).
 #include "agent/ikeproc/wire.h"
 
+#include <cstring>
 #include <tuple>
 #include <utility>
 
@@ -183,6 +184,54 @@ TEST(IkeprocWire, RefusesWhatHasAnotherEncoding) {
   auto prefix = decode<QuickModePeerRequest>(with_byte(request, 34 + 17, 24));
   ASSERT_FALSE(prefix);
   EXPECT_NE(prefix.error().find("quick mode request: peer_side.prefix at byte 34: not a prefix: 10.2.0.9/24"), std::string::npos) << prefix.error();
+}
+
+// kQuickModeForPeer's answer carries wardd's refusal typed: every RFC 2408 error type a refusal
+// may name comes back as itself, with its reason; a policy comes back as the policy.
+TEST(IkeprocWire, QuickModeAnswersCarryTheRefusalTypeOrThePolicy) {
+  using ike::NotifyMessageType;
+  for (auto n = static_cast<std::uint16_t>(NotifyMessageType::InvalidPayloadType);
+       n <= static_cast<std::uint16_t>(NotifyMessageType::UnequalPayloadLengths); ++n) {
+    const ike::service::PolicyRefusal refusal{static_cast<NotifyMessageType>(n), "reason " + std::to_string(n)};
+    auto back = decode<QuickModePeerAnswer>(encode(QuickModePeerAnswer{refusal}));
+    ASSERT_TRUE(back) << n << ": " << back.error();
+    const auto* refused = std::get_if<ike::service::PolicyRefusal>(&back->answer);
+    ASSERT_NE(refused, nullptr) << n;
+    EXPECT_EQ(*refused, refusal);
+  }
+  const auto policy = samples::sample<ike::service::QuickModePolicy>();
+  auto back = decode<QuickModePeerAnswer>(encode(QuickModePeerAnswer{policy}));
+  ASSERT_TRUE(back) << back.error();
+  const auto* answered = std::get_if<ike::service::QuickModePolicy>(&back->answer);
+  ASSERT_NE(answered, nullptr);
+  EXPECT_EQ(encode(*answered), encode(policy));
+}
+
+// The answer's layout: the alternative (u8: 0 policy, 1 refusal) at byte 0, then the refusal's
+// type (u64) at byte 1 and its reason (u32 length, bytes) at byte 9.
+TEST(IkeprocWire, RefusesAQuickModeAnswerWithAnUnknownAlternativeOrType) {
+  const auto answer = encode(samples::sample<QuickModePeerAnswer>());
+  auto with_type = [&](std::uint64_t type) {
+    auto body = answer;
+    std::memcpy(body.data() + 1, &type, sizeof type);
+    return decode<QuickModePeerAnswer>(body);
+  };
+  // 0 is no type, 31 past the last RFC 2408 error type Ward names, 16384 (CONNECTED) a status.
+  for (const std::uint64_t type : {0ULL, 31ULL, 16384ULL, 1ULL << 40}) {
+    auto bad = with_type(type);
+    ASSERT_FALSE(bad) << type;
+    EXPECT_NE(bad.error().find("quick mode answer: answer.type at byte 1: value out of range"), std::string::npos) << bad.error();
+  }
+  ASSERT_TRUE(with_type(14)) << "NO-PROPOSAL-CHOSEN";
+  auto alternative = answer;
+  alternative[0] = 2;
+  auto unknown = decode<QuickModePeerAnswer>(alternative);
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().find("quick mode answer: answer at byte 0: alternative 2 out of range (0..1)"), std::string::npos)
+      << unknown.error();
+  auto cut = decode<QuickModePeerAnswer>(std::span(answer).first(answer.size() - 1));
+  ASSERT_FALSE(cut);
+  EXPECT_NE(cut.error().find("quick mode answer: answer.reason at byte 9: count "), std::string::npos) << cut.error();
 }
 
 }  // namespace

@@ -285,7 +285,7 @@ class MasterKeyPfs final : public service::PolicyLookup {
   Expected<service::QuickModePolicy, std::string> quick_mode_for_acquire(const driver::Acquire& a) const override {
     return inner_.quick_mode_for_acquire(a);
   }
-  Expected<service::QuickModePolicy, std::string> quick_mode_for_peer(const IpAddress& local, const IpAddress& peer,
+  Expected<service::QuickModePolicy, service::PolicyRefusal> quick_mode_for_peer(const IpAddress& local, const IpAddress& peer,
                                                                       const sa::TrafficSelector& peer_side,
                                                                       const sa::TrafficSelector& our_side) const override {
     return inner_.quick_mode_for_peer(local, peer, peer_side, our_side);

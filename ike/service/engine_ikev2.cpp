@@ -135,8 +135,7 @@ Ikev2Hooks IkeService::Engine::ikev2_hooks(std::shared_ptr<const auth::AuthProvi
     auto policy = policy_.quick_mode_for_peer(options_.local, peer, *peer_side, *our_side);
     if (!policy) {
       ++counters_.no_policy;
-      if (const auto type = policy_refusal_type(policy.error())) return unexpected(IkeError{type, policy.error()});
-      return no_filter(policy.error());
+      return unexpected(refusal(policy.error().type, policy.error().reason));
     }
     if (policy->default_response) return no_filter("no filter covers the selectors (default response is IKEv1 only)");
     policy->remote = *peer_side;

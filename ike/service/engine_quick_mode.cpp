@@ -141,13 +141,14 @@ void IkeService::Engine::on_quick_mode(const Endpoint& from, std::span<const std
   if (!policy) {
     ++counters_.no_policy;
     ++counters_.quick_modes_failed;
+    // The peer is told the lookup's type: NO-PROPOSAL-CHOSEN when a filter covers the IDs but its
+    // action has nothing to propose, INVALID-ID-INFORMATION when none covers them.
+    const auto& refused = policy.error();
     failed.reason = "no filter accepts the peer's quick mode (" + ids->initiator_side.prefix.to_string() + " -> " +
-                    ids->responder_side.prefix.to_string() + "): " + policy.error();
+                    ids->responder_side.prefix.to_string() + "): " + refusal(refused.type, refused.reason).text;
     failed.failure = FailureKind::NoPolicy;
     log("IKE: " + failed.reason);
-    // The lookup names the type when it knows better (a filter covers the IDs, but its action
-    // has nothing to propose: NO-PROPOSAL-CHOSEN); else no filter covers them.
-    refuse_quick_mode(*mm, h.message_id, policy_refusal_type(policy.error()).value_or(NotifyMessageType::InvalidIdInformation));
+    refuse_quick_mode(*mm, h.message_id, refused.type);
     emit(failed);
     return;
   }

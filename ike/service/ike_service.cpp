@@ -10,7 +10,9 @@
 #include <cstring>
 #include <future>
 #include <iterator>
+#include <ostream>
 
+#include "ike/message/ike_error.h"
 #include "ike/net/reuseport.h"
 #include "ike/service/engine.h"
 
@@ -28,6 +30,10 @@ std::string_view name(IkeEvent::Kind kind) noexcept {
     case IkeEvent::Kind::SoftAssociation: return "fell back to clear (soft association)";
   }
   return "?";
+}
+
+std::ostream& operator<<(std::ostream& out, const PolicyRefusal& refused) {
+  return out << ike::refusal(refused.type, refused.reason);
 }
 
 IkeCounters& IkeCounters::operator+=(const IkeCounters& o) noexcept {

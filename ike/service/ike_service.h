@@ -32,6 +32,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <iosfwd>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -42,6 +43,7 @@
 #include "common/expected.h"
 #include "common/ip.h"
 #include "driver/api/dataplane.h"
+#include "ike/constants.h"
 #include "ike/auth/auth_provider.h"
 #include "ike/net/udp_socket.h"
 #include "ike/sa/phase1_sa.h"
@@ -86,6 +88,20 @@ struct QuickModePolicy {
   bool fallback_to_clear = false;
 };
 
+// Why the policy refuses a peer's quick mode: the peer is told `type` (an RFC 2408 3.14.1 error
+// type; IKEv2 translates it, ikev2_sa.h child_refusal) and `reason` is logged after the type's
+// name. INVALID-ID-INFORMATION: no filter negotiates the IDs; NO-PROPOSAL-CHOSEN: a filter covers
+// them but its action has nothing usable to propose. wardd's IKE process gets it from wardd as
+// this value (agent/ikeproc/wire.h), never as text to read a type from.
+struct PolicyRefusal {
+  NotifyMessageType type = NotifyMessageType::InvalidIdInformation;
+  std::string reason;
+
+  bool operator==(const PolicyRefusal&) const = default;
+};
+// "NO-PROPOSAL-CHOSEN: <reason>", as ike::refusal() writes it.
+std::ostream& operator<<(std::ostream& out, const PolicyRefusal& refused);
+
 // Supplied by the caller (agent/ikebridge). Called on the event thread; errors are reasons an
 // administrator can read ("no rule covers 10.0.0.2").
 class PolicyLookup {
@@ -97,10 +113,9 @@ class PolicyLookup {
   // Initiator: the quick mode for an acquire.
   virtual Expected<QuickModePolicy, std::string> quick_mode_for_acquire(const driver::Acquire& acquire) const = 0;
   // Responder: the peer's quick mode IDs (IDci is its side, IDcr ours). The answer's local and
-  // remote are replaced by exactly these IDs (quick mode mirrors them). The peer is told
-  // INVALID-ID-INFORMATION for an error, unless the error starts with another RFC 2408 type name
-  // ("NO-PROPOSAL-CHOSEN: ..." when a filter covers the IDs but its action has no usable method).
-  virtual Expected<QuickModePolicy, std::string> quick_mode_for_peer(const IpAddress& local, const IpAddress& peer,
+  // remote are replaced by exactly these IDs (quick mode mirrors them). A refusal's type is what
+  // the peer is told.
+  virtual Expected<QuickModePolicy, PolicyRefusal> quick_mode_for_peer(const IpAddress& local, const IpAddress& peer,
                                                                      const sa::TrafficSelector& peer_side,
                                                                      const sa::TrafficSelector& our_side) const = 0;
 };

@@ -20,17 +20,6 @@ std::vector<std::byte> cookie_pair(const Cookie& initiator, const Cookie& respon
 
 }  // namespace
 
-std::optional<NotifyMessageType> policy_refusal_type(std::string_view reason) noexcept {
-  const auto colon = reason.find(':');
-  if (colon == std::string_view::npos) return std::nullopt;
-  const auto head = reason.substr(0, colon);
-  for (std::uint16_t v = kFirstErrorType; v <= kLastNamedErrorType; ++v) {
-    const auto type = static_cast<NotifyMessageType>(v);
-    if (ike::name(type) == head) return type;
-  }
-  return std::nullopt;
-}
-
 Notification main_mode_refusal(const Cookie& initiator_cookie, const Cookie& responder_cookie, NotifyMessageType type) {
   Notification n;
   n.protocol = ProtocolId::Isakmp;

@@ -23,7 +23,6 @@
 #include <optional>
 #include <span>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "common/expected.h"
@@ -32,12 +31,6 @@
 #include "ike/sa/exchange.h"
 
 namespace ward::ike::service {
-
-// The error type a PolicyLookup's reason names ("NO-PROPOSAL-CHOSEN: a filter covers the IDs but
-// ..." gives NoProposalChosen), nullopt when it names none. The one place a type is still read
-// from text: the lookup's answer crosses from wardd to the IKE process as text (agent/ikeproc).
-// What ike/sa and ike/auth decide travels typed (ike/message/ike_error.h).
-std::optional<NotifyMessageType> policy_refusal_type(std::string_view reason) noexcept;
 
 // The notification refusing the main mode with these cookies (SPI = CKY-I | CKY-R, no data).
 Notification main_mode_refusal(const Cookie& initiator_cookie, const Cookie& responder_cookie, NotifyMessageType type);

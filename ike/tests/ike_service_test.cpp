@@ -550,14 +550,7 @@ TEST(IkeService, AnAcquireForAnUnansweredMainModeSendsMessage1AgainAtMostEveryQu
   EXPECT_EQ(a.ike->snapshot().counters.acquires_coalesced, 6U);
 }
 
-TEST(IkeServicePieces, PolicyRefusalTypesComeFromTheReasonsName) {
-  EXPECT_EQ(service::policy_refusal_type("NO-PROPOSAL-CHOSEN: a filter covers the IDs, nothing to propose"),
-            NotifyMessageType::NoProposalChosen);
-  EXPECT_EQ(service::policy_refusal_type("INVALID-ID-INFORMATION: x"), NotifyMessageType::InvalidIdInformation);
-  EXPECT_EQ(service::policy_refusal_type("no filter covers 10.0.0.1/32 -> 10.0.0.2/32"), std::nullopt);
-  EXPECT_EQ(service::policy_refusal_type("R-U-THERE: status types are not refusals"), std::nullopt);
-  EXPECT_EQ(service::policy_refusal_type("no colon"), std::nullopt);
-
+TEST(IkeServicePieces, QuickModeRefusalsCarryTheMessageIdAndReadAsText) {
   Notification n = service::quick_mode_refusal(Cookie{}, Cookie{}, NotifyMessageType::NoProposalChosen, 0x01020304);
   EXPECT_EQ(service::refused_message_id(n), 0x01020304U);
   EXPECT_EQ(service::refusal_text(kB, n), "peer 127.0.0.2 refused: NO-PROPOSAL-CHOSEN");

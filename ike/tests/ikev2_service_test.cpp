@@ -8,7 +8,8 @@
 // with CREATE_CHILD_SA in the same IKE SA, from either side; an IKE SA near its end is rekeyed with
 // CREATE_CHILD_SA and keeps its CHILD_SA; a second filter's acquire adds a CHILD_SA to the IKE SA; a peer heard from is not checked, a quiet one answers
 // the liveness check (an empty INFORMATIONAL), a silent one is dead and its SAs go; under load the
-// responder asks for a COOKIE, which Ward's initiator brings back, and drops wrong or stale ones.
+// responder asks for a COOKIE, which Ward's initiator brings back, and drops wrong or stale ones;
+// the responder policy's refusal of a CHILD_SA is told to the initiator as its type says.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -243,6 +244,29 @@ TEST(Ikev2Service, AWrongPreSharedKeyFailsBothSidesAndInstallsNothing) {
   EXPECT_EQ(a.ike->snapshot().counters.ikev2_fallbacks, 0U);   // the peer spoke IKEv2: no fallback
   EXPECT_EQ(a.sim.counters().sas.size(), 0U);
   EXPECT_EQ(b.sim.counters().sas.size(), 0U);
+}
+
+// The responder's policy refuses the initiator's CHILD_SA: its PolicyRefusal's type is what the
+// initiator is told in IKE_AUTH (NO-PROPOSAL-CHOSEN -> NO_PROPOSAL_CHOSEN, INVALID-ID-INFORMATION ->
+// TS_UNACCEPTABLE), and nothing is installed.
+TEST(Ikev2Service, TheResponderPolicysRefusalTypeIsWhatTheInitiatorIsToldForItsChildSa) {
+  const std::pair<NotifyMessageType, service::FailureKind> cases[] = {
+      {NotifyMessageType::NoProposalChosen, service::FailureKind::NoProposalChosen},
+      {NotifyMessageType::InvalidIdInformation, service::FailureKind::InvalidId}};
+  for (const auto& [type, told] : cases) {
+    SCOPED_TRACE(std::string(name(type)));
+    Host a(kA, "loopback secret"), b(kB, "loopback secret");
+    b.policy.quick_mode_error = service::PolicyRefusal{type, "the test's policy refuses"};
+    a.start(with_version(a.options(), IkeVersionPolicy::Ikev2First));
+    b.start(with_version(b.options(), IkeVersionPolicy::Ikev2First));
+    ASSERT_TRUE(a.ike && b.ike);
+    a.ike->initiate(acquire_to(kA, kB));
+    const auto fa = a.events.wait_for({IkeEvent::Kind::QuickModeFailed, IkeEvent::Kind::MainModeFailed}, 5000ms);
+    ASSERT_TRUE(fa.has_value());
+    EXPECT_EQ(fa->failure, told) << name(fa->kind) << ": " << fa->reason;
+    EXPECT_EQ(a.sim.counters().sas.size(), 0U);
+    EXPECT_EQ(b.sim.counters().sas.size(), 0U);
+  }
 }
 
 // A CHILD_SA's soft expiry rekeys it with CREATE_CHILD_SA in the IKE SA it belongs to (with the

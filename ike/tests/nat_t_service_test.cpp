@@ -56,11 +56,12 @@ class TunnelPolicy final : public service::PolicyLookup {
   Expected<service::QuickModePolicy, std::string> quick_mode_for_acquire(const driver::Acquire& a) const override {
     return quick(a.peer);
   }
-  Expected<service::QuickModePolicy, std::string> quick_mode_for_peer(const IpAddress&, const IpAddress& peer,
+  Expected<service::QuickModePolicy, service::PolicyRefusal> quick_mode_for_peer(const IpAddress&, const IpAddress& peer,
                                                                       const sa::TrafficSelector& peer_side,
                                                                       const sa::TrafficSelector& our_side) const override {
     if (!(peer_side.prefix == remote_net_) || !(our_side.prefix == local_net_)) {
-      return unexpected("no tunnel filter for " + peer_side.prefix.to_string() + " -> " + our_side.prefix.to_string());
+      return unexpected(service::PolicyRefusal{NotifyMessageType::InvalidIdInformation,
+                                               "no tunnel filter for " + peer_side.prefix.to_string() + " -> " + our_side.prefix.to_string()});
     }
     return quick(peer);
   }

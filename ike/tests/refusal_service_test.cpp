@@ -95,7 +95,8 @@ TEST(IkeServiceRefusals, QuickModeIdsNoFilterCoversFailWithInvalidIdInformation)
 TEST(IkeServiceRefusals, AQuickModeLookupThatNamesNoProposalChosenIsRefusedSo) {
   Host a(kA, "refusals"), b(kB, "refusals");
   // What agent/ikebridge answers when a filter covers the IDs but its rule fails closed.
-  b.policy.quick_mode_error = "NO-PROPOSAL-CHOSEN: rule \"r\" fails closed: filter action \"a\" has no usable security method";
+  b.policy.quick_mode_error = service::PolicyRefusal{NotifyMessageType::NoProposalChosen,
+                                                     "rule \"r\" fails closed: filter action \"a\" has no usable security method"};
   a.start(slow_retransmit(a));
   b.start(slow_retransmit(b));
   ASSERT_TRUE(a.ike && b.ike);
@@ -104,6 +105,10 @@ TEST(IkeServiceRefusals, AQuickModeLookupThatNamesNoProposalChosenIsRefusedSo) {
   ASSERT_TRUE(qa.has_value());
   EXPECT_EQ(qa->reason, "peer 127.0.0.2 refused: NO-PROPOSAL-CHOSEN");
   EXPECT_EQ(qa->failure, service::FailureKind::NoProposalChosen);
+  // B's own event says what it told A, and why.
+  const auto qb = b.events.wait_for(IkeEvent::Kind::QuickModeFailed, 2500ms);
+  ASSERT_TRUE(qb.has_value());
+  EXPECT_NE(qb->reason.find("): NO-PROPOSAL-CHOSEN: rule \"r\" fails closed"), std::string::npos) << qb->reason;
 }
 
 TEST(IkeServiceRefusals, UnprotectedRefusalsCountOnlyWithOurCookieFromThePeer) {

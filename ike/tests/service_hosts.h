@@ -85,7 +85,7 @@ class FixedPolicy final : public service::PolicyLookup {
   IkeGroupDescription phase1_group = IkeGroupDescription::Ecp256;
   std::vector<sa::ProtectionSuite> esp{sa::EspProposal{Cipher::AesGcm128, Integrity::None}};
   bool refuse_quick_modes = false;   // as responder: no filter covers the peer's IDs
-  std::string quick_mode_error;      // as responder: the lookup fails with this reason
+  std::optional<service::PolicyRefusal> quick_mode_error;   // as responder: the lookup refuses so
   std::chrono::seconds quick_mode_lifetime{3600};
   mutable Stall stall;                // an acquire for kStallFilterId waits on it
   std::uint32_t quick_mode_limit = 0;
@@ -111,12 +111,13 @@ class FixedPolicy final : public service::PolicyLookup {
     if (a.filter_id != kFilterId) return unexpected("no filter " + std::to_string(a.filter_id));
     return quick(a.source, a.peer);
   }
-  Expected<service::QuickModePolicy, std::string> quick_mode_for_peer(const IpAddress& local, const IpAddress& peer,
+  Expected<service::QuickModePolicy, service::PolicyRefusal> quick_mode_for_peer(const IpAddress& local, const IpAddress& peer,
                                                                       const sa::TrafficSelector& peer_side,
                                                                       const sa::TrafficSelector& our_side) const override {
-    if (!quick_mode_error.empty()) return unexpected(quick_mode_error);
+    if (quick_mode_error) return unexpected(*quick_mode_error);
     if (refuse_quick_modes || !peer_side.prefix.contains(peer) || !our_side.prefix.contains(local)) {
-      return unexpected("no filter covers " + peer_side.prefix.to_string() + " -> " + our_side.prefix.to_string());
+      return unexpected(service::PolicyRefusal{NotifyMessageType::InvalidIdInformation,
+                                               "no filter covers " + peer_side.prefix.to_string() + " -> " + our_side.prefix.to_string()});
     }
     return quick(local, peer);
   }

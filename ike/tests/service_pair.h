@@ -59,7 +59,7 @@ class HostToHostPskPolicy final : public service::PolicyLookup {
   Expected<service::QuickModePolicy, std::string> quick_mode_for_acquire(const driver::Acquire& a) const override {
     return quick(a.source, a.peer);
   }
-  Expected<service::QuickModePolicy, std::string> quick_mode_for_peer(const IpAddress& local, const IpAddress& peer,
+  Expected<service::QuickModePolicy, service::PolicyRefusal> quick_mode_for_peer(const IpAddress& local, const IpAddress& peer,
                                                                       const sa::TrafficSelector&,
                                                                       const sa::TrafficSelector&) const override {
     return quick(local, peer);

@@ -54,7 +54,7 @@ class WindowsPolicy final : public service::PolicyLookup {
     q.fallback_to_clear = fallback_;
     return q;
   }
-  Expected<service::QuickModePolicy, std::string> quick_mode_for_peer(const IpAddress& local, const IpAddress& peer,
+  Expected<service::QuickModePolicy, service::PolicyRefusal> quick_mode_for_peer(const IpAddress& local, const IpAddress& peer,
                                                                       const sa::TrafficSelector&,
                                                                       const sa::TrafficSelector&) const override {
     auto q = quick(local, peer, respond_only_ ? kDefaultResponseId : kFilterId);

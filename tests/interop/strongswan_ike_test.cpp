@@ -53,7 +53,7 @@ class Policy final : public service::PolicyLookup {
   Expected<service::QuickModePolicy, std::string> quick_mode_for_acquire(const driver::Acquire&) const override {
     return quick();
   }
-  Expected<service::QuickModePolicy, std::string> quick_mode_for_peer(const IpAddress&, const IpAddress&,
+  Expected<service::QuickModePolicy, service::PolicyRefusal> quick_mode_for_peer(const IpAddress&, const IpAddress&,
                                                                       const sa::TrafficSelector&,
                                                                       const sa::TrafficSelector&) const override {
     return quick();
