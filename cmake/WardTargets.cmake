@@ -95,23 +95,28 @@ function(ward_test_code name)
   ward_use_test_pch(${name})
 endfunction()
 
-# ward_library(NAME SOURCES ... [DEPS ...]) — a static library with Ward's warnings.
+# ward_library(NAME SOURCES ... [DEPS ...] [NO_CODE_PCH]) — a static library with Ward's warnings.
+# NO_CODE_PCH: without ward_code_pch (a target whose options cannot match it, e.g. Qt's -fPIC).
 function(ward_library name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;PRIVATE_DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "NO_CODE_PCH" "" "SOURCES;DEPS;PRIVATE_DEPS" ${ARGN})
   add_library(${name} STATIC ${ARG_SOURCES})
   target_compile_options(${name} PRIVATE ${WARD_WARNINGS})
   target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR})
   target_link_libraries(${name} PUBLIC ${ARG_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
-  ward_use_code_pch(${name})
+  if(NOT ARG_NO_CODE_PCH)
+    ward_use_code_pch(${name})
+  endif()
 endfunction()
 
-# ward_executable(NAME SOURCES ... [DEPS ...])
+# ward_executable(NAME SOURCES ... [DEPS ...] [NO_CODE_PCH])
 function(ward_executable name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "NO_CODE_PCH" "" "SOURCES;DEPS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_compile_options(${name} PRIVATE ${WARD_WARNINGS})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS})
-  ward_use_code_pch(${name})
+  if(NOT ARG_NO_CODE_PCH)
+    ward_use_code_pch(${name})
+  endif()
 endfunction()
 
 # ward_test_precompiled_headers() — GoogleTest's header and the standard ones the tests use,
