@@ -19,6 +19,10 @@ if(WARD_MOLD_LINKER)
   add_link_options(-fuse-ld=mold)
 endif()
 
+# What ctest gives every test: the source tree, and a folder for trees the tests provision once per
+# build and copy (tests/harness/provision_cache.h: a Samba AD DC's provisioned domain).
+set(WARD_TEST_ENVIRONMENT "WARD_SOURCE_DIR=${PROJECT_SOURCE_DIR};WARD_TEST_CACHE_DIR=${PROJECT_BINARY_DIR}/test-cache")
+
 # Test sources compile without optimisation in every build type. The code under test is in the
 # libraries, built as the preset says (-O2 in the default build); the tests' own files, mostly
 # GoogleTest and gmock expansions, were 55 % of the default build's compile time and compile in
@@ -86,30 +90,27 @@ function(ward_code_precompiled_headers)
     <unordered_map> <utility> <variant> <vector>)
 endfunction()
 
-# Gives a target the precompiled headers of its kind: test code (WARD_TEST_COMPILE_OPTIONS) the
-# test one, the rest Ward's code one. A later call replaces an earlier one.
+# Gives a library or executable of Ward's code the shared precompiled headers when the build has them.
 function(ward_use_code_pch name)
   if(TARGET ward_code_pch)
     set_target_properties(${name} PROPERTIES PRECOMPILE_HEADERS_REUSE_FROM ward_code_pch)
   endif()
 endfunction()
 
-# ward_test_code(NAME) — a library or executable that is part of the tests (fixtures, harnesses)
-# compiles as the tests' own files do.
-function(ward_test_code name)
-  target_compile_options(${name} PRIVATE ${WARD_TEST_COMPILE_OPTIONS})
-  ward_use_test_pch(${name})
-endfunction()
-
-# ward_library(NAME SOURCES ... [DEPS ...] [NO_CODE_PCH]) — a static library with Ward's warnings.
-# NO_CODE_PCH: without ward_code_pch (a target whose options cannot match it, e.g. Qt's -fPIC).
+# ward_library(NAME SOURCES ... [DEPS ...] [NO_CODE_PCH] [TEST_CODE]) — a static library with
+# Ward's warnings. NO_CODE_PCH: without ward_code_pch (a target whose options cannot match it, e.g.
+# Qt's -fPIC). TEST_CODE: part of the tests (fixtures, harnesses), compiled as the tests' own files
+# (WARD_TEST_COMPILE_OPTIONS), without a PCH (GoogleTest's needs its definitions, which a harness
+# that does not link it lacks).
 function(ward_library name)
-  cmake_parse_arguments(ARG "NO_CODE_PCH" "" "SOURCES;DEPS;PRIVATE_DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "NO_CODE_PCH;TEST_CODE" "" "SOURCES;DEPS;PRIVATE_DEPS" ${ARGN})
   add_library(${name} STATIC ${ARG_SOURCES})
   target_compile_options(${name} PRIVATE ${WARD_WARNINGS})
   target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR})
   target_link_libraries(${name} PUBLIC ${ARG_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
-  if(NOT ARG_NO_CODE_PCH)
+  if(ARG_TEST_CODE)
+    target_compile_options(${name} PRIVATE ${WARD_TEST_COMPILE_OPTIONS})
+  elseif(NOT ARG_NO_CODE_PCH)
     ward_use_code_pch(${name})
   endif()
 endfunction()
@@ -171,12 +172,12 @@ function(ward_test name)
   endif()
   if(ARG_ONE_PROCESS)
     add_test(NAME ${name} COMMAND ${name} WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
-    set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}" ENVIRONMENT "WARD_SOURCE_DIR=${PROJECT_SOURCE_DIR}" ${serial})
+    set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}" ENVIRONMENT "${WARD_TEST_ENVIRONMENT}" ${serial})
     return()
   endif()
   gtest_discover_tests(${name}
     WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
-    PROPERTIES LABELS "${ARG_LABELS}" ENVIRONMENT "WARD_SOURCE_DIR=${PROJECT_SOURCE_DIR}" ${serial}
+    PROPERTIES LABELS "${ARG_LABELS}" ENVIRONMENT "${WARD_TEST_ENVIRONMENT}" ${serial}
     DISCOVERY_TIMEOUT 60)
 endfunction()
 
@@ -207,7 +208,7 @@ function(ward_uml_test name)
   math(EXPR uml_limit "${ARG_TIMEOUT} - 30")
   set_tests_properties(${name} PROPERTIES LABELS "netns;root;uml;${ARG_LABELS}" SKIP_RETURN_CODE 77
     TIMEOUT ${ARG_TIMEOUT} COST 1000
-    ENVIRONMENT "WARD_SOURCE_DIR=${PROJECT_SOURCE_DIR};WARD_UML_LIMIT_SECONDS=${uml_limit}")
+    ENVIRONMENT "${WARD_TEST_ENVIRONMENT};WARD_UML_LIMIT_SECONDS=${uml_limit}")
 endfunction()
 
 # ward_fuzz_target(NAME SOURCES ... DEPS ... CORPUS dir)

@@ -474,8 +474,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   g_dc = *dc;
-  std::fprintf(stderr, "Samba AD DC %s: provisioned in %lld ms, serving %lld ms after start\n", g_dc->dc_fqdn().c_str(),
-               static_cast<long long>(g_dc->timings().provision.count()), static_cast<long long>(g_dc->timings().start.count()));
+  std::fprintf(stderr, "Samba AD DC %s: %s\n", g_dc->dc_fqdn().c_str(), g_dc->timings().describe().c_str());
   auto keytab = g_dc->admin_keytab();
   if (!keytab) {
     std::fprintf(stderr, "no administrator keytab: %s\n", keytab.error().to_string().c_str());

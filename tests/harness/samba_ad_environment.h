@@ -21,8 +21,7 @@ class SambaAdEnvironment : public ::testing::Environment {
     ASSERT_TRUE(dc) << dc.error().to_string();
     dc_ = *dc;
     std::cout << "Samba AD DC " << dc_->dc_fqdn() << " (" << dc_->realm() << ") in netns " << dc_->netns()
-              << ": provisioned in " << dc_->timings().provision.count() << " ms, serving "
-              << dc_->timings().start.count() << " ms after start\n";
+              << ": " << dc_->timings().describe() << "\n";
   }
   // The DC, or nullptr when it did not start (the environment's failure says why).
   static SambaAdInstance* dc() { return dc_; }

@@ -1,5 +1,7 @@
 #include "tests/harness/samba_ad_instance.h"
 
+#include "tests/harness/provision_cache.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -230,15 +232,15 @@ Expected<void, HarnessError> SambaAdInstance::make_namespace() {
 
 Expected<void, HarnessError> SambaAdInstance::provision() {
   const auto& d = dir_.path();
-  std::filesystem::create_directories(d / "etc");
-  std::filesystem::create_directories(d / "run");
   // smbd serves sysvol as the user's mapped uid (3000000 and up): it must be able to pass
   // through the temp dir (mkdtemp makes it 0700). Samba keeps private/ at 0700 itself.
-  std::filesystem::permissions(d, std::filesystem::perms::owner_all | std::filesystem::perms::group_exec |
-                                      std::filesystem::perms::others_exec);
-  // An empty smb.conf at --configfile: provision writes its own there instead of reading the
-  // machine's /etc/samba/smb.conf.
-  if (auto w = write_file(smb_conf_, ""); !w) return unexpected(w.error());
+  const auto traversable = [&d] {
+    std::filesystem::permissions(d, std::filesystem::perms::owner_all | std::filesystem::perms::group_exec |
+                                        std::filesystem::perms::others_exec);
+  };
+  traversable();
+  // run/ is bind-mounted as /run/samba for every program run in the DC's network, provision too.
+  std::filesystem::create_directories(d / "run");
   const std::string fqdn = dc_fqdn();
   if (auto w = write_file(hosts_, "127.0.0.1 localhost\n::1 localhost\n" + options_.host_ip + " " + fqdn + " " +
                                       lower(options_.host_name) + "\n");
@@ -258,9 +260,40 @@ Expected<void, HarnessError> SambaAdInstance::provision() {
   if (auto w = write_file(krb5_conf_, krb5); !w) return unexpected(w.error());
 
   const auto start = std::chrono::steady_clock::now();
+  const auto provision_into = [this](const std::filesystem::path& root) { return provision_tree(root); };
+  if (const auto cache = test_cache_dir()) {
+    auto copied = provision_through_cache(*cache, "samba-ad", provision_key(), d, {smb_conf_.lexically_relative(d)},
+                                          provision_into);
+    if (!copied) return unexpected(copied.error());
+    timings_.provision_copied = *copied;
+    traversable();  // cp -a gave it the cached tree's mode
+  } else if (auto made = provision_into(d); !made) {
+    return unexpected(made.error());
+  }
+  timings_.provision = since(start);
+  return {};
+}
+
+std::string SambaAdInstance::provision_key() const {
+  // Everything provision_tree passes to samba-tool but the tree's own path, and which Samba made it.
+  std::error_code ec;
+  const auto samba_time = std::filesystem::last_write_time(kSamba, ec).time_since_epoch().count();
+  return join({options_.realm, options_.netbios_domain, options_.host_name, options_.host_ip, options_.admin_password,
+               join(options_.interfaces, " "), kServerServices, std::to_string(samba_time)},
+              "\n");
+}
+
+Expected<void, HarnessError> SambaAdInstance::provision_tree(const std::filesystem::path& root) const {
+  const auto smb_conf = root / smb_conf_.lexically_relative(dir_.path());
+  std::filesystem::create_directories(smb_conf.parent_path());
+  std::filesystem::create_directories(root / "run");
+  // An empty smb.conf at --configfile: provision writes its own there instead of reading the
+  // machine's /etc/samba/smb.conf.
+  if (auto w = write_file(smb_conf, ""); !w) return unexpected(w.error());
+  const std::string& realm = options_.realm;
   const std::vector<std::string> argv{kSambaTool, "domain", "provision",
-                                      "--configfile=" + smb_conf_.string(),
-                                      "--targetdir=" + d.string(),
+                                      "--configfile=" + smb_conf.string(),
+                                      "--targetdir=" + root.string(),
                                       "--realm=" + realm,
                                       "--domain=" + options_.netbios_domain,
                                       "--server-role=dc",
@@ -272,28 +305,27 @@ Expected<void, HarnessError> SambaAdInstance::provision() {
                                       "--option=interfaces=" + join(options_.interfaces, " "),
                                       "--option=bind interfaces only=yes",
                                       std::string("--option=server services=") + kServerServices,
-                                      "--option=log file=" + (d / "log.%m").string(),
+                                      "--option=log file=" + (root / "log.%m").string(),
                                       // Not the machine's /run/samba and /var/lib/samba: another
                                       // DC there (another test's, a system one) holds the pid file
                                       // and sockets. (run/ is also /run/samba for the DC's
                                       // processes: in_dc_network.)
-                                      "--option=pid directory=" + (d / "run").string(),
-                                      "--option=ncalrpc dir=" + (d / "run" / "ncalrpc").string(),
-                                      "--option=winbindd socket directory=" + (d / "run" / "winbindd").string(),
-                                      "--option=ntp signd socket directory=" + (d / "ntp_signd").string()};
-  auto made = run_command(in_dc_network(argv), {}, d / "provision.log", kProvisionTimeout);
+                                      "--option=pid directory=" + (root / "run").string(),
+                                      "--option=ncalrpc dir=" + (root / "run" / "ncalrpc").string(),
+                                      "--option=winbindd socket directory=" + (root / "run" / "winbindd").string(),
+                                      "--option=ntp signd socket directory=" + (root / "ntp_signd").string()};
+  auto made = run_command(in_dc_network(argv), {}, root / "provision.log", kProvisionTimeout);
   if (!made) return unexpected(HarnessError{"samba-tool domain provision (realm " + realm + ")", made.error().detail});
-  timings_.provision = since(start);
 
   // The generated `dns forwarder` points at the machine's resolver: never used, never kept.
-  std::ifstream in(smb_conf_);
+  std::ifstream in(smb_conf);
   std::string line;
   std::string kept;
   while (std::getline(in, line)) {
     if (line.find("dns forwarder") == std::string::npos) kept += line + "\n";
   }
   in.close();
-  return write_file(smb_conf_, kept);
+  return write_file(smb_conf, kept);
 }
 
 Expected<void, HarnessError> SambaAdInstance::launch() {
