@@ -70,7 +70,8 @@ endfunction()
 # ward_code_precompiled_headers() — under clang (the asan preset), the standard headers Ward's own
 # code includes most, compiled once per build for every library and executable (REUSE_FROM
 # ward_code_pch) instead of once per file: parsing them was half or more of a typical library
-# file's compile time (12 sampled files, 27.3 -> 19.6 CPU s). nlohmann/json is left out: its bigger
+# file's compile time (12 sampled files, 27.3 -> 19.6 CPU s; wardd, wardctl and ward-dir with all
+# they link, from cold: 754 -> 523 CPU s). nlohmann/json is left out: its bigger
 # PCH cost more to load than the files that include it saved. Not under GCC, though it would save
 # as much there (32.3 -> 24.4): GCC 12 loses the system-header status of a PCH's headers, and its
 # -O2 -Warray-bounds false positives inside std::string then fail the -Werror build (13 in
