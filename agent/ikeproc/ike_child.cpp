@@ -206,8 +206,7 @@ class ChildState {
         if (!note) return unexpected(std::move(note.error()));
         if (!m.fd) return unexpected(std::string("a socket message without its socket"));
         const std::lock_guard lock(mutex_);
-        sockets_[{note->address.to_string(), note->port}] = std::move(m.fd);
-        return Body{};
+        return add_socket(*note, std::move(m.fd));
       }
       case kStart: {
         auto start = decode<StartNote>(m.body);
@@ -344,14 +343,16 @@ class ChildState {
         ike::auth::CertificateOptions{{note.identity, note.fqdn}, note.revocation});
   }
 
-  // One service on the sockets wardd sent for it (mutex_ held), with start_'s settings.
+  // One service on the socket groups wardd sent for it (mutex_ held), with start_'s settings: an
+  // engine per socket of the group (IkeService::start_on).
   Expected<std::unique_ptr<ike::service::IkeService>, std::string> start_service(const ServiceStart& spec) {
-    auto socket = take_socket(spec.local, spec.port);
-    if (!socket) return unexpected("no socket for " + spec.local.to_string() + ":" + std::to_string(spec.port));
-    std::optional<ike::net::UdpSocket> nat;
+    auto sockets = take_group(spec.local, spec.port);
+    if (!sockets) return unexpected(std::move(sockets.error()));
+    std::vector<ike::net::UdpSocket> nat;
     if (spec.nat_traversal) {
-      nat = take_socket(spec.local, spec.nat_t_port);
-      if (!nat) return unexpected("no socket for " + spec.local.to_string() + ":" + std::to_string(spec.nat_t_port));
+      auto nat_sockets = take_group(spec.local, spec.nat_t_port);
+      if (!nat_sockets) return unexpected(std::move(nat_sockets.error()));
+      nat = std::move(*nat_sockets);
     }
     ike::service::IkeServiceOptions options;
     options.local = spec.local;
@@ -370,7 +371,7 @@ class ChildState {
     options.ikev2_fragment_size = start_->ikev2_fragment_size;
     Endpoint* log_to = parent_;
     options.log = [log_to](const std::string& line) { log(*log_to, line); };
-    return ike::service::IkeService::start_on(std::move(options), std::move(*socket), std::move(nat), *dataplane_, *policy_,
+    return ike::service::IkeService::start_on(std::move(options), std::move(*sockets), std::move(nat), *dataplane_, *policy_,
                                               *listener_);
   }
 
@@ -420,12 +421,36 @@ class ChildState {
     }
   }
 
-  std::optional<ike::net::UdpSocket> take_socket(const IpAddress& address, std::uint16_t port) {
+  // kSocket (mutex_ held): wardd sends a group's sockets in its order, so the first starts the
+  // group (replacing one of the address and port that never started) and each other fills its
+  // place in it.
+  Expected<Body, std::string> add_socket(const SocketNote& note, privsep::OwnedFd fd) {
+    const auto where = note.address.to_string() + ":" + std::to_string(note.port);
+    auto& group = sockets_[{note.address.to_string(), note.port}];
+    if (note.engine.value == 0) {
+      group.clear();
+      group.resize(note.engines.value);
+    } else if (group.size() != note.engines.value || group[note.engine.value]) {
+      return unexpected("socket " + std::to_string(note.engine.value) + " of a group of " + std::to_string(note.engines.value) +
+                        " for " + where + " is not the next of a group wardd started");
+    }
+    group[note.engine.value] = std::move(fd);
+    return Body{};
+  }
+
+  // The whole group of address:port, in its order (mutex_ held).
+  Expected<std::vector<ike::net::UdpSocket>, std::string> take_group(const IpAddress& address, std::uint16_t port) {
+    const auto where = address.to_string() + ":" + std::to_string(port);
     const auto found = sockets_.find({address.to_string(), port});
-    if (found == sockets_.end()) return std::nullopt;
-    auto socket = ike::net::UdpSocket::adopt(ike::net::UniqueFd(found->second.release()));
+    if (found == sockets_.end()) return unexpected("no socket for " + where);
+    const auto arrived = std::count_if(found->second.begin(), found->second.end(), [](const auto& fd) { return bool(fd); });
+    if (arrived != static_cast<std::ptrdiff_t>(found->second.size())) {
+      return unexpected(std::to_string(arrived) + " sockets of a group of " + std::to_string(found->second.size()) + " for " + where);
+    }
+    std::vector<ike::net::UdpSocket> group;
+    for (auto& fd : found->second) group.push_back(ike::net::UdpSocket::adopt(ike::net::UniqueFd(fd.release())));
     sockets_.erase(found);
-    return socket;
+    return group;
   }
 
   ike::service::IkeService* route(const driver::Acquire& acquire) {
@@ -441,7 +466,7 @@ class ChildState {
   std::mutex mutex_;
   std::condition_variable changed_;
   bool closed_ = false;
-  std::map<std::pair<std::string, std::uint16_t>, privsep::OwnedFd> sockets_;
+  std::map<std::pair<std::string, std::uint16_t>, std::vector<privsep::OwnedFd>> sockets_;   // groups, by address and port
   std::optional<StartNote> start_;
   std::optional<CertificateNote> arriving_;       // kCertificates since the last kCertificatesDone
   std::optional<CertificateNote> certificates_;   // the last complete set
