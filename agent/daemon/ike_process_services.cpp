@@ -100,8 +100,8 @@ std::optional<IkeProcess::Service> IkeProcess::bind_service(const IpAddress& add
   }
   log_.info("ike-started", {{"address", address.to_string()},
                             {"port", std::to_string(ike::net::kIsakmpPort)},
-                            {"engines", std::to_string(bound->sockets.size())},
-                            {"process", "ike"}});
+                            {"process", "ike"},
+                            {"engines", std::to_string(bound->sockets.size())}});
   return Service{address, std::move(*bound)};
 }
 

@@ -14,8 +14,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "agent/daemon/privsep_children.h"
 #include "agent/daemon/wardd_host.h"
+#include "agent/privsep/proc_test_support.h"
 #include "ike/net/reuseport.h"
 #include "tests/netns/netns.h"
 
@@ -25,7 +25,7 @@ namespace {
 using Host = testing::WarddHost;
 using testing::esp_policy;
 using testing::eventually;
-using testing::privsep_child_of;
+using privsep::testing::privsep_child_of;
 using testing::show_sa;
 
 constexpr unsigned kEngines = 2;

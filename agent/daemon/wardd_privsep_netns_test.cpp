@@ -40,8 +40,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "agent/daemon/privsep_children.h"
 #include "agent/daemon/wardd_host.h"
+#include "agent/privsep/proc_test_support.h"
 #include "directory/model/policy_json.h"
 #include "directory/model/test_support.h"
 #include "tests/harness/kdc_instance.h"
@@ -60,8 +60,8 @@ using Host = testing::WarddHost;
 using testing::esp_policy;
 using testing::eventually;
 using testing::ping_until_answered;
-using testing::privsep_child_of;
-using testing::proc_status;
+using privsep::testing::privsep_child_of;
+using privsep::testing::proc_status;
 using testing::show_sa;
 using testing::wardctl;
 

@@ -1,5 +1,5 @@
-// wardd's privsep children as the netns tests find them in /proc: a process's status fields, and
-// the child of a wardd whose command line says `--privsep-child ROLE` ("ike", "keys").
+// Privsep processes as tests find them in /proc: a process's status fields, and the child of a
+// wardd whose command line says `--privsep-child ROLE` ("ike", "keys", "fetch"). For tests only.
 #pragma once
 
 #include <dirent.h>
@@ -11,8 +11,9 @@
 #include <map>
 #include <string>
 
-namespace ward::agent::daemon::testing {
+namespace ward::agent::privsep::testing {
 
+// /proc/<pid>/status as name -> value ("CapEff" -> "0000000000000000").
 inline std::map<std::string, std::string> proc_status(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   std::map<std::string, std::string> fields;
@@ -46,4 +47,4 @@ inline pid_t privsep_child_of(pid_t wardd, const std::string& role) {
   return found;
 }
 
-}  // namespace ward::agent::daemon::testing
+}  // namespace ward::agent::privsep::testing
