@@ -17,6 +17,7 @@
 
 #include "agent/ikeproc/messages.h"
 #include "agent/ikeproc/remote_kerberos.h"
+#include "agent/ikeproc/socket_groups.h"
 #include "agent/ikeproc/wire.h"
 #include "agent/privsep/endpoint.h"
 #include "agent/privsep/sandbox.h"
@@ -206,7 +207,8 @@ class ChildState {
         if (!note) return unexpected(std::move(note.error()));
         if (!m.fd) return unexpected(std::string("a socket message without its socket"));
         const std::lock_guard lock(mutex_);
-        return add_socket(*note, std::move(m.fd));
+        if (auto added = sockets_.add(*note, std::move(m.fd)); !added) return unexpected(std::move(added.error()));
+        return Body{};
       }
       case kStart: {
         auto start = decode<StartNote>(m.body);
@@ -346,11 +348,11 @@ class ChildState {
   // One service on the socket groups wardd sent for it (mutex_ held), with start_'s settings: an
   // engine per socket of the group (IkeService::start_on).
   Expected<std::unique_ptr<ike::service::IkeService>, std::string> start_service(const ServiceStart& spec) {
-    auto sockets = take_group(spec.local, spec.port);
+    auto sockets = sockets_.take(spec.local, spec.port);
     if (!sockets) return unexpected(std::move(sockets.error()));
     std::vector<ike::net::UdpSocket> nat;
     if (spec.nat_traversal) {
-      auto nat_sockets = take_group(spec.local, spec.nat_t_port);
+      auto nat_sockets = sockets_.take(spec.local, spec.nat_t_port);
       if (!nat_sockets) return unexpected(std::move(nat_sockets.error()));
       nat = std::move(*nat_sockets);
     }
@@ -421,38 +423,6 @@ class ChildState {
     }
   }
 
-  // kSocket (mutex_ held): wardd sends a group's sockets in its order, so the first starts the
-  // group (replacing one of the address and port that never started) and each other fills its
-  // place in it.
-  Expected<Body, std::string> add_socket(const SocketNote& note, privsep::OwnedFd fd) {
-    const auto where = note.address.to_string() + ":" + std::to_string(note.port);
-    auto& group = sockets_[{note.address.to_string(), note.port}];
-    if (note.engine.value == 0) {
-      group.clear();
-      group.resize(note.engines.value);
-    } else if (group.size() != note.engines.value || group[note.engine.value]) {
-      return unexpected("socket " + std::to_string(note.engine.value) + " of a group of " + std::to_string(note.engines.value) +
-                        " for " + where + " is not the next of a group wardd started");
-    }
-    group[note.engine.value] = std::move(fd);
-    return Body{};
-  }
-
-  // The whole group of address:port, in its order (mutex_ held).
-  Expected<std::vector<ike::net::UdpSocket>, std::string> take_group(const IpAddress& address, std::uint16_t port) {
-    const auto where = address.to_string() + ":" + std::to_string(port);
-    const auto found = sockets_.find({address.to_string(), port});
-    if (found == sockets_.end()) return unexpected("no socket for " + where);
-    const auto arrived = std::count_if(found->second.begin(), found->second.end(), [](const auto& fd) { return bool(fd); });
-    if (arrived != static_cast<std::ptrdiff_t>(found->second.size())) {
-      return unexpected(std::to_string(arrived) + " sockets of a group of " + std::to_string(found->second.size()) + " for " + where);
-    }
-    std::vector<ike::net::UdpSocket> group;
-    for (auto& fd : found->second) group.push_back(ike::net::UdpSocket::adopt(ike::net::UniqueFd(fd.release())));
-    sockets_.erase(found);
-    return group;
-  }
-
   ike::service::IkeService* route(const driver::Acquire& acquire) {
     for (auto& s : services_) {
       if (s->options().local == acquire.source) return s.get();
@@ -466,7 +436,7 @@ class ChildState {
   std::mutex mutex_;
   std::condition_variable changed_;
   bool closed_ = false;
-  std::map<std::pair<std::string, std::uint16_t>, std::vector<privsep::OwnedFd>> sockets_;   // groups, by address and port
+  SocketGroups sockets_;
   std::optional<StartNote> start_;
   std::optional<CertificateNote> arriving_;       // kCertificates since the last kCertificatesDone
   std::optional<CertificateNote> certificates_;   // the last complete set
