@@ -139,7 +139,8 @@ struct IkeSettings {
   std::optional<unsigned> fragment_size;
   // [ike] engines: IKE event threads per address, each with its own sockets on UDP 500/4500 and
   // its own peers (chosen by a hash of the peer's address, ike/net/reuseport.h). Unset (or
-  // `auto`): the cores, at most kMaxIkeEngines. The IKE process under [privsep] user runs one.
+  // `auto`): the cores, at most kMaxIkeEngines. Under [privsep] user, the IKE process runs as
+  // many, on socket groups wardd binds for it.
   std::optional<unsigned> engines;
 };
 inline constexpr unsigned kMaxIkeEngines = 16;

@@ -224,7 +224,8 @@ control::HandlerResult DaemonHandler::show_sa() {
                             {"hash", mm.hash},
                             {"dh_group", mm.group},
                             {"lifetime_left", mm.lifetime_left.count()},
-                            {"quick_modes", mm.quick_modes}});
+                            {"quick_modes", mm.quick_modes},
+                            {"engine", mm.engine}});
     }
     for (const auto& qm : ike.quick_modes) {
       const auto origin = snapshot->translation.origins.find(qm.filter_id);
@@ -282,7 +283,8 @@ control::HandlerResult DaemonHandler::show_sa() {
                           {"age_seconds", f.age.count()}});
     }
     const auto& c = ike.counters;
-    ike_counters.push_back({{"datagrams_received", c.datagrams_received},
+    ike_counters.push_back({{"engines", ike.engines},
+                            {"datagrams_received", c.datagrams_received},
                             {"datagrams_sent", c.datagrams_sent},
                             {"malformed", c.malformed},
                             {"unknown_sa", c.unknown_sa},

@@ -150,10 +150,10 @@ class IkeProcess final : public IkeRunner {
   void stop() override;
 
  private:
+  // The sockets of one address: a group of [ike] engines on UDP 500 and one on 4500.
   struct Service {
     IpAddress local;
-    ike::net::UdpSocket socket;
-    std::optional<ike::net::UdpSocket> nat_socket;
+    ike::service::ServiceSockets sockets;
   };
   // ike_process_services.cpp: the sockets of one address, bound and prepared (nullopt: logged).
   std::optional<Service> bind_service(const IpAddress& address);

@@ -77,45 +77,46 @@ void IkeProcess::readdress(const std::vector<IpAddress>& addresses) {
   supervisor_ = std::move(*supervisor);
 }
 
+static_assert(config::kMaxIkeEngines <= ikeproc::kMaxSocketGroup, "kSocket carries a group of up to [ike] engines sockets");
+
 std::optional<IkeProcess::Service> IkeProcess::bind_service(const IpAddress& address) {
-  auto socket = ike::net::UdpSocket::bind(address, ike::net::kIsakmpPort);
-  if (!socket) {
-    log_.warning("ike-start-failed", {{"address", address.to_string()}, {"why", socket.error()}});
+  // As IkeService::start does in wardd: a group of [ike] engines sockets on each port, whose BPF
+  // program sends a peer's datagrams to the socket of the engine owning it (ike/net/reuseport.h);
+  // the dataplane never catches IKE's own datagrams (xfrm: per-socket bypass policies, and the
+  // kernel decapsulates ESP in UDP arriving on the NAT-T sockets), and nfqueue sends ESP in UDP
+  // from a NAT-T socket, whole superpackets per UDP_SEGMENT send. All of it belongs to the
+  // socket, not the descriptor: the child's descriptors of these sockets (SCM_RIGHTS) see the
+  // same, and it cannot undo the policies (IP_XFRM_POLICY needs CAP_NET_ADMIN) nor the program.
+  ike::service::IkeServiceOptions options;
+  options.local = address;
+  options.port = ike::net::kIsakmpPort;
+  options.nat_traversal = true;
+  options.nat_t_port = ike::sa::kNatTraversalPort;
+  options.engines = config::ike_engines(settings_);
+  auto bound = ike::service::bind_service_sockets(options, *dataplane_);
+  if (!bound) {
+    log_.warning("ike-start-failed", {{"address", address.to_string()}, {"why", bound.error()}});
     return std::nullopt;
   }
-  constexpr int kReceiveBuffer = 4 * 1024 * 1024;   // as IkeServiceOptions::receive_buffer_bytes
-  (void)socket->set_receive_buffer(kReceiveBuffer);
-  auto nat = ike::net::UdpSocket::bind(address, ike::sa::kNatTraversalPort);
-  if (!nat) {
-    log_.warning("ike-start-failed", {{"address", address.to_string()}, {"why", "NAT-T: " + nat.error()}});
-    return std::nullopt;
-  }
-  (void)nat->set_receive_buffer(kReceiveBuffer);
-  // As IkeService::start does in wardd: the dataplane never catches IKE's own datagrams (xfrm:
-  // per-socket bypass policies, and the kernel decapsulates ESP in UDP arriving on the NAT-T
-  // socket), and nfqueue sends ESP in UDP from the NAT-T socket, whole superpackets per
-  // UDP_SEGMENT send. Both are properties of the socket, not the descriptor: the child's
-  // descriptors of these sockets (SCM_RIGHTS) see the same, and it cannot undo the policies
-  // (IP_XFRM_POLICY needs CAP_NET_ADMIN).
-  if (auto done = dataplane_->prepare_ike_socket(socket->native_handle(), false); !done) {
-    log_.warning("ike-start-failed",
-                 {{"address", address.to_string()}, {"why", "UDP " + std::to_string(ike::net::kIsakmpPort) + ": " + done.error()}});
-    return std::nullopt;
-  }
-  if (auto done = dataplane_->prepare_ike_socket(nat->native_handle(), true); !done) {
-    log_.warning("ike-start-failed", {{"address", address.to_string()},
-                                      {"why", "NAT-T: UDP " + std::to_string(ike::sa::kNatTraversalPort) + ": " + done.error()}});
-    return std::nullopt;
-  }
-  log_.info("ike-started", {{"address", address.to_string()}, {"port", std::to_string(ike::net::kIsakmpPort)}, {"process", "ike"}});
-  return Service{address, std::move(*socket), std::move(*nat)};
+  log_.info("ike-started", {{"address", address.to_string()},
+                            {"port", std::to_string(ike::net::kIsakmpPort)},
+                            {"process", "ike"},
+                            {"engines", std::to_string(bound->sockets.size())}});
+  return Service{address, std::move(*bound)};
 }
 
+// Each socket in a message of its own, with its place in its group; the child starts the service
+// once every group it names is whole.
 Expected<void, std::string> IkeProcess::send_sockets(privsep::Endpoint& child, const Service& service) {
-  for (const auto* socket : {&service.socket, &*service.nat_socket}) {
-    const ikeproc::SocketNote note{service.local, socket == &service.socket ? ike::net::kIsakmpPort : ike::sa::kNatTraversalPort};
-    if (auto sent = child.notify(ikeproc::kSocket, ikeproc::encode(note), socket->native_handle()); !sent) {
-      return unexpected(service.local.to_string() + ": " + sent.error());
+  const std::pair<const std::vector<ike::net::UdpSocket>*, std::uint16_t> groups[] = {
+      {&service.sockets.sockets, ike::net::kIsakmpPort}, {&service.sockets.nat_sockets, ike::sa::kNatTraversalPort}};
+  for (const auto& [group, port] : groups) {
+    const auto engines = static_cast<std::uint32_t>(group->size());
+    for (std::uint32_t engine = 0; engine < engines; ++engine) {
+      const ikeproc::SocketNote note{service.local, port, {engine}, {engines}};
+      if (auto sent = child.notify(ikeproc::kSocket, ikeproc::encode(note), (*group)[engine].native_handle()); !sent) {
+        return unexpected(service.local.to_string() + ": " + sent.error());
+      }
     }
   }
   return {};

@@ -18,7 +18,6 @@
 //     processes' memory only, no process keeps a file open; the initiator's KDC messages sent on
 //     by its wardd), and a SIGKILLed key process is replaced and accepts the next main mode.
 // Skips without root, `ip` or tshark.
-#include <dirent.h>
 #include <fcntl.h>
 #include <openssl/bn.h>
 #include <openssl/evp.h>
@@ -42,6 +41,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/daemon/wardd_host.h"
+#include "agent/privsep/proc_test_support.h"
 #include "directory/model/policy_json.h"
 #include "directory/model/test_support.h"
 #include "tests/harness/kdc_instance.h"
@@ -60,6 +60,8 @@ using Host = testing::WarddHost;
 using testing::esp_policy;
 using testing::eventually;
 using testing::ping_until_answered;
+using privsep::testing::privsep_child_of;
+using privsep::testing::proc_status;
 using testing::show_sa;
 using testing::wardctl;
 
@@ -68,39 +70,6 @@ constexpr const char* kAddressB = "10.20.1.2";
 // Second addresses no filter covers: clear marker pings that show the capture is flushed.
 constexpr const char* kMarkerA = "10.99.0.1";
 constexpr const char* kMarkerB = "10.99.0.2";
-
-std::map<std::string, std::string> proc_status(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::map<std::string, std::string> fields;
-  for (std::string line; std::getline(in, line);) {
-    const auto colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    auto value = line.substr(colon + 1);
-    value.erase(0, value.find_first_not_of(" \t"));
-    value.erase(value.find_last_not_of(" \t") + 1);
-    fields[line.substr(0, colon)] = value;
-  }
-  return fields;
-}
-
-// wardd's child whose command line says --privsep-child ROLE ("ike", "keys"); -1 when there is none.
-pid_t privsep_child_of(pid_t wardd, const std::string& role) {
-  DIR* proc = opendir("/proc");
-  if (proc == nullptr) return -1;
-  pid_t found = -1;
-  const std::string wanted = std::string("--privsep-child") + '\0' + role + '\0';
-  while (const dirent* entry = readdir(proc)) {
-    const pid_t pid = static_cast<pid_t>(std::strtol(entry->d_name, nullptr, 10));
-    if (pid <= 0) continue;
-    const auto status = proc_status(pid);
-    if (status.count("PPid") == 0 || status.at("PPid") != std::to_string(wardd)) continue;
-    std::ifstream cmdline("/proc/" + std::to_string(pid) + "/cmdline");
-    const std::string args((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
-    if (args.find(wanted) != std::string::npos) found = pid;
-  }
-  closedir(proc);
-  return found;
-}
 
 // The first prime of an RSA key file as OpenSSL keeps it in memory (BIGNUM words, least significant
 // first: little-endian bytes on every host Ward runs on).

@@ -11,7 +11,7 @@
 // nothing is allocated ahead for it).
 //
 // What a field may be: an unsigned integer, bool, an enum with a Wire<E> bound, a std::chrono
-// duration, IpAddress, IpPrefix, driver::crypto::IpAddress, std::string, SecureBytes,
+// duration, Bounded<Min, Max>, IpAddress, IpPrefix, driver::crypto::IpAddress, std::string, SecureBytes,
 // std::vector<std::byte>, std::optional<T>, std::vector<T>, std::array<T, N>, std::variant<T...>
 // (a u8 index, then that alternative), or a struct with a Wire<T> description (Wire<T>::raw: a
 // trivially copyable struct sent as its bytes).
@@ -38,9 +38,21 @@
 
 namespace ward::agent::ikeproc {
 
+// An unsigned number the receiver acts on (a count it makes room or threads for, an index into
+// it): refused outside Min..Max when decoded. A u32 on the wire.
+template <std::uint32_t Min, std::uint32_t Max>
+struct Bounded {
+  static_assert(Min <= Max);
+  static constexpr std::uint32_t min = Min;
+  static constexpr std::uint32_t max = Max;
+  std::uint32_t value = Min;
+  friend bool operator==(const Bounded&, const Bounded&) = default;
+};
+
 // Specialised in wire.h for every struct and enum that crosses:
 //   struct: static constexpr const char* name; template <class Io, class V> static void fields(Io&, V&)
 //           (V is T or const T; each field as io("field name", v.member))
+//           and optionally static std::optional<std::string> check(const T&): a rule across fields
 //   enum:   static constexpr E last (values 0..last; with static constexpr E first, first..last),
 //           or static constexpr bool open = true (any value of the underlying type: IANA numbers)
 template <class T>
@@ -67,6 +79,10 @@ template <class T>
 struct is_duration : std::false_type {};
 template <class R, class P>
 struct is_duration<std::chrono::duration<R, P>> : std::true_type {};
+template <class T>
+struct is_bounded : std::false_type {};
+template <std::uint32_t Min, std::uint32_t Max>
+struct is_bounded<Bounded<Min, Max>> : std::true_type {};
 template <class T>
 concept RawStruct = requires { Wire<T>::raw; };
 template <class T>
@@ -136,6 +152,15 @@ class Decoder {
   }
 
   bool ok() const noexcept { return error_.empty(); }
+  // A description's rule across its fields (Wire<T>::check: nullopt, or why not), once they are
+  // read; an error names the struct and where it began.
+  template <class T>
+  void check(std::string_view field, const T& v, std::size_t at) {
+    if constexpr (requires { Wire<T>::check(v); }) {
+      if (!ok()) return;
+      if (auto why = Wire<T>::check(v)) fail(field, *why, at);
+    }
+  }
   // `at`: where the field began (default: where reading stands).
   void fail(std::string_view field, const std::string& why, std::optional<std::size_t> at = std::nullopt);
   // The decoded value, or the first error; also an error when bytes are left over.
@@ -175,6 +200,8 @@ void Encoder::put(const T& v) {
   } else if constexpr (std::is_unsigned_v<T>) {
     static_assert(sizeof(T) <= sizeof(std::uint64_t));
     raw(&v, sizeof v);
+  } else if constexpr (detail::is_bounded<T>::value) {
+    u32(v.value);
   } else if constexpr (detail::is_duration<T>::value) {
     u64(static_cast<std::uint64_t>(static_cast<std::int64_t>(v.count())));
   } else if constexpr (std::is_same_v<T, IpAddress> || std::is_same_v<T, driver::crypto::IpAddress>) {
@@ -227,6 +254,13 @@ void Decoder::get(std::string_view field, T& v) {
     v = ok() ? static_cast<T>(static_cast<U>(n)) : T{};
   } else if constexpr (std::is_unsigned_v<T>) {
     v = fixed<T>(field);
+  } else if constexpr (detail::is_bounded<T>::value) {
+    const auto at = position_;
+    const auto n = u32(field);
+    if (ok() && (n < T::min || n > T::max)) {
+      fail(field, std::to_string(n) + " out of range (" + std::to_string(T::min) + ".." + std::to_string(T::max) + ")", at);
+    }
+    v.value = ok() ? n : T::min;
   } else if constexpr (detail::is_duration<T>::value) {
     v = T(static_cast<typename T::rep>(static_cast<std::int64_t>(u64(field))));
   } else if constexpr (std::is_same_v<T, IpAddress>) {
@@ -276,10 +310,12 @@ void Decoder::get(std::string_view field, T& v) {
     raw(&v, sizeof v, field);
   } else {
     static_assert(detail::FieldStruct<T>, "a type that crosses needs a Wire<T> description (wire.h)");
+    const auto at = position_;
     const auto outer = path_.size();
     path_.append(field).push_back('.');
     Wire<T>::fields(*this, v);
     path_.resize(outer);
+    check(field, v, at);
   }
 }
 
@@ -299,6 +335,7 @@ Expected<T, std::string> decode(std::span<const std::uint8_t> body) {
   Decoder d(body, Wire<T>::name);
   T value{};
   Wire<T>::fields(d, value);
+  d.check("body", value, 0);
   return d.finish(std::move(value));
 }
 

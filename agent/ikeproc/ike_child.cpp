@@ -17,6 +17,7 @@
 
 #include "agent/ikeproc/messages.h"
 #include "agent/ikeproc/remote_kerberos.h"
+#include "agent/ikeproc/socket_groups.h"
 #include "agent/ikeproc/wire.h"
 #include "agent/privsep/endpoint.h"
 #include "agent/privsep/sandbox.h"
@@ -206,7 +207,7 @@ class ChildState {
         if (!note) return unexpected(std::move(note.error()));
         if (!m.fd) return unexpected(std::string("a socket message without its socket"));
         const std::lock_guard lock(mutex_);
-        sockets_[{note->address.to_string(), note->port}] = std::move(m.fd);
+        if (auto added = sockets_.add(*note, std::move(m.fd)); !added) return unexpected(std::move(added.error()));
         return Body{};
       }
       case kStart: {
@@ -344,14 +345,16 @@ class ChildState {
         ike::auth::CertificateOptions{{note.identity, note.fqdn}, note.revocation});
   }
 
-  // One service on the sockets wardd sent for it (mutex_ held), with start_'s settings.
+  // One service on the socket groups wardd sent for it (mutex_ held), with start_'s settings: an
+  // engine per socket of the group (IkeService::start_on).
   Expected<std::unique_ptr<ike::service::IkeService>, std::string> start_service(const ServiceStart& spec) {
-    auto socket = take_socket(spec.local, spec.port);
-    if (!socket) return unexpected("no socket for " + spec.local.to_string() + ":" + std::to_string(spec.port));
-    std::optional<ike::net::UdpSocket> nat;
+    auto sockets = sockets_.take(spec.local, spec.port);
+    if (!sockets) return unexpected(std::move(sockets.error()));
+    std::vector<ike::net::UdpSocket> nat;
     if (spec.nat_traversal) {
-      nat = take_socket(spec.local, spec.nat_t_port);
-      if (!nat) return unexpected("no socket for " + spec.local.to_string() + ":" + std::to_string(spec.nat_t_port));
+      auto nat_sockets = sockets_.take(spec.local, spec.nat_t_port);
+      if (!nat_sockets) return unexpected(std::move(nat_sockets.error()));
+      nat = std::move(*nat_sockets);
     }
     ike::service::IkeServiceOptions options;
     options.local = spec.local;
@@ -370,7 +373,7 @@ class ChildState {
     options.ikev2_fragment_size = start_->ikev2_fragment_size;
     Endpoint* log_to = parent_;
     options.log = [log_to](const std::string& line) { log(*log_to, line); };
-    return ike::service::IkeService::start_on(std::move(options), std::move(*socket), std::move(nat), *dataplane_, *policy_,
+    return ike::service::IkeService::start_on(std::move(options), std::move(*sockets), std::move(nat), *dataplane_, *policy_,
                                               *listener_);
   }
 
@@ -420,14 +423,6 @@ class ChildState {
     }
   }
 
-  std::optional<ike::net::UdpSocket> take_socket(const IpAddress& address, std::uint16_t port) {
-    const auto found = sockets_.find({address.to_string(), port});
-    if (found == sockets_.end()) return std::nullopt;
-    auto socket = ike::net::UdpSocket::adopt(ike::net::UniqueFd(found->second.release()));
-    sockets_.erase(found);
-    return socket;
-  }
-
   ike::service::IkeService* route(const driver::Acquire& acquire) {
     for (auto& s : services_) {
       if (s->options().local == acquire.source) return s.get();
@@ -441,7 +436,7 @@ class ChildState {
   std::mutex mutex_;
   std::condition_variable changed_;
   bool closed_ = false;
-  std::map<std::pair<std::string, std::uint16_t>, privsep::OwnedFd> sockets_;
+  SocketGroups sockets_;
   std::optional<StartNote> start_;
   std::optional<CertificateNote> arriving_;       // kCertificates since the last kCertificatesDone
   std::optional<CertificateNote> certificates_;   // the last complete set

@@ -2,7 +2,10 @@
 // what each body holds (wire.h encodes them). "call" expects a reply; "note" does not.
 //
 //   parent -> child
-//     kSocket        note + fd   address, port: one bound UDP socket (500, or the NAT-T 4500)
+//     kSocket        note + fd   address, port, engine, engines: one bound UDP socket (500, or the
+//                                NAT-T 4500), number `engine` of a group of `engines` (1..16,
+//                                [ike] engines: one per engine, net::bind_group), each in a note
+//                                of its own, in the group's order
 //     kStart         note        StartNote: dataplane capabilities, fallback delay (ms) and soft
 //                                association lifetime (s), per service: address, port,
 //                                nat_traversal, nat_t_port, retransmission policy; then DPD idle

@@ -1,6 +1,8 @@
 // The bodies of the messages between wardd and its IKE process (messages.h says which message
 // carries which): one Wire<T> description per struct, in wire order, read by both encode() and
 // decode<T>() (codec.h). A field added to a struct that crosses is one line here.
+// Over 600 lines for that reason: every body that crosses is described in this one file, so a
+// change of the wire is reviewed in one place (the Kerberos bodies are in wire_gss.h).
 #pragma once
 
 #include <chrono>
@@ -82,9 +84,18 @@ struct SpiReservation {   // kAllocateSpi's answer; kReleaseSpi
   std::uint32_t spi = 0;
   driver::crypto::SecurityProtocol protocol = driver::crypto::SecurityProtocol::Esp;
 };
-struct SocketNote {   // kSocket (the socket itself travels as the message's descriptor)
+// The most sockets wardd binds on one address and port for its IKE process: one per engine
+// ([ike] engines, at most config::kMaxIkeEngines).
+inline constexpr std::uint32_t kMaxSocketGroup = 16;
+// kSocket: one socket of a group of `engines` on address:port (net::bind_group, the BPF program
+// choosing by peer_engine), socket number `engine` in the group's order (the socket itself travels
+// as the message's descriptor). Each socket of a group comes in a message of its own (a channel
+// message carries one descriptor); a group is used once all of it came.
+struct SocketNote {
   IpAddress address;
   std::uint16_t port = 0;
+  Bounded<0, kMaxSocketGroup - 1> engine;
+  Bounded<1, kMaxSocketGroup> engines;
 };
 struct ServiceStart {
   IpAddress local;
@@ -406,7 +417,7 @@ struct Wire<ike::service::MainModeSaInfo> {
   static void fields(Io& io, V& v) {
     WARD_WIRE(peer), WARD_WIRE(peer_port), WARD_WIRE(nat_t), WARD_WIRE(role), WARD_WIRE(status), WARD_WIRE(state);
     WARD_WIRE(cookies), WARD_WIRE(auth_method), WARD_WIRE(cipher), WARD_WIRE(hash), WARD_WIRE(group);
-    WARD_WIRE(lifetime_left), WARD_WIRE(quick_modes), WARD_WIRE(dpd), WARD_WIRE(ike_version);
+    WARD_WIRE(lifetime_left), WARD_WIRE(quick_modes), WARD_WIRE(dpd), WARD_WIRE(ike_version), WARD_WIRE(engine);
   }
 };
 template <>
@@ -446,6 +457,7 @@ struct Wire<ike::service::IkeSnapshot> {
   template <class Io, class V>
   static void fields(Io& io, V& v) {
     WARD_WIRE(main_modes), WARD_WIRE(quick_modes), WARD_WIRE(negotiating), WARD_WIRE(failures), WARD_WIRE(counters);
+    WARD_WIRE(engines);
   }
 };
 
@@ -550,7 +562,11 @@ struct Wire<SocketNote> {
   static constexpr const char* name = "socket";
   template <class Io, class V>
   static void fields(Io& io, V& v) {
-    WARD_WIRE(address), WARD_WIRE(port);
+    WARD_WIRE(address), WARD_WIRE(port), WARD_WIRE(engine), WARD_WIRE(engines);
+  }
+  static std::optional<std::string> check(const SocketNote& v) {
+    if (v.engine.value < v.engines.value) return std::nullopt;
+    return "socket " + std::to_string(v.engine.value) + " of a group of " + std::to_string(v.engines.value);
   }
 };
 template <>

@@ -83,6 +83,8 @@ inline ike::service::IkeSnapshot sample<ike::service::IkeSnapshot>() {
   snap.main_modes[0].state = "established";
   snap.main_modes[0].status = ike::service::NegotiationState::Established;
   snap.main_modes[0].ike_version = 2;
+  snap.main_modes[0].engine = 1;
+  snap.engines = 2;
   snap.negotiating.push_back({ip("10.0.0.4"), ike::auth::Role::Responder, 8, "QuickMode2Sent", true});
   snap.failures.push_back({ip("10.0.0.5"), ike::auth::Role::Initiator, true, 5, ike::service::FailureKind::NoResponse,
                            "no answer after 3 sends", std::chrono::seconds(9)});
@@ -200,7 +202,7 @@ inline ServicesNote sample<ServicesNote>() {
 
 template <>
 inline SocketNote sample<SocketNote>() {
-  return {ip("fd00::1"), 4500};
+  return {ip("fd00::1"), 4500, {1}, {2}};
 }
 
 template <>

@@ -186,6 +186,40 @@ TEST(IkeprocWire, RefusesWhatHasAnotherEncoding) {
   EXPECT_NE(prefix.error().find("quick mode request: peer_side.prefix at byte 34: not a prefix: 10.2.0.9/24"), std::string::npos) << prefix.error();
 }
 
+// kSocket: one socket of a group (an engine's), fd00::1 (17 bytes), port (u16) at 17, engine (u32)
+// at 19, engines (u32) at 23. A group of none or of more than kMaxSocketGroup, an engine past the
+// last, or past its own group is refused, naming the field and its byte.
+TEST(IkeprocWire, SocketNotesCarryTheirPlaceInABoundedGroup) {
+  const SocketNote last{*IpAddress::parse("fd00::1"), 500, {kMaxSocketGroup - 1}, {kMaxSocketGroup}};
+  auto back = decode<SocketNote>(encode(last));
+  ASSERT_TRUE(back) << back.error();
+  EXPECT_EQ(back->engine.value, kMaxSocketGroup - 1);
+  EXPECT_EQ(back->engines.value, kMaxSocketGroup);
+  const auto note = encode(samples::sample<SocketNote>());
+  ASSERT_EQ(note.size(), 27U);
+  auto with_u32 = [&](std::size_t at, std::uint32_t value) {
+    auto body = note;
+    std::memcpy(body.data() + at, &value, sizeof value);
+    return decode<SocketNote>(body);
+  };
+  const std::pair<std::uint32_t, std::string> refused_groups[] = {
+      {0, "socket: engines at byte 23: 0 out of range (1..16)"}, {17, "socket: engines at byte 23: 17 out of range (1..16)"}};
+  for (const auto& [engines, why] : refused_groups) {
+    auto bad = with_u32(23, engines);
+    ASSERT_FALSE(bad) << engines;
+    EXPECT_EQ(bad.error(), why);
+  }
+  auto engine = with_u32(19, 16);
+  ASSERT_FALSE(engine);
+  EXPECT_EQ(engine.error(), "socket: engine at byte 19: 16 out of range (0..15)");
+  auto outside = with_u32(19, 2);   // the sample's group has 2
+  ASSERT_FALSE(outside);
+  EXPECT_EQ(outside.error(), "socket: body at byte 0: socket 2 of a group of 2");
+  auto cut = decode<SocketNote>(std::span(note).first(note.size() - 1));
+  ASSERT_FALSE(cut);
+  EXPECT_EQ(cut.error(), "socket: engines at byte 23: needs 4 bytes, 3 left");
+}
+
 // kQuickModeForPeer's answer carries wardd's refusal typed: every RFC 2408 error type a refusal
 // may name comes back as itself, with its reason; a policy comes back as the policy.
 TEST(IkeprocWire, QuickModeAnswersCarryTheRefusalTypeOrThePolicy) {

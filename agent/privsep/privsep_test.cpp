@@ -22,6 +22,7 @@
 #include "agent/privsep/channel.h"
 #include "agent/privsep/endpoint.h"
 #include "agent/privsep/probe_protocol.h"
+#include "agent/privsep/proc_test_support.h"
 #include "agent/privsep/sandbox.h"
 #include "agent/privsep/supervisor.h"
 
@@ -33,21 +34,7 @@ using namespace std::chrono_literals;
 std::span<const std::uint8_t> bytes(const std::string& s) { return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()}; }
 std::string text(const Message& m) { return {m.body.begin(), m.body.end()}; }
 
-// /proc/<pid>/status as name -> value ("CapEff" -> "0000000000000000").
-std::map<std::string, std::string> proc_status(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::map<std::string, std::string> fields;
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    auto value = line.substr(colon + 1);
-    value.erase(0, value.find_first_not_of(" \t"));
-    value.erase(value.find_last_not_of(" \t") + 1);
-    fields[line.substr(0, colon)] = value;
-  }
-  return fields;
-}
+using testing::proc_status;
 
 TEST(Channel, KeepsMessageBoundariesAndTypes) {
   auto pair = Channel::pair();

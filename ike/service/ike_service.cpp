@@ -124,32 +124,38 @@ IkeServiceOptions engine_options(const IkeServiceOptions& service, std::size_t e
 
 }  // namespace
 
-Expected<std::unique_ptr<IkeService>, std::string> IkeService::start(IkeServiceOptions options, driver::Dataplane& dataplane,
-                                                                     const PolicyLookup& policy, IkeListener& listener) {
-  if (!options.clock) options.clock = [] { return std::chrono::steady_clock::now(); };
+Expected<ServiceSockets, std::string> bind_service_sockets(const IkeServiceOptions& options, driver::Dataplane& dataplane) {
   const std::size_t engines = std::max(1U, options.engines);
-  auto sockets = net::bind_group(options.local, options.port, engines);
-  if (!sockets) return unexpected("IKE: " + sockets.error());
-  for (const auto& socket : *sockets) {
-    // Best effort: without CAP_NET_ADMIN the kernel caps it at net.core.rmem_max.
-    (void)socket.set_receive_buffer(options.receive_buffer_bytes);
-    if (auto prepared = dataplane.prepare_ike_socket(socket.native_handle(), false); !prepared) {
-      return unexpected("IKE: UDP " + std::to_string(options.port) + ": " + prepared.error());
-    }
-  }
-  std::vector<net::UdpSocket> nat_sockets;
-  if (options.nat_traversal) {
-    auto bound = net::bind_group(options.local, options.nat_t_port, engines);
-    if (!bound) return unexpected("IKE: NAT-T: " + bound.error());
-    for (const auto& socket : *bound) {
+  auto group = [&](std::uint16_t port, bool nat) -> Expected<std::vector<net::UdpSocket>, std::string> {
+    const std::string what = (nat ? "NAT-T: UDP " : "UDP ") + std::to_string(port);
+    auto sockets = net::bind_group(options.local, port, engines);
+    if (!sockets) return unexpected((nat ? "NAT-T: " : "") + sockets.error());
+    for (const auto& socket : *sockets) {
+      // Best effort: without CAP_NET_ADMIN the kernel caps it at net.core.rmem_max.
       (void)socket.set_receive_buffer(options.receive_buffer_bytes);
-      if (auto prepared = dataplane.prepare_ike_socket(socket.native_handle(), true); !prepared) {
-        return unexpected("IKE: NAT-T: UDP " + std::to_string(options.nat_t_port) + ": " + prepared.error());
+      if (auto prepared = dataplane.prepare_ike_socket(socket.native_handle(), nat); !prepared) {
+        return unexpected(what + ": " + prepared.error());
       }
     }
-    nat_sockets = std::move(*bound);
+    return sockets;
+  };
+  ServiceSockets bound;
+  auto sockets = group(options.port, false);
+  if (!sockets) return unexpected(std::move(sockets.error()));
+  bound.sockets = std::move(*sockets);
+  if (options.nat_traversal) {
+    auto nat = group(options.nat_t_port, true);
+    if (!nat) return unexpected(std::move(nat.error()));
+    bound.nat_sockets = std::move(*nat);
   }
-  return start_on(std::move(options), std::move(*sockets), std::move(nat_sockets), dataplane, policy, listener);
+  return bound;
+}
+
+Expected<std::unique_ptr<IkeService>, std::string> IkeService::start(IkeServiceOptions options, driver::Dataplane& dataplane,
+                                                                     const PolicyLookup& policy, IkeListener& listener) {
+  auto bound = bind_service_sockets(options, dataplane);
+  if (!bound) return unexpected("IKE: " + bound.error());
+  return start_on(std::move(options), std::move(bound->sockets), std::move(bound->nat_sockets), dataplane, policy, listener);
 }
 
 Expected<std::unique_ptr<IkeService>, std::string> IkeService::start_on(IkeServiceOptions options, net::UdpSocket socket,
@@ -240,8 +246,10 @@ void IkeService::retain_filters(std::vector<std::uint32_t> live) {
 IkeSnapshot IkeService::snapshot() const {
   if (workers_.size() == 1) return workers_.front()->engine->snapshot();
   IkeSnapshot all;
-  for (const auto& worker : workers_) {
-    auto one = worker->engine->snapshot();
+  all.engines = static_cast<unsigned>(workers_.size());
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    auto one = workers_[i]->engine->snapshot();
+    for (auto& mm : one.main_modes) mm.engine = static_cast<unsigned>(i);
     std::move(one.main_modes.begin(), one.main_modes.end(), std::back_inserter(all.main_modes));
     std::move(one.quick_modes.begin(), one.quick_modes.end(), std::back_inserter(all.quick_modes));
     std::move(one.negotiating.begin(), one.negotiating.end(), std::back_inserter(all.negotiating));

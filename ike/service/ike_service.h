@@ -258,6 +258,7 @@ struct MainModeSaInfo {
   std::chrono::seconds lifetime_left{0};   // 0 until established
   std::size_t quick_modes = 0;
   bool dpd = false;           // both sides announced DPD (IKEv2: liveness checks on): the peer is probed when it goes quiet
+  unsigned engine = 0;        // the engine that runs it (net::peer_engine of the peer)
 };
 
 struct QuickModeSaInfo {
@@ -367,22 +368,33 @@ struct IkeSnapshot {
   // negotiation changed (counters alone are published without it): a reader holding the lists
   // of the same version may keep them.
   std::uint64_t version = 0;
+  unsigned engines = 1;   // the service's engines (IkeServiceOptions::engines as it runs)
 };
+
+// A service's sockets: options.engines of them on options.local:options.port (a group,
+// net::bind_group), as many on options.nat_t_port when options.nat_traversal, each with
+// options.receive_buffer_bytes asked for and prepared by the dataplane (prepare_ike_socket).
+struct ServiceSockets {
+  std::vector<net::UdpSocket> sockets;
+  std::vector<net::UdpSocket> nat_sockets;
+};
+// What start() binds; wardd binds them so for its unprivileged IKE process, which cannot.
+Expected<ServiceSockets, std::string> bind_service_sockets(const IkeServiceOptions& options, driver::Dataplane& dataplane);
 
 class IkeService {
  public:
-  // Binds the socket and starts the event thread.
+  // Binds the sockets (bind_service_sockets) and starts the event threads.
   static Expected<std::unique_ptr<IkeService>, std::string> start(IkeServiceOptions options, driver::Dataplane& dataplane,
                                                                   const PolicyLookup& policy, IkeListener& listener);
   // The same on sockets already bound to options.local (port, and nat_t_port when
-  // options.nat_traversal): wardd's unprivileged IKE process gets them from its parent. One
-  // engine (options.engines is ignored).
+  // options.nat_traversal). One engine (options.engines is ignored).
   static Expected<std::unique_ptr<IkeService>, std::string> start_on(IkeServiceOptions options, net::UdpSocket socket,
                                                                      std::optional<net::UdpSocket> nat_socket,
                                                                      driver::Dataplane& dataplane, const PolicyLookup& policy,
                                                                      IkeListener& listener);
   // One engine per socket of `sockets` (a group from net::bind_group, in its order), and as many
-  // NAT-T sockets (a group too) when options.nat_traversal.
+  // NAT-T sockets (a group too) when options.nat_traversal: wardd's unprivileged IKE process gets
+  // the groups from its parent (options.engines is the groups' size).
   static Expected<std::unique_ptr<IkeService>, std::string> start_on(IkeServiceOptions options, std::vector<net::UdpSocket> sockets,
                                                                      std::vector<net::UdpSocket> nat_sockets,
                                                                      driver::Dataplane& dataplane, const PolicyLookup& policy,

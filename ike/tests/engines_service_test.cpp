@@ -3,7 +3,7 @@
 // completes whichever side starts it, IKEv1 and IKEv2: the peer's datagrams reach the engine that
 // owns it (the BPF program) and the hub's acquires go to that engine too (peer_engine), so no
 // answer lands on an engine that does not know the exchange (unknown_sa stays 0). The snapshot
-// merges the engines; retain_filters and shutdown reach every one. Without the BPF program, half
+// merges the engines (and names each main mode's); retain_filters and shutdown reach every one. Without the BPF program, half
 // of the answers to the hub's acquires land on the other engine and those handshakes never finish.
 #include <gtest/gtest.h>
 
@@ -77,6 +77,9 @@ class IkeEngines : public ::testing::TestWithParam<service::IkeVersionPolicy> {
     for (const auto& qm : all.quick_modes) seen.insert(qm.peer);
     EXPECT_EQ(seen.size(), kPeers);
     EXPECT_EQ(all.main_modes.size(), kPeers);
+    // The snapshot says how many engines run and which one holds each main mode: its peer's owner.
+    EXPECT_EQ(all.engines, kEngines);
+    for (const auto& mm : all.main_modes) EXPECT_EQ(mm.engine, net::peer_engine(mm.peer, kEngines)) << mm.peer.to_string();
     EXPECT_EQ(all.counters.main_modes_established, kPeers);
     EXPECT_EQ(all.counters.quick_modes_established, kPeers);
     EXPECT_EQ(all.counters.unknown_sa, 0U);

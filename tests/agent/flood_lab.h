@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -97,7 +98,7 @@ class FloodLab {
       if (!test::write_file(host->config, "[driver]\nbackend = nfqueue\n[control]\nsocket = " + host->socket.string() +
                                               "\n[cache]\npath = " + (host->dir / "state" / "ward.db").string() +
                                               "\n[policy]\nlocal_file = " + host->policy_file.string() +
-                                              "\n[log]\nlevel = info\n[ike]\nversion = ikev1\n")) {
+                                              "\n[log]\nlevel = info\n[ike]\nversion = ikev1\n" + extra_a_settings(host == &a_))) {
         failure = "writing ward.conf";
         return;
       }
@@ -105,6 +106,13 @@ class FloodLab {
     start_wardd(a_, flood_lab_policy());
     start_wardd(b_, flood_lab_policy());
     if (!a_.wardd.running() || !b_.wardd.running()) failure = "wardd did not start: " + test::file_tail(a_.log) + test::file_tail(b_.log);
+  }
+
+  // Appended to A's ward.conf (harness only): WARD_FLOOD_A_CONF, e.g. "engines = 2\n[privsep]\nuser = nobody\n"
+  // (it starts in A's [ike] section).
+  static std::string extra_a_settings(bool is_a) {
+    const char* extra = is_a ? std::getenv("WARD_FLOOD_A_CONF") : nullptr;
+    return extra != nullptr ? std::string(extra) : std::string();
   }
 
   WarddHost& a() { return a_; }

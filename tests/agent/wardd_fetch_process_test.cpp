@@ -19,7 +19,6 @@
 //      ticket expired, the child's watch reconnects and binds at once with the ticket wardd sent it
 //      meanwhile (no failed connect), and an edit is applied.
 // Root (the sandbox changes uid); skips otherwise.
-#include <dirent.h>
 #include <signal.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
@@ -38,6 +37,7 @@
 #include <thread>
 #include <vector>
 
+#include "agent/privsep/proc_test_support.h"
 #include "tests/harness/kdc_instance.h"
 #include "tests/harness/legal_scenario.h"
 #include "tests/harness/process_memory.h"
@@ -69,37 +69,9 @@ bool eventually(Done done, std::chrono::milliseconds limit = kWaitLimit, std::ch
   return done();
 }
 
-std::map<std::string, std::string> proc_status(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::map<std::string, std::string> fields;
-  for (std::string line; std::getline(in, line);) {
-    const auto colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    auto value = line.substr(colon + 1);
-    value.erase(0, value.find_first_not_of(" \t"));
-    value.erase(value.find_last_not_of(" \t") + 1);
-    fields[line.substr(0, colon)] = value;
-  }
-  return fields;
-}
+using agent::privsep::testing::privsep_child_of;
+using agent::privsep::testing::proc_status;
 
-// wardd's child whose command line is `... --privsep-child ROLE ...`; -1 when there is none.
-pid_t privsep_child_of(pid_t wardd, const std::string& role) {
-  DIR* proc = opendir("/proc");
-  if (proc == nullptr) return -1;
-  pid_t found = -1;
-  while (const dirent* entry = readdir(proc)) {
-    const pid_t pid = static_cast<pid_t>(std::atoi(entry->d_name));
-    if (pid <= 0) continue;
-    if (proc_status(pid)["PPid"] != std::to_string(wardd)) continue;
-    std::ifstream cmdline("/proc/" + std::to_string(pid) + "/cmdline");
-    std::string args((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
-    for (auto& c : args) c = c == '\0' ? ' ' : c;
-    if (args.find("--privsep-child " + role + " ") != std::string::npos) found = pid;
-  }
-  closedir(proc);
-  return found;
-}
 pid_t fetch_process_of(pid_t wardd) { return privsep_child_of(wardd, "fetch"); }
 
 // The inodes of the sockets `pid` holds (/proc/<pid>/fd links "socket:[N]").

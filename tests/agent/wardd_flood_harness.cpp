@@ -4,7 +4,9 @@
 // outside), ike_flood runs while the real peer restarts and handshakes kHandshakesPerRate times;
 // printed per rate: what the sender achieved, what the responder received (the rest the kernel
 // dropped: its socket queue was full), the handshake times, and the responder's CPU and VmRSS.
-// The last line names the largest rate at which every handshake took under 2 s.
+// The last line names the largest rate at which every handshake took under 2 s. With an IKE
+// process (WARD_FLOOD_A_CONF="engines = 2\n[privsep]\nuser = nobody\n"), A's CPU is wardd's and
+// its IKE process's, and the IKE process's busiest threads are listed (its engines).
 //
 //   build/default/tests/agent/wardd_flood_harness [--gtest_filter=...]   (root)
 //   WARD_FLOOD_RATES=0,5000,10000,20000,40000 to choose the rates.
@@ -14,9 +16,12 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
+#include <map>
 #include <sstream>
 #include <vector>
 
+#include "agent/privsep/proc_test_support.h"
 #include "tests/agent/flood_lab.h"
 
 namespace ward::agent::daemon::testing {
@@ -36,9 +41,9 @@ std::vector<double> rates() {
   return out;
 }
 
-// utime + stime of `pid` in clock ticks.
-long cpu_ticks(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+// utime + stime of `pid` (or of its thread `tid`) in clock ticks.
+long cpu_ticks(pid_t pid, pid_t tid = -1) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + (tid > 0 ? "/task/" + std::to_string(tid) : std::string()) + "/stat");
   std::string content((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
   const auto close = content.rfind(')');
   if (close == std::string::npos) return 0;
@@ -48,6 +53,33 @@ long cpu_ticks(pid_t pid) {
   long utime = 0, stime = 0;
   fields >> utime >> stime;
   return utime + stime;
+}
+
+// CPU ticks of each thread of `pid`, by thread id (none when pid <= 0).
+std::map<pid_t, long> thread_ticks(pid_t pid) {
+  std::map<pid_t, long> out;
+  if (pid <= 0) return out;
+  std::error_code error;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", error)) {
+    const auto tid = static_cast<pid_t>(std::strtol(task.path().filename().c_str(), nullptr, 10));
+    out[tid] = cpu_ticks(pid, tid);
+  }
+  return out;
+}
+
+// The threads' CPU % between two thread_ticks, busiest first, the first `n`.
+std::string busiest(const std::map<pid_t, long>& before, const std::map<pid_t, long>& after, double seconds, long ticks_per_second,
+                    std::size_t n) {
+  std::vector<double> percents;
+  for (const auto& [tid, ticks] : after) {
+    const auto was = before.find(tid);
+    const long spent = ticks - (was == before.end() ? 0 : was->second);
+    percents.push_back(100.0 * static_cast<double>(spent) / static_cast<double>(ticks_per_second) / seconds);
+  }
+  std::sort(percents.rbegin(), percents.rend());
+  std::string text;
+  for (std::size_t i = 0; i < std::min(n, percents.size()); ++i) text += (text.empty() ? "" : "/") + std::to_string(static_cast<int>(percents[i] + 0.5));
+  return text.empty() ? "-" : text;
 }
 
 TEST(WarddFloodHarness, LargestFloodWithAHandshakeUnderTwoSeconds) {
@@ -60,8 +92,9 @@ TEST(WarddFloodHarness, LargestFloodWithAHandshakeUnderTwoSeconds) {
   ASSERT_TRUE(failure.empty()) << failure;
   const long ticks_per_second = sysconf(_SC_CLK_TCK);
 
-  std::printf("%10s %10s %12s %12s %24s %9s %9s\n", "offered/s", "sent/s", "received/s", "answered", "handshakes (ms)",
-              "A cpu %", "A rss kB");
+  const pid_t ike = agent::privsep::testing::privsep_child_of(lab.a().wardd.pid(), "ike");
+  std::printf("%10s %10s %12s %12s %24s %9s %9s %16s\n", "offered/s", "sent/s", "received/s", "answered", "handshakes (ms)",
+              "A cpu %", "A rss kB", "IKE threads %");
   double largest_ok = -1;
   for (const double rate : rates()) {
     const auto before = lab.a_ike_counters();
@@ -71,7 +104,8 @@ TEST(WarddFloodHarness, LargestFloodWithAHandshakeUnderTwoSeconds) {
     if (rate > 0) flood = lab.flood(rate, rate, seconds, log);
     std::this_thread::sleep_for(1s);
     const auto started = std::chrono::steady_clock::now();
-    const long cpu_before = cpu_ticks(lab.a().wardd.pid());
+    const long cpu_before = cpu_ticks(lab.a().wardd.pid()) + (ike > 0 ? cpu_ticks(ike) : 0);
+    const auto threads_before = thread_ticks(ike);
     std::vector<long long> times;
     bool all_ok = true;
     for (int i = 0; i < kHandshakesPerRate; ++i) {
@@ -80,7 +114,8 @@ TEST(WarddFloodHarness, LargestFloodWithAHandshakeUnderTwoSeconds) {
       all_ok = all_ok && took && *took < kGoal;
     }
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    const long cpu = cpu_ticks(lab.a().wardd.pid()) - cpu_before;
+    const long cpu = cpu_ticks(lab.a().wardd.pid()) + (ike > 0 ? cpu_ticks(ike) : 0) - cpu_before;
+    const auto threads = busiest(threads_before, thread_ticks(ike), elapsed, ticks_per_second, 4);
     if (rate > 0) {
       ::kill(flood.pid(), SIGTERM);
       while (flood.running()) std::this_thread::sleep_for(20ms);
@@ -101,10 +136,11 @@ TEST(WarddFloodHarness, LargestFloodWithAHandshakeUnderTwoSeconds) {
     }
     std::string handshakes;
     for (const auto t : times) handshakes += (handshakes.empty() ? "" : " ") + (t < 0 ? std::string("FAIL") : std::to_string(t));
-    std::printf("%10.0f %10.0f %12.0f %12llu %24s %9.0f %9ld\n", 2 * rate, sent_rate,
+    std::printf("%10.0f %10.0f %12.0f %12llu %24s %9.0f %9ld %16s\n", 2 * rate, sent_rate,
                 static_cast<double>(delta("datagrams_received")) / (elapsed + 1),
                 static_cast<unsigned long long>(delta("main_mode_1_answered")), handshakes.c_str(),
-                100.0 * static_cast<double>(cpu) / static_cast<double>(ticks_per_second) / elapsed, vm_rss_kb(lab.a().wardd.pid()));
+                100.0 * static_cast<double>(cpu) / static_cast<double>(ticks_per_second) / elapsed, vm_rss_kb(lab.a().wardd.pid()),
+                threads.c_str());
     std::fflush(stdout);
     if (all_ok) largest_ok = rate;
     if (!all_ok && rate > 0) break;

@@ -1,0 +1,116 @@
+// wardd with [privsep] user and [ike] engines = 2: its IKE process runs two engines per address,
+// as IKE in wardd does. wardd binds a group of two sockets on UDP 500 and on 4500 (SO_REUSEPORT,
+// the BPF program choosing a peer's socket by its address: ike/net/reuseport.h) and hands the
+// groups to the child, which starts an engine per socket. A (10.20.1.1) negotiates with two
+// addresses of B that hash to different engines of A: each acquire goes to the engine owning its
+// peer and the peer's datagrams to that engine's socket, and both handshakes end in SAs that
+// `show sa` on A lists, each main mode on the engine that owns its peer, with `engines` 2 for A's
+// service and the work of both engines summed in its counters.
+// Skips without root or `ip`.
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "agent/daemon/wardd_host.h"
+#include "agent/privsep/proc_test_support.h"
+#include "ike/net/reuseport.h"
+#include "tests/netns/netns.h"
+
+namespace ward::agent::daemon {
+namespace {
+
+using Host = testing::WarddHost;
+using testing::esp_policy;
+using testing::eventually;
+using privsep::testing::privsep_child_of;
+using testing::show_sa;
+
+constexpr unsigned kEngines = 2;
+constexpr const char* kAddressA = "10.20.1.1";
+constexpr const char* kAddressB = "10.20.1.2";
+
+// B's second address: the first in 10.20.1.3.. that A's engines do not give to the same
+// engine as kAddressB.
+std::string other_engines_peer() {
+  const auto first = ike::net::peer_engine(*IpAddress::parse(kAddressB), kEngines);
+  for (int last = 3; last < 250; ++last) {
+    const std::string address = "10.20.1." + std::to_string(last);
+    if (ike::net::peer_engine(*IpAddress::parse(address), kEngines) != first) return address;
+  }
+  return {};
+}
+
+class WarddPrivsepEnginesNetnsTest : public testing::TwoWarddHosts {
+ protected:
+  void SetUp() override {
+    set_up_hosts("psengines", kAddressA, kAddressB, [](Host& host, const std::filesystem::path& dir) {
+      testing::lay_out(host, dir, "nfqueue", "", "[privsep]\nuser = nobody\n[ike]\nversion = ikev1\nengines = " + std::to_string(kEngines) + "\n");
+    });
+  }
+
+  // The lines of `ss -uanp` in A's namespace for local:port held by `pid`.
+  std::size_t sockets_of(pid_t pid, const std::string& local) const {
+    const auto listing = ward::testing::command_output("ip netns exec " + a_.ns->name() + " ss -uanp");
+    std::size_t n = 0;
+    for (std::size_t at = 0, end = 0; at < listing.size(); at = end + 1) {
+      end = listing.find('\n', at);
+      if (end == std::string::npos) end = listing.size();
+      const auto line = listing.substr(at, end - at);
+      if (line.find(" " + local + " ") != std::string::npos && line.find("pid=" + std::to_string(pid) + ",") != std::string::npos) ++n;
+    }
+    return n;
+  }
+};
+
+TEST_F(WarddPrivsepEnginesNetnsTest, TheIkeProcessRunsTheConfiguredEnginesAndEachNegotiatesWithItsPeers) {
+  const std::string second_peer = other_engines_peer();
+  ASSERT_FALSE(second_peer.empty());
+  ASSERT_EQ(b_.ns->exec("ip addr add " + second_peer + "/24 dev " + links_.second), 0);
+  testing::start_wardd(a_, esp_policy("engines secret"));
+  testing::start_wardd(b_, esp_policy("engines secret"));
+  pid_t ike_a = -1;
+  ASSERT_TRUE(eventually([&] {
+    ike_a = privsep_child_of(a_.wardd.pid(), "ike");
+    return ike_a > 0 && test::read_text(a_.log).find("ike-process-ready pid=" + std::to_string(ike_a)) != std::string::npos;
+  })) << test::file_tail(a_.log);
+  // The child holds both sockets of each group wardd bound (wardd keeps them too).
+  EXPECT_EQ(sockets_of(ike_a, std::string(kAddressA) + ":500"), kEngines);
+  EXPECT_EQ(sockets_of(ike_a, std::string(kAddressA) + ":4500"), kEngines);
+
+  // A initiates to both of B's addresses: each acquire goes to the engine owning its peer, and
+  // the peer's answers come back to that engine's socket (any other engine would not know the
+  // exchange: unknown_sa, and the handshake never ends).
+  for (const auto& peer : {std::string(kAddressB), second_peer}) {
+    ASSERT_TRUE(testing::ping_until_answered(a_, peer)) << peer << test::file_tail(a_.log) << test::file_tail(b_.log);
+  }
+
+  nlohmann::json sa;
+  ASSERT_TRUE(eventually([&] {
+    sa = show_sa(a_);
+    return sa.value("quick_modes", nlohmann::json::array()).size() == 2;
+  })) << sa.dump(1);
+  ASSERT_EQ(sa["ike"].size(), 1U) << sa.dump(1);
+  EXPECT_EQ(sa["ike"][0]["engines"], kEngines) << sa.dump(1);
+  EXPECT_EQ(sa["ike"][0]["main_modes_established"], 2U) << sa.dump(1);
+  EXPECT_EQ(sa["ike"][0]["quick_modes_established"], 2U) << sa.dump(1);
+  EXPECT_EQ(sa["ike"][0]["unknown_sa"], 0U) << sa.dump(1);
+  std::vector<unsigned> engines_used;
+  for (const auto& peer : {std::string(kAddressB), second_peer}) {
+    nlohmann::json found;
+    for (const auto& mm : sa["main_modes"]) {
+      if (mm.value("peer", "") == peer) found = mm;
+    }
+    ASSERT_FALSE(found.is_null()) << peer << "\n" << sa.dump(1);
+    EXPECT_EQ(found["state"], "established") << found.dump(1);
+    EXPECT_EQ(found["engine"], ike::net::peer_engine(*IpAddress::parse(peer), kEngines)) << found.dump(1);
+    engines_used.push_back(found.value("engine", 0U));
+  }
+  EXPECT_NE(engines_used[0], engines_used[1]) << "both peers on one engine";
+  for (const auto& qm : sa["quick_modes"]) EXPECT_EQ(qm["auth_method"], "pre-shared key") << qm.dump(1);
+}
+
+}  // namespace
+}  // namespace ward::agent::daemon
