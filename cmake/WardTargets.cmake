@@ -77,7 +77,7 @@ endfunction()
 # -O2 -Warray-bounds false positives inside std::string then fail the -Werror build (13 in
 # directory/model/offer_strength.cpp alone); the tests' PCH is safe at -O0. Targets whose options
 # differ (test code, Qt's -fPIC, the fuzz targets' -fsanitize=fuzzer) use their own or none; a
-# misfit is refused by the compiler, not misused (ward_test_pch above).
+# misfit is refused by the compiler, not misused (as for ward_test_pch below).
 function(ward_code_precompiled_headers)
   if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
     return()
