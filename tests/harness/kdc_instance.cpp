@@ -15,7 +15,7 @@ namespace {
 constexpr const char* kKrb5kdc = "/usr/sbin/krb5kdc";
 constexpr const char* kKdb5Util = "/usr/sbin/kdb5_util";
 constexpr const char* kKadminLocal = "/usr/sbin/kadmin.local";
-constexpr const char* kFaketime = "/usr/bin/faketime";  // Debian package faketime
+constexpr const char* kLibfaketime = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";  // Debian package faketime
 constexpr int kMaxLaunchAttempts = 3;
 constexpr auto kProbeInterval = std::chrono::milliseconds(50);
 
@@ -126,10 +126,19 @@ Expected<void, HarnessError> KdcInstance::prepare() {
 }
 
 Expected<void, HarnessError> KdcInstance::launch() {
-  std::vector<std::string> argv = {kKrb5kdc, "-n", "-r", options_.realm, "-P", (dir_.path() / "krb5kdc.pid").string()};
-  // faketime sets LD_PRELOAD and execs krb5kdc in place, so the pid stays krb5kdc's.
-  if (!options_.clock_offset.empty()) argv.insert(argv.begin(), {kFaketime, "-f", options_.clock_offset});
-  auto child = ChildProcess::spawn(argv, tool_environment(), dir_.path() / "krb5kdc.stderr");
+  const std::vector<std::string> argv = {kKrb5kdc, "-n", "-r", options_.realm, "-P", (dir_.path() / "krb5kdc.pid").string()};
+  auto env = tool_environment();
+  if (!options_.clock_offset.empty()) {
+    // libfaketime preloaded into krb5kdc itself, not through faketime(1): that wrapper forks and
+    // waits for krb5kdc, so stopping the pid we hold left the KDC running.
+    if (!std::filesystem::exists(kLibfaketime)) {
+      return unexpected(HarnessError{"start krb5kdc with clock offset " + options_.clock_offset,
+                                     std::string(kLibfaketime) + " not installed (apt-get install faketime)"});
+    }
+    env["LD_PRELOAD"] = kLibfaketime;
+    env["FAKETIME"] = options_.clock_offset;
+  }
+  auto child = ChildProcess::spawn(argv, env, dir_.path() / "krb5kdc.stderr");
   if (!child) return unexpected(child.error());
   process_ = std::move(*child);
   const auto deadline = std::chrono::steady_clock::now() + options_.start_timeout;

@@ -23,7 +23,7 @@ namespace ward::test {
 struct KdcOptions {
   std::string realm = "WARD.TEST";
   std::chrono::milliseconds start_timeout = std::chrono::seconds(20);
-  // Runs krb5kdc under faketime(1) with this offset (libfaketime's "+1h", "-30m", ...): a KDC whose
+  // Runs krb5kdc with libfaketime preloaded at this offset (its "+1h", "-30m", ...): a KDC whose
   // clock is skewed from the hosts' (kadmin.local and kdb5_util keep the real clock).
   std::string clock_offset = {};
   // Appended to krb5.conf's [libdefaults], e.g. " kdc_timesync = 0\n".
