@@ -25,8 +25,6 @@ namespace {
 
 constexpr auto kPollInterval = std::chrono::milliseconds(10);
 
-std::string errno_text(int err) { return std::string(std::strerror(err)) + " (errno " + std::to_string(err) + ")"; }
-
 std::string join(const std::vector<std::string>& argv) {
   std::string text;
   for (const auto& a : argv) {
@@ -92,6 +90,8 @@ Expected<pid_t, HarnessError> spawn_logged(const std::vector<std::string>& argv,
 }
 
 }  // namespace
+
+std::string errno_text(int err) { return std::string(std::strerror(err)) + " (errno " + std::to_string(err) + ")"; }
 
 std::string describe_wait_status(int status) {
   if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));

@@ -48,6 +48,9 @@ Expected<std::uint16_t, HarnessError> free_loopback_port();
 // (as the charon tests did for vici) could still be refused.
 bool wait_for_unix_listener(const std::filesystem::path& path, std::chrono::milliseconds limit);
 
+// "No such file or directory (errno 2)", for error messages.
+std::string errno_text(int err);
+
 // The last `max_bytes` of a file, for error messages.
 std::string file_tail(const std::filesystem::path& file, std::size_t max_bytes = 2000);
 

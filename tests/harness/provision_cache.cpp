@@ -16,8 +16,6 @@ namespace {
 constexpr const char* kCopy = "/bin/cp";
 constexpr const char* kKeyFile = "key.txt";
 
-std::string errno_text(int err) { return std::string(std::strerror(err)) + " (errno " + std::to_string(err) + ")"; }
-
 std::string hex_hash(const std::string& key) {
   char text[17];
   std::snprintf(text, sizeof text, "%016zx", std::hash<std::string>{}(key));
