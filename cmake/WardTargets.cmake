@@ -19,6 +19,20 @@ if(WARD_MOLD_LINKER)
   add_link_options(-fuse-ld=mold)
 endif()
 
+# WARD_NATIVE_TESTS_ONLY: scripts/test runs every test once, in the ASan + UBSan build, which checks
+# more than the normal build can; the normal build, compiled by the other compiler and optimised as
+# shipped, builds what ships, the benchmarks and the demo's lab, and only the tests the ASan build
+# cannot run or would weaken (`NATIVE`: User-mode Linux kernels, the packages, rates at full speed).
+# Everything else made for the tests or the fuzzers (`ward_test`s, the gui tests, harness libraries,
+# test programs and corpus generators, the fuzz targets' replays) stays defined but is built only
+# when a native test needs it. Both builds used to compile and run all of it: the tests' own code
+# was most of the normal build's compile time.
+function(ward_not_built_unless_needed name)
+  if(WARD_NATIVE_TESTS_ONLY)
+    set_target_properties(${name} PROPERTIES EXCLUDE_FROM_ALL TRUE)
+  endif()
+endfunction()
+
 # What ctest gives every test: the source tree, and a folder for trees the tests provision once per
 # build and copy (tests/harness/provision_cache.h: a Samba AD DC's provisioned domain).
 set(WARD_TEST_ENVIRONMENT "WARD_SOURCE_DIR=${PROJECT_SOURCE_DIR};WARD_TEST_CACHE_DIR=${PROJECT_BINARY_DIR}/test-cache")
@@ -99,13 +113,14 @@ function(ward_reuse_pch name holder)
   endif()
 endfunction()
 
-# ward_library(NAME SOURCES ... [DEPS ...] [NO_CODE_PCH] [TEST_CODE]) — a static library with
-# Ward's warnings. NO_CODE_PCH: without ward_code_pch (a target whose options cannot match it, e.g.
-# Qt's -fPIC). TEST_CODE: part of the tests (fixtures, harnesses), compiled as the tests' own files
-# (WARD_TEST_COMPILE_OPTIONS), without a PCH (GoogleTest's needs its definitions, which a harness
-# that does not link it lacks).
+# ward_library(NAME SOURCES ... [DEPS ...] [NO_CODE_PCH] [TEST_CODE] [FOR_TESTS]) — a static library
+# with Ward's warnings. NO_CODE_PCH: without ward_code_pch (a target whose options cannot match it,
+# e.g. Qt's -fPIC). TEST_CODE: part of the tests (fixtures, harnesses), compiled as the tests' own
+# files (WARD_TEST_COMPILE_OPTIONS), without a PCH (GoogleTest's needs its definitions, which a
+# harness that does not link it lacks). FOR_TESTS: compiled as code (fuzz targets link it) but made
+# for the tests and fuzzers, never shipped; TEST_CODE implies it (see WARD_NATIVE_TESTS_ONLY).
 function(ward_library name)
-  cmake_parse_arguments(ARG "NO_CODE_PCH;TEST_CODE" "" "SOURCES;DEPS;PRIVATE_DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "NO_CODE_PCH;TEST_CODE;FOR_TESTS" "" "SOURCES;DEPS;PRIVATE_DEPS" ${ARGN})
   add_library(${name} STATIC ${ARG_SOURCES})
   target_compile_options(${name} PRIVATE ${WARD_WARNINGS})
   target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR})
@@ -115,16 +130,23 @@ function(ward_library name)
   elseif(NOT ARG_NO_CODE_PCH)
     ward_reuse_pch(${name} ward_code_pch)
   endif()
+  if(ARG_TEST_CODE OR ARG_FOR_TESTS)
+    ward_not_built_unless_needed(${name})
+  endif()
 endfunction()
 
-# ward_executable(NAME SOURCES ... [DEPS ...] [NO_CODE_PCH])
+# ward_executable(NAME SOURCES ... [DEPS ...] [NO_CODE_PCH] [FOR_TESTS]) — FOR_TESTS: a program the
+# tests run or one that writes a fuzz corpus, never shipped (see WARD_NATIVE_TESTS_ONLY).
 function(ward_executable name)
-  cmake_parse_arguments(ARG "NO_CODE_PCH" "" "SOURCES;DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "NO_CODE_PCH;FOR_TESTS" "" "SOURCES;DEPS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_compile_options(${name} PRIVATE ${WARD_WARNINGS})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS})
   if(NOT ARG_NO_CODE_PCH)
     ward_reuse_pch(${name} ward_code_pch)
+  endif()
+  if(ARG_FOR_TESTS)
+    ward_not_built_unless_needed(${name})
   endif()
 endfunction()
 
@@ -146,14 +168,16 @@ function(ward_test_precompiled_headers)
     <string> <thread> <vector>)
 endfunction()
 
-# ward_test(NAME SOURCES ... [DEPS ...] [LABELS ...] [ONE_PROCESS] [RUN_SERIAL]) — a GoogleTest
-# binary registered with ctest. Each test runs in a process of its own, except with ONE_PROCESS:
-# then ctest runs the whole binary once (one ctest test), so that an expensive service the binary
-# shares (a Samba AD DC) starts once. RUN_SERIAL: ctest runs its tests with no other test beside
-# them (for a test of whether something keeps up under load, which other tests must not decide).
+# ward_test(NAME SOURCES ... [DEPS ...] [LABELS ...] [ONE_PROCESS] [RUN_SERIAL] [NATIVE]) — a
+# GoogleTest binary registered with ctest. Each test runs in a process of its own, except with
+# ONE_PROCESS: then ctest runs the whole binary once (one ctest test), so that an expensive service
+# the binary shares (a Samba AD DC) starts once. RUN_SERIAL: ctest runs its tests with no other test
+# beside them (for a test of whether something keeps up under load, which other tests must not
+# decide). NATIVE: a sanitizer build cannot run it or would weaken it, so a WARD_NATIVE_TESTS_ONLY
+# build builds and runs it; other tests are left to the sanitizer build there.
 include(GoogleTest)
 function(ward_test name)
-  cmake_parse_arguments(ARG "ONE_PROCESS;RUN_SERIAL" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "ONE_PROCESS;RUN_SERIAL;NATIVE" "" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_compile_options(${name} PRIVATE ${WARD_WARNINGS} ${WARD_TEST_COMPILE_OPTIONS})
   set(serial)
@@ -162,6 +186,10 @@ function(ward_test name)
   endif()
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
   ward_reuse_pch(${name} ward_test_pch)
+  if(WARD_NATIVE_TESTS_ONLY AND NOT ARG_NATIVE)
+    ward_not_built_unless_needed(${name})
+    return()
+  endif()
   if(NOT ARG_LABELS)
     set(ARG_LABELS unit)
   endif()
@@ -225,8 +253,11 @@ function(ward_fuzz_target name)
     target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR})
     target_compile_options(${name} PRIVATE ${WARD_WARNINGS})
     ward_reuse_pch(${name} ward_code_pch)
-    add_test(NAME ${name}.replay COMMAND ${name} ${ARG_CORPUS})
-    set_tests_properties(${name}.replay PROPERTIES LABELS "fuzz")
+    ward_not_built_unless_needed(${name})
+    if(NOT WARD_NATIVE_TESTS_ONLY)
+      add_test(NAME ${name}.replay COMMAND ${name} ${ARG_CORPUS})
+      set_tests_properties(${name}.replay PROPERTIES LABELS "fuzz")
+    endif()
   endif()
   target_link_libraries(${name} PRIVATE ${ARG_DEPS})
 endfunction()
