@@ -7,6 +7,7 @@
 #include "ike/auth/signature.h"
 #include "ike/auth/preshared_key.h"
 
+#include "agent/daemon/ike_phase1_table.h"
 #include "agent/daemon/key_wire.h"
 #include "agent/ikebridge/sa_admission.h"
 #include "agent/ikeproc/messages.h"
@@ -20,9 +21,6 @@ using ike::IkeAuthenticationMethod;
 using ike::IkeHashAlgorithm;
 
 namespace {
-
-// The host's certificate key ([certificates]): the one key of its kind.
-constexpr std::uint32_t kCertificateHandle = 1;
 
 bool is_loopback(const IpAddress& address) {
   constexpr std::uint8_t kLoopbackV4FirstOctet = 127;
@@ -93,6 +91,20 @@ ikebridge::AuthProviderPtr KeyHandles::provider(std::uint32_t handle) const {
   return providers_[handle - 1];
 }
 
+Expected<ikeproc::RemoteAuth, std::string> remote_auth(const ikebridge::AuthProviderPtr& provider, KeyHandles& keys,
+                                                       ikeproc::GssService& gss) {
+  if (provider->method() == IkeAuthenticationMethod::PreSharedKey) return ikeproc::RemoteAuth{provider->method(), keys.handle_for(provider), {}};
+  if (const auto* certificate = dynamic_cast<const ike::auth::CertificateProvider*>(provider.get())) {
+    return ikeproc::RemoteAuth{provider->method(), kCertificateHandle, certificate->ca_name()};
+  }
+  if (provider->method() == IkeAuthenticationMethod::Kerberos) {
+    gss.use(provider);   // one provider serves every exchange (kerberos_auth.h)
+    return ikeproc::RemoteAuth{provider->method(), 0, {}};
+  }
+  return unexpected("authentication method " + std::to_string(static_cast<unsigned>(provider->method())) +
+                    " cannot be used by the IKE process");
+}
+
 // ---- the process ---------------------------------------------------------------------------------
 
 IkeProcess::IkeProcess(Logger& log, AcquireRecorder& recorder, ikebridge::AuthFactory auth,
@@ -158,6 +170,10 @@ void IkeProcess::started(pid_t pid, std::shared_ptr<privsep::Channel> channel) {
   {
     const std::lock_guard sending(certificates_sending_);
     if (const auto certificates = this->certificates()) send_certificates(*ep, *certificates);
+    // Held until the endpoint is set: sync() either sees no endpoint and its policy's table goes
+    // in here, or sends it to this child itself.
+    const std::lock_guard synced(sync_mutex_);
+    send_phase1_table(*ep);
     (void)ep->notify(ikeproc::kStart, ikeproc::encode(start));
     const std::lock_guard lock(mutex_);
     previous = std::exchange(endpoint_, std::move(ep));
@@ -214,7 +230,32 @@ void IkeProcess::replace_certificates(ikebridge::CertificateCredentialsPtr certi
     certificates_ = certificates;
   }
   bridge_.replace_certificates(certificates);
-  if (const auto child = endpoint(); child && certificates) send_certificates(*child, *certificates);
+  const auto child = endpoint();
+  if (!child) return;
+  if (certificates) send_certificates(*child, *certificates);
+  // Certificate methods are made with the credentials: the table names the new ones' CAs.
+  const std::lock_guard synced(sync_mutex_);
+  send_phase1_table(*child);
+}
+
+Expected<ikeproc::RemoteAuth, std::string> IkeProcess::remote_auth(const model::AuthMethod& method) {
+  auto provider = bridge_.auth().make(method);
+  if (!provider) return unexpected(std::move(provider.error()));
+  return daemon::remote_auth(*provider, keys_, gss_);
+}
+
+void IkeProcess::send_phase1_table(privsep::Endpoint& child) {
+  const auto snapshot = bridge_.current();
+  if (!snapshot) return;   // no policy yet: the child asks (kPhase1For) and is refused
+  const auto note = phase1_table_note(
+      *snapshot, [this](const model::AuthMethod& method) { return remote_auth(method); }, privsep::kMaxBody - sizeof(std::uint64_t));
+  if (!note.table) {
+    log_.warning("ike-phase1-table-not-sent", {{"why", "larger than a message to the IKE process (" + std::to_string(privsep::kMaxBody) +
+                                                           " bytes): it asks wardd for every main mode"}});
+  }
+  if (auto sent = child.notify(ikeproc::kPhase1Table, ikeproc::encode(note)); !sent) {
+    log_.warning("ike-phase1-table-not-sent", {{"why", sent.error()}});
+  }
 }
 
 // RSA PKCS#1 v1.5 over a hash the child computed (SIG_I / SIG_R): the key stays here.
@@ -417,14 +458,7 @@ Expected<Body, std::string> IkeProcess::handle_call(Incoming& m, const std::weak
       remote.allow_legacy = policy->allow_legacy;
       remote.quick_mode_limit = policy->quick_mode_limit;
       for (const auto& provider : policy->auth) {
-        if (provider->method() == IkeAuthenticationMethod::PreSharedKey) {
-          remote.auth.push_back({provider->method(), keys_.handle_for(provider), {}});
-        } else if (const auto* certificate = dynamic_cast<const ike::auth::CertificateProvider*>(provider.get())) {
-          remote.auth.push_back({provider->method(), kCertificateHandle, certificate->ca_name()});
-        } else if (provider->method() == IkeAuthenticationMethod::Kerberos) {
-          gss_.use(provider);   // one provider serves every exchange (kerberos_auth.h)
-          remote.auth.push_back({provider->method(), 0, {}});
-        }
+        if (auto named = daemon::remote_auth(provider, keys_, gss_)) remote.auth.push_back(std::move(*named));
       }
       return ikeproc::encode(remote);
     }
@@ -526,8 +560,11 @@ Expected<Body, std::string> IkeProcess::handle_call(Incoming& m, const std::weak
 void IkeProcess::sync(const AgentState& state) {
   const std::lock_guard lock(sync_mutex_);
   auto live = bridge_sync_.update(state, bridge_);
-  if (!live || !*live) return;
-  if (auto ep = endpoint()) (void)ep->notify(ikeproc::kRetainFilters, ikeproc::encode(ikeproc::RetainFilters{**live}));
+  if (!live) return;
+  auto ep = endpoint();
+  if (!ep) return;   // started() sends the table
+  send_phase1_table(*ep);   // the next main mode is answered with this policy
+  if (*live) (void)ep->notify(ikeproc::kRetainFilters, ikeproc::encode(ikeproc::RetainFilters{**live}));
 }
 
 std::vector<ike::service::IkeSnapshot> IkeProcess::snapshots() const {
