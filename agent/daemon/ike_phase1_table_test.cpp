@@ -12,9 +12,8 @@
 #include "agent/ikebridge/offers.h"
 #include "agent/ikeproc/phase1_table.h"
 #include "directory/model/test_support.h"
-#include "ike/auth/certificate_provider.h"
+#include "agent/ikebridge/test_credentials.h"
 #include "tests/harness/process.h"
-#include "tests/harness/test_ca.h"
 
 namespace ward::agent::daemon {
 namespace {
@@ -85,12 +84,7 @@ class IkeBridgePhase1TableTest : public ::testing::Test {
     auto dir = test::TempDir::create("ward-phase1-table");
     ASSERT_TRUE(dir.has_value()) << dir.error().to_string();
     dir_ = std::make_unique<test::TempDir>(std::move(*dir));
-    auto ca = test::make_rsa_ca(dir_->path(), "root", "/O=Ward/CN=Ward Root");
-    ASSERT_TRUE(ca.has_value()) << ca.error().to_string();
-    auto host = test::issue_rsa_certificate(*ca, dir_->path(), "host", "/O=Ward/CN=a.ward.test",
-                                            test::RsaCertificateOptions{{"IP:10.1.0.5"}, "", "", 10, {}});
-    ASSERT_TRUE(host.has_value()) << host.error().to_string();
-    auto credentials = ike::auth::CertificateCredentials::load({host->certificate, host->private_key, ca->certificate});
+    auto credentials = ikebridge::testing::ward_root_host_credentials(dir_->path());
     ASSERT_TRUE(credentials.has_value()) << credentials.error();
     factory_.enable_certificates(*credentials);
   }

@@ -2,6 +2,7 @@
 // one host in it, a Kerberos-only rule) compiled for host A, looked up as IKE would.
 #include "agent/ikebridge/ike_bridge.h"
 #include "agent/ikebridge/sa_admission.h"
+#include "agent/ikebridge/test_credentials.h"
 
 #include <gtest/gtest.h>
 
@@ -219,12 +220,7 @@ TEST(IkeBridgeMapping, AuthFactoryBuildsCertificateProvidersForTheRulesCa) {
   // A real host certificate and trust store (openssl CLI through the test CA harness).
   auto dir = test::TempDir::create("ward-bridge-cert");
   ASSERT_TRUE(dir.has_value()) << dir.error().to_string();
-  auto ca = test::make_rsa_ca(dir->path(), "root", "/O=Ward/CN=Ward Root");
-  ASSERT_TRUE(ca.has_value()) << ca.error().to_string();
-  auto host = test::issue_rsa_certificate(*ca, dir->path(), "host", "/O=Ward/CN=a.ward.test",
-                                          test::RsaCertificateOptions{{"IP:10.1.0.5"}, "", "", 10, {}});
-  ASSERT_TRUE(host.has_value()) << host.error().to_string();
-  auto credentials = ike::auth::CertificateCredentials::load({host->certificate, host->private_key, ca->certificate});
+  auto credentials = testing::ward_root_host_credentials(dir->path());
   ASSERT_TRUE(credentials.has_value()) << credentials.error();
 
   AuthFactory factory;
