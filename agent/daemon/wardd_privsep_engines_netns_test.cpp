@@ -53,6 +53,15 @@ class WarddPrivsepEnginesNetnsTest : public testing::TwoWarddHosts {
     });
   }
 
+  // B gets a second address (other_engines_peer(): second_peer_), then both hosts start.
+  void start_with_second_peer() {
+    second_peer_ = other_engines_peer();
+    ASSERT_FALSE(second_peer_.empty());
+    ASSERT_EQ(b_.ns->exec("ip addr add " + second_peer_ + "/24 dev " + links_.second), 0);
+    testing::start_wardd(a_, esp_policy("engines secret"));
+    testing::start_wardd(b_, esp_policy("engines secret"));
+  }
+
   // Waits until the IKE process of `host` is ready: its pid.
   static pid_t ike_process_of(const Host& host) {
     pid_t pid = -1;
@@ -87,14 +96,14 @@ class WarddPrivsepEnginesNetnsTest : public testing::TwoWarddHosts {
     }
     return n;
   }
+
+  std::string second_peer_;
 };
 
 TEST_F(WarddPrivsepEnginesNetnsTest, TheIkeProcessRunsTheConfiguredEnginesAndEachNegotiatesWithItsPeers) {
-  const std::string second_peer = other_engines_peer();
-  ASSERT_FALSE(second_peer.empty());
-  ASSERT_EQ(b_.ns->exec("ip addr add " + second_peer + "/24 dev " + links_.second), 0);
-  testing::start_wardd(a_, esp_policy("engines secret"));
-  testing::start_wardd(b_, esp_policy("engines secret"));
+  start_with_second_peer();
+  ASSERT_FALSE(HasFatalFailure());
+  const std::string second_peer = second_peer_;
   const pid_t ike_a = ike_process_of(a_);
   ASSERT_GT(ike_a, 0) << test::file_tail(a_.log);
   // The child holds both sockets of each group wardd bound (wardd keeps them too).
@@ -137,11 +146,9 @@ TEST_F(WarddPrivsepEnginesNetnsTest, TheIkeProcessRunsTheConfiguredEnginesAndEac
 // the acquire names, and B's service on that address starts the main mode); A answers each on the
 // engine that owns the peer's address.
 TEST_F(WarddPrivsepEnginesNetnsTest, EachEngineOfTheIkeProcessAnswersThePeersItOwns) {
-  const std::string second_peer = other_engines_peer();
-  ASSERT_FALSE(second_peer.empty());
-  ASSERT_EQ(b_.ns->exec("ip addr add " + second_peer + "/24 dev " + links_.second), 0);
-  testing::start_wardd(a_, esp_policy("engines secret"));
-  testing::start_wardd(b_, esp_policy("engines secret"));
+  start_with_second_peer();
+  ASSERT_FALSE(HasFatalFailure());
+  const std::string second_peer = second_peer_;
   ASSERT_GT(ike_process_of(a_), 0) << test::file_tail(a_.log);
 
   std::vector<unsigned> engines_used;
