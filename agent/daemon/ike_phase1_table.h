@@ -3,7 +3,8 @@
 // mode 1 / IKE_SA_INIT. Built from what PolicyBridge::phase1_for reads: the negotiate filters (local,
 // peer, tunnel endpoint, rule), every filter id's rule, the default response rule, the shared
 // terms (phase1_terms) and each rule's auth methods, made once here (AuthFactory::make does not
-// depend on the peer) and named as kPhase1For names them (keys by handle).
+// depend on the peer) and named as kPhase1For names them (keys by handle). The .cpp also holds
+// IkeProcess's side of it: remote_auth and send_phase1_table (ike_process.h).
 #pragma once
 
 #include <functional>

@@ -7,7 +7,6 @@
 #include "ike/auth/signature.h"
 #include "ike/auth/preshared_key.h"
 
-#include "agent/daemon/ike_phase1_table.h"
 #include "agent/daemon/key_wire.h"
 #include "agent/ikebridge/sa_admission.h"
 #include "agent/ikeproc/messages.h"
@@ -89,20 +88,6 @@ ikebridge::AuthProviderPtr KeyHandles::provider(std::uint32_t handle) const {
   const std::lock_guard lock(mutex_);
   if (handle == 0 || handle > providers_.size()) return nullptr;
   return providers_[handle - 1];
-}
-
-Expected<ikeproc::RemoteAuth, std::string> remote_auth(const ikebridge::AuthProviderPtr& provider, KeyHandles& keys,
-                                                       ikeproc::GssService& gss) {
-  if (provider->method() == IkeAuthenticationMethod::PreSharedKey) return ikeproc::RemoteAuth{provider->method(), keys.handle_for(provider), {}};
-  if (const auto* certificate = dynamic_cast<const ike::auth::CertificateProvider*>(provider.get())) {
-    return ikeproc::RemoteAuth{provider->method(), kCertificateHandle, certificate->ca_name()};
-  }
-  if (provider->method() == IkeAuthenticationMethod::Kerberos) {
-    gss.use(provider);   // one provider serves every exchange (kerberos_auth.h)
-    return ikeproc::RemoteAuth{provider->method(), 0, {}};
-  }
-  return unexpected("authentication method " + std::to_string(static_cast<unsigned>(provider->method())) +
-                    " cannot be used by the IKE process");
 }
 
 // ---- the process ---------------------------------------------------------------------------------
@@ -236,26 +221,6 @@ void IkeProcess::replace_certificates(ikebridge::CertificateCredentialsPtr certi
   // Certificate methods are made with the credentials: the table names the new ones' CAs.
   const std::lock_guard synced(sync_mutex_);
   send_phase1_table(*child);
-}
-
-Expected<ikeproc::RemoteAuth, std::string> IkeProcess::remote_auth(const model::AuthMethod& method) {
-  auto provider = bridge_.auth().make(method);
-  if (!provider) return unexpected(std::move(provider.error()));
-  return daemon::remote_auth(*provider, keys_, gss_);
-}
-
-void IkeProcess::send_phase1_table(privsep::Endpoint& child) {
-  const auto snapshot = bridge_.current();
-  if (!snapshot) return;   // no policy yet: the child asks (kPhase1For) and is refused
-  const auto note = phase1_table_note(
-      *snapshot, [this](const model::AuthMethod& method) { return remote_auth(method); }, privsep::kMaxBody - sizeof(std::uint64_t));
-  if (!note.table) {
-    log_.warning("ike-phase1-table-not-sent", {{"why", "larger than a message to the IKE process (" + std::to_string(privsep::kMaxBody) +
-                                                           " bytes): it asks wardd for every main mode"}});
-  }
-  if (auto sent = child.notify(ikeproc::kPhase1Table, ikeproc::encode(note)); !sent) {
-    log_.warning("ike-phase1-table-not-sent", {{"why", sent.error()}});
-  }
 }
 
 // RSA PKCS#1 v1.5 over a hash the child computed (SIG_I / SIG_R): the key stays here.

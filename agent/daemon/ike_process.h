@@ -135,7 +135,8 @@ inline constexpr std::uint32_t kCertificateHandle = 1;
 
 // An auth provider as the IKE process gets it: a preshared key by its handle (keys), a certificate
 // by the CA its peers must chain to (the key: kCertificateHandle), Kerberos by its method (its GSS
-// steps run in wardd: `gss` is told the provider); or why the IKE process cannot use it.
+// steps run in wardd: `gss` is told the provider); or why the IKE process cannot use it
+// (ike_phase1_table.cpp).
 Expected<ikeproc::RemoteAuth, std::string> remote_auth(const ikebridge::AuthProviderPtr& provider, KeyHandles& keys,
                                                        ikeproc::GssService& gss);
 
