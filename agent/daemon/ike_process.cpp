@@ -21,9 +21,6 @@ using ike::IkeHashAlgorithm;
 
 namespace {
 
-// The host's certificate key ([certificates]): the one key of its kind.
-constexpr std::uint32_t kCertificateHandle = 1;
-
 bool is_loopback(const IpAddress& address) {
   constexpr std::uint8_t kLoopbackV4FirstOctet = 127;
   if (address.family() == IpFamily::V4) return address.bytes()[0] == kLoopbackV4FirstOctet;
@@ -158,6 +155,10 @@ void IkeProcess::started(pid_t pid, std::shared_ptr<privsep::Channel> channel) {
   {
     const std::lock_guard sending(certificates_sending_);
     if (const auto certificates = this->certificates()) send_certificates(*ep, *certificates);
+    // Held until the endpoint is set: sync() either sees no endpoint and its policy's table goes
+    // in here, or sends it to this child itself.
+    const std::lock_guard synced(sync_mutex_);
+    send_phase1_table(*ep);
     (void)ep->notify(ikeproc::kStart, ikeproc::encode(start));
     const std::lock_guard lock(mutex_);
     previous = std::exchange(endpoint_, std::move(ep));
@@ -214,7 +215,12 @@ void IkeProcess::replace_certificates(ikebridge::CertificateCredentialsPtr certi
     certificates_ = certificates;
   }
   bridge_.replace_certificates(certificates);
-  if (const auto child = endpoint(); child && certificates) send_certificates(*child, *certificates);
+  const auto child = endpoint();
+  if (!child) return;
+  if (certificates) send_certificates(*child, *certificates);
+  // Certificate methods are made with the credentials: the table names the new ones' CAs.
+  const std::lock_guard synced(sync_mutex_);
+  send_phase1_table(*child);
 }
 
 // RSA PKCS#1 v1.5 over a hash the child computed (SIG_I / SIG_R): the key stays here.
@@ -417,14 +423,7 @@ Expected<Body, std::string> IkeProcess::handle_call(Incoming& m, const std::weak
       remote.allow_legacy = policy->allow_legacy;
       remote.quick_mode_limit = policy->quick_mode_limit;
       for (const auto& provider : policy->auth) {
-        if (provider->method() == IkeAuthenticationMethod::PreSharedKey) {
-          remote.auth.push_back({provider->method(), keys_.handle_for(provider), {}});
-        } else if (const auto* certificate = dynamic_cast<const ike::auth::CertificateProvider*>(provider.get())) {
-          remote.auth.push_back({provider->method(), kCertificateHandle, certificate->ca_name()});
-        } else if (provider->method() == IkeAuthenticationMethod::Kerberos) {
-          gss_.use(provider);   // one provider serves every exchange (kerberos_auth.h)
-          remote.auth.push_back({provider->method(), 0, {}});
-        }
+        if (auto named = daemon::remote_auth(provider, keys_, gss_)) remote.auth.push_back(std::move(*named));
       }
       return ikeproc::encode(remote);
     }
@@ -526,8 +525,11 @@ Expected<Body, std::string> IkeProcess::handle_call(Incoming& m, const std::weak
 void IkeProcess::sync(const AgentState& state) {
   const std::lock_guard lock(sync_mutex_);
   auto live = bridge_sync_.update(state, bridge_);
-  if (!live || !*live) return;
-  if (auto ep = endpoint()) (void)ep->notify(ikeproc::kRetainFilters, ikeproc::encode(ikeproc::RetainFilters{**live}));
+  if (!live) return;
+  auto ep = endpoint();
+  if (!ep) return;   // started() sends the table
+  send_phase1_table(*ep);   // the next main mode is answered with this policy
+  if (*live) (void)ep->notify(ikeproc::kRetainFilters, ikeproc::encode(ikeproc::RetainFilters{**live}));
 }
 
 std::vector<ike::service::IkeSnapshot> IkeProcess::snapshots() const {

@@ -5,7 +5,8 @@
 // UDP 500/4500 (CAP_NET_BIND_SERVICE stays here) and keeps the sockets, the dataplane
 // (CAP_NET_ADMIN), the policy and the preshared keys; the child (agent/ikeproc/ike_child.h, started
 // and restarted by a privsep Supervisor) parses every datagram, runs the exchanges, and asks:
-//   policy   phase 1 / quick mode answers of the PolicyBridge; preshared keys as handles
+//   policy   quick mode answers of the PolicyBridge; phase 1 the child answers from the table
+//            wardd sends with each policy (ike_phase1_table.h); preshared keys as handles
 //   keys     SKEYID = prf(key, Ni_b | Nr_b) for a preshared key's handle, an RSA signature of a
 //            hash with the certificate's key, the GSS-API steps of Kerberos (ikeproc/gss_service.h;
 //            forwarded to the key process: key_kerberos.h): no key ever reaches the child (a
@@ -49,6 +50,7 @@
 
 namespace ward::agent::ikeproc {
 struct ServiceStart;
+struct RemoteAuth;
 }
 
 namespace ward::agent::daemon {
@@ -128,6 +130,16 @@ class KeyHandles {
   NewKey new_key_;
 };
 
+// The host's certificate key ([certificates]): the one key of its kind, named by this handle.
+inline constexpr std::uint32_t kCertificateHandle = 1;
+
+// An auth provider as the IKE process gets it: a preshared key by its handle (keys), a certificate
+// by the CA its peers must chain to (the key: kCertificateHandle), Kerberos by its method (its GSS
+// steps run in wardd: `gss` is told the provider); or why the IKE process cannot use it
+// (ike_phase1_table.cpp).
+Expected<ikeproc::RemoteAuth, std::string> remote_auth(const ikebridge::AuthProviderPtr& provider, KeyHandles& keys,
+                                                       ikeproc::GssService& gss);
+
 class IkeProcess final : public IkeRunner {
  public:
   // `program`: wardd's own path (it runs `program --privsep-child ike --user USER`).
@@ -162,6 +174,10 @@ class IkeProcess final : public IkeRunner {
   void started(pid_t pid, std::shared_ptr<privsep::Channel> channel);
   void send_certificates(privsep::Endpoint& child, const ike::auth::CertificateCredentials& certificates);
   ikebridge::CertificateCredentialsPtr certificates() const;
+  // An auth method as the child gets it (keys by handle, ikeproc::RemoteAuth), or why not.
+  Expected<ikeproc::RemoteAuth, std::string> remote_auth(const model::AuthMethod& method);
+  // kPhase1Table: the current policy's phase 1 table (ike_phase1_table.h), to `child` (sync_mutex_ held).
+  void send_phase1_table(privsep::Endpoint& child);
   Expected<privsep::Body, std::string> sign(std::span<const std::uint8_t> body);
   void exited(pid_t pid, const std::string& how, std::chrono::milliseconds restart_in);
   // `self`: the endpoint the message came on, for answers given later (Kerberos steps).
@@ -182,6 +198,8 @@ class IkeProcess final : public IkeRunner {
   AcquireRecorder& recorder_;
   ikebridge::PolicyBridge bridge_;
   BridgeSync bridge_sync_;
+  // Held while a policy reaches the bridge and the child's phase 1 table; taken after
+  // certificates_sending_, before mutex_.
   std::mutex sync_mutex_;
   KeyHandles keys_;
   KeyProcess* key_process_ = nullptr;

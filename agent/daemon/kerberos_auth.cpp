@@ -103,8 +103,8 @@ void enable_kerberos(ikebridge::AuthFactory& factory, const config::Config& conf
   // One provider serves every exchange (each main mode takes its own GSS context from it).
   auto shared = std::make_shared<std::pair<std::once_flag, ikebridge::AuthProviderPtr>>();
   factory.enable_kerberos(std::move(settings),
-                          [shared, realm, acceptor, keys](const ikebridge::KerberosSettings& s,
-                                          const IpAddress&) -> Expected<ikebridge::AuthProviderPtr, std::string> {
+                          [shared, realm, acceptor, keys](
+                              const ikebridge::KerberosSettings& s) -> Expected<ikebridge::AuthProviderPtr, std::string> {
                             std::call_once(shared->first, [&] {
                               ike::auth::KerberosConfig kerberos;
                               kerberos.keytab = s.keytab_path;

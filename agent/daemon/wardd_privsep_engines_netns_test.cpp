@@ -5,7 +5,9 @@
 // addresses of B that hash to different engines of A: each acquire goes to the engine owning its
 // peer and the peer's datagrams to that engine's socket, and both handshakes end in SAs that
 // `show sa` on A lists, each main mode on the engine that owns its peer, with `engines` 2 for A's
-// service and the work of both engines summed in its counters.
+// service and the work of both engines summed in its counters. Responder side: B initiates to A
+// from one address, then (restarted) from the other, and each main mode is answered by the engine
+// of A that owns that address, with A's phase 1 answered in its IKE process (its phase 1 table).
 // Skips without root or `ip`.
 #include <chrono>
 #include <string>
@@ -51,6 +53,37 @@ class WarddPrivsepEnginesNetnsTest : public testing::TwoWarddHosts {
     });
   }
 
+  // B gets a second address (other_engines_peer(): second_peer_), then both hosts start.
+  void start_with_second_peer() {
+    second_peer_ = other_engines_peer();
+    ASSERT_FALSE(second_peer_.empty());
+    ASSERT_EQ(b_.ns->exec("ip addr add " + second_peer_ + "/24 dev " + links_.second), 0);
+    testing::start_wardd(a_, esp_policy("engines secret"));
+    testing::start_wardd(b_, esp_policy("engines secret"));
+  }
+
+  // Waits until the IKE process of `host` is ready: its pid.
+  static pid_t ike_process_of(const Host& host) {
+    pid_t pid = -1;
+    const bool ready = eventually([&] {
+      pid = privsep_child_of(host.wardd.pid(), "ike");
+      return pid > 0 && test::read_text(host.log).find("ike-process-ready pid=" + std::to_string(pid)) != std::string::npos;
+    });
+    return ready ? pid : -1;
+  }
+
+  // A's established main mode with `peer` as responder, once there is one (null otherwise).
+  nlohmann::json a_responded_to(const std::string& peer) {
+    nlohmann::json found;
+    eventually([&] {
+      for (const auto& mm : show_sa(a_).value("main_modes", nlohmann::json::array())) {
+        if (mm.value("peer", "") == peer && mm.value("role", "") == "responder" && mm.value("state", "") == "established") found = mm;
+      }
+      return !found.is_null();
+    });
+    return found;
+  }
+
   // The lines of `ss -uanp` in A's namespace for local:port held by `pid`.
   std::size_t sockets_of(pid_t pid, const std::string& local) const {
     const auto listing = ward::testing::command_output("ip netns exec " + a_.ns->name() + " ss -uanp");
@@ -63,19 +96,16 @@ class WarddPrivsepEnginesNetnsTest : public testing::TwoWarddHosts {
     }
     return n;
   }
+
+  std::string second_peer_;
 };
 
 TEST_F(WarddPrivsepEnginesNetnsTest, TheIkeProcessRunsTheConfiguredEnginesAndEachNegotiatesWithItsPeers) {
-  const std::string second_peer = other_engines_peer();
-  ASSERT_FALSE(second_peer.empty());
-  ASSERT_EQ(b_.ns->exec("ip addr add " + second_peer + "/24 dev " + links_.second), 0);
-  testing::start_wardd(a_, esp_policy("engines secret"));
-  testing::start_wardd(b_, esp_policy("engines secret"));
-  pid_t ike_a = -1;
-  ASSERT_TRUE(eventually([&] {
-    ike_a = privsep_child_of(a_.wardd.pid(), "ike");
-    return ike_a > 0 && test::read_text(a_.log).find("ike-process-ready pid=" + std::to_string(ike_a)) != std::string::npos;
-  })) << test::file_tail(a_.log);
+  start_with_second_peer();
+  ASSERT_FALSE(HasFatalFailure());
+  const std::string second_peer = second_peer_;
+  const pid_t ike_a = ike_process_of(a_);
+  ASSERT_GT(ike_a, 0) << test::file_tail(a_.log);
   // The child holds both sockets of each group wardd bound (wardd keeps them too).
   EXPECT_EQ(sockets_of(ike_a, std::string(kAddressA) + ":500"), kEngines);
   EXPECT_EQ(sockets_of(ike_a, std::string(kAddressA) + ":4500"), kEngines);
@@ -110,6 +140,38 @@ TEST_F(WarddPrivsepEnginesNetnsTest, TheIkeProcessRunsTheConfiguredEnginesAndEac
   }
   EXPECT_NE(engines_used[0], engines_used[1]) << "both peers on one engine";
   for (const auto& qm : sa["quick_modes"]) EXPECT_EQ(qm["auth_method"], "pre-shared key") << qm.dump(1);
+}
+
+// B initiates from each of its addresses in turn (B's ping from its second address: the source
+// the acquire names, and B's service on that address starts the main mode); A answers each on the
+// engine that owns the peer's address.
+TEST_F(WarddPrivsepEnginesNetnsTest, EachEngineOfTheIkeProcessAnswersThePeersItOwns) {
+  start_with_second_peer();
+  ASSERT_FALSE(HasFatalFailure());
+  const std::string second_peer = second_peer_;
+  ASSERT_GT(ike_process_of(a_), 0) << test::file_tail(a_.log);
+
+  std::vector<unsigned> engines_used;
+  for (const auto& peer : {std::string(kAddressB), second_peer}) {
+    if (peer != kAddressB) {   // a fresh B: its SAs with A gone, the next acquire is the second address's
+      b_.wardd.stop();
+      testing::start_wardd(b_, esp_policy("engines secret"));
+    }
+    bool answered = false;
+    for (int attempt = 0; attempt < 10 && !answered; ++attempt) {
+      answered = b_.ns->exec("ping -c1 -W1 -I " + peer + " " + kAddressA + " >/dev/null 2>&1") == 0;
+    }
+    ASSERT_TRUE(answered) << peer << test::file_tail(a_.log) << test::file_tail(b_.log);
+    const auto mm = a_responded_to(peer);
+    ASSERT_FALSE(mm.is_null()) << peer << "\n" << show_sa(a_).dump(1) << test::file_tail(b_.log);
+    EXPECT_EQ(mm["engine"], ike::net::peer_engine(*IpAddress::parse(peer), kEngines)) << mm.dump(1);
+    engines_used.push_back(mm.value("engine", 0U));
+  }
+  EXPECT_NE(engines_used[0], engines_used[1]) << "both peers on one engine";
+  const auto sa = show_sa(a_);
+  ASSERT_EQ(sa["ike"].size(), 1U) << sa.dump(1);
+  EXPECT_EQ(sa["ike"][0]["unknown_sa"], 0U) << sa.dump(1);
+  EXPECT_GE(sa["ike"][0]["main_modes_established"], 2U) << sa.dump(1);
 }
 
 }  // namespace

@@ -21,7 +21,7 @@ std::uint16_t single_port(const PortRange& range) { return range.is_single() ? r
 
 }  // namespace
 
-Expected<AuthProviderPtr, std::string> AuthFactory::make(const model::AuthMethod& method, const IpAddress& peer) const {
+Expected<AuthProviderPtr, std::string> AuthFactory::make(const model::AuthMethod& method) const {
   switch (method.kind) {
     case model::AuthKind::PresharedKey:
       if (method.preshared_key.empty()) return unexpected(std::string("the preshared key is empty"));
@@ -29,7 +29,7 @@ Expected<AuthProviderPtr, std::string> AuthFactory::make(const model::AuthMethod
           std::make_shared<ike::auth::PresharedKeyProvider>(ike::auth::preshared_key_from_text(method.preshared_key.reveal())));
     case model::AuthKind::Kerberos:
       if (!kerberos_maker_ || !kerberos_) return unexpected(std::string("Kerberos authentication is not supported by this build"));
-      return kerberos_maker_(*kerberos_, peer);
+      return kerberos_maker_(*kerberos_);
     case model::AuthKind::Certificate: {
       auto credentials = certificates();
       if (!credentials) {
@@ -98,6 +98,21 @@ std::vector<std::uint32_t> PolicyBridge::negotiate_filter_ids() const {
   return ids;
 }
 
+Expected<ike::service::Phase1Policy, std::string> phase1_terms(const BridgeSnapshot& s) {
+  if (s.offers.main_mode.empty()) {
+    return unexpected("no usable key exchange method: every negotiate rule fails closed (" +
+                      (s.offers.fail_closed.empty() ? std::string("no rule negotiates") : s.offers.fail_closed.front().reason) + ")");
+  }
+  ike::service::Phase1Policy out;
+  out.allow_legacy = s.offers.allow_legacy;
+  // Windows: master key PFS means one quick mode per main mode.
+  out.quick_mode_limit = s.policy.key_exchange.master_key_pfs ? 1 : s.policy.key_exchange.quick_mode_limit;
+  out.proposals = s.offers.main_mode;
+  return out;
+}
+
+std::string unusable_method(const model::Rule& rule, const std::string& why) { return "rule \"" + model::display_name(rule) + "\": " + why; }
+
 Expected<ike::service::Phase1Policy, std::string> PolicyBridge::phase1_for(const IpAddress& local, const IpAddress& peer,
                                                                           std::optional<std::uint32_t> filter_id) const {
   const auto s = current();
@@ -122,24 +137,18 @@ Expected<ike::service::Phase1Policy, std::string> PolicyBridge::phase1_for(const
     }
     if (rules.empty()) return unexpected("no negotiate rule covers " + local.to_string() + " <-> " + peer.to_string());
   }
-  ike::service::Phase1Policy out;
-  out.allow_legacy = s->offers.allow_legacy;
-  // Windows: master key PFS means one quick mode per main mode.
-  out.quick_mode_limit = s->policy.key_exchange.master_key_pfs ? 1 : s->policy.key_exchange.quick_mode_limit;
-  if (s->offers.main_mode.empty()) {
-    return unexpected("no usable key exchange method: every negotiate rule fails closed (" +
-                      (s->offers.fail_closed.empty() ? std::string("no rule negotiates") : s->offers.fail_closed.front().reason) + ")");
-  }
-  out.proposals = s->offers.main_mode;
+  auto terms = phase1_terms(*s);
+  if (!terms) return terms;
+  auto& out = *terms;
   std::string refused;
   std::vector<model::AuthKind> seen;
   for (const auto index : rules) {
     const auto& rule = s->policy.rules.at(index);
     for (const auto& method : rule.auth_methods) {
       if (std::find(seen.begin(), seen.end(), method.kind) != seen.end()) continue;   // the first rule's wins
-      auto provider = factory_.make(method, peer);
+      auto provider = factory_.make(method);
       if (!provider) {
-        refused += "; rule \"" + model::display_name(rule) + "\": " + provider.error();
+        refused += "; " + unusable_method(rule, provider.error());
         continue;
       }
       seen.push_back(method.kind);

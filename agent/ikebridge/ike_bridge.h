@@ -56,7 +56,8 @@ using CertificateCredentialsPtr = std::shared_ptr<const ike::auth::CertificateCr
 // that none are configured.
 class AuthFactory {
  public:
-  using KerberosMaker = std::function<Expected<AuthProviderPtr, std::string>(const KerberosSettings&, const IpAddress& peer)>;
+  // One provider for every peer: it finds each peer's principal itself (KerberosSettings::peer_principal).
+  using KerberosMaker = std::function<Expected<AuthProviderPtr, std::string>(const KerberosSettings&)>;
 
   void enable_kerberos(KerberosSettings settings, KerberosMaker maker) {
     kerberos_ = std::move(settings);
@@ -74,7 +75,9 @@ class AuthFactory {
     const std::lock_guard lock(certificates_->mutex);
     return certificates_->credentials;
   }
-  Expected<AuthProviderPtr, std::string> make(const model::AuthMethod& method, const IpAddress& peer) const;
+  // Whatever the peer: a method's provider serves every peer (wardd's IKE process gets each rule's
+  // methods made once per policy, phase1_table.h).
+  Expected<AuthProviderPtr, std::string> make(const model::AuthMethod& method) const;
 
  private:
   struct CertificateSlot {
@@ -101,6 +104,12 @@ struct BridgeSnapshot {
 // agreed on terms the policy no longer holds and must be renegotiated.
 std::vector<std::uint32_t> filters_negotiated_on_same_terms(const BridgeSnapshot& previous, const BridgeSnapshot& current);
 
+// What every phase 1 answer of a snapshot shares: the main mode proposals, legacy algorithms and
+// quick mode limit (no auth); or why there are no proposals.
+Expected<ike::service::Phase1Policy, std::string> phase1_terms(const BridgeSnapshot& s);
+// How a refusal names one of a rule's auth methods that cannot be used, and why.
+std::string unusable_method(const model::Rule& rule, const std::string& why);
+
 class PolicyBridge final : public ike::service::PolicyLookup {
  public:
   explicit PolicyBridge(AuthFactory factory) : factory_(std::move(factory)) {}
@@ -109,6 +118,7 @@ class PolicyBridge final : public ike::service::PolicyLookup {
   // Reloaded [certificates]: the main modes that start from now on use them.
   void replace_certificates(CertificateCredentialsPtr credentials) { factory_.enable_certificates(std::move(credentials)); }
   std::shared_ptr<const BridgeSnapshot> current() const;
+  const AuthFactory& auth() const { return factory_; }
   // The ids of every negotiate filter in the current snapshot (for IkeService::retain_filters).
   std::vector<std::uint32_t> negotiate_filter_ids() const;
 

@@ -2,6 +2,7 @@
 // one host in it, a Kerberos-only rule) compiled for host A, looked up as IKE would.
 #include "agent/ikebridge/ike_bridge.h"
 #include "agent/ikebridge/sa_admission.h"
+#include "agent/ikebridge/test_credentials.h"
 
 #include <gtest/gtest.h>
 
@@ -176,27 +177,27 @@ TEST(IkeBridgeMapping, SecurityMethodsBecomeSuitesWithTheFirstLifetimeAndPfs) {
 
 TEST(IkeBridgeMapping, AuthFactoryBuildsPskAndSaysWhatThisBuildLacks) {
   AuthFactory factory;
-  auto psk = factory.make(model::AuthMethod::preshared("k"), kHostA);
+  auto psk = factory.make(model::AuthMethod::preshared("k"));
   ASSERT_TRUE(psk.has_value()) << psk.error();
   EXPECT_EQ((*psk)->method(), IkeAuthenticationMethod::PreSharedKey);
-  auto kerberos = factory.make(model::AuthMethod::kerberos(), kHostA);
+  auto kerberos = factory.make(model::AuthMethod::kerberos());
   ASSERT_FALSE(kerberos.has_value());
   EXPECT_EQ(kerberos.error(), "Kerberos authentication is not supported by this build");
-  auto cert = factory.make(model::AuthMethod::certificate("CN=Root"), kHostA);
+  auto cert = factory.make(model::AuthMethod::certificate("CN=Root"));
   ASSERT_FALSE(cert.has_value());
   EXPECT_NE(cert.error().find("needs this host's certificate: none is configured"), std::string::npos) << cert.error();
-  EXPECT_FALSE(factory.make(model::AuthMethod::preshared(""), kHostA).has_value());
+  EXPECT_FALSE(factory.make(model::AuthMethod::preshared("")).has_value());
 
-  // A build with Kerberos plugs its maker in; the factory hands it the settings and the peer.
+  // A build with Kerberos plugs its maker in; the factory hands it the settings.
   std::string asked;
   factory.enable_kerberos(KerberosSettings{"/etc/krb5.keytab", "host/a@EXAMPLE.COM", {}},
-                          [&](const KerberosSettings& s, const IpAddress& peer) -> Expected<AuthProviderPtr, std::string> {
-                            asked = s.own_principal + " -> " + peer.to_string();
+                          [&](const KerberosSettings& s) -> Expected<AuthProviderPtr, std::string> {
+                            asked = s.own_principal;
                             return AuthProviderPtr(std::make_shared<ike::auth::PresharedKeyProvider>(
                                 ike::auth::preshared_key_from_text("stand-in")));
                           });
-  EXPECT_TRUE(factory.make(model::AuthMethod::kerberos(), kHostA).has_value());
-  EXPECT_EQ(asked, "host/a@EXAMPLE.COM -> 10.1.0.5");
+  EXPECT_TRUE(factory.make(model::AuthMethod::kerberos()).has_value());
+  EXPECT_EQ(asked, "host/a@EXAMPLE.COM");
 }
 
 TEST_F(IkeBridgeTest, QuickModeLimitComesFromThePolicyAndMasterKeyPfsMakesItOne) {
@@ -219,24 +220,19 @@ TEST(IkeBridgeMapping, AuthFactoryBuildsCertificateProvidersForTheRulesCa) {
   // A real host certificate and trust store (openssl CLI through the test CA harness).
   auto dir = test::TempDir::create("ward-bridge-cert");
   ASSERT_TRUE(dir.has_value()) << dir.error().to_string();
-  auto ca = test::make_rsa_ca(dir->path(), "root", "/O=Ward/CN=Ward Root");
-  ASSERT_TRUE(ca.has_value()) << ca.error().to_string();
-  auto host = test::issue_rsa_certificate(*ca, dir->path(), "host", "/O=Ward/CN=a.ward.test",
-                                          test::RsaCertificateOptions{{"IP:10.1.0.5"}, "", "", 10, {}});
-  ASSERT_TRUE(host.has_value()) << host.error().to_string();
-  auto credentials = ike::auth::CertificateCredentials::load({host->certificate, host->private_key, ca->certificate});
+  auto credentials = testing::ward_root_host_credentials(dir->path());
   ASSERT_TRUE(credentials.has_value()) << credentials.error();
 
   AuthFactory factory;
   factory.enable_certificates(*credentials);
-  auto cert = factory.make(model::AuthMethod::certificate("CN=Ward Root, O=Ward"), kHostA);
+  auto cert = factory.make(model::AuthMethod::certificate("CN=Ward Root, O=Ward"));
   ASSERT_TRUE(cert.has_value()) << cert.error();
   EXPECT_EQ((*cert)->method(), IkeAuthenticationMethod::RsaSignatures);
   const auto* provider = dynamic_cast<const ike::auth::CertificateProvider*>(cert->get());
   ASSERT_NE(provider, nullptr);
   EXPECT_EQ(provider->ca_name(), "CN=Ward Root, O=Ward");
   // A rule naming a CA this host does not trust cannot negotiate, and says why.
-  auto unknown = factory.make(model::AuthMethod::certificate("CN=Contoso Root"), kHostA);
+  auto unknown = factory.make(model::AuthMethod::certificate("CN=Contoso Root"));
   ASSERT_FALSE(unknown.has_value());
   EXPECT_NE(unknown.error().find("no trusted CA has the subject \"CN=Contoso Root\""), std::string::npos) << unknown.error();
   EXPECT_NE(unknown.error().find("CN=Ward Root,O=Ward"), std::string::npos) << unknown.error();

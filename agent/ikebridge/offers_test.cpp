@@ -99,7 +99,7 @@ TEST(WindowsSecureServer, TheBridgeHandsIkeTheseOffers) {
   // Kerberos provider itself is ike/auth's, tested against a real KDC there).
   AuthFactory factory;
   factory.enable_kerberos(KerberosSettings{"/etc/krb5.keytab", "host/server@EXAMPLE.COM", {}},
-                          [](const KerberosSettings&, const IpAddress&) -> Expected<AuthProviderPtr, std::string> {
+                          [](const KerberosSettings&) -> Expected<AuthProviderPtr, std::string> {
                             return AuthProviderPtr(std::make_shared<ike::auth::PresharedKeyProvider>(
                                 ike::auth::preshared_key_from_text("stand-in for Kerberos")));
                           });

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "agent/ikeproc/messages.h"
+#include "agent/ikeproc/phase1_table.h"
 #include "agent/ikeproc/remote_kerberos.h"
 #include "agent/ikeproc/socket_groups.h"
 #include "agent/ikeproc/wire.h"
@@ -81,18 +82,18 @@ class RemoteDataplane final : public driver::Dataplane {
   driver::Capabilities capabilities_;
 };
 
-// The policy is the parent's too; preshared keys come as handles, SKEYID from the parent.
+// The policy is the parent's too; preshared keys come as handles, SKEYID from the parent. Phase 1
+// is answered from the table wardd sent with its policy (phase1_table.h), by wardd while there is none.
 class RemotePolicy final : public ike::service::PolicyLookup {
  public:
   // `certificates`: ours without the key (signatures come from the parent), or null.
-  RemotePolicy(Endpoint& parent, std::shared_ptr<const ike::auth::CertificateCredentials> certificates)
-      : parent_(parent), certificates_(std::move(certificates)), kerberos_(std::make_shared<RemoteKerberosProvider>(parent)) {}
+  RemotePolicy(Endpoint& parent, std::shared_ptr<const ike::auth::CertificateCredentials> certificates, const Phase1TableSlot& table)
+      : parent_(parent), certificates_(std::move(certificates)), kerberos_(std::make_shared<RemoteKerberosProvider>(parent)),
+        table_(table) {}
 
   Expected<ike::service::Phase1Policy, std::string> phase1_for(const IpAddress& local, const IpAddress& peer,
                                                                std::optional<std::uint32_t> filter_id) const override {
-    auto r = parent_.call(kPhase1For, encode(Phase1Request{local, peer, filter_id}));
-    if (!r) return unexpected(std::move(r.error()));
-    auto remote = decode<RemotePhase1Policy>(*r);
+    auto remote = remote_phase1(local, peer, filter_id);
     if (!remote) return unexpected(std::move(remote.error()));
     ike::service::Phase1Policy policy;
     policy.proposals = std::move(remote->proposals);
@@ -146,6 +147,14 @@ class RemotePolicy final : public ike::service::PolicyLookup {
   }
 
  private:
+  Expected<RemotePhase1Policy, std::string> remote_phase1(const IpAddress& local, const IpAddress& peer,
+                                                          std::optional<std::uint32_t> filter_id) const {
+    if (auto answered = table_.answer(local, peer, filter_id)) return std::move(*answered);
+    auto r = parent_.call(kPhase1For, encode(Phase1Request{local, peer, filter_id}));
+    if (!r) return unexpected(std::move(r.error()));
+    return decode<RemotePhase1Policy>(*r);
+  }
+
   std::shared_ptr<const ike::auth::AuthProvider> preshared_key(std::uint32_t handle) const {
     const std::lock_guard lock(mutex_);
     auto& provider = providers_[handle];
@@ -181,6 +190,7 @@ class RemotePolicy final : public ike::service::PolicyLookup {
   Endpoint& parent_;
   std::shared_ptr<const ike::auth::CertificateCredentials> certificates_;
   std::shared_ptr<const ike::auth::AuthProvider> kerberos_;   // every exchange's GSS steps by wardd
+  const Phase1TableSlot& table_;
   mutable std::mutex mutex_;
   mutable std::map<std::uint32_t, std::shared_ptr<const ike::auth::AuthProvider>> providers_;
   mutable std::map<std::string, std::shared_ptr<const ike::auth::AuthProvider>> certificate_providers_;
@@ -248,6 +258,12 @@ class ChildState {
         policy_->replace_certificates(std::move(*loaded));
         return Body{};
       }
+      case kPhase1Table: {
+        auto note = decode<Phase1TableNote>(m.body);
+        if (!note) return unexpected(std::move(note.error()));
+        phase1_table_.replace(std::move(note->table));
+        return Body{};
+      }
       case kAcquire: {
         auto acquire = decode<driver::Acquire>(m.body);
         if (!acquire) return unexpected(acquire.error());
@@ -296,7 +312,7 @@ class ChildState {
       certificates = std::move(*loaded);
     }
     parent_ = &parent;
-    policy_.emplace(parent, std::move(certificates));
+    policy_.emplace(parent, std::move(certificates), phase1_table_);
     listener_.emplace(parent);
     for (const auto& spec : start_->services) {
       auto started = start_service(spec);
@@ -442,6 +458,7 @@ class ChildState {
   std::optional<CertificateNote> certificates_;   // the last complete set
   std::optional<RemoteDataplane> dataplane_;
   Endpoint* parent_ = nullptr;   // set with policy_, at start
+  Phase1TableSlot phase1_table_;   // kPhase1Table's, for policy_ (its own lock: engines read it)
   std::optional<RemotePolicy> policy_;
   std::optional<RemoteListener> listener_;
   std::vector<std::unique_ptr<ike::service::IkeService>> services_;

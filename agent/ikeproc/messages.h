@@ -20,6 +20,10 @@
 //                                when wardd reloads the files
 //     kCertificatesDone note     nothing: the notes since the last one are the whole set; after
 //                                kStart it replaces the set in use for the main modes to come
+//     kPhase1Table   note        Phase1TableNote: with each policy wardd enforces (and before
+//                                kStart, and when certificates are reloaded), what phase 1
+//                                answers depend on; the IKE process answers phase1_for from it
+//                                (kPhase1For only while it has none, or the table did not fit)
 //     kServices      note        ServicesNote: after kStart, the services to run from now on (the
 //                                host's addresses changed): new ones start on sockets sent before
 //                                with kSocket, those left out stop (their SAs are deleted)
@@ -65,6 +69,7 @@ enum Message : std::uint32_t {
   kCertificates,
   kCertificatesDone,
   kServices,
+  kPhase1Table,
   kReady = 100,
   kEvent,
   kLog,

@@ -42,6 +42,40 @@ struct RemotePhase1Policy {
   std::uint32_t quick_mode_limit = 0;
 };
 
+// kPhase1Table: what PolicyBridge::phase1_for(local, peer, filter) reads of the policy wardd
+// enforces, with the auth methods made as kPhase1For makes them (keys by handle), so that the IKE
+// process answers every main mode 1 / IKE_SA_INIT itself (phase1_table.h) instead of asking wardd.
+struct Phase1TableFilter {   // a negotiate filter, in precedence order
+  IpPrefix local;
+  IpPrefix peer;
+  std::optional<IpAddress> tunnel_endpoint;   // tunnel mode: main mode runs with this peer
+  std::uint32_t rule = 0;                     // index into Phase1Table::rules
+};
+struct Phase1TableOrigin {   // a filter id of the policy (what an acquire names) and its rule
+  std::uint32_t filter_id = 0;
+  std::uint32_t rule = 0;
+};
+// One of a rule's auth methods as wardd made it: the method (keys by handle), or why it is
+// unusable ("rule \"name\": why", as a refusal names it).
+using Phase1TableAuth = std::variant<RemoteAuth, std::string>;
+struct Phase1TableRule {
+  std::vector<Phase1TableAuth> auth;   // the rule's order
+};
+struct Phase1Table {
+  std::vector<Phase1TableFilter> filters;
+  std::vector<Phase1TableOrigin> origins;
+  std::optional<std::uint32_t> default_response_rule;
+  std::vector<Phase1TableRule> rules;   // the policy's, in its order
+  std::vector<ike::sa::Phase1Proposal> proposals;
+  std::string no_proposals;   // with no proposals: why (every negotiate rule fails closed)
+  bool allow_legacy = false;
+  std::uint32_t quick_mode_limit = 0;
+};
+struct Phase1TableNote {   // kPhase1Table
+  // None: the table is larger than a message; the IKE process asks wardd (kPhase1For) per main mode.
+  std::optional<Phase1Table> table;
+};
+
 struct Phase1Request {   // kPhase1For
   IpAddress local;
   IpAddress peer;
@@ -475,6 +509,62 @@ struct Wire<RemotePhase1Policy> {
   template <class Io, class V>
   static void fields(Io& io, V& v) {
     WARD_WIRE(auth), WARD_WIRE(proposals), WARD_WIRE(allow_legacy), WARD_WIRE(quick_mode_limit);
+  }
+};
+template <>
+struct Wire<Phase1TableFilter> {
+  static constexpr const char* name = "phase 1 table filter";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(local), WARD_WIRE(peer), WARD_WIRE(tunnel_endpoint), WARD_WIRE(rule);
+  }
+};
+template <>
+struct Wire<Phase1TableOrigin> {
+  static constexpr const char* name = "phase 1 table origin";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(filter_id), WARD_WIRE(rule);
+  }
+};
+template <>
+struct Wire<Phase1TableRule> {
+  static constexpr const char* name = "phase 1 table rule";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(auth);
+  }
+};
+template <>
+struct Wire<Phase1Table> {
+  static constexpr const char* name = "phase 1 table";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(filters), WARD_WIRE(origins), WARD_WIRE(default_response_rule), WARD_WIRE(rules), WARD_WIRE(proposals);
+    WARD_WIRE(no_proposals), WARD_WIRE(allow_legacy), WARD_WIRE(quick_mode_limit);
+  }
+  // Every rule a filter, an origin or the default response names is in the table.
+  static std::optional<std::string> check(const Phase1Table& v) {
+    const auto rules = v.rules.size();
+    const auto outside = [&](std::uint32_t rule) { return rule >= rules; };
+    std::optional<std::uint32_t> bad;
+    for (const auto& f : v.filters) {
+      if (outside(f.rule)) bad = f.rule;
+    }
+    for (const auto& o : v.origins) {
+      if (outside(o.rule)) bad = o.rule;
+    }
+    if (v.default_response_rule && outside(*v.default_response_rule)) bad = *v.default_response_rule;
+    if (!bad) return std::nullopt;
+    return "rule " + std::to_string(*bad) + " of a table of " + std::to_string(rules) + " rules";
+  }
+};
+template <>
+struct Wire<Phase1TableNote> {
+  static constexpr const char* name = "phase 1 table note";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(table);
   }
 };
 template <>

@@ -15,7 +15,7 @@ using Bodies = std::tuple<driver::SaInstall, SaDelete, driver::SoftAssociation, 
                           SignRequest, driver::DataplaneCounters, driver::SaExpiry, RemotePhase1Policy,
                           ike::service::QuickModePolicy, StartNote, SocketNote, RetainFilters, SnapshotRequest, CertificateNote,
                           GssOpen, GssExchange, GssTokens, GssAuthenticate, GssResult, SpiRequest, SpiReservation, ServicesNote,
-                          QuickModePeerAnswer>;
+                          QuickModePeerAnswer, Phase1TableNote>;
 
 inline IpAddress ip(const char* text) { return *IpAddress::parse(text); }
 
@@ -260,6 +260,31 @@ inline SpiRequest sample<SpiRequest>() {
 template <>
 inline SpiReservation sample<SpiReservation>() {
   return {0x8badf00d, driver::crypto::SecurityProtocol::Ah};
+}
+
+// Host 10.1.0.5: its filter to 10.2.0.0/16 negotiates with rule 0 (a preshared key, then
+// Kerberos), to 10.3.0.0/16 and through a tunnel to 192.0.2.1 with rule 1 (an empty preshared key,
+// unusable, then a certificate); rule 2 is the default response rule (another preshared key).
+inline Phase1Table phase1_table() {
+  Phase1Table t;
+  const auto host = *IpPrefix::parse("10.1.0.5/32");
+  t.filters = {{host, *IpPrefix::parse("10.2.0.0/16"), std::nullopt, 0},
+               {host, *IpPrefix::parse("10.3.0.0/16"), std::nullopt, 1},
+               {*IpPrefix::parse("10.1.0.0/24"), *IpPrefix::parse("10.9.0.0/16"), ip("192.0.2.1"), 1}};
+  t.origins = {{11, 0}, {12, 1}, {13, 1}, {14, 2}};
+  t.default_response_rule = 2;
+  t.rules = {{{RemoteAuth{IkeAuthenticationMethod::PreSharedKey, 3, {}}, RemoteAuth{IkeAuthenticationMethod::Kerberos, 0, {}}}},
+             {{std::string("rule \"tunnel\": the preshared key is empty"),
+               RemoteAuth{IkeAuthenticationMethod::RsaSignatures, 1, "CN=Ward Root, O=Ward"}}},
+             {{RemoteAuth{IkeAuthenticationMethod::PreSharedKey, 4, {}}}}};
+  t.proposals.push_back({});
+  t.allow_legacy = true;
+  t.quick_mode_limit = 1;
+  return t;
+}
+template <>
+inline Phase1TableNote sample<Phase1TableNote>() {
+  return {phase1_table()};
 }
 
 }  // namespace ward::agent::ikeproc::samples
