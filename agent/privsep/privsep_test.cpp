@@ -54,6 +54,12 @@ TEST(Channel, KeepsMessageBoundariesAndTypes) {
   auto big = b.receive(1s);
   ASSERT_TRUE(big);
   EXPECT_EQ(big->body.size(), kMaxBody);
+  EXPECT_EQ(text(*big), std::string(kMaxBody, 'x'));
+  // A short message after a long one is exactly its own bytes (the receive buffer is reused).
+  ASSERT_TRUE(a.send(10, bytes("tail")));
+  auto tail = b.receive(1s);
+  ASSERT_TRUE(tail);
+  EXPECT_EQ(text(*tail), "tail");
   auto none = b.receive(10ms);
   ASSERT_FALSE(none);
   EXPECT_EQ(none.error().kind, ChannelError::Kind::Timeout);
@@ -78,6 +84,12 @@ TEST(Channel, RefusesWhatIsOverTheLimitOrMalformed) {
   ASSERT_FALSE(short_one);
   EXPECT_EQ(short_one.error().kind, ChannelError::Kind::Malformed);
   EXPECT_NE(short_one.error().message.find("has no type"), std::string::npos) << short_one.error().message;
+  // What follows a refused message arrives whole.
+  ASSERT_TRUE(a.send(3, bytes("after")));
+  auto after = b.receive(1s);
+  ASSERT_TRUE(after) << after.error().message;
+  EXPECT_EQ(after->type, 3u);
+  EXPECT_EQ(text(*after), "after");
 }
 
 TEST(Channel, CarriesADescriptorAndReportsAClosedPeer) {
