@@ -2,7 +2,10 @@
 // keyed once when the SA is made and reused for every packet: no per-packet allocation and no
 // per-packet re-initialisation of a CBC context.
 //
-// Thread safety: a transform is used by one thread at a time (EVP contexts are not shareable).
+// Thread safety: a transform is used by one thread at a time (EVP contexts are not shareable):
+// the engine keeps each SA's transforms under that SA's own mutex (PacketEngine's SaEntry), so
+// queues on several threads share no context. Only the built-in GCM method (builtin_gcm.h) is
+// shared by every SA's context, and it is only read.
 #pragma once
 
 #include <array>
