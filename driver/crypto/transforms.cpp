@@ -4,11 +4,10 @@
 #include <array>
 #include <climits>
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/params.h>
 #include <openssl/rand.h>
 
+#include "driver/crypto/builtin_gcm.h"
 #include "driver/crypto/constants.h"
 
 namespace ward::driver::crypto {
@@ -64,14 +63,20 @@ Expected<CipherTransform, std::string> CipherTransform::create(Cipher cipher, st
   transform.block_length_ = spec.block_length;
   if (spec.evp_name == nullptr) return transform;
 
-  transform.evp_cipher_.reset(EVP_CIPHER_fetch(nullptr, spec.evp_name, nullptr));
-  if (!transform.evp_cipher_) return unexpected(std::string("OpenSSL has no ") + spec.evp_name);
+  // GCM: the built-in method, shared by every SA (builtin_gcm.h); otherwise (and should that
+  // method be missing) the provider's, fetched once per SA.
+  const EVP_CIPHER* method = spec.salt_length != 0 ? builtin_gcm_cipher(spec.key_length) : nullptr;
+  if (method == nullptr) {
+    transform.evp_cipher_.reset(EVP_CIPHER_fetch(nullptr, spec.evp_name, nullptr));
+    if (!transform.evp_cipher_) return unexpected(std::string("OpenSSL has no ") + spec.evp_name);
+    method = transform.evp_cipher_.get();
+  }
   transform.ctx_.reset(EVP_CIPHER_CTX_new());
   if (!transform.ctx_) return unexpected(std::string("EVP_CIPHER_CTX_new failed"));
   const auto key = key_material.first(spec.key_length);
   const int ok = operation == CipherOperation::Encrypt
-                     ? EVP_EncryptInit_ex2(transform.ctx_.get(), transform.evp_cipher_.get(), u8(key), nullptr, nullptr)
-                     : EVP_DecryptInit_ex2(transform.ctx_.get(), transform.evp_cipher_.get(), u8(key), nullptr, nullptr);
+                     ? EVP_EncryptInit_ex2(transform.ctx_.get(), method, u8(key), nullptr, nullptr)
+                     : EVP_DecryptInit_ex2(transform.ctx_.get(), method, u8(key), nullptr, nullptr);
   if (ok != 1) return unexpected(std::string("cannot key ") + spec.evp_name);
   if (spec.salt_length != 0) {
     std::copy_n(key_material.begin() + static_cast<std::ptrdiff_t>(spec.key_length), kGcmSaltLength,
@@ -133,17 +138,14 @@ bool CipherTransform::seal_next(std::span<std::byte> iv, std::span<const std::by
     return false;
   }
   EVP_CIPHER_CTX* ctx = ctx_.get();
-  // The invocation field (the IV on the wire) for this packet; the provider sets the nonce and
-  // moves its counter on.
-  std::array<OSSL_PARAM, 2> generate{
-      OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TLS1_GET_IV_GEN, u8(iv), iv.size()), OSSL_PARAM_construct_end()};
-  std::array<OSSL_PARAM, 2> get_tag{OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, u8(tag), tag.size()),
-                                    OSSL_PARAM_construct_end()};
   int length = 0;
-  return EVP_CIPHER_CTX_get_params(ctx, generate.data()) == 1 &&
+  // IV_GEN: the invocation field (the IV on the wire) for this packet; OpenSSL sets the nonce and
+  // moves its counter on.
+  return EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_IV_GEN, static_cast<int>(iv.size()), u8(iv)) == 1 &&
          (aad.empty() || EVP_EncryptUpdate(ctx, nullptr, &length, u8(aad), static_cast<int>(aad.size())) == 1) &&
          (in.empty() || EVP_EncryptUpdate(ctx, u8(out), &length, u8(in), static_cast<int>(in.size())) == 1) &&
-         EVP_EncryptFinal_ex(ctx, u8(out) + out.size(), &length) == 1 && EVP_CIPHER_CTX_get_params(ctx, get_tag.data()) == 1;
+         EVP_EncryptFinal_ex(ctx, u8(out) + out.size(), &length) == 1 &&
+         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, static_cast<int>(tag.size()), u8(tag)) == 1;
 }
 
 bool CipherTransform::open(std::span<const std::byte> iv, std::span<const std::byte> aad, std::span<const std::byte> in,
@@ -152,21 +154,19 @@ bool CipherTransform::open(std::span<const std::byte> iv, std::span<const std::b
       tag.size() != kGcmIcvLength || in.size() != out.size() || !fits_int(in.size()) || !fits_int(aad.size())) {
     return false;
   }
-  // OSSL_PARAM wants non-const buffers; the provider only reads these.
+  // ctrl wants non-const buffers; OpenSSL only reads these.
   std::array<std::byte, kGcmExplicitIvLength> invocation{};
   std::copy(iv.begin(), iv.end(), invocation.begin());
   std::array<std::byte, kGcmIcvLength> expected_tag{};
   std::copy(tag.begin(), tag.end(), expected_tag.begin());
-  // The expected tag, then the explicit IV after the fixed salt (GCM's set_ctx_params takes them
-  // in that order; the IV resets the GCM state for this packet).
-  std::array<OSSL_PARAM, 3> params{
-      OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, u8(std::span<std::byte>(expected_tag)), expected_tag.size()),
-      OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TLS1_SET_IV_INV, u8(std::span<std::byte>(invocation)),
-                                        invocation.size()),
-      OSSL_PARAM_construct_end()};
   EVP_CIPHER_CTX* ctx = ctx_.get();
   int length = 0;
-  if (EVP_CIPHER_CTX_set_params(ctx, params.data()) != 1) return false;
+  // The expected tag, then the explicit IV after the fixed salt (SET_IV_INV resets the GCM state
+  // for this packet).
+  if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, static_cast<int>(expected_tag.size()), expected_tag.data()) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IV_INV, static_cast<int>(invocation.size()), invocation.data()) != 1) {
+    return false;
+  }
   if (!aad.empty() && EVP_DecryptUpdate(ctx, nullptr, &length, u8(aad), static_cast<int>(aad.size())) != 1) {
     return false;
   }

@@ -2,7 +2,10 @@
 // keyed once when the SA is made and reused for every packet: no per-packet allocation and no
 // per-packet re-initialisation of a CBC context.
 //
-// Thread safety: a transform is used by one thread at a time (EVP contexts are not shareable).
+// Thread safety: a transform is used by one thread at a time (EVP contexts are not shareable):
+// the engine keeps each SA's transforms under that SA's own mutex (PacketEngine's SaEntry), so
+// queues on several threads share no context. Only the built-in GCM method (builtin_gcm.h) is
+// shared by every SA's context, and it is only read.
 #pragma once
 
 #include <array>
@@ -57,13 +60,14 @@ class CipherTransform {
   // AEAD, the packet path: the IV is OpenSSL's own generator (RFC 4106 3.1 wants it unique per
   // key, and a counter is: salt || 64-bit invocation counter from a random start, RFC 5116 3.2),
   // written to `iv`. Encrypts `in` into `out` (same size; may be the same memory) and writes the
-  // tag. Two parameter calls per packet and no context re-initialisation (OpenSSL 3.0's
-  // EVP_EncryptInit_ex2 with an IV looks the IV length up through the provider every time).
+  // tag. Two ctrl calls of the built-in GCM method per packet (builtin_gcm.h: no OSSL_PARAM
+  // lookups) and no context re-initialisation (OpenSSL 3.0's EVP_EncryptInit_ex2 with an IV looks
+  // the IV length up through the provider every time).
   bool seal_next(std::span<std::byte> iv, std::span<const std::byte> aad, std::span<const std::byte> in,
                  std::span<std::byte> out, std::span<std::byte> tag) noexcept;
   // AEAD: decrypts `in` into `out` (same size) and verifies `tag`; false if it does not verify.
-  // The explicit IV and the expected tag go to the provider in one parameter call (the salt was
-  // fixed once), without re-initialising the context.
+  // The expected tag and the explicit IV go in by two ctrl calls (the salt was fixed once),
+  // without re-initialising the context.
   bool open(std::span<const std::byte> iv, std::span<const std::byte> aad, std::span<const std::byte> in,
             std::span<std::byte> out, std::span<const std::byte> tag) noexcept;
   // CBC encryption of one packet without re-initialising the EVP context: `iv_and_text` is the
@@ -99,7 +103,7 @@ class CipherTransform {
   std::size_t iv_length_ = 0;
   std::size_t block_length_ = 1;
   std::array<std::byte, kGcmSaltLength> salt_{};  // GCM key material; wiped by the destructor
-  EvpCipherPtr evp_cipher_;
+  EvpCipherPtr evp_cipher_;  // the provider's cipher, fetched once; unset for the shared built-in GCM
   EvpCipherCtxPtr ctx_;
   // CBC encryption: the last ciphertext block the context chained from (its CBC state), and the
   // random nonce mask of cbc_seal (wiped by the destructor).
