@@ -200,8 +200,17 @@ function(ward_test name)
   endif()
   gtest_discover_tests(${name}
     WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
-    PROPERTIES LABELS "${ARG_LABELS}" ENVIRONMENT "${WARD_TEST_ENVIRONMENT}" ${serial}
     DISCOVERY_TIMEOUT 60)
+  # Not through gtest_discover_tests' PROPERTIES: CMake 3.25 writes each list element there as a
+  # word of its own, so LABELS "netns;service" and the two-entry ENVIRONMENT paired the wrong words
+  # (RUN_SERIAL was lost, WARD_TEST_CACHE_DIR never set). ctest includes this file after the one
+  # that lists the binary's tests (${name}_TESTS); bracket arguments keep each list whole.
+  set(props "${CMAKE_CURRENT_BINARY_DIR}/${name}_properties.cmake")
+  file(WRITE ${props} "foreach(test IN LISTS ${name}_TESTS)\n"
+    "  set_tests_properties(\"\${test}\" PROPERTIES LABELS [==[${ARG_LABELS}]==] "
+    "ENVIRONMENT [==[${WARD_TEST_ENVIRONMENT}]==] ${serial})\n"
+    "endforeach()\n")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${props})
 endfunction()
 
 # ward_uml_test(NAME SOURCES ... [DEPS ...] [LABELS ...] [TIMEOUT seconds]) — a GoogleTest binary
