@@ -5,7 +5,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstring>
 
 namespace ward::agent::privsep {
@@ -87,11 +86,13 @@ Expected<Message, ChannelError> Channel::receive(std::chrono::milliseconds timeo
   } while (n < 0 && errno == EINTR);
   if (n < 0) return unexpected(ChannelError{ChannelError::Kind::System, errno_text("receiving on the privsep channel")});
   if (n == 0) return unexpected(ChannelError{ChannelError::Kind::Closed, "the other process closed the channel"});
+  // recvmsg returns what it copied, so the body part is never more than the buffer.
+  const std::size_t received = static_cast<std::size_t>(n) > sizeof type ? static_cast<std::size_t>(n) - sizeof type : 0;
   const struct WipeReceived {
     std::vector<std::uint8_t>& buffer;
     std::size_t size;
     ~WipeReceived() { explicit_bzero(buffer.data(), size); }
-  } wipe{scratch, std::min(scratch.size(), static_cast<std::size_t>(n) - std::min(static_cast<std::size_t>(n), sizeof type))};
+  } wipe{scratch, received};
   // Every descriptor that came is owned (and closed) here, whatever else is wrong.
   std::vector<OwnedFd> fds;
   for (cmsghdr* c = CMSG_FIRSTHDR(&header); c != nullptr; c = CMSG_NXTHDR(&header, c)) {
@@ -111,8 +112,7 @@ Expected<Message, ChannelError> Channel::receive(std::chrono::milliseconds timeo
   }
   if (static_cast<std::size_t>(n) < sizeof type) return malformed("a message of " + std::to_string(n) + " bytes has no type");
   message.type = type;
-  const auto body_size = static_cast<std::size_t>(n) - sizeof type;
-  message.body.assign(scratch.begin(), scratch.begin() + static_cast<std::ptrdiff_t>(body_size));
+  message.body.assign(scratch.begin(), scratch.begin() + static_cast<std::ptrdiff_t>(received));
   if (!fds.empty()) message.fd = std::move(fds.front());
   return message;
 }
