@@ -235,24 +235,17 @@ function(ward_test name)
   set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${props})
 endfunction()
 
-# ward_uml_test(NAME SOURCES ... [DEPS ...] [LABELS ...] [TIMEOUT seconds] [SHARDS n]) — a GoogleTest
-# binary whose tests run inside a User-mode Linux kernel, a kernel with ESP and AH
-# (tests/harness/uml_kernel.h): ctest runs it on the host, it boots the kernel once and runs itself
-# inside (tests/harness/uml_test_main.cpp). Labels netns, root and uml are added; exit 77 (skipped,
-# with the reason) where UML cannot run. An AddressSanitizer build never can (ASan's shadow memory
-# needs more address space than UML gives a process: uml_kernel.cpp): there the binary is neither
-# built by default nor registered, and the default build runs these tests. SHARDS: ctest runs the
-# binary as n tests (NAME.1of2, ...), each one boot running every n-th test (GoogleTest's
-# GTEST_TOTAL_SHARDS and GTEST_SHARD_INDEX, passed inside). A UML kernel is one thread and its
-# tests wait on timers and peers: three binaries of 175-190 s each left a clean run's default stage
-# 60-80 % busy for its last 80 s; in halves they end together with the rest.
+# ward_uml_test(NAME SOURCES ... [DEPS ...] [LABELS ...] [TIMEOUT seconds]) — a GoogleTest binary
+# whose tests run inside a User-mode Linux kernel, a kernel with ESP and AH
+# (tests/harness/uml_kernel.h): ctest runs it once on the host, it boots the kernel once and runs
+# itself inside (tests/harness/uml_test_main.cpp). Labels netns, root and uml are added; exit 77
+# (skipped, with the reason) where UML cannot run. An AddressSanitizer build never can (ASan's
+# shadow memory needs more address space than UML gives a process: uml_kernel.cpp): there the
+# binary is neither built by default nor registered, and the default build runs these tests.
 function(ward_uml_test name)
-  cmake_parse_arguments(ARG "" "TIMEOUT;SHARDS" "SOURCES;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 600)
-  endif()
-  if(NOT ARG_SHARDS)
-    set(ARG_SHARDS 1)
   endif()
   add_executable(${name} ${ARG_SOURCES})
   target_compile_options(${name} PRIVATE ${WARD_WARNINGS} ${WARD_TEST_COMPILE_OPTIONS})
@@ -262,23 +255,14 @@ function(ward_uml_test name)
     set_target_properties(${name} PROPERTIES EXCLUDE_FROM_ALL TRUE)
     return()
   endif()
+  add_test(NAME ${name} COMMAND ${name} WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
   # The kernel's own limit (WARD_UML_LIMIT_SECONDS) ends it before ctest's, so its output is kept.
-  # COST: each run (a binary, or a shard of one) is 60-100 s in one piece, so ctest starts them
-  # first (as the e2e labs); started in definition order they ended a clean run's default stage alone.
+  # COST: each binary runs 35-125 s in one piece, so ctest starts them first (as the e2e labs);
+  # started in definition order they ended a clean run's default stage alone.
   math(EXPR uml_limit "${ARG_TIMEOUT} - 30")
-  math(EXPR last_shard "${ARG_SHARDS} - 1")
-  foreach(shard RANGE ${last_shard})
-    set(test_name ${name})
-    set(environment ${WARD_TEST_ENVIRONMENT} WARD_UML_LIMIT_SECONDS=${uml_limit})
-    if(ARG_SHARDS GREATER 1)
-      math(EXPR ordinal "${shard} + 1")
-      set(test_name ${name}.${ordinal}of${ARG_SHARDS})
-      list(APPEND environment GTEST_TOTAL_SHARDS=${ARG_SHARDS} GTEST_SHARD_INDEX=${shard})
-    endif()
-    add_test(NAME ${test_name} COMMAND ${name} WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
-    set_tests_properties(${test_name} PROPERTIES LABELS "netns;root;uml;${ARG_LABELS}" SKIP_RETURN_CODE 77
-      TIMEOUT ${ARG_TIMEOUT} COST 1000 ENVIRONMENT "${environment}")
-  endforeach()
+  set_tests_properties(${name} PROPERTIES LABELS "netns;root;uml;${ARG_LABELS}" SKIP_RETURN_CODE 77
+    TIMEOUT ${ARG_TIMEOUT} COST 1000
+    ENVIRONMENT "${WARD_TEST_ENVIRONMENT};WARD_UML_LIMIT_SECONDS=${uml_limit}")
 endfunction()
 
 # ward_fuzz_target(NAME SOURCES ... DEPS ... CORPUS dir)

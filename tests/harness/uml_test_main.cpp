@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) command += " " + shell_quoted(argv[i]);
   ward::test::UmlOptions options;
   options.script = command + "\n";
-  for (const char* name : {"WARD_SOURCE_DIR", "TMPDIR", "GTEST_FILTER", "GTEST_COLOR", "GTEST_TOTAL_SHARDS", "GTEST_SHARD_INDEX"}) {
+  for (const char* name : {"WARD_SOURCE_DIR", "TMPDIR", "GTEST_FILTER", "GTEST_COLOR"}) {
     if (const char* value = std::getenv(name)) options.environment[name] = value;
   }
   if (const char* limit = std::getenv("WARD_UML_LIMIT_SECONDS")) options.limit = std::chrono::seconds(std::atoi(limit));
