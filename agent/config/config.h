@@ -88,6 +88,9 @@ struct DirectorySettings {
   std::filesystem::path password_file;  // simple bind only: root-only file holding the password
   // CA bundle: when set, ldap:// is upgraded with StartTLS; ldaps:// without it uses kSystemCaBundle.
   std::filesystem::path tls_ca;
+  // How long each LDAP request waits for its answer before the server counts as unreachable (a
+  // directory that accepts connections and never answers); the next URI, then the cache, follow.
+  std::chrono::seconds request_timeout{15};
 };
 
 struct MonitorSettings {

@@ -157,6 +157,14 @@ const std::vector<KeySpec>& key_table() {
        [](Config& c, std::string_view v) { c.directory.password_file = std::string(v); return absolute_path(v); }},
       {"directory", "tls_ca", false,
        [](Config& c, std::string_view v) { c.directory.tls_ca = std::string(v); return absolute_path(v); }},
+      {"directory", "request_timeout", false,
+       [](Config& c, std::string_view v) -> std::optional<std::string> {
+         std::chrono::seconds d{0};
+         if (auto bad = parse_duration(v, d)) return bad;
+         if (d.count() > 600) return "'" + std::string(v) + "' is longer than 600s";
+         c.directory.request_timeout = d;
+         return std::nullopt;
+       }},
       {"driver", "backend", false,
        [](Config& c, std::string_view v) -> std::optional<std::string> {
          const auto b = lookup(kBackendNames, v);

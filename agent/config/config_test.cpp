@@ -131,6 +131,7 @@ TEST(ConfigTest, AllValuesAndComments) {
       "realm =  EXAMPLE.COM  \n"
       "computer_dn = CN=WS01,OU=Legal,DC=example,DC=com\n"
       "site = Branch\n"
+      "request_timeout = 2m\n"
       "[driver]\nbackend = sim\nqueues = 3\nfast_path = yes\nsa_lifetime_limit = 90s\n"
       "[monitor]\nenabled = yes\nlisten = [::1]:4750\ntls_cert = /c\ntls_key = /k\ntls_ca = /a\n"
       "[cache]\nevent_retention = 12h\n"
@@ -142,6 +143,7 @@ TEST(ConfigTest, AllValuesAndComments) {
   EXPECT_EQ(parsed->directory.uris, std::vector<std::string>{"ldaps://a.example"});
   EXPECT_EQ(parsed->directory.realm, "EXAMPLE.COM");
   EXPECT_EQ(parsed->directory.site, "Branch");
+  EXPECT_EQ(parsed->directory.request_timeout, std::chrono::seconds(120));
   EXPECT_EQ(parsed->driver, DriverBackend::Sim);
   EXPECT_EQ(parsed->driver_queues, 3u);
   EXPECT_TRUE(parsed->driver_fast_path);
@@ -169,6 +171,8 @@ TEST(ConfigTest, ErrorsNameFileAndLine) {
   EXPECT_EQ(error_of("uri = ldap://a\n"), "ward.conf:1: key 'uri' before any [section]");
   EXPECT_EQ(error_of("[driver]\nqueues = 0\n"), "ward.conf:2: queues: '0' is not a queue count (1..64)");
   EXPECT_EQ(error_of("[driver]\nqueues = 4x\n"), "ward.conf:2: queues: '4x' is not a queue count (1..64)");
+  EXPECT_EQ(error_of("[directory]\nrequest_timeout = 0s\n"), "ward.conf:2: request_timeout: '0s' is not a duration (e.g. 30d, 12h, 90m, 3600s)");
+  EXPECT_EQ(error_of("[directory]\nrequest_timeout = 11m\n"), "ward.conf:2: request_timeout: '11m' is longer than 600s");
   EXPECT_EQ(error_of("[driver]\nbackend = pf\n"),
             "ward.conf:2: backend: unknown driver backend 'pf'; expected one of auto, nfqueue, xfrm, sim");
   EXPECT_EQ(error_of("[log]\nlevel = loud\n"),

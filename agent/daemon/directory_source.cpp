@@ -153,6 +153,7 @@ Expected<DirectorySourceSettings, std::string> directory_source_settings(const c
   out.session.uris = directory.uris;
   out.session.tls = directory.tls_ca.empty() ? ldap::TlsMode::kNone : ldap::TlsMode::kStartTls;
   out.session.ca_file = directory.tls_ca.empty() ? std::string(config::kSystemCaBundle) : directory.tls_ca.string();
+  out.session.operation_timeout = directory.request_timeout;
   switch (directory.bind) {
     case config::BindMode::Gssapi: {
       out.session.bind = ldap::GssapiBind{directory.keytab.string(), host_principal(directory)};

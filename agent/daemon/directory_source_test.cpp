@@ -86,8 +86,10 @@ TEST(DirectorySource, GssapiSettingsAndSite) {
   d.principal = "host/ws01.example.test@EXAMPLE.TEST";
   d.site = "HQ";
   d.tls_ca = "/etc/ward/ca.crt";
+  d.request_timeout = std::chrono::seconds(40);
   auto settings = directory_source_settings(d);
   ASSERT_TRUE(settings) << settings.error();
+  EXPECT_EQ(settings->session.operation_timeout, std::chrono::milliseconds(40000));
   const auto* bind = std::get_if<ldap::GssapiBind>(&settings->session.bind);
   ASSERT_NE(bind, nullptr);
   EXPECT_EQ(bind->client_principal, "host/ws01.example.test@EXAMPLE.TEST");

@@ -86,9 +86,12 @@ class WarddStartup : public ::testing::Test {
     const auto password = dir_->path() / "directory.password";
     ASSERT_TRUE(test::write_file(password, slapd_->options().root_password + "\n"));
     ::chmod(password.c_str(), 0600);
+    // request_timeout: the frozen slapd must hang the first fetch for all of (a)'s checks. With the
+    // default 15 s a loaded CI stage (ASan, six tests on two cores) once took longer than that, and
+    // the fetch had given up before the test looked (clean run of 2026-12-07; alone it takes 2.7 s).
     ASSERT_TRUE(test::write_file(
         config(), "[directory]\nuri = " + slapd_->ldapi_uri() + "\nrealm = EXAMPLE.TEST\ncomputer_name = LEGAL-PC1$\n" +
-                      "bind = simple\nbind_dn = " + slapd_->options().root_dn + "\npassword_file = " + password.string() +
+                      "request_timeout = 120s\nbind = simple\nbind_dn = " + slapd_->options().root_dn + "\npassword_file = " + password.string() +
                       "\n[driver]\nbackend = nfqueue\n[control]\nsocket = " + socket().string() + "\n[cache]\npath = " +
                       cache_file().string() + "\n[log]\nlevel = debug\n"));
   }
