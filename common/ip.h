@@ -5,6 +5,7 @@
 #include <compare>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -23,6 +24,10 @@ class IpAddress {
   unsigned bit_width() const noexcept { return family_ == IpFamily::V4 ? 32 : 128; }
   // Network byte order; an IPv4 address uses the first 4 bytes.
   const std::array<std::uint8_t, 16>& bytes() const noexcept { return bytes_; }
+  // As on the wire: 4 bytes for IPv4, 16 for IPv6.
+  std::span<const std::byte> wire_bytes() const noexcept {
+    return std::as_bytes(std::span(bytes_).first(family_ == IpFamily::V4 ? 4 : 16));
+  }
   std::uint32_t v4_host_order() const noexcept;
   bool bit(unsigned index) const noexcept;  // index 0 is the most significant bit
   std::string to_string() const;

@@ -5,6 +5,21 @@
 namespace ward {
 namespace {
 
+TEST(IpAddress, WireBytesAreFourForIpv4AndSixteenForIpv6) {
+  const auto v4 = IpAddress::parse("192.0.2.7");
+  ASSERT_TRUE(v4.has_value());
+  const auto four = v4->wire_bytes();
+  ASSERT_EQ(four.size(), 4u);
+  EXPECT_EQ(four[0], std::byte{192});
+  EXPECT_EQ(four[3], std::byte{7});
+  const auto v6 = IpAddress::parse("2001:db8::1");
+  ASSERT_TRUE(v6.has_value());
+  const auto sixteen = v6->wire_bytes();
+  ASSERT_EQ(sixteen.size(), 16u);
+  EXPECT_EQ(sixteen[0], std::byte{0x20});
+  EXPECT_EQ(sixteen[15], std::byte{1});
+}
+
 TEST(IpPrefix, ParsesIpv4AndIpv6) {
   const auto v4 = IpPrefix::parse("10.20.1.0/24");
   ASSERT_TRUE(v4.has_value());

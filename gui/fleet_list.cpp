@@ -3,11 +3,11 @@
 #include <QRegularExpression>
 
 #include "common/ip.h"
+#include "gui/port_editor.h"
 
 namespace ward::gui {
 
 namespace {
-constexpr int kMaxPort = 65535;
 constexpr int kMaxFields = 3;
 }  // namespace
 

@@ -34,7 +34,7 @@ namespace {
 constexpr int kDnRole = Qt::UserRole;
 constexpr int kKindRole = Qt::UserRole + 1;
 constexpr int kSearchRole = Qt::UserRole + 2;
-constexpr int kBusyBarWidth = 100;
+constexpr int kResultsBusyBarWidth = 100;
 constexpr int kStatusMessageMs = 10000;
 
 // The verdict and its reason first: the question is "why (not) this GPO?".
@@ -190,7 +190,7 @@ PolicyResultsWindow::PolicyResultsWindow(GroupPolicyAdmin& admin, QWidget* paren
   setCentralWidget(splitter);
 
   busy_bar_->setRange(0, 0);
-  busy_bar_->setMaximumWidth(kBusyBarWidth);
+  busy_bar_->setMaximumWidth(kResultsBusyBarWidth);
   busy_bar_->hide();
   statusBar()->addWidget(status_, 1);
   statusBar()->addPermanentWidget(busy_bar_);

@@ -8,7 +8,6 @@
 namespace ward::gui {
 
 namespace {
-constexpr int kMaxPort = 65535;
 }
 
 PortEditor::PortEditor(QWidget* parent)

@@ -10,6 +10,9 @@ class QSpinBox;
 
 namespace ward::gui {
 
+// The largest TCP or UDP port, for every port field's range and validator.
+inline constexpr int kMaxPort = 65535;
+
 class PortEditor : public QWidget {
   Q_OBJECT
 

@@ -29,6 +29,7 @@
 #include "gui/background.h"
 #include "gui/json_table.h"
 #include "gui/monitor_charts.h"
+#include "gui/port_editor.h"
 #include "gui/traffic_history.h"
 
 namespace ward::gui {
@@ -37,8 +38,7 @@ namespace {
 
 namespace control = agent::control;
 
-constexpr int kBusyBarWidth = 100;
-constexpr int kMaxPort = 65535;
+constexpr int kMonitorBusyBarWidth = 100;
 constexpr int kStatusMessageMs = 10000;
 
 // The helpdesk's state words first; the state machines' names (internal_state) come last.
@@ -115,7 +115,7 @@ SecurityMonitor::SecurityMonitor(QWidget* parent)
   setCentralWidget(central);
 
   busy_bar_->setRange(0, 0);
-  busy_bar_->setMaximumWidth(kBusyBarWidth);
+  busy_bar_->setMaximumWidth(kMonitorBusyBarWidth);
   busy_bar_->hide();
   statusBar()->addWidget(status_, 1);
   statusBar()->addPermanentWidget(busy_bar_);

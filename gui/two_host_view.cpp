@@ -24,13 +24,13 @@
 #include "gui/background.h"
 #include "gui/fleet_summary.h"
 #include "gui/json_table.h"
+#include "gui/port_editor.h"
 #include "gui/security_monitor.h"
 
 namespace ward::gui {
 
 namespace {
 
-constexpr int kMaxPort = 65535;
 const QStringList kPairColumns{"kind", "peer", "state", "failure", "direction", "spi", "bytes", "packets", "rule", "protocol",
                                "mode", "cipher", "integrity", "drops", "auth_method", "role", "internal_state"};
 

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <limits>
 
+#include "common/overloaded.h"
 #include "directory/model/table_text.h"
 
 namespace ward::agent::control {
@@ -10,13 +11,6 @@ namespace ward::agent::control {
 namespace {
 
 using nlohmann::json;
-
-template <class... F>
-struct Overloaded : F... {
-  using F::operator()...;
-};
-template <class... F>
-Overloaded(F...) -> Overloaded<F...>;
 
 using Args = json;  // an object
 using ArgsParser = Expected<Request, std::string> (*)(const Args& args);

@@ -13,18 +13,13 @@
 #include <iostream>
 #include <vector>
 
+#include "common/overloaded.h"
+
 namespace ward::agent::control {
 
 namespace {
 
-template <class... F>
-struct Overloaded : F... {
-  using F::operator()...;
-};
-template <class... F>
-Overloaded(F...) -> Overloaded<F...>;
-
-constexpr std::size_t kReadChunk = 4096;
+constexpr std::size_t kRequestReadChunk = 4096;
 constexpr int kListenBacklog = 16;
 constexpr std::size_t kMaxGroups = 1024;
 
@@ -314,7 +309,7 @@ void ControlServer::serve(Connection& connection) {
   const int fd = connection.fd.get();
   set_timeouts(fd, options_.io_timeout);
   std::string buffer;
-  char chunk[kReadChunk];
+  char chunk[kRequestReadChunk];
   bool open = true;
   // A request must arrive whole within io_timeout of its first byte: a client trickling bytes
   // cannot hold a connection slot for longer than that.

@@ -1,15 +1,7 @@
 #include "agent/daemon/acquire_listener.h"
 
-#include <cstdio>
-
 namespace ward::agent::daemon {
 namespace {
-
-std::string spi_text(std::uint32_t spi) {
-  char text[16];
-  std::snprintf(text, sizeof text, "0x%08x", spi);
-  return text;
-}
 
 std::string_view role_name(ike::auth::Role role) { return role == ike::auth::Role::Initiator ? "initiator" : "responder"; }
 

@@ -1,8 +1,8 @@
 #include "agent/daemon/control_handler.h"
 
 #include <algorithm>
-#include <cstdio>
 
+#include "agent/daemon/log.h"
 #include "agent/explain/explain.h"
 #include "directory/model/policy_json.h"
 #include "directory/model/validation.h"
@@ -12,12 +12,6 @@ namespace {
 
 std::int64_t unix_seconds(TimePoint at) {
   return std::chrono::duration_cast<std::chrono::seconds>(at.time_since_epoch()).count();
-}
-
-std::string spi_text(std::uint32_t spi) {
-  char text[16];
-  std::snprintf(text, sizeof text, "0x%08x", spi);
-  return text;
 }
 
 // Rules that block instead of negotiating, for explain and show filters.

@@ -244,7 +244,7 @@ class FetchChild {
 void say(const privsep::Channel& channel, const std::string& text) {
   Body body(sizeof(std::uint64_t), 0);   // call id 0: a notification
   body.insert(body.end(), text.begin(), text.end());
-  (void)channel.send(kReady, body);
+  (void)channel.send(fetchproc::kReady, body);
 }
 
 }  // namespace

@@ -127,7 +127,7 @@ void FetchProcess::started(pid_t pid, std::shared_ptr<privsep::Channel> channel)
   auto ep = std::make_shared<privsep::Endpoint>(
       channel,
       [this, pid](privsep::Incoming& m) -> Expected<privsep::Body, std::string> {
-        if (m.type == kReady && !m.is_call) {
+        if (m.type == fetchproc::kReady && !m.is_call) {
           const std::string said(m.body.begin(), m.body.end());
           if (said != "ok") log_.error("fetch-process-failed", {{"pid", std::to_string(pid)}, {"why", said}});
           return privsep::Body{};

@@ -225,7 +225,7 @@ class KeyChild {
 int run_key_child(const std::string& user) {
   std::shared_ptr<KeyChild> child;
   return privsep::run_child(
-      user, privsep::NetworkSockets::Inherited, kReady,
+      user, privsep::NetworkSockets::Inherited, keyproc::kReady,
       [&child] {
         child = std::make_shared<KeyChild>();
         // On the endpoint's one reader thread: calls are answered one at a time, Kerberos ones

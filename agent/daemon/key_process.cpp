@@ -122,7 +122,7 @@ void KeyProcess::started(pid_t pid, std::shared_ptr<privsep::Channel> channel) {
       channel,
       [this, pid, self](privsep::Incoming& m) -> Expected<Body, std::string> {
         if (m.type == kKdcSend) return queue_kdc_send(m, *self);
-        if (m.type == kReady && !m.is_call) {
+        if (m.type == keyproc::kReady && !m.is_call) {
           const std::string said(m.body.begin(), m.body.end());
           if (said == "ok") log_.info("key-process-ready", {{"pid", std::to_string(pid)}});
           else log_.error("key-process-failed", {{"pid", std::to_string(pid)}, {"why", said}});

@@ -82,6 +82,12 @@ std::string journal_message_id(std::string_view event) {
   return hex;
 }
 
+std::string spi_text(std::uint32_t spi) {
+  char text[16];
+  std::snprintf(text, sizeof text, "0x%08x", spi);
+  return text;
+}
+
 std::string journal_field_name(std::string_view key) {
   std::string name = "WARD_";
   for (char c : key) {

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <initializer_list>
 #include <mutex>
@@ -46,6 +47,8 @@ inline std::vector<std::string> journal_fields(config::LogLevel level, std::stri
 std::string journal_message_id(std::string_view event);
 // "peer" -> "WARD_PEER", "moved_to" -> "WARD_MOVED_TO"; other characters become '_'.
 std::string journal_field_name(std::string_view key);
+// An SPI as logs and wardctl show it: "0x" and eight hex digits.
+std::string spi_text(std::uint32_t spi);
 
 class Logger {
  public:

@@ -1,5 +1,7 @@
 #include "agent/monitor/endpoint.h"
 
+#include <netdb.h>
+
 #include <charconv>
 
 namespace ward::agent::monitor {
@@ -37,5 +39,7 @@ Expected<Endpoint, std::string> parse_endpoint(std::string_view text) {
   endpoint.port = static_cast<std::uint16_t>(port);
   return endpoint;
 }
+
+void AddrInfoDeleter::operator()(addrinfo* info) const noexcept { ::freeaddrinfo(info); }
 
 }  // namespace ward::agent::monitor

@@ -7,6 +7,8 @@
 
 #include "common/expected.h"
 
+struct addrinfo;
+
 namespace ward::agent::monitor {
 
 struct Endpoint {
@@ -18,5 +20,10 @@ struct Endpoint {
 
 // Port 0 is allowed (the kernel picks one; tests use it). The error quotes the text and says why.
 Expected<Endpoint, std::string> parse_endpoint(std::string_view text);
+
+// Frees getaddrinfo's list: std::unique_ptr<addrinfo, AddrInfoDeleter>.
+struct AddrInfoDeleter {
+  void operator()(addrinfo* info) const noexcept;
+};
 
 }  // namespace ward::agent::monitor

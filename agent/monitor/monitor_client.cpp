@@ -21,10 +21,6 @@ using control::ClientError;
 constexpr std::size_t kMaxResponseBytes = 16 * 1024 * 1024;
 constexpr std::size_t kReadChunk = 16384;
 
-struct AddrInfoDeleter {
-  void operator()(addrinfo* info) const noexcept { ::freeaddrinfo(info); }
-};
-
 bool is_numeric_address(const std::string& host) {
   addrinfo hints{};
   hints.ai_flags = AI_NUMERICHOST;

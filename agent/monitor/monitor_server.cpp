@@ -23,7 +23,7 @@ namespace ward::agent::monitor {
 namespace {
 
 constexpr int kListenBacklog = 16;
-constexpr std::size_t kReadChunk = 4096;
+constexpr std::size_t kRequestReadChunk = 4096;
 
 void set_timeouts(int fd, std::chrono::milliseconds timeout) {
   timeval tv{};
@@ -52,10 +52,6 @@ std::string address_text(const sockaddr_storage& address) {
   text += std::to_string(port);
   return text;
 }
-
-struct AddrInfoDeleter {
-  void operator()(addrinfo* info) const noexcept { ::freeaddrinfo(info); }
-};
 
 Expected<std::pair<control::FileDescriptor, std::uint16_t>, std::string> listen_on(const Endpoint& endpoint) {
   addrinfo hints{};
@@ -201,7 +197,7 @@ void MonitorServer::serve(Connection& connection) {
   const std::string subject = peer_subject(ssl.get());
   options_.log("connection from " + connection.peer + " certificate " + subject);
   std::string buffer;
-  char chunk[kReadChunk];
+  char chunk[kRequestReadChunk];
   std::uint64_t requests = 0;
   bool open = true;
   while (open && !stopping_) {

@@ -7,12 +7,9 @@
 
 #include <cstring>
 
+#include "common/errno_text.h"
+
 namespace ward::agent::privsep {
-namespace {
-
-std::string errno_text(std::string_view what) { return std::string(what) + ": " + std::strerror(errno); }
-
-}  // namespace
 
 OwnedFd& OwnedFd::operator=(OwnedFd&& other) noexcept {
   if (this != &other) {

@@ -30,6 +30,8 @@ std::optional<AdClass> class_from_name(std::string_view name);  // case-insensit
 // ipsecDataType: the spec says 256; every Windows-made object carries 598 (0x256), FINDINGS.md.
 inline constexpr std::uint32_t kIpsecDataTypeWindows = 598;
 inline constexpr std::uint32_t kIpsecDataTypeSpec = 256;
+// The blobs count seconds where Ward's model counts minutes (polling interval, main mode lifetime).
+inline constexpr std::uint32_t kSecondsPerMinute = 60;
 
 // LDAP attribute names, as AD spells them.
 namespace attr {

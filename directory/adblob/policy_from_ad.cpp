@@ -17,8 +17,6 @@ namespace ward::adblob {
 
 namespace {
 
-constexpr std::uint32_t kSecondsPerMinute = 60;
-
 MappingError error(const AdObject& object, std::string_view attribute, std::string message) {
   return MappingError{object.dn, std::string(attribute), {}, std::move(message)};
 }

@@ -14,8 +14,6 @@ namespace ward::adblob {
 
 namespace {
 
-constexpr std::uint32_t kSecondsPerMinute = 60;
-
 AdObject object(AdClass object_class, const model::Guid& id, std::string_view domain_dn) {
   AdObject out;
   out.object_class = object_class;

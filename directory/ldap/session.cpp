@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "directory/ldap/kerberos_client.h"
+#include "directory/ldap/ldap_string.h"
 #include "directory/ldap/session_handle.h"
 #include "directory/ldap/uri.h"
 
@@ -20,11 +21,6 @@ constexpr const char* kGssapiMechanism = "GSSAPI";
 struct BerElementDeleter {
   void operator()(BerElement* b) const { ber_free(b, 0); }
 };
-
-struct LdapStringDeleter {
-  void operator()(char* s) const { ldap_memfree(s); }
-};
-using LdapString = std::unique_ptr<char, LdapStringDeleter>;
 
 struct BervalsDeleter {
   void operator()(berval** v) const { ldap_value_free_len(v); }

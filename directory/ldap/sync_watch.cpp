@@ -8,6 +8,8 @@
 
 #include "directory/ldap/session_handle.h"
 
+#include "directory/ldap/ldap_string.h"
+
 namespace ward::ldap {
 
 using internal::make_error;
@@ -26,11 +28,6 @@ struct BervalDeleter {
   void operator()(berval* v) const { ber_bvfree(v); }
 };
 using BervalPtr = std::unique_ptr<berval, BervalDeleter>;
-
-struct LdapStringDeleter {
-  void operator()(char* s) const { ldap_memfree(s); }
-};
-using LdapString = std::unique_ptr<char, LdapStringDeleter>;
 
 // syncRequestValue ::= SEQUENCE { mode ENUMERATED, cookie OCTET STRING OPTIONAL,
 //                                 reloadHint BOOLEAN DEFAULT FALSE }, with mode refreshAndPersist.

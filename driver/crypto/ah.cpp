@@ -14,9 +14,6 @@ namespace ward::driver::crypto {
 
 namespace {
 
-constexpr std::size_t kIpv4ProtocolOffset = 9;
-constexpr std::size_t kIpv6NextHeaderOffset = 6;
-constexpr std::uint64_t kMax32BitSequence = 0xffffffffULL;
 constexpr std::size_t kAhLengthUnit = 4;
 constexpr std::size_t kAhLengthBias = 2;  // RFC 4302 2.2: payload length is in 32-bit words minus 2
 
@@ -39,10 +36,6 @@ std::array<std::byte, kIpv6HeaderLength> zero_mutable_fields(std::span<const std
     copy[kHopLimit] = std::byte{0};
   }
   return copy;
-}
-
-bool is_tunnel_next_header(std::uint8_t next_header) noexcept {
-  return next_header == kProtoIpv4InIp || next_header == kProtoIpv6InIp;
 }
 
 }  // namespace

@@ -28,12 +28,20 @@ inline constexpr std::size_t kIpv4AddressLength = 4;
 inline constexpr std::size_t kIpv4MaxTotalLength = 65535;
 inline constexpr std::size_t kIpv6MaxPayloadLength = 65535;
 inline constexpr std::uint8_t kDefaultOuterTtl = 64;  // outer TTL / hop limit in tunnel mode
+inline constexpr std::size_t kIpv4ProtocolOffset = 9;
+inline constexpr std::size_t kIpv6NextHeaderOffset = 6;
+
+// What a tunnel mode SA carries: a whole IPv4 or IPv6 packet.
+constexpr bool is_tunnel_next_header(std::uint8_t next_header) noexcept {
+  return next_header == kProtoIpv4InIp || next_header == kProtoIpv6InIp;
+}
 
 // ESP (RFC 4303 2).
 inline constexpr std::size_t kEspHeaderLength = 8;   // SPI + sequence number
 inline constexpr std::size_t kEspTrailerLength = 2;  // pad length + next header
 inline constexpr std::size_t kEspPayloadAlignment = 4;  // RFC 4303 2.4: ciphertext ends on 4 bytes
 inline constexpr std::uint32_t kMinValidSpi = 256;   // RFC 4303 2.1: 1..255 are reserved by IANA
+inline constexpr std::uint64_t kMax32BitSequence = 0xffffffffULL;  // without extended sequence numbers
 
 // AH (RFC 4302 2).
 inline constexpr std::size_t kAhFixedLength = 12;  // next header, payload len, reserved, SPI, seq

@@ -12,11 +12,8 @@ namespace ward::driver::crypto {
 
 namespace {
 
-constexpr std::size_t kIpv4ProtocolOffset = 9;
-constexpr std::size_t kIpv6NextHeaderOffset = 6;
 constexpr std::size_t kUdpLengthOffset = 4;
 constexpr std::size_t kGcmAadMaxLength = 12;  // SPI + 64-bit ESN sequence number (RFC 4106 5)
-constexpr std::uint64_t kMax32BitSequence = 0xffffffffULL;
 constexpr std::size_t kMaxPadLength = 255;
 
 // The default padding of RFC 4303 2.4: bytes 1, 2, 3, ..., 255.
@@ -28,10 +25,6 @@ constexpr std::array<std::byte, kMaxPadLength> kPaddingPattern = [] {
 
 void store_u32_be(std::span<std::byte> to, std::uint32_t value) noexcept {
   for (std::size_t i = 0; i < 4; ++i) to[i] = std::byte{static_cast<std::uint8_t>(value >> (24 - 8 * i))};
-}
-
-bool is_tunnel_next_header(std::uint8_t next_header) noexcept {
-  return next_header == kProtoIpv4InIp || next_header == kProtoIpv6InIp;
 }
 
 }  // namespace

@@ -15,11 +15,9 @@ constexpr std::uint8_t kIpv4Version = 4;
 constexpr std::uint8_t kIpv6Version = 6;
 constexpr std::uint16_t kIpv4MoreFragments = 0x2000;
 constexpr std::uint16_t kIpv4FragmentOffsetMask = 0x1fff;
-constexpr std::size_t kIpv4ProtocolOffset = 9;
 constexpr std::size_t kIpv4TotalLengthOffset = 2;
 constexpr std::size_t kIpv4ChecksumOffset = 10;
 constexpr std::size_t kIpv6PayloadLengthOffset = 4;
-constexpr std::size_t kIpv6NextHeaderOffset = 6;
 constexpr std::size_t kIpv6ExtensionUnit = 8;
 
 // Maps a reader failure to the reason the driver counts.

@@ -8,7 +8,7 @@ namespace ward::driver {
 
 namespace {
 
-PortRange port_range(std::uint16_t port) { return port == 0 ? PortRange::any() : PortRange::single(port); }
+ward::PortRange port_range(std::uint16_t port) { return port == 0 ? ward::PortRange::any() : ward::PortRange::single(port); }
 
 // Host to host always; a named protocol, then named ports, make a dynamic filter more specific.
 std::uint32_t specificity(const DynamicSelector& s) {

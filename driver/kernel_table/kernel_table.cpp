@@ -8,6 +8,7 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter_ipv4.h>
 
+#include "common/ip_protocol.h"
 #include "driver/kernel_table/nft_netlink.h"
 
 namespace ward::driver {
@@ -19,10 +20,6 @@ using nft::be32;
 using nft::kReg32First;
 using nft::RuleBuilder;
 
-constexpr std::uint8_t kTcp = 6;
-constexpr std::uint8_t kUdp = 17;
-constexpr std::uint8_t kEsp = 50;
-constexpr std::uint8_t kAh = 51;
 constexpr std::uint8_t kIpv6FragmentHeader = 44;
 constexpr std::uint8_t kTcpOptionMss = 2;
 constexpr int kRawPriority = -300;  // NF_IP_PRI_RAW: before connection tracking
@@ -46,7 +43,7 @@ RuleBuilder& match_protocol(RuleBuilder& rule, std::uint8_t protocol) {
   return rule.meta_load(NFT_META_L4PROTO, kReg32First).cmp(kReg32First, NFT_CMP_EQ, one_byte(protocol));
 }
 RuleBuilder& match_udp_port(RuleBuilder& rule, bool source, std::uint16_t port) {
-  return match_protocol(rule, kUdp)
+  return match_protocol(rule, ip_proto::kUdp)
       .payload_load(NFT_PAYLOAD_TRANSPORT_HEADER, source ? 0 : 2, 2, kReg32First)
       .cmp(kReg32First, NFT_CMP_EQ, be16(port));
 }
@@ -157,7 +154,7 @@ void KernelTable::emit_base(nft::Batch& batch) {
   // ipsec: what comes in protected goes to Ward (or passes, for a kernel that opens it itself).
   if (options_.queue_ipsec && options_.esp_taken_before) {
     RuleBuilder rule(t, "ipsec");
-    match_protocol(rule, kEsp).verdict(NF_DROP);
+    match_protocol(rule, ip_proto::kEsp).verdict(NF_DROP);
     add(batch, rule, "rule ipsec (ESP taken by the packet socket)");
     // ESP in UDP too, but not IKE's datagrams on 4500 (the non-ESP marker: four zero bytes) nor
     // NAT keepalives (one byte: the four-byte load fails, the rule does not match): they are queued.
@@ -183,7 +180,7 @@ void KernelTable::emit_base(nft::Batch& batch) {
     const auto mss = family == IpFamily::V4 ? options_.tcp_mss_ipv4 : options_.tcp_mss_ipv6;
     RuleBuilder rule(t, "negotiate");
     match_nfproto(rule, family);
-    match_protocol(rule, kTcp);
+    match_protocol(rule, ip_proto::kTcp);
     rule.payload_load(NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1, kReg32First).bitwise(kReg32First, one_byte(0x06));  // SYN, RST
     rule.cmp(kReg32First, NFT_CMP_EQ, one_byte(0x02));
     rule.exthdr_load(NFT_EXTHDR_OP_TCPOPT, kTcpOptionMss, 2, 2, kReg32First).cmp(kReg32First, NFT_CMP_GT, be16(mss));
@@ -192,7 +189,7 @@ void KernelTable::emit_base(nft::Batch& batch) {
   }
   if (options_.negotiate == NegotiateVerdict::Queue && options_.tcp_queue) {
     RuleBuilder rule(t, "negotiate");
-    match_protocol(rule, kTcp).queue(*options_.tcp_queue, 1);
+    match_protocol(rule, ip_proto::kTcp).queue(*options_.tcp_queue, 1);
     add(batch, rule, "rule negotiate (TCP queue)");
   }
   {
@@ -215,7 +212,7 @@ void KernelTable::emit_base(nft::Batch& batch) {
       RuleBuilder fragment(t, base);
       match_later_fragment(fragment, family).verdict(NFT_GOTO, base + "_portless");
       add(batch, fragment, "rule " + base + " (later fragments)");
-      for (const auto protocol : {kTcp, kUdp}) {
+      for (const auto protocol : {ip_proto::kTcp, ip_proto::kUdp}) {
         RuleBuilder ported(t, base);
         match_protocol(ported, protocol).verdict(NFT_GOTO, base + "_ported");
         add(batch, ported, "rule " + base);
@@ -245,7 +242,7 @@ void KernelTable::emit_base(nft::Batch& batch) {
     if (outbound) {
       // ESP and AH leaving this host are already protected (Ward's own come back as verdicts,
       // past this hook).
-      for (const auto protocol : {kEsp, kAh}) {
+      for (const auto protocol : {ip_proto::kEsp, ip_proto::kAh}) {
         RuleBuilder rule(t, chain);
         match_protocol(rule, protocol).verdict(NF_ACCEPT);
         add(batch, rule, "rule output (ESP/AH)");
@@ -256,10 +253,10 @@ void KernelTable::emit_base(nft::Batch& batch) {
       // before this hook, so the later fragments pass and the first one decides. (IPv4, as before.)
       RuleBuilder fragments(t, chain);
       match_nfproto(fragments, IpFamily::V4);
-      match_protocol(fragments, kUdp);
+      match_protocol(fragments, ip_proto::kUdp);
       match_later_fragment(fragments, IpFamily::V4).verdict(NF_ACCEPT);
       add(batch, fragments, "rule prerouting (later UDP fragments)");
-      for (const auto protocol : {kEsp, kAh}) {
+      for (const auto protocol : {ip_proto::kEsp, ip_proto::kAh}) {
         RuleBuilder rule(t, chain);
         match_protocol(rule, protocol).verdict(NFT_GOTO, "ipsec");
         add(batch, rule, "rule prerouting (ESP/AH)");

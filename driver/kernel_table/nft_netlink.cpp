@@ -22,6 +22,8 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/xt_NFQUEUE.h>
 
+#include "common/errno_text.h"
+
 namespace ward::driver::nft {
 
 namespace {
@@ -32,7 +34,6 @@ constexpr std::size_t kReceiveBuffer = 256 * 1024;
 constexpr std::size_t kRequestBuffer = 8192;
 constexpr int kReplyTimeoutMs = 10'000;
 
-std::string errno_text(const char* what, int error) { return std::string(what) + ": " + std::strerror(error); }
 
 nftnl_expr* make_expr(const char* name) {
   nftnl_expr* expr = nftnl_expr_alloc(name);
@@ -336,7 +337,7 @@ Expected<void, std::string> Socket::receive_until(std::uint32_t last_seq, const 
         const auto* error = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(header));
         if (error->error != 0 && first_error != nullptr && first_error->empty()) {
           const std::string what = batch != nullptr ? batch->describe(error->msg.nlmsg_seq) : std::string("the request");
-          *first_error = what + ": " + std::strerror(-error->error);
+          *first_error = errno_text(what, -error->error);
         }
         if (header->nlmsg_seq == last_seq) return {};
         continue;

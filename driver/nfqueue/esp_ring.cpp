@@ -1,5 +1,7 @@
 #include "driver/nfqueue/esp_ring.h"
 
+#include "common/errno_text.h"
+#include "common/ip_protocol.h"
 #include "driver/nfqueue/udp_gso.h"
 
 #include <arpa/inet.h>
@@ -29,8 +31,6 @@ constexpr std::size_t kBlockCount = 32;
 constexpr std::size_t kBlocksPerBatch = 4;
 constexpr std::size_t kFrameSize = 2048;  // TPACKET_V3 ignores it but checks block_size % frame_size
 constexpr unsigned kRetireMs = 2;
-constexpr std::uint8_t kEspProtocol = 50;
-constexpr std::uint8_t kUdpProtocol = 17;
 constexpr std::uint32_t kNatTraversalPort = 4500;
 constexpr std::uint32_t kSnap = 0x40000;  // a whole GSO frame (up to 64 KiB) fits a 256 KiB block
 constexpr auto kNet = static_cast<std::uint32_t>(SKF_NET_OFF);
@@ -46,8 +46,8 @@ sock_filter kEspToThisHost[] = {
     /* 2 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, static_cast<std::uint32_t>(SKF_AD_OFF + SKF_AD_PROTOCOL)),
     /* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETHERTYPE_IP, 0, 10),
     /* 4 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, kNet + 9),  // IPv4 protocol
-    /* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kEspProtocol, 16, 0),
-    /* 6 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kUdpProtocol, 0, 16),
+    /* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ip_proto::kEsp, 16, 0),
+    /* 6 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ip_proto::kUdp, 0, 16),
     /* 7 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, kNet + 6),  // flags and fragment offset
     /* 8 */ BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x1FFF, 14, 0),
     /* 9 */ BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, kNet + 0),  // X = IPv4 header length
@@ -57,8 +57,8 @@ sock_filter kEspToThisHost[] = {
     /* 13 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 9, 8),
     /* 14 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETHERTYPE_IPV6, 0, 8),
     /* 15 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, kNet + 6),  // IPv6 next header
-    /* 16 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kEspProtocol, 5, 0),
-    /* 17 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kUdpProtocol, 0, 5),
+    /* 16 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ip_proto::kEsp, 5, 0),
+    /* 17 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ip_proto::kUdp, 0, 5),
     /* 18 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, kNet + 42),
     /* 19 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kNatTraversalPort, 0, 3),
     /* 20 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kNet + 48),
@@ -79,7 +79,6 @@ struct VnetHeader {
 constexpr std::uint8_t kGsoNone = 0;
 constexpr std::uint8_t kGsoUdpL4 = 5;  // VIRTIO_NET_HDR_GSO_UDP_L4
 
-std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
 
 }  // namespace
 

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <string>
 
+#include "common/ip_protocol.h"
+#include "driver/crypto/constants.h"
 #include "driver/crypto/ip_packet.h"
 #include "driver/packet/packet_bytes.h"
 
@@ -13,8 +15,6 @@ namespace {
 
 constexpr std::uint8_t kTcp = 6;
 constexpr std::uint8_t kUdp = 17;
-constexpr std::size_t kIpv6HeaderLength = 40;
-constexpr std::uint8_t kFin = 0x01, kPsh = 0x08, kCwr = 0x80;
 
 using packet_bytes::be16;
 using packet_bytes::be32;
@@ -44,10 +44,10 @@ bool parse(std::span<const std::byte> p, Layout& l) {
     l.source = *crypto::IpAddress::from_bytes(p.subspan(12, 4));
     l.destination = *crypto::IpAddress::from_bytes(p.subspan(16, 4));
   } else if (version == 6) {
-    if (p.size() < kIpv6HeaderLength) return false;
+    if (p.size() < crypto::kIpv6HeaderLength) return false;
     l.v4 = false;
-    l.ip_header = kIpv6HeaderLength;
-    l.total = kIpv6HeaderLength + be16(p, 4);
+    l.ip_header = crypto::kIpv6HeaderLength;
+    l.total = crypto::kIpv6HeaderLength + be16(p, 4);
     l.protocol = u8(p, 6);  // no extension headers: the kernel's GSO packets from TCP have none
     l.source = *crypto::IpAddress::from_bytes(p.subspan(8, 16));
     l.destination = *crypto::IpAddress::from_bytes(p.subspan(24, 16));
@@ -114,12 +114,12 @@ Expected<void, std::string> append_tcp_segments(std::span<const std::byte> packe
       put16(segment, 10, 0);
       put16(segment, 10, crypto::internet_checksum(segment.first(l.ip_header)));
     } else {
-      put16(segment, 4, static_cast<std::uint16_t>(sl.total - kIpv6HeaderLength));
+      put16(segment, 4, static_cast<std::uint16_t>(sl.total - crypto::kIpv6HeaderLength));
     }
     put32(segment, l.ip_header + 4, static_cast<std::uint32_t>(sequence + offset));
     std::uint8_t segment_flags = flags;
-    if (i + 1 < count) segment_flags = static_cast<std::uint8_t>(segment_flags & ~(kFin | kPsh));
-    if (i > 0) segment_flags = static_cast<std::uint8_t>(segment_flags & ~kCwr);
+    if (i + 1 < count) segment_flags = static_cast<std::uint8_t>(segment_flags & ~(tcp_flag::kFin | tcp_flag::kPsh));
+    if (i > 0) segment_flags = static_cast<std::uint8_t>(segment_flags & ~tcp_flag::kCwr);
     segment[l.ip_header + 13] = std::byte(segment_flags);
     set_transport_checksum(segment, sl, 16);
   }

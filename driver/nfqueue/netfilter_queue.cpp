@@ -12,6 +12,8 @@
 #include <linux/netfilter/nfnetlink_queue.h>
 #include <libnetfilter_queue/libnetfilter_queue.h>
 
+#include "common/errno_text.h"
+
 namespace ward::driver {
 
 namespace {
@@ -23,7 +25,6 @@ constexpr std::size_t kSendBufferSize = 128 * 1024;
 constexpr std::size_t kVerdictFraming = 256;  // netlink, nfgen and attribute headers of one verdict
 constexpr int kSocketReceiveBuffer = 8 * 1024 * 1024;
 
-std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
 
 struct CallbackContext {
   const NetfilterQueue::Handler* handler;

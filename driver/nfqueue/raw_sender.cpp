@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/ip_protocol.h"
+#include "driver/crypto/constants.h"
 #include "driver/nfqueue/udp_gso.h"
 
 #ifndef UDP_SEGMENT
@@ -18,9 +20,7 @@ namespace ward::driver {
 
 namespace {
 
-constexpr std::uint8_t kEspProtocol = 50;
 constexpr std::size_t kIpv4HeaderLength = 20;
-constexpr std::size_t kIpv6HeaderLength = 40;
 constexpr std::size_t kUdpHeaderLength = 8;
 
 // The ESP socket never reads: a filter that keeps nothing, so inbound ESP that reached local
@@ -30,7 +30,7 @@ sock_filter kKeepNothing[] = {BPF_STMT(BPF_RET | BPF_K, 0)};
 // An IPv4 ESP packet the kernel can rebuild the header of: no options, not a fragment.
 bool plain_ipv4_esp(std::span<const std::byte> packet) {
   return packet.size() > kIpv4HeaderLength && std::to_integer<unsigned>(packet[0]) == 0x45 &&
-         std::to_integer<unsigned>(packet[9]) == kEspProtocol && (std::to_integer<unsigned>(packet[6]) & 0x3F) == 0 &&
+         std::to_integer<unsigned>(packet[9]) == ip_proto::kEsp && (std::to_integer<unsigned>(packet[6]) & 0x3F) == 0 &&
          packet[7] == std::byte{0};
 }
 
@@ -155,7 +155,7 @@ void RawSender::adopt_udp_socket(int fd) {
 
 int RawSender::udp_socket(std::span<const std::byte> packet) {
   const bool v6 = (std::to_integer<unsigned>(packet[0]) >> 4) == 6;
-  const std::size_t header = v6 ? kIpv6HeaderLength : kIpv4HeaderLength;
+  const std::size_t header = v6 ? crypto::kIpv6HeaderLength : kIpv4HeaderLength;
   const std::size_t address_length = v6 ? 16 : 4;
   std::array<std::byte, 16> source{};
   std::memcpy(source.data(), packet.data() + (v6 ? 8 : 12), address_length);
@@ -230,7 +230,7 @@ std::size_t RawSender::send_udp(std::size_t first, std::size_t count) {
   const int raw = v6 ? v6_ : v4_;
   const int fd = udp_socket(packets_[first]);
   if (fd < 0) return send(raw, first, count);
-  const std::size_t headers = (v6 ? kIpv6HeaderLength : kIpv4HeaderLength) + kUdpHeaderLength;
+  const std::size_t headers = (v6 ? crypto::kIpv6HeaderLength : kIpv4HeaderLength) + kUdpHeaderLength;
   std::size_t refused = 0;
   const auto packets = std::span(packets_).subspan(first, count);
   for (std::size_t i = 0; i < count;) {

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "common/ip_protocol.h"
 #include "driver/crypto/ip_packet.h"
 #include "driver/packet/packet_bytes.h"
 
@@ -37,9 +38,6 @@ constexpr std::uint8_t VIRTIO_NET_HDR_GSO_TCPV6 = 4;
 constexpr std::size_t kVnetHeader = sizeof(virtio_net_hdr);
 static_assert(kVnetHeader == 10);
 constexpr std::size_t kMaxJoined = 65535;  // IPv4 total length, IPv6 payload length
-constexpr std::uint8_t kTcp = 6;
-constexpr std::uint8_t kUdp = 17;
-constexpr std::uint8_t kAck = 0x10, kPsh = 0x08;
 
 using packet_bytes::be16;
 using packet_bytes::be32;
@@ -62,12 +60,12 @@ bool joinable(std::span<const std::byte> p, Segment& s) {
   const unsigned version = u8(p, 0) >> 4;
   std::size_t total = 0;
   if (version == 4) {
-    if ((u8(p, 0) & 0x0F) != 5 || u8(p, 9) != kTcp || (be16(p, 6) & 0x3FFF) != 0) return false;  // options, fragments
+    if ((u8(p, 0) & 0x0F) != 5 || u8(p, 9) != ip_proto::kTcp || (be16(p, 6) & 0x3FFF) != 0) return false;  // options, fragments
     s.v4 = true;
     s.ip_header = 20;
     total = be16(p, 2);
   } else if (version == 6) {
-    if (p.size() < 60 || u8(p, 6) != kTcp) return false;
+    if (p.size() < 60 || u8(p, 6) != ip_proto::kTcp) return false;
     s.v4 = false;
     s.ip_header = 40;
     total = 40 + std::size_t{be16(p, 4)};
@@ -80,7 +78,7 @@ bool joinable(std::span<const std::byte> p, Segment& s) {
   s.payload = total - s.ip_header - s.tcp_header;
   s.sequence = be32(p, s.ip_header + 4);
   s.flags = u8(p, s.ip_header + 13);
-  return s.payload > 0 && (s.flags & ~kPsh) == kAck;
+  return s.payload > 0 && (s.flags & ~tcp_flag::kPsh) == tcp_flag::kAck;
 }
 
 // Whether `next` continues `first`'s run: the same IP and TCP headers but for lengths,
@@ -139,8 +137,8 @@ bool partial_checksum_layout(std::span<const std::byte> p, bool& v4, std::size_t
   }
   if (total > p.size() || total < ip_header) return false;
   const std::size_t transport = total - ip_header;
-  if (protocol == kTcp) return transport >= 20;
-  if (protocol == kUdp) return transport >= 8 && (!v4 || be16(p, ip_header + 6) != 0);
+  if (protocol == ip_proto::kTcp) return transport >= 20;
+  if (protocol == ip_proto::kUdp) return transport >= 8 && (!v4 || be16(p, ip_header + 6) != 0);
   return false;
 }
 
@@ -160,7 +158,7 @@ void write_single(std::span<const std::byte> packet, TunPacket& tun_packet) {
   if (partial_checksum_layout(packet, v4, ip_header, protocol)) {
     const std::span<std::byte> written = std::span(out).subspan(kVnetHeader);
     const std::size_t total = v4 ? be16(packet, 2) : 40 + std::size_t{be16(packet, 4)};
-    const std::size_t field = protocol == kTcp ? 16 : 6;
+    const std::size_t field = protocol == ip_proto::kTcp ? 16 : 6;
     put16(written, ip_header + field, pseudo_header_sum(packet, v4, protocol, total - ip_header));
     header.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
     header.csum_start = static_cast<std::uint16_t>(ip_header);
@@ -184,7 +182,7 @@ void finish_run(TunPacket& joined, const Segment& first, std::size_t count, std:
   } else {
     put16(packet, 4, static_cast<std::uint16_t>(tcp_length));
   }
-  put16(packet, first.ip_header + 16, pseudo_header_sum(packet, first.v4, kTcp, tcp_length));
+  put16(packet, first.ip_header + 16, pseudo_header_sum(packet, first.v4, ip_proto::kTcp, tcp_length));
   virtio_net_hdr header{};
   header.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
   header.csum_start = static_cast<std::uint16_t>(first.ip_header);
@@ -244,12 +242,12 @@ std::size_t join_tcp_segments(std::span<const std::span<const std::byte>> packet
       next_sequence += static_cast<std::uint32_t>(s.payload);
       // The TCP flags of the joined packet are the first segment's; a PSH (or a short segment)
       // ends the run, so it is set on the joined packet too.
-      if ((s.flags & kPsh) != 0) joined.head[kVnetHeader + run_first.ip_header + 13] = std::byte(s.flags);
-      if (s.payload < gso_size || (s.flags & kPsh) != 0) close_run();
+      if ((s.flags & tcp_flag::kPsh) != 0) joined.head[kVnetHeader + run_first.ip_header + 13] = std::byte(s.flags);
+      if (s.payload < gso_size || (s.flags & tcp_flag::kPsh) != 0) close_run();
       continue;
     }
     close_run();
-    if (candidate && (s.flags & kPsh) == 0) {
+    if (candidate && (s.flags & tcp_flag::kPsh) == 0) {
       // A run's headers are copied (the lengths and checksums change); its payloads are written
       // from where decryption left them (gather I/O: no copy of the data in userspace).
       auto& joined = slot();

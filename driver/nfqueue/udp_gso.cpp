@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/ip_protocol.h"
 #include "driver/crypto/ip_packet.h"
 #include "driver/packet/packet_bytes.h"
 
@@ -15,20 +16,19 @@ using namespace packet_bytes;
 constexpr std::size_t kIpv4Header = 20;
 constexpr std::size_t kIpv6Header = 40;
 constexpr std::size_t kUdpHeader = 8;
-constexpr std::uint8_t kUdp = 17;
 
 std::string at(const char* what, std::size_t offset) { return std::string(what) + " (byte " + std::to_string(offset) + ")"; }
 
 }  // namespace
 
 bool plain_ipv4_udp(std::span<const std::byte> packet) noexcept {
-  if (packet.size() < kIpv4Header + kUdpHeader || u8(packet, 0) != 0x45 || u8(packet, 9) != kUdp) return false;
+  if (packet.size() < kIpv4Header + kUdpHeader || u8(packet, 0) != 0x45 || u8(packet, 9) != ip_proto::kUdp) return false;
   if ((be16(packet, 6) & 0x3FFF) != 0) return false;  // MF or an offset: a fragment
   return be16(packet, 2) == packet.size() && be16(packet, kIpv4Header + 4) == packet.size() - kIpv4Header;
 }
 
 bool plain_ipv6_udp(std::span<const std::byte> packet) noexcept {
-  if (packet.size() < kIpv6Header + kUdpHeader || (u8(packet, 0) >> 4) != 6 || u8(packet, 6) != kUdp) return false;
+  if (packet.size() < kIpv6Header + kUdpHeader || (u8(packet, 0) >> 4) != 6 || u8(packet, 6) != ip_proto::kUdp) return false;
   return be16(packet, 4) == packet.size() - kIpv6Header && be16(packet, kIpv6Header + 4) == packet.size() - kIpv6Header;
 }
 
@@ -75,13 +75,13 @@ Expected<void, std::string> append_udp_datagrams(std::span<const std::byte> supe
     if (superpacket.size() < kIpv4Header) return unexpected(at("IPv4 header truncated", superpacket.size()));
     header = std::size_t{u8(superpacket, 0) & 0x0Fu} * 4;
     if (header < kIpv4Header || superpacket.size() < header) return unexpected(at("bad IPv4 header length", 0));
-    if (u8(superpacket, 9) != kUdp) return unexpected(at("not UDP", 9));
+    if (u8(superpacket, 9) != ip_proto::kUdp) return unexpected(at("not UDP", 9));
     if ((be16(superpacket, 6) & 0x3FFF) != 0) return unexpected(at("a fragment", 6));
     total = be16(superpacket, 2);
   } else if (version == 6) {
     header = kIpv6Header;
     if (superpacket.size() < header) return unexpected(at("IPv6 header truncated", superpacket.size()));
-    if (u8(superpacket, 6) != kUdp) return unexpected(at("next header not UDP", 6));
+    if (u8(superpacket, 6) != ip_proto::kUdp) return unexpected(at("next header not UDP", 6));
     total = kIpv6Header + be16(superpacket, 4);
   } else {
     return unexpected(at("not IPv4 or IPv6", 0));

@@ -10,23 +10,12 @@
 #include "common/byte_reader.h"
 #include "common/expected.h"
 #include "common/ip.h"
+#include "common/ip_protocol.h"
 #include "common/parse_error.h"
 
 namespace ward::driver {
 
-namespace ip_proto {
-inline constexpr std::uint8_t kHopByHop = 0;
-inline constexpr std::uint8_t kIcmp = 1;
-inline constexpr std::uint8_t kTcp = 6;
-inline constexpr std::uint8_t kUdp = 17;
-inline constexpr std::uint8_t kRouting = 43;
-inline constexpr std::uint8_t kFragment = 44;
-inline constexpr std::uint8_t kEsp = 50;
-inline constexpr std::uint8_t kAh = 51;
-inline constexpr std::uint8_t kIcmpV6 = 58;
-inline constexpr std::uint8_t kNoNextHeader = 59;
-inline constexpr std::uint8_t kDestinationOptions = 60;
-}  // namespace ip_proto
+namespace ip_proto = ward::ip_proto;
 
 // IPv6 extension headers followed before giving up on a packet (RFC 8200 allows a chain; a long
 // one is an attack on the parser, not a real packet).

@@ -8,20 +8,9 @@
 #include <libmnl/libmnl.h>
 #include <linux/xfrm.h>
 
+#include "driver/xfrm/xfrm_address.h"
+
 namespace ward::driver::xfrm {
-
-namespace {
-
-IpAddress address_from(const xfrm_address_t& raw, std::uint16_t family) {
-  std::array<std::uint8_t, 16> bytes{};
-  std::memcpy(bytes.data(), &raw, 16);
-  if (family == AF_INET) {
-    return IpAddress::v4((std::uint32_t{bytes[0]} << 24) | (std::uint32_t{bytes[1]} << 16) | (std::uint32_t{bytes[2]} << 8) | bytes[3]);
-  }
-  return IpAddress::v6(bytes);
-}
-
-}  // namespace
 
 std::optional<KernelAcquire> parse_acquire(const nlmsghdr* message) {
   if (message->nlmsg_type != XFRM_MSG_ACQUIRE) return std::nullopt;

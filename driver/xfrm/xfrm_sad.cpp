@@ -11,15 +11,13 @@
 #include <linux/xfrm.h>
 #include <openssl/crypto.h>
 
+#include "driver/xfrm/xfrm_address.h"
+
 namespace ward::driver::xfrm {
 
 namespace {
 
 constexpr std::uint16_t kUdpEncapEspInUdp = 2;  // UDP_ENCAP_ESPINUDP, RFC 3948
-
-void put_address(xfrm_address_t& out, const IpAddress& address) {
-  std::memcpy(&out, address.bytes().data(), address.family() == IpFamily::V4 ? 4 : 16);
-}
 
 // xfrm_algo* structs end in a flexible key array: build them in a wiped scratch buffer.
 class AlgorithmAttribute {
@@ -36,15 +34,6 @@ class AlgorithmAttribute {
  private:
   std::vector<unsigned char> bytes_;
 };
-
-IpAddress address_from(const xfrm_address_t& raw, std::uint16_t family) {
-  std::array<std::uint8_t, 16> bytes{};
-  std::memcpy(bytes.data(), &raw, bytes.size());
-  if (family == AF_INET) {
-    return IpAddress::v4((std::uint32_t{bytes[0]} << 24) | (std::uint32_t{bytes[1]} << 16) | (std::uint32_t{bytes[2]} << 8) | bytes[3]);
-  }
-  return IpAddress::v6(bytes);
-}
 
 std::uint64_t limit_or_infinite(std::uint64_t limit) { return limit == 0 ? XFRM_INF : limit; }
 

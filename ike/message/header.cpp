@@ -26,7 +26,7 @@ bool exchange_known(std::uint8_t value) {
   return false;
 }
 
-Unexpected<MessageError> fail(NotifyMessageType notify, std::string field, std::size_t offset,
+Unexpected<MessageError> bad_header(NotifyMessageType notify, std::string field, std::size_t offset,
                               std::string message) {
   return unexpected(MessageError{notify, ParseError{kStructure, std::move(field), offset, std::move(message)}});
 }
@@ -44,7 +44,7 @@ std::string MessageError::to_string() const {
 Expected<IsakmpHeader, MessageError> IsakmpHeader::parse(ByteReader& reader) {
   const std::size_t start = reader.offset();
   if (reader.remaining() < kIsakmpHeaderSize) {
-    return fail(NotifyMessageType::PayloadMalformed, "ISAKMP header", start,
+    return bad_header(NotifyMessageType::PayloadMalformed, "ISAKMP header", start,
                 "needs " + std::to_string(kIsakmpHeaderSize) + " bytes, only " +
                     std::to_string(reader.remaining()) + " present");
   }
@@ -62,35 +62,35 @@ Expected<IsakmpHeader, MessageError> IsakmpHeader::parse(ByteReader& reader) {
   out.length = reader.u32_be("Length").value();
 
   if (out.initiator_cookie == Cookie{}) {
-    return fail(NotifyMessageType::InvalidCookie, "Initiator Cookie", start, "Initiator Cookie is zero");
+    return bad_header(NotifyMessageType::InvalidCookie, "Initiator Cookie", start, "Initiator Cookie is zero");
   }
   if (next != 0 && !is_known_payload_type(next)) {
-    return fail(NotifyMessageType::InvalidPayloadType, "Next Payload", start + 16,
+    return bad_header(NotifyMessageType::InvalidPayloadType, "Next Payload", start + 16,
                 "Next Payload " + std::to_string(next) + " unknown");
   }
   out.next_payload = static_cast<PayloadType>(next);
   const std::uint8_t major = version >> 4;
   const std::uint8_t minor = version & 0x0f;
   if (major != kIsakmpMajorVersion) {
-    return fail(NotifyMessageType::InvalidMajorVersion, "MjVer", start + 17,
+    return bad_header(NotifyMessageType::InvalidMajorVersion, "MjVer", start + 17,
                 "MjVer " + std::to_string(major) + ", " + std::to_string(kIsakmpMajorVersion) + " expected");
   }
   if (minor != kIsakmpMinorVersion) {
-    return fail(NotifyMessageType::InvalidMinorVersion, "MnVer", start + 17,
+    return bad_header(NotifyMessageType::InvalidMinorVersion, "MnVer", start + 17,
                 "MnVer " + std::to_string(minor) + ", " + std::to_string(kIsakmpMinorVersion) + " expected");
   }
   if (!exchange_known(exchange)) {
-    return fail(NotifyMessageType::InvalidExchangeType, "Exchange Type", start + 18,
+    return bad_header(NotifyMessageType::InvalidExchangeType, "Exchange Type", start + 18,
                 "Exchange Type " + std::to_string(exchange) + " unknown");
   }
   out.exchange_type = static_cast<ExchangeType>(exchange);
   if ((out.flags & ~kHeaderFlagsDefined) != 0) {
-    return fail(NotifyMessageType::InvalidFlags, "Flags", start + 19,
+    return bad_header(NotifyMessageType::InvalidFlags, "Flags", start + 19,
                 "Flags " + std::to_string(out.flags) + " has reserved bits set (only " +
                     std::to_string(kHeaderFlagsDefined) + " defined)");
   }
   if (out.length < kIsakmpHeaderSize) {
-    return fail(NotifyMessageType::PayloadMalformed, "Length", start + 24,
+    return bad_header(NotifyMessageType::PayloadMalformed, "Length", start + 24,
                 "Length " + std::to_string(out.length) + " < " + std::to_string(kIsakmpHeaderSize) +
                     " (header)");
   }

@@ -10,7 +10,7 @@ namespace {
 
 constexpr const char* kMessageStructure = "ISAKMP message";
 
-Unexpected<MessageError> fail(NotifyMessageType notify, std::string field, std::size_t offset,
+Unexpected<MessageError> bad_message(NotifyMessageType notify, std::string field, std::size_t offset,
                               std::string message) {
   return unexpected(MessageError{notify, ParseError{kMessageStructure, std::move(field), offset, std::move(message)}});
 }
@@ -45,7 +45,7 @@ Expected<Datagram, MessageError> split_datagram(std::span<const std::byte> datag
   auto header = IsakmpHeader::parse(reader);
   if (!header) return unexpected(std::move(header).error());
   if (header->length != datagram.size()) {
-    return fail(NotifyMessageType::UnequalPayloadLengths, "Length", 24,
+    return bad_message(NotifyMessageType::UnequalPayloadLengths, "Length", 24,
                 "Length " + std::to_string(header->length) + " declared, datagram is " +
                     std::to_string(datagram.size()) + " bytes");
   }
@@ -62,14 +62,14 @@ Expected<ParsedMessage, MessageError> parse_payload_chain(const IsakmpHeader& he
   std::size_t next_field_at = 16;   // the header's Next Payload octet
   while (next != static_cast<std::uint8_t>(PayloadType::None)) {
     if (out.payloads.size() == kMaxPayloadsPerMessage) {
-      return fail(NotifyMessageType::PayloadMalformed, "Next Payload", next_field_at,
+      return bad_message(NotifyMessageType::PayloadMalformed, "Next Payload", next_field_at,
                   "more than " + std::to_string(kMaxPayloadsPerMessage) + " payloads");
     }
     // RFC 2408 5.2: an unknown type (IKEv1 has no critical bit to excuse it) ends processing.
     // Proposal and Transform only live inside an SA.
     if (!is_known_payload_type(next) || next == static_cast<std::uint8_t>(PayloadType::Proposal) ||
         next == static_cast<std::uint8_t>(PayloadType::Transform)) {
-      return fail(NotifyMessageType::InvalidPayloadType, "Next Payload", next_field_at,
+      return bad_message(NotifyMessageType::InvalidPayloadType, "Next Payload", next_field_at,
                   "Next Payload " + std::to_string(next) + " is not a message-level payload type");
     }
     const auto type = static_cast<PayloadType>(next);
@@ -83,11 +83,11 @@ Expected<ParsedMessage, MessageError> parse_payload_chain(const IsakmpHeader& he
   }
   const std::size_t left = reader.remaining();
   if (kind == BodyKind::Plain && left != 0) {
-    return fail(NotifyMessageType::UnequalPayloadLengths, "Length", reader.offset(),
+    return bad_message(NotifyMessageType::UnequalPayloadLengths, "Length", reader.offset(),
                 std::to_string(left) + " bytes after the last payload");
   }
   if (kind == BodyKind::Decrypted && left > kMaxEncryptionPadding) {
-    return fail(NotifyMessageType::UnequalPayloadLengths, "padding", reader.offset(),
+    return bad_message(NotifyMessageType::UnequalPayloadLengths, "padding", reader.offset(),
                 std::to_string(left) + " bytes after the last payload, at most " +
                     std::to_string(kMaxEncryptionPadding) + " of padding accepted");
   }
@@ -100,24 +100,24 @@ Expected<void, MessageError> check_rules(const ParsedMessage& message, MessageKi
   const std::string what(rules.description);
   const IsakmpHeader& header = message.header;
   if (header.exchange_type != rules.exchange) {
-    return fail(NotifyMessageType::InvalidExchangeType, "Exchange Type", 18,
+    return bad_message(NotifyMessageType::InvalidExchangeType, "Exchange Type", 18,
                 what + ": Exchange Type " + std::to_string(static_cast<int>(header.exchange_type)) + ", " +
                     std::to_string(static_cast<int>(rules.exchange)) + " (" + std::string(name(rules.exchange)) +
                     ") expected");
   }
   if (header.has(HeaderFlag::Encryption) != rules.encrypted) {
-    return fail(NotifyMessageType::InvalidFlags, "Flags", 19,
+    return bad_message(NotifyMessageType::InvalidFlags, "Flags", 19,
                 what + (rules.encrypted ? ": must be encrypted, E flag clear" : ": must be in the clear, E flag set"));
   }
   if ((rules.message_id == MessageIdRule::Zero && header.message_id != 0) ||
       (rules.message_id == MessageIdRule::NonZero && header.message_id == 0)) {
-    return fail(NotifyMessageType::InvalidMessageId, "Message ID", 20,
+    return bad_message(NotifyMessageType::InvalidMessageId, "Message ID", 20,
                 what + ": Message ID " + std::to_string(header.message_id) +
                     (rules.message_id == MessageIdRule::Zero ? ", 0 expected" : ", non-zero expected"));
   }
   if (rules.first != PayloadType::None &&
       (message.payloads.empty() || payload_type(message.payloads.front()) != rules.first)) {
-    return fail(NotifyMessageType::InvalidPayloadType, "Next Payload", 16,
+    return bad_message(NotifyMessageType::InvalidPayloadType, "Next Payload", 16,
                 what + ": must begin with " + type_text(rules.first) + ", begins with " +
                     (message.payloads.empty() ? std::string("nothing")
                                               : type_text(payload_type(message.payloads.front()))));
@@ -129,7 +129,7 @@ Expected<void, MessageError> check_rules(const ParsedMessage& message, MessageKi
     bool listed = false;
     for (const auto& rule : rules.rules()) listed = listed || payload_slot(rule.type) == t;
     if (!listed) {
-      return fail(NotifyMessageType::InvalidPayloadType, "payloads", kIsakmpHeaderSize,
+      return bad_message(NotifyMessageType::InvalidPayloadType, "payloads", kIsakmpHeaderSize,
                   what + ": " + type_text(payload_at_slot(t)) + " not allowed (" +
                       std::to_string(counts[t]) + " present)");
     }
@@ -137,7 +137,7 @@ Expected<void, MessageError> check_rules(const ParsedMessage& message, MessageKi
   for (const auto& rule : rules.rules()) {
     const std::size_t n = counts[payload_slot(rule.type)];
     if (n < rule.min || n > rule.max) {
-      return fail(NotifyMessageType::PayloadMalformed, "payloads", kIsakmpHeaderSize,
+      return bad_message(NotifyMessageType::PayloadMalformed, "payloads", kIsakmpHeaderSize,
                   what + ": " + std::to_string(n) + " " + type_text(rule.type) + " payloads, " +
                       std::to_string(rule.min) + ".." + std::to_string(rule.max) + " expected");
     }
@@ -145,7 +145,7 @@ Expected<void, MessageError> check_rules(const ParsedMessage& message, MessageKi
   if (rules.either.a != PayloadType::None) {
     const std::size_t n = counts[payload_slot(rules.either.a)] + counts[payload_slot(rules.either.b)];
     if (n < rules.either.min || n > rules.either.max) {
-      return fail(NotifyMessageType::PayloadMalformed, "payloads", kIsakmpHeaderSize,
+      return bad_message(NotifyMessageType::PayloadMalformed, "payloads", kIsakmpHeaderSize,
                   what + ": " + std::to_string(n) + " " + type_text(rules.either.a) + " + " +
                       type_text(rules.either.b) + " payloads, " + std::to_string(rules.either.min) + ".." +
                       std::to_string(rules.either.max) + " expected");
@@ -158,7 +158,7 @@ Expected<ParsedMessage, MessageError> parse_message(std::span<const std::byte> d
   auto split = split_datagram(datagram);
   if (!split) return unexpected(std::move(split).error());
   if (split->header.has(HeaderFlag::Encryption)) {
-    return fail(NotifyMessageType::InvalidFlags, "Flags", 19,
+    return bad_message(NotifyMessageType::InvalidFlags, "Flags", 19,
                 std::string(name(kind)) + ": E flag set; decrypt the body and call parse_decrypted_message");
   }
   auto parsed = parse_payload_chain(split->header, split->body, BodyKind::Plain);

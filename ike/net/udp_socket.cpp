@@ -10,12 +10,13 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/errno_text.h"
+
 namespace ward::ike::net {
 namespace {
 
 constexpr std::size_t kMaxDatagram = 65535;
 
-std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
 
 socklen_t fill(const IpAddress& address, std::uint16_t port, sockaddr_storage& storage) {
   std::memset(&storage, 0, sizeof storage);

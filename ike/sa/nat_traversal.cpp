@@ -10,19 +10,13 @@ namespace {
 constexpr std::size_t kEspSpiSize = 4;
 constexpr std::size_t kPortSize = 2;
 
-std::span<const std::byte> address_bytes(const IpAddress& address) {
-  const auto& raw = address.bytes();
-  return std::span<const std::byte>(reinterpret_cast<const std::byte*>(raw.data()),
-                                    address.family() == IpFamily::V4 ? 4 : 16);
-}
-
 }  // namespace
 
 std::vector<std::byte> nat_discovery_hash(IkeHashAlgorithm hash, const Cookie& cky_i, const Cookie& cky_r,
                                           const Endpoint& endpoint) {
   if (!crypto::is_supported_hash(hash)) return {};
   const std::array<std::byte, kPortSize> port{std::byte(endpoint.port >> 8), std::byte(endpoint.port & 0xFF)};
-  return crypto::hash(hash, {cky_i, cky_r, address_bytes(endpoint.address), port});
+  return crypto::hash(hash, {cky_i, cky_r, endpoint.address.wire_bytes(), port});
 }
 
 Expected<NatDetection, std::string> detect_nat(IkeHashAlgorithm hash, const Cookie& cky_i, const Cookie& cky_r,

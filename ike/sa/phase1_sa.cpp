@@ -14,12 +14,6 @@ namespace {
 constexpr std::uint8_t kUdpProtocol = 17;
 constexpr std::uint16_t kIsakmpPort = 500;
 
-std::span<const std::byte> address_bytes(const IpAddress& address) {
-  const auto& raw = address.bytes();
-  return std::span<const std::byte>(reinterpret_cast<const std::byte*>(raw.data()),
-                                    address.family() == IpFamily::V4 ? 4 : 16);
-}
-
 std::vector<std::byte> id_body(const Identification& id) {
   ByteWriter writer;
   id.encode_body(writer);
@@ -244,7 +238,7 @@ Identification Phase1Sa::own_id() const {
   Identification id = auth_.own_identification().value_or(Identification{});
   if (id.data.empty()) {
     id.type = config_.local.family() == IpFamily::V4 ? IdType::Ipv4Addr : IdType::Ipv6Addr;
-    const auto raw = address_bytes(config_.local);
+    const auto raw = config_.local.wire_bytes();
     id.data.assign(raw.begin(), raw.end());
   }
   id.protocol = kUdpProtocol;
@@ -505,7 +499,7 @@ enum class PeerIdMatch : std::uint8_t { SeenAddress, OwnAddressBehindNat, BoundB
 
 Expected<PeerIdMatch, IkeError> check_peer_id(const Identification& id, const IpAddress& peer, bool peer_behind_nat,
                                                  const auth::AuthProvider& auth) {
-  const auto want = address_bytes(peer);
+  const auto want = peer.wire_bytes();
   const bool is_address = id.type == IdType::Ipv4Addr || id.type == IdType::Ipv6Addr;
   if (is_address && std::equal(id.data.begin(), id.data.end(), want.begin(), want.end())) {
     return PeerIdMatch::SeenAddress;

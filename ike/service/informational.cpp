@@ -1,6 +1,7 @@
 #include "ike/service/informational.h"
 
 #include <algorithm>
+#include <climits>
 #include <array>
 #include <bit>
 
@@ -11,8 +12,6 @@ namespace {
 
 constexpr std::size_t kV4Size = 4;
 constexpr std::size_t kV6Size = 16;
-constexpr unsigned kBitsPerByte = 8;
-
 sa::CipherState cipher_for(const sa::Phase1Sa& phase1, std::uint32_t message_id) {
   return sa::CipherState{phase1.cipher(), &phase1.keys().encryption_key,
                          crypto::quick_mode_iv(phase1.keys().hash, phase1.last_iv(), message_id,
@@ -26,7 +25,7 @@ std::vector<std::byte> be32_bytes(std::uint32_t v) {
 Expected<IpAddress, std::string> address_of(std::span<const std::byte> raw) {
   if (raw.size() == kV4Size) {
     std::uint32_t v = 0;
-    for (const auto b : raw) v = v << kBitsPerByte | static_cast<std::uint32_t>(b);
+    for (const auto b : raw) v = v << CHAR_BIT | static_cast<std::uint32_t>(b);
     return IpAddress::v4(v);
   }
   if (raw.size() == kV6Size) {
@@ -45,7 +44,7 @@ Expected<std::vector<std::byte>, std::string> build_informational(const sa::Phas
   while (message_id == 0) {
     auto raw = crypto::random_bytes(sizeof message_id);
     if (!raw) return unexpected(std::move(raw).error());
-    for (const auto b : *raw) message_id = message_id << kBitsPerByte | static_cast<std::uint32_t>(b);
+    for (const auto b : *raw) message_id = message_id << CHAR_BIT | static_cast<std::uint32_t>(b);
   }
   auto body = encode_payload_chain(payloads);
   if (!body) return unexpected("encoding informational: " + body.error().message);
@@ -136,7 +135,7 @@ Expected<sa::TrafficSelector, std::string> selector_of(const Identification& id)
         const auto byte = static_cast<std::uint8_t>(b);
         const auto ones = static_cast<unsigned>(std::countl_one(byte));
         if (ended && byte != 0) return unexpected(std::string("quick mode ID: the subnet mask is not contiguous"));
-        if (ones != kBitsPerByte) {
+        if (ones != CHAR_BIT) {
           if (static_cast<std::uint8_t>(byte << ones) != 0) {
             return unexpected(std::string("quick mode ID: the subnet mask is not contiguous"));
           }

@@ -1,6 +1,7 @@
 #include "ike/service/refusal.h"
 
 #include <algorithm>
+#include <climits>
 
 #include "ike/crypto/prf.h"
 
@@ -8,7 +9,6 @@ namespace ward::ike::service {
 namespace {
 
 constexpr std::size_t kMessageIdSize = 4;
-constexpr unsigned kBitsPerByte = 8;
 constexpr std::uint16_t kFirstErrorType = static_cast<std::uint16_t>(NotifyMessageType::InvalidPayloadType);
 constexpr std::uint16_t kLastNamedErrorType = static_cast<std::uint16_t>(NotifyMessageType::UnequalPayloadLengths);
 
@@ -34,7 +34,7 @@ Expected<std::vector<std::byte>, std::string> build_main_mode_refusal(const Cook
   while (message_id == 0) {
     auto raw = crypto::random_bytes(sizeof message_id);
     if (!raw) return unexpected(std::move(raw).error());
-    for (const auto b : *raw) message_id = message_id << kBitsPerByte | static_cast<std::uint32_t>(b);
+    for (const auto b : *raw) message_id = message_id << CHAR_BIT | static_cast<std::uint32_t>(b);
   }
   IsakmpHeader h;
   h.initiator_cookie = initiator_cookie;
@@ -53,14 +53,14 @@ Notification quick_mode_refusal(const Cookie& initiator_cookie, const Cookie& re
   n.protocol = ProtocolId::Isakmp;
   n.message_type = static_cast<std::uint16_t>(type);
   n.spi = cookie_pair(initiator_cookie, responder_cookie);
-  for (int shift = 24; shift >= 0; shift -= kBitsPerByte) n.data.push_back(std::byte(message_id >> shift));
+  for (int shift = 24; shift >= 0; shift -= CHAR_BIT) n.data.push_back(std::byte(message_id >> shift));
   return n;
 }
 
 std::optional<std::uint32_t> refused_message_id(const Notification& notification) noexcept {
   if (notification.data.size() != kMessageIdSize) return std::nullopt;
   std::uint32_t id = 0;
-  for (const auto b : notification.data) id = id << kBitsPerByte | static_cast<std::uint32_t>(b);
+  for (const auto b : notification.data) id = id << CHAR_BIT | static_cast<std::uint32_t>(b);
   return id;
 }
 

@@ -3,21 +3,13 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/rand.h>
 
 #include <cstdlib>
 #include <cstring>
 
+#include "ike/service/random_secret.h"
+
 namespace ward::ike::service {
-namespace {
-
-void fill_random(std::array<std::byte, 32>& secret) {
-  // A DRBG that cannot give 32 bytes leaves no safe way to answer anyone.
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(secret.data()), static_cast<int>(secret.size())) != 1) std::abort();
-}
-
-}  // namespace
-
 ResponderCookies::ResponderCookies(sa::Clock clock) : clock_(std::move(clock)) {
   fill_random(current_);
   replaced_at_ = clock_();

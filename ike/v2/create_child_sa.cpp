@@ -9,8 +9,6 @@ namespace {
 
 using driver::crypto::Mode;
 
-NotifyPayload notify(NotifyType type, Bytes data = {}) { return NotifyPayload{0, {}, static_cast<std::uint16_t>(type), std::move(data)}; }
-
 std::string hex32(std::uint32_t v) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string out(8, '0');

@@ -14,8 +14,6 @@ using driver::crypto::Mode;
 
 constexpr std::uint8_t kX509Signature = 4;   // CERT / CERTREQ encoding: X.509 Certificate - Signature
 
-NotifyPayload notify(NotifyType type) { return NotifyPayload{0, {}, static_cast<std::uint16_t>(type), {}}; }
-
 // AUTH data this side (`initiator` says which) sends or expects from the peer.
 SecureBytes auth_for(const IkeSa& sa, bool of_initiator, const AuthConfig& auth, const IdPayload& id) {
   const SecureBytes padded = auth.padded_key.size() > 0 ? auth.padded_key : psk_pad(sa.proposal.prf, auth.preshared_key.reveal());

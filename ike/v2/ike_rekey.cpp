@@ -8,8 +8,6 @@
 namespace ward::ike::v2 {
 namespace {
 
-NotifyPayload notify(NotifyType type, Bytes data = {}) { return NotifyPayload{0, {}, static_cast<std::uint16_t>(type), std::move(data)}; }
-
 // The new IKE SA; `requester` says whether this side started the rekey (and so is its initiator).
 Expected<IkeSa, std::string> make_ike_sa(const IkeSa& old, const IkeProposal& proposal, bool requester, const Spi& spi_i,
                                          const Spi& spi_r, Bytes ni, Bytes nr, const SecureBytes& g_ir) {

@@ -15,10 +15,6 @@ constexpr unsigned kMaxRestarts = 3;   // INVALID_KE_PAYLOAD / COOKIE round trip
 
 Bytes port_bytes(std::uint16_t port) { return {std::byte(port >> 8), std::byte(port & 0xff)}; }
 
-NotifyPayload notify(NotifyType type, Bytes data = {}) {
-  return NotifyPayload{0, {}, static_cast<std::uint16_t>(type), std::move(data)};
-}
-
 // RFC 7296 2.23: is the peer's NAT_DETECTION_SOURCE_IP one of its address as we see it, and its
 // NAT_DETECTION_DESTINATION_IP our address as it sent to it?
 struct NatResult {

@@ -13,6 +13,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -117,6 +118,11 @@ struct NotifyPayload {
   bool is_error() const noexcept { return type < kFirstStatusNotify; }
   friend bool operator==(const NotifyPayload&, const NotifyPayload&) = default;
 };
+
+// A notify about the IKE SA (no protocol, no SPI): an error, or a status such as NAT_DETECTION_*.
+inline NotifyPayload notify(NotifyType type, Bytes data = {}) {
+  return NotifyPayload{0, {}, static_cast<std::uint16_t>(type), std::move(data)};
+}
 
 struct DeletePayload {
   static constexpr PayloadType kType = PayloadType::Delete;

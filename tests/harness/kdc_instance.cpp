@@ -16,8 +16,8 @@ constexpr const char* kKrb5kdc = "/usr/sbin/krb5kdc";
 constexpr const char* kKdb5Util = "/usr/sbin/kdb5_util";
 constexpr const char* kKadminLocal = "/usr/sbin/kadmin.local";
 constexpr const char* kLibfaketime = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";  // Debian package faketime
-constexpr int kMaxLaunchAttempts = 3;
-constexpr auto kProbeInterval = std::chrono::milliseconds(50);
+constexpr int kMaxKdcLaunchAttempts = 3;
+constexpr auto kKdcProbeInterval = std::chrono::milliseconds(50);
 
 bool tcp_connects(std::uint16_t port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -72,7 +72,7 @@ Expected<std::unique_ptr<KdcInstance>, HarnessError> KdcInstance::start(KdcOptio
   if (!dir) return unexpected(dir.error());
   std::unique_ptr<KdcInstance> kdc(new KdcInstance(std::move(options), std::move(*dir)));
   HarnessError last{"start krb5kdc", "not attempted"};
-  for (int attempt = 0; attempt < kMaxLaunchAttempts; ++attempt) {
+  for (int attempt = 0; attempt < kMaxKdcLaunchAttempts; ++attempt) {
     if (auto p = kdc->prepare(); !p) return unexpected(p.error());
     auto launched = kdc->launch();
     if (launched) return kdc;
@@ -149,7 +149,7 @@ Expected<void, HarnessError> KdcInstance::launch() {
                                          file_tail(dir_.path() / "krb5kdc.stderr")});
     }
     if (tcp_connects(port_)) return {};
-    std::this_thread::sleep_for(kProbeInterval);
+    std::this_thread::sleep_for(kKdcProbeInterval);
   }
   return unexpected(HarnessError{"start krb5kdc on 127.0.0.1:" + std::to_string(port_),
                                  "not listening within " + std::to_string(options_.start_timeout.count()) +

@@ -5,14 +5,13 @@
 #include <algorithm>
 #include <thread>
 
+#include "tests/harness/ldap_handle.h"
+
 namespace ward::test {
 namespace {
 
 constexpr auto kConvergePoll = std::chrono::milliseconds(50);
 
-struct LdapDeleter {
-  void operator()(LDAP* ld) const { ldap_unbind_ext_s(ld, nullptr, nullptr); }
-};
 struct MessageDeleter {
   void operator()(LDAPMessage* m) const { ldap_msgfree(m); }
 };

@@ -35,7 +35,7 @@ constexpr const char* kSamba = "/usr/sbin/samba";
 constexpr const char* kSambaTool = "/usr/bin/samba-tool";
 constexpr const char* kSpnUpdate = "/usr/sbin/samba_spnupdate";
 constexpr const char* kLdbsearch = "/usr/bin/ldbsearch";
-constexpr auto kProbeInterval = std::chrono::milliseconds(100);
+constexpr auto kSambaProbeInterval = std::chrono::milliseconds(100);
 constexpr auto kProvisionTimeout = std::chrono::minutes(3);
 constexpr std::uint16_t kLdapPort = 389;
 constexpr std::uint16_t kKerberosPort = 88;
@@ -352,7 +352,7 @@ Expected<void, HarnessError> SambaAdInstance::wait_until_serving() {
     const bool up = std::all_of(kPorts.begin(), kPorts.end(),
                                 [&](std::uint16_t port) { return tcp_connects_in(netns_path, options_.host_ip, port); });
     if (up && std::filesystem::exists(ca_certificate())) return {};
-    std::this_thread::sleep_for(kProbeInterval);
+    std::this_thread::sleep_for(kSambaProbeInterval);
   }
   return unexpected(HarnessError{"start samba (" + dc_fqdn() + " in " + netns_ + ")",
                                  "LDAP, Kerberos and SMB not all answering within " +

@@ -8,6 +8,8 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/harness/ldap_handle.h"
+
 namespace ward::test {
 namespace {
 
@@ -17,14 +19,10 @@ constexpr const char* kLdapadd = "/usr/bin/ldapadd";
 constexpr const char* kSlapcat = "/usr/sbin/slapcat";
 constexpr const char* kSchemaDir = "/etc/ldap/schema";
 constexpr const char* kModulePath = "/usr/lib/ldap";
-constexpr int kMaxLaunchAttempts = 3;  // a "free" port can be taken between probe and bind
-constexpr auto kProbeInterval = std::chrono::milliseconds(50);
+constexpr int kMaxSlapdLaunchAttempts = 3;  // a "free" port can be taken between probe and bind
+constexpr auto kSlapdProbeInterval = std::chrono::milliseconds(50);
 constexpr int kProbeNetworkTimeoutSeconds = 1;
 
-struct LdapDeleter {
-  void operator()(LDAP* ld) const { ldap_unbind_ext_s(ld, nullptr, nullptr); }
-};
-using LdapPtr = std::unique_ptr<LDAP, LdapDeleter>;
 
 std::string percent_encode_path(const std::string& path) {
   std::string out;
@@ -72,7 +70,7 @@ Expected<std::unique_ptr<SlapdInstance>, HarnessError> SlapdInstance::start(Slap
   std::unique_ptr<SlapdInstance> instance(new SlapdInstance(std::move(options), std::move(*dir)));
   if (auto p = instance->prepare(); !p) return unexpected(p.error());
   HarnessError last{"start slapd", "not attempted"};
-  for (int attempt = 0; attempt < kMaxLaunchAttempts; ++attempt) {
+  for (int attempt = 0; attempt < kMaxSlapdLaunchAttempts; ++attempt) {
     auto launched = instance->launch();
     if (launched) return instance;
     last = launched.error();
@@ -257,7 +255,7 @@ Expected<void, HarnessError> SlapdInstance::wait_until_answering() {
       if (rc == LDAP_SUCCESS) return {};
       last_error = ldap_err2string(rc);
     }
-    std::this_thread::sleep_for(kProbeInterval);
+    std::this_thread::sleep_for(kSlapdProbeInterval);
   }
   return unexpected(HarnessError{"start slapd on " + ldap_uri(),
                                  "no answer within " + std::to_string(options_.start_timeout.count()) +

@@ -24,7 +24,7 @@ std::string random_password() {
 }
 
 std::string two_digits(std::size_t n) {
-  char text[16];
+  char text[24];  // any size_t: 20 digits
   std::snprintf(text, sizeof text, "%02zu", n);
   return text;
 }
