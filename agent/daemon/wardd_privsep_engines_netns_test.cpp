@@ -21,7 +21,8 @@
 #include "ike/net/reuseport.h"
 #include "tests/netns/netns.h"
 
-namespace ward::agent::daemon {
+// A namespace of its own: a unity build compiles this file with others of its binary.
+namespace ward::agent::daemon::wardd_privsep_engines_netns_test {
 namespace {
 
 using Host = testing::WarddHost;
@@ -175,4 +176,4 @@ TEST_F(WarddPrivsepEnginesNetnsTest, EachEngineOfTheIkeProcessAnswersThePeersItO
 }
 
 }  // namespace
-}  // namespace ward::agent::daemon
+}  // namespace ward::agent::daemon::wardd_privsep_engines_netns_test

@@ -19,7 +19,8 @@
 #include "directory/model/policy_json.h"
 #include "tests/netns/netns.h"
 
-namespace ward::agent::daemon {
+// A namespace of its own: a unity build compiles this file with others of its binary.
+namespace ward::agent::daemon::wardd_privsep_policy_netns_test {
 namespace {
 
 using Host = testing::WarddHost;
@@ -127,4 +128,4 @@ TEST_F(WarddPrivsepPolicyNetnsTest, APolicyChangeReachesTheNextMainModeInTheIkeP
 }
 
 }  // namespace
-}  // namespace ward::agent::daemon
+}  // namespace ward::agent::daemon::wardd_privsep_policy_netns_test

@@ -7,7 +7,8 @@
 
 #include "agent/ikeproc/wire_samples.h"
 
-namespace ward::agent::ikeproc {
+// A namespace of its own: a unity build compiles this file with others of its binary.
+namespace ward::agent::ikeproc::phase1_table_test {
 namespace {
 
 using samples::ip;
@@ -132,4 +133,4 @@ TEST(IkeprocWire, RefusesAPhase1TableNamingARuleItDoesNotHold) {
 }
 
 }  // namespace
-}  // namespace ward::agent::ikeproc
+}  // namespace ward::agent::ikeproc::phase1_table_test

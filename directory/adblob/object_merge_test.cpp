@@ -12,7 +12,8 @@
 #include "directory/adblob/policy_from_ad.h"
 #include "directory/model/test_support.h"
 
-namespace ward::adblob {
+// A namespace of its own: a unity build compiles this file with others of its binary.
+namespace ward::adblob::object_merge_test {
 namespace {
 
 constexpr std::string_view kDomain = "DC=samba,DC=example,DC=com";
@@ -210,4 +211,4 @@ TEST_F(WindowsPolicyEdit, ANewRuleIsWardsOwnFormNextToUntouchedWindowsObjects) {
 }
 
 }  // namespace
-}  // namespace ward::adblob
+}  // namespace ward::adblob::object_merge_test

@@ -13,7 +13,8 @@
 #include "driver/crypto/ip_packet.h"
 #include "driver/crypto/test_sas.h"
 
-namespace ward::driver::crypto {
+// A namespace of its own: a unity build compiles this file with others of its binary.
+namespace ward::driver::crypto::ah_test {
 namespace {
 
 using testing::SaShape;
@@ -224,4 +225,4 @@ TEST(FuzzCorpus, EveryAhSeedIsAValidPacketForItsSa) {
 }
 
 }  // namespace
-}  // namespace ward::driver::crypto
+}  // namespace ward::driver::crypto::ah_test

@@ -29,7 +29,8 @@
 #include "tests/netns/iperf3.h"
 #include "tests/netns/netns.h"
 
-namespace ward::driver {
+// A namespace of its own: a unity build compiles this file with others of its binary.
+namespace ward::driver::esp_in_udp_netns_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -300,4 +301,4 @@ class EspInUdpIpv6NetnsTest : public EspInUdpNetnsTest {
 TEST_F(EspInUdpIpv6NetnsTest, TcpAndPingPassInUdpGsoSuperpackets) { expect_superpackets_both_ways(kAddress6A, kAddress6B); }
 
 }  // namespace
-}  // namespace ward::driver
+}  // namespace ward::driver::esp_in_udp_netns_test

@@ -5,7 +5,7 @@
 // handed over for its port, or per packet where there is none and the port is taken.
 #include <arpa/inet.h>
 #include <net/ethernet.h>
-#include <netpacket/packet.h>
+#include <linux/if_packet.h>  // not <netpacket/packet.h>: esp_ring.h, beside it in a unity batch, has this one
 #include <sys/socket.h>
 #include <unistd.h>
 

@@ -8,7 +8,8 @@
 
 #include "driver/crypto/ip_packet.h"
 
-namespace ward::driver {
+// A namespace of its own: a unity build compiles this file with others of its binary.
+namespace ward::driver::udp_gso_test {
 namespace {
 
 std::uint16_t be16(std::span<const std::byte> p, std::size_t at) {
@@ -232,4 +233,4 @@ TEST(UdpGso, OnlyIpv6UdpRightAfterTheFixedHeaderWithMatchingLengthsIsPlain) {
 }
 
 }  // namespace
-}  // namespace ward::driver
+}  // namespace ward::driver::udp_gso_test

@@ -8,7 +8,8 @@
 #include "driver/packet/test_packets.h"
 #include "driver/sim/sim_dataplane.h"
 
-namespace ward::driver {
+// A namespace of its own: a unity build compiles this file with others of its binary.
+namespace ward::driver::sim_bundle_test {
 namespace {
 
 using crypto::Direction;
@@ -202,4 +203,4 @@ TEST_F(SimBundleTest, AhAloneProtectsWithoutEncryptionAndChecksTheProtocol) {
 }
 
 }  // namespace
-}  // namespace ward::driver
+}  // namespace ward::driver::sim_bundle_test

@@ -9,7 +9,8 @@
 #include "driver/crypto/test_sas.h"
 #include "driver/sim/sim_dataplane.h"
 
-namespace ward::driver {
+// A namespace of its own: a unity build compiles this file with others of its binary.
+namespace ward::driver::sim_spi_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -97,4 +98,4 @@ TEST_F(SimSpiTest, AddSaEndsTheReservationAndRefusesOneHeldForAnotherPeer) {
 }
 
 }  // namespace
-}  // namespace ward::driver
+}  // namespace ward::driver::sim_spi_test

@@ -18,7 +18,8 @@
 #include "tests/harness/uml_kernel.h"
 #include "tests/netns/netns.h"
 
-namespace ward::driver {
+// A namespace of its own: a unity build compiles this file with others of its binary.
+namespace ward::driver::xfrm_kernel_sa_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -398,4 +399,4 @@ TEST_F(XfrmKernelSaTest, IkeSocketsBypassTheFiltersTheyNegotiateFor) {
 }
 
 }  // namespace
-}  // namespace ward::driver
+}  // namespace ward::driver::xfrm_kernel_sa_test

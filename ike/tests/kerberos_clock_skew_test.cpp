@@ -15,7 +15,8 @@
 #include "ike/tests/exchange_support.h"
 #include "tests/harness/kdc_instance.h"
 
-namespace ward::ike::sa {
+// A namespace of its own: a unity build compiles this file with others of its binary.
+namespace ward::ike::sa::kerberos_clock_skew_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -128,4 +129,4 @@ INSTANTIATE_TEST_SUITE_P(Kdc, KerberosClockSkewTest,
                          });
 
 }  // namespace
-}  // namespace ward::ike::sa
+}  // namespace ward::ike::sa::kerberos_clock_skew_test

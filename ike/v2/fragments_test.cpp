@@ -9,7 +9,8 @@
 #include "ike/v2/fragments.h"
 #include "ike/v2/protected_message.h"
 
-namespace ward::ike::v2 {
+// A namespace of its own: a unity build compiles this file with others of its binary.
+namespace ward::ike::v2::fragments_test {
 namespace {
 
 using Clock = Reassembler::Clock;
@@ -243,4 +244,4 @@ TEST(Fragments, MalformedHeadersNameFieldAndOffset) {
 }
 
 }  // namespace
-}  // namespace ward::ike::v2
+}  // namespace ward::ike::v2::fragments_test
