@@ -135,6 +135,24 @@ function(ward_reuse_pch name holder)
   endif()
 endfunction()
 
+# ward_unity_build(NAME) — with WARD_UNITY_BUILD, compiles the target's files in batches, each batch one
+# compiler run (CMake's UNITY_BUILD): the headers, inline functions and template instances the files
+# share are parsed and generated once per batch instead of once per file. scripts/test builds from
+# scratch and turns it on; an edit-compile cycle is faster file by file, so the presets leave it off
+# (which also keeps every file compiling on its own includes). A file that must not share its
+# translation unit (one defining OPENSSL_SUPPRESS_DEPRECATED before its includes) sets
+# SKIP_UNITY_BUILD_INCLUSION; names in an anonymous namespace must be unique within the target.
+function(ward_unity_build name)
+  if(WARD_UNITY_BUILD)
+    set_target_properties(${name} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE 8)
+    # GCC takes a batch's .cpp files for headers and warns of a class there with a member whose type
+    # is in an anonymous namespace; within one .cpp file that is what the namespace is for.
+    if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+      target_compile_options(${name} PRIVATE -Wno-subobject-linkage)
+    endif()
+  endif()
+endfunction()
+
 # ward_library(NAME SOURCES ... [DEPS ...] [NO_CODE_PCH] [TEST_CODE] [FOR_TESTS]) — a static library
 # with Ward's warnings. NO_CODE_PCH: without ward_code_pch (a target whose options cannot match it,
 # e.g. Qt's -fPIC). TEST_CODE: part of the tests (fixtures, harnesses), compiled as the tests' own
@@ -145,6 +163,7 @@ function(ward_library name)
   cmake_parse_arguments(ARG "NO_CODE_PCH;TEST_CODE;FOR_TESTS" "" "SOURCES;DEPS;PRIVATE_DEPS" ${ARGN})
   add_library(${name} STATIC ${ARG_SOURCES})
   target_compile_options(${name} PRIVATE ${WARD_WARNINGS})
+  ward_unity_build(${name})
   target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR})
   target_link_libraries(${name} PUBLIC ${ARG_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
   if(ARG_TEST_CODE)
@@ -163,6 +182,7 @@ function(ward_executable name)
   cmake_parse_arguments(ARG "NO_CODE_PCH;FOR_TESTS" "" "SOURCES;DEPS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_compile_options(${name} PRIVATE ${WARD_WARNINGS})
+  ward_unity_build(${name})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS})
   if(NOT ARG_NO_CODE_PCH)
     ward_reuse_pch(${name} ward_code_pch)
@@ -202,6 +222,7 @@ function(ward_test name)
   cmake_parse_arguments(ARG "ONE_PROCESS;RUN_SERIAL;NATIVE" "" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_compile_options(${name} PRIVATE ${WARD_WARNINGS} ${WARD_TEST_COMPILE_OPTIONS})
+  ward_unity_build(${name})
   set(serial)
   if(ARG_RUN_SERIAL)
     set(serial RUN_SERIAL TRUE)
@@ -249,6 +270,7 @@ function(ward_uml_test name)
   endif()
   add_executable(${name} ${ARG_SOURCES})
   target_compile_options(${name} PRIVATE ${WARD_WARNINGS} ${WARD_TEST_COMPILE_OPTIONS})
+  ward_unity_build(${name})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} ward_test_uml_main GTest::gtest GTest::gmock)
   ward_reuse_pch(${name} ward_test_pch)
   if(WARD_SANITIZE)
@@ -301,6 +323,7 @@ function(ward_benchmark name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_compile_options(${name} PRIVATE ${WARD_WARNINGS})
+  ward_unity_build(${name})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} benchmark::benchmark)
   ward_reuse_pch(${name} ward_code_pch)
 endfunction()
