@@ -137,9 +137,10 @@ endfunction()
 
 # ward_unity_build(NAME) — with WARD_UNITY_BUILD, compiles the target's files in batches, each batch one
 # compiler run (CMake's UNITY_BUILD): the headers, inline functions and template instances the files
-# share are parsed and generated once per batch instead of once per file. scripts/test builds from
-# scratch and turns it on; an edit-compile cycle is faster file by file, so the presets leave it off
-# (which also keeps every file compiling on its own includes). A file that must not share its
+# share are parsed and generated once per batch instead of once per file (scripts/test's builds from
+# cold, measured: default 996 -> 575 CPU s, asan 1,557 -> 1,140). scripts/build turns it on; an
+# edit-compile cycle is faster file by file, so the presets leave it off (which also keeps every
+# file compiling on its own includes). A file that must not share its
 # translation unit (one defining OPENSSL_SUPPRESS_DEPRECATED before its includes) sets
 # SKIP_UNITY_BUILD_INCLUSION; names in an anonymous namespace must be unique within the target.
 function(ward_unity_build name)
