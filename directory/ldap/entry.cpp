@@ -23,4 +23,12 @@ std::optional<std::string> Entry::first(std::string_view name) const {
   return v->front();
 }
 
+bool Entry::has_object_class(std::string_view wanted) const {
+  const auto* classes = values("objectClass");
+  if (classes == nullptr) return false;
+  const CaseInsensitiveLess less;
+  return std::any_of(classes->begin(), classes->end(),
+                     [&](const std::string& name) { return !less(name, wanted) && !less(wanted, name); });
+}
+
 }  // namespace ward::ldap

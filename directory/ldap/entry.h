@@ -25,6 +25,8 @@ struct Entry {
   const std::vector<std::string>* values(std::string_view name) const;
   // The first value of `name`, when there is one.
   std::optional<std::string> first(std::string_view name) const;
+  // Whether objectClass lists `wanted`, compared as LDAP compares names (case-insensitively).
+  bool has_object_class(std::string_view wanted) const;
 };
 
 }  // namespace ward::ldap

@@ -11,15 +11,6 @@ namespace {
 
 constexpr std::string_view kAuxClass = "wardGroupPolicyLinks";
 
-bool has_class(const ldap::Entry& entry, std::string_view wanted) {
-  const auto* classes = entry.values("objectClass");
-  if (classes == nullptr) return false;
-  return std::any_of(classes->begin(), classes->end(), [&](const std::string& c) {
-    return std::equal(c.begin(), c.end(), wanted.begin(), wanted.end(),
-                      [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b)); });
-  });
-}
-
 }  // namespace
 
 Expected<DirectoryDialect, StoreError> DirectoryDialect::detect(ldap::Session& session) {
@@ -40,7 +31,7 @@ std::vector<ldap::Modification> DirectoryDialect::som_class_changes(const ldap::
   switch (root_.kind) {
     case ldap::DirectoryKind::kActiveDirectory: return {};
     case ldap::DirectoryKind::kOpenLdap:
-      if (has_class(som, kAuxClass) || has_class(som, "site")) return {};
+      if (som.has_object_class(kAuxClass) || som.has_object_class("site")) return {};
       return {{ldap::Modification::Op::kAdd, "objectClass", {std::string(kAuxClass)}}};
   }
   return {};

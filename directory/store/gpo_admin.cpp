@@ -66,13 +66,6 @@ std::string format_gplink(const std::vector<gpo::GpLink>& links) {
   return out;
 }
 
-bool has_class(const ldap::Entry& entry, std::string_view wanted) {
-  const auto* classes = entry.values("objectClass");
-  if (!classes) return false;
-  return std::any_of(classes->begin(), classes->end(),
-                     [&](const std::string& c) { return upper(c) == upper(wanted); });
-}
-
 // Writes gPLink/gPOptions on a SOM, with what the directory needs for the SOM to carry them.
 Expected<void, StoreError> write_som(ldap::Session& session, const ldap::Entry& som, std::string_view attribute,
                                      const std::string& value) {
@@ -272,7 +265,7 @@ Expected<void, StoreError> link_gpo(ldap::Session& session, std::string_view con
                                     LinkOptions options) {
   if (auto gpo_entry = read_one(session, gpo_dn, {"objectClass"}); !gpo_entry) {
     return unexpected(gpo_entry.error());
-  } else if (!has_class(*gpo_entry, "groupPolicyContainer")) {
+  } else if (!gpo_entry->has_object_class("groupPolicyContainer")) {
     return unexpected(StoreError{std::string(gpo_dn), "objectClass", "not a groupPolicyContainer"});
   }
   auto som = read_one(session, container_dn, {"objectClass", gpo::kGpLinkAttribute});
@@ -320,13 +313,13 @@ Expected<void, StoreError> assign_policy(ldap::Session& session, std::string_vie
   auto policy = read_one(session, policy_dn,
                          {"objectClass", std::string(adblob::attr::kName), std::string(adblob::attr::kDescription)});
   if (!policy) return unexpected(policy.error());
-  if (!has_class(*policy, "ipsecPolicy")) {
+  if (!policy->has_object_class("ipsecPolicy")) {
     return unexpected(StoreError{std::string(policy_dn), "objectClass", "not an ipsecPolicy"});
   }
   auto gpo_entry = read_one(session, gpo_dn, {"objectClass", std::string(kMachineExtensions), std::string(kVersionNumber),
                                               std::string(kFileSysPath)});
   if (!gpo_entry) return unexpected(gpo_entry.error());
-  if (!has_class(*gpo_entry, "groupPolicyContainer")) {
+  if (!gpo_entry->has_object_class("groupPolicyContainer")) {
     return unexpected(StoreError{std::string(gpo_dn), "objectClass", "not a groupPolicyContainer"});
   }
   if (auto version = version_of(*gpo_entry); !version) return unexpected(version.error());

@@ -10,7 +10,7 @@
 namespace ward::store {
 
 namespace {
-constexpr std::uint32_t kPageSize = 500;
+constexpr std::uint32_t kCatalogPageSize = 500;
 using adblob::AdClass;
 using adblob::normalized_dn;
 
@@ -47,7 +47,7 @@ Expected<std::set<std::string>, StoreError> PolicyCatalog::read_objects(ldap::Se
   if (newest_) filter = "(" + sequence_attribute + ">=" + gpo::escape_filter_value(*newest_) + ")";
   auto attributes = ipsec_attribute_names();
   attributes.push_back(sequence_attribute);
-  auto entries = session.search({container, ldap::Scope::kOneLevel, filter, attributes, kPageSize});
+  auto entries = session.search({container, ldap::Scope::kOneLevel, filter, attributes, kCatalogPageSize});
   if (!entries && entries.error().result_code == ldap::result_code::kNoSuchObject) entries = std::vector<ldap::Entry>{};
   if (!entries) return unexpected(from_ldap(entries.error(), container));
   std::set<std::string> changed;
