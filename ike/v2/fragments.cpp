@@ -7,7 +7,6 @@
 namespace ward::ike::v2 {
 namespace {
 
-constexpr std::size_t kAesBlock = 16;
 constexpr char kStructure[] = "IKEv2 SKF payload";
 
 std::size_t ip_header_size(IpFamily family) noexcept { return family == IpFamily::V4 ? 20 : 40; }
@@ -32,7 +31,7 @@ std::size_t fragment_content_size(const SkSuite& suite, std::size_t fragment_siz
   const std::size_t overhead = datagram_size(kHeaderSize + kFragmentPayloadHeaderSize, family) + suite.iv_size() + suite.icv_size();
   if (fragment_size <= overhead + 1) return 0;
   std::size_t cipher = fragment_size - overhead;
-  if (!suite.aead()) cipher -= cipher % kAesBlock;
+  cipher -= cipher % suite.block_size();
   return cipher == 0 ? 0 : cipher - 1;   // the Pad Length octet
 }
 

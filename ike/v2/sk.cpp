@@ -78,6 +78,7 @@ std::size_t SkSuite::integrity_key_size() const noexcept {
 }
 
 std::size_t SkSuite::iv_size() const noexcept { return aead() ? kGcmIv : kAesBlock; }
+std::size_t SkSuite::block_size() const noexcept { return aead() ? 1 : kAesBlock; }
 
 std::size_t SkSuite::icv_size() const noexcept {
   if (aead()) return kGcmTag;
@@ -115,7 +116,7 @@ Expected<SkSuite, std::string> sk_suite(EncryptionId encryption, unsigned key_bi
 }
 
 std::size_t sealed_body_size(const SkSuite& suite, std::size_t inner_size) noexcept {
-  const std::size_t block = suite.aead() ? 1 : kAesBlock;
+  const std::size_t block = suite.block_size();
   const std::size_t padded = (inner_size + 1 + block - 1) / block * block;
   return suite.iv_size() + padded + suite.icv_size();
 }
@@ -127,7 +128,7 @@ Expected<void, std::string> seal_body(const SkSuite& suite, const SkKeys& keys, 
   }
   // Plaintext: inner | padding | Pad Length. CBC pads to the block; GCM needs none.
   Bytes plaintext(inner.begin(), inner.end());
-  const std::size_t block = suite.aead() ? 1 : kAesBlock;
+  const std::size_t block = suite.block_size();
   const std::size_t pad = (block - (plaintext.size() + 1) % block) % block;
   plaintext.insert(plaintext.end(), pad, std::byte{0});
   plaintext.push_back(std::byte{static_cast<std::uint8_t>(pad)});
@@ -213,13 +214,13 @@ Expected<Bytes, MessageError> open_body(const SkSuite& suite, const SkKeys& keys
   }
   if (body_offset > datagram.size()) return unexpected(error(body_offset, "Encrypted Payloads", "no body"));
   const auto body = datagram.subspan(body_offset);
-  const std::size_t minimum = suite.iv_size() + (suite.aead() ? 1 : kAesBlock) + suite.icv_size();
+  const std::size_t minimum = suite.iv_size() + suite.block_size() + suite.icv_size();
   if (body.size() < minimum) {
     return unexpected(error(body_offset, "Encrypted Payloads",
                             "encrypted body of " + std::to_string(body.size()) + " bytes, at least " + std::to_string(minimum) + " needed"));
   }
   const std::size_t cipher_size = body.size() - suite.iv_size() - suite.icv_size();
-  if (!suite.aead() && cipher_size % kAesBlock != 0) {
+  if (cipher_size % suite.block_size() != 0) {
     return unexpected(error(body_offset + suite.iv_size(), "Encrypted Payloads",
                             "ciphertext of " + std::to_string(cipher_size) + " bytes is not a multiple of 16"));
   }

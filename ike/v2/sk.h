@@ -30,6 +30,8 @@ struct SkSuite {
   std::size_t encryption_key_size() const noexcept;   // with GCM's 4-byte salt
   std::size_t integrity_key_size() const noexcept;    // 0 with GCM
   std::size_t iv_size() const noexcept;
+  // What the ciphertext's length must be a multiple of: AES's block with CBC, 1 with GCM.
+  std::size_t block_size() const noexcept;
   std::size_t icv_size() const noexcept;
   std::string name() const;                           // "AES-CBC-128/HMAC-SHA2-256-128"
 };
