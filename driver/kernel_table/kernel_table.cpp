@@ -9,6 +9,7 @@
 #include <linux/netfilter_ipv4.h>
 
 #include "common/ip_protocol.h"
+#include "driver/kernel_table/map_split.h"
 #include "driver/kernel_table/nft_netlink.h"
 
 namespace ward::driver {
@@ -23,7 +24,6 @@ using nft::RuleBuilder;
 constexpr std::uint8_t kIpv6FragmentHeader = 44;
 constexpr std::uint8_t kTcpOptionMss = 2;
 constexpr int kRawPriority = -300;  // NF_IP_PRI_RAW: before connection tracking
-constexpr std::size_t kMaxMapElements = 2048;
 
 // nft's data type numbers, so that `nft list` prints the maps' keys readably.
 constexpr std::uint32_t kTypeBits = 6;
@@ -90,13 +90,15 @@ KeyLayout layout_of(IpFamily family, KeyKind kind) {
   return layout;
 }
 
-std::vector<std::uint8_t> key_bytes(const KernelElement& e, IpFamily family, KeyKind kind, bool last) {
+std::vector<std::uint8_t> key_bytes(const KernelElement& e, IpFamily family, KeyKind kind, KeyOrder order, bool last) {
   std::vector<std::uint8_t> key;
   const auto width = address_length(family);
   const auto& source = last ? e.source_last : e.source_first;
   const auto& destination = last ? e.destination_last : e.destination_first;
-  key.insert(key.end(), source.begin(), source.begin() + width);
-  key.insert(key.end(), destination.begin(), destination.begin() + width);
+  const bool destination_first = order == KeyOrder::DestinationFirst;
+  for (const auto* address : {destination_first ? &destination : &source, destination_first ? &source : &destination}) {
+    key.insert(key.end(), address->begin(), address->begin() + width);
+  }
   key.push_back(last ? e.protocol_last : e.protocol_first);
   key.resize(key.size() + 3, 0);
   if (kind == KeyKind::Ported) {
@@ -112,11 +114,14 @@ std::vector<std::uint8_t> key_bytes(const KernelElement& e, IpFamily family, Key
 }
 
 // Loads the packet's key into the registers from kReg32First on.
-RuleBuilder& load_key(RuleBuilder& rule, IpFamily family, KeyKind kind) {
+RuleBuilder& load_key(RuleBuilder& rule, IpFamily family, KeyKind kind, KeyOrder order) {
   const bool v4 = family == IpFamily::V4;
   const std::uint32_t words = v4 ? 1 : 4;
-  rule.payload_load(NFT_PAYLOAD_NETWORK_HEADER, v4 ? 12 : 8, address_length(family), kReg32First);
-  rule.payload_load(NFT_PAYLOAD_NETWORK_HEADER, v4 ? 16 : 24, address_length(family), kReg32First + words);
+  const std::uint32_t source_offset = v4 ? 12 : 8, destination_offset = v4 ? 16 : 24;
+  const bool destination_first = order == KeyOrder::DestinationFirst;
+  rule.payload_load(NFT_PAYLOAD_NETWORK_HEADER, destination_first ? destination_offset : source_offset, address_length(family), kReg32First);
+  rule.payload_load(NFT_PAYLOAD_NETWORK_HEADER, destination_first ? source_offset : destination_offset, address_length(family),
+                    kReg32First + words);
   rule.meta_load(NFT_META_L4PROTO, kReg32First + 2 * words);
   if (kind == KeyKind::Ported) {
     rule.payload_load(NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, kReg32First + 2 * words + 1);
@@ -283,21 +288,14 @@ void KernelTable::emit_family(nft::Batch& batch, const std::string& prefix, cons
     const auto layout = layout_of(family, kind);
     std::uint8_t field_lengths[16] = {};
     for (std::size_t i = 0; i < layout.field_lengths.size(); ++i) field_lengths[i] = layout.field_lengths[i];
-    // A layer's elements never overlap, so a large layer splits into several maps looked up one
-    // after the other with the same result. The kernel's interval maps (pipapo) insert in time
-    // proportional to the map's size, so this keeps a 10,000-filter install linear; a lookup costs
-    // about the same in one map of n or k maps of n/k.
-    std::vector<std::pair<std::size_t, std::span<const KernelElement>>> maps_of_layers;
-    const auto& layers = plan.of(family, kind);
-    for (std::size_t k = 0; k < layers.size(); ++k) {
-      const std::span<const KernelElement> all(layers[k]);
-      for (std::size_t first = 0; first < all.size(); first += kMaxMapElements) {
-        maps_of_layers.emplace_back(k, all.subspan(first, std::min(kMaxMapElements, all.size() - first)));
-      }
-    }
+    // A layer's elements never overlap, so a layer spreads over several maps (map_split.h: each
+    // element keyed by its rarer address first, at most max_map_elements per map) looked up one
+    // after the other with the same result.
+    const auto maps_of_layers = split_into_maps(plan.of(family, kind), options_.max_map_elements);
     for (std::size_t m = 0; m < maps_of_layers.size(); ++m) {
-      const auto& [layer, elements] = maps_of_layers[m];
-      const std::string name = chain + "_" + std::to_string(layer + 1) + "_" + std::to_string(m + 1);
+      const auto& [layer, order, elements] = maps_of_layers[m];
+      const std::string name = chain + "_" + std::to_string(layer + 1) + "_" + std::to_string(m + 1) +
+                               (order == KeyOrder::DestinationFirst ? "_d" : "");
       nft::SetPtr set(nftnl_set_alloc());
       if (!set) throw std::bad_alloc();
       nftnl_set_set_u32(set.get(), NFTNL_SET_FAMILY, NFPROTO_INET);
@@ -314,11 +312,12 @@ void KernelTable::emit_family(nft::Batch& batch, const std::string& prefix, cons
       nftnl_set_add_expr(set.get(), counter);  // every element gets its own counter
       batch.add_set(*set, "map " + name);
       bool counted = false;
-      for (const auto& element : elements) {
+      for (const auto* element_in_layer : elements) {
+        const auto& element = *element_in_layer;
         nftnl_set_elem* e = nftnl_set_elem_alloc();
         if (e == nullptr) throw std::bad_alloc();
-        const auto first = key_bytes(element, family, kind, false);
-        const auto last = key_bytes(element, family, kind, true);
+        const auto first = key_bytes(element, family, kind, order, false);
+        const auto last = key_bytes(element, family, kind, order, true);
         nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, first.data(), static_cast<std::uint32_t>(first.size()));
         nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY_END, last.data(), static_cast<std::uint32_t>(last.size()));
         switch (element.action) {
@@ -337,7 +336,7 @@ void KernelTable::emit_family(nft::Batch& batch, const std::string& prefix, cons
       batch.add_elements(*set, "elements of map " + name);
       if (decided_here && counted) maps.push_back(name);
       RuleBuilder rule(t, chain);
-      load_key(rule, family, kind).lookup(kReg32First, name, true);
+      load_key(rule, family, kind, order).lookup(kReg32First, name, true);
       add(batch, rule, "rule " + chain + " (map " + name + ")");
     }
     if (kind == KeyKind::Ported) {

@@ -58,6 +58,10 @@ struct KernelTableOptions {
   // minus room for the largest ESP overhead (tunnel mode, UDP encapsulation, CBC padding, ICV).
   std::uint16_t tcp_mss_ipv4 = 1360;
   std::uint16_t tcp_mss_ipv6 = 1340;
+  // A layer of more elements is split into maps of at most this many. The kernel's interval maps
+  // check each insert against the whole map, so an install costs elements x this; every map is one
+  // more lookup for a packet that misses it (driver/bench/filter_apply measures both).
+  std::size_t max_map_elements = 2048;
 };
 
 // IKE's own ports, exempt from filtering as Windows exempts IKE.

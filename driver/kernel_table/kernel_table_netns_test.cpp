@@ -80,6 +80,49 @@ TEST_F(KernelTableNetnsTest, PermitAndBlockAreDecidedInTheKernelAndCounted) {
   EXPECT_EQ(a_->exec_output("nft list tables"), "");
 }
 
+// A policy of "this host <-> peer" filters: the elements with this host as source are keyed by
+// their destination first (map_split.h), those towards it by their source; both kinds decide and
+// count packets as the table says, IPv4 and IPv6.
+TEST_F(KernelTableNetnsTest, MapsKeyedByEitherAddressDecideAndCountBothDirections) {
+  auto kernel = open_table();
+  ASSERT_TRUE(kernel);
+  ward::testing::TcpListeners listener(*b_, kB4, {kPort});
+  FilterTable table;
+  table.filters = {filter(1, "10.20.3.1/32", "10.20.3.2/32", 1, 0, FilterAction::Permit),
+                   filter(2, "10.20.3.2/32", "10.20.3.1/32", 1, 0, FilterAction::Permit),
+                   filter(3, "10.20.3.1/32", "10.20.3.2/32", 6, 0, FilterAction::Block),
+                   filter(4, "fd00:20:3::1/128", "fd00:20:3::2/128", 58, 0, FilterAction::Permit),
+                   filter(5, "fd00:20:3::2/128", "fd00:20:3::1/128", 58, 0, FilterAction::Permit)};
+  for (std::uint32_t i = 0; i < 8; ++i) {  // other peers: this host on one side of every filter
+    const auto peer4 = "10.20.3." + std::to_string(100 + i);
+    const auto peer6 = "fd00:20:3::" + std::to_string(100 + i);
+    table.filters.push_back(filter(10 + i, kA4, peer4.c_str(), 0, 0, FilterAction::Block));
+    table.filters.push_back(filter(10 + i, peer4.c_str(), kA4, 0, 0, FilterAction::Block));
+    table.filters.push_back(filter(20 + i, kA6, peer6.c_str(), 0, 0, FilterAction::Block));
+    table.filters.push_back(filter(20 + i, peer6.c_str(), kA6, 0, 0, FilterAction::Block));
+  }
+  auto installed = kernel->install(table, {});
+  ASSERT_TRUE(installed) << installed.error();
+  const auto listing = a_->exec_output("nft list table inet ward");
+  EXPECT_NE(listing.find("map filters_v4_portless_1_1 {"), std::string::npos) << "keyed by the source first\n" << listing;
+  EXPECT_NE(listing.find("_d {"), std::string::npos) << "maps keyed by the destination first\n" << listing;
+
+  EXPECT_TRUE(pings(kB4));
+  EXPECT_TRUE(pings(kB6));
+  EXPECT_FALSE(ward::testing::tcp_connects(*a_, kB4, kPort));
+  EXPECT_FALSE(pings("10.20.3.101"));
+  auto counts = kernel->counters();
+  ASSERT_TRUE(counts) << counts.error();
+  ASSERT_EQ(counts->size(), table.filters.size());
+  EXPECT_GE((*counts)[0].packets, 1U) << "the echo request, destination first";
+  EXPECT_GE((*counts)[1].packets, 1U) << "the echo reply, source first";
+  EXPECT_GE((*counts)[2].packets, 1U) << "the blocked SYN";
+  EXPECT_GE((*counts)[3].packets, 1U) << "the IPv6 echo request";
+  EXPECT_GE((*counts)[4].packets, 1U) << "the IPv6 echo reply";
+  EXPECT_GE((*counts)[9].packets, 1U) << "the echo request to 10.20.3.101, blocked";
+  EXPECT_EQ((*counts)[5].packets, 0U) << "nothing for 10.20.3.100";
+}
+
 // A negotiate filter's element can share a map with a permit filter's (same key, same layer): its
 // packets are Ward's to count, never the kernel table's (the nfqueue engine counts them too).
 TEST_F(KernelTableNetnsTest, NegotiateElementsInACountedMapCountNothing) {
