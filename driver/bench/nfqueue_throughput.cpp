@@ -6,8 +6,10 @@
 // round trip per MTU-sized packet; and AES-GCM-128 with ESP in UDP, whose superpackets cross the
 // kernel with UDP GSO). Prints Gbit/s, the ratio to the plain veth of the same round,
 // and the CPU time of this process (both hosts' dataplanes, or both accept-all programs; iperf3
-// runs apart) per Gbit carried. Each round runs every case; the table gives medians. Then, in
-// the same run, filter_apply: apply time and peak memory for 1,000- and 10,000-filter policies.
+// runs apart) and of the whole machine per Gbit carried. Each round runs every case; the table gives
+// medians. Then what this machine allows any userspace ESP path (throughput_ceiling.h), from the
+// same run's figures; then filter_apply: apply time and peak memory for 1,000- and 10,000-filter
+// policies.
 // Needs root (it creates namespaces); sends traffic only between its own namespaces.
 //   nfqueue_throughput [seconds per iperf3 run, default 3] [rounds, default 3] [queues per side, default 1]
 //                      [only the cases whose name contains this; several separated by '|']
@@ -33,6 +35,7 @@
 #include "driver/nfqueue/netfilter_queue.h"
 #include "driver/nfqueue/nfqueue_dataplane.h"
 #include "driver/nfqueue/static_sas.h"
+#include "driver/bench/throughput_ceiling.h"
 #include "tests/netns/netns.h"
 
 namespace {
@@ -74,23 +77,26 @@ std::string load_average() {
 struct Measure {
   double gbits = 0;
   double cpu_per_gbit = 0;
+  double machine_cpu_per_gbit = 0;  // every core: endpoints, kernels, dataplanes
   std::int64_t retransmits = 0;  // the sender's TCP retransmissions (losses on the path)
 };
 
 Measure iperf(const ward::testing::Netns& client, int seconds, int streams) {
   for (int attempt = 0; attempt < 3; ++attempt) {
     const double cpu_before = process_cpu_seconds();
+    const double machine_before = bench::machine_busy_seconds();
     // timeout: an iperf3 3.12 client was once seen spinning long after its -t had passed.
     const auto output = client.exec_output("timeout -s KILL " + std::to_string(seconds + 20) + " iperf3 -c " + kB.to_string() +
                                            " -p 5299 -t " + std::to_string(seconds) + " -P " + std::to_string(streams) + " -J");
     const double cpu = process_cpu_seconds() - cpu_before;
+    const double machine = bench::machine_busy_seconds() - machine_before;
     try {
       const auto json = nlohmann::json::parse(output);
       if (json.contains("error")) throw std::runtime_error(json.at("error").get<std::string>());
       const double gbits = json.at("end").at("sum_received").at("bits_per_second").get<double>() / 1e9;
       const double carried = json.at("end").at("sum_received").at("bytes").get<double>() * 8 / 1e9;
       const auto& sent = json.at("end").at("sum_sent");
-      return {gbits, carried > 0 ? cpu / carried : 0, sent.contains("retransmits") ? sent.at("retransmits").get<std::int64_t>() : 0};
+      return {gbits, carried > 0 ? cpu / carried : 0, carried > 0 ? machine / carried : 0, sent.contains("retransmits") ? sent.at("retransmits").get<std::int64_t>() : 0};
     } catch (const std::exception& e) {
       std::cerr << "iperf3 gave no result (" << e.what() << "), again\n";
       std::this_thread::sleep_for(300ms);
@@ -203,6 +209,48 @@ double median(std::vector<double> values) {
   return values[values.size() / 2];
 }
 
+using PerStreams = std::vector<std::array<std::vector<double>, 2>>;
+
+// What any userspace ESP path could carry here with one stream (throughput_ceiling.h), from the plain
+// veth and the accept-all GSO program of this run and a seal-and-open loop run now.
+void print_ceiling(const std::vector<Case>& cases, const PerStreams& gbits, const PerStreams& machine) {
+  const auto find = [&](const std::string& name) {
+    for (std::size_t c = 0; c < cases.size(); ++c) {
+      if (cases[c].name == name && !machine[c][0].empty()) return static_cast<int>(c);
+    }
+    return -1;
+  };
+  const int plain = find("plain veth, no IPsec");
+  const int accept_all = find("NFQUEUE accept-all, GSO flag");
+  if (plain < 0 || accept_all < 0) {
+    std::printf("ceiling: needs the accept-all GSO case in the run\n");
+    return;
+  }
+  crypto::testing::SaShape shape;
+  shape.cipher = crypto::Cipher::AesGcm128;
+  shape.udp = true;
+  auto outbound = crypto::EspSa::create(ward::driver::testing::static_sa(0x3001, crypto::Direction::Outbound, shape, kA, kB));
+  auto inbound = crypto::EspSa::create(ward::driver::testing::static_sa(0x3001, crypto::Direction::Inbound, shape, kB, kA));
+  if (!outbound || !inbound) {
+    std::printf("ceiling: no SA (%s)\n", (outbound ? inbound.error() : outbound.error()).c_str());
+    return;
+  }
+  // The clamped MSS counts TCP's options (timestamps: 12 bytes) against the payload, not the headers.
+  constexpr std::size_t kHeaders = 40, kTimestampOption = 12;
+  const std::size_t segment = KernelTableOptions{}.tcp_mss_ipv4 + kHeaders;
+  const double seal_and_open =
+      bench::seal_and_open_seconds_per_gbit(*outbound, *inbound, segment, KernelTableOptions{}.tcp_mss_ipv4 - kTimestampOption, 1.0);
+  const auto cores = static_cast<unsigned>(sysconf(_SC_NPROCESSORS_ONLN));
+  const double plain_cost = median(machine[plain][0]);
+  const auto ceiling = bench::userspace_esp_ceiling(plain_cost, median(machine[accept_all][0]), seal_and_open, cores);
+  const double plain_gbits = median(gbits[plain][0]);
+  std::printf("\nceiling, one stream, any userspace ESP on this machine (%u cores; machine CPU s/Gbit): plain veth %.3f + AES-GCM-128 "
+              "seal and open of %zu-byte segments %.3f + two crossings per host >= %.3f (2 x accept-all GSO above plain) = %.3f"
+              " -> at most %.2f Gbit/s, %.0f%% of plain veth\n",
+              cores, plain_cost, segment, seal_and_open, ceiling.crossings, ceiling.needed, ceiling.gbits,
+              plain_gbits > 0 ? 100 * ceiling.gbits / plain_gbits : 0.0);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -279,7 +327,7 @@ int main(int argc, char** argv) {
   std::printf("load average at start: %s; %d s per run, %d rounds, %u queue(s) per side\n", load_average().c_str(), seconds, rounds,
               static_cast<unsigned>(queues));
   // [case][streams] -> per round
-  std::vector<std::array<std::vector<double>, 2>> gbits(cases.size()), ratios(cases.size()), cpu(cases.size());
+  std::vector<std::array<std::vector<double>, 2>> gbits(cases.size()), ratios(cases.size()), cpu(cases.size()), machine(cases.size());
   for (int round = 0; round < rounds; ++round) {
     double plain[2] = {};
     for (std::size_t c = 0; c < cases.size(); ++c) {
@@ -294,6 +342,7 @@ int main(int argc, char** argv) {
         gbits[c][s].push_back(measured.gbits);
         ratios[c][s].push_back(plain[s] > 0 ? measured.gbits / plain[s] : 0);
         cpu[c][s].push_back(measured.cpu_per_gbit);
+        machine[c][s].push_back(measured.machine_cpu_per_gbit);
       }
       std::printf("  %-34s %.2f / %.2f Gbit/s (1 / 4 streams), load %s; retransmits %lld / %lld%s\n", cases[c].name.c_str(),
                   gbits[c][0].back(), gbits[c][1].back(), load_average().c_str(), static_cast<long long>(retransmits[0]),
@@ -301,7 +350,8 @@ int main(int argc, char** argv) {
     }
     std::printf("round %d done, load average %s\n", round + 1, load_average().c_str());
   }
-  std::printf("\n%-34s %-8s %9s %9s %13s   %s\n", "case", "streams", "Gbit/s", "of plain", "CPU s/Gbit", "Gbit/s by round");
+  std::printf("\n%-34s %-8s %9s %9s %13s %13s   %s\n", "case", "streams", "Gbit/s", "of plain", "CPU s/Gbit", "machine s/Gbit",
+              "Gbit/s by round");
   for (std::size_t c = 0; c < cases.size(); ++c) {
     if (gbits[c][0].empty()) continue;
     for (int s = 0; s < 2; ++s) {
@@ -311,12 +361,14 @@ int main(int argc, char** argv) {
         std::snprintf(text, sizeof text, "%.2f ", g);
         each += text;
       }
-      std::printf("%-34s %-8d %9.2f %8.0f%% %13.3f   %s\n", cases[c].name.c_str(), kStreamCounts[s], median(gbits[c][s]),
-                  100 * median(ratios[c][s]), c == 0 ? 0.0 : median(cpu[c][s]), each.c_str());
+      std::printf("%-34s %-8d %9.2f %8.0f%% %13.3f %13.3f   %s\n", cases[c].name.c_str(), kStreamCounts[s], median(gbits[c][s]),
+                  100 * median(ratios[c][s]), c == 0 ? 0.0 : median(cpu[c][s]), median(machine[c][s]), each.c_str());
     }
   }
-  std::printf("load average at end: %s (CPU s/Gbit: this process, i.e. both hosts' dataplanes or accept-all programs)\n",
+  std::printf("load average at end: %s (CPU s/Gbit: this process, i.e. both hosts' dataplanes or accept-all programs; machine "
+              "s/Gbit: every core)\n",
               load_average().c_str());
+  print_ceiling(cases, gbits, machine);
   // Apply time and memory of large policies, in the same run: filter_apply (next to this binary)
   // in a process of its own, so that its peak RSS is a dataplane's with those tables and nothing
   // of the throughput rounds above.
