@@ -245,8 +245,8 @@ void print_ceiling(const std::vector<Case>& cases, const PerStreams& gbits, cons
   const auto ceiling = bench::userspace_esp_ceiling(plain_cost, median(machine[accept_all][0]), seal_and_open, cores);
   const double plain_gbits = median(gbits[plain][0]);
   std::printf("\nceiling, one stream, any userspace ESP on this machine (%u cores; machine CPU s/Gbit): plain veth %.3f + AES-GCM-128 "
-              "seal and open of %zu-byte segments %.3f + two crossings per host >= %.3f (2 x accept-all GSO above plain) = %.3f"
-              " -> at most %.2f Gbit/s, %.0f%% of plain veth\n",
+              "seal and open of %zu-byte segments %.3f + two crossings per host ~%.3f (2 x accept-all GSO above plain) = %.3f"
+              " -> about %.2f Gbit/s, %.0f%% of plain veth\n",
               cores, plain_cost, segment, seal_and_open, ceiling.crossings, ceiling.needed, ceiling.gbits,
               plain_gbits > 0 ? 100 * ceiling.gbits / plain_gbits : 0.0);
 }

@@ -2,12 +2,12 @@
 //
 // Every case of the harness runs both TCP endpoints, both hosts' kernels and (where there is one)
 // both dataplanes on the same cores, so a case's rate is bounded by the CPU it needs per Gbit of
-// the whole machine. A userspace ESP path needs at least: what the plain veth needs (the TCP
-// endpoints and their kernel), the ESP seal and open of every segment, and two crossings of the
-// user/kernel boundary per host (intercepted in, injected out). The accept-all program with the
-// GSO flag makes one crossing per host (a superpacket to userspace, an accept verdict that
-// reinjects the original without copying it back), so twice its cost above the plain veth is a
-// lower bound of the crossings' cost: injecting costs at least as much as an accept verdict.
+// the whole machine. A userspace ESP path needs: what the plain veth needs (the TCP endpoints and
+// their kernel), the ESP seal and open of every segment, and two crossings of the user/kernel
+// boundary per host (intercepted in, injected out). The accept-all program with the GSO flag makes
+// one crossing per host (a superpacket to userspace, an accept verdict that reinjects the original
+// without copying it back), so twice its cost above the plain veth estimates the crossings: an
+// injection copies what a verdict does not, a packet ring saves the verdict's system call.
 #pragma once
 
 #include <time.h>
@@ -64,7 +64,7 @@ inline double seal_and_open_seconds_per_gbit(crypto::EspSa& outbound, crypto::Es
 }
 
 struct Ceiling {
-  double crossings = 0;  // machine CPU s/Gbit of two crossings per host, at least
+  double crossings = 0;  // machine CPU s/Gbit of two crossings per host, estimated
   double needed = 0;     // plain + seal and open + crossings
   double gbits = 0;      // the cores' worth of `needed`
 };
