@@ -49,7 +49,9 @@ void AcquireRecorder::on_expiry(const driver::SaExpiry& expiry) {
   if (forward) forward(expiry);
 }
 
-void AcquireRecorder::on_ike_event(const ike::service::IkeEvent& event) {
+void AcquireRecorder::on_ike_event(const ike::service::IkeEvent& event) { on_ike_events(event, 1); }
+
+void AcquireRecorder::on_ike_events(const ike::service::IkeEvent& event, std::uint64_t count) {
   using Kind = ike::service::IkeEvent::Kind;
   const std::string what(ike::service::name(event.kind));
   const std::string peer = event.peer.to_string();
@@ -91,11 +93,8 @@ void AcquireRecorder::on_ike_event(const ike::service::IkeEvent& event) {
       occurrence.reason = what + ": " + std::string(ike::service::helpdesk_words(event.failure)) + " (" + event.reason + ")";
       if (event.unverified) {
         // The source address may be forged: alike whatever address it names.
-        std::string pattern = occurrence.reason;
-        for (auto at = pattern.find(peer); at != std::string::npos; at = pattern.find(peer, at + 6)) {
-          pattern.replace(at, peer.size(), "<peer>");
-        }
-        occurrence.key = "unverified " + pattern;
+        occurrence.key = "unverified " + what + ": " + std::string(ike::service::helpdesk_words(event.failure)) + " (" +
+                         ike::service::reason_without_peer(event) + ")";
         occurrence.fields.emplace_back("unverified", "yes");
         occurrence.reason += " (unverified source address)";
       } else {
@@ -119,7 +118,7 @@ void AcquireRecorder::on_ike_event(const ike::service::IkeEvent& event) {
                                     {"reason", event.reason}});
       return;
   }
-  (void)events_.record(std::move(occurrence));
+  (void)events_.record(std::move(occurrence), count);
 }
 
 }  // namespace ward::agent::daemon

@@ -50,6 +50,8 @@ class AcquireRecorder final : public driver::DataplaneListener, public ike::serv
   void on_acquire(const driver::Acquire& acquire) override;
   void on_expiry(const driver::SaExpiry& expiry) override;
   void on_ike_event(const ike::service::IkeEvent& event) override;
+  // `count` events alike `event` (the IKE process counts unverified failures: agent/ikeproc/alike_events.h).
+  void on_ike_events(const ike::service::IkeEvent& event, std::uint64_t count);
 
   // Writes the repeats counted since the last call (the main loop, once a second).
   void flush() { events_.flush(); }

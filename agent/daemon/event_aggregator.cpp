@@ -1,5 +1,7 @@
 #include "agent/daemon/event_aggregator.h"
 
+#include <algorithm>
+
 namespace ward::agent::daemon {
 namespace {
 
@@ -13,14 +15,15 @@ void log_line(Logger& log, const EventOccurrence& occurrence, std::vector<std::p
 
 }  // namespace
 
-bool EventAggregator::record(EventOccurrence occurrence) {
+bool EventAggregator::record(EventOccurrence occurrence, std::uint64_t count) {
+  count = std::max<std::uint64_t>(count, 1);
   const auto now = clock_.now();
   std::unique_lock lock(mutex_);
-  ++counters_.recorded;
+  counters_.recorded += count;
   auto it = tracked_.find(occurrence.key);
   if (it != tracked_.end() && now - it->second.window_start < kAggregationWindow) {
-    ++counters_.aggregated;
-    ++it->second.pending;
+    counters_.aggregated += count;
+    it->second.pending += count;
     it->second.last = now;
     recency_.splice(recency_.end(), recency_, it->second.recency);
     return false;
@@ -40,6 +43,8 @@ bool EventAggregator::record(EventOccurrence occurrence) {
   Tracked tracked;
   tracked.window_start = now;
   tracked.last = now;
+  tracked.pending = count - 1;  // the first is stored; the rest are its repeats
+  counters_.aggregated += count - 1;
   if (occurrence.store) {
     auto row = cache_.with([&](cache::Cache& c) {
       return c.record_event(occurrence.kind, occurrence.peer, occurrence.auth_method, occurrence.reason);

@@ -53,8 +53,9 @@ class EventAggregator {
   EventAggregator(SharedCache& cache, Logger& log, const Clock& clock) : cache_(cache), log_(log), clock_(clock) {}
 
   // Stores and logs `occurrence` when it is the first like it within the window; otherwise
-  // counts it. Returns true when it was stored and logged now.
-  bool record(EventOccurrence occurrence);
+  // counts it. `count` occurrences alike (at least 1) count as that many, the first of them
+  // stored when none like it is. Returns true when it was stored and logged now.
+  bool record(EventOccurrence occurrence, std::uint64_t count = 1);
   // Writes and logs the repeats counted since the last flush.
   void flush();
   AggregatorCounters counters() const;

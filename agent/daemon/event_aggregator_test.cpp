@@ -1,5 +1,6 @@
 // Repeated events: one row and one log line, then the count written once per flush; windows; a
-// bounded set of keys; and unverified IKE failures from ever new addresses as one row.
+// bounded set of keys; unverified IKE failures from ever new addresses as one row, also when the
+// IKE process counted them.
 #include "agent/daemon/event_aggregator.h"
 
 #include "agent/daemon/acquire_listener.h"
@@ -91,6 +92,37 @@ TEST_F(EventAggregatorTest, UnverifiedIkeFailuresFromManyAddressesAreOneRow) {
   verified.peer = *IpAddress::parse("10.20.1.8");
   recorder.on_ike_event(verified);
   EXPECT_EQ(events().size(), 3u);
+}
+
+// The IKE process sends the repeats of an unverified failure as one count (ikeproc's
+// AlikeEventBatcher): they add up as if each had come alone, and one counted before any like it
+// is stored once with the rest as its repeats.
+TEST_F(EventAggregatorTest, CountedEventsAddUpAsTheEventsWould) {
+  AcquireRecorder recorder(*cache_, log_, clock_);
+  const auto peer = [](int i) { return *IpAddress::parse("10.99.0." + std::to_string(i)); };
+  ike::service::IkeEvent event{ike::service::IkeEvent::Kind::MainModeFailed, peer(1), ike::auth::Role::Responder, {}, 0, 0, 0,
+                               "no main mode policy for 10.99.0.1"};
+  event.unverified = true;
+  recorder.on_ike_event(event);
+  event.peer = peer(200);
+  event.reason = "no main mode policy for 10.99.0.200";
+  recorder.on_ike_events(event, 4999);
+  recorder.flush();
+  auto rows = events();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].count, 5000u);
+  EXPECT_EQ(recorder.events().counters().recorded, 5000u);
+  EXPECT_EQ(recorder.events().counters().aggregated, 4999u);
+  EXPECT_NE(log_text_.str().find("more_like_this=4999"), std::string::npos) << log_text_.str();
+
+  EventAggregator alone(*cache_, log_, clock_);
+  EXPECT_TRUE(alone.record(occurrence("counted first", "no proposal chosen"), 7));
+  alone.flush();
+  rows = events();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1].count, 7u);
+  EXPECT_EQ(alone.counters().recorded, 7u);
+  EXPECT_EQ(alone.counters().aggregated, 6u);
 }
 
 }  // namespace

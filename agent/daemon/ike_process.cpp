@@ -298,6 +298,15 @@ Expected<Body, std::string> IkeProcess::handle(Incoming& m, const std::weak_ptr<
       recorder_.on_ike_event(*event);
       return Body{};
     }
+    case ikeproc::kAlikeEvents: {
+      auto alike = ikeproc::decode<ikeproc::AlikeEvents>(m.body);
+      if (!alike) {
+        log_.warning("ike-process-malformed", {{"why", alike.error()}});
+        return unexpected(alike.error());
+      }
+      recorder_.on_ike_events(alike->last, alike->count.value);
+      return Body{};
+    }
     case ikeproc::kLog:
       log_.debug("ike", {{"detail", std::string(m.body.begin(), m.body.end())}});
       return Body{};

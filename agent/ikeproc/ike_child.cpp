@@ -15,6 +15,7 @@
 #include <variant>
 #include <vector>
 
+#include "agent/ikeproc/alike_events.h"
 #include "agent/ikeproc/messages.h"
 #include "agent/ikeproc/phase1_table.h"
 #include "agent/ikeproc/remote_kerberos.h"
@@ -196,15 +197,17 @@ class RemotePolicy final : public ike::service::PolicyLookup {
   mutable std::map<std::string, std::shared_ptr<const ike::auth::AuthProvider>> certificate_providers_;
 };
 
+// Events to wardd, unverified failures counted (alike_events.h).
 class RemoteListener final : public ike::service::IkeListener {
  public:
-  explicit RemoteListener(Endpoint& parent) : parent_(parent) {}
-  void on_ike_event(const ike::service::IkeEvent& event) override {
-    (void)parent_.notify(kEvent, encode(event));
-  }
+  explicit RemoteListener(Endpoint& parent)
+      : batcher_([&parent](const ike::service::IkeEvent& event) { (void)parent.notify(kEvent, encode(event)); },
+                 [&parent](const AlikeEvents& alike) { (void)parent.notify(kAlikeEvents, encode(alike)); }, kAlikeEventsInterval) {}
+  void on_ike_event(const ike::service::IkeEvent& event) override { batcher_.on_event(event); }
 
  private:
-  Endpoint& parent_;
+  static constexpr std::chrono::milliseconds kAlikeEventsInterval{200};
+  AlikeEventBatcher batcher_;
 };
 
 // What the parent sent and the services made of it; shared by the endpoint's thread and main.
@@ -343,6 +346,7 @@ class ChildState {
       services.swap(services_);
     }
     services.clear();
+    listener_.reset();  // sends what it counted, while the channel to wardd is still there
   }
 
  private:

@@ -53,6 +53,8 @@
 //                                the dataplane, reserved (wardd: only for a peer with an
 //                                authenticated main mode, at most kMaxReservedSpis at a time)
 //     kReleaseSpi    call        SpiReservation -> nothing: gives back one the child reserved
+//     kAlikeEvents   note        AlikeEvents: unverified failures counted (alike_events.h); the first
+//                                of each kind still comes as a kEvent
 #pragma once
 
 #include <cstdint>
@@ -91,6 +93,7 @@ enum Message : std::uint32_t {
   kGssClose,
   kAllocateSpi,
   kReleaseSpi,
+  kAlikeEvents,
 };
 
 }  // namespace ward::agent::ikeproc

@@ -131,6 +131,13 @@ struct SocketNote {
   Bounded<0, kMaxSocketGroup - 1> engine;
   Bounded<1, kMaxSocketGroup> engines;
 };
+// kAlikeEvents: `count` unverified IKE failures alike but for their (possibly forged) address,
+// `last` the latest of them (agent/ikeproc/alike_events.h).
+inline constexpr std::uint32_t kMaxAlikeEvents = 1'000'000'000;
+struct AlikeEvents {
+  ike::service::IkeEvent last;
+  Bounded<1, kMaxAlikeEvents> count;
+};
 struct ServiceStart {
   IpAddress local;
   std::uint16_t port = 0;
@@ -657,6 +664,18 @@ struct Wire<SocketNote> {
   static std::optional<std::string> check(const SocketNote& v) {
     if (v.engine.value < v.engines.value) return std::nullopt;
     return "socket " + std::to_string(v.engine.value) + " of a group of " + std::to_string(v.engines.value);
+  }
+};
+template <>
+struct Wire<AlikeEvents> {
+  static constexpr const char* name = "alike events";
+  template <class Io, class V>
+  static void fields(Io& io, V& v) {
+    WARD_WIRE(last), WARD_WIRE(count);
+  }
+  static std::optional<std::string> check(const AlikeEvents& v) {
+    if (v.last.unverified) return std::nullopt;
+    return std::string("a verified event counted as alike");
   }
 };
 template <>

@@ -15,7 +15,7 @@ using Bodies = std::tuple<driver::SaInstall, SaDelete, driver::SoftAssociation, 
                           SignRequest, driver::DataplaneCounters, driver::SaExpiry, RemotePhase1Policy,
                           ike::service::QuickModePolicy, StartNote, SocketNote, RetainFilters, SnapshotRequest, CertificateNote,
                           GssOpen, GssExchange, GssTokens, GssAuthenticate, GssResult, SpiRequest, SpiReservation, ServicesNote,
-                          QuickModePeerAnswer, Phase1TableNote>;
+                          QuickModePeerAnswer, Phase1TableNote, AlikeEvents>;
 
 inline IpAddress ip(const char* text) { return *IpAddress::parse(text); }
 
@@ -73,6 +73,18 @@ inline ike::service::IkeEvent sample<ike::service::IkeEvent>() {
   ev.failure = ike::service::FailureKind::NoResponse;
   ev.unverified = true;
   return ev;
+}
+
+template <>
+inline AlikeEvents sample<AlikeEvents>() {
+  AlikeEvents alike;
+  alike.last = sample<ike::service::IkeEvent>();
+  alike.last.kind = ike::service::IkeEvent::Kind::MainModeFailed;
+  alike.last.role = ike::auth::Role::Responder;
+  alike.last.reason = "no phase 1 policy for 10.0.0.9";
+  alike.last.failure = ike::service::FailureKind::NoPolicy;
+  alike.count.value = 4096;
+  return alike;
 }
 
 template <>

@@ -32,6 +32,16 @@ std::string_view name(IkeEvent::Kind kind) noexcept {
   return "?";
 }
 
+std::string reason_without_peer(const IkeEvent& event) {
+  std::string reason = event.reason;
+  const std::string peer = event.peer.to_string();
+  constexpr std::string_view kPlaceholder = "<peer>";
+  for (auto at = reason.find(peer); !peer.empty() && at != std::string::npos; at = reason.find(peer, at + kPlaceholder.size())) {
+    reason.replace(at, peer.size(), kPlaceholder);
+  }
+  return reason;
+}
+
 std::ostream& operator<<(std::ostream& out, const PolicyRefusal& refused) {
   return out << ike::refusal(refused.type, refused.reason);
 }

@@ -143,6 +143,9 @@ struct IkeEvent {
   bool unverified = false;
 };
 std::string_view name(IkeEvent::Kind kind) noexcept;
+// The event's reason with its peer's address written "<peer>": unverified events alike but for
+// the (possibly forged) address read the same.
+std::string reason_without_peer(const IkeEvent& event);
 
 class IkeListener {
  public:

@@ -72,7 +72,10 @@ inline long vm_rss_kb(pid_t pid) {
 class FloodLab {
  public:
   // Builds the namespaces and starts both wardd; `failure` says why not (empty: ready).
-  explicit FloodLab(const std::filesystem::path& dir, std::string& failure) {
+  // `a_settings` go at the end of A's ward.conf (in its [ike] section); by default
+  // WARD_FLOOD_A_CONF's.
+  explicit FloodLab(const std::filesystem::path& dir, std::string& failure, std::optional<std::string> a_settings = std::nullopt) {
+    if (!a_settings) a_settings = extra_a_settings(true);
     a_.ns = std::make_unique<ward::testing::Netns>("flood-a");
     b_.ns = std::make_unique<ward::testing::Netns>("flood-b");
     c_ = std::make_unique<ward::testing::Netns>("flood-c");
@@ -98,7 +101,7 @@ class FloodLab {
       if (!test::write_file(host->config, "[driver]\nbackend = nfqueue\n[control]\nsocket = " + host->socket.string() +
                                               "\n[cache]\npath = " + (host->dir / "state" / "ward.db").string() +
                                               "\n[policy]\nlocal_file = " + host->policy_file.string() +
-                                              "\n[log]\nlevel = info\n[ike]\nversion = ikev1\n" + extra_a_settings(host == &a_))) {
+                                              "\n[log]\nlevel = info\n[ike]\nversion = ikev1\n" + (host == &a_ ? *a_settings : std::string()))) {
         failure = "writing ward.conf";
         return;
       }

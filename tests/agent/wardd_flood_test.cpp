@@ -137,5 +137,42 @@ TEST_F(WarddFloodTest, TheRealPeerGetsThroughAndTheResponderStaysBounded) {
   EXPECT_GT(refused, forged_mm1 / 4) << events.dump(1);
 }
 
+// The same refusals with IKE in its own process ([privsep] user): the IKE process counts them
+// (agent/ikeproc/alike_events.h) instead of sending wardd one note each, and wardd's events add up
+// to exactly what the IKE process refused. A shorter, smaller flood: this checks the counting.
+TEST(WarddPrivsepFloodTest, TheIkeProcessesCountedRefusalsAddUpInWarddsEvents) {
+  std::string why;
+  if (!ward::testing::can_use_network_namespaces(&why)) GTEST_SKIP() << why;
+  auto dir = test::TempDir::create("wardd-privsep-flood");
+  ASSERT_TRUE(dir) << dir.error().to_string();
+  std::string failure;
+  FloodLab lab(dir->path(), failure, std::string("[privsep]\nuser = nobody\n"));
+  ASSERT_TRUE(failure.empty()) << failure;
+  auto& a = lab.a();
+  ASSERT_TRUE(lab.handshake(kHandshakeLimit)) << "no handshake without a flood\n" << test::file_tail(a.log, 4000);
+
+  constexpr double kRefusalFloodPerSecond = 2000 * kRate;
+  auto flood = lab.flood(kRefusalFloodPerSecond, 0, 3, dir->path() / "ike_flood.log");
+  ASSERT_TRUE(flood.running());
+  while (flood.running()) std::this_thread::sleep_for(100ms);
+  std::this_thread::sleep_for(1500ms);  // the IKE process's count, then wardd's aggregator flush
+
+  const auto counters = lab.a_ike_counters();
+  const auto refused_by_ike = counters.value("no_policy", std::uint64_t{0});
+  EXPECT_GT(refused_by_ike, static_cast<std::uint64_t>(kRefusalFloodPerSecond * 3 / 4)) << counters.dump();
+  const auto [status, text] = wardctl(a, "--json show events");
+  ASSERT_EQ(status, 0) << text;
+  const auto events = nlohmann::json::parse(text, nullptr, false);
+  ASSERT_TRUE(events.is_object()) << text;
+  EXPECT_LT(events["events"].size(), kMaxEventRows) << events.dump(1);
+  std::uint64_t refused_in_events = 0;
+  for (const auto& row : events["events"]) {
+    if (row.value("kind", "") == "ike-failure" && row.value("reason", "").find("unverified") != std::string::npos) {
+      refused_in_events += row.value("count", std::uint64_t{1});
+    }
+  }
+  EXPECT_EQ(refused_in_events, refused_by_ike) << events.dump(1) << "\n" << counters.dump();
+}
+
 }  // namespace
 }  // namespace ward::agent::daemon::testing
