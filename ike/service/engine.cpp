@@ -198,6 +198,7 @@ void IkeService::Engine::timers() {
     if (ex->linger_until && *ex->linger_until <= t) ex->dead = true;
   }
   if (std::erase_if(sas_, [&](const QuickModeSa& s) { return s.expires <= t; }) > 0) changed();
+  delete_lingering_inbound(t, false);
   ikev2_timers(t);
   dpd_timers(t);
   sweep();
@@ -235,6 +236,7 @@ std::optional<TimePoint> IkeService::Engine::next_due() const {
     consider(mm->next_keepalive);
     if (!mm->sa->established() && mm->sa->role() == auth::Role::Responder) consider(mm->created + options_.half_open_timeout);
   }
+  for (const auto& l : lingering_inbound_) consider(l.until);
   for (const auto& ex : exchanges_) {
     consider(ex->qm->due());
     consider(ex->linger_until);

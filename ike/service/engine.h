@@ -266,7 +266,9 @@ class IkeService::Engine {
   void start_quick_mode(MainMode& mm, QuickModePolicy policy);
   void after_quick_mode_step(Exchange& ex, std::optional<FailureKind> kind = std::nullopt);
   void abandon(Exchange& ex);
-  void delete_pair(std::size_t index, const std::string& reason, bool notify);
+  // `rekeyed`: a successor carries the traffic; the inbound SA stays rekeyed_inbound_linger longer.
+  void delete_pair(std::size_t index, const std::string& reason, bool notify, bool rekeyed = false);
+  void delete_lingering_inbound(TimePoint t, bool all);
   // Master key PFS: a main mode we initiated that reached its quick mode limit serves no further
   // quick mode; once the last IKEv1 SA pair with its peer is gone, it is deleted (ISAKMP DELETE)
   // instead of lingering until its lifetime ends. IKEv2: ikev2_spent.
@@ -348,6 +350,12 @@ class IkeService::Engine {
   std::vector<std::unique_ptr<MainMode>> main_modes_;
   std::vector<std::unique_ptr<Exchange>> exchanges_;
   std::vector<QuickModeSa> sas_;
+  struct LingeringInbound {
+    std::uint32_t spi = 0;
+    IpAddress peer;
+    TimePoint until{};
+  };
+  std::vector<LingeringInbound> lingering_inbound_;   // of rekeyed pairs already deleted (delete_pair)
   std::vector<std::unique_ptr<Ikev2Entry>> ikev2_;
   std::map<IpAddress, TimePoint> ikev1_peers_;   // peers that did not speak IKEv2, until when
   std::deque<std::pair<NegotiationFailure, TimePoint>> failures_;

@@ -160,6 +160,7 @@ void IkeService::Engine::shutdown() {
     e->dead = true;
   }
   for (std::size_t i = sas_.size(); i-- > 0;) delete_pair(i, "IKE is shutting down", sas_[i].ike_version == 1);
+  delete_lingering_inbound(now(), true);
   for (auto& mm : main_modes_) {
     if (mm->dead || !mm->sa->established()) continue;
     send_informational(*mm, {isakmp_delete(mm->sa->initiator_cookie(), mm->sa->responder_cookie())}, "ISAKMP DELETE");

@@ -386,7 +386,7 @@ void IkeService::Engine::after_ikev2_step(Ikev2Entry& entry, Ikev2Sa::Output out
   for (const auto spi : out.retired_inbound_spis) {
     for (std::size_t i = 0; i < sas_.size(); ++i) {
       if (sas_[i].ikev2_id == entry.id && sas_[i].inbound_spi == spi) {
-        delete_pair(i, "rekeyed: its successor is installed and the peer answered the DELETE", false);
+        delete_pair(i, "rekeyed: its successor is installed and the peer answered the DELETE", false, true);
         break;
       }
     }
@@ -395,7 +395,11 @@ void IkeService::Engine::after_ikev2_step(Ikev2Entry& entry, Ikev2Sa::Output out
     ++counters_.deletes_received;
     for (std::size_t i = 0; i < sas_.size(); ++i) {
       if (sas_[i].ikev2_id == entry.id && sas_[i].outbound_spi == spi) {
-        delete_pair(i, "the peer sent DELETE for ESP SPI " + hex32(spi), false);
+        // The peer's DELETE of a pair it rekeyed: a successor for the same filter is installed.
+        const bool rekeyed = std::any_of(sas_.begin(), sas_.end(), [&](const QuickModeSa& other) {
+          return &other != &sas_[i] && other.ikev2_id == entry.id && other.policy.filter_id == sas_[i].policy.filter_id;
+        });
+        delete_pair(i, "the peer sent DELETE for ESP SPI " + hex32(spi), false, rekeyed);
         break;
       }
     }

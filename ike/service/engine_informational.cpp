@@ -129,11 +129,18 @@ void IkeService::Engine::on_quick_mode_refusal(MainMode& mm, const Notification&
   }
 }
 
-void IkeService::Engine::delete_pair(std::size_t index, const std::string& reason, bool notify) {
+void IkeService::Engine::delete_pair(std::size_t index, const std::string& reason, bool notify, bool rekeyed) {
   const QuickModeSa record = sas_[index];
   sas_.erase(sas_.begin() + static_cast<std::ptrdiff_t>(index));
   std::string errors;
-  if (auto d = dataplane_.delete_sa(record.inbound_spi, driver::crypto::Direction::Inbound); !d) errors += "; " + d.error();
+  const bool linger = rekeyed && options_.rekeyed_inbound_linger.count() > 0;
+  if (linger) {
+    lingering_inbound_.push_back({record.inbound_spi, record.peer.address, now() + options_.rekeyed_inbound_linger});
+    errors += "; inbound " + hex32(record.inbound_spi) + " kept " + std::to_string(options_.rekeyed_inbound_linger.count()) +
+              " ms for ESP in flight";
+  } else if (auto d = dataplane_.delete_sa(record.inbound_spi, driver::crypto::Direction::Inbound); !d) {
+    errors += "; " + d.error();
+  }
   // Outbound SPIs are the peer's choice: another peer may have chosen the same one.
   if (auto d = dataplane_.delete_sa_of_peer(record.outbound_spi, driver::crypto::Direction::Outbound, record.peer.address); !d) {
     errors += "; " + d.error();
@@ -163,6 +170,16 @@ void IkeService::Engine::delete_pair(std::size_t index, const std::string& reaso
   emit(IkeEvent{IkeEvent::Kind::SasDeleted, record.peer.address, record.role, record.auth_method, record.policy.filter_id,
                 record.inbound_spi, record.outbound_spi, reason});
   if (record.ike_version == 1) retire_spent_main_modes(record.peer.address);
+}
+
+void IkeService::Engine::delete_lingering_inbound(TimePoint t, bool all) {
+  std::erase_if(lingering_inbound_, [&](const LingeringInbound& l) {
+    if (!all && l.until > t) return false;
+    std::string error;
+    if (auto d = dataplane_.delete_sa(l.spi, driver::crypto::Direction::Inbound); !d) error = ": " + d.error();
+    log("IKE: deleted the rekeyed inbound SA " + hex32(l.spi) + " from " + l.peer.to_string() + error);
+    return true;
+  });
 }
 
 bool IkeService::Engine::ikev2_spent(const Ikev2Entry& entry) const {

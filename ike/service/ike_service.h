@@ -213,6 +213,10 @@ struct IkeServiceOptions {
   std::size_t max_quick_modes_per_main_mode = 16;   // in flight at once
   std::chrono::milliseconds half_open_timeout{30000};   // a responder main mode must finish in this
   std::chrono::milliseconds linger{30000};   // finished quick modes answer duplicates this long
+  // A rekeyed IKEv2 CHILD_SA's inbound SA stays in the dataplane this long after its pair is
+  // deleted (our DELETE answered, or the peer's received): ESP the peer sent on it before it
+  // switched to the successor is still in flight (strongSwan's delete_rekeyed_delay, 5 s). 0: at once.
+  std::chrono::milliseconds rekeyed_inbound_linger{5000};
   // An acquire means the dataplane has no SA for the flow. Within this time of a quick mode for
   // it finishing, that is the acquire racing the install (ignored); later, the pair was removed
   // outside IKE (e.g. `wardctl flush`): IKE drops it, tells the peer, and negotiates again.

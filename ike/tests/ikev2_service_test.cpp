@@ -275,12 +275,18 @@ TEST(Ikev2Service, TheResponderPolicysRefusalTypeIsWhatTheInitiatorIsToldForItsC
 
 // A CHILD_SA's soft expiry rekeys it with CREATE_CHILD_SA in the IKE SA it belongs to (with the
 // policy's PFS group), on the initiator's side and then on the responder's: each time both sides
-// end with the one new pair (the old one deleted once the new one is installed), the keys match
-// and no second IKE SA was made.
+// end with the one new pair (the old one deleted once the new one is installed; its inbound SA kept
+// for rekeyed_inbound_linger, for ESP in flight), the keys match and no second IKE SA was made.
 TEST(Ikev2Service, TheChildSaExpiringIsRekeyedWithCreateChildSaInItsIkeSaFromEitherSide) {
   Host a(kA, "loopback secret"), b(kB, "loopback secret");
-  a.start(with_version(a.options(), IkeVersionPolicy::Ikev2First));
-  b.start(with_version(b.options(), IkeVersionPolicy::Ikev2First));
+  constexpr auto kLinger = 2s;  // the old inbound SA's, for ESP in flight (rekeyed_inbound_linger)
+  auto lingering = [&](Host& h) {
+    auto o = with_version(h.options(), IkeVersionPolicy::Ikev2First);
+    o.rekeyed_inbound_linger = kLinger;
+    return o;
+  };
+  a.start(lingering(a));
+  b.start(lingering(b));
   ASSERT_TRUE(a.ike && b.ike);
   a.ike->initiate(acquire_to(kA, kB));
   const auto first = a.events.wait_for(IkeEvent::Kind::QuickModeEstablished);
@@ -295,7 +301,8 @@ TEST(Ikev2Service, TheChildSaExpiringIsRekeyedWithCreateChildSaInItsIkeSaFromEit
     return soft;
   };
   // Both sides down to one pair again, not the one named.
-  auto rekeyed = [&](std::uint32_t old_a_outbound) {
+  // A's old pair: B's old pair is the same SPIs the other way round.
+  auto rekeyed = [&](std::uint32_t old_a_outbound, std::uint32_t old_a_inbound) {
     const auto sa = a.wait_snapshot([&](const auto& s) { return s.quick_modes.size() == 1 && s.quick_modes[0].outbound_spi != old_a_outbound; });
     EXPECT_EQ(sa.quick_modes.size(), 1U);
     if (sa.quick_modes.size() != 1) return std::uint32_t{0};
@@ -306,21 +313,35 @@ TEST(Ikev2Service, TheChildSaExpiringIsRekeyedWithCreateChildSaInItsIkeSaFromEit
     EXPECT_EQ(sb.counters.ikev2_sas_established, 1U);
     EXPECT_EQ(sa.main_modes.size(), 1U);
     EXPECT_EQ(sb.main_modes.size(), 1U);
-    EXPECT_EQ(a.sim.counters().sas.size(), 2U) << "the old pair is still in A's dataplane";
-    EXPECT_EQ(b.sim.counters().sas.size(), 2U) << "the old pair is still in B's dataplane";
+    // Each side keeps the old inbound SA a while for ESP in flight, then drops it; the old outbound
+    // one goes at once.
+    const auto old_inbound_kept = [&](Host& h, std::uint32_t old_inbound) {
+      const auto sas = h.sim.counters().sas;
+      return sas.size() == 3 && std::any_of(sas.begin(), sas.end(), [&](const driver::SaCounters& c) {
+               return c.spi == old_inbound && c.direction == driver::crypto::Direction::Inbound;
+             });
+    };
+    EXPECT_TRUE(old_inbound_kept(a, old_a_inbound)) << "A's old inbound SA lingers beside the new pair";
+    EXPECT_TRUE(old_inbound_kept(b, old_a_outbound)) << "B's old inbound SA lingers beside the new pair";
     EXPECT_EQ(sa.quick_modes[0].filter_id, kFilterId);
     expect_traffic_both_ways(a, b);
+    const auto deadline = std::chrono::steady_clock::now() + kLinger + 5s;
+    while ((a.sim.counters().sas.size() != 2 || b.sim.counters().sas.size() != 2) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(50ms);
+    }
+    EXPECT_EQ(a.sim.counters().sas.size(), 2U) << "the old inbound SA is still in A's dataplane after the linger";
+    EXPECT_EQ(b.sim.counters().sas.size(), 2U) << "the old inbound SA is still in B's dataplane after the linger";
     return now_out;
   };
 
   a.ike->on_expiry(soft_expiry(first->outbound_spi));
-  const auto second = rekeyed(first->outbound_spi);
+  const auto second = rekeyed(first->outbound_spi, first->inbound_spi);
   ASSERT_NE(second, 0U);
   // Now B's soft expiry (its outbound SA is A's inbound one).
   b.ike->sync();
   const auto b_out = b.ike->snapshot().quick_modes.at(0).outbound_spi;
   b.ike->on_expiry(soft_expiry(b_out));
-  const auto third = rekeyed(second);
+  const auto third = rekeyed(second, b_out);
   EXPECT_NE(third, 0U);
   EXPECT_NE(third, first->outbound_spi);
 }
