@@ -223,6 +223,15 @@ void WarddService::expect_sandboxed_child(const std::string& role, const std::st
     if (pid.empty()) std::this_thread::sleep_for(100ms);
   }
   ASSERT_FALSE(pid.empty()) << in_machine("journalctl -u wardd --no-pager | tail -20").out;
+  // The child exists before it has entered its sandbox (it drops its user and capabilities first
+  // thing, then reports ready): its status is read once wardd logged it ready, not before.
+  const auto ready = event + "-ready: pid=" + pid;
+  std::string journal;
+  for (int i = 0; i < 100; ++i) {
+    journal = in_machine("journalctl -u wardd --no-pager").out;
+    if (journal.find(ready) != std::string::npos || journal.find(event + "-failed") != std::string::npos) break;
+    std::this_thread::sleep_for(100ms);
+  }
   const auto status = in_machine("cat /proc/" + pid + "/status").out;
   print_identity(what, pid, status);
   const auto uid = trimmed(in_machine("id -u _ward").out);
@@ -234,8 +243,7 @@ void WarddService::expect_sandboxed_child(const std::string& role, const std::st
   EXPECT_EQ(capabilities(status, "CapBnd") & ~kUnitCapabilities, 0u);
   EXPECT_NE(status.find("NoNewPrivs:\t1"), std::string::npos) << status;
   EXPECT_NE(status.find("Seccomp:\t2"), std::string::npos) << status;
-  const auto journal = in_machine("journalctl -u wardd --no-pager").out;
-  EXPECT_NE(journal.find(event + "-ready: pid=" + pid), std::string::npos) << journal.substr(0, 4000);
+  EXPECT_NE(journal.find(ready), std::string::npos) << journal.substr(0, 4000);
   EXPECT_EQ(journal.find(event + "-failed"), std::string::npos) << journal.substr(0, 4000);
 }
 
