@@ -2,7 +2,7 @@
 // transaction and engine, as install_filter_table does it) and this process's peak memory, for
 // Windows-shaped tables (policy_tables.h) of 1,000 and 10,000 filters. Each size is applied three
 // times (a fresh install, then replacing the installed table). Then what the installed table costs
-// a packet: CPU per UDP datagram sent through the kernel table's output hook (into a dummy device)
+// a packet: CPU per UDP datagram sent through the kernel table's output hook (into a TUN device no program holds, which drops it)
 // to a peer of a permit filter at the table's end, and to an address no filter covers, against the
 // same before any table. Needs root (it creates a namespace).
 //   filter_apply [--map-elements N] [sizes...]   (default: 1000 10000; N: KernelTableOptions's
@@ -58,16 +58,16 @@ double thread_cpu_ns() {
   return static_cast<double>(now.tv_sec) * 1e9 + static_cast<double>(now.tv_nsec);
 }
 
-constexpr const char* kDummy = "apply-d0";
+constexpr const char* kDropDevice = "apply-drop0";
 const IpAddress kNowhere = IpAddress::v4(0xC0000209);  // 192.0.2.9: outside every filter
 
 // A TUN device no program holds (no carrier: its queue drops what is sent) carrying this host's
 // address and a route to kNowhere: what is sent there goes through the output hook and no further.
 // (This kernel has no dummy devices.)
-void add_dummy(const ward::testing::Netns& ns, const IpAddress& self) {
-  if (ns.exec(std::string("ip tuntap add dev ") + kDummy + " mode tun && ip addr add " + self.to_string() + "/8 dev " + kDummy +
-              " && ip link set " + kDummy + " up && ip route add 192.0.2.0/24 dev " + kDummy) != 0) {
-    throw std::runtime_error("cannot set up the dummy device");
+void add_drop_device(const ward::testing::Netns& ns, const IpAddress& self) {
+  if (ns.exec(std::string("ip tuntap add dev ") + kDropDevice + " mode tun && ip addr add " + self.to_string() + "/8 dev " + kDropDevice +
+              " && ip link set " + kDropDevice + " up && ip route add 192.0.2.0/24 dev " + kDropDevice) != 0) {
+    throw std::runtime_error("cannot set up the TUN device that drops what is sent");
   }
 }
 
@@ -191,7 +191,7 @@ int main(int argc, char** argv) {
     dataplane = std::move(*started);
   });
   const auto self = IpAddress::v4(0x0A000001);  // windows_like_table's
-  add_dummy(ns, self);
+  add_drop_device(ns, self);
   const double bare_ns = output_ns_per_packet(ns, self, kNowhere);
   std::printf("peak RSS before any table: %ld KB; maps of at most %zu elements; a UDP datagram out: %.0f CPU ns\n", peak_rss_kb(),
               options.kernel.max_map_elements, bare_ns);
